@@ -1,0 +1,34 @@
+/**
+ * The typed events of a run. The CLI and the tests consume only these.
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { ErrorRecord } from '../errors.js';
+import type { Change, RunResult, StepStatus } from './types.js';
+
+export interface RunStartEvent { runId: string; runbook: string; target: string; checkMode: boolean; resumed: boolean; steps: string[] }
+export interface StepTransitionEvent { runId: string; stepId: string; index: number; from: string | null; to: string }
+export interface StepSettledEvent { runId: string; stepId: string; index: number; status: StepStatus; summary: string; changes: Change[]; roundTrips: number }
+export interface StepRetryEvent { runId: string; stepId: string; phase: string; attempt: number; willRetry: boolean; error: ErrorRecord }
+export interface CompensationEvent { runId: string; stepId: string; index: number; status: 'compensating' | 'compensated' | 'compensation-failed'; detail: string }
+export interface LogEvent { runId: string; stepId?: string; level: 'info' | 'warn' | 'error'; message: string }
+
+/** Event name → listener arguments. */
+export interface RunEvents {
+  'run:start': [RunStartEvent];
+  'run:end': [RunResult];
+  'step:transition': [StepTransitionEvent];
+  'step:settled': [StepSettledEvent];
+  'step:retry': [StepRetryEvent];
+  'step:compensation': [CompensationEvent];
+  log: [LogEvent];
+}
+
+/**
+ * The emitter each run carries as `run.events`.
+ *
+ * @example
+ * ```ts
+ * run.events.on('step:settled', (e) => console.log(e.stepId, e.status, e.summary));
+ * ```
+ */
+export class RunEmitter extends EventEmitter<RunEvents> {}

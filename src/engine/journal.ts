@@ -1,0 +1,166 @@
+/**
+ * The durable, append-only journal of one run: JSON lines, each record numbered and checksummed, each
+ * append flushed to disk (fsync) before it resolves. Appends that arrive while a flush is under way are
+ * written and flushed together (group commit).
+ */
+import { createHash } from 'node:crypto';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { JournalError } from '../errors.js';
+import { afterDurableRecord } from './crash-hook.js';
+
+/** A record as stored: the payload plus its sequence number, time and checksum. */
+export type JournalRecord<T extends { type: string } = { type: string; [k: string]: unknown }> = T & {
+  seq: number;
+  at: string;
+  sum: string;
+};
+
+function checksum(body: string): string {
+  return createHash('sha256').update(body).digest('hex').slice(0, 16);
+}
+
+/** Serialises one record; the checksum covers everything else on the line. */
+export function encodeRecord(record: { type: string; seq: number; at: string }): string {
+  const body = JSON.stringify(record);
+  return `${body.slice(0, -1)},"sum":"${checksum(body)}"}\n`;
+}
+
+/**
+ * Reads and verifies a journal. A torn last line (a crash mid-write) is dropped; any other bad line is
+ * an error that names the file and the line.
+ */
+export async function readJournal(file: string): Promise<{ records: JournalRecord[]; validBytes: number; torn: boolean }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new JournalError('JOURNAL_MISSING', 'no journal for this run', {
+      where: file,
+      hint: 'check the run id with `runbook status` and the --state-dir you used',
+      cause,
+    });
+  }
+  const records: JournalRecord[] = [];
+  const lines = text.split('\n');
+  let offset = 0;
+  let torn = false;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const isLast = i === lines.length - 1;
+    if (isLast && line === '') break;
+    const complete = !isLast; // a line not followed by a newline was not fully written
+    const record = decodeLine(line);
+    if (!record || record.seq !== records.length + 1) {
+      const tail = lines.slice(i + 1).every((l) => l === '');
+      if (!complete || (tail && !record)) {
+        torn = true;
+        break;
+      }
+      throw new JournalError(
+        'JOURNAL_CORRUPT',
+        record ? `journal record out of sequence: expected ${records.length + 1}, found ${record.seq}` : 'corrupt journal record',
+        {
+          where: `${file}:${i + 1}`,
+          hint: 'the run cannot be resumed safely; inspect the file, restore it from a backup, or roll the target back from the .reg backups',
+        },
+      );
+    }
+    records.push(record);
+    offset += Buffer.byteLength(line) + 1;
+  }
+  return { records, validBytes: offset, torn };
+}
+
+function decodeLine(line: string): JournalRecord | null {
+  const at = line.lastIndexOf(',"sum":"');
+  if (at < 0 || !line.endsWith('"}')) return null;
+  const body = `${line.slice(0, at)}}`;
+  const sum = line.slice(at + 8, -2);
+  if (checksum(body) !== sum) return null;
+  try {
+    return { ...(JSON.parse(body) as JournalRecord), sum };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * An open journal for appending. Create with {@link Journal.open}.
+ *
+ * @example
+ * ```ts
+ * const journal = await Journal.open('.runbook/runs/r1/journal.jsonl');
+ * await journal.append({ type: 'note', text: 'durable before this resolves' });
+ * await journal.close();
+ * ```
+ */
+export class Journal {
+  private pending: { line: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private flushing: Promise<void> | null = null;
+
+  private constructor(
+    readonly file: string,
+    private handle: FileHandle,
+    private seq: number,
+    /** Records already in the file when it was opened. */
+    readonly records: readonly JournalRecord[],
+  ) {}
+
+  /** Opens (or creates) a journal; a torn last line left by a crash is cut off first. */
+  static async open(file: string): Promise<Journal> {
+    let existing: JournalRecord[] = [];
+    let validBytes = 0;
+    let torn = false;
+    try {
+      ({ records: existing, validBytes, torn } = await readJournal(file));
+    } catch (error) {
+      if (!(error instanceof JournalError && error.code === 'JOURNAL_MISSING')) throw error;
+    }
+    const handle = await open(file, 'a+');
+    if (torn) {
+      await handle.truncate(validBytes);
+      await handle.sync();
+    }
+    return new Journal(file, handle, existing.length, existing);
+  }
+
+  /** The number of the last record. */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** Appends a record; resolves once it is on disk. */
+  append<T extends { type: string }>(payload: T): Promise<JournalRecord<T>> {
+    this.seq += 1;
+    const record = { ...payload, seq: this.seq, at: new Date().toISOString() };
+    const line = encodeRecord(record);
+    return new Promise<JournalRecord<T>>((resolve, reject) => {
+      this.pending.push({ line, resolve: () => resolve(record as JournalRecord<T>), reject });
+      if (!this.flushing) this.flushing = this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0);
+      try {
+        await this.handle.write(batch.map((p) => p.line).join(''));
+        await this.handle.sync();
+      } catch (error) {
+        for (const p of batch) p.reject(error);
+        continue;
+      }
+      for (const p of batch) {
+        afterDurableRecord();
+        p.resolve();
+      }
+    }
+    this.flushing = null;
+  }
+
+  /** Waits for pending appends and closes the file. */
+  async close(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    await this.handle.close();
+  }
+}

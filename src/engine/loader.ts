@@ -1,0 +1,195 @@
+/**
+ * Loads runbook documents (YAML or JSON) and validates them: the document, each step's `uses` and
+ * `with`, retry policies and parameters. Errors name the file, the step and the field.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ValidationError } from '../errors.js';
+import type { StepKindRegistry } from './kinds.js';
+import { retryPolicySchema } from './retry.js';
+import { fingerprint, refersToSteps, resolveWith, type LoadedRunbook, type RunbookDefinition } from './runbook.js';
+import type { Json } from './types.js';
+
+const jsonValue: z.ZodType<Json> = z.lazy(() =>
+  z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+);
+
+const parameterSchema = z
+  .object({
+    type: z.enum(['string', 'number', 'boolean']),
+    description: z.string().optional(),
+    default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    enum: z.array(z.union([z.string(), z.number()])).min(1).optional(),
+    secret: z.boolean().optional(),
+    env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+  })
+  .strict()
+  .refine((p) => !p.secret || p.env, { message: 'a secret parameter needs `env`: the environment variable it is read from', path: ['env'] })
+  .refine((p) => !p.secret || p.default === undefined, { message: 'a secret parameter cannot have a default', path: ['default'] });
+
+const runbookSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, dot, dash and underscore'),
+    description: z.string().optional(),
+    parameters: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), parameterSchema).optional(),
+    retry: retryPolicySchema.optional(),
+    steps: z
+      .array(
+        z
+          .object({
+            id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes'),
+            uses: z.string().min(1),
+            name: z.string().optional(),
+            with: z.record(z.string(), jsonValue).optional(),
+            retry: retryPolicySchema.optional(),
+          })
+          .strict(),
+      )
+      .min(1, 'a runbook needs at least one step'),
+  })
+  .strict();
+
+function describePath(path: readonly PropertyKey[], doc: unknown): string {
+  let text = '';
+  let node: unknown = doc;
+  for (const part of path) {
+    if (typeof part === 'number') {
+      const id = node && typeof node === 'object' ? (node as unknown[])[part] : undefined;
+      const stepId = id && typeof id === 'object' && 'id' in id ? ` (id ${String((id as { id: unknown }).id)})` : '';
+      text += `[${part}]${stepId}`;
+    } else {
+      text += text ? `.${String(part)}` : String(part);
+    }
+    node = node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[part] : undefined;
+  }
+  return text || '(document)';
+}
+
+/**
+ * Validates a runbook definition against the schema and the registered step kinds.
+ *
+ * @example
+ * ```ts
+ * const loaded = validateRunbook(definition, kinds, 'inline');
+ * ```
+ */
+export function validateRunbook(input: unknown, kinds: StepKindRegistry, where: string): LoadedRunbook {
+  const parsed = runbookSchema.safeParse(input);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${describePath(i.path, input)}: ${i.message}`);
+    throw new ValidationError(`invalid runbook ${where}`, issues, { where, hint: 'fix the fields named above; nothing was run' });
+  }
+  const definition = parsed.data as RunbookDefinition;
+  const issues: string[] = [];
+  const seen = new Set<string>();
+  const defaults = Object.fromEntries(
+    Object.entries(definition.parameters ?? {}).map(([k, p]) => [k, (p.default ?? placeholderFor(p.type)) as Json]),
+  );
+  definition.steps.forEach((step, i) => {
+    const at = `steps[${i}] (id ${step.id})`;
+    if (seen.has(step.id)) issues.push(`${at}.id: duplicate step id "${step.id}"`);
+    seen.add(step.id);
+    if (!kinds.has(step.uses)) {
+      issues.push(`${at}.uses: unknown step kind "${step.uses}"; known kinds: ${kinds.list().map((k) => k.kind).join(', ')}`);
+      return;
+    }
+    const withValue = step.with ?? {};
+    if (refersToSteps(withValue)) return; // checked when the step runs, once the outputs exist
+    let resolved: Json;
+    try {
+      resolved = resolveWith(withValue, { params: defaults, steps: {} }, `${at}.with`);
+    } catch (error) {
+      issues.push((error as Error).message);
+      return;
+    }
+    const result = kinds.get(step.uses).params.safeParse(resolved);
+    if (!result.success) {
+      for (const issue of result.error.issues) issues.push(`${at}.with.${issue.path.join('.') || '(all)'}: ${issue.message}`);
+    }
+  });
+  if (issues.length > 0) {
+    throw new ValidationError(`invalid runbook ${where}`, issues, { where, hint: 'fix the fields named above; nothing was run' });
+  }
+  return { definition, source: where, fingerprint: fingerprint(definition) };
+}
+
+function placeholderFor(type: 'string' | 'number' | 'boolean'): Json {
+  return type === 'string' ? '' : type === 'number' ? 0 : false;
+}
+
+/** Reads and validates a YAML or JSON runbook file. */
+export async function loadRunbookFile(file: string, kinds: StepKindRegistry): Promise<LoadedRunbook> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new ValidationError(`cannot read runbook file`, [(cause as Error).message], { where: file, cause });
+  }
+  let data: unknown;
+  if (file.endsWith('.json')) {
+    try {
+      data = JSON.parse(text);
+    } catch (cause) {
+      throw new ValidationError('the runbook is not valid JSON', [(cause as Error).message], { where: file, cause });
+    }
+  } else {
+    const doc = parseDocument(text, { prettyErrors: true });
+    if (doc.errors.length > 0) {
+      throw new ValidationError('the runbook is not valid YAML', doc.errors.map((e) => e.message), { where: file });
+    }
+    data = doc.toJS();
+  }
+  const loaded = validateRunbook(data, kinds, file);
+  return { ...loaded, source: file };
+}
+
+/**
+ * Checks given parameters against a runbook's declarations and fills in defaults. Values given as
+ * strings (from a command line) are converted to the declared type. Secret parameters are read from
+ * their environment variable.
+ */
+export function resolveParameters(
+  definition: RunbookDefinition,
+  given: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+): { params: Record<string, Json>; secrets: string[] } {
+  const specs = definition.parameters ?? {};
+  const issues: string[] = [];
+  const params: Record<string, Json> = {};
+  const secrets: string[] = [];
+  for (const name of Object.keys(given)) {
+    if (!(name in specs)) issues.push(`${name}: unknown parameter; this runbook takes: ${Object.keys(specs).join(', ') || 'none'}`);
+    else if (specs[name].secret) issues.push(`${name}: secret parameters are read from $${specs[name].env}, never from arguments`);
+  }
+  for (const [name, spec] of Object.entries(specs)) {
+    let value: unknown = spec.secret ? env[spec.env!] : given[name];
+    if (spec.secret) secrets.push(name);
+    if (value === undefined) {
+      if (spec.default === undefined) {
+        issues.push(`${name}: required${spec.secret ? ` (set $${spec.env})` : ''}${spec.description ? ` — ${spec.description}` : ''}`);
+        continue;
+      }
+      value = spec.default;
+    }
+    if (typeof value === 'string' && spec.type !== 'string') {
+      if (spec.type === 'boolean' && /^(true|false)$/i.test(value)) value = value.toLowerCase() === 'true';
+      else if (spec.type === 'number' && value.trim() !== '' && Number.isFinite(Number(value))) value = Number(value);
+    }
+    if (typeof value !== spec.type) {
+      issues.push(`${name}: expected a ${spec.type}, got ${JSON.stringify(value)}`);
+      continue;
+    }
+    if (spec.enum && !spec.enum.includes(value as string | number)) {
+      issues.push(`${name}: ${JSON.stringify(value)} is not one of ${spec.enum.map((e) => JSON.stringify(e)).join(', ')}`);
+      continue;
+    }
+    params[name] = value as Json;
+  }
+  if (issues.length > 0) {
+    throw new ValidationError(`invalid parameters for runbook ${definition.name}`, issues, {
+      hint: 'pass parameters as --param name=value; `runbook list` shows each runbook\'s parameters',
+    });
+  }
+  return { params, secrets };
+}

@@ -1,0 +1,47 @@
+/**
+ * What this process has read from the target during one drive of a run. A later step that needs the
+ * same facts gets them without another round trip; a write drops what it may have changed, a restart
+ * drops everything. A resumed run starts with an empty cache, so it always re-reads.
+ */
+import type { HostOp, HostOpResult } from '../executors/types.js';
+import { WRITE_OPS } from '../executors/types.js';
+
+/** Key paths compared without case and without the Wow6432Node hop, so both views alias safely. */
+function normalise(key: string): string {
+  return key.toLowerCase().replace(/^software\\wow6432node(\\|$)/, 'software$1');
+}
+
+function related(a: string, b: string): boolean {
+  return a === b || a.startsWith(`${b}\\`) || b.startsWith(`${a}\\`);
+}
+
+export class ReadCache {
+  private entries = new Map<string, { op: HostOp; result: HostOpResult }>();
+
+  private static keyOf(op: HostOp): string {
+    return JSON.stringify(op);
+  }
+
+  get(op: HostOp): HostOpResult | undefined {
+    return this.entries.get(ReadCache.keyOf(op))?.result;
+  }
+
+  set(op: HostOp, result: HostOpResult): void {
+    if (!WRITE_OPS.has(op.op)) this.entries.set(ReadCache.keyOf(op), { op, result });
+  }
+
+  /** Drops whatever the given writes may have changed. */
+  invalidate(writes: readonly HostOp[]): void {
+    for (const write of writes) {
+      if (!WRITE_OPS.has(write.op) || write.op === 'registry.export' || write.op.startsWith('startupTask.')) continue;
+      if (write.op === 'restart') {
+        this.entries.clear();
+        return;
+      }
+      const written = normalise((write as { key: string }).key);
+      for (const [k, entry] of this.entries) {
+        if ('key' in entry.op && related(normalise(entry.op.key), written)) this.entries.delete(k);
+      }
+    }
+  }
+}

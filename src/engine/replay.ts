@@ -1,0 +1,191 @@
+/**
+ * Rebuilds what is known of a run from its journal records.
+ */
+import type { ErrorRecord } from '../errors.js';
+import type { JournalRecord } from './journal.js';
+import type { RunbookDefinition } from './runbook.js';
+import type { Change, Json, RunResult, RunStatus, StepResult, StepStatus } from './types.js';
+
+export interface RunStartedRecord {
+  type: 'run.started';
+  runId: string;
+  runbook: RunbookDefinition;
+  source: string;
+  fingerprint: string;
+  params: Record<string, Json>;
+  secrets: string[];
+  target: string;
+  executor: string;
+  checkMode: boolean;
+  stateDir: string;
+}
+
+export interface StepState {
+  params: Json | undefined;
+  snapshot: unknown;
+  stateValue: string | null;
+  status: StepStatus;
+  summary: string;
+  changes: Change[];
+  output: Json;
+  error?: ErrorRecord;
+  compensation?: StepResult['compensation'];
+  roundTrips: number;
+  pollRoundTrips: number;
+  retries: number;
+  startedAt?: string;
+  endedAt?: string;
+}
+
+export interface RunState {
+  started: RunStartedRecord;
+  steps: StepState[];
+  memos: Map<string, Json>;
+  saga: { failedIndex: number; reason: 'failure' | 'cancel' | 'operator'; error?: ErrorRecord; seq: number } | null;
+  ended: { status: RunStatus; error?: ErrorRecord; reason?: string; at: string } | null;
+  suspended: { reason: string } | null;
+  segments: { position: string; resume: boolean }[];
+  backups: string[];
+  firstAt: string;
+  lastAt: string;
+}
+
+/** The position a drive starts from; a resume that keeps starting from the same one makes no progress. */
+export function positionOf(state: RunState): string {
+  if (state.saga) {
+    const i = state.steps.findIndex((s, idx) => idx <= state.saga!.failedIndex && s.snapshot && !s.compensation);
+    return `saga:${i}:${i >= 0 ? state.steps[i].stateValue : ''}`;
+  }
+  const i = state.steps.findIndex((s) => !['succeeded', 'skipped', 'planned'].includes(s.status));
+  return `step:${i}:${i >= 0 ? state.steps[i].stateValue : ''}`;
+}
+
+export function replay(records: readonly JournalRecord[]): RunState {
+  const first = records[0] as unknown as JournalRecord<RunStartedRecord> | undefined;
+  if (!first || first.type !== 'run.started') throw new Error('the journal does not begin with run.started');
+  const state: RunState = {
+    started: first,
+    steps: first.runbook.steps.map(() => ({
+      params: undefined,
+      snapshot: undefined,
+      stateValue: null,
+      status: 'pending',
+      summary: '',
+      changes: [],
+      output: null,
+      roundTrips: 0,
+      pollRoundTrips: 0,
+      retries: 0,
+    })),
+    memos: new Map(),
+    saga: null,
+    ended: null,
+    suspended: null,
+    segments: [],
+    backups: [],
+    firstAt: first.at,
+    lastAt: first.at,
+  };
+  for (const r of records as JournalRecord<Record<string, any> & { type: string }>[]) {
+    state.lastAt = r.at;
+    const step = typeof r.index === 'number' ? state.steps[r.index] : undefined;
+    switch (r.type) {
+      case 'segment.started':
+        state.segments.push({ position: r.position, resume: r.resume });
+        state.suspended = null;
+        break;
+      case 'step.started':
+        step!.params = r.params;
+        step!.status = 'running';
+        step!.startedAt ??= r.at;
+        break;
+      case 'step.snapshot':
+        step!.snapshot = r.snapshot;
+        step!.stateValue = r.state;
+        break;
+      case 'memo':
+        state.memos.set(`${r.index}:${r.name}`, r.value);
+        break;
+      case 'step.settled':
+        Object.assign(step!, {
+          status: r.status,
+          summary: r.summary,
+          changes: r.changes,
+          output: r.output,
+          error: r.error,
+          endedAt: r.at,
+        });
+        step!.roundTrips += r.roundTrips;
+        step!.pollRoundTrips += r.pollRoundTrips;
+        step!.retries += r.retries;
+        break;
+      case 'step.compensated':
+        step!.compensation = { status: r.status, detail: r.detail, changes: r.changes, error: r.error };
+        step!.status = r.status;
+        step!.roundTrips += r.roundTrips;
+        step!.pollRoundTrips += r.pollRoundTrips;
+        step!.retries += r.retries;
+        break;
+      case 'saga.started':
+        state.saga = { failedIndex: r.failedIndex, reason: r.reason, error: r.error, seq: r.seq };
+        state.ended = null;
+        break;
+      case 'file.saved':
+        state.backups.push(r.path);
+        break;
+      case 'run.suspended':
+        state.suspended = { reason: r.reason };
+        break;
+      case 'run.ended':
+        state.ended = { status: r.status, error: r.error, reason: r.reason, at: r.at };
+        state.suspended = null;
+        break;
+      default:
+        break;
+    }
+  }
+  return state;
+}
+
+/** The result of a run as its journal tells it. */
+export function resultOf(state: RunState, stateDir: string): RunResult {
+  const s = state.started;
+  const steps: StepResult[] = state.steps.map((st, i) => ({
+    id: s.runbook.steps[i].id,
+    kind: s.runbook.steps[i].uses,
+    status: st.status,
+    summary: st.summary,
+    changes: st.changes,
+    output: st.output,
+    ...(st.error ? { error: st.error } : {}),
+    ...(st.compensation ? { compensation: st.compensation } : {}),
+    roundTrips: st.roundTrips,
+    pollRoundTrips: st.pollRoundTrips,
+    retries: st.retries,
+    startedAt: st.startedAt,
+    endedAt: st.endedAt,
+  }));
+  const status: RunStatus = state.ended?.status ?? (state.suspended ? 'awaiting-resume' : 'running');
+  const rebootRequired = steps.some((st) => {
+    const out = st.output as { rebootRequired?: boolean } | null;
+    return Boolean(out && typeof out === 'object' && out.rebootRequired);
+  });
+  return {
+    runId: s.runId,
+    runbook: s.runbook.name,
+    target: s.target,
+    status,
+    checkMode: s.checkMode,
+    ...(state.ended?.error ?? state.saga?.error ? { error: state.ended?.error ?? state.saga?.error } : {}),
+    ...(state.ended?.reason ?? state.suspended?.reason ? { reason: state.ended?.reason ?? state.suspended?.reason } : {}),
+    steps,
+    roundTrips: steps.reduce((n, st) => n + st.roundTrips, 0),
+    pollRoundTrips: steps.reduce((n, st) => n + st.pollRoundTrips, 0),
+    retries: steps.reduce((n, st) => n + st.retries, 0),
+    rebootRequired: status === 'planned' ? rebootRequired : false,
+    startedAt: state.firstAt,
+    endedAt: state.ended?.at ?? state.lastAt,
+    stateDir,
+    backups: state.backups,
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Retry policies are data: validated when a runbook loads, with errors that name the field.
+ */
+import pRetry from 'p-retry';
+import { z } from 'zod';
+import { isTransient } from '../errors.js';
+
+/**
+ * How a phase is retried when its executor reports a transient error (unreachable, timeout, reset).
+ *
+ * @example
+ * ```yaml
+ * retry: { retries: 5, minTimeout: 500 }
+ * ```
+ */
+export interface RetryPolicy {
+  /** Further attempts after the first. @default 3 */
+  readonly retries: number;
+  /** Growth of the delay between attempts. @default 2 */
+  readonly factor: number;
+  /** First delay in milliseconds. @default 1000 */
+  readonly minTimeout: number;
+  /** Largest delay in milliseconds. @default 10000 */
+  readonly maxTimeout: number;
+  /** Multiply each delay by a random factor between 1 and 2. @default true */
+  readonly randomize: boolean;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
+  retries: 3,
+  factor: 2,
+  minTimeout: 1000,
+  maxTimeout: 10_000,
+  randomize: true,
+});
+
+export const retryPolicySchema = z
+  .object({
+    retries: z.number().int().min(0).max(100),
+    factor: z.number().min(1).max(10),
+    minTimeout: z.number().int().min(0).max(3_600_000),
+    maxTimeout: z.number().int().min(0).max(3_600_000),
+    randomize: z.boolean(),
+  })
+  .partial()
+  .strict()
+  .refine((p) => p.minTimeout === undefined || p.maxTimeout === undefined || p.minTimeout <= p.maxTimeout, {
+    message: 'minTimeout must not exceed maxTimeout',
+    path: ['minTimeout'],
+  });
+
+/** Merges overrides over a base policy. */
+export function resolvePolicy(base: RetryPolicy, override?: Partial<RetryPolicy>): RetryPolicy {
+  return Object.freeze({ ...base, ...(override ?? {}) });
+}
+
+/** Information about a failed attempt, as journaled. */
+export interface AttemptInfo {
+  attempt: number;
+  retriesLeft: number;
+  error: unknown;
+  willRetry: boolean;
+}
+
+/** Runs `fn`, retrying transient errors under `policy`; `onAttempt` sees every failed attempt. */
+export async function withRetry<T>(
+  fn: () => Promise<T>,
+  policy: RetryPolicy,
+  onAttempt: (info: AttemptInfo) => Promise<void> | void,
+  signal?: AbortSignal,
+): Promise<T> {
+  return pRetry(fn, {
+    ...policy,
+    signal,
+    shouldRetry: ({ error }) => isTransient(error),
+    onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+      await onAttempt({ attempt: attemptNumber, retriesLeft, error, willRetry: isTransient(error) && retriesLeft > 0 });
+    },
+  });
+}

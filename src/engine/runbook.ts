@@ -1,0 +1,135 @@
+/**
+ * Runbooks: an ordered list of steps with parameters, defined in TypeScript or loaded from YAML/JSON.
+ */
+import { createHash } from 'node:crypto';
+import type { RetryPolicy } from './retry.js';
+import type { Json } from './types.js';
+
+/** A runbook parameter. */
+export interface ParameterSpec {
+  type: 'string' | 'number' | 'boolean';
+  description?: string;
+  default?: string | number | boolean;
+  enum?: readonly (string | number)[];
+  /** Secret values are never journaled; they are read from the environment variable `env` at every start and resume. */
+  secret?: boolean;
+  env?: string;
+}
+
+/** A step of a runbook: a registered step kind (`uses`) with parameters (`with`). */
+export interface StepDefinition {
+  id: string;
+  uses: string;
+  name?: string;
+  /** Parameters of the kind; `${{ params.x }}` and `${{ steps.<id>.outputs.<path> }}` are looked up as data. */
+  with?: Record<string, Json>;
+  retry?: Partial<RetryPolicy>;
+}
+
+/** A runbook. */
+export interface RunbookDefinition {
+  name: string;
+  description?: string;
+  parameters?: Record<string, ParameterSpec>;
+  retry?: Partial<RetryPolicy>;
+  steps: StepDefinition[];
+}
+
+/** A runbook ready to run: its definition, where it came from and its fingerprint. */
+export interface LoadedRunbook {
+  definition: RunbookDefinition;
+  /** A bundled name, a file path, or `inline`. */
+  source: string;
+  fingerprint: string;
+}
+
+/**
+ * Identity helper that types a runbook defined in TypeScript.
+ *
+ * @example
+ * ```ts
+ * const runbook = defineRunbook({
+ *   name: 'tls12-schannel-only',
+ *   steps: [defineStep({ id: 'schannel', uses: 'windows/schannel', with: { mode: 'tls12-only' } })],
+ * });
+ * ```
+ */
+export function defineRunbook<const R extends RunbookDefinition>(runbook: R): R {
+  return runbook;
+}
+
+/**
+ * Identity helper that types one step of a runbook.
+ *
+ * @example
+ * ```ts
+ * defineStep({ id: 'dotnet', uses: 'windows/dotnet-tls', with: { strongCrypto: false } });
+ * ```
+ */
+export function defineStep<const S extends StepDefinition>(step: S): S {
+  return step;
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** A stable hash of a runbook's content, independent of key order and formatting. */
+export function fingerprint(definition: RunbookDefinition): string {
+  return `sha256:${createHash('sha256').update(canonical(definition)).digest('hex')}`;
+}
+
+const EXPRESSION = /\$\{\{\s*([^}]*?)\s*\}\}/g;
+const WHOLE = /^\$\{\{\s*([^}]*?)\s*\}\}$/;
+
+/** Where lookups come from. */
+export interface Scope {
+  params: Record<string, Json>;
+  steps: Record<string, Json>;
+}
+
+function lookup(path: string, scope: Scope, where: string): Json {
+  const parts = path.split('.');
+  if (parts[0] === 'params' && parts.length === 2) {
+    if (!(parts[1] in scope.params)) throw new Error(`${where}: unknown parameter "${parts[1]}"`);
+    return scope.params[parts[1]];
+  }
+  if (parts[0] === 'steps' && parts[2] === 'outputs' && parts.length >= 3) {
+    let value: Json | undefined = scope.steps[parts[1]];
+    if (value === undefined) throw new Error(`${where}: step "${parts[1]}" has no outputs (yet)`);
+    for (const key of parts.slice(3)) {
+      value = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, Json>)[key] : undefined;
+      if (value === undefined) throw new Error(`${where}: output ${path} does not exist`);
+    }
+    return value;
+  }
+  throw new Error(`${where}: "${path}" is not a lookup; use params.<name> or steps.<id>.outputs.<path>`);
+}
+
+/** True when a value holds a lookup of a step's outputs (so it can only be checked at run time). */
+export function refersToSteps(value: Json): boolean {
+  return JSON.stringify(value).includes('steps.');
+}
+
+/**
+ * Resolves `${{ … }}` lookups in a step's `with`. Lookups are plain data paths; nothing is evaluated.
+ */
+export function resolveWith(value: Json, scope: Scope, where: string): Json {
+  if (typeof value === 'string') {
+    const whole = WHOLE.exec(value);
+    if (whole) return lookup(whole[1], scope, where);
+    return value.replace(EXPRESSION, (_, path: string) => String(lookup(path, scope, where)));
+  }
+  if (Array.isArray(value)) return value.map((v, i) => resolveWith(v, scope, `${where}[${i}]`));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveWith(v, scope, `${where}.${k}`)]));
+  }
+  return value;
+}

@@ -1,0 +1,91 @@
+/**
+ * Data types of runs, steps and their results. Everything here survives JSON round trips.
+ */
+import type { ErrorRecord } from '../errors.js';
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export const RunStatus = {
+  running: 'running',
+  succeeded: 'succeeded',
+  planned: 'planned',
+  rolledBack: 'rolled-back',
+  rollbackFailed: 'rollback-failed',
+  awaitingResume: 'awaiting-resume',
+  cancelled: 'cancelled',
+} as const;
+export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];
+
+export const StepStatus = {
+  pending: 'pending',
+  running: 'running',
+  succeeded: 'succeeded',
+  skipped: 'skipped',
+  planned: 'planned',
+  failed: 'failed',
+  compensated: 'compensated',
+  compensationFailed: 'compensation-failed',
+} as const;
+export type StepStatus = (typeof StepStatus)[keyof typeof StepStatus];
+
+/** One difference between the target and the desired state: what a plan shows and a report keeps. */
+export interface Change {
+  /** What changes, e.g. `HKLM\SYSTEM\...\TLS 1.2\Server [64-bit]`. */
+  target: string;
+  /** The value name or property. */
+  field: string;
+  before: Json;
+  after: Json;
+  /** Value type before → after, e.g. `REG_SZ → REG_DWORD`. */
+  type?: string;
+  action: 'create' | 'update' | 'delete' | 'retype' | 'restore' | 'run';
+}
+
+/** What a step's plan phase decided. */
+export interface StepPlan {
+  changes: Change[];
+  summary: string;
+  /** Free data the later phases need. */
+  data?: Json;
+  /** A capture from an earlier process exists: go on even if nothing is left to change. */
+  captured?: boolean;
+}
+
+/** The outcome of one step, as kept in results and reports. */
+export interface StepResult {
+  id: string;
+  kind: string;
+  status: StepStatus;
+  summary: string;
+  changes: Change[];
+  output: Json;
+  error?: ErrorRecord;
+  compensation?: { status: 'compensated' | 'compensation-failed'; detail: string; changes: Change[]; error?: ErrorRecord };
+  roundTrips: number;
+  pollRoundTrips: number;
+  retries: number;
+  startedAt?: string;
+  endedAt?: string;
+}
+
+/** The outcome of a run (or of one drive of it). */
+export interface RunResult {
+  runId: string;
+  runbook: string;
+  target: string;
+  status: RunStatus;
+  checkMode: boolean;
+  /** Why the run stopped short: the first error, or the reason it awaits a resume. */
+  error?: ErrorRecord;
+  reason?: string;
+  steps: StepResult[];
+  /** Round trips to the target, polls during a restart not counted. */
+  roundTrips: number;
+  pollRoundTrips: number;
+  retries: number;
+  rebootRequired: boolean;
+  startedAt: string;
+  endedAt: string;
+  stateDir: string;
+  backups: string[];
+}

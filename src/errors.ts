@@ -1,0 +1,120 @@
+/**
+ * The few error classes of runbook-engine. Each has a fixed `name`, a string `code`, the underlying
+ * error as `cause`, and a message that says what failed, where, and what to do next.
+ */
+
+/** Fields shared by every runbook-engine error. */
+export interface ErrorDetails {
+  /** Where it happened: a file, a step, a journal line, a host. */
+  where?: string;
+  /** What the operator should do next. */
+  hint?: string;
+  cause?: unknown;
+}
+
+function compose(message: string, details: ErrorDetails): string {
+  const where = details.where ? ` (${details.where})` : '';
+  const hint = details.hint ? `\n  → ${details.hint}` : '';
+  return `${message}${where}${hint}`;
+}
+
+/**
+ * A runbook document or parameter is invalid. Nothing was changed on any target.
+ *
+ * @example
+ * ```ts
+ * try { await loadRunbookFile('bad.yaml'); }
+ * catch (e) { if (e instanceof ValidationError) console.error(e.issues); }
+ * ```
+ */
+export class ValidationError extends Error {
+  override readonly name = 'ValidationError';
+  readonly code = 'VALIDATION';
+  readonly issues: readonly string[];
+  constructor(message: string, issues: readonly string[], details: ErrorDetails = {}) {
+    super(compose(`${message}\n${issues.map((i) => `  - ${i}`).join('\n')}`, details), { cause: details.cause });
+    this.issues = issues;
+  }
+}
+
+/** The journal of a run cannot be trusted: a record in the middle is corrupt or out of sequence. */
+export class JournalError extends Error {
+  override readonly name = 'JournalError';
+  readonly code: 'JOURNAL_CORRUPT' | 'JOURNAL_MISSING' | 'LEASE_HELD' | 'FINGERPRINT_MISMATCH' | 'NOT_RESUMABLE';
+  constructor(code: JournalError['code'], message: string, details: ErrorDetails = {}) {
+    super(compose(message, details), { cause: details.cause });
+    this.code = code;
+  }
+}
+
+/** Error classes an executor reports; `transient` ones are retried by the engine. */
+export const ExecutorErrorKind = {
+  unreachable: 'unreachable',
+  refused: 'refused',
+  reset: 'reset',
+  timeout: 'timeout',
+  protocol: 'protocol',
+  permanent: 'permanent',
+} as const;
+export type ExecutorErrorKind = (typeof ExecutorErrorKind)[keyof typeof ExecutorErrorKind];
+
+const TRANSIENT_KINDS: ReadonlySet<ExecutorErrorKind> = new Set(['unreachable', 'refused', 'reset', 'timeout', 'protocol']);
+
+/**
+ * A call to a target failed. `transient` is true for unreachable, refused, reset, timeout and
+ * malformed answers; the engine retries those under the step's retry policy.
+ *
+ * @example
+ * ```ts
+ * throw new ExecutorError('unreachable', 'host did not answer', { where: 'sim:host.json' });
+ * ```
+ */
+export class ExecutorError extends Error {
+  override readonly name = 'ExecutorError';
+  readonly code = 'EXECUTOR';
+  readonly kind: ExecutorErrorKind;
+  constructor(kind: ExecutorErrorKind, message: string, details: ErrorDetails = {}) {
+    super(compose(message, details), { cause: details.cause });
+    this.kind = kind;
+  }
+  get transient(): boolean {
+    return TRANSIENT_KINDS.has(this.kind);
+  }
+}
+
+/** A step could not do what it must; the saga compensates the steps already done. */
+export class StepError extends Error {
+  override readonly name = 'StepError';
+  readonly code: string;
+  constructor(code: string, message: string, details: ErrorDetails = {}) {
+    super(compose(message, details), { cause: details.cause });
+    this.code = code;
+  }
+}
+
+/** True when an error is worth another attempt. */
+export function isTransient(error: unknown): boolean {
+  return error instanceof ExecutorError && error.transient;
+}
+
+/** The JSON form of an error as stored in the journal and reports. */
+export interface ErrorRecord {
+  name: string;
+  code: string;
+  message: string;
+  transient?: boolean;
+}
+
+/** Turns any thrown value into its journal form. */
+export function toErrorRecord(error: unknown): ErrorRecord {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      name: error.name,
+      code: typeof code === 'string' ? code : 'ERROR',
+      message: error.message,
+      ...(error instanceof ExecutorError ? { transient: error.transient } : {}),
+    };
+  }
+  return { name: 'Error', code: 'ERROR', message: String(error) };
+}

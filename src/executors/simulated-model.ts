@@ -1,0 +1,284 @@
+/**
+ * The model behind the simulated Windows host: a plain JSON document and the pure functions that carry
+ * out host operations on it. The executor in `simulated.ts` adds the file, faults, latency and downtime.
+ */
+import type { HostOp, HostOpName, HostOpResult, OsInfo, ProtocolMap, RegistryValue, RegistryView, SqlInstance } from './types.js';
+import { protocolMap } from '../windows/schannel.js';
+
+/** A fault to inject: the next `times` calls whose batch holds a matching op fail. */
+export interface SimFault {
+  op: HostOpName;
+  /** Only ops whose registry key contains this text (case-insensitive). */
+  keyContains?: string;
+  kind: 'transient' | 'permanent';
+  times: number;
+}
+
+export interface SimService {
+  state: 'running' | 'stopped';
+  startType: 'auto' | 'manual' | 'disabled';
+}
+
+/** The simulated host document, stored as JSON. `registry` and `bootTime` are the fields to compare. */
+export interface SimHostState {
+  format: 'runbook-engine/simulated-host@1';
+  name: string;
+  os: OsInfo;
+  /** Every key of HKLM by its physical path (Wow6432Node spelled out), with its values. */
+  registry: Record<string, Record<string, RegistryValue>>;
+  /** Last write time per key, kept apart so that `registry` compares byte for byte after a rollback. */
+  keyTimes: Record<string, string>;
+  hotfixes: string[];
+  sqlInstances: SqlInstance[];
+  orchestrator: { installed: boolean; release: string | null; updateRollup: number; version: string | null };
+  services: Record<string, SimService>;
+  bootTime: string;
+  /** Protocols read by SCHANNEL at the last boot. */
+  inEffect: ProtocolMap;
+  /** How long a restart keeps the host unreachable. */
+  downtimeMs: number;
+  /** Set while the host is restarting. */
+  down: { since: string; until: string } | null;
+  restarts: number;
+  /** Operations run once at the next boot (e.g. something deleting a value during the reboot). */
+  bootActions: HostOp[];
+  faults: SimFault[];
+  latencyMs: number;
+  /** Files on the target (backups written by `registry.export`). */
+  files: Record<string, string>;
+  startupTasks: Record<string, string[]>;
+  /** When true the controller runs on this host: a restart ends the controller process. */
+  onTarget: boolean;
+}
+
+const WOW = 'Wow6432Node';
+
+/** Physical path of a key in a view: the 32-bit view of `SOFTWARE\X` is `SOFTWARE\Wow6432Node\X`. */
+export function physicalPath(host: Pick<SimHostState, 'os'>, view: RegistryView, key: string): string {
+  const clean = key.replace(/^\\+|\\+$/g, '');
+  if (view === '64' || host.os.architecture === '32-bit') return clean;
+  const parts = clean.split('\\');
+  if (parts[0].toLowerCase() !== 'software') return clean;
+  if (parts[1] && parts[1].toLowerCase() === WOW.toLowerCase()) return clean;
+  return [parts[0], WOW, ...parts.slice(1)].join('\\');
+}
+
+function findKey(host: SimHostState, path: string): string | undefined {
+  if (path in host.registry) return path;
+  const lower = path.toLowerCase();
+  return Object.keys(host.registry).find((k) => k.toLowerCase() === lower);
+}
+
+function findValueName(values: Record<string, RegistryValue>, name: string): string | undefined {
+  if (name in values) return name;
+  const lower = name.toLowerCase();
+  return Object.keys(values).find((n) => n.toLowerCase() === lower);
+}
+
+function ancestors(path: string): string[] {
+  const parts = path.split('\\');
+  return parts.map((_, i) => parts.slice(0, i + 1).join('\\'));
+}
+
+function children(host: SimHostState, path: string): string[] {
+  const prefix = `${path.toLowerCase()}\\`;
+  return Object.keys(host.registry)
+    .filter((k) => k.toLowerCase().startsWith(prefix) && !k.slice(prefix.length).includes('\\'))
+    .map((k) => k.slice(prefix.length));
+}
+
+function getValue(host: SimHostState, path: string, name: string): RegistryValue | null {
+  const key = findKey(host, path);
+  if (!key) return null;
+  const values = host.registry[key];
+  const found = findValueName(values, name);
+  return found === undefined ? null : structuredClone(values[found]);
+}
+
+function sameValue(a: RegistryValue | null, b: RegistryValue | null): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function sortedRegistry(registry: SimHostState['registry']): SimHostState['registry'] {
+  const out: SimHostState['registry'] = {};
+  for (const key of Object.keys(registry).sort()) {
+    const values: Record<string, RegistryValue> = {};
+    for (const name of Object.keys(registry[key]).sort()) values[name] = registry[key][name];
+    out[key] = values;
+  }
+  return out;
+}
+
+function touch(host: SimHostState, key: string, now: string): void {
+  host.keyTimes[key] = now;
+}
+
+function dwordHex(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, '0');
+}
+
+function regLine(name: string, value: RegistryValue): string {
+  const quoted = `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  switch (value.type) {
+    case 'REG_DWORD':
+      return `${quoted}=dword:${dwordHex(value.data)}`;
+    case 'REG_SZ':
+      return `${quoted}="${value.data.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+    case 'REG_QWORD': {
+      const hex = BigInt(value.data).toString(16).padStart(16, '0');
+      const bytes = hex.match(/../g)!.reverse().join(',');
+      return `${quoted}=hex(b):${bytes}`;
+    }
+    case 'REG_BINARY':
+      return `${quoted}=hex:${(value.data.match(/../g) ?? []).join(',')}`;
+    case 'REG_EXPAND_SZ':
+    case 'REG_MULTI_SZ': {
+      const text = value.type === 'REG_MULTI_SZ' ? `${value.data.join('\0')}\0\0` : `${value.data}\0`;
+      const bytes = [...Buffer.from(text, 'utf16le')].map((b) => b.toString(16).padStart(2, '0')).join(',');
+      return `${quoted}=hex(${value.type === 'REG_MULTI_SZ' ? 7 : 2}):${bytes}`;
+    }
+  }
+}
+
+/** Renders a key and its subkeys the way `reg export` does. */
+export function exportKey(host: SimHostState, path: string): string {
+  const lines = ['Windows Registry Editor Version 5.00', ''];
+  const lower = path.toLowerCase();
+  const keys = Object.keys(host.registry)
+    .filter((k) => k.toLowerCase() === lower || k.toLowerCase().startsWith(`${lower}\\`))
+    .sort();
+  for (const key of keys) {
+    lines.push(`[HKEY_LOCAL_MACHINE\\${key}]`);
+    for (const name of Object.keys(host.registry[key]).sort()) lines.push(regLine(name, host.registry[key][name]));
+    lines.push('');
+  }
+  return lines.join('\r\n');
+}
+
+/** The protocols configured in the registry right now (what the next boot will put in effect). */
+export function configuredProtocols(host: SimHostState): ProtocolMap {
+  return protocolMap((key, name) => getValue(host, key, name));
+}
+
+/** Completes a restart: new boot time, protocols re-read, services started, boot actions run. */
+export function boot(host: SimHostState, at: string): void {
+  host.down = null;
+  host.bootTime = at;
+  host.restarts += 1;
+  for (const action of host.bootActions.splice(0)) applyOp(host, action, at);
+  host.inEffect = configuredProtocols(host);
+  for (const service of Object.values(host.services)) {
+    service.state = service.startType === 'auto' ? 'running' : 'stopped';
+  }
+}
+
+/** Carries out one operation on the model (the host is up). */
+export function applyOp(host: SimHostState, op: HostOp, now: string): HostOpResult {
+  switch (op.op) {
+    case 'registry.get': {
+      const path = physicalPath(host, op.view, op.key);
+      const existing = ancestors(path).filter((p) => findKey(host, p));
+      const deepest = existing.length ? findKey(host, existing[existing.length - 1])! : '';
+      return { op: op.op, keyExists: Boolean(findKey(host, path)), existingAncestor: deepest, value: getValue(host, path, op.name) };
+    }
+    case 'registry.set': {
+      const path = physicalPath(host, op.view, op.key);
+      const before = getValue(host, path, op.name);
+      const createdKeys: string[] = [];
+      if (sameValue(before, op.value)) return { op: op.op, changed: false, before, after: before!, createdKeys };
+      for (const p of ancestors(path)) {
+        if (!findKey(host, p)) {
+          host.registry[p] = {};
+          touch(host, p, now);
+          createdKeys.push(p);
+        }
+      }
+      const key = findKey(host, path)!;
+      const name = findValueName(host.registry[key], op.name) ?? op.name;
+      host.registry[key][name] = structuredClone(op.value);
+      touch(host, key, now);
+      host.registry = sortedRegistry(host.registry);
+      return { op: op.op, changed: true, before, after: getValue(host, path, op.name)!, createdKeys };
+    }
+    case 'registry.deleteValue': {
+      const key = findKey(host, physicalPath(host, op.view, op.key));
+      const name = key === undefined ? undefined : findValueName(host.registry[key], op.name);
+      if (key === undefined || name === undefined) return { op: op.op, changed: false, before: null };
+      const before = host.registry[key][name];
+      delete host.registry[key][name];
+      touch(host, key, now);
+      return { op: op.op, changed: true, before };
+    }
+    case 'registry.deleteKey': {
+      const key = findKey(host, physicalPath(host, op.view, op.key));
+      if (key === undefined) return { op: op.op, changed: false, reason: 'absent' };
+      const empty = Object.keys(host.registry[key]).length === 0 && children(host, key).length === 0;
+      if (!empty && op.onlyIfEmpty) return { op: op.op, changed: false, reason: 'not-empty' };
+      const lower = key.toLowerCase();
+      for (const k of Object.keys(host.registry)) {
+        if (k.toLowerCase() === lower || k.toLowerCase().startsWith(`${lower}\\`)) {
+          delete host.registry[k];
+          delete host.keyTimes[k];
+        }
+      }
+      const parent = key.split('\\').slice(0, -1).join('\\');
+      if (parent) touch(host, parent, now);
+      return { op: op.op, changed: true };
+    }
+    case 'registry.keyInfo': {
+      const key = findKey(host, physicalPath(host, op.view, op.key));
+      if (key === undefined) return { op: op.op, exists: false, lastWriteTime: null, subkeys: [], values: [] };
+      return {
+        op: op.op,
+        exists: true,
+        lastWriteTime: host.keyTimes[key] ?? host.bootTime,
+        subkeys: children(host, key),
+        values: Object.keys(host.registry[key]),
+      };
+    }
+    case 'registry.export': {
+      const content = exportKey(host, physicalPath(host, op.view, op.key));
+      host.files[op.file] = content;
+      return { op: op.op, file: op.file, content };
+    }
+    case 'os.info':
+      return { op: op.op, ...structuredClone(host.os) };
+    case 'hotfix.list':
+      return { op: op.op, hotfixes: [...host.hotfixes] };
+    case 'sql.instances':
+      return { op: op.op, instances: structuredClone(host.sqlInstances) };
+    case 'orchestrator.info':
+      return { op: op.op, ...structuredClone(host.orchestrator) };
+    case 'service.status': {
+      const service = host.services[op.name];
+      return { op: op.op, name: op.name, exists: Boolean(service), state: service ? service.state : 'absent' };
+    }
+    case 'boot.time':
+      return { op: op.op, bootTime: host.bootTime };
+    case 'tls.inEffect':
+      return { op: op.op, since: host.bootTime, protocols: structuredClone(host.inEffect) };
+    case 'restart': {
+      if (op.ifBootTime !== host.bootTime) return { op: op.op, requested: false, alreadyRestarted: true };
+      const start = Date.parse(now) + op.delaySeconds * 1000;
+      host.down = { since: new Date(start).toISOString(), until: new Date(start + host.downtimeMs).toISOString() };
+      for (const service of Object.values(host.services)) service.state = 'stopped';
+      return { op: op.op, requested: true, alreadyRestarted: false };
+    }
+    case 'startupTask.register': {
+      const changed = JSON.stringify(host.startupTasks[op.name]) !== JSON.stringify(op.command);
+      host.startupTasks[op.name] = [...op.command];
+      return { op: op.op, changed };
+    }
+    case 'startupTask.remove': {
+      const changed = op.name in host.startupTasks;
+      delete host.startupTasks[op.name];
+      return { op: op.op, changed };
+    }
+  }
+}
+
+/** The registry key an op touches, for fault matching. */
+export function opKey(op: HostOp): string {
+  return 'key' in op ? op.key : '';
+}
+

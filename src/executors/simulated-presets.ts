@@ -1,0 +1,191 @@
+/**
+ * Presets of the simulated host: the servers the reference procedure covers, each in the state of a
+ * fresh install that still speaks every protocol (no SCHANNEL or SystemDefaultTlsVersions values).
+ */
+import type { OsInfo, RegistryValue } from './types.js';
+import { configuredProtocols, type SimHostState } from './simulated-model.js';
+
+interface PresetSpec {
+  description: string;
+  os: OsInfo;
+  hotfixes: string[];
+  dotnetRelease: number;
+  sql: { name: string; version: string } | null;
+  nativeClient: string | null;
+  orchestrator: { release: string; updateRollup: number; version: string };
+}
+
+const ORCHESTRATOR_SERVICES = ['omanagement', 'orunbook', 'oremoting'];
+
+const SPECS: Record<string, PresetSpec> = {
+  'server-2016': {
+    description: 'Windows Server 2016 Datacenter x64, Orchestrator 2016 UR4, SQL Server 2016 SP2, .NET 4.6.2',
+    os: { caption: 'Microsoft Windows Server 2016 Datacenter', version: '10.0.14393', build: 14393, architecture: '64-bit', productType: 'server', servicePack: 0 },
+    hotfixes: ['KB3192137', 'KB3211320', 'KB3156421'],
+    dotnetRelease: 394806,
+    sql: { name: 'MSSQLSERVER', version: '13.0.5026.0' },
+    nativeClient: '11.4.7462.6',
+    orchestrator: { release: '2016', updateRollup: 4, version: '7.3.0.0' },
+  },
+  'server-2012r2': {
+    description: 'Windows Server 2012 R2 Standard x64, Orchestrator 1801, SQL Server 2014 SP2, .NET 4.6.2',
+    os: { caption: 'Microsoft Windows Server 2012 R2 Standard', version: '6.3.9600', build: 9600, architecture: '64-bit', productType: 'server', servicePack: 0 },
+    hotfixes: ['KB2919355', 'KB3154520'],
+    dotnetRelease: 394806,
+    sql: { name: 'MSSQLSERVER', version: '12.0.5000.0' },
+    nativeClient: '11.4.7462.6',
+    orchestrator: { release: '1801', updateRollup: 0, version: '7.4.0.0' },
+  },
+  'server-2012': {
+    description: 'Windows Server 2012 Standard x64, Orchestrator 2016 UR5, SQL Server 2012 SP4, .NET 4.6.2',
+    os: { caption: 'Microsoft Windows Server 2012 Standard', version: '6.2.9200', build: 9200, architecture: '64-bit', productType: 'server', servicePack: 0 },
+    hotfixes: ['KB3154519'],
+    dotnetRelease: 394806,
+    sql: { name: 'MSSQLSERVER', version: '11.0.7001.0' },
+    nativeClient: '11.4.7462.6',
+    orchestrator: { release: '2016', updateRollup: 5, version: '7.3.0.0' },
+  },
+  'server-2008r2': {
+    description: 'Windows Server 2008 R2 SP1 Enterprise x64, Orchestrator 2016 UR4, SQL Server 2012 SP4, .NET 4.6.1',
+    os: { caption: 'Microsoft Windows Server 2008 R2 Enterprise', version: '6.1.7601', build: 7601, architecture: '64-bit', productType: 'server', servicePack: 1 },
+    hotfixes: ['KB976932', 'KB3154518'],
+    dotnetRelease: 394271,
+    sql: { name: 'MSSQLSERVER', version: '11.0.7001.0' },
+    nativeClient: '11.4.7462.6',
+    orchestrator: { release: '2016', updateRollup: 4, version: '7.3.0.0' },
+  },
+  'server-2019': {
+    description: 'Windows Server 2019 Datacenter x64, Orchestrator 2019, SQL Server 2019, .NET 4.7.2',
+    os: { caption: 'Microsoft Windows Server 2019 Datacenter', version: '10.0.17763', build: 17763, architecture: '64-bit', productType: 'server', servicePack: 0 },
+    hotfixes: ['KB4464455'],
+    dotnetRelease: 461814,
+    sql: { name: 'MSSQLSERVER', version: '15.0.2000.5' },
+    nativeClient: '11.4.7462.6',
+    orchestrator: { release: '2019', updateRollup: 0, version: '10.19.0.0' },
+  },
+  'windows-8.1-x86': {
+    description: 'Windows 8.1 Pro 32-bit with the Runbook Designer console, .NET 4.6.2, SQL Server 2016 on the same box',
+    os: { caption: 'Microsoft Windows 8.1 Pro', version: '6.3.9600', build: 9600, architecture: '32-bit', productType: 'workstation', servicePack: 0 },
+    hotfixes: ['KB2919355', 'KB3154520'],
+    dotnetRelease: 394806,
+    sql: { name: 'SQLEXPRESS', version: '13.0.5026.0' },
+    nativeClient: '11.4.7462.6',
+    orchestrator: { release: '2016', updateRollup: 4, version: '7.3.0.0' },
+  },
+};
+
+/** Variants built on a base preset, named for the scenario they stage. */
+const VARIANTS: Record<string, { base: string; description: string; change: (host: SimHostState) => void }> = {
+  'server-2016-no-hotfix': {
+    base: 'server-2016',
+    description: 'Server 2016 without KB3154521, KB3156421 or any update that supersedes them',
+    change: (host) => {
+      host.hotfixes = ['KB3192137'];
+    },
+  },
+  'server-2016-sql2008r2': {
+    base: 'server-2016',
+    description: 'Server 2016 whose Orchestrator database runs on SQL Server 2008 R2 (no TLS 1.2)',
+    change: (host) => {
+      host.sqlInstances = [{ name: 'MSSQLSERVER', version: '10.50.6000.34' }];
+    },
+  },
+};
+
+const PROTOCOLS_KEY = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
+const dword = (data: number): RegistryValue => ({ type: 'REG_DWORD', data });
+const sz = (data: string): RegistryValue => ({ type: 'REG_SZ', data });
+
+function baseRegistry(spec: PresetSpec): SimHostState['registry'] {
+  const registry: SimHostState['registry'] = {
+    SYSTEM: {},
+    'SYSTEM\\CurrentControlSet': {},
+    'SYSTEM\\CurrentControlSet\\Control': {},
+    'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders': {},
+    'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL': { EventLogging: dword(1) },
+    [PROTOCOLS_KEY]: {},
+    // Windows ships this one key on most builds: SSL 2.0 client disabled by default.
+    [`${PROTOCOLS_KEY}\\SSL 2.0`]: {},
+    [`${PROTOCOLS_KEY}\\SSL 2.0\\Client`]: { DisabledByDefault: dword(1) },
+    SOFTWARE: {},
+    'SOFTWARE\\Microsoft': {},
+    'SOFTWARE\\Microsoft\\.NETFramework': { InstallRoot: sz('C:\\Windows\\Microsoft.NET\\Framework64\\') },
+    'SOFTWARE\\Microsoft\\.NETFramework\\v2.0.50727': {},
+    'SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319': {},
+    'SOFTWARE\\Microsoft\\NET Framework Setup': {},
+    'SOFTWARE\\Microsoft\\NET Framework Setup\\NDP': {},
+    'SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4': {},
+    'SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full': { Release: dword(spec.dotnetRelease), Install: dword(1) },
+  };
+  if (spec.nativeClient) {
+    registry['SOFTWARE\\Microsoft\\SQLNCLI11'] = { InstalledVersion: sz(spec.nativeClient) };
+  }
+  if (spec.os.architecture === '64-bit') {
+    registry['SOFTWARE\\Wow6432Node'] = {};
+    registry['SOFTWARE\\Wow6432Node\\Microsoft'] = {};
+    registry['SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework'] = { InstallRoot: sz('C:\\Windows\\Microsoft.NET\\Framework\\') };
+    registry['SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\v2.0.50727'] = {};
+    registry['SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\v4.0.30319'] = {};
+  } else {
+    registry['SOFTWARE\\Microsoft\\.NETFramework'].InstallRoot = sz('C:\\Windows\\Microsoft.NET\\Framework\\');
+  }
+  return registry;
+}
+
+function fromSpec(name: string, spec: PresetSpec, now: Date): SimHostState {
+  const bootTime = new Date(now.getTime() - 3 * 24 * 3600 * 1000).toISOString();
+  const host: SimHostState = {
+    format: 'runbook-engine/simulated-host@1',
+    name,
+    os: structuredClone(spec.os),
+    registry: baseRegistry(spec),
+    keyTimes: {},
+    hotfixes: [...spec.hotfixes],
+    sqlInstances: spec.sql ? [{ ...spec.sql }] : [],
+    orchestrator: { installed: true, ...spec.orchestrator },
+    services: Object.fromEntries(ORCHESTRATOR_SERVICES.map((s) => [s, { state: 'running', startType: 'auto' }])),
+    bootTime,
+    inEffect: {} as SimHostState['inEffect'],
+    downtimeMs: 1500,
+    down: null,
+    restarts: 0,
+    bootActions: [],
+    faults: [],
+    latencyMs: 0,
+    files: {},
+    startupTasks: {},
+    onTarget: false,
+  };
+  host.inEffect = configuredProtocols(host);
+  return host;
+}
+
+/** Names and descriptions of every preset. */
+export function listPresets(): { name: string; description: string }[] {
+  return [
+    ...Object.entries(SPECS).map(([name, spec]) => ({ name, description: spec.description })),
+    ...Object.entries(VARIANTS).map(([name, v]) => ({ name, description: v.description })),
+  ];
+}
+
+/**
+ * Builds a fresh host document from a preset.
+ *
+ * @example
+ * ```ts
+ * const host = createPreset('server-2016');
+ * host.downtimeMs = 200;
+ * ```
+ */
+export function createPreset(name: string, now: Date = new Date()): SimHostState {
+  const spec = SPECS[name];
+  if (spec) return fromSpec(name, spec, now);
+  const variant = VARIANTS[name];
+  if (variant) {
+    const host = fromSpec(name, SPECS[variant.base], now);
+    variant.change(host);
+    return host;
+  }
+  const names = listPresets().map((p) => p.name).join(', ');
+  throw new Error(`unknown simulated-host preset "${name}"; known presets: ${names}`);
+}

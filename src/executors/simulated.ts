@@ -1,0 +1,140 @@
+/**
+ * The simulated Windows host executor: every call loads the host document, carries out the batch and
+ * writes it back atomically, so the host survives the controller being killed at any moment.
+ */
+import { open, readFile, rename } from 'node:fs/promises';
+import { ExecutorError } from '../errors.js';
+import { applyOp, boot, opKey, type SimHostState } from './simulated-model.js';
+import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
+import { WRITE_OPS } from './types.js';
+
+export const name = 'simulated' satisfies Executor['name'];
+
+const locks = new Map<string, Promise<unknown>>();
+
+/** Runs `fn` while no other call in this process touches the same file. */
+async function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const previous = locks.get(file) ?? Promise.resolve();
+  const next = previous.then(fn, fn);
+  const settled = next.catch(() => undefined);
+  locks.set(file, settled);
+  try {
+    return await next;
+  } finally {
+    if (locks.get(file) === settled) locks.delete(file);
+  }
+}
+
+/** Reads a host document, with an error that names the file when it is not one. */
+export async function readHost(file: string): Promise<SimHostState> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new ExecutorError('permanent', `cannot read the simulated host file`, {
+      where: file,
+      hint: 'create one with `runbook sim create --preset server-2016 --out <file>`',
+      cause,
+    });
+  }
+  let host: SimHostState;
+  try {
+    host = JSON.parse(text) as SimHostState;
+  } catch (cause) {
+    throw new ExecutorError('permanent', 'the simulated host file is not valid JSON', { where: file, cause });
+  }
+  if (host?.format !== 'runbook-engine/simulated-host@1' || typeof host.registry !== 'object') {
+    throw new ExecutorError('permanent', 'the file is not a simulated host (format runbook-engine/simulated-host@1)', {
+      where: file,
+      hint: 'create one with `runbook sim create --preset server-2016 --out <file>`',
+    });
+  }
+  return host;
+}
+
+/** Writes a host document atomically: temporary file, fsync, rename. */
+export async function writeHost(file: string, host: SimHostState): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const handle = await open(tmp, 'w');
+  try {
+    await handle.writeFile(`${JSON.stringify(host, null, 2)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, file);
+}
+
+function matchingFault(host: SimHostState, op: HostOp) {
+  return host.faults.find(
+    (f) => f.times > 0 && f.op === op.op && (!f.keyContains || opKey(op).toLowerCase().includes(f.keyContains.toLowerCase())),
+  );
+}
+
+/** Options of {@link createSimulatedExecutor}. */
+export interface SimulatedExecutorOptions {
+  /** Behave as if the engine ran on the target itself (overrides the host file's `onTarget`). */
+  onTarget?: boolean;
+  /** Clock, for tests. @default () => new Date() */
+  now?: () => Date;
+}
+
+/**
+ * An executor for a simulated host stored in a JSON file.
+ *
+ * @example
+ * ```ts
+ * await writeHost('host.json', createPreset('server-2016'));
+ * const executor = await createSimulatedExecutor('host.json');
+ * const [os] = await executor.run([{ op: 'os.info' }]);
+ * ```
+ */
+export async function createSimulatedExecutor(file: string, options: SimulatedExecutorOptions = {}): Promise<Executor> {
+  const initial = await readHost(file);
+  const now = options.now ?? (() => new Date());
+  let roundTrips = 0;
+  return {
+    name,
+    target: `sim:${file}`,
+    onTarget: options.onTarget ?? initial.onTarget,
+    get roundTrips() {
+      return roundTrips;
+    },
+    async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
+      roundTrips += 1;
+      runOptions.signal?.throwIfAborted();
+      const latency = (await readHost(file)).latencyMs;
+      if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+      return withFileLock(file, async () => {
+        const host = await readHost(file);
+        const at = now();
+        if (host.down) {
+          if (at.getTime() < Date.parse(host.down.until)) {
+            throw new ExecutorError('unreachable', 'the host does not answer (it is restarting)', { where: `sim:${file}` });
+          }
+          boot(host, host.down.until);
+          await writeHost(file, host);
+        }
+        const results: HostOpResult[] = [];
+        let dirty = false;
+        try {
+          for (const op of batch) {
+            const fault = matchingFault(host, op);
+            if (fault) {
+              fault.times -= 1;
+              dirty = true;
+              const kind = fault.kind === 'transient' ? 'reset' : 'permanent';
+              throw new ExecutorError(kind, `injected ${fault.kind} fault on ${op.op} ${opKey(op)}`, { where: `sim:${file}` });
+            }
+            results.push(applyOp(host, op, at.toISOString()));
+            if (WRITE_OPS.has(op.op)) dirty = true;
+          }
+        } finally {
+          if (dirty) await writeHost(file, host);
+        }
+        return results;
+      });
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * The one contract between the engine and a target. Steps speak in typed host operations and send a
+ * whole phase as one batch: one call of {@link Executor.run} is one round trip.
+ */
+
+/** Registry view: `64` is the native view of a 64-bit OS, `32` the WOW64 view (Wow6432Node). */
+export type RegistryView = '64' | '32';
+
+export const RegistryType = {
+  dword: 'REG_DWORD',
+  qword: 'REG_QWORD',
+  sz: 'REG_SZ',
+  expandSz: 'REG_EXPAND_SZ',
+  multiSz: 'REG_MULTI_SZ',
+  binary: 'REG_BINARY',
+} as const;
+export type RegistryType = (typeof RegistryType)[keyof typeof RegistryType];
+
+/**
+ * A registry value with its type. DWORDs are unsigned 32-bit numbers (`0xFFFFFFFF` is 4294967295),
+ * QWORDs decimal strings, MULTI_SZ string arrays, BINARY lowercase hex.
+ */
+export type RegistryValue =
+  | { type: 'REG_DWORD'; data: number }
+  | { type: 'REG_QWORD'; data: string }
+  | { type: 'REG_SZ' | 'REG_EXPAND_SZ'; data: string }
+  | { type: 'REG_MULTI_SZ'; data: string[] }
+  | { type: 'REG_BINARY'; data: string };
+
+/** A value's location. `key` is a path below HKEY_LOCAL_MACHINE, e.g. `SYSTEM\CurrentControlSet\...`. */
+export interface RegistryLocation {
+  view: RegistryView;
+  key: string;
+  name: string;
+}
+
+/** The typed operations every executor understands. */
+export type HostOp =
+  | { op: 'registry.get'; view: RegistryView; key: string; name: string }
+  | { op: 'registry.set'; view: RegistryView; key: string; name: string; value: RegistryValue }
+  | { op: 'registry.deleteValue'; view: RegistryView; key: string; name: string }
+  | { op: 'registry.deleteKey'; view: RegistryView; key: string; onlyIfEmpty: boolean }
+  | { op: 'registry.keyInfo'; view: RegistryView; key: string }
+  | { op: 'registry.export'; view: RegistryView; key: string; file: string }
+  | { op: 'os.info' }
+  | { op: 'hotfix.list' }
+  | { op: 'sql.instances' }
+  | { op: 'orchestrator.info' }
+  | { op: 'service.status'; name: string }
+  | { op: 'boot.time' }
+  | { op: 'tls.inEffect' }
+  | { op: 'restart'; delaySeconds: number; reason: string; ifBootTime: string }
+  | { op: 'startupTask.register'; name: string; command: string[] }
+  | { op: 'startupTask.remove'; name: string };
+
+export type HostOpName = HostOp['op'];
+
+/** Operations that change the target. Everything else only reads. */
+export const WRITE_OPS: ReadonlySet<HostOpName> = new Set<HostOpName>([
+  'registry.set',
+  'registry.deleteValue',
+  'registry.deleteKey',
+  'registry.export',
+  'restart',
+  'startupTask.register',
+  'startupTask.remove',
+]);
+
+export interface OsInfo {
+  caption: string;
+  version: string;
+  build: number;
+  architecture: '64-bit' | '32-bit';
+  productType: 'workstation' | 'server';
+  servicePack: number;
+}
+
+export interface SqlInstance {
+  name: string;
+  version: string;
+  edition?: string;
+}
+
+export type ProtocolName = 'SSL 2.0' | 'SSL 3.0' | 'TLS 1.0' | 'TLS 1.1' | 'TLS 1.2';
+export type ProtocolSide = 'Client' | 'Server';
+/** Which protocols the SCHANNEL provider uses, per side; null where Windows' own default applies. */
+export type ProtocolMap = Record<ProtocolName, Record<ProtocolSide, boolean | null>>;
+
+/** The answer to each operation, in the order of the batch. */
+export type HostOpResult =
+  | { op: 'registry.get'; keyExists: boolean; existingAncestor: string; value: RegistryValue | null }
+  | { op: 'registry.set'; changed: boolean; before: RegistryValue | null; after: RegistryValue; createdKeys: string[] }
+  | { op: 'registry.deleteValue'; changed: boolean; before: RegistryValue | null }
+  | { op: 'registry.deleteKey'; changed: boolean; reason?: 'absent' | 'not-empty' }
+  | { op: 'registry.keyInfo'; exists: boolean; lastWriteTime: string | null; subkeys: string[]; values: string[] }
+  | { op: 'registry.export'; file: string; content: string }
+  | ({ op: 'os.info' } & OsInfo)
+  | { op: 'hotfix.list'; hotfixes: string[] }
+  | { op: 'sql.instances'; instances: SqlInstance[] }
+  | { op: 'orchestrator.info'; installed: boolean; release: string | null; updateRollup: number; version: string | null }
+  | { op: 'service.status'; name: string; exists: boolean; state: 'running' | 'stopped' | 'starting' | 'absent' }
+  | { op: 'boot.time'; bootTime: string }
+  | { op: 'tls.inEffect'; since: string; protocols: ProtocolMap }
+  | { op: 'restart'; requested: boolean; alreadyRestarted: boolean }
+  | { op: 'startupTask.register'; changed: boolean }
+  | { op: 'startupTask.remove'; changed: boolean };
+
+/** The result type for one op name. */
+export type ResultOf<N extends HostOpName> = Extract<HostOpResult, { op: N }>;
+
+/** Options of one call. */
+export interface RunOptions {
+  /** Cancels the call; the remote command is stopped where the transport allows it. */
+  signal?: AbortSignal;
+  /** Per-call timeout in milliseconds. @default 60000 */
+  timeoutMs?: number;
+}
+
+/**
+ * A transport to one target. Implementations live one per file in `src/executors/`.
+ *
+ * @example
+ * ```ts
+ * const [os] = await executor.run([{ op: 'os.info' }]);
+ * console.log(executor.roundTrips); // 1
+ * ```
+ */
+export interface Executor {
+  /** The transport's name: `simulated`, `local`, `ssh`, `powershell-remoting`. */
+  readonly name: 'simulated' | 'local' | 'ssh' | 'powershell-remoting';
+  /** A description of the target without secrets, e.g. `sim:/tmp/host.json`. */
+  readonly target: string;
+  /** True when the engine runs on the target itself (a restart ends this process). */
+  readonly onTarget: boolean;
+  /** Calls made so far; every call of {@link Executor.run} counts one. */
+  readonly roundTrips: number;
+  /** Runs a batch of operations in one round trip; results come back in order. */
+  run(batch: readonly HostOp[], options?: RunOptions): Promise<HostOpResult[]>;
+  /** Releases connections and processes. */
+  close(): Promise<void>;
+}
+
+/** Type guard that narrows one result to the op it answers. */
+export function resultOf<N extends HostOpName>(result: HostOpResult | undefined, op: N): ResultOf<N> {
+  if (!result || result.op !== op) {
+    throw new TypeError(`expected a result for ${op}, got ${result ? result.op : 'nothing'}`);
+  }
+  return result as ResultOf<N>;
+}

@@ -1,0 +1,33 @@
+/**
+ * SCHANNEL protocol semantics shared by the steps and the simulated host: where the keys live and how
+ * Windows reads `Enabled` / `DisabledByDefault`.
+ */
+import type { ProtocolMap, ProtocolName, ProtocolSide, RegistryValue } from '../executors/types.js';
+
+export const SCHANNEL_PROTOCOLS_KEY = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
+export const PROTOCOLS: readonly ProtocolName[] = ['SSL 2.0', 'SSL 3.0', 'TLS 1.0', 'TLS 1.1', 'TLS 1.2'];
+export const SIDES: readonly ProtocolSide[] = ['Client', 'Server'];
+
+/** The key of one protocol side, e.g. `...\Protocols\TLS 1.2\Server`. */
+export function protocolKey(protocol: ProtocolName, side: ProtocolSide): string {
+  return `${SCHANNEL_PROTOCOLS_KEY}\\${protocol}\\${side}`;
+}
+
+/**
+ * Whether a side is enabled by its `Enabled` value: any non-zero DWORD (0xFFFFFFFF included) enables,
+ * 0 disables, absent or another type leaves Windows' default (null).
+ */
+export function isEnabled(value: RegistryValue | null | undefined): boolean | null {
+  if (!value || value.type !== 'REG_DWORD') return null;
+  return value.data !== 0;
+}
+
+/** Builds the map of protocols in effect from a lookup of `Enabled` values. */
+export function protocolMap(read: (key: string, name: string) => RegistryValue | null): ProtocolMap {
+  const map = {} as ProtocolMap;
+  for (const protocol of PROTOCOLS) {
+    map[protocol] = { Client: null, Server: null };
+    for (const side of SIDES) map[protocol][side] = isEnabled(read(protocolKey(protocol, side), 'Enabled'));
+  }
+  return map;
+}
