@@ -137,7 +137,7 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
     return resolveWith(step.with ?? {}, { params, steps: outputs }, `steps[${index}] (id ${step.id}).with`);
   };
 
-  function plannedWrites(after: number): DeclaredWrite[] {
+  async function plannedWrites(after: number): Promise<DeclaredWrite[]> {
     const writes: DeclaredWrite[] = [];
     for (let i = after + 1; i < definition.steps.length; i++) {
       const kind = kinds.get(definition.steps[i].uses);
@@ -151,7 +151,7 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
       const p = kind.params.safeParse(raw);
       if (!p.success) continue;
       const rt = createStepRuntime(services, definition.steps[i].id, i, () => 'declares');
-      writes.push(...kind.declares({ params: p.data, rt }));
+      writes.push(...(await kind.declares({ params: p.data, rt })));
     }
     return writes;
   }
@@ -181,7 +181,7 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
     } else {
       stepParamsValue = restoreSecrets(st.params, options.secrets);
     }
-    services.policy = resolvePolicy(resolvePolicy(DEFAULT_RETRY_POLICY, definition.retry), step.retry);
+    services.policy = resolvePolicy(resolvePolicy(resolvePolicy(DEFAULT_RETRY_POLICY, options.retry), definition.retry), step.retry);
     let phase = 'probe';
     let onSuspend: (reason: string) => void = () => undefined;
     const rt = createStepRuntime(services, step.id, index, () => phase);
@@ -260,7 +260,8 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
         const ctx = outcome.context;
         const status = outcome.status;
         const plan = ctx.plan;
-        const output = status === 'planned' ? ((plan?.data ?? null) as Json) : ctx.output;
+        // A step that stopped at its plan publishes what the plan found.
+        const output = status === 'planned' || status === 'skipped' ? ((plan?.data ?? null) as Json) : ctx.output;
         await journal.append({
           type: 'step.settled',
           index,

@@ -47,6 +47,8 @@ export interface HandlerArgs<P> {
 /** A registry value a step may write, declared up front so that the backup can capture it. */
 export interface DeclaredWrite extends RegistryLocation {
   desired: RegistryValue;
+  /** `nonzero`: any non-zero DWORD already satisfies the desired value (how Windows reads `Enabled`). */
+  satisfiedBy?: 'exact' | 'nonzero';
 }
 
 /** What verify reports. */
@@ -72,10 +74,12 @@ export interface StepKindDefinition<P> {
   description: string;
   /** Validates and types `with:`; errors name the field. */
   params: z.ZodType<P>;
+  /** With nothing to change, still run verify (checks that must pass every time). */
+  verifyWhenUnchanged?: boolean;
   /** Compensate after all other steps (a restart must follow the values it makes effective). */
   compensateLast?: boolean;
   /** Registry values this step may write, so that a backup step can capture them beforehand. */
-  declares?(args: HandlerArgs<P>): DeclaredWrite[];
+  declares?(args: HandlerArgs<P>): Promise<DeclaredWrite[]>;
   /** Reads the current state. Read-only: runs again whenever a run is resumed. */
   probe(args: HandlerArgs<P>): Promise<Json>;
   /** Compares with the desired state. No changes → `skipped`; check mode stops here. */
@@ -101,8 +105,12 @@ const notBound = fromPromise<Json, StepMachineContext>(async () => {
   throw new Error('step actor is not bound to a run; drive step machines through a Runner');
 });
 
+/** Arguments of the machine's callbacks; the phase states are built dynamically, so they are typed here by hand. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type A = { context: StepMachineContext; event: any };
+
 const failWith = assign({
-  error: ({ event }: { event: { error?: unknown } }) => toErrorRecord(event.error),
+  error: ({ event }: A) => toErrorRecord(event.error),
 });
 
 /**
@@ -122,7 +130,6 @@ const failWith = assign({
  * ```
  */
 export function defineStepKind<P>(definition: StepKindDefinition<P>): StepKind<P> {
-  if (definition.phases.length === 0) throw new Error(`step kind ${definition.kind} has no phases`);
   const phaseNames = definition.phases.map((p) => p.name);
   const actorNames = ['probe', 'plan', 'capture', ...phaseNames, 'verify', 'compensate'];
   const actors = Object.fromEntries(actorNames.map((n) => [n, notBound]));
@@ -133,11 +140,11 @@ export function defineStepKind<P>(definition: StepKindDefinition<P>): StepKind<P
     phaseStates[name] = {
       invoke: {
         src: name,
-        input: ({ context }: { context: StepMachineContext }) => context,
+        input: ({ context }: A) => context,
         onDone: {
           target: phaseNames[i + 1] ?? 'verifying',
           actions: assign({
-            results: ({ context, event }: { context: StepMachineContext; event: { output: Json } }) => ({
+            results: ({ context, event }: A) => ({
               ...context.results,
               [name]: event.output,
             }),
@@ -155,7 +162,7 @@ export function defineStepKind<P>(definition: StepKindDefinition<P>): StepKind<P
   }).createMachine({
     id: definition.kind,
     initial: 'probing',
-    context: ({ input }) => ({
+    context: ({ input }: { input: StepMachineInput }) => ({
       ...input,
       observed: null,
       plan: null,
@@ -170,33 +177,42 @@ export function defineStepKind<P>(definition: StepKindDefinition<P>): StepKind<P
       probing: {
         invoke: {
           src: 'probe',
-          input: ({ context }) => context,
-          onDone: { target: 'planning', actions: assign({ observed: ({ event }) => event.output }) },
+          input: ({ context }: A) => context,
+          onDone: { target: 'planning', actions: assign({ observed: ({ event }: A) => event.output }) },
           onError: { target: 'failed', actions: failWith },
         },
       },
       planning: {
         invoke: {
           src: 'plan',
-          input: ({ context }) => context,
+          input: ({ context }: A) => context,
           onDone: [
             {
-              guard: ({ event }) => (event.output as unknown as StepPlan).changes.length === 0 && !(event.output as unknown as StepPlan).captured,
+              guard: ({ context, event }: A) =>
+                Boolean(definition.verifyWhenUnchanged) &&
+                !context.checkMode &&
+                (event.output as unknown as StepPlan).changes.length === 0 &&
+                !(event.output as unknown as StepPlan).captured,
+              target: 'verifying',
+              actions: assign({ plan: ({ event }: A) => event.output as unknown as StepPlan }),
+            },
+            {
+              guard: ({ event }: A) => (event.output as unknown as StepPlan).changes.length === 0 && !(event.output as unknown as StepPlan).captured,
               target: 'skipped',
               actions: assign({
-                plan: ({ event }) => event.output as unknown as StepPlan,
-                summary: ({ event }) => (event.output as unknown as StepPlan).summary,
+                plan: ({ event }: A) => event.output as unknown as StepPlan,
+                summary: ({ event }: A) => (event.output as unknown as StepPlan).summary,
               }),
             },
             {
-              guard: ({ context }) => context.checkMode,
+              guard: ({ context }: A) => context.checkMode,
               target: 'planned',
               actions: assign({
-                plan: ({ event }) => event.output as unknown as StepPlan,
-                summary: ({ event }) => (event.output as unknown as StepPlan).summary,
+                plan: ({ event }: A) => event.output as unknown as StepPlan,
+                summary: ({ event }: A) => (event.output as unknown as StepPlan).summary,
               }),
             },
-            { target: 'capturing', actions: assign({ plan: ({ event }) => event.output as unknown as StepPlan }) },
+            { target: 'capturing', actions: assign({ plan: ({ event }: A) => event.output as unknown as StepPlan }) },
           ],
           onError: { target: 'failed', actions: failWith },
         },
@@ -204,8 +220,8 @@ export function defineStepKind<P>(definition: StepKindDefinition<P>): StepKind<P
       capturing: {
         invoke: {
           src: 'capture',
-          input: ({ context }) => context,
-          onDone: { target: phaseNames[0], actions: assign({ priors: ({ event }) => event.output }) },
+          input: ({ context }: A) => context,
+          onDone: { target: phaseNames[0] ?? 'verifying', actions: assign({ priors: ({ event }: A) => event.output }) },
           onError: { target: 'failed', actions: failWith },
         },
       },
@@ -213,22 +229,22 @@ export function defineStepKind<P>(definition: StepKindDefinition<P>): StepKind<P
       verifying: {
         invoke: {
           src: 'verify',
-          input: ({ context }) => context,
+          input: ({ context }: A) => context,
           onDone: [
             {
-              guard: ({ event }) => (event.output as unknown as Verification).ok,
+              guard: ({ event }: A) => (event.output as unknown as Verification).ok,
               target: 'succeeded',
               actions: assign({
-                output: ({ event }) => (event.output as unknown as Verification).output,
-                summary: ({ event }) => (event.output as unknown as Verification).summary,
+                output: ({ event }: A) => (event.output as unknown as Verification).output,
+                summary: ({ event }: A) => (event.output as unknown as Verification).summary,
               }),
             },
             {
               target: 'failed',
               actions: assign({
-                output: ({ event }) => (event.output as unknown as Verification).output,
-                summary: ({ event }) => (event.output as unknown as Verification).summary,
-                error: ({ event }) => ({
+                output: ({ event }: A) => (event.output as unknown as Verification).output,
+                summary: ({ event }: A) => (event.output as unknown as Verification).summary,
+                error: ({ event }: A) => ({
                   name: 'StepError',
                   code: 'VERIFY_FAILED',
                   message: `verification failed: ${((event.output as unknown as Verification).problems ?? [(event.output as unknown as Verification).summary]).join('; ')}`,
@@ -249,13 +265,13 @@ export function defineStepKind<P>(definition: StepKindDefinition<P>): StepKind<P
       compensating: {
         invoke: {
           src: 'compensate',
-          input: ({ context }) => context,
-          onDone: { target: 'compensated', actions: assign({ compensation: ({ event }) => event.output as unknown as { detail: string; changes: Change[] } }) },
+          input: ({ context }: A) => context,
+          onDone: { target: 'compensated', actions: assign({ compensation: ({ event }: A) => event.output as unknown as { detail: string; changes: Change[] } }) },
           onError: {
             target: 'compensation-failed',
             actions: assign({
-              compensation: ({ event }) => ({ detail: toErrorRecord(event.error).message, changes: [] }),
-              error: ({ context, event }) => context.error ?? toErrorRecord(event.error),
+              compensation: ({ event }: A) => ({ detail: toErrorRecord(event.error).message, changes: [] }),
+              error: ({ context, event }: A) => context.error ?? toErrorRecord(event.error),
             }),
           },
         },
@@ -265,5 +281,5 @@ export function defineStepKind<P>(definition: StepKindDefinition<P>): StepKind<P
     },
   } as never);
 
-  return Object.assign({}, definition, { machine: machine as AnyStateMachine, actorNames });
+  return Object.assign({}, definition, { machine: machine as unknown as AnyStateMachine, actorNames });
 }

@@ -21,6 +21,15 @@ export class SuspendSignal extends Error {
   }
 }
 
+/** Options of {@link StepRuntime.exec}. */
+export interface ExecOptions {
+  /** A poll while waiting: counted apart from round trips and never retried. */
+  poll?: boolean;
+  /** Do not retry (e.g. a restart command, whose dropped connection means it worked). */
+  retry?: boolean;
+  timeoutMs?: number;
+}
+
 /** What a handler can do. One runtime per step and drive. */
 export interface StepRuntime {
   readonly runId: string;
@@ -39,13 +48,15 @@ export interface StepRuntime {
   /** Reads in one round trip; facts already read during this drive come from memory. */
   read(ops: readonly HostOp[]): Promise<HostOpResult[]>;
   /** Sends a batch in one round trip, retrying transient errors. `poll` calls are counted apart and not retried. */
-  exec(ops: readonly HostOp[], options?: { poll?: boolean; timeoutMs?: number }): Promise<HostOpResult[]>;
+  exec(ops: readonly HostOp[], options?: ExecOptions): Promise<HostOpResult[]>;
+  /** The TLS protocol the executor itself uses to reach the target, or null when it does not use TLS. */
+  transportTls(): Promise<string | null>;
   /** Returns what was journaled under `name` for this step, or computes it and journals it durably first. */
   remember<T extends Json>(name: string, compute: () => Promise<T> | T): Promise<T>;
   /** True when something was journaled under `name` for this step. */
   remembers(name: string): boolean;
   /** Registry values later steps of the run may write. */
-  plannedWrites(): DeclaredWrite[];
+  plannedWrites(): Promise<DeclaredWrite[]>;
   /** Keeps a file in the run's state directory; returns its path. */
   saveFile(name: string, content: string): Promise<string>;
   log(message: string, level?: 'info' | 'warn' | 'error'): void;
@@ -68,7 +79,7 @@ export interface RuntimeServices {
   resumeCommand: string[];
   signal: AbortSignal;
   memos: Map<string, Json>;
-  plannedWrites: (index: number) => DeclaredWrite[];
+  plannedWrites: (index: number) => Promise<DeclaredWrite[]>;
   saveFile: (name: string, content: string) => Promise<string>;
   counters: Map<number, { roundTrips: number; polls: number; retries: number }>;
 }
@@ -78,7 +89,7 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
   const counter = services.counters.get(index) ?? { roundTrips: 0, polls: 0, retries: 0 };
   services.counters.set(index, counter);
 
-  const exec = async (ops: readonly HostOp[], options: { poll?: boolean; timeoutMs?: number } = {}) => {
+  const exec = async (ops: readonly HostOp[], options: ExecOptions = {}) => {
     if (services.checkMode && ops.some((op) => WRITE_OPS.has(op.op))) {
       throw new StepError('CHECK_MODE_WRITE', `step ${stepId} tried to change the target in check mode`);
     }
@@ -90,7 +101,7 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
       ops.forEach((op, i) => cache.set(op, results[i]));
       return results;
     };
-    if (options.poll) return call();
+    if (options.poll || options.retry === false) return call();
     return withRetry(
       call,
       services.policy,
@@ -116,6 +127,7 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
     resumeCommand: services.resumeCommand,
     signal: services.signal,
     exec,
+    transportTls: async () => (executor.transportTls ? executor.transportTls() : null),
     async read(ops) {
       const missing = ops.filter((op) => cache.get(op) === undefined);
       if (missing.length > 0) await exec(missing);

@@ -177,8 +177,9 @@ export function applyOp(host: SimHostState, op: HostOp, now: string): HostOpResu
   switch (op.op) {
     case 'registry.get': {
       const path = physicalPath(host, op.view, op.key);
-      const existing = ancestors(path).filter((p) => findKey(host, p));
-      const deepest = existing.length ? findKey(host, existing[existing.length - 1])! : '';
+      // The deepest existing key on the path, spelled as the caller spelled it (in its view).
+      const logical = ancestors(op.key.replace(/^\\+|\\+$/g, '')).filter((p) => findKey(host, physicalPath(host, op.view, p)));
+      const deepest = logical.length ? logical[logical.length - 1] : '';
       return { op: op.op, keyExists: Boolean(findKey(host, path)), existingAncestor: deepest, value: getValue(host, path, op.name) };
     }
     case 'registry.set': {

@@ -136,6 +136,8 @@ export interface Executor {
   readonly roundTrips: number;
   /** Runs a batch of operations in one round trip; results come back in order. */
   run(batch: readonly HostOp[], options?: RunOptions): Promise<HostOpResult[]>;
+  /** The TLS protocol this transport negotiates with the target (e.g. `TLSv1.2`), or null when it uses none. */
+  transportTls?(): Promise<string | null>;
   /** Releases connections and processes. */
   close(): Promise<void>;
 }

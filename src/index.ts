@@ -1,0 +1,27 @@
+// Public API of runbook-engine: explicit named re-exports only.
+export { Runner } from './engine/runner.js';
+export type { Run, RunnerOptions, StartOptions, ResumeOptions, RunSummary } from './engine/runner.js';
+export { defineRunbook, defineStep, fingerprint } from './engine/runbook.js';
+export type { RunbookDefinition, StepDefinition, ParameterSpec, LoadedRunbook } from './engine/runbook.js';
+export { loadRunbookFile, validateRunbook, resolveParameters } from './engine/loader.js';
+export { loadRunbook, bundledRunbookNames } from './engine/bundled.js';
+export { StepKindRegistry } from './engine/kinds.js';
+export { defineStepKind } from './engine/step-kind.js';
+export type { StepKind, StepKindDefinition, DeclaredWrite, Verification, PhaseDefinition, HandlerArgs } from './engine/step-kind.js';
+export type { StepRuntime, ExecOptions } from './engine/step-runtime.js';
+export { RunEmitter } from './engine/events.js';
+export type { RunEvents, RunStartEvent, StepTransitionEvent, StepSettledEvent, StepRetryEvent, CompensationEvent, LogEvent } from './engine/events.js';
+export { DEFAULT_RETRY_POLICY } from './engine/retry.js';
+export type { RetryPolicy } from './engine/retry.js';
+export { Journal, readJournal } from './engine/journal.js';
+export { RunStatus, StepStatus } from './engine/types.js';
+export type { RunResult, StepResult, Change, StepPlan, Json } from './engine/types.js';
+export { ValidationError, JournalError, ExecutorError, StepError, ExecutorErrorKind } from './errors.js';
+export type { ErrorRecord } from './errors.js';
+export { RegistryType } from './executors/types.js';
+export type { Executor, HostOp, HostOpResult, RegistryValue, RegistryView, RunOptions, OsInfo, ProtocolMap } from './executors/types.js';
+export { createSimulatedExecutor, readHost, writeHost } from './executors/simulated.js';
+export type { SimulatedExecutorOptions } from './executors/simulated.js';
+export type { SimHostState, SimFault } from './executors/simulated-model.js';
+export { createPreset, listPresets } from './executors/simulated-presets.js';
+export { bundledStepKinds } from './steps/index.js';

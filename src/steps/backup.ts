@@ -1,0 +1,82 @@
+/**
+ * Step `windows/registry-backup`: before anything changes, exports the keys the run touches with
+ * `reg export` to a `.reg` file on the target (both views), keeps a copy in the run's state directory,
+ * and journals the exact prior value (or absence) of every value the later steps may write.
+ */
+import { z } from 'zod';
+import { StepError } from '../errors.js';
+import { defineStepKind } from '../engine/step-kind.js';
+import type { Json } from '../engine/types.js';
+import { resultOf, type HostOp } from '../executors/types.js';
+import { observe, planWrites, type ObservedValue } from './registry-values.js';
+
+export const backupParams = z
+  .object({
+    /** Keys to export, each in the views listed. */
+    keys: z
+      .array(z.object({ key: z.string().min(1), views: z.array(z.enum(['64', '32'])).min(1).default(['64']) }).strict())
+      .min(1),
+    /** Folder on the target for the `.reg` files. @default 'C:\Windows\Temp' */
+    targetDir: z.string().min(1).default('C:\\Windows\\Temp'),
+  })
+  .strict();
+export type BackupParams = z.infer<typeof backupParams>;
+
+function fileName(runId: string, key: string, view: string): string {
+  const leaf = key.split('\\').pop()!.replace(/[^A-Za-z0-9.]+/g, '-').replace(/^-+|-+$/g, '');
+  return `${runId}-${leaf}-${view}bit.reg`;
+}
+
+export const backupStep = defineStepKind({
+  kind: 'windows/registry-backup',
+  description: 'Exports the keys the run touches to .reg files (target and state directory) and captures every value the run may write',
+  params: backupParams,
+  async probe({ rt }) {
+    const writes = await rt.plannedWrites();
+    const [os] = await rt.read([{ op: 'os.info' }]);
+    return { writes, observed: await observe(rt, writes), architecture: resultOf(os, 'os.info').architecture } as unknown as Json;
+  },
+  plan({ params, observed, rt }) {
+    const { writes, observed: values, architecture } = observed as unknown as { writes: []; observed: ObservedValue[]; architecture: string };
+    const pending = planWrites(writes, values);
+    const exports: { key: string; view: '64' | '32'; file: string }[] = [];
+    for (const k of params.keys) {
+      // A 32-bit OS has one view: export it once.
+      const views = architecture === '32-bit' ? ['32' as const] : k.views;
+      for (const view of new Set(views)) exports.push({ key: k.key, view, file: `${params.targetDir}\\${fileName(rt.runId, k.key, view)}` });
+    }
+    return {
+      changes: pending.length === 0 ? [] : exports.map((e) => ({ target: `HKLM\\${e.key} (${e.view}-bit view)`, field: 'reg export', before: null, after: e.file, action: 'run' as const })),
+      summary: pending.length === 0 ? `nothing to back up: the ${writes.length} values the run manages are already as required` : `export ${exports.length} key(s); capture ${writes.length} values`,
+      data: { exports, observed: values } as unknown as Json,
+    };
+  },
+  capture: async ({ plan }) => (plan.data as { observed: Json }).observed,
+  phases: [
+    {
+      name: 'export',
+      async run({ rt, plan }) {
+        const { exports } = plan.data as unknown as { exports: { key: string; view: '64' | '32'; file: string }[] };
+        const ops: HostOp[] = exports.map((e) => ({ op: 'registry.export', view: e.view, key: e.key, file: e.file }));
+        const results = await rt.exec(ops);
+        const files: { target: string; local: string; key: string; view: string }[] = [];
+        for (const [i, r] of results.entries()) {
+          const exported = resultOf(r, 'registry.export');
+          const local = await rt.saveFile(exported.file.split('\\').pop()!, exported.content);
+          files.push({ target: exported.file, local, key: exports[i].key, view: exports[i].view });
+        }
+        return { files } as unknown as Json;
+      },
+    },
+  ],
+  async verify({ results, priors }) {
+    const files = (results.export as { files?: { local: string; target: string }[] } | undefined)?.files ?? [];
+    if (files.length === 0) throw new StepError('BACKUP_MISSING', 'the backup exported nothing');
+    return {
+      ok: true,
+      summary: `exported ${files.length} key(s) to ${files.map((f) => f.target).join(', ')}; captured ${(priors as unknown[]).length} prior values`,
+      output: { files, captured: (priors as unknown[]).length } as unknown as Json,
+    };
+  },
+  compensate: async () => ({ detail: 'backups are kept on the target and in the state directory', changes: [] }),
+});

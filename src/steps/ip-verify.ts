@@ -1,0 +1,106 @@
+/**
+ * Step `orchestrator/ip-verify`: the reference procedure's IMPORTANT box (KB4494803). Reads
+ * `SystemDefaultTlsVersions` under `.NETFramework\v4.0.30319` through the 32-bit registry view (the
+ * Wow6432Node key the Integration Packs use); when it is missing or not 1, sets it and says so. Checks
+ * that the Orchestrator services run and that the protocols in effect since the boot match the
+ * SCHANNEL configuration.
+ */
+import { z } from 'zod';
+import { StepError } from '../errors.js';
+import { defineStepKind, type DeclaredWrite } from '../engine/step-kind.js';
+import type { Json } from '../engine/types.js';
+import { resultOf, type HostOp, type ProtocolMap } from '../executors/types.js';
+import { PROTOCOLS, SIDES, protocolKey, protocolMap } from '../windows/schannel.js';
+import { NETFRAMEWORK_KEY } from './dotnet.js';
+import { applyWrites, planWrites, restorePriors, toObserved, verifyWrites, type ObservedValue, type Prior } from './registry-values.js';
+
+export const ipVerifyParams = z
+  .object({
+    /** Orchestrator services that must be running. @default ['omanagement','orunbook','oremoting'] */
+    services: z.array(z.string().min(1)).default(['omanagement', 'orunbook', 'oremoting']),
+  })
+  .strict();
+
+export const IP_WRITE: DeclaredWrite = {
+  view: '32',
+  key: `${NETFRAMEWORK_KEY}\\v4.0.30319`,
+  name: 'SystemDefaultTlsVersions',
+  desired: { type: 'REG_DWORD', data: 1 },
+};
+
+const enabledOps: HostOp[] = PROTOCOLS.flatMap((p) => SIDES.map((s): HostOp => ({ op: 'registry.get', view: '64', key: protocolKey(p, s), name: 'Enabled' })));
+
+function mismatches(configured: ProtocolMap, inEffect: ProtocolMap): string[] {
+  const out: string[] = [];
+  for (const p of PROTOCOLS) {
+    for (const s of SIDES) {
+      if (configured[p][s] !== inEffect[p][s]) out.push(`${p} ${s}: configured ${configured[p][s]}, in effect ${inEffect[p][s]}`);
+    }
+  }
+  return out;
+}
+
+export const ipVerifyStep = defineStepKind({
+  kind: 'orchestrator/ip-verify',
+  description: 'Integration Pack fix (KB4494803): SystemDefaultTlsVersions=1 in the 32-bit .NET 4 key; services running; protocols in effect',
+  params: ipVerifyParams,
+  verifyWhenUnchanged: true,
+  declares: async () => [IP_WRITE],
+  async probe({ params, rt }) {
+    const ops: HostOp[] = [
+      { op: 'registry.get', view: IP_WRITE.view, key: IP_WRITE.key, name: IP_WRITE.name },
+      ...params.services.map((name): HostOp => ({ op: 'service.status', name })),
+      { op: 'tls.inEffect' },
+      ...enabledOps,
+    ];
+    return (await rt.read(ops)) as unknown as Json;
+  },
+  plan({ params, observed, rt }) {
+    const r = observed as unknown as Parameters<typeof resultOf>[0][];
+    const value = toObserved(IP_WRITE, r[0]!);
+    const services = params.services.map((name, i) => resultOf(r[1 + i], 'service.status'));
+    const inEffect = resultOf(r[1 + params.services.length], 'tls.inEffect');
+    const enabled = r.slice(2 + params.services.length).map((x) => resultOf(x, 'registry.get').value);
+    const configured = protocolMap((key) => enabled[enabledOps.findIndex((o) => (o as { key: string }).key === key)] ?? null);
+    const problems: string[] = [];
+    if (!rt.checkMode) {
+      for (const s of services) if (s.state !== 'running') problems.push(`service ${s.name} is ${s.state}: start it (Start-Service ${s.name})`);
+      const diff = mismatches(configured, inEffect.protocols);
+      if (diff.length > 0) problems.push(`protocols in effect since ${inEffect.since} differ from the configuration: ${diff.join('; ')}`);
+    }
+    if (problems.length > 0) {
+      throw new StepError('IP_VERIFY_FAILED', problems.join('\n    '), { where: rt.stepId, hint: 'the run rolls back; check the services and restart the target' });
+    }
+    const changes = planWrites([IP_WRITE], [value]);
+    const services_ = services.map((s) => ({ name: s.name, state: s.state }));
+    return {
+      changes,
+      summary:
+        changes.length > 0
+          ? `Integration Pack value ${value.value ? 'is wrong' : 'is missing'}: set SystemDefaultTlsVersions=1 (KB4494803)`
+          : `Integration Pack value present; services running; protocols in effect match${rt.checkMode ? ' (checked after the restart)' : ''}`,
+      data: { observed: [value], services: services_, inEffect: inEffect.protocols, fixed: changes.length > 0 } as unknown as Json,
+    };
+  },
+  capture: async ({ plan }) => (plan.data as { observed: Json }).observed,
+  phases: [
+    {
+      name: 'apply',
+      run: async ({ rt, plan }) => ((plan.data as { fixed: boolean }).fixed ? applyWrites(rt, [IP_WRITE]) : { written: [] }),
+    },
+  ],
+  async verify({ plan, priors, results }) {
+    const data = plan.data as unknown as { services: Json; inEffect: Json; fixed: boolean; observed: ObservedValue[] };
+    // With nothing to fix, capture did not run: what the probe read is what there is.
+    const before = (priors ?? data.observed) as unknown as ObservedValue[];
+    const problems = verifyWrites([IP_WRITE], before, results.apply ?? null);
+    const fixed = planWrites([IP_WRITE], before).length > 0;
+    return {
+      ok: problems.length === 0,
+      problems,
+      summary: fixed ? 'Integration Pack value was missing or wrong after the restart: set to 1 (KB4494803); services running' : plan.summary,
+      output: { fixed, services: data.services, protocolsInEffect: data.inEffect } as Json,
+    };
+  },
+  compensate: ({ rt, priors }) => restorePriors(rt, priors as unknown as Prior[]),
+});

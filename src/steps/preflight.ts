@@ -1,0 +1,111 @@
+/**
+ * Step `orchestrator/preflight`: the reference procedure's "Before you start", read-only, in one round
+ * trip. Any unmet prerequisite ends the run before the first write, each named with how to fix it.
+ */
+import { z } from 'zod';
+import { StepError } from '../errors.js';
+import { defineStepKind } from '../engine/step-kind.js';
+import type { Json } from '../engine/types.js';
+import { resultOf, type HostOp } from '../executors/types.js';
+import { compareVersions, sqlSupportsTls12 } from './requirements.js';
+
+export const preflightParams = z
+  .object({
+    /** Version of the SQL Server holding the Orchestrator database, when it is not on the target. */
+    sqlServerVersion: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z.string().regex(/^\d+\.\d+\.\d+(\.\d+)?$/, 'a SQL Server version such as 13.0.5026.0').optional(),
+    ),
+    /** Lowest `NDP\v4\Full` Release accepted (393295 = .NET Framework 4.6). @default 393295 */
+    minDotnetRelease: z.number().int().positive().default(393295),
+  })
+  .strict();
+export type PreflightParams = z.infer<typeof preflightParams>;
+
+export const NDP_KEY = 'SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full';
+export const SNAC_KEY = 'SOFTWARE\\Microsoft\\SQLNCLI11';
+
+const PROBE: HostOp[] = [
+  { op: 'os.info' },
+  { op: 'orchestrator.info' },
+  { op: 'sql.instances' },
+  { op: 'hotfix.list' },
+  { op: 'boot.time' },
+  { op: 'registry.get', view: '64', key: NDP_KEY, name: 'Release' },
+  { op: 'registry.get', view: '64', key: SNAC_KEY, name: 'InstalledVersion' },
+];
+
+function osProblem(version: string, build: number, servicePack: number, caption: string): string | null {
+  const [major, minor] = version.split('.').map(Number);
+  const n = major * 100 + minor;
+  if (n > 601 || (n === 601 && servicePack >= 1)) return null;
+  return `${caption} (${version}) is not covered by the procedure: it needs Windows Server 2008 R2 SP1 / Windows 7 SP1 or later (build ${build})`;
+}
+
+function orchestratorProblem(o: { installed: boolean; release: string | null; updateRollup: number }): string | null {
+  if (!o.installed || !o.release) return 'System Center Orchestrator is not installed on the target; run this runbook on an Orchestrator server';
+  if (o.release === '2016') {
+    return o.updateRollup >= 4 ? null : `Orchestrator 2016 UR${o.updateRollup} is too old: install Update Rollup 4 or later`;
+  }
+  if (['1801', '1807'].includes(o.release) || Number(o.release) >= 2019) return null;
+  return `Orchestrator ${o.release} is too old: upgrade to 2016 with Update Rollup 4 or later, 1801, 1807 or 2019`;
+}
+
+export const preflightStep = defineStepKind({
+  kind: 'orchestrator/preflight',
+  description: 'Checks the prerequisites of the TLS 1.2 procedure: OS, Orchestrator, .NET 4.6, SQL Native Client 11, SQL Server TLS 1.2 support, transport TLS',
+  params: preflightParams,
+  verifyWhenUnchanged: true,
+  probe: async ({ rt }) => (await rt.read(PROBE)) as unknown as Json,
+  async plan({ params, rt, observed }) {
+    const r = observed as unknown as Parameters<typeof resultOf>[0][];
+    const os = resultOf(r[0], 'os.info');
+    const orchestrator = resultOf(r[1], 'orchestrator.info');
+    const sql = resultOf(r[2], 'sql.instances');
+    const release = resultOf(r[5], 'registry.get').value;
+    const snac = resultOf(r[6], 'registry.get').value;
+    const problems: string[] = [];
+    const osIssue = osProblem(os.version, os.build, os.servicePack, os.caption);
+    if (osIssue) problems.push(osIssue);
+    const orchIssue = orchestratorProblem(orchestrator);
+    if (orchIssue) problems.push(orchIssue);
+    const dotnetRelease = release?.type === 'REG_DWORD' ? release.data : null;
+    if (dotnetRelease === null || dotnetRelease < params.minDotnetRelease) {
+      problems.push(`.NET Framework 4.6 or later is required (NDP\\v4\\Full Release ${dotnetRelease ?? 'absent'} < ${params.minDotnetRelease}): install .NET Framework 4.6 or later`);
+    }
+    const snacVersion = snac && snac.type === 'REG_SZ' ? snac.data : null;
+    if (!snacVersion || compareVersions(snacVersion, '11') < 0) {
+      problems.push('SQL Server 2012 Native Client 11.0 or later is not installed: install it (sqlncli.msi) on the management server');
+    }
+    const sqlVersions = params.sqlServerVersion ? [params.sqlServerVersion] : sql.instances.map((i) => i.version);
+    if (sqlVersions.length === 0) {
+      problems.push('no SQL Server instance on the target: pass the version of the Orchestrator database server with --param sqlServerVersion=<version>');
+    }
+    for (const v of sqlVersions) {
+      const verdict = sqlSupportsTls12(v);
+      if (!verdict.ok) problems.push(verdict.why);
+    }
+    const tls = await rt.transportTls();
+    if (tls !== null && !/^TLSv1\.[23]$/.test(tls)) {
+      problems.push(`the connection to the target uses ${tls}; it must work over TLS 1.2 before older protocols are disabled`);
+    }
+    if (problems.length > 0) {
+      throw new StepError('PREFLIGHT_FAILED', `${problems.length} prerequisite(s) not met:\n${problems.map((p) => `    - ${p}`).join('\n')}`, {
+        where: rt.stepId,
+        hint: 'nothing was changed on the target; fix the prerequisites and run again',
+      });
+    }
+    const facts = {
+      os,
+      orchestrator,
+      dotnetRelease,
+      nativeClient: snacVersion,
+      sqlServer: sqlVersions,
+      transportTls: tls,
+      bootTime: resultOf(r[4], 'boot.time').bootTime,
+    };
+    return { changes: [], summary: `prerequisites met: ${os.caption} (${os.architecture}), Orchestrator ${orchestrator.release}, .NET release ${dotnetRelease}, SQL ${sqlVersions.join(', ')}`, data: facts as unknown as Json };
+  },
+  phases: [],
+  verify: async ({ plan }) => ({ ok: true, summary: plan.summary, output: plan.data ?? null }),
+});

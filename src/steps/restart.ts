@@ -1,0 +1,186 @@
+/**
+ * Step `windows/restart`: restarts the target when a reboot is owed — by this run (a step published
+ * `rebootRequired`) or an earlier one (SCHANNEL keys written since the last boot) — and waits for it
+ * to come back. Before restarting it journals the boot-time baseline and a deadline. When the engine
+ * runs on the target itself it registers a start-up task that resumes the run and ends this process's
+ * drive as awaiting resume. Its compensation (run after all others) restarts again, so that restored
+ * values take effect.
+ */
+import { z } from 'zod';
+import { ExecutorError, StepError, isTransient } from '../errors.js';
+import { defineStepKind } from '../engine/step-kind.js';
+import type { StepRuntime } from '../engine/step-runtime.js';
+import type { Json } from '../engine/types.js';
+import { resultOf, type HostOp } from '../executors/types.js';
+import { PROTOCOLS, SIDES, protocolKey } from '../windows/schannel.js';
+
+export const restartParams = z
+  .object({
+    /** False forbids restarting: the run then waits for a restart window and `resume --allow-restart`. @default true */
+    allowRestart: z.boolean().default(true),
+    /** Give up waiting for the host after this many seconds. @default 600 */
+    timeoutSeconds: z.number().int().positive().max(86_400).default(600),
+    /** Seconds between the restart command and the restart (shutdown /t). @default 0 */
+    delaySeconds: z.number().int().min(0).max(600).default(0),
+    /** First pause between polls, in milliseconds; doubles with jitter up to `maxPollIntervalMs`. @default 1000 */
+    pollIntervalMs: z.number().int().min(10).default(1000),
+    /** Cap of the pause between polls. @default 10000 */
+    maxPollIntervalMs: z.number().int().min(10).default(10_000),
+    /** Services that must be running before the host counts as ready. @default [] */
+    readyServices: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+type RestartParams = z.infer<typeof restartParams>;
+
+const TASK_PREFIX = 'runbook-resume-';
+
+function owedByThisRun(rt: StepRuntime): string[] {
+  return Object.entries(rt.outputs)
+    .filter(([, out]) => out && typeof out === 'object' && !Array.isArray(out) && (out as { rebootRequired?: boolean }).rebootRequired)
+    .map(([id]) => id);
+}
+
+const keyInfoOps: HostOp[] = PROTOCOLS.flatMap((p) => SIDES.map((s): HostOp => ({ op: 'registry.keyInfo', view: '64', key: protocolKey(p, s) })));
+
+interface Baseline {
+  bootTime: string;
+  deadline: string;
+}
+
+/** Polls until the boot time differs from the baseline and the ready services run, or the deadline passes. */
+async function waitForBoot(rt: StepRuntime, params: RestartParams, baseline: Baseline): Promise<{ bootTime: string; polls: number }> {
+  const ops: HostOp[] = [{ op: 'boot.time' }, ...params.readyServices.map((name): HostOp => ({ op: 'service.status', name }))];
+  let pause = params.pollIntervalMs;
+  let polls = 0;
+  for (;;) {
+    polls += 1;
+    try {
+      const results = await rt.exec(ops, { poll: true, timeoutMs: 30_000 });
+      const bootTime = resultOf(results[0], 'boot.time').bootTime;
+      const ready = results.slice(1).every((r) => resultOf(r, 'service.status').state === 'running');
+      if (bootTime !== baseline.bootTime && ready) return { bootTime, polls };
+    } catch (error) {
+      if (!isTransient(error)) throw error;
+    }
+    if (Date.now() >= Date.parse(baseline.deadline)) {
+      throw new StepError('RESTART_TIMEOUT', `the target did not come back by ${baseline.deadline} (boot time still ${baseline.bootTime} or services not running)`, {
+        where: rt.stepId,
+        hint: 'check the server console; once it is up, `runbook resume` continues the run',
+      });
+    }
+    const jitter = 0.5 + Math.random();
+    await rt.sleep(Math.min(pause * jitter, params.maxPollIntervalMs, Math.max(0, Date.parse(baseline.deadline) - Date.now())));
+    pause = Math.min(pause * 2, params.maxPollIntervalMs);
+  }
+}
+
+/** Sends the restart; a connection dropped while it runs means the restart is under way. */
+async function requestRestart(rt: StepRuntime, params: RestartParams, baseline: Baseline, extra: HostOp[] = []): Promise<Json> {
+  const op: HostOp = { op: 'restart', delaySeconds: params.delaySeconds, reason: `runbook-engine run ${rt.runId}`, ifBootTime: baseline.bootTime };
+  try {
+    const results = await rt.exec([...extra, op], { retry: false });
+    const r = resultOf(results[results.length - 1], 'restart');
+    rt.log(r.alreadyRestarted ? 'the target already restarted since the baseline' : 'restart requested');
+    return { requested: r.requested, alreadyRestarted: r.alreadyRestarted };
+  } catch (error) {
+    if (error instanceof ExecutorError && error.transient) {
+      rt.log('the connection dropped while the restart command ran: counted as restart requested', 'warn');
+      return { requested: true, alreadyRestarted: false, connectionDropped: true };
+    }
+    throw error;
+  }
+}
+
+function allowed(rt: StepRuntime, params: RestartParams): boolean {
+  const override = rt.overrides.allowRestart;
+  return typeof override === 'boolean' ? override : params.allowRestart;
+}
+
+export const restartStep = defineStepKind({
+  kind: 'windows/restart',
+  description: 'Restarts the target when a reboot is owed and waits until it is back (boot time changed, services running)',
+  params: restartParams,
+  compensateLast: true,
+  async probe({ rt }) {
+    const owedBy = owedByThisRun(rt);
+    // Only when this run owes nothing: were SCHANNEL keys written after the last boot (an earlier run)?
+    const ops: HostOp[] = owedBy.length > 0 ? [{ op: 'boot.time' }] : [{ op: 'boot.time' }, ...keyInfoOps];
+    const results = await rt.read(ops);
+    const bootTime = resultOf(results[0], 'boot.time').bootTime;
+    const staleKeys = results
+      .slice(1)
+      .map((r, i) => ({ r: resultOf(r, 'registry.keyInfo'), key: (keyInfoOps[i] as { key: string }).key }))
+      .filter(({ r }) => r.exists && r.lastWriteTime !== null && Date.parse(r.lastWriteTime) > Date.parse(bootTime))
+      .map(({ key }) => key);
+    return { bootTime, owedBy, staleKeys } as unknown as Json;
+  },
+  plan({ observed }) {
+    const { bootTime, owedBy, staleKeys } = observed as unknown as { bootTime: string; owedBy: string[]; staleKeys: string[] };
+    if (owedBy.length === 0 && staleKeys.length === 0) {
+      return { changes: [], summary: 'no restart owed', data: { rebootRequired: false } as Json };
+    }
+    const reason = owedBy.length > 0 ? `changed by ${owedBy.join(', ')}` : `SCHANNEL keys written since the last boot (${staleKeys.length})`;
+    return {
+      changes: [{ target: 'host', field: 'restart', before: `booted ${bootTime}`, after: 'restarted', action: 'run' }],
+      summary: `restart owed: ${reason}`,
+      data: { bootTime, reason, rebootRequired: true } as Json,
+    };
+  },
+  async capture({ params, observed }) {
+    const { bootTime } = observed as unknown as { bootTime: string };
+    return { bootTime, deadline: new Date(Date.now() + params.timeoutSeconds * 1000).toISOString() };
+  },
+  phases: [
+    {
+      name: 'restart',
+      async run({ rt, params, priors }) {
+        if (!allowed(rt, params)) {
+          rt.suspend('awaiting a restart window: restarting is not allowed (resume with --allow-restart when it is)');
+        }
+        const extra: HostOp[] = rt.onTarget ? [{ op: 'startupTask.register', name: `${TASK_PREFIX}${rt.runId}`, command: rt.resumeCommand }] : [];
+        return requestRestart(rt, params, priors as unknown as Baseline, extra);
+      },
+    },
+    {
+      name: 'awaitBoot',
+      async run({ rt, params, priors, results }) {
+        const restart = results.restart as { alreadyRestarted?: boolean } | undefined;
+        if (rt.onTarget && !restart?.alreadyRestarted) {
+          // This process is about to go down with the host; the start-up task resumes the run here.
+          const baseline = priors as unknown as Baseline;
+          const [boot] = await rt.exec([{ op: 'boot.time' }], { poll: true }).catch(() => [null]);
+          if (!boot || resultOf(boot, 'boot.time').bootTime === baseline.bootTime) {
+            rt.suspend('awaiting resume: the target is restarting; its start-up task resumes the run');
+          }
+        }
+        return (await waitForBoot(rt, params, priors as unknown as Baseline)) as unknown as Json;
+      },
+    },
+  ],
+  async verify({ rt, priors, results }) {
+    const baseline = priors as unknown as Baseline;
+    const boot = results.awaitBoot as { bootTime: string; polls: number };
+    if (rt.onTarget) await rt.exec([{ op: 'startupTask.remove', name: `${TASK_PREFIX}${rt.runId}` }]);
+    return {
+      ok: boot.bootTime !== baseline.bootTime,
+      summary: `restarted: booted ${boot.bootTime} (was ${baseline.bootTime}), ready after ${boot.polls} poll(s)`,
+      output: { restarted: true, previousBootTime: baseline.bootTime, bootTime: boot.bootTime, rebootRequired: false },
+    };
+  },
+  async compensate({ rt, params, results }) {
+    const restarted = results.restart as { requested?: boolean } | undefined;
+    if (!restarted?.requested) return { detail: 'the target was not restarted by this step: nothing to undo', changes: [] };
+    // The values restored by the other compensations take effect only after another restart.
+    const baseline = await rt.remember<{ bootTime: string; deadline: string }>('compensate.baseline', async () => {
+      const [boot] = await rt.exec([{ op: 'boot.time' }]);
+      return { bootTime: resultOf(boot, 'boot.time').bootTime, deadline: new Date(Date.now() + params.timeoutSeconds * 1000).toISOString() };
+    });
+    const sent = (await requestRestart(rt, { ...params, readyServices: params.readyServices }, baseline)) as { alreadyRestarted?: boolean };
+    if (rt.onTarget && !sent.alreadyRestarted) rt.suspend('awaiting resume: the target restarts so that the restored values take effect');
+    const boot = await waitForBoot(rt, params, baseline);
+    return {
+      detail: `restarted again so that the restored values take effect (booted ${boot.bootTime})`,
+      changes: [{ target: 'host', field: 'restart', before: `booted ${baseline.bootTime}`, after: `booted ${boot.bootTime}`, action: 'run' }],
+    };
+  },
+});
