@@ -99,7 +99,8 @@ function sameValue(a: RegistryValue | null, b: RegistryValue | null): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-function sortedRegistry(registry: SimHostState['registry']): SimHostState['registry'] {
+/** The registry with keys and value names in order, so that equal registries serialise identically. */
+export function sortedRegistry(registry: SimHostState['registry']): SimHostState['registry'] {
   const out: SimHostState['registry'] = {};
   for (const key of Object.keys(registry).sort()) {
     const values: Record<string, RegistryValue> = {};
@@ -198,7 +199,6 @@ export function applyOp(host: SimHostState, op: HostOp, now: string): HostOpResu
       const name = findValueName(host.registry[key], op.name) ?? op.name;
       host.registry[key][name] = structuredClone(op.value);
       touch(host, key, now);
-      host.registry = sortedRegistry(host.registry);
       return { op: op.op, changed: true, before, after: getValue(host, path, op.name)!, createdKeys };
     }
     case 'registry.deleteValue': {

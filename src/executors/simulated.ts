@@ -4,7 +4,7 @@
  */
 import { open, readFile, rename } from 'node:fs/promises';
 import { ExecutorError } from '../errors.js';
-import { applyOp, boot, opKey, type SimHostState } from './simulated-model.js';
+import { applyOp, boot, opKey, sortedRegistry, type SimHostState } from './simulated-model.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 import { WRITE_OPS } from './types.js';
 
@@ -52,8 +52,9 @@ export async function readHost(file: string): Promise<SimHostState> {
   return host;
 }
 
-/** Writes a host document atomically: temporary file, fsync, rename. */
+/** Writes a host document atomically: temporary file, fsync, rename. Keys are stored in order. */
 export async function writeHost(file: string, host: SimHostState): Promise<void> {
+  host.registry = sortedRegistry(host.registry);
   const tmp = `${file}.${process.pid}.tmp`;
   const handle = await open(tmp, 'w');
   try {

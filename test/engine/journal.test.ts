@@ -1,0 +1,99 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { Journal, readJournal, JournalError } from '../../src/index.js';
+import { acquireLease } from '../../src/engine/lease.js';
+import { tempDir } from '../helpers.js';
+
+async function journalWith(n: number): Promise<string> {
+  const file = join(await tempDir(), 'journal.jsonl');
+  const journal = await Journal.open(file);
+  for (let i = 0; i < n; i++) await journal.append({ type: 'note', i, text: `record ${i}` });
+  await journal.close();
+  return file;
+}
+
+test('numbers every record and survives a JSON round trip unchanged', async () => {
+  const file = await journalWith(3);
+  const { records } = await readJournal(file);
+  assert.equal(records.map((r) => r.seq), [1, 2, 3]);
+  assert.equal(JSON.parse(JSON.stringify(records)), records);
+  assert.ok(records.every((r) => /^[0-9a-f]{16}$/.test(r.sum)));
+});
+
+test('tolerates a torn last line and cuts it off before appending', async () => {
+  const file = await journalWith(3);
+  await appendFile(file, '{"type":"note","i":3,"seq":4,"at":"2026-');
+  const { records, torn } = await readJournal(file);
+  assert.is(records.length, 3);
+  assert.ok(torn);
+  const journal = await Journal.open(file);
+  await journal.append({ type: 'note', i: 99 });
+  await journal.close();
+  const after = await readJournal(file);
+  assert.equal(after.records.map((r) => r.seq), [1, 2, 3, 4]);
+  assert.is(after.torn, false);
+});
+
+test('rejects a corrupt record in the middle with its line number', async () => {
+  const file = await journalWith(4);
+  const lines = (await readFile(file, 'utf8')).split('\n');
+  lines[1] = lines[1].replace('record 1', 'record X');
+  await writeFile(file, lines.join('\n'));
+  try {
+    await readJournal(file);
+    assert.unreachable('should have thrown');
+  } catch (error) {
+    assert.instance(error, JournalError);
+    assert.is((error as JournalError).code, 'JOURNAL_CORRUPT');
+    assert.match((error as Error).message, /journal\.jsonl:2/);
+  }
+});
+
+test('rejects a record out of sequence', async () => {
+  const file = await journalWith(3);
+  const lines = (await readFile(file, 'utf8')).split('\n');
+  await writeFile(file, [lines[0], lines[2], lines[1], ''].join('\n'));
+  try {
+    await readJournal(file);
+    assert.unreachable('should have thrown');
+  } catch (error) {
+    assert.match((error as Error).message, /out of sequence.*:2/s);
+  }
+});
+
+test('group-commits concurrent appends in order', async () => {
+  const file = join(await tempDir(), 'journal.jsonl');
+  const journal = await Journal.open(file);
+  await Promise.all(Array.from({ length: 50 }, (_, i) => journal.append({ type: 'note', i })));
+  await journal.close();
+  const { records } = await readJournal(file);
+  assert.equal(records.map((r) => (r as unknown as { i: number }).i), Array.from({ length: 50 }, (_, i) => i));
+});
+
+test('refuses a lease held by a live process and takes over one of a dead process', async () => {
+  const dir = await tempDir();
+  const file = join(dir, 'lease.json');
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+  try {
+    await writeFile(file, JSON.stringify({ host: hostname(), pid: child.pid, expiresAt: new Date(Date.now() + 60_000).toISOString() }));
+    try {
+      await acquireLease(file);
+      assert.unreachable('should have thrown');
+    } catch (error) {
+      assert.is((error as JournalError).code, 'LEASE_HELD');
+      assert.match((error as Error).message, new RegExp(`pid ${child.pid}`));
+    }
+  } finally {
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+  }
+  const lease = await acquireLease(file);
+  assert.is(JSON.parse(await readFile(file, 'utf8')).pid, process.pid);
+  await lease.release();
+});
+
+test.run();

@@ -1,0 +1,71 @@
+/**
+ * Shared test fixtures: temporary simulated hosts and a runner with fast retries.
+ */
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  Runner,
+  bundledStepKinds,
+  createPreset,
+  createSimulatedExecutor,
+  loadRunbook,
+  readHost,
+  writeHost,
+  type Executor,
+  type LoadedRunbook,
+  type RunbookDefinition,
+  type RunResult,
+  type SimHostState,
+} from '../src/index.js';
+
+export const kinds = bundledStepKinds();
+
+export async function tempDir(prefix = 'rbe-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** A host file from a preset, with a short restart and any tweaks. */
+export async function makeHost(preset: string, tweak?: (host: SimHostState) => void): Promise<string> {
+  const dir = await tempDir('rbe-host-');
+  const file = join(dir, 'host.json');
+  const host = createPreset(preset);
+  host.downtimeMs = 40;
+  tweak?.(host);
+  await writeHost(file, host);
+  return file;
+}
+
+export async function hostOf(file: string): Promise<SimHostState> {
+  return readHost(file);
+}
+
+/** The registry part of a host file exactly as stored, for byte-for-byte comparison. */
+export async function registryText(file: string): Promise<string> {
+  return JSON.stringify(JSON.parse(await readFile(file, 'utf8')).registry);
+}
+
+export function newRunner(stateDir: string): Runner {
+  return new Runner({ stateDir, kinds, retry: { minTimeout: 5, maxTimeout: 20, randomize: false } });
+}
+
+export const FAST = { pollIntervalMs: 10 };
+
+/** Runs a runbook to its end (no resume), returning the result and the executor used. */
+export async function runToEnd(
+  file: string,
+  options: { runbook?: LoadedRunbook | RunbookDefinition; params?: Record<string, unknown>; checkMode?: boolean; stateDir?: string; executor?: Executor } = {},
+): Promise<{ result: RunResult; runner: Runner; executor: Executor }> {
+  const runner = newRunner(options.stateDir ?? (await tempDir()));
+  const executor = options.executor ?? (await createSimulatedExecutor(file));
+  const runbook = options.runbook ?? (await loadRunbook('orchestrator-tls12', kinds));
+  const defaults = options.runbook ? {} : FAST;
+  const run = runner.start(runbook, { executor, params: { ...defaults, ...(options.params ?? {}) }, checkMode: options.checkMode });
+  const result = await run.result;
+  return { result, runner, executor };
+}
+
+/** A one-step runbook around a bundled step kind. */
+export function single(uses: string, withValue: Record<string, unknown> = {}): RunbookDefinition {
+  return { name: 'single', steps: [{ id: 'only', uses, with: withValue as never }] };
+}

@@ -1,0 +1,202 @@
+/**
+ * The bundled runbook on simulated-host presets: the scenarios of the reference procedure.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFile } from 'node:fs/promises';
+import { createSimulatedExecutor, loadRunbook, type RunResult } from '../../src/index.js';
+import { hostOf, kinds, makeHost, newRunner, registryText, runToEnd, tempDir, FAST } from '../helpers.js';
+
+const SCH = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
+const WOW4 = 'SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\v4.0.30319';
+const dword = (data: number) => ({ type: 'REG_DWORD', data });
+
+function step(result: RunResult, id: string) {
+  return result.steps.find((s) => s.id === id)!;
+}
+
+test('fresh Server 2016 x64: succeeds with one restart in at most 8 round trips', async () => {
+  const file = await makeHost('server-2016');
+  const { result } = await runToEnd(file);
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  const host = await hostOf(file);
+  assert.is(host.restarts, 1);
+  assert.ok(result.roundTrips <= 8, `round trips ${result.roundTrips}`);
+  assert.ok(result.pollRoundTrips >= 1);
+  assert.equal(host.registry[`${SCH}\\TLS 1.2\\Client`], { DisabledByDefault: dword(0), Enabled: dword(1) });
+  assert.equal(host.registry[`${SCH}\\SSL 3.0\\Server`], { DisabledByDefault: dword(1), Enabled: dword(0) });
+  assert.equal(host.registry[WOW4].SystemDefaultTlsVersions, dword(1));
+  assert.is(host.inEffect['TLS 1.1'].Client, false, 'protocols in effect changed at the boot');
+  assert.is(result.backups.length, 3);
+  for (const b of result.backups) assert.match(await readFile(b, 'utf8'), /^Windows Registry Editor Version 5\.00/);
+  assert.is(Object.keys(host.files).length, 3, 'the .reg files are on the target too');
+});
+
+test('Server 2012 R2 x64 succeeds (KB3154520 present)', async () => {
+  const { result } = await runToEnd(await makeHost('server-2012r2'));
+  assert.is(result.status, 'succeeded');
+  assert.match(step(result, 'hotfix').summary, /KB3154520/);
+});
+
+test('Server 2019 x64 needs no hotfix', async () => {
+  const { result } = await runToEnd(await makeHost('server-2019'));
+  assert.is(result.status, 'succeeded');
+  assert.match(step(result, 'hotfix').summary, /no update needed/);
+});
+
+test('32-bit Windows 8.1 console: the two native .NET keys only', async () => {
+  const file = await makeHost('windows-8.1-x86');
+  const { result } = await runToEnd(file);
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  assert.is(step(result, 'dotnet').changes.length, 2);
+  assert.not.ok(Object.keys((await hostOf(file)).registry).some((k) => k.includes('Wow6432Node')));
+});
+
+test('hotfix missing: rolled back, registry identical, no restart', async () => {
+  const file = await makeHost('server-2016-no-hotfix');
+  const before = await registryText(file);
+  const { result } = await runToEnd(file);
+  assert.is(result.status, 'rolled-back');
+  assert.is(result.error?.code, 'HOTFIX_MISSING');
+  assert.match(result.error!.message, /KB3154521 or KB3156421/);
+  assert.is(await registryText(file), before);
+  assert.is((await hostOf(file)).restarts, 0);
+  assert.equal(result.steps.map((s) => s.status), ['compensated', 'compensated', 'compensated', 'compensated', 'compensated', 'pending', 'pending']);
+});
+
+test('SQL Server 2008 R2: refused at preflight with nothing written', async () => {
+  const file = await makeHost('server-2016-sql2008r2');
+  const before = await readFile(file, 'utf8');
+  const { result } = await runToEnd(file);
+  assert.is(result.status, 'rolled-back');
+  assert.is(result.error?.code, 'PREFLIGHT_FAILED');
+  assert.match(result.error!.message, /SQL Server 2008 R2 does not support TLS 1\.2/);
+  assert.is(await readFile(file, 'utf8'), before, 'the host file is untouched');
+  assert.is(result.roundTrips, 1);
+});
+
+test('already compliant: the second run writes nothing, does not restart, and takes at most 4 round trips', async () => {
+  const file = await makeHost('server-2016');
+  await runToEnd(file);
+  const before = await readFile(file, 'utf8');
+  const { result } = await runToEnd(file);
+  assert.is(result.status, 'succeeded');
+  assert.ok(result.roundTrips <= 4, `round trips ${result.roundTrips}`);
+  assert.is(await readFile(file, 'utf8'), before, 'nothing written');
+  assert.is(step(result, 'restart').status, 'skipped');
+  assert.is(step(result, 'backup').status, 'skipped');
+});
+
+test('Enabled=0xFFFFFFFF counts as enabled; a REG_SZ value is rewritten as DWORD and restored with its old type', async () => {
+  const file = await makeHost('server-2016-no-hotfix', (h) => {
+    h.registry[`${SCH}\\TLS 1.2`] = {};
+    h.registry[`${SCH}\\TLS 1.2\\Server`] = { Enabled: dword(0xffffffff), DisabledByDefault: dword(0) };
+    h.registry[`${SCH}\\TLS 1.2\\Client`] = { Enabled: { type: 'REG_SZ', data: '1' } as never };
+  });
+  const before = await registryText(file);
+  const runner = newRunner(await tempDir());
+  const executor = await createSimulatedExecutor(file);
+  const run = runner.start(await loadRunbook('orchestrator-tls12', kinds), { executor, params: FAST });
+  let sawRetype = false;
+  run.events.on('step:settled', async (e) => {
+    if (e.stepId !== 'schannel') return;
+    assert.not.ok(e.changes.some((c) => c.target.includes('TLS 1.2\\Server')), '0xFFFFFFFF left as it is');
+    sawRetype = e.changes.some((c) => c.target.includes('TLS 1.2\\Client') && c.field === 'Enabled' && c.type === 'REG_SZ → REG_DWORD');
+  });
+  const result = await run.result;
+  assert.ok(sawRetype);
+  assert.is(result.status, 'rolled-back');
+  assert.is(await registryText(file), before, 'REG_SZ "1" is back with its type');
+});
+
+test('the Integration Pack value deleted again during the reboot is fixed and reported', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    h.bootActions = [{ op: 'registry.deleteValue', view: '32', key: 'SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319', name: 'SystemDefaultTlsVersions' }];
+  });
+  const { result } = await runToEnd(file);
+  assert.is(result.status, 'succeeded');
+  const ip = step(result, 'ip-verify');
+  assert.is(ip.changes.length, 1);
+  assert.equal((ip.output as { fixed: boolean }).fixed, true);
+  assert.match(ip.summary, /KB4494803/);
+  assert.equal((await hostOf(file)).registry[WOW4].SystemDefaultTlsVersions, dword(1));
+  assert.ok(result.roundTrips <= 8, `round trips ${result.roundTrips}`);
+});
+
+test('a transient fault during the SCHANNEL write is retried and the run succeeds', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    h.faults = [{ op: 'registry.set', keyContains: 'TLS 1.1', kind: 'transient', times: 2 }];
+  });
+  const { result, runner } = await runToEnd(file);
+  assert.is(result.status, 'succeeded');
+  assert.is(step(result, 'schannel').retries, 2);
+  const journal = await readFile(`${runner.runDir(result.runId)}/journal.jsonl`, 'utf8');
+  assert.is(journal.split('\n').filter((l) => l.includes('"type":"step.attempt"')).length, 2);
+});
+
+test('protocol keys the runbook does not manage (TLS 1.3) are left alone', async () => {
+  const file = await makeHost('server-2019', (h) => {
+    h.registry[`${SCH}\\TLS 1.3`] = {};
+    h.registry[`${SCH}\\TLS 1.3\\Server`] = { Enabled: dword(1), DisabledByDefault: dword(0) };
+  });
+  const { result } = await runToEnd(file);
+  assert.is(result.status, 'succeeded');
+  assert.equal((await hostOf(file)).registry[`${SCH}\\TLS 1.3\\Server`], { Enabled: dword(1), DisabledByDefault: dword(0) });
+});
+
+test("the document's NOTE mode keeps outgoing TLS 1.0 and 1.1", async () => {
+  const file = await makeHost('server-2016');
+  const { result } = await runToEnd(file, { params: { mode: 'tls12-incoming-only' } });
+  assert.is(result.status, 'succeeded');
+  const host = await hostOf(file);
+  assert.equal(host.registry[`${SCH}\\TLS 1.0\\Client`], { DisabledByDefault: dword(0), Enabled: dword(1) });
+  assert.equal(host.registry[`${SCH}\\TLS 1.0\\Server`], { DisabledByDefault: dword(1), Enabled: dword(0) });
+});
+
+test('allowRestart=false ends awaiting a restart window; a resume that allows it completes the run', async () => {
+  const file = await makeHost('server-2016');
+  const stateDir = await tempDir();
+  const { result, runner, executor } = await runToEnd(file, { stateDir, params: { allowRestart: false } });
+  assert.is(result.status, 'awaiting-resume');
+  assert.match(result.reason!, /restart window/);
+  assert.is((await hostOf(file)).restarts, 0);
+  const resumed = await (await runner.resume(result.runId, { executor, overrides: { allowRestart: true } })).result;
+  assert.is(resumed.status, 'succeeded');
+  assert.is((await hostOf(file)).restarts, 1);
+});
+
+test('on the target itself: exits awaiting resume, the start-up task resumes the run and is removed', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    h.onTarget = true;
+  });
+  const stateDir = await tempDir();
+  const { result, runner } = await runToEnd(file, { stateDir });
+  assert.is(result.status, 'awaiting-resume');
+  const tasks = (await hostOf(file)).startupTasks;
+  const [name, command] = Object.entries(tasks)[0];
+  assert.is(name, `runbook-resume-${result.runId}`);
+  assert.equal(command, ['runbook', 'resume', result.runId, '--state-dir', stateDir]);
+  await new Promise((r) => setTimeout(r, 80)); // the simulated boot
+  const resumed = await (await runner.resume(result.runId, { executor: await createSimulatedExecutor(file) })).result;
+  assert.is(resumed.status, 'succeeded', JSON.stringify(resumed.error));
+  assert.equal((await hostOf(file)).startupTasks, {});
+  assert.is((await hostOf(file)).restarts, 1);
+});
+
+test('a failure after the restart restores the values and restarts again', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    h.services.orunbook.startType = 'disabled';
+  });
+  const before = await registryText(file);
+  const { result } = await runToEnd(file);
+  assert.is(result.status, 'rolled-back');
+  assert.is(result.error?.code, 'IP_VERIFY_FAILED');
+  assert.match(result.error!.message, /service orunbook is stopped/);
+  const host = await hostOf(file);
+  assert.is(await registryText(file), before);
+  assert.is(host.restarts, 2, 'the rollback restarted so that the restored values take effect');
+  assert.is(host.inEffect['TLS 1.0'].Server, null);
+  assert.match(step(result, 'restart').compensation!.detail, /restarted again/);
+});
+
+test.run();
