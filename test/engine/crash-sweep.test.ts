@@ -1,0 +1,110 @@
+/**
+ * Crash-point sweep: the engine runs in a real child process that SIGKILLs itself right after the k-th
+ * durable journal record, for every k; new processes then resume the run until it ends. Every k must
+ * end in the same host state and status as the uninterrupted run, with every backup present.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunResult } from '../../src/index.js';
+import { hostOf, makeHost, tempDir } from '../helpers.js';
+
+const CHILD = join(import.meta.dirname, '..', 'fixtures', 'drive-child.ts');
+
+function child(args: string[], crashAfter?: number): Promise<{ code: number | null; signal: string | null; result?: RunResult }> {
+  return new Promise((resolve) => {
+    const env = { ...process.env };
+    delete env.RUNBOOK_CRASH_AFTER;
+    if (crashAfter !== undefined) env.RUNBOOK_CRASH_AFTER = String(crashAfter);
+    execFile(process.execPath, ['--import', 'tsx', CHILD, ...args], { env, timeout: 60_000 }, (error, stdout) => {
+      const line = stdout.trim().split('\n').pop();
+      let result: RunResult | undefined;
+      try {
+        result = line ? (JSON.parse(line) as RunResult) : undefined;
+      } catch {
+        result = undefined;
+      }
+      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, signal: error ? ((error as { signal?: string }).signal ?? null) : null, result });
+    });
+  });
+}
+
+interface Outcome {
+  status: string;
+  registry: string;
+  restarts: number;
+  inEffect: string;
+  startupTasks: string;
+  backups: number;
+  crashed: boolean;
+}
+
+async function outcome(hostFile: string, result: RunResult, crashed: boolean): Promise<Outcome> {
+  const host = await hostOf(hostFile);
+  for (const b of result.backups) assert.ok(existsSync(b), `backup ${b} present`);
+  return {
+    status: result.status,
+    registry: JSON.stringify(host.registry),
+    restarts: host.restarts,
+    inEffect: JSON.stringify(host.inEffect),
+    startupTasks: JSON.stringify(host.startupTasks),
+    backups: result.backups.length,
+    crashed,
+  };
+}
+
+/** One crash point: start with the hook, then resume in new processes until the run ends. */
+async function sweepPoint(preset: string, k: number | undefined): Promise<{ outcome: Outcome; records: number }> {
+  const hostFile = await makeHost(preset);
+  const stateDir = await tempDir('rbe-sweep-');
+  const runId = `sweep-${k ?? 'none'}`;
+  let r = await child(['start', stateDir, hostFile, runId], k);
+  const crashed = r.signal === 'SIGKILL';
+  for (let attempt = 0; attempt < 6 && (!r.result || ['running', 'awaiting-resume'].includes(r.result.status)); attempt++) {
+    if (r.result?.status === 'awaiting-resume') await new Promise((res) => setTimeout(res, 60));
+    r = await child(['resume', stateDir, hostFile, runId]);
+  }
+  assert.ok(r.result, `crash point ${k}: the run produced a result`);
+  const journal = await readFile(join(stateDir, 'runs', runId, 'journal.jsonl'), 'utf8');
+  return { outcome: await outcome(hostFile, r.result!, crashed), records: journal.trim().split('\n').length };
+}
+
+async function pool<T>(items: number[], width: number, fn: (k: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return out;
+}
+
+for (const [label, preset, expected] of [
+  ['a successful run', 'server-2016', 'succeeded'],
+  ['a run that fails and rolls back', 'server-2016-no-hotfix', 'rolled-back'],
+] as const) {
+  test(`every crash point of ${label} ends as the uninterrupted run does`, async () => {
+    const baseline = await sweepPoint(preset, undefined);
+    assert.is(baseline.outcome.status, expected);
+    const points = Array.from({ length: baseline.records }, (_, i) => i + 1);
+    const results = await pool(points, 2, (k) => sweepPoint(preset, k));
+    let crashed = 0;
+    results.forEach((r, i) => {
+      const { crashed: didCrash, ...got } = r.outcome;
+      const { crashed: _c, ...want } = baseline.outcome;
+      if (didCrash) crashed += 1;
+      assert.equal(got, want, `crash point ${points[i]}`);
+    });
+    assert.is(crashed, points.length, 'the process really died at every point');
+    console.log(`  swept ${points.length} crash points of ${label} (${baseline.records} journal records)`);
+  });
+}
+
+test.run();
