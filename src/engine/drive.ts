@@ -160,8 +160,8 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
     const step = definition.steps[index];
     const kind = kinds.get(step.uses);
     const st = state.steps[index];
-    let stepParamsValue: Json;
     if (st.params === undefined) {
+      let stepParamsValue: Json;
       try {
         stepParamsValue = stepParams(index);
       } catch (error) {
@@ -178,21 +178,25 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
       await journal.append({ type: 'step.started', index, stepId: step.id, params: stored });
       st.params = stored;
       st.status = 'running';
-    } else {
-      stepParamsValue = restoreSecrets(st.params, options.secrets);
     }
     services.policy = resolvePolicy(resolvePolicy(resolvePolicy(DEFAULT_RETRY_POLICY, options.retry), definition.retry), step.retry);
     let phase = 'probe';
     let onSuspend: (reason: string) => void = () => undefined;
     const rt = createStepRuntime(services, step.id, index, () => phase);
-    const machine = bindStepKind(kind, rt, (reason) => onSuspend(reason), (name) => {
-      phase = name;
-    });
+    const machine = bindStepKind(
+      kind,
+      rt,
+      (reason) => onSuspend(reason),
+      (name) => {
+        phase = name;
+      },
+      (p) => restoreSecrets(p, options.secrets),
+    );
     const actor = createActor(
       machine,
       st.snapshot
         ? { snapshot: st.snapshot as never, inspect: options.inspect }
-        : { input: { stepId: step.id, index, params: stepParamsValue, checkMode: started.checkMode }, inspect: options.inspect },
+        : { input: { stepId: step.id, index, params: st.params as Json, checkMode: started.checkMode }, inspect: options.inspect },
     );
     return new Promise<StepOutcome>((resolve, reject) => {
       let last: string | null = st.stateValue;
@@ -299,6 +303,8 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
   if (!state.saga) return finish(started.checkMode ? 'planned' : 'succeeded');
 
   // Backward: compensate in reverse; steps that must come last (a restart) come last.
+  // A compensation cannot be cancelled: from here on, calls get a signal that never aborts.
+  services.signal = new AbortController().signal;
   const saga = state.saga;
   const ran = state.steps
     .map((st, index) => ({ st, index }))

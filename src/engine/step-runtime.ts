@@ -165,6 +165,8 @@ export function bindStepKind(
   rt: StepRuntime,
   onSuspend: (reason: string) => void,
   setPhase: (name: string) => void,
+  /** Puts secret values back into parameters that the snapshot holds only as `{ $secret: name }`. */
+  reveal: (params: Json) => Json = (p) => p,
 ): AnyStateMachine {
   const handlers: Record<string, (ctx: StepMachineContext, params: unknown) => Promise<Json>> = {
     probe: (_ctx, params) => kind.probe({ params, rt }),
@@ -192,7 +194,7 @@ export function bindStepKind(
       name,
       fromPromise<Json, StepMachineContext>(async ({ input }) => {
         setPhase(name);
-        const params = kind.params.parse(input.params);
+        const params = kind.params.parse(reveal(input.params));
         try {
           return await handlers[name](input, params);
         } catch (error) {

@@ -9,7 +9,7 @@ import { hostOf, kinds, makeHost, newRunner, registryText, runToEnd, tempDir, FA
 
 const SCH = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
 const WOW4 = 'SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\v4.0.30319';
-const dword = (data: number) => ({ type: 'REG_DWORD', data });
+const dword = (data: number) => ({ type: 'REG_DWORD' as const, data });
 
 function step(result: RunResult, id: string) {
   return result.steps.find((s) => s.id === id)!;
