@@ -15,6 +15,7 @@ import type { StepKindRegistry } from './kinds.js';
 import { acquireLease } from './lease.js';
 import { resolveParameters, validateRunbook } from './loader.js';
 import { replay, resultOf, type RunStartedRecord } from './replay.js';
+import { writeReports } from './report.js';
 import type { RetryPolicy } from './retry.js';
 import { fingerprint, type LoadedRunbook, type RunbookDefinition } from './runbook.js';
 import type { Json, RunResult } from './types.js';
@@ -221,7 +222,7 @@ export class Runner {
           await journal.close();
           journal = await Journal.open(join(runDir, 'journal.jsonl'));
         }
-        return await drive({
+        const result = await drive({
           runDir,
           stateDir: this.stateDir,
           journal,
@@ -236,6 +237,8 @@ export class Runner {
           inspect: this.options.inspect,
           mode,
         });
+        await writeReports(result, runDir);
+        return result;
       } finally {
         await journal?.close();
         await lease.release();

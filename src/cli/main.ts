@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+/**
+ * The `runbook` command. `--version` answers before anything heavy is loaded, so that scheduled
+ * tasks and CI probes stay fast; every other command is loaded on demand.
+ */
+import { readFileSync } from 'node:fs';
+
+const argv = process.argv.slice(2);
+if (argv[0] === '--version' || argv[0] === '-v') {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  process.stdout.write(`${pkg.version}\n`);
+} else {
+  const { main } = await import('./commands.js');
+  process.exitCode = await main(argv);
+}

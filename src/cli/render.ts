@@ -1,0 +1,202 @@
+/**
+ * What the CLI prints: a live list of steps on a terminal, plain lines elsewhere, JSON lines with
+ * `--json`. It reads only the run's typed events.
+ */
+import type { RunEmitter } from '../engine/events.js';
+import type { Change, RunResult } from '../engine/types.js';
+
+export type OutputMode = 'tty' | 'plain' | 'json';
+
+const useColor = () => !process.env.NO_COLOR && process.stdout.isTTY === true;
+const paint = (code: number, text: string) => (useColor() ? `\x1b[${code}m${text}\x1b[0m` : text);
+export const green = (t: string) => paint(32, t);
+export const red = (t: string) => paint(31, t);
+export const yellow = (t: string) => paint(33, t);
+export const dim = (t: string) => paint(2, t);
+export const bold = (t: string) => paint(1, t);
+
+const ICON: Record<string, string> = {
+  pending: '·',
+  running: '…',
+  succeeded: '✔',
+  skipped: '=',
+  planned: '~',
+  failed: '✘',
+  compensating: '↺',
+  compensated: '↩',
+  'compensation-failed': '!',
+};
+
+function colorFor(status: string): (t: string) => string {
+  if (['succeeded', 'compensated'].includes(status)) return green;
+  if (['failed', 'compensation-failed'].includes(status)) return red;
+  if (['running', 'compensating', 'planned'].includes(status)) return yellow;
+  return dim;
+}
+
+/** Cuts a line to the terminal's width so that redrawing in place stays aligned (ANSI codes take no width). */
+function fit(line: string, width: number): string {
+  let visible = 0;
+  let out = '';
+  for (let i = 0; i < line.length; i++) {
+    const esc = /^\x1b\[[0-9;]*[A-Za-z]/.exec(line.slice(i));
+    if (esc) {
+      out += esc[0];
+      i += esc[0].length - 1;
+      continue;
+    }
+    if (visible >= width - 1) {
+      out += '…';
+      break;
+    }
+    out += line[i];
+    visible += 1;
+  }
+  return useColor() ? `${out}\x1b[0m` : out;
+}
+
+interface Row {
+  id: string;
+  status: string;
+  phase: string;
+  summary: string;
+  started?: number;
+  ended?: number;
+}
+
+/** Attaches a renderer to a run's events. Returns a function that stops it. */
+export function attachRenderer(events: RunEmitter, mode: OutputMode, write: (s: string) => void = (s) => process.stdout.write(s)): () => void {
+  if (mode === 'json') {
+    const names = ['run:start', 'run:end', 'step:transition', 'step:settled', 'step:retry', 'step:compensation', 'log'] as const;
+    const handlers = names.map((name) => {
+      const h = (payload: unknown) => {
+        if (name === 'run:end') return; // the CLI prints the final summary object itself
+        write(`${JSON.stringify({ event: name, ...(payload as object) })}\n`);
+      };
+      events.on(name, h as never);
+      return () => events.off(name, h as never);
+    });
+    return () => handlers.forEach((off) => off());
+  }
+  const rows: Row[] = [];
+  let drawn = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const row = (id: string) => rows.find((r) => r.id === id)!;
+  const elapsed = (r: Row) => (r.started ? `${(((r.ended ?? Date.now()) - r.started) / 1000).toFixed(1)}s` : '');
+  const draw = () => {
+    if (mode !== 'tty') return;
+    const idWidth = Math.max(...rows.map((r) => r.id.length));
+    const lines = rows.map((r) => {
+      const status = ['running', 'compensating'].includes(r.status) ? `${r.status} (${r.phase})` : r.status;
+      return `  ${colorFor(r.status)(ICON[r.status] ?? '?')} ${r.id.padEnd(idWidth)}  ${colorFor(r.status)(status.padEnd(24))} ${dim(elapsed(r).padStart(6))}  ${r.summary}`;
+    });
+    const width = process.stdout.columns || 120;
+    write(`${drawn > 0 ? `\x1b[${drawn}A` : ''}${lines.map((l) => `\x1b[2K${fit(l, width)}`).join('\n')}\n`);
+    drawn = lines.length;
+  };
+  const plain = (line: string) => {
+    if (mode === 'plain') write(`${line}\n`);
+  };
+  events.on('run:start', (e) => {
+    rows.length = 0;
+    rows.push(...e.steps.map((id) => ({ id, status: 'pending', phase: '', summary: '' })));
+    const head = `${bold(e.resumed ? 'Resuming' : e.checkMode ? 'Planning' : 'Running')} ${e.runbook} → ${e.target}  ${dim(`(run ${e.runId})`)}`;
+    write(`${head}\n`);
+    drawn = 0;
+    draw();
+    if (mode === 'tty') timer = setInterval(draw, 500).unref();
+  });
+  events.on('step:transition', (e) => {
+    const r = row(e.stepId);
+    if (!r) return;
+    const compensating = ['compensating', 'compensated', 'compensation-failed'].includes(e.to);
+    if (['succeeded', 'skipped', 'planned', 'failed', 'compensated', 'compensation-failed'].includes(e.to)) {
+      r.status = e.to;
+      r.ended = Date.now();
+    } else {
+      r.status = compensating ? 'compensating' : 'running';
+      r.phase = e.to;
+      r.started ??= Date.now();
+      r.ended = undefined;
+    }
+    if (e.to === 'compensating') r.started = Date.now();
+    plain(`step ${e.stepId}: ${e.to}`);
+    draw();
+  });
+  events.on('step:settled', (e) => {
+    const r = row(e.stepId);
+    if (r) r.summary = e.summary;
+    plain(`step ${e.stepId} ${e.status}: ${e.summary}`);
+    draw();
+  });
+  events.on('step:retry', (e) => {
+    plain(`step ${e.stepId}: attempt ${e.attempt} of ${e.phase} failed (${e.error.message.split('\n')[0]})${e.willRetry ? ', retrying' : ''}`);
+  });
+  events.on('step:compensation', (e) => {
+    const r = row(e.stepId);
+    if (r && e.detail) r.summary = e.detail;
+    if (e.status !== 'compensating') plain(`step ${e.stepId} ${e.status}: ${e.detail}`);
+    draw();
+  });
+  events.on('log', (e) => plain(`${e.stepId ? `step ${e.stepId}: ` : ''}${e.message}`));
+  events.on('run:end', () => {
+    if (timer) clearInterval(timer);
+    draw();
+  });
+  return () => {
+    if (timer) clearInterval(timer);
+    events.removeAllListeners();
+  };
+}
+
+/** The exact diff of a plan or a run: key, value, before → after, type. */
+export function renderChanges(result: RunResult): string {
+  const lines: string[] = [];
+  for (const step of result.steps) {
+    if (step.changes.length === 0) continue;
+    lines.push(`  ${bold(step.id)}`);
+    for (const c of step.changes) lines.push(`    ${describeChange(c)}`);
+  }
+  return lines.join('\n');
+}
+
+function show(v: unknown): string {
+  return v === null || v === undefined ? '(absent)' : typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+export function describeChange(c: Change): string {
+  const mark = c.action === 'create' ? green('+') : c.action === 'delete' ? red('-') : yellow('~');
+  return `${mark} ${c.target} ${c.field}: ${show(c.before)} → ${show(c.after)}${c.type ? dim(`  [${c.type}]`) : ''}`;
+}
+
+/** The closing summary for people. */
+export function renderSummary(result: RunResult, reportPath: string): string {
+  const changed = result.steps.reduce((n, s) => n + (s.status === 'planned' || s.status === 'succeeded' ? s.changes.filter((c) => c.action !== 'run').length : 0), 0);
+  const statusText: Record<string, string> = {
+    succeeded: green('succeeded'),
+    planned: green('planned (nothing was changed)'),
+    'rolled-back': red('failed and rolled back'),
+    cancelled: yellow('cancelled and rolled back'),
+    'rollback-failed': red('ROLLBACK FAILED — an operator is needed'),
+    'awaiting-resume': yellow('awaiting resume'),
+    running: yellow('interrupted'),
+  };
+  const lines = ['', `${bold('Result:')} ${statusText[result.status] ?? result.status}`];
+  if (result.reason) lines.push(`  ${result.reason}`);
+  if (result.error) lines.push(`  ${red('Error:')} ${result.error.message.split('\n').join('\n  ')}`);
+  if (result.checkMode) {
+    lines.push(changed > 0 ? `  ${changed} change(s) planned:` : '  no changes: the target is already as required');
+    const diff = renderChanges(result);
+    if (diff) lines.push(diff);
+    lines.push(`  restart owed: ${result.rebootRequired ? 'yes' : 'no'}`);
+  } else {
+    lines.push(`  ${changed} value(s) changed; ${result.roundTrips} round trip(s) to the target (+${result.pollRoundTrips} polls while it restarted); ${result.retries} retr${result.retries === 1 ? 'y' : 'ies'}`);
+  }
+  if (result.backups.length > 0) {
+    lines.push(`  registry backups (.reg, also on the target):`);
+    for (const b of result.backups) lines.push(`    ${b}`);
+  }
+  if (result.status === 'awaiting-resume') lines.push(`  continue with: runbook resume ${result.runId} --state-dir ${result.stateDir}`);
+  lines.push(`  report: ${reportPath}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,27 @@
+/**
+ * Turns a `--target` into an executor.
+ */
+import { resolve } from 'node:path';
+import { ValidationError } from '../errors.js';
+import { createSimulatedExecutor } from '../executors/simulated.js';
+import type { Executor } from '../executors/types.js';
+
+export const TARGET_FORMS = [
+  'sim:<file>                a simulated Windows host stored in a JSON file (runbook sim create)',
+  'local                     this machine, through the local PowerShell',
+  'ssh://user@host[:port]    a Windows host running OpenSSH server',
+  'winrm://host              a Windows host through PowerShell remoting',
+];
+
+/** Connects to a target given on the command line (or recorded in a run's journal). */
+export async function connect(target: string, options: { onTarget?: boolean } = {}): Promise<Executor> {
+  if (target.startsWith('sim:')) {
+    return createSimulatedExecutor(resolve(target.slice(4)), options.onTarget ? { onTarget: true } : {});
+  }
+  if (target === 'local' || target.startsWith('ssh://') || target.startsWith('winrm://')) {
+    throw new ValidationError(`the ${target.split(':')[0]} executor is not part of this build yet`, ['use a sim:<file> target for now'], {
+      hint: 'see docs/executors.md',
+    });
+  }
+  throw new ValidationError(`target "${target}" is not understood`, TARGET_FORMS.map((f) => `accepted: ${f}`));
+}

@@ -1,0 +1,73 @@
+/**
+ * Reports of a run: `report.json` (the result as data) and `report.md` (for people), written in the
+ * run's directory after every drive. Built only from the journal's result, which holds no secret.
+ */
+import { open, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Change, Json, RunResult } from './types.js';
+
+function cell(value: Json | undefined): string {
+  if (value === null || value === undefined) return '(absent)';
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.replace(/\|/g, '\\|');
+}
+
+function changeRows(changes: readonly Change[]): string[] {
+  return changes.map((c) => `| ${cell(c.target)} | ${cell(c.field)} | ${cell(c.before)} | ${cell(c.after)} | ${c.type ?? ''} | ${c.action} |`);
+}
+
+const HEADER = ['| key | value | before | after | type | action |', '| --- | --- | --- | --- | --- | --- |'];
+
+function duration(from?: string, to?: string): string {
+  if (!from || !to) return '';
+  const ms = Date.parse(to) - Date.parse(from);
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Renders a run's result as Markdown. */
+export function renderReportMarkdown(result: RunResult): string {
+  const lines = [
+    `# Run ${result.runId}`,
+    '',
+    `- runbook: **${result.runbook}**${result.checkMode ? ' (check mode: nothing was changed)' : ''}`,
+    `- target: \`${result.target}\``,
+    `- status: **${result.status}**${result.reason ? ` — ${result.reason}` : ''}`,
+    `- started ${result.startedAt}, ended ${result.endedAt} (${duration(result.startedAt, result.endedAt)})`,
+    `- round trips: ${result.roundTrips} (plus ${result.pollRoundTrips} polls while the host restarted); retries: ${result.retries}`,
+  ];
+  if (result.error) lines.push(`- error: \`${result.error.code}\` ${result.error.message.replace(/\n/g, ' ')}`);
+  if (result.backups.length > 0) {
+    lines.push('', '## Backups', '', ...result.backups.map((b) => `- \`${b}\``));
+  }
+  lines.push('', '## Steps', '');
+  for (const step of result.steps) {
+    lines.push(`### ${step.id} (${step.kind}) — ${step.status}`, '');
+    if (step.summary) lines.push(step.summary, '');
+    lines.push(`Round trips ${step.roundTrips}, polls ${step.pollRoundTrips}, retries ${step.retries}${step.startedAt ? `, ${duration(step.startedAt, step.endedAt)}` : ''}.`, '');
+    if (step.error) lines.push(`Error \`${step.error.code}\`: ${step.error.message.replace(/\n/g, ' ')}`, '');
+    if (step.changes.length > 0) lines.push(...HEADER, ...changeRows(step.changes), '');
+    if (step.compensation) {
+      lines.push(`Compensation: **${step.compensation.status}** — ${step.compensation.detail}`, '');
+      if (step.compensation.changes.length > 0) lines.push(...HEADER, ...changeRows(step.compensation.changes), '');
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const handle = await open(tmp, 'w');
+  await handle.writeFile(text);
+  await handle.sync();
+  await handle.close();
+  await rename(tmp, file);
+}
+
+/** Writes `report.json` and `report.md` into a run's directory; returns their paths. */
+export async function writeReports(result: RunResult, runDir: string): Promise<{ json: string; markdown: string }> {
+  const json = join(runDir, 'report.json');
+  const markdown = join(runDir, 'report.md');
+  await writeAtomic(json, `${JSON.stringify(result, null, 2)}\n`);
+  await writeAtomic(markdown, renderReportMarkdown(result));
+  return { json, markdown };
+}
