@@ -1,0 +1,140 @@
+/**
+ * The built CLI (dist/cli/main.js, made by `npm run build`, which `npm test` runs first) as a child process.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeHost, registryText, tempDir } from '../helpers.js';
+
+const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+const FAST = ['--param', 'pollIntervalMs=10'];
+
+test('the CLI was built', () => {
+  assert.ok(existsSync(CLI), `missing ${CLI}: run npm run build`);
+});
+
+test('run: a full run exits 0 and writes report.json and report.md', async () => {
+  const host = await makeHost('server-2016');
+  const state = await tempDir();
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST]);
+  assert.is(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /Result: succeeded/);
+  const [runId] = await readdir(join(state, 'runs'));
+  const report = JSON.parse(await readFile(join(state, 'runs', runId, 'report.json'), 'utf8'));
+  assert.is(report.status, 'succeeded');
+  assert.is(report.steps.length, 7);
+  const md = await readFile(join(state, 'runs', runId, 'report.md'), 'utf8');
+  assert.match(md, /\| HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1\.2\\Server \(64-bit view\) \| Enabled \| \(absent\) \| 0x00000001 \(1\) \| REG_DWORD \| create \|/);
+});
+
+test('plan: prints the exact diff and whether a restart is owed, and changes nothing', async () => {
+  const host = await makeHost('server-2016');
+  const before = await readFile(host, 'utf8');
+  const r = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', await tempDir()]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Result: planned/);
+  assert.match(r.stdout, /\+ HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1\.0\\Server \(64-bit view\) Enabled: \(absent\) → 0x00000000 \(0\)  \[REG_DWORD\]/);
+  assert.match(r.stdout, /SOFTWARE\\Microsoft\\\.NETFramework\\v4\.0\.30319 \(32-bit view\) SystemDefaultTlsVersions/);
+  assert.match(r.stdout, /restart owed: yes/);
+  assert.is(await readFile(host, 'utf8'), before);
+});
+
+test('a failing run exits 1 and rolls back exactly', async () => {
+  const host = await makeHost('server-2016-no-hotfix');
+  const before = await registryText(host);
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', await tempDir(), ...FAST]);
+  assert.is(r.code, 1);
+  assert.match(r.stdout, /failed and rolled back/);
+  assert.match(r.stdout, /KB3154521 or KB3156421/);
+  assert.is(await registryText(host), before);
+});
+
+test('a bad runbook file exits 2, names the file and the field, and writes nothing', async () => {
+  const host = await makeHost('server-2016');
+  const before = await readFile(host, 'utf8');
+  const dir = await tempDir();
+  const file = join(dir, 'bad.yaml');
+  await writeFile(file, 'name: bad\nsteps:\n  - id: s\n    uses: windows/schannel\n    with: { mode: sometimes }\n');
+  const state = join(dir, 'state');
+  const r = await cli(['run', file, '--target', `sim:${host}`, '--state-dir', state]);
+  assert.is(r.code, 2);
+  assert.ok(r.stderr.includes(file), r.stderr);
+  assert.match(r.stderr, /steps\[0\] \(id s\)\.with\.mode/);
+  assert.not.ok(existsSync(state), 'no run was journaled');
+  assert.is(await readFile(host, 'utf8'), before);
+});
+
+test('usage errors exit 2: an unknown target lists the accepted forms; a bad parameter names it', async () => {
+  const host = await makeHost('server-2016');
+  const t = await cli(['run', 'orchestrator-tls12', '--target', 'ftp://x', '--state-dir', await tempDir()]);
+  assert.is(t.code, 2);
+  assert.match(t.stderr, /target "ftp:\/\/x" is not understood/);
+  assert.match(t.stderr, /ssh:\/\/user@host\[:port\]/);
+  const p = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--param', 'mode=tls13', '--state-dir', await tempDir()]);
+  assert.is(p.code, 2);
+  assert.match(p.stderr, /mode: "tls13" is not one of "tls12-only", "tls12-incoming-only"/);
+  const missing = await cli(['run', 'orchestrator-tls12', '--target', 'sim:/nonexistent.json', '--state-dir', await tempDir()]);
+  assert.is(missing.code, 2);
+  assert.match(missing.stderr, /cannot read the simulated host file/);
+});
+
+test('resume continues a run whose process was killed mid-run', async () => {
+  const host = await makeHost('server-2016');
+  const state = await tempDir();
+  const killed = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST], { RUNBOOK_CRASH_AFTER: '25' });
+  assert.is(killed.signal, 'SIGKILL');
+  const status = await cli(['status', '--state-dir', state, '--json']);
+  const [run] = JSON.parse(status.stdout);
+  assert.is(run.status, 'running');
+  const resumed = await cli(['resume', run.runId, '--state-dir', state]);
+  assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
+  assert.match(resumed.stdout, /Resuming orchestrator-tls12/);
+  assert.match(resumed.stdout, /Result: succeeded/);
+});
+
+test('--json prints one JSON event per line and a final summary object', async () => {
+  const host = await makeHost('server-2016');
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', await tempDir(), '--json', ...FAST]);
+  assert.is(r.code, 0);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.is(lines[0].event, 'run:start');
+  const settled = lines.filter((l) => l.event === 'step:settled').map((l) => l.stepId);
+  assert.equal(settled, ['preflight', 'backup', 'schannel', 'dotnet', 'hotfix', 'restart', 'ip-verify']);
+  const summary = lines[lines.length - 1];
+  assert.is(summary.event, 'summary');
+  assert.is(summary.status, 'succeeded');
+  assert.ok(summary.roundTrips <= 8);
+});
+
+test('on the target itself: exit 75 awaiting resume, then the resume command completes', async () => {
+  const host = await makeHost('server-2016', (h) => {
+    h.onTarget = true;
+  });
+  const state = await tempDir();
+  const first = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST]);
+  assert.is(first.code, 75, first.stderr + first.stdout);
+  const hostDoc = JSON.parse(await readFile(host, 'utf8'));
+  const [command] = Object.values(hostDoc.startupTasks) as string[][];
+  assert.equal(command.slice(0, 2), ['runbook', 'resume']);
+  await new Promise((r) => setTimeout(r, 80));
+  const second = await cli([...command.slice(1)]);
+  assert.is(second.code, 0, second.stderr + second.stdout);
+  assert.equal(JSON.parse(await readFile(host, 'utf8')).startupTasks, {});
+});
+
+test.run();
