@@ -2,7 +2,7 @@
  * Drives one run from wherever its journal says it stands: forward through the steps, then — when a
  * step fails or the run is cancelled or rolled back — backward through the compensations (the saga).
  */
-import { mkdir, open, rename } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createActor, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
 import { JournalError, StepError, ValidationError, toErrorRecord, type ErrorRecord } from '../errors.js';
@@ -15,6 +15,7 @@ import { positionOf, replay, resultOf, type RunState } from './replay.js';
 import { resolvePolicy, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 import { resolveWith } from './runbook.js';
 import type { DeclaredWrite, StepMachineContext } from './step-kind.js';
+import { writeFileAtomic } from '../util/write-atomic.js';
 import { bindStepKind, createStepRuntime, type RuntimeServices } from './step-runtime.js';
 import type { Json, RunResult, RunStatus, StepStatus } from './types.js';
 
@@ -115,12 +116,7 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
       const dir = join(options.runDir, 'backups');
       await mkdir(dir, { recursive: true });
       const file = join(dir, name);
-      const tmp = `${file}.tmp`;
-      const handle = await open(tmp, 'w');
-      await handle.writeFile(content);
-      await handle.sync();
-      await handle.close();
-      await rename(tmp, file);
+      await writeFileAtomic(file, content);
       if (!state.backups.includes(file)) {
         state.backups.push(file);
         await journal.append({ type: 'file.saved', path: file });

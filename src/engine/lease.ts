@@ -3,8 +3,9 @@
  * holder died on this host, or that expired, may be taken over.
  */
 import { hostname } from 'node:os';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { JournalError } from '../errors.js';
+import { writeFileAtomic } from '../util/write-atomic.js';
 
 export interface LeaseRecord {
   host: string;
@@ -61,12 +62,7 @@ export async function acquireLease(file: string, ttlMs = 60_000): Promise<Lease>
   }
   const write = async () => {
     const record: LeaseRecord = { host: hostname(), pid: process.pid, expiresAt: new Date(Date.now() + ttlMs).toISOString() };
-    const tmp = `${file}.${process.pid}.tmp`;
-    const handle = await open(tmp, 'w');
-    await handle.writeFile(JSON.stringify(record));
-    await handle.sync();
-    await handle.close();
-    await rename(tmp, file);
+    await writeFileAtomic(file, JSON.stringify(record));
   };
   await write();
   const again = await readLease(file);

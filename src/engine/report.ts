@@ -2,8 +2,8 @@
  * Reports of a run: `report.json` (the result as data) and `report.md` (for people), written in the
  * run's directory after every drive. Built only from the journal's result, which holds no secret.
  */
-import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../util/write-atomic.js';
 import type { Change, Json, RunResult } from './types.js';
 
 function cell(value: Json | undefined): string {
@@ -54,20 +54,11 @@ export function renderReportMarkdown(result: RunResult): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const handle = await open(tmp, 'w');
-  await handle.writeFile(text);
-  await handle.sync();
-  await handle.close();
-  await rename(tmp, file);
-}
-
 /** Writes `report.json` and `report.md` into a run's directory; returns their paths. */
 export async function writeReports(result: RunResult, runDir: string): Promise<{ json: string; markdown: string }> {
   const json = join(runDir, 'report.json');
   const markdown = join(runDir, 'report.md');
-  await writeAtomic(json, `${JSON.stringify(result, null, 2)}\n`);
-  await writeAtomic(markdown, renderReportMarkdown(result));
+  await writeFileAtomic(json, `${JSON.stringify(result, null, 2)}\n`);
+  await writeFileAtomic(markdown, renderReportMarkdown(result));
   return { json, markdown };
 }

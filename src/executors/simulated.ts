@@ -2,8 +2,9 @@
  * The simulated Windows host executor: every call loads the host document, carries out the batch and
  * writes it back atomically, so the host survives the controller being killed at any moment.
  */
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { ExecutorError } from '../errors.js';
+import { writeFileAtomic } from '../util/write-atomic.js';
 import { applyOp, boot, opKey, sortedRegistry, type SimHostState } from './simulated-model.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 import { WRITE_OPS } from './types.js';
@@ -55,15 +56,7 @@ export async function readHost(file: string): Promise<SimHostState> {
 /** Writes a host document atomically: temporary file, fsync, rename. Keys are stored in order. */
 export async function writeHost(file: string, host: SimHostState): Promise<void> {
   host.registry = sortedRegistry(host.registry);
-  const tmp = `${file}.${process.pid}.tmp`;
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(`${JSON.stringify(host, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, file);
+  await writeFileAtomic(file, `${JSON.stringify(host, null, 2)}\n`);
 }
 
 function matchingFault(host: SimHostState, op: HostOp) {
