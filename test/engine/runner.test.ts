@@ -1,0 +1,72 @@
+/**
+ * The runner's contract with library users: typed events in order, XState inspection passed through,
+ * results that survive JSON, and the preflight's check of the executor's own TLS.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Runner, createSimulatedExecutor, loadRunbook, readJournal, type Executor } from '../../src/index.js';
+import { FAST, kinds, makeHost, runToEnd, tempDir } from '../helpers.js';
+
+test('events arrive in order: run:start, transitions, settled steps, run:end', async () => {
+  const file = await makeHost('server-2019');
+  const runner = new Runner({ stateDir: await tempDir(), kinds });
+  const run = runner.start(await loadRunbook('orchestrator-tls12', kinds), { executor: await createSimulatedExecutor(file), params: FAST });
+  const seen: string[] = [];
+  run.events.on('run:start', () => seen.push('run:start'));
+  run.events.on('step:transition', (e) => {
+    if (e.stepId === 'schannel') seen.push(`schannel:${e.to}`);
+  });
+  run.events.on('step:settled', (e) => seen.push(`settled:${e.stepId}`));
+  run.events.on('run:end', (r) => seen.push(`run:end:${r.status}`));
+  await run.result;
+  assert.equal(seen.filter((s) => s.startsWith('schannel:')), [
+    'schannel:probing',
+    'schannel:planning',
+    'schannel:capturing',
+    'schannel:apply',
+    'schannel:verifying',
+    'schannel:succeeded',
+  ]);
+  assert.is(seen[0], 'run:start');
+  assert.is(seen[seen.length - 1], 'run:end:succeeded');
+  assert.equal(seen.filter((s) => s.startsWith('settled:')).length, 7);
+});
+
+test("XState's inspect sees the step actors", async () => {
+  const file = await makeHost('server-2016');
+  const types = new Set<string>();
+  const runner = new Runner({ stateDir: await tempDir(), kinds, inspect: (e) => types.add(e.type) });
+  await runner.start(await loadRunbook('orchestrator-tls12', kinds), { executor: await createSimulatedExecutor(file), params: FAST }).result;
+  assert.ok(types.has('@xstate.actor'));
+  assert.ok(types.has('@xstate.snapshot'));
+});
+
+test('results and every journal record survive a JSON round trip unchanged', async () => {
+  const file = await makeHost('server-2016');
+  const { result, runner } = await runToEnd(file);
+  assert.equal(JSON.parse(JSON.stringify(result)), result);
+  const { records } = await readJournal(`${runner.runDir(result.runId)}/journal.jsonl`);
+  assert.ok(records.length > 40);
+  assert.equal(JSON.parse(JSON.stringify(records)), records);
+});
+
+test('preflight refuses when the executor reaches the target over a TLS older than 1.2', async () => {
+  const file = await makeHost('server-2016');
+  const sim = await createSimulatedExecutor(file);
+  const overOldTls: Executor = {
+    name: sim.name,
+    target: sim.target,
+    onTarget: false,
+    get roundTrips() {
+      return sim.roundTrips;
+    },
+    run: (batch, options) => sim.run(batch, options),
+    transportTls: async () => 'TLSv1',
+    close: () => sim.close(),
+  };
+  const { result } = await runToEnd(file, { executor: overOldTls });
+  assert.is(result.status, 'rolled-back');
+  assert.match(result.error!.message, /uses TLSv1; it must work over TLS 1\.2 before older protocols are disabled/);
+});
+
+test.run();
