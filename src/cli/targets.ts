@@ -3,6 +3,7 @@
  */
 import { resolve } from 'node:path';
 import { ValidationError } from '../errors.js';
+import { createLocalExecutor } from '../executors/local.js';
 import { createSimulatedExecutor } from '../executors/simulated.js';
 import type { Executor } from '../executors/types.js';
 
@@ -18,7 +19,8 @@ export async function connect(target: string, options: { onTarget?: boolean } = 
   if (target.startsWith('sim:')) {
     return createSimulatedExecutor(resolve(target.slice(4)), options.onTarget ? { onTarget: true } : {});
   }
-  if (target === 'local' || target.startsWith('ssh://') || target.startsWith('winrm://')) {
+  if (target === 'local') return createLocalExecutor();
+  if (target.startsWith('ssh://') || target.startsWith('winrm://')) {
     throw new ValidationError(`the ${target.split(':')[0]} executor is not part of this build yet`, ['use a sim:<file> target for now'], {
       hint: 'see docs/executors.md',
     });

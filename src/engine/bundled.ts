@@ -3,21 +3,16 @@
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { ValidationError } from '../errors.js';
+import { packageRoot } from '../util/package-root.js';
 import type { StepKindRegistry } from './kinds.js';
 import { loadRunbookFile } from './loader.js';
 import type { LoadedRunbook } from './runbook.js';
 
-/** The package's `runbooks/` folder, found from this module whether it runs from `src/` or `dist/`. */
+/** The package's `runbooks/` folder. */
 export function bundledRunbooksDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'runbooks')) && existsSync(join(dir, 'package.json'))) return join(dir, 'runbooks');
-    dir = dirname(dir);
-  }
-  throw new Error('cannot find the bundled runbooks folder');
+  return join(packageRoot(), 'runbooks');
 }
 
 /** Names of the bundled runbooks. */

@@ -1,0 +1,583 @@
+# runbook-engine agent: one fixed program. It reads a JSON document from standard input,
+#   { "marker": "<random>", "ops": [ { "op": "registry.get", ... }, ... ] }
+# carries out the typed host operations in order, and writes one JSON answer framed by the marker:
+#   RBE-BEGIN <marker>
+#   { "ok": true, "results": [ ... ] }      or      { "ok": false, "error": { ... } }
+#   RBE-END <marker>
+# Values, registry paths and names are only ever data here; nothing read is executed.
+# Runs on Windows PowerShell 5.1 and PowerShell 7 (no ternary, no ??, no && / ||, no clean blocks).
+# With RUNBOOK_AGENT_HOST_FILE set, the registry and host facts come from that JSON file (the
+# simulated-host format) behind the same operations, for machines without a Windows registry.
+
+Set-StrictMode -Version 2.0
+$ErrorActionPreference = 'Stop'
+
+$script:HostFile = $env:RUNBOOK_AGENT_HOST_FILE
+$script:Doc = $null
+$script:Dirty = $false
+
+function New-AgentError([string]$kind, [string]$message) {
+    $e = New-Object System.Exception $message
+    $e.Data['kind'] = $kind
+    return $e
+}
+
+# ---------- JSON helpers (ConvertFrom-Json gives PSCustomObject on 5.1) ----------
+
+# PowerShell 7 turns ISO date strings into DateTime while parsing JSON; ask it not to where it can,
+# and otherwise write them back the way JavaScript's toISOString() does.
+$script:JsonDateOption = @{}
+if ((Get-Command ConvertFrom-Json).Parameters.ContainsKey('DateKind')) { $script:JsonDateOption = @{ DateKind = 'String' } }
+
+function Get-IsoNow { return [DateTime]::UtcNow.ToString('yyyy-MM-ddTHH:mm:ss.fffZ', [Globalization.CultureInfo]::InvariantCulture) }
+
+function ConvertTo-Plain($value) {
+    if ($null -eq $value) { return $null }
+    if ($value -is [DateTime]) { return $value.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ss.fffZ', [Globalization.CultureInfo]::InvariantCulture) }
+    if ($value -is [System.Management.Automation.PSCustomObject]) {
+        $h = [ordered]@{}
+        foreach ($p in $value.PSObject.Properties) { $h[$p.Name] = ConvertTo-Plain $p.Value }
+        return $h
+    }
+    if (($value -is [System.Collections.IEnumerable]) -and -not ($value -is [string])) {
+        $list = New-Object System.Collections.ArrayList
+        foreach ($item in $value) { [void]$list.Add((ConvertTo-Plain $item)) }
+        return ,($list.ToArray())
+    }
+    return $value
+}
+
+function Sort-Dictionary($dict) {
+    $sorted = [ordered]@{}
+    foreach ($k in @($dict.Keys | Sort-Object -CaseSensitive)) { $sorted[$k] = $dict[$k] }
+    return $sorted
+}
+
+# ---------- registry values: .NET kinds and raw data <-> typed JSON values ----------
+
+$script:KindOf = @{ 'REG_DWORD' = 'DWord'; 'REG_QWORD' = 'QWord'; 'REG_SZ' = 'String'; 'REG_EXPAND_SZ' = 'ExpandString'; 'REG_MULTI_SZ' = 'MultiString'; 'REG_BINARY' = 'Binary' }
+$script:TypeOf = @{ 'DWord' = 'REG_DWORD'; 'QWord' = 'REG_QWORD'; 'String' = 'REG_SZ'; 'ExpandString' = 'REG_EXPAND_SZ'; 'MultiString' = 'REG_MULTI_SZ'; 'Binary' = 'REG_BINARY' }
+
+# .NET returns a DWORD as Int32 (0xFFFFFFFF reads as -1): compare and report it as unsigned 32-bit.
+function ConvertFrom-Raw([string]$kind, $raw) {
+    switch ($kind) {
+        'DWord' { return [ordered]@{ type = 'REG_DWORD'; data = [BitConverter]::ToUInt32([BitConverter]::GetBytes([int32]$raw), 0) } }
+        'QWord' { return [ordered]@{ type = 'REG_QWORD'; data = ([BitConverter]::ToUInt64([BitConverter]::GetBytes([int64]$raw), 0)).ToString() } }
+        'String' { return [ordered]@{ type = 'REG_SZ'; data = [string]$raw } }
+        'ExpandString' { return [ordered]@{ type = 'REG_EXPAND_SZ'; data = [string]$raw } }
+        'MultiString' { return [ordered]@{ type = 'REG_MULTI_SZ'; data = @([string[]]$raw) } }
+        'Binary' { return [ordered]@{ type = 'REG_BINARY'; data = (([byte[]]$raw | ForEach-Object { $_.ToString('x2') }) -join '') } }
+    }
+    throw (New-AgentError 'permanent' "unsupported registry value kind $kind")
+}
+
+function ConvertTo-Raw($value) {
+    $type = [string]$value.type
+    if (-not $script:KindOf.ContainsKey($type)) { throw (New-AgentError 'permanent' "unsupported registry type $type") }
+    switch ($type) {
+        'REG_DWORD' {
+            $n = [uint64]$value.data
+            if ($n -gt [uint32]::MaxValue) { throw (New-AgentError 'permanent' "DWORD out of range: $n") }
+            return [BitConverter]::ToInt32([BitConverter]::GetBytes([uint32]$n), 0)
+        }
+        'REG_QWORD' { return [BitConverter]::ToInt64([BitConverter]::GetBytes([uint64]::Parse([string]$value.data)), 0) }
+        'REG_MULTI_SZ' { return [string[]]@($value.data) }
+        'REG_BINARY' {
+            $hex = [string]$value.data
+            $bytes = New-Object byte[] ($hex.Length / 2)
+            for ($i = 0; $i -lt $bytes.Length; $i++) { $bytes[$i] = [Convert]::ToByte($hex.Substring($i * 2, 2), 16) }
+            return ,$bytes
+        }
+        default { return [string]$value.data }
+    }
+}
+
+function Test-SameValue($a, $b) {
+    if ($null -eq $a -or $null -eq $b) { return ($null -eq $a -and $null -eq $b) }
+    $ja = ConvertTo-Json -InputObject $a -Depth 5 -Compress
+    $jb = ConvertTo-Json -InputObject $b -Depth 5 -Compress
+    return $ja -ceq $jb
+}
+
+function Get-CleanKey([string]$key) { return $key.Trim('\') }
+
+function Get-Ancestors([string]$key) {
+    $parts = (Get-CleanKey $key).Split('\')
+    $out = @()
+    for ($i = 1; $i -le $parts.Length; $i++) { $out += ($parts[0..($i - 1)] -join '\') }
+    return $out
+}
+
+# ---------- backend: the Windows registry ----------
+
+function Open-Base([string]$view) {
+    $v = [Microsoft.Win32.RegistryView]::Registry64
+    if ($view -eq '32') { $v = [Microsoft.Win32.RegistryView]::Registry32 }
+    return [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, $v)
+}
+
+function Win-OpenKey([string]$view, [string]$key, [bool]$writable) {
+    $base = Open-Base $view
+    return $base.OpenSubKey((Get-CleanKey $key), $writable)
+}
+
+# ---------- backend: a simulated-host JSON file ----------
+
+function Load-Doc {
+    if ($null -eq $script:Doc) {
+        $text = [System.IO.File]::ReadAllText($script:HostFile)
+        $script:Doc = ConvertTo-Plain (ConvertFrom-Json -InputObject $text @script:JsonDateOption)
+    }
+    return $script:Doc
+}
+
+function Save-Doc {
+    if (-not $script:Dirty) { return }
+    $doc = Load-Doc
+    $registry = [ordered]@{}
+    foreach ($k in @($doc.registry.Keys | Sort-Object -CaseSensitive)) { $registry[$k] = Sort-Dictionary $doc.registry[$k] }
+    $doc.registry = $registry
+    $json = ConvertTo-Json -InputObject $doc -Depth 20
+    $tmp = "$($script:HostFile).agent.tmp"
+    [System.IO.File]::WriteAllText($tmp, $json + "`n", (New-Object System.Text.UTF8Encoding $false))
+    Move-Item -LiteralPath $tmp -Destination $script:HostFile -Force
+}
+
+# The 32-bit view of SOFTWARE\X is SOFTWARE\Wow6432Node\X on a 64-bit OS, as WOW64 redirects it.
+function File-Physical([string]$view, [string]$key) {
+    $clean = Get-CleanKey $key
+    $doc = Load-Doc
+    if ($view -ne '32' -or $doc.os.architecture -eq '32-bit') { return $clean }
+    $parts = $clean.Split('\')
+    if ($parts[0] -ne 'SOFTWARE') { return $clean }
+    if ($parts.Length -gt 1 -and $parts[1] -eq 'Wow6432Node') { return $clean }
+    return (@($parts[0], 'Wow6432Node') + $parts[1..($parts.Length)] | Where-Object { $_ -ne $null -and $_ -ne '' }) -join '\'
+}
+
+function File-FindKey([string]$path) {
+    $doc = Load-Doc
+    foreach ($k in $doc.registry.Keys) { if ($k -eq $path) { return $k } }
+    return $null
+}
+
+function File-FindName($values, [string]$name) {
+    foreach ($n in $values.Keys) { if ($n -eq $name) { return $n } }
+    return $null
+}
+
+function File-Children([string]$path) {
+    $doc = Load-Doc
+    $prefix = "$path\"
+    $out = @()
+    foreach ($k in $doc.registry.Keys) {
+        if ($k.StartsWith($prefix, [StringComparison]::OrdinalIgnoreCase)) {
+            $rest = $k.Substring($prefix.Length)
+            if (-not $rest.Contains('\')) { $out += $rest }
+        }
+    }
+    return $out
+}
+
+function File-Touch([string]$path) {
+    $doc = Load-Doc
+    $doc.keyTimes[$path] = Get-IsoNow
+    $script:Dirty = $true
+}
+
+# ---------- registry operations over either backend ----------
+
+function Reg-KeyExists([string]$view, [string]$key) {
+    if ($script:HostFile) { return ($null -ne (File-FindKey (File-Physical $view $key))) }
+    $k = Win-OpenKey $view $key $false
+    if ($null -eq $k) { return $false }
+    $k.Close()
+    return $true
+}
+
+function Reg-Read([string]$view, [string]$key, [string]$name) {
+    if ($script:HostFile) {
+        $path = File-FindKey (File-Physical $view $key)
+        if ($null -eq $path) { return $null }
+        $values = (Load-Doc).registry[$path]
+        $found = File-FindName $values $name
+        if ($null -eq $found) { return $null }
+        # Hand the stored value over the way .NET would (a DWORD as Int32), so that the same
+        # normalisation runs as on Windows.
+        $stored = $values[$found]
+        return ConvertFrom-Raw $script:KindOf[[string]$stored.type] (ConvertTo-Raw $stored)
+    }
+    $k = Win-OpenKey $view $key $false
+    if ($null -eq $k) { return $null }
+    try {
+        if (-not (@($k.GetValueNames()) -contains $name)) { return $null }
+        $kind = $k.GetValueKind($name).ToString()
+        $raw = $k.GetValue($name, $null, [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
+        return ConvertFrom-Raw $kind $raw
+    } finally { $k.Close() }
+}
+
+function Reg-Write([string]$view, [string]$key, [string]$name, $value) {
+    $raw = ConvertTo-Raw $value
+    $created = @()
+    if ($script:HostFile) {
+        $doc = Load-Doc
+        $logical = Get-Ancestors $key
+        foreach ($p in $logical) {
+            $phys = File-Physical $view $p
+            if ($null -eq (File-FindKey $phys)) {
+                foreach ($a in (Get-Ancestors $phys)) {
+                    if ($null -eq (File-FindKey $a)) { $doc.registry[$a] = [ordered]@{}; File-Touch $a; $created += $a }
+                }
+            }
+        }
+        $path = File-FindKey (File-Physical $view $key)
+        $values = $doc.registry[$path]
+        $existing = File-FindName $values $name
+        if ($null -eq $existing) { $existing = $name }
+        $values[$existing] = ConvertFrom-Raw $script:KindOf[[string]$value.type] $raw
+        File-Touch $path
+        return ,$created
+    }
+    foreach ($p in (Get-Ancestors $key)) { if (-not (Reg-KeyExists $view $p)) { $created += $p } }
+    $base = Open-Base $view
+    $k = $base.CreateSubKey((Get-CleanKey $key))
+    try {
+        $kind = [Microsoft.Win32.RegistryValueKind]$script:KindOf[[string]$value.type]
+        $k.SetValue($name, $raw, $kind)
+    } finally { $k.Close() }
+    return ,$created
+}
+
+function Reg-DeleteValue([string]$view, [string]$key, [string]$name) {
+    if ($script:HostFile) {
+        $path = File-FindKey (File-Physical $view $key)
+        if ($null -eq $path) { return }
+        $values = (Load-Doc).registry[$path]
+        $found = File-FindName $values $name
+        if ($null -ne $found) { $values.Remove($found); File-Touch $path }
+        return
+    }
+    $k = Win-OpenKey $view $key $true
+    if ($null -eq $k) { return }
+    try { $k.DeleteValue($name, $false) } finally { $k.Close() }
+}
+
+function Reg-KeyInfo([string]$view, [string]$key) {
+    if ($script:HostFile) {
+        $doc = Load-Doc
+        $path = File-FindKey (File-Physical $view $key)
+        if ($null -eq $path) { return [ordered]@{ exists = $false; lastWriteTime = $null; subkeys = @(); values = @() } }
+        $time = $doc.bootTime
+        if ($doc.keyTimes.Contains($path)) { $time = $doc.keyTimes[$path] }
+        return [ordered]@{ exists = $true; lastWriteTime = [string]$time; subkeys = @(File-Children $path); values = @($doc.registry[$path].Keys) }
+    }
+    $k = Win-OpenKey $view $key $false
+    if ($null -eq $k) { return [ordered]@{ exists = $false; lastWriteTime = $null; subkeys = @(); values = @() } }
+    try {
+        return [ordered]@{ exists = $true; lastWriteTime = (Get-KeyLastWrite $k); subkeys = @($k.GetSubKeyNames()); values = @($k.GetValueNames()) }
+    } finally { $k.Close() }
+}
+
+function Get-KeyLastWrite($k) {
+    if (-not ('RunbookEngine.RegInfo' -as [type])) {
+        Add-Type -TypeDefinition @'
+using System;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+namespace RunbookEngine {
+  public static class RegInfo {
+    [DllImport("advapi32.dll", CharSet = CharSet.Unicode)]
+    static extern int RegQueryInfoKey(SafeRegistryHandle hKey, IntPtr c, IntPtr cc, IntPtr r, IntPtr sk, IntPtr msk, IntPtr mc, IntPtr v, IntPtr mvn, IntPtr mvl, IntPtr sd, out long lastWrite);
+    public static DateTime LastWrite(SafeRegistryHandle h) {
+      long ft; int rc = RegQueryInfoKey(h, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, out ft);
+      if (rc != 0) throw new System.ComponentModel.Win32Exception(rc);
+      return DateTime.FromFileTimeUtc(ft);
+    }
+  }
+}
+'@
+    }
+    return [RunbookEngine.RegInfo]::LastWrite($k.Handle).ToString('o')
+}
+
+function Reg-DeleteKey([string]$view, [string]$key, [bool]$onlyIfEmpty) {
+    $info = Reg-KeyInfo $view $key
+    if (-not $info.exists) { return [ordered]@{ changed = $false; reason = 'absent' } }
+    $empty = (@($info.subkeys).Count -eq 0) -and (@($info.values).Count -eq 0)
+    if ($onlyIfEmpty -and -not $empty) { return [ordered]@{ changed = $false; reason = 'not-empty' } }
+    if ($script:HostFile) {
+        $doc = Load-Doc
+        $path = File-FindKey (File-Physical $view $key)
+        foreach ($k in @($doc.registry.Keys)) {
+            if ($k -eq $path -or $k.StartsWith("$path\", [StringComparison]::OrdinalIgnoreCase)) { $doc.registry.Remove($k); if ($doc.keyTimes.Contains($k)) { $doc.keyTimes.Remove($k) } }
+        }
+        $parent = $path.Substring(0, [Math]::Max(0, $path.LastIndexOf('\')))
+        if ($parent) { File-Touch $parent }
+        $script:Dirty = $true
+        return [ordered]@{ changed = $true }
+    }
+    $clean = Get-CleanKey $key
+    $base = Open-Base $view
+    $base.DeleteSubKeyTree($clean, $false)
+    return [ordered]@{ changed = $true }
+}
+
+function Format-RegLine([string]$name, $value) {
+    $quoted = '"' + $name.Replace('\', '\\').Replace('"', '\"') + '"'
+    switch ([string]$value.type) {
+        'REG_DWORD' { return $quoted + '=dword:' + ([uint32]$value.data).ToString('x8') }
+        'REG_SZ' { return $quoted + '="' + ([string]$value.data).Replace('\', '\\').Replace('"', '\"') + '"' }
+        'REG_QWORD' { return $quoted + '=hex(b):' + ((([BitConverter]::GetBytes([uint64]::Parse([string]$value.data))) | ForEach-Object { $_.ToString('x2') }) -join ',') }
+        'REG_BINARY' { $h = [string]$value.data; $pairs = @(); for ($i = 0; $i -lt $h.Length; $i += 2) { $pairs += $h.Substring($i, 2) }; return $quoted + '=hex:' + ($pairs -join ',') }
+        default {
+            if ($value.type -eq 'REG_MULTI_SZ') { $text = (@($value.data) -join "`0") + "`0`0"; $tag = '7' } else { $text = [string]$value.data + "`0"; $tag = '2' }
+            return $quoted + "=hex($tag):" + (([System.Text.Encoding]::Unicode.GetBytes($text) | ForEach-Object { $_.ToString('x2') }) -join ',')
+        }
+    }
+}
+
+function Reg-Export([string]$view, [string]$key, [string]$file) {
+    if ($script:HostFile) {
+        $doc = Load-Doc
+        $path = File-Physical $view $key
+        $lines = @('Windows Registry Editor Version 5.00', '')
+        foreach ($k in @($doc.registry.Keys | Where-Object { $_ -eq $path -or $_.StartsWith("$path\", [StringComparison]::OrdinalIgnoreCase) } | Sort-Object -CaseSensitive)) {
+            $lines += "[HKEY_LOCAL_MACHINE\$k]"
+            foreach ($n in @($doc.registry[$k].Keys | Sort-Object -CaseSensitive)) { $lines += (Format-RegLine $n $doc.registry[$k][$n]) }
+            $lines += ''
+        }
+        $content = $lines -join "`r`n"
+        $doc.files[$file] = $content
+        $script:Dirty = $true
+        return $content
+    }
+    $flag = '/reg:64'
+    if ($view -eq '32') { $flag = '/reg:32' }
+    $out = & reg.exe export ('HKLM\' + (Get-CleanKey $key)) $file $flag /y 2>&1
+    if ($LASTEXITCODE -ne 0) { throw (New-AgentError 'permanent' "reg export failed ($LASTEXITCODE): $out") }
+    return [System.IO.File]::ReadAllText($file, [System.Text.Encoding]::Unicode)
+}
+
+function Get-ExistingAncestor([string]$view, [string]$key) {
+    $deepest = ''
+    foreach ($p in (Get-Ancestors $key)) { if (Reg-KeyExists $view $p) { $deepest = $p } }
+    return $deepest
+}
+
+# ---------- host facts ----------
+
+function Get-BootTime {
+    if ($script:HostFile) { return [string](Load-Doc).bootTime }
+    return (Get-CimInstance -ClassName Win32_OperatingSystem).LastBootUpTime.ToUniversalTime().ToString('o')
+}
+
+function Get-Protocols {
+    $map = [ordered]@{}
+    foreach ($p in @('SSL 2.0', 'SSL 3.0', 'TLS 1.0', 'TLS 1.1', 'TLS 1.2')) {
+        $sides = [ordered]@{}
+        foreach ($s in @('Client', 'Server')) {
+            $v = Reg-Read '64' "SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\$p\$s" 'Enabled'
+            if ($null -eq $v -or $v.type -ne 'REG_DWORD') { $sides[$s] = $null } else { $sides[$s] = ($v.data -ne 0) }
+        }
+        $map[$p] = $sides
+    }
+    return $map
+}
+
+function Invoke-HostOp($op) {
+    $name = [string]$op.op
+    switch ($name) {
+        'registry.get' {
+            return [ordered]@{ op = $name; keyExists = (Reg-KeyExists $op.view $op.key); existingAncestor = (Get-ExistingAncestor $op.view $op.key); value = (Reg-Read $op.view $op.key $op.name) }
+        }
+        'registry.set' {
+            $before = Reg-Read $op.view $op.key $op.name
+            if (Test-SameValue $before (ConvertTo-Plain $op.value)) { return [ordered]@{ op = $name; changed = $false; before = $before; after = $before; createdKeys = @() } }
+            $created = Reg-Write $op.view $op.key $op.name (ConvertTo-Plain $op.value)
+            $after = Reg-Read $op.view $op.key $op.name
+            return [ordered]@{ op = $name; changed = $true; before = $before; after = $after; createdKeys = @($created) }
+        }
+        'registry.deleteValue' {
+            $before = Reg-Read $op.view $op.key $op.name
+            if ($null -eq $before) { return [ordered]@{ op = $name; changed = $false; before = $null } }
+            Reg-DeleteValue $op.view $op.key $op.name
+            return [ordered]@{ op = $name; changed = $true; before = $before }
+        }
+        'registry.deleteKey' {
+            $r = Reg-DeleteKey $op.view $op.key ([bool]$op.onlyIfEmpty)
+            $r.Insert(0, 'op', $name)
+            return $r
+        }
+        'registry.keyInfo' {
+            $r = Reg-KeyInfo $op.view $op.key
+            $r.Insert(0, 'op', $name)
+            return $r
+        }
+        'registry.export' { return [ordered]@{ op = $name; file = [string]$op.file; content = (Reg-Export $op.view $op.key $op.file) } }
+        'boot.time' { return [ordered]@{ op = $name; bootTime = (Get-BootTime) } }
+        'os.info' {
+            if ($script:HostFile) { $r = [ordered]@{ op = $name }; foreach ($k in (Load-Doc).os.Keys) { $r[$k] = (Load-Doc).os[$k] }; return $r }
+            $os = Get-CimInstance -ClassName Win32_OperatingSystem
+            $type = 'server'
+            if ($os.ProductType -eq 1) { $type = 'workstation' }
+            $arch = '32-bit'
+            if ([Environment]::Is64BitOperatingSystem) { $arch = '64-bit' }
+            return [ordered]@{ op = $name; caption = [string]$os.Caption; version = [string]$os.Version; build = [int]$os.BuildNumber; architecture = $arch; productType = $type; servicePack = [int]$os.ServicePackMajorVersion }
+        }
+        'hotfix.list' {
+            if ($script:HostFile) { return [ordered]@{ op = $name; hotfixes = @((Load-Doc).hotfixes) } }
+            return [ordered]@{ op = $name; hotfixes = @(Get-CimInstance -ClassName Win32_QuickFixEngineering | ForEach-Object { [string]$_.HotFixID }) }
+        }
+        'sql.instances' {
+            if ($script:HostFile) { return [ordered]@{ op = $name; instances = @((Load-Doc).sqlInstances) } }
+            $list = @()
+            $names = 'SOFTWARE\Microsoft\Microsoft SQL Server\Instance Names\SQL'
+            $k = Win-OpenKey '64' $names $false
+            if ($null -ne $k) {
+                foreach ($instance in $k.GetValueNames()) {
+                    $id = [string]$k.GetValue($instance)
+                    $setup = "SOFTWARE\Microsoft\Microsoft SQL Server\$id\Setup"
+                    $version = Reg-Read '64' $setup 'PatchLevel'
+                    if ($null -eq $version) { $version = Reg-Read '64' $setup 'Version' }
+                    $edition = Reg-Read '64' $setup 'Edition'
+                    $entry = [ordered]@{ name = $instance; version = '' }
+                    if ($null -ne $version) { $entry.version = [string]$version.data }
+                    if ($null -ne $edition) { $entry.edition = [string]$edition.data }
+                    $list += $entry
+                }
+                $k.Close()
+            }
+            return [ordered]@{ op = $name; instances = $list }
+        }
+        'orchestrator.info' {
+            if ($script:HostFile) { $r = [ordered]@{ op = $name }; foreach ($k in (Load-Doc).orchestrator.Keys) { $r[$k] = (Load-Doc).orchestrator[$k] }; return $r }
+            $found = $null
+            foreach ($view in @('64', '32')) {
+                $root = Win-OpenKey $view 'SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall' $false
+                if ($null -eq $root) { continue }
+                foreach ($sub in $root.GetSubKeyNames()) {
+                    $display = Reg-Read $view "SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\$sub" 'DisplayName'
+                    if ($null -ne $display -and ([string]$display.data) -like '*Orchestrator*Management Server*') {
+                        $version = Reg-Read $view "SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\$sub" 'DisplayVersion'
+                        $found = [ordered]@{ name = [string]$display.data; version = $null }
+                        if ($null -ne $version) { $found.version = [string]$version.data }
+                    }
+                }
+                $root.Close()
+            }
+            if ($null -eq $found) { return [ordered]@{ op = $name; installed = $false; release = $null; updateRollup = 0; version = $null } }
+            $release = $null
+            foreach ($r in @('2025', '2022', '2019', '1807', '1801', '2016', '2012 R2', '2012')) { if ($found.name -like "*$r*") { $release = $r; break } }
+            # The Update Rollup is not in the product name; -1 tells the preflight that it is unknown.
+            return [ordered]@{ op = $name; installed = $true; release = $release; updateRollup = -1; version = $found.version }
+        }
+        'service.status' {
+            if ($script:HostFile) {
+                $svc = $null
+                if ((Load-Doc).services.Contains([string]$op.name)) { $svc = (Load-Doc).services[[string]$op.name] }
+                if ($null -eq $svc) { return [ordered]@{ op = $name; name = [string]$op.name; exists = $false; state = 'absent' } }
+                return [ordered]@{ op = $name; name = [string]$op.name; exists = $true; state = [string]$svc.state }
+            }
+            $s = Get-Service -Name ([string]$op.name) -ErrorAction SilentlyContinue
+            if ($null -eq $s) { return [ordered]@{ op = $name; name = [string]$op.name; exists = $false; state = 'absent' } }
+            $state = 'stopped'
+            if ($s.Status -eq 'Running') { $state = 'running' } elseif ($s.Status -eq 'StartPending') { $state = 'starting' }
+            return [ordered]@{ op = $name; name = [string]$op.name; exists = $true; state = $state }
+        }
+        'tls.inEffect' {
+            $boot = Get-BootTime
+            if ($script:HostFile) { return [ordered]@{ op = $name; since = $boot; protocols = (Load-Doc).inEffect } }
+            # SCHANNEL reads its settings at boot: a side whose key was written since is not known to be in effect.
+            $map = Get-Protocols
+            foreach ($p in @($map.Keys)) {
+                foreach ($s in @('Client', 'Server')) {
+                    $info = Reg-KeyInfo '64' "SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\$p\$s"
+                    if ($info.exists -and [DateTime]::Parse($info.lastWriteTime).ToUniversalTime() -gt [DateTime]::Parse($boot).ToUniversalTime()) { $map[$p][$s] = 'pending' }
+                }
+            }
+            return [ordered]@{ op = $name; since = $boot; protocols = $map }
+        }
+        'restart' {
+            $boot = Get-BootTime
+            if ($boot -ne [string]$op.ifBootTime) { return [ordered]@{ op = $name; requested = $false; alreadyRestarted = $true } }
+            if ($script:HostFile) {
+                $doc = Load-Doc
+                $doc.bootTime = Get-IsoNow
+                $doc.restarts = [int]$doc.restarts + 1
+                $doc.inEffect = Get-Protocols
+                foreach ($svc in $doc.services.Values) { if ($svc.startType -eq 'auto') { $svc.state = 'running' } else { $svc.state = 'stopped' } }
+                $script:Dirty = $true
+                return [ordered]@{ op = $name; requested = $true; alreadyRestarted = $false }
+            }
+            $args = @('/r', '/t', [string][int]$op.delaySeconds, '/c', [string]$op.reason)
+            & shutdown.exe @args | Out-Null
+            if ($LASTEXITCODE -eq 1190) {
+                # A shutdown is already scheduled: abort it and ask once more.
+                & shutdown.exe /a | Out-Null
+                & shutdown.exe @args | Out-Null
+            }
+            if ($LASTEXITCODE -ne 0) { throw (New-AgentError 'permanent' "shutdown.exe failed with exit code $LASTEXITCODE") }
+            return [ordered]@{ op = $name; requested = $true; alreadyRestarted = $false }
+        }
+        'startupTask.register' {
+            $command = @($op.command)
+            if ($script:HostFile) {
+                $doc = Load-Doc
+                $changed = -not $doc.startupTasks.Contains([string]$op.name)
+                $doc.startupTasks[[string]$op.name] = $command
+                $script:Dirty = $true
+                return [ordered]@{ op = $name; changed = $changed }
+            }
+            $quoted = @($command | Select-Object -Skip 1 | ForEach-Object { '"' + ([string]$_).Replace('"', '\"') + '"' }) -join ' '
+            $action = New-ScheduledTaskAction -Execute ([string]$command[0]) -Argument $quoted
+            $trigger = New-ScheduledTaskTrigger -AtStartup
+            $principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -RunLevel Highest
+            $existing = Get-ScheduledTask -TaskName ([string]$op.name) -ErrorAction SilentlyContinue
+            Register-ScheduledTask -TaskName ([string]$op.name) -Action $action -Trigger $trigger -Principal $principal -Force | Out-Null
+            return [ordered]@{ op = $name; changed = ($null -eq $existing) }
+        }
+        'startupTask.remove' {
+            if ($script:HostFile) {
+                $doc = Load-Doc
+                $changed = $doc.startupTasks.Contains([string]$op.name)
+                if ($changed) { $doc.startupTasks.Remove([string]$op.name); $script:Dirty = $true }
+                return [ordered]@{ op = $name; changed = $changed }
+            }
+            $existing = Get-ScheduledTask -TaskName ([string]$op.name) -ErrorAction SilentlyContinue
+            if ($null -ne $existing) { Unregister-ScheduledTask -TaskName ([string]$op.name) -Confirm:$false }
+            return [ordered]@{ op = $name; changed = ($null -ne $existing) }
+        }
+    }
+    throw (New-AgentError 'permanent' "unknown operation '$name'")
+}
+
+# ---------- main: read the batch, answer once, framed ----------
+
+$marker = 'none'
+$answer = $null
+try {
+    $text = [Console]::In.ReadToEnd()
+    $request = ConvertFrom-Json -InputObject $text @script:JsonDateOption
+    $marker = [string]$request.marker
+    if ($marker -notmatch '^[A-Za-z0-9]{16,64}$') { throw (New-AgentError 'protocol' 'the request has no valid marker') }
+    $results = New-Object System.Collections.ArrayList
+    $index = 0
+    try {
+        foreach ($op in @($request.ops)) {
+            [void]$results.Add((Invoke-HostOp $op))
+            $index++
+        }
+        $answer = [ordered]@{ ok = $true; results = $results.ToArray() }
+    } catch {
+        $kind = 'permanent'
+        if ($_.Exception.Data.Contains('kind')) { $kind = [string]$_.Exception.Data['kind'] }
+        $answer = [ordered]@{ ok = $false; error = [ordered]@{ kind = $kind; message = $_.Exception.Message; index = $index }; results = $results.ToArray() }
+    } finally {
+        Save-Doc
+    }
+} catch {
+    $answer = [ordered]@{ ok = $false; error = [ordered]@{ kind = 'protocol'; message = $_.Exception.Message; index = -1 }; results = @() }
+}
+[Console]::Out.Write("RBE-BEGIN $marker`n")
+[Console]::Out.Write((ConvertTo-Json -InputObject $answer -Depth 20 -Compress))
+[Console]::Out.Write("`nRBE-END $marker`n")

@@ -1,0 +1,80 @@
+/**
+ * The `local` executor: runs the agent in this machine's PowerShell (`powershell.exe` on Windows,
+ * `pwsh` elsewhere), one process per call, the batch on standard input.
+ */
+import { execa, ExecaError } from 'execa';
+import { ExecutorError } from '../errors.js';
+import { agentPath, agentRequest, parseAgentAnswer } from './agent-protocol.js';
+import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
+
+export const name = 'local' satisfies Executor['name'];
+
+/** Options of {@link createLocalExecutor}. */
+export interface LocalExecutorOptions {
+  /** The PowerShell to run. @default `$RUNBOOK_PWSH`, else `powershell.exe` on Windows, `pwsh` elsewhere */
+  shell?: string;
+  /** Extra environment for the agent (e.g. `RUNBOOK_AGENT_HOST_FILE`). */
+  env?: Record<string, string>;
+  /** @default 120000 */
+  timeoutMs?: number;
+}
+
+/** The PowerShell this platform runs by default. */
+export function defaultShell(): string {
+  return process.env.RUNBOOK_PWSH ?? (process.platform === 'win32' ? 'powershell.exe' : 'pwsh');
+}
+
+/**
+ * An executor for the machine the engine runs on. A restart ends this process, so it is `onTarget`.
+ *
+ * @example
+ * ```ts
+ * const executor = createLocalExecutor();
+ * const [os] = await executor.run([{ op: 'os.info' }]);
+ * ```
+ */
+export function createLocalExecutor(options: LocalExecutorOptions = {}): Executor {
+  const shell = options.shell ?? defaultShell();
+  let roundTrips = 0;
+  return {
+    name,
+    target: 'local',
+    onTarget: true,
+    get roundTrips() {
+      return roundTrips;
+    },
+    async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
+      roundTrips += 1;
+      const { marker, json } = agentRequest(batch);
+      try {
+        const result = await execa(shell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', agentPath()], {
+          input: json,
+          env: options.env,
+          timeout: runOptions.timeoutMs ?? options.timeoutMs ?? 120_000,
+          cancelSignal: runOptions.signal,
+          reject: false,
+          stripFinalNewline: false,
+        });
+        if (result.failed && !result.stdout.includes(`RBE-BEGIN ${marker}`)) throw result;
+        return parseAgentAnswer(result.stdout, marker, `local ${shell}`);
+      } catch (error) {
+        throw classify(error, shell);
+      }
+    },
+    async close() {},
+  };
+}
+
+function classify(error: unknown, shell: string): Error {
+  if (error instanceof ExecutorError) return error;
+  const e = error as ExecaError & { code?: string };
+  if (e.code === 'ENOENT') {
+    return new ExecutorError('permanent', `PowerShell (${shell}) is not installed or not on PATH`, {
+      hint: 'install PowerShell 7 (pwsh) or set RUNBOOK_PWSH to its path',
+      cause: error,
+    });
+  }
+  if (e.timedOut) return new ExecutorError('timeout', `the agent did not answer in time`, { where: `local ${shell}`, cause: error });
+  if (e.isCanceled) return new ExecutorError('permanent', 'the call was cancelled', { where: `local ${shell}`, cause: error });
+  return new ExecutorError('protocol', `the agent process failed: ${e.shortMessage ?? e.message}`, { where: `local ${shell}`, cause: error });
+}

@@ -1,0 +1,150 @@
+/**
+ * The agent, run for real in PowerShell through the local executor, with its registry and host facts
+ * from a simulated-host file. The same operations against the simulated executor must give the same
+ * answers and leave the same registry.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createSimulatedExecutor, ExecutorError, type HostOp, type HostOpResult } from '../../src/index.js';
+import { createLocalExecutor } from '../../src/executors/local.js';
+import { hostOf, makeHost, registryText, tempDir } from '../helpers.js';
+import { PWSH, needPwsh } from '../pwsh.js';
+
+const run = needPwsh('test/executors/local.test.ts');
+const SCH = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
+const NET4 = 'SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319';
+
+async function pair(preset = 'server-2016') {
+  const simFile = await makeHost(preset);
+  const agentFile = join(await tempDir(), 'host.json');
+  await copyFile(simFile, agentFile);
+  return {
+    simFile,
+    agentFile,
+    sim: await createSimulatedExecutor(simFile),
+    agent: createLocalExecutor({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: agentFile } }),
+  };
+}
+
+/** Drops what differs by clock only. */
+function timeless(results: HostOpResult[]): unknown {
+  return JSON.parse(JSON.stringify(results, (k, v) => (k === 'lastWriteTime' || k === 'bootTime' || k === 'since' ? '<time>' : v)));
+}
+
+const dword = (data: number) => ({ type: 'REG_DWORD' as const, data });
+
+const batch: HostOp[] = [
+  { op: 'registry.get', view: '64', key: `${SCH}\\TLS 1.2\\Server`, name: 'Enabled' },
+  { op: 'registry.set', view: '64', key: `${SCH}\\TLS 1.2\\Server`, name: 'Enabled', value: dword(0xffffffff) },
+  { op: 'registry.set', view: '64', key: `${SCH}\\TLS 1.2\\Server`, name: 'Enabled', value: dword(0xffffffff) },
+  { op: 'registry.set', view: '32', key: NET4, name: 'SystemDefaultTlsVersions', value: dword(1) },
+  { op: 'registry.get', view: '64', key: `SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\v4.0.30319`, name: 'SystemDefaultTlsVersions' },
+  { op: 'registry.set', view: '64', key: `${SCH}\\TLS 1.0\\Client`, name: 'Enabled', value: { type: 'REG_SZ', data: '1' } },
+  { op: 'registry.set', view: '64', key: `${SCH}\\TLS 1.0\\Client`, name: 'Enabled', value: dword(0) },
+  { op: 'registry.set', view: '64', key: 'SOFTWARE\\RunbookTest', name: 'Q', value: { type: 'REG_QWORD', data: '18446744073709551615' } },
+  { op: 'registry.set', view: '64', key: 'SOFTWARE\\RunbookTest', name: 'M', value: { type: 'REG_MULTI_SZ', data: ['a', 'b c'] } },
+  { op: 'registry.set', view: '64', key: 'SOFTWARE\\RunbookTest', name: 'B', value: { type: 'REG_BINARY', data: '00ff10' } },
+  { op: 'registry.set', view: '64', key: 'SOFTWARE\\RunbookTest', name: 'E', value: { type: 'REG_EXPAND_SZ', data: '%SystemRoot%\\x' } },
+  { op: 'registry.keyInfo', view: '64', key: 'SOFTWARE\\RunbookTest' },
+  { op: 'registry.export', view: '64', key: 'SOFTWARE\\RunbookTest', file: 'C:\\Temp\\t.reg' },
+  { op: 'registry.deleteKey', view: '64', key: `${SCH}\\TLS 1.2`, onlyIfEmpty: true },
+  { op: 'registry.deleteValue', view: '64', key: `${SCH}\\TLS 1.2\\Server`, name: 'Enabled' },
+  { op: 'registry.deleteKey', view: '64', key: `${SCH}\\TLS 1.2\\Server`, onlyIfEmpty: true },
+  { op: 'registry.deleteValue', view: '64', key: `${SCH}\\TLS 1.2\\Server`, name: 'Enabled' },
+  { op: 'os.info' },
+  { op: 'hotfix.list' },
+  { op: 'sql.instances' },
+  { op: 'orchestrator.info' },
+  { op: 'service.status', name: 'omanagement' },
+  { op: 'service.status', name: 'nosuchservice' },
+  { op: 'tls.inEffect' },
+];
+
+if (run) {
+  test('the agent answers every operation as the simulated host does, and leaves the same registry', async () => {
+    const { sim, agent, simFile, agentFile } = await pair();
+    const expected = await sim.run(batch);
+    const got = await agent.run(batch);
+    assert.equal(timeless(got), timeless(expected));
+    assert.is(await registryText(agentFile), await registryText(simFile));
+    assert.is(agent.roundTrips, 1);
+  });
+
+  test('0xFFFFFFFF is read back unsigned, not as -1', async () => {
+    const { agent } = await pair();
+    const [, after] = await agent.run([
+      { op: 'registry.set', view: '64', key: `${SCH}\\TLS 1.1\\Server`, name: 'Enabled', value: dword(0xffffffff) },
+      { op: 'registry.get', view: '64', key: `${SCH}\\TLS 1.1\\Server`, name: 'Enabled' },
+    ]);
+    assert.equal((after as { value: unknown }).value, dword(4294967295));
+  });
+
+  test('paths and values with quotes, backticks, $(…), semicolons, newlines and non-ASCII travel as data', async () => {
+    const { agent, agentFile } = await pair();
+    const nasty = `it's "q" \`b\` $(Remove-Item -Recurse C:\\) ; exit 1\nline2 ünï 中文 ${'$'}env:PATH`;
+    const key = `SOFTWARE\\RunbookTest\\${nasty.replace(/\\/g, '/')}`;
+    const results = await agent.run([
+      { op: 'registry.set', view: '64', key, name: nasty, value: { type: 'REG_SZ', data: nasty } },
+      { op: 'registry.get', view: '64', key, name: nasty },
+      { op: 'registry.set', view: '64', key, name: 'multi', value: { type: 'REG_MULTI_SZ', data: [nasty, '$(whoami)'] } },
+      { op: 'registry.get', view: '64', key, name: 'multi' },
+    ]);
+    assert.equal((results[1] as { value: unknown }).value, { type: 'REG_SZ', data: nasty });
+    assert.equal((results[3] as { value: unknown }).value, { type: 'REG_MULTI_SZ', data: [nasty, '$(whoami)'] });
+    const host = await hostOf(agentFile);
+    assert.equal(host.registry[key][nasty], { type: 'REG_SZ', data: nasty });
+  });
+
+  test('an unknown operation is a permanent error naming it; earlier operations of the batch were done', async () => {
+    const { agent, agentFile } = await pair();
+    try {
+      await agent.run([
+        { op: 'registry.set', view: '64', key: 'SOFTWARE\\RunbookTest', name: 'A', value: dword(1) },
+        { op: 'registry.format' } as unknown as HostOp,
+      ]);
+      assert.unreachable();
+    } catch (error) {
+      assert.instance(error, ExecutorError);
+      assert.is((error as ExecutorError).kind, 'permanent');
+      assert.match((error as Error).message, /operation 1: unknown operation 'registry.format'/);
+    }
+    assert.equal((await hostOf(agentFile)).registry['SOFTWARE\\RunbookTest'].A, dword(1));
+  });
+
+  test('the bundled runbook runs end to end through the agent, restart and resume included', async () => {
+    const { agentFile, simFile } = await pair();
+    const { newRunner } = await import('../helpers.js');
+    const { loadRunbook } = await import('../../src/index.js');
+    const { kinds } = await import('../helpers.js');
+    const runner = newRunner(await tempDir());
+    const executor = createLocalExecutor({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: agentFile } });
+    const runbook = await loadRunbook('orchestrator-tls12', kinds);
+    const first = await runner.start(runbook, { executor, params: { pollIntervalMs: 10 } }).result;
+    // The local executor is on the target: the run registers a start-up task before the restart. The
+    // file-backed agent restarts at once, so the run may already see the new boot and go on.
+    assert.ok(['awaiting-resume', 'succeeded'].includes(first.status), JSON.stringify(first.error));
+    const done = first.status === 'succeeded' ? first : await (await runner.resume(first.runId, { executor })).result;
+    assert.is(done.status, 'succeeded', JSON.stringify(done.error));
+    assert.equal((await hostOf(agentFile)).startupTasks, {});
+    assert.is((await hostOf(agentFile)).restarts, 1);
+    // The same runbook on the simulated executor ends with the same registry.
+    const simRun = await runner.start(runbook, { executor: await createSimulatedExecutor(simFile), params: { pollIntervalMs: 10 } }).result;
+    assert.is(simRun.status, 'succeeded');
+    assert.is(await registryText(agentFile), await registryText(simFile));
+  });
+
+  test('a PowerShell that is not installed is a clear permanent error', async () => {
+    const agent = createLocalExecutor({ shell: '/nonexistent/pwsh' });
+    try {
+      await agent.run([{ op: 'os.info' }]);
+      assert.unreachable();
+    } catch (error) {
+      assert.is((error as ExecutorError).kind, 'permanent');
+      assert.match((error as Error).message, /PowerShell \(\/nonexistent\/pwsh\) is not installed/);
+    }
+  });
+}
+
+test.run();
