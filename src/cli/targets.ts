@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { ValidationError } from '../errors.js';
 import { createLocalExecutor } from '../executors/local.js';
 import { createSimulatedExecutor } from '../executors/simulated.js';
+import { createSshExecutor, parseSshTarget } from '../executors/ssh.js';
 import type { Executor } from '../executors/types.js';
 
 export const TARGET_FORMS = [
@@ -20,7 +21,17 @@ export async function connect(target: string, options: { onTarget?: boolean } = 
     return createSimulatedExecutor(resolve(target.slice(4)), options.onTarget ? { onTarget: true } : {});
   }
   if (target === 'local') return createLocalExecutor();
-  if (target.startsWith('ssh://') || target.startsWith('winrm://')) {
+  if (target.startsWith('ssh://')) {
+    let parsed;
+    try {
+      parsed = parseSshTarget(target);
+    } catch (error) {
+      throw new ValidationError(`target "${target}" is not understood`, [(error as Error).message, ...TARGET_FORMS.map((f) => `accepted: ${f}`)]);
+    }
+    // Credentials and host-key trust come from the environment (RUNBOOK_SSH_KEY, RUNBOOK_SSH_KNOWN_HOSTS, …).
+    return createSshExecutor({ ...parsed, shell: process.env.RUNBOOK_SSH_SHELL });
+  }
+  if (target.startsWith('winrm://')) {
     throw new ValidationError(`the ${target.split(':')[0]} executor is not part of this build yet`, ['use a sim:<file> target for now'], {
       hint: 'see docs/executors.md',
     });

@@ -556,7 +556,12 @@ function Invoke-HostOp($op) {
 $marker = 'none'
 $answer = $null
 try {
-    $text = [Console]::In.ReadToEnd()
+    # The request comes as the first argument (PowerShell remoting) or on standard input.
+    if ($args.Count -gt 0) { $text = [string]$args[0] } else { $text = [Console]::In.ReadToEnd() }
+    $onWindows = ([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT)
+    if (-not $script:HostFile -and -not $onWindows) {
+        throw (New-AgentError 'permanent' 'this machine has no Windows registry: set RUNBOOK_AGENT_HOST_FILE to a simulated-host file to use the agent here')
+    }
     $request = ConvertFrom-Json -InputObject $text @script:JsonDateOption
     $marker = [string]$request.marker
     if ($marker -notmatch '^[A-Za-z0-9]{16,64}$') { throw (New-AgentError 'protocol' 'the request has no valid marker') }
@@ -574,10 +579,13 @@ try {
         $answer = [ordered]@{ ok = $false; error = [ordered]@{ kind = $kind; message = $_.Exception.Message; index = $index }; results = $results.ToArray() }
     } finally {
         Save-Doc
+        # A simulated host's latency comes after the work, so that a connection dropped meanwhile
+        # loses the answer but not the effect (as when a restart takes the connection down).
+        if ($script:HostFile -and $null -ne $script:Doc -and $script:Doc.Contains('latencyMs') -and [int]$script:Doc.latencyMs -gt 0) {
+            Start-Sleep -Milliseconds ([int]$script:Doc.latencyMs)
+        }
     }
 } catch {
     $answer = [ordered]@{ ok = $false; error = [ordered]@{ kind = 'protocol'; message = $_.Exception.Message; index = -1 }; results = @() }
 }
-[Console]::Out.Write("RBE-BEGIN $marker`n")
-[Console]::Out.Write((ConvertTo-Json -InputObject $answer -Depth 20 -Compress))
-[Console]::Out.Write("`nRBE-END $marker`n")
+Write-Output ("RBE-BEGIN $marker`n" + (ConvertTo-Json -InputObject $answer -Depth 20 -Compress) + "`nRBE-END $marker")

@@ -1,0 +1,238 @@
+/**
+ * The `ssh` executor (`ssh://user@host[:port]`): straight to an OpenSSH server on Windows with the
+ * ssh2 library. One connection per target, reused for every call; each call runs the agent through a
+ * fixed bootstrap (`powershell -NoProfile -NonInteractive -EncodedCommand …`) with the agent program
+ * and the batch on standard input. Host keys are verified against known_hosts or a pinned
+ * fingerprint, never accepted blindly. Credentials come from the environment, a key file or
+ * ssh-agent — never from argv, and never into the journal, events, logs or reports.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Client, type ConnectConfig } from 'ssh2';
+import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
+import { agentRequest, bootstrapArgs, bootstrapInput, parseAgentAnswer } from './agent-protocol.js';
+import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
+
+export const name = 'ssh' satisfies Executor['name'];
+
+/** Options of {@link createSshExecutor}. Secrets are read from the environment, not given here. */
+export interface SshExecutorOptions {
+  host: string;
+  /** @default 22 */
+  port?: number;
+  username: string;
+  /** Private key file. @default `$RUNBOOK_SSH_KEY` */
+  privateKeyPath?: string;
+  /** known_hosts file to verify the host key. @default `$RUNBOOK_SSH_KNOWN_HOSTS` or ~/.ssh/known_hosts */
+  knownHostsPath?: string;
+  /** Pinned host key fingerprint (`SHA256:…`), checked instead of known_hosts. @default `$RUNBOOK_SSH_FINGERPRINT` */
+  fingerprint?: string;
+  /** The PowerShell on the target. @default 'powershell' */
+  shell?: string;
+  /** @default 120000 */
+  timeoutMs?: number;
+  /** @default 15000 */
+  connectTimeoutMs?: number;
+}
+
+/** Parses `ssh://user@host[:port]`. */
+export function parseSshTarget(target: string): { username: string; host: string; port: number } {
+  const m = /^ssh:\/\/([^@/:]+)@(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/.exec(target);
+  if (!m) throw new Error(`"${target}" is not ssh://user@host[:port]`);
+  return { username: decodeURIComponent(m[1]), host: m[2].replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : 22 };
+}
+
+/** The SHA256 fingerprint of a host key blob, as OpenSSH prints it. */
+export function fingerprintOf(key: Buffer): string {
+  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+}
+
+function knownHostMatches(pattern: string, host: string, port: number): boolean {
+  const name = port === 22 ? host : `[${host}]:${port}`;
+  if (pattern.startsWith('|1|')) {
+    const [, , salt, hash] = pattern.split('|');
+    const mac = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
+    return mac === hash;
+  }
+  return pattern.split(',').includes(name);
+}
+
+/** Whether a known_hosts file lists this key for this host. */
+export function knownHostsAccept(text: string, host: string, port: number, key: Buffer): boolean {
+  const blob = key.toString('base64');
+  return text.split('\n').some((line) => {
+    const parts = line.trim().split(/\s+/);
+    if (parts.length < 3 || parts[0].startsWith('#') || parts[0].startsWith('@')) return false;
+    return knownHostMatches(parts[0], host, port) && parts[2] === blob;
+  });
+}
+
+function classify(error: unknown, where: string): ExecutorError {
+  if (error instanceof ExecutorError) return error;
+  const e = error as NodeJS.ErrnoException & { level?: string };
+  const byCode: Record<string, ExecutorErrorKind> = {
+    ECONNREFUSED: 'refused',
+    ECONNRESET: 'reset',
+    EPIPE: 'reset',
+    ETIMEDOUT: 'timeout',
+    EHOSTUNREACH: 'unreachable',
+    ENETUNREACH: 'unreachable',
+    ENOTFOUND: 'unreachable',
+    EAI_AGAIN: 'unreachable',
+  };
+  if (e.code && byCode[e.code]) return new ExecutorError(byCode[e.code], `${e.code}: ${e.message}`, { where, cause: error });
+  if (e.level === 'client-timeout') return new ExecutorError('timeout', 'the SSH handshake timed out', { where, cause: error });
+  if (e.level === 'client-authentication') {
+    return new ExecutorError('permanent', 'SSH authentication failed', {
+      where,
+      hint: 'set RUNBOOK_SSH_KEY (and RUNBOOK_SSH_PASSPHRASE), RUNBOOK_SSH_PASSWORD, or load the key into ssh-agent',
+      cause: error,
+    });
+  }
+  if (/host key|Host denied/i.test(e.message ?? '')) {
+    return new ExecutorError('permanent', 'the host key is not trusted', {
+      where,
+      hint: 'add the host to known_hosts (ssh-keyscan) or pin its fingerprint with RUNBOOK_SSH_FINGERPRINT',
+      cause: error,
+    });
+  }
+  if (/connection lost|socket|closed/i.test(e.message ?? '')) return new ExecutorError('reset', e.message, { where, cause: error });
+  return new ExecutorError('permanent', e.message ?? String(error), { where, cause: error });
+}
+
+/**
+ * An executor for a Windows host running OpenSSH server.
+ *
+ * @example
+ * ```ts
+ * // RUNBOOK_SSH_KEY=~/.ssh/id_ed25519 in the environment
+ * const executor = createSshExecutor({ ...parseSshTarget('ssh://admin@orch01'), shell: 'powershell' });
+ * const [os] = await executor.run([{ op: 'os.info' }]);
+ * ```
+ */
+export function createSshExecutor(options: SshExecutorOptions): Executor {
+  const port = options.port ?? 22;
+  const target = `ssh://${options.username}@${options.host}${port === 22 ? '' : `:${port}`}`;
+  const shell = options.shell ?? 'powershell';
+  let client: Client | null = null;
+  let ready: Promise<Client> | null = null;
+  let roundTrips = 0;
+  let rejectedKey: string | null = null;
+
+  const verify = (key: Buffer): boolean => {
+    const pinned = options.fingerprint ?? process.env.RUNBOOK_SSH_FINGERPRINT;
+    if (pinned) {
+      const ok = fingerprintOf(key) === pinned;
+      if (!ok) rejectedKey = fingerprintOf(key);
+      return ok;
+    }
+    const file = options.knownHostsPath ?? process.env.RUNBOOK_SSH_KNOWN_HOSTS ?? join(homedir(), '.ssh', 'known_hosts');
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      text = '';
+    }
+    const ok = knownHostsAccept(text, options.host, port, key);
+    if (!ok) rejectedKey = fingerprintOf(key);
+    return ok;
+  };
+
+  const connect = (): Promise<Client> => {
+    if (ready) return ready;
+    const config: ConnectConfig = {
+      host: options.host,
+      port,
+      username: options.username,
+      readyTimeout: options.connectTimeoutMs ?? 15_000,
+      hostVerifier: verify,
+      keepaliveInterval: 10_000,
+    };
+    const keyPath = options.privateKeyPath ?? process.env.RUNBOOK_SSH_KEY;
+    if (keyPath) config.privateKey = readFileSync(keyPath);
+    if (process.env.RUNBOOK_SSH_PASSPHRASE) config.passphrase = process.env.RUNBOOK_SSH_PASSPHRASE;
+    if (process.env.RUNBOOK_SSH_PASSWORD) config.password = process.env.RUNBOOK_SSH_PASSWORD;
+    if (process.env.SSH_AUTH_SOCK) config.agent = process.env.SSH_AUTH_SOCK;
+    rejectedKey = null;
+    ready = new Promise<Client>((resolve, reject) => {
+      const c = new Client();
+      c.once('ready', () => {
+        client = c;
+        resolve(c);
+      });
+      c.once('error', (error) => {
+        ready = null;
+        client = null;
+        reject(rejectedKey ? new ExecutorError('permanent', `the host key ${rejectedKey} is not trusted`, {
+          where: target,
+          hint: 'add the host to known_hosts (ssh-keyscan) or pin its fingerprint with RUNBOOK_SSH_FINGERPRINT',
+          cause: error,
+        }) : classify(error, target));
+      });
+      c.on('close', () => {
+        ready = null;
+        client = null;
+      });
+      c.connect(config);
+    });
+    return ready;
+  };
+
+  return {
+    name,
+    target,
+    onTarget: false,
+    get roundTrips() {
+      return roundTrips;
+    },
+    async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
+      roundTrips += 1;
+      runOptions.signal?.throwIfAborted();
+      const conn = await connect();
+      const { marker, json } = agentRequest(batch);
+      const command = [shell, ...bootstrapArgs()].join(' ');
+      const output = await new Promise<string>((resolve, reject) => {
+        const timeout = runOptions.timeoutMs ?? options.timeoutMs ?? 120_000;
+        conn.exec(command, (error, channel) => {
+          if (error) return reject(classify(error, target));
+          let stdout = '';
+          let stderr = '';
+          let settled = false;
+          const finish = (fn: () => void) => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            runOptions.signal?.removeEventListener('abort', onAbort);
+            fn();
+          };
+          const stop = () => {
+            channel.signal('KILL');
+            channel.close();
+          };
+          const timer = setTimeout(() => {
+            stop();
+            finish(() => reject(new ExecutorError('timeout', `the agent did not answer within ${timeout} ms`, { where: target })));
+          }, timeout);
+          const onAbort = () => {
+            stop();
+            finish(() => reject(new ExecutorError('permanent', 'the call was cancelled', { where: target })));
+          };
+          runOptions.signal?.addEventListener('abort', onAbort, { once: true });
+          channel.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+          channel.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+          channel.on('close', () => finish(() => (stdout.includes(`RBE-END ${marker}`) ? resolve(stdout) : reject(new ExecutorError('reset', `the connection closed before the agent answered${stderr ? `: ${stderr.trim().slice(0, 300)}` : ''}`, { where: target })))));
+          channel.on('error', (e: Error) => finish(() => reject(classify(e, target))));
+          channel.end(bootstrapInput(json));
+        });
+      });
+      return parseAgentAnswer(output, marker, target);
+    },
+    async close() {
+      client?.end();
+      client = null;
+      ready = null;
+    },
+  };
+}

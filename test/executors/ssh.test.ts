@@ -1,0 +1,168 @@
+/**
+ * The ssh executor through a real OpenSSH server on 127.0.0.1, running the real agent in PowerShell,
+ * whose registry comes from a simulated-host file (set for the sessions with sshd's SetEnv).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { copyFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ExecutorError, Runner, createSimulatedExecutor, loadRunbook, type RunbookDefinition } from '../../src/index.js';
+import { createSshExecutor, fingerprintOf, knownHostsAccept, parseSshTarget } from '../../src/executors/ssh.js';
+import { hostOf, kinds, makeHost, registryText, tempDir } from '../helpers.js';
+import { PWSH, needPwsh } from '../pwsh.js';
+import { SSHD, startSshd } from '../sshd.js';
+
+const run = needPwsh('test/executors/ssh.test.ts');
+if (run && !SSHD && process.env.CI) throw new Error('sshd is required in CI: .ci/run installs openssh-server');
+
+async function setup(preset = 'server-2016', tweak?: Parameters<typeof makeHost>[1]) {
+  const hostFile = await makeHost(preset, tweak);
+  const sshd = await startSshd(PWSH, { RUNBOOK_AGENT_HOST_FILE: hostFile });
+  const executor = createSshExecutor({
+    host: '127.0.0.1',
+    port: sshd.port,
+    username: sshd.username,
+    privateKeyPath: sshd.keyPath,
+    knownHostsPath: sshd.knownHostsPath,
+    shell: PWSH!,
+    connectTimeoutMs: 5000,
+  });
+  return { hostFile, sshd, executor };
+}
+
+test('ssh targets parse; known_hosts and fingerprints are checked as OpenSSH does', () => {
+  assert.equal(parseSshTarget('ssh://admin@orch01:2222'), { username: 'admin', host: 'orch01', port: 2222 });
+  assert.equal(parseSshTarget('ssh://admin@orch01'), { username: 'admin', host: 'orch01', port: 22 });
+  assert.throws(() => parseSshTarget('ssh://orch01'));
+  const key = Buffer.from('not really a key');
+  const line = `[127.0.0.1]:2222 ssh-ed25519 ${key.toString('base64')}\n`;
+  assert.ok(knownHostsAccept(line, '127.0.0.1', 2222, key));
+  assert.not.ok(knownHostsAccept(line, '127.0.0.1', 22, key));
+  assert.not.ok(knownHostsAccept(line, '127.0.0.1', 2222, Buffer.from('another key')));
+  assert.match(fingerprintOf(key), /^SHA256:[A-Za-z0-9+/]+$/);
+});
+
+if (run && SSHD) {
+  test('the bundled runbook runs over SSH and leaves the registry the simulated run leaves', async () => {
+    const { hostFile, sshd, executor } = await setup();
+    const simFile = join(await tempDir(), 'sim.json');
+    await copyFile(hostFile, simFile);
+    try {
+      const runner = new Runner({ stateDir: await tempDir(), kinds });
+      const runbook = await loadRunbook('orchestrator-tls12', kinds);
+      const result = await runner.start(runbook, { executor, params: { pollIntervalMs: 10 } }).result;
+      assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+      assert.ok(result.roundTrips <= 8, `round trips ${result.roundTrips}`);
+      const sim = await runner.start(runbook, { executor: await createSimulatedExecutor(simFile), params: { pollIntervalMs: 10 } }).result;
+      assert.is(sim.status, 'succeeded');
+      assert.is(await registryText(hostFile), await registryText(simFile));
+      assert.is((await hostOf(hostFile)).restarts, 1);
+    } finally {
+      await executor.close();
+      await sshd.stop();
+    }
+  });
+
+  test('an untrusted host key is refused before anything runs', async () => {
+    const { hostFile, sshd } = await setup();
+    const before = await registryText(hostFile);
+    try {
+      const empty = join(await tempDir(), 'known_hosts');
+      await writeFile(empty, '');
+      for (const options of [{ knownHostsPath: empty }, { fingerprint: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }]) {
+        const executor = createSshExecutor({ host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKeyPath: sshd.keyPath, shell: PWSH!, ...options });
+        try {
+          await executor.run([{ op: 'registry.set', view: '64', key: 'SOFTWARE\\X', name: 'Y', value: { type: 'REG_DWORD', data: 1 } }]);
+          assert.unreachable();
+        } catch (error) {
+          assert.instance(error, ExecutorError);
+          assert.is((error as ExecutorError).kind, 'permanent');
+          assert.match((error as Error).message, new RegExp(`host key ${sshd.fingerprint.replace(/[+/]/g, '\\$&')} is not trusted`));
+        }
+      }
+      const pinned = createSshExecutor({ host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKeyPath: sshd.keyPath, shell: PWSH!, fingerprint: sshd.fingerprint });
+      const [os] = await pinned.run([{ op: 'os.info' }]);
+      assert.is((os as { caption: string }).caption, 'Microsoft Windows Server 2016 Datacenter');
+      await pinned.close();
+      assert.is(await registryText(hostFile), before);
+    } finally {
+      await sshd.stop();
+    }
+  });
+
+  test('values with quotes, $(…), backticks, semicolons, newlines and non-ASCII round-trip as data over SSH', async () => {
+    const { sshd, executor } = await setup();
+    try {
+      const nasty = `it's "x" \`y\` $(Stop-Computer) ; rm -rf / \n 中文 ü`;
+      const [, got] = await executor.run([
+        { op: 'registry.set', view: '64', key: `SOFTWARE\\T ${nasty.replace(/\\/g, '/')}`, name: nasty, value: { type: 'REG_SZ', data: nasty } },
+        { op: 'registry.get', view: '64', key: `SOFTWARE\\T ${nasty.replace(/\\/g, '/')}`, name: nasty },
+      ]);
+      assert.equal((got as { value: unknown }).value, { type: 'REG_SZ', data: nasty });
+    } finally {
+      await executor.close();
+      await sshd.stop();
+    }
+  });
+
+  test('sshd stopped, then started again: the call is retried and the run completes', async () => {
+    const { sshd, executor } = await setup();
+    try {
+      await sshd.stop();
+      const runner = new Runner({ stateDir: await tempDir(), kinds, retry: { retries: 8, minTimeout: 150, maxTimeout: 400, randomize: false } });
+      const runbook: RunbookDefinition = { name: 'schannel-only', steps: [{ id: 'schannel', uses: 'windows/schannel' }] };
+      const run = runner.start(runbook, { executor });
+      const retries: string[] = [];
+      run.events.on('step:retry', (e) => retries.push(e.error.message));
+      setTimeout(() => void sshd.start(), 400);
+      const result = await run.result;
+      assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+      assert.ok(retries.length >= 1);
+      assert.match(retries[0], /ECONNREFUSED/);
+    } finally {
+      await executor.close();
+      await sshd.stop();
+    }
+  });
+
+  test('a connection killed while the restart command runs counts as restart requested', async () => {
+    const { hostFile, sshd, executor } = await setup('server-2016', (h) => {
+      h.latencyMs = 1500; // the agent answers late: time to kill the connection after the restart is done
+    });
+    try {
+      const runner = new Runner({ stateDir: await tempDir(), kinds });
+      const runbook: RunbookDefinition = {
+        name: 'schannel-then-restart',
+        steps: [
+          { id: 'schannel', uses: 'windows/schannel' },
+          { id: 'restart', uses: 'windows/restart', with: { pollIntervalMs: 50 } },
+        ],
+      };
+      const run = runner.start(runbook, { executor });
+      const logs: string[] = [];
+      run.events.on('log', (e) => logs.push(e.message));
+      run.events.on('step:transition', (e) => {
+        if (e.stepId === 'restart' && e.to === 'restart') {
+          setTimeout(() => {
+            // Kill the session processes (not the listener): the connection drops mid-call.
+            try {
+              execFileSync('pkill', ['-f', `sshd: ${sshd.username}`]);
+            } catch {
+              // nothing to kill
+            }
+          }, 700);
+        }
+      });
+      const result = await run.result;
+      assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+      assert.ok(logs.some((l) => /connection dropped while the restart command ran/.test(l)), logs.join('\n'));
+      assert.is((await hostOf(hostFile)).restarts, 1);
+    } finally {
+      await executor.close();
+      await sshd.stop();
+    }
+  });
+}
+
+test.run();

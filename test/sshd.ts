@@ -1,0 +1,113 @@
+/**
+ * A real OpenSSH server on 127.0.0.1 for the tests: a free port, a generated host key and user key,
+ * and (when PowerShell is there) the `powershell` subsystem for PowerShell remoting over SSH.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { tempDir } from './helpers.js';
+
+export const SSHD = ['/usr/sbin/sshd', '/usr/local/sbin/sshd'].find((p) => existsSync(p)) ?? null;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+export interface TestSshd {
+  port: number;
+  username: string;
+  keyPath: string;
+  knownHostsPath: string;
+  fingerprint: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function waitForPort(port: number): Promise<void> {
+  const { connect } = await import('node:net');
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`sshd did not listen on ${port}`);
+}
+
+/** Starts sshd; `pwsh` (when given) serves the `powershell` subsystem. */
+export async function startSshd(pwsh: string | null, env: Record<string, string> = {}): Promise<TestSshd> {
+  if (!SSHD) throw new Error('sshd is not installed: .ci/run installs openssh-server');
+  const dir = await tempDir('rbe-sshd-');
+  const hostKey = join(dir, 'host_ed25519');
+  const userKey = join(dir, 'user_ed25519');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', userKey]);
+  const authorized = join(dir, 'authorized_keys');
+  await writeFile(authorized, await readFile(`${userKey}.pub`, 'utf8'), { mode: 0o600 });
+  const port = await freePort();
+  const config = join(dir, 'sshd_config');
+  await writeFile(
+    config,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKey}`,
+      `AuthorizedKeysFile ${authorized}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PubkeyAuthentication yes',
+      'PermitRootLogin prohibit-password',
+      'StrictModes no',
+      'UsePAM no',
+      'LogLevel ERROR',
+      ...(pwsh ? [`Subsystem powershell ${pwsh} -sshs -NoLogo -NoProfile`] : []),
+      // The test machine's agent reads its registry from a simulated-host file, as configured here.
+      ...Object.entries(env).map(([k, v]) => `SetEnv ${k}=${v}`),
+      '',
+    ].join('\n'),
+  );
+  execFileSync('mkdir', ['-p', '/run/sshd']);
+  const hostPub = (await readFile(`${hostKey}.pub`, 'utf8')).trim().split(/\s+/);
+  const knownHostsPath = join(dir, 'known_hosts');
+  await writeFile(knownHostsPath, `[127.0.0.1]:${port} ${hostPub[0]} ${hostPub[1]}\n`);
+  const fingerprint = execFileSync('ssh-keygen', ['-lf', `${hostKey}.pub`, '-E', 'sha256']).toString().split(/\s+/)[1];
+  let child: ChildProcess | null = null;
+  const sshd: TestSshd = {
+    port,
+    username: userInfo().username,
+    keyPath: userKey,
+    knownHostsPath,
+    fingerprint,
+    async start() {
+      child = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+      await waitForPort(port);
+    },
+    async stop() {
+      if (!child) return;
+      const c = child;
+      child = null;
+      c.kill('SIGTERM');
+      await new Promise((r) => c.once('exit', r));
+      // sshd's sessions are its children; make sure none keeps the port.
+      await new Promise((r) => setTimeout(r, 100));
+    },
+  };
+  await sshd.start();
+  return sshd;
+}
