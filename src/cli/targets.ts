@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { ValidationError } from '../errors.js';
 import { createLocalExecutor } from '../executors/local.js';
+import { createRemotingExecutor, parseRemotingTarget } from '../executors/powershell-remoting.js';
 import { createSimulatedExecutor } from '../executors/simulated.js';
 import { createSshExecutor, parseSshTarget } from '../executors/ssh.js';
 import type { Executor } from '../executors/types.js';
@@ -12,7 +13,8 @@ export const TARGET_FORMS = [
   'sim:<file>                a simulated Windows host stored in a JSON file (runbook sim create)',
   'local                     this machine, through the local PowerShell',
   'ssh://user@host[:port]    a Windows host running OpenSSH server',
-  'winrm://host              a Windows host through PowerShell remoting',
+  'winrm://host[:port]       a Windows host through PowerShell remoting (WSMan)',
+  'pwsh+ssh://user@host[:port]  PowerShell remoting over SSH',
 ];
 
 /** Connects to a target given on the command line (or recorded in a run's journal). */
@@ -31,10 +33,12 @@ export async function connect(target: string, options: { onTarget?: boolean } = 
     // Credentials and host-key trust come from the environment (RUNBOOK_SSH_KEY, RUNBOOK_SSH_KNOWN_HOSTS, …).
     return createSshExecutor({ ...parsed, shell: process.env.RUNBOOK_SSH_SHELL });
   }
-  if (target.startsWith('winrm://')) {
-    throw new ValidationError(`the ${target.split(':')[0]} executor is not part of this build yet`, ['use a sim:<file> target for now'], {
-      hint: 'see docs/executors.md',
-    });
+  if (target.startsWith('winrm://') || target.startsWith('pwsh+ssh://')) {
+    try {
+      return createRemotingExecutor(parseRemotingTarget(target));
+    } catch (error) {
+      throw new ValidationError(`target "${target}" is not understood`, [(error as Error).message, ...TARGET_FORMS.map((f) => `accepted: ${f}`)]);
+    }
   }
   throw new ValidationError(`target "${target}" is not understood`, TARGET_FORMS.map((f) => `accepted: ${f}`));
 }

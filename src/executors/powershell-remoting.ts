@@ -1,0 +1,151 @@
+/**
+ * The `powershell-remoting` executor: one long-lived local PowerShell process (`agent/remoting-host.ps1`)
+ * holds one PSSession per target — WSMan (`winrm://host[:port]`, `-ComputerName`) or the SSH transport
+ * (`pwsh+ssh://user@host[:port]`, `-HostName`) — and runs the agent in it for every call. The session is
+ * made again when the target has restarted.
+ */
+import { execa, type ResultPromise } from 'execa';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
+import { packageRoot } from '../util/package-root.js';
+import { agentPath, agentRequest, parseAgentAnswer } from './agent-protocol.js';
+import { defaultShell } from './local.js';
+import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
+
+export const name = 'powershell-remoting' satisfies Executor['name'];
+
+export interface RemotingTarget {
+  transport: 'wsman' | 'ssh';
+  host: string;
+  /** 0 = the transport's default. */
+  port: number;
+  user: string;
+}
+
+/** Parses `winrm://host[:port]` and `pwsh+ssh://user@host[:port]`. */
+export function parseRemotingTarget(target: string): RemotingTarget {
+  const wsman = /^winrm:\/\/(?:([^@/]+)@)?([^:/]+)(?::(\d+))?\/?$/.exec(target);
+  if (wsman) return { transport: 'wsman', host: wsman[2], port: wsman[3] ? Number(wsman[3]) : 0, user: wsman[1] ?? '' };
+  const ssh = /^pwsh\+ssh:\/\/([^@/]+)@([^:/]+)(?::(\d+))?\/?$/.exec(target);
+  if (ssh) return { transport: 'ssh', host: ssh[2], port: ssh[3] ? Number(ssh[3]) : 22, user: ssh[1] };
+  throw new Error(`"${target}" is not winrm://host[:port] or pwsh+ssh://user@host[:port]`);
+}
+
+/** Options of {@link createRemotingExecutor}. */
+export interface RemotingExecutorOptions {
+  /** The local PowerShell 7 that holds the sessions. @default `$RUNBOOK_PWSH` or `pwsh` */
+  shell?: string;
+  /** Environment of the local PowerShell (credentials: RUNBOOK_SSH_KEY, RUNBOOK_WINRM_USER/PASSWORD…). */
+  env?: Record<string, string>;
+  /** @default 120000 */
+  timeoutMs?: number;
+}
+
+interface Pending {
+  resolve: (output: string) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * An executor through PowerShell remoting, reusing one session per target.
+ *
+ * @example
+ * ```ts
+ * const executor = createRemotingExecutor(parseRemotingTarget('winrm://orch01'));
+ * const [os] = await executor.run([{ op: 'os.info' }]);
+ * await executor.close();
+ * ```
+ */
+export function createRemotingExecutor(target: RemotingTarget, options: RemotingExecutorOptions = {}): Executor {
+  const shell = options.shell ?? defaultShell();
+  const where = target.transport === 'ssh' ? `pwsh+ssh://${target.user}@${target.host}:${target.port}` : `winrm://${target.host}`;
+  let child: ResultPromise | null = null;
+  let nextId = 1;
+  const pending = new Map<number, Pending>();
+  let roundTrips = 0;
+
+  const failAll = (error: Error) => {
+    for (const p of pending.values()) p.reject(error);
+    pending.clear();
+  };
+
+  const host = () => {
+    if (child) return child;
+    const script = join(packageRoot(), 'src', 'executors', 'agent', 'remoting-host.ps1');
+    const proc = execa(shell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', script, agentPath()], {
+      env: options.env,
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      reject: false,
+      buffer: false,
+    });
+    child = proc;
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      if (!line.startsWith('RBE-HOST ')) return;
+      let answer: { id: number; ok: boolean; output?: string; kind?: string; message?: string };
+      try {
+        answer = JSON.parse(line.slice(9));
+      } catch {
+        return;
+      }
+      const p = pending.get(answer.id);
+      if (!p) return;
+      pending.delete(answer.id);
+      if (answer.ok) p.resolve(answer.output ?? '');
+      else {
+        const kind = (['unreachable', 'reset', 'protocol', 'timeout', 'refused'].includes(answer.kind ?? '') ? answer.kind : 'permanent') as ExecutorErrorKind;
+        p.reject(new ExecutorError(kind, answer.message ?? 'remoting failed', { where }));
+      }
+    });
+    void proc.then((r) => {
+      child = null;
+      const code = (r as { code?: string }).code;
+      failAll(
+        code === 'ENOENT'
+          ? new ExecutorError('permanent', `PowerShell (${shell}) is not installed or not on PATH`, { where, hint: 'install PowerShell 7 or set RUNBOOK_PWSH' })
+          : new ExecutorError('reset', 'the local PowerShell holding the sessions exited', { where }),
+      );
+    });
+    return proc;
+  };
+
+  return {
+    name,
+    target: where,
+    onTarget: false,
+    get roundTrips() {
+      return roundTrips;
+    },
+    async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
+      roundTrips += 1;
+      runOptions.signal?.throwIfAborted();
+      const proc = host();
+      const { marker, json } = agentRequest(batch);
+      const id = nextId++;
+      const output = await new Promise<string>((resolve, reject) => {
+        const timeout = runOptions.timeoutMs ?? options.timeoutMs ?? 120_000;
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new ExecutorError('timeout', `no answer within ${timeout} ms`, { where }));
+        }, timeout);
+        const done = <T>(fn: (v: T) => void) => (v: T) => {
+          clearTimeout(timer);
+          fn(v);
+        };
+        pending.set(id, { resolve: done(resolve), reject: done(reject) });
+        proc.stdin!.write(`${JSON.stringify({ id, target, request: json })}\n`);
+      });
+      return parseAgentAnswer(output, marker, where);
+    },
+    async close() {
+      if (!child) return;
+      const proc = child;
+      child = null;
+      proc.stdin?.end();
+      await Promise.race([proc, new Promise((r) => setTimeout(r, 5000))]);
+      proc.kill();
+    },
+  };
+}

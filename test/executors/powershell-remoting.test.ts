@@ -1,0 +1,92 @@
+/**
+ * The powershell-remoting executor over PowerShell's SSH transport, through the real sshd with the
+ * `powershell` subsystem: one local PowerShell, one session reused for every call, made again after
+ * the session dies.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { copyFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Runner, createSimulatedExecutor, loadRunbook } from '../../src/index.js';
+import { createRemotingExecutor, parseRemotingTarget } from '../../src/executors/powershell-remoting.js';
+import { hostOf, kinds, makeHost, registryText, tempDir } from '../helpers.js';
+import { PWSH, needPwsh } from '../pwsh.js';
+import { SSHD, startSshd } from '../sshd.js';
+
+const run = needPwsh('test/executors/powershell-remoting.test.ts');
+
+function remoteSessions(): number {
+  try {
+    return Number(execFileSync('pgrep', ['-c', '-f', 'sshs -NoLogo']).toString().trim());
+  } catch {
+    return 0;
+  }
+}
+
+test('remoting targets parse', () => {
+  assert.equal(parseRemotingTarget('winrm://orch01'), { transport: 'wsman', host: 'orch01', port: 0, user: '' });
+  assert.equal(parseRemotingTarget('winrm://orch01:5986'), { transport: 'wsman', host: 'orch01', port: 5986, user: '' });
+  assert.equal(parseRemotingTarget('pwsh+ssh://admin@orch01:2222'), { transport: 'ssh', host: 'orch01', port: 2222, user: 'admin' });
+  assert.throws(() => parseRemotingTarget('winrm:/orch01'));
+});
+
+if (run && SSHD) {
+  test('one session serves every call, and is made again when it dies', async () => {
+    const hostFile = await makeHost('server-2016');
+    const sshd = await startSshd(PWSH, { RUNBOOK_AGENT_HOST_FILE: hostFile });
+    const executor = createRemotingExecutor(
+      { transport: 'ssh', host: '127.0.0.1', port: sshd.port, user: sshd.username },
+      { shell: PWSH!, env: { RUNBOOK_SSH_KEY: sshd.keyPath, RUNBOOK_SSH_KNOWN_HOSTS: sshd.knownHostsPath } },
+    );
+    try {
+      const before = remoteSessions();
+      await executor.run([{ op: 'boot.time' }]);
+      const afterOne = remoteSessions();
+      assert.ok(afterOne > before, 'the first call opened a session');
+      for (let i = 0; i < 4; i++) await executor.run([{ op: 'boot.time' }]);
+      assert.is(remoteSessions(), afterOne, 'four more calls started no PowerShell');
+      execFileSync('pkill', ['-f', 'sshs -NoLogo']);
+      await new Promise((r) => setTimeout(r, 300));
+      let answered = false;
+      for (let i = 0; i < 3 && !answered; i++) {
+        try {
+          await executor.run([{ op: 'os.info' }]);
+          answered = true;
+        } catch (error) {
+          assert.ok((error as { transient: boolean }).transient, (error as Error).message);
+        }
+      }
+      assert.ok(answered, 'a new session answered');
+    } finally {
+      await executor.close();
+      await sshd.stop();
+    }
+  });
+
+  test('the bundled runbook runs through PowerShell remoting and leaves the registry the simulated run leaves', async () => {
+    const hostFile = await makeHost('server-2016');
+    const simFile = join(await tempDir(), 'sim.json');
+    await copyFile(hostFile, simFile);
+    const sshd = await startSshd(PWSH, { RUNBOOK_AGENT_HOST_FILE: hostFile });
+    const executor = createRemotingExecutor(
+      { transport: 'ssh', host: '127.0.0.1', port: sshd.port, user: sshd.username },
+      { shell: PWSH!, env: { RUNBOOK_SSH_KEY: sshd.keyPath, RUNBOOK_SSH_KNOWN_HOSTS: sshd.knownHostsPath } },
+    );
+    try {
+      const runner = new Runner({ stateDir: await tempDir(), kinds });
+      const runbook = await loadRunbook('orchestrator-tls12', kinds);
+      const result = await runner.start(runbook, { executor, params: { pollIntervalMs: 10 } }).result;
+      assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+      const sim = await runner.start(runbook, { executor: await createSimulatedExecutor(simFile), params: { pollIntervalMs: 10 } }).result;
+      assert.is(sim.status, 'succeeded');
+      assert.is(await registryText(hostFile), await registryText(simFile));
+      assert.is((await hostOf(hostFile)).restarts, 1);
+    } finally {
+      await executor.close();
+      await sshd.stop();
+    }
+  });
+}
+
+test.run();
