@@ -16,6 +16,11 @@ export const preflightParams = z
       (v) => (v === '' ? undefined : v),
       z.string().regex(/^\d+\.\d+\.\d+(\.\d+)?$/, 'a SQL Server version such as 13.0.5026.0').optional(),
     ),
+    /**
+     * The Update Rollup of Orchestrator 2016 when the target cannot tell it (a real server's uninstall
+     * entry does not name it). Empty or -1: as the target reports it.
+     */
+    orchestratorUpdateRollup: z.preprocess((v) => (v === '' || v === -1 ? undefined : v), z.number().int().min(0).optional()),
     /** Lowest `NDP\v4\Full` Release accepted (393295 = .NET Framework 4.6). @default 393295 */
     minDotnetRelease: z.number().int().positive().default(393295),
   })
@@ -44,6 +49,9 @@ function osProblem(version: string, build: number, servicePack: number, caption:
 
 function orchestratorProblem(o: { installed: boolean; release: string | null; updateRollup: number }): string | null {
   if (!o.installed || !o.release) return 'System Center Orchestrator is not installed on the target; run this runbook on an Orchestrator server';
+  if (o.release === '2016' && o.updateRollup < 0) {
+    return 'the target does not tell which Update Rollup of Orchestrator 2016 is installed: check it (UR4 or later is needed) and pass --param orchestratorUpdateRollup=<n>';
+  }
   if (o.release === '2016') {
     return o.updateRollup >= 4 ? null : `Orchestrator 2016 UR${o.updateRollup} is too old: install Update Rollup 4 or later`;
   }
@@ -67,7 +75,9 @@ export const preflightStep = defineStepKind({
     const problems: string[] = [];
     const osIssue = osProblem(os.version, os.build, os.servicePack, os.caption);
     if (osIssue) problems.push(osIssue);
-    const orchIssue = orchestratorProblem(orchestrator);
+    const orchIssue = orchestratorProblem(
+      params.orchestratorUpdateRollup === undefined ? orchestrator : { ...orchestrator, updateRollup: params.orchestratorUpdateRollup },
+    );
     if (orchIssue) problems.push(orchIssue);
     const dotnetRelease = release?.type === 'REG_DWORD' ? release.data : null;
     if (dotnetRelease === null || dotnetRelease < params.minDotnetRelease) {

@@ -126,6 +126,33 @@ if (run && SSHD) {
     }
   });
 
+  test('a call that outlives its timeout, or is cancelled, fails at once and stops the remote command', async () => {
+    const { sshd, executor } = await setup('server-2016', (h) => {
+      h.latencyMs = 4000;
+    });
+    try {
+      const started = Date.now();
+      try {
+        await executor.run([{ op: 'boot.time' }], { timeoutMs: 600 });
+        assert.unreachable();
+      } catch (error) {
+        assert.is((error as ExecutorError).kind, 'timeout');
+      }
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 300);
+      try {
+        await executor.run([{ op: 'boot.time' }], { signal: controller.signal });
+        assert.unreachable();
+      } catch (error) {
+        assert.match((error as Error).message, /cancelled/);
+      }
+      assert.ok(Date.now() - started < 3000, 'neither call waited for the agent');
+    } finally {
+      await executor.close();
+      await sshd.stop();
+    }
+  });
+
   test('a connection killed while the restart command runs counts as restart requested', async () => {
     const { hostFile, sshd, executor } = await setup('server-2016', (h) => {
       h.latencyMs = 1500; // the agent answers late: time to kill the connection after the restart is done

@@ -75,6 +75,17 @@ test('SQL Server 2008 R2: refused at preflight with nothing written', async () =
   assert.is(result.roundTrips, 1);
 });
 
+test('an Orchestrator 2016 whose Update Rollup the server cannot tell is refused until the operator states it', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    h.orchestrator.updateRollup = -1;
+  });
+  const refused = await runToEnd(file);
+  assert.is(refused.result.status, 'rolled-back');
+  assert.match(refused.result.error!.message, /pass --param orchestratorUpdateRollup=<n>/);
+  const stated = await runToEnd(file, { params: { orchestratorUpdateRollup: 4 } });
+  assert.is(stated.result.status, 'succeeded');
+});
+
 test('already compliant: the second run writes nothing, does not restart, and takes at most 4 round trips', async () => {
   const file = await makeHost('server-2016');
   await runToEnd(file);
