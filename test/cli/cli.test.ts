@@ -137,4 +137,25 @@ test('on the target itself: exit 75 awaiting resume, then the resume command com
   assert.equal(JSON.parse(await readFile(host, 'utf8')).startupTasks, {});
 });
 
+test('--target local runs the agent in this machine\'s PowerShell (here with a simulated-host registry)', async () => {
+  const { PWSH } = await import('../pwsh.js');
+  if (!PWSH) {
+    if (process.env.CI) assert.unreachable('PowerShell is required in CI');
+    return;
+  }
+  const host = await makeHost('server-2016');
+  const state = await tempDir();
+  const env = { RUNBOOK_PWSH: PWSH, RUNBOOK_AGENT_HOST_FILE: host };
+  const first = await cli(['run', 'orchestrator-tls12', '--target', 'local', '--state-dir', state, ...FAST], env);
+  assert.ok([0, 75].includes(first.code!), first.stderr + first.stdout);
+  if (first.code === 75) {
+    const [runId] = await readdir(join(state, 'runs'));
+    const second = await cli(['resume', runId, '--state-dir', state], env);
+    assert.is(second.code, 0, second.stderr + second.stdout);
+  }
+  const doc = JSON.parse(await readFile(host, 'utf8'));
+  assert.is(doc.restarts, 1);
+  assert.equal(doc.registry['SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\v4.0.30319'].SystemDefaultTlsVersions, { type: 'REG_DWORD', data: 1 });
+});
+
 test.run();
