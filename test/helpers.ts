@@ -69,3 +69,23 @@ export async function runToEnd(
 export function single(uses: string, withValue: Record<string, unknown> = {}): RunbookDefinition {
   return { name: 'single', steps: [{ id: 'only', uses, with: withValue as never }] };
 }
+
+/**
+ * Runs the bundled runbook through `executor` (whose target is `hostFile`) and through the simulated
+ * executor on `simFile` (a copy of the same host made beforehand); both must succeed and leave the same
+ * registry, with one restart. Returns the result of the run through `executor`.
+ */
+export async function expectSameAsSimulated(executor: Executor, hostFile: string, simFile: string): Promise<RunResult> {
+  const assert = await import('uvu/assert');
+  const runner = newRunner(await tempDir());
+  const runbook = await loadRunbook('orchestrator-tls12', kinds);
+  let result = await runner.start(runbook, { executor, params: FAST }).result;
+  // An executor on the target ends the drive awaiting resume when the restart takes it down.
+  if (result.status === 'awaiting-resume') result = await (await runner.resume(result.runId, { executor })).result;
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  const sim = await runner.start(runbook, { executor: await createSimulatedExecutor(simFile), params: FAST }).result;
+  assert.is(sim.status, 'succeeded');
+  assert.is(await registryText(hostFile), await registryText(simFile));
+  assert.is((await hostOf(hostFile)).restarts, 1);
+  return result;
+}

@@ -4,14 +4,14 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createActor, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, type InspectionEvent, type Observer } from 'xstate';
 import { JournalError, StepError, ValidationError, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { RunEmitter } from './events.js';
-import type { Journal } from './journal.js';
+import { readJournal, type Journal } from './journal.js';
 import type { StepKindRegistry } from './kinds.js';
 import { ReadCache } from './read-cache.js';
-import { positionOf, replay, resultOf, type RunState } from './replay.js';
+import { positionOf, replay, resultOf } from './replay.js';
 import { resolvePolicy, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 import { resolveWith } from './runbook.js';
 import type { DeclaredWrite, StepMachineContext } from './step-kind.js';
@@ -339,8 +339,8 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
   return finish(final, final === 'rollback-failed' ? { reason: 'one or more undos failed; an operator must restore the target from the backups' } : {});
 }
 
+/** The journal as it is on disk now (this drive's appends included). */
 async function reread(journal: Journal) {
-  const { readJournal } = await import('./journal.js');
   return (await readJournal(journal.file)).records;
 }
 
@@ -373,4 +373,3 @@ function restoreSecrets(value: Json, secrets: Record<string, Json>): Json {
   return value;
 }
 
-export type { RunState, AnyActorRef };

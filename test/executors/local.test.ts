@@ -9,7 +9,7 @@ import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSimulatedExecutor, ExecutorError, type HostOp, type HostOpResult } from '../../src/index.js';
 import { createLocalExecutor } from '../../src/executors/local.js';
-import { hostOf, makeHost, registryText, tempDir } from '../helpers.js';
+import { expectSameAsSimulated, hostOf, makeHost, registryText, tempDir } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 
 const run = needPwsh('test/executors/local.test.ts');
@@ -115,24 +115,9 @@ if (run) {
 
   test('the bundled runbook runs end to end through the agent, restart and resume included', async () => {
     const { agentFile, simFile } = await pair();
-    const { newRunner } = await import('../helpers.js');
-    const { loadRunbook } = await import('../../src/index.js');
-    const { kinds } = await import('../helpers.js');
-    const runner = newRunner(await tempDir());
     const executor = createLocalExecutor({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: agentFile } });
-    const runbook = await loadRunbook('orchestrator-tls12', kinds);
-    const first = await runner.start(runbook, { executor, params: { pollIntervalMs: 10 } }).result;
-    // The local executor is on the target: the run registers a start-up task before the restart. The
-    // file-backed agent restarts at once, so the run may already see the new boot and go on.
-    assert.ok(['awaiting-resume', 'succeeded'].includes(first.status), JSON.stringify(first.error));
-    const done = first.status === 'succeeded' ? first : await (await runner.resume(first.runId, { executor })).result;
-    assert.is(done.status, 'succeeded', JSON.stringify(done.error));
-    assert.equal((await hostOf(agentFile)).startupTasks, {});
-    assert.is((await hostOf(agentFile)).restarts, 1);
-    // The same runbook on the simulated executor ends with the same registry.
-    const simRun = await runner.start(runbook, { executor: await createSimulatedExecutor(simFile), params: { pollIntervalMs: 10 } }).result;
-    assert.is(simRun.status, 'succeeded');
-    assert.is(await registryText(agentFile), await registryText(simFile));
+    await expectSameAsSimulated(executor, agentFile, simFile);
+    assert.equal((await hostOf(agentFile)).startupTasks, {}, 'the start-up task was removed');
   });
 
   test('a PowerShell that is not installed is a clear permanent error', async () => {

@@ -8,9 +8,8 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Runner, createSimulatedExecutor, loadRunbook } from '../../src/index.js';
 import { createRemotingExecutor, parseRemotingTarget } from '../../src/executors/powershell-remoting.js';
-import { hostOf, kinds, makeHost, registryText, tempDir } from '../helpers.js';
+import { expectSameAsSimulated, makeHost, tempDir } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { SSHD, startSshd } from '../sshd.js';
 
@@ -74,14 +73,7 @@ if (run && SSHD) {
       { shell: PWSH!, env: { RUNBOOK_SSH_KEY: sshd.keyPath, RUNBOOK_SSH_KNOWN_HOSTS: sshd.knownHostsPath } },
     );
     try {
-      const runner = new Runner({ stateDir: await tempDir(), kinds });
-      const runbook = await loadRunbook('orchestrator-tls12', kinds);
-      const result = await runner.start(runbook, { executor, params: { pollIntervalMs: 10 } }).result;
-      assert.is(result.status, 'succeeded', JSON.stringify(result.error));
-      const sim = await runner.start(runbook, { executor: await createSimulatedExecutor(simFile), params: { pollIntervalMs: 10 } }).result;
-      assert.is(sim.status, 'succeeded');
-      assert.is(await registryText(hostFile), await registryText(simFile));
-      assert.is((await hostOf(hostFile)).restarts, 1);
+      await expectSameAsSimulated(executor, hostFile, simFile);
     } finally {
       await executor.close();
       await sshd.stop();

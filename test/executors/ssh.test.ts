@@ -7,9 +7,9 @@ import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ExecutorError, Runner, createSimulatedExecutor, loadRunbook, type RunbookDefinition } from '../../src/index.js';
+import { ExecutorError, Runner, type RunbookDefinition } from '../../src/index.js';
 import { createSshExecutor, fingerprintOf, knownHostsAccept, parseSshTarget } from '../../src/executors/ssh.js';
-import { hostOf, kinds, makeHost, registryText, tempDir } from '../helpers.js';
+import { expectSameAsSimulated, hostOf, kinds, makeHost, registryText, tempDir } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { SSHD, startSshd } from '../sshd.js';
 
@@ -49,15 +49,8 @@ if (run && SSHD) {
     const simFile = join(await tempDir(), 'sim.json');
     await copyFile(hostFile, simFile);
     try {
-      const runner = new Runner({ stateDir: await tempDir(), kinds });
-      const runbook = await loadRunbook('orchestrator-tls12', kinds);
-      const result = await runner.start(runbook, { executor, params: { pollIntervalMs: 10 } }).result;
-      assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+      const result = await expectSameAsSimulated(executor, hostFile, simFile);
       assert.ok(result.roundTrips <= 8, `round trips ${result.roundTrips}`);
-      const sim = await runner.start(runbook, { executor: await createSimulatedExecutor(simFile), params: { pollIntervalMs: 10 } }).result;
-      assert.is(sim.status, 'succeeded');
-      assert.is(await registryText(hostFile), await registryText(simFile));
-      assert.is((await hostOf(hostFile)).restarts, 1);
     } finally {
       await executor.close();
       await sshd.stop();
