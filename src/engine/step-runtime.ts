@@ -11,7 +11,7 @@ import type { Journal } from './journal.js';
 import type { ReadCache } from './read-cache.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 import type { DeclaredWrite, StepKind, StepMachineContext } from './step-kind.js';
-import type { Json, StepPlan } from './types.js';
+import type { Json } from './types.js';
 
 /** Thrown by {@link StepRuntime.suspend}; ends this drive of the run without failing the step. */
 export class SuspendSignal extends Error {
@@ -209,6 +209,3 @@ export function bindStepKind(
   );
   return kind.machine.provide({ actors } as never);
 }
-
-/** Plans carry `captured` so that a resumed step with nothing left to change still completes. */
-export type { StepPlan };
