@@ -40,6 +40,16 @@ function mismatches(configured: ProtocolMap, inEffect: ProtocolMap): string[] {
   return out;
 }
 
+function plannedByEarlierStep(outputs: Readonly<Record<string, Json>>): boolean {
+  return Object.values(outputs).some((out) => {
+    const pending = (out as { pending?: DeclaredWrite[] } | null)?.pending;
+    return (
+      Array.isArray(pending) &&
+      pending.some((w) => w.view === IP_WRITE.view && w.key.toLowerCase() === IP_WRITE.key.toLowerCase() && w.name === IP_WRITE.name && w.desired.data === 1)
+    );
+  });
+}
+
 export const ipVerifyStep = defineStepKind({
   kind: 'orchestrator/ip-verify',
   description: 'Integration Pack fix (KB4494803): SystemDefaultTlsVersions=1 in the 32-bit .NET 4 key; services running; protocols in effect',
@@ -71,12 +81,16 @@ export const ipVerifyStep = defineStepKind({
     if (problems.length > 0) {
       throw new StepError('IP_VERIFY_FAILED', problems.join('\n    '), { where: rt.stepId, hint: 'the run rolls back; check the services and restart the target' });
     }
-    const changes = planWrites([IP_WRITE], [value]);
+    // In check mode an earlier step may already plan this very value (windows/dotnet-tls does): the
+    // plan shows it once, there.
+    const plannedEarlier = rt.checkMode && plannedByEarlierStep(rt.outputs);
+    const changes = plannedEarlier ? [] : planWrites([IP_WRITE], [value]);
     const services_ = services.map((s) => ({ name: s.name, state: s.state }));
     return {
       changes,
-      summary:
-        changes.length > 0
+      summary: plannedEarlier
+        ? 'Integration Pack value (KB4494803) is set by an earlier step; services and protocols are checked after the restart'
+        : changes.length > 0
           ? `Integration Pack value ${value.value ? 'is wrong' : 'is missing'}: set SystemDefaultTlsVersions=1 (KB4494803)`
           : `Integration Pack value present; services running; protocols in effect match${rt.checkMode ? ' (checked after the restart)' : ''}`,
       data: { observed: [value], services: services_, inEffect: inEffect.protocols, fixed: changes.length > 0 } as unknown as Json,

@@ -51,6 +51,7 @@ test('plan: prints the exact diff and whether a restart is owed, and changes not
   assert.match(r.stdout, /\+ HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1\.0\\Server \(64-bit view\) Enabled: \(absent\) → 0x00000000 \(0\)  \[REG_DWORD\]/);
   assert.match(r.stdout, /SOFTWARE\\Microsoft\\\.NETFramework\\v4\.0\.30319 \(32-bit view\) SystemDefaultTlsVersions/);
   assert.match(r.stdout, /restart owed: yes/);
+  assert.match(r.stdout, /23 change\(s\) planned/, 'each value once: 19 SCHANNEL + 4 .NET, the Integration Pack value not twice');
   assert.is(await readFile(host, 'utf8'), before);
 });
 
