@@ -175,9 +175,12 @@ export const restartStep = defineStepKind({
       const [boot] = await rt.exec([{ op: 'boot.time' }]);
       return { bootTime: resultOf(boot, 'boot.time').bootTime, deadline: new Date(Date.now() + params.timeoutSeconds * 1000).toISOString() };
     });
-    const sent = (await requestRestart(rt, { ...params, readyServices: params.readyServices }, baseline)) as { alreadyRestarted?: boolean };
+    const task = `${TASK_PREFIX}${rt.runId}`;
+    const extra: HostOp[] = rt.onTarget ? [{ op: 'startupTask.register', name: task, command: rt.resumeCommand }] : [];
+    const sent = (await requestRestart(rt, params, baseline, extra)) as { alreadyRestarted?: boolean };
     if (rt.onTarget && !sent.alreadyRestarted) rt.suspend('awaiting resume: the target restarts so that the restored values take effect');
     const boot = await waitForBoot(rt, params, baseline);
+    if (rt.onTarget) await rt.exec([{ op: 'startupTask.remove', name: task }]);
     return {
       detail: `restarted again so that the restored values take effect (booted ${boot.bootTime})`,
       changes: [{ target: 'host', field: 'restart', before: `booted ${baseline.bootTime}`, after: `booted ${boot.bootTime}`, action: 'run' }],

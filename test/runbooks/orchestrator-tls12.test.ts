@@ -210,4 +210,25 @@ test('a failure after the restart restores the values and restarts again', async
   assert.match(step(result, 'restart').compensation!.detail, /restarted again/);
 });
 
+test('on the target itself, a rollback after the restart also resumes through a start-up task', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    h.onTarget = true;
+    h.services.orunbook.startType = 'disabled';
+  });
+  const before = await registryText(file);
+  const stateDir = await tempDir();
+  const { result, runner } = await runToEnd(file, { stateDir });
+  assert.is(result.status, 'awaiting-resume');
+  let current = result;
+  for (let i = 0; i < 3 && current.status === 'awaiting-resume'; i++) {
+    assert.equal(Object.keys((await hostOf(file)).startupTasks), [`runbook-resume-${result.runId}`]);
+    await new Promise((r) => setTimeout(r, 80));
+    current = await (await runner.resume(result.runId, { executor: await createSimulatedExecutor(file) })).result;
+  }
+  assert.is(current.status, 'rolled-back', JSON.stringify(current.error));
+  assert.is(await registryText(file), before);
+  assert.is((await hostOf(file)).restarts, 2);
+  assert.equal((await hostOf(file)).startupTasks, {});
+});
+
 test.run();
