@@ -97,10 +97,9 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
     async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
       roundTrips += 1;
       runOptions.signal?.throwIfAborted();
-      const latency = (await readHost(file)).latencyMs;
-      if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
       return withFileLock(file, async () => {
         const host = await readHost(file);
+        if (host.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, host.latencyMs));
         const at = now();
         if (host.down) {
           if (at.getTime() < Date.parse(host.down.until)) {
