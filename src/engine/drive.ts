@@ -8,7 +8,7 @@ import { createActor, type InspectionEvent, type Observer } from 'xstate';
 import { JournalError, StepError, ValidationError, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { RunEmitter } from './events.js';
-import { readJournal, type Journal } from './journal.js';
+import type { Journal } from './journal.js';
 import type { StepKindRegistry } from './kinds.js';
 import { ReadCache } from './read-cache.js';
 import { positionOf, replay, resultOf } from './replay.js';
@@ -78,7 +78,7 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
 
   const finish = async (status: RunStatus, extra: { error?: ErrorRecord; reason?: string } = {}) => {
     await journal.append({ type: 'run.ended', status, ...extra });
-    const result = resultOf(replay(await reread(journal)), options.stateDir);
+    const result = resultOf(replay(journal.records), options.stateDir);
     events.emit('run:end', result);
     return result;
   };
@@ -239,7 +239,7 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
 
   const suspend = async (reason: string) => {
     await journal.append({ type: 'run.suspended', reason });
-    const result = resultOf(replay(await reread(journal)), options.stateDir);
+    const result = resultOf(replay(journal.records), options.stateDir);
     events.emit('run:end', result);
     return result;
   };
@@ -295,7 +295,7 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
     }
   }
 
-  state = replay(await reread(journal));
+  state = replay(journal.records);
   if (!state.saga) return finish(started.checkMode ? 'planned' : 'succeeded');
 
   // Backward: compensate in reverse; steps that must come last (a restart) come last.
@@ -339,10 +339,6 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
   return finish(final, final === 'rollback-failed' ? { reason: 'one or more undos failed; an operator must restore the target from the backups' } : {});
 }
 
-/** The journal as it is on disk now (this drive's appends included). */
-async function reread(journal: Journal) {
-  return (await readJournal(journal.file)).records;
-}
 
 function secretFree(value: Json, secrets: Record<string, Json>): Json {
   const secretValues = new Set(Object.values(secrets).map((v) => JSON.stringify(v)));

@@ -20,9 +20,10 @@ function checksum(body: string): string {
 }
 
 /** Serialises one record; the checksum covers everything else on the line. */
-export function encodeRecord(record: { type: string; seq: number; at: string }): string {
+function encodeRecord(record: { type: string; seq: number; at: string }): { line: string; sum: string } {
   const body = JSON.stringify(record);
-  return `${body.slice(0, -1)},"sum":"${checksum(body)}"}\n`;
+  const sum = checksum(body);
+  return { line: `${body.slice(0, -1)},"sum":"${sum}"}\n`, sum };
 }
 
 /**
@@ -102,9 +103,13 @@ export class Journal {
     readonly file: string,
     private handle: FileHandle,
     private seq: number,
-    /** Records already in the file when it was opened. */
-    readonly records: readonly JournalRecord[],
+    private readonly written: JournalRecord[],
   ) {}
+
+  /** Every record on disk: those found when the journal was opened, then each append once durable. */
+  get records(): readonly JournalRecord[] {
+    return this.written;
+  }
 
   /** Opens (or creates) a journal; a torn last line left by a crash is cut off first. */
   static async open(file: string): Promise<Journal> {
@@ -133,9 +138,14 @@ export class Journal {
   append<T extends { type: string }>(payload: T): Promise<JournalRecord<T>> {
     this.seq += 1;
     const record = { ...payload, seq: this.seq, at: new Date().toISOString() };
-    const line = encodeRecord(record);
+    const { line, sum } = encodeRecord(record);
+    const sealed = { ...record, sum } as JournalRecord<T>;
     return new Promise<JournalRecord<T>>((resolve, reject) => {
-      this.pending.push({ line, resolve: () => resolve(record as JournalRecord<T>), reject });
+      const durable = () => {
+        this.written.push(sealed as unknown as JournalRecord);
+        resolve(sealed);
+      };
+      this.pending.push({ line, resolve: durable, reject });
       if (!this.flushing) this.flushing = this.flush();
     });
   }

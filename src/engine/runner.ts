@@ -217,11 +217,7 @@ export class Runner {
       let journal: Journal | undefined;
       try {
         journal = await Journal.open(join(runDir, 'journal.jsonl'));
-        if (init) {
-          await init(journal);
-          await journal.close();
-          journal = await Journal.open(join(runDir, 'journal.jsonl'));
-        }
+        if (init) await init(journal);
         const result = await drive({
           runDir,
           stateDir: this.stateDir,
