@@ -12,6 +12,8 @@ export const ExitCode = {
   usage: 2,
   /** The rollback failed: an operator is needed. */
   rollbackFailed: 3,
+  /** The target could not be reached before anything was changed (BSD EX_UNAVAILABLE). */
+  unavailable: 69,
   /** Interrupted or awaiting a resume (BSD EX_TEMPFAIL). */
   awaitingResume: 75,
 } as const;
@@ -27,6 +29,8 @@ export function exitCodeFor(status: RunStatus): ExitCode {
       return ExitCode.failed;
     case 'rollback-failed':
       return ExitCode.rollbackFailed;
+    case 'unreachable':
+      return ExitCode.unavailable;
     case 'awaiting-resume':
     case 'running':
       return ExitCode.awaitingResume;

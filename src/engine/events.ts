@@ -5,7 +5,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { ErrorRecord } from '../errors.js';
 import type { Change, RunResult, StepStatus } from './types.js';
 
-export interface RunStartEvent { runId: string; runbook: string; target: string; checkMode: boolean; resumed: boolean; steps: string[] }
+export interface RunStartEvent { runId: string; runbook: string; target: string; checkMode: boolean; resumed: boolean; steps: string[]; mode: 'drive' | 'rollback' }
 export interface StepTransitionEvent { runId: string; stepId: string; index: number; from: string | null; to: string }
 export interface StepSettledEvent { runId: string; stepId: string; index: number; status: StepStatus; summary: string; changes: Change[]; roundTrips: number }
 export interface StepRetryEvent { runId: string; stepId: string; phase: string; attempt: number; willRetry: boolean; error: ErrorRecord }
@@ -31,4 +31,12 @@ export interface RunEvents {
  * run.events.on('step:settled', (e) => console.log(e.stepId, e.status, e.summary));
  * ```
  */
-export class RunEmitter extends EventEmitter<RunEvents> {}
+export class RunEmitter extends EventEmitter<RunEvents> {
+  /** Applied to every payload before listeners see it (the run's secret mask). */
+  mask: <T>(value: T) => T = (value) => value;
+
+  override emit<E extends keyof RunEvents>(event: E, ...args: RunEvents[E]): boolean {
+    const emit = super.emit.bind(this) as (name: E, ...payload: unknown[]) => boolean;
+    return emit(event, ...args.map((a) => this.mask(a)));
+  }
+}

@@ -4,7 +4,7 @@
  * written and flushed together (group commit).
  */
 import { createHash } from 'node:crypto';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, stat, type FileHandle } from 'node:fs/promises';
 import { JournalError } from '../errors.js';
 import { afterDurableRecord } from './crash-hook.js';
 
@@ -49,17 +49,18 @@ export async function readJournal(file: string): Promise<{ records: JournalRecor
     const line = lines[i];
     const isLast = i === lines.length - 1;
     if (isLast && line === '') break;
-    const complete = !isLast; // a line not followed by a newline was not fully written
+    // Only a last line without its newline can be a torn write; a complete line that fails its
+    // checksum was damaged after it was written.
+    const complete = !isLast;
     const record = decodeLine(line);
     if (!record || record.seq !== records.length + 1) {
-      const tail = lines.slice(i + 1).every((l) => l === '');
-      if (!complete || (tail && !record)) {
+      if (!complete) {
         torn = true;
         break;
       }
       throw new JournalError(
         'JOURNAL_CORRUPT',
-        record ? `journal record out of sequence: expected ${records.length + 1}, found ${record.seq}` : 'corrupt journal record',
+        record ? `journal record out of sequence: expected ${records.length + 1}, found ${record.seq}` : 'corrupt journal record (its checksum does not match)',
         {
           where: `${file}:${i + 1}`,
           hint: 'the run cannot be resumed safely; inspect the file, restore it from a backup, or roll the target back from the .reg backups',
@@ -95,15 +96,49 @@ function decodeLine(line: string): JournalRecord | null {
  * await journal.close();
  * ```
  */
-export class Journal {
+/** What the engine needs of a journal to write a run: appends, and the records made durable so far. */
+export interface JournalWriter {
+  append<T extends { type: string }>(payload: T): Promise<JournalRecord<T>>;
+  readonly records: readonly JournalRecord[];
+}
+
+/** A writer that passes every record through `transform` (the run's secret mask) before it is written. */
+export function transformedWriter(journal: JournalWriter, transform: <T>(value: T) => T): JournalWriter {
+  return {
+    append: (payload) => journal.append(transform(payload)),
+    get records() {
+      return journal.records;
+    },
+  };
+}
+
+/** Options of {@link Journal.open}. */
+export interface JournalOpenOptions {
+  /**
+   * Called before every write: throws when this writer no longer holds the run (its lease was taken
+   * over), so that a fenced writer appends nothing.
+   */
+  fence?: () => Promise<void>;
+  /**
+   * Move the journal to a new file (same name, same records) before appending, so that a writer that
+   * still holds the old file — a driver paused past its lease — can no longer append to this journal.
+   * @default false
+   */
+  exclusive?: boolean;
+}
+
+export class Journal implements JournalWriter {
   private pending: { line: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private flushing: Promise<void> | null = null;
+  private failure: unknown = null;
 
   private constructor(
     readonly file: string,
     private handle: FileHandle,
     private seq: number,
     private readonly written: JournalRecord[],
+    private readonly inode: number,
+    private readonly fence: (() => Promise<void>) | undefined,
   ) {}
 
   /** Every record on disk: those found when the journal was opened, then each append once durable. */
@@ -112,21 +147,51 @@ export class Journal {
   }
 
   /** Opens (or creates) a journal; a torn last line left by a crash is cut off first. */
-  static async open(file: string): Promise<Journal> {
+  static async open(file: string, options: JournalOpenOptions = {}): Promise<Journal> {
     let existing: JournalRecord[] = [];
     let validBytes = 0;
     let torn = false;
+    let text = '';
     try {
       ({ records: existing, validBytes, torn } = await readJournal(file));
+      if (options.exclusive) text = (await readFile(file, 'utf8')).slice(0, validBytes);
     } catch (error) {
       if (!(error instanceof JournalError && error.code === 'JOURNAL_MISSING')) throw error;
+    }
+    if (options.exclusive) {
+      // Same records, new file: a handle on the old file now writes to nothing anyone reads.
+      const tmp = `${file}.${process.pid}-${Date.now()}.new`;
+      const fresh = await open(tmp, 'w');
+      await fresh.writeFile(text);
+      await fresh.sync();
+      await fresh.close();
+      await rename(tmp, file);
+      torn = false;
     }
     const handle = await open(file, 'a+');
     if (torn) {
       await handle.truncate(validBytes);
       await handle.sync();
     }
-    return new Journal(file, handle, existing.length, existing);
+    const { ino } = await handle.stat();
+    return new Journal(file, handle, existing.length, existing, ino, options.fence);
+  }
+
+  /** Throws `FENCED` when this journal's file is no longer the run's journal, or the fence says so. */
+  private async checkFence(): Promise<void> {
+    await this.fence?.();
+    let current: number;
+    try {
+      current = (await stat(this.file)).ino;
+    } catch {
+      current = -1;
+    }
+    if (current !== this.inode) {
+      throw new JournalError('FENCED', 'another driver reopened this run\'s journal: this process no longer writes it', {
+        where: this.file,
+        hint: 'nothing more was changed by this process; follow the run with `runbook status`',
+      });
+    }
   }
 
   /** The number of the last record. */
@@ -136,6 +201,7 @@ export class Journal {
 
   /** Appends a record; resolves once it is on disk. */
   append<T extends { type: string }>(payload: T): Promise<JournalRecord<T>> {
+    if (this.failure) return Promise.reject(this.failure);
     this.seq += 1;
     const record = { ...payload, seq: this.seq, at: new Date().toISOString() };
     const { line, sum } = encodeRecord(record);
@@ -154,11 +220,15 @@ export class Journal {
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0);
       try {
+        await this.checkFence();
         await this.handle.write(batch.map((p) => p.line).join(''));
         await this.handle.sync();
+        await this.checkFence();
       } catch (error) {
-        for (const p of batch) p.reject(error);
-        continue;
+        // A journal that failed a write (or was fenced) takes no more records: later ones would leave a gap.
+        this.failure = error;
+        for (const p of [...batch, ...this.pending.splice(0)]) p.reject(error);
+        break;
       }
       for (const p of batch) {
         afterDurableRecord();

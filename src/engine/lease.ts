@@ -1,17 +1,30 @@
 /**
- * A lease on a run (host, pid, expiry) so that two processes never drive the same run. A lease whose
- * holder died on this host, or that expired, may be taken over.
+ * The lease of a run: exactly one driver at a time, with a fencing token.
+ *
+ * Each holder owns one generation: the file `lease.<generation>.json` in the run directory, created
+ * with an exclusive create (`wx`), so that of two processes that both found the run free only one can
+ * take the next generation — the other gets `LEASE_HELD`, whatever the timing. The highest generation
+ * present is the current one. A holder is fenced as soon as a higher generation exists: a process
+ * paused past its expiry finds, at its next journal append or target write, that someone took over,
+ * and stops (`FENCED`) without changing anything more.
  */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { JournalError } from '../errors.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 
-export interface LeaseRecord {
+/** What a lease file holds. */
+export type LeaseRecord = {
+  generation: number;
   host: string;
   pid: number;
+  /** Tells holders in one process apart. */
+  token: string;
   expiresAt: string;
-}
+  released?: boolean;
+};
 
 function alive(pid: number): boolean {
   try {
@@ -22,25 +35,65 @@ function alive(pid: number): boolean {
   }
 }
 
-async function readLease(file: string): Promise<LeaseRecord | null> {
+const LEASE_FILE = /^lease\.(\d+)\.json$/;
+
+function leaseFile(dir: string, generation: number): string {
+  return join(dir, `lease.${generation}.json`);
+}
+
+/** The current generation of a run directory's lease (0 when none was ever taken). */
+export async function currentGeneration(dir: string): Promise<number> {
+  let names: string[];
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as LeaseRecord;
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  return names.reduce((max, n) => Math.max(max, Number(LEASE_FILE.exec(n)?.[1] ?? 0)), 0);
+}
+
+/** The lease record of a generation, or null while it is being written or when it is gone. */
+export async function readLease(dir: string, generation: number): Promise<LeaseRecord | null> {
+  try {
+    return JSON.parse(await readFile(leaseFile(dir, generation), 'utf8')) as LeaseRecord;
   } catch {
     return null;
   }
 }
 
-/** True when the lease holds someone else out. */
+/** True when the lease holds others out: not released, not expired, and its holder (on this host) alive. */
 export function leaseIsLive(lease: LeaseRecord | null, now = Date.now()): boolean {
-  if (!lease) return false;
-  if (lease.host === hostname() && lease.pid === process.pid) return false;
-  if (lease.host === hostname()) return alive(lease.pid) && Date.parse(lease.expiresAt) > now;
-  return Date.parse(lease.expiresAt) > now;
+  if (!lease || lease.released) return false;
+  if (Date.parse(lease.expiresAt) <= now) return false;
+  return lease.host !== hostname() || alive(lease.pid);
 }
 
-/** A held lease; renew it while driving and release it when done. */
+/** A held lease. */
 export interface Lease {
+  readonly generation: number;
+  /** Throws `FENCED` when another driver has taken the run over since this lease was taken. */
+  check(): Promise<void>;
+  /** Stops renewing and marks the lease released (a fenced lease is left alone). */
   release(): Promise<void>;
+}
+
+/** Options of {@link acquireLease}. */
+export interface LeaseOptions {
+  /** How long the lease holds without renewal. @default 60000 */
+  ttlMs?: number;
+  /** Renew in the background every `ttlMs / 3`. Tests turn it off to pause a holder past its expiry. @default true */
+  renew?: boolean;
+  /** Clock. @default Date.now */
+  now?: () => number;
+  /** Test hook: runs between reading the current lease and claiming the next generation. */
+  beforeClaim?: () => Promise<void>;
+}
+
+function heldBy(lease: LeaseRecord, dir: string): JournalError {
+  return new JournalError('LEASE_HELD', `the run is being driven by pid ${lease.pid} on ${lease.host} (lease generation ${lease.generation}, until ${lease.expiresAt})`, {
+    where: dir,
+    hint: 'wait for that process to finish, or stop it; the lease of a process that died on this host is taken over at once, any other after it expires',
+  });
 }
 
 /**
@@ -48,34 +101,88 @@ export interface Lease {
  *
  * @example
  * ```ts
- * const lease = await acquireLease('.runbook/runs/r1/lease.json');
- * try { ... } finally { await lease.release(); }
+ * const lease = await acquireLease('.runbook/runs/r1');
+ * try { await lease.check(); } finally { await lease.release(); }
  * ```
  */
-export async function acquireLease(file: string, ttlMs = 60_000): Promise<Lease> {
-  const existing = await readLease(file);
-  if (leaseIsLive(existing)) {
-    throw new JournalError('LEASE_HELD', `the run is being driven by pid ${existing!.pid} on ${existing!.host} until ${existing!.expiresAt}`, {
-      where: file,
-      hint: 'wait for that process to finish, or stop it; a lease of a dead process on this host is taken over at once',
-    });
+export async function acquireLease(dir: string, options: LeaseOptions = {}): Promise<Lease> {
+  const ttlMs = options.ttlMs ?? 60_000;
+  const now = options.now ?? Date.now;
+  const current = await currentGeneration(dir);
+  if (current > 0) {
+    const existing = await readLease(dir, current);
+    if (existing) {
+      if (leaseIsLive(existing, now())) throw heldBy(existing, dir);
+    } else if (await claimedRecently(dir, current, now() - ttlMs)) {
+      // A lease file without content is being written by its claimant this very moment: it is held.
+      throw heldBy({ generation: current, host: '?', pid: 0, token: '', expiresAt: 'unknown' }, dir);
+    }
   }
-  const write = async () => {
-    const record: LeaseRecord = { host: hostname(), pid: process.pid, expiresAt: new Date(Date.now() + ttlMs).toISOString() };
-    await writeFileAtomic(file, JSON.stringify(record));
+  await options.beforeClaim?.();
+  const generation = current + 1;
+  const token = randomBytes(8).toString('hex');
+  const file = leaseFile(dir, generation);
+  const record = (): LeaseRecord => ({ generation, host: hostname(), pid: process.pid, token, expiresAt: new Date(now() + ttlMs).toISOString() });
+  try {
+    const handle = await open(file, 'wx');
+    try {
+      await handle.writeFile(JSON.stringify(record()));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const winner = await readLease(dir, generation);
+    throw heldBy(winner ?? { generation, host: '?', pid: 0, token: '', expiresAt: 'unknown' }, dir);
+  }
+  // Older generations are history now.
+  for (let g = current; g >= 1 && g >= current - 2; g--) await rm(leaseFile(dir, g), { force: true });
+
+  let fenced = false;
+  const check = async () => {
+    if (fenced) throw fencedError(dir, generation);
+    try {
+      await stat(leaseFile(dir, generation + 1));
+      fenced = true;
+    } catch {
+      return;
+    }
+    throw fencedError(dir, generation);
   };
-  await write();
-  const again = await readLease(file);
-  if (!again || again.pid !== process.pid || again.host !== hostname()) {
-    throw new JournalError('LEASE_HELD', 'another process took the lease of this run at the same moment', { where: file });
-  }
-  const timer = setInterval(() => void write().catch(() => undefined), Math.max(1000, ttlMs / 3));
-  timer.unref();
+  const renew = async () => {
+    await check();
+    await writeFileAtomic(file, JSON.stringify(record()));
+  };
+  const timer = options.renew === false ? null : setInterval(() => void renew().catch(() => undefined), Math.max(1000, ttlMs / 3));
+  timer?.unref();
   return {
+    generation,
+    check,
     async release() {
-      clearInterval(timer);
-      const current = await readLease(file);
-      if (current && current.pid === process.pid && current.host === hostname()) await rm(file, { force: true });
+      if (timer) clearInterval(timer);
+      try {
+        await check();
+      } catch {
+        return;
+      }
+      await writeFileAtomic(file, JSON.stringify({ ...record(), expiresAt: new Date(now()).toISOString(), released: true }));
     },
   };
+}
+
+/** An empty lease file is a claim under way, unless it is older than a lease lasts (its claimant died). */
+async function claimedRecently(dir: string, generation: number, since: number): Promise<boolean> {
+  try {
+    return (await stat(leaseFile(dir, generation))).mtimeMs > since;
+  } catch {
+    return false;
+  }
+}
+
+function fencedError(dir: string, generation: number): JournalError {
+  return new JournalError('FENCED', `this process lost the lease of the run (generation ${generation}): another driver took it over`, {
+    where: dir,
+    hint: 'nothing more was changed by this process; follow the run with `runbook status`',
+  });
 }

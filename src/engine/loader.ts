@@ -8,7 +8,8 @@ import { z } from 'zod';
 import { ValidationError } from '../errors.js';
 import type { StepKindRegistry } from './kinds.js';
 import { retryPolicySchema } from './retry.js';
-import { fingerprint, refersToSteps, resolveWith, type LoadedRunbook, type RunbookDefinition } from './runbook.js';
+import { DEFERRED_OUTPUT, fingerprint, outputReferences, resolveWith, type LoadedRunbook, type RunbookDefinition } from './runbook.js';
+import type { StepKind } from './step-kind.js';
 import type { Json } from './types.js';
 
 const jsonValue: z.ZodType<Json> = z.lazy(() =>
@@ -86,32 +87,87 @@ export function validateRunbook(input: unknown, kinds: StepKindRegistry, where: 
   const defaults = Object.fromEntries(
     Object.entries(definition.parameters ?? {}).map(([k, p]) => [k, (p.default ?? placeholderFor(p.type)) as Json]),
   );
+  const earlier = new Map<string, StepKind<unknown> | undefined>();
   definition.steps.forEach((step, i) => {
     const at = `steps[${i}] (id ${step.id})`;
     if (seen.has(step.id)) issues.push(`${at}.id: duplicate step id "${step.id}"`);
     seen.add(step.id);
+    const withValue = step.with ?? {};
+    issues.push(...referenceIssues(withValue, `${at}.with`, earlier));
+    earlier.set(step.id, kinds.has(step.uses) ? kinds.get(step.uses) : undefined);
     if (!kinds.has(step.uses)) {
       issues.push(`${at}.uses: unknown step kind "${step.uses}"; known kinds: ${kinds.list().map((k) => k.kind).join(', ')}`);
       return;
     }
-    const withValue = step.with ?? {};
-    if (refersToSteps(withValue)) return; // checked when the step runs, once the outputs exist
-    let resolved: Json;
     try {
-      resolved = resolveWith(withValue, { params: defaults, steps: {} }, `${at}.with`);
+      issues.push(...stepParamIssues(kinds.get(step.uses), resolveWith(withValue, { params: defaults, steps: 'deferred' }, `${at}.with`), `${at}.with`));
     } catch (error) {
       issues.push((error as Error).message);
-      return;
-    }
-    const result = kinds.get(step.uses).params.safeParse(resolved);
-    if (!result.success) {
-      for (const issue of result.error.issues) issues.push(`${at}.with.${issue.path.join('.') || '(all)'}: ${issue.message}`);
     }
   });
   if (issues.length > 0) {
     throw new ValidationError(`invalid runbook ${where}`, issues, { where, hint: 'fix the fields named above; nothing was run' });
   }
   return { definition, source: where, fingerprint: fingerprint(definition) };
+}
+
+/** Lookups of step outputs must name an earlier step and an output its kind declares. */
+function referenceIssues(value: Json, where: string, earlier: ReadonlyMap<string, StepKind<unknown> | undefined>): string[] {
+  const issues: string[] = [];
+  for (const ref of outputReferences(value, where)) {
+    if (!earlier.has(ref.step)) {
+      issues.push(`${ref.where}: "steps.${ref.step}" is not an earlier step of this runbook; a step can use the outputs of the steps before it`);
+      continue;
+    }
+    const kind = earlier.get(ref.step);
+    if (!kind) continue; // its unknown kind is reported on its own
+    const declared = kind.outputs ? Object.keys(kind.outputs.shape) : [];
+    const name = ref.path[0];
+    if (name === undefined || !declared.includes(name)) {
+      const known = declared.length > 0 ? `it declares: ${declared.join(', ')}` : 'it declares no outputs';
+      issues.push(`${ref.where}: step ${ref.step} (${kind.kind}) has no output "${ref.path.join('.') || '(none named)'}"; ${known}`);
+    }
+  }
+  return issues;
+}
+
+/**
+ * The problems of one step's resolved parameters, each naming its field. Values that stand for step
+ * outputs not known yet ({@link DEFERRED_OUTPUT}) are checked when the step starts.
+ */
+export function stepParamIssues(kind: StepKind<unknown>, value: Json, where: string): string[] {
+  const result = kind.params.safeParse(value);
+  if (result.success) return [];
+  const deferredAt = (path: readonly PropertyKey[]) => {
+    let node: unknown = value;
+    for (const part of path) {
+      if (node === DEFERRED_OUTPUT) return true;
+      node = node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[part] : undefined;
+    }
+    return node === DEFERRED_OUTPUT || (typeof node === 'string' && node.includes(DEFERRED_OUTPUT));
+  };
+  return result.error.issues.filter((i) => !deferredAt(i.path)).map((i) => `${where}.${i.path.join('.') || '(all)'}: ${i.message}`);
+}
+
+/**
+ * Resolves every step's `with:` from a run's parameters and checks it against its kind, before the
+ * run touches the target. Lookups of step outputs are checked when their step starts.
+ */
+export function checkStepParameters(definition: RunbookDefinition, params: Record<string, Json>, kinds: StepKindRegistry): void {
+  const issues: string[] = [];
+  definition.steps.forEach((step, i) => {
+    const at = `steps[${i}] (id ${step.id}).with`;
+    try {
+      issues.push(...stepParamIssues(kinds.get(step.uses), resolveWith(step.with ?? {}, { params, steps: 'deferred' }, at), at));
+    } catch (error) {
+      issues.push((error as Error).message);
+    }
+  });
+  if (issues.length > 0) {
+    throw new ValidationError(`the parameters do not fit runbook ${definition.name}`, issues, {
+      hint: 'fix the --param values named above (`runbook list` shows each parameter); nothing was run and the target was not contacted',
+    });
+  }
 }
 
 function placeholderFor(type: 'string' | 'number' | 'boolean'): Json {

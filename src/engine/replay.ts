@@ -4,7 +4,7 @@
 import type { ErrorRecord } from '../errors.js';
 import type { JournalRecord } from './journal.js';
 import type { RunbookDefinition } from './runbook.js';
-import type { Change, Json, RunResult, RunStatus, StepResult, StepStatus } from './types.js';
+import type { AwaitingReason, Change, Json, RunResult, RunStatus, StepResult, StepStatus } from './types.js';
 
 export interface RunStartedRecord {
   type: 'run.started';
@@ -16,6 +16,8 @@ export interface RunStartedRecord {
   secrets: string[];
   target: string;
   executor: string;
+  /** The target as the user gave it (e.g. `winrm://admin@host:5986`), to reconnect on resume. */
+  targetSpec?: string;
   checkMode: boolean;
   stateDir: string;
 }
@@ -41,10 +43,11 @@ export interface RunState {
   started: RunStartedRecord;
   steps: StepState[];
   memos: Map<string, Json>;
-  saga: { failedIndex: number; reason: 'failure' | 'cancel' | 'operator'; error?: ErrorRecord; seq: number } | null;
+  saga: { failedIndex: number; reason: 'failure' | 'cancel' | 'operator'; force: boolean; error?: ErrorRecord; seq: number } | null;
   ended: { status: RunStatus; error?: ErrorRecord; reason?: string; at: string } | null;
-  suspended: { reason: string } | null;
-  segments: { position: string; resume: boolean }[];
+  suspended: { reason: string; awaiting: AwaitingReason } | null;
+  /** Each drive: where it started, and why it stopped when it stopped to wait. */
+  segments: { position: string; resume: boolean; awaiting?: AwaitingReason }[];
   backups: string[];
   firstAt: string;
   lastAt: string;
@@ -127,15 +130,19 @@ export function replay(records: readonly JournalRecord[]): RunState {
         step!.retries += r.retries;
         break;
       case 'saga.started':
-        state.saga = { failedIndex: r.failedIndex, reason: r.reason, error: r.error, seq: r.seq };
+        state.saga = { failedIndex: r.failedIndex, reason: r.reason, force: Boolean(r.force), error: r.error, seq: r.seq };
         state.ended = null;
         break;
       case 'file.saved':
         state.backups.push(r.path);
         break;
-      case 'run.suspended':
-        state.suspended = { reason: r.reason };
+      case 'run.suspended': {
+        const awaiting: AwaitingReason = r.awaiting ?? 'target-restart';
+        state.suspended = { reason: r.reason, awaiting };
+        const segment = state.segments[state.segments.length - 1];
+        if (segment) segment.awaiting = awaiting;
         break;
+      }
       case 'run.ended':
         state.ended = { status: r.status, error: r.error, reason: r.reason, at: r.at };
         state.suspended = null;
@@ -166,6 +173,7 @@ export function resultOf(state: RunState, stateDir: string): RunResult {
     endedAt: st.endedAt,
   }));
   const status: RunStatus = state.ended?.status ?? (state.suspended ? 'awaiting-resume' : 'running');
+  const remaining = ['rollback-failed', 'awaiting-resume', 'running'].includes(status) && !s.checkMode ? remainingChanges(state) : undefined;
   const rebootRequired = steps.some((st) => {
     const out = st.output as { rebootRequired?: boolean } | null;
     return Boolean(out && typeof out === 'object' && out.rebootRequired);
@@ -183,9 +191,25 @@ export function resultOf(state: RunState, stateDir: string): RunResult {
     pollRoundTrips: steps.reduce((n, st) => n + st.pollRoundTrips, 0),
     retries: steps.reduce((n, st) => n + st.retries, 0),
     rebootRequired: status === 'planned' ? rebootRequired : false,
+    ...(status === 'awaiting-resume' && state.suspended ? { awaiting: state.suspended.awaiting } : {}),
+    ...(remaining ? { remaining } : {}),
     startedAt: state.firstAt,
     endedAt: state.ended?.at ?? state.lastAt,
     stateDir,
     backups: state.backups,
   };
+}
+
+/**
+ * The changes a run made that are still on the target as far as its journal knows: those of every
+ * step that captured its prior state (and so may have acted) and was not compensated.
+ */
+export function remainingChanges(state: RunState): Change[] {
+  const out: Change[] = [];
+  state.steps.forEach((st, index) => {
+    if (!state.memos.has(`${index}:capture`) || st.compensation?.status === 'compensated') return;
+    const planned = (st.snapshot as { context?: { plan?: { changes?: Change[] } | null } } | undefined)?.context?.plan?.changes;
+    out.push(...(st.changes.length > 0 ? st.changes : (planned ?? [])));
+  });
+  return out;
 }

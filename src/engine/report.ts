@@ -4,7 +4,43 @@
  */
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/write-atomic.js';
+import { renderUndoPowerShell, renderUndoReg, type RegistryPrior } from '../windows/undo-files.js';
+import type { JournalRecord } from './journal.js';
+import type { StepKindRegistry } from './kinds.js';
+import { replay } from './replay.js';
 import type { Change, Json, RunResult } from './types.js';
+
+/** Runs that end here leave nothing of theirs on the target. */
+const NOTHING_LEFT = new Set(['planned', 'rolled-back', 'cancelled', 'unreachable']);
+
+/**
+ * Writes `undo.reg` and `undo.ps1` into the run directory when the run may have left changes on the
+ * target: the prior state of every value captured by a step that was not compensated. Returns their
+ * paths, or null when there is nothing to undo.
+ */
+export async function writeUndoFiles(
+  result: RunResult,
+  records: readonly JournalRecord[],
+  kinds: StepKindRegistry,
+  runDir: string,
+): Promise<{ reg: string; powershell: string } | null> {
+  if (NOTHING_LEFT.has(result.status) || result.checkMode) return null;
+  const state = replay(records);
+  const priors: RegistryPrior[] = [];
+  state.steps.forEach((st, index) => {
+    if (st.compensation?.status === 'compensated') return;
+    const capture = state.memos.get(`${index}:capture`);
+    const kind = kinds.has(state.started.runbook.steps[index].uses) ? kinds.get(state.started.runbook.steps[index].uses) : undefined;
+    if (capture !== undefined && kind?.registryPriors) priors.push(...kind.registryPriors(capture));
+  });
+  if (priors.length === 0) return null;
+  const title = `run ${result.runId} (${result.runbook}) on ${result.target}, ${result.status}`;
+  const reg = join(runDir, 'undo.reg');
+  const powershell = join(runDir, 'undo.ps1');
+  await writeFileAtomic(reg, renderUndoReg(priors, title));
+  await writeFileAtomic(powershell, renderUndoPowerShell(priors, title));
+  return { reg, powershell };
+}
 
 function cell(value: Json | undefined): string {
   if (value === null || value === undefined) return '(absent)';
@@ -36,6 +72,19 @@ export function renderReportMarkdown(result: RunResult): string {
     `- round trips: ${result.roundTrips} (plus ${result.pollRoundTrips} polls while the host restarted); retries: ${result.retries}`,
   ];
   if (result.error) lines.push(`- error: \`${result.error.code}\` ${result.error.message.replace(/\n/g, ' ')}`);
+  if (result.remaining && result.remaining.length > 0) {
+    lines.push('', '## Still changed on the target', '', 'As far as the journal knows, these changes of the run are still on the target:', '', ...HEADER, ...changeRows(result.remaining));
+  }
+  if (result.undoFiles) {
+    lines.push(
+      '',
+      '## Undo by hand',
+      '',
+      `- \`${result.undoFiles.reg}\` — on the target, elevated: \`reg import undo.reg\``,
+      `- \`${result.undoFiles.powershell}\` — the same with PowerShell: \`powershell -ExecutionPolicy Bypass -File undo.ps1\``,
+      '- then restart the target so that SCHANNEL reads the restored values.',
+    );
+  }
   if (result.backups.length > 0) {
     lines.push('', '## Backups', '', ...result.backups.map((b) => `- \`${b}\``));
   }

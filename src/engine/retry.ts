@@ -65,7 +65,8 @@ export interface AttemptInfo {
 /** Runs `fn`, retrying transient errors under `policy`; `onAttempt` sees every failed attempt. */
 export async function withRetry<T>(
   fn: () => Promise<T>,
-  policy: RetryPolicy,
+  /** `maxRetryTime`: no new attempt starts after this many milliseconds (a compensation budget). */
+  policy: RetryPolicy & { maxRetryTime?: number },
   onAttempt: (info: AttemptInfo) => Promise<void> | void,
   signal?: AbortSignal,
 ): Promise<T> {

@@ -89,10 +89,29 @@ export function fingerprint(definition: RunbookDefinition): string {
 const EXPRESSION = /\$\{\{\s*([^}]*?)\s*\}\}/g;
 const WHOLE = /^\$\{\{\s*([^}]*?)\s*\}\}$/;
 
-/** Where lookups come from. */
+/** Where lookups come from. `deferred`: a step's outputs are not known yet (checks before a run). */
 export interface Scope {
   params: Record<string, Json>;
-  steps: Record<string, Json>;
+  steps: Record<string, Json> | 'deferred';
+}
+
+/** What a `${{ steps.… }}` lookup stands for while outputs are deferred. */
+export const DEFERRED_OUTPUT = '\u0000deferred step output';
+
+/** Every `steps.<id>.outputs.<path>` lookup in a value, with the field it is in. */
+export function outputReferences(value: Json, where: string): { step: string; path: string[]; where: string }[] {
+  const out: { step: string; path: string[]; where: string }[] = [];
+  const walk = (v: Json, at: string) => {
+    if (typeof v === 'string') {
+      for (const m of v.matchAll(EXPRESSION)) {
+        const parts = m[1].split('.');
+        if (parts[0] === 'steps') out.push({ step: parts[1] ?? '', path: parts[2] === 'outputs' ? parts.slice(3) : [], where: at });
+      }
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}[${i}]`));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`);
+  };
+  walk(value, where);
+  return out;
 }
 
 function lookup(path: string, scope: Scope, where: string): Json {
@@ -102,6 +121,7 @@ function lookup(path: string, scope: Scope, where: string): Json {
     return scope.params[parts[1]];
   }
   if (parts[0] === 'steps' && parts[2] === 'outputs' && parts.length >= 3) {
+    if (scope.steps === 'deferred') return DEFERRED_OUTPUT;
     let value: Json | undefined = scope.steps[parts[1]];
     if (value === undefined) throw new Error(`${where}: step "${parts[1]}" has no outputs (yet)`);
     for (const key of parts.slice(3)) {
@@ -111,11 +131,6 @@ function lookup(path: string, scope: Scope, where: string): Json {
     return value;
   }
   throw new Error(`${where}: "${path}" is not a lookup; use params.<name> or steps.<id>.outputs.<path>`);
-}
-
-/** True when a value holds a lookup of a step's outputs (so it can only be checked at run time). */
-export function refersToSteps(value: Json): boolean {
-  return JSON.stringify(value).includes('steps.');
 }
 
 /**

@@ -12,10 +12,10 @@ import { drive } from './drive.js';
 import { RunEmitter } from './events.js';
 import { Journal, readJournal } from './journal.js';
 import type { StepKindRegistry } from './kinds.js';
-import { acquireLease } from './lease.js';
-import { resolveParameters, validateRunbook } from './loader.js';
+import { acquireLease, type LeaseOptions } from './lease.js';
+import { checkStepParameters, resolveParameters, validateRunbook } from './loader.js';
 import { replay, resultOf, type RunStartedRecord } from './replay.js';
-import { writeReports } from './report.js';
+import { writeReports, writeUndoFiles } from './report.js';
 import type { RetryPolicy } from './retry.js';
 import { fingerprint, type LoadedRunbook, type RunbookDefinition } from './runbook.js';
 import type { Json, RunResult } from './types.js';
@@ -28,6 +28,11 @@ export interface Run {
   readonly result: Promise<RunResult>;
   /** Stops the run; steps already done are compensated (compensation itself cannot be cancelled). */
   cancel(): void;
+  /**
+   * Stops the run at the next safe point (before an action starts, or between polls) and leaves it
+   * awaiting a resume — what the CLI does on SIGINT or SIGTERM.
+   */
+  interrupt(): void;
 }
 
 /** Options of {@link Runner}. */
@@ -41,6 +46,10 @@ export interface RunnerOptions {
   resumeCommand?: (runId: string, stateDir: string) => string[];
   /** XState inspection, passed through to every step actor. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** How long a saga may keep calling the target before it gives up. @default 900000 (15 minutes) */
+  compensationBudgetMs?: number;
+  /** Lease settings (tests pause holders past their expiry with `renew: false`). */
+  lease?: LeaseOptions;
 }
 
 export interface StartOptions {
@@ -49,6 +58,8 @@ export interface StartOptions {
   /** Check mode: stop every step after its plan; nothing on the target changes. */
   checkMode?: boolean;
   runId?: string;
+  /** The target as the user typed it, kept to reconnect on resume. @default executor.target */
+  target?: string;
 }
 
 export interface ResumeOptions {
@@ -65,10 +76,14 @@ export interface RunSummary {
   runId: string;
   runbook: string;
   target: string;
-  status: RunResult['status'];
+  status: RunResult['status'] | 'damaged';
   currentStep: string | null;
   startedAt: string;
   endedAt: string;
+  /** Why an `awaiting-resume` run waits. */
+  awaiting?: RunResult['awaiting'];
+  /** Why a `damaged` run cannot be read. */
+  error?: string;
 }
 
 function newRunId(name: string): string {
@@ -85,8 +100,9 @@ function toLoaded(runbook: LoadedRunbook | RunbookDefinition, kinds: StepKindReg
  *
  * @example
  * ```ts
- * const runner = new Runner({ kinds: bundledStepKinds() });
- * const run = runner.start(await loadBundledRunbook('orchestrator-tls12'), {
+ * const kinds = bundledStepKinds();
+ * const runner = new Runner({ kinds });
+ * const run = runner.start(await loadRunbook('orchestrator-tls12', kinds), {
  *   executor: await createSimulatedExecutor('host.json'),
  * });
  * run.events.on('step:settled', (e) => console.log(e.stepId, e.status));
@@ -112,6 +128,8 @@ export class Runner {
   start(runbook: LoadedRunbook | RunbookDefinition, options: StartOptions): Run {
     const loaded = toLoaded(runbook, this.options.kinds);
     const { params, secrets } = resolveParameters(loaded.definition, options.params ?? {});
+    // Every step's parameters, resolved and checked before the run exists or the target is touched.
+    checkStepParameters(loaded.definition, params, this.options.kinds);
     const runId = options.runId ?? newRunId(loaded.definition.name);
     const secretValues = Object.fromEntries(secrets.map((s) => [s, params[s]]));
     const publicParams = Object.fromEntries(Object.entries(params).filter(([k]) => !secrets.includes(k)));
@@ -126,6 +144,7 @@ export class Runner {
         params: publicParams,
         secrets,
         target: options.executor.target,
+        targetSpec: options.target ?? options.executor.target,
         executor: options.executor.name,
         checkMode: options.checkMode ?? false,
         stateDir: this.stateDir,
@@ -150,10 +169,13 @@ export class Runner {
     return this.launch(runId, options.executor, secrets, options.overrides ?? {}, 'drive');
   }
 
-  /** Compensates a finished, succeeded run on demand, exactly as a failure would. */
-  async rollback(runId: string, options: { executor: Executor }): Promise<Run> {
+  /**
+   * Compensates a succeeded or unfinished run on an operator's request, exactly as a failure would;
+   * values changed since the run are left alone unless `force`.
+   */
+  async rollback(runId: string, options: { executor: Executor; force?: boolean }): Promise<Run> {
     const started = await this.startedRecord(runId);
-    return this.launch(runId, options.executor, this.readSecrets(started), {}, 'rollback');
+    return this.launch(runId, options.executor, this.readSecrets(started), {}, options.force ? 'force-rollback' : 'rollback');
   }
 
   /** What the journal of a run says now. */
@@ -175,9 +197,18 @@ export class Runner {
       try {
         const r = await this.status(id);
         const current = r.steps.find((s) => !['succeeded', 'skipped', 'planned', 'compensated'].includes(s.status));
-        out.push({ runId: id, runbook: r.runbook, target: r.target, status: r.status, currentStep: current?.id ?? null, startedAt: r.startedAt, endedAt: r.endedAt });
-      } catch {
-        // an unreadable run is reported by `status <id>` with its own error
+        out.push({
+          runId: id,
+          runbook: r.runbook,
+          target: r.target,
+          status: r.status,
+          currentStep: current?.id ?? null,
+          startedAt: r.startedAt,
+          endedAt: r.endedAt,
+          ...(r.awaiting ? { awaiting: r.awaiting } : {}),
+        });
+      } catch (error) {
+        out.push({ runId: id, runbook: '?', target: '?', status: 'damaged', currentStep: null, startedAt: '', endedAt: '', error: (error as Error).message.split('\n')[0] });
       }
     }
     return out;
@@ -186,7 +217,10 @@ export class Runner {
   /** The recorded start of a run (its runbook, target, parameters). */
   async startedRecord(runId: string): Promise<RunStartedRecord> {
     const { records } = await readJournal(join(this.runDir(runId), 'journal.jsonl'));
-    const started = records[0] as unknown as RunStartedRecord;
+    const started = records[0] as unknown as RunStartedRecord | undefined;
+    if (!started || started.type !== 'run.started') {
+      throw new JournalError('JOURNAL_CORRUPT', 'the journal does not begin with run.started', { where: join(this.runDir(runId), 'journal.jsonl') });
+    }
     if (started.fingerprint !== fingerprint(started.runbook)) {
       throw new JournalError('JOURNAL_CORRUPT', 'the runbook recorded in the journal does not match its fingerprint', { where: runId });
     }
@@ -204,19 +238,21 @@ export class Runner {
     executor: Executor,
     secrets: Record<string, Json>,
     overrides: Record<string, Json>,
-    mode: 'drive' | 'rollback',
+    mode: 'drive' | 'rollback' | 'force-rollback',
     init?: (journal: Journal) => Promise<void>,
   ): Run {
     const events = new RunEmitter();
     const controller = new AbortController();
+    const interrupter = new AbortController();
     const runDir = this.runDir(runId);
     const result = (async () => {
       await new Promise((r) => setImmediate(r));
       await mkdir(runDir, { recursive: true });
-      const lease = await acquireLease(join(runDir, 'lease.json'));
+      const lease = await acquireLease(runDir, this.options.lease);
       let journal: Journal | undefined;
       try {
-        journal = await Journal.open(join(runDir, 'journal.jsonl'));
+        // A new file for this holder: a driver that lost the lease can append to nothing anyone reads.
+        journal = await Journal.open(join(runDir, 'journal.jsonl'), { exclusive: true, fence: lease.check });
         if (init) await init(journal);
         const result = await drive({
           runDir,
@@ -226,20 +262,26 @@ export class Runner {
           kinds: this.options.kinds,
           events,
           signal: controller.signal,
+          interrupt: interrupter.signal,
+          fence: lease.check,
+          compensationBudgetMs: this.options.compensationBudgetMs,
           secrets,
           overrides,
           resumeCommand: (this.options.resumeCommand ?? ((id, dir) => ['runbook', 'resume', id, '--state-dir', dir]))(runId, this.stateDir),
           retry: this.options.retry,
           inspect: this.options.inspect,
-          mode,
+          mode: mode === 'drive' ? 'drive' : 'rollback',
+          force: mode === 'force-rollback',
         });
-        await writeReports(result, runDir);
-        return result;
+        const undo = await writeUndoFiles(result, journal.records, this.options.kinds, runDir);
+        const reported = undo ? { ...result, undoFiles: undo } : result;
+        await writeReports(reported, runDir);
+        return reported;
       } finally {
         await journal?.close();
         await lease.release();
       }
     })();
-    return { id: runId, events, result, cancel: () => controller.abort() };
+    return { id: runId, events, result, cancel: () => controller.abort(), interrupt: () => interrupter.abort() };
   }
 }

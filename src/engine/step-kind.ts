@@ -14,6 +14,7 @@ import { toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { StepRuntime } from './step-runtime.js';
 import type { Change, Json, StepPlan } from './types.js';
 import type { RegistryLocation, RegistryValue } from '../executors/types.js';
+import type { RegistryPrior } from '../windows/undo-files.js';
 
 /** The context of a step machine; JSON only, so that it persists. */
 export interface StepMachineContext {
@@ -74,6 +75,16 @@ export interface StepKindDefinition<P> {
   description: string;
   /** Validates and types `with:`; errors name the field. */
   params: z.ZodType<P>;
+  /**
+   * The outputs the step publishes for later steps (`${{ steps.<id>.outputs.<name> }}`); lookups of
+   * names it does not declare are refused when a runbook loads.
+   */
+  outputs?: z.ZodObject<z.ZodRawShape>;
+  /**
+   * The registry values its capture restores, for the `undo.reg` / `undo.ps1` an operator runs on the
+   * console when the saga could not reach the target.
+   */
+  registryPriors?(priors: Json): RegistryPrior[];
   /** With nothing to change, still run verify (checks that must pass every time). */
   verifyWhenUnchanged?: boolean;
   /** Compensate after all other steps (a restart must follow the values it makes effective). */

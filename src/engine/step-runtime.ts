@@ -3,22 +3,32 @@
  * write-ahead data, published outputs of earlier steps, logging and suspension.
  */
 import { fromPromise, type AnyStateMachine } from 'xstate';
-import { StepError, toErrorRecord } from '../errors.js';
+import { StepError, isTransient, toErrorRecord } from '../errors.js';
 import type { Executor, HostOp, HostOpResult } from '../executors/types.js';
 import { WRITE_OPS } from '../executors/types.js';
 import type { RunEmitter } from './events.js';
-import type { Journal } from './journal.js';
+import type { JournalWriter } from './journal.js';
 import type { ReadCache } from './read-cache.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 import type { DeclaredWrite, StepKind, StepMachineContext } from './step-kind.js';
-import type { Json } from './types.js';
+import type { AwaitingReason, Json } from './types.js';
 
 /** Thrown by {@link StepRuntime.suspend}; ends this drive of the run without failing the step. */
 export class SuspendSignal extends Error {
   override readonly name = 'SuspendSignal';
-  constructor(readonly reason: string) {
+  constructor(
+    readonly reason: string,
+    readonly awaiting: AwaitingReason,
+  ) {
     super(reason);
   }
+}
+
+/** Why the steps are being compensated, as a compensation handler sees it. */
+export interface CompensationContext {
+  reason: 'failure' | 'cancel' | 'operator';
+  /** `rollback --force`: undo values even where they changed since the run. */
+  force: boolean;
 }
 
 /** Options of {@link StepRuntime.exec}. */
@@ -61,15 +71,21 @@ export interface StepRuntime {
   saveFile(name: string, content: string): Promise<string>;
   log(message: string, level?: 'info' | 'warn' | 'error'): void;
   sleep(ms: number): Promise<void>;
-  /** Ends this drive; the run awaits a resume. */
-  suspend(reason: string): never;
+  /** Ends this drive; the run awaits a resume. @default awaiting `target-restart` */
+  suspend(reason: string, awaiting?: AwaitingReason): never;
+  /** A safe point: ends this drive as interrupted when a signal asked for it. */
+  checkpoint(): void;
+  /** Set while the saga runs: why, and whether the operator forced it. */
+  readonly compensation: CompensationContext | null;
+  /** Milliseconds left of the compensation budget, or null when no budget applies. */
+  budgetLeft(): number | null;
 }
 
 /** The run-level services a runtime is made from. */
 export interface RuntimeServices {
   runId: string;
   executor: Executor;
-  journal: Journal;
+  journal: JournalWriter;
   events: RunEmitter;
   cache: ReadCache;
   policy: RetryPolicy;
@@ -82,6 +98,17 @@ export interface RuntimeServices {
   plannedWrites: (index: number) => Promise<DeclaredWrite[]>;
   saveFile: (name: string, content: string) => Promise<string>;
   counters: Map<number, { roundTrips: number; polls: number; retries: number }>;
+  /** Throws when this process no longer holds the run's lease; checked before every write to the target. */
+  fence: () => Promise<void>;
+  /** True once an interruption was asked for; steps stop at their next safe point. */
+  interrupted: () => boolean;
+  /** Resolves when an interruption is asked for (wakes sleepers). */
+  whenInterrupted: Promise<void>;
+  compensation: CompensationContext | null;
+  /** The compensation budget's end (epoch ms), while the saga runs. */
+  deadline: number | null;
+  /** Set when an undo found the target unreachable after its retries: later calls are tried once. */
+  hostGone: boolean;
 }
 
 export function createStepRuntime(services: RuntimeServices, stepId: string, index: number, phase: () => string): StepRuntime {
@@ -89,31 +116,52 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
   const counter = services.counters.get(index) ?? { roundTrips: 0, polls: 0, retries: 0 };
   services.counters.set(index, counter);
 
+  const left = () => (services.deadline === null ? null : services.deadline - Date.now());
+
   const exec = async (ops: readonly HostOp[], options: ExecOptions = {}) => {
-    if (services.checkMode && ops.some((op) => WRITE_OPS.has(op.op))) {
+    const writes = ops.some((op) => WRITE_OPS.has(op.op));
+    if (services.checkMode && writes) {
       throw new StepError('CHECK_MODE_WRITE', `step ${stepId} tried to change the target in check mode`);
     }
     const call = async () => {
+      const remaining = left();
+      if (remaining !== null && remaining <= 0) {
+        throw new StepError('COMPENSATION_BUDGET', 'the compensation budget is spent: the target was not called', {
+          where: stepId,
+          hint: 'the report lists what is still changed; undo.reg and undo.ps1 in the run directory restore it on the console',
+        });
+      }
+      // Fencing: a driver that lost the run's lease changes nothing more on the target.
+      if (writes) await services.fence();
       if (options.poll) counter.polls += 1;
       else counter.roundTrips += 1;
-      const results = await executor.run(ops, { signal: services.signal, timeoutMs: options.timeoutMs });
+      const timeoutMs = remaining === null ? options.timeoutMs : Math.min(options.timeoutMs ?? remaining, remaining);
+      const results = await executor.run(ops, { signal: services.signal, timeoutMs });
       cache.invalidate(ops);
       ops.forEach((op, i) => cache.set(op, results[i]));
       return results;
     };
     if (options.poll || options.retry === false) return call();
-    return withRetry(
-      call,
-      services.policy,
-      async ({ attempt, error, willRetry }) => {
-        counter.retries += 1;
-        const record = toErrorRecord(error);
-        cache.invalidate(ops);
-        await journal.append({ type: 'step.attempt', index, stepId, phase: phase(), attempt, willRetry, error: record });
-        events.emit('step:retry', { runId, stepId, phase: phase(), attempt, willRetry, error: record });
-      },
-      services.signal,
-    );
+    const remaining = left();
+    const policy = services.hostGone ? { ...services.policy, retries: 0 } : services.policy;
+    try {
+      return await withRetry(
+        call,
+        remaining === null ? policy : { ...policy, maxRetryTime: Math.max(0, remaining) },
+        async ({ attempt, error, willRetry }) => {
+          if (willRetry) counter.retries += 1;
+          const record = toErrorRecord(error);
+          cache.invalidate(ops);
+          await journal.append({ type: 'step.attempt', index, stepId, phase: phase(), attempt, willRetry, error: record });
+          events.emit('step:retry', { runId, stepId, phase: phase(), attempt, willRetry, error: record });
+        },
+        services.signal,
+      );
+    } catch (error) {
+      // An undo that found the target unreachable after its retries: the others are tried once each.
+      if (services.compensation && isTransient(error)) services.hostGone = true;
+      throw error;
+    }
   };
 
   return {
@@ -149,10 +197,24 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
     log(message, level = 'info') {
       events.emit('log', { runId, stepId, level, message });
     },
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    suspend(reason): never {
-      throw new SuspendSignal(reason);
+    sleep: (ms) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        void services.whenInterrupted.then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+    suspend(reason, awaiting = 'target-restart'): never {
+      throw new SuspendSignal(reason, awaiting);
     },
+    checkpoint() {
+      if (services.interrupted()) throw new SuspendSignal('interrupted: stopped at a safe point', 'interrupted');
+    },
+    get compensation() {
+      return services.compensation;
+    },
+    budgetLeft: () => left(),
   };
 }
 
@@ -163,10 +225,12 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
 export function bindStepKind(
   kind: StepKind<unknown>,
   rt: StepRuntime,
-  onSuspend: (reason: string) => void,
+  onSuspend: (signal: SuspendSignal) => void,
   setPhase: (name: string) => void,
   /** Puts secret values back into parameters that the snapshot holds only as `{ $secret: name }`. */
   reveal: (params: Json) => Json = (p) => p,
+  /** Resolves once the snapshot that invoked an actor is durable: no side effect starts before it is. */
+  durable: () => Promise<void> = async () => undefined,
 ): AnyStateMachine {
   const handlers: Record<string, (ctx: StepMachineContext, params: unknown) => Promise<Json>> = {
     probe: (_ctx, params) => kind.probe({ params, rt }),
@@ -192,14 +256,19 @@ export function bindStepKind(
   const actors = Object.fromEntries(
     kind.actorNames.map((name) => [
       name,
-      fromPromise<Json, StepMachineContext>(async ({ input }) => {
-        setPhase(name);
-        const params = kind.params.parse(reveal(input.params));
+      fromPromise<Json, StepMachineContext>(async ({ input, signal }) => {
         try {
+          // Write-ahead: the snapshot that names this actor reaches the disk before the actor acts.
+          await durable();
+          if (signal.aborted) return new Promise<Json>(() => undefined);
+          // Starting an actor is a safe point: what came before is durable, nothing of this one started.
+          rt.checkpoint();
+          setPhase(name);
+          const params = kind.params.parse(reveal(input.params));
           return await handlers[name](input, params);
         } catch (error) {
           if (error instanceof SuspendSignal) {
-            onSuspend(error.reason);
+            onSuspend(error);
             return new Promise<Json>(() => undefined);
           }
           throw error;

@@ -13,6 +13,8 @@ export const RunStatus = {
   rollbackFailed: 'rollback-failed',
   awaitingResume: 'awaiting-resume',
   cancelled: 'cancelled',
+  /** The target could not be reached before anything was changed: nothing to roll back. */
+  unreachable: 'unreachable',
 } as const;
 export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];
 
@@ -28,6 +30,17 @@ export const StepStatus = {
 } as const;
 export type StepStatus = (typeof StepStatus)[keyof typeof StepStatus];
 
+/** Why a run waits for a resume. */
+export const AwaitingReason = {
+  /** `allowRestart` is false: resume with `--allow-restart` in a restart window. */
+  restartWindow: 'restart-window',
+  /** Stopped at a safe point by a signal or `run.interrupt()`. */
+  interrupted: 'interrupted',
+  /** The engine runs on the target, which is restarting; its start-up task resumes the run. */
+  targetRestart: 'target-restart',
+} as const;
+export type AwaitingReason = (typeof AwaitingReason)[keyof typeof AwaitingReason];
+
 /** One difference between the target and the desired state: what a plan shows and a report keeps. */
 export interface Change {
   /** What changes, e.g. `HKLM\SYSTEM\...\TLS 1.2\Server [64-bit]`. */
@@ -38,7 +51,7 @@ export interface Change {
   after: Json;
   /** Value type before → after, e.g. `REG_SZ → REG_DWORD`. */
   type?: string;
-  action: 'create' | 'update' | 'delete' | 'retype' | 'restore' | 'run';
+  action: 'create' | 'update' | 'delete' | 'retype' | 'restore' | 'run' | 'keep';
 }
 
 /** What a step's plan phase decided. */
@@ -84,6 +97,15 @@ export interface RunResult {
   pollRoundTrips: number;
   retries: number;
   rebootRequired: boolean;
+  /** Why an `awaiting-resume` run waits: a restart window, an interruption, or its own host restarting. */
+  awaiting?: AwaitingReason;
+  /**
+   * What the journal says is still changed on the target: the changes of steps that were applied and
+   * not compensated (after a failed rollback, exactly what is left to undo by hand).
+   */
+  remaining?: Change[];
+  /** Files in the run directory that undo the remaining changes on the target's console. */
+  undoFiles?: { reg: string; powershell: string };
   startedAt: string;
   endedAt: string;
   stateDir: string;

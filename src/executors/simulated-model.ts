@@ -4,6 +4,7 @@
  */
 import type { HostOp, HostOpName, HostOpResult, OsInfo, ProtocolMap, RegistryValue, RegistryView, SqlInstance } from './types.js';
 import { protocolMap } from '../windows/schannel.js';
+import { REG_HEADER, regLine } from '../windows/reg-file.js';
 
 /** A fault to inject: the next `times` calls whose batch holds a matching op fail. */
 export interface SimFault {
@@ -114,36 +115,9 @@ function touch(host: SimHostState, key: string, now: string): void {
   host.keyTimes[key] = now;
 }
 
-function dwordHex(n: number): string {
-  return (n >>> 0).toString(16).padStart(8, '0');
-}
-
-function regLine(name: string, value: RegistryValue): string {
-  const quoted = `"${name.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-  switch (value.type) {
-    case 'REG_DWORD':
-      return `${quoted}=dword:${dwordHex(value.data)}`;
-    case 'REG_SZ':
-      return `${quoted}="${value.data.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-    case 'REG_QWORD': {
-      const hex = BigInt(value.data).toString(16).padStart(16, '0');
-      const bytes = hex.match(/../g)!.reverse().join(',');
-      return `${quoted}=hex(b):${bytes}`;
-    }
-    case 'REG_BINARY':
-      return `${quoted}=hex:${(value.data.match(/../g) ?? []).join(',')}`;
-    case 'REG_EXPAND_SZ':
-    case 'REG_MULTI_SZ': {
-      const text = value.type === 'REG_MULTI_SZ' ? `${value.data.join('\0')}\0\0` : `${value.data}\0`;
-      const bytes = [...Buffer.from(text, 'utf16le')].map((b) => b.toString(16).padStart(2, '0')).join(',');
-      return `${quoted}=hex(${value.type === 'REG_MULTI_SZ' ? 7 : 2}):${bytes}`;
-    }
-  }
-}
-
 /** Renders a key and its subkeys the way `reg export` does. */
 export function exportKey(host: SimHostState, path: string): string {
-  const lines = ['Windows Registry Editor Version 5.00', ''];
+  const lines = [REG_HEADER, ''];
   const lower = path.toLowerCase();
   const keys = Object.keys(host.registry)
     .filter((k) => k.toLowerCase() === lower || k.toLowerCase().startsWith(`${lower}\\`))

@@ -9,6 +9,7 @@ import { defineStepKind } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
 import { resultOf, type HostOp } from '../executors/types.js';
 import { observe, planWrites, type ObservedValue } from './registry-values.js';
+import type { RegistryPrior } from '../windows/undo-files.js';
 
 export const backupParams = z
   .object({
@@ -31,6 +32,8 @@ export const backupStep = defineStepKind({
   kind: 'windows/registry-backup',
   description: 'Exports the keys the run touches to .reg files (target and state directory) and captures every value the run may write',
   params: backupParams,
+  outputs: z.object({ files: z.array(z.unknown()), captured: z.number() }),
+  registryPriors: (priors) => (Array.isArray(priors) ? (priors as unknown as RegistryPrior[]) : []),
   async probe({ rt }) {
     const writes = await rt.plannedWrites();
     const [os] = await rt.read([{ op: 'os.info' }]);

@@ -25,6 +25,7 @@ export const hotfixStep = defineStepKind({
   kind: 'windows/hotfix-verify',
   description: 'Verifies the TLS System Default Versions update for the OS (KB3154518/19/20/21, KB3156421) or a superseding one',
   params: hotfixParams,
+  outputs: z.object({ os: z.string(), required: z.array(z.string()), found: z.array(z.string()) }),
   verifyWhenUnchanged: true,
   probe: async ({ rt }) => (await rt.read([{ op: 'os.info' }, { op: 'hotfix.list' }])) as unknown as Json,
   plan({ params, observed, rt }) {

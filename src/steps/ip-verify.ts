@@ -12,7 +12,7 @@ import type { Json } from '../engine/types.js';
 import { resultOf, type HostOp, type ProtocolMap } from '../executors/types.js';
 import { PROTOCOLS, SIDES, protocolKey, protocolMap } from '../windows/schannel.js';
 import { NETFRAMEWORK_KEY } from './dotnet.js';
-import { applyWrites, planWrites, restorePriors, toObserved, verifyWrites, type ObservedValue, type Prior } from './registry-values.js';
+import { applyWrites, leftByStep, planWrites, restorePriors, toObserved, verifyWrites, type ObservedValue, type Prior } from './registry-values.js';
 
 export const ipVerifyParams = z
   .object({
@@ -54,6 +54,7 @@ export const ipVerifyStep = defineStepKind({
   kind: 'orchestrator/ip-verify',
   description: 'Integration Pack fix (KB4494803): SystemDefaultTlsVersions=1 in the 32-bit .NET 4 key; services running; protocols in effect',
   params: ipVerifyParams,
+  outputs: z.object({ fixed: z.boolean(), services: z.array(z.unknown()), protocolsInEffect: z.unknown() }),
   verifyWhenUnchanged: true,
   declares: async () => [IP_WRITE],
   async probe({ params, rt }) {
@@ -116,5 +117,6 @@ export const ipVerifyStep = defineStepKind({
       output: { fixed, services: data.services, protocolsInEffect: data.inEffect } as Json,
     };
   },
-  compensate: ({ rt, priors }) => restorePriors(rt, priors as unknown as Prior[]),
+  compensate: ({ rt, priors, results }) => restorePriors(rt, priors as unknown as Prior[], leftByStep(results)),
+  registryPriors: (priors) => (Array.isArray(priors) ? (priors as unknown as Prior[]) : []),
 });

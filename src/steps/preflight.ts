@@ -63,6 +63,7 @@ export const preflightStep = defineStepKind({
   kind: 'orchestrator/preflight',
   description: 'Checks the prerequisites of the TLS 1.2 procedure: OS, Orchestrator, .NET 4.6, SQL Native Client 11, SQL Server TLS 1.2 support, transport TLS',
   params: preflightParams,
+  outputs: z.object({ os: z.unknown(), orchestrator: z.unknown(), dotnetRelease: z.number().nullable(), nativeClient: z.unknown(), sqlServer: z.array(z.string()), transportTls: z.string().nullable(), bootTime: z.string() }),
   verifyWhenUnchanged: true,
   probe: async ({ rt }) => (await rt.read(PROBE)) as unknown as Json,
   async plan({ params, rt, observed }) {

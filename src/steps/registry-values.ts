@@ -9,6 +9,8 @@ import type { z } from 'zod';
 import type { DeclaredWrite, HandlerArgs, StepKindDefinition } from '../engine/step-kind.js';
 import type { StepRuntime } from '../engine/step-runtime.js';
 import type { Change, Json, StepPlan } from '../engine/types.js';
+import { createdKeys, type RegistryPrior } from '../windows/undo-files.js';
+import { z as zod } from 'zod';
 
 /** What was read of one value. */
 export interface ObservedValue {
@@ -21,7 +23,7 @@ export interface ObservedValue {
 }
 
 /** The prior state of one value, as journaled before any change. */
-export type Prior = ObservedValue;
+export type Prior = RegistryPrior;
 
 /** How a key is shown to people: `HKLM\SOFTWARE\...` with its view. */
 export function displayKey(view: DeclaredWrite['view'], key: string): string {
@@ -41,7 +43,7 @@ export function satisfies(write: DeclaredWrite, value: RegistryValue | null): bo
   return JSON.stringify(value.data) === JSON.stringify(write.desired.data);
 }
 
-export function getOps(writes: readonly DeclaredWrite[]): HostOp[] {
+export function getOps(writes: readonly { view: DeclaredWrite['view']; key: string; name: string }[]): HostOp[] {
   return writes.map((w) => ({ op: 'registry.get', view: w.view, key: w.key, name: w.name }));
 }
 
@@ -121,21 +123,30 @@ export function verifyWrites(writes: readonly DeclaredWrite[], observed: readonl
   return problems;
 }
 
-function keysCreatedSince(prior: Prior): string[] {
-  if (prior.keyExists) return [];
-  const parts = prior.key.split('\\');
-  const depth = prior.existingAncestor ? prior.existingAncestor.split('\\').length : 0;
-  const keys: string[] = [];
-  for (let i = parts.length; i > depth; i--) keys.push(parts.slice(0, i).join('\\'));
-  return keys;
-}
-
 /**
  * Restores every prior exactly: absent values are deleted, others rewritten with their old type, keys
  * the run created are removed when empty. Every undo is attempted; failures are collected and thrown
  * together after the rest ran.
  */
-export async function restorePriors(rt: StepRuntime, priors: readonly Prior[]): Promise<{ detail: string; changes: Change[] }> {
+export async function restorePriors(
+  rt: StepRuntime,
+  allPriors: readonly Prior[],
+  /** What the run left in each value (what it wrote, or the prior where it wrote nothing). */
+  leftByRun?: (prior: Prior) => RegistryValue | null,
+): Promise<{ detail: string; changes: Change[] }> {
+  const kept: Change[] = [];
+  let priors = allPriors;
+  if (rt.compensation?.reason === 'operator' && !rt.compensation.force && leftByRun) {
+    // On request, read first: a value someone changed since the run is theirs now, not the run's.
+    const now = await rt.exec(getOps(allPriors));
+    priors = allPriors.filter((p, i) => {
+      const current = now[i].op === 'registry.get' ? now[i].value : null;
+      const left = leftByRun(p);
+      if (same(current, left) || same(current, p.value)) return true;
+      kept.push({ target: displayKey(p.view, p.key), field: p.name, before: displayValue(left), after: displayValue(current), action: 'keep' });
+      return false;
+    });
+  }
   const valueOps: HostOp[] = priors.map((p) =>
     p.value
       ? { op: 'registry.set', view: p.view, key: p.key, name: p.name, value: p.value }
@@ -143,7 +154,7 @@ export async function restorePriors(rt: StepRuntime, priors: readonly Prior[]): 
   );
   const keyOps: HostOp[] = [];
   const seen = new Set<string>();
-  const created = priors.flatMap((p) => keysCreatedSince(p).map((key) => ({ view: p.view, key })));
+  const created = priors.flatMap((p) => createdKeys(p).map((key) => ({ view: p.view, key })));
   created.sort((a, b) => b.key.split('\\').length - a.key.split('\\').length);
   for (const { view, key } of created) {
     const id = `${view}:${key.toLowerCase()}`;
@@ -152,8 +163,8 @@ export async function restorePriors(rt: StepRuntime, priors: readonly Prior[]): 
     keyOps.push({ op: 'registry.deleteKey', view, key, onlyIfEmpty: true });
   }
   const ops = [...valueOps, ...keyOps];
-  let results: (HostOpResult | Error)[];
-  try {
+  let results: (HostOpResult | Error)[] = [];
+  if (ops.length > 0) try {
     results = await rt.exec(ops);
   } catch {
     // One at a time, so that one failing undo does not stop the others.
@@ -187,8 +198,26 @@ export async function restorePriors(rt: StepRuntime, priors: readonly Prior[]): 
       hint: 'restore the values from the .reg backups in the run directory',
     });
   }
-  return { detail: changes.length === 0 ? 'nothing to undo: values already as before' : `restored ${changes.length} registry item(s)`, changes };
+  const keptNote = kept.length > 0 ? `; left ${kept.length} value(s) alone that changed since the run (rollback --force undoes them too)` : '';
+  const done = changes.length === 0 ? 'nothing to undo: values already as before' : `restored ${changes.length} registry item(s)`;
+  return { detail: `${done}${keptNote}`, changes: [...changes, ...kept] };
 }
+
+function same(a: RegistryValue | null, b: RegistryValue | null): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** What a registry step left in each value: the read-back of its write, else the prior. */
+export function leftByStep(results: Record<string, Json>): (prior: Prior) => RegistryValue | null {
+  const written = ((results.apply as { written?: { view: string; key: string; name: string; after: RegistryValue }[] } | undefined)?.written ?? []);
+  return (p) => written.find((w) => w.view === p.view && w.key === p.key && w.name === p.name)?.after ?? p.value;
+}
+
+/** The outputs every registry step publishes. */
+export const registryStepOutputs = zod.object({
+  changed: zod.number().describe('how many values the step wrote'),
+  rebootRequired: zod.boolean().describe('true when a written value takes effect only after a restart'),
+});
 
 /** What {@link defineRegistryStep} needs to know of a step that sets registry values. */
 export interface RegistryStepOptions<P> {
@@ -203,6 +232,8 @@ export interface RegistryStepOptions<P> {
   rebootOnChange: boolean;
   /** More published data, from the desired values. */
   publish?(args: HandlerArgs<P>): Promise<Record<string, Json>>;
+  /** The schema of what `publish` adds to the outputs. */
+  publishes?: zod.ZodRawShape;
 }
 
 interface RegistryPlanData {
@@ -231,6 +262,8 @@ export function defineRegistryStep<P>(options: RegistryStepOptions<P>): StepKind
     kind: options.kind,
     description: options.description,
     params: options.params,
+    outputs: registryStepOutputs.extend(options.publishes ?? {}),
+    registryPriors: (priors) => (Array.isArray(priors) ? (priors as unknown as Prior[]) : []),
     declares: (args) => options.writes(args),
     async probe(args) {
       const writes = await options.writes(args);
@@ -264,6 +297,6 @@ export function defineRegistryStep<P>(options: RegistryStepOptions<P>): StepKind
         output: { ...published, changed: written, rebootRequired: options.rebootOnChange && written > 0 } as Json,
       };
     },
-    compensate: ({ rt, priors }) => restorePriors(rt, priors as unknown as Prior[]),
+    compensate: ({ rt, priors, results }) => restorePriors(rt, priors as unknown as Prior[], leftByStep(results)),
   };
 }

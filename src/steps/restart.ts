@@ -47,35 +47,90 @@ interface Baseline {
   deadline: string;
 }
 
-/** Polls until the boot time differs from the baseline and the ready services run, or the deadline passes. */
-async function waitForBoot(rt: StepRuntime, params: RestartParams, baseline: Baseline): Promise<{ bootTime: string; polls: number }> {
+/** The restart phase's answer. `unconfirmed`: the command's connection failed; the host decides what happened. */
+type RestartAnswer = { requested: boolean; alreadyRestarted: boolean; unconfirmed?: boolean };
+
+/** The earlier of the step's own deadline and the end of the compensation budget. */
+function deadlineOf(rt: StepRuntime, baseline: Baseline): number {
+  const budget = rt.budgetLeft();
+  const own = Date.parse(baseline.deadline);
+  return budget === null ? own : Math.min(own, Date.now() + budget);
+}
+
+/** How long to pause before the next poll: doubling from `pollIntervalMs`, jittered, capped, never past the deadline. */
+function nextPause(pause: number, params: RestartParams, deadline: number): number {
+  const jitter = 0.5 + Math.random() / 2;
+  return Math.max(0, Math.min(pause * jitter, params.maxPollIntervalMs, deadline - Date.now()));
+}
+
+/**
+ * Polls until the boot time differs from the baseline and the ready services run, or the deadline
+ * passes. With `resend`, a host that answers with the old boot time gets the (boot-time guarded)
+ * restart command again: a command whose connection failed may never have run.
+ */
+async function waitForBoot(rt: StepRuntime, params: RestartParams, baseline: Baseline, resend = false): Promise<{ bootTime: string; polls: number; resent: number }> {
   const ops: HostOp[] = [{ op: 'boot.time' }, ...params.readyServices.map((name): HostOp => ({ op: 'service.status', name }))];
+  const deadline = deadlineOf(rt, baseline);
   let pause = params.pollIntervalMs;
   let polls = 0;
+  let resent = 0;
   for (;;) {
+    rt.checkpoint();
     polls += 1;
     try {
       const results = await rt.exec(ops, { poll: true, timeoutMs: 30_000 });
       const bootTime = resultOf(results[0], 'boot.time').bootTime;
       const ready = results.slice(1).every((r) => resultOf(r, 'service.status').state === 'running');
-      if (bootTime !== baseline.bootTime && ready) return { bootTime, polls };
+      if (bootTime !== baseline.bootTime && ready) return { bootTime, polls, resent };
+      if (bootTime === baseline.bootTime && resend && resent < 3) {
+        resent += 1;
+        rt.log(`the target still runs since ${baseline.bootTime}: sending the restart again (${resent})`, 'warn');
+        const again = await requestRestart(rt, params, baseline);
+        if (!again.unconfirmed) resend = false;
+      }
     } catch (error) {
       if (!isTransient(error)) throw error;
     }
-    if (Date.now() >= Date.parse(baseline.deadline)) {
-      throw new StepError('RESTART_TIMEOUT', `the target did not come back by ${baseline.deadline} (boot time still ${baseline.bootTime} or services not running)`, {
+    if (Date.now() >= deadline) {
+      throw new StepError('RESTART_TIMEOUT', `the target did not come back by ${new Date(deadline).toISOString()} (boot time still ${baseline.bootTime}, or services not running)`, {
         where: rt.stepId,
         hint: 'check the server console; once it is up, `runbook resume` continues the run',
       });
     }
-    const jitter = 0.5 + Math.random();
-    await rt.sleep(Math.min(pause * jitter, params.maxPollIntervalMs, Math.max(0, Date.parse(baseline.deadline) - Date.now())));
+    await rt.sleep(nextPause(pause, params, deadline));
     pause = Math.min(pause * 2, params.maxPollIntervalMs);
   }
 }
 
-/** Sends the restart; a connection dropped while it runs means the restart is under way. */
-async function requestRestart(rt: StepRuntime, params: RestartParams, baseline: Baseline, extra: HostOp[] = []): Promise<Json> {
+/** The target's boot time, waiting while it does not answer (it may be restarting), until the deadline. */
+async function currentBootTime(rt: StepRuntime, params: RestartParams, deadline: number): Promise<string> {
+  let pause = params.pollIntervalMs;
+  for (;;) {
+    rt.checkpoint();
+    try {
+      const [boot] = await rt.exec([{ op: 'boot.time' }], { poll: true, timeoutMs: 30_000 });
+      return resultOf(boot, 'boot.time').bootTime;
+    } catch (error) {
+      if (!isTransient(error)) throw error;
+      if (Date.now() >= deadline) {
+        throw new StepError('TARGET_GONE', 'the target did not answer, so whether it restarted cannot be known', {
+          where: rt.stepId,
+          hint: 'once it is up, restart it so that the restored values take effect (or `runbook resume` the run)',
+          cause: error,
+        });
+      }
+    }
+    await rt.sleep(nextPause(pause, params, deadline));
+    pause = Math.min(pause * 2, params.maxPollIntervalMs);
+  }
+}
+
+/**
+ * Sends the restart, guarded by the baseline boot time (a host that already restarted is not restarted
+ * again). A connection that fails while the command is sent proves nothing: the answer is then
+ * `unconfirmed`, and the host's boot time decides.
+ */
+async function requestRestart(rt: StepRuntime, params: RestartParams, baseline: Baseline, extra: HostOp[] = []): Promise<RestartAnswer> {
   const op: HostOp = { op: 'restart', delaySeconds: params.delaySeconds, reason: `runbook-engine run ${rt.runId}`, ifBootTime: baseline.bootTime };
   try {
     const results = await rt.exec([...extra, op], { retry: false });
@@ -84,8 +139,8 @@ async function requestRestart(rt: StepRuntime, params: RestartParams, baseline: 
     return { requested: r.requested, alreadyRestarted: r.alreadyRestarted };
   } catch (error) {
     if (error instanceof ExecutorError && error.transient) {
-      rt.log('the connection dropped while the restart command ran: counted as restart requested', 'warn');
-      return { requested: true, alreadyRestarted: false, connectionDropped: true };
+      rt.log(`the restart command's connection failed (${error.message.split('\n')[0]}): the target's boot time will tell whether it ran`, 'warn');
+      return { requested: false, alreadyRestarted: false, unconfirmed: true };
     }
     throw error;
   }
@@ -100,6 +155,7 @@ export const restartStep = defineStepKind({
   kind: 'windows/restart',
   description: 'Restarts the target when a reboot is owed and waits until it is back (boot time changed, services running)',
   params: restartParams,
+  outputs: z.object({ restarted: z.boolean(), previousBootTime: z.string(), bootTime: z.string(), rebootRequired: z.boolean() }),
   compensateLast: true,
   async probe({ rt }) {
     const owedBy = owedByThisRun(rt);
@@ -135,16 +191,16 @@ export const restartStep = defineStepKind({
       name: 'restart',
       async run({ rt, params, priors }) {
         if (!allowed(rt, params)) {
-          rt.suspend('awaiting a restart window: restarting is not allowed (resume with --allow-restart when it is)');
+          rt.suspend(`awaiting a restart window: restarting is not allowed; in a window, resume with --allow-restart (runbook resume ${rt.runId} --allow-restart)`, 'restart-window');
         }
         const extra: HostOp[] = rt.onTarget ? [{ op: 'startupTask.register', name: `${TASK_PREFIX}${rt.runId}`, command: rt.resumeCommand }] : [];
-        return requestRestart(rt, params, priors as unknown as Baseline, extra);
+        return (await requestRestart(rt, params, priors as unknown as Baseline, extra)) as Json;
       },
     },
     {
       name: 'awaitBoot',
       async run({ rt, params, priors, results }) {
-        const restart = results.restart as { alreadyRestarted?: boolean } | undefined;
+        const restart = results.restart as RestartAnswer | undefined;
         if (rt.onTarget && !restart?.alreadyRestarted) {
           // This process is about to go down with the host; the start-up task resumes the run here.
           const baseline = priors as unknown as Baseline;
@@ -153,7 +209,7 @@ export const restartStep = defineStepKind({
             rt.suspend('awaiting resume: the target is restarting; its start-up task resumes the run');
           }
         }
-        return (await waitForBoot(rt, params, priors as unknown as Baseline)) as unknown as Json;
+        return (await waitForBoot(rt, params, priors as unknown as Baseline, Boolean(restart?.unconfirmed))) as unknown as Json;
       },
     },
   ],
@@ -167,19 +223,25 @@ export const restartStep = defineStepKind({
       output: { restarted: true, previousBootTime: baseline.bootTime, bootTime: boot.bootTime, rebootRequired: false },
     };
   },
-  async compensate({ rt, params, results }) {
-    const restarted = results.restart as { requested?: boolean } | undefined;
-    if (!restarted?.requested) return { detail: 'the target was not restarted by this step: nothing to undo', changes: [] };
-    // The values restored by the other compensations take effect only after another restart.
-    const baseline = await rt.remember<{ bootTime: string; deadline: string }>('compensate.baseline', async () => {
-      const [boot] = await rt.exec([{ op: 'boot.time' }]);
-      return { bootTime: resultOf(boot, 'boot.time').bootTime, deadline: new Date(Date.now() + params.timeoutSeconds * 1000).toISOString() };
+  async compensate({ rt, params, priors }) {
+    const before = priors as unknown as Baseline | null;
+    if (!before) return { detail: 'the step never came to restart the target: nothing to undo', changes: [] };
+    // Whether this run restarted the target is the target's to say: its boot time against the
+    // baseline journaled before the restart was sent (the journal may end before the answer did).
+    const baseline = await rt.remember<{ bootTime: string; restarted: boolean; deadline: string }>('compensate.baseline', async () => {
+      const deadline = Date.now() + params.timeoutSeconds * 1000;
+      const bootTime = await currentBootTime(rt, params, deadlineOf(rt, { bootTime: before.bootTime, deadline: new Date(deadline).toISOString() }));
+      return { bootTime, restarted: bootTime !== before.bootTime, deadline: new Date(deadline).toISOString() };
     });
+    if (!baseline.restarted) {
+      return { detail: `the target has not restarted since ${before.bootTime}: the restored values are the ones in effect, nothing to undo`, changes: [] };
+    }
+    // The values restored by the other compensations take effect only after another restart.
     const task = `${TASK_PREFIX}${rt.runId}`;
     const extra: HostOp[] = rt.onTarget ? [{ op: 'startupTask.register', name: task, command: rt.resumeCommand }] : [];
-    const sent = (await requestRestart(rt, params, baseline, extra)) as { alreadyRestarted?: boolean };
+    const sent = await requestRestart(rt, params, baseline, extra);
     if (rt.onTarget && !sent.alreadyRestarted) rt.suspend('awaiting resume: the target restarts so that the restored values take effect');
-    const boot = await waitForBoot(rt, params, baseline);
+    const boot = await waitForBoot(rt, params, baseline, Boolean(sent.unconfirmed));
     if (rt.onTarget) await rt.exec([{ op: 'startupTask.remove', name: task }]);
     return {
       detail: `restarted again so that the restored values take effect (booted ${boot.bootTime})`,

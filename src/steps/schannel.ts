@@ -69,5 +69,6 @@ export const schannelStep = defineStepKind(
     rebootOnChange: true,
     writes: async ({ params }) => schannelWrites(params),
     publish: async ({ params }) => ({ protocols: desiredProtocols(params) as never }),
+    publishes: { protocols: z.unknown().describe('the protocols the step configures, per side') },
   }),
 );

@@ -76,12 +76,12 @@ test('group-commits concurrent appends in order', async () => {
 
 test('refuses a lease held by a live process and takes over one of a dead process', async () => {
   const dir = await tempDir();
-  const file = join(dir, 'lease.json');
+  const file = join(dir, 'lease.1.json');
   const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
   try {
-    await writeFile(file, JSON.stringify({ host: hostname(), pid: child.pid, expiresAt: new Date(Date.now() + 60_000).toISOString() }));
+    await writeFile(file, JSON.stringify({ generation: 1, host: hostname(), pid: child.pid, token: 'x', expiresAt: new Date(Date.now() + 60_000).toISOString() }));
     try {
-      await acquireLease(file);
+      await acquireLease(dir);
       assert.unreachable('should have thrown');
     } catch (error) {
       assert.is((error as JournalError).code, 'LEASE_HELD');
@@ -91,8 +91,9 @@ test('refuses a lease held by a live process and takes over one of a dead proces
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
   }
-  const lease = await acquireLease(file);
-  assert.is(JSON.parse(await readFile(file, 'utf8')).pid, process.pid);
+  const lease = await acquireLease(dir);
+  assert.is(lease.generation, 2);
+  assert.is(JSON.parse(await readFile(join(dir, 'lease.2.json'), 'utf8')).pid, process.pid);
   await lease.release();
 });
 

@@ -1,0 +1,90 @@
+/**
+ * The backward pass of a run: every step that ran is compensated in reverse order — steps whose kind
+ * says `compensateLast` (a restart, which makes the restored values take effect) after all others.
+ * Every undo is attempted even when one fails; each outcome is journaled. The saga runs against a
+ * budget: once it is spent no further call reaches the target, and the run ends `rollback-failed` with
+ * the report listing what is still changed.
+ */
+import { toErrorRecord, type ErrorRecord } from '../errors.js';
+import type { RunEmitter } from './events.js';
+import type { JournalWriter } from './journal.js';
+import type { StepKindRegistry } from './kinds.js';
+import type { RunState } from './replay.js';
+import type { RunbookDefinition } from './runbook.js';
+import type { StepOutcome } from './step-host.js';
+import type { RuntimeServices, SuspendSignal } from './step-runtime.js';
+import type { Change, RunStatus } from './types.js';
+
+/** How long a saga may keep calling the target, unless the runner sets another budget. */
+export const DEFAULT_COMPENSATION_BUDGET_MS = 15 * 60_000;
+
+export interface SagaScope {
+  runId: string;
+  definition: RunbookDefinition;
+  kinds: StepKindRegistry;
+  state: RunState;
+  services: RuntimeServices;
+  journal: JournalWriter;
+  events: RunEmitter;
+  budgetMs: number;
+  runStep(index: number, mode: 'compensate'): Promise<StepOutcome>;
+  counters(index: number): { roundTrips: number; pollRoundTrips: number; retries: number };
+}
+
+export type SagaOutcome = { kind: 'ended'; status: RunStatus; reason?: string } | { kind: 'suspended'; signal: SuspendSignal };
+
+/** Compensates, in order, every step of the saga under way in `scope.state` that is not yet compensated. */
+export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
+  const { state, definition, kinds, services, journal, events, runId } = scope;
+  const saga = state.saga!;
+  // A compensation cannot be cancelled: from here on, calls get a signal that never aborts.
+  services.signal = new AbortController().signal;
+  services.compensation = { reason: saga.reason, force: saga.force };
+  services.deadline = Date.now() + scope.budgetMs;
+  const ran = state.steps
+    .map((st, index) => ({ st, index }))
+    .filter(({ st, index }) => index <= saga.failedIndex && st.snapshot !== undefined)
+    .reverse();
+  const last = (index: number) => Boolean(kinds.get(definition.steps[index].uses).compensateLast);
+  const order = [...ran.filter(({ index }) => !last(index)), ...ran.filter(({ index }) => last(index))];
+  let allCompensated = true;
+  for (const { st, index } of order) {
+    if (st.compensation) {
+      if (st.compensation.status !== 'compensated') allCompensated = false;
+      continue;
+    }
+    const stepId = definition.steps[index].id;
+    events.emit('step:compensation', { runId, stepId, index, status: 'compensating', detail: '' });
+    let status: 'compensated' | 'compensation-failed';
+    let detail: string;
+    let changes: Change[] = [];
+    let error: ErrorRecord | undefined;
+    try {
+      const outcome = await scope.runStep(index, 'compensate');
+      if (outcome.kind === 'suspended') return { kind: 'suspended', signal: outcome.signal };
+      const compensation = outcome.context.compensation;
+      status = outcome.status === 'compensated' ? 'compensated' : 'compensation-failed';
+      detail = compensation?.detail ?? '';
+      changes = compensation?.changes ?? [];
+      if (status === 'compensation-failed') error = { name: 'StepError', code: 'COMPENSATION_FAILED', message: detail };
+    } catch (caught) {
+      if ((caught as { code?: string }).code === 'FENCED') throw caught;
+      status = 'compensation-failed';
+      error = toErrorRecord(caught);
+      detail = error.message;
+    }
+    if (status !== 'compensated') allCompensated = false;
+    await journal.append({ type: 'step.compensated', index, stepId, status, detail, changes, ...(error ? { error } : {}), ...scope.counters(index) });
+    events.emit('step:compensation', { runId, stepId, index, status, detail });
+  }
+  if (!allCompensated) {
+    const why = services.deadline !== null && Date.now() >= services.deadline ? `the compensation budget (${Math.round(scope.budgetMs / 1000)} s) was spent` : 'one or more undos failed';
+    return {
+      kind: 'ended',
+      status: 'rollback-failed',
+      reason: `${why}; the report lists what is still changed on the target, and undo.reg / undo.ps1 in the run directory restore it from the console`,
+    };
+  }
+  if (saga.reason === 'operator') return { kind: 'ended', status: 'rolled-back', reason: 'rolled back on request' };
+  return { kind: 'ended', status: saga.reason === 'cancel' ? 'cancelled' : 'rolled-back' };
+}

@@ -1,0 +1,125 @@
+/**
+ * The files an operator runs on the target's console when a rollback could not reach it: `undo.reg`
+ * (for `reg import` or a double click) and `undo.ps1` (the same, for PowerShell 5.1 or 7). Both put
+ * back the prior value of every registry value a run may have changed, delete the values that did not
+ * exist before, and delete the keys the run created.
+ *
+ * Keys are HKLM paths in a registry view; the 32-bit view of `SOFTWARE\X` is `SOFTWARE\Wow6432Node\X`
+ * on the 64-bit Windows that Orchestrator runs on (Windows Server 2008 R2 and later are 64-bit only).
+ */
+import type { RegistryValue, RegistryView } from '../executors/types.js';
+import { REG_HEADER, regDeleteLine, regLine } from './reg-file.js';
+
+/** The state of one registry value before a run, as its step captured it. */
+export type RegistryPrior = {
+  view: RegistryView;
+  key: string;
+  name: string;
+  keyExists: boolean;
+  /** The deepest key of the path that existed (empty when not even the first existed). */
+  existingAncestor: string;
+  value: RegistryValue | null;
+};
+
+/** The key's path in the physical registry (the 32-bit view spelled out). */
+export function physicalKey(view: RegistryView, key: string): string {
+  const parts = key.replace(/^\\+|\\+$/g, '').split('\\');
+  if (view === '64' || parts[0].toLowerCase() !== 'software' || parts[1]?.toLowerCase() === 'wow6432node') return parts.join('\\');
+  return [parts[0], 'Wow6432Node', ...parts.slice(1)].join('\\');
+}
+
+/** Keys that did not exist before the run, deepest first. */
+export function createdKeys(prior: RegistryPrior): string[] {
+  if (prior.keyExists) return [];
+  const parts = prior.key.split('\\');
+  const depth = prior.existingAncestor ? prior.existingAncestor.split('\\').length : 0;
+  const keys: string[] = [];
+  for (let i = parts.length; i > depth; i--) keys.push(parts.slice(0, i).join('\\'));
+  return keys;
+}
+
+/** The first capture of each value wins: it is the state before the run. */
+function distinct(priors: readonly RegistryPrior[]): RegistryPrior[] {
+  const seen = new Map<string, RegistryPrior>();
+  for (const p of priors) {
+    const id = `${p.view}|${p.key.toLowerCase()}|${p.name.toLowerCase()}`;
+    if (!seen.has(id)) seen.set(id, p);
+  }
+  return [...seen.values()];
+}
+
+/**
+ * Renders `undo.reg`: per key, the prior values (and `"name"=-` for values that were absent), then
+ * `[-…]` for the keys the run created, deepest first.
+ *
+ * @example
+ * ```ts
+ * renderUndoReg([{ view: '64', key: 'SOFTWARE\\X', name: 'A', keyExists: true, existingAncestor: 'SOFTWARE\\X', value: null }]);
+ * ```
+ */
+export function renderUndoReg(priors: readonly RegistryPrior[], title: string): string {
+  const list = distinct(priors);
+  const lines = [REG_HEADER, '', `; ${title}`, '; Restores the values a run changed; deletes the values and keys it created.', ''];
+  const byKey = new Map<string, string[]>();
+  for (const p of list) {
+    const key = physicalKey(p.view, p.key);
+    const entry = byKey.get(key) ?? [];
+    entry.push(p.value ? regLine(p.name, p.value) : regDeleteLine(p.name));
+    byKey.set(key, entry);
+  }
+  const created = new Set(list.flatMap((p) => createdKeys(p).map((k) => physicalKey(p.view, k))));
+  for (const [key, entries] of [...byKey].sort(([a], [b]) => a.localeCompare(b))) {
+    if (created.has(key)) continue; // deleted whole below
+    lines.push(`[HKEY_LOCAL_MACHINE\\${key}]`, ...entries, '');
+  }
+  for (const key of [...created].sort((a, b) => b.split('\\').length - a.split('\\').length || a.localeCompare(b))) {
+    lines.push(`[-HKEY_LOCAL_MACHINE\\${key}]`, '');
+  }
+  return lines.join('\r\n');
+}
+
+/**
+ * Renders `undo.ps1`: one fixed program and the priors as JSON data (a single-quoted here-string, which
+ * PowerShell never expands), so no registry path or value can become code.
+ */
+export function renderUndoPowerShell(priors: readonly RegistryPrior[], title: string): string {
+  const list = distinct(priors);
+  const data = JSON.stringify({ values: list, createdKeys: list.flatMap((p) => createdKeys(p).map((key) => ({ view: p.view, key }))) });
+  return [
+    `# ${title}`,
+    '# Restores the values a run changed and deletes the values and keys it created. Run elevated:',
+    '#   powershell -ExecutionPolicy Bypass -File undo.ps1',
+    '$ErrorActionPreference = "Stop"',
+    "$data = @'",
+    data,
+    "'@ | ConvertFrom-Json",
+    'function Open-View([string]$view) {',
+    '  $v = if ($view -eq "32") { [Microsoft.Win32.RegistryView]::Registry32 } else { [Microsoft.Win32.RegistryView]::Registry64 }',
+    '  [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, $v)',
+    '}',
+    'foreach ($p in $data.values) {',
+    '  $base = Open-View $p.view',
+    '  if ($null -eq $p.value) {',
+    '    $k = $base.OpenSubKey($p.key, $true)',
+    '    if ($null -ne $k) { $k.DeleteValue($p.name, $false); $k.Close(); Write-Output "deleted $($p.key)\\$($p.name)" }',
+    '  } else {',
+    '    $k = $base.CreateSubKey($p.key)',
+    '    switch ($p.value.type) {',
+    '      "REG_DWORD" { $k.SetValue($p.name, [int][uint32]$p.value.data, [Microsoft.Win32.RegistryValueKind]::DWord) }',
+    '      "REG_QWORD" { $k.SetValue($p.name, [long][uint64]$p.value.data, [Microsoft.Win32.RegistryValueKind]::QWord) }',
+    '      "REG_SZ" { $k.SetValue($p.name, [string]$p.value.data, [Microsoft.Win32.RegistryValueKind]::String) }',
+    '      "REG_EXPAND_SZ" { $k.SetValue($p.name, [string]$p.value.data, [Microsoft.Win32.RegistryValueKind]::ExpandString) }',
+    '      "REG_MULTI_SZ" { $k.SetValue($p.name, [string[]]$p.value.data, [Microsoft.Win32.RegistryValueKind]::MultiString) }',
+    '      "REG_BINARY" { $hex = [string]$p.value.data; $bytes = [byte[]]@(for ($i = 0; $i -lt $hex.Length; $i += 2) { [Convert]::ToByte($hex.Substring($i, 2), 16) }); $k.SetValue($p.name, $bytes, [Microsoft.Win32.RegistryValueKind]::Binary) }',
+    '    }',
+    '    $k.Close(); Write-Output "restored $($p.key)\\$($p.name)"',
+    '  }',
+    '}',
+    '$keys = @($data.createdKeys | Sort-Object { ($_.key -split "\\\\").Count } -Descending)',
+    'foreach ($c in $keys) {',
+    '  $base = Open-View $c.view',
+    '  if ($null -ne $base.OpenSubKey($c.key)) { $base.DeleteSubKeyTree($c.key, $false); Write-Output "deleted key $($c.key)" }',
+    '}',
+    '',
+  ].join('\r\n');
+}
