@@ -100,7 +100,7 @@ export function attachRenderer(events: RunEmitter, mode: OutputMode, write: (s: 
   events.on('run:start', (e) => {
     rows.length = 0;
     rows.push(...e.steps.map((id) => ({ id, status: 'pending', phase: '', summary: '' })));
-    const head = `${bold(e.resumed ? 'Resuming' : e.checkMode ? 'Planning' : 'Running')} ${e.runbook} → ${e.target}  ${dim(`(run ${e.runId})`)}`;
+    const head = `${bold(e.mode === 'rollback' ? 'Rolling back' : e.resumed ? 'Resuming' : e.checkMode ? 'Planning' : 'Running')} ${e.runbook} → ${e.target}  ${dim(`(run ${e.runId})`)}`;
     write(`${head}\n`);
     drawn = 0;
     draw();
@@ -178,25 +178,47 @@ export function renderSummary(result: RunResult, reportPath: string): string {
     'rolled-back': red('failed and rolled back'),
     cancelled: yellow('cancelled and rolled back'),
     'rollback-failed': red('ROLLBACK FAILED — an operator is needed'),
-    'awaiting-resume': yellow('awaiting resume'),
+    'awaiting-resume': yellow(
+      result.awaiting === 'restart-window' ? 'awaiting a restart window' : result.awaiting === 'interrupted' ? 'interrupted (awaiting resume)' : 'awaiting resume',
+    ),
     running: yellow('interrupted'),
+    unreachable: red('target unreachable — nothing was changed'),
   };
+  if (result.reason === 'rolled back on request') statusText['rolled-back'] = green('rolled back on request');
   const lines = ['', `${bold('Result:')} ${statusText[result.status] ?? result.status}`];
-  if (result.reason) lines.push(`  ${result.reason}`);
-  if (result.error) lines.push(`  ${red('Error:')} ${result.error.message.split('\n').join('\n  ')}`);
-  if (result.checkMode) {
+  if (result.reason && result.reason !== 'rolled back on request') lines.push(`  ${result.reason}`);
+  // An unreachable target's error goes to stderr, where the CLI prints it with what to check.
+  if (result.error && result.status !== 'unreachable') lines.push(`  ${red('Error:')} ${result.error.message.split('\n').join('\n  ')}`);
+  if (result.checkMode && result.status !== 'planned') {
+    lines.push('  the plan could not be completed: nothing is known of what would change');
+  } else if (result.checkMode) {
     lines.push(changed > 0 ? `  ${changed} change(s) planned:` : '  no changes: the target is already as required');
     const diff = renderChanges(result);
     if (diff) lines.push(diff);
     lines.push(`  restart owed: ${result.rebootRequired ? 'yes' : 'no'}`);
-  } else {
+  } else if (result.status === 'rolled-back' || result.status === 'rollback-failed' || result.status === 'cancelled') {
+    const undone = result.steps.flatMap((s) => s.compensation?.changes ?? []);
+    const restored = undone.filter((c) => c.action !== 'run' && c.action !== 'keep').length;
+    const kept = undone.filter((c) => c.action === 'keep');
+    lines.push(`  ${restored} registry item(s) restored; ${result.roundTrips} round trip(s) to the target; ${result.retries} retr${result.retries === 1 ? 'y' : 'ies'}`);
+    for (const c of kept) lines.push(`  left alone (changed since the run): ${describeChange(c)}`);
+  } else if (result.status !== 'unreachable') {
     lines.push(`  ${changed} value(s) changed; ${result.roundTrips} round trip(s) to the target (+${result.pollRoundTrips} polls while it restarted); ${result.retries} retr${result.retries === 1 ? 'y' : 'ies'}`);
   }
   if (result.backups.length > 0) {
     lines.push(`  registry backups (.reg, also on the target):`);
     for (const b of result.backups) lines.push(`    ${b}`);
   }
-  if (result.status === 'awaiting-resume') lines.push(`  continue with: runbook resume ${result.runId} --state-dir ${result.stateDir}`);
+  if (result.remaining && result.remaining.length > 0) {
+    lines.push(`  ${red(`still changed on the target (${result.remaining.length}):`)}`);
+    for (const c of result.remaining) lines.push(`    ${describeChange(c)}`);
+  }
+  if (result.undoFiles) lines.push(`  to undo on the target's console: ${result.undoFiles.reg} (reg import) or ${result.undoFiles.powershell}, then restart`);
+  if (result.status === 'awaiting-resume') {
+    const allow = result.awaiting === 'restart-window' ? ' --allow-restart' : '';
+    lines.push(`  continue with: runbook resume ${result.runId}${allow} --state-dir ${result.stateDir}`);
+    if (result.awaiting === 'restart-window') lines.push(`  or undo it:    runbook rollback ${result.runId} --state-dir ${result.stateDir}`);
+  }
   lines.push(`  report: ${reportPath}`);
   return `${lines.join('\n')}\n`;
 }

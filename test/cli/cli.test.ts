@@ -131,9 +131,10 @@ test('on the target itself: exit 75 awaiting resume, then the resume command com
   assert.is(first.code, 75, first.stderr + first.stdout);
   const hostDoc = JSON.parse(await readFile(host, 'utf8'));
   const [command] = Object.values(hostDoc.startupTasks) as string[][];
-  assert.equal(command.slice(0, 2), ['runbook', 'resume']);
+  // SYSTEM's PATH is not the user's: the start-up task names node and the CLI by absolute path.
+  assert.equal(command.slice(0, 3), [process.execPath, CLI, 'resume']);
   await new Promise((r) => setTimeout(r, 80));
-  const second = await cli([...command.slice(1)]);
+  const second = await cli([...command.slice(2)]);
   assert.is(second.code, 0, second.stderr + second.stdout);
   assert.equal(JSON.parse(await readFile(host, 'utf8')).startupTasks, {});
 });

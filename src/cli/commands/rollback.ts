@@ -1,0 +1,39 @@
+/**
+ * `runbook rollback`: compensates a succeeded or unfinished run on request, as a failure would. It
+ * reads the target first and leaves alone the values someone changed since the run, unless `--force`.
+ */
+import { ExitCode, exitCodeFor } from '../exit-codes.js';
+import { COMMON_OPTIONS, UsageError, follow, outputMode, parse, runnerFor, stateDirOf, type Command } from '../common.js';
+import { connect } from '../targets.js';
+
+const usage = `Usage: runbook rollback <run-id> [--force] [--target <target>]
+
+Undoes a run that succeeded, or one that waits (for a restart window, after an interruption): every
+step is compensated in reverse, restarting the target again when the run had restarted it.
+Values changed on the target since the run are shown and left alone, unless --force.
+
+Options
+  --force           undo values even where they changed since the run
+  -t, --target <t>  reconnect another way than the run's own target
+${COMMON_OPTIONS}`;
+
+export const rollback: Command = {
+  name: 'rollback',
+  summary: 'undo a succeeded or waiting run, as a failure would',
+  usage,
+  async run(args) {
+    const { values, positionals } = parse(args, { target: { type: 'string', short: 't' }, force: { type: 'boolean', default: false } });
+    if (positionals.length !== 1) throw new UsageError('rollback takes one run id');
+    const stateDir = await stateDirOf(values['state-dir']);
+    const runner = runnerFor(stateDir);
+    const started = await runner.startedRecord(positionals[0]);
+    const executor = await connect(values.target ?? started.targetSpec ?? started.target);
+    try {
+      const result = await follow(await runner.rollback(positionals[0], { executor, force: values.force }), outputMode(values.json), stateDir);
+      // A rollback that completed is this command's success.
+      return result.status === 'rolled-back' ? ExitCode.ok : exitCodeFor(result.status);
+    } finally {
+      await executor.close();
+    }
+  },
+};

@@ -1,0 +1,59 @@
+/**
+ * `runbook run` and `runbook plan`: one run of a runbook against one target.
+ */
+import { resolve } from 'node:path';
+import { loadRunbook } from '../../engine/bundled.js';
+import { bundledStepKinds } from '../../steps/index.js';
+import { exitCodeFor } from '../exit-codes.js';
+import { COMMON_OPTIONS, UsageError, follow, outputMode, paramsFrom, parse, runnerFor, stateDirOf, type Command } from '../common.js';
+import { TARGET_FORMS, connect } from '../targets.js';
+
+/** The target as typed, with a simulated host's file made absolute so that a resume from elsewhere finds it. */
+export function targetSpec(target: string): string {
+  return target.startsWith('sim:') ? `sim:${resolve(target.slice(4))}` : target;
+}
+
+function usageOf(name: 'run' | 'plan'): string {
+  const what = name === 'run' ? 'Runs a runbook against a target.' : 'Check mode: prints the exact diff and whether a restart is owed; changes nothing.';
+  return `Usage: runbook ${name} <runbook> --target <target> [--param key=value …] [--on-target]
+
+${what}
+<runbook> is a bundled name (see \`runbook list\`) or a .yaml/.json file.
+Every parameter is checked before the target is contacted: a bad one exits 2 and nothing is changed.
+
+Options
+  -t, --target <target>   where to run (forms below)
+  -p, --param key=value   a runbook parameter; repeat for more
+  --on-target             the engine runs on the target itself (a restart ends this process)
+${COMMON_OPTIONS}
+
+Targets
+${TARGET_FORMS.map((f) => `  ${f}`).join('\n')}`;
+}
+
+/** Runs (or plans) one runbook; shared by `run`, `plan` and `demo`. */
+export async function runOnce(args: string[], checkMode: boolean): Promise<number> {
+  const { values, positionals } = parse(args, {
+    target: { type: 'string', short: 't' },
+    param: { type: 'string', short: 'p', multiple: true },
+    'on-target': { type: 'boolean', default: false },
+  });
+  if (positionals.length !== 1) throw new UsageError(`${checkMode ? 'plan' : 'run'} takes one runbook: a bundled name or a .yaml/.json file`);
+  if (!values.target) throw new UsageError(`--target is required; accepted forms:\n${TARGET_FORMS.map((f) => `  ${f}`).join('\n')}`);
+  const kinds = bundledStepKinds();
+  const runbook = await loadRunbook(positionals[0], kinds);
+  const stateDir = await stateDirOf(values['state-dir']);
+  const runner = runnerFor(stateDir);
+  const executor = await connect(values.target, { onTarget: values['on-target'] });
+  try {
+    // Parameters are resolved and every step's are checked here, before the target is contacted.
+    const run = runner.start(runbook, { executor, params: paramsFrom(values.param), checkMode, target: targetSpec(values.target) });
+    const result = await follow(run, outputMode(values.json), stateDir);
+    return exitCodeFor(result.status);
+  } finally {
+    await executor.close();
+  }
+}
+
+export const run: Command = { name: 'run', summary: 'run a runbook (bundled name or .yaml/.json file)', usage: usageOf('run'), run: (args) => runOnce(args, false) };
+export const plan: Command = { name: 'plan', summary: 'check mode: print the exact diff, change nothing', usage: usageOf('plan'), run: (args) => runOnce(args, true) };

@@ -1,0 +1,67 @@
+/**
+ * `runbook sim`: simulated Windows hosts for tests, demos and dry runs.
+ */
+import { dirname, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { ValidationError } from '../../errors.js';
+import { writeHost } from '../../executors/simulated.js';
+import { createPreset, listPresets } from '../../executors/simulated-presets.js';
+import type { SimHostState } from '../../executors/simulated-model.js';
+import { ExitCode } from '../exit-codes.js';
+import { UsageError, parse, type Command } from '../common.js';
+
+const usage = `Usage: runbook sim create --preset <name> --out <file> [--downtime-ms MS] [--on-target]
+       runbook sim presets
+
+create    writes a simulated Windows host (a JSON file) from a preset
+presets   lists the presets`;
+
+/** A preset by name; an unknown name is a usage error that lists the known ones. */
+export function presetOrRefuse(name: string): SimHostState {
+  try {
+    return createPreset(name);
+  } catch {
+    throw new ValidationError(`unknown preset "${name}"`, listPresets().map((p) => `${p.name}: ${p.description}`), { hint: 'choose one of the presets above' });
+  }
+}
+
+/** The folder a file is to be written in must exist: say so plainly rather than with ENOENT. */
+export async function refuseMissingFolder(file: string): Promise<void> {
+  const folder = dirname(resolve(file));
+  const ok = await stat(folder).then((s) => s.isDirectory(), () => false);
+  if (!ok) throw new ValidationError(`cannot write ${file}: the folder ${folder} does not exist`, [folder], { hint: 'create the folder first, or choose another --out' });
+}
+
+export const sim: Command = {
+  name: 'sim',
+  summary: 'simulated Windows hosts (create, presets)',
+  usage,
+  async run(args) {
+    const [sub, ...rest] = args;
+    if (sub === '--help' || sub === '-h') return parse(['--help'], {}) as never;
+    if (sub === 'presets') {
+      parse(rest, {});
+      for (const p of listPresets()) process.stdout.write(`  ${p.name.padEnd(24)} ${p.description}\n`);
+      return ExitCode.ok;
+    }
+    if (sub !== 'create') throw new UsageError('sim takes `create` or `presets`');
+    const { values } = parse(rest, {
+      preset: { type: 'string' },
+      out: { type: 'string' },
+      'downtime-ms': { type: 'string' },
+      'on-target': { type: 'boolean', default: false },
+    });
+    if (!values.preset || !values.out) throw new UsageError('sim create needs --preset <name> and --out <file>');
+    const host = presetOrRefuse(values.preset);
+    if (values['downtime-ms'] !== undefined) {
+      const ms = Number(values['downtime-ms']);
+      if (!Number.isInteger(ms) || ms < 0) throw new UsageError(`--downtime-ms takes a whole number of milliseconds, got "${values['downtime-ms']}"`);
+      host.downtimeMs = ms;
+    }
+    host.onTarget = values['on-target'];
+    await refuseMissingFolder(values.out);
+    await writeHost(resolve(values.out), host);
+    process.stdout.write(`created ${values.out}: ${host.os.caption} (${values.preset})\n`);
+    return ExitCode.ok;
+  },
+};

@@ -1,0 +1,50 @@
+/**
+ * `runbook status`: the runs in the state directory, or one run's steps. Damaged runs are listed with
+ * the reason they cannot be read.
+ */
+import { ExitCode } from '../exit-codes.js';
+import { COMMON_OPTIONS, parse, runnerFor, stateDirOf, type Command } from '../common.js';
+import { bold } from '../render.js';
+import type { RunResult } from '../../engine/types.js';
+
+const usage = `Usage: runbook status [run-id]
+
+Without a run id: every run in the state directory, with its status and current step.
+With one: that run's steps.
+${COMMON_OPTIONS}`;
+
+/** How a status reads for people: an `awaiting-resume` run says what it waits for. */
+export function statusText(status: string, awaiting?: RunResult['awaiting']): string {
+  if (status !== 'awaiting-resume' || !awaiting) return status;
+  return { 'restart-window': 'awaiting restart window', interrupted: 'interrupted', 'target-restart': 'awaiting target restart' }[awaiting];
+}
+
+export const status: Command = {
+  name: 'status',
+  summary: 'runs in the state directory',
+  usage,
+  async run(args) {
+    const { values, positionals } = parse(args, {});
+    const runner = runnerFor(await stateDirOf(values['state-dir']));
+    if (positionals[0]) {
+      const result = await runner.status(positionals[0]);
+      if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+      else {
+        process.stdout.write(`${bold(result.runId)}  ${statusText(result.status, result.awaiting)}  ${result.runbook} → ${result.target}\n`);
+        if (result.reason) process.stdout.write(`  ${result.reason}\n`);
+        for (const s of result.steps) process.stdout.write(`  ${s.id.padEnd(10)} ${s.status.padEnd(20)} ${s.summary}\n`);
+      }
+      return ExitCode.ok;
+    }
+    const runs = await runner.list();
+    if (values.json) process.stdout.write(`${JSON.stringify(runs)}\n`);
+    else if (runs.length === 0) process.stdout.write(`no runs in ${runner.stateDir}\n`);
+    else {
+      for (const s of runs) {
+        if (s.status === 'damaged') process.stdout.write(`${s.runId}  damaged          ${s.error}\n`);
+        else process.stdout.write(`${s.runId}  ${statusText(s.status, s.awaiting).padEnd(24)} ${(s.currentStep ?? '-').padEnd(10)} ${s.startedAt} → ${s.endedAt}  ${s.target}\n`);
+      }
+    }
+    return ExitCode.ok;
+  },
+};

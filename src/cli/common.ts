@@ -1,0 +1,174 @@
+/**
+ * What every command of `runbook` shares: argument parsing with per-command help, the runner, following
+ * a run (with SIGINT/SIGTERM handled at safe points), and turning errors into messages and exit codes.
+ * Only the CLI turns errors into exit codes; the library never exits.
+ */
+import { constants } from 'node:fs';
+import { access, mkdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { Runner, type Run } from '../engine/runner.js';
+import type { RunResult } from '../engine/types.js';
+import { ExecutorError, JournalError, StepError, ValidationError } from '../errors.js';
+import { bundledStepKinds } from '../steps/index.js';
+import { ExitCode } from './exit-codes.js';
+import { attachRenderer, red, renderSummary, type OutputMode } from './render.js';
+
+/** The command line is wrong: the command's usage follows the message. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** One command of `runbook`: its usage text and what it does. */
+export interface Command {
+  name: string;
+  /** One line for the overview. */
+  summary: string;
+  /** The whole usage text, printed by `runbook <name> --help` and after a usage error. */
+  usage: string;
+  run(args: string[]): Promise<number>;
+}
+
+/** Thrown by {@link parse} for `--help`: the dispatcher prints the usage and exits 0. */
+export class HelpRequested extends Error {}
+
+export const COMMON_OPTIONS = `Common options
+  --state-dir <dir>   where runs are journaled (default $RUNBOOK_STATE_DIR or ./.runbook)
+  --json              one JSON event per line, then a summary object (errors too, as one object)
+  -h, --help          this text`;
+
+const common = {
+  'state-dir': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies ParseArgsConfig['options'];
+
+type Parsed<O extends ParseArgsConfig['options']> = ReturnType<typeof parseArgs<{ args: string[]; options: typeof common & O; allowPositionals: true; strict: true }>>;
+
+export function parse<O extends ParseArgsConfig['options']>(args: string[], options: O): Parsed<O> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { ...common, ...options }, allowPositionals: true, strict: true });
+  } catch (error) {
+    if (args.includes('--help') || args.includes('-h')) throw new HelpRequested();
+    throw new UsageError((error as Error).message);
+  }
+  if ((parsed.values as { help?: boolean }).help) throw new HelpRequested();
+  return parsed;
+}
+
+export function outputMode(json: boolean): OutputMode {
+  if (json) return 'json';
+  return process.stdout.isTTY ? 'tty' : 'plain';
+}
+
+export function paramsFrom(list: string[] | undefined): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const item of list ?? []) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param takes key=value, got "${item}"`);
+    params[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return params;
+}
+
+/** The state directory, made if missing; refused (exit 2) when it is a file or cannot be written. */
+export async function stateDirOf(option: string | undefined): Promise<string> {
+  const dir = resolve(option ?? process.env.RUNBOOK_STATE_DIR ?? '.runbook');
+  const refuse = (why: string, cause?: unknown) =>
+    new ValidationError(`the state directory cannot be used: ${why}`, [dir], {
+      hint: 'pass --state-dir <dir> (or set RUNBOOK_STATE_DIR) naming a folder this user can write',
+      cause,
+    });
+  try {
+    const info = await stat(dir);
+    if (!info.isDirectory()) throw refuse('it is a file, not a folder');
+  } catch (error) {
+    if (error instanceof ValidationError) throw error;
+    try {
+      await mkdir(join(dir, 'runs'), { recursive: true });
+    } catch (cause) {
+      throw refuse((cause as Error).message, cause);
+    }
+  }
+  try {
+    await mkdir(join(dir, 'runs'), { recursive: true });
+    await access(join(dir, 'runs'), constants.W_OK);
+  } catch (cause) {
+    throw refuse(`it is not writable (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message})`, cause);
+  }
+  return dir;
+}
+
+export function runnerFor(stateDir: string): Runner {
+  return new Runner({ stateDir, kinds: bundledStepKinds(), resumeCommand: resumeCommandFor });
+}
+
+/**
+ * The command a start-up task on the target runs after a reboot: absolute paths to node and to this
+ * CLI, because the task runs as SYSTEM, whose PATH is not the user's.
+ */
+export function resumeCommandFor(runId: string, stateDir: string): string[] {
+  return [process.execPath, resolve(process.argv[1] ?? 'runbook'), 'resume', runId, '--state-dir', stateDir];
+}
+
+/**
+ * Follows a run to its end: renders its events, prints the summary, and handles signals — the first
+ * SIGINT or SIGTERM stops the run at its next safe point (it ends awaiting a resume, exit 75, with a
+ * report); a second one aborts at once.
+ */
+export async function follow(run: Run, mode: OutputMode, stateDir: string): Promise<RunResult> {
+  const stop = attachRenderer(run.events, mode);
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals === 1) {
+      process.stderr.write(`\n${signal}: stopping at the next safe point (${signal} again aborts at once; the journal allows a resume)\n`);
+      run.interrupt();
+      return;
+    }
+    process.stderr.write(`${signal} again: aborting now; \`runbook resume ${run.id}\` continues from the journal\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const result = await run.result;
+    const report = join(stateDir, 'runs', result.runId, 'report.md');
+    if (mode === 'json') process.stdout.write(`${JSON.stringify({ event: 'summary', ...result, report })}\n`);
+    else process.stdout.write(renderSummary(result, report));
+    if (result.status === 'unreachable') process.stderr.write(unreachableMessage(result));
+    return result;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    stop();
+  }
+}
+
+function unreachableMessage(result: RunResult): string {
+  const cause = result.error?.message.split('\n')[0] ?? 'no answer';
+  return `${red('error:')} cannot reach the target ${result.target}: ${cause}\n  → nothing was changed. Check that the host is up, its address and port, the firewall, and the credentials (RUNBOOK_SSH_KEY, RUNBOOK_WINRM_USER, …); then run again.\n`;
+}
+
+/** An error as the user sees it: the exit code and one message, never a stack trace for expected errors. */
+export function explain(error: unknown, usage: string): { code: number; message: string; kind: string } {
+  if (error instanceof UsageError) return { code: ExitCode.usage, message: `${error.message}\n\n${usage}`, kind: 'usage' };
+  if (error instanceof ValidationError) return { code: ExitCode.usage, message: error.message, kind: 'validation' };
+  if (error instanceof JournalError) {
+    return { code: error.code === 'FENCED' ? ExitCode.awaitingResume : ExitCode.usage, message: error.message, kind: error.code };
+  }
+  if (error instanceof ExecutorError) {
+    return {
+      code: error.transient ? ExitCode.unavailable : ExitCode.usage,
+      message: `cannot reach the target: ${error.message}\n  → nothing was changed; check the target and its credentials`,
+      kind: 'executor',
+    };
+  }
+  if (error instanceof StepError) return { code: ExitCode.failed, message: error.message, kind: error.code };
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (typeof code === 'string' && ['ENOENT', 'EACCES', 'ENOTDIR', 'EISDIR', 'EEXIST', 'EROFS', 'EPERM'].includes(code)) {
+    return { code: ExitCode.usage, message: (error as Error).message, kind: code };
+  }
+  return { code: ExitCode.failed, message: `unexpected error: ${(error as Error)?.stack ?? String(error)}`, kind: 'unexpected' };
+}
