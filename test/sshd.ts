@@ -3,7 +3,7 @@
  * and (when PowerShell is there) the `powershell` subsystem for PowerShell remoting over SSH.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
@@ -31,6 +31,35 @@ export interface TestSshd {
   fingerprint: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** The PIDs of this sshd's session processes (its descendants), for tests that end them by PID. */
+  sessions(): number[];
+}
+
+/** Every descendant of a process, from /proc: the processes it started, and theirs. */
+export function descendants(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid …; comm may hold spaces and parentheses, so read after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(Number(entry), ppid);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (pid: number) => {
+    for (const [child, parent] of parents) {
+      if (parent === pid) {
+        out.push(child);
+        walk(child);
+      }
+    }
+  };
+  walk(root);
+  return out;
 }
 
 async function waitForPort(port: number): Promise<void> {
@@ -107,6 +136,7 @@ export async function startSshd(pwsh: string | null, env: Record<string, string>
       // sshd's sessions are its children; make sure none keeps the port.
       await new Promise((r) => setTimeout(r, 100));
     },
+    sessions: () => (child?.pid ? descendants(child.pid) : []),
   };
   await sshd.start();
   return sshd;

@@ -63,9 +63,10 @@ export interface DriveOptions {
 
 const DONE = new Set(['succeeded', 'skipped', 'planned']);
 
+/** The target could not be reached (or its transport not set up) before any step captured anything. */
 function unreachableBeforeChange(failure: ErrorRecord, memos: Map<string, Json>): boolean {
   const captured = [...memos.keys()].some((k) => k.endsWith(':capture'));
-  return failure.name === 'ExecutorError' && failure.transient === true && !captured;
+  return failure.name === 'ExecutorError' && !captured;
 }
 
 export async function drive(options: DriveOptions): Promise<RunResult> {
@@ -292,7 +293,8 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
         }
       }
       if (unreachableBeforeChange(failure, state.memos)) {
-        return finish('unreachable', { error: failure, reason: `the target ${started.target} could not be reached; nothing was changed` });
+        const how = failure.transient ? 'could not be reached' : 'could not be used';
+        return finish('unreachable', { error: failure, reason: `the target ${started.target} ${how}; nothing was changed` });
       }
       if (started.checkMode) return finish('rolled-back', { error: failure, reason: 'the plan stopped at a failed step; nothing was changed' });
       const reason = failure.code === 'CANCELLED' ? 'cancel' : 'failure';

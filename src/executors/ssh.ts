@@ -33,7 +33,7 @@ export interface SshExecutorOptions {
   shell?: string;
   /** @default 120000 */
   timeoutMs?: number;
-  /** @default 15000 */
+  /** Time for the TCP connection and the SSH handshake. @default 4000 */
   connectTimeoutMs?: number;
 }
 
@@ -146,12 +146,25 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
       host: options.host,
       port,
       username: options.username,
-      readyTimeout: options.connectTimeoutMs ?? 15_000,
+      // Four attempts of 4 s plus the default back-off stay within 30 s for a host that never answers.
+      readyTimeout: options.connectTimeoutMs ?? 4_000,
       hostVerifier: verify,
       keepaliveInterval: 10_000,
     };
     const keyPath = options.privateKeyPath ?? process.env.RUNBOOK_SSH_KEY;
-    if (keyPath) config.privateKey = readFileSync(keyPath);
+    if (keyPath) {
+      try {
+        config.privateKey = readFileSync(keyPath);
+      } catch (cause) {
+        return Promise.reject(
+          new ExecutorError('permanent', `cannot read the SSH private key ${keyPath}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, {
+            where: `ssh://${options.username}@${options.host}:${port}`,
+            hint: 'set RUNBOOK_SSH_KEY to a readable private key file (or use RUNBOOK_SSH_PASSWORD or ssh-agent)',
+            cause,
+          }),
+        );
+      }
+    }
     if (process.env.RUNBOOK_SSH_PASSPHRASE) config.passphrase = process.env.RUNBOOK_SSH_PASSPHRASE;
     if (process.env.RUNBOOK_SSH_PASSWORD) config.password = process.env.RUNBOOK_SSH_PASSWORD;
     if (process.env.SSH_AUTH_SOCK) config.agent = process.env.SSH_AUTH_SOCK;

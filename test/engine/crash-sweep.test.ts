@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunResult } from '../../src/index.js';
+import type { RunResult, SimHostState } from '../../src/index.js';
 import { hostOf, makeHost, tempDir } from '../helpers.js';
 
 const CHILD = join(import.meta.dirname, '..', 'fixtures', 'drive-child.ts');
@@ -57,8 +57,8 @@ async function outcome(hostFile: string, result: RunResult, crashed: boolean): P
 }
 
 /** One crash point: start with the hook, then resume in new processes until the run ends. */
-async function sweepPoint(preset: string, k: number | undefined): Promise<{ outcome: Outcome; records: number }> {
-  const hostFile = await makeHost(preset);
+async function sweepPoint(preset: string, k: number | undefined, tweak?: (host: SimHostState) => void): Promise<{ outcome: Outcome; records: number }> {
+  const hostFile = await makeHost(preset, tweak);
   const stateDir = await tempDir('rbe-sweep-');
   const runId = `sweep-${k ?? 'none'}`;
   let r = await child(['start', stateDir, hostFile, runId], k);
@@ -86,15 +86,22 @@ async function pool<T>(items: number[], width: number, fn: (k: number) => Promis
   return out;
 }
 
-for (const [label, preset, expected] of [
-  ['a successful run', 'server-2016', 'succeeded'],
-  ['a run that fails and rolls back', 'server-2016-no-hotfix', 'rolled-back'],
+/** The Orchestrator Runbook service does not start again after the restart: the run fails after it. */
+const serviceStaysDown = (host: SimHostState) => {
+  host.services.orunbook.startType = 'manual';
+};
+
+for (const [label, preset, expected, tweak] of [
+  ['a successful run', 'server-2016', 'succeeded', undefined],
+  ['a run that fails and rolls back', 'server-2016-no-hotfix', 'rolled-back', undefined],
+  ['a run that fails after the restart (a service does not come back)', 'server-2016', 'rolled-back', serviceStaysDown],
 ] as const) {
   test(`every crash point of ${label} ends as the uninterrupted run does`, async () => {
-    const baseline = await sweepPoint(preset, undefined);
+    const baseline = await sweepPoint(preset, undefined, tweak);
     assert.is(baseline.outcome.status, expected);
+    if (tweak) assert.is(baseline.outcome.restarts, 2, 'restarted, then restarted again by the rollback');
     const points = Array.from({ length: baseline.records }, (_, i) => i + 1);
-    const results = await pool(points, 2, (k) => sweepPoint(preset, k));
+    const results = await pool(points, 2, (k) => sweepPoint(preset, k, tweak));
     let crashed = 0;
     results.forEach((r, i) => {
       const { crashed: didCrash, ...got } = r.outcome;

@@ -5,7 +5,6 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRemotingExecutor, parseRemotingTarget } from '../../src/executors/powershell-remoting.js';
@@ -15,13 +14,6 @@ import { SSHD, startSshd } from '../sshd.js';
 
 const run = needPwsh('test/executors/powershell-remoting.test.ts');
 
-function remoteSessions(): number {
-  try {
-    return Number(execFileSync('pgrep', ['-c', '-f', 'sshs -NoLogo']).toString().trim());
-  } catch {
-    return 0;
-  }
-}
 
 test('remoting targets parse', () => {
   assert.equal(parseRemotingTarget('winrm://orch01'), { transport: 'wsman', host: 'orch01', port: 0, user: '' });
@@ -39,13 +31,20 @@ if (run && SSHD) {
       { shell: PWSH!, env: { RUNBOOK_SSH_KEY: sshd.keyPath, RUNBOOK_SSH_KNOWN_HOSTS: sshd.knownHostsPath } },
     );
     try {
-      const before = remoteSessions();
+      // The remote PowerShell sessions are processes this test's sshd started: counted and ended by PID.
+      const before = sshd.sessions();
       await executor.run([{ op: 'boot.time' }]);
-      const afterOne = remoteSessions();
-      assert.ok(afterOne > before, 'the first call opened a session');
+      const afterOne = sshd.sessions();
+      assert.ok(afterOne.length > before.length, 'the first call opened a session');
       for (let i = 0; i < 4; i++) await executor.run([{ op: 'boot.time' }]);
-      assert.is(remoteSessions(), afterOne, 'four more calls started no PowerShell');
-      execFileSync('pkill', ['-f', 'sshs -NoLogo']);
+      assert.equal(sshd.sessions(), afterOne, 'four more calls started no PowerShell');
+      for (const pid of afterOne) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // it ended meanwhile
+        }
+      }
       await new Promise((r) => setTimeout(r, 300));
       let answered = false;
       for (let i = 0; i < 3 && !answered; i++) {

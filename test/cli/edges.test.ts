@@ -1,0 +1,205 @@
+/**
+ * The built CLI at its edges: bad input exits 2 with one clear message and changes nothing, help works
+ * for every command, an unreachable target exits 69, signals stop at a safe point, and what a run waits
+ * for is said with the command that continues it.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeHost, registryText, tempDir } from '../helpers.js';
+
+const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+
+type Outcome = { code: number | null; signal: string | null; stdout: string; stderr: string };
+
+function cli(args: string[], options: { env?: Record<string, string>; onStdout?: (text: string, kill: (s: NodeJS.Signals) => void) => void } = {}): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      options.onStdout?.(stdout, (s) => child.kill(s));
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+const FAST = ['--param', 'pollIntervalMs=10'];
+const NO_TRACE = /\n\s+at .+:\d+:\d+/;
+
+for (const command of ['run', 'plan', 'resume', 'status', 'rollback', 'list', 'validate', 'sim', 'demo']) {
+  test(`runbook ${command} --help prints its usage and exits 0`, async () => {
+    const r = await cli([command, '--help']);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^Usage: runbook ${command}`));
+    assert.is(r.stderr, '');
+  });
+}
+
+test('a state directory that is a file: exit 2, one message, no stack trace, nothing run', async () => {
+  const host = await makeHost('server-2016');
+  const before = await readFile(host, 'utf8');
+  const file = join(await tempDir(), 'state');
+  await writeFile(file, 'not a folder');
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', file, ...FAST]);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /the state directory cannot be used: it is a file/);
+  assert.not.match(r.stderr, NO_TRACE);
+  assert.is(await readFile(host, 'utf8'), before);
+});
+
+test('sim create into a missing folder and demo with an unknown preset: exit 2 without a stack trace', async () => {
+  const dir = await tempDir();
+  const create = await cli(['sim', 'create', '--preset', 'server-2016', '--out', join(dir, 'nodir', 'x.json')]);
+  assert.is(create.code, 2);
+  assert.match(create.stderr, /the folder .*nodir does not exist/);
+  const demo = await cli(['demo', '--preset', 'nope', '--state-dir', dir]);
+  assert.is(demo.code, 2);
+  assert.match(demo.stderr, /unknown preset "nope"/);
+  for (const r of [create, demo]) assert.not.match(r.stderr, NO_TRACE);
+});
+
+test('a reader that stops early (list | head -1) gets no EPIPE trace', async () => {
+  const r = await new Promise<Outcome>((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'list'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.once('data', () => child.stdout.destroy());
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: '', stderr }));
+  });
+  assert.is(r.stderr, '');
+  assert.is(r.code, 0);
+});
+
+test('a bad parameter exits 2 before any write and leaves no run behind; --json adds one error object', async () => {
+  const host = await makeHost('server-2016');
+  const before = await readFile(host, 'utf8');
+  const state = await tempDir();
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, '--param', 'hotfixSupersededBy=5011258', '--json']);
+  assert.is(r.code, 2);
+  assert.match(r.stderr, /steps\[4\] \(id hotfix\)\.with\.supersededBy\.0: a KB number/);
+  const error = JSON.parse(r.stdout.trim());
+  assert.is(error.event, 'error');
+  assert.is(error.exitCode, 2);
+  assert.is(await readFile(host, 'utf8'), before);
+  assert.equal(await readdir(join(state, 'runs')), []);
+});
+
+test('an unreachable target exits 69, on stderr naming the target, the cause and what to check; a plan never says compliant', async () => {
+  const state = await tempDir();
+  const env = { RUNBOOK_SSH_PASSWORD: "not-used" };
+  for (const command of ['run', 'plan']) {
+    const r = await cli([command, 'orchestrator-tls12', '--target', 'ssh://admin@127.0.0.1:1', '--state-dir', state, ...FAST], { env });
+    assert.is(r.code, 69, `${command}: ${r.stderr}${r.stdout}`);
+    assert.match(r.stderr, /cannot reach the target ssh:\/\/admin@127\.0\.0\.1:1/);
+    assert.match(r.stderr, /nothing was changed\. Check that the host is up/);
+    const summary = r.stdout.slice(r.stdout.indexOf('Result:'));
+    assert.match(summary, /target unreachable — nothing was changed/);
+    assert.not.match(summary, /ECONNREFUSED|already as required/);
+  }
+  // Recorded exactly as typed (user and port included), for a resume to reconnect the same way.
+  for (const runId of await readdir(join(state, 'runs'))) {
+    const first = JSON.parse((await readFile(join(state, 'runs', runId, 'journal.jsonl'), 'utf8')).split('\n')[0]);
+    assert.is(first.targetSpec, 'ssh://admin@127.0.0.1:1');
+  }
+});
+
+test('allowRestart=false: exit 75, the hint names --allow-restart, status says awaiting restart window, rollback undoes it', async () => {
+  const host = await makeHost('server-2016');
+  const before = await registryText(host);
+  const state = await tempDir();
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST, '--param', 'allowRestart=false']);
+  assert.is(r.code, 75, r.stderr);
+  const runId = (await readdir(join(state, 'runs')))[0];
+  assert.match(r.stdout, new RegExp(`continue with: runbook resume ${runId} --allow-restart`));
+  for (let i = 0; i < 3; i++) assert.is((await cli(['resume', runId, '--state-dir', state])).code, 75);
+  const status = await cli(['status', '--state-dir', state]);
+  assert.match(status.stdout, /awaiting restart window/);
+  const rolled = await cli(['rollback', runId, '--state-dir', state]);
+  assert.is(rolled.code, 0, rolled.stderr + rolled.stdout);
+  assert.match(rolled.stdout, /Rolling back/);
+  assert.match(rolled.stdout, /rolled back on request/);
+  assert.is(await registryText(host), before);
+});
+
+test('SIGINT stops at a safe point: exit 75 with a report, and the resume completes', async () => {
+  const host = await makeHost('server-2016', (h) => {
+    h.latencyMs = 40;
+  });
+  const state = await tempDir();
+  let sent = false;
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST], {
+    onStdout: (text, kill) => {
+      if (!sent && /step schannel/.test(text)) {
+        sent = true;
+        kill('SIGINT');
+      }
+    },
+  });
+  assert.is(r.code, 75, r.stderr + r.stdout);
+  assert.match(r.stderr, /stopping at the next safe point/);
+  assert.match(r.stdout, /interrupted \(awaiting resume\)/);
+  const runId = (await readdir(join(state, 'runs')))[0];
+  assert.ok(existsSync(join(state, 'runs', runId, 'report.json')));
+  const resumed = await cli(['resume', runId, '--state-dir', state]);
+  assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
+  assert.is(JSON.parse(await readFile(host, 'utf8')).restarts, 1);
+});
+
+test('resume --all attempts every run, lists damaged and refused ones, and exits non-zero', async () => {
+  const state = await tempDir();
+  const hosts = [await makeHost('server-2016'), await makeHost('server-2016')];
+  for (const host of hosts) {
+    const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST, '--param', 'allowRestart=false']);
+    assert.is(r.code, 75);
+  }
+  const [a, b] = (await readdir(join(state, 'runs'))).sort();
+  // One journal damaged in the middle: a complete line whose checksum no longer matches.
+  const file = join(state, 'runs', a, 'journal.jsonl');
+  const lines = (await readFile(file, 'utf8')).split('\n');
+  lines[2] = lines[2].replace('"type"', '"typo"');
+  await writeFile(file, lines.join('\n'));
+  const r = await cli(['resume', '--all', '--allow-restart', '--state-dir', state]);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`${a}: damaged — corrupt journal record`));
+  assert.match(r.stdout, /Result: succeeded/, 'the other run was resumed');
+  const status = await cli(['status', '--state-dir', state]);
+  assert.match(status.stdout, new RegExp(`${a}  damaged`));
+  assert.match(status.stdout, new RegExp(`${b}  succeeded`));
+});
+
+test('a runbook file deleted before the resume is refused unless --force', async () => {
+  const host = await makeHost('server-2016');
+  const state = await tempDir();
+  const dir = await tempDir();
+  const doc = join(dir, 'mine.yaml');
+  const bundled = await readFile(join(import.meta.dirname, '..', '..', 'runbooks', 'orchestrator-tls12.yaml'), 'utf8');
+  await writeFile(doc, bundled.replace('name: orchestrator-tls12', 'name: mine'));
+  const r = await cli(['run', doc, '--target', `sim:${host}`, '--state-dir', state, ...FAST, '--param', 'allowRestart=false']);
+  assert.is(r.code, 75, r.stderr);
+  const runId = (await readdir(join(state, 'runs')))[0];
+  await rm(doc);
+  const refused = await cli(['resume', runId, '--allow-restart', '--state-dir', state]);
+  assert.is(refused.code, 2);
+  assert.match(refused.stderr, /cannot be loaded from .*mine\.yaml/);
+  assert.match(refused.stderr, /--force/);
+  const forced = await cli(['resume', runId, '--allow-restart', '--force', '--state-dir', state]);
+  assert.is(forced.code, 0, forced.stderr + forced.stdout);
+});
+
+test('a run resumes against the target exactly as it was typed', async () => {
+  const host = await makeHost('server-2016');
+  const state = await tempDir();
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST, '--param', 'allowRestart=false']);
+  assert.is(r.code, 75);
+  const runId = (await readdir(join(state, 'runs')))[0];
+  const first = JSON.parse((await readFile(join(state, 'runs', runId, 'journal.jsonl'), 'utf8')).split('\n')[0]);
+  assert.is(first.targetSpec, `sim:${host}`);
+});
+
+test.run();

@@ -1,0 +1,290 @@
+/**
+ * The driver's outcomes are safe and true: bad input is refused before the first write, a failure
+ * mid-run always goes through the saga, an unreachable target is reported as such, restart windows
+ * and interruptions wait without counting as lack of progress, and what is left is said exactly.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import {
+  ExecutorError,
+  Runner,
+  StepKindRegistry,
+  ValidationError,
+  bundledStepKinds,
+  createSimulatedExecutor,
+  defineStepKind,
+  loadRunbook,
+  validateRunbook,
+  type Executor,
+  type RunbookDefinition,
+} from '../../src/index.js';
+import { FAST, hostOf, kinds, makeHost, newRunner, registryText, runToEnd, tempDir } from '../helpers.js';
+
+const SCH = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
+
+for (const [param, value] of [
+  ['hotfixSupersededBy', '5011258'],
+  ['restartTimeoutSeconds', '-5'],
+  ['pollIntervalMs', '0'],
+] as const) {
+  test(`--param ${param}=${value} is refused before the target is contacted: no run, no write`, async () => {
+    const file = await makeHost('server-2016');
+    const before = await readFile(file, 'utf8');
+    const stateDir = await tempDir();
+    const runner = newRunner(stateDir);
+    const executor = await createSimulatedExecutor(file);
+    try {
+      runner.start(await loadRunbook('orchestrator-tls12', kinds), { executor, params: { [param]: value } });
+      assert.unreachable('started');
+    } catch (error) {
+      assert.instance(error, ValidationError);
+      assert.match((error as Error).message, /steps\[\d\] \(id (hotfix|restart)\)\.with\./);
+    }
+    assert.is(executor.roundTrips, 0, 'the target was not contacted');
+    assert.is(await readFile(file, 'utf8'), before);
+    assert.not.ok(existsSync(join(stateDir, 'runs')) && (await readdir(join(stateDir, 'runs'))).length > 0, 'no run was created');
+  });
+}
+
+test('a lookup of an output a step kind does not declare is refused when the document loads', () => {
+  const doc = {
+    name: 'refs',
+    steps: [
+      { id: 'schannel', uses: 'windows/schannel', with: { mode: 'tls12-only' } },
+      { id: 'hotfix', uses: 'windows/hotfix-verify', with: { supersededBy: '${{ steps.schannel.outputs.nonexistent }}' } },
+      { id: 'restart', uses: 'windows/restart', with: { timeoutSeconds: '${{ steps.later.outputs.x }}' } },
+      { id: 'later', uses: 'windows/dotnet-tls' },
+    ],
+  };
+  try {
+    validateRunbook(doc, kinds, 'refs.yaml');
+    assert.unreachable('valid');
+  } catch (error) {
+    const text = (error as ValidationError).issues.join('\n');
+    assert.match(text, /steps\[1\] \(id hotfix\)\.with\.supersededBy: step schannel \(windows\/schannel\) has no output "nonexistent"; it declares: changed, rebootRequired, protocols/);
+    assert.match(text, /steps\[2\] \(id restart\)\.with\.timeoutSeconds: "steps\.later" is not an earlier step/);
+  }
+});
+
+test('a step whose parameters fail when it starts is a failed step: the saga restores what came before', async () => {
+  const file = await makeHost('server-2016');
+  const before = await registryText(file);
+  const runbook: RunbookDefinition = {
+    name: 'late-params',
+    steps: [
+      { id: 'schannel', uses: 'windows/schannel', with: { mode: 'tls12-only' } },
+      { id: 'hotfix', uses: 'windows/hotfix-verify' },
+      // Declared, so the document loads; a string where a number belongs, known only when it runs.
+      { id: 'restart', uses: 'windows/restart', with: { timeoutSeconds: '${{ steps.hotfix.outputs.os }}', pollIntervalMs: 10 } },
+    ],
+  };
+  const { result } = await runToEnd(file, { runbook });
+  assert.is(result.status, 'rolled-back');
+  assert.is(result.steps[2].status, 'failed');
+  assert.match(result.steps[2].error!.message, /invalid parameters for step restart: .*timeoutSeconds/);
+  assert.is(result.steps[0].compensation?.status, 'compensated');
+  assert.is(await registryText(file), before);
+});
+
+/** An executor whose target never answers. */
+function unreachable(): Executor {
+  let calls = 0;
+  return {
+    name: 'ssh',
+    target: 'ssh://admin@127.0.0.1:1',
+    onTarget: false,
+    get roundTrips() {
+      return calls;
+    },
+    async run() {
+      calls += 1;
+      throw new ExecutorError('refused', 'connect ECONNREFUSED 127.0.0.1:1', { where: 'ssh://admin@127.0.0.1:1' });
+    },
+    async close() {},
+  };
+}
+
+for (const checkMode of [false, true]) {
+  test(`${checkMode ? 'plan' : 'run'}: a target unreachable before any change ends "unreachable", without a saga`, async () => {
+    const runner = newRunner(await tempDir());
+    const executor = unreachable();
+    const result = await runner.start(await loadRunbook('orchestrator-tls12', kinds), { executor, params: FAST, checkMode }).result;
+    assert.is(result.status, 'unreachable');
+    assert.match(result.reason!, /ssh:\/\/admin@127\.0\.0\.1:1 could not be reached; nothing was changed/);
+    assert.match(result.error!.message, /ECONNREFUSED/);
+    assert.is(executor.roundTrips, 4, 'the first call and its three retries, no more');
+    const journal = await readFile(join(runner.runDir(result.runId), 'journal.jsonl'), 'utf8');
+    assert.not.match(journal, /saga\.started/);
+  });
+}
+
+test('allowRestart=false waits for a window: resumes without permission keep it waiting, rollback undoes it', async () => {
+  const file = await makeHost('server-2016');
+  const before = await registryText(file);
+  const stateDir = await tempDir();
+  const { result, runner, executor } = await runToEnd(file, { stateDir, params: { ...FAST, allowRestart: false } });
+  assert.is(result.status, 'awaiting-resume');
+  assert.is(result.awaiting, 'restart-window');
+  assert.match(result.reason!, /--allow-restart/);
+  for (let i = 0; i < 4; i++) {
+    const again = await (await runner.resume(result.runId, { executor })).result;
+    assert.is(again.status, 'awaiting-resume', `resume ${i + 1} without permission`);
+    assert.is(again.awaiting, 'restart-window');
+  }
+  const rolled = await (await runner.rollback(result.runId, { executor })).result;
+  assert.is(rolled.status, 'rolled-back');
+  assert.is(rolled.reason, 'rolled back on request');
+  assert.is(await registryText(file), before);
+  assert.is((await hostOf(file)).restarts, 0, 'never restarted: nothing was in effect to undo');
+});
+
+test('an interruption stops at a safe point, awaiting resume with a report; the resume completes', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    h.latencyMs = 5;
+  });
+  const stateDir = await tempDir();
+  const runner = newRunner(stateDir);
+  const executor = await createSimulatedExecutor(file);
+  const run = runner.start(await loadRunbook('orchestrator-tls12', kinds), { executor, params: FAST });
+  run.events.on('step:settled', (e) => e.stepId === 'schannel' && run.interrupt());
+  const result = await run.result;
+  assert.is(result.status, 'awaiting-resume');
+  assert.is(result.awaiting, 'interrupted');
+  assert.is(result.steps[3].status, 'pending', 'nothing after the safe point started');
+  assert.ok(existsSync(join(runner.runDir(run.id), 'report.md')));
+  const done = await (await runner.resume(run.id, { executor })).result;
+  assert.is(done.status, 'succeeded');
+  assert.is((await hostOf(file)).restarts, 1);
+});
+
+test('a host that never comes back: the saga stops within its budget and says exactly what is left', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    h.downtimeMs = 1e12;
+  });
+  const stateDir = await tempDir();
+  const runner = new Runner({ stateDir, kinds, compensationBudgetMs: 300, retry: { minTimeout: 5, maxTimeout: 20, randomize: false } });
+  const run = runner.start(await loadRunbook('orchestrator-tls12', kinds), {
+    executor: await createSimulatedExecutor(file),
+    params: { ...FAST, restartTimeoutSeconds: 1 },
+  });
+  const result = await run.result;
+  assert.is(result.status, 'rollback-failed');
+  assert.match(result.reason!, /compensation budget|undos failed/);
+  // 19 SCHANNEL values and 4 .NET values are still as the run set them.
+  assert.is(result.remaining!.filter((c) => c.action !== 'run').length, 23);
+  const reg = await readFile(result.undoFiles!.reg, 'utf8');
+  assert.match(reg, /^Windows Registry Editor Version 5\.00\r\n/);
+  assert.match(reg, /\[-HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1\.0\]/);
+  assert.match(reg, /\[HKEY_LOCAL_MACHINE\\SOFTWARE\\Wow6432Node\\Microsoft\\\.NETFramework\\v4\.0\.30319\]\r\n"SystemDefaultTlsVersions"=-/);
+  const ps1 = await readFile(result.undoFiles!.powershell, 'utf8');
+  assert.match(ps1, /OpenBaseKey/);
+  const md = await readFile(join(runner.runDir(run.id), 'report.md'), 'utf8');
+  assert.match(md, /## Still changed on the target/);
+  assert.match(md, /undo\.reg/);
+});
+
+test('a restart command whose connection failed is confirmed by the host and sent again', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    h.faults = [{ op: 'restart', kind: 'transient', times: 1 }];
+  });
+  const logs: string[] = [];
+  const runner = newRunner(await tempDir());
+  const run = runner.start(await loadRunbook('orchestrator-tls12', kinds), {
+    executor: await createSimulatedExecutor(file),
+    params: { ...FAST, restartTimeoutSeconds: 5 },
+  });
+  run.events.on('log', (e) => logs.push(e.message));
+  const result = await run.result;
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  assert.ok(logs.some((l) => /sending the restart again/.test(l)), logs.join('\n'));
+  assert.is((await hostOf(file)).restarts, 1);
+});
+
+test('an operator rollback leaves alone values changed since the run, unless forced', async () => {
+  const file = await makeHost('server-2016');
+  const stateDir = await tempDir();
+  const { result, runner, executor } = await runToEnd(file, { stateDir });
+  assert.is(result.status, 'succeeded');
+  const host = await hostOf(file);
+  host.registry[`${SCH}\\TLS 1.0\\Server`].Enabled = { type: 'REG_DWORD', data: 7 };
+  await (await import('../../src/index.js')).writeHost(file, host);
+  const rolled = await (await runner.rollback(result.runId, { executor })).result;
+  assert.is(rolled.status, 'rolled-back');
+  const kept = rolled.steps.flatMap((s) => s.compensation?.changes ?? []).filter((c) => c.action === 'keep');
+  assert.is(kept.length, 1);
+  assert.match(kept[0].target, /TLS 1\.0\\Server/);
+  assert.equal((await hostOf(file)).registry[`${SCH}\\TLS 1.0\\Server`].Enabled, { type: 'REG_DWORD', data: 7 });
+});
+
+test('a secret never reaches the journal, events or reports, whole or inside a longer string, also after resume', async () => {
+  const SECRET = 'hunter2-Secr3t';
+  const echo = defineStepKind({
+    kind: 'test/echo-secret',
+    description: 'echoes its token everywhere it can',
+    params: z.object({ token: z.string(), pause: z.boolean().default(false) }),
+    outputs: z.object({ said: z.string() }),
+    probe: async ({ params }) => ({ seen: `token=${params.token}` }),
+    plan: ({ params }) => ({ changes: [{ target: 'log', field: 'token', before: null, after: `Bearer ${params.token}`, action: 'run' }], summary: `will say ${params.token}` }),
+    phases: [
+      {
+        name: 'say',
+        run: async ({ params, rt }) => {
+          rt.log(`saying ${params.token}!`);
+          if (params.pause && !rt.remembers('paused')) {
+            await rt.remember('paused', () => true);
+            rt.suspend(`waiting with ${params.token}`, 'interrupted');
+          }
+          return { echoed: `[${params.token}]` };
+        },
+      },
+    ],
+    verify: async ({ params }) => ({ ok: true, summary: `said ${params.token}`, output: { said: `x${params.token}x` } }),
+  });
+  const registry = new StepKindRegistry().register(echo);
+  const runbook: RunbookDefinition = {
+    name: 'secretive',
+    parameters: { token: { type: 'string', secret: true, env: 'RBE_TEST_TOKEN' } },
+    steps: [{ id: 'echo', uses: 'test/echo-secret', with: { token: '${{ params.token }}', pause: true } }],
+  };
+  process.env.RBE_TEST_TOKEN = SECRET;
+  try {
+    const file = await makeHost('server-2016');
+    const stateDir = await tempDir();
+    const runner = new Runner({ stateDir, kinds: registry });
+    const executor = await createSimulatedExecutor(file);
+    const seen: string[] = [];
+    const listen = (run: { events: import('../../src/index.js').RunEmitter }) => {
+      for (const name of ['run:start', 'run:end', 'step:transition', 'step:settled', 'step:retry', 'step:compensation', 'log'] as const) {
+        run.events.on(name, (payload: unknown) => seen.push(JSON.stringify(payload)));
+      }
+    };
+    const first = runner.start(validateRunbook(runbook, registry, 'inline'), { executor });
+    listen(first);
+    assert.is((await first.result).status, 'awaiting-resume');
+    const second = await runner.resume(first.id, { executor });
+    listen(second);
+    const result = await second.result;
+    assert.is(result.status, 'succeeded');
+    const dir = runner.runDir(first.id);
+    for (const name of ['journal.jsonl', 'report.json', 'report.md']) {
+      const text = await readFile(join(dir, name), 'utf8');
+      assert.not.ok(text.includes(SECRET), `${name} holds the secret`);
+      assert.ok(text.includes('***'), `${name} shows the mask`);
+    }
+    assert.not.ok(seen.join('\n').includes(SECRET), 'an event held the secret');
+    assert.ok(seen.join('\n').includes('saying ***!'));
+    assert.is(JSON.stringify(result).includes(SECRET), false);
+  } finally {
+    delete process.env.RBE_TEST_TOKEN;
+  }
+});
+
+test('the bundled kinds all declare their outputs', () => {
+  for (const kind of bundledStepKinds().list()) assert.ok(kind.outputs, `${kind.kind} declares no outputs`);
+});
+
+test.run();
