@@ -1,9 +1,10 @@
 // Public API of runbook-engine: explicit named re-exports only.
 export { Runner } from './engine/runner.js';
+export { DEFAULT_COMPENSATION_BUDGET_MS } from './engine/saga.js';
 export type { Run, RunnerOptions, StartOptions, ResumeOptions, RunSummary } from './engine/runner.js';
 export { defineRunbook, defineStep, fingerprint } from './engine/runbook.js';
 export type { RunbookDefinition, StepDefinition, ParameterSpec, LoadedRunbook } from './engine/runbook.js';
-export { loadRunbookFile, validateRunbook, resolveParameters } from './engine/loader.js';
+export { loadRunbookFile, validateRunbook, resolveParameters, checkStepParameters } from './engine/loader.js';
 export { loadRunbook, bundledRunbookNames } from './engine/bundled.js';
 export { StepKindRegistry } from './engine/kinds.js';
 export { defineStepKind } from './engine/step-kind.js';
@@ -14,7 +15,7 @@ export type { RunEvents, RunStartEvent, StepTransitionEvent, StepSettledEvent, S
 export { DEFAULT_RETRY_POLICY } from './engine/retry.js';
 export type { RetryPolicy } from './engine/retry.js';
 export { Journal, readJournal } from './engine/journal.js';
-export { RunStatus, StepStatus } from './engine/types.js';
+export { AwaitingReason, RunStatus, StepStatus } from './engine/types.js';
 export type { RunResult, StepResult, Change, StepPlan, Json } from './engine/types.js';
 export { ValidationError, JournalError, ExecutorError, StepError, ExecutorErrorKind } from './errors.js';
 export type { ErrorRecord } from './errors.js';
@@ -25,3 +26,5 @@ export type { SimulatedExecutorOptions } from './executors/simulated.js';
 export type { SimHostState, SimFault } from './executors/simulated-model.js';
 export { createPreset, listPresets } from './executors/simulated-presets.js';
 export { bundledStepKinds } from './steps/index.js';
+export { renderUndoReg, renderUndoPowerShell } from './windows/undo-files.js';
+export type { RegistryPrior } from './windows/undo-files.js';

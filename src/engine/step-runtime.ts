@@ -79,6 +79,8 @@ export interface StepRuntime {
   readonly compensation: CompensationContext | null;
   /** Milliseconds left of the compensation budget, or null when no budget applies. */
   budgetLeft(): number | null;
+  /** True once an undo of this saga found the target unreachable through all its retries. */
+  targetGone(): boolean;
 }
 
 /** The run-level services a runtime is made from. */
@@ -215,6 +217,7 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
       return services.compensation;
     },
     budgetLeft: () => left(),
+    targetGone: () => services.hostGone,
   };
 }
 

@@ -112,7 +112,8 @@ async function currentBootTime(rt: StepRuntime, params: RestartParams, deadline:
       return resultOf(boot, 'boot.time').bootTime;
     } catch (error) {
       if (!isTransient(error)) throw error;
-      if (Date.now() >= deadline) {
+      // An earlier undo already waited out its retries against this target: do not wait again.
+      if (Date.now() >= deadline || rt.targetGone()) {
         throw new StepError('TARGET_GONE', 'the target did not answer, so whether it restarted cannot be known', {
           where: rt.stepId,
           hint: 'once it is up, restart it so that the restored values take effect (or `runbook resume` the run)',

@@ -53,6 +53,23 @@ test('rejects a corrupt record in the middle with its line number', async () => 
   }
 });
 
+test('a complete last line whose checksum fails is corruption, not a torn write', async () => {
+  const file = await journalWith(3);
+  const lines = (await readFile(file, 'utf8')).split('\n');
+  lines[2] = lines[2].replace('record 2', 'record Z'); // still newline-terminated
+  await writeFile(file, lines.join('\n'));
+  for (const read of [() => readJournal(file), () => Journal.open(file)]) {
+    try {
+      await read();
+      assert.unreachable('accepted a damaged last record');
+    } catch (error) {
+      assert.is((error as JournalError).code, 'JOURNAL_CORRUPT');
+      assert.match((error as Error).message, /checksum does not match.*journal\.jsonl:3/s);
+    }
+  }
+  assert.is((await readFile(file, 'utf8')).split('\n').length, 4, 'nothing was cut off');
+});
+
 test('rejects a record out of sequence', async () => {
   const file = await journalWith(3);
   const lines = (await readFile(file, 'utf8')).split('\n');

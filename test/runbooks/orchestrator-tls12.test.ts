@@ -145,6 +145,15 @@ test('a transient fault during the SCHANNEL write is retried and the run succeed
   assert.is(journal.split('\n').filter((l) => l.includes('"type":"step.attempt"')).length, 2);
 });
 
+test('retries counts the retries, not the attempts: a fault that outlasts them is 3 retries of 4 attempts', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    h.faults = [{ op: 'registry.set', keyContains: 'TLS 1.1', kind: 'transient', times: 10 }];
+  });
+  const { result } = await runToEnd(file);
+  assert.is(result.status, 'rolled-back');
+  assert.is(step(result, 'schannel').retries, 3);
+});
+
 test('protocol keys the runbook does not manage (TLS 1.3) are left alone', async () => {
   const file = await makeHost('server-2019', (h) => {
     h.registry[`${SCH}\\TLS 1.3`] = {};
