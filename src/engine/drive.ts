@@ -21,7 +21,7 @@ import { positionOf, replay, resultOf } from './replay.js';
 import { resolvePolicy, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 import { resolveWith } from './runbook.js';
 import { DEFAULT_COMPENSATION_BUDGET_MS, compensateSteps } from './saga.js';
-import { createMasker, restoreSecrets, secretFree } from './secrets.js';
+import { createMasker, maskRecord, restoreSecrets, secretFree } from './secrets.js';
 import { hostStep, type StepOutcome } from './step-host.js';
 import type { DeclaredWrite } from './step-kind.js';
 import { SuspendSignal, createStepRuntime, type RuntimeServices } from './step-runtime.js';
@@ -73,7 +73,7 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
   const { events, executor, kinds } = options;
   const masker = createMasker(options.secrets);
   events.mask = masker.mask;
-  const journal = transformedWriter(options.journal, masker.mask);
+  const journal = transformedWriter(options.journal, (record) => maskRecord(record, masker));
   let state = replay(journal.records);
   const started = state.started;
   const runId = started.runId;

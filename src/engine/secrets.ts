@@ -36,7 +36,6 @@ export function createMasker(secrets: Record<string, Json>): Masker {
   };
   const walk = (value: unknown): unknown => {
     if (typeof value === 'string') return text(value);
-    if (typeof value === 'number' && needles.includes(String(value))) return MASK;
     if (Array.isArray(value)) return value.map(walk);
     if (value && typeof value === 'object') {
       if (value instanceof Error) return value;
@@ -48,6 +47,40 @@ export function createMasker(secrets: Record<string, Json>): Masker {
     mask: <T>(value: T) => (needles.length === 0 ? value : (walk(value) as T)),
     text: (value) => (needles.length === 0 ? value : text(value)),
   };
+}
+
+/** Fields of journal records that the engine reads to replay a run: names and numbers, never data. */
+const STRUCTURAL = new Set(['type', 'index', 'stepId', 'state', 'status', 'position', 'resume', 'pid', 'mode', 'name', 'failedIndex', 'attempt', 'willRetry', 'awaiting', 'force', 'roundTrips', 'pollRoundTrips', 'retries']);
+
+/**
+ * Masks the data of a journal record and leaves alone what replay reads: its structural fields, and
+ * of a step snapshot everything but the machine's context (state names, actor ids).
+ */
+export function maskRecord<T>(record: T, masker: Masker): T {
+  if (!record || typeof record !== 'object') return record;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record as Record<string, unknown>)) {
+    if (STRUCTURAL.has(key)) out[key] = value;
+    else if (key === 'snapshot' && value && typeof value === 'object' && 'context' in value) out[key] = maskSnapshot(value as MachineSnapshot, masker);
+    else out[key] = masker.mask(value);
+  }
+  return out as T;
+}
+
+type ActorSnapshot = { input?: unknown; output?: unknown; error?: unknown; [k: string]: unknown };
+type MachineSnapshot = { context: unknown; children?: Record<string, { snapshot?: ActorSnapshot; [k: string]: unknown }>; [k: string]: unknown };
+
+/** A persisted machine snapshot with its data masked: the context, and each invoked actor's input, output and error. */
+function maskSnapshot(snapshot: MachineSnapshot, masker: Masker): MachineSnapshot {
+  const children = Object.fromEntries(
+    Object.entries(snapshot.children ?? {}).map(([id, child]) => {
+      const snap = child.snapshot;
+      if (!snap) return [id, child];
+      const data = Object.fromEntries(['input', 'output', 'error'].filter((k) => k in snap).map((k) => [k, masker.mask(snap[k])]));
+      return [id, { ...child, snapshot: { ...snap, ...data } }];
+    }),
+  );
+  return { ...snapshot, context: masker.mask(snapshot.context), ...(snapshot.children ? { children } : {}) };
 }
 
 /** Replaces parameters that are exactly a secret's value with `{ "$secret": name }`, for the journal. */

@@ -220,42 +220,41 @@ test('an operator rollback leaves alone values changed since the run, unless for
   assert.equal((await hostOf(file)).registry[`${SCH}\\TLS 1.0\\Server`].Enabled, { type: 'REG_DWORD', data: 7 });
 });
 
-test('a secret never reaches the journal, events or reports, whole or inside a longer string, also after resume', async () => {
-  const SECRET = 'hunter2-Secr3t';
-  const echo = defineStepKind({
-    kind: 'test/echo-secret',
-    description: 'echoes its token everywhere it can',
-    params: z.object({ token: z.string(), pause: z.boolean().default(false) }),
-    outputs: z.object({ said: z.string() }),
-    probe: async ({ params }) => ({ seen: `token=${params.token}` }),
-    plan: ({ params }) => ({ changes: [{ target: 'log', field: 'token', before: null, after: `Bearer ${params.token}`, action: 'run' }], summary: `will say ${params.token}` }),
-    phases: [
-      {
-        name: 'say',
-        run: async ({ params, rt }) => {
-          rt.log(`saying ${params.token}!`);
-          if (params.pause && !rt.remembers('paused')) {
-            await rt.remember('paused', () => true);
-            rt.suspend(`waiting with ${params.token}`, 'interrupted');
-          }
-          return { echoed: `[${params.token}]` };
-        },
+const echo = defineStepKind({
+  kind: 'test/echo-secret',
+  description: 'echoes its token everywhere it can',
+  params: z.object({ token: z.string(), pause: z.boolean().default(false) }),
+  outputs: z.object({ said: z.string() }),
+  probe: async ({ params }) => ({ seen: `token=${params.token}` }),
+  plan: ({ params }) => ({ changes: [{ target: 'log', field: 'token', before: null, after: `Bearer ${params.token}`, action: 'run' }], summary: `will say ${params.token}` }),
+  phases: [
+    {
+      name: 'say',
+      run: async ({ params, rt }) => {
+        rt.log(`saying ${params.token}!`);
+        if (params.pause && !rt.remembers('paused')) {
+          await rt.remember('paused', () => true);
+          rt.suspend(`waiting with ${params.token}`, 'interrupted');
+        }
+        return { echoed: `[${params.token}]` };
       },
-    ],
-    verify: async ({ params }) => ({ ok: true, summary: `said ${params.token}`, output: { said: `x${params.token}x` } }),
-  });
+    },
+  ],
+  verify: async ({ params }) => ({ ok: true, summary: `said ${params.token}`, output: { said: `x${params.token}x` } }),
+});
+
+/** Runs the echo step with a secret token, pausing once so that the run is resumed. */
+async function echoRun(secret: string) {
   const registry = new StepKindRegistry().register(echo);
   const runbook: RunbookDefinition = {
     name: 'secretive',
     parameters: { token: { type: 'string', secret: true, env: 'RBE_TEST_TOKEN' } },
     steps: [{ id: 'echo', uses: 'test/echo-secret', with: { token: '${{ params.token }}', pause: true } }],
   };
-  process.env.RBE_TEST_TOKEN = SECRET;
+  process.env.RBE_TEST_TOKEN = secret;
   try {
-    const file = await makeHost('server-2016');
-    const stateDir = await tempDir();
-    const runner = new Runner({ stateDir, kinds: registry });
-    const executor = await createSimulatedExecutor(file);
+    const runner = new Runner({ stateDir: await tempDir(), kinds: registry });
+    const executor = await createSimulatedExecutor(await makeHost('server-2016'));
     const seen: string[] = [];
     const listen = (run: { events: import('../../src/index.js').RunEmitter }) => {
       for (const name of ['run:start', 'run:end', 'step:transition', 'step:settled', 'step:retry', 'step:compensation', 'log'] as const) {
@@ -267,20 +266,31 @@ test('a secret never reaches the journal, events or reports, whole or inside a l
     assert.is((await first.result).status, 'awaiting-resume');
     const second = await runner.resume(first.id, { executor });
     listen(second);
-    const result = await second.result;
-    assert.is(result.status, 'succeeded');
-    const dir = runner.runDir(first.id);
-    for (const name of ['journal.jsonl', 'report.json', 'report.md']) {
-      const text = await readFile(join(dir, name), 'utf8');
-      assert.not.ok(text.includes(SECRET), `${name} holds the secret`);
-      assert.ok(text.includes('***'), `${name} shows the mask`);
-    }
-    assert.not.ok(seen.join('\n').includes(SECRET), 'an event held the secret');
-    assert.ok(seen.join('\n').includes('saying ***!'));
-    assert.is(JSON.stringify(result).includes(SECRET), false);
+    return { result: await second.result, dir: runner.runDir(first.id), events: seen.join('\n') };
   } finally {
     delete process.env.RBE_TEST_TOKEN;
   }
+}
+
+test('a secret never reaches the journal, events or reports, whole or inside a longer string, also after resume', async () => {
+  const SECRET = 'hunter2-Secr3t';
+  const { result, dir, events } = await echoRun(SECRET);
+  assert.is(result.status, 'succeeded');
+  for (const name of ['journal.jsonl', 'report.json', 'report.md']) {
+    const text = await readFile(join(dir, name), 'utf8');
+    assert.not.ok(text.includes(SECRET), `${name} holds the secret`);
+    assert.ok(text.includes('***'), `${name} shows the mask`);
+  }
+  assert.not.ok(events.includes(SECRET), 'an event held the secret');
+  assert.ok(events.includes('saying ***!'));
+  assert.is(JSON.stringify(result).includes(SECRET), false);
+});
+
+test('a secret that is also part of the journal\'s own words does not break replay', async () => {
+  // "step" is in record types and state names; masking it there would make the journal unreadable.
+  const { result } = await echoRun('step');
+  assert.is(result.status, 'succeeded');
+  assert.equal(result.steps[0].output, { said: 'x***x' });
 });
 
 test('the bundled kinds all declare their outputs', () => {
