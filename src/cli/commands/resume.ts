@@ -22,6 +22,7 @@ Options
   --force           go on although the runbook changed (or its file is gone): the journaled definition is used
   -t, --target <t>  reconnect another way than the run's own target
   --on-target       the engine runs on the target itself
+
 ${COMMON_OPTIONS}`;
 
 async function resumeOne(id: string, values: { force: boolean; 'allow-restart': boolean; target?: string; 'on-target': boolean; json: boolean }, stateDir: string): Promise<number> {

@@ -15,6 +15,7 @@ Values changed on the target since the run are shown and left alone, unless --fo
 Options
   --force           undo values even where they changed since the run
   -t, --target <t>  reconnect another way than the run's own target
+
 ${COMMON_OPTIONS}`;
 
 export const rollback: Command = {

@@ -25,6 +25,7 @@ Options
   -t, --target <target>   where to run (forms below)
   -p, --param key=value   a runbook parameter; repeat for more
   --on-target             the engine runs on the target itself (a restart ends this process)
+
 ${COMMON_OPTIONS}
 
 Targets
