@@ -51,6 +51,14 @@ export function newRunner(stateDir: string): Runner {
 
 export const FAST = { pollIntervalMs: 10 };
 
+/**
+ * A run that fails after it changed the target: the restart command is refused for good, so the
+ * SCHANNEL and .NET values are written and then rolled back.
+ */
+export function restartRefused(host: SimHostState): void {
+  host.faults.push({ op: 'restart', kind: 'permanent', times: 1000 });
+}
+
 /** Runs a runbook to its end (no resume), returning the result and the executor used. */
 export async function runToEnd(
   file: string,

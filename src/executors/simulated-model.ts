@@ -2,7 +2,7 @@
  * The model behind the simulated Windows host: a plain JSON document and the pure functions that carry
  * out host operations on it. The executor in `simulated.ts` adds the file, faults, latency and downtime.
  */
-import type { HostOp, HostOpName, HostOpResult, OsInfo, ProtocolMap, RegistryValue, RegistryView, SqlInstance } from './types.js';
+import type { Dotnet35Tls, HostOp, HostOpName, HostOpResult, OsInfo, ProtocolMap, RegistryValue, RegistryView, SqlInstance } from './types.js';
 import { protocolMap } from '../windows/schannel.js';
 import { REG_HEADER, regLine } from '../windows/reg-file.js';
 
@@ -30,6 +30,8 @@ export interface SimHostState {
   /** Last write time per key, kept apart so that `registry` compares byte for byte after a rollback. */
   keyTimes: Record<string, string>;
   hotfixes: string[];
+  /** The .NET Framework 2.0/3.5 runtime and whether it carries the TLS System Default Versions fix. */
+  dotnet35: Dotnet35Tls;
   sqlInstances: SqlInstance[];
   orchestrator: { installed: boolean; release: string | null; updateRollup: number; version: string | null };
   services: Record<string, SimService>;
@@ -220,6 +222,8 @@ export function applyOp(host: SimHostState, op: HostOp, now: string): HostOpResu
       return { op: op.op, ...structuredClone(host.os) };
     case 'hotfix.list':
       return { op: op.op, hotfixes: [...host.hotfixes] };
+    case 'dotnet35.tls':
+      return { op: op.op, ...structuredClone(host.dotnet35 ?? { installed: false, file: null, version: null, systemDefaultTls: null }) };
     case 'sql.instances':
       return { op: op.op, instances: structuredClone(host.sqlInstances) };
     case 'orchestrator.info':

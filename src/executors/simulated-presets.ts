@@ -8,31 +8,55 @@ import { configuredProtocols, type SimHostState } from './simulated-model.js';
 interface PresetSpec {
   description: string;
   os: OsInfo;
+  /** Updates as Get-HotFix lists them; the reference's KBs only where a real server would list them. */
   hotfixes: string[];
+  /** `NDP\v4\Full` Release of the .NET Framework 4.x the OS ships or the preset installs. */
   dotnetRelease: number;
+  /** The 2.0/3.5 runtime carries the TLS System Default Versions fix (in the box, or by a later rollup). */
+  dotnet35Fixed: boolean;
+  /** The SQL Server instance, its version as `Setup\PatchLevel` reports it (service pack in the minor number). */
   sql: { name: string; version: string } | null;
   nativeClient: string | null;
-  orchestrator: { release: string; updateRollup: number; version: string };
+  /** Microsoft OLE DB Driver 18 for SQL Server (`MSOLEDBSQL`), the successor of Native Client. */
+  oledbDriver?: string;
+  orchestrator: { release: string; updateRollup: number; version: string | null };
 }
 
 const ORCHESTRATOR_SERVICES = ['omanagement', 'orunbook', 'oremoting'];
 
+/*
+ * Facts and their sources:
+ * - OS versions and builds: Windows Server 2012 6.2.9200, 2012 R2 6.3.9600, 2016 10.0.14393,
+ *   2019 10.0.17763, 2022 10.0.20348 (Microsoft's Windows Server release information).
+ * - .NET Framework Release values: "How to: Determine which .NET Framework versions are installed" —
+ *   394806 (4.6.2 on other OS versions), 394802 (4.6.2 on Server 2016), 461814 (4.7.2 on other OS
+ *   versions), 528449 (4.8 on Windows Server 2022).
+ * - SQL Server versions in their registry form: SQL Server 2014 SP2 12.2.5000.0, SQL Server 2012 SP4
+ *   11.4.7001.0, SQL Server 2016 SP2 13.2.5026.0, SQL Server 2019 RTM 15.0.2000.5, SQL Server 2022 RTM
+ *   16.0.1000.6 (KB3135244 gives the builds; the minor number is the service pack level).
+ * - The .NET 3.5 fix: KB3154519/KB3154520 (superseded by later .NET Framework updates, so a patched
+ *   server lists neither); Server 2016 and later have it in the box and never list KB3156421.
+ * - TLS 1.3 is on by default on Windows Server 2022 ("TLS protocol version support" in Microsoft's
+ *   SChannel documentation); nothing in the registry says so.
+ */
 const SPECS: Record<string, PresetSpec> = {
   'server-2016': {
-    description: 'Windows Server 2016 Datacenter x64, Orchestrator 2016 UR4, SQL Server 2016 SP2, .NET 4.6.2',
+    description: 'Windows Server 2016 Datacenter x64, Orchestrator 2016 UR4, SQL Server 2016 SP2, .NET 4.6.2 (the .NET 3.5 fix in the box)',
     os: { caption: 'Microsoft Windows Server 2016 Datacenter', version: '10.0.14393', build: 14393, architecture: '64-bit', productType: 'server', servicePack: 0 },
-    hotfixes: ['KB3192137', 'KB3211320', 'KB3156421'],
-    dotnetRelease: 394806,
-    sql: { name: 'MSSQLSERVER', version: '13.0.5026.0' },
+    hotfixes: [],
+    dotnetRelease: 394802,
+    dotnet35Fixed: true,
+    sql: { name: 'MSSQLSERVER', version: '13.2.5026.0' },
     nativeClient: '11.4.7462.6',
     orchestrator: { release: '2016', updateRollup: 4, version: '7.3.0.0' },
   },
   'server-2012r2': {
-    description: 'Windows Server 2012 R2 Standard x64, Orchestrator 1801, SQL Server 2014 SP2, .NET 4.6.2',
+    description: 'Windows Server 2012 R2 Standard x64, Orchestrator 1801, SQL Server 2014 SP2, .NET 4.6.2, .NET 3.5 fixed by later .NET updates (KB3154520 not listed)',
     os: { caption: 'Microsoft Windows Server 2012 R2 Standard', version: '6.3.9600', build: 9600, architecture: '64-bit', productType: 'server', servicePack: 0 },
-    hotfixes: ['KB2919355', 'KB3154520'],
+    hotfixes: ['KB2919355'],
     dotnetRelease: 394806,
-    sql: { name: 'MSSQLSERVER', version: '12.0.5000.0' },
+    dotnet35Fixed: true,
+    sql: { name: 'MSSQLSERVER', version: '12.2.5000.0' },
     nativeClient: '11.4.7462.6',
     orchestrator: { release: '1801', updateRollup: 0, version: '7.4.0.0' },
   },
@@ -41,34 +65,39 @@ const SPECS: Record<string, PresetSpec> = {
     os: { caption: 'Microsoft Windows Server 2012 Standard', version: '6.2.9200', build: 9200, architecture: '64-bit', productType: 'server', servicePack: 0 },
     hotfixes: ['KB3154519'],
     dotnetRelease: 394806,
-    sql: { name: 'MSSQLSERVER', version: '11.0.7001.0' },
+    dotnet35Fixed: true,
+    sql: { name: 'MSSQLSERVER', version: '11.4.7001.0' },
     nativeClient: '11.4.7462.6',
     orchestrator: { release: '2016', updateRollup: 5, version: '7.3.0.0' },
-  },
-  'server-2008r2': {
-    description: 'Windows Server 2008 R2 SP1 Enterprise x64, Orchestrator 2016 UR4, SQL Server 2012 SP4, .NET 4.6.1',
-    os: { caption: 'Microsoft Windows Server 2008 R2 Enterprise', version: '6.1.7601', build: 7601, architecture: '64-bit', productType: 'server', servicePack: 1 },
-    hotfixes: ['KB976932', 'KB3154518'],
-    dotnetRelease: 394271,
-    sql: { name: 'MSSQLSERVER', version: '11.0.7001.0' },
-    nativeClient: '11.4.7462.6',
-    orchestrator: { release: '2016', updateRollup: 4, version: '7.3.0.0' },
   },
   'server-2019': {
     description: 'Windows Server 2019 Datacenter x64, Orchestrator 2019, SQL Server 2019, .NET 4.7.2',
     os: { caption: 'Microsoft Windows Server 2019 Datacenter', version: '10.0.17763', build: 17763, architecture: '64-bit', productType: 'server', servicePack: 0 },
-    hotfixes: ['KB4464455'],
+    hotfixes: [],
     dotnetRelease: 461814,
+    dotnet35Fixed: true,
     sql: { name: 'MSSQLSERVER', version: '15.0.2000.5' },
     nativeClient: '11.4.7462.6',
     orchestrator: { release: '2019', updateRollup: 0, version: '10.19.0.0' },
+  },
+  'server-2022': {
+    description: 'Windows Server 2022 Datacenter x64 (TLS 1.3 on by default), Orchestrator 2022, SQL Server 2022, .NET 4.8',
+    os: { caption: 'Microsoft Windows Server 2022 Datacenter', version: '10.0.20348', build: 20348, architecture: '64-bit', productType: 'server', servicePack: 0 },
+    hotfixes: [],
+    dotnetRelease: 528449,
+    dotnet35Fixed: true,
+    sql: { name: 'MSSQLSERVER', version: '16.0.1000.6' },
+    nativeClient: null,
+    oledbDriver: '18.6.5.0',
+    orchestrator: { release: '2022', updateRollup: 0, version: null },
   },
   'windows-8.1-x86': {
     description: 'Windows 8.1 Pro 32-bit with the Runbook Designer console, .NET 4.6.2, SQL Server 2016 on the same box',
     os: { caption: 'Microsoft Windows 8.1 Pro', version: '6.3.9600', build: 9600, architecture: '32-bit', productType: 'workstation', servicePack: 0 },
     hotfixes: ['KB2919355', 'KB3154520'],
     dotnetRelease: 394806,
-    sql: { name: 'SQLEXPRESS', version: '13.0.5026.0' },
+    dotnet35Fixed: true,
+    sql: { name: 'SQLEXPRESS', version: '13.2.5026.0' },
     nativeClient: '11.4.7462.6',
     orchestrator: { release: '2016', updateRollup: 4, version: '7.3.0.0' },
   },
@@ -76,18 +105,19 @@ const SPECS: Record<string, PresetSpec> = {
 
 /** Variants built on a base preset, named for the scenario they stage. */
 const VARIANTS: Record<string, { base: string; description: string; change: (host: SimHostState) => void }> = {
-  'server-2016-no-hotfix': {
-    base: 'server-2016',
-    description: 'Server 2016 without KB3154521, KB3156421 or any update that supersedes them',
+  'server-2012r2-no-hotfix': {
+    base: 'server-2012r2',
+    description: 'Server 2012 R2 whose .NET 3.5 runtime lacks the TLS System Default Versions fix (no KB3154520, no later .NET update)',
     change: (host) => {
-      host.hotfixes = ['KB3192137'];
+      host.hotfixes = ['KB2919355'];
+      host.dotnet35.systemDefaultTls = false;
     },
   },
   'server-2016-sql2008r2': {
     base: 'server-2016',
     description: 'Server 2016 whose Orchestrator database runs on SQL Server 2008 R2 (no TLS 1.2)',
     change: (host) => {
-      host.sqlInstances = [{ name: 'MSSQLSERVER', version: '10.50.6000.34' }];
+      host.sqlInstances = [{ name: 'MSSQLSERVER', version: '10.53.6000.34' }];
     },
   },
 };
@@ -120,6 +150,7 @@ function baseRegistry(spec: PresetSpec): SimHostState['registry'] {
   if (spec.nativeClient) {
     registry['SOFTWARE\\Microsoft\\SQLNCLI11'] = { InstalledVersion: sz(spec.nativeClient) };
   }
+  if (spec.oledbDriver) registry['SOFTWARE\\Microsoft\\MSOLEDBSQL'] = { InstalledVersion: sz(spec.oledbDriver) };
   if (spec.os.architecture === '64-bit') {
     registry['SOFTWARE\\Wow6432Node'] = {};
     registry['SOFTWARE\\Wow6432Node\\Microsoft'] = {};
@@ -141,6 +172,13 @@ function fromSpec(name: string, spec: PresetSpec, now: Date): SimHostState {
     registry: baseRegistry(spec),
     keyTimes: {},
     hotfixes: [...spec.hotfixes],
+    dotnet35: {
+      installed: true,
+      file: `C:\\Windows\\Microsoft.NET\\${spec.os.architecture === '64-bit' ? 'Framework64' : 'Framework'}\\v2.0.50727\\System.dll`,
+      // Not modeled: no Microsoft document gives the file version a given update brings.
+      version: null,
+      systemDefaultTls: spec.dotnet35Fixed,
+    },
     sqlInstances: spec.sql ? [{ ...spec.sql }] : [],
     orchestrator: { installed: true, ...spec.orchestrator },
     services: Object.fromEntries(ORCHESTRATOR_SERVICES.map((s) => [s, { state: 'running', startType: 'auto' }])),

@@ -44,6 +44,7 @@ export type HostOp =
   | { op: 'registry.export'; view: RegistryView; key: string; file: string }
   | { op: 'os.info' }
   | { op: 'hotfix.list' }
+  | { op: 'dotnet35.tls' }
   | { op: 'sql.instances' }
   | { op: 'orchestrator.info' }
   | { op: 'service.status'; name: string }
@@ -75,6 +76,23 @@ export interface OsInfo {
   servicePack: number;
 }
 
+/**
+ * What the .NET Framework 2.0/3.5 runtime on the target tells of the TLS System Default Versions fix
+ * (KB3154518/19/20 and everything that superseded them): the update "added the SslProtocolsExtensions
+ * enumeration" to the runtime's System.dll, so the type's presence there is the fix's own evidence,
+ * whatever update number brought it.
+ */
+export type Dotnet35Tls = {
+  /** False when .NET Framework 3.5 (the 2.0 runtime) is not installed: nothing uses it. */
+  installed: boolean;
+  /** The runtime file read, e.g. `C:\Windows\Microsoft.NET\Framework64\v2.0.50727\System.dll`. */
+  file: string | null;
+  /** Its file version as Windows reports it, or null when it was not read. */
+  version: string | null;
+  /** True when the runtime has the TLS System Default Versions support; null when it could not be told. */
+  systemDefaultTls: boolean | null;
+};
+
 export interface SqlInstance {
   name: string;
   version: string;
@@ -96,6 +114,7 @@ export type HostOpResult =
   | { op: 'registry.export'; file: string; content: string }
   | ({ op: 'os.info' } & OsInfo)
   | { op: 'hotfix.list'; hotfixes: string[] }
+  | ({ op: 'dotnet35.tls' } & Dotnet35Tls)
   | { op: 'sql.instances'; instances: SqlInstance[] }
   | { op: 'orchestrator.info'; installed: boolean; release: string | null; updateRollup: number; version: string | null }
   | { op: 'service.status'; name: string; exists: boolean; state: 'running' | 'stopped' | 'starting' | 'absent' }

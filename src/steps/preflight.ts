@@ -7,7 +7,8 @@ import { StepError } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
 import { resultOf, type HostOp } from '../executors/types.js';
-import { compareVersions, sqlSupportsTls12 } from './requirements.js';
+import { NATIVE_CLIENT_KEYS, compareVersions, hotfixVerdict, sqlSupportsTls12 } from './requirements.js';
+import { kbList } from './hotfix.js';
 
 export const preflightParams = z
   .object({
@@ -21,6 +22,8 @@ export const preflightParams = z
      * entry does not name it). Empty or -1: as the target reports it.
      */
     orchestratorUpdateRollup: z.preprocess((v) => (v === '' || v === -1 ? undefined : v), z.number().int().min(0).optional()),
+    /** More KBs that carry the .NET 3.5 TLS fix, for servers whose runtime cannot be read. @default [] */
+    hotfixSupersededBy: kbList,
     /** Lowest `NDP\v4\Full` Release accepted (393295 = .NET Framework 4.6). @default 393295 */
     minDotnetRelease: z.number().int().positive().default(393295),
   })
@@ -28,8 +31,6 @@ export const preflightParams = z
 export type PreflightParams = z.infer<typeof preflightParams>;
 
 export const NDP_KEY = 'SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full';
-export const SNAC_KEY = 'SOFTWARE\\Microsoft\\SQLNCLI11';
-
 const PROBE: HostOp[] = [
   { op: 'os.info' },
   { op: 'orchestrator.info' },
@@ -37,7 +38,8 @@ const PROBE: HostOp[] = [
   { op: 'hotfix.list' },
   { op: 'boot.time' },
   { op: 'registry.get', view: '64', key: NDP_KEY, name: 'Release' },
-  { op: 'registry.get', view: '64', key: SNAC_KEY, name: 'InstalledVersion' },
+  { op: 'dotnet35.tls' },
+  ...NATIVE_CLIENT_KEYS.map((c): HostOp => ({ op: 'registry.get', view: '64', key: c.key, name: c.name })),
 ];
 
 function osProblem(version: string, build: number, servicePack: number, caption: string): string | null {
@@ -63,7 +65,7 @@ export const preflightStep = defineStepKind({
   kind: 'orchestrator/preflight',
   description: 'Checks the prerequisites of the TLS 1.2 procedure: OS, Orchestrator, .NET 4.6, SQL Native Client 11, SQL Server TLS 1.2 support, transport TLS',
   params: preflightParams,
-  outputs: z.object({ os: z.unknown(), orchestrator: z.unknown(), dotnetRelease: z.number().nullable(), nativeClient: z.unknown(), sqlServer: z.array(z.string()), transportTls: z.string().nullable(), bootTime: z.string() }),
+  outputs: z.object({ os: z.unknown(), orchestrator: z.unknown(), dotnetRelease: z.number().nullable(), nativeClient: z.array(z.string()), hotfix: z.unknown(), sqlServer: z.array(z.string()), transportTls: z.string().nullable(), bootTime: z.string() }),
   verifyWhenUnchanged: true,
   probe: async ({ rt }) => (await rt.read(PROBE)) as unknown as Json,
   async plan({ params, rt, observed }) {
@@ -72,7 +74,10 @@ export const preflightStep = defineStepKind({
     const orchestrator = resultOf(r[1], 'orchestrator.info');
     const sql = resultOf(r[2], 'sql.instances');
     const release = resultOf(r[5], 'registry.get').value;
-    const snac = resultOf(r[6], 'registry.get').value;
+    const dotnet35 = resultOf(r[6], 'dotnet35.tls');
+    const clients = NATIVE_CLIENT_KEYS.map((c, i) => ({ ...c, value: resultOf(r[7 + i], 'registry.get').value })).filter(
+      (c): c is typeof c & { value: { type: 'REG_SZ'; data: string } } => c.value?.type === 'REG_SZ' && compareVersions(c.value.data, '11') >= 0,
+    );
     const problems: string[] = [];
     const osIssue = osProblem(os.version, os.build, os.servicePack, os.caption);
     if (osIssue) problems.push(osIssue);
@@ -84,9 +89,17 @@ export const preflightStep = defineStepKind({
     if (dotnetRelease === null || dotnetRelease < params.minDotnetRelease) {
       problems.push(`.NET Framework 4.6 or later is required (NDP\\v4\\Full Release ${dotnetRelease ?? 'absent'} < ${params.minDotnetRelease}): install .NET Framework 4.6 or later`);
     }
-    const snacVersion = snac && snac.type === 'REG_SZ' ? snac.data : null;
-    if (!snacVersion || compareVersions(snacVersion, '11') < 0) {
-      problems.push('SQL Server 2012 Native Client 11.0 or later is not installed: install it (sqlncli.msi) on the management server');
+    if (clients.length === 0) {
+      problems.push(
+        'SQL Server 2012 Native Client 11.0 or later is not installed: install the Microsoft OLE DB Driver for SQL Server (msoledbsql.msi, its successor) or Native Client 11 (sqlncli.msi) on the management server',
+      );
+    }
+    // Step 3's verdict, read-only, before anything is written: a server without the fix is refused here.
+    const hotfix = hotfixVerdict(os, resultOf(r[3], 'hotfix.list').hotfixes, dotnet35, params.hotfixSupersededBy);
+    if (!hotfix.ok) {
+      problems.push(
+        `the TLS System Default Versions fix for the .NET Framework 3.5 is missing on ${hotfix.os} (${hotfix.evidence}): install the latest .NET Framework updates from Windows Update${hotfix.required.length ? ` (or ${hotfix.required.join(' or ')})` : ''}`,
+      );
     }
     const sqlVersions = params.sqlServerVersion ? [params.sqlServerVersion] : sql.instances.map((i) => i.version);
     if (sqlVersions.length === 0) {
@@ -110,7 +123,8 @@ export const preflightStep = defineStepKind({
       os,
       orchestrator,
       dotnetRelease,
-      nativeClient: snacVersion,
+      nativeClient: clients.map((c) => `${c.product} ${c.value.data}`),
+      hotfix: hotfix as unknown as Json,
       sqlServer: sqlVersions,
       transportTls: tls,
       bootTime: resultOf(r[4], 'boot.time').bootTime,

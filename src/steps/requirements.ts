@@ -1,5 +1,7 @@
+import type { Dotnet35Tls } from '../executors/types.js';
+
 /**
- * The version tables the preflight and hotfix steps judge by. Sources:
+ * The version tables the preflight and hotfix steps judge by. Sources (Microsoft documents):
  * - SQL Server: KB3135244 "TLS 1.2 support for Microsoft SQL Server", table of the first builds that
  *   support TLS 1.2 per release branch (later builds of a branch also support it). SQL Server 2016 and
  *   later support TLS 1.2 without an update. The reference procedure refuses SQL Server 2008 R2.
@@ -34,18 +36,45 @@ function compareVersions(a: string, b: string): number {
 
 export { compareVersions };
 
-/** Whether a SQL Server build supports TLS 1.2, and why not. */
-export function sqlSupportsTls12(version: string): { ok: boolean; why: string } {
-  const major = Number(version.split('.')[0]);
-  const minor = Number(version.split('.')[1]);
-  if (major >= 13) return { ok: true, why: 'SQL Server 2016 or later supports TLS 1.2' };
-  if (major === 10 && minor === 50) return { ok: false, why: 'SQL Server 2008 R2 does not support TLS 1.2 (per the reference procedure); upgrade to SQL Server 2016 or later' };
-  const row = [...SQL_TLS12_FIRST_BUILDS].reverse().find((r) => version.startsWith(r.branch));
-  if (!row) return { ok: false, why: `SQL Server ${version} is not in the KB3135244 table; install a service pack or cumulative update with TLS 1.2 support, or upgrade` };
-  return compareVersions(version, row.firstBuild) >= 0
-    ? { ok: true, why: `${row.release} build ${version} ≥ ${row.firstBuild}` }
-    : { ok: false, why: `${row.release} build ${version} is older than ${row.firstBuild}; install the TLS 1.2 update from KB3135244` };
+/**
+ * The product version of a SQL Server build as KB3135244 writes it (`12.0.5000.0`), from any of its
+ * forms. The registry (`Setup\PatchLevel`, and SERVERPROPERTY('ProductVersion') of SQL Server 2012
+ * and 2014 too) carries the service-pack level in the minor number: SQL Server 2014 SP2 reports
+ * `12.2.5000.0`, SP3 `12.3.6024.0`, SQL Server 2012 SP4 `11.4.7001.0`. The build number (third part)
+ * is the same in both forms, so the minor number is set to 0 and the build decides. SQL Server 2008 R2
+ * is told apart by its minor number 50 or more (`10.50.x`; its service packs `10.52.x`, `10.53.x`).
+ */
+export function canonicalSqlVersion(version: string): string {
+  const [major, minor = 0, build = 0, revision = 0] = version.split('.').map(Number);
+  if (major === 10 && minor >= 50) return [10, 50, build, revision].join('.');
+  return [major, 0, build, revision].join('.');
 }
+
+/** Whether a SQL Server build (in any form the registry reports) supports TLS 1.2, and why not. */
+export function sqlSupportsTls12(version: string): { ok: boolean; why: string } {
+  const canonical = canonicalSqlVersion(version);
+  const [major, minor] = canonical.split('.').map(Number);
+  const shown = canonical === version ? version : `${version} (${canonical})`;
+  if (major >= 13) return { ok: true, why: 'SQL Server 2016 or later supports TLS 1.2' };
+  if (major === 10 && minor === 50) return { ok: false, why: `SQL Server 2008 R2 does not support TLS 1.2 per the reference procedure (${shown}); upgrade to SQL Server 2016 or later` };
+  const row = [...SQL_TLS12_FIRST_BUILDS].reverse().find((r) => canonical.startsWith(r.branch));
+  if (!row) return { ok: false, why: `SQL Server ${shown} is not in the KB3135244 table; install a service pack or cumulative update with TLS 1.2 support, or upgrade` };
+  return compareVersions(canonical, row.firstBuild) >= 0
+    ? { ok: true, why: `${row.release} build ${shown} ≥ ${row.firstBuild}` }
+    : { ok: false, why: `${row.release} build ${shown} is older than ${row.firstBuild}; install the TLS 1.2 update from KB3135244` };
+}
+
+/**
+ * The client providers the reference asks for as "SQL Server 2012 Native Client 11.0 or later": SQL
+ * Server Native Client 11 (`SOFTWARE\Microsoft\SQLNCLI11`, the last SNAC), or its successor the
+ * Microsoft OLE DB Driver for SQL Server (`MSOLEDBSQL`, version 18; `MSOLEDBSQL19`, version 19), each
+ * with an `InstalledVersion` value. KB3135244 lists both among the client providers with TLS 1.2.
+ */
+export const NATIVE_CLIENT_KEYS: readonly { key: string; name: string; product: string }[] = [
+  { key: 'SOFTWARE\\Microsoft\\SQLNCLI11', name: 'InstalledVersion', product: 'SQL Server Native Client 11.0' },
+  { key: 'SOFTWARE\\Microsoft\\MSOLEDBSQL', name: 'InstalledVersion', product: 'Microsoft OLE DB Driver 18 for SQL Server' },
+  { key: 'SOFTWARE\\Microsoft\\MSOLEDBSQL19', name: 'InstalledVersion', product: 'Microsoft OLE DB Driver 19 for SQL Server' },
+];
 
 /** The OS families of the hotfix table, matched on version and build. */
 export interface HotfixRequirement {
@@ -54,18 +83,27 @@ export interface HotfixRequirement {
   version: string;
   minBuild?: number;
   maxBuild?: number;
-  /** Any one of these satisfies. Empty: no update needed. */
+  /** The updates the reference names; any one satisfies. Empty: the OS has the support in the box. */
   required: string[];
-  /** Later updates that contain the required fix. */
+  /** Later updates known to contain the fix (extend with the `supersededBy` parameter). */
   supersededBy: string[];
 }
 
+/**
+ * The reference procedure's step 3 table, by OS build. Microsoft's KB pages for KB3154518, KB3154519
+ * and KB3154520 ("Support for TLS System Default Versions included in the .NET Framework 3.5…") say
+ * the hotfixes "have been superseded with the latest updates of .NET Framework", so a patched server
+ * lists a later rollup instead; KB3156421 is the May 10, 2016 cumulative update for Windows 10 1511 and
+ * Server 2016 Technical Preview 4, which Windows Server 2016 itself (build 14393, October 2016) never
+ * lists because it ships the fix. Microsoft's "Transport Layer Security (TLS) best practices with the
+ * .NET Framework" lists TLS 1.2 as the highest version for .NET Framework 3.5 on Windows 10 and 11.
+ */
 export const HOTFIX_TABLE: readonly HotfixRequirement[] = [
   { os: 'Windows 7 SP1 / Windows Server 2008 R2 SP1', version: '6.1', required: ['KB3154518'], supersededBy: [] },
   { os: 'Windows Server 2012', version: '6.2', required: ['KB3154519'], supersededBy: [] },
   { os: 'Windows 8.1 / Windows Server 2012 R2', version: '6.3', required: ['KB3154520'], supersededBy: [] },
-  { os: 'Windows 10 / Windows Server 2016', version: '10.0', maxBuild: 14393, required: ['KB3154521', 'KB3156421'], supersededBy: [] },
-  { os: 'Windows 10 1703 / Windows Server 2019 and later', version: '10.0', minBuild: 14394, required: [], supersededBy: [] },
+  { os: 'Windows 10 1507/1511 / Windows Server 2016 Technical Preview', version: '10.0', maxBuild: 14392, required: ['KB3154521', 'KB3156421'], supersededBy: [] },
+  { os: 'Windows Server 2016 (build 14393) and later', version: '10.0', minBuild: 14393, required: [], supersededBy: [] },
 ];
 
 /** The requirement for an OS, or null when the table does not cover it. */
@@ -75,4 +113,52 @@ export function hotfixRequirement(version: string, build: number): HotfixRequire
     HOTFIX_TABLE.find((r) => r.version === mm && (r.minBuild === undefined || build >= r.minBuild) && (r.maxBuild === undefined || build <= r.maxBuild)) ??
     null
   );
+}
+
+/** The verdict on the TLS System Default Versions fix, with the evidence it rests on. */
+export type HotfixVerdict = {
+  ok: boolean;
+  os: string;
+  required: string[];
+  /** How it was decided: the runtime itself, an installed update, the OS, or nothing to decide. */
+  by: 'runtime' | 'update' | 'in-the-box' | 'not-applicable' | 'missing';
+  evidence: string;
+};
+
+/**
+ * Decides whether the target has the fix. The .NET 2.0/3.5 runtime's own answer comes first: it is
+ * true however the fix arrived (the hotfix, a later rollup, the OS). Only when the runtime could not
+ * be read do the installed updates decide.
+ */
+export function hotfixVerdict(
+  os: { caption: string; version: string; build: number },
+  hotfixes: readonly string[],
+  dotnet35: Dotnet35Tls | null,
+  extraKbs: readonly string[] = [],
+): HotfixVerdict {
+  const requirement = hotfixRequirement(os.version, os.build);
+  if (!requirement) {
+    return { ok: false, os: os.caption, required: [], by: 'missing', evidence: `${os.caption} (${os.version}) is not in the hotfix table` };
+  }
+  const base = { os: requirement.os, required: requirement.required };
+  if (dotnet35 && !dotnet35.installed) {
+    return { ...base, ok: true, by: 'not-applicable', evidence: '.NET Framework 3.5 is not installed: no application uses the 2.0 runtime' };
+  }
+  if (dotnet35?.systemDefaultTls === true) {
+    return { ...base, ok: true, by: 'runtime', evidence: `${dotnet35.file}${dotnet35.version ? ` ${dotnet35.version}` : ''} has the TLS System Default Versions support` };
+  }
+  const installed = new Set(hotfixes.map((h) => h.toUpperCase()));
+  const accepted = [...requirement.required, ...requirement.supersededBy, ...extraKbs.map((k) => k.toUpperCase())];
+  const found = accepted.filter((kb) => installed.has(kb));
+  if (dotnet35?.systemDefaultTls === false) {
+    return {
+      ...base,
+      ok: false,
+      by: 'missing',
+      evidence: `${dotnet35.file}${dotnet35.version ? ` ${dotnet35.version}` : ''} lacks the TLS System Default Versions support${found.length ? ` although ${found.join(', ')} is listed` : ''}`,
+    };
+  }
+  if (requirement.required.length === 0) return { ...base, ok: true, by: 'in-the-box', evidence: `${requirement.os} includes the support` };
+  if (found.length > 0) return { ...base, ok: true, by: 'update', evidence: `${found.join(', ')} installed` };
+  return { ...base, ok: false, by: 'missing', evidence: `none of ${accepted.join(', ')} is installed, and the .NET 3.5 runtime could not be read` };
 }

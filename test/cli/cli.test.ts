@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeHost, registryText, tempDir } from '../helpers.js';
+import { makeHost, registryText, restartRefused, tempDir } from '../helpers.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 
@@ -56,12 +56,13 @@ test('plan: prints the exact diff and whether a restart is owed, and changes not
 });
 
 test('a failing run exits 1 and rolls back exactly', async () => {
-  const host = await makeHost('server-2016-no-hotfix');
+  const host = await makeHost('server-2016', restartRefused);
   const before = await registryText(host);
   const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', await tempDir(), ...FAST]);
   assert.is(r.code, 1);
   assert.match(r.stdout, /failed and rolled back/);
-  assert.match(r.stdout, /KB3154521 or KB3156421/);
+  assert.match(r.stdout, /fault on restart/);
+  assert.match(r.stdout, /23 registry item\(s\) restored/);
   assert.is(await registryText(host), before);
 });
 

@@ -5,14 +5,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSimulatedExecutor, loadRunbook, writeHost, type SimHostState } from '../../src/index.js';
-import { FAST, hostOf, kinds, makeHost, newRunner, registryText, runToEnd, tempDir } from '../helpers.js';
+import { FAST, hostOf, kinds, makeHost, newRunner, registryText, restartRefused, runToEnd, tempDir } from '../helpers.js';
 
 const failures: [string, (h: SimHostState) => void, string][] = [
   ['preflight', (h) => void (h.sqlInstances = [{ name: 'MSSQLSERVER', version: '10.50.6000.34' }]), 'PREFLIGHT_FAILED'],
   ['backup', (h) => void h.faults.push({ op: 'registry.export', keyContains: '.NETFramework', kind: 'permanent', times: 1 }), 'EXECUTOR'],
   ['schannel', (h) => void h.faults.push({ op: 'registry.set', keyContains: 'TLS 1.1', kind: 'permanent', times: 1 }), 'EXECUTOR'],
   ['dotnet', (h) => void h.faults.push({ op: 'registry.set', keyContains: 'v4.0.30319', kind: 'permanent', times: 1 }), 'EXECUTOR'],
-  ['hotfix', (h) => void (h.hotfixes = []), 'HOTFIX_MISSING'],
   ['restart', (h) => void h.faults.push({ op: 'restart', kind: 'permanent', times: 1 }), 'EXECUTOR'],
   ['ip-verify', (h) => void (h.services.oremoting.startType = 'manual'), 'IP_VERIFY_FAILED'],
 ];
@@ -32,7 +31,7 @@ for (const [stepId, inject, code] of failures) {
 }
 
 test('every undo is attempted when one fails, and the run needs an operator', async () => {
-  const file = await makeHost('server-2016-no-hotfix');
+  const file = await makeHost('server-2016', restartRefused);
   const runner = newRunner(await tempDir());
   const executor = await createSimulatedExecutor(file);
   const run = runner.start(await loadRunbook('orchestrator-tls12', kinds), { executor, params: FAST });
@@ -45,7 +44,8 @@ test('every undo is attempted when one fails, and the run needs an operator', as
   });
   const result = await run.result;
   assert.is(result.status, 'rollback-failed');
-  assert.is(result.error?.code, 'HOTFIX_MISSING', 'the original error is reported first');
+  assert.is(result.error?.code, 'EXECUTOR', 'the original error is reported first');
+  assert.match(result.error!.message, /fault on restart/);
   const dotnet = result.steps.find((s) => s.id === 'dotnet')!;
   const schannel = result.steps.find((s) => s.id === 'schannel')!;
   assert.is(dotnet.status, 'compensation-failed');

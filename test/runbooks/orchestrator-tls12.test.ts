@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
 import { createSimulatedExecutor, loadRunbook, type RunResult } from '../../src/index.js';
-import { hostOf, kinds, makeHost, newRunner, registryText, runToEnd, tempDir, FAST } from '../helpers.js';
+import { FAST, hostOf, kinds, makeHost, newRunner, registryText, restartRefused, runToEnd, tempDir } from '../helpers.js';
 
 const SCH = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
 const WOW4 = 'SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\v4.0.30319';
@@ -32,16 +32,31 @@ test('fresh Server 2016 x64: succeeds with one restart in at most 8 round trips'
   assert.is(Object.keys(host.files).length, 3, 'the .reg files are on the target too');
 });
 
-test('Server 2012 R2 x64 succeeds (KB3154520 present)', async () => {
+test('Server 2012 R2 x64 succeeds on the .NET 3.5 runtime\'s own evidence, though KB3154520 is not listed (superseded)', async () => {
   const { result } = await runToEnd(await makeHost('server-2012r2'));
   assert.is(result.status, 'succeeded');
-  assert.match(step(result, 'hotfix').summary, /KB3154520/);
+  assert.match(step(result, 'hotfix').summary, /Framework64\\v2\.0\.50727\\System\.dll has the TLS System Default Versions support/);
+  assert.equal((step(result, 'hotfix').output as { by: string }).by, 'runtime');
 });
 
-test('Server 2019 x64 needs no hotfix', async () => {
-  const { result } = await runToEnd(await makeHost('server-2019'));
-  assert.is(result.status, 'succeeded');
-  assert.match(step(result, 'hotfix').summary, /no update needed/);
+test('Server 2016 RTM and Server 2019 and 2022 succeed without KB3156421 (the fix is in the box)', async () => {
+  for (const preset of ['server-2016', 'server-2019', 'server-2022']) {
+    const { result } = await runToEnd(await makeHost(preset));
+    assert.is(result.status, 'succeeded', `${preset}: ${JSON.stringify(result.error)}`);
+  }
+});
+
+test('the fix decided by updates when the runtime cannot be read: a superseding KB given as a parameter counts', async () => {
+  const file = await makeHost('server-2012r2-no-hotfix', (h) => {
+    h.dotnet35.systemDefaultTls = null;
+    h.hotfixes = ['KB4041085'];
+  });
+  const refused = await runToEnd(file);
+  assert.is(refused.result.status, 'rolled-back');
+  assert.match(refused.result.error!.message, /none of KB3154520 is installed/);
+  const { result } = await runToEnd(file, { params: { ...FAST, hotfixSupersededBy: 'KB4041085' } });
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  assert.match(step(result, 'hotfix').summary, /KB4041085 installed/);
 });
 
 test('32-bit Windows 8.1 console: the two native .NET keys only', async () => {
@@ -52,16 +67,34 @@ test('32-bit Windows 8.1 console: the two native .NET keys only', async () => {
   assert.not.ok(Object.keys((await hostOf(file)).registry).some((k) => k.includes('Wow6432Node')));
 });
 
-test('hotfix missing: rolled back, registry identical, no restart', async () => {
-  const file = await makeHost('server-2016-no-hotfix');
-  const before = await registryText(file);
+test('a server without the .NET 3.5 fix is refused at preflight, before anything is written', async () => {
+  const file = await makeHost('server-2012r2-no-hotfix');
+  const before = await readFile(file, 'utf8');
   const { result } = await runToEnd(file);
   assert.is(result.status, 'rolled-back');
-  assert.is(result.error?.code, 'HOTFIX_MISSING');
-  assert.match(result.error!.message, /KB3154521 or KB3156421/);
-  assert.is(await registryText(file), before);
-  assert.is((await hostOf(file)).restarts, 0);
-  assert.equal(result.steps.map((s) => s.status), ['compensated', 'compensated', 'compensated', 'compensated', 'compensated', 'pending', 'pending']);
+  assert.is(result.error?.code, 'PREFLIGHT_FAILED');
+  assert.match(result.error!.message, /TLS System Default Versions fix for the \.NET Framework 3\.5 is missing on Windows 8\.1 \/ Windows Server 2012 R2 \(.*System\.dll lacks/);
+  assert.match(result.error!.message, /or KB3154520/);
+  assert.is(result.roundTrips, 1);
+  assert.is(await readFile(file, 'utf8'), before, 'nothing written, not even a key time');
+  assert.equal(result.steps.map((s) => s.status), ['compensated', 'pending', 'pending', 'pending', 'pending', 'pending', 'pending']);
+});
+
+test('SQL Server versions as the registry reports them (service pack in the minor number) are judged by their build', async () => {
+  for (const version of ['12.2.5000.0', '12.3.6024.0', '11.4.7001.0', '13.2.5026.0']) {
+    const { result } = await runToEnd(await makeHost('server-2016', (h) => void (h.sqlInstances = [{ name: 'MSSQLSERVER', version }])));
+    assert.is(result.status, 'succeeded', `${version}: ${result.error?.message}`);
+  }
+  const { result } = await runToEnd(await makeHost('server-2016', (h) => void (h.sqlInstances = [{ name: 'MSSQLSERVER', version: '12.1.4100.1' }])));
+  assert.match(result.error!.message, /SQL Server 2014 SP1 build 12\.1\.4100\.1 \(12\.0\.4100\.1\) is older than 12\.0\.4219\.0/);
+});
+
+test('Native Client 11 or the Microsoft OLE DB Driver satisfies "Native Client 11.0 or later"; neither is refused', async () => {
+  const oledbOnly = await runToEnd(await makeHost('server-2022'));
+  assert.is(oledbOnly.result.status, 'succeeded', JSON.stringify(oledbOnly.result.error));
+  assert.equal((step(oledbOnly.result, 'preflight').output as { nativeClient: string[] }).nativeClient, ['Microsoft OLE DB Driver 18 for SQL Server 18.6.5.0']);
+  const none = await runToEnd(await makeHost('server-2022', (h) => void delete h.registry['SOFTWARE\\Microsoft\\MSOLEDBSQL']));
+  assert.match(none.result.error!.message, /Native Client 11\.0 or later is not installed/);
 });
 
 test('SQL Server 2008 R2: refused at preflight with nothing written', async () => {
@@ -99,7 +132,8 @@ test('already compliant: the second run writes nothing, does not restart, and ta
 });
 
 test('Enabled=0xFFFFFFFF counts as enabled; a REG_SZ value is rewritten as DWORD and restored with its old type', async () => {
-  const file = await makeHost('server-2016-no-hotfix', (h) => {
+  const file = await makeHost('server-2016', (h) => {
+    restartRefused(h);
     h.registry[`${SCH}\\TLS 1.2`] = {};
     h.registry[`${SCH}\\TLS 1.2\\Server`] = { Enabled: dword(0xffffffff), DisabledByDefault: dword(0) };
     h.registry[`${SCH}\\TLS 1.2\\Client`] = { Enabled: { type: 'REG_SZ', data: '1' } as never };

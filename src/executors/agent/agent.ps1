@@ -428,6 +428,18 @@ function Invoke-HostOp($op) {
             if ($script:HostFile) { return [ordered]@{ op = $name; hotfixes = @((Load-Doc).hotfixes) } }
             return [ordered]@{ op = $name; hotfixes = @(Get-CimInstance -ClassName Win32_QuickFixEngineering | ForEach-Object { [string]$_.HotFixID }) }
         }
+        'dotnet35.tls' {
+            if ($script:HostFile) { $r = [ordered]@{ op = $name }; foreach ($k in (Load-Doc).dotnet35.Keys) { $r[$k] = (Load-Doc).dotnet35[$k] }; return $r }
+            # The fix added the SslProtocolsExtensions enumeration to the 2.0 runtime's System.dll
+            # (KB3154518/19/20): its name in the assembly's metadata is the fix's own evidence.
+            $framework = 'Framework'
+            if ([Environment]::Is64BitOperatingSystem) { $framework = 'Framework64' }
+            $file = Join-Path $env:WINDIR "Microsoft.NET\$framework\v2.0.50727\System.dll"
+            if (-not (Test-Path -LiteralPath $file)) { return [ordered]@{ op = $name; installed = $false; file = $null; version = $null; systemDefaultTls = $null } }
+            $text = [System.Text.Encoding]::ASCII.GetString([System.IO.File]::ReadAllBytes($file))
+            $version = [string](Get-Item -LiteralPath $file).VersionInfo.FileVersion
+            return [ordered]@{ op = $name; installed = $true; file = $file; version = $version; systemDefaultTls = $text.Contains('SslProtocolsExtensions') }
+        }
         'sql.instances' {
             if ($script:HostFile) { return [ordered]@{ op = $name; instances = @((Load-Doc).sqlInstances) } }
             $list = @()
