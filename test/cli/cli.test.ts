@@ -62,7 +62,7 @@ test('a failing run exits 1 and rolls back exactly', async () => {
   assert.is(r.code, 1);
   assert.match(r.stdout, /failed and rolled back/);
   assert.match(r.stdout, /fault on restart/);
-  assert.match(r.stdout, /23 registry item\(s\) restored/);
+  assert.match(r.stdout, /36 registry item\(s\) restored/, '23 values and the 13 keys the run created');
   assert.is(await registryText(host), before);
 });
 
