@@ -35,6 +35,8 @@ export function agentRequest(batch: readonly HostOp[]): { marker: string; json: 
  */
 export function bootstrapArgs(): string[] {
   const script =
+    // UTF-8 before the first read: changing it later would drop what Console.In already buffered.
+    '[Console]::InputEncoding = New-Object Text.UTF8Encoding $false; ' +
     '$l = [Console]::In.ReadLine(); ' +
     '$p = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($l)); ' +
     '& ([ScriptBlock]::Create($p))';

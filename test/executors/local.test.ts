@@ -55,6 +55,7 @@ const batch: HostOp[] = [
   { op: 'registry.deleteValue', view: '64', key: `${SCH}\\TLS 1.2\\Server`, name: 'Enabled' },
   { op: 'os.info' },
   { op: 'hotfix.list' },
+  { op: 'dotnet35.tls' },
   { op: 'sql.instances' },
   { op: 'orchestrator.info' },
   { op: 'service.status', name: 'omanagement' },
@@ -95,6 +96,23 @@ if (run) {
     assert.equal((results[3] as { value: unknown }).value, { type: 'REG_MULTI_SZ', data: [nasty, '$(whoami)'] });
     const host = await hostOf(agentFile);
     assert.equal(host.registry[key][nasty], { type: 'REG_SZ', data: nasty });
+  });
+
+  test('ISO-date-looking strings pass unchanged on PowerShell 6+, and the restart guard compares the boot time exactly', async () => {
+    const { agent, agentFile } = await pair();
+    const host = await hostOf(agentFile);
+    // WMI-like precision: seven fractional digits, which a DateTime round trip would rewrite.
+    host.bootTime = '2026-11-20T06:12:44.1234567Z';
+    await (await import('../../src/index.js')).writeHost(agentFile, host);
+    const dates = ['2026-01-01', '2026-01-01T00:00:00Z', '2026-11-20T06:12:44.1234567+01:00'];
+    const results = await agent.run([
+      ...dates.map((d, i): HostOp => ({ op: 'registry.set', view: '64', key: 'SOFTWARE\\RunbookTest', name: `D${i}`, value: { type: 'REG_SZ', data: d } })),
+      { op: 'restart', delaySeconds: 0, reason: 'test', ifBootTime: '2026-11-20T06:12:44.1234567Z' },
+    ]);
+    dates.forEach((d, i) => assert.equal((results[i] as { after: unknown }).after, { type: 'REG_SZ', data: d }, `value ${i} kept as written`));
+    assert.equal(results[3], { op: 'restart', requested: true, alreadyRestarted: false }, 'the guard matched the boot time to the digit');
+    const stored = (await hostOf(agentFile)).registry['SOFTWARE\\RunbookTest'];
+    assert.equal(stored.D1, { type: 'REG_SZ', data: '2026-01-01T00:00:00Z' });
   });
 
   test('an unknown operation is a permanent error naming it; earlier operations of the batch were done', async () => {

@@ -24,16 +24,38 @@ function New-AgentError([string]$kind, [string]$message) {
 
 # ---------- JSON helpers (ConvertFrom-Json gives PSCustomObject on 5.1) ----------
 
-# PowerShell 7 turns ISO date strings into DateTime while parsing JSON; ask it not to where it can,
-# and otherwise write them back the way JavaScript's toISOString() does.
-$script:JsonDateOption = @{}
-if ((Get-Command ConvertFrom-Json).Parameters.ContainsKey('DateKind')) { $script:JsonDateOption = @{ DateKind = 'String' } }
+# JSON in, with no value converted. Windows PowerShell 5.1's ConvertFrom-Json keeps ISO-date-looking
+# strings as strings; PowerShell 6.0 to 7.4 turn them into DateTime (7.5 and later unless told
+# -DateKind String), which would rewrite a string value and break the restart's boot-time guard. From
+# 6.0 on, the request is therefore read with the Newtonsoft.Json that PowerShell itself ships, with
+# date parsing off: every string stays the string it was.
+function ConvertFrom-JToken($token) {
+    # Type tests, not $token.Type: PowerShell reads a property of a JObject as one of its keys.
+    if ($token -is [Newtonsoft.Json.Linq.JObject]) {
+        $h = [ordered]@{}
+        foreach ($p in $token.Properties()) { $h[$p.Name] = ConvertFrom-JToken $p.Value }
+        return $h
+    }
+    if ($token -is [Newtonsoft.Json.Linq.JArray]) {
+        $list = New-Object System.Collections.ArrayList
+        foreach ($item in $token.Children()) { [void]$list.Add((ConvertFrom-JToken $item)) }
+        return ,($list.ToArray())
+    }
+    return $token.Value
+}
+
+function Read-JsonText([string]$text) {
+    if ($PSVersionTable.PSVersion.Major -lt 6) { return ConvertTo-Plain (ConvertFrom-Json -InputObject $text) }
+    $reader = New-Object Newtonsoft.Json.JsonTextReader (New-Object System.IO.StringReader $text)
+    $reader.DateParseHandling = [Newtonsoft.Json.DateParseHandling]::None
+    return ConvertFrom-JToken ([Newtonsoft.Json.Linq.JToken]::ReadFrom($reader))
+}
 
 function Get-IsoNow { return [DateTime]::UtcNow.ToString('yyyy-MM-ddTHH:mm:ss.fffZ', [Globalization.CultureInfo]::InvariantCulture) }
 
 function ConvertTo-Plain($value) {
     if ($null -eq $value) { return $null }
-    if ($value -is [DateTime]) { return $value.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ss.fffZ', [Globalization.CultureInfo]::InvariantCulture) }
+    if ($value -is [System.Collections.IDictionary]) { return $value }
     if ($value -is [System.Management.Automation.PSCustomObject]) {
         $h = [ordered]@{}
         foreach ($p in $value.PSObject.Properties) { $h[$p.Name] = ConvertTo-Plain $p.Value }
@@ -126,7 +148,7 @@ function Win-OpenKey([string]$view, [string]$key, [bool]$writable) {
 function Load-Doc {
     if ($null -eq $script:Doc) {
         $text = [System.IO.File]::ReadAllText($script:HostFile)
-        $script:Doc = ConvertTo-Plain (ConvertFrom-Json -InputObject $text @script:JsonDateOption)
+        $script:Doc = Read-JsonText $text
     }
     return $script:Doc
 }
@@ -568,15 +590,24 @@ function Invoke-HostOp($op) {
 $marker = 'none'
 $answer = $null
 try {
+    # Standard input and output are UTF-8 whatever the console's code page (Windows PowerShell 5.1
+    # defaults to the OEM code page): a non-ASCII value must not be garbled on the way in or out. The
+    # input encoding is changed only before anything was read (the SSH bootstrap sets it first itself).
+    $utf8 = New-Object System.Text.UTF8Encoding $false
+    if ($args.Count -eq 0 -and [Console]::InputEncoding.WebName -ne 'utf-8') { [Console]::InputEncoding = $utf8 }
+    [Console]::OutputEncoding = $utf8
     # The request comes as the first argument (PowerShell remoting) or on standard input.
     if ($args.Count -gt 0) { $text = [string]$args[0] } else { $text = [Console]::In.ReadToEnd() }
     $onWindows = ([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT)
     if (-not $script:HostFile -and -not $onWindows) {
         throw (New-AgentError 'permanent' 'this machine has no Windows registry: set RUNBOOK_AGENT_HOST_FILE to a simulated-host file to use the agent here')
     }
-    $request = ConvertFrom-Json -InputObject $text @script:JsonDateOption
+    $request = Read-JsonText $text
     $marker = [string]$request.marker
     if ($marker -notmatch '^[A-Za-z0-9]{16,64}$') { throw (New-AgentError 'protocol' 'the request has no valid marker') }
+    if ($PSVersionTable.PSVersion -lt [Version]'5.1') {
+        throw (New-AgentError 'permanent' "PowerShell $($PSVersionTable.PSVersion) is older than 5.1: install Windows Management Framework 5.1 on the target")
+    }
     $results = New-Object System.Collections.ArrayList
     $index = 0
     try {
