@@ -9,6 +9,7 @@ import type { Json } from '../engine/types.js';
 import { resultOf, type HostOp } from '../executors/types.js';
 import { NATIVE_CLIENT_KEYS, compareVersions, hotfixVerdict, sqlSupportsTls12 } from './requirements.js';
 import { kbList } from './hotfix.js';
+import { RESTART_MARKER } from './restart.js';
 
 export const preflightParams = z
   .object({
@@ -40,6 +41,8 @@ const PROBE: HostOp[] = [
   { op: 'registry.get', view: '64', key: NDP_KEY, name: 'Release' },
   { op: 'dotnet35.tls' },
   ...NATIVE_CLIENT_KEYS.map((c): HostOp => ({ op: 'registry.get', view: '64', key: c.key, name: c.name })),
+  // Read with the rest, so that the restart step finds it in this drive's read cache.
+  { op: 'registry.get', ...RESTART_MARKER },
 ];
 
 function osProblem(version: string, build: number, servicePack: number, caption: string): string | null {

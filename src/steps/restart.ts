@@ -40,7 +40,22 @@ function owedByThisRun(rt: StepRuntime): string[] {
     .map(([id]) => id);
 }
 
-const keyInfoOps: HostOp[] = PROTOCOLS.flatMap((p) => SIDES.map((s): HostOp => ({ op: 'registry.keyInfo', view: '64', key: protocolKey(p, s) })));
+/**
+ * The marker that says a restart is owed: written in the same batch as the restart command (and before
+ * a wait for a restart window), deleted once the target is back. A later run that finds it knows an
+ * earlier one changed values that are not in effect yet. Key last-write times cannot tell this:
+ * Group Policy refreshes rewrite the SCHANNEL keys every 90 minutes.
+ */
+export const RESTART_MARKER = { view: '64', key: 'SOFTWARE\\runbook-engine', name: 'RestartOwed' } as const;
+const markerGet: HostOp = { op: 'registry.get', ...RESTART_MARKER };
+/** Deletes the marker, and its key when nothing else is in it. */
+const markerClear: HostOp[] = [
+  { op: 'registry.deleteValue', ...RESTART_MARKER },
+  { op: 'registry.deleteKey', view: RESTART_MARKER.view, key: RESTART_MARKER.key, onlyIfEmpty: true },
+];
+function markerSet(runId: string): HostOp {
+  return { op: 'registry.set', ...RESTART_MARKER, value: { type: 'REG_SZ', data: `owed by run ${runId}` } };
+}
 
 interface Baseline {
   bootTime: string;
@@ -158,25 +173,25 @@ export const restartStep = defineStepKind({
   params: restartParams,
   outputs: z.object({ restarted: z.boolean(), previousBootTime: z.string(), bootTime: z.string(), rebootRequired: z.boolean() }),
   compensateLast: true,
+  // For undo.reg: the marker as it was before the run (absent, or an earlier run's).
+  registryPriors: (priors) => {
+    const marker = (priors as { marker?: string | null } | null)?.marker;
+    if (marker === undefined) return [];
+    return [{ ...RESTART_MARKER, keyExists: true, existingAncestor: RESTART_MARKER.key, value: marker === null ? null : { type: 'REG_SZ', data: marker } }];
+  },
   async probe({ rt }) {
     const owedBy = owedByThisRun(rt);
-    // Only when this run owes nothing: were SCHANNEL keys written after the last boot (an earlier run)?
-    const ops: HostOp[] = owedBy.length > 0 ? [{ op: 'boot.time' }] : [{ op: 'boot.time' }, ...keyInfoOps];
-    const results = await rt.read(ops);
+    const results = await rt.read([{ op: 'boot.time' }, markerGet]);
     const bootTime = resultOf(results[0], 'boot.time').bootTime;
-    const staleKeys = results
-      .slice(1)
-      .map((r, i) => ({ r: resultOf(r, 'registry.keyInfo'), key: (keyInfoOps[i] as { key: string }).key }))
-      .filter(({ r }) => r.exists && r.lastWriteTime !== null && Date.parse(r.lastWriteTime) > Date.parse(bootTime))
-      .map(({ key }) => key);
-    return { bootTime, owedBy, staleKeys } as unknown as Json;
+    const marker = resultOf(results[1], 'registry.get').value;
+    return { bootTime, owedBy, marker: marker && marker.type === 'REG_SZ' ? marker.data : null } as unknown as Json;
   },
   plan({ observed }) {
-    const { bootTime, owedBy, staleKeys } = observed as unknown as { bootTime: string; owedBy: string[]; staleKeys: string[] };
-    if (owedBy.length === 0 && staleKeys.length === 0) {
+    const { bootTime, owedBy, marker } = observed as unknown as { bootTime: string; owedBy: string[]; marker: string | null };
+    if (owedBy.length === 0 && marker === null) {
       return { changes: [], summary: 'no restart owed', data: { rebootRequired: false } as Json };
     }
-    const reason = owedBy.length > 0 ? `changed by ${owedBy.join(', ')}` : `SCHANNEL keys written since the last boot (${staleKeys.length})`;
+    const reason = owedBy.length > 0 ? `changed by ${owedBy.join(', ')}` : `an earlier run left its marker (${marker})`;
     return {
       changes: [{ target: 'host', field: 'restart', before: `booted ${bootTime}`, after: 'restarted', action: 'run' }],
       summary: `restart owed: ${reason}`,
@@ -184,17 +199,20 @@ export const restartStep = defineStepKind({
     };
   },
   async capture({ params, observed }) {
-    const { bootTime } = observed as unknown as { bootTime: string };
-    return { bootTime, deadline: new Date(Date.now() + params.timeoutSeconds * 1000).toISOString() };
+    const { bootTime, marker } = observed as unknown as { bootTime: string; marker: string | null };
+    return { bootTime, marker, deadline: new Date(Date.now() + params.timeoutSeconds * 1000).toISOString() };
   },
   phases: [
     {
       name: 'restart',
       async run({ rt, params, priors }) {
         if (!allowed(rt, params)) {
+          // The marker tells a later run (or this one, resumed) that a restart is still owed.
+          await rt.exec([markerSet(rt.runId)]);
           rt.suspend(`awaiting a restart window: restarting is not allowed; in a window, resume with --allow-restart (runbook resume ${rt.runId} --allow-restart)`, 'restart-window');
         }
-        const extra: HostOp[] = rt.onTarget ? [{ op: 'startupTask.register', name: `${TASK_PREFIX}${rt.runId}`, command: rt.resumeCommand }] : [];
+        const extra: HostOp[] = [markerSet(rt.runId)];
+        if (rt.onTarget) extra.push({ op: 'startupTask.register', name: `${TASK_PREFIX}${rt.runId}`, command: rt.resumeCommand });
         return (await requestRestart(rt, params, priors as unknown as Baseline, extra)) as Json;
       },
     },
@@ -217,7 +235,8 @@ export const restartStep = defineStepKind({
   async verify({ rt, priors, results }) {
     const baseline = priors as unknown as Baseline;
     const boot = results.awaitBoot as { bootTime: string; polls: number };
-    if (rt.onTarget) await rt.exec([{ op: 'startupTask.remove', name: `${TASK_PREFIX}${rt.runId}` }]);
+    // The restart is no longer owed: the marker goes (with the start-up task, in the same batch).
+    await rt.exec([...markerClear, ...(rt.onTarget ? [{ op: 'startupTask.remove', name: `${TASK_PREFIX}${rt.runId}` } as HostOp] : [])]);
     return {
       ok: boot.bootTime !== baseline.bootTime,
       summary: `restarted: booted ${boot.bootTime} (was ${baseline.bootTime}), ready after ${boot.polls} poll(s)`,
@@ -225,8 +244,10 @@ export const restartStep = defineStepKind({
     };
   },
   async compensate({ rt, params, priors }) {
-    const before = priors as unknown as Baseline | null;
+    const before = priors as unknown as (Baseline & { marker?: string | null }) | null;
     if (!before) return { detail: 'the step never came to restart the target: nothing to undo', changes: [] };
+    // The marker as it was before this run (absent, or an earlier run's): the rollback leaves nothing owed by this run.
+    await rt.exec(before.marker ? [{ op: 'registry.set', ...RESTART_MARKER, value: { type: 'REG_SZ', data: before.marker } }] : markerClear);
     // Whether this run restarted the target is the target's to say: its boot time against the
     // baseline journaled before the restart was sent (the journal may end before the answer did).
     const baseline = await rt.remember<{ bootTime: string; restarted: boolean; deadline: string }>('compensate.baseline', async () => {

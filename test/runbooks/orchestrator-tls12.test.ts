@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
-import { createSimulatedExecutor, loadRunbook, type RunResult } from '../../src/index.js';
+import { createSimulatedExecutor, loadRunbook, writeHost, type RunResult } from '../../src/index.js';
 import { FAST, hostOf, kinds, makeHost, newRunner, registryText, restartRefused, runToEnd, tempDir } from '../helpers.js';
 
 const SCH = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
@@ -165,7 +165,34 @@ test('the Integration Pack value deleted again during the reboot is fixed and re
   assert.equal((ip.output as { fixed: boolean }).fixed, true);
   assert.match(ip.summary, /KB4494803/);
   assert.equal((await hostOf(file)).registry[WOW4].SystemDefaultTlsVersions, dword(1));
-  assert.ok(result.roundTrips <= 8, `round trips ${result.roundTrips}`);
+  assert.ok(result.roundTrips <= 9, `round trips ${result.roundTrips}`);
+});
+
+test('restart owed is decided by the marker, not key times: a Group Policy refresh after the run does not restart a compliant host', async () => {
+  const file = await makeHost('server-2016');
+  const first = await runToEnd(file);
+  assert.is(first.result.status, 'succeeded');
+  const host = await hostOf(file);
+  assert.not.ok('SOFTWARE\\runbook-engine' in host.registry, 'the marker and its key are gone after the restart');
+  // Group Policy rewrites the SCHANNEL keys every 90 minutes: their last-write times move past the boot.
+  for (const key of Object.keys(host.keyTimes)) if (key.includes('SCHANNEL')) host.keyTimes[key] = new Date(Date.now() + 60_000).toISOString();
+  await writeHost(file, host);
+  const again = await runToEnd(file);
+  assert.is(again.result.status, 'succeeded');
+  assert.is(step(again.result, 'restart').status, 'skipped');
+  assert.is((await hostOf(file)).restarts, 1, 'not restarted again');
+});
+
+test('a run waiting for a restart window leaves the marker: a later run owes the restart and clears it', async () => {
+  const file = await makeHost('server-2016');
+  const waiting = await runToEnd(file, { params: { ...FAST, allowRestart: false } });
+  assert.is(waiting.result.status, 'awaiting-resume');
+  assert.match(String((await hostOf(file)).registry['SOFTWARE\\runbook-engine'].RestartOwed.data), new RegExp(`owed by run ${waiting.result.runId}`));
+  const later = await runToEnd(file);
+  assert.is(later.result.status, 'succeeded');
+  assert.match(step(later.result, 'restart').summary, /restarted/);
+  assert.is((await hostOf(file)).restarts, 1);
+  assert.not.ok('SOFTWARE\\runbook-engine' in (await hostOf(file)).registry);
 });
 
 test('a transient fault during the SCHANNEL write is retried and the run succeeds', async () => {
