@@ -62,4 +62,4 @@ const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).
 console.log(line(header));
 console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
 for (const r of rows) console.log(line(r));
-console.log('\nBudget: fresh 64-bit host ≤ 8, compliant host ≤ 4 (polls not counted). Ansible, one task per value: about 30.');
+console.log('\nBudget: fresh 64-bit host ≤ 8, compliant host ≤ 3 (polls not counted). Ansible, one task per value: about 30.');
