@@ -5,6 +5,7 @@
 import type { Dotnet35Tls, HostOp, HostOpName, HostOpResult, OsInfo, ProtocolMap, RegistryValue, RegistryView, SqlInstance } from './types.js';
 import { protocolMap } from '../windows/schannel.js';
 import { REG_HEADER, regLine } from '../windows/reg-file.js';
+import { BOOT_TIME_TOLERANCE_MS, sameBoot } from '../windows/boot-time.js';
 
 /** A fault to inject: the next `times` calls whose batch holds a matching op fail. */
 export interface SimFault {
@@ -16,8 +17,12 @@ export interface SimFault {
 }
 
 export interface SimService {
-  state: 'running' | 'stopped';
+  state: 'running' | 'stopped' | 'starting';
   startType: 'auto' | 'manual' | 'disabled';
+  /** A slow start: after a boot the service is `starting` this long before it runs. */
+  startDelayMs?: number;
+  /** While starting: when it will run. */
+  readyAt?: string;
 }
 
 /** The simulated host document, stored as JSON. `registry` and `bootTime` are the fields to compare. */
@@ -42,6 +47,8 @@ export interface SimHostState {
   downtimeMs: number;
   /** Set while the host is restarting. */
   down: { since: string; until: string } | null;
+  /** A shutdown someone else scheduled (shutdown.exe answers 1190 to another request meanwhile); it restarts the host at `at`. */
+  pendingShutdown?: { by: string; at: string } | null;
   restarts: number;
   /** Operations run once at the next boot (e.g. something deleting a value during the reboot). */
   bootActions: HostOp[];
@@ -140,12 +147,17 @@ export function configuredProtocols(host: SimHostState): ProtocolMap {
 /** Completes a restart: new boot time, protocols re-read, services started, boot actions run. */
 export function boot(host: SimHostState, at: string): void {
   host.down = null;
-  host.bootTime = at;
+  // A real restart takes far longer than the boot-time tolerance; a simulated one may take 40 ms. The
+  // new boot time is therefore never within the tolerance of the last one, as on a real host.
+  host.bootTime = new Date(Math.max(Date.parse(at), Date.parse(host.bootTime) + 2 * BOOT_TIME_TOLERANCE_MS)).toISOString();
   host.restarts += 1;
   for (const action of host.bootActions.splice(0)) applyOp(host, action, at);
   host.inEffect = configuredProtocols(host);
   for (const service of Object.values(host.services)) {
-    service.state = service.startType === 'auto' ? 'running' : 'stopped';
+    const slow = service.startType === 'auto' && (service.startDelayMs ?? 0) > 0;
+    service.state = service.startType !== 'auto' ? 'stopped' : slow ? 'starting' : 'running';
+    if (slow) service.readyAt = new Date(Date.parse(at) + service.startDelayMs!).toISOString();
+    else delete service.readyAt;
   }
 }
 
@@ -230,14 +242,19 @@ export function applyOp(host: SimHostState, op: HostOp, now: string): HostOpResu
       return { op: op.op, ...structuredClone(host.orchestrator) };
     case 'service.status': {
       const service = host.services[op.name];
-      return { op: op.op, name: op.name, exists: Boolean(service), state: service ? service.state : 'absent' };
+      if (service?.state === 'starting' && service.readyAt && Date.parse(now) >= Date.parse(service.readyAt)) {
+        service.state = 'running';
+        delete service.readyAt;
+      }
+      return { op: op.op, name: op.name, exists: Boolean(service), state: service ? service.state : 'absent', startType: service ? service.startType : null };
     }
     case 'boot.time':
       return { op: op.op, bootTime: host.bootTime };
     case 'tls.inEffect':
       return { op: op.op, since: host.bootTime, protocols: structuredClone(host.inEffect) };
     case 'restart': {
-      if (op.ifBootTime !== host.bootTime) return { op: op.op, requested: false, alreadyRestarted: true };
+      if (!sameBoot(op.ifBootTime, host.bootTime)) return { op: op.op, requested: false, alreadyRestarted: true };
+      if (host.pendingShutdown) return { op: op.op, requested: false, alreadyRestarted: false, pendingShutdown: true };
       const start = Date.parse(now) + op.delaySeconds * 1000;
       host.down = { since: new Date(start).toISOString(), until: new Date(start + host.downtimeMs).toISOString() };
       for (const service of Object.values(host.services)) service.state = 'stopped';

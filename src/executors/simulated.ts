@@ -101,6 +101,14 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
         const host = await readHost(file);
         if (host.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, host.latencyMs));
         const at = now();
+        // A shutdown someone else scheduled happens at its time, whatever this engine does.
+        if (host.pendingShutdown && at.getTime() >= Date.parse(host.pendingShutdown.at)) {
+          const start = Date.parse(host.pendingShutdown.at);
+          host.pendingShutdown = null;
+          host.down = { since: new Date(start).toISOString(), until: new Date(start + host.downtimeMs).toISOString() };
+          for (const service of Object.values(host.services)) service.state = 'stopped';
+          await writeHost(file, host);
+        }
         if (host.down) {
           if (at.getTime() < Date.parse(host.down.until)) {
             throw new ExecutorError('unreachable', 'the host does not answer (it is restarting)', { where: `sim:${file}` });

@@ -50,6 +50,10 @@ export type HostOp =
   | { op: 'service.status'; name: string }
   | { op: 'boot.time' }
   | { op: 'tls.inEffect' }
+  /**
+   * `shutdown /r /f /t <delaySeconds>`, unless the target booted since `ifBootTime` (within the boot-time
+   * tolerance). A shutdown someone else scheduled is never cancelled: the answer says it is pending.
+   */
   | { op: 'restart'; delaySeconds: number; reason: string; ifBootTime: string }
   | { op: 'startupTask.register'; name: string; command: string[] }
   | { op: 'startupTask.remove'; name: string };
@@ -117,10 +121,17 @@ export type HostOpResult =
   | ({ op: 'dotnet35.tls' } & Dotnet35Tls)
   | { op: 'sql.instances'; instances: SqlInstance[] }
   | { op: 'orchestrator.info'; installed: boolean; release: string | null; updateRollup: number; version: string | null }
-  | { op: 'service.status'; name: string; exists: boolean; state: 'running' | 'stopped' | 'starting' | 'absent' }
+  | {
+      op: 'service.status';
+      name: string;
+      exists: boolean;
+      state: 'running' | 'stopped' | 'starting' | 'absent';
+      /** How the service starts: an `auto` service that is not running yet is still coming. */
+      startType: 'auto' | 'manual' | 'disabled' | null;
+    }
   | { op: 'boot.time'; bootTime: string }
   | { op: 'tls.inEffect'; since: string; protocols: ProtocolMap }
-  | { op: 'restart'; requested: boolean; alreadyRestarted: boolean }
+  | { op: 'restart'; requested: boolean; alreadyRestarted: boolean; pendingShutdown?: boolean }
   | { op: 'startupTask.register'; changed: boolean }
   | { op: 'startupTask.remove'; changed: boolean };
 

@@ -12,7 +12,7 @@ import { defineStepKind } from '../engine/step-kind.js';
 import type { StepRuntime } from '../engine/step-runtime.js';
 import type { Json } from '../engine/types.js';
 import { resultOf, type HostOp } from '../executors/types.js';
-import { PROTOCOLS, SIDES, protocolKey } from '../windows/schannel.js';
+import { sameBoot } from '../windows/boot-time.js';
 
 export const restartParams = z
   .object({
@@ -26,8 +26,18 @@ export const restartParams = z
     pollIntervalMs: z.number().int().min(10).default(1000),
     /** Cap of the pause between polls. @default 10000 */
     maxPollIntervalMs: z.number().int().min(10).default(10_000),
-    /** Services that must be running before the host counts as ready. @default [] */
+    /**
+     * Services that must be running before the host counts as ready. A slow one (start type `auto`,
+     * still starting) is waited for; one that will not start by itself (`manual`, `disabled`) is not.
+     * @default []
+     */
     readyServices: z.array(z.string().min(1)).default([]),
+    /**
+     * A shutdown someone else scheduled is pending (shutdown.exe answers 1190): `fail` stops the step
+     * (the run rolls back), `wait` lets that shutdown be the restart. It is never cancelled.
+     * @default 'fail'
+     */
+    ifShutdownPending: z.enum(['fail', 'wait']).default('fail'),
   })
   .strict();
 type RestartParams = z.infer<typeof restartParams>;
@@ -63,7 +73,7 @@ interface Baseline {
 }
 
 /** The restart phase's answer. `unconfirmed`: the command's connection failed; the host decides what happened. */
-type RestartAnswer = { requested: boolean; alreadyRestarted: boolean; unconfirmed?: boolean };
+type RestartAnswer = { requested: boolean; alreadyRestarted: boolean; unconfirmed?: boolean; pendingShutdown?: boolean };
 
 /** The earlier of the step's own deadline and the end of the compensation budget. */
 function deadlineOf(rt: StepRuntime, baseline: Baseline): number {
@@ -95,9 +105,14 @@ async function waitForBoot(rt: StepRuntime, params: RestartParams, baseline: Bas
     try {
       const results = await rt.exec(ops, { poll: true, timeoutMs: 30_000 });
       const bootTime = resultOf(results[0], 'boot.time').bootTime;
-      const ready = results.slice(1).every((r) => resultOf(r, 'service.status').state === 'running');
-      if (bootTime !== baseline.bootTime && ready) return { bootTime, polls, resent };
-      if (bootTime === baseline.bootTime && resend && resent < 3) {
+      const restarted = !sameBoot(bootTime, baseline.bootTime);
+      // An auto-start service still starting is waited for; one that will not start by itself is not.
+      const ready = results.slice(1).every((r) => {
+        const s = resultOf(r, 'service.status');
+        return s.state === 'running' || s.startType !== 'auto';
+      });
+      if (restarted && ready) return { bootTime, polls, resent };
+      if (!restarted && resend && resent < 3) {
         resent += 1;
         rt.log(`the target still runs since ${baseline.bootTime}: sending the restart again (${resent})`, 'warn');
         const again = await requestRestart(rt, params, baseline);
@@ -151,6 +166,16 @@ async function requestRestart(rt: StepRuntime, params: RestartParams, baseline: 
   try {
     const results = await rt.exec([...extra, op], { retry: false });
     const r = resultOf(results[results.length - 1], 'restart');
+    if (r.pendingShutdown) {
+      if (params.ifShutdownPending === 'fail') {
+        throw new StepError('SHUTDOWN_PENDING', 'a shutdown scheduled by someone else is pending on the target (shutdown.exe answered 1190); it was left alone and nothing was restarted', {
+          where: rt.stepId,
+          hint: 'let it happen and run again, cancel it yourself (shutdown /a) if it is not wanted, or set ifShutdownPending=wait to let it be the restart',
+        });
+      }
+      rt.log('a shutdown scheduled by someone else is pending: it is left alone and waited for as the restart', 'warn');
+      return { requested: false, alreadyRestarted: false, pendingShutdown: true };
+    }
     rt.log(r.alreadyRestarted ? 'the target already restarted since the baseline' : 'restart requested');
     return { requested: r.requested, alreadyRestarted: r.alreadyRestarted };
   } catch (error) {
@@ -224,7 +249,7 @@ export const restartStep = defineStepKind({
           // This process is about to go down with the host; the start-up task resumes the run here.
           const baseline = priors as unknown as Baseline;
           const [boot] = await rt.exec([{ op: 'boot.time' }], { poll: true }).catch(() => [null]);
-          if (!boot || resultOf(boot, 'boot.time').bootTime === baseline.bootTime) {
+          if (!boot || sameBoot(resultOf(boot, 'boot.time').bootTime, baseline.bootTime)) {
             rt.suspend('awaiting resume: the target is restarting; its start-up task resumes the run');
           }
         }
@@ -238,7 +263,7 @@ export const restartStep = defineStepKind({
     // The restart is no longer owed: the marker goes (with the start-up task, in the same batch).
     await rt.exec([...markerClear, ...(rt.onTarget ? [{ op: 'startupTask.remove', name: `${TASK_PREFIX}${rt.runId}` } as HostOp] : [])]);
     return {
-      ok: boot.bootTime !== baseline.bootTime,
+      ok: !sameBoot(boot.bootTime, baseline.bootTime),
       summary: `restarted: booted ${boot.bootTime} (was ${baseline.bootTime}), ready after ${boot.polls} poll(s)`,
       output: { restarted: true, previousBootTime: baseline.bootTime, bootTime: boot.bootTime, rebootRequired: false },
     };
@@ -253,7 +278,7 @@ export const restartStep = defineStepKind({
     const baseline = await rt.remember<{ bootTime: string; restarted: boolean; deadline: string }>('compensate.baseline', async () => {
       const deadline = Date.now() + params.timeoutSeconds * 1000;
       const bootTime = await currentBootTime(rt, params, deadlineOf(rt, { bootTime: before.bootTime, deadline: new Date(deadline).toISOString() }));
-      return { bootTime, restarted: bootTime !== before.bootTime, deadline: new Date(deadline).toISOString() };
+      return { bootTime, restarted: !sameBoot(bootTime, before.bootTime), deadline: new Date(deadline).toISOString() };
     });
     if (!baseline.restarted) {
       return { detail: `the target has not restarted since ${before.bootTime}: the restored values are the ones in effect, nothing to undo`, changes: [] };

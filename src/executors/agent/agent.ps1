@@ -393,6 +393,19 @@ function Get-BootTime {
     return (Get-CimInstance -ClassName Win32_OperatingSystem).LastBootUpTime.ToUniversalTime().ToString('o')
 }
 
+# WMI computes LastBootUpTime from the clock and the uptime: readings of one boot differ by
+# milliseconds. Readings within 5 seconds are the same boot (src/windows/boot-time.ts says the same).
+function Test-SameBoot([string]$a, [string]$b) {
+    try {
+        $style = [Globalization.DateTimeStyles]::RoundtripKind
+        $da = [DateTime]::Parse($a, [Globalization.CultureInfo]::InvariantCulture, $style).ToUniversalTime()
+        $db = [DateTime]::Parse($b, [Globalization.CultureInfo]::InvariantCulture, $style).ToUniversalTime()
+        return ([Math]::Abs(($da - $db).TotalMilliseconds) -lt 5000)
+    } catch {
+        return ($a -eq $b)
+    }
+}
+
 function Get-Protocols {
     $map = [ordered]@{}
     foreach ($p in @('SSL 2.0', 'SSL 3.0', 'TLS 1.0', 'TLS 1.1', 'TLS 1.2')) {
@@ -509,14 +522,19 @@ function Invoke-HostOp($op) {
             if ($script:HostFile) {
                 $svc = $null
                 if ((Load-Doc).services.Contains([string]$op.name)) { $svc = (Load-Doc).services[[string]$op.name] }
-                if ($null -eq $svc) { return [ordered]@{ op = $name; name = [string]$op.name; exists = $false; state = 'absent' } }
-                return [ordered]@{ op = $name; name = [string]$op.name; exists = $true; state = [string]$svc.state }
+                if ($null -eq $svc) { return [ordered]@{ op = $name; name = [string]$op.name; exists = $false; state = 'absent'; startType = $null } }
+                $fileState = [string]$svc.state
+                if ($fileState -eq 'starting' -and $svc.Contains('readyAt') -and [DateTime]::UtcNow -ge [DateTime]::Parse([string]$svc.readyAt, [Globalization.CultureInfo]::InvariantCulture, [Globalization.DateTimeStyles]::RoundtripKind).ToUniversalTime()) { $fileState = 'running' }
+                return [ordered]@{ op = $name; name = [string]$op.name; exists = $true; state = $fileState; startType = [string]$svc.startType }
             }
             $s = Get-Service -Name ([string]$op.name) -ErrorAction SilentlyContinue
-            if ($null -eq $s) { return [ordered]@{ op = $name; name = [string]$op.name; exists = $false; state = 'absent' } }
+            if ($null -eq $s) { return [ordered]@{ op = $name; name = [string]$op.name; exists = $false; state = 'absent'; startType = $null } }
             $state = 'stopped'
             if ($s.Status -eq 'Running') { $state = 'running' } elseif ($s.Status -eq 'StartPending') { $state = 'starting' }
-            return [ordered]@{ op = $name; name = [string]$op.name; exists = $true; state = $state }
+            # StartType: Automatic (delayed start included), Manual, Disabled (boot and system drivers do not apply).
+            $startType = 'manual'
+            if ([string]$s.StartType -eq 'Automatic') { $startType = 'auto' } elseif ([string]$s.StartType -eq 'Disabled') { $startType = 'disabled' }
+            return [ordered]@{ op = $name; name = [string]$op.name; exists = $true; state = $state; startType = $startType }
         }
         'tls.inEffect' {
             $boot = Get-BootTime
@@ -533,23 +551,27 @@ function Invoke-HostOp($op) {
         }
         'restart' {
             $boot = Get-BootTime
-            if ($boot -ne [string]$op.ifBootTime) { return [ordered]@{ op = $name; requested = $false; alreadyRestarted = $true } }
+            if (-not (Test-SameBoot $boot ([string]$op.ifBootTime))) { return [ordered]@{ op = $name; requested = $false; alreadyRestarted = $true } }
             if ($script:HostFile) {
                 $doc = Load-Doc
-                $doc.bootTime = Get-IsoNow
+                if ($doc.Contains('pendingShutdown') -and $null -ne $doc.pendingShutdown) { return [ordered]@{ op = $name; requested = $false; alreadyRestarted = $false; pendingShutdown = $true } }
+                # As the simulated host does: a new boot is never within the boot-time tolerance of the last.
+                $next = [DateTime]::UtcNow
+                $last = [DateTime]::Parse([string]$doc.bootTime, [Globalization.CultureInfo]::InvariantCulture, [Globalization.DateTimeStyles]::RoundtripKind).ToUniversalTime().AddSeconds(10)
+                if ($last -gt $next) { $next = $last }
+                $doc.bootTime = $next.ToString('yyyy-MM-ddTHH:mm:ss.fffZ', [Globalization.CultureInfo]::InvariantCulture)
                 $doc.restarts = [int]$doc.restarts + 1
                 $doc.inEffect = Get-Protocols
                 foreach ($svc in $doc.services.Values) { if ($svc.startType -eq 'auto') { $svc.state = 'running' } else { $svc.state = 'stopped' } }
                 $script:Dirty = $true
                 return [ordered]@{ op = $name; requested = $true; alreadyRestarted = $false }
             }
-            $args = @('/r', '/t', [string][int]$op.delaySeconds, '/c', [string]$op.reason)
-            & shutdown.exe @args | Out-Null
-            if ($LASTEXITCODE -eq 1190) {
-                # A shutdown is already scheduled: abort it and ask once more.
-                & shutdown.exe /a | Out-Null
-                & shutdown.exe @args | Out-Null
-            }
+            # /f: applications that would block the restart are closed (a restart the run depends on must happen).
+            $shutdownArgs = @('/r', '/f', '/t', [string][int]$op.delaySeconds, '/c', [string]$op.reason)
+            & shutdown.exe @shutdownArgs | Out-Null
+            # 1190 (ERROR_SHUTDOWN_IS_SCHEDULED): someone else's shutdown is pending. It is theirs: never
+            # cancelled here; the step reports it and waits for it or fails, as its parameter says.
+            if ($LASTEXITCODE -eq 1190) { return [ordered]@{ op = $name; requested = $false; alreadyRestarted = $false; pendingShutdown = $true } }
             if ($LASTEXITCODE -ne 0) { throw (New-AgentError 'permanent' "shutdown.exe failed with exit code $LASTEXITCODE") }
             return [ordered]@{ op = $name; requested = $true; alreadyRestarted = $false }
         }
