@@ -47,7 +47,8 @@ export interface HandlerArgs<P> {
 
 /** A registry value a step may write, declared up front so that the backup can capture it. */
 export interface DeclaredWrite extends RegistryLocation {
-  desired: RegistryValue;
+  /** The value it must have; null: it must be absent (Windows' own default applies). */
+  desired: RegistryValue | null;
   /** `nonzero`: any non-zero DWORD already satisfies the desired value (how Windows reads `Enabled`). */
   satisfiedBy?: 'exact' | 'nonzero';
 }

@@ -45,7 +45,7 @@ function plannedByEarlierStep(outputs: Readonly<Record<string, Json>>): boolean 
     const pending = (out as { pending?: DeclaredWrite[] } | null)?.pending;
     return (
       Array.isArray(pending) &&
-      pending.some((w) => w.view === IP_WRITE.view && w.key.toLowerCase() === IP_WRITE.key.toLowerCase() && w.name === IP_WRITE.name && w.desired.data === 1)
+      pending.some((w) => w.view === IP_WRITE.view && w.key.toLowerCase() === IP_WRITE.key.toLowerCase() && w.name === IP_WRITE.name && w.desired?.data === 1)
     );
   });
 }

@@ -10,6 +10,7 @@ import { resultOf, type HostOp } from '../executors/types.js';
 import { NATIVE_CLIENT_KEYS, compareVersions, hotfixVerdict, sqlSupportsTls12 } from './requirements.js';
 import { kbList } from './hotfix.js';
 import { RESTART_MARKER } from './restart.js';
+import { tls13Reads } from './schannel.js';
 
 export const preflightParams = z
   .object({
@@ -41,8 +42,10 @@ const PROBE: HostOp[] = [
   { op: 'registry.get', view: '64', key: NDP_KEY, name: 'Release' },
   { op: 'dotnet35.tls' },
   ...NATIVE_CLIENT_KEYS.map((c): HostOp => ({ op: 'registry.get', view: '64', key: c.key, name: c.name })),
-  // Read with the rest, so that the restart step finds it in this drive's read cache.
+  // Read with the rest, so that later steps find them in this drive's read cache: the restart marker,
+  // and TLS 1.3's values (reported by the schannel step).
   { op: 'registry.get', ...RESTART_MARKER },
+  ...tls13Reads,
 ];
 
 function osProblem(version: string, build: number, servicePack: number, caption: string): string | null {

@@ -38,6 +38,7 @@ export function displayValue(value: RegistryValue | null): Json {
 
 /** True when the current value meets the desired one. */
 export function satisfies(write: DeclaredWrite, value: RegistryValue | null): boolean {
+  if (write.desired === null) return value === null;
   if (!value || value.type !== write.desired.type) return false;
   if (write.satisfiedBy === 'nonzero' && value.type === 'REG_DWORD') return (value.data !== 0) === (write.desired.data !== 0);
   return JSON.stringify(value.data) === JSON.stringify(write.desired.data);
@@ -64,6 +65,10 @@ export function planWrites(writes: readonly DeclaredWrite[], observed: readonly 
   writes.forEach((w, i) => {
     const before = observed[i].value;
     if (satisfies(w, before)) return;
+    if (w.desired === null) {
+      changes.push({ target: displayKey(w.view, w.key), field: w.name, before: displayValue(before), after: null, type: before?.type, action: 'delete' });
+      return;
+    }
     const action: Change['action'] = !before ? 'create' : before.type !== w.desired.type ? 'retype' : 'update';
     changes.push({
       target: displayKey(w.view, w.key),
@@ -95,11 +100,18 @@ export function registryPlan(writes: readonly DeclaredWrite[], observed: readonl
 /** Writes values in one batch; each answer carries the value read back after the write. */
 export async function applyWrites(rt: StepRuntime, writes: readonly DeclaredWrite[]): Promise<Json> {
   if (writes.length === 0) return { written: [] };
-  const results = await rt.exec(writes.map((w) => ({ op: 'registry.set', view: w.view, key: w.key, name: w.name, value: w.desired })));
+  const results = await rt.exec(
+    writes.map((w): HostOp =>
+      w.desired === null
+        ? { op: 'registry.deleteValue', view: w.view, key: w.key, name: w.name }
+        : { op: 'registry.set', view: w.view, key: w.key, name: w.name, value: w.desired },
+    ),
+  );
   return {
     written: results.map((r, i) => {
-      if (r.op !== 'registry.set') throw new StepError('PROTOCOL', `expected registry.set, got ${r.op}`);
-      return { view: writes[i].view, key: writes[i].key, name: writes[i].name, changed: r.changed, before: r.before, after: r.after } as unknown as Json;
+      if (r.op !== 'registry.set' && r.op !== 'registry.deleteValue') throw new StepError('PROTOCOL', `expected registry.set or deleteValue, got ${r.op}`);
+      const after = r.op === 'registry.set' ? r.after : null;
+      return { view: writes[i].view, key: writes[i].key, name: writes[i].name, changed: r.changed, before: r.before, after } as unknown as Json;
     }),
   };
 }
@@ -234,6 +246,8 @@ export interface RegistryStepOptions<P> {
   publish?(args: HandlerArgs<P>): Promise<Record<string, Json>>;
   /** The schema of what `publish` adds to the outputs. */
   publishes?: zod.ZodRawShape;
+  /** A sentence the plan and the result add to their summary, from the published data. */
+  note?(published: Record<string, Json>): string | null;
 }
 
 interface RegistryPlanData {
@@ -275,7 +289,8 @@ export function defineRegistryStep<P>(options: RegistryStepOptions<P>): StepKind
       const pending = pendingWrites(writes, observed);
       const extra = options.publish ? await options.publish(args) : {};
       const data: RegistryPlanData = { ...extra, writes, pending, observed, rebootRequired: options.rebootOnChange && pending.length > 0 };
-      return { ...plan, data: data as unknown as Json };
+      const note = options.note?.(extra);
+      return { ...plan, summary: note ? `${plan.summary}; ${note}` : plan.summary, data: data as unknown as Json };
     },
     capture: async ({ plan }) => (plan.data as unknown as RegistryPlanData).observed as unknown as Json,
     phases: [
@@ -290,10 +305,13 @@ export function defineRegistryStep<P>(options: RegistryStepOptions<P>): StepKind
       // Counted against the captured priors, so that a step re-run after a crash still reports its changes.
       const written = pendingWrites(data.writes, priors as unknown as ObservedValue[]).length;
       const { writes: _w, pending: _p, observed: _o, ...published } = data;
+      const note = options.note?.(published as Record<string, Json>);
       return {
         ok: problems.length === 0,
         problems,
-        summary: problems.length > 0 ? `${options.what}: ${problems.length} value(s) wrong after writing` : `${options.what}: ${written} value(s) changed, ${data.writes.length} verified`,
+        summary:
+          (problems.length > 0 ? `${options.what}: ${problems.length} value(s) wrong after writing` : `${options.what}: ${written} value(s) changed, ${data.writes.length} verified`) +
+          (note ? `; ${note}` : ''),
         output: { ...published, changed: written, rebootRequired: options.rebootOnChange && written > 0 } as Json,
       };
     },

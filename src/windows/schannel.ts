@@ -8,8 +8,22 @@ export const SCHANNEL_PROTOCOLS_KEY = 'SYSTEM\\CurrentControlSet\\Control\\Secur
 export const PROTOCOLS: readonly ProtocolName[] = ['SSL 2.0', 'SSL 3.0', 'TLS 1.0', 'TLS 1.1', 'TLS 1.2'];
 export const SIDES: readonly ProtocolSide[] = ['Client', 'Server'];
 
+/**
+ * TLS 1.3: not part of the reference procedure (written before Windows had it). Microsoft's "Protocols
+ * in TLS/SSL (Schannel SSP)" lists it as supported, and on by default, from Windows Server 2022 (build
+ * 20348) and Windows 11; earlier builds do not support it. The runbook reports it and leaves it alone
+ * unless asked to manage it.
+ */
+export const TLS13 = 'TLS 1.3';
+export const TLS13_FIRST_BUILD = 20348;
+
+/** Whether Windows turns TLS 1.3 on by itself (no registry values) on this build. */
+export function tls13OnByDefault(build: number): boolean {
+  return build >= TLS13_FIRST_BUILD;
+}
+
 /** The key of one protocol side, e.g. `...\Protocols\TLS 1.2\Server`. */
-export function protocolKey(protocol: ProtocolName, side: ProtocolSide): string {
+export function protocolKey(protocol: ProtocolName | typeof TLS13, side: ProtocolSide): string {
   return `${SCHANNEL_PROTOCOLS_KEY}\\${protocol}\\${side}`;
 }
 

@@ -1,0 +1,52 @@
+/**
+ * TLS 1.3 is reported and left alone unless a parameter manages it; `default` removes a protocol's
+ * values so that Windows' own default applies.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { FAST, hostOf, makeHost, registryText, restartRefused, runToEnd, single } from '../helpers.js';
+
+const SCH = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
+const step = (result: { steps: { id: string; summary: string; output: unknown; changes: unknown[] }[] }, id: string) => result.steps.find((s) => s.id === id)!;
+
+test('Server 2022: TLS 1.3 is reported in the plan and the result, and left alone', async () => {
+  const file = await makeHost('server-2022');
+  const plan = await runToEnd(file, { checkMode: true });
+  assert.match(step(plan.result, 'schannel').summary, /TLS 1\.3 left alone \(on, on by default on this Windows\)/);
+  const { result } = await runToEnd(file);
+  assert.is(result.status, 'succeeded');
+  assert.match(step(result, 'schannel').summary, /TLS 1\.3 left alone/);
+  assert.equal((step(result, 'schannel').output as { tls13: { inEffect: unknown } }).tls13.inEffect, { Client: true, Server: true });
+  assert.not.ok(Object.keys((await hostOf(file)).registry).some((k) => k.includes('TLS 1.3')), 'no TLS 1.3 key written');
+});
+
+test('Server 2016: TLS 1.3 is reported as not supported', async () => {
+  const plan = await runToEnd(await makeHost('server-2016'), { checkMode: true });
+  assert.match(step(plan.result, 'schannel').summary, /TLS 1\.3 left alone \(off, not supported before Windows Server 2022\)/);
+});
+
+test('tls13=disabled manages it on both sides, and a rollback removes what it wrote', async () => {
+  const file = await makeHost('server-2022', restartRefused);
+  const before = await registryText(file);
+  const { result } = await runToEnd(file, { params: { ...FAST, tls13: 'disabled' } });
+  assert.is(result.status, 'rolled-back');
+  const planned = step(result, 'schannel').changes as { target: string; field: string; after: unknown }[];
+  assert.ok(planned.some((c) => c.target.includes('TLS 1.3\\Server') && c.field === 'Enabled' && c.after === '0x00000000 (0)'));
+  assert.is(await registryText(file), before);
+  const done = await runToEnd(await makeHost('server-2022'), { params: { ...FAST, tls13: 'disabled' } });
+  assert.is(done.result.status, 'succeeded');
+});
+
+test('a protocol set to default has its values removed; again, nothing to do; the rollback restores them', async () => {
+  const file = await makeHost('server-2016');
+  const runbook = single('windows/schannel', { protocols: { 'SSL 2.0': { Client: 'default' } } });
+  const first = await runToEnd(file, { runbook });
+  assert.is(first.result.status, 'succeeded', JSON.stringify(first.result.error));
+  const removed = (first.result.steps[0].changes as { target: string; field: string; action: string }[]).filter((c) => c.target.includes('SSL 2.0\\Client'));
+  assert.equal(removed.map((c) => c.action), ['delete'], 'the shipped DisabledByDefault=1 goes; Enabled was absent already');
+  assert.equal((await hostOf(file)).registry[`${SCH}\\SSL 2.0\\Client`], {});
+  const again = await runToEnd(file, { runbook });
+  assert.not.ok((again.result.steps[0].changes as { target: string }[]).some((c) => c.target.includes('SSL 2.0\\Client')), 'nothing left to change there');
+});
+
+test.run();
