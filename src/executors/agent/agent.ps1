@@ -479,21 +479,26 @@ function Invoke-HostOp($op) {
             if ($script:HostFile) { return [ordered]@{ op = $name; instances = @((Load-Doc).sqlInstances) } }
             $list = @()
             $names = 'SOFTWARE\Microsoft\Microsoft SQL Server\Instance Names\SQL'
-            $k = Win-OpenKey '64' $names $false
-            if ($null -ne $k) {
+            # Both views: a 32-bit SQL Server on 64-bit Windows registers under Wow6432Node. Named
+            # instances are values of Instance Names\SQL like the default one (MSSQLSERVER).
+            foreach ($view in @('64', '32')) {
+                $k = Win-OpenKey $view $names $false
+                if ($null -eq $k) { continue }
                 foreach ($instance in $k.GetValueNames()) {
                     $id = [string]$k.GetValue($instance)
+                    if (@($list | Where-Object { $_.id -eq $id }).Count -gt 0) { continue }
                     $setup = "SOFTWARE\Microsoft\Microsoft SQL Server\$id\Setup"
-                    $version = Reg-Read '64' $setup 'PatchLevel'
-                    if ($null -eq $version) { $version = Reg-Read '64' $setup 'Version' }
-                    $edition = Reg-Read '64' $setup 'Edition'
-                    $entry = [ordered]@{ name = $instance; version = '' }
+                    $version = Reg-Read $view $setup 'PatchLevel'
+                    if ($null -eq $version) { $version = Reg-Read $view $setup 'Version' }
+                    $edition = Reg-Read $view $setup 'Edition'
+                    $entry = [ordered]@{ name = $instance; version = ''; id = $id; view = $view }
                     if ($null -ne $version) { $entry.version = [string]$version.data }
                     if ($null -ne $edition) { $entry.edition = [string]$edition.data }
                     $list += $entry
                 }
                 $k.Close()
             }
+            $list = @($list | ForEach-Object { $e = [ordered]@{ name = $_.name; version = $_.version }; if ($_.Contains('edition')) { $e.edition = $_.edition }; $e })
             return [ordered]@{ op = $name; instances = $list }
         }
         'orchestrator.info' {
