@@ -115,6 +115,25 @@ if (run) {
     assert.equal(stored.D1, { type: 'REG_SZ', data: '2026-01-01T00:00:00Z' });
   });
 
+  test('under a non-UTF-8 console (Windows PowerShell\'s OEM code page), a non-ASCII value is stored as sent, not just read back so', async () => {
+    const { agentFile } = await pair();
+    const { spawnSync } = await import('node:child_process');
+    const { agentPath } = await import('../../src/executors/agent-protocol.js');
+    const request = JSON.stringify({
+      marker: 'abcdefabcdefabcdef12',
+      ops: [{ op: 'registry.set', view: '64', key: 'SOFTWARE\\RunbookTest', name: 'Café', value: { type: 'REG_SZ', data: 'Grüße 日本' } }],
+    });
+    // Latin-1 console encodings, as a console on another code page would have them.
+    const latin1 = '[Console]::InputEncoding = [Text.Encoding]::GetEncoding(28591); [Console]::OutputEncoding = [Text.Encoding]::GetEncoding(28591)';
+    const out = spawnSync(PWSH!, ['-NoProfile', '-NonInteractive', '-Command', `${latin1}; & '${agentPath()}'`], {
+      input: request,
+      env: { ...process.env, RUNBOOK_AGENT_HOST_FILE: agentFile },
+      encoding: 'utf8',
+    });
+    assert.match(out.stdout, /"data":"Grüße 日本"/);
+    assert.equal((await hostOf(agentFile)).registry['SOFTWARE\\RunbookTest'], { Café: { type: 'REG_SZ', data: 'Grüße 日本' } });
+  });
+
   test('an unknown operation is a permanent error naming it; earlier operations of the batch were done', async () => {
     const { agent, agentFile } = await pair();
     try {
