@@ -2,8 +2,9 @@
  * The client side of the PowerShell agent (`agent/agent.ps1`), shared by every transport that runs it:
  * the request document, the framed answer, and the error classes.
  */
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
@@ -14,12 +15,46 @@ export function agentPath(): string {
   return join(packageRoot(), 'src', 'executors', 'agent', 'agent.ps1');
 }
 
-let agentSource: string | undefined;
+/**
+ * Which backend the agent runs on: `windows` (the production agent, `agent.ps1` alone) or `file` (the
+ * tests' simulated-host file, `agent-file-backend.ps1` joined in).
+ */
+export type AgentBackend = 'windows' | 'file';
 
-/** The agent program's text (read once). */
-export function agentProgram(): string {
-  agentSource ??= readFileSync(agentPath(), 'utf8');
-  return agentSource;
+/** The line of agent.ps1 where a backend's overrides are joined in. */
+const JOIN_AT = '# ---------- backend overrides are joined here';
+
+const programs = new Map<AgentBackend, string>();
+
+/** The agent program's text for a backend (read once). */
+export function agentProgram(backend: AgentBackend = 'windows'): string {
+  let text = programs.get(backend);
+  if (text === undefined) {
+    const base = readFileSync(agentPath(), 'utf8');
+    if (backend === 'windows') text = base;
+    else {
+      const at = base.indexOf('\n', base.indexOf(JOIN_AT)) + 1;
+      const overrides = readFileSync(join(packageRoot(), 'src', 'executors', 'agent', 'agent-file-backend.ps1'), 'utf8');
+      text = `${base.slice(0, at)}\n${overrides}\n${base.slice(at)}`;
+    }
+    programs.set(backend, text);
+  }
+  return text;
+}
+
+/** A file to run with `-File`: agent.ps1 itself, or the joined program written once to the temp folder. */
+export function agentScriptFile(backend: AgentBackend = 'windows'): string {
+  if (backend === 'windows') return agentPath();
+  const text = agentProgram(backend);
+  const file = join(tmpdir(), `runbook-agent-${createHash('sha256').update(text).digest('hex').slice(0, 16)}.ps1`);
+  if (!existsSync(file)) writeFileSync(file, text);
+  return file;
+}
+
+/** The backend an executor uses: the option, else `file` when a simulated-host file is named in its environment. */
+export function agentBackendFor(option: AgentBackend | undefined, env: Record<string, string | undefined> = {}): AgentBackend {
+  if (option) return option;
+  return env.RUNBOOK_AGENT_HOST_FILE || process.env.RUNBOOK_AGENT_HOST_FILE || process.env.RUNBOOK_AGENT_BACKEND === 'file' ? 'file' : 'windows';
 }
 
 /** A request: a fresh random marker and the batch, as one JSON document. */
@@ -44,8 +79,8 @@ export function bootstrapArgs(): string[] {
 }
 
 /** Standard input for the bootstrap: the agent program, then the request. */
-export function bootstrapInput(requestJson: string): string {
-  return `${Buffer.from(agentProgram(), 'utf8').toString('base64')}\n${requestJson}`;
+export function bootstrapInput(requestJson: string, backend: AgentBackend = 'windows'): string {
+  return `${Buffer.from(agentProgram(backend), 'utf8').toString('base64')}\n${requestJson}`;
 }
 
 interface AgentAnswer {

@@ -4,7 +4,7 @@
  */
 import { execa, ExecaError } from 'execa';
 import { ExecutorError } from '../errors.js';
-import { agentPath, agentRequest, parseAgentAnswer } from './agent-protocol.js';
+import { agentBackendFor, agentRequest, agentScriptFile, parseAgentAnswer, type AgentBackend } from './agent-protocol.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 
 export const name = 'local' satisfies Executor['name'];
@@ -15,6 +15,8 @@ export interface LocalExecutorOptions {
   shell?: string;
   /** Extra environment for the agent (e.g. `RUNBOOK_AGENT_HOST_FILE`). */
   env?: Record<string, string>;
+  /** `file`: the tests' simulated-host backend. @default `file` when RUNBOOK_AGENT_HOST_FILE is set, else `windows` */
+  agentBackend?: AgentBackend;
   /** @default 120000 */
   timeoutMs?: number;
 }
@@ -47,7 +49,7 @@ export function createLocalExecutor(options: LocalExecutorOptions = {}): Executo
       roundTrips += 1;
       const { marker, json } = agentRequest(batch);
       try {
-        const result = await execa(shell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', agentPath()], {
+        const result = await execa(shell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', agentScriptFile(agentBackendFor(options.agentBackend, options.env))], {
           input: json,
           env: options.env,
           timeout: runOptions.timeoutMs ?? options.timeoutMs ?? 120_000,

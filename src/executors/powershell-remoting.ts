@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
-import { agentPath, agentRequest, parseAgentAnswer } from './agent-protocol.js';
+import { agentBackendFor, agentRequest, agentScriptFile, parseAgentAnswer, type AgentBackend } from './agent-protocol.js';
 import { defaultShell } from './local.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 
@@ -38,6 +38,8 @@ export interface RemotingExecutorOptions {
   shell?: string;
   /** Environment of the local PowerShell (credentials: RUNBOOK_SSH_KEY, RUNBOOK_WINRM_USER/PASSWORD…). */
   env?: Record<string, string>;
+  /** `file`: the tests' simulated-host backend on the remote side. @default `windows` (or RUNBOOK_AGENT_BACKEND=file) */
+  agentBackend?: AgentBackend;
   /** @default 120000 */
   timeoutMs?: number;
 }
@@ -73,7 +75,7 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
   const host = () => {
     if (child) return child;
     const script = join(packageRoot(), 'src', 'executors', 'agent', 'remoting-host.ps1');
-    const proc = execa(shell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', script, agentPath()], {
+    const proc = execa(shell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', script, agentScriptFile(agentBackendFor(options.agentBackend))], {
       env: options.env,
       stdin: 'pipe',
       stdout: 'pipe',

@@ -12,13 +12,15 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Client, type ConnectConfig } from 'ssh2';
 import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
-import { agentRequest, bootstrapArgs, bootstrapInput, parseAgentAnswer } from './agent-protocol.js';
+import { agentBackendFor, agentRequest, bootstrapArgs, bootstrapInput, parseAgentAnswer, type AgentBackend } from './agent-protocol.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 
 export const name = 'ssh' satisfies Executor['name'];
 
 /** Options of {@link createSshExecutor}. Secrets are read from the environment, not given here. */
 export interface SshExecutorOptions {
+  /** `file`: the tests' simulated-host backend on the remote side. @default `windows` (or RUNBOOK_AGENT_BACKEND=file) */
+  agentBackend?: AgentBackend;
   host: string;
   /** @default 22 */
   port?: number;
@@ -237,7 +239,7 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
           channel.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
           channel.on('close', () => finish(() => (stdout.includes(`RBE-END ${marker}`) ? resolve(stdout) : reject(new ExecutorError('reset', `the connection closed before the agent answered${stderr ? `: ${stderr.trim().slice(0, 300)}` : ''}`, { where: target })))));
           channel.on('error', (e: Error) => finish(() => reject(classify(e, target))));
-          channel.end(bootstrapInput(json));
+          channel.end(bootstrapInput(json, agentBackendFor(options.agentBackend)));
         });
       });
       return parseAgentAnswer(output, marker, target);

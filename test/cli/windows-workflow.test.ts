@@ -33,7 +33,8 @@ test('the Windows workflow\'s sequence: plan, run awaiting a restart window, rol
   const after = await hostOf(host);
   assert.equal(after.registry['SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.0\\Server'].Enabled, { type: 'REG_DWORD', data: 0 });
   assert.ok(after.registry['SOFTWARE\\runbook-engine'].RestartOwed, 'the restart marker is there');
-  const [status] = JSON.parse(cli(['status', '--state-dir', state, '--json']).stdout) as { runId: string }[];
+  // The waiting run (the plan is a run too, started the same second).
+  const status = (JSON.parse(cli(['status', '--state-dir', state, '--json']).stdout) as { runId: string; status: string }[]).find((r) => r.status === 'awaiting-resume')!;
   const rolled = cli(['rollback', status.runId, '--state-dir', state]);
   assert.is(rolled.code, 0, rolled.stderr + rolled.stdout);
   assert.is(await registryText(host), before, 'every touched key as before, the marker key gone');

@@ -41,6 +41,17 @@ if (run) {
     assert.equal(check(AGENT), []);
   });
 
+  test('the production agent has no test branch; the tests\' backend is its own file, joined only on request', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { agentProgram, agentScriptFile } = await import('../../src/executors/agent-protocol.js');
+    const production = readFileSync(AGENT, 'utf8');
+    assert.not.match(production, /RUNBOOK_AGENT_HOST_FILE|HostFile|Load-Doc/);
+    assert.is(agentProgram('windows'), production);
+    assert.match(agentProgram('file'), /function Load-Doc/);
+    // The joined program parses as one, with nothing 5.1 lacks.
+    assert.equal(check(agentScriptFile('file')), []);
+  });
+
   test('the check finds each 7-only construct (it can fail)', async () => {
     const { writeFile } = await import('node:fs/promises');
     const { tempDir } = await import('../helpers.js');

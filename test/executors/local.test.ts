@@ -118,14 +118,14 @@ if (run) {
   test('under a non-UTF-8 console (Windows PowerShell\'s OEM code page), a non-ASCII value is stored as sent, not just read back so', async () => {
     const { agentFile } = await pair();
     const { spawnSync } = await import('node:child_process');
-    const { agentPath } = await import('../../src/executors/agent-protocol.js');
+    const { agentScriptFile } = await import('../../src/executors/agent-protocol.js');
     const request = JSON.stringify({
       marker: 'abcdefabcdefabcdef12',
       ops: [{ op: 'registry.set', view: '64', key: 'SOFTWARE\\RunbookTest', name: 'Café', value: { type: 'REG_SZ', data: 'Grüße 日本' } }],
     });
     // Latin-1 console encodings, as a console on another code page would have them.
     const latin1 = '[Console]::InputEncoding = [Text.Encoding]::GetEncoding(28591); [Console]::OutputEncoding = [Text.Encoding]::GetEncoding(28591)';
-    const out = spawnSync(PWSH!, ['-NoProfile', '-NonInteractive', '-Command', `${latin1}; & '${agentPath()}'`], {
+    const out = spawnSync(PWSH!, ['-NoProfile', '-NonInteractive', '-Command', `${latin1}; & '${agentScriptFile('file')}'`], {
       input: request,
       env: { ...process.env, RUNBOOK_AGENT_HOST_FILE: agentFile },
       encoding: 'utf8',
@@ -155,6 +155,18 @@ if (run) {
     const executor = createLocalExecutor({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: agentFile } });
     await expectSameAsSimulated(executor, agentFile, simFile);
     assert.equal((await hostOf(agentFile)).startupTasks, {}, 'the start-up task was removed');
+  });
+
+  test('the production agent (no test backend joined) refuses a machine without Windows, even with a host file named', async () => {
+    const { agentFile } = await pair();
+    const agent = createLocalExecutor({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: agentFile }, agentBackend: 'windows' });
+    try {
+      await agent.run([{ op: 'os.info' }]);
+      assert.unreachable('answered');
+    } catch (error) {
+      assert.is((error as ExecutorError).kind, 'permanent');
+      assert.match((error as Error).message, /no Windows registry/);
+    }
   });
 
   test('a PowerShell that is not installed is a clear permanent error', async () => {

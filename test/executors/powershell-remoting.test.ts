@@ -28,7 +28,7 @@ if (run && SSHD) {
     const sshd = await startSshd(PWSH, { RUNBOOK_AGENT_HOST_FILE: hostFile });
     const executor = createRemotingExecutor(
       { transport: 'ssh', host: '127.0.0.1', port: sshd.port, user: sshd.username },
-      { shell: PWSH!, env: { RUNBOOK_SSH_KEY: sshd.keyPath, RUNBOOK_SSH_KNOWN_HOSTS: sshd.knownHostsPath } },
+      { shell: PWSH!, env: { RUNBOOK_SSH_KEY: sshd.keyPath, RUNBOOK_SSH_KNOWN_HOSTS: sshd.knownHostsPath }, agentBackend: 'file' },
     );
     try {
       // The remote PowerShell sessions are processes this test's sshd started: counted and ended by PID.
@@ -69,7 +69,7 @@ if (run && SSHD) {
     const sshd = await startSshd(PWSH, { RUNBOOK_AGENT_HOST_FILE: hostFile });
     const executor = createRemotingExecutor(
       { transport: 'ssh', host: '127.0.0.1', port: sshd.port, user: sshd.username },
-      { shell: PWSH!, env: { RUNBOOK_SSH_KEY: sshd.keyPath, RUNBOOK_SSH_KNOWN_HOSTS: sshd.knownHostsPath } },
+      { shell: PWSH!, env: { RUNBOOK_SSH_KEY: sshd.keyPath, RUNBOOK_SSH_KNOWN_HOSTS: sshd.knownHostsPath }, agentBackend: 'file' },
     );
     try {
       await expectSameAsSimulated(executor, hostFile, simFile);

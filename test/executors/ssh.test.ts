@@ -26,6 +26,8 @@ async function setup(preset = 'server-2016', tweak?: Parameters<typeof makeHost>
     knownHostsPath: sshd.knownHostsPath,
     shell: PWSH!,
     connectTimeoutMs: 5000,
+    // The sshd's PowerShell has RUNBOOK_AGENT_HOST_FILE: the agent runs on the tests' file backend.
+    agentBackend: 'file',
   });
   return { hostFile, sshd, executor };
 }
@@ -63,7 +65,7 @@ if (run && SSHD) {
       const empty = join(await tempDir(), 'known_hosts');
       await writeFile(empty, '');
       for (const options of [{ knownHostsPath: empty }, { fingerprint: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }]) {
-        const executor = createSshExecutor({ host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKeyPath: sshd.keyPath, shell: PWSH!, ...options });
+        const executor = createSshExecutor({ host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKeyPath: sshd.keyPath, shell: PWSH!, agentBackend: 'file', ...options });
         try {
           await executor.run([{ op: 'registry.set', view: '64', key: 'SOFTWARE\\X', name: 'Y', value: { type: 'REG_DWORD', data: 1 } }]);
           assert.unreachable();
@@ -73,7 +75,7 @@ if (run && SSHD) {
           assert.match((error as Error).message, new RegExp(`host key ${sshd.fingerprint.replace(/[+/]/g, '\\$&')} is not trusted`));
         }
       }
-      const pinned = createSshExecutor({ host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKeyPath: sshd.keyPath, shell: PWSH!, fingerprint: sshd.fingerprint });
+      const pinned = createSshExecutor({ host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKeyPath: sshd.keyPath, shell: PWSH!, fingerprint: sshd.fingerprint, agentBackend: 'file' });
       const [os] = await pinned.run([{ op: 'os.info' }]);
       assert.is((os as { caption: string }).caption, 'Microsoft Windows Server 2016 Datacenter');
       await pinned.close();

@@ -6,15 +6,12 @@
 #   RBE-END <marker>
 # Values, registry paths and names are only ever data here; nothing read is executed.
 # Runs on Windows PowerShell 5.1 and PowerShell 7 (no ternary, no ??, no && / ||, no clean blocks).
-# With RUNBOOK_AGENT_HOST_FILE set, the registry and host facts come from that JSON file (the
-# simulated-host format) behind the same operations, for machines without a Windows registry.
+# Its one backend is Windows: the registry, CIM, services, shutdown.exe, scheduled tasks. The tests'
+# file-backed backend lives in agent-file-backend.ps1, which the controller joins in (where the
+# marker line below says) only when asked to; it redefines the backend functions, nothing else.
 
 Set-StrictMode -Version 2.0
 $ErrorActionPreference = 'Stop'
-
-$script:HostFile = $env:RUNBOOK_AGENT_HOST_FILE
-$script:Doc = $null
-$script:Dirty = $false
 
 function New-AgentError([string]$kind, [string]$message) {
     $e = New-Object System.Exception $message
@@ -143,73 +140,10 @@ function Win-OpenKey([string]$view, [string]$key, [bool]$writable) {
     return $base.OpenSubKey((Get-CleanKey $key), $writable)
 }
 
-# ---------- backend: a simulated-host JSON file ----------
+# ---------- registry operations ----------
 
-function Load-Doc {
-    if ($null -eq $script:Doc) {
-        $text = [System.IO.File]::ReadAllText($script:HostFile)
-        $script:Doc = Read-JsonText $text
-    }
-    return $script:Doc
-}
-
-function Save-Doc {
-    if (-not $script:Dirty) { return }
-    $doc = Load-Doc
-    $registry = [ordered]@{}
-    foreach ($k in @($doc.registry.Keys | Sort-Object -CaseSensitive)) { $registry[$k] = Sort-Dictionary $doc.registry[$k] }
-    $doc.registry = $registry
-    $json = ConvertTo-Json -InputObject $doc -Depth 20
-    $tmp = "$($script:HostFile).agent.tmp"
-    [System.IO.File]::WriteAllText($tmp, $json + "`n", (New-Object System.Text.UTF8Encoding $false))
-    Move-Item -LiteralPath $tmp -Destination $script:HostFile -Force
-}
-
-# The 32-bit view of SOFTWARE\X is SOFTWARE\Wow6432Node\X on a 64-bit OS, as WOW64 redirects it.
-function File-Physical([string]$view, [string]$key) {
-    $clean = Get-CleanKey $key
-    $doc = Load-Doc
-    if ($view -ne '32' -or $doc.os.architecture -eq '32-bit') { return $clean }
-    $parts = $clean.Split('\')
-    if ($parts[0] -ne 'SOFTWARE') { return $clean }
-    if ($parts.Length -gt 1 -and $parts[1] -eq 'Wow6432Node') { return $clean }
-    return (@($parts[0], 'Wow6432Node') + $parts[1..($parts.Length)] | Where-Object { $_ -ne $null -and $_ -ne '' }) -join '\'
-}
-
-function File-FindKey([string]$path) {
-    $doc = Load-Doc
-    foreach ($k in $doc.registry.Keys) { if ($k -eq $path) { return $k } }
-    return $null
-}
-
-function File-FindName($values, [string]$name) {
-    foreach ($n in $values.Keys) { if ($n -eq $name) { return $n } }
-    return $null
-}
-
-function File-Children([string]$path) {
-    $doc = Load-Doc
-    $prefix = "$path\"
-    $out = @()
-    foreach ($k in $doc.registry.Keys) {
-        if ($k.StartsWith($prefix, [StringComparison]::OrdinalIgnoreCase)) {
-            $rest = $k.Substring($prefix.Length)
-            if (-not $rest.Contains('\')) { $out += $rest }
-        }
-    }
-    return $out
-}
-
-function File-Touch([string]$path) {
-    $doc = Load-Doc
-    $doc.keyTimes[$path] = Get-IsoNow
-    $script:Dirty = $true
-}
-
-# ---------- registry operations over either backend ----------
 
 function Reg-KeyExists([string]$view, [string]$key) {
-    if ($script:HostFile) { return ($null -ne (File-FindKey (File-Physical $view $key))) }
     $k = Win-OpenKey $view $key $false
     if ($null -eq $k) { return $false }
     $k.Close()
@@ -217,17 +151,6 @@ function Reg-KeyExists([string]$view, [string]$key) {
 }
 
 function Reg-Read([string]$view, [string]$key, [string]$name) {
-    if ($script:HostFile) {
-        $path = File-FindKey (File-Physical $view $key)
-        if ($null -eq $path) { return $null }
-        $values = (Load-Doc).registry[$path]
-        $found = File-FindName $values $name
-        if ($null -eq $found) { return $null }
-        # Hand the stored value over the way .NET would (a DWORD as Int32), so that the same
-        # normalisation runs as on Windows.
-        $stored = $values[$found]
-        return ConvertFrom-Raw $script:KindOf[[string]$stored.type] (ConvertTo-Raw $stored)
-    }
     $k = Win-OpenKey $view $key $false
     if ($null -eq $k) { return $null }
     try {
@@ -241,25 +164,6 @@ function Reg-Read([string]$view, [string]$key, [string]$name) {
 function Reg-Write([string]$view, [string]$key, [string]$name, $value) {
     $raw = ConvertTo-Raw $value
     $created = @()
-    if ($script:HostFile) {
-        $doc = Load-Doc
-        $logical = Get-Ancestors $key
-        foreach ($p in $logical) {
-            $phys = File-Physical $view $p
-            if ($null -eq (File-FindKey $phys)) {
-                foreach ($a in (Get-Ancestors $phys)) {
-                    if ($null -eq (File-FindKey $a)) { $doc.registry[$a] = [ordered]@{}; File-Touch $a; $created += $a }
-                }
-            }
-        }
-        $path = File-FindKey (File-Physical $view $key)
-        $values = $doc.registry[$path]
-        $existing = File-FindName $values $name
-        if ($null -eq $existing) { $existing = $name }
-        $values[$existing] = ConvertFrom-Raw $script:KindOf[[string]$value.type] $raw
-        File-Touch $path
-        return ,$created
-    }
     foreach ($p in (Get-Ancestors $key)) { if (-not (Reg-KeyExists $view $p)) { $created += $p } }
     $base = Open-Base $view
     $k = $base.CreateSubKey((Get-CleanKey $key))
@@ -271,28 +175,12 @@ function Reg-Write([string]$view, [string]$key, [string]$name, $value) {
 }
 
 function Reg-DeleteValue([string]$view, [string]$key, [string]$name) {
-    if ($script:HostFile) {
-        $path = File-FindKey (File-Physical $view $key)
-        if ($null -eq $path) { return }
-        $values = (Load-Doc).registry[$path]
-        $found = File-FindName $values $name
-        if ($null -ne $found) { $values.Remove($found); File-Touch $path }
-        return
-    }
     $k = Win-OpenKey $view $key $true
     if ($null -eq $k) { return }
     try { $k.DeleteValue($name, $false) } finally { $k.Close() }
 }
 
 function Reg-KeyInfo([string]$view, [string]$key) {
-    if ($script:HostFile) {
-        $doc = Load-Doc
-        $path = File-FindKey (File-Physical $view $key)
-        if ($null -eq $path) { return [ordered]@{ exists = $false; lastWriteTime = $null; subkeys = @(); values = @() } }
-        $time = $doc.bootTime
-        if ($doc.keyTimes.Contains($path)) { $time = $doc.keyTimes[$path] }
-        return [ordered]@{ exists = $true; lastWriteTime = [string]$time; subkeys = @(File-Children $path); values = @($doc.registry[$path].Keys) }
-    }
     $k = Win-OpenKey $view $key $false
     if ($null -eq $k) { return [ordered]@{ exists = $false; lastWriteTime = $null; subkeys = @(); values = @() } }
     try {
@@ -327,52 +215,16 @@ function Reg-DeleteKey([string]$view, [string]$key, [bool]$onlyIfEmpty) {
     if (-not $info.exists) { return [ordered]@{ changed = $false; reason = 'absent' } }
     $empty = (@($info.subkeys).Count -eq 0) -and (@($info.values).Count -eq 0)
     if ($onlyIfEmpty -and -not $empty) { return [ordered]@{ changed = $false; reason = 'not-empty' } }
-    if ($script:HostFile) {
-        $doc = Load-Doc
-        $path = File-FindKey (File-Physical $view $key)
-        foreach ($k in @($doc.registry.Keys)) {
-            if ($k -eq $path -or $k.StartsWith("$path\", [StringComparison]::OrdinalIgnoreCase)) { $doc.registry.Remove($k); if ($doc.keyTimes.Contains($k)) { $doc.keyTimes.Remove($k) } }
-        }
-        $parent = $path.Substring(0, [Math]::Max(0, $path.LastIndexOf('\')))
-        if ($parent) { File-Touch $parent }
-        $script:Dirty = $true
-        return [ordered]@{ changed = $true }
-    }
-    $clean = Get-CleanKey $key
-    $base = Open-Base $view
-    $base.DeleteSubKeyTree($clean, $false)
+    Reg-RemoveTree $view $key
     return [ordered]@{ changed = $true }
 }
 
-function Format-RegLine([string]$name, $value) {
-    $quoted = '"' + $name.Replace('\', '\\').Replace('"', '\"') + '"'
-    switch ([string]$value.type) {
-        'REG_DWORD' { return $quoted + '=dword:' + ([uint32]$value.data).ToString('x8') }
-        'REG_SZ' { return $quoted + '="' + ([string]$value.data).Replace('\', '\\').Replace('"', '\"') + '"' }
-        'REG_QWORD' { return $quoted + '=hex(b):' + ((([BitConverter]::GetBytes([uint64]::Parse([string]$value.data))) | ForEach-Object { $_.ToString('x2') }) -join ',') }
-        'REG_BINARY' { $h = [string]$value.data; $pairs = @(); for ($i = 0; $i -lt $h.Length; $i += 2) { $pairs += $h.Substring($i, 2) }; return $quoted + '=hex:' + ($pairs -join ',') }
-        default {
-            if ($value.type -eq 'REG_MULTI_SZ') { $text = (@($value.data) -join "`0") + "`0`0"; $tag = '7' } else { $text = [string]$value.data + "`0"; $tag = '2' }
-            return $quoted + "=hex($tag):" + (([System.Text.Encoding]::Unicode.GetBytes($text) | ForEach-Object { $_.ToString('x2') }) -join ',')
-        }
-    }
+function Reg-RemoveTree([string]$view, [string]$key) {
+    $base = Open-Base $view
+    $base.DeleteSubKeyTree((Get-CleanKey $key), $false)
 }
 
 function Reg-Export([string]$view, [string]$key, [string]$file) {
-    if ($script:HostFile) {
-        $doc = Load-Doc
-        $path = File-Physical $view $key
-        $lines = @('Windows Registry Editor Version 5.00', '')
-        foreach ($k in @($doc.registry.Keys | Where-Object { $_ -eq $path -or $_.StartsWith("$path\", [StringComparison]::OrdinalIgnoreCase) } | Sort-Object -CaseSensitive)) {
-            $lines += "[HKEY_LOCAL_MACHINE\$k]"
-            foreach ($n in @($doc.registry[$k].Keys | Sort-Object -CaseSensitive)) { $lines += (Format-RegLine $n $doc.registry[$k][$n]) }
-            $lines += ''
-        }
-        $content = $lines -join "`r`n"
-        $doc.files[$file] = $content
-        $script:Dirty = $true
-        return $content
-    }
     $flag = '/reg:64'
     if ($view -eq '32') { $flag = '/reg:32' }
     $out = & reg.exe export ('HKLM\' + (Get-CleanKey $key)) $file $flag /y 2>&1
@@ -386,10 +238,9 @@ function Get-ExistingAncestor([string]$view, [string]$key) {
     return $deepest
 }
 
-# ---------- host facts ----------
+# ---------- host facts: one function per operation, so that a backend can stand in for each ----------
 
 function Get-BootTime {
-    if ($script:HostFile) { return [string](Load-Doc).bootTime }
     return (Get-CimInstance -ClassName Win32_OperatingSystem).LastBootUpTime.ToUniversalTime().ToString('o')
 }
 
@@ -418,6 +269,159 @@ function Get-Protocols {
     }
     return $map
 }
+
+function Get-OsInfo {
+    $os = Get-CimInstance -ClassName Win32_OperatingSystem
+    $type = 'server'
+    if ($os.ProductType -eq 1) { $type = 'workstation' }
+    $arch = '32-bit'
+    if ([Environment]::Is64BitOperatingSystem) { $arch = '64-bit' }
+    return [ordered]@{ caption = [string]$os.Caption; version = [string]$os.Version; build = [int]$os.BuildNumber; architecture = $arch; productType = $type; servicePack = [int]$os.ServicePackMajorVersion }
+}
+
+function Get-Hotfixes {
+    return ,@(Get-CimInstance -ClassName Win32_QuickFixEngineering | ForEach-Object { [string]$_.HotFixID })
+}
+
+# The fix added the SslProtocolsExtensions enumeration to the 2.0 runtime's System.dll
+# (KB3154518/19/20): its name in the assembly's metadata is the fix's own evidence.
+function Get-Dotnet35Tls {
+    $framework = 'Framework'
+    if ([Environment]::Is64BitOperatingSystem) { $framework = 'Framework64' }
+    $file = Join-Path $env:WINDIR "Microsoft.NET\$framework\v2.0.50727\System.dll"
+    if (-not (Test-Path -LiteralPath $file)) { return [ordered]@{ installed = $false; file = $null; version = $null; systemDefaultTls = $null } }
+    $text = [System.Text.Encoding]::ASCII.GetString([System.IO.File]::ReadAllBytes($file))
+    $version = [string](Get-Item -LiteralPath $file).VersionInfo.FileVersion
+    return [ordered]@{ installed = $true; file = $file; version = $version; systemDefaultTls = $text.Contains('SslProtocolsExtensions') }
+}
+
+# Both views: a 32-bit SQL Server on 64-bit Windows registers under Wow6432Node. Named instances are
+# values of Instance Names\SQL like the default one (MSSQLSERVER).
+function Get-SqlInstances {
+    $list = @()
+    $names = 'SOFTWARE\Microsoft\Microsoft SQL Server\Instance Names\SQL'
+    $seen = @{}
+    foreach ($view in @('64', '32')) {
+        $k = Win-OpenKey $view $names $false
+        if ($null -eq $k) { continue }
+        foreach ($instance in $k.GetValueNames()) {
+            $id = [string]$k.GetValue($instance)
+            if ($seen.ContainsKey($id)) { continue }
+            $seen[$id] = $true
+            $setup = "SOFTWARE\Microsoft\Microsoft SQL Server\$id\Setup"
+            $version = Reg-Read $view $setup 'PatchLevel'
+            if ($null -eq $version) { $version = Reg-Read $view $setup 'Version' }
+            $edition = Reg-Read $view $setup 'Edition'
+            $entry = [ordered]@{ name = $instance; version = '' }
+            if ($null -ne $version) { $entry.version = [string]$version.data }
+            if ($null -ne $edition) { $entry.edition = [string]$edition.data }
+            $list += $entry
+        }
+        $k.Close()
+    }
+    return ,$list
+}
+
+function Get-OrchestratorInfo {
+    $found = $null
+    foreach ($view in @('64', '32')) {
+        $root = Win-OpenKey $view 'SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall' $false
+        if ($null -eq $root) { continue }
+        foreach ($sub in $root.GetSubKeyNames()) {
+            $display = Reg-Read $view "SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\$sub" 'DisplayName'
+            if ($null -ne $display -and ([string]$display.data) -like '*Orchestrator*Management Server*') {
+                $version = Reg-Read $view "SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\$sub" 'DisplayVersion'
+                $found = [ordered]@{ name = [string]$display.data; version = $null }
+                if ($null -ne $version) { $found.version = [string]$version.data }
+            }
+        }
+        $root.Close()
+    }
+    if ($null -eq $found) { return [ordered]@{ installed = $false; release = $null; updateRollup = 0; version = $null } }
+    $release = $null
+    foreach ($r in @('2025', '2022', '2019', '1807', '1801', '2016', '2012 R2', '2012')) { if ($found.name -like "*$r*") { $release = $r; break } }
+    # The Update Rollup is not in the product name; -1 tells the preflight that it is unknown.
+    return [ordered]@{ installed = $true; release = $release; updateRollup = -1; version = $found.version }
+}
+
+function Get-ServiceStatus([string]$serviceName) {
+    $s = Get-Service -Name $serviceName -ErrorAction SilentlyContinue
+    if ($null -eq $s) { return [ordered]@{ name = $serviceName; exists = $false; state = 'absent'; startType = $null } }
+    $state = 'stopped'
+    if ($s.Status -eq 'Running') { $state = 'running' } elseif ($s.Status -eq 'StartPending') { $state = 'starting' }
+    # StartType: Automatic (delayed start included), Manual, Disabled (boot and system drivers do not apply).
+    $startType = 'manual'
+    if ([string]$s.StartType -eq 'Automatic') { $startType = 'auto' } elseif ([string]$s.StartType -eq 'Disabled') { $startType = 'disabled' }
+    return [ordered]@{ name = $serviceName; exists = $true; state = $state; startType = $startType }
+}
+
+# SCHANNEL reads its settings at boot: a side whose key was written since is not known to be in effect.
+function Get-TlsInEffect([string]$boot) {
+    $map = Get-Protocols
+    foreach ($p in @($map.Keys)) {
+        foreach ($s in @('Client', 'Server')) {
+            $info = Reg-KeyInfo '64' "SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\$p\$s"
+            if ($info.exists -and [DateTime]::Parse($info.lastWriteTime).ToUniversalTime() -gt [DateTime]::Parse($boot).ToUniversalTime()) { $map[$p][$s] = 'pending' }
+        }
+    }
+    return $map
+}
+
+# The restart itself, once the boot-time guard has passed.
+function Invoke-Restart($op) {
+    # /f: applications that would block the restart are closed (a restart the run depends on must happen).
+    $shutdownArgs = @('/r', '/f', '/t', [string][int]$op.delaySeconds, '/c', [string]$op.reason)
+    & shutdown.exe @shutdownArgs | Out-Null
+    # 1190 (ERROR_SHUTDOWN_IS_SCHEDULED): someone else's shutdown is pending. It is theirs: never
+    # cancelled here; the step reports it and waits for it or fails, as its parameter says.
+    if ($LASTEXITCODE -eq 1190) { return [ordered]@{ requested = $false; alreadyRestarted = $false; pendingShutdown = $true } }
+    if ($LASTEXITCODE -ne 0) { throw (New-AgentError 'permanent' "shutdown.exe failed with exit code $LASTEXITCODE") }
+    return [ordered]@{ requested = $true; alreadyRestarted = $false }
+}
+
+# A task at start-up, as SYSTEM. The ScheduledTasks module is missing on some servers (Server Core
+# without it, older images): schtasks.exe does the same there.
+function Register-StartupTask([string]$taskName, $command) {
+    $arguments = @($command | Select-Object -Skip 1 | ForEach-Object { '"' + ([string]$_).Replace('"', '\"') + '"' }) -join ' '
+    if (Get-Command -Name Register-ScheduledTask -ErrorAction SilentlyContinue) {
+        $existing = Get-ScheduledTask -TaskName $taskName -ErrorAction SilentlyContinue
+        $action = New-ScheduledTaskAction -Execute ([string]$command[0]) -Argument $arguments
+        $trigger = New-ScheduledTaskTrigger -AtStartup
+        $principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -RunLevel Highest
+        Register-ScheduledTask -TaskName $taskName -Action $action -Trigger $trigger -Principal $principal -Force | Out-Null
+        return ($null -eq $existing)
+    }
+    & schtasks.exe /Query /TN $taskName 2>&1 | Out-Null
+    $existed = ($LASTEXITCODE -eq 0)
+    $line = '"' + ([string]$command[0]) + '" ' + $arguments
+    & schtasks.exe /Create /F /TN $taskName /SC ONSTART /RU SYSTEM /RL HIGHEST /TR $line | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw (New-AgentError 'permanent' "schtasks.exe /Create failed with exit code $LASTEXITCODE") }
+    return (-not $existed)
+}
+
+function Unregister-StartupTask([string]$taskName) {
+    if (Get-Command -Name Unregister-ScheduledTask -ErrorAction SilentlyContinue) {
+        $existing = Get-ScheduledTask -TaskName $taskName -ErrorAction SilentlyContinue
+        if ($null -ne $existing) { Unregister-ScheduledTask -TaskName $taskName -Confirm:$false }
+        return ($null -ne $existing)
+    }
+    & schtasks.exe /Query /TN $taskName 2>&1 | Out-Null
+    if ($LASTEXITCODE -ne 0) { return $false }
+    & schtasks.exe /Delete /F /TN $taskName | Out-Null
+    return $true
+}
+
+# This backend needs Windows.
+function Assert-Backend {
+    if ([System.Environment]::OSVersion.Platform -ne [System.PlatformID]::Win32NT) {
+        throw (New-AgentError 'permanent' 'this machine has no Windows registry: the agent runs on Windows (the tests join a file-backed backend, agent-file-backend.ps1)')
+    }
+}
+
+# Runs after every batch, whatever happened.
+function Complete-Batch { }
+
+# ---------- operations ----------
 
 function Invoke-HostOp($op) {
     $name = [string]$op.op
@@ -450,167 +454,35 @@ function Invoke-HostOp($op) {
         }
         'registry.export' { return [ordered]@{ op = $name; file = [string]$op.file; content = (Reg-Export $op.view $op.key $op.file) } }
         'boot.time' { return [ordered]@{ op = $name; bootTime = (Get-BootTime) } }
-        'os.info' {
-            if ($script:HostFile) { $r = [ordered]@{ op = $name }; foreach ($k in (Load-Doc).os.Keys) { $r[$k] = (Load-Doc).os[$k] }; return $r }
-            $os = Get-CimInstance -ClassName Win32_OperatingSystem
-            $type = 'server'
-            if ($os.ProductType -eq 1) { $type = 'workstation' }
-            $arch = '32-bit'
-            if ([Environment]::Is64BitOperatingSystem) { $arch = '64-bit' }
-            return [ordered]@{ op = $name; caption = [string]$os.Caption; version = [string]$os.Version; build = [int]$os.BuildNumber; architecture = $arch; productType = $type; servicePack = [int]$os.ServicePackMajorVersion }
-        }
-        'hotfix.list' {
-            if ($script:HostFile) { return [ordered]@{ op = $name; hotfixes = @((Load-Doc).hotfixes) } }
-            return [ordered]@{ op = $name; hotfixes = @(Get-CimInstance -ClassName Win32_QuickFixEngineering | ForEach-Object { [string]$_.HotFixID }) }
-        }
-        'dotnet35.tls' {
-            if ($script:HostFile) { $r = [ordered]@{ op = $name }; foreach ($k in (Load-Doc).dotnet35.Keys) { $r[$k] = (Load-Doc).dotnet35[$k] }; return $r }
-            # The fix added the SslProtocolsExtensions enumeration to the 2.0 runtime's System.dll
-            # (KB3154518/19/20): its name in the assembly's metadata is the fix's own evidence.
-            $framework = 'Framework'
-            if ([Environment]::Is64BitOperatingSystem) { $framework = 'Framework64' }
-            $file = Join-Path $env:WINDIR "Microsoft.NET\$framework\v2.0.50727\System.dll"
-            if (-not (Test-Path -LiteralPath $file)) { return [ordered]@{ op = $name; installed = $false; file = $null; version = $null; systemDefaultTls = $null } }
-            $text = [System.Text.Encoding]::ASCII.GetString([System.IO.File]::ReadAllBytes($file))
-            $version = [string](Get-Item -LiteralPath $file).VersionInfo.FileVersion
-            return [ordered]@{ op = $name; installed = $true; file = $file; version = $version; systemDefaultTls = $text.Contains('SslProtocolsExtensions') }
-        }
-        'sql.instances' {
-            if ($script:HostFile) { return [ordered]@{ op = $name; instances = @((Load-Doc).sqlInstances) } }
-            $list = @()
-            $names = 'SOFTWARE\Microsoft\Microsoft SQL Server\Instance Names\SQL'
-            # Both views: a 32-bit SQL Server on 64-bit Windows registers under Wow6432Node. Named
-            # instances are values of Instance Names\SQL like the default one (MSSQLSERVER).
-            foreach ($view in @('64', '32')) {
-                $k = Win-OpenKey $view $names $false
-                if ($null -eq $k) { continue }
-                foreach ($instance in $k.GetValueNames()) {
-                    $id = [string]$k.GetValue($instance)
-                    if (@($list | Where-Object { $_.id -eq $id }).Count -gt 0) { continue }
-                    $setup = "SOFTWARE\Microsoft\Microsoft SQL Server\$id\Setup"
-                    $version = Reg-Read $view $setup 'PatchLevel'
-                    if ($null -eq $version) { $version = Reg-Read $view $setup 'Version' }
-                    $edition = Reg-Read $view $setup 'Edition'
-                    $entry = [ordered]@{ name = $instance; version = ''; id = $id; view = $view }
-                    if ($null -ne $version) { $entry.version = [string]$version.data }
-                    if ($null -ne $edition) { $entry.edition = [string]$edition.data }
-                    $list += $entry
-                }
-                $k.Close()
-            }
-            $list = @($list | ForEach-Object { $e = [ordered]@{ name = $_.name; version = $_.version }; if ($_.Contains('edition')) { $e.edition = $_.edition }; $e })
-            return [ordered]@{ op = $name; instances = $list }
-        }
-        'orchestrator.info' {
-            if ($script:HostFile) { $r = [ordered]@{ op = $name }; foreach ($k in (Load-Doc).orchestrator.Keys) { $r[$k] = (Load-Doc).orchestrator[$k] }; return $r }
-            $found = $null
-            foreach ($view in @('64', '32')) {
-                $root = Win-OpenKey $view 'SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall' $false
-                if ($null -eq $root) { continue }
-                foreach ($sub in $root.GetSubKeyNames()) {
-                    $display = Reg-Read $view "SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\$sub" 'DisplayName'
-                    if ($null -ne $display -and ([string]$display.data) -like '*Orchestrator*Management Server*') {
-                        $version = Reg-Read $view "SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\$sub" 'DisplayVersion'
-                        $found = [ordered]@{ name = [string]$display.data; version = $null }
-                        if ($null -ne $version) { $found.version = [string]$version.data }
-                    }
-                }
-                $root.Close()
-            }
-            if ($null -eq $found) { return [ordered]@{ op = $name; installed = $false; release = $null; updateRollup = 0; version = $null } }
-            $release = $null
-            foreach ($r in @('2025', '2022', '2019', '1807', '1801', '2016', '2012 R2', '2012')) { if ($found.name -like "*$r*") { $release = $r; break } }
-            # The Update Rollup is not in the product name; -1 tells the preflight that it is unknown.
-            return [ordered]@{ op = $name; installed = $true; release = $release; updateRollup = -1; version = $found.version }
-        }
-        'service.status' {
-            if ($script:HostFile) {
-                $svc = $null
-                if ((Load-Doc).services.Contains([string]$op.name)) { $svc = (Load-Doc).services[[string]$op.name] }
-                if ($null -eq $svc) { return [ordered]@{ op = $name; name = [string]$op.name; exists = $false; state = 'absent'; startType = $null } }
-                $fileState = [string]$svc.state
-                if ($fileState -eq 'starting' -and $svc.Contains('readyAt') -and [DateTime]::UtcNow -ge [DateTime]::Parse([string]$svc.readyAt, [Globalization.CultureInfo]::InvariantCulture, [Globalization.DateTimeStyles]::RoundtripKind).ToUniversalTime()) { $fileState = 'running' }
-                return [ordered]@{ op = $name; name = [string]$op.name; exists = $true; state = $fileState; startType = [string]$svc.startType }
-            }
-            $s = Get-Service -Name ([string]$op.name) -ErrorAction SilentlyContinue
-            if ($null -eq $s) { return [ordered]@{ op = $name; name = [string]$op.name; exists = $false; state = 'absent'; startType = $null } }
-            $state = 'stopped'
-            if ($s.Status -eq 'Running') { $state = 'running' } elseif ($s.Status -eq 'StartPending') { $state = 'starting' }
-            # StartType: Automatic (delayed start included), Manual, Disabled (boot and system drivers do not apply).
-            $startType = 'manual'
-            if ([string]$s.StartType -eq 'Automatic') { $startType = 'auto' } elseif ([string]$s.StartType -eq 'Disabled') { $startType = 'disabled' }
-            return [ordered]@{ op = $name; name = [string]$op.name; exists = $true; state = $state; startType = $startType }
-        }
+        'os.info' { return (With-Op $name (Get-OsInfo)) }
+        # These return their list with the unary comma, so that one or no item is still a list.
+        'hotfix.list' { return [ordered]@{ op = $name; hotfixes = (Get-Hotfixes) } }
+        'dotnet35.tls' { return (With-Op $name (Get-Dotnet35Tls)) }
+        'sql.instances' { return [ordered]@{ op = $name; instances = (Get-SqlInstances) } }
+        'orchestrator.info' { return (With-Op $name (Get-OrchestratorInfo)) }
+        'service.status' { return (With-Op $name (Get-ServiceStatus ([string]$op.name))) }
         'tls.inEffect' {
             $boot = Get-BootTime
-            if ($script:HostFile) { return [ordered]@{ op = $name; since = $boot; protocols = (Load-Doc).inEffect } }
-            # SCHANNEL reads its settings at boot: a side whose key was written since is not known to be in effect.
-            $map = Get-Protocols
-            foreach ($p in @($map.Keys)) {
-                foreach ($s in @('Client', 'Server')) {
-                    $info = Reg-KeyInfo '64' "SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\$p\$s"
-                    if ($info.exists -and [DateTime]::Parse($info.lastWriteTime).ToUniversalTime() -gt [DateTime]::Parse($boot).ToUniversalTime()) { $map[$p][$s] = 'pending' }
-                }
-            }
-            return [ordered]@{ op = $name; since = $boot; protocols = $map }
+            return [ordered]@{ op = $name; since = $boot; protocols = (Get-TlsInEffect $boot) }
         }
         'restart' {
-            $boot = Get-BootTime
-            if (-not (Test-SameBoot $boot ([string]$op.ifBootTime))) { return [ordered]@{ op = $name; requested = $false; alreadyRestarted = $true } }
-            if ($script:HostFile) {
-                $doc = Load-Doc
-                if ($doc.Contains('pendingShutdown') -and $null -ne $doc.pendingShutdown) { return [ordered]@{ op = $name; requested = $false; alreadyRestarted = $false; pendingShutdown = $true } }
-                # As the simulated host does: a new boot is never within the boot-time tolerance of the last.
-                $next = [DateTime]::UtcNow
-                $last = [DateTime]::Parse([string]$doc.bootTime, [Globalization.CultureInfo]::InvariantCulture, [Globalization.DateTimeStyles]::RoundtripKind).ToUniversalTime().AddSeconds(10)
-                if ($last -gt $next) { $next = $last }
-                $doc.bootTime = $next.ToString('yyyy-MM-ddTHH:mm:ss.fffZ', [Globalization.CultureInfo]::InvariantCulture)
-                $doc.restarts = [int]$doc.restarts + 1
-                $doc.inEffect = Get-Protocols
-                foreach ($svc in $doc.services.Values) { if ($svc.startType -eq 'auto') { $svc.state = 'running' } else { $svc.state = 'stopped' } }
-                $script:Dirty = $true
-                return [ordered]@{ op = $name; requested = $true; alreadyRestarted = $false }
-            }
-            # /f: applications that would block the restart are closed (a restart the run depends on must happen).
-            $shutdownArgs = @('/r', '/f', '/t', [string][int]$op.delaySeconds, '/c', [string]$op.reason)
-            & shutdown.exe @shutdownArgs | Out-Null
-            # 1190 (ERROR_SHUTDOWN_IS_SCHEDULED): someone else's shutdown is pending. It is theirs: never
-            # cancelled here; the step reports it and waits for it or fails, as its parameter says.
-            if ($LASTEXITCODE -eq 1190) { return [ordered]@{ op = $name; requested = $false; alreadyRestarted = $false; pendingShutdown = $true } }
-            if ($LASTEXITCODE -ne 0) { throw (New-AgentError 'permanent' "shutdown.exe failed with exit code $LASTEXITCODE") }
-            return [ordered]@{ op = $name; requested = $true; alreadyRestarted = $false }
+            if (-not (Test-SameBoot (Get-BootTime) ([string]$op.ifBootTime))) { return [ordered]@{ op = $name; requested = $false; alreadyRestarted = $true } }
+            return (With-Op $name (Invoke-Restart $op))
         }
-        'startupTask.register' {
-            $command = @($op.command)
-            if ($script:HostFile) {
-                $doc = Load-Doc
-                $changed = -not $doc.startupTasks.Contains([string]$op.name)
-                $doc.startupTasks[[string]$op.name] = $command
-                $script:Dirty = $true
-                return [ordered]@{ op = $name; changed = $changed }
-            }
-            $quoted = @($command | Select-Object -Skip 1 | ForEach-Object { '"' + ([string]$_).Replace('"', '\"') + '"' }) -join ' '
-            $action = New-ScheduledTaskAction -Execute ([string]$command[0]) -Argument $quoted
-            $trigger = New-ScheduledTaskTrigger -AtStartup
-            $principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -RunLevel Highest
-            $existing = Get-ScheduledTask -TaskName ([string]$op.name) -ErrorAction SilentlyContinue
-            Register-ScheduledTask -TaskName ([string]$op.name) -Action $action -Trigger $trigger -Principal $principal -Force | Out-Null
-            return [ordered]@{ op = $name; changed = ($null -eq $existing) }
-        }
-        'startupTask.remove' {
-            if ($script:HostFile) {
-                $doc = Load-Doc
-                $changed = $doc.startupTasks.Contains([string]$op.name)
-                if ($changed) { $doc.startupTasks.Remove([string]$op.name); $script:Dirty = $true }
-                return [ordered]@{ op = $name; changed = $changed }
-            }
-            $existing = Get-ScheduledTask -TaskName ([string]$op.name) -ErrorAction SilentlyContinue
-            if ($null -ne $existing) { Unregister-ScheduledTask -TaskName ([string]$op.name) -Confirm:$false }
-            return [ordered]@{ op = $name; changed = ($null -ne $existing) }
-        }
+        'startupTask.register' { return [ordered]@{ op = $name; changed = [bool](Register-StartupTask ([string]$op.name) @($op.command)) } }
+        'startupTask.remove' { return [ordered]@{ op = $name; changed = [bool](Unregister-StartupTask ([string]$op.name)) } }
     }
     throw (New-AgentError 'permanent' "unknown operation '$name'")
 }
+
+# An answer: the operation's name first, then the fields a fact function returned.
+function With-Op([string]$name, $fields) {
+    $r = [ordered]@{ op = $name }
+    foreach ($k in @($fields.Keys)) { $r[$k] = $fields[$k] }
+    return $r
+}
+
+# ---------- backend overrides are joined here (agent-file-backend.ps1, for the tests) ----------
 
 # ---------- main: read the batch, answer once, framed ----------
 
@@ -625,10 +497,6 @@ try {
     [Console]::OutputEncoding = $utf8
     # The request comes as the first argument (PowerShell remoting) or on standard input.
     if ($args.Count -gt 0) { $text = [string]$args[0] } else { $text = [Console]::In.ReadToEnd() }
-    $onWindows = ([System.Environment]::OSVersion.Platform -eq [System.PlatformID]::Win32NT)
-    if (-not $script:HostFile -and -not $onWindows) {
-        throw (New-AgentError 'permanent' 'this machine has no Windows registry: set RUNBOOK_AGENT_HOST_FILE to a simulated-host file to use the agent here')
-    }
     $request = Read-JsonText $text
     $marker = [string]$request.marker
     if ($marker -notmatch '^[A-Za-z0-9]{16,64}$') { throw (New-AgentError 'protocol' 'the request has no valid marker') }
@@ -638,6 +506,7 @@ try {
     $results = New-Object System.Collections.ArrayList
     $index = 0
     try {
+        Assert-Backend
         foreach ($op in @($request.ops)) {
             [void]$results.Add((Invoke-HostOp $op))
             $index++
@@ -648,12 +517,7 @@ try {
         if ($_.Exception.Data.Contains('kind')) { $kind = [string]$_.Exception.Data['kind'] }
         $answer = [ordered]@{ ok = $false; error = [ordered]@{ kind = $kind; message = $_.Exception.Message; index = $index }; results = $results.ToArray() }
     } finally {
-        Save-Doc
-        # A simulated host's latency comes after the work, so that a connection dropped meanwhile
-        # loses the answer but not the effect (as when a restart takes the connection down).
-        if ($script:HostFile -and $null -ne $script:Doc -and $script:Doc.Contains('latencyMs') -and [int]$script:Doc.latencyMs -gt 0) {
-            Start-Sleep -Milliseconds ([int]$script:Doc.latencyMs)
-        }
+        Complete-Batch
     }
 } catch {
     $answer = [ordered]@{ ok = $false; error = [ordered]@{ kind = 'protocol'; message = $_.Exception.Message; index = -1 }; results = @() }

@@ -1,0 +1,251 @@
+# The tests' backend for the agent: the registry and host facts of a simulated-host JSON file (the
+# format of src/executors/simulated-model.ts) named by RUNBOOK_AGENT_HOST_FILE, behind the same
+# operations, so that everything else in the agent (JSON, dispatch, DWORD normalisation, errors,
+# framing) runs for real on machines without Windows. The controller joins this file into agent.ps1
+# (agent-protocol.ts) only when asked to; it redefines agent.ps1's backend functions and nothing else.
+
+$script:HostFile = $env:RUNBOOK_AGENT_HOST_FILE
+$script:Doc = $null
+$script:Dirty = $false
+
+# ---------- the document ----------
+
+function Load-Doc {
+    if ($null -eq $script:Doc) {
+        $text = [System.IO.File]::ReadAllText($script:HostFile)
+        $script:Doc = Read-JsonText $text
+    }
+    return $script:Doc
+}
+
+function Save-Doc {
+    if (-not $script:Dirty) { return }
+    $doc = Load-Doc
+    $registry = [ordered]@{}
+    foreach ($k in @($doc.registry.Keys | Sort-Object -CaseSensitive)) { $registry[$k] = Sort-Dictionary $doc.registry[$k] }
+    $doc.registry = $registry
+    $json = ConvertTo-Json -InputObject $doc -Depth 20
+    $tmp = "$($script:HostFile).agent.tmp"
+    [System.IO.File]::WriteAllText($tmp, $json + "`n", (New-Object System.Text.UTF8Encoding $false))
+    Move-Item -LiteralPath $tmp -Destination $script:HostFile -Force
+}
+
+# The 32-bit view of SOFTWARE\X is SOFTWARE\Wow6432Node\X on a 64-bit OS, as WOW64 redirects it.
+function File-Physical([string]$view, [string]$key) {
+    $clean = Get-CleanKey $key
+    $doc = Load-Doc
+    if ($view -ne '32' -or $doc.os.architecture -eq '32-bit') { return $clean }
+    $parts = $clean.Split('\')
+    if ($parts[0] -ne 'SOFTWARE') { return $clean }
+    if ($parts.Length -gt 1 -and $parts[1] -eq 'Wow6432Node') { return $clean }
+    return (@($parts[0], 'Wow6432Node') + $parts[1..($parts.Length)] | Where-Object { $_ -ne $null -and $_ -ne '' }) -join '\'
+}
+
+function File-FindKey([string]$path) {
+    $doc = Load-Doc
+    foreach ($k in $doc.registry.Keys) { if ($k -eq $path) { return $k } }
+    return $null
+}
+
+function File-FindName($values, [string]$name) {
+    foreach ($n in $values.Keys) { if ($n -eq $name) { return $n } }
+    return $null
+}
+
+function File-Children([string]$path) {
+    $doc = Load-Doc
+    $prefix = "$path\"
+    $out = @()
+    foreach ($k in $doc.registry.Keys) {
+        if ($k.StartsWith($prefix, [StringComparison]::OrdinalIgnoreCase)) {
+            $rest = $k.Substring($prefix.Length)
+            if (-not $rest.Contains('\')) { $out += $rest }
+        }
+    }
+    return $out
+}
+
+function File-Touch([string]$path) {
+    $doc = Load-Doc
+    $doc.keyTimes[$path] = Get-IsoNow
+    $script:Dirty = $true
+}
+
+function Format-RegLine([string]$name, $value) {
+    $quoted = '"' + $name.Replace('\', '\\').Replace('"', '\"') + '"'
+    switch ([string]$value.type) {
+        'REG_DWORD' { return $quoted + '=dword:' + ([uint32]$value.data).ToString('x8') }
+        'REG_SZ' { return $quoted + '="' + ([string]$value.data).Replace('\', '\\').Replace('"', '\"') + '"' }
+        'REG_QWORD' { return $quoted + '=hex(b):' + ((([BitConverter]::GetBytes([uint64]::Parse([string]$value.data))) | ForEach-Object { $_.ToString('x2') }) -join ',') }
+        'REG_BINARY' { $h = [string]$value.data; $pairs = @(); for ($i = 0; $i -lt $h.Length; $i += 2) { $pairs += $h.Substring($i, 2) }; return $quoted + '=hex:' + ($pairs -join ',') }
+        default {
+            if ($value.type -eq 'REG_MULTI_SZ') { $text = (@($value.data) -join "`0") + "`0`0"; $tag = '7' } else { $text = [string]$value.data + "`0"; $tag = '2' }
+            return $quoted + "=hex($tag):" + (([System.Text.Encoding]::Unicode.GetBytes($text) | ForEach-Object { $_.ToString('x2') }) -join ',')
+        }
+    }
+}
+
+# ---------- registry operations on the document ----------
+
+function Reg-KeyExists([string]$view, [string]$key) { return ($null -ne (File-FindKey (File-Physical $view $key))) }
+
+function Reg-Read([string]$view, [string]$key, [string]$name) {
+    $path = File-FindKey (File-Physical $view $key)
+    if ($null -eq $path) { return $null }
+    $values = (Load-Doc).registry[$path]
+    $found = File-FindName $values $name
+    if ($null -eq $found) { return $null }
+    # Hand the stored value over the way .NET would (a DWORD as Int32), so that the same
+    # normalisation runs as on Windows.
+    $stored = $values[$found]
+    return ConvertFrom-Raw $script:KindOf[[string]$stored.type] (ConvertTo-Raw $stored)
+}
+
+function Reg-DeleteValue([string]$view, [string]$key, [string]$name) {
+    $path = File-FindKey (File-Physical $view $key)
+    if ($null -eq $path) { return }
+    $values = (Load-Doc).registry[$path]
+    $found = File-FindName $values $name
+    if ($null -ne $found) { $values.Remove($found); File-Touch $path }
+    return
+}
+
+function Reg-KeyInfo([string]$view, [string]$key) {
+    $doc = Load-Doc
+    $path = File-FindKey (File-Physical $view $key)
+    if ($null -eq $path) { return [ordered]@{ exists = $false; lastWriteTime = $null; subkeys = @(); values = @() } }
+    $time = $doc.bootTime
+    if ($doc.keyTimes.Contains($path)) { $time = $doc.keyTimes[$path] }
+    return [ordered]@{ exists = $true; lastWriteTime = [string]$time; subkeys = @(File-Children $path); values = @($doc.registry[$path].Keys) }
+}
+
+function Reg-Export([string]$view, [string]$key, [string]$file) {
+    $doc = Load-Doc
+    $path = File-Physical $view $key
+    $lines = @('Windows Registry Editor Version 5.00', '')
+    foreach ($k in @($doc.registry.Keys | Where-Object { $_ -eq $path -or $_.StartsWith("$path\", [StringComparison]::OrdinalIgnoreCase) } | Sort-Object -CaseSensitive)) {
+        $lines += "[HKEY_LOCAL_MACHINE\$k]"
+        foreach ($n in @($doc.registry[$k].Keys | Sort-Object -CaseSensitive)) { $lines += (Format-RegLine $n $doc.registry[$k][$n]) }
+        $lines += ''
+    }
+    $content = $lines -join "`r`n"
+    $doc.files[$file] = $content
+    $script:Dirty = $true
+    return $content
+}
+
+function Reg-Write([string]$view, [string]$key, [string]$name, $value) {
+    $raw = ConvertTo-Raw $value
+    $created = @()
+    $doc = Load-Doc
+    $logical = Get-Ancestors $key
+    foreach ($p in $logical) {
+        $phys = File-Physical $view $p
+        if ($null -eq (File-FindKey $phys)) {
+            foreach ($a in (Get-Ancestors $phys)) {
+                if ($null -eq (File-FindKey $a)) { $doc.registry[$a] = [ordered]@{}; File-Touch $a; $created += $a }
+            }
+        }
+    }
+    $path = File-FindKey (File-Physical $view $key)
+    $values = $doc.registry[$path]
+    $existing = File-FindName $values $name
+    if ($null -eq $existing) { $existing = $name }
+    $values[$existing] = ConvertFrom-Raw $script:KindOf[[string]$value.type] $raw
+    File-Touch $path
+    return ,$created
+}
+
+function Reg-RemoveTree([string]$view, [string]$key) {
+    $doc = Load-Doc
+    $path = File-FindKey (File-Physical $view $key)
+    foreach ($k in @($doc.registry.Keys)) {
+        if ($k -eq $path -or $k.StartsWith("$path\", [StringComparison]::OrdinalIgnoreCase)) { $doc.registry.Remove($k); if ($doc.keyTimes.Contains($k)) { $doc.keyTimes.Remove($k) } }
+    }
+    $parent = $path.Substring(0, [Math]::Max(0, $path.LastIndexOf('\')))
+    if ($parent) { File-Touch $parent }
+    $script:Dirty = $true
+}
+
+# ---------- host facts from the document ----------
+
+function Copy-Fields($fields) {
+    $r = [ordered]@{}
+    foreach ($k in @($fields.Keys)) { $r[$k] = $fields[$k] }
+    return $r
+}
+
+function Get-BootTime { return [string](Load-Doc).bootTime }
+
+function Get-OsInfo { return (Copy-Fields (Load-Doc).os) }
+
+function Get-Hotfixes { return ,@((Load-Doc).hotfixes) }
+
+function Get-Dotnet35Tls {
+    $doc = Load-Doc
+    if (-not $doc.Contains('dotnet35')) { return [ordered]@{ installed = $false; file = $null; version = $null; systemDefaultTls = $null } }
+    return (Copy-Fields $doc.dotnet35)
+}
+
+function Get-SqlInstances { return ,@((Load-Doc).sqlInstances) }
+
+function Get-OrchestratorInfo { return (Copy-Fields (Load-Doc).orchestrator) }
+
+function Get-ServiceStatus([string]$serviceName) {
+    $services = (Load-Doc).services
+    if (-not $services.Contains($serviceName)) { return [ordered]@{ name = $serviceName; exists = $false; state = 'absent'; startType = $null } }
+    $svc = $services[$serviceName]
+    $state = [string]$svc.state
+    if ($state -eq 'starting' -and $svc.Contains('readyAt')) {
+        $ready = [DateTime]::Parse([string]$svc.readyAt, [Globalization.CultureInfo]::InvariantCulture, [Globalization.DateTimeStyles]::RoundtripKind).ToUniversalTime()
+        if ([DateTime]::UtcNow -ge $ready) { $state = 'running' }
+    }
+    return [ordered]@{ name = $serviceName; exists = $true; state = $state; startType = [string]$svc.startType }
+}
+
+function Get-TlsInEffect([string]$boot) { return (Load-Doc).inEffect }
+
+# A simulated restart is instant: the document boots at once (a new boot time, the protocols re-read,
+# services by start type). As the simulated host does, a new boot is never within the boot-time
+# tolerance of the last.
+function Invoke-Restart($op) {
+    $doc = Load-Doc
+    if ($doc.Contains('pendingShutdown') -and $null -ne $doc.pendingShutdown) { return [ordered]@{ requested = $false; alreadyRestarted = $false; pendingShutdown = $true } }
+    $next = [DateTime]::UtcNow
+    $last = [DateTime]::Parse([string]$doc.bootTime, [Globalization.CultureInfo]::InvariantCulture, [Globalization.DateTimeStyles]::RoundtripKind).ToUniversalTime().AddSeconds(10)
+    if ($last -gt $next) { $next = $last }
+    $doc.bootTime = $next.ToString('yyyy-MM-ddTHH:mm:ss.fffZ', [Globalization.CultureInfo]::InvariantCulture)
+    $doc.restarts = [int]$doc.restarts + 1
+    $doc.inEffect = Get-Protocols
+    foreach ($svc in $doc.services.Values) { if ($svc.startType -eq 'auto') { $svc.state = 'running' } else { $svc.state = 'stopped' } }
+    $script:Dirty = $true
+    return [ordered]@{ requested = $true; alreadyRestarted = $false }
+}
+
+function Register-StartupTask([string]$taskName, $command) {
+    $doc = Load-Doc
+    $changed = -not $doc.startupTasks.Contains($taskName)
+    $doc.startupTasks[$taskName] = @($command)
+    $script:Dirty = $true
+    return $changed
+}
+
+function Unregister-StartupTask([string]$taskName) {
+    $doc = Load-Doc
+    $changed = $doc.startupTasks.Contains($taskName)
+    if ($changed) { $doc.startupTasks.Remove($taskName); $script:Dirty = $true }
+    return $changed
+}
+
+function Assert-Backend {
+    if (-not $script:HostFile) { throw (New-AgentError 'permanent' 'the file-backed backend needs RUNBOOK_AGENT_HOST_FILE: a simulated-host file') }
+}
+
+# Saves the document; a simulated host's latency comes after the work, so that a connection dropped
+# meanwhile loses the answer but not the effect (as when a restart takes the connection down).
+function Complete-Batch {
+    Save-Doc
+    if ($null -ne $script:Doc -and $script:Doc.Contains('latencyMs') -and [int]$script:Doc.latencyMs -gt 0) {
+        Start-Sleep -Milliseconds ([int]$script:Doc.latencyMs)
+    }
+}
