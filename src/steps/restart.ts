@@ -200,16 +200,18 @@ export const restartStep = defineStepKind({
   compensateLast: true,
   // For undo.reg: the marker as it was before the run (absent, or an earlier run's).
   registryPriors: (priors) => {
-    const marker = (priors as { marker?: string | null } | null)?.marker;
-    if (marker === undefined) return [];
-    return [{ ...RESTART_MARKER, keyExists: true, existingAncestor: RESTART_MARKER.key, value: marker === null ? null : { type: 'REG_SZ', data: marker } }];
+    const p = priors as { marker?: string | null; markerKey?: { exists: boolean; existingAncestor: string } } | null;
+    if (p?.marker === undefined) return [];
+    const key = p.markerKey ?? { exists: true, existingAncestor: RESTART_MARKER.key };
+    return [{ ...RESTART_MARKER, keyExists: key.exists, existingAncestor: key.existingAncestor, value: p.marker === null ? null : { type: 'REG_SZ', data: p.marker } }];
   },
   async probe({ rt }) {
     const owedBy = owedByThisRun(rt);
     const results = await rt.read([{ op: 'boot.time' }, markerGet]);
     const bootTime = resultOf(results[0], 'boot.time').bootTime;
-    const marker = resultOf(results[1], 'registry.get').value;
-    return { bootTime, owedBy, marker: marker && marker.type === 'REG_SZ' ? marker.data : null } as unknown as Json;
+    const read = resultOf(results[1], 'registry.get');
+    const marker = read.value && read.value.type === 'REG_SZ' ? read.value.data : null;
+    return { bootTime, owedBy, marker, markerKey: { exists: read.keyExists, existingAncestor: read.existingAncestor } } as unknown as Json;
   },
   plan({ observed }) {
     const { bootTime, owedBy, marker } = observed as unknown as { bootTime: string; owedBy: string[]; marker: string | null };
@@ -224,8 +226,8 @@ export const restartStep = defineStepKind({
     };
   },
   async capture({ params, observed }) {
-    const { bootTime, marker } = observed as unknown as { bootTime: string; marker: string | null };
-    return { bootTime, marker, deadline: new Date(Date.now() + params.timeoutSeconds * 1000).toISOString() };
+    const { bootTime, marker, markerKey } = observed as unknown as { bootTime: string; marker: string | null; markerKey: Json };
+    return { bootTime, marker, markerKey, deadline: new Date(Date.now() + params.timeoutSeconds * 1000).toISOString() };
   },
   phases: [
     {

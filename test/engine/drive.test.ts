@@ -180,6 +180,9 @@ test('a host that never comes back: the saga stops within its budget and says ex
   assert.match(reg, /^Windows Registry Editor Version 5\.00\r\n/);
   assert.match(reg, /\[-HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1\.0\]/);
   assert.match(reg, /\[HKEY_LOCAL_MACHINE\\SOFTWARE\\Wow6432Node\\Microsoft\\\.NETFramework\\v4\.0\.30319\]\r\n"SystemDefaultTlsVersions"=-/);
+  // The marker's key did not exist before the run: the file deletes it, rather than naming it (which would create it).
+  assert.match(reg, /\[-HKEY_LOCAL_MACHINE\\SOFTWARE\\runbook-engine\]/);
+  assert.not.match(reg, /\[HKEY_LOCAL_MACHINE\\SOFTWARE\\runbook-engine\]/);
   const ps1 = await readFile(result.undoFiles!.powershell, 'utf8');
   assert.match(ps1, /OpenBaseKey/);
   const md = await readFile(join(runner.runDir(run.id), 'report.md'), 'utf8');
