@@ -55,6 +55,18 @@ function osProblem(version: string, build: number, servicePack: number, caption:
   return `${caption} (${version}) is not covered by the procedure: it needs Windows Server 2008 R2 SP1 / Windows 7 SP1 or later (build ${build})`;
 }
 
+/**
+ * Orchestrator releases against the OS they run on: the releases the procedure accepts (2016 UR4 and
+ * later) are not supported on Windows Server 2008 R2 / Windows 7 (6.1). Only that is checked here; the
+ * exact OS list of each release is in Microsoft's "System requirements" page of that release.
+ */
+function orchestratorOsProblem(release: string | null, os: { version: string; caption: string }): string | null {
+  if (!release) return null;
+  const [major, minor] = os.version.split('.').map(Number);
+  if (major === 6 && minor <= 1) return `Orchestrator ${release} is not supported on ${os.caption} (${os.version}): move it to a supported Windows Server`;
+  return null;
+}
+
 function orchestratorProblem(o: { installed: boolean; release: string | null; updateRollup: number }): string | null {
   if (!o.installed || !o.release) return 'System Center Orchestrator is not installed on the target; run this runbook on an Orchestrator server';
   if (o.release === '2016' && o.updateRollup < 0) {
@@ -91,6 +103,8 @@ export const preflightStep = defineStepKind({
       params.orchestratorUpdateRollup === undefined ? orchestrator : { ...orchestrator, updateRollup: params.orchestratorUpdateRollup },
     );
     if (orchIssue) problems.push(orchIssue);
+    const orchOs = orchestratorOsProblem(orchestrator.release, os);
+    if (orchOs) problems.push(orchOs);
     const dotnetRelease = release?.type === 'REG_DWORD' ? release.data : null;
     if (dotnetRelease === null || dotnetRelease < params.minDotnetRelease) {
       problems.push(`.NET Framework 4.6 or later is required (NDP\\v4\\Full Release ${dotnetRelease ?? 'absent'} < ${params.minDotnetRelease}): install .NET Framework 4.6 or later`);

@@ -97,6 +97,17 @@ test('Native Client 11 or the Microsoft OLE DB Driver satisfies "Native Client 1
   assert.match(none.result.error!.message, /Native Client 11\.0 or later is not installed/);
 });
 
+test('Orchestrator 2016 on Windows Server 2008 R2 cannot exist: refused at preflight', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    h.os = { ...h.os, caption: 'Microsoft Windows Server 2008 R2 Enterprise', version: '6.1.7601', build: 7601, servicePack: 1 };
+  });
+  const before = await readFile(file, 'utf8');
+  const { result } = await runToEnd(file);
+  assert.is(result.error?.code, 'PREFLIGHT_FAILED');
+  assert.match(result.error!.message, /Orchestrator 2016 is not supported on Microsoft Windows Server 2008 R2 Enterprise/);
+  assert.is(await readFile(file, 'utf8'), before);
+});
+
 test('SQL Server 2008 R2: refused at preflight with nothing written', async () => {
   const file = await makeHost('server-2016-sql2008r2');
   const before = await readFile(file, 'utf8');
