@@ -6,16 +6,18 @@ import { COMMON_OPTIONS, HelpRequested, explain, type Command } from './common.j
 import { ExitCode } from './exit-codes.js';
 import { red } from './render.js';
 import { TARGET_FORMS } from './targets.js';
-import { demo } from './commands/demo.js';
-import { list } from './commands/list.js';
-import { resume } from './commands/resume.js';
-import { rollback } from './commands/rollback.js';
-import { plan, run } from './commands/run.js';
-import { sim } from './commands/sim.js';
-import { status } from './commands/status.js';
-import { validate } from './commands/validate.js';
-
-const COMMANDS: readonly Command[] = [run, plan, resume, status, rollback, list, validate, sim, demo];
+/** The commands, each loaded only when it runs: `status` loads no engine, `list` no transport. */
+const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Command> }[] = [
+  { name: 'run', summary: 'run a runbook (bundled name or .yaml/.json file)', load: async () => (await import('./commands/run.js')).run },
+  { name: 'plan', summary: 'check mode: print the exact diff, change nothing', load: async () => (await import('./commands/run.js')).plan },
+  { name: 'resume', summary: 'continue interrupted runs', load: async () => (await import('./commands/resume.js')).resume },
+  { name: 'status', summary: 'runs in the state directory', load: async () => (await import('./commands/status.js')).status },
+  { name: 'rollback', summary: 'undo a succeeded or waiting run, as a failure would', load: async () => (await import('./commands/rollback.js')).rollback },
+  { name: 'list', summary: 'bundled runbooks and step kinds', load: async () => (await import('./commands/list.js')).list },
+  { name: 'validate', summary: 'check a runbook document', load: async () => (await import('./commands/validate.js')).validate },
+  { name: 'sim', summary: 'simulated Windows hosts (create, presets)', load: async () => (await import('./commands/sim.js')).sim },
+  { name: 'demo', summary: 'the bundled runbook against a fresh simulated host', load: async () => (await import('./commands/demo.js')).demo },
+];
 
 const USAGE = `Usage: runbook <command> [options]     (runbook <command> --help for each)
 
@@ -39,11 +41,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return name === undefined ? ExitCode.usage : ExitCode.ok;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     process.stderr.write(`${red('error:')} unknown command "${name}"\n\n${USAGE}\n`);
     return ExitCode.usage;
   }
+  const command = await entry.load();
   try {
     return await command.run(args);
   } catch (error) {

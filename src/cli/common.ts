@@ -7,10 +7,9 @@ import { constants } from 'node:fs';
 import { access, mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { Runner, type Run } from '../engine/runner.js';
+import type { Run, Runner } from '../engine/runner.js';
 import type { RunResult } from '../engine/types.js';
 import { ExecutorError, JournalError, StepError, ValidationError } from '../errors.js';
-import { bundledStepKinds } from '../steps/index.js';
 import { ExitCode } from './exit-codes.js';
 import { attachRenderer, red, renderSummary, type OutputMode } from './render.js';
 
@@ -22,8 +21,6 @@ export class UsageError extends Error {
 /** One command of `runbook`: its usage text and what it does. */
 export interface Command {
   name: string;
-  /** One line for the overview. */
-  summary: string;
   /** The whole usage text, printed by `runbook <name> --help` and after a usage error. */
   usage: string;
   run(args: string[]): Promise<number>;
@@ -100,8 +97,10 @@ export async function stateDirOf(option: string | undefined): Promise<string> {
   return dir;
 }
 
-export function runnerFor(stateDir: string): Runner {
-  return new Runner({ stateDir, kinds: bundledStepKinds(), resumeCommand: resumeCommandFor });
+/** A runner with the bundled step kinds; the engine is loaded here, by the commands that drive runs. */
+export async function runnerFor(stateDir: string): Promise<Runner> {
+  const [{ Runner: RunnerClass }, { bundledStepKinds }] = await Promise.all([import('../engine/runner.js'), import('../steps/index.js')]);
+  return new RunnerClass({ stateDir, kinds: bundledStepKinds(), resumeCommand: resumeCommandFor });
 }
 
 /**

@@ -1,12 +1,10 @@
 /**
- * Turns a `--target` into an executor.
+ * Turns a `--target` into an executor. Each transport is imported only when a target needs it, so
+ * that commands which reach no target (status, list) and simulated hosts load no SSH or process
+ * library.
  */
 import { resolve } from 'node:path';
 import { ValidationError } from '../errors.js';
-import { createLocalExecutor } from '../executors/local.js';
-import { createRemotingExecutor, parseRemotingTarget } from '../executors/powershell-remoting.js';
-import { createSimulatedExecutor } from '../executors/simulated.js';
-import { createSshExecutor, parseSshTarget } from '../executors/ssh.js';
 import type { Executor } from '../executors/types.js';
 
 export const TARGET_FORMS = [
@@ -20,10 +18,12 @@ export const TARGET_FORMS = [
 /** Connects to a target given on the command line (or recorded in a run's journal). */
 export async function connect(target: string, options: { onTarget?: boolean } = {}): Promise<Executor> {
   if (target.startsWith('sim:')) {
+    const { createSimulatedExecutor } = await import('../executors/simulated.js');
     return createSimulatedExecutor(resolve(target.slice(4)), options.onTarget ? { onTarget: true } : {});
   }
-  if (target === 'local') return createLocalExecutor();
+  if (target === 'local') return (await import('../executors/local.js')).createLocalExecutor();
   if (target.startsWith('ssh://')) {
+    const { createSshExecutor, parseSshTarget } = await import('../executors/ssh.js');
     let parsed;
     try {
       parsed = parseSshTarget(target);
@@ -34,6 +34,7 @@ export async function connect(target: string, options: { onTarget?: boolean } = 
     return createSshExecutor({ ...parsed, shell: process.env.RUNBOOK_SSH_SHELL });
   }
   if (target.startsWith('winrm://') || target.startsWith('pwsh+ssh://')) {
+    const { createRemotingExecutor, parseRemotingTarget } = await import('../executors/powershell-remoting.js');
     try {
       return createRemotingExecutor(parseRemotingTarget(target));
     } catch (error) {

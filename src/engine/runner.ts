@@ -3,21 +3,22 @@
  * own journal, lease and event emitter under a state directory.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
 import { JournalError } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import { drive } from './drive.js';
 import { RunEmitter } from './events.js';
-import { Journal, readJournal } from './journal.js';
+import { Journal } from './journal.js';
 import type { StepKindRegistry } from './kinds.js';
 import { acquireLease, type LeaseOptions } from './lease.js';
 import { checkStepParameters, resolveParameters, validateRunbook } from './loader.js';
-import { replay, resultOf, type RunStartedRecord } from './replay.js';
+import type { RunStartedRecord } from './replay.js';
+import { listRuns, runDirOf, runResult, startedRecordOf, type RunSummary } from './run-index.js';
 import { writeReports, writeUndoFiles } from './report.js';
 import type { RetryPolicy } from './retry.js';
-import { fingerprint, type LoadedRunbook, type RunbookDefinition } from './runbook.js';
+import type { LoadedRunbook, RunbookDefinition } from './runbook.js';
 import type { Json, RunResult } from './types.js';
 
 /** A run under way. Attach listeners to `events` right away: the run starts on the next tick. */
@@ -71,20 +72,7 @@ export interface ResumeOptions {
   overrides?: Record<string, Json>;
 }
 
-/** A run as listed from the state directory. */
-export interface RunSummary {
-  runId: string;
-  runbook: string;
-  target: string;
-  status: RunResult['status'] | 'damaged';
-  currentStep: string | null;
-  startedAt: string;
-  endedAt: string;
-  /** Why an `awaiting-resume` run waits. */
-  awaiting?: RunResult['awaiting'];
-  /** Why a `damaged` run cannot be read. */
-  error?: string;
-}
+export type { RunSummary } from './run-index.js';
 
 function newRunId(name: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -120,8 +108,7 @@ export class Runner {
   }
 
   runDir(runId: string): string {
-    if (!/^[A-Za-z0-9._-]+$/.test(runId)) throw new JournalError('JOURNAL_MISSING', `"${runId}" is not a run id`);
-    return join(this.stateDir, 'runs', runId);
+    return runDirOf(this.stateDir, runId);
   }
 
   /** Starts a run. Parameters are validated first: a bad one throws before anything is journaled. */
@@ -179,52 +166,18 @@ export class Runner {
   }
 
   /** What the journal of a run says now. */
-  async status(runId: string): Promise<RunResult> {
-    const { records } = await readJournal(join(this.runDir(runId), 'journal.jsonl'));
-    return resultOf(replay(records), this.stateDir);
+  status(runId: string): Promise<RunResult> {
+    return runResult(this.stateDir, runId);
   }
 
-  /** Every run in the state directory, oldest first. */
-  async list(): Promise<RunSummary[]> {
-    let ids: string[];
-    try {
-      ids = (await readdir(join(this.stateDir, 'runs'))).sort();
-    } catch {
-      return [];
-    }
-    const out: RunSummary[] = [];
-    for (const id of ids) {
-      try {
-        const r = await this.status(id);
-        const current = r.steps.find((s) => !['succeeded', 'skipped', 'planned', 'compensated'].includes(s.status));
-        out.push({
-          runId: id,
-          runbook: r.runbook,
-          target: r.target,
-          status: r.status,
-          currentStep: current?.id ?? null,
-          startedAt: r.startedAt,
-          endedAt: r.endedAt,
-          ...(r.awaiting ? { awaiting: r.awaiting } : {}),
-        });
-      } catch (error) {
-        out.push({ runId: id, runbook: '?', target: '?', status: 'damaged', currentStep: null, startedAt: '', endedAt: '', error: (error as Error).message.split('\n')[0] });
-      }
-    }
-    return out;
+  /** Every run in the state directory, oldest first; unreadable runs are listed as `damaged`. */
+  list(): Promise<RunSummary[]> {
+    return listRuns(this.stateDir);
   }
 
   /** The recorded start of a run (its runbook, target, parameters). */
-  async startedRecord(runId: string): Promise<RunStartedRecord> {
-    const { records } = await readJournal(join(this.runDir(runId), 'journal.jsonl'));
-    const started = records[0] as unknown as RunStartedRecord | undefined;
-    if (!started || started.type !== 'run.started') {
-      throw new JournalError('JOURNAL_CORRUPT', 'the journal does not begin with run.started', { where: join(this.runDir(runId), 'journal.jsonl') });
-    }
-    if (started.fingerprint !== fingerprint(started.runbook)) {
-      throw new JournalError('JOURNAL_CORRUPT', 'the runbook recorded in the journal does not match its fingerprint', { where: runId });
-    }
-    return started;
+  startedRecord(runId: string): Promise<RunStartedRecord> {
+    return startedRecordOf(this.stateDir, runId);
   }
 
   private readSecrets(started: RunStartedRecord): Record<string, Json> {

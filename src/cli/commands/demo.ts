@@ -12,7 +12,6 @@ import { presetOrRefuse } from './sim.js';
 
 export const demo: Command = {
   name: 'demo',
-  summary: 'the bundled runbook against a fresh simulated host',
   usage: 'Usage: runbook demo [--preset <name>] [--json] [--state-dir <dir>]\n\nCreates a simulated host in a temporary folder and runs orchestrator-tls12 against it (the host is down for 3 s while it restarts).',
   async run(args) {
     const { values } = parse(args, { preset: { type: 'string', default: 'server-2016' } });

@@ -9,7 +9,6 @@ import { bold, dim } from '../render.js';
 
 export const list: Command = {
   name: 'list',
-  summary: 'bundled runbooks and step kinds',
   usage: 'Usage: runbook list\n\nThe bundled runbooks, each with its parameters and defaults, and the step kinds documents can use.',
   async run(args) {
     parse(args, {});

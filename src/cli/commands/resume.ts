@@ -4,6 +4,7 @@
  * are refused or damaged are listed at the end and make the exit code non-zero.
  */
 import { loadRunbook } from '../../engine/bundled.js';
+import { listRuns } from '../../engine/run-index.js';
 import { JournalError } from '../../errors.js';
 import { bundledStepKinds } from '../../steps/index.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
@@ -26,7 +27,7 @@ Options
 ${COMMON_OPTIONS}`;
 
 async function resumeOne(id: string, values: { force: boolean; 'allow-restart': boolean; target?: string; 'on-target': boolean; json: boolean }, stateDir: string): Promise<number> {
-  const runner = runnerFor(stateDir);
+  const runner = await runnerFor(stateDir);
   const started = await runner.startedRecord(id);
   const kinds = bundledStepKinds();
   let current;
@@ -57,7 +58,6 @@ async function resumeOne(id: string, values: { force: boolean; 'allow-restart': 
 
 export const resume: Command = {
   name: 'resume',
-  summary: 'continue interrupted runs',
   usage,
   async run(args) {
     const { values, positionals } = parse(args, {
@@ -73,7 +73,7 @@ export const resume: Command = {
       return resumeOne(positionals[0], values, stateDir);
     }
     if (positionals.length > 0) throw new UsageError('resume takes one run id, or --all, not both');
-    const runs = await runnerFor(stateDir).list();
+    const runs = await listRuns(stateDir);
     const damaged = runs.filter((r) => r.status === 'damaged');
     const ids = runs.filter((r) => r.status === 'running' || r.status === 'awaiting-resume').map((r) => r.runId);
     if (ids.length === 0 && damaged.length === 0) {

@@ -20,13 +20,12 @@ ${COMMON_OPTIONS}`;
 
 export const rollback: Command = {
   name: 'rollback',
-  summary: 'undo a succeeded or waiting run, as a failure would',
   usage,
   async run(args) {
     const { values, positionals } = parse(args, { target: { type: 'string', short: 't' }, force: { type: 'boolean', default: false } });
     if (positionals.length !== 1) throw new UsageError('rollback takes one run id');
     const stateDir = await stateDirOf(values['state-dir']);
-    const runner = runnerFor(stateDir);
+    const runner = await runnerFor(stateDir);
     const started = await runner.startedRecord(positionals[0]);
     const executor = await connect(values.target ?? started.targetSpec ?? started.target);
     try {

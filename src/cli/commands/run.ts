@@ -44,7 +44,7 @@ export async function runOnce(args: string[], checkMode: boolean): Promise<numbe
   const kinds = bundledStepKinds();
   const runbook = await loadRunbook(positionals[0], kinds);
   const stateDir = await stateDirOf(values['state-dir']);
-  const runner = runnerFor(stateDir);
+  const runner = await runnerFor(stateDir);
   const executor = await connect(values.target, { onTarget: values['on-target'] });
   try {
     // Parameters are resolved and every step's are checked here, before the target is contacted.
@@ -56,5 +56,5 @@ export async function runOnce(args: string[], checkMode: boolean): Promise<numbe
   }
 }
 
-export const run: Command = { name: 'run', summary: 'run a runbook (bundled name or .yaml/.json file)', usage: usageOf('run'), run: (args) => runOnce(args, false) };
-export const plan: Command = { name: 'plan', summary: 'check mode: print the exact diff, change nothing', usage: usageOf('plan'), run: (args) => runOnce(args, true) };
+export const run: Command = { name: 'run', usage: usageOf('run'), run: (args) => runOnce(args, false) };
+export const plan: Command = { name: 'plan', usage: usageOf('plan'), run: (args) => runOnce(args, true) };

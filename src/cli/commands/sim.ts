@@ -34,7 +34,6 @@ export async function refuseMissingFolder(file: string): Promise<void> {
 
 export const sim: Command = {
   name: 'sim',
-  summary: 'simulated Windows hosts (create, presets)',
   usage,
   async run(args) {
     const [sub, ...rest] = args;

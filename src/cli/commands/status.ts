@@ -3,7 +3,8 @@
  * the reason they cannot be read.
  */
 import { ExitCode } from '../exit-codes.js';
-import { COMMON_OPTIONS, parse, runnerFor, stateDirOf, type Command } from '../common.js';
+import { listRuns, runResult } from '../../engine/run-index.js';
+import { COMMON_OPTIONS, parse, stateDirOf, type Command } from '../common.js';
 import { bold } from '../render.js';
 import type { RunResult } from '../../engine/types.js';
 
@@ -21,13 +22,13 @@ export function statusText(status: string, awaiting?: RunResult['awaiting']): st
 
 export const status: Command = {
   name: 'status',
-  summary: 'runs in the state directory',
   usage,
   async run(args) {
     const { values, positionals } = parse(args, {});
-    const runner = runnerFor(await stateDirOf(values['state-dir']));
+    // Journals only: no engine, no step kinds, no transport is loaded to list runs.
+    const stateDir = await stateDirOf(values['state-dir']);
     if (positionals[0]) {
-      const result = await runner.status(positionals[0]);
+      const result = await runResult(stateDir, positionals[0]);
       if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
       else {
         process.stdout.write(`${bold(result.runId)}  ${statusText(result.status, result.awaiting)}  ${result.runbook} → ${result.target}\n`);
@@ -36,9 +37,9 @@ export const status: Command = {
       }
       return ExitCode.ok;
     }
-    const runs = await runner.list();
+    const runs = await listRuns(stateDir);
     if (values.json) process.stdout.write(`${JSON.stringify(runs)}\n`);
-    else if (runs.length === 0) process.stdout.write(`no runs in ${runner.stateDir}\n`);
+    else if (runs.length === 0) process.stdout.write(`no runs in ${stateDir}\n`);
     else {
       for (const s of runs) {
         if (s.status === 'damaged') process.stdout.write(`${s.runId}  damaged          ${s.error}\n`);

@@ -9,7 +9,6 @@ import { UsageError, parse, type Command } from '../common.js';
 
 export const validate: Command = {
   name: 'validate',
-  summary: 'check a runbook document',
   usage: 'Usage: runbook validate <file>\n\nChecks a runbook document; errors name the file, the step and the field. Exit 0 when valid, 2 otherwise.',
   async run(args) {
     const { positionals } = parse(args, {});
