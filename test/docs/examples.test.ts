@@ -1,0 +1,100 @@
+/**
+ * Every TypeScript example in the README and docs/ compiles against the package's public API (as a
+ * library user imports it: `from 'runbook-engine'`), and the custom step-kind example of
+ * docs/runbooks.md rolls back exactly when run.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import ts from 'typescript';
+import { hostOf, makeHost, registryText } from '../helpers.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const OUT = join(ROOT, 'test', '.examples');
+
+/** The ```ts blocks of a Markdown file, with the line each starts on. */
+function blocks(text: string): { code: string; line: number }[] {
+  const out: { code: string; line: number }[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() !== '```ts') continue;
+    const start = i + 1;
+    let j = start;
+    while (j < lines.length && lines[j].trim() !== '```') j++;
+    out.push({ code: lines.slice(start, j).join('\n'), line: start + 1 });
+    i = j;
+  }
+  return out;
+}
+
+async function markdownFiles(): Promise<string[]> {
+  const docs = await readdir(join(ROOT, 'docs'), { recursive: true });
+  return [join(ROOT, 'README.md'), ...docs.filter((f) => f.endsWith('.md')).map((f) => join(ROOT, 'docs', f))];
+}
+
+/** Writes each example as its own module, importing the package's source under its published name. */
+async function writeExamples(): Promise<Map<string, string>> {
+  await rm(OUT, { recursive: true, force: true });
+  await mkdir(OUT, { recursive: true });
+  const where = new Map<string, string>();
+  for (const file of await markdownFiles()) {
+    for (const [n, b] of blocks(await readFile(file, 'utf8')).entries()) {
+      const name = join(OUT, `${relative(ROOT, file).replace(/[^A-Za-z0-9]+/g, '-')}-${n}.ts`);
+      await writeFile(name, `${b.code.replace(/from 'runbook-engine'/g, "from '../../src/index.js'")}\nexport {};\n`);
+      where.set(name, `${relative(ROOT, file)}:${b.line}`);
+    }
+  }
+  return where;
+}
+
+test('every TypeScript example in the README and docs/ compiles', async () => {
+  const where = await writeExamples();
+  assert.ok(where.size >= 4, `found ${where.size} examples`);
+  const program = ts.createProgram([...where.keys()], {
+    strict: true,
+    noEmit: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    skipLibCheck: true,
+    types: ['node'],
+  });
+  const problems = ts
+    .getPreEmitDiagnostics(program)
+    .filter((d) => d.file && where.has(d.file.fileName))
+    .map((d) => {
+      const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0);
+      return `${where.get(d.file!.fileName)} (+${line}): ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+    });
+  assert.equal(problems, []);
+});
+
+test('the custom step-kind example of docs/runbooks.md rolls back exactly', async () => {
+  const where = await writeExamples();
+  const sources = await Promise.all([...where.keys()].map(async (f) => ({ f, text: await readFile(f, 'utf8') })));
+  const example = sources.find(({ f, text }) => where.get(f)!.startsWith('docs/runbooks.md') && text.includes('defineRegistryStep('))?.f;
+  assert.ok(example, 'docs/runbooks.md has the step-kind example');
+  const { flagStep, kinds } = (await import(example!)) as { flagStep: { kind: string }; kinds: import('../../src/index.js').StepKindRegistry };
+  assert.is(flagStep.kind, 'example/flag');
+  // A server without the .NET 3.5 fix: the hotfix step after the flag fails, and the saga undoes the flag.
+  const host = await makeHost('server-2012r2-no-hotfix');
+  const before = await registryText(host);
+  const runbook = {
+    name: 'flag-then-hotfix',
+    steps: [
+      { id: 'flag', uses: 'example/flag', with: { value: 7 } },
+      { id: 'hotfix', uses: 'windows/hotfix-verify' },
+    ],
+  };
+  const { Runner, createSimulatedExecutor, validateRunbook } = await import('../../src/index.js');
+  const { tempDir } = await import('../helpers.js');
+  const runner = new Runner({ stateDir: await tempDir(), kinds, retry: { minTimeout: 5, maxTimeout: 20, randomize: false } });
+  const result = await runner.start(validateRunbook(runbook, kinds, 'inline'), { executor: await createSimulatedExecutor(host) }).result;
+  assert.is(result.status, 'rolled-back', JSON.stringify(result.error));
+  assert.is(result.steps[0].compensation?.status, 'compensated');
+  assert.is(await registryText(host), before, 'the value is gone and so is the key the step created');
+  assert.not.ok('SOFTWARE\\Example' in (await hostOf(host)).registry);
+});
+
+test.run();
