@@ -24,7 +24,8 @@ test('a shutdown someone else scheduled is left alone; by default the step fails
 
 test('with ifShutdownPending=wait, the pending shutdown is the restart the run waits for', async () => {
   const file = await makeHost('server-2016', (h) => {
-    h.pendingShutdown = { by: 'an administrator', at: new Date(Date.now() + 300).toISOString() };
+    // Late enough that the run reaches its restart step first, even on a slow machine.
+    h.pendingShutdown = { by: 'an administrator', at: new Date(Date.now() + 2500).toISOString() };
   });
   const { result } = await runToEnd(file, { params: { ...FAST, ifShutdownPending: 'wait', restartTimeoutSeconds: 30 } });
   assert.is(result.status, 'succeeded', JSON.stringify(result.error));
