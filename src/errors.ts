@@ -23,7 +23,7 @@ function compose(message: string, details: ErrorDetails): string {
  *
  * @example
  * ```ts
- * try { await loadRunbookFile('bad.yaml'); }
+ * try { await loadRunbookFile('bad.yaml', kinds); }
  * catch (e) { if (e instanceof ValidationError) console.error(e.issues); }
  * ```
  */

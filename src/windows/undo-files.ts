@@ -54,7 +54,7 @@ function distinct(priors: readonly RegistryPrior[]): RegistryPrior[] {
  *
  * @example
  * ```ts
- * renderUndoReg([{ view: '64', key: 'SOFTWARE\\X', name: 'A', keyExists: true, existingAncestor: 'SOFTWARE\\X', value: null }]);
+ * renderUndoReg([{ view: '64', key: 'SOFTWARE\\X', name: 'A', keyExists: true, existingAncestor: 'SOFTWARE\\X', value: null }], 'run r1');
  * ```
  */
 export function renderUndoReg(priors: readonly RegistryPrior[], title: string): string {

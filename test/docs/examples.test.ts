@@ -70,6 +70,98 @@ test('every TypeScript example in the README and docs/ compiles', async () => {
   assert.equal(problems, []);
 });
 
+/** The ```ts blocks of the TSDoc `@example` tags of a source file, with their lines. */
+function tsdocExamples(text: string): { code: string; line: number }[] {
+  const out: { code: string; line: number }[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^\s*\*\s*@example/.test(lines[i])) continue;
+    let j = i + 1;
+    while (j < lines.length && !/^\s*\*\s*```ts/.test(lines[j])) j++;
+    const start = j + 1;
+    let k = start;
+    while (k < lines.length && !/^\s*\*\s*```\s*$/.test(lines[k])) k++;
+    out.push({ code: lines.slice(start, k).map((l) => l.replace(/^\s*\* ?/, '')).join('\n'), line: start + 1 });
+    i = k;
+  }
+  return out;
+}
+
+/**
+ * Names an example may use without defining them: what a reader has at hand where such an example
+ * applies (a run, an executor, the step kinds, a runbook definition, a step kind of their own).
+ */
+const STAND_INS: Record<string, string> = {
+  executor: 'Executor',
+  run: 'Run',
+  kinds: 'StepKindRegistry',
+  definition: 'RunbookDefinition',
+  myStepKind: 'StepKind<unknown>',
+};
+
+/** Stand-ins for the names an example uses without declaring them. */
+function standIns(code: string): string {
+  return Object.entries(STAND_INS)
+    .filter(([name]) => new RegExp(`\\b${name}\\b`).test(code) && !new RegExp(`\\b(const|let|var|function)\\s+${name}\\b`).test(code))
+    .map(([name, type]) => `declare const ${name}: import('../../../src/index.js').${type};`)
+    .join('\n');
+}
+
+test('every TSDoc @example in src/ compiles, with its own module and the public API in scope', async () => {
+  await rm(join(OUT, 'tsdoc'), { recursive: true, force: true });
+  await mkdir(join(OUT, 'tsdoc'), { recursive: true });
+  const options: ts.CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    skipLibCheck: true,
+    types: ['node'],
+  };
+  const sources = (await readdir(join(ROOT, 'src'), { recursive: true })).filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, 'src', f));
+  // The names each source file exports, and the public API's, for the examples' imports.
+  const base = ts.createProgram(sources, options);
+  const checker = base.getTypeChecker();
+  const exportsOf = (file: string) => {
+    const sf = base.getSourceFile(file);
+    const symbol = sf && checker.getSymbolAtLocation(sf);
+    return symbol ? checker.getExportsOfModule(symbol).map((e) => e.name).filter((n) => n !== 'default') : [];
+  };
+  const api = new Set(exportsOf(join(ROOT, 'src', 'index.ts')));
+  const where = new Map<string, string>();
+  for (const file of sources) {
+    const found = tsdocExamples(await readFile(file, 'utf8'));
+    if (found.length === 0) continue;
+    const own = exportsOf(file);
+    const fromApi = [...api].filter((n) => !own.includes(n));
+    const rel = relative(join(ROOT, 'test', '.examples', 'tsdoc'), file).replace(/\.ts$/, '.js');
+    for (const [n, ex] of found.entries()) {
+      const name = join(OUT, 'tsdoc', `${relative(ROOT, file).replace(/[^A-Za-z0-9]+/g, '-')}-${n}.ts`);
+      const prelude = [
+        own.length ? `import { ${own.join(', ')} } from '${rel.startsWith('.') ? rel : `./${rel}`}';` : '',
+        `import { ${fromApi.join(', ')} } from '../../../src/index.js';`,
+        "import { z } from 'zod';",
+        standIns(ex.code),
+      ].join('\n');
+      await writeFile(name, `${prelude}\n${ex.code}\nexport {};\n`);
+      where.set(name, `${relative(ROOT, file)}:${ex.line}`);
+    }
+  }
+  assert.ok(where.size >= 20, `found ${where.size} examples`);
+  const program = ts.createProgram([...where.keys()], options);
+  const problems = ts
+    .getPreEmitDiagnostics(program)
+    .filter((d) => d.file && where.has(d.file.fileName))
+    // An example need not use everything its prelude imports.
+    .filter((d) => d.code !== 6133 && d.code !== 6192)
+    .map((d) => {
+      const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0);
+      return `${where.get(d.file!.fileName)} (prelude line ${line}): ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+    });
+  assert.equal(problems, []);
+});
+
 test('the custom step-kind example of docs/runbooks.md rolls back exactly', async () => {
   const where = await writeExamples();
   const sources = await Promise.all([...where.keys()].map(async (f) => ({ f, text: await readFile(f, 'utf8') })));
