@@ -1,13 +1,21 @@
 /**
  * Rebuilds what is known of a run from its journal records.
  */
-import type { ErrorRecord } from '../errors.js';
+import { JournalError, type ErrorRecord } from '../errors.js';
 import type { JournalRecord } from './journal.js';
 import type { RunbookDefinition } from './runbook.js';
 import type { AwaitingReason, Change, Json, RunResult, RunStatus, StepResult, StepStatus } from './types.js';
 
+/**
+ * The journal format this version writes and reads. 2: lease generations, `awaiting`, `targetSpec`,
+ * masked data, `force` on operator sagas. Journals without a format are format 1 (before them).
+ */
+export const JOURNAL_FORMAT = 2;
+
 export interface RunStartedRecord {
   type: 'run.started';
+  /** The journal format ({@link JOURNAL_FORMAT}); absent in format 1. */
+  format?: number;
   runId: string;
   runbook: RunbookDefinition;
   source: string;
@@ -65,7 +73,19 @@ export function positionOf(state: RunState): string {
 
 export function replay(records: readonly JournalRecord[]): RunState {
   const first = records[0] as unknown as JournalRecord<RunStartedRecord> | undefined;
-  if (!first || first.type !== 'run.started') throw new Error('the journal does not begin with run.started');
+  if (!first || first.type !== 'run.started') {
+    throw new JournalError('JOURNAL_CORRUPT', 'the journal does not begin with run.started', { hint: 'the run cannot be read; inspect the file' });
+  }
+  const format = first.format ?? 1;
+  if (format !== JOURNAL_FORMAT) {
+    throw new JournalError('JOURNAL_VERSION', `the run was journaled in format ${format}; this runbook-engine reads format ${JOURNAL_FORMAT}`, {
+      where: first.runId,
+      hint:
+        format < JOURNAL_FORMAT
+          ? 'finish (resume or roll back) this run with the runbook-engine version that started it'
+          : 'use the newer runbook-engine that started this run',
+    });
+  }
   const state: RunState = {
     started: first,
     steps: first.runbook.steps.map(() => ({

@@ -14,7 +14,7 @@ import { Journal } from './journal.js';
 import type { StepKindRegistry } from './kinds.js';
 import { acquireLease, type LeaseOptions } from './lease.js';
 import { checkStepParameters, resolveParameters, validateRunbook } from './loader.js';
-import type { RunStartedRecord } from './replay.js';
+import { JOURNAL_FORMAT, type RunStartedRecord } from './replay.js';
 import { listRuns, runDirOf, runResult, startedRecordOf, type RunSummary } from './run-index.js';
 import { writeReports, writeUndoFiles } from './report.js';
 import type { RetryPolicy } from './retry.js';
@@ -124,6 +124,7 @@ export class Runner {
       if (journal.records.length > 0) throw new JournalError('NOT_RESUMABLE', `run ${runId} already exists`, { hint: 'use `runbook resume`' });
       const record: RunStartedRecord = {
         type: 'run.started',
+        format: JOURNAL_FORMAT,
         runId,
         runbook: loaded.definition,
         source: loaded.source,

@@ -70,6 +70,29 @@ test('a complete last line whose checksum fails is corruption, not a torn write'
   assert.is((await readFile(file, 'utf8')).split('\n').length, 4, 'nothing was cut off');
 });
 
+test('a run journaled in another format is refused with what to do, and listed as damaged', async () => {
+  const { Runner, bundledStepKinds } = await import('../../src/index.js');
+  const { mkdir } = await import('node:fs/promises');
+  const stateDir = await tempDir();
+  for (const [id, format] of [['old', undefined], ['new', 3]] as const) {
+    await mkdir(join(stateDir, 'runs', id), { recursive: true });
+    const journal = await Journal.open(join(stateDir, 'runs', id, 'journal.jsonl'));
+    await journal.append({ type: 'run.started', ...(format ? { format } : {}), runId: id, runbook: { name: 'x', steps: [{ id: 'a', uses: 'windows/schannel' }] }, params: {}, secrets: [], target: 'sim:x', checkMode: false });
+    await journal.close();
+  }
+  const runner = new Runner({ stateDir, kinds: bundledStepKinds() });
+  await runner.status('old').then(
+    () => assert.unreachable('read an old journal'),
+    (error: JournalError) => {
+      assert.is(error.code, 'JOURNAL_VERSION');
+      assert.match(error.message, /format 1; this runbook-engine reads format 2.*finish \(resume or roll back\) this run with the runbook-engine version that started it/s);
+    },
+  );
+  const listed = await runner.list();
+  assert.equal(listed.map((r) => [r.runId, r.status]), [['new', 'damaged'], ['old', 'damaged']]);
+  assert.match(listed[0].error!, /format 3/);
+});
+
 test('rejects a record out of sequence', async () => {
   const file = await journalWith(3);
   const lines = (await readFile(file, 'utf8')).split('\n');
