@@ -13,7 +13,7 @@ import type { InspectionEvent, Observer } from 'xstate';
 import { JournalError, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { RunEmitter } from './events.js';
-import { transformedWriter, type JournalWriter } from './journal.js';
+import { transformedWriter, type Journal } from './journal.js';
 import type { StepKindRegistry } from './kinds.js';
 import { stepParamIssues } from './loader.js';
 import { ReadCache } from './read-cache.js';
@@ -37,7 +37,8 @@ const EXPECTED_WAITS: ReadonlySet<AwaitingReason> = new Set(['restart-window', '
 export interface DriveOptions {
   runDir: string;
   stateDir: string;
-  journal: JournalWriter;
+  /** The run's journal; the driver writes it through a typed, masking writer. */
+  journal: Pick<Journal, 'append' | 'records'>;
   executor: Executor;
   kinds: StepKindRegistry;
   events: RunEmitter;

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { open, readFile, rename, stat, type FileHandle } from 'node:fs/promises';
 import { JournalError } from '../errors.js';
 import { afterDurableRecord } from './crash-hook.js';
+import type { Entry } from './records.js';
 
 /** A record as stored: the payload plus its sequence number, time and checksum. */
 export type JournalRecord<T extends { type: string } = { type: string; [k: string]: unknown }> = T & {
@@ -96,14 +97,14 @@ function decodeLine(line: string): JournalRecord | null {
  * await journal.close();
  * ```
  */
-/** What the engine needs of a journal to write a run: appends, and the records made durable so far. */
+/** What the engine needs of a journal to write a run: typed appends, and the records made durable so far. */
 export interface JournalWriter {
-  append<T extends { type: string }>(payload: T): Promise<JournalRecord<T>>;
+  append<T extends Entry>(payload: T): Promise<JournalRecord<T>>;
   readonly records: readonly JournalRecord[];
 }
 
 /** A writer that passes every record through `transform` (the run's secret mask) before it is written. */
-export function transformedWriter(journal: JournalWriter, transform: <T>(value: T) => T): JournalWriter {
+export function transformedWriter(journal: Pick<Journal, 'append' | 'records'>, transform: <T>(value: T) => T): JournalWriter {
   return {
     append: (payload) => journal.append(transform(payload)),
     get records() {
@@ -127,7 +128,7 @@ export interface JournalOpenOptions {
   exclusive?: boolean;
 }
 
-export class Journal implements JournalWriter {
+export class Journal {
   private pending: { line: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private flushing: Promise<void> | null = null;
   private failure: unknown = null;

@@ -3,32 +3,11 @@
  */
 import { JournalError, type ErrorRecord } from '../errors.js';
 import type { JournalRecord } from './journal.js';
-import type { RunbookDefinition } from './runbook.js';
+import { JOURNAL_FORMAT, type Entry, type RunStartedRecord, type StepCounters } from './records.js';
 import type { AwaitingReason, Change, Json, RunResult, RunStatus, StepResult, StepStatus } from './types.js';
 
-/**
- * The journal format this version writes and reads. 2: lease generations, `awaiting`, `targetSpec`,
- * masked data, `force` on operator sagas. Journals without a format are format 1 (before them).
- */
-export const JOURNAL_FORMAT = 2;
-
-export interface RunStartedRecord {
-  type: 'run.started';
-  /** The journal format ({@link JOURNAL_FORMAT}); absent in format 1. */
-  format?: number;
-  runId: string;
-  runbook: RunbookDefinition;
-  source: string;
-  fingerprint: string;
-  params: Record<string, Json>;
-  secrets: string[];
-  target: string;
-  executor: string;
-  /** The target as the user gave it (e.g. `winrm://admin@host:5986`), to reconnect on resume. */
-  targetSpec?: string;
-  checkMode: boolean;
-  stateDir: string;
-}
+export { JOURNAL_FORMAT } from './records.js';
+export type { RunStartedRecord } from './records.js';
 
 export interface StepState {
   params: Json | undefined;
@@ -109,46 +88,46 @@ export function replay(records: readonly JournalRecord[]): RunState {
     firstAt: first.at,
     lastAt: first.at,
   };
-  for (const r of records as JournalRecord<Record<string, any> & { type: string }>[]) {
+  for (const r of records as JournalRecord<Entry>[]) {
     state.lastAt = r.at;
-    const step = typeof r.index === 'number' ? state.steps[r.index] : undefined;
     switch (r.type) {
+      case 'run.started':
+        break;
       case 'segment.started':
         state.segments.push({ position: r.position, resume: r.resume });
         state.suspended = null;
         break;
-      case 'step.started':
-        step!.params = r.params;
-        step!.status = 'running';
-        step!.startedAt ??= r.at;
+      case 'step.started': {
+        const step = stepAt(state, r.index, r.seq);
+        step.params = r.params;
+        step.status = 'running';
+        step.startedAt ??= r.at;
         break;
-      case 'step.snapshot':
-        step!.snapshot = r.snapshot;
-        step!.stateValue = r.state;
+      }
+      case 'step.snapshot': {
+        const step = stepAt(state, r.index, r.seq);
+        step.snapshot = r.snapshot;
+        step.stateValue = r.state;
         break;
+      }
       case 'memo':
         state.memos.set(`${r.index}:${r.name}`, r.value);
         break;
-      case 'step.settled':
-        Object.assign(step!, {
-          status: r.status,
-          summary: r.summary,
-          changes: r.changes,
-          output: r.output,
-          error: r.error,
-          endedAt: r.at,
-        });
-        step!.roundTrips += r.roundTrips;
-        step!.pollRoundTrips += r.pollRoundTrips;
-        step!.retries += r.retries;
+      case 'step.attempt':
         break;
-      case 'step.compensated':
-        step!.compensation = { status: r.status, detail: r.detail, changes: r.changes, error: r.error };
-        step!.status = r.status;
-        step!.roundTrips += r.roundTrips;
-        step!.pollRoundTrips += r.pollRoundTrips;
-        step!.retries += r.retries;
+      case 'step.settled': {
+        const step = stepAt(state, r.index, r.seq);
+        Object.assign(step, { status: r.status, summary: r.summary, changes: r.changes, output: r.output, error: r.error, endedAt: r.at });
+        addCounters(step, r);
         break;
+      }
+      case 'step.compensated': {
+        const step = stepAt(state, r.index, r.seq);
+        step.compensation = { status: r.status, detail: r.detail, changes: r.changes, error: r.error };
+        step.status = r.status;
+        addCounters(step, r);
+        break;
+      }
       case 'saga.started':
         state.saga = { failedIndex: r.failedIndex, reason: r.reason, force: Boolean(r.force), error: r.error, seq: r.seq };
         state.ended = null;
@@ -167,11 +146,29 @@ export function replay(records: readonly JournalRecord[]): RunState {
         state.ended = { status: r.status, error: r.error, reason: r.reason, at: r.at };
         state.suspended = null;
         break;
-      default:
-        break;
+      default: {
+        // Every record type is handled above; a new one must be added there.
+        const unknown: never = r;
+        throw new JournalError('JOURNAL_CORRUPT', `unknown journal record type "${(unknown as { type: string }).type}"`, {
+          where: `record ${(unknown as { seq: number }).seq}`,
+        });
+      }
     }
   }
   return state;
+}
+
+/** The step a record names; a record naming no step of the runbook is corruption. */
+function stepAt(state: RunState, index: number, seq: number): StepState {
+  const step = state.steps[index];
+  if (!step) throw new JournalError('JOURNAL_CORRUPT', `record ${seq} names step ${index}, which the runbook does not have`);
+  return step;
+}
+
+function addCounters(step: StepState, r: StepCounters): void {
+  step.roundTrips += r.roundTrips;
+  step.pollRoundTrips += r.pollRoundTrips;
+  step.retries += r.retries;
 }
 
 /** The result of a run as its journal tells it. */

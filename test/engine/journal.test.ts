@@ -93,6 +93,24 @@ test('a run journaled in another format is refused with what to do, and listed a
   assert.match(listed[0].error!, /format 3/);
 });
 
+test('replay refuses a record type it does not know, and a record naming a step the runbook lacks', async () => {
+  const { replay } = await import('../../src/engine/replay.js');
+  const started = { type: 'run.started', format: 2, runId: 'r', runbook: { name: 'x', steps: [{ id: 'a', uses: 'windows/schannel' }] }, params: {}, secrets: [], target: 't', checkMode: false };
+  const at = (seq: number, r: object) => ({ ...r, seq, at: '2026-11-25T00:00:00.000Z', sum: '' });
+  for (const [bad, message] of [
+    [{ type: 'step.teleported', index: 0 }, /unknown journal record type "step.teleported"/],
+    [{ type: 'step.started', index: 5, stepId: 'z', params: {} }, /record 2 names step 5, which the runbook does not have/],
+  ] as const) {
+    try {
+      replay([at(1, started), at(2, bad)] as never);
+      assert.unreachable('replayed');
+    } catch (error) {
+      assert.is((error as JournalError).code, 'JOURNAL_CORRUPT');
+      assert.match((error as Error).message, message);
+    }
+  }
+});
+
 test('rejects a record out of sequence', async () => {
   const file = await journalWith(3);
   const lines = (await readFile(file, 'utf8')).split('\n');
