@@ -140,7 +140,8 @@ export function hotfixVerdict(
   if (!requirement) {
     return { ok: false, os: os.caption, required: [], by: 'missing', evidence: `${os.caption} (${os.version}) is not in the hotfix table` };
   }
-  const base = { os: requirement.os, required: requirement.required };
+  // A copy: the table is shared by every run and must never reach a run's data by reference.
+  const base = { os: requirement.os, required: [...requirement.required] };
   if (dotnet35 && !dotnet35.installed) {
     return { ...base, ok: true, by: 'not-applicable', evidence: '.NET Framework 3.5 is not installed: no application uses the 2.0 runtime' };
   }
