@@ -4,7 +4,8 @@
  * written and flushed together (group commit).
  */
 import { createHash } from 'node:crypto';
-import { open, readFile, rename, stat, type FileHandle } from 'node:fs/promises';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/write-atomic.js';
 import { JournalError } from '../errors.js';
 import { afterDurableRecord } from './crash-hook.js';
 import type { Entry } from './records.js';
@@ -161,12 +162,7 @@ export class Journal {
     }
     if (options.exclusive) {
       // Same records, new file: a handle on the old file now writes to nothing anyone reads.
-      const tmp = `${file}.${process.pid}-${Date.now()}.new`;
-      const fresh = await open(tmp, 'w');
-      await fresh.writeFile(text);
-      await fresh.sync();
-      await fresh.close();
-      await rename(tmp, file);
+      await writeFileAtomic(file, text);
       torn = false;
     }
     const handle = await open(file, 'a+');

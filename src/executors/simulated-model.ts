@@ -144,6 +144,12 @@ export function configuredProtocols(host: SimHostState): ProtocolMap {
   return protocolMap((key, name) => getValue(host, key, name));
 }
 
+/** Starts a restart at `start` (epoch ms): services stop, the host is unreachable for `downtimeMs`. */
+export function goDown(host: SimHostState, start: number): void {
+  host.down = { since: new Date(start).toISOString(), until: new Date(start + host.downtimeMs).toISOString() };
+  for (const service of Object.values(host.services)) service.state = 'stopped';
+}
+
 /** Completes a restart: new boot time, protocols re-read, services started, boot actions run. */
 export function boot(host: SimHostState, at: string): void {
   host.down = null;
@@ -256,8 +262,7 @@ export function applyOp(host: SimHostState, op: HostOp, now: string): HostOpResu
       if (!sameBoot(op.ifBootTime, host.bootTime)) return { op: op.op, requested: false, alreadyRestarted: true };
       if (host.pendingShutdown) return { op: op.op, requested: false, alreadyRestarted: false, pendingShutdown: true };
       const start = Date.parse(now) + op.delaySeconds * 1000;
-      host.down = { since: new Date(start).toISOString(), until: new Date(start + host.downtimeMs).toISOString() };
-      for (const service of Object.values(host.services)) service.state = 'stopped';
+      goDown(host, start);
       return { op: op.op, requested: true, alreadyRestarted: false };
     }
     case 'startupTask.register': {

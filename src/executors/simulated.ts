@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { ExecutorError } from '../errors.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
-import { applyOp, boot, opKey, sortedRegistry, type SimHostState } from './simulated-model.js';
+import { applyOp, boot, goDown, opKey, sortedRegistry, type SimHostState } from './simulated-model.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 import { WRITE_OPS } from './types.js';
 
@@ -105,8 +105,7 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
         if (host.pendingShutdown && at.getTime() >= Date.parse(host.pendingShutdown.at)) {
           const start = Date.parse(host.pendingShutdown.at);
           host.pendingShutdown = null;
-          host.down = { since: new Date(start).toISOString(), until: new Date(start + host.downtimeMs).toISOString() };
-          for (const service of Object.values(host.services)) service.state = 'stopped';
+          goDown(host, start);
           await writeHost(file, host);
         }
         if (host.down) {

@@ -11,6 +11,17 @@ import ts from 'typescript';
 import { hostOf, makeHost, registryText } from '../helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
+
+/** How the examples are checked: strict, as a library user's ESM project on Node. */
+const COMPILER_OPTIONS: ts.CompilerOptions = {
+  strict: true,
+  noEmit: true,
+  target: ts.ScriptTarget.ES2022,
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  skipLibCheck: true,
+  types: ['node'],
+};
 const OUT = join(ROOT, 'test', '.examples');
 
 /** The ```ts blocks of a Markdown file, with the line each starts on. */
@@ -51,15 +62,7 @@ async function writeExamples(): Promise<Map<string, string>> {
 test('every TypeScript example in the README and docs/ compiles', async () => {
   const where = await writeExamples();
   assert.ok(where.size >= 4, `found ${where.size} examples`);
-  const program = ts.createProgram([...where.keys()], {
-    strict: true,
-    noEmit: true,
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    skipLibCheck: true,
-    types: ['node'],
-  });
+  const program = ts.createProgram([...where.keys()], COMPILER_OPTIONS);
   const problems = ts
     .getPreEmitDiagnostics(program)
     .filter((d) => d.file && where.has(d.file.fileName))
@@ -110,15 +113,7 @@ function standIns(code: string): string {
 test('every TSDoc @example in src/ compiles, with its own module and the public API in scope', async () => {
   await rm(join(OUT, 'tsdoc'), { recursive: true, force: true });
   await mkdir(join(OUT, 'tsdoc'), { recursive: true });
-  const options: ts.CompilerOptions = {
-    strict: true,
-    noEmit: true,
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    skipLibCheck: true,
-    types: ['node'],
-  };
+  const options = COMPILER_OPTIONS;
   const sources = (await readdir(join(ROOT, 'src'), { recursive: true })).filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, 'src', f));
   // The names each source file exports, and the public API's, for the examples' imports.
   const base = ts.createProgram(sources, options);
