@@ -1,6 +1,8 @@
 /**
  * Shared test fixtures: temporary simulated hosts and a runner with fast retries.
  */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,4 +98,30 @@ export async function expectSameAsSimulated(executor: Executor, hostFile: string
   assert.is(await registryText(hostFile), await registryText(simFile));
   assert.is((await hostOf(hostFile)).restarts, 1);
   return result;
+}
+
+const DRIVE_CHILD = join(import.meta.dirname, 'fixtures', 'drive-child.mjs');
+const BUILT = join(import.meta.dirname, '..', 'dist', 'index.js');
+
+/**
+ * Starts or resumes a run of the bundled runbook in a child process (the built package), optionally
+ * killing itself with SIGKILL right after the `crashAfter`-th durable journal record.
+ */
+export function driveChild(args: string[], crashAfter?: number): Promise<{ signal: string | null; result?: RunResult }> {
+  if (!existsSync(BUILT)) throw new Error('the child process runs the built package: run `npm run build` first (npm test does)');
+  return new Promise((resolve) => {
+    const env = { ...process.env };
+    delete env.RUNBOOK_CRASH_AFTER;
+    if (crashAfter !== undefined) env.RUNBOOK_CRASH_AFTER = String(crashAfter);
+    execFile(process.execPath, [DRIVE_CHILD, ...args], { env, timeout: 60_000 }, (error, stdout) => {
+      const line = stdout.trim().split('\n').pop();
+      let result: RunResult | undefined;
+      try {
+        result = line ? (JSON.parse(line) as RunResult) : undefined;
+      } catch {
+        result = undefined;
+      }
+      resolve({ signal: error ? ((error as { signal?: string }).signal ?? null) : null, result });
+    });
+  });
 }

@@ -23,7 +23,7 @@ import { resolveWith } from './runbook.js';
 import { DEFAULT_COMPENSATION_BUDGET_MS, compensateSteps } from './saga.js';
 import { createMasker, maskRecord, restoreSecrets, secretFree } from './secrets.js';
 import { hostStep, type StepOutcome } from './step-host.js';
-import type { DeclaredWrite } from './step-kind.js';
+import type { DeclaredWrite } from '../windows/registry.js';
 import { SuspendSignal, createStepRuntime, type RuntimeServices } from './step-runtime.js';
 import type { AwaitingReason, Change, Json, RunResult, RunStatus, StepStatus } from './types.js';
 import { writeFileAtomic } from '../util/write-atomic.js';

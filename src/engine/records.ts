@@ -5,13 +5,16 @@
  */
 import type { ErrorRecord } from '../errors.js';
 import type { RunbookDefinition } from './runbook.js';
-import type { AwaitingReason, Change, Json, RunStatus, StepStatus } from './types.js';
+import type { AwaitingReason, Change, Json, RunStatus, StepMachineContext, StepStatus } from './types.js';
 
 /**
- * The journal format this version writes and reads. 2: lease generations, `awaiting`, `targetSpec`,
- * masked data, `force` on operator sagas. Journals without a format are format 1 (before them).
+ * The journal format this version writes and reads. 3: a step snapshot holds the machine's state, the
+ * context fields that changed since the step's last snapshot (never the priors: they are the capture
+ * memo) and the ids of the actors under way; the read-only states before a step's first phase are not
+ * journaled. 2: lease generations, `awaiting`, `targetSpec`, masked data, `force` on operator sagas.
+ * Journals without a format are format 1.
  */
-export const JOURNAL_FORMAT = 2;
+export const JOURNAL_FORMAT = 3;
 
 export interface RunStartedRecord {
   type: 'run.started';
@@ -36,7 +39,21 @@ export type StepCounters = { roundTrips: number; pollRoundTrips: number; retries
 
 export type SegmentStarted = { type: 'segment.started'; position: string; resume: boolean; pid: number; mode: 'drive' | 'rollback' };
 export type StepStarted = { type: 'step.started'; index: number; stepId: string; params: Json };
-export type StepSnapshot = { type: 'step.snapshot'; index: number; stepId: string; state: string; snapshot: unknown };
+export type StepSnapshot = {
+  type: 'step.snapshot';
+  index: number;
+  stepId: string;
+  /** The state as people see it: a phase's own name while the machine is `acting`. */
+  state: string;
+  /** The machine's state. */
+  value: string;
+  /** `done` in a final state; absent while active. */
+  status?: string;
+  /** The context fields that changed since the step's previous snapshot record (all of them in its first). */
+  context: Partial<StepMachineContext>;
+  /** The actors under way (invoke id and `src`); each gets the context as its input when restored. */
+  children?: { id: string; src: string }[];
+};
 export type Memo = { type: 'memo'; index: number; stepId: string; name: string; value: Json };
 export type StepAttempt = { type: 'step.attempt'; index: number; stepId: string; phase: string; attempt: number; willRetry: boolean; error: ErrorRecord };
 export type StepSettled = {
@@ -49,6 +66,9 @@ export type StepSettled = {
   output: Json;
   error?: ErrorRecord;
 } & StepCounters;
+/** A step's machine as its journal keeps it: replay builds it from the step's snapshot records. */
+export type JournaledStep = { value: string; status?: string; context: StepMachineContext; children: { id: string; src: string }[] };
+
 export type FileSaved = { type: 'file.saved'; path: string };
 export type SagaStarted = { type: 'saga.started'; failedIndex: number; reason: 'failure' | 'cancel' | 'operator'; force?: boolean; error?: ErrorRecord };
 export type StepCompensated = {

@@ -3,15 +3,16 @@
  */
 import { JournalError, type ErrorRecord } from '../errors.js';
 import type { JournalRecord } from './journal.js';
-import { JOURNAL_FORMAT, type Entry, type RunStartedRecord, type StepCounters } from './records.js';
-import type { AwaitingReason, Change, Json, RunResult, RunStatus, StepResult, StepStatus } from './types.js';
+import { JOURNAL_FORMAT, type Entry, type JournaledStep, type RunStartedRecord, type StepCounters } from './records.js';
+import type { AwaitingReason, Change, Json, StepMachineContext, RunResult, RunStatus, StepResult, StepStatus } from './types.js';
 
 export { JOURNAL_FORMAT } from './records.js';
 export type { RunStartedRecord } from './records.js';
 
 export interface StepState {
   params: Json | undefined;
-  snapshot: unknown;
+  /** The step's machine as last journaled; undefined until it reaches its first phase (or settles). */
+  snapshot: JournaledStep | undefined;
   stateValue: string | null;
   status: StepStatus;
   summary: string;
@@ -106,7 +107,8 @@ export function replay(records: readonly JournalRecord[]): RunState {
       }
       case 'step.snapshot': {
         const step = stepAt(state, r.index, r.seq);
-        step.snapshot = r.snapshot;
+        const context = { ...step.snapshot?.context, ...r.context, priors: state.memos.get(`${r.index}:capture`) ?? null };
+        step.snapshot = { value: r.value, ...(r.status ? { status: r.status } : {}), context: context as StepMachineContext, children: r.children ?? [] };
         step.stateValue = r.state;
         break;
       }
@@ -225,7 +227,7 @@ export function remainingChanges(state: RunState): Change[] {
   const out: Change[] = [];
   state.steps.forEach((st, index) => {
     if (!state.memos.has(`${index}:capture`) || st.compensation?.status === 'compensated') return;
-    const planned = (st.snapshot as { context?: { plan?: { changes?: Change[] } | null } } | undefined)?.context?.plan?.changes;
+    const planned = st.snapshot?.context.plan?.changes;
     out.push(...(st.changes.length > 0 ? st.changes : (planned ?? [])));
   });
   return out;

@@ -52,35 +52,21 @@ export function createMasker(secrets: Record<string, Json>): Masker {
 /** Fields of journal records that the engine reads to replay a run: names and numbers, never data. */
 const STRUCTURAL = new Set(['type', 'index', 'stepId', 'state', 'status', 'position', 'resume', 'pid', 'mode', 'name', 'failedIndex', 'attempt', 'willRetry', 'awaiting', 'force', 'roundTrips', 'pollRoundTrips', 'retries']);
 
+/** Fields of a step snapshot that replay reads besides the common ones: the machine's state and its actors. */
+const SNAPSHOT_STRUCTURAL = new Set(['value', 'children']);
+
 /**
  * Masks the data of a journal record and leaves alone what replay reads: its structural fields, and
- * of a step snapshot everything but the machine's context (state names, actor ids).
+ * of a step snapshot the machine's state and actor ids (its context is data).
  */
 export function maskRecord<T>(record: T, masker: Masker): T {
   if (!record || typeof record !== 'object') return record;
+  const snapshot = (record as { type?: unknown }).type === 'step.snapshot';
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(record as Record<string, unknown>)) {
-    if (STRUCTURAL.has(key)) out[key] = value;
-    else if (key === 'snapshot' && value && typeof value === 'object' && 'context' in value) out[key] = maskSnapshot(value as MachineSnapshot, masker);
-    else out[key] = masker.mask(value);
+    out[key] = STRUCTURAL.has(key) || (snapshot && SNAPSHOT_STRUCTURAL.has(key)) ? value : masker.mask(value);
   }
   return out as T;
-}
-
-type ActorSnapshot = { input?: unknown; output?: unknown; error?: unknown; [k: string]: unknown };
-type MachineSnapshot = { context: unknown; children?: Record<string, { snapshot?: ActorSnapshot; [k: string]: unknown }>; [k: string]: unknown };
-
-/** A persisted machine snapshot with its data masked: the context, and each invoked actor's input, output and error. */
-function maskSnapshot(snapshot: MachineSnapshot, masker: Masker): MachineSnapshot {
-  const children = Object.fromEntries(
-    Object.entries(snapshot.children ?? {}).map(([id, child]) => {
-      const snap = child.snapshot;
-      if (!snap) return [id, child];
-      const data = Object.fromEntries(['input', 'output', 'error'].filter((k) => k in snap).map((k) => [k, masker.mask(snap[k])]));
-      return [id, { ...child, snapshot: { ...snap, ...data } }];
-    }),
-  );
-  return { ...snapshot, context: masker.mask(snapshot.context), ...(snapshot.children ? { children } : {}) };
 }
 
 /** Replaces parameters that are exactly a secret's value with `{ "$secret": name }`, for the journal. */

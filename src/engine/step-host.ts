@@ -1,26 +1,29 @@
 /**
- * Hosts one step's machine for one drive: creates (or restores) its actor, journals each transition's
- * snapshot, and settles when the step reaches its settled (forward) or done (compensation) tag.
+ * Hosts one step's machine for one drive: binds its actors to the run's runtime, creates (or restores)
+ * the actor, journals its transitions, and settles when the step reaches its settled (forward) or done
+ * (compensation) tag.
  *
- * Write-ahead: every snapshot is appended to the journal in order, and an invoked actor waits until the
- * snapshot that invoked it is durable before it acts (the `durable` barrier given to `bindStepKind`).
+ * Write-ahead: a transition into a state whose actor acts on the target (a phase, verify, compensate,
+ * a settled state) is journaled as a `step.snapshot` record, in order, and that actor waits until the
+ * record is durable before it acts. The states before the first phase (probing, planning, capturing)
+ * only read, so they are not journaled: a step resumed there starts again from its probe, and its
+ * capture, journaled as a memo, is found again (first capture wins).
  */
-import { createActor, type AnyMachineSnapshot, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
 import type { RunEmitter } from './events.js';
 import type { JournalWriter } from './journal.js';
-import type { StepKind, StepMachineContext } from './step-kind.js';
-import { bindStepKind, type StepRuntime, type SuspendSignal } from './step-runtime.js';
 import type { StepState } from './replay.js';
-import type { Json, StepStatus } from './types.js';
+import type { JournaledStep, StepSnapshot } from './records.js';
+import { stepStateName, type StepActorName, type StepActors, type StepKind } from './step-kind.js';
+import { SuspendSignal, type StepRuntime } from './step-runtime.js';
+import type { Json, StepMachineContext, StepStatus } from './types.js';
 
 export type StepOutcome = { kind: 'settled'; status: StepStatus; context: StepMachineContext } | { kind: 'suspended'; signal: SuspendSignal };
 
 /** States in which a step has finished its forward part and can take COMPENSATE. */
-const SETTLED = new Set(['succeeded', 'failed', 'skipped']);
-
-function stateName(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
+const SETTLED: ReadonlySet<string> = new Set(['succeeded', 'failed', 'skipped']);
+/** States that only read the target: not journaled (see the file's comment). */
+const READ_ONLY: ReadonlySet<string> = new Set(['probing', 'planning', 'capturing']);
 
 export interface HostStepOptions {
   runId: string;
@@ -34,8 +37,112 @@ export interface HostStepOptions {
   journal: JournalWriter;
   events: RunEmitter;
   setPhase: (name: string) => void;
+  /** Puts secret values back into parameters that the snapshot holds only as `{ $secret: name }`. */
   reveal: (params: Json) => Json;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+}
+
+/** A `step.snapshot` record: the state, the context's fields that changed since the last record, the actors under way. */
+export function snapshotRecord(o: { index: number; stepId: string; state: string }, j: JournaledStep, before: Partial<StepMachineContext> | undefined): StepSnapshot {
+  const context: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(j.context)) {
+    // The priors are the capture's memo, journaled once before this record.
+    if (key === 'priors') continue;
+    if (before === undefined || JSON.stringify(before[key as keyof StepMachineContext]) !== JSON.stringify(value)) context[key] = value;
+  }
+  return {
+    type: 'step.snapshot',
+    index: o.index,
+    stepId: o.stepId,
+    state: o.state,
+    value: j.value,
+    ...(j.status ? { status: j.status } : {}),
+    context: context as Partial<StepMachineContext>,
+    ...(j.children.length > 0 ? { children: j.children } : {}),
+  };
+}
+
+function journaledState(snap: { value: unknown; status: string; context: StepMachineContext; children: Record<string, unknown> }): JournaledStep {
+  return {
+    value: String(snap.value),
+    ...(snap.status === 'active' ? {} : { status: snap.status }),
+    context: snap.context,
+    children: Object.entries(snap.children).map(([id, ref]) => ({ id, src: String((ref as { src?: unknown }).src) })),
+  };
+}
+
+/**
+ * The persisted XState snapshot of a journaled state: every actor under way gets the context as its
+ * input, as it had when it was invoked (nothing changes the context while an actor runs).
+ */
+export function persistedSnapshot(j: JournaledStep) {
+  const children = Object.fromEntries(j.children.map((c) => [c.id, { snapshot: { status: 'active', input: j.context }, src: c.src, syncSnapshot: false }]));
+  const status = j.status === 'done' ? ('done' as const) : ('active' as const);
+  return { status, output: undefined, error: undefined, value: j.value, historyValue: {}, context: j.context, children };
+}
+
+/** The handlers behind the machine's actors, for one step and one runtime. */
+function handlersOf(kind: StepKind<unknown>, rt: StepRuntime) {
+  return {
+    probe: (_ctx: StepMachineContext, params: unknown) => kind.probe({ params, rt }),
+    plan: async (ctx: StepMachineContext, params: unknown) => ({ ...(await kind.plan({ params, rt, observed: ctx.observed })), captured: rt.remembers('capture') }),
+    capture: (ctx: StepMachineContext, params: unknown) =>
+      rt.remember('capture', () => (kind.capture && ctx.plan ? kind.capture({ params, rt, observed: ctx.observed, plan: ctx.plan }) : ctx.observed)),
+    phase: (ctx: StepMachineContext, params: unknown) =>
+      kind.phases[ctx.phase].run({ params, rt, plan: planOf(ctx), priors: ctx.priors, results: ctx.results }),
+    verify: (ctx: StepMachineContext, params: unknown) => kind.verify({ params, rt, plan: planOf(ctx), priors: ctx.priors, results: ctx.results }),
+    compensate: async (ctx: StepMachineContext, params: unknown) => {
+      if (!kind.compensate || (ctx.priors === null && !rt.remembers('capture'))) return { detail: 'nothing to undo', changes: [] };
+      const priors = ctx.priors ?? (await rt.remember('capture', () => null));
+      return kind.compensate({ params, rt, priors, plan: ctx.plan, results: ctx.results });
+    },
+  } satisfies { [N in StepActorName]: (ctx: StepMachineContext, params: unknown) => Promise<unknown> };
+}
+
+function planOf(ctx: StepMachineContext) {
+  if (!ctx.plan) throw new Error(`step ${ctx.stepId} has no plan in this state`);
+  return ctx.plan;
+}
+
+/**
+ * Binds a step kind's actors to a runtime. `onSuspend` hears a suspension; the suspended actor never
+ * settles, and the driver stops it, leaving its last journaled state in flight for the resume.
+ */
+export function bindStepKind(
+  kind: StepKind<unknown>,
+  rt: StepRuntime,
+  onSuspend: (signal: SuspendSignal) => void,
+  setPhase: (name: string) => void,
+  reveal: (params: Json) => Json,
+  /** Resolves once the record that invoked an actor is durable: no side effect starts before it is. */
+  durable: () => Promise<void>,
+) {
+  const handlers = handlersOf(kind, rt);
+  function bind<N extends StepActorName>(name: N): StepActors[N] {
+    const logic = fromPromise(async ({ input, signal }: { input: StepMachineContext; signal: AbortSignal }) => {
+      try {
+        await durable();
+        if (signal.aborted) return new Promise<never>(() => undefined);
+        // Starting an actor is a safe point: what came before is durable, nothing of this one started.
+        rt.checkpoint();
+        setPhase(name === 'phase' ? kind.phases[input.phase].name : name);
+        const params = kind.params.parse(reveal(input.params));
+        return (await handlers[name](input, params)) as Awaited<ReturnType<(typeof handlers)[N]>>;
+      } catch (error) {
+        if (error instanceof SuspendSignal) {
+          onSuspend(error);
+          return new Promise<never>(() => undefined);
+        }
+        throw error;
+      }
+    });
+    // The placeholder and this actor have the same input and output; only TypeScript's view of the
+    // mapped type needs the narrowing.
+    return logic as StepActors[N];
+  }
+  return kind.machine.provide({
+    actors: { probe: bind('probe'), plan: bind('plan'), capture: bind('capture'), phase: bind('phase'), verify: bind('verify'), compensate: bind('compensate') },
+  });
 }
 
 /** Runs a step's machine until it settles or suspends. */
@@ -50,21 +157,18 @@ export function hostStep(o: HostStepOptions): Promise<StepOutcome> {
     o.setPhase,
     o.reveal,
     // Observers hear a transition synchronously after the actor is started; one microtask later the
-    // snapshot's append is on the chain.
+    // record's append is on the chain.
     () => Promise.resolve().then(() => chain).then(() => undefined),
   );
-  let snapshot = st.snapshot as AnyMachineSnapshot | undefined;
-  if (o.mode === 'compensate' && snapshot && !SETTLED.has(st.stateValue ?? '') && !String(st.stateValue).startsWith('compensat')) {
+  let journaled = st.snapshot;
+  if (journaled && o.mode === 'compensate' && !SETTLED.has(journaled.value) && !journaled.value.startsWith('compensat')) {
     // The step was interrupted mid-way (an operator rolls back a run that waits): undo from where it
     // stood without running the rest of its forward part.
-    snapshot = machine.resolveState({ value: 'failed', context: (snapshot as { context: StepMachineContext }).context }) as AnyMachineSnapshot;
+    journaled = { value: 'failed', context: journaled.context, children: [] };
   }
-  const actor = createActor(
-    machine,
-    snapshot
-      ? { snapshot: snapshot as never, inspect: o.inspect }
-      : { input: { stepId: o.stepId, index: o.index, params: st.params as Json, checkMode: o.checkMode }, inspect: o.inspect },
-  );
+  const input = { stepId: o.stepId, index: o.index, params: st.params ?? null, checkMode: o.checkMode };
+  // A restored state re-invokes the actor under way: that side effect runs again (each is safe to).
+  const actor = createActor(machine, { input, inspect: o.inspect, ...(journaled ? { snapshot: persistedSnapshot(journaled) } : {}) });
   return new Promise<StepOutcome>((resolve, reject) => {
     let last: string | null = st.stateValue;
     let done = false;
@@ -82,25 +186,32 @@ export function hostStep(o: HostStepOptions): Promise<StepOutcome> {
       reject(error);
     };
     onSuspend = (signal) => end({ kind: 'suspended', signal });
+    let seenValue: unknown;
+    let seenPhase = -1;
     const observe = (snap: ReturnType<typeof actor.getSnapshot>) => {
-      const value = stateName(snap.value);
-      if (value !== last) {
+      // A re-entered phase is a new state even though the machine's value stays `acting`.
+      if (snap.value !== seenValue || snap.context.phase !== seenPhase) {
+        seenValue = snap.value;
+        seenPhase = snap.context.phase;
+        const value = stepStateName(o.kind, snap.value, snap.context);
         events.emit('step:transition', { runId: o.runId, stepId: o.stepId, index: o.index, from: last, to: value });
         last = value;
-        const persisted = actor.getPersistedSnapshot();
-        chain = chain.then(async () => {
-          await journal.append({ type: 'step.snapshot', index: o.index, stepId: o.stepId, state: value, snapshot: persisted });
-          st.snapshot = persisted;
-          st.stateValue = value;
-        });
-        chain.catch(fail);
+        if (!READ_ONLY.has(String(snap.value))) {
+          const persisted = journaledState(snap);
+          chain = chain.then(async () => {
+            await journal.append(snapshotRecord({ index: o.index, stepId: o.stepId, state: value }, persisted, st.snapshot?.context));
+            st.snapshot = persisted;
+            st.stateValue = value;
+          });
+          chain.catch(fail);
+        }
       }
       const settledTag = o.mode === 'forward' ? 'settled' : 'done';
-      if (snap.hasTag(settledTag)) end({ kind: 'settled', status: value as StepStatus, context: snap.context as StepMachineContext });
+      if (snap.hasTag(settledTag)) end({ kind: 'settled', status: snap.value as StepStatus, context: snap.context });
     };
     actor.subscribe({ next: observe, error: fail });
     actor.start();
     observe(actor.getSnapshot());
-    if (!done && o.mode === 'compensate' && SETTLED.has(stateName(actor.getSnapshot().value))) actor.send({ type: 'COMPENSATE' });
+    if (!done && o.mode === 'compensate' && SETTLED.has(String(actor.getSnapshot().value))) actor.send({ type: 'COMPENSATE' });
   });
 }

@@ -2,63 +2,29 @@
  * The one helper every step kind is built with. It turns a step's handlers into an XState machine
  * with the common lifecycle:
  *
- *   probing → planning → (skipped | planned | capturing → <phases…> → verifying → succeeded | failed)
+ *   probing → planning → (skipped | planned | capturing → acting (each phase in turn) → verifying → succeeded | failed)
  *   succeeded | failed | skipped —COMPENSATE→ compensating → compensated | compensation-failed
  *
- * Every side effect is a named `fromPromise` actor referenced by its string `src`, so that snapshots
- * can be persisted and restored; the actors are bound to a run's runtime with `machine.provide`.
+ * Every side effect is a named `fromPromise` actor referenced by its string `src`, typed by its output
+ * in `setup()`: `probe`, `plan`, `capture`, `phase` (one actor for every phase: the context says which),
+ * `verify` and `compensate`. The placeholders throw; a run binds real ones with `machine.provide`
+ * (see `step-host.ts`), so that snapshots can be persisted and restored.
  */
-import { assign, fromPromise, setup, type AnyStateMachine } from 'xstate';
+import { assign, fromPromise, setup } from 'xstate';
 import type { z } from 'zod';
 import { toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { StepRuntime } from './step-runtime.js';
-import type { Change, Json, StepPlan } from './types.js';
-import type { RegistryLocation, RegistryValue } from '../executors/types.js';
+import type { Compensation, Json, StepMachineContext, StepMachineInput, StepPlan, Verification } from './types.js';
+import type { DeclaredWrite } from '../windows/registry.js';
 import type { RegistryPrior } from '../windows/undo-files.js';
 
-/** The context of a step machine; JSON only, so that it persists. */
-export interface StepMachineContext {
-  stepId: string;
-  index: number;
-  params: Json;
-  checkMode: boolean;
-  observed: Json;
-  plan: StepPlan | null;
-  priors: Json;
-  results: Record<string, Json>;
-  output: Json;
-  summary: string;
-  error: ErrorRecord | null;
-  compensation: { detail: string; changes: Change[] } | null;
-}
-
-export interface StepMachineInput {
-  stepId: string;
-  index: number;
-  params: Json;
-  checkMode: boolean;
-}
+export type { DeclaredWrite } from '../windows/registry.js';
+export type { Compensation, StepMachineContext, StepMachineInput, Verification } from './types.js';
 
 /** Arguments every handler receives. */
 export interface HandlerArgs<P> {
   params: P;
   rt: StepRuntime;
-}
-
-/** A registry value a step may write, declared up front so that the backup can capture it. */
-export interface DeclaredWrite extends RegistryLocation {
-  /** The value it must have; null: it must be absent (Windows' own default applies). */
-  desired: RegistryValue | null;
-  /** `nonzero`: any non-zero DWORD already satisfies the desired value (how Windows reads `Enabled`). */
-  satisfiedBy?: 'exact' | 'nonzero';
-}
-
-/** What verify reports. */
-export interface Verification {
-  ok: boolean;
-  summary: string;
-  output: Json;
-  problems?: string[];
 }
 
 /** One side-effecting phase between capture and verify. */
@@ -103,27 +69,193 @@ export interface StepKindDefinition<P> {
   /** Reads back and confirms. */
   verify(args: HandlerArgs<P> & { plan: StepPlan; priors: Json; results: Record<string, Json> }): Promise<Verification>;
   /** Undoes the step exactly from what capture recorded. Runs every undo even if one fails. */
-  compensate?(args: HandlerArgs<P> & { priors: Json; plan: StepPlan | null; results: Record<string, Json> }): Promise<{ detail: string; changes: Change[] }>;
+  compensate?(args: HandlerArgs<P> & { priors: Json; plan: StepPlan | null; results: Record<string, Json> }): Promise<Compensation>;
 }
+
+/** The names of a step machine's actors, each typed by its output. */
+export const STEP_ACTORS = ['probe', 'plan', 'capture', 'phase', 'verify', 'compensate'] as const;
+export type StepActorName = (typeof STEP_ACTORS)[number];
+
+function placeholder<T>() {
+  return fromPromise<T, StepMachineContext>(async () => {
+    throw new Error('step actor is not bound to a run; drive step machines through a Runner');
+  });
+}
+
+/** The typed placeholders; `step-host.ts` provides real actors of the same types for a run. */
+export const stepActors = {
+  probe: placeholder<Json>(),
+  plan: placeholder<StepPlan>(),
+  capture: placeholder<Json>(),
+  phase: placeholder<Json>(),
+  verify: placeholder<Verification>(),
+  compensate: placeholder<Compensation>(),
+};
+export type StepActors = typeof stepActors;
+
+/** Nothing to change, and no capture from an earlier process that would still need verifying. */
+const unchanged = (plan: StepPlan) => plan.changes.length === 0 && !plan.captured;
+
+/** Builds the machine of a step kind with these options. */
+function buildMachine(kind: string, phaseNames: readonly string[], verifyWhenUnchanged: boolean) {
+  const last = phaseNames.length - 1;
+  return setup({
+    types: {} as { context: StepMachineContext; input: StepMachineInput; events: { type: 'COMPENSATE' } },
+    actors: stepActors,
+    actions: {
+      recordError: assign((_, params: { error: unknown }) => ({ error: toErrorRecord(params.error) })),
+    },
+  }).createMachine({
+    id: kind,
+    initial: 'probing',
+    context: ({ input }) => ({
+      ...input,
+      observed: null,
+      plan: null,
+      priors: null,
+      phase: 0,
+      results: {},
+      output: null,
+      summary: '',
+      error: null,
+      compensation: null,
+    }),
+    states: {
+      probing: {
+        invoke: {
+          src: 'probe',
+          input: ({ context }) => context,
+          onDone: { target: 'planning', actions: assign({ observed: ({ event }) => event.output }) },
+          onError: { target: 'failed', actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) } },
+        },
+      },
+      planning: {
+        invoke: {
+          src: 'plan',
+          input: ({ context }) => context,
+          onDone: [
+            {
+              guard: ({ context, event }) => verifyWhenUnchanged && !context.checkMode && unchanged(event.output),
+              target: 'verifying',
+              actions: assign({ plan: ({ event }) => event.output, observed: null }),
+            },
+            {
+              guard: ({ event }) => unchanged(event.output),
+              target: 'skipped',
+              actions: assign({ plan: ({ event }) => event.output, summary: ({ event }) => event.output.summary, observed: null }),
+            },
+            {
+              guard: ({ context }) => context.checkMode,
+              target: 'planned',
+              actions: assign({ plan: ({ event }) => event.output, summary: ({ event }) => event.output.summary, observed: null }),
+            },
+            { target: 'capturing', actions: assign({ plan: ({ event }) => event.output }) },
+          ],
+          onError: { target: 'failed', actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) } },
+        },
+      },
+      capturing: {
+        invoke: {
+          src: 'capture',
+          input: ({ context }) => context,
+          onDone: [
+            { guard: () => last < 0, target: 'verifying', actions: assign({ priors: ({ event }) => event.output, observed: null }) },
+            { target: 'acting', actions: assign({ priors: ({ event }) => event.output, observed: null, phase: 0 }) },
+          ],
+          onError: { target: 'failed', actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) } },
+        },
+      },
+      acting: {
+        invoke: {
+          src: 'phase',
+          input: ({ context }) => context,
+          onDone: [
+            {
+              guard: ({ context }) => context.phase < last,
+              target: 'acting',
+              reenter: true,
+              actions: assign({
+                results: ({ context, event }) => ({ ...context.results, [phaseNames[context.phase]]: event.output }),
+                phase: ({ context }) => context.phase + 1,
+              }),
+            },
+            {
+              target: 'verifying',
+              actions: assign({ results: ({ context, event }) => ({ ...context.results, [phaseNames[context.phase]]: event.output }) }),
+            },
+          ],
+          onError: { target: 'failed', actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) } },
+        },
+      },
+      verifying: {
+        invoke: {
+          src: 'verify',
+          input: ({ context }) => context,
+          onDone: [
+            {
+              guard: ({ event }) => event.output.ok,
+              target: 'succeeded',
+              actions: assign({ output: ({ event }) => event.output.output, summary: ({ event }) => event.output.summary }),
+            },
+            {
+              target: 'failed',
+              actions: assign({
+                output: ({ event }) => event.output.output,
+                summary: ({ event }) => event.output.summary,
+                error: ({ event }) => ({
+                  name: 'StepError',
+                  code: 'VERIFY_FAILED',
+                  message: `verification failed: ${(event.output.problems ?? [event.output.summary]).join('; ')}`,
+                }),
+              }),
+            },
+          ],
+          onError: { target: 'failed', actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) } },
+        },
+      },
+      succeeded: { tags: ['settled'], on: { COMPENSATE: 'compensating' } },
+      failed: { tags: ['settled'], on: { COMPENSATE: 'compensating' } },
+      skipped: {
+        tags: ['settled'],
+        on: { COMPENSATE: { target: 'compensated', actions: assign({ compensation: { detail: 'nothing to undo: the step changed nothing', changes: [] } }) } },
+      },
+      planned: { type: 'final', tags: ['settled'] },
+      compensating: {
+        invoke: {
+          src: 'compensate',
+          input: ({ context }) => context,
+          onDone: { target: 'compensated', actions: assign({ compensation: ({ event }) => event.output }) },
+          onError: {
+            target: 'compensation-failed',
+            actions: assign({
+              compensation: ({ event }) => ({ detail: toErrorRecord(event.error).message, changes: [] }),
+              error: ({ context, event }) => context.error ?? toErrorRecord(event.error),
+            }),
+          },
+        },
+      },
+      compensated: { type: 'final', tags: ['done'] },
+      'compensation-failed': { type: 'final', tags: ['done'] },
+    },
+  });
+}
+
+/** The machine of a step kind. */
+export type StepMachine = ReturnType<typeof buildMachine>;
 
 /** A step kind: its definition plus its machine. */
 export interface StepKind<P = unknown> extends StepKindDefinition<P> {
-  readonly machine: AnyStateMachine;
-  /** Names of the machine's actors, in lifecycle order. */
-  readonly actorNames: readonly string[];
+  readonly machine: StepMachine;
 }
 
-const notBound = fromPromise<Json, StepMachineContext>(async () => {
-  throw new Error('step actor is not bound to a run; drive step machines through a Runner');
-});
-
-/** Arguments of the machine's callbacks; the phase states are built dynamically, so they are typed here by hand. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type A = { context: StepMachineContext; event: any };
-
-const failWith = assign({
-  error: ({ event }: A) => toErrorRecord(event.error),
-});
+/**
+ * The name of the state a step is in, as people and the journal see it: the phase's own name while
+ * `acting` (e.g. `apply`, `restart`), else the machine's state.
+ */
+export function stepStateName(kind: Pick<StepKindDefinition<unknown>, 'phases'>, value: unknown, context: Pick<StepMachineContext, 'phase'>): string {
+  if (value === 'acting') return kind.phases[context.phase]?.name ?? 'acting';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
 
 /**
  * Defines a step kind and builds its machine.
@@ -142,156 +274,8 @@ const failWith = assign({
  * ```
  */
 export function defineStepKind<P>(definition: StepKindDefinition<P>): StepKind<P> {
-  const phaseNames = definition.phases.map((p) => p.name);
-  const actorNames = ['probe', 'plan', 'capture', ...phaseNames, 'verify', 'compensate'];
-  const actors = Object.fromEntries(actorNames.map((n) => [n, notBound]));
-
-  // The states between capture and verify are built from the phase list, so they are typed loosely.
-  const phaseStates: Record<string, object> = {};
-  phaseNames.forEach((name, i) => {
-    phaseStates[name] = {
-      invoke: {
-        src: name,
-        input: ({ context }: A) => context,
-        onDone: {
-          target: phaseNames[i + 1] ?? 'verifying',
-          actions: assign({
-            results: ({ context, event }: A) => ({
-              ...context.results,
-              [name]: event.output,
-            }),
-          }),
-        },
-        onError: { target: 'failed', actions: failWith },
-      },
-    };
-  });
-
-  const machine = setup({
-    types: {} as { context: StepMachineContext; input: StepMachineInput; events: { type: 'COMPENSATE' } },
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    actors: actors as Record<string, typeof notBound>,
-  }).createMachine({
-    id: definition.kind,
-    initial: 'probing',
-    context: ({ input }: { input: StepMachineInput }) => ({
-      ...input,
-      observed: null,
-      plan: null,
-      priors: null,
-      results: {},
-      output: null,
-      summary: '',
-      error: null,
-      compensation: null,
-    }),
-    states: {
-      probing: {
-        invoke: {
-          src: 'probe',
-          input: ({ context }: A) => context,
-          onDone: { target: 'planning', actions: assign({ observed: ({ event }: A) => event.output }) },
-          onError: { target: 'failed', actions: failWith },
-        },
-      },
-      planning: {
-        invoke: {
-          src: 'plan',
-          input: ({ context }: A) => context,
-          onDone: [
-            {
-              guard: ({ context, event }: A) =>
-                Boolean(definition.verifyWhenUnchanged) &&
-                !context.checkMode &&
-                (event.output as unknown as StepPlan).changes.length === 0 &&
-                !(event.output as unknown as StepPlan).captured,
-              target: 'verifying',
-              actions: assign({ plan: ({ event }: A) => event.output as unknown as StepPlan }),
-            },
-            {
-              guard: ({ event }: A) => (event.output as unknown as StepPlan).changes.length === 0 && !(event.output as unknown as StepPlan).captured,
-              target: 'skipped',
-              actions: assign({
-                plan: ({ event }: A) => event.output as unknown as StepPlan,
-                summary: ({ event }: A) => (event.output as unknown as StepPlan).summary,
-              }),
-            },
-            {
-              guard: ({ context }: A) => context.checkMode,
-              target: 'planned',
-              actions: assign({
-                plan: ({ event }: A) => event.output as unknown as StepPlan,
-                summary: ({ event }: A) => (event.output as unknown as StepPlan).summary,
-              }),
-            },
-            { target: 'capturing', actions: assign({ plan: ({ event }: A) => event.output as unknown as StepPlan }) },
-          ],
-          onError: { target: 'failed', actions: failWith },
-        },
-      },
-      capturing: {
-        invoke: {
-          src: 'capture',
-          input: ({ context }: A) => context,
-          onDone: { target: phaseNames[0] ?? 'verifying', actions: assign({ priors: ({ event }: A) => event.output }) },
-          onError: { target: 'failed', actions: failWith },
-        },
-      },
-      ...(phaseStates as object),
-      verifying: {
-        invoke: {
-          src: 'verify',
-          input: ({ context }: A) => context,
-          onDone: [
-            {
-              guard: ({ event }: A) => (event.output as unknown as Verification).ok,
-              target: 'succeeded',
-              actions: assign({
-                output: ({ event }: A) => (event.output as unknown as Verification).output,
-                summary: ({ event }: A) => (event.output as unknown as Verification).summary,
-              }),
-            },
-            {
-              target: 'failed',
-              actions: assign({
-                output: ({ event }: A) => (event.output as unknown as Verification).output,
-                summary: ({ event }: A) => (event.output as unknown as Verification).summary,
-                error: ({ event }: A) => ({
-                  name: 'StepError',
-                  code: 'VERIFY_FAILED',
-                  message: `verification failed: ${((event.output as unknown as Verification).problems ?? [(event.output as unknown as Verification).summary]).join('; ')}`,
-                }),
-              }),
-            },
-          ],
-          onError: { target: 'failed', actions: failWith },
-        },
-      },
-      succeeded: { tags: ['settled'], on: { COMPENSATE: 'compensating' } },
-      failed: { tags: ['settled'], on: { COMPENSATE: 'compensating' } },
-      skipped: {
-        tags: ['settled'],
-        on: { COMPENSATE: { target: 'compensated', actions: assign({ compensation: { detail: 'nothing to undo: the step changed nothing', changes: [] } }) } },
-      },
-      planned: { type: 'final', tags: ['settled'] },
-      compensating: {
-        invoke: {
-          src: 'compensate',
-          input: ({ context }: A) => context,
-          onDone: { target: 'compensated', actions: assign({ compensation: ({ event }: A) => event.output as unknown as { detail: string; changes: Change[] } }) },
-          onError: {
-            target: 'compensation-failed',
-            actions: assign({
-              compensation: ({ event }: A) => ({ detail: toErrorRecord(event.error).message, changes: [] }),
-              error: ({ context, event }: A) => context.error ?? toErrorRecord(event.error),
-            }),
-          },
-        },
-      },
-      compensated: { type: 'final', tags: ['done'] },
-      'compensation-failed': { type: 'final', tags: ['done'] },
-    },
-  } as never);
-
-  return Object.assign({}, definition, { machine: machine as unknown as AnyStateMachine, actorNames });
+  const names = definition.phases.map((p) => p.name);
+  const reserved = names.find((n) => ['probing', 'planning', 'capturing', 'acting', 'verifying'].includes(n) || names.indexOf(n) !== names.lastIndexOf(n));
+  if (reserved !== undefined) throw new Error(`step kind ${definition.kind}: phase name "${reserved}" is reserved or repeated`);
+  return { ...definition, machine: buildMachine(definition.kind, names, Boolean(definition.verifyWhenUnchanged)) };
 }

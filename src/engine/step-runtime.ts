@@ -2,7 +2,6 @@
  * The runtime a step's handlers see: batched reads and writes with retries, a journaled memory for
  * write-ahead data, published outputs of earlier steps, logging and suspension.
  */
-import { fromPromise, type AnyStateMachine } from 'xstate';
 import { StepError, isTransient, toErrorRecord } from '../errors.js';
 import type { Executor, HostOp, HostOpResult } from '../executors/types.js';
 import { WRITE_OPS } from '../executors/types.js';
@@ -10,7 +9,7 @@ import type { RunEmitter } from './events.js';
 import type { JournalWriter } from './journal.js';
 import type { ReadCache } from './read-cache.js';
 import { withRetry, type RetryPolicy } from './retry.js';
-import type { DeclaredWrite, StepKind, StepMachineContext } from './step-kind.js';
+import type { DeclaredWrite } from '../windows/registry.js';
 import type { AwaitingReason, Json } from './types.js';
 
 /** Thrown by {@link StepRuntime.suspend}; ends this drive of the run without failing the step. */
@@ -219,65 +218,4 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
     budgetLeft: () => left(),
     targetGone: () => services.hostGone,
   };
-}
-
-/**
- * Binds a step kind's actors to a runtime. `onSuspend` hears a suspension; the suspended actor never
- * settles, and the driver stops it, leaving its last persisted snapshot in flight for the resume.
- */
-export function bindStepKind(
-  kind: StepKind<unknown>,
-  rt: StepRuntime,
-  onSuspend: (signal: SuspendSignal) => void,
-  setPhase: (name: string) => void,
-  /** Puts secret values back into parameters that the snapshot holds only as `{ $secret: name }`. */
-  reveal: (params: Json) => Json = (p) => p,
-  /** Resolves once the snapshot that invoked an actor is durable: no side effect starts before it is. */
-  durable: () => Promise<void> = async () => undefined,
-): AnyStateMachine {
-  const handlers: Record<string, (ctx: StepMachineContext, params: unknown) => Promise<Json>> = {
-    probe: (_ctx, params) => kind.probe({ params, rt }),
-    plan: async (ctx, params) => {
-      const plan = await kind.plan({ params, rt, observed: ctx.observed });
-      return { ...plan, captured: rt.remembers('capture') } as unknown as Json;
-    },
-    capture: (ctx, params) =>
-      rt.remember('capture', () => (kind.capture ? kind.capture({ params, rt, observed: ctx.observed, plan: ctx.plan! }) : ctx.observed)),
-    verify: async (ctx, params) =>
-      (await kind.verify({ params, rt, plan: ctx.plan!, priors: ctx.priors, results: ctx.results })) as unknown as Json,
-    compensate: async (ctx, params) => {
-      if (!kind.compensate || (ctx.priors === null && !rt.remembers('capture'))) {
-        return { detail: 'nothing to undo', changes: [] } as unknown as Json;
-      }
-      const priors = ctx.priors ?? (await rt.remember('capture', () => null));
-      return (await kind.compensate({ params, rt, priors, plan: ctx.plan, results: ctx.results })) as unknown as Json;
-    },
-  };
-  for (const phase of kind.phases) {
-    handlers[phase.name] = (ctx, params) => phase.run({ params, rt, plan: ctx.plan!, priors: ctx.priors, results: ctx.results });
-  }
-  const actors = Object.fromEntries(
-    kind.actorNames.map((name) => [
-      name,
-      fromPromise<Json, StepMachineContext>(async ({ input, signal }) => {
-        try {
-          // Write-ahead: the snapshot that names this actor reaches the disk before the actor acts.
-          await durable();
-          if (signal.aborted) return new Promise<Json>(() => undefined);
-          // Starting an actor is a safe point: what came before is durable, nothing of this one started.
-          rt.checkpoint();
-          setPhase(name);
-          const params = kind.params.parse(reveal(input.params));
-          return await handlers[name](input, params);
-        } catch (error) {
-          if (error instanceof SuspendSignal) {
-            onSuspend(error);
-            return new Promise<Json>(() => undefined);
-          }
-          throw error;
-        }
-      }),
-    ]),
-  );
-  return kind.machine.provide({ actors } as never);
 }

@@ -111,3 +111,43 @@ export interface RunResult {
   stateDir: string;
   backups: string[];
 }
+
+/** What an undo reports. */
+export type Compensation = { detail: string; changes: Change[] };
+
+/**
+ * The context of a step machine (`step-kind.ts`); JSON only, so that it persists. `observed` is kept only until the
+ * capture (nothing after it reads the probe), and `priors` is the capture journaled apart (a `memo`
+ * record), so that the journal holds each piece of data once.
+ */
+export type StepMachineContext = {
+  stepId: string;
+  index: number;
+  params: Json;
+  checkMode: boolean;
+  observed: Json;
+  plan: StepPlan | null;
+  priors: Json;
+  /** The phase under way (an index into the kind's phases) while `acting`. */
+  phase: number;
+  results: Record<string, Json>;
+  output: Json;
+  summary: string;
+  error: ErrorRecord | null;
+  compensation: Compensation | null;
+};
+
+export type StepMachineInput = {
+  stepId: string;
+  index: number;
+  params: Json;
+  checkMode: boolean;
+};
+
+/** What verify reports. */
+export type Verification = {
+  ok: boolean;
+  summary: string;
+  output: Json;
+  problems?: string[];
+};

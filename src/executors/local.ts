@@ -2,7 +2,7 @@
  * The `local` executor: runs the agent in this machine's PowerShell (`powershell.exe` on Windows,
  * `pwsh` elsewhere), one process per call, the batch on standard input.
  */
-import { execa, ExecaError } from 'execa';
+import type { ExecaError } from 'execa';
 import { ExecutorError } from '../errors.js';
 import { agentBackendFor, agentRequest, agentScriptFile, parseAgentAnswer, type AgentBackend } from './agent-protocol.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
@@ -49,6 +49,8 @@ export function createLocalExecutor(options: LocalExecutorOptions = {}): Executo
       roundTrips += 1;
       const { marker, json } = agentRequest(batch);
       try {
+        // execa is loaded on the first call, so that importing the library does not load it.
+        const { execa } = await import('execa');
         const result = await execa(shell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', agentScriptFile(agentBackendFor(options.agentBackend, options.env))], {
           input: json,
           env: options.env,

@@ -4,7 +4,7 @@
  * (`pwsh+ssh://user@host[:port]`, `-HostName`) — and runs the agent in it for every call. The session is
  * made again when the target has restarted.
  */
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
@@ -72,10 +72,12 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
     pending.clear();
   };
 
-  const host = () => {
+  // execa is loaded on the first call, so that importing the library does not load it.
+  let execa: typeof import('execa').execa | undefined;
+  const host = (run: typeof import('execa').execa) => {
     if (child) return child;
     const script = join(packageRoot(), 'src', 'executors', 'agent', 'remoting-host.ps1');
-    const proc = execa(shell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', script, agentScriptFile(agentBackendFor(options.agentBackend))], {
+    const proc = run(shell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', script, agentScriptFile(agentBackendFor(options.agentBackend))], {
       env: options.env,
       stdin: 'pipe',
       stdout: 'pipe',
@@ -123,7 +125,8 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
     async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
       roundTrips += 1;
       runOptions.signal?.throwIfAborted();
-      const proc = host();
+      execa ??= (await import('execa')).execa;
+      const proc = host(execa);
       const { marker, json } = agentRequest(batch);
       const id = nextId++;
       const output = await new Promise<string>((resolve, reject) => {

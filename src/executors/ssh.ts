@@ -10,7 +10,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Client, type ConnectConfig } from 'ssh2';
+import type { Client, ConnectConfig } from 'ssh2';
 import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
 import { agentBackendFor, agentRequest, bootstrapArgs, bootstrapInput, parseAgentAnswer, type AgentBackend } from './agent-protocol.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
@@ -171,8 +171,9 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
     if (process.env.RUNBOOK_SSH_PASSWORD) config.password = process.env.RUNBOOK_SSH_PASSWORD;
     if (process.env.SSH_AUTH_SOCK) config.agent = process.env.SSH_AUTH_SOCK;
     rejectedKey = null;
-    ready = new Promise<Client>((resolve, reject) => {
-      const c = new Client();
+    // ssh2 is loaded on the first connection, so that importing the library does not load it.
+    ready = import('ssh2').then(({ Client: SshClient }) => new Promise<Client>((resolve, reject) => {
+      const c = new SshClient();
       c.once('ready', () => {
         client = c;
         resolve(c);
@@ -191,7 +192,7 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
         client = null;
       });
       c.connect(config);
-    });
+    }));
     return ready;
   };
 

@@ -3,36 +3,10 @@
  * whole phase as one batch: one call of {@link Executor.run} is one round trip.
  */
 
-/** Registry view: `64` is the native view of a 64-bit OS, `32` the WOW64 view (Wow6432Node). */
-export type RegistryView = '64' | '32';
+import type { ProtocolMap, RegistryValue, RegistryView } from '../windows/registry.js';
 
-export const RegistryType = {
-  dword: 'REG_DWORD',
-  qword: 'REG_QWORD',
-  sz: 'REG_SZ',
-  expandSz: 'REG_EXPAND_SZ',
-  multiSz: 'REG_MULTI_SZ',
-  binary: 'REG_BINARY',
-} as const;
-export type RegistryType = (typeof RegistryType)[keyof typeof RegistryType];
-
-/**
- * A registry value with its type. DWORDs are unsigned 32-bit numbers (`0xFFFFFFFF` is 4294967295),
- * QWORDs decimal strings, MULTI_SZ string arrays, BINARY lowercase hex.
- */
-export type RegistryValue =
-  | { type: 'REG_DWORD'; data: number }
-  | { type: 'REG_QWORD'; data: string }
-  | { type: 'REG_SZ' | 'REG_EXPAND_SZ'; data: string }
-  | { type: 'REG_MULTI_SZ'; data: string[] }
-  | { type: 'REG_BINARY'; data: string };
-
-/** A value's location. `key` is a path below HKEY_LOCAL_MACHINE, e.g. `SYSTEM\CurrentControlSet\...`. */
-export interface RegistryLocation {
-  view: RegistryView;
-  key: string;
-  name: string;
-}
+export { RegistryType } from '../windows/registry.js';
+export type { ProtocolMap, ProtocolName, ProtocolSide, RegistryLocation, RegistryValue, RegistryView } from '../windows/registry.js';
 
 /** The typed operations every executor understands. */
 export type HostOp =
@@ -103,10 +77,6 @@ export interface SqlInstance {
   edition?: string;
 }
 
-export type ProtocolName = 'SSL 2.0' | 'SSL 3.0' | 'TLS 1.0' | 'TLS 1.1' | 'TLS 1.2';
-export type ProtocolSide = 'Client' | 'Server';
-/** Which protocols the SCHANNEL provider uses, per side; null where Windows' own default applies. */
-export type ProtocolMap = Record<ProtocolName, Record<ProtocolSide, boolean | null>>;
 
 /** The answer to each operation, in the order of the batch. */
 export type HostOpResult =

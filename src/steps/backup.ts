@@ -51,10 +51,11 @@ export const backupStep = defineStepKind({
     return {
       changes: pending.length === 0 ? [] : exports.map((e) => ({ target: `HKLM\\${e.key} (${e.view}-bit view)`, field: 'reg export', before: null, after: e.file, action: 'run' as const })),
       summary: pending.length === 0 ? `nothing to back up: the ${writes.length} values the run manages are already as required` : `export ${exports.length} key(s); capture ${writes.length} values`,
-      data: { exports, observed: values } as unknown as Json,
+      data: { exports } as unknown as Json,
     };
   },
-  capture: async ({ plan }) => (plan.data as { observed: Json }).observed,
+  // What the probe read, each value with its type and whether its key existed.
+  capture: async ({ observed }) => (observed as { observed: Json }).observed,
   phases: [
     {
       name: 'export',

@@ -42,10 +42,11 @@ function mismatches(configured: ProtocolMap, inEffect: ProtocolMap): string[] {
 
 function plannedByEarlierStep(outputs: Readonly<Record<string, Json>>): boolean {
   return Object.values(outputs).some((out) => {
-    const pending = (out as { pending?: DeclaredWrite[] } | null)?.pending;
+    // A registry step's plan publishes the values it will write: `pending` indexes its `writes`.
+    const data = out as { writes?: DeclaredWrite[]; pending?: number[] } | null;
+    const pending = Array.isArray(data?.pending) && Array.isArray(data?.writes) ? data.pending.map((i) => data.writes![i]) : [];
     return (
-      Array.isArray(pending) &&
-      pending.some((w) => w.view === IP_WRITE.view && w.key.toLowerCase() === IP_WRITE.key.toLowerCase() && w.name === IP_WRITE.name && w.desired?.data === 1)
+      pending.some((w) => w !== undefined && w.view === IP_WRITE.view && w.key.toLowerCase() === IP_WRITE.key.toLowerCase() && w.name === IP_WRITE.name && w.desired?.data === 1)
     );
   });
 }

@@ -252,8 +252,8 @@ export interface RegistryStepOptions<P> {
 
 interface RegistryPlanData {
   writes: DeclaredWrite[];
-  pending: DeclaredWrite[];
-  observed: ObservedValue[];
+  /** The writes still to make, as indices into `writes`. */
+  pending: number[];
   rebootRequired: boolean;
   [key: string]: unknown;
 }
@@ -286,17 +286,20 @@ export function defineRegistryStep<P>(options: RegistryStepOptions<P>): StepKind
     async plan(args) {
       const { writes, observed } = args.observed as unknown as { writes: DeclaredWrite[]; observed: ObservedValue[] };
       const plan = registryPlan(writes, observed, options.what);
-      const pending = pendingWrites(writes, observed);
+      const pending = writes.flatMap((w, i) => (satisfies(w, observed[i].value) ? [] : [i]));
       const extra = options.publish ? await options.publish(args) : {};
-      const data: RegistryPlanData = { ...extra, writes, pending, observed, rebootRequired: options.rebootOnChange && pending.length > 0 };
+      const data: RegistryPlanData = { ...extra, writes, pending, rebootRequired: options.rebootOnChange && pending.length > 0 };
       const note = options.note?.(extra);
       return { ...plan, summary: note ? `${plan.summary}; ${note}` : plan.summary, data: data as unknown as Json };
     },
-    capture: async ({ plan }) => (plan.data as unknown as RegistryPlanData).observed as unknown as Json,
+    capture: async ({ observed }) => (observed as unknown as { observed: ObservedValue[] }).observed as unknown as Json,
     phases: [
       {
         name: 'apply',
-        run: ({ rt, plan }) => applyWrites(rt, (plan.data as unknown as RegistryPlanData).pending),
+        run: ({ rt, plan }) => {
+          const data = plan.data as unknown as RegistryPlanData;
+          return applyWrites(rt, data.pending.map((i) => data.writes[i]));
+        },
       },
     ],
     async verify({ plan, results, priors }) {
@@ -304,7 +307,7 @@ export function defineRegistryStep<P>(options: RegistryStepOptions<P>): StepKind
       const problems = verifyWrites(data.writes, priors as unknown as ObservedValue[], results.apply ?? null);
       // Counted against the captured priors, so that a step re-run after a crash still reports its changes.
       const written = pendingWrites(data.writes, priors as unknown as ObservedValue[]).length;
-      const { writes: _w, pending: _p, observed: _o, ...published } = data;
+      const { writes: _w, pending: _p, ...published } = data;
       const note = options.note?.(published as Record<string, Json>);
       return {
         ok: problems.length === 0,

@@ -4,7 +4,7 @@
  * strings other than REG_SZ as `hex(b|2|7):` little-endian bytes, a deleted value as `"name"=-` and a
  * deleted key as `[-HKEY_LOCAL_MACHINE\…]`.
  */
-import type { RegistryValue } from '../executors/types.js';
+import type { RegistryValue } from './registry.js';
 
 /** The first line of every `.reg` file. */
 export const REG_HEADER = 'Windows Registry Editor Version 5.00';

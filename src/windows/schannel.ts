@@ -2,7 +2,7 @@
  * SCHANNEL protocol semantics shared by the steps and the simulated host: where the keys live and how
  * Windows reads `Enabled` / `DisabledByDefault`.
  */
-import type { ProtocolMap, ProtocolName, ProtocolSide, RegistryValue } from '../executors/types.js';
+import type { ProtocolMap, ProtocolName, ProtocolSide, RegistryValue } from './registry.js';
 
 export const SCHANNEL_PROTOCOLS_KEY = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
 export const PROTOCOLS: readonly ProtocolName[] = ['SSL 2.0', 'SSL 3.0', 'TLS 1.0', 'TLS 1.1', 'TLS 1.2'];

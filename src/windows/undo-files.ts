@@ -7,7 +7,7 @@
  * Keys are HKLM paths in a registry view; the 32-bit view of `SOFTWARE\X` is `SOFTWARE\Wow6432Node\X`
  * on the 64-bit Windows that Orchestrator runs on (Windows Server 2008 R2 and later are 64-bit only).
  */
-import type { RegistryValue, RegistryView } from '../executors/types.js';
+import type { RegistryValue, RegistryView } from './registry.js';
 import { REG_HEADER, regDeleteLine, regLine } from './reg-file.js';
 
 /** The state of one registry value before a run, as its step captured it. */

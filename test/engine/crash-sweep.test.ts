@@ -5,32 +5,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunResult, SimHostState } from '../../src/index.js';
-import { hostOf, makeHost, restartRefused, tempDir } from '../helpers.js';
-
-const CHILD = join(import.meta.dirname, '..', 'fixtures', 'drive-child.ts');
-
-function child(args: string[], crashAfter?: number): Promise<{ code: number | null; signal: string | null; result?: RunResult }> {
-  return new Promise((resolve) => {
-    const env = { ...process.env };
-    delete env.RUNBOOK_CRASH_AFTER;
-    if (crashAfter !== undefined) env.RUNBOOK_CRASH_AFTER = String(crashAfter);
-    execFile(process.execPath, ['--import', 'tsx', CHILD, ...args], { env, timeout: 60_000 }, (error, stdout) => {
-      const line = stdout.trim().split('\n').pop();
-      let result: RunResult | undefined;
-      try {
-        result = line ? (JSON.parse(line) as RunResult) : undefined;
-      } catch {
-        result = undefined;
-      }
-      resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, signal: error ? ((error as { signal?: string }).signal ?? null) : null, result });
-    });
-  });
-}
+import { driveChild as child, hostOf, makeHost, restartRefused, tempDir } from '../helpers.js';
 
 interface Outcome {
   status: string;

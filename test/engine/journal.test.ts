@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Journal, readJournal, JournalError } from '../../src/index.js';
 import { acquireLease } from '../../src/engine/lease.js';
+import { JOURNAL_FORMAT } from '../../src/engine/records.js';
 import { tempDir } from '../helpers.js';
 
 async function journalWith(n: number): Promise<string> {
@@ -74,7 +75,7 @@ test('a run journaled in another format is refused with what to do, and listed a
   const { Runner, bundledStepKinds } = await import('../../src/index.js');
   const { mkdir } = await import('node:fs/promises');
   const stateDir = await tempDir();
-  for (const [id, format] of [['old', undefined], ['new', 3]] as const) {
+  for (const [id, format] of [['old', undefined], ['new', JOURNAL_FORMAT + 1]] as const) {
     await mkdir(join(stateDir, 'runs', id), { recursive: true });
     const journal = await Journal.open(join(stateDir, 'runs', id, 'journal.jsonl'));
     await journal.append({ type: 'run.started', ...(format ? { format } : {}), runId: id, runbook: { name: 'x', steps: [{ id: 'a', uses: 'windows/schannel' }] }, params: {}, secrets: [], target: 'sim:x', checkMode: false });
@@ -85,17 +86,17 @@ test('a run journaled in another format is refused with what to do, and listed a
     () => assert.unreachable('read an old journal'),
     (error: JournalError) => {
       assert.is(error.code, 'JOURNAL_VERSION');
-      assert.match(error.message, /format 1; this runbook-engine reads format 2.*finish \(resume or roll back\) this run with the runbook-engine version that started it/s);
+      assert.match(error.message, new RegExp(`format 1; this runbook-engine reads format ${JOURNAL_FORMAT}.*finish \\(resume or roll back\\) this run with the runbook-engine version that started it`, 's'));
     },
   );
   const listed = await runner.list();
   assert.equal(listed.map((r) => [r.runId, r.status]), [['new', 'damaged'], ['old', 'damaged']]);
-  assert.match(listed[0].error!, /format 3/);
+  assert.match(listed[0].error!, new RegExp(`format ${JOURNAL_FORMAT + 1}`));
 });
 
 test('replay refuses a record type it does not know, and a record naming a step the runbook lacks', async () => {
   const { replay } = await import('../../src/engine/replay.js');
-  const started = { type: 'run.started', format: 2, runId: 'r', runbook: { name: 'x', steps: [{ id: 'a', uses: 'windows/schannel' }] }, params: {}, secrets: [], target: 't', checkMode: false };
+  const started = { type: 'run.started', format: JOURNAL_FORMAT, runId: 'r', runbook: { name: 'x', steps: [{ id: 'a', uses: 'windows/schannel' }] }, params: {}, secrets: [], target: 't', checkMode: false };
   const at = (seq: number, r: object) => ({ ...r, seq, at: '2026-11-25T00:00:00.000Z', sum: '' });
   for (const [bad, message] of [
     [{ type: 'step.teleported', index: 0 }, /unknown journal record type "step.teleported"/],

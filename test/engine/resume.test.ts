@@ -4,7 +4,6 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -17,18 +16,10 @@ import {
   type RunResult,
 } from '../../src/index.js';
 import { bundledRunbooksDir } from '../../src/engine/bundled.js';
-import { kinds, makeHost, newRunner, tempDir } from '../helpers.js';
+import { driveChild, kinds, makeHost, newRunner, tempDir } from '../helpers.js';
 
-const CHILD = join(import.meta.dirname, '..', 'fixtures', 'drive-child.ts');
-
-function child(args: string[], crashAfter?: number): Promise<RunResult | null> {
-  return new Promise((resolve) => {
-    const env = { ...process.env, RUNBOOK_CRASH_AFTER: crashAfter === undefined ? '' : String(crashAfter) };
-    execFile(process.execPath, ['--import', 'tsx', CHILD, ...args], { env }, (_error, stdout) => {
-      const line = stdout.trim();
-      resolve(line ? (JSON.parse(line) as RunResult) : null);
-    });
-  });
+async function child(args: string[], crashAfter?: number): Promise<RunResult | null> {
+  return (await driveChild(args, crashAfter)).result ?? null;
 }
 
 test('a run resumed three times at the same point without progress needs an operator', async () => {
