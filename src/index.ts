@@ -1,6 +1,8 @@
 // Public API of runbook-engine: explicit named re-exports only.
 export { Runner } from './engine/runner.js';
 export { DEFAULT_COMPENSATION_BUDGET_MS } from './engine/saga.js';
+export { VirtualClock, systemClock } from './util/clock.js';
+export type { Clock } from './util/clock.js';
 export type { Run, RunnerOptions, StartOptions, ResumeOptions, RunSummary } from './engine/runner.js';
 export { defineRunbook, defineStep, fingerprint } from './engine/runbook.js';
 export type { RunbookDefinition, StepDefinition, ParameterSpec, LoadedRunbook } from './engine/runbook.js';

@@ -19,6 +19,8 @@ import {
   type RunbookDefinition,
   type RunResult,
   type SimHostState,
+  VirtualClock,
+  type Clock,
 } from '../src/index.js';
 
 export const kinds = bundledStepKinds();
@@ -47,8 +49,9 @@ export async function registryText(file: string): Promise<string> {
   return JSON.stringify(JSON.parse(await readFile(file, 'utf8')).registry);
 }
 
-export function newRunner(stateDir: string): Runner {
-  return new Runner({ stateDir, kinds, retry: { minTimeout: 5, maxTimeout: 20, randomize: false } });
+/** A runner with fast retries; give it the clock of the simulated host it drives. */
+export function newRunner(stateDir: string, clock?: Clock): Runner {
+  return new Runner({ stateDir, kinds, retry: { minTimeout: 5, maxTimeout: 20, randomize: false }, clock });
 }
 
 export const FAST = { pollIntervalMs: 10 };
@@ -65,14 +68,17 @@ export function restartRefused(host: SimHostState): void {
 export async function runToEnd(
   file: string,
   options: { runbook?: LoadedRunbook | RunbookDefinition; params?: Record<string, unknown>; checkMode?: boolean; stateDir?: string; executor?: Executor } = {},
-): Promise<{ result: RunResult; runner: Runner; executor: Executor }> {
-  const runner = newRunner(options.stateDir ?? (await tempDir()));
-  const executor = options.executor ?? (await createSimulatedExecutor(file));
+): Promise<{ result: RunResult; runner: Runner; executor: Executor; clock: VirtualClock | undefined }> {
+  // A simulated host made here shares a virtual clock with the runner: its restarts take no real time.
+  // A given executor (a real transport, whose host keeps real time) runs on the system clock.
+  const clock = options.executor ? undefined : new VirtualClock();
+  const runner = newRunner(options.stateDir ?? (await tempDir()), clock);
+  const executor = options.executor ?? (await createSimulatedExecutor(file, { clock }));
   const runbook = options.runbook ?? (await loadRunbook('orchestrator-tls12', kinds));
   const defaults = options.runbook ? {} : FAST;
   const run = runner.start(runbook, { executor, params: { ...defaults, ...(options.params ?? {}) }, checkMode: options.checkMode });
   const result = await run.result;
-  return { result, runner, executor };
+  return { result, runner, executor, clock };
 }
 
 /** A one-step runbook around a bundled step kind. */

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
 import { JournalError, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import type { RunEmitter } from './events.js';
 import { transformedWriter, type Journal } from './journal.js';
 import type { StepKindRegistry } from './kinds.js';
@@ -53,6 +54,8 @@ export interface DriveOptions {
   overrides: Record<string, Json>;
   resumeCommand: string[];
   retry?: Partial<RetryPolicy>;
+  /** @default systemClock */
+  clock?: Clock;
   /** @default DEFAULT_COMPENSATION_BUDGET_MS */
   compensationBudgetMs?: number;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
@@ -129,11 +132,6 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
   };
   state.steps.forEach((_, i) => publish(i));
 
-  let interruptedResolve: () => void = () => undefined;
-  const whenInterrupted = new Promise<void>((resolve) => (interruptedResolve = resolve));
-  if (options.interrupt.aborted) interruptedResolve();
-  else options.interrupt.addEventListener('abort', () => interruptedResolve(), { once: true });
-
   const services: RuntimeServices = {
     runId,
     executor,
@@ -162,7 +160,8 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
     counters: new Map(),
     fence: options.fence,
     interrupted: () => options.interrupt.aborted,
-    whenInterrupted,
+    interruptSignal: options.interrupt,
+    clock: options.clock ?? systemClock,
     compensation: null,
     deadline: null,
     hostGone: false,

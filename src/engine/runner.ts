@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
 import { JournalError } from '../errors.js';
 import type { Executor } from '../executors/types.js';
+import type { Clock } from '../util/clock.js';
 import { drive } from './drive.js';
 import { RunEmitter } from './events.js';
 import { Journal } from './journal.js';
@@ -51,6 +52,8 @@ export interface RunnerOptions {
   compensationBudgetMs?: number;
   /** Lease settings (tests pause holders past their expiry with `renew: false`). */
   lease?: LeaseOptions;
+  /** The clock of every wait, deadline and budget (tests and simulations give a {@link VirtualClock}). @default systemClock */
+  clock?: Clock;
 }
 
 export interface StartOptions {
@@ -219,6 +222,7 @@ export class Runner {
           interrupt: interrupter.signal,
           fence: lease.check,
           compensationBudgetMs: this.options.compensationBudgetMs,
+          clock: this.options.clock,
           secrets,
           overrides,
           resumeCommand: (this.options.resumeCommand ?? ((id, dir) => ['runbook', 'resume', id, '--state-dir', dir]))(runId, this.stateDir),

@@ -40,7 +40,7 @@ export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
   // A compensation cannot be cancelled: from here on, calls get a signal that never aborts.
   services.signal = new AbortController().signal;
   services.compensation = { reason: saga.reason, force: saga.force };
-  services.deadline = Date.now() + scope.budgetMs;
+  services.deadline = services.clock.now() + scope.budgetMs;
   const ran = state.steps
     .map((st, index) => ({ st, index }))
     .filter(({ st, index }) => index <= saga.failedIndex && st.snapshot !== undefined)
@@ -78,7 +78,7 @@ export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
     events.emit('step:compensation', { runId, stepId, index, status, detail });
   }
   if (!allCompensated) {
-    const why = services.deadline !== null && Date.now() >= services.deadline ? `the compensation budget (${Math.round(scope.budgetMs / 1000)} s) was spent` : 'one or more undos failed';
+    const why = services.deadline !== null && services.clock.now() >= services.deadline ? `the compensation budget (${Math.round(scope.budgetMs / 1000)} s) was spent` : 'one or more undos failed';
     return {
       kind: 'ended',
       status: 'rollback-failed',

@@ -7,6 +7,7 @@ import type { Executor, HostOp, HostOpResult } from '../executors/types.js';
 import { WRITE_OPS } from '../executors/types.js';
 import type { RunEmitter } from './events.js';
 import type { JournalWriter } from './journal.js';
+import type { Clock } from '../util/clock.js';
 import type { ReadCache } from './read-cache.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 import type { DeclaredWrite } from '../windows/registry.js';
@@ -69,6 +70,9 @@ export interface StepRuntime {
   /** Keeps a file in the run's state directory; returns its path. */
   saveFile(name: string, content: string): Promise<string>;
   log(message: string, level?: 'info' | 'warn' | 'error'): void;
+  /** The run's clock: milliseconds since the epoch. */
+  now(): number;
+  /** Pauses on the run's clock; an interruption ends the pause early. */
   sleep(ms: number): Promise<void>;
   /** Ends this drive; the run awaits a resume. @default awaiting `target-restart` */
   suspend(reason: string, awaiting?: AwaitingReason): never;
@@ -103,13 +107,14 @@ export interface RuntimeServices {
   fence: () => Promise<void>;
   /** True once an interruption was asked for; steps stop at their next safe point. */
   interrupted: () => boolean;
-  /** Resolves when an interruption is asked for (wakes sleepers). */
-  whenInterrupted: Promise<void>;
   compensation: CompensationContext | null;
   /** The compensation budget's end (epoch ms), while the saga runs. */
   deadline: number | null;
   /** Set when an undo found the target unreachable after its retries: later calls are tried once. */
   hostGone: boolean;
+  clock: Clock;
+  /** Aborts when an interruption is asked for (wakes sleepers). */
+  interruptSignal: AbortSignal;
 }
 
 export function createStepRuntime(services: RuntimeServices, stepId: string, index: number, phase: () => string): StepRuntime {
@@ -117,7 +122,7 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
   const counter = services.counters.get(index) ?? { roundTrips: 0, polls: 0, retries: 0 };
   services.counters.set(index, counter);
 
-  const left = () => (services.deadline === null ? null : services.deadline - Date.now());
+  const left = () => (services.deadline === null ? null : services.deadline - services.clock.now());
 
   const exec = async (ops: readonly HostOp[], options: ExecOptions = {}) => {
     const writes = ops.some((op) => WRITE_OPS.has(op.op));
@@ -198,14 +203,8 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
     log(message, level = 'info') {
       events.emit('log', { runId, stepId, level, message });
     },
-    sleep: (ms) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        void services.whenInterrupted.then(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      }),
+    now: () => services.clock.now(),
+    sleep: (ms) => services.clock.sleep(ms, services.interruptSignal),
     suspend(reason, awaiting = 'target-restart'): never {
       throw new SuspendSignal(reason, awaiting);
     },

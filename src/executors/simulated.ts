@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ExecutorError } from '../errors.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { applyOp, boot, goDown, opKey, sortedRegistry, type SimHostState } from './simulated-model.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
@@ -69,8 +70,12 @@ function matchingFault(host: SimHostState, op: HostOp) {
 export interface SimulatedExecutorOptions {
   /** Behave as if the engine ran on the target itself (overrides the host file's `onTarget`). */
   onTarget?: boolean;
-  /** Clock, for tests. @default () => new Date() */
-  now?: () => Date;
+  /**
+   * The host's clock, shared with the runner's so that a restart's downtime passes in virtual time
+   * (a {@link VirtualClock}): its boots, pending shutdowns and slow services follow it, and so does
+   * the simulated latency. @default the system clock
+   */
+  clock?: Clock;
 }
 
 /**
@@ -85,7 +90,7 @@ export interface SimulatedExecutorOptions {
  */
 export async function createSimulatedExecutor(file: string, options: SimulatedExecutorOptions = {}): Promise<Executor> {
   const initial = await readHost(file);
-  const now = options.now ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
   let roundTrips = 0;
   return {
     name,
@@ -99,8 +104,8 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
       runOptions.signal?.throwIfAborted();
       return withFileLock(file, async () => {
         const host = await readHost(file);
-        if (host.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, host.latencyMs));
-        const at = now();
+        if (host.latencyMs > 0) await clock.sleep(host.latencyMs);
+        const at = new Date(clock.now());
         // A shutdown someone else scheduled happens at its time, whatever this engine does.
         if (host.pendingShutdown && at.getTime() >= Date.parse(host.pendingShutdown.at)) {
           const start = Date.parse(host.pendingShutdown.at);

@@ -79,13 +79,13 @@ type RestartAnswer = { requested: boolean; alreadyRestarted: boolean; unconfirme
 function deadlineOf(rt: StepRuntime, baseline: Baseline): number {
   const budget = rt.budgetLeft();
   const own = Date.parse(baseline.deadline);
-  return budget === null ? own : Math.min(own, Date.now() + budget);
+  return budget === null ? own : Math.min(own, rt.now() + budget);
 }
 
 /** How long to pause before the next poll: doubling from `pollIntervalMs`, jittered, capped, never past the deadline. */
-function nextPause(pause: number, params: RestartParams, deadline: number): number {
+function nextPause(rt: StepRuntime, pause: number, params: RestartParams, deadline: number): number {
   const jitter = 0.5 + Math.random() / 2;
-  return Math.max(0, Math.min(pause * jitter, params.maxPollIntervalMs, deadline - Date.now()));
+  return Math.max(0, Math.min(pause * jitter, params.maxPollIntervalMs, deadline - rt.now()));
 }
 
 /**
@@ -121,13 +121,13 @@ async function waitForBoot(rt: StepRuntime, params: RestartParams, baseline: Bas
     } catch (error) {
       if (!isTransient(error)) throw error;
     }
-    if (Date.now() >= deadline) {
+    if (rt.now() >= deadline) {
       throw new StepError('RESTART_TIMEOUT', `the target did not come back by ${new Date(deadline).toISOString()} (boot time still ${baseline.bootTime}, or services not running)`, {
         where: rt.stepId,
         hint: 'check the server console; once it is up, `runbook resume` continues the run',
       });
     }
-    await rt.sleep(nextPause(pause, params, deadline));
+    await rt.sleep(nextPause(rt, pause, params, deadline));
     pause = Math.min(pause * 2, params.maxPollIntervalMs);
   }
 }
@@ -143,7 +143,7 @@ async function currentBootTime(rt: StepRuntime, params: RestartParams, deadline:
     } catch (error) {
       if (!isTransient(error)) throw error;
       // An earlier undo already waited out its retries against this target: do not wait again.
-      if (Date.now() >= deadline || rt.targetGone()) {
+      if (rt.now() >= deadline || rt.targetGone()) {
         throw new StepError('TARGET_GONE', 'the target did not answer, so whether it restarted cannot be known', {
           where: rt.stepId,
           hint: 'once it is up, restart it so that the restored values take effect (or `runbook resume` the run)',
@@ -151,7 +151,7 @@ async function currentBootTime(rt: StepRuntime, params: RestartParams, deadline:
         });
       }
     }
-    await rt.sleep(nextPause(pause, params, deadline));
+    await rt.sleep(nextPause(rt, pause, params, deadline));
     pause = Math.min(pause * 2, params.maxPollIntervalMs);
   }
 }
@@ -225,9 +225,9 @@ export const restartStep = defineStepKind({
       data: { bootTime, reason, rebootRequired: true } as Json,
     };
   },
-  async capture({ params, observed }) {
+  async capture({ params, observed, rt }) {
     const { bootTime, marker, markerKey } = observed as unknown as { bootTime: string; marker: string | null; markerKey: Json };
-    return { bootTime, marker, markerKey, deadline: new Date(Date.now() + params.timeoutSeconds * 1000).toISOString() };
+    return { bootTime, marker, markerKey, deadline: new Date(rt.now() + params.timeoutSeconds * 1000).toISOString() };
   },
   phases: [
     {
@@ -278,7 +278,7 @@ export const restartStep = defineStepKind({
     // Whether this run restarted the target is the target's to say: its boot time against the
     // baseline journaled before the restart was sent (the journal may end before the answer did).
     const baseline = await rt.remember<{ bootTime: string; restarted: boolean; deadline: string }>('compensate.baseline', async () => {
-      const deadline = Date.now() + params.timeoutSeconds * 1000;
+      const deadline = rt.now() + params.timeoutSeconds * 1000;
       const bootTime = await currentBootTime(rt, params, deadlineOf(rt, { bootTime: before.bootTime, deadline: new Date(deadline).toISOString() }));
       return { bootTime, restarted: !sameBoot(bootTime, before.bootTime), deadline: new Date(deadline).toISOString() };
     });

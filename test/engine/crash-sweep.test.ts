@@ -7,9 +7,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { RunResult, SimHostState } from '../../src/index.js';
-import { driveChild as child, hostOf, makeHost, restartRefused, tempDir } from '../helpers.js';
+import { createSimulatedExecutor } from '../../src/index.js';
+import { driveChild as child, hostOf, makeHost, newRunner, restartRefused, tempDir } from '../helpers.js';
 
 interface Outcome {
   status: string;
@@ -35,20 +37,24 @@ async function outcome(hostFile: string, result: RunResult, crashed: boolean): P
   };
 }
 
-/** One crash point: start with the hook, then resume in new processes until the run ends. */
+/**
+ * One crash point: a child process starts the run and kills itself after record k; the run is then
+ * resumed from its journal until it ends (here, by a new runner: a resume reads only the journal and
+ * the host, so it needs no process of its own).
+ */
 async function sweepPoint(preset: string, k: number | undefined, tweak?: (host: SimHostState) => void): Promise<{ outcome: Outcome; records: number }> {
   const hostFile = await makeHost(preset, tweak);
   const stateDir = await tempDir('rbe-sweep-');
   const runId = `sweep-${k ?? 'none'}`;
-  let r = await child(['start', stateDir, hostFile, runId], k);
-  const crashed = r.signal === 'SIGKILL';
-  for (let attempt = 0; attempt < 6 && (!r.result || ['running', 'awaiting-resume'].includes(r.result.status)); attempt++) {
-    if (r.result?.status === 'awaiting-resume') await new Promise((res) => setTimeout(res, 60));
-    r = await child(['resume', stateDir, hostFile, runId]);
+  const started = await child(['start', stateDir, hostFile, runId], k);
+  const crashed = started.signal === 'SIGKILL';
+  let result = started.result;
+  for (let attempt = 0; attempt < 6 && (!result || ['running', 'awaiting-resume'].includes(result.status)); attempt++) {
+    result = await (await newRunner(stateDir).resume(runId, { executor: await createSimulatedExecutor(hostFile) })).result;
   }
-  assert.ok(r.result, `crash point ${k}: the run produced a result`);
+  assert.ok(result, `crash point ${k}: the run produced a result`);
   const journal = await readFile(join(stateDir, 'runs', runId, 'journal.jsonl'), 'utf8');
-  return { outcome: await outcome(hostFile, r.result!, crashed), records: journal.trim().split('\n').length };
+  return { outcome: await outcome(hostFile, result!, crashed), records: journal.trim().split('\n').length };
 }
 
 async function pool<T>(items: number[], width: number, fn: (k: number) => Promise<T>): Promise<T[]> {
@@ -80,7 +86,7 @@ for (const [label, preset, expected, tweak] of [
     assert.is(baseline.outcome.status, expected);
     if (tweak === serviceStaysDown) assert.is(baseline.outcome.restarts, 2, 'restarted, then restarted again by the rollback');
     const points = Array.from({ length: baseline.records }, (_, i) => i + 1);
-    const results = await pool(points, 2, (k) => sweepPoint(preset, k, tweak));
+    const results = await pool(points, availableParallelism() + 1, (k) => sweepPoint(preset, k, tweak));
     let crashed = 0;
     results.forEach((r, i) => {
       const { crashed: didCrash, ...got } = r.outcome;

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createSimulatedExecutor, ExecutorError, type HostOp } from '../../src/index.js';
+import { createSimulatedExecutor, ExecutorError, VirtualClock, type HostOp } from '../../src/index.js';
 import { hostOf, makeHost } from '../helpers.js';
 
 const NET4 = 'SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319';
@@ -87,7 +87,8 @@ test('a restart makes the host unreachable for its downtime, then the boot time 
   const file = await makeHost('server-2016', (h) => {
     h.downtimeMs = 150;
   });
-  const ex = await createSimulatedExecutor(file);
+  const clock = new VirtualClock();
+  const ex = await createSimulatedExecutor(file, { clock });
   const [boot] = await ex.run([{ op: 'boot.time' }]);
   const before = (boot as { bootTime: string }).bootTime;
   const key = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.0\\Server';
@@ -101,7 +102,7 @@ test('a restart makes the host unreachable for its downtime, then the boot time 
   } catch (error) {
     assert.is((error as ExecutorError).kind, 'unreachable');
   }
-  await new Promise((r) => setTimeout(r, 200));
+  clock.advance(200);
   const [after, eff] = await ex.run([{ op: 'boot.time' }, { op: 'tls.inEffect' }]);
   assert.is.not((after as { bootTime: string }).bootTime, before);
   assert.is((eff as { protocols: Record<string, Record<string, unknown>> }).protocols['TLS 1.0'].Server, false);

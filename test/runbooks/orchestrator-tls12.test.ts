@@ -262,14 +262,14 @@ test('on the target itself: exits awaiting resume, the start-up task resumes the
     h.onTarget = true;
   });
   const stateDir = await tempDir();
-  const { result, runner } = await runToEnd(file, { stateDir });
+  const { result, runner, clock } = await runToEnd(file, { stateDir });
   assert.is(result.status, 'awaiting-resume');
   const tasks = (await hostOf(file)).startupTasks;
   const [name, command] = Object.entries(tasks)[0];
   assert.is(name, `runbook-resume-${result.runId}`);
   assert.equal(command, ['runbook', 'resume', result.runId, '--state-dir', stateDir]);
-  await new Promise((r) => setTimeout(r, 80)); // the simulated boot
-  const resumed = await (await runner.resume(result.runId, { executor: await createSimulatedExecutor(file) })).result;
+  clock!.advance(80); // the simulated boot
+  const resumed = await (await runner.resume(result.runId, { executor: await createSimulatedExecutor(file, { clock }) })).result;
   assert.is(resumed.status, 'succeeded', JSON.stringify(resumed.error));
   assert.equal((await hostOf(file)).startupTasks, {});
   assert.is((await hostOf(file)).restarts, 1);
@@ -298,13 +298,13 @@ test('on the target itself, a rollback after the restart also resumes through a 
   });
   const before = await registryText(file);
   const stateDir = await tempDir();
-  const { result, runner } = await runToEnd(file, { stateDir });
+  const { result, runner, clock } = await runToEnd(file, { stateDir });
   assert.is(result.status, 'awaiting-resume');
   let current = result;
   for (let i = 0; i < 3 && current.status === 'awaiting-resume'; i++) {
     assert.equal(Object.keys((await hostOf(file)).startupTasks), [`runbook-resume-${result.runId}`]);
-    await new Promise((r) => setTimeout(r, 80));
-    current = await (await runner.resume(result.runId, { executor: await createSimulatedExecutor(file) })).result;
+    clock!.advance(80);
+    current = await (await runner.resume(result.runId, { executor: await createSimulatedExecutor(file, { clock }) })).result;
   }
   assert.is(current.status, 'rolled-back', JSON.stringify(current.error));
   assert.is(await registryText(file), before);
