@@ -3,8 +3,9 @@
  * journals and their replay only, no step kinds, validation or machines — so that listing runs stays
  * fast however large the engine grows.
  */
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { writeFileAtomic } from '../util/write-atomic.js';
 import { JournalError } from '../errors.js';
 import { readJournal } from './journal.js';
 import { replay, resultOf, type RunStartedRecord } from './replay.js';
@@ -50,6 +51,45 @@ export async function startedRecordOf(stateDir: string, runId: string): Promise<
   return started;
 }
 
+/** The summary `status` shows, from a run's result. */
+function summaryOf(id: string, r: RunResult): RunSummary {
+  const current = r.steps.find((s) => !['succeeded', 'skipped', 'planned', 'compensated'].includes(s.status));
+  return {
+    runId: id,
+    runbook: r.runbook,
+    target: r.target,
+    status: r.status,
+    currentStep: current?.id ?? null,
+    startedAt: r.startedAt,
+    endedAt: r.endedAt,
+    ...(r.awaiting ? { awaiting: r.awaiting } : {}),
+  };
+}
+
+/** `summary.json` beside a journal: the summary as of a journal of `journalBytes` bytes. */
+type SummaryFile = { journalBytes: number; summary: RunSummary };
+
+/**
+ * Keeps the run's summary beside its journal when a drive ends, so that `status` over many runs reads
+ * one small file per run instead of replaying every journal. It is used only while the journal still
+ * has the size it had then: a run that was resumed (or crashed mid-drive) since is replayed.
+ */
+export async function writeRunSummary(runDir: string, result: RunResult): Promise<void> {
+  const { size } = await stat(join(runDir, 'journal.jsonl'));
+  const file: SummaryFile = { journalBytes: size, summary: summaryOf(basename(runDir), result) };
+  await writeFileAtomic(join(runDir, 'summary.json'), JSON.stringify(file));
+}
+
+async function summaryFromFile(runDir: string): Promise<RunSummary | null> {
+  try {
+    const [text, { size }] = await Promise.all([readFile(join(runDir, 'summary.json'), 'utf8'), stat(join(runDir, 'journal.jsonl'))]);
+    const file = JSON.parse(text) as SummaryFile;
+    return file.journalBytes === size ? file.summary : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Every run in the state directory, oldest first; a run whose journal cannot be read is listed as `damaged`. */
 export async function listRuns(stateDir: string): Promise<RunSummary[]> {
   let ids: string[];
@@ -59,23 +99,22 @@ export async function listRuns(stateDir: string): Promise<RunSummary[]> {
     return [];
   }
   const out: RunSummary[] = [];
-  for (const id of ids) {
-    try {
-      const r = await runResult(stateDir, id);
-      const current = r.steps.find((s) => !['succeeded', 'skipped', 'planned', 'compensated'].includes(s.status));
-      out.push({
-        runId: id,
-        runbook: r.runbook,
-        target: r.target,
-        status: r.status,
-        currentStep: current?.id ?? null,
-        startedAt: r.startedAt,
-        endedAt: r.endedAt,
-        ...(r.awaiting ? { awaiting: r.awaiting } : {}),
-      });
-    } catch (error) {
-      out.push({ runId: id, runbook: '?', target: '?', status: 'damaged', currentStep: null, startedAt: '', endedAt: '', error: (error as Error).message.split('\n')[0] });
-    }
+  // A few at a time: the file reads overlap, the replays (of runs without a current summary) do not pile up.
+  for (let i = 0; i < ids.length; i += 16) {
+    const batch = ids.slice(i, i + 16);
+    out.push(
+      ...(await Promise.all(
+        batch.map(async (id) => {
+          const cached = await summaryFromFile(runDirOf(stateDir, id));
+          if (cached) return { ...cached, runId: id };
+          try {
+            return summaryOf(id, await runResult(stateDir, id));
+          } catch (error) {
+            return { runId: id, runbook: '?', target: '?', status: 'damaged', currentStep: null, startedAt: '', endedAt: '', error: (error as Error).message.split('\n')[0] } satisfies RunSummary;
+          }
+        }),
+      )),
+    );
   }
   return out;
 }

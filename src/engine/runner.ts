@@ -16,7 +16,7 @@ import type { StepKindRegistry } from './kinds.js';
 import { acquireLease, type LeaseOptions } from './lease.js';
 import { checkStepParameters, resolveParameters, validateRunbook } from './loader.js';
 import { JOURNAL_FORMAT, type RunStartedRecord } from './replay.js';
-import { listRuns, runDirOf, runResult, startedRecordOf, type RunSummary } from './run-index.js';
+import { listRuns, runDirOf, runResult, startedRecordOf, writeRunSummary, type RunSummary } from './run-index.js';
 import { writeReports, writeUndoFiles } from './report.js';
 import type { RetryPolicy } from './retry.js';
 import type { LoadedRunbook, RunbookDefinition } from './runbook.js';
@@ -234,6 +234,7 @@ export class Runner {
         const undo = await writeUndoFiles(result, journal.records, this.options.kinds, runDir);
         const reported = undo ? { ...result, undoFiles: undo } : result;
         await writeReports(reported, runDir);
+        await writeRunSummary(runDir, reported);
         return reported;
       } finally {
         await journal?.close();
