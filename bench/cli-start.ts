@@ -8,7 +8,7 @@
  *   node --import tsx bench/cli-start.ts [runs]
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -39,7 +39,10 @@ const [only] = readdirSync(join(many, 'runs'));
 for (let i = 1; i < 1000; i++) {
   const copy = join(many, 'runs', `${only}-${String(i).padStart(4, '0')}`);
   mkdirSync(copy);
-  for (const f of ['journal.jsonl', 'summary.json']) copyFileSync(join(many, 'runs', only, f), join(copy, f));
+  copyFileSync(join(many, 'runs', only, 'journal.jsonl'), join(copy, 'journal.jsonl'));
+  // The summary holds for the journal it was written beside: stamp it with the copy's time.
+  const summary = JSON.parse(readFileSync(join(many, 'runs', only, 'summary.json'), 'utf8'));
+  writeFileSync(join(copy, 'summary.json'), JSON.stringify({ ...summary, journalModified: statSync(join(copy, 'journal.jsonl')).mtimeMs }));
 }
 
 const cases: [string, string[], number | null][] = [

@@ -205,6 +205,7 @@ export class Journal {
     const sealed = { ...record, sum } as JournalRecord<T>;
     return new Promise<JournalRecord<T>>((resolve, reject) => {
       const durable = () => {
+        // The list holds records of every type; a typed record is one of them (T is only narrower).
         this.written.push(sealed as unknown as JournalRecord);
         resolve(sealed);
       };

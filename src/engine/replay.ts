@@ -52,6 +52,7 @@ export function positionOf(state: RunState): string {
 }
 
 export function replay(records: readonly JournalRecord[]): RunState {
+  // Records come off the disk untyped; the type is checked on the next line before anything is read.
   const first = records[0] as unknown as JournalRecord<RunStartedRecord> | undefined;
   if (!first || first.type !== 'run.started') {
     throw new JournalError('JOURNAL_CORRUPT', 'the journal does not begin with run.started', { hint: 'the run cannot be read; inspect the file' });

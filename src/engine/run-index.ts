@@ -43,6 +43,7 @@ export async function runResult(stateDir: string, runId: string): Promise<RunRes
 export async function startedRecordOf(stateDir: string, runId: string): Promise<RunStartedRecord> {
   const file = join(runDirOf(stateDir, runId), 'journal.jsonl');
   const { records } = await readJournal(file);
+  // Records come off the disk untyped; the type is checked on the next line before anything is read.
   const started = records[0] as unknown as RunStartedRecord | undefined;
   if (!started || started.type !== 'run.started') throw new JournalError('JOURNAL_CORRUPT', 'the journal does not begin with run.started', { where: file });
   if (started.fingerprint !== fingerprint(started.runbook)) {
@@ -67,24 +68,25 @@ function summaryOf(id: string, r: RunResult): RunSummary {
 }
 
 /** `summary.json` beside a journal: the summary as of a journal of `journalBytes` bytes. */
-type SummaryFile = { journalBytes: number; summary: RunSummary };
+type SummaryFile = { journalBytes: number; journalModified: number; summary: RunSummary };
 
 /**
  * Keeps the run's summary beside its journal when a drive ends, so that `status` over many runs reads
  * one small file per run instead of replaying every journal. It is used only while the journal still
- * has the size it had then: a run that was resumed (or crashed mid-drive) since is replayed.
+ * has the size and modification time it had then: a run that was resumed (or crashed mid-drive), or a
+ * journal changed by anything else since, is replayed.
  */
 export async function writeRunSummary(runDir: string, result: RunResult): Promise<void> {
-  const { size } = await stat(join(runDir, 'journal.jsonl'));
-  const file: SummaryFile = { journalBytes: size, summary: summaryOf(basename(runDir), result) };
+  const { size, mtimeMs } = await stat(join(runDir, 'journal.jsonl'));
+  const file: SummaryFile = { journalBytes: size, journalModified: mtimeMs, summary: summaryOf(basename(runDir), result) };
   await writeFileAtomic(join(runDir, 'summary.json'), JSON.stringify(file));
 }
 
 async function summaryFromFile(runDir: string): Promise<RunSummary | null> {
   try {
-    const [text, { size }] = await Promise.all([readFile(join(runDir, 'summary.json'), 'utf8'), stat(join(runDir, 'journal.jsonl'))]);
+    const [text, { size, mtimeMs }] = await Promise.all([readFile(join(runDir, 'summary.json'), 'utf8'), stat(join(runDir, 'journal.jsonl'))]);
     const file = JSON.parse(text) as SummaryFile;
-    return file.journalBytes === size ? file.summary : null;
+    return file.journalBytes === size && file.journalModified === mtimeMs ? file.summary : null;
   } catch {
     return null;
   }

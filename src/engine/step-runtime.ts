@@ -189,6 +189,7 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
     },
     async remember(name, compute) {
       const key = `${index}:${name}`;
+      // A memo is journaled under its name by this very function, from `compute`'s value of type T.
       if (services.memos.has(key)) return services.memos.get(key) as never;
       const value = await compute();
       await journal.append({ type: 'memo', index, stepId, name, value });

@@ -1,0 +1,35 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { renderReportMarkdown } from '../../src/engine/report.js';
+import { makeHost, restartRefused, runToEnd } from '../helpers.js';
+
+test('a succeeded run: report.json is the result, report.md shows every step with its changes', async () => {
+  const { result, runner } = await runToEnd(await makeHost('server-2016'));
+  const dir = runner.runDir(result.runId);
+  assert.equal(JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')), JSON.parse(JSON.stringify(result)));
+  const md = await readFile(join(dir, 'report.md'), 'utf8');
+  assert.match(md, new RegExp(`^# Run ${result.runId}`));
+  assert.match(md, /- status: \*\*succeeded\*\*/);
+  for (const id of ['preflight', 'backup', 'schannel', 'dotnet', 'hotfix', 'restart', 'ip-verify']) assert.match(md, new RegExp(`### ${id} \\(`));
+  assert.match(md, /\| HKLM\\SYSTEM\\[^|]*\\TLS 1\.0\\Server \(64-bit view\) \| Enabled \| \(absent\) \| 0x00000000 \(0\) \| REG_DWORD \| create \|/, 'a change row: key, value, before, after, type, action');
+  assert.not.match(md, /Still changed on the target/);
+});
+
+test('a rolled-back run: each compensation in the report; a run that left changes lists them and the undo files', async () => {
+  const { result } = await runToEnd(await makeHost('server-2016', restartRefused));
+  assert.is(result.status, 'rolled-back');
+  const md = renderReportMarkdown(result);
+  assert.match(md, /### schannel [\s\S]*?Compensation: \*\*compensated\*\* — restored \d+ registry item/);
+  const left = renderReportMarkdown({
+    ...result,
+    status: 'rollback-failed',
+    remaining: [{ target: 'HKLM\\X (64-bit view)', field: 'Enabled', before: null, after: '0x00000000 (0)', action: 'create' }],
+    undoFiles: { reg: '/s/undo.reg', powershell: '/s/undo.ps1' },
+  });
+  assert.match(left, /## Still changed on the target[\s\S]*HKLM\\X \(64-bit view\) \| Enabled/);
+  assert.match(left, /`\/s\/undo.reg` — on the target, elevated: `reg import undo.reg`/);
+});
+
+test.run();

@@ -1,0 +1,44 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ExecutorError, StepError, DEFAULT_RETRY_POLICY } from '../../src/index.js';
+import { resolvePolicy, retryPolicySchema, withRetry, type AttemptInfo } from '../../src/engine/retry.js';
+
+const fast = resolvePolicy(DEFAULT_RETRY_POLICY, { minTimeout: 1, maxTimeout: 2, randomize: false });
+
+test('a transient error is retried as the policy says, and every failed attempt is reported', async () => {
+  const seen: AttemptInfo[] = [];
+  let calls = 0;
+  const value = await withRetry(
+    async () => {
+      calls += 1;
+      if (calls < 3) throw new ExecutorError('reset', 'connection reset');
+      return 'ok';
+    },
+    fast,
+    (info) => void seen.push(info),
+  );
+  assert.is(value, 'ok');
+  assert.equal(seen.map((s) => [s.attempt, s.willRetry]), [[1, true], [2, true]]);
+});
+
+test('a permanent error is not retried; the last transient one says it will not be', async () => {
+  const seen: AttemptInfo[] = [];
+  await withRetry(async () => {
+    throw new StepError('BAD', 'bad');
+  }, fast, (i) => void seen.push(i)).catch(() => undefined);
+  assert.equal(seen.map((s) => s.willRetry), [false]);
+  const transient: AttemptInfo[] = [];
+  await withRetry(async () => {
+    throw new ExecutorError('unreachable', 'down');
+  }, resolvePolicy(fast, { retries: 2 }), (i) => void transient.push(i)).catch(() => undefined);
+  assert.equal(transient.map((s) => [s.attempt, s.willRetry]), [[1, true], [2, true], [3, false]]);
+});
+
+test('a policy is validated data: defaults documented, a wrong field named', () => {
+  assert.equal({ ...DEFAULT_RETRY_POLICY }, { retries: 3, factor: 2, minTimeout: 1000, maxTimeout: 10000, randomize: true });
+  const bad = retryPolicySchema.safeParse({ retries: -1 });
+  assert.not.ok(bad.success);
+  assert.equal(bad.error!.issues[0].path, ['retries']);
+});
+
+test.run();

@@ -1,0 +1,33 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { listRuns } from '../../src/engine/run-index.js';
+import { makeHost, runToEnd, tempDir } from '../helpers.js';
+
+test('status reads the summary kept beside a journal only while the journal is as it was', async () => {
+  const stateDir = await tempDir();
+  const { result } = await runToEnd(await makeHost('server-2016'), { stateDir });
+  const dir = join(stateDir, 'runs', result.runId);
+  const file = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8'));
+  assert.is(file.summary.status, 'succeeded');
+  // A summary that says something else is believed while the journal is unchanged…
+  await writeFile(join(dir, 'summary.json'), JSON.stringify({ ...file, summary: { ...file.summary, status: 'planned' } }));
+  assert.is((await listRuns(stateDir))[0].status, 'planned');
+  // …and not once the journal changed (here: a damaged tail), which is then replayed.
+  await appendFile(join(dir, 'journal.jsonl'), '{"type":"run.ended"');
+  assert.is((await listRuns(stateDir))[0].status, 'succeeded');
+});
+
+test('a run without a summary (a crashed drive) is replayed; a damaged one is listed as damaged', async () => {
+  const stateDir = await tempDir();
+  const { result } = await runToEnd(await makeHost('server-2016'), { stateDir });
+  const journal = join(stateDir, 'runs', result.runId, 'journal.jsonl');
+  const lines = (await readFile(journal, 'utf8')).split('\n');
+  await writeFile(journal, lines.map((l, i) => (i === 3 ? l.replace('"type"', '"typo"') : l)).join('\n'));
+  const [run] = await listRuns(stateDir);
+  assert.is(run.status, 'damaged');
+  assert.match(run.error!, /corrupt journal record .*journal\.jsonl:4\)/);
+});
+
+test.run();

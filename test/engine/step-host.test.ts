@@ -1,0 +1,109 @@
+/**
+ * The step host: what a step's machine journals, and how a journaled step is brought back.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createActor, fromPromise } from 'xstate';
+import { z } from 'zod';
+import { defineStepKind, type Json, type StepPlan, type Verification } from '../../src/index.js';
+import type { Compensation, StepMachineContext as Ctx } from '../../src/engine/types.js';
+import { persistedSnapshot, snapshotRecord } from '../../src/engine/step-host.js';
+import { replay } from '../../src/engine/replay.js';
+import { readJournal } from '../../src/engine/journal.js';
+import { makeHost, runToEnd } from '../helpers.js';
+import { join } from 'node:path';
+
+test('a run journals no read-only state, no priors in any snapshot, and each context field only when it changes', async () => {
+  const { result, runner } = await runToEnd(await makeHost('server-2016'));
+  assert.is(result.status, 'succeeded');
+  const { records } = await readJournal(join(runner.runDir(result.runId), 'journal.jsonl'));
+  const snapshots = records.filter((r) => r.type === 'step.snapshot') as unknown as { stepId: string; value: string; context: Record<string, unknown> }[];
+  assert.ok(snapshots.length > 0);
+  for (const s of snapshots) {
+    assert.not.ok(['probing', 'planning', 'capturing'].includes(s.value), `${s.stepId} journaled ${s.value}`);
+    assert.not.ok('priors' in s.context, `${s.stepId} ${s.value} holds its priors`);
+  }
+  // After a step's first record, a field appears again only with a new value.
+  const last = new Map<string, Record<string, string>>();
+  for (const s of snapshots) {
+    const seen = last.get(s.stepId);
+    for (const [k, v] of Object.entries(s.context)) {
+      if (seen) assert.is.not(seen[k], JSON.stringify(v), `${s.stepId}.${k} journaled twice unchanged`);
+    }
+    last.set(s.stepId, { ...seen, ...Object.fromEntries(Object.entries(s.context).map(([k, v]) => [k, JSON.stringify(v)])) });
+  }
+  // The journal of a fresh Server 2016 stays small (issue #10: ≤ 64 KiB).
+  const bytes = records.reduce((n, r) => n + JSON.stringify(r).length + 1, 0);
+  assert.ok(bytes <= 64 * 1024, `${bytes} bytes`);
+});
+
+test('replay rebuilds each step as it was last journaled: deltas merged, priors from the capture memo', async () => {
+  const { result, runner } = await runToEnd(await makeHost('server-2016'));
+  const { records } = await readJournal(join(runner.runDir(result.runId), 'journal.jsonl'));
+  const state = replay(records);
+  const schannel = state.steps[2];
+  assert.is(schannel.snapshot?.value, 'succeeded');
+  assert.equal(schannel.snapshot?.context.priors, state.memos.get('2:capture'));
+  assert.ok(Array.isArray(schannel.snapshot?.context.plan?.changes) && schannel.snapshot!.context.plan!.changes.length === 19);
+  assert.equal(Object.keys(schannel.snapshot!.context.results), ['apply']);
+  assert.is(schannel.snapshot?.context.observed, null, 'the probe is not kept after the capture');
+});
+
+const twoPhases = defineStepKind({
+  kind: 'test/two-phases',
+  description: 'two phases in order',
+  params: z.object({}),
+  probe: async () => null,
+  plan: (): StepPlan => ({ changes: [{ target: 't', field: 'f', before: null, after: 1, action: 'run' }], summary: 'do' }),
+  phases: [
+    { name: 'first', run: async () => 1 },
+    { name: 'second', run: async ({ results }) => (results.first as number) + 1 },
+  ],
+  verify: async ({ results }) => ({ ok: results.second === 2, summary: 'done', output: results }),
+});
+
+test('the phases run in order under one typed actor, each result kept under its name', async () => {
+  const inputs: number[] = [];
+  const machine = twoPhases.machine.provide({
+    actors: {
+      probe: fromPromise<Json, Ctx>(async () => null),
+      plan: fromPromise<StepPlan, Ctx>(async () => ({ changes: [{ target: 't', field: 'f', before: null, after: 1, action: 'run' }], summary: 'do' })),
+      capture: fromPromise<Json, Ctx>(async () => 'prior'),
+      phase: fromPromise<Json, Ctx>(async ({ input }) => {
+        inputs.push(input.phase);
+        return input.phase === 0 ? 1 : (input.results.first as number) + 1;
+      }),
+      verify: fromPromise<Verification, Ctx>(async ({ input }) => ({ ok: true, summary: 'done', output: input.results })),
+      compensate: fromPromise<Compensation, Ctx>(async () => ({ detail: '', changes: [] })),
+    },
+  });
+  const actor = createActor(machine, { input: { stepId: 's', index: 0, params: {}, checkMode: false } }).start();
+  await new Promise<void>((resolve) => actor.subscribe((s) => s.hasTag('settled') && resolve()));
+  assert.is(actor.getSnapshot().value, 'succeeded');
+  assert.equal(inputs, [0, 1]);
+  assert.equal(actor.getSnapshot().context.results, { first: 1, second: 2 });
+});
+
+test('a journaled state restores with its actor under way, the context as its input', () => {
+  const context = {
+    stepId: 's', index: 0, params: {}, checkMode: false, observed: null, plan: { changes: [], summary: 'x' },
+    priors: 'prior', phase: 1, results: { first: 1 }, output: null, summary: '', error: null, compensation: null,
+  };
+  const record = snapshotRecord({ index: 0, stepId: 's', state: 'second' }, { value: 'acting', context, children: [{ id: '0.test/two-phases.acting', src: 'phase' }] }, undefined);
+  assert.not.ok('priors' in record.context);
+  assert.equal(record.children, [{ id: '0.test/two-phases.acting', src: 'phase' }]);
+  const persisted = persistedSnapshot({ value: 'acting', context, children: record.children! });
+  assert.equal(persisted.children['0.test/two-phases.acting'], { snapshot: { status: 'active', input: context }, src: 'phase', syncSnapshot: false });
+  // Only what changed goes into the next record.
+  const next = snapshotRecord({ index: 0, stepId: 's', state: 'verifying' }, { value: 'verifying', context: { ...context, results: { first: 1, second: 2 } }, children: [] }, context);
+  assert.equal(Object.keys(next.context), ['results']);
+});
+
+test('a phase may not take a name the lifecycle uses', () => {
+  assert.throws(
+    () => defineStepKind({ ...twoPhases, kind: 'test/bad', phases: [{ name: 'verifying', run: async () => null }] }),
+    /phase name "verifying" is reserved/,
+  );
+});
+
+test.run();
