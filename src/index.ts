@@ -10,7 +10,7 @@ export { loadRunbookFile, validateRunbook, resolveParameters, checkStepParameter
 export { loadRunbook, bundledRunbookNames } from './engine/bundled.js';
 export { StepKindRegistry } from './engine/kinds.js';
 export { defineStepKind } from './engine/step-kind.js';
-export type { StepKind, StepKindDefinition, DeclaredWrite, Verification, PhaseDefinition, HandlerArgs } from './engine/step-kind.js';
+export type { StepKind, StepKindDefinition, DeclaredWrite, Verification, Compensation, PhaseDefinition, HandlerArgs } from './engine/step-kind.js';
 export type { StepRuntime, ExecOptions } from './engine/step-runtime.js';
 export { RunEmitter } from './engine/events.js';
 export type { RunEvents, RunStartEvent, StepTransitionEvent, StepSettledEvent, StepRetryEvent, CompensationEvent, LogEvent } from './engine/events.js';
