@@ -2,6 +2,7 @@
  * What the CLI prints: a live list of steps on a terminal, plain lines elsewhere, JSON lines with
  * `--json`. It reads only the run's typed events.
  */
+import { handshakeRows } from '../engine/report.js';
 import type { RunEmitter } from '../engine/events.js';
 import type { Change, RunResult } from '../engine/types.js';
 
@@ -204,6 +205,14 @@ export function renderSummary(result: RunResult, reportPath: string): string {
     for (const c of kept) lines.push(`  left alone (changed since the run): ${describeChange(c)}`);
   } else if (result.status !== 'unreachable') {
     lines.push(`  ${changed} value(s) changed; ${result.roundTrips} round trip(s) to the target (+${result.pollRoundTrips} polls while it restarted); ${result.retries} retr${result.retries === 1 ? 'y' : 'ies'}`);
+  }
+  const handshakes = handshakeRows(result);
+  if (handshakes && handshakes.rows.length > 0) {
+    lines.push(`  TLS handshakes from here (${handshakes.columns.map((c) => `${c.stepId}: ${c.verdict}`).join(', ')}):`);
+    for (const row of handshakes.rows) {
+      const cells = row.cells.map((c) => (c ? (c.outcome === 'refused' ? green(c.outcome) : c.outcome === 'inconclusive' ? yellow(c.outcome) : c.outcome) : '-'));
+      lines.push(`    ${row.endpoint.padEnd(26)} ${row.protocol.padEnd(8)} ${cells.join(' → ')}`);
+    }
   }
   if (result.backups.length > 0) {
     lines.push(`  registry backups (.reg, also on the target):`);

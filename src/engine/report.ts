@@ -88,6 +88,7 @@ export function renderReportMarkdown(result: RunResult): string {
   if (result.backups.length > 0) {
     lines.push('', '## Backups', '', ...result.backups.map((b) => `- \`${b}\``));
   }
+  lines.push(...handshakeTable(result));
   lines.push('', '## Steps', '');
   for (const step of result.steps) {
     lines.push(`### ${step.id} (${step.kind}) — ${step.status}`, '');
@@ -101,6 +102,49 @@ export function renderReportMarkdown(result: RunResult): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+type HandshakeOutput = { role?: string; verdict?: string; notTestable?: string; verdicts?: { endpoint: string; protocol: string; outcome: string; evidence: string }[] };
+
+/** The handshakes of a run: one column per step that probed, one row per endpoint and protocol. */
+export type HandshakeRows = {
+  columns: { stepId: string; verdict: string }[];
+  rows: { endpoint: string; protocol: string; cells: ({ outcome: string; evidence: string } | null)[] }[];
+  notTestable: string;
+};
+
+/** The handshake table of a run (the baseline before the changes, the proof after the restart), or null. */
+export function handshakeRows(result: RunResult): HandshakeRows | null {
+  const probes = result.steps
+    .map((step) => ({ step, out: step.output as HandshakeOutput | null }))
+    .filter(({ out }) => out !== null && typeof out === 'object' && Array.isArray(out.verdicts));
+  if (probes.length === 0) return null;
+  const rows = new Map<string, HandshakeRows['rows'][number]>();
+  probes.forEach(({ out }, column) => {
+    for (const v of out!.verdicts!) {
+      const key = `${v.endpoint}\u0000${v.protocol}`;
+      if (!rows.has(key)) rows.set(key, { endpoint: v.endpoint, protocol: v.protocol, cells: probes.map(() => null) });
+      rows.get(key)!.cells[column] = { outcome: v.outcome, evidence: v.evidence };
+    }
+  });
+  return {
+    columns: probes.map(({ step, out }) => ({ stepId: step.id, verdict: out!.verdict ?? '-' })),
+    rows: [...rows.values()],
+    notTestable: probes[0].out!.notTestable ?? '',
+  };
+}
+
+/** The handshake table as Markdown: endpoint × protocol, each cell the outcome and its evidence. */
+function handshakeTable(result: RunResult): string[] {
+  const table = handshakeRows(result);
+  if (!table) return [];
+  const lines = ['', '## TLS handshakes', '', `| endpoint | protocol | ${table.columns.map((c) => c.stepId).join(' | ')} |`, `|---|---|${table.columns.map(() => '---|').join('')}`];
+  for (const row of table.rows) {
+    lines.push(`| ${row.endpoint} | ${row.protocol} | ${row.cells.map((c) => (c ? `${c.outcome} (${c.evidence.replace(/\|/g, '/')})` : '-')).join(' | ')} |`);
+  }
+  if (table.rows.length === 0) lines.push('', 'No TLS endpoint was probed: nothing is shown by a handshake.');
+  lines.push('', `Verdict: ${table.columns.map((c) => `${c.stepId} ${c.verdict}`).join('; ')}. Not tested: ${table.notTestable}.`);
+  return lines;
 }
 
 /** Writes `report.json` and `report.md` into a run's directory; returns their paths. */

@@ -3,7 +3,7 @@
  * write-ahead data, published outputs of earlier steps, logging and suspension.
  */
 import { StepError, isTransient, toErrorRecord } from '../errors.js';
-import type { Executor, HostOp, HostOpResult } from '../executors/types.js';
+import type { Executor, HostOp, HostOpResult, TlsEndpoint } from '../executors/types.js';
 import { WRITE_OPS } from '../executors/types.js';
 import type { RunEmitter } from './events.js';
 import type { JournalWriter } from './journal.js';
@@ -61,6 +61,8 @@ export interface StepRuntime {
   exec(ops: readonly HostOp[], options?: ExecOptions): Promise<HostOpResult[]>;
   /** The TLS protocol the executor itself uses to reach the target, or null when it does not use TLS. */
   transportTls(): Promise<string | null>;
+  /** The target's TLS endpoints the executor knows of (none when it knows none). */
+  tlsEndpoints(): Promise<TlsEndpoint[]>;
   /** Returns what was journaled under `name` for this step, or computes it and journals it durably first. */
   remember<T extends Json>(name: string, compute: () => Promise<T> | T): Promise<T>;
   /** True when something was journaled under `name` for this step. */
@@ -182,6 +184,7 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
     signal: services.signal,
     exec,
     transportTls: async () => (executor.transportTls ? executor.transportTls() : null),
+    tlsEndpoints: async () => (executor.tlsEndpoints ? executor.tlsEndpoints() : []),
     async read(ops) {
       const missing = ops.filter((op) => cache.get(op) === undefined);
       if (missing.length > 0) await exec(missing);

@@ -3,7 +3,7 @@
  * out host operations on it. The executor in `simulated.ts` adds the file, faults, latency and downtime.
  */
 import type { Dotnet35Tls, HostOp, HostOpName, HostOpResult, OsInfo, ProtocolMap, RegistryValue, RegistryView, SqlInstance } from './types.js';
-import { protocolMap } from '../windows/schannel.js';
+import { TLS13, isEnabled, protocolKey, protocolMap, serverOnByDefault } from '../windows/schannel.js';
 import { REG_HEADER, regLine } from '../windows/reg-file.js';
 import { BOOT_TIME_TOLERANCE_MS, sameBoot } from '../windows/boot-time.js';
 
@@ -43,6 +43,14 @@ export interface SimHostState {
   bootTime: string;
   /** Protocols read by SCHANNEL at the last boot. */
   inEffect: ProtocolMap;
+  /** TLS 1.3's server side as read at the last boot (its `Enabled` value; null: Windows' default). */
+  tls13InEffect?: boolean | null;
+  /**
+   * The TLS endpoints the host serves, with their nominal ports. The simulated executor (and
+   * `runbook sim serve`) serves each on a free loopback port, accepting exactly the server-side
+   * protocols in effect.
+   */
+  endpoints?: { name: string; port: number }[];
   /** How long a restart keeps the host unreachable. */
   downtimeMs: number;
   /** Set while the host is restarting. */
@@ -144,6 +152,22 @@ export function configuredProtocols(host: SimHostState): ProtocolMap {
   return protocolMap((key, name) => getValue(host, key, name));
 }
 
+/** TLS 1.3's server side as configured now (what the next boot will put in effect). */
+export function configuredTls13(host: SimHostState): boolean | null {
+  return isEnabled(getValue(host, protocolKey(TLS13, 'Server'), 'Enabled'));
+}
+
+/** The TLS versions the host's servers accept right now: what SCHANNEL read at the last boot, else Windows' defaults. */
+export function serverProtocolsInEffect(host: SimHostState): Record<'TLS 1.0' | 'TLS 1.1' | 'TLS 1.2' | 'TLS 1.3', boolean> {
+  const side = (p: 'TLS 1.0' | 'TLS 1.1' | 'TLS 1.2') => host.inEffect[p]?.Server ?? serverOnByDefault(p, host.os.build);
+  return {
+    'TLS 1.0': side('TLS 1.0'),
+    'TLS 1.1': side('TLS 1.1'),
+    'TLS 1.2': side('TLS 1.2'),
+    'TLS 1.3': host.tls13InEffect ?? serverOnByDefault(TLS13, host.os.build),
+  };
+}
+
 /** Starts a restart at `start` (epoch ms): services stop, the host is unreachable for `downtimeMs`. */
 export function goDown(host: SimHostState, start: number): void {
   host.down = { since: new Date(start).toISOString(), until: new Date(start + host.downtimeMs).toISOString() };
@@ -159,6 +183,7 @@ export function boot(host: SimHostState, at: string): void {
   host.restarts += 1;
   for (const action of host.bootActions.splice(0)) applyOp(host, action, at);
   host.inEffect = configuredProtocols(host);
+  host.tls13InEffect = configuredTls13(host);
   for (const service of Object.values(host.services)) {
     const slow = service.startType === 'auto' && (service.startDelayMs ?? 0) > 0;
     service.state = service.startType !== 'auto' ? 'stopped' : slow ? 'starting' : 'running';

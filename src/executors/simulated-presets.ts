@@ -3,7 +3,7 @@
  * fresh install that still speaks every protocol (no SCHANNEL or SystemDefaultTlsVersions values).
  */
 import type { OsInfo, RegistryValue } from './types.js';
-import { configuredProtocols, type SimHostState } from './simulated-model.js';
+import { configuredProtocols, configuredTls13, type SimHostState } from './simulated-model.js';
 
 interface PresetSpec {
   description: string;
@@ -193,8 +193,16 @@ function fromSpec(name: string, spec: PresetSpec, now: Date): SimHostState {
     files: {},
     startupTasks: {},
     onTarget: false,
+    // WinRM's HTTPS listener (port 5986, "Installation and configuration for Windows Remote Management")
+    // and the Orchestrator Web Service (port 81, "System requirements for System Center Orchestrator":
+    // ports), here configured for HTTPS.
+    endpoints: [
+      { name: 'winrm-https', port: 5986 },
+      { name: 'orchestrator-web-service', port: 81 },
+    ],
   };
   host.inEffect = configuredProtocols(host);
+  host.tls13InEffect = configuredTls13(host);
   return host;
 }
 

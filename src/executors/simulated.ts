@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { ExecutorError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
+import { serveEndpoints, type ServedEndpoints } from './simulated-endpoints.js';
 import { applyOp, boot, goDown, opKey, sortedRegistry, type SimHostState } from './simulated-model.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 import { WRITE_OPS } from './types.js';
@@ -92,6 +93,7 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
   const initial = await readHost(file);
   const clock = options.clock ?? systemClock;
   let roundTrips = 0;
+  let served: Promise<ServedEndpoints> | undefined;
   return {
     name,
     target: `sim:${file}`,
@@ -140,6 +142,14 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
         return results;
       });
     },
-    async close() {},
+    async tlsEndpoints() {
+      // Served from the first call until close().
+      served ??= serveEndpoints(() => readHost(file), { clock });
+      return (await served).endpoints;
+    },
+    async close() {
+      if (served) await (await served).close();
+      served = undefined;
+    },
   };
 }

@@ -138,9 +138,24 @@ export interface Executor {
   run(batch: readonly HostOp[], options?: RunOptions): Promise<HostOpResult[]>;
   /** The TLS protocol this transport negotiates with the target (e.g. `TLSv1.2`), or null when it uses none. */
   transportTls?(): Promise<string | null>;
+  /**
+   * The target's TLS endpoints this executor knows of, for handshakes from the controller (the
+   * simulated host serves its own; WinRM over HTTPS is one). @default none
+   */
+  tlsEndpoints?(): Promise<TlsEndpoint[]>;
   /** Releases connections and processes. */
   close(): Promise<void>;
 }
+
+/** A TLS endpoint of a target, for handshakes from the controller. */
+export type TlsEndpoint = {
+  /** What it is, e.g. `winrm-https`, `orchestrator-web-service`. */
+  name: string;
+  host: string;
+  port: number;
+  /** The name to send as SNI (a DNS name; never an IP address). */
+  servername?: string;
+};
 
 /** Type guard that narrows one result to the op it answers. */
 export function resultOf<N extends HostOpName>(result: HostOpResult | undefined, op: N): ResultOf<N> {

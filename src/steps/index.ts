@@ -9,8 +9,9 @@ import { ipVerifyStep } from './ip-verify.js';
 import { preflightStep } from './preflight.js';
 import { restartStep } from './restart.js';
 import { schannelStep } from './schannel.js';
+import { tlsHandshakesStep } from './tls-handshakes.js';
 
-export { backupStep, dotnetStep, hotfixStep, ipVerifyStep, preflightStep, restartStep, schannelStep };
+export { backupStep, dotnetStep, hotfixStep, ipVerifyStep, preflightStep, restartStep, schannelStep, tlsHandshakesStep };
 
 /**
  * A registry holding every bundled step kind.
@@ -21,5 +22,5 @@ export { backupStep, dotnetStep, hotfixStep, ipVerifyStep, preflightStep, restar
  * ```
  */
 export function bundledStepKinds(): StepKindRegistry {
-  return new StepKindRegistry().register(preflightStep, backupStep, schannelStep, dotnetStep, hotfixStep, restartStep, ipVerifyStep);
+  return new StepKindRegistry().register(preflightStep, backupStep, schannelStep, dotnetStep, hotfixStep, restartStep, ipVerifyStep, tlsHandshakesStep);
 }

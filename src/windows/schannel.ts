@@ -45,3 +45,18 @@ export function protocolMap(read: (key: string, name: string) => RegistryValue |
   }
   return map;
 }
+
+/**
+ * Whether a protocol's server side is on when the registry says nothing (no `Enabled` value), from
+ * Microsoft's "Protocols in TLS/SSL (Schannel SSP)" (learn.microsoft.com/windows/win32/secauthn/
+ * protocols-in-tls-ssl--schannel-ssp-): TLS 1.0, 1.1 and 1.2 are on by default from Windows 8 and
+ * Windows Server 2012 (build 9200); on Windows 7 / Server 2008 R2 (build 7601) TLS 1.1 and 1.2 are
+ * supported but off; TLS 1.3 is on from Windows Server 2022 (build 20348) and absent before; SSL 2.0
+ * and 3.0 are off by default on every build this project supports.
+ */
+export function serverOnByDefault(protocol: ProtocolName | typeof TLS13, build: number): boolean {
+  if (protocol === TLS13) return tls13OnByDefault(build);
+  if (protocol === 'TLS 1.0') return true;
+  if (protocol === 'TLS 1.1' || protocol === 'TLS 1.2') return build >= 9200;
+  return false;
+}

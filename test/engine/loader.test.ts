@@ -21,9 +21,9 @@ async function issuesOf(file: string): Promise<ValidationError> {
   throw new Error('expected a ValidationError');
 }
 
-test('the bundled runbook loads and has the seven steps of the procedure in order', async () => {
+test('the bundled runbook loads: the seven steps of the procedure in order, between two handshake proofs', async () => {
   const rb = await loadRunbook('orchestrator-tls12', kinds);
-  assert.equal(rb.definition.steps.map((s) => s.id), ['preflight', 'backup', 'schannel', 'dotnet', 'hotfix', 'restart', 'ip-verify']);
+  assert.equal(rb.definition.steps.map((s) => s.id), ['preflight', 'tls-baseline', 'backup', 'schannel', 'dotnet', 'hotfix', 'restart', 'ip-verify', 'tls-verify']);
   assert.match(rb.fingerprint, /^sha256:[0-9a-f]{64}$/);
 });
 

@@ -41,9 +41,10 @@ test('replay rebuilds each step as it was last journaled: deltas merged, priors 
   const { result, runner } = await runToEnd(await makeHost('server-2016'));
   const { records } = await readJournal(join(runner.runDir(result.runId), 'journal.jsonl'));
   const state = replay(records);
-  const schannel = state.steps[2];
+  const index = state.started.runbook.steps.findIndex((s) => s.id === 'schannel');
+  const schannel = state.steps[index];
   assert.is(schannel.snapshot?.value, 'succeeded');
-  assert.equal(schannel.snapshot?.context.priors, state.memos.get('2:capture'));
+  assert.equal(schannel.snapshot?.context.priors, state.memos.get(`${index}:capture`));
   assert.ok(Array.isArray(schannel.snapshot?.context.plan?.changes) && schannel.snapshot!.context.plan!.changes.length === 19);
   assert.equal(Object.keys(schannel.snapshot!.context.results), ['apply']);
   assert.is(schannel.snapshot?.context.observed, null, 'the probe is not kept after the capture');

@@ -1,0 +1,119 @@
+/**
+ * The simulated host's TLS endpoints, served for real: one Node TLS server on 127.0.0.1 per endpoint of
+ * the host file, each accepting exactly the server-side protocols in effect on the host (what SCHANNEL
+ * read at its last boot, else Windows' defaults), read again for every connection. A version that is not
+ * in effect is refused as OpenSSL refuses it (a protocol_version alert); a host that is restarting does
+ * not answer (the handshake times out: inconclusive, never "refused"); a host with no protocol in effect
+ * closes the connection.
+ */
+import { constants, generateKeyPairSync } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { TLSSocket, createSecureContext } from 'node:tls';
+import forge from 'node-forge';
+import type { TlsEndpoint } from './types.js';
+import type { Clock } from '../util/clock.js';
+import { boot, serverProtocolsInEffect, type SimHostState } from './simulated-model.js';
+
+/** A self-signed certificate for `localhost`, made once per process (the protocol is under test, not the certificate). */
+let identity: { key: string; cert: string } | undefined;
+function selfSigned(): { key: string; cert: string } {
+  if (identity) return identity;
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const key = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  cert.serialNumber = '01';
+  cert.validity.notBefore = new Date(Date.now() - 86_400_000);
+  cert.validity.notAfter = new Date(Date.now() + 365 * 86_400_000);
+  const subject = [{ name: 'commonName', value: 'localhost' }];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }]);
+  cert.sign(forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()), forge.md.sha256.create());
+  identity = { key, cert: forge.pki.certificateToPem(cert) };
+  return identity;
+}
+
+const NO_FLAG = {
+  'TLS 1.0': constants.SSL_OP_NO_TLSv1,
+  'TLS 1.1': constants.SSL_OP_NO_TLSv1_1,
+  'TLS 1.2': constants.SSL_OP_NO_TLSv1_2,
+  'TLS 1.3': constants.SSL_OP_NO_TLSv1_3,
+} as const;
+
+/** Served endpoints, and how to stop serving them. */
+export interface ServedEndpoints {
+  endpoints: TlsEndpoint[];
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the endpoints of a simulated host until `close()`. `read` gives the host as it is now (it is
+ * called for every connection).
+ *
+ * @example
+ * ```ts
+ * const served = await serveEndpoints(() => readHost('host.json'));
+ * console.log(served.endpoints); // [{ name: 'winrm-https', host: '127.0.0.1', port: 40123 }, …]
+ * await served.close();
+ * ```
+ */
+export async function serveEndpoints(read: () => Promise<SimHostState>, options: { clock?: Clock } = {}): Promise<ServedEndpoints> {
+  const host = await read();
+  const { key, cert } = selfSigned();
+  const servers: Server[] = [];
+  const sockets = new Set<Socket>();
+  const endpoints: TlsEndpoint[] = [];
+  for (const endpoint of host.endpoints ?? []) {
+    const server = createServer((socket) => {
+      socket.unref();
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => socket.destroy());
+      void answer(socket);
+    });
+    async function answer(socket: Socket): Promise<void> {
+      let now: SimHostState;
+      try {
+        now = await read();
+      } catch {
+        socket.destroy();
+        return;
+      }
+      const at = options.clock?.now() ?? Date.now();
+      // Restarting: nothing answers (the client's handshake times out).
+      if (now.down && at < Date.parse(now.down.until)) return;
+      // Back up, though no call has seen it yet: it answers as booted.
+      if (now.down) boot(now, now.down.until);
+      const inEffect = serverProtocolsInEffect(now);
+      const on = (Object.keys(inEffect) as (keyof typeof inEffect)[]).filter((p) => inEffect[p]);
+      if (on.length === 0) {
+        socket.destroy();
+        return;
+      }
+      const secureOptions = (Object.keys(NO_FLAG) as (keyof typeof NO_FLAG)[]).filter((p) => !inEffect[p]).reduce((flags, p) => flags | NO_FLAG[p], 0);
+      const secureContext = createSecureContext({ key, cert, minVersion: 'TLSv1', maxVersion: 'TLSv1.3', ciphers: 'DEFAULT:@SECLEVEL=0', secureOptions });
+      const tls = new TLSSocket(socket, { isServer: true, secureContext });
+      tls.on('error', () => socket.destroy());
+      tls.once('secure', () => {
+        tls.end(`HTTP/1.1 200 OK\r\nContent-Length: ${endpoint.name.length}\r\nConnection: close\r\n\r\n${endpoint.name}`);
+      });
+    }
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    // Serving never keeps a process alive by itself: `runbook sim serve` waits for its signal instead.
+    server.unref();
+    servers.push(server);
+    const address = server.address();
+    endpoints.push({ name: endpoint.name, host: '127.0.0.1', port: typeof address === 'object' && address ? address.port : 0 });
+  }
+  return {
+    endpoints,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    },
+  };
+}

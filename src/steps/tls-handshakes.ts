@@ -1,0 +1,115 @@
+/**
+ * Proof of effect: real TLS handshakes from the controller against the target's TLS endpoints, one per
+ * protocol version (with and without SNI where the endpoint has a DNS name). The registry says what is
+ * configured; this step shows what the server does. In `verify` role (after the restart) the protocols
+ * the runbook disabled must be refused by the server and TLS 1.2 accepted; a mismatch fails the step
+ * (and the run rolls back) or, with `onMismatch: warn`, is reported. A handshake that proves nothing
+ * (endpoint unreachable, no answer, a client that could not offer the version) is `inconclusive`, never
+ * a pass. In `baseline` role (and in check mode) it only records what the server does now.
+ *
+ * It changes nothing and makes no call through the executor: no round trip is counted.
+ */
+import { z } from 'zod';
+import { defineStepKind } from '../engine/step-kind.js';
+import type { Json } from '../engine/types.js';
+import type { TlsEndpoint } from '../executors/types.js';
+import { NOT_TESTABLE, PROBED_PROTOCOLS, parseEndpoint, probeEndpoint, type ProbedProtocol, type ProtocolVerdict } from '../tls/prober.js';
+
+const protocol = z.enum(PROBED_PROTOCOLS);
+
+export const tlsHandshakesParams = z.object({
+  /** `baseline`: record only; `verify`: the expectations below must hold. */
+  role: z.enum(['baseline', 'verify']).default('verify'),
+  /** More endpoints than the executor knows: `host:port` or `name=host:port`, as a list or comma-separated. */
+  endpoints: z.union([z.array(z.string()), z.string()]).default([]),
+  /** The DNS name to send as SNI to endpoints given as addresses. */
+  servername: z.string().default(''),
+  /** Versions the server must refuse. @default TLS 1.0 and TLS 1.1 */
+  refuse: z.array(protocol).default(['TLS 1.0', 'TLS 1.1']),
+  /** Versions the server must accept. @default TLS 1.2 */
+  accept: z.array(protocol).default(['TLS 1.2']),
+  /** A server that does not do as expected: fail the step (the run rolls back) or warn. */
+  onMismatch: z.enum(['fail', 'warn']).default('fail'),
+  /** How long one handshake may take. */
+  timeoutMs: z.number().int().positive().max(120_000).default(5000),
+});
+export type TlsHandshakesParams = z.infer<typeof tlsHandshakesParams>;
+
+/** What the step publishes: every verdict, and what could not be tested. */
+export type HandshakeTable = { role: 'baseline' | 'verify'; verdicts: ProtocolVerdict[]; notTestable: string };
+
+function endpointsOf(params: TlsHandshakesParams): TlsEndpoint[] {
+  const list = Array.isArray(params.endpoints) ? params.endpoints : params.endpoints.split(',');
+  return list.map((e) => e.trim()).filter(Boolean).map((e) => parseEndpoint(e, params.servername || undefined));
+}
+
+/** Each expectation the server did not meet, and each it could not be shown to meet. */
+function judge(verdicts: readonly ProtocolVerdict[], params: TlsHandshakesParams): { mismatches: string[]; unproven: string[] } {
+  const mismatches: string[] = [];
+  const unproven: string[] = [];
+  const expect = (p: ProbedProtocol, want: 'refused' | 'accepted') => {
+    for (const v of verdicts.filter((x) => x.protocol === p)) {
+      if (v.outcome === want) continue;
+      const line = `${v.endpoint} (${v.address}) ${p}: ${v.outcome}, expected ${want} (${v.evidence})`;
+      (v.outcome === 'inconclusive' ? unproven : mismatches).push(line);
+    }
+  };
+  for (const p of params.refuse) expect(p, 'refused');
+  for (const p of params.accept) expect(p, 'accepted');
+  return { mismatches, unproven };
+}
+
+export const tlsHandshakesStep = defineStepKind({
+  kind: 'tls/handshakes',
+  description: 'Real TLS handshakes from the controller, one per protocol version: the old versions must be refused by the server, TLS 1.2 accepted',
+  params: tlsHandshakesParams,
+  outputs: z.object({
+    role: z.enum(['baseline', 'verify']),
+    verdict: z.enum(['baseline', 'proven', 'mismatch', 'inconclusive']).describe('what the handshakes showed'),
+    verdicts: z.array(z.unknown()).describe('one per endpoint and protocol, with the evidence'),
+    notTestable: z.string(),
+  }),
+  verifyWhenUnchanged: true,
+  async probe({ params, rt }) {
+    const endpoints = [...(await rt.tlsEndpoints()), ...endpointsOf(params)];
+    const verdicts: ProtocolVerdict[] = [];
+    for (const e of endpoints) verdicts.push(...(await probeEndpoint(e, PROBED_PROTOCOLS, { timeoutMs: params.timeoutMs })));
+    return { role: params.role, verdicts, notTestable: NOT_TESTABLE } satisfies HandshakeTable as unknown as Json;
+  },
+  plan({ observed }) {
+    const table = observed as unknown as HandshakeTable;
+    const count = (o: string) => table.verdicts.filter((v) => v.outcome === o).length;
+    const endpoints = new Set(table.verdicts.map((v) => v.endpoint)).size;
+    return {
+      changes: [],
+      summary:
+        endpoints === 0
+          ? 'no TLS endpoint to probe: nothing shown (give endpoints as host:port)'
+          : `${endpoints} endpoint(s): ${count('accepted')} accepted, ${count('refused')} refused, ${count('inconclusive')} inconclusive`,
+      data: { ...table, verdict: 'baseline' } as unknown as Json,
+    };
+  },
+  phases: [],
+  async verify({ params, plan, rt }) {
+    const table = plan.data as unknown as HandshakeTable;
+    const { mismatches, unproven } = judge(table.verdicts, params);
+    const shown = table.verdicts.length > 0;
+    if (params.role === 'baseline') {
+      return { ok: true, summary: `baseline: ${plan.summary}`, output: { ...table, verdict: 'baseline' } as unknown as Json };
+    }
+    const verdict = mismatches.length > 0 ? 'mismatch' : unproven.length > 0 || !shown ? 'inconclusive' : 'proven';
+    const output = { ...table, verdict } as unknown as Json;
+    if (verdict === 'mismatch') {
+      if (params.onMismatch === 'fail') return { ok: false, summary: `the server does not do as configured: ${mismatches.length} mismatch(es)`, problems: mismatches, output };
+      for (const m of mismatches) rt.log(`TLS mismatch (onMismatch: warn): ${m}`, 'warn');
+    }
+    if (verdict === 'inconclusive') for (const u of unproven.length > 0 ? unproven : ['no TLS endpoint was probed']) rt.log(`not shown by a handshake: ${u}`, 'warn');
+    const summary =
+      verdict === 'proven'
+        ? `proven by handshake: ${params.refuse.join(', ')} refused, ${params.accept.join(', ')} accepted on ${new Set(table.verdicts.map((v) => v.endpoint)).size} endpoint(s)`
+        : verdict === 'mismatch'
+          ? `warning: ${mismatches.length} mismatch(es): ${mismatches.join('; ')}`
+          : `inconclusive: ${shown ? unproven.join('; ') : 'no TLS endpoint to probe'}`;
+    return { ok: true, summary, output };
+  },
+});
