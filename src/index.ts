@@ -38,3 +38,8 @@ export { createSshExecutor, parseSshTarget } from './executors/ssh.js';
 export type { SshExecutorOptions } from './executors/ssh.js';
 export { createRemotingExecutor, parseRemotingTarget } from './executors/powershell-remoting.js';
 export type { RemotingExecutorOptions } from './executors/powershell-remoting.js';
+export { probeEndpoint, parseEndpoint, PROBED_PROTOCOLS, NOT_TESTABLE } from './tls/prober.js';
+export type { ProbedProtocol, ProtocolVerdict, Handshake, HandshakeOutcome, ProbeOptions } from './tls/prober.js';
+export type { TlsEndpoint } from './executors/types.js';
+export { serveEndpoints } from './executors/simulated-endpoints.js';
+export type { ServedEndpoints } from './executors/simulated-endpoints.js';

@@ -15,7 +15,8 @@ const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Co
   { name: 'rollback', summary: 'undo a succeeded or waiting run, as a failure would', load: async () => (await import('./commands/rollback.js')).rollback },
   { name: 'list', summary: 'bundled runbooks and step kinds', load: async () => (await import('./commands/list.js')).list },
   { name: 'validate', summary: 'check a runbook document', load: async () => (await import('./commands/validate.js')).validate },
-  { name: 'sim', summary: 'simulated Windows hosts (create, presets)', load: async () => (await import('./commands/sim.js')).sim },
+  { name: 'probe', summary: 'TLS handshakes per protocol version against host:port endpoints', load: async () => (await import('./commands/probe.js')).probe },
+  { name: 'sim', summary: 'simulated Windows hosts (create, serve, presets)', load: async () => (await import('./commands/sim.js')).sim },
   { name: 'demo', summary: 'the bundled runbook against a fresh simulated host', load: async () => (await import('./commands/demo.js')).demo },
 ];
 

@@ -35,7 +35,7 @@ function cli(args: string[], options: { env?: Record<string, string>; onStdout?:
 const FAST = ['--param', 'pollIntervalMs=10'];
 const NO_TRACE = /\n\s+at .+:\d+:\d+/;
 
-for (const command of ['run', 'plan', 'resume', 'status', 'rollback', 'list', 'validate', 'sim', 'demo']) {
+for (const command of ['run', 'plan', 'resume', 'status', 'rollback', 'list', 'validate', 'probe', 'sim', 'demo']) {
   test(`runbook ${command} --help prints its usage and exits 0`, async () => {
     const r = await cli([command, '--help']);
     assert.is(r.code, 0, r.stderr);

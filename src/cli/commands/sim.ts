@@ -4,16 +4,21 @@
 import { dirname, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { ValidationError } from '../../errors.js';
-import { writeHost } from '../../executors/simulated.js';
+import { readHost, writeHost } from '../../executors/simulated.js';
+import { serveEndpoints } from '../../executors/simulated-endpoints.js';
 import { createPreset, listPresets } from '../../executors/simulated-presets.js';
 import type { SimHostState } from '../../executors/simulated-model.js';
 import { ExitCode } from '../exit-codes.js';
 import { UsageError, parse, type Command } from '../common.js';
 
 const usage = `Usage: runbook sim create --preset <name> --out <file> [--downtime-ms MS] [--on-target]
+       runbook sim serve <file>
        runbook sim presets
 
 create    writes a simulated Windows host (a JSON file) from a preset
+serve     serves the host's TLS endpoints on 127.0.0.1 until SIGTERM or Ctrl-C: first one JSON line
+          {"endpoints":[{"name":…,"port":…}]}, then each accepts exactly the server-side protocols in
+          effect on the host (read per connection)
 presets   lists the presets`;
 
 /** A preset by name; an unknown name is a usage error that lists the known ones. */
@@ -43,7 +48,8 @@ export const sim: Command = {
       for (const p of listPresets()) process.stdout.write(`  ${p.name.padEnd(24)} ${p.description}\n`);
       return ExitCode.ok;
     }
-    if (sub !== 'create') throw new UsageError('sim takes `create` or `presets`');
+    if (sub === 'serve') return serve(rest);
+    if (sub !== 'create') throw new UsageError('sim takes `create`, `serve` or `presets`');
     const { values } = parse(rest, {
       preset: { type: 'string' },
       out: { type: 'string' },
@@ -64,3 +70,25 @@ export const sim: Command = {
     return ExitCode.ok;
   },
 };
+
+async function serve(args: string[]): Promise<number> {
+  const { positionals } = parse(args, {});
+  if (positionals.length !== 1) throw new UsageError('sim serve takes one host file');
+  const file = resolve(positionals[0]);
+  const host = await readHost(file);
+  if (!host.endpoints?.length) throw new ValidationError(`the simulated host ${positionals[0]} has no TLS endpoints`, [], { hint: 'add "endpoints": [{ "name": "winrm-https", "port": 5986 }] to the file' });
+  const served = await serveEndpoints(() => readHost(file));
+  process.stdout.write(`${JSON.stringify({ endpoints: served.endpoints.map((e) => ({ name: e.name, host: e.host, port: e.port })) })}\n`);
+  await new Promise<void>((resolve) => {
+    // The servers do not hold the process open by themselves; this does, until a signal.
+    const hold = setInterval(() => undefined, 1 << 30);
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        clearInterval(hold);
+        resolve();
+      });
+    }
+  });
+  await served.close();
+  return ExitCode.ok;
+}

@@ -1,0 +1,72 @@
+/**
+ * The simulated host's TLS endpoints answer handshakes as the real host would: the server-side
+ * protocols read at its last boot, Windows' defaults where the registry says nothing, silence while it
+ * restarts — and openssl s_client agrees with the engine's prober.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createSimulatedExecutor, VirtualClock, type HostOp } from '../../src/index.js';
+import { probeEndpoint } from '../../src/tls/prober.js';
+import { makeHost } from '../helpers.js';
+import { needOpenssl, sClient } from '../tls/openssl.js';
+
+const outcomes = (vs: { protocol: string; outcome: string }[]) => Object.fromEntries(vs.map((v) => [v.protocol, v.outcome]));
+const SERVER = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
+const disable = (p: string): HostOp => ({ op: 'registry.set', view: '64', key: `${SERVER}\\${p}\\Server`, name: 'Enabled', value: { type: 'REG_DWORD', data: 0 } });
+
+test('a fresh host answers with Windows defaults: Server 2016 TLS 1.0-1.2 (no 1.3), Server 2022 also TLS 1.3', async () => {
+  for (const [preset, tls13] of [['server-2016', 'refused'], ['server-2022', 'accepted']] as const) {
+    const executor = await createSimulatedExecutor(await makeHost(preset));
+    try {
+      const endpoints = await executor.tlsEndpoints!();
+      assert.equal(endpoints.map((e) => e.name), ['winrm-https', 'orchestrator-web-service']);
+      assert.equal(outcomes(await probeEndpoint(endpoints[0])), { 'TLS 1.0': 'accepted', 'TLS 1.1': 'accepted', 'TLS 1.2': 'accepted', 'TLS 1.3': tls13 });
+    } finally {
+      await executor.close();
+    }
+  }
+});
+
+test('values written change nothing until the restart; after it the old versions are refused; while it restarts nothing is proven', async () => {
+  const clock = new VirtualClock();
+  const executor = await createSimulatedExecutor(await makeHost('server-2016'), { clock });
+  try {
+    const [endpoint] = await executor.tlsEndpoints!();
+    await executor.run([disable('TLS 1.0'), disable('TLS 1.1')]);
+    assert.is(outcomes(await probeEndpoint(endpoint, ['TLS 1.0']))['TLS 1.0'], 'accepted', 'SCHANNEL reads its keys at boot');
+    const [boot] = await executor.run([{ op: 'boot.time' }]);
+    await executor.run([{ op: 'restart', delaySeconds: 0, reason: 't', ifBootTime: (boot as { bootTime: string }).bootTime }]);
+    const [down] = await probeEndpoint(endpoint, ['TLS 1.0'], { timeoutMs: 300 });
+    assert.is(down.outcome, 'inconclusive', 'a restarting host is not a hardened one');
+    clock.advance(60_000);
+    assert.equal(outcomes(await probeEndpoint(endpoint)), { 'TLS 1.0': 'refused', 'TLS 1.1': 'refused', 'TLS 1.2': 'accepted', 'TLS 1.3': 'refused' });
+  } finally {
+    await executor.close();
+  }
+});
+
+if (needOpenssl('test/executors/simulated-endpoints.test.ts')) {
+  test('openssl s_client gives the same answers as the prober', async () => {
+    const clock = new VirtualClock();
+    const executor = await createSimulatedExecutor(await makeHost('server-2016'), { clock });
+    try {
+      const [endpoint] = await executor.tlsEndpoints!();
+      await executor.run([disable('TLS 1.0')]);
+      const [boot] = await executor.run([{ op: 'boot.time' }]);
+      await executor.run([{ op: 'restart', delaySeconds: 0, reason: 't', ifBootTime: (boot as { bootTime: string }).bootTime }]);
+      clock.advance(60_000);
+      const ours = outcomes(await probeEndpoint(endpoint, ['TLS 1.0', 'TLS 1.1', 'TLS 1.2']));
+      const theirs = {
+        'TLS 1.0': await sClient(endpoint.port, '-tls1'),
+        'TLS 1.1': await sClient(endpoint.port, '-tls1_1'),
+        'TLS 1.2': await sClient(endpoint.port, '-tls1_2'),
+      };
+      assert.equal(theirs, { 'TLS 1.0': 'refused', 'TLS 1.1': 'accepted TLSv1.1', 'TLS 1.2': 'accepted TLSv1.2' });
+      assert.equal(ours, { 'TLS 1.0': 'refused', 'TLS 1.1': 'accepted', 'TLS 1.2': 'accepted' });
+    } finally {
+      await executor.close();
+    }
+  });
+}
+
+test.run();

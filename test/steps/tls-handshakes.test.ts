@@ -1,0 +1,56 @@
+/**
+ * The handshake proof in the bundled runbook: a baseline before the changes, the proof after the
+ * restart, a mismatch that fails (and rolls back) or warns, and nothing called proven that was not.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { renderReportMarkdown } from '../../src/engine/report.js';
+import type { RunResult } from '../../src/index.js';
+import { makeHost, registryText, runToEnd, single } from '../helpers.js';
+
+const step = (r: RunResult, id: string) => r.steps.find((s) => s.id === id)!;
+const out = (r: RunResult, id: string) => step(r, id).output as { verdict: string; verdicts: { endpoint: string; protocol: string; outcome: string }[] };
+const TLS10_SERVER = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.0\\Server';
+
+test('a run proves by handshake that TLS 1.0 and 1.1 are refused after the restart and TLS 1.2 works', async () => {
+  const { result } = await runToEnd(await makeHost('server-2016'));
+  assert.is(result.status, 'succeeded');
+  assert.is(out(result, 'tls-baseline').verdict, 'baseline');
+  assert.ok(out(result, 'tls-baseline').verdicts.some((v) => v.protocol === 'TLS 1.0' && v.outcome === 'accepted'), 'before: accepted');
+  assert.is(out(result, 'tls-verify').verdict, 'proven');
+  assert.match(step(result, 'tls-verify').summary, /proven by handshake: TLS 1\.0, TLS 1\.1 refused, TLS 1\.2 accepted on 2 endpoint/);
+  assert.is(step(result, 'tls-verify').roundTrips, 0, 'no call through the executor');
+  assert.match(renderReportMarkdown(result), /\| winrm-https \| TLS 1\.0 \| accepted \(handshake completed: TLSv1 [^|]*\) \| refused \(server alert: [^|]*protocol version\) \|/);
+});
+
+test('the plan shows the handshakes as they are (the baseline) and changes nothing', async () => {
+  const { result } = await runToEnd(await makeHost('server-2016'), { checkMode: true });
+  assert.is(result.status, 'planned');
+  assert.ok(out(result, 'tls-verify').verdicts.some((v) => v.protocol === 'TLS 1.0' && v.outcome === 'accepted'));
+});
+
+test('a server that still accepts TLS 1.0 after the restart fails the proof and the run rolls back; with warn it is reported', async () => {
+  // Something on the host puts TLS 1.0 back while it restarts.
+  const reenable = { op: 'registry.set', view: '64', key: TLS10_SERVER, name: 'Enabled', value: { type: 'REG_DWORD', data: 1 } } as const;
+  const file = await makeHost('server-2016', (h) => void h.bootActions.push(reenable));
+  const before = await registryText(file);
+  const { result } = await runToEnd(file);
+  assert.is(result.status, 'rolled-back', JSON.stringify(result.error));
+  assert.is(result.error?.code, 'VERIFY_FAILED');
+  assert.match(result.error!.message, /TLS 1\.0: accepted, expected refused/);
+  assert.is(await registryText(file), before);
+  const warned = await runToEnd(await makeHost('server-2016', (h) => void h.bootActions.push(reenable)), { params: { onTlsMismatch: 'warn' } });
+  assert.is(warned.result.status, 'succeeded');
+  assert.is(out(warned.result, 'tls-verify').verdict, 'mismatch');
+  assert.match(step(warned.result, 'tls-verify').summary, /^warning: 2 mismatch/);
+});
+
+test('with no endpoint to probe nothing is called proven', async () => {
+  const file = await makeHost('server-2016', (h) => void (h.endpoints = []));
+  const { result } = await runToEnd(file, { runbook: single('tls/handshakes') });
+  assert.is(result.status, 'succeeded');
+  assert.is(out(result, 'only').verdict, 'inconclusive');
+  assert.match(step(result, 'only').summary, /inconclusive: no TLS endpoint to probe/);
+});
+
+test.run();
