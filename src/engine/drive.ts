@@ -18,6 +18,7 @@ import { transformedWriter, type Journal } from './journal.js';
 import type { StepKindRegistry } from './kinds.js';
 import { stepParamIssues } from './loader.js';
 import { ReadCache } from './read-cache.js';
+import { settledFromSnapshot } from './records.js';
 import { positionOf, replay, resultOf } from './replay.js';
 import { resolvePolicy, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 import { resolveWith } from './runbook.js';
@@ -248,7 +249,20 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
 
   async function settle(index: number, status: StepStatus, fields: { summary: string; changes: Change[]; output: Json; error?: ErrorRecord }) {
     const stepId = definition.steps[index].id;
-    await journal.append({ type: 'step.settled', index, stepId, status, ...fields, ...counters(index) });
+    // What the step's last snapshot already holds is not written again (replay takes it from there).
+    const repeated = settledFromSnapshot(status, state.steps[index].snapshot);
+    const { changes, output, ...rest } = fields;
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    await journal.append({
+      type: 'step.settled',
+      index,
+      stepId,
+      status,
+      ...rest,
+      ...(repeated && same(repeated.changes, changes) ? {} : { changes }),
+      ...(repeated && same(repeated.output, output) ? {} : { output }),
+      ...counters(index),
+    });
     Object.assign(state.steps[index], { status, output: fields.output });
     publish(index);
     events.emit('step:settled', {

@@ -62,12 +62,26 @@ export type StepSettled = {
   stepId: string;
   status: StepStatus;
   summary: string;
-  changes: Change[];
-  output: Json;
+  /** Absent when they are the plan's changes in the step's last snapshot (see {@link settledFromSnapshot}). */
+  changes?: Change[];
+  /** Absent when it is what the step's last snapshot publishes (see {@link settledFromSnapshot}). */
+  output?: Json;
   error?: ErrorRecord;
 } & StepCounters;
 /** A step's machine as its journal keeps it: replay builds it from the step's snapshot records. */
 export type JournaledStep = { value: string; status?: string; context: StepMachineContext; children: { id: string; src: string }[] };
+
+/**
+ * What a settled step's record would repeat of its last snapshot: the plan's changes, and what the step
+ * publishes (the plan's data when it stopped at its plan, else its output). The record leaves them out
+ * when they are the same, and replay takes them from the snapshot.
+ */
+export function settledFromSnapshot(status: StepStatus, snapshot: JournaledStep | undefined): { changes: Change[]; output: Json } | null {
+  if (!snapshot) return null;
+  const plan = snapshot.context.plan;
+  const output = status === 'planned' || status === 'skipped' ? ((plan?.data ?? null) as Json) : snapshot.context.output;
+  return { changes: plan?.changes ?? [], output };
+}
 
 export type FileSaved = { type: 'file.saved'; path: string };
 export type SagaStarted = { type: 'saga.started'; failedIndex: number; reason: 'failure' | 'cancel' | 'operator'; force?: boolean; error?: ErrorRecord };

@@ -3,7 +3,7 @@
  */
 import { JournalError, type ErrorRecord } from '../errors.js';
 import type { JournalRecord } from './journal.js';
-import { JOURNAL_FORMAT, type Entry, type JournaledStep, type RunStartedRecord, type StepCounters } from './records.js';
+import { JOURNAL_FORMAT, settledFromSnapshot, type Entry, type JournaledStep, type RunStartedRecord, type StepCounters } from './records.js';
 import type { AwaitingReason, Change, Json, StepMachineContext, RunResult, RunStatus, StepResult, StepStatus } from './types.js';
 
 export { JOURNAL_FORMAT } from './records.js';
@@ -120,7 +120,10 @@ export function replay(records: readonly JournalRecord[]): RunState {
         break;
       case 'step.settled': {
         const step = stepAt(state, r.index, r.seq);
-        Object.assign(step, { status: r.status, summary: r.summary, changes: r.changes, output: r.output, error: r.error, endedAt: r.at });
+        const repeated = settledFromSnapshot(r.status, step.snapshot);
+        const changes = r.changes ?? repeated?.changes ?? [];
+        const output = r.output !== undefined ? r.output : (repeated?.output ?? null);
+        Object.assign(step, { status: r.status, summary: r.summary, changes, output, error: r.error, endedAt: r.at });
         addCounters(step, r);
         break;
       }

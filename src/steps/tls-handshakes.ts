@@ -35,8 +35,17 @@ export const tlsHandshakesParams = z.object({
 });
 export type TlsHandshakesParams = z.infer<typeof tlsHandshakesParams>;
 
+/** One endpoint and version as the step keeps it: the outcome and its evidence (with and without SNI folded in). */
+export type HandshakeRow = Pick<ProtocolVerdict, 'endpoint' | 'address' | 'protocol' | 'outcome' | 'evidence'>;
+
 /** What the step publishes: every verdict, and what could not be tested. */
-export type HandshakeTable = { role: 'baseline' | 'verify'; verdicts: ProtocolVerdict[]; notTestable: string };
+export type HandshakeTable = { role: 'baseline' | 'verify'; verdicts: HandshakeRow[]; notTestable: string };
+
+function rowOf(v: ProtocolVerdict): HandshakeRow {
+  const [plain, sni] = v.handshakes;
+  const differs = sni && sni.outcome !== plain.outcome ? `; without SNI ${plain.outcome}, with SNI ${sni.outcome}` : '';
+  return { endpoint: v.endpoint, address: v.address, protocol: v.protocol, outcome: v.outcome, evidence: `${v.evidence}${differs}` };
+}
 
 function endpointsOf(params: TlsHandshakesParams): TlsEndpoint[] {
   const list = Array.isArray(params.endpoints) ? params.endpoints : params.endpoints.split(',');
@@ -44,7 +53,7 @@ function endpointsOf(params: TlsHandshakesParams): TlsEndpoint[] {
 }
 
 /** Each expectation the server did not meet, and each it could not be shown to meet. */
-function judge(verdicts: readonly ProtocolVerdict[], params: TlsHandshakesParams): { mismatches: string[]; unproven: string[] } {
+function judge(verdicts: readonly HandshakeRow[], params: TlsHandshakesParams): { mismatches: string[]; unproven: string[] } {
   const mismatches: string[] = [];
   const unproven: string[] = [];
   const expect = (p: ProbedProtocol, want: 'refused' | 'accepted') => {
@@ -72,8 +81,8 @@ export const tlsHandshakesStep = defineStepKind({
   verifyWhenUnchanged: true,
   async probe({ params, rt }) {
     const endpoints = [...(await rt.tlsEndpoints()), ...endpointsOf(params)];
-    const verdicts: ProtocolVerdict[] = [];
-    for (const e of endpoints) verdicts.push(...(await probeEndpoint(e, PROBED_PROTOCOLS, { timeoutMs: params.timeoutMs })));
+    const verdicts: HandshakeRow[] = [];
+    for (const e of endpoints) verdicts.push(...(await probeEndpoint(e, PROBED_PROTOCOLS, { timeoutMs: params.timeoutMs })).map(rowOf));
     return { role: params.role, verdicts, notTestable: NOT_TESTABLE } satisfies HandshakeTable as unknown as Json;
   },
   plan({ observed }) {

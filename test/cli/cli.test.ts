@@ -116,7 +116,7 @@ test('--json prints one JSON event per line and a final summary object', async (
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.is(lines[0].event, 'run:start');
   const settled = lines.filter((l) => l.event === 'step:settled').map((l) => l.stepId);
-  assert.equal(settled, ['preflight', 'backup', 'schannel', 'dotnet', 'hotfix', 'restart', 'ip-verify']);
+  assert.equal(settled, ['preflight', 'tls-baseline', 'backup', 'schannel', 'dotnet', 'hotfix', 'restart', 'ip-verify', 'tls-verify']);
   const summary = lines[lines.length - 1];
   assert.is(summary.event, 'summary');
   assert.is(summary.status, 'succeeded');
