@@ -5,6 +5,7 @@
 import type { ExecaError } from 'execa';
 import { ExecutorError } from '../errors.js';
 import { agentBackendFor, agentRequest, agentScriptFile, parseAgentAnswer, type AgentBackend } from './agent-protocol.js';
+import { callTimeout, cancelledError, timeoutError } from './common.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 
 export const name = 'local' satisfies Executor['name'];
@@ -17,7 +18,7 @@ export interface LocalExecutorOptions {
   env?: Record<string, string>;
   /** `file`: the tests' simulated-host backend. @default `file` when RUNBOOK_AGENT_HOST_FILE is set, else `windows` */
   agentBackend?: AgentBackend;
-  /** @default 120000 */
+  /** How long one call may take. @default DEFAULT_CALL_TIMEOUT_MS (120000) */
   timeoutMs?: number;
 }
 
@@ -48,13 +49,14 @@ export function createLocalExecutor(options: LocalExecutorOptions = {}): Executo
     async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
       roundTrips += 1;
       const { marker, json } = agentRequest(batch);
+      const timeout = callTimeout(runOptions, options.timeoutMs);
       try {
         // execa is loaded on the first call, so that importing the library does not load it.
         const { execa } = await import('execa');
         const result = await execa(shell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', agentScriptFile(agentBackendFor(options.agentBackend, options.env))], {
           input: json,
           env: options.env,
-          timeout: runOptions.timeoutMs ?? options.timeoutMs ?? 120_000,
+          timeout,
           cancelSignal: runOptions.signal,
           reject: false,
           stripFinalNewline: false,
@@ -62,14 +64,14 @@ export function createLocalExecutor(options: LocalExecutorOptions = {}): Executo
         if (result.failed && !result.stdout.includes(`RBE-BEGIN ${marker}`)) throw result;
         return parseAgentAnswer(result.stdout, marker, `local ${shell}`);
       } catch (error) {
-        throw classify(error, shell);
+        throw classify(error, shell, timeout);
       }
     },
     async close() {},
   };
 }
 
-function classify(error: unknown, shell: string): Error {
+function classify(error: unknown, shell: string, timeoutMs: number): Error {
   if (error instanceof ExecutorError) return error;
   const e = error as ExecaError & { code?: string };
   if (e.code === 'ENOENT') {
@@ -78,7 +80,7 @@ function classify(error: unknown, shell: string): Error {
       cause: error,
     });
   }
-  if (e.timedOut) return new ExecutorError('timeout', `the agent did not answer in time`, { where: `local ${shell}`, cause: error });
-  if (e.isCanceled) return new ExecutorError('permanent', 'the call was cancelled', { where: `local ${shell}`, cause: error });
+  if (e.timedOut) return timeoutError(`local ${shell}`, timeoutMs, error);
+  if (e.isCanceled) return cancelledError(`local ${shell}`, error);
   return new ExecutorError('protocol', `the agent process failed: ${e.shortMessage ?? e.message}`, { where: `local ${shell}`, cause: error });
 }

@@ -11,6 +11,7 @@ import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
 import { agentBackendFor, agentRequest, agentScriptFile, parseAgentAnswer, type AgentBackend } from './agent-protocol.js';
 import { defaultShell } from './local.js';
+import { boundedCall } from './common.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 
 export const name = 'powershell-remoting' satisfies Executor['name'];
@@ -40,7 +41,7 @@ export interface RemotingExecutorOptions {
   env?: Record<string, string>;
   /** `file`: the tests' simulated-host backend on the remote side. @default `windows` (or RUNBOOK_AGENT_BACKEND=file) */
   agentBackend?: AgentBackend;
-  /** @default 120000 */
+  /** How long one call may take. @default DEFAULT_CALL_TIMEOUT_MS (120000) */
   timeoutMs?: number;
 }
 
@@ -129,17 +130,10 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
       const proc = host(execa);
       const { marker, json } = agentRequest(batch);
       const id = nextId++;
-      const output = await new Promise<string>((resolve, reject) => {
-        const timeout = runOptions.timeoutMs ?? options.timeoutMs ?? 120_000;
-        const timer = setTimeout(() => {
-          pending.delete(id);
-          reject(new ExecutorError('timeout', `no answer within ${timeout} ms`, { where }));
-        }, timeout);
-        const done = <T>(fn: (v: T) => void) => (v: T) => {
-          clearTimeout(timer);
-          fn(v);
-        };
-        pending.set(id, { resolve: done(resolve), reject: done(reject) });
+      const output = await boundedCall<string>(where, runOptions, options.timeoutMs, (resolve, reject, onStop) => {
+        pending.set(id, { resolve, reject });
+        // The session's answer to a call given up on is dropped when it comes.
+        onStop(() => pending.delete(id));
         proc.stdin!.write(`${JSON.stringify({ id, target, request: json })}\n`);
       });
       return parseAgentAnswer(output, marker, where);

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { Client, ConnectConfig } from 'ssh2';
 import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
 import { agentBackendFor, agentRequest, bootstrapArgs, bootstrapInput, parseAgentAnswer, type AgentBackend } from './agent-protocol.js';
+import { boundedCall } from './common.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 
 export const name = 'ssh' satisfies Executor['name'];
@@ -33,7 +34,7 @@ export interface SshExecutorOptions {
   fingerprint?: string;
   /** The PowerShell on the target. @default 'powershell' */
   shell?: string;
-  /** @default 120000 */
+  /** How long one call may take. @default DEFAULT_CALL_TIMEOUT_MS (120000) */
   timeoutMs?: number;
   /** Time for the TCP connection and the SSH handshake. @default 4000 */
   connectTimeoutMs?: number;
@@ -209,37 +210,23 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
       const conn = await connect();
       const { marker, json } = agentRequest(batch);
       const command = [shell, ...bootstrapArgs()].join(' ');
-      const output = await new Promise<string>((resolve, reject) => {
-        const timeout = runOptions.timeoutMs ?? options.timeoutMs ?? 120_000;
+      const output = await boundedCall<string>(target, runOptions, options.timeoutMs, (resolve, reject, onStop) => {
         conn.exec(command, (error, channel) => {
           if (error) return reject(classify(error, target));
           let stdout = '';
           let stderr = '';
-          let settled = false;
-          const finish = (fn: () => void) => {
-            if (settled) return;
-            settled = true;
-            clearTimeout(timer);
-            runOptions.signal?.removeEventListener('abort', onAbort);
-            fn();
-          };
-          const stop = () => {
+          onStop(() => {
             channel.signal('KILL');
             channel.close();
-          };
-          const timer = setTimeout(() => {
-            stop();
-            finish(() => reject(new ExecutorError('timeout', `the agent did not answer within ${timeout} ms`, { where: target })));
-          }, timeout);
-          const onAbort = () => {
-            stop();
-            finish(() => reject(new ExecutorError('permanent', 'the call was cancelled', { where: target })));
-          };
-          runOptions.signal?.addEventListener('abort', onAbort, { once: true });
+          });
           channel.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
           channel.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-          channel.on('close', () => finish(() => (stdout.includes(`RBE-END ${marker}`) ? resolve(stdout) : reject(new ExecutorError('reset', `the connection closed before the agent answered${stderr ? `: ${stderr.trim().slice(0, 300)}` : ''}`, { where: target })))));
-          channel.on('error', (e: Error) => finish(() => reject(classify(e, target))));
+          channel.on('close', () =>
+            stdout.includes(`RBE-END ${marker}`)
+              ? resolve(stdout)
+              : reject(new ExecutorError('reset', `the connection closed before the agent answered${stderr ? `: ${stderr.trim().slice(0, 300)}` : ''}`, { where: target })),
+          );
+          channel.on('error', (e: Error) => reject(classify(e, target)));
           channel.end(bootstrapInput(json, agentBackendFor(options.agentBackend)));
         });
       });

@@ -112,7 +112,7 @@ export type ResultOf<N extends HostOpName> = Extract<HostOpResult, { op: N }>;
 export interface RunOptions {
   /** Cancels the call; the remote command is stopped where the transport allows it. */
   signal?: AbortSignal;
-  /** Per-call timeout in milliseconds. @default 60000 */
+  /** Per-call timeout in milliseconds. @default the executor's, else 120000 (`DEFAULT_CALL_TIMEOUT_MS`) */
   timeoutMs?: number;
 }
 
