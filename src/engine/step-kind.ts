@@ -96,6 +96,9 @@ export type StepActors = typeof stepActors;
 /** Nothing to change, and no capture from an earlier process that would still need verifying. */
 const unchanged = (plan: StepPlan) => plan.changes.length === 0 && !plan.captured;
 
+/** Where every forward actor's error leads: `failed`, with the error recorded. */
+const toFailed = { target: 'failed', actions: { type: 'recordError', params: ({ event }: { event: { error: unknown } }) => ({ error: event.error }) } } as const;
+
 /** Builds the machine of a step kind with these options. */
 function buildMachine(kind: string, phaseNames: readonly string[], verifyWhenUnchanged: boolean) {
   const last = phaseNames.length - 1;
@@ -126,7 +129,7 @@ function buildMachine(kind: string, phaseNames: readonly string[], verifyWhenUnc
           src: 'probe',
           input: ({ context }) => context,
           onDone: { target: 'planning', actions: assign({ observed: ({ event }) => event.output }) },
-          onError: { target: 'failed', actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) } },
+          onError: toFailed,
         },
       },
       planning: {
@@ -151,7 +154,7 @@ function buildMachine(kind: string, phaseNames: readonly string[], verifyWhenUnc
             },
             { target: 'capturing', actions: assign({ plan: ({ event }) => event.output }) },
           ],
-          onError: { target: 'failed', actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) } },
+          onError: toFailed,
         },
       },
       capturing: {
@@ -162,7 +165,7 @@ function buildMachine(kind: string, phaseNames: readonly string[], verifyWhenUnc
             { guard: () => last < 0, target: 'verifying', actions: assign({ priors: ({ event }) => event.output, observed: null }) },
             { target: 'acting', actions: assign({ priors: ({ event }) => event.output, observed: null, phase: 0 }) },
           ],
-          onError: { target: 'failed', actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) } },
+          onError: toFailed,
         },
       },
       acting: {
@@ -184,7 +187,7 @@ function buildMachine(kind: string, phaseNames: readonly string[], verifyWhenUnc
               actions: assign({ results: ({ context, event }) => ({ ...context.results, [phaseNames[context.phase]]: event.output }) }),
             },
           ],
-          onError: { target: 'failed', actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) } },
+          onError: toFailed,
         },
       },
       verifying: {
@@ -210,7 +213,7 @@ function buildMachine(kind: string, phaseNames: readonly string[], verifyWhenUnc
               }),
             },
           ],
-          onError: { target: 'failed', actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) } },
+          onError: toFailed,
         },
       },
       succeeded: { tags: ['settled'], on: { COMPENSATE: 'compensating' } },
