@@ -43,3 +43,9 @@ export type { ProbedProtocol, ProtocolVerdict, Handshake, HandshakeOutcome, Prob
 export type { TlsEndpoint } from './executors/types.js';
 export { serveEndpoints } from './executors/simulated-endpoints.js';
 export type { ServedEndpoints } from './executors/simulated-endpoints.js';
+export { startFleet, budgetOf } from './fleet/fleet.js';
+export type { Fleet, FleetOptions } from './fleet/fleet.js';
+export type { FleetResult, FleetEvents, HostOutcome, HostStatus } from './fleet/types.js';
+export { loadInventory, checkInventory, limitInventory } from './fleet/inventory.js';
+export type { Inventory, InventoryHost, Wave } from './fleet/inventory.js';
+export { renderJunit, renderFleetMarkdown } from './fleet/fleet-report.js';

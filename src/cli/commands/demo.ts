@@ -8,11 +8,12 @@ import { writeHost } from '../../executors/simulated.js';
 import { parse, type Command } from '../common.js';
 import { bold } from '../render.js';
 import { runOnce } from './run.js';
-import { presetOrRefuse } from './sim.js';
+import { presetOrRefuse, sim } from './sim.js';
+import { ExitCode } from '../exit-codes.js';
 
 export const demo: Command = {
   name: 'demo',
-  usage: 'Usage: runbook demo [--preset <name>] [--json] [--state-dir <dir>]\n\nCreates a simulated host in a temporary folder and runs orchestrator-tls12 against it (the host is down for 3 s while it restarts).',
+  usage: 'Usage: runbook demo [--preset <name>] [--json] [--state-dir <dir>]\n\nCreates a simulated host in a temporary folder and runs orchestrator-tls12 against it (the host is down for 3 s while it restarts),\nthen the same over a small simulated fleet: a canary host first, then three more, two at a time.',
   async run(args) {
     const { values } = parse(args, { preset: { type: 'string', default: 'server-2016' } });
     const host = presetOrRefuse(values.preset);
@@ -30,6 +31,11 @@ export const demo: Command = {
         '',
       ].join('\n'),
     );
-    return runOnce(['orchestrator-tls12', '--target', `sim:${hostFile}`, '--state-dir', stateDir, '--param', 'pollIntervalMs=500', ...(values.json ? ['--json'] : [])], false);
+    const single = await runOnce(['orchestrator-tls12', '--target', `sim:${hostFile}`, '--state-dir', stateDir, '--param', 'pollIntervalMs=500', ...(values.json ? ['--json'] : [])], false);
+    if (single !== ExitCode.ok) return single;
+    const fleetDir = join(dir, 'fleet');
+    if (!values.json) process.stdout.write(`\n${bold('And a small fleet')}: four simulated hosts in ${fleetDir}, a canary wave first, then the rest (each host down for 1 s while it restarts).\n`);
+    await sim.run(['fleet', '--preset', values.preset, '--count', '4', '--out', fleetDir, '--downtime-ms', '1000']);
+    return runOnce(['orchestrator-tls12', '--inventory', join(fleetDir, 'inventory.yaml'), '--concurrency', '2', '--state-dir', stateDir, '--param', 'pollIntervalMs=250', ...(values.json ? ['--json'] : [])], false);
   },
 };

@@ -16,6 +16,7 @@ export function targetSpec(target: string): string {
 function usageOf(name: 'run' | 'plan'): string {
   const what = name === 'run' ? 'Runs a runbook against a target.' : 'Check mode: prints the exact diff and whether a restart is owed; changes nothing.';
   return `Usage: runbook ${name} <runbook> --target <target> [--param key=value …] [--on-target]
+       runbook ${name} <runbook> --inventory <file> [--concurrency N] [--max-failures N|P%] [--limit <pattern>] [--param key=value …]
 
 ${what}
 <runbook> is a bundled name (see \`runbook list\`) or a .yaml/.json file.
@@ -25,6 +26,10 @@ Options
   -t, --target <target>   where to run (forms below)
   -p, --param key=value   a runbook parameter; repeat for more
   --on-target             the engine runs on the target itself (a restart ends this process)
+  -i, --inventory <file>  a fleet: every host of the inventory, its waves in order (instead of --target)
+  --concurrency N         hosts driven at once (default 10)
+  --max-failures N|P%     failed hosts tolerated before no new host starts (default 0)
+  --limit <pattern>       only the hosts whose name matches (* and ?)
 
 ${COMMON_OPTIONS}
 
@@ -38,8 +43,31 @@ export async function runOnce(args: string[], checkMode: boolean): Promise<numbe
     target: { type: 'string', short: 't' },
     param: { type: 'string', short: 'p', multiple: true },
     'on-target': { type: 'boolean', default: false },
+    inventory: { type: 'string', short: 'i' },
+    concurrency: { type: 'string' },
+    'max-failures': { type: 'string' },
+    limit: { type: 'string' },
   });
   if (positionals.length !== 1) throw new UsageError(`${checkMode ? 'plan' : 'run'} takes one runbook: a bundled name or a .yaml/.json file`);
+  if (values.inventory && values.target) throw new UsageError('give --target (one host) or --inventory (a fleet), not both');
+  if (!values.inventory && (values.concurrency ?? values['max-failures'] ?? values.limit) !== undefined) throw new UsageError('--concurrency, --max-failures and --limit go with --inventory');
+  if (values.inventory) {
+    const kinds = bundledStepKinds();
+    const runbook = await loadRunbook(positionals[0], kinds);
+    const stateDir = await stateDirOf(values['state-dir']);
+    const { runFleetCommand } = await import('../fleet.js');
+    return runFleetCommand({
+      runbook,
+      inventory: values.inventory,
+      stateDir,
+      checkMode,
+      params: paramsFrom(values.param),
+      concurrency: values.concurrency,
+      maxFailures: values['max-failures'],
+      limit: values.limit,
+      json: values.json,
+    });
+  }
   if (!values.target) throw new UsageError(`--target is required; accepted forms:\n${TARGET_FORMS.map((f) => `  ${f}`).join('\n')}`);
   const kinds = bundledStepKinds();
   const runbook = await loadRunbook(positionals[0], kinds);

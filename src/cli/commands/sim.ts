@@ -1,8 +1,9 @@
 /**
  * `runbook sim`: simulated Windows hosts for tests, demos and dry runs.
  */
-import { dirname, resolve } from 'node:path';
-import { stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { stringify as stringifyYaml } from 'yaml';
 import { ValidationError } from '../../errors.js';
 import { readHost, writeHost } from '../../executors/simulated.js';
 import { serveEndpoints } from '../../executors/simulated-endpoints.js';
@@ -13,12 +14,14 @@ import { UsageError, parse, type Command } from '../common.js';
 
 const usage = `Usage: runbook sim create --preset <name> --out <file> [--downtime-ms MS] [--on-target]
        runbook sim serve <file>
+       runbook sim fleet --preset <name> --count N --out <dir> [--latency-ms MS] [--downtime-ms MS]
        runbook sim presets
 
 create    writes a simulated Windows host (a JSON file) from a preset
 serve     serves the host's TLS endpoints on 127.0.0.1 until SIGTERM or Ctrl-C: first one JSON line
           {"endpoints":[{"name":…,"port":…}]}, then each accepts exactly the server-side protocols in
           effect on the host (read per connection)
+fleet     writes N simulated hosts and <dir>/inventory.yaml: a canary wave (the first host), then the rest
 presets   lists the presets`;
 
 /** A preset by name; an unknown name is a usage error that lists the known ones. */
@@ -49,7 +52,8 @@ export const sim: Command = {
       return ExitCode.ok;
     }
     if (sub === 'serve') return serve(rest);
-    if (sub !== 'create') throw new UsageError('sim takes `create`, `serve` or `presets`');
+    if (sub === 'fleet') return fleet(rest);
+    if (sub !== 'create') throw new UsageError('sim takes `create`, `serve`, `fleet` or `presets`');
     const { values } = parse(rest, {
       preset: { type: 'string' },
       out: { type: 'string' },
@@ -90,5 +94,48 @@ async function serve(args: string[]): Promise<number> {
     }
   });
   await served.close();
+  return ExitCode.ok;
+}
+
+/** A whole number option, or a usage error naming it. */
+function wholeNumber(name: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} takes a whole number of at least ${min}, got "${text}"`);
+  return n;
+}
+
+async function fleet(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    preset: { type: 'string' },
+    count: { type: 'string' },
+    out: { type: 'string' },
+    'latency-ms': { type: 'string' },
+    'downtime-ms': { type: 'string' },
+  });
+  if (!values.preset || !values.count || !values.out) throw new UsageError('sim fleet needs --preset <name>, --count N and --out <dir>');
+  const count = wholeNumber('count', values.count, 1)!;
+  const latency = wholeNumber('latency-ms', values['latency-ms'], 0);
+  const downtime = wholeNumber('downtime-ms', values['downtime-ms'], 0);
+  presetOrRefuse(values.preset);
+  const dir = resolve(values.out);
+  await mkdir(dir, { recursive: true });
+  const width = String(count).length;
+  const names: string[] = [];
+  for (let i = 1; i <= count; i++) {
+    const host = presetOrRefuse(values.preset);
+    if (latency !== undefined) host.latencyMs = latency;
+    if (downtime !== undefined) host.downtimeMs = downtime;
+    const name = `host-${String(i).padStart(width, '0')}`;
+    host.name = name;
+    await writeHost(join(dir, `${name}.json`), host);
+    names.push(name);
+  }
+  const inventory = {
+    hosts: names.map((name, i) => ({ name, target: `sim:${name}.json`, groups: [i === 0 ? 'canary' : 'servers'] })),
+    waves: [{ name: 'canary', groups: ['canary'] }, ...(count > 1 ? [{ name: 'rest', groups: ['servers'] }] : [])],
+  };
+  await writeFile(join(dir, 'inventory.yaml'), `# ${count} simulated ${values.preset} host(s): a canary first, then the rest.\n${stringifyYaml(inventory)}`);
+  process.stdout.write(`created ${count} host(s) and ${join(values.out, 'inventory.yaml')}\n`);
   return ExitCode.ok;
 }

@@ -1,0 +1,63 @@
+/**
+ * A fleet's reports, in its directory: `report.json` (the result), `report.md` (a summary table, then
+ * per host) and `junit.xml` (one test case per host, a failure with its error, skipped hosts skipped),
+ * for CI systems and dashboards. Each host's own run keeps its reports in its run directory.
+ */
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/write-atomic.js';
+import type { FleetResult, HostOutcome } from './types.js';
+
+const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+
+const seconds = (h: HostOutcome) => (h.startedAt && h.endedAt ? (Date.parse(h.endedAt) - Date.parse(h.startedAt)) / 1000 : 0);
+
+/** The fleet as JUnit XML: a test suite per wave, a test case per host. */
+export function renderJunit(fleet: FleetResult): string {
+  const lines = ['<?xml version="1.0" encoding="UTF-8"?>'];
+  const all = fleet.waves.flatMap((w) => w.hosts);
+  const failed = (h: HostOutcome) => h.status !== 'succeeded' && h.status !== 'planned' && h.status !== 'skipped' && h.status !== 'awaiting-resume';
+  lines.push(`<testsuites name="${xml(`${fleet.runbook} fleet ${fleet.fleetId}`)}" tests="${all.length}" failures="${all.filter(failed).length}" skipped="${all.filter((h) => h.status === 'skipped').length}">`);
+  for (const wave of fleet.waves) {
+    lines.push(`  <testsuite name="${xml(wave.name)}" tests="${wave.hosts.length}" failures="${wave.hosts.filter(failed).length}" skipped="${wave.hosts.filter((h) => h.status === 'skipped').length}">`);
+    for (const h of wave.hosts) {
+      const open = `    <testcase classname="${xml(`${fleet.runbook}.${wave.name}`)}" name="${xml(h.host)}" time="${seconds(h).toFixed(3)}">`;
+      if (h.status === 'skipped') lines.push(open, '      <skipped message="not started: the failure budget was spent"/>', '    </testcase>');
+      else if (failed(h)) lines.push(open, `      <failure message="${xml(`${h.status}: ${h.error?.message.split('\n')[0] ?? ''}`)}" type="${xml(h.error?.code ?? h.status)}">${xml(h.error?.message ?? h.status)}</failure>`, '    </testcase>');
+      else lines.push(`${open}${h.status === 'awaiting-resume' ? '<system-out>awaiting resume</system-out>' : ''}</testcase>`);
+    }
+    lines.push('  </testsuite>');
+  }
+  lines.push('</testsuites>');
+  return `${lines.join('\n')}\n`;
+}
+
+/** The fleet as Markdown: the summary, a table of every host, then the failures with their errors. */
+export function renderFleetMarkdown(fleet: FleetResult): string {
+  const c = fleet.counts;
+  const lines = [
+    `# Fleet ${fleet.fleetId}`,
+    '',
+    `- runbook: **${fleet.runbook}**${fleet.checkMode ? ' (check mode: nothing was changed)' : ''}`,
+    `- status: **${fleet.status}** — ${c.succeeded} succeeded, ${c.rolledBack} rolled back, ${c.failed} failed, ${c.waiting} waiting, ${c.skipped} skipped`,
+    `- failure budget: ${fleet.budget.failures} failed of ${fleet.budget.maxFailures} tolerated${fleet.budget.spent ? ' — spent: no host started after it' : ''}`,
+    `- started ${fleet.startedAt}, ended ${fleet.endedAt}`,
+    '',
+    '| wave | host | status | changes | round trips | run |',
+    '|---|---|---|---|---|---|',
+    ...fleet.waves.flatMap((w) => w.hosts.map((h) => `| ${w.name} | ${h.host} | ${h.status} | ${h.changes} | ${h.roundTrips} | ${h.runId ?? '-'} |`)),
+  ];
+  const failures = fleet.waves.flatMap((w) => w.hosts).filter((h) => h.error);
+  if (failures.length > 0) {
+    lines.push('', '## Failures', '');
+    for (const h of failures) lines.push(`- **${h.host}** (${h.status}): \`${h.error!.code}\` ${h.error!.message.split('\n')[0]}`);
+  }
+  lines.push('', 'Each host\'s own report is in its run directory (`runs/<run>/report.md`).');
+  return `${lines.join('\n')}\n`;
+}
+
+/** Writes report.json, report.md and junit.xml into the fleet's directory. */
+export async function writeFleetReports(fleet: FleetResult): Promise<void> {
+  await writeFileAtomic(join(fleet.dir, 'report.json'), `${JSON.stringify(fleet, null, 2)}\n`);
+  await writeFileAtomic(join(fleet.dir, 'report.md'), renderFleetMarkdown(fleet));
+  await writeFileAtomic(join(fleet.dir, 'junit.xml'), renderJunit(fleet));
+}

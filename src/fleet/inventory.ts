@@ -1,0 +1,114 @@
+/**
+ * The inventory of a fleet: hosts (a name, a target, groups, parameters of their own), defaults, and
+ * waves — ordered lists of groups, e.g. a canary first, then the clients and SQL Servers, then the
+ * Orchestrator servers. Validated when it loads; every error names the file, the host and the field.
+ * Credentials never appear in it: targets reach their credentials through the environment, as on the
+ * command line (RUNBOOK_SSH_KEY, RUNBOOK_WINRM_USER, …).
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ValidationError } from '../errors.js';
+
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes and underscores');
+const paramValue = z.union([z.string(), z.number(), z.boolean()]);
+
+export const inventorySchema = z
+  .object({
+    defaults: z.object({ params: z.record(z.string(), paramValue).default({}) }).strict().default({ params: {} }),
+    hosts: z
+      .array(
+        z
+          .object({
+            name,
+            /** `sim:<file>` (relative to the inventory), `ssh://user@host`, `winrm://host`, `local`. */
+            target: z.string().min(1),
+            groups: z.array(name).default([]),
+            params: z.record(z.string(), paramValue).default({}),
+          })
+          .strict(),
+      )
+      .min(1),
+    /** Waves in order; each names groups (or `all`). @default one wave of every host */
+    waves: z.array(z.object({ name, groups: z.array(name).min(1) }).strict()).optional(),
+  })
+  .strict();
+
+export type InventoryHost = { name: string; target: string; groups: string[]; params: Record<string, string | number | boolean> };
+export type Wave = { name: string; hosts: InventoryHost[] };
+export type Inventory = { file: string; defaults: { params: Record<string, string | number | boolean> }; hosts: InventoryHost[]; waves: Wave[] };
+
+/**
+ * Reads and checks an inventory; `sim:` targets are made absolute against the inventory's folder.
+ *
+ * @example
+ * ```ts
+ * const inventory = await loadInventory('fleet/inventory.yaml');
+ * console.log(inventory.waves.map((w) => `${w.name}: ${w.hosts.length} host(s)`));
+ * ```
+ */
+export async function loadInventory(file: string): Promise<Inventory> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new ValidationError('cannot read the inventory', [(cause as Error).message], { where: file, hint: 'give --inventory <file> (runbook sim fleet writes one)', cause });
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (cause) {
+    throw new ValidationError('the inventory is not valid YAML', [(cause as Error).message], { where: file, cause });
+  }
+  return checkInventory(doc, file);
+}
+
+/** Checks an inventory document; errors name the file, the host (by name where it has one) and the field. */
+export function checkInventory(doc: unknown, file: string): Inventory {
+  const parsed = inventorySchema.safeParse(doc);
+  if (!parsed.success) {
+    const hosts = (doc as { hosts?: { name?: unknown }[] } | null)?.hosts;
+    const issues = parsed.error.issues.map((issue) => {
+      const [top, index, ...rest] = issue.path;
+      const host = top === 'hosts' && typeof index === 'number' ? hosts?.[index]?.name : undefined;
+      const where = top === 'hosts' && typeof index === 'number' ? `hosts[${index}]${typeof host === 'string' ? ` (${host})` : ''}${rest.length ? `.${rest.join('.')}` : ''}` : issue.path.join('.') || '(document)';
+      return `${where}: ${issue.message}`;
+    });
+    throw new ValidationError('the inventory is not valid', issues, { where: file });
+  }
+  const inv = parsed.data;
+  const issues: string[] = [];
+  const seen = new Set<string>();
+  inv.hosts.forEach((h, i) => {
+    if (seen.has(h.name)) issues.push(`hosts[${i}] (${h.name}).name: another host has this name`);
+    seen.add(h.name);
+  });
+  const folder = dirname(resolve(file));
+  const hosts: InventoryHost[] = inv.hosts.map((h) => ({
+    ...h,
+    target: h.target.startsWith('sim:') && !isAbsolute(h.target.slice(4)) ? `sim:${resolve(folder, h.target.slice(4))}` : h.target,
+  }));
+  const groups = new Set(hosts.flatMap((h) => h.groups));
+  const waves: Wave[] = (inv.waves ?? [{ name: 'all', groups: ['all'] }]).map((w, i) => {
+    for (const g of w.groups) if (g !== 'all' && !groups.has(g)) issues.push(`waves[${i}] (${w.name}).groups: no host is in group "${g}"`);
+    return { name: w.name, hosts: [] };
+  });
+  // Each host goes in the first wave that names one of its groups (or `all`).
+  for (const host of hosts) {
+    const i = (inv.waves ?? [{ name: 'all', groups: ['all'] }]).findIndex((w) => w.groups.some((g) => g === 'all' || host.groups.includes(g)));
+    if (i < 0) issues.push(`hosts (${host.name}).groups: in no wave (its groups: ${host.groups.join(', ') || 'none'}); add a group to a wave, or a wave of group "all"`);
+    else waves[i].hosts.push(host);
+  }
+  if (issues.length > 0) throw new ValidationError('the inventory is not valid', issues, { where: file });
+  return { file: resolve(file), defaults: inv.defaults, hosts, waves };
+}
+
+/** Keeps the hosts whose name matches a pattern (`*` any characters, `?` one), wave by wave. */
+export function limitInventory(inventory: Inventory, pattern: string): Inventory {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const waves = inventory.waves.map((w) => ({ ...w, hosts: w.hosts.filter((h) => re.test(h.name)) }));
+  const hosts = inventory.hosts.filter((h) => re.test(h.name));
+  if (hosts.length === 0) throw new ValidationError(`--limit ${pattern} matches no host of the inventory`, inventory.hosts.map((h) => h.name), { where: inventory.file });
+  return { ...inventory, hosts, waves };
+}

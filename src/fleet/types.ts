@@ -1,0 +1,46 @@
+/**
+ * The data of a fleet: how each host ended, the fleet's result, and its events. JSON only.
+ */
+import type { ErrorRecord } from '../errors.js';
+import type { RunStatus } from '../engine/types.js';
+
+/** How a host ended: its run's status, or `skipped` (never started: the budget was spent). */
+export type HostStatus = RunStatus | 'skipped';
+
+export type HostOutcome = {
+  host: string;
+  wave: string;
+  target: string;
+  status: HostStatus;
+  runId?: string;
+  error?: ErrorRecord;
+  /** Values changed (or planned), round trips. */
+  changes: number;
+  roundTrips: number;
+  startedAt?: string;
+  endedAt?: string;
+};
+
+export type FleetResult = {
+  fleetId: string;
+  runbook: string;
+  checkMode: boolean;
+  /** `succeeded` (or `planned`) when every host did; `awaiting-resume` when some wait; `failed` otherwise. */
+  status: 'succeeded' | 'planned' | 'awaiting-resume' | 'failed';
+  budget: { maxFailures: number; failures: number; spent: boolean };
+  waves: { name: string; hosts: HostOutcome[] }[];
+  counts: Record<'succeeded' | 'failed' | 'rolledBack' | 'waiting' | 'skipped', number>;
+  startedAt: string;
+  endedAt: string;
+  dir: string;
+};
+
+/** The events of a fleet, each naming its host or wave. */
+export type FleetEvents = {
+  'wave:start': [{ fleetId: string; wave: string; hosts: string[] }];
+  'host:start': [{ fleetId: string; wave: string; host: string; runId: string }];
+  'host:end': [HostOutcome & { fleetId: string }];
+  'wave:end': [{ fleetId: string; wave: string; hosts: HostOutcome[] }];
+  'fleet:end': [FleetResult];
+};
+

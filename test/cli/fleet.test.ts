@@ -1,0 +1,65 @@
+/**
+ * Fleets from the command line: `sim fleet`, then `run|plan --inventory` with waves, `--json` events
+ * naming their host, `--limit`, the reports, and usage errors before anything runs.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tempDir } from '../helpers.js';
+
+const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('sim fleet writes hosts and an inventory; run --inventory drives them wave by wave and writes the fleet reports', async () => {
+  const dir = await tempDir();
+  const made = await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  assert.is(made.code, 0, made.stderr);
+  const state = join(dir, 'state');
+  const r = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--param', 'pollIntervalMs=10']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /wave canary: 1 host\(s\)\n\s+host-1\s+succeeded\s+23 change\(s\), 8 round trip\(s\)\n\nwave rest: 2 host\(s\)/);
+  assert.match(r.stdout, /Fleet: succeeded — 3 succeeded, 0 rolled back, 0 failed, 0 waiting, 0 skipped/);
+  const [fleetId] = await readdir(join(state, 'fleets'));
+  for (const f of ['fleet.json', 'report.json', 'report.md', 'junit.xml']) assert.ok(existsSync(join(state, 'fleets', fleetId, f)), f);
+  assert.is((await readdir(join(state, 'runs'))).length, 3, 'each host its own run');
+
+  const plan = await cli(['plan', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--limit', 'host-2', '--json']);
+  assert.is(plan.code, 0, plan.stderr);
+  const events = plan.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const ends = events.filter((e) => e.event === 'host:end');
+  assert.equal(ends.map((e) => [e.host, e.status]), [['host-2', 'planned']], '--limit keeps one host; every event names it');
+  assert.is(events.at(-1).event, 'summary');
+});
+
+test('fleet usage errors exit 2 before anything runs', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '1', '--out', dir]);
+  const inv = join(dir, 'inventory.yaml');
+  for (const [args, message] of [
+    [['--inventory', inv, '--target', 'local'], /--target \(one host\) or --inventory \(a fleet\), not both/],
+    [['--inventory', inv, '--concurrency', '0'], /--concurrency takes a whole number of at least 1/],
+    [['--inventory', inv, '--max-failures', 'some'], /--max-failures takes a number or a percentage/],
+    [['--inventory', join(dir, 'missing.yaml')], /cannot read the inventory/],
+    [['--target', 'local', '--limit', 'x'], /go with --inventory/],
+  ] as const) {
+    const r = await cli(['run', 'orchestrator-tls12', '--state-dir', join(dir, 'state'), ...args]);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+  assert.not.ok(existsSync(join(dir, 'state', 'fleets')), 'no fleet was started');
+});
+
+test.run();

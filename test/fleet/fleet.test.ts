@@ -1,0 +1,165 @@
+/**
+ * Fleets through the library: waves in order, the concurrency, the failure budget (later hosts never
+ * touched), bad input refused before any host is contacted, and the reports (junit.xml read back).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { copyFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { createSimulatedExecutor, loadRunbook, VirtualClock, type SimHostState } from '../../src/index.js';
+import { loadInventory, checkInventory, limitInventory } from '../../src/fleet/inventory.js';
+import { startFleet, budgetOf, type FleetResult } from '../../src/fleet/fleet.js';
+import { kinds, makeHost, newRunner, restartRefused, tempDir } from '../helpers.js';
+import { writeFile } from 'node:fs/promises';
+
+/** N hosts (the first `failing` of them refuse their restart) and an inventory: a canary wave, then the rest. */
+async function fleetOf(count: number, failing = 0): Promise<{ file: string; hosts: string[] }> {
+  const dir = await tempDir('rbe-fleet-');
+  const hosts: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const file = join(dir, `h${i}.json`);
+    await copyFile(await makeHost('server-2016', i < failing ? restartRefused : undefined), file);
+    hosts.push(file);
+  }
+  const inventory = {
+    defaults: { params: { pollIntervalMs: 10 } },
+    hosts: hosts.map((_, i) => ({ name: `h${i}`, target: `sim:h${i}.json`, groups: [i === 0 ? 'canary' : 'servers'] })),
+    waves: [{ name: 'canary', groups: ['canary'] }, { name: 'rest', groups: ['servers'] }],
+  };
+  const file = join(dir, 'inventory.yaml');
+  await writeFile(file, stringify(inventory));
+  return { file, hosts };
+}
+
+async function run(file: string, options: { concurrency?: number; maxFailures?: number | string; checkMode?: boolean } = {}) {
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const fleet = startFleet({
+    runner: newRunner(stateDir, clock),
+    kinds,
+    runbook: await loadRunbook('orchestrator-tls12', kinds),
+    inventory: await loadInventory(file),
+    connect: (target) => createSimulatedExecutor(target.slice(4), { clock }),
+    stateDir,
+    ...options,
+  });
+  const order: string[] = [];
+  let running = 0;
+  let peak = 0;
+  fleet.events.on('wave:start', (e) => order.push(`wave ${e.wave}`));
+  fleet.events.on('host:start', (e) => {
+    order.push(`start ${e.host}`);
+    peak = Math.max(peak, ++running);
+  });
+  fleet.events.on('host:end', (e) => {
+    order.push(`end ${e.host} ${e.status}`);
+    running -= 1;
+  });
+  const result: FleetResult = await fleet.result;
+  return { result, order, peak };
+}
+
+const hostsOf = (r: FleetResult) => Object.fromEntries(r.waves.flatMap((w) => w.hosts.map((h) => [h.host, h.status])));
+
+test('waves run in order, each host its own run, no more than the concurrency at once', async () => {
+  const { file } = await fleetOf(5);
+  const { result, order, peak } = await run(file, { concurrency: 2 });
+  assert.is(result.status, 'succeeded');
+  assert.equal(hostsOf(result), { h0: 'succeeded', h1: 'succeeded', h2: 'succeeded', h3: 'succeeded', h4: 'succeeded' });
+  assert.equal(order.slice(0, 4), ['wave canary', 'start h0', 'end h0 succeeded', 'wave rest'], 'the canary ends before the next wave starts');
+  assert.is(peak, 2);
+  const runIds = new Set(result.waves.flatMap((w) => w.hosts.map((h) => h.runId)));
+  assert.is(runIds.size, 5);
+});
+
+test('a failing canary spends the budget: no later host is touched, each reported as skipped', async () => {
+  const { file, hosts } = await fleetOf(4, 1);
+  const before = await Promise.all(hosts.slice(1).map((h) => readFile(h, 'utf8')));
+  const { result } = await run(file);
+  assert.is(result.status, 'failed');
+  assert.equal(hostsOf(result), { h0: 'rolled-back', h1: 'skipped', h2: 'skipped', h3: 'skipped' });
+  assert.equal(result.budget, { maxFailures: 0, failures: 1, spent: true });
+  assert.equal(await Promise.all(hosts.slice(1).map((h) => readFile(h, 'utf8'))), before, 'the skipped hosts were never contacted');
+});
+
+test('a budget of 25% of four hosts lets one failure pass; a second stops the fleet', async () => {
+  assert.is(budgetOf('25%', 4), 1);
+  assert.is(budgetOf(2, 10), 2);
+  assert.throws(() => budgetOf('many', 4), /whole number or a percentage/);
+  const one = await run((await fleetOf(4, 1)).file, { maxFailures: '25%' });
+  assert.equal(hostsOf(one.result), { h0: 'rolled-back', h1: 'succeeded', h2: 'succeeded', h3: 'succeeded' });
+  assert.equal(one.result.budget.spent, false);
+  const two = await run((await fleetOf(4, 3)).file, { maxFailures: 1, concurrency: 1 });
+  // The canary fails (1 of 1 tolerated), then the first of the rest fails too: nothing more starts.
+  assert.equal(hostsOf(two.result), { h0: 'rolled-back', h1: 'rolled-back', h2: 'skipped', h3: 'skipped' });
+});
+
+test('reports: report.json is the result, report.md a table of every host, junit.xml one test case per host', async () => {
+  const { result } = await run((await fleetOf(3, 1)).file, { maxFailures: 0 });
+  assert.equal(JSON.parse(await readFile(join(result.dir, 'report.json'), 'utf8')), JSON.parse(JSON.stringify(result)));
+  const md = await readFile(join(result.dir, 'report.md'), 'utf8');
+  assert.match(md, /\| canary \| h0 \| rolled-back \| 0 \| \d+ \| [\w-]+ \|/);
+  assert.match(md, /\| rest \| h2 \| skipped \| 0 \| 0 \| - \|/);
+  const junit = await readFile(join(result.dir, 'junit.xml'), 'utf8');
+  const cases = [...junit.matchAll(/<testcase classname="([^"]+)" name="([^"]+)" time="[\d.]+">([\s\S]*?)<\/testcase>/g)].map((m) => ({ suite: m[1], host: m[2], body: m[3] }));
+  assert.equal(cases.map((c) => c.host), ['h0', 'h1', 'h2']);
+  assert.match(cases[0].body, /<failure message="rolled-back: [^"]*" type="[A-Z_]+">/);
+  assert.match(cases[1].body, /<skipped message="not started: the failure budget was spent"\/>/);
+  assert.match(junit, /<testsuites name="orchestrator-tls12 fleet [^"]+" tests="3" failures="1" skipped="2">/);
+  // Well formed: every element opened is closed, in order.
+  const stack: string[] = [];
+  for (const m of junit.matchAll(/<(\/?)([a-z]+)[^>]*?(\/?)>/g)) {
+    if (m[3] === '/') continue;
+    if (m[1] === '/') assert.is(stack.pop(), m[2]);
+    else stack.push(m[2]);
+  }
+  assert.equal(stack, []);
+});
+
+test('the plan of a fleet changes nothing and reports each host as planned', async () => {
+  const { file, hosts } = await fleetOf(2);
+  const before = await Promise.all(hosts.map((h) => readFile(h, 'utf8')));
+  const { result } = await run(file, { checkMode: true });
+  assert.is(result.status, 'planned');
+  assert.equal(hostsOf(result), { h0: 'planned', h1: 'planned' });
+  assert.ok(result.waves[0].hosts[0].changes > 0);
+  assert.equal(await Promise.all(hosts.map((h) => readFile(h, 'utf8'))), before);
+});
+
+test('a bad parameter of one host refuses the whole fleet before any host is contacted', async () => {
+  const { file, hosts } = await fleetOf(2);
+  const before = await Promise.all(hosts.map((h) => readFile(h, 'utf8')));
+  const text = (await readFile(file, 'utf8')).replace('target: sim:h1.json', 'target: sim:h1.json\n    params:\n      restartTimeoutSeconds: -5');
+  await writeFile(file, text);
+  const stateDir = await tempDir();
+  assert.throws(
+    () => startFleet({ runner: newRunner(stateDir), kinds, runbook: { definition: { name: 'x', steps: [] } } as never, inventory: checkInventory({ hosts: [{ name: 'a', target: 'sim:x', params: { nope: 1 } }] }, file), connect: async () => assert.unreachable() as never, stateDir }),
+    /host a of .*: /,
+  );
+  const runbook = await loadRunbook('orchestrator-tls12', kinds);
+  const doc = parse(text);
+  assert.throws(() => startFleet({ runner: newRunner(stateDir), kinds, runbook, inventory: checkInventory(doc, file), connect: async () => assert.unreachable() as never, stateDir }), /host h1 of .*\(id restart\)\.with\.timeoutSeconds/s);
+  assert.equal(await Promise.all(hosts.map((h) => readFile(h, 'utf8'))), before);
+});
+
+test('inventory errors name the file, the host and the field', () => {
+  const error = (doc: unknown) => {
+    try {
+      checkInventory(doc, '/x/inventory.yaml');
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return assert.unreachable('accepted') as never;
+  };
+  assert.match(error({ hosts: [{ name: 'orch01', target: 'sim:a.json', grups: ['x'] }] }), /hosts\[0\] \(orch01\): Unrecognized key: "grups" \(\/x\/inventory\.yaml\)/);
+  assert.match(error({ hosts: [{ name: 'orch01' }] }), /hosts\[0\] \(orch01\)\.target/);
+  assert.match(error({ hosts: [{ name: 'a', target: 'local' }, { name: 'a', target: 'local' }] }), /hosts\[1\] \(a\)\.name: another host has this name/);
+  assert.match(error({ hosts: [{ name: 'a', target: 'local', groups: ['web'] }], waves: [{ name: 'w', groups: ['sql'] }] }), /waves\[0\] \(w\)\.groups: no host is in group "sql"[\s\S]*hosts \(a\)\.groups: in no wave/);
+  const inv = checkInventory({ hosts: [{ name: 'orch01', target: 'sim:h.json' }, { name: 'sql01', target: 'local' }] }, '/x/inventory.yaml');
+  assert.is(inv.hosts[0].target, 'sim:/x/h.json', 'a simulated host is found beside the inventory');
+  assert.equal(limitInventory(inv, 'orch*').hosts.map((h) => h.name), ['orch01']);
+  assert.throws(() => limitInventory(inv, 'web*'), /matches no host/);
+});
+
+test.run();
