@@ -49,3 +49,5 @@ export type { FleetResult, FleetEvents, HostOutcome, HostStatus } from './fleet/
 export { loadInventory, checkInventory, limitInventory } from './fleet/inventory.js';
 export type { Inventory, InventoryHost, Wave } from './fleet/inventory.js';
 export { renderJunit, renderFleetMarkdown } from './fleet/fleet-report.js';
+export { resumeFleet, readFleetRecord, hostRunId } from './fleet/fleet.js';
+export type { FleetRecord } from './fleet/fleet.js';

@@ -6,9 +6,13 @@
  */
 import type { LoadedRunbook } from '../engine/runbook.js';
 import { limitInventory, loadInventory } from '../fleet/inventory.js';
-import { startFleet, type FleetResult } from '../fleet/fleet.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { runResult } from '../engine/run-index.js';
+import type { RunResult } from '../engine/types.js';
+import { hostRunId, readFleetRecord, resumeFleet, startFleet, type Fleet, type FleetResult } from '../fleet/fleet.js';
 import { bundledStepKinds } from '../steps/index.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { UsageError, runnerFor } from './common.js';
 import { bold, green, red, yellow } from './render.js';
 import { connect } from './targets.js';
@@ -46,13 +50,88 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
     concurrency,
     maxFailures: o.maxFailures,
   });
+  return follow(fleet, { json: o.json, heading: `${o.runbook.definition.name} on ${inventory.hosts.length} host(s) in ${inventory.waves.length} wave(s), ${concurrency} at a time${o.checkMode ? ' (plan: nothing is changed)' : ''}` });
+}
+
+/** Is this the id of a fleet in the state directory (rather than a run)? */
+export function isFleet(stateDir: string, id: string): boolean {
+  return /^[A-Za-z0-9._-]+$/.test(id) && existsSync(join(stateDir, 'fleets', id, 'fleet.json'));
+}
+
+/** `runbook resume <fleet-id>`: the fleet goes on from where its controller stopped. */
+export async function resumeFleetCommand(stateDir: string, fleetId: string, json: boolean): Promise<number> {
+  const runner = await runnerFor(stateDir);
+  const fleet = await resumeFleet({ runner, kinds: bundledStepKinds(), connect: (target) => connect(target), stateDir, fleetId });
+  return follow(fleet, { json, heading: 'resumed: finished hosts stay as they ended, runs under way resume from their journals, hosts not started start now' });
+}
+
+/** `runbook status <fleet-id>`: a host × step matrix from each host's journal. */
+export async function fleetStatus(stateDir: string, fleetId: string, json: boolean): Promise<number> {
+  const record = await readFleetRecord(stateDir, fleetId);
+  const steps = record.runbook.steps.map((s) => s.id);
+  const rows: { wave: string; host: string; status: string; steps: string[] }[] = [];
+  for (const wave of record.inventory.waves) {
+    for (const host of wave.hosts) {
+      let r: RunResult | undefined;
+      try {
+        r = await runResult(stateDir, hostRunId(fleetId, host.name));
+      } catch {
+        r = undefined;
+      }
+      rows.push({ wave: wave.name, host: host.name, status: r?.status ?? 'not started', steps: steps.map((id) => r?.steps.find((s) => s.id === id)?.status ?? '-') });
+    }
+  }
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ fleetId, steps, hosts: rows })}\n`);
+    return ExitCode.ok;
+  }
+  const cell = (status: string) => CELL[status] ?? status;
+  process.stdout.write(`${bold(`Fleet ${fleetId}`)}: ${record.runbook.name}${record.checkMode ? ' (plan)' : ''}, ${rows.length} host(s)\n`);
+  process.stdout.write(`${'wave'.padEnd(12)} ${'host'.padEnd(20)} ${'status'.padEnd(18)} ${steps.map((s) => s.slice(0, 3).padEnd(4)).join('')}\n`);
+  for (const row of rows) process.stdout.write(`${row.wave.padEnd(12)} ${row.host.padEnd(20)} ${row.status.padEnd(18)} ${row.steps.map((s) => cell(s).padEnd(4)).join('')}\n`);
+  process.stdout.write(`steps: ${steps.join(', ')}\n${Object.entries(CELL).map(([k, v]) => `${v} ${k}`).join(' · ')} · - not reached\n`);
+  return ExitCode.ok;
+}
+
+const CELL: Record<string, string> = { succeeded: 'ok', skipped: '=', planned: 'pl', failed: 'X', compensated: 'un', 'compensation-failed': 'UX', running: '..', pending: '.' };
+
+/** `runbook rollback <fleet-id>`: every host the fleet changed is rolled back, the last wave first. */
+export async function rollbackFleetCommand(stateDir: string, fleetId: string, force: boolean, json: boolean): Promise<number> {
+  const record = await readFleetRecord(stateDir, fleetId);
+  const runner = await runnerFor(stateDir);
+  let worst: number = ExitCode.ok;
+  for (const wave of [...record.inventory.waves].reverse()) {
+    for (const host of [...wave.hosts].reverse()) {
+      const runId = hostRunId(fleetId, host.name);
+      let r: RunResult;
+      try {
+        r = await runResult(stateDir, runId);
+      } catch {
+        continue; // never started: nothing to undo
+      }
+      if (r.checkMode || !['succeeded', 'awaiting-resume', 'running'].includes(r.status)) continue;
+      const executor = await connect(host.target);
+      try {
+        const done = await (await runner.rollback(runId, { executor, force })).result;
+        if (json) process.stdout.write(`${JSON.stringify({ event: 'host:rollback', fleetId, wave: wave.name, host: host.name, status: done.status })}\n`);
+        else process.stdout.write(`  ${host.name.padEnd(24)} ${paint(done.status === 'rolled-back' ? 'succeeded' : done.status).replace('succeeded', 'rolled back')}\n`);
+        if (done.status !== 'rolled-back') worst = Math.max(worst, exitCodeFor(done.status));
+      } finally {
+        await executor.close();
+      }
+    }
+  }
+  return worst;
+}
+
+async function follow(fleet: Fleet, o: { json: boolean; heading: string }): Promise<number> {
   const out = (s: string) => process.stdout.write(s);
   if (o.json) {
     for (const event of ['wave:start', 'host:start', 'host:end', 'wave:end'] as const) {
       fleet.events.on(event, (e: object) => out(`${JSON.stringify({ event, ...e })}\n`));
     }
   } else {
-    out(`${bold(`Fleet ${fleet.id}`)}: ${o.runbook.definition.name} on ${inventory.hosts.length} host(s) in ${inventory.waves.length} wave(s), ${concurrency} at a time${o.checkMode ? ' (plan: nothing is changed)' : ''}\n`);
+    out(`${bold(`Fleet ${fleet.id}`)}: ${o.heading}\n`);
     fleet.events.on('wave:start', (e) => out(`\n${bold(`wave ${e.wave}`)}: ${e.hosts.length} host(s)\n`));
     fleet.events.on('host:end', (h) => {
       const error = h.error && h.status !== 'succeeded' ? ` — ${h.error.message.split('\n')[0]}` : '';

@@ -8,15 +8,16 @@
  * bad parameter for any host refuses the whole fleet, and nothing is changed anywhere.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
-import { ValidationError, toErrorRecord, type ErrorRecord } from '../errors.js';
+import { JournalError, ValidationError, toErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { StepKindRegistry } from '../engine/kinds.js';
 import { checkStepParameters, resolveParameters } from '../engine/loader.js';
 import type { Runner } from '../engine/runner.js';
-import type { LoadedRunbook } from '../engine/runbook.js';
+import type { LoadedRunbook, RunbookDefinition } from '../engine/runbook.js';
+import { runResult } from '../engine/run-index.js';
 import type { RunResult } from '../engine/types.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import type { Inventory, InventoryHost } from './inventory.js';
@@ -49,7 +50,25 @@ export interface Fleet {
   result: Promise<FleetResult>;
 }
 
+/**
+ * `fleet.json`: what a fleet is, written once before its first host starts — the runbook's definition,
+ * the inventory as it was, the options. Each host's state is its run's journal (run id
+ * `<fleet-id>.<host>`), so that a resumed fleet knows every host's run without anything else written.
+ */
+export type FleetRecord = {
+  format: 1;
+  fleetId: string;
+  runbook: RunbookDefinition;
+  checkMode: boolean;
+  inventory: Inventory;
+  concurrency: number;
+  maxFailures: number;
+  params: Record<string, unknown>;
+  startedAt: string;
+};
+
 const FAILED: ReadonlySet<HostStatus> = new Set(['rolled-back', 'rollback-failed', 'cancelled', 'unreachable', 'running']);
+const UNFINISHED: ReadonlySet<string> = new Set(['running', 'awaiting-resume']);
 
 /** The failure budget as a number of hosts. */
 export function budgetOf(maxFailures: number | string | undefined, hosts: number): number {
@@ -60,8 +79,31 @@ export function budgetOf(maxFailures: number | string | undefined, hosts: number
   return m[2] === '%' ? Math.floor((Number(m[1]) / 100) * hosts) : Number(m[1]);
 }
 
-function paramsFor(options: FleetOptions, host: InventoryHost): Record<string, unknown> {
-  return { ...options.inventory.defaults.params, ...host.params, ...(options.params ?? {}) };
+function paramsFor(record: Pick<FleetRecord, 'inventory' | 'params'>, host: InventoryHost): Record<string, unknown> {
+  return { ...record.inventory.defaults.params, ...host.params, ...record.params };
+}
+
+/** The run id of a host in a fleet: fixed, so that a resumed fleet finds the host's run (or knows it never started). */
+export function hostRunId(fleetId: string, host: string): string {
+  return `${fleetId}.${host}`;
+}
+
+export function fleetDirOf(stateDir: string, fleetId: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(fleetId)) throw new ValidationError(`"${fleetId}" is not a fleet id`, []);
+  return join(stateDir, 'fleets', fleetId);
+}
+
+/** Reads a fleet's record; a missing or unreadable one is a clear error. */
+export async function readFleetRecord(stateDir: string, fleetId: string): Promise<FleetRecord> {
+  const file = join(fleetDirOf(stateDir, fleetId), 'fleet.json');
+  let record: FleetRecord;
+  try {
+    record = JSON.parse(await readFile(file, 'utf8')) as FleetRecord;
+  } catch (cause) {
+    throw new JournalError('JOURNAL_MISSING', `fleet ${fleetId} cannot be read`, { where: file, hint: '`runbook status` lists the runs and fleets of this state directory', cause });
+  }
+  if (record.format !== 1) throw new JournalError('JOURNAL_VERSION', `fleet ${fleetId} was recorded in format ${record.format}; this runbook-engine reads format 1`, { where: file });
+  return record;
 }
 
 /**
@@ -86,60 +128,101 @@ function paramsFor(options: FleetOptions, host: InventoryHost): Record<string, u
  */
 export function startFleet(options: FleetOptions): Fleet {
   const { inventory, runbook } = options;
-  const maxFailures = budgetOf(options.maxFailures, inventory.hosts.length);
   const concurrency = options.concurrency ?? 10;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency is a whole number of at least 1, got ${concurrency}`);
+  const record: FleetRecord = {
+    format: 1,
+    fleetId: options.fleetId ?? `${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-fleet-${randomBytes(3).toString('hex')}`,
+    runbook: runbook.definition,
+    checkMode: Boolean(options.checkMode),
+    inventory,
+    concurrency,
+    maxFailures: budgetOf(options.maxFailures, inventory.hosts.length),
+    params: options.params ?? {},
+    startedAt: new Date().toISOString(),
+  };
   // Every host's parameters, checked before any host is contacted.
   for (const host of inventory.hosts) {
     try {
-      const { params } = resolveParameters(runbook.definition, paramsFor(options, host));
+      const { params } = resolveParameters(runbook.definition, paramsFor(record, host));
       checkStepParameters(runbook.definition, params, options.kinds);
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
       throw new ValidationError(`host ${host.name} of ${inventory.file}: ${error.message.split('\n')[0]}`, error.issues, { hint: 'fix its params (or the defaults) in the inventory; no host was contacted' });
     }
   }
-  const fleetId = options.fleetId ?? `${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-fleet-${randomBytes(3).toString('hex')}`;
-  const dir = join(options.stateDir, 'fleets', fleetId);
-  const events = new EventEmitter<FleetEvents>();
-  const startedAt = new Date().toISOString();
+  return driveFleet(record, options, async (dir) => {
+    await mkdir(dir, { recursive: true });
+    // Write-ahead: the fleet is on disk before its first host starts.
+    await writeFileAtomic(join(dir, 'fleet.json'), `${JSON.stringify(record, null, 2)}\n`);
+  });
+}
 
+/**
+ * Continues a fleet after its controller stopped: hosts whose run ended stay as they ended, runs under
+ * way are resumed from their journals, and hosts never started start now — within the budget, wave by
+ * wave, as if the fleet had not stopped.
+ */
+export async function resumeFleet(options: Pick<FleetOptions, 'runner' | 'kinds' | 'connect' | 'stateDir'> & { fleetId: string }): Promise<Fleet> {
+  const record = await readFleetRecord(options.stateDir, options.fleetId);
+  return driveFleet(record, options, async () => undefined);
+}
+
+function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'connect' | 'stateDir'>, prepare: (dir: string) => Promise<void>): Fleet {
+  const { fleetId, inventory } = record;
+  const dir = fleetDirOf(deps.stateDir, fleetId);
+  const events = new EventEmitter<FleetEvents>();
   const result = (async (): Promise<FleetResult> => {
     await new Promise((r) => setImmediate(r));
-    await mkdir(dir, { recursive: true });
+    await prepare(dir);
     const waves: FleetResult['waves'] = inventory.waves.map((w) => ({
       name: w.name,
       hosts: w.hosts.map((h) => ({ host: h.name, wave: w.name, target: h.target, status: 'skipped' as HostStatus, changes: 0, roundTrips: 0 })),
     }));
     let failures = 0;
     let spent = false;
-    const save = () => writeFileAtomic(join(dir, 'fleet.json'), `${JSON.stringify({ fleetId, runbook: runbook.definition.name, inventory: inventory.file, checkMode: Boolean(options.checkMode), waves }, null, 2)}\n`);
-    await save();
+
+    const settle = (outcome: HostOutcome, r: RunResult) => {
+      outcome.status = r.status;
+      if (r.error) outcome.error = r.error;
+      outcome.roundTrips = r.roundTrips;
+      outcome.changes = r.steps.reduce((n, s) => n + (s.status === 'succeeded' || s.status === 'planned' ? s.changes.filter((c) => c.action !== 'run').length : 0), 0);
+      outcome.startedAt = r.startedAt;
+      outcome.endedAt = r.endedAt;
+    };
 
     async function drive(host: InventoryHost, outcome: HostOutcome): Promise<void> {
-      outcome.startedAt = new Date().toISOString();
-      let executor: Executor | undefined;
+      const runId = hostRunId(fleetId, host.name);
+      let known: RunResult | undefined;
       try {
-        executor = await options.connect(host.target);
-        const run = options.runner.start(runbook, { executor, params: paramsFor(options, host), checkMode: options.checkMode, target: host.target });
-        outcome.runId = run.id;
-        outcome.status = 'running';
-        events.emit('host:start', { fleetId, wave: outcome.wave, host: host.name, runId: run.id });
-        const r: RunResult = await run.result;
-        outcome.status = r.status;
-        if (r.error) outcome.error = r.error;
-        outcome.roundTrips = r.roundTrips;
-        outcome.changes = r.steps.reduce((n, s) => n + (s.status === 'succeeded' || s.status === 'planned' ? s.changes.filter((c) => c.action !== 'run').length : 0), 0);
-      } catch (error) {
-        outcome.status = 'unreachable';
-        outcome.error = toErrorRecord(error);
-      } finally {
-        await executor?.close().catch(() => undefined);
+        known = await runResult(deps.stateDir, runId);
+      } catch {
+        known = undefined;
       }
-      outcome.endedAt = new Date().toISOString();
+      outcome.runId = runId;
+      if (known && !UNFINISHED.has(known.status)) {
+        // Ended before the controller stopped: as it ended.
+        settle(outcome, known);
+      } else {
+        let executor: Executor | undefined;
+        try {
+          executor = await deps.connect(host.target);
+          const run = known
+            ? await deps.runner.resume(runId, { executor })
+            : deps.runner.start(record.runbook, { executor, runId, params: paramsFor(record, host), checkMode: record.checkMode, target: host.target });
+          outcome.status = 'running';
+          events.emit('host:start', { fleetId, wave: outcome.wave, host: host.name, runId });
+          settle(outcome, await run.result);
+        } catch (error) {
+          outcome.status = 'unreachable';
+          outcome.error = toErrorRecord(error);
+          outcome.endedAt = new Date().toISOString();
+        } finally {
+          await executor?.close().catch(() => undefined);
+        }
+      }
       if (FAILED.has(outcome.status)) failures += 1;
-      if (failures > maxFailures) spent = true;
-      await save();
+      if (failures > record.maxFailures) spent = true;
       events.emit('host:end', { ...outcome, fleetId });
     }
 
@@ -149,7 +232,7 @@ export function startFleet(options: FleetOptions): Fleet {
       events.emit('wave:start', { fleetId, wave: wave.name, hosts: wave.hosts.map((h) => h.name) });
       let next = 0;
       await Promise.all(
-        Array.from({ length: Math.min(concurrency, wave.hosts.length) }, async () => {
+        Array.from({ length: Math.min(record.concurrency, wave.hosts.length) }, async () => {
           while (!spent && next < wave.hosts.length) {
             const k = next++;
             await drive(wave.hosts[k], outcomes[k]);
@@ -170,13 +253,13 @@ export function startFleet(options: FleetOptions): Fleet {
     const ok = counts.succeeded === all.length;
     const fleet: FleetResult = {
       fleetId,
-      runbook: runbook.definition.name,
-      checkMode: Boolean(options.checkMode),
-      status: ok ? (options.checkMode ? 'planned' : 'succeeded') : counts.waiting > 0 && counts.waiting + counts.succeeded === all.length ? 'awaiting-resume' : 'failed',
-      budget: { maxFailures, failures, spent },
+      runbook: record.runbook.name,
+      checkMode: record.checkMode,
+      status: ok ? (record.checkMode ? 'planned' : 'succeeded') : counts.waiting > 0 && counts.waiting + counts.succeeded === all.length ? 'awaiting-resume' : 'failed',
+      budget: { maxFailures: record.maxFailures, failures, spent },
       waves,
       counts,
-      startedAt,
+      startedAt: record.startedAt,
       endedAt: new Date().toISOString(),
       dir,
     };

@@ -62,4 +62,37 @@ test('fleet usage errors exit 2 before anything runs', async () => {
   assert.not.ok(existsSync(join(dir, 'state', 'fleets')), 'no fleet was started');
 });
 
+
+test('a controller killed mid-fleet: resume <fleet-id> ends every host as an uninterrupted fleet would, none restarted twice; status shows the matrix; rollback undoes every host', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  const state = join(dir, 'state');
+  const inventory = join(dir, 'fleet', 'inventory.yaml');
+  const killed = await new Promise<{ signal: string | null }>((resolve) => {
+    // The process kills itself after its 90th durable journal record: in the middle of the second host.
+    const child = spawn(process.execPath, [CLI, 'run', 'orchestrator-tls12', '--inventory', inventory, '--state-dir', state, '--concurrency', '1', '--param', 'pollIntervalMs=10'], {
+      env: { ...process.env, NO_COLOR: '1', RUNBOOK_CRASH_AFTER: '90' },
+      stdio: 'ignore',
+    });
+    child.on('close', (_code, signal) => resolve({ signal }));
+  });
+  assert.is(killed.signal, 'SIGKILL');
+  const [fleetId] = await readdir(join(state, 'fleets'));
+  const resumed = await cli(['resume', fleetId, '--state-dir', state]);
+  assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
+  assert.match(resumed.stdout, /Fleet: succeeded — 3 succeeded/);
+  const { readHost } = await import('../../src/index.js');
+  for (const h of ['host-1', 'host-2', 'host-3']) assert.is((await readHost(join(dir, 'fleet', `${h}.json`))).restarts, 1, `${h} restarted once`);
+
+  const status = await cli(['status', fleetId, '--state-dir', state]);
+  assert.is(status.code, 0);
+  assert.match(status.stdout, /canary\s+host-1\s+succeeded\s+ok  ok  ok  ok/);
+  assert.match(status.stdout, /rest\s+host-3\s+succeeded/);
+
+  const undone = await cli(['rollback', fleetId, '--state-dir', state]);
+  assert.is(undone.code, 0, undone.stderr);
+  assert.match(undone.stdout, /host-3\s+rolled back[\s\S]*host-1\s+rolled back/, 'the last wave first');
+  for (const h of ['host-1', 'host-2', 'host-3']) assert.is((await readHost(join(dir, 'fleet', `${h}.json`))).restarts, 2, `${h} restarted again by its rollback`);
+});
+
 test.run();

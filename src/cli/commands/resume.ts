@@ -12,7 +12,7 @@ import { COMMON_OPTIONS, UsageError, explain, follow, outputMode, parse, runnerF
 import { red } from '../render.js';
 import { connect } from '../targets.js';
 
-const usage = `Usage: runbook resume <run-id> | --all [--allow-restart] [--force] [--target <target>]
+const usage = `Usage: runbook resume <run-id> | <fleet-id> | --all [--allow-restart] [--force] [--target <target>]
 
 Continues an interrupted run from its journal: after a controller crash, a reboot of the target, a
 signal, or a wait for a restart window.
@@ -70,6 +70,8 @@ export const resume: Command = {
     const stateDir = await stateDirOf(values['state-dir']);
     if (!values.all) {
       if (positionals.length !== 1) throw new UsageError('resume takes one run id, or --all');
+      const { isFleet, resumeFleetCommand } = await import('../fleet.js');
+      if (isFleet(stateDir, positionals[0])) return resumeFleetCommand(stateDir, positionals[0], values.json);
       return resumeOne(positionals[0], values, stateDir);
     }
     if (positionals.length > 0) throw new UsageError('resume takes one run id, or --all, not both');

@@ -6,11 +6,12 @@ import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { COMMON_OPTIONS, UsageError, follow, outputMode, parse, runnerFor, stateDirOf, type Command } from '../common.js';
 import { connect } from '../targets.js';
 
-const usage = `Usage: runbook rollback <run-id> [--force] [--target <target>]
+const usage = `Usage: runbook rollback <run-id> | <fleet-id> [--force] [--target <target>]
 
 Undoes a run that succeeded, or one that waits (for a restart window, after an interruption): every
 step is compensated in reverse, restarting the target again when the run had restarted it.
 Values changed on the target since the run are shown and left alone, unless --force.
+With a fleet id: every host of the fleet that succeeded (or waits), the last wave first.
 
 Options
   --force           undo values even where they changed since the run
@@ -25,6 +26,8 @@ export const rollback: Command = {
     const { values, positionals } = parse(args, { target: { type: 'string', short: 't' }, force: { type: 'boolean', default: false } });
     if (positionals.length !== 1) throw new UsageError('rollback takes one run id');
     const stateDir = await stateDirOf(values['state-dir']);
+    const { isFleet, rollbackFleetCommand } = await import('../fleet.js');
+    if (isFleet(stateDir, positionals[0])) return rollbackFleetCommand(stateDir, positionals[0], values.force, values.json);
     const runner = await runnerFor(stateDir);
     const started = await runner.startedRecord(positionals[0]);
     const executor = await connect(values.target ?? started.targetSpec ?? started.target);

@@ -2,16 +2,18 @@
  * `runbook status`: the runs in the state directory, or one run's steps. Damaged runs are listed with
  * the reason they cannot be read.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { ExitCode } from '../exit-codes.js';
 import { listRuns, runResult } from '../../engine/run-index.js';
 import { COMMON_OPTIONS, parse, stateDirOf, type Command } from '../common.js';
 import { bold } from '../render.js';
 import type { RunResult } from '../../engine/types.js';
 
-const usage = `Usage: runbook status [run-id]
+const usage = `Usage: runbook status [run-id | fleet-id]
 
-Without a run id: every run in the state directory, with its status and current step.
-With one: that run's steps.
+Without an id: every run in the state directory, with its status and current step.
+With a run id: that run's steps. With a fleet id: a host × step matrix of the fleet.
 ${COMMON_OPTIONS}`;
 
 /** How a status reads for people: an `awaiting-resume` run says what it waits for. */
@@ -27,6 +29,10 @@ export const status: Command = {
     const { values, positionals } = parse(args, {});
     // Journals only: no engine, no step kinds, no transport is loaded to list runs.
     const stateDir = await stateDirOf(values['state-dir']);
+    if (positionals[0] && existsSync(join(stateDir, 'fleets', positionals[0], 'fleet.json'))) {
+      const { fleetStatus } = await import('../fleet.js');
+      return fleetStatus(stateDir, positionals[0], values.json);
+    }
     if (positionals[0]) {
       const result = await runResult(stateDir, positionals[0]);
       if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
