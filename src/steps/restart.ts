@@ -22,9 +22,12 @@ export const restartParams = z
     timeoutSeconds: z.number().int().positive().max(86_400).default(600),
     /** Seconds between the restart command and the restart (shutdown /t). @default 0 */
     delaySeconds: z.number().int().min(0).max(600).default(0),
-    /** First pause between polls, in milliseconds; doubles with jitter up to `maxPollIntervalMs`. @default 1000 */
+    /**
+     * Pause between polls while the host restarts, in milliseconds, jittered between half and the whole of
+     * it: the wait never outlasts the restart by more than one interval. @default 1000
+     */
     pollIntervalMs: z.number().int().min(10).default(1000),
-    /** Cap of the pause between polls. @default 10000 */
+    /** Cap of the pause between polls (and of the doubling pauses while a rollback asks whether the host restarted). @default 10000 */
     maxPollIntervalMs: z.number().int().min(10).default(10_000),
     /**
      * Services that must be running before the host counts as ready. A slow one (start type `auto`,
@@ -96,7 +99,7 @@ function nextPause(rt: StepRuntime, pause: number, params: RestartParams, deadli
 async function waitForBoot(rt: StepRuntime, params: RestartParams, baseline: Baseline, resend = false): Promise<{ bootTime: string; polls: number; resent: number }> {
   const ops: HostOp[] = [{ op: 'boot.time' }, ...params.readyServices.map((name): HostOp => ({ op: 'service.status', name }))];
   const deadline = deadlineOf(rt, baseline);
-  let pause = params.pollIntervalMs;
+  const pause = params.pollIntervalMs;
   let polls = 0;
   let resent = 0;
   for (;;) {
@@ -127,8 +130,8 @@ async function waitForBoot(rt: StepRuntime, params: RestartParams, baseline: Bas
         hint: 'check the server console; once it is up, `runbook resume` continues the run',
       });
     }
+    // The same pause every time (no doubling): the boot is seen at most one interval after it happens.
     await rt.sleep(nextPause(rt, pause, params, deadline));
-    pause = Math.min(pause * 2, params.maxPollIntervalMs);
   }
 }
 

@@ -49,4 +49,21 @@ test('boot times that differ by milliseconds (WMI drift) are the same boot; a re
   assert.not.ok(sameBoot('2026-11-20T06:12:44Z', '2026-11-20T06:14:02Z'));
 });
 
+
+test('the wait for the restart outlasts the downtime by at most one poll interval', async () => {
+  const { createSimulatedExecutor, loadRunbook, VirtualClock } = await import('../../src/index.js');
+  const { kinds, newRunner, tempDir } = await import('../helpers.js');
+  for (const [downtimeMs, pollIntervalMs] of [[2000, 500], [7000, 1000], [60_000, 1000]]) {
+    const file = await makeHost('server-2016', (h) => void (h.downtimeMs = downtimeMs));
+    const clock = new VirtualClock();
+    const runner = newRunner(await tempDir(), clock);
+    const started = clock.now();
+    const result = await runner.start(await loadRunbook('orchestrator-tls12', kinds), { executor: await createSimulatedExecutor(file, { clock }), params: { pollIntervalMs } }).result;
+    assert.is(result.status, 'succeeded');
+    // Nothing else in the run waits: the virtual time spent is the restart's wait.
+    const waited = clock.now() - started;
+    assert.ok(waited >= downtimeMs && waited <= downtimeMs + pollIntervalMs, `${downtimeMs} ms down, polled every ${pollIntervalMs} ms: waited ${waited} ms`);
+  }
+});
+
 test.run();
