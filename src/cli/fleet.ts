@@ -130,6 +130,31 @@ async function follow(fleet: Fleet, o: { json: boolean; heading: string }): Prom
     for (const event of ['wave:start', 'host:start', 'host:end', 'wave:end'] as const) {
       fleet.events.on(event, (e: object) => out(`${JSON.stringify({ event, ...e })}\n`));
     }
+  } else if (process.stdout.isTTY) {
+    // A terminal: one line per wave, rewritten as its hosts start and end, and each failure as it happens.
+    out(`${bold(`Fleet ${fleet.id}`)}: ${o.heading}\n`);
+    let wave = '';
+    let counts = emptyCounts(0);
+    const redraw = () => out(`\r\x1b[K${progressLine(wave, counts)}`);
+    fleet.events.on('wave:start', (e) => {
+      wave = e.wave;
+      counts = emptyCounts(e.hosts.length);
+      redraw();
+    });
+    fleet.events.on('host:start', () => {
+      counts.pending -= 1;
+      counts.running += 1;
+      redraw();
+    });
+    fleet.events.on('host:end', (h) => {
+      if (h.status !== 'skipped' && h.runId) counts.running = Math.max(0, counts.running - 1);
+      else counts.pending -= 1;
+      const key = h.status === 'succeeded' || h.status === 'planned' ? 'succeeded' : h.status === 'rolled-back' ? 'rolledBack' : h.status === 'awaiting-resume' ? 'waiting' : 'failed';
+      counts[key] += 1;
+      if (key === 'failed' || key === 'rolledBack') out(`\r\x1b[K  ${red(h.status)} ${h.host}: ${h.error?.message.split('\n')[0] ?? ''}\n`);
+      redraw();
+    });
+    fleet.events.on('wave:end', () => out('\n'));
   } else {
     out(`${bold(`Fleet ${fleet.id}`)}: ${o.heading}\n`);
     fleet.events.on('wave:start', (e) => out(`\n${bold(`wave ${e.wave}`)}: ${e.hosts.length} host(s)\n`));
@@ -143,6 +168,14 @@ async function follow(fleet: Fleet, o: { json: boolean; heading: string }): Prom
   else out(summary(result));
   if (result.status === 'succeeded' || result.status === 'planned') return ExitCode.ok;
   return result.status === 'awaiting-resume' ? ExitCode.awaitingResume : ExitCode.failed;
+}
+
+type WaveCounts = { succeeded: number; failed: number; rolledBack: number; waiting: number; running: number; pending: number };
+const emptyCounts = (hosts: number): WaveCounts => ({ succeeded: 0, failed: 0, rolledBack: 0, waiting: 0, running: 0, pending: hosts });
+
+/** A wave's progress in one line: how many hosts succeeded, failed, rolled back, wait, run and are still to start. */
+export function progressLine(wave: string, c: WaveCounts): string {
+  return `wave ${bold(wave)}: ${green(`${c.succeeded} succeeded`)}, ${red(`${c.failed} failed`)}, ${c.rolledBack} rolled back, ${c.waiting} waiting, ${c.running} running, ${c.pending} pending`;
 }
 
 function summary(f: FleetResult): string {

@@ -5,6 +5,7 @@
  * made again when the target has restarted.
  */
 import type { ResultPromise } from 'execa';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
@@ -12,7 +13,7 @@ import { packageRoot } from '../util/package-root.js';
 import { agentBackendFor, agentRequest, agentScriptFile, parseAgentAnswer, type AgentBackend } from './agent-protocol.js';
 import { defaultShell } from './local.js';
 import { boundedCall } from './common.js';
-import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
+import type { Executor, HostOp, HostOpResult, RunOptions, TlsEndpoint } from './types.js';
 
 export const name = 'powershell-remoting' satisfies Executor['name'];
 
@@ -31,6 +32,12 @@ export function parseRemotingTarget(target: string): RemotingTarget {
   const ssh = /^pwsh\+ssh:\/\/([^@/]+)@([^:/]+)(?::(\d+))?\/?$/.exec(target);
   if (ssh) return { transport: 'ssh', host: ssh[2], port: ssh[3] ? Number(ssh[3]) : 22, user: ssh[1] };
   throw new Error(`"${target}" is not winrm://host[:port] or pwsh+ssh://user@host[:port]`);
+}
+
+/** The WinRM HTTPS endpoint of a target, when its session goes over HTTPS (port 5986, or `RUNBOOK_WINRM_HTTPS=1`). */
+export function winrmHttpsEndpoint(target: RemotingTarget, env: Record<string, string | undefined>): TlsEndpoint[] {
+  if (target.transport !== 'wsman' || !(target.port === 5986 || env.RUNBOOK_WINRM_HTTPS === '1')) return [];
+  return [{ name: 'winrm-https', host: target.host, port: target.port || 5986, ...(isIP(target.host) === 0 ? { servername: target.host } : {}) }];
 }
 
 /** Options of {@link createRemotingExecutor}. */
@@ -122,6 +129,10 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
     onTarget: false,
     get roundTrips() {
       return roundTrips;
+    },
+    /** WinRM's HTTPS listener, when the session uses it (port 5986, or RUNBOOK_WINRM_HTTPS=1): a handshake proves what it accepts. */
+    async tlsEndpoints() {
+      return winrmHttpsEndpoint(target, options.env ?? process.env);
     },
     async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
       roundTrips += 1;

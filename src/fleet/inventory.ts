@@ -16,24 +16,34 @@ const paramValue = z.union([z.string(), z.number(), z.boolean()]);
 
 export const inventorySchema = z
   .object({
-    defaults: z.object({ params: z.record(z.string(), paramValue).default({}) }).strict().default({ params: {} }),
+    defaults: z
+      .object({ params: z.record(z.string(), paramValue).default({}).describe("every host's runbook parameters, unless its own say otherwise") })
+      .strict()
+      .default({ params: {} }),
     hosts: z
       .array(
         z
           .object({
-            name,
-            /** `sim:<file>` (relative to the inventory), `ssh://user@host`, `winrm://host`, `local`. */
-            target: z.string().min(1),
-            groups: z.array(name).default([]),
-            params: z.record(z.string(), paramValue).default({}),
+            name: name.describe('the host, as reports name it'),
+            target: z.string().min(1).describe('sim:<file> (relative to the inventory), ssh://user@host[:port], winrm://host[:port], pwsh+ssh://user@host[:port] or local; credentials come from the environment'),
+            groups: z.array(name).default([]).describe('the groups the host is in; waves name groups'),
+            params: z.record(z.string(), paramValue).default({}).describe("this host's runbook parameters"),
           })
           .strict(),
       )
       .min(1),
     /** Waves in order; each names groups (or `all`). @default one wave of every host */
-    waves: z.array(z.object({ name, groups: z.array(name).min(1) }).strict()).optional(),
+    waves: z
+      .array(z.object({ name, groups: z.array(name).min(1).describe('groups whose hosts this wave runs (or all)') }).strict())
+      .optional()
+      .describe('in order; a host goes in the first wave naming one of its groups; none: one wave of every host'),
   })
   .strict();
+
+/** The inventory's JSON Schema, for editors (`schemas/inventory.schema.json` is this, written out). */
+export function inventoryJsonSchema(): object {
+  return { ...z.toJSONSchema(inventorySchema, { io: 'input' }), title: 'runbook-engine inventory' };
+}
 
 export type InventoryHost = { name: string; target: string; groups: string[]; params: Record<string, string | number | boolean> };
 export type Wave = { name: string; hosts: InventoryHost[] };

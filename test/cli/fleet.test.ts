@@ -95,4 +95,10 @@ test('a controller killed mid-fleet: resume <fleet-id> ends every host as an uni
   for (const h of ['host-1', 'host-2', 'host-3']) assert.is((await readHost(join(dir, 'fleet', `${h}.json`))).restarts, 2, `${h} restarted again by its rollback`);
 });
 
+test('on a terminal a wave is one line of counts, rewritten as hosts end', async () => {
+  const { progressLine } = await import('../../src/cli/fleet.js');
+  process.env.NO_COLOR = '1';
+  assert.is(progressLine('rest', { succeeded: 997, failed: 1, rolledBack: 2, waiting: 0, running: 0, pending: 0 }), 'wave rest: 997 succeeded, 1 failed, 2 rolled back, 0 waiting, 0 running, 0 pending');
+});
+
 test.run();

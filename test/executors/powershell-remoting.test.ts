@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createRemotingExecutor, parseRemotingTarget } from '../../src/executors/powershell-remoting.js';
+import { createRemotingExecutor, parseRemotingTarget, winrmHttpsEndpoint } from '../../src/executors/powershell-remoting.js';
 import { expectSameAsSimulated, makeHost, tempDir } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { SSHD, startSshd } from '../sshd.js';
@@ -20,6 +20,13 @@ test('remoting targets parse', () => {
   assert.equal(parseRemotingTarget('winrm://orch01:5986'), { transport: 'wsman', host: 'orch01', port: 5986, user: '' });
   assert.equal(parseRemotingTarget('pwsh+ssh://admin@orch01:2222'), { transport: 'ssh', host: 'orch01', port: 2222, user: 'admin' });
   assert.throws(() => parseRemotingTarget('winrm:/orch01'));
+});
+
+test('a WinRM session over HTTPS is a TLS endpoint to prove by handshake; over HTTP or SSH it is none', () => {
+  assert.equal(winrmHttpsEndpoint(parseRemotingTarget('winrm://orch01.contoso.com:5986'), {}), [{ name: 'winrm-https', host: 'orch01.contoso.com', port: 5986, servername: 'orch01.contoso.com' }]);
+  assert.equal(winrmHttpsEndpoint(parseRemotingTarget('winrm://10.0.0.5'), { RUNBOOK_WINRM_HTTPS: '1' }), [{ name: 'winrm-https', host: '10.0.0.5', port: 5986 }]);
+  assert.equal(winrmHttpsEndpoint(parseRemotingTarget('winrm://orch01'), {}), []);
+  assert.equal(winrmHttpsEndpoint(parseRemotingTarget('pwsh+ssh://admin@orch01'), { RUNBOOK_WINRM_HTTPS: '1' }), []);
 });
 
 if (run && SSHD) {

@@ -99,7 +99,7 @@ test('reports: report.json is the result, report.md a table of every host, junit
   const { result } = await run((await fleetOf(3, 1)).file, { maxFailures: 0 });
   assert.equal(JSON.parse(await readFile(join(result.dir, 'report.json'), 'utf8')), JSON.parse(JSON.stringify(result)));
   const md = await readFile(join(result.dir, 'report.md'), 'utf8');
-  assert.match(md, /\| canary \| h0 \| rolled-back \| 0 \| \d+ \| [\w-]+ \|/);
+  assert.match(md, /\| canary \| h0 \| rolled-back \| 0 \| \d+ \| [\w.-]+\.h0 \|/);
   assert.match(md, /\| rest \| h2 \| skipped \| 0 \| 0 \| - \|/);
   const junit = await readFile(join(result.dir, 'junit.xml'), 'utf8');
   const cases = [...junit.matchAll(/<testcase classname="([^"]+)" name="([^"]+)" time="[\d.]+">([\s\S]*?)<\/testcase>/g)].map((m) => ({ suite: m[1], host: m[2], body: m[3] }));

@@ -4,6 +4,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { stringify as stringifyYaml } from 'yaml';
+import { packageRoot } from '../../util/package-root.js';
 import { ValidationError } from '../../errors.js';
 import { readHost, writeHost } from '../../executors/simulated.js';
 import { serveEndpoints } from '../../executors/simulated-endpoints.js';
@@ -135,7 +136,10 @@ async function fleet(args: string[]): Promise<number> {
     hosts: names.map((name, i) => ({ name, target: `sim:${name}.json`, groups: [i === 0 ? 'canary' : 'servers'] })),
     waves: [{ name: 'canary', groups: ['canary'] }, ...(count > 1 ? [{ name: 'rest', groups: ['servers'] }] : [])],
   };
-  await writeFile(join(dir, 'inventory.yaml'), `# ${count} simulated ${values.preset} host(s): a canary first, then the rest.\n${stringifyYaml(inventory)}`);
+  await writeFile(
+    join(dir, 'inventory.yaml'),
+    `# yaml-language-server: $schema=${join(packageRoot(), 'schemas', 'inventory.schema.json')}\n# ${count} simulated ${values.preset} host(s): a canary first, then the rest.\n${stringifyYaml(inventory)}`,
+  );
   process.stdout.write(`created ${count} host(s) and ${join(values.out, 'inventory.yaml')}\n`);
   return ExitCode.ok;
 }
