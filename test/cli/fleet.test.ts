@@ -8,20 +8,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CLI, cli } from './run-cli.js';
 import { tempDir } from '../helpers.js';
-
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 test('sim fleet writes hosts and an inventory; run --inventory drives them wave by wave and writes the fleet reports', async () => {
   const dir = await tempDir();

@@ -6,20 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { CLI, cli } from './run-cli.js';
 import { makeHost } from '../helpers.js';
-
-const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 test('sim serve prints its endpoints as one JSON line; probe --json sees what the host has in effect; SIGTERM ends serve with 0', async () => {
   const host = await makeHost('server-2016');
