@@ -30,6 +30,7 @@ const weight = (f) => {
 };
 files.sort((a, b) => weight(a) - weight(b));
 
+const FILE_TIMEOUT_MS = 15 * 60_000;
 const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
 const started = Date.now();
 let total = 0;
@@ -46,9 +47,15 @@ function runOne(file) {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
+    // A file that hangs is ended (by its PID) and counted as failed, so that the suite always ends.
+    const limit = setTimeout(() => {
+      out += `\n${relative(root, file)}: no end after ${FILE_TIMEOUT_MS / 60_000} minutes; stopped\n`;
+      child.kill('SIGKILL');
+    }, FILE_TIMEOUT_MS);
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.on('close', (code) => {
+      clearTimeout(limit);
       const text = strip(out);
       const num = (label) => Number(new RegExp(`^\\s*${label}:\\s*(\\d+)`, 'm').exec(text)?.[1] ?? 0);
       const t = num('Total');
@@ -57,7 +64,7 @@ function runOne(file) {
       passed += p;
       skipped += num('Skipped');
       // A file that failed without a failing test (it crashed, or refused to skip in CI) counts as one.
-      if (code !== 0) {
+      if (code !== 0 || code === null) {
         failedFiles.push(relative(root, file));
         if (t === p) total += 1;
       }
