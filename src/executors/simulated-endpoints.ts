@@ -6,7 +6,10 @@
  * not answer (the handshake times out: inconclusive, never "refused"); a host with no protocol in effect
  * closes the connection.
  */
-import { constants, generateKeyPairSync } from 'node:crypto';
+import { constants, generateKeyPairSync, sign } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { TLSSocket, createSecureContext } from 'node:tls';
 import forge from 'node-forge';
@@ -14,10 +17,21 @@ import type { TlsEndpoint } from './types.js';
 import type { Clock } from '../util/clock.js';
 import { boot, serverProtocolsInEffect, type SimHostState } from './simulated-model.js';
 
-/** A self-signed certificate for `localhost`, made once per process (the protocol is under test, not the certificate). */
+/**
+ * A self-signed certificate for `localhost` (the protocol is under test, not the certificate). Making
+ * one costs a few hundred milliseconds of CPU (an RSA key), so it is made once and kept for this user in
+ * the temporary folder (mode 0600) for the processes that follow — tests start hundreds of them.
+ */
 let identity: { key: string; cert: string } | undefined;
 function selfSigned(): { key: string; cert: string } {
   if (identity) return identity;
+  const file = join(tmpdir(), `runbook-engine-sim-tls-${process.getuid?.() ?? 'user'}.json`);
+  try {
+    const kept = JSON.parse(readFileSync(file, 'utf8')) as { key: string; cert: string; notAfter: string };
+    if (Date.parse(kept.notAfter) > Date.now() + 86_400_000) return (identity = { key: kept.key, cert: kept.cert });
+  } catch {
+    // none kept yet (or unreadable): make one
+  }
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const key = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const cert = forge.pki.createCertificate();
@@ -29,8 +43,20 @@ function selfSigned(): { key: string; cert: string } {
   cert.setSubject(subject);
   cert.setIssuer(subject);
   cert.setExtensions([{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }]);
-  cert.sign(forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }).toString()), forge.md.sha256.create());
+  // forge lays the certificate out; Node's crypto signs it (forge's own RSA, in JavaScript, is far slower).
+  cert.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption;
+  cert.signatureOid = forge.pki.oids.sha256WithRSAEncryption;
+  // getTBSCertificate is forge's public API, missing from its type declarations.
+  const tbsOf = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate;
+  cert.signature = sign('sha256', Buffer.from(forge.asn1.toDer(tbsOf(cert)).getBytes(), 'binary'), privateKey).toString('binary');
   identity = { key, cert: forge.pki.certificateToPem(cert) };
+  try {
+    const temp = `${file}.${process.pid}`;
+    writeFileSync(temp, JSON.stringify({ ...identity, notAfter: cert.validity.notAfter.toISOString() }), { mode: 0o600 });
+    renameSync(temp, file);
+  } catch {
+    // not kept: the next process makes its own
+  }
   return identity;
 }
 
