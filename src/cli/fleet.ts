@@ -6,11 +6,9 @@
  */
 import type { LoadedRunbook } from '../engine/runbook.js';
 import { limitInventory, loadInventory } from '../fleet/inventory.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { runResult } from '../engine/run-index.js';
 import type { RunResult } from '../engine/types.js';
-import { hostRunId, readFleetRecord, resumeFleet, startFleet, type Fleet, type FleetResult } from '../fleet/fleet.js';
+import { budgetOf, hostRunId, readFleetRecord, resumeFleet, startFleet, type Fleet, type FleetResult } from '../fleet/fleet.js';
 import { bundledStepKinds } from '../steps/index.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { UsageError, runnerFor } from './common.js';
@@ -36,7 +34,11 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
   if (o.limit) inventory = limitInventory(inventory, o.limit);
   const concurrency = o.concurrency === undefined ? 10 : Number(o.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency takes a whole number of at least 1, got "${o.concurrency}"`);
-  if (o.maxFailures !== undefined && !/^\d+(\.\d+)?%$|^\d+$/.test(o.maxFailures)) throw new UsageError(`--max-failures takes a number or a percentage (e.g. 2 or 10%), got "${o.maxFailures}"`);
+  try {
+    budgetOf(o.maxFailures, inventory.hosts.length);
+  } catch {
+    throw new UsageError(`--max-failures takes a number or a percentage (e.g. 2 or 10%), got "${o.maxFailures}"`);
+  }
   const runner = await runnerFor(o.stateDir);
   const fleet = startFleet({
     runner,
@@ -51,11 +53,6 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
     maxFailures: o.maxFailures,
   });
   return follow(fleet, { json: o.json, heading: `${o.runbook.definition.name} on ${inventory.hosts.length} host(s) in ${inventory.waves.length} wave(s), ${concurrency} at a time${o.checkMode ? ' (plan: nothing is changed)' : ''}` });
-}
-
-/** Is this the id of a fleet in the state directory (rather than a run)? */
-export function isFleet(stateDir: string, id: string): boolean {
-  return /^[A-Za-z0-9._-]+$/.test(id) && existsSync(join(stateDir, 'fleets', id, 'fleet.json'));
 }
 
 /** `runbook resume <fleet-id>`: the fleet goes on from where its controller stopped. */
@@ -114,7 +111,7 @@ export async function rollbackFleetCommand(stateDir: string, fleetId: string, fo
       try {
         const done = await (await runner.rollback(runId, { executor, force })).result;
         if (json) process.stdout.write(`${JSON.stringify({ event: 'host:rollback', fleetId, wave: wave.name, host: host.name, status: done.status })}\n`);
-        else process.stdout.write(`  ${host.name.padEnd(24)} ${paint(done.status === 'rolled-back' ? 'succeeded' : done.status).replace('succeeded', 'rolled back')}\n`);
+        else process.stdout.write(`  ${host.name.padEnd(24)} ${done.status === 'rolled-back' ? green('rolled back') : paint(done.status)}\n`);
         if (done.status !== 'rolled-back') worst = Math.max(worst, exitCodeFor(done.status));
       } finally {
         await executor.close();

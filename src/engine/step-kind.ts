@@ -12,7 +12,7 @@
  */
 import { assign, fromPromise, setup } from 'xstate';
 import type { z } from 'zod';
-import { toErrorRecord, type ErrorRecord } from '../errors.js';
+import { toErrorRecord } from '../errors.js';
 import type { StepRuntime } from './step-runtime.js';
 import type { Compensation, Json, StepMachineContext, StepMachineInput, StepPlan, Verification } from './types.js';
 import type { DeclaredWrite } from '../windows/registry.js';

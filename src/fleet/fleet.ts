@@ -20,10 +20,12 @@ import type { LoadedRunbook, RunbookDefinition } from '../engine/runbook.js';
 import { runResult } from '../engine/run-index.js';
 import type { RunResult } from '../engine/types.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
+import { fleetDirOf } from './fleet-dir.js';
 import type { Inventory, InventoryHost } from './inventory.js';
 import type { FleetEvents, FleetResult, HostOutcome, HostStatus } from './types.js';
 
 export type { FleetEvents, FleetResult, HostOutcome, HostStatus } from './types.js';
+export { fleetDirOf } from './fleet-dir.js';
 import { writeFleetReports } from './fleet-report.js';
 
 export interface FleetOptions {
@@ -86,11 +88,6 @@ function paramsFor(record: Pick<FleetRecord, 'inventory' | 'params'>, host: Inve
 /** The run id of a host in a fleet: fixed, so that a resumed fleet finds the host's run (or knows it never started). */
 export function hostRunId(fleetId: string, host: string): string {
   return `${fleetId}.${host}`;
-}
-
-export function fleetDirOf(stateDir: string, fleetId: string): string {
-  if (!/^[A-Za-z0-9._-]+$/.test(fleetId)) throw new ValidationError(`"${fleetId}" is not a fleet id`, []);
-  return join(stateDir, 'fleets', fleetId);
 }
 
 /** Reads a fleet's record; a missing or unreadable one is a clear error. */

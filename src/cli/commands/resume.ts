@@ -7,6 +7,7 @@ import { loadRunbook } from '../../engine/bundled.js';
 import { listRuns } from '../../engine/run-index.js';
 import { JournalError } from '../../errors.js';
 import { bundledStepKinds } from '../../steps/index.js';
+import { isFleet } from '../../fleet/fleet-dir.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { COMMON_OPTIONS, UsageError, explain, follow, outputMode, parse, runnerFor, stateDirOf, type Command } from '../common.js';
 import { red } from '../render.js';
@@ -70,8 +71,7 @@ export const resume: Command = {
     const stateDir = await stateDirOf(values['state-dir']);
     if (!values.all) {
       if (positionals.length !== 1) throw new UsageError('resume takes one run id, or --all');
-      const { isFleet, resumeFleetCommand } = await import('../fleet.js');
-      if (isFleet(stateDir, positionals[0])) return resumeFleetCommand(stateDir, positionals[0], values.json);
+      if (isFleet(stateDir, positionals[0])) return (await import('../fleet.js')).resumeFleetCommand(stateDir, positionals[0], values.json);
       return resumeOne(positionals[0], values, stateDir);
     }
     if (positionals.length > 0) throw new UsageError('resume takes one run id, or --all, not both');

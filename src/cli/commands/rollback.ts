@@ -2,6 +2,7 @@
  * `runbook rollback`: compensates a succeeded or unfinished run on request, as a failure would. It
  * reads the target first and leaves alone the values someone changed since the run, unless `--force`.
  */
+import { isFleet } from '../../fleet/fleet-dir.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { COMMON_OPTIONS, UsageError, follow, outputMode, parse, runnerFor, stateDirOf, type Command } from '../common.js';
 import { connect } from '../targets.js';
@@ -26,8 +27,7 @@ export const rollback: Command = {
     const { values, positionals } = parse(args, { target: { type: 'string', short: 't' }, force: { type: 'boolean', default: false } });
     if (positionals.length !== 1) throw new UsageError('rollback takes one run id');
     const stateDir = await stateDirOf(values['state-dir']);
-    const { isFleet, rollbackFleetCommand } = await import('../fleet.js');
-    if (isFleet(stateDir, positionals[0])) return rollbackFleetCommand(stateDir, positionals[0], values.force, values.json);
+    if (isFleet(stateDir, positionals[0])) return (await import('../fleet.js')).rollbackFleetCommand(stateDir, positionals[0], values.force, values.json);
     const runner = await runnerFor(stateDir);
     const started = await runner.startedRecord(positionals[0]);
     const executor = await connect(values.target ?? started.targetSpec ?? started.target);

@@ -2,8 +2,7 @@
  * `runbook status`: the runs in the state directory, or one run's steps. Damaged runs are listed with
  * the reason they cannot be read.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { isFleet } from '../../fleet/fleet-dir.js';
 import { ExitCode } from '../exit-codes.js';
 import { listRuns, runResult } from '../../engine/run-index.js';
 import { COMMON_OPTIONS, parse, stateDirOf, type Command } from '../common.js';
@@ -29,7 +28,7 @@ export const status: Command = {
     const { values, positionals } = parse(args, {});
     // Journals only: no engine, no step kinds, no transport is loaded to list runs.
     const stateDir = await stateDirOf(values['state-dir']);
-    if (positionals[0] && existsSync(join(stateDir, 'fleets', positionals[0], 'fleet.json'))) {
+    if (positionals[0] && isFleet(stateDir, positionals[0])) {
       const { fleetStatus } = await import('../fleet.js');
       return fleetStatus(stateDir, positionals[0], values.json);
     }
