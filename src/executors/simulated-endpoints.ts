@@ -11,7 +11,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
-import { TLSSocket, createSecureContext } from 'node:tls';
+import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls';
 import forge from 'node-forge';
 import type { TlsEndpoint } from './types.js';
 import type { Clock } from '../util/clock.js';
@@ -87,6 +87,7 @@ export interface ServedEndpoints {
 export async function serveEndpoints(read: () => Promise<SimHostState>, options: { clock?: Clock } = {}): Promise<ServedEndpoints> {
   const host = await read();
   const { key, cert } = selfSigned();
+  const contexts = new Map<number, SecureContext>();
   const servers: Server[] = [];
   const sockets = new Set<Socket>();
   const endpoints: TlsEndpoint[] = [];
@@ -118,7 +119,12 @@ export async function serveEndpoints(read: () => Promise<SimHostState>, options:
         return;
       }
       const secureOptions = (Object.keys(NO_FLAG) as (keyof typeof NO_FLAG)[]).filter((p) => !inEffect[p]).reduce((flags, p) => flags | NO_FLAG[p], 0);
-      const secureContext = createSecureContext({ key, cert, minVersion: 'TLSv1', maxVersion: 'TLSv1.3', ciphers: 'DEFAULT:@SECLEVEL=0', secureOptions });
+      // One context per set of protocols (making one parses the key: the costliest part of an answer).
+      let secureContext = contexts.get(secureOptions);
+      if (!secureContext) {
+        secureContext = createSecureContext({ key, cert, minVersion: 'TLSv1', maxVersion: 'TLSv1.3', ciphers: 'DEFAULT:@SECLEVEL=0', secureOptions });
+        contexts.set(secureOptions, secureContext);
+      }
       const tls = new TLSSocket(socket, { isServer: true, secureContext });
       tls.on('error', () => socket.destroy());
       tls.once('secure', () => {

@@ -13,7 +13,7 @@
  * cipher suites. Reports say so ({@link NOT_TESTABLE}).
  */
 import { Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
 import { isIP } from 'node:net';
 import type { TlsEndpoint } from '../executors/types.js';
 
@@ -29,6 +29,22 @@ const OPENSSL_NAME: Record<ProbedProtocol, 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TL
   'TLS 1.2': 'TLSv1.2',
   'TLS 1.3': 'TLSv1.3',
 };
+
+const clientContexts = new Map<string, SecureContext>();
+
+/**
+ * The client's context for one protocol: only that version, at the given OpenSSL security level (0: the
+ * client itself must not be what refuses the old versions). Made once per process and reused.
+ */
+function clientContext(version: (typeof OPENSSL_NAME)[ProbedProtocol], level: number): SecureContext {
+  const key = `${version}@${level}`;
+  let context = clientContexts.get(key);
+  if (!context) {
+    context = createSecureContext({ minVersion: version, maxVersion: version, ciphers: `DEFAULT:@SECLEVEL=${level}` });
+    clientContexts.set(key, context);
+  }
+  return context;
+}
 
 /** What a prober built on OpenSSL 3 cannot test, said in every report instead of passing silently. */
 export const NOT_TESTABLE = 'SSL 2.0, SSL 3.0, RC4 and 3DES cipher suites: OpenSSL 3 no longer offers them, so no handshake can show whether the server refuses them';
@@ -95,10 +111,7 @@ export async function handshake(endpoint: TlsEndpoint, protocol: ProbedProtocol,
   const version = OPENSSL_NAME[protocol];
   const tlsOptions: ConnectionOptions = {
     socket: raw,
-    minVersion: version,
-    maxVersion: version,
-    // Level 0: the client itself must not be what refuses the old versions.
-    ciphers: `DEFAULT:@SECLEVEL=${options.securityLevel ?? 0}`,
+    secureContext: clientContext(version, options.securityLevel ?? 0),
     // The protocol is under test, not the certificate.
     rejectUnauthorized: false,
     ...(sni && endpoint.servername && isIP(endpoint.servername) === 0 ? { servername: endpoint.servername } : { servername: '' }),
