@@ -53,7 +53,6 @@ const fleet = startFleet({
   runbook,
   inventory: await loadInventory(inventoryFile),
   connect: (target) => createSimulatedExecutor(target.slice('sim:'.length)),
-  stateDir: join(dir, 'state'),
   concurrency: count,
 });
 const result = await fleet.result;

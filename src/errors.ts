@@ -40,7 +40,7 @@ export class ValidationError extends Error {
 /** The journal of a run cannot be trusted: a record in the middle is corrupt or out of sequence. */
 export class JournalError extends Error {
   override readonly name = 'JournalError';
-  readonly code: 'JOURNAL_CORRUPT' | 'JOURNAL_MISSING' | 'JOURNAL_VERSION' | 'LEASE_HELD' | 'FENCED' | 'FINGERPRINT_MISMATCH' | 'NOT_RESUMABLE' | 'RUNBOOK_CHANGED';
+  readonly code: 'JOURNAL_CORRUPT' | 'JOURNAL_MISSING' | 'JOURNAL_VERSION' | 'LEASE_HELD' | 'FENCED' | 'FINGERPRINT_MISMATCH' | 'NOT_RESUMABLE' | 'RUNBOOK_CHANGED' | 'STORE_UNAVAILABLE';
   constructor(code: JournalError['code'], message: string, details: ErrorDetails = {}) {
     super(compose(message, details), { cause: details.cause });
     this.code = code;

@@ -49,5 +49,11 @@ export type { FleetResult, FleetEvents, HostOutcome, HostStatus } from './fleet/
 export { loadInventory, checkInventory, limitInventory } from './fleet/inventory.js';
 export type { Inventory, InventoryHost, Wave } from './fleet/inventory.js';
 export { renderJunit, renderFleetMarkdown } from './fleet/fleet-report.js';
-export { resumeFleet, readFleetRecord, hostRunId } from './fleet/fleet.js';
+export { resumeFleet, hostRunId } from './fleet/fleet.js';
 export type { FleetRecord } from './fleet/fleet.js';
+export { fleetRecordOf } from './fleet/fleet.js';
+export { fileStore } from './store/file-store.js';
+export type { RunStore, RunJournal, RunFiles } from './store/types.js';
+export { postgresStore, startWorker, enqueueFleet } from './store/shared.js';
+export type { PostgresStore, PostgresStoreOptions } from './store/postgres.js';
+export type { Worker, WorkerOptions, WorkerEvents } from './worker/worker.js';

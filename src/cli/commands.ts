@@ -2,7 +2,7 @@
  * The dispatcher of `runbook`: finds the command, prints its usage for `--help`, and turns errors into
  * one message on stderr (and, with `--json`, one JSON object on stdout) and an exit code.
  */
-import { COMMON_OPTIONS, HelpRequested, explain, type Command } from './common.js';
+import { COMMON_OPTIONS, HelpRequested, closeStores, explain, type Command } from './common.js';
 import { ExitCode } from './exit-codes.js';
 import { red } from './render.js';
 import { TARGET_FORMS } from './targets.js';
@@ -13,6 +13,7 @@ const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Co
   { name: 'resume', summary: 'continue interrupted runs', load: async () => (await import('./commands/resume.js')).resume },
   { name: 'status', summary: 'runs in the state directory', load: async () => (await import('./commands/status.js')).status },
   { name: 'rollback', summary: 'undo a succeeded or waiting run, as a failure would', load: async () => (await import('./commands/rollback.js')).rollback },
+  { name: 'worker', summary: 'drive the host runs queued in a shared store (PostgreSQL)', load: async () => (await import('./commands/worker.js')).worker },
   { name: 'list', summary: 'bundled runbooks and step kinds', load: async () => (await import('./commands/list.js')).list },
   { name: 'validate', summary: 'check a runbook document', load: async () => (await import('./commands/validate.js')).validate },
   { name: 'probe', summary: 'TLS handshakes per protocol version against host:port endpoints', load: async () => (await import('./commands/probe.js')).probe },
@@ -51,13 +52,20 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(args);
   } catch (error) {
-    if (error instanceof HelpRequested) {
-      process.stdout.write(`${command.usage}\n`);
-      return ExitCode.ok;
-    }
-    const { code, message, kind } = explain(error, command.usage);
-    process.stderr.write(`${red('error:')} ${message}\n`);
-    if (args.includes('--json')) process.stdout.write(`${JSON.stringify({ event: 'error', code: kind, exitCode: code, message: message.split('\n\n')[0] })}\n`);
-    return code;
+    return failed(error, command, args);
+  } finally {
+    await closeStores();
   }
+}
+
+/** An error as one message on stderr (and, with `--json`, one object on stdout), and its exit code. */
+function failed(error: unknown, command: Command, args: string[]): number {
+  if (error instanceof HelpRequested) {
+    process.stdout.write(`${command.usage}\n`);
+    return ExitCode.ok;
+  }
+  const { code, message, kind } = explain(error, command.usage);
+  process.stderr.write(`${red('error:')} ${message}\n`);
+  if (args.includes('--json')) process.stdout.write(`${JSON.stringify({ event: 'error', code: kind, exitCode: code, message: message.split('\n\n')[0] })}\n`);
+  return code;
 }

@@ -9,6 +9,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Run, Runner } from '../engine/runner.js';
 import type { RunResult } from '../engine/types.js';
+import { fileStore } from '../store/file-store.js';
+import type { RunStore } from '../store/types.js';
 import { ExecutorError, JournalError, StepError, ValidationError } from '../errors.js';
 import { ExitCode } from './exit-codes.js';
 import { attachRenderer, red, renderSummary, type OutputMode } from './render.js';
@@ -31,11 +33,14 @@ export class HelpRequested extends Error {}
 
 export const COMMON_OPTIONS = `Common options
   --state-dir <dir>   where runs are journaled (default $RUNBOOK_STATE_DIR or ./.runbook)
+  --store <url>       runs in PostgreSQL instead, shared by workers: postgres://user@host:port/db
+                      (default $RUNBOOK_STORE; the password from $PGPASSWORD or $RUNBOOK_STORE, never argv)
   --json              one JSON event per line, then a summary object (errors too, as one object)
   -h, --help          this text`;
 
 const common = {
   'state-dir': { type: 'string' },
+  store: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];
@@ -97,10 +102,48 @@ export async function stateDirOf(option: string | undefined): Promise<string> {
   return dir;
 }
 
+/** Where a command finds its runs: this machine's state directory, and the store (files there, or PostgreSQL). */
+export interface Where {
+  stateDir: string;
+  store: RunStore;
+}
+
+const openStores: RunStore[] = [];
+
+/**
+ * The store of a command line: `--store` (or `$RUNBOOK_STORE`) names a PostgreSQL store; otherwise the
+ * file store of the state directory. A password in `--store` is refused: a command line is seen by
+ * every user of the machine (`ps`), so it comes from `$PGPASSWORD` or `$RUNBOOK_STORE`.
+ */
+export async function storeOf(values: { 'state-dir'?: string; store?: string }): Promise<Where> {
+  const stateDir = await stateDirOf(values['state-dir']);
+  const url = values.store ?? process.env.RUNBOOK_STORE;
+  if (!url) return { stateDir, store: fileStore(stateDir) };
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new UsageError(`--store takes a postgres:// URL, got "${url.replace(/:[^:@/]*@/, ':***@')}"`);
+  if (values.store !== undefined) {
+    let password = '';
+    try {
+      password = new URL(values.store).password;
+    } catch {
+      throw new UsageError('--store is not a URL: postgres://user@host:port/db');
+    }
+    if (password) throw new UsageError('--store must not carry a password (every user of this machine can read a command line): put it in $PGPASSWORD, or the whole URL in $RUNBOOK_STORE');
+  }
+  const { postgresStore } = await import('../store/postgres.js');
+  const store = await postgresStore(url, { stateDir });
+  openStores.push(store);
+  return { stateDir, store };
+}
+
+/** Lets go of the stores this command opened (their connections would keep the process alive). */
+export async function closeStores(): Promise<void> {
+  await Promise.all(openStores.splice(0).map((s) => s.close().catch(() => undefined)));
+}
+
 /** A runner with the bundled step kinds; the engine is loaded here, by the commands that drive runs. */
-export async function runnerFor(stateDir: string): Promise<Runner> {
+export async function runnerFor(where: Where): Promise<Runner> {
   const [{ Runner: RunnerClass }, { bundledStepKinds }] = await Promise.all([import('../engine/runner.js'), import('../steps/index.js')]);
-  return new RunnerClass({ stateDir, kinds: bundledStepKinds(), resumeCommand: resumeCommandFor });
+  return new RunnerClass({ stateDir: where.stateDir, store: where.store, kinds: bundledStepKinds(), resumeCommand: resumeCommandFor });
 }
 
 /**
@@ -155,7 +198,8 @@ export function explain(error: unknown, usage: string): { code: number; message:
   if (error instanceof UsageError) return { code: ExitCode.usage, message: `${error.message}\n\n${usage}`, kind: 'usage' };
   if (error instanceof ValidationError) return { code: ExitCode.usage, message: error.message, kind: 'validation' };
   if (error instanceof JournalError) {
-    return { code: error.code === 'FENCED' ? ExitCode.awaitingResume : ExitCode.usage, message: error.message, kind: error.code };
+    const code = error.code === 'FENCED' ? ExitCode.awaitingResume : error.code === 'STORE_UNAVAILABLE' ? ExitCode.unavailable : ExitCode.usage;
+    return { code, message: error.message, kind: error.code };
   }
   if (error instanceof ExecutorError) {
     return {

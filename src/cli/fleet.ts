@@ -8,17 +8,20 @@ import type { LoadedRunbook } from '../engine/runbook.js';
 import { limitInventory, loadInventory } from '../fleet/inventory.js';
 import { runResult } from '../engine/run-index.js';
 import type { RunResult } from '../engine/types.js';
-import { budgetOf, hostRunId, readFleetRecord, resumeFleet, startFleet, type Fleet, type FleetResult } from '../fleet/fleet.js';
+import { budgetOf, fleetRecordOf, hostRunId, resumeFleet, startFleet, type Fleet, type FleetResult } from '../fleet/fleet.js';
+import type { PostgresStore } from '../store/postgres.js';
 import { bundledStepKinds } from '../steps/index.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
-import { UsageError, runnerFor } from './common.js';
+import { UsageError, runnerFor, type Where } from './common.js';
 import { bold, green, red, yellow } from './render.js';
 import { connect } from './targets.js';
 
 export interface FleetCommandOptions {
   runbook: LoadedRunbook;
   inventory: string;
-  stateDir: string;
+  where: Where;
+  /** Queue the hosts for workers and return at once (a PostgreSQL store). */
+  noWait?: boolean;
   checkMode: boolean;
   params: Record<string, string>;
   concurrency?: string;
@@ -39,39 +42,38 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
   } catch {
     throw new UsageError(`--max-failures takes a number or a percentage (e.g. 2 or 10%), got "${o.maxFailures}"`);
   }
-  const runner = await runnerFor(o.stateDir);
-  const fleet = startFleet({
-    runner,
-    kinds: bundledStepKinds(),
-    runbook: o.runbook,
-    inventory,
-    connect: (target) => connect(target),
-    stateDir: o.stateDir,
-    checkMode: o.checkMode,
-    params: o.params,
-    concurrency,
-    maxFailures: o.maxFailures,
-  });
+  const fleetOptions = { kinds: bundledStepKinds(), runbook: o.runbook, inventory, checkMode: o.checkMode, params: o.params, concurrency, maxFailures: o.maxFailures };
+  if (o.noWait) {
+    // Checked as for a fleet driven here; then the workers take it from the store.
+    const record = fleetRecordOf(fleetOptions);
+    const { enqueueFleet } = await import('../store/shared.js');
+    await enqueueFleet(o.where.store as PostgresStore, record);
+    if (o.json) process.stdout.write(`${JSON.stringify({ event: 'fleet:queued', fleetId: record.fleetId, hosts: inventory.hosts.length })}\n`);
+    else process.stdout.write(`${record.fleetId}\nqueued: ${inventory.hosts.length} host(s) in ${inventory.waves.length} wave(s) for \`runbook worker\`; follow with \`runbook status ${record.fleetId}\`\n`);
+    return ExitCode.ok;
+  }
+  const runner = await runnerFor(o.where);
+  const fleet = startFleet({ ...fleetOptions, runner, connect: (target) => connect(target) });
   return follow(fleet, { json: o.json, heading: `${o.runbook.definition.name} on ${inventory.hosts.length} host(s) in ${inventory.waves.length} wave(s), ${concurrency} at a time${o.checkMode ? ' (plan: nothing is changed)' : ''}` });
 }
 
 /** `runbook resume <fleet-id>`: the fleet goes on from where its controller stopped. */
-export async function resumeFleetCommand(stateDir: string, fleetId: string, json: boolean): Promise<number> {
-  const runner = await runnerFor(stateDir);
-  const fleet = await resumeFleet({ runner, kinds: bundledStepKinds(), connect: (target) => connect(target), stateDir, fleetId });
+export async function resumeFleetCommand(where: Where, fleetId: string, json: boolean): Promise<number> {
+  const runner = await runnerFor(where);
+  const fleet = await resumeFleet({ runner, kinds: bundledStepKinds(), connect: (target) => connect(target), fleetId });
   return follow(fleet, { json, heading: 'resumed: finished hosts stay as they ended, runs under way resume from their journals, hosts not started start now' });
 }
 
 /** `runbook status <fleet-id>`: a host × step matrix from each host's journal. */
-export async function fleetStatus(stateDir: string, fleetId: string, json: boolean): Promise<number> {
-  const record = await readFleetRecord(stateDir, fleetId);
+export async function fleetStatus(where: Where, fleetId: string, json: boolean): Promise<number> {
+  const record = await where.store.readFleet(fleetId);
   const steps = record.runbook.steps.map((s) => s.id);
   const rows: { wave: string; host: string; status: string; steps: string[] }[] = [];
   for (const wave of record.inventory.waves) {
     for (const host of wave.hosts) {
       let r: RunResult | undefined;
       try {
-        r = await runResult(stateDir, hostRunId(fleetId, host.name));
+        r = await runResult(where.store, hostRunId(fleetId, host.name));
       } catch {
         r = undefined;
       }
@@ -93,16 +95,16 @@ export async function fleetStatus(stateDir: string, fleetId: string, json: boole
 const CELL: Record<string, string> = { succeeded: 'ok', skipped: '=', planned: 'pl', failed: 'X', compensated: 'un', 'compensation-failed': 'UX', running: '..', pending: '.' };
 
 /** `runbook rollback <fleet-id>`: every host the fleet changed is rolled back, the last wave first. */
-export async function rollbackFleetCommand(stateDir: string, fleetId: string, force: boolean, json: boolean): Promise<number> {
-  const record = await readFleetRecord(stateDir, fleetId);
-  const runner = await runnerFor(stateDir);
+export async function rollbackFleetCommand(where: Where, fleetId: string, force: boolean, json: boolean): Promise<number> {
+  const record = await where.store.readFleet(fleetId);
+  const runner = await runnerFor(where);
   let worst: number = ExitCode.ok;
   for (const wave of [...record.inventory.waves].reverse()) {
     for (const host of [...wave.hosts].reverse()) {
       const runId = hostRunId(fleetId, host.name);
       let r: RunResult;
       try {
-        r = await runResult(stateDir, runId);
+        r = await runResult(where.store, runId);
       } catch {
         continue; // never started: nothing to undo
       }

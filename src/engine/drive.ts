@@ -14,7 +14,7 @@ import { JournalError, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { RunEmitter } from './events.js';
-import { transformedWriter, type Journal } from './journal.js';
+import { transformedWriter, type JournalWriter } from './journal.js';
 import type { StepKindRegistry } from './kinds.js';
 import { stepParamIssues } from './loader.js';
 import { ReadCache } from './read-cache.js';
@@ -40,7 +40,7 @@ export interface DriveOptions {
   runDir: string;
   stateDir: string;
   /** The run's journal; the driver writes it through a typed, masking writer. */
-  journal: Pick<Journal, 'append' | 'records'>;
+  journal: JournalWriter;
   executor: Executor;
   kinds: StepKindRegistry;
   events: RunEmitter;

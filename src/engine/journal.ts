@@ -21,8 +21,8 @@ function checksum(body: string): string {
   return createHash('sha256').update(body).digest('hex').slice(0, 16);
 }
 
-/** Serialises one record; the checksum covers everything else on the line. */
-function encodeRecord(record: { type: string; seq: number; at: string }): { line: string; sum: string } {
+/** Serialises one record as one line (the same in every store); the checksum covers everything else on it. */
+export function encodeRecord(record: { type: string; seq: number; at: string }): { line: string; sum: string } {
   const body = JSON.stringify(record);
   const sum = checksum(body);
   return { line: `${body.slice(0, -1)},"sum":"${sum}"}\n`, sum };
@@ -75,7 +75,7 @@ export async function readJournal(file: string): Promise<{ records: JournalRecor
   return { records, validBytes: offset, torn };
 }
 
-function decodeLine(line: string): JournalRecord | null {
+export function decodeLine(line: string): JournalRecord | null {
   const at = line.lastIndexOf(',"sum":"');
   if (at < 0 || !line.endsWith('"}')) return null;
   const body = `${line.slice(0, at)}}`;
@@ -105,7 +105,7 @@ export interface JournalWriter {
 }
 
 /** A writer that passes every record through `transform` (the run's secret mask) before it is written. */
-export function transformedWriter(journal: Pick<Journal, 'append' | 'records'>, transform: <T>(value: T) => T): JournalWriter {
+export function transformedWriter(journal: JournalWriter, transform: <T>(value: T) => T): JournalWriter {
   return {
     append: (payload) => journal.append(transform(payload)),
     get records() {

@@ -1,13 +1,17 @@
 /**
- * The runs of a state directory, read from their journals: what `status` shows. Light on purpose —
+ * The runs of a store, read from their journals (and, for the file store, the listing of a state
+ * directory): what `status` shows. Light on purpose —
  * journals and their replay only, no step kinds, validation or machines — so that listing runs stays
  * fast however large the engine grows.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { JournalError } from '../errors.js';
-import { readJournal } from './journal.js';
+import { readJournal, type JournalRecord } from './journal.js';
+
+/** What reading a run needs of a store (any store: see `RunStore`). */
+export type JournalSource = { readonly location: string; readJournal(runId: string): Promise<JournalRecord[]> };
 import { replay, resultOf, type RunStartedRecord } from './replay.js';
 import { fingerprint } from './runbook.js';
 import type { RunResult } from './types.js';
@@ -34,18 +38,16 @@ export function runDirOf(stateDir: string, runId: string): string {
 }
 
 /** What the journal of a run says now. */
-export async function runResult(stateDir: string, runId: string): Promise<RunResult> {
-  const { records } = await readJournal(join(runDirOf(stateDir, runId), 'journal.jsonl'));
-  return resultOf(replay(records), stateDir);
+export async function runResult(store: JournalSource, runId: string): Promise<RunResult> {
+  return resultOf(replay(await store.readJournal(runId)), store.location);
 }
 
 /** The recorded start of a run (its runbook, target, parameters), checked against its fingerprint. */
-export async function startedRecordOf(stateDir: string, runId: string): Promise<RunStartedRecord> {
-  const file = join(runDirOf(stateDir, runId), 'journal.jsonl');
-  const { records } = await readJournal(file);
+export async function startedRecordOf(store: Pick<JournalSource, 'readJournal'>, runId: string): Promise<RunStartedRecord> {
+  const records = await store.readJournal(runId);
   // Records come off the disk untyped; the type is checked on the next line before anything is read.
   const started = records[0] as unknown as RunStartedRecord | undefined;
-  if (!started || started.type !== 'run.started') throw new JournalError('JOURNAL_CORRUPT', 'the journal does not begin with run.started', { where: file });
+  if (!started || started.type !== 'run.started') throw new JournalError('JOURNAL_CORRUPT', 'the journal does not begin with run.started', { where: runId });
   if (started.fingerprint !== fingerprint(started.runbook)) {
     throw new JournalError('JOURNAL_CORRUPT', 'the runbook recorded in the journal does not match its fingerprint', { where: runId });
   }
@@ -53,7 +55,7 @@ export async function startedRecordOf(stateDir: string, runId: string): Promise<
 }
 
 /** The summary `status` shows, from a run's result. */
-function summaryOf(id: string, r: RunResult): RunSummary {
+export function summaryOf(id: string, r: RunResult): RunSummary {
   const current = r.steps.find((s) => !['succeeded', 'skipped', 'planned', 'compensated'].includes(s.status));
   return {
     runId: id,
@@ -76,9 +78,9 @@ type SummaryFile = { journalBytes: number; journalModified: number; summary: Run
  * has the size and modification time it had then: a run that was resumed (or crashed mid-drive), or a
  * journal changed by anything else since, is replayed.
  */
-export async function writeRunSummary(runDir: string, result: RunResult): Promise<void> {
+export async function writeRunSummary(runDir: string, summary: RunSummary): Promise<void> {
   const { size, mtimeMs } = await stat(join(runDir, 'journal.jsonl'));
-  const file: SummaryFile = { journalBytes: size, journalModified: mtimeMs, summary: summaryOf(basename(runDir), result) };
+  const file: SummaryFile = { journalBytes: size, journalModified: mtimeMs, summary };
   await writeFileAtomic(join(runDir, 'summary.json'), JSON.stringify(file));
 }
 
@@ -110,7 +112,8 @@ export async function listRuns(stateDir: string): Promise<RunSummary[]> {
           const cached = await summaryFromFile(runDirOf(stateDir, id));
           if (cached) return { ...cached, runId: id };
           try {
-            return summaryOf(id, await runResult(stateDir, id));
+            const { records } = await readJournal(join(runDirOf(stateDir, id), 'journal.jsonl'));
+            return summaryOf(id, resultOf(replay(records), stateDir));
           } catch (error) {
             return { runId: id, runbook: '?', target: '?', status: 'damaged', currentStep: null, startedAt: '', endedAt: '', error: (error as Error).message.split('\n')[0] } satisfies RunSummary;
           }

@@ -3,20 +3,21 @@
  * own journal, lease and event emitter under a state directory.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
 import { JournalError } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Clock } from '../util/clock.js';
 import { drive } from './drive.js';
 import { RunEmitter } from './events.js';
-import { Journal } from './journal.js';
+import type { JournalWriter } from './journal.js';
 import type { StepKindRegistry } from './kinds.js';
-import { acquireLease, type LeaseOptions } from './lease.js';
+import type { LeaseOptions } from './lease.js';
 import { checkStepParameters, resolveParameters, validateRunbook } from './loader.js';
 import { JOURNAL_FORMAT, type RunStartedRecord } from './replay.js';
-import { listRuns, runDirOf, runResult, startedRecordOf, writeRunSummary, type RunSummary } from './run-index.js';
+import { runResult, startedRecordOf, summaryOf, type RunSummary } from './run-index.js';
+import { fileStore, filesUnder } from '../store/file-store.js';
+import type { RunJournal, RunStore } from '../store/types.js';
 import { writeReports, writeUndoFiles } from './report.js';
 import type { RetryPolicy } from './retry.js';
 import type { LoadedRunbook, RunbookDefinition } from './runbook.js';
@@ -39,8 +40,14 @@ export interface Run {
 
 /** Options of {@link Runner}. */
 export interface RunnerOptions {
-  /** @default `$RUNBOOK_STATE_DIR` or `.runbook` under the working directory */
+  /**
+   * This machine's folder for runs: the file store's home, and, with a shared store, where a run's
+   * files (backups, reports) are written while it is driven.
+   * @default `$RUNBOOK_STATE_DIR` or `.runbook` under the working directory
+   */
   stateDir?: string;
+  /** Where runs, journals, leases and fleets live. @default the file store of `stateDir` */
+  store?: RunStore;
   kinds: StepKindRegistry;
   /** Overrides of the default retry policy for every run. */
   retry?: Partial<RetryPolicy>;
@@ -103,15 +110,17 @@ function toLoaded(runbook: LoadedRunbook | RunbookDefinition, kinds: StepKindReg
  */
 export class Runner {
   readonly stateDir: string;
+  readonly store: RunStore;
   private readonly options: RunnerOptions;
 
   constructor(options: RunnerOptions) {
     this.options = options;
     this.stateDir = resolve(options.stateDir ?? process.env.RUNBOOK_STATE_DIR ?? '.runbook');
+    this.store = options.store ?? fileStore(this.stateDir);
   }
 
   runDir(runId: string): string {
-    return runDirOf(this.stateDir, runId);
+    return this.store.runDir(runId);
   }
 
   /** Starts a run. Parameters are validated first: a bad one throws before anything is journaled. */
@@ -171,17 +180,17 @@ export class Runner {
 
   /** What the journal of a run says now. */
   status(runId: string): Promise<RunResult> {
-    return runResult(this.stateDir, runId);
+    return runResult(this.store, runId);
   }
 
   /** Every run in the state directory, oldest first; unreadable runs are listed as `damaged`. */
   list(): Promise<RunSummary[]> {
-    return listRuns(this.stateDir);
+    return this.store.listRuns();
   }
 
   /** The recorded start of a run (its runbook, target, parameters). */
   startedRecord(runId: string): Promise<RunStartedRecord> {
-    return startedRecordOf(this.stateDir, runId);
+    return startedRecordOf(this.store, runId);
   }
 
   private readSecrets(started: RunStartedRecord): Record<string, Json> {
@@ -196,7 +205,7 @@ export class Runner {
     secrets: Record<string, Json>,
     overrides: Record<string, Json>,
     mode: 'drive' | 'rollback' | 'force-rollback',
-    init?: (journal: Journal) => Promise<void>,
+    init?: (journal: JournalWriter) => Promise<void>,
   ): Run {
     const events = new RunEmitter();
     const controller = new AbortController();
@@ -204,12 +213,10 @@ export class Runner {
     const runDir = this.runDir(runId);
     const result = (async () => {
       await new Promise((r) => setImmediate(r));
-      await mkdir(runDir, { recursive: true });
-      const lease = await acquireLease(runDir, this.options.lease);
-      let journal: Journal | undefined;
+      const lease = await this.store.lease(runId, this.options.lease);
+      let journal: RunJournal | undefined;
       try {
-        // A new file for this holder: a driver that lost the lease can append to nothing anyone reads.
-        journal = await Journal.open(join(runDir, 'journal.jsonl'), { exclusive: true, fence: lease.check });
+        journal = await this.store.openJournal(runId, lease);
         if (init) await init(journal);
         const result = await drive({
           runDir,
@@ -234,7 +241,7 @@ export class Runner {
         const undo = await writeUndoFiles(result, journal.records, this.options.kinds, runDir);
         const reported = undo ? { ...result, undoFiles: undo } : result;
         await writeReports(reported, runDir);
-        await writeRunSummary(runDir, reported);
+        await this.store.saveRun(runId, summaryOf(runId, reported), this.store.kind === 'file' ? {} : await filesUnder(runDir));
         return reported;
       } finally {
         await journal?.close();

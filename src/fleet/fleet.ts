@@ -8,10 +8,9 @@
  * bad parameter for any host refuses the whole fleet, and nothing is changed anywhere.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { EventEmitter } from 'eventemitter3';
-import { JournalError, ValidationError, toErrorRecord } from '../errors.js';
+import { ValidationError, toErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { StepKindRegistry } from '../engine/kinds.js';
 import { checkStepParameters, resolveParameters } from '../engine/loader.js';
@@ -19,12 +18,10 @@ import type { Runner } from '../engine/runner.js';
 import type { LoadedRunbook, RunbookDefinition } from '../engine/runbook.js';
 import { runResult } from '../engine/run-index.js';
 import type { RunResult } from '../engine/types.js';
-import { writeFileAtomic } from '../util/write-atomic.js';
-import { fleetDirOf } from './fleet-dir.js';
 import type { Inventory, InventoryHost } from './inventory.js';
-import type { FleetEvents, FleetResult, HostOutcome, HostStatus } from './types.js';
+import type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus } from './types.js';
 
-export type { FleetEvents, FleetResult, HostOutcome, HostStatus } from './types.js';
+export type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus } from './types.js';
 export { fleetDirOf } from './fleet-dir.js';
 import { writeFleetReports } from './fleet-report.js';
 
@@ -35,7 +32,6 @@ export interface FleetOptions {
   inventory: Inventory;
   /** Connects to a host's target (the CLI's `connect`); the fleet imports no transport. */
   connect: (target: string) => Promise<Executor>;
-  stateDir: string;
   checkMode?: boolean;
   /** Parameters that win over the inventory's (e.g. from the command line). */
   params?: Record<string, unknown>;
@@ -52,22 +48,6 @@ export interface Fleet {
   result: Promise<FleetResult>;
 }
 
-/**
- * `fleet.json`: what a fleet is, written once before its first host starts — the runbook's definition,
- * the inventory as it was, the options. Each host's state is its run's journal (run id
- * `<fleet-id>.<host>`), so that a resumed fleet knows every host's run without anything else written.
- */
-export type FleetRecord = {
-  format: 1;
-  fleetId: string;
-  runbook: RunbookDefinition;
-  checkMode: boolean;
-  inventory: Inventory;
-  concurrency: number;
-  maxFailures: number;
-  params: Record<string, unknown>;
-  startedAt: string;
-};
 
 const FAILED: ReadonlySet<HostStatus> = new Set(['rolled-back', 'rollback-failed', 'cancelled', 'unreachable', 'running']);
 const UNFINISHED: ReadonlySet<string> = new Set(['running', 'awaiting-resume']);
@@ -85,23 +65,59 @@ function paramsFor(record: Pick<FleetRecord, 'inventory' | 'params'>, host: Inve
   return { ...record.inventory.defaults.params, ...host.params, ...record.params };
 }
 
+/** A host's outcome from its run's result. */
+export function settleOutcome(outcome: HostOutcome, r: RunResult): void {
+  outcome.status = r.status;
+  if (r.error) outcome.error = r.error;
+  outcome.roundTrips = r.roundTrips;
+  outcome.changes = r.steps.reduce((n, s) => n + (s.status === 'succeeded' || s.status === 'planned' ? s.changes.filter((c) => c.action !== 'run').length : 0), 0);
+  outcome.startedAt = r.startedAt;
+  outcome.endedAt = r.endedAt;
+}
+
+/** The outcomes of a fleet's hosts before any has run: every one `skipped` until it starts. */
+export function initialOutcomes(record: FleetRecord): FleetResult['waves'] {
+  return record.inventory.waves.map((w) => ({
+    name: w.name,
+    hosts: w.hosts.map((h) => ({ host: h.name, wave: w.name, target: h.target, status: 'skipped' as HostStatus, changes: 0, roundTrips: 0 })),
+  }));
+}
+
+/** The fleet's result from its hosts' outcomes. */
+export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], budget: FleetResult['budget'], dir: string): FleetResult {
+  const all = waves.flatMap((w) => w.hosts);
+  const counts = {
+    succeeded: all.filter((h) => h.status === 'succeeded' || h.status === 'planned').length,
+    failed: all.filter((h) => FAILED.has(h.status) && h.status !== 'rolled-back').length,
+    rolledBack: all.filter((h) => h.status === 'rolled-back').length,
+    waiting: all.filter((h) => h.status === 'awaiting-resume').length,
+    skipped: all.filter((h) => h.status === 'skipped').length,
+  };
+  const ok = counts.succeeded === all.length;
+  return {
+    fleetId: record.fleetId,
+    runbook: record.runbook.name,
+    checkMode: record.checkMode,
+    status: ok ? (record.checkMode ? 'planned' : 'succeeded') : counts.waiting > 0 && counts.waiting + counts.succeeded === all.length ? 'awaiting-resume' : 'failed',
+    budget,
+    waves,
+    counts,
+    startedAt: record.startedAt,
+    endedAt: new Date().toISOString(),
+    dir,
+  };
+}
+
+/** True when a host's status counts against the failure budget. */
+export function countsAsFailure(status: HostStatus): boolean {
+  return FAILED.has(status);
+}
+
 /** The run id of a host in a fleet: fixed, so that a resumed fleet finds the host's run (or knows it never started). */
 export function hostRunId(fleetId: string, host: string): string {
   return `${fleetId}.${host}`;
 }
 
-/** Reads a fleet's record; a missing or unreadable one is a clear error. */
-export async function readFleetRecord(stateDir: string, fleetId: string): Promise<FleetRecord> {
-  const file = join(fleetDirOf(stateDir, fleetId), 'fleet.json');
-  let record: FleetRecord;
-  try {
-    record = JSON.parse(await readFile(file, 'utf8')) as FleetRecord;
-  } catch (cause) {
-    throw new JournalError('JOURNAL_MISSING', `fleet ${fleetId} cannot be read`, { where: file, hint: '`runbook status` lists the runs and fleets of this state directory', cause });
-  }
-  if (record.format !== 1) throw new JournalError('JOURNAL_VERSION', `fleet ${fleetId} was recorded in format ${record.format}; this runbook-engine reads format 1`, { where: file });
-  return record;
-}
 
 /**
  * Starts a fleet. Throws before anything starts when a host's parameters are wrong or the budget is not
@@ -116,7 +132,6 @@ export async function readFleetRecord(stateDir: string, fleetId: string): Promis
  *   runbook: await loadRunbook('orchestrator-tls12', kinds),
  *   inventory: await loadInventory('fleet/inventory.yaml'),
  *   connect: (target) => createSimulatedExecutor(target.slice('sim:'.length)),
- *   stateDir: '.runbook',
  *   maxFailures: '10%',
  * });
  * fleet.events.on('host:end', (h) => console.log(h.wave, h.host, h.status));
@@ -124,6 +139,16 @@ export async function readFleetRecord(stateDir: string, fleetId: string): Promis
  * ```
  */
 export function startFleet(options: FleetOptions): Fleet {
+  const record = fleetRecordOf(options);
+  // Write-ahead: the fleet is stored before its first host starts.
+  return driveFleet(record, options, () => options.runner.store.createFleet(record));
+}
+
+/**
+ * A fleet's record, every host's parameters checked first: throws (and nothing is stored or contacted)
+ * when one is wrong, or when the budget or the concurrency is not a number.
+ */
+export function fleetRecordOf(options: Omit<FleetOptions, 'runner' | 'connect'>): FleetRecord {
   const { inventory, runbook } = options;
   const concurrency = options.concurrency ?? 10;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency is a whole number of at least 1, got ${concurrency}`);
@@ -148,11 +173,7 @@ export function startFleet(options: FleetOptions): Fleet {
       throw new ValidationError(`host ${host.name} of ${inventory.file}: ${error.message.split('\n')[0]}`, error.issues, { hint: 'fix its params (or the defaults) in the inventory; no host was contacted' });
     }
   }
-  return driveFleet(record, options, async (dir) => {
-    await mkdir(dir, { recursive: true });
-    // Write-ahead: the fleet is on disk before its first host starts.
-    await writeFileAtomic(join(dir, 'fleet.json'), `${JSON.stringify(record, null, 2)}\n`);
-  });
+  return record;
 }
 
 /**
@@ -160,39 +181,30 @@ export function startFleet(options: FleetOptions): Fleet {
  * way are resumed from their journals, and hosts never started start now — within the budget, wave by
  * wave, as if the fleet had not stopped.
  */
-export async function resumeFleet(options: Pick<FleetOptions, 'runner' | 'kinds' | 'connect' | 'stateDir'> & { fleetId: string }): Promise<Fleet> {
-  const record = await readFleetRecord(options.stateDir, options.fleetId);
+export async function resumeFleet(options: Pick<FleetOptions, 'runner' | 'kinds' | 'connect'> & { fleetId: string }): Promise<Fleet> {
+  const record = await options.runner.store.readFleet(options.fleetId);
   return driveFleet(record, options, async () => undefined);
 }
 
-function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'connect' | 'stateDir'>, prepare: (dir: string) => Promise<void>): Fleet {
+function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'connect'>, prepare: () => Promise<void>): Fleet {
   const { fleetId, inventory } = record;
-  const dir = fleetDirOf(deps.stateDir, fleetId);
+  const dir = deps.runner.store.fleetDir(fleetId);
   const events = new EventEmitter<FleetEvents>();
   const result = (async (): Promise<FleetResult> => {
     await new Promise((r) => setImmediate(r));
-    await prepare(dir);
-    const waves: FleetResult['waves'] = inventory.waves.map((w) => ({
-      name: w.name,
-      hosts: w.hosts.map((h) => ({ host: h.name, wave: w.name, target: h.target, status: 'skipped' as HostStatus, changes: 0, roundTrips: 0 })),
-    }));
+    await prepare();
+    await mkdir(dir, { recursive: true });
+    const waves = initialOutcomes(record);
     let failures = 0;
     let spent = false;
 
-    const settle = (outcome: HostOutcome, r: RunResult) => {
-      outcome.status = r.status;
-      if (r.error) outcome.error = r.error;
-      outcome.roundTrips = r.roundTrips;
-      outcome.changes = r.steps.reduce((n, s) => n + (s.status === 'succeeded' || s.status === 'planned' ? s.changes.filter((c) => c.action !== 'run').length : 0), 0);
-      outcome.startedAt = r.startedAt;
-      outcome.endedAt = r.endedAt;
-    };
+    const settle = settleOutcome;
 
     async function drive(host: InventoryHost, outcome: HostOutcome): Promise<void> {
       const runId = hostRunId(fleetId, host.name);
       let known: RunResult | undefined;
       try {
-        known = await runResult(deps.stateDir, runId);
+        known = await runResult(deps.runner.store, runId);
       } catch {
         known = undefined;
       }
@@ -239,27 +251,7 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
       events.emit('wave:end', { fleetId, wave: wave.name, hosts: outcomes });
     }
 
-    const all = waves.flatMap((w) => w.hosts);
-    const counts = {
-      succeeded: all.filter((h) => h.status === 'succeeded' || h.status === 'planned').length,
-      failed: all.filter((h) => FAILED.has(h.status) && h.status !== 'rolled-back').length,
-      rolledBack: all.filter((h) => h.status === 'rolled-back').length,
-      waiting: all.filter((h) => h.status === 'awaiting-resume').length,
-      skipped: all.filter((h) => h.status === 'skipped').length,
-    };
-    const ok = counts.succeeded === all.length;
-    const fleet: FleetResult = {
-      fleetId,
-      runbook: record.runbook.name,
-      checkMode: record.checkMode,
-      status: ok ? (record.checkMode ? 'planned' : 'succeeded') : counts.waiting > 0 && counts.waiting + counts.succeeded === all.length ? 'awaiting-resume' : 'failed',
-      budget: { maxFailures: record.maxFailures, failures, spent },
-      waves,
-      counts,
-      startedAt: record.startedAt,
-      endedAt: new Date().toISOString(),
-      dir,
-    };
+    const fleet = fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent }, dir);
     await writeFleetReports(fleet);
     events.emit('fleet:end', fleet);
     return fleet;

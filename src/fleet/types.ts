@@ -3,6 +3,8 @@
  */
 import type { ErrorRecord } from '../errors.js';
 import type { RunStatus } from '../engine/types.js';
+import type { RunbookDefinition } from '../engine/runbook.js';
+import type { Inventory } from './inventory.js';
 
 /** How a host ended: its run's status, or `skipped` (never started: the budget was spent). */
 export type HostStatus = RunStatus | 'skipped';
@@ -44,3 +46,20 @@ export type FleetEvents = {
   'fleet:end': [FleetResult];
 };
 
+
+/**
+ * `fleet.json`: what a fleet is, written once before its first host starts — the runbook's definition,
+ * the inventory as it was, the options. Each host's state is its run's journal (run id
+ * `<fleet-id>.<host>`), so that a resumed fleet knows every host's run without anything else written.
+ */
+export type FleetRecord = {
+  format: 1;
+  fleetId: string;
+  runbook: RunbookDefinition;
+  checkMode: boolean;
+  inventory: Inventory;
+  concurrency: number;
+  maxFailures: number;
+  params: Record<string, unknown>;
+  startedAt: string;
+};

@@ -41,7 +41,6 @@ async function run(file: string, options: { concurrency?: number; maxFailures?: 
     runbook: await loadRunbook('orchestrator-tls12', kinds),
     inventory: await loadInventory(file),
     connect: (target) => createSimulatedExecutor(target.slice(4), { clock }),
-    stateDir,
     ...options,
   });
   const order: string[] = [];
@@ -134,12 +133,12 @@ test('a bad parameter of one host refuses the whole fleet before any host is con
   await writeFile(file, text);
   const stateDir = await tempDir();
   assert.throws(
-    () => startFleet({ runner: newRunner(stateDir), kinds, runbook: { definition: { name: 'x', steps: [] } } as never, inventory: checkInventory({ hosts: [{ name: 'a', target: 'sim:x', params: { nope: 1 } }] }, file), connect: async () => assert.unreachable() as never, stateDir }),
+    () => startFleet({ runner: newRunner(stateDir), kinds, runbook: { definition: { name: 'x', steps: [] } } as never, inventory: checkInventory({ hosts: [{ name: 'a', target: 'sim:x', params: { nope: 1 } }] }, file), connect: async () => assert.unreachable() as never }),
     /host a of .*: /,
   );
   const runbook = await loadRunbook('orchestrator-tls12', kinds);
   const doc = parse(text);
-  assert.throws(() => startFleet({ runner: newRunner(stateDir), kinds, runbook, inventory: checkInventory(doc, file), connect: async () => assert.unreachable() as never, stateDir }), /host h1 of .*\(id restart\)\.with\.timeoutSeconds/s);
+  assert.throws(() => startFleet({ runner: newRunner(stateDir), kinds, runbook, inventory: checkInventory(doc, file), connect: async () => assert.unreachable() as never }), /host h1 of .*\(id restart\)\.with\.timeoutSeconds/s);
   assert.equal(await Promise.all(hosts.map((h) => readFile(h, 'utf8'))), before);
 });
 

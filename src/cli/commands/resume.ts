@@ -4,12 +4,10 @@
  * are refused or damaged are listed at the end and make the exit code non-zero.
  */
 import { loadRunbook } from '../../engine/bundled.js';
-import { listRuns } from '../../engine/run-index.js';
 import { JournalError } from '../../errors.js';
 import { bundledStepKinds } from '../../steps/index.js';
-import { isFleet } from '../../fleet/fleet-dir.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
-import { COMMON_OPTIONS, UsageError, explain, follow, outputMode, parse, runnerFor, stateDirOf, type Command } from '../common.js';
+import { COMMON_OPTIONS, UsageError, explain, follow, outputMode, parse, runnerFor, storeOf, type Where, type Command } from '../common.js';
 import { red } from '../render.js';
 import { connect } from '../targets.js';
 
@@ -27,8 +25,8 @@ Options
 
 ${COMMON_OPTIONS}`;
 
-async function resumeOne(id: string, values: { force: boolean; 'allow-restart': boolean; target?: string; 'on-target': boolean; json: boolean }, stateDir: string): Promise<number> {
-  const runner = await runnerFor(stateDir);
+async function resumeOne(id: string, values: { force: boolean; 'allow-restart': boolean; target?: string; 'on-target': boolean; json: boolean }, where: Where): Promise<number> {
+  const runner = await runnerFor(where);
   const started = await runner.startedRecord(id);
   const kinds = bundledStepKinds();
   let current;
@@ -51,7 +49,7 @@ async function resumeOne(id: string, values: { force: boolean; 'allow-restart': 
       force: values.force,
       overrides: values['allow-restart'] ? { allowRestart: true } : {},
     });
-    return exitCodeFor((await follow(run, outputMode(values.json), stateDir)).status);
+    return exitCodeFor((await follow(run, outputMode(values.json), where.stateDir)).status);
   } finally {
     await executor.close();
   }
@@ -68,14 +66,14 @@ export const resume: Command = {
       target: { type: 'string', short: 't' },
       'on-target': { type: 'boolean', default: false },
     });
-    const stateDir = await stateDirOf(values['state-dir']);
+    const where = await storeOf(values);
     if (!values.all) {
       if (positionals.length !== 1) throw new UsageError('resume takes one run id, or --all');
-      if (isFleet(stateDir, positionals[0])) return (await import('../fleet.js')).resumeFleetCommand(stateDir, positionals[0], values.json);
-      return resumeOne(positionals[0], values, stateDir);
+      if (await where.store.isFleet(positionals[0])) return (await import('../fleet.js')).resumeFleetCommand(where, positionals[0], values.json);
+      return resumeOne(positionals[0], values, where);
     }
     if (positionals.length > 0) throw new UsageError('resume takes one run id, or --all, not both');
-    const runs = await listRuns(stateDir);
+    const runs = await where.store.listRuns();
     const damaged = runs.filter((r) => r.status === 'damaged');
     const ids = runs.filter((r) => r.status === 'running' || r.status === 'awaiting-resume').map((r) => r.runId);
     if (ids.length === 0 && damaged.length === 0) {
@@ -86,7 +84,7 @@ export const resume: Command = {
     const refused: string[] = damaged.map((r) => `${r.runId}: damaged — ${r.error}`);
     for (const id of ids) {
       try {
-        worst = Math.max(worst, await resumeOne(id, values, stateDir));
+        worst = Math.max(worst, await resumeOne(id, values, where));
       } catch (error) {
         const { code, message } = explain(error, usage);
         refused.push(`${id}: ${message.split('\n')[0]}`);

@@ -2,9 +2,8 @@
  * `runbook rollback`: compensates a succeeded or unfinished run on request, as a failure would. It
  * reads the target first and leaves alone the values someone changed since the run, unless `--force`.
  */
-import { isFleet } from '../../fleet/fleet-dir.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
-import { COMMON_OPTIONS, UsageError, follow, outputMode, parse, runnerFor, stateDirOf, type Command } from '../common.js';
+import { COMMON_OPTIONS, UsageError, follow, outputMode, parse, runnerFor, storeOf, type Command } from '../common.js';
 import { connect } from '../targets.js';
 
 const usage = `Usage: runbook rollback <run-id> | <fleet-id> [--force] [--target <target>]
@@ -26,13 +25,13 @@ export const rollback: Command = {
   async run(args) {
     const { values, positionals } = parse(args, { target: { type: 'string', short: 't' }, force: { type: 'boolean', default: false } });
     if (positionals.length !== 1) throw new UsageError('rollback takes one run id');
-    const stateDir = await stateDirOf(values['state-dir']);
-    if (isFleet(stateDir, positionals[0])) return (await import('../fleet.js')).rollbackFleetCommand(stateDir, positionals[0], values.force, values.json);
-    const runner = await runnerFor(stateDir);
+    const where = await storeOf(values);
+    if (await where.store.isFleet(positionals[0])) return (await import('../fleet.js')).rollbackFleetCommand(where, positionals[0], values.force, values.json);
+    const runner = await runnerFor(where);
     const started = await runner.startedRecord(positionals[0]);
     const executor = await connect(values.target ?? started.targetSpec ?? started.target);
     try {
-      const result = await follow(await runner.rollback(positionals[0], { executor, force: values.force }), outputMode(values.json), stateDir);
+      const result = await follow(await runner.rollback(positionals[0], { executor, force: values.force }), outputMode(values.json), where.stateDir);
       // A rollback that completed is this command's success.
       return result.status === 'rolled-back' ? ExitCode.ok : exitCodeFor(result.status);
     } finally {

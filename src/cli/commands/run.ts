@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { loadRunbook } from '../../engine/bundled.js';
 import { bundledStepKinds } from '../../steps/index.js';
 import { exitCodeFor } from '../exit-codes.js';
-import { COMMON_OPTIONS, UsageError, follow, outputMode, paramsFrom, parse, runnerFor, stateDirOf, type Command } from '../common.js';
+import { COMMON_OPTIONS, UsageError, follow, outputMode, paramsFrom, parse, runnerFor, storeOf, type Command } from '../common.js';
 import { TARGET_FORMS, connect } from '../targets.js';
 
 /** The target as typed, with a simulated host's file made absolute so that a resume from elsewhere finds it. */
@@ -30,6 +30,7 @@ Options
   --concurrency N         hosts driven at once (default 10)
   --max-failures N|P%     failed hosts tolerated before no new host starts (default 0)
   --limit <pattern>       only the hosts whose name matches (* and ?)
+  --no-wait               queue the fleet's hosts for \`runbook worker\` (needs --store) and print its id
 
 ${COMMON_OPTIONS}
 
@@ -47,19 +48,23 @@ export async function runOnce(args: string[], checkMode: boolean): Promise<numbe
     concurrency: { type: 'string' },
     'max-failures': { type: 'string' },
     limit: { type: 'string' },
+    'no-wait': { type: 'boolean', default: false },
   });
   if (positionals.length !== 1) throw new UsageError(`${checkMode ? 'plan' : 'run'} takes one runbook: a bundled name or a .yaml/.json file`);
   if (values.inventory && values.target) throw new UsageError('give --target (one host) or --inventory (a fleet), not both');
   if (!values.inventory && (values.concurrency ?? values['max-failures'] ?? values.limit) !== undefined) throw new UsageError('--concurrency, --max-failures and --limit go with --inventory');
+  if (values['no-wait'] && !values.inventory) throw new UsageError('--no-wait goes with --inventory (and a --store the workers share)');
   if (values.inventory) {
     const kinds = bundledStepKinds();
     const runbook = await loadRunbook(positionals[0], kinds);
-    const stateDir = await stateDirOf(values['state-dir']);
+    const where = await storeOf(values);
+    if (values['no-wait'] && where.store.kind !== 'postgres') throw new UsageError('--no-wait queues the fleet for workers: give a shared --store postgres://… (or $RUNBOOK_STORE)');
     const { runFleetCommand } = await import('../fleet.js');
     return runFleetCommand({
       runbook,
       inventory: values.inventory,
-      stateDir,
+      where,
+      noWait: values['no-wait'],
       checkMode,
       params: paramsFrom(values.param),
       concurrency: values.concurrency,
@@ -71,13 +76,13 @@ export async function runOnce(args: string[], checkMode: boolean): Promise<numbe
   if (!values.target) throw new UsageError(`--target is required; accepted forms:\n${TARGET_FORMS.map((f) => `  ${f}`).join('\n')}`);
   const kinds = bundledStepKinds();
   const runbook = await loadRunbook(positionals[0], kinds);
-  const stateDir = await stateDirOf(values['state-dir']);
-  const runner = await runnerFor(stateDir);
+  const where = await storeOf(values);
+  const runner = await runnerFor(where);
   const executor = await connect(values.target, { onTarget: values['on-target'] });
   try {
     // Parameters are resolved and every step's are checked here, before the target is contacted.
     const run = runner.start(runbook, { executor, params: paramsFrom(values.param), checkMode, target: targetSpec(values.target) });
-    const result = await follow(run, outputMode(values.json), stateDir);
+    const result = await follow(run, outputMode(values.json), where.stateDir);
     return exitCodeFor(result.status);
   } finally {
     await executor.close();

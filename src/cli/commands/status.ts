@@ -2,10 +2,9 @@
  * `runbook status`: the runs in the state directory, or one run's steps. Damaged runs are listed with
  * the reason they cannot be read.
  */
-import { isFleet } from '../../fleet/fleet-dir.js';
 import { ExitCode } from '../exit-codes.js';
-import { listRuns, runResult } from '../../engine/run-index.js';
-import { COMMON_OPTIONS, parse, stateDirOf, type Command } from '../common.js';
+import { runResult } from '../../engine/run-index.js';
+import { COMMON_OPTIONS, parse, storeOf, type Command } from '../common.js';
 import { bold } from '../render.js';
 import type { RunResult } from '../../engine/types.js';
 
@@ -27,13 +26,13 @@ export const status: Command = {
   async run(args) {
     const { values, positionals } = parse(args, {});
     // Journals only: no engine, no step kinds, no transport is loaded to list runs.
-    const stateDir = await stateDirOf(values['state-dir']);
-    if (positionals[0] && isFleet(stateDir, positionals[0])) {
+    const where = await storeOf(values);
+    if (positionals[0] && (await where.store.isFleet(positionals[0]))) {
       const { fleetStatus } = await import('../fleet.js');
-      return fleetStatus(stateDir, positionals[0], values.json);
+      return fleetStatus(where, positionals[0], values.json);
     }
     if (positionals[0]) {
-      const result = await runResult(stateDir, positionals[0]);
+      const result = await runResult(where.store, positionals[0]);
       if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
       else {
         process.stdout.write(`${bold(result.runId)}  ${statusText(result.status, result.awaiting)}  ${result.runbook} → ${result.target}\n`);
@@ -42,9 +41,9 @@ export const status: Command = {
       }
       return ExitCode.ok;
     }
-    const runs = await listRuns(stateDir);
+    const runs = await where.store.listRuns();
     if (values.json) process.stdout.write(`${JSON.stringify(runs)}\n`);
-    else if (runs.length === 0) process.stdout.write(`no runs in ${stateDir}\n`);
+    else if (runs.length === 0) process.stdout.write(`no runs in ${where.store.location}\n`);
     else {
       for (const s of runs) {
         if (s.status === 'damaged') process.stdout.write(`${s.runId}  damaged          ${s.error}\n`);

@@ -1,0 +1,101 @@
+/**
+ * The file store: a state directory on this machine (the default; nothing to set up). A run is the
+ * folder `runs/<id>/` — its journal (`journal.jsonl`), its lease files, its summary and the files it
+ * leaves for people; a fleet is `fleets/<id>/fleet.json` and its reports.
+ */
+import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { JournalError } from '../errors.js';
+import { Journal, readJournal } from '../engine/journal.js';
+import { acquireLease } from '../engine/lease.js';
+import { listRuns, runDirOf, writeRunSummary } from '../engine/run-index.js';
+import { fleetDirOf, isFleet } from '../fleet/fleet-dir.js';
+import type { FleetRecord } from '../fleet/types.js';
+import { writeFileAtomic } from '../util/write-atomic.js';
+import type { RunFiles, RunStore } from './types.js';
+
+/** Every file under a folder, by its path relative to it. */
+export async function filesUnder(dir: string, prefix = ''): Promise<RunFiles> {
+  const out: RunFiles = {};
+  let entries;
+  try {
+    entries = await readdir(join(dir, prefix), { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const name = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) Object.assign(out, await filesUnder(dir, name));
+    else out[name] = await readFile(join(dir, name), 'utf8');
+  }
+  return out;
+}
+
+/** What a run's folder holds besides the files it leaves for people. */
+const OWN_FILES = /^(journal\.jsonl|summary\.json|lease\.\d+\.json)$/;
+
+/**
+ * The file store of a state directory.
+ *
+ * @example
+ * ```ts
+ * const runner = new Runner({ kinds: bundledStepKinds(), store: fileStore('.runbook') });
+ * ```
+ */
+export function fileStore(stateDir: string): RunStore {
+  const root = resolve(stateDir);
+  const journalFile = (runId: string) => join(runDirOf(root, runId), 'journal.jsonl');
+  return {
+    kind: 'file',
+    location: root,
+    runDir: (runId) => runDirOf(root, runId),
+    fleetDir: (fleetId) => fleetDirOf(root, fleetId),
+    async lease(runId, options) {
+      const dir = runDirOf(root, runId);
+      await mkdir(dir, { recursive: true });
+      return acquireLease(dir, options);
+    },
+    async openJournal(runId, lease) {
+      // A new file for this holder: a driver that lost the lease can append to nothing anyone reads.
+      return Journal.open(journalFile(runId), { exclusive: true, fence: lease.check });
+    },
+    async readJournal(runId) {
+      return (await readJournal(journalFile(runId))).records;
+    },
+    async saveRun(runId, summary) {
+      // The files are where the run wrote them, in its folder.
+      await writeRunSummary(runDirOf(root, runId), summary);
+    },
+    async runFiles(runId) {
+      const all = await filesUnder(runDirOf(root, runId));
+      return Object.fromEntries(Object.entries(all).filter(([name]) => !OWN_FILES.test(name)));
+    },
+    listRuns: () => listRuns(root),
+    async createFleet(record) {
+      const dir = fleetDirOf(root, record.fleetId);
+      if (isFleet(root, record.fleetId)) throw new JournalError('NOT_RESUMABLE', `fleet ${record.fleetId} already exists`, { where: dir, hint: 'use `runbook resume <fleet-id>`' });
+      await mkdir(dir, { recursive: true });
+      await writeFileAtomic(join(dir, 'fleet.json'), `${JSON.stringify(record, null, 2)}\n`);
+    },
+    async readFleet(fleetId) {
+      const file = join(fleetDirOf(root, fleetId), 'fleet.json');
+      let record: FleetRecord;
+      try {
+        record = JSON.parse(await readFile(file, 'utf8')) as FleetRecord;
+      } catch (cause) {
+        throw new JournalError('JOURNAL_MISSING', `fleet ${fleetId} cannot be read`, { where: file, hint: '`runbook status` lists the runs and fleets of this state directory', cause });
+      }
+      return checkFleetRecord(record, fleetId, file);
+    },
+    async isFleet(id) {
+      return isFleet(root, id);
+    },
+    async close() {},
+  };
+}
+
+/** Refuses a fleet record of a format this version does not read. */
+export function checkFleetRecord(record: FleetRecord, fleetId: string, where: string): FleetRecord {
+  if (record.format !== 1) throw new JournalError('JOURNAL_VERSION', `fleet ${fleetId} was recorded in format ${record.format}; this runbook-engine reads format 1`, { where });
+  return record;
+}

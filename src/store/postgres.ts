@@ -1,0 +1,445 @@
+/**
+ * The PostgreSQL store: runs, journals, leases and fleets in one database that many workers share, on
+ * as many machines. Tables are created by versioned migrations on first use (under an advisory lock,
+ * so that workers starting together apply each one once).
+ *
+ * - A journal record is a row `(run_id, seq, line)`, the line exactly as the file store writes it
+ *   (checksummed). An append is one `INSERT … SELECT … WHERE` the writer's lease generation is still
+ *   the run's: a fenced writer inserts nothing, in the same statement that would have stored it.
+ * - A lease is a row per run: `generation`, `holder`, `expires_at` in the database's clock (workers on
+ *   several machines never compare their own clocks). Taking it over bumps the generation, only when
+ *   the lease is released or expired.
+ * - Connection failures (the server restarting) are retried with backoff; an append whose answer was
+ *   lost is recognised when retried (same seq, same line) instead of stored twice.
+ */
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import pRetry, { AbortError } from 'p-retry';
+import pg from 'pg';
+import { JournalError } from '../errors.js';
+import { afterDurableRecord } from '../engine/crash-hook.js';
+import { decodeLine, encodeRecord, type JournalRecord } from '../engine/journal.js';
+import type { Lease, LeaseOptions } from '../engine/lease.js';
+import { summaryOf, type RunSummary } from '../engine/run-index.js';
+import { replay, resultOf } from '../engine/replay.js';
+import { fleetDirOf } from '../fleet/fleet-dir.js';
+import type { FleetRecord } from '../fleet/types.js';
+import { runDirOf } from '../engine/run-index.js';
+import { checkFleetRecord } from './file-store.js';
+import type { RunJournal, RunStore } from './types.js';
+
+/** The schema, one migration per version; never edit a released one, add the next. */
+export const MIGRATIONS: readonly string[] = [
+  // 1: runs, journals, leases, fleets, the files runs leave.
+  `CREATE TABLE rbe_runs (
+     run_id text PRIMARY KEY,
+     created_at timestamptz NOT NULL DEFAULT now(),
+     summary jsonb,
+     summary_seq integer
+   );
+   CREATE TABLE rbe_journal (
+     run_id text NOT NULL REFERENCES rbe_runs (run_id),
+     seq integer NOT NULL CHECK (seq > 0),
+     line text NOT NULL,
+     PRIMARY KEY (run_id, seq)
+   );
+   CREATE TABLE rbe_leases (
+     run_id text PRIMARY KEY REFERENCES rbe_runs (run_id),
+     generation integer NOT NULL,
+     holder text NOT NULL,
+     expires_at timestamptz NOT NULL,
+     released boolean NOT NULL DEFAULT false
+   );
+   CREATE TABLE rbe_fleets (
+     fleet_id text PRIMARY KEY,
+     record jsonb NOT NULL,
+     created_at timestamptz NOT NULL DEFAULT now()
+   );
+   CREATE TABLE rbe_files (
+     run_id text NOT NULL REFERENCES rbe_runs (run_id),
+     name text NOT NULL,
+     content text NOT NULL,
+     PRIMARY KEY (run_id, name)
+   );`,
+  // 2: fleets queued for workers: each host's place (pending → queued → ended).
+  `CREATE TABLE rbe_fleet_hosts (
+     fleet_id text NOT NULL REFERENCES rbe_fleets (fleet_id),
+     host text NOT NULL,
+     wave integer NOT NULL,
+     position integer NOT NULL,
+     run_id text NOT NULL,
+     state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'queued', 'ended')),
+     status text,
+     error jsonb,
+     queued_at timestamptz,
+     PRIMARY KEY (fleet_id, host)
+   );
+   CREATE INDEX rbe_fleet_hosts_queued ON rbe_fleet_hosts (state) WHERE state = 'queued';
+   ALTER TABLE rbe_fleets ADD COLUMN queued boolean NOT NULL DEFAULT false;`,
+];
+
+/** SQLSTATE classes and socket errors that mean "the server is not there right now": retried. */
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: string })?.code ?? '';
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300'].includes(code)) return true;
+  if (code.startsWith('08')) return true;
+  const message = (error as Error)?.message ?? '';
+  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+}
+
+/** The URL for people: its password replaced. */
+export function maskedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
+/** Options of {@link postgresStore}. */
+export interface PostgresStoreOptions {
+  /** This machine's folder for the files of the runs it drives (reports, backups). */
+  stateDir: string;
+  /** How long a connection failure is retried before the operation fails. @default 60000 */
+  reconnectForMs?: number;
+  /** Connections kept open. @default 10 */
+  poolSize?: number;
+}
+
+/**
+ * The PostgreSQL store at `url` (`postgres://user@host:port/db`; the password from the URL or
+ * `$PGPASSWORD`). Applies the migrations it lacks before it answers.
+ *
+ * @example
+ * ```ts
+ * const store = await postgresStore('postgres://runbook@db.example.org/runbook', { stateDir: '.runbook' });
+ * const runner = new Runner({ kinds: bundledStepKinds(), store });
+ * ```
+ */
+export async function postgresStore(url: string, options: PostgresStoreOptions): Promise<PostgresStore> {
+  const store = new PostgresStore(url, options);
+  await store.migrate();
+  return store;
+}
+
+export class PostgresStore implements RunStore {
+  readonly kind = 'postgres' as const;
+  readonly location: string;
+  readonly pool: pg.Pool;
+  private readonly stateDir: string;
+  private readonly reconnectForMs: number;
+
+  constructor(readonly url: string, options: PostgresStoreOptions) {
+    this.location = maskedUrl(url);
+    this.stateDir = resolve(options.stateDir);
+    this.reconnectForMs = options.reconnectForMs ?? 60_000;
+    this.pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, application_name: 'runbook-engine', connectionTimeoutMillis: 5000 });
+    // An idle connection dropped by a restarting server is not an error of anyone's: the pool makes a new one.
+    this.pool.on('error', () => undefined);
+  }
+
+  /** Runs a statement, retrying while the server cannot be reached (it restarts, the network blips). */
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+    const started = Date.now();
+    return pRetry(
+      async () => {
+        try {
+          return await this.pool.query<R>(text, values);
+        } catch (error) {
+          if (!isConnectionError(error)) throw new AbortError(error as Error);
+          throw error;
+        }
+      },
+      {
+        retries: 1000,
+        minTimeout: 100,
+        maxTimeout: 2000,
+        shouldRetry: () => Date.now() - started < this.reconnectForMs,
+      },
+    ).catch((error: unknown) => {
+      if (isConnectionError(error)) {
+        throw new JournalError('STORE_UNAVAILABLE', `the PostgreSQL store cannot be reached: ${(error as Error).message}`, {
+          where: this.location,
+          hint: 'check that the server is up and the URL, user and password ($PGPASSWORD) are right; nothing more was changed',
+          cause: error,
+        });
+      }
+      throw error;
+    });
+  }
+
+  /** Applies the migrations this database lacks, one transaction each, under an advisory lock. */
+  async migrate(): Promise<number> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (cause) {
+      throw new JournalError('STORE_UNAVAILABLE', `the PostgreSQL store cannot be reached: ${(cause as Error).message}`, {
+        where: this.location,
+        hint: 'check that the server is up and the URL, user and password ($PGPASSWORD) are right',
+        cause,
+      });
+    }
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtext($1))', ['runbook-engine schema']);
+      await client.query('CREATE TABLE IF NOT EXISTS rbe_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+      const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM rbe_schema');
+      const have = rows[0].v ?? 0;
+      if (have > MIGRATIONS.length) {
+        throw new JournalError('JOURNAL_VERSION', `the store's schema is version ${have}; this runbook-engine knows versions up to ${MIGRATIONS.length}`, {
+          where: this.location,
+          hint: 'use the runbook-engine version that created it (or a newer one)',
+        });
+      }
+      for (let v = have + 1; v <= MIGRATIONS.length; v++) {
+        await client.query('BEGIN');
+        try {
+          await client.query(MIGRATIONS[v - 1]);
+          await client.query('INSERT INTO rbe_schema (version) VALUES ($1)', [v]);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw error;
+        }
+      }
+      return MIGRATIONS.length;
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['runbook-engine schema']).catch(() => undefined);
+      client.release();
+    }
+  }
+
+  runDir(runId: string): string {
+    return runDirOf(this.stateDir, runId);
+  }
+
+  fleetDir(fleetId: string): string {
+    return fleetDirOf(this.stateDir, fleetId);
+  }
+
+  async lease(runId: string, options: LeaseOptions = {}): Promise<Lease> {
+    runDirOf(this.stateDir, runId); // refuses what is not a run id
+    const ttlMs = options.ttlMs ?? 60_000;
+    const holder = `${hostname()}:${process.pid}:${Math.random().toString(16).slice(2, 10)}`;
+    await this.query('INSERT INTO rbe_runs (run_id) VALUES ($1) ON CONFLICT DO NOTHING', [runId]);
+    await options.beforeClaim?.();
+    const { rows } = await this.query<{ generation: number }>(
+      `INSERT INTO rbe_leases (run_id, generation, holder, expires_at) VALUES ($1, 1, $2, now() + $3 * interval '1 millisecond')
+       ON CONFLICT (run_id) DO UPDATE SET generation = rbe_leases.generation + 1, holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at, released = false
+       WHERE rbe_leases.released OR rbe_leases.expires_at < now()
+       RETURNING generation`,
+      [runId, holder, ttlMs],
+    );
+    if (rows.length === 0) {
+      const { rows: held } = await this.query<{ generation: number; holder: string; expires_at: Date }>('SELECT generation, holder, expires_at FROM rbe_leases WHERE run_id = $1', [runId]);
+      const h = held[0];
+      throw new JournalError('LEASE_HELD', `the run is being driven by ${h?.holder ?? 'another worker'} (lease generation ${h?.generation ?? '?'}, until ${h?.expires_at?.toISOString() ?? '?'})`, {
+        where: `${this.location} run ${runId}`,
+        hint: 'wait for that worker to finish; if it died, its lease is taken over once it expires',
+      });
+    }
+    const generation = rows[0].generation;
+    const store = this;
+    let fenced = false;
+    const fencedError = () =>
+      new JournalError('FENCED', `this worker lost the lease of run ${runId} (generation ${generation}): another driver took it over`, {
+        where: `${this.location} run ${runId}`,
+        hint: 'nothing more was changed by this worker; follow the run with `runbook status`',
+      });
+    const check = async () => {
+      if (fenced) throw fencedError();
+      const { rows: now } = await this.query<{ generation: number }>('SELECT generation FROM rbe_leases WHERE run_id = $1', [runId]);
+      if (now[0]?.generation !== generation) {
+        fenced = true;
+        throw fencedError();
+      }
+    };
+    const renew = async () => {
+      const r = await this.query(`UPDATE rbe_leases SET expires_at = now() + $3 * interval '1 millisecond' WHERE run_id = $1 AND generation = $2 AND NOT released`, [runId, generation, ttlMs]);
+      if (r.rowCount === 0) fenced = true;
+    };
+    const timer = options.renew === false ? null : setInterval(() => void renew().catch(() => undefined), Math.max(200, ttlMs / 3));
+    timer?.unref();
+    return {
+      generation,
+      check,
+      async release() {
+        if (timer) clearInterval(timer);
+        if (fenced) return;
+        await store.query('UPDATE rbe_leases SET released = true, expires_at = now() WHERE run_id = $1 AND generation = $2', [runId, generation]).catch(() => undefined);
+      },
+    };
+  }
+
+  async openJournal(runId: string, lease: Lease): Promise<RunJournal> {
+    const records = await this.readJournal(runId, { missingIsEmpty: true });
+    return new PostgresJournal(this, runId, lease.generation, records);
+  }
+
+  async readJournal(runId: string, options: { missingIsEmpty?: boolean } = {}): Promise<JournalRecord[]> {
+    const { rows } = await this.query<{ seq: number; line: string }>('SELECT seq, line FROM rbe_journal WHERE run_id = $1 ORDER BY seq', [runId]);
+    if (rows.length === 0 && !options.missingIsEmpty) {
+      throw new JournalError('JOURNAL_MISSING', `no run ${runId} in the store`, { where: this.location, hint: 'check the run id with `runbook status --store …`' });
+    }
+    return rows.map((row, i) => {
+      const record = decodeLine(row.line);
+      if (!record || record.seq !== i + 1 || row.seq !== i + 1) {
+        throw new JournalError('JOURNAL_CORRUPT', record ? `journal record out of sequence: expected ${i + 1}, found ${record.seq}` : 'corrupt journal record (its checksum does not match)', {
+          where: `${this.location} run ${runId} record ${row.seq}`,
+          hint: 'the run cannot be resumed safely; inspect the row, or roll the target back from its undo files',
+        });
+      }
+      return record;
+    });
+  }
+
+  async saveRun(runId: string, summary: RunSummary, files: Record<string, string>): Promise<void> {
+    await this.query('UPDATE rbe_runs SET summary = $2, summary_seq = (SELECT max(seq) FROM rbe_journal WHERE run_id = $1) WHERE run_id = $1', [runId, JSON.stringify(summary)]);
+    const names = Object.keys(files);
+    if (names.length > 0) {
+      await this.query(
+        `INSERT INTO rbe_files (run_id, name, content) SELECT $1, n, c FROM unnest($2::text[], $3::text[]) AS t(n, c)
+         ON CONFLICT (run_id, name) DO UPDATE SET content = EXCLUDED.content`,
+        [runId, names, names.map((n) => files[n])],
+      );
+    }
+  }
+
+  async runFiles(runId: string): Promise<Record<string, string>> {
+    const { rows } = await this.query<{ name: string; content: string }>('SELECT name, content FROM rbe_files WHERE run_id = $1 ORDER BY name', [runId]);
+    return Object.fromEntries(rows.map((r) => [r.name, r.content]));
+  }
+
+  async listRuns(): Promise<RunSummary[]> {
+    const { rows } = await this.query<{ run_id: string; summary: RunSummary | null; summary_seq: number | null; last: number | null }>(
+      'SELECT r.run_id, r.summary, r.summary_seq, (SELECT max(seq) FROM rbe_journal j WHERE j.run_id = r.run_id) AS last FROM rbe_runs r ORDER BY r.run_id',
+    );
+    const out: RunSummary[] = [];
+    for (const row of rows) {
+      if (row.last === null) continue; // leased, nothing journaled yet
+      if (row.summary && row.summary_seq === row.last) {
+        out.push(row.summary);
+        continue;
+      }
+      try {
+        out.push(summaryOf(row.run_id, resultOf(replay(await this.readJournal(row.run_id)), this.location)));
+      } catch (error) {
+        out.push({ runId: row.run_id, runbook: '?', target: '?', status: 'damaged', currentStep: null, startedAt: '', endedAt: '', error: (error as Error).message.split('\n')[0] });
+      }
+    }
+    return out;
+  }
+
+  async createFleet(record: FleetRecord): Promise<void> {
+    fleetDirOf(this.stateDir, record.fleetId); // refuses what is not a fleet id
+    const r = await this.query('INSERT INTO rbe_fleets (fleet_id, record) VALUES ($1, $2) ON CONFLICT DO NOTHING', [record.fleetId, JSON.stringify(record)]);
+    if (r.rowCount === 0) throw new JournalError('NOT_RESUMABLE', `fleet ${record.fleetId} already exists`, { where: this.location, hint: 'use `runbook resume <fleet-id>`' });
+  }
+
+  async readFleet(fleetId: string): Promise<FleetRecord> {
+    const { rows } = await this.query<{ record: FleetRecord }>('SELECT record FROM rbe_fleets WHERE fleet_id = $1', [fleetId]);
+    if (rows.length === 0) throw new JournalError('JOURNAL_MISSING', `no fleet ${fleetId} in the store`, { where: this.location, hint: '`runbook status --store …` lists its runs' });
+    return checkFleetRecord(rows[0].record, fleetId, this.location);
+  }
+
+  async isFleet(id: string): Promise<boolean> {
+    const { rows } = await this.query('SELECT 1 FROM rbe_fleets WHERE fleet_id = $1', [id]);
+    return rows.length > 0;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+/**
+ * A run's journal in PostgreSQL: appends that arrive while one is being stored go together in one
+ * statement (group commit), which stores nothing unless the writer still holds the run's lease.
+ */
+class PostgresJournal implements RunJournal {
+  private seq: number;
+  private pending: { line: string; seq: number; record: JournalRecord; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private flushing: Promise<void> | null = null;
+  private failure: unknown = null;
+
+  constructor(
+    private readonly db: PostgresStore,
+    private readonly runId: string,
+    private readonly generation: number,
+    private readonly written: JournalRecord[],
+  ) {
+    this.seq = written.length;
+  }
+
+  get records(): readonly JournalRecord[] {
+    return this.written;
+  }
+
+  append<T extends { type: string }>(payload: T): Promise<JournalRecord<T>> {
+    if (this.failure) return Promise.reject(this.failure);
+    this.seq += 1;
+    const record = { ...payload, seq: this.seq, at: new Date().toISOString() };
+    const { line, sum } = encodeRecord(record);
+    const sealed = { ...record, sum } as JournalRecord<T>;
+    return new Promise<JournalRecord<T>>((resolve, reject) => {
+      // The list holds records of every type; a typed record is one of them (T is only narrower).
+      this.pending.push({ line: line.slice(0, -1), seq: this.seq, record: sealed as unknown as JournalRecord, resolve: () => resolve(sealed), reject });
+      if (!this.flushing) this.flushing = this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0);
+      try {
+        await this.insert(batch);
+      } catch (error) {
+        this.failure = error;
+        for (const p of [...batch, ...this.pending.splice(0)]) p.reject(error);
+        break;
+      }
+      for (const p of batch) {
+        this.written.push(p.record);
+        afterDurableRecord();
+        p.resolve();
+      }
+    }
+    this.flushing = null;
+  }
+
+  private async insert(batch: { line: string; seq: number }[]): Promise<void> {
+    const seqs = batch.map((b) => b.seq);
+    const lines = batch.map((b) => b.line);
+    let inserted: number;
+    try {
+      const r = await this.db.query(
+        `INSERT INTO rbe_journal (run_id, seq, line)
+         SELECT $1, s, l FROM unnest($3::int[], $4::text[]) AS t(s, l)
+         WHERE EXISTS (SELECT 1 FROM rbe_leases WHERE run_id = $1 AND generation = $2 AND NOT released)`,
+        [this.runId, this.generation, seqs, lines],
+      );
+      inserted = r.rowCount ?? 0;
+    } catch (error) {
+      // The answer to an earlier try was lost after it was stored: the same lines are there already.
+      if ((error as { code?: string }).code !== '23505') throw error;
+      const { rows } = await this.db.query<{ seq: number; line: string }>('SELECT seq, line FROM rbe_journal WHERE run_id = $1 AND seq = ANY($2::int[]) ORDER BY seq', [this.runId, seqs]);
+      if (rows.length === batch.length && rows.every((row, i) => row.line === lines[i])) return;
+      throw new JournalError('FENCED', `another driver wrote record ${seqs[0]} of run ${this.runId}: this worker no longer writes it`, {
+        where: `${this.db.location} run ${this.runId}`,
+        hint: 'nothing more was changed by this worker; follow the run with `runbook status`',
+      });
+    }
+    if (inserted === 0) {
+      throw new JournalError('FENCED', `this worker lost the lease of run ${this.runId} (generation ${this.generation}): its journal takes no more records from it`, {
+        where: `${this.db.location} run ${this.runId}`,
+        hint: 'nothing more was changed by this worker; follow the run with `runbook status`',
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+}

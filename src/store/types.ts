@@ -1,0 +1,69 @@
+/**
+ * The store contract: where runs, their journals and leases, fleets and (for a shared store) the work
+ * queue live. Two backends keep it: the files of a state directory (the default, embedded, nothing to
+ * set up) and PostgreSQL (many workers on many machines share it). The engine writes through this
+ * contract only; it never knows which backend it has.
+ */
+import type { JournalRecord, JournalWriter } from '../engine/journal.js';
+import type { Lease, LeaseOptions } from '../engine/lease.js';
+import type { RunSummary } from '../engine/run-index.js';
+import type { FleetRecord } from '../fleet/types.js';
+
+/** A run's journal opened for appending by the holder of its lease. */
+export interface RunJournal extends JournalWriter {
+  /** Waits for pending appends, then lets go of the journal. */
+  close(): Promise<void>;
+}
+
+/** The files a run leaves for people: backups, reports, undo files (names relative to its folder). */
+export type RunFiles = Record<string, string>;
+
+/**
+ * Runs, journals, leases and fleets, on files or on PostgreSQL.
+ *
+ * @example
+ * ```ts
+ * const store = fileStore('.runbook');
+ * const lease = await store.lease('r1');
+ * const journal = await store.openJournal('r1', lease);
+ * await journal.append({ type: 'run.ended', status: 'succeeded' });
+ * await journal.close();
+ * await lease.release();
+ * console.log((await store.readJournal('r1')).length);
+ * ```
+ */
+export interface RunStore {
+  readonly kind: 'file' | 'postgres';
+  /** Where it is, for people: the state directory, or the URL without its password. */
+  readonly location: string;
+  /**
+   * A folder on this machine for a run's files while it is driven (backups, reports, undo files). The
+   * file store keeps them there; a shared store also keeps a copy of each (see {@link RunStore.saveRun}).
+   */
+  runDir(runId: string): string;
+  /** A folder on this machine for a fleet's reports. */
+  fleetDir(fleetId: string): string;
+  /** Takes the run's lease (one driver at a time, fenced): `LEASE_HELD` when another driver holds it. */
+  lease(runId: string, options?: LeaseOptions): Promise<Lease>;
+  /**
+   * Opens the run's journal for the holder of `lease`: every append is refused (`FENCED`) once another
+   * driver has taken the lease over, and nothing of it is stored.
+   */
+  openJournal(runId: string, lease: Lease): Promise<RunJournal>;
+  /** Every durable record of a run, verified; `JOURNAL_MISSING` when there is no such run. */
+  readJournal(runId: string): Promise<JournalRecord[]>;
+  /** Records how a drive ended: the run's summary (for listings) and its files. */
+  saveRun(runId: string, summary: RunSummary, files: RunFiles): Promise<void>;
+  /** The files a run left, by name (reports, undo files, backups). */
+  runFiles(runId: string): Promise<RunFiles>;
+  /** Every run, oldest first; a run that cannot be read is listed as `damaged`. */
+  listRuns(): Promise<RunSummary[]>;
+  /** Records a fleet before its first host starts; refuses an id already used. */
+  createFleet(record: FleetRecord): Promise<void>;
+  /** A fleet's record; `JOURNAL_MISSING` when there is none. */
+  readFleet(fleetId: string): Promise<FleetRecord>;
+  /** True when the id names a fleet of this store. */
+  isFleet(id: string): Promise<boolean>;
+  /** Lets go of connections (the file store holds none). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,168 @@
+/**
+ * A worker: claims host runs from a PostgreSQL store's queue and drives them, a few at a time, until it
+ * is stopped. Any number of workers on any number of machines share one store; each run has one driver
+ * at a time (its fenced lease), and a run whose worker died is resumed by another from its journal.
+ */
+import { EventEmitter } from 'eventemitter3';
+import { JournalError, toErrorRecord, type ErrorRecord } from '../errors.js';
+import type { Executor } from '../executors/types.js';
+import type { Run, Runner } from '../engine/runner.js';
+import { runResult } from '../engine/run-index.js';
+import type { RunResult } from '../engine/types.js';
+import type { PostgresStore } from '../store/postgres.js';
+import { WorkQueue, type HostRunJob, type WorkQueueOptions } from './queue.js';
+
+/** What a worker tells as it goes, each naming its fleet and host. */
+export type WorkerEvents = {
+  'host:start': [{ fleetId: string; host: string; runId: string; resumed: boolean }];
+  'host:end': [{ fleetId: string; host: string; runId: string; status: string; error?: ErrorRecord }];
+  /** A run another driver holds: left to it. */
+  'host:held': [{ fleetId: string; host: string; runId: string }];
+  'fleet:over': [{ fleetId: string; failures: number; spent: boolean }];
+  /** The store could not be reached this round; the worker goes on trying. */
+  'store:error': [{ message: string }];
+};
+
+export interface WorkerOptions {
+  store: PostgresStore;
+  /** A runner on the same store (its lease settings are the runs' leases). */
+  runner: Runner;
+  /** Connects to a host's target; the worker imports no transport. */
+  connect: (target: string) => Promise<Executor>;
+  /** Host runs driven at once. @default 4 */
+  concurrency?: number;
+  /** How often the queue is polled and lost runs looked for. @default 1000 */
+  pollMs?: number;
+  queue?: WorkQueueOptions;
+}
+
+export interface Worker {
+  readonly events: EventEmitter<WorkerEvents>;
+  /** Host runs this worker drives now. */
+  readonly active: number;
+  /**
+   * Stops claiming, brings every run it drives to its next safe point (each ends awaiting a resume,
+   * which another worker picks up), and lets go of the queue. Resolves when all have stopped.
+   */
+  stop(): Promise<void>;
+  /** Settles when the worker has stopped. */
+  readonly stopped: Promise<void>;
+}
+
+const ENDED = new Set(['succeeded', 'planned', 'rolled-back', 'rollback-failed', 'cancelled']);
+
+/** Starts a worker on a store (the library's `startWorker` loads this on first use). */
+export async function startWorker(options: WorkerOptions): Promise<Worker> {
+  const queue = await WorkQueue.open(options.store, options.queue);
+  const events = new EventEmitter<WorkerEvents>();
+  const concurrency = options.concurrency ?? 4;
+  const pollMs = options.pollMs ?? 1000;
+  const runs = new Map<string, Run>();
+  const jobs = new Set<Promise<void>>();
+  let stopping = false;
+  let wake: (() => void) | null = null;
+
+  async function handle(job: { id: string; data: HostRunJob }): Promise<void> {
+    const { fleetId, host, runId } = job.data;
+    try {
+      const record = await options.store.readFleet(fleetId);
+      const entry = record.inventory.hosts.find((h) => h.name === host);
+      if (!entry) return;
+      let known: RunResult | undefined;
+      try {
+        known = await runResult(options.store, runId);
+      } catch (error) {
+        if (!(error instanceof JournalError && error.code === 'JOURNAL_MISSING')) throw error;
+      }
+      if (known && ENDED.has(known.status)) return;
+      let executor: Executor;
+      try {
+        executor = await options.connect(entry.target);
+      } catch (error) {
+        await queue.endHost(fleetId, host, 'unreachable', toErrorRecord(error));
+        events.emit('host:end', { fleetId, host, runId, status: 'unreachable', error: toErrorRecord(error) });
+        return;
+      }
+      try {
+        const params = { ...record.inventory.defaults.params, ...entry.params, ...record.params };
+        const run = known ? await options.runner.resume(runId, { executor }) : options.runner.start(record.runbook, { executor, runId, params, checkMode: record.checkMode, target: entry.target });
+        runs.set(runId, run);
+        events.emit('host:start', { fleetId, host, runId, resumed: Boolean(known) });
+        if (stopping) run.interrupt();
+        try {
+          const result = await run.result;
+          events.emit('host:end', { fleetId, host, runId, status: result.status, ...(result.error ? { error: result.error } : {}) });
+        } catch (error) {
+          if (error instanceof JournalError && error.code === 'LEASE_HELD') events.emit('host:held', { fleetId, host, runId });
+          else if (error instanceof JournalError && error.code === 'FENCED') events.emit('host:end', { fleetId, host, runId, status: 'fenced', error: toErrorRecord(error) });
+          else throw error;
+        } finally {
+          runs.delete(runId);
+        }
+      } finally {
+        await executor.close().catch(() => undefined);
+      }
+    } catch (error) {
+      events.emit('store:error', { message: (error as Error).message.split('\n')[0] });
+    } finally {
+      await queue.complete(job.id);
+      if (!stopping) {
+        const state = await queue.advance(fleetId).catch(() => null);
+        if (state?.over) events.emit('fleet:over', { fleetId, failures: state.failures, spent: state.spent });
+      }
+    }
+  }
+
+  const loop = (async () => {
+    while (!stopping) {
+      try {
+        await queue.requeueOrphans();
+        const free = concurrency - jobs.size;
+        for (const job of await queue.fetch(free)) {
+          const p = handle(job).finally(() => {
+            jobs.delete(p);
+            wake?.();
+          });
+          jobs.add(p);
+        }
+      } catch (error) {
+        events.emit('store:error', { message: (error as Error).message.split('\n')[0] });
+      }
+      if (stopping) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        wake = () => {
+          clearTimeout(timer);
+          wake = null;
+          resolve();
+        };
+      });
+    }
+  })();
+
+  let stopped!: Promise<void>;
+  const stop = () => {
+    if (!stopping) {
+      stopping = true;
+      wake?.();
+      for (const run of runs.values()) run.interrupt();
+      stopped = (async () => {
+        await loop;
+        await Promise.all([...jobs]);
+        await queue.close().catch(() => undefined);
+      })();
+    }
+    return stopped;
+  };
+  const worker: Worker = {
+    events,
+    get active() {
+      return runs.size;
+    },
+    stop,
+    get stopped() {
+      return stopping ? stopped : loop.then(() => stopped);
+    },
+  };
+  return worker;
+}

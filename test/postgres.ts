@@ -1,0 +1,114 @@
+/**
+ * A throw-away PostgreSQL cluster for the tests: `initdb` into a temporary folder (as an unprivileged
+ * user when the tests run as root: PostgreSQL refuses to run as root), a free loopback port, password
+ * authentication (scram), the server started as a child process of this test and stopped by its PID.
+ * The binaries come from Debian's packages (`.ci/run` installs them); without them the test fails — it
+ * never skips.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import pg from 'pg';
+import { freePort } from './sshd.js';
+import { tempDir } from './helpers.js';
+
+/** The folder of PostgreSQL's server binaries: $RUNBOOK_PG_BIN, else the newest Debian one. */
+export function pgBin(): string {
+  if (process.env.RUNBOOK_PG_BIN) return process.env.RUNBOOK_PG_BIN;
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a)) : [];
+  if (versions.length === 0) throw new Error('PostgreSQL is not installed: `apt-get install postgresql` (.ci/run does), or set RUNBOOK_PG_BIN to its bin folder');
+  return join(root, versions[0], 'bin');
+}
+
+/** The uid/gid the server runs as: this user, or (as root) the `postgres` or `nobody` account. */
+function serverAccount(): { uid: number; gid: number } | null {
+  if (process.getuid?.() !== 0) return null;
+  const passwd = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':'));
+  const row = passwd.find((r) => r[0] === 'postgres') ?? passwd.find((r) => r[0] === 'nobody');
+  if (!row) throw new Error('running as root, and no postgres or nobody account to run PostgreSQL as');
+  return { uid: Number(row[2]), gid: Number(row[3]) };
+}
+
+export interface TestPostgres {
+  /** postgres://runbook@127.0.0.1:port/runbook — no password in it; see `env`. */
+  url: string;
+  /** The environment a client needs (PGPASSWORD). */
+  env: Record<string, string>;
+  port: number;
+  pid(): number | undefined;
+  start(): Promise<void>;
+  /** Stops the server (fast shutdown, SIGINT to its PID) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** A new empty database, for a test that wants its own. */
+  freshDatabase(): Promise<string>;
+}
+
+export async function startPostgres(): Promise<TestPostgres> {
+  const bin = pgBin();
+  const dir = await tempDir('rbe-pg-');
+  const data = join(dir, 'data');
+  const account = serverAccount();
+  const password = randomBytes(12).toString('hex');
+  writeFileSync(join(dir, 'pw'), password);
+  if (account) {
+    chownSync(dir, account.uid, account.gid);
+    chownSync(join(dir, 'pw'), account.uid, account.gid);
+  }
+  const as = account ? { uid: account.uid, gid: account.gid } : {};
+  execFileSync(join(bin, 'initdb'), ['-D', data, '-U', 'runbook', '--auth=scram-sha-256', `--pwfile=${join(dir, 'pw')}`, '-E', 'UTF8', '--no-instructions'], { ...as, stdio: 'pipe', cwd: dir });
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  let log = '';
+  let exited: Promise<void> = Promise.resolve();
+  const url = `postgres://runbook@127.0.0.1:${port}/postgres`;
+  const env = { PGPASSWORD: password };
+
+  async function ready(): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      const client = new pg.Client({ host: '127.0.0.1', port, user: 'runbook', database: 'postgres', password });
+      try {
+        await client.connect();
+        await client.end();
+        return;
+      } catch (error) {
+        log += `client: ${(error as Error).message}\n`;
+        await client.end().catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 50)); // polling a real server's start, not simulated time
+      }
+    }
+    throw new Error(`PostgreSQL on port ${port} did not start:\n${log.slice(-2000)}`);
+  }
+
+  const server: TestPostgres = {
+    url,
+    env,
+    port,
+    pid: () => child?.pid,
+    async start() {
+      child = spawn(join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'], { ...as, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+      exited = new Promise((resolve) => child!.once('exit', () => resolve()));
+      await ready();
+    },
+    async stop() {
+      if (!child || child.exitCode !== null) return;
+      child.kill('SIGINT');
+      await exited;
+    },
+    async freshDatabase() {
+      const name = `t_${randomBytes(5).toString('hex')}`;
+      const client = new pg.Client({ host: '127.0.0.1', port, user: 'runbook', database: 'postgres', password });
+      await client.connect();
+      await client.query(`CREATE DATABASE ${name}`);
+      await client.end();
+      return url.replace(/\/postgres$/, `/${name}`);
+    },
+  };
+  await server.start();
+  process.once('exit', () => {
+    if (child && child.exitCode === null) child.kill('SIGINT');
+  });
+  return server;
+}

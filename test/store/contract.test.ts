@@ -1,0 +1,222 @@
+/**
+ * The store contract, the same tests against both backends: the file store of a state directory and
+ * PostgreSQL (a real server on loopback, started for this file). Leases are exclusive and fenced,
+ * journals durable and verified, runs listed, fleets recorded once — and the bundled runbook run through
+ * either store leaves the same host.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import { JournalError } from '../../src/errors.js';
+import { fileStore } from '../../src/store/file-store.js';
+import { postgresStore, MIGRATIONS, type PostgresStore } from '../../src/store/postgres.js';
+import type { RunStore } from '../../src/store/types.js';
+import type { FleetRecord } from '../../src/fleet/types.js';
+import { createSimulatedExecutor, loadRunbook, Runner } from '../../src/index.js';
+import { FAST, kinds, makeHost, registryText, tempDir } from '../helpers.js';
+import { startPostgres, type TestPostgres } from '../postgres.js';
+
+let server: TestPostgres;
+const stores: RunStore[] = [];
+
+interface Backend {
+  name: string;
+  open(): Promise<{ store: RunStore; stateDir: string; clock: { now: number } }>;
+  /** Makes a run's lease expire (the file store by its clock, PostgreSQL in the database's). */
+  expire(store: RunStore, runId: string, clock: { now: number }): Promise<void>;
+  /** Damages a stored record. */
+  damage(store: RunStore, runId: string, seq: number): Promise<void>;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'file',
+    async open() {
+      const stateDir = await tempDir('rbe-store-');
+      const store = fileStore(stateDir);
+      return { store, stateDir, clock: { now: Date.now() } };
+    },
+    async expire(_store, _runId, clock) {
+      clock.now += 120_000;
+    },
+    async damage(store, runId, seq) {
+      const file = join(store.runDir(runId), 'journal.jsonl');
+      const lines = (await readFile(file, 'utf8')).split('\n');
+      lines[seq - 1] = lines[seq - 1].replace('"type"', '"tYpe"');
+      await writeFile(file, lines.join('\n'));
+    },
+  },
+  {
+    name: 'postgres',
+    async open() {
+      const stateDir = await tempDir('rbe-store-');
+      const store = await postgresStore(await server.freshDatabase(), { stateDir, reconnectForMs: 5000 });
+      stores.push(store);
+      return { store, stateDir, clock: { now: Date.now() } };
+    },
+    async expire(store, runId) {
+      await (store as PostgresStore).query(`UPDATE rbe_leases SET expires_at = now() - interval '1 second' WHERE run_id = $1`, [runId]);
+    },
+    async damage(store, runId, seq) {
+      await (store as PostgresStore).query(`UPDATE rbe_journal SET line = replace(line, '"type"', '"tYpe"') WHERE run_id = $1 AND seq = $2`, [runId, seq]);
+    },
+  },
+];
+
+test.before(async () => {
+  server = await startPostgres();
+  Object.assign(process.env, server.env);
+});
+
+test.after(async () => {
+  await Promise.all(stores.map((s) => s.close()));
+  await server.stop();
+});
+
+const code = async (p: Promise<unknown>) => {
+  try {
+    await p;
+    return 'resolved';
+  } catch (error) {
+    return error instanceof JournalError ? error.code : (error as Error).message;
+  }
+};
+
+for (const b of backends) {
+  test(`${b.name}: a journal appended by the lease holder is read back whole, in order, after reopening`, async () => {
+    const { store } = await b.open();
+    const lease = await store.lease('r1', { renew: false });
+    const journal = await store.openJournal('r1', lease);
+    await Promise.all([1, 2, 3].map((n) => journal.append({ type: 'note', n } as never)));
+    await journal.close();
+    await lease.release();
+    const records = await store.readJournal('r1');
+    assert.equal(records.map((r) => [r.seq, (r as unknown as { n: number }).n]), [[1, 1], [2, 2], [3, 3]]);
+    const again = await store.lease('r1', { renew: false });
+    const reopened = await store.openJournal('r1', again);
+    assert.is(reopened.records.length, 3);
+    await reopened.append({ type: 'note', n: 4 } as never);
+    await reopened.close();
+    await again.release();
+    assert.is((await store.readJournal('r1')).length, 4);
+  });
+
+  test(`${b.name}: one driver at a time — a second lease is refused while the first holds`, async () => {
+    const { store, clock } = await b.open();
+    const first = await store.lease('r2', { renew: false, now: () => clock.now });
+    assert.is(await code(store.lease('r2', { renew: false, now: () => clock.now })), 'LEASE_HELD');
+    await first.release();
+    const second = await store.lease('r2', { renew: false, now: () => clock.now });
+    assert.ok(second.generation > first.generation, 'a released lease is taken with a higher generation');
+    await second.release();
+  });
+
+  test(`${b.name}: a driver whose lease expired and was taken over is fenced — nothing it appends is stored`, async () => {
+    const { store, clock } = await b.open();
+    const old = await store.lease('r3', { renew: false, ttlMs: 1000, now: () => clock.now });
+    const oldJournal = await store.openJournal('r3', old);
+    await oldJournal.append({ type: 'note', by: 'old' } as never);
+    await b.expire(store, 'r3', clock);
+    const taker = await store.lease('r3', { renew: false, ttlMs: 1000, now: () => clock.now });
+    const journal = await store.openJournal('r3', taker);
+    assert.is(await code(oldJournal.append({ type: 'note', by: 'old, fenced' } as never)), 'FENCED');
+    assert.is(await code(old.check()), 'FENCED');
+    await oldJournal.close();
+    await journal.append({ type: 'note', by: 'taker' } as never);
+    await journal.close();
+    await taker.release();
+    const by = (await store.readJournal('r3')).map((r) => (r as unknown as { by: string }).by);
+    assert.equal(by, ['old', 'taker']);
+  });
+
+  test(`${b.name}: a damaged record is refused with where it is; a missing run is named`, async () => {
+    const { store } = await b.open();
+    const lease = await store.lease('r4', { renew: false });
+    const journal = await store.openJournal('r4', lease);
+    await journal.append({ type: 'note', n: 1 } as never);
+    await journal.append({ type: 'note', n: 2 } as never);
+    await journal.close();
+    await lease.release();
+    await b.damage(store, 'r4', 1);
+    const error = await store.readJournal('r4').catch((e: unknown) => e as JournalError);
+    assert.instance(error, JournalError);
+    assert.is((error as JournalError).code, 'JOURNAL_CORRUPT');
+    assert.match((error as JournalError).message, /r4/);
+    assert.is(await code(store.readJournal('nope')), 'JOURNAL_MISSING');
+    assert.is(await code(store.lease('../escape')), 'JOURNAL_MISSING');
+  });
+
+  test(`${b.name}: fleets are recorded once and read back`, async () => {
+    const { store } = await b.open();
+    const record = { format: 1, fleetId: 'f1', runbook: { name: 'x', steps: [] }, checkMode: false, inventory: { file: 'i.yaml', hosts: [], groups: {}, waves: [], defaults: { params: {} } }, concurrency: 2, maxFailures: 0, params: {}, startedAt: new Date().toISOString() } as unknown as FleetRecord;
+    assert.is(await store.isFleet('f1'), false);
+    await store.createFleet(record);
+    assert.is(await store.isFleet('f1'), true);
+    assert.equal((await store.readFleet('f1')).concurrency, 2);
+    assert.is(await code(store.createFleet(record)), 'NOT_RESUMABLE');
+    assert.is(await code(store.readFleet('f2')), 'JOURNAL_MISSING');
+  });
+
+  test(`${b.name}: the bundled runbook through the store: the same host as through the other, listed with its files`, async () => {
+    const { store, stateDir } = await b.open();
+    const hostFile = await makeHost('server-2016');
+    const runner = new Runner({ stateDir, store, kinds, retry: { minTimeout: 5, maxTimeout: 20, randomize: false } });
+    const result = await runner.start(await loadRunbook('orchestrator-tls12', kinds), { executor: await createSimulatedExecutor(hostFile), runId: 'full', params: FAST }).result;
+    assert.is(result.status, 'succeeded');
+    const reference = await makeHost('server-2016');
+    const fileRunner = new Runner({ stateDir: await tempDir(), kinds, retry: { minTimeout: 5, maxTimeout: 20, randomize: false } });
+    await fileRunner.start(await loadRunbook('orchestrator-tls12', kinds), { executor: await createSimulatedExecutor(reference), params: FAST }).result;
+    assert.is(await registryText(hostFile), await registryText(reference));
+    const [listed] = await store.listRuns();
+    assert.equal([listed.runId, listed.status], ['full', 'succeeded']);
+    const files = await store.runFiles('full');
+    assert.ok(files['report.md']?.includes('orchestrator-tls12'), 'report.md kept');
+    assert.ok(files['undo.reg'], 'undo.reg kept');
+    assert.ok(Object.keys(files).some((n) => n.startsWith('backups/')), 'backups kept');
+    assert.equal((await runner.status('full')).status, 'succeeded');
+  });
+}
+
+test('postgres: migrations are applied once, by whichever store opens first; a newer schema is refused', async () => {
+  const url = await server.freshDatabase();
+  const stateDir = await tempDir();
+  const [a, b] = await Promise.all([postgresStore(url, { stateDir }), postgresStore(url, { stateDir })]);
+  stores.push(a, b);
+  const { rows } = await a.query<{ version: number }>('SELECT version FROM rbe_schema ORDER BY version');
+  assert.equal(rows.map((r) => r.version), MIGRATIONS.map((_, i) => i + 1));
+  await a.query('INSERT INTO rbe_schema (version) VALUES ($1)', [MIGRATIONS.length + 1]);
+  const error = await postgresStore(url, { stateDir }).catch((e: unknown) => e as JournalError);
+  assert.is((error as JournalError).code, 'JOURNAL_VERSION');
+});
+
+test('postgres: an unreachable server is a clear error naming the store, without its password', async () => {
+  const port = server.port + 1;
+  const error = await postgresStore(`postgres://runbook:s3cret-pw@127.0.0.1:${port}/x`, { stateDir: await tempDir(), reconnectForMs: 0 }).catch((e: unknown) => e as JournalError);
+  assert.is((error as JournalError).code, 'STORE_UNAVAILABLE');
+  assert.ok(!(error as Error).message.includes('s3cret-pw'), 'no password in the message');
+  assert.match((error as Error).message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+});
+
+test('postgres: an append whose answer was lost is not stored twice', async () => {
+  const url = await server.freshDatabase();
+  const store = await postgresStore(url, { stateDir: await tempDir() });
+  stores.push(store);
+  const lease = await store.lease('dup', { renew: false });
+  const journal = await store.openJournal('dup', lease);
+  // The same batch again, as a retry after a lost answer would send it.
+  await journal.append({ type: 'note', n: 1 } as never);
+  const [line] = (await store.query<{ line: string }>('SELECT line FROM rbe_journal WHERE run_id = $1', ['dup'])).rows;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const again = await client.query('INSERT INTO rbe_journal (run_id, seq, line) VALUES ($1, 1, $2) ON CONFLICT DO NOTHING', ['dup', line.line]);
+  await client.end();
+  assert.is(again.rowCount, 0);
+  await journal.append({ type: 'note', n: 2 } as never);
+  await journal.close();
+  assert.is((await store.readJournal('dup')).length, 2);
+  await lease.release();
+});
+
+test.run();
