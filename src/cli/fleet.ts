@@ -8,7 +8,10 @@ import type { LoadedRunbook } from '../engine/runbook.js';
 import { limitInventory, loadInventory } from '../fleet/inventory.js';
 import { runResult } from '../engine/run-index.js';
 import type { RunResult } from '../engine/types.js';
-import { budgetOf, fleetRecordOf, hostRunId, resumeFleet, startFleet, type Fleet, type FleetResult } from '../fleet/fleet.js';
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { budgetOf, countsAsFailure, fleetRecordOf, fleetResultOf, hostRunId, initialOutcomes, resumeFleet, settleOutcome, startFleet, type Fleet, type FleetResult } from '../fleet/fleet.js';
+import { writeFleetReports } from '../fleet/fleet-report.js';
 import type { PostgresStore } from '../store/postgres.js';
 import { bundledStepKinds } from '../steps/index.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
@@ -65,20 +68,33 @@ export async function resumeFleetCommand(where: Where, fleetId: string, json: bo
 }
 
 /** `runbook status <fleet-id>`: a host × step matrix from each host's journal. */
-export async function fleetStatus(where: Where, fleetId: string, json: boolean): Promise<number> {
+export async function fleetStatus(where: Where, fleetId: string, json: boolean, reportsDir?: string): Promise<number> {
   const record = await where.store.readFleet(fleetId);
   const steps = record.runbook.steps.map((s) => s.id);
   const rows: { wave: string; host: string; status: string; steps: string[] }[] = [];
-  for (const wave of record.inventory.waves) {
-    for (const host of wave.hosts) {
+  const waves = initialOutcomes(record);
+  let failures = 0;
+  for (const [w, wave] of record.inventory.waves.entries()) {
+    for (const [h, host] of wave.hosts.entries()) {
       let r: RunResult | undefined;
       try {
         r = await runResult(where.store, hostRunId(fleetId, host.name));
       } catch {
         r = undefined;
       }
+      if (r) {
+        settleOutcome(waves[w].hosts[h], r);
+        waves[w].hosts[h].runId = r.runId;
+        if (countsAsFailure(r.status)) failures += 1;
+      }
       rows.push({ wave: wave.name, host: host.name, status: r?.status ?? 'not started', steps: steps.map((id) => r?.steps.find((s) => s.id === id)?.status ?? '-') });
     }
+  }
+  if (reportsDir) {
+    const fleet = fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent: failures > record.maxFailures }, resolve(reportsDir));
+    await mkdir(fleet.dir, { recursive: true });
+    await writeFleetReports(fleet);
+    process.stderr.write(`reports written to ${fleet.dir}\n`);
   }
   if (json) {
     process.stdout.write(`${JSON.stringify({ fleetId, steps, hosts: rows })}\n`);

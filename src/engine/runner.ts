@@ -3,6 +3,7 @@
  * own journal, lease and event emitter under a state directory.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
 import { JournalError } from '../errors.js';
@@ -214,6 +215,8 @@ export class Runner {
     const result = (async () => {
       await new Promise((r) => setImmediate(r));
       const lease = await this.store.lease(runId, this.options.lease);
+      // This machine's folder for the run's files (the file store made it; a shared store did not).
+      await mkdir(runDir, { recursive: true });
       let journal: RunJournal | undefined;
       try {
         journal = await this.store.openJournal(runId, lease);

@@ -135,6 +135,17 @@ export class WorkQueue {
     });
   }
 
+  /**
+   * Moves on every fleet with hosts not yet ended: a worker that could not move its fleet on when its
+   * run ended (the store was restarting, or it died just then) leaves that to the next poll of any worker.
+   */
+  async advanceOpenFleets(): Promise<{ fleetId: string; over: boolean; failures: number; spent: boolean }[]> {
+    const { rows } = await this.store.query<{ fleet_id: string }>(`SELECT DISTINCT fleet_id FROM rbe_fleet_hosts WHERE state = 'queued'`);
+    const out = [];
+    for (const row of rows) out.push({ fleetId: row.fleet_id, ...(await this.advance(row.fleet_id)) });
+    return out;
+  }
+
   /** Marks a host ended without a run (its target could not be reached). */
   async endHost(fleetId: string, host: string, status: HostStatus, error?: ErrorRecord): Promise<void> {
     await this.store.query(`UPDATE rbe_fleet_hosts SET state = 'ended', status = $3, error = $4 WHERE fleet_id = $1 AND host = $2`, [fleetId, host, status, error ? JSON.stringify(error) : null]);

@@ -117,6 +117,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     while (!stopping) {
       try {
         await queue.requeueOrphans();
+        for (const f of await queue.advanceOpenFleets()) if (f.over) events.emit('fleet:over', f);
         const free = concurrency - jobs.size;
         for (const job of await queue.fetch(free)) {
           const p = handle(job).finally(() => {

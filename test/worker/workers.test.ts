@@ -1,0 +1,242 @@
+/**
+ * Workers on a PostgreSQL store, as real processes (the built CLI) against a real server on loopback:
+ * fleets queued with `run --no-wait` and driven by `runbook worker`; a worker SIGKILLed mid-run and
+ * its runs taken over; a worker paused past its lease and fenced when it wakes; SIGTERM; the server
+ * restarted mid-fleet; the failure budget. Every host must end compliant with exactly one restart.
+ * (These wait on real processes and a real server, polling; no simulated time is waited for.)
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { postgresStore, type PostgresStore } from '../../src/store/postgres.js';
+import { runResult } from '../../src/engine/run-index.js';
+import { hostRunId } from '../../src/fleet/fleet.js';
+import { hostOf, restartRefused, tempDir } from '../helpers.js';
+import { CLI, cli } from '../cli/run-cli.js';
+import { startPostgres, type TestPostgres } from '../postgres.js';
+import { writeHost, readHost } from '../../src/index.js';
+
+let server: TestPostgres;
+const started: ChildProcess[] = [];
+
+test.before(async () => {
+  server = await startPostgres();
+  Object.assign(process.env, server.env);
+});
+
+test.after(async () => {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await server.stop();
+});
+
+const until = async (what: string, check: () => Promise<boolean> | boolean, ms = 90_000) => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100)); // polling real processes
+  }
+  throw new Error(`timed out waiting for ${what}`);
+};
+
+interface WorkerProcess {
+  child: ChildProcess;
+  events: Record<string, unknown>[];
+  exited: Promise<{ code: number | null; signal: string | null }>;
+}
+
+function worker(url: string, stateDir: string, extra: string[] = []): WorkerProcess {
+  const child = spawn(process.execPath, [CLI, 'worker', '--json', '--state-dir', stateDir, '--lease-ms', '1500', '--poll-ms', '100', '--concurrency', '3', ...extra], {
+    env: { ...process.env, RUNBOOK_STORE: url, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  started.push(child);
+  const events: Record<string, unknown>[] = [];
+  let buffer = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buffer += d.toString();
+    let nl;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      try {
+        events.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        events.push({ event: 'text', line });
+      }
+    }
+  });
+  child.stderr!.on('data', () => undefined);
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, events, exited };
+}
+
+interface Setup {
+  url: string;
+  store: PostgresStore;
+  stateDir: string;
+  inventory: string;
+  hosts: { name: string; file: string }[];
+}
+
+/** A database, a simulated fleet (a canary, then the rest) and its inventory. */
+async function setup(count: number, downtimeMs: number): Promise<Setup> {
+  const url = await server.freshDatabase();
+  const dir = await tempDir('rbe-wfleet-');
+  const made = await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', String(count), '--out', dir, '--downtime-ms', String(downtimeMs)]);
+  assert.is(made.code, 0, made.stderr);
+  const inventory = join(dir, 'inventory.yaml');
+  const doc = parseYaml(await readFile(inventory, 'utf8')) as { hosts: { name: string; target: string }[] };
+  const stateDir = await tempDir('rbe-wstate-');
+  const store = await postgresStore(url, { stateDir });
+  return { url, store, stateDir, inventory, hosts: doc.hosts.map((h) => ({ name: h.name, file: resolve(dir, h.target.slice(4)) })) };
+}
+
+async function enqueue(s: Setup, extra: string[] = []): Promise<string> {
+  const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'run', 'orchestrator-tls12', '--inventory', s.inventory, '--no-wait', '--json', '--state-dir', s.stateDir, '--param', 'pollIntervalMs=100', ...extra], {
+      env: { ...process.env, RUNBOOK_STORE: s.url, NO_COLOR: '1' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  assert.is(out.code, 0, out.stderr);
+  return (JSON.parse(out.stdout.trim().split('\n').pop()!) as { fleetId: string }).fleetId;
+}
+
+async function hostStates(s: Setup, fleetId: string): Promise<Record<string, { state: string; status: string | null }>> {
+  const { rows } = await s.store.query<{ host: string; state: string; status: string | null }>('SELECT host, state, status FROM rbe_fleet_hosts WHERE fleet_id = $1', [fleetId]);
+  return Object.fromEntries(rows.map((r) => [r.host, { state: r.state, status: r.status }]));
+}
+
+const allEnded = (s: Setup, fleetId: string) => async () => Object.values(await hostStates(s, fleetId)).every((h) => h.state === 'ended');
+
+async function journalLength(s: Setup, runId: string): Promise<number> {
+  const { rows } = await s.store.query<{ n: string }>('SELECT count(*) AS n FROM rbe_journal WHERE run_id = $1', [runId]);
+  return Number(rows[0].n);
+}
+
+async function assertCompliant(s: Setup, fleetId: string) {
+  for (const h of s.hosts) {
+    const result = await runResult(s.store, hostRunId(fleetId, h.name));
+    assert.is(result.status, 'succeeded', `${h.name}: ${JSON.stringify(result.error)}`);
+    assert.is((await hostOf(h.file)).restarts, 1, `${h.name} restarted exactly once`);
+  }
+}
+
+test('two workers share a fleet; one is SIGKILLed mid-run, the other takes its runs over: every host compliant, one restart each', async () => {
+  const s = await setup(6, 1500);
+  const a = worker(s.url, s.stateDir);
+  const fleetId = await enqueue(s);
+  // A alone drives the canary; then B joins, and A is killed while it drives hosts of the second wave.
+  const b = worker(s.url, await tempDir('rbe-wstate-b-'));
+  const mine = () => a.events.filter((e) => e.event === 'host:start').map((e) => e.runId as string);
+  await until('worker A to drive a host of the second wave', async () => {
+    for (const runId of mine()) if (!runId.endsWith(s.hosts[0].name) && (await journalLength(s, runId)) >= 8) return true;
+    return false;
+  });
+  const victims = mine().filter((id) => !id.endsWith(`.${s.hosts[0].name}`));
+  a.child.kill('SIGKILL');
+  assert.is((await a.exited).signal, 'SIGKILL');
+  await until('every host to end', allEnded(s, fleetId));
+  await assertCompliant(s, fleetId);
+  const resumed = b.events.filter((e) => e.event === 'host:start' && e.resumed === true).map((e) => e.runId);
+  assert.ok(victims.some((v) => resumed.includes(v)), `B resumed a run A was driving (${victims.join(', ')} vs ${resumed.join(', ')})`);
+  b.child.kill('SIGTERM');
+  assert.is((await b.exited).code, 0);
+  await s.store.close();
+});
+
+test('a worker paused past its lease is fenced when it wakes: it stores nothing more, the host restarts once', async () => {
+  const s = await setup(1, 4000);
+  const a = worker(s.url, s.stateDir);
+  const fleetId = await enqueue(s);
+  const runId = hostRunId(fleetId, s.hosts[0].name);
+  await until('the host to go down for its restart', async () => Boolean((await readHost(s.hosts[0].file)).down));
+  a.child.kill('SIGSTOP');
+  const b = worker(s.url, await tempDir('rbe-wstate-b-'));
+  try {
+    await until('every host to end', allEnded(s, fleetId), 20_000);
+  } catch (e) {
+    console.log(JSON.stringify(b.events), JSON.stringify((await s.store.query('SELECT * FROM rbe_leases')).rows), JSON.stringify((await s.store.query('SELECT run_id, summary, summary_seq FROM rbe_runs')).rows), JSON.stringify((await s.store.query('SELECT * FROM rbe_fleet_hosts')).rows), JSON.stringify((await s.store.query('SELECT id, state, data FROM runbook_queue.job')).rows));
+    throw e;
+  }
+  const records = await journalLength(s, runId);
+  a.child.kill('SIGCONT');
+  await until('A to find it lost the run', () => a.events.some((e) => e.event === 'host:end' && e.status === 'fenced'));
+  assert.is(await journalLength(s, runId), records, 'nothing appended by the fenced worker');
+  await assertCompliant(s, fleetId);
+  for (const w of [a, b]) w.child.kill('SIGTERM');
+  assert.is((await a.exited).code, 0);
+  assert.is((await b.exited).code, 0);
+  await s.store.close();
+});
+
+test('SIGTERM: the worker stops claiming, its runs stop at a safe point, it exits 0; another worker finishes them', async () => {
+  const s = await setup(3, 3000);
+  const a = worker(s.url, s.stateDir);
+  const fleetId = await enqueue(s, ['--concurrency', '3']);
+  await until('A to drive the second wave', () => a.events.filter((e) => e.event === 'host:start').length >= 3);
+  a.child.kill('SIGTERM');
+  const exit = await a.exited;
+  assert.is(exit.code, 0);
+  const interrupted = a.events.filter((e) => e.event === 'host:end' && e.status === 'awaiting-resume').length;
+  assert.ok(interrupted >= 1, 'runs under way stopped awaiting a resume');
+  const b = worker(s.url, await tempDir('rbe-wstate-b-'));
+  await until('every host to end', allEnded(s, fleetId));
+  await assertCompliant(s, fleetId);
+  b.child.kill('SIGTERM');
+  assert.is((await b.exited).code, 0);
+  await s.store.close();
+});
+
+test('PostgreSQL stopped and started again mid-fleet: the workers reconnect and finish, one restart per host', async () => {
+  const s = await setup(4, 1500);
+  const a = worker(s.url, s.stateDir);
+  const b = worker(s.url, await tempDir('rbe-wstate-b-'));
+  const fleetId = await enqueue(s);
+  await until('the second wave under way', () => [...a.events, ...b.events].filter((e) => e.event === 'host:start').length >= 2);
+  await s.store.close();
+  await server.stop();
+  await new Promise((r) => setTimeout(r, 1500)); // the server stays down a while, for real
+  await server.start();
+  s.store = await postgresStore(s.url, { stateDir: s.stateDir });
+  await until('every host to end', allEnded(s, fleetId));
+  await assertCompliant(s, fleetId);
+  for (const w of [a, b]) w.child.kill('SIGTERM');
+  assert.is((await a.exited).code, 0);
+  assert.is((await b.exited).code, 0);
+  await s.store.close();
+});
+
+test('the failure budget holds across workers: a failed canary, and no host of the next wave is touched', async () => {
+  const s = await setup(4, 200);
+  const canary = await readHost(s.hosts[0].file);
+  restartRefused(canary);
+  await writeHost(s.hosts[0].file, canary);
+  const untouched = await Promise.all(s.hosts.slice(1).map((h) => readFile(h.file, 'utf8')));
+  const a = worker(s.url, s.stateDir);
+  const fleetId = await enqueue(s, ['--max-failures', '0']);
+  await until('the fleet to be over', () => a.events.some((e) => e.event === 'fleet:over'));
+  const states = await hostStates(s, fleetId);
+  assert.equal(states[s.hosts[0].name], { state: 'ended', status: 'rolled-back' });
+  for (const h of s.hosts.slice(1)) assert.equal(states[h.name], { state: 'pending', status: null });
+  assert.equal(await Promise.all(s.hosts.slice(1).map((h) => readFile(h.file, 'utf8'))), untouched, 'the next wave never contacted');
+  const status = await cli(['status', fleetId, '--json', '--state-dir', s.stateDir, '--store', s.url]);
+  assert.is(status.code, 0, status.stderr);
+  const matrix = JSON.parse(status.stdout) as { hosts: { host: string; status: string }[] };
+  assert.equal(matrix.hosts.map((h) => h.status), ['rolled-back', 'not started', 'not started', 'not started']);
+  const reports = await tempDir('rbe-wreports-');
+  assert.is((await cli(['status', fleetId, '--reports', reports, '--state-dir', s.stateDir, '--store', s.url])).code, 0);
+  assert.match(await readFile(join(reports, 'junit.xml'), 'utf8'), /<skipped/);
+  a.child.kill('SIGTERM');
+  assert.is((await a.exited).code, 0);
+  await s.store.close();
+});
+
+test.run();
