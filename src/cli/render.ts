@@ -225,8 +225,10 @@ export function renderSummary(result: RunResult, reportPath: string): string {
   if (result.undoFiles) lines.push(`  to undo on the target's console: ${result.undoFiles.reg} (reg import) or ${result.undoFiles.powershell}, then restart`);
   if (result.status === 'awaiting-resume') {
     const allow = result.awaiting === 'restart-window' ? ' --allow-restart' : '';
-    lines.push(`  continue with: runbook resume ${result.runId}${allow} --state-dir ${result.stateDir}`);
-    if (result.awaiting === 'restart-window') lines.push(`  or undo it:    runbook rollback ${result.runId} --state-dir ${result.stateDir}`);
+    // A shared store is named by its URL (its password masked: it comes from $PGPASSWORD again).
+    const where = /^postgres(ql)?:/.test(result.stateDir) ? `--store ${result.stateDir}` : `--state-dir ${result.stateDir}`;
+    lines.push(`  continue with: runbook resume ${result.runId}${allow} ${where}`);
+    if (result.awaiting === 'restart-window') lines.push(`  or undo it:    runbook rollback ${result.runId} ${where}`);
   }
   lines.push(`  report: ${reportPath}`);
   return `${lines.join('\n')}\n`;

@@ -26,7 +26,9 @@ export type LeaseRecord = {
   released?: boolean;
 };
 
-function alive(pid: number): boolean {
+/** True when a process of this machine is running (or exists but is not ours to signal). */
+export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -65,7 +67,7 @@ export async function readLease(dir: string, generation: number): Promise<LeaseR
 export function leaseIsLive(lease: LeaseRecord | null, now = Date.now()): boolean {
   if (!lease || lease.released) return false;
   if (Date.parse(lease.expiresAt) <= now) return false;
-  return lease.host !== hostname() || alive(lease.pid);
+  return lease.host !== hostname() || processAlive(lease.pid);
 }
 
 /** A held lease. */

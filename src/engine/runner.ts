@@ -223,7 +223,8 @@ export class Runner {
         if (init) await init(journal);
         const result = await drive({
           runDir,
-          stateDir: this.stateDir,
+          // Where the run is found again: the state directory, or the shared store's URL.
+          stateDir: this.store.kind === 'file' ? this.stateDir : this.store.location,
           journal,
           executor,
           kinds: this.options.kinds,

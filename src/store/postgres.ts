@@ -19,7 +19,7 @@ import pg from 'pg';
 import { JournalError } from '../errors.js';
 import { afterDurableRecord } from '../engine/crash-hook.js';
 import { decodeLine, encodeRecord, type JournalRecord } from '../engine/journal.js';
-import type { Lease, LeaseOptions } from '../engine/lease.js';
+import { processAlive, type Lease, type LeaseOptions } from '../engine/lease.js';
 import { summaryOf, type RunSummary } from '../engine/run-index.js';
 import { replay, resultOf } from '../engine/replay.js';
 import { fleetDirOf } from '../fleet/fleet-dir.js';
@@ -225,20 +225,28 @@ export class PostgresStore implements RunStore {
     const holder = `${hostname()}:${process.pid}:${Math.random().toString(16).slice(2, 10)}`;
     await this.query('INSERT INTO rbe_runs (run_id) VALUES ($1) ON CONFLICT DO NOTHING', [runId]);
     await options.beforeClaim?.();
-    const { rows } = await this.query<{ generation: number }>(
-      `INSERT INTO rbe_leases (run_id, generation, holder, expires_at) VALUES ($1, 1, $2, now() + $3 * interval '1 millisecond')
-       ON CONFLICT (run_id) DO UPDATE SET generation = rbe_leases.generation + 1, holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at, released = false
-       WHERE rbe_leases.released OR rbe_leases.expires_at < now()
-       RETURNING generation`,
-      [runId, holder, ttlMs],
-    );
+    // Taken when released or expired — or, when `stealable` names it, from a holder that died on this machine.
+    const claim = (stealable: number | null) =>
+      this.query<{ generation: number }>(
+        `INSERT INTO rbe_leases (run_id, generation, holder, expires_at) VALUES ($1, 1, $2, now() + $3 * interval '1 millisecond')
+         ON CONFLICT (run_id) DO UPDATE SET generation = rbe_leases.generation + 1, holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at, released = false
+         WHERE rbe_leases.released OR rbe_leases.expires_at < now() OR rbe_leases.generation = $4
+         RETURNING generation`,
+        [runId, holder, ttlMs, stealable],
+      );
+    let { rows } = await claim(null);
     if (rows.length === 0) {
       const { rows: held } = await this.query<{ generation: number; holder: string; expires_at: Date }>('SELECT generation, holder, expires_at FROM rbe_leases WHERE run_id = $1', [runId]);
       const h = held[0];
-      throw new JournalError('LEASE_HELD', `the run is being driven by ${h?.holder ?? 'another worker'} (lease generation ${h?.generation ?? '?'}, until ${h?.expires_at?.toISOString() ?? '?'})`, {
-        where: `${this.location} run ${runId}`,
-        hint: 'wait for that worker to finish; if it died, its lease is taken over once it expires',
-      });
+      const [host, pid] = (h?.holder ?? '').split(':');
+      // Like the file store: a holder on this machine whose process is gone holds nothing.
+      if (h && host === hostname() && !processAlive(Number(pid))) ({ rows } = await claim(h.generation));
+      if (rows.length === 0) {
+        throw new JournalError('LEASE_HELD', `the run is being driven by ${h?.holder ?? 'another worker'} (lease generation ${h?.generation ?? '?'}, until ${h?.expires_at?.toISOString() ?? '?'})`, {
+          where: `${this.location} run ${runId}`,
+          hint: 'wait for that worker to finish; if it died, its lease is taken over once it expires (at once on its own machine)',
+        });
+      }
     }
     const generation = rows[0].generation;
     const store = this;
