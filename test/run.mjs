@@ -23,7 +23,7 @@ const files = [];
 })(join(root, 'test'));
 
 // The longest first, so that they do not start last.
-const SLOW = ['crash-sweep', 'ssh', 'edges', 'local', 'powershell-remoting', 'cli.test', 'examples', 'agent-syntax'];
+const SLOW = ['crash-sweep', 'workers', 'ssh', 'edges', 'local', 'powershell-remoting', 'cli.test', 'examples', 'agent-syntax'];
 const weight = (f) => {
   const i = SLOW.findIndex((s) => f.includes(s));
   return i < 0 ? SLOW.length : i;
