@@ -63,8 +63,10 @@ function runOne(file) {
       total += t;
       passed += p;
       skipped += num('Skipped');
-      // A file that failed without a failing test (it crashed, or refused to skip in CI) counts as one.
-      if (code !== 0 || code === null) {
+      // A file that failed without a failing test (it crashed, or refused to skip in CI) counts as one;
+      // so does one that ended without its totals (its event loop emptied while a test still awaited).
+      if (!/^\s*Total:/m.test(text)) out += `\n${relative(root, file)}: ended (code ${code}) without its totals: a test never finished\n`;
+      if (code !== 0 || code === null || !/^\s*Total:/m.test(text)) {
         failedFiles.push(relative(root, file));
         if (t === p) total += 1;
       }

@@ -79,7 +79,7 @@ export const MIGRATIONS: readonly string[] = [
 ];
 
 /** SQLSTATE classes and socket errors that mean "the server is not there right now": retried. */
-function isConnectionError(error: unknown): boolean {
+export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: string })?.code ?? '';
   if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300'].includes(code)) return true;
   if (code.startsWith('08')) return true;

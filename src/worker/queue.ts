@@ -23,7 +23,8 @@ import type pg from 'pg';
 import { hostRunId, countsAsFailure } from '../fleet/fleet.js';
 import type { FleetRecord, HostStatus } from '../fleet/types.js';
 import type { ErrorRecord } from '../errors.js';
-import type { PostgresStore } from '../store/postgres.js';
+import pRetry from 'p-retry';
+import { isConnectionError, type PostgresStore } from '../store/postgres.js';
 
 /** The queue of host runs. */
 export const HOST_RUN_QUEUE = 'runbook-host-run';
@@ -181,7 +182,18 @@ export class WorkQueue {
 
   /** The job is done with (whatever became of its run: the run's own journal says). */
   async complete(id: string): Promise<void> {
-    await this.boss.complete(HOST_RUN_QUEUE, id).catch(() => undefined);
+    await this.whileReachable(() => this.boss.complete(HOST_RUN_QUEUE, id));
+  }
+
+  /** The job could not be carried out (the store was away before the run was taken): hand it out again. */
+  async retry(id: string): Promise<void> {
+    await this.whileReachable(() => this.boss.fail(HOST_RUN_QUEUE, id));
+  }
+
+  /** Retries a call of pg-boss's while the server cannot be reached (up to a minute); gives up quietly after. */
+  private async whileReachable(fn: () => Promise<unknown>): Promise<void> {
+    const started = Date.now();
+    await pRetry(fn, { retries: 1000, minTimeout: 100, maxTimeout: 2000, shouldRetry: ({ error }) => isConnectionError(error) && Date.now() - started < 60_000 }).catch(() => undefined);
   }
 
   async close(): Promise<void> {

@@ -64,6 +64,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
 
   async function handle(job: { id: string; data: HostRunJob }): Promise<void> {
     const { fleetId, host, runId } = job.data;
+    // Whether the job is done with: false only when the store failed before the run could be taken,
+    // so that the job is handed out again (a run that was taken is the lease's business from then on).
+    let done = true;
     try {
       const record = await options.store.readFleet(fleetId);
       const entry = record.inventory.hosts.find((h) => h.name === host);
@@ -103,9 +106,11 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         await executor.close().catch(() => undefined);
       }
     } catch (error) {
+      done = false;
       events.emit('store:error', { message: (error as Error).message.split('\n')[0] });
     } finally {
-      await queue.complete(job.id);
+      if (done) await queue.complete(job.id);
+      else await queue.retry(job.id);
       if (!stopping) {
         const state = await queue.advance(fleetId).catch(() => null);
         if (state?.over) events.emit('fleet:over', { fleetId, failures: state.failures, spent: state.spent });

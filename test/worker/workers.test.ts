@@ -48,7 +48,7 @@ interface WorkerProcess {
 }
 
 function worker(url: string, stateDir: string, extra: string[] = []): WorkerProcess {
-  const child = spawn(process.execPath, [CLI, 'worker', '--json', '--state-dir', stateDir, '--lease-ms', '1500', '--poll-ms', '100', '--concurrency', '3', ...extra], {
+  const child = spawn(process.execPath, [CLI, 'worker', '--json', '--state-dir', stateDir, '--lease-ms', '2500', '--poll-ms', '100', '--concurrency', '3', ...extra], {
     env: { ...process.env, RUNBOOK_STORE: url, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -157,7 +157,12 @@ test('a worker paused past its lease is fenced when it wakes: it stores nothing 
   const a = worker(s.url, s.stateDir);
   const fleetId = await enqueue(s);
   const runId = hostRunId(fleetId, s.hosts[0].name);
-  await until('the host to go down for its restart', async () => Boolean((await readHost(s.hosts[0].file)).down));
+  try {
+    await until('the host to go down for its restart', async () => Boolean((await readHost(s.hosts[0].file)).down));
+  } catch (e) {
+    console.log(JSON.stringify(a.events), JSON.stringify((await s.store.query('SELECT * FROM rbe_leases')).rows), JSON.stringify((await s.store.query('SELECT run_id, summary, summary_seq FROM rbe_runs')).rows), JSON.stringify((await s.store.query('SELECT * FROM rbe_fleet_hosts')).rows), JSON.stringify((await s.store.query('SELECT id, state, data FROM runbook_queue.job')).rows));
+    throw e;
+  }
   a.child.kill('SIGSTOP');
   const b = worker(s.url, await tempDir('rbe-wstate-b-'));
   try {
