@@ -66,6 +66,30 @@ test('run, status, plan, kill + resume, rollback and reports on a PostgreSQL sto
   assert.ok((await readFile(join(out, 'undo.reg'), 'utf8')).length > 0);
 });
 
+test('a fleet driven by the command itself on a PostgreSQL store: waves, status matrix, reports, rollback', async () => {
+  const url = await server.freshDatabase();
+  const state = await tempDir();
+  const on = ['--store', url, '--state-dir', state];
+  const dir = await tempDir();
+  assert.is((await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', dir, '--downtime-ms', '50'])).code, 0);
+  const hosts = ['host-1', 'host-2', 'host-3'].map((h) => join(dir, `${h}.json`));
+  const original = await registryText(hosts[0]);
+  const ran = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'inventory.yaml'), '--json', ...on, ...FAST]);
+  assert.is(ran.code, 0, ran.stderr);
+  const events = ran.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; wave?: string; fleetId?: string });
+  assert.equal(events.filter((e) => e.event === 'wave:start').map((e) => e.wave), ['canary', 'rest']);
+  const fleetId = events.find((e) => e.fleetId)!.fleetId!;
+  for (const h of hosts) assert.is((await hostOf(h)).restarts, 1);
+  const matrix = JSON.parse((await cli(['status', fleetId, '--json', ...on])).stdout) as { hosts: { status: string }[] };
+  assert.equal(matrix.hosts.map((h) => h.status), ['succeeded', 'succeeded', 'succeeded']);
+  const out = await tempDir();
+  assert.is((await cli(['status', fleetId, '--reports', out, ...on])).code, 0);
+  assert.match(await readFile(join(out, 'junit.xml'), 'utf8'), /tests="3" failures="0"/);
+  const undone = await cli(['rollback', fleetId, ...on]);
+  assert.is(undone.code, 0, undone.stderr);
+  for (const h of hosts) assert.is(await registryText(h), original);
+});
+
 test('a password in --store is refused before anything is done, and not echoed', async () => {
   const host = await makeHost('server-2016');
   const before = await registryText(host);
