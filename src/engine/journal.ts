@@ -129,23 +129,92 @@ export interface JournalOpenOptions {
   exclusive?: boolean;
 }
 
-export class Journal {
-  private pending: { line: string; resolve: () => void; reject: (e: unknown) => void }[] = [];
+/**
+ * What every store's journal shares: records numbered and sealed (checksummed) in order, appends that
+ * arrive while a batch is being stored go together into the next one (group commit), each resolving
+ * only once its batch is durable; a journal that failed a batch (or was fenced) takes no more records,
+ * since later ones would leave a gap. A store says only how one batch is stored.
+ */
+export abstract class GroupCommitJournal implements JournalWriter {
+  private pending: { line: string; seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private flushing: Promise<void> | null = null;
   private failure: unknown = null;
 
+  protected constructor(
+    private seq: number,
+    private readonly written: JournalRecord[],
+  ) {}
+
+  /** Every durable record: those found when the journal was opened, then each append once durable. */
+  get records(): readonly JournalRecord[] {
+    return this.written;
+  }
+
+  /** The number of the last record. */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /** Stores one batch of encoded lines (each ends with a newline) durably, all of it or none, or throws. */
+  protected abstract writeBatch(batch: readonly { line: string; seq: number }[]): Promise<void>;
+
+  /** Lets go of what holds the journal open (after the last batch). */
+  protected abstract release(): Promise<void>;
+
+  /** Appends a record; resolves once it is durable. */
+  append<T extends { type: string }>(payload: T): Promise<JournalRecord<T>> {
+    if (this.failure) return Promise.reject(this.failure);
+    this.seq += 1;
+    const record = { ...payload, seq: this.seq, at: new Date().toISOString() };
+    const { line, sum } = encodeRecord(record);
+    const sealed = { ...record, sum } as JournalRecord<T>;
+    return new Promise<JournalRecord<T>>((resolve, reject) => {
+      const durable = () => {
+        // The list holds records of every type; a typed record is one of them (T is only narrower).
+        this.written.push(sealed as unknown as JournalRecord);
+        resolve(sealed);
+      };
+      this.pending.push({ line, seq: record.seq, resolve: durable, reject });
+      if (!this.flushing) this.flushing = this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0);
+      try {
+        await this.writeBatch(batch);
+      } catch (error) {
+        this.failure = error;
+        for (const p of [...batch, ...this.pending.splice(0)]) p.reject(error);
+        break;
+      }
+      for (const p of batch) {
+        afterDurableRecord();
+        p.resolve();
+      }
+    }
+    this.flushing = null;
+  }
+
+  /** Waits for pending appends, then lets go of the journal. */
+  async close(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    await this.release();
+  }
+}
+
+/** A journal in a file (the file store's): each batch written and flushed (fsync) between two fence checks. */
+export class Journal extends GroupCommitJournal {
   private constructor(
     readonly file: string,
     private handle: FileHandle,
-    private seq: number,
-    private readonly written: JournalRecord[],
+    seq: number,
+    written: JournalRecord[],
     private readonly inode: number,
     private readonly fence: (() => Promise<void>) | undefined,
-  ) {}
-
-  /** Every record on disk: those found when the journal was opened, then each append once durable. */
-  get records(): readonly JournalRecord[] {
-    return this.written;
+  ) {
+    super(seq, written);
   }
 
   /** Opens (or creates) a journal; a torn last line left by a crash is cut off first. */
@@ -191,54 +260,14 @@ export class Journal {
     }
   }
 
-  /** The number of the last record. */
-  get lastSeq(): number {
-    return this.seq;
+  protected async writeBatch(batch: readonly { line: string }[]): Promise<void> {
+    await this.checkFence();
+    await this.handle.write(batch.map((p) => p.line).join(''));
+    await this.handle.sync();
+    await this.checkFence();
   }
 
-  /** Appends a record; resolves once it is on disk. */
-  append<T extends { type: string }>(payload: T): Promise<JournalRecord<T>> {
-    if (this.failure) return Promise.reject(this.failure);
-    this.seq += 1;
-    const record = { ...payload, seq: this.seq, at: new Date().toISOString() };
-    const { line, sum } = encodeRecord(record);
-    const sealed = { ...record, sum } as JournalRecord<T>;
-    return new Promise<JournalRecord<T>>((resolve, reject) => {
-      const durable = () => {
-        // The list holds records of every type; a typed record is one of them (T is only narrower).
-        this.written.push(sealed as unknown as JournalRecord);
-        resolve(sealed);
-      };
-      this.pending.push({ line, resolve: durable, reject });
-      if (!this.flushing) this.flushing = this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0);
-      try {
-        await this.checkFence();
-        await this.handle.write(batch.map((p) => p.line).join(''));
-        await this.handle.sync();
-        await this.checkFence();
-      } catch (error) {
-        // A journal that failed a write (or was fenced) takes no more records: later ones would leave a gap.
-        this.failure = error;
-        for (const p of [...batch, ...this.pending.splice(0)]) p.reject(error);
-        break;
-      }
-      for (const p of batch) {
-        afterDurableRecord();
-        p.resolve();
-      }
-    }
-    this.flushing = null;
-  }
-
-  /** Waits for pending appends and closes the file. */
-  async close(): Promise<void> {
-    while (this.flushing) await this.flushing;
+  protected async release(): Promise<void> {
     await this.handle.close();
   }
 }

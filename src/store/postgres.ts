@@ -17,8 +17,7 @@ import { join, resolve } from 'node:path';
 import pRetry, { AbortError } from 'p-retry';
 import pg from 'pg';
 import { JournalError } from '../errors.js';
-import { afterDurableRecord } from '../engine/crash-hook.js';
-import { decodeLine, encodeRecord, type JournalRecord } from '../engine/journal.js';
+import { GroupCommitJournal, decodeLine, type JournalRecord } from '../engine/journal.js';
 import { processAlive, type Lease, type LeaseOptions } from '../engine/lease.js';
 import { summaryOf, type RunSummary } from '../engine/run-index.js';
 import { replay, resultOf } from '../engine/replay.js';
@@ -363,58 +362,23 @@ export class PostgresStore implements RunStore {
 }
 
 /**
- * A run's journal in PostgreSQL: appends that arrive while one is being stored go together in one
- * statement (group commit), which stores nothing unless the writer still holds the run's lease.
+ * A run's journal in PostgreSQL: each batch is one statement, which stores nothing unless the writer
+ * still holds the run's lease.
  */
-class PostgresJournal implements RunJournal {
-  private seq: number;
-  private pending: { line: string; seq: number; record: JournalRecord; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  private flushing: Promise<void> | null = null;
-  private failure: unknown = null;
-
+class PostgresJournal extends GroupCommitJournal {
   constructor(
     private readonly db: PostgresStore,
     private readonly runId: string,
     private readonly generation: number,
-    private readonly written: JournalRecord[],
+    written: JournalRecord[],
   ) {
-    this.seq = written.length;
+    super(written.length, written);
   }
 
-  get records(): readonly JournalRecord[] {
-    return this.written;
-  }
+  protected async release(): Promise<void> {}
 
-  append<T extends { type: string }>(payload: T): Promise<JournalRecord<T>> {
-    if (this.failure) return Promise.reject(this.failure);
-    this.seq += 1;
-    const record = { ...payload, seq: this.seq, at: new Date().toISOString() };
-    const { line, sum } = encodeRecord(record);
-    const sealed = { ...record, sum } as JournalRecord<T>;
-    return new Promise<JournalRecord<T>>((resolve, reject) => {
-      // The list holds records of every type; a typed record is one of them (T is only narrower).
-      this.pending.push({ line: line.slice(0, -1), seq: this.seq, record: sealed as unknown as JournalRecord, resolve: () => resolve(sealed), reject });
-      if (!this.flushing) this.flushing = this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0);
-      try {
-        await this.insert(batch);
-      } catch (error) {
-        this.failure = error;
-        for (const p of [...batch, ...this.pending.splice(0)]) p.reject(error);
-        break;
-      }
-      for (const p of batch) {
-        this.written.push(p.record);
-        afterDurableRecord();
-        p.resolve();
-      }
-    }
-    this.flushing = null;
+  protected async writeBatch(batch: readonly { line: string; seq: number }[]): Promise<void> {
+    await this.insert(batch.map((b) => ({ line: b.line.slice(0, -1), seq: b.seq })));
   }
 
   private async insert(batch: { line: string; seq: number }[]): Promise<void> {
@@ -447,7 +411,4 @@ class PostgresJournal implements RunJournal {
     }
   }
 
-  async close(): Promise<void> {
-    while (this.flushing) await this.flushing;
-  }
 }
