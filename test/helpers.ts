@@ -126,7 +126,7 @@ function bundledChild(): string {
     platform: 'node',
     format: 'esm',
     // Transports the child never uses stay out (ssh2 has native parts).
-    external: ['ssh2', 'execa', 'cpu-features'],
+    external: ['ssh2', 'execa', 'cpu-features', 'pg', 'pg-boss'],
     banner: { js: "import { createRequire as __rbeRequire } from 'node:module'; const require = __rbeRequire(import.meta.url);" },
     logLevel: 'error',
   });

@@ -41,6 +41,7 @@ let next = 0;
 
 function runOne(file) {
   return new Promise((resolve) => {
+    const began = Date.now();
     const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'node_modules', 'uvu', 'bin.js'), relative(root, file).replace(/[^/]+$/, ''), `^${file.split('/').pop().replace(/\./g, '\\.')}$`], {
       cwd: root,
       env: process.env,
@@ -71,7 +72,7 @@ function runOne(file) {
         if (t === p) total += 1;
       }
       // Each file's own totals are left out, so that the suite's are the only ones.
-      process.stdout.write(`${out.replace(/^\s*(Total|Passed|Skipped|Duration):.*$\n?/gm, '')}\n`);
+      process.stdout.write(`${out.replace(/^\s*(Total|Passed|Skipped|Duration):.*$\n?/gm, '')}  (${relative(root, file)}: ${((Date.now() - began) / 1000).toFixed(1)} s)\n\n`);
       resolve();
     });
   });

@@ -20,4 +20,7 @@ if (argv[0] === '--version' || argv[0] === '-v') {
 } else {
   const { main } = await import('./commands.js');
   process.exitCode = await main(argv);
+  // The command is over: a library that left a timer or a socket behind must not keep this process
+  // alive (output still has a moment to drain).
+  setTimeout(() => process.exit(), 1000).unref();
 }

@@ -83,7 +83,7 @@ export function isConnectionError(error: unknown): boolean {
   if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300'].includes(code)) return true;
   if (code.startsWith('08')) return true;
   const message = (error as Error)?.message ?? '';
-  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message);
+  return /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect|Query read timeout|not queryable/i.test(message);
 }
 
 /** The URL for people: its password replaced. */
@@ -134,7 +134,9 @@ export class PostgresStore implements RunStore {
     this.location = maskedUrl(url);
     this.stateDir = resolve(options.stateDir);
     this.reconnectForMs = options.reconnectForMs ?? 60_000;
-    this.pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, application_name: 'runbook-engine', connectionTimeoutMillis: 5000 });
+    // A query without an answer for 30 s is given up and retried like a lost connection (a server that
+    // vanished without closing the socket would otherwise hold it forever).
+    this.pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, application_name: 'runbook-engine', connectionTimeoutMillis: 5000, query_timeout: 30_000 });
     // An idle connection dropped by a restarting server is not an error of anyone's: the pool makes a new one.
     this.pool.on('error', () => undefined);
   }
@@ -169,8 +171,12 @@ export class PostgresStore implements RunStore {
     });
   }
 
-  /** Applies the migrations this database lacks, one transaction each, under an advisory lock. */
-  async migrate(): Promise<number> {
+  /**
+   * A connection of the pool for a few statements in a row (a transaction, a session lock). While it is
+   * held, its connection errors are this caller's (they reject its next statement) rather than an
+   * uncaught 'error' event; a connection that failed is discarded, not returned to the pool.
+   */
+  async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -181,33 +187,50 @@ export class PostgresStore implements RunStore {
         cause,
       });
     }
+    let broken: Error | undefined;
+    const onError = (error: Error) => (broken = error);
+    client.on('error', onError);
     try {
-      await client.query('SELECT pg_advisory_lock(hashtext($1))', ['runbook-engine schema']);
-      await client.query('CREATE TABLE IF NOT EXISTS rbe_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
-      const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM rbe_schema');
-      const have = rows[0].v ?? 0;
-      if (have > MIGRATIONS.length) {
-        throw new JournalError('JOURNAL_VERSION', `the store's schema is version ${have}; this runbook-engine knows versions up to ${MIGRATIONS.length}`, {
-          where: this.location,
-          hint: 'use the runbook-engine version that created it (or a newer one)',
-        });
-      }
-      for (let v = have + 1; v <= MIGRATIONS.length; v++) {
-        await client.query('BEGIN');
-        try {
-          await client.query(MIGRATIONS[v - 1]);
-          await client.query('INSERT INTO rbe_schema (version) VALUES ($1)', [v]);
-          await client.query('COMMIT');
-        } catch (error) {
-          await client.query('ROLLBACK');
-          throw error;
-        }
-      }
-      return MIGRATIONS.length;
+      return await fn(client);
+    } catch (error) {
+      if (isConnectionError(error)) broken ??= error as Error;
+      throw error;
     } finally {
-      await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['runbook-engine schema']).catch(() => undefined);
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
+  }
+
+  /** Applies the migrations this database lacks, one transaction each, under an advisory lock. */
+  async migrate(): Promise<number> {
+    return this.withClient(async (client) => {
+      await client.query('SELECT pg_advisory_lock(hashtext($1))', ['runbook-engine schema']);
+      try {
+        await client.query('CREATE TABLE IF NOT EXISTS rbe_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+        const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM rbe_schema');
+        const have = rows[0].v ?? 0;
+        if (have > MIGRATIONS.length) {
+          throw new JournalError('JOURNAL_VERSION', `the store's schema is version ${have}; this runbook-engine knows versions up to ${MIGRATIONS.length}`, {
+            where: this.location,
+            hint: 'use the runbook-engine version that created it (or a newer one)',
+          });
+        }
+        for (let v = have + 1; v <= MIGRATIONS.length; v++) {
+          await client.query('BEGIN');
+          try {
+            await client.query(MIGRATIONS[v - 1]);
+            await client.query('INSERT INTO rbe_schema (version) VALUES ($1)', [v]);
+            await client.query('COMMIT');
+          } catch (error) {
+            await client.query('ROLLBACK').catch(() => undefined);
+            throw error;
+          }
+        }
+        return MIGRATIONS.length;
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['runbook-engine schema']).catch(() => undefined);
+      }
+    });
   }
 
   runDir(runId: string): string {

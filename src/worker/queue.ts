@@ -68,13 +68,22 @@ export class WorkQueue {
     });
     // A connection lost while the server restarts: pg-boss reports it here, and its next call reconnects.
     boss.on('error', () => undefined);
-    await boss.start();
-    if (!(await boss.getQueue(HOST_RUN_QUEUE))) {
-      await boss.createQueue(HOST_RUN_QUEUE, { name: HOST_RUN_QUEUE, retryLimit: 1000, retryDelay: 1, expireInSeconds: options.jobExpirySeconds ?? 300 }).catch(async (error: unknown) => {
-        // Two workers creating it at once: the other one did.
-        if (!(await boss.getQueue(HOST_RUN_QUEUE))) throw error;
-      });
-    }
+    // pg-boss installs its schema on first start: two processes starting at once on a new database
+    // would race, so they take turns under an advisory lock. Whatever fails, nothing is left running.
+    await store.withClient(async (client) => {
+      await client.query('SELECT pg_advisory_lock(hashtext($1))', ['runbook-engine queue']);
+      try {
+        await boss.start();
+        if (!(await boss.getQueue(HOST_RUN_QUEUE))) {
+          await boss.createQueue(HOST_RUN_QUEUE, { name: HOST_RUN_QUEUE, retryLimit: 1000, retryDelay: 1, expireInSeconds: options.jobExpirySeconds ?? 300 });
+        }
+      } catch (error) {
+        await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
+        throw error;
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['runbook-engine queue']).catch(() => undefined);
+      }
+    });
     return new WorkQueue(store, boss);
   }
 
@@ -207,17 +216,16 @@ export class WorkQueue {
   }
 
   private async inTransaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.store.pool.connect();
-    try {
+    return this.store.withClient(async (client) => {
       await client.query('BEGIN');
-      const out = await fn(client);
-      await client.query('COMMIT');
-      return out;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+      try {
+        const out = await fn(client);
+        await client.query('COMMIT');
+        return out;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
   }
 }

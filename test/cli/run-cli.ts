@@ -12,8 +12,16 @@ export function cli(args: string[], env: Record<string, string> = {}): Promise<{
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    // A command that does not end is a failure to see, not a test that waits forever.
+    const limit = setTimeout(() => {
+      stderr += '\n(no end after 120 s: stopped)';
+      child.kill('SIGKILL');
+    }, 120_000);
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(limit);
+      resolve({ code, stdout, stderr });
+    });
   });
 }

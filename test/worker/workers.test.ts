@@ -32,18 +32,35 @@ test.after(async () => {
   await server.stop();
 });
 
+/** What is printed when a wait times out: the store's tables and every worker's events. */
+let diagnose: (() => Promise<string>) | null = null;
+
 const until = async (what: string, check: () => Promise<boolean> | boolean, ms = 90_000) => {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 100)); // polling real processes
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what}${diagnose ? `\n${await diagnose().catch((e: unknown) => String(e))}` : ''}`);
 };
+
+function diagnoseWith(s: Setup, workers: WorkerProcess[]): void {
+  diagnose = async () => {
+    const q = async (sql: string) => JSON.stringify((await s.store.query(sql)).rows);
+    return [
+      `leases: ${await q('SELECT run_id, generation, holder, expires_at, released, now() AS now FROM rbe_leases')}`,
+      `runs: ${await q(`SELECT run_id, summary->>'status' AS status, summary->>'awaiting' AS awaiting, summary_seq, (SELECT max(seq) FROM rbe_journal j WHERE j.run_id = r.run_id) AS last FROM rbe_runs r`)}`,
+      `hosts: ${await q('SELECT host, state, status FROM rbe_fleet_hosts')}`,
+      `jobs: ${await q('SELECT id, state, retry_count, data FROM runbook_queue.job')}`,
+      ...workers.map((w, i) => `worker ${i}: ${JSON.stringify(w.events)}`),
+    ].join('\n');
+  };
+}
 
 interface WorkerProcess {
   child: ChildProcess;
   events: Record<string, unknown>[];
+  stderr: () => string;
   exited: Promise<{ code: number | null; signal: string | null }>;
 }
 
@@ -68,9 +85,10 @@ function worker(url: string, stateDir: string, extra: string[] = []): WorkerProc
       }
     }
   });
-  child.stderr!.on('data', () => undefined);
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { child, events, exited };
+  return { child, events, exited, stderr: () => stderr };
 }
 
 interface Setup {
@@ -101,9 +119,17 @@ async function enqueue(s: Setup, extra: string[] = []): Promise<string> {
     });
     let stdout = '';
     let stderr = '';
+    // A command that does not end is a failure to see, not a test that waits forever.
+    const limit = setTimeout(() => {
+      stderr += '\n(no end after 60 s: stopped)';
+      child.kill('SIGKILL');
+    }, 60_000);
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(limit);
+      resolve({ code, stdout, stderr });
+    });
   });
   assert.is(out.code, 0, out.stderr);
   return (JSON.parse(out.stdout.trim().split('\n').pop()!) as { fleetId: string }).fleetId;
@@ -135,6 +161,7 @@ test('two workers share a fleet; one is SIGKILLed mid-run, the other takes its r
   const fleetId = await enqueue(s);
   // A alone drives the canary; then B joins, and A is killed while it drives hosts of the second wave.
   const b = worker(s.url, await tempDir('rbe-wstate-b-'));
+  diagnoseWith(s, [a, b]);
   const mine = () => a.events.filter((e) => e.event === 'host:start').map((e) => e.runId as string);
   await until('worker A to drive a host of the second wave', async () => {
     for (const runId of mine()) if (!runId.endsWith(s.hosts[0].name) && (await journalLength(s, runId)) >= 8) return true;
@@ -157,28 +184,20 @@ test('a worker paused past its lease is fenced when it wakes: it stores nothing 
   const a = worker(s.url, s.stateDir);
   const fleetId = await enqueue(s);
   const runId = hostRunId(fleetId, s.hosts[0].name);
-  try {
-    await until('the host to go down for its restart', async () => Boolean((await readHost(s.hosts[0].file)).down));
-  } catch (e) {
-    console.log(JSON.stringify(a.events), JSON.stringify((await s.store.query('SELECT * FROM rbe_leases')).rows), JSON.stringify((await s.store.query('SELECT run_id, summary, summary_seq FROM rbe_runs')).rows), JSON.stringify((await s.store.query('SELECT * FROM rbe_fleet_hosts')).rows), JSON.stringify((await s.store.query('SELECT id, state, data FROM runbook_queue.job')).rows));
-    throw e;
-  }
+  diagnoseWith(s, [a]);
+  await until('the host to go down for its restart', async () => Boolean((await readHost(s.hosts[0].file)).down));
   a.child.kill('SIGSTOP');
   const b = worker(s.url, await tempDir('rbe-wstate-b-'));
-  try {
-    await until('every host to end', allEnded(s, fleetId), 20_000);
-  } catch (e) {
-    console.log(JSON.stringify(b.events), JSON.stringify((await s.store.query('SELECT * FROM rbe_leases')).rows), JSON.stringify((await s.store.query('SELECT run_id, summary, summary_seq FROM rbe_runs')).rows), JSON.stringify((await s.store.query('SELECT * FROM rbe_fleet_hosts')).rows), JSON.stringify((await s.store.query('SELECT id, state, data FROM runbook_queue.job')).rows));
-    throw e;
-  }
+  diagnoseWith(s, [a, b]);
+  await until('every host to end', allEnded(s, fleetId));
   const records = await journalLength(s, runId);
   a.child.kill('SIGCONT');
   await until('A to find it lost the run', () => a.events.some((e) => e.event === 'host:end' && e.status === 'fenced'));
   assert.is(await journalLength(s, runId), records, 'nothing appended by the fenced worker');
   await assertCompliant(s, fleetId);
   for (const w of [a, b]) w.child.kill('SIGTERM');
-  assert.is((await a.exited).code, 0);
-  assert.is((await b.exited).code, 0);
+  assert.is((await a.exited).code, 0, a.stderr());
+  assert.is((await b.exited).code, 0, b.stderr());
   await s.store.close();
 });
 
@@ -193,6 +212,7 @@ test('SIGTERM: the worker stops claiming, its runs stop at a safe point, it exit
   const interrupted = a.events.filter((e) => e.event === 'host:end' && e.status === 'awaiting-resume').length;
   assert.ok(interrupted >= 1, 'runs under way stopped awaiting a resume');
   const b = worker(s.url, await tempDir('rbe-wstate-b-'));
+  diagnoseWith(s, [a, b]);
   await until('every host to end', allEnded(s, fleetId));
   await assertCompliant(s, fleetId);
   b.child.kill('SIGTERM');
@@ -205,6 +225,7 @@ test('PostgreSQL stopped and started again mid-fleet: the workers reconnect and 
   const a = worker(s.url, s.stateDir);
   const b = worker(s.url, await tempDir('rbe-wstate-b-'));
   const fleetId = await enqueue(s);
+  diagnoseWith(s, [a, b]);
   await until('the second wave under way', () => [...a.events, ...b.events].filter((e) => e.event === 'host:start').length >= 2);
   await s.store.close();
   await server.stop();
@@ -214,8 +235,8 @@ test('PostgreSQL stopped and started again mid-fleet: the workers reconnect and 
   await until('every host to end', allEnded(s, fleetId));
   await assertCompliant(s, fleetId);
   for (const w of [a, b]) w.child.kill('SIGTERM');
-  assert.is((await a.exited).code, 0);
-  assert.is((await b.exited).code, 0);
+  assert.is((await a.exited).code, 0, a.stderr());
+  assert.is((await b.exited).code, 0, b.stderr());
   await s.store.close();
 });
 
