@@ -39,6 +39,25 @@ let skipped = 0;
 let failedFiles = [];
 let next = 0;
 
+/** The process groups of the test files running now. */
+const groups = new Set();
+
+function endGroup(pid) {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+// Ctrl-C reaches this process only (the files have groups of their own): it ends theirs, then itself.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    for (const pid of groups) endGroup(pid);
+    process.exit(130);
+  });
+}
+
 function runOne(file) {
   return new Promise((resolve) => {
     const began = Date.now();
@@ -46,17 +65,23 @@ function runOne(file) {
       cwd: root,
       env: process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group (numbered by its PID): ending a hung file ends what it started too
+      // (a PostgreSQL cluster, an sshd, workers), and only that.
+      detached: true,
     });
+    groups.add(child.pid);
     let out = '';
-    // A file that hangs is ended (by its PID) and counted as failed, so that the suite always ends.
+    // A file that hangs is ended (its process group, by the PID that numbers it) and counted as failed,
+    // so that the suite always ends.
     const limit = setTimeout(() => {
       out += `\n${relative(root, file)}: no end after ${FILE_TIMEOUT_MS / 60_000} minutes; stopped\n`;
-      child.kill('SIGKILL');
+      endGroup(child.pid);
     }, FILE_TIMEOUT_MS);
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.on('close', (code) => {
       clearTimeout(limit);
+      groups.delete(child.pid);
       const text = strip(out);
       const num = (label) => Number(new RegExp(`^\\s*${label}:\\s*(\\d+)`, 'm').exec(text)?.[1] ?? 0);
       const t = num('Total');
