@@ -113,24 +113,7 @@ async function setup(count: number, downtimeMs: number): Promise<Setup> {
 }
 
 async function enqueue(s: Setup, extra: string[] = []): Promise<string> {
-  const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'run', 'orchestrator-tls12', '--inventory', s.inventory, '--no-wait', '--json', '--state-dir', s.stateDir, '--param', 'pollIntervalMs=100', ...extra], {
-      env: { ...process.env, RUNBOOK_STORE: s.url, NO_COLOR: '1' },
-    });
-    let stdout = '';
-    let stderr = '';
-    // A command that does not end is a failure to see, not a test that waits forever.
-    const limit = setTimeout(() => {
-      stderr += '\n(no end after 60 s: stopped)';
-      child.kill('SIGKILL');
-    }, 60_000);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => {
-      clearTimeout(limit);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  const out = await cli(['run', 'orchestrator-tls12', '--inventory', s.inventory, '--no-wait', '--json', '--state-dir', s.stateDir, '--param', 'pollIntervalMs=100', ...extra], { RUNBOOK_STORE: s.url });
   assert.is(out.code, 0, out.stderr);
   return (JSON.parse(out.stdout.trim().split('\n').pop()!) as { fleetId: string }).fleetId;
 }
