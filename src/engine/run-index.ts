@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { JournalError } from '../errors.js';
 import { readJournal, type JournalRecord } from './journal.js';
-
-/** What reading a run needs of a store (any store: see `RunStore`). */
-export type JournalSource = { readonly location: string; readJournal(runId: string): Promise<JournalRecord[]> };
 import { replay, resultOf, type RunStartedRecord } from './replay.js';
 import { fingerprint } from './runbook.js';
 import type { RunResult } from './types.js';
+
+/** What reading a run needs of a store (any store: see `RunStore`). */
+export type JournalSource = { readonly location: string; readJournal(runId: string): Promise<JournalRecord[]> };
 
 /** A run as listed from the state directory. */
 export interface RunSummary {
@@ -69,6 +69,11 @@ export function summaryOf(id: string, r: RunResult): RunSummary {
   };
 }
 
+/** How a run that cannot be read is listed. */
+export function damagedSummary(id: string, error: unknown): RunSummary {
+  return { runId: id, runbook: '?', target: '?', status: 'damaged', currentStep: null, startedAt: '', endedAt: '', error: (error as Error).message.split('\n')[0] };
+}
+
 /** `summary.json` beside a journal: the summary as of a journal of `journalBytes` bytes. */
 type SummaryFile = { journalBytes: number; journalModified: number; summary: RunSummary };
 
@@ -115,7 +120,7 @@ export async function listRuns(stateDir: string): Promise<RunSummary[]> {
             const { records } = await readJournal(join(runDirOf(stateDir, id), 'journal.jsonl'));
             return summaryOf(id, resultOf(replay(records), stateDir));
           } catch (error) {
-            return { runId: id, runbook: '?', target: '?', status: 'damaged', currentStep: null, startedAt: '', endedAt: '', error: (error as Error).message.split('\n')[0] } satisfies RunSummary;
+            return damagedSummary(id, error);
           }
         }),
       )),

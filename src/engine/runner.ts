@@ -17,7 +17,7 @@ import type { LeaseOptions } from './lease.js';
 import { checkStepParameters, resolveParameters, validateRunbook } from './loader.js';
 import { JOURNAL_FORMAT, type RunStartedRecord } from './replay.js';
 import { runResult, startedRecordOf, summaryOf, type RunSummary } from './run-index.js';
-import { fileStore, filesUnder } from '../store/file-store.js';
+import { fileStore } from '../store/file-store.js';
 import type { RunJournal, RunStore } from '../store/types.js';
 import { writeReports, writeUndoFiles } from './report.js';
 import type { RetryPolicy } from './retry.js';
@@ -224,7 +224,7 @@ export class Runner {
         const result = await drive({
           runDir,
           // Where the run is found again: the state directory, or the shared store's URL.
-          stateDir: this.store.kind === 'file' ? this.stateDir : this.store.location,
+          stateDir: this.store.location,
           journal,
           executor,
           kinds: this.options.kinds,
@@ -245,7 +245,7 @@ export class Runner {
         const undo = await writeUndoFiles(result, journal.records, this.options.kinds, runDir);
         const reported = undo ? { ...result, undoFiles: undo } : result;
         await writeReports(reported, runDir);
-        await this.store.saveRun(runId, summaryOf(runId, reported), this.store.kind === 'file' ? {} : await filesUnder(runDir));
+        await this.store.saveRun(runId, summaryOf(runId, reported));
         return reported;
       } finally {
         await journal?.close();

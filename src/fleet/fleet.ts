@@ -14,7 +14,7 @@ import { ValidationError, toErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { StepKindRegistry } from '../engine/kinds.js';
 import { checkStepParameters, resolveParameters } from '../engine/loader.js';
-import type { Runner } from '../engine/runner.js';
+import type { Run, Runner } from '../engine/runner.js';
 import type { LoadedRunbook, RunbookDefinition } from '../engine/runbook.js';
 import { runResult } from '../engine/run-index.js';
 import type { RunResult } from '../engine/types.js';
@@ -111,6 +111,16 @@ export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], 
 /** True when a host's status counts against the failure budget. */
 export function countsAsFailure(status: HostStatus): boolean {
   return FAILED.has(status);
+}
+
+/**
+ * A host's run in its fleet: resumed from its journal when it has one, else started with the host's
+ * parameters (the inventory's defaults, the host's own, then the fleet's).
+ */
+export async function hostRun(runner: Runner, record: FleetRecord, host: InventoryHost, executor: Executor, resume: boolean): Promise<Run> {
+  const runId = hostRunId(record.fleetId, host.name);
+  if (resume) return runner.resume(runId, { executor });
+  return runner.start(record.runbook, { executor, runId, params: paramsFor(record, host), checkMode: record.checkMode, target: host.target });
 }
 
 /** The run id of a host in a fleet: fixed, so that a resumed fleet finds the host's run (or knows it never started). */
@@ -216,9 +226,7 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
         let executor: Executor | undefined;
         try {
           executor = await deps.connect(host.target);
-          const run = known
-            ? await deps.runner.resume(runId, { executor })
-            : deps.runner.start(record.runbook, { executor, runId, params: paramsFor(record, host), checkMode: record.checkMode, target: host.target });
+          const run = await hostRun(deps.runner, record, host, executor, known !== undefined);
           outcome.status = 'running';
           events.emit('host:start', { fleetId, wave: outcome.wave, host: host.name, runId });
           settle(outcome, await run.result);

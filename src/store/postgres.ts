@@ -19,12 +19,11 @@ import pg from 'pg';
 import { JournalError } from '../errors.js';
 import { GroupCommitJournal, decodeLine, type JournalRecord } from '../engine/journal.js';
 import { processAlive, type Lease, type LeaseOptions } from '../engine/lease.js';
-import { summaryOf, type RunSummary } from '../engine/run-index.js';
+import { damagedSummary, runDirOf, summaryOf, type RunSummary } from '../engine/run-index.js';
 import { replay, resultOf } from '../engine/replay.js';
 import { fleetDirOf } from '../fleet/fleet-dir.js';
 import type { FleetRecord } from '../fleet/types.js';
-import { runDirOf } from '../engine/run-index.js';
-import { checkFleetRecord } from './file-store.js';
+import { checkFleetRecord, filesUnder } from './file-store.js';
 import type { RunJournal, RunStore } from './types.js';
 
 /** The schema, one migration per version; never edit a released one, add the next. */
@@ -70,11 +69,9 @@ export const MIGRATIONS: readonly string[] = [
      state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'queued', 'ended')),
      status text,
      error jsonb,
-     queued_at timestamptz,
      PRIMARY KEY (fleet_id, host)
    );
-   CREATE INDEX rbe_fleet_hosts_queued ON rbe_fleet_hosts (state) WHERE state = 'queued';
-   ALTER TABLE rbe_fleets ADD COLUMN queued boolean NOT NULL DEFAULT false;`,
+   CREATE INDEX rbe_fleet_hosts_queued ON rbe_fleet_hosts (state) WHERE state = 'queued';`,
 ];
 
 /** SQLSTATE classes and socket errors that mean "the server is not there right now": retried. */
@@ -84,6 +81,11 @@ export function isConnectionError(error: unknown): boolean {
   if (code.startsWith('08')) return true;
   const message = (error as Error)?.message ?? '';
   return /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect|Query read timeout|not queryable/i.test(message);
+}
+
+/** `FENCED`: this worker no longer drives the run, and changes nothing more. */
+function lostRun(location: string, runId: string, message: string): JournalError {
+  return new JournalError('FENCED', message, { where: `${location} run ${runId}`, hint: 'nothing more was changed by this worker; follow the run with `runbook status`' });
 }
 
 /** The URL for people: its password replaced. */
@@ -160,14 +162,16 @@ export class PostgresStore implements RunStore {
         shouldRetry: () => Date.now() - started < this.reconnectForMs,
       },
     ).catch((error: unknown) => {
-      if (isConnectionError(error)) {
-        throw new JournalError('STORE_UNAVAILABLE', `the PostgreSQL store cannot be reached: ${(error as Error).message}`, {
-          where: this.location,
-          hint: 'check that the server is up and the URL, user and password ($PGPASSWORD) are right; nothing more was changed',
-          cause: error,
-        });
-      }
-      throw error;
+      throw isConnectionError(error) ? this.unavailable(error) : error;
+    });
+  }
+
+  /** The error of a store that cannot be reached, naming it (without its password). */
+  private unavailable(cause: unknown): JournalError {
+    return new JournalError('STORE_UNAVAILABLE', `the PostgreSQL store cannot be reached: ${(cause as Error).message}`, {
+      where: this.location,
+      hint: 'check that the server is up and the URL, user and password ($PGPASSWORD) are right; nothing more was changed',
+      cause,
     });
   }
 
@@ -181,11 +185,7 @@ export class PostgresStore implements RunStore {
     try {
       client = await this.pool.connect();
     } catch (cause) {
-      throw new JournalError('STORE_UNAVAILABLE', `the PostgreSQL store cannot be reached: ${(cause as Error).message}`, {
-        where: this.location,
-        hint: 'check that the server is up and the URL, user and password ($PGPASSWORD) are right',
-        cause,
-      });
+      throw this.unavailable(cause);
     }
     let broken: Error | undefined;
     const onError = (error: Error) => (broken = error);
@@ -271,13 +271,8 @@ export class PostgresStore implements RunStore {
       }
     }
     const generation = rows[0].generation;
-    const store = this;
     let fenced = false;
-    const fencedError = () =>
-      new JournalError('FENCED', `this worker lost the lease of run ${runId} (generation ${generation}): another driver took it over`, {
-        where: `${this.location} run ${runId}`,
-        hint: 'nothing more was changed by this worker; follow the run with `runbook status`',
-      });
+    const fencedError = () => lostRun(this.location, runId, `this worker lost the lease of run ${runId} (generation ${generation}): another driver took it over`);
     const check = async () => {
       if (fenced) throw fencedError();
       const { rows: now } = await this.query<{ generation: number }>('SELECT generation FROM rbe_leases WHERE run_id = $1', [runId]);
@@ -295,10 +290,10 @@ export class PostgresStore implements RunStore {
     return {
       generation,
       check,
-      async release() {
+      release: async () => {
         if (timer) clearInterval(timer);
         if (fenced) return;
-        await store.query('UPDATE rbe_leases SET released = true, expires_at = now() WHERE run_id = $1 AND generation = $2', [runId, generation]).catch(() => undefined);
+        await this.query('UPDATE rbe_leases SET released = true, expires_at = now() WHERE run_id = $1 AND generation = $2', [runId, generation]).catch(() => undefined);
       },
     };
   }
@@ -325,7 +320,9 @@ export class PostgresStore implements RunStore {
     });
   }
 
-  async saveRun(runId: string, summary: RunSummary, files: Record<string, string>): Promise<void> {
+  async saveRun(runId: string, summary: RunSummary): Promise<void> {
+    // The files of the run, as this machine wrote them: kept where every worker finds them.
+    const files = await filesUnder(this.runDir(runId));
     await this.query('UPDATE rbe_runs SET summary = $2, summary_seq = (SELECT max(seq) FROM rbe_journal WHERE run_id = $1) WHERE run_id = $1', [runId, JSON.stringify(summary)]);
     const names = Object.keys(files);
     if (names.length > 0) {
@@ -356,7 +353,7 @@ export class PostgresStore implements RunStore {
       try {
         out.push(summaryOf(row.run_id, resultOf(replay(await this.readJournal(row.run_id)), this.location)));
       } catch (error) {
-        out.push({ runId: row.run_id, runbook: '?', target: '?', status: 'damaged', currentStep: null, startedAt: '', endedAt: '', error: (error as Error).message.split('\n')[0] });
+        out.push(damagedSummary(row.run_id, error));
       }
     }
     return out;
@@ -421,16 +418,10 @@ class PostgresJournal extends GroupCommitJournal {
       if ((error as { code?: string }).code !== '23505') throw error;
       const { rows } = await this.db.query<{ seq: number; line: string }>('SELECT seq, line FROM rbe_journal WHERE run_id = $1 AND seq = ANY($2::int[]) ORDER BY seq', [this.runId, seqs]);
       if (rows.length === batch.length && rows.every((row, i) => row.line === lines[i])) return;
-      throw new JournalError('FENCED', `another driver wrote record ${seqs[0]} of run ${this.runId}: this worker no longer writes it`, {
-        where: `${this.db.location} run ${this.runId}`,
-        hint: 'nothing more was changed by this worker; follow the run with `runbook status`',
-      });
+      throw lostRun(this.db.location, this.runId, `another driver wrote record ${seqs[0]} of run ${this.runId}: this worker no longer writes it`);
     }
     if (inserted === 0) {
-      throw new JournalError('FENCED', `this worker lost the lease of run ${this.runId} (generation ${this.generation}): its journal takes no more records from it`, {
-        where: `${this.db.location} run ${this.runId}`,
-        hint: 'nothing more was changed by this worker; follow the run with `runbook status`',
-      });
+      throw lostRun(this.db.location, this.runId, `this worker lost the lease of run ${this.runId} (generation ${this.generation}): its journal takes no more records from it`);
     }
   }
 

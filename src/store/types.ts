@@ -38,7 +38,8 @@ export interface RunStore {
   readonly location: string;
   /**
    * A folder on this machine for a run's files while it is driven (backups, reports, undo files). The
-   * file store keeps them there; a shared store also keeps a copy of each (see {@link RunStore.saveRun}).
+   * file store keeps them there; a shared store also keeps a copy of each when the drive ends (see
+   * {@link RunStore.saveRun}).
    */
   runDir(runId: string): string;
   /** A folder on this machine for a fleet's reports. */
@@ -52,8 +53,8 @@ export interface RunStore {
   openJournal(runId: string, lease: Lease): Promise<RunJournal>;
   /** Every durable record of a run, verified; `JOURNAL_MISSING` when there is no such run. */
   readJournal(runId: string): Promise<JournalRecord[]>;
-  /** Records how a drive ended: the run's summary (for listings) and its files. */
-  saveRun(runId: string, summary: RunSummary, files: RunFiles): Promise<void>;
+  /** Records how a drive ended: the run's summary (for listings), and the files in its {@link RunStore.runDir}. */
+  saveRun(runId: string, summary: RunSummary): Promise<void>;
   /** The files a run left, by name (reports, undo files, backups). */
   runFiles(runId: string): Promise<RunFiles>;
   /** Every run, oldest first; a run that cannot be read is listed as `damaged`. */

@@ -33,7 +33,7 @@ export const HOST_RUN_QUEUE = 'runbook-host-run';
 export type HostRunJob = { fleetId: string; host: string; runId: string };
 
 /** Statuses a host run ends with (anything else is under way, or stopped to be resumed). */
-const ENDED = new Set(['succeeded', 'planned', 'rolled-back', 'rollback-failed', 'cancelled']);
+export const ENDED: ReadonlySet<string> = new Set(['succeeded', 'planned', 'rolled-back', 'rollback-failed', 'cancelled']);
 
 /** A job id from a text: the same text, the same id, so that a run is queued once per reason. */
 export function jobIdOf(text: string): string {
@@ -96,7 +96,6 @@ export class WorkQueue {
        SELECT $1, h, w, p, r FROM unnest($2::text[], $3::int[], $4::int[], $5::text[]) AS t(h, w, p, r)`,
       [record.fleetId, rows.map((r) => r.host), rows.map((r) => r.wave), rows.map((r) => r.position), rows.map((r) => r.runId)],
     );
-    await this.store.query('UPDATE rbe_fleets SET queued = true WHERE fleet_id = $1', [record.fleetId]);
     await this.advance(record.fleetId);
   }
 
@@ -134,7 +133,7 @@ export class WorkQueue {
         for (const h of hosts) {
           if (queued >= record.concurrency) break;
           if (h.state !== 'pending' || h.wave !== current || earlierOpen(h.wave)) continue;
-          await client.query(`UPDATE rbe_fleet_hosts SET state = 'queued', queued_at = now() WHERE fleet_id = $1 AND host = $2`, [fleetId, h.host]);
+          await client.query(`UPDATE rbe_fleet_hosts SET state = 'queued' WHERE fleet_id = $1 AND host = $2`, [fleetId, h.host]);
           await this.send({ fleetId, host: h.host, runId: h.run_id }, jobIdOf(`${h.run_id}#queued`), client);
           h.state = 'queued';
           queued += 1;

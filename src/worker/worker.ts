@@ -10,7 +10,8 @@ import type { Run, Runner } from '../engine/runner.js';
 import { runResult } from '../engine/run-index.js';
 import type { RunResult } from '../engine/types.js';
 import type { PostgresStore } from '../store/postgres.js';
-import { WorkQueue, type HostRunJob, type WorkQueueOptions } from './queue.js';
+import { hostRun } from '../fleet/fleet.js';
+import { ENDED, WorkQueue, type HostRunJob, type WorkQueueOptions } from './queue.js';
 
 /** What a worker tells as it goes, each naming its fleet and host. */
 export type WorkerEvents = {
@@ -49,8 +50,6 @@ export interface Worker {
   readonly stopped: Promise<void>;
 }
 
-const ENDED = new Set(['succeeded', 'planned', 'rolled-back', 'rollback-failed', 'cancelled']);
-
 /** Starts a worker on a store (the library's `startWorker` loads this on first use). */
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const queue = await WorkQueue.open(options.store, options.queue);
@@ -87,8 +86,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         return;
       }
       try {
-        const params = { ...record.inventory.defaults.params, ...entry.params, ...record.params };
-        const run = known ? await options.runner.resume(runId, { executor }) : options.runner.start(record.runbook, { executor, runId, params, checkMode: record.checkMode, target: entry.target });
+        const run = await hostRun(options.runner, record, entry, executor, known !== undefined);
         runs.set(runId, run);
         events.emit('host:start', { fleetId, host, runId, resumed: Boolean(known) });
         if (stopping) run.interrupt();
