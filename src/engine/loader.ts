@@ -3,8 +3,7 @@
  * `with`, retry policies and parameters. Errors name the file, the step and the field.
  */
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../errors.js';
 import type { StepKindRegistry } from './kinds.js';
 import { retryPolicySchema } from './retry.js';
@@ -174,28 +173,38 @@ function placeholderFor(type: 'string' | 'number' | 'boolean'): Json {
   return type === 'string' ? '' : type === 'number' ? 0 : false;
 }
 
-/** Reads and validates a YAML or JSON runbook file. */
-export async function loadRunbookFile(file: string, kinds: StepKindRegistry): Promise<LoadedRunbook> {
-  let text: string;
+/** Reads a runbook file's text, with an error naming the file. */
+export async function readRunbookText(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (cause) {
     throw new ValidationError(`cannot read runbook file`, [(cause as Error).message], { where: file, cause });
   }
-  let data: unknown;
+}
+
+/**
+ * Parses a runbook document, JSON or YAML by the file's name, without validating it. The YAML parser
+ * is loaded only for a YAML file.
+ */
+export async function parseRunbookText(text: string, file: string): Promise<unknown> {
   if (file.endsWith('.json')) {
     try {
-      data = JSON.parse(text);
+      return JSON.parse(text);
     } catch (cause) {
       throw new ValidationError('the runbook is not valid JSON', [(cause as Error).message], { where: file, cause });
     }
-  } else {
-    const doc = parseDocument(text, { prettyErrors: true });
-    if (doc.errors.length > 0) {
-      throw new ValidationError('the runbook is not valid YAML', doc.errors.map((e) => e.message), { where: file });
-    }
-    data = doc.toJS();
   }
+  const { parseDocument } = await import('yaml');
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ValidationError('the runbook is not valid YAML', doc.errors.map((e) => e.message), { where: file });
+  }
+  return doc.toJS();
+}
+
+/** Reads and validates a YAML or JSON runbook file. */
+export async function loadRunbookFile(file: string, kinds: StepKindRegistry): Promise<LoadedRunbook> {
+  const data = await parseRunbookText(await readRunbookText(file), file);
   const loaded = validateRunbook(data, kinds, file);
   return { ...loaded, source: file };
 }

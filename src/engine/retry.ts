@@ -2,7 +2,7 @@
  * Retry policies are data: validated when a runbook loads, with errors that name the field.
  */
 import pRetry from 'p-retry';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isTransient } from '../errors.js';
 
 /**

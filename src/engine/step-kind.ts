@@ -11,7 +11,7 @@
  * (see `step-host.ts`), so that snapshots can be persisted and restored.
  */
 import { assign, fromPromise, setup } from 'xstate';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { toErrorRecord } from '../errors.js';
 import type { StepRuntime } from './step-runtime.js';
 import type { Compensation, Json, StepMachineContext, StepMachineInput, StepPlan, Verification } from './types.js';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls';
-import forge from 'node-forge';
+import type Forge from 'node-forge';
 import type { TlsEndpoint } from './types.js';
 import type { Clock } from '../util/clock.js';
 import { boot, serverProtocolsInEffect, type SimHostState } from './simulated-model.js';
@@ -20,10 +20,11 @@ import { boot, serverProtocolsInEffect, type SimHostState } from './simulated-mo
 /**
  * A self-signed certificate for `localhost` (the protocol is under test, not the certificate). Making
  * one costs a few hundred milliseconds of CPU (an RSA key), so it is made once and kept for this user in
- * the temporary folder (mode 0600) for the processes that follow — tests start hundreds of them.
+ * the temporary folder (mode 0600) for the processes that follow — tests start hundreds of them. node-forge
+ * (some 40 ms to load) is loaded only when a certificate has to be made.
  */
 let identity: { key: string; cert: string } | undefined;
-function selfSigned(): { key: string; cert: string } {
+async function selfSigned(): Promise<{ key: string; cert: string }> {
   if (identity) return identity;
   const file = join(tmpdir(), `runbook-engine-sim-tls-${process.getuid?.() ?? 'user'}.json`);
   try {
@@ -32,6 +33,7 @@ function selfSigned(): { key: string; cert: string } {
   } catch {
     // none kept yet (or unreadable): make one
   }
+  const { default: forge } = await import('node-forge');
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const key = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const cert = forge.pki.createCertificate();
@@ -47,7 +49,7 @@ function selfSigned(): { key: string; cert: string } {
   cert.siginfo.algorithmOid = forge.pki.oids.sha256WithRSAEncryption;
   cert.signatureOid = forge.pki.oids.sha256WithRSAEncryption;
   // getTBSCertificate is forge's public API, missing from its type declarations.
-  const tbsOf = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate;
+  const tbsOf = (forge.pki as unknown as { getTBSCertificate(c: Forge.pki.Certificate): Forge.asn1.Asn1 }).getTBSCertificate;
   cert.signature = sign('sha256', Buffer.from(forge.asn1.toDer(tbsOf(cert)).getBytes(), 'binary'), privateKey).toString('binary');
   identity = { key, cert: forge.pki.certificateToPem(cert) };
   try {
@@ -86,7 +88,7 @@ export interface ServedEndpoints {
  */
 export async function serveEndpoints(read: () => Promise<SimHostState>, options: { clock?: Clock } = {}): Promise<ServedEndpoints> {
   const host = await read();
-  const { key, cert } = selfSigned();
+  const { key, cert } = await selfSigned();
   const contexts = new Map<number, SecureContext>();
   const servers: Server[] = [];
   const sockets = new Set<Socket>();

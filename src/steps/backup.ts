@@ -3,7 +3,7 @@
  * `reg export` to a `.reg` file on the target (both views), keeps a copy in the run's state directory,
  * and journals the exact prior value (or absence) of every value the later steps may write.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { StepError } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';

@@ -3,7 +3,7 @@
  * `v4.0.30319` (the reference procedure's step 2): four keys on a 64-bit OS (native and WOW64
  * views), the two native keys on a 32-bit OS. Optionally `SchUseStrongCrypto`=1 in the same keys.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineStepKind, type DeclaredWrite } from '../engine/step-kind.js';
 import type { StepRuntime } from '../engine/step-runtime.js';
 import { resultOf, type RegistryView } from '../executors/types.js';

@@ -6,7 +6,7 @@
  * write, so on the bundled runbook this step reports the evidence; in a runbook without the preflight
  * its failure rolls back the steps before it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { StepError } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';

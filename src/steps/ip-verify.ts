@@ -5,7 +5,7 @@
  * that the Orchestrator services run and that the protocols in effect since the boot match the
  * SCHANNEL configuration.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { StepError } from '../errors.js';
 import { defineStepKind, type DeclaredWrite } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';

@@ -2,7 +2,7 @@
  * Step `orchestrator/preflight`: the reference procedure's "Before you start", read-only, in one round
  * trip. Any unmet prerequisite ends the run before the first write, each named with how to fix it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { StepError } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';

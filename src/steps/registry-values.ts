@@ -5,12 +5,11 @@
  */
 import { StepError } from '../errors.js';
 import type { HostOp, HostOpResult, RegistryValue } from '../executors/types.js';
-import type { z } from 'zod';
 import type { DeclaredWrite, HandlerArgs, StepKindDefinition } from '../engine/step-kind.js';
 import type { StepRuntime } from '../engine/step-runtime.js';
 import type { Change, Json, StepPlan } from '../engine/types.js';
 import { createdKeys, type RegistryPrior } from '../windows/undo-files.js';
-import { z as zod } from 'zod';
+import * as z from 'zod';
 
 /** What was read of one value. */
 export interface ObservedValue {
@@ -226,9 +225,9 @@ export function leftByStep(results: Record<string, Json>): (prior: Prior) => Reg
 }
 
 /** The outputs every registry step publishes. */
-export const registryStepOutputs = zod.object({
-  changed: zod.number().describe('how many values the step wrote'),
-  rebootRequired: zod.boolean().describe('true when a written value takes effect only after a restart'),
+export const registryStepOutputs = z.object({
+  changed: z.number().describe('how many values the step wrote'),
+  rebootRequired: z.boolean().describe('true when a written value takes effect only after a restart'),
 });
 
 /** What {@link defineRegistryStep} needs to know of a step that sets registry values. */
@@ -245,7 +244,7 @@ export interface RegistryStepOptions<P> {
   /** More published data, from the desired values. */
   publish?(args: HandlerArgs<P>): Promise<Record<string, Json>>;
   /** The schema of what `publish` adds to the outputs. */
-  publishes?: zod.ZodRawShape;
+  publishes?: z.ZodRawShape;
   /** A sentence the plan and the result add to their summary, from the published data. */
   note?(published: Record<string, Json>): string | null;
 }

@@ -6,7 +6,7 @@
  * drive as awaiting resume. Its compensation (run after all others) restarts again, so that restored
  * values take effect.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ExecutorError, StepError, isTransient } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
 import type { StepRuntime } from '../engine/step-runtime.js';

@@ -3,7 +3,7 @@
  * procedure's step 1 sets them (`Enabled` and `DisabledByDefault` DWORDs under each protocol's
  * `Client` and `Server` key). Protocol keys it does not manage (TLS 1.3, PCT…) are left alone.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineStepKind } from '../engine/step-kind.js';
 import type { DeclaredWrite } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';

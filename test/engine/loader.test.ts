@@ -1,8 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parse } from 'yaml';
+import { compiledDocument, runbookTextHash } from '../../src/engine/bundled.js';
 import { ValidationError, fingerprint, loadRunbook, loadRunbookFile, resolveParameters } from '../../src/index.js';
+import { packageRoot } from '../../src/util/package-root.js';
 import { kinds, tempDir } from '../helpers.js';
 
 async function docFile(text: string, ext = 'yaml'): Promise<string> {
@@ -25,6 +28,19 @@ test('the bundled runbook loads: the seven steps of the procedure in order, betw
   const rb = await loadRunbook('orchestrator-tls12', kinds);
   assert.equal(rb.definition.steps.map((s) => s.id), ['preflight', 'tls-baseline', 'backup', 'schannel', 'dotnet', 'hotfix', 'restart', 'ip-verify', 'tls-verify']);
   assert.match(rb.fingerprint, /^sha256:[0-9a-f]{64}$/);
+});
+
+test("the build's parsed copy of a bundled runbook is its YAML's document, and is used only while the YAML is unchanged", async () => {
+  const yaml = await readFile(join(packageRoot(), 'runbooks', 'orchestrator-tls12.yaml'), 'utf8');
+  const built = join(packageRoot(), 'dist', 'runbooks', 'orchestrator-tls12.json');
+  assert.equal(await compiledDocument(built, yaml), parse(yaml), 'the build (npm test builds first) copied the current YAML');
+  const copy = join(await tempDir(), 'copy.json');
+  await writeFile(copy, JSON.stringify({ sourceSha256: runbookTextHash(yaml), document: { name: 'from-the-copy' } }));
+  assert.equal(await compiledDocument(copy, yaml), { name: 'from-the-copy' });
+  assert.is(await compiledDocument(copy, `${yaml}# edited\n`), undefined, 'an edited runbook is parsed again');
+  assert.is(await compiledDocument(join(await tempDir(), 'none.json'), yaml), undefined);
+  const fromFile = await loadRunbookFile(join(packageRoot(), 'runbooks', 'orchestrator-tls12.yaml'), kinds);
+  assert.equal((await loadRunbook('orchestrator-tls12', kinds)).definition, fromFile.definition);
 });
 
 test('an error names the file, the step and the field', async () => {
