@@ -2,6 +2,10 @@
  * What this process has read from the target during one drive of a run. A later step that needs the
  * same facts gets them without another round trip; a write drops what it may have changed, a restart
  * drops everything. A resumed run starts with an empty cache, so it always re-reads.
+ *
+ * Observations made outside the executor (TLS handshakes from the controller) are kept too, by a key
+ * the step chooses; any write or restart drops all of them, since what a write changes there is not
+ * known. In check mode nothing is written, so a plan observes each thing once.
  */
 import type { HostOp, HostOpResult } from '../executors/types.js';
 import { WRITE_OPS } from '../executors/types.js';
@@ -17,6 +21,21 @@ function related(a: string, b: string): boolean {
 
 export class ReadCache {
   private entries = new Map<string, { op: HostOp; result: HostOpResult }>();
+  private observations = new Map<string, Promise<unknown>>();
+
+  /** What was observed under `key` during this drive, else `observe()`'s result, kept under it. */
+  observed<T>(key: string, observe: () => Promise<T>): Promise<T> {
+    let kept = this.observations.get(key) as Promise<T> | undefined;
+    if (!kept) {
+      kept = observe();
+      this.observations.set(key, kept);
+      // A failed observation is not kept: the next step observes again.
+      kept.catch(() => {
+        if (this.observations.get(key) === kept) this.observations.delete(key);
+      });
+    }
+    return kept;
+  }
 
   private static keyOf(op: HostOp): string {
     return JSON.stringify(op);
@@ -34,6 +53,7 @@ export class ReadCache {
   invalidate(writes: readonly HostOp[]): void {
     for (const write of writes) {
       if (!WRITE_OPS.has(write.op) || write.op === 'registry.export' || write.op.startsWith('startupTask.')) continue;
+      this.observations.clear();
       if (write.op === 'restart') {
         this.entries.clear();
         return;

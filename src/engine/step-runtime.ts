@@ -63,6 +63,12 @@ export interface StepRuntime {
   transportTls(): Promise<string | null>;
   /** The target's TLS endpoints the executor knows of (none when it knows none). */
   tlsEndpoints(): Promise<TlsEndpoint[]>;
+  /**
+   * Something observed from the controller rather than read through the executor (TLS handshakes):
+   * what an earlier step of this drive observed under the same `key`, else `observe()`'s result. Any
+   * write to the target or restart forgets every observation.
+   */
+  observe<T extends Json>(key: string, observe: () => Promise<T>): Promise<T>;
   /** Returns what was journaled under `name` for this step, or computes it and journals it durably first. */
   remember<T extends Json>(name: string, compute: () => Promise<T> | T): Promise<T>;
   /** True when something was journaled under `name` for this step. */
@@ -185,6 +191,7 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
     exec,
     transportTls: async () => (executor.transportTls ? executor.transportTls() : null),
     tlsEndpoints: async () => (executor.tlsEndpoints ? executor.tlsEndpoints() : []),
+    observe: (key, observe) => cache.observed(key, observe),
     async read(ops) {
       const missing = ops.filter((op) => cache.get(op) === undefined);
       if (missing.length > 0) await exec(missing);

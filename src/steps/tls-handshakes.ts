@@ -9,7 +9,7 @@
  *
  * It changes nothing and makes no call through the executor: no round trip is counted.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineStepKind } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
 import type { TlsEndpoint } from '../executors/types.js';
@@ -81,8 +81,11 @@ export const tlsHandshakesStep = defineStepKind({
   verifyWhenUnchanged: true,
   async probe({ params, rt }) {
     const endpoints = [...(await rt.tlsEndpoints()), ...endpointsOf(params)];
-    const verdicts: HandshakeRow[] = [];
-    for (const e of endpoints) verdicts.push(...(await probeEndpoint(e, PROBED_PROTOCOLS, { timeoutMs: params.timeoutMs })).map(rowOf));
+    // A baseline and a verification with nothing written between them (a plan) see the same handshakes.
+    const verdicts = await rt.observe<HandshakeRow[]>(`tls/handshakes ${JSON.stringify([endpoints, params.timeoutMs])}`, async () => {
+      const probed = await Promise.all(endpoints.map((e) => probeEndpoint(e, PROBED_PROTOCOLS, { timeoutMs: params.timeoutMs })));
+      return probed.flat().map(rowOf);
+    });
     return { role: params.role, verdicts, notTestable: NOT_TESTABLE } satisfies HandshakeTable as unknown as Json;
   },
   plan({ observed }) {

@@ -16,6 +16,7 @@ import { Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
 import { isIP } from 'node:net';
 import type { TlsEndpoint } from '../executors/types.js';
+import { concurrencyLimit } from '../util/limit.js';
 
 export type { TlsEndpoint } from '../executors/types.js';
 
@@ -152,9 +153,18 @@ function classify(error: NodeJS.ErrnoException, raw: Socket): { outcome: Handsha
 }
 
 /**
- * Probes each protocol on one endpoint, without SNI and (when the endpoint has a DNS name) with it. A
- * version counts as accepted when any handshake completed, refused when every handshake was refused
- * by the server, and inconclusive otherwise.
+ * Handshakes in flight in this process at most: a probe's handshakes run at once (a server far away
+ * answers all of them in one round trip's time), and a fleet probing a thousand hosts does not open
+ * tens of thousands of sockets.
+ */
+export const MAX_HANDSHAKES_IN_FLIGHT = 32;
+const inFlight = concurrencyLimit(MAX_HANDSHAKES_IN_FLIGHT);
+
+/**
+ * Probes each protocol on one endpoint, without SNI and (when the endpoint has a DNS name) with it, all
+ * handshakes at once (at most {@link MAX_HANDSHAKES_IN_FLIGHT} in the process). A version counts as
+ * accepted when any handshake completed, refused when every handshake was refused by the server, and
+ * inconclusive otherwise. Verdicts come in the order of `protocols`.
  *
  * @example
  * ```ts
@@ -163,17 +173,16 @@ function classify(error: NodeJS.ErrnoException, raw: Socket): { outcome: Handsha
  * ```
  */
 export async function probeEndpoint(endpoint: TlsEndpoint, protocols: readonly ProbedProtocol[] = PROBED_PROTOCOLS, options: ProbeOptions = {}): Promise<ProtocolVerdict[]> {
-  const out: ProtocolVerdict[] = [];
   const address = `${endpoint.host}:${endpoint.port}`;
-  for (const protocol of protocols) {
-    const handshakes = [await handshake(endpoint, protocol, false, options)];
-    if (endpoint.servername && isIP(endpoint.servername) === 0) handshakes.push(await handshake(endpoint, protocol, true, options));
+  const withSni = endpoint.servername !== undefined && endpoint.servername !== '' && isIP(endpoint.servername) === 0;
+  const attempt = (protocol: ProbedProtocol, sni: boolean) => inFlight.run(() => handshake(endpoint, protocol, sni, options));
+  return Promise.all(protocols.map(async (protocol): Promise<ProtocolVerdict> => {
+    const handshakes = await Promise.all(withSni ? [attempt(protocol, false), attempt(protocol, true)] : [attempt(protocol, false)]);
     const accepted = handshakes.find((h) => h.outcome === 'accepted');
     const outcome: HandshakeOutcome = accepted ? 'accepted' : handshakes.every((h) => h.outcome === 'refused') ? 'refused' : 'inconclusive';
     const evidence = (accepted ?? handshakes.find((h) => h.outcome === outcome) ?? handshakes[0]).evidence;
-    out.push({ endpoint: endpoint.name, address, protocol, outcome, evidence: accepted?.negotiated ? `${evidence}: ${accepted.negotiated} ${accepted.cipher ?? ''}`.trim() : evidence, handshakes });
-  }
-  return out;
+    return { endpoint: endpoint.name, address, protocol, outcome, evidence: accepted?.negotiated ? `${evidence}: ${accepted.negotiated} ${accepted.cipher ?? ''}`.trim() : evidence, handshakes };
+  }));
 }
 
 /** Parses `host:port` (or `[v6]:port`, or `name=host:port`) into an endpoint. */

@@ -38,4 +38,20 @@ test('a restart drops everything; an export or a start-up task drops nothing', (
   assert.is(cache.get({ op: 'os.info' }), undefined);
 });
 
+test('an observation is made once until a write or a restart; a failed one is made again', async () => {
+  const cache = new ReadCache();
+  let made = 0;
+  const observe = async () => ++made;
+  assert.is(await cache.observed('tls', observe), 1);
+  assert.is(await cache.observed('tls', observe), 1, 'the second step reuses it');
+  cache.invalidate([{ op: 'registry.export', view: '64', key: 'SOFTWARE\\A', file: 'C:\\a.reg' }]);
+  assert.is(await cache.observed('tls', observe), 1, 'an export writes nothing on the target');
+  cache.invalidate([{ op: 'registry.set', view: '64', key: 'SOFTWARE\\Unrelated', name: 'X', value: { type: 'REG_DWORD', data: 1 } }]);
+  assert.is(await cache.observed('tls', observe), 2, 'any write: what it changes outside the registry is not known');
+  cache.invalidate([{ op: 'restart', delaySeconds: 0, reason: 'r', ifBootTime: 'x' }]);
+  assert.is(await cache.observed('tls', observe), 3);
+  await cache.observed('flaky', async () => Promise.reject(new Error('timeout'))).catch(() => undefined);
+  assert.is(await cache.observed('flaky', async () => 'answered'), 'answered');
+});
+
 test.run();

@@ -2,6 +2,7 @@
  * The handshake proof in the bundled runbook: a baseline before the changes, the proof after the
  * restart, a mismatch that fails (and rolls back) or warns, and nothing called proven that was not.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { renderReportMarkdown } from '../../src/engine/report.js';
@@ -51,6 +52,38 @@ test('with no endpoint to probe nothing is called proven', async () => {
   assert.is(result.status, 'succeeded');
   assert.is(out(result, 'only').verdict, 'inconclusive');
   assert.match(step(result, 'only').summary, /inconclusive: no TLS endpoint to probe/);
+});
+
+test('a plan observes each endpoint once: the verification reuses the baseline until something is written', async () => {
+  // A server that closes every connection: each connection is one handshake, counted.
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections += 1;
+    socket.destroy();
+  });
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  const endpoints = `closer=127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const runbook = {
+    name: 'baseline-then-verify',
+    steps: [
+      { id: 'before', uses: 'tls/handshakes', with: { role: 'baseline', endpoints } },
+      { id: 'schannel', uses: 'windows/schannel', with: {} },
+      { id: 'after', uses: 'tls/handshakes', with: { role: 'verify', endpoints, onMismatch: 'warn' } },
+    ],
+  } as const;
+  try {
+    const file = await makeHost('server-2016', (h) => void (h.endpoints = []));
+    const planned = await runToEnd(file, { runbook: runbook as never, checkMode: true });
+    assert.is(planned.result.status, 'planned', JSON.stringify(planned.result.error));
+    assert.is(connections, 4, 'one handshake per protocol, for both steps');
+    assert.equal(out(planned.result, 'after').verdicts, out(planned.result, 'before').verdicts);
+    connections = 0;
+    const applied = await runToEnd(file, { runbook: runbook as never });
+    assert.is(applied.result.status, 'succeeded', JSON.stringify(applied.result.error));
+    assert.is(connections, 8, 'the SCHANNEL write between them: the verification handshakes again');
+  } finally {
+    server.close();
+  }
 });
 
 test.run();
