@@ -194,7 +194,7 @@ export async function parseRunbookText(text: string, file: string): Promise<unkn
       throw new ValidationError('the runbook is not valid JSON', [(cause as Error).message], { where: file, cause });
     }
   }
-  const { parseDocument } = await import('yaml');
+  const { parseDocument } = await import('./yaml.js');
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ValidationError('the runbook is not valid YAML', doc.errors.map((e) => e.message), { where: file });

@@ -1,0 +1,5 @@
+/**
+ * The YAML parser, in a module of its own so that it is loaded only for a YAML runbook (a dynamic
+ * import of this file; the `yaml` package is CommonJS, which a bundle imports well only statically).
+ */
+export { parseDocument } from 'yaml';
