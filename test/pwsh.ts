@@ -2,23 +2,29 @@
  * Where the tests find PowerShell: $RUNBOOK_PWSH, the copy `.ci/run` installs in .tools/pwsh, or PATH.
  * Without it, the agent's tests fail in CI and are skipped (with a notice) elsewhere.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 
-function probe(candidate: string): boolean {
-  try {
-    execFileSync(candidate, ['-NoProfile', '-NonInteractive', '-Command', '$PSVersionTable.PSVersion.Major'], { stdio: 'pipe', timeout: 30_000 });
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * Whether a candidate is an executable file (a bare name: on PATH). It is not run: every test file
+ * asks, and starting PowerShell costs most of a second of CPU; a PowerShell that does not start fails
+ * the first test that uses it, with its own error.
+ */
+function executable(candidate: string): boolean {
+  const paths = candidate.includes('/') ? [candidate] : (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, candidate));
+  return paths.some((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 export function findPwsh(): string | null {
   const candidates = [process.env.RUNBOOK_PWSH, join(import.meta.dirname, '..', '.tools', 'pwsh', 'pwsh'), 'pwsh'].filter(Boolean) as string[];
-  for (const c of candidates) if ((c === 'pwsh' || existsSync(c)) && probe(c)) return c;
-  return null;
+  return candidates.find(executable) ?? null;
 }
 
 export const PWSH = findPwsh();

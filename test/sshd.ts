@@ -3,12 +3,13 @@
  * and (when PowerShell is there) the `powershell` subsystem for PowerShell remoting over SSH.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { tempDir } from './helpers.js';
+import { agentProcesses, descendants } from './processes.js';
 
 export const SSHD = ['/usr/sbin/sshd', '/usr/local/sbin/sshd'].find((p) => existsSync(p)) ?? null;
 
@@ -33,33 +34,8 @@ export interface TestSshd {
   stop(): Promise<void>;
   /** The PIDs of this sshd's session processes (its descendants), for tests that end them by PID. */
   sessions(): number[];
-}
-
-/** Every descendant of a process, from /proc: the processes it started, and theirs. */
-export function descendants(root: number): number[] {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // pid (comm) state ppid …; comm may hold spaces and parentheses, so read after the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parents.set(Number(entry), ppid);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  const out: number[] = [];
-  const walk = (pid: number) => {
-    for (const [child, parent] of parents) {
-      if (parent === pid) {
-        out.push(child);
-        walk(child);
-      }
-    }
-  };
-  walk(root);
-  return out;
+  /** The PIDs of the agent sessions (PowerShell running the agent) among them. */
+  agents(): number[];
 }
 
 async function waitForPort(port: number): Promise<void> {
@@ -137,6 +113,7 @@ export async function startSshd(pwsh: string | null, env: Record<string, string>
       await new Promise((r) => setTimeout(r, 100));
     },
     sessions: () => (child?.pid ? descendants(child.pid) : []),
+    agents: () => (child?.pid ? agentProcesses(child.pid) : []),
   };
   await sshd.start();
   return sshd;

@@ -65,8 +65,9 @@ export function agentRequest(batch: readonly HostOp[]): { marker: string; json: 
 
 /**
  * A fixed bootstrap for transports that cannot copy a file first (SSH): it reads the agent program
- * (base64, first line of standard input) and runs it; the agent then reads the batch from the rest of
- * standard input. Passed with -EncodedCommand, so no shell on the way (cmd.exe, sh) can alter it.
+ * (base64, first line of standard input) and runs it; the agent then reads requests from the rest of
+ * standard input, one per line. Passed with -EncodedCommand, so no shell on the way (cmd.exe, sh) can
+ * alter it.
  */
 export function bootstrapArgs(): string[] {
   const script =
@@ -78,9 +79,9 @@ export function bootstrapArgs(): string[] {
   return ['-NoProfile', '-NonInteractive', '-EncodedCommand', Buffer.from(script, 'utf16le').toString('base64')];
 }
 
-/** Standard input for the bootstrap: the agent program, then the request. */
-export function bootstrapInput(requestJson: string, backend: AgentBackend = 'windows'): string {
-  return `${Buffer.from(agentProgram(backend), 'utf8').toString('base64')}\n${requestJson}`;
+/** The bootstrap's first line of standard input: the agent program (base64). Requests follow, a line each. */
+export function bootstrapProgramLine(backend: AgentBackend = 'windows'): string {
+  return `${Buffer.from(agentProgram(backend), 'utf8').toString('base64')}\n`;
 }
 
 interface AgentAnswer {

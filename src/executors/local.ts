@@ -1,11 +1,12 @@
 /**
  * The `local` executor: runs the agent in this machine's PowerShell (`powershell.exe` on Windows,
- * `pwsh` elsewhere), one process per call, the batch on standard input.
+ * `pwsh` elsewhere), one process for all calls (a session), each batch one line on standard input.
  */
+import type { Socket } from 'node:net';
 import type { ExecaError } from 'execa';
 import { ExecutorError } from '../errors.js';
-import { agentBackendFor, agentRequest, agentScriptFile, parseAgentAnswer, type AgentBackend } from './agent-protocol.js';
-import { callTimeout, cancelledError, timeoutError } from './common.js';
+import { agentBackendFor, agentScriptFile, type AgentBackend } from './agent-protocol.js';
+import { AgentSession } from './agent-session.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 
 export const name = 'local' satisfies Executor['name'];
@@ -29,16 +30,50 @@ export function defaultShell(): string {
 
 /**
  * An executor for the machine the engine runs on. A restart ends this process, so it is `onTarget`.
+ * One PowerShell answers every call of the executor (an {@link AgentSession}) until `close()`; it does
+ * not keep this process alive on its own.
  *
  * @example
  * ```ts
  * const executor = createLocalExecutor();
  * const [os] = await executor.run([{ op: 'os.info' }]);
+ * await executor.close();
  * ```
  */
 export function createLocalExecutor(options: LocalExecutorOptions = {}): Executor {
   const shell = options.shell ?? defaultShell();
+  const where = `local ${shell}`;
   let roundTrips = 0;
+  const session = new AgentSession(
+    where,
+    async (output) => {
+      // execa is loaded with the first session, so that importing the library does not load it.
+      const { execa } = await import('execa');
+      const child = execa(shell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', agentScriptFile(agentBackendFor(options.agentBackend, options.env))], {
+        env: options.env,
+        stdin: 'pipe',
+        stdout: 'pipe',
+        stderr: 'pipe',
+        reject: false,
+        buffer: false,
+      });
+      child.stdout.setEncoding('utf8').on('data', output.stdout);
+      child.stderr.setEncoding('utf8').on('data', output.stderr);
+      // A write to an agent that just exited fails; its exit is what the session reports.
+      child.stdin.on('error', () => undefined);
+      void child.then((result) => output.closed((result as { code?: string }).code === 'ENOENT' ? result : undefined));
+      // An idle session does not hold the event loop: a call in flight has its own timer that does.
+      child.unref();
+      // The pipes are sockets (net.Socket), which Readable and Writable do not declare.
+      for (const pipe of [child.stdin, child.stdout, child.stderr] as unknown as Socket[]) pipe.unref();
+      return {
+        write: (text) => void child.stdin.write(text),
+        end: () => child.stdin.end(),
+        kill: () => void child.kill('SIGKILL'),
+      };
+    },
+    (error) => classify(error, shell),
+  );
   return {
     name,
     target: 'local',
@@ -48,30 +83,14 @@ export function createLocalExecutor(options: LocalExecutorOptions = {}): Executo
     },
     async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
       roundTrips += 1;
-      const { marker, json } = agentRequest(batch);
-      const timeout = callTimeout(runOptions, options.timeoutMs);
-      try {
-        // execa is loaded on the first call, so that importing the library does not load it.
-        const { execa } = await import('execa');
-        const result = await execa(shell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', agentScriptFile(agentBackendFor(options.agentBackend, options.env))], {
-          input: json,
-          env: options.env,
-          timeout,
-          cancelSignal: runOptions.signal,
-          reject: false,
-          stripFinalNewline: false,
-        });
-        if (result.failed && !result.stdout.includes(`RBE-BEGIN ${marker}`)) throw result;
-        return parseAgentAnswer(result.stdout, marker, `local ${shell}`);
-      } catch (error) {
-        throw classify(error, shell, timeout);
-      }
+      return session.call(batch, runOptions, options.timeoutMs);
     },
-    async close() {},
+    close: () => session.close(),
   };
 }
 
-function classify(error: unknown, shell: string, timeoutMs: number): Error {
+/** Why the agent's PowerShell could not run. */
+function classify(error: unknown, shell: string): Error {
   if (error instanceof ExecutorError) return error;
   const e = error as ExecaError & { code?: string };
   if (e.code === 'ENOENT') {
@@ -80,7 +99,5 @@ function classify(error: unknown, shell: string, timeoutMs: number): Error {
       cause: error,
     });
   }
-  if (e.timedOut) return timeoutError(`local ${shell}`, timeoutMs, error);
-  if (e.isCanceled) return cancelledError(`local ${shell}`, error);
   return new ExecutorError('protocol', `the agent process failed: ${e.shortMessage ?? e.message}`, { where: `local ${shell}`, cause: error });
 }

@@ -1,8 +1,8 @@
 /**
  * The `ssh` executor (`ssh://user@host[:port]`): straight to an OpenSSH server on Windows with the
- * ssh2 library. One connection per target, reused for every call; each call runs the agent through a
- * fixed bootstrap (`powershell -NoProfile -NonInteractive -EncodedCommand …`) with the agent program
- * and the batch on standard input. Host keys are verified against known_hosts or a pinned
+ * ssh2 library. One connection per target, reused for every call, and on it one agent session: the
+ * agent started through a fixed bootstrap (`powershell -NoProfile -NonInteractive -EncodedCommand …`)
+ * with the agent program as the first line of standard input, then one batch per line. Host keys are verified against known_hosts or a pinned
  * fingerprint, never accepted blindly. Credentials come from the environment, a key file or
  * ssh-agent — never from argv, and never into the journal, events, logs or reports.
  */
@@ -10,10 +10,10 @@ import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Client, ConnectConfig } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
-import { agentBackendFor, agentRequest, bootstrapArgs, bootstrapInput, parseAgentAnswer, type AgentBackend } from './agent-protocol.js';
-import { boundedCall } from './common.js';
+import { agentBackendFor, bootstrapArgs, bootstrapProgramLine, type AgentBackend } from './agent-protocol.js';
+import { AgentSession } from './agent-session.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 
 export const name = 'ssh' satisfies Executor['name'];
@@ -197,6 +197,28 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
     return ready;
   };
 
+  // One agent per connection, started by the fixed bootstrap: its first line of input is the agent
+  // program, every later line a request. A dropped connection ends it; the next call starts another.
+  const session = new AgentSession(target, async (output) => {
+    const conn = await connect();
+    const channel = await new Promise<ClientChannel>((resolve, reject) =>
+      conn.exec([shell, ...bootstrapArgs()].join(' '), (error, opened) => (error ? reject(classify(error, target)) : resolve(opened))),
+    );
+    channel.setEncoding('utf8').on('data', output.stdout);
+    channel.stderr.setEncoding('utf8').on('data', output.stderr);
+    channel.on('close', () => output.closed());
+    channel.on('error', (error: Error) => output.closed(error));
+    channel.write(bootstrapProgramLine(agentBackendFor(options.agentBackend)));
+    return {
+      write: (text) => void channel.write(text),
+      end: () => void channel.end(),
+      kill: () => {
+        channel.signal('KILL');
+        channel.close();
+      },
+    };
+  }, (error) => classify(error, target));
+
   return {
     name,
     target,
@@ -206,33 +228,10 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
     },
     async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
       roundTrips += 1;
-      runOptions.signal?.throwIfAborted();
-      const conn = await connect();
-      const { marker, json } = agentRequest(batch);
-      const command = [shell, ...bootstrapArgs()].join(' ');
-      const output = await boundedCall<string>(target, runOptions, options.timeoutMs, (resolve, reject, onStop) => {
-        conn.exec(command, (error, channel) => {
-          if (error) return reject(classify(error, target));
-          let stdout = '';
-          let stderr = '';
-          onStop(() => {
-            channel.signal('KILL');
-            channel.close();
-          });
-          channel.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-          channel.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-          channel.on('close', () =>
-            stdout.includes(`RBE-END ${marker}`)
-              ? resolve(stdout)
-              : reject(new ExecutorError('reset', `the connection closed before the agent answered${stderr ? `: ${stderr.trim().slice(0, 300)}` : ''}`, { where: target })),
-          );
-          channel.on('error', (e: Error) => reject(classify(e, target)));
-          channel.end(bootstrapInput(json, agentBackendFor(options.agentBackend)));
-        });
-      });
-      return parseAgentAnswer(output, marker, target);
+      return session.call(batch, runOptions, options.timeoutMs);
     },
     async close() {
+      await session.close();
       client?.end();
       client = null;
       ready = null;

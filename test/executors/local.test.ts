@@ -7,14 +7,27 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createSimulatedExecutor, ExecutorError, type HostOp, type HostOpResult } from '../../src/index.js';
+import { createSimulatedExecutor, ExecutorError, type Executor, type HostOp, type HostOpResult } from '../../src/index.js';
 import { createLocalExecutor } from '../../src/executors/local.js';
 import { expectSameAsSimulated, hostOf, makeHost, registryText, tempDir } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
+import { agentProcesses, untilGone } from '../processes.js';
+import { readHost, writeHost } from '../../src/index.js';
 
 const run = needPwsh('test/executors/local.test.ts');
 const SCH = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
 const NET4 = 'SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319';
+
+/** Each test's local executors, closed after it (a session's PowerShell stays until then). */
+const opened: Executor[] = [];
+function local(options: Parameters<typeof createLocalExecutor>[0]): Executor {
+  const executor = createLocalExecutor(options);
+  opened.push(executor);
+  return executor;
+}
+test.after.each(async () => {
+  await Promise.all(opened.splice(0).map((e) => e.close()));
+});
 
 async function pair(preset = 'server-2016') {
   const simFile = await makeHost(preset);
@@ -24,7 +37,7 @@ async function pair(preset = 'server-2016') {
     simFile,
     agentFile,
     sim: await createSimulatedExecutor(simFile),
-    agent: createLocalExecutor({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: agentFile } }),
+    agent: local({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: agentFile } }),
   };
 }
 
@@ -152,14 +165,42 @@ if (run) {
 
   test('the bundled runbook runs end to end through the agent, restart and resume included', async () => {
     const { agentFile, simFile } = await pair();
-    const executor = createLocalExecutor({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: agentFile } });
+    const executor = local({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: agentFile } });
     await expectSameAsSimulated(executor, agentFile, simFile);
     assert.equal((await hostOf(agentFile)).startupTasks, {}, 'the start-up task was removed');
   });
 
+  test('one PowerShell answers every call; a call given up on ends it and the next call starts another; close ends it', async () => {
+    const { agentFile } = await pair();
+    const agent = local({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: agentFile } });
+    // Agents of the other tests' executors (left open) are not this one's.
+    const others = new Set(agentProcesses(process.pid));
+    const mine = () => agentProcesses(process.pid).filter((pid) => !others.has(pid));
+    for (let i = 0; i < 3; i++) await agent.run([{ op: 'os.info' }]);
+    const [first] = mine();
+    assert.equal(mine(), [first], 'three calls, one agent');
+    // The host answers late: the call times out, and its agent is stopped.
+    await writeHost(agentFile, { ...(await readHost(agentFile)), latencyMs: 5000 });
+    try {
+      await agent.run([{ op: 'boot.time' }], { timeoutMs: 400 });
+      assert.unreachable('answered');
+    } catch (error) {
+      assert.is((error as ExecutorError).kind, 'timeout');
+    }
+    await untilGone([first]);
+    await writeHost(agentFile, { ...(await readHost(agentFile)), latencyMs: 0 });
+    const [os] = await agent.run([{ op: 'os.info' }]);
+    assert.is(os.op, 'os.info');
+    const [second] = mine();
+    assert.ok(second !== undefined && second !== first, 'a new agent for the next call');
+    await agent.close();
+    await untilGone([second]);
+    assert.equal(mine(), []);
+  });
+
   test('the production agent (no test backend joined) refuses a machine without Windows, even with a host file named', async () => {
     const { agentFile } = await pair();
-    const agent = createLocalExecutor({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: agentFile }, agentBackend: 'windows' });
+    const agent = local({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: agentFile }, agentBackend: 'windows' });
     try {
       await agent.run([{ op: 'os.info' }]);
       assert.unreachable('answered');
@@ -170,7 +211,7 @@ if (run) {
   });
 
   test('a PowerShell that is not installed is a clear permanent error', async () => {
-    const agent = createLocalExecutor({ shell: '/nonexistent/pwsh' });
+    const agent = local({ shell: '/nonexistent/pwsh' });
     try {
       await agent.run([{ op: 'os.info' }]);
       assert.unreachable();

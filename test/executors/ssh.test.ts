@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ExecutorError, Runner, type RunbookDefinition } from '../../src/index.js';
 import { createSshExecutor, fingerprintOf, knownHostsAccept, parseSshTarget } from '../../src/executors/ssh.js';
 import { expectSameAsSimulated, hostOf, kinds, makeHost, registryText, tempDir } from '../helpers.js';
+import { untilGone } from '../processes.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { SSHD, startSshd } from '../sshd.js';
 
@@ -94,6 +95,20 @@ if (run && SSHD) {
         { op: 'registry.get', view: '64', key: `SOFTWARE\\T ${nasty.replace(/\\/g, '/')}`, name: nasty },
       ]);
       assert.equal((got as { value: unknown }).value, { type: 'REG_SZ', data: nasty });
+    } finally {
+      await executor.close();
+      await sshd.stop();
+    }
+  });
+
+  test('one agent per connection answers every call; close ends it', async () => {
+    const { sshd, executor } = await setup();
+    try {
+      for (let i = 0; i < 3; i++) await executor.run([{ op: 'os.info' }]);
+      const agents = sshd.agents();
+      assert.is(agents.length, 1, 'three calls, one PowerShell');
+      await executor.close();
+      await untilGone(agents);
     } finally {
       await executor.close();
       await sshd.stop();

@@ -243,9 +243,13 @@ function Assert-Backend {
 
 # Saves the document; a simulated host's latency comes after the work, so that a connection dropped
 # meanwhile loses the answer but not the effect (as when a restart takes the connection down).
+# The document is read again for the next batch of a session: the host file is the simulated host's
+# state, which others (the simulator's clock, a test) change between batches.
 function Complete-Batch {
     Save-Doc
-    if ($null -ne $script:Doc -and $script:Doc.Contains('latencyMs') -and [int]$script:Doc.latencyMs -gt 0) {
-        Start-Sleep -Milliseconds ([int]$script:Doc.latencyMs)
-    }
+    $latency = 0
+    if ($null -ne $script:Doc -and $script:Doc.Contains('latencyMs')) { $latency = [int]$script:Doc.latencyMs }
+    $script:Doc = $null
+    $script:Dirty = $false
+    if ($latency -gt 0) { Start-Sleep -Milliseconds $latency }
 }

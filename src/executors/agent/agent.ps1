@@ -1,9 +1,13 @@
-# runbook-engine agent: one fixed program. It reads a JSON document from standard input,
+# runbook-engine agent: one fixed program. It reads requests, one JSON document per line of standard
+# input (or one, as its first argument, under PowerShell remoting),
 #   { "marker": "<random>", "ops": [ { "op": "registry.get", ... }, ... ] }
-# carries out the typed host operations in order, and writes one JSON answer framed by the marker:
+# carries out each request's typed host operations in order, and writes one JSON answer per request,
+# framed by its marker, before reading the next line:
 #   RBE-BEGIN <marker>
 #   { "ok": true, "results": [ ... ] }      or      { "ok": false, "error": { ... } }
 #   RBE-END <marker>
+# A client that sends one request and closes standard input gets one answer; a session keeps the
+# input open and sends the next request when the answer came, so PowerShell starts once per session.
 # Values, registry paths and names are only ever data here; nothing read is executed.
 # Runs on Windows PowerShell 5.1 and PowerShell 7 (no ternary, no ??, no && / ||, no clean blocks).
 # Its one backend is Windows: the registry, CIM, services, shutdown.exe, scheduled tasks. The tests'
@@ -484,42 +488,59 @@ function With-Op([string]$name, $fields) {
 
 # ---------- backend overrides are joined here (agent-file-backend.ps1, for the tests) ----------
 
-# ---------- main: read the batch, answer once, framed ----------
+# ---------- main: answer each request, framed ----------
 
-$marker = 'none'
-$answer = $null
-try {
-    # Standard input and output are UTF-8 whatever the console's code page (Windows PowerShell 5.1
-    # defaults to the OEM code page): a non-ASCII value must not be garbled on the way in or out. The
-    # input encoding is changed only before anything was read (the SSH bootstrap sets it first itself).
-    $utf8 = New-Object System.Text.UTF8Encoding $false
-    if ($args.Count -eq 0 -and [Console]::InputEncoding.WebName -ne 'utf-8') { [Console]::InputEncoding = $utf8 }
-    [Console]::OutputEncoding = $utf8
-    # The request comes as the first argument (PowerShell remoting) or on standard input.
-    if ($args.Count -gt 0) { $text = [string]$args[0] } else { $text = [Console]::In.ReadToEnd() }
-    $request = Read-JsonText $text
-    $marker = [string]$request.marker
-    if ($marker -notmatch '^[A-Za-z0-9]{16,64}$') { throw (New-AgentError 'protocol' 'the request has no valid marker') }
-    if ($PSVersionTable.PSVersion -lt [Version]'5.1') {
-        throw (New-AgentError 'permanent' "PowerShell $($PSVersionTable.PSVersion) is older than 5.1: install Windows Management Framework 5.1 on the target")
-    }
-    $results = New-Object System.Collections.ArrayList
-    $index = 0
+# One request (its JSON text) in, its framed answer out. Nothing of one request is kept for the next.
+function Invoke-AgentRequest([string]$text) {
+    $marker = 'none'
+    $answer = $null
     try {
-        Assert-Backend
-        foreach ($op in @($request.ops)) {
-            [void]$results.Add((Invoke-HostOp $op))
-            $index++
+        $request = Read-JsonText $text
+        $marker = [string]$request.marker
+        if ($marker -notmatch '^[A-Za-z0-9]{16,64}$') { throw (New-AgentError 'protocol' 'the request has no valid marker') }
+        if ($PSVersionTable.PSVersion -lt [Version]'5.1') {
+            throw (New-AgentError 'permanent' "PowerShell $($PSVersionTable.PSVersion) is older than 5.1: install Windows Management Framework 5.1 on the target")
         }
-        $answer = [ordered]@{ ok = $true; results = $results.ToArray() }
+        $results = New-Object System.Collections.ArrayList
+        $index = 0
+        try {
+            Assert-Backend
+            foreach ($op in @($request.ops)) {
+                [void]$results.Add((Invoke-HostOp $op))
+                $index++
+            }
+            $answer = [ordered]@{ ok = $true; results = $results.ToArray() }
+        } catch {
+            $kind = 'permanent'
+            if ($_.Exception.Data.Contains('kind')) { $kind = [string]$_.Exception.Data['kind'] }
+            $answer = [ordered]@{ ok = $false; error = [ordered]@{ kind = $kind; message = $_.Exception.Message; index = $index }; results = $results.ToArray() }
+        } finally {
+            Complete-Batch
+        }
     } catch {
-        $kind = 'permanent'
-        if ($_.Exception.Data.Contains('kind')) { $kind = [string]$_.Exception.Data['kind'] }
-        $answer = [ordered]@{ ok = $false; error = [ordered]@{ kind = $kind; message = $_.Exception.Message; index = $index }; results = $results.ToArray() }
-    } finally {
-        Complete-Batch
+        $answer = [ordered]@{ ok = $false; error = [ordered]@{ kind = 'protocol'; message = $_.Exception.Message; index = -1 }; results = @() }
     }
-} catch {
-    $answer = [ordered]@{ ok = $false; error = [ordered]@{ kind = 'protocol'; message = $_.Exception.Message; index = -1 }; results = @() }
+    return ("RBE-BEGIN $marker`n" + (ConvertTo-Json -InputObject $answer -Depth 20 -Compress) + "`nRBE-END $marker")
 }
-Write-Output ("RBE-BEGIN $marker`n" + (ConvertTo-Json -InputObject $answer -Depth 20 -Compress) + "`nRBE-END $marker")
+
+# Standard input and output are UTF-8 whatever the console's code page (Windows PowerShell 5.1
+# defaults to the OEM code page): a non-ASCII value must not be garbled on the way in or out. The
+# input encoding is changed only before anything was read (the SSH bootstrap sets it first itself).
+$utf8 = New-Object System.Text.UTF8Encoding $false
+if ($args.Count -eq 0 -and [Console]::InputEncoding.WebName -ne 'utf-8') { [Console]::InputEncoding = $utf8 }
+[Console]::OutputEncoding = $utf8
+
+if ($args.Count -gt 0) {
+    # PowerShell remoting: the request is the first argument, the answer the script's output.
+    Write-Output (Invoke-AgentRequest ([string]$args[0]))
+} else {
+    # A session (local, SSH): one request per line on standard input, each answered and flushed before
+    # the next line is read, until the input ends. A request is one line: JSON escapes every newline.
+    while ($true) {
+        $line = [Console]::In.ReadLine()
+        if ($null -eq $line) { break }
+        if ($line.Trim().Length -eq 0) { continue }
+        [Console]::Out.Write((Invoke-AgentRequest $line) + "`n")
+        [Console]::Out.Flush()
+    }
+}

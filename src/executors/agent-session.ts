@@ -1,0 +1,172 @@
+/**
+ * A long-lived agent: one PowerShell running `agent/agent.ps1` that answers request after request, one
+ * per line of its standard input (see the agent's header). PowerShell starts once per session instead
+ * of once per call — half a second to a second of CPU on the target each time. The local and SSH
+ * executors keep one session each; the transport only says how to start the agent's process.
+ *
+ * Calls go one at a time. A call that times out or is cancelled ends the session (the agent may be in
+ * the middle of the batch): the next call starts a new one. A session whose process or connection ends
+ * is started again by the next call; a call in flight then fails as `reset` (transient), as a one-shot
+ * call whose connection dropped did.
+ */
+import { ExecutorError } from '../errors.js';
+import { agentRequest, parseAgentAnswer } from './agent-protocol.js';
+import { boundedCall } from './common.js';
+import type { HostOp, HostOpResult, RunOptions } from './types.js';
+
+/** What a session hears from the agent's process. */
+export interface AgentOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** The process or its connection ended; `error` when it could not run at all (e.g. not installed). */
+  closed(error?: unknown): void;
+}
+
+/** A running agent, as the transport started it. */
+export interface AgentProcess {
+  /** Writes to the agent's standard input. */
+  write(text: string): void;
+  /** Ends its standard input: the agent exits after its last answer. */
+  end(): void;
+  /** Stops it now. */
+  kill(): void;
+}
+
+/** Starts the agent's process (reading requests from its standard input), its output going to `output`. */
+export type StartAgent = (output: AgentOutput) => Promise<AgentProcess>;
+
+interface Waiting {
+  marker: string;
+  resolve: (output: string) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Runs batches through one long-lived agent process.
+ *
+ * @example
+ * ```ts
+ * import { spawn } from 'node:child_process';
+ * const session = new AgentSession('local pwsh', async (output) => {
+ *   const child = spawn('pwsh', ['-NoProfile', '-NonInteractive', '-File', 'agent.ps1']);
+ *   child.stdout.setEncoding('utf8').on('data', output.stdout);
+ *   child.stderr.setEncoding('utf8').on('data', output.stderr);
+ *   child.on('close', () => output.closed());
+ *   return { write: (t) => void child.stdin.write(t), end: () => child.stdin.end(), kill: () => void child.kill('SIGKILL') };
+ * });
+ * const [os] = await session.call([{ op: 'os.info' }]);
+ * await session.close();
+ * ```
+ */
+export class AgentSession {
+  private current: { process: Promise<AgentProcess>; closed: Promise<void> } | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private stdout = '';
+  private stderr = '';
+  private waiting: Waiting | null = null;
+
+  /**
+   * @param where the target, for errors
+   * @param start starts the agent's process
+   * @param classify turns the error a process could not start with into an executor error
+   */
+  constructor(
+    private readonly where: string,
+    private readonly start: StartAgent,
+    private readonly classify: (error: unknown) => Error = (error) => new ExecutorError('reset', String(error), { where }),
+  ) {}
+
+  /** Runs one batch; calls made while one is in flight wait for it. */
+  call(batch: readonly HostOp[], options: RunOptions = {}, timeoutMs?: number): Promise<HostOpResult[]> {
+    const task = this.queue.then(() => this.callNow(batch, options, timeoutMs));
+    this.queue = task.catch(() => undefined);
+    return task;
+  }
+
+  private async callNow(batch: readonly HostOp[], options: RunOptions, timeoutMs: number | undefined): Promise<HostOpResult[]> {
+    options.signal?.throwIfAborted();
+    const { marker, json } = agentRequest(batch);
+    const output = await boundedCall<string>(this.where, options, timeoutMs, (resolve, reject, onStop) => {
+      const session = this.session();
+      // Given up on (time, cancellation): the agent may be half-way through the batch; it is stopped,
+      // and the next call starts another.
+      onStop(() => {
+        this.waiting = null;
+        this.stop(session);
+      });
+      session.process.then((agent) => {
+        if (this.current !== session) return reject(new ExecutorError('reset', 'the agent session ended before the call was sent', { where: this.where }));
+        this.stdout = '';
+        this.stderr = '';
+        this.waiting = { marker, resolve, reject };
+        agent.write(`${json}\n`);
+      }, reject);
+    });
+    return parseAgentAnswer(output, marker, this.where);
+  }
+
+  /** The running session, or a new one. */
+  private session(): NonNullable<AgentSession['current']> {
+    if (this.current) return this.current;
+    let ended!: () => void;
+    const closed = new Promise<void>((resolve) => (ended = resolve));
+    const session: NonNullable<AgentSession['current']> = {
+      closed,
+      process: this.start({
+        stdout: (text) => {
+          if (this.current !== session) return;
+          this.stdout += text;
+          const waiting = this.waiting;
+          if (waiting && this.stdout.includes(`\nRBE-END ${waiting.marker}`)) {
+            this.waiting = null;
+            waiting.resolve(this.stdout);
+          }
+        },
+        stderr: (text) => {
+          if (this.current === session) this.stderr = `${this.stderr}${text}`.slice(-2000);
+        },
+        closed: (error) => {
+          ended();
+          if (this.current !== session) return;
+          this.current = null;
+          const waiting = this.waiting;
+          this.waiting = null;
+          if (!waiting) return;
+          const said = this.stderr.trim().slice(0, 300);
+          waiting.reject(error !== undefined ? this.classify(error) : new ExecutorError('reset', `the agent ended before it answered${said ? `: ${said}` : ''}`, { where: this.where }));
+        },
+      }),
+    };
+    // A process that could not start: the session is over (the call waiting on it is told by `then`).
+    session.process.catch(() => {
+      ended();
+      if (this.current === session) this.current = null;
+    });
+    this.current = session;
+    return session;
+  }
+
+  private stop(session: NonNullable<AgentSession['current']>): void {
+    if (this.current === session) this.current = null;
+    session.process.then((agent) => agent.kill(), () => undefined);
+  }
+
+  /** Ends the session: the agent's input is closed and it exits (stopped if it has not within `graceMs`). */
+  async close(graceMs = 5000): Promise<void> {
+    await this.queue;
+    const session = this.current;
+    if (!session) return;
+    this.current = null;
+    let agent: AgentProcess;
+    try {
+      agent = await session.process;
+    } catch {
+      return;
+    }
+    agent.end();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([session.closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    agent.kill();
+  }
+}
