@@ -7,7 +7,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
 import { ValidationError } from '../errors.js';
 
@@ -65,6 +64,7 @@ export async function loadInventory(file: string): Promise<Inventory> {
   } catch (cause) {
     throw new ValidationError('cannot read the inventory', [(cause as Error).message], { where: file, hint: 'give --inventory <file> (runbook sim fleet writes one)', cause });
   }
+  const { parse: parseYaml } = await import('../engine/yaml.js');
   let doc: unknown;
   try {
     doc = parseYaml(text);
