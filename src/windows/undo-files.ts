@@ -49,6 +49,14 @@ function distinct(priors: readonly RegistryPrior[]): RegistryPrior[] {
 }
 
 /**
+ * Orders strings by UTF-16 code unit: the same order on every machine (`localeCompare` follows the
+ * locale, and its first call builds an ICU collator, some milliseconds).
+ */
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
  * Renders `undo.reg`: per key, the prior values (and `"name"=-` for values that were absent), then
  * `[-…]` for the keys the run created, deepest first.
  *
@@ -68,11 +76,11 @@ export function renderUndoReg(priors: readonly RegistryPrior[], title: string): 
     byKey.set(key, entry);
   }
   const created = new Set(list.flatMap((p) => createdKeys(p).map((k) => physicalKey(p.view, k))));
-  for (const [key, entries] of [...byKey].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [key, entries] of [...byKey].sort(([a], [b]) => byCodeUnit(a, b))) {
     if (created.has(key)) continue; // deleted whole below
     lines.push(`[HKEY_LOCAL_MACHINE\\${key}]`, ...entries, '');
   }
-  for (const key of [...created].sort((a, b) => b.split('\\').length - a.split('\\').length || a.localeCompare(b))) {
+  for (const key of [...created].sort((a, b) => b.split('\\').length - a.split('\\').length || byCodeUnit(a, b))) {
     lines.push(`[-HKEY_LOCAL_MACHINE\\${key}]`, '');
   }
   return lines.join('\r\n');
