@@ -1,6 +1,6 @@
 /**
- * Hosts one step's machine for one drive: binds its actors to the run's runtime, creates (or restores)
- * the actor, journals its transitions, and settles when the step reaches its settled (forward) or done
+ * Hosts one step's machine for one drive: binds its actors to the run's runtime (through the actor
+ * system, so that a kind's machine is built once), creates (or restores) the actor, journals its transitions, and settles when the step reaches its settled (forward) or done
  * (compensation) tag.
  *
  * Write-ahead: a transition into a state whose actor acts on the target (a phase, verify, compensate,
@@ -48,7 +48,14 @@ export function snapshotRecord(o: { index: number; stepId: string; state: string
   for (const [key, value] of Object.entries(j.context)) {
     // The priors are the capture's memo, journaled once before this record.
     if (key === 'priors') continue;
-    if (before === undefined || JSON.stringify(before[key as keyof StepMachineContext]) !== JSON.stringify(value)) context[key] = value;
+    if (before === undefined) {
+      context[key] = value;
+      continue;
+    }
+    // A field the machine did not assign is the very same object as before (XState copies the context
+    // by reference); only the others are compared by content.
+    const earlier = before[key as keyof StepMachineContext];
+    if (earlier !== value && JSON.stringify(earlier) !== JSON.stringify(value)) context[key] = value;
   }
   return {
     type: 'step.snapshot',
@@ -104,45 +111,69 @@ function planOf(ctx: StepMachineContext) {
   return ctx.plan;
 }
 
-/**
- * Binds a step kind's actors to a runtime. `onSuspend` hears a suspension; the suspended actor never
- * settles, and the driver stops it, leaving its last journaled state in flight for the resume.
- */
-export function bindStepKind(
-  kind: StepKind<unknown>,
-  rt: StepRuntime,
-  onSuspend: (signal: SuspendSignal) => void,
-  setPhase: (name: string) => void,
-  reveal: (params: Json) => Json,
+/** What the actors of one hosted step run with: its runtime and the driver's hooks. */
+interface Binding {
+  kind: StepKind<unknown>;
+  rt: StepRuntime;
+  handlers: ReturnType<typeof handlersOf>;
+  /** Hears a suspension; the suspended actor never settles, and the driver stops it, leaving its last journaled state in flight for the resume. */
+  onSuspend: (signal: SuspendSignal) => void;
+  setPhase: (name: string) => void;
+  reveal: (params: Json) => Json;
   /** Resolves once the record that invoked an actor is durable: no side effect starts before it is. */
-  durable: () => Promise<void>,
-) {
-  const handlers = handlersOf(kind, rt);
-  function bind<N extends StepActorName>(name: N): StepActors[N] {
-    const logic = fromPromise(async ({ input, signal }: { input: StepMachineContext; signal: AbortSignal }) => {
-      try {
-        await durable();
-        if (signal.aborted) return new Promise<never>(() => undefined);
-        // Starting an actor is a safe point: what came before is durable, nothing of this one started.
-        rt.checkpoint();
-        setPhase(name === 'phase' ? kind.phases[input.phase].name : name);
-        const params = kind.params.parse(reveal(input.params));
-        return (await handlers[name](input, params)) as Awaited<ReturnType<(typeof handlers)[N]>>;
-      } catch (error) {
-        if (error instanceof SuspendSignal) {
-          onSuspend(error);
-          return new Promise<never>(() => undefined);
-        }
-        throw error;
+  durable: () => Promise<void>;
+}
+
+/**
+ * Each hosted step's binding, by the actor system of its root actor (the actor `hostStep` creates):
+ * the actors find theirs through the `system` XState gives them. So a kind's machine is provided with
+ * its actors once per process instead of once per step and drive — `provide` builds a whole new
+ * machine, which cost more than many steps' work.
+ */
+const bindings = new WeakMap<object, Binding>();
+
+function bindingOf(system: object): Binding {
+  const binding = bindings.get(system);
+  if (!binding) throw new Error('step actor is not bound to a run; drive step machines through a Runner');
+  return binding;
+}
+
+function boundActor<N extends StepActorName>(name: N): StepActors[N] {
+  const logic = fromPromise(async ({ input, signal, system }: { input: StepMachineContext; signal: AbortSignal; system: object }) => {
+    const b = bindingOf(system);
+    try {
+      await b.durable();
+      if (signal.aborted) return new Promise<never>(() => undefined);
+      // Starting an actor is a safe point: what came before is durable, nothing of this one started.
+      b.rt.checkpoint();
+      b.setPhase(name === 'phase' ? b.kind.phases[input.phase].name : name);
+      const params = b.kind.params.parse(b.reveal(input.params));
+      return (await b.handlers[name](input, params)) as Awaited<ReturnType<Binding['handlers'][N]>>;
+    } catch (error) {
+      if (error instanceof SuspendSignal) {
+        b.onSuspend(error);
+        return new Promise<never>(() => undefined);
       }
-    });
-    // The placeholder and this actor have the same input and output; only TypeScript's view of the
-    // mapped type needs the narrowing.
-    return logic as StepActors[N];
-  }
-  return kind.machine.provide({
-    actors: { probe: bind('probe'), plan: bind('plan'), capture: bind('capture'), phase: bind('phase'), verify: bind('verify'), compensate: bind('compensate') },
+      throw error;
+    }
   });
+  // The placeholder and this actor have the same input and output; only TypeScript's view of the
+  // mapped type needs the narrowing.
+  return logic as StepActors[N];
+}
+
+const boundMachines = new WeakMap<StepKind<unknown>, StepKind<unknown>['machine']>();
+
+/** A kind's machine with the actors that run each hosted step's handlers (made once per kind). */
+function boundMachine(kind: StepKind<unknown>): StepKind<unknown>['machine'] {
+  let machine = boundMachines.get(kind);
+  if (!machine) {
+    machine = kind.machine.provide({
+      actors: { probe: boundActor('probe'), plan: boundActor('plan'), capture: boundActor('capture'), phase: boundActor('phase'), verify: boundActor('verify'), compensate: boundActor('compensate') },
+    });
+    boundMachines.set(kind, machine);
+  }
+  return machine;
 }
 
 /** Runs a step's machine until it settles or suspends. */
@@ -150,16 +181,6 @@ export function hostStep(o: HostStepOptions): Promise<StepOutcome> {
   const { state: st, journal, events } = o;
   let onSuspend: (signal: SuspendSignal) => void = () => undefined;
   let chain: Promise<unknown> = Promise.resolve();
-  const machine = bindStepKind(
-    o.kind,
-    o.rt,
-    (signal) => onSuspend(signal),
-    o.setPhase,
-    o.reveal,
-    // Observers hear a transition synchronously after the actor is started; one microtask later the
-    // record's append is on the chain.
-    () => Promise.resolve().then(() => chain).then(() => undefined),
-  );
   let journaled = st.snapshot;
   if (journaled && o.mode === 'compensate' && !SETTLED.has(journaled.value) && !journaled.value.startsWith('compensat')) {
     // The step was interrupted mid-way (an operator rolls back a run that waits): undo from where it
@@ -168,7 +189,18 @@ export function hostStep(o: HostStepOptions): Promise<StepOutcome> {
   }
   const input = { stepId: o.stepId, index: o.index, params: st.params ?? null, checkMode: o.checkMode };
   // A restored state re-invokes the actor under way: that side effect runs again (each is safe to).
-  const actor = createActor(machine, { input, inspect: o.inspect, ...(journaled ? { snapshot: persistedSnapshot(journaled) } : {}) });
+  const actor = createActor(boundMachine(o.kind), { input, inspect: o.inspect, ...(journaled ? { snapshot: persistedSnapshot(journaled) } : {}) });
+  bindings.set(actor.system, {
+    kind: o.kind,
+    rt: o.rt,
+    handlers: handlersOf(o.kind, o.rt),
+    onSuspend: (signal) => onSuspend(signal),
+    setPhase: o.setPhase,
+    reveal: o.reveal,
+    // Observers hear a transition synchronously after the actor is started; one microtask later the
+    // record's append is on the chain.
+    durable: () => Promise.resolve().then(() => chain).then(() => undefined),
+  });
   return new Promise<StepOutcome>((resolve, reject) => {
     let last: string | null = st.stateValue;
     let done = false;
