@@ -4,7 +4,8 @@
  * written and flushed together (group commit).
  */
 import { createHash } from 'node:crypto';
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { JournalError } from '../errors.js';
 import { afterDurableRecord } from './crash-hook.js';
@@ -245,7 +246,8 @@ export class Journal extends GroupCommitJournal {
 
   /** Throws `FENCED` when this journal's file is no longer the run's journal, or the fence says so. */
   private async checkFence(): Promise<void> {
-    const [, current] = await Promise.all([this.fence?.(), stat(this.file).then((s) => s.ino, () => -1)]);
+    await this.fence?.();
+    const current = statSync(this.file, { throwIfNoEntry: false })?.ino ?? -1;
     if (current !== this.inode) {
       throw new JournalError('FENCED', 'another driver reopened this run\'s journal: this process no longer writes it', {
         where: this.file,
