@@ -9,6 +9,7 @@
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { Runner, bundledStepKinds, createPreset, createSimulatedExecutor, loadInventory, loadRunbook, startFleet, writeHost } from '../src/index.js';
@@ -46,6 +47,7 @@ const inventoryFile = join(dir, 'inventory.yaml');
 await writeFile(inventoryFile, stringify({ defaults: { params: { pollIntervalMs: POLL } }, hosts: names.map((name) => ({ name, target: `sim:${name}.json` })) }));
 
 const cpu0 = process.cpuUsage();
+const elu0 = performance.eventLoopUtilization();
 const t1 = performance.now();
 const fleet = startFleet({
   runner: new Runner({ kinds, stateDir: join(dir, 'state') }),
@@ -58,12 +60,13 @@ const fleet = startFleet({
 const result = await fleet.result;
 const wall = performance.now() - t1;
 const cpu = process.cpuUsage(cpu0);
+const elu = performance.eventLoopUtilization(elu0);
 clearInterval(sampler);
 
 const ms = (x: number) => `${(x / 1000).toFixed(2)} s`;
 console.log(`hosts: ${count}, 50 ms per round trip, 2 s restart, concurrency ${count}, one process`);
 console.log(`one host alone:  ${ms(base)}`);
 console.log(`the fleet:       ${ms(wall)}  → ratio ${(wall / base).toFixed(2)}× one host alone (budget ≤ 1.5×)`);
-console.log(`CPU per host run: ${((cpu.user + cpu.system) / 1000 / count).toFixed(1)} ms`);
+console.log(`CPU per host run: ${((cpu.user + cpu.system) / 1000 / count).toFixed(1)} ms (all threads; the event loop was busy ${(elu.utilization * 100).toFixed(0)} % of the fleet's time)`);
 console.log(`peak RSS:        ${(peakRss / 2 ** 20).toFixed(0)} MB (one host alone: ${(rssAlone / 2 ** 20).toFixed(0)} MB; budget ≤ 400 MB)`);
 console.log(`outcome:         ${result.status} — ${result.counts.succeeded} succeeded, ${result.counts.failed + result.counts.rolledBack} failed`);
