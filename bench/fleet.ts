@@ -31,7 +31,12 @@ async function host(name: string): Promise<string> {
 }
 
 let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+let peakHeap = 0;
+const sampler = setInterval(() => {
+  const m = process.memoryUsage();
+  peakRss = Math.max(peakRss, m.rss);
+  peakHeap = Math.max(peakHeap, m.heapUsed);
+}, 50);
 
 // Baseline: one host's run alone.
 const alone = await host('alone');
@@ -68,5 +73,5 @@ console.log(`hosts: ${count}, 50 ms per round trip, 2 s restart, concurrency ${c
 console.log(`one host alone:  ${ms(base)}`);
 console.log(`the fleet:       ${ms(wall)}  → ratio ${(wall / base).toFixed(2)}× one host alone (budget ≤ 1.5×)`);
 console.log(`CPU per host run: ${((cpu.user + cpu.system) / 1000 / count).toFixed(1)} ms (all threads; the event loop was busy ${(elu.utilization * 100).toFixed(0)} % of the fleet's time)`);
-console.log(`peak RSS:        ${(peakRss / 2 ** 20).toFixed(0)} MB (one host alone: ${(rssAlone / 2 ** 20).toFixed(0)} MB; budget ≤ 400 MB)`);
+console.log(`peak RSS:        ${(peakRss / 2 ** 20).toFixed(0)} MB (one host alone: ${(rssAlone / 2 ** 20).toFixed(0)} MB; budget ≤ 400 MB); peak heap used ${(peakHeap / 2 ** 20).toFixed(0)} MB`);
 console.log(`outcome:         ${result.status} — ${result.counts.succeeded} succeeded, ${result.counts.failed + result.counts.rolledBack} failed`);
