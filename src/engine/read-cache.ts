@@ -20,7 +20,8 @@ function related(a: string, b: string): boolean {
 }
 
 export class ReadCache {
-  private entries = new Map<string, { op: HostOp; result: HostOpResult }>();
+  /** Each read by its JSON, with its key path normalised once (a write compares against every entry). */
+  private entries = new Map<string, { op: HostOp; result: HostOpResult; key: string | null }>();
   private observations = new Map<string, Promise<unknown>>();
 
   /** What was observed under `key` during this drive, else `observe()`'s result, kept under it. */
@@ -46,7 +47,7 @@ export class ReadCache {
   }
 
   set(op: HostOp, result: HostOpResult): void {
-    if (!WRITE_OPS.has(op.op)) this.entries.set(ReadCache.keyOf(op), { op, result });
+    if (!WRITE_OPS.has(op.op)) this.entries.set(ReadCache.keyOf(op), { op, result, key: 'key' in op ? normalise(op.key) : null });
   }
 
   /** Drops whatever the given writes may have changed. */
@@ -60,7 +61,7 @@ export class ReadCache {
       }
       const written = normalise((write as { key: string }).key);
       for (const [k, entry] of this.entries) {
-        if ('key' in entry.op && related(normalise(entry.op.key), written)) this.entries.delete(k);
+        if (entry.key !== null && related(entry.key, written)) this.entries.delete(k);
       }
     }
   }

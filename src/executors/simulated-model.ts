@@ -81,16 +81,23 @@ export function physicalPath(host: Pick<SimHostState, 'os'>, view: RegistryView,
   return [parts[0], WOW, ...parts.slice(1)].join('\\');
 }
 
+/**
+ * The stored name equal to `name` without regard to case. Windows compares registry names by upcasing
+ * them one character at a time, so names of different lengths never match: only names as long as
+ * this one are lowered and compared (most lookups of an absent key lower nothing).
+ */
+function sameNameIn(names: Iterable<string>, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  for (const n of names) if (n.length === name.length && n.toLowerCase() === lower) return n;
+  return undefined;
+}
+
 function findKey(host: SimHostState, path: string): string | undefined {
-  if (path in host.registry) return path;
-  const lower = path.toLowerCase();
-  return Object.keys(host.registry).find((k) => k.toLowerCase() === lower);
+  return path in host.registry ? path : sameNameIn(Object.keys(host.registry), path);
 }
 
 function findValueName(values: Record<string, RegistryValue>, name: string): string | undefined {
-  if (name in values) return name;
-  const lower = name.toLowerCase();
-  return Object.keys(values).find((n) => n.toLowerCase() === lower);
+  return name in values ? name : sameNameIn(Object.keys(values), name);
 }
 
 function ancestors(path: string): string[] {
