@@ -74,6 +74,16 @@ function unreachableBeforeChange(failure: ErrorRecord, memos: Map<string, Json>)
   return failure.name === 'ExecutorError' && !captured;
 }
 
+/**
+ * An append not waited for. The journal keeps the order of appends, so a later append that is waited
+ * for — before any actor acts on the target, and at the end of the drive — is durable only once this
+ * one is; records that come together are flushed together. A failed append is kept by the journal,
+ * which refuses every later append with it.
+ */
+function later(appended: Promise<unknown>): void {
+  appended.catch(() => undefined);
+}
+
 export async function drive(options: DriveOptions): Promise<RunResult> {
   const { events, executor, kinds } = options;
   const masker = createMasker(options.secrets);
@@ -218,7 +228,8 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
       return { name: 'ValidationError', code: 'VALIDATION', message: `invalid parameters for step ${step.id}: ${issues.join('; ')}` };
     }
     const stored = secretFree(value, options.secrets);
-    await journal.append({ type: 'step.started', index, stepId: step.id, params: stored });
+    // Not waited for: nothing acts on it before a later record that is (journal order keeps it first).
+    later(journal.append({ type: 'step.started', index, stepId: step.id, params: stored }));
     st.params = stored;
     st.status = 'running';
     return null;
@@ -253,7 +264,7 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
     const repeated = settledFromSnapshot(status, state.steps[index].snapshot);
     const { changes, output, ...rest } = fields;
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-    await journal.append({
+    later(journal.append({
       type: 'step.settled',
       index,
       stepId,
@@ -262,7 +273,7 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
       ...(repeated && same(repeated.changes, changes) ? {} : { changes }),
       ...(repeated && same(repeated.output, output) ? {} : { output }),
       ...counters(index),
-    });
+    }));
     Object.assign(state.steps[index], { status, output: fields.output });
     publish(index);
     events.emit('step:settled', {

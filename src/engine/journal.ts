@@ -176,7 +176,10 @@ export abstract class GroupCommitJournal implements JournalWriter {
         resolve(sealed);
       };
       this.pending.push({ line, seq: record.seq, resolve: durable, reject });
-      if (!this.flushing) this.flushing = this.flush();
+      // The flush starts once this turn of the event loop is over, so that the records appended in the
+      // same turn (a state and the step's settlement, the next step's start) share one write and one
+      // fsync.
+      if (!this.flushing) this.flushing = new Promise<void>((turnOver) => setImmediate(turnOver)).then(() => this.flush());
     });
   }
 

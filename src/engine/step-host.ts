@@ -1,13 +1,14 @@
 /**
  * Hosts one step's machine for one drive: binds its actors to the run's runtime (through the actor
- * system, so that a kind's machine is built once), creates (or restores) the actor, journals its transitions, and settles when the step reaches its settled (forward) or done
- * (compensation) tag.
+ * system, so that a kind's machine is built once), creates (or restores) the actor, journals its
+ * transitions, and settles when the step reaches its settled (forward) or done (compensation) tag.
  *
- * Write-ahead: a transition into a state whose actor acts on the target (a phase, verify, compensate,
- * a settled state) is journaled as a `step.snapshot` record, in order, and that actor waits until the
- * record is durable before it acts. The states before the first phase (probing, planning, capturing)
- * only read, so they are not journaled: a step resumed there starts again from its probe, and its
- * capture, journaled as a memo, is found again (first capture wins).
+ * Write-ahead: a transition into a state from the first phase on (a phase, verify, compensate, a
+ * settled state) is journaled as a `step.snapshot` record, in order; an actor that acts on the target
+ * (a phase, a compensation) waits until every record before it is durable before it acts. The states
+ * before the first phase (probing, planning, capturing) only read, so they are not journaled: a step
+ * resumed there starts again from its probe, and its capture, journaled as a memo, is found again
+ * (first capture wins).
  */
 import { createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
 import type { RunEmitter } from './events.js';
@@ -142,7 +143,10 @@ function boundActor<N extends StepActorName>(name: N): StepActors[N] {
   const logic = fromPromise(async ({ input, signal, system }: { input: StepMachineContext; signal: AbortSignal; system: object }) => {
     const b = bindingOf(system);
     try {
-      await b.durable();
+      // Write-ahead: an actor that may change the target starts once every record before it is durable.
+      // One that only reads (probe, plan, capture, verify) need not wait: what it finds is read again
+      // after a crash.
+      if (name === 'phase' || name === 'compensate') await b.durable();
       if (signal.aborted) return new Promise<never>(() => undefined);
       // Starting an actor is a safe point: what came before is durable, nothing of this one started.
       b.rt.checkpoint();
@@ -229,12 +233,15 @@ export function hostStep(o: HostStepOptions): Promise<StepOutcome> {
         events.emit('step:transition', { runId: o.runId, stepId: o.stepId, index: o.index, from: last, to: value });
         last = value;
         if (!READ_ONLY.has(String(snap.value))) {
+          // Appended now, in order, without waiting for the one before: records that come together are
+          // flushed together. An actor that acts waits for all of them (`durable`).
           const persisted = journaledState(snap);
-          chain = chain.then(async () => {
-            await journal.append(snapshotRecord({ index: o.index, stepId: o.stepId, state: value }, persisted, st.snapshot?.context));
-            st.snapshot = persisted;
-            st.stateValue = value;
-          });
+          const appended = journal.append(snapshotRecord({ index: o.index, stepId: o.stepId, state: value }, persisted, st.snapshot?.context));
+          // Its failure reaches the step through the chain; until the chain gets there it is not unhandled.
+          appended.catch(() => undefined);
+          st.snapshot = persisted;
+          st.stateValue = value;
+          chain = chain.then(() => appended);
           chain.catch(fail);
         }
       }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Journal, readJournal, JournalError } from '../../src/index.js';
 import { acquireLease } from '../../src/engine/lease.js';
 import { JOURNAL_FORMAT } from '../../src/engine/records.js';
-import { tempDir } from '../helpers.js';
+import { makeHost, runToEnd, tempDir } from '../helpers.js';
 
 async function journalWith(n: number): Promise<string> {
   const file = join(await tempDir(), 'journal.jsonl');
@@ -154,6 +154,28 @@ test('refuses a lease held by a live process and takes over one of a dead proces
   assert.is(lease.generation, 2);
   assert.is(JSON.parse(await readFile(join(dir, 'lease.2.json'), 'utf8')).pid, process.pid);
   await lease.release();
+});
+
+test('records that come together are flushed together: a run flushes fewer times than it appends', async () => {
+  // Counting the file journal's flushes (its protected writeBatch) for one run of the bundled runbook.
+  const proto = Journal.prototype as unknown as { writeBatch(batch: unknown[]): Promise<void> };
+  const original = proto.writeBatch;
+  let flushes = 0;
+  let records = 0;
+  proto.writeBatch = function (this: unknown, batch: unknown[]) {
+    flushes += 1;
+    records += batch.length;
+    return original.call(this, batch);
+  };
+  try {
+    const { result } = await runToEnd(await makeHost('server-2016'));
+    assert.is(result.status, 'succeeded');
+  } finally {
+    proto.writeBatch = original;
+  }
+  assert.ok(records >= 50, `${records} records`);
+  // Each record waited for on its own took one flush each (51 for 51).
+  assert.ok(flushes <= records * 0.6, `${flushes} flushes for ${records} records`);
 });
 
 test.run();
