@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ExecutorError, Runner, type RunbookDefinition } from '../../src/index.js';
+import { ExecutorError, Runner, readHost, writeHost, type RunbookDefinition } from '../../src/index.js';
 import { createSshExecutor, fingerprintOf, knownHostsAccept, parseSshTarget } from '../../src/executors/ssh.js';
 import { expectSameAsSimulated, hostOf, kinds, makeHost, registryText, tempDir } from '../helpers.js';
 import { untilGone } from '../processes.js';
@@ -163,9 +163,11 @@ if (run && SSHD) {
   });
 
   test('a connection killed while the restart command runs counts as restart requested', async () => {
-    const { hostFile, sshd, executor } = await setup('server-2016', (h) => {
-      h.latencyMs = 1500; // the agent answers late: time to kill the connection after the restart is done
-    });
+    const { hostFile, sshd, executor } = await setup();
+    // The agent answers the restart command late: time to kill the connection after the restart is
+    // done. Only that call is slow (the host file is changed when the step enters the state, before its
+    // actor sends the command; the waiting for the boot is quick again).
+    const latency = async (ms: number) => writeHost(hostFile, { ...(await readHost(hostFile)), latencyMs: ms });
     try {
       const runner = new Runner({ stateDir: await tempDir(), kinds });
       const runbook: RunbookDefinition = {
@@ -179,7 +181,9 @@ if (run && SSHD) {
       const logs: string[] = [];
       run.events.on('log', (e) => logs.push(e.message));
       run.events.on('step:transition', (e) => {
+        if (e.stepId === 'restart' && e.to === 'awaitBoot') void latency(0);
         if (e.stepId === 'restart' && e.to === 'restart') {
+          void latency(1500);
           setTimeout(() => {
             // End the session processes this test's sshd started (not the listener), by PID: the
             // connection drops mid-call.
