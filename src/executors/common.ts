@@ -3,6 +3,7 @@
  * time is up or its caller cancels it. (The transports differ in how they stop a call; what the caller
  * sees does not.)
  */
+import type { execa as Execa } from 'execa';
 import { ExecutorError } from '../errors.js';
 import type { RunOptions } from './types.js';
 
@@ -58,5 +59,21 @@ export function boundedCall<T>(
         stop = fn;
       },
     );
+  });
+}
+
+/**
+ * Starts a long-lived PowerShell running a script file (`args`: the file, then its arguments), its
+ * standard streams piped and not buffered, never rejecting: what the local agent session and the
+ * remoting host share. `execa` is passed in so that callers load it only when they start one.
+ */
+export function startPowerShellScript(execa: typeof Execa, shell: string, args: string[], env?: Record<string, string>) {
+  return execa(shell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', ...args], {
+    env,
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    reject: false,
+    buffer: false,
   });
 }

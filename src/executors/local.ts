@@ -7,6 +7,7 @@ import type { ExecaError } from 'execa';
 import { ExecutorError } from '../errors.js';
 import { agentBackendFor, agentScriptFile, type AgentBackend } from './agent-protocol.js';
 import { AgentSession } from './agent-session.js';
+import { startPowerShellScript } from './common.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 
 export const name = 'local' satisfies Executor['name'];
@@ -49,14 +50,7 @@ export function createLocalExecutor(options: LocalExecutorOptions = {}): Executo
     async (output) => {
       // execa is loaded with the first session, so that importing the library does not load it.
       const { execa } = await import('execa');
-      const child = execa(shell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', agentScriptFile(agentBackendFor(options.agentBackend, options.env))], {
-        env: options.env,
-        stdin: 'pipe',
-        stdout: 'pipe',
-        stderr: 'pipe',
-        reject: false,
-        buffer: false,
-      });
+      const child = startPowerShellScript(execa, shell, [agentScriptFile(agentBackendFor(options.agentBackend, options.env))], options.env);
       child.stdout.setEncoding('utf8').on('data', output.stdout);
       child.stderr.setEncoding('utf8').on('data', output.stderr);
       // A write to an agent that just exited fails; its exit is what the session reports.

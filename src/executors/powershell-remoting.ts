@@ -12,7 +12,7 @@ import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
 import { agentBackendFor, agentRequest, agentScriptFile, parseAgentAnswer, type AgentBackend } from './agent-protocol.js';
 import { defaultShell } from './local.js';
-import { boundedCall } from './common.js';
+import { boundedCall, startPowerShellScript } from './common.js';
 import type { Executor, HostOp, HostOpResult, RunOptions, TlsEndpoint } from './types.js';
 
 export const name = 'powershell-remoting' satisfies Executor['name'];
@@ -85,14 +85,7 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
   const host = (run: typeof import('execa').execa) => {
     if (child) return child;
     const script = join(packageRoot(), 'src', 'executors', 'agent', 'remoting-host.ps1');
-    const proc = run(shell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', script, agentScriptFile(agentBackendFor(options.agentBackend))], {
-      env: options.env,
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      reject: false,
-      buffer: false,
-    });
+    const proc = startPowerShellScript(run, shell, [script, agentScriptFile(agentBackendFor(options.agentBackend))], options.env);
     child = proc;
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       if (!line.startsWith('RBE-HOST ')) return;
