@@ -2,8 +2,8 @@
  * The `ssh` executor (`ssh://user@host[:port]`): straight to an OpenSSH server on Windows with the
  * ssh2 library. One connection per target, reused for every call, and on it one agent session: the
  * agent started through a fixed bootstrap (`powershell -NoProfile -NonInteractive -EncodedCommand …`)
- * with the agent program as the first line of standard input, then one batch per line. Host keys are verified against known_hosts or a pinned
- * fingerprint, never accepted blindly. Credentials come from the environment, a key file or
+ * with the agent program as the first line of standard input, then one batch per line. Host keys are
+ * verified against known_hosts or a pinned fingerprint, never accepted blindly. Credentials come from the environment, a key file or
  * ssh-agent — never from argv, and never into the journal, events, logs or reports.
  */
 import { createHash, createHmac } from 'node:crypto';
