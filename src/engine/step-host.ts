@@ -123,6 +123,8 @@ interface Binding {
   reveal: (params: Json) => Json;
   /** Resolves once the record that invoked an actor is durable: no side effect starts before it is. */
   durable: () => Promise<void>;
+  /** The step's parameters as its kind parsed them, once its first actor asked. */
+  params?: unknown;
 }
 
 /**
@@ -151,7 +153,8 @@ function boundActor<N extends StepActorName>(name: N): StepActors[N] {
       // Starting an actor is a safe point: what came before is durable, nothing of this one started.
       b.rt.checkpoint();
       b.setPhase(name === 'phase' ? b.kind.phases[input.phase].name : name);
-      const params = b.kind.params.parse(b.reveal(input.params));
+      // The step's parameters do not change while it is hosted: checked once, for its first actor.
+      const params = (b.params ??= b.kind.params.parse(b.reveal(input.params)));
       return (await b.handlers[name](input, params)) as Awaited<ReturnType<Binding['handlers'][N]>>;
     } catch (error) {
       if (error instanceof SuspendSignal) {
