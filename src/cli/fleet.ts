@@ -71,8 +71,9 @@ export async function resumeFleetCommand(where: Where, fleetId: string, json: bo
 export async function fleetStatus(where: Where, fleetId: string, json: boolean, reportsDir?: string): Promise<number> {
   const record = await where.store.readFleet(fleetId);
   const steps = record.runbook.steps.map((s) => s.id);
-  const rows: { wave: string; host: string; status: string; steps: string[] }[] = [];
+  const rows: { wave: string; host: string; status: string; steps: string[]; error?: string }[] = [];
   const waves = initialOutcomes(record);
+  const unreachable = await where.store.unreachableHosts(fleetId);
   let failures = 0;
   for (const [w, wave] of record.inventory.waves.entries()) {
     for (const [h, host] of wave.hosts.entries()) {
@@ -82,12 +83,19 @@ export async function fleetStatus(where: Where, fleetId: string, json: boolean, 
       } catch {
         r = undefined;
       }
+      const outcome = waves[w].hosts[h];
       if (r) {
-        settleOutcome(waves[w].hosts[h], r);
-        waves[w].hosts[h].runId = r.runId;
+        settleOutcome(outcome, r);
+        outcome.runId = r.runId;
         if (countsAsFailure(r.status)) failures += 1;
+      } else if (unreachable[host.name]) {
+        // Tried, and its target could not be reached: it has no run.
+        Object.assign(outcome, { status: 'unreachable', error: unreachable[host.name].error, endedAt: unreachable[host.name].at || undefined });
+        failures += 1;
       }
-      rows.push({ wave: wave.name, host: host.name, status: r?.status ?? 'not started', steps: steps.map((id) => r?.steps.find((s) => s.id === id)?.status ?? '-') });
+      const status = r?.status ?? (unreachable[host.name] ? 'unreachable' : 'not started');
+      const error = r ? undefined : unreachable[host.name]?.error.message;
+      rows.push({ wave: wave.name, host: host.name, status, steps: steps.map((id) => r?.steps.find((s) => s.id === id)?.status ?? '-'), ...(error ? { error } : {}) });
     }
   }
   if (reportsDir) {
@@ -105,6 +113,7 @@ export async function fleetStatus(where: Where, fleetId: string, json: boolean, 
   process.stdout.write(`${'wave'.padEnd(12)} ${'host'.padEnd(20)} ${'status'.padEnd(18)} ${steps.map((s) => s.slice(0, 3).padEnd(4)).join('')}\n`);
   for (const row of rows) process.stdout.write(`${row.wave.padEnd(12)} ${row.host.padEnd(20)} ${row.status.padEnd(18)} ${row.steps.map((s) => cell(s).padEnd(4)).join('')}\n`);
   process.stdout.write(`steps: ${steps.join(', ')}\n${Object.entries(CELL).map(([k, v]) => `${v} ${k}`).join(' · ')} · - not reached\n`);
+  for (const row of rows) if (row.error) process.stdout.write(`${row.host}: ${row.status}: ${row.error.split('\n')[0]}\n`);
   return ExitCode.ok;
 }
 

@@ -210,7 +210,7 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
 
     const settle = settleOutcome;
 
-    async function drive(host: InventoryHost, outcome: HostOutcome): Promise<void> {
+    async function drive(host: InventoryHost, outcome: HostOutcome, wave: number, position: number): Promise<void> {
       const runId = hostRunId(fleetId, host.name);
       let known: RunResult | undefined;
       try {
@@ -234,6 +234,10 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
           outcome.status = 'unreachable';
           outcome.error = toErrorRecord(error);
           outcome.endedAt = new Date().toISOString();
+          // No run says so: the store keeps it for `status <fleet-id>` and the reports made from it.
+          await deps.runner.store
+            .recordUnreachableHost(fleetId, { host: host.name, wave, position, runId, error: outcome.error, at: outcome.endedAt })
+            .catch(() => undefined);
         } finally {
           await executor?.close().catch(() => undefined);
         }
@@ -252,7 +256,7 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
         Array.from({ length: Math.min(record.concurrency, wave.hosts.length) }, async () => {
           while (!spent && next < wave.hosts.length) {
             const k = next++;
-            await drive(wave.hosts[k], outcomes[k]);
+            await drive(wave.hosts[k], outcomes[k], i, k);
           }
         }),
       );

@@ -3,7 +3,7 @@
  * folder `runs/<id>/` — its journal (`journal.jsonl`), its lease files, its summary and the files it
  * leaves for people; a fleet is `fleets/<id>/fleet.json` and its reports.
  */
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { JournalError } from '../errors.js';
 import { Journal, readJournal } from '../engine/journal.js';
@@ -12,7 +12,7 @@ import { listRuns, runDirOf, writeRunSummary } from '../engine/run-index.js';
 import { fleetDirOf, isFleet } from '../fleet/fleet-dir.js';
 import type { FleetRecord } from '../fleet/types.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
-import type { RunFiles, RunStore } from './types.js';
+import type { RunFiles, RunStore, UnreachableHost } from './types.js';
 
 /** Every file under a folder, by its path relative to it. */
 export async function filesUnder(dir: string, prefix = ''): Promise<RunFiles> {
@@ -89,6 +89,29 @@ export function fileStore(stateDir: string): RunStore {
     },
     async isFleet(id) {
       return isFleet(root, id);
+    },
+    // One line per attempt, appended (a fleet's hosts may fail at the same moment); the last one wins.
+    async recordUnreachableHost(fleetId, host) {
+      await appendFile(join(fleetDirOf(root, fleetId), 'unreachable.jsonl'), `${JSON.stringify(host)}\n`);
+    },
+    async unreachableHosts(fleetId) {
+      let text = '';
+      try {
+        text = await readFile(join(fleetDirOf(root, fleetId), 'unreachable.jsonl'), 'utf8');
+      } catch {
+        return {};
+      }
+      const out: Record<string, UnreachableHost> = {};
+      // A line torn by a crash is not a record.
+      for (const line of text.split('\n')) {
+        try {
+          const host = JSON.parse(line) as UnreachableHost;
+          out[host.host] = host;
+        } catch {
+          // skipped
+        }
+      }
+      return out;
     },
     async close() {},
   };

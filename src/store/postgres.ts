@@ -16,7 +16,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import pRetry, { AbortError } from 'p-retry';
 import pg from 'pg';
-import { JournalError } from '../errors.js';
+import { JournalError, type ErrorRecord } from '../errors.js';
 import { GroupCommitJournal, decodeLine, type JournalRecord } from '../engine/journal.js';
 import { processAlive, type Lease, type LeaseOptions } from '../engine/lease.js';
 import { damagedSummary, runDirOf, summaryOf, type RunSummary } from '../engine/run-index.js';
@@ -24,7 +24,7 @@ import { replay, resultOf } from '../engine/replay.js';
 import { fleetDirOf } from '../fleet/fleet-dir.js';
 import type { FleetRecord } from '../fleet/types.js';
 import { checkFleetRecord, filesUnder } from './file-store.js';
-import type { RunJournal, RunStore } from './types.js';
+import type { RunJournal, RunStore, UnreachableHost } from './types.js';
 
 /** The schema, one migration per version; never edit a released one, add the next. */
 export const MIGRATIONS: readonly string[] = [
@@ -374,6 +374,29 @@ export class PostgresStore implements RunStore {
   async isFleet(id: string): Promise<boolean> {
     const { rows } = await this.query('SELECT 1 FROM rbe_fleets WHERE fleet_id = $1', [id]);
     return rows.length > 0;
+  }
+
+  /** In the fleet's host table (where workers keep each host's place): ended, unreachable, with the error. */
+  async recordUnreachableHost(fleetId: string, host: UnreachableHost): Promise<void> {
+    await this.query(
+      `INSERT INTO rbe_fleet_hosts (fleet_id, host, wave, position, run_id, state, status, error)
+       VALUES ($1, $2, $3, $4, $5, 'ended', 'unreachable', $6)
+       ON CONFLICT (fleet_id, host) DO UPDATE SET state = 'ended', status = 'unreachable', error = EXCLUDED.error`,
+      [fleetId, host.host, host.wave, host.position, host.runId, JSON.stringify({ ...host.error, at: host.at })],
+    );
+  }
+
+  async unreachableHosts(fleetId: string): Promise<Record<string, UnreachableHost>> {
+    const { rows } = await this.query<{ host: string; wave: number; position: number; run_id: string; error: (ErrorRecord & { at?: string }) | null }>(
+      `SELECT host, wave, position, run_id, error FROM rbe_fleet_hosts WHERE fleet_id = $1 AND status = 'unreachable'`,
+      [fleetId],
+    );
+    return Object.fromEntries(
+      rows.map((r) => {
+        const { at, ...error } = r.error ?? { name: 'ExecutorError', code: 'unreachable', message: 'the target could not be reached' };
+        return [r.host, { host: r.host, wave: r.wave, position: r.position, runId: r.run_id, error: error as ErrorRecord, at: at ?? '' }];
+      }),
+    );
   }
 
   async close(): Promise<void> {

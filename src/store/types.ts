@@ -7,6 +7,7 @@
 import type { JournalRecord, JournalWriter } from '../engine/journal.js';
 import type { Lease, LeaseOptions } from '../engine/lease.js';
 import type { RunSummary } from '../engine/run-index.js';
+import type { ErrorRecord } from '../errors.js';
 import type { FleetRecord } from '../fleet/types.js';
 
 /** A run's journal opened for appending by the holder of its lease. */
@@ -32,6 +33,17 @@ export type RunFiles = Record<string, string>;
  * console.log((await store.readJournal('r1')).length);
  * ```
  */
+/** A fleet's host whose target could not be reached (see {@link RunStore.recordUnreachableHost}). */
+export type UnreachableHost = {
+  host: string;
+  /** The wave (index) and place in it, and the run id the host would have had. */
+  wave: number;
+  position: number;
+  runId: string;
+  error: ErrorRecord;
+  at: string;
+};
+
 export interface RunStore {
   readonly kind: 'file' | 'postgres';
   /** Where it is, for people: the state directory, or the URL without its password. */
@@ -65,6 +77,13 @@ export interface RunStore {
   readFleet(fleetId: string): Promise<FleetRecord>;
   /** True when the id names a fleet of this store. */
   isFleet(id: string): Promise<boolean>;
+  /**
+   * Records that a fleet's host could not be reached, so it has no run: `status <fleet-id>` and the
+   * fleet's reports say so instead of "not started". A later run of the host (a resume) wins.
+   */
+  recordUnreachableHost(fleetId: string, host: UnreachableHost): Promise<void>;
+  /** The hosts of a fleet recorded as unreachable, by name (the last record of each). */
+  unreachableHosts(fleetId: string): Promise<Record<string, UnreachableHost>>;
   /** Lets go of connections (the file store holds none). */
   close(): Promise<void>;
 }

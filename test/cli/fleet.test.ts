@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLI, cli } from './run-cli.js';
 import { tempDir } from '../helpers.js';
@@ -81,6 +81,24 @@ test('a controller killed mid-fleet: resume <fleet-id> ends every host as an uni
   assert.is(undone.code, 0, undone.stderr);
   assert.match(undone.stdout, /host-3\s+rolled back[\s\S]*host-1\s+rolled back/, 'the last wave first');
   for (const h of ['host-1', 'host-2', 'host-3']) assert.is((await readHost(join(dir, 'fleet', `${h}.json`))).restarts, 2, `${h} restarted again by its rollback`);
+});
+
+test('a host whose target cannot be reached has no run: status <fleet-id> says unreachable, with why, not "not started"', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  await rm(join(dir, 'fleet', 'host-2.json'));
+  const state = join(dir, 'state');
+  const ran = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--max-failures', '1', '--param', 'pollIntervalMs=10']);
+  assert.is(ran.code, 1, ran.stderr + ran.stdout);
+  const [fleetId] = await readdir(join(state, 'fleets'));
+  const status = await cli(['status', fleetId, '--state-dir', state]);
+  assert.is(status.code, 0, status.stderr);
+  assert.match(status.stdout, /host-1\s+succeeded/);
+  assert.match(status.stdout, /host-2\s+unreachable/);
+  assert.match(status.stdout, /host-2: unreachable: cannot read the simulated host file/);
+  const json = JSON.parse((await cli(['status', fleetId, '--state-dir', state, '--json'])).stdout) as { hosts: { host: string; status: string; error?: string }[] };
+  assert.equal(json.hosts.map((h) => [h.host, h.status]), [['host-1', 'succeeded'], ['host-2', 'unreachable']]);
+  assert.match(json.hosts[1].error ?? '', /cannot read the simulated host file/);
 });
 
 test('on a terminal a wave is one line of counts, rewritten as hosts end', async () => {

@@ -148,7 +148,7 @@ for (const b of backends) {
     assert.is(await code(store.lease('../escape')), 'JOURNAL_MISSING');
   });
 
-  test(`${b.name}: fleets are recorded once and read back`, async () => {
+  test(`${b.name}: fleets are recorded once and read back, with their unreachable hosts`, async () => {
     const { store } = await b.open();
     const record = { format: 1, fleetId: 'f1', runbook: { name: 'x', steps: [] }, checkMode: false, inventory: { file: 'i.yaml', hosts: [], groups: {}, waves: [], defaults: { params: {} } }, concurrency: 2, maxFailures: 0, params: {}, startedAt: new Date().toISOString() } as unknown as FleetRecord;
     assert.is(await store.isFleet('f1'), false);
@@ -157,6 +157,14 @@ for (const b of backends) {
     assert.equal((await store.readFleet('f1')).concurrency, 2);
     assert.is(await code(store.createFleet(record)), 'NOT_RESUMABLE');
     assert.is(await code(store.readFleet('f2')), 'JOURNAL_MISSING');
+    // A host whose target could not be reached, recorded twice: the last record wins.
+    assert.equal(await store.unreachableHosts('f1'), {});
+    const error = (message: string) => ({ name: 'ExecutorError', code: 'permanent', message });
+    await store.recordUnreachableHost('f1', { host: 'h2', wave: 0, position: 1, runId: 'f1--h2', error: error('first'), at: '2026-12-01T00:00:00.000Z' });
+    await store.recordUnreachableHost('f1', { host: 'h2', wave: 0, position: 1, runId: 'f1--h2', error: error('second'), at: '2026-12-01T00:01:00.000Z' });
+    assert.equal(await store.unreachableHosts('f1'), {
+      h2: { host: 'h2', wave: 0, position: 1, runId: 'f1--h2', error: error('second'), at: '2026-12-01T00:01:00.000Z' },
+    });
   });
 
   test(`${b.name}: the bundled runbook through the store: the same host as through the other, listed with its files`, async () => {
