@@ -141,9 +141,21 @@ export async function closeStores(): Promise<void> {
 }
 
 /** A runner with the bundled step kinds; the engine is loaded here, by the commands that drive runs. */
-export async function runnerFor(where: Where): Promise<Runner> {
+export async function runnerFor(where: Where, retries?: number): Promise<Runner> {
   const [{ Runner: RunnerClass }, { bundledStepKinds }] = await Promise.all([import('../engine/runner.js'), import('../steps/index.js')]);
-  return new RunnerClass({ stateDir: where.stateDir, store: where.store, kinds: bundledStepKinds(), resumeCommand: resumeCommandFor });
+  return new RunnerClass({ stateDir: where.stateDir, store: where.store, kinds: bundledStepKinds(), resumeCommand: resumeCommandFor, retries });
+}
+
+/** The `--retries N` option of the commands that drive runs, and its line of usage. */
+export const RETRIES_OPTION = { retries: { type: 'string' } } as const;
+export const RETRIES_USAGE = `  --retries N             retries of a failure that may pass (unreachable, timeout, reset), for every
+                          step (0 to 20; default: the runbook's, else 3)`;
+
+/** `--retries`' value: a whole number from 0 to 20, or nothing. */
+export function retriesFrom(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) > 20) throw new UsageError(`--retries takes a whole number from 0 to 20, got "${value}"`);
+  return Number(value);
 }
 
 /**

@@ -31,6 +31,8 @@ export interface FleetCommandOptions {
   maxFailures?: string;
   limit?: string;
   json: boolean;
+  /** `--retries`: retries of a transient failure for every step of every host. */
+  retries?: number;
 }
 
 const paint = (status: string) => (status === 'succeeded' || status === 'planned' ? green(status) : status === 'skipped' || status === 'awaiting-resume' ? yellow(status) : red(status));
@@ -55,14 +57,14 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
     else process.stdout.write(`${record.fleetId}\nqueued: ${inventory.hosts.length} host(s) in ${inventory.waves.length} wave(s) for \`runbook worker\`; follow with \`runbook status ${record.fleetId}\`\n`);
     return ExitCode.ok;
   }
-  const runner = await runnerFor(o.where);
+  const runner = await runnerFor(o.where, o.retries);
   const fleet = startFleet({ ...fleetOptions, runner, connect: (target) => connect(target) });
   return follow(fleet, { json: o.json, heading: `${o.runbook.definition.name} on ${inventory.hosts.length} host(s) in ${inventory.waves.length} wave(s), ${concurrency} at a time${o.checkMode ? ' (plan: nothing is changed)' : ''}` });
 }
 
 /** `runbook resume <fleet-id>`: the fleet goes on from where its controller stopped. */
-export async function resumeFleetCommand(where: Where, fleetId: string, json: boolean): Promise<number> {
-  const runner = await runnerFor(where);
+export async function resumeFleetCommand(where: Where, fleetId: string, json: boolean, retries?: number): Promise<number> {
+  const runner = await runnerFor(where, retries);
   const fleet = await resumeFleet({ runner, kinds: bundledStepKinds(), connect: (target) => connect(target), fleetId });
   return follow(fleet, { json, heading: 'resumed: finished hosts stay as they ended, runs under way resume from their journals, hosts not started start now' });
 }

@@ -55,6 +55,8 @@ export interface DriveOptions {
   overrides: Record<string, Json>;
   resumeCommand: string[];
   retry?: Partial<RetryPolicy>;
+  /** Retries of a transient failure for every step, over the runbook's and the steps' own. */
+  retries?: number;
   /** @default systemClock */
   clock?: Clock;
   /** @default DEFAULT_COMPENSATION_BUDGET_MS */
@@ -237,7 +239,8 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
 
   function runStep(index: number, mode: 'forward' | 'compensate'): Promise<StepOutcome> {
     const step = definition.steps[index];
-    services.policy = resolvePolicy(resolvePolicy(resolvePolicy(DEFAULT_RETRY_POLICY, options.retry), definition.retry), step.retry);
+    const policy = resolvePolicy(resolvePolicy(resolvePolicy(DEFAULT_RETRY_POLICY, options.retry), definition.retry), step.retry);
+    services.policy = options.retries === undefined ? policy : resolvePolicy(policy, { retries: options.retries });
     let phase = 'probe';
     return hostStep({
       runId,

@@ -50,8 +50,14 @@ export interface RunnerOptions {
   /** Where runs, journals, leases and fleets live. @default the file store of `stateDir` */
   store?: RunStore;
   kinds: StepKindRegistry;
-  /** Overrides of the default retry policy for every run. */
+  /** Overrides of the default retry policy for every run (a runbook's or step's own `retry` wins). */
   retry?: Partial<RetryPolicy>;
+  /**
+   * How many times a transient failure is retried, for every step of every run, whatever the runbook
+   * and its steps say (the CLI's `--retries`: 0 fails fast on a host that does not answer).
+   * @default the runbook's or step's, else 3
+   */
+  retries?: number;
   /** The command a start-up task runs to resume a run. @default ['runbook','resume',id,'--state-dir',dir] */
   resumeCommand?: (runId: string, stateDir: string) => string[];
   /** XState inspection, passed through to every step actor. */
@@ -238,6 +244,7 @@ export class Runner {
           overrides,
           resumeCommand: (this.options.resumeCommand ?? ((id, dir) => ['runbook', 'resume', id, '--state-dir', dir]))(runId, this.stateDir),
           retry: this.options.retry,
+          retries: this.options.retries,
           inspect: this.options.inspect,
           mode: mode === 'drive' ? 'drive' : 'rollback',
           force: mode === 'force-rollback',

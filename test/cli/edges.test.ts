@@ -93,11 +93,13 @@ test('a bad parameter exits 2 before any write and leaves no run behind; --json 
   assert.equal(await readdir(join(state, 'runs')), []);
 });
 
-test('an unreachable target exits 69, on stderr naming the target, the cause and what to check; a plan never says compliant', async () => {
+test('an unreachable target exits 69, on stderr naming the target, the cause and what to check; a plan never says compliant; --retries sets the retries', async () => {
   const state = await tempDir();
   const env = { RUNBOOK_SSH_PASSWORD: "not-used" };
+  // --retries: none for the run, one for the plan (instead of the default three and their back-off).
+  const retries: Record<string, string> = { run: '0', plan: '1' };
   for (const command of ['run', 'plan']) {
-    const r = await cli([command, 'orchestrator-tls12', '--target', 'ssh://admin@127.0.0.1:1', '--state-dir', state, ...FAST], { env });
+    const r = await cli([command, 'orchestrator-tls12', '--target', 'ssh://admin@127.0.0.1:1', '--state-dir', state, ...FAST, '--retries', retries[command]], { env });
     assert.is(r.code, 69, `${command}: ${r.stderr}${r.stdout}`);
     assert.match(r.stderr, /cannot reach the target ssh:\/\/admin@127\.0\.0\.1:1/);
     assert.match(r.stderr, /nothing was changed\. Check that the host is up/);
@@ -105,11 +107,16 @@ test('an unreachable target exits 69, on stderr naming the target, the cause and
     assert.match(summary, /target unreachable — nothing was changed/);
     assert.not.match(summary, /ECONNREFUSED|already as required/);
   }
-  // Recorded exactly as typed (user and port included), for a resume to reconnect the same way.
   for (const runId of await readdir(join(state, 'runs'))) {
-    const first = JSON.parse((await readFile(join(state, 'runs', runId, 'journal.jsonl'), 'utf8')).split('\n')[0]);
-    assert.is(first.targetSpec, 'ssh://admin@127.0.0.1:1');
+    const records = (await readFile(join(state, 'runs', runId, 'journal.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    // Recorded exactly as typed (user and port included), for a resume to reconnect the same way.
+    assert.is(records[0].targetSpec, 'ssh://admin@127.0.0.1:1');
+    const attempts = records.filter((r) => r.type === 'step.attempt').length;
+    assert.is(attempts, records[0].checkMode ? 2 : 1, 'one attempt, plus one per retry');
   }
+  const bad = await cli(['run', 'orchestrator-tls12', '--target', 'ssh://admin@127.0.0.1:1', '--state-dir', state, '--retries', 'many'], { env });
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /--retries takes a whole number from 0 to 20, got "many"/);
 });
 
 test('allowRestart=false: exit 75, the hint names --allow-restart, status says awaiting restart window, rollback undoes it', async () => {

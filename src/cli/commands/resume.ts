@@ -7,7 +7,7 @@ import { loadRunbook } from '../../engine/bundled.js';
 import { JournalError } from '../../errors.js';
 import { bundledStepKinds } from '../../steps/index.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
-import { COMMON_OPTIONS, UsageError, explain, follow, outputMode, parse, runnerFor, storeOf, type Where, type Command } from '../common.js';
+import { COMMON_OPTIONS, RETRIES_OPTION, RETRIES_USAGE, UsageError, explain, follow, outputMode, parse, retriesFrom, runnerFor, storeOf, type Where, type Command } from '../common.js';
 import { red } from '../render.js';
 import { connect } from '../targets.js';
 
@@ -22,11 +22,12 @@ Options
   --force           go on although the runbook changed (or its file is gone): the journaled definition is used
   -t, --target <t>  reconnect another way than the run's own target
   --on-target       the engine runs on the target itself
+${RETRIES_USAGE}
 
 ${COMMON_OPTIONS}`;
 
-async function resumeOne(id: string, values: { force: boolean; 'allow-restart': boolean; target?: string; 'on-target': boolean; json: boolean }, where: Where): Promise<number> {
-  const runner = await runnerFor(where);
+async function resumeOne(id: string, values: { force: boolean; 'allow-restart': boolean; target?: string; 'on-target': boolean; json: boolean; retries?: string }, where: Where): Promise<number> {
+  const runner = await runnerFor(where, retriesFrom(values.retries));
   const started = await runner.startedRecord(id);
   const kinds = bundledStepKinds();
   let current;
@@ -65,11 +66,13 @@ export const resume: Command = {
       'allow-restart': { type: 'boolean', default: false },
       target: { type: 'string', short: 't' },
       'on-target': { type: 'boolean', default: false },
+      ...RETRIES_OPTION,
     });
+    const retries = retriesFrom(values.retries);
     const where = await storeOf(values);
     if (!values.all) {
       if (positionals.length !== 1) throw new UsageError('resume takes one run id, or --all');
-      if (await where.store.isFleet(positionals[0])) return (await import('../fleet.js')).resumeFleetCommand(where, positionals[0], values.json);
+      if (await where.store.isFleet(positionals[0])) return (await import('../fleet.js')).resumeFleetCommand(where, positionals[0], values.json, retries);
       return resumeOne(positionals[0], values, where);
     }
     if (positionals.length > 0) throw new UsageError('resume takes one run id, or --all, not both');

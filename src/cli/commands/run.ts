@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { loadRunbook } from '../../engine/bundled.js';
 import { bundledStepKinds } from '../../steps/index.js';
 import { exitCodeFor } from '../exit-codes.js';
-import { COMMON_OPTIONS, UsageError, follow, outputMode, paramsFrom, parse, runnerFor, storeOf, type Command } from '../common.js';
+import { COMMON_OPTIONS, RETRIES_OPTION, RETRIES_USAGE, UsageError, follow, outputMode, paramsFrom, parse, retriesFrom, runnerFor, storeOf, type Command } from '../common.js';
 import { TARGET_FORMS, connect } from '../targets.js';
 
 /** The target as typed, with a simulated host's file made absolute so that a resume from elsewhere finds it. */
@@ -26,6 +26,7 @@ Options
   -t, --target <target>   where to run (forms below)
   -p, --param key=value   a runbook parameter; repeat for more
   --on-target             the engine runs on the target itself (a restart ends this process)
+${RETRIES_USAGE}
   -i, --inventory <file>  a fleet: every host of the inventory, its waves in order (instead of --target)
   --concurrency N         hosts driven at once (default 10)
   --max-failures N|P%     failed hosts tolerated before no new host starts (default 0)
@@ -49,11 +50,14 @@ export async function runOnce(args: string[], checkMode: boolean): Promise<numbe
     'max-failures': { type: 'string' },
     limit: { type: 'string' },
     'no-wait': { type: 'boolean', default: false },
+    ...RETRIES_OPTION,
   });
+  const retries = retriesFrom(values.retries);
   if (positionals.length !== 1) throw new UsageError(`${checkMode ? 'plan' : 'run'} takes one runbook: a bundled name or a .yaml/.json file`);
   if (values.inventory && values.target) throw new UsageError('give --target (one host) or --inventory (a fleet), not both');
   if (!values.inventory && (values.concurrency ?? values['max-failures'] ?? values.limit) !== undefined) throw new UsageError('--concurrency, --max-failures and --limit go with --inventory');
   if (values['no-wait'] && !values.inventory) throw new UsageError('--no-wait goes with --inventory (and a --store the workers share)');
+  if (values['no-wait'] && retries !== undefined) throw new UsageError('--retries does not go with --no-wait: the workers retry as the runbook says');
   if (values.inventory) {
     const kinds = bundledStepKinds();
     const runbook = await loadRunbook(positionals[0], kinds);
@@ -71,13 +75,14 @@ export async function runOnce(args: string[], checkMode: boolean): Promise<numbe
       maxFailures: values['max-failures'],
       limit: values.limit,
       json: values.json,
+      retries,
     });
   }
   if (!values.target) throw new UsageError(`--target is required; accepted forms:\n${TARGET_FORMS.map((f) => `  ${f}`).join('\n')}`);
   const kinds = bundledStepKinds();
   const runbook = await loadRunbook(positionals[0], kinds);
   const where = await storeOf(values);
-  const runner = await runnerFor(where);
+  const runner = await runnerFor(where, retries);
   const executor = await connect(values.target, { onTarget: values['on-target'] });
   try {
     // Parameters are resolved and every step's are checked here, before the target is contacted.
