@@ -86,18 +86,18 @@ export async function fleetStatus(where: Where, fleetId: string, json: boolean, 
         r = undefined;
       }
       const outcome = waves[w].hosts[h];
+      // Tried, and its target could not be reached: it has no run.
+      const gone = r ? undefined : unreachable[host.name];
       if (r) {
         settleOutcome(outcome, r);
         outcome.runId = r.runId;
         if (countsAsFailure(r.status)) failures += 1;
-      } else if (unreachable[host.name]) {
-        // Tried, and its target could not be reached: it has no run.
-        Object.assign(outcome, { status: 'unreachable', error: unreachable[host.name].error, endedAt: unreachable[host.name].at || undefined });
+      } else if (gone) {
+        Object.assign(outcome, { status: 'unreachable', error: gone.error, endedAt: gone.at || undefined });
         failures += 1;
       }
-      const status = r?.status ?? (unreachable[host.name] ? 'unreachable' : 'not started');
-      const error = r ? undefined : unreachable[host.name]?.error.message;
-      rows.push({ wave: wave.name, host: host.name, status, steps: steps.map((id) => r?.steps.find((s) => s.id === id)?.status ?? '-'), ...(error ? { error } : {}) });
+      const status = r?.status ?? (gone ? 'unreachable' : 'not started');
+      rows.push({ wave: wave.name, host: host.name, status, steps: steps.map((id) => r?.steps.find((s) => s.id === id)?.status ?? '-'), ...(gone ? { error: gone.error.message } : {}) });
     }
   }
   if (reportsDir) {

@@ -150,7 +150,8 @@ function boundActor<N extends StepActorName>(name: N): StepActors[N] {
       // after a crash.
       if (name === 'phase' || name === 'compensate') await b.durable();
       if (signal.aborted) return new Promise<never>(() => undefined);
-      // Starting an actor is a safe point: what came before is durable, nothing of this one started.
+      // Starting an actor is a safe point: nothing of this one started (a suspension makes what came
+      // before durable before the run says it stopped).
       b.rt.checkpoint();
       b.setPhase(name === 'phase' ? b.kind.phases[input.phase].name : name);
       // The step's parameters do not change while it is hosted: checked once, for its first actor.

@@ -2,10 +2,10 @@
  * The simulated Windows host executor: every call loads the host document, carries out the batch and
  * writes it back atomically, so the host survives the controller being killed at any moment.
  */
-import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { ExecutorError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import { writeFileAtomicUnsynced } from '../util/write-atomic.js';
 import { serveEndpoints, type ServedEndpoints } from './simulated-endpoints.js';
 import { applyOp, boot, goDown, opKey, sortedRegistry, type SimHostState } from './simulated-model.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
@@ -71,9 +71,7 @@ export async function readHost(file: string): Promise<SimHostState> {
  */
 export async function writeHost(file: string, host: SimHostState): Promise<void> {
   host.registry = sortedRegistry(host.registry);
-  const temp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(host, null, 2)}\n`);
-  renameSync(temp, file);
+  writeFileAtomicUnsynced(file, `${JSON.stringify(host, null, 2)}\n`);
 }
 
 function matchingFault(host: SimHostState, op: HostOp) {

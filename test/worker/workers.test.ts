@@ -138,6 +138,13 @@ async function assertCompliant(s: Setup, fleetId: string) {
   }
 }
 
+/** Ends the test: each worker is sent SIGTERM and must exit 0; the test's store connection is closed. */
+async function stopWorkers(s: Setup, workers: WorkerProcess[]): Promise<void> {
+  for (const w of workers) w.child.kill('SIGTERM');
+  for (const w of workers) assert.is((await w.exited).code, 0, w.stderr());
+  await s.store.close();
+}
+
 test('two workers share a fleet; one is SIGKILLed mid-run, the other takes its runs over: every host compliant, one restart each', async () => {
   const s = await setup(6, 1500);
   const a = worker(s.url, s.stateDir);
@@ -157,9 +164,7 @@ test('two workers share a fleet; one is SIGKILLed mid-run, the other takes its r
   await assertCompliant(s, fleetId);
   const resumed = b.events.filter((e) => e.event === 'host:start' && e.resumed === true).map((e) => e.runId);
   assert.ok(victims.some((v) => resumed.includes(v)), `B resumed a run A was driving (${victims.join(', ')} vs ${resumed.join(', ')})`);
-  b.child.kill('SIGTERM');
-  assert.is((await b.exited).code, 0);
-  await s.store.close();
+  await stopWorkers(s, [b]);
 });
 
 test('a worker paused past its lease is fenced when it wakes: it stores nothing more, the host restarts once', async () => {
@@ -178,10 +183,7 @@ test('a worker paused past its lease is fenced when it wakes: it stores nothing 
   await until('A to find it lost the run', () => a.events.some((e) => e.event === 'host:end' && e.status === 'fenced'));
   assert.is(await journalLength(s, runId), records, 'nothing appended by the fenced worker');
   await assertCompliant(s, fleetId);
-  for (const w of [a, b]) w.child.kill('SIGTERM');
-  assert.is((await a.exited).code, 0, a.stderr());
-  assert.is((await b.exited).code, 0, b.stderr());
-  await s.store.close();
+  await stopWorkers(s, [a, b]);
 });
 
 test('SIGTERM: the worker stops claiming, its runs stop at a safe point, it exits 0; another worker finishes them', async () => {
@@ -198,9 +200,7 @@ test('SIGTERM: the worker stops claiming, its runs stop at a safe point, it exit
   diagnoseWith(s, [a, b]);
   await until('every host to end', allEnded(s, fleetId));
   await assertCompliant(s, fleetId);
-  b.child.kill('SIGTERM');
-  assert.is((await b.exited).code, 0);
-  await s.store.close();
+  await stopWorkers(s, [b]);
 });
 
 test('PostgreSQL stopped and started again mid-fleet: the workers reconnect and finish, one restart per host', async () => {
@@ -217,10 +217,7 @@ test('PostgreSQL stopped and started again mid-fleet: the workers reconnect and 
   s.store = await postgresStore(s.url, { stateDir: s.stateDir });
   await until('every host to end', allEnded(s, fleetId));
   await assertCompliant(s, fleetId);
-  for (const w of [a, b]) w.child.kill('SIGTERM');
-  assert.is((await a.exited).code, 0, a.stderr());
-  assert.is((await b.exited).code, 0, b.stderr());
-  await s.store.close();
+  await stopWorkers(s, [a, b]);
 });
 
 test('the failure budget holds across workers: a failed canary, and no host of the next wave is touched', async () => {
@@ -243,9 +240,7 @@ test('the failure budget holds across workers: a failed canary, and no host of t
   const reports = await tempDir('rbe-wreports-');
   assert.is((await cli(['status', fleetId, '--reports', reports, '--state-dir', s.stateDir, '--store', s.url])).code, 0);
   assert.match(await readFile(join(reports, 'junit.xml'), 'utf8'), /<skipped/);
-  a.child.kill('SIGTERM');
-  assert.is((await a.exited).code, 0);
-  await s.store.close();
+  await stopWorkers(s, [a]);
 });
 
 test.run();
