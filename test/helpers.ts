@@ -2,8 +2,11 @@
  * Shared test fixtures: temporary simulated hosts and a runner with fast retries.
  */
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, rmSync } from 'node:fs';
-import { buildSync } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,8 +29,15 @@ import {
 
 export const kinds = bundledStepKinds();
 
+/** The temporary folders this test process made: removed when it exits (`RUNBOOK_TEST_KEEP=1` keeps them). */
+const made: string[] = [];
+
+/** A new folder under the system's temporary folder, removed with everything in it when the test process exits. */
 export async function tempDir(prefix = 'rbe-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  if (made.length === 0 && !process.env.RUNBOOK_TEST_KEEP) process.once('exit', () => made.forEach((d) => rmSync(d, { recursive: true, force: true, maxRetries: 2 })));
+  made.push(dir);
+  return dir;
 }
 
 /** A host file from a preset, with a short restart and any tweaks. */
@@ -109,48 +119,68 @@ export async function expectSameAsSimulated(executor: Executor, hostFile: string
 
 const DRIVE_CHILD = join(import.meta.dirname, 'fixtures', 'drive-child.mjs');
 const BUILT = join(import.meta.dirname, '..', 'dist', 'index.js');
-let childBundle: string | undefined;
+let childSnapshot: Promise<string> | undefined;
 
 /**
- * The child bundled with its dependencies (esbuild): a process that loads one module (and the chunks
- * it imports only when needed) instead of dozens starts in ~0.2 s less CPU, which the crash sweep's 200
- * children feel. It lives inside the package (the engine finds its bundled runbooks from there), one
- * folder per test process, removed at exit.
+ * `node:tls` as a module whose members load it when first used: Node 20 cannot put the loaded `tls`
+ * module in a startup snapshot (building one aborts), and the child needs it only once it runs.
  */
-function bundledChild(): string {
-  if (childBundle) return childBundle;
+const tlsOnFirstUse: Plugin = {
+  name: 'tls-on-first-use',
+  setup(build) {
+    const members = Object.keys(createRequire(import.meta.url)('node:tls') as object);
+    build.onResolve({ filter: /^(node:)?tls$/ }, (args) => (args.namespace === 'tls-on-first-use' ? { path: 'node:tls', external: true } : { path: 'tls', namespace: 'tls-on-first-use' }));
+    build.onLoad({ filter: /.*/, namespace: 'tls-on-first-use' }, () => ({
+      loader: 'js',
+      contents: `let tls;\n${members.map((m) => `Object.defineProperty(exports, ${JSON.stringify(m)}, { enumerable: true, get: () => (tls ??= require('node:tls'))[${JSON.stringify(m)}] });`).join('\n')}`,
+    }));
+  },
+};
+
+/**
+ * The child as a V8 startup snapshot (`node --build-snapshot`): each child process starts with the engine
+ * loaded and its modules evaluated, instead of compiling and running them — the crash sweep starts 200
+ * of them. The child is bundled into one script first (esbuild; a snapshot holds one script), inside the
+ * package (the engine finds its bundled runbooks from there: `import.meta.url` is set to that place),
+ * one folder per test process, removed at exit.
+ */
+function snapshotChild(): Promise<string> {
+  return (childSnapshot ??= makeSnapshotChild());
+}
+
+async function makeSnapshotChild(): Promise<string> {
   const dir = join(import.meta.dirname, '..', 'node_modules', '.cache', 'runbook-engine-test', `drive-child-${process.pid}`);
-  const out = join(dir, 'drive-child.mjs');
-  buildSync({
-    entryPoints: { 'drive-child': DRIVE_CHILD },
-    outdir: dir,
-    outExtension: { '.js': '.mjs' },
-    // What the child loads only when needed (the YAML parser, node-forge) stays in chunks of its own.
-    splitting: true,
+  const script = join(dir, 'drive-child.cjs');
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  await build({
+    entryPoints: [DRIVE_CHILD],
+    outfile: script,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
+    plugins: [tlsOnFirstUse],
     // Transports the child never uses stay out (ssh2 has native parts).
     external: ['ssh2', 'execa', 'cpu-features', 'pg', 'pg-boss'],
-    banner: { js: "import { createRequire as __rbeRequire } from 'node:module'; const require = __rbeRequire(import.meta.url);" },
+    define: { 'import.meta.url': JSON.stringify(pathToFileURL(script).href) },
     logLevel: 'error',
   });
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  childBundle = out;
-  return out;
+  const blob = join(dir, 'drive-child.blob');
+  await promisify(execFile)(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', script], { cwd: dir });
+  return blob;
 }
 
 /**
  * Starts or resumes a run of the bundled runbook in a child process (the built package), optionally
  * killing itself with SIGKILL right after the `crashAfter`-th durable journal record.
  */
-export function driveChild(args: string[], crashAfter?: number): Promise<{ signal: string | null; result?: RunResult }> {
+export async function driveChild(args: string[], crashAfter?: number): Promise<{ signal: string | null; result?: RunResult }> {
   if (!existsSync(BUILT)) throw new Error('the child process runs the built package: run `npm run build` first (npm test does)');
+  const snapshot = await snapshotChild();
   return new Promise((resolve) => {
     const env = { ...process.env };
     delete env.RUNBOOK_CRASH_AFTER;
     if (crashAfter !== undefined) env.RUNBOOK_CRASH_AFTER = String(crashAfter);
-    execFile(process.execPath, [bundledChild(), ...args], { env, timeout: 60_000 }, (error, stdout) => {
+    execFile(process.execPath, ['--snapshot-blob', snapshot, ...args], { env, timeout: 60_000 }, (error, stdout) => {
       const line = stdout.trim().split('\n').pop();
       let result: RunResult | undefined;
       try {

@@ -1,12 +1,15 @@
 /**
  * Test hook: with `RUNBOOK_CRASH_AFTER=<n>` in the environment the process kills itself (SIGKILL) right
- * after the n-th journal record of this process is durable. Used by the crash-point sweep.
+ * after the n-th journal record of this process is durable. Used by the crash-point sweep. The variable
+ * is read at the first record, not when the module loads, so that a process started from a V8 startup
+ * snapshot (the sweep's children) sees its own environment.
  */
 let durable = 0;
-const crashAfter = Number.parseInt(process.env.RUNBOOK_CRASH_AFTER ?? '', 10);
+let crashAfter: number | undefined;
 
 /** Called by the journal after each record reaches the disk. */
 export function afterDurableRecord(): void {
   durable += 1;
-  if (Number.isFinite(crashAfter) && durable === crashAfter) process.kill(process.pid, 'SIGKILL');
+  crashAfter ??= Number.parseInt(process.env.RUNBOOK_CRASH_AFTER ?? '', 10);
+  if (durable === crashAfter) process.kill(process.pid, 'SIGKILL');
 }

@@ -70,10 +70,18 @@ async function writeExamples(): Promise<Map<string, string>> {
   return where;
 }
 
+let parsedSources: ts.Program | undefined;
+
+/** The package's sources parsed once, for both type checks of the examples to reuse. */
+async function sourcesProgram(): Promise<ts.Program> {
+  const sources = (await readdir(join(ROOT, 'src'), { recursive: true })).filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, 'src', f));
+  return (parsedSources ??= ts.createProgram(sources, COMPILER_OPTIONS));
+}
+
 test('every TypeScript example in the README and docs/ compiles', async () => {
   const where = await writeExamples();
   assert.ok(where.size >= 4, `found ${where.size} examples`);
-  const program = ts.createProgram([...where.keys()], COMPILER_OPTIONS);
+  const program = ts.createProgram([...where.keys()], COMPILER_OPTIONS, undefined, await sourcesProgram());
   const problems = diagnosticsOf(program, where)
     .map((d) => {
       const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0);
@@ -123,9 +131,9 @@ test('every TSDoc @example in src/ compiles, with its own module and the public 
   await rm(join(OUT, 'tsdoc'), { recursive: true, force: true });
   await mkdir(join(OUT, 'tsdoc'), { recursive: true });
   const options = COMPILER_OPTIONS;
-  const sources = (await readdir(join(ROOT, 'src'), { recursive: true })).filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, 'src', f));
   // The names each source file exports, and the public API's, for the examples' imports.
-  const base = ts.createProgram(sources, options);
+  const base = await sourcesProgram();
+  const sources = base.getRootFileNames();
   const checker = base.getTypeChecker();
   const exportsOf = (file: string) => {
     const sf = base.getSourceFile(file);
