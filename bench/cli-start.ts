@@ -8,7 +8,7 @@
  *   node --import tsx bench/cli-start.ts [runs]
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,6 +19,7 @@ if (!existsSync(cli)) {
 }
 const runs = Number(process.argv[2] ?? 15);
 const dir = mkdtempSync(join(tmpdir(), 'rbe-bench-start-'));
+process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
 const host = join(dir, 'host.json');
 const state = join(dir, 'state');
 

@@ -4,7 +4,7 @@
  *
  *   node --import tsx bench/roundtrips.ts
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -33,7 +33,10 @@ async function scenario(preset: string, tweak?: (h: SimHostState) => void, runs 
   for (let i = 0; i < runs; i++) {
     const executor = await createSimulatedExecutor(file);
     result = await runner.start(runbook, { executor, params: { pollIntervalMs: 10 } }).result;
-    if (i === runs - 1) return { result, calls: executor.roundTrips };
+    if (i === runs - 1) {
+      await rm(dir, { recursive: true, force: true });
+      return { result, calls: executor.roundTrips };
+    }
   }
   throw new Error('unreachable');
 }

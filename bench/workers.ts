@@ -8,15 +8,17 @@
  * - journal records per second, one run appending and awaiting each record, then 20 runs at once
  *   (group commit), on the file store (the baseline) and on PostgreSQL; the ratios to the baseline.
  *
+ * Its temporary folders go when it ends (test/helpers.ts's `tempDir`).
+ *
  *   node --import tsx bench/workers.ts [hosts]      (npm run build first: the workers are the built CLI)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createPreset, fileStore, writeHost, type RunStore } from '../src/index.js';
 import { postgresStore } from '../src/store/postgres.js';
+import { tempDir } from '../test/helpers.js';
 import { startPostgres } from '../test/postgres.js';
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
@@ -27,7 +29,7 @@ const server = await startPostgres();
 Object.assign(process.env, server.env);
 
 async function fleetDir(n: number): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'rbe-bench-workers-'));
+  const dir = await tempDir('rbe-bench-workers-');
   const hosts = [];
   for (let i = 1; i <= n; i++) {
     const h = createPreset('server-2016');
@@ -47,10 +49,11 @@ function run(args: string[], env: Record<string, string>): ChildProcess {
 async function fleetWith(workers: number): Promise<number> {
   const url = await server.freshDatabase();
   const dir = await fleetDir(count);
-  const state = await mkdtemp(join(tmpdir(), 'rbe-bench-state-'));
+  const state = await tempDir('rbe-bench-state-');
   const env = { RUNBOOK_STORE: url };
   const store = await postgresStore(url, { stateDir: state });
-  const procs = Array.from({ length: workers }, (_, i) => run(['worker', '--concurrency', String(PER_WORKER), '--poll-ms', '50', '--state-dir', `${state}-${i}`], env));
+  const workerStates = await Promise.all(Array.from({ length: workers }, () => tempDir('rbe-bench-wstate-')));
+  const procs = workerStates.map((workerState) => run(['worker', '--concurrency', String(PER_WORKER), '--poll-ms', '50', '--state-dir', workerState], env));
   const t0 = performance.now();
   const queued = run(['run', 'orchestrator-tls12', '--inventory', join(dir, 'inventory.yaml'), '--no-wait', '--concurrency', String(count), '--param', 'pollIntervalMs=100', '--state-dir', state], env);
   await new Promise((r) => queued.once('exit', r));
@@ -87,8 +90,8 @@ async function journalRate(store: RunStore, runs: number, each: number): Promise
 try {
   const one = await fleetWith(1);
   const two = await fleetWith(2);
-  const files = fileStore(await mkdtemp(join(tmpdir(), 'rbe-bench-files-')));
-  const pg = await postgresStore(await server.freshDatabase(), { stateDir: await mkdtemp(join(tmpdir(), 'rbe-bench-pgstate-')) });
+  const files = fileStore(await tempDir('rbe-bench-files-'));
+  const pg = await postgresStore(await server.freshDatabase(), { stateDir: await tempDir('rbe-bench-pgstate-') });
   const fileOne = await journalRate(files, 1, 500);
   const fileMany = await journalRate(files, 20, 100);
   const pgOne = await journalRate(pg, 1, 500);
