@@ -2,7 +2,7 @@
  * Runs every test file (test/**\/*.test.ts) with uvu, a few processes at a time, and prints each
  * process's output whole as it ends, then the totals in uvu's own format (the last "Total:" and
  * "Passed:" lines are the whole suite's). The slow files (real processes: PowerShell, sshd, PostgreSQL,
- * child runs) run each in its own process, first; the quick ones share two processes, so that Node,
+ * child runs, the CLI) run each in its own process, first; the quick ones share two processes, so that Node,
  * tsx and the sources load twice for them instead of once per file (~25 CPU-s less for the suite).
  * A quick file must leave nothing behind that another could trip on (environment, global state).
  * Much of the suite waits on real processes, so they overlap well even on two cores.
@@ -26,7 +26,7 @@ const files = [];
 })(join(root, 'test'));
 
 // The longest first, so that they do not start last.
-const SLOW = ['crash-sweep', 'workers', 'ssh', 'edges', 'local', 'powershell-remoting', 'cli.test', 'examples', 'agent-syntax'];
+const SLOW = ['crash-sweep', 'workers', 'ssh', 'edges', 'local', 'powershell-remoting', 'cli/store', 'cli.test', 'examples', 'cli/fleet', 'agent-syntax'];
 const weight = (f) => {
   const i = SLOW.findIndex((s) => f.includes(s));
   return i < 0 ? SLOW.length : i;
