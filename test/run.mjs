@@ -25,22 +25,22 @@ const files = [];
   }
 })(join(root, 'test'));
 
-// The longest first, so that they do not start last.
-const SLOW = ['crash-sweep', 'workers', 'ssh', 'edges', 'local', 'powershell-remoting', 'cli/store', 'cli.test', 'examples', 'cli/fleet', 'agent-syntax'];
-const weight = (f) => {
-  const i = SLOW.findIndex((s) => f.includes(s));
-  return i < 0 ? SLOW.length : i;
-};
-files.sort((a, b) => weight(a) - weight(b));
+/**
+ * The slow files (they start real processes), longest first so that none starts last; `QUICK` marks
+ * where the processes of the quick files (the rest) go in that order.
+ */
+const QUICK = Symbol('the quick files');
+const ORDER = ['crash-sweep', 'workers', 'local', 'ssh', 'powershell-remoting', 'examples', QUICK, 'edges', 'cli/store', 'cli.test', 'cli/fleet', 'agent-syntax'];
+const slowIndex = (f) => ORDER.findIndex((s) => s !== QUICK && f.includes(s));
 
-/** The jobs: one per slow file, then the quick files dealt into QUICK_PROCESSES processes. */
+/** The jobs: one per slow file, and the quick files dealt into QUICK_PROCESSES processes. */
 const QUICK_PROCESSES = 2;
-const slow = files.filter((f) => weight(f) < SLOW.length);
-const quick = files.filter((f) => weight(f) === SLOW.length);
-const jobs = [
-  ...slow.map((f) => [f]),
-  ...Array.from({ length: QUICK_PROCESSES }, (_, i) => quick.filter((_, j) => j % QUICK_PROCESSES === i)).filter((g) => g.length > 0),
-];
+const quick = files.filter((f) => slowIndex(f) < 0);
+const jobs = ORDER.flatMap((s) =>
+  s === QUICK
+    ? Array.from({ length: QUICK_PROCESSES }, (_, i) => quick.filter((_, j) => j % QUICK_PROCESSES === i)).filter((g) => g.length > 0)
+    : files.filter((f) => ORDER[slowIndex(f)] === s).map((f) => [f]),
+);
 
 const FILE_TIMEOUT_MS = 15 * 60_000;
 const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
