@@ -10,7 +10,7 @@
  *   node test/run.mjs [pattern]    (npm test builds first)
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, constants, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -42,6 +42,29 @@ const jobs = ORDER.flatMap((s) =>
     : files.filter((f) => ORDER[slowIndex(f)] === s).map((f) => [f]),
 );
 
+/**
+ * The test processes' temporary folder: one of this run's own in memory (`/dev/shm`, tmpfs) when the
+ * machine has it and the caller did not set TMPDIR, removed when the run ends — with whatever the
+ * processes the tests killed left there (.NET's debug pipes of a killed PowerShell). The suite makes
+ * tens of thousands of journal writes and fsyncs; the crash and resume tests kill processes, not the
+ * machine, so a disk adds nothing to what they prove (measured: ~5 % less CPU for the suite).
+ */
+function memoryTmpdir() {
+  if (process.env.TMPDIR) return undefined;
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    const dir = mkdtempSync('/dev/shm/runbook-engine-test-');
+    // Open to every user, sticky, as /tmp is: PostgreSQL's tools run as their own user.
+    chmodSync(dir, 0o1777);
+    return dir;
+  } catch {
+    return undefined;
+  }
+}
+const tmpdir = memoryTmpdir();
+const env = tmpdir ? { ...process.env, TMPDIR: tmpdir } : process.env;
+const removeTmpdir = () => tmpdir && rmSync(tmpdir, { recursive: true, force: true, maxRetries: 2 });
+
 const FILE_TIMEOUT_MS = 15 * 60_000;
 const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
 const started = Date.now();
@@ -66,6 +89,7 @@ function endGroup(pid) {
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
     for (const pid of groups) endGroup(pid);
+    removeTmpdir();
     process.exit(130);
   });
 }
@@ -79,7 +103,7 @@ function runOne(job) {
     const began = Date.now();
     const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'node_modules', 'uvu', 'bin.js'), 'test', patternOf(job)], {
       cwd: root,
-      env: process.env,
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group (numbered by its PID): ending a hung file ends what it started too
       // (a PostgreSQL cluster, an sshd, workers), and only that.
@@ -127,4 +151,5 @@ await Promise.all(
 );
 if (failedFiles.length > 0) process.stdout.write(`failed: ${failedFiles.join(', ')}\n`);
 process.stdout.write(`\n  Total:     ${total}\n  Passed:    ${passed}\n  Skipped:   ${skipped}\n  Duration:  ${Date.now() - started}ms\n\n`);
+removeTmpdir();
 process.exitCode = failedFiles.length > 0 ? 1 : 0;

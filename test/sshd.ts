@@ -55,6 +55,12 @@ async function waitForPort(port: number): Promise<void> {
 }
 
 /** Starts sshd; `pwsh` (when given) serves the `powershell` subsystem. */
+/** sshd's one `SetEnv` line for the sessions' environment (none when it is empty). */
+function sessionEnv(env: Record<string, string>): string[] {
+  const pairs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  return pairs.length > 0 ? [`SetEnv ${pairs.join(' ')}`] : [];
+}
+
 export async function startSshd(pwsh: string | null, env: Record<string, string> = {}): Promise<TestSshd> {
   if (!SSHD) throw new Error('sshd is not installed: .ci/run installs openssh-server');
   const dir = await tempDir('rbe-sshd-');
@@ -82,8 +88,9 @@ export async function startSshd(pwsh: string | null, env: Record<string, string>
       'UsePAM no',
       'LogLevel ERROR',
       ...(pwsh ? [`Subsystem powershell ${pwsh} -sshs -NoLogo -NoProfile`] : []),
-      // The test machine's agent reads its registry from a simulated-host file, as configured here.
-      ...Object.entries(env).map(([k, v]) => `SetEnv ${k}=${v}`),
+      // The test machine's agent reads its registry from a simulated-host file, as configured here; its
+      // sessions keep their temporary files where the tests do (one SetEnv line: sshd takes the first).
+      ...sessionEnv({ ...env, ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}) }),
       '',
     ].join('\n'),
   );
