@@ -54,13 +54,16 @@ async function waitForPort(port: number): Promise<void> {
   throw new Error(`sshd did not listen on ${port}`);
 }
 
-/** Starts sshd; `pwsh` (when given) serves the `powershell` subsystem. */
-/** sshd's one `SetEnv` line for the sessions' environment (none when it is empty). */
+/**
+ * sshd's one `SetEnv` line for the sessions' environment, none when it is empty (sshd_config takes a
+ * keyword's first value: a second `SetEnv` line would be ignored).
+ */
 function sessionEnv(env: Record<string, string>): string[] {
   const pairs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   return pairs.length > 0 ? [`SetEnv ${pairs.join(' ')}`] : [];
 }
 
+/** Starts sshd; `pwsh` (when given) serves the `powershell` subsystem. */
 export async function startSshd(pwsh: string | null, env: Record<string, string> = {}): Promise<TestSshd> {
   if (!SSHD) throw new Error('sshd is not installed: .ci/run installs openssh-server');
   const dir = await tempDir('rbe-sshd-');
@@ -89,7 +92,7 @@ export async function startSshd(pwsh: string | null, env: Record<string, string>
       'LogLevel ERROR',
       ...(pwsh ? [`Subsystem powershell ${pwsh} -sshs -NoLogo -NoProfile`] : []),
       // The test machine's agent reads its registry from a simulated-host file, as configured here; its
-      // sessions keep their temporary files where the tests do (one SetEnv line: sshd takes the first).
+      // sessions keep their temporary files where the tests do.
       ...sessionEnv({ ...env, ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}) }),
       '',
     ].join('\n'),

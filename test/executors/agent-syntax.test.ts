@@ -14,7 +14,7 @@ const AGENT = join(import.meta.dirname, '..', '..', 'src', 'executors', 'agent',
 /** Checks every file of $env:RBE_FILES (a JSON array) and prints each finding as "<index> <finding>". */
 const CHECK = `
 $ErrorActionPreference = 'Stop'
-$files = ConvertFrom-Json $env:RBE_FILES
+$files = @(ConvertFrom-Json $env:RBE_FILES)
 for ($i = 0; $i -lt $files.Count; $i++) {
 $tokens = $null; $errors = $null
 $ast = [System.Management.Automation.Language.Parser]::ParseFile($files[$i], [ref]$tokens, [ref]$errors)
