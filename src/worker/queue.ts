@@ -43,7 +43,10 @@ export function jobIdOf(text: string): string {
 
 /** Options of {@link WorkQueue.open}. */
 export interface WorkQueueOptions {
-  /** How long a fetched job may wait for its worker to take the run's lease before it is handed out again. @default 300 */
+  /**
+   * How long a fetched job may wait for its worker to take the run's lease before it is handed out
+   * again (a worker completes the job once it holds the lease). @default 60
+   */
   jobExpirySeconds?: number;
   /** How often pg-boss's maintenance expires jobs. @default 30 */
   maintenanceSeconds?: number;
@@ -75,7 +78,7 @@ export class WorkQueue {
       try {
         await boss.start();
         if (!(await boss.getQueue(HOST_RUN_QUEUE))) {
-          await boss.createQueue(HOST_RUN_QUEUE, { name: HOST_RUN_QUEUE, retryLimit: 1000, retryDelay: 1, expireInSeconds: options.jobExpirySeconds ?? 300 });
+          await boss.createQueue(HOST_RUN_QUEUE, { name: HOST_RUN_QUEUE, retryLimit: 1000, retryDelay: 1, expireInSeconds: options.jobExpirySeconds ?? 60 });
         }
       } catch (error) {
         await boss.stop({ graceful: false, wait: true }).catch(() => undefined);

@@ -61,11 +61,19 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   let stopping = false;
   let wake: (() => void) | null = null;
 
+  /** A store call that failed (the worker goes on: the next poll tries again). */
+  const storeError = (error: unknown) => events.emit('store:error', { message: (error as Error).message.split('\n')[0] });
+
   async function handle(job: { id: string; data: HostRunJob }): Promise<void> {
     const { fleetId, host, runId } = job.data;
     // Whether the job is done with: false only when the store failed before the run could be taken,
     // so that the job is handed out again (a run that was taken is the lease's business from then on).
     let done = true;
+    // The job is completed as soon as the run holds its lease, not when the run ends: from then on a
+    // worker that dies is found by its lease's expiry, so the job's own expiry covers only the moments
+    // between fetching it and taking the lease, and a run longer than that is not handed out twice.
+    let completing: Promise<void> | undefined;
+    const complete = () => (completing ??= queue.complete(job.id));
     try {
       const record = await options.store.readFleet(fleetId);
       const entry = record.inventory.hosts.find((h) => h.name === host);
@@ -88,6 +96,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       try {
         const run = await hostRun(options.runner, record, entry, executor, known !== undefined);
         runs.set(runId, run);
+        run.events.once('run:start', () => void complete().catch(storeError));
         events.emit('host:start', { fleetId, host, runId, resumed: Boolean(known) });
         if (stopping) run.interrupt();
         try {
@@ -105,10 +114,10 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       }
     } catch (error) {
       done = false;
-      events.emit('store:error', { message: (error as Error).message.split('\n')[0] });
+      storeError(error);
     } finally {
-      if (done) await queue.complete(job.id);
-      else await queue.retry(job.id);
+      if (done) await complete().catch(storeError);
+      else if (!completing) await queue.retry(job.id);
       if (!stopping) {
         const state = await queue.advance(fleetId).catch(() => null);
         if (state?.over) events.emit('fleet:over', { fleetId, failures: state.failures, spent: state.spent });
@@ -130,7 +139,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           jobs.add(p);
         }
       } catch (error) {
-        events.emit('store:error', { message: (error as Error).message.split('\n')[0] });
+        storeError(error);
       }
       if (stopping) break;
       await new Promise<void>((resolve) => {

@@ -14,6 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { postgresStore, type PostgresStore } from '../../src/store/postgres.js';
 import { runResult } from '../../src/engine/run-index.js';
 import { hostRunId } from '../../src/fleet/fleet.js';
+import { WorkQueue } from '../../src/worker/queue.js';
 import { hostOf, restartRefused, tempDir } from '../helpers.js';
 import { CLI, cli } from '../cli/run-cli.js';
 import { startPostgres, type TestPostgres } from '../postgres.js';
@@ -163,8 +164,8 @@ test('two workers share a fleet; one is SIGKILLed mid-run, the other takes its r
   diagnoseWith(s, [a, b]);
   const mine = () => a.events.filter((e) => e.event === 'host:start').map((e) => e.runId as string);
   // A is killed while it drives a host of the second wave, and not while it holds a job it fetched but
-  // has not yet taken the run's lease for: such a job waits for pg-boss to expire it (five minutes,
-  // docs/scaling.md), which is not what this test is about.
+  // has not yet taken the run's lease for: such a job waits for pg-boss to expire it (a minute and up to
+  // a maintenance round, docs/scaling.md), which is not what this test is about.
   await until('worker A to drive a host of the second wave, with no job between fetch and lease', async () => {
     for (const runId of mine()) if (!runId.endsWith(s.hosts[0].name) && (await journalLength(s, runId)) >= 8) return (await jobsWithoutLease(s)) === 0;
     return false;
@@ -229,6 +230,28 @@ test('PostgreSQL stopped and started again mid-fleet: the workers reconnect and 
   s.store = await postgresStore(s.url, { stateDir: s.stateDir });
   await until('every host to end', allEnded(s, fleetId));
   await assertCompliant(s, fleetId);
+  await stopWorkers(s, [a, b]);
+});
+
+test('a job is done once its run holds the lease: a job expiry shorter than the run hands nothing out twice', async () => {
+  const s = await setup(1, 8000);
+  // The queue made first, by this test: its jobs expire 4 s after they are fetched (checked every second),
+  // while the host's run lasts longer than its 8 s restart.
+  const queue = await WorkQueue.open(s.store, { jobExpirySeconds: 4, maintenanceSeconds: 1 });
+  const a = worker(s.url, s.stateDir);
+  const b = worker(s.url, await tempDir('rbe-wstate-b-'));
+  const fleetId = await enqueue(s);
+  const runId = hostRunId(fleetId, s.hosts[0].name);
+  diagnoseWith(s, [a, b]);
+  await until('the host to go down for its restart', async () => Boolean((await readHost(s.hosts[0].file)).down));
+  const { rows } = await s.store.query<{ state: string }>(`SELECT state FROM runbook_queue.job WHERE data->>'runId' = $1`, [runId]);
+  assert.equal(rows.map((r) => r.state), ['completed'], 'the job is completed while its run goes on');
+  await until('every host to end', allEnded(s, fleetId));
+  const events = [...a.events, ...b.events];
+  assert.equal(events.filter((e) => e.event === 'host:start').map((e) => e.runId), [runId], 'one worker drove the run, once');
+  assert.is(events.filter((e) => e.event === 'host:held').length, 0, 'no worker was handed the job again');
+  await assertCompliant(s, fleetId);
+  await queue.close();
   await stopWorkers(s, [a, b]);
 });
 
