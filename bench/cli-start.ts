@@ -8,9 +8,9 @@
  *   node --import tsx bench/cli-start.ts [runs]
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../test/helpers.js';
 
 const cli = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
 if (!existsSync(cli)) {
@@ -18,8 +18,8 @@ if (!existsSync(cli)) {
   process.exit(2);
 }
 const runs = Number(process.argv[2] ?? 15);
-const dir = mkdtempSync(join(tmpdir(), 'rbe-bench-start-'));
-process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+// Removed when the bench ends (test/helpers.ts's `tempDir`).
+const dir = await tempDir('rbe-bench-start-');
 const host = join(dir, 'host.json');
 const state = join(dir, 'state');
 

@@ -8,19 +8,21 @@
  *
  *   node --import tsx bench/fleet.ts [hosts]
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { createActor, fromPromise } from 'xstate';
 import { stringify } from 'yaml';
 import type { Compensation, Json, StepMachineContext, StepPlan, Verification } from '../src/engine/types.js';
 import { Runner, bundledStepKinds, createPreset, createSimulatedExecutor, loadInventory, loadRunbook, startFleet, writeHost } from '../src/index.js';
+import { tempDir } from '../test/helpers.js';
 
 const count = Number(process.argv[2] ?? 1000);
 const kinds = bundledStepKinds();
 const runbook = await loadRunbook('orchestrator-tls12', kinds);
-const dir = await mkdtemp(join(tmpdir(), 'rbe-bench-fleet-'));
+// Removed when the bench ends (test/helpers.ts's `tempDir`).
+const dir = await tempDir('rbe-bench-fleet-');
 const POLL = 200;
 
 async function host(name: string): Promise<string> {
@@ -110,5 +112,4 @@ console.log(`the fleet:       ${ms(wall)}  → ratio ${(wall / base).toFixed(2)}
 console.log(`CPU per host run: ${((cpu.user + cpu.system) / 1000 / count).toFixed(1)} ms (all threads; the event loop was busy ${(elu.utilization * 100).toFixed(0)} % of the fleet's time)`);
 console.log(`XState alone:    ${floor.toFixed(1)} ms of CPU per host run (the step machines with handlers that answer at once, ${count} hosts at once); the budget leaves ${((1.5 * base) / count).toFixed(1)} ms of CPU per host run for everything on one thread, ${((1.5 * base * availableParallelism()) / count).toFixed(1)} ms with all ${availableParallelism()} cores busy`);
 console.log(`peak RSS:        ${(peakRss / 2 ** 20).toFixed(0)} MB (one host alone: ${(rssAlone / 2 ** 20).toFixed(0)} MB; budget ≤ 400 MB); peak heap used ${(peakHeap / 2 ** 20).toFixed(0)} MB`);
-await rm(dir, { recursive: true, force: true });
 console.log(`outcome:         ${result.status} — ${result.counts.succeeded} succeeded, ${result.counts.failed + result.counts.rolledBack} failed`);

@@ -4,8 +4,6 @@
  *
  *   node --import tsx bench/roundtrips.ts
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   Runner,
@@ -17,12 +15,13 @@ import {
   writeHost,
   type SimHostState,
 } from '../src/index.js';
+import { tempDir } from '../test/helpers.js';
 
 const kinds = bundledStepKinds();
 const runbook = await loadRunbook('orchestrator-tls12', kinds);
 
 async function scenario(preset: string, tweak?: (h: SimHostState) => void, runs = 1) {
-  const dir = await mkdtemp(join(tmpdir(), 'rbe-bench-'));
+  const dir = await tempDir('rbe-bench-');
   const file = join(dir, 'host.json');
   const host = createPreset(preset);
   host.downtimeMs = 20;
@@ -33,10 +32,7 @@ async function scenario(preset: string, tweak?: (h: SimHostState) => void, runs 
   for (let i = 0; i < runs; i++) {
     const executor = await createSimulatedExecutor(file);
     result = await runner.start(runbook, { executor, params: { pollIntervalMs: 10 } }).result;
-    if (i === runs - 1) {
-      await rm(dir, { recursive: true, force: true });
-      return { result, calls: executor.roundTrips };
-    }
+    if (i === runs - 1) return { result, calls: executor.roundTrips };
   }
   throw new Error('unreachable');
 }
