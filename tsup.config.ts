@@ -1,21 +1,23 @@
-import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tsImport } from 'tsx/esm/api';
 import { defineConfig } from 'tsup';
-import { parse } from 'yaml';
 
 /**
- * The bundled runbooks, parsed: `dist/runbooks/<name>.json` holds each YAML runbook's document and the
- * SHA-256 of the text it came from (`CompiledRunbook` in src/engine/bundled.ts), so that a command does
- * not load the YAML parser for a bundled runbook. Loading still validates the document, and falls back
- * to the YAML when the hash does not match.
+ * The bundled runbooks, checked: `dist/runbooks/<name>.json` holds each YAML runbook validated against
+ * the runbook schema and the bundled step kinds, its fingerprint and the SHA-256 of its text
+ * (`CompiledRunbook` in src/engine/bundled.ts), so that a command neither loads the YAML parser nor
+ * checks the whole document again for a bundled runbook; an edited YAML no longer matches its copy and
+ * is read as any file. A bundled runbook that does not validate fails the build.
  */
 async function compileBundledRunbooks(): Promise<void> {
+  // The sources themselves, through tsx: the same code that checks any runbook at run time.
+  const { compileRunbook } = (await tsImport('./src/engine/bundled.ts', import.meta.url)) as typeof import('./src/engine/bundled.js');
+  const { bundledStepKinds } = (await tsImport('./src/steps/index.ts', import.meta.url)) as typeof import('./src/steps/index.js');
   await mkdir('dist/runbooks', { recursive: true });
   for (const file of await readdir('runbooks')) {
     const name = file.match(/^(.*)\.ya?ml$/)?.[1];
     if (!name) continue;
-    const text = await readFile(`runbooks/${file}`, 'utf8');
-    const compiled = { sourceSha256: createHash('sha256').update(text).digest('hex'), document: parse(text) };
+    const compiled = await compileRunbook(await readFile(`runbooks/${file}`, 'utf8'), `runbooks/${file}`, bundledStepKinds());
     await writeFile(`dist/runbooks/${name}.json`, `${JSON.stringify(compiled)}\n`);
   }
 }

@@ -8,8 +8,8 @@ import { join, resolve } from 'node:path';
 import { ValidationError } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
 import type { StepKindRegistry } from './kinds.js';
-import { loadRunbookFile, parseRunbookText, readRunbookText, validateRunbook } from './loader.js';
-import type { LoadedRunbook } from './runbook.js';
+import { checkKinds, loadRunbookFile, parseRunbookText, readRunbookText, validateRunbook } from './loader.js';
+import type { LoadedRunbook, RunbookDefinition } from './runbook.js';
 
 /** The package's `runbooks/` folder. */
 export function bundledRunbooksDir(): string {
@@ -17,14 +17,17 @@ export function bundledRunbooksDir(): string {
 }
 
 /**
- * The build's parsed copy of a bundled runbook (`dist/runbooks/<name>.json`, written by `tsup.config.ts`):
- * the document, and the SHA-256 of the YAML text it was parsed from. Parsing the YAML costs more than
- * the rest of loading (the parser alone is some 16 ms to load); the copy is used only while its hash
- * matches the text on disk, so an edited runbook is parsed again.
+ * The build's checked copy of a bundled runbook (`dist/runbooks/<name>.json`, written by `tsup.config.ts`
+ * with {@link compileRunbook}): the definition as the build validated it (the runbook schema and the
+ * bundled step kinds), its fingerprint, and the SHA-256 of the YAML text it came from. Parsing the YAML
+ * and checking the whole document cost more than the rest of loading (the YAML parser alone is some
+ * 16 ms to load; the schema's first pass over the document ~10 ms); the copy is used only while its hash
+ * matches the text on disk, so an edited runbook is parsed and validated again.
  */
 export interface CompiledRunbook {
   sourceSha256: string;
-  document: unknown;
+  definition: RunbookDefinition;
+  fingerprint: string;
 }
 
 /** The SHA-256 of a runbook's text, as {@link CompiledRunbook} records it. */
@@ -32,19 +35,46 @@ export function runbookTextHash(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** The document in a build's parsed copy when it was made from `text`; otherwise (none, stale) undefined. */
-export async function compiledDocument(compiledFile: string, text: string): Promise<unknown> {
+/**
+ * Parses and validates a runbook's text into the copy a build ships; a runbook that does not validate
+ * fails the build with the same error `runbook validate` prints.
+ *
+ * @example
+ * ```ts
+ * const text = 'name: one\nsteps:\n  - id: schannel\n    uses: windows/schannel\n';
+ * const compiled = await compileRunbook(text, 'runbooks/one.yaml', bundledStepKinds());
+ * console.log(compiled.fingerprint);
+ * ```
+ */
+export async function compileRunbook(text: string, file: string, kinds: StepKindRegistry): Promise<CompiledRunbook> {
+  const { definition, fingerprint } = validateRunbook(await parseRunbookText(text, file), kinds, file);
+  return { sourceSha256: runbookTextHash(text), definition, fingerprint };
+}
+
+/** The build's copy when it was made from `text`; otherwise (none, stale, another format) undefined. */
+export async function compiledRunbook(compiledFile: string, text: string): Promise<CompiledRunbook | undefined> {
   try {
-    const compiled = JSON.parse(await readFile(compiledFile, 'utf8')) as CompiledRunbook;
-    if (compiled.sourceSha256 === runbookTextHash(text)) return compiled.document;
+    const compiled = JSON.parse(await readFile(compiledFile, 'utf8')) as Partial<CompiledRunbook>;
+    const whole = typeof compiled.fingerprint === 'string' && Array.isArray(compiled.definition?.steps);
+    if (whole && compiled.sourceSha256 === runbookTextHash(text)) return compiled as CompiledRunbook;
   } catch {
     // no build copy (running from the sources)
   }
   return undefined;
 }
 
-async function parsedBundled(name: string, file: string, text: string): Promise<unknown> {
-  return (await compiledDocument(join(packageRoot(), 'dist', 'runbooks', `${name}.json`), text)) ?? parseRunbookText(text, file);
+/**
+ * A bundled runbook: the build's copy while it matches the text, checked against `kinds` for what the
+ * build could not know (the kinds given may not be the bundled ones: each `uses` must be known; the
+ * steps' parameters are checked against them when a run starts, as every run's are); else the text,
+ * parsed and validated whole.
+ */
+async function loadBundled(name: string, file: string, kinds: StepKindRegistry): Promise<LoadedRunbook> {
+  const text = await readRunbookText(file);
+  const compiled = await compiledRunbook(join(packageRoot(), 'dist', 'runbooks', `${name}.json`), text);
+  if (!compiled) return { ...validateRunbook(await parseRunbookText(text, file), kinds, file), source: name };
+  checkKinds(compiled.definition, kinds, file, false);
+  return { definition: compiled.definition, source: name, fingerprint: compiled.fingerprint };
 }
 
 /** Names of the bundled runbooks. */
@@ -72,8 +102,7 @@ export async function loadRunbook(nameOrPath: string, kinds: StepKindRegistry): 
   for (const ext of ['.yaml', '.yml', '.json']) {
     const file = join(bundledRunbooksDir(), `${nameOrPath}${ext}`);
     if (existsSync(file)) {
-      const document = await parsedBundled(nameOrPath, file, await readRunbookText(file));
-      return { ...validateRunbook(document, kinds, file), source: nameOrPath };
+      return loadBundled(nameOrPath, file, kinds);
     }
   }
   throw new Error(`bundled runbook ${nameOrPath} vanished`);

@@ -11,44 +11,51 @@ import { DEFERRED_OUTPUT, fingerprint, outputReferences, resolveWith, type Loade
 import type { StepKind } from './step-kind.js';
 import type { Json } from './types.js';
 
-const jsonValue: z.ZodType<Json> = z.lazy(() =>
-  z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
-);
+let schema: ReturnType<typeof makeRunbookSchema> | undefined;
 
-const parameterSchema = z
-  .object({
-    type: z.enum(['string', 'number', 'boolean']),
-    description: z.string().optional(),
-    default: z.union([z.string(), z.number(), z.boolean()]).optional(),
-    enum: z.array(z.union([z.string(), z.number()])).min(1).optional(),
-    secret: z.boolean().optional(),
-    env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
-  })
-  .strict()
-  .refine((p) => !p.secret || p.env, { message: 'a secret parameter needs `env`: the environment variable it is read from', path: ['env'] })
-  .refine((p) => !p.secret || p.default === undefined, { message: 'a secret parameter cannot have a default', path: ['default'] });
+/** The runbook document's schema, made when a runbook is first read from its text. */
+function runbookSchema(): ReturnType<typeof makeRunbookSchema> {
+  return (schema ??= makeRunbookSchema());
+}
 
-const runbookSchema = z
-  .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, dot, dash and underscore'),
-    description: z.string().optional(),
-    parameters: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), parameterSchema).optional(),
-    retry: retryPolicySchema.optional(),
-    steps: z
-      .array(
-        z
-          .object({
-            id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes'),
-            uses: z.string().min(1),
-            name: z.string().optional(),
-            with: z.record(z.string(), jsonValue).optional(),
-            retry: retryPolicySchema.optional(),
-          })
-          .strict(),
-      )
-      .min(1, 'a runbook needs at least one step'),
-  })
-  .strict();
+function makeRunbookSchema() {
+  const jsonValue: z.ZodType<Json> = z.lazy(() =>
+    z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+  );
+  const parameterSchema = z
+    .object({
+      type: z.enum(['string', 'number', 'boolean']),
+      description: z.string().optional(),
+      default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+      enum: z.array(z.union([z.string(), z.number()])).min(1).optional(),
+      secret: z.boolean().optional(),
+      env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+    })
+    .strict()
+    .refine((p) => !p.secret || p.env, { message: 'a secret parameter needs `env`: the environment variable it is read from', path: ['env'] })
+    .refine((p) => !p.secret || p.default === undefined, { message: 'a secret parameter cannot have a default', path: ['default'] });
+  return z
+    .object({
+      name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, dot, dash and underscore'),
+      description: z.string().optional(),
+      parameters: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), parameterSchema).optional(),
+      retry: retryPolicySchema().optional(),
+      steps: z
+        .array(
+          z
+            .object({
+              id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes'),
+              uses: z.string().min(1),
+              name: z.string().optional(),
+              with: z.record(z.string(), jsonValue).optional(),
+              retry: retryPolicySchema().optional(),
+            })
+            .strict(),
+        )
+        .min(1, 'a runbook needs at least one step'),
+    })
+    .strict();
+}
 
 function describePath(path: readonly PropertyKey[], doc: unknown): string {
   let text = '';
@@ -75,12 +82,22 @@ function describePath(path: readonly PropertyKey[], doc: unknown): string {
  * ```
  */
 export function validateRunbook(input: unknown, kinds: StepKindRegistry, where: string): LoadedRunbook {
-  const parsed = runbookSchema.safeParse(input);
+  const parsed = runbookSchema().safeParse(input);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${describePath(i.path, input)}: ${i.message}`);
     throw new ValidationError(`invalid runbook ${where}`, issues, { where, hint: 'fix the fields named above; nothing was run' });
   }
   const definition = parsed.data as RunbookDefinition;
+  checkKinds(definition, kinds, where, true);
+  return { definition, source: where, fingerprint: fingerprint(definition) };
+}
+
+/**
+ * Checks a definition that has passed the schema against the registered kinds: unique step ids, known
+ * kinds, lookups of earlier steps' declared outputs and, when `stepParams`, each step's parameters
+ * (resolved from the parameters' defaults).
+ */
+export function checkKinds(definition: RunbookDefinition, kinds: StepKindRegistry, where: string, stepParams: boolean): void {
   const issues: string[] = [];
   const seen = new Set<string>();
   const defaults = Object.fromEntries(
@@ -98,6 +115,7 @@ export function validateRunbook(input: unknown, kinds: StepKindRegistry, where: 
       issues.push(`${at}.uses: unknown step kind "${step.uses}"; known kinds: ${kinds.list().map((k) => k.kind).join(', ')}`);
       return;
     }
+    if (!stepParams) return;
     try {
       issues.push(...stepParamIssues(kinds.get(step.uses), resolveWith(withValue, { params: defaults, steps: 'deferred' }, `${at}.with`), `${at}.with`));
     } catch (error) {
@@ -107,7 +125,6 @@ export function validateRunbook(input: unknown, kinds: StepKindRegistry, where: 
   if (issues.length > 0) {
     throw new ValidationError(`invalid runbook ${where}`, issues, { where, hint: 'fix the fields named above; nothing was run' });
   }
-  return { definition, source: where, fingerprint: fingerprint(definition) };
 }
 
 /** Lookups of step outputs must name an earlier step and an output its kind declares. */

@@ -34,20 +34,28 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   randomize: true,
 });
 
-export const retryPolicySchema = z
-  .object({
-    retries: z.number().int().min(0).max(100),
-    factor: z.number().min(1).max(10),
-    minTimeout: z.number().int().min(0).max(3_600_000),
-    maxTimeout: z.number().int().min(0).max(3_600_000),
-    randomize: z.boolean(),
-  })
-  .partial()
-  .strict()
-  .refine((p) => p.minTimeout === undefined || p.maxTimeout === undefined || p.minTimeout <= p.maxTimeout, {
-    message: 'minTimeout must not exceed maxTimeout',
-    path: ['minTimeout'],
-  });
+let policySchema: z.ZodType<Partial<RetryPolicy>> | undefined;
+
+/**
+ * The schema of a `retry:` block, made when first asked for: only a runbook read from its text is
+ * checked against it (a bundled runbook's copy was checked by the build).
+ */
+export function retryPolicySchema(): z.ZodType<Partial<RetryPolicy>> {
+  return (policySchema ??= z
+    .object({
+      retries: z.number().int().min(0).max(100),
+      factor: z.number().min(1).max(10),
+      minTimeout: z.number().int().min(0).max(3_600_000),
+      maxTimeout: z.number().int().min(0).max(3_600_000),
+      randomize: z.boolean(),
+    })
+    .partial()
+    .strict()
+    .refine((p) => p.minTimeout === undefined || p.maxTimeout === undefined || p.minTimeout <= p.maxTimeout, {
+      message: 'minTimeout must not exceed maxTimeout',
+      path: ['minTimeout'],
+    }));
+}
 
 /** Merges overrides over a base policy. */
 export function resolvePolicy(base: RetryPolicy, override?: Partial<RetryPolicy>): RetryPolicy {

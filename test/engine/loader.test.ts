@@ -3,8 +3,8 @@ import * as assert from 'uvu/assert';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { compiledDocument, runbookTextHash } from '../../src/engine/bundled.js';
-import { ValidationError, fingerprint, loadRunbook, loadRunbookFile, resolveParameters } from '../../src/index.js';
+import { compileRunbook, compiledRunbook, runbookTextHash } from '../../src/engine/bundled.js';
+import { StepKindRegistry, ValidationError, fingerprint, loadRunbook, loadRunbookFile, resolveParameters } from '../../src/index.js';
 import { packageRoot } from '../../src/util/package-root.js';
 import { kinds, tempDir } from '../helpers.js';
 
@@ -30,17 +30,47 @@ test('the bundled runbook loads: the seven steps of the procedure in order, betw
   assert.match(rb.fingerprint, /^sha256:[0-9a-f]{64}$/);
 });
 
-test("the build's parsed copy of a bundled runbook is its YAML's document, and is used only while the YAML is unchanged", async () => {
-  const yaml = await readFile(join(packageRoot(), 'runbooks', 'orchestrator-tls12.yaml'), 'utf8');
-  const built = join(packageRoot(), 'dist', 'runbooks', 'orchestrator-tls12.json');
-  assert.equal(await compiledDocument(built, yaml), parse(yaml), 'the build (npm test builds first) copied the current YAML');
+test("the build's checked copy of a bundled runbook is its YAML validated, and is used only while the YAML is unchanged", async () => {
+  const file = join(packageRoot(), 'runbooks', 'orchestrator-tls12.yaml');
+  const yaml = await readFile(file, 'utf8');
+  const fromFile = await loadRunbookFile(file, kinds);
+  const built = await compiledRunbook(join(packageRoot(), 'dist', 'runbooks', 'orchestrator-tls12.json'), yaml);
+  assert.ok(built, 'the build (npm test builds first) checked the current YAML');
+  assert.equal(built.definition, fromFile.definition);
+  assert.is(built.fingerprint, fromFile.fingerprint);
+  assert.equal(built, await compileRunbook(yaml, file, kinds));
   const copy = join(await tempDir(), 'copy.json');
-  await writeFile(copy, JSON.stringify({ sourceSha256: runbookTextHash(yaml), document: { name: 'from-the-copy' } }));
-  assert.equal(await compiledDocument(copy, yaml), { name: 'from-the-copy' });
-  assert.is(await compiledDocument(copy, `${yaml}# edited\n`), undefined, 'an edited runbook is parsed again');
-  assert.is(await compiledDocument(join(await tempDir(), 'none.json'), yaml), undefined);
-  const fromFile = await loadRunbookFile(join(packageRoot(), 'runbooks', 'orchestrator-tls12.yaml'), kinds);
-  assert.equal((await loadRunbook('orchestrator-tls12', kinds)).definition, fromFile.definition);
+  const other = { ...built, definition: { ...built.definition, name: 'from-the-copy' } };
+  await writeFile(copy, JSON.stringify(other));
+  assert.equal(await compiledRunbook(copy, yaml), other);
+  assert.is(await compiledRunbook(copy, `${yaml}# edited\n`), undefined, 'an edited runbook is parsed again');
+  assert.is(await compiledRunbook(join(await tempDir(), 'none.json'), yaml), undefined);
+  await writeFile(copy, JSON.stringify({ sourceSha256: runbookTextHash(yaml), document: parse(yaml) }));
+  assert.is(await compiledRunbook(copy, yaml), undefined, "an earlier build's parsed-only copy is not taken for a checked one");
+  const loaded = await loadRunbook('orchestrator-tls12', kinds);
+  assert.equal(loaded.definition, fromFile.definition);
+  assert.is(loaded.fingerprint, fromFile.fingerprint);
+});
+
+test('a bundled runbook loaded from its checked copy is still checked against the kinds given', async () => {
+  const without = new StepKindRegistry().register(...kinds.list().filter((k) => k.kind !== 'windows/dotnet-tls'));
+  try {
+    await loadRunbook('orchestrator-tls12', without);
+    assert.unreachable('a kind the registry lacks');
+  } catch (error) {
+    assert.instance(error, ValidationError);
+    assert.ok((error as ValidationError).issues.some((i) => /^steps\[4\] \(id dotnet\)\.uses: unknown step kind "windows\/dotnet-tls"/.test(i)), (error as ValidationError).issues.join('\n'));
+  }
+});
+
+test('a bundled runbook that does not validate fails the build: compileRunbook refuses it with the validation error', async () => {
+  try {
+    await compileRunbook('name: broken\nsteps:\n  - id: one\n    uses: windows/schannel\n    with:\n      mode: tls13-only\n', 'runbooks/broken.yaml', kinds);
+    assert.unreachable('an invalid runbook');
+  } catch (error) {
+    assert.instance(error, ValidationError);
+    assert.ok((error as ValidationError).issues.some((i) => i.startsWith('steps[0] (id one).with.mode:')));
+  }
 });
 
 test('an error names the file, the step and the field', async () => {
