@@ -15,7 +15,7 @@ import type { RunEmitter } from './events.js';
 import type { JournalWriter } from './journal.js';
 import type { StepState } from './replay.js';
 import type { JournaledStep, StepSnapshot } from './records.js';
-import { stepStateName, type StepActorName, type StepActors, type StepKind } from './step-kind.js';
+import { stepMachine, stepStateName, type StepActorName, type StepActors, type StepKind } from './step-kind.js';
 import { SuspendSignal, type StepRuntime } from './step-runtime.js';
 import type { Json, StepMachineContext, StepStatus } from './types.js';
 
@@ -170,15 +170,15 @@ function boundActor<N extends StepActorName>(name: N): StepActors[N] {
   return logic as StepActors[N];
 }
 
+const boundActors: StepActors = { probe: boundActor('probe'), plan: boundActor('plan'), capture: boundActor('capture'), phase: boundActor('phase'), verify: boundActor('verify'), compensate: boundActor('compensate') };
+
 const boundMachines = new WeakMap<StepKind<unknown>, StepKind<unknown>['machine']>();
 
 /** A kind's machine with the actors that run each hosted step's handlers (made once per kind). */
 function boundMachine(kind: StepKind<unknown>): StepKind<unknown>['machine'] {
   let machine = boundMachines.get(kind);
   if (!machine) {
-    machine = kind.machine.provide({
-      actors: { probe: boundActor('probe'), plan: boundActor('plan'), capture: boundActor('capture'), phase: boundActor('phase'), verify: boundActor('verify'), compensate: boundActor('compensate') },
-    });
+    machine = stepMachine(kind, boundActors);
     boundMachines.set(kind, machine);
   }
   return machine;

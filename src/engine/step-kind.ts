@@ -7,8 +7,9 @@
  *
  * Every side effect is a named `fromPromise` actor referenced by its string `src`, typed by its output
  * in `setup()`: `probe`, `plan`, `capture`, `phase` (one actor for every phase: the context says which),
- * `verify` and `compensate`. The placeholders throw; a run binds real ones with `machine.provide`
- * (see `step-host.ts`), so that snapshots can be persisted and restored.
+ * `verify` and `compensate`. The placeholders throw; a run builds each kind's machine once with real
+ * actors of the same types (`stepMachine`, used by `step-host.ts`), so that snapshots can be persisted
+ * and restored.
  */
 import { assign, fromPromise, setup } from 'xstate';
 import type * as z from 'zod';
@@ -99,12 +100,12 @@ const unchanged = (plan: StepPlan) => plan.changes.length === 0 && !plan.capture
 /** Where every forward actor's error leads: `failed`, with the error recorded. */
 const toFailed = { target: 'failed', actions: { type: 'recordError', params: ({ event }: { event: { error: unknown } }) => ({ error: event.error }) } } as const;
 
-/** Builds the machine of a step kind with these options. */
-function buildMachine(kind: string, phaseNames: readonly string[], verifyWhenUnchanged: boolean) {
+/** Builds the machine of a step kind with these options and these actors. */
+function buildMachine(kind: string, phaseNames: readonly string[], verifyWhenUnchanged: boolean, actors: StepActors) {
   const last = phaseNames.length - 1;
   return setup({
     types: {} as { context: StepMachineContext; input: StepMachineInput; events: { type: 'COMPENSATE' } },
-    actors: stepActors,
+    actors,
     actions: {
       recordError: assign((_, params: { error: unknown }) => ({ error: toErrorRecord(params.error) })),
     },
@@ -261,7 +262,17 @@ export function stepStateName(kind: Pick<StepKindDefinition<unknown>, 'phases'>,
 }
 
 /**
- * Defines a step kind and builds its machine.
+ * A kind's machine built with `actors` in place of the placeholders. Building a machine is the costly
+ * part of defining a kind (XState lays out every state node), so it is done once per kind and set of
+ * actors: a run's step host builds each kind's with its real actors, and `kind.machine` (the
+ * placeholders') is built only when read.
+ */
+export function stepMachine(kind: Pick<StepKindDefinition<unknown>, 'kind' | 'phases' | 'verifyWhenUnchanged'>, actors: StepActors): StepMachine {
+  return buildMachine(kind.kind, kind.phases.map((p) => p.name), Boolean(kind.verifyWhenUnchanged), actors);
+}
+
+/**
+ * Defines a step kind. Its `machine` (with the placeholder actors) is built the first time it is read.
  *
  * @example
  * ```ts
@@ -280,5 +291,11 @@ export function defineStepKind<P>(definition: StepKindDefinition<P>): StepKind<P
   const names = definition.phases.map((p) => p.name);
   const reserved = names.find((n) => ['probing', 'planning', 'capturing', 'acting', 'verifying'].includes(n) || names.indexOf(n) !== names.lastIndexOf(n));
   if (reserved !== undefined) throw new Error(`step kind ${definition.kind}: phase name "${reserved}" is reserved or repeated`);
-  return { ...definition, machine: buildMachine(definition.kind, names, Boolean(definition.verifyWhenUnchanged)) };
+  let machine: StepMachine | undefined;
+  return {
+    ...definition,
+    get machine() {
+      return (machine ??= stepMachine(definition as StepKindDefinition<unknown>, stepActors));
+    },
+  };
 }
