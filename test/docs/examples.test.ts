@@ -79,13 +79,12 @@ async function sourcesProgram(): Promise<ts.Program> {
 }
 
 test('every TypeScript example in the README and docs/ compiles', async () => {
-  const where = await writeExamples();
-  assert.ok(where.size >= 4, `found ${where.size} examples`);
-  const program = ts.createProgram([...where.keys()], COMPILER_OPTIONS, undefined, await sourcesProgram());
-  const problems = diagnosticsOf(program, where)
+  const { program, docs } = await examplesProgram();
+  assert.ok(docs.size >= 4, `found ${docs.size} examples`);
+  const problems = diagnosticsOf(program, docs)
     .map((d) => {
       const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0);
-      return `${where.get(d.file!.fileName)} (+${line}): ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
+      return `${docs.get(d.file!.fileName)} (+${line}): ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
     });
   assert.equal(problems, []);
 });
@@ -127,13 +126,12 @@ function standIns(code: string): string {
     .join('\n');
 }
 
-test('every TSDoc @example in src/ compiles, with its own module and the public API in scope', async () => {
+/** Writes each TSDoc example as its own module, with its source file's exports and the public API imported. */
+async function writeTsdocExamples(): Promise<Map<string, string>> {
   await rm(join(OUT, 'tsdoc'), { recursive: true, force: true });
   await mkdir(join(OUT, 'tsdoc'), { recursive: true });
-  const options = COMPILER_OPTIONS;
   // The names each source file exports, and the public API's, for the examples' imports.
   const base = await sourcesProgram();
-  const sources = base.getRootFileNames();
   const checker = base.getTypeChecker();
   const exportsOf = (file: string) => {
     const sf = base.getSourceFile(file);
@@ -142,7 +140,7 @@ test('every TSDoc @example in src/ compiles, with its own module and the public 
   };
   const api = new Set(exportsOf(join(ROOT, 'src', 'index.ts')));
   const where = new Map<string, string>();
-  for (const file of sources) {
+  for (const file of base.getRootFileNames()) {
     const found = tsdocExamples(await readFile(file, 'utf8'));
     if (found.length === 0) continue;
     const own = exportsOf(file);
@@ -160,9 +158,27 @@ test('every TSDoc @example in src/ compiles, with its own module and the public 
       where.set(name, `${relative(ROOT, file)}:${ex.line}`);
     }
   }
+  return where;
+}
+
+let checked: Promise<{ program: ts.Program; docs: Map<string, string>; tsdoc: Map<string, string> }> | undefined;
+
+/**
+ * Both kinds of examples in one program over the sources as `sourcesProgram` parsed them: one type
+ * checker looks into the package's types for all of them (a checker's first look is the costly part).
+ */
+function examplesProgram(): Promise<{ program: ts.Program; docs: Map<string, string>; tsdoc: Map<string, string> }> {
+  return (checked ??= (async () => {
+    const docs = await writeExamples();
+    const tsdoc = await writeTsdocExamples();
+    const program = ts.createProgram([...docs.keys(), ...tsdoc.keys()], COMPILER_OPTIONS, undefined, await sourcesProgram());
+    return { program, docs, tsdoc };
+  })());
+}
+
+test('every TSDoc @example in src/ compiles, with its own module and the public API in scope', async () => {
+  const { program, tsdoc: where } = await examplesProgram();
   assert.ok(where.size >= 20, `found ${where.size} examples`);
-  // The sources as `base` parsed them are reused.
-  const program = ts.createProgram([...where.keys()], options, undefined, base);
   const problems = diagnosticsOf(program, where)
     // An example need not use everything its prelude imports.
     .filter((d) => d.code !== 6133 && d.code !== 6192)
@@ -174,7 +190,7 @@ test('every TSDoc @example in src/ compiles, with its own module and the public 
 });
 
 test('the custom step-kind example of docs/runbooks.md rolls back exactly', async () => {
-  const where = await writeExamples();
+  const { docs: where } = await examplesProgram();
   const sources = await Promise.all([...where.keys()].map(async (f) => ({ f, text: await readFile(f, 'utf8') })));
   const example = sources.find(({ f, text }) => where.get(f)!.startsWith('docs/runbooks.md') && text.includes('defineRegistryStep('))?.f;
   assert.ok(example, 'docs/runbooks.md has the step-kind example');
