@@ -139,8 +139,8 @@ const tlsOnFirstUse: Plugin = {
 
 /**
  * The child as a V8 startup snapshot (`node --build-snapshot`): each child process starts with the engine
- * loaded and its modules evaluated, instead of compiling and running them — the crash sweep starts 200
- * of them. The child is bundled into one script first (esbuild; a snapshot holds one script), inside the
+ * loaded, its modules evaluated and its code compiled by a warm-up run (drive-child.mjs) instead of
+ * doing all that itself — the crash sweep starts 200 of them. The child is bundled into one script first (esbuild; a snapshot holds one script), inside the
  * package (the engine finds its bundled runbooks from there: `import.meta.url` is set to that place),
  * one folder per test process, removed at exit.
  */
