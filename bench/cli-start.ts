@@ -23,9 +23,9 @@ const dir = await tempDir('rbe-bench-start-');
 const host = join(dir, 'host.json');
 const state = join(dir, 'state');
 
-function time(args: string[], okCodes = [0]): number {
+function time(args: string[], okCodes = [0], env: NodeJS.ProcessEnv = process.env): number {
   const start = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { stdio: 'ignore' });
+  const r = spawnSync(process.execPath, args, { stdio: 'ignore', env });
   if (!okCodes.includes(r.status ?? -1)) throw new Error(`${args.join(' ')} exited ${r.status}`);
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
@@ -46,15 +46,27 @@ for (let i = 1; i < 1000; i++) {
   writeFileSync(join(copy, 'summary.json'), JSON.stringify({ ...summary, journalModified: statSync(join(copy, 'journal.jsonl')).mtimeMs }));
 }
 
+const planArgs = [cli, 'plan', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state];
 const cases: [string, string[], number | null][] = [
   ['node -e 0', ['-e', '0'], null],
   ['runbook --version', [cli, '--version'], 2.5],
   ['runbook status', [cli, 'status', '--state-dir', state], 2.0],
-  ['runbook plan (sim)', [cli, 'plan', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state], 3.0],
+  ['runbook plan (sim)', planArgs, 3.0],
   ['status, 1,000 runs', [cli, 'status', '--state-dir', many], null],
 ];
 const samples = cases.map(() => [] as number[]);
-for (let i = 0; i < runs; i++) cases.forEach(([, args], c) => samples[c].push(time(args)));
+// Node parses the bundle NODE_EXTRA_CA_CERTS names when it starts (~80 ms of CPU for the system's
+// roots, which this project's machines set): part of every figure above, baseline included. The same
+// two commands without it are timed too, interleaved, so that the ratios can be read both ways.
+const withoutExtraCas = process.env.NODE_EXTRA_CA_CERTS ? { ...process.env, NODE_EXTRA_CA_CERTS: undefined } : undefined;
+const bare: [number[], number[]] = [[], []];
+for (let i = 0; i < runs; i++) {
+  cases.forEach(([, args], c) => samples[c].push(time(args)));
+  if (withoutExtraCas) {
+    bare[0].push(time(['-e', '0'], [0], withoutExtraCas));
+    bare[1].push(time(planArgs, [0], withoutExtraCas));
+  }
+}
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const base = median(samples[0]);
 for (const [c, [label, , budget]] of cases.entries()) {
@@ -62,4 +74,8 @@ for (const [c, [label, , budget]] of cases.entries()) {
   const ratio = m / base;
   const verdict = budget === null ? (c === 0 ? '' : `  ratio ${ratio.toFixed(2)}× (budget: ≤ 1000 ms)`) : `  ratio ${ratio.toFixed(2)}× (budget ≤ ${budget}×${ratio <= budget ? '' : ', OVER'})`;
   console.log(`${label.padEnd(20)} median ${m.toFixed(1).padStart(6)} ms over ${runs} runs${verdict}`);
+}
+if (withoutExtraCas) {
+  const [b, p] = bare.map(median);
+  console.log(`without NODE_EXTRA_CA_CERTS (${process.env.NODE_EXTRA_CA_CERTS}): node -e 0 ${b.toFixed(1)} ms, runbook plan (sim) ${p.toFixed(1)} ms, ratio ${(p / b).toFixed(2)}×`);
 }
