@@ -73,7 +73,7 @@ async function loadBundled(name: string, file: string, kinds: StepKindRegistry):
   const text = await readRunbookText(file);
   const compiled = await compiledRunbook(join(packageRoot(), 'dist', 'runbooks', `${name}.json`), text);
   if (!compiled) return { ...validateRunbook(await parseRunbookText(text, file), kinds, file), source: name };
-  checkKinds(compiled.definition, kinds, file, false);
+  checkKinds(compiled.definition, kinds, file, { stepParams: false });
   return { definition: compiled.definition, source: name, fingerprint: compiled.fingerprint };
 }
 

@@ -88,16 +88,16 @@ export function validateRunbook(input: unknown, kinds: StepKindRegistry, where: 
     throw new ValidationError(`invalid runbook ${where}`, issues, { where, hint: 'fix the fields named above; nothing was run' });
   }
   const definition = parsed.data as RunbookDefinition;
-  checkKinds(definition, kinds, where, true);
+  checkKinds(definition, kinds, where, { stepParams: true });
   return { definition, source: where, fingerprint: fingerprint(definition) };
 }
 
 /**
  * Checks a definition that has passed the schema against the registered kinds: unique step ids, known
- * kinds, lookups of earlier steps' declared outputs and, when `stepParams`, each step's parameters
+ * kinds, lookups of earlier steps' declared outputs and, with `stepParams`, each step's parameters
  * (resolved from the parameters' defaults).
  */
-export function checkKinds(definition: RunbookDefinition, kinds: StepKindRegistry, where: string, stepParams: boolean): void {
+export function checkKinds(definition: RunbookDefinition, kinds: StepKindRegistry, where: string, { stepParams }: { stepParams: boolean }): void {
   const issues: string[] = [];
   const seen = new Set<string>();
   const defaults = Object.fromEntries(
