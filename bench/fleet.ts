@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { createActor, fromPromise } from 'xstate';
 import { stringify } from 'yaml';
+import { stepMachine } from '../src/engine/step-kind.js';
 import type { Compensation, Json, StepMachineContext, StepPlan, Verification } from '../src/engine/types.js';
 import { Runner, bundledStepKinds, createPreset, createSimulatedExecutor, loadInventory, loadRunbook, startFleet, writeHost } from '../src/index.js';
 import { tempDir } from '../test/helpers.js';
@@ -88,7 +89,7 @@ async function xstateFloor(hosts: number): Promise<number> {
     verify: fromPromise<Verification, StepMachineContext>(async () => ({ ok: true, summary: 'done', output: null })),
     compensate: fromPromise<Compensation, StepMachineContext>(async () => ({ detail: 'undone', changes: [] })),
   };
-  const machines = runbook.definition.steps.map((s) => kinds.get(s.uses).machine.provide({ actors: answers }));
+  const machines = runbook.definition.steps.map((s) => stepMachine(kinds.get(s.uses), answers));
   const c0 = process.cpuUsage();
   await Promise.all(
     Array.from({ length: hosts }, async () => {

@@ -7,16 +7,15 @@
  */
 let owner = 0;
 let durable = 0;
-let crashAfter: number | undefined;
+let crashAfter = NaN;
 
 /** Called by the journal after each record reaches the disk. */
 export function afterDurableRecord(): void {
   if (owner !== process.pid) {
     owner = process.pid;
     durable = 0;
-    crashAfter = undefined;
+    crashAfter = Number.parseInt(process.env.RUNBOOK_CRASH_AFTER ?? '', 10);
   }
   durable += 1;
-  crashAfter ??= Number.parseInt(process.env.RUNBOOK_CRASH_AFTER ?? '', 10);
   if (durable === crashAfter) process.kill(process.pid, 'SIGKILL');
 }
