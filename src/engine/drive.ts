@@ -29,6 +29,7 @@ import type { DeclaredWrite } from '../windows/registry.js';
 import { SuspendSignal, createStepRuntime, type RuntimeServices } from './step-runtime.js';
 import type { AwaitingReason, Change, Json, RunResult, RunStatus, StepStatus } from './types.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
+import * as z from '../util/zod.js';
 
 /** How many drives may start from the same position before the run needs an operator. */
 export const MAX_RESUMES_WITHOUT_PROGRESS = 3;
@@ -198,7 +199,7 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
       } catch {
         continue;
       }
-      const p = kind.params.safeParse(raw);
+      const p = z.safeParse(kind.params, raw);
       if (!p.success) continue;
       const rt = createStepRuntime(services, definition.steps[i].id, i, () => 'declares');
       writes.push(...(await kind.declares({ params: p.data, rt })));

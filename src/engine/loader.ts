@@ -3,7 +3,7 @@
  * `with`, retry policies and parameters. Errors name the file, the step and the field.
  */
 import { readFile } from 'node:fs/promises';
-import * as z from 'zod';
+import * as z from '../util/zod.js';
 import { ValidationError } from '../errors.js';
 import type { StepKindRegistry } from './kinds.js';
 import { retryPolicySchema } from './retry.js';
@@ -19,42 +19,40 @@ function runbookSchema(): ReturnType<typeof makeRunbookSchema> {
 }
 
 function makeRunbookSchema() {
-  const jsonValue: z.ZodType<Json> = z.lazy(() =>
+  const jsonValue: z.Schema<Json> = z.lazy(() =>
     z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
   );
+  const text = (pattern: RegExp, message?: string) => z.string().check(z.regex(pattern, message));
   const parameterSchema = z
-    .object({
+    .strictObject({
       type: z.enum(['string', 'number', 'boolean']),
-      description: z.string().optional(),
-      default: z.union([z.string(), z.number(), z.boolean()]).optional(),
-      enum: z.array(z.union([z.string(), z.number()])).min(1).optional(),
-      secret: z.boolean().optional(),
-      env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+      description: z.optional(z.string()),
+      default: z.optional(z.union([z.string(), z.number(), z.boolean()])),
+      enum: z.optional(z.array(z.union([z.string(), z.number()])).check(z.minLength(1))),
+      secret: z.optional(z.boolean()),
+      env: z.optional(text(/^[A-Z_][A-Z0-9_]*$/)),
     })
-    .strict()
-    .refine((p) => !p.secret || p.env, { message: 'a secret parameter needs `env`: the environment variable it is read from', path: ['env'] })
-    .refine((p) => !p.secret || p.default === undefined, { message: 'a secret parameter cannot have a default', path: ['default'] });
-  return z
-    .object({
-      name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, dot, dash and underscore'),
-      description: z.string().optional(),
-      parameters: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), parameterSchema).optional(),
-      retry: retryPolicySchema().optional(),
-      steps: z
-        .array(
-          z
-            .object({
-              id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes'),
-              uses: z.string().min(1),
-              name: z.string().optional(),
-              with: z.record(z.string(), jsonValue).optional(),
-              retry: retryPolicySchema().optional(),
-            })
-            .strict(),
-        )
-        .min(1, 'a runbook needs at least one step'),
-    })
-    .strict();
+    .check(
+      z.refine((p) => !p.secret || p.env, { message: 'a secret parameter needs `env`: the environment variable it is read from', path: ['env'] }),
+      z.refine((p) => !p.secret || p.default === undefined, { message: 'a secret parameter cannot have a default', path: ['default'] }),
+    );
+  return z.strictObject({
+    name: text(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, dot, dash and underscore'),
+    description: z.optional(z.string()),
+    parameters: z.optional(z.record(text(/^[A-Za-z_][A-Za-z0-9_]*$/), parameterSchema)),
+    retry: z.optional(retryPolicySchema()),
+    steps: z
+      .array(
+        z.strictObject({
+          id: text(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes'),
+          uses: z.string().check(z.minLength(1)),
+          name: z.optional(z.string()),
+          with: z.optional(z.record(z.string(), jsonValue)),
+          retry: z.optional(retryPolicySchema()),
+        }),
+      )
+      .check(z.minLength(1, 'a runbook needs at least one step')),
+  });
 }
 
 function describePath(path: readonly PropertyKey[], doc: unknown): string {
@@ -137,7 +135,7 @@ function referenceIssues(value: Json, where: string, earlier: ReadonlyMap<string
     }
     const kind = earlier.get(ref.step);
     if (!kind) continue; // its unknown kind is reported on its own
-    const declared = kind.outputs ? Object.keys(kind.outputs.shape) : [];
+    const declared = kind.outputs ? Object.keys(kind.outputs._zod.def.shape) : [];
     const name = ref.path[0];
     if (name === undefined || !declared.includes(name)) {
       const known = declared.length > 0 ? `it declares: ${declared.join(', ')}` : 'it declares no outputs';
@@ -152,7 +150,7 @@ function referenceIssues(value: Json, where: string, earlier: ReadonlyMap<string
  * outputs not known yet ({@link DEFERRED_OUTPUT}) are checked when the step starts.
  */
 export function stepParamIssues(kind: StepKind<unknown>, value: Json, where: string): string[] {
-  const result = kind.params.safeParse(value);
+  const result = z.safeParse(kind.params, value);
   if (result.success) return [];
   const deferredAt = (path: readonly PropertyKey[]) => {
     let node: unknown = value;

@@ -2,7 +2,7 @@
  * Retry policies are data: validated when a runbook loads, with errors that name the field.
  */
 import pRetry from 'p-retry';
-import * as z from 'zod';
+import * as z from '../util/zod.js';
 import { isTransient } from '../errors.js';
 
 /**
@@ -34,27 +34,32 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   randomize: true,
 });
 
-let policySchema: z.ZodType<Partial<RetryPolicy>> | undefined;
+let policySchema: ReturnType<typeof makePolicySchema> | undefined;
 
 /**
  * The schema of a `retry:` block, made when first asked for: only a runbook read from its text is
  * checked against it (a bundled runbook's copy was checked by the build).
  */
-export function retryPolicySchema(): z.ZodType<Partial<RetryPolicy>> {
-  return (policySchema ??= z
-    .object({
-      retries: z.number().int().min(0).max(100),
-      factor: z.number().min(1).max(10),
-      minTimeout: z.number().int().min(0).max(3_600_000),
-      maxTimeout: z.number().int().min(0).max(3_600_000),
-      randomize: z.boolean(),
+export function retryPolicySchema(): ReturnType<typeof makePolicySchema> {
+  return (policySchema ??= makePolicySchema());
+}
+
+function makePolicySchema() {
+  const count = (min: number, max: number) => z.optional(z.number().check(z.int(), z.minimum(min), z.maximum(max)));
+  return z
+    .strictObject({
+      retries: count(0, 100),
+      factor: z.optional(z.number().check(z.minimum(1), z.maximum(10))),
+      minTimeout: count(0, 3_600_000),
+      maxTimeout: count(0, 3_600_000),
+      randomize: z.optional(z.boolean()),
     })
-    .partial()
-    .strict()
-    .refine((p) => p.minTimeout === undefined || p.maxTimeout === undefined || p.minTimeout <= p.maxTimeout, {
-      message: 'minTimeout must not exceed maxTimeout',
-      path: ['minTimeout'],
-    }));
+    .check(
+      z.refine((p) => p.minTimeout === undefined || p.maxTimeout === undefined || p.minTimeout <= p.maxTimeout, {
+        message: 'minTimeout must not exceed maxTimeout',
+        path: ['minTimeout'],
+      }),
+    );
 }
 
 /** Merges overrides over a base policy. */

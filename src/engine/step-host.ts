@@ -18,6 +18,7 @@ import type { JournaledStep, StepSnapshot } from './records.js';
 import { stepMachine, stepStateName, type StepActorName, type StepActors, type StepKind } from './step-kind.js';
 import { SuspendSignal, type StepRuntime } from './step-runtime.js';
 import type { Json, StepMachineContext, StepStatus } from './types.js';
+import * as z from '../util/zod.js';
 
 export type StepOutcome = { kind: 'settled'; status: StepStatus; context: StepMachineContext } | { kind: 'suspended'; signal: SuspendSignal };
 
@@ -155,7 +156,7 @@ function boundActor<N extends StepActorName>(name: N): StepActors[N] {
       b.rt.checkpoint();
       b.setPhase(name === 'phase' ? b.kind.phases[input.phase].name : name);
       // The step's parameters do not change while it is hosted: checked once, for its first actor.
-      const params = (b.params ??= b.kind.params.parse(b.reveal(input.params)));
+      const params = (b.params ??= z.parse(b.kind.params, b.reveal(input.params)));
       return (await b.handlers[name](input, params)) as Awaited<ReturnType<Binding['handlers'][N]>>;
     } catch (error) {
       if (error instanceof SuspendSignal) {

@@ -12,7 +12,7 @@
  * and restored.
  */
 import { assign, fromPromise, setup } from 'xstate';
-import type * as z from 'zod';
+import type { ObjectSchema, Schema } from '../util/zod.js';
 import { toErrorRecord } from '../errors.js';
 import type { StepRuntime } from './step-runtime.js';
 import type { Compensation, Json, StepMachineContext, StepMachineInput, StepPlan, Verification } from './types.js';
@@ -42,12 +42,12 @@ export interface StepKindDefinition<P> {
   kind: string;
   description: string;
   /** Validates and types `with:`; errors name the field. */
-  params: z.ZodType<P>;
+  params: Schema<P>;
   /**
    * The outputs the step publishes for later steps (`${{ steps.<id>.outputs.<name> }}`); lookups of
    * names it does not declare are refused when a runbook loads.
    */
-  outputs?: z.ZodObject<z.ZodRawShape>;
+  outputs?: ObjectSchema;
   /**
    * The registry values its capture restores, for the `undo.reg` / `undo.ps1` an operator runs on the
    * console when the saga could not reach the target.

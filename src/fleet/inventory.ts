@@ -7,37 +7,30 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import * as z from 'zod';
+import * as z from '../util/zod.js';
 import { ValidationError } from '../errors.js';
 
-const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes and underscores');
+const name = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes and underscores'));
+const params = (description: string) => z._default(z.record(z.string(), paramValue), {}).check(z.describe(description));
 const paramValue = z.union([z.string(), z.number(), z.boolean()]);
 
-export const inventorySchema = z
-  .object({
-    defaults: z
-      .object({ params: z.record(z.string(), paramValue).default({}).describe("every host's runbook parameters, unless its own say otherwise") })
-      .strict()
-      .default({ params: {} }),
-    hosts: z
-      .array(
-        z
-          .object({
-            name: name.describe('the host, as reports name it'),
-            target: z.string().min(1).describe('sim:<file> (relative to the inventory), ssh://user@host[:port], winrm://host[:port], pwsh+ssh://user@host[:port] or local; credentials come from the environment'),
-            groups: z.array(name).default([]).describe('the groups the host is in; waves name groups'),
-            params: z.record(z.string(), paramValue).default({}).describe("this host's runbook parameters"),
-          })
-          .strict(),
-      )
-      .min(1),
-    /** Waves in order; each names groups (or `all`). @default one wave of every host */
-    waves: z
-      .array(z.object({ name, groups: z.array(name).min(1).describe('groups whose hosts this wave runs (or all)') }).strict())
-      .optional()
-      .describe('in order; a host goes in the first wave naming one of its groups; none: one wave of every host'),
-  })
-  .strict();
+export const inventorySchema = z.strictObject({
+  defaults: z._default(z.strictObject({ params: params("every host's runbook parameters, unless its own say otherwise") }), { params: {} }),
+  hosts: z
+    .array(
+      z.strictObject({
+        name: name.with(z.describe('the host, as reports name it')),
+        target: z.string().check(z.minLength(1), z.describe('sim:<file> (relative to the inventory), ssh://user@host[:port], winrm://host[:port], pwsh+ssh://user@host[:port] or local; credentials come from the environment')),
+        groups: z._default(z.array(name), []).check(z.describe('the groups the host is in; waves name groups')),
+        params: params("this host's runbook parameters"),
+      }),
+    )
+    .check(z.minLength(1)),
+  /** Waves in order; each names groups (or `all`). @default one wave of every host */
+  waves: z
+    .optional(z.array(z.strictObject({ name, groups: z.array(name).check(z.minLength(1), z.describe('groups whose hosts this wave runs (or all)')) })))
+    .check(z.describe('in order; a host goes in the first wave naming one of its groups; none: one wave of every host')),
+});
 
 /** The inventory's JSON Schema, for editors (`schemas/inventory.schema.json` is this, written out). */
 export function inventoryJsonSchema(): object {

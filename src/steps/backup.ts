@@ -3,7 +3,7 @@
  * `reg export` to a `.reg` file on the target (both views), keeps a copy in the run's state directory,
  * and journals the exact prior value (or absence) of every value the later steps may write.
  */
-import * as z from 'zod';
+import * as z from '../util/zod.js';
 import { StepError } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
@@ -11,16 +11,14 @@ import { resultOf, type HostOp } from '../executors/types.js';
 import { observe, planWrites, type ObservedValue } from './registry-values.js';
 import type { RegistryPrior } from '../windows/undo-files.js';
 
-export const backupParams = z
-  .object({
-    /** Keys to export, each in the views listed. */
-    keys: z
-      .array(z.object({ key: z.string().min(1), views: z.array(z.enum(['64', '32'])).min(1).default(['64']) }).strict())
-      .min(1),
-    /** Folder on the target for the `.reg` files. @default 'C:\Windows\Temp' */
-    targetDir: z.string().min(1).default('C:\\Windows\\Temp'),
-  })
-  .strict();
+export const backupParams = z.strictObject({
+  /** Keys to export, each in the views listed. */
+  keys: z
+    .array(z.strictObject({ key: z.string().check(z.minLength(1)), views: z._default(z.array(z.enum(['64', '32'])).check(z.minLength(1)), ['64']) }))
+    .check(z.minLength(1)),
+  /** Folder on the target for the `.reg` files. @default 'C:\Windows\Temp' */
+  targetDir: z._default(z.string().check(z.minLength(1)), 'C:\\Windows\\Temp'),
+});
 export type BackupParams = z.infer<typeof backupParams>;
 
 function fileName(runId: string, key: string, view: string): string {

@@ -3,7 +3,7 @@
  * `v4.0.30319` (the reference procedure's step 2): four keys on a 64-bit OS (native and WOW64
  * views), the two native keys on a 32-bit OS. Optionally `SchUseStrongCrypto`=1 in the same keys.
  */
-import * as z from 'zod';
+import * as z from '../util/zod.js';
 import { defineStepKind, type DeclaredWrite } from '../engine/step-kind.js';
 import type { StepRuntime } from '../engine/step-runtime.js';
 import { resultOf, type RegistryView } from '../executors/types.js';
@@ -12,12 +12,10 @@ import { defineRegistryStep } from './registry-values.js';
 export const DOTNET_VERSIONS = ['v2.0.50727', 'v4.0.30319'] as const;
 export const NETFRAMEWORK_KEY = 'SOFTWARE\\Microsoft\\.NETFramework';
 
-export const dotnetParams = z
-  .object({
-    /** Also set `SchUseStrongCrypto`=1 (the document does not ask for it). @default false */
-    strongCrypto: z.boolean().default(false),
-  })
-  .strict();
+export const dotnetParams = z.strictObject({
+  /** Also set `SchUseStrongCrypto`=1 (the document does not ask for it). @default false */
+  strongCrypto: z._default(z.boolean(), false),
+});
 export type DotnetParams = z.infer<typeof dotnetParams>;
 
 /** The registry views that hold .NET settings on this OS: both on 64-bit, the one native view on 32-bit. */

@@ -6,7 +6,7 @@
  * write, so on the bundled runbook this step reports the evidence; in a runbook without the preflight
  * its failure rolls back the steps before it.
  */
-import * as z from 'zod';
+import * as z from '../util/zod.js';
 import { StepError } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
@@ -14,19 +14,18 @@ import { resultOf } from '../executors/types.js';
 import { hotfixVerdict } from './requirements.js';
 
 /** A list of KB numbers, from an array or a comma-separated string. */
-export const kbList = z
-  .preprocess(
-    (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
-    z.array(z.string().regex(/^KB\d+$/i, 'a KB number such as KB4041085')),
-  )
-  .default([]);
+export const kbList = z._default(
+  z.pipe(
+    z.transform((v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v)),
+    z.array(z.string().check(z.regex(/^KB\d+$/i, 'a KB number such as KB4041085'))),
+  ),
+  [],
+);
 
-export const hotfixParams = z
-  .object({
-    /** More KBs that carry the fix (later rollups), for servers whose runtime cannot be read, e.g. `["KB4041085"]`. @default [] */
-    supersededBy: kbList,
-  })
-  .strict();
+export const hotfixParams = z.strictObject({
+  /** More KBs that carry the fix (later rollups), for servers whose runtime cannot be read, e.g. `["KB4041085"]`. @default [] */
+  supersededBy: kbList,
+});
 
 export const hotfixStep = defineStepKind({
   kind: 'windows/hotfix-verify',

@@ -5,7 +5,7 @@
  * that the Orchestrator services run and that the protocols in effect since the boot match the
  * SCHANNEL configuration.
  */
-import * as z from 'zod';
+import * as z from '../util/zod.js';
 import { StepError } from '../errors.js';
 import { defineStepKind, type DeclaredWrite } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
@@ -14,12 +14,10 @@ import { PROTOCOLS, SIDES, protocolKey, protocolMap } from '../windows/schannel.
 import { NETFRAMEWORK_KEY } from './dotnet.js';
 import { applyWrites, leftByStep, planWrites, restorePriors, toObserved, verifyWrites, type ObservedValue, type Prior } from './registry-values.js';
 
-export const ipVerifyParams = z
-  .object({
-    /** Orchestrator services that must be running. @default ['omanagement','orunbook','oremoting'] */
-    services: z.array(z.string().min(1)).default(['omanagement', 'orunbook', 'oremoting']),
-  })
-  .strict();
+export const ipVerifyParams = z.strictObject({
+  /** Orchestrator services that must be running. @default ['omanagement','orunbook','oremoting'] */
+  services: z._default(z.array(z.string().check(z.minLength(1))), ['omanagement', 'orunbook', 'oremoting']),
+});
 
 export const IP_WRITE: DeclaredWrite = {
   view: '32',

@@ -2,7 +2,7 @@
  * Step `orchestrator/preflight`: the reference procedure's "Before you start", read-only, in one round
  * trip. Any unmet prerequisite ends the run before the first write, each named with how to fix it.
  */
-import * as z from 'zod';
+import * as z from '../util/zod.js';
 import { StepError } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
@@ -12,24 +12,22 @@ import { kbList } from './hotfix.js';
 import { RESTART_MARKER } from './restart.js';
 import { tls13Reads } from './schannel.js';
 
-export const preflightParams = z
-  .object({
-    /** Version of the SQL Server holding the Orchestrator database, when it is not on the target. */
-    sqlServerVersion: z.preprocess(
-      (v) => (v === '' ? undefined : v),
-      z.string().regex(/^\d+\.\d+\.\d+(\.\d+)?$/, 'a SQL Server version such as 13.0.5026.0').optional(),
-    ),
-    /**
-     * The Update Rollup of Orchestrator 2016 when the target cannot tell it (a real server's uninstall
-     * entry does not name it). Empty or -1: as the target reports it.
-     */
-    orchestratorUpdateRollup: z.preprocess((v) => (v === '' || v === -1 ? undefined : v), z.number().int().min(0).optional()),
-    /** More KBs that carry the .NET 3.5 TLS fix, for servers whose runtime cannot be read. @default [] */
-    hotfixSupersededBy: kbList,
-    /** Lowest `NDP\v4\Full` Release accepted (393295 = .NET Framework 4.6). @default 393295 */
-    minDotnetRelease: z.number().int().positive().default(393295),
-  })
-  .strict();
+/** Reads `''` (and the values listed) as not given. */
+const blankAs = (...blank: unknown[]) => z.transform((v: unknown) => (v === '' || blank.includes(v) ? undefined : v));
+
+export const preflightParams = z.strictObject({
+  /** Version of the SQL Server holding the Orchestrator database, when it is not on the target. */
+  sqlServerVersion: z.pipe(blankAs(), z.optional(z.string().check(z.regex(/^\d+\.\d+\.\d+(\.\d+)?$/, 'a SQL Server version such as 13.0.5026.0')))),
+  /**
+   * The Update Rollup of Orchestrator 2016 when the target cannot tell it (a real server's uninstall
+   * entry does not name it). Empty or -1: as the target reports it.
+   */
+  orchestratorUpdateRollup: z.pipe(blankAs(-1), z.optional(z.number().check(z.int(), z.minimum(0)))),
+  /** More KBs that carry the .NET 3.5 TLS fix, for servers whose runtime cannot be read. @default [] */
+  hotfixSupersededBy: kbList,
+  /** Lowest `NDP\v4\Full` Release accepted (393295 = .NET Framework 4.6). @default 393295 */
+  minDotnetRelease: z._default(z.number().check(z.int(), z.positive()), 393295),
+});
 export type PreflightParams = z.infer<typeof preflightParams>;
 
 export const NDP_KEY = 'SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full';
@@ -83,7 +81,7 @@ export const preflightStep = defineStepKind({
   kind: 'orchestrator/preflight',
   description: 'Checks the prerequisites of the TLS 1.2 procedure: OS, Orchestrator, .NET 4.6, SQL Native Client 11, SQL Server TLS 1.2 support, transport TLS',
   params: preflightParams,
-  outputs: z.object({ os: z.unknown(), orchestrator: z.unknown(), dotnetRelease: z.number().nullable(), nativeClient: z.array(z.string()), hotfix: z.unknown(), sqlServer: z.array(z.string()), transportTls: z.string().nullable(), bootTime: z.string() }),
+  outputs: z.object({ os: z.unknown(), orchestrator: z.unknown(), dotnetRelease: z.nullable(z.number()), nativeClient: z.array(z.string()), hotfix: z.unknown(), sqlServer: z.array(z.string()), transportTls: z.nullable(z.string()), bootTime: z.string() }),
   verifyWhenUnchanged: true,
   probe: async ({ rt }) => (await rt.read(PROBE)) as unknown as Json,
   async plan({ params, rt, observed }) {

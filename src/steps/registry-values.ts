@@ -9,7 +9,7 @@ import type { DeclaredWrite, HandlerArgs, StepKindDefinition } from '../engine/s
 import type { StepRuntime } from '../engine/step-runtime.js';
 import type { Change, Json, StepPlan } from '../engine/types.js';
 import { createdKeys, type RegistryPrior } from '../windows/undo-files.js';
-import * as z from 'zod';
+import * as z from '../util/zod.js';
 
 /** What was read of one value. */
 export interface ObservedValue {
@@ -226,15 +226,15 @@ export function leftByStep(results: Record<string, Json>): (prior: Prior) => Reg
 
 /** The outputs every registry step publishes. */
 export const registryStepOutputs = z.object({
-  changed: z.number().describe('how many values the step wrote'),
-  rebootRequired: z.boolean().describe('true when a written value takes effect only after a restart'),
+  changed: z.number().check(z.describe('how many values the step wrote')),
+  rebootRequired: z.boolean().check(z.describe('true when a written value takes effect only after a restart')),
 });
 
 /** What {@link defineRegistryStep} needs to know of a step that sets registry values. */
 export interface RegistryStepOptions<P> {
   kind: string;
   description: string;
-  params: z.ZodType<P>;
+  params: z.Schema<P>;
   /** What the values are, for summaries: e.g. `SCHANNEL protocols`. */
   what: string;
   /** The values the step sets, with their desired data. */
@@ -244,7 +244,7 @@ export interface RegistryStepOptions<P> {
   /** More published data, from the desired values. */
   publish?(args: HandlerArgs<P>): Promise<Record<string, Json>>;
   /** The schema of what `publish` adds to the outputs. */
-  publishes?: z.ZodRawShape;
+  publishes?: z.Shape;
   /** A sentence the plan and the result add to their summary, from the published data. */
   note?(published: Record<string, Json>): string | null;
 }
@@ -275,7 +275,7 @@ export function defineRegistryStep<P>(options: RegistryStepOptions<P>): StepKind
     kind: options.kind,
     description: options.description,
     params: options.params,
-    outputs: registryStepOutputs.extend(options.publishes ?? {}),
+    outputs: z.extend(registryStepOutputs, options.publishes ?? {}),
     registryPriors: (priors) => (Array.isArray(priors) ? (priors as unknown as Prior[]) : []),
     declares: (args) => options.writes(args),
     async probe(args) {

@@ -3,7 +3,7 @@
  * procedure's step 1 sets them (`Enabled` and `DisabledByDefault` DWORDs under each protocol's
  * `Client` and `Server` key). Protocol keys it does not manage (TLS 1.3, PCT…) are left alone.
  */
-import * as z from 'zod';
+import * as z from '../util/zod.js';
 import { defineStepKind } from '../engine/step-kind.js';
 import type { DeclaredWrite } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
@@ -16,27 +16,23 @@ import { defineRegistryStep } from './registry-values.js';
 const setting = z.enum(['enabled', 'disabled', 'default']);
 type Setting = z.infer<typeof setting>;
 
-export const schannelParams = z
-  .object({
+export const schannelParams = z.strictObject({
     /**
      * `tls12-only`: the document's script — TLS 1.2 on both sides, everything else disabled.
      * `tls12-incoming-only`: the document's NOTE — incoming (Server) TLS 1.2 only; outgoing (Client)
      * TLS 1.0, 1.1 and 1.2.
      * @default 'tls12-only'
      */
-    mode: z.enum(['tls12-only', 'tls12-incoming-only']).default('tls12-only'),
+    mode: z._default(z.enum(['tls12-only', 'tls12-incoming-only']), 'tls12-only'),
     /** Explicit settings that win over the mode, e.g. `{ "TLS 1.1": { "Client": "disabled" } }`. */
-    protocols: z
-      .partialRecord(z.enum(PROTOCOLS as [ProtocolName, ...ProtocolName[]]), z.object({ Client: setting.optional(), Server: setting.optional() }).strict())
-      .default({}),
+    protocols: z._default(z.partialRecord(z.enum(PROTOCOLS as [ProtocolName, ...ProtocolName[]]), z.strictObject({ Client: z.optional(setting), Server: z.optional(setting) })), {}),
     /**
      * TLS 1.3 (not in the procedure): `leave` it as it is — on by default from Windows Server 2022 —, or
      * set both sides `enabled`, `disabled`, or back to Windows' `default`.
      * @default 'leave'
      */
-    tls13: z.enum(['leave', 'enabled', 'disabled', 'default']).default('leave'),
-  })
-  .strict();
+    tls13: z._default(z.enum(['leave', 'enabled', 'disabled', 'default']), 'leave'),
+  });
 export type SchannelParams = z.infer<typeof schannelParams>;
 
 /** The setting each managed protocol side gets. */
@@ -116,8 +112,8 @@ export const schannelStep = defineStepKind(
       return `TLS 1.3 left alone (${on ? 'on' : 'off'}${t.supported ? ', on by default on this Windows' : ', not supported before Windows Server 2022'})`;
     },
     publishes: {
-      protocols: z.unknown().describe('the protocols the step configures, per side (null: Windows default)'),
-      tls13: z.unknown().describe('TLS 1.3 on the target: managed or left alone, configured values, in effect'),
+      protocols: z.unknown().check(z.describe('the protocols the step configures, per side (null: Windows default)')),
+      tls13: z.unknown().check(z.describe('TLS 1.3 on the target: managed or left alone, configured values, in effect')),
     },
   }),
 );

@@ -9,7 +9,7 @@
  *
  * It changes nothing and makes no call through the executor: no round trip is counted.
  */
-import * as z from 'zod';
+import * as z from '../util/zod.js';
 import { defineStepKind } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
 import type { TlsEndpoint } from '../executors/types.js';
@@ -19,19 +19,19 @@ const protocol = z.enum(PROBED_PROTOCOLS);
 
 export const tlsHandshakesParams = z.object({
   /** `baseline`: record only; `verify`: the expectations below must hold. */
-  role: z.enum(['baseline', 'verify']).default('verify'),
+  role: z._default(z.enum(['baseline', 'verify']), 'verify'),
   /** More endpoints than the executor knows: `host:port` or `name=host:port`, as a list or comma-separated. */
-  endpoints: z.union([z.array(z.string()), z.string()]).default([]),
+  endpoints: z._default(z.union([z.array(z.string()), z.string()]), []),
   /** The DNS name to send as SNI to endpoints given as addresses. */
-  servername: z.string().default(''),
+  servername: z._default(z.string(), ''),
   /** Versions the server must refuse. @default TLS 1.0 and TLS 1.1 */
-  refuse: z.array(protocol).default(['TLS 1.0', 'TLS 1.1']),
+  refuse: z._default(z.array(protocol), ['TLS 1.0', 'TLS 1.1']),
   /** Versions the server must accept. @default TLS 1.2 */
-  accept: z.array(protocol).default(['TLS 1.2']),
+  accept: z._default(z.array(protocol), ['TLS 1.2']),
   /** A server that does not do as expected: fail the step (the run rolls back) or warn. */
-  onMismatch: z.enum(['fail', 'warn']).default('fail'),
+  onMismatch: z._default(z.enum(['fail', 'warn']), 'fail'),
   /** How long one handshake may take. */
-  timeoutMs: z.number().int().positive().max(120_000).default(5000),
+  timeoutMs: z._default(z.number().check(z.int(), z.positive(), z.maximum(120_000)), 5000),
 });
 export type TlsHandshakesParams = z.infer<typeof tlsHandshakesParams>;
 
@@ -74,8 +74,8 @@ export const tlsHandshakesStep = defineStepKind({
   params: tlsHandshakesParams,
   outputs: z.object({
     role: z.enum(['baseline', 'verify']),
-    verdict: z.enum(['baseline', 'proven', 'mismatch', 'inconclusive']).describe('what the handshakes showed'),
-    verdicts: z.array(z.unknown()).describe('one per endpoint and protocol, with the evidence'),
+    verdict: z.enum(['baseline', 'proven', 'mismatch', 'inconclusive']).check(z.describe('what the handshakes showed')),
+    verdicts: z.array(z.unknown()).check(z.describe('one per endpoint and protocol, with the evidence')),
     notTestable: z.string(),
   }),
   verifyWhenUnchanged: true,
