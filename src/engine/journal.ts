@@ -128,7 +128,18 @@ export interface JournalOpenOptions {
    * @default false
    */
   exclusive?: boolean;
+  /**
+   * When records reach the disk: `each-batch` (fsync before an append resolves: what a run that changes
+   * its target needs, write-ahead), or `on-close` (written at once, so that a crash of the process loses
+   * nothing, but flushed to disk once, when the journal closes: a power loss can take the last records
+   * of an unfinished run). `on-close` is for plans, which change nothing and so have nothing to undo.
+   * @default 'each-batch'
+   */
+  sync?: JournalSync;
 }
+
+/** When a journal's records reach the disk (see {@link JournalOpenOptions.sync}). */
+export type JournalSync = 'each-batch' | 'on-close';
 
 /**
  * What every store's journal shares: records numbered and sealed (checksummed) in order, appends that
@@ -208,7 +219,10 @@ export abstract class GroupCommitJournal implements JournalWriter {
   }
 }
 
-/** A journal in a file (the file store's): each batch written and flushed (fsync) between two fence checks. */
+/**
+ * A journal in a file (the file store's): each batch written and flushed (fsync) before the fence is
+ * checked — or, for a plan, flushed once when the journal closes.
+ */
 export class Journal extends GroupCommitJournal {
   private constructor(
     readonly file: string,
@@ -217,6 +231,7 @@ export class Journal extends GroupCommitJournal {
     written: JournalRecord[],
     private readonly inode: number,
     private readonly fence: (() => Promise<void>) | undefined,
+    private readonly sync: JournalSync,
   ) {
     super(seq, written);
   }
@@ -244,7 +259,7 @@ export class Journal extends GroupCommitJournal {
       await handle.sync();
     }
     const { ino } = await handle.stat();
-    return new Journal(file, handle, existing.length, existing, ino, options.fence);
+    return new Journal(file, handle, existing.length, existing, ino, options.fence, options.sync ?? 'each-batch');
   }
 
   /** Throws `FENCED` when this journal's file is no longer the run's journal, or the fence says so. */
@@ -268,11 +283,15 @@ export class Journal extends GroupCommitJournal {
    */
   protected async writeBatch(batch: readonly { line: string }[]): Promise<void> {
     await this.handle.write(batch.map((p) => p.line).join(''));
-    await this.handle.sync();
+    if (this.sync === 'each-batch') await this.handle.sync();
     await this.checkFence();
   }
 
   protected async release(): Promise<void> {
-    await this.handle.close();
+    try {
+      if (this.sync === 'on-close') await this.handle.sync();
+    } finally {
+      await this.handle.close();
+    }
   }
 }

@@ -139,7 +139,8 @@ export class Runner {
     const runId = options.runId ?? newRunId(loaded.definition.name);
     const secretValues = Object.fromEntries(secrets.map((s) => [s, params[s]]));
     const publicParams = Object.fromEntries(Object.entries(params).filter(([k]) => !secrets.includes(k)));
-    return this.launch(runId, options.executor, secretValues, {}, 'drive', async (journal) => {
+    const checkMode = options.checkMode ?? false;
+    return this.launch(runId, options.executor, secretValues, {}, 'drive', checkMode, async (journal) => {
       if (journal.records.length > 0) throw new JournalError('NOT_RESUMABLE', `run ${runId} already exists`, { hint: 'use `runbook resume`' });
       const record: RunStartedRecord = {
         type: 'run.started',
@@ -153,7 +154,7 @@ export class Runner {
         target: options.executor.target,
         targetSpec: options.target ?? options.executor.target,
         executor: options.executor.name,
-        checkMode: options.checkMode ?? false,
+        checkMode,
         stateDir: this.stateDir,
       };
       await journal.append(record);
@@ -173,7 +174,7 @@ export class Runner {
       }
     }
     const secrets = this.readSecrets(started);
-    return this.launch(runId, options.executor, secrets, options.overrides ?? {}, 'drive');
+    return this.launch(runId, options.executor, secrets, options.overrides ?? {}, 'drive', started.checkMode);
   }
 
   /**
@@ -182,7 +183,7 @@ export class Runner {
    */
   async rollback(runId: string, options: { executor: Executor; force?: boolean }): Promise<Run> {
     const started = await this.startedRecord(runId);
-    return this.launch(runId, options.executor, this.readSecrets(started), {}, options.force ? 'force-rollback' : 'rollback');
+    return this.launch(runId, options.executor, this.readSecrets(started), {}, options.force ? 'force-rollback' : 'rollback', started.checkMode);
   }
 
   /** What the journal of a run says now. */
@@ -212,6 +213,7 @@ export class Runner {
     secrets: Record<string, Json>,
     overrides: Record<string, Json>,
     mode: 'drive' | 'rollback' | 'force-rollback',
+    checkMode: boolean,
     init?: (journal: JournalWriter) => Promise<void>,
   ): Run {
     const events = new RunEmitter();
@@ -225,7 +227,9 @@ export class Runner {
       await mkdir(runDir, { recursive: true });
       let journal: RunJournal | undefined;
       try {
-        journal = await this.store.openJournal(runId, lease);
+        // A plan changes nothing on the target: its records protect no undo, and are flushed to disk
+        // once, when the journal closes, instead of before each step goes on.
+        journal = await this.store.openJournal(runId, lease, { sync: checkMode ? 'on-close' : 'each-batch' });
         if (init) await init(journal);
         const result = await drive({
           runDir,

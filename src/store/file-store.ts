@@ -55,9 +55,9 @@ export function fileStore(stateDir: string): RunStore {
       await mkdir(dir, { recursive: true });
       return acquireLease(dir, options);
     },
-    async openJournal(runId, lease) {
+    async openJournal(runId, lease, options) {
       // A new file for this holder: a driver that lost the lease can append to nothing anyone reads.
-      return Journal.open(journalFile(runId), { exclusive: true, fence: lease.check });
+      return Journal.open(journalFile(runId), { exclusive: true, fence: lease.check, sync: options?.sync });
     },
     async readJournal(runId) {
       return (await readJournal(journalFile(runId))).records;

@@ -4,7 +4,7 @@
  * set up) and PostgreSQL (many workers on many machines share it). The engine writes through this
  * contract only; it never knows which backend it has.
  */
-import type { JournalRecord, JournalWriter } from '../engine/journal.js';
+import type { JournalRecord, JournalSync, JournalWriter } from '../engine/journal.js';
 import type { Lease, LeaseOptions } from '../engine/lease.js';
 import type { RunSummary } from '../engine/run-index.js';
 import type { ErrorRecord } from '../errors.js';
@@ -60,9 +60,10 @@ export interface RunStore {
   lease(runId: string, options?: LeaseOptions): Promise<Lease>;
   /**
    * Opens the run's journal for the holder of `lease`: every append is refused (`FENCED`) once another
-   * driver has taken the lease over, and nothing of it is stored.
+   * driver has taken the lease over, and nothing of it is stored. `sync: 'on-close'` (a plan's journal)
+   * lets the file store flush it to disk once, when it closes; a shared store commits every batch.
    */
-  openJournal(runId: string, lease: Lease): Promise<RunJournal>;
+  openJournal(runId: string, lease: Lease, options?: { sync?: JournalSync }): Promise<RunJournal>;
   /** Every durable record of a run, verified; `JOURNAL_MISSING` when there is no such run. */
   readJournal(runId: string): Promise<JournalRecord[]>;
   /** Records how a drive ended: the run's summary (for listings), and the files in its {@link RunStore.runDir}. */

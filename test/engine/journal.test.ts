@@ -1,13 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, open, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Journal, readJournal, JournalError } from '../../src/index.js';
+import { Journal, Runner, fileStore, readJournal, JournalError, loadRunbook } from '../../src/index.js';
+import { createSimulatedExecutor } from '../../src/executors/simulated.js';
+import { VirtualClock } from '../../src/util/clock.js';
 import { acquireLease } from '../../src/engine/lease.js';
 import { JOURNAL_FORMAT } from '../../src/engine/records.js';
-import { makeHost, runToEnd, tempDir } from '../helpers.js';
+import { kinds, makeHost, runToEnd, tempDir } from '../helpers.js';
 
 async function journalWith(n: number): Promise<string> {
   const file = join(await tempDir(), 'journal.jsonl');
@@ -176,6 +178,59 @@ test('records that come together are flushed together: a run flushes fewer times
   assert.ok(records >= 50, `${records} records`);
   // Each record waited for on its own took one flush each (51 for 51).
   assert.ok(flushes <= records * 0.6, `${flushes} flushes for ${records} records`);
+});
+
+/** Counts the fsyncs of every file handle (they share one prototype) until `stop()`. */
+async function countSyncs(): Promise<{ count: () => number; stop: () => void }> {
+  const probe = await open(join(await tempDir(), 'probe'), 'w');
+  const proto = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
+  await probe.close();
+  const original = proto.sync;
+  let syncs = 0;
+  proto.sync = function (this: unknown) {
+    syncs += 1;
+    return original.call(this);
+  };
+  return { count: () => syncs, stop: () => void (proto.sync = original) };
+}
+
+test("sync 'on-close': appends are in the file at once and reach the disk in one flush, when the journal closes", async () => {
+  const file = join(await tempDir(), 'journal.jsonl');
+  const syncs = await countSyncs();
+  try {
+    const journal = await Journal.open(file, { sync: 'on-close' });
+    await journal.append({ type: 'note', i: 0 });
+    await journal.append({ type: 'note', i: 1 });
+    // Written (a crash of this process would lose nothing), not flushed yet.
+    assert.equal((await readJournal(file)).records.map((r) => r.seq), [1, 2]);
+    assert.is(syncs.count(), 0);
+    await journal.close();
+    assert.is(syncs.count(), 1, 'one flush, at close');
+    const each = await Journal.open(join(await tempDir(), 'journal.jsonl'));
+    await each.append({ type: 'note', i: 0 });
+    await each.append({ type: 'note', i: 1 });
+    await each.close();
+    assert.is(syncs.count(), 3, 'the default: one flush per batch');
+  } finally {
+    syncs.stop();
+  }
+});
+
+test('a plan opens its journal to be flushed when it closes; a run, before each step goes on', async () => {
+  const opened: (string | undefined)[] = [];
+  const dir = await tempDir();
+  const files = fileStore(dir);
+  const store = { ...files, openJournal: ((runId, lease, options) => (opened.push(options?.sync), files.openJournal(runId, lease, options))) as typeof files.openJournal };
+  const clock = new VirtualClock();
+  const runner = new Runner({ stateDir: dir, store, kinds, clock });
+  const runbook = await loadRunbook('orchestrator-tls12', kinds);
+  for (const checkMode of [true, false]) {
+    const executor = await createSimulatedExecutor(await makeHost('server-2016'), { clock });
+    const result = await runner.start(runbook, { executor, params: { pollIntervalMs: 10 }, checkMode }).result;
+    await executor.close();
+    assert.is(result.status, checkMode ? 'planned' : 'succeeded');
+  }
+  assert.equal(opened, ['on-close', 'each-batch']);
 });
 
 test.run();
