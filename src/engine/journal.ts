@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
-import { writeFileAtomic } from '../util/write-atomic.js';
+import { writeFileAtomic, writeFileAtomicUnsynced } from '../util/write-atomic.js';
 import { JournalError } from '../errors.js';
 import { afterDurableRecord } from './crash-hook.js';
 import type { Entry } from './records.js';
@@ -242,15 +242,19 @@ export class Journal extends GroupCommitJournal {
     let validBytes = 0;
     let torn = false;
     let text = '';
+    let found = true;
     try {
       ({ records: existing, validBytes, torn } = await readJournal(file));
       if (options.exclusive) text = (await readFile(file, 'utf8')).slice(0, validBytes);
     } catch (error) {
       if (!(error instanceof JournalError && error.code === 'JOURNAL_MISSING')) throw error;
+      found = false;
     }
     if (options.exclusive) {
-      // Same records, new file: a handle on the old file now writes to nothing anyone reads.
-      await writeFileAtomic(file, text);
+      // Same records, new file: a handle on the old file now writes to nothing anyone reads. A journal
+      // that did not exist gets a new empty file the same way, with nothing in it to flush.
+      if (found) await writeFileAtomic(file, text);
+      else writeFileAtomicUnsynced(file, '');
       torn = false;
     }
     const handle = await open(file, 'a+');

@@ -216,6 +216,29 @@ test("sync 'on-close': appends are in the file at once and reach the disk in one
   }
 });
 
+test('opened for one holder, a new journal is made as a file of its own without a flush; a journal that exists is moved to one, flushed', async () => {
+  const file = join(await tempDir(), 'journal.jsonl');
+  const syncs = await countSyncs();
+  try {
+    const first = await Journal.open(file, { exclusive: true });
+    assert.is(syncs.count(), 0, 'nothing to flush in a new, empty journal');
+    await first.append({ type: 'note', n: 1 });
+    assert.is(syncs.count(), 1);
+    const second = await Journal.open(file, { exclusive: true });
+    assert.is(syncs.count(), 2, 'the moved records are flushed before anything is appended to them');
+    await second.append({ type: 'note', n: 2 });
+    await first.append({ type: 'note', n: 3 }).then(
+      () => assert.unreachable('appended to a replaced journal'),
+      (error: JournalError) => assert.is(error.code, 'FENCED'),
+    );
+    await first.close();
+    await second.close();
+  } finally {
+    syncs.stop();
+  }
+  assert.equal((await readJournal(file)).records.map((r) => (r as unknown as { n: number }).n), [1, 2]);
+});
+
 test('a plan opens its journal to be flushed when it closes; a run, before each step goes on', async () => {
   const opened: (string | undefined)[] = [];
   const dir = await tempDir();
