@@ -92,8 +92,12 @@ export async function startSshd(pwsh: string | null, env: Record<string, string>
       'LogLevel ERROR',
       ...(pwsh ? [`Subsystem powershell ${pwsh} -sshs -NoLogo -NoProfile`] : []),
       // The test machine's agent reads its registry from a simulated-host file, as configured here; its
-      // sessions keep their temporary files where the tests do.
-      ...sessionEnv({ ...env, ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}) }),
+      // sessions keep their temporary files where the tests do. SHLVL=1: sshd runs every session's
+      // command through the user's shell, and Debian's bash, started by sshd as a top-level shell, reads
+      // ~/.bashrc — on this project's machines a pyenv set-up that starts ~10 processes, ~0.5 s of CPU a
+      // session. A shell that finds SHLVL set is not top-level and skips it; the sessions need nothing
+      // from it.
+      ...sessionEnv({ ...env, SHLVL: '1', ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}) }),
       '',
     ].join('\n'),
   );
