@@ -152,6 +152,12 @@ async function makeSnapshotChild(): Promise<string> {
   const dir = join(import.meta.dirname, '..', 'node_modules', '.cache', 'runbook-engine-test', `drive-child-${process.pid}`);
   const script = join(dir, 'drive-child.cjs');
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  // The simulated endpoints' certificate, made here (and kept in TMPDIR, which the children share) so
+  // that no child has to make it: a script started from a snapshot cannot `import()`, and node-forge,
+  // which makes it, stays out of the snapshot.
+  const served = await createSimulatedExecutor(await makeHost('server-2016'));
+  await served.tlsEndpoints?.();
+  await served.close();
   await build({
     entryPoints: [DRIVE_CHILD],
     outfile: script,
@@ -159,8 +165,10 @@ async function makeSnapshotChild(): Promise<string> {
     platform: 'node',
     format: 'cjs',
     plugins: [tlsOnFirstUse],
-    // Transports the child never uses stay out (ssh2 has native parts).
-    external: ['ssh2', 'execa', 'cpu-features', 'pg', 'pg-boss'],
+    // Transports the child never uses stay out (ssh2 has native parts), and two libraries it needs
+    // only if ever: node-forge (see above) and yaml (the child takes the bundled runbook's checked
+    // copy). Each child then starts from a smaller snapshot: 6.4 MB instead of 8.1.
+    external: ['ssh2', 'execa', 'cpu-features', 'pg', 'pg-boss', 'node-forge', 'yaml'],
     define: { 'import.meta.url': JSON.stringify(pathToFileURL(script).href) },
     logLevel: 'error',
   });
