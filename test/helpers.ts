@@ -22,6 +22,7 @@ import {
   type LoadedRunbook,
   type RunbookDefinition,
   type RunResult,
+  type RunStore,
   type SimHostState,
   VirtualClock,
   type Clock,
@@ -61,8 +62,8 @@ export async function registryText(file: string): Promise<string> {
 }
 
 /** A runner with fast retries; give it the clock of the simulated host it drives. */
-export function newRunner(stateDir: string, clock?: Clock): Runner {
-  return new Runner({ stateDir, kinds, retry: { minTimeout: 5, maxTimeout: 20, randomize: false }, clock });
+export function newRunner(stateDir: string, clock?: Clock, store?: RunStore): Runner {
+  return new Runner({ stateDir, kinds, retry: { minTimeout: 5, maxTimeout: 20, randomize: false }, clock, store });
 }
 
 export const FAST = { pollIntervalMs: 10 };
@@ -78,12 +79,12 @@ export function restartRefused(host: SimHostState): void {
 /** Runs a runbook to its end (no resume), returning the result and the executor used. */
 export async function runToEnd(
   file: string,
-  options: { runbook?: LoadedRunbook | RunbookDefinition; params?: Record<string, unknown>; checkMode?: boolean; stateDir?: string; executor?: Executor } = {},
+  options: { runbook?: LoadedRunbook | RunbookDefinition; params?: Record<string, unknown>; checkMode?: boolean; stateDir?: string; store?: RunStore; executor?: Executor } = {},
 ): Promise<{ result: RunResult; runner: Runner; executor: Executor; clock: VirtualClock | undefined }> {
   // A simulated host made here shares a virtual clock with the runner: its restarts take no real time.
   // A given executor (a real transport, whose host keeps real time) runs on the system clock.
   const clock = options.executor ? undefined : new VirtualClock();
-  const runner = newRunner(options.stateDir ?? (await tempDir()), clock);
+  const runner = newRunner(options.stateDir ?? (await tempDir()), clock, options.store);
   const executor = options.executor ?? (await createSimulatedExecutor(file, { clock }));
   const runbook = options.runbook ?? (await loadRunbook('orchestrator-tls12', kinds));
   const defaults = options.runbook ? {} : FAST;

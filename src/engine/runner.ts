@@ -140,7 +140,7 @@ export class Runner {
     const secretValues = Object.fromEntries(secrets.map((s) => [s, params[s]]));
     const publicParams = Object.fromEntries(Object.entries(params).filter(([k]) => !secrets.includes(k)));
     const checkMode = options.checkMode ?? false;
-    return this.launch(runId, options.executor, secretValues, {}, 'drive', checkMode, async (journal) => {
+    return this.launch(runId, options.executor, secretValues, {}, { mode: 'drive', checkMode }, async (journal) => {
       if (journal.records.length > 0) throw new JournalError('NOT_RESUMABLE', `run ${runId} already exists`, { hint: 'use `runbook resume`' });
       const record: RunStartedRecord = {
         type: 'run.started',
@@ -174,7 +174,7 @@ export class Runner {
       }
     }
     const secrets = this.readSecrets(started);
-    return this.launch(runId, options.executor, secrets, options.overrides ?? {}, 'drive', started.checkMode);
+    return this.launch(runId, options.executor, secrets, options.overrides ?? {}, { mode: 'drive', checkMode: started.checkMode });
   }
 
   /**
@@ -183,7 +183,7 @@ export class Runner {
    */
   async rollback(runId: string, options: { executor: Executor; force?: boolean }): Promise<Run> {
     const started = await this.startedRecord(runId);
-    return this.launch(runId, options.executor, this.readSecrets(started), {}, options.force ? 'force-rollback' : 'rollback', started.checkMode);
+    return this.launch(runId, options.executor, this.readSecrets(started), {}, { mode: options.force ? 'force-rollback' : 'rollback', checkMode: started.checkMode });
   }
 
   /** What the journal of a run says now. */
@@ -212,8 +212,7 @@ export class Runner {
     executor: Executor,
     secrets: Record<string, Json>,
     overrides: Record<string, Json>,
-    mode: 'drive' | 'rollback' | 'force-rollback',
-    checkMode: boolean,
+    { mode, checkMode }: { mode: 'drive' | 'rollback' | 'force-rollback'; checkMode: boolean },
     init?: (journal: JournalWriter) => Promise<void>,
   ): Run {
     const events = new RunEmitter();

@@ -4,12 +4,10 @@ import { spawn } from 'node:child_process';
 import { appendFile, open, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Journal, Runner, fileStore, readJournal, JournalError, loadRunbook } from '../../src/index.js';
-import { createSimulatedExecutor } from '../../src/executors/simulated.js';
-import { VirtualClock } from '../../src/util/clock.js';
+import { Journal, fileStore, readJournal, JournalError } from '../../src/index.js';
 import { acquireLease } from '../../src/engine/lease.js';
 import { JOURNAL_FORMAT } from '../../src/engine/records.js';
-import { kinds, makeHost, runToEnd, tempDir } from '../helpers.js';
+import { makeHost, runToEnd, tempDir } from '../helpers.js';
 
 async function journalWith(n: number): Promise<string> {
   const file = join(await tempDir(), 'journal.jsonl');
@@ -244,12 +242,8 @@ test('a plan opens its journal to be flushed when it closes; a run, before each 
   const dir = await tempDir();
   const files = fileStore(dir);
   const store = { ...files, openJournal: ((runId, lease, options) => (opened.push(options?.sync), files.openJournal(runId, lease, options))) as typeof files.openJournal };
-  const clock = new VirtualClock();
-  const runner = new Runner({ stateDir: dir, store, kinds, clock });
-  const runbook = await loadRunbook('orchestrator-tls12', kinds);
   for (const checkMode of [true, false]) {
-    const executor = await createSimulatedExecutor(await makeHost('server-2016'), { clock });
-    const result = await runner.start(runbook, { executor, params: { pollIntervalMs: 10 }, checkMode }).result;
+    const { result, executor } = await runToEnd(await makeHost('server-2016'), { checkMode, stateDir: dir, store });
     await executor.close();
     assert.is(result.status, checkMode ? 'planned' : 'succeeded');
   }
