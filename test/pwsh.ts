@@ -1,5 +1,5 @@
 /**
- * Where the tests find PowerShell: $RUNBOOK_PWSH, the copy `.ci/run` installs in .tools/pwsh, or PATH.
+ * Where the tests find PowerShell: $RUNBOOK_PWSH, the copy `.ci/install-pwsh` puts in .tools/pwsh, or PATH.
  * Without it, the agent's tests fail in CI and are skipped (with a notice) elsewhere.
  */
 import { accessSync, constants } from 'node:fs';
@@ -32,7 +32,7 @@ export const PWSH = findPwsh();
 /** True when the PowerShell tests should run; throws in CI when PowerShell is missing. */
 export function needPwsh(file: string): boolean {
   if (PWSH) return true;
-  if (process.env.CI) throw new Error(`PowerShell is required in CI for ${file}: .ci/run installs it in .tools/pwsh`);
-  console.log(`  (skipped ${file}: no PowerShell found; install it with: dotnet tool install --tool-path .tools/pwsh PowerShell)`);
+  if (process.env.CI) throw new Error(`PowerShell is required in CI for ${file}: bash .ci/install-pwsh installs it in .tools/pwsh`);
+  console.log(`  (skipped ${file}: no PowerShell found; install it as CI does with: bash .ci/install-pwsh)`);
   return false;
 }
