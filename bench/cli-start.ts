@@ -81,9 +81,9 @@ for (const [c, [label, , budget]] of cases.entries()) {
   // The same ratio taken in each round (the command against the `node -e 0` just before it), then
   // the median of those: a machine that is busy in bursts skews one case's median more than the other's,
   // and a round's two processes more often share a burst.
-  const perRound = c === 0 ? '' : `, per round ${median(samples[c].map((ms, i) => ms / samples[0][i])).toFixed(2)}×`;
-  const verdict =
-    c === 0 ? '' : typeof budget === 'number' ? `  ratio ${ratio.toFixed(2)}×${perRound} (budget ≤ ${budget}×${ratio <= budget ? '' : ', OVER'})` : `  ratio ${ratio.toFixed(2)}×${perRound}${budget ? ` (${budget})` : ''}`;
+  const perRound = median(samples[c].map((ms, i) => ms / samples[0][i]));
+  const against = typeof budget === 'number' ? ` (budget ≤ ${budget}×${ratio <= budget ? '' : ', OVER'})` : budget ? ` (${budget})` : '';
+  const verdict = c === 0 ? '' : `  ratio ${ratio.toFixed(2)}×, per round ${perRound.toFixed(2)}×${against}`;
   console.log(`${label.padEnd(20)} median ${m.toFixed(1).padStart(6)} ms over ${runs} runs${verdict}`);
 }
 if (withoutExtraCas) {

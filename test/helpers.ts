@@ -17,6 +17,7 @@ import {
   createSimulatedExecutor,
   loadRunbook,
   readHost,
+  serveEndpoints,
   writeHost,
   type Executor,
   type LoadedRunbook,
@@ -156,9 +157,7 @@ async function makeSnapshotChild(): Promise<string> {
   // The simulated endpoints' certificate, made here (and kept in TMPDIR, which the children share) so
   // that no child has to make it: a script started from a snapshot cannot `import()`, and node-forge,
   // which makes it, stays out of the snapshot.
-  const served = await createSimulatedExecutor(await makeHost('server-2016'));
-  await served.tlsEndpoints?.();
-  await served.close();
+  await (await serveEndpoints(async () => createPreset('server-2016'))).close();
   await build({
     entryPoints: [DRIVE_CHILD],
     outfile: script,

@@ -22,7 +22,6 @@ function makeRunbookSchema() {
   const jsonValue: z.Schema<Json> = z.lazy(() =>
     z.union([z.null(), z.boolean(), z.number(), z.string(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
   );
-  const text = (pattern: RegExp, message?: string) => z.string().check(z.regex(pattern, message));
   const parameterSchema = z
     .strictObject({
       type: z.enum(['string', 'number', 'boolean']),
@@ -30,21 +29,21 @@ function makeRunbookSchema() {
       default: z.optional(z.union([z.string(), z.number(), z.boolean()])),
       enum: z.optional(z.array(z.union([z.string(), z.number()])).check(z.minLength(1))),
       secret: z.optional(z.boolean()),
-      env: z.optional(text(/^[A-Z_][A-Z0-9_]*$/)),
+      env: z.optional(z.matching(/^[A-Z_][A-Z0-9_]*$/)),
     })
     .check(
       z.refine((p) => !p.secret || p.env, { message: 'a secret parameter needs `env`: the environment variable it is read from', path: ['env'] }),
       z.refine((p) => !p.secret || p.default === undefined, { message: 'a secret parameter cannot have a default', path: ['default'] }),
     );
   return z.strictObject({
-    name: text(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, dot, dash and underscore'),
+    name: z.matching(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, dot, dash and underscore'),
     description: z.optional(z.string()),
-    parameters: z.optional(z.record(text(/^[A-Za-z_][A-Za-z0-9_]*$/), parameterSchema)),
+    parameters: z.optional(z.record(z.matching(/^[A-Za-z_][A-Za-z0-9_]*$/), parameterSchema)),
     retry: z.optional(retryPolicySchema()),
     steps: z
       .array(
         z.strictObject({
-          id: text(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes'),
+          id: z.matching(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes'),
           uses: z.string().check(z.minLength(1)),
           name: z.optional(z.string()),
           with: z.optional(z.record(z.string(), jsonValue)),

@@ -10,9 +10,9 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import * as z from '../util/zod.js';
 import { ValidationError } from '../errors.js';
 
-const name = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes and underscores'));
-const params = (description: string) => z._default(z.record(z.string(), paramValue), {}).check(z.describe(description));
+const name = z.matching(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes and underscores');
 const paramValue = z.union([z.string(), z.number(), z.boolean()]);
+const params = (description: string) => z._default(z.record(z.string(), paramValue), {}).check(z.describe(description));
 
 export const inventorySchema = z.strictObject({
   defaults: z._default(z.strictObject({ params: params("every host's runbook parameters, unless its own say otherwise") }), { params: {} }),

@@ -17,7 +17,7 @@ import { hotfixVerdict } from './requirements.js';
 export const kbList = z._default(
   z.pipe(
     z.transform((v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v)),
-    z.array(z.string().check(z.regex(/^KB\d+$/i, 'a KB number such as KB4041085'))),
+    z.array(z.matching(/^KB\d+$/i, 'a KB number such as KB4041085')),
   ),
   [],
 );

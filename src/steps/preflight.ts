@@ -17,7 +17,7 @@ const blankAs = (...blank: unknown[]) => z.transform((v: unknown) => (v === '' |
 
 export const preflightParams = z.strictObject({
   /** Version of the SQL Server holding the Orchestrator database, when it is not on the target. */
-  sqlServerVersion: z.pipe(blankAs(), z.optional(z.string().check(z.regex(/^\d+\.\d+\.\d+(\.\d+)?$/, 'a SQL Server version such as 13.0.5026.0')))),
+  sqlServerVersion: z.pipe(blankAs(), z.optional(z.matching(/^\d+\.\d+\.\d+(\.\d+)?$/, 'a SQL Server version such as 13.0.5026.0'))),
   /**
    * The Update Rollup of Orchestrator 2016 when the target cannot tell it (a real server's uninstall
    * entry does not name it). Empty or -1: as the target reports it.

@@ -15,32 +15,32 @@ import { resultOf, type HostOp } from '../executors/types.js';
 import { sameBoot } from '../windows/boot-time.js';
 
 export const restartParams = z.strictObject({
-    /** False forbids restarting: the run then waits for a restart window and `resume --allow-restart`. @default true */
-    allowRestart: z._default(z.boolean(), true),
-    /** Give up waiting for the host after this many seconds. @default 600 */
-    timeoutSeconds: z._default(z.number().check(z.int(), z.positive(), z.maximum(86_400)), 600),
-    /** Seconds between the restart command and the restart (shutdown /t). @default 0 */
-    delaySeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(600)), 0),
-    /**
-     * Pause between polls while the host restarts, in milliseconds, jittered between half and the whole of
-     * it: the wait never outlasts the restart by more than one interval. @default 1000
-     */
-    pollIntervalMs: z._default(z.number().check(z.int(), z.minimum(10)), 1000),
-    /** Cap of the pause between polls (and of the doubling pauses while a rollback asks whether the host restarted). @default 10000 */
-    maxPollIntervalMs: z._default(z.number().check(z.int(), z.minimum(10)), 10_000),
-    /**
-     * Services that must be running before the host counts as ready. A slow one (start type `auto`,
-     * still starting) is waited for; one that will not start by itself (`manual`, `disabled`) is not.
-     * @default []
-     */
-    readyServices: z._default(z.array(z.string().check(z.minLength(1))), []),
-    /**
-     * A shutdown someone else scheduled is pending (shutdown.exe answers 1190): `fail` stops the step
-     * (the run rolls back), `wait` lets that shutdown be the restart. It is never cancelled.
-     * @default 'fail'
-     */
-    ifShutdownPending: z._default(z.enum(['fail', 'wait']), 'fail'),
-  });
+  /** False forbids restarting: the run then waits for a restart window and `resume --allow-restart`. @default true */
+  allowRestart: z._default(z.boolean(), true),
+  /** Give up waiting for the host after this many seconds. @default 600 */
+  timeoutSeconds: z._default(z.number().check(z.int(), z.positive(), z.maximum(86_400)), 600),
+  /** Seconds between the restart command and the restart (shutdown /t). @default 0 */
+  delaySeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(600)), 0),
+  /**
+   * Pause between polls while the host restarts, in milliseconds, jittered between half and the whole of
+   * it: the wait never outlasts the restart by more than one interval. @default 1000
+   */
+  pollIntervalMs: z._default(z.number().check(z.int(), z.minimum(10)), 1000),
+  /** Cap of the pause between polls (and of the doubling pauses while a rollback asks whether the host restarted). @default 10000 */
+  maxPollIntervalMs: z._default(z.number().check(z.int(), z.minimum(10)), 10_000),
+  /**
+   * Services that must be running before the host counts as ready. A slow one (start type `auto`,
+   * still starting) is waited for; one that will not start by itself (`manual`, `disabled`) is not.
+   * @default []
+   */
+  readyServices: z._default(z.array(z.string().check(z.minLength(1))), []),
+  /**
+   * A shutdown someone else scheduled is pending (shutdown.exe answers 1190): `fail` stops the step
+   * (the run rolls back), `wait` lets that shutdown be the restart. It is never cancelled.
+   * @default 'fail'
+   */
+  ifShutdownPending: z._default(z.enum(['fail', 'wait']), 'fail'),
+});
 type RestartParams = z.infer<typeof restartParams>;
 
 const TASK_PREFIX = 'runbook-resume-';

@@ -17,22 +17,22 @@ const setting = z.enum(['enabled', 'disabled', 'default']);
 type Setting = z.infer<typeof setting>;
 
 export const schannelParams = z.strictObject({
-    /**
-     * `tls12-only`: the document's script — TLS 1.2 on both sides, everything else disabled.
-     * `tls12-incoming-only`: the document's NOTE — incoming (Server) TLS 1.2 only; outgoing (Client)
-     * TLS 1.0, 1.1 and 1.2.
-     * @default 'tls12-only'
-     */
-    mode: z._default(z.enum(['tls12-only', 'tls12-incoming-only']), 'tls12-only'),
-    /** Explicit settings that win over the mode, e.g. `{ "TLS 1.1": { "Client": "disabled" } }`. */
-    protocols: z._default(z.partialRecord(z.enum(PROTOCOLS as [ProtocolName, ...ProtocolName[]]), z.strictObject({ Client: z.optional(setting), Server: z.optional(setting) })), {}),
-    /**
-     * TLS 1.3 (not in the procedure): `leave` it as it is — on by default from Windows Server 2022 —, or
-     * set both sides `enabled`, `disabled`, or back to Windows' `default`.
-     * @default 'leave'
-     */
-    tls13: z._default(z.enum(['leave', 'enabled', 'disabled', 'default']), 'leave'),
-  });
+  /**
+   * `tls12-only`: the document's script — TLS 1.2 on both sides, everything else disabled.
+   * `tls12-incoming-only`: the document's NOTE — incoming (Server) TLS 1.2 only; outgoing (Client)
+   * TLS 1.0, 1.1 and 1.2.
+   * @default 'tls12-only'
+   */
+  mode: z._default(z.enum(['tls12-only', 'tls12-incoming-only']), 'tls12-only'),
+  /** Explicit settings that win over the mode, e.g. `{ "TLS 1.1": { "Client": "disabled" } }`. */
+  protocols: z._default(z.partialRecord(z.enum(PROTOCOLS as [ProtocolName, ...ProtocolName[]]), z.strictObject({ Client: z.optional(setting), Server: z.optional(setting) })), {}),
+  /**
+   * TLS 1.3 (not in the procedure): `leave` it as it is — on by default from Windows Server 2022 —, or
+   * set both sides `enabled`, `disabled`, or back to Windows' `default`.
+   * @default 'leave'
+   */
+  tls13: z._default(z.enum(['leave', 'enabled', 'disabled', 'default']), 'leave'),
+});
 export type SchannelParams = z.infer<typeof schannelParams>;
 
 /** The setting each managed protocol side gets. */

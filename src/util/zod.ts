@@ -13,6 +13,7 @@
  */
 import { config, globalConfig, type $ZodObject, type $ZodShape, type $ZodType } from 'zod/v4/core';
 import en from 'zod/v4/locales/en.js';
+import { regex, string } from 'zod/mini';
 
 if (!globalConfig.localeError) config(en());
 
@@ -52,6 +53,9 @@ export {
   unknown,
 } from 'zod/mini';
 export type { infer } from 'zod/mini';
+
+/** A string that matches `pattern`; `message` says what is expected when it does not. */
+export const matching = (pattern: RegExp, message?: string) => string().check(regex(pattern, message));
 /** Any zod 4 schema whose output is `T`, made with `zod` or with `zod/mini`. */
 export type Schema<T = unknown> = $ZodType<T>;
 /** Any zod 4 object schema. */
