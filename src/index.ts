@@ -29,6 +29,8 @@ export type { SimHostState, SimFault } from './executors/simulated-model.js';
 export { createPreset, listPresets } from './executors/simulated-presets.js';
 export { bundledStepKinds } from './steps/index.js';
 export { renderUndoReg, renderUndoPowerShell } from './windows/undo-files.js';
+export { WINDOWS_FACTS, factById, defineFact } from './windows/facts/index.js';
+export type { WindowsFact, FactSource, FactProof, FactStatus } from './windows/facts/index.js';
 export type { RegistryPrior } from './windows/undo-files.js';
 export { defineRegistryStep } from './steps/registry-values.js';
 export type { RegistryStepOptions } from './steps/registry-values.js';

@@ -35,7 +35,6 @@ export const WINDOWS_FACTS: readonly WindowsFact[] = [
  *
  * @example
  * ```ts
- * import { factById } from './index.js';
  * const f = factById('schannel.tls13-first-build');
  * ```
  */
