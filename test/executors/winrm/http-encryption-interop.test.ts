@@ -22,7 +22,7 @@ const started: ChildProcess[] = [];
 
 /** pywinrm-peer.py, spoken to one JSON line at a time. */
 function pywinrm(password: string) {
-  const child = spawn(PYTHON, [PEER, 'Administrator', 'SIMHOST', password], { env: PEER_ENV, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(PYTHON, [PEER, 'Administrator', 'SIMHOST'], { env: { ...PEER_ENV, PEER_PASSWORD: password }, stdio: ['pipe', 'pipe', 'inherit'] });
   started.push(child);
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   return {

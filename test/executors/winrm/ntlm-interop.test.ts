@@ -35,8 +35,9 @@ class GssPeer {
   readonly #lines: Interface;
   readonly #pending: string[] = [];
   readonly #waiting: ((line: string | null) => void)[] = [];
-  constructor(args: string[]) {
-    this.#process = spawn(PYTHON, [PEER, ...args], { env: { ...process.env, NTLM_USER_FILE: userFile }, stdio: ['pipe', 'pipe', 'inherit'] });
+  constructor(args: string[], password = '') {
+    const env = { ...process.env, NTLM_USER_FILE: userFile, PEER_PASSWORD: password };
+    this.#process = spawn(PYTHON, [PEER, ...args], { env, stdio: ['pipe', 'pipe', 'inherit'] });
     started.push(this.#process);
     this.#lines = createInterface({ input: this.#process.stdout! });
     this.#lines.on('line', (line) => (this.#waiting.length ? this.#waiting.shift()!(line) : this.#pending.push(line)));
@@ -98,7 +99,7 @@ async function oursInitiates(password: string, ourBindings?: Buffer, theirBindin
 
 /** gss-ntlmssp initiates, ours accepts. */
 async function theirsInitiates(password: string, ourBindings?: Buffer, theirBindings?: Buffer) {
-  const peer = new GssPeer(['initiate', ACCOUNT.user, ACCOUNT.domain, password, ...(theirBindings ? [b64(theirBindings)] : [])]);
+  const peer = new GssPeer(['initiate', ACCOUNT.user, ACCOUNT.domain, ...(theirBindings ? [b64(theirBindings)] : [])], password);
   const acceptor = new NtlmAcceptor({ lookup: (u, d) => (u === ACCOUNT.user && d === ACCOUNT.domain ? ACCOUNT.password : null), targetName: 'SIMHOST', channelBindings: ourBindings });
   peer.send({ token: b64(acceptor.challenge(await peer.token())) });
   const authenticate = await peer.token();

@@ -145,6 +145,16 @@ test('an AUTHENTICATE_MESSAGE altered in transit fails its MIC; garbage is a bad
   assert.is(codeOf(() => new NtlmAcceptor({ lookup }).accept(authenticate)), 'bad-message', 'no challenge was sent');
 });
 
+test('a NEGOTIATE_MESSAGE altered in transit (key exchange stripped) is caught by the MIC', () => {
+  const initiator = new NtlmInitiator(CREDS);
+  const acceptor = new NtlmAcceptor({ lookup, targetName: 'SIMHOST' });
+  const negotiate = initiator.negotiate();
+  negotiate.writeUInt32LE((negotiate.readUInt32LE(12) & ~NtlmFlag.KEY_EXCH) >>> 0, 12);
+  const authenticate = initiator.authenticate(acceptor.challenge(negotiate));
+  assert.not.ok(decodeAuthenticate(authenticate).flags & NtlmFlag.KEY_EXCH, 'the downgrade reached the initiator');
+  assert.is(codeOf(() => acceptor.accept(authenticate)), 'bad-message');
+});
+
 test('no password, hash or key shows when the objects are inspected or serialised', () => {
   const { initiator, acceptor, authenticate } = handshake(CREDS);
   acceptor.accept(authenticate);

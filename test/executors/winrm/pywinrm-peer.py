@@ -5,7 +5,7 @@ message encryption (winrm.encryption.Encryption, Debian's python3-winrm) over th
 (python3-ntlm-auth, the library pywinrm's requests_ntlm uses), one JSON object per line on
 stdin/stdout, bytes in base64. No network: the "requests" are only prepared, the "responses" faked.
 
-    pywinrm-peer.py USER DOMAIN PASSWORD
+    pywinrm-peer.py USER DOMAIN        (the password in $PEER_PASSWORD, never in argv)
 
 Prints {"token": NEGOTIATE}, reads {"token": CHALLENGE}, prints {"token": AUTHENTICATE}; then serves
 {"op": "encrypt", "data": ...} -> {"body": ..., "contentType": ...} (what pywinrm would POST) and
@@ -13,6 +13,7 @@ Prints {"token": NEGOTIATE}, reads {"token": CHALLENGE}, prints {"token": AUTHEN
 """
 import base64
 import json
+import os
 import sys
 from types import SimpleNamespace
 
@@ -34,7 +35,8 @@ def receive():
 
 
 def main():
-    user, domain, password = sys.argv[1:4]
+    user, domain = sys.argv[1:3]
+    password = os.environ['PEER_PASSWORD']
     ctx = NtlmContext(user, password, domain=domain, ntlm_compatibility=3)
     send({'token': base64.b64encode(ctx.step()).decode()})
     send({'token': base64.b64encode(ctx.step(base64.b64decode(receive()['token']))).decode()})
