@@ -27,7 +27,14 @@ export const winhttpTlsParams = z.strictObject({
 });
 export type WinhttpTlsParams = z.infer<typeof winhttpTlsParams>;
 
-/** Whether KB3140245 is for this build. */
+/**
+ * Whether KB3140245 is for this build.
+ *
+ * @example
+ * ```ts
+ * kb3140245Applies(9200); // true: Windows Server 2012
+ * ```
+ */
 export function kb3140245Applies(build: number): boolean {
   return KB3140245_BUILDS_FACT.value.builds.includes(build);
 }
@@ -41,7 +48,8 @@ export const DEFAULT_SECURE_PROTOCOLS = DEFAULT_SECURE_PROTOCOLS_BITS_FACT.value
  *
  * @example
  * ```ts
- * const writes = await winhttpWrites({ mode: 'tls12-only' }, rt); // [] on Windows Server 2016
+ * // [] on Windows Server 2016; DefaultSecureProtocols=0x800 in both views on Windows Server 2012
+ * const writesOf = (rt: StepRuntime) => winhttpWrites({ mode: 'tls12-only' }, rt);
  * ```
  */
 export async function winhttpWrites(params: WinhttpTlsParams, rt: StepRuntime): Promise<DeclaredWrite[]> {
