@@ -118,6 +118,22 @@ async function tls13Report(params: SchannelParams, rt: StepRuntime): Promise<Jso
   } as Json;
 }
 
+/**
+ * The sides the parameters hand back to Windows' default (`default`) where no document settles that
+ * default on this build: the plan names the fact it could not settle, and the handshakes show the rest.
+ */
+async function unsettledDefaults(params: SchannelParams, rt: StepRuntime): Promise<Json[]> {
+  const [os] = await rt.read([{ op: 'os.info' }]);
+  const build = resultOf(os, 'os.info').build;
+  const settings = desiredSettings(params);
+  const sides: { protocol: ProtocolName | typeof TLS13; side: ProtocolSide }[] = PROTOCOLS.flatMap((protocol) => SIDES.filter((side) => settings[protocol][side] === 'default').map((side) => ({ protocol, side })));
+  if (params.tls13 === 'default') sides.push(...SIDES.map((side) => ({ protocol: TLS13 as typeof TLS13, side })));
+  return sides.flatMap(({ protocol, side }) => {
+    const d = protocolDefault(protocol, side, build);
+    return d.state === null ? [{ side: `${protocol} ${side}`, status: d.status, fact: d.fact } as Json] : [];
+  });
+}
+
 /** Every `Enabled` value the step leaves alone although it is not the documented 1 or 0 (e.g. 0xFFFFFFFF). */
 async function nonCanonicalEnabled(params: SchannelParams, rt: StepRuntime): Promise<Json[]> {
   const enabledWrites = schannelWrites(params).filter((w) => w.name === SCHANNEL_ENABLED_FACT.value.name && w.desired !== null);
@@ -152,9 +168,15 @@ export const schannelStep = defineStepKind(
       protocols: desiredProtocols(params) as never,
       tls13: await tls13Report(params, rt),
       nonCanonicalEnabled: await nonCanonicalEnabled(params, rt),
+      unsettledDefaults: await unsettledDefaults(params, rt),
     }),
     note: (published) => {
       const notes: string[] = [];
+      const unsettled = (published.unsettledDefaults as { side: string; status: string; fact: string }[] | undefined) ?? [];
+      if (unsettled.length > 0) {
+        const list = unsettled.map((u) => u.side).join(', ');
+        notes.push(`${list} set to Windows' default, which no Microsoft document settles on this build (${[...new Set(unsettled.map((u) => `${u.status}: ${u.fact}`))].join('; ')}): the handshakes show what it does`);
+      }
       const odd = (published.nonCanonicalEnabled as { side: string; value: string; normalised: boolean }[] | undefined) ?? [];
       if (odd.length > 0) {
         const list = odd.map((o) => `${o.side} Enabled=${o.value}`).join(', ');
@@ -174,6 +196,7 @@ export const schannelStep = defineStepKind(
     publishes: {
       protocols: z.unknown().check(z.describe('the protocols the step configures, per side (null: Windows default)')),
       tls13: z.unknown().check(z.describe('TLS 1.3 on the target: managed or left alone, configured values, the default the facts table states (null where none does)')),
+      unsettledDefaults: z.unknown().check(z.describe("sides set to Windows' default where that default is disputed or unknown on this build, with the fact that could not settle it")),
       nonCanonicalEnabled: z.unknown().check(z.describe('Enabled values other than 1 or 0 on sides the step enables (e.g. 0xFFFFFFFF), and whether they were rewritten to 1')),
     },
   }),

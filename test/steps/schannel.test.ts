@@ -94,4 +94,12 @@ test('a build after the protocols table (Windows Server 2025): TLS 1.3 left alon
   assert.match(plan.result.steps[0].summary, /TLS 1\.3 left alone \(not known from the registry: no Microsoft document states its default on this Windows \(unknown\); the handshakes show it\)/);
 });
 
+test("a side handed back to Windows' default where Microsoft's documents disagree (TLS 1.0 on Server 2022) is named in the plan with the fact it could not settle", async () => {
+  const runbook = single('windows/schannel', { protocols: { 'TLS 1.0': { Server: 'default' } } });
+  const plan = await runToEnd(await makeHost('server-2022'), { runbook, checkMode: true });
+  assert.match(plan.result.steps[0].summary, /TLS 1\.0 Server set to Windows' default, which no Microsoft document settles on this build \(disputed: schannel\.tls10-tls11-default-from-2022\): the handshakes show what it does/);
+  const on2016 = await runToEnd(await makeHost('server-2016'), { runbook, checkMode: true });
+  assert.not.match(on2016.result.steps[0].summary, /no Microsoft document settles/, 'stated on Server 2016');
+});
+
 test.run();
