@@ -23,6 +23,11 @@ export type HostOp =
   | { op: 'orchestrator.info' }
   | { op: 'service.status'; name: string }
   | { op: 'boot.time' }
+  /**
+   * What SCHANNEL negotiates by default per side, from the `Enabled` and `DisabledByDefault` values set
+   * now. They apply to credential handles acquired from now on; whether a running service uses them is
+   * for a handshake to show (step `tls/handshakes`), never key write times.
+   */
   | { op: 'tls.inEffect' }
   /**
    * `shutdown /r /f /t <delaySeconds>`, unless the target booted since `ifBootTime` (within the boot-time
@@ -100,7 +105,7 @@ export type HostOpResult =
       startType: 'auto' | 'manual' | 'disabled' | null;
     }
   | { op: 'boot.time'; bootTime: string }
-  | { op: 'tls.inEffect'; since: string; protocols: ProtocolMap }
+  | { op: 'tls.inEffect'; bootTime: string; protocols: ProtocolMap }
   | { op: 'restart'; requested: boolean; alreadyRestarted: boolean; pendingShutdown?: boolean }
   | { op: 'startupTask.register'; changed: boolean }
   | { op: 'startupTask.remove'; changed: boolean };

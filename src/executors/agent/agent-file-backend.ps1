@@ -203,10 +203,8 @@ function Get-ServiceStatus([string]$serviceName) {
     return [ordered]@{ name = $serviceName; exists = $true; state = $state; startType = [string]$svc.startType }
 }
 
-function Get-TlsInEffect([string]$boot) { return (Load-Doc).inEffect }
-
-# A simulated restart is instant: the document boots at once (a new boot time, the protocols re-read,
-# services by start type). As the simulated host does, a new boot is never within the boot-time
+# A simulated restart is instant: the document boots at once (a new boot time, the protocols its
+# services acquire re-read, services by start type). As the simulated host does, a new boot is never within the boot-time
 # tolerance of the last.
 function Invoke-Restart($op) {
     $doc = Load-Doc

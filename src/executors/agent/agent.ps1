@@ -261,13 +261,21 @@ function Test-SameBoot([string]$a, [string]$b) {
     }
 }
 
+# What SCHANNEL negotiates by default per side, from the values set now (src/windows/schannel.ts says
+# the same): Enabled=0 or DisabledByDefault=1 -> false; Enabled non-zero -> true; no Enabled -> null
+# (Windows' default). A value of another type than DWORD counts as absent.
 function Get-Protocols {
     $map = [ordered]@{}
     foreach ($p in @('SSL 2.0', 'SSL 3.0', 'TLS 1.0', 'TLS 1.1', 'TLS 1.2')) {
         $sides = [ordered]@{}
         foreach ($s in @('Client', 'Server')) {
-            $v = Reg-Read '64' "SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\$p\$s" 'Enabled'
-            if ($null -eq $v -or $v.type -ne 'REG_DWORD') { $sides[$s] = $null } else { $sides[$s] = ($v.data -ne 0) }
+            $key = "SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\$p\$s"
+            $enabled = Reg-Read '64' $key 'Enabled'
+            $dbd = Reg-Read '64' $key 'DisabledByDefault'
+            $state = $null
+            if ($null -ne $enabled -and $enabled.type -eq 'REG_DWORD') { $state = ([int64]$enabled.data -ne 0) }
+            if ($state -ne $false -and $null -ne $dbd -and $dbd.type -eq 'REG_DWORD' -and [int64]$dbd.data -eq 1) { $state = $false }
+            $sides[$s] = $state
         }
         $map[$p] = $sides
     }
@@ -359,16 +367,12 @@ function Get-ServiceStatus([string]$serviceName) {
     return [ordered]@{ name = $serviceName; exists = $true; state = $state; startType = $startType }
 }
 
-# SCHANNEL reads its settings at boot: a side whose key was written since is not known to be in effect.
-function Get-TlsInEffect([string]$boot) {
-    $map = Get-Protocols
-    foreach ($p in @($map.Keys)) {
-        foreach ($s in @('Client', 'Server')) {
-            $info = Reg-KeyInfo '64' "SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\$p\$s"
-            if ($info.exists -and [DateTime]::Parse($info.lastWriteTime).ToUniversalTime() -gt [DateTime]::Parse($boot).ToUniversalTime()) { $map[$p][$s] = 'pending' }
-        }
-    }
-    return $map
+# The protocols the values set now make SCHANNEL negotiate. Microsoft: changes apply to credential
+# handles acquired after them, "an application or service restart may be required" - not that SCHANNEL
+# reads its keys only at boot. Key write times prove nothing (a Group Policy refresh rewrites the keys
+# unchanged): what a running service does is for a handshake to show.
+function Get-TlsInEffect {
+    return (Get-Protocols)
 }
 
 # The restart itself, once the boot-time guard has passed.
@@ -465,10 +469,7 @@ function Invoke-HostOp($op) {
         'sql.instances' { return [ordered]@{ op = $name; instances = (Get-SqlInstances) } }
         'orchestrator.info' { return (With-Op $name (Get-OrchestratorInfo)) }
         'service.status' { return (With-Op $name (Get-ServiceStatus ([string]$op.name))) }
-        'tls.inEffect' {
-            $boot = Get-BootTime
-            return [ordered]@{ op = $name; since = $boot; protocols = (Get-TlsInEffect $boot) }
-        }
+        'tls.inEffect' { return [ordered]@{ op = $name; bootTime = (Get-BootTime); protocols = (Get-TlsInEffect) } }
         'restart' {
             if (-not (Test-SameBoot (Get-BootTime) ([string]$op.ifBootTime))) { return [ordered]@{ op = $name; requested = $false; alreadyRestarted = $true } }
             return (With-Op $name (Invoke-Restart $op))
