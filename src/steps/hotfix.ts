@@ -12,15 +12,9 @@ import type { Json } from '../engine/types.js';
 import { resultOf } from '../executors/types.js';
 import { judgeDotnet35 } from './judge-dotnet35.js';
 import { windowsRelease } from './requirements.js';
+import { kbList } from './preflight-params.js';
 
-/** A list of KB numbers, from an array or a comma-separated string. */
-export const kbList = z._default(
-  z.pipe(
-    z.transform((v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v)),
-    z.array(z.matching(/^KB\d+$/i, 'a KB number such as KB4041085')),
-  ),
-  [],
-);
+export { kbList };
 
 export const hotfixParams = z.strictObject({
   /** More KBs that carry the fix (later rollups the KB pages do not name), e.g. `["KB4041085"]`. @default [] */

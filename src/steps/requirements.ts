@@ -20,9 +20,9 @@ import { judgeSqlTls12, sqlRelease } from './judge-sql.js';
 import { judgeDotnet35 } from './judge-dotnet35.js';
 import { RESTART_MARKER } from './restart.js';
 import { tls13Reads } from './schannel.js';
-import type { PreflightParams } from './preflight.js';
+import type { PreflightParams } from './preflight-params.js';
 
-export type { PreflightParams } from './preflight.js';
+export type { PreflightParams } from './preflight-params.js';
 export { canonicalSqlVersion, compareVersions, judgeSqlTls12, sqlRelease } from './judge-sql.js';
 export { judgeDotnet35, type Dotnet35Judgement } from './judge-dotnet35.js';
 
