@@ -33,7 +33,8 @@ function mm(version: string): string {
  *
  * @example
  * ```ts
- * judgeDotnet35(os, ['KB3154520'], { installed: true, file: null, version: null }).verdict; // 'ok' on 6.3
+ * const os = { version: '6.3.9600', build: 9600 };
+ * judgeDotnet35(os, ['KB3154520'], { installed: true, file: null, version: null }).verdict; // 'ok'
  * ```
  */
 export function judgeDotnet35(os: Pick<OsInfo, 'version' | 'build'>, hotfixes: readonly string[], dotnet35: Dotnet35Tls | null, extraKbs: readonly string[] = []): Dotnet35Judgement {

@@ -74,6 +74,7 @@ export const PREFLIGHT_READS: readonly HostOp[] = [
  *
  * @example
  * ```ts
+ * const executor = await createSimulatedExecutor('host.json');
  * const reads = preflightReadsFrom(await executor.run(PREFLIGHT_READS));
  * ```
  */
@@ -224,7 +225,9 @@ function judgeTransport(tls: string | null | undefined): HostVerdict[] {
  *
  * @example
  * ```ts
- * const verdicts = judgeHost(preflightReadsFrom(await ex.run(PREFLIGHT_READS)), preflightParams.parse({}));
+ * declare const params: PreflightParams; // the preflight's parameters, parsed
+ * const executor = await createSimulatedExecutor('host.json');
+ * const verdicts = judgeHost(preflightReadsFrom(await executor.run(PREFLIGHT_READS)), params);
  * const refused = verdicts.filter((v) => v.verdict === 'refuse');
  * ```
  */
