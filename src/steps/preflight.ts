@@ -32,7 +32,7 @@ export const preflightStep = defineStepKind({
     sqlServer: z.array(z.string()),
     transportTls: z.nullable(z.string()),
     bootTime: z.string(),
-    verdicts: z.array(z.unknown()),
+    checks: z.array(z.unknown()),
     unknowns: z.array(z.string()),
   }),
   verifyWhenUnchanged: true,
@@ -66,7 +66,8 @@ export const preflightStep = defineStepKind({
       sqlServer,
       transportTls: reads.transportTls,
       bootTime: reads.bootTime,
-      verdicts,
+      // `checks`, not `verdicts`: the report reads a step output's `verdicts` as TLS handshakes.
+      checks: verdicts,
       unknowns,
     };
     const met = `prerequisites met: ${reads.os.caption} (${reads.os.architecture}), Orchestrator ${reads.orchestrator.release}, .NET release ${reads.dotnetRelease}, SQL ${sqlServer.join(', ') || 'not on the target'}`;

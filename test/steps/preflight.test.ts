@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
 import type { RunResult } from '../../src/index.js';
 import { preflightParams } from '../../src/steps/preflight.js';
+import { renderReportMarkdown } from '../../src/engine/report.js';
 import { makeHost, runToEnd, single } from '../helpers.js';
 
 const step = (r: RunResult) => r.steps.find((s) => s.id === 'only')!;
@@ -29,14 +30,15 @@ test('the plan lists each unknown with what was read, and changes nothing (onUnk
   assert.is(await readFile(file, 'utf8'), before);
 });
 
-test('the step output lists the unknowns and every verdict with its facts, for the report', async () => {
+test('the step output lists the unknowns and every check with its verdict and facts, and the report does not take them for handshakes', async () => {
   const { result } = await runToEnd(await makeHost('server-2012r2-no-hotfix'), preflight());
   assert.is(result.status, 'succeeded', JSON.stringify(result.error));
-  const out = step(result).output as { unknowns: string[]; verdicts: { check: string; verdict: string; factIds: string[] }[] };
+  const out = step(result).output as { unknowns: string[]; checks: { check: string; verdict: string; factIds: string[] }[] };
   assert.equal(out.unknowns.map((u) => u.split(':')[0]), ['dotnet35-tls', 'sql-client']);
-  const dotnet35 = out.verdicts.find((v) => v.check === 'dotnet35-tls')!;
+  const dotnet35 = out.checks.find((v) => v.check === 'dotnet35-tls')!;
   assert.is(dotnet35.verdict, 'unknown');
   assert.ok(dotnet35.factIds.includes('dotnet.v35-tls-fix-superseding-kbs'));
+  assert.not.match(renderReportMarkdown(result), /## TLS handshakes/);
 });
 
 test('onUnknown=refuse stops the run before any write, naming each unknown and what to do', async () => {
