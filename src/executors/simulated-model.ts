@@ -36,7 +36,7 @@ export interface SimHostState {
   /** Last write time per key, kept apart so that `registry` compares byte for byte after a rollback. */
   keyTimes: Record<string, string>;
   hotfixes: string[];
-  /** The .NET Framework 2.0/3.5 runtime and whether it carries the TLS System Default Versions fix. */
+  /** The .NET Framework 3.5 as the target reports it: installed, and its System.dll's path and version. */
   dotnet35: Dotnet35Tls;
   sqlInstances: SqlInstance[];
   orchestrator: { installed: boolean; release: string | null; updateRollup: number; version: string | null };
@@ -302,8 +302,11 @@ export function applyOp(host: SimHostState, op: HostOp, now: string): HostOpResu
       return { op: op.op, ...structuredClone(host.os) };
     case 'hotfix.list':
       return { op: op.op, hotfixes: [...host.hotfixes] };
-    case 'dotnet35.tls':
-      return { op: op.op, ...structuredClone(host.dotnet35 ?? { installed: false, file: null, version: null, systemDefaultTls: null }) };
+    case 'dotnet35.tls': {
+      // Only what a real server reports: a host document of an older format may carry more.
+      const d = host.dotnet35 ?? { installed: false, file: null, version: null };
+      return { op: op.op, installed: d.installed, file: d.file, version: d.version };
+    }
     case 'sql.instances':
       return { op: op.op, instances: structuredClone(host.sqlInstances) };
     case 'orchestrator.info':

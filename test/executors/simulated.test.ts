@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSimulatedExecutor, ExecutorError, VirtualClock, type HostOp } from '../../src/index.js';
-import { hostOf, makeHost } from '../helpers.js';
+import { hostOf, makeHost, thirtyTwoBit } from '../helpers.js';
 
 const NET4 = 'SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319';
 
@@ -21,7 +21,7 @@ test('the 32-bit view of SOFTWARE is the Wow6432Node key on a 64-bit host', asyn
 });
 
 test('a 32-bit host has one view', async () => {
-  const file = await makeHost('windows-8.1-x86');
+  const file = await makeHost('server-2019', thirtyTwoBit);
   const ex = await createSimulatedExecutor(file);
   await ex.run([{ op: 'registry.set', view: '32', key: NET4, name: 'X', value: { type: 'REG_DWORD', data: 7 } }]);
   const [r] = await ex.run([{ op: 'registry.get', view: '64', key: NET4, name: 'X' }]);

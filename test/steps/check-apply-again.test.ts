@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
 import type { RunbookDefinition, SimHostState } from '../../src/index.js';
-import { hostOf, makeHost, runToEnd, single } from '../helpers.js';
+import { hostOf, makeHost, runToEnd, single, thirtyTwoBit } from '../helpers.js';
 
 interface Case {
   name: string;
@@ -49,7 +49,8 @@ const cases: Case[] = [
   },
   {
     name: 'windows/dotnet-tls on a 32-bit host (two keys)',
-    preset: 'windows-8.1-x86',
+    preset: 'server-2019',
+    tweak: thirtyTwoBit,
     runbook: single('windows/dotnet-tls', { strongCrypto: true }),
     stepId: 'only',
     expectChanges: 4,

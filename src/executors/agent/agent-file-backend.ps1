@@ -181,10 +181,13 @@ function Get-OsInfo { return (Copy-Fields (Load-Doc).os) }
 
 function Get-Hotfixes { return ,@((Load-Doc).hotfixes) }
 
+# What a real server reports: installed, and System.dll's path and version (the document's other
+# fields, if an older format carries any, are not part of the answer).
 function Get-Dotnet35Tls {
     $doc = Load-Doc
-    if (-not $doc.Contains('dotnet35')) { return [ordered]@{ installed = $false; file = $null; version = $null; systemDefaultTls = $null } }
-    return (Copy-Fields $doc.dotnet35)
+    if (-not $doc.Contains('dotnet35')) { return [ordered]@{ installed = $false; file = $null; version = $null } }
+    $d = $doc.dotnet35
+    return [ordered]@{ installed = [bool]$d.installed; file = $d.file; version = $d.version }
 }
 
 function Get-SqlInstances { return ,@((Load-Doc).sqlInstances) }

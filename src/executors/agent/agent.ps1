@@ -295,16 +295,20 @@ function Get-Hotfixes {
     return ,@(Get-CimInstance -ClassName Win32_QuickFixEngineering | ForEach-Object { [string]$_.HotFixID })
 }
 
-# The fix added the SslProtocolsExtensions enumeration to the 2.0 runtime's System.dll
-# (KB3154518/19/20): its name in the assembly's metadata is the fix's own evidence.
+# .NET Framework 3.5 for the TLS System Default Versions fix: installed when NDP\v3.5 Install is 1
+# (Microsoft's "Determine which .NET Framework versions are installed"), and the 2.0 runtime's
+# System.dll version as evidence. Nothing is searched for in the file: SslProtocolsExtensions is a
+# type applications add to their own code, and no file version of the fix is published.
 function Get-Dotnet35Tls {
+    $install = Reg-Read '64' 'SOFTWARE\Microsoft\NET Framework Setup\NDP\v3.5' 'Install'
+    $installed = ($null -ne $install -and $install.type -eq 'REG_DWORD' -and [long]$install.data -eq 1)
     $framework = 'Framework'
     if ([Environment]::Is64BitOperatingSystem) { $framework = 'Framework64' }
     $file = Join-Path $env:WINDIR "Microsoft.NET\$framework\v2.0.50727\System.dll"
-    if (-not (Test-Path -LiteralPath $file)) { return [ordered]@{ installed = $false; file = $null; version = $null; systemDefaultTls = $null } }
-    $text = [System.Text.Encoding]::ASCII.GetString([System.IO.File]::ReadAllBytes($file))
+    if (-not (Test-Path -LiteralPath $file)) { return [ordered]@{ installed = $installed; file = $null; version = $null } }
     $version = [string](Get-Item -LiteralPath $file).VersionInfo.FileVersion
-    return [ordered]@{ installed = $true; file = $file; version = $version; systemDefaultTls = $text.Contains('SslProtocolsExtensions') }
+    if ($version -eq '') { $version = $null }
+    return [ordered]@{ installed = $installed; file = $file; version = $version }
 }
 
 # Both views: a 32-bit SQL Server on 64-bit Windows registers under Wow6432Node. Named instances are
