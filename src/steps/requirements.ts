@@ -1,4 +1,5 @@
-import type { Dotnet35Tls } from '../executors/types.js';
+import { resultOf, type Dotnet35Tls, type HostOp, type HostOpResult, type OsInfo, type ResultOf, type SqlInstance } from '../executors/types.js';
+import type { PreflightParams } from './preflight.js';
 
 /**
  * The version tables the preflight and hotfix steps judge by. Sources (Microsoft documents):
@@ -162,4 +163,132 @@ export function hotfixVerdict(
   if (requirement.required.length === 0) return { ...base, ok: true, by: 'in-the-box', evidence: `${requirement.os} includes the support` };
   if (found.length > 0) return { ...base, ok: true, by: 'update', evidence: `${found.join(', ')} installed` };
   return { ...base, ok: false, by: 'missing', evidence: `none of ${accepted.join(', ')} is installed, and the .NET 3.5 runtime could not be read` };
+}
+
+// --- The host's prerequisites as verdicts, for `runbook inspect` -------------------------------------
+// A thin adapter over the functions above (replaced by the preflight's own at merge): the reads the
+// prerequisites are judged from, and one verdict per prerequisite with the evidence read.
+
+/** Where the .NET Framework 4.x release is read (`Release`, REG_DWORD). */
+const NDP_V4_FULL = 'SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full';
+
+/**
+ * The read-only operations every prerequisite is judged from, in one batch.
+ *
+ * @example
+ * ```ts
+ * const reads = preflightReadsFrom(await executor.run(PREFLIGHT_READS));
+ * ```
+ */
+export const PREFLIGHT_READS: readonly HostOp[] = [
+  { op: 'os.info' },
+  { op: 'orchestrator.info' },
+  { op: 'sql.instances' },
+  { op: 'hotfix.list' },
+  { op: 'registry.get', view: '64', key: NDP_V4_FULL, name: 'Release' },
+  { op: 'dotnet35.tls' },
+  ...NATIVE_CLIENT_KEYS.map((c): HostOp => ({ op: 'registry.get', view: '64', key: c.key, name: c.name })),
+];
+
+/** What {@link PREFLIGHT_READS} read, by name. */
+export type PreflightReads = {
+  os: OsInfo;
+  orchestrator: ResultOf<'orchestrator.info'>;
+  sqlInstances: SqlInstance[];
+  hotfixes: string[];
+  dotnetRelease: number | null;
+  dotnet35: Dotnet35Tls;
+  clients: { product: string; version: string | null }[];
+};
+
+/** The answers to {@link PREFLIGHT_READS}, by name. */
+export function preflightReadsFrom(results: HostOpResult[]): PreflightReads {
+  const release = resultOf(results[4], 'registry.get').value;
+  return {
+    os: resultOf(results[0], 'os.info'),
+    orchestrator: resultOf(results[1], 'orchestrator.info'),
+    sqlInstances: resultOf(results[2], 'sql.instances').instances,
+    hotfixes: resultOf(results[3], 'hotfix.list').hotfixes,
+    dotnetRelease: release?.type === 'REG_DWORD' ? release.data : null,
+    dotnet35: resultOf(results[5], 'dotnet35.tls'),
+    clients: NATIVE_CLIENT_KEYS.map((c, i) => {
+      const v = resultOf(results[6 + i], 'registry.get').value;
+      return { product: c.product, version: v?.type === 'REG_SZ' ? v.data : null };
+    }),
+  };
+}
+
+/** One prerequisite's verdict, with the evidence read and the facts it is judged by. */
+export type HostVerdict = { check: string; verdict: 'ok' | 'refuse' | 'unknown'; evidence: string; factIds: string[]; fix?: string };
+
+/**
+ * Judges every prerequisite of the procedure from what was read, changing nothing.
+ *
+ * @example
+ * ```ts
+ * const reads = preflightReadsFrom(await executor.run(PREFLIGHT_READS));
+ * const verdicts = judgeHost(reads, { hotfixSupersededBy: [], minDotnetRelease: 393295 });
+ * const refused = verdicts.filter((v) => v.verdict === 'refuse');
+ * ```
+ */
+export function judgeHost(reads: PreflightReads, params: PreflightParams): HostVerdict[] {
+  const out: HostVerdict[] = [];
+  const { os, orchestrator } = reads;
+  const [major, minor] = os.version.split('.').map(Number);
+  const osOk = major * 100 + minor > 601 || (major * 100 + minor === 601 && os.servicePack >= 1);
+  out.push({
+    check: 'OS',
+    verdict: osOk ? 'ok' : 'refuse',
+    evidence: `${os.caption} ${os.version} build ${os.build} ${os.architecture}${os.servicePack ? ` SP${os.servicePack}` : ''}`,
+    factIds: [],
+    ...(osOk ? {} : { fix: 'the procedure needs Windows Server 2008 R2 SP1 / Windows 7 SP1 or later' }),
+  });
+  const rollup = params.orchestratorUpdateRollup ?? orchestrator.updateRollup;
+  const release = orchestrator.release;
+  const orchEvidence = orchestrator.installed && release ? `Orchestrator ${release}${release === '2016' ? ` UR${rollup < 0 ? '?' : rollup}` : ''}${orchestrator.version ? ` (${orchestrator.version})` : ''}` : 'Orchestrator not installed';
+  const orchVerdict: HostVerdict['verdict'] = !orchestrator.installed || !release
+    ? 'refuse'
+    : release === '2016'
+      ? rollup < 0 ? 'unknown' : rollup >= 4 ? 'ok' : 'refuse'
+      : ['1801', '1807'].includes(release) || Number(release) >= 2019 ? 'ok' : 'refuse';
+  out.push({
+    check: 'Orchestrator release',
+    verdict: orchVerdict,
+    evidence: orchEvidence,
+    factIds: ['procedure.orchestrator-releases'],
+    ...(orchVerdict === 'ok' ? {} : { fix: orchVerdict === 'unknown' ? 'state the Update Rollup: --param orchestratorUpdateRollup=<n>' : 'install Orchestrator 2016 with Update Rollup 4 or later, 2019 or 2022' }),
+  });
+  const dotnetOk = reads.dotnetRelease !== null && reads.dotnetRelease >= params.minDotnetRelease;
+  out.push({
+    check: '.NET Framework 4.6 or later',
+    verdict: dotnetOk ? 'ok' : 'refuse',
+    evidence: `NDP\\v4\\Full Release ${reads.dotnetRelease ?? 'absent'} (at least ${params.minDotnetRelease})`,
+    factIds: [],
+    ...(dotnetOk ? {} : { fix: 'install .NET Framework 4.6 or later' }),
+  });
+  const clients = reads.clients.filter((c) => c.version !== null && compareVersions(c.version, '11') >= 0);
+  out.push({
+    check: 'SQL Server Native Client 11.0 or later',
+    verdict: clients.length > 0 ? 'ok' : 'refuse',
+    evidence: reads.clients.map((c) => `${c.product}: ${c.version ?? 'absent'}`).join('; '),
+    factIds: [],
+    ...(clients.length > 0 ? {} : { fix: 'install the Microsoft OLE DB Driver for SQL Server or Native Client 11 on the management server' }),
+  });
+  const hotfix = hotfixVerdict(os, reads.hotfixes, reads.dotnet35, params.hotfixSupersededBy);
+  out.push({
+    check: '.NET Framework 3.5 TLS System Default Versions fix',
+    verdict: hotfix.ok ? 'ok' : 'refuse',
+    evidence: `${hotfix.os}: ${hotfix.evidence}`,
+    factIds: [],
+    ...(hotfix.ok ? {} : { fix: `install the latest .NET Framework updates from Windows Update${hotfix.required.length ? ` (or ${hotfix.required.join(' or ')})` : ''}` }),
+  });
+  const versions = params.sqlServerVersion ? [{ name: '(given)', version: params.sqlServerVersion }] : reads.sqlInstances;
+  if (versions.length === 0) {
+    out.push({ check: 'SQL Server supports TLS 1.2', verdict: 'unknown', evidence: 'no SQL Server instance on the target', factIds: [], fix: 'pass the database server\'s version: --param sqlServerVersion=<version>' });
+  }
+  for (const instance of versions) {
+    const v = sqlSupportsTls12(instance.version);
+    out.push({ check: `SQL Server supports TLS 1.2 (${instance.name})`, verdict: v.ok ? 'ok' : 'refuse', evidence: `${instance.version}: ${v.why}`, factIds: [], ...(v.ok ? {} : { fix: v.why }) });
+  }
+  return out;
 }
