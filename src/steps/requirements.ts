@@ -1,5 +1,4 @@
 import { resultOf, type Dotnet35Tls, type HostOp, type HostOpResult, type OsInfo, type ResultOf, type SqlInstance } from '../executors/types.js';
-import type { PreflightParams } from './preflight.js';
 
 /**
  * The version tables the preflight and hotfix steps judge by. Sources (Microsoft documents):
@@ -217,6 +216,14 @@ export function preflightReadsFrom(results: HostOpResult[]): PreflightReads {
     }),
   };
 }
+
+/** The preflight's parameters that judging needs (the `orchestrator/preflight` step's, parsed). */
+export type PreflightParams = {
+  sqlServerVersion?: string;
+  orchestratorUpdateRollup?: number;
+  hotfixSupersededBy: string[];
+  minDotnetRelease: number;
+};
 
 /** One prerequisite's verdict, with the evidence read and the facts it is judged by. */
 export type HostVerdict = { check: string; verdict: 'ok' | 'refuse' | 'unknown'; evidence: string; factIds: string[]; fix?: string };

@@ -103,6 +103,28 @@ export const PROCEDURE_SYSTEM_DEFAULT_TLS = defineFact({
   note: "The 2019 page's 32-bit table spells the 2.0 key with a stray space (.NETFramework\\ v2.0.50727); the current page corrects it.",
 });
 
+/** SCHANNEL: the values per protocol side and which protocols stay on; the same in both revisions. */
+export const PROCEDURE_SCHANNEL = defineFact({
+  id: 'procedure.schannel-values',
+  topic: 'The procedure',
+  statement:
+    'SCHANNEL, under each protocol\'s Client and Server key: enabled = DisabledByDefault 0 and Enabled 1, disabled = DisabledByDefault 1 and Enabled 0; TLS 1.2 enabled, SSL 2.0, SSL 3.0, TLS 1.0 and TLS 1.1 disabled (the script); the same in both revisions',
+  value: {
+    enabled: { Enabled: 1, DisabledByDefault: 0 },
+    disabled: { Enabled: 0, DisabledByDefault: 1 },
+    on: ['TLS 1.2'],
+    off: ['SSL 2.0', 'SSL 3.0', 'TLS 1.0', 'TLS 1.1'],
+  },
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    current('To enable a protocol, create the DWORD value under each client and server key, as follows:'),
+    current('To disable a protocol, change the DWORD value under each client and server key, as follows:'),
+    current('Run the following Windows PowerShell script in administrator mode to automatically configure Windows to use only the TLS 1.2 protocol:'),
+  ],
+  note: 'The values follow each sentence as a list ("DisabledByDefault [Value = 0]", "Enabled [Value = 1]" to enable; 1 and 0 to disable); the script\'s $ProtocolList is SSL 2.0, SSL 3.0, TLS 1.0, TLS 1.1 and TLS 1.2, TLS 1.2 the only one enabled. The NOTE keeps outgoing TLS 1.0/1.1 (mode tls12-incoming-only).',
+});
+
 /** The Orchestrator releases each revision's "Before you start" accepts. */
 export const PROCEDURE_RELEASES = defineFact({
   id: 'procedure.orchestrator-releases',
@@ -127,5 +149,6 @@ export const PROCEDURE_FACTS: readonly WindowsFact[] = [
   PROCEDURE_ORDER,
   PROCEDURE_STRONG_CRYPTO,
   PROCEDURE_SYSTEM_DEFAULT_TLS,
+  PROCEDURE_SCHANNEL,
   PROCEDURE_RELEASES,
 ];
