@@ -8,7 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { createSimulatedExecutor, listPresets, loadRunbook, type Executor, type HostOp } from '../../src/index.js';
 import { WRITE_OPS } from '../../src/executors/types.js';
 import { inspectHost, readOnly, type InspectReport } from '../../src/steps/inspect.js';
+import { createLocalExecutor } from '../../src/executors/local.js';
 import { kinds, makeHost, runToEnd } from '../helpers.js';
+import { PWSH, needPwsh } from '../pwsh.js';
 
 /** An executor that records every op it is asked to send. */
 function spy(executor: Executor): Executor & { sent: HostOp[] } {
@@ -19,7 +21,7 @@ function spy(executor: Executor): Executor & { sent: HostOp[] } {
       sent.push(...batch);
       return executor.run(batch, o);
     },
-    tlsEndpoints: () => executor.tlsEndpoints!(),
+    tlsEndpoints: executor.tlsEndpoints ? () => executor.tlsEndpoints!() : undefined,
     close: () => executor.close(),
   });
 }
@@ -111,5 +113,25 @@ test('readOnly refuses a batch holding a write before anything is sent', async (
   assert.equal(inner.sent, []);
   await inner.close();
 });
+
+if (needPwsh('test/steps/inspect.test.ts')) {
+  test('through the real agent (PowerShell, file-backed registry): the same items and verdicts as through the simulator', async () => {
+    const file = await makeHost('server-2012r2-no-hotfix');
+    const before = await readFile(file, 'utf8');
+    const agent = spy(createLocalExecutor({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: file } }));
+    let viaAgent: InspectReport;
+    try {
+      viaAgent = await inspectHost({ executor: agent, runbook: await loadRunbook('orchestrator-tls12', kinds), kinds });
+    } finally {
+      await agent.close();
+    }
+    assert.equal(agent.sent.filter((op) => WRITE_OPS.has(op.op)), []);
+    assert.is(await readFile(file, 'utf8'), before);
+    const { report: viaSim } = await inspectFile(file);
+    // The local transport knows no TLS endpoint: the handshakes are the simulator's alone.
+    const items = (r: InspectReport) => r.items.filter((i) => i.topic !== 'handshake');
+    assert.equal(items(viaAgent), items(viaSim));
+  });
+}
 
 test.run();
