@@ -67,7 +67,9 @@ export const preflightStep = defineStepKind({
       transportTls: reads.transportTls,
       bootTime: reads.bootTime,
       // `checks`, not `verdicts`: the report reads a step output's `verdicts` as TLS handshakes.
-      checks: verdicts,
+      // A passed check keeps its name and verdict (its evidence is in `runbook inspect`): the journal of a
+      // fresh run stays small; what is not ok keeps everything.
+      checks: verdicts.map((v) => (v.verdict === 'ok' ? { check: v.check, verdict: v.verdict } : v)),
       unknowns,
     };
     const met = `prerequisites met: ${reads.os.caption} (${reads.os.architecture}), Orchestrator ${reads.orchestrator.release}, .NET release ${reads.dotnetRelease}, SQL ${sqlServer.join(', ') || 'not on the target'}`;

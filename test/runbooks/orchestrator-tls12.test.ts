@@ -5,10 +5,19 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
 import { createSimulatedExecutor, loadRunbook, writeHost, type RunResult } from '../../src/index.js';
+import { PROCEDURE_ORDER, PROCEDURE_PAGES } from '../../src/windows/facts/procedure.js';
 import { FAST, hostOf, kinds, makeHost, newRunner, registryText, restartRefused, runToEnd, tempDir } from '../helpers.js';
 
 const SCH = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
 const WOW4 = 'SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\v4.0.30319';
+const NET = 'SOFTWARE\\Microsoft\\.NETFramework';
+const WOW = 'SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework';
+
+/** The kinds of the steps that ran, in order, restricted to those the procedure orders. */
+function procedureOrder(result: RunResult, revision: 'current' | '2019'): string[] {
+  const ordered = PROCEDURE_ORDER.value[revision];
+  return result.steps.map((s) => s.kind).filter((k) => ordered.includes(k));
+}
 const dword = (data: number) => ({ type: 'REG_DWORD' as const, data });
 
 function step(result: RunResult, id: string) {
@@ -30,6 +39,57 @@ test('fresh Server 2016 x64: succeeds with one restart in at most 8 round trips'
   assert.is(result.backups.length, 3);
   for (const b of result.backups) assert.match(await readFile(b, 'utf8'), /^Windows Registry Editor Version 5\.00/);
   assert.is(Object.keys(host.files).length, 3, 'the .reg files are on the target too');
+});
+
+test(`by default the runbook follows Microsoft's current page (${PROCEDURE_PAGES.value.current.msDate}): .NET before SCHANNEL, SchUseStrongCrypto=1 under v4.0.30319 in both views`, async () => {
+  const file = await makeHost('server-2016');
+  const { result } = await runToEnd(file);
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  assert.equal(procedureOrder(result, 'current'), PROCEDURE_ORDER.value.current);
+  assert.ok(result.steps.findIndex((s) => s.id === 'dotnet') < result.steps.findIndex((s) => s.id === 'schannel'), '.NET first');
+  const host = await hostOf(file);
+  for (const root of [NET, WOW]) {
+    assert.equal(host.registry[`${root}\\v4.0.30319`].SchUseStrongCrypto, dword(1), `${root} v4`);
+    assert.not.ok('SchUseStrongCrypto' in host.registry[`${root}\\v2.0.50727`], `${root} v2.0: neither revision asks for it`);
+  }
+  assert.equal(step(result, 'dotnet').changes.slice(0, 2).map((c) => [c.target, c.field]), [
+    [`HKLM\\${NET}\\v4.0.30319 (64-bit view)`, 'SchUseStrongCrypto'],
+    [`HKLM\\${NET}\\v4.0.30319 (32-bit view)`, 'SchUseStrongCrypto'],
+  ], 'strong crypto first, native key then WOW6432Node, as the page does');
+  assert.ok(result.roundTrips <= 8, `round trips ${result.roundTrips}`);
+});
+
+test('procedure=2019 keeps the 2019 order and values: SCHANNEL first, then SystemDefaultTlsVersions only', async () => {
+  const file = await makeHost('server-2016');
+  const { result } = await runToEnd(file, { params: { ...FAST, procedure: '2019' } });
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  assert.equal(procedureOrder(result, '2019'), PROCEDURE_ORDER.value['2019']);
+  assert.equal(result.steps.map((s) => s.id), ['preflight', 'tls-baseline', 'backup', 'schannel', 'winhttp', 'dotnet', 'hotfix', 'restart', 'ip-verify', 'tls-verify']);
+  assert.is(step(result, 'dotnet').changes.length, 4);
+  const host = await hostOf(file);
+  for (const root of [NET, WOW]) {
+    for (const v of ['v2.0.50727', 'v4.0.30319']) assert.equal(host.registry[`${root}\\${v}`], { SystemDefaultTlsVersions: dword(1) }, `${root} ${v}`);
+  }
+  assert.ok(result.roundTrips <= 8, `round trips ${result.roundTrips}`);
+});
+
+test('a run that follows the 2019 revision resumes with the 2019 steps (the selection is made again from the journaled parameters)', async () => {
+  const file = await makeHost('server-2016');
+  const { result, runner, executor } = await runToEnd(file, { params: { ...FAST, procedure: '2019', allowRestart: false } });
+  assert.is(result.status, 'awaiting-resume');
+  const resumed = await (await runner.resume(result.runId, { executor, overrides: { allowRestart: true } })).result;
+  assert.is(resumed.status, 'succeeded', JSON.stringify(resumed.error));
+  assert.equal(procedureOrder(resumed, '2019'), PROCEDURE_ORDER.value['2019']);
+  assert.not.ok('SchUseStrongCrypto' in (await hostOf(file)).registry[WOW4]);
+});
+
+test('a server made compliant by the 2019 revision owes the current one only SchUseStrongCrypto (a plan shows the two values)', async () => {
+  const file = await makeHost('server-2016');
+  await runToEnd(file, { params: { ...FAST, procedure: '2019' } });
+  const { result } = await runToEnd(file, { checkMode: true });
+  assert.is(result.status, 'planned');
+  assert.equal(step(result, 'dotnet').changes.map((c) => c.field), ['SchUseStrongCrypto', 'SchUseStrongCrypto']);
+  assert.equal(step(result, 'schannel').changes, []);
 });
 
 test('Server 2012 R2 x64 with KB3154520 listed succeeds: the hotfix step names the update as its evidence', async () => {

@@ -14,11 +14,14 @@ import { ExitCode } from '../exit-codes.js';
 import { UsageError, parse, type Command } from '../common.js';
 
 const usage = `Usage: runbook sim create --preset <name> --out <file> [--downtime-ms MS] [--on-target]
+       runbook sim capture --target <target> --out <file> [--mask]
        runbook sim serve <file>
        runbook sim fleet --preset <name> --count N --out <dir> [--latency-ms MS] [--downtime-ms MS]
        runbook sim presets
 
 create    writes a simulated Windows host (a JSON file) from a preset
+capture   reads a host (read operations only) and writes what it read as a simulated host, to rehearse
+          a plan on a faithful copy; --mask replaces the machine's, user's and SQL instances' names
 serve     serves the host's TLS endpoints on 127.0.0.1 until SIGTERM or Ctrl-C: first one JSON line
           {"endpoints":[{"name":…,"port":…}]}, then each accepts exactly the server-side protocols in
           effect on the host (read per connection)
@@ -54,7 +57,8 @@ export const sim: Command = {
     }
     if (sub === 'serve') return serve(rest);
     if (sub === 'fleet') return fleet(rest);
-    if (sub !== 'create') throw new UsageError('sim takes `create`, `serve`, `fleet` or `presets`');
+    if (sub === 'capture') return capture(rest);
+    if (sub !== 'create') throw new UsageError('sim takes `create`, `capture`, `serve`, `fleet` or `presets`');
     const { values } = parse(rest, {
       preset: { type: 'string' },
       out: { type: 'string' },
@@ -75,6 +79,28 @@ export const sim: Command = {
     return ExitCode.ok;
   },
 };
+
+async function capture(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    target: { type: 'string', short: 't' },
+    out: { type: 'string' },
+    mask: { type: 'boolean', default: false },
+  });
+  if (positionals.length > 0 || !values.target || !values.out) throw new UsageError('sim capture needs --target <target> and --out <file>');
+  await refuseMissingFolder(values.out);
+  const [{ connect }, { captureHost }] = await Promise.all([import('../targets.js'), import('../../executors/simulated-capture.js')]);
+  const executor = await connect(values.target);
+  let host: SimHostState;
+  try {
+    host = await captureHost(executor, { mask: values.mask });
+  } finally {
+    await executor.close();
+  }
+  await writeHost(resolve(values.out), host);
+  const masked = values.mask ? ', names masked' : '';
+  process.stdout.write(`captured ${values.out}: ${host.os.caption} (${Object.keys(host.registry).length} registry keys, ${executor.roundTrips} round trip(s), read operations only${masked})\n`);
+  return ExitCode.ok;
+}
 
 async function serve(args: string[]): Promise<number> {
   const { positionals } = parse(args, {});

@@ -21,7 +21,7 @@ export const ORCHESTRATOR_ACCEPTED_RELEASES = defineFact({
   sources: [
     {
       title: 'Set up TLS for Orchestrator',
-      url: 'https://learn.microsoft.com/system-center/orchestrator/set-up-tls-for-orchestrator',
+      url: 'https://learn.microsoft.com/system-center/orchestrator/install-enable-tls',
       quote: 'Orchestrator should be running version 2016 with Update Rollup 4 or later/1801/1807/2019.',
     },
   ],
