@@ -37,7 +37,7 @@ test('run: a full run exits 0 and writes report.json and report.md', async () =>
   const [runId] = await readdir(join(state, 'runs'));
   const report = JSON.parse(await readFile(join(state, 'runs', runId, 'report.json'), 'utf8'));
   assert.is(report.status, 'succeeded');
-  assert.is(report.steps.length, 9);
+  assert.is(report.steps.length, 10);
   const md = await readFile(join(state, 'runs', runId, 'report.md'), 'utf8');
   assert.match(md, /\| HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1\.2\\Server \(64-bit view\) \| Enabled \| \(absent\) \| 0x00000001 \(1\) \| REG_DWORD \| create \|/);
 });

@@ -13,7 +13,8 @@ test('a fresh server: exit 0, each fact with what was read, its source and its v
   const r = await cli(['inspect', '--target', `sim:${host}`]);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /judged by "Set up TLS 1\.2 for Orchestrator" \(2024-11-01, https:\/\/learn\.microsoft\.com\/system-center\/orchestrator\/install-enable-tls-1-2\)/);
-  assert.match(r.stdout, /ok\s+\.NET Framework 3\.5 TLS System Default Versions fix\n\s+read: .*System\.dll has the TLS System Default Versions support/);
+  assert.match(r.stdout, /ok\s+dotnet35-tls\n\s+read: build 14393 ≥ 14393: the OS ships the support\n\s+source: dotnet\.v35-tls-in-the-box — Transport Layer Security \(TLS\) best practices with the \.NET Framework </);
+  assert.match(r.stdout, /unknown\s+sql-client\n\s+read: SQL Server Native Client 11\.0 11\.4\.7462\.6 found; no Microsoft document gives the build/);
   assert.match(r.stdout, /would change HKLM\\SOFTWARE\\Microsoft\\\.NETFramework\\v4\.0\.30319 \(32-bit view\) SchUseStrongCrypto\n\s+read: \(absent\) → a run sets "0x00000001 \(1\)"\n\s+source: procedure\.strong-crypto — Set up TLS 1\.2 for Orchestrator <https:\/\/learn\.microsoft\.com/);
   assert.match(r.stdout, /TLS handshakes: winrm-https .*\n\s+read: TLS 1\.0 accepted, TLS 1\.1 accepted, TLS 1\.2 accepted/);
   assert.match(r.stdout, /0 refuse, .* 2 round trip\(s\), \d+ read operation\(s\), nothing written/);
@@ -35,7 +36,7 @@ test('--json prints one JSON document with every item, the counts and the operat
 test('a prerequisite refused exits 1 and says how to fix it', async () => {
   const r = await cli(['inspect', '--target', `sim:${await makeHost('server-2016-sql2008r2')}`]);
   assert.is(r.code, 1, r.stderr);
-  assert.match(r.stdout, /refuse\s+SQL Server supports TLS 1\.2 \(MSSQLSERVER\)\n\s+read: 10\.53\.6000\.34: SQL Server 2008 R2 does not support TLS 1\.2/);
+  assert.match(r.stdout, /refuse\s+sql-tls12\n\s+read: SQL Server 2008 R2 SP3 build 10\.53\.6000\.34 \(10\.50\.6000\.34\) is older than 10\.50\.6542\.0/);
 });
 
 test('usage errors exit 2; a target that does not answer exits 69; nothing is changed', async () => {

@@ -29,7 +29,7 @@ test('events arrive in order: run:start, transitions, settled steps, run:end', a
   ]);
   assert.is(seen[0], 'run:start');
   assert.is(seen[seen.length - 1], 'run:end:succeeded');
-  assert.equal(seen.filter((s) => s.startsWith('settled:')).length, 9);
+  assert.equal(seen.filter((s) => s.startsWith('settled:')).length, 10);
 });
 
 test("XState's inspect sees the step actors", async () => {

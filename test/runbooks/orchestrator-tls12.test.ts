@@ -138,7 +138,7 @@ test('onUnknown=refuse stops a server whose .NET 3.5 evidence is silent at prefl
   assert.match(result.error!.message, /or install KB3154520/);
   assert.is(result.roundTrips, 1);
   assert.is(await readFile(file, 'utf8'), before, 'nothing written, not even a key time');
-  assert.equal(result.steps.map((s) => s.status), ['compensated', 'pending', 'pending', 'pending', 'pending', 'pending', 'pending', 'pending', 'pending']);
+  assert.equal(result.steps.map((s) => s.status), ['compensated', ...Array(9).fill('pending')]);
 });
 
 test('SQL Server versions as the registry reports them (service pack in the minor number) are judged by their build', async () => {
