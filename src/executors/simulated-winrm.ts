@@ -17,6 +17,7 @@ import { secureContextFor, selfSigned } from './simulated-endpoints.js';
 import { Winrs, answerEnvelope } from './simulated-winrs.js';
 import { faultEnvelope, readRequest, type WsmanFault } from './simulated-wsman.js';
 import { negotiateAuth, type NtlmLayer } from './simulated-winrm-ntlm.js';
+import type { NtlmSession } from './winrm/ntlm.js';
 import {
   WINRM_SERVICE_ALLOW_UNENCRYPTED_DEFAULT,
   WINRM_SERVICE_BASIC_DEFAULT,
@@ -66,7 +67,7 @@ export interface ServedWinrm {
 interface Connection {
   tls: boolean;
   ntlm?: ReturnType<NtlmLayer['acceptor']>;
-  session?: Parameters<NtlmLayer['encryptBody']>[0];
+  session?: NtlmSession;
 }
 
 const SOAP = 'application/soap+xml;charset=UTF-8';
@@ -90,7 +91,8 @@ export async function serveWinrm(read: () => Promise<SimHostState>, options: Win
   const { key, cert } = await selfSigned();
   const der = new X509Certificate(cert).raw;
   const certificateSha256 = createHash('sha256').update(der).digest('hex');
-  const channelBindings = Buffer.concat([Buffer.from('tls-server-end-point:'), createHash('sha256').update(der).digest()]);
+  const ntlm = negotiateAuth();
+  const channelBindings = ntlm.channelBindings(der);
   const user = options.user ?? process.env.RUNBOOK_SIM_WINRM_USER ?? '';
   const password = options.password ?? process.env.RUNBOOK_SIM_WINRM_PASSWORD ?? '';
   const allowBasic = options.allowBasic ?? WINRM_SERVICE_BASIC_DEFAULT.value;
@@ -98,7 +100,6 @@ export async function serveWinrm(read: () => Promise<SimHostState>, options: Win
   const maxBytes = (options.maxEnvelopeSizeKb ?? WINRM_SERVICE_MAX_ENVELOPE_SIZE_KB.value) * 1024;
   const winrs = new Winrs({ hostFile: options.hostFile, pwsh: options.pwsh ?? process.env.RUNBOOK_PWSH ?? 'pwsh', maxTimeoutMs: options.maxTimeoutMs });
   const lookup = (name: string) => (user && password && userPart(name) === userPart(user) ? password : null);
-  const ntlm = await negotiateAuth();
   const connections = new WeakMap<Socket, Connection>();
   const sockets = new Set<Socket>();
   const contexts = new Map<number, SecureContext>();
@@ -116,7 +117,7 @@ export async function serveWinrm(read: () => Promise<SimHostState>, options: Win
   }
 
   function offers(tls: boolean): string[] {
-    const schemes = ntlm ? ['Negotiate'] : [];
+    const schemes = ['Negotiate'];
     if (allowBasic && (tls || allowUnencrypted)) schemes.push('Basic realm="WSMAN"');
     return schemes;
   }
@@ -154,7 +155,7 @@ export async function serveWinrm(read: () => Promise<SimHostState>, options: Win
       const expected = lookup(name);
       if (expected === null || rest.join(':') !== expected) return unauthorized(res, conn);
       conn.session = undefined;
-    } else if ((method === 'negotiate' || method === 'ntlm') && ntlm) {
+    } else if (method === 'negotiate' || method === 'ntlm') {
       const message = Buffer.from(token ?? '', 'base64');
       if (message.length > 8 && message.readUInt32LE(8) === 1) {
         conn.ntlm = ntlm.acceptor({ lookup: (name) => lookup(name), targetName: 'SIMULATED', channelBindings: conn.tls ? channelBindings : undefined });
@@ -178,11 +179,11 @@ export async function serveWinrm(read: () => Promise<SimHostState>, options: Win
     }
     if (raw.length > maxBytes) return send(res, WINRM_SERVICE_OVERSIZE_STATUS.value, '', { Connection: 'close' });
     const contentType = req.headers['content-type'] ?? '';
-    const encrypted = /^multipart\/(x-multi-)?encrypted/i.test(contentType);
+    const encrypted = ntlm.isEncrypted(contentType);
     if (raw.length === 0) return send(res, 200);
     let xml: string;
     if (encrypted) {
-      if (!conn.session || !ntlm) return send(res, 400);
+      if (!conn.session) return send(res, 400);
       try {
         xml = ntlm.decryptBody(conn.session, raw, contentType).toString('utf8');
       } catch {
@@ -195,7 +196,7 @@ export async function serveWinrm(read: () => Promise<SimHostState>, options: Win
     }
     const [status, envelope] = await soap(xml, host);
     const body = Buffer.from(envelope, 'utf8');
-    if (encrypted && conn.session && ntlm) {
+    if (encrypted && conn.session) {
       const sealed = ntlm.encryptBody(conn.session, body, SOAP);
       return send(res, status, sealed.body, { 'Content-Type': sealed.contentType });
     }

@@ -39,10 +39,16 @@ async function pywinrm(plan: Record<string, unknown>): Promise<Record<string, un
   }
 }
 
-async function listen(options: Partial<WinrmListenerOptions> = {}): Promise<{ hostFile: string; winrm: ServedWinrm }> {
+/**
+ * A listener on a fresh host, and its certificate as a CA file for pywinrm (pywinrm 0.3.0 verifies
+ * the certificate even with server_cert_validation='ignore': requests' environment default wins).
+ */
+async function listen(options: Partial<WinrmListenerOptions> = {}): Promise<{ hostFile: string; winrm: ServedWinrm; ca: string }> {
   const hostFile = await makeHost('server-2016');
   const winrm = await serveWinrm(() => readHost(hostFile), { hostFile, write: (h) => writeHost(hostFile, h), pwsh: PWSH!, user: USER, password: PASSWORD, ...options });
-  return { hostFile, winrm };
+  const ca = join(await tempDir('rbe-ca-'), 'ca.pem');
+  await writeFile(ca, winrm.certificatePem);
+  return { hostFile, winrm, ca };
 }
 
 /** What the agent bootstrap needs from a client: its command line, and the program then one request on stdin. */
@@ -63,11 +69,11 @@ test('the listener accepts the agent bootstrap (as the executor and pywinrm run_
 });
 
 if (run) {
-  test('pywinrm (Basic, a listener told to allow it unencrypted) runs the agent and gets its framed answer', async () => {
-    const { winrm } = await listen({ allowBasic: true, allowUnencrypted: true });
+  test('pywinrm (NTLM, message encryption forced) runs the agent over HTTP and gets its framed answer', async () => {
+    const { winrm } = await listen();
     try {
       const { marker, plan } = agentPlan([{ op: 'os.info' }]);
-      const result = await pywinrm({ ...plan, endpoint: winrm.http, transport: 'plaintext' });
+      const result = await pywinrm({ ...plan, endpoint: winrm.http, transport: 'ntlm', encryption: 'always' });
       assert.is(result.ok, true, JSON.stringify(result));
       assert.is(result.exitCode, 0);
       const [os] = parseAgentAnswer(result.stdout as string, marker, 'test') as { caption: string }[];
@@ -77,12 +83,16 @@ if (run) {
     }
   });
 
-  test('the agent it runs writes the simulated host file', async () => {
-    const { hostFile, winrm } = await listen({ allowBasic: true, allowUnencrypted: true });
+  test('pywinrm runs the agent over HTTPS with NTLM bound to the channel, trusting the certificate as its CA', async () => {
+    const { hostFile, winrm, ca } = await listen();
     try {
       const { marker, plan } = agentPlan([{ op: 'registry.set', view: '64', key: 'SOFTWARE\\RbeWinrm', name: 'Via', value: { type: 'REG_SZ', data: 'winrm' } }]);
-      const result = await pywinrm({ ...plan, endpoint: winrm.http, transport: 'plaintext' });
-      parseAgentAnswer(result.stdout as string, marker, 'test');
+      const https = winrm.https.replace('127.0.0.1', 'localhost');
+      for (const options of [{ ca }, { ca, encryption: 'always' }]) {
+        const result = await pywinrm({ ...plan, ...options, endpoint: https, transport: 'ntlm' });
+        assert.is(result.ok, true, JSON.stringify(result));
+        parseAgentAnswer(result.stdout as string, marker, 'test');
+      }
       const host = await hostOf(hostFile);
       assert.equal(host.registry['SOFTWARE\\RbeWinrm']?.Via, { type: 'REG_SZ', data: 'winrm' });
     } finally {
@@ -90,31 +100,53 @@ if (run) {
     }
   });
 
-  test('Basic is refused as Windows refuses it by default (401: pywinrm says the credentials were rejected)', async () => {
-    const { winrm } = await listen();
+  test('a wrong password is refused with 401 (pywinrm: InvalidCredentialsError), over HTTP and HTTPS', async () => {
+    const { winrm, ca } = await listen();
     try {
-      const result = await pywinrm({ step: 'no-such-shell', endpoint: winrm.http, transport: 'plaintext' });
-      assert.is(result.error, 'InvalidCredentialsError');
+      for (const endpoint of [winrm.http, winrm.https]) {
+        const result = await pywinrm({ step: 'no-such-shell', endpoint, transport: 'ntlm', encryption: 'always', ca, password: 'wrong' });
+        assert.is(result.error, 'InvalidCredentialsError', JSON.stringify(result));
+      }
     } finally {
       await winrm.close();
     }
   });
 
-  test('a wrong password is refused with 401', async () => {
-    const { winrm } = await listen({ allowBasic: true, allowUnencrypted: true });
+  test('after NTLM authentication over HTTP an unencrypted message is refused (AllowUnencrypted=false)', async () => {
+    const { winrm } = await listen();
     try {
-      const result = await pywinrm({ step: 'no-such-shell', endpoint: winrm.http, transport: 'plaintext', password: 'wrong' });
-      assert.is(result.error, 'InvalidCredentialsError');
+      const result = await pywinrm({ step: 'unencrypted', endpoint: winrm.http, transport: 'ntlm', encryption: 'always' });
+      assert.is(result.error, 'WinRMTransportError', JSON.stringify(result));
+      assert.is(result.code, 500);
     } finally {
       await winrm.close();
+    }
+  });
+
+  test('Basic is refused as Windows refuses it by default (401), and accepted when the listener allows it', async () => {
+    const closed = await listen();
+    const open = await listen({ allowBasic: true });
+    try {
+      const refused = await pywinrm({ step: 'no-such-shell', endpoint: closed.winrm.https, transport: 'ssl', ca: closed.ca });
+      assert.is(refused.error, 'InvalidCredentialsError', JSON.stringify(refused));
+      // Over HTTP Basic would send unencrypted messages: refused even when allowed, as AllowUnencrypted=false.
+      const plain = await pywinrm({ step: 'no-such-shell', endpoint: open.winrm.http, transport: 'plaintext' });
+      assert.is(plain.error, 'InvalidCredentialsError', JSON.stringify(plain));
+      const { marker, plan } = agentPlan([{ op: 'os.info' }]);
+      const result = await pywinrm({ ...plan, endpoint: open.winrm.https, transport: 'ssl', ca: open.ca });
+      assert.is(result.ok, true, JSON.stringify(result));
+      parseAgentAnswer(result.stdout as string, marker, 'test');
+    } finally {
+      await closed.winrm.close();
+      await open.winrm.close();
     }
   });
 
   test('a shell the listener does not have is refused with the fault Windows gives (w:InvalidSelectors, 2150858843)', async () => {
-    const { winrm } = await listen({ allowBasic: true, allowUnencrypted: true });
+    const { winrm } = await listen();
     try {
-      const result = await pywinrm({ step: 'no-such-shell', endpoint: winrm.http, transport: 'plaintext' });
-      assert.is(result.error, 'WinRMError');
+      const result = await pywinrm({ step: 'no-such-shell', endpoint: winrm.http, transport: 'ntlm', encryption: 'always' });
+      assert.is(result.error, 'WinRMError', JSON.stringify(result));
       assert.match(result.message as string, /invalid selectors for the resource/);
       assert.match(result.message as string, /'wsmanfault_code': '2150858843'/);
       assert.match(result.message as string, /w:InvalidSelectors/);
@@ -124,10 +156,10 @@ if (run) {
   });
 
   test('an envelope larger than MaxEnvelopeSizekb is refused unread with HTTP 413', async () => {
-    const { winrm } = await listen({ allowBasic: true, allowUnencrypted: true, maxEnvelopeSizeKb: 64 });
+    const { winrm } = await listen({ maxEnvelopeSizeKb: 64 });
     try {
-      const result = await pywinrm({ step: 'oversize', bytes: 70 * 1024, endpoint: winrm.http, transport: 'plaintext' });
-      assert.is(result.error, 'WinRMTransportError');
+      const result = await pywinrm({ step: 'oversize', bytes: 70 * 1024, endpoint: winrm.http, transport: 'ntlm', encryption: 'always' });
+      assert.is(result.error, 'WinRMTransportError', JSON.stringify(result));
       assert.is(result.code, 413);
     } finally {
       await winrm.close();
@@ -135,10 +167,10 @@ if (run) {
   });
 
   test('any command but the agent bootstrap is refused, and nothing runs', async () => {
-    const { winrm } = await listen({ allowBasic: true, allowUnencrypted: true });
+    const { winrm } = await listen();
     try {
-      const result = await pywinrm({ step: 'command', command: 'cmd.exe', arguments: ['/c', 'whoami'], endpoint: winrm.http, transport: 'plaintext' });
-      assert.is(result.error, 'WinRMError');
+      const result = await pywinrm({ step: 'command', command: 'cmd.exe', arguments: ['/c', 'whoami'], endpoint: winrm.http, transport: 'ntlm', encryption: 'always' });
+      assert.is(result.error, 'WinRMError', JSON.stringify(result));
       assert.match(result.message as string, /runs only the runbook agent/);
     } finally {
       await winrm.close();
@@ -146,11 +178,12 @@ if (run) {
   });
 
   test('a first line of standard input that is not the agent program ends the command unrun', async () => {
-    const { winrm } = await listen({ allowBasic: true, allowUnencrypted: true });
+    const { winrm } = await listen();
     try {
       const { plan } = agentPlan([{ op: 'os.info' }]);
-      const result = await pywinrm({ ...plan, stdin: `${Buffer.from('Write-Output pwned', 'utf8').toString('base64')}\n`, endpoint: winrm.http, transport: 'plaintext' });
-      assert.is(result.exitCode, 1);
+      const stdin = `${Buffer.from('Write-Output pwned', 'utf8').toString('base64')}\n`;
+      const result = await pywinrm({ ...plan, stdin, endpoint: winrm.http, transport: 'ntlm', encryption: 'always' });
+      assert.is(result.exitCode, 1, JSON.stringify(result));
       assert.match(result.stderr as string, /not the agent program/);
       assert.not.match(result.stdout as string, /pwned/);
     } finally {
