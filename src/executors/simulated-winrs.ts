@@ -43,6 +43,9 @@ interface Command {
   /** Whether the line being sent has anything but blanks; the tail of stdout not yet searched. */
   lineHasText: boolean;
   tail: string;
+  /** The client ended standard input; the client was told the command is done. */
+  inputEnded: boolean;
+  doneSent: boolean;
 }
 
 interface Shell {
@@ -200,7 +203,7 @@ export class Winrs {
     delete env.RUNBOOK_WINRM_PASSWORD;
     const child = spawn(this.options.pwsh, bootstrapArgs(), { env, stdio: 'pipe' });
     const id = randomUUID().toUpperCase();
-    const cmd: Command = { id, child, stdout: [], stderr: [], exitCode: null, gate: Buffer.alloc(0), wake: null, requests: 0, answers: 0, lineHasText: false, tail: '' };
+    const cmd: Command = { id, child, stdout: [], stderr: [], exitCode: null, gate: Buffer.alloc(0), wake: null, requests: 0, answers: 0, lineHasText: false, tail: '', inputEnded: false, doneSent: false };
     const wake = () => {
       const w = cmd.wake;
       cmd.wake = null;
@@ -239,7 +242,10 @@ export class Winrs {
       if ('code' in cmd) return { ok: false, fault: cmd };
       if (stream.attrs.Name !== 'stdin') return { ok: false, fault: badRequest(`The shell has one input stream, stdin; the request sent "${stream.attrs.Name}".`) };
       this.input(cmd, Buffer.from(xmlText(stream.inner), 'base64'));
-      if (/^true$/i.test(stream.attrs.End ?? '') && cmd.exitCode === null) cmd.child.stdin.end();
+      if (/^true$/i.test(stream.attrs.End ?? '')) {
+        cmd.inputEnded = true;
+        if (cmd.exitCode === null) cmd.child.stdin.end();
+      }
     }
     return { ok: true, action: `${ACTION.send}Response`, body: '<rsp:SendResponse/>' };
   }
@@ -304,6 +310,7 @@ export class Winrs {
     const out = take(cmd.stdout);
     const err = take(cmd.stderr);
     const done = cmd.exitCode !== null && cmd.stdout.length + cmd.stderr.length === 0;
+    if (done) cmd.doneSent = true;
     const stream = (name: string, data: Buffer) =>
       data.length > 0 || done ? `<rsp:Stream Name="${name}" CommandId="${cmd.id}"${done ? ' End="true"' : ''}>${data.toString('base64')}</rsp:Stream>` : '';
     const state = done
@@ -345,9 +352,13 @@ function forward(cmd: Command, data: Buffer): void {
   cmd.child.stdin.write(data);
 }
 
-/** A command with nothing in flight: it ended or answered every request, and its output was collected. */
+/**
+ * A command with nothing in flight: its output was collected, and either its end was reported or it
+ * waits for more input having answered every request. (One whose input was ended finishes first.)
+ */
 function idle(cmd: Command): boolean {
-  return cmd.stdout.length + cmd.stderr.length === 0 && (cmd.exitCode !== null || cmd.answers >= cmd.requests);
+  if (cmd.stdout.length + cmd.stderr.length > 0) return false;
+  return cmd.doneSent || (!cmd.inputEnded && cmd.exitCode === null && cmd.answers >= cmd.requests);
 }
 
 /** The response envelope of an answer (the fault's is written by the listener, which knows the machine). */

@@ -31,7 +31,7 @@ async function pywinrm(plan: Record<string, unknown>): Promise<Record<string, un
   const script = join(import.meta.dirname, 'winrm-client.py');
   try {
     const { stdout } = await promisify(execFile)(PYTHON, [script, file], { env: { ...process.env, OPENSSL_CONF: conf }, timeout: 60_000 });
-    return JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+    return JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, unknown>;
   } catch (error) {
     const e = error as { stderr?: string; message: string };
     if (/No module named 'winrm'|ENOENT/.test(`${e.stderr ?? ''}${e.message}`)) throw new Error(`Debian's python3-winrm is required (apt-get install python3-winrm; .ci/run installs it): ${e.message}`);
@@ -95,6 +95,23 @@ if (run) {
       }
       const host = await hostOf(hostFile);
       assert.equal(host.registry['SOFTWARE\\RbeWinrm']?.Via, { type: 'REG_SZ', data: 'winrm' });
+    } finally {
+      await winrm.close();
+    }
+  });
+
+  test('a restart ends the shell once the agent has answered: the answer arrives, the shell is then gone', async () => {
+    const { hostFile, winrm } = await listen();
+    try {
+      const before = await hostOf(hostFile);
+      const { marker, plan } = agentPlan([{ op: 'restart', delaySeconds: 0, reason: 'test', ifBootTime: before.bootTime }]);
+      const result = await pywinrm({ ...plan, endpoint: winrm.http, transport: 'ntlm', encryption: 'always', thenReuseShell: true });
+      assert.is(result.ok, true, JSON.stringify(result));
+      const [restart] = parseAgentAnswer(result.stdout as string, marker, 'test') as { requested: boolean }[];
+      assert.is(restart.requested, true);
+      assert.is.not((await hostOf(hostFile)).bootTime, before.bootTime);
+      assert.match(result.cleanupError as string, /'wsmanfault_code': '2150858843'/);
+      assert.match(result.reuse as string, /'wsmanfault_code': '2150858843'/);
     } finally {
       await winrm.close();
     }

@@ -32,9 +32,20 @@ def run_agent(protocol, plan):
     for i in range(0, len(stdin), chunk):
         send_stdin(protocol, shell_id, command_id, stdin[i:i + chunk], i + chunk >= len(stdin))
     out, err, code = protocol.get_command_output(shell_id, command_id)
-    protocol.cleanup_command(shell_id, command_id)
-    protocol.close_shell(shell_id)
-    return {'stdout': out.decode('utf-8'), 'stderr': err.decode('utf-8', 'replace'), 'exitCode': code}
+    result = {'stdout': out.decode('utf-8'), 'stderr': err.decode('utf-8', 'replace'), 'exitCode': code}
+    try:
+        protocol.cleanup_command(shell_id, command_id)
+        protocol.close_shell(shell_id)
+    except WinRMError as e:
+        # The shell may be gone by then (a restart): what the agent answered still counts.
+        result['cleanupError'] = str(e)
+    if plan.get('thenReuseShell'):
+        try:
+            protocol.run_command(shell_id, plan['command'], plan.get('arguments', []))
+            result['reuse'] = 'ok'
+        except WinRMError as e:
+            result['reuse'] = str(e)
+    return result
 
 
 def main():
