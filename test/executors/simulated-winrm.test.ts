@@ -9,7 +9,8 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { readHost, writeHost } from '../../src/index.js';
+import { connect } from 'node:net';
+import { createSimulatedExecutor, readHost, writeHost } from '../../src/index.js';
 import { agentRequest, bootstrapArgs, bootstrapProgramLine, parseAgentAnswer } from '../../src/executors/agent-protocol.js';
 import { serveWinrm, type ServedWinrm, type WinrmListenerOptions } from '../../src/executors/simulated-winrm.js';
 import { isAgentCommandLine } from '../../src/executors/simulated-winrs.js';
@@ -31,7 +32,7 @@ async function pywinrm(plan: Record<string, unknown>): Promise<Record<string, un
   const script = join(import.meta.dirname, 'winrm-client.py');
   try {
     const { stdout } = await promisify(execFile)(PYTHON, [script, file], { env: { ...process.env, OPENSSL_CONF: conf }, timeout: 60_000 });
-    return JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, unknown>;
+    return JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
   } catch (error) {
     const e = error as { stderr?: string; message: string };
     if (/No module named 'winrm'|ENOENT/.test(`${e.stderr ?? ''}${e.message}`)) throw new Error(`Debian's python3-winrm is required (apt-get install python3-winrm; .ci/run installs it): ${e.message}`);
@@ -98,6 +99,26 @@ if (run) {
     } finally {
       await winrm.close();
     }
+  });
+
+  test('the simulated executor serves the listeners when asked, and stops them at close', async () => {
+    const hostFile = await makeHost('server-2016');
+    const executor = await createSimulatedExecutor(hostFile, { winrm: { pwsh: PWSH!, user: USER, password: PASSWORD } });
+    const plain = await createSimulatedExecutor(hostFile);
+    assert.is(plain.winrm, undefined);
+    const listener = executor.winrm!;
+    assert.match(listener.http, /^http:\/\/127\.0\.0\.1:\d+\/wsman$/);
+    assert.match(listener.https, /^https:\/\/127\.0\.0\.1:\d+\/wsman$/);
+    try {
+      const { marker, plan } = agentPlan([{ op: 'os.info' }]);
+      const result = await pywinrm({ ...plan, endpoint: listener.http, transport: 'ntlm', encryption: 'always' });
+      parseAgentAnswer(result.stdout as string, marker, 'test');
+    } finally {
+      await executor.close();
+    }
+    const port = Number(new URL(listener.http).port);
+    const refused = await new Promise<boolean>((resolve) => connect(port, '127.0.0.1').once('connect', () => resolve(false)).once('error', () => resolve(true)));
+    assert.ok(refused, 'the listener still answers after close()');
   });
 
   test('a restart ends the shell once the agent has answered: the answer arrives, the shell is then gone', async () => {
