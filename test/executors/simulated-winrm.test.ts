@@ -5,10 +5,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { connect } from 'node:net';
 import { createSimulatedExecutor, readHost, writeHost } from '../../src/index.js';
 import { agentRequest, bootstrapArgs, bootstrapProgramLine, parseAgentAnswer } from '../../src/executors/agent-protocol.js';
@@ -16,29 +14,14 @@ import { serveWinrm, type ServedWinrm, type WinrmListenerOptions } from '../../s
 import { isAgentCommandLine } from '../../src/executors/simulated-winrs.js';
 import { hostOf, makeHost, tempDir } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
+import { pywinrm as runPywinrm } from '../pywinrm.js';
 
 const run = needPwsh('test/executors/simulated-winrm.test.ts');
-const PYTHON = '/usr/bin/python3';
 const USER = 'rbe-admin';
 const PASSWORD = 'Sim-Pa55word!';
 
-/** Debian's pywinrm, with OpenSSL's legacy provider (MD4, for NTLM) enabled for this process only. */
-async function pywinrm(plan: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const dir = await tempDir('rbe-pywinrm-');
-  const conf = join(dir, 'openssl.cnf');
-  await writeFile(conf, 'openssl_conf = openssl_init\n[openssl_init]\nproviders = provider_sect\n[provider_sect]\ndefault = default_sect\nlegacy = legacy_sect\n[default_sect]\nactivate = 1\n[legacy_sect]\nactivate = 1\n');
-  const file = join(dir, 'plan.json');
-  await writeFile(file, JSON.stringify({ user: USER, password: PASSWORD, ...plan }));
-  const script = join(import.meta.dirname, 'winrm-client.py');
-  try {
-    const { stdout } = await promisify(execFile)(PYTHON, [script, file], { env: { ...process.env, OPENSSL_CONF: conf }, timeout: 60_000 });
-    return JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
-  } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    if (/No module named 'winrm'|ENOENT/.test(`${e.stderr ?? ''}${e.message}`)) throw new Error(`Debian's python3-winrm is required (apt-get install python3-winrm; .ci/run installs it): ${e.message}`);
-    throw error;
-  }
-}
+/** pywinrm with the test account (a plan may give another password). */
+const pywinrm = (plan: Record<string, unknown>) => runPywinrm({ user: USER, password: PASSWORD, ...plan });
 
 /**
  * A listener on a fresh host, and its certificate as a CA file for pywinrm (pywinrm 0.3.0 verifies
@@ -199,6 +182,18 @@ if (run) {
       const result = await pywinrm({ step: 'oversize', bytes: 70 * 1024, endpoint: winrm.http, transport: 'ntlm', encryption: 'always' });
       assert.is(result.error, 'WinRMTransportError', JSON.stringify(result));
       assert.is(result.code, 413);
+    } finally {
+      await winrm.close();
+    }
+  });
+
+  test('a Receive with no output within its OperationTimeout gets the timeout fault (2150858793), and the command goes on', async () => {
+    const { winrm } = await listen();
+    try {
+      // The bootstrap waits for its program on stdin, so it prints nothing.
+      const { plan } = agentPlan([]);
+      const result = await pywinrm({ ...plan, step: 'receive-timeout', operationTimeout: 1, endpoint: winrm.http, transport: 'ntlm', encryption: 'always' });
+      assert.equal(result, { ok: true, timedOut: true });
     } finally {
       await winrm.close();
     }

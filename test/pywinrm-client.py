@@ -1,4 +1,4 @@
-# An independent WinRM client for the simulated listener's tests: Debian's python3-winrm (pywinrm),
+# An independent WinRM client for the tests (test/pywinrm.ts): Debian's python3-winrm (pywinrm),
 # driven by a JSON plan (argv[1]); prints one JSON line with what happened. Only pywinrm's own
 # Protocol and Transport speak to the listener (its NTLM, its message encryption, its envelopes).
 import base64
@@ -8,7 +8,7 @@ import uuid
 
 import xmltodict
 import winrm
-from winrm.exceptions import InvalidCredentialsError, WinRMError, WinRMTransportError
+from winrm.exceptions import InvalidCredentialsError, WinRMError, WinRMOperationTimeoutError, WinRMTransportError
 
 SHELL = 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell'
 
@@ -66,6 +66,16 @@ def main():
             finally:
                 protocol.close_shell(shell_id)
             result = {}
+        elif step == 'receive-timeout':
+            shell_id = protocol.open_shell()
+            command_id = protocol.run_command(shell_id, plan['command'], plan.get('arguments', []))
+            try:
+                protocol._raw_get_command_output(shell_id, command_id)
+                result = {'timedOut': False}
+            except WinRMOperationTimeoutError:
+                result = {'timedOut': True}
+            protocol.cleanup_command(shell_id, command_id)
+            protocol.close_shell(shell_id)
         elif step == 'no-such-shell':
             protocol.close_shell(str(uuid.uuid4()).upper())
             result = {}
