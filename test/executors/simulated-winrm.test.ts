@@ -7,8 +7,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { request } from 'node:http';
 import { connect } from 'node:net';
-import { createSimulatedExecutor, readHost, writeHost } from '../../src/index.js';
+import { VirtualClock, createSimulatedExecutor, readHost, writeHost } from '../../src/index.js';
 import { agentRequest, bootstrapArgs, bootstrapProgramLine, parseAgentAnswer } from '../../src/executors/agent-protocol.js';
 import { serveWinrm, type ServedWinrm, type WinrmListenerOptions } from '../../src/executors/simulated-winrm.js';
 import { isAgentCommandLine } from '../../src/executors/simulated-winrs.js';
@@ -50,6 +51,40 @@ test('the listener accepts the agent bootstrap (as the executor and pywinrm run_
   assert.not.ok(isAgentCommandLine('cmd.exe /c whoami'));
   assert.not.ok(isAgentCommandLine(`powershell -encodedcommand ${Buffer.from('Remove-Item C:\\ -Recurse', 'utf16le').toString('base64')}`));
   assert.not.ok(isAgentCommandLine(`powershell -Command Get-Date ${args.join(' ')}`));
+});
+
+/** A bare POST to the listener: its status and WWW-Authenticate, or the socket error. */
+function post(url: string): Promise<{ status?: number; authenticate?: string[]; error?: string }> {
+  return new Promise((resolve) => {
+    const req = request(url, { method: 'POST', headers: { 'Content-Type': 'application/soap+xml;charset=UTF-8' } }, (res) => {
+      res.resume();
+      const raw = res.rawHeaders.filter((_, i, all) => i % 2 === 1 && all[i - 1].toLowerCase() === 'www-authenticate');
+      res.on('end', () => resolve({ status: res.statusCode, authenticate: raw }));
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+    req.end('<s:Envelope/>');
+  });
+}
+
+test('an unauthenticated request gets 401 offering Negotiate only (Basic off, as on Windows); a restarting host drops the connection', async () => {
+  const hostFile = await makeHost('server-2016');
+  const clock = new VirtualClock(Date.now());
+  const winrm = await serveWinrm(() => readHost(hostFile), { hostFile, write: (h) => writeHost(hostFile, h), clock, user: USER, password: PASSWORD });
+  try {
+    assert.equal(await post(winrm.http), { status: 401, authenticate: ['Negotiate'] });
+    const host = await readHost(hostFile);
+    const bootTime = host.bootTime;
+    host.down = { since: new Date(clock.now()).toISOString(), until: new Date(clock.now() + 60_000).toISOString() };
+    await writeHost(hostFile, host);
+    assert.equal(await post(winrm.http), { error: 'ECONNRESET' });
+    clock.advance(60_000);
+    assert.equal(await post(winrm.http), { status: 401, authenticate: ['Negotiate'] });
+    const booted = await readHost(hostFile);
+    assert.is(booted.down, null);
+    assert.is.not(booted.bootTime, bootTime);
+  } finally {
+    await winrm.close();
+  }
 });
 
 if (run) {
