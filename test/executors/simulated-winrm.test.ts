@@ -7,11 +7,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { request } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { VirtualClock, createSimulatedExecutor, readHost, writeHost } from '../../src/index.js';
 import { agentRequest, bootstrapArgs, bootstrapProgramLine, parseAgentAnswer } from '../../src/executors/agent-protocol.js';
 import { serveWinrm, type ServedWinrm, type WinrmListenerOptions } from '../../src/executors/simulated-winrm.js';
+import { NtlmInitiator, tlsServerEndPoint } from '../../src/executors/winrm/ntlm.js';
 import { hostOf, makeHost, tempDir } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { pywinrm as runPywinrm } from '../pywinrm.js';
@@ -71,6 +74,42 @@ test('an unauthenticated request gets 401 offering Negotiate only (Basic off, as
     const booted = await readHost(hostFile);
     assert.is(booted.down, null);
     assert.is.not(booted.bootTime, bootTime);
+  } finally {
+    await winrm.close();
+  }
+});
+
+/** An NTLM handshake over one kept-alive HTTPS connection, with the given channel bindings: the last status. */
+async function ntlmOverHttps(url: string, ca: string, channelBindings: Buffer): Promise<number | undefined> {
+  const agent = new HttpsAgent({ keepAlive: true, maxSockets: 1, ca });
+  const post = (authorization: string) =>
+    new Promise<{ status?: number; challenge?: string }>((resolve, reject) => {
+      const req = httpsRequest(url, { method: 'POST', agent, headers: { Authorization: authorization, 'Content-Length': '0' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode, challenge: String(res.headers['www-authenticate'] ?? '').split(' ')[1] }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  try {
+    const ntlm = new NtlmInitiator({ user: USER, password: PASSWORD }, { channelBindings });
+    const first = await post(`Negotiate ${ntlm.negotiate().toString('base64')}`);
+    const second = await post(`Negotiate ${ntlm.authenticate(Buffer.from(first.challenge!, 'base64')).toString('base64')}`);
+    return second.status;
+  } finally {
+    agent.destroy();
+  }
+}
+
+test('over HTTPS, NTLM must be bound to the listener\'s certificate: bound to another, it is refused (401)', async () => {
+  const hostFile = await makeHost('server-2016');
+  const winrm = await serveWinrm(() => readHost(hostFile), { hostFile, write: (h) => writeHost(hostFile, h), user: USER, password: PASSWORD });
+  try {
+    const der = new X509Certificate(winrm.certificatePem).raw;
+    const other = Buffer.from(der);
+    other[other.length - 1] ^= 0xff;
+    assert.is(await ntlmOverHttps(winrm.https, winrm.certificatePem, tlsServerEndPoint(der)), 200);
+    assert.is(await ntlmOverHttps(winrm.https, winrm.certificatePem, tlsServerEndPoint(other)), 401);
   } finally {
     await winrm.close();
   }
