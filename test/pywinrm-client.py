@@ -55,6 +55,15 @@ def main():
         message_encryption=plan.get('encryption', 'auto'), server_cert_validation=plan.get('certValidation', 'validate'),
         ca_trust_path=plan.get('ca'), operation_timeout_sec=plan.get('operationTimeout', 20),
         read_timeout_sec=plan.get('operationTimeout', 20) + 10)
+    # The size of each response pywinrm receives (decrypted), to check the server kept to the envelope.
+    sizes = []
+    send = protocol.transport.send_message
+
+    def measured(message):
+        response = send(message)
+        sizes.append(len(response))
+        return response
+    protocol.transport.send_message = measured
     step = plan['step']
     try:
         if step == 'agent':
@@ -90,7 +99,7 @@ def main():
             result = {}
         else:
             raise ValueError('unknown step ' + step)
-        print(json.dumps({'ok': True, **result}))
+        print(json.dumps({'ok': True, 'largestResponse': max(sizes or [0]), 'responses': len(sizes), **result}))
     except InvalidCredentialsError as e:
         print(json.dumps({'ok': False, 'error': 'InvalidCredentialsError', 'message': str(e)}))
     except WinRMTransportError as e:
