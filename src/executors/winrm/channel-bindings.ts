@@ -43,7 +43,13 @@ function signatureAlgorithmOid(der: Buffer): string {
  * The channel-binding application data for a server certificate given in DER.
  *
  * @example
- * tlsServerEndPoint(tlsSocket.getPeerX509Certificate()!.raw); // Buffer 'tls-server-end-point:' + SHA-256
+ * ```ts
+ * import { connect } from 'node:tls';
+ * const socket = connect({ host: 'winrm.example.com', port: 5986 }, () => {
+ *   const channelBindings = tlsServerEndPoint(socket.getPeerX509Certificate()!.raw); // 'tls-server-end-point:' + hash
+ *   console.log(channelBindings.length); // 21 + 32 for a certificate signed with SHA-256
+ * });
+ * ```
  */
 export function tlsServerEndPoint(certificateDer: Buffer): Buffer {
   const hash = SIGNATURE_HASH[signatureAlgorithmOid(certificateDer)] ?? 'sha256';

@@ -15,7 +15,9 @@ const rotl = (x: number, s: number): number => ((x << s) | (x >>> (32 - s))) >>>
  * The MD4 digest of `data` (RFC 1320).
  *
  * @example
+ * ```ts
  * md4(Buffer.from('abc')).toString('hex'); // 'a448017aaf21d8525fc10ae87aa6729d'
+ * ```
  */
 export function md4(data: Buffer): Buffer {
   // Padding (§3.1, §3.2): a 1 bit, zeros to 56 mod 64 bytes, then the bit length as 64-bit little-endian.
@@ -74,8 +76,11 @@ export function md4(data: Buffer): Buffer {
  * material and must not show in `util.inspect`.
  *
  * @example
+ * ```ts
  * const rc4 = new Rc4(Buffer.from('0102030405', 'hex'));
  * rc4.update(Buffer.alloc(4)).toString('hex'); // 'b2396305'
+ * rc4.update(Buffer.alloc(4)).toString('hex'); // 'f03dc027': the keystream goes on
+ * ```
  */
 export class Rc4 {
   readonly #s = new Uint8Array(256);

@@ -11,6 +11,8 @@
  */
 import { NtlmError, type NtlmSession } from './ntlm.js';
 
+export type { NtlmSession } from './ntlm.js';
+
 /** The protocol of WinRM's SPNEGO (NTLM or Kerberos) message encryption. */
 export const SPNEGO_ENCRYPTED = 'application/HTTP-SPNEGO-session-encrypted';
 
@@ -39,8 +41,12 @@ function parameter(contentType: string, name: string): string | undefined {
  * WinRM encrypted body and the Content-Type header to send with it.
  *
  * @example
- * const { body, contentType } = encryptBody(ntlm.session, Buffer.from(envelope), 'application/soap+xml;charset=UTF-8');
- * await fetch(url, { method: 'POST', body, headers: { 'Content-Type': contentType } });
+ * ```ts
+ * declare const session: NtlmSession; // an NtlmInitiator's, after authenticate()
+ * const envelope = '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope">…</s:Envelope>';
+ * const { body, contentType } = encryptBody(session, Buffer.from(envelope), 'application/soap+xml;charset=UTF-8');
+ * await fetch('http://host:5985/wsman', { method: 'POST', body: new Uint8Array(body), headers: { 'Content-Type': contentType } });
+ * ```
  */
 export function encryptBody(session: NtlmSession, body: Buffer, contentType: string): { body: Buffer; contentType: string } {
   const { signature, sealed } = session.seal(body);
@@ -71,7 +77,11 @@ const bad = (what: string): NtlmError => new NtlmError('bad-message', `the encry
  * is not encrypted, 'bad-signature' for a part altered in transit.
  *
  * @example
- * const envelope = decryptBody(ntlm.session, responseBody, response.headers['content-type']).toString('utf8');
+ * ```ts
+ * declare const session: NtlmSession; // the same session that encrypted the request
+ * declare const response: Response;   // WinRM's answer
+ * const envelope = decryptBody(session, Buffer.from(await response.arrayBuffer()), response.headers.get('content-type') ?? '').toString('utf8');
+ * ```
  */
 export function decryptBody(session: NtlmSession, body: Buffer, contentType: string): Buffer {
   if (!isEncryptedContentType(contentType)) throw bad(`its Content-Type is ${JSON.stringify(contentType)}, not multipart/encrypted with protocol "${SPNEGO_ENCRYPTED}"`);

@@ -14,8 +14,10 @@ export type NtlmErrorCode = 'bad-credentials' | 'bad-message' | 'channel-binding
  * An NTLM handshake or a sealed message failed; `code` says which check (see {@link NtlmErrorCode}).
  *
  * @example
- * try { acceptor.accept(token); }
- * catch (e) { if (e instanceof NtlmError && e.code === 'bad-credentials') reply401(); }
+ * ```ts
+ * const error: unknown = new NtlmError('bad-credentials', "the NTLM logon of 'HOST\\admin' was refused: unknown user or wrong password");
+ * if (error instanceof NtlmError && error.code === 'bad-credentials') console.error('401: check RUNBOOK_WINRM_USER and RUNBOOK_WINRM_PASSWORD');
+ * ```
  */
 export class NtlmError extends Error {
   override readonly name = 'NtlmError';

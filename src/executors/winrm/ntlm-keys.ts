@@ -18,7 +18,11 @@ export const md5 = (...data: Buffer[]): Buffer => {
   return h.digest();
 };
 
-/** NTOWFv2: HMAC_MD5(MD4(UNICODE(Passwd)), UNICODE(Uppercase(User) + UserDom)) — the NTLMv2 response key. */
+/**
+ * NTOWFv2: HMAC_MD5(MD4(UNICODE(Passwd)), UNICODE(Uppercase(User) + UserDom)) — the NTLMv2 response key.
+ * Uppercase is JavaScript's full case mapping, as gss-ntlmssp's ('Straße' → 'STRASSE'); whether
+ * Windows maps the few characters whose uppercase is longer the same way no document says.
+ */
 export const ntowfv2 = (password: string, user: string, domain: string): Buffer =>
   hmacMd5(md4(utf16(password)), utf16(user.toUpperCase() + domain));
 

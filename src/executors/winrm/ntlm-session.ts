@@ -13,8 +13,12 @@ import { NtlmFlag } from './ntlm-wire.js';
  * Sealing and unsealing on an established NTLM session.
  *
  * @example
- * const { signature, sealed } = initiator.session.seal(Buffer.from('<s:Envelope …>'));
- * const plain = acceptor.session.unseal(sealed, signature);
+ * ```ts
+ * declare const client: NtlmSession; // NtlmInitiator.session
+ * declare const server: NtlmSession; // NtlmAcceptor.session, the other end of the same handshake
+ * const { signature, sealed } = client.seal(Buffer.from('<s:Envelope/>'));
+ * server.unseal(sealed, signature).toString(); // '<s:Envelope/>'
+ * ```
  */
 export interface NtlmSession {
   /** Encrypts `message` and signs it with this side's sending keys and next sequence number. */

@@ -98,10 +98,13 @@ const decodeString = (data: Buffer, unicode: boolean): string => data.toString(u
  * The client side of NTLMv2: NEGOTIATE, then AUTHENTICATE from the server's CHALLENGE.
  *
  * @example
- * const ntlm = new NtlmInitiator({ user: 'Administrator', password: process.env.PW!, domain: 'HOST' });
- * const challenge = await send(ntlm.negotiate());   // Authorization: Negotiate <base64>
- * await send(ntlm.authenticate(challenge));
- * const { signature, sealed } = ntlm.session.seal(body);
+ * ```ts
+ * declare function post(token: Buffer): Promise<Buffer>; // sends `Authorization: Negotiate <base64>`, returns the 401's token
+ * const ntlm = new NtlmInitiator({ user: 'Administrator', password: process.env.RUNBOOK_WINRM_PASSWORD ?? '', domain: 'HOST' });
+ * const challenge = await post(ntlm.negotiate());
+ * const authenticate = ntlm.authenticate(challenge); // sent with the first encrypted request
+ * const { signature, sealed } = ntlm.session.seal(Buffer.from('<s:Envelope/>'));
+ * ```
  */
 export class NtlmInitiator {
   readonly #user: string;
@@ -194,10 +197,14 @@ export interface NtlmAcceptorOptions extends CommonOptions {
  * The server side of NTLMv2: CHALLENGE for a NEGOTIATE, then checks the AUTHENTICATE.
  *
  * @example
- * const ntlm = new NtlmAcceptor({ lookup: (u) => (u.toLowerCase() === 'admin' ? password : null), targetName: 'SIMHOST' });
- * reply401(ntlm.challenge(negotiateToken));
- * const { user } = ntlm.accept(authenticateToken);  // throws NtlmError on a wrong password
- * const body = decryptBody(ntlm.session, request.body, request.contentType);
+ * ```ts
+ * declare const negotiateToken: Buffer, authenticateToken: Buffer; // from the client's Authorization headers
+ * const password = process.env.RUNBOOK_SIM_WINRM_PASSWORD ?? '';
+ * const ntlm = new NtlmAcceptor({ lookup: (user) => (user.toLowerCase() === 'administrator' ? password : null), targetName: 'SIMHOST' });
+ * const challengeToken = ntlm.challenge(negotiateToken); // sent back in the 401's WWW-Authenticate
+ * const { user, domain } = ntlm.accept(authenticateToken); // throws NtlmError 'bad-credentials' on a wrong password
+ * const { signature, sealed } = ntlm.session.seal(Buffer.from(`<s:Envelope>hello ${domain}\\${user}</s:Envelope>`));
+ * ```
  */
 export class NtlmAcceptor {
   readonly #lookup: NtlmAcceptorOptions['lookup'];

@@ -4,8 +4,10 @@ An independent NTLM peer for test/executors/winrm/ntlm-interop.test.ts: GSSAPI (
 the gss-ntlmssp mechanism (OID 1.3.6.1.4.1.311.2.2.10), speaking one JSON object per line on
 stdin/stdout, tokens and data in base64.
 
-    gss-peer.py initiate USER DOMAIN PASSWORD [BINDINGS_B64]
+    gss-peer.py initiate USER DOMAIN [BINDINGS_B64]   (the password in $PEER_PASSWORD, never in argv)
     gss-peer.py accept [BINDINGS_B64]          (the account comes from NTLM_USER_FILE)
+
+Set GSSNTLMSSP_DEBUG=/some/file to get gss-ntlmssp's own log of what it did.
 
 Handshake: each side prints {"token": ...} for its next token and reads {"token": ...} from the
 other until the context is complete, then prints {"established": true, "peer": "...".}
@@ -14,6 +16,7 @@ Then it serves {"op": "wrap", "data": ...} -> {"token": ...} (gss_wrap with conf
 """
 import base64
 import json
+import os
 import sys
 
 import gssapi
@@ -44,12 +47,13 @@ def main():
     role = sys.argv[1]
     flags = gssapi.RequirementFlag.integrity | gssapi.RequirementFlag.confidentiality | gssapi.RequirementFlag.replay_detection | gssapi.RequirementFlag.out_of_sequence_detection
     if role == 'initiate':
-        user, domain, password = sys.argv[2:5]
+        user, domain = sys.argv[2:4]
+        password = os.environ['PEER_PASSWORD']
         name = gssapi.Name(f'{domain}\\{user}' if domain else user, gssapi.NameType.user)
         creds = gssapi.raw.acquire_cred_with_password(name, password.encode(), usage='initiate', mechs=[NTLMSSP]).creds
         target = gssapi.Name('HTTP@winrm.test', gssapi.NameType.hostbased_service)
         ctx = gssapi.SecurityContext(name=target, creds=creds, mech=NTLMSSP, usage='initiate', flags=flags,
-                                     channel_bindings=bindings(sys.argv[5] if len(sys.argv) > 5 else None))
+                                     channel_bindings=bindings(sys.argv[4] if len(sys.argv) > 4 else None))
         token = ctx.step()
         while True:
             send({'token': base64.b64encode(token).decode()})

@@ -22,7 +22,8 @@ const ACCOUNT = { user: 'Administrator', domain: 'SIMHOST', password: 'S3cret-Pa
 const dir = mkdtempSync(join(tmpdir(), 'ntlm-interop-'));
 const userFile = join(dir, 'ntlm-users');
 // NTLM_USER_FILE: one "DOMAIN:USER:PASSWORD" line per account (gss-ntlmssp's README).
-writeFileSync(userFile, `${ACCOUNT.domain}:${ACCOUNT.user}:${ACCOUNT.password}\n`, { mode: 0o600 });
+const ACCENTED = { user: 'Jörg', domain: 'SIMHOST', password: 'Pässwörd-ß' };
+writeFileSync(userFile, [ACCOUNT, ACCENTED].map((a) => `${a.domain}:${a.user}:${a.password}\n`).join(''), { mode: 0o600 });
 const started: ChildProcess[] = [];
 
 const b64 = (b: Buffer) => b.toString('base64');
@@ -35,8 +36,9 @@ class GssPeer {
   readonly #lines: Interface;
   readonly #pending: string[] = [];
   readonly #waiting: ((line: string | null) => void)[] = [];
-  constructor(args: string[]) {
-    this.#process = spawn(PYTHON, [PEER, ...args], { env: { ...process.env, NTLM_USER_FILE: userFile }, stdio: ['pipe', 'pipe', 'inherit'] });
+  constructor(args: string[], password = '') {
+    const env = { ...process.env, NTLM_USER_FILE: userFile, PEER_PASSWORD: password };
+    this.#process = spawn(PYTHON, [PEER, ...args], { env, stdio: ['pipe', 'pipe', 'inherit'] });
     started.push(this.#process);
     this.#lines = createInterface({ input: this.#process.stdout! });
     this.#lines.on('line', (line) => (this.#waiting.length ? this.#waiting.shift()!(line) : this.#pending.push(line)));
@@ -88,18 +90,18 @@ async function exchange(ours: NtlmSession, theirs: GssPeer): Promise<void> {
 }
 
 /** Ours initiates, gss-ntlmssp accepts. */
-async function oursInitiates(password: string, ourBindings?: Buffer, theirBindings?: Buffer) {
+async function oursInitiates(password: string, ourBindings?: Buffer, theirBindings?: Buffer, account = ACCOUNT) {
   const peer = new GssPeer(['accept', ...(theirBindings ? [b64(theirBindings)] : [])]);
-  const initiator = new NtlmInitiator({ user: ACCOUNT.user, domain: ACCOUNT.domain, password }, { channelBindings: ourBindings });
+  const initiator = new NtlmInitiator({ user: account.user, domain: account.domain, password }, { channelBindings: ourBindings });
   peer.send({ token: b64(initiator.negotiate()) });
   peer.send({ token: b64(initiator.authenticate(await peer.token())) });
   return { peer, initiator, outcome: await peer.next() };
 }
 
 /** gss-ntlmssp initiates, ours accepts. */
-async function theirsInitiates(password: string, ourBindings?: Buffer, theirBindings?: Buffer) {
-  const peer = new GssPeer(['initiate', ACCOUNT.user, ACCOUNT.domain, password, ...(theirBindings ? [b64(theirBindings)] : [])]);
-  const acceptor = new NtlmAcceptor({ lookup: (u, d) => (u === ACCOUNT.user && d === ACCOUNT.domain ? ACCOUNT.password : null), targetName: 'SIMHOST', channelBindings: ourBindings });
+async function theirsInitiates(password: string, ourBindings?: Buffer, theirBindings?: Buffer, account = ACCOUNT) {
+  const peer = new GssPeer(['initiate', account.user, account.domain, ...(theirBindings ? [b64(theirBindings)] : [])], password);
+  const acceptor = new NtlmAcceptor({ lookup: (u, d) => (u === account.user && d === account.domain ? account.password : null), targetName: 'SIMHOST', channelBindings: ourBindings });
   peer.send({ token: b64(acceptor.challenge(await peer.token())) });
   const authenticate = await peer.token();
   let error: unknown;
@@ -158,6 +160,17 @@ test('channel bindings agree with gss-ntlmssp both ways, and a mismatch is refus
   const theirsDiffer = await theirsInitiates(ACCOUNT.password, bindingsOf(1), bindingsOf(2));
   assert.is((theirsDiffer.error as NtlmError).code, 'channel-binding');
   theirsDiffer.peer.end();
+});
+
+test('an account name and password outside ASCII (Jörg, Pässwörd-ß) log on both ways', async () => {
+  const ours = await oursInitiates(ACCENTED.password, undefined, undefined, ACCENTED);
+  assert.equal(ours.outcome.established, true, JSON.stringify(ours.outcome));
+  assert.match(String(ours.outcome.peer), /^SIMHOST\\Jörg/);
+  ours.peer.end();
+  const theirs = await theirsInitiates(ACCENTED.password, undefined, undefined, ACCENTED);
+  assert.is(theirs.error, undefined);
+  assert.equal(theirs.who, { user: 'Jörg', domain: 'SIMHOST' });
+  theirs.peer.end();
 });
 
 test.after(() => {
