@@ -7,7 +7,7 @@ import { ExecutorError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { writeFileAtomicUnsynced } from '../util/write-atomic.js';
 import { serveEndpoints, type ServedEndpoints } from './simulated-endpoints.js';
-import { applyOp, boot, goDown, opKey, sortedRegistry, type SimHostState } from './simulated-model.js';
+import { applyOp, boot, goDown, opKey, settle, sortedRegistry, type SimHostState } from './simulated-model.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 import { WRITE_OPS } from './types.js';
 
@@ -136,7 +136,8 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
           await writeHost(file, host);
         }
         const results: HostOpResult[] = [];
-        let dirty = false;
+        // What the boot does on its own meanwhile (LogonUI's key) is written with the batch.
+        let dirty = settle(host, at.toISOString());
         try {
           for (const op of batch) {
             const fault = matchingFault(host, op);
