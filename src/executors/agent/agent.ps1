@@ -616,6 +616,8 @@ function Invoke-AgentRequest([string]$text) {
     return ("RBE-BEGIN $marker`n" + (ConvertTo-Json -InputObject $answer -Depth 20 -Compress) + "`nRBE-END $marker")
 }
 
+# ---------- run: the console's encodings, then the requests (everything above only defines) ----------
+
 # Standard input and output are UTF-8 whatever the console's code page (Windows PowerShell 5.1
 # defaults to the OEM code page): a non-ASCII value must not be garbled on the way in or out. The
 # input encoding is changed only before anything was read (the SSH bootstrap sets it first itself).
