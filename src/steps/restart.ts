@@ -79,7 +79,7 @@ function markerSet(runId: string): HostOp {
 interface Baseline {
   bootTime: string;
   deadline: string;
-  /** LogonUI's key existed before the restart: this host's boot creates it, so it is waited for. */
+  /** LogonUI's key existed just before the restart (read in its batch): this host's boot creates it, so it is waited for. */
   logonUi?: boolean;
   /** The SQL Servers that must answer before the host is ready. */
   databases?: string[];
@@ -90,7 +90,15 @@ interface Baseline {
  * happened. `pendingShutdown` (1190, waited for by policy) and `shutdownInProgress` (1115): another
  * shutdown is the restart.
  */
-type RestartAnswer = { requested: boolean; alreadyRestarted: boolean; unconfirmed?: boolean; pendingShutdown?: boolean; shutdownInProgress?: boolean };
+type RestartAnswer = {
+  requested: boolean;
+  alreadyRestarted: boolean;
+  unconfirmed?: boolean;
+  pendingShutdown?: boolean;
+  shutdownInProgress?: boolean;
+  /** LogonUI's key existed just before the restart command (read in the same batch); undefined when unknown. */
+  logonUi?: boolean;
+};
 
 /** LogonUI's key, read with `registry.get` (its existence is what counts). */
 const logonUiGet: HostOp = { op: 'registry.get', view: LOGON_UI_READY_KEY.value.view, key: LOGON_UI_READY_KEY.value.key, name: '' };
@@ -214,12 +222,15 @@ async function requestRestart(rt: StepRuntime, params: RestartParams, baseline: 
     plannedReason: PLANNED_RESTART_REASON.value,
   };
   try {
-    const results = await rt.exec([...extra, op], { retry: false });
+    // LogonUI's key is read just before the restart, in the same batch: where it exists, this host's
+    // boot creates it, and the wait waits for it (restart.logon-ui-ready-key).
+    const results = await rt.exec([...extra, logonUiGet, op], { retry: false });
     const r = resultOf(results[results.length - 1], 'restart');
+    const logonUi = resultOf(results[results.length - 2], 'registry.get').keyExists;
     if (r.shutdownInProgress) {
       // Nobody can leave it alone or cancel it any more: it is the restart, whatever ifShutdownPending says.
       rt.log(`a shutdown is already in progress on the target (shutdown.exe answered ${SHUTDOWN_IN_PROGRESS.value}): it is waited for as the restart`, 'warn');
-      return { requested: false, alreadyRestarted: false, shutdownInProgress: true };
+      return { requested: false, alreadyRestarted: false, shutdownInProgress: true, logonUi };
     }
     if (r.pendingShutdown) {
       if (params.ifShutdownPending === 'fail') {
@@ -229,10 +240,11 @@ async function requestRestart(rt: StepRuntime, params: RestartParams, baseline: 
         });
       }
       rt.log('a shutdown scheduled by someone else is pending: it is left alone and waited for as the restart', 'warn');
-      return { requested: false, alreadyRestarted: false, pendingShutdown: true };
+      return { requested: false, alreadyRestarted: false, pendingShutdown: true, logonUi };
     }
     rt.log(r.alreadyRestarted ? 'the target already restarted since the baseline' : 'restart requested');
-    return { requested: r.requested, alreadyRestarted: r.alreadyRestarted };
+    // Read after a restart that already happened, the key says nothing of the boot before it.
+    return { requested: r.requested, alreadyRestarted: r.alreadyRestarted, ...(r.alreadyRestarted ? {} : { logonUi }) };
   } catch (error) {
     if (error instanceof ExecutorError && error.transient) {
       rt.log(`the restart command's connection failed (${error.message.split('\n')[0]}): the target's boot time will tell whether it ran`, 'warn');
@@ -263,13 +275,13 @@ export const restartStep = defineStepKind({
   async probe({ rt, params }) {
     const owedBy = owedByThisRun(rt);
     const localSql = params.databaseServer.trim() === '';
-    const results = await rt.read([{ op: 'boot.time' }, markerGet, logonUiGet, ...(localSql ? [{ op: 'sql.instances' } as HostOp] : [])]);
+    // All of it is in the drive's read cache after the preflight: no round trip of its own.
+    const results = await rt.read([{ op: 'boot.time' }, markerGet, ...(localSql ? [{ op: 'sql.instances' } as HostOp] : [])]);
     const bootTime = resultOf(results[0], 'boot.time').bootTime;
     const read = resultOf(results[1], 'registry.get');
     const marker = read.value && read.value.type === 'REG_SZ' ? read.value.data : null;
-    const logonUi = resultOf(results[2], 'registry.get').keyExists;
-    const databases = databasesOf(params.databaseServer, localSql ? resultOf(results[3], 'sql.instances').instances : null);
-    return { bootTime, owedBy, marker, markerKey: { exists: read.keyExists, existingAncestor: read.existingAncestor }, logonUi, databases } as unknown as Json;
+    const databases = databasesOf(params.databaseServer, localSql ? resultOf(results[2], 'sql.instances').instances : null);
+    return { bootTime, owedBy, marker, markerKey: { exists: read.keyExists, existingAncestor: read.existingAncestor }, databases } as unknown as Json;
   },
   plan({ observed }) {
     const { bootTime, owedBy, marker } = observed as unknown as { bootTime: string; owedBy: string[]; marker: string | null };
@@ -284,8 +296,8 @@ export const restartStep = defineStepKind({
     };
   },
   async capture({ params, observed, rt }) {
-    const { bootTime, marker, markerKey, logonUi, databases } = observed as unknown as { bootTime: string; marker: string | null; markerKey: Json; logonUi?: boolean; databases?: string[] };
-    return { bootTime, marker, markerKey, logonUi: logonUi ?? false, databases: databases ?? [], deadline: new Date(rt.now() + params.timeoutSeconds * 1000).toISOString() };
+    const { bootTime, marker, markerKey, databases } = observed as unknown as { bootTime: string; marker: string | null; markerKey: Json; databases?: string[] };
+    return { bootTime, marker, markerKey, databases: databases ?? [], deadline: new Date(rt.now() + params.timeoutSeconds * 1000).toISOString() };
   },
   phases: [
     {
@@ -313,7 +325,8 @@ export const restartStep = defineStepKind({
             rt.suspend('awaiting resume: the target is restarting; its start-up task resumes the run');
           }
         }
-        return (await waitForBoot(rt, params, priors as unknown as Baseline, Boolean(restart?.unconfirmed))) as unknown as Json;
+        const baseline: Baseline = { ...(priors as unknown as Baseline), logonUi: restart?.logonUi ?? false };
+        return (await waitForBoot(rt, params, baseline, Boolean(restart?.unconfirmed))) as unknown as Json;
       },
     },
   ],
@@ -348,10 +361,9 @@ export const restartStep = defineStepKind({
     // The values restored by the other compensations take effect only after another restart.
     const task = `${TASK_PREFIX}${rt.runId}`;
     const extra: HostOp[] = rt.onTarget ? [{ op: 'startupTask.register', name: task, command: rt.resumeCommand }] : [];
-    const again: Baseline = { ...baseline, logonUi: before.logonUi, databases: before.databases };
-    const sent = await requestRestart(rt, params, again, extra);
+    const sent = await requestRestart(rt, params, baseline, extra);
     if (rt.onTarget && !sent.alreadyRestarted) rt.suspend('awaiting resume: the target restarts so that the restored values take effect');
-    const boot = await waitForBoot(rt, params, again, Boolean(sent.unconfirmed));
+    const boot = await waitForBoot(rt, params, { ...baseline, logonUi: sent.logonUi ?? false, databases: before.databases }, Boolean(sent.unconfirmed));
     if (rt.onTarget) await rt.exec([{ op: 'startupTask.remove', name: task }]);
     return {
       detail: `restarted again so that the restored values take effect (booted ${boot.bootTime})`,
