@@ -38,7 +38,7 @@ const BAD: [string, string][] = [
   ["Set-Content x.txt 'x' -Encoding utf8NoBOM", 'encoding utf8NoBOM'],
   ['& shutdown.exe /r /t 0 2>&1 | Out-Null', 'native shutdown.exe called directly'],
   ['reg.exe export HKLM\\SOFTWARE x.reg /y', 'native reg.exe called directly'],
-  ['[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false', '[Console] encoding assigned outside'],
+  ['[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false', '[Console] encoding assigned outside try'],
   ['Set-ConsoleOutputEncoding $utf8', 'console encoding set outside try'],
 ];
 
@@ -63,6 +63,10 @@ if (run) {
     const { tempDir } = await import('../helpers.js');
     const { agentScriptFile } = await import('../../src/executors/agent-protocol.js');
     const dir = await tempDir();
+    const { bootstrapArgs } = await import('../../src/executors/agent-protocol.js');
+    const args = bootstrapArgs();
+    const bootstrap = join(dir, 'bootstrap.ps1');
+    await writeFile(bootstrap, Buffer.from(args[args.indexOf('-EncodedCommand') + 1], 'base64').toString('utf16le'));
     const bad = join(dir, 'bad.ps1');
     await writeFile(bad, `${BAD.map(([line]) => line).join('\n')}\n`);
     findings = check51([
@@ -70,16 +74,17 @@ if (run) {
       { path: join(AGENT_DIR, 'agent-file-backend.ps1') },
       { path: agentScriptFile('file') },
       { path: join(AGENT_DIR, 'remoting-host.ps1') },
+      { path: bootstrap },
       { path: bad },
     ]);
   });
 
-  test('every agent file (agent, its test backend, the two joined, the remoting host) uses nothing Windows PowerShell 5.1 lacks', () => {
-    assert.equal(findings.slice(0, 4), [[], [], [], []]);
+  test('every agent file (agent, its test backend, the two joined, the remoting host, the SSH bootstrap) uses nothing Windows PowerShell 5.1 lacks', () => {
+    assert.equal(findings.slice(0, 5), [[], [], [], [], []]);
   });
 
   test('the check finds each thing 5.1 lacks, each on its own line (it can fail)', () => {
-    const found = findings[4];
+    const found = findings[5];
     BAD.forEach(([line, what], i) => {
       assert.ok(found.some((f) => f.includes(what) && f.endsWith(`line ${i + 1}`)), `${what} (line ${i + 1}: ${line}) not found in:\n${found.join('\n')}`);
     });

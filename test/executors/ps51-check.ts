@@ -74,7 +74,9 @@ for ($i = 0; $i -lt $files.Count; $i++) {
     if ($t -eq 'AssignmentStatementAst' -and $n.Left.Extent.Text -match '^\[Console\]::(Output|Input)Encoding$') {
       $f = $n.Parent
       while ($null -ne $f -and -not ($f -is [System.Management.Automation.Language.FunctionDefinitionAst])) { $f = $f.Parent }
-      if ($null -eq $f -or $f.Name -notmatch '^Set-Console(Output|Input)Encoding$') { [void]$found.Add("[Console] encoding assigned outside Set-Console*Encoding (unguarded on 5.1) at line $line") }
+      $guard = $n.Parent
+      while ($null -ne $guard -and -not ($guard -is [System.Management.Automation.Language.TryStatementAst])) { $guard = $guard.Parent }
+      if ($null -eq $guard -and ($null -eq $f -or $f.Name -notmatch '^Set-Console(Output|Input)Encoding$')) { [void]$found.Add("[Console] encoding assigned outside try or Set-Console*Encoding (unguarded on 5.1) at line $line") }
     }
   }
   $found | ForEach-Object { "$i $_" }
