@@ -150,61 +150,77 @@ async function waitForBoot(rt: StepRuntime, params: RestartParams, baseline: Bas
     ...params.readyServices.map((name): HostOp => ({ op: 'service.status', name })),
   ];
   const deadline = deadlineOf(rt, baseline);
-  const pause = params.pollIntervalMs;
   let polls = 0;
   let resent = 0;
   let waitingFor: string[] = [`boot time still ${baseline.bootTime}`];
-  for (;;) {
-    rt.checkpoint();
+  // The same pause every time (no doubling): the host is seen ready at most one interval after it is.
+  return pollUntil(rt, params, deadline, { doubling: false }, async () => {
     polls += 1;
-    try {
-      const results = await rt.exec(ops, { poll: true, timeoutMs: 30_000 });
-      const bootTime = resultOf(results[0], 'boot.time').bootTime;
-      const restarted = restartedSince(bootTime, baseline.bootTime);
-      // An auto-start service still starting is waited for; one that will not start by itself is not.
-      waitingFor = notReady(results, baseline);
-      if (waitingFor.length === 0) return { bootTime, polls, resent };
-      if (!restarted && resend && resent < 3) {
-        resent += 1;
-        rt.log(`the target still runs since ${baseline.bootTime}: sending the restart again (${resent})`, 'warn');
-        const again = await requestRestart(rt, params, baseline);
-        if (!again.unconfirmed) resend = false;
-      }
-    } catch (error) {
-      if (!isTransient(error)) throw error;
+    const results = await rt.exec(ops, { poll: true, timeoutMs: 30_000 });
+    const bootTime = resultOf(results[0], 'boot.time').bootTime;
+    // An auto-start service still starting is waited for; one that will not start by itself is not.
+    waitingFor = notReady(results, baseline);
+    if (waitingFor.length === 0) return { bootTime, polls, resent };
+    if (!restartedSince(bootTime, baseline.bootTime) && resend && resent < 3) {
+      resent += 1;
+      rt.log(`the target still runs since ${baseline.bootTime}: sending the restart again (${resent})`, 'warn');
+      const again = await requestRestart(rt, params, baseline);
+      if (!again.unconfirmed) resend = false;
     }
-    if (rt.now() >= deadline) {
-      throw new StepError('RESTART_TIMEOUT', `the target was not ready by ${new Date(deadline).toISOString()}: ${waitingFor.join('; ')}`, {
-        where: rt.stepId,
-        hint: 'check the server console; once it is up, `runbook resume` continues the run',
-      });
-    }
-    // The same pause every time (no doubling): the boot is seen at most one interval after it happens.
-    await rt.sleep(nextPause(rt, pause, params, deadline));
-  }
+    return undefined;
+  }, () => {
+    throw new StepError('RESTART_TIMEOUT', `the target was not ready by ${new Date(deadline).toISOString()}: ${waitingFor.join('; ')}`, {
+      where: rt.stepId,
+      hint: 'check the server console; once it is up, `runbook resume` continues the run',
+    });
+  });
 }
 
 /** The target's boot time, waiting while it does not answer (it may be restarting), until the deadline. */
 async function currentBootTime(rt: StepRuntime, params: RestartParams, deadline: number): Promise<string> {
+  // An earlier undo already waited out its retries against this target: do not wait again.
+  const options = { doubling: true, stopOnError: () => rt.targetGone() };
+  return pollUntil(rt, params, deadline, options, async () => {
+    const [boot] = await rt.exec([{ op: 'boot.time' }], { poll: true, timeoutMs: 30_000 });
+    return resultOf(boot, 'boot.time').bootTime;
+  }, (error) => {
+    throw new StepError('TARGET_GONE', 'the target did not answer, so whether it restarted cannot be known', {
+      where: rt.stepId,
+      hint: 'once it is up, restart it so that the restored values take effect (or `runbook resume` the run)',
+      cause: error,
+    });
+  });
+}
+
+/**
+ * The step's one polling loop (as ansible.windows' `_do_until_success_or_condition` serves its
+ * waits): `attempt` until it returns a value, a transient error meaning only "not yet"; at the
+ * deadline — or, after a failed attempt, when `stopOnError` says so — `giveUp` ends it with the last
+ * error. Each pause is jittered and never past the deadline; `doubling` doubles it up to the cap.
+ */
+async function pollUntil<T>(
+  rt: StepRuntime,
+  params: RestartParams,
+  deadline: number,
+  options: { doubling: boolean; stopOnError?: () => boolean },
+  attempt: () => Promise<T | undefined>,
+  giveUp: (error?: unknown) => never,
+): Promise<T> {
   let pause = params.pollIntervalMs;
   for (;;) {
     rt.checkpoint();
+    let failed: unknown;
     try {
-      const [boot] = await rt.exec([{ op: 'boot.time' }], { poll: true, timeoutMs: 30_000 });
-      return resultOf(boot, 'boot.time').bootTime;
+      const value = await attempt();
+      if (value !== undefined) return value;
     } catch (error) {
       if (!isTransient(error)) throw error;
-      // An earlier undo already waited out its retries against this target: do not wait again.
-      if (rt.now() >= deadline || rt.targetGone()) {
-        throw new StepError('TARGET_GONE', 'the target did not answer, so whether it restarted cannot be known', {
-          where: rt.stepId,
-          hint: 'once it is up, restart it so that the restored values take effect (or `runbook resume` the run)',
-          cause: error,
-        });
-      }
+      failed = error;
+      if (options.stopOnError?.()) giveUp(error);
     }
+    if (rt.now() >= deadline) giveUp(failed);
     await rt.sleep(nextPause(rt, pause, params, deadline));
-    pause = Math.min(pause * 2, params.maxPollIntervalMs);
+    if (options.doubling) pause = Math.min(pause * 2, params.maxPollIntervalMs);
   }
 }
 
