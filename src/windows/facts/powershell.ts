@@ -82,5 +82,25 @@ export const NO_CONSOLE_ENCODING = defineFact({
   note: 'Reported in the issue from WinRM sessions; no Microsoft document found. The agent treats a failure to set it as "no console": it decides nothing else.',
 });
 
+/**
+ * The resume task runs as SYSTEM with the service-account logon type: the logon type Task Scheduler
+ * defines for the Local System account, with no password stored and no one logged on.
+ */
+export const TASK_SERVICE_ACCOUNT_LOGON = defineFact({
+  id: 'powershell.task-service-account-logon',
+  topic: 'Windows PowerShell 5.1',
+  statement: 'a scheduled task that runs as SYSTEM uses the service-account logon type (New-ScheduledTaskPrincipal -LogonType ServiceAccount)',
+  value: 'ServiceAccount',
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    {
+      title: 'Principal.LogonType property',
+      url: 'https://learn.microsoft.com/windows/win32/taskschd/principal-logontype',
+      quote: 'TASK_LOGON_SERVICE_ACCOUNT 5 Indicates that a Local System, Local Service, or Network Service account is being used as a security context to run the task.',
+    },
+  ],
+});
+
 /** Every Windows PowerShell 5.1 fact, in the order of `docs/windows-facts.md`. */
-export const POWERSHELL_FACTS: readonly WindowsFact[] = [SSH_REMOTING_MIN_MAJOR, COMMAND_LINE_RULES, NATIVE_STDERR_UNDER_STOP, NO_CONSOLE_ENCODING];
+export const POWERSHELL_FACTS: readonly WindowsFact[] = [SSH_REMOTING_MIN_MAJOR, COMMAND_LINE_RULES, NATIVE_STDERR_UNDER_STOP, NO_CONSOLE_ENCODING, TASK_SERVICE_ACCOUNT_LOGON];
