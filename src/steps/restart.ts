@@ -277,7 +277,7 @@ function allowed(rt: StepRuntime, params: RestartParams): boolean {
 
 export const restartStep = defineStepKind({
   kind: 'windows/restart',
-  description: 'Restarts the target when a reboot is owed and waits until it is back (boot time changed, services running)',
+  description: 'Restarts the target when a reboot is owed and waits until it is ready (boot time changed, Windows started, database answering, services running)',
   params: restartParams,
   outputs: z.object({ restarted: z.boolean(), previousBootTime: z.string(), bootTime: z.string(), rebootRequired: z.boolean() }),
   compensateLast: true,
