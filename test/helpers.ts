@@ -124,18 +124,28 @@ const BUILT = join(import.meta.dirname, '..', 'dist', 'index.js');
 let childSnapshot: Promise<string> | undefined;
 
 /**
- * `node:tls` as a module whose members load it when first used: Node 20 cannot put the loaded `tls`
- * module in a startup snapshot (building one aborts), and the child needs it only once it runs.
+ * `node:tls`, `node:http` and `node:https` as modules whose members load them when first used: Node 20
+ * cannot put these loaded modules in a startup snapshot (building one aborts), and the child needs them
+ * only once it runs (the package's index also exports the simulated WinRM listener, which serves HTTP).
  */
-const tlsOnFirstUse: Plugin = {
-  name: 'tls-on-first-use',
+const LAZY_BUILTINS = ['tls', 'http', 'https'];
+const builtinsOnFirstUse: Plugin = {
+  name: 'builtins-on-first-use',
   setup(build) {
-    const members = Object.keys(createRequire(import.meta.url)('node:tls') as object);
-    build.onResolve({ filter: /^(node:)?tls$/ }, (args) => (args.namespace === 'tls-on-first-use' ? { path: 'node:tls', external: true } : { path: 'tls', namespace: 'tls-on-first-use' }));
-    build.onLoad({ filter: /.*/, namespace: 'tls-on-first-use' }, () => ({
-      loader: 'js',
-      contents: `let tls;\n${members.map((m) => `Object.defineProperty(exports, ${JSON.stringify(m)}, { enumerable: true, get: () => (tls ??= require('node:tls'))[${JSON.stringify(m)}] });`).join('\n')}`,
-    }));
+    const require = createRequire(import.meta.url);
+    build.onResolve({ filter: /^(node:)?(tls|https?)$/ }, (args) => {
+      const name = args.path.replace(/^node:/, '');
+      return args.namespace === 'on-first-use' ? { path: `node:${name}`, external: true } : { path: name, namespace: 'on-first-use' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'on-first-use' }, (args) => {
+      if (!LAZY_BUILTINS.includes(args.path)) return undefined;
+      const id = JSON.stringify(`node:${args.path}`);
+      const members = Object.keys(require(`node:${args.path}`) as object);
+      return {
+        loader: 'js',
+        contents: `let m;\n${members.map((k) => `Object.defineProperty(exports, ${JSON.stringify(k)}, { enumerable: true, get: () => (m ??= require(${id}))[${JSON.stringify(k)}] });`).join('\n')}`,
+      };
+    });
   },
 };
 
@@ -164,7 +174,7 @@ async function makeSnapshotChild(): Promise<string> {
     bundle: true,
     platform: 'node',
     format: 'cjs',
-    plugins: [tlsOnFirstUse],
+    plugins: [builtinsOnFirstUse],
     // Transports the child never uses stay out (ssh2 has native parts), and two libraries it needs
     // only if ever: node-forge (see above) and yaml (the child takes the bundled runbook's checked
     // copy). Each child then starts from a smaller snapshot: 6.4 MB instead of 8.1.

@@ -143,7 +143,7 @@ export async function closeStores(): Promise<void> {
 /** A runner with the bundled step kinds; the engine is loaded here, by the commands that drive runs. */
 export async function runnerFor(where: Where, retries?: number): Promise<Runner> {
   const [{ Runner: RunnerClass }, { bundledStepKinds }] = await Promise.all([import('../engine/runner.js'), import('../steps/index.js')]);
-  return new RunnerClass({ stateDir: where.stateDir, store: where.store, kinds: bundledStepKinds(), resumeCommand: resumeCommandFor, retries });
+  return new RunnerClass({ stateDir: where.stateDir, store: where.store, kinds: bundledStepKinds(), resumeCommand: (id, dir) => resumeCommandFor(id, dir, where.store), retries });
 }
 
 /** The `--retries N` option of the commands that drive runs, and its line of usage. */
@@ -160,10 +160,33 @@ export function retriesFrom(value: string | undefined): number | undefined {
 
 /**
  * The command a start-up task on the target runs after a reboot: absolute paths to node and to this
- * CLI, because the task runs as SYSTEM, whose PATH is not the user's.
+ * CLI, because the task runs as SYSTEM, whose PATH is not the user's; the state directory; and the
+ * store the run lives in — SYSTEM's environment has no `$RUNBOOK_STORE`, so a run in PostgreSQL is
+ * named with `--store`, its URL without the password (a task's command line is readable by every
+ * administrator; SYSTEM reads the password from its own pgpass file, see docs/executors.md).
+ *
+ * @example
+ * ```ts
+ * resumeCommandFor('r1', 'C:\\runbook\\');
+ * // [node.exe, …\\cli\\main.js, 'resume', 'r1', '--state-dir', 'C:\\runbook\\']
+ * ```
  */
-export function resumeCommandFor(runId: string, stateDir: string): string[] {
-  return [process.execPath, resolve(process.argv[1] ?? 'runbook'), 'resume', runId, '--state-dir', stateDir];
+export function resumeCommandFor(runId: string, stateDir: string, store?: RunStore): string[] {
+  const command = [process.execPath, resolve(process.argv[1] ?? 'runbook'), 'resume', runId, '--state-dir', stateDir];
+  const url = store?.kind === 'postgres' ? (store as RunStore & { url?: string }).url : undefined;
+  if (url) command.push('--store', withoutPassword(url));
+  return command;
+}
+
+/** A URL with its password left out (the user stays). */
+function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    u.password = '';
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, '@');
+  }
 }
 
 /**

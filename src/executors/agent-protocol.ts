@@ -72,7 +72,9 @@ export function agentRequest(batch: readonly HostOp[]): { marker: string; json: 
 export function bootstrapArgs(): string[] {
   const script =
     // UTF-8 before the first read: changing it later would drop what Console.In already buffered.
-    '[Console]::InputEncoding = New-Object Text.UTF8Encoding $false; ' +
+    // Without a console, Windows PowerShell 5.1 throws at this setter ("The handle is invalid"): the
+    // bootstrap goes on (powershell.no-console-output-encoding).
+    'try { [Console]::InputEncoding = New-Object Text.UTF8Encoding $false } catch { } ' +
     '$l = [Console]::In.ReadLine(); ' +
     '$p = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($l)); ' +
     '& ([ScriptBlock]::Create($p))';

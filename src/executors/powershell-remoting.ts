@@ -11,8 +11,8 @@ import { createInterface } from 'node:readline';
 import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
 import { agentBackendFor, agentRequest, agentScriptFile, parseAgentAnswer, type AgentBackend } from './agent-protocol.js';
-import { defaultShell } from './local.js';
 import { boundedCall, startPowerShellScript } from './common.js';
+import { SSH_REMOTING_MIN_MAJOR } from '../windows/facts/powershell.js';
 import type { Executor, HostOp, HostOpResult, RunOptions, TlsEndpoint } from './types.js';
 
 export const name = 'powershell-remoting' satisfies Executor['name'];
@@ -40,9 +40,42 @@ export function winrmHttpsEndpoint(target: RemotingTarget, env: Record<string, s
   return [{ name: 'winrm-https', host: target.host, port: target.port || 5986, ...(isIP(target.host) === 0 ? { servername: target.host } : {}) }];
 }
 
+/** True for Windows PowerShell (`powershell`, `powershell.exe`, by any path): version 5.1 at most. */
+export function isWindowsPowerShell(shell: string): boolean {
+  return /(^|[\\/])powershell(\.exe)?$/i.test(shell.trim());
+}
+
+/**
+ * The local PowerShell that holds a target's sessions. Over SSH it is PowerShell 7 (`pwsh`) on every
+ * platform: `New-PSSession -HostName` exists from PowerShell 6 (`powershell.ssh-remoting-min-version`),
+ * and Windows' own `powershell.exe` (5.1) — the default PowerShell of a Windows controller, and a
+ * possible `$RUNBOOK_PWSH` — has none. Over WSMan any PowerShell does.
+ *
+ * @example
+ * ```ts
+ * remotingShell('ssh', undefined, { RUNBOOK_PWSH: 'powershell.exe' }, 'win32'); // 'pwsh'
+ * remotingShell('wsman', undefined, {}, 'win32'); // 'powershell.exe'
+ * ```
+ */
+export function remotingShell(
+  transport: RemotingTarget['transport'],
+  option: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string {
+  if (option) return option;
+  const configured = env.RUNBOOK_PWSH;
+  if (transport === 'ssh') return configured && !isWindowsPowerShell(configured) ? configured : 'pwsh';
+  return configured ?? (platform === 'win32' ? 'powershell.exe' : 'pwsh');
+}
+
 /** Options of {@link createRemotingExecutor}. */
 export interface RemotingExecutorOptions {
-  /** The local PowerShell 7 that holds the sessions. @default `$RUNBOOK_PWSH` or `pwsh` */
+  /**
+   * The local PowerShell that holds the sessions. @default see {@link remotingShell}: `pwsh` for
+   * `pwsh+ssh://` (a `$RUNBOOK_PWSH` naming Windows PowerShell is passed over), else `$RUNBOOK_PWSH`,
+   * `powershell.exe` on Windows, `pwsh` elsewhere
+   */
   shell?: string;
   /** Environment of the local PowerShell (credentials: RUNBOOK_SSH_KEY, RUNBOOK_WINRM_USER/PASSWORD…). */
   env?: Record<string, string>;
@@ -68,7 +101,7 @@ interface Pending {
  * ```
  */
 export function createRemotingExecutor(target: RemotingTarget, options: RemotingExecutorOptions = {}): Executor {
-  const shell = options.shell ?? defaultShell();
+  const shell = remotingShell(target.transport, options.shell);
   const where = target.transport === 'ssh' ? `pwsh+ssh://${target.user}@${target.host}:${target.port}` : `winrm://${target.host}`;
   let child: ResultPromise | null = null;
   let nextId = 1;
@@ -130,6 +163,12 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
     async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
       roundTrips += 1;
       runOptions.signal?.throwIfAborted();
+      if (target.transport === 'ssh' && isWindowsPowerShell(shell)) {
+        throw new ExecutorError('permanent', `pwsh+ssh:// needs PowerShell ${SSH_REMOTING_MIN_MAJOR.value} or later on this machine: ${shell} is Windows PowerShell 5.1, which has no SSH remoting (New-PSSession -HostName)`, {
+          where,
+          hint: 'install PowerShell 7 (pwsh) and leave the shell to its default (or set RUNBOOK_PWSH to pwsh); or use ssh:// or winrm:// instead',
+        });
+      }
       execa ??= (await import('execa')).execa;
       const proc = host(execa);
       const { marker, json } = agentRequest(batch);

@@ -6,7 +6,8 @@ import type { Dotnet35Tls, HostOp, HostOpName, HostOpResult, OsInfo, ProtocolMap
 import { TLS13, negotiatesByDefault, protocolDefault, protocolKey, protocolMap } from '../windows/schannel.js';
 import { SCHANNEL_DEFAULTS_FACT } from '../windows/facts/schannel.js';
 import { REG_HEADER, regLine } from '../windows/reg-file.js';
-import { BOOT_TIME_TOLERANCE_MS, sameBoot } from '../windows/boot-time.js';
+import { BOOT_TIME_TOLERANCE_MS, restartedSince } from '../windows/boot-time.js';
+import { LOGON_UI_READY_KEY } from '../windows/facts/restart.js';
 
 /** A fault to inject: the next `times` calls whose batch holds a matching op fail. */
 export interface SimFault {
@@ -69,8 +70,25 @@ export interface SimHostState {
   downtimeMs: number;
   /** Set while the host is restarting. */
   down: { since: string; until: string } | null;
-  /** A shutdown someone else scheduled (shutdown.exe answers 1190 to another request meanwhile); it restarts the host at `at`. */
-  pendingShutdown?: { by: string; at: string } | null;
+  /**
+   * A shutdown someone else scheduled (shutdown.exe answers 1190 to another request meanwhile); it
+   * restarts the host at `at`. `inProgress`: it is already under way (shutdown.exe answers 1115).
+   */
+  pendingShutdown?: { by: string; at: string; inProgress?: boolean } | null;
+  /**
+   * LogonUI's volatile key (`restart.logon-ui-ready-key`): a restart removes it (`restart.volatile-keys`);
+   * when it was there before, the new boot creates it `afterMs` after it starts (null: never). Absent:
+   * as `{ afterMs: 0 }`. `at` is when this boot creates it, while it has not yet.
+   */
+  logonUi?: { afterMs: number | null; at?: string | null };
+  /**
+   * The SQL Server instances of `sqlInstances` answer `sqlStartDelayMs` after a boot (while `sqlReadyAt`
+   * is in the future they do not). @default 0
+   */
+  sqlStartDelayMs?: number;
+  sqlReadyAt?: string | null;
+  /** Other SQL Servers, by name as a step names them (lower case): whether they answer. Absent: they do. */
+  sqlServers?: Record<string, boolean>;
   restarts: number;
   /** Operations run once at the next boot (e.g. something deleting a value during the reboot). */
   bootActions: HostOp[];
@@ -209,6 +227,26 @@ export function serverProtocolsInEffect(host: SimHostState): Record<'TLS 1.0' | 
 export function goDown(host: SimHostState, start: number): void {
   host.down = { since: new Date(start).toISOString(), until: new Date(start + host.downtimeMs).toISOString() };
   for (const service of Object.values(host.services)) service.state = 'stopped';
+  // A volatile key does not survive the restart; LogonUI creates its key again in the new boot.
+  const logonKey = findKey(host, LOGON_UI_READY_KEY.value.key);
+  if (logonKey !== undefined) {
+    delete host.registry[logonKey];
+    delete host.keyTimes[logonKey];
+    host.logonUi = { afterMs: host.logonUi ? host.logonUi.afterMs : 0, at: null };
+  }
+}
+
+/**
+ * What happens on its own while the host runs, up to `now`: LogonUI creates its key when the boot
+ * reaches the logon prompt. Returns true when the document changed.
+ */
+export function settle(host: SimHostState, now: string): boolean {
+  const at = host.logonUi?.at;
+  if (!at || Date.parse(now) < Date.parse(at)) return false;
+  host.registry[LOGON_UI_READY_KEY.value.key] = {};
+  touch(host, LOGON_UI_READY_KEY.value.key, at);
+  host.logonUi!.at = null;
+  return true;
 }
 
 /** Completes a restart: new boot time, protocols re-read, services started, boot actions run. */
@@ -221,6 +259,11 @@ export function boot(host: SimHostState, at: string): void {
   for (const action of host.bootActions.splice(0)) applyOp(host, action, at);
   host.inEffect = configuredProtocols(host);
   host.tls13InEffect = configuredTls13(host);
+  if (host.logonUi && host.logonUi.at === null && host.logonUi.afterMs !== null) {
+    host.logonUi.at = new Date(Date.parse(at) + host.logonUi.afterMs).toISOString();
+    settle(host, at);
+  }
+  host.sqlReadyAt = host.sqlStartDelayMs ? new Date(Date.parse(at) + host.sqlStartDelayMs).toISOString() : null;
   for (const service of Object.values(host.services)) {
     const slow = service.startType === 'auto' && (service.startDelayMs ?? 0) > 0;
     service.state = service.startType !== 'auto' ? 'stopped' : slow ? 'starting' : 'running';
@@ -325,7 +368,8 @@ export function applyOp(host: SimHostState, op: HostOp, now: string): HostOpResu
       // What the values set now make SCHANNEL negotiate: never when keys were written.
       return { op: op.op, bootTime: host.bootTime, protocols: configuredProtocols(host) };
     case 'restart': {
-      if (!sameBoot(op.ifBootTime, host.bootTime)) return { op: op.op, requested: false, alreadyRestarted: true };
+      if (restartedSince(host.bootTime, op.ifBootTime)) return { op: op.op, requested: false, alreadyRestarted: true };
+      if (host.pendingShutdown?.inProgress) return { op: op.op, requested: false, alreadyRestarted: false, shutdownInProgress: true };
       if (host.pendingShutdown) return { op: op.op, requested: false, alreadyRestarted: false, pendingShutdown: true };
       const start = Date.parse(now) + op.delaySeconds * 1000;
       goDown(host, start);
@@ -341,7 +385,22 @@ export function applyOp(host: SimHostState, op: HostOp, now: string): HostOpResu
       delete host.startupTasks[op.name];
       return { op: op.op, changed };
     }
+    case 'sql.ping':
+      return { op: op.op, server: op.server, ...sqlAnswer(host, op.server, now) };
   }
+}
+
+/** Whether a SQL Server answers the host: its own instances once started, others as `sqlServers` says. */
+function sqlAnswer(host: SimHostState, server: string, now: string): { answered: boolean; detail: string } {
+  const [machine, instance = 'mssqlserver'] = server.toLowerCase().split('\\');
+  const local = ['.', 'localhost', '(local)', host.name.toLowerCase()].includes(machine);
+  if (!local) {
+    const answered = host.sqlServers?.[server.toLowerCase()] ?? true;
+    return { answered, detail: answered ? 'connected' : 'no answer (simulated)' };
+  }
+  if (!host.sqlInstances.some((i) => i.name.toLowerCase() === instance)) return { answered: false, detail: `no instance ${instance} on this host` };
+  if (host.sqlReadyAt && Date.parse(now) < Date.parse(host.sqlReadyAt)) return { answered: false, detail: 'SQL Server is starting' };
+  return { answered: true, detail: 'connected' };
 }
 
 /** The registry key an op touches, for fault matching. */

@@ -21,7 +21,7 @@ const ENCODED = new Set(['-encodedcommand', '-enc', '-ec']);
  *
  * @example
  * ```ts
- * isAgentCommandLine(['powershell.exe', ...bootstrapArgs()].join(' ')); // true
+ * isAgentCommandLine('powershell.exe -NoProfile -NonInteractive -EncodedCommand AAAA'); // false: not the bootstrap's script
  * isAgentCommandLine('cmd.exe /c whoami'); // false
  * ```
  */
@@ -51,7 +51,8 @@ const programLines = () => [bootstrapProgramLine('file'), bootstrapProgramLine('
  * @example
  * ```ts
  * const agent = new AgentCommand(process.env.RUNBOOK_PWSH!, 'host.json');
- * agent.input(Buffer.from(bootstrapProgramLine('file') + request + '\n'));
+ * declare const programAndRequest: string; // the agent program's line, then a request's line
+ * agent.input(Buffer.from(programAndRequest));
  * await agent.output(60_000);
  * const { stdout, exitCode } = agent.take(100_000);
  * ```

@@ -61,7 +61,8 @@ function badRequest(message: string): WsmanFault {
  * @example
  * ```ts
  * const winrs = new Winrs({ hostFile: 'host.json', pwsh: process.env.RUNBOOK_PWSH! });
- * const answer = await winrs.handle(readRequest(xml)!, host.bootTime, 512_000);
+ * declare const request: Parameters<Winrs['handle']>[0]; // a WS-Man request, as readRequest parses it
+ * const answer = await winrs.handle(request, '2026-12-06T08:00:00.000Z', 512_000);
  * winrs.close();
  * ```
  */

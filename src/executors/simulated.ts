@@ -8,8 +8,10 @@ import { ExecutorError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { writeFileAtomicUnsynced } from '../util/write-atomic.js';
 import { serveEndpoints, type ServedEndpoints } from './simulated-endpoints.js';
-import { serveWinrm, type ServedWinrm, type WinrmListenerOptions } from './simulated-winrm.js';
-import { applyOp, boot, goDown, opKey, sortedRegistry, type SimHostState } from './simulated-model.js';
+// The WinRM listener (node:http, the NTLM layer) is loaded only when asked for: a simulated host without it
+// loads neither (nor can a process started from a V8 snapshot, which cannot take node:http).
+import type { ServedWinrm, WinrmListenerOptions } from './simulated-winrm.js';
+import { applyOp, boot, goDown, opKey, settle, sortedRegistry, type SimHostState } from './simulated-model.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 import { WRITE_OPS } from './types.js';
 
@@ -125,7 +127,7 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
   let roundTrips = 0;
   let served: Promise<ServedEndpoints> | undefined;
   const winrm = options.winrm
-    ? await serveWinrm(() => readHost(file), {
+    ? await (await import('./simulated-winrm.js')).serveWinrm(() => readHost(file), {
         ...(options.winrm === true ? {} : options.winrm),
         hostFile: resolve(file),
         clock,
@@ -162,7 +164,8 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
           await writeHost(file, host);
         }
         const results: HostOpResult[] = [];
-        let dirty = false;
+        // What the boot does on its own meanwhile (LogonUI's key) is written with the batch.
+        let dirty = settle(host, at.toISOString());
         try {
           for (const op of batch) {
             const fault = matchingFault(host, op);

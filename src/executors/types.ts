@@ -30,12 +30,20 @@ export type HostOp =
    */
   | { op: 'tls.inEffect' }
   /**
-   * `shutdown /r /f /t <delaySeconds>`, unless the target booted since `ifBootTime` (within the boot-time
-   * tolerance). A shutdown someone else scheduled is never cancelled: the answer says it is pending.
+   * `shutdown /r /f /t <delaySeconds> /d p:<major>:<minor> /c <reason>`, unless the target is proven to
+   * have booted since `ifBootTime` (an unreadable reading proves nothing: the restart is sent). A
+   * shutdown someone else scheduled is never cancelled: the answer says it is pending; one already in
+   * progress is the restart. `plannedReason` (the restart step always sends it) makes Windows log it as planned.
    */
-  | { op: 'restart'; delaySeconds: number; reason: string; ifBootTime: string }
+  | { op: 'restart'; delaySeconds: number; reason: string; ifBootTime: string; plannedReason?: { major: number; minor: number } }
   | { op: 'startupTask.register'; name: string; command: string[] }
-  | { op: 'startupTask.remove'; name: string };
+  | { op: 'startupTask.remove'; name: string }
+  /**
+   * Whether a SQL Server answers, from the target: a connection is opened to `server` (`host`,
+   * `host\\instance`, `.` for the local default instance) with Windows authentication. A server that
+   * refuses this account's login answered too: it is up.
+   */
+  | { op: 'sql.ping'; server: string; timeoutSeconds: number };
 
 export type HostOpName = HostOp['op'];
 
@@ -105,9 +113,19 @@ export type HostOpResult =
     }
   | { op: 'boot.time'; bootTime: string }
   | { op: 'tls.inEffect'; bootTime: string; protocols: ProtocolMap }
-  | { op: 'restart'; requested: boolean; alreadyRestarted: boolean; pendingShutdown?: boolean }
+  | {
+      op: 'restart';
+      requested: boolean;
+      alreadyRestarted: boolean;
+      /** shutdown.exe answered 1190: someone else's shutdown is scheduled (left alone). */
+      pendingShutdown?: boolean;
+      /** shutdown.exe answered 1115: a shutdown is already in progress; it is the restart. */
+      shutdownInProgress?: boolean;
+    }
   | { op: 'startupTask.register'; changed: boolean }
-  | { op: 'startupTask.remove'; changed: boolean };
+  | { op: 'startupTask.remove'; changed: boolean }
+  /** `answered`: the server took the connection (or refused the login: it is up); `detail` says what happened. */
+  | { op: 'sql.ping'; server: string; answered: boolean; detail: string };
 
 /** The result type for one op name. */
 export type ResultOf<N extends HostOpName> = Extract<HostOpResult, { op: N }>;

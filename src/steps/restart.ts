@@ -11,8 +11,9 @@ import { ExecutorError, StepError, isTransient } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
 import type { StepRuntime } from '../engine/step-runtime.js';
 import type { Json } from '../engine/types.js';
-import { resultOf, type HostOp } from '../executors/types.js';
-import { sameBoot } from '../windows/boot-time.js';
+import { resultOf, type HostOp, type HostOpResult } from '../executors/types.js';
+import { restartedSince, sameBoot } from '../windows/boot-time.js';
+import { LOGON_UI_READY_KEY, PLANNED_RESTART_REASON, SHUTDOWN_IN_PROGRESS, SHUTDOWN_IS_SCHEDULED } from '../windows/facts/restart.js';
 
 export const restartParams = z.strictObject({
   /** False forbids restarting: the run then waits for a restart window and `resume --allow-restart`. @default true */
@@ -40,6 +41,13 @@ export const restartParams = z.strictObject({
    * @default 'fail'
    */
   ifShutdownPending: z._default(z.enum(['fail', 'wait']), 'fail'),
+  /**
+   * The SQL Server holding Orchestrator's database (`host` or `host\\instance`), which must answer from
+   * the target before it counts as ready (Orchestrator's services need it when they start). Empty: the
+   * SQL Server instances installed on the target, if any; `none`: no database is waited for.
+   * @default ''
+   */
+  databaseServer: z._default(z.string(), ''),
 });
 type RestartParams = z.infer<typeof restartParams>;
 
@@ -71,10 +79,48 @@ function markerSet(runId: string): HostOp {
 interface Baseline {
   bootTime: string;
   deadline: string;
+  /** LogonUI's key existed just before the restart (read in its batch): this host's boot creates it, so it is waited for. */
+  logonUi?: boolean;
+  /** The SQL Servers that must answer before the host is ready. */
+  databases?: string[];
 }
 
-/** The restart phase's answer. `unconfirmed`: the command's connection failed; the host decides what happened. */
-type RestartAnswer = { requested: boolean; alreadyRestarted: boolean; unconfirmed?: boolean; pendingShutdown?: boolean };
+/**
+ * The restart phase's answer. `unconfirmed`: the command's connection failed; the host decides what
+ * happened. `pendingShutdown` (1190, waited for by policy) and `shutdownInProgress` (1115): another
+ * shutdown is the restart.
+ */
+type RestartAnswer = {
+  requested: boolean;
+  alreadyRestarted: boolean;
+  unconfirmed?: boolean;
+  pendingShutdown?: boolean;
+  shutdownInProgress?: boolean;
+  /** LogonUI's key existed just before the restart command (read in the same batch); undefined when unknown. */
+  logonUi?: boolean;
+};
+
+/** LogonUI's key, read with `registry.get` (its existence is what counts). */
+const logonUiGet: HostOp = { op: 'registry.get', view: LOGON_UI_READY_KEY.value.view, key: LOGON_UI_READY_KEY.value.key, name: '' };
+
+/** The SQL Servers to wait for: the parameter's, or the target's own instances (`.`, `.\\NAME`). */
+function databasesOf(param: string, instances: { name: string }[] | null): string[] {
+  if (param.trim().toLowerCase() === 'none') return [];
+  if (param.trim() !== '') return [param.trim()];
+  return (instances ?? []).map((i) => (i.name.toUpperCase() === 'MSSQLSERVER' ? '.' : `.\\${i.name}`));
+}
+
+/** What is not ready yet in one poll's answers (empty: ready). */
+function notReady(results: HostOpResult[], baseline: Baseline): string[] {
+  const missing: string[] = [];
+  for (const r of results.slice(1)) {
+    if (r.op === 'service.status' && r.state !== 'running' && r.startType === 'auto') missing.push(`service ${r.name} ${r.state}`);
+    if (r.op === 'registry.get' && !r.keyExists) missing.push('Windows still starting (LogonUI has not reached the logon prompt)');
+    if (r.op === 'sql.ping' && !r.answered) missing.push(`SQL Server ${r.server} not answering (${r.detail})`);
+  }
+  if (!restartedSince(resultOf(results[0], 'boot.time').bootTime, baseline.bootTime)) missing.unshift(`boot time still ${baseline.bootTime}`);
+  return missing;
+}
 
 /** The earlier of the step's own deadline and the end of the compensation budget. */
 function deadlineOf(rt: StepRuntime, baseline: Baseline): number {
@@ -90,70 +136,91 @@ function nextPause(rt: StepRuntime, pause: number, params: RestartParams, deadli
 }
 
 /**
- * Polls until the boot time differs from the baseline and the ready services run, or the deadline
- * passes. With `resend`, a host that answers with the old boot time gets the (boot-time guarded)
- * restart command again: a command whose connection failed may never have run.
+ * Polls until the host is ready or the deadline passes: the boot time proven different from the
+ * baseline, the system finished starting (LogonUI's key, where this host creates it), the database
+ * answering, and the ready services running. With `resend`, a host that answers with the old boot
+ * time gets the (boot-time guarded) restart command again: a command whose connection failed may
+ * never have run.
  */
 async function waitForBoot(rt: StepRuntime, params: RestartParams, baseline: Baseline, resend = false): Promise<{ bootTime: string; polls: number; resent: number }> {
-  const ops: HostOp[] = [{ op: 'boot.time' }, ...params.readyServices.map((name): HostOp => ({ op: 'service.status', name }))];
+  const ops: HostOp[] = [
+    { op: 'boot.time' },
+    ...(baseline.logonUi ? [logonUiGet] : []),
+    ...(baseline.databases ?? []).map((server): HostOp => ({ op: 'sql.ping', server, timeoutSeconds: 5 })),
+    ...params.readyServices.map((name): HostOp => ({ op: 'service.status', name })),
+  ];
   const deadline = deadlineOf(rt, baseline);
-  const pause = params.pollIntervalMs;
   let polls = 0;
   let resent = 0;
-  for (;;) {
-    rt.checkpoint();
+  let waitingFor: string[] = [`boot time still ${baseline.bootTime}`];
+  // The same pause every time (no doubling): the host is seen ready at most one interval after it is.
+  return pollUntil(rt, params, deadline, { doubling: false }, async () => {
     polls += 1;
-    try {
-      const results = await rt.exec(ops, { poll: true, timeoutMs: 30_000 });
-      const bootTime = resultOf(results[0], 'boot.time').bootTime;
-      const restarted = !sameBoot(bootTime, baseline.bootTime);
-      // An auto-start service still starting is waited for; one that will not start by itself is not.
-      const ready = results.slice(1).every((r) => {
-        const s = resultOf(r, 'service.status');
-        return s.state === 'running' || s.startType !== 'auto';
-      });
-      if (restarted && ready) return { bootTime, polls, resent };
-      if (!restarted && resend && resent < 3) {
-        resent += 1;
-        rt.log(`the target still runs since ${baseline.bootTime}: sending the restart again (${resent})`, 'warn');
-        const again = await requestRestart(rt, params, baseline);
-        if (!again.unconfirmed) resend = false;
-      }
-    } catch (error) {
-      if (!isTransient(error)) throw error;
+    const results = await rt.exec(ops, { poll: true, timeoutMs: 30_000 });
+    const bootTime = resultOf(results[0], 'boot.time').bootTime;
+    // An auto-start service still starting is waited for; one that will not start by itself is not.
+    waitingFor = notReady(results, baseline);
+    if (waitingFor.length === 0) return { bootTime, polls, resent };
+    if (!restartedSince(bootTime, baseline.bootTime) && resend && resent < 3) {
+      resent += 1;
+      rt.log(`the target still runs since ${baseline.bootTime}: sending the restart again (${resent})`, 'warn');
+      const again = await requestRestart(rt, params, baseline);
+      if (!again.unconfirmed) resend = false;
     }
-    if (rt.now() >= deadline) {
-      throw new StepError('RESTART_TIMEOUT', `the target did not come back by ${new Date(deadline).toISOString()} (boot time still ${baseline.bootTime}, or services not running)`, {
-        where: rt.stepId,
-        hint: 'check the server console; once it is up, `runbook resume` continues the run',
-      });
-    }
-    // The same pause every time (no doubling): the boot is seen at most one interval after it happens.
-    await rt.sleep(nextPause(rt, pause, params, deadline));
-  }
+    return undefined;
+  }, () => {
+    throw new StepError('RESTART_TIMEOUT', `the target was not ready by ${new Date(deadline).toISOString()}: ${waitingFor.join('; ')}`, {
+      where: rt.stepId,
+      hint: 'check the server console; once it is up, `runbook resume` continues the run',
+    });
+  });
 }
 
 /** The target's boot time, waiting while it does not answer (it may be restarting), until the deadline. */
 async function currentBootTime(rt: StepRuntime, params: RestartParams, deadline: number): Promise<string> {
+  // An earlier undo already waited out its retries against this target: do not wait again.
+  const options = { doubling: true, stopOnError: () => rt.targetGone() };
+  return pollUntil(rt, params, deadline, options, async () => {
+    const [boot] = await rt.exec([{ op: 'boot.time' }], { poll: true, timeoutMs: 30_000 });
+    return resultOf(boot, 'boot.time').bootTime;
+  }, (error) => {
+    throw new StepError('TARGET_GONE', 'the target did not answer, so whether it restarted cannot be known', {
+      where: rt.stepId,
+      hint: 'once it is up, restart it so that the restored values take effect (or `runbook resume` the run)',
+      cause: error,
+    });
+  });
+}
+
+/**
+ * The step's one polling loop (as ansible.windows' `_do_until_success_or_condition` serves its
+ * waits): `attempt` until it returns a value, a transient error meaning only "not yet"; at the
+ * deadline — or, after a failed attempt, when `stopOnError` says so — `giveUp` ends it with the last
+ * error. Each pause is jittered and never past the deadline; `doubling` doubles it up to the cap.
+ */
+async function pollUntil<T>(
+  rt: StepRuntime,
+  params: RestartParams,
+  deadline: number,
+  options: { doubling: boolean; stopOnError?: () => boolean },
+  attempt: () => Promise<T | undefined>,
+  giveUp: (error?: unknown) => never,
+): Promise<T> {
   let pause = params.pollIntervalMs;
   for (;;) {
     rt.checkpoint();
+    let failed: unknown;
     try {
-      const [boot] = await rt.exec([{ op: 'boot.time' }], { poll: true, timeoutMs: 30_000 });
-      return resultOf(boot, 'boot.time').bootTime;
+      const value = await attempt();
+      if (value !== undefined) return value;
     } catch (error) {
       if (!isTransient(error)) throw error;
-      // An earlier undo already waited out its retries against this target: do not wait again.
-      if (rt.now() >= deadline || rt.targetGone()) {
-        throw new StepError('TARGET_GONE', 'the target did not answer, so whether it restarted cannot be known', {
-          where: rt.stepId,
-          hint: 'once it is up, restart it so that the restored values take effect (or `runbook resume` the run)',
-          cause: error,
-        });
-      }
+      failed = error;
+      if (options.stopOnError?.()) giveUp(error);
     }
+    if (rt.now() >= deadline) giveUp(failed);
     await rt.sleep(nextPause(rt, pause, params, deadline));
-    pause = Math.min(pause * 2, params.maxPollIntervalMs);
+    if (options.doubling) pause = Math.min(pause * 2, params.maxPollIntervalMs);
   }
 }
 
@@ -163,22 +230,37 @@ async function currentBootTime(rt: StepRuntime, params: RestartParams, deadline:
  * `unconfirmed`, and the host's boot time decides.
  */
 async function requestRestart(rt: StepRuntime, params: RestartParams, baseline: Baseline, extra: HostOp[] = []): Promise<RestartAnswer> {
-  const op: HostOp = { op: 'restart', delaySeconds: params.delaySeconds, reason: `runbook-engine run ${rt.runId}`, ifBootTime: baseline.bootTime };
+  const op: HostOp = {
+    op: 'restart',
+    delaySeconds: params.delaySeconds,
+    reason: `runbook-engine run ${rt.runId}`,
+    ifBootTime: baseline.bootTime,
+    plannedReason: PLANNED_RESTART_REASON.value,
+  };
   try {
-    const results = await rt.exec([...extra, op], { retry: false });
+    // LogonUI's key is read just before the restart, in the same batch: where it exists, this host's
+    // boot creates it, and the wait waits for it (restart.logon-ui-ready-key).
+    const results = await rt.exec([...extra, logonUiGet, op], { retry: false });
     const r = resultOf(results[results.length - 1], 'restart');
+    const logonUi = resultOf(results[results.length - 2], 'registry.get').keyExists;
+    if (r.shutdownInProgress) {
+      // Nobody can leave it alone or cancel it any more: it is the restart, whatever ifShutdownPending says.
+      rt.log(`a shutdown is already in progress on the target (shutdown.exe answered ${SHUTDOWN_IN_PROGRESS.value}): it is waited for as the restart`, 'warn');
+      return { requested: false, alreadyRestarted: false, shutdownInProgress: true, logonUi };
+    }
     if (r.pendingShutdown) {
       if (params.ifShutdownPending === 'fail') {
-        throw new StepError('SHUTDOWN_PENDING', 'a shutdown scheduled by someone else is pending on the target (shutdown.exe answered 1190); it was left alone and nothing was restarted', {
+        throw new StepError('SHUTDOWN_PENDING', `a shutdown scheduled by someone else is pending on the target (shutdown.exe answered ${SHUTDOWN_IS_SCHEDULED.value}); it was left alone and nothing was restarted`, {
           where: rt.stepId,
           hint: 'let it happen and run again, cancel it yourself (shutdown /a) if it is not wanted, or set ifShutdownPending=wait to let it be the restart',
         });
       }
       rt.log('a shutdown scheduled by someone else is pending: it is left alone and waited for as the restart', 'warn');
-      return { requested: false, alreadyRestarted: false, pendingShutdown: true };
+      return { requested: false, alreadyRestarted: false, pendingShutdown: true, logonUi };
     }
     rt.log(r.alreadyRestarted ? 'the target already restarted since the baseline' : 'restart requested');
-    return { requested: r.requested, alreadyRestarted: r.alreadyRestarted };
+    // Read after a restart that already happened, the key says nothing of the boot before it.
+    return { requested: r.requested, alreadyRestarted: r.alreadyRestarted, ...(r.alreadyRestarted ? {} : { logonUi }) };
   } catch (error) {
     if (error instanceof ExecutorError && error.transient) {
       rt.log(`the restart command's connection failed (${error.message.split('\n')[0]}): the target's boot time will tell whether it ran`, 'warn');
@@ -195,7 +277,7 @@ function allowed(rt: StepRuntime, params: RestartParams): boolean {
 
 export const restartStep = defineStepKind({
   kind: 'windows/restart',
-  description: 'Restarts the target when a reboot is owed and waits until it is back (boot time changed, services running)',
+  description: 'Restarts the target when a reboot is owed and waits until it is ready (boot time changed, Windows started, database answering, services running)',
   params: restartParams,
   outputs: z.object({ restarted: z.boolean(), previousBootTime: z.string(), bootTime: z.string(), rebootRequired: z.boolean() }),
   compensateLast: true,
@@ -206,13 +288,16 @@ export const restartStep = defineStepKind({
     const key = p.markerKey ?? { exists: true, existingAncestor: RESTART_MARKER.key };
     return [{ ...RESTART_MARKER, keyExists: key.exists, existingAncestor: key.existingAncestor, value: p.marker === null ? null : { type: 'REG_SZ', data: p.marker } }];
   },
-  async probe({ rt }) {
+  async probe({ rt, params }) {
     const owedBy = owedByThisRun(rt);
-    const results = await rt.read([{ op: 'boot.time' }, markerGet]);
+    const localSql = params.databaseServer.trim() === '';
+    // All of it is in the drive's read cache after the preflight: no round trip of its own.
+    const results = await rt.read([{ op: 'boot.time' }, markerGet, ...(localSql ? [{ op: 'sql.instances' } as HostOp] : [])]);
     const bootTime = resultOf(results[0], 'boot.time').bootTime;
     const read = resultOf(results[1], 'registry.get');
     const marker = read.value && read.value.type === 'REG_SZ' ? read.value.data : null;
-    return { bootTime, owedBy, marker, markerKey: { exists: read.keyExists, existingAncestor: read.existingAncestor } } as unknown as Json;
+    const databases = databasesOf(params.databaseServer, localSql ? resultOf(results[2], 'sql.instances').instances : null);
+    return { bootTime, owedBy, marker, markerKey: { exists: read.keyExists, existingAncestor: read.existingAncestor }, databases } as unknown as Json;
   },
   plan({ observed }) {
     const { bootTime, owedBy, marker } = observed as unknown as { bootTime: string; owedBy: string[]; marker: string | null };
@@ -227,8 +312,8 @@ export const restartStep = defineStepKind({
     };
   },
   async capture({ params, observed, rt }) {
-    const { bootTime, marker, markerKey } = observed as unknown as { bootTime: string; marker: string | null; markerKey: Json };
-    return { bootTime, marker, markerKey, deadline: new Date(rt.now() + params.timeoutSeconds * 1000).toISOString() };
+    const { bootTime, marker, markerKey, databases } = observed as unknown as { bootTime: string; marker: string | null; markerKey: Json; databases?: string[] };
+    return { bootTime, marker, markerKey, databases: databases ?? [], deadline: new Date(rt.now() + params.timeoutSeconds * 1000).toISOString() };
   },
   phases: [
     {
@@ -252,11 +337,12 @@ export const restartStep = defineStepKind({
           // This process is about to go down with the host; the start-up task resumes the run here.
           const baseline = priors as unknown as Baseline;
           const [boot] = await rt.exec([{ op: 'boot.time' }], { poll: true }).catch(() => [null]);
-          if (!boot || sameBoot(resultOf(boot, 'boot.time').bootTime, baseline.bootTime)) {
+          if (!boot || !restartedSince(resultOf(boot, 'boot.time').bootTime, baseline.bootTime)) {
             rt.suspend('awaiting resume: the target is restarting; its start-up task resumes the run');
           }
         }
-        return (await waitForBoot(rt, params, priors as unknown as Baseline, Boolean(restart?.unconfirmed))) as unknown as Json;
+        const baseline: Baseline = { ...(priors as unknown as Baseline), logonUi: restart?.logonUi ?? false };
+        return (await waitForBoot(rt, params, baseline, Boolean(restart?.unconfirmed))) as unknown as Json;
       },
     },
   ],
@@ -266,7 +352,7 @@ export const restartStep = defineStepKind({
     // The restart is no longer owed: the marker goes (with the start-up task, in the same batch).
     await rt.exec([...markerClear, ...(rt.onTarget ? [{ op: 'startupTask.remove', name: `${TASK_PREFIX}${rt.runId}` } as HostOp] : [])]);
     return {
-      ok: !sameBoot(boot.bootTime, baseline.bootTime),
+      ok: restartedSince(boot.bootTime, baseline.bootTime),
       summary: `restarted: booted ${boot.bootTime} (was ${baseline.bootTime}), ready after ${boot.polls} poll(s)`,
       output: { restarted: true, previousBootTime: baseline.bootTime, bootTime: boot.bootTime, rebootRequired: false },
     };
@@ -281,6 +367,8 @@ export const restartStep = defineStepKind({
     const baseline = await rt.remember<{ bootTime: string; restarted: boolean; deadline: string }>('compensate.baseline', async () => {
       const deadline = rt.now() + params.timeoutSeconds * 1000;
       const bootTime = await currentBootTime(rt, params, deadlineOf(rt, { bootTime: before.bootTime, deadline: new Date(deadline).toISOString() }));
+      // Not proven restarted (an unreadable reading included) counts as restarted here: the restored
+      // values take effect only after a restart, and an unreadable value never skips one.
       return { bootTime, restarted: !sameBoot(bootTime, before.bootTime), deadline: new Date(deadline).toISOString() };
     });
     if (!baseline.restarted) {
@@ -291,7 +379,7 @@ export const restartStep = defineStepKind({
     const extra: HostOp[] = rt.onTarget ? [{ op: 'startupTask.register', name: task, command: rt.resumeCommand }] : [];
     const sent = await requestRestart(rt, params, baseline, extra);
     if (rt.onTarget && !sent.alreadyRestarted) rt.suspend('awaiting resume: the target restarts so that the restored values take effect');
-    const boot = await waitForBoot(rt, params, baseline, Boolean(sent.unconfirmed));
+    const boot = await waitForBoot(rt, params, { ...baseline, logonUi: sent.logonUi ?? false, databases: before.databases }, Boolean(sent.unconfirmed));
     if (rt.onTarget) await rt.exec([{ op: 'startupTask.remove', name: task }]);
     return {
       detail: `restarted again so that the restored values take effect (booted ${boot.bootTime})`,

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { hostOf, makeHost, registryText, tempDir } from '../helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -39,6 +40,26 @@ test('the Windows workflow\'s sequence: plan, run awaiting a restart window, rol
   assert.is(rolled.code, 0, rolled.stderr + rolled.stdout);
   assert.is(await registryText(host), before, 'every touched key as before, the marker key gone');
   assert.ok((await readFile(join(state, 'runs', status.runId, 'report.md'), 'utf8')).includes('rolled back on request'));
+});
+
+type Step = { name?: string; run?: string };
+const WORKFLOW = join(ROOT, '.github', 'workflows', 'windows.yml');
+
+test('the workflow runs on runner images that exist: windows-2022 and windows-2025 (windows-2019 was retired on 2025-06-30), each with 5.1 and 7', async () => {
+  const doc = parse(await readFile(WORKFLOW, 'utf8')) as { jobs: Record<string, { strategy: { matrix: { os: string[]; shell: string[] } } }> };
+  const { matrix } = doc.jobs['real-windows'].strategy;
+  assert.equal(matrix.os, ['windows-2022', 'windows-2025']);
+  assert.equal(matrix.shell, ['powershell.exe', 'pwsh']);
+});
+
+test('the workflow runs the read-only self-check on the runner before the plan, and proves it changed no key', async () => {
+  const doc = parse(await readFile(WORKFLOW, 'utf8')) as { jobs: Record<string, { steps: Step[] }> };
+  const steps = doc.jobs['real-windows'].steps;
+  const at = (pattern: RegExp) => steps.findIndex((s) => pattern.test(s.run ?? ''));
+  const inspect = at(/main\.js inspect --target local --json/);
+  assert.ok(inspect > 0, 'a step runs `runbook inspect --target local --json`');
+  assert.ok(at(/before\\protocols\.reg/) < inspect && inspect < at(/main\.js plan /), 'after the keys are exported, before the plan');
+  assert.match(steps[inspect].run!, /differs after inspect/);
 });
 
 test.run();

@@ -149,6 +149,53 @@ if (run) {
     assert.equal(stored.D1, { type: 'REG_SZ', data: '2026-01-01T00:00:00Z' });
   });
 
+  test('an unreadable boot-time baseline never skips the restart: the agent restarts (as the simulated host does)', async () => {
+    const { agent, sim } = await pair();
+    for (const ifBootTime of ['', 'not a time']) {
+      const op: HostOp = { op: 'restart', delaySeconds: 0, reason: 'test', ifBootTime, plannedReason: { major: 2, minor: 4 } };
+      const [a] = await agent.run([op]);
+      assert.equal(a, { op: 'restart', requested: true, alreadyRestarted: false }, `agent, baseline ${JSON.stringify(ifBootTime)}`);
+    }
+    const [s] = await sim.run([{ op: 'restart', delaySeconds: 0, reason: 'test', ifBootTime: 'not a time' }]);
+    assert.equal(s, { op: 'restart', requested: true, alreadyRestarted: false }, 'simulated');
+  });
+
+  test('a shutdown already in progress answers shutdownInProgress (1115), one scheduled pendingShutdown (1190), from the agent and the simulated host alike', async () => {
+    const { agent, sim, agentFile, simFile } = await pair();
+    for (const inProgress of [true, false]) {
+      for (const file of [agentFile, simFile]) {
+        const host = await readHost(file);
+        host.pendingShutdown = { by: 'an administrator', at: new Date(Date.now() + 3_600_000).toISOString(), inProgress };
+        await writeHost(file, host);
+      }
+      const op: HostOp = { op: 'restart', delaySeconds: 0, reason: 'test', ifBootTime: (await hostOf(agentFile)).bootTime };
+      const [a] = await agent.run([op]);
+      const [s] = await sim.run([op]);
+      const expected = inProgress ? { shutdownInProgress: true } : { pendingShutdown: true };
+      assert.equal(a, { op: 'restart', requested: false, alreadyRestarted: false, ...expected });
+      assert.equal(s, a);
+    }
+  });
+
+  test('sql.ping: the host\'s own instance answers, a named server as the host says, from the agent and the simulated host alike', async () => {
+    const { agent, sim, agentFile, simFile } = await pair();
+    for (const file of [agentFile, simFile]) {
+      const host = await readHost(file);
+      host.sqlServers = { 'sql01\\orch': false };
+      await writeHost(file, host);
+    }
+    const instance = (await hostOf(agentFile)).sqlInstances[0].name;
+    const ops: HostOp[] = [
+      { op: 'sql.ping', server: instance === 'MSSQLSERVER' ? '.' : `.\\${instance}`, timeoutSeconds: 5 },
+      { op: 'sql.ping', server: '.\\NOSUCH', timeoutSeconds: 5 },
+      { op: 'sql.ping', server: 'sql01\\ORCH', timeoutSeconds: 5 },
+      { op: 'sql.ping', server: 'sql02', timeoutSeconds: 5 },
+    ];
+    const a = await agent.run(ops);
+    assert.equal(await sim.run(ops), a);
+    assert.equal(a.map((r) => (r as { answered: boolean }).answered), [true, false, false, true]);
+  });
+
   test('under a non-UTF-8 console (Windows PowerShell\'s OEM code page), a non-ASCII value is stored as sent, not just read back so', async () => {
     const { agentFile } = await pair();
     const { spawnSync } = await import('node:child_process');

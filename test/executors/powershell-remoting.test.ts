@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createRemotingExecutor, parseRemotingTarget, winrmHttpsEndpoint } from '../../src/executors/powershell-remoting.js';
+import { createRemotingExecutor, parseRemotingTarget, remotingShell, winrmHttpsEndpoint } from '../../src/executors/powershell-remoting.js';
 import { expectSameAsSimulated, makeHost, tempDir } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { SSHD, startSshd } from '../sshd.js';
@@ -27,6 +27,25 @@ test('a WinRM session over HTTPS is a TLS endpoint to prove by handshake; over H
   assert.equal(winrmHttpsEndpoint(parseRemotingTarget('winrm://10.0.0.5'), { RUNBOOK_WINRM_HTTPS: '1' }), [{ name: 'winrm-https', host: '10.0.0.5', port: 5986 }]);
   assert.equal(winrmHttpsEndpoint(parseRemotingTarget('winrm://orch01'), {}), []);
   assert.equal(winrmHttpsEndpoint(parseRemotingTarget('pwsh+ssh://admin@orch01'), { RUNBOOK_WINRM_HTTPS: '1' }), []);
+});
+
+test('pwsh+ssh:// is driven from PowerShell 7 on a Windows controller too, whose own powershell.exe has no -HostName', () => {
+  assert.is(remotingShell('ssh', undefined, {}, 'win32'), 'pwsh');
+  assert.is(remotingShell('ssh', undefined, { RUNBOOK_PWSH: 'powershell.exe' }, 'win32'), 'pwsh');
+  assert.is(remotingShell('ssh', undefined, { RUNBOOK_PWSH: 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe' }, 'win32'), 'pwsh');
+  assert.is(remotingShell('ssh', undefined, { RUNBOOK_PWSH: 'C:\\Program Files\\PowerShell\\7\\pwsh.exe' }, 'win32'), 'C:\\Program Files\\PowerShell\\7\\pwsh.exe');
+  // WinRM works from either: the platform's default stays.
+  assert.is(remotingShell('wsman', undefined, {}, 'win32'), 'powershell.exe');
+  assert.is(remotingShell('wsman', undefined, {}, 'linux'), 'pwsh');
+});
+
+test('pwsh+ssh:// given Windows PowerShell explicitly is refused with an error naming PowerShell 7, before anything starts', async () => {
+  const executor = createRemotingExecutor(parseRemotingTarget('pwsh+ssh://admin@orch01'), { shell: 'powershell.exe' });
+  const error = await executor.run([{ op: 'boot.time' }]).catch((e: Error) => e);
+  assert.instance(error, Error);
+  assert.match((error as Error).message, /needs PowerShell 6 or later on this machine: powershell\.exe is Windows PowerShell 5\.1/);
+  assert.match((error as Error).message, /install PowerShell 7/);
+  await executor.close();
 });
 
 if (run && SSHD) {

@@ -5,7 +5,29 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FAST, hostOf, makeHost, registryText, runToEnd } from '../helpers.js';
-import { sameBoot } from '../../src/windows/boot-time.js';
+import { restartedSince, sameBoot } from '../../src/windows/boot-time.js';
+import { LOGON_UI_READY_KEY } from '../../src/windows/facts/restart.js';
+import type { Executor, HostOp } from '../../src/executors/types.js';
+
+/** Virtual milliseconds a run of the bundled runbook takes on this host, with the step's polls. */
+async function timedRun(file: string, params: Record<string, unknown> = {}) {
+  const { createSimulatedExecutor, loadRunbook, VirtualClock } = await import('../../src/index.js');
+  const { kinds, newRunner, tempDir } = await import('../helpers.js');
+  const clock = new VirtualClock();
+  const runner = newRunner(await tempDir(), clock);
+  const started = clock.now();
+  const result = await runner.start(await loadRunbook('orchestrator-tls12', kinds), { executor: await createSimulatedExecutor(file, { clock }), params: { ...FAST, ...params } }).result;
+  return { result, waited: clock.now() - started, restart: result.steps.find((s) => s.id === 'restart')! };
+}
+
+/** An executor that records every batch it passes on. */
+function recording(inner: Executor): { executor: Executor; ops: HostOp[] } {
+  const ops: HostOp[] = [];
+  const executor: Executor = Object.create(inner, {
+    run: { value: (batch: readonly HostOp[], options?: object) => (ops.push(...batch), inner.run(batch, options)) },
+  });
+  return { executor, ops };
+}
 
 test('a shutdown someone else scheduled is left alone; by default the step fails and the run rolls back', async () => {
   const file = await makeHost('server-2016', (h) => {
@@ -41,6 +63,88 @@ test('an Orchestrator service that starts slowly is waited for: no rollback', as
   const { result } = await runToEnd(file, { params: { ...FAST, restartTimeoutSeconds: 30 } });
   assert.is(result.status, 'succeeded', JSON.stringify(result.error));
   assert.ok(result.steps.find((s) => s.id === 'restart')!.pollRoundTrips >= 2, 'it polled while the service started');
+});
+
+test('a shutdown already in progress (shutdown.exe answers 1115) is the restart: waited for, no rollback, whatever ifShutdownPending says', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    h.pendingShutdown = { by: 'Windows Update', at: new Date(Date.now() + 2500).toISOString(), inProgress: true };
+  });
+  const { result } = await runToEnd(file, { params: { ...FAST, restartTimeoutSeconds: 30 } });
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  const host = await hostOf(file);
+  assert.is(host.restarts, 1, 'one restart: the one in progress');
+  assert.is(host.pendingShutdown, null);
+});
+
+test('the restart carries a planned reason, Operating System: Reconfiguration (shutdown /d p:2:4)', async () => {
+  const { createSimulatedExecutor } = await import('../../src/index.js');
+  const file = await makeHost('server-2016');
+  const { executor, ops } = recording(await createSimulatedExecutor(file));
+  const { result } = await runToEnd(file, { executor });
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  const restart = ops.find((o) => o.op === 'restart') as Extract<HostOp, { op: 'restart' }>;
+  assert.equal(restart.plannedReason, { major: 2, minor: 4 });
+});
+
+test('an unreadable boot-time baseline never skips the restart: the host restarts', async () => {
+  const { createSimulatedExecutor } = await import('../../src/index.js');
+  const file = await makeHost('server-2016');
+  const executor = await createSimulatedExecutor(file);
+  for (const ifBootTime of ['', 'not a time', (await hostOf(file)).bootTime.replace(/\d/g, 'x')]) {
+    const before = await hostOf(file);
+    const [answer] = await executor.run([{ op: 'restart', delaySeconds: 0, reason: 'test', ifBootTime }]);
+    assert.equal(answer, { op: 'restart', requested: true, alreadyRestarted: false }, `baseline ${JSON.stringify(ifBootTime)}`);
+    const after = await hostOf(file);
+    assert.ok(after.down, 'the host went down');
+    after.down = null;
+    after.bootTime = new Date(Date.parse(before.bootTime) + 60_000).toISOString();
+    const { writeHost } = await import('../../src/index.js');
+    await writeHost(file, after);
+  }
+  // Only readable times a restart apart prove a restart; an unreadable reading is not "the same boot" either.
+  assert.not.ok(restartedSince('2026-11-20T06:14:02Z', ''));
+  assert.not.ok(restartedSince('garbage', '2026-11-20T06:12:44Z'));
+  assert.not.ok(sameBoot('', ''));
+  assert.ok(restartedSince('2026-11-20T06:14:02Z', '2026-11-20T06:12:44Z'));
+});
+
+test('readiness waits until Windows has finished starting (LogonUI\'s key, on a host that creates it)', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    h.registry[LOGON_UI_READY_KEY.value.key] = {};
+    h.logonUi = { afterMs: 5000 };
+  });
+  const { result, waited, restart } = await timedRun(file);
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  assert.ok(waited >= 5000, `waited ${waited} ms for a logon prompt 5 s after the boot`);
+  assert.ok(restart.pollRoundTrips >= 2);
+  assert.ok((await hostOf(file)).registry[LOGON_UI_READY_KEY.value.key], 'the boot created the key again');
+});
+
+test('a host whose boot never reaches the logon prompt fails the wait, saying so; one without the key is not waited for', async () => {
+  const never = await makeHost('server-2016', (h) => {
+    h.registry[LOGON_UI_READY_KEY.value.key] = {};
+    h.logonUi = { afterMs: null };
+  });
+  const { result } = await timedRun(never, { restartTimeoutSeconds: 20 });
+  assert.is(result.error?.code, 'RESTART_TIMEOUT');
+  assert.match(result.error!.message, /Windows still starting/);
+  const without = await makeHost('server-2016', (h) => void (h.logonUi = { afterMs: null }));
+  assert.is((await timedRun(without)).result.status, 'succeeded');
+});
+
+test('readiness waits until the Orchestrator database answers: the target\'s own SQL Server, or the one named', async () => {
+  const slowSql = await makeHost('server-2016', (h) => void (h.sqlStartDelayMs = 8000));
+  assert.ok((await hostOf(slowSql)).sqlInstances.length > 0, 'the preset has a local SQL Server');
+  const local = await timedRun(slowSql);
+  assert.is(local.result.status, 'succeeded', JSON.stringify(local.result.error));
+  assert.ok(local.waited >= 8000, `waited ${local.waited} ms for a SQL Server that answers 8 s after the boot`);
+  const remoteDown = await makeHost('server-2016', (h) => void (h.sqlServers = { 'sql01\\orch': false }));
+  const remote = await timedRun(remoteDown, { orchestratorDatabaseServer: 'sql01\\ORCH', restartTimeoutSeconds: 20 });
+  assert.is(remote.result.error?.code, 'RESTART_TIMEOUT');
+  assert.match(remote.result.error!.message, /SQL Server sql01\\ORCH not answering/);
+  const none = await timedRun(await makeHost('server-2016', (h) => void (h.sqlStartDelayMs = 60_000)), { orchestratorDatabaseServer: 'none' });
+  assert.is(none.result.status, 'succeeded');
+  assert.ok(none.waited < 60_000, 'databaseServer=none waits for no database');
 });
 
 test('boot times that differ by milliseconds (WMI drift) are the same boot; a restart is not', () => {

@@ -211,7 +211,10 @@ function Get-ServiceStatus([string]$serviceName) {
 # tolerance of the last.
 function Invoke-Restart($op) {
     $doc = Load-Doc
-    if ($doc.Contains('pendingShutdown') -and $null -ne $doc.pendingShutdown) { return [ordered]@{ requested = $false; alreadyRestarted = $false; pendingShutdown = $true } }
+    if ($doc.Contains('pendingShutdown') -and $null -ne $doc.pendingShutdown) {
+        if ($doc.pendingShutdown.Contains('inProgress') -and $doc.pendingShutdown.inProgress) { return [ordered]@{ requested = $false; alreadyRestarted = $false; shutdownInProgress = $true } }
+        return [ordered]@{ requested = $false; alreadyRestarted = $false; pendingShutdown = $true }
+    }
     $next = [DateTime]::UtcNow
     $last = [DateTime]::Parse([string]$doc.bootTime, [Globalization.CultureInfo]::InvariantCulture, [Globalization.DateTimeStyles]::RoundtripKind).ToUniversalTime().AddSeconds(10)
     if ($last -gt $next) { $next = $last }
@@ -219,8 +222,29 @@ function Invoke-Restart($op) {
     $doc.restarts = [int]$doc.restarts + 1
     $doc.inEffect = Get-Protocols
     foreach ($svc in $doc.services.Values) { if ($svc.startType -eq 'auto') { $svc.state = 'running' } else { $svc.state = 'stopped' } }
+    # LogonUI's volatile key: gone with the restart, created again at once unless this host never does.
+    $logonKey = 'SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon\AutoLogonChecked'
+    if ($doc.registry.Contains($logonKey) -and $doc.Contains('logonUi') -and $null -ne $doc.logonUi -and $null -eq $doc.logonUi.afterMs) { $doc.registry.Remove($logonKey) }
     $script:Dirty = $true
     return [ordered]@{ requested = $true; alreadyRestarted = $false }
+}
+
+# The host's own SQL Server instances answer (the instant boot has started them); others as the
+# document's sqlServers says (absent: they answer).
+function Test-SqlAnswer([string]$server, [int]$timeoutSeconds) {
+    $doc = Load-Doc
+    $parts = $server.ToLowerInvariant().Split('\')
+    $instance = 'mssqlserver'
+    if ($parts.Length -gt 1) { $instance = $parts[1] }
+    if (@('.', 'localhost', '(local)', ([string]$doc.name).ToLowerInvariant()) -contains $parts[0]) {
+        foreach ($i in @($doc.sqlInstances)) { if (([string]$i.name).ToLowerInvariant() -eq $instance) { return [ordered]@{ answered = $true; detail = 'connected' } } }
+        return [ordered]@{ answered = $false; detail = "no instance $instance on this host" }
+    }
+    if ($doc.Contains('sqlServers') -and $null -ne $doc.sqlServers -and $doc.sqlServers.Contains($server.ToLowerInvariant())) {
+        if ($doc.sqlServers[$server.ToLowerInvariant()]) { return [ordered]@{ answered = $true; detail = 'connected' } }
+        return [ordered]@{ answered = $false; detail = 'no answer (simulated)' }
+    }
+    return [ordered]@{ answered = $true; detail = 'connected' }
 }
 
 function Register-StartupTask([string]$taskName, $command) {

@@ -45,12 +45,20 @@ function ConvertFrom-JToken($token) {
     return $token.Value
 }
 
+# True on Windows PowerShell (5.1): its ConvertFrom-Json path is taken, and Newtonsoft is not there.
+function Test-WindowsPowerShell { return ($PSVersionTable.PSVersion.Major -lt 6) }
+
 function Read-JsonText([string]$text) {
-    if ($PSVersionTable.PSVersion.Major -lt 6) { return ConvertTo-Plain (ConvertFrom-Json -InputObject $text) }
+    if (Test-WindowsPowerShell) { return ConvertTo-Plain (ConvertFrom-Json -InputObject $text) }
     $reader = New-Object Newtonsoft.Json.JsonTextReader (New-Object System.IO.StringReader $text)
     $reader.DateParseHandling = [Newtonsoft.Json.DateParseHandling]::None
     return ConvertFrom-JToken ([Newtonsoft.Json.Linq.JToken]::ReadFrom($reader))
 }
+
+# The console's encodings, set by the main block (functions, so that the tests can stand in for a
+# process without a console).
+function Set-ConsoleInputEncoding($encoding) { [Console]::InputEncoding = $encoding }
+function Set-ConsoleOutputEncoding($encoding) { [Console]::OutputEncoding = $encoding }
 
 function Get-IsoNow { return [DateTime]::UtcNow.ToString('yyyy-MM-ddTHH:mm:ss.fffZ', [Globalization.CultureInfo]::InvariantCulture) }
 
@@ -231,8 +239,8 @@ function Reg-RemoveTree([string]$view, [string]$key) {
 function Reg-Export([string]$view, [string]$key, [string]$file) {
     $flag = '/reg:64'
     if ($view -eq '32') { $flag = '/reg:32' }
-    $out = & reg.exe export ('HKLM\' + (Get-CleanKey $key)) $file $flag /y 2>&1
-    if ($LASTEXITCODE -ne 0) { throw (New-AgentError 'permanent' "reg export failed ($LASTEXITCODE): $out") }
+    $r = Invoke-Native 'reg.exe' @('export', ('HKLM\' + (Get-CleanKey $key)), $file, $flag, '/y')
+    if ($r.exitCode -ne 0) { throw (New-AgentError 'permanent' "reg export failed ($($r.exitCode)): $($r.stderr.Trim())") }
     return [System.IO.File]::ReadAllText($file, [System.Text.Encoding]::Unicode)
 }
 
@@ -242,6 +250,55 @@ function Get-ExistingAncestor([string]$view, [string]$key) {
     return $deepest
 }
 
+# ---------- native programs ----------
+
+# One argument quoted for a Windows command line as CommandLineToArgvW splits it (src/windows/facts/
+# powershell.ts, powershell.command-line-quoting): backslashes are literal unless a quotation mark
+# follows them, so those before a quotation mark (the argument's own, or the closing one) are doubled.
+# C:\state\ becomes "C:\state\\", which a program reads back as C:\state\.
+function ConvertTo-QuotedArgument([string]$value) {
+    if ($value.Length -gt 0 -and $value.IndexOfAny([char[]]@(' ', "`t", "`n", '"')) -lt 0) { return $value }
+    $sb = New-Object System.Text.StringBuilder
+    [void]$sb.Append('"')
+    $slashes = 0
+    foreach ($c in $value.ToCharArray()) {
+        if ($c -eq [char]'\') { $slashes++; continue }
+        if ($c -eq [char]'"') { [void]$sb.Append([char]'\', 2 * $slashes + 1) } elseif ($slashes -gt 0) { [void]$sb.Append([char]'\', $slashes) }
+        $slashes = 0
+        [void]$sb.Append($c)
+    }
+    if ($slashes -gt 0) { [void]$sb.Append([char]'\', 2 * $slashes) }
+    [void]$sb.Append('"')
+    return $sb.ToString()
+}
+
+function ConvertTo-ArgumentLine($arguments) {
+    return ((@($arguments) | ForEach-Object { ConvertTo-QuotedArgument ([string]$_) }) -join ' ')
+}
+
+# Runs a native program and returns its exit code and both streams as text. Through
+# System.Diagnostics.Process, not PowerShell's native command processor: Windows PowerShell 5.1 turns
+# a native program's redirected standard error into error records and, under
+# $ErrorActionPreference = 'Stop', throws at its first line (powershell.native-stderr-under-stop).
+# Nothing here reaches PowerShell's error stream, on 5.1 and 7 alike.
+function Invoke-Native([string]$file, $arguments) {
+    $info = New-Object System.Diagnostics.ProcessStartInfo
+    $info.FileName = $file
+    $info.Arguments = ConvertTo-ArgumentLine $arguments
+    $info.UseShellExecute = $false
+    $info.CreateNoWindow = $true
+    $info.RedirectStandardOutput = $true
+    $info.RedirectStandardError = $true
+    $process = [System.Diagnostics.Process]::Start($info)
+    try {
+        # Standard error is read while standard output is: a full pipe would block the program.
+        $errTask = $process.StandardError.ReadToEndAsync()
+        $stdout = $process.StandardOutput.ReadToEnd()
+        $process.WaitForExit()
+        return [ordered]@{ exitCode = $process.ExitCode; stdout = $stdout; stderr = $errTask.Result }
+    } finally { $process.Dispose() }
+}
+
 # ---------- host facts: one function per operation, so that a backend can stand in for each ----------
 
 function Get-BootTime {
@@ -249,16 +306,17 @@ function Get-BootTime {
 }
 
 # WMI computes LastBootUpTime from the clock and the uptime: readings of one boot differ by
-# milliseconds. Readings within 5 seconds are the same boot (src/windows/boot-time.ts says the same).
-function Test-SameBoot([string]$a, [string]$b) {
-    try {
-        $style = [Globalization.DateTimeStyles]::RoundtripKind
-        $da = [DateTime]::Parse($a, [Globalization.CultureInfo]::InvariantCulture, $style).ToUniversalTime()
-        $db = [DateTime]::Parse($b, [Globalization.CultureInfo]::InvariantCulture, $style).ToUniversalTime()
-        return ([Math]::Abs(($da - $db).TotalMilliseconds) -lt 5000)
-    } catch {
-        return ($a -eq $b)
-    }
+# milliseconds. True only when both readings are times at least 5 seconds apart: the host is proven
+# to have booted since. A reading that is not a time proves nothing, and never skips a restart
+# (src/windows/boot-time.ts, restartedSince, says the same).
+function Test-RestartedSince([string]$current, [string]$baseline) {
+    $style = [Globalization.DateTimeStyles]::RoundtripKind
+    $culture = [Globalization.CultureInfo]::InvariantCulture
+    $now = [DateTime]::MinValue
+    $before = [DateTime]::MinValue
+    if (-not [DateTime]::TryParse($current, $culture, $style, [ref]$now)) { return $false }
+    if (-not [DateTime]::TryParse($baseline, $culture, $style, [ref]$before)) { return $false }
+    return ([Math]::Abs(($now.ToUniversalTime() - $before.ToUniversalTime()).TotalMilliseconds) -ge 5000)
 }
 
 # What SCHANNEL negotiates by default per side, from the values set now (src/windows/schannel.ts says
@@ -382,32 +440,63 @@ function Get-TlsInEffect {
 # The restart itself, once the boot-time guard has passed.
 function Invoke-Restart($op) {
     # /f: applications that would block the restart are closed (a restart the run depends on must happen).
-    $shutdownArgs = @('/r', '/f', '/t', [string][int]$op.delaySeconds, '/c', [string]$op.reason)
-    & shutdown.exe @shutdownArgs | Out-Null
+    $shutdownArgs = @('/r', '/f', '/t', [string][int]$op.delaySeconds)
+    # /d p:<major>:<minor>: Windows logs a planned restart, with its reason (restart.planned-reason).
+    if ($op.Contains('plannedReason') -and $null -ne $op.plannedReason) {
+        $shutdownArgs += @('/d', ('p:{0}:{1}' -f [int]$op.plannedReason.major, [int]$op.plannedReason.minor))
+    }
+    $shutdownArgs += @('/c', [string]$op.reason)
+    $r = Invoke-Native 'shutdown.exe' $shutdownArgs
     # 1190 (ERROR_SHUTDOWN_IS_SCHEDULED): someone else's shutdown is pending. It is theirs: never
     # cancelled here; the step reports it and waits for it or fails, as its parameter says.
-    if ($LASTEXITCODE -eq 1190) { return [ordered]@{ requested = $false; alreadyRestarted = $false; pendingShutdown = $true } }
-    if ($LASTEXITCODE -ne 0) { throw (New-AgentError 'permanent' "shutdown.exe failed with exit code $LASTEXITCODE") }
+    if ($r.exitCode -eq 1190) { return [ordered]@{ requested = $false; alreadyRestarted = $false; pendingShutdown = $true } }
+    # 1115 (ERROR_SHUTDOWN_IN_PROGRESS): a shutdown is already under way; it is the restart.
+    if ($r.exitCode -eq 1115) { return [ordered]@{ requested = $false; alreadyRestarted = $false; shutdownInProgress = $true } }
+    if ($r.exitCode -ne 0) { throw (New-AgentError 'permanent' "shutdown.exe failed with exit code $($r.exitCode): $($r.stderr.Trim())") }
     return [ordered]@{ requested = $true; alreadyRestarted = $false }
 }
 
-# A task at start-up, as SYSTEM. The ScheduledTasks module is missing on some servers (Server Core
-# without it, older images): schtasks.exe does the same there.
+# Whether a SQL Server answers from here, with this account's Windows credentials. A login refused
+# (18456) or a database refused (4060) is an answer: the server is up. The connection string is built
+# with SqlConnectionStringBuilder: the server name stays one value, whatever it holds.
+function Test-SqlAnswer([string]$server, [int]$timeoutSeconds) {
+    $builder = New-Object System.Data.SqlClient.SqlConnectionStringBuilder
+    $builder['Data Source'] = $server
+    $builder['Integrated Security'] = $true
+    $builder['Connect Timeout'] = [Math]::Max(1, $timeoutSeconds)
+    $builder['Pooling'] = $false
+    $connection = New-Object System.Data.SqlClient.SqlConnection ($builder.ConnectionString)
+    try {
+        $connection.Open()
+        return [ordered]@{ answered = $true; detail = 'connected' }
+    } catch {
+        $inner = $_.Exception
+        while ($null -ne $inner.InnerException -and -not ($inner -is [System.Data.SqlClient.SqlException])) { $inner = $inner.InnerException }
+        if ($inner -is [System.Data.SqlClient.SqlException] -and (@(18456, 18452, 4060) -contains $inner.Number)) {
+            return [ordered]@{ answered = $true; detail = "it answered and refused this account (error $($inner.Number))" }
+        }
+        return [ordered]@{ answered = $false; detail = $inner.Message }
+    } finally { $connection.Dispose() }
+}
+
+# A task at start-up, as SYSTEM, logged on as a service account (no password is stored; the task runs
+# whether or not anyone logs on). Its arguments are quoted for CommandLineToArgvW, so that a state
+# directory ending in \ arrives as it was given. The ScheduledTasks module is missing on some servers
+# (Server Core without it, older images): schtasks.exe does the same there.
 function Register-StartupTask([string]$taskName, $command) {
-    $arguments = @($command | Select-Object -Skip 1 | ForEach-Object { '"' + ([string]$_).Replace('"', '\"') + '"' }) -join ' '
+    $arguments = ConvertTo-ArgumentLine @($command | Select-Object -Skip 1)
     if (Get-Command -Name Register-ScheduledTask -ErrorAction SilentlyContinue) {
         $existing = Get-ScheduledTask -TaskName $taskName -ErrorAction SilentlyContinue
         $action = New-ScheduledTaskAction -Execute ([string]$command[0]) -Argument $arguments
         $trigger = New-ScheduledTaskTrigger -AtStartup
-        $principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -RunLevel Highest
+        $principal = New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest
         Register-ScheduledTask -TaskName $taskName -Action $action -Trigger $trigger -Principal $principal -Force | Out-Null
         return ($null -eq $existing)
     }
-    & schtasks.exe /Query /TN $taskName 2>&1 | Out-Null
-    $existed = ($LASTEXITCODE -eq 0)
-    $line = '"' + ([string]$command[0]) + '" ' + $arguments
-    & schtasks.exe /Create /F /TN $taskName /SC ONSTART /RU SYSTEM /RL HIGHEST /TR $line | Out-Null
-    if ($LASTEXITCODE -ne 0) { throw (New-AgentError 'permanent' "schtasks.exe /Create failed with exit code $LASTEXITCODE") }
+    $existed = ((Invoke-Native 'schtasks.exe' @('/Query', '/TN', $taskName)).exitCode -eq 0)
+    $line = (ConvertTo-QuotedArgument ([string]$command[0])) + ' ' + $arguments
+    $r = Invoke-Native 'schtasks.exe' @('/Create', '/F', '/TN', $taskName, '/SC', 'ONSTART', '/RU', 'SYSTEM', '/RL', 'HIGHEST', '/TR', $line)
+    if ($r.exitCode -ne 0) { throw (New-AgentError 'permanent' "schtasks.exe /Create failed with exit code $($r.exitCode): $($r.stderr.Trim())") }
     return (-not $existed)
 }
 
@@ -417,9 +506,9 @@ function Unregister-StartupTask([string]$taskName) {
         if ($null -ne $existing) { Unregister-ScheduledTask -TaskName $taskName -Confirm:$false }
         return ($null -ne $existing)
     }
-    & schtasks.exe /Query /TN $taskName 2>&1 | Out-Null
-    if ($LASTEXITCODE -ne 0) { return $false }
-    & schtasks.exe /Delete /F /TN $taskName | Out-Null
+    if ((Invoke-Native 'schtasks.exe' @('/Query', '/TN', $taskName)).exitCode -ne 0) { return $false }
+    $r = Invoke-Native 'schtasks.exe' @('/Delete', '/F', '/TN', $taskName)
+    if ($r.exitCode -ne 0) { throw (New-AgentError 'permanent' "schtasks.exe /Delete failed with exit code $($r.exitCode): $($r.stderr.Trim())") }
     return $true
 }
 
@@ -475,11 +564,15 @@ function Invoke-HostOp($op) {
         'service.status' { return (With-Op $name (Get-ServiceStatus ([string]$op.name))) }
         'tls.inEffect' { return [ordered]@{ op = $name; bootTime = (Get-BootTime); protocols = (Get-TlsInEffect) } }
         'restart' {
-            if (-not (Test-SameBoot (Get-BootTime) ([string]$op.ifBootTime))) { return [ordered]@{ op = $name; requested = $false; alreadyRestarted = $true } }
+            if (Test-RestartedSince (Get-BootTime) ([string]$op.ifBootTime)) { return [ordered]@{ op = $name; requested = $false; alreadyRestarted = $true } }
             return (With-Op $name (Invoke-Restart $op))
         }
         'startupTask.register' { return [ordered]@{ op = $name; changed = [bool](Register-StartupTask ([string]$op.name) @($op.command)) } }
         'startupTask.remove' { return [ordered]@{ op = $name; changed = [bool](Unregister-StartupTask ([string]$op.name)) } }
+        'sql.ping' {
+            $r = Test-SqlAnswer ([string]$op.server) ([int]$op.timeoutSeconds)
+            return [ordered]@{ op = $name; server = [string]$op.server; answered = [bool]$r.answered; detail = [string]$r.detail }
+        }
     }
     throw (New-AgentError 'permanent' "unknown operation '$name'")
 }
@@ -528,12 +621,19 @@ function Invoke-AgentRequest([string]$text) {
     return ("RBE-BEGIN $marker`n" + (ConvertTo-Json -InputObject $answer -Depth 20 -Compress) + "`nRBE-END $marker")
 }
 
+# ---------- run: the console's encodings, then the requests (everything above only defines) ----------
+
 # Standard input and output are UTF-8 whatever the console's code page (Windows PowerShell 5.1
 # defaults to the OEM code page): a non-ASCII value must not be garbled on the way in or out. The
 # input encoding is changed only before anything was read (the SSH bootstrap sets it first itself).
+# Where there is no console (a WinRM session), Windows PowerShell 5.1 throws "The handle is invalid"
+# at the setter (powershell.no-console-output-encoding): there is no console text to encode then
+# (remoting returns the answer as an object), so the agent goes on and answers.
 $utf8 = New-Object System.Text.UTF8Encoding $false
-if ($args.Count -eq 0 -and [Console]::InputEncoding.WebName -ne 'utf-8') { [Console]::InputEncoding = $utf8 }
-[Console]::OutputEncoding = $utf8
+try {
+    if ($args.Count -eq 0 -and [Console]::InputEncoding.WebName -ne 'utf-8') { Set-ConsoleInputEncoding $utf8 }
+} catch { }
+try { Set-ConsoleOutputEncoding $utf8 } catch { }
 
 if ($args.Count -gt 0) {
     # PowerShell remoting: the request is the first argument, the answer the script's output.

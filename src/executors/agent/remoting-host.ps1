@@ -18,6 +18,10 @@ function Get-TargetKey($t) { return "$($t.transport)|$($t.user)|$($t.host)|$($t.
 
 function New-TargetSession($t) {
     if ($t.transport -eq 'ssh') {
+        # SSH remoting (-HostName) exists from PowerShell 6: Windows PowerShell 5.1 cannot hold this session.
+        if (-not (Get-Command New-PSSession).Parameters.ContainsKey('HostName')) {
+            throw (New-Object System.NotSupportedException "pwsh+ssh:// needs PowerShell 7 (pwsh) on this machine: this is PowerShell $($PSVersionTable.PSVersion), whose New-PSSession has no -HostName")
+        }
         $p = @{ HostName = [string]$t.host; Port = [int]$t.port; UserName = [string]$t.user; ErrorAction = 'Stop' }
         if ($env:RUNBOOK_SSH_KEY) { $p.KeyFilePath = $env:RUNBOOK_SSH_KEY }
         $options = @{ StrictHostKeyChecking = 'yes'; BatchMode = 'yes'; ConnectTimeout = '15' }
@@ -66,7 +70,9 @@ while ($true) {
         try {
             $session = Get-TargetSession $msg.target
         } catch {
-            Send-Answer ([ordered]@{ id = $id; ok = $false; kind = 'unreachable'; message = $_.Exception.Message })
+            $kind = 'unreachable'
+            if ($_.Exception -is [System.NotSupportedException]) { $kind = 'permanent' }
+            Send-Answer ([ordered]@{ id = $id; ok = $false; kind = $kind; message = $_.Exception.Message })
             continue
         }
         try {

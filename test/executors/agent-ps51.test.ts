@@ -1,0 +1,219 @@
+/**
+ * Windows PowerShell 5.1 in the suite. Every agent file is read by PowerShell's own parser and walked
+ * for what 5.1 lacks (syntax, cmdlets, parameters, variables), and bad snippets prove each rule fires.
+ * Then the agent runs here, in PowerShell 7, with the 5.1 behaviours that can be reproduced: its 5.1
+ * JSON path (ConvertFrom-Json, dates kept as text as 5.1 keeps them), no console (the encoding setters
+ * throw "The handle is invalid", as in a WinRM session), and native programs whose standard error is
+ * written under $ErrorActionPreference = 'Stop'.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PWSH, needPwsh } from '../pwsh.js';
+import { check51 } from './ps51-check.js';
+
+const run = needPwsh('test/executors/agent-ps51.test.ts');
+const AGENT_DIR = join(import.meta.dirname, '..', '..', 'src', 'executors', 'agent');
+const AGENT = join(AGENT_DIR, 'agent.ps1');
+
+/** Each bad line and the finding it must produce. */
+const BAD: [string, string][] = [
+  ['$a = $true ? 1 : 2', 'ternary'],
+  ['$b = $null ?? 3', '??'],
+  ['$c ??= 4', '??='],
+  ['Get-Date && Get-Date', '&& / ||'],
+  ['$d = ${x}?.Name', 'null-conditional'],
+  ['function f { process { } clean { } }', 'clean block'],
+  ["$h = '{}' | ConvertFrom-Json -AsHashtable", 'ConvertFrom-Json -AsHashtable'],
+  ["$j = ConvertFrom-Json '{}' -Depth 5", 'ConvertFrom-Json -Depth'],
+  ['Get-Content x.bin -AsByteStream', 'Get-Content -AsByteStream'],
+  ['1..3 | ForEach-Object -Parallel { $_ }', 'ForEach-Object -Parallel'],
+  ["'a', 'b' | Join-String -Separator ','", 'command Join-String'],
+  ['Get-Error', 'command Get-Error'],
+  ["$s = New-PSSession -HostName orch01 -UserName admin", 'New-PSSession -HostName'],
+  ["if ($IsWindows) { 'w' }", 'variable $IsWindows'],
+  ["Set-Content x.txt 'x' -Encoding utf8NoBOM", 'encoding utf8NoBOM'],
+  ['& shutdown.exe /r /t 0 2>&1 | Out-Null', 'native shutdown.exe called directly'],
+  ['reg.exe export HKLM\\SOFTWARE x.reg /y', 'native reg.exe called directly'],
+  ['[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false', '[Console] encoding assigned outside try'],
+  ['Set-ConsoleOutputEncoding $utf8', 'console encoding set outside try'],
+];
+
+/** The agent's text before its run marker: every function, nothing run. */
+function agentFunctions(): string {
+  const text = readFileSync(AGENT, 'utf8');
+  const at = text.indexOf('# ---------- run:');
+  assert.ok(at > 0, 'agent.ps1 has a run marker after its definitions');
+  return text.slice(0, at);
+}
+
+/** Runs a PowerShell script file with `input` on standard input. */
+function pwsh(file: string, input = '', env: Record<string, string> = {}) {
+  const r = spawnSync(PWSH!, ['-NoProfile', '-NonInteractive', '-File', file], { input, env: { ...process.env, ...env }, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+if (run) {
+  let findings: string[][];
+
+  test.before(async () => {
+    const { tempDir } = await import('../helpers.js');
+    const { agentScriptFile } = await import('../../src/executors/agent-protocol.js');
+    const dir = await tempDir();
+    const { bootstrapArgs } = await import('../../src/executors/agent-protocol.js');
+    const args = bootstrapArgs();
+    const bootstrap = join(dir, 'bootstrap.ps1');
+    await writeFile(bootstrap, Buffer.from(args[args.indexOf('-EncodedCommand') + 1], 'base64').toString('utf16le'));
+    const bad = join(dir, 'bad.ps1');
+    await writeFile(bad, `${BAD.map(([line]) => line).join('\n')}\n`);
+    findings = check51([
+      { path: AGENT },
+      { path: join(AGENT_DIR, 'agent-file-backend.ps1') },
+      { path: agentScriptFile('file') },
+      { path: join(AGENT_DIR, 'remoting-host.ps1') },
+      { path: bootstrap },
+      { path: bad },
+    ]);
+  });
+
+  test('every agent file (agent, its test backend, the two joined, the remoting host, the SSH bootstrap) uses nothing Windows PowerShell 5.1 lacks', () => {
+    assert.equal(findings.slice(0, 5), [[], [], [], [], []]);
+  });
+
+  test('the check finds each thing 5.1 lacks, each on its own line (it can fail)', () => {
+    const found = findings[5];
+    BAD.forEach(([line, what], i) => {
+      assert.ok(found.some((f) => f.includes(what) && f.endsWith(`line ${i + 1}`)), `${what} (line ${i + 1}: ${line}) not found in:\n${found.join('\n')}`);
+    });
+  });
+
+  test('the 5.1 JSON path (ConvertFrom-Json, no Newtonsoft) answers exactly as the PowerShell 7 path does', async () => {
+    const { agentProgram, agentRequest, parseAgentAnswer } = await import('../../src/executors/agent-protocol.js');
+    const { makeHost, tempDir } = await import('../helpers.js');
+    const dir = await tempDir();
+    // 5.1: Test-WindowsPowerShell says so, and ConvertFrom-Json keeps date-like strings as text (7.5's -DateKind String).
+    const shim = [
+      "function Test-WindowsPowerShell { [Console]::Error.WriteLine('ps51-json-path'); return $true }",
+      'function ConvertFrom-Json { param([Parameter(ValueFromPipeline = $true)]$InputObject) Microsoft.PowerShell.Utility\\ConvertFrom-Json -InputObject $InputObject -DateKind String }',
+    ].join('\n');
+    const program = agentProgram('file');
+    const at = program.indexOf('# ---------- main:');
+    const ps51 = join(dir, 'agent-51.ps1');
+    await writeFile(ps51, `${program.slice(0, at)}${shim}\n${program.slice(at)}`);
+    const ps7 = join(dir, 'agent-7.ps1');
+    await writeFile(ps7, program);
+    const answers: unknown[] = [];
+    for (const file of [ps51, ps7]) {
+      const host = await makeHost('server-2016');
+      const bootTime = JSON.parse(readFileSync(host, 'utf8')).bootTime as string;
+      const key = 'SOFTWARE\\runbook-engine-test';
+      const { marker, json } = agentRequest([
+        { op: 'registry.set', view: '64', key, name: 'Text', value: { type: 'REG_SZ', data: 'Grüße ✓ 2026-11-20T06:12:44Z' } },
+        { op: 'registry.set', view: '64', key, name: 'One', value: { type: 'REG_MULTI_SZ', data: ['only'] } },
+        { op: 'registry.set', view: '64', key, name: 'Max', value: { type: 'REG_DWORD', data: 4294967295 } },
+        { op: 'registry.get', view: '64', key, name: 'Text' },
+        { op: 'registry.get', view: '64', key, name: 'One' },
+        { op: 'sql.instances' },
+        { op: 'restart', delaySeconds: 0, reason: 'test', ifBootTime: bootTime, plannedReason: { major: 2, minor: 4 } },
+      ]);
+      const r = pwsh(file, `${json}\n`, { RUNBOOK_AGENT_HOST_FILE: host });
+      assert.is(r.stderr.includes('ps51-json-path'), file === ps51, `the 5.1 path ran only where forced: ${r.stderr}`);
+      answers.push(parseAgentAnswer(r.stdout, marker, file));
+    }
+    assert.equal(answers[0], answers[1]);
+    const results = answers[0] as { op: string; value?: unknown; requested?: boolean }[];
+    assert.equal(results[3].value, { type: 'REG_SZ', data: 'Grüße ✓ 2026-11-20T06:12:44Z' }, 'a date-like string stays the string it was');
+    assert.equal(results[4].value, { type: 'REG_MULTI_SZ', data: ['only'] }, 'a one-element list stays a list');
+    assert.is(results[6].requested, true, "the boot-time guard read the baseline as the host's own boot time");
+  });
+
+  test('without a console (the encoding setters throw "The handle is invalid", as in a WinRM session) the agent still answers', async () => {
+    const { agentProgram, agentRequest, parseAgentAnswer } = await import('../../src/executors/agent-protocol.js');
+    const { makeHost, tempDir } = await import('../helpers.js');
+    const shim = [
+      "function Set-ConsoleOutputEncoding($encoding) { [Console]::Error.WriteLine('no-console'); throw (New-Object System.IO.IOException 'The handle is invalid.') }",
+      "function Set-ConsoleInputEncoding($encoding) { throw (New-Object System.IO.IOException 'The handle is invalid.') }",
+    ].join('\n');
+    const program = agentProgram('file');
+    const at = program.indexOf('# ---------- main:');
+    const file = join(await tempDir(), 'agent-no-console.ps1');
+    await writeFile(file, `${program.slice(0, at)}${shim}\n${program.slice(at)}`);
+    const { marker, json } = agentRequest([{ op: 'os.info' }]);
+    const r = pwsh(file, `${json}\n`, { RUNBOOK_AGENT_HOST_FILE: await makeHost('server-2016') });
+    assert.match(r.stderr, /no-console/, 'the setter was tried (and threw)');
+    const [os] = parseAgentAnswer(r.stdout, marker, file);
+    assert.is(os.op, 'os.info');
+  });
+
+  test("native programs run through Invoke-Native: stderr under $ErrorActionPreference = 'Stop' throws nothing, the exit code and both streams come back", async () => {
+    const { tempDir } = await import('../helpers.js');
+    const file = join(await tempDir(), 'native.ps1');
+    await writeFile(
+      file,
+      `${agentFunctions()}
+$ErrorActionPreference = 'Stop'
+# PowerShell 7's nearest to 5.1: a native command's failure is an error under Stop.
+$PSNativeCommandUseErrorActionPreference = $true
+$r = Invoke-Native '/bin/sh' @('-c', 'echo oops >&2; echo out; exit 3')
+[Console]::Out.Write((ConvertTo-Json -InputObject $r -Compress))
+`,
+    );
+    const r = pwsh(file);
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout), { exitCode: 3, stdout: 'out\n', stderr: 'oops\n' });
+  });
+
+  test('arguments reach a program as given, by the CommandLineToArgvW rules: a trailing \\ survives its closing quote', async () => {
+    const { tempDir } = await import('../helpers.js');
+    const args = ['C:\\runbook state\\', 'C:\\state\\', 'a "quoted" word', '', 'plain', 'two\\\\', 'x\\"y', 'résumé ✓'];
+    const file = join(await tempDir(), 'argv.ps1');
+    await writeFile(
+      file,
+      `${agentFunctions()}
+$arguments = @(ConvertFrom-Json $env:RBE_ARGS)
+$r = Invoke-Native $env:RBE_NODE (@('-e', 'process.stdout.write(JSON.stringify(process.argv.slice(1)))') + $arguments)
+[Console]::Out.Write($r.stdout)
+`,
+    );
+    const r = pwsh(file, '', { RBE_ARGS: JSON.stringify(args), RBE_NODE: process.execPath });
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout), args);
+  });
+
+  test('the restart: /d p:2:4 on the command line; exit 1115 is a shutdown in progress, 1190 one scheduled, others fail; an unreadable baseline is not "restarted"', async () => {
+    const { tempDir } = await import('../helpers.js');
+    const file = join(await tempDir(), 'restart.ps1');
+    await writeFile(
+      file,
+      `${agentFunctions()}
+$script:Seen = $null
+function Invoke-Native([string]$file, $arguments) { $script:Seen = @($file) + @($arguments); return [ordered]@{ exitCode = [int]$env:RBE_EXIT; stdout = ''; stderr = 'shutdown said no' } }
+$op = [ordered]@{ delaySeconds = 0; reason = 'runbook-engine run r1'; plannedReason = [ordered]@{ major = 2; minor = 4 } }
+$out = [ordered]@{}
+try { $out.result = Invoke-Restart $op } catch { $out.error = $_.Exception.Message }
+$out.argv = $script:Seen
+$out.unreadable = @((Test-RestartedSince '2026-11-20T06:14:02Z' ''), (Test-RestartedSince 'x' '2026-11-20T06:12:44Z'), (Test-RestartedSince '2026-11-20T06:14:02Z' '2026-11-20T06:12:44Z'))
+[Console]::Out.Write((ConvertTo-Json -InputObject $out -Compress -Depth 5))
+`,
+    );
+    const as = (exit: number) => JSON.parse(pwsh(file, '', { RBE_EXIT: String(exit) }).stdout);
+    const ok = as(0);
+    assert.equal(ok.argv, ['shutdown.exe', '/r', '/f', '/t', '0', '/d', 'p:2:4', '/c', 'runbook-engine run r1']);
+    assert.equal(ok.result, { requested: true, alreadyRestarted: false });
+    assert.equal(ok.unreadable, [false, false, true]);
+    assert.equal(as(1115).result, { requested: false, alreadyRestarted: false, shutdownInProgress: true });
+    assert.equal(as(1190).result, { requested: false, alreadyRestarted: false, pendingShutdown: true });
+    assert.match(as(5).error, /shutdown\.exe failed with exit code 5: shutdown said no/);
+  });
+
+  test('the resume task runs as SYSTEM logged on as a service account, its arguments quoted for CommandLineToArgvW', () => {
+    const text = readFileSync(AGENT, 'utf8');
+    assert.match(text, /New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest/);
+    assert.match(text, /\$arguments = ConvertTo-ArgumentLine @\(\$command \| Select-Object -Skip 1\)/);
+  });
+}
+
+test.run();
