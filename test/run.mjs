@@ -69,6 +69,18 @@ const env = { ...process.env, ...(tmpdir ? { TMPDIR: tmpdir } : {}) };
 // handshake prober takes any certificate; PostgreSQL and sshd listen on loopback), so the test
 // processes go without it.
 delete env.NODE_EXTRA_CA_CERTS;
+// The PowerShell that `.ci/setup-test-deps` (npm test's pretest) installs, for the test processes and
+// whatever they start, unless the caller named one: no one has to export RUNBOOK_PWSH by hand.
+const toolsPwsh = join(root, '.tools', 'pwsh', 'pwsh');
+if (!env.RUNBOOK_PWSH && executable(toolsPwsh)) env.RUNBOOK_PWSH = toolsPwsh;
+function executable(path) {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const removeTmpdir = () => tmpdir && rmSync(tmpdir, { recursive: true, force: true, maxRetries: 2 });
 
 const FILE_TIMEOUT_MS = 15 * 60_000;

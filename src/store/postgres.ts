@@ -24,7 +24,7 @@ import { replay, resultOf } from '../engine/replay.js';
 import { fleetDirOf } from '../fleet/fleet-dir.js';
 import type { FleetRecord } from '../fleet/types.js';
 import { checkFleetRecord, filesUnder } from './file-store.js';
-import type { RunJournal, RunStore, UnreachableHost } from './types.js';
+import type { PostgresStore as PublicPostgresStore, RunJournal, RunStore, UnreachableHost } from './types.js';
 
 /** The schema, one migration per version; never edit a released one, add the next. */
 export const MIGRATIONS: readonly string[] = [
@@ -73,6 +73,15 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX rbe_fleet_hosts_queued ON rbe_fleet_hosts (state) WHERE state = 'queued';`,
 ];
+
+/**
+ * The store's connections, for the work queue: `store` must be one that {@link postgresStore} opened
+ * (an application's own object that only looks like one is refused, with what to pass instead).
+ */
+export function withConnections(store: RunStore): PostgresStore {
+  if (store instanceof PostgresStore) return store;
+  throw new TypeError(`a PostgreSQL store opened by postgresStore() is needed here, not a ${store.kind} store (${store.location})`);
+}
 
 /** SQLSTATE classes and socket errors that mean "the server is not there right now": retried. */
 export function isConnectionError(error: unknown): boolean {
@@ -125,7 +134,12 @@ export async function postgresStore(url: string, options: PostgresStoreOptions):
   return store;
 }
 
-export class PostgresStore implements RunStore {
+/**
+ * The PostgreSQL store with its connections (node-postgres's pool), for the store's own modules and the
+ * work queue; applications see it as the {@link PublicPostgresStore} of `store/types.ts`, which names
+ * no type of `pg`.
+ */
+export class PostgresStore implements PublicPostgresStore {
   readonly kind = 'postgres' as const;
   readonly location: string;
   readonly pool: pg.Pool;

@@ -1,10 +1,31 @@
 /**
  * The shared store and its workers for library users, loaded on first use: an application that keeps
- * its runs in files never loads node-postgres or pg-boss.
+ * its runs in files never loads node-postgres or pg-boss, and need not install them. They are optional
+ * peer dependencies of the package; opening a PostgreSQL store without them fails with the command that
+ * installs them. (The CLI bundles both: `runbook … --store postgres://…` needs nothing more.)
  */
-import type { PostgresStore, PostgresStoreOptions } from './postgres.js';
+import { JournalError } from '../errors.js';
+import type { PostgresStoreOptions } from './postgres.js';
+import type { PostgresStore } from './types.js';
 import type { Worker, WorkerOptions } from '../worker/worker.js';
 import type { FleetRecord } from '../fleet/types.js';
+
+/** What installs the optional peers, in the majors of the package's `peerDependencies` (pg-boss 10: the last line for Node 20). */
+const INSTALL_PEERS = 'npm install pg@8 pg-boss@10';
+
+/** Loads a module of the PostgreSQL store; a missing optional peer becomes an error that says how to install it. */
+async function loadShared<T>(load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const missing = /Cannot find (?:package|module) '(pg|pg-boss)'/.exec((error as Error)?.message ?? '')?.[1];
+    if (!missing || !/MODULE_NOT_FOUND/.test(String((error as { code?: unknown }).code))) throw error;
+    throw new JournalError('STORE_UNAVAILABLE', `the PostgreSQL store needs the package ${missing}, which is not installed`, {
+      hint: `install both optional peer dependencies beside runbook-engine: ${INSTALL_PEERS} (an application that keeps its runs in files needs neither)`,
+      cause: error,
+    });
+  }
+}
 
 /**
  * Opens the PostgreSQL store at `url`, applying the schema migrations it lacks.
@@ -16,7 +37,7 @@ import type { FleetRecord } from '../fleet/types.js';
  * ```
  */
 export async function postgresStore(url: string, options: PostgresStoreOptions): Promise<PostgresStore> {
-  return (await import('./postgres.js')).postgresStore(url, options);
+  return (await loadShared(() => import('./postgres.js'))).postgresStore(url, options);
 }
 
 /**
@@ -33,7 +54,7 @@ export async function postgresStore(url: string, options: PostgresStoreOptions):
  * ```
  */
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
-  return (await import('../worker/worker.js')).startWorker(options);
+  return (await loadShared(() => import('../worker/worker.js'))).startWorker(options);
 }
 
 /**
@@ -48,8 +69,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
  * ```
  */
 export async function enqueueFleet(store: PostgresStore, record: FleetRecord): Promise<void> {
-  const { WorkQueue } = await import('../worker/queue.js');
-  const queue = await WorkQueue.open(store);
+  const { WorkQueue } = await loadShared(() => import('../worker/queue.js'));
+  const { withConnections } = await import('./postgres.js');
+  const queue = await WorkQueue.open(withConnections(store));
   try {
     await queue.enqueueFleet(record);
   } finally {

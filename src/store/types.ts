@@ -88,3 +88,20 @@ export interface RunStore {
   /** Lets go of connections (the file store holds none). */
   close(): Promise<void>;
 }
+
+/**
+ * A store in PostgreSQL as {@link postgresStore} opens it: the store contract, shared by the workers of
+ * any number of machines. Its connections are its own: no type of node-postgres is part of it, so that
+ * an application compiles without `pg` or `@types/pg` (optional peer dependencies, needed only to open
+ * one).
+ *
+ * @example
+ * ```ts
+ * const store: PostgresStore = await postgresStore(process.env.RUNBOOK_STORE!, { stateDir: '.runbook' });
+ * console.log(store.kind, store.location); // postgres postgres://runbook@db.example.org/runbook
+ * await store.close();
+ * ```
+ */
+export interface PostgresStore extends RunStore {
+  readonly kind: 'postgres';
+}

@@ -9,7 +9,8 @@ import type { Executor } from '../executors/types.js';
 import type { Run, Runner } from '../engine/runner.js';
 import { runResult } from '../engine/run-index.js';
 import type { RunResult } from '../engine/types.js';
-import type { PostgresStore } from '../store/postgres.js';
+import { withConnections } from '../store/postgres.js';
+import type { PostgresStore } from '../store/types.js';
 import { hostRun } from '../fleet/fleet.js';
 import { ENDED, WorkQueue, type HostRunJob, type WorkQueueOptions } from './queue.js';
 
@@ -52,7 +53,7 @@ export interface Worker {
 
 /** Starts a worker on a store (the library's `startWorker` loads this on first use). */
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
-  const queue = await WorkQueue.open(options.store, options.queue);
+  const queue = await WorkQueue.open(withConnections(options.store), options.queue);
   const events = new EventEmitter<WorkerEvents>();
   const concurrency = options.concurrency ?? 4;
   const pollMs = options.pollMs ?? 1000;
