@@ -11,7 +11,7 @@ import type { Run, Runner } from '../engine/runner.js';
 import type { RunResult } from '../engine/types.js';
 import { fileStore } from '../store/file-store.js';
 import type { RunStore } from '../store/types.js';
-import { ExecutorError, JournalError, StepError, ValidationError } from '../errors.js';
+import { DurabilityError, ExecutorError, JournalError, StepError, ValidationError } from '../errors.js';
 import { ExitCode } from './exit-codes.js';
 import { attachRenderer, red, renderSummary, type OutputMode } from './render.js';
 
@@ -209,6 +209,9 @@ function unreachableMessage(result: RunResult): string {
 export function explain(error: unknown, usage: string): { code: number; message: string; kind: string } {
   if (error instanceof UsageError) return { code: ExitCode.usage, message: `${error.message}\n\n${usage}`, kind: 'usage' };
   if (error instanceof ValidationError) return { code: ExitCode.usage, message: error.message, kind: 'validation' };
+  // The state directory would not take a write: a run that exists awaits its resume (75); one that
+  // never got its first record changed nothing (2, as a state directory refused before the run is).
+  if (error instanceof DurabilityError) return { code: error.resumable ? ExitCode.awaitingResume : ExitCode.usage, message: error.message, kind: error.code };
   if (error instanceof JournalError) {
     const code = error.code === 'FENCED' ? ExitCode.awaitingResume : error.code === 'STORE_UNAVAILABLE' ? ExitCode.unavailable : ExitCode.usage;
     return { code, message: error.message, kind: error.code };
@@ -222,7 +225,7 @@ export function explain(error: unknown, usage: string): { code: number; message:
   }
   if (error instanceof StepError) return { code: ExitCode.failed, message: error.message, kind: error.code };
   const code = (error as NodeJS.ErrnoException)?.code;
-  if (typeof code === 'string' && ['ENOENT', 'EACCES', 'ENOTDIR', 'EISDIR', 'EEXIST', 'EROFS', 'EPERM'].includes(code)) {
+  if (typeof code === 'string' && ['ENOENT', 'EACCES', 'ENOTDIR', 'EISDIR', 'EEXIST', 'EROFS', 'EPERM', 'ENOSPC', 'EDQUOT', 'EIO'].includes(code)) {
     return { code: ExitCode.usage, message: (error as Error).message, kind: code };
   }
   return { code: ExitCode.failed, message: `unexpected error: ${(error as Error)?.stack ?? String(error)}`, kind: 'unexpected' };

@@ -212,4 +212,27 @@ test('a run resumes against the target exactly as it was typed', async () => {
   assert.is(first.targetSpec, `sim:${host}`);
 });
 
+test('a journal write the disk refuses: exit 75 naming the file, the changes and `runbook resume`, no stack trace; the resume succeeds; refused at the first record: exit 2, nothing changed', async () => {
+  const host = await makeHost('server-2016');
+  const before = await registryText(host);
+  const state = await tempDir();
+  const first = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST, '--json'], { env: { RUNBOOK_JOURNAL_FAULT: '1:ENOSPC' } });
+  assert.is(first.code, 2, first.stderr);
+  assert.not.match(first.stderr, NO_TRACE);
+  assert.match(first.stderr, /journal\.jsonl could not be written durably \(ENOSPC: the disk is full\); nothing was changed on the target/);
+  assert.match(first.stdout, /"code":"NOT_DURABLE","exitCode":2/);
+  assert.is(await registryText(host), before);
+
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST], { env: { RUNBOOK_JOURNAL_FAULT: '12:EIO:sync' } });
+  assert.is(r.code, 75, r.stderr);
+  assert.not.match(r.stderr, NO_TRACE);
+  assert.not.match(r.stderr, /unexpected error/);
+  const runId = /runbook resume ([\w.-]+)/.exec(r.stderr)?.[1];
+  assert.ok(runId, r.stderr);
+  assert.match(r.stderr, /the target holds changes of this run \(steps [^)]+\)/);
+  assert.match(r.stderr, /free space in .* then `runbook resume /);
+  const resumed = await cli(['resume', runId!, '--state-dir', state]);
+  assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
+});
+
 test.run();
