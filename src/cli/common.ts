@@ -119,7 +119,7 @@ export async function storeOf(values: { 'state-dir'?: string; store?: string }):
   const stateDir = await stateDirOf(values['state-dir']);
   const url = values.store ?? process.env.RUNBOOK_STORE;
   if (!url) return { stateDir, store: fileStore(stateDir) };
-  if (!/^postgres(ql)?:\/\//.test(url)) throw new UsageError(`--store takes a postgres:// URL, got "${url.replace(/:[^:@/]*@/, ':***@')}"`);
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new UsageError(`--store takes a postgres:// URL, got "${withoutPassword(url)}"`);
   if (values.store !== undefined) {
     let password = '';
     try {
@@ -133,6 +133,24 @@ export async function storeOf(values: { 'state-dir'?: string; store?: string }):
   const store = await postgresStore(url, { stateDir });
   openStores.push(store);
   return { stateDir, store };
+}
+
+/**
+ * A URL as it may be shown: whatever stands between the user name and the last `@` (a password, which
+ * may itself hold `:`, `/` or `@`) becomes `***`, whether or not the URL parses.
+ *
+ * @example
+ * ```ts
+ * withoutPassword('postgre://rbe:pa/ss:w@rd@db:5432/runs'); // 'postgre://rbe:***@db:5432/runs'
+ * ```
+ */
+export function withoutPassword(url: string): string {
+  const scheme = url.indexOf('://');
+  const start = scheme < 0 ? 0 : scheme + 3;
+  const at = url.lastIndexOf('@');
+  if (at < start) return url;
+  const colon = url.indexOf(':', start);
+  return colon < 0 || colon > at ? url : `${url.slice(0, colon)}:***${url.slice(at)}`;
 }
 
 /** Lets go of the stores this command opened (their connections would keep the process alive). */

@@ -235,4 +235,13 @@ test('a journal write the disk refuses: exit 75 naming the file, the changes and
   assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
 });
 
+test('a mistyped store URL is refused without any part of its password, whatever the password holds', async () => {
+  for (const url of ['postgre://rbe:pa/ss:w@rd@db:5432/runs', 'postgres//rbe:s3cr:et/x@db/runs']) {
+    const r = await cli(['status', '--state-dir', await tempDir()], { env: { RUNBOOK_STORE: url } });
+    assert.is(r.code, 2, r.stderr);
+    assert.not.match(r.stderr, /pa\/ss|w@rd|s3cr|et\/x/);
+    assert.match(r.stderr, /rbe:\*\*\*@db/);
+  }
+});
+
 test.run();
