@@ -12,6 +12,7 @@ import { listRuns, runDirOf, writeRunSummary } from '../engine/run-index.js';
 import { fleetDirOf, isFleet } from '../fleet/fleet-dir.js';
 import type { FleetRecord } from '../fleet/types.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
+import * as z from '../util/zod.js';
 import type { RunFiles, RunStore, UnreachableHost } from './types.js';
 
 /** Every file under a folder, by its path relative to it. */
@@ -117,8 +118,30 @@ export function fileStore(stateDir: string): RunStore {
   };
 }
 
-/** Refuses a fleet record of a format this version does not read. */
+const hostShape = z.object({ name: z.string(), target: z.string(), groups: z.array(z.string()), params: z.record(z.string(), z.unknown()) });
+/** What a fleet record must hold for a fleet to be resumed, reported on, or rolled back from it. */
+const fleetRecordShape = z.object({
+  fleetId: z.string(),
+  runbook: z.object({ name: z.string(), steps: z.array(z.object({ id: z.string(), uses: z.string() })) }),
+  source: z.optional(z.string()),
+  checkMode: z.boolean(),
+  inventory: z.object({ hosts: z.array(hostShape), waves: z.array(z.object({ name: z.string(), hosts: z.array(hostShape) })) }),
+  concurrency: z.number().check(z.int(), z.minimum(1)),
+  maxFailures: z.number().check(z.int(), z.minimum(0)),
+  params: z.record(z.string(), z.unknown()),
+  startedAt: z.string(),
+});
+
+/** Refuses a fleet record of a format this version does not read, or one that is not whole. */
 export function checkFleetRecord(record: FleetRecord, fleetId: string, where: string): FleetRecord {
-  if (record.format !== 1) throw new JournalError('JOURNAL_VERSION', `fleet ${fleetId} was recorded in format ${record.format}; this runbook-engine reads format 1`, { where });
+  if (record?.format !== 1) throw new JournalError('JOURNAL_VERSION', `fleet ${fleetId} was recorded in format ${record?.format}; this runbook-engine reads format 1`, { where });
+  const parsed = z.safeParse(fleetRecordShape, record);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(record)'}: ${i.message}`);
+    throw new JournalError('JOURNAL_CORRUPT', `fleet ${fleetId}'s record is damaged:\n${issues.map((i) => `  - ${i}`).join('\n')}`, {
+      where,
+      hint: 'nothing was contacted; restore the record from a backup, or run the fleet again with a new id (each host\'s run is still in its journal)',
+    });
+  }
   return record;
 }

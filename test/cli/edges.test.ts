@@ -244,4 +244,17 @@ test('a mistyped store URL is refused without any part of its password, whatever
   }
 });
 
+test('a malformed simulated host file (services: "x"): exit 2 naming the file and the field, no stack trace, the host unchanged', async () => {
+  const host = await makeHost('server-2016');
+  const doc = JSON.parse(await readFile(host, 'utf8'));
+  await writeFile(host, JSON.stringify({ ...doc, services: 'x' }));
+  const before = await readFile(host, 'utf8');
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', await tempDir(), ...FAST]);
+  assert.is(r.code, 2, r.stderr + r.stdout);
+  assert.not.match(r.stderr, NO_TRACE);
+  assert.match(r.stderr, /services: Invalid input: expected record/);
+  assert.ok(r.stderr.includes(host));
+  assert.is(await readFile(host, 'utf8'), before);
+});
+
 test.run();

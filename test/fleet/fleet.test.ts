@@ -260,4 +260,21 @@ test('an inventory with one target twice, or a host name too long for a file nam
   assert.match(message, /Unrecognized key: "grups"/, 'the schema errors come with the others');
 });
 
+test('a damaged fleet record is refused naming its fields, before any host is contacted', async () => {
+  const { file, hosts } = await oneWave(1, 0);
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const options = { kinds, connect: (target: string) => createSimulatedExecutor(target.slice(4), { clock }) };
+  const first = await startFleet({ ...options, runner: newRunner(stateDir, clock), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file), params: { allowRestart: false } }).result;
+  const recordFile = join(stateDir, 'fleets', first.fleetId, 'fleet.json');
+  await writeFile(recordFile, JSON.stringify({ ...JSON.parse(await readFile(recordFile, 'utf8')), concurrency: 'many', inventory: { hosts: [] } }));
+  const before = await readFile(hosts[0], 'utf8');
+  const error = await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: first.fleetId }).then(
+    () => null,
+    (e: Error) => e,
+  );
+  assert.match(String(error?.message), /record is damaged[\s\S]*inventory\.waves: Invalid input[\s\S]*concurrency: Invalid input/);
+  assert.is(await readFile(hosts[0], 'utf8'), before);
+});
+
 test.run();
