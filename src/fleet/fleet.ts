@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { EventEmitter } from 'eventemitter3';
-import { ValidationError, toErrorRecord } from '../errors.js';
+import { DurabilityError, ValidationError, toErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { StepKindRegistry } from '../engine/kinds.js';
 import { checkStepParameters, resolveParameters } from '../engine/loader.js';
@@ -264,9 +264,16 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
           running.delete(run);
         }
       } catch (error) {
-        outcome.status = 'unreachable';
         outcome.error = toErrorRecord(error);
         outcome.endedAt = new Date().toISOString();
+        if (error instanceof DurabilityError && error.resumable) {
+          // The state directory would not take a write: the host's run stopped before the change it
+          // guards and waits for a resume — its target was reached, and it did not fail.
+          outcome.status = 'awaiting-resume';
+          events.emit('host:end', { ...outcome, fleetId });
+          return;
+        }
+        outcome.status = 'unreachable';
         // No run says so: the store keeps it for `status <fleet-id>` and the reports made from it.
         await deps.runner.store
           .recordUnreachableHost(fleetId, { host: host.name, wave, position, runId, error: outcome.error, at: outcome.endedAt })

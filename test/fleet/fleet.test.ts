@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { createSimulatedExecutor, loadRunbook, VirtualClock, type SimHostState } from '../../src/index.js';
+import { createSimulatedExecutor, loadRunbook, readHost as readHostFile, VirtualClock, type SimHostState } from '../../src/index.js';
 import { loadInventory, checkInventory, limitInventory } from '../../src/fleet/inventory.js';
 import { startFleet, budgetOf, resumeFleet, type FleetResult } from '../../src/fleet/fleet.js';
 import { kinds, makeHost, newRunner, restartRefused, tempDir } from '../helpers.js';
@@ -275,6 +275,26 @@ test('a damaged fleet record is refused naming its fields, before any host is co
   );
   assert.match(String(error?.message), /record is damaged[\s\S]*inventory\.waves: Invalid input[\s\S]*concurrency: Invalid input/);
   assert.is(await readFile(hosts[0], 'utf8'), before);
+});
+
+test('a host whose journal the disk refused waits for the fleet\'s resume (not "unreachable"), and the resume ends it', async () => {
+  const { injectJournalFault } = await import('../../src/engine/crash-hook.js');
+  const { file, hosts } = await oneWave(1, 0);
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const options = { kinds, connect: (target: string) => createSimulatedExecutor(target.slice(4), { clock }) };
+  injectJournalFault({ at: 12, code: 'ENOSPC', on: 'write' });
+  let stopped;
+  try {
+    stopped = await startFleet({ ...options, runner: newRunner(stateDir, clock), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file) }).result;
+  } finally {
+    injectJournalFault(null);
+  }
+  assert.equal(hostsOf(stopped), { h0: 'awaiting-resume' });
+  assert.match(stopped.waves[0].hosts[0].error?.message ?? '', /could not be written durably \(ENOSPC/);
+  const done = await (await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: stopped.fleetId })).result;
+  assert.equal(hostsOf(done), { h0: 'succeeded' });
+  assert.is((await readHostFile(hosts[0])).restarts, 1);
 });
 
 test.run();
