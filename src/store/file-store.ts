@@ -12,7 +12,6 @@ import { listRuns, runDirOf, writeRunSummary } from '../engine/run-index.js';
 import { fleetDirOf, isFleet } from '../fleet/fleet-dir.js';
 import type { FleetRecord } from '../fleet/types.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
-import * as z from '../util/zod.js';
 import type { RunFiles, RunStore, UnreachableHost } from './types.js';
 
 /** Every file under a folder, by its path relative to it. */
@@ -118,26 +117,45 @@ export function fileStore(stateDir: string): RunStore {
   };
 }
 
-const hostShape = z.object({ name: z.string(), target: z.string(), groups: z.array(z.string()), params: z.record(z.string(), z.unknown()) });
-/** What a fleet record must hold for a fleet to be resumed, reported on, or rolled back from it. */
-const fleetRecordShape = z.object({
-  fleetId: z.string(),
-  runbook: z.object({ name: z.string(), steps: z.array(z.object({ id: z.string(), uses: z.string() })) }),
-  source: z.optional(z.string()),
-  checkMode: z.boolean(),
-  inventory: z.object({ hosts: z.array(hostShape), waves: z.array(z.object({ name: z.string(), hosts: z.array(hostShape) })) }),
-  concurrency: z.number().check(z.int(), z.minimum(1)),
-  maxFailures: z.number().check(z.int(), z.minimum(0)),
-  params: z.record(z.string(), z.unknown()),
-  startedAt: z.string(),
-});
+/**
+ * What is wrong with a fleet record, field by field (none when it is whole). Written out rather than
+ * as a schema: `status` reads fleet records and loads no schema library.
+ */
+function fleetRecordIssues(record: Record<string, unknown>): string[] {
+  const issues: string[] = [];
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const want = (ok: boolean, field: string, what: string) => {
+    if (!ok) issues.push(`${field}: expected ${what}`);
+  };
+  const host = (h: unknown, field: string) => {
+    want(isObject(h) && typeof h.name === 'string' && typeof h.target === 'string' && Array.isArray(h.groups) && isObject(h.params), field, 'a host ({ name, target, groups, params })');
+  };
+  want(typeof record.fleetId === 'string', 'fleetId', 'a string');
+  const runbook = record.runbook;
+  want(isObject(runbook) && typeof runbook.name === 'string' && Array.isArray(runbook.steps) && runbook.steps.every((st) => isObject(st) && typeof st.id === 'string' && typeof st.uses === 'string'), 'runbook', 'a runbook definition ({ name, steps: [{ id, uses }] })');
+  want(record.source === undefined || typeof record.source === 'string', 'source', 'a string');
+  want(typeof record.checkMode === 'boolean', 'checkMode', 'true or false');
+  const inventory = record.inventory;
+  if (!isObject(inventory) || !Array.isArray(inventory.hosts) || !Array.isArray(inventory.waves)) issues.push('inventory: expected { hosts: [...], waves: [...] }');
+  else {
+    inventory.hosts.forEach((h, i) => host(h, `inventory.hosts.${i}`));
+    inventory.waves.forEach((w, i) => {
+      if (!isObject(w) || typeof w.name !== 'string' || !Array.isArray(w.hosts)) issues.push(`inventory.waves.${i}: expected { name, hosts: [...] }`);
+      else w.hosts.forEach((h, k) => host(h, `inventory.waves.${i}.hosts.${k}`));
+    });
+  }
+  want(Number.isInteger(record.concurrency) && (record.concurrency as number) >= 1, 'concurrency', 'a whole number of at least 1');
+  want(Number.isInteger(record.maxFailures) && (record.maxFailures as number) >= 0, 'maxFailures', 'a whole number of at least 0');
+  want(isObject(record.params), 'params', 'an object');
+  want(typeof record.startedAt === 'string', 'startedAt', 'a string');
+  return issues;
+}
 
 /** Refuses a fleet record of a format this version does not read, or one that is not whole. */
 export function checkFleetRecord(record: FleetRecord, fleetId: string, where: string): FleetRecord {
   if (record?.format !== 1) throw new JournalError('JOURNAL_VERSION', `fleet ${fleetId} was recorded in format ${record?.format}; this runbook-engine reads format 1`, { where });
-  const parsed = z.safeParse(fleetRecordShape, record);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(record)'}: ${i.message}`);
+  const issues = fleetRecordIssues(record as unknown as Record<string, unknown>);
+  if (issues.length > 0) {
     throw new JournalError('JOURNAL_CORRUPT', `fleet ${fleetId}'s record is damaged:\n${issues.map((i) => `  - ${i}`).join('\n')}`, {
       where,
       hint: 'nothing was contacted; restore the record from a backup, or run the fleet again with a new id (each host\'s run is still in its journal)',

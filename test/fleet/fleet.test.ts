@@ -273,7 +273,7 @@ test('a damaged fleet record is refused naming its fields, before any host is co
     () => null,
     (e: Error) => e,
   );
-  assert.match(String(error?.message), /record is damaged[\s\S]*inventory\.waves: Invalid input[\s\S]*concurrency: Invalid input/);
+  assert.match(String(error?.message), /record is damaged[\s\S]*inventory: expected[\s\S]*concurrency: expected a whole number/);
   assert.is(await readFile(hosts[0], 'utf8'), before);
 });
 
