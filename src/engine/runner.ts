@@ -3,7 +3,7 @@
  * own journal, lease and event emitter under a state directory.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
 import { DurabilityError, JournalError, diskErrorOf } from '../errors.js';
@@ -314,6 +314,11 @@ export class Runner {
           } catch (error) {
             if (failure === null) events.emit('log', { runId, level: 'warn', message: `could not let go of the run's journal or lease: ${(error as Error).message.split('\n')[0]}` });
           }
+        }
+        // A run whose first record never reached the disk does not exist: its folder goes, so that it is
+        // not listed as damaged nor offered to `resume --all`.
+        if (failure instanceof DurabilityError && !failure.resumable && journal && journal.records.length === 0 && this.store.kind === 'file') {
+          await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
         }
       }
     })();

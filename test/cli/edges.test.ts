@@ -222,6 +222,7 @@ test('a journal write the disk refuses: exit 75 naming the file, the changes and
   assert.match(first.stderr, /journal\.jsonl could not be written durably \(ENOSPC: the disk is full\); nothing was changed on the target/);
   assert.match(first.stdout, /"code":"NOT_DURABLE","exitCode":2/);
   assert.is(await registryText(host), before);
+  assert.equal(await readdir(join(state, 'runs')), [], 'a run whose first record never reached the disk leaves nothing behind');
 
   const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST], { env: { RUNBOOK_JOURNAL_FAULT: '12:EIO:sync' } });
   assert.is(r.code, 75, r.stderr);
