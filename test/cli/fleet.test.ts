@@ -150,4 +150,19 @@ test('SIGINT stops a fleet at a safe point: running hosts stop, no other starts,
   for (const h of ['host-1', 'host-2', 'host-3']) assert.is((await readHost(join(dir, 'fleet', `${h}.json`))).restarts, 1, `${h} restarted once`);
 });
 
+test('a fleet host run recorded before fleets kept their runbook\'s source (`runbook <name>`) still resumes by its run id', async () => {
+  const { Runner, bundledStepKinds, createSimulatedExecutor, loadRunbook } = await import('../../src/index.js');
+  const { makeHost } = await import('../helpers.js');
+  const kinds = bundledStepKinds();
+  const state = await tempDir();
+  const host = await makeHost('server-2016');
+  const runner = new Runner({ stateDir: state, kinds });
+  // A bare definition: the run records `runbook orchestrator-tls12` as its source, as fleets did.
+  const first = await runner.start((await loadRunbook('orchestrator-tls12', kinds)).definition, { executor: await createSimulatedExecutor(host), params: { pollIntervalMs: 10, allowRestart: false }, runId: 'old.host-1', target: `sim:${host}` }).result;
+  assert.is(first.status, 'awaiting-resume');
+  assert.is((await runner.startedRecord('old.host-1')).source, 'runbook orchestrator-tls12');
+  const resumed = await cli(['resume', 'old.host-1', '--allow-restart', '--state-dir', state]);
+  assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
+});
+
 test.run();
