@@ -200,3 +200,16 @@ export async function driveChild(args: string[], crashAfter?: number): Promise<{
     });
   });
 }
+
+/**
+ * Turns a preset into a 32-bit Windows 10 workstation without Orchestrator (one registry view, no
+ * Wow6432Node): a host that exists, for the tests of the registry model and of single steps. No
+ * Orchestrator server role runs on it (fact `orchestrator.x64-only`), so no preset is one.
+ */
+export function thirtyTwoBit(host: SimHostState): void {
+  host.os = { caption: 'Microsoft Windows 10 Pro', version: '10.0.19045', build: 19045, architecture: '32-bit', productType: 'workstation', servicePack: 0 };
+  host.orchestrator = { installed: false, release: null, updateRollup: -1, version: null };
+  for (const key of Object.keys(host.registry)) if (/^SOFTWARE\\Wow6432Node(\\|$)/i.test(key)) delete host.registry[key];
+  host.registry['SOFTWARE\\Microsoft\\.NETFramework'].InstallRoot = { type: 'REG_SZ', data: 'C:\\Windows\\Microsoft.NET\\Framework\\' };
+  host.dotnet35.file = 'C:\\Windows\\Microsoft.NET\\Framework\\v2.0.50727\\System.dll';
+}

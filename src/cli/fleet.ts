@@ -72,7 +72,8 @@ export async function resumeFleetCommand(where: Where, fleetId: string, json: bo
 /** `runbook status <fleet-id>`: a host × step matrix from each host's journal. */
 export async function fleetStatus(where: Where, fleetId: string, json: boolean, reportsDir?: string): Promise<number> {
   const record = await where.store.readFleet(fleetId);
-  const steps = record.runbook.steps.map((s) => s.id);
+  // One column per id: steps that share an id under exclusive `when:` conditions are one column.
+  const steps = [...new Set(record.runbook.steps.map((s) => s.id))];
   const rows: { wave: string; host: string; status: string; steps: string[]; error?: string }[] = [];
   const waves = initialOutcomes(record);
   const unreachable = await where.store.unreachableHosts(fleetId);

@@ -7,7 +7,17 @@ import * as z from '../util/zod.js';
 import { ValidationError } from '../errors.js';
 import type { StepKindRegistry } from './kinds.js';
 import { retryPolicySchema } from './retry.js';
-import { DEFERRED_OUTPUT, fingerprint, outputReferences, resolveWith, type LoadedRunbook, type RunbookDefinition } from './runbook.js';
+import {
+  DEFERRED_OUTPUT,
+  conditionValues,
+  fingerprint,
+  outputReferences,
+  resolveWith,
+  selectSteps,
+  type LoadedRunbook,
+  type RunbookDefinition,
+  type StepDefinition,
+} from './runbook.js';
 import type { StepKind } from './step-kind.js';
 import type { Json } from './types.js';
 
@@ -35,6 +45,7 @@ function makeRunbookSchema() {
       z.refine((p) => !p.secret || p.env, { message: 'a secret parameter needs `env`: the environment variable it is read from', path: ['env'] }),
       z.refine((p) => !p.secret || p.default === undefined, { message: 'a secret parameter cannot have a default', path: ['default'] }),
     );
+  const scalar = z.union([z.string(), z.number(), z.boolean()]);
   return z.strictObject({
     name: z.matching(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, dot, dash and underscore'),
     description: z.optional(z.string()),
@@ -48,6 +59,7 @@ function makeRunbookSchema() {
           name: z.optional(z.string()),
           with: z.optional(z.record(z.string(), jsonValue)),
           retry: z.optional(retryPolicySchema()),
+          when: z.optional(z.record(z.string(), z.union([scalar, z.array(scalar).check(z.minLength(1))]))),
         }),
       )
       .check(z.minLength(1, 'a runbook needs at least one step')),
@@ -96,15 +108,17 @@ export function validateRunbook(input: unknown, kinds: StepKindRegistry, where: 
  */
 export function checkKinds(definition: RunbookDefinition, kinds: StepKindRegistry, where: string, { stepParams }: { stepParams: boolean }): void {
   const issues: string[] = [];
-  const seen = new Set<string>();
   const defaults = Object.fromEntries(
     Object.entries(definition.parameters ?? {}).map(([k, p]) => [k, (p.default ?? placeholderFor(p.type)) as Json]),
   );
   const earlier = new Map<string, StepKind<unknown> | undefined>();
   definition.steps.forEach((step, i) => {
     const at = `steps[${i}] (id ${step.id})`;
-    if (seen.has(step.id)) issues.push(`${at}.id: duplicate step id "${step.id}"`);
-    seen.add(step.id);
+    issues.push(...conditionIssues(step, definition, `${at}.when`));
+    const twin = definition.steps.slice(0, i).find((s) => s.id === step.id && !exclusive(s, step));
+    if (twin) {
+      issues.push(`${at}.id: duplicate step id "${step.id}"; two steps may share an id only when their \`when:\` conditions cannot both hold`);
+    }
     const withValue = step.with ?? {};
     issues.push(...referenceIssues(withValue, `${at}.with`, earlier));
     earlier.set(step.id, kinds.has(step.uses) ? kinds.get(step.uses) : undefined);
@@ -122,6 +136,39 @@ export function checkKinds(definition: RunbookDefinition, kinds: StepKindRegistr
   if (issues.length > 0) {
     throw new ValidationError(`invalid runbook ${where}`, issues, { where, hint: 'fix the fields named above; nothing was run' });
   }
+}
+
+/** A step's `when:` names declared, non-secret parameters and values they can take. */
+function conditionIssues(step: StepDefinition, definition: RunbookDefinition, where: string): string[] {
+  const issues: string[] = [];
+  const specs = definition.parameters ?? {};
+  for (const [name, wanted] of Object.entries(step.when ?? {})) {
+    const spec = specs[name];
+    if (!spec) {
+      issues.push(`${where}.${name}: not a parameter of this runbook; it takes: ${Object.keys(specs).join(', ') || 'none'}`);
+      continue;
+    }
+    if (spec.secret) {
+      issues.push(`${where}.${name}: a secret parameter cannot decide which steps run (its value is never journaled, and a resume must select the same steps)`);
+      continue;
+    }
+    const allowed = spec.enum ? spec.enum.map(String) : spec.type === 'boolean' ? ['true', 'false'] : null;
+    for (const value of conditionValues(wanted)) {
+      if (allowed && !allowed.includes(value)) issues.push(`${where}.${name}: "${value}" is not a value of the parameter; it takes ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
+      if (!allowed && spec.type === 'number' && !Number.isFinite(Number(value))) issues.push(`${where}.${name}: "${value}" is not a number`);
+    }
+  }
+  return issues;
+}
+
+/** Two steps whose conditions cannot both hold: some parameter both name, with no value in common. */
+function exclusive(a: StepDefinition, b: StepDefinition): boolean {
+  return Object.entries(a.when ?? {}).some(([name, wanted]) => {
+    const other = b.when?.[name];
+    if (other === undefined) return false;
+    const theirs = conditionValues(other);
+    return !conditionValues(wanted).some((v) => theirs.includes(v));
+  });
 }
 
 /** Lookups of step outputs must name an earlier step and an output its kind declares. */
@@ -166,8 +213,9 @@ export function stepParamIssues(kind: StepKind<unknown>, value: Json, where: str
  * Resolves every step's `with:` from a run's parameters and checks it against its kind, before the
  * run touches the target. Lookups of step outputs are checked when their step starts.
  */
-export function checkStepParameters(definition: RunbookDefinition, params: Record<string, Json>, kinds: StepKindRegistry): void {
+export function checkStepParameters(document: RunbookDefinition, params: Record<string, Json>, kinds: StepKindRegistry): void {
   const issues: string[] = [];
+  const definition = selectSteps(document, params);
   definition.steps.forEach((step, i) => {
     const at = `steps[${i}] (id ${step.id}).with`;
     try {

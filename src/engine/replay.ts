@@ -4,6 +4,7 @@
 import { JournalError, type ErrorRecord } from '../errors.js';
 import type { JournalRecord } from './journal.js';
 import { JOURNAL_FORMAT, settledFromSnapshot, type Entry, type JournaledStep, type RunStartedRecord, type StepCounters } from './records.js';
+import { selectSteps } from './runbook.js';
 import type { AwaitingReason, Change, Json, StepMachineContext, RunResult, RunStatus, StepResult, StepStatus } from './types.js';
 
 export { JOURNAL_FORMAT } from './records.js';
@@ -67,9 +68,11 @@ export function replay(records: readonly JournalRecord[]): RunState {
           : 'use the newer runbook-engine that started this run',
     });
   }
+  // The steps this run drives: those whose `when:` holds for its recorded parameters.
+  const started = { ...first, runbook: selectSteps(first.runbook, first.params) };
   const state: RunState = {
-    started: first,
-    steps: first.runbook.steps.map(() => ({
+    started,
+    steps: started.runbook.steps.map(() => ({
       params: undefined,
       snapshot: undefined,
       stateValue: null,

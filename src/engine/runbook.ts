@@ -24,7 +24,15 @@ export interface StepDefinition {
   /** Parameters of the kind; `${{ params.x }}` and `${{ steps.<id>.outputs.<path> }}` are looked up as data. */
   with?: Record<string, Json>;
   retry?: Partial<RetryPolicy>;
+  /**
+   * Run the step only for these parameter values: `{ procedure: current }`, or a list, `{ mode: [a, b] }`.
+   * Every parameter named must match. Two steps may share an id when their conditions cannot both hold.
+   */
+  when?: Record<string, StepCondition>;
 }
+
+/** The values of one parameter a step runs for (one value or a list). */
+export type StepCondition = string | number | boolean | readonly (string | number | boolean)[];
 
 /** A runbook. */
 export interface RunbookDefinition {
@@ -68,6 +76,30 @@ export function defineRunbook<const R extends RunbookDefinition>(runbook: R): R 
  */
 export function defineStep<const S extends StepDefinition>(step: S): S {
   return step;
+}
+
+/** Whether a step runs with these parameters (its `when:` holds). Values compare as text: `2019` and `"2019"` are one value. */
+export function stepApplies(step: Pick<StepDefinition, 'when'>, params: Record<string, Json>): boolean {
+  return Object.entries(step.when ?? {}).every(([name, wanted]) => conditionValues(wanted).includes(String(params[name])));
+}
+
+/** A condition's values, as text. */
+export function conditionValues(wanted: StepCondition): string[] {
+  return (Array.isArray(wanted) ? wanted : [wanted]).map(String);
+}
+
+/**
+ * The runbook with only the steps that run with these parameters: what a run drives, plans and
+ * reports. The journal keeps the document as written; replay selects again from the recorded parameters.
+ *
+ * @example
+ * ```ts
+ * const steps = selectSteps(definition, { procedure: '2019' }).steps.map((s) => s.id);
+ * ```
+ */
+export function selectSteps<D extends RunbookDefinition>(definition: D, params: Record<string, Json>): D {
+  if (!definition.steps.some((s) => s.when)) return definition;
+  return { ...definition, steps: definition.steps.filter((s) => stepApplies(s, params)) };
 }
 
 function canonical(value: unknown): string {

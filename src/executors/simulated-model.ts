@@ -2,8 +2,9 @@
  * The model behind the simulated Windows host: a plain JSON document and the pure functions that carry
  * out host operations on it. The executor in `simulated.ts` adds the file, faults, latency and downtime.
  */
-import type { Dotnet35Tls, HostOp, HostOpName, HostOpResult, OsInfo, ProtocolMap, RegistryValue, RegistryView, SqlInstance } from './types.js';
-import { TLS13, isEnabled, protocolKey, protocolMap, serverOnByDefault } from '../windows/schannel.js';
+import type { Dotnet35Tls, HostOp, HostOpName, HostOpResult, OsInfo, ProtocolMap, ProtocolName, ProtocolSide, RegistryValue, RegistryView, SqlInstance } from './types.js';
+import { TLS13, negotiatesByDefault, protocolDefault, protocolKey, protocolMap } from '../windows/schannel.js';
+import { SCHANNEL_DEFAULTS_FACT } from '../windows/facts/schannel.js';
 import { REG_HEADER, regLine } from '../windows/reg-file.js';
 import { BOOT_TIME_TOLERANCE_MS, sameBoot } from '../windows/boot-time.js';
 
@@ -35,16 +36,29 @@ export interface SimHostState {
   /** Last write time per key, kept apart so that `registry` compares byte for byte after a rollback. */
   keyTimes: Record<string, string>;
   hotfixes: string[];
-  /** The .NET Framework 2.0/3.5 runtime and whether it carries the TLS System Default Versions fix. */
+  /** The .NET Framework 3.5 as the target reports it: installed, and its System.dll's path and version. */
   dotnet35: Dotnet35Tls;
   sqlInstances: SqlInstance[];
   orchestrator: { installed: boolean; release: string | null; updateRollup: number; version: string | null };
   services: Record<string, SimService>;
   bootTime: string;
-  /** Protocols read by SCHANNEL at the last boot. */
+  /**
+   * The protocols the host's services negotiate: what SCHANNEL gave the credential handles they
+   * acquired when they started, at the last boot (null: Windows' default). Microsoft says a change
+   * applies to handles acquired after it, "an application or service restart may be required"; the
+   * simulated services keep theirs until the next boot. Only the endpoints use this: no host operation
+   * reports it, and no engine decision rests on it or on key write times.
+   */
   inEffect: ProtocolMap;
-  /** TLS 1.3's server side as read at the last boot (its `Enabled` value; null: Windows' default). */
+  /** TLS 1.3's server side as its services acquired it at the last boot (null: Windows' default). */
   tls13InEffect?: boolean | null;
+  /**
+   * What this host's Windows does by default where Microsoft's documents disagree or are silent
+   * (`protocolDefault` answers null: TLS 1.0/1.1 from Windows Server 2022, anything after the protocols
+   * table's last row). Without it, the simulated host behaves as the table's nearest earlier row. The
+   * engine never reads it: it is the simulated Windows, not a fact.
+   */
+  schannelDefaults?: Partial<Record<ProtocolName | typeof TLS13, Partial<Record<ProtocolSide, boolean>>>>;
   /**
    * The TLS endpoints the host serves, with their nominal ports. The simulated executor (and
    * `runbook sim serve`) serves each on a free loopback port, accepting exactly the server-side
@@ -154,24 +168,40 @@ export function exportKey(host: SimHostState, path: string): string {
   return lines.join('\r\n');
 }
 
-/** The protocols configured in the registry right now (what the next boot will put in effect). */
+/** What SCHANNEL negotiates by default per the values set now (what services acquire from now on; the simulated ones at the next boot). */
 export function configuredProtocols(host: SimHostState): ProtocolMap {
   return protocolMap((key, name) => getValue(host, key, name));
 }
 
-/** TLS 1.3's server side as configured now (what the next boot will put in effect). */
+/** TLS 1.3's server side as configured now (what the services acquire at the next boot). */
 export function configuredTls13(host: SimHostState): boolean | null {
-  return isEnabled(getValue(host, protocolKey(TLS13, 'Server'), 'Enabled'));
+  const key = protocolKey(TLS13, 'Server');
+  return negotiatesByDefault(getValue(host, key, 'Enabled'), getValue(host, key, 'DisabledByDefault'));
 }
 
-/** The TLS versions the host's servers accept right now: what SCHANNEL read at the last boot, else Windows' defaults. */
+/**
+ * Whether the simulated Windows turns a protocol side on when the registry says nothing: the host
+ * document's `schannelDefaults` where it says, else the facts table where it settles the default, else
+ * the protocols table's nearest earlier row (a modelling choice for what the documents leave open).
+ */
+export function simulatedDefault(host: Pick<SimHostState, 'os' | 'schannelDefaults'>, protocol: ProtocolName | typeof TLS13, side: ProtocolSide): boolean {
+  const own = host.schannelDefaults?.[protocol]?.[side];
+  if (typeof own === 'boolean') return own;
+  const stated = protocolDefault(protocol, side, host.os.build);
+  if (stated.state !== null) return stated.state === 'enabled';
+  const rows = SCHANNEL_DEFAULTS_FACT.value;
+  const nearest = [...rows].reverse().find((r) => r.build <= host.os.build) ?? rows[0]!;
+  return nearest.protocols[protocol][side] === 'enabled';
+}
+
+/** The TLS versions the host's servers accept right now: what their services acquired at the last boot, else Windows' defaults. */
 export function serverProtocolsInEffect(host: SimHostState): Record<'TLS 1.0' | 'TLS 1.1' | 'TLS 1.2' | 'TLS 1.3', boolean> {
-  const side = (p: 'TLS 1.0' | 'TLS 1.1' | 'TLS 1.2') => host.inEffect[p]?.Server ?? serverOnByDefault(p, host.os.build);
+  const side = (p: 'TLS 1.0' | 'TLS 1.1' | 'TLS 1.2') => host.inEffect[p]?.Server ?? simulatedDefault(host, p, 'Server');
   return {
     'TLS 1.0': side('TLS 1.0'),
     'TLS 1.1': side('TLS 1.1'),
     'TLS 1.2': side('TLS 1.2'),
-    'TLS 1.3': host.tls13InEffect ?? serverOnByDefault(TLS13, host.os.build),
+    'TLS 1.3': host.tls13InEffect ?? simulatedDefault(host, TLS13, 'Server'),
   };
 }
 
@@ -272,8 +302,11 @@ export function applyOp(host: SimHostState, op: HostOp, now: string): HostOpResu
       return { op: op.op, ...structuredClone(host.os) };
     case 'hotfix.list':
       return { op: op.op, hotfixes: [...host.hotfixes] };
-    case 'dotnet35.tls':
-      return { op: op.op, ...structuredClone(host.dotnet35 ?? { installed: false, file: null, version: null, systemDefaultTls: null }) };
+    case 'dotnet35.tls': {
+      // Only what a real server reports: a host document of an older format may carry more.
+      const d = host.dotnet35 ?? { installed: false, file: null, version: null };
+      return { op: op.op, installed: d.installed, file: d.file, version: d.version };
+    }
     case 'sql.instances':
       return { op: op.op, instances: structuredClone(host.sqlInstances) };
     case 'orchestrator.info':
@@ -289,7 +322,8 @@ export function applyOp(host: SimHostState, op: HostOp, now: string): HostOpResu
     case 'boot.time':
       return { op: op.op, bootTime: host.bootTime };
     case 'tls.inEffect':
-      return { op: op.op, since: host.bootTime, protocols: structuredClone(host.inEffect) };
+      // What the values set now make SCHANNEL negotiate: never when keys were written.
+      return { op: op.op, bootTime: host.bootTime, protocols: configuredProtocols(host) };
     case 'restart': {
       if (!sameBoot(op.ifBootTime, host.bootTime)) return { op: op.op, requested: false, alreadyRestarted: true };
       if (host.pendingShutdown) return { op: op.op, requested: false, alreadyRestarted: false, pendingShutdown: true };

@@ -1,105 +1,99 @@
 /**
- * Presets of the simulated host: the servers the reference procedure covers, each in the state of a
- * fresh install that still speaks every protocol (no SCHANNEL or SystemDefaultTlsVersions values).
+ * Presets of the simulated host: Orchestrator servers as Microsoft supports them (each release on an OS
+ * and a SQL Server its system requirements list, x64 only), each in the state of a fresh install that
+ * still speaks every protocol (no SCHANNEL or SystemDefaultTlsVersions values). Every fact a preset
+ * carries comes from the Windows facts table (`src/windows/facts/`), named where it is used.
  */
 import type { OsInfo, RegistryValue } from './types.js';
 import { configuredProtocols, configuredTls13, type SimHostState } from './simulated-model.js';
+import { OS_SERVER_BUILDS } from '../windows/facts/os.js';
+import { DOTNET_RELEASE_VALUES } from '../windows/facts/dotnet.js';
 
 interface PresetSpec {
   description: string;
   os: OsInfo;
   /** Updates as Get-HotFix lists them; the reference's KBs only where a real server would list them. */
   hotfixes: string[];
-  /** `NDP\v4\Full` Release of the .NET Framework 4.x the OS ships or the preset installs. */
+  /** `NDP\v4\Full` Release of the .NET Framework 4.x the OS ships or the preset installs (`dotnet.release-values`). */
   dotnetRelease: number;
-  /** The 2.0/3.5 runtime carries the TLS System Default Versions fix (in the box, or by a later rollup). */
-  dotnet35Fixed: boolean;
   /** The SQL Server instance, its version as `Setup\PatchLevel` reports it (service pack in the minor number). */
   sql: { name: string; version: string } | null;
   nativeClient: string | null;
-  /** Microsoft OLE DB Driver 18 for SQL Server (`MSOLEDBSQL`), the successor of Native Client. */
-  oledbDriver?: string;
+  /** Microsoft OLE DB Driver for SQL Server: 18 (`MSOLEDBSQL`) or 19 (`MSOLEDBSQL19`), as `orchestrator.sql-client` asks. */
+  oledbDriver?: { major: 18 | 19; version: string };
   orchestrator: { release: string; updateRollup: number; version: string | null };
 }
 
 const ORCHESTRATOR_SERVICES = ['omanagement', 'orunbook', 'oremoting'];
+const build = (name: string): number => OS_SERVER_BUILDS.value.find((b) => b.name === name)!.build;
+const server10 = (caption: string, name: string): OsInfo => {
+  const b = build(name);
+  return { caption, version: `10.0.${b}`, build: b, architecture: '64-bit', productType: 'server', servicePack: 0 };
+};
+const NET = DOTNET_RELEASE_VALUES.value;
 
 /*
- * Facts and their sources:
- * - OS versions and builds: Windows Server 2012 6.2.9200, 2012 R2 6.3.9600, 2016 10.0.14393,
- *   2019 10.0.17763, 2022 10.0.20348 (Microsoft's Windows Server release information).
- * - .NET Framework Release values: "How to: Determine which .NET Framework versions are installed" —
- *   394806 (4.6.2 on other OS versions), 394802 (4.6.2 on Server 2016), 461814 (4.7.2 on other OS
- *   versions), 528449 (4.8 on Windows Server 2022).
- * - SQL Server versions in their registry form: SQL Server 2014 SP2 12.2.5000.0, SQL Server 2012 SP4
- *   11.4.7001.0, SQL Server 2016 SP2 13.2.5026.0, SQL Server 2019 RTM 15.0.2000.5, SQL Server 2022 RTM
- *   16.0.1000.6 (KB3135244 gives the builds; the minor number is the service pack level).
- * - The .NET 3.5 fix: KB3154519/KB3154520 (superseded by later .NET Framework updates, so a patched
- *   server lists neither); Server 2016 and later have it in the box and never list KB3156421.
- * - TLS 1.3 is on by default on Windows Server 2022 ("TLS protocol version support" in Microsoft's
- *   SChannel documentation); nothing in the registry says so.
+ * Facts and their sources (see docs/windows-facts.md):
+ * - OS: `os.server-builds` (2016 14393, 2019 17763, 2022 20348, 2025 26100); Windows Server 2012 R2 is
+ *   version 6.3 (`os.version-names`; its build, 9600, decides nothing here).
+ * - Orchestrator release on that OS and SQL Server: `orchestrator.supported-os`, `orchestrator.supported-sql`,
+ *   x64 only (`orchestrator.x64-only`); its SQL client: `orchestrator.sql-client`.
+ * - .NET Framework Release values: `dotnet.release-values`.
+ * - SQL Server versions in their registry form (service pack in the minor number): SQL Server 2014 SP2
+ *   12.2.5000.0, SQL Server 2016 SP2 13.2.5026.0, 2019 RTM 15.0.2000.5, 2022 RTM 16.0.1000.6
+ *   (`sql.service-pack-builds`, `sql.major-versions`).
+ * - The .NET 3.5 fix: in the box from build 14393 (`dotnet.v35-tls-in-the-box`); on 2012 R2 the
+ *   preset lists KB3154520 itself (`dotnet.v35-tls-fix-kbs`). No System.dll version is modeled: none
+ *   is published for the fix (`dotnet.v35-tls-fix-file-version`).
+ * - Driver and Native Client version numbers are examples: nothing decides by them (`sql.snac11-tls12-build`).
  */
 const SPECS: Record<string, PresetSpec> = {
   'server-2016': {
     description: 'Windows Server 2016 Datacenter x64, Orchestrator 2016 UR4, SQL Server 2016 SP2, .NET 4.6.2 (the .NET 3.5 fix in the box)',
-    os: { caption: 'Microsoft Windows Server 2016 Datacenter', version: '10.0.14393', build: 14393, architecture: '64-bit', productType: 'server', servicePack: 0 },
+    os: server10('Microsoft Windows Server 2016 Datacenter', 'Windows Server 2016'),
     hotfixes: [],
-    dotnetRelease: 394802,
-    dotnet35Fixed: true,
+    dotnetRelease: NET['4.6.2-server2016'],
     sql: { name: 'MSSQLSERVER', version: '13.2.5026.0' },
     nativeClient: '11.4.7462.6',
     orchestrator: { release: '2016', updateRollup: 4, version: '7.3.0.0' },
   },
   'server-2012r2': {
-    description: 'Windows Server 2012 R2 Standard x64, Orchestrator 1801, SQL Server 2014 SP2, .NET 4.6.2, .NET 3.5 fixed by later .NET updates (KB3154520 not listed)',
+    description: 'Windows Server 2012 R2 Standard x64, Orchestrator 1801, SQL Server 2014 SP2, .NET 4.6.2, KB3154520 installed',
     os: { caption: 'Microsoft Windows Server 2012 R2 Standard', version: '6.3.9600', build: 9600, architecture: '64-bit', productType: 'server', servicePack: 0 },
-    hotfixes: ['KB2919355'],
-    dotnetRelease: 394806,
-    dotnet35Fixed: true,
+    hotfixes: ['KB2919355', 'KB3154520'],
+    dotnetRelease: NET['4.6.2'],
     sql: { name: 'MSSQLSERVER', version: '12.2.5000.0' },
     nativeClient: '11.4.7462.6',
     orchestrator: { release: '1801', updateRollup: 0, version: '7.4.0.0' },
   },
-  'server-2012': {
-    description: 'Windows Server 2012 Standard x64, Orchestrator 2016 UR5, SQL Server 2012 SP4, .NET 4.6.2',
-    os: { caption: 'Microsoft Windows Server 2012 Standard', version: '6.2.9200', build: 9200, architecture: '64-bit', productType: 'server', servicePack: 0 },
-    hotfixes: ['KB3154519'],
-    dotnetRelease: 394806,
-    dotnet35Fixed: true,
-    sql: { name: 'MSSQLSERVER', version: '11.4.7001.0' },
-    nativeClient: '11.4.7462.6',
-    orchestrator: { release: '2016', updateRollup: 5, version: '7.3.0.0' },
-  },
   'server-2019': {
     description: 'Windows Server 2019 Datacenter x64, Orchestrator 2019, SQL Server 2019, .NET 4.7.2',
-    os: { caption: 'Microsoft Windows Server 2019 Datacenter', version: '10.0.17763', build: 17763, architecture: '64-bit', productType: 'server', servicePack: 0 },
+    os: server10('Microsoft Windows Server 2019 Datacenter', 'Windows Server 2019'),
     hotfixes: [],
-    dotnetRelease: 461814,
-    dotnet35Fixed: true,
+    dotnetRelease: NET['4.7.2'],
     sql: { name: 'MSSQLSERVER', version: '15.0.2000.5' },
     nativeClient: '11.4.7462.6',
     orchestrator: { release: '2019', updateRollup: 0, version: '10.19.0.0' },
   },
   'server-2022': {
-    description: 'Windows Server 2022 Datacenter x64 (TLS 1.3 on by default), Orchestrator 2022, SQL Server 2022, .NET 4.8',
-    os: { caption: 'Microsoft Windows Server 2022 Datacenter', version: '10.0.20348', build: 20348, architecture: '64-bit', productType: 'server', servicePack: 0 },
+    description: 'Windows Server 2022 Datacenter x64 (TLS 1.3 on by default), Orchestrator 2022, SQL Server 2022, .NET 4.8, OLE DB Driver 18',
+    os: server10('Microsoft Windows Server 2022 Datacenter', 'Windows Server 2022'),
     hotfixes: [],
-    dotnetRelease: 528449,
-    dotnet35Fixed: true,
+    dotnetRelease: NET['4.8-server2022'],
     sql: { name: 'MSSQLSERVER', version: '16.0.1000.6' },
     nativeClient: null,
-    oledbDriver: '18.6.5.0',
+    oledbDriver: { major: 18, version: '18.6.5.0' },
     orchestrator: { release: '2022', updateRollup: 0, version: null },
   },
-  'windows-8.1-x86': {
-    description: 'Windows 8.1 Pro 32-bit with the Runbook Designer console, .NET 4.6.2, SQL Server 2016 on the same box',
-    os: { caption: 'Microsoft Windows 8.1 Pro', version: '6.3.9600', build: 9600, architecture: '32-bit', productType: 'workstation', servicePack: 0 },
-    hotfixes: ['KB2919355', 'KB3154520'],
-    dotnetRelease: 394806,
-    dotnet35Fixed: true,
-    sql: { name: 'SQLEXPRESS', version: '13.2.5026.0' },
-    nativeClient: '11.4.7462.6',
-    orchestrator: { release: '2016', updateRollup: 4, version: '7.3.0.0' },
+  'server-2025': {
+    description: 'Windows Server 2025 Datacenter x64, Orchestrator 2025, SQL Server 2022, .NET 4.8.1, OLE DB Driver 19',
+    os: server10('Microsoft Windows Server 2025 Datacenter', 'Windows Server 2025'),
+    hotfixes: [],
+    dotnetRelease: NET['4.8.1'],
+    sql: { name: 'MSSQLSERVER', version: '16.0.1000.6' },
+    nativeClient: null,
+    oledbDriver: { major: 19, version: '19.3.5.0' },
+    orchestrator: { release: '2025', updateRollup: 0, version: null },
   },
 };
 
@@ -107,15 +101,14 @@ const SPECS: Record<string, PresetSpec> = {
 const VARIANTS: Record<string, { base: string; description: string; change: (host: SimHostState) => void }> = {
   'server-2012r2-no-hotfix': {
     base: 'server-2012r2',
-    description: 'Server 2012 R2 whose .NET 3.5 runtime lacks the TLS System Default Versions fix (no KB3154520, no later .NET update)',
+    description: 'Server 2012 R2 that lists neither KB3154520 nor an update named as superseding it: the .NET 3.5 fix cannot be proven either way (unknown)',
     change: (host) => {
       host.hotfixes = ['KB2919355'];
-      host.dotnet35.systemDefaultTls = false;
     },
   },
   'server-2016-sql2008r2': {
     base: 'server-2016',
-    description: 'Server 2016 whose Orchestrator database runs on SQL Server 2008 R2 (no TLS 1.2)',
+    description: 'Server 2016 whose Orchestrator database runs on SQL Server 2008 R2 SP3 RTM (not supported by Orchestrator 2016, no TLS 1.2 below 10.50.6542.0)',
     change: (host) => {
       host.sqlInstances = [{ name: 'MSSQLSERVER', version: '10.53.6000.34' }];
     },
@@ -150,7 +143,9 @@ function baseRegistry(spec: PresetSpec): SimHostState['registry'] {
   if (spec.nativeClient) {
     registry['SOFTWARE\\Microsoft\\SQLNCLI11'] = { InstalledVersion: sz(spec.nativeClient) };
   }
-  if (spec.oledbDriver) registry['SOFTWARE\\Microsoft\\MSOLEDBSQL'] = { InstalledVersion: sz(spec.oledbDriver) };
+  if (spec.oledbDriver) {
+    registry[`SOFTWARE\\Microsoft\\MSOLEDBSQL${spec.oledbDriver.major === 19 ? '19' : ''}`] = { InstalledVersion: sz(spec.oledbDriver.version) };
+  }
   if (spec.os.architecture === '64-bit') {
     registry['SOFTWARE\\Wow6432Node'] = {};
     registry['SOFTWARE\\Wow6432Node\\Microsoft'] = {};
@@ -175,9 +170,8 @@ function fromSpec(name: string, spec: PresetSpec, now: Date): SimHostState {
     dotnet35: {
       installed: true,
       file: `C:\\Windows\\Microsoft.NET\\${spec.os.architecture === '64-bit' ? 'Framework64' : 'Framework'}\\v2.0.50727\\System.dll`,
-      // Not modeled: no Microsoft document gives the file version a given update brings.
+      // Not modeled: no Microsoft document gives the file version the fix brings.
       version: null,
-      systemDefaultTls: spec.dotnet35Fixed,
     },
     sqlInstances: spec.sql ? [{ ...spec.sql }] : [],
     orchestrator: { installed: true, ...spec.orchestrator },

@@ -23,6 +23,11 @@ export type HostOp =
   | { op: 'orchestrator.info' }
   | { op: 'service.status'; name: string }
   | { op: 'boot.time' }
+  /**
+   * What SCHANNEL negotiates by default per side, from the `Enabled` and `DisabledByDefault` values set
+   * now. They apply to credential handles acquired from now on; whether a running service uses them is
+   * for a handshake to show (step `tls/handshakes`), never key write times.
+   */
   | { op: 'tls.inEffect' }
   /**
    * `shutdown /r /f /t <delaySeconds>`, unless the target booted since `ifBootTime` (within the boot-time
@@ -55,20 +60,19 @@ export interface OsInfo {
 }
 
 /**
- * What the .NET Framework 2.0/3.5 runtime on the target tells of the TLS System Default Versions fix
- * (KB3154518/19/20 and everything that superseded them): the update "added the SslProtocolsExtensions
- * enumeration" to the runtime's System.dll, so the type's presence there is the fix's own evidence,
- * whatever update number brought it.
+ * What the target tells of its .NET Framework 3.5 (the 2.0 runtime), for the TLS System Default Versions
+ * fix: whether it is installed (`NDP\v3.5` Install = 1, fact `dotnet.v35-install-key`) and the version
+ * of the runtime's System.dll. Nothing in the file is searched for: `SslProtocolsExtensions` is a type
+ * applications add to their own code (fact `dotnet.sslprotocolsextensions-app-code`), and Microsoft
+ * publishes no file version of the fix, so the version is shown as evidence, never judged.
  */
 export type Dotnet35Tls = {
-  /** False when .NET Framework 3.5 (the 2.0 runtime) is not installed: nothing uses it. */
+  /** False when .NET Framework 3.5 is not installed: nothing uses the 2.0 runtime. */
   installed: boolean;
-  /** The runtime file read, e.g. `C:\Windows\Microsoft.NET\Framework64\v2.0.50727\System.dll`. */
+  /** The runtime file read, e.g. `C:\Windows\Microsoft.NET\Framework64\v2.0.50727\System.dll`, or null. */
   file: string | null;
   /** Its file version as Windows reports it, or null when it was not read. */
   version: string | null;
-  /** True when the runtime has the TLS System Default Versions support; null when it could not be told. */
-  systemDefaultTls: boolean | null;
 };
 
 export interface SqlInstance {
@@ -100,7 +104,7 @@ export type HostOpResult =
       startType: 'auto' | 'manual' | 'disabled' | null;
     }
   | { op: 'boot.time'; bootTime: string }
-  | { op: 'tls.inEffect'; since: string; protocols: ProtocolMap }
+  | { op: 'tls.inEffect'; bootTime: string; protocols: ProtocolMap }
   | { op: 'restart'; requested: boolean; alreadyRestarted: boolean; pendingShutdown?: boolean }
   | { op: 'startupTask.register'; changed: boolean }
   | { op: 'startupTask.remove'; changed: boolean };

@@ -1,51 +1,46 @@
 /**
  * Step `windows/hotfix-verify`: the reference procedure's step 3 — the TLS System Default Versions fix
- * for the .NET Framework 3.5 is on the target. Read-only. The verdict comes from the 2.0/3.5 runtime
- * itself where it can be read (true however the fix arrived: the hotfix, a later rollup, the OS), else
- * from the installed updates (see `requirements.ts`). The preflight reaches the same verdict before any
- * write, so on the bundled runbook this step reports the evidence; in a runbook without the preflight
- * its failure rolls back the steps before it.
+ * for the .NET Framework 3.5 is on the target. Read-only. Judged from documented evidence only (see
+ * `judge-dotnet35.ts`): the OS that ships it, the update or a superseding one among the installed
+ * updates. Evidence of absence fails the step; silent evidence is reported as `unknown` in its summary
+ * and output (the preflight's `onUnknown` is where an administrator makes that stop a run).
  */
 import * as z from '../util/zod.js';
 import { StepError } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
 import { resultOf } from '../executors/types.js';
-import { hotfixVerdict } from './requirements.js';
+import { judgeDotnet35 } from './judge-dotnet35.js';
+import { windowsRelease } from './requirements.js';
+import { kbList } from './preflight-params.js';
 
-/** A list of KB numbers, from an array or a comma-separated string. */
-export const kbList = z._default(
-  z.pipe(
-    z.transform((v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v)),
-    z.array(z.matching(/^KB\d+$/i, 'a KB number such as KB4041085')),
-  ),
-  [],
-);
+export { kbList };
 
 export const hotfixParams = z.strictObject({
-  /** More KBs that carry the fix (later rollups), for servers whose runtime cannot be read, e.g. `["KB4041085"]`. @default [] */
+  /** More KBs that carry the fix (later rollups the KB pages do not name), e.g. `["KB4041085"]`. @default [] */
   supersededBy: kbList,
 });
 
 export const hotfixStep = defineStepKind({
   kind: 'windows/hotfix-verify',
-  description: 'Verifies the TLS System Default Versions fix for the .NET Framework 3.5 (KB3154518/19/20, KB3156421, or any later update that carries it)',
+  description: 'Verifies the TLS System Default Versions fix for the .NET Framework 3.5 (in the box from Server 2016; KB3154518/19/20, or an update named as superseding it)',
   params: hotfixParams,
-  outputs: z.object({ os: z.string(), required: z.array(z.string()), by: z.string(), evidence: z.string() }),
+  outputs: z.object({ os: z.string(), required: z.array(z.string()), by: z.string(), verdict: z.string(), evidence: z.string() }),
   verifyWhenUnchanged: true,
   probe: async ({ rt }) => (await rt.read([{ op: 'os.info' }, { op: 'hotfix.list' }, { op: 'dotnet35.tls' }])) as unknown as Json,
   plan({ params, observed, rt }) {
     const r = observed as unknown as Parameters<typeof resultOf>[0][];
     const os = resultOf(r[0], 'os.info');
-    const verdict = hotfixVerdict(os, resultOf(r[1], 'hotfix.list').hotfixes, resultOf(r[2], 'dotnet35.tls'), params.supersededBy);
-    if (!verdict.ok) {
-      throw new StepError('HOTFIX_MISSING', `${verdict.os}: the TLS System Default Versions fix for the .NET Framework 3.5 is missing (${verdict.evidence})`, {
+    const j = judgeDotnet35(os, resultOf(r[1], 'hotfix.list').hotfixes, resultOf(r[2], 'dotnet35.tls'), params.supersededBy);
+    const name = windowsRelease(os) ?? os.caption;
+    if (j.verdict === 'refuse') {
+      throw new StepError('HOTFIX_MISSING', `${name}: the TLS System Default Versions fix for the .NET Framework 3.5 is missing (${j.evidence})`, {
         where: rt.stepId,
-        hint: `install the latest .NET Framework updates from Windows Update${verdict.required.length ? ` (or ${verdict.required.join(' or ')})` : ''}`,
+        hint: j.fix ?? 'install the latest .NET Framework updates from Windows Update',
       });
     }
-    const summary = `${verdict.os}: ${verdict.evidence}`;
-    return { changes: [], summary, data: { os: verdict.os, required: verdict.required, by: verdict.by, evidence: verdict.evidence } };
+    const summary = j.verdict === 'ok' ? `${name}: ${j.evidence}` : `${name}: not settled by any document (unknown): ${j.evidence}`;
+    return { changes: [], summary, data: { os: name, required: j.required, by: j.by, verdict: j.verdict, evidence: j.evidence } };
   },
   phases: [],
   verify: async ({ plan }) => ({ ok: true, summary: plan.summary, output: plan.data ?? null }),

@@ -10,8 +10,9 @@ import { preflightStep } from './preflight.js';
 import { restartStep } from './restart.js';
 import { schannelStep } from './schannel.js';
 import { tlsHandshakesStep } from './tls-handshakes.js';
+import { winhttpTlsStep } from './winhttp-tls.js';
 
-export { backupStep, dotnetStep, hotfixStep, ipVerifyStep, preflightStep, restartStep, schannelStep, tlsHandshakesStep };
+export { backupStep, dotnetStep, hotfixStep, ipVerifyStep, preflightStep, restartStep, schannelStep, tlsHandshakesStep, winhttpTlsStep };
 
 /**
  * A registry holding every bundled step kind.
@@ -22,5 +23,5 @@ export { backupStep, dotnetStep, hotfixStep, ipVerifyStep, preflightStep, restar
  * ```
  */
 export function bundledStepKinds(): StepKindRegistry {
-  return new StepKindRegistry().register(preflightStep, backupStep, schannelStep, dotnetStep, hotfixStep, restartStep, ipVerifyStep, tlsHandshakesStep);
+  return new StepKindRegistry().register(preflightStep, backupStep, schannelStep, dotnetStep, hotfixStep, restartStep, ipVerifyStep, tlsHandshakesStep, winhttpTlsStep);
 }

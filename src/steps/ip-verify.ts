@@ -2,16 +2,19 @@
  * Step `orchestrator/ip-verify`: the reference procedure's IMPORTANT box (KB4494803). Reads
  * `SystemDefaultTlsVersions` under `.NETFramework\v4.0.30319` through the 32-bit registry view (the
  * Wow6432Node key the Integration Packs use); when it is missing or not 1, sets it and says so. Checks
- * that the Orchestrator services run and that the protocols in effect since the boot match the
- * SCHANNEL configuration.
+ * that the Orchestrator services run and that no restart is still owed (the engine's own marker,
+ * `RESTART_MARKER`). It reports the protocols the SCHANNEL values make Windows negotiate; what the
+ * running services do is proven by handshake (`tls-verify`). Key write times decide nothing: Microsoft
+ * says changes apply to credential handles acquired after them, and a Group Policy refresh rewrites
+ * the keys unchanged.
  */
 import * as z from '../util/zod.js';
 import { StepError } from '../errors.js';
 import { defineStepKind, type DeclaredWrite } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
-import { resultOf, type HostOp, type ProtocolMap } from '../executors/types.js';
-import { PROTOCOLS, SIDES, protocolKey, protocolMap } from '../windows/schannel.js';
+import { resultOf, type HostOp } from '../executors/types.js';
 import { NETFRAMEWORK_KEY } from './dotnet.js';
+import { RESTART_MARKER } from './restart.js';
 import { applyWrites, leftByStep, planWrites, restorePriors, toObserved, verifyWrites, type ObservedValue, type Prior } from './registry-values.js';
 
 export const ipVerifyParams = z.strictObject({
@@ -26,17 +29,7 @@ export const IP_WRITE: DeclaredWrite = {
   desired: { type: 'REG_DWORD', data: 1 },
 };
 
-const enabledOps: HostOp[] = PROTOCOLS.flatMap((p) => SIDES.map((s): HostOp => ({ op: 'registry.get', view: '64', key: protocolKey(p, s), name: 'Enabled' })));
-
-function mismatches(configured: ProtocolMap, inEffect: ProtocolMap): string[] {
-  const out: string[] = [];
-  for (const p of PROTOCOLS) {
-    for (const s of SIDES) {
-      if (configured[p][s] !== inEffect[p][s]) out.push(`${p} ${s}: configured ${configured[p][s]}, in effect ${inEffect[p][s]}`);
-    }
-  }
-  return out;
-}
+const markerOp: HostOp = { op: 'registry.get', ...RESTART_MARKER };
 
 function plannedByEarlierStep(outputs: Readonly<Record<string, Json>>): boolean {
   return Object.values(outputs).some((out) => {
@@ -51,7 +44,7 @@ function plannedByEarlierStep(outputs: Readonly<Record<string, Json>>): boolean 
 
 export const ipVerifyStep = defineStepKind({
   kind: 'orchestrator/ip-verify',
-  description: 'Integration Pack fix (KB4494803): SystemDefaultTlsVersions=1 in the 32-bit .NET 4 key; services running; protocols in effect',
+  description: 'Integration Pack fix (KB4494803): SystemDefaultTlsVersions=1 in the 32-bit .NET 4 key; services running; no restart owed',
   params: ipVerifyParams,
   outputs: z.object({ fixed: z.boolean(), services: z.array(z.unknown()), protocolsInEffect: z.unknown() }),
   verifyWhenUnchanged: true,
@@ -61,7 +54,7 @@ export const ipVerifyStep = defineStepKind({
       { op: 'registry.get', view: IP_WRITE.view, key: IP_WRITE.key, name: IP_WRITE.name },
       ...params.services.map((name): HostOp => ({ op: 'service.status', name })),
       { op: 'tls.inEffect' },
-      ...enabledOps,
+      markerOp,
     ];
     return (await rt.read(ops)) as unknown as Json;
   },
@@ -70,13 +63,13 @@ export const ipVerifyStep = defineStepKind({
     const value = toObserved(IP_WRITE, r[0]!);
     const services = params.services.map((name, i) => resultOf(r[1 + i], 'service.status'));
     const inEffect = resultOf(r[1 + params.services.length], 'tls.inEffect');
-    const enabled = r.slice(2 + params.services.length).map((x) => resultOf(x, 'registry.get').value);
-    const configured = protocolMap((key) => enabled[enabledOps.findIndex((o) => (o as { key: string }).key === key)] ?? null);
+    const markerRead = resultOf(r[2 + params.services.length], 'registry.get').value;
+    const owed = markerRead && markerRead.type === 'REG_SZ' ? markerRead.data : null;
     const problems: string[] = [];
     if (!rt.checkMode) {
       for (const s of services) if (s.state !== 'running') problems.push(`service ${s.name} is ${s.state}: start it (Start-Service ${s.name})`);
-      const diff = mismatches(configured, inEffect.protocols);
-      if (diff.length > 0) problems.push(`protocols in effect since ${inEffect.since} differ from the configuration: ${diff.join('; ')}`);
+      // The engine's own marker says whether a restart is owed; when keys were written does not.
+      if (owed !== null) problems.push(`a restart is still owed (${owed}): the services may not use the new SCHANNEL values yet; restart the target`);
     }
     if (problems.length > 0) {
       throw new StepError('IP_VERIFY_FAILED', problems.join('\n    '), { where: rt.stepId, hint: 'the run rolls back; check the services and restart the target' });
@@ -92,7 +85,7 @@ export const ipVerifyStep = defineStepKind({
         ? 'Integration Pack value (KB4494803) is set by an earlier step; services and protocols are checked after the restart'
         : changes.length > 0
           ? `Integration Pack value ${value.value ? 'is wrong' : 'is missing'}: set SystemDefaultTlsVersions=1 (KB4494803)`
-          : `Integration Pack value present; services running; protocols in effect match${rt.checkMode ? ' (checked after the restart)' : ''}`,
+          : `Integration Pack value present; services running; no restart owed${rt.checkMode ? ' (checked after the restart)' : ''}`,
       data: { observed: [value], services: services_, inEffect: inEffect.protocols, fixed: changes.length > 0 } as unknown as Json,
     };
   },

@@ -1,165 +1,245 @@
-import type { Dotnet35Tls } from '../executors/types.js';
+/**
+ * The preflight's judgement of a host, as one pure function: what is read (`PREFLIGHT_READS`), what it
+ * means (`preflightReadsFrom`), and the verdict on each prerequisite (`judgeHost`), each resting on the
+ * facts table (`src/windows/facts/`). The `orchestrator/preflight` step and `runbook inspect` both call
+ * it; neither carries a threshold of its own.
+ */
+import { resultOf, type Dotnet35Tls, type HostOp, type HostOpResult, type OsInfo, type SqlInstance } from '../executors/types.js';
+import { OS_SERVER_BUILDS, OS_VERSION_NAMES } from '../windows/facts/os.js';
+import {
+  ORCHESTRATOR_ACCEPTED_RELEASES,
+  ORCHESTRATOR_ARCHITECTURE,
+  ORCHESTRATOR_SQL_CLIENT,
+  ORCHESTRATOR_SUPPORTED_OS,
+  ORCHESTRATOR_SUPPORTED_SQL,
+  type OrchestratorRelease,
+} from '../windows/facts/orchestrator.js';
+import { SQL_CLIENT_KEYS, SQL_OLEDB_TLS12, SQL_SNAC11_TLS12 } from '../windows/facts/sql.js';
+import { DOTNET_MIN_RELEASE_46 } from '../windows/facts/dotnet.js';
+import { judgeSqlTls12, sqlRelease } from './judge-sql.js';
+import { judgeDotnet35 } from './judge-dotnet35.js';
+import { RESTART_MARKER } from './restart.js';
+import { tls13Reads } from './schannel.js';
+import type { PreflightParams } from './preflight-params.js';
+
+export type { PreflightParams } from './preflight-params.js';
+export { canonicalSqlVersion, compareVersions, judgeSqlTls12, sqlRelease } from './judge-sql.js';
+export { judgeDotnet35, type Dotnet35Judgement } from './judge-dotnet35.js';
 
 /**
- * The version tables the preflight and hotfix steps judge by. Sources (Microsoft documents):
- * - SQL Server: KB3135244 "TLS 1.2 support for Microsoft SQL Server", table of the first builds that
- *   support TLS 1.2 per release branch (later builds of a branch also support it). SQL Server 2016 and
- *   later support TLS 1.2 without an update. The reference procedure refuses SQL Server 2008 R2.
- * - Hotfixes: the reference procedure's step 3 table. Microsoft has since superseded those hotfixes by
- *   later .NET Framework updates without listing them; the superseding KBs below are the ones this
- *   project accepts by default, and a runbook parameter can extend the list.
+ * One prerequisite judged: `ok`, `refuse` (positive evidence that it is not met: the run stops before any
+ * write), or `unknown` (no document settles it: shown with what was read, decided by `onUnknown`).
  */
+export type HostVerdict = { check: string; verdict: 'ok' | 'refuse' | 'unknown'; evidence: string; factIds: string[]; fix?: string };
 
-/** First build of each SQL Server branch that supports TLS 1.2 (KB3135244). */
-export const SQL_TLS12_FIRST_BUILDS: readonly { release: string; branch: string; firstBuild: string }[] = [
-  { release: 'SQL Server 2008 SP3', branch: '10.0.55', firstBuild: '10.0.5544.0' },
-  { release: 'SQL Server 2008 SP3 (CU)', branch: '10.0.58', firstBuild: '10.0.5896.0' },
-  { release: 'SQL Server 2008 SP4', branch: '10.0.6', firstBuild: '10.0.6547.0' },
-  { release: 'SQL Server 2012 SP2', branch: '11.0.5', firstBuild: '11.0.5352.0' },
-  { release: 'SQL Server 2012 SP3', branch: '11.0.6', firstBuild: '11.0.6216.27' },
-  { release: 'SQL Server 2012 SP4', branch: '11.0.7', firstBuild: '11.0.7001.0' },
-  { release: 'SQL Server 2014 RTM', branch: '12.0.2', firstBuild: '12.0.2271.0' },
-  { release: 'SQL Server 2014 SP1', branch: '12.0.4', firstBuild: '12.0.4219.0' },
-  { release: 'SQL Server 2014 SP2', branch: '12.0.5', firstBuild: '12.0.5000.0' },
-  { release: 'SQL Server 2014 SP3', branch: '12.0.6', firstBuild: '12.0.6024.0' },
-];
-
-function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
-export { compareVersions };
-
-/**
- * The product version of a SQL Server build as KB3135244 writes it (`12.0.5000.0`), from any of its
- * forms. The registry (`Setup\PatchLevel`, and SERVERPROPERTY('ProductVersion') of SQL Server 2012
- * and 2014 too) carries the service-pack level in the minor number: SQL Server 2014 SP2 reports
- * `12.2.5000.0`, SP3 `12.3.6024.0`, SQL Server 2012 SP4 `11.4.7001.0`. The build number (third part)
- * is the same in both forms, so the minor number is set to 0 and the build decides. SQL Server 2008 R2
- * is told apart by its minor number 50 or more (`10.50.x`; its service packs `10.52.x`, `10.53.x`).
- */
-export function canonicalSqlVersion(version: string): string {
-  const [major, minor = 0, build = 0, revision = 0] = version.split('.').map(Number);
-  if (major === 10 && minor >= 50) return [10, 50, build, revision].join('.');
-  return [major, 0, build, revision].join('.');
-}
-
-/** Whether a SQL Server build (in any form the registry reports) supports TLS 1.2, and why not. */
-export function sqlSupportsTls12(version: string): { ok: boolean; why: string } {
-  const canonical = canonicalSqlVersion(version);
-  const [major, minor] = canonical.split('.').map(Number);
-  const shown = canonical === version ? version : `${version} (${canonical})`;
-  if (major >= 13) return { ok: true, why: 'SQL Server 2016 or later supports TLS 1.2' };
-  if (major === 10 && minor === 50) return { ok: false, why: `SQL Server 2008 R2 does not support TLS 1.2 per the reference procedure (${shown}); upgrade to SQL Server 2016 or later` };
-  const row = [...SQL_TLS12_FIRST_BUILDS].reverse().find((r) => canonical.startsWith(r.branch));
-  if (!row) return { ok: false, why: `SQL Server ${shown} is not in the KB3135244 table; install a service pack or cumulative update with TLS 1.2 support, or upgrade` };
-  return compareVersions(canonical, row.firstBuild) >= 0
-    ? { ok: true, why: `${row.release} build ${shown} ≥ ${row.firstBuild}` }
-    : { ok: false, why: `${row.release} build ${shown} is older than ${row.firstBuild}; install the TLS 1.2 update from KB3135244` };
-}
-
-/**
- * The client providers the reference asks for as "SQL Server 2012 Native Client 11.0 or later": SQL
- * Server Native Client 11 (`SOFTWARE\Microsoft\SQLNCLI11`, the last SNAC), or its successor the
- * Microsoft OLE DB Driver for SQL Server (`MSOLEDBSQL`, version 18; `MSOLEDBSQL19`, version 19), each
- * with an `InstalledVersion` value. KB3135244 lists both among the client providers with TLS 1.2.
- */
-export const NATIVE_CLIENT_KEYS: readonly { key: string; name: string; product: string }[] = [
-  { key: 'SOFTWARE\\Microsoft\\SQLNCLI11', name: 'InstalledVersion', product: 'SQL Server Native Client 11.0' },
-  { key: 'SOFTWARE\\Microsoft\\MSOLEDBSQL', name: 'InstalledVersion', product: 'Microsoft OLE DB Driver 18 for SQL Server' },
-  { key: 'SOFTWARE\\Microsoft\\MSOLEDBSQL19', name: 'InstalledVersion', product: 'Microsoft OLE DB Driver 19 for SQL Server' },
-];
-
-/** The OS families of the hotfix table, matched on version and build. */
-export interface HotfixRequirement {
-  os: string;
-  /** `major.minor` of the OS version. */
-  version: string;
-  minBuild?: number;
-  maxBuild?: number;
-  /** The updates the reference names; any one satisfies. Empty: the OS has the support in the box. */
-  required: string[];
-  /** Later updates known to contain the fix (extend with the `supersededBy` parameter). */
-  supersededBy: string[];
-}
-
-/**
- * The reference procedure's step 3 table, by OS build. Microsoft's KB pages for KB3154518, KB3154519
- * and KB3154520 ("Support for TLS System Default Versions included in the .NET Framework 3.5…") say
- * the hotfixes "have been superseded with the latest updates of .NET Framework", so a patched server
- * lists a later rollup instead; KB3156421 is the May 10, 2016 cumulative update for Windows 10 1511 and
- * Server 2016 Technical Preview 4, which Windows Server 2016 itself (build 14393, October 2016) never
- * lists because it ships the fix. Microsoft's "Transport Layer Security (TLS) best practices with the
- * .NET Framework" lists TLS 1.2 as the highest version for .NET Framework 3.5 on Windows 10 and 11.
- */
-export const HOTFIX_TABLE: readonly HotfixRequirement[] = [
-  { os: 'Windows 7 SP1 / Windows Server 2008 R2 SP1', version: '6.1', required: ['KB3154518'], supersededBy: [] },
-  { os: 'Windows Server 2012', version: '6.2', required: ['KB3154519'], supersededBy: [] },
-  { os: 'Windows 8.1 / Windows Server 2012 R2', version: '6.3', required: ['KB3154520'], supersededBy: [] },
-  { os: 'Windows 10 1507/1511 / Windows Server 2016 Technical Preview', version: '10.0', maxBuild: 14392, required: ['KB3154521', 'KB3156421'], supersededBy: [] },
-  { os: 'Windows Server 2016 (build 14393) and later', version: '10.0', minBuild: 14393, required: [], supersededBy: [] },
-];
-
-/** The requirement for an OS, or null when the table does not cover it. */
-export function hotfixRequirement(version: string, build: number): HotfixRequirement | null {
-  const mm = version.split('.').slice(0, 2).join('.');
-  return (
-    HOTFIX_TABLE.find((r) => r.version === mm && (r.minBuild === undefined || build >= r.minBuild) && (r.maxBuild === undefined || build <= r.maxBuild)) ??
-    null
-  );
-}
-
-/** The verdict on the TLS System Default Versions fix, with the evidence it rests on. */
-export type HotfixVerdict = {
-  ok: boolean;
-  os: string;
-  required: string[];
-  /** How it was decided: the runtime itself, an installed update, the OS, or nothing to decide. */
-  by: 'runtime' | 'update' | 'in-the-box' | 'not-applicable' | 'missing';
-  evidence: string;
+/** What the preflight reads from a host, by meaning. */
+export type PreflightReads = {
+  os: OsInfo;
+  orchestrator: { installed: boolean; release: string | null; updateRollup: number; version: string | null };
+  sqlInstances: SqlInstance[];
+  hotfixes: string[];
+  bootTime: string;
+  /** `NDP\v4\Full` Release, or null when the value is absent. */
+  dotnetRelease: number | null;
+  /** Whether the `NDP\v4\Full` key exists (its absence means no .NET Framework 4.5 or later). */
+  dotnetFullKey: boolean;
+  dotnet35: Dotnet35Tls;
+  /** The SQL Server client providers found at the keys read (`version` null: nothing there). */
+  clients: { product: string; version: string | null }[];
+  /** The TLS version of the connection to the target, when the transport has one (set by the caller). */
+  transportTls?: string | null;
 };
 
+const NDP = DOTNET_MIN_RELEASE_46.value;
+
 /**
- * Decides whether the target has the fix. The .NET 2.0/3.5 runtime's own answer comes first: it is
- * true however the fix arrived (the hotfix, a later rollup, the OS). Only when the runtime could not
- * be read do the installed updates decide.
+ * The preflight's read batch, one round trip. The restart marker and TLS 1.3's values are read along,
+ * so that later steps of the same drive find them in the read cache.
  */
-export function hotfixVerdict(
-  os: { caption: string; version: string; build: number },
-  hotfixes: readonly string[],
-  dotnet35: Dotnet35Tls | null,
-  extraKbs: readonly string[] = [],
-): HotfixVerdict {
-  const requirement = hotfixRequirement(os.version, os.build);
-  if (!requirement) {
-    return { ok: false, os: os.caption, required: [], by: 'missing', evidence: `${os.caption} (${os.version}) is not in the hotfix table` };
+export const PREFLIGHT_READS: readonly HostOp[] = [
+  { op: 'os.info' },
+  { op: 'orchestrator.info' },
+  { op: 'sql.instances' },
+  { op: 'hotfix.list' },
+  { op: 'boot.time' },
+  { op: 'registry.get', view: '64', key: NDP.key, name: NDP.name },
+  { op: 'dotnet35.tls' },
+  ...SQL_CLIENT_KEYS.value.map((c): HostOp => ({ op: 'registry.get', view: '64', key: c.key, name: c.name })),
+  { op: 'registry.get', ...RESTART_MARKER },
+  ...tls13Reads,
+];
+
+/**
+ * The answers to {@link PREFLIGHT_READS}, by meaning.
+ *
+ * @example
+ * ```ts
+ * const executor = await createSimulatedExecutor('host.json');
+ * const reads = preflightReadsFrom(await executor.run(PREFLIGHT_READS));
+ * ```
+ */
+export function preflightReadsFrom(results: HostOpResult[]): PreflightReads {
+  const release = resultOf(results[5], 'registry.get');
+  const clients = SQL_CLIENT_KEYS.value.map((c, i) => {
+    const v = resultOf(results[7 + i], 'registry.get').value;
+    return { product: c.product, version: v?.type === 'REG_SZ' ? v.data : null };
+  });
+  const { op: _os, ...os } = resultOf(results[0], 'os.info');
+  const { op: _o, ...orchestrator } = resultOf(results[1], 'orchestrator.info');
+  const { op: _d, ...dotnet35 } = resultOf(results[6], 'dotnet35.tls');
+  return {
+    os,
+    orchestrator,
+    sqlInstances: resultOf(results[2], 'sql.instances').instances,
+    hotfixes: resultOf(results[3], 'hotfix.list').hotfixes,
+    bootTime: resultOf(results[4], 'boot.time').bootTime,
+    dotnetRelease: release.value?.type === 'REG_DWORD' ? release.value.data : null,
+    dotnetFullKey: release.keyExists,
+    dotnet35,
+    clients,
+  };
+}
+
+/** The Windows release of a host as the facts name it (`Windows Server 2016`), or null. */
+export function windowsRelease(os: Pick<OsInfo, 'version' | 'build' | 'productType'>): string | null {
+  const mm = os.version.split('.').slice(0, 2).join('.');
+  if (mm === '10.0') {
+    if (os.productType !== 'server') return null;
+    return OS_SERVER_BUILDS.value.find((b) => b.build === os.build)?.name ?? null;
   }
-  // A copy: the table is shared by every run and must never reach a run's data by reference.
-  const base = { os: requirement.os, required: [...requirement.required] };
-  if (dotnet35 && !dotnet35.installed) {
-    return { ...base, ok: true, by: 'not-applicable', evidence: '.NET Framework 3.5 is not installed: no application uses the 2.0 runtime' };
+  const row = OS_VERSION_NAMES.value.find((r) => r.version === mm);
+  return row ? row[os.productType] : null;
+}
+
+const isRelease = (r: string | null): r is OrchestratorRelease => r !== null && (ORCHESTRATOR_ACCEPTED_RELEASES.value.releases as string[]).includes(r);
+
+function judgeOrchestrator(reads: PreflightReads, params: PreflightParams): HostVerdict {
+  const o = reads.orchestrator;
+  const check = 'orchestrator-release';
+  const factIds = [ORCHESTRATOR_ACCEPTED_RELEASES.id];
+  const accepted = `2016 with Update Rollup ${ORCHESTRATOR_ACCEPTED_RELEASES.value.minUpdateRollup2016} or later, ${ORCHESTRATOR_ACCEPTED_RELEASES.value.releases.slice(1).join(', ')}`;
+  if (!o.installed || !o.release) {
+    return { check, verdict: 'refuse', evidence: 'no Orchestrator management server among the installed programs', factIds, fix: 'run this runbook on an Orchestrator management server' };
   }
-  if (dotnet35?.systemDefaultTls === true) {
-    return { ...base, ok: true, by: 'runtime', evidence: `${dotnet35.file}${dotnet35.version ? ` ${dotnet35.version}` : ''} has the TLS System Default Versions support` };
+  if (!isRelease(o.release)) {
+    return { check, verdict: 'refuse', evidence: `Orchestrator ${o.release}`, factIds, fix: `upgrade to ${accepted}` };
   }
-  const installed = new Set(hotfixes.map((h) => h.toUpperCase()));
-  const accepted = [...requirement.required, ...requirement.supersededBy, ...extraKbs.map((k) => k.toUpperCase())];
-  const found = accepted.filter((kb) => installed.has(kb));
-  if (dotnet35?.systemDefaultTls === false) {
-    return {
-      ...base,
-      ok: false,
-      by: 'missing',
-      evidence: `${dotnet35.file}${dotnet35.version ? ` ${dotnet35.version}` : ''} lacks the TLS System Default Versions support${found.length ? ` although ${found.join(', ')} is listed` : ''}`,
-    };
+  if (o.release !== '2016') return { check, verdict: 'ok', evidence: `Orchestrator ${o.release}${o.version ? ` (${o.version})` : ''}`, factIds };
+  const ur = params.orchestratorUpdateRollup ?? o.updateRollup;
+  const min = ORCHESTRATOR_ACCEPTED_RELEASES.value.minUpdateRollup2016;
+  if (ur < 0) {
+    return { check, verdict: 'unknown', evidence: `Orchestrator 2016${o.version ? ` (${o.version})` : ''}: its uninstall entry does not tell the Update Rollup`, factIds, fix: `check it (UR${min} or later is needed) and pass --param orchestratorUpdateRollup=<n>` };
   }
-  if (requirement.required.length === 0) return { ...base, ok: true, by: 'in-the-box', evidence: `${requirement.os} includes the support` };
-  if (found.length > 0) return { ...base, ok: true, by: 'update', evidence: `${found.join(', ')} installed` };
-  return { ...base, ok: false, by: 'missing', evidence: `none of ${accepted.join(', ')} is installed, and the .NET 3.5 runtime could not be read` };
+  return ur >= min
+    ? { check, verdict: 'ok', evidence: `Orchestrator 2016 UR${ur}`, factIds }
+    : { check, verdict: 'refuse', evidence: `Orchestrator 2016 UR${ur}`, factIds, fix: `install Update Rollup ${min} or later` };
+}
+
+function judgeOrchestratorOs(reads: PreflightReads): HostVerdict[] {
+  const { os, orchestrator } = reads;
+  const verdicts: HostVerdict[] = [];
+  if (os.architecture !== ORCHESTRATOR_ARCHITECTURE.value) {
+    verdicts.push({ check: 'os-architecture', verdict: 'refuse', evidence: `${os.caption} is ${os.architecture}`, factIds: [ORCHESTRATOR_ARCHITECTURE.id], fix: 'Orchestrator\'s server roles need 64-bit Windows Server' });
+  } else {
+    verdicts.push({ check: 'os-architecture', verdict: 'ok', evidence: `${os.caption} is ${os.architecture}`, factIds: [ORCHESTRATOR_ARCHITECTURE.id] });
+  }
+  if (!isRelease(orchestrator.release)) return verdicts;
+  const supported = ORCHESTRATOR_SUPPORTED_OS.value[orchestrator.release];
+  const name = windowsRelease(os);
+  const factIds = [ORCHESTRATOR_SUPPORTED_OS.id, 'os.server-builds', 'os.version-names'];
+  const read = `${os.caption} (${os.version}, build ${os.build}, ${os.productType})`;
+  if (name === null) {
+    verdicts.push({ check: 'orchestrator-os', verdict: 'unknown', evidence: `${read}: not a Windows release the table names`, factIds, fix: `Orchestrator ${orchestrator.release} supports ${supported.join(' and ')}` });
+  } else if (supported.includes(name)) {
+    verdicts.push({ check: 'orchestrator-os', verdict: 'ok', evidence: `${name} supports Orchestrator ${orchestrator.release}`, factIds });
+  } else {
+    verdicts.push({ check: 'orchestrator-os', verdict: 'refuse', evidence: `Orchestrator ${orchestrator.release} on ${name} (${read})`, factIds, fix: `Orchestrator ${orchestrator.release} supports ${supported.join(' and ')} only: move it to a supported server, or upgrade Orchestrator` });
+  }
+  return verdicts;
+}
+
+function judgeDotnet4(reads: PreflightReads, params: PreflightParams): HostVerdict {
+  const check = 'dotnet4';
+  const factIds = [DOTNET_MIN_RELEASE_46.id];
+  const fix = 'install .NET Framework 4.6 or later';
+  if (reads.dotnetRelease !== null) {
+    return reads.dotnetRelease >= params.minDotnetRelease
+      ? { check, verdict: 'ok', evidence: `NDP\\v4\\Full Release ${reads.dotnetRelease} ≥ ${params.minDotnetRelease}`, factIds }
+      : { check, verdict: 'refuse', evidence: `NDP\\v4\\Full Release ${reads.dotnetRelease} < ${params.minDotnetRelease}`, factIds, fix };
+  }
+  return reads.dotnetFullKey
+    ? { check, verdict: 'unknown', evidence: 'NDP\\v4\\Full exists but has no DWORD Release', factIds, fix }
+    : { check, verdict: 'refuse', evidence: 'no NDP\\v4\\Full key: no .NET Framework 4.5 or later', factIds, fix };
+}
+
+function judgeSql(reads: PreflightReads, params: PreflightParams): HostVerdict[] {
+  const versions = params.sqlServerVersion ? [params.sqlServerVersion] : reads.sqlInstances.map((i) => i.version).filter(Boolean);
+  if (versions.length === 0) {
+    return [{ check: 'sql-tls12', verdict: 'unknown', evidence: 'no SQL Server instance on the target', factIds: [], fix: 'pass the version of the Orchestrator database server with --param sqlServerVersion=<version>' }];
+  }
+  const verdicts: HostVerdict[] = [];
+  const release = reads.orchestrator.release;
+  for (const v of versions) {
+    verdicts.push({ check: 'sql-tls12', ...judgeSqlTls12(v) });
+    if (!isRelease(release)) continue;
+    const supported = ORCHESTRATOR_SUPPORTED_SQL.value[release];
+    const year = sqlRelease(v);
+    const factIds = [ORCHESTRATOR_SUPPORTED_SQL.id, 'sql.major-versions'];
+    if (year === null) verdicts.push({ check: 'orchestrator-sql', verdict: 'unknown', evidence: `SQL Server ${v}: a major version the table does not name`, factIds });
+    else if (supported.includes(year)) verdicts.push({ check: 'orchestrator-sql', verdict: 'ok', evidence: `SQL Server ${year} (${v}) supports Orchestrator ${release}`, factIds });
+    else {
+      verdicts.push({
+        check: 'orchestrator-sql',
+        verdict: 'refuse',
+        evidence: `Orchestrator ${release} on SQL Server ${year} (${v})`,
+        factIds,
+        fix: `Orchestrator ${release} supports SQL Server ${supported.join(', ')}: move its database to a supported SQL Server`,
+      });
+    }
+  }
+  return verdicts;
+}
+
+function judgeClient(reads: PreflightReads): HostVerdict {
+  const check = 'sql-client';
+  const found = reads.clients.filter((c) => c.version !== null);
+  const release = reads.orchestrator.release;
+  const wanted = isRelease(release) ? ORCHESTRATOR_SQL_CLIENT.value[release] : 'SQL Server 2012 Native Client 11.0 or later';
+  const factIds = [SQL_SNAC11_TLS12.id, SQL_OLEDB_TLS12.id, SQL_CLIENT_KEYS.id, ORCHESTRATOR_SQL_CLIENT.id];
+  const evidence = found.length
+    ? `${found.map((c) => `${c.product} ${c.version}`).join(', ')} found; no Microsoft document gives the build from which these speak TLS 1.2`
+    : `none of ${SQL_CLIENT_KEYS.value.map((c) => c.key).join(', ')} has an InstalledVersion (keys no Microsoft document names)`;
+  return { check, verdict: 'unknown', evidence, factIds, fix: `make sure ${wanted} is installed (KB3135244 names the "Microsoft SQL Server 2012 Native Client - QFE" download for Native Client 11)` };
+}
+
+function judgeTransport(tls: string | null | undefined): HostVerdict[] {
+  if (tls === undefined || tls === null) return [];
+  return /^TLSv1\.[23]$/.test(tls)
+    ? [{ check: 'transport-tls', verdict: 'ok', evidence: `the connection to the target uses ${tls}`, factIds: [] }]
+    : [{ check: 'transport-tls', verdict: 'refuse', evidence: `the connection to the target uses ${tls}`, factIds: [], fix: 'make the connection work over TLS 1.2 before older protocols are disabled' }];
+}
+
+/**
+ * Judges every prerequisite of the TLS 1.2 procedure on what was read. Pure: the same reads and
+ * parameters give the same verdicts.
+ *
+ * @example
+ * ```ts
+ * declare const params: PreflightParams; // the preflight's parameters, parsed
+ * const executor = await createSimulatedExecutor('host.json');
+ * const verdicts = judgeHost(preflightReadsFrom(await executor.run(PREFLIGHT_READS)), params);
+ * const refused = verdicts.filter((v) => v.verdict === 'refuse');
+ * ```
+ */
+export function judgeHost(reads: PreflightReads, params: PreflightParams): HostVerdict[] {
+  const dotnet35 = judgeDotnet35(reads.os, reads.hotfixes, reads.dotnet35, params.hotfixSupersededBy);
+  return [
+    judgeOrchestrator(reads, params),
+    ...judgeOrchestratorOs(reads),
+    judgeDotnet4(reads, params),
+    { check: 'dotnet35-tls', verdict: dotnet35.verdict, evidence: dotnet35.evidence, factIds: dotnet35.factIds, ...(dotnet35.fix ? { fix: dotnet35.fix } : {}) },
+    ...judgeSql(reads, params),
+    judgeClient(reads),
+    ...judgeTransport(reads.transportTls),
+  ];
 }

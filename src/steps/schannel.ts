@@ -9,7 +9,8 @@ import type { DeclaredWrite } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
 import type { StepRuntime } from '../engine/step-runtime.js';
 import { resultOf, type HostOp, type ProtocolMap, type ProtocolName, type ProtocolSide } from '../executors/types.js';
-import { PROTOCOLS, SIDES, TLS13, isEnabled, protocolKey, tls13OnByDefault } from '../windows/schannel.js';
+import { PROTOCOLS, SIDES, TLS13, isNonCanonicalEnabled, negotiatesByDefault, protocolDefault, protocolKey } from '../windows/schannel.js';
+import { SCHANNEL_ENABLED_FACT } from '../windows/facts/schannel.js';
 import { defineRegistryStep } from './registry-values.js';
 
 /** `default`: both values removed, so that Windows' own default applies (as SChannelDsc's `Default`). */
@@ -32,6 +33,14 @@ export const schannelParams = z.strictObject({
    * @default 'leave'
    */
   tls13: z._default(z.enum(['leave', 'enabled', 'disabled', 'default']), 'leave'),
+  /**
+   * Windows takes any non-zero `Enabled` as enabled, so 0xFFFFFFFF (what IIS Crypto writes) already
+   * satisfies an enabled side and is left alone — and reported. Checks that want the literal 1 (Exchange
+   * Health Checker before April 2024, hardening benchmarks) reject it: `true` rewrites such a value to 1,
+   * its prior kept for the rollback like every other value.
+   * @default false
+   */
+  normaliseEnabled: z._default(z.boolean(), false),
 });
 export type SchannelParams = z.infer<typeof schannelParams>;
 
@@ -60,7 +69,7 @@ export function desiredProtocols(params: SchannelParams): ProtocolMap {
   return map;
 }
 
-function sideWrites(key: string, value: Setting): DeclaredWrite[] {
+function sideWrites(key: string, value: Setting, normalise: boolean): DeclaredWrite[] {
   if (value === 'default') {
     return [
       { view: '64', key, name: 'Enabled', desired: null },
@@ -68,8 +77,9 @@ function sideWrites(key: string, value: Setting): DeclaredWrite[] {
     ];
   }
   const on = value === 'enabled';
+  const enabled = SCHANNEL_ENABLED_FACT.value;
   return [
-    { view: '64', key, name: 'Enabled', desired: { type: 'REG_DWORD', data: on ? 1 : 0 }, satisfiedBy: 'nonzero' },
+    { view: '64', key, name: enabled.name, desired: { type: 'REG_DWORD', data: on ? enabled.enable : enabled.disable }, satisfiedBy: normalise ? 'exact' : 'nonzero' },
     { view: '64', key, name: 'DisabledByDefault', desired: { type: 'REG_DWORD', data: on ? 0 : 1 } },
   ];
 }
@@ -77,22 +87,73 @@ function sideWrites(key: string, value: Setting): DeclaredWrite[] {
 /** The values: for each protocol and side, `Enabled` (any non-zero counts as on) and `DisabledByDefault`; TLS 1.3 only when managed. */
 export function schannelWrites(params: SchannelParams): DeclaredWrite[] {
   const settings = desiredSettings(params);
-  const writes = PROTOCOLS.flatMap((protocol) => SIDES.flatMap((side) => sideWrites(protocolKey(protocol, side), settings[protocol][side])));
-  if (params.tls13 !== 'leave') writes.push(...SIDES.flatMap((side) => sideWrites(protocolKey(TLS13, side), params.tls13 as Setting)));
+  const normalise = params.normaliseEnabled;
+  const writes = PROTOCOLS.flatMap((protocol) => SIDES.flatMap((side) => sideWrites(protocolKey(protocol, side), settings[protocol][side], normalise)));
+  if (params.tls13 !== 'leave') writes.push(...SIDES.flatMap((side) => sideWrites(protocolKey(TLS13, side), params.tls13 as Setting, normalise)));
   return writes;
 }
 
-/** What the target's TLS 1.3 looks like: its values and whether Windows turns it on by itself. */
-export const tls13Reads: HostOp[] = SIDES.map((side): HostOp => ({ op: 'registry.get', view: '64', key: protocolKey(TLS13, side), name: 'Enabled' }));
+/** What the target's TLS 1.3 looks like: its values, and what the facts table says of its default. */
+export const tls13Reads: HostOp[] = SIDES.flatMap((side): HostOp[] => [
+  { op: 'registry.get', view: '64', key: protocolKey(TLS13, side), name: 'Enabled' },
+  { op: 'registry.get', view: '64', key: protocolKey(TLS13, side), name: 'DisabledByDefault' },
+]);
 
 async function tls13Report(params: SchannelParams, rt: StepRuntime): Promise<Json> {
-  // Read by the preflight in the same batch as everything else: these come from the read cache.
-  const [os, ...sides] = await rt.read([{ op: 'os.info' }, ...tls13Reads]);
+  const [os, ...values] = await rt.read([{ op: 'os.info' }, ...tls13Reads]);
   const build = resultOf(os, 'os.info').build;
-  const configured = Object.fromEntries(SIDES.map((side, i) => [side, isEnabled(resultOf(sides[i], 'registry.get').value)]));
-  const byDefault = tls13OnByDefault(build);
-  const inEffect = Object.fromEntries(SIDES.map((side) => [side, configured[side] ?? byDefault]));
-  return { managed: params.tls13 !== 'leave', setting: params.tls13, supported: byDefault, configured, inEffect } as Json;
+  const value = (i: number) => resultOf(values[i], 'registry.get').value;
+  const configured = Object.fromEntries(SIDES.map((side, i) => [side, negotiatesByDefault(value(2 * i), value(2 * i + 1))]));
+  const byDefault = protocolDefault(TLS13, 'Server', build);
+  // Where no document settles the default, "in effect" is not assumed: null, and the handshakes show it.
+  const onByDefault = byDefault.state === null ? null : byDefault.state === 'enabled';
+  const inEffect = Object.fromEntries(SIDES.map((side) => [side, configured[side] ?? onByDefault]));
+  return {
+    managed: params.tls13 !== 'leave',
+    setting: params.tls13,
+    supported: byDefault.state === null ? null : byDefault.state !== 'not-supported',
+    default: { state: byDefault.state, status: byDefault.status, fact: byDefault.fact },
+    configured,
+    inEffect,
+  } as Json;
+}
+
+/**
+ * The sides the parameters hand back to Windows' default (`default`) where no document settles that
+ * default on this build: the plan names the fact it could not settle, and the handshakes show the rest.
+ */
+async function unsettledDefaults(params: SchannelParams, rt: StepRuntime): Promise<Json[]> {
+  const [os] = await rt.read([{ op: 'os.info' }]);
+  const build = resultOf(os, 'os.info').build;
+  const settings = desiredSettings(params);
+  const sides: { protocol: ProtocolName | typeof TLS13; side: ProtocolSide }[] = PROTOCOLS.flatMap((protocol) => SIDES.filter((side) => settings[protocol][side] === 'default').map((side) => ({ protocol, side })));
+  if (params.tls13 === 'default') sides.push(...SIDES.map((side) => ({ protocol: TLS13 as typeof TLS13, side })));
+  return sides.flatMap(({ protocol, side }) => {
+    const d = protocolDefault(protocol, side, build);
+    return d.state === null ? [{ side: `${protocol} ${side}`, status: d.status, fact: d.fact } as Json] : [];
+  });
+}
+
+/** Every `Enabled` value the step leaves alone although it is not the documented 1 or 0 (e.g. 0xFFFFFFFF). */
+async function nonCanonicalEnabled(params: SchannelParams, rt: StepRuntime): Promise<Json[]> {
+  const enabledWrites = schannelWrites(params).filter((w) => w.name === SCHANNEL_ENABLED_FACT.value.name && w.desired !== null);
+  // Read by the probe in the same drive: these come from the read cache.
+  const results = await rt.read(enabledWrites.map((w): HostOp => ({ op: 'registry.get', view: w.view, key: w.key, name: w.name })));
+  return enabledWrites.flatMap((w, i) => {
+    const v = resultOf(results[i], 'registry.get').value;
+    if (!isNonCanonicalEnabled(v)) return [];
+    const side = w.key.split('\\').slice(-2).join(' ');
+    return [{ side, value: `0x${(v as { data: number }).data.toString(16).toUpperCase()}`, normalised: params.normaliseEnabled } as Json];
+  });
+}
+
+/** How the note says what TLS 1.3 does when the step leaves it alone. */
+function tls13Words(t: { supported: boolean | null; default: { status: string }; configured: Record<string, boolean | null>; inEffect: Record<string, boolean | null> }): string {
+  if (t.supported === false) return 'off, not supported before Windows Server 2022';
+  const values = Object.values(t.inEffect);
+  if (values.some((v) => v === null)) return `not known from the registry: no Microsoft document states its default on this Windows (${t.default.status}); the handshakes show it`;
+  const state = values.some(Boolean) ? 'on' : 'off';
+  return Object.values(t.configured).every((v) => v === null) ? `${state}, ${state} by default on this Windows` : `${state}, as configured`;
 }
 
 export const schannelStep = defineStepKind(
@@ -103,17 +164,40 @@ export const schannelStep = defineStepKind(
     what: 'SCHANNEL protocols',
     rebootOnChange: true,
     writes: async ({ params }) => schannelWrites(params),
-    publish: async ({ params, rt }) => ({ protocols: desiredProtocols(params) as never, tls13: await tls13Report(params, rt) }),
+    publish: async ({ params, rt }) => ({
+      protocols: desiredProtocols(params) as never,
+      tls13: await tls13Report(params, rt),
+      nonCanonicalEnabled: await nonCanonicalEnabled(params, rt),
+      unsettledDefaults: await unsettledDefaults(params, rt),
+    }),
     note: (published) => {
-      const t = published.tls13 as { managed: boolean; setting: string; supported: boolean; inEffect: Record<string, boolean> } | undefined;
-      if (!t) return null;
-      if (t.managed) return `TLS 1.3 set to ${t.setting}`;
-      const on = Object.values(t.inEffect).some(Boolean);
-      return `TLS 1.3 left alone (${on ? 'on' : 'off'}${t.supported ? ', on by default on this Windows' : ', not supported before Windows Server 2022'})`;
+      const notes: string[] = [];
+      const unsettled = (published.unsettledDefaults as { side: string; status: string; fact: string }[] | undefined) ?? [];
+      if (unsettled.length > 0) {
+        const list = unsettled.map((u) => u.side).join(', ');
+        notes.push(`${list} set to Windows' default, which no Microsoft document settles on this build (${[...new Set(unsettled.map((u) => `${u.status}: ${u.fact}`))].join('; ')}): the handshakes show what it does`);
+      }
+      const odd = (published.nonCanonicalEnabled as { side: string; value: string; normalised: boolean }[] | undefined) ?? [];
+      if (odd.length > 0) {
+        const list = odd.map((o) => `${o.side} Enabled=${o.value}`).join(', ');
+        notes.push(
+          odd[0]!.normalised
+            ? `${list}: rewritten to 1 (normaliseEnabled)`
+            : `${list}: Windows takes it as enabled, but checks that want the literal 1 reject it (normaliseEnabled: true rewrites it)`,
+        );
+      }
+      const t = published.tls13 as
+        | { managed: boolean; setting: string; supported: boolean | null; default: { status: string }; configured: Record<string, boolean | null>; inEffect: Record<string, boolean | null> }
+        | undefined;
+      if (t?.managed) notes.push(`TLS 1.3 set to ${t.setting}`);
+      else if (t) notes.push(`TLS 1.3 left alone (${tls13Words(t)})`);
+      return notes.length > 0 ? notes.join('; ') : null;
     },
     publishes: {
       protocols: z.unknown().check(z.describe('the protocols the step configures, per side (null: Windows default)')),
-      tls13: z.unknown().check(z.describe('TLS 1.3 on the target: managed or left alone, configured values, in effect')),
+      tls13: z.unknown().check(z.describe('TLS 1.3 on the target: managed or left alone, configured values, the default the facts table states (null where none does)')),
+      unsettledDefaults: z.unknown().check(z.describe("sides set to Windows' default where that default is disputed or unknown on this build, with the fact that could not settle it")),
+      nonCanonicalEnabled: z.unknown().check(z.describe('Enabled values other than 1 or 0 on sides the step enables (e.g. 0xFFFFFFFF), and whether they were rewritten to 1')),
     },
   }),
 );

@@ -1,26 +1,30 @@
 /**
- * SCHANNEL protocol semantics shared by the steps and the simulated host: where the keys live and how
- * Windows reads `Enabled` / `DisabledByDefault`.
+ * SCHANNEL protocol semantics shared by the steps and the simulated host: where the keys live, how
+ * Windows reads `Enabled` / `DisabledByDefault`, and Windows' own default for each protocol and side.
+ * Every fact comes from the table (`facts/schannel.ts`); this file only asks it.
  */
 import type { ProtocolMap, ProtocolName, ProtocolSide, RegistryValue } from './registry.js';
+import type { FactStatus } from './facts/types.js';
+import {
+  SCHANNEL_DEFAULTS_FACT,
+  SCHANNEL_DISABLED_BY_DEFAULT_FACT,
+  SCHANNEL_ENABLED_FACT,
+  SCHANNEL_PROTOCOLS_KEY_FACT,
+  TLS10_TLS11_FROM_2022_FACT,
+  TLS12_ENABLED_EVERYWHERE_FACT,
+  TLS13_FIRST_BUILD_FACT,
+} from './facts/schannel.js';
 
-export const SCHANNEL_PROTOCOLS_KEY = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
+export const SCHANNEL_PROTOCOLS_KEY = SCHANNEL_PROTOCOLS_KEY_FACT.value;
 export const PROTOCOLS: readonly ProtocolName[] = ['SSL 2.0', 'SSL 3.0', 'TLS 1.0', 'TLS 1.1', 'TLS 1.2'];
 export const SIDES: readonly ProtocolSide[] = ['Client', 'Server'];
 
 /**
- * TLS 1.3: not part of the reference procedure (written before Windows had it). Microsoft's "Protocols
- * in TLS/SSL (Schannel SSP)" lists it as supported, and on by default, from Windows Server 2022 (build
- * 20348) and Windows 11; earlier builds do not support it. The runbook reports it and leaves it alone
- * unless asked to manage it.
+ * TLS 1.3: not part of the reference procedure (written before Windows had it). The runbook reports
+ * it and leaves it alone unless asked to manage it.
  */
 export const TLS13 = 'TLS 1.3';
-export const TLS13_FIRST_BUILD = 20348;
-
-/** Whether Windows turns TLS 1.3 on by itself (no registry values) on this build. */
-export function tls13OnByDefault(build: number): boolean {
-  return build >= TLS13_FIRST_BUILD;
-}
+export const TLS13_FIRST_BUILD = TLS13_FIRST_BUILD_FACT.value;
 
 /** The key of one protocol side, e.g. `...\Protocols\TLS 1.2\Server`. */
 export function protocolKey(protocol: ProtocolName | typeof TLS13, side: ProtocolSide): string {
@@ -33,30 +37,95 @@ export function protocolKey(protocol: ProtocolName | typeof TLS13, side: Protoco
  */
 export function isEnabled(value: RegistryValue | null | undefined): boolean | null {
   if (!value || value.type !== 'REG_DWORD') return null;
-  return value.data !== 0;
+  return SCHANNEL_ENABLED_FACT.value.nonZeroEnables ? value.data !== 0 : value.data === SCHANNEL_ENABLED_FACT.value.enable;
 }
 
-/** Builds the map of protocols in effect from a lookup of `Enabled` values. */
+/** True when `Enabled` enables with a value other than the documented 1 (e.g. 0xFFFFFFFF, as IIS Crypto writes). */
+export function isNonCanonicalEnabled(value: RegistryValue | null | undefined): boolean {
+  return Boolean(value && value.type === 'REG_DWORD' && value.data !== SCHANNEL_ENABLED_FACT.value.enable && value.data !== SCHANNEL_ENABLED_FACT.value.disable);
+}
+
+/**
+ * What SCHANNEL negotiates for a side by default (for services that use the system defaults), from its
+ * two values: `Enabled`=0 or `DisabledByDefault`=1 → false; `Enabled` non-zero → true; no `Enabled` →
+ * null (Windows' own default applies). A side disabled by default may still be negotiated by an
+ * application that asks for it explicitly; the services this runbook protects do not.
+ */
+export function negotiatesByDefault(enabled: RegistryValue | null | undefined, disabledByDefault: RegistryValue | null | undefined): boolean | null {
+  const on = isEnabled(enabled);
+  if (on === false) return false;
+  const dbd = SCHANNEL_DISABLED_BY_DEFAULT_FACT.value;
+  if (disabledByDefault?.type === 'REG_DWORD' && disabledByDefault.data === dbd.disabledWhen) return false;
+  return on;
+}
+
+/**
+ * The protocols SCHANNEL negotiates by default per side, from a lookup of the values now set (null:
+ * Windows' default). They apply to credential handles acquired from now on: whether a running service
+ * uses them is shown by a handshake, never by when a key was written.
+ */
 export function protocolMap(read: (key: string, name: string) => RegistryValue | null): ProtocolMap {
   const map = {} as ProtocolMap;
   for (const protocol of PROTOCOLS) {
     map[protocol] = { Client: null, Server: null };
-    for (const side of SIDES) map[protocol][side] = isEnabled(read(protocolKey(protocol, side), 'Enabled'));
+    for (const side of SIDES) {
+      const key = protocolKey(protocol, side);
+      map[protocol][side] = negotiatesByDefault(read(key, SCHANNEL_ENABLED_FACT.value.name), read(key, SCHANNEL_DISABLED_BY_DEFAULT_FACT.value.name));
+    }
   }
   return map;
 }
 
+/** Windows' own default for a protocol side, and how sure the table is of it. */
+export type ProtocolDefault = {
+  /** null when no document settles it: the engine then reads the host (values present, handshakes). */
+  state: 'enabled' | 'disabled' | 'not-supported' | null;
+  status: FactStatus;
+  /** The fact that says so. */
+  fact: string;
+  /** For a disputed or unknown default: what could not be settled. */
+  note?: string;
+};
+
 /**
- * Whether a protocol's server side is on when the registry says nothing (no `Enabled` value), from
- * Microsoft's "Protocols in TLS/SSL (Schannel SSP)" (learn.microsoft.com/windows/win32/secauthn/
- * protocols-in-tls-ssl--schannel-ssp-): TLS 1.0, 1.1 and 1.2 are on by default from Windows 8 and
- * Windows Server 2012 (build 9200); on Windows 7 / Server 2008 R2 (build 7601) TLS 1.1 and 1.2 are
- * supported but off; TLS 1.3 is on from Windows Server 2022 (build 20348) and absent before; SSL 2.0
- * and 3.0 are off by default on every build this project supports.
+ * Windows' own default for a protocol side on a build, from the facts table: the protocols table's row
+ * for the build (or the nearest earlier one); TLS 1.0 and 1.1 from build 20348 on are disputed; after
+ * the table's last row only TLS 1.2 is stated.
+ *
+ * @example
+ * ```ts
+ * protocolDefault('SSL 3.0', 'Server', 9600); // { state: 'enabled', status: 'stated', fact: 'schannel.protocol-defaults' }
+ * protocolDefault('TLS 1.0', 'Server', 26100).state; // null: disputed
+ * ```
  */
-export function serverOnByDefault(protocol: ProtocolName | typeof TLS13, build: number): boolean {
-  if (protocol === TLS13) return tls13OnByDefault(build);
-  if (protocol === 'TLS 1.0') return true;
-  if (protocol === 'TLS 1.1' || protocol === 'TLS 1.2') return build >= 9200;
-  return false;
+export function protocolDefault(protocol: ProtocolName | typeof TLS13, side: ProtocolSide, build: number): ProtocolDefault {
+  const rows = SCHANNEL_DEFAULTS_FACT.value;
+  const disputed = TLS10_TLS11_FROM_2022_FACT.value;
+  if ((disputed.protocols as readonly string[]).includes(protocol) && build >= disputed.fromBuild) {
+    return { state: null, status: 'disputed', fact: TLS10_TLS11_FROM_2022_FACT.id, note: TLS10_TLS11_FROM_2022_FACT.note };
+  }
+  const last = rows[rows.length - 1]!;
+  if (build > last.build) {
+    if (protocol === TLS12_ENABLED_EVERYWHERE_FACT.value.protocol) return { state: 'enabled', status: 'stated', fact: TLS12_ENABLED_EVERYWHERE_FACT.id };
+    return { state: null, status: 'unknown', fact: SCHANNEL_DEFAULTS_FACT.id, note: `no Microsoft document gives the default of ${protocol} ${side} for build ${build} (the protocols table ends with ${last.os})` };
+  }
+  const found = [...rows].reverse().find((r) => r.build <= build);
+  if (!found) return { state: null, status: 'unknown', fact: SCHANNEL_DEFAULTS_FACT.id, note: `build ${build} is older than every row of the protocols table` };
+  return { state: found.protocols[protocol][side], status: 'stated', fact: SCHANNEL_DEFAULTS_FACT.id };
+}
+
+/** Whether the table says a protocol exists on a build (false: not supported; null: not known). */
+export function protocolSupported(protocol: ProtocolName | typeof TLS13, build: number): boolean | null {
+  if (protocol === TLS13 && build < TLS13_FIRST_BUILD) return false;
+  const d = protocolDefault(protocol, 'Server', build);
+  return d.state === null ? null : d.state !== 'not-supported';
+}
+
+/**
+ * Whether a protocol side is on when the registry says nothing, as the table states it (null: disputed
+ * or unknown — never a guess).
+ */
+export function onByDefault(protocol: ProtocolName | typeof TLS13, side: ProtocolSide, build: number): boolean | null {
+  const d = protocolDefault(protocol, side, build);
+  return d.state === null ? null : d.state === 'enabled';
 }

@@ -86,45 +86,81 @@ export function renderUndoReg(priors: readonly RegistryPrior[], title: string): 
   return lines.join('\r\n');
 }
 
+/** Created keys, each once (two values of one new key name it twice), deepest first. */
+function distinctCreated(list: readonly RegistryPrior[]): { view: RegistryView; key: string }[] {
+  const seen = new Map<string, { view: RegistryView; key: string }>();
+  for (const p of list) {
+    for (const key of createdKeys(p)) {
+      const id = `${p.view}|${key.toLowerCase()}`;
+      if (!seen.has(id)) seen.set(id, { view: p.view, key });
+    }
+  }
+  return [...seen.values()].sort((a, b) => b.key.split('\\').length - a.key.split('\\').length || byCodeUnit(a.key, b.key));
+}
+
+/**
+ * The PowerShell function of `undo.ps1` that turns a prior's data into what `RegistryKey.SetValue`
+ * takes. A DWORD is stored as the Int32 with the same 32 bits (0xFFFFFFFF is -1): `[int][uint32]` would
+ * throw for every DWORD from 0x80000000 on, on Windows PowerShell 5.1 and PowerShell 7 alike; likewise a
+ * QWORD as the Int64 with the same 64 bits. Exported for the tests, which run it in real PowerShell.
+ */
+export const UNDO_DATA_FUNCTION = [
+  'function ConvertTo-RegData($value) {',
+  '  switch ([string]$value.type) {',
+  '    "REG_DWORD" { return [BitConverter]::ToInt32([BitConverter]::GetBytes([uint32]$value.data), 0) }',
+  '    "REG_QWORD" { return [BitConverter]::ToInt64([BitConverter]::GetBytes([uint64]::Parse([string]$value.data, [Globalization.CultureInfo]::InvariantCulture)), 0) }',
+  '    "REG_MULTI_SZ" { return [string[]]@($value.data) }',
+  '    "REG_BINARY" { $hex = [string]$value.data; return [byte[]]@(for ($i = 0; $i -lt $hex.Length; $i += 2) { [Convert]::ToByte($hex.Substring($i, 2), 16) }) }',
+  '    default { return [string]$value.data }',
+  '  }',
+  '}',
+];
+
 /**
  * Renders `undo.ps1`: one fixed program and the priors as JSON data (a single-quoted here-string, which
- * PowerShell never expands), so no registry path or value can become code.
+ * PowerShell never expands), so no registry path or value can become code. The data lists one change
+ * per line — each value once, each created key once — so that an operator can read what it will do.
+ *
+ * @example
+ * ```ts
+ * renderUndoPowerShell([{ view: '64', key: 'SOFTWARE\\X', name: 'A', keyExists: true, existingAncestor: 'SOFTWARE\\X', value: null }], 'run r1');
+ * ```
  */
 export function renderUndoPowerShell(priors: readonly RegistryPrior[], title: string): string {
   const list = distinct(priors);
-  const data = JSON.stringify({ values: list, createdKeys: list.flatMap((p) => createdKeys(p).map((key) => ({ view: p.view, key }))) });
+  const created = distinctCreated(list);
+  const lines = (items: readonly unknown[]) => items.map((item, i) => `    ${JSON.stringify(item)}${i < items.length - 1 ? ',' : ''}`);
+  const data = ['{', '  "values": [', ...lines(list), '  ],', '  "createdKeys": [', ...lines(created), '  ]', '}'];
   return [
     `# ${title}`,
     '# Restores the values a run changed and deletes the values and keys it created. Run elevated:',
     '#   powershell -ExecutionPolicy Bypass -File undo.ps1',
+    '# "values": each value as it was before the run (value null: it did not exist, so it is deleted);',
+    '# "createdKeys": keys the run created, deleted when the values are back.',
     '$ErrorActionPreference = "Stop"',
     "$data = @'",
-    data,
+    ...data,
     "'@ | ConvertFrom-Json",
     'function Open-View([string]$view) {',
-    '  $v = if ($view -eq "32") { [Microsoft.Win32.RegistryView]::Registry32 } else { [Microsoft.Win32.RegistryView]::Registry64 }',
+    '  $v = [Microsoft.Win32.RegistryView]::Registry64',
+    '  if ($view -eq "32") { $v = [Microsoft.Win32.RegistryView]::Registry32 }',
     '  [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]::LocalMachine, $v)',
     '}',
-    'foreach ($p in $data.values) {',
+    ...UNDO_DATA_FUNCTION,
+    '$kinds = @{ REG_DWORD = "DWord"; REG_QWORD = "QWord"; REG_SZ = "String"; REG_EXPAND_SZ = "ExpandString"; REG_MULTI_SZ = "MultiString"; REG_BINARY = "Binary" }',
+    'foreach ($p in @($data.values)) {',
     '  $base = Open-View $p.view',
     '  if ($null -eq $p.value) {',
     '    $k = $base.OpenSubKey($p.key, $true)',
     '    if ($null -ne $k) { $k.DeleteValue($p.name, $false); $k.Close(); Write-Output "deleted $($p.key)\\$($p.name)" }',
     '  } else {',
     '    $k = $base.CreateSubKey($p.key)',
-    '    switch ($p.value.type) {',
-    '      "REG_DWORD" { $k.SetValue($p.name, [int][uint32]$p.value.data, [Microsoft.Win32.RegistryValueKind]::DWord) }',
-    '      "REG_QWORD" { $k.SetValue($p.name, [long][uint64]$p.value.data, [Microsoft.Win32.RegistryValueKind]::QWord) }',
-    '      "REG_SZ" { $k.SetValue($p.name, [string]$p.value.data, [Microsoft.Win32.RegistryValueKind]::String) }',
-    '      "REG_EXPAND_SZ" { $k.SetValue($p.name, [string]$p.value.data, [Microsoft.Win32.RegistryValueKind]::ExpandString) }',
-    '      "REG_MULTI_SZ" { $k.SetValue($p.name, [string[]]$p.value.data, [Microsoft.Win32.RegistryValueKind]::MultiString) }',
-    '      "REG_BINARY" { $hex = [string]$p.value.data; $bytes = [byte[]]@(for ($i = 0; $i -lt $hex.Length; $i += 2) { [Convert]::ToByte($hex.Substring($i, 2), 16) }); $k.SetValue($p.name, $bytes, [Microsoft.Win32.RegistryValueKind]::Binary) }',
-    '    }',
+    '    $kind = [Microsoft.Win32.RegistryValueKind]$kinds[[string]$p.value.type]',
+    '    $k.SetValue($p.name, (ConvertTo-RegData $p.value), $kind)',
     '    $k.Close(); Write-Output "restored $($p.key)\\$($p.name)"',
     '  }',
     '}',
-    '$keys = @($data.createdKeys | Sort-Object { ($_.key -split "\\\\").Count } -Descending)',
-    'foreach ($c in $keys) {',
+    'foreach ($c in @($data.createdKeys)) {',
     '  $base = Open-View $c.view',
     '  if ($null -ne $base.OpenSubKey($c.key)) { $base.DeleteSubKeyTree($c.key, $false); Write-Output "deleted key $($c.key)" }',
     '}',

@@ -37,7 +37,7 @@ test('run: a full run exits 0 and writes report.json and report.md', async () =>
   const [runId] = await readdir(join(state, 'runs'));
   const report = JSON.parse(await readFile(join(state, 'runs', runId, 'report.json'), 'utf8'));
   assert.is(report.status, 'succeeded');
-  assert.is(report.steps.length, 9);
+  assert.is(report.steps.length, 10);
   const md = await readFile(join(state, 'runs', runId, 'report.md'), 'utf8');
   assert.match(md, /\| HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1\.2\\Server \(64-bit view\) \| Enabled \| \(absent\) \| 0x00000001 \(1\) \| REG_DWORD \| create \|/);
 });
@@ -51,7 +51,7 @@ test('plan: prints the exact diff and whether a restart is owed, and changes not
   assert.match(r.stdout, /\+ HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1\.0\\Server \(64-bit view\) Enabled: \(absent\) → 0x00000000 \(0\)  \[REG_DWORD\]/);
   assert.match(r.stdout, /SOFTWARE\\Microsoft\\\.NETFramework\\v4\.0\.30319 \(32-bit view\) SystemDefaultTlsVersions/);
   assert.match(r.stdout, /restart owed: yes/);
-  assert.match(r.stdout, /23 change\(s\) planned/, 'each value once: 19 SCHANNEL + 4 .NET, the Integration Pack value not twice');
+  assert.match(r.stdout, /25 change\(s\) planned/, 'each value once: 19 SCHANNEL + 6 .NET (current revision), the Integration Pack value not twice');
   assert.is(await readFile(host, 'utf8'), before);
 });
 
@@ -62,7 +62,7 @@ test('a failing run exits 1 and rolls back exactly', async () => {
   assert.is(r.code, 1);
   assert.match(r.stdout, /failed and rolled back/);
   assert.match(r.stdout, /fault on restart/);
-  assert.match(r.stdout, /36 registry item\(s\) restored/, '23 values and the 13 keys the run created');
+  assert.match(r.stdout, /38 registry item\(s\) restored/, '25 values and the 13 keys the run created');
   assert.is(await registryText(host), before);
 });
 
@@ -116,7 +116,7 @@ test('--json prints one JSON event per line and a final summary object', async (
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.is(lines[0].event, 'run:start');
   const settled = lines.filter((l) => l.event === 'step:settled').map((l) => l.stepId);
-  assert.equal(settled, ['preflight', 'tls-baseline', 'backup', 'schannel', 'dotnet', 'hotfix', 'restart', 'ip-verify', 'tls-verify']);
+  assert.equal(settled, ['preflight', 'tls-baseline', 'backup', 'dotnet', 'schannel', 'winhttp', 'hotfix', 'restart', 'ip-verify', 'tls-verify']);
   const summary = lines[lines.length - 1];
   assert.is(summary.event, 'summary');
   assert.is(summary.status, 'succeeded');

@@ -18,7 +18,7 @@ test('sim fleet writes hosts and an inventory; run --inventory drives them wave 
   const state = join(dir, 'state');
   const r = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--param', 'pollIntervalMs=10']);
   assert.is(r.code, 0, r.stderr);
-  assert.match(r.stdout, /wave canary: 1 host\(s\)\n\s+host-1\s+succeeded\s+23 change\(s\), 8 round trip\(s\)\n\nwave rest: 2 host\(s\)/);
+  assert.match(r.stdout, /wave canary: 1 host\(s\)\n\s+host-1\s+succeeded\s+25 change\(s\), 8 round trip\(s\)\n\nwave rest: 2 host\(s\)/);
   assert.match(r.stdout, /Fleet: succeeded — 3 succeeded, 0 rolled back, 0 failed, 0 waiting, 0 skipped/);
   const [fleetId] = await readdir(join(state, 'fleets'));
   for (const f of ['fleet.json', 'report.json', 'report.md', 'junit.xml']) assert.ok(existsSync(join(state, 'fleets', fleetId, f)), f);

@@ -196,14 +196,15 @@ test('the custom step-kind example of docs/runbooks.md rolls back exactly', asyn
   assert.ok(example, 'docs/runbooks.md has the step-kind example');
   const { flagStep, kinds } = (await import(example!)) as { flagStep: { kind: string }; kinds: import('../../src/index.js').StepKindRegistry };
   assert.is(flagStep.kind, 'example/flag');
-  // A server without the .NET 3.5 fix: the hotfix step after the flag fails, and the saga undoes the flag.
-  const host = await makeHost('server-2012r2-no-hotfix');
+  // A server whose database runs on a SQL Server Orchestrator does not support: the preflight after the
+  // flag refuses it, and the saga undoes the flag.
+  const host = await makeHost('server-2016-sql2008r2');
   const before = await registryText(host);
   const runbook = {
-    name: 'flag-then-hotfix',
+    name: 'flag-then-preflight',
     steps: [
       { id: 'flag', uses: 'example/flag', with: { value: 7 } },
-      { id: 'hotfix', uses: 'windows/hotfix-verify' },
+      { id: 'preflight', uses: 'orchestrator/preflight' },
     ],
   };
   const { Runner, createSimulatedExecutor, validateRunbook } = await import('../../src/index.js');

@@ -154,7 +154,7 @@ test('an interruption stops at a safe point, awaiting resume with a report; the 
   const result = await run.result;
   assert.is(result.status, 'awaiting-resume');
   assert.is(result.awaiting, 'interrupted');
-  assert.is(result.steps.find((s) => s.id === 'dotnet')!.status, 'pending', 'nothing after the safe point started');
+  assert.is(result.steps.find((s) => s.id === 'hotfix')!.status, 'pending', 'nothing after the safe point started');
   assert.ok(existsSync(join(runner.runDir(run.id), 'report.md')));
   const done = await (await runner.resume(run.id, { executor })).result;
   assert.is(done.status, 'succeeded');
@@ -174,12 +174,12 @@ test('a host that never comes back: the saga stops within its budget and says ex
   const result = await run.result;
   assert.is(result.status, 'rollback-failed');
   assert.match(result.reason!, /compensation budget|undos failed/);
-  // 19 SCHANNEL values and 4 .NET values are still as the run set them.
-  assert.is(result.remaining!.filter((c) => c.action !== 'run').length, 23);
+  // 19 SCHANNEL values and 6 .NET values (2 SchUseStrongCrypto, 4 SystemDefaultTlsVersions) are still as the run set them.
+  assert.is(result.remaining!.filter((c) => c.action !== 'run').length, 25);
   const reg = await readFile(result.undoFiles!.reg, 'utf8');
   assert.match(reg, /^Windows Registry Editor Version 5\.00\r\n/);
   assert.match(reg, /\[-HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1\.0\]/);
-  assert.match(reg, /\[HKEY_LOCAL_MACHINE\\SOFTWARE\\Wow6432Node\\Microsoft\\\.NETFramework\\v4\.0\.30319\]\r\n"SystemDefaultTlsVersions"=-/);
+  assert.match(reg, /\[HKEY_LOCAL_MACHINE\\SOFTWARE\\Wow6432Node\\Microsoft\\\.NETFramework\\v4\.0\.30319\]\r\n"SchUseStrongCrypto"=-\r\n"SystemDefaultTlsVersions"=-/);
   // The marker's key did not exist before the run: the file deletes it, rather than naming it (which would create it).
   assert.match(reg, /\[-HKEY_LOCAL_MACHINE\\SOFTWARE\\runbook-engine\]/);
   assert.not.match(reg, /\[HKEY_LOCAL_MACHINE\\SOFTWARE\\runbook-engine\]/);

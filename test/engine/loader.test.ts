@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { compileRunbook, compiledRunbook, runbookTextHash } from '../../src/engine/bundled.js';
 import { StepKindRegistry, ValidationError, fingerprint, loadRunbook, loadRunbookFile, resolveParameters } from '../../src/index.js';
+import { selectSteps, type RunbookDefinition } from '../../src/engine/runbook.js';
 import { packageRoot } from '../../src/util/package-root.js';
 import { kinds, tempDir } from '../helpers.js';
 
@@ -24,9 +25,11 @@ async function issuesOf(file: string): Promise<ValidationError> {
   throw new Error('expected a ValidationError');
 }
 
-test('the bundled runbook loads: the seven steps of the procedure in order, between two handshake proofs', async () => {
+test('the bundled runbook loads: the steps of the procedure in either revision\'s order, between two handshake proofs', async () => {
   const rb = await loadRunbook('orchestrator-tls12', kinds);
-  assert.equal(rb.definition.steps.map((s) => s.id), ['preflight', 'tls-baseline', 'backup', 'schannel', 'dotnet', 'hotfix', 'restart', 'ip-verify', 'tls-verify']);
+  assert.equal(rb.definition.steps.map((s) => s.id), ['preflight', 'tls-baseline', 'backup', 'dotnet', 'schannel', 'winhttp', 'dotnet', 'hotfix', 'restart', 'ip-verify', 'tls-verify']);
+  assert.equal(selectSteps(rb.definition, { procedure: 'current' }).steps.map((s) => s.id), ['preflight', 'tls-baseline', 'backup', 'dotnet', 'schannel', 'winhttp', 'hotfix', 'restart', 'ip-verify', 'tls-verify']);
+  assert.equal(selectSteps(rb.definition, { procedure: '2019' }).steps.map((s) => s.id), ['preflight', 'tls-baseline', 'backup', 'schannel', 'winhttp', 'dotnet', 'hotfix', 'restart', 'ip-verify', 'tls-verify']);
   assert.match(rb.fingerprint, /^sha256:[0-9a-f]{64}$/);
 });
 
@@ -59,7 +62,7 @@ test('a bundled runbook loaded from its checked copy is still checked against th
     assert.unreachable('a kind the registry lacks');
   } catch (error) {
     assert.instance(error, ValidationError);
-    assert.ok((error as ValidationError).issues.some((i) => /^steps\[4\] \(id dotnet\)\.uses: unknown step kind "windows\/dotnet-tls"/.test(i)), (error as ValidationError).issues.join('\n'));
+    assert.ok((error as ValidationError).issues.some((i) => /^steps\[3\] \(id dotnet\)\.uses: unknown step kind "windows\/dotnet-tls"/.test(i)), (error as ValidationError).issues.join('\n'));
   }
 });
 
@@ -98,6 +101,37 @@ test('bad documents: YAML syntax, unknown fields, duplicate ids, retry policies'
   assert.ok(extra.issues.some((i) => i.startsWith('steps[0] (id a):') && i.includes('run')), extra.issues.join());
   const retry = await issuesOf(await docFile('name: x\nretry: {minTimeout: 5000, maxTimeout: 10}\nsteps:\n  - {id: a, uses: windows/schannel}\n'));
   assert.ok(retry.issues.some((i) => i.startsWith('retry.minTimeout')), retry.issues.join());
+});
+
+test('`when:` selects steps by parameter value; a step runs when every parameter it names has one of its values', () => {
+  const def: RunbookDefinition = {
+    name: 'w',
+    parameters: { order: { type: 'string', default: 'new', enum: ['new', 'old', '2019'] }, strict: { type: 'boolean', default: false } },
+    steps: [
+      { id: 'a', uses: 'windows/schannel', when: { order: 'old' } },
+      { id: 'b', uses: 'windows/dotnet-tls' },
+      { id: 'a', uses: 'windows/schannel', when: { order: ['new', 2019], strict: true } },
+    ],
+  };
+  const ids = (params: Record<string, string | boolean>) => selectSteps(def, params).steps.map((s) => `${s.id}${def.steps.indexOf(s)}`);
+  assert.equal(ids({ order: 'old', strict: false }), ['a0', 'b1']);
+  assert.equal(ids({ order: 'new', strict: true }), ['b1', 'a2']);
+  assert.equal(ids({ order: '2019', strict: true }), ['b1', 'a2'], 'a YAML number and the string parameter are one value');
+  assert.equal(ids({ order: 'new', strict: false }), ['b1']);
+});
+
+test('`when:` is checked when the document loads: declared, non-secret parameters, values they take, shared ids only under exclusive conditions', async () => {
+  const head = 'name: x\nparameters:\n  order: {type: string, default: new, enum: [new, old]}\n  token: {type: string, secret: true, env: TOKEN}\nsteps:\n';
+  const unknown = await issuesOf(await docFile(`${head}  - {id: a, uses: windows/schannel, when: {nothing: 1}}\n`));
+  assert.ok(unknown.issues.some((i) => i.startsWith('steps[0] (id a).when.nothing: not a parameter of this runbook')), unknown.issues.join('\n'));
+  const secret = await issuesOf(await docFile(`${head}  - {id: a, uses: windows/schannel, when: {token: x}}\n`));
+  assert.ok(secret.issues.some((i) => i.startsWith('steps[0] (id a).when.token: a secret parameter cannot decide')), secret.issues.join('\n'));
+  const value = await issuesOf(await docFile(`${head}  - {id: a, uses: windows/schannel, when: {order: newest}}\n`));
+  assert.ok(value.issues.some((i) => i.startsWith('steps[0] (id a).when.order: "newest" is not a value of the parameter')), value.issues.join('\n'));
+  const overlap = await issuesOf(await docFile(`${head}  - {id: a, uses: windows/schannel, when: {order: [new, old]}}\n  - {id: a, uses: windows/schannel, when: {order: old}}\n`));
+  assert.ok(overlap.issues.some((i) => i.startsWith('steps[1] (id a).id: duplicate step id "a"')), overlap.issues.join('\n'));
+  const ok = await loadRunbookFile(await docFile(`${head}  - {id: a, uses: windows/schannel, when: {order: new}}\n  - {id: a, uses: windows/schannel, when: {order: old}}\n`), kinds);
+  assert.is(ok.definition.steps.length, 2);
 });
 
 test('parameters: unknown, wrong type, not in enum, strings from a command line converted', () => {

@@ -108,7 +108,7 @@ test('one runner drives many runs at once, each with its own journal', async () 
   const runner = newRunner(stateDir);
   const { loadRunbook } = await import('../../src/index.js');
   const runbook = await loadRunbook('orchestrator-tls12', kinds);
-  const hosts = await Promise.all(['server-2016', 'server-2019', 'server-2012r2', 'server-2012r2-no-hotfix', 'windows-8.1-x86'].map((p) => makeHost(p)));
+  const hosts = await Promise.all(['server-2016', 'server-2019', 'server-2012r2', 'server-2016-sql2008r2', 'server-2025'].map((p) => makeHost(p)));
   const runs = await Promise.all(hosts.map(async (h) => runner.start(runbook, { executor: await createSimulatedExecutor(h), params: { pollIntervalMs: 10 } })));
   const results = await Promise.all(runs.map((r) => r.result));
   assert.equal(results.map((r) => r.status), ['succeeded', 'succeeded', 'succeeded', 'rolled-back', 'succeeded']);

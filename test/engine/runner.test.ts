@@ -29,7 +29,7 @@ test('events arrive in order: run:start, transitions, settled steps, run:end', a
   ]);
   assert.is(seen[0], 'run:start');
   assert.is(seen[seen.length - 1], 'run:end:succeeded');
-  assert.equal(seen.filter((s) => s.startsWith('settled:')).length, 9);
+  assert.equal(seen.filter((s) => s.startsWith('settled:')).length, 10);
 });
 
 test("XState's inspect sees the step actors", async () => {
@@ -71,7 +71,7 @@ test('preflight refuses when the executor reaches the target over a TLS older th
   };
   const { result } = await runToEnd(file, { executor: overOldTls });
   assert.is(result.status, 'rolled-back');
-  assert.match(result.error!.message, /uses TLSv1; it must work over TLS 1\.2 before older protocols are disabled/);
+  assert.match(result.error!.message, /transport-tls: the connection to the target uses TLSv1 — make the connection work over TLS 1\.2 before older protocols are disabled/);
 });
 
 test.run();

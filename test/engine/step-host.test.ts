@@ -32,9 +32,11 @@ test('a run journals no read-only state, no priors in any snapshot, and each con
     }
     last.set(s.stepId, { ...seen, ...Object.fromEntries(Object.entries(s.context).map(([k, v]) => [k, JSON.stringify(v)])) });
   }
-  // The journal of a fresh Server 2016 stays small (issue #10: ≤ 64 KiB).
+  // The journal of a fresh Server 2016 stays small (issue #10: ≤ 64 KiB for 9 steps and 23 values, 60.4 KB
+  // measured then). Issue #22 added a step (winhttp), two values (SchUseStrongCrypto in both views) and the
+  // preflight's verdicts: 67.4 KB measured, so the bound is 72 KiB.
   const bytes = records.reduce((n, r) => n + JSON.stringify(r).length + 1, 0);
-  assert.ok(bytes <= 64 * 1024, `${bytes} bytes`);
+  assert.ok(bytes <= 72 * 1024, `${bytes} bytes`);
 });
 
 test('replay rebuilds each step as it was last journaled: deltas merged, priors from the capture memo', async () => {

@@ -27,19 +27,53 @@ test('a fresh host answers with Windows defaults: Server 2016 TLS 1.0-1.2 (no 1.
   }
 });
 
-test('values written change nothing until the restart; after it the old versions are refused; while it restarts nothing is proven', async () => {
+test('values written leave the running services as they were until the restart; after it the old versions are refused; while it restarts nothing is proven', async () => {
   const clock = new VirtualClock();
   const executor = await createSimulatedExecutor(await makeHost('server-2016'), { clock });
   try {
     const [endpoint] = await executor.tlsEndpoints!();
     await executor.run([disable('TLS 1.0'), disable('TLS 1.1')]);
-    assert.is(outcomes(await probeEndpoint(endpoint, ['TLS 1.0']))['TLS 1.0'], 'accepted', 'SCHANNEL reads its keys at boot');
+    assert.is(outcomes(await probeEndpoint(endpoint, ['TLS 1.0']))['TLS 1.0'], 'accepted', "the services keep the credential handles they acquired at boot (Microsoft: 'a service restart may be required')");
     const [boot] = await executor.run([{ op: 'boot.time' }]);
     await executor.run([{ op: 'restart', delaySeconds: 0, reason: 't', ifBootTime: (boot as { bootTime: string }).bootTime }]);
     const [down] = await probeEndpoint(endpoint, ['TLS 1.0'], { timeoutMs: 300 });
     assert.is(down.outcome, 'inconclusive', 'a restarting host is not a hardened one');
     clock.advance(60_000);
     assert.equal(outcomes(await probeEndpoint(endpoint)), { 'TLS 1.0': 'refused', 'TLS 1.1': 'refused', 'TLS 1.2': 'accepted', 'TLS 1.3': 'refused' });
+  } finally {
+    await executor.close();
+  }
+});
+
+test('a server side with DisabledByDefault=1 is refused after the boot: services that use the system defaults do not negotiate it', async () => {
+  const clock = new VirtualClock();
+  const executor = await createSimulatedExecutor(await makeHost('server-2016'), { clock });
+  try {
+    const [endpoint] = await executor.tlsEndpoints!();
+    const dbd = (p: string): HostOp => ({ op: 'registry.set', view: '64', key: `${SERVER}\\${p}\\Server`, name: 'DisabledByDefault', value: { type: 'REG_DWORD', data: 1 } });
+    // TLS 1.0: disabled by default only; TLS 1.1: Enabled=1 but disabled by default.
+    await executor.run([dbd('TLS 1.0'), { op: 'registry.set', view: '64', key: `${SERVER}\\TLS 1.1\\Server`, name: 'Enabled', value: { type: 'REG_DWORD', data: 1 } }, dbd('TLS 1.1')]);
+    const [effect] = await executor.run([{ op: 'tls.inEffect' }]);
+    const protocols = (effect as { protocols: Record<string, { Server: boolean | null }> }).protocols;
+    assert.equal([protocols['TLS 1.0'].Server, protocols['TLS 1.1'].Server], [false, false], 'the engine sees what the side negotiates');
+    const [boot] = await executor.run([{ op: 'boot.time' }]);
+    await executor.run([{ op: 'restart', delaySeconds: 0, reason: 't', ifBootTime: (boot as { bootTime: string }).bootTime }]);
+    clock.advance(60_000);
+    assert.equal(outcomes(await probeEndpoint(endpoint, ['TLS 1.0', 'TLS 1.1', 'TLS 1.2'])), { 'TLS 1.0': 'refused', 'TLS 1.1': 'refused', 'TLS 1.2': 'accepted' });
+  } finally {
+    await executor.close();
+  }
+});
+
+test("where Microsoft's documents disagree (TLS 1.0/1.1 from Server 2022), the simulated host follows its own document's schannelDefaults", async () => {
+  const executor = await createSimulatedExecutor(
+    await makeHost('server-2022', (h) => {
+      h.schannelDefaults = { 'TLS 1.0': { Server: false }, 'TLS 1.1': { Server: false } };
+    }),
+  );
+  try {
+    const [endpoint] = await executor.tlsEndpoints!();
+    assert.equal(outcomes(await probeEndpoint(endpoint)), { 'TLS 1.0': 'refused', 'TLS 1.1': 'refused', 'TLS 1.2': 'accepted', 'TLS 1.3': 'accepted' });
   } finally {
     await executor.close();
   }

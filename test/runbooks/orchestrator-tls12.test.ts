@@ -5,10 +5,19 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
 import { createSimulatedExecutor, loadRunbook, writeHost, type RunResult } from '../../src/index.js';
+import { PROCEDURE_ORDER, PROCEDURE_PAGES } from '../../src/windows/facts/procedure.js';
 import { FAST, hostOf, kinds, makeHost, newRunner, registryText, restartRefused, runToEnd, tempDir } from '../helpers.js';
 
 const SCH = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
 const WOW4 = 'SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\v4.0.30319';
+const NET = 'SOFTWARE\\Microsoft\\.NETFramework';
+const WOW = 'SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework';
+
+/** The kinds of the steps that ran, in order, restricted to those the procedure orders. */
+function procedureOrder(result: RunResult, revision: 'current' | '2019'): string[] {
+  const ordered = PROCEDURE_ORDER.value[revision];
+  return result.steps.map((s) => s.kind).filter((k) => ordered.includes(k));
+}
 const dword = (data: number) => ({ type: 'REG_DWORD' as const, data });
 
 function step(result: RunResult, id: string) {
@@ -32,52 +41,104 @@ test('fresh Server 2016 x64: succeeds with one restart in at most 8 round trips'
   assert.is(Object.keys(host.files).length, 3, 'the .reg files are on the target too');
 });
 
-test('Server 2012 R2 x64 succeeds on the .NET 3.5 runtime\'s own evidence, though KB3154520 is not listed (superseded)', async () => {
-  const { result } = await runToEnd(await makeHost('server-2012r2'));
-  assert.is(result.status, 'succeeded');
-  assert.match(step(result, 'hotfix').summary, /Framework64\\v2\.0\.50727\\System\.dll has the TLS System Default Versions support/);
-  assert.equal((step(result, 'hotfix').output as { by: string }).by, 'runtime');
+test(`by default the runbook follows Microsoft's current page (${PROCEDURE_PAGES.value.current.msDate}): .NET before SCHANNEL, SchUseStrongCrypto=1 under v4.0.30319 in both views`, async () => {
+  const file = await makeHost('server-2016');
+  const { result } = await runToEnd(file);
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  assert.equal(procedureOrder(result, 'current'), PROCEDURE_ORDER.value.current);
+  assert.ok(result.steps.findIndex((s) => s.id === 'dotnet') < result.steps.findIndex((s) => s.id === 'schannel'), '.NET first');
+  const host = await hostOf(file);
+  for (const root of [NET, WOW]) {
+    assert.equal(host.registry[`${root}\\v4.0.30319`].SchUseStrongCrypto, dword(1), `${root} v4`);
+    assert.not.ok('SchUseStrongCrypto' in host.registry[`${root}\\v2.0.50727`], `${root} v2.0: neither revision asks for it`);
+  }
+  assert.equal(step(result, 'dotnet').changes.slice(0, 2).map((c) => [c.target, c.field]), [
+    [`HKLM\\${NET}\\v4.0.30319 (64-bit view)`, 'SchUseStrongCrypto'],
+    [`HKLM\\${NET}\\v4.0.30319 (32-bit view)`, 'SchUseStrongCrypto'],
+  ], 'strong crypto first, native key then WOW6432Node, as the page does');
+  assert.ok(result.roundTrips <= 8, `round trips ${result.roundTrips}`);
 });
 
-test('Server 2016 RTM and Server 2019 and 2022 succeed without KB3156421 (the fix is in the box)', async () => {
-  for (const preset of ['server-2016', 'server-2019', 'server-2022']) {
+test('procedure=2019 keeps the 2019 order and values: SCHANNEL first, then SystemDefaultTlsVersions only', async () => {
+  const file = await makeHost('server-2016');
+  const { result } = await runToEnd(file, { params: { ...FAST, procedure: '2019' } });
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  assert.equal(procedureOrder(result, '2019'), PROCEDURE_ORDER.value['2019']);
+  assert.equal(result.steps.map((s) => s.id), ['preflight', 'tls-baseline', 'backup', 'schannel', 'winhttp', 'dotnet', 'hotfix', 'restart', 'ip-verify', 'tls-verify']);
+  assert.is(step(result, 'dotnet').changes.length, 4);
+  const host = await hostOf(file);
+  for (const root of [NET, WOW]) {
+    for (const v of ['v2.0.50727', 'v4.0.30319']) assert.equal(host.registry[`${root}\\${v}`], { SystemDefaultTlsVersions: dword(1) }, `${root} ${v}`);
+  }
+  assert.ok(result.roundTrips <= 8, `round trips ${result.roundTrips}`);
+});
+
+test('a run that follows the 2019 revision resumes with the 2019 steps (the selection is made again from the journaled parameters)', async () => {
+  const file = await makeHost('server-2016');
+  const { result, runner, executor } = await runToEnd(file, { params: { ...FAST, procedure: '2019', allowRestart: false } });
+  assert.is(result.status, 'awaiting-resume');
+  const resumed = await (await runner.resume(result.runId, { executor, overrides: { allowRestart: true } })).result;
+  assert.is(resumed.status, 'succeeded', JSON.stringify(resumed.error));
+  assert.equal(procedureOrder(resumed, '2019'), PROCEDURE_ORDER.value['2019']);
+  assert.not.ok('SchUseStrongCrypto' in (await hostOf(file)).registry[WOW4]);
+});
+
+test('a server made compliant by the 2019 revision owes the current one only SchUseStrongCrypto (a plan shows the two values)', async () => {
+  const file = await makeHost('server-2016');
+  await runToEnd(file, { params: { ...FAST, procedure: '2019' } });
+  const { result } = await runToEnd(file, { checkMode: true });
+  assert.is(result.status, 'planned');
+  assert.equal(step(result, 'dotnet').changes.map((c) => c.field), ['SchUseStrongCrypto', 'SchUseStrongCrypto']);
+  assert.equal(step(result, 'schannel').changes, []);
+});
+
+test('Server 2012 R2 x64 with KB3154520 listed succeeds: the hotfix step names the update as its evidence', async () => {
+  const { result } = await runToEnd(await makeHost('server-2012r2'));
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  assert.match(step(result, 'hotfix').summary, /Windows Server 2012 R2: KB3154520 installed/);
+  assert.equal((step(result, 'hotfix').output as { by: string }).by, 'update');
+});
+
+test('Server 2016, 2019, 2022 and 2025 succeed without KB3156421 (the fix is in the box)', async () => {
+  for (const preset of ['server-2016', 'server-2019', 'server-2022', 'server-2025']) {
     const { result } = await runToEnd(await makeHost(preset));
     assert.is(result.status, 'succeeded', `${preset}: ${JSON.stringify(result.error)}`);
+    assert.equal((step(result, 'hotfix').output as { by: string }).by, 'in-the-box', preset);
   }
 });
 
-test('the fix decided by updates when the runtime cannot be read: a superseding KB given as a parameter counts', async () => {
-  const file = await makeHost('server-2012r2-no-hotfix', (h) => {
-    h.dotnet35.systemDefaultTls = null;
-    h.hotfixes = ['KB4041085'];
-  });
-  const refused = await runToEnd(file);
-  assert.is(refused.result.status, 'rolled-back');
-  assert.match(refused.result.error!.message, /none of KB3154520 is installed/);
-  const { result } = await runToEnd(file, { params: { ...FAST, hotfixSupersededBy: 'KB4041085' } });
+test('a 2012 R2 whose updates prove nothing is warned about, not refused; a superseding KB given as a parameter settles it', async () => {
+  const file = await makeHost('server-2012r2-no-hotfix', (h) => void (h.hotfixes = ['KB4041085']));
+  const warned = await runToEnd(file);
+  assert.is(warned.result.status, 'succeeded', JSON.stringify(warned.result.error));
+  assert.match(step(warned.result, 'preflight').summary, /not settled by any document \(onUnknown=warn\): .*dotnet35-tls: none of KB3154520 is listed/);
+  assert.ok((step(warned.result, 'preflight').output as { unknowns: string[] }).unknowns.some((u) => u.startsWith('dotnet35-tls:')));
+  assert.match(step(warned.result, 'hotfix').summary, /unknown/);
+  const { result } = await runToEnd(await makeHost('server-2012r2-no-hotfix', (h) => void (h.hotfixes = ['KB4041085'])), { params: { ...FAST, hotfixSupersededBy: 'KB4041085' } });
   assert.is(result.status, 'succeeded', JSON.stringify(result.error));
   assert.match(step(result, 'hotfix').summary, /KB4041085 installed/);
 });
 
-test('32-bit Windows 8.1 console: the two native .NET keys only', async () => {
-  const file = await makeHost('windows-8.1-x86');
-  const { result } = await runToEnd(file);
-  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
-  assert.is(step(result, 'dotnet').changes.length, 2);
-  assert.not.ok(Object.keys((await hostOf(file)).registry).some((k) => k.includes('Wow6432Node')));
-});
-
-test('a server without the .NET 3.5 fix is refused at preflight, before anything is written', async () => {
-  const file = await makeHost('server-2012r2-no-hotfix');
+test('32-bit Windows is refused at preflight: Orchestrator\'s server roles are x64 only', async () => {
+  const file = await makeHost('server-2019', (h) => void (h.os = { ...h.os, architecture: '32-bit' }));
   const before = await readFile(file, 'utf8');
   const { result } = await runToEnd(file);
+  assert.is(result.error?.code, 'PREFLIGHT_FAILED');
+  assert.match(result.error!.message, /os-architecture: .* is 32-bit — Orchestrator's server roles need 64-bit Windows Server/);
+  assert.is(await readFile(file, 'utf8'), before);
+});
+
+test('onUnknown=refuse stops a server whose .NET 3.5 evidence is silent at preflight, before anything is written', async () => {
+  const file = await makeHost('server-2012r2-no-hotfix');
+  const before = await readFile(file, 'utf8');
+  const { result } = await runToEnd(file, { params: { ...FAST, onUnknown: 'refuse' } });
   assert.is(result.status, 'rolled-back');
   assert.is(result.error?.code, 'PREFLIGHT_FAILED');
-  assert.match(result.error!.message, /TLS System Default Versions fix for the \.NET Framework 3\.5 is missing on Windows 8\.1 \/ Windows Server 2012 R2 \(.*System\.dll lacks/);
-  assert.match(result.error!.message, /or KB3154520/);
+  assert.match(result.error!.message, /prerequisite\(s\) no document settles \(onUnknown=refuse\):\n(.*\n)*    - dotnet35-tls: none of KB3154520 is listed/);
+  assert.match(result.error!.message, /or install KB3154520/);
   assert.is(result.roundTrips, 1);
   assert.is(await readFile(file, 'utf8'), before, 'nothing written, not even a key time');
-  assert.equal(result.steps.map((s) => s.status), ['compensated', 'pending', 'pending', 'pending', 'pending', 'pending', 'pending', 'pending', 'pending']);
+  assert.equal(result.steps.map((s) => s.status), ['compensated', ...Array(9).fill('pending')]);
 });
 
 test('SQL Server versions as the registry reports them (service pack in the minor number) are judged by their build', async () => {
@@ -86,15 +147,17 @@ test('SQL Server versions as the registry reports them (service pack in the mino
     assert.is(result.status, 'succeeded', `${version}: ${result.error?.message}`);
   }
   const { result } = await runToEnd(await makeHost('server-2016', (h) => void (h.sqlInstances = [{ name: 'MSSQLSERVER', version: '12.1.4100.1' }])));
-  assert.match(result.error!.message, /SQL Server 2014 SP1 build 12\.1\.4100\.1 \(12\.0\.4100\.1\) is older than 12\.0\.4219\.0/);
+  assert.match(result.error!.message, /SQL Server 2014 SP1 GDR line build 12\.1\.4100\.1 \(12\.0\.4100\.1\) is older than 12\.0\.4219\.0/);
 });
 
-test('Native Client 11 or the Microsoft OLE DB Driver satisfies "Native Client 11.0 or later"; neither is refused', async () => {
+test('the SQL Server client is shown with its version and never passes silently: no document gives its TLS 1.2 build', async () => {
   const oledbOnly = await runToEnd(await makeHost('server-2022'));
   assert.is(oledbOnly.result.status, 'succeeded', JSON.stringify(oledbOnly.result.error));
-  assert.equal((step(oledbOnly.result, 'preflight').output as { nativeClient: string[] }).nativeClient, ['Microsoft OLE DB Driver 18 for SQL Server 18.6.5.0']);
-  const none = await runToEnd(await makeHost('server-2022', (h) => void delete h.registry['SOFTWARE\\Microsoft\\MSOLEDBSQL']));
-  assert.match(none.result.error!.message, /Native Client 11\.0 or later is not installed/);
+  const out = step(oledbOnly.result, 'preflight').output as { nativeClient: string[]; unknowns: string[] };
+  assert.equal(out.nativeClient, ['Microsoft OLE DB Driver 18 for SQL Server 18.6.5.0']);
+  assert.ok(out.unknowns.some((u) => /^sql-client: Microsoft OLE DB Driver 18 for SQL Server 18\.6\.5\.0 found/.test(u)), out.unknowns.join('\n'));
+  const none = await runToEnd(await makeHost('server-2022', (h) => void delete h.registry['SOFTWARE\\Microsoft\\MSOLEDBSQL']), { params: { ...FAST, onUnknown: 'refuse' } });
+  assert.match(none.result.error!.message, /sql-client: none of .* has an InstalledVersion .* make sure Microsoft OLE DB Driver for SQL Server v18 is installed/);
 });
 
 test('Orchestrator 2016 on Windows Server 2008 R2 cannot exist: refused at preflight', async () => {
@@ -104,7 +167,7 @@ test('Orchestrator 2016 on Windows Server 2008 R2 cannot exist: refused at prefl
   const before = await readFile(file, 'utf8');
   const { result } = await runToEnd(file);
   assert.is(result.error?.code, 'PREFLIGHT_FAILED');
-  assert.match(result.error!.message, /Orchestrator 2016 is not supported on Microsoft Windows Server 2008 R2 Enterprise/);
+  assert.match(result.error!.message, /orchestrator-os: Orchestrator 2016 on Windows Server 2008 R2 .* supports Windows Server 2012 R2 and Windows Server 2016 only/);
   assert.is(await readFile(file, 'utf8'), before);
 });
 
@@ -114,20 +177,21 @@ test('SQL Server 2008 R2: refused at preflight with nothing written', async () =
   const { result } = await runToEnd(file);
   assert.is(result.status, 'rolled-back');
   assert.is(result.error?.code, 'PREFLIGHT_FAILED');
-  assert.match(result.error!.message, /SQL Server 2008 R2 does not support TLS 1\.2/);
+  assert.match(result.error!.message, /orchestrator-sql: Orchestrator 2016 on SQL Server 2008 R2 \(10\.53\.6000\.34\)/);
+  assert.match(result.error!.message, /sql-tls12: SQL Server 2008 R2 SP3 build 10\.53\.6000\.34 \(10\.50\.6000\.34\) is older than 10\.50\.6542\.0/);
   assert.is(await readFile(file, 'utf8'), before, 'the host file is untouched');
   assert.is(result.roundTrips, 1);
 });
 
-test('an Orchestrator 2016 whose Update Rollup the server cannot tell is refused until the operator states it', async () => {
+test('an Orchestrator 2016 whose Update Rollup the server cannot tell is shown as unknown until the operator states it', async () => {
   const file = await makeHost('server-2016', (h) => {
     h.orchestrator.updateRollup = -1;
   });
-  const refused = await runToEnd(file);
+  const refused = await runToEnd(file, { params: { ...FAST, onUnknown: 'refuse' } });
   assert.is(refused.result.status, 'rolled-back');
   assert.match(refused.result.error!.message, /pass --param orchestratorUpdateRollup=<n>/);
-  const stated = await runToEnd(file, { params: { orchestratorUpdateRollup: 4 } });
-  assert.is(stated.result.status, 'succeeded');
+  const stated = await runToEnd(file, { params: { ...FAST, orchestratorUpdateRollup: 4, onUnknown: 'refuse' } });
+  assert.not.match(stated.result.error?.message ?? '', /orchestrator-release/);
 });
 
 test('already compliant: the second run writes nothing, does not restart, and takes at most 4 round trips', async () => {

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
 import type { RunbookDefinition, SimHostState } from '../../src/index.js';
-import { hostOf, makeHost, runToEnd, single } from '../helpers.js';
+import { hostOf, makeHost, runToEnd, single, thirtyTwoBit } from '../helpers.js';
 
 interface Case {
   name: string;
@@ -36,20 +36,35 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'windows/dotnet-tls on a 64-bit host (four keys)',
+    name: 'windows/dotnet-tls on a 64-bit host, current revision (SchUseStrongCrypto in both v4 keys, then four SystemDefaultTlsVersions)',
     preset: 'server-2016',
     runbook: single('windows/dotnet-tls'),
+    stepId: 'only',
+    expectChanges: 6,
+    applied: (h) => {
+      for (const root of [NET, WOW]) {
+        for (const v of ['v2.0.50727', 'v4.0.30319']) assert.equal(h.registry[`${root}\\${v}`].SystemDefaultTlsVersions, { type: 'REG_DWORD', data: 1 });
+        assert.equal(h.registry[`${root}\\v4.0.30319`].SchUseStrongCrypto, { type: 'REG_DWORD', data: 1 });
+        assert.not.ok('SchUseStrongCrypto' in h.registry[`${root}\\v2.0.50727`], 'neither revision asks for it under v2.0.50727');
+      }
+    },
+  },
+  {
+    name: 'windows/dotnet-tls on a 64-bit host, 2019 revision (four keys, SystemDefaultTlsVersions only)',
+    preset: 'server-2016',
+    runbook: single('windows/dotnet-tls', { procedure: '2019' }),
     stepId: 'only',
     expectChanges: 4,
     applied: (h) => {
       for (const root of [NET, WOW]) {
-        for (const v of ['v2.0.50727', 'v4.0.30319']) assert.equal(h.registry[`${root}\\${v}`].SystemDefaultTlsVersions, { type: 'REG_DWORD', data: 1 });
+        for (const v of ['v2.0.50727', 'v4.0.30319']) assert.equal(h.registry[`${root}\\${v}`], { SystemDefaultTlsVersions: { type: 'REG_DWORD', data: 1 } });
       }
     },
   },
   {
     name: 'windows/dotnet-tls on a 32-bit host (two keys)',
-    preset: 'windows-8.1-x86',
+    preset: 'server-2019',
+    tweak: thirtyTwoBit,
     runbook: single('windows/dotnet-tls', { strongCrypto: true }),
     stepId: 'only',
     expectChanges: 4,

@@ -1,6 +1,7 @@
 /**
  * TLS 1.3 is reported and left alone unless a parameter manages it; `default` removes a protocol's
- * values so that Windows' own default applies.
+ * values so that Windows' own default applies; an `Enabled` of 0xFFFFFFFF is reported, and rewritten to
+ * 1 only when asked.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -47,6 +48,58 @@ test('a protocol set to default has its values removed; again, nothing to do; th
   assert.equal((await hostOf(file)).registry[`${SCH}\\SSL 2.0\\Client`], {});
   const again = await runToEnd(file, { runbook });
   assert.not.ok((again.result.steps[0].changes as { target: string }[]).some((c) => c.target.includes('SSL 2.0\\Client')), 'nothing left to change there');
+});
+
+const FFFF = (h: Parameters<NonNullable<Parameters<typeof makeHost>[1]>>[0]) => {
+  h.registry[`${SCH}\\TLS 1.2`] = {};
+  for (const side of ['Client', 'Server']) h.registry[`${SCH}\\TLS 1.2\\${side}`] = { Enabled: { type: 'REG_DWORD', data: 0xffffffff }, DisabledByDefault: { type: 'REG_DWORD', data: 0 } };
+};
+
+test('Enabled=0xFFFFFFFF on TLS 1.2 is left alone (Windows takes it as enabled) and reported in the plan and the result', async () => {
+  const file = await makeHost('server-2016', FFFF);
+  const runbook = single('windows/schannel');
+  const plan = await runToEnd(file, { runbook, checkMode: true });
+  assert.match(plan.result.steps[0].summary, /TLS 1\.2 Client Enabled=0xFFFFFFFF, TLS 1\.2 Server Enabled=0xFFFFFFFF: Windows takes it as enabled, but checks that want the literal 1 reject it \(normaliseEnabled: true rewrites it\)/);
+  assert.not.ok((plan.result.steps[0].changes as { target: string }[]).some((c) => c.target.includes('TLS 1.2')), 'nothing to change on TLS 1.2');
+  const { result } = await runToEnd(file, { runbook });
+  assert.is(result.status, 'succeeded');
+  assert.equal((await hostOf(file)).registry[`${SCH}\\TLS 1.2\\Server`].Enabled, { type: 'REG_DWORD', data: 0xffffffff });
+});
+
+test('normaliseEnabled rewrites 0xFFFFFFFF to 1, and a rollback puts 0xFFFFFFFF back', async () => {
+  const runbook = single('windows/schannel', { normaliseEnabled: true });
+  const file = await makeHost('server-2016', FFFF);
+  const { result } = await runToEnd(file, { runbook });
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  const changes = result.steps[0].changes as { target: string; field: string; before: unknown; after: unknown }[];
+  assert.ok(changes.some((c) => c.target.includes('TLS 1.2\\Server') && c.field === 'Enabled' && c.before === '0xffffffff (4294967295)' && c.after === '0x00000001 (1)'));
+  assert.match(result.steps[0].summary, /rewritten to 1 \(normaliseEnabled\)/);
+  assert.equal((await hostOf(file)).registry[`${SCH}\\TLS 1.2\\Server`].Enabled, { type: 'REG_DWORD', data: 1 });
+
+  const refused = await makeHost('server-2016', (h) => {
+    FFFF(h);
+    restartRefused(h);
+  });
+  const before = await registryText(refused);
+  const rolled = await runToEnd(refused, { params: { ...FAST, normaliseEnabled: true } });
+  assert.is(rolled.result.status, 'rolled-back');
+  assert.is(await registryText(refused), before, 'the prior 0xFFFFFFFF is back');
+});
+
+test('a build after the protocols table (Windows Server 2025): TLS 1.3 left alone is reported as not known from the registry, never assumed', async () => {
+  const file = await makeHost('server-2022', (h) => {
+    h.os = { ...h.os, caption: 'Microsoft Windows Server 2025 Datacenter', version: '10.0.26100', build: 26100 };
+  });
+  const plan = await runToEnd(file, { runbook: single('windows/schannel'), checkMode: true });
+  assert.match(plan.result.steps[0].summary, /TLS 1\.3 left alone \(not known from the registry: no Microsoft document states its default on this Windows \(unknown\); the handshakes show it\)/);
+});
+
+test("a side handed back to Windows' default where Microsoft's documents disagree (TLS 1.0 on Server 2022) is named in the plan with the fact it could not settle", async () => {
+  const runbook = single('windows/schannel', { protocols: { 'TLS 1.0': { Server: 'default' } } });
+  const plan = await runToEnd(await makeHost('server-2022'), { runbook, checkMode: true });
+  assert.match(plan.result.steps[0].summary, /TLS 1\.0 Server set to Windows' default, which no Microsoft document settles on this build \(disputed: schannel\.tls10-tls11-default-from-2022\): the handshakes show what it does/);
+  const on2016 = await runToEnd(await makeHost('server-2016'), { runbook, checkMode: true });
+  assert.not.match(on2016.result.steps[0].summary, /no Microsoft document settles/, 'stated on Server 2016');
 });
 
 test.run();

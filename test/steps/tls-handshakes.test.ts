@@ -31,16 +31,19 @@ test('the plan shows the handshakes as they are (the baseline) and changes nothi
 });
 
 test('a server that still accepts TLS 1.0 after the restart fails the proof and the run rolls back; with warn it is reported', async () => {
-  // Something on the host puts TLS 1.0 back while it restarts.
-  const reenable = { op: 'registry.set', view: '64', key: TLS10_SERVER, name: 'Enabled', value: { type: 'REG_DWORD', data: 1 } } as const;
-  const file = await makeHost('server-2016', (h) => void h.bootActions.push(reenable));
+  // Something on the host puts TLS 1.0 back while it restarts: Enabled=1 and DisabledByDefault=0 (with
+  // DisabledByDefault=1 left, the services that use the system defaults would still not negotiate it).
+  const enable = { op: 'registry.set', view: '64', key: TLS10_SERVER, name: 'Enabled', value: { type: 'REG_DWORD', data: 1 } } as const;
+  const notByDefault = { op: 'registry.set', view: '64', key: TLS10_SERVER, name: 'DisabledByDefault', value: { type: 'REG_DWORD', data: 0 } } as const;
+  const reenable = (h: Parameters<NonNullable<Parameters<typeof makeHost>[1]>>[0]) => void h.bootActions.push(enable, notByDefault);
+  const file = await makeHost('server-2016', reenable);
   const before = await registryText(file);
   const { result } = await runToEnd(file);
   assert.is(result.status, 'rolled-back', JSON.stringify(result.error));
   assert.is(result.error?.code, 'VERIFY_FAILED');
   assert.match(result.error!.message, /TLS 1\.0: accepted, expected refused/);
   assert.is(await registryText(file), before);
-  const warned = await runToEnd(await makeHost('server-2016', (h) => void h.bootActions.push(reenable)), { params: { onTlsMismatch: 'warn' } });
+  const warned = await runToEnd(await makeHost('server-2016', reenable), { params: { onTlsMismatch: 'warn' } });
   assert.is(warned.result.status, 'succeeded');
   assert.is(out(warned.result, 'tls-verify').verdict, 'mismatch');
   assert.match(step(warned.result, 'tls-verify').summary, /^warning: 2 mismatch/);

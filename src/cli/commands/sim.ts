@@ -8,20 +8,28 @@ import { packageRoot } from '../../util/package-root.js';
 import { ValidationError } from '../../errors.js';
 import { readHost, writeHost } from '../../executors/simulated.js';
 import { serveEndpoints } from '../../executors/simulated-endpoints.js';
+import { serveWinrm } from '../../executors/simulated-winrm.js';
 import { createPreset, listPresets } from '../../executors/simulated-presets.js';
 import type { SimHostState } from '../../executors/simulated-model.js';
 import { ExitCode } from '../exit-codes.js';
 import { UsageError, parse, type Command } from '../common.js';
 
 const usage = `Usage: runbook sim create --preset <name> --out <file> [--downtime-ms MS] [--on-target]
+       runbook sim capture --target <target> --out <file> [--mask]
        runbook sim serve <file>
        runbook sim fleet --preset <name> --count N --out <dir> [--latency-ms MS] [--downtime-ms MS]
        runbook sim presets
 
 create    writes a simulated Windows host (a JSON file) from a preset
+capture   reads a host (read operations only) and writes what it read as a simulated host, to rehearse
+          a plan on a faithful copy; --mask replaces the machine's, user's and SQL instances' names
 serve     serves the host's TLS endpoints on 127.0.0.1 until SIGTERM or Ctrl-C: first one JSON line
           {"endpoints":[{"name":…,"port":…}]}, then each accepts exactly the server-side protocols in
-          effect on the host (read per connection)
+          effect on the host (read per connection). Then its WinRM listeners, one line each:
+            winrm-http http://127.0.0.1:PORT/wsman
+            winrm-https https://127.0.0.1:PORT/wsman sha256:<certificate SHA-256>
+          (NTLM with encrypted messages, as Windows by default; the account from
+          RUNBOOK_SIM_WINRM_USER and RUNBOOK_SIM_WINRM_PASSWORD; the agent runs in RUNBOOK_PWSH or pwsh)
 fleet     writes N simulated hosts and <dir>/inventory.yaml: a canary wave (the first host), then the rest
 presets   lists the presets`;
 
@@ -54,7 +62,8 @@ export const sim: Command = {
     }
     if (sub === 'serve') return serve(rest);
     if (sub === 'fleet') return fleet(rest);
-    if (sub !== 'create') throw new UsageError('sim takes `create`, `serve`, `fleet` or `presets`');
+    if (sub === 'capture') return capture(rest);
+    if (sub !== 'create') throw new UsageError('sim takes `create`, `capture`, `serve`, `fleet` or `presets`');
     const { values } = parse(rest, {
       preset: { type: 'string' },
       out: { type: 'string' },
@@ -76,6 +85,28 @@ export const sim: Command = {
   },
 };
 
+async function capture(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    target: { type: 'string', short: 't' },
+    out: { type: 'string' },
+    mask: { type: 'boolean', default: false },
+  });
+  if (positionals.length > 0 || !values.target || !values.out) throw new UsageError('sim capture needs --target <target> and --out <file>');
+  await refuseMissingFolder(values.out);
+  const [{ connect }, { captureHost }] = await Promise.all([import('../targets.js'), import('../../executors/simulated-capture.js')]);
+  const executor = await connect(values.target);
+  let host: SimHostState;
+  try {
+    host = await captureHost(executor, { mask: values.mask });
+  } finally {
+    await executor.close();
+  }
+  await writeHost(resolve(values.out), host);
+  const masked = values.mask ? ', names masked' : '';
+  process.stdout.write(`captured ${values.out}: ${host.os.caption} (${Object.keys(host.registry).length} registry keys, ${executor.roundTrips} round trip(s), read operations only${masked})\n`);
+  return ExitCode.ok;
+}
+
 async function serve(args: string[]): Promise<number> {
   const { positionals } = parse(args, {});
   if (positionals.length !== 1) throw new UsageError('sim serve takes one host file');
@@ -83,7 +114,12 @@ async function serve(args: string[]): Promise<number> {
   const host = await readHost(file);
   if (!host.endpoints?.length) throw new ValidationError(`the simulated host ${positionals[0]} has no TLS endpoints`, [], { hint: 'add "endpoints": [{ "name": "winrm-https", "port": 5986 }] to the file' });
   const served = await serveEndpoints(() => readHost(file));
+  const winrm = await serveWinrm(() => readHost(file), { hostFile: file, write: (h) => writeHost(file, h) });
   process.stdout.write(`${JSON.stringify({ endpoints: served.endpoints.map((e) => ({ name: e.name, host: e.host, port: e.port })) })}\n`);
+  process.stdout.write(`winrm-http ${winrm.http}\nwinrm-https ${winrm.https} sha256:${winrm.certificateSha256}\n`);
+  if (!process.env.RUNBOOK_SIM_WINRM_USER || !process.env.RUNBOOK_SIM_WINRM_PASSWORD) {
+    process.stderr.write('winrm: no account (set RUNBOOK_SIM_WINRM_USER and RUNBOOK_SIM_WINRM_PASSWORD): every WinRM login is refused\n');
+  }
   await new Promise<void>((resolve) => {
     // The servers do not hold the process open by themselves; this does, until a signal.
     const hold = setInterval(() => undefined, 1 << 30);
@@ -95,6 +131,7 @@ async function serve(args: string[]): Promise<number> {
     }
   });
   await served.close();
+  await winrm.close();
   return ExitCode.ok;
 }
 

@@ -181,10 +181,13 @@ function Get-OsInfo { return (Copy-Fields (Load-Doc).os) }
 
 function Get-Hotfixes { return ,@((Load-Doc).hotfixes) }
 
+# What a real server reports: installed, and System.dll's path and version (the document's other
+# fields, if an older format carries any, are not part of the answer).
 function Get-Dotnet35Tls {
     $doc = Load-Doc
-    if (-not $doc.Contains('dotnet35')) { return [ordered]@{ installed = $false; file = $null; version = $null; systemDefaultTls = $null } }
-    return (Copy-Fields $doc.dotnet35)
+    if (-not $doc.Contains('dotnet35')) { return [ordered]@{ installed = $false; file = $null; version = $null } }
+    $d = $doc.dotnet35
+    return [ordered]@{ installed = [bool]$d.installed; file = $d.file; version = $d.version }
 }
 
 function Get-SqlInstances { return ,@((Load-Doc).sqlInstances) }
@@ -203,10 +206,8 @@ function Get-ServiceStatus([string]$serviceName) {
     return [ordered]@{ name = $serviceName; exists = $true; state = $state; startType = [string]$svc.startType }
 }
 
-function Get-TlsInEffect([string]$boot) { return (Load-Doc).inEffect }
-
-# A simulated restart is instant: the document boots at once (a new boot time, the protocols re-read,
-# services by start type). As the simulated host does, a new boot is never within the boot-time
+# A simulated restart is instant: the document boots at once (a new boot time, the protocols its
+# services acquire re-read, services by start type). As the simulated host does, a new boot is never within the boot-time
 # tolerance of the last.
 function Invoke-Restart($op) {
     $doc = Load-Doc

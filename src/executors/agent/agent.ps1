@@ -261,13 +261,21 @@ function Test-SameBoot([string]$a, [string]$b) {
     }
 }
 
+# What SCHANNEL negotiates by default per side, from the values set now (src/windows/schannel.ts says
+# the same): Enabled=0 or DisabledByDefault=1 -> false; Enabled non-zero -> true; no Enabled -> null
+# (Windows' default). A value of another type than DWORD counts as absent.
 function Get-Protocols {
     $map = [ordered]@{}
     foreach ($p in @('SSL 2.0', 'SSL 3.0', 'TLS 1.0', 'TLS 1.1', 'TLS 1.2')) {
         $sides = [ordered]@{}
         foreach ($s in @('Client', 'Server')) {
-            $v = Reg-Read '64' "SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\$p\$s" 'Enabled'
-            if ($null -eq $v -or $v.type -ne 'REG_DWORD') { $sides[$s] = $null } else { $sides[$s] = ($v.data -ne 0) }
+            $key = "SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\$p\$s"
+            $enabled = Reg-Read '64' $key 'Enabled'
+            $dbd = Reg-Read '64' $key 'DisabledByDefault'
+            $state = $null
+            if ($null -ne $enabled -and $enabled.type -eq 'REG_DWORD') { $state = ([int64]$enabled.data -ne 0) }
+            if ($state -ne $false -and $null -ne $dbd -and $dbd.type -eq 'REG_DWORD' -and [int64]$dbd.data -eq 1) { $state = $false }
+            $sides[$s] = $state
         }
         $map[$p] = $sides
     }
@@ -287,16 +295,20 @@ function Get-Hotfixes {
     return ,@(Get-CimInstance -ClassName Win32_QuickFixEngineering | ForEach-Object { [string]$_.HotFixID })
 }
 
-# The fix added the SslProtocolsExtensions enumeration to the 2.0 runtime's System.dll
-# (KB3154518/19/20): its name in the assembly's metadata is the fix's own evidence.
+# .NET Framework 3.5 for the TLS System Default Versions fix: installed when NDP\v3.5 Install is 1
+# (Microsoft's "Determine which .NET Framework versions are installed"), and the 2.0 runtime's
+# System.dll version as evidence. Nothing is searched for in the file: SslProtocolsExtensions is a
+# type applications add to their own code, and no file version of the fix is published.
 function Get-Dotnet35Tls {
+    $install = Reg-Read '64' 'SOFTWARE\Microsoft\NET Framework Setup\NDP\v3.5' 'Install'
+    $installed = ($null -ne $install -and $install.type -eq 'REG_DWORD' -and [long]$install.data -eq 1)
     $framework = 'Framework'
     if ([Environment]::Is64BitOperatingSystem) { $framework = 'Framework64' }
     $file = Join-Path $env:WINDIR "Microsoft.NET\$framework\v2.0.50727\System.dll"
-    if (-not (Test-Path -LiteralPath $file)) { return [ordered]@{ installed = $false; file = $null; version = $null; systemDefaultTls = $null } }
-    $text = [System.Text.Encoding]::ASCII.GetString([System.IO.File]::ReadAllBytes($file))
+    if (-not (Test-Path -LiteralPath $file)) { return [ordered]@{ installed = $installed; file = $null; version = $null } }
     $version = [string](Get-Item -LiteralPath $file).VersionInfo.FileVersion
-    return [ordered]@{ installed = $true; file = $file; version = $version; systemDefaultTls = $text.Contains('SslProtocolsExtensions') }
+    if ($version -eq '') { $version = $null }
+    return [ordered]@{ installed = $installed; file = $file; version = $version }
 }
 
 # Both views: a 32-bit SQL Server on 64-bit Windows registers under Wow6432Node. Named instances are
@@ -359,16 +371,12 @@ function Get-ServiceStatus([string]$serviceName) {
     return [ordered]@{ name = $serviceName; exists = $true; state = $state; startType = $startType }
 }
 
-# SCHANNEL reads its settings at boot: a side whose key was written since is not known to be in effect.
-function Get-TlsInEffect([string]$boot) {
-    $map = Get-Protocols
-    foreach ($p in @($map.Keys)) {
-        foreach ($s in @('Client', 'Server')) {
-            $info = Reg-KeyInfo '64' "SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\$p\$s"
-            if ($info.exists -and [DateTime]::Parse($info.lastWriteTime).ToUniversalTime() -gt [DateTime]::Parse($boot).ToUniversalTime()) { $map[$p][$s] = 'pending' }
-        }
-    }
-    return $map
+# The protocols the values set now make SCHANNEL negotiate. Microsoft: changes apply to credential
+# handles acquired after them, "an application or service restart may be required" - not that SCHANNEL
+# reads its keys only at boot. Key write times prove nothing (a Group Policy refresh rewrites the keys
+# unchanged): what a running service does is for a handshake to show.
+function Get-TlsInEffect {
+    return (Get-Protocols)
 }
 
 # The restart itself, once the boot-time guard has passed.
@@ -465,10 +473,7 @@ function Invoke-HostOp($op) {
         'sql.instances' { return [ordered]@{ op = $name; instances = (Get-SqlInstances) } }
         'orchestrator.info' { return (With-Op $name (Get-OrchestratorInfo)) }
         'service.status' { return (With-Op $name (Get-ServiceStatus ([string]$op.name))) }
-        'tls.inEffect' {
-            $boot = Get-BootTime
-            return [ordered]@{ op = $name; since = $boot; protocols = (Get-TlsInEffect $boot) }
-        }
+        'tls.inEffect' { return [ordered]@{ op = $name; bootTime = (Get-BootTime); protocols = (Get-TlsInEffect) } }
         'restart' {
             if (-not (Test-SameBoot (Get-BootTime) ([string]$op.ifBootTime))) { return [ordered]@{ op = $name; requested = $false; alreadyRestarted = $true } }
             return (With-Op $name (Invoke-Restart $op))

@@ -22,7 +22,6 @@ function shown(value: unknown): string {
  *
  * @example
  * ```ts
- * import { WINDOWS_FACTS } from './index.js';
  * const markdown = renderFactsDoc(WINDOWS_FACTS);
  * ```
  */

@@ -13,6 +13,7 @@ import { WINHTTP_FACTS } from './winhttp.js';
 import { RESTART_FACTS } from './restart.js';
 import { POWERSHELL_FACTS } from './powershell.js';
 import { PROCEDURE_FACTS } from './procedure.js';
+import { WINRM_SERVICE_FACTS } from './winrm-service.js';
 
 export type { WindowsFact, FactSource, FactProof, FactStatus } from './types.js';
 export { defineFact } from './types.js';
@@ -28,6 +29,7 @@ export const WINDOWS_FACTS: readonly WindowsFact[] = [
   ...RESTART_FACTS,
   ...POWERSHELL_FACTS,
   ...PROCEDURE_FACTS,
+  ...WINRM_SERVICE_FACTS,
 ];
 
 /**
@@ -35,7 +37,6 @@ export const WINDOWS_FACTS: readonly WindowsFact[] = [
  *
  * @example
  * ```ts
- * import { factById } from './index.js';
  * const f = factById('schannel.tls13-first-build');
  * ```
  */

@@ -1,0 +1,241 @@
+/**
+ * `runbook inspect`'s library part: reads, changing nothing, every fact a runbook of the bundled step
+ * kinds decides on, and judges each against its source. Every batch goes through {@link readOnly}: an
+ * operation that would change the target is refused before it is sent.
+ *
+ * What is read comes from the runbook itself: its steps as the parameters select them, each step's
+ * `with:` resolved and parsed by its kind, so the values judged are the ones a run would set.
+ */
+import { StepError } from '../errors.js';
+import type { StepKindRegistry } from '../engine/kinds.js';
+import { resolveParameters } from '../engine/loader.js';
+import { resolveWith, selectSteps, type LoadedRunbook } from '../engine/runbook.js';
+import type { DeclaredWrite } from '../engine/step-kind.js';
+import type { Json } from '../engine/types.js';
+import { WRITE_OPS, resultOf, type Executor, type HostOp, type RegistryView, type TlsEndpoint } from '../executors/types.js';
+import { PROBED_PROTOCOLS, parseEndpoint, probeEndpoint, type ProtocolVerdict } from '../tls/prober.js';
+import { WINDOWS_FACTS } from '../windows/facts/index.js';
+import { PROCEDURE_PAGES, type ProcedureRevision } from '../windows/facts/procedure.js';
+import * as z from '../util/zod.js';
+import { dotnetParams, dotnetValues } from './dotnet.js';
+import { preflightParams } from './preflight.js';
+import { PREFLIGHT_READS, judgeHost, preflightReadsFrom, type HostVerdict } from './requirements.js';
+import { RESTART_MARKER } from './restart.js';
+import { schannelParams, schannelWrites } from './schannel.js';
+import { displayKey, displayValue, satisfies } from './registry-values.js';
+import { ipVerifyParams } from './ip-verify.js';
+import { tlsHandshakesParams } from './tls-handshakes.js';
+
+/** A verdict: as the runbook wants it, refused (the runbook would stop), not decidable, or what a run would change. */
+export type InspectVerdict = 'ok' | 'refuse' | 'unknown' | 'would change';
+
+/** One fact read from the host and judged. */
+export type InspectItem = {
+  /** What the fact is about: `prerequisite`, `registry`, `restart`, `service`, `handshake`. */
+  topic: 'prerequisite' | 'registry' | 'restart' | 'service' | 'handshake';
+  check: string;
+  verdict: InspectVerdict;
+  /** What was read. */
+  evidence: string;
+  /** What a run would set, for a registry value. */
+  wouldSet?: Json;
+  /** The facts it is judged by, with their first source (title and address). */
+  sources: { id: string; title?: string; url?: string }[];
+  fix?: string;
+};
+
+/** What `inspect` found: every item, the counts, and the proof that nothing was written. */
+export type InspectReport = {
+  target: string;
+  runbook: string;
+  /** The revision of Microsoft's page the values are judged by. */
+  procedure: { revision: ProcedureRevision; title: string; url: string; msDate: string } | null;
+  items: InspectItem[];
+  counts: Record<InspectVerdict, number>;
+  /** Round trips to the target (handshakes are made from here and are not counted). */
+  roundTrips: number;
+  /** Operations sent, all of them reads. */
+  opsSent: number;
+};
+
+/** Options of {@link inspectHost}. */
+export interface InspectOptions {
+  executor: Executor;
+  runbook: LoadedRunbook;
+  kinds: StepKindRegistry;
+  /** The runbook's parameters, as `--param` gives them (strings are converted). @default {} */
+  params?: Record<string, unknown>;
+  /** How long one handshake may take. @default 5000 */
+  handshakeTimeoutMs?: number;
+}
+
+/**
+ * An executor that refuses, before sending, any batch holding an operation that changes the target.
+ *
+ * @example
+ * ```ts
+ * const guarded = readOnly(executor);
+ * await guarded.run([{ op: 'os.info' }]); // sent
+ * ```
+ */
+export function readOnly(executor: Executor): Executor & { readonly opsSent: number } {
+  let opsSent = 0;
+  return {
+    name: executor.name,
+    target: executor.target,
+    onTarget: executor.onTarget,
+    get roundTrips() {
+      return executor.roundTrips;
+    },
+    get opsSent() {
+      return opsSent;
+    },
+    async run(batch: readonly HostOp[], options) {
+      const writes = batch.filter((op) => WRITE_OPS.has(op.op));
+      if (writes.length > 0) {
+        throw new StepError('READ_ONLY', `inspect refused to send ${writes.map((w) => w.op).join(', ')}: it changes nothing on the target`, { where: executor.target });
+      }
+      opsSent += batch.length;
+      return executor.run(batch, options);
+    },
+    ...(executor.transportTls ? { transportTls: () => executor.transportTls!() } : {}),
+    ...(executor.tlsEndpoints ? { tlsEndpoints: () => executor.tlsEndpoints!() } : {}),
+    close: () => executor.close(),
+  };
+}
+
+/** A fact's id with its first source, for the report. */
+function sourceOf(id: string): InspectItem['sources'][number] {
+  const fact = WINDOWS_FACTS.find((f) => f.id === id);
+  const first = fact?.sources[0];
+  return first ? { id, title: first.title, url: first.url } : { id };
+}
+
+/** The parsed `with:` of every selected step of a kind. */
+function withOf<T>(steps: readonly { uses: string; with?: Record<string, Json> }[], kind: string, schema: z.Schema<T>, params: Record<string, Json>): T[] {
+  return steps
+    .filter((s) => s.uses === kind)
+    .map((s) => z.parse(schema, resolveWith(s.with ?? {}, { params, steps: 'deferred' }, `${kind}.with`)));
+}
+
+/** Which fact decides a registry value a run would set. */
+function factIdsOf(write: DeclaredWrite): string[] {
+  if (write.key.includes('SCHANNEL')) return ['procedure.schannel-values'];
+  if (write.name === 'SchUseStrongCrypto') return ['procedure.strong-crypto'];
+  if (write.name === 'SystemDefaultTlsVersions') return ['procedure.system-default-tls-versions'];
+  return [];
+}
+
+function fromHostVerdict(v: HostVerdict): InspectItem {
+  return { topic: 'prerequisite', check: v.check, verdict: v.verdict, evidence: v.evidence, sources: v.factIds.map(sourceOf), ...(v.fix ? { fix: v.fix } : {}) };
+}
+
+/** The handshakes of one endpoint, judged as the runbook's verify step would: old versions refused, TLS 1.2 accepted. */
+function handshakeItem(endpoint: string, verdicts: readonly ProtocolVerdict[], refuse: readonly string[], accept: readonly string[]): InspectItem {
+  const shown = verdicts.map((v) => `${v.protocol} ${v.outcome}`).join(', ');
+  const wrong = verdicts.filter((v) => (refuse.includes(v.protocol) && v.outcome === 'accepted') || (accept.includes(v.protocol) && v.outcome === 'refused'));
+  const unsure = verdicts.filter((v) => (refuse.includes(v.protocol) || accept.includes(v.protocol)) && v.outcome === 'inconclusive');
+  const verdict: InspectVerdict = wrong.length > 0 ? 'would change' : unsure.length > 0 ? 'unknown' : 'ok';
+  return {
+    topic: 'handshake',
+    check: `TLS handshakes: ${endpoint} (${verdicts[0]?.address ?? '?'})`,
+    verdict,
+    evidence: `${shown}${unsure.length ? `; inconclusive: ${unsure.map((u) => `${u.protocol} (${u.evidence})`).join('; ')}` : ''}`,
+    sources: [sourceOf('procedure.schannel-values')],
+    ...(verdict === 'would change' ? { fix: `a run disables ${refuse.join(' and ')} and keeps ${accept.join(', ')}; the handshakes change after its restart` } : {}),
+  };
+}
+
+/**
+ * Reads every fact the runbook decides on and judges it, changing nothing on the target: the
+ * prerequisites (OS, Orchestrator, .NET, the .NET 3.5 fix, SQL Server and its client), each registry
+ * value a run would set (current value against the value it would write), the engine's own restart
+ * marker, the Orchestrator services, and real TLS handshakes with the target's endpoints.
+ *
+ * @example
+ * ```ts
+ * const report = await inspectHost({ executor, runbook: await loadRunbook('orchestrator-tls12', kinds), kinds });
+ * const refused = report.items.filter((i) => i.verdict === 'refuse');
+ * ```
+ */
+export async function inspectHost(options: InspectOptions): Promise<InspectReport> {
+  const { definition } = options.runbook;
+  const { params } = resolveParameters(definition, options.params ?? {});
+  const steps = selectSteps(definition, params).steps;
+  const guarded = readOnly(options.executor);
+  const before = guarded.roundTrips;
+
+  const preflight = withOf(steps, 'orchestrator/preflight', preflightParams, params)[0] ?? z.parse(preflightParams, {});
+  const services = [...new Set([...withOf(steps, 'orchestrator/ip-verify', ipVerifyParams, params).flatMap((p) => p.services)])];
+  // One batch: the prerequisites, the engine's restart marker, the services.
+  const first: HostOp[] = [...PREFLIGHT_READS, { op: 'registry.get', ...RESTART_MARKER }, ...services.map((name): HostOp => ({ op: 'service.status', name }))];
+  const read = await guarded.run(first);
+  const reads = preflightReadsFrom(read.slice(0, PREFLIGHT_READS.length));
+  const items: InspectItem[] = judgeHost(reads, preflight).map(fromHostVerdict);
+
+  const marker = resultOf(read[PREFLIGHT_READS.length], 'registry.get').value;
+  items.push({
+    topic: 'restart',
+    check: 'restart owed (the engine\'s marker)',
+    verdict: marker ? 'would change' : 'ok',
+    evidence: marker ? `HKLM\\${RESTART_MARKER.key} ${RESTART_MARKER.name} = ${JSON.stringify(displayValue(marker))}` : `HKLM\\${RESTART_MARKER.key} ${RESTART_MARKER.name} absent`,
+    sources: [],
+    ...(marker ? { fix: 'an earlier run owes a restart: the next run restarts the server (or restart it in a window)' } : {}),
+  });
+  for (const [i, name] of services.entries()) {
+    const s = resultOf(read[PREFLIGHT_READS.length + 1 + i], 'service.status');
+    const verdict: InspectVerdict = s.state === 'running' ? 'ok' : s.state === 'starting' || s.startType === 'auto' ? 'unknown' : 'refuse';
+    items.push({
+      topic: 'service',
+      check: `service ${name}`,
+      verdict,
+      evidence: s.exists ? `${s.state} (start type ${s.startType})` : 'absent',
+      sources: [],
+      ...(verdict === 'ok' ? {} : { fix: `the Integration Pack check after the restart needs it running: Start-Service ${name}${s.startType === 'auto' ? '' : ' and set it to start automatically'}` }),
+    });
+  }
+
+  // The registry values a run would set, in the views of this OS, in a second batch.
+  const views: RegistryView[] = reads.os.architecture === '64-bit' ? ['64', '32'] : ['32'];
+  const dotnet = withOf(steps, 'windows/dotnet-tls', dotnetParams, params);
+  const writes: DeclaredWrite[] = [
+    ...dotnet.flatMap((p) => dotnetValues(p, views)),
+    ...withOf(steps, 'windows/schannel', schannelParams, params).flatMap((p) => schannelWrites(p)),
+  ];
+  const values = writes.length > 0 ? await guarded.run(writes.map((w): HostOp => ({ op: 'registry.get', view: w.view, key: w.key, name: w.name }))) : [];
+  writes.forEach((w, i) => {
+    const now = resultOf(values[i], 'registry.get').value;
+    const ok = satisfies(w, now);
+    items.push({
+      topic: 'registry',
+      check: `${displayKey(w.view, w.key)} ${w.name}`,
+      verdict: ok ? 'ok' : 'would change',
+      evidence: now ? `${JSON.stringify(displayValue(now))} (${now.type})` : '(absent)',
+      wouldSet: displayValue(w.desired),
+      sources: factIdsOf(w).map(sourceOf),
+    });
+  });
+
+  // Real handshakes from here with the endpoints the transport knows and those the runbook names.
+  const handshakes = withOf(steps, 'tls/handshakes', tlsHandshakesParams, params);
+  const verify = handshakes.find((h) => h.role === 'verify') ?? handshakes[0];
+  const named = handshakes.flatMap((h) => (Array.isArray(h.endpoints) ? h.endpoints : h.endpoints.split(',')).map((e) => e.trim()).filter(Boolean).map((e) => parseEndpoint(e, h.servername || undefined)));
+  const endpoints: TlsEndpoint[] = [...((await guarded.tlsEndpoints?.()) ?? []), ...named];
+  for (const e of endpoints) {
+    const found = await probeEndpoint(e, PROBED_PROTOCOLS, { timeoutMs: options.handshakeTimeoutMs ?? verify?.timeoutMs ?? 5000 });
+    items.push(handshakeItem(e.name, found, verify?.refuse ?? ['TLS 1.0', 'TLS 1.1'], verify?.accept ?? ['TLS 1.2']));
+  }
+
+  const revision = dotnet[0]?.procedure ?? null;
+  const counts = { ok: 0, refuse: 0, unknown: 0, 'would change': 0 } as Record<InspectVerdict, number>;
+  for (const item of items) counts[item.verdict] += 1;
+  return {
+    target: options.executor.target,
+    runbook: definition.name,
+    procedure: revision ? { revision, ...PROCEDURE_PAGES.value[revision] } : null,
+    items,
+    counts,
+    roundTrips: guarded.roundTrips - before,
+    opsSent: guarded.opsSent,
+  };
+}

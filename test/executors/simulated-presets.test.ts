@@ -1,0 +1,42 @@
+/**
+ * The presets of the simulated host: only Orchestrator servers Microsoft supports, each carrying what
+ * a real server would show.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createPreset, listPresets } from '../../src/executors/simulated-presets.js';
+import { ORCHESTRATOR_SUPPORTED_OS, type OrchestratorRelease } from '../../src/windows/facts/orchestrator.js';
+import { windowsRelease } from '../../src/steps/requirements.js';
+
+test('presets that cannot exist are gone: Orchestrator 2016 on Server 2012, and 32-bit Windows 8.1', () => {
+  const names = listPresets().map((p) => p.name);
+  for (const gone of ['server-2012', 'windows-8.1-x86']) {
+    assert.not.ok(names.includes(gone), gone);
+    assert.throws(() => createPreset(gone), /unknown simulated-host preset .* known presets: .*server-2025/);
+  }
+});
+
+test('every preset is a 64-bit Windows Server its Orchestrator release supports', () => {
+  for (const { name } of listPresets()) {
+    const host = createPreset(name);
+    assert.is(host.os.architecture, '64-bit', name);
+    assert.is(host.os.productType, 'server', name);
+    const release = host.orchestrator.release as OrchestratorRelease;
+    assert.ok(ORCHESTRATOR_SUPPORTED_OS.value[release].includes(windowsRelease(host.os)!), `${name}: Orchestrator ${release} on ${windowsRelease(host.os)}`);
+  }
+});
+
+test('server-2025: Orchestrator 2025 on Windows Server 2025 (build 26100), .NET 4.8.1 (533325), OLE DB Driver 19', () => {
+  const host = createPreset('server-2025');
+  assert.equal([host.os.version, host.os.build, host.orchestrator.release], ['10.0.26100', 26100, '2025']);
+  assert.equal(host.registry['SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full'].Release, { type: 'REG_DWORD', data: 533325 });
+  assert.ok(host.registry['SOFTWARE\\Microsoft\\MSOLEDBSQL19']);
+});
+
+test('no preset invents a runtime verdict: the .NET 3.5 evidence is what a server reports (installed, file, version)', () => {
+  for (const { name } of listPresets()) {
+    assert.equal(Object.keys(createPreset(name).dotnet35).sort(), ['file', 'installed', 'version'], name);
+  }
+});
+
+test.run();

@@ -1,0 +1,138 @@
+/**
+ * The read-only self-check's library part: every fact the bundled runbook decides on, read and judged,
+ * with nothing sent that could change the target.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFile } from 'node:fs/promises';
+import { createSimulatedExecutor, listPresets, loadRunbook, type Executor, type HostOp } from '../../src/index.js';
+import { WRITE_OPS } from '../../src/executors/types.js';
+import { inspectHost, readOnly, type InspectReport } from '../../src/steps/inspect.js';
+import { createLocalExecutor } from '../../src/executors/local.js';
+import { kinds, makeHost, runToEnd } from '../helpers.js';
+import { PWSH, needPwsh } from '../pwsh.js';
+
+/** An executor that records every op it is asked to send. */
+function spy(executor: Executor): Executor & { sent: HostOp[] } {
+  const sent: HostOp[] = [];
+  return Object.assign(Object.create(executor) as Executor, {
+    sent,
+    run: (batch: readonly HostOp[], o?: Parameters<Executor['run']>[1]) => {
+      sent.push(...batch);
+      return executor.run(batch, o);
+    },
+    tlsEndpoints: executor.tlsEndpoints ? () => executor.tlsEndpoints!() : undefined,
+    close: () => executor.close(),
+  });
+}
+
+async function inspectFile(file: string, params: Record<string, unknown> = {}): Promise<{ report: InspectReport; sent: HostOp[] }> {
+  const executor = spy(await createSimulatedExecutor(file));
+  try {
+    const report = await inspectHost({ executor, runbook: await loadRunbook('orchestrator-tls12', kinds), kinds, params, handshakeTimeoutMs: 3000 });
+    return { report, sent: executor.sent };
+  } finally {
+    await executor.close();
+  }
+}
+
+const item = (r: InspectReport, check: RegExp) => r.items.filter((i) => check.test(i.check));
+
+test('every preset: only read operations are sent, the host file is unchanged byte for byte, and only the hosts a run would refuse are refused', async () => {
+  // The .NET 3.5 evidence of server-2012r2-no-hotfix is silent, not absent: unknown, never refused (#22).
+  const refused: Record<string, string[]> = { 'server-2016-sql2008r2': ['sql-tls12', 'orchestrator-sql'] };
+  for (const { name } of listPresets()) {
+    const file = await makeHost(name);
+    const before = await readFile(file, 'utf8');
+    const { report, sent } = await inspectFile(file);
+    assert.equal(sent.filter((op) => WRITE_OPS.has(op.op)), [], `${name}: no write sent`);
+    assert.is(report.opsSent, sent.length);
+    assert.is(await readFile(file, 'utf8'), before, `${name}: nothing written`);
+    assert.is(report.roundTrips, 2, `${name}: two batches`);
+    const refuse = report.items.filter((i) => i.verdict === 'refuse').map((i) => i.check);
+    assert.equal(refuse, refused[name] ?? [], name);
+  }
+});
+
+test('a fresh server: each value a run sets is "would change" with what is read, what a run sets and the fact it is judged by', async () => {
+  const { report } = await inspectFile(await makeHost('server-2016'));
+  const strong = item(report, /v4\.0\.30319 \((64|32)-bit view\) SchUseStrongCrypto/);
+  assert.is(strong.length, 2);
+  for (const s of strong) {
+    assert.is(s.verdict, 'would change');
+    assert.is(s.evidence, '(absent)');
+    assert.is(s.wouldSet, '0x00000001 (1)');
+    assert.equal(s.sources, [{ id: 'procedure.strong-crypto', title: 'Set up TLS 1.2 for Orchestrator', url: 'https://learn.microsoft.com/system-center/orchestrator/install-enable-tls-1-2' }]);
+  }
+  assert.is(report.procedure?.msDate, '2024-11-01');
+  assert.is(item(report, /SCHANNEL/).length, 20);
+  assert.ok(item(report, /^TLS handshakes/).every((h) => h.verdict === 'would change' && /TLS 1\.0 accepted/.test(h.evidence)));
+});
+
+test('after a run: every value ok, no restart owed, and the handshakes show TLS 1.0 and 1.1 refused, TLS 1.2 accepted', async () => {
+  const file = await makeHost('server-2016');
+  assert.is((await runToEnd(file)).result.status, 'succeeded');
+  const { report } = await inspectFile(file);
+  // Only what no Microsoft document settles stays unknown: the Native Client's TLS 1.2 build (#22).
+  assert.equal(report.items.filter((i) => i.verdict !== 'ok').map((i) => `${i.check}: ${i.verdict}`), ['sql-client: unknown']);
+  const handshakes = item(report, /^TLS handshakes/);
+  assert.is(handshakes.length, 2);
+  for (const h of handshakes) assert.match(h.evidence, /TLS 1\.0 refused, TLS 1\.1 refused, TLS 1\.2 accepted/);
+});
+
+test('procedure=2019 judges by the 2019 values: no SchUseStrongCrypto; a restart owed by an earlier run is shown', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    h.registry['SOFTWARE\\runbook-engine'] = { RestartOwed: { type: 'REG_SZ', data: 'owed by run r1' } };
+  });
+  const { report } = await inspectFile(file, { procedure: '2019' });
+  assert.is(report.procedure?.revision, '2019');
+  assert.equal(item(report, /SchUseStrongCrypto/), []);
+  assert.is(item(report, /SystemDefaultTlsVersions/).length, 4);
+  const [marker] = item(report, /restart owed/);
+  assert.is(marker.verdict, 'would change');
+  assert.match(marker.evidence, /owed by run r1/);
+});
+
+test('a stopped Orchestrator service that will not start by itself is refused, with how to fix it', async () => {
+  const { report } = await inspectFile(await makeHost('server-2016', (h) => {
+    h.services.orunbook = { state: 'stopped', startType: 'disabled' };
+  }));
+  const [s] = item(report, /service orunbook/);
+  assert.is(s.verdict, 'refuse');
+  assert.match(s.fix!, /Start-Service orunbook/);
+});
+
+test('readOnly refuses a batch holding a write before anything is sent', async () => {
+  const inner = spy(await createSimulatedExecutor(await makeHost('server-2016')));
+  const guarded = readOnly(inner);
+  try {
+    await guarded.run([{ op: 'os.info' }, { op: 'registry.set', view: '64', key: 'SOFTWARE\\X', name: 'Y', value: { type: 'REG_DWORD', data: 1 } }]);
+    assert.unreachable('a write');
+  } catch (error) {
+    assert.match((error as Error).message, /inspect refused to send registry\.set/);
+  }
+  assert.equal(inner.sent, []);
+  await inner.close();
+});
+
+if (needPwsh('test/steps/inspect.test.ts')) {
+  test('through the real agent (PowerShell, file-backed registry): the same items and verdicts as through the simulator', async () => {
+    const file = await makeHost('server-2012r2-no-hotfix');
+    const before = await readFile(file, 'utf8');
+    const agent = spy(createLocalExecutor({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: file } }));
+    let viaAgent: InspectReport;
+    try {
+      viaAgent = await inspectHost({ executor: agent, runbook: await loadRunbook('orchestrator-tls12', kinds), kinds });
+    } finally {
+      await agent.close();
+    }
+    assert.equal(agent.sent.filter((op) => WRITE_OPS.has(op.op)), []);
+    assert.is(await readFile(file, 'utf8'), before);
+    const { report: viaSim } = await inspectFile(file);
+    // The local transport knows no TLS endpoint: the handshakes are the simulator's alone.
+    const items = (r: InspectReport) => r.items.filter((i) => i.topic !== 'handshake');
+    assert.equal(items(viaAgent), items(viaSim));
+  });
+}
+
+test.run();

@@ -1,0 +1,136 @@
+/**
+ * The preflight's judgement (`judgeHost` and the judges it calls) against the facts table: SQL Server
+ * builds by servicing line, the .NET 3.5 fix from documented evidence only, Orchestrator's supported
+ * systems, and unknowns that never refuse on their own.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createPreset } from '../../src/executors/simulated-presets.js';
+import { applyOp, type SimHostState } from '../../src/executors/simulated-model.js';
+import {
+  PREFLIGHT_READS,
+  judgeDotnet35,
+  judgeHost,
+  judgeSqlTls12,
+  preflightReadsFrom,
+  windowsRelease,
+  type HostVerdict,
+  type PreflightReads,
+} from '../../src/steps/requirements.js';
+import { preflightParams } from '../../src/steps/preflight.js';
+
+const NOW = '2026-01-01T00:00:00.000Z';
+const params = (p: Record<string, unknown> = {}) => preflightParams.parse(p);
+
+function readsOf(host: SimHostState): PreflightReads {
+  return preflightReadsFrom(PREFLIGHT_READS.map((op) => applyOp(host, op, NOW)));
+}
+function verdict(verdicts: HostVerdict[], check: string): HostVerdict {
+  const v = verdicts.find((x) => x.check === check);
+  assert.ok(v, `no verdict for ${check}: ${verdicts.map((x) => x.check).join(', ')}`);
+  return v!;
+}
+
+test('SQL Server CU builds older than the CU line\'s fix are refused, though above the GDR fix (KB3135244)', () => {
+  for (const build of ['12.0.4436.0', '12.0.2560.0', '11.0.5623.0']) {
+    assert.is(judgeSqlTls12(build).verdict, 'refuse', build);
+  }
+  for (const build of ['12.0.4439.1', '12.0.2564.0', '11.0.5644.2', '11.0.6518.0']) {
+    assert.is(judgeSqlTls12(build).verdict, 'ok', build);
+  }
+  assert.match(judgeSqlTls12('12.0.4436.0').evidence, /SQL Server 2014 SP1 CU line build 12\.0\.4436\.0 is older than 12\.0\.4439\.1/);
+});
+
+test('SQL Server GDR builds are judged against the GDR fix, and registry forms by their build', () => {
+  assert.is(judgeSqlTls12('12.0.4213.0').verdict, 'refuse');
+  assert.is(judgeSqlTls12('12.0.4219.0').verdict, 'ok');
+  assert.is(judgeSqlTls12('12.0.2271.0').verdict, 'ok');
+  assert.is(judgeSqlTls12('11.0.5343.0').verdict, 'refuse');
+  assert.is(judgeSqlTls12('11.0.6216.27').verdict, 'ok');
+  assert.is(judgeSqlTls12('12.2.5000.0').verdict, 'ok', '2014 SP2: every build');
+  assert.is(judgeSqlTls12('11.4.7001.0').verdict, 'ok', '2012 SP4: every build');
+  assert.is(judgeSqlTls12('11.1.3000.0').verdict, 'refuse', '2012 SP1 has no TLS 1.2 build');
+  assert.is(judgeSqlTls12('16.0.1000.6').verdict, 'ok');
+});
+
+test('SQL Server 2008 SP3: 10.0.5544.0 is refused; 10.0.5545.0, the first TLS 1.2 build, is not (unknown: the KB gives it for IA-64)', () => {
+  assert.is(judgeSqlTls12('10.0.5544.0').verdict, 'refuse');
+  const first = judgeSqlTls12('10.0.5545.0');
+  assert.is.not(first.verdict, 'refuse');
+  assert.match(first.evidence, /≥ 10\.0\.5545\.0, but KB3135244 gives that build for IA-64 only/);
+  assert.is(judgeSqlTls12('10.3.6547.0').verdict, 'ok', '2008 SP4 at its TLS 1.2 build');
+  assert.is(judgeSqlTls12('10.53.6542.0').verdict, 'ok', '2008 R2 SP3 at its TLS 1.2 build');
+  assert.is(judgeSqlTls12('10.53.6000.34').verdict, 'refuse');
+});
+
+test('the .NET 3.5 fix: System.dll is not searched; Server 2016 and later have it in the box, a listed KB proves it, silence is unknown', () => {
+  const runtime = { installed: true, file: 'C:\\Windows\\Microsoft.NET\\Framework64\\v2.0.50727\\System.dll', version: '2.0.50727.8940' };
+  for (const build of [14393, 17763, 20348, 26100]) {
+    assert.is(judgeDotnet35({ version: `10.0.${build}`, build }, [], runtime).verdict, 'ok', `${build}`);
+  }
+  const r2 = { version: '6.3.9600', build: 9600 };
+  assert.equal(judgeDotnet35(r2, ['KB3154520'], runtime).by, 'update');
+  const silent = judgeDotnet35(r2, ['KB2919355'], runtime);
+  assert.is(silent.verdict, 'unknown');
+  assert.match(silent.evidence, /2\.0\.50727\.8940 was read, but Microsoft publishes no file version for the fix/);
+  assert.is(judgeDotnet35(r2, ['KB4041085'], runtime, ['KB4041085']).verdict, 'ok');
+  assert.is(judgeDotnet35(r2, [], { installed: false, file: null, version: null }).by, 'not-applicable');
+});
+
+test('a patched 2012 R2 and a Server 2016 whose System.dll lacks SslProtocolsExtensions are not refused', () => {
+  for (const name of ['server-2012r2', 'server-2016', 'server-2012r2-no-hotfix']) {
+    const host = createPreset(name, new Date(NOW));
+    // What the old agent reported for a real server: the name is not in System.dll.
+    (host.dotnet35 as unknown as Record<string, unknown>).systemDefaultTls = false;
+    const v = verdict(judgeHost(readsOf(host), params()), 'dotnet35-tls');
+    assert.is.not(v.verdict, 'refuse', `${name}: ${v.evidence}`);
+  }
+});
+
+test('Orchestrator 2016 on a Server 2019 host is refused with its supported systems and the source fact', () => {
+  const host = createPreset('server-2019', new Date(NOW));
+  host.orchestrator = { installed: true, release: '2016', updateRollup: 4, version: '7.3.0.0' };
+  host.sqlInstances = [{ name: 'MSSQLSERVER', version: '13.2.5026.0' }];
+  const v = verdict(judgeHost(readsOf(host), params()), 'orchestrator-os');
+  assert.is(v.verdict, 'refuse');
+  assert.match(v.evidence, /Orchestrator 2016 on Windows Server 2019/);
+  assert.match(v.fix!, /supports Windows Server 2012 R2 and Windows Server 2016 only/);
+  assert.ok(v.factIds.includes('orchestrator.supported-os'));
+});
+
+test('Orchestrator\'s SQL Server: 2019 on SQL Server 2014 is refused; 2025 on SQL Server 2022 is accepted', () => {
+  const host = createPreset('server-2019', new Date(NOW));
+  host.sqlInstances = [{ name: 'MSSQLSERVER', version: '12.2.5000.0' }];
+  assert.is(verdict(judgeHost(readsOf(host), params()), 'orchestrator-sql').verdict, 'refuse');
+  assert.is(verdict(judgeHost(readsOf(createPreset('server-2025', new Date(NOW))), params()), 'orchestrator-sql').verdict, 'ok');
+});
+
+test('every preset is an Orchestrator server Microsoft supports: nothing refused', () => {
+  for (const name of ['server-2012r2', 'server-2016', 'server-2019', 'server-2022', 'server-2025']) {
+    const refused = judgeHost(readsOf(createPreset(name, new Date(NOW))), params()).filter((v) => v.verdict === 'refuse');
+    assert.equal(refused, [], name);
+  }
+});
+
+test('Native Client 11 is never passed silently: no document gives the QFE build, so it is unknown with the version read and the QFE as fix', () => {
+  const v = verdict(judgeHost(readsOf(createPreset('server-2016', new Date(NOW))), params()), 'sql-client');
+  assert.is(v.verdict, 'unknown');
+  assert.match(v.evidence, /SQL Server Native Client 11\.0 11\.4\.7462\.6 found/);
+  assert.match(v.fix!, /Microsoft SQL Server 2012 Native Client - QFE/);
+});
+
+test('the Windows release of a host comes from the facts: version for 6.x, build for 10.0 servers', () => {
+  assert.is(windowsRelease({ version: '6.3.9600', build: 9600, productType: 'server' }), 'Windows Server 2012 R2');
+  assert.is(windowsRelease({ version: '6.3.9600', build: 9600, productType: 'workstation' }), 'Windows 8.1');
+  assert.is(windowsRelease({ version: '10.0.26100', build: 26100, productType: 'server' }), 'Windows Server 2025');
+  assert.is(windowsRelease({ version: '10.0.18363', build: 18363, productType: 'server' }), null);
+});
+
+test('judgeHost is pure: its verdicts survive JSON unchanged and the same reads give the same verdicts', () => {
+  const reads = readsOf(createPreset('server-2012r2-no-hotfix', new Date(NOW)));
+  const a = judgeHost(reads, params());
+  assert.equal(JSON.parse(JSON.stringify(a)), a);
+  assert.equal(judgeHost(reads, params()), a);
+});
+
+test.run();
