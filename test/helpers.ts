@@ -124,18 +124,27 @@ const BUILT = join(import.meta.dirname, '..', 'dist', 'index.js');
 let childSnapshot: Promise<string> | undefined;
 
 /**
- * `node:tls` as a module whose members load it when first used: Node 20 cannot put the loaded `tls`
- * module in a startup snapshot (building one aborts), and the child needs it only once it runs.
+ * `node:tls`, `node:http` and `node:https` as modules whose members load them when first used: Node 20
+ * cannot put them loaded in a startup snapshot (building one aborts: `http` calls `toSorted` there),
+ * and the child needs them only once it runs (the simulated host's TLS endpoints and WinRM listener).
  */
+const LATE_MODULES = ['tls', 'http', 'https'];
 const tlsOnFirstUse: Plugin = {
   name: 'tls-on-first-use',
   setup(build) {
-    const members = Object.keys(createRequire(import.meta.url)('node:tls') as object);
-    build.onResolve({ filter: /^(node:)?tls$/ }, (args) => (args.namespace === 'tls-on-first-use' ? { path: 'node:tls', external: true } : { path: 'tls', namespace: 'tls-on-first-use' }));
-    build.onLoad({ filter: /.*/, namespace: 'tls-on-first-use' }, () => ({
-      loader: 'js',
-      contents: `let tls;\n${members.map((m) => `Object.defineProperty(exports, ${JSON.stringify(m)}, { enumerable: true, get: () => (tls ??= require('node:tls'))[${JSON.stringify(m)}] });`).join('\n')}`,
-    }));
+    const require = createRequire(import.meta.url);
+    build.onResolve({ filter: new RegExp(`^(node:)?(${LATE_MODULES.join('|')})$`) }, (args) => {
+      const name = args.path.replace(/^node:/, '');
+      return args.namespace === 'tls-on-first-use' ? { path: `node:${name}`, external: true } : { path: name, namespace: 'tls-on-first-use' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'tls-on-first-use' }, (args) => {
+      const members = Object.keys(require(`node:${args.path}`) as object);
+      const id = JSON.stringify(`node:${args.path}`);
+      return {
+        loader: 'js',
+        contents: `let m;\n${members.map((k) => `Object.defineProperty(exports, ${JSON.stringify(k)}, { enumerable: true, get: () => (m ??= require(${id}))[${JSON.stringify(k)}] });`).join('\n')}`,
+      };
+    });
   },
 };
 

@@ -93,8 +93,6 @@ async function runWithFault(
 }
 
 const CODES = ['ENOSPC', 'EIO', 'EROFS'] as const;
-/** Bytes left free on the real tmpfs: the first records fit, the run outgrows them. */
-const ROOM = 24 * 1024;
 
 for (const [label, tweak, expected] of [
   ['a successful run', undefined, 'succeeded'],
@@ -147,14 +145,16 @@ function mountTmpfs(dir: string, size: string): boolean {
 }
 
 test('a real tmpfs that fills mid-run stops the run the same way, and a resume after freeing space ends as the uninterrupted run', async () => {
-  const baseline = await runWithFault(undefined, null);
+  const baseDir = await tempDir('rbe-disk-');
+  const baseline = await runWithFault(undefined, null, { stateDir: baseDir });
+  // Room for three quarters of the run's journal: the disk fills after the first change.
+  const room = Math.floor(readFileSync(join(baseDir, 'runs', 'disk', 'journal.jsonl')).length * 0.75);
   const mount = join(await tempDir('rbe-tmpfs-'), 'state');
   if (!mountTmpfs(mount, '4m')) return;
   try {
     const filler = join(mount, 'filler');
     const free = () => Number(execFileSync('df', ['-B1', '--output=avail', mount]).toString().split('\n')[1]);
-    // Filled but for a few pages: the run's journal outgrows them mid-run.
-    writeFileSync(filler, Buffer.alloc(free() - ROOM));
+    writeFileSync(filler, Buffer.alloc(free() - room));
     const got = await runWithFault(undefined, null, { stateDir: mount, beforeResume: () => rmSync(filler) });
     assert.ok(got.error, 'the full disk stopped the run');
     assert.is(got.error!.errno, 'ENOSPC');
