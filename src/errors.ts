@@ -47,6 +47,58 @@ export class JournalError extends Error {
   }
 }
 
+/** What a {@link DurabilityError} knows of the run it stopped. */
+export interface DurabilityFacts {
+  /** The file that could not be written durably. */
+  file: string;
+  /** The system's error code (`ENOSPC`, `EIO`, `EROFS`, `EDQUOT`, …), or `SHORT_WRITE`. */
+  errno: string;
+  /** The run, once known. */
+  runId?: string;
+  /** True when the run is recorded (its first record is durable): `runbook resume <id>` continues it. */
+  resumable?: boolean;
+  /** True when a durable record shows that a step began to change the target. */
+  targetChanged?: boolean;
+}
+
+/**
+ * A write to the state directory (journal, lease, backup, report) was not fully durable: the run
+ * stopped before the change that write guards. Nothing after the last durable record was done on the
+ * target; freeing the space (or making the folder writable) and `runbook resume <id>` continues.
+ *
+ * @example
+ * ```ts
+ * try { await run.result; }
+ * catch (e) { if (e instanceof DurabilityError && e.resumable) console.error(`free space, then resume ${e.runId}`); }
+ * ```
+ */
+export class DurabilityError extends Error {
+  override readonly name = 'DurabilityError';
+  readonly code = 'NOT_DURABLE';
+  readonly file: string;
+  readonly errno: string;
+  readonly runId: string | undefined;
+  readonly resumable: boolean;
+  readonly targetChanged: boolean;
+  constructor(message: string, facts: DurabilityFacts, details: ErrorDetails = {}) {
+    super(compose(message, { where: facts.file, ...details }), { cause: details.cause });
+    this.file = facts.file;
+    this.errno = facts.errno;
+    this.runId = facts.runId;
+    this.resumable = facts.resumable ?? false;
+    this.targetChanged = facts.targetChanged ?? false;
+  }
+}
+
+/** Error codes of a file system that cannot take a write (full, failing, read-only, over quota, or refused). */
+export const DISK_ERRORS: ReadonlySet<string> = new Set(['ENOSPC', 'EIO', 'EROFS', 'EDQUOT', 'EPERM', 'EACCES', 'EFBIG', 'SHORT_WRITE']);
+
+/** The system error code of a failed file operation, when it is one of {@link DISK_ERRORS}. */
+export function diskErrorOf(error: unknown): string | null {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' && DISK_ERRORS.has(code) ? code : null;
+}
+
 /** Error classes an executor reports; `transient` ones are retried by the engine. */
 export const ExecutorErrorKind = {
   unreachable: 'unreachable',

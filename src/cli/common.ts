@@ -11,7 +11,7 @@ import type { Run, Runner } from '../engine/runner.js';
 import type { RunResult } from '../engine/types.js';
 import { fileStore } from '../store/file-store.js';
 import type { RunStore } from '../store/types.js';
-import { ExecutorError, JournalError, StepError, ValidationError } from '../errors.js';
+import { DurabilityError, ExecutorError, JournalError, StepError, ValidationError } from '../errors.js';
 import { ExitCode } from './exit-codes.js';
 import { attachRenderer, red, renderSummary, type OutputMode } from './render.js';
 
@@ -119,7 +119,7 @@ export async function storeOf(values: { 'state-dir'?: string; store?: string }):
   const stateDir = await stateDirOf(values['state-dir']);
   const url = values.store ?? process.env.RUNBOOK_STORE;
   if (!url) return { stateDir, store: fileStore(stateDir) };
-  if (!/^postgres(ql)?:\/\//.test(url)) throw new UsageError(`--store takes a postgres:// URL, got "${url.replace(/:[^:@/]*@/, ':***@')}"`);
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new UsageError(`--store takes a postgres:// URL, got "${withoutPassword(url)}"`);
   if (values.store !== undefined) {
     let password = '';
     try {
@@ -133,6 +133,24 @@ export async function storeOf(values: { 'state-dir'?: string; store?: string }):
   const store = await postgresStore(url, { stateDir });
   openStores.push(store);
   return { stateDir, store };
+}
+
+/**
+ * A URL as it may be shown: whatever stands between the user name and the last `@` (a password, which
+ * may itself hold `:`, `/` or `@`) becomes `***`, whether or not the URL parses.
+ *
+ * @example
+ * ```ts
+ * withoutPassword('postgre://rbe:pa/ss:w@rd@db:5432/runs'); // 'postgre://rbe:***@db:5432/runs'
+ * ```
+ */
+export function withoutPassword(url: string): string {
+  const scheme = url.indexOf('://');
+  const start = scheme < 0 ? 0 : scheme + 3;
+  const at = url.lastIndexOf('@');
+  if (at < start) return url;
+  const colon = url.indexOf(':', start);
+  return colon < 0 || colon > at ? url : `${url.slice(0, colon)}:***${url.slice(at)}`;
 }
 
 /** Lets go of the stores this command opened (their connections would keep the process alive). */
@@ -232,6 +250,9 @@ function unreachableMessage(result: RunResult): string {
 export function explain(error: unknown, usage: string): { code: number; message: string; kind: string } {
   if (error instanceof UsageError) return { code: ExitCode.usage, message: `${error.message}\n\n${usage}`, kind: 'usage' };
   if (error instanceof ValidationError) return { code: ExitCode.usage, message: error.message, kind: 'validation' };
+  // The state directory would not take a write: a run that exists awaits its resume (75); one that
+  // never got its first record changed nothing (2, as a state directory refused before the run is).
+  if (error instanceof DurabilityError) return { code: error.resumable ? ExitCode.awaitingResume : ExitCode.usage, message: error.message, kind: error.code };
   if (error instanceof JournalError) {
     const code = error.code === 'FENCED' ? ExitCode.awaitingResume : error.code === 'STORE_UNAVAILABLE' ? ExitCode.unavailable : ExitCode.usage;
     return { code, message: error.message, kind: error.code };
@@ -245,7 +266,7 @@ export function explain(error: unknown, usage: string): { code: number; message:
   }
   if (error instanceof StepError) return { code: ExitCode.failed, message: error.message, kind: error.code };
   const code = (error as NodeJS.ErrnoException)?.code;
-  if (typeof code === 'string' && ['ENOENT', 'EACCES', 'ENOTDIR', 'EISDIR', 'EEXIST', 'EROFS', 'EPERM'].includes(code)) {
+  if (typeof code === 'string' && ['ENOENT', 'EACCES', 'ENOTDIR', 'EISDIR', 'EEXIST', 'EROFS', 'EPERM', 'ENOSPC', 'EDQUOT', 'EIO'].includes(code)) {
     return { code: ExitCode.usage, message: (error as Error).message, kind: code };
   }
   return { code: ExitCode.failed, message: `unexpected error: ${(error as Error)?.stack ?? String(error)}`, kind: 'unexpected' };

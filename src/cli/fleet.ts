@@ -45,7 +45,7 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
   try {
     budgetOf(o.maxFailures, inventory.hosts.length);
   } catch {
-    throw new UsageError(`--max-failures takes a number or a percentage (e.g. 2 or 10%), got "${o.maxFailures}"`);
+    throw new UsageError(`--max-failures takes a whole number of hosts (0 or more) or a percentage from 0% to 100% (e.g. 2 or 10%), got "${o.maxFailures}"`);
   }
   const fleetOptions = { kinds: bundledStepKinds(), runbook: o.runbook, inventory, checkMode: o.checkMode, params: o.params, concurrency, maxFailures: o.maxFailures };
   if (o.noWait) {
@@ -190,7 +190,28 @@ async function follow(fleet: Fleet, o: { json: boolean; heading: string }): Prom
       out(`  ${h.host.padEnd(24)} ${paint(h.status)}  ${h.changes} change(s), ${h.roundTrips} round trip(s)${error}\n`);
     });
   }
-  const result = await fleet.result;
+  // The first SIGINT or SIGTERM stops the fleet at a safe point, as for a single run: no new host
+  // starts, each running host stops at its next safe point; the fleet then exits 75. A second aborts.
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals === 1) {
+      process.stderr.write(`\n${signal}: stopping the fleet at a safe point: no new host starts, running hosts stop at their next safe point (${signal} again aborts at once; \`runbook resume ${fleet.id}\` goes on)\n`);
+      fleet.interrupt();
+      return;
+    }
+    process.stderr.write(`${signal} again: aborting now; \`runbook resume ${fleet.id}\` continues from the journals\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let result: FleetResult;
+  try {
+    result = await fleet.result;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
   if (o.json) out(`${JSON.stringify({ event: 'summary', ...result })}\n`);
   else out(summary(result));
   if (result.status === 'succeeded' || result.status === 'planned') return ExitCode.ok;
@@ -211,6 +232,7 @@ function summary(f: FleetResult): string {
     '',
     `${bold('Fleet:')} ${paint(f.status)} — ${c.succeeded} ${f.checkMode ? 'planned' : 'succeeded'}, ${c.rolledBack} rolled back, ${c.failed} failed, ${c.waiting} waiting, ${c.skipped} skipped`,
   ];
+  if (f.interrupted) lines.push(`  interrupted: running hosts stopped at a safe point, the others were not started; \`runbook resume ${f.fleetId}\` goes on`);
   if (f.budget.spent) lines.push(`  the failure budget (${f.budget.maxFailures}) was spent after ${f.budget.failures} failure(s): no host started after that; the skipped ones were never touched`);
   lines.push(`  reports: ${f.dir}/report.md, report.json, junit.xml`);
   return `${lines.join('\n')}\n`;

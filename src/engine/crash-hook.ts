@@ -19,3 +19,54 @@ export function afterDurableRecord(): void {
   durable += 1;
   if (durable === crashAfter) process.kill(process.pid, 'SIGKILL');
 }
+
+/**
+ * Test hook: a journal batch write that fails as a full or failing disk makes it fail. With
+ * `RUNBOOK_JOURNAL_FAULT=<n>:<CODE>[:sync]` in the environment (or {@link injectJournalFault} in the
+ * process), the n-th batch this process writes to a journal file fails with `CODE` (`ENOSPC`, `EIO`,
+ * `EROFS`…): half of its bytes reach the file first (a short write, as a disk that fills mid-batch
+ * gives), or, with `:sync`, all of them reach the file and the fsync fails.
+ */
+export interface JournalFault {
+  /** The batch (1 = the first this process writes) that fails. */
+  at: number;
+  code: string;
+  on: 'write' | 'sync';
+}
+
+let faultOwner = 0;
+let batches = 0;
+let fault: JournalFault | null = null;
+
+function faultFromEnv(): JournalFault | null {
+  const m = /^(\d+):([A-Z]+)(?::(sync))?$/.exec(process.env.RUNBOOK_JOURNAL_FAULT ?? '');
+  return m ? { at: Number(m[1]), code: m[2], on: m[3] === 'sync' ? 'sync' : 'write' } : null;
+}
+
+/** Sets (or, with null, clears) the fault of this process and counts its journal batches from zero. */
+export function injectJournalFault(next: JournalFault | null): void {
+  faultOwner = process.pid;
+  batches = 0;
+  fault = next;
+}
+
+/** How many journal batches this process wrote since it started (or since {@link injectJournalFault}). */
+export function journalBatches(): number {
+  return faultOwner === process.pid ? batches : 0;
+}
+
+/** Called by the file journal before each batch: the fault for this batch, if it is the one. */
+export function journalBatchFault(): JournalFault | null {
+  if (faultOwner !== process.pid) {
+    faultOwner = process.pid;
+    batches = 0;
+    fault = faultFromEnv();
+  }
+  batches += 1;
+  return fault && fault.at === batches ? fault : null;
+}
+
+/** The error a faulty disk gives. */
+export function faultError(code: string, op: string, file: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: injected fault, ${op} '${file}'`), { code, syscall: op, path: file });
+}

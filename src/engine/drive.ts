@@ -10,7 +10,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
-import { JournalError, toErrorRecord, type ErrorRecord } from '../errors.js';
+import { DurabilityError, JournalError, diskErrorOf, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { RunEmitter } from './events.js';
@@ -162,9 +162,19 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
     plannedWrites: (index) => plannedWrites(index),
     saveFile: async (name, content) => {
       const dir = join(options.runDir, 'backups');
-      await mkdir(dir, { recursive: true });
       const file = join(dir, name);
-      await writeFileAtomic(file, masker.text(content));
+      try {
+        await mkdir(dir, { recursive: true });
+        await writeFileAtomic(file, masker.text(content));
+      } catch (cause) {
+        const errno = diskErrorOf(cause);
+        if (!errno) throw cause;
+        // A backup guards the change after it: the run stops here, before that change, and no later
+        // record may say that it went on (the step's failure must not start a rollback either).
+        const error = new DurabilityError(`a backup could not be kept (${errno})`, { file, errno }, { cause });
+        journal.fail?.(error);
+        throw error;
+      }
       if (!state.backups.includes(file)) {
         state.backups.push(file);
         await journal.append({ type: 'file.saved', path: file });

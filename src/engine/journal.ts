@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { writeFileAtomic, writeFileAtomicUnsynced } from '../util/write-atomic.js';
-import { JournalError } from '../errors.js';
-import { afterDurableRecord } from './crash-hook.js';
+import { DurabilityError, JournalError, diskErrorOf } from '../errors.js';
+import { afterDurableRecord, faultError, journalBatchFault } from './crash-hook.js';
 import type { Entry } from './records.js';
 
 /** A record as stored: the payload plus its sequence number, time and checksum. */
@@ -103,12 +103,15 @@ export function decodeLine(line: string): JournalRecord | null {
 export interface JournalWriter {
   append<T extends Entry>(payload: T): Promise<JournalRecord<T>>;
   readonly records: readonly JournalRecord[];
+  /** Refuses every later append with `error` (something the journal guards could not be kept). */
+  fail?(error: unknown): void;
 }
 
 /** A writer that passes every record through `transform` (the run's secret mask) before it is written. */
 export function transformedWriter(journal: JournalWriter, transform: <T>(value: T) => T): JournalWriter {
   return {
     append: (payload) => journal.append(transform(payload)),
+    fail: (error) => journal.fail?.(error),
     get records() {
       return journal.records;
     },
@@ -212,6 +215,19 @@ export abstract class GroupCommitJournal implements JournalWriter {
     this.flushing = null;
   }
 
+  /**
+   * Refuses every later append with `error`: something the journal guards (a backup) could not be
+   * kept, so no record after it may claim the run went on.
+   */
+  fail(error: unknown): void {
+    this.failure ??= error;
+  }
+
+  /** The error that stopped this journal taking records, or null. */
+  get failed(): unknown {
+    return this.failure;
+  }
+
   /** Waits for pending appends, then lets go of the journal. */
   async close(): Promise<void> {
     while (this.flushing) await this.flushing;
@@ -232,6 +248,8 @@ export class Journal extends GroupCommitJournal {
     private readonly inode: number,
     private readonly fence: (() => Promise<void>) | undefined,
     private readonly sync: JournalSync,
+    /** The journal's length on disk: where the next batch begins (and where a failed one is cut back to). */
+    private size: number,
   ) {
     super(seq, written);
   }
@@ -262,8 +280,8 @@ export class Journal extends GroupCommitJournal {
       await handle.truncate(validBytes);
       await handle.sync();
     }
-    const { ino } = await handle.stat();
-    return new Journal(file, handle, existing.length, existing, ino, options.fence, options.sync ?? 'each-batch');
+    const { ino, size } = await handle.stat();
+    return new Journal(file, handle, existing.length, existing, ino, options.fence, options.sync ?? 'each-batch', size);
   }
 
   /** Throws `FENCED` when this journal's file is no longer the run's journal, or the fence says so. */
@@ -286,8 +304,32 @@ export class Journal extends GroupCommitJournal {
    * nobody reads it.
    */
   protected async writeBatch(batch: readonly { line: string }[]): Promise<void> {
-    await this.handle.write(batch.map((p) => p.line).join(''));
-    if (this.sync === 'each-batch') await this.handle.sync();
+    const data = Buffer.from(batch.map((p) => p.line).join(''));
+    const fault = journalBatchFault();
+    let written = 0;
+    try {
+      // A write may take only part of the bytes (a disk that fills mid-batch): the rest is written
+      // again until all of it is there, or the disk says why not. A short write is never taken as saved.
+      while (written < data.length) {
+        if (fault?.on === 'write' && written >= data.length >> 1) throw faultError(fault.code, 'write', this.file);
+        const end = fault?.on === 'write' ? Math.max(1, data.length >> 1) : data.length;
+        const { bytesWritten } = await this.handle.write(data, written, end - written);
+        if (bytesWritten <= 0) throw Object.assign(new Error('the disk took none of the bytes'), { code: 'SHORT_WRITE' });
+        written += bytesWritten;
+      }
+      if (this.sync === 'each-batch') {
+        if (fault?.on === 'sync') throw faultError(fault.code, 'fsync', this.file);
+        await this.handle.sync();
+      }
+    } catch (cause) {
+      // What reached the file of this batch is cut off again, so that the journal ends on a whole
+      // record. (When even that fails, the reader drops a torn last line; a complete line that got
+      // there was never acknowledged, and nothing acted on it.) After a failed fsync nothing in the
+      // page cache can be trusted: the journal takes no more records either way.
+      if (written > 0) await this.handle.truncate(this.size).catch(() => undefined);
+      throw notDurable(this.file, cause);
+    }
+    this.size += data.length;
     await this.checkFence();
   }
 
@@ -298,4 +340,10 @@ export class Journal extends GroupCommitJournal {
       await this.handle.close();
     }
   }
+}
+
+/** The error of a journal batch that is not fully on disk. */
+export function notDurable(file: string, cause: unknown): DurabilityError {
+  const errno = diskErrorOf(cause) ?? (cause as NodeJS.ErrnoException)?.code ?? 'EIO';
+  return new DurabilityError(`the journal could not be written durably (${errno}: ${(cause as Error)?.message?.split('\n')[0] ?? String(cause)})`, { file, errno }, { cause });
 }

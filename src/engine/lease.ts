@@ -64,10 +64,17 @@ export async function readLease(dir: string, generation: number): Promise<LeaseR
   }
 }
 
+/**
+ * The tokens of the leases this process holds. A lease of this process whose token is not here was let
+ * go of, even when its file could not say so (a full or read-only disk refused the "released" write).
+ */
+const heldHere = new Set<string>();
+
 /** True when the lease holds others out: not released, not expired, and its holder (on this host) alive. */
 export function leaseIsLive(lease: LeaseRecord | null, now = Date.now()): boolean {
   if (!lease || lease.released) return false;
   if (Date.parse(lease.expiresAt) <= now) return false;
+  if (lease.host === hostname() && lease.pid === process.pid) return heldHere.has(lease.token);
   return lease.host !== hostname() || processAlive(lease.pid);
 }
 
@@ -131,9 +138,14 @@ export async function acquireLease(dir: string, options: LeaseOptions = {}): Pro
     try {
       await handle.writeFile(JSON.stringify(record()));
       await handle.sync();
-    } finally {
-      await handle.close();
+    } catch (error) {
+      // A claim that is not on disk whole is no claim: an empty file would read as "being claimed"
+      // and hold the run for a lease's length.
+      await handle.close().catch(() => undefined);
+      await rm(file, { force: true }).catch(() => undefined);
+      throw error;
     }
+    await handle.close();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const winner = await readLease(dir, generation);
@@ -142,6 +154,7 @@ export async function acquireLease(dir: string, options: LeaseOptions = {}): Pro
   // Older generations are history now.
   for (let g = current; g >= 1 && g >= current - 2; g--) await rm(leaseFile(dir, g), { force: true });
 
+  heldHere.add(token);
   let fenced = false;
   // Checked before every journal batch and every write to the target: a synchronous stat that returns
   // nothing for a missing file costs a few microseconds, where an asynchronous one took a thread-pool
@@ -163,12 +176,21 @@ export async function acquireLease(dir: string, options: LeaseOptions = {}): Pro
     check,
     async release() {
       if (timer) clearInterval(timer);
+      heldHere.delete(token);
       try {
         await check();
       } catch {
         return;
       }
-      await writeFileAtomic(file, JSON.stringify({ ...record(), expiresAt: new Date(now()).toISOString(), released: true }));
+      try {
+        await writeFileAtomic(file, JSON.stringify({ ...record(), expiresAt: new Date(now()).toISOString(), released: true }));
+      } catch (error) {
+        // A disk that takes no write may still let a file go (a full one does): without its file the
+        // lease is no one's. Otherwise it lapses when this process ends, or when it expires.
+        await rm(file, { force: true }).catch(() => {
+          throw error;
+        });
+      }
     },
   };
 }

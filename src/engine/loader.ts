@@ -303,12 +303,14 @@ export function resolveParameters(
       if (spec.type === 'boolean' && /^(true|false)$/i.test(value)) value = value.toLowerCase() === 'true';
       else if (spec.type === 'number' && value.trim() !== '' && Number.isFinite(Number(value))) value = Number(value);
     }
+    // A secret's value is never shown: the issue names the field and what it takes.
+    const shown = spec.secret ? `the value of $${spec.env} (not shown: it is secret)` : JSON.stringify(value);
     if (typeof value !== spec.type) {
-      issues.push(`${name}: expected a ${spec.type}, got ${JSON.stringify(value)}`);
+      issues.push(`${name}: expected a ${spec.type}, got ${spec.secret ? `a ${typeof value}: ${shown}` : shown}`);
       continue;
     }
     if (spec.enum && !spec.enum.includes(value as string | number)) {
-      issues.push(`${name}: ${JSON.stringify(value)} is not one of ${spec.enum.map((e) => JSON.stringify(e)).join(', ')}`);
+      issues.push(`${name}: ${shown} is not one of ${spec.secret ? 'the values the runbook allows' : spec.enum.map((e) => JSON.stringify(e)).join(', ')}`);
       continue;
     }
     params[name] = value as Json;

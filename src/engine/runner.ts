@@ -3,15 +3,15 @@
  * own journal, lease and event emitter under a state directory.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
-import { JournalError } from '../errors.js';
+import { DurabilityError, JournalError, diskErrorOf } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Clock } from '../util/clock.js';
 import { drive } from './drive.js';
 import { RunEmitter } from './events.js';
-import type { JournalWriter } from './journal.js';
+import type { JournalRecord, JournalWriter } from './journal.js';
 import type { StepKindRegistry } from './kinds.js';
 import type { LeaseOptions } from './lease.js';
 import { checkStepParameters, resolveParameters, validateRunbook } from './loader.js';
@@ -207,6 +207,44 @@ export class Runner {
     return params;
   }
 
+  /**
+   * A write to the state directory that failed as a full or failing disk does becomes a
+   * {@link DurabilityError} that tells the truth: which file, whether the run can be resumed, whether
+   * a durable record shows that the target was changed (a step began to act, or to undo). Any other
+   * error is returned as it is.
+   */
+  private async stopped(error: unknown, runId: string, durable: readonly JournalRecord[]): Promise<unknown> {
+    const errno = error instanceof DurabilityError ? error.errno : diskErrorOf(error);
+    const file = error instanceof DurabilityError ? error.file : (error as NodeJS.ErrnoException | null)?.path;
+    if (!errno || !file) return error;
+    const home = resolve(this.store.location);
+    if (!(error instanceof DurabilityError) && !resolve(file).startsWith(home) && !resolve(file).startsWith(this.stateDir)) return error;
+    // Stopped before this drive opened the journal (its lease): what earlier drives made durable counts.
+    const records = durable.length > 0 ? durable : await this.store.readJournal(runId).catch(() => [] as JournalRecord[]);
+    const resumable = records.some((r) => r.type === 'run.started');
+    // A step acts on the target only from a durable `acting` (or compensating) record on.
+    const acted = [...new Set(records.filter((r) => r.type === 'step.snapshot' && (r.value === 'acting' || r.value === 'compensating')).map((r) => String(r.stepId)))];
+    const ended = records.find((r) => r.type === 'run.ended');
+    const what = errno === 'ENOSPC' || errno === 'EDQUOT' || errno === 'EFBIG' ? 'the disk is full' : errno === 'EROFS' ? 'the file system is read-only' : errno === 'EACCES' || errno === 'EPERM' ? 'writing is not permitted' : 'the disk failed the write';
+    const target = ended
+      ? `the run had ended ${String(ended.status)} (its journal says so); its reports were not all written`
+      : acted.length > 0
+        ? `the target holds changes of this run (steps ${acted.join(', ')}), each journaled before it was made; nothing after the last durable record was done`
+        : 'nothing was changed on the target';
+    const dir = this.store.kind === 'file' ? home : this.stateDir;
+    return new DurabilityError(
+      `run ${runId} stopped: ${file} could not be written durably (${errno}: ${what}); ${target}`,
+      { file, errno, runId, resumable, targetChanged: acted.length > 0 },
+      {
+        where: undefined,
+        hint: resumable
+          ? `free space in ${dir} (or make it writable again), then \`runbook resume ${runId}\` continues the run exactly where it stopped`
+          : `free space in ${dir} (or make it writable again), then run again`,
+        cause: error,
+      },
+    );
+  }
+
   private launch(
     runId: string,
     executor: Executor,
@@ -221,10 +259,16 @@ export class Runner {
     const runDir = this.runDir(runId);
     const result = (async () => {
       await new Promise((r) => setImmediate(r));
-      const lease = await this.store.lease(runId, this.options.lease);
-      // This machine's folder for the run's files (the file store made it; a shared store did not).
-      await mkdir(runDir, { recursive: true });
+      let lease;
+      try {
+        lease = await this.store.lease(runId, this.options.lease);
+        // This machine's folder for the run's files (the file store made it; a shared store did not).
+        await mkdir(runDir, { recursive: true });
+      } catch (error) {
+        throw await this.stopped(error, runId, []);
+      }
       let journal: RunJournal | undefined;
+      let failure: unknown = null;
       try {
         // A plan changes nothing on the target: its records protect no undo, and are flushed to disk
         // once, when the journal closes, instead of before each step goes on.
@@ -257,9 +301,25 @@ export class Runner {
         await writeReports(reported, runDir);
         await this.store.saveRun(runId, summaryOf(runId, reported));
         return reported;
+      } catch (error) {
+        failure = await this.stopped(error, runId, journal?.records ?? []);
+        throw failure;
       } finally {
-        await journal?.close();
-        await lease.release();
+        // Each is let go even when the other fails; a failure to let go (a full disk refuses the lease's
+        // "released" too) never hides the run's own error — and after a run that ended, the lease
+        // lapses by itself.
+        for (const letGo of [() => journal?.close(), () => lease.release()]) {
+          try {
+            await letGo();
+          } catch (error) {
+            if (failure === null) events.emit('log', { runId, level: 'warn', message: `could not let go of the run's journal or lease: ${(error as Error).message.split('\n')[0]}` });
+          }
+        }
+        // A run whose first record never reached the disk does not exist: its folder goes, so that it is
+        // not listed as damaged nor offered to `resume --all`.
+        if (failure instanceof DurabilityError && !failure.resumable && journal && journal.records.length === 0 && this.store.kind === 'file') {
+          await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
+        }
       }
     })();
     return { id: runId, events, result, cancel: () => controller.abort(), interrupt: () => interrupter.abort() };

@@ -17,21 +17,65 @@ export interface Masker {
 }
 
 /**
- * A masker for a run's secret values (strings of one character or more, and the text of numbers).
+ * Secrets shorter than this are masked only where they stand as a whole word (between characters that
+ * are not letters or digits): masked everywhere, a secret `ab` would turn `table` into `t***le`.
+ */
+export const MIN_INSIDE = 4;
+
+
+/**
+ * The forms a secret takes in text besides itself: URL-encoded (a connection string), JSON-escaped (a
+ * document inside a string), and base64 and base64url (an `Authorization: Basic` header) at each of the
+ * three byte alignments it can have inside a longer encoded value — the characters that only the
+ * secret's bytes decide.
+ */
+export function encodedForms(secret: string): string[] {
+  const forms = new Set<string>([encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]);
+  const bytes = Buffer.from(secret);
+  for (let k = 0; k < 3; k++) {
+    const b64 = Buffer.concat([Buffer.alloc(k), bytes]).toString('base64').replace(/=+$/, '');
+    const core = b64.slice(Math.ceil((8 * k) / 6), Math.floor((8 * (k + bytes.length)) / 6));
+    if (core.length >= 8) {
+      forms.add(core);
+      forms.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
+    }
+  }
+  forms.delete(secret);
+  return [...forms].filter((f) => f.length >= MIN_INSIDE);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * A masker for a run's secret values (strings of one character or more, and the text of numbers):
+ * each is replaced wherever it occurs — inside longer strings too, and in its URL-encoded, JSON-escaped
+ * and base64 forms — except that a secret shorter than {@link MIN_INSIDE} characters is replaced only
+ * where it stands as a whole word, so that it does not mangle what is not secret.
  *
  * @example
  * ```ts
- * createMasker({ token: 's3cr3t' }).text('Authorization: s3cr3t'); // 'Authorization: ***'
+ * createMasker({ token: 's3cr3t-v4lue' }).text('Authorization: s3cr3t-v4lue'); // 'Authorization: ***'
+ * createMasker({ pin: '123' }).text('pin 123, build 12345'); // 'pin ***, build 12345'
  * ```
  */
 export function createMasker(secrets: Record<string, Json>): Masker {
-  const needles = [...new Set(Object.values(secrets).filter((v) => typeof v === 'string' || typeof v === 'number').map(String))]
-    .filter((s) => s.length > 0)
+  const values = [...new Set(Object.values(secrets).filter((v) => typeof v === 'string' || typeof v === 'number').map(String))].filter((s) => s.length > 0);
+  const needles = [...new Set([...values, ...values.filter((v) => v.length >= MIN_INSIDE).flatMap(encodedForms)])]
     // Longest first, so that a secret containing another is masked whole.
     .sort((a, b) => b.length - a.length);
+  const patterns = needles.map((n) => {
+    if (n.length >= MIN_INSIDE) return { n, re: null };
+    // A whole word: not inside a run of letters and digits (nor of base64 characters, for an encoded form).
+    return { n, re: new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(n)}(?![\\p{L}\\p{N}])`, 'gu') };
+  });
   const text = (value: string): string => {
     let out = value;
-    for (const n of needles) if (out.includes(n)) out = out.split(n).join(MASK);
+    for (const { n, re } of patterns) {
+      if (!out.includes(n)) continue;
+      out = re ? out.replace(re, MASK) : out.split(n).join(MASK);
+    }
     return out;
   };
   const walk = (value: unknown): unknown => {
@@ -49,8 +93,12 @@ export function createMasker(secrets: Record<string, Json>): Masker {
   };
 }
 
-/** Fields of journal records that the engine reads to replay a run: names and numbers, never data. */
-const STRUCTURAL = new Set(['type', 'index', 'stepId', 'state', 'status', 'position', 'resume', 'pid', 'mode', 'name', 'failedIndex', 'attempt', 'willRetry', 'awaiting', 'force', 'roundTrips', 'pollRoundTrips', 'retries']);
+/**
+ * Fields of journal records that the engine reads to replay a run: names and numbers, never data; and
+ * the runbook's definition with its fingerprint (a secret parameter has no default, so its value is not
+ * in it; masked, the definition would no longer match its fingerprint and the run could not resume).
+ */
+const STRUCTURAL = new Set(['runbook', 'fingerprint', 'type', 'index', 'stepId', 'state', 'status', 'position', 'resume', 'pid', 'mode', 'name', 'failedIndex', 'attempt', 'willRetry', 'awaiting', 'force', 'roundTrips', 'pollRoundTrips', 'retries']);
 
 /** Fields of a step snapshot that replay reads besides the common ones: the machine's state and its actors. */
 const SNAPSHOT_STRUCTURAL = new Set(['value', 'children']);

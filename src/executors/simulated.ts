@@ -14,6 +14,7 @@ import type { ServedWinrm, WinrmListenerOptions } from './simulated-winrm.js';
 import { applyOp, boot, goDown, opKey, settle, sortedRegistry, type SimHostState } from './simulated-model.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 import { WRITE_OPS } from './types.js';
+import { simHostIssues } from './simulated-host-check.js';
 
 export const name = 'simulated' satisfies Executor['name'];
 
@@ -58,6 +59,13 @@ export async function readHost(file: string): Promise<SimHostState> {
     throw new ExecutorError('permanent', 'the file is not a simulated host (format runbook-engine/simulated-host@1)', {
       where: file,
       hint: 'create one with `runbook sim create --preset server-2016 --out <file>`',
+    });
+  }
+  const issues = simHostIssues(host);
+  if (issues.length > 0) {
+    throw new ExecutorError('permanent', `the simulated host file is not valid:\n${issues.map((i) => `  - ${i}`).join('\n')}`, {
+      where: file,
+      hint: 'fix those fields (nothing was changed), or create a new file with `runbook sim create --preset server-2016 --out <file>`',
     });
   }
   return host;

@@ -10,12 +10,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { EventEmitter } from 'eventemitter3';
-import { ValidationError, toErrorRecord } from '../errors.js';
+import { DurabilityError, ValidationError, toErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { StepKindRegistry } from '../engine/kinds.js';
 import { checkStepParameters, resolveParameters } from '../engine/loader.js';
 import type { Run, Runner } from '../engine/runner.js';
-import type { LoadedRunbook, RunbookDefinition } from '../engine/runbook.js';
+import { fingerprint, type LoadedRunbook, type RunbookDefinition } from '../engine/runbook.js';
 import { runResult } from '../engine/run-index.js';
 import type { RunResult } from '../engine/types.js';
 import type { Inventory, InventoryHost } from './inventory.js';
@@ -46,6 +46,11 @@ export interface Fleet {
   id: string;
   events: EventEmitter<FleetEvents>;
   result: Promise<FleetResult>;
+  /**
+   * Stops the fleet at a safe point (SIGINT, SIGTERM): no new host starts, and each running host stops
+   * at its next safe point, awaiting a resume; `runbook resume <fleet-id>` goes on.
+   */
+  interrupt(): void;
 }
 
 
@@ -58,6 +63,7 @@ export function budgetOf(maxFailures: number | string | undefined, hosts: number
   const text = String(maxFailures).trim();
   const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(text);
   if (!m || (m[2] === '' && !Number.isInteger(Number(m[1])))) throw new RangeError(`max failures is a whole number or a percentage (e.g. 2 or 10%), got "${text}"`);
+  if (m[2] === '%' && Number(m[1]) > 100) throw new RangeError(`max failures as a percentage is at most 100%, got "${text}"`);
   return m[2] === '%' ? Math.floor((Number(m[1]) / 100) * hosts) : Number(m[1]);
 }
 
@@ -84,7 +90,7 @@ export function initialOutcomes(record: FleetRecord): FleetResult['waves'] {
 }
 
 /** The fleet's result from its hosts' outcomes. */
-export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], budget: FleetResult['budget'], dir: string): FleetResult {
+export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], budget: FleetResult['budget'], dir: string, interrupted = false): FleetResult {
   const all = waves.flatMap((w) => w.hosts);
   const counts = {
     succeeded: all.filter((h) => h.status === 'succeeded' || h.status === 'planned').length,
@@ -94,12 +100,15 @@ export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], 
     skipped: all.filter((h) => h.status === 'skipped').length,
   };
   const ok = counts.succeeded === all.length;
+  // Stopped by a signal with no host failed: every host left waits for the fleet's resume.
+  const waiting = (counts.waiting > 0 && counts.waiting + counts.succeeded === all.length) || (interrupted && counts.failed + counts.rolledBack === 0);
   return {
     fleetId: record.fleetId,
     runbook: record.runbook.name,
     checkMode: record.checkMode,
-    status: ok ? (record.checkMode ? 'planned' : 'succeeded') : counts.waiting > 0 && counts.waiting + counts.succeeded === all.length ? 'awaiting-resume' : 'failed',
+    status: ok ? (record.checkMode ? 'planned' : 'succeeded') : waiting ? 'awaiting-resume' : 'failed',
     budget,
+    ...(interrupted ? { interrupted } : {}),
     waves,
     counts,
     startedAt: record.startedAt,
@@ -120,7 +129,9 @@ export function countsAsFailure(status: HostStatus): boolean {
 export async function hostRun(runner: Runner, record: FleetRecord, host: InventoryHost, executor: Executor, resume: boolean): Promise<Run> {
   const runId = hostRunId(record.fleetId, host.name);
   if (resume) return runner.resume(runId, { executor });
-  return runner.start(record.runbook, { executor, runId, params: paramsFor(record, host), checkMode: record.checkMode, target: host.target });
+  // With its source, the run records a runbook that `resume <run-id>` loads again (not `runbook <name>`).
+  const runbook = record.source ? { definition: record.runbook, source: record.source, fingerprint: fingerprint(record.runbook) } : record.runbook;
+  return runner.start(runbook, { executor, runId, params: paramsFor(record, host), checkMode: record.checkMode, target: host.target });
 }
 
 /** The run id of a host in a fleet: fixed, so that a resumed fleet finds the host's run (or knows it never started). */
@@ -166,6 +177,7 @@ export function fleetRecordOf(options: Omit<FleetOptions, 'runner' | 'connect'>)
     format: 1,
     fleetId: options.fleetId ?? `${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-fleet-${randomBytes(3).toString('hex')}`,
     runbook: runbook.definition,
+    source: runbook.source,
     checkMode: Boolean(options.checkMode),
     inventory,
     concurrency,
@@ -200,47 +212,74 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
   const { fleetId, inventory } = record;
   const dir = deps.runner.store.fleetDir(fleetId);
   const events = new EventEmitter<FleetEvents>();
+  let interrupted = false;
+  const running = new Set<Run>();
   const result = (async (): Promise<FleetResult> => {
     await new Promise((r) => setImmediate(r));
     await prepare();
     await mkdir(dir, { recursive: true });
     const waves = initialOutcomes(record);
-    let failures = 0;
-    let spent = false;
-
     const settle = settleOutcome;
+
+    // What the store says of every host before any starts: a resumed fleet counts the failures it
+    // recorded (ended runs, hosts found unreachable) first, so that a budget spent before the controller
+    // stopped stays spent — its skipped hosts stay skipped — whatever order the hosts are read in.
+    const known = new Map<string, RunResult>();
+    const unreachable = await deps.runner.store.unreachableHosts(fleetId).catch(() => ({}) as Record<string, unknown>);
+    let failures = 0;
+    for (const host of inventory.hosts) {
+      try {
+        const r = await runResult(deps.runner.store, hostRunId(fleetId, host.name));
+        known.set(host.name, r);
+        if (!UNFINISHED.has(r.status) && FAILED.has(r.status)) failures += 1;
+      } catch {
+        if (unreachable[host.name]) failures += 1;
+      }
+    }
+    let spent = failures > record.maxFailures;
 
     async function drive(host: InventoryHost, outcome: HostOutcome, wave: number, position: number): Promise<void> {
       const runId = hostRunId(fleetId, host.name);
-      let known: RunResult | undefined;
-      try {
-        known = await runResult(deps.runner.store, runId);
-      } catch {
-        known = undefined;
-      }
+      const ended = known.get(host.name);
       outcome.runId = runId;
-      if (known && !UNFINISHED.has(known.status)) {
-        // Ended before the controller stopped: as it ended.
-        settle(outcome, known);
-      } else {
-        let executor: Executor | undefined;
+      if (ended && !UNFINISHED.has(ended.status)) {
+        // Ended before the controller stopped: as it ended (already counted).
+        settle(outcome, ended);
+        events.emit('host:end', { ...outcome, fleetId });
+        return;
+      }
+      // Tried again: its earlier "unreachable" no longer counts; this attempt does.
+      if (!ended && unreachable[host.name]) failures -= 1;
+      let executor: Executor | undefined;
+      try {
+        executor = await deps.connect(host.target);
+        const run = await hostRun(deps.runner, record, host, executor, ended !== undefined);
+        running.add(run);
+        if (interrupted) run.interrupt();
+        outcome.status = 'running';
+        events.emit('host:start', { fleetId, wave: outcome.wave, host: host.name, runId });
         try {
-          executor = await deps.connect(host.target);
-          const run = await hostRun(deps.runner, record, host, executor, known !== undefined);
-          outcome.status = 'running';
-          events.emit('host:start', { fleetId, wave: outcome.wave, host: host.name, runId });
           settle(outcome, await run.result);
-        } catch (error) {
-          outcome.status = 'unreachable';
-          outcome.error = toErrorRecord(error);
-          outcome.endedAt = new Date().toISOString();
-          // No run says so: the store keeps it for `status <fleet-id>` and the reports made from it.
-          await deps.runner.store
-            .recordUnreachableHost(fleetId, { host: host.name, wave, position, runId, error: outcome.error, at: outcome.endedAt })
-            .catch(() => undefined);
         } finally {
-          await executor?.close().catch(() => undefined);
+          running.delete(run);
         }
+      } catch (error) {
+        outcome.error = toErrorRecord(error);
+        outcome.endedAt = new Date().toISOString();
+        if (error instanceof DurabilityError && error.resumable) {
+          // The state directory would not take a write: the host's run stopped before the change it
+          // guards and waits for a resume — its target was reached, and it did not fail.
+          outcome.status = 'awaiting-resume';
+          events.emit('host:end', { ...outcome, fleetId });
+          return;
+        }
+        outcome.status = 'unreachable';
+        // No run says so: the store keeps it for `status <fleet-id>` and the reports made from it.
+        await deps.runner.store
+          .recordUnreachableHost(fleetId, { host: host.name, wave, position, runId, error: outcome.error, at: outcome.endedAt })
+          .catch(() => undefined);
+      } finally {
+        await executor?.close().catch(() => undefined);
       }
       if (FAILED.has(outcome.status)) failures += 1;
       if (failures > record.maxFailures) spent = true;
@@ -248,13 +287,13 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
     }
 
     for (const [i, wave] of inventory.waves.entries()) {
-      if (spent) break;
+      if (spent || interrupted) break;
       const outcomes = waves[i].hosts;
       events.emit('wave:start', { fleetId, wave: wave.name, hosts: wave.hosts.map((h) => h.name) });
       let next = 0;
       await Promise.all(
         Array.from({ length: Math.min(record.concurrency, wave.hosts.length) }, async () => {
-          while (!spent && next < wave.hosts.length) {
+          while (!spent && !interrupted && next < wave.hosts.length) {
             const k = next++;
             await drive(wave.hosts[k], outcomes[k], i, k);
           }
@@ -262,11 +301,29 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
       );
       events.emit('wave:end', { fleetId, wave: wave.name, hosts: outcomes });
     }
+    // Hosts the loop did not reach: as their runs ended (a fleet resumed after its budget was spent).
+    waves.forEach((w, i) =>
+      w.hosts.forEach((outcome, k) => {
+        const ended = known.get(inventory.waves[i].hosts[k].name);
+        if (outcome.status === 'skipped' && ended) {
+          outcome.runId = ended.runId;
+          settle(outcome, ended);
+        }
+      }),
+    );
 
-    const fleet = fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent }, dir);
+    const fleet = fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent }, dir, interrupted);
     await writeFleetReports(fleet);
     events.emit('fleet:end', fleet);
     return fleet;
   })();
-  return { id: fleetId, events, result };
+  return {
+    id: fleetId,
+    events,
+    result,
+    interrupt() {
+      interrupted = true;
+      for (const run of running) run.interrupt();
+    },
+  };
 }

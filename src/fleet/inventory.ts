@@ -67,27 +67,59 @@ export async function loadInventory(file: string): Promise<Inventory> {
   return checkInventory(doc, file);
 }
 
-/** Checks an inventory document; errors name the file, the host (by name where it has one) and the field. */
+/**
+ * The longest host name: a host's run is the folder `<fleet-id>.<host>` (a fleet id is about 30
+ * characters), and a file name holds at most 255 bytes on the file systems a state directory lives on.
+ */
+export const MAX_HOST_NAME = 200;
+
+/** What makes two targets one machine: the same simulated host file, or the same address and port. */
+function machineOf(target: string, folder: string): string {
+  if (target.startsWith('sim:')) return `sim:${resolve(folder, target.slice(4))}`;
+  try {
+    const url = new URL(target);
+    if (url.hostname) return `${url.protocol}//${url.hostname.toLowerCase()}:${url.port}`;
+  } catch {
+    // not a URL (local, or a typing error the connection reports)
+  }
+  return target.trim().toLowerCase();
+}
+
+/**
+ * Checks an inventory document; errors name the file, the host (by name where it has one) and the
+ * field, and every error of the document is reported at once.
+ */
 export function checkInventory(doc: unknown, file: string): Inventory {
   const parsed = inventorySchema.safeParse(doc);
-  if (!parsed.success) {
-    const hosts = (doc as { hosts?: { name?: unknown }[] } | null)?.hosts;
-    const issues = parsed.error.issues.map((issue) => {
-      const [top, index, ...rest] = issue.path;
-      const host = top === 'hosts' && typeof index === 'number' ? hosts?.[index]?.name : undefined;
-      const where = top === 'hosts' && typeof index === 'number' ? `hosts[${index}]${typeof host === 'string' ? ` (${host})` : ''}${rest.length ? `.${rest.join('.')}` : ''}` : issue.path.join('.') || '(document)';
-      return `${where}: ${issue.message}`;
-    });
-    throw new ValidationError('the inventory is not valid', issues, { where: file });
-  }
-  const inv = parsed.data;
-  const issues: string[] = [];
-  const seen = new Set<string>();
-  inv.hosts.forEach((h, i) => {
-    if (seen.has(h.name)) issues.push(`hosts[${i}] (${h.name}).name: another host has this name`);
-    seen.add(h.name);
-  });
+  const raw = (doc as { hosts?: unknown } | null)?.hosts;
+  const hostsRaw: { name?: unknown; target?: unknown }[] = Array.isArray(raw) ? raw.map((h) => (h && typeof h === 'object' ? h : {})) : [];
+  const label = (i: number) => `hosts[${i}]${typeof hostsRaw[i]?.name === 'string' ? ` (${hostsRaw[i].name as string})` : ''}`;
+  const issues: string[] = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
+        const [top, index, ...rest] = issue.path;
+        const where = top === 'hosts' && typeof index === 'number' ? `${label(index)}${rest.length ? `.${rest.join('.')}` : ''}` : issue.path.join('.') || '(document)';
+        return `${where}: ${issue.message}`;
+      });
   const folder = dirname(resolve(file));
+  // Names and targets, checked whatever else is wrong, so that one reading shows every error.
+  const names = new Map<string, number>();
+  const machines = new Map<string, number>();
+  hostsRaw.forEach((h, i) => {
+    if (typeof h.name === 'string') {
+      if (h.name.length > MAX_HOST_NAME) issues.push(`hosts[${i}].name: ${h.name.length} characters; a host name has at most ${MAX_HOST_NAME} (its run's folder is named after it)`);
+      if (names.has(h.name)) issues.push(`${label(i)}.name: another host has this name`);
+      else names.set(h.name, i);
+    }
+    if (typeof h.target === 'string' && h.target !== '') {
+      const machine = machineOf(h.target, folder);
+      const first = machines.get(machine);
+      if (first !== undefined) issues.push(`${label(i)}.target: the same target as ${label(first)} (${h.target}): two runs would drive one host at once; list each host once`);
+      else machines.set(machine, i);
+    }
+  });
+  if (!parsed.success) throw new ValidationError('the inventory is not valid', issues, { where: file });
+  const inv = parsed.data;
   const hosts: InventoryHost[] = inv.hosts.map((h) => ({
     ...h,
     target: h.target.startsWith('sim:') && !isAbsolute(h.target.slice(4)) ? `sim:${resolve(folder, h.target.slice(4))}` : h.target,

@@ -27,9 +27,14 @@ export type FleetResult = {
   fleetId: string;
   runbook: string;
   checkMode: boolean;
-  /** `succeeded` (or `planned`) when every host did; `awaiting-resume` when some wait; `failed` otherwise. */
+  /**
+   * `succeeded` (or `planned`) when every host did; `awaiting-resume` when some wait, or a signal stopped
+   * the fleet before any host failed; `failed` otherwise.
+   */
   status: 'succeeded' | 'planned' | 'awaiting-resume' | 'failed';
   budget: { maxFailures: number; failures: number; spent: boolean };
+  /** True when a signal stopped the fleet: running hosts stopped at a safe point, the rest were not started. */
+  interrupted?: boolean;
   waves: { name: string; hosts: HostOutcome[] }[];
   counts: Record<'succeeded' | 'failed' | 'rolledBack' | 'waiting' | 'skipped', number>;
   startedAt: string;
@@ -56,6 +61,11 @@ export type FleetRecord = {
   format: 1;
   fleetId: string;
   runbook: RunbookDefinition;
+  /**
+   * Where the runbook was loaded from (a bundled name or a file), so that each host's run records a
+   * runbook that `runbook resume <run-id>` can load again. Absent in fleets recorded before it was kept.
+   */
+  source?: string;
   checkMode: boolean;
   inventory: Inventory;
   concurrency: number;

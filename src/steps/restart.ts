@@ -313,7 +313,15 @@ export const restartStep = defineStepKind({
   },
   async capture({ params, observed, rt }) {
     const { bootTime, marker, markerKey, databases } = observed as unknown as { bootTime: string; marker: string | null; markerKey: Json; databases?: string[] };
-    return { bootTime, marker, markerKey, databases: databases ?? [], deadline: new Date(rt.now() + params.timeoutSeconds * 1000).toISOString() };
+    // The baseline is the boot under which this run made the changes it owes a restart for: the last
+    // boot time an earlier step published (the preflight's, or an earlier restart's), else the one read
+    // now. A drive whose journal lost this step's records after the host restarted reads the new boot
+    // time here; the restart, guarded by the earlier one, is then not sent again.
+    const earlier = Object.values(rt.outputs).reduce<string | null>((last, out) => {
+      const b = out && typeof out === 'object' && !Array.isArray(out) ? (out as { bootTime?: unknown }).bootTime : undefined;
+      return typeof b === 'string' ? b : last;
+    }, null);
+    return { bootTime: earlier ?? bootTime, marker, markerKey, databases: databases ?? [], deadline: new Date(rt.now() + params.timeoutSeconds * 1000).toISOString() };
   },
   phases: [
     {
@@ -357,7 +365,7 @@ export const restartStep = defineStepKind({
       output: { restarted: true, previousBootTime: baseline.bootTime, bootTime: boot.bootTime, rebootRequired: false },
     };
   },
-  async compensate({ rt, params, priors }) {
+  async compensate({ rt, params, priors, results }) {
     const before = priors as unknown as (Baseline & { marker?: string | null }) | null;
     if (!before) return { detail: 'the step never came to restart the target: nothing to undo', changes: [] };
     // The marker as it was before this run (absent, or an earlier run's): the rollback leaves nothing owed by this run.
@@ -374,12 +382,16 @@ export const restartStep = defineStepKind({
     if (!baseline.restarted) {
       return { detail: `the target has not restarted since ${before.bootTime}: the restored values are the ones in effect, nothing to undo`, changes: [] };
     }
-    // The values restored by the other compensations take effect only after another restart.
+    // The values restored by the other compensations take effect only after another restart. A boot
+    // later than the one the forward restart came back to is this undo's own restart, sent by a drive
+    // whose records of it were lost: it is not sent again.
+    const back = (results.awaitBoot as { bootTime?: string } | undefined)?.bootTime;
+    const guard = back && !sameBoot(baseline.bootTime, back) ? { ...baseline, bootTime: back } : baseline;
     const task = `${TASK_PREFIX}${rt.runId}`;
     const extra: HostOp[] = rt.onTarget ? [{ op: 'startupTask.register', name: task, command: rt.resumeCommand }] : [];
-    const sent = await requestRestart(rt, params, baseline, extra);
+    const sent = await requestRestart(rt, params, guard, extra);
     if (rt.onTarget && !sent.alreadyRestarted) rt.suspend('awaiting resume: the target restarts so that the restored values take effect');
-    const boot = await waitForBoot(rt, params, { ...baseline, logonUi: sent.logonUi ?? false, databases: before.databases }, Boolean(sent.unconfirmed));
+    const boot = await waitForBoot(rt, params, { ...guard, logonUi: sent.logonUi ?? false, databases: before.databases }, Boolean(sent.unconfirmed));
     if (rt.onTarget) await rt.exec([{ op: 'startupTask.remove', name: task }]);
     return {
       detail: `restarted again so that the restored values take effect (booted ${boot.bootTime})`,

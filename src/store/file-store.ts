@@ -117,8 +117,49 @@ export function fileStore(stateDir: string): RunStore {
   };
 }
 
-/** Refuses a fleet record of a format this version does not read. */
+/**
+ * What is wrong with a fleet record, field by field (none when it is whole). Written out rather than
+ * as a schema: `status` reads fleet records and loads no schema library.
+ */
+function fleetRecordIssues(record: Record<string, unknown>): string[] {
+  const issues: string[] = [];
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const want = (ok: boolean, field: string, what: string) => {
+    if (!ok) issues.push(`${field}: expected ${what}`);
+  };
+  const host = (h: unknown, field: string) => {
+    want(isObject(h) && typeof h.name === 'string' && typeof h.target === 'string' && Array.isArray(h.groups) && isObject(h.params), field, 'a host ({ name, target, groups, params })');
+  };
+  want(typeof record.fleetId === 'string', 'fleetId', 'a string');
+  const runbook = record.runbook;
+  want(isObject(runbook) && typeof runbook.name === 'string' && Array.isArray(runbook.steps) && runbook.steps.every((st) => isObject(st) && typeof st.id === 'string' && typeof st.uses === 'string'), 'runbook', 'a runbook definition ({ name, steps: [{ id, uses }] })');
+  want(record.source === undefined || typeof record.source === 'string', 'source', 'a string');
+  want(typeof record.checkMode === 'boolean', 'checkMode', 'true or false');
+  const inventory = record.inventory;
+  if (!isObject(inventory) || !Array.isArray(inventory.hosts) || !Array.isArray(inventory.waves)) issues.push('inventory: expected { hosts: [...], waves: [...] }');
+  else {
+    inventory.hosts.forEach((h, i) => host(h, `inventory.hosts.${i}`));
+    inventory.waves.forEach((w, i) => {
+      if (!isObject(w) || typeof w.name !== 'string' || !Array.isArray(w.hosts)) issues.push(`inventory.waves.${i}: expected { name, hosts: [...] }`);
+      else w.hosts.forEach((h, k) => host(h, `inventory.waves.${i}.hosts.${k}`));
+    });
+  }
+  want(Number.isInteger(record.concurrency) && (record.concurrency as number) >= 1, 'concurrency', 'a whole number of at least 1');
+  want(Number.isInteger(record.maxFailures) && (record.maxFailures as number) >= 0, 'maxFailures', 'a whole number of at least 0');
+  want(isObject(record.params), 'params', 'an object');
+  want(typeof record.startedAt === 'string', 'startedAt', 'a string');
+  return issues;
+}
+
+/** Refuses a fleet record of a format this version does not read, or one that is not whole. */
 export function checkFleetRecord(record: FleetRecord, fleetId: string, where: string): FleetRecord {
-  if (record.format !== 1) throw new JournalError('JOURNAL_VERSION', `fleet ${fleetId} was recorded in format ${record.format}; this runbook-engine reads format 1`, { where });
+  if (record?.format !== 1) throw new JournalError('JOURNAL_VERSION', `fleet ${fleetId} was recorded in format ${record?.format}; this runbook-engine reads format 1`, { where });
+  const issues = fleetRecordIssues(record as unknown as Record<string, unknown>);
+  if (issues.length > 0) {
+    throw new JournalError('JOURNAL_CORRUPT', `fleet ${fleetId}'s record is damaged:\n${issues.map((i) => `  - ${i}`).join('\n')}`, {
+      where,
+      hint: 'nothing was contacted; restore the record from a backup, or run the fleet again with a new id (each host\'s run is still in its journal)',
+    });
+  }
   return record;
 }

@@ -3,24 +3,30 @@
  * file beside it, fsync, rename.
  */
 import { randomBytes } from 'node:crypto';
-import { renameSync, writeFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 
 /** The temporary file a write goes to first: beside the file, named by this process and at random. */
 function tempFor(file: string): string {
   return `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
 }
 
+/** A failed write leaves no temporary file behind (on a full disk it would hold the space a retry needs). */
 export async function writeFileAtomic(file: string, content: string): Promise<void> {
   const tmp = tempFor(file);
-  const handle = await open(tmp, 'w');
   try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+  } catch (error) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw error;
   }
-  await rename(tmp, file);
 }
 
 /**
@@ -29,6 +35,11 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
  */
 export function writeFileAtomicUnsynced(file: string, content: string): void {
   const tmp = tempFor(file);
-  writeFileSync(tmp, content);
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, content);
+    renameSync(tmp, file);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
+  }
 }

@@ -212,4 +212,50 @@ test('a run resumes against the target exactly as it was typed', async () => {
   assert.is(first.targetSpec, `sim:${host}`);
 });
 
+test('a journal write the disk refuses: exit 75 naming the file, the changes and `runbook resume`, no stack trace; the resume succeeds; refused at the first record: exit 2, nothing changed', async () => {
+  const host = await makeHost('server-2016');
+  const before = await registryText(host);
+  const state = await tempDir();
+  const first = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST, '--json'], { env: { RUNBOOK_JOURNAL_FAULT: '1:ENOSPC' } });
+  assert.is(first.code, 2, first.stderr);
+  assert.not.match(first.stderr, NO_TRACE);
+  assert.match(first.stderr, /journal\.jsonl could not be written durably \(ENOSPC: the disk is full\); nothing was changed on the target/);
+  assert.match(first.stdout, /"code":"NOT_DURABLE","exitCode":2/);
+  assert.is(await registryText(host), before);
+  assert.equal(await readdir(join(state, 'runs')), [], 'a run whose first record never reached the disk leaves nothing behind');
+
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST], { env: { RUNBOOK_JOURNAL_FAULT: '12:EIO:sync' } });
+  assert.is(r.code, 75, r.stderr);
+  assert.not.match(r.stderr, NO_TRACE);
+  assert.not.match(r.stderr, /unexpected error/);
+  const runId = /runbook resume ([\w.-]+)/.exec(r.stderr)?.[1];
+  assert.ok(runId, r.stderr);
+  assert.match(r.stderr, /the target holds changes of this run \(steps [^)]+\)/);
+  assert.match(r.stderr, /free space in .* then `runbook resume /);
+  const resumed = await cli(['resume', runId!, '--state-dir', state]);
+  assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
+});
+
+test('a mistyped store URL is refused without any part of its password, whatever the password holds', async () => {
+  for (const url of ['postgre://rbe:pa/ss:w@rd@db:5432/runs', 'postgres//rbe:s3cr:et/x@db/runs']) {
+    const r = await cli(['status', '--state-dir', await tempDir()], { env: { RUNBOOK_STORE: url } });
+    assert.is(r.code, 2, r.stderr);
+    assert.not.match(r.stderr, /pa\/ss|w@rd|s3cr|et\/x/);
+    assert.match(r.stderr, /rbe:\*\*\*@db/);
+  }
+});
+
+test('a malformed simulated host file (services: "x"): exit 2 naming the file and the field, no stack trace, the host unchanged', async () => {
+  const host = await makeHost('server-2016');
+  const doc = JSON.parse(await readFile(host, 'utf8'));
+  await writeFile(host, JSON.stringify({ ...doc, services: 'x' }));
+  const before = await readFile(host, 'utf8');
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', await tempDir(), ...FAST]);
+  assert.is(r.code, 2, r.stderr + r.stdout);
+  assert.not.match(r.stderr, NO_TRACE);
+  assert.match(r.stderr, /services: Invalid input: expected record/);
+  assert.ok(r.stderr.includes(host));
+  assert.is(await readFile(host, 'utf8'), before);
+});
+
 test.run();

@@ -39,7 +39,9 @@ test('fleet usage errors exit 2 before anything runs', async () => {
   for (const [args, message] of [
     [['--inventory', inv, '--target', 'local'], /--target \(one host\) or --inventory \(a fleet\), not both/],
     [['--inventory', inv, '--concurrency', '0'], /--concurrency takes a whole number of at least 1/],
-    [['--inventory', inv, '--max-failures', 'some'], /--max-failures takes a number or a percentage/],
+    [['--inventory', inv, '--max-failures', 'some'], /--max-failures takes a whole number of hosts \(0 or more\) or a percentage/],
+    [['--inventory', inv, '--max-failures', '150%'], /a percentage from 0% to 100%/],
+    [['--inventory', inv, '--max-failures=-1'], /--max-failures takes a whole number of hosts \(0 or more\)/],
     [['--inventory', join(dir, 'missing.yaml')], /cannot read the inventory/],
     [['--target', 'local', '--limit', 'x'], /go with --inventory/],
   ] as const) {
@@ -105,6 +107,62 @@ test('on a terminal a wave is one line of counts, rewritten as hosts end', async
   const { progressLine } = await import('../../src/cli/fleet.js');
   process.env.NO_COLOR = '1';
   assert.is(progressLine('rest', { succeeded: 997, failed: 1, rolledBack: 2, waiting: 0, running: 0, pending: 0 }), 'wave rest: 997 succeeded, 1 failed, 2 rolled back, 0 waiting, 0 running, 0 pending');
+});
+
+test('fleet host runs resume by their own run id and with resume --all (files); the fleet then reads them as ended', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  const { fleetHostResumes } = await import('./fleet-resume.js');
+  await fleetHostResumes(join(dir, 'fleet'), ['--state-dir', join(dir, 'state')]);
+});
+
+test('SIGINT stops a fleet at a safe point: running hosts stop, no other starts, exit 75; the resume ends every host', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  const state = join(dir, 'state');
+  const stopped = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--json', '--param', 'pollIntervalMs=10'], {
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (!sent && stdout.includes('"event":"host:start"')) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  assert.is(stopped.code, 75, stopped.stderr + stopped.stdout);
+  assert.match(stopped.stderr, /SIGINT: stopping the fleet at a safe point/);
+  const summary = JSON.parse(stopped.stdout.trim().split('\n').pop()!) as { status: string; fleetId: string; interrupted?: boolean; counts: { succeeded: number; skipped: number } };
+  assert.is(summary.status, 'awaiting-resume');
+  assert.ok(summary.interrupted);
+  assert.ok(summary.counts.skipped >= 2, 'the next wave never started');
+  const resumed = await cli(['resume', summary.fleetId, '--state-dir', state]);
+  assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
+  const { readHost } = await import('../../src/index.js');
+  for (const h of ['host-1', 'host-2', 'host-3']) assert.is((await readHost(join(dir, 'fleet', `${h}.json`))).restarts, 1, `${h} restarted once`);
+});
+
+test('a fleet host run recorded before fleets kept their runbook\'s source (`runbook <name>`) still resumes by its run id', async () => {
+  const { Runner, bundledStepKinds, createSimulatedExecutor, loadRunbook } = await import('../../src/index.js');
+  const { makeHost } = await import('../helpers.js');
+  const kinds = bundledStepKinds();
+  const state = await tempDir();
+  const host = await makeHost('server-2016');
+  const runner = new Runner({ stateDir: state, kinds });
+  // A bare definition: the run records `runbook orchestrator-tls12` as its source, as fleets did.
+  const first = await runner.start((await loadRunbook('orchestrator-tls12', kinds)).definition, { executor: await createSimulatedExecutor(host), params: { pollIntervalMs: 10, allowRestart: false }, runId: 'old.host-1', target: `sim:${host}` }).result;
+  assert.is(first.status, 'awaiting-resume');
+  assert.is((await runner.startedRecord('old.host-1')).source, 'runbook orchestrator-tls12');
+  const resumed = await cli(['resume', 'old.host-1', '--allow-restart', '--state-dir', state]);
+  assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
 });
 
 test.run();

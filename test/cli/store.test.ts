@@ -90,6 +90,14 @@ test('a fleet driven by the command itself on a PostgreSQL store: waves, status 
   for (const h of hosts) assert.is(await registryText(h), original);
 });
 
+test('fleet host runs on a PostgreSQL store resume by their own run id and with resume --all', async () => {
+  const url = await server.freshDatabase();
+  const dir = await tempDir();
+  assert.is((await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', dir, '--downtime-ms', '40'])).code, 0);
+  const { fleetHostResumes } = await import('./fleet-resume.js');
+  await fleetHostResumes(dir, ['--store', url, '--state-dir', await tempDir()]);
+});
+
 test('a password in --store is refused before anything is done, and not echoed', async () => {
   const host = await makeHost('server-2016');
   const before = await registryText(host);

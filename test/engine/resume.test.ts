@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import {
@@ -12,11 +12,15 @@ import {
   StepKindRegistry,
   createSimulatedExecutor,
   defineStepKind,
+  loadRunbook,
   loadRunbookFile,
+  writeHost,
+  VirtualClock,
   type RunResult,
+  type SimHostState,
 } from '../../src/index.js';
 import { bundledRunbooksDir } from '../../src/engine/bundled.js';
-import { driveChild, kinds, makeHost, newRunner, tempDir } from '../helpers.js';
+import { driveChild, hostOf, kinds, makeHost, newRunner, tempDir } from '../helpers.js';
 
 async function child(args: string[], crashAfter?: number): Promise<RunResult | null> {
   return (await driveChild(args, crashAfter)).result ?? null;
@@ -112,5 +116,62 @@ test('one runner drives many runs at once, each with its own journal', async () 
   const listed = await runner.list();
   assert.is(listed.length, 5);
 });
+
+/** Where the restart marker lives on the simulated host. */
+function markerOf(host: Awaited<ReturnType<typeof hostOf>>): unknown {
+  return JSON.stringify(host.registry).includes('RestartOwed');
+}
+
+/*
+ * The last records: from the restart step's start (a successful run), from the saga's start (a run that
+ * fails after its restart: its rollback restarts the host again). Not swept: a rolled-back run cut
+ * inside its forward restart's records, before the boot it came back to was journaled — the host has
+ * then restarted twice, and nothing on it tells one restart from two.
+ */
+for (const [label, tweak, expected, first] of [
+  ['a successful run', undefined, 'succeeded', '"stepId":"restart"'],
+  ['a run that fails after its restart and rolls back', (h: SimHostState) => (h.services.orunbook.startType = 'manual'), 'rolled-back', '"type":"saga.started"'],
+] as const) {
+  test(`a journal of ${label} cut inside any of its last records resumes without repeating a side effect: no second restart, marker cleared, status truthful`, async () => {
+    const clock = new VirtualClock();
+    const base = await makeHost('server-2016', (h) => {
+      h.endpoints = h.endpoints?.slice(0, 1);
+      tweak?.(h);
+    });
+    const baseDir = await tempDir();
+    const done = await newRunner(baseDir, clock).start(await loadRunbook('orchestrator-tls12', kinds), { executor: await createSimulatedExecutor(base, { clock }), params: { pollIntervalMs: 10 }, runId: 'cut' }).result;
+    assert.is(done.status, expected);
+    const full = await readFile(join(baseDir, 'runs', 'cut', 'journal.jsonl'), 'utf8');
+    const after = await hostOf(base);
+    const lines = full.split('\n').filter(Boolean);
+    const wrong: string[] = [];
+    const from = lines.findIndex((l) => (l.includes('"type":"step.started"') || l.includes('"type":"saga.started"')) && l.includes(first)) + 1;
+    assert.ok(from > 0);
+    for (let k = from; k <= lines.length; k++) {
+      // The host as the run left it; the journal ends inside record k (its first half kept).
+      const host = await makeHost('server-2016');
+      await writeHost(host, after);
+      const dir = await tempDir();
+      await mkdir(join(dir, 'runs', 'cut'), { recursive: true });
+      const head = lines.slice(0, k - 1).join('\n') + '\n' + lines[k - 1].slice(0, lines[k - 1].length >> 1);
+      await writeFile(join(dir, 'runs', 'cut', 'journal.jsonl'), head);
+      let result: RunResult | undefined;
+      for (let attempt = 0; attempt < 4 && (!result || ['running', 'awaiting-resume'].includes(result.status)); attempt++) {
+        result = await (await newRunner(dir, clock).resume('cut', { executor: await createSimulatedExecutor(host, { clock }) })).result;
+      }
+      const now = await hostOf(host);
+      const type = JSON.parse(lines[k - 1].replace(/,"sum":"[0-9a-f]+"}$/, '}')).type as string;
+      const problems = [
+        now.restarts !== after.restarts ? `restarted ${now.restarts - after.restarts} more time(s)` : '',
+        markerOf(now) ? 'RestartOwed left' : '',
+        result?.status !== expected ? `ended ${result?.status}` : '',
+        JSON.stringify(now.registry) !== JSON.stringify(after.registry) ? 'registry differs' : '',
+      ].filter(Boolean);
+      if (problems.length > 0) wrong.push(`cut in record ${k} (${type}): ${problems.join(', ')}`);
+    }
+    assert.equal(wrong, [], wrong.join('\n'));
+    console.log(`  cut each of the last ${lines.length - from + 1} records of ${label}`);
+  });
+}
 
 test.run();

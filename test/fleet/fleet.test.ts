@@ -7,9 +7,9 @@ import * as assert from 'uvu/assert';
 import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { createSimulatedExecutor, loadRunbook, VirtualClock, type SimHostState } from '../../src/index.js';
+import { createSimulatedExecutor, loadRunbook, readHost as readHostFile, VirtualClock, type SimHostState } from '../../src/index.js';
 import { loadInventory, checkInventory, limitInventory } from '../../src/fleet/inventory.js';
-import { startFleet, budgetOf, type FleetResult } from '../../src/fleet/fleet.js';
+import { startFleet, budgetOf, resumeFleet, type FleetResult } from '../../src/fleet/fleet.js';
 import { kinds, makeHost, newRunner, restartRefused, tempDir } from '../helpers.js';
 import { writeFile } from 'node:fs/promises';
 
@@ -159,6 +159,142 @@ test('inventory errors name the file, the host and the field', () => {
   assert.is(inv.hosts[0].target, 'sim:/x/h.json', 'a simulated host is found beside the inventory');
   assert.equal(limitInventory(inv, 'orch*').hosts.map((h) => h.name), ['orch01']);
   assert.throws(() => limitInventory(inv, 'web*'), /matches no host/);
+});
+
+/** Hosts in one wave (those of `failing` — the first n, or the indexes listed — refuse their restart). */
+async function oneWave(count: number, failing: number | number[]): Promise<{ file: string; hosts: string[] }> {
+  const dir = await tempDir('rbe-fleet-');
+  const hosts: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const file = join(dir, `h${i}.json`);
+    const fails = Array.isArray(failing) ? failing.includes(i) : i < failing;
+    await copyFile(await makeHost('server-2016', fails ? restartRefused : undefined), file);
+    hosts.push(file);
+  }
+  const file = join(dir, 'inventory.yaml');
+  await writeFile(file, stringify({ defaults: { params: { pollIntervalMs: 10 } }, hosts: hosts.map((_, i) => ({ name: `h${i}`, target: `sim:h${i}.json` })) }));
+  return { file, hosts };
+}
+
+test('a resumed fleet whose budget was spent leaves its skipped hosts skipped and untouched', async () => {
+  // One host at a time: h0 succeeds, h1 and h2 fail, h3 is skipped. Resumed two at a time (the record
+  // says so below), a resume that recounted the budget as it read the hosts would read h0 and h1
+  // first, find one failure, and start h3.
+  const { file, hosts } = await oneWave(4, [1, 2]);
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const options = { kinds, connect: (target: string) => createSimulatedExecutor(target.slice(4), { clock }) };
+  const first = await startFleet({ ...options, runner: newRunner(stateDir, clock), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file), concurrency: 1, maxFailures: 1 }).result;
+  assert.equal(hostsOf(first), { h0: 'succeeded', h1: 'rolled-back', h2: 'rolled-back', h3: 'skipped' });
+  const recordFile = join(stateDir, 'fleets', first.fleetId, 'fleet.json');
+  await writeFile(recordFile, JSON.stringify({ ...JSON.parse(await readFile(recordFile, 'utf8')), concurrency: 2 }));
+  const untouched = await readFile(hosts[3], 'utf8');
+  const again = await (await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: first.fleetId })).result;
+  assert.equal(hostsOf(again), hostsOf(first), 'the budget is a recorded decision');
+  assert.ok(again.budget.spent);
+  assert.is(await readFile(hosts[3], 'utf8'), untouched, 'the skipped host was never contacted');
+});
+
+test('an interrupted fleet stops its running hosts at a safe point, starts no other, awaits its resume, and the resume ends every host', async () => {
+  const { file } = await oneWave(4, 0);
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const options = { kinds, connect: (target: string) => createSimulatedExecutor(target.slice(4), { clock }) };
+  const fleet = startFleet({ ...options, runner: newRunner(stateDir, clock), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file), concurrency: 2 });
+  fleet.events.once('host:start', () => fleet.interrupt());
+  const stopped = await fleet.result;
+  assert.is(stopped.status, 'awaiting-resume');
+  assert.ok(stopped.interrupted);
+  const statuses = Object.values(hostsOf(stopped));
+  assert.ok(statuses.every((s) => s === 'awaiting-resume' || s === 'skipped'), statuses.join(' '));
+  assert.ok(statuses.includes('skipped'), 'no host started after the signal');
+  const done = await (await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: stopped.fleetId })).result;
+  assert.is(done.status, 'succeeded');
+});
+
+test('a fleet host run records a runbook that loads again, so that it resumes by its own run id', async () => {
+  const { file } = await oneWave(2, 0);
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const runner = newRunner(stateDir, clock);
+  const fleet = await startFleet({ kinds, runner, connect: (t) => createSimulatedExecutor(t.slice(4), { clock }), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file), params: { allowRestart: false } }).result;
+  assert.is(fleet.status, 'awaiting-resume');
+  const runId = fleet.waves[0].hosts[0].runId!;
+  const started = await runner.startedRecord(runId);
+  assert.is(started.source, 'orchestrator-tls12');
+  const runbook = await loadRunbook(started.source, kinds);
+  const done = await (await newRunner(stateDir, clock).resume(runId, { executor: await createSimulatedExecutor(started.target.replace(/^sim:/, ''), { clock }), runbook, overrides: { allowRestart: true } })).result;
+  assert.is(done.status, 'succeeded');
+});
+
+test('budgets above 100% or below zero are refused', () => {
+  assert.throws(() => budgetOf('150%', 4), /at most 100%/);
+  assert.throws(() => budgetOf('-1', 4), /whole number or a percentage/);
+  assert.throws(() => budgetOf('-5%', 4), /whole number or a percentage/);
+  assert.is(budgetOf('100%', 4), 4);
+});
+
+test('an inventory with one target twice, or a host name too long for a file name, is refused with every error at once', () => {
+  let message = '';
+  try {
+    checkInventory(
+      {
+        hosts: [
+          { name: 'a', target: 'sim:h.json' },
+          { name: 'b', target: 'sim:./h.json' },
+          { name: 'c', target: 'ssh://admin@Web01:22' },
+          { name: 'd', target: 'ssh://other@web01:22' },
+          { name: 'x'.repeat(240), target: 'local' },
+          { name: 'e', target: 'local', grups: [] },
+        ],
+      },
+      '/x/inventory.yaml',
+    );
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assert.match(message, /hosts\[1\] \(b\)\.target: the same target as hosts\[0\] \(a\)/);
+  assert.match(message, /hosts\[3\] \(d\)\.target: the same target as hosts\[2\] \(c\)/);
+  assert.match(message, /hosts\[4\]\.name: 240 characters; a host name has at most 200/);
+  assert.match(message, /hosts\[5\] \(e\)\.target: the same target as hosts\[4\]/);
+  assert.match(message, /Unrecognized key: "grups"/, 'the schema errors come with the others');
+});
+
+test('a damaged fleet record is refused naming its fields, before any host is contacted', async () => {
+  const { file, hosts } = await oneWave(1, 0);
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const options = { kinds, connect: (target: string) => createSimulatedExecutor(target.slice(4), { clock }) };
+  const first = await startFleet({ ...options, runner: newRunner(stateDir, clock), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file), params: { allowRestart: false } }).result;
+  const recordFile = join(stateDir, 'fleets', first.fleetId, 'fleet.json');
+  await writeFile(recordFile, JSON.stringify({ ...JSON.parse(await readFile(recordFile, 'utf8')), concurrency: 'many', inventory: { hosts: [] } }));
+  const before = await readFile(hosts[0], 'utf8');
+  const error = await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: first.fleetId }).then(
+    () => null,
+    (e: Error) => e,
+  );
+  assert.match(String(error?.message), /record is damaged[\s\S]*inventory: expected[\s\S]*concurrency: expected a whole number/);
+  assert.is(await readFile(hosts[0], 'utf8'), before);
+});
+
+test('a host whose journal the disk refused waits for the fleet\'s resume (not "unreachable"), and the resume ends it', async () => {
+  const { injectJournalFault } = await import('../../src/engine/crash-hook.js');
+  const { file, hosts } = await oneWave(1, 0);
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const options = { kinds, connect: (target: string) => createSimulatedExecutor(target.slice(4), { clock }) };
+  injectJournalFault({ at: 12, code: 'ENOSPC', on: 'write' });
+  let stopped;
+  try {
+    stopped = await startFleet({ ...options, runner: newRunner(stateDir, clock), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file) }).result;
+  } finally {
+    injectJournalFault(null);
+  }
+  assert.equal(hostsOf(stopped), { h0: 'awaiting-resume' });
+  assert.match(stopped.waves[0].hosts[0].error?.message ?? '', /could not be written durably \(ENOSPC/);
+  const done = await (await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: stopped.fleetId })).result;
+  assert.equal(hostsOf(done), { h0: 'succeeded' });
+  assert.is((await readHostFile(hosts[0])).restarts, 1);
 });
 
 test.run();

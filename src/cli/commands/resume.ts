@@ -34,7 +34,11 @@ async function resumeOne(id: string, values: { force: boolean; 'allow-restart': 
   try {
     current = await loadRunbook(started.source, kinds);
   } catch (cause) {
-    if (!values.force) {
+    // A fleet host run recorded before fleets kept their runbook's source says `runbook <name>`: the
+    // bundled runbook of that name is its runbook when its fingerprint is the recorded one.
+    const legacy = started.source === `runbook ${started.runbook.name}` ? await loadRunbook(started.runbook.name, kinds).catch(() => undefined) : undefined;
+    if (legacy?.fingerprint === started.fingerprint) current = legacy;
+    else if (!values.force) {
       throw new JournalError('RUNBOOK_CHANGED', `the runbook of run ${id} cannot be loaded from ${started.source}: ${(cause as Error).message.split('\n')[0]}`, {
         where: started.source,
         hint: 'restore the file, or resume with --force to continue with the definition recorded in the journal',

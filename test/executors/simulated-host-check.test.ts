@@ -1,0 +1,37 @@
+/**
+ * A simulated host file is checked where it is read: every preset passes, and a malformed file is
+ * refused with its fields named before any operation runs (nothing changed on it).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createPreset, createSimulatedExecutor, listPresets } from '../../src/index.js';
+import { simHostIssues } from '../../src/executors/simulated-host-check.js';
+import { makeHost } from '../helpers.js';
+
+test('every preset is a well-formed simulated host', () => {
+  for (const { name } of listPresets()) assert.equal(simHostIssues(JSON.parse(JSON.stringify(createPreset(name)))), [], name);
+});
+
+test('a malformed host file is refused with every bad field named, and nothing is changed on it', async () => {
+  const file = await makeHost('server-2016');
+  const doc = JSON.parse(await readFile(file, 'utf8'));
+  doc.services = 'x';
+  doc.bootTime = 'yesterday';
+  doc.faults = [{ op: 'restart', kind: 'sometimes', times: 1 }];
+  const text = JSON.stringify(doc);
+  await writeFile(file, text);
+  const error = await createSimulatedExecutor(file).then(
+    () => null,
+    (e: Error) => e,
+  );
+  assert.ok(error, 'refused');
+  assert.match(error!.message, /the simulated host file is not valid/);
+  assert.match(error!.message, /services: Invalid input: expected record, received string/);
+  assert.match(error!.message, /bootTime: expected a date and time/);
+  assert.match(error!.message, /faults\.0\.kind: Invalid option/);
+  assert.ok(error!.message.includes(file), 'names the file');
+  assert.is(await readFile(file, 'utf8'), text);
+});
+
+test.run();
