@@ -192,12 +192,12 @@ export function retriesFrom(value: string | undefined): number | undefined {
 export function resumeCommandFor(runId: string, stateDir: string, store?: RunStore): string[] {
   const command = [process.execPath, resolve(process.argv[1] ?? 'runbook'), 'resume', runId, '--state-dir', stateDir];
   const url = store?.kind === 'postgres' ? (store as RunStore & { url?: string }).url : undefined;
-  if (url) command.push('--store', withoutPassword(url));
+  if (url) command.push('--store', urlWithoutPassword(url));
   return command;
 }
 
-/** A URL with its password left out (the user stays). */
-function withoutPassword(url: string): string {
+/** A URL with its password left out (the user stays): a command line that SYSTEM runs with its own pgpass. */
+function urlWithoutPassword(url: string): string {
   try {
     const u = new URL(url);
     u.password = '';
