@@ -24,7 +24,7 @@ import { boot, serverProtocolsInEffect, type SimHostState } from './simulated-mo
  * (some 40 ms to load) is loaded only when a certificate has to be made.
  */
 let identity: { key: string; cert: string } | undefined;
-async function selfSigned(): Promise<{ key: string; cert: string }> {
+export async function selfSigned(): Promise<{ key: string; cert: string }> {
   if (identity) return identity;
   const file = join(tmpdir(), `runbook-engine-sim-tls-${process.getuid?.() ?? 'user'}.json`);
   try {
@@ -68,6 +68,26 @@ const NO_FLAG = {
   'TLS 1.2': constants.SSL_OP_NO_TLSv1_2,
   'TLS 1.3': constants.SSL_OP_NO_TLSv1_3,
 } as const;
+
+/**
+ * The TLS context a simulated host's server side offers now: exactly the protocols in effect (null
+ * when none is). Contexts are kept in `cache` by protocol set: making one parses the key, the
+ * costliest part of an answer. No certificate authority (`ca: []`): the server asks for no client
+ * certificate, and Node would otherwise build its store of public roots for the process's first
+ * context (~40 ms of CPU).
+ */
+export function secureContextFor(host: SimHostState, key: string, cert: string, cache: Map<number, SecureContext>): SecureContext | null {
+  const inEffect = serverProtocolsInEffect(host);
+  const protocols = Object.keys(NO_FLAG) as (keyof typeof NO_FLAG)[];
+  if (!protocols.some((p) => inEffect[p])) return null;
+  const secureOptions = protocols.filter((p) => !inEffect[p]).reduce((flags, p) => flags | NO_FLAG[p], 0);
+  let context = cache.get(secureOptions);
+  if (!context) {
+    context = createSecureContext({ key, cert, minVersion: 'TLSv1', maxVersion: 'TLSv1.3', ciphers: 'DEFAULT:@SECLEVEL=0', secureOptions, ca: [] });
+    cache.set(secureOptions, context);
+  }
+  return context;
+}
 
 /** Served endpoints, and how to stop serving them. */
 export interface ServedEndpoints {
@@ -114,20 +134,10 @@ export async function serveEndpoints(read: () => Promise<SimHostState>, options:
       if (now.down && at < Date.parse(now.down.until)) return;
       // Back up, though no call has seen it yet: it answers as booted.
       if (now.down) boot(now, now.down.until);
-      const inEffect = serverProtocolsInEffect(now);
-      const on = (Object.keys(inEffect) as (keyof typeof inEffect)[]).filter((p) => inEffect[p]);
-      if (on.length === 0) {
+      const secureContext = secureContextFor(now, key, cert, contexts);
+      if (!secureContext) {
         socket.destroy();
         return;
-      }
-      const secureOptions = (Object.keys(NO_FLAG) as (keyof typeof NO_FLAG)[]).filter((p) => !inEffect[p]).reduce((flags, p) => flags | NO_FLAG[p], 0);
-      // One context per set of protocols (making one parses the key: the costliest part of an answer).
-      // No certificate authority (`ca: []`): the server asks for no client certificate, and Node would
-      // otherwise build its store of public roots for the process's first context (~40 ms of CPU).
-      let secureContext = contexts.get(secureOptions);
-      if (!secureContext) {
-        secureContext = createSecureContext({ key, cert, minVersion: 'TLSv1', maxVersion: 'TLSv1.3', ciphers: 'DEFAULT:@SECLEVEL=0', secureOptions, ca: [] });
-        contexts.set(secureOptions, secureContext);
       }
       const tls = new TLSSocket(socket, { isServer: true, secureContext });
       tls.on('error', () => socket.destroy());

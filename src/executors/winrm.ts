@@ -63,7 +63,7 @@ export interface WinrmExecutorOptions extends WinrmTarget {
   caFile?: string;
   /** The listener certificate's SHA-256 fingerprint, pinned. @default `$RUNBOOK_WINRM_FINGERPRINT` */
   fingerprint?: string;
-  /** The server's MaxEnvelopeSizekb, when it is known to be larger. @default `$RUNBOOK_WINRM_MAX_ENVELOPE_KB` or 150 (the smallest Windows default) */
+  /** The server's MaxEnvelopeSizekb, when it is not the default. @default `$RUNBOOK_WINRM_MAX_ENVELOPE_KB` or 500 (the service's default, MS-WSMV 2.2.4.10) */
   maxEnvelopeKb?: number;
   /** How long the server may hold a Receive with no output, in seconds. @default 20 */
   operationTimeoutS?: number;

@@ -433,7 +433,10 @@ export class WinrmTransport {
     }
     if (answer.status === 200 || (answer.status === 500 && body.length > 0)) return body.toString('utf8');
     if (answer.status === 413) {
-      throw new ExecutorError('permanent', 'the WinRM server refused a message as too large', { where, hint: 'lower RUNBOOK_WINRM_MAX_ENVELOPE_KB' });
+      throw new ExecutorError('permanent', 'the WinRM server refused a message as too large (HTTP 413: larger than its MaxEnvelopeSizekb)', {
+        where,
+        hint: "set RUNBOOK_WINRM_MAX_ENVELOPE_KB to the server's MaxEnvelopeSizekb (winrm get winrm/config), or raise that setting",
+      });
     }
     throw new ExecutorError(answer.status >= 500 ? 'protocol' : 'permanent', `the WinRM server answered HTTP ${answer.status}`, {
       where,

@@ -5,7 +5,7 @@
  * strings from fixed templates: every value that enters an envelope is escaped or base64.
  */
 import { randomUUID } from 'node:crypto';
-import { winrmEnvelopeFloorKb } from '../../windows/facts/winrm.js';
+import { WINRM_RECEIVE_TIMEOUT_CODE, WINRM_SERVICE_MAX_ENVELOPE_SIZE_KB, WINRM_SHELL_NOT_FOUND } from '../../windows/facts/winrm-service.js';
 
 const NS = {
   s: 'http://www.w3.org/2003/05/soap-envelope',
@@ -34,9 +34,9 @@ const SIGNAL_TERMINATE = 'http://schemas.microsoft.com/wbem/wsman/1/windows/shel
 /** Fault codes a client acts on (the `Code` of the WSManFault detail). */
 export const FaultCode = {
   /** A Receive's OperationTimeout passed with no output: ask again. */
-  operationTimedOut: 2150858793,
+  operationTimedOut: WINRM_RECEIVE_TIMEOUT_CODE.value,
   /** The shell is gone (the service restarted, the shell timed out or was deleted). */
-  shellNotFound: 2150858843,
+  shellNotFound: WINRM_SHELL_NOT_FOUND.value.code,
 } as const;
 
 /** The addressing every envelope carries. */
@@ -49,8 +49,8 @@ export interface EnvelopeContext {
   operationTimeoutS?: number;
 }
 
-/** The largest envelope, in KB, sent unless told the server's `MaxEnvelopeSizekb` (the Windows default floor). */
-export const DEFAULT_MAX_ENVELOPE_KB = winrmEnvelopeFloorKb.value;
+/** The largest envelope, in KB, sent unless told the server's `MaxEnvelopeSizekb` (the service's default). */
+export const DEFAULT_MAX_ENVELOPE_KB = WINRM_SERVICE_MAX_ENVELOPE_SIZE_KB.value;
 
 /** What a Send's envelope needs besides its data: headers and the stream element, with room to spare. */
 const SEND_OVERHEAD_BYTES = 4096;
@@ -61,7 +61,7 @@ const SEND_OVERHEAD_BYTES = 4096;
  *
  * @example
  * ```ts
- * sendChunkBytes(150 * 1024); // 112128
+ * sendChunkBytes(500 * 1024); // 380928
  * ```
  */
 export function sendChunkBytes(maxEnvelopeBytes: number): number {

@@ -13,7 +13,7 @@ import { WINHTTP_FACTS } from './winhttp.js';
 import { RESTART_FACTS } from './restart.js';
 import { POWERSHELL_FACTS } from './powershell.js';
 import { PROCEDURE_FACTS } from './procedure.js';
-import { WINRM_FACTS } from './winrm.js';
+import { WINRM_SERVICE_FACTS } from './winrm-service.js';
 
 export type { WindowsFact, FactSource, FactProof, FactStatus } from './types.js';
 export { defineFact } from './types.js';
@@ -29,7 +29,7 @@ export const WINDOWS_FACTS: readonly WindowsFact[] = [
   ...RESTART_FACTS,
   ...POWERSHELL_FACTS,
   ...PROCEDURE_FACTS,
-  ...WINRM_FACTS,
+  ...WINRM_SERVICE_FACTS,
 ];
 
 /**

@@ -1,0 +1,147 @@
+/**
+ * Windows facts: the WinRM service (the server side of WS-Management), as the simulated host's WinRM
+ * listener models it. Each states its Microsoft source; see `types.ts` for the shape.
+ */
+import { defineFact, type WindowsFact } from './types.js';
+
+const MS_WSMV = 'https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-wsmv/';
+
+/** The service refuses messages that would travel unencrypted (HTTP without message encryption). */
+export const WINRM_SERVICE_ALLOW_UNENCRYPTED_DEFAULT = defineFact({
+  id: 'winrm.service-allow-unencrypted-default',
+  topic: 'WinRM service',
+  statement: 'The WinRM service does not accept unencrypted messages unless AllowUnencrypted is set: its default is false',
+  value: false,
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    {
+      title: '[MS-WSMV] 2.2.4.36 ServiceType',
+      url: `${MS_WSMV}bbaeecdf-7540-4fd6-8ce1-bff0cb5be776`,
+      quote: '<xs:element name="AllowUnencrypted" type="xs:boolean" default="false"/>',
+    },
+    {
+      title: '[MS-WSMV] 3.1.4.1.29.1 http://schemas.microsoft.com/wbem/wsman/1/config/service',
+      url: MS_WSMV,
+      quote:
+        'The Web Services Management Protocol Extensions for Windows Vista service MUST NOT accept requests if either the SOAP request or response would be unencrypted when the AllowUnencrypted property of the cfg:ServiceType is false.',
+    },
+  ],
+});
+
+/** Basic authentication is off in the service unless an administrator turns it on. */
+export const WINRM_SERVICE_BASIC_DEFAULT = defineFact({
+  id: 'winrm.service-basic-default',
+  topic: 'WinRM service',
+  statement: 'The WinRM service accepts Basic authentication only when Auth/Basic is set: its default is false',
+  value: false,
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    {
+      title: '[MS-WSMV] 2.2.4.34 ServiceAuthType',
+      url: `${MS_WSMV}e4e963f4-cae9-4821-9efa-65e8f839a30b`,
+      quote: '<xs:element name="Basic" type="xs:boolean" default="false"/>',
+    },
+  ],
+});
+
+/** The largest request (and response) envelope the service takes, in kilobytes. */
+export const WINRM_SERVICE_MAX_ENVELOPE_SIZE_KB = defineFact({
+  id: 'winrm.service-max-envelope-size-kb',
+  topic: 'WinRM service',
+  statement: 'MaxEnvelopeSizekb defaults to 500 (150 on Windows Server 2008 R2 and earlier, which this engine does not target)',
+  value: 500,
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    {
+      title: '[MS-WSMV] 2.2.4.10 ConfigType',
+      url: `${MS_WSMV}932240de-3943-4ed3-a162-8b3c4de5a286`,
+      quote: 'The default value SHOULD be 500 but MAY be 150.',
+    },
+  ],
+  note: "MS-WSMV's product-behaviour note <8> to 2.2.4.10 names the systems with 150: Windows Server 2003 R2, Windows Vista SP1, Windows Server 2008, Windows 7 and Windows Server 2008 R2.",
+});
+
+/** What the service answers a request larger than MaxEnvelopeSizekb: HTTP 413, the SOAP not read. */
+export const WINRM_SERVICE_OVERSIZE_STATUS = defineFact({
+  id: 'winrm.service-oversize-request-status',
+  topic: 'WinRM service',
+  statement: 'A request larger than MaxEnvelopeSizekb gets HTTP 413 without its SOAP message being processed',
+  value: 413,
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    {
+      title: '[MS-WSMV] 3.1.4.1.20 Inbound Message Size',
+      url: MS_WSMV,
+      quote:
+        'The Web Services Management Protocol Extensions for Windows Vista servers MUST return an HTTP status of 413 (Request Entity Too Large) without processing the SOAP message if the request packet from the client is larger than the MaxEnvelopeSizekb configuration setting, as specified in section 2.2.4.10.',
+    },
+  ],
+});
+
+/** The WSManFault code of a Receive that saw no output within its OperationTimeout (the client asks again). */
+export const WINRM_RECEIVE_TIMEOUT_CODE = defineFact({
+  id: 'winrm.receive-timeout-fault-code',
+  topic: 'WinRM service',
+  statement: 'A Receive with no output before its OperationTimeout ends in a WSManFault with Code 2150858793; the client sends another Receive',
+  value: 2150858793,
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    {
+      title: '[MS-WSMV] 3.1.4.14 Receive',
+      url: `${MS_WSMV}50cc2c38-e094-4d59-aec2-39e09f314862`,
+      quote: 'If no output is available before the wsman:OperationTimeout expires, the server MUST return a WSManFault with the Code attribute equal to "2150858793".',
+    },
+  ],
+});
+
+/** The message of the fault for a shell that is not (or no longer) on the server. */
+export const WINRM_SHELL_NOT_FOUND = defineFact({
+  id: 'winrm.shell-not-found-fault',
+  topic: 'WinRM service',
+  statement: 'A request for a shell the server does not have is refused with "the shell was not found on the server" (fault w:InvalidSelectors, WSManFault Code 2150858843)',
+  value: {
+    subcode: 'w:InvalidSelectors',
+    code: 2150858843,
+    message:
+      'The request for the Windows Remote Shell with ShellId {shellId} failed because the shell was not found on the server. Possible causes are: the specified ShellId is incorrect or the shell no longer exists on the server. Provide the correct ShellId or create a new shell and retry the operation.',
+  },
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    {
+      title: 'Connect to Security & Compliance PowerShell',
+      url: 'https://learn.microsoft.com/en-us/powershell/exchange/connect-to-scc-powershell',
+      quote:
+        'The request for the Windows Remote Shell with ShellId <ID> failed because the shell was not found on the server. Possible causes are: the specified ShellId is incorrect or the shell no longer exists on the server. Provide the correct ShellId or create a new shell and retry the operation.',
+    },
+  ],
+  note: 'The message is Microsoft\'s; the fault around it (s:Sender, w:InvalidSelectors, WSManFault Code 2150858843) is as independent WinRM clients (the WinRM Ruby gem, winrm4j) capture it from Windows and test for it: no Microsoft document pairs the code with the message.',
+});
+
+/** What the service answers an authenticated request that is not encrypted when AllowUnencrypted is false. */
+export const WINRM_UNENCRYPTED_REFUSAL_STATUS = defineFact({
+  id: 'winrm.unencrypted-refusal-status',
+  topic: 'WinRM service',
+  statement: 'The HTTP status a WinRM service gives an authenticated but unencrypted message over HTTP (AllowUnencrypted=false)',
+  value: 500,
+  status: 'unknown',
+  proof: 'none',
+  sources: [],
+  note: 'No Microsoft document gives the status. Users of independent clients report HTTP 500 (pywinrm issues #129 and #185, winrm4j #151); one analysis reports 401 (hashicorp/packer #6205). The simulated listener answers 500 with no body; a client must not take this status alone as proof of the cause.',
+});
+
+/** Every WinRM service fact, in the order of `docs/windows-facts.md`. */
+export const WINRM_SERVICE_FACTS: readonly WindowsFact[] = [
+  WINRM_SERVICE_ALLOW_UNENCRYPTED_DEFAULT,
+  WINRM_SERVICE_BASIC_DEFAULT,
+  WINRM_SERVICE_MAX_ENVELOPE_SIZE_KB,
+  WINRM_SERVICE_OVERSIZE_STATUS,
+  WINRM_RECEIVE_TIMEOUT_CODE,
+  WINRM_SHELL_NOT_FOUND,
+  WINRM_UNENCRYPTED_REFUSAL_STATUS,
+];

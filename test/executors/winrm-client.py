@@ -1,0 +1,92 @@
+# An independent WinRM client for the simulated listener's tests: Debian's python3-winrm (pywinrm),
+# driven by a JSON plan (argv[1]); prints one JSON line with what happened. Only pywinrm's own
+# Protocol and Transport speak to the listener (its NTLM, its message encryption, its envelopes).
+import base64
+import json
+import sys
+import uuid
+
+import xmltodict
+import winrm
+from winrm.exceptions import InvalidCredentialsError, WinRMError, WinRMTransportError
+
+SHELL = 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell'
+
+
+def send_stdin(protocol, shell_id, command_id, data, end):
+    """A Send of stdin (pywinrm 0.3 has no call for it; the envelope is pywinrm's own header)."""
+    req = {'env:Envelope': protocol._get_soap_header(
+        resource_uri=SHELL + '/cmd', action=SHELL + '/Send', shell_id=shell_id)}
+    stream = {'@Name': 'stdin', '@CommandId': command_id, '#text': base64.b64encode(data).decode('ascii')}
+    if end:
+        stream['@End'] = 'true'
+    req['env:Envelope'].setdefault('env:Body', {})['rsp:Send'] = {'rsp:Stream': stream}
+    return protocol.send_message(xmltodict.unparse(req))
+
+
+def run_agent(protocol, plan):
+    shell_id = protocol.open_shell()
+    command_id = protocol.run_command(shell_id, plan['command'], plan.get('arguments', []))
+    stdin = plan['stdin'].encode('utf-8')
+    chunk = plan.get('chunk', 60000)
+    for i in range(0, len(stdin), chunk):
+        send_stdin(protocol, shell_id, command_id, stdin[i:i + chunk], i + chunk >= len(stdin))
+    out, err, code = protocol.get_command_output(shell_id, command_id)
+    result = {'stdout': out.decode('utf-8'), 'stderr': err.decode('utf-8', 'replace'), 'exitCode': code}
+    try:
+        protocol.cleanup_command(shell_id, command_id)
+        protocol.close_shell(shell_id)
+    except WinRMError as e:
+        # The shell may be gone by then (a restart): what the agent answered still counts.
+        result['cleanupError'] = str(e)
+    if plan.get('thenReuseShell'):
+        try:
+            protocol.run_command(shell_id, plan['command'], plan.get('arguments', []))
+            result['reuse'] = 'ok'
+        except WinRMError as e:
+            result['reuse'] = str(e)
+    return result
+
+
+def main():
+    plan = json.load(open(sys.argv[1]))
+    protocol = winrm.Protocol(
+        plan['endpoint'], transport=plan['transport'], username=plan['user'], password=plan['password'],
+        message_encryption=plan.get('encryption', 'auto'), server_cert_validation=plan.get('certValidation', 'validate'),
+        ca_trust_path=plan.get('ca'), operation_timeout_sec=plan.get('operationTimeout', 20),
+        read_timeout_sec=plan.get('operationTimeout', 20) + 10)
+    step = plan['step']
+    try:
+        if step == 'agent':
+            result = run_agent(protocol, plan)
+        elif step == 'command':
+            shell_id = protocol.open_shell()
+            try:
+                protocol.run_command(shell_id, plan['command'], plan.get('arguments', []))
+            finally:
+                protocol.close_shell(shell_id)
+            result = {}
+        elif step == 'no-such-shell':
+            protocol.close_shell(str(uuid.uuid4()).upper())
+            result = {}
+        elif step == 'oversize':
+            shell_id = protocol.open_shell()
+            send_stdin(protocol, shell_id, str(uuid.uuid4()).upper(), b'x' * plan['bytes'], True)
+            result = {}
+        elif step == 'unencrypted':
+            shell_id = protocol.open_shell()
+            protocol.transport.encryption = None
+            protocol.close_shell(shell_id)
+            result = {}
+        else:
+            raise ValueError('unknown step ' + step)
+        print(json.dumps({'ok': True, **result}))
+    except InvalidCredentialsError as e:
+        print(json.dumps({'ok': False, 'error': 'InvalidCredentialsError', 'message': str(e)}))
+    except WinRMTransportError as e:
+        print(json.dumps({'ok': False, 'error': 'WinRMTransportError', 'code': e.code, 'message': str(e)}))
+    except WinRMError as e:
+        print(json.dumps({'ok': False, 'error': 'WinRMError', 'message': str(e)}))
+
+
+main()
