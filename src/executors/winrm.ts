@@ -96,10 +96,14 @@ function credentials(options: WinrmExecutorOptions, env: Record<string, string |
   return { user, password, ...(domain ? { domain } : {}) };
 }
 
-/** The project's NTLM, loaded with the first connection. */
-async function defaultNtlm(_credentials: WinrmCredentials): Promise<NtlmMechanism> {
-  // Wired to src/executors/winrm/ntlm.ts once that lands (H5's branch).
-  throw new ExecutorError('permanent', 'NTLM is not available in this build', { hint: 'use RUNBOOK_WINRM_AUTH=basic with winrm+https://' });
+/** The project's NTLM (MS-NLMP, `src/executors/winrm/ntlm.ts`), loaded with the first connection. */
+async function defaultNtlm(credentials: WinrmCredentials): Promise<NtlmMechanism> {
+  const [{ NtlmInitiator }, { encryptBody, decryptBody }] = await Promise.all([import('./winrm/ntlm.js'), import('./winrm/http-encryption.js')]);
+  return {
+    start: (channelBindings) => new NtlmInitiator(credentials, channelBindings ? { channelBindings } : {}),
+    encryptBody,
+    decryptBody,
+  };
 }
 
 /** The agent as a remote command: input queued and sent in order, output received while an answer is owed. */

@@ -7,13 +7,13 @@
  * never accepted unchecked. The authentication is one interface, {@link SecurityContext}, so that
  * Kerberos can join later.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { ExecutorError, type ExecutorErrorKind } from '../../errors.js';
+import { tlsServerEndPoint } from './channel-bindings.js';
 
 /** A sealed session: what NTLM (MS-NLMP §3.4) gives once authenticated. */
 export interface SealingSession {
@@ -74,61 +74,6 @@ export function normaliseFingerprint(text: string): string {
   const hex = text.replace(/^sha256:/i, '').replace(/[^0-9a-fA-F]/g, '').toUpperCase();
   if (hex.length !== 64) throw new Error(`"${text}" is not a SHA-256 fingerprint (64 hex digits)`);
   return hex.match(/../g)!.join(':');
-}
-
-/**
- * The hash of a certificate for `tls-server-end-point` channel bindings (RFC 5929 §4.1): the hash of
- * its signature algorithm, SHA-256 when that is MD5 or SHA-1.
- */
-export function certificateBindingHash(der: Buffer): Buffer {
-  const oid = signatureAlgorithmOid(der);
-  const algorithm = ({
-    '1.2.840.113549.1.1.12': 'sha384',
-    '1.2.840.113549.1.1.13': 'sha512',
-    '1.2.840.10045.4.3.3': 'sha384',
-    '1.2.840.10045.4.3.4': 'sha512',
-  } as Record<string, string>)[oid ?? ''] ?? 'sha256';
-  return createHash(algorithm).update(der).digest();
-}
-
-/** The channel bindings NTLM binds to over HTTPS: `tls-server-end-point:` and the certificate's hash. */
-export function tlsServerEndPoint(der: Buffer): Buffer {
-  return Buffer.concat([Buffer.from('tls-server-end-point:'), certificateBindingHash(der)]);
-}
-
-/** The OID of a DER certificate's outer signatureAlgorithm (Certificate ::= SEQUENCE { tbs, sigAlg, sig }). */
-function signatureAlgorithmOid(der: Buffer): string | null {
-  try {
-    const header = (at: number) => {
-      let len = der[at + 1];
-      let off = at + 2;
-      if (len & 0x80) {
-        const n = len & 0x7f;
-        len = 0;
-        for (let i = 0; i < n; i++) len = len * 256 + der[off + i];
-        off += n;
-      }
-      return { off, len };
-    };
-    const cert = header(0);
-    const tbs = header(cert.off);
-    const alg = header(tbs.off + tbs.len);
-    const oid = header(alg.off);
-    if (der[alg.off] !== 0x06) return null;
-    const bytes = der.subarray(oid.off, oid.off + oid.len);
-    const parts = [Math.floor(bytes[0] / 40), bytes[0] % 40];
-    let value = 0;
-    for (const b of bytes.subarray(1)) {
-      value = value * 128 + (b & 0x7f);
-      if (!(b & 0x80)) {
-        parts.push(value);
-        value = 0;
-      }
-    }
-    return parts.join('.');
-  } catch {
-    return null;
-  }
 }
 
 /** Why a request failed below HTTP. */
@@ -432,6 +377,13 @@ export class WinrmTransport {
       throw new ExecutorError('protocol', 'the WinRM server answered a sealed message in clear text', { where });
     }
     if (answer.status === 200 || (answer.status === 500 && body.length > 0)) return body.toString('utf8');
+    if (answer.status === 500 && this.options.scheme === 'http' && !this.contexts.get(answer.socket)) {
+      // Windows' answer to an unencrypted message is not documented (500 is what clients report): said as a likely cause.
+      throw new ExecutorError('permanent', 'the WinRM server refused an unencrypted message over HTTP (HTTP 500 with no answer: AllowUnencrypted is likely false)', {
+        where,
+        hint: 'use NTLM, which seals every message (the default: unset RUNBOOK_WINRM_AUTH), or winrm+https://',
+      });
+    }
     if (answer.status === 413) {
       throw new ExecutorError('permanent', 'the WinRM server refused a message as too large (HTTP 413: larger than its MaxEnvelopeSizekb)', {
         where,
