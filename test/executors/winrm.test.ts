@@ -1,20 +1,20 @@
 /**
- * The winrm executor: its envelopes and parsing, then through a WinRS server on 127.0.0.1 that runs the
- * real agent in PowerShell on a simulated-host file — the contract, the shell kept and made again, and
- * each error a user must be able to tell apart.
+ * The winrm executor: its envelopes and parsing, then through the simulated host's WinRM listener on
+ * 127.0.0.1 (NTLM with sealed messages over HTTP, channel-bound over HTTPS; proven against pywinrm in
+ * simulated-winrm.test.ts), which runs the real agent in PowerShell on the host file — the contract,
+ * the shell kept and made again, and each error a user must be able to tell apart.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ExecutorError } from '../../src/index.js';
+import { ExecutorError, readHost, writeHost } from '../../src/index.js';
 import { createWinrmExecutor, parseWinrmTarget, WINRM_AGENT_COMMAND, type WinrmExecutorOptions } from '../../src/executors/winrm.js';
-import { certificateBindingHash, normaliseFingerprint } from '../../src/executors/winrm/transport.js';
+import { normaliseFingerprint } from '../../src/executors/winrm/transport.js';
 import { createShellEnvelope, parseFault, parseReceive, parseShellId, sendChunkBytes, sendEnvelope } from '../../src/executors/winrm/wsman.js';
 import { hostOf, makeHost, tempDir } from '../helpers.js';
-import { untilGone } from '../processes.js';
 import { PWSH, needPwsh } from '../pwsh.js';
-import { startFakeWinrm } from '../winrm-fake.js';
+import { serveWinrm, type ServedWinrm, type WinrmListenerOptions } from '../../src/executors/simulated-winrm.js';
 
 const run = needPwsh('test/executors/winrm.test.ts');
 const USER = 'rbe-admin';
@@ -58,17 +58,10 @@ test('answers parse whatever their prefixes: shell id, streams, exit code and fa
   assert.equal(f, { code: null, subcode: 'EncodingLimit', message: 'too <big>' });
 });
 
-test('fingerprints normalise; channel bindings hash a SHA-256-signed certificate with SHA-256', async () => {
+test('fingerprints normalise to the form Node prints', () => {
   assert.is(normaliseFingerprint('sha256:' + 'ab'.repeat(32)), Array(32).fill('AB').join(':'));
+  assert.is(normaliseFingerprint('ab'.repeat(32)), Array(32).fill('AB').join(':'));
   assert.throws(() => normaliseFingerprint('abc'), /64 hex digits/);
-  const { X509Certificate, createHash } = await import('node:crypto');
-  const fake = await startFakeWinrm({ pwsh: 'true', env: {}, user: 'u', password: 'p', https: true });
-  try {
-    const der = new X509Certificate(fake.certPem).raw;
-    assert.equal(certificateBindingHash(der), createHash('sha256').update(der).digest());
-  } finally {
-    await fake.stop();
-  }
 });
 
 test('credentials come from the environment; none is a permanent error that names the variable', async () => {
@@ -85,21 +78,27 @@ test('credentials come from the environment; none is a permanent error that name
 });
 
 if (run) {
-  async function setup(options: { https?: boolean; serverMaxKb?: number; password?: string } & Partial<WinrmExecutorOptions> = {}) {
+  type Setup = { scheme?: 'http' | 'https'; listener?: Partial<WinrmListenerOptions>; client?: Partial<WinrmExecutorOptions> };
+  /** A listener on a fresh host, and an executor to it (NTLM unless told otherwise). */
+  async function setup(options: Setup = {}) {
     const hostFile = await makeHost('server-2016');
-    const fake = await startFakeWinrm({ pwsh: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: hostFile }, user: USER, password: PASSWORD, https: options.https ?? true, maxEnvelopeKb: options.serverMaxKb });
+    const winrm = await serveWinrm(() => readHost(hostFile), { hostFile, write: (h) => writeHost(hostFile, h), pwsh: PWSH!, user: USER, password: PASSWORD, ...options.listener });
+    const url = new URL(options.scheme === 'https' ? winrm.https : winrm.http);
     const executor = createWinrmExecutor({
-      scheme: options.https === false ? 'http' : 'https',
+      scheme: options.scheme ?? 'http',
       host: '127.0.0.1',
-      port: fake.port,
+      port: Number(url.port),
       user: '',
-      auth: 'basic',
-      fingerprint: fake.fingerprint,
+      fingerprint: winrm.certificateSha256,
       agentBackend: 'file',
-      env: { RUNBOOK_WINRM_USER: USER, RUNBOOK_WINRM_PASSWORD: options.password ?? PASSWORD, RUNBOOK_WINRM_ALLOW_UNENCRYPTED: '1' },
-      ...options,
+      env: { RUNBOOK_WINRM_USER: USER, RUNBOOK_WINRM_PASSWORD: PASSWORD },
+      ...options.client,
     });
-    return { hostFile, fake, executor };
+    return { hostFile, winrm, executor, port: Number(url.port) };
+  }
+  async function done(executor: { close(): Promise<void> }, winrm: ServedWinrm) {
+    await executor.close();
+    await winrm.close();
   }
   const expectError = async (promise: Promise<unknown>, kind: string, message: RegExp) => {
     try {
@@ -113,153 +112,141 @@ if (run) {
       return error as ExecutorError;
     }
   };
+  const set = (key: string, data: string) => ({ op: 'registry.set' as const, view: '64' as const, key, name: 'v', value: { type: 'REG_SZ' as const, data } });
+  const get = (key: string) => ({ op: 'registry.get' as const, view: '64' as const, key, name: 'v' });
 
-  test('os.info and a registry round trip over one kept shell, one PowerShell for every call', async () => {
-    const { fake, executor } = await setup();
+  for (const scheme of ['http', 'https'] as const) {
+    test(`NTLM over ${scheme.toUpperCase()}: os.info and a registry round trip with UTF-8 and PowerShell-looking values, one shell and one PowerShell for every call`, async () => {
+      const { winrm, executor } = await setup({ scheme });
+      try {
+        const [os] = await executor.run([{ op: 'os.info' }]);
+        assert.is((os as { build: number }).build, 14393);
+        const data = `it's "x" \`y\` $(Stop-Computer) ; 中文 ü\n`;
+        const [changed, got] = await executor.run([set('SOFTWARE\\Rbe Test', data), get('SOFTWARE\\Rbe Test')]);
+        assert.is((changed as { changed: boolean }).changed, true);
+        assert.equal((got as { value: unknown }).value, { type: 'REG_SZ', data });
+        await executor.run([{ op: 'boot.time' }]);
+        assert.is(executor.roundTrips, 3);
+      } finally {
+        await done(executor, winrm);
+      }
+    });
+  }
+
+  test('Basic over HTTPS where the listener allows it', async () => {
+    const { winrm, executor } = await setup({ scheme: 'https', listener: { allowBasic: true }, client: { auth: 'basic' } });
     try {
       const [os] = await executor.run([{ op: 'os.info' }]);
       assert.is(os.op, 'os.info');
-      const value = { type: 'REG_SZ' as const, data: `it's "x" \`y\` $(Stop-Computer) ; 中文 ü\n` };
-      const [set, got] = await executor.run([
-        { op: 'registry.set', view: '64', key: 'SOFTWARE\\Rbe Test', name: 'v', value },
-        { op: 'registry.get', view: '64', key: 'SOFTWARE\\Rbe Test', name: 'v' },
-      ]);
-      assert.is((set as { changed: boolean }).changed, true);
-      assert.equal((got as { value: unknown }).value, value);
-      await executor.run([{ op: 'boot.time' }]);
-      assert.is(fake.seen.filter((a) => a === 'Create').length, 1, 'one shell');
-      assert.is(fake.seen.filter((a) => a === 'Command').length, 1, 'one agent');
-      assert.is(executor.roundTrips, 3);
-      const agents = fake.pids();
-      await executor.close();
-      await untilGone(agents);
-      assert.ok(fake.seen.includes('Delete'), 'close deletes the shell');
     } finally {
-      await executor.close();
-      await fake.stop();
+      await done(executor, winrm);
     }
   });
 
-  test('a batch larger than one envelope is sent in chunks that each stay under the limit', async () => {
-    const { fake, executor } = await setup({ maxEnvelopeKb: 32, serverMaxKb: 32 });
+  test('a batch larger than one envelope is sent in chunks within the server\'s MaxEnvelopeSizekb', async () => {
+    const { winrm, executor } = await setup({ listener: { maxEnvelopeSizeKb: 32 }, client: { maxEnvelopeKb: 32 } });
     try {
-      const big = 'ü'.repeat(30_000);
-      const [, got] = await executor.run([
-        { op: 'registry.set', view: '64', key: 'SOFTWARE\\Rbe Big', name: 'v', value: { type: 'REG_SZ', data: big } },
-        { op: 'registry.get', view: '64', key: 'SOFTWARE\\Rbe Big', name: 'v' },
-      ]);
+      const big = 'ü'.repeat(40_000);
+      const [, got] = await executor.run([set('SOFTWARE\\Rbe Big', big), get('SOFTWARE\\Rbe Big')]);
       assert.is((got as { value: { data: string } }).value.data, big);
-      assert.ok(fake.seen.filter((a) => a === 'Send').length >= 4, `sends: ${fake.seen.filter((a) => a === 'Send').length}`);
-      assert.ok(fake.largest <= 32 * 1024, `largest envelope ${fake.largest}`);
     } finally {
-      await executor.close();
-      await fake.stop();
+      await done(executor, winrm);
     }
   });
 
-  test('a shell gone (the service restarted) is made again once, and the call succeeds', async () => {
-    const { fake, executor } = await setup();
+  test('after the target restarted, the shell is made again and the call succeeds', async () => {
+    const { hostFile, winrm, executor } = await setup();
     try {
-      await executor.run([{ op: 'os.info' }]);
-      fake.forgetShells();
-      // The agent's command was in the shell: this call finds it gone (transient), the next makes a new shell.
-      await expectError(executor.run([{ op: 'os.info' }]), 'reset', /.+/);
-      const [os] = await executor.run([{ op: 'os.info' }]);
-      assert.is(os.op, 'os.info');
-      assert.is(fake.seen.filter((a) => a === 'Create').length, 2);
+      const [before] = await executor.run([{ op: 'boot.time' }]);
+      // A boot happened: the listener ends the shells made before it.
+      const host = await readHost(hostFile);
+      host.bootTime = new Date(Date.parse(host.bootTime) + 3_600_000).toISOString();
+      await writeHost(hostFile, host);
+      const failed = await executor.run([{ op: 'boot.time' }]).then(() => null, (error: ExecutorError) => error);
+      if (failed) assert.ok(failed.transient, failed.message);
+      const [after] = await executor.run([{ op: 'boot.time' }]);
+      assert.is.not((after as { bootTime: string }).bootTime, (before as { bootTime: string }).bootTime);
     } finally {
-      await executor.close();
-      await fake.stop();
+      await done(executor, winrm);
     }
   });
 
-  test('refused credentials are a permanent error before anything runs, and name the user, not the password', async () => {
-    const { hostFile, fake, executor } = await setup({ password: 'wrong' });
+  test('refused credentials are a permanent error before anything runs, naming the user and never the password', async () => {
+    const { hostFile, winrm, executor } = await setup({ client: { env: { RUNBOOK_WINRM_USER: USER, RUNBOOK_WINRM_PASSWORD: 'pa$$ wrong' } } });
     const before = JSON.stringify((await hostOf(hostFile)).registry);
     try {
-      await expectError(executor.run([{ op: 'registry.set', view: '64', key: 'SOFTWARE\\X', name: 'Y', value: { type: 'REG_DWORD', data: 1 } }]), 'permanent', /refused the credentials of rbe-admin/);
+      await expectError(executor.run([set('SOFTWARE\\X', 'y')]), 'permanent', /refused the credentials of rbe-admin/);
       assert.is(JSON.stringify((await hostOf(hostFile)).registry), before);
     } finally {
-      await executor.close();
-      await fake.stop();
+      await done(executor, winrm);
     }
   });
 
-  test('a certificate that is not the pinned one, or not from the CA given, is refused before anything is sent', async () => {
-    const { fake } = await setup();
+  test('Basic over HTTP: refused on the controller unless allowed, and told apart when the server refuses unencrypted messages', async () => {
+    const { winrm, executor, port } = await setup({ listener: { allowBasic: true }, client: { auth: 'basic' } });
     try {
-      const env = { RUNBOOK_WINRM_USER: USER, RUNBOOK_WINRM_PASSWORD: PASSWORD };
-      const base = { scheme: 'https' as const, host: '127.0.0.1', port: fake.port, user: '', auth: 'basic' as const, agentBackend: 'file' as const, env };
+      await expectError(executor.run([{ op: 'os.info' }]), 'permanent', /would send the password and every message unencrypted/);
+      const allowed = createWinrmExecutor({ scheme: 'http', host: '127.0.0.1', port, user: '', auth: 'basic', agentBackend: 'file', env: { RUNBOOK_WINRM_USER: USER, RUNBOOK_WINRM_PASSWORD: PASSWORD, RUNBOOK_WINRM_ALLOW_UNENCRYPTED: '1' } });
+      await expectError(allowed.run([{ op: 'os.info' }]), 'permanent', /refuses unencrypted messages/);
+      await allowed.close();
+    } finally {
+      await done(executor, winrm);
+    }
+  });
+
+  test('a certificate that is not the pinned one, or not from the CA given, is refused; the right CA is trusted', async () => {
+    const { winrm, port } = await setup({ scheme: 'https' });
+    try {
+      const base = { scheme: 'https' as const, host: '127.0.0.1', port, user: '', agentBackend: 'file' as const, env: { RUNBOOK_WINRM_USER: USER, RUNBOOK_WINRM_PASSWORD: PASSWORD } };
       const pinned = createWinrmExecutor({ ...base, fingerprint: 'AA'.repeat(32) });
-      await expectError(pinned.run([{ op: 'os.info' }]), 'permanent', /is not the pinned one/);
+      await expectError(pinned.run([{ op: 'os.info' }]), 'permanent', /is not the pinned one[\s\S]*RUNBOOK_WINRM_FINGERPRINT/);
       await pinned.close();
       const unknownCa = createWinrmExecutor(base);
-      await expectError(unknownCa.run([{ op: 'os.info' }]), 'permanent', /certificate is not trusted/);
+      await expectError(unknownCa.run([{ op: 'os.info' }]), 'permanent', /certificate is not trusted[\s\S]*RUNBOOK_WINRM_CA_FILE/);
       await unknownCa.close();
-      assert.is(fake.seen.length, 0, 'nothing reached the server');
       const caFile = join(await tempDir(), 'ca.pem');
-      await writeFile(caFile, fake.certPem);
+      await writeFile(caFile, winrm.certificatePem);
       const trusted = createWinrmExecutor({ ...base, caFile });
       const [os] = await trusted.run([{ op: 'os.info' }]);
       assert.is(os.op, 'os.info');
       await trusted.close();
     } finally {
-      await fake.stop();
+      await winrm.close();
     }
   });
 
-  test('no listener is a transient "refused" error; a listener back makes the next call work', async () => {
-    const { fake, executor } = await setup();
+  test('no listener is a transient "refused" error', async () => {
+    const { winrm, executor } = await setup();
+    await winrm.close();
     try {
-      await fake.stop();
       await expectError(executor.run([{ op: 'os.info' }]), 'refused', /no WinRM listener answers/);
-      await fake.start();
-      const [os] = await executor.run([{ op: 'os.info' }]);
-      assert.is(os.op, 'os.info');
     } finally {
       await executor.close();
-      await fake.stop();
     }
   });
 
   test('an envelope larger than the server takes is a permanent error that says what to set', async () => {
-    const { fake, executor } = await setup({ maxEnvelopeKb: 500, serverMaxKb: 40 });
+    const { winrm, executor } = await setup({ listener: { maxEnvelopeSizeKb: 40 } });
     try {
       await expectError(executor.run([{ op: 'os.info' }]), 'permanent', /too large[\s\S]*RUNBOOK_WINRM_MAX_ENVELOPE_KB/);
     } finally {
-      await executor.close();
-      await fake.stop();
+      await done(executor, winrm);
     }
   });
 
-  test('Basic over HTTP is refused on the controller unless unencrypted messages are allowed explicitly', async () => {
-    const { fake, executor } = await setup({ https: false, env: { RUNBOOK_WINRM_USER: USER, RUNBOOK_WINRM_PASSWORD: PASSWORD } });
-    try {
-      await expectError(executor.run([{ op: 'os.info' }]), 'permanent', /unencrypted/);
-      assert.is(fake.seen.length, 0);
-    } finally {
-      await executor.close();
-      await fake.stop();
-    }
-  });
-
-  test('a call that outlives its timeout fails at once and stops the remote agent; the next call starts another', async () => {
-    const { hostFile, fake, executor } = await setup();
+  test('a call that outlives its timeout fails at once; the next call starts another agent', async () => {
+    const { hostFile, winrm, executor } = await setup();
     try {
       await executor.run([{ op: 'os.info' }]);
-      const { readHost, writeHost } = await import('../../src/index.js');
       await writeHost(hostFile, { ...(await readHost(hostFile)), latencyMs: 4000 });
-      const first = fake.pids();
       const started = Date.now();
       await expectError(executor.run([{ op: 'boot.time' }], { timeoutMs: 600 }), 'timeout', /did not answer within 600 ms/);
       assert.ok(Date.now() - started < 2000);
-      await untilGone(first);
       await writeHost(hostFile, { ...(await readHost(hostFile)), latencyMs: 0 });
       const [boot] = await executor.run([{ op: 'boot.time' }]);
       assert.is(boot.op, 'boot.time');
     } finally {
-      await executor.close();
-      await fake.stop();
+      await done(executor, winrm);
     }
   });
 }
