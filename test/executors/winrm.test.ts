@@ -234,6 +234,19 @@ if (run) {
     }
   });
 
+  test('a connection dropped mid-receive is a transient "reset" (the engine retries it only where the batch is safe to repeat)', async () => {
+    const { hostFile, winrm, executor } = await setup();
+    try {
+      await executor.run([{ op: 'os.info' }]);
+      await writeHost(hostFile, { ...(await readHost(hostFile)), latencyMs: 3000 });
+      // The listener goes away while the agent works on the call: the Receive waiting for its answer drops.
+      setTimeout(() => void winrm.close(), 500);
+      await expectError(executor.run([{ op: 'boot.time' }]), 'reset', /dropped|reset|closed/);
+    } finally {
+      await done(executor, winrm);
+    }
+  });
+
   test('a call that outlives its timeout fails at once; the next call starts another agent', async () => {
     const { hostFile, winrm, executor } = await setup();
     try {
