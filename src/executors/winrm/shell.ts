@@ -53,7 +53,8 @@ export function faultError(fault: WsmanFault, where: string, during: string): Ex
  *
  * @example
  * ```ts
- * const shell = new RemoteShell(transport, { to: transport.url, maxEnvelopeBytes: 153600 }, 'winrm://orch01:5985');
+ * declare const transport: ConstructorParameters<typeof RemoteShell>[0]; // a WinrmTransport
+ * const shell = new RemoteShell(transport, { to: transport.url, maxEnvelopeBytes: 512000 }, 'winrm://orch01:5985');
  * const commandId = await shell.start('powershell.exe', ['-NoProfile']);
  * await shell.send(commandId, Buffer.from('1+1\n'), true);
  * ```

@@ -115,8 +115,10 @@ interface Answer {
  *
  * @example
  * ```ts
- * const transport = new WinrmTransport({ scheme: 'https', host: 'orch01', port: 5986, auth: 'basic', credentials, fingerprint, where: 'winrm+https://orch01:5986' });
- * const answer = await transport.post(createShellEnvelope(ctx));
+ * declare const envelope: string; // e.g. createShellEnvelope(…) from ./wsman.ts
+ * const credentials = { user: 'admin', password: process.env.RUNBOOK_WINRM_PASSWORD ?? '' };
+ * const transport = new WinrmTransport({ scheme: 'https', host: 'orch01', port: 5986, auth: 'basic', credentials, fingerprint: process.env.RUNBOOK_WINRM_FINGERPRINT, where: 'winrm+https://orch01:5986' });
+ * const answer = await transport.post(envelope);
  * ```
  */
 export class WinrmTransport {

@@ -243,6 +243,7 @@ export interface ReceiveResult {
  *
  * @example
  * ```ts
+ * declare const answer: string; // a Receive's answer
  * const { stdout, done, exitCode } = parseReceive(answer);
  * ```
  */
