@@ -24,7 +24,7 @@ export type { ErrorRecord } from './errors.js';
 export { RegistryType } from './executors/types.js';
 export type { Executor, HostOp, HostOpResult, RegistryValue, RegistryView, RunOptions, OsInfo, ProtocolMap } from './executors/types.js';
 export { createSimulatedExecutor, readHost, writeHost } from './executors/simulated.js';
-export type { SimulatedExecutorOptions } from './executors/simulated.js';
+export type { SimulatedExecutorOptions, SimulatedExecutor } from './executors/simulated.js';
 export type { SimHostState, SimFault } from './executors/simulated-model.js';
 export { createPreset, listPresets } from './executors/simulated-presets.js';
 export { bundledStepKinds } from './steps/index.js';
@@ -43,6 +43,8 @@ export type { ProbedProtocol, ProtocolVerdict, Handshake, HandshakeOutcome, Prob
 export type { TlsEndpoint } from './executors/types.js';
 export { serveEndpoints } from './executors/simulated-endpoints.js';
 export type { ServedEndpoints } from './executors/simulated-endpoints.js';
+export { serveWinrm } from './executors/simulated-winrm.js';
+export type { ServedWinrm, WinrmListenerOptions } from './executors/simulated-winrm.js';
 export { startFleet, budgetOf } from './fleet/fleet.js';
 export type { Fleet, FleetOptions } from './fleet/fleet.js';
 export type { FleetResult, FleetEvents, HostOutcome, HostStatus } from './fleet/types.js';

@@ -207,11 +207,11 @@ export async function serveWinrm(read: () => Promise<SimHostState>, options: Win
     const request = readRequest(xml);
     const fault = (f: WsmanFault, relatesTo = ''): [number, string] => [500, faultEnvelope(f, relatesTo, '127.0.0.1')];
     if (!request || !request.action) {
-      return fault({ code: 's:Sender', subcode: 'a:InvalidMessageInformationHeader', reason: 'The request is not a WS-Management envelope with a wsa:Action header.', wsmanCode: 2150858817, message: 'The WS-Management service cannot process the request: it is not a SOAP envelope with a WS-Addressing action.' });
+      return fault({ code: 's:Sender', subcode: 'a:InvalidMessageInformationHeader', reason: 'The request is not a WS-Management envelope with a wsa:Action header.', wsmanCode: 87, message: 'The WS-Management service cannot process the request: it is not a SOAP envelope with a WS-Addressing action.' });
     }
     if (request.maxEnvelopeSize !== null && request.maxEnvelopeSize < 8192) {
       return fault(
-        { code: 's:Sender', subcode: 'w:EncodingLimit', reason: 'An internal encoding limit was exceeded in a request or would be violated if the message were processed.', wsmanCode: 2150858818, message: `The MaxEnvelopeSize of ${request.maxEnvelopeSize} octets is below the 8192 that WS-Management requires.`, detail: 'http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/MinimumEnvelopeLimit' },
+        { code: 's:Sender', subcode: 'w:EncodingLimit', reason: 'An internal encoding limit was exceeded in a request or would be violated if the message were processed.', wsmanCode: 87, message: `The MaxEnvelopeSize of ${request.maxEnvelopeSize} octets is below the 8192 that WS-Management requires.`, detail: 'http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/MinimumEnvelopeLimit' },
         request.messageId,
       );
     }

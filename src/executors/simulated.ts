@@ -3,10 +3,12 @@
  * writes it back atomically, so the host survives the controller being killed at any moment.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ExecutorError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { writeFileAtomicUnsynced } from '../util/write-atomic.js';
 import { serveEndpoints, type ServedEndpoints } from './simulated-endpoints.js';
+import { serveWinrm, type ServedWinrm, type WinrmListenerOptions } from './simulated-winrm.js';
 import { applyOp, boot, goDown, opKey, sortedRegistry, type SimHostState } from './simulated-model.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 import { WRITE_OPS } from './types.js';
@@ -90,6 +92,18 @@ export interface SimulatedExecutorOptions {
    * the simulated latency. @default the system clock
    */
   clock?: Clock;
+  /**
+   * Also serve the host's WinRM listeners (HTTP and HTTPS on 127.0.0.1, see {@link serveWinrm}) from
+   * creation until `close()`, their URLs in the executor's `winrm`. `true` takes the listener's
+   * defaults (Windows': NTLM, encrypted messages over HTTP, no Basic; the account from
+   * RUNBOOK_SIM_WINRM_USER / RUNBOOK_SIM_WINRM_PASSWORD). @default false
+   */
+  winrm?: boolean | Omit<WinrmListenerOptions, 'hostFile' | 'write' | 'clock'>;
+}
+
+/** A simulated host's executor; `winrm` is there when it was asked to serve the WinRM listeners. */
+export interface SimulatedExecutor extends Executor {
+  readonly winrm?: ServedWinrm;
 }
 
 /**
@@ -100,15 +114,27 @@ export interface SimulatedExecutorOptions {
  * await writeHost('host.json', createPreset('server-2016'));
  * const executor = await createSimulatedExecutor('host.json');
  * const [os] = await executor.run([{ op: 'os.info' }]);
+ * // With its WinRM listeners, for a WinRM client (the account from RUNBOOK_SIM_WINRM_USER/PASSWORD):
+ * const listened = await createSimulatedExecutor('host.json', { winrm: true });
+ * console.log(listened.winrm?.http); // http://127.0.0.1:40123/wsman
  * ```
  */
-export async function createSimulatedExecutor(file: string, options: SimulatedExecutorOptions = {}): Promise<Executor> {
+export async function createSimulatedExecutor(file: string, options: SimulatedExecutorOptions = {}): Promise<SimulatedExecutor> {
   const initial = await readHost(file);
   const clock = options.clock ?? systemClock;
   let roundTrips = 0;
   let served: Promise<ServedEndpoints> | undefined;
+  const winrm = options.winrm
+    ? await serveWinrm(() => readHost(file), {
+        ...(options.winrm === true ? {} : options.winrm),
+        hostFile: resolve(file),
+        clock,
+        write: (host) => withFileLock(file, () => writeHost(file, host)),
+      })
+    : undefined;
   return {
     name,
+    winrm,
     target: `sim:${file}`,
     onTarget: options.onTarget ?? initial.onTarget,
     get roundTrips() {
@@ -163,6 +189,7 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
     async close() {
       if (served) await (await served).close();
       served = undefined;
+      await winrm?.close();
     },
   };
 }

@@ -5,39 +5,26 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { readHost, writeHost } from '../../src/index.js';
+import { X509Certificate } from 'node:crypto';
+import { request } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { connect } from 'node:net';
+import { VirtualClock, createSimulatedExecutor, readHost, writeHost } from '../../src/index.js';
 import { agentRequest, bootstrapArgs, bootstrapProgramLine, parseAgentAnswer } from '../../src/executors/agent-protocol.js';
 import { serveWinrm, type ServedWinrm, type WinrmListenerOptions } from '../../src/executors/simulated-winrm.js';
-import { isAgentCommandLine } from '../../src/executors/simulated-winrs.js';
+import { NtlmInitiator, tlsServerEndPoint } from '../../src/executors/winrm/ntlm.js';
 import { hostOf, makeHost, tempDir } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
+import { pywinrm as runPywinrm } from '../pywinrm.js';
 
 const run = needPwsh('test/executors/simulated-winrm.test.ts');
-const PYTHON = '/usr/bin/python3';
 const USER = 'rbe-admin';
 const PASSWORD = 'Sim-Pa55word!';
 
-/** Debian's pywinrm, with OpenSSL's legacy provider (MD4, for NTLM) enabled for this process only. */
-async function pywinrm(plan: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const dir = await tempDir('rbe-pywinrm-');
-  const conf = join(dir, 'openssl.cnf');
-  await writeFile(conf, 'openssl_conf = openssl_init\n[openssl_init]\nproviders = provider_sect\n[provider_sect]\ndefault = default_sect\nlegacy = legacy_sect\n[default_sect]\nactivate = 1\n[legacy_sect]\nactivate = 1\n');
-  const file = join(dir, 'plan.json');
-  await writeFile(file, JSON.stringify({ user: USER, password: PASSWORD, ...plan }));
-  const script = join(import.meta.dirname, 'winrm-client.py');
-  try {
-    const { stdout } = await promisify(execFile)(PYTHON, [script, file], { env: { ...process.env, OPENSSL_CONF: conf }, timeout: 60_000 });
-    return JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, unknown>;
-  } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    if (/No module named 'winrm'|ENOENT/.test(`${e.stderr ?? ''}${e.message}`)) throw new Error(`Debian's python3-winrm is required (apt-get install python3-winrm; .ci/run installs it): ${e.message}`);
-    throw error;
-  }
-}
+/** pywinrm with the test account (a plan may give another password). */
+const pywinrm = (plan: Record<string, unknown>) => runPywinrm({ user: USER, password: PASSWORD, ...plan });
 
 /**
  * A listener on a fresh host, and its certificate as a CA file for pywinrm (pywinrm 0.3.0 verifies
@@ -58,14 +45,74 @@ function agentPlan(ops: object[]) {
   return { marker, plan: { step: 'agent', command: 'powershell.exe', arguments: args, stdin: `${bootstrapProgramLine('file')}${json}\n` } };
 }
 
-test('the listener accepts the agent bootstrap (as the executor and pywinrm run_ps send it) and nothing else', () => {
-  const args = bootstrapArgs();
-  assert.ok(isAgentCommandLine(['powershell.exe', ...args].join(' ')));
-  assert.ok(isAgentCommandLine(`powershell -encodedcommand ${args[args.length - 1]}`));
-  assert.ok(isAgentCommandLine(`POWERSHELL.EXE -ExecutionPolicy Bypass ${args.join(' ')}`));
-  assert.not.ok(isAgentCommandLine('cmd.exe /c whoami'));
-  assert.not.ok(isAgentCommandLine(`powershell -encodedcommand ${Buffer.from('Remove-Item C:\\ -Recurse', 'utf16le').toString('base64')}`));
-  assert.not.ok(isAgentCommandLine(`powershell -Command Get-Date ${args.join(' ')}`));
+/** A bare POST to the listener: its status and WWW-Authenticate, or the socket error. */
+function post(url: string): Promise<{ status?: number; authenticate?: string[]; error?: string }> {
+  return new Promise((resolve) => {
+    const req = request(url, { method: 'POST', headers: { 'Content-Type': 'application/soap+xml;charset=UTF-8' } }, (res) => {
+      res.resume();
+      const raw = res.rawHeaders.filter((_, i, all) => i % 2 === 1 && all[i - 1].toLowerCase() === 'www-authenticate');
+      res.on('end', () => resolve({ status: res.statusCode, authenticate: raw }));
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+    req.end('<s:Envelope/>');
+  });
+}
+
+test('an unauthenticated request gets 401 offering Negotiate only (Basic off, as on Windows); a restarting host drops the connection', async () => {
+  const hostFile = await makeHost('server-2016');
+  const clock = new VirtualClock(Date.now());
+  const winrm = await serveWinrm(() => readHost(hostFile), { hostFile, write: (h) => writeHost(hostFile, h), clock, user: USER, password: PASSWORD });
+  try {
+    assert.equal(await post(winrm.http), { status: 401, authenticate: ['Negotiate'] });
+    const host = await readHost(hostFile);
+    const bootTime = host.bootTime;
+    host.down = { since: new Date(clock.now()).toISOString(), until: new Date(clock.now() + 60_000).toISOString() };
+    await writeHost(hostFile, host);
+    assert.equal(await post(winrm.http), { error: 'ECONNRESET' });
+    clock.advance(60_000);
+    assert.equal(await post(winrm.http), { status: 401, authenticate: ['Negotiate'] });
+    const booted = await readHost(hostFile);
+    assert.is(booted.down, null);
+    assert.is.not(booted.bootTime, bootTime);
+  } finally {
+    await winrm.close();
+  }
+});
+
+/** An NTLM handshake over one kept-alive HTTPS connection, with the given channel bindings: the last status. */
+async function ntlmOverHttps(url: string, ca: string, channelBindings: Buffer): Promise<number | undefined> {
+  const agent = new HttpsAgent({ keepAlive: true, maxSockets: 1, ca });
+  const post = (authorization: string) =>
+    new Promise<{ status?: number; challenge?: string }>((resolve, reject) => {
+      const req = httpsRequest(url, { method: 'POST', agent, headers: { Authorization: authorization, 'Content-Length': '0' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode, challenge: String(res.headers['www-authenticate'] ?? '').split(' ')[1] }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  try {
+    const ntlm = new NtlmInitiator({ user: USER, password: PASSWORD }, { channelBindings });
+    const first = await post(`Negotiate ${ntlm.negotiate().toString('base64')}`);
+    const second = await post(`Negotiate ${ntlm.authenticate(Buffer.from(first.challenge!, 'base64')).toString('base64')}`);
+    return second.status;
+  } finally {
+    agent.destroy();
+  }
+}
+
+test('over HTTPS, NTLM must be bound to the listener\'s certificate: bound to another, it is refused (401)', async () => {
+  const hostFile = await makeHost('server-2016');
+  const winrm = await serveWinrm(() => readHost(hostFile), { hostFile, write: (h) => writeHost(hostFile, h), user: USER, password: PASSWORD });
+  try {
+    const der = new X509Certificate(winrm.certificatePem).raw;
+    const other = Buffer.from(der);
+    other[other.length - 1] ^= 0xff;
+    assert.is(await ntlmOverHttps(winrm.https, winrm.certificatePem, tlsServerEndPoint(der)), 200);
+    assert.is(await ntlmOverHttps(winrm.https, winrm.certificatePem, tlsServerEndPoint(other)), 401);
+  } finally {
+    await winrm.close();
+  }
 });
 
 if (run) {
@@ -95,6 +142,39 @@ if (run) {
       }
       const host = await hostOf(hostFile);
       assert.equal(host.registry['SOFTWARE\\RbeWinrm']?.Via, { type: 'REG_SZ', data: 'winrm' });
+    } finally {
+      await winrm.close();
+    }
+  });
+
+  test('the simulated executor serves the listeners when asked, and stops them at close', async () => {
+    const hostFile = await makeHost('server-2016');
+    const executor = await createSimulatedExecutor(hostFile, { winrm: { pwsh: PWSH!, user: USER, password: PASSWORD } });
+    const plain = await createSimulatedExecutor(hostFile);
+    assert.is(plain.winrm, undefined);
+    const listener = executor.winrm!;
+    assert.match(listener.http, /^http:\/\/127\.0\.0\.1:\d+\/wsman$/);
+    assert.match(listener.https, /^https:\/\/127\.0\.0\.1:\d+\/wsman$/);
+    try {
+      const { marker, plan } = agentPlan([{ op: 'os.info' }]);
+      const result = await pywinrm({ ...plan, endpoint: listener.http, transport: 'ntlm', encryption: 'always' });
+      parseAgentAnswer(result.stdout as string, marker, 'test');
+    } finally {
+      await executor.close();
+    }
+    const port = Number(new URL(listener.http).port);
+    const refused = await new Promise<boolean>((resolve) => connect(port, '127.0.0.1').once('connect', () => resolve(false)).once('error', () => resolve(true)));
+    assert.ok(refused, 'the listener still answers after close()');
+  });
+
+  test('an answer larger than the envelope comes whole over several Receives', async () => {
+    const { winrm } = await listen({ maxEnvelopeSizeKb: 32 });
+    try {
+      const { marker, plan } = agentPlan(Array.from({ length: 600 }, () => ({ op: 'os.info' })));
+      const result = await pywinrm({ ...plan, endpoint: winrm.http, transport: 'ntlm', encryption: 'always', chunk: 16_000 });
+      assert.ok((result.stdout as string).length > 2 * 32 * 1024, `only ${(result.stdout as string).length} characters`);
+      assert.is(parseAgentAnswer(result.stdout as string, marker, 'test').length, 600);
+      assert.ok((result.largestResponse as number) <= 32 * 1024, `a response of ${result.largestResponse} bytes`);
     } finally {
       await winrm.close();
     }
@@ -178,6 +258,18 @@ if (run) {
       const result = await pywinrm({ step: 'oversize', bytes: 70 * 1024, endpoint: winrm.http, transport: 'ntlm', encryption: 'always' });
       assert.is(result.error, 'WinRMTransportError', JSON.stringify(result));
       assert.is(result.code, 413);
+    } finally {
+      await winrm.close();
+    }
+  });
+
+  test('a Receive with no output within its OperationTimeout gets the timeout fault (2150858793), and the command goes on', async () => {
+    const { winrm } = await listen();
+    try {
+      // The bootstrap waits for its program on stdin, so it prints nothing.
+      const { plan } = agentPlan([]);
+      const result = await pywinrm({ ...plan, step: 'receive-timeout', operationTimeout: 1, endpoint: winrm.http, transport: 'ntlm', encryption: 'always' });
+      assert.is(result.timedOut, true, JSON.stringify(result));
     } finally {
       await winrm.close();
     }

@@ -8,6 +8,7 @@ import { packageRoot } from '../../util/package-root.js';
 import { ValidationError } from '../../errors.js';
 import { readHost, writeHost } from '../../executors/simulated.js';
 import { serveEndpoints } from '../../executors/simulated-endpoints.js';
+import { serveWinrm } from '../../executors/simulated-winrm.js';
 import { createPreset, listPresets } from '../../executors/simulated-presets.js';
 import type { SimHostState } from '../../executors/simulated-model.js';
 import { ExitCode } from '../exit-codes.js';
@@ -21,7 +22,11 @@ const usage = `Usage: runbook sim create --preset <name> --out <file> [--downtim
 create    writes a simulated Windows host (a JSON file) from a preset
 serve     serves the host's TLS endpoints on 127.0.0.1 until SIGTERM or Ctrl-C: first one JSON line
           {"endpoints":[{"name":…,"port":…}]}, then each accepts exactly the server-side protocols in
-          effect on the host (read per connection)
+          effect on the host (read per connection). Then its WinRM listeners, one line each:
+            winrm-http http://127.0.0.1:PORT/wsman
+            winrm-https https://127.0.0.1:PORT/wsman sha256:<certificate SHA-256>
+          (NTLM with encrypted messages, as Windows by default; the account from
+          RUNBOOK_SIM_WINRM_USER and RUNBOOK_SIM_WINRM_PASSWORD; the agent runs in RUNBOOK_PWSH or pwsh)
 fleet     writes N simulated hosts and <dir>/inventory.yaml: a canary wave (the first host), then the rest
 presets   lists the presets`;
 
@@ -83,7 +88,12 @@ async function serve(args: string[]): Promise<number> {
   const host = await readHost(file);
   if (!host.endpoints?.length) throw new ValidationError(`the simulated host ${positionals[0]} has no TLS endpoints`, [], { hint: 'add "endpoints": [{ "name": "winrm-https", "port": 5986 }] to the file' });
   const served = await serveEndpoints(() => readHost(file));
+  const winrm = await serveWinrm(() => readHost(file), { hostFile: file, write: (h) => writeHost(file, h) });
   process.stdout.write(`${JSON.stringify({ endpoints: served.endpoints.map((e) => ({ name: e.name, host: e.host, port: e.port })) })}\n`);
+  process.stdout.write(`winrm-http ${winrm.http}\nwinrm-https ${winrm.https} sha256:${winrm.certificateSha256}\n`);
+  if (!process.env.RUNBOOK_SIM_WINRM_USER || !process.env.RUNBOOK_SIM_WINRM_PASSWORD) {
+    process.stderr.write('winrm: no account (set RUNBOOK_SIM_WINRM_USER and RUNBOOK_SIM_WINRM_PASSWORD): every WinRM login is refused\n');
+  }
   await new Promise<void>((resolve) => {
     // The servers do not hold the process open by themselves; this does, until a signal.
     const hold = setInterval(() => undefined, 1 << 30);
@@ -95,6 +105,7 @@ async function serve(args: string[]): Promise<number> {
     }
   });
   await served.close();
+  await winrm.close();
   return ExitCode.ok;
 }
 

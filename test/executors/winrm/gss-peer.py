@@ -7,6 +7,8 @@ stdin/stdout, tokens and data in base64.
     gss-peer.py initiate USER DOMAIN [BINDINGS_B64]   (the password in $PEER_PASSWORD, never in argv)
     gss-peer.py accept [BINDINGS_B64]          (the account comes from NTLM_USER_FILE)
 
+Set GSSNTLMSSP_DEBUG=/some/file to get gss-ntlmssp's own log of what it did.
+
 Handshake: each side prints {"token": ...} for its next token and reads {"token": ...} from the
 other until the context is complete, then prints {"established": true, "peer": "...".}
 Then it serves {"op": "wrap", "data": ...} -> {"token": ...} (gss_wrap with confidentiality) and

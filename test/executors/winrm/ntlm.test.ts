@@ -155,6 +155,24 @@ test('a NEGOTIATE_MESSAGE altered in transit (key exchange stripped) is caught b
   assert.is(codeOf(() => acceptor.accept(authenticate)), 'bad-message');
 });
 
+test('any single byte changed in a CHALLENGE or AUTHENTICATE message ends in an NtlmError, never another exception', () => {
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+  for (let round = 0; round < 300; round += 1) {
+    const { acceptor, challenge, authenticate } = handshake(CREDS);
+    const auth = Buffer.from(authenticate);
+    auth[next() % auth.length]! ^= 1 + (next() % 255);
+    assert.ok(['bad-message', 'bad-credentials'].includes(codeOf(() => acceptor.accept(auth))), 'a changed AUTHENTICATE is refused');
+    const chal = Buffer.from(challenge);
+    chal[next() % chal.length]! ^= 1 + (next() % 255);
+    try {
+      new NtlmInitiator(CREDS).authenticate(chal);
+    } catch (e) {
+      assert.instance(e, NtlmError, String(e));
+    }
+  }
+});
+
 test('no password, hash or key shows when the objects are inspected or serialised', () => {
   const { initiator, acceptor, authenticate } = handshake(CREDS);
   acceptor.accept(authenticate);

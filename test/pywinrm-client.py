@@ -1,4 +1,4 @@
-# An independent WinRM client for the simulated listener's tests: Debian's python3-winrm (pywinrm),
+# An independent WinRM client for the tests (test/pywinrm.ts): Debian's python3-winrm (pywinrm),
 # driven by a JSON plan (argv[1]); prints one JSON line with what happened. Only pywinrm's own
 # Protocol and Transport speak to the listener (its NTLM, its message encryption, its envelopes).
 import base64
@@ -8,7 +8,7 @@ import uuid
 
 import xmltodict
 import winrm
-from winrm.exceptions import InvalidCredentialsError, WinRMError, WinRMTransportError
+from winrm.exceptions import InvalidCredentialsError, WinRMError, WinRMOperationTimeoutError, WinRMTransportError
 
 SHELL = 'http://schemas.microsoft.com/wbem/wsman/1/windows/shell'
 
@@ -55,6 +55,15 @@ def main():
         message_encryption=plan.get('encryption', 'auto'), server_cert_validation=plan.get('certValidation', 'validate'),
         ca_trust_path=plan.get('ca'), operation_timeout_sec=plan.get('operationTimeout', 20),
         read_timeout_sec=plan.get('operationTimeout', 20) + 10)
+    # The size of each response pywinrm receives (decrypted), to check the server kept to the envelope.
+    sizes = []
+    send = protocol.transport.send_message
+
+    def measured(message):
+        response = send(message)
+        sizes.append(len(response))
+        return response
+    protocol.transport.send_message = measured
     step = plan['step']
     try:
         if step == 'agent':
@@ -66,6 +75,16 @@ def main():
             finally:
                 protocol.close_shell(shell_id)
             result = {}
+        elif step == 'receive-timeout':
+            shell_id = protocol.open_shell()
+            command_id = protocol.run_command(shell_id, plan['command'], plan.get('arguments', []))
+            try:
+                protocol._raw_get_command_output(shell_id, command_id)
+                result = {'timedOut': False}
+            except WinRMOperationTimeoutError:
+                result = {'timedOut': True}
+            protocol.cleanup_command(shell_id, command_id)
+            protocol.close_shell(shell_id)
         elif step == 'no-such-shell':
             protocol.close_shell(str(uuid.uuid4()).upper())
             result = {}
@@ -80,7 +99,7 @@ def main():
             result = {}
         else:
             raise ValueError('unknown step ' + step)
-        print(json.dumps({'ok': True, **result}))
+        print(json.dumps({'ok': True, 'largestResponse': max(sizes or [0]), 'responses': len(sizes), **result}))
     except InvalidCredentialsError as e:
         print(json.dumps({'ok': False, 'error': 'InvalidCredentialsError', 'message': str(e)}))
     except WinRMTransportError as e:
