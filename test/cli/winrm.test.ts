@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFile } from 'node:fs/promises';
+import { copyFile, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSimulatedExecutor, loadRunbook, readHost, writeHost } from '../../src/index.js';
 import { serveWinrm } from '../../src/executors/simulated-winrm.js';
@@ -52,6 +52,10 @@ if (run) {
       assert.is((await hostOf(hostFile)).restarts, 1);
       assert.is(await registryText(hostFile), await simulatedRegistry(simFile));
       assert.not.match(done.stdout + done.stderr, new RegExp(PASSWORD), 'the password is never printed');
+      for (const file of await readdir(state, { recursive: true })) {
+        const text = await readFile(join(state, file), 'utf8').catch(() => '');
+        assert.not.ok(text.includes(PASSWORD), `the password is in ${file}`);
+      }
       const back = await cli(['rollback', summary.runId, '--state-dir', state], env);
       assert.is(back.code, 0, back.stderr + back.stdout);
       assert.is(await registryText(hostFile), before);
