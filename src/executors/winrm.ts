@@ -240,6 +240,12 @@ export function createWinrmExecutor(options: WinrmExecutorOptions): Executor {
       roundTrips += 1;
       return session.call(batch, runOptions, options.timeoutMs);
     },
+    /** Over HTTPS, the TLS protocol of the connection to the listener: the runbook must not disable it. */
+    async transportTls(): Promise<string | null> {
+      if (options.scheme !== 'https' || !ready) return null;
+      const opened = await ready.catch(() => null);
+      return opened?.transport.tlsProtocol ?? null;
+    },
     async tlsEndpoints(): Promise<TlsEndpoint[]> {
       if (options.scheme !== 'https') return [];
       return [{ name: 'winrm-https', host: options.host, port: options.port, ...(isIP(options.host) === 0 ? { servername: options.host } : {}) }];

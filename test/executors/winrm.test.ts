@@ -98,6 +98,10 @@ if (run) {
         assert.equal((got as { value: unknown }).value, { type: 'REG_SZ', data });
         await executor.run([{ op: 'boot.time' }]);
         assert.is(executor.roundTrips, 3);
+        // Over HTTPS the preflight reads the protocol the connection uses (TLS 1.2 or 1.3 must stay enabled).
+        const tls = await executor.transportTls!();
+        if (scheme === 'https') assert.match(String(tls), /^TLSv1\.[23]$/);
+        else assert.is(tls, null);
       } finally {
         await done(executor, winrm);
       }

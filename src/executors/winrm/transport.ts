@@ -130,6 +130,8 @@ export class WinrmTransport {
   private live: Socket | null = null;
   private readonly inFlight = new Set<http.ClientRequest>();
   readonly url: string;
+  /** The TLS protocol of the last connection made (`TLSv1.2`, …), null over HTTP or before one. */
+  tlsProtocol: string | null = null;
 
   constructor(private readonly options: TransportOptions) {
     const path = options.path ?? '/wsman';
@@ -154,6 +156,7 @@ export class WinrmTransport {
             socket.destroy();
             return done(mismatch);
           }
+          this.tlsProtocol = socket.getProtocol();
           done(null, socket);
         });
         return undefined;
