@@ -15,7 +15,7 @@ import { agentBackendFor, bootstrapArgs, bootstrapProgramLine, type AgentBackend
 import { AgentSession, type AgentOutput, type AgentProcess } from './agent-session.js';
 import type { Executor, HostOp, HostOpResult, RunOptions, TlsEndpoint } from './types.js';
 import { RemoteShell } from './winrm/shell.js';
-import { WinrmTransport, type NtlmMechanism, type WinrmCredentials } from './winrm/transport.js';
+import type { NtlmMechanism, WinrmCredentials, WinrmTransport } from './winrm/transport.js';
 import { DEFAULT_MAX_ENVELOPE_KB } from './winrm/wsman.js';
 
 export const name = 'winrm' satisfies Executor['name'];
@@ -201,6 +201,8 @@ export function createWinrmExecutor(options: WinrmExecutorOptions): Executor {
           hint: 'use NTLM (unset RUNBOOK_WINRM_AUTH), or winrm+https://; RUNBOOK_WINRM_ALLOW_UNENCRYPTED=1 allows it where the server does',
         });
       }
+      // node:http(s) and tls are loaded with the first connection, so that importing the library does not load them.
+      const { WinrmTransport } = await import('./winrm/transport.js');
       const transport = new WinrmTransport({
         scheme: options.scheme,
         host: options.host,
