@@ -108,6 +108,18 @@ if (run) {
     });
   }
 
+  test('a domain account, from RUNBOOK_WINRM_DOMAIN or as DOMAIN\\user, logs on', async () => {
+    for (const env of [{ RUNBOOK_WINRM_USER: USER, RUNBOOK_WINRM_DOMAIN: 'CORP' }, { RUNBOOK_WINRM_USER: `CORP\\${USER}` }]) {
+      const { winrm, executor } = await setup({ client: { env: { ...env, RUNBOOK_WINRM_PASSWORD: PASSWORD } } });
+      try {
+        const [os] = await executor.run([{ op: 'os.info' }]);
+        assert.is(os.op, 'os.info');
+      } finally {
+        await done(executor, winrm);
+      }
+    }
+  });
+
   test('Basic over HTTPS where the listener allows it', async () => {
     const { winrm, executor } = await setup({ scheme: 'https', listener: { allowBasic: true }, client: { auth: 'basic' } });
     try {
