@@ -224,6 +224,8 @@ export async function serveWinrm(read: () => Promise<SimHostState>, options: Win
   });
   const listen = async (tls: boolean): Promise<Server> => {
     const server = createNetServer((socket) => {
+      // Nor does a client's kept-alive connection.
+      socket.unref();
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
       socket.on('error', () => socket.destroy());

@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { bootstrapArgs, bootstrapProgramLine } from './agent-protocol.js';
 
 const AGENT_FLAGS = new Set(['-noprofile', '-noninteractive', '-nologo']);
@@ -77,6 +78,9 @@ export class AgentCommand {
     delete env.RUNBOOK_SIM_WINRM_PASSWORD;
     delete env.RUNBOOK_WINRM_PASSWORD;
     this.child = spawn(pwsh, bootstrapArgs(), { env, stdio: 'pipe' });
+    // A waiting agent does not keep the process alive (a Receive in flight has its own timer that does).
+    this.child.unref();
+    for (const pipe of [this.child.stdin, this.child.stdout, this.child.stderr] as unknown as Socket[]) pipe.unref();
     this.child.stdout.on('data', (chunk: Buffer) => {
       this.stdout.push(chunk);
       const text = this.tail + chunk.toString('latin1');
