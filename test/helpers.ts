@@ -124,18 +124,28 @@ const BUILT = join(import.meta.dirname, '..', 'dist', 'index.js');
 let childSnapshot: Promise<string> | undefined;
 
 /**
- * `node:tls` as a module whose members load it when first used: Node 20 cannot put the loaded `tls`
- * module in a startup snapshot (building one aborts), and the child needs it only once it runs.
+ * `node:tls`, `node:http` and `node:https` as modules whose members load them when first used: Node 20
+ * cannot put them, loaded, in a startup snapshot (building one aborts: `tls` outright, `http` at its
+ * `methods.toSorted()`), and the child needs them only once it runs (the simulated host's WinRM
+ * listener, which `simulated.ts` imports, is built on them).
  */
-const tlsOnFirstUse: Plugin = {
-  name: 'tls-on-first-use',
+const LAZY_BUILTINS = ['tls', 'http', 'https'];
+const builtinsOnFirstUse: Plugin = {
+  name: 'builtins-on-first-use',
   setup(build) {
-    const members = Object.keys(createRequire(import.meta.url)('node:tls') as object);
-    build.onResolve({ filter: /^(node:)?tls$/ }, (args) => (args.namespace === 'tls-on-first-use' ? { path: 'node:tls', external: true } : { path: 'tls', namespace: 'tls-on-first-use' }));
-    build.onLoad({ filter: /.*/, namespace: 'tls-on-first-use' }, () => ({
-      loader: 'js',
-      contents: `let tls;\n${members.map((m) => `Object.defineProperty(exports, ${JSON.stringify(m)}, { enumerable: true, get: () => (tls ??= require('node:tls'))[${JSON.stringify(m)}] });`).join('\n')}`,
-    }));
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+    build.onResolve({ filter }, (args) => {
+      const name = args.path.replace(/^node:/, '');
+      return args.namespace === 'builtins-on-first-use' ? { path: `node:${name}`, external: true } : { path: name, namespace: 'builtins-on-first-use' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'builtins-on-first-use' }, (args) => {
+      const id = JSON.stringify(`node:${args.path}`);
+      const members = Object.keys(createRequire(import.meta.url)(`node:${args.path}`) as object);
+      return {
+        loader: 'js',
+        contents: `let loaded;\n${members.map((m) => `Object.defineProperty(exports, ${JSON.stringify(m)}, { enumerable: true, get: () => (loaded ??= require(${id}))[${JSON.stringify(m)}] });`).join('\n')}`,
+      };
+    });
   },
 };
 
@@ -164,7 +174,7 @@ async function makeSnapshotChild(): Promise<string> {
     bundle: true,
     platform: 'node',
     format: 'cjs',
-    plugins: [tlsOnFirstUse],
+    plugins: [builtinsOnFirstUse],
     // Transports the child never uses stay out (ssh2 has native parts), and two libraries it needs
     // only if ever: node-forge (see above) and yaml (the child takes the bundled runbook's checked
     // copy). Each child then starts from a smaller snapshot: 6.4 MB instead of 8.1.
