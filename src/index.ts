@@ -41,6 +41,8 @@ export { createSshExecutor, parseSshTarget } from './executors/ssh.js';
 export type { SshExecutorOptions } from './executors/ssh.js';
 export { createRemotingExecutor, parseRemotingTarget } from './executors/powershell-remoting.js';
 export type { RemotingExecutorOptions } from './executors/powershell-remoting.js';
+export { createWinrmExecutor, parseWinrmTarget, WINRM_AGENT_COMMAND } from './executors/winrm.js';
+export type { WinrmExecutorOptions, WinrmTarget } from './executors/winrm.js';
 export { probeEndpoint, parseEndpoint, PROBED_PROTOCOLS, NOT_TESTABLE } from './tls/prober.js';
 export type { ProbedProtocol, ProtocolVerdict, Handshake, HandshakeOutcome, ProbeOptions } from './tls/prober.js';
 export type { TlsEndpoint } from './executors/types.js';

@@ -11,7 +11,8 @@ export const TARGET_FORMS = [
   'sim:<file>                a simulated Windows host stored in a JSON file (runbook sim create)',
   'local                     this machine, through the local PowerShell',
   'ssh://user@host[:port]    a Windows host running OpenSSH server',
-  'winrm://host[:port]       a Windows host through PowerShell remoting (WSMan)',
+  'winrm://[user@]host[:port]        WinRM over HTTP (5985), every message sealed by NTLM (on Windows: PowerShell remoting)',
+  'winrm+https://[user@]host[:port]  WinRM over HTTPS (5986), the certificate checked (RUNBOOK_WINRM_CA_FILE or RUNBOOK_WINRM_FINGERPRINT)',
   'pwsh+ssh://user@host[:port]  PowerShell remoting over SSH',
 ];
 
@@ -32,6 +33,19 @@ export async function connect(target: string, options: { onTarget?: boolean } = 
     }
     // Credentials and host-key trust come from the environment (RUNBOOK_SSH_KEY, RUNBOOK_SSH_KNOWN_HOSTS, …).
     return createSshExecutor({ ...parsed, shell: process.env.RUNBOOK_SSH_SHELL });
+  }
+  // WinRM from TypeScript everywhere but on a Windows controller, where `winrm://` keeps PowerShell
+  // remoting (Kerberos in a domain); `winrm+https://` is always this executor.
+  if (target.startsWith('winrm+https://') || (target.startsWith('winrm://') && process.platform !== 'win32')) {
+    const { createWinrmExecutor, parseWinrmTarget } = await import('../executors/winrm.js');
+    let parsed;
+    try {
+      parsed = parseWinrmTarget(target);
+    } catch (error) {
+      throw new ValidationError(`target "${target}" is not understood`, [(error as Error).message, ...TARGET_FORMS.map((f) => `accepted: ${f}`)]);
+    }
+    // Credentials and certificate trust come from the environment (RUNBOOK_WINRM_USER, RUNBOOK_WINRM_PASSWORD, …).
+    return createWinrmExecutor(parsed);
   }
   if (target.startsWith('winrm://') || target.startsWith('pwsh+ssh://')) {
     const { createRemotingExecutor, parseRemotingTarget } = await import('../executors/powershell-remoting.js');

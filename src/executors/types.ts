@@ -148,8 +148,8 @@ export interface RunOptions {
  * ```
  */
 export interface Executor {
-  /** The transport's name: `simulated`, `local`, `ssh`, `powershell-remoting`. */
-  readonly name: 'simulated' | 'local' | 'ssh' | 'powershell-remoting';
+  /** The transport's name: `simulated`, `local`, `ssh`, `powershell-remoting`, `winrm`. */
+  readonly name: 'simulated' | 'local' | 'ssh' | 'powershell-remoting' | 'winrm';
   /** A description of the target without secrets, e.g. `sim:/tmp/host.json`. */
   readonly target: string;
   /** True when the engine runs on the target itself (a restart ends this process). */

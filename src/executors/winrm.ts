@@ -1,0 +1,265 @@
+/**
+ * The `winrm` executor (`winrm://[user@]host[:port]`, `winrm+https://[user@]host[:port]`): WS-Management
+ * and the Windows Remote Shell spoken from TypeScript, with no PowerShell on the controller. One shell
+ * kept for the run (made again when the target restarted); in it one Windows PowerShell runs the agent
+ * through the same fixed bootstrap as over SSH: the agent program is the first line of its standard
+ * input, each batch a later line — data never reaches a command line. NTLM seals every message over
+ * HTTP; over HTTPS the server's certificate is checked (a CA file or a pinned SHA-256 fingerprint) and
+ * NTLM is bound to it. Credentials come from the environment only, and never reach the journal,
+ * events, logs, reports, errors or argv.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import { isIP } from 'node:net';
+import { ExecutorError } from '../errors.js';
+import { agentBackendFor, bootstrapArgs, bootstrapProgramLine, type AgentBackend } from './agent-protocol.js';
+import { AgentSession, type AgentOutput, type AgentProcess } from './agent-session.js';
+import type { Executor, HostOp, HostOpResult, RunOptions, TlsEndpoint } from './types.js';
+import { RemoteShell } from './winrm/shell.js';
+import type { NtlmMechanism, WinrmCredentials, WinrmTransport } from './winrm/transport.js';
+import { DEFAULT_MAX_ENVELOPE_KB } from './winrm/wsman.js';
+
+export const name = 'winrm' satisfies Executor['name'];
+
+/**
+ * The command the agent runs as in the remote shell: Windows PowerShell 5.1 with the fixed bootstrap
+ * (`-EncodedCommand`), which reads the agent program from the first line of standard input. A WinRM
+ * listener (the simulated host's included) starts exactly this; nothing else reaches a command line.
+ */
+export const WINRM_AGENT_COMMAND: { readonly command: string; readonly arguments: readonly string[] } = {
+  command: 'powershell.exe',
+  arguments: bootstrapArgs(),
+};
+
+/** A parsed `winrm://` or `winrm+https://` target. */
+export interface WinrmTarget {
+  scheme: 'http' | 'https';
+  host: string;
+  port: number;
+  /** The user named in the target, else empty (then `RUNBOOK_WINRM_USER`). */
+  user: string;
+}
+
+/**
+ * Parses `winrm://[user@]host[:port]` (HTTP, 5985) and `winrm+https://[user@]host[:port]` (HTTPS, 5986).
+ *
+ * @example
+ * ```ts
+ * parseWinrmTarget('winrm+https://admin@orch01'); // { scheme: 'https', host: 'orch01', port: 5986, user: 'admin' }
+ * ```
+ */
+export function parseWinrmTarget(target: string): WinrmTarget {
+  const m = /^winrm(\+https)?:\/\/(?:([^@/]+)@)?(\[[^\]]+\]|[^:/@]+)(?::(\d+))?\/?$/.exec(target);
+  if (!m) throw new Error(`"${target}" is not winrm://[user@]host[:port] or winrm+https://[user@]host[:port]`);
+  const port = m[4] ? Number(m[4]) : m[1] ? 5986 : 5985;
+  if (port < 1 || port > 65535) throw new Error(`"${target}": the port ${port} is not between 1 and 65535`);
+  return { scheme: m[1] ? 'https' : 'http', host: m[3].replace(/^\[|\]$/g, ''), port, user: m[2] ? decodeURIComponent(m[2]) : '' };
+}
+
+/** Options of {@link createWinrmExecutor}. Secrets are read from the environment, not given here. */
+export interface WinrmExecutorOptions extends WinrmTarget {
+  /** `ntlm` or `basic` (HTTPS; over HTTP only where the server allows unencrypted messages). @default `$RUNBOOK_WINRM_AUTH` or `ntlm` */
+  auth?: 'ntlm' | 'basic';
+  /** PEM file of the CA that issued the listener's certificate. @default `$RUNBOOK_WINRM_CA_FILE` (else the system's CAs) */
+  caFile?: string;
+  /** The listener certificate's SHA-256 fingerprint, pinned. @default `$RUNBOOK_WINRM_FINGERPRINT` */
+  fingerprint?: string;
+  /** The server's MaxEnvelopeSizekb, when it is not the default. @default `$RUNBOOK_WINRM_MAX_ENVELOPE_KB` or 500 (the service's default, MS-WSMV 2.2.4.10) */
+  maxEnvelopeKb?: number;
+  /** How long the server may hold a Receive with no output, in seconds. @default 20 */
+  operationTimeoutS?: number;
+  /** `file`: the tests' simulated-host backend on the remote side. @default `windows` (or RUNBOOK_AGENT_BACKEND=file) */
+  agentBackend?: AgentBackend;
+  /** How long one call may take. @default DEFAULT_CALL_TIMEOUT_MS (120000) */
+  timeoutMs?: number;
+  /** The environment credentials are read from. @default process.env */
+  env?: Record<string, string | undefined>;
+  /** NTLM (MS-NLMP) itself. @default the project's implementation (`src/executors/winrm/ntlm.ts`) */
+  ntlm?: NtlmMechanism;
+}
+
+/** The credentials, from the environment only. A user `DOMAIN\user` carries its domain. */
+function credentials(options: WinrmExecutorOptions, env: Record<string, string | undefined>, where: string): WinrmCredentials {
+  let user = options.user || env.RUNBOOK_WINRM_USER || '';
+  let domain = env.RUNBOOK_WINRM_DOMAIN || undefined;
+  const slash = user.indexOf('\\');
+  if (slash > 0) {
+    domain = user.slice(0, slash);
+    user = user.slice(slash + 1);
+  }
+  const password = env.RUNBOOK_WINRM_PASSWORD;
+  if (!user || password === undefined) {
+    throw new ExecutorError('permanent', `no WinRM credentials: ${!user ? 'RUNBOOK_WINRM_USER' : 'RUNBOOK_WINRM_PASSWORD'} is not set`, {
+      where,
+      hint: 'set RUNBOOK_WINRM_USER (or name the user in the target), RUNBOOK_WINRM_PASSWORD and, for a domain account, RUNBOOK_WINRM_DOMAIN',
+    });
+  }
+  return { user, password, ...(domain ? { domain } : {}) };
+}
+
+/** The project's NTLM (MS-NLMP, `src/executors/winrm/ntlm.ts`), loaded with the first connection. */
+async function defaultNtlm(credentials: WinrmCredentials): Promise<NtlmMechanism> {
+  const [{ NtlmInitiator }, { encryptBody, decryptBody }] = await Promise.all([import('./winrm/ntlm.js'), import('./winrm/http-encryption.js')]);
+  return {
+    start: (channelBindings) => new NtlmInitiator(credentials, channelBindings ? { channelBindings } : {}),
+    encryptBody,
+    decryptBody,
+  };
+}
+
+/** The agent as a remote command: input queued and sent in order, output received while an answer is owed. */
+function remoteAgent(shell: RemoteShell, commandId: string, output: AgentOutput): AgentProcess & { sendNow(data: Buffer): Promise<void> } {
+  const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+  const queue: { data: Buffer; end: boolean }[] = [];
+  let owed = 0;
+  let draining = false;
+  let running = false;
+  let over = false;
+  let partial = '';
+
+  const finish = (error?: unknown) => {
+    if (over) return;
+    over = true;
+    output.closed(error);
+  };
+  const take = (stdout: Buffer, stderr: Buffer) => {
+    if (stderr.length) output.stderr(decoders.stderr.write(stderr));
+    if (!stdout.length) return;
+    const text = decoders.stdout.write(stdout);
+    // Each answer ends with its whole `RBE-END <marker>` line: count them, to know when to stop asking.
+    const lines = `${partial}${text}`.split('\n');
+    partial = lines.pop()!;
+    owed = Math.max(0, owed - lines.filter((line) => line.startsWith('RBE-END ')).length);
+    output.stdout(text);
+  };
+  const pump = async () => {
+    if (running) return;
+    running = true;
+    try {
+      while (!over && (queue.length > 0 || owed > 0 || draining)) {
+        const next = queue.shift();
+        if (next) {
+          await shell.send(commandId, next.data, next.end);
+          continue;
+        }
+        const got = await shell.receive(commandId);
+        take(got.stdout, got.stderr);
+        if (got.done) finish();
+      }
+    } catch (error) {
+      finish(error);
+    } finally {
+      running = false;
+    }
+  };
+  return {
+    sendNow: (data) => shell.send(commandId, data),
+    write(text) {
+      queue.push({ data: Buffer.from(text, 'utf8'), end: false });
+      owed += 1;
+      void pump();
+    },
+    end() {
+      queue.push({ data: Buffer.alloc(0), end: true });
+      draining = true;
+      void pump();
+    },
+    kill() {
+      over = true;
+      // A Receive may be waiting on the connection: drop it, then stop the command on a new one.
+      shell.interrupt();
+      void shell.terminate(commandId);
+    },
+  };
+}
+
+/**
+ * An executor for a Windows host's WinRM listener, from any controller.
+ *
+ * @example
+ * ```ts
+ * // RUNBOOK_WINRM_USER=admin RUNBOOK_WINRM_PASSWORD=… in the environment
+ * const executor = createWinrmExecutor(parseWinrmTarget('winrm://orch01'));
+ * const [os] = await executor.run([{ op: 'os.info' }]);
+ * await executor.close();
+ * ```
+ */
+export function createWinrmExecutor(options: WinrmExecutorOptions): Executor {
+  const env = options.env ?? process.env;
+  const hostPart = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const target = `winrm${options.scheme === 'https' ? '+https' : ''}://${options.user ? `${options.user}@` : ''}${hostPart}:${options.port}`;
+  const maxEnvelopeKb = options.maxEnvelopeKb ?? (Number(env.RUNBOOK_WINRM_MAX_ENVELOPE_KB) || DEFAULT_MAX_ENVELOPE_KB);
+  const auth = options.auth ?? (env.RUNBOOK_WINRM_AUTH === 'basic' ? 'basic' : 'ntlm');
+  let roundTrips = 0;
+  let ready: Promise<{ transport: WinrmTransport; shell: RemoteShell }> | null = null;
+
+  const connect = () => {
+    ready ??= (async () => {
+      const creds = credentials(options, env, target);
+      if (auth === 'basic' && options.scheme === 'http' && env.RUNBOOK_WINRM_ALLOW_UNENCRYPTED !== '1') {
+        throw new ExecutorError('permanent', 'Basic authentication over HTTP would send the password and every message unencrypted', {
+          where: target,
+          hint: 'use NTLM (unset RUNBOOK_WINRM_AUTH), or winrm+https://; RUNBOOK_WINRM_ALLOW_UNENCRYPTED=1 allows it where the server does',
+        });
+      }
+      // node:http(s) and tls are loaded with the first connection, so that importing the library does not load them.
+      const { WinrmTransport } = await import('./winrm/transport.js');
+      const transport = new WinrmTransport({
+        scheme: options.scheme,
+        host: options.host,
+        port: options.port,
+        auth,
+        credentials: creds,
+        ...(auth === 'ntlm' ? { ntlm: options.ntlm ?? (await defaultNtlm(creds)) } : {}),
+        caFile: options.caFile ?? env.RUNBOOK_WINRM_CA_FILE,
+        fingerprint: options.fingerprint ?? env.RUNBOOK_WINRM_FINGERPRINT,
+        where: target,
+      });
+      const ctx = { to: transport.url, maxEnvelopeBytes: maxEnvelopeKb * 1024, operationTimeoutS: options.operationTimeoutS ?? 20 };
+      return { transport, shell: new RemoteShell(transport, ctx, target) };
+    })().catch((error) => {
+      ready = null;
+      throw error;
+    });
+    return ready;
+  };
+
+  const session = new AgentSession(target, async (output) => {
+    const { shell } = await connect();
+    const commandId = await shell.start(WINRM_AGENT_COMMAND.command, WINRM_AGENT_COMMAND.arguments);
+    const agent = remoteAgent(shell, commandId, output);
+    await agent.sendNow(Buffer.from(bootstrapProgramLine(agentBackendFor(options.agentBackend)), 'utf8'));
+    return agent;
+  }, (error) => (error instanceof ExecutorError ? error : new ExecutorError('reset', String(error), { where: target })));
+
+  return {
+    name,
+    target,
+    onTarget: false,
+    get roundTrips() {
+      return roundTrips;
+    },
+    async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
+      roundTrips += 1;
+      return session.call(batch, runOptions, options.timeoutMs);
+    },
+    /** Over HTTPS, the TLS protocol of the connection to the listener: the runbook must not disable it. */
+    async transportTls(): Promise<string | null> {
+      if (options.scheme !== 'https' || !ready) return null;
+      const opened = await ready.catch(() => null);
+      return opened?.transport.tlsProtocol ?? null;
+    },
+    async tlsEndpoints(): Promise<TlsEndpoint[]> {
+      if (options.scheme !== 'https') return [];
+      return [{ name: 'winrm-https', host: options.host, port: options.port, ...(isIP(options.host) === 0 ? { servername: options.host } : {}) }];
+    },
+    async close() {
+      await session.close();
+      const opened = ready;
+      ready = null;
+      if (!opened) return;
+      const { transport, shell } = await opened.catch(() => ({ transport: null, shell: null }));
+      await shell?.delete();
+      transport?.close();
+    },
+  };
+}

@@ -1,0 +1,254 @@
+/**
+ * The winrm executor: its envelopes and parsing, then through the simulated host's WinRM listener on
+ * 127.0.0.1 (NTLM with sealed messages over HTTP, channel-bound over HTTPS; proven against pywinrm in
+ * simulated-winrm.test.ts), which runs the real agent in PowerShell on the host file — the contract,
+ * the shell kept and made again, and each error a user must be able to tell apart.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ExecutorError, readHost, writeHost } from '../../src/index.js';
+import { createWinrmExecutor, parseWinrmTarget, WINRM_AGENT_COMMAND, type WinrmExecutorOptions } from '../../src/executors/winrm.js';
+import { hostOf, makeHost, tempDir } from '../helpers.js';
+import { PWSH, needPwsh } from '../pwsh.js';
+import { serveWinrm, type ServedWinrm, type WinrmListenerOptions } from '../../src/executors/simulated-winrm.js';
+
+const run = needPwsh('test/executors/winrm.test.ts');
+const USER = 'rbe-admin';
+const PASSWORD = 'pa$$ w0rd "ü"';
+
+test('winrm targets parse with their default ports; the port is always in the target string', () => {
+  assert.equal(parseWinrmTarget('winrm://orch01'), { scheme: 'http', host: 'orch01', port: 5985, user: '' });
+  assert.equal(parseWinrmTarget('winrm+https://admin@orch01'), { scheme: 'https', host: 'orch01', port: 5986, user: 'admin' });
+  assert.equal(parseWinrmTarget('winrm://CORP%5Cadmin@[fe80::1]:8985'), { scheme: 'http', host: 'fe80::1', port: 8985, user: 'CORP\\admin' });
+  assert.throws(() => parseWinrmTarget('winrm://orch01:99999'), /port/);
+  assert.throws(() => parseWinrmTarget('winrm+http://orch01'));
+  const executor = createWinrmExecutor({ ...parseWinrmTarget('winrm://admin@orch01'), env: {} });
+  assert.is(executor.target, 'winrm://admin@orch01:5985');
+  assert.is(executor.name, 'winrm');
+});
+
+test('the agent\'s command line is the fixed bootstrap only: no data, no program', () => {
+  assert.is(WINRM_AGENT_COMMAND.command, 'powershell.exe');
+  assert.equal(WINRM_AGENT_COMMAND.arguments.slice(0, 3), ['-NoProfile', '-NonInteractive', '-EncodedCommand']);
+  assert.is(WINRM_AGENT_COMMAND.arguments.length, 4);
+});
+
+test('credentials come from the environment; none is a permanent error that names the variable', async () => {
+  const executor = createWinrmExecutor({ ...parseWinrmTarget('winrm+https://127.0.0.1:1'), env: {} });
+  try {
+    await executor.run([{ op: 'os.info' }]);
+    assert.unreachable();
+  } catch (error) {
+    assert.is((error as ExecutorError).kind, 'permanent');
+    assert.match((error as Error).message, /RUNBOOK_WINRM_USER is not set/);
+  } finally {
+    await executor.close();
+  }
+});
+
+if (run) {
+  type Setup = { scheme?: 'http' | 'https'; listener?: Partial<WinrmListenerOptions>; client?: Partial<WinrmExecutorOptions> };
+  /** A listener on a fresh host, and an executor to it (NTLM unless told otherwise). */
+  async function setup(options: Setup = {}) {
+    const hostFile = await makeHost('server-2016');
+    const winrm = await serveWinrm(() => readHost(hostFile), { hostFile, write: (h) => writeHost(hostFile, h), pwsh: PWSH!, user: USER, password: PASSWORD, ...options.listener });
+    const url = new URL(options.scheme === 'https' ? winrm.https : winrm.http);
+    const executor = createWinrmExecutor({
+      scheme: options.scheme ?? 'http',
+      host: '127.0.0.1',
+      port: Number(url.port),
+      user: '',
+      fingerprint: winrm.certificateSha256,
+      agentBackend: 'file',
+      env: { RUNBOOK_WINRM_USER: USER, RUNBOOK_WINRM_PASSWORD: PASSWORD },
+      ...options.client,
+    });
+    return { hostFile, winrm, executor, port: Number(url.port) };
+  }
+  async function done(executor: { close(): Promise<void> }, winrm: ServedWinrm) {
+    await executor.close();
+    await winrm.close();
+  }
+  const expectError = async (promise: Promise<unknown>, kind: string, message: RegExp) => {
+    try {
+      await promise;
+      assert.unreachable('it should have failed');
+    } catch (error) {
+      assert.instance(error, ExecutorError, String(error));
+      assert.is((error as ExecutorError).kind, kind, (error as Error).message);
+      assert.match((error as Error).message, message);
+      assert.not.match((error as Error).message, /pa\$\$/, 'the password is never in an error');
+      return error as ExecutorError;
+    }
+  };
+  const set = (key: string, data: string) => ({ op: 'registry.set' as const, view: '64' as const, key, name: 'v', value: { type: 'REG_SZ' as const, data } });
+  const get = (key: string) => ({ op: 'registry.get' as const, view: '64' as const, key, name: 'v' });
+
+  for (const scheme of ['http', 'https'] as const) {
+    test(`NTLM over ${scheme.toUpperCase()}: os.info and a registry round trip with UTF-8 and PowerShell-looking values, one shell and one PowerShell for every call`, async () => {
+      const { winrm, executor } = await setup({ scheme });
+      try {
+        const [os] = await executor.run([{ op: 'os.info' }]);
+        assert.is((os as { build: number }).build, 14393);
+        const data = `it's "x" \`y\` $(Stop-Computer) ; 中文 ü\n`;
+        const [changed, got] = await executor.run([set('SOFTWARE\\Rbe Test', data), get('SOFTWARE\\Rbe Test')]);
+        assert.is((changed as { changed: boolean }).changed, true);
+        assert.equal((got as { value: unknown }).value, { type: 'REG_SZ', data });
+        await executor.run([{ op: 'boot.time' }]);
+        assert.is(executor.roundTrips, 3);
+        // Over HTTPS the preflight reads the protocol the connection uses (TLS 1.2 or 1.3 must stay enabled).
+        const tls = await executor.transportTls!();
+        if (scheme === 'https') assert.match(String(tls), /^TLSv1\.[23]$/);
+        else assert.is(tls, null);
+      } finally {
+        await done(executor, winrm);
+      }
+    });
+  }
+
+  test('a domain account, from RUNBOOK_WINRM_DOMAIN or as DOMAIN\\user, logs on', async () => {
+    for (const env of [{ RUNBOOK_WINRM_USER: USER, RUNBOOK_WINRM_DOMAIN: 'CORP' }, { RUNBOOK_WINRM_USER: `CORP\\${USER}` }]) {
+      const { winrm, executor } = await setup({ client: { env: { ...env, RUNBOOK_WINRM_PASSWORD: PASSWORD } } });
+      try {
+        const [os] = await executor.run([{ op: 'os.info' }]);
+        assert.is(os.op, 'os.info');
+      } finally {
+        await done(executor, winrm);
+      }
+    }
+  });
+
+  test('Basic over HTTPS where the listener allows it', async () => {
+    const { winrm, executor } = await setup({ scheme: 'https', listener: { allowBasic: true }, client: { auth: 'basic' } });
+    try {
+      const [os] = await executor.run([{ op: 'os.info' }]);
+      assert.is(os.op, 'os.info');
+    } finally {
+      await done(executor, winrm);
+    }
+  });
+
+  test('a batch larger than one envelope is sent in chunks within the server\'s MaxEnvelopeSizekb', async () => {
+    const { winrm, executor } = await setup({ listener: { maxEnvelopeSizeKb: 32 }, client: { maxEnvelopeKb: 32 } });
+    try {
+      const big = 'ü'.repeat(40_000);
+      const [, got] = await executor.run([set('SOFTWARE\\Rbe Big', big), get('SOFTWARE\\Rbe Big')]);
+      assert.is((got as { value: { data: string } }).value.data, big);
+    } finally {
+      await done(executor, winrm);
+    }
+  });
+
+  test('after the target restarted, the shell is made again and the call succeeds', async () => {
+    const { hostFile, winrm, executor } = await setup();
+    try {
+      const [before] = await executor.run([{ op: 'boot.time' }]);
+      // A boot happened: the listener ends the shells made before it.
+      const host = await readHost(hostFile);
+      host.bootTime = new Date(Date.parse(host.bootTime) + 3_600_000).toISOString();
+      await writeHost(hostFile, host);
+      const failed = await executor.run([{ op: 'boot.time' }]).then(() => null, (error: ExecutorError) => error);
+      if (failed) assert.ok(failed.transient, failed.message);
+      const [after] = await executor.run([{ op: 'boot.time' }]);
+      assert.is.not((after as { bootTime: string }).bootTime, (before as { bootTime: string }).bootTime);
+    } finally {
+      await done(executor, winrm);
+    }
+  });
+
+  test('refused credentials are a permanent error before anything runs, naming the user and never the password', async () => {
+    const { hostFile, winrm, executor } = await setup({ client: { env: { RUNBOOK_WINRM_USER: USER, RUNBOOK_WINRM_PASSWORD: 'pa$$ wrong' } } });
+    const before = JSON.stringify((await hostOf(hostFile)).registry);
+    try {
+      await expectError(executor.run([set('SOFTWARE\\X', 'y')]), 'permanent', /refused the credentials of rbe-admin/);
+      assert.is(JSON.stringify((await hostOf(hostFile)).registry), before);
+    } finally {
+      await done(executor, winrm);
+    }
+  });
+
+  test('Basic over HTTP: refused on the controller unless allowed, and told apart when the server refuses unencrypted messages', async () => {
+    const { winrm, executor, port } = await setup({ listener: { allowBasic: true }, client: { auth: 'basic' } });
+    try {
+      await expectError(executor.run([{ op: 'os.info' }]), 'permanent', /would send the password and every message unencrypted/);
+      const allowed = createWinrmExecutor({ scheme: 'http', host: '127.0.0.1', port, user: '', auth: 'basic', agentBackend: 'file', env: { RUNBOOK_WINRM_USER: USER, RUNBOOK_WINRM_PASSWORD: PASSWORD, RUNBOOK_WINRM_ALLOW_UNENCRYPTED: '1' } });
+      await expectError(allowed.run([{ op: 'os.info' }]), 'permanent', /refuses unencrypted messages/);
+      await allowed.close();
+    } finally {
+      await done(executor, winrm);
+    }
+  });
+
+  test('a certificate that is not the pinned one, or not from the CA given, is refused; the right CA is trusted', async () => {
+    const { winrm, port } = await setup({ scheme: 'https' });
+    try {
+      const base = { scheme: 'https' as const, host: '127.0.0.1', port, user: '', agentBackend: 'file' as const, env: { RUNBOOK_WINRM_USER: USER, RUNBOOK_WINRM_PASSWORD: PASSWORD } };
+      const pinned = createWinrmExecutor({ ...base, fingerprint: 'AA'.repeat(32) });
+      await expectError(pinned.run([{ op: 'os.info' }]), 'permanent', /is not the pinned one[\s\S]*RUNBOOK_WINRM_FINGERPRINT/);
+      await pinned.close();
+      const unknownCa = createWinrmExecutor(base);
+      await expectError(unknownCa.run([{ op: 'os.info' }]), 'permanent', /certificate is not trusted[\s\S]*RUNBOOK_WINRM_CA_FILE/);
+      await unknownCa.close();
+      const caFile = join(await tempDir(), 'ca.pem');
+      await writeFile(caFile, winrm.certificatePem);
+      const trusted = createWinrmExecutor({ ...base, caFile });
+      const [os] = await trusted.run([{ op: 'os.info' }]);
+      assert.is(os.op, 'os.info');
+      await trusted.close();
+    } finally {
+      await winrm.close();
+    }
+  });
+
+  test('no listener is a transient "refused" error', async () => {
+    const { winrm, executor } = await setup();
+    await winrm.close();
+    try {
+      await expectError(executor.run([{ op: 'os.info' }]), 'refused', /no WinRM listener answers/);
+    } finally {
+      await executor.close();
+    }
+  });
+
+  test('an envelope larger than the server takes is a permanent error that says what to set', async () => {
+    const { winrm, executor } = await setup({ listener: { maxEnvelopeSizeKb: 40 } });
+    try {
+      await expectError(executor.run([{ op: 'os.info' }]), 'permanent', /too large[\s\S]*RUNBOOK_WINRM_MAX_ENVELOPE_KB/);
+    } finally {
+      await done(executor, winrm);
+    }
+  });
+
+  test('a connection dropped mid-receive is a transient "reset" (the engine retries it only where the batch is safe to repeat)', async () => {
+    const { hostFile, winrm, executor } = await setup();
+    try {
+      await executor.run([{ op: 'os.info' }]);
+      await writeHost(hostFile, { ...(await readHost(hostFile)), latencyMs: 3000 });
+      // The listener goes away while the agent works on the call: the Receive waiting for its answer drops.
+      setTimeout(() => void winrm.close(), 500);
+      await expectError(executor.run([{ op: 'boot.time' }]), 'reset', /dropped|reset|closed/);
+    } finally {
+      await done(executor, winrm);
+    }
+  });
+
+  test('a call that outlives its timeout fails at once; the next call starts another agent', async () => {
+    const { hostFile, winrm, executor } = await setup();
+    try {
+      await executor.run([{ op: 'os.info' }]);
+      await writeHost(hostFile, { ...(await readHost(hostFile)), latencyMs: 4000 });
+      const started = Date.now();
+      await expectError(executor.run([{ op: 'boot.time' }], { timeoutMs: 600 }), 'timeout', /did not answer within 600 ms/);
+      assert.ok(Date.now() - started < 2000);
+      await writeHost(hostFile, { ...(await readHost(hostFile)), latencyMs: 0 });
+      const [boot] = await executor.run([{ op: 'boot.time' }]);
+      assert.is(boot.op, 'boot.time');
+    } finally {
+      await done(executor, winrm);
+    }
+  });
+}
+
+test.run();

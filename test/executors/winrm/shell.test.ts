@@ -1,0 +1,30 @@
+/** What each WS-Management fault means to the executor (the shell's operations run in test/executors/winrm.test.ts). */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ShellGone, faultError } from '../../../src/executors/winrm/shell.js';
+import { FaultCode } from '../../../src/executors/winrm/wsman.js';
+
+test('a shell the server does not have is ShellGone, a transient reset', () => {
+  const error = faultError({ code: FaultCode.shellNotFound, subcode: 'InvalidSelectors', message: 'the shell was not found on the server' }, 'winrm://h:5985', 'command');
+  assert.instance(error, ShellGone);
+  assert.is(error.kind, 'reset');
+  assert.ok(error.transient);
+});
+
+test('an envelope over the limit is permanent and names the setting to change', () => {
+  const error = faultError({ code: 2150858817, subcode: 'EncodingLimit', message: 'too large' }, 'winrm://h:5985', 'input');
+  assert.is(error.kind, 'permanent');
+  assert.match(error.message, /refused the input envelope as too large/);
+  assert.match(error.message, /RUNBOOK_WINRM_MAX_ENVELOPE_KB/);
+});
+
+test('access denied is permanent and says what the account needs; any other fault is a protocol error', () => {
+  const denied = faultError({ code: 5, subcode: 'AccessDenied', message: 'Access is denied.' }, 'winrm://h:5985', 'shell creation');
+  assert.is(denied.kind, 'permanent');
+  assert.match(denied.message, /administrator/);
+  const other = faultError({ code: 42, subcode: 'Other', message: 'odd' }, 'winrm://h:5985', 'receive');
+  assert.is(other.kind, 'protocol');
+  assert.match(other.message, /fault 42: odd/);
+});
+
+test.run();
