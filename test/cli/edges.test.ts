@@ -85,7 +85,7 @@ test('a bad parameter exits 2 before any write and leaves no run behind; --json 
   const state = await tempDir();
   const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, '--param', 'hotfixSupersededBy=5011258', '--json']);
   assert.is(r.code, 2);
-  assert.match(r.stderr, /steps\[5\] \(id hotfix\)\.with\.supersededBy\.0: a KB number/);
+  assert.match(r.stderr, /steps\[6\] \(id hotfix\)\.with\.supersededBy\.0: a KB number/);
   const error = JSON.parse(r.stdout.trim());
   assert.is(error.event, 'error');
   assert.is(error.exitCode, 2);

@@ -47,7 +47,7 @@ test('a step parameter out of range gets zod\'s English message from the functio
   const host = await makeHost('server-2016');
   const r = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', await tempDir(), '--param', 'pollIntervalMs=1']);
   assert.is(r.code, 2);
-  assert.match(r.stderr, /steps\[6\] \(id restart\)\.with\.pollIntervalMs: Too small: expected number to be >=10/);
+  assert.match(r.stderr, /steps\[7\] \(id restart\)\.with\.pollIntervalMs: Too small: expected number to be >=10/);
 });
 
 test('status loads neither the engine\'s machines nor a schema library', async () => {
