@@ -13,6 +13,7 @@ import { WINHTTP_FACTS } from './winhttp.js';
 import { RESTART_FACTS } from './restart.js';
 import { POWERSHELL_FACTS } from './powershell.js';
 import { PROCEDURE_FACTS } from './procedure.js';
+import { TLS13_FACTS } from './tls13.js';
 
 export type { WindowsFact, FactSource, FactProof, FactStatus } from './types.js';
 export { defineFact } from './types.js';
@@ -28,6 +29,7 @@ export const WINDOWS_FACTS: readonly WindowsFact[] = [
   ...RESTART_FACTS,
   ...POWERSHELL_FACTS,
   ...PROCEDURE_FACTS,
+  ...TLS13_FACTS,
 ];
 
 /**
