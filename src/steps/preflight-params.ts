@@ -34,6 +34,12 @@ export const preflightParams = z.strictObject({
    * report and goes on; `refuse` stops the run before any write, as a refused one does. @default 'warn'
    */
   onUnknown: z._default(z.enum(['warn', 'refuse']), 'warn'),
+  /**
+   * Whose prerequisites: Microsoft's "Set up TLS for Orchestrator" (`tls12`) or "Set up TLS 1.3 for
+   * Orchestrator" (`tls13`: Orchestrator 2022/2025, an OS with TLS 1.3, SQL Server 2022 CU1 or later,
+   * the OLE DB Driver 19.2 or later — facts `tls13.*`). @default 'tls12'
+   */
+  procedure: z._default(z.enum(['tls12', 'tls13']), 'tls12'),
 });
 export type PreflightParams = z.infer<typeof preflightParams>;
 

@@ -19,12 +19,15 @@ import { DOTNET_MIN_RELEASE_46 } from '../windows/facts/dotnet.js';
 import { judgeSqlTls12, sqlRelease } from './judge-sql.js';
 import { judgeDotnet35 } from './judge-dotnet35.js';
 import { RESTART_MARKER } from './restart.js';
+import { PROCEDURE_RUNBOOK, judgeTls13Driver, judgeTls13Orchestrator, judgeTls13Os, judgeTls13Sql } from './judge-tls13.js';
+import { TLS13_ORCHESTRATOR_RELEASES } from '../windows/facts/tls13.js';
 import { tls13Reads } from './schannel.js';
 import type { PreflightParams } from './preflight-params.js';
 
 export type { PreflightParams } from './preflight-params.js';
 export { canonicalSqlVersion, compareVersions, judgeSqlTls12, sqlRelease } from './judge-sql.js';
 export { judgeDotnet35, type Dotnet35Judgement } from './judge-dotnet35.js';
+export { PROCEDURE_RUNBOOK, judgeSqlTls13 } from './judge-tls13.js';
 
 /**
  * One prerequisite judged: `ok`, `refuse` (positive evidence that it is not met: the run stops before any
@@ -124,7 +127,17 @@ function judgeOrchestrator(reads: PreflightReads, params: PreflightParams): Host
   if (!isRelease(o.release)) {
     return { check, verdict: 'refuse', evidence: `Orchestrator ${o.release}`, factIds, fix: `upgrade to ${accepted}` };
   }
-  if (o.release !== '2016') return { check, verdict: 'ok', evidence: `Orchestrator ${o.release}${o.version ? ` (${o.version})` : ''}`, factIds };
+  if (o.release !== '2016') {
+    const evidence = `Orchestrator ${o.release}${o.version ? ` (${o.version})` : ''}`;
+    // What Microsoft says of the newer releases: a TLS 1.3 page of their own, beside the TLS 1.2 one.
+    if (!(TLS13_ORCHESTRATOR_RELEASES.value as string[]).includes(o.release)) return { check, verdict: 'ok', evidence, factIds };
+    return {
+      check,
+      verdict: 'ok',
+      evidence: `${evidence}; Microsoft also publishes "Set up TLS 1.3 for Orchestrator" for Orchestrator ${TLS13_ORCHESTRATOR_RELEASES.value.join(' and ')} (bundled runbook ${PROCEDURE_RUNBOOK.tls13})`,
+      factIds: [...factIds, TLS13_ORCHESTRATOR_RELEASES.id],
+    };
+  }
   const ur = params.orchestratorUpdateRollup ?? o.updateRollup;
   const min = ORCHESTRATOR_ACCEPTED_RELEASES.value.minUpdateRollup2016;
   if (ur < 0) {
@@ -220,8 +233,9 @@ function judgeTransport(tls: string | null | undefined): HostVerdict[] {
 }
 
 /**
- * Judges every prerequisite of the TLS 1.2 procedure on what was read. Pure: the same reads and
- * parameters give the same verdicts.
+ * Judges every prerequisite of the procedure (`params.procedure`: Microsoft's TLS 1.2 page, or its TLS
+ * 1.3 page, which adds an OS with TLS 1.3, Orchestrator 2022/2025, SQL Server 2022 CU1 and the OLE DB
+ * Driver 19.2) on what was read. Pure: the same reads and parameters give the same verdicts.
  *
  * @example
  * ```ts
@@ -233,13 +247,16 @@ function judgeTransport(tls: string | null | undefined): HostVerdict[] {
  */
 export function judgeHost(reads: PreflightReads, params: PreflightParams): HostVerdict[] {
   const dotnet35 = judgeDotnet35(reads.os, reads.hotfixes, reads.dotnet35, params.hotfixSupersededBy);
+  const tls13 = params.procedure === 'tls13';
   return [
-    judgeOrchestrator(reads, params),
+    tls13 ? judgeTls13Orchestrator(reads) : judgeOrchestrator(reads, params),
     ...judgeOrchestratorOs(reads),
+    ...(tls13 ? [judgeTls13Os(reads), ...judgeTls13Sql(reads, params.sqlServerVersion)] : []),
     judgeDotnet4(reads, params),
     { check: 'dotnet35-tls', verdict: dotnet35.verdict, evidence: dotnet35.evidence, factIds: dotnet35.factIds, ...(dotnet35.fix ? { fix: dotnet35.fix } : {}) },
     ...judgeSql(reads, params),
-    judgeClient(reads),
+    // TLS 1.3 asks of the client what the TLS 1.2 question cannot settle: a driver for strict encryption.
+    tls13 ? judgeTls13Driver(reads) : judgeClient(reads),
     ...judgeTransport(reads.transportTls),
   ];
 }
