@@ -31,7 +31,7 @@ export type HostFit = {
  *
  * @example
  * ```ts
- * declare const reads: PreflightReads; // preflightReadsFrom(await executor.run(PREFLIGHT_READS))
+ * declare const reads: Parameters<typeof fitsHost>[1]; // preflightReadsFrom(await executor.run(PREFLIGHT_READS))
  * const fit = fitsHost('orchestrator-tls13', reads);
  * if (!fit.fits) console.log(fit.reasons.join('\n'));
  * ```
