@@ -21,7 +21,7 @@ function line(v: HostVerdict): string {
 
 export const preflightStep = defineStepKind({
   kind: 'orchestrator/preflight',
-  description: 'Checks the prerequisites of the TLS 1.2 procedure against the Windows facts table: OS, Orchestrator, .NET, SQL Server and its clients, transport TLS',
+  description: 'Checks the prerequisites of the TLS 1.2 (or, procedure: tls13, the TLS 1.3) procedure against the Windows facts table: OS, Orchestrator, .NET, SQL Server and its clients, transport TLS',
   params: preflightParams,
   outputs: z.object({
     os: z.unknown(),
@@ -71,7 +71,9 @@ export const preflightStep = defineStepKind({
       unknowns,
     };
     const met = `prerequisites met: ${reads.os.caption} (${reads.os.architecture}), Orchestrator ${reads.orchestrator.release}, .NET release ${reads.dotnetRelease}, SQL ${sqlServer.join(', ') || 'not on the target'}`;
-    const summary = unknowns.length ? `${met}; ${unknowns.length} not settled by any document (onUnknown=warn): ${unknowns.join('; ')}` : met;
+    const notes = verdicts.flatMap((v) => (v.note ? [v.note] : []));
+    const said = notes.length ? `${met}; ${notes.join('; ')}` : met;
+    const summary = unknowns.length ? `${said}; ${unknowns.length} not settled by any document (onUnknown=warn): ${unknowns.join('; ')}` : said;
     return { changes: [], summary, data: facts as unknown as Json };
   },
   phases: [],

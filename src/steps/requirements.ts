@@ -33,7 +33,15 @@ export { PROCEDURE_RUNBOOK, judgeSqlTls13 } from './judge-tls13.js';
  * One prerequisite judged: `ok`, `refuse` (positive evidence that it is not met: the run stops before any
  * write), or `unknown` (no document settles it: shown with what was read, decided by `onUnknown`).
  */
-export type HostVerdict = { check: string; verdict: 'ok' | 'refuse' | 'unknown'; evidence: string; factIds: string[]; fix?: string };
+export type HostVerdict = {
+  check: string;
+  verdict: 'ok' | 'refuse' | 'unknown';
+  evidence: string;
+  factIds: string[];
+  fix?: string;
+  /** What the preflight's summary says even when the check passes (e.g. another page Microsoft publishes for this host). */
+  note?: string;
+};
 
 /** What the preflight reads from a host, by meaning. */
 export type PreflightReads = {
@@ -131,12 +139,8 @@ function judgeOrchestrator(reads: PreflightReads, params: PreflightParams): Host
     const evidence = `Orchestrator ${o.release}${o.version ? ` (${o.version})` : ''}`;
     // What Microsoft says of the newer releases: a TLS 1.3 page of their own, beside the TLS 1.2 one.
     if (!(TLS13_ORCHESTRATOR_RELEASES.value as string[]).includes(o.release)) return { check, verdict: 'ok', evidence, factIds };
-    return {
-      check,
-      verdict: 'ok',
-      evidence: `${evidence}; Microsoft also publishes "Set up TLS 1.3 for Orchestrator" for Orchestrator ${TLS13_ORCHESTRATOR_RELEASES.value.join(' and ')} (bundled runbook ${PROCEDURE_RUNBOOK.tls13})`,
-      factIds: [...factIds, TLS13_ORCHESTRATOR_RELEASES.id],
-    };
+    const note = `Microsoft also publishes "Set up TLS 1.3 for Orchestrator" for Orchestrator ${TLS13_ORCHESTRATOR_RELEASES.value.join(' and ')} (bundled runbook ${PROCEDURE_RUNBOOK.tls13})`;
+    return { check, verdict: 'ok', evidence: `${evidence}; ${note}`, factIds: [...factIds, TLS13_ORCHESTRATOR_RELEASES.id], note };
   }
   const ur = params.orchestratorUpdateRollup ?? o.updateRollup;
   const min = ORCHESTRATOR_ACCEPTED_RELEASES.value.minUpdateRollup2016;

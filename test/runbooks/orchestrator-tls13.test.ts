@@ -127,6 +127,7 @@ test('orchestrator-tls12 on an Orchestrator 2025 host runs, and its preflight sa
   assert.is(result.status, 'succeeded', JSON.stringify(result.error));
   const checks = (step(result, 'preflight').output as { checks: { check: string; evidence: string }[] }).checks;
   assert.match(checks.find((c) => c.check === 'orchestrator-release')!.evidence, /Orchestrator 2025; Microsoft also publishes "Set up TLS 1\.3 for Orchestrator" for Orchestrator 2022 and 2025 \(bundled runbook orchestrator-tls13\)/);
+  assert.match(step(result, 'preflight').summary, /Orchestrator 2025, .*; Microsoft also publishes "Set up TLS 1\.3 for Orchestrator"/, 'said in the plan and the report, not only in the output');
 });
 
 test.run();
