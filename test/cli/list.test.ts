@@ -4,9 +4,10 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeHost, registryText } from '../helpers.js';
+import { kinds, makeHost, registryText } from '../helpers.js';
+import { loadRunbook } from '../../src/index.js';
 import { cli } from './run-cli.js';
 
 const DIST = join(import.meta.dirname, '..', '..', 'dist', 'runbooks');
@@ -18,6 +19,13 @@ test('the build checks and ships both bundled runbooks, and list shows both with
   assert.match(stdout, /orchestrator-tls12 — /);
   assert.match(stdout, /orchestrator-tls13 — TLS 1\.3 and TLS 1\.2 on a System Center Orchestrator 2022\/2025 server/);
   assert.match(stdout, /--param tls12Server=<string>/);
+});
+
+test('the build\'s copy of orchestrator-tls13 carries the fingerprint its YAML has when read as any file', async () => {
+  const compiled = JSON.parse(readFileSync(join(DIST, 'orchestrator-tls13.json'), 'utf8')) as { fingerprint: string };
+  const asFile = await loadRunbook(join(import.meta.dirname, '..', '..', 'runbooks', 'orchestrator-tls13.yaml'), kinds);
+  assert.is(compiled.fingerprint, asFile.fingerprint);
+  assert.is((await loadRunbook('orchestrator-tls13', kinds)).fingerprint, asFile.fingerprint);
 });
 
 test('list --target tells which runbook fits: a Server 2019 / Orchestrator 2019 host fits only orchestrator-tls12, and is not changed', async () => {
