@@ -39,7 +39,7 @@ export type HostFit = {
 export function fitsHost(runbookName: string, reads: PreflightReads, params: Record<string, unknown> = {}): HostFit {
   const procedure = BUNDLED_PROCEDURES[runbookName];
   if (!procedure) throw new Error(`"${runbookName}" is not a bundled runbook with an Orchestrator preflight (known: ${Object.keys(BUNDLED_PROCEDURES).join(', ')})`);
-  const verdicts = judgeHost(reads, preflightParams.parse({ ...params, procedure }));
+  const verdicts = judgeHost(reads, preflightParams.parse({ ...params, tlsProcedure: procedure }));
   const line = (v: HostVerdict) => `${v.check}: ${v.evidence}${v.fix ? ` — ${v.fix}` : ''}`;
   const reasons = verdicts.filter((v) => v.verdict === 'refuse').map(line);
   return { runbook: runbookName, procedure, fits: reasons.length === 0, reasons, unknowns: verdicts.filter((v) => v.verdict === 'unknown').map(line), verdicts };

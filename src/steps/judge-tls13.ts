@@ -2,7 +2,7 @@
  * The prerequisites of Microsoft's "Set up TLS 1.3 for Orchestrator", judged against the facts table:
  * the Orchestrator release the page is written for, an OS that has TLS 1.3, a SQL Server that speaks it
  * and a driver that can connect with strict encryption (TDS 8.0). `judgeHost` calls it for
- * `procedure: tls13`; nothing here carries a threshold of its own.
+ * `tlsProcedure: tls13`; nothing here carries a threshold of its own.
  */
 import { TLS13_FIRST_BUILD_FACT } from '../windows/facts/schannel.js';
 import { ORCHESTRATOR_ACCEPTED_RELEASES } from '../windows/facts/orchestrator.js';

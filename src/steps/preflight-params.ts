@@ -39,7 +39,7 @@ export const preflightParams = z.strictObject({
    * Orchestrator" (`tls13`: Orchestrator 2022/2025, an OS with TLS 1.3, SQL Server 2022 CU1 or later,
    * the OLE DB Driver 19.2 or later — facts `tls13.*`). @default 'tls12'
    */
-  procedure: z._default(z.enum(['tls12', 'tls13']), 'tls12'),
+  tlsProcedure: z._default(z.enum(['tls12', 'tls13']), 'tls12'),
 });
 export type PreflightParams = z.infer<typeof preflightParams>;
 

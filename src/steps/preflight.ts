@@ -21,7 +21,7 @@ function line(v: HostVerdict): string {
 
 export const preflightStep = defineStepKind({
   kind: 'orchestrator/preflight',
-  description: 'Checks the prerequisites of the TLS 1.2 (or, procedure: tls13, the TLS 1.3) procedure against the Windows facts table: OS, Orchestrator, .NET, SQL Server and its clients, transport TLS',
+  description: 'Checks the prerequisites of the TLS 1.2 (or, tlsProcedure: tls13, the TLS 1.3) procedure against the Windows facts table: OS, Orchestrator, .NET, SQL Server and its clients, transport TLS',
   params: preflightParams,
   outputs: z.object({
     os: z.unknown(),

@@ -237,7 +237,7 @@ function judgeTransport(tls: string | null | undefined): HostVerdict[] {
 }
 
 /**
- * Judges every prerequisite of the procedure (`params.procedure`: Microsoft's TLS 1.2 page, or its TLS
+ * Judges every prerequisite of the procedure (`params.tlsProcedure`: Microsoft's TLS 1.2 page, or its TLS
  * 1.3 page, which adds an OS with TLS 1.3, Orchestrator 2022/2025, SQL Server 2022 CU1 and the OLE DB
  * Driver 19.2) on what was read. Pure: the same reads and parameters give the same verdicts.
  *
@@ -251,7 +251,7 @@ function judgeTransport(tls: string | null | undefined): HostVerdict[] {
  */
 export function judgeHost(reads: PreflightReads, params: PreflightParams): HostVerdict[] {
   const dotnet35 = judgeDotnet35(reads.os, reads.hotfixes, reads.dotnet35, params.hotfixSupersededBy);
-  const tls13 = params.procedure === 'tls13';
+  const tls13 = params.tlsProcedure === 'tls13';
   return [
     tls13 ? judgeTls13Orchestrator(reads) : judgeOrchestrator(reads, params),
     ...judgeOrchestratorOs(reads),

@@ -1,5 +1,5 @@
 /**
- * The TLS 1.3 procedure's prerequisites (`judgeHost` with `procedure: tls13`) against the facts table:
+ * The TLS 1.3 procedure's prerequisites (`judgeHost` with `tlsProcedure: tls13`) against the facts table:
  * SQL Server 2022 CU1, an OS with TLS 1.3, Orchestrator 2022/2025, the OLE DB Driver 19.2 — and an
  * undocumented driver key that never refuses.
  */
@@ -12,7 +12,7 @@ import { preflightParams } from '../../src/steps/preflight.js';
 import { TLS13_SQL_SERVER } from '../../src/windows/facts/tls13.js';
 
 const NOW = '2026-01-01T00:00:00.000Z';
-const tls13 = (p: Record<string, unknown> = {}) => preflightParams.parse({ ...p, procedure: 'tls13' });
+const tls13 = (p: Record<string, unknown> = {}) => preflightParams.parse({ ...p, tlsProcedure: 'tls13' });
 const readsOf = (host: SimHostState): PreflightReads => preflightReadsFrom(PREFLIGHT_READS.map((op) => applyOp(host, op, NOW)));
 const verdict = (vs: HostVerdict[], check: string) => vs.find((v) => v.check === check)!;
 
