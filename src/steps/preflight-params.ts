@@ -40,6 +40,12 @@ export const preflightParams = z.strictObject({
    * the OLE DB Driver 19.2 or later — facts `tls13.*`). @default 'tls12'
    */
   tlsProcedure: z._default(z.enum(['tls12', 'tls13']), 'tls12'),
+  /**
+   * What the run will do to the server side of TLS 1.2: `disabled` (orchestrator-tls13's TLS 1.3-only
+   * server side) needs the engine's own connection to the target to use TLS 1.3 already, or the target
+   * could not be reached after the restart. @default 'enabled'
+   */
+  tls12Server: z._default(z.enum(['enabled', 'disabled']), 'enabled'),
 });
 export type PreflightParams = z.infer<typeof preflightParams>;
 

@@ -229,8 +229,11 @@ function judgeClient(reads: PreflightReads): HostVerdict {
   return { check, verdict: 'unknown', evidence, factIds, fix: `make sure ${wanted} is installed (KB3135244 names the "Microsoft SQL Server 2012 Native Client - QFE" download for Native Client 11)` };
 }
 
-function judgeTransport(tls: string | null | undefined): HostVerdict[] {
+function judgeTransport(tls: string | null | undefined, tls12Server: 'enabled' | 'disabled' = 'enabled'): HostVerdict[] {
   if (tls === undefined || tls === null) return [];
+  if (tls12Server === 'disabled' && tls !== 'TLSv1.3') {
+    return [{ check: 'transport-tls', verdict: 'refuse', evidence: `the connection to the target uses ${tls}, which the TLS 1.3-only server side (tls12Server=disabled) refuses after the restart`, factIds: [], fix: 'connect to the target over TLS 1.3 first, or keep tls12Server=enabled' }];
+  }
   return /^TLSv1\.[23]$/.test(tls)
     ? [{ check: 'transport-tls', verdict: 'ok', evidence: `the connection to the target uses ${tls}`, factIds: [] }]
     : [{ check: 'transport-tls', verdict: 'refuse', evidence: `the connection to the target uses ${tls}`, factIds: [], fix: 'make the connection work over TLS 1.2 before older protocols are disabled' }];
@@ -261,6 +264,6 @@ export function judgeHost(reads: PreflightReads, params: PreflightParams): HostV
     ...judgeSql(reads, params),
     // TLS 1.3 asks of the client what the TLS 1.2 question cannot settle: a driver for strict encryption.
     tls13 ? judgeTls13Driver(reads) : judgeClient(reads),
-    ...judgeTransport(reads.transportTls),
+    ...judgeTransport(reads.transportTls, params.tls12Server),
   ];
 }

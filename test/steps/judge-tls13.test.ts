@@ -53,4 +53,13 @@ test('Orchestrator 2022 on Server 2022 passes the release and OS checks (2022 is
   assert.is(verdict(vs, 'os-tls13').verdict, 'ok');
 });
 
+test('a TLS 1.3-only server side is refused while the engine reaches the target over TLS 1.2: it could not reach it after the restart', () => {
+  const reads = { ...readsOf(createPreset('server-2025', new Date(NOW))), transportTls: 'TLSv1.2' };
+  const refused = verdict(judgeHost(reads, tls13({ tls12Server: 'disabled' })), 'transport-tls');
+  assert.is(refused.verdict, 'refuse');
+  assert.match(refused.evidence, /uses TLSv1\.2, which the TLS 1\.3-only server side \(tls12Server=disabled\) refuses after the restart/);
+  assert.is(verdict(judgeHost(reads, tls13()), 'transport-tls').verdict, 'ok', 'TLS 1.2 kept: fine');
+  assert.is(verdict(judgeHost({ ...reads, transportTls: 'TLSv1.3' }, tls13({ tls12Server: 'disabled' })), 'transport-tls').verdict, 'ok');
+});
+
 test.run();
