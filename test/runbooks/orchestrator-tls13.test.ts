@@ -24,7 +24,8 @@ const outcomes = (result: RunResult, id: string) => {
 };
 
 test('both runbooks are bundled: orchestrator-tls13 loads by name beside orchestrator-tls12', async () => {
-  assert.equal(await bundledRunbookNames(), ['orchestrator-tls12', 'orchestrator-tls13']);
+  const names = await bundledRunbookNames();
+  for (const name of ['orchestrator-tls12', 'orchestrator-tls13']) assert.ok(names.includes(name), name);
   const rb = await tls13();
   assert.is(rb.source, 'orchestrator-tls13');
   assert.is.not(rb.fingerprint, (await loadRunbook('orchestrator-tls12', kinds)).fingerprint);

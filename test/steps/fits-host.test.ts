@@ -13,8 +13,10 @@ import { makeHost } from '../helpers.js';
 const NOW = '2026-01-01T00:00:00.000Z';
 const readsOf = (preset: string) => preflightReadsFrom(PREFLIGHT_READS.map((op) => applyOp(createPreset(preset, new Date(NOW)), op, NOW)));
 
-test('every bundled runbook has a procedure to be judged by', async () => {
-  assert.equal(Object.keys(BUNDLED_PROCEDURES).sort(), await bundledRunbookNames());
+test('both Orchestrator runbooks are bundled and judged, each by its own procedure', async () => {
+  const names = await bundledRunbookNames();
+  assert.equal(BUNDLED_PROCEDURES, { 'orchestrator-tls12': 'tls12', 'orchestrator-tls13': 'tls13' });
+  for (const name of Object.keys(BUNDLED_PROCEDURES)) assert.ok(names.includes(name), name);
 });
 
 test('an Orchestrator 2025 host fits both runbooks; a Server 2019 / Orchestrator 2019 host only orchestrator-tls12, with the reasons', () => {
