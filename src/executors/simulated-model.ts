@@ -3,7 +3,7 @@
  * out host operations on it. The executor in `simulated.ts` adds the file, faults, latency and downtime.
  */
 import type { Dotnet35Tls, HostOp, HostOpName, HostOpResult, OsInfo, ProtocolMap, ProtocolName, ProtocolSide, RegistryValue, RegistryView, SqlInstance } from './types.js';
-import { TLS13, negotiatesByDefault, protocolDefault, protocolKey, protocolMap } from '../windows/schannel.js';
+import { TLS13, negotiatesByDefault, protocolDefault, protocolKey, protocolMap, protocolSupported } from '../windows/schannel.js';
 import { SCHANNEL_DEFAULTS_FACT } from '../windows/facts/schannel.js';
 import { REG_HEADER, regLine } from '../windows/reg-file.js';
 import { BOOT_TIME_TOLERANCE_MS, restartedSince } from '../windows/boot-time.js';
@@ -219,7 +219,8 @@ export function serverProtocolsInEffect(host: SimHostState): Record<'TLS 1.0' | 
     'TLS 1.0': side('TLS 1.0'),
     'TLS 1.1': side('TLS 1.1'),
     'TLS 1.2': side('TLS 1.2'),
-    'TLS 1.3': host.tls13InEffect ?? simulatedDefault(host, TLS13, 'Server'),
+    // Values under TLS 1.3 do not make a Windows that lacks it (before build 20348) speak it.
+    'TLS 1.3': protocolSupported(TLS13, host.os.build) !== false && (host.tls13InEffect ?? simulatedDefault(host, TLS13, 'Server')),
   };
 }
 

@@ -21,7 +21,7 @@ function line(v: HostVerdict): string {
 
 export const preflightStep = defineStepKind({
   kind: 'orchestrator/preflight',
-  description: 'Checks the prerequisites of the TLS 1.2 procedure against the Windows facts table: OS, Orchestrator, .NET, SQL Server and its clients, transport TLS',
+  description: 'Checks the prerequisites of the TLS 1.2 (or, tlsProcedure: tls13, the TLS 1.3) procedure against the Windows facts table: OS, Orchestrator, .NET, SQL Server and its clients, transport TLS',
   params: preflightParams,
   outputs: z.object({
     os: z.unknown(),
@@ -68,12 +68,14 @@ export const preflightStep = defineStepKind({
       bootTime: reads.bootTime,
       // `checks`, not `verdicts`: the report reads a step output's `verdicts` as TLS handshakes.
       // A passed check keeps its name and verdict (its evidence is in `runbook inspect`): the journal of a
-      // fresh run stays small; what is not ok keeps everything.
-      checks: verdicts.map((v) => (v.verdict === 'ok' ? { check: v.check, verdict: v.verdict } : v)),
+      // fresh run stays small; what is not ok, or carries a note, keeps everything.
+      checks: verdicts.map((v) => (v.verdict === 'ok' && !v.note ? { check: v.check, verdict: v.verdict } : v)),
       unknowns,
     };
     const met = `prerequisites met: ${reads.os.caption} (${reads.os.architecture}), Orchestrator ${reads.orchestrator.release}, .NET release ${reads.dotnetRelease}, SQL ${sqlServer.join(', ') || 'not on the target'}`;
-    const summary = unknowns.length ? `${met}; ${unknowns.length} not settled by any document (onUnknown=warn): ${unknowns.join('; ')}` : met;
+    const notes = verdicts.flatMap((v) => (v.note ? [v.note] : []));
+    const said = notes.length ? `${met}; ${notes.join('; ')}` : met;
+    const summary = unknowns.length ? `${said}; ${unknowns.length} not settled by any document (onUnknown=warn): ${unknowns.join('; ')}` : said;
     return { changes: [], summary, data: facts as unknown as Json };
   },
   phases: [],
