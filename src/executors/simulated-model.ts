@@ -101,6 +101,14 @@ export interface SimHostState {
   onTarget: boolean;
 }
 
+/**
+ * The simulator's own state of a host that has just been made (from a preset or a capture): up, never
+ * restarted, no fault, no latency, no file, no start-up task, the controller elsewhere.
+ */
+export function freshRuntime(): Pick<SimHostState, 'downtimeMs' | 'down' | 'restarts' | 'bootActions' | 'faults' | 'latencyMs' | 'files' | 'startupTasks' | 'onTarget'> {
+  return { downtimeMs: 1500, down: null, restarts: 0, bootActions: [], faults: [], latencyMs: 0, files: {}, startupTasks: {}, onTarget: false };
+}
+
 const WOW = 'Wow6432Node';
 
 /** Physical path of a key in a view: the 32-bit view of `SOFTWARE\X` is `SOFTWARE\Wow6432Node\X`. */

@@ -5,7 +5,7 @@
  * carries comes from the Windows facts table (`src/windows/facts/`), named where it is used.
  */
 import type { OsInfo, RegistryValue } from './types.js';
-import { configuredProtocols, configuredTls13, type SimHostState } from './simulated-model.js';
+import { configuredProtocols, configuredTls13, freshRuntime, type SimHostState } from './simulated-model.js';
 import { OS_SERVER_BUILDS } from '../windows/facts/os.js';
 import { DOTNET_RELEASE_VALUES } from '../windows/facts/dotnet.js';
 
@@ -196,15 +196,7 @@ function fromSpec(name: string, spec: PresetSpec, now: Date): SimHostState {
     services: Object.fromEntries(ORCHESTRATOR_SERVICES.map((s) => [s, { state: 'running', startType: 'auto' }])),
     bootTime,
     inEffect: {} as SimHostState['inEffect'],
-    downtimeMs: 1500,
-    down: null,
-    restarts: 0,
-    bootActions: [],
-    faults: [],
-    latencyMs: 0,
-    files: {},
-    startupTasks: {},
-    onTarget: false,
+    ...freshRuntime(),
     // WinRM's HTTPS listener (port 5986, "Installation and configuration for Windows Remote Management")
     // and the Orchestrator Web Service (port 81, "System requirements for System Center Orchestrator":
     // ports), here configured for HTTPS.
