@@ -17,6 +17,7 @@ const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Co
   { name: 'list', summary: 'bundled runbooks and step kinds', load: async () => (await import('./commands/list.js')).list },
   { name: 'validate', summary: 'check a runbook document', load: async () => (await import('./commands/validate.js')).validate },
   { name: 'probe', summary: 'TLS handshakes per protocol version against host:port endpoints', load: async () => (await import('./commands/probe.js')).probe },
+  { name: 'serve', summary: 'the run console in the browser: runs and fleets, live', load: async () => (await import('./commands/serve.js')).serve },
   { name: 'sim', summary: 'simulated Windows hosts (create, serve, presets)', load: async () => (await import('./commands/sim.js')).sim },
   { name: 'demo', summary: 'the bundled runbook against a fresh simulated host', load: async () => (await import('./commands/demo.js')).demo },
 ];
