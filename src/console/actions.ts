@@ -12,8 +12,6 @@ import { createWriteStream } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { RunStartedRecord } from '../engine/records.js';
-import { hostRunId } from '../fleet/fleet.js';
 import type { Session } from './auth.js';
 import type { ConsoleReader } from './reader.js';
 import { Outcome } from './outcome.js';
@@ -26,7 +24,7 @@ export type ActionEntry = {
   action: ActionName;
   id: string;
   who: { user: string; address: string; userAgent: string; session: string };
-  event: 'started' | 'ended' | 'refused';
+  event: 'started' | 'fleet' | 'ended' | 'refused';
   pid?: number;
   exitCode?: number | null;
   /** The fleet a relaunch started. */
@@ -121,7 +119,7 @@ export class ConsoleActions {
       const m = /"fleetId":"([A-Za-z0-9._-]+)"/.exec(buffered);
       if (m) {
         fleetId = m[1];
-        void this.journal({ action, id, who, event: 'started', pid, fleetId, hosts, detail: `relaunched as fleet ${fleetId}` });
+        void this.journal({ action, id, who, event: 'fleet', pid, fleetId, detail: `relaunched as fleet ${fleetId}` });
       }
     });
     child.stderr.pipe(out, { end: false });
@@ -144,15 +142,11 @@ export class ConsoleActions {
     const record = await this.o.reader.fleetRecord(fleetId);
     const failed = new Set(view.waves.flatMap((w) => w.hosts).filter((h) => RELAUNCHED.includes(h.outcome)).map((h) => h.name));
     if (failed.size === 0) return { refused: `fleet ${fleetId} has no failed host to relaunch (failed and rolled back, unreachable or cancelled)` };
-    let source = record.runbook.name;
-    for (const h of record.inventory.hosts) {
-      try {
-        source = ((await this.o.reader.store.readJournal(hostRunId(fleetId, h.name)))[0] as unknown as RunStartedRecord).source ?? source;
-        break;
-      } catch {
-        // a host without a run: try the next
-      }
-    }
+    // The fleet's own definition, as its record keeps it (the hosts' runs were started from it).
+    const stamp = Date.now();
+    await mkdir(this.dir, { recursive: true });
+    const source = join(this.dir, `relaunch-${fleetId}-${stamp}.runbook.json`);
+    await writeFile(source, `${JSON.stringify(record.runbook, null, 2)}\n`);
     const waves = record.inventory.waves
       .map((w, i) => ({ name: w.name, group: `wave-${i + 1}`, hosts: w.hosts.filter((h) => failed.has(h.name)) }))
       .filter((w) => w.hosts.length > 0);
@@ -161,8 +155,7 @@ export class ConsoleActions {
       hosts: waves.flatMap((w) => w.hosts.map((h) => ({ name: h.name, target: h.target, groups: [w.group], params: { ...h.params, ...(record.params as Record<string, string | number | boolean>) } }))),
       waves: waves.map((w) => ({ name: w.name, groups: [w.group] })),
     };
-    const file = join(this.dir, `relaunch-${fleetId}-${Date.now()}.yaml`);
-    await mkdir(this.dir, { recursive: true });
+    const file = join(this.dir, `relaunch-${fleetId}-${stamp}.inventory.yaml`);
     await writeFile(file, `# the failed hosts of fleet ${fleetId}, relaunched from the console\n${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
     return { file, source, hosts: [...failed], maxFailures: record.maxFailures, concurrency: record.concurrency };
   }

@@ -10,7 +10,6 @@ import type { IncomingMessage } from 'node:http';
 
 export type Session = { id: string; csrf: string; created: string; address: string; userAgent: string };
 
-const COOKIE = 'runbook_console';
 
 const same = (a: string, b: string) => {
   const x = createHash('sha256').update(a).digest();
@@ -22,8 +21,16 @@ export class ConsoleAuth {
   readonly token: string;
   private readonly sessions = new Map<string, Session>();
 
+  /** The cookie's name: one per port, since cookies do not tell ports apart (two consoles on one machine). */
+  private cookieName = 'runbook_console';
+
   constructor(token?: string) {
     this.token = token ?? randomBytes(24).toString('base64url');
+  }
+
+  /** Names the session cookie after the port the console listens on. */
+  setPort(port: number): void {
+    this.cookieName = `runbook_console_${port}`;
   }
 
   /** True when `candidate` is the console's token. */
@@ -41,7 +48,7 @@ export class ConsoleAuth {
       userAgent: String(req.headers['user-agent'] ?? '').slice(0, 200),
     };
     this.sessions.set(session.id, session);
-    return { session, cookie: `${COOKIE}=${session.id}; HttpOnly; SameSite=Strict; Path=/${secure ? '; Secure' : ''}` };
+    return { session, cookie: `${this.cookieName}=${session.id}; HttpOnly; SameSite=Strict; Path=/${secure ? '; Secure' : ''}` };
   }
 
   /** The request's session (by cookie), or a token session (by bearer token), or null. */
@@ -53,7 +60,7 @@ export class ConsoleAuth {
     const cookie = req.headers.cookie ?? '';
     for (const part of cookie.split(';')) {
       const [name, value] = part.trim().split('=');
-      if (name === COOKIE && value) {
+      if (name === this.cookieName && value) {
         const s = this.sessions.get(value);
         if (s) return s;
       }

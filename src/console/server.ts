@@ -220,6 +220,7 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
     server.listen(o.port ?? 8740, host, () => resolve());
   });
   port = (server.address() as AddressInfo).port;
+  auth.setPort(port);
   const shown = host.includes(':') ? `[${host}]` : host;
   return {
     url: `${scheme}://${shown}:${port}/?token=${auth.token}`,

@@ -79,7 +79,7 @@ test('without the token, or with a wrong one, nothing is served but the refusal'
     assert.is(res.status, 401, path);
     assert.not.ok((await res.text()).includes(fixture.ok), `${path} leaked a run`);
   }
-  assert.is((await get('/api/list', { cookie: 'runbook_console=forged' })).status, 401);
+  assert.is((await get('/api/list', { cookie: `runbook_console_${c.port}=forged` })).status, 401);
   assert.is((await get('/api/list', { authorization: `Bearer ${c.token}` })).status, 200, 'a script may send the token');
 });
 

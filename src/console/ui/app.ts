@@ -24,15 +24,22 @@ async function show(): Promise<void> {
   current = hash;
   fleetPage = null;
   const [, view, id] = hash.split('/').map((p) => decodeURIComponent(p));
+  // Drawn aside, then swapped in only if the page still shows this route (a slow read of the previous
+  // route must not overwrite the next one).
+  const next = h('div');
+  let page: FleetPage | null = null;
   try {
-    if (view === 'fleet' && id) fleetPage = await renderFleet(main, id);
-    else if (view === 'run' && id) await renderRun(main, id);
-    else await renderList(main);
-    stats.renders += 1;
-    document.body.dataset.view = view || 'list';
+    if (view === 'fleet' && id) page = await renderFleet(next, id);
+    else if (view === 'run' && id) await renderRun(next, id);
+    else await renderList(next);
   } catch (error) {
-    fill(main, h('div', { class: 'error', role: 'alert' }, error instanceof ApiError && error.status === 401 ? 'Your session has ended: open the address runbook serve printed, with its token.' : `Cannot show this page: ${(error as Error).message}`));
+    fill(next, h('div', { class: 'error', role: 'alert' }, error instanceof ApiError && error.status === 401 ? 'Your session has ended: open the address runbook serve printed, with its token.' : `Cannot show this page: ${(error as Error).message}`));
   }
+  if (current !== hash) return;
+  fleetPage = page;
+  main.replaceChildren(...next.childNodes);
+  stats.renders += 1;
+  document.body.dataset.view = view || 'list';
 }
 
 /** Reads the current page again, at most once a second (list and run pages). */
@@ -83,7 +90,12 @@ function connect(): void {
   });
 }
 
-window.addEventListener('hashchange', () => void show());
+window.addEventListener('hashchange', () => {
+  // A pending re-read was for the previous route.
+  if (again) clearTimeout(again);
+  again = null;
+  void show();
+});
 void sessionInfo()
   .then((s) => fill(document.getElementById('store')!, s.store))
   .catch(() => undefined);
