@@ -221,6 +221,8 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
   });
   port = (server.address() as AddressInfo).port;
   auth.setPort(port);
+  // Every run read once, in the background: the first page a person opens finds the replays cached.
+  void reader.list().catch(() => undefined);
   const shown = host.includes(':') ? `[${host}]` : host;
   return {
     url: `${scheme}://${shown}:${port}/?token=${auth.token}`,

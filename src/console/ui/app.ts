@@ -16,7 +16,7 @@ let fleetPage: FleetPage | null = null;
 let current = '';
 
 /** Counters the tests and the bench read: updates received, rows applied. */
-const stats = { updates: 0, rows: 0, renders: 0 };
+const stats = { updates: 0, rows: 0, renders: 0, applyMs: 0 };
 (window as unknown as { runbookConsole: typeof stats }).runbookConsole = stats;
 
 async function show(): Promise<void> {
@@ -57,6 +57,7 @@ function reshow(): void {
 
 let queued: UpdateEvent[] = [];
 function applyUpdates(): void {
+  const t0 = performance.now();
   const batch = queued;
   queued = [];
   const rows = batch.flatMap((b) => b.rows);
@@ -69,6 +70,7 @@ function applyUpdates(): void {
   } else if (view === 'run') {
     if (rows.some((r) => r.runId === id)) reshow();
   } else if (rows.length > 0 || fleets.size > 0) reshow();
+  stats.applyMs += performance.now() - t0;
 }
 
 function connect(): void {
