@@ -28,6 +28,8 @@ export interface LiveOptions {
 export interface Live {
   /** How changes are found: `watch` (file store) or `poll` (PostgreSQL). */
   readonly mode: 'watch' | 'poll';
+  /** Resolves once the first scan set its watches (or the first poll answered). */
+  readonly ready: Promise<void>;
   close(): void;
 }
 
@@ -38,11 +40,9 @@ export function watchStore(o: LiveOptions): Live {
   const interval = o.intervalMs ?? 250;
   let pending: Changes = { runs: new Set(), fleets: new Set() };
   let timer: NodeJS.Timeout | null = null;
-  let last = 0;
   let closed = false;
   const flush = () => {
     timer = null;
-    last = Date.now();
     const batch = pending;
     pending = { runs: new Set(), fleets: new Set() };
     if (batch.runs.size + batch.fleets.size > 0) o.onBatch(batch);
@@ -50,8 +50,9 @@ export function watchStore(o: LiveOptions): Live {
   const note = (kind: 'runs' | 'fleets', id: string) => {
     if (closed || !ID.test(id)) return;
     pending[kind].add(id);
-    // Throttled, not debounced: a fleet that never pauses still gets a batch every interval.
-    if (!timer) timer = setTimeout(flush, Math.max(0, interval - (Date.now() - last)));
+    // Throttled, not debounced: a change waits at most one interval, and a fleet that never pauses
+    // still gets a batch every interval.
+    if (!timer) timer = setTimeout(flush, interval);
   };
 
   if (o.store.kind !== 'file') {
@@ -72,10 +73,11 @@ export function watchStore(o: LiveOptions): Live {
         // the store is away for now: the next poll tries again
       }
     };
-    void poll();
+    const ready = poll();
     const every = setInterval(poll, o.pollMs ?? 1000);
     return {
       mode: 'poll',
+      ready,
       close() {
         closed = true;
         clearInterval(every);
@@ -129,13 +131,14 @@ export function watchStore(o: LiveOptions): Live {
     }
   };
   // The first scan only sets the watches: what is already there is what the page loads.
-  void rescan().then(() => {
+  const ready = rescan().then(() => {
     pending = { runs: new Set(), fleets: new Set() };
   });
   const every = setInterval(() => void rescan(), 3000);
   every.unref();
   return {
     mode: 'watch',
+    ready,
     close() {
       closed = true;
       clearInterval(every);

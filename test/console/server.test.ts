@@ -10,11 +10,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSimulatedExecutor, fileStore, validateRunbook, type RunbookDefinition } from '../../src/index.js';
 import { startConsole, type Console } from '../../src/console/server.js';
-import { FAST, kinds, makeHost, newRunner, tempDir } from '../helpers.js';
+import { kinds, makeHost, newRunner, tempDir } from '../helpers.js';
+import { CLI } from '../cli/run-cli.js';
 
 const SECRET = 'console-Secr3t-value';
 
-async function stateWithRuns(): Promise<{ state: string; ok: string; damaged: string; secret: string }> {
+async function stateWithRuns(): Promise<{ state: string; ok: string; damaged: string; secret: string; undo: string }> {
   const state = await tempDir();
   const runner = newRunner(state);
   const run = async (runbook: RunbookDefinition, params: Record<string, unknown> = {}) => {
@@ -29,6 +30,7 @@ async function stateWithRuns(): Promise<{ state: string; ok: string; damaged: st
   const preflight: RunbookDefinition = { name: 'just-preflight', steps: [{ id: 'preflight', uses: 'orchestrator/preflight' }] };
   const ok = await run(preflight);
   const damaged = await run(preflight);
+  const undo = await run(preflight);
   process.env.RBE_CONSOLE_SECRET = SECRET;
   const secret = await run({ name: 'secretive', parameters: { token: { type: 'string', secret: true, env: 'RBE_CONSOLE_SECRET' } }, steps: [{ id: 'preflight', uses: 'orchestrator/preflight' }] });
   delete process.env.RBE_CONSOLE_SECRET;
@@ -37,7 +39,7 @@ async function stateWithRuns(): Promise<{ state: string; ok: string; damaged: st
   const lines = (await readFile(file, 'utf8')).split('\n');
   lines[2] = lines[2].replace('"seq":3', '"seq":3,"x":1');
   await writeFile(file, lines.join('\n'));
-  return { state, ok, damaged, secret };
+  return { state, ok, damaged, secret, undo };
 }
 
 let fixture: Awaited<ReturnType<typeof stateWithRuns>>;
@@ -153,6 +155,30 @@ test('a run\'s files are offered for download by name; a path out of the run fol
   assert.match(await res.text(), /just-preflight/);
   assert.is((await get(`/api/runs/${fixture.ok}/files/..%2F..%2Fconsole%2Factions.jsonl`, { cookie })).status, 404);
   assert.is((await get(`/api/runs/${fixture.ok}/files/journal.jsonl`, { cookie })).status, 404, 'the journal itself is not a download');
+});
+
+test('with --allow-actions, a rollback asked by a session runs `runbook rollback`, journaled with who and when; the run then reads "rolled back on request"', async () => {
+  const withActions = await startConsole({ store: fileStore(fixture.state), stateDir: fixture.state, port: 0, allowActions: true, cli: [CLI] });
+  try {
+    const b = withActions.url.slice(0, withActions.url.indexOf('/?'));
+    const session = (await fetch(withActions.url, { redirect: 'manual', headers: { 'user-agent': 'console-test' } })).headers.get('set-cookie')!.split(';')[0];
+    const token = ((await (await fetch(`${b}/api/session`, { headers: { cookie: session } })).json()) as { csrf: string }).csrf;
+    const res = await fetch(`${b}/api/actions`, { method: 'POST', headers: { cookie: session, origin: b, 'x-csrf-token': token, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'rollback', id: fixture.undo }) });
+    assert.is(res.status, 202);
+    const started = (await res.json()) as { pid: number; who: { userAgent: string; address: string; session: string }; at: string };
+    assert.is(started.who.userAgent, 'console-test');
+    assert.match(started.who.address, /127\.0\.0\.1/);
+    assert.not.ok(session.includes(started.who.session), 'the session id itself is not journaled');
+    const entries = async () => (await (await fetch(`${b}/api/actions`, { headers: { cookie: session } })).json()) as { event: string; exitCode?: number; action: string; id: string }[];
+    const deadline = Date.now() + 30_000;
+    while (!(await entries()).some((e) => e.event === 'ended') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const ended = (await entries()).find((e) => e.event === 'ended')!;
+    assert.equal([ended.action, ended.id, ended.exitCode], ['rollback', fixture.undo, 0]);
+    const run = (await (await fetch(`${b}/api/runs/${fixture.undo}`, { headers: { cookie: session } })).json()) as { outcome: string };
+    assert.is(run.outcome, 'rolled back on request');
+  } finally {
+    await withActions.close();
+  }
 });
 
 test.run();
