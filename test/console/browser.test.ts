@@ -81,7 +81,7 @@ test.before(async () => {
         { name: 'host-1', target: 'sim:host-1.json', groups: ['canary'] },
         { name: 'host-2', target: 'sim:host-2.json', groups: ['servers'] },
         { name: 'host-3', target: 'sim:host-3.json', groups: ['servers'] },
-        { name: 'host-4', target: 'sim:missing.json', groups: ['servers'] },
+        { name: 'host-4', target: `sim:${XSS}-missing.json`, groups: ['servers'] },
         { name: 'markup', target: `sim:${XSS}.json`, groups: ['servers'] },
       ],
       waves: [{ name: 'canary', groups: ['canary'] }, { name: 'rest', groups: ['servers'] }],
@@ -136,10 +136,13 @@ test('the token opens the list; the fleet appears and its matrix fills in live, 
   assert.ok(live.updates > 0);
 });
 
-test('a failed host\'s row says why, in words as well as colour; the budget says what it counted', async () => {
+test('a failed host\'s row says why (markup in it shown as text), in words as well as colour; the budget says what it counted', async () => {
   const why = await page.textContent('tr[data-host="host-2"] td.why');
   assert.match(why!, /injected permanent fault on registry\.set .*TLS 1\.2/);
-  assert.match((await page.textContent('tr[data-host="host-4"] td.why'))!, /cannot read the simulated host file/);
+  const unreachable = (await page.textContent('tr[data-host="host-4"] td.why'))!;
+  assert.match(unreachable, /cannot read the simulated host file/);
+  assert.ok(unreachable.includes(`${XSS}-missing.json`), 'the error naming the target is shown as text');
+  assert.is(await page.$$eval('img', (i) => i.length), 0);
   assert.is(await page.getAttribute('tr[data-host="host-2"] td.outcome', 'class'), 'outcome o-undone');
   assert.match((await page.textContent('#budget'))!, /Failure budget: 2 failed of 3 tolerated/);
   assert.match((await page.textContent('#counts'))!, /3 changed.*1 failed and rolled back.*1 unreachable/);
