@@ -28,7 +28,9 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
     h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Runs and fleets'), r.fleetId ? [' › ', h('a', { href: route('fleet', r.fleetId) }, `fleet ${r.fleetId}`)] : null),
     h('h1', null, r.host ? `Host ${r.host}` : `Run ${r.runId}`),
     r.damaged ? h('div', { class: 'damaged', id: 'damaged', role: 'alert' }, h('strong', null, 'This run\'s journal is damaged: '), r.damaged) : null,
-    h(
+    r.damaged
+      ? h('p', null, h('span', { class: `outcome o-${r.outcomeClass}`, id: 'run-outcome' }, r.outcome))
+      : h(
       'p',
       null,
       h('span', { class: `outcome o-${r.outcomeClass}`, id: 'run-outcome' }, r.outcome),
