@@ -8,6 +8,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { RunStore } from '../store/types.js';
 import type { SessionInfo, UpdateEvent } from './api-types.js';
 import { ActionRefused, ConsoleActions, type ActionName } from './actions.js';
@@ -86,8 +87,11 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
   const scheme = o.tls ? 'https' : 'http';
   const clients = new Set<ServerResponse>();
   let port = 0;
+  // Any address (0.0.0.0, ::): the machine's names are not known here, so any Host is answered — the
+  // token still guards everything, and the cookie is only ever sent to the name it was set for.
+  const wildcard = host === '0.0.0.0' || host === '::';
   const hostsAllowed = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${host.includes(':') ? `[${host}]` : host}:${port}`]);
-  const ownOrigins = () => new Set([...hostsAllowed()].map((h) => `${scheme}://${h}`));
+  const hostOk = (h: string) => wildcard || hostsAllowed().has(h);
 
   const fleetSteps = new Map<string, string[]>();
   const stepsOf = async (fleetId: string) => {
@@ -120,7 +124,7 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     secure(res);
-    if (!hostsAllowed().has(String(req.headers.host ?? ''))) return refuse(res, 421, `this console answers to ${[...hostsAllowed()][0]}, not to Host ${String(req.headers.host ?? '(none)')}`);
+    if (!hostOk(String(req.headers.host ?? ''))) return refuse(res, 421, `this console answers to ${[...hostsAllowed()][0]}, not to Host ${String(req.headers.host ?? '(none)')}`);
     const url = new URL(req.url ?? '/', `${scheme}://${req.headers.host}`);
     const path = url.pathname;
     if (req.method === 'GET' && path === '/assets/app.js') return send(res, 200, 'text/javascript; charset=utf-8', (await loadAssets()).js);
@@ -180,7 +184,8 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
   };
 
   const post = async (req: IncomingMessage, res: ServerResponse, path: string, session: Session) => {
-    const why = auth.refuseWrite(req, session, [...ownOrigins()].find((x) => x.endsWith(`//${req.headers.host}`)) ?? '');
+    // The Host was checked: this console's own origin is the one the request names.
+    const why = auth.refuseWrite(req, session, `${scheme}://${String(req.headers.host)}`);
     if (why) return refuse(res, 403, why);
     if (path !== '/api/actions') return refuse(res, 404, 'not found');
     if (!o.allowActions) return refuse(res, 403, 'actions are off: start the console with --allow-actions to resume, roll back or relaunch from the page');
@@ -223,7 +228,7 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
   auth.setPort(port);
   // Every run read once, in the background: the first page a person opens finds the replays cached.
   void reader.list().catch(() => undefined);
-  const shown = host.includes(':') ? `[${host}]` : host;
+  const shown = wildcard ? hostname() : host.includes(':') ? `[${host}]` : host;
   return {
     url: `${scheme}://${shown}:${port}/?token=${auth.token}`,
     port,

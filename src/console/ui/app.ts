@@ -23,6 +23,7 @@ async function show(): Promise<void> {
   const hash = location.hash || '#/';
   current = hash;
   fleetPage = null;
+  early = [];
   const [, view, id] = hash.split('/').map((p) => decodeURIComponent(p));
   // Drawn aside, then swapped in only if the page still shows this route (a slow read of the previous
   // route must not overwrite the next one).
@@ -37,6 +38,12 @@ async function show(): Promise<void> {
   }
   if (current !== hash) return;
   fleetPage = page;
+  if (page && early.length > 0) {
+    page.apply(early.splice(0));
+    // Some may be older than what the page read: the page reads its fleet again shortly.
+    page.refresh();
+  }
+  early = [];
   main.replaceChildren(...next.childNodes);
   stats.renders += 1;
   document.body.dataset.view = view || 'list';
@@ -56,6 +63,8 @@ function reshow(): void {
 }
 
 let queued: UpdateEvent[] = [];
+/** Rows that arrived while a fleet page was being read. */
+let early: UpdateEvent['rows'] = [];
 function applyUpdates(): void {
   const t0 = performance.now();
   const batch = queued;
@@ -64,7 +73,10 @@ function applyUpdates(): void {
   const fleets = new Set(batch.flatMap((b) => b.fleets));
   stats.rows += rows.length;
   const [, view, id] = current.split('/').map((p) => decodeURIComponent(p));
-  if (fleetPage && view === 'fleet') {
+  if (view === 'fleet' && !fleetPage) {
+    // The fleet page is being read: its rows are applied once it is drawn (they may be newer).
+    early.push(...rows);
+  } else if (fleetPage && view === 'fleet') {
     fleetPage.apply(rows);
     if (fleets.has(fleetPage.fleetId)) fleetPage.refresh();
   } else if (view === 'run') {
