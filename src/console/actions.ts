@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,7 +24,7 @@ export type ActionEntry = {
   action: ActionName;
   id: string;
   who: { user: string; address: string; userAgent: string; session: string };
-  event: 'started' | 'fleet' | 'ended' | 'refused';
+  event: 'started' | 'ended' | 'refused';
   pid?: number;
   exitCode?: number | null;
   /** The fleet a relaunch started. */
@@ -103,32 +103,30 @@ export class ConsoleActions {
       args = [action, id];
     }
     args.push('--state-dir', this.o.stateDir, ...(this.o.storeUrl ? ['--store', this.o.storeUrl] : []));
-    const log = join(this.dir, `action-${Date.now()}-${action}.log`);
     await mkdir(this.dir, { recursive: true });
+    const log = join(this.dir, `action-${Date.now()}-${action}.log`);
     const cli = this.o.cli ?? [...process.execArgv, resolve(process.argv[1] ?? 'runbook')];
-    const out = createWriteStream(log);
-    const child = spawn(process.execPath, [...cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    // The drive writes straight into its log and runs in a process group of its own: stopping the
+    // console (Ctrl-C reaches its whole group) neither signals it nor breaks a pipe it writes to.
+    const fd = openSync(log, 'a', 0o600);
+    let child;
+    try {
+      child = spawn(process.execPath, [...cli, ...args], { stdio: ['ignore', fd, fd], detached: true, env: { ...process.env, NO_COLOR: '1' } });
+    } finally {
+      closeSync(fd);
+    }
     const pid = child.pid ?? -1;
     this.children.add(pid);
-    let fleetId: string | undefined;
-    let buffered = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out.write(d);
-      if (action !== 'relaunch' || fleetId) return;
-      buffered += d.toString();
-      const m = /"fleetId":"([A-Za-z0-9._-]+)"/.exec(buffered);
-      if (m) {
-        fleetId = m[1];
-        void this.journal({ action, id, who, event: 'fleet', pid, fleetId, detail: `relaunched as fleet ${fleetId}` });
-      }
-    });
-    child.stderr.pipe(out, { end: false });
     const started = await this.journal({ action, id, who, event: 'started', pid, ...(hosts ? { hosts } : {}), log: log.slice(this.o.stateDir.length + 1) });
     child.on('close', (code) => {
       this.children.delete(pid);
-      out.end();
-      void this.journal({ action, id, who, event: 'ended', pid, exitCode: code, ...(fleetId ? { fleetId } : {}) });
+      void (async () => {
+        // A relaunch's first JSON event names the fleet it started.
+        const fleetId = action === 'relaunch' ? /"fleetId":"([A-Za-z0-9._-]+)"/.exec(await readFile(log, 'utf8').catch(() => ''))?.[1] : undefined;
+        await this.journal({ action, id, who, event: 'ended', pid, exitCode: code, ...(fleetId ? { fleetId, detail: `relaunched as fleet ${fleetId}` } : {}) });
+      })();
     });
+    child.unref();
     return started;
   }
 

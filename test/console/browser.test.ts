@@ -210,6 +210,11 @@ test('relaunching the failed hosts: refused without the token and without --allo
   await page.goto(`${withActions.base}/#/fleet/${encodeURIComponent(relaunched[0]!)}`);
   await page.waitForFunction(() => document.querySelector('tr[data-host="host-2"] td.outcome')?.textContent === 'changed', null, { timeout: 20_000 });
   assert.equal(Object.keys(await outcomes(page)).sort(), ['host-2', 'host-4'], 'only the failed hosts ran again');
+  // The relaunch's process (started by the console in a group of its own) ends before this test does.
+  const deadline = Date.now() + 30_000;
+  while (!(await journal()).some((e) => e.event === 'ended') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const ended = (await journal()).find((e) => e.event === 'ended')!;
+  assert.equal([ended.action, ended.fleetId, ended.exitCode], ['relaunch', relaunched[0], 1], 'host-4 is still unreachable: the relaunched fleet failed');
 });
 
 test('a missing or wrong token is refused; a cross-site POST is refused even with the session cookie', async () => {
