@@ -23,6 +23,8 @@ export type ActionEntry = {
   at: string;
   action: ActionName;
   id: string;
+  /** Whether `id` names a run or a fleet. */
+  of: 'run' | 'fleet';
   who: { user: string; address: string; userAgent: string; session: string };
   event: 'started' | 'ended' | 'refused';
   pid?: number;
@@ -87,14 +89,14 @@ export class ConsoleActions {
   }
 
   /** Starts an action; resolves once its process started (and is journaled). */
-  async start(action: ActionName, id: string, session: Session): Promise<ActionEntry> {
+  async start(action: ActionName, id: string, of: 'run' | 'fleet', session: Session): Promise<ActionEntry> {
     const who = this.who(session);
     let args: string[];
     let hosts: string[] | undefined;
     if (action === 'relaunch') {
       const made = await this.relaunchInventory(id);
       if ('refused' in made) {
-        await this.journal({ action, id, who, event: 'refused', detail: made.refused });
+        await this.journal({ action, id, of, who, event: 'refused', detail: made.refused });
         throw new ActionRefused(made.refused);
       }
       hosts = made.hosts;
@@ -117,13 +119,13 @@ export class ConsoleActions {
     }
     const pid = child.pid ?? -1;
     this.children.add(pid);
-    const started = await this.journal({ action, id, who, event: 'started', pid, ...(hosts ? { hosts } : {}), log: log.slice(this.o.stateDir.length + 1) });
+    const started = await this.journal({ action, id, of, who, event: 'started', pid, ...(hosts ? { hosts } : {}), log: log.slice(this.o.stateDir.length + 1) });
     child.on('close', (code) => {
       this.children.delete(pid);
       void (async () => {
         // A relaunch's first JSON event names the fleet it started.
         const fleetId = action === 'relaunch' ? /"fleetId":"([A-Za-z0-9._-]+)"/.exec(await readFile(log, 'utf8').catch(() => ''))?.[1] : undefined;
-        await this.journal({ action, id, who, event: 'ended', pid, exitCode: code, ...(fleetId ? { fleetId, detail: `relaunched as fleet ${fleetId}` } : {}) });
+        await this.journal({ action, id, of, who, event: 'ended', pid, exitCode: code, ...(fleetId ? { fleetId, detail: `relaunched as fleet ${fleetId}` } : {}) });
       })();
     });
     child.unref();

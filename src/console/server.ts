@@ -200,9 +200,10 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
     if (!['resume', 'rollback', 'relaunch'].includes(action) || typeof body.id !== 'string' || !/^[A-Za-z0-9._-]+$/.test(body.id)) {
       return refuse(res, 400, 'send {"action": "resume" | "rollback" | "relaunch", "id": <run or fleet id>}');
     }
-    if (action === 'relaunch' && !(await o.store.isFleet(body.id))) return refuse(res, 400, `${body.id} is not a fleet: relaunch takes a fleet's failed hosts`);
+    const isFleet = await o.store.isFleet(body.id);
+    if (action === 'relaunch' && !isFleet) return refuse(res, 400, `${body.id} is not a fleet: relaunch takes a fleet's failed hosts`);
     try {
-      return json(res, 202, await actions.start(action, body.id, session));
+      return json(res, 202, await actions.start(action, body.id, isFleet ? 'fleet' : 'run', session));
     } catch (error) {
       if (error instanceof ActionRefused) return refuse(res, 409, error.message);
       throw error;

@@ -266,7 +266,10 @@ test('a damaged journal: the list and the run\'s page say so, and the rest of th
   await page.screenshot({ path: join(DOCS_IMG, 'console-damaged.png') });
   await page.goto(`${withActions.base}/#/`);
   await page.waitForSelector('#counts');
-  await page.screenshot({ path: join(DOCS_IMG, 'console-list.png') });
+  // The actions taken from the console, with who and when.
+  assert.match((await page.textContent('#actions'))!, /relaunch.*ended, exit 1 — new fleet/);
+  assert.match((await page.textContent('#actions'))!, / from 127\.0\.0\.1/);
+  await page.screenshot({ path: join(DOCS_IMG, 'console-list.png'), fullPage: true });
   assert.ok((await readdir(DOCS_IMG)).filter((f) => f.startsWith('console-')).length >= 6);
 });
 

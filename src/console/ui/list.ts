@@ -43,8 +43,10 @@ function select(name: keyof Filters, label: string, options: [string, string][],
   return h('label', null, `${label} `, s);
 }
 
+type ActionEntry = { seq: number; at: string; action: string; id: string; of: 'run' | 'fleet'; event: string; exitCode?: number | null; fleetId?: string; detail?: string; who: { user: string; address: string; userAgent: string } };
+
 export async function renderList(main: HTMLElement): Promise<void> {
-  const data = await api<ListResponse>('/api/list');
+  const [data, actions] = await Promise.all([api<ListResponse>('/api/list'), api<ActionEntry[]>('/api/actions')]);
   const body = h('div');
   const draw = () => {
     const shown = data.items.filter(matches);
@@ -85,6 +87,31 @@ export async function renderList(main: HTMLElement): Promise<void> {
       select('since', 'started', [['', 'any time'], ['1h', 'last hour'], ['24h', 'last 24 hours'], ['7d', 'last 7 days']], draw),
     ),
     body,
+    actions.length
+      ? [
+          h('h2', null, 'Actions from this console'),
+          h(
+            'table',
+            { class: 'list', id: 'actions' },
+            h('thead', null, h('tr', null, h('th', null, 'when'), h('th', null, 'who'), h('th', null, 'action'), h('th', null, 'of'), h('th', null, 'event'))),
+            h(
+              'tbody',
+              null,
+              actions.slice(0, 10).map((a) =>
+                h(
+                  'tr',
+                  null,
+                  h('td', null, when(a.at)),
+                  h('td', { title: a.who.userAgent }, `${a.who.user} from ${a.who.address}`),
+                  h('td', null, a.action),
+                  h('td', null, h('a', { href: route(a.of, a.id) }, a.id)),
+                  h('td', null, a.event === 'ended' ? `ended, exit ${a.exitCode ?? '?'}` : a.event, a.fleetId ? [' — new fleet ', h('a', { href: route('fleet', a.fleetId) }, a.fleetId)] : null, a.event === 'refused' && a.detail ? `: ${a.detail}` : null),
+                ),
+              ),
+            ),
+          ),
+        ]
+      : null,
   );
   draw();
 }
