@@ -37,7 +37,9 @@ export function loadAssets(): Promise<Assets> {
       const [js, css] = await Promise.all([readFile(join(dist, 'app.js'), 'utf8'), readFile(join(dist, 'app.css'), 'utf8')]);
       return { js, css, html: HTML };
     } catch {
-      const esbuild = await import('esbuild');
+      // Not a literal: the CLI's bundle must not take esbuild in (a built package has dist/console).
+      const bundler: string = 'esbuild';
+      const esbuild = (await import(bundler)) as typeof import('esbuild');
       const out = await esbuild.build({ entryPoints: [join(root, 'src', 'console', 'ui', 'app.ts')], bundle: true, write: false, format: 'iife', target: 'es2020', platform: 'browser' });
       return { js: out.outputFiles[0].text, css: await readFile(join(root, 'src', 'console', 'ui', 'app.css'), 'utf8'), html: HTML };
     }
