@@ -163,7 +163,9 @@ test('clicking a host shows its timeline with the restart\'s downtime, its diff 
   assert.match(tls10[3]!, /^refused.*protocol version/);
   assert.match((await page.textContent('#steps tr[data-step="restart"]'))!, /restarted: booted/);
   assert.ok((await page.$$eval('#files a', (a) => a.map((x) => x.textContent))).includes('undo.reg'));
-  await page.screenshot({ path: join(DOCS_IMG, 'console-run.png'), fullPage: true });
+  await page.screenshot({ path: join(DOCS_IMG, 'console-run.png') });
+  await (await page.$('#diff'))!.screenshot({ path: join(DOCS_IMG, 'console-diff.png') });
+  await (await page.$('#handshakes'))!.screenshot({ path: join(DOCS_IMG, 'console-handshakes.png') });
 });
 
 test('a target holding markup renders as text: no element is made of it, no script runs', async () => {
@@ -270,7 +272,7 @@ test('a damaged journal: the list and the run\'s page say so, and the rest of th
   assert.match((await page.textContent('#actions'))!, /relaunch.*ended, exit 1 — new fleet/);
   assert.match((await page.textContent('#actions'))!, / from 127\.0\.0\.1/);
   await page.screenshot({ path: join(DOCS_IMG, 'console-list.png'), fullPage: true });
-  assert.ok((await readdir(DOCS_IMG)).filter((f) => f.startsWith('console-')).length >= 6);
+  assert.ok((await readdir(DOCS_IMG)).filter((f) => f.startsWith('console-')).length >= 8);
 });
 
 test.run();
