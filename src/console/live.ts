@@ -4,11 +4,12 @@
  * so that a 1,000-host fleet does not flood the page.
  *
  * The file store is watched (`fs.watch` on `runs/`, on each run's folder and on `fleets/`), with a
- * rescan every few seconds for anything a watch missed. The PostgreSQL store sends no notification
+ * rescan every few seconds for anything a watch missed (and, for a run whose watch could not be set,
+ * its journal's size). The PostgreSQL store sends no notification
  * (it has no LISTEN/NOTIFY channel), so it is polled: its run listing, once a second.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunStore } from '../store/types.js';
 
@@ -87,6 +88,8 @@ export function watchStore(o: LiveOptions): Live {
   }
 
   const watchers = new Map<string, FSWatcher>();
+  const seen = new Set<string>();
+  const sizes = new Map<string, number>();
   const add = (key: string, dir: string, onEvent: (name: string | null) => void) => {
     if (closed || watchers.has(key)) return;
     try {
@@ -117,17 +120,23 @@ export function watchStore(o: LiveOptions): Live {
         note('fleets', name);
       }
     });
+    // A folder seen for the first time is a change; one whose watch could not be set (the system's
+    // limit on watches) is tried again, but not reported again on every rescan.
     for (const id of await readdir(runs).catch(() => [] as string[])) {
+      addRun(id);
+      if (!seen.has(`run:${id}`)) note('runs', id);
+      seen.add(`run:${id}`);
       if (!watchers.has(`run:${id}`)) {
-        addRun(id);
-        note('runs', id);
+        // No watch (the limit was reached): its journal's size tells whether it grew.
+        const size = (await stat(join(runs, id, 'journal.jsonl')).catch(() => null))?.size ?? -1;
+        if (sizes.has(id) && sizes.get(id) !== size) note('runs', id);
+        sizes.set(id, size);
       }
     }
     for (const id of await readdir(fleets).catch(() => [] as string[])) {
-      if (!watchers.has(`fleet:${id}`)) {
-        addFleet(id);
-        note('fleets', id);
-      }
+      addFleet(id);
+      if (!seen.has(`fleet:${id}`)) note('fleets', id);
+      seen.add(`fleet:${id}`);
     }
   };
   // The first scan only sets the watches: what is already there is what the page loads.
