@@ -18,6 +18,7 @@ const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Co
   { name: 'validate', summary: 'check a runbook document', load: async () => (await import('./commands/validate.js')).validate },
   { name: 'inspect', summary: 'read-only self-check: every fact the runbook decides on, judged, nothing changed', load: async () => (await import('./commands/inspect.js')).inspect },
   { name: 'probe', summary: 'TLS handshakes per protocol version against host:port endpoints', load: async () => (await import('./commands/probe.js')).probe },
+  { name: 'serve', summary: 'the run console in the browser: runs and fleets, live', load: async () => (await import('./commands/serve.js')).serve },
   { name: 'sim', summary: 'simulated Windows hosts (create, serve, presets)', load: async () => (await import('./commands/sim.js')).sim },
   { name: 'demo', summary: 'the bundled runbook against a fresh simulated host', load: async () => (await import('./commands/demo.js')).demo },
 ];
