@@ -110,7 +110,8 @@ export class ConsoleReader {
   /** A fleet with every host's row, its waves in order, its budget and what the budget stopped. */
   async fleet(fleetId: string): Promise<FleetView> {
     const record = await this.store.readFleet(fleetId);
-    const steps = record.runbook.steps.map((s) => s.id);
+    // Each step id once: a runbook may hold one id under exclusive `when:` conditions (one runs).
+    const steps = [...new Set(record.runbook.steps.map((s) => s.id))];
     const unreachable = await this.store.unreachableHosts(fleetId);
     const reported = await this.fleetEnded(fleetId);
     const waves: FleetView['waves'] = [];
