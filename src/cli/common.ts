@@ -233,6 +233,8 @@ export async function follow(run: Run, mode: OutputMode, stateDir: string): Prom
     if (mode === 'json') process.stdout.write(`${JSON.stringify({ event: 'summary', ...result, report })}\n`);
     else process.stdout.write(renderSummary(result, report));
     if (result.status === 'unreachable') process.stderr.write(unreachableMessage(result));
+    // An operator alert goes where alerts are read even when stdout is piped to a file.
+    if (result.outcome === 'rollback-failed') process.stderr.write(`${red('ROLLBACK FAILED — an operator is needed')}: ${result.remaining?.length ?? 0} change(s) still on ${result.target}; ${result.undoFiles ? `undo them with ${result.undoFiles.reg} or ${result.undoFiles.powershell}, then restart` : `see ${report}`}\n`);
     return result;
   } finally {
     process.off('SIGINT', onSignal);

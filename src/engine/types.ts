@@ -2,6 +2,7 @@
  * Data types of runs, steps and their results. Everything here survives JSON round trips.
  */
 import type { ErrorRecord } from '../errors.js';
+import type { Outcome } from './outcome.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -87,6 +88,8 @@ export interface RunResult {
   runbook: string;
   target: string;
   status: RunStatus;
+  /** What the run did to the target, in the words every rendering uses (see `outcome.ts`). */
+  outcome: Outcome;
   checkMode: boolean;
   /** Why the run stopped short: the first error, or the reason it awaits a resume. */
   error?: ErrorRecord;

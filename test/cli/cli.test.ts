@@ -33,7 +33,7 @@ test('run: a full run exits 0 and writes report.json and report.md', async () =>
   const state = await tempDir();
   const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST]);
   assert.is(r.code, 0, r.stderr + r.stdout);
-  assert.match(r.stdout, /Result: succeeded/);
+  assert.match(r.stdout, /Result: changed/);
   const [runId] = await readdir(join(state, 'runs'));
   const report = JSON.parse(await readFile(join(state, 'runs', runId, 'report.json'), 'utf8'));
   assert.is(report.status, 'succeeded');
@@ -47,12 +47,28 @@ test('plan: prints the exact diff and whether a restart is owed, and changes not
   const before = await readFile(host, 'utf8');
   const r = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', await tempDir()]);
   assert.is(r.code, 0, r.stderr);
-  assert.match(r.stdout, /Result: planned/);
+  assert.match(r.stdout, /Result: changes pending/);
   assert.match(r.stdout, /\+ HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1\.0\\Server \(64-bit view\) Enabled: \(absent\) → 0x00000000 \(0\)  \[REG_DWORD\]/);
   assert.match(r.stdout, /SOFTWARE\\Microsoft\\\.NETFramework\\v4\.0\.30319 \(32-bit view\) SystemDefaultTlsVersions/);
   assert.match(r.stdout, /restart owed: yes/);
-  assert.match(r.stdout, /25 change\(s\) planned/, 'each value once: 19 SCHANNEL + 6 .NET (current revision), the Integration Pack value not twice');
+  const counted = /(\d+) change\(s\) planned \((\d+) value\(s\)/.exec(r.stdout)!;
+  assert.is(Number(counted[2]), 25, 'each value once: 19 SCHANNEL + 6 .NET (current revision), the Integration Pack value not twice');
+  assert.is(Number(counted[1]), r.stdout.split('\n').filter((l) => /^ {4}[+~-] /.test(l)).length, 'the count is of the lines below it');
+  assert.not.match(r.stdout, /(accepted|refused) → (accepted|refused)/, 'a plan shows the baseline alone');
   assert.is(await readFile(host, 'utf8'), before);
+});
+
+test('plan --detailed-exitcode exits as Terraform: 2 changes pending, 0 nothing to do, 1 an error', async () => {
+  const host = await makeHost('server-2016');
+  const state = await tempDir();
+  const pending = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, '--detailed-exitcode']);
+  assert.is(pending.code, 2, pending.stderr);
+  assert.is((await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST])).code, 0);
+  const none = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, '--detailed-exitcode']);
+  assert.is(none.code, 0, none.stderr);
+  assert.match(none.stdout, /Result: already compliant/);
+  assert.is((await cli(['plan', 'orchestrator-tls12', '--target', 'ftp://x', '--state-dir', state, '--detailed-exitcode'])).code, 1, 'a usage error is 1, never 2');
+  assert.is((await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, '--detailed-exitcode'])).code, 2, 'run refuses it as a usage error');
 });
 
 test('a failing run exits 1 and rolls back exactly', async () => {
@@ -106,7 +122,7 @@ test('resume continues a run whose process was killed mid-run', async () => {
   const resumed = await cli(['resume', run.runId, '--state-dir', state]);
   assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
   assert.match(resumed.stdout, /Resuming orchestrator-tls12/);
-  assert.match(resumed.stdout, /Result: succeeded/);
+  assert.match(resumed.stdout, /Result: changed/);
 });
 
 test('--json prints one JSON event per line and a final summary object', async () => {

@@ -21,7 +21,7 @@ test('sim capture --mask writes a simulated host that plan accepts, and changes 
   assert.equal(copy.sqlInstances, [{ name: 'INSTANCE1', version: '12.2.5000.0' }]);
   const plan = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${out}`, '--state-dir', await tempDir()]);
   assert.is(plan.code, 0, plan.stderr);
-  assert.match(plan.stdout, /25 change\(s\) planned/);
+  assert.match(plan.stdout, /change\(s\) planned \(25 value\(s\)/);
 });
 
 test('sim capture without --target or --out is a usage error (exit 2)', async () => {

@@ -33,7 +33,7 @@ export const rollback: Command = {
     try {
       const result = await follow(await runner.rollback(positionals[0], { executor, force: values.force }), outputMode(values.json), where.stateDir);
       // A rollback that completed is this command's success.
-      return result.status === 'rolled-back' ? ExitCode.ok : exitCodeFor(result.status);
+      return result.status === 'rolled-back' ? ExitCode.ok : exitCodeFor(result.outcome);
     } finally {
       await executor.close();
     }

@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { loadRunbook } from '../../engine/bundled.js';
 import { bundledStepKinds } from '../../steps/index.js';
-import { exitCodeFor } from '../exit-codes.js';
+import { detailedExitCode, exitCodeFor } from '../exit-codes.js';
 import { COMMON_OPTIONS, RETRIES_OPTION, RETRIES_USAGE, UsageError, follow, outputMode, paramsFrom, parse, retriesFrom, runnerFor, storeOf, type Command } from '../common.js';
 import { TARGET_FORMS, connect } from '../targets.js';
 
@@ -31,6 +31,7 @@ ${RETRIES_USAGE}
   --concurrency N         hosts driven at once (default 10)
   --max-failures N|P%     failed hosts tolerated before no new host starts (default 0)
   --limit <pattern>       only the hosts whose name matches (* and ?)
+  --detailed-exitcode     plan only, as Terraform's: exit 0 nothing to do, 2 changes pending, 1 an error
   --no-wait               queue the fleet's hosts for \`runbook worker\` (needs --store) and print its id
 
 ${COMMON_OPTIONS}
@@ -50,8 +51,11 @@ export async function runOnce(args: string[], checkMode: boolean): Promise<numbe
     'max-failures': { type: 'string' },
     limit: { type: 'string' },
     'no-wait': { type: 'boolean', default: false },
+    'detailed-exitcode': { type: 'boolean', default: false },
     ...RETRIES_OPTION,
   });
+  const detailed = values['detailed-exitcode'];
+  if (detailed && !checkMode) throw new UsageError('--detailed-exitcode goes with plan (0 nothing to do, 2 changes pending, 1 error)');
   const retries = retriesFrom(values.retries);
   if (positionals.length !== 1) throw new UsageError(`${checkMode ? 'plan' : 'run'} takes one runbook: a bundled name or a .yaml/.json file`);
   if (values.inventory && values.target) throw new UsageError('give --target (one host) or --inventory (a fleet), not both');
@@ -65,6 +69,7 @@ export async function runOnce(args: string[], checkMode: boolean): Promise<numbe
     if (values['no-wait'] && where.store.kind !== 'postgres') throw new UsageError('--no-wait queues the fleet for workers: give a shared --store postgres://… (or $RUNBOOK_STORE)');
     const { runFleetCommand } = await import('../fleet.js');
     return runFleetCommand({
+      detailedExitCode: detailed,
       runbook,
       inventory: values.inventory,
       where,
@@ -88,7 +93,8 @@ export async function runOnce(args: string[], checkMode: boolean): Promise<numbe
     // Parameters are resolved and every step's are checked here, before the target is contacted.
     const run = runner.start(runbook, { executor, params: paramsFrom(values.param), checkMode, target: targetSpec(values.target) });
     const result = await follow(run, outputMode(values.json), where.stateDir);
-    return exitCodeFor(result.status);
+    const code = exitCodeFor(result.outcome);
+    return detailed ? detailedExitCode(code, result.outcome === 'changes-pending') : code;
   } finally {
     await executor.close();
   }
