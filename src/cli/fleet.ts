@@ -18,7 +18,8 @@ import { ExitCode, detailedExitCode } from './exit-codes.js';
 import { OUTCOMES, countOutcomes, describeCounts, exitCodeOf, outcomeOf, type Outcome } from '../engine/outcome.js';
 import { UsageError, runnerFor, type Where } from './common.js';
 import { bold, green, red, renderChanges, yellow } from './render.js';
-import { connect } from './targets.js';
+import { checkTarget, connect } from './targets.js';
+import { ValidationError } from '../errors.js';
 
 export interface FleetCommandOptions {
   runbook: LoadedRunbook;
@@ -50,6 +51,15 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
     budgetOf(o.maxFailures, inventory.hosts.length);
   } catch {
     throw new UsageError(`--max-failures takes a whole number of hosts (0 or more) or a percentage from 0% to 100% (e.g. 2 or 10%), got "${o.maxFailures}"`);
+  }
+  // Every host's target checked before any host is contacted: `ftp://x` is a usage error here as with --target.
+  for (const host of inventory.hosts) {
+    try {
+      await checkTarget(host.target);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      throw new ValidationError(`host ${host.name} of ${inventory.file}: ${error.message.split('\n')[0]}`, error.issues, { hint: 'fix its target in the inventory; no host was contacted' });
+    }
   }
   const fleetOptions = { kinds: bundledStepKinds(), runbook: o.runbook, inventory, checkMode: o.checkMode, params: o.params, concurrency, maxFailures: o.maxFailures };
   if (o.noWait) {

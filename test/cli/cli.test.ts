@@ -71,6 +71,17 @@ test('plan --detailed-exitcode exits as Terraform: 2 changes pending, 0 nothing 
   assert.is((await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, '--detailed-exitcode'])).code, 2, 'run refuses it as a usage error');
 });
 
+test('a bad --param tlsEndpoints is refused before the target is contacted: exit 2, no run', async () => {
+  const host = await makeHost('server-2016');
+  const before = await readFile(host, 'utf8');
+  const state = await tempDir();
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, '--param', 'tlsEndpoints=notaport']);
+  assert.is(r.code, 2, r.stderr + r.stdout);
+  assert.match(r.stderr, /id tls-baseline\)\.with\.endpoints: each endpoint is host:port/);
+  assert.is(await readFile(host, 'utf8'), before, 'nothing changed on the host');
+  assert.not.ok(existsSync(join(state, 'runs')) && (await readdir(join(state, 'runs'))).length > 0, 'no run was started');
+});
+
 test('a failing run exits 1 and rolls back exactly', async () => {
   const host = await makeHost('server-2016', restartRefused);
   const before = await registryText(host);

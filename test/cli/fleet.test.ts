@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLI, cli } from './run-cli.js';
 import { tempDir } from '../helpers.js';
@@ -50,6 +50,19 @@ test('fleet usage errors exit 2 before anything runs', async () => {
     assert.match(r.stderr, message);
   }
   assert.not.ok(existsSync(join(dir, 'state', 'fleets')), 'no fleet was started');
+});
+
+test('an inventory target ftp://x is a usage error (exit 2) before any host is contacted, as --target ftp://x is', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', dir]);
+  const inv = join(dir, 'inventory.yaml');
+  await writeFile(inv, (await readFile(inv, 'utf8')).replace(/target: .*host-2\.json/, 'target: ftp://x'));
+  const before = await readFile(join(dir, 'host-1.json'), 'utf8');
+  const r = await cli(['run', 'orchestrator-tls12', '--inventory', inv, '--state-dir', join(dir, 'state')]);
+  assert.is(r.code, 2, r.stderr + r.stdout);
+  assert.match(r.stderr, /host host-2 of .*inventory\.yaml: target "ftp:\/\/x" is not understood/);
+  assert.is(await readFile(join(dir, 'host-1.json'), 'utf8'), before, 'no host was contacted');
+  assert.not.ok(existsSync(join(dir, 'state', 'fleets')));
 });
 
 

@@ -6,7 +6,8 @@ import { loadRunbook } from '../../engine/bundled.js';
 import { bundledStepKinds } from '../../steps/index.js';
 import { detailedExitCode, exitCodeFor } from '../exit-codes.js';
 import { COMMON_OPTIONS, RETRIES_OPTION, RETRIES_USAGE, UsageError, follow, outputMode, paramsFrom, parse, retriesFrom, runnerFor, storeOf, type Command } from '../common.js';
-import { TARGET_FORMS, connect } from '../targets.js';
+import { TARGET_FORMS, checkTarget, connect } from '../targets.js';
+import { checkStepParameters, resolveParameters } from '../../engine/loader.js';
 
 /** The target as typed, with a simulated host's file made absolute so that a resume from elsewhere finds it. */
 export function targetSpec(target: string): string {
@@ -86,12 +87,16 @@ export async function runOnce(args: string[], checkMode: boolean): Promise<numbe
   if (!values.target) throw new UsageError(`--target is required; accepted forms:\n${TARGET_FORMS.map((f) => `  ${f}`).join('\n')}`);
   const kinds = bundledStepKinds();
   const runbook = await loadRunbook(positionals[0], kinds);
+  // Everything that can be checked without the target is checked before it is contacted.
+  await checkTarget(values.target);
+  const params = paramsFrom(values.param);
+  checkStepParameters(runbook.definition, resolveParameters(runbook.definition, params).params, kinds);
   const where = await storeOf(values);
   const runner = await runnerFor(where, retries);
   const executor = await connect(values.target, { onTarget: values['on-target'] });
   try {
     // Parameters are resolved and every step's are checked here, before the target is contacted.
-    const run = runner.start(runbook, { executor, params: paramsFrom(values.param), checkMode, target: targetSpec(values.target) });
+    const run = runner.start(runbook, { executor, params, checkMode, target: targetSpec(values.target) });
     const result = await follow(run, outputMode(values.json), where.stateDir);
     const code = exitCodeFor(result.outcome);
     return detailed ? detailedExitCode(code, result.outcome === 'changes-pending') : code;
