@@ -186,7 +186,7 @@ async function follow(fleet: Fleet, o: { json: boolean; heading: string; where: 
   const out = (s: string) => process.stdout.write(s);
   if (o.json) {
     for (const event of ['wave:start', 'host:start', 'host:end', 'wave:end'] as const) {
-      fleet.events.on(event, (e: object) => out(`${JSON.stringify({ event, ...e })}\n`));
+      fleet.events.on(event, (e: object) => out(`${JSON.stringify({ event, at: new Date().toISOString(), ...e })}\n`));
     }
   } else if (process.stdout.isTTY) {
     // A terminal: one line per wave, rewritten as its hosts start and end, and each failure as it happens.

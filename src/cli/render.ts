@@ -73,7 +73,8 @@ export function attachRenderer(events: RunEmitter, mode: OutputMode, write: (s: 
     const handlers = names.map((name) => {
       const h = (payload: unknown) => {
         if (name === 'run:end') return; // the CLI prints the final summary object itself
-        write(`${JSON.stringify({ event: name, ...(payload as object) })}\n`);
+        // Each event stamped with the time it was seen, as a log line is.
+        write(`${JSON.stringify({ event: name, at: new Date().toISOString(), ...(payload as object) })}\n`);
       };
       events.on(name, h as never);
       return () => events.off(name, h as never);

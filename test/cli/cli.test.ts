@@ -147,7 +147,13 @@ test('--json prints one JSON event per line and a final summary object', async (
   const summary = lines[lines.length - 1];
   assert.is(summary.event, 'summary');
   assert.is(summary.status, 'succeeded');
+  assert.is(summary.outcome, 'changed');
   assert.ok(summary.roundTrips <= 8);
+  // Each step's round trips in its event are those report.json counts; every event has its time.
+  const events = lines.filter((l) => l.event === 'step:settled');
+  assert.equal(events.map((e) => e.roundTrips), summary.steps.map((s: { roundTrips: number }) => s.roundTrips));
+  assert.ok(events.some((e) => e.roundTrips > 0));
+  assert.ok(lines.slice(0, -1).every((l) => typeof l.at === 'string' && !Number.isNaN(Date.parse(l.at))), 'every event carries a timestamp');
 });
 
 test('on the target itself: exit 75 awaiting resume, then the resume command completes', async () => {
