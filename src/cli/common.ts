@@ -243,9 +243,19 @@ export async function follow(run: Run, mode: OutputMode, stateDir: string): Prom
   }
 }
 
+/** The generic checklist, for a cause that carries no advice of its own. */
+const REACH_CHECKLIST = 'Check that the host is up, its address and port, the firewall, and the credentials (RUNBOOK_SSH_KEY, RUNBOOK_WINRM_USER, …); then run again.';
+
+/** What to do for an executor's error: its own advice (`→ …`) when it has one, else the checklist. */
+export function reachAdvice(message: string): { cause: string; advice: string } {
+  const lines = message.split('\n');
+  const own = lines.filter((l) => l.trim().startsWith('→')).map((l) => l.trim().slice(1).trim());
+  return { cause: lines[0], advice: own.length > 0 ? own.join('; ') : REACH_CHECKLIST };
+}
+
 function unreachableMessage(result: RunResult): string {
-  const cause = result.error?.message.split('\n')[0] ?? 'no answer';
-  return `${red('error:')} cannot reach the target ${result.target}: ${cause}\n  → nothing was changed. Check that the host is up, its address and port, the firewall, and the credentials (RUNBOOK_SSH_KEY, RUNBOOK_WINRM_USER, …); then run again.\n`;
+  const { cause, advice } = reachAdvice(result.error?.message ?? 'no answer');
+  return `${red('error:')} cannot reach the target ${result.target}: ${cause}\n  → nothing was changed. ${advice}\n`;
 }
 
 /** An error as the user sees it: the exit code and one message, never a stack trace for expected errors. */
@@ -260,9 +270,10 @@ export function explain(error: unknown, usage: string): { code: number; message:
     return { code, message: error.message, kind: error.code };
   }
   if (error instanceof ExecutorError) {
+    const { cause, advice } = reachAdvice(error.message);
     return {
       code: error.transient ? ExitCode.unavailable : ExitCode.usage,
-      message: `cannot reach the target: ${error.message}\n  → nothing was changed; check the target and its credentials`,
+      message: `cannot reach the target: ${cause}\n  → nothing was changed. ${advice}`,
       kind: 'executor',
     };
   }

@@ -22,4 +22,14 @@ test('a run in PostgreSQL is resumed from PostgreSQL: the task carries --store, 
   assert.not.match(command.join(' '), /s3cret/);
 });
 
+
+test('an executor error keeps its own advice (an untrusted host key: ssh-keyscan); only a cause without advice gets the checklist', async () => {
+  const { reachAdvice } = await import('../../src/cli/common.js');
+  const key = reachAdvice('the host key SHA256:abc is not trusted (ssh://admin@web01)\n  → add the host to known_hosts (ssh-keyscan) or pin its fingerprint with RUNBOOK_SSH_FINGERPRINT');
+  assert.is(key.cause, 'the host key SHA256:abc is not trusted (ssh://admin@web01)');
+  assert.match(key.advice, /^add the host to known_hosts \(ssh-keyscan\)/);
+  assert.not.match(key.advice, /firewall/);
+  assert.match(reachAdvice('ECONNREFUSED: connect ECONNREFUSED').advice, /firewall/);
+});
+
 test.run();
