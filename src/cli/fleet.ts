@@ -44,7 +44,7 @@ const paint = (o: Outcome) => ({ ok: green, warn: yellow, bad: red })[OUTCOMES[o
 
 export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
   let inventory = await loadInventory(o.inventory);
-  if (o.limit) inventory = limitInventory(inventory, o.limit);
+  if (o.limit) inventory = limitInventory(inventory, o.limit, await limitRefs(o.where, o.limit));
   const concurrency = o.concurrency === undefined ? 10 : Number(o.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency takes a whole number of at least 1, got "${o.concurrency}"`);
   try {
@@ -78,6 +78,31 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
     return detailedExitCode(code, (await fleet.result).counts['changes-pending'] > 0);
   }
   return follow(fleet, { json: o.json, where: o.where, heading: `${o.runbook.definition.name} on ${inventory.hosts.length} host(s) in ${inventory.waves.length} wave(s), ${concurrency} at a time${o.checkMode ? ' (plan: nothing is changed)' : ''}` });
+}
+
+/**
+ * The `@<fleet-id>` of a `--limit`: the hosts of that fleet that failed (rolled back, rollback failed,
+ * cancelled, unreachable), as AWX's "relaunch on failed hosts" and Ansible's retry files.
+ */
+async function limitRefs(where: Where, pattern: string): Promise<Record<string, string[]>> {
+  const refs: Record<string, string[]> = {};
+  for (const token of pattern.split(/[,:]/).map((t) => t.trim().replace(/^[!&]/, ''))) {
+    if (!token.startsWith('@') || refs[token]) continue;
+    const fleetId = token.slice(1);
+    if (!(await where.store.isFleet(fleetId))) throw new UsageError(`--limit ${token}: no fleet ${fleetId} in ${where.store.location} (\`runbook status\` lists them)`);
+    const record = await where.store.readFleet(fleetId);
+    const unreachable = await where.store.unreachableHosts(fleetId);
+    const failed: string[] = [];
+    for (const host of record.inventory.hosts) {
+      try {
+        if (countsAsFailure(outcomeOf(await runResult(where.store, hostRunId(fleetId, host.name))))) failed.push(host.name);
+      } catch {
+        if (unreachable[host.name]) failed.push(host.name);
+      }
+    }
+    refs[token] = failed;
+  }
+  return refs;
 }
 
 /** `runbook resume <fleet-id>`: the fleet goes on from where its controller stopped. */

@@ -114,6 +114,11 @@ test('a host whose target cannot be reached has no run: status <fleet-id> says u
   const json = JSON.parse((await cli(['status', fleetId, '--state-dir', state, '--json'])).stdout) as { hosts: { host: string; status: string; error?: string }[] };
   assert.equal(json.hosts.map((h) => [h.host, h.status]), [['host-1', 'succeeded'], ['host-2', 'unreachable']]);
   assert.match(json.hosts[1].error ?? '', /cannot read the simulated host file/);
+  // Relaunched on its failed hosts only (AWX's "relaunch on failed hosts"): host-2, not host-1.
+  const again = await cli(['plan', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--limit', `@${fleetId}`, '--json']);
+  const ends = again.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'host:end');
+  assert.equal(ends.map((e) => e.host), ['host-2']);
+  assert.is((await cli(['plan', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--limit', '@nofleet'])).code, 2);
 });
 
 test('on a terminal a wave is one line of counts, rewritten as hosts end', async () => {

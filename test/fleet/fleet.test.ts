@@ -183,7 +183,31 @@ test('inventory errors name the file, the host and the field', () => {
   const inv = checkInventory({ hosts: [{ name: 'orch01', target: 'sim:h.json' }, { name: 'sql01', target: 'local' }] }, '/x/inventory.yaml');
   assert.is(inv.hosts[0].target, 'sim:/x/h.json', 'a simulated host is found beside the inventory');
   assert.equal(limitInventory(inv, 'orch*').hosts.map((h) => h.name), ['orch01']);
-  assert.throws(() => limitInventory(inv, 'web*'), /matches no host/);
+  assert.throws(() => limitInventory(inv, 'web*'), /selects no host/);
+});
+
+test('--limit as Ansible: names and wildcards, groups, comma and colon lists, !exclusions, &intersections, @refs', () => {
+  const inv = checkInventory(
+    {
+      hosts: [
+        { name: 'web01', target: 'sim:w1.json', groups: ['web', 'canary'] },
+        { name: 'web02', target: 'sim:w2.json', groups: ['web'] },
+        { name: 'web03', target: 'sim:w3.json', groups: ['web'] },
+        { name: 'sql01', target: 'sim:s1.json', groups: ['sql'] },
+      ],
+      waves: [{ name: 'canary', groups: ['canary'] }, { name: 'rest', groups: ['all'] }],
+    },
+    '/x/inventory.yaml',
+  );
+  const names = (pattern: string, refs?: Record<string, string[]>) => limitInventory(inv, pattern, refs).hosts.map((h) => h.name);
+  assert.equal(names('web'), ['web01', 'web02', 'web03'], 'a group');
+  assert.equal(names('web02,sql01'), ['web02', 'sql01'], 'a comma list');
+  assert.equal(names('web:!web03'), ['web01', 'web02'], 'a group but one host');
+  assert.equal(names('!sql*'), ['web01', 'web02', 'web03'], 'an exclusion alone: every other host');
+  assert.equal(names('all:&canary'), ['web01'], 'an intersection');
+  assert.equal(names('@f1', { '@f1': ['web03', 'sql01'] }), ['web03', 'sql01'], "an earlier fleet's failed hosts");
+  assert.equal(limitInventory(inv, 'web:!web01').waves.map((w) => w.hosts.map((h) => h.name)), [[], ['web02', 'web03']], 'each host stays in its wave');
+  assert.throws(() => names('@f2'), /--limit @f2: nothing is known of it/);
 });
 
 /** Hosts in one wave (those of `failing` — the first n, or the indexes listed — refuse their restart). */

@@ -31,7 +31,8 @@ ${RETRIES_USAGE}
   -i, --inventory <file>  a fleet: every host of the inventory, its waves in order (instead of --target)
   --concurrency N         hosts driven at once (default 10)
   --max-failures N|P%     failed hosts tolerated before no new host starts (default 0)
-  --limit <pattern>       only the hosts whose name matches (* and ?)
+  --limit <pattern>       only some hosts, as Ansible's: names (* and ?), groups, comma lists, !host to
+                          exclude, &group to intersect, @<fleet-id> the hosts that failed in that fleet
   --detailed-exitcode     plan only, as Terraform's: exit 0 nothing to do, 2 changes pending, 1 an error
   --no-wait               queue the fleet's hosts for \`runbook worker\` (needs --store) and print its id
 
