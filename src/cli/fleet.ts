@@ -19,6 +19,7 @@ import { OUTCOMES, countOutcomes, describeCounts, exitCodeOf, outcomeOf, type Ou
 import { UsageError, runnerFor, type Where } from './common.js';
 import { bold, green, red, renderChanges, yellow } from './render.js';
 import { checkTarget, connect } from './targets.js';
+import { confirm } from './confirm.js';
 import { ValidationError } from '../errors.js';
 
 export interface FleetCommandOptions {
@@ -37,6 +38,8 @@ export interface FleetCommandOptions {
   retries?: number;
   /** `plan --detailed-exitcode`: 0 nothing to do, 2 changes pending on some host, 1 an error. */
   detailedExitCode?: boolean;
+  /** `--yes`: no confirmation on a terminal before the hosts are changed and restarted. */
+  yes?: boolean;
 }
 
 /** An outcome's label in its colour. */
@@ -60,6 +63,10 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
       if (!(error instanceof ValidationError)) throw error;
       throw new ValidationError(`host ${host.name} of ${inventory.file}: ${error.message.split('\n')[0]}`, error.issues, { hint: 'fix its target in the inventory; no host was contacted' });
     }
+  }
+  if (!o.checkMode && !(await confirm(`Run ${o.runbook.definition.name} on ${inventory.hosts.length} host(s) (${inventory.hosts.slice(0, 5).map((h) => h.name).join(', ')}${inventory.hosts.length > 5 ? ', …' : ''})? Each may be restarted.`, { yes: Boolean(o.yes) }))) {
+    process.stderr.write('not confirmed: nothing was started (--yes skips this question)\n');
+    return ExitCode.usage;
   }
   const fleetOptions = { kinds: bundledStepKinds(), runbook: o.runbook, inventory, checkMode: o.checkMode, params: o.params, concurrency, maxFailures: o.maxFailures };
   if (o.noWait) {
@@ -172,8 +179,12 @@ export async function fleetStatus(where: Where, fleetId: string, json: boolean, 
 const CELL: Record<string, string> = { succeeded: 'ok', skipped: '=', planned: 'pl', failed: 'X', compensated: 'un', 'compensation-failed': 'UX', running: '..', pending: '.' };
 
 /** `runbook rollback <fleet-id>`: every host the fleet changed is rolled back, the last wave first. */
-export async function rollbackFleetCommand(where: Where, fleetId: string, force: boolean, json: boolean): Promise<number> {
+export async function rollbackFleetCommand(where: Where, fleetId: string, force: boolean, json: boolean, yes = false): Promise<number> {
   const record = await where.store.readFleet(fleetId);
+  if (!(await confirm(`Roll back fleet ${fleetId} (${record.inventory.hosts.length} host(s))? Each host it changed is restored and may be restarted.`, { yes }))) {
+    process.stderr.write('not confirmed: nothing was rolled back (--yes skips this question)\n');
+    return ExitCode.usage;
+  }
   const runner = await runnerFor(where);
   const outcomes: Outcome[] = [];
   for (const wave of [...record.inventory.waves].reverse()) {

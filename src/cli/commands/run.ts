@@ -33,6 +33,7 @@ ${RETRIES_USAGE}
   --max-failures N|P%     failed hosts tolerated before no new host starts (default 0)
   --limit <pattern>       only some hosts, as Ansible's: names (* and ?), groups, comma lists, !host to
                           exclude, &group to intersect, @<fleet-id> the hosts that failed in that fleet
+  -y, --yes               no confirmation before a fleet's hosts are changed (asked only on a terminal)
   --detailed-exitcode     plan only, as Terraform's: exit 0 nothing to do, 2 changes pending, 1 an error
   --no-wait               queue the fleet's hosts for \`runbook worker\` (needs --store) and print its id
 
@@ -54,6 +55,7 @@ export async function runOnce(args: string[], checkMode: boolean): Promise<numbe
     limit: { type: 'string' },
     'no-wait': { type: 'boolean', default: false },
     'detailed-exitcode': { type: 'boolean', default: false },
+    yes: { type: 'boolean', short: 'y', default: false },
     ...RETRIES_OPTION,
   });
   const detailed = values['detailed-exitcode'];
@@ -72,6 +74,7 @@ export async function runOnce(args: string[], checkMode: boolean): Promise<numbe
     const { runFleetCommand } = await import('../fleet.js');
     return runFleetCommand({
       detailedExitCode: detailed,
+      yes: values.yes,
       runbook,
       inventory: values.inventory,
       where,
