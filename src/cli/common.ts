@@ -75,8 +75,11 @@ export function paramsFrom(list: string[] | undefined): Record<string, string> {
 }
 
 /** The state directory, made if missing; refused (exit 2) when it is a file or cannot be written. */
-export async function stateDirOf(option: string | undefined): Promise<string> {
+export async function stateDirOf(option: string | undefined, o: { readOnly?: boolean } = {}): Promise<string> {
   const dir = resolve(option ?? process.env.RUNBOOK_STATE_DIR ?? '.runbook');
+  // A command that only reads (status) creates nothing and needs no write access: a state directory
+  // on a read-only mount, or one that does not exist yet (no runs), is read as it is.
+  if (o.readOnly) return dir;
   const refuse = (why: string, cause?: unknown) =>
     new ValidationError(`the state directory cannot be used: ${why}`, [dir], {
       hint: 'pass --state-dir <dir> (or set RUNBOOK_STATE_DIR) naming a folder this user can write',
@@ -115,8 +118,8 @@ const openStores: RunStore[] = [];
  * file store of the state directory. A password in `--store` is refused: a command line is seen by
  * every user of the machine (`ps`), so it comes from `$PGPASSWORD` or `$RUNBOOK_STORE`.
  */
-export async function storeOf(values: { 'state-dir'?: string; store?: string }): Promise<Where> {
-  const stateDir = await stateDirOf(values['state-dir']);
+export async function storeOf(values: { 'state-dir'?: string; store?: string }, o: { readOnly?: boolean } = {}): Promise<Where> {
+  const stateDir = await stateDirOf(values['state-dir'], o);
   const url = values.store ?? process.env.RUNBOOK_STORE;
   if (!url) return { stateDir, store: fileStore(stateDir) };
   if (!/^postgres(ql)?:\/\//.test(url)) throw new UsageError(`--store takes a postgres:// URL, got "${withoutPassword(url)}"`);
@@ -250,7 +253,8 @@ const REACH_CHECKLIST = 'Check that the host is up, its address and port, the fi
 export function reachAdvice(message: string): { cause: string; advice: string } {
   const lines = message.split('\n');
   const own = lines.filter((l) => l.trim().startsWith('→')).map((l) => l.trim().slice(1).trim());
-  return { cause: lines[0], advice: own.length > 0 ? own.join('; ') : REACH_CHECKLIST };
+  const cause = lines.filter((l) => !l.trim().startsWith('→')).join('\n');
+  return { cause, advice: own.length > 0 ? own.join('; ') : REACH_CHECKLIST };
 }
 
 function unreachableMessage(result: RunResult): string {

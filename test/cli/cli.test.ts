@@ -108,6 +108,14 @@ test('a bad runbook file exits 2, names the file and the field, and writes nothi
   assert.is(await readFile(host, 'utf8'), before);
 });
 
+test('status reads only: a state directory that does not exist is listed as empty and not created', async () => {
+  const state = join(await tempDir(), 'none');
+  const r = await cli(['status', '--state-dir', state]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /no runs in/);
+  assert.not.ok(existsSync(state), 'nothing was written');
+});
+
 test('usage errors exit 2: an unknown target lists the accepted forms; a bad parameter names it', async () => {
   const host = await makeHost('server-2016');
   const t = await cli(['run', 'orchestrator-tls12', '--target', 'ftp://x', '--state-dir', await tempDir()]);
@@ -130,6 +138,9 @@ test('resume continues a run whose process was killed mid-run', async () => {
   const status = await cli(['status', '--state-dir', state, '--json']);
   const [run] = JSON.parse(status.stdout);
   assert.is(run.status, 'running');
+  assert.is(run.outcome, 'interrupted', 'its driver died: not "running" forever');
+  assert.is(run.leaseExpired, true);
+  assert.match((await cli(['status', '--state-dir', state])).stdout, new RegExp(`${run.runId}\\s+interrupted \\(lease expired\\)`));
   const resumed = await cli(['resume', run.runId, '--state-dir', state]);
   assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
   assert.match(resumed.stdout, /Resuming orchestrator-tls12/);

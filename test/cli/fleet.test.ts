@@ -23,6 +23,12 @@ test('sim fleet writes hosts and an inventory; run --inventory drives them wave 
   const [fleetId] = await readdir(join(state, 'fleets'));
   for (const f of ['fleet.json', 'report.json', 'report.md', 'junit.xml']) assert.ok(existsSync(join(state, 'fleets', fleetId, f)), f);
   assert.is((await readdir(join(state, 'runs'))).length, 3, 'each host its own run');
+  const jobs = await cli(['status', '--state-dir', state]);
+  assert.match(jobs.stdout, new RegExp(`^FLEET +RUNBOOK +HOSTS\\n${fleetId}  orchestrator-tls12 +3: 3 changed\\n`), 'fleets first, with their outcomes');
+  assert.match(jobs.stdout, /\nRUN +OUTCOME +STEP +STARTED +ENDED +TARGET\n/);
+  const filtered = await cli(['status', '--state-dir', state, '--fleet', fleetId, '--status', 'changed', '--json']);
+  assert.is((JSON.parse(filtered.stdout) as unknown[]).length, 3);
+  assert.is((await cli(['status', '--state-dir', state, '--fleet', 'nofleet'])).code, 2);
 
   const plan = await cli(['plan', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--limit', 'host-2', '--json']);
   assert.is(plan.code, 0, plan.stderr);
