@@ -11,8 +11,17 @@ export const list: Command = {
   name: 'list',
   usage: 'Usage: runbook list\n\nThe bundled runbooks, each with its parameters and defaults, and the step kinds documents can use.',
   async run(args) {
-    parse(args, {});
+    const { values } = parse(args, {});
     const kinds = bundledStepKinds();
+    if (values.json) {
+      const runbooks = [];
+      for (const name of await bundledRunbookNames()) {
+        const rb = await loadRunbook(name, kinds);
+        runbooks.push({ name, description: rb.definition.description ?? '', parameters: rb.definition.parameters ?? {} });
+      }
+      process.stdout.write(`${JSON.stringify({ runbooks, stepKinds: kinds.list().map((k) => ({ kind: k.kind, description: k.description })) })}\n`);
+      return ExitCode.ok;
+    }
     process.stdout.write(`${bold('Bundled runbooks')}\n`);
     for (const name of await bundledRunbookNames()) {
       const rb = await loadRunbook(name, kinds);
