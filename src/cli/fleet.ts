@@ -7,7 +7,7 @@
 import type { LoadedRunbook } from '../engine/runbook.js';
 import { limitInventory, loadInventory } from '../fleet/inventory.js';
 import { runResult } from '../engine/run-index.js';
-import type { RunResult } from '../engine/types.js';
+import type { Change, RunResult } from '../engine/types.js';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { budgetOf, countsAsFailure, fleetRecordOf, fleetResultOf, hostRunId, initialOutcomes, resumeFleet, settleOutcome, startFleet, type Fleet, type FleetResult } from '../fleet/fleet.js';
@@ -303,7 +303,11 @@ async function planDiffs(where: Where, f: FleetResult): Promise<[string[], strin
     if (h.outcome !== 'changes-pending' || !h.runId) continue;
     let diff: string;
     try {
-      diff = renderChanges(await runResult(where.store, h.runId));
+      const r = await runResult(where.store, h.runId);
+      // An action's "before" is the host's own (a restart: when it booted), and its file names carry the
+      // host's run id: neither is part of the diff hosts share.
+      const shared = (c: Change): Change => (c.action === 'run' ? { ...c, before: '…', after: typeof c.after === 'string' ? c.after.split(r.runId).join('<run-id>') : c.after } : c);
+      diff = renderChanges({ ...r, steps: r.steps.map((st) => ({ ...st, changes: st.changes.map(shared) })) });
     } catch {
       continue;
     }

@@ -38,6 +38,17 @@ test('sim fleet writes hosts and an inventory; run --inventory drives them wave 
   assert.is(events.at(-1).event, 'summary');
 });
 
+test('a fleet plan prints each diff once with the hosts that share it; --detailed-exitcode is 2 when changes are pending', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet')]);
+  const plan = await cli(['plan', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', join(dir, 'state'), '--detailed-exitcode']);
+  assert.is(plan.code, 2, plan.stderr + plan.stdout);
+  assert.is(plan.stdout.match(/would change:/g)?.length, 1, 'one diff for three identical hosts');
+  assert.match(plan.stdout, /3 host\(s\) \(host-1, host-2, host-3\) would change:\n {2}backup\n/);
+  assert.match(plan.stdout, /Fleet: planned \(nothing was changed\) — 3 changes pending/);
+  assert.not.match(plan.stdout, /succeeded/);
+});
+
 test('fleet usage errors exit 2 before anything runs', async () => {
   const dir = await tempDir();
   await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '1', '--out', dir]);
