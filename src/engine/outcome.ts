@@ -3,35 +3,9 @@
  * `--json`, report.json/md, JUnit, `status` — and every exit code derive from it. A run's `status` says
  * where its saga stands; its outcome says what it did to the target, in the words an operator needs.
  */
-import type { RunResult } from './types.js';
+import { Outcome, type RunResult } from './types.js';
 
-export const Outcome = {
-  /** The run changed the target and it is now as required. */
-  changed: 'changed',
-  /** The target was already as required: nothing was changed (or, for a plan, nothing would be). */
-  compliant: 'compliant',
-  /** A plan: changes are pending; nothing was changed. */
-  changesPending: 'changes-pending',
-  /** A step failed and every change was undone. */
-  rolledBack: 'rolled-back',
-  /** A change could not be undone: an operator is needed. */
-  rollbackFailed: 'rollback-failed',
-  /** The target could not be reached before anything was changed. */
-  unreachable: 'unreachable',
-  /** A fleet's host never started (the failure budget was spent, or the fleet was stopped). */
-  skipped: 'skipped',
-  /** The run waits for `resume --allow-restart` in a restart window. */
-  awaitingRestartWindow: 'awaiting-restart-window',
-  /** Stopped at a safe point (a signal, its driver gone, its own host restarting): awaiting a resume. */
-  interrupted: 'interrupted',
-  /** `runbook rollback` undid a run, as asked. */
-  rolledBackOnRequest: 'rolled-back-on-request',
-  /** Cancelled: every change was undone. */
-  cancelled: 'cancelled',
-  /** Still running (its driver holds the lease). */
-  running: 'running',
-} as const;
-export type Outcome = (typeof Outcome)[keyof typeof Outcome];
+export { Outcome } from './types.js';
 
 /** How each outcome reads, its exit code (the README's table), and whether it spends a failure budget. */
 export const OUTCOMES: Readonly<Record<Outcome, { label: string; exitCode: 0 | 1 | 3 | 69 | 75; failure: boolean; tone: 'ok' | 'warn' | 'bad' }>> = {
