@@ -18,6 +18,7 @@ import { stepMachine } from '../src/engine/step-kind.js';
 import type { Compensation, Json, StepMachineContext, StepPlan, Verification } from '../src/engine/types.js';
 import { Runner, bundledStepKinds, createPreset, createSimulatedExecutor, loadInventory, loadRunbook, startFleet, writeHost } from '../src/index.js';
 import { tempDir } from '../test/helpers.js';
+import { describeCounts } from '../src/engine/outcome.js';
 
 const count = Number(process.argv[2] ?? 1000);
 const kinds = bundledStepKinds();
@@ -113,4 +114,4 @@ console.log(`the fleet:       ${ms(wall)}  → ratio ${(wall / base).toFixed(2)}
 console.log(`CPU per host run: ${((cpu.user + cpu.system) / 1000 / count).toFixed(1)} ms (all threads; the event loop was busy ${(elu.utilization * 100).toFixed(0)} % of the fleet's time)`);
 console.log(`XState alone:    ${floor.toFixed(1)} ms of CPU per host run (the step machines with handlers that answer at once, ${count} hosts at once); the budget leaves ${((1.5 * base) / count).toFixed(1)} ms of CPU per host run for everything on one thread, ${((1.5 * base * availableParallelism()) / count).toFixed(1)} ms with all ${availableParallelism()} cores busy`);
 console.log(`peak RSS:        ${(peakRss / 2 ** 20).toFixed(0)} MB (one host alone: ${(rssAlone / 2 ** 20).toFixed(0)} MB; budget ≤ 400 MB); peak heap used ${(peakHeap / 2 ** 20).toFixed(0)} MB`);
-console.log(`outcome:         ${result.status} — ${result.counts.succeeded} succeeded, ${result.counts.failed + result.counts.rolledBack} failed`);
+console.log(`outcome:         ${result.status} — ${describeCounts(result.counts)}`);

@@ -54,7 +54,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(args);
   } catch (error) {
-    return failed(error, command, args);
+    const code = failed(error, command, args);
+    // `plan --detailed-exitcode` keeps 2 for "changes pending": every error is 1, as Terraform's.
+    return name === 'plan' && args.includes('--detailed-exitcode') ? ExitCode.failed : code;
   } finally {
     await closeStores();
   }

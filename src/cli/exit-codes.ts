@@ -1,7 +1,7 @@
 /**
  * Exit codes of the `runbook` command.
  */
-import type { RunStatus } from '../engine/types.js';
+import { OUTCOMES, type Outcome } from '../engine/outcome.js';
 
 export const ExitCode = {
   /** The run succeeded (or the plan was made). */
@@ -19,20 +19,16 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-export function exitCodeFor(status: RunStatus): ExitCode {
-  switch (status) {
-    case 'succeeded':
-    case 'planned':
-      return ExitCode.ok;
-    case 'rolled-back':
-    case 'cancelled':
-      return ExitCode.failed;
-    case 'rollback-failed':
-      return ExitCode.rollbackFailed;
-    case 'unreachable':
-      return ExitCode.unavailable;
-    case 'awaiting-resume':
-    case 'running':
-      return ExitCode.awaitingResume;
-  }
+/** A run's exit code: its outcome's (`OUTCOMES` in src/engine/outcome.ts is the one table). */
+export function exitCodeFor(outcome: Outcome): ExitCode {
+  return OUTCOMES[outcome].exitCode;
+}
+
+/**
+ * `plan --detailed-exitcode`, as Terraform's: 0 nothing to do, 2 changes pending, 1 an error (any
+ * other outcome, or a usage or input error).
+ */
+export function detailedExitCode(code: number, pending: boolean): number {
+  if (code !== ExitCode.ok) return ExitCode.failed;
+  return pending ? 2 : ExitCode.ok;
 }

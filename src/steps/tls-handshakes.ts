@@ -21,7 +21,10 @@ export const tlsHandshakesParams = z.object({
   /** `baseline`: record only; `verify`: the expectations below must hold. */
   role: z._default(z.enum(['baseline', 'verify']), 'verify'),
   /** More endpoints than the executor knows: `host:port` or `name=host:port`, as a list or comma-separated. */
-  endpoints: z._default(z.union([z.array(z.string()), z.string()]), []),
+  endpoints: z._default(z.union([z.array(z.string()), z.string()]), []).check(
+    // Checked with the parameters, before the target is contacted: a typo is a usage error, not a rollback.
+    z.refine((v) => badEndpoint(v) === undefined, { message: 'each endpoint is host:port or name=host:port (e.g. orch01.contoso.com:443)' }),
+  ),
   /** The DNS name to send as SNI to endpoints given as addresses. */
   servername: z._default(z.string(), ''),
   /** Versions the server must refuse. @default TLS 1.0 and TLS 1.1 */
@@ -52,6 +55,19 @@ function rowOf(v: ProtocolVerdict): HandshakeRow {
   const [plain, sni] = v.handshakes;
   const differs = sni && sni.outcome !== plain.outcome ? `; without SNI ${plain.outcome}, with SNI ${sni.outcome}` : '';
   return { endpoint: v.endpoint, address: v.address, protocol: v.protocol, outcome: v.outcome, evidence: `${v.evidence}${differs}` };
+}
+
+/** The first endpoint of a list (or comma-separated text) that is not `host:port`, if any. */
+function badEndpoint(endpoints: string | string[]): string | undefined {
+  const list = Array.isArray(endpoints) ? endpoints : endpoints.split(',');
+  return list.map((e) => e.trim()).filter(Boolean).find((e) => {
+    try {
+      parseEndpoint(e);
+      return false;
+    } catch {
+      return true;
+    }
+  });
 }
 
 function endpointsOf(params: TlsHandshakesParams): TlsEndpoint[] {

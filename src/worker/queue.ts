@@ -128,7 +128,8 @@ export class WorkQueue {
         [fleetId],
       );
       const failures = hosts.filter((h) => h.state === 'ended' && countsAsFailure(h.status as HostStatus)).length;
-      const spent = failures > record.maxFailures;
+      // A plan changes nothing: it never spends the budget.
+      const spent = !record.checkMode && failures > record.maxFailures;
       let queued = hosts.filter((h) => h.state === 'queued').length;
       if (!spent) {
         const current = hosts.find((h) => h.state !== 'ended')?.wave;

@@ -32,6 +32,16 @@ settles.`,
   async run(args) {
     const { values } = parse(args, { target: { type: 'string' } });
     const kinds = bundledStepKinds();
+    if (values.json) {
+      const runbooks = [];
+      for (const name of await bundledRunbookNames()) {
+        const rb = await loadRunbook(name, kinds);
+        runbooks.push({ name, description: rb.definition.description ?? '', parameters: rb.definition.parameters ?? {} });
+      }
+      const fits = values.target ? await fitsOf(values.target) : undefined;
+      process.stdout.write(`${JSON.stringify({ runbooks, ...(fits ? { fits } : {}), stepKinds: kinds.list().map((k) => ({ kind: k.kind, description: k.description })) })}\n`);
+      return ExitCode.ok;
+    }
     const fits = values.target ? await fitsOf(values.target) : undefined;
     process.stdout.write(`${bold('Bundled runbooks')}\n`);
     for (const name of await bundledRunbookNames()) {
