@@ -19,7 +19,22 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-export function exitCodeFor(status: RunStatus): ExitCode {
+/**
+ * The error code of a run its preflight refused for a parameter the host's facts make impossible
+ * (`tls13=enabled` on a Windows without TLS 1.3): the operator's input, nothing written — exit 2.
+ */
+export const PARAMETER_REFUSED = 'PARAMETER_REFUSED';
+
+/**
+ * The exit code of a run: by its status, except a run refused for a parameter (exit 2, as any input error).
+ *
+ * @example
+ * ```ts
+ * exitCodeFor('rolled-back', { code: 'PARAMETER_REFUSED' }); // 2
+ * ```
+ */
+export function exitCodeFor(status: RunStatus, error?: { code: string }): ExitCode {
+  if (status === 'rolled-back' && error?.code === PARAMETER_REFUSED) return ExitCode.usage;
   switch (status) {
     case 'succeeded':
     case 'planned':
@@ -35,4 +50,13 @@ export function exitCodeFor(status: RunStatus): ExitCode {
     case 'running':
       return ExitCode.awaitingResume;
   }
+}
+
+/**
+ * True when every host of a fleet that was started was refused for a parameter (the rest never
+ * started): nothing was changed anywhere, and the fleet exits 2 as a single such run does.
+ */
+export function fleetRefusedAsInput(hosts: readonly { status: string; error?: { code: string } }[]): boolean {
+  const started = hosts.filter((h) => h.status !== 'skipped');
+  return started.length > 0 && started.every((h) => h.status === 'rolled-back' && h.error?.code === PARAMETER_REFUSED);
 }

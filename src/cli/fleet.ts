@@ -14,7 +14,7 @@ import { budgetOf, countsAsFailure, fleetRecordOf, fleetResultOf, hostRunId, ini
 import { writeFleetReports } from '../fleet/fleet-report.js';
 import type { PostgresStore } from '../store/postgres.js';
 import { bundledStepKinds } from '../steps/index.js';
-import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { ExitCode, exitCodeFor, fleetRefusedAsInput } from './exit-codes.js';
 import { UsageError, runnerFor, type Where } from './common.js';
 import { bold, green, red, yellow } from './render.js';
 import { connect } from './targets.js';
@@ -215,6 +215,7 @@ async function follow(fleet: Fleet, o: { json: boolean; heading: string }): Prom
   if (o.json) out(`${JSON.stringify({ event: 'summary', ...result })}\n`);
   else out(summary(result));
   if (result.status === 'succeeded' || result.status === 'planned') return ExitCode.ok;
+  if (result.status === 'failed' && fleetRefusedAsInput(result.waves.flatMap((w) => w.hosts))) return ExitCode.usage;
   return result.status === 'awaiting-resume' ? ExitCode.awaitingResume : ExitCode.failed;
 }
 

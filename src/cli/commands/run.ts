@@ -88,7 +88,7 @@ export async function runOnce(args: string[], checkMode: boolean): Promise<numbe
     // Parameters are resolved and every step's are checked here, before the target is contacted.
     const run = runner.start(runbook, { executor, params: paramsFrom(values.param), checkMode, target: targetSpec(values.target) });
     const result = await follow(run, outputMode(values.json), where.stateDir);
-    return exitCodeFor(result.status);
+    return exitCodeFor(result.status, result.error);
   } finally {
     await executor.close();
   }
