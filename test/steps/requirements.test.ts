@@ -134,27 +134,3 @@ test('judgeHost is pure: its verdicts survive JSON unchanged and the same reads 
 });
 
 test.run();
-
-test('tls13=enabled on a Windows without TLS 1.3 (2012 R2, 2016, 2019) is refused as a parameter, naming the fact and its source; on 2022 and 2025 it is ok', () => {
-  for (const name of ['server-2012r2', 'server-2016', 'server-2019']) {
-    const v = verdict(judgeHost(readsOf(createPreset(name, new Date(NOW))), params({ tls13: 'enabled' })), 'param-tls13');
-    assert.is(v.verdict, 'refuse', name);
-    assert.is(v.param, 'tls13=enabled');
-    assert.match(v.evidence, /parameter tls13=enabled is impossible here: .* has no TLS 1\.3, which SCHANNEL supports from build 20348/);
-    assert.match(v.evidence, /fact schannel\.tls13-first-build \("Protocols in TLS\/SSL \(Schannel SSP\)", https:\/\/learn\.microsoft\.com\//);
-    assert.equal(v.factIds, ['schannel.tls13-first-build']);
-  }
-  for (const name of ['server-2022', 'server-2025']) {
-    assert.is(verdict(judgeHost(readsOf(createPreset(name, new Date(NOW))), params({ tls13: 'enabled' })), 'param-tls13').verdict, 'ok', name);
-  }
-});
-
-test('tls13=disabled or default on a Windows without TLS 1.3 asks for what it already is: ok; tls13=leave judges nothing', () => {
-  const reads = readsOf(createPreset('server-2016', new Date(NOW)));
-  for (const setting of ['disabled', 'default']) {
-    const v = verdict(judgeHost(reads, params({ tls13: setting })), 'param-tls13');
-    assert.is(v.verdict, 'ok', setting);
-    assert.match(v.evidence, /has no TLS 1\.3 .*asks for what it already is/);
-  }
-  assert.not.ok(judgeHost(reads, params()).some((v) => v.check === 'param-tls13'));
-});
