@@ -4,9 +4,10 @@
  * ends with `PARAMETER_REFUSED`, exit 2, nothing changed). `judgeHost` calls it; nothing here carries a
  * threshold of its own.
  *
- * Only `tls13=enabled` is impossible anywhere the runbooks run: SCHANNEL has no TLS 1.3 before build
- * 20348 (fact `schannel.tls13-first-build`). `tls13=disabled` and `tls13=default` on such a host ask for
- * what the host already is (no TLS 1.3 is negotiated): harmless, `ok`. Every other parameter of the
+ * Impossible where the runbooks run: `tls13=enabled` (orchestrator-tls12) and `tls12Server=disabled`
+ * (orchestrator-tls13) on a Windows whose SCHANNEL has no TLS 1.3, before build 20348 (fact
+ * `schannel.tls13-first-build`). `tls13=disabled` and `tls13=default` on such a host ask for what the
+ * host already is (no TLS 1.3 is negotiated): harmless, `ok`. Every other parameter of the
  * bundled runbooks (mode, procedure, strongCrypto, normaliseEnabled, …) names values every Windows that
  * runs Orchestrator has (TLS 1.2 from Windows Server 2008 R2 on, the `schannel.protocol-defaults` table).
  */
@@ -31,7 +32,11 @@ function factCited(fact: { id: string; sources: readonly { title: string; url: s
  * ```
  */
 export function judgeParams(reads: PreflightReads, params: PreflightParams): HostVerdict[] {
-  const setting = params.tls13;
+  return [...judgeTls13Param(reads, params.tls13), ...judgeTls12ServerParam(reads, params.tls12Server)];
+}
+
+/** `tls13`: `enabled` needs TLS 1.3 in SCHANNEL; `disabled` and `default` are harmless where it is absent. */
+function judgeTls13Param(reads: PreflightReads, setting: PreflightParams['tls13']): HostVerdict[] {
   if (setting === 'leave') return [];
   const { os } = reads;
   const first = TLS13_FIRST_BUILD_FACT.value;
@@ -47,5 +52,25 @@ export function judgeParams(reads: PreflightReads, params: PreflightParams): Hos
     verdict: 'refuse',
     evidence: `parameter ${param} is impossible here: ${read} has no TLS 1.3, which SCHANNEL supports from build ${first} (Windows Server 2022), per ${factCited(TLS13_FIRST_BUILD_FACT)}`,
     fix: 'leave tls13 out (or tls13=leave) on this host; TLS 1.3 needs Windows Server 2022 or later',
+  }];
+}
+
+/**
+ * `tls12Server=disabled` (orchestrator-tls13's TLS 1.3-only server side) on a Windows without TLS 1.3
+ * would leave the server side no TLS version at all: refused. `enabled` (the default) changes nothing here.
+ */
+function judgeTls12ServerParam(reads: PreflightReads, setting: PreflightParams['tls12Server']): HostVerdict[] {
+  if (setting !== 'disabled') return [];
+  const { os } = reads;
+  const first = TLS13_FIRST_BUILD_FACT.value;
+  const param = 'tls12Server=disabled';
+  const base = { check: 'param-tls12Server', param, factIds: [TLS13_FIRST_BUILD_FACT.id] };
+  const read = `${os.caption} (${os.version}, build ${os.build})`;
+  if (os.build >= first) return [{ ...base, verdict: 'ok', evidence: `${param}: ${read} has TLS 1.3 (from build ${first}) for the server side` }];
+  return [{
+    ...base,
+    verdict: 'refuse',
+    evidence: `parameter ${param} is impossible here: ${read} has no TLS 1.3 (SCHANNEL supports it from build ${first}), so the server side would accept no TLS version at all, per ${factCited(TLS13_FIRST_BUILD_FACT)}`,
+    fix: 'keep tls12Server=enabled; a TLS 1.3-only server side needs Windows Server 2022 or later',
   }];
 }

@@ -53,4 +53,13 @@ test('judgeParams is pure and survives JSON: the verdict judgeHost lists is its 
   assert.equal(judgeHost(reads, params({ tls13: 'enabled' })).filter((v) => v.param !== undefined), own);
 });
 
+test('tls12Server=disabled (a TLS 1.3-only server side) on a Windows without TLS 1.3 is refused as a parameter; on 2022 it is ok; enabled judges nothing', () => {
+  const v = verdict(judgeParams(readsOf(createPreset('server-2019', new Date(NOW))), params({ tlsProcedure: 'tls13', tls12Server: 'disabled' })), 'param-tls12Server');
+  assert.is(v.verdict, 'refuse');
+  assert.is(v.param, 'tls12Server=disabled');
+  assert.match(v.evidence, /would accept no TLS version at all, per fact schannel\.tls13-first-build/);
+  assert.is(verdict(judgeParams(readsOf(createPreset('server-2022', new Date(NOW))), params({ tls12Server: 'disabled' })), 'param-tls12Server').verdict, 'ok');
+  assert.equal(judgeParams(readsOf(createPreset('server-2019', new Date(NOW))), params({ tls12Server: 'enabled' })), []);
+});
+
 test.run();
