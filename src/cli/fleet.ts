@@ -14,7 +14,7 @@ import { budgetOf, countsAsFailure, fleetRecordOf, fleetResultOf, hostRunId, ini
 import { writeFleetReports } from '../fleet/fleet-report.js';
 import type { PostgresStore } from '../store/postgres.js';
 import { bundledStepKinds } from '../steps/index.js';
-import { ExitCode, detailedExitCode } from './exit-codes.js';
+import { ExitCode, detailedExitCode, fleetRefusedAsInput } from './exit-codes.js';
 import { OUTCOMES, countOutcomes, describeCounts, exitCodeOf, outcomeOf, type Outcome } from '../engine/outcome.js';
 import { UsageError, runnerFor, type Where } from './common.js';
 import { bold, green, red, renderChanges, yellow } from './render.js';
@@ -285,6 +285,8 @@ async function follow(fleet: Fleet, o: { json: boolean; heading: string; where: 
   const plans = result.checkMode ? await planDiffs(o.where, result) : undefined;
   if (o.json) out(`${JSON.stringify({ event: 'summary', ...result })}\n`);
   else out(summary(result, plans));
+  // Every host that started refused for a parameter: nothing changed anywhere, an input error (exit 2).
+  if (result.status === 'failed' && fleetRefusedAsInput(result.waves.flatMap((w) => w.hosts))) return ExitCode.usage;
   return result.exitCode;
 }
 

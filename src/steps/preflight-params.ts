@@ -46,6 +46,12 @@ export const preflightParams = z.strictObject({
    * could not be reached after the restart. @default 'enabled'
    */
   tls12Server: z._default(z.enum(['enabled', 'disabled']), 'enabled'),
+  /**
+   * What the run's `windows/schannel` step will do to TLS 1.3 (the runbook's `tls13` parameter): `enabled`
+   * on a Windows without TLS 1.3 (before build 20348, fact `schannel.tls13-first-build`) is refused before
+   * any write. @default 'leave'
+   */
+  tls13: z._default(z.enum(['leave', 'enabled', 'disabled', 'default']), 'leave'),
 });
 export type PreflightParams = z.infer<typeof preflightParams>;
 

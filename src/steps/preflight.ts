@@ -45,13 +45,20 @@ export const preflightStep = defineStepKind({
     const stopOnUnknown = params.onUnknown === 'refuse' && unknown.length > 0;
     if (refused.length > 0 || stopOnUnknown) {
       const parts = [];
-      if (refused.length) parts.push(`${refused.length} prerequisite(s) not met:\n${refused.map(line).join('\n')}`);
+      const impossible = refused.filter((v) => v.param !== undefined);
+      const prereqs = refused.filter((v) => v.param === undefined);
+      if (impossible.length) parts.push(`${impossible.length} parameter(s) impossible on this host:\n${impossible.map(line).join('\n')}`);
+      if (prereqs.length) parts.push(`${prereqs.length} prerequisite(s) not met:\n${prereqs.map(line).join('\n')}`);
       if (stopOnUnknown) parts.push(`${unknown.length} prerequisite(s) no document settles (onUnknown=refuse):\n${unknown.map(line).join('\n')}`);
-      throw new StepError('PREFLIGHT_FAILED', parts.join('\n'), {
+      // A parameter this host cannot carry out is the operator's input, refused as such (exit 2).
+      const byParam = impossible.length > 0;
+      throw new StepError(byParam ? 'PARAMETER_REFUSED' : 'PREFLIGHT_FAILED', parts.join('\n'), {
         where: rt.stepId,
         hint: stopOnUnknown && !refused.length
           ? 'nothing was changed on the target; check each item, or run with --param onUnknown=warn to go on with the warnings'
-          : 'nothing was changed on the target; fix the prerequisites and run again',
+          : byParam
+            ? 'nothing was changed on the target; run again without the refused parameter(s), or on a host that can carry them out'
+            : 'nothing was changed on the target; fix the prerequisites and run again',
       });
     }
     const unknowns = unknown.map((v) => `${v.check}: ${v.evidence}`);

@@ -18,6 +18,7 @@ import { SQL_CLIENT_KEYS, SQL_OLEDB_TLS12, SQL_SNAC11_TLS12 } from '../windows/f
 import { DOTNET_MIN_RELEASE_46 } from '../windows/facts/dotnet.js';
 import { judgeSqlTls12, sqlRelease } from './judge-sql.js';
 import { judgeDotnet35 } from './judge-dotnet35.js';
+import { judgeParams } from './judge-params.js';
 import { RESTART_MARKER } from './restart.js';
 import { PROCEDURE_RUNBOOK, judgeTls13Driver, judgeTls13Orchestrator, judgeTls13Os, judgeTls13Sql } from './judge-tls13.js';
 import { TLS13_ORCHESTRATOR_RELEASES } from '../windows/facts/tls13.js';
@@ -213,7 +214,8 @@ function judgeTransport(tls: string | null | undefined, tls12Server: 'enabled' |
 /**
  * Judges every prerequisite of the procedure (`params.tlsProcedure`: Microsoft's TLS 1.2 page, or its TLS
  * 1.3 page, which adds an OS with TLS 1.3, Orchestrator 2022/2025, SQL Server 2022 CU1 and the OLE DB
- * Driver 19.2) on what was read. Pure: the same reads and parameters give the same verdicts.
+ * Driver 19.2) on what was read, then each parameter the host's facts decide (`judgeParams`: a refusal
+ * there carries `param`). Pure: the same reads and parameters give the same verdicts.
  *
  * @example
  * ```ts
@@ -236,5 +238,7 @@ export function judgeHost(reads: PreflightReads, params: PreflightParams): HostV
     // TLS 1.3 asks of the client what the TLS 1.2 question cannot settle: a driver for strict encryption.
     tls13 ? judgeTls13Driver(reads) : judgeClient(reads),
     ...judgeTransport(reads.transportTls, params.tls12Server),
+    // The operator's parameters the host's facts make impossible (refused as input: exit 2).
+    ...judgeParams(reads, params),
   ];
 }

@@ -17,6 +17,11 @@ export type HostVerdict = {
   fix?: string;
   /** What the preflight's summary says even when the check passes (e.g. another page Microsoft publishes for this host). */
   note?: string;
+  /**
+   * The runbook parameter and value judged (`tls13=enabled`), when the verdict is on the operator's
+   * input rather than on the host: refused, the run ends `PARAMETER_REFUSED` (exit 2, nothing changed).
+   */
+  param?: string;
 };
 
 /** What the preflight reads from a host, by meaning. */

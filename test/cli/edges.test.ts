@@ -93,6 +93,19 @@ test('a bad parameter exits 2 before any write and leaves no run behind; --json 
   assert.equal(existsSync(join(state, 'runs')) ? await readdir(join(state, 'runs')) : [], []);
 });
 
+test('a parameter this host cannot carry out (tls13=enabled on Server 2016) exits 2 naming the parameter, the fact and its source; nothing is written', async () => {
+  const host = await makeHost('server-2016');
+  const before = await readFile(host, 'utf8');
+  const state = await tempDir();
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST, '--param', 'tls13=enabled']);
+  assert.is(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stdout + r.stderr, /parameter tls13=enabled is impossible here: .*no TLS 1\.3.*fact schannel\.tls13-first-build \("Protocols in TLS\/SSL \(Schannel SSP\)", https:\/\/learn\.microsoft\.com\//);
+  assert.not.match(r.stdout + r.stderr, NO_TRACE);
+  assert.is(await readFile(host, 'utf8'), before);
+  const plan = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, '--param', 'tls13=enabled']);
+  assert.is(plan.code, 2, 'plan refuses it the same way');
+});
+
 test('an unreachable target exits 69, on stderr naming the target, the cause and what to check; a plan never says compliant; --retries sets the retries', async () => {
   const state = await tempDir();
   const env = { RUNBOOK_SSH_PASSWORD: "not-used" };

@@ -115,6 +115,22 @@ test('a controller killed mid-fleet: resume <fleet-id> ends every host as an uni
   for (const h of ['host-1', 'host-2', 'host-3']) assert.is((await readHost(join(dir, 'fleet', `${h}.json`))).restarts, 2, `${h} restarted again by its rollback`);
 });
 
+test('a fleet whose hosts are all refused for a parameter (tls13=enabled on Server 2016) exits 2, nothing changed; with one host changed it exits 1', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  const inv = join(dir, 'fleet', 'inventory.yaml');
+  const before = await readFile(join(dir, 'fleet', 'host-1.json'), 'utf8');
+  const all = await cli(['run', 'orchestrator-tls12', '--inventory', inv, '--state-dir', join(dir, 'state'), '--max-failures', '1', '--param', 'pollIntervalMs=10', '--param', 'tls13=enabled']);
+  assert.is(all.code, 2, all.stderr + all.stdout);
+  assert.match(all.stdout, /host-1\s+rolled-back\s+0 change\(s\).*parameter\(s\) impossible on this host/);
+  assert.is(await readFile(join(dir, 'fleet', 'host-1.json'), 'utf8'), before, 'the refused host is unchanged');
+  // Only host-1 asks for TLS 1.3: it is refused, host-2 is changed, and the fleet says so (exit 1).
+  await writeFile(inv, (await readFile(inv, 'utf8')).replace('    target: sim:host-1.json\n', '    target: sim:host-1.json\n    params:\n      tls13: enabled\n'));
+  const one = await cli(['run', 'orchestrator-tls12', '--inventory', inv, '--state-dir', join(dir, 'state2'), '--max-failures', '1', '--param', 'pollIntervalMs=10']);
+  assert.is(one.code, 1, one.stderr + one.stdout);
+  assert.match(one.stdout, /host-2\s+succeeded/);
+});
+
 test('a host whose target cannot be reached has no run: status <fleet-id> says unreachable, with why, not "not started"', async () => {
   const dir = await tempDir();
   await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);

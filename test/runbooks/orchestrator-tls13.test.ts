@@ -103,6 +103,16 @@ test('a server that does not speak TLS 1.3 after the restart fails the proof and
   assert.is(await registryText(file), before);
 });
 
+test('tls12Server=disabled on Server 2019 is refused as a parameter (PARAMETER_REFUSED, exit 2) besides the prerequisites, before any write', async () => {
+  const file = await makeHost('server-2019');
+  const before = await registryText(file);
+  const { result } = await runToEnd(file, { runbook: await tls13(), params: { ...FAST, tls12Server: 'disabled' } });
+  assert.is(result.error?.code, 'PARAMETER_REFUSED');
+  assert.match(result.error!.message, /parameter\(s\) impossible on this host:\n\s+- param-tls12Server: parameter tls12Server=disabled is impossible here/);
+  assert.match(result.error!.message, /prerequisite\(s\) not met:[\s\S]*os-tls13/);
+  assert.is(await registryText(file), before, 'nothing written');
+});
+
 for (const [label, preset, reasons] of [
   ['Server 2016 with Orchestrator 2016', 'server-2016', [/os-tls13: .*build 14393\) has no TLS 1\.3: SCHANNEL supports it from build 20348/, /orchestrator-release: Orchestrator 2016: "Set up TLS 1\.3 for Orchestrator" is for 2022 and 2025 only — run orchestrator-tls12/]],
   ['Server 2019 with Orchestrator 2019', 'server-2019', [/os-tls13: .*build 17763\) has no TLS 1\.3/, /orchestrator-release: Orchestrator 2019: .* run orchestrator-tls12 \(Microsoft's "Set up TLS for Orchestrator" covers Orchestrator 2019\)/, /sql-tls13: SQL Server 15\.0\.2000\.5: SQL Server 2019 and earlier do not support TLS 1\.3/]],

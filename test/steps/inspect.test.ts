@@ -136,3 +136,14 @@ if (needPwsh('test/steps/inspect.test.ts')) {
 }
 
 test.run();
+
+test('tls13=enabled on Server 2016: inspect shows the refusal a run\'s preflight would make, with the fact and its source', async () => {
+  const file = await makeHost('server-2016');
+  const { report } = await inspectFile(file, { tls13: 'enabled' });
+  const [v] = item(report, /^param-tls13$/);
+  assert.ok(v, report.items.map((i) => i.check).join(', '));
+  assert.is(v.verdict, 'refuse');
+  assert.match(v.evidence, /parameter tls13=enabled is impossible here/);
+  assert.equal(v.sources.map((s) => s.id), ['schannel.tls13-first-build']);
+  assert.match(v.sources[0].url ?? '', /^https:\/\/learn\.microsoft\.com\//);
+});

@@ -102,7 +102,7 @@ export async function runOnce(args: string[], checkMode: boolean): Promise<numbe
     // Parameters are resolved and every step's are checked here, before the target is contacted.
     const run = runner.start(runbook, { executor, params, checkMode, target: targetSpec(values.target) });
     const result = await follow(run, outputMode(values.json), where.stateDir);
-    const code = exitCodeFor(result.outcome);
+    const code = exitCodeFor(result.outcome, result.error);
     return detailed ? detailedExitCode(code, result.outcome === 'changes-pending') : code;
   } finally {
     await executor.close();
