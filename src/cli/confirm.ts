@@ -17,7 +17,8 @@ export interface ConfirmOptions {
  *
  * @example
  * ```ts
- * if (!(await confirm('Restart 12 servers?', { yes: values.yes }))) return ExitCode.usage;
+ * declare const values: { yes: boolean }; // the command's parsed options
+ * const go = await confirm('Restart 12 servers?', { yes: values.yes });
  * ```
  */
 export async function confirm(question: string, o: ConfirmOptions): Promise<boolean> {

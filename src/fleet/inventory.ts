@@ -147,6 +147,7 @@ export function checkInventory(doc: unknown, file: string): Inventory {
  *
  * @example
  * ```ts
+ * declare const inv: Inventory;
  * limitInventory(inv, 'web*,db01');            // two patterns
  * limitInventory(inv, 'servers:!web03');        // a group but one host
  * limitInventory(inv, '@f1', { '@f1': ['web02'] }); // the failed hosts of fleet f1

@@ -27,6 +27,8 @@ function factCited(fact: { id: string; sources: readonly { title: string; url: s
  *
  * @example
  * ```ts
+ * declare const reads: Parameters<typeof judgeParams>[0]; // what the preflight read
+ * declare const params: Parameters<typeof judgeParams>[1];
  * const verdicts = judgeParams(reads, { ...params, tls13: 'enabled' });
  * // on Server 2016: [{ check: 'param-tls13', verdict: 'refuse', param: 'tls13=enabled', … }]
  * ```
