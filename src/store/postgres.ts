@@ -11,6 +11,10 @@
  *   the lease is released or expired.
  * - Connection failures (the server restarting) are retried with backoff; an append whose answer was
  *   lost is recognised when retried (same seq, same line) instead of stored twice.
+ * - Each journal batch notifies {@link JOURNAL_CHANNEL} (payload: the run id) and each change of a fleet's
+ *   records {@link FLEET_CHANNEL} (payload: the fleet id), by `pg_notify` in the very statement that
+ *   writes them: no round trip more, and PostgreSQL delivers a notification only when its transaction
+ *   commits, so a listener (the console) never hears of a record that is not durable.
  */
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,6 +29,29 @@ import { fleetDirOf } from '../fleet/fleet-dir.js';
 import type { FleetRecord } from '../fleet/types.js';
 import { checkFleetRecord, filesUnder } from './file-store.js';
 import type { PostgresStore as PublicPostgresStore, RunJournal, RunStore, UnreachableHost } from './types.js';
+
+/**
+ * The channel each committed journal batch is notified on; the payload is the run id (never a record:
+ * it stays far under PostgreSQL's 8000-byte limit and carries nothing secret).
+ *
+ * @example
+ * ```ts
+ * await client.query(`LISTEN ${JOURNAL_CHANNEL}`);
+ * client.on('notification', (n) => n.channel === JOURNAL_CHANNEL && console.log('run', n.payload, 'has new records'));
+ * ```
+ */
+export const JOURNAL_CHANNEL = 'rbe_journal';
+
+/**
+ * The channel a fleet's records are notified on when they change (created; a host ended without a run);
+ * the payload is the fleet id. Its hosts' runs notify {@link JOURNAL_CHANNEL}.
+ *
+ * @example
+ * ```ts
+ * await client.query(`LISTEN ${FLEET_CHANNEL}`);
+ * ```
+ */
+export const FLEET_CHANNEL = 'rbe_fleets';
 
 /** The schema, one migration per version; never edit a released one, add the next. */
 export const MIGRATIONS: readonly string[] = [
@@ -375,7 +402,11 @@ export class PostgresStore implements PublicPostgresStore {
 
   async createFleet(record: FleetRecord): Promise<void> {
     fleetDirOf(this.stateDir, record.fleetId); // refuses what is not a fleet id
-    const r = await this.query('INSERT INTO rbe_fleets (fleet_id, record) VALUES ($1, $2) ON CONFLICT DO NOTHING', [record.fleetId, JSON.stringify(record)]);
+    const r = await this.query(
+      `WITH ins AS (INSERT INTO rbe_fleets (fleet_id, record) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING fleet_id)
+       SELECT pg_notify('${FLEET_CHANNEL}', fleet_id) FROM ins`,
+      [record.fleetId, JSON.stringify(record)],
+    );
     if (r.rowCount === 0) throw new JournalError('NOT_RESUMABLE', `fleet ${record.fleetId} already exists`, { where: this.location, hint: 'use `runbook resume <fleet-id>`' });
   }
 
@@ -393,9 +424,11 @@ export class PostgresStore implements PublicPostgresStore {
   /** In the fleet's host table (where workers keep each host's place): ended, unreachable, with the error. */
   async recordUnreachableHost(fleetId: string, host: UnreachableHost): Promise<void> {
     await this.query(
-      `INSERT INTO rbe_fleet_hosts (fleet_id, host, wave, position, run_id, state, status, error)
-       VALUES ($1, $2, $3, $4, $5, 'ended', 'unreachable', $6)
-       ON CONFLICT (fleet_id, host) DO UPDATE SET state = 'ended', status = 'unreachable', error = EXCLUDED.error`,
+      `WITH up AS (INSERT INTO rbe_fleet_hosts (fleet_id, host, wave, position, run_id, state, status, error)
+         VALUES ($1, $2, $3, $4, $5, 'ended', 'unreachable', $6)
+         ON CONFLICT (fleet_id, host) DO UPDATE SET state = 'ended', status = 'unreachable', error = EXCLUDED.error
+         RETURNING fleet_id)
+       SELECT pg_notify('${FLEET_CHANNEL}', fleet_id) FROM up`,
       [fleetId, host.host, host.wave, host.position, host.runId, JSON.stringify({ ...host.error, at: host.at })],
     );
   }
@@ -417,6 +450,19 @@ export class PostgresStore implements PublicPostgresStore {
     await this.pool.end();
   }
 }
+
+/**
+ * A journal batch, in one statement: `$1` run id, `$2` lease generation, `$3` seqs, `$4` lines. It
+ * inserts nothing unless generation `$2` still holds the run's lease, and then notifies
+ * {@link JOURNAL_CHANNEL} once (the row it returns; none when nothing was inserted) — delivered when the
+ * statement's transaction commits, never for a batch rolled back.
+ */
+export const APPEND_SQL = `WITH ins AS (
+    INSERT INTO rbe_journal (run_id, seq, line)
+    SELECT $1, s, l FROM unnest($3::int[], $4::text[]) AS t(s, l)
+    WHERE EXISTS (SELECT 1 FROM rbe_leases WHERE run_id = $1 AND generation = $2 AND NOT released)
+    RETURNING run_id)
+  SELECT pg_notify('${JOURNAL_CHANNEL}', run_id) FROM (SELECT DISTINCT run_id FROM ins) AS batch`;
 
 /**
  * A run's journal in PostgreSQL: each batch is one statement, which stores nothing unless the writer
@@ -443,12 +489,7 @@ class PostgresJournal extends GroupCommitJournal {
     const lines = batch.map((b) => b.line);
     let inserted: number;
     try {
-      const r = await this.db.query(
-        `INSERT INTO rbe_journal (run_id, seq, line)
-         SELECT $1, s, l FROM unnest($3::int[], $4::text[]) AS t(s, l)
-         WHERE EXISTS (SELECT 1 FROM rbe_leases WHERE run_id = $1 AND generation = $2 AND NOT released)`,
-        [this.runId, this.generation, seqs, lines],
-      );
+      const r = await this.db.query(APPEND_SQL, [this.runId, this.generation, seqs, lines]);
       inserted = r.rowCount ?? 0;
     } catch (error) {
       // The answer to an earlier try was lost after it was stored: the same lines are there already.
