@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import pg from 'pg';
-import { APPEND_SQL, FLEET_CHANNEL, JOURNAL_CHANNEL, postgresStore, type PostgresStore } from '../../src/store/postgres.js';
+import { APPEND_SQL, FLEET_CHANNEL, JOURNAL_CHANNEL, NOTIFY_EVERY_MS, postgresStore, type PostgresStore } from '../../src/store/postgres.js';
 import type { FleetRecord } from '../../src/fleet/types.js';
 import { tempDir } from '../helpers.js';
 import { startPostgres, type TestPostgres } from '../postgres.js';
@@ -113,6 +113,26 @@ test("a run's journal appends notify its run id; a new fleet and an unreachable 
   await writer.query(`NOTIFY ${FLEET_CHANNEL}, 'marker-fleet'`);
   await l.until('marker-fleet');
   assert.equal(l.heard, [`${JOURNAL_CHANNEL}:journal-run`, `${FLEET_CHANNEL}:fleet-n`, `${FLEET_CHANNEL}:fleet-n`, `${FLEET_CHANNEL}:marker-fleet`]);
+});
+
+test('a run appending fast notifies at most twice per interval, and its last records are announced after they commit', async () => {
+  const l = await listener();
+  const other = await client();
+  const lease = await store.lease('fast-run', { renew: false });
+  const journal = await store.openJournal('fast-run', lease);
+  const t0 = Date.now();
+  for (let i = 0; i < 40; i++) await journal.append({ type: 'note', i } as never);
+  await other.query(`NOTIFY ${JOURNAL_CHANNEL}, 'marker-last'`);
+  await journal.append({ type: 'note', i: 40 } as never);
+  await journal.close();
+  const elapsed = Date.now() - t0;
+  await other.query(`NOTIFY ${JOURNAL_CHANNEL}, 'marker-end'`);
+  await l.until('marker-end');
+  const last = l.heard.indexOf(`${JOURNAL_CHANNEL}:marker-last`);
+  assert.ok(l.heard.slice(last).includes(`${JOURNAL_CHANNEL}:fast-run`), `the last record was announced: ${l.heard.join(', ')}`);
+  const runs = l.heard.filter((h) => h === `${JOURNAL_CHANNEL}:fast-run`).length;
+  assert.ok(runs <= 2 * Math.ceil(elapsed / NOTIFY_EVERY_MS) + 1, `${runs} notifications for 41 batches in ${elapsed} ms`);
+  await lease.release();
 });
 
 test.run();
