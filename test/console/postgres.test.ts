@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createSimulatedExecutor, validateRunbook, type RunbookDefinition } from '../../src/index.js';
-import { postgresStore, type PostgresStore } from '../../src/store/postgres.js';
+import { PostgresStore, postgresStore } from '../../src/store/postgres.js';
 import { startConsole, type Console } from '../../src/console/server.js';
 import { LISTENER_NAME } from '../../src/console/live-postgres.js';
 import { startPostgres, type TestPostgres } from '../postgres.js';
@@ -112,6 +112,29 @@ test('a listening connection the server ends is made again: the run missed meanw
   await stream.close();
   assert.ok(text.includes(`"runId":"${missed}"`) && text.includes(`"runId":"${later}"`), 'both runs were pushed');
   assert.is(c.liveMode, 'listen', 'still listening, not polling');
+});
+
+test('on a hot standby, which refuses LISTEN, the console polls and says so', async () => {
+  const standby = await server.standby(new URL(store.url).pathname.slice(1));
+  // Opened without its migrations (a standby takes no CREATE TABLE): they are there, replicated.
+  const replica = new PostgresStore(standby.url, { stateDir, reconnectForMs: 2000 });
+  try {
+    const onStandby = await startConsole({ store: replica, stateDir, port: 0, pollMs: 3_600_000 });
+    try {
+      assert.is(onStandby.liveMode, 'poll');
+      const base = onStandby.url.slice(0, onStandby.url.indexOf('/?'));
+      const res = await fetch(`${base}/api/events`, { headers: { authorization: `Bearer ${onStandby.token}` } });
+      const reader = res.body!.getReader();
+      const { value } = await reader.read();
+      await reader.cancel();
+      assert.match(new TextDecoder().decode(value), /event: hello\ndata: \{"mode":"poll"\}/);
+    } finally {
+      await onStandby.close();
+    }
+  } finally {
+    await replica.close();
+    await standby.stop();
+  }
 });
 
 test.run();
