@@ -5,13 +5,16 @@
  *
  * The file store is watched (`fs.watch` on `runs/`, on each run's folder and on `fleets/`), with a
  * rescan every few seconds for anything a watch missed (and, for a run whose watch could not be set,
- * its journal's size). The PostgreSQL store sends no notification
- * (it has no LISTEN/NOTIFY channel), so it is polled: its run listing, once a second.
+ * its journal's size). The PostgreSQL store is heard by LISTEN/NOTIFY (`live-postgres.ts`): each
+ * committed journal batch notifies its run id; it is polled (its listing, once a second) only where the
+ * server refuses LISTEN.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PostgresStore } from '../store/postgres.js';
 import type { RunStore } from '../store/types.js';
+import { listenPostgres } from './live-postgres.js';
 
 export type Changes = { runs: Set<string>; fleets: Set<string> };
 
@@ -22,21 +25,25 @@ export interface LiveOptions {
   onBatch: (changes: Changes) => void;
   /** @default 250 */
   intervalMs?: number;
-  /** The PostgreSQL store's poll. @default 1000 */
+  /** The poll, where a store cannot be listened to. @default 1000 */
   pollMs?: number;
+  /** Called when the mode changes after the start (PostgreSQL refused LISTEN: polling). */
+  onMode?: (mode: LiveMode) => void;
 }
 
+/** How changes are found: `watch` (file store), `listen` (PostgreSQL's LISTEN/NOTIFY) or `poll`. */
+export type LiveMode = 'watch' | 'listen' | 'poll';
+
 export interface Live {
-  /** How changes are found: `watch` (file store) or `poll` (PostgreSQL). */
-  readonly mode: 'watch' | 'poll';
-  /** Resolves once the first scan set its watches (or the first poll answered). */
+  readonly mode: LiveMode;
+  /** Resolves once the first scan set its watches (PostgreSQL: once listening, or the first poll answered). */
   readonly ready: Promise<void>;
   close(): void;
 }
 
 const ID = /^[A-Za-z0-9._-]+$/;
 
-/** Starts watching (or polling) the store. */
+/** Starts watching (file store), listening (PostgreSQL) or polling the store. */
 export function watchStore(o: LiveOptions): Live {
   const interval = o.intervalMs ?? 250;
   let pending: Changes = { runs: new Set(), fleets: new Set() };
@@ -56,20 +63,28 @@ export function watchStore(o: LiveOptions): Live {
     if (!timer) timer = setTimeout(flush, interval);
   };
 
+  if (o.store instanceof PostgresStore) {
+    const pg = listenPostgres({ store: o.store, note, pollMs: o.pollMs, onMode: o.onMode });
+    return {
+      get mode() {
+        return pg.mode;
+      },
+      ready: pg.ready,
+      close() {
+        closed = true;
+        pg.close();
+        if (timer) clearTimeout(timer);
+      },
+    };
+  }
   if (o.store.kind !== 'file') {
+    // A store of the application's own: its run listing, polled.
     let known = new Map<string, string>();
-    let fleets = new Set<string>();
     const poll = async () => {
       try {
         const now = new Map((await o.store.listRuns()).map((s) => [s.runId, JSON.stringify(s)]));
         for (const [id, s] of now) if (known.get(id) !== s) note('runs', id);
         known = now;
-        const pgStore = o.store as RunStore & { query?: (q: string) => Promise<{ rows: { fleet_id: string }[] }> };
-        if (pgStore.query) {
-          const ids = new Set((await pgStore.query('SELECT fleet_id FROM rbe_fleets')).rows.map((r) => r.fleet_id));
-          for (const id of ids) if (!fleets.has(id)) note('fleets', id);
-          fleets = ids;
-        }
       } catch {
         // the store is away for now: the next poll tries again
       }

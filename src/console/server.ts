@@ -14,7 +14,7 @@ import type { SessionInfo, UpdateEvent } from './api-types.js';
 import { ActionRefused, ConsoleActions, type ActionName } from './actions.js';
 import { loadAssets } from './assets.js';
 import { ConsoleAuth, type Session } from './auth.js';
-import { watchStore, type Changes, type Live } from './live.js';
+import { watchStore, type Changes, type Live, type LiveMode } from './live.js';
 import { ConsoleReader } from './reader.js';
 
 export interface ConsoleOptions {
@@ -36,6 +36,8 @@ export interface ConsoleOptions {
   cli?: string[];
   /** The batching interval of live updates. @default 250 */
   intervalMs?: number;
+  /** The poll of live updates where a store cannot be listened to. @default 1000 */
+  pollMs?: number;
 }
 
 export interface Console {
@@ -43,7 +45,8 @@ export interface Console {
   readonly url: string;
   readonly port: number;
   readonly token: string;
-  readonly liveMode: 'watch' | 'poll';
+  /** How live updates are found: `watch` (file store), `listen` (PostgreSQL LISTEN/NOTIFY), `poll`. */
+  readonly liveMode: LiveMode;
   readonly server: Server;
   close(): Promise<void>;
 }
@@ -210,7 +213,11 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
     }
   };
 
-  const live: Live = watchStore({ store: o.store, stateDir: o.stateDir, onBatch, intervalMs: o.intervalMs });
+  // A change of mode (PostgreSQL refused LISTEN) is told to the open pages as a new hello.
+  const onMode = (mode: LiveMode) => {
+    for (const c of clients) c.write(`event: hello\ndata: ${JSON.stringify({ mode })}\n\n`);
+  };
+  const live: Live = watchStore({ store: o.store, stateDir: o.stateDir, onBatch, intervalMs: o.intervalMs, pollMs: o.pollMs, onMode });
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) refuse(res, 500, (error as Error).message.split('\n')[0]);
@@ -225,6 +232,8 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
     });
     server.listen(o.port ?? 8740, host, () => resolve());
   });
+  // Live from the first page: watches set, or LISTEN in place (a first attempt; retried in the background).
+  await live.ready;
   port = (server.address() as AddressInfo).port;
   auth.setPort(port);
   // Every run read once, in the background: the first page a person opens finds the replays cached.
@@ -234,7 +243,9 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
     url: `${scheme}://${shown}:${port}/?token=${auth.token}`,
     port,
     token: auth.token,
-    liveMode: live.mode,
+    get liveMode() {
+      return live.mode;
+    },
     server,
     async close() {
       live.close();

@@ -45,7 +45,7 @@ test('a hundred appends to fifty journals arrive in one batch per interval, neve
   }
 });
 
-test('the PostgreSQL store is polled, not watched (it sends no notification)', async () => {
+test('a store an application made itself (neither files nor the PostgreSQL store) is polled', async () => {
   const store = { ...fileStore('/nonexistent'), kind: 'postgres' as const, listRuns: async () => [] };
   const live = watchStore({ store, stateDir: '/nonexistent', onBatch: () => undefined, pollMs: 60_000 });
   assert.is(live.mode, 'poll');

@@ -28,6 +28,9 @@ ${COMMON_OPTIONS}`;
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
+/** How `runbook serve` says where its live updates come from. */
+const LIVE_SAYS = { watch: 'live: watching the state directory', listen: 'live: LISTEN/NOTIFY', poll: 'live: polling the store every second (it refused LISTEN)' } as const;
+
 export const serve: Command = {
   name: 'serve',
   usage,
@@ -61,7 +64,7 @@ export const serve: Command = {
     const c = await startConsole({ store: where.store, stateDir: where.stateDir, host, port, tls, allowActions: values['allow-actions'], storeUrl: values.store });
     if (values.json) process.stdout.write(`${JSON.stringify({ event: 'serving', url: c.url, port: c.port, live: c.liveMode, actions: values['allow-actions'] })}\n`);
     else {
-      process.stdout.write(`runbook console: ${where.store.location} (${c.liveMode === 'watch' ? 'live: watching the state directory' : 'live: polling the store every second'}${values['allow-actions'] ? ', actions allowed' : ''})\n`);
+      process.stdout.write(`runbook console: ${where.store.location} (${LIVE_SAYS[c.liveMode]}${values['allow-actions'] ? ', actions allowed' : ''})\n`);
       process.stdout.write(`open ${c.url}\n`);
     }
     await new Promise<void>((resolve) => {

@@ -90,7 +90,9 @@ function connect(): void {
   const events = new EventSource('/api/events');
   events.addEventListener('hello', (e) => {
     const { mode } = JSON.parse((e as MessageEvent<string>).data) as { mode: string };
-    fill(live, mode === 'watch' ? '● live' : '● live (polling)');
+    // watch (files) and listen (PostgreSQL's LISTEN/NOTIFY) push; poll means the server refused LISTEN.
+    fill(live, mode === 'poll' ? '● live (polling every second: the store refused LISTEN)' : '● live');
+    live.title = mode === 'watch' ? 'pushed as journal files change' : mode === 'listen' ? 'pushed by PostgreSQL LISTEN/NOTIFY as journal batches commit' : 'the listing is read every second';
     live.className = 'live on';
   });
   events.addEventListener('update', (e) => {
