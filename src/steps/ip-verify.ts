@@ -14,12 +14,13 @@ import { defineStepKind, type DeclaredWrite } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
 import { resultOf, type HostOp } from '../executors/types.js';
 import { PROCEDURE_SYSTEM_DEFAULT_TLS } from '../windows/facts/procedure.js';
+import { ORCHESTRATOR_SERVICES } from '../windows/facts/orchestrator.js';
 import { RESTART_MARKER } from './restart.js';
 import { applyWrites, leftByStep, planWrites, restorePriors, toObserved, verifyWrites, type ObservedValue, type Prior } from './registry-values.js';
 
 export const ipVerifyParams = z.strictObject({
-  /** Orchestrator services that must be running. @default ['omanagement','orunbook','oremoting'] */
-  services: z._default(z.array(z.string().check(z.minLength(1))), ['omanagement', 'orunbook', 'oremoting']),
+  /** Orchestrator services that must be running. @default the fact `orchestrator.services`: ['omanagement','orunbook','oremoting'] */
+  services: z._default(z.array(z.string().check(z.minLength(1))), [...ORCHESTRATOR_SERVICES.value]),
 });
 
 const SDTV = PROCEDURE_SYSTEM_DEFAULT_TLS.value;
