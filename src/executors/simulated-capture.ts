@@ -5,6 +5,7 @@
  * (see {@link CAPTURE_SOURCES}); what no operation reads keeps the simulator's neutral value.
  */
 import { configuredTls13, freshRuntime, physicalPath, type SimHostState, type SimService } from './simulated-model.js';
+import { ORCHESTRATOR_SERVICES } from '../windows/facts/orchestrator.js';
 import { WRITE_OPS, resultOf, type Executor, type HostOp, type HostOpResult, type RegistryView } from './types.js';
 
 /** A registry key to capture: its values, and with `depth` its subkeys that many levels down. */
@@ -30,8 +31,8 @@ export const CAPTURE_KEYS: readonly CaptureKey[] = [
   { view: '64', key: 'SOFTWARE\\runbook-engine' },
 ];
 
-/** The Orchestrator services the bundled runbook waits for and checks. */
-export const CAPTURE_SERVICES: readonly string[] = ['omanagement', 'orunbook', 'oremoting'];
+/** The Orchestrator services the bundled runbook waits for and checks (fact `orchestrator.services`). */
+export const CAPTURE_SERVICES: readonly string[] = ORCHESTRATOR_SERVICES.value;
 
 /** Which field of the host document each operation fills. */
 export const CAPTURE_SOURCES: Readonly<Record<string, string>> = {

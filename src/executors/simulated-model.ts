@@ -377,6 +377,7 @@ export function applyOp(host: SimHostState, op: HostOp, now: string): HostOpResu
       // What the values set now make SCHANNEL negotiate: never when keys were written.
       return { op: op.op, bootTime: host.bootTime, protocols: configuredProtocols(host) };
     case 'restart': {
+      // A pending shutdown answers as the agent does for shutdown.exe's op.pendingCodes (no process runs here).
       if (restartedSince(host.bootTime, op.ifBootTime)) return { op: op.op, requested: false, alreadyRestarted: true };
       if (host.pendingShutdown?.inProgress) return { op: op.op, requested: false, alreadyRestarted: false, shutdownInProgress: true };
       if (host.pendingShutdown) return { op: op.op, requested: false, alreadyRestarted: false, pendingShutdown: true };

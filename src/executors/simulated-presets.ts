@@ -8,6 +8,7 @@ import type { OsInfo, RegistryValue } from './types.js';
 import { configuredProtocols, configuredTls13, freshRuntime, type SimHostState } from './simulated-model.js';
 import { OS_SERVER_BUILDS } from '../windows/facts/os.js';
 import { DOTNET_RELEASE_VALUES } from '../windows/facts/dotnet.js';
+import { ORCHESTRATOR_SERVICES } from '../windows/facts/orchestrator.js';
 
 interface PresetSpec {
   description: string;
@@ -24,7 +25,6 @@ interface PresetSpec {
   orchestrator: { release: string; updateRollup: number; version: string | null };
 }
 
-const ORCHESTRATOR_SERVICES = ['omanagement', 'orunbook', 'oremoting'];
 const build = (name: string): number => OS_SERVER_BUILDS.value.find((b) => b.name === name)!.build;
 const server10 = (caption: string, name: string): OsInfo => {
   const b = build(name);
@@ -193,7 +193,7 @@ function fromSpec(name: string, spec: PresetSpec, now: Date): SimHostState {
     },
     sqlInstances: spec.sql ? [{ ...spec.sql }] : [],
     orchestrator: { installed: true, ...spec.orchestrator },
-    services: Object.fromEntries(ORCHESTRATOR_SERVICES.map((s) => [s, { state: 'running', startType: 'auto' }])),
+    services: Object.fromEntries(ORCHESTRATOR_SERVICES.value.map((s) => [s, { state: 'running', startType: 'auto' }])),
     bootTime,
     inEffect: {} as SimHostState['inEffect'],
     ...freshRuntime(),
