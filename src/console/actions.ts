@@ -46,6 +46,8 @@ export interface ActionsOptions {
   storeUrl?: string;
   /** The CLI to run: node and its arguments. @default this process's own CLI */
   cli?: string[];
+  /** Told of each entry once it is journaled (an action started, ended or refused). */
+  onEntry?: (entry: ActionEntry) => void;
 }
 
 export class ConsoleActions {
@@ -74,6 +76,7 @@ export class ConsoleActions {
     if (this.seq === 0) this.seq = (await this.entries()).reduce((n, e) => Math.max(n, e.seq), 0);
     const full = { seq: ++this.seq, at: new Date().toISOString(), ...entry };
     await appendFile(join(this.dir, 'actions.jsonl'), `${JSON.stringify(full)}\n`);
+    this.o.onEntry?.(full);
     return full;
   }
 
