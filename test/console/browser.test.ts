@@ -130,13 +130,13 @@ test('the token opens the list; the fleet appears and its matrix fills in live, 
   await page.waitForSelector('table.matrix tbody tr[data-host="markup"]');
   const first = await outcomes(page);
   const renders = await page.evaluate(() => (window as unknown as { runbookConsole: { renders: number } }).runbookConsole.renders);
-  assert.ok(Object.values(first).some((o) => o === 'running' || o === 'not started'), `the fleet was under way when the page opened: ${JSON.stringify(first)}`);
+  assert.ok(Object.values(first).some((o) => o === 'running' || o === 'not yet started'), `the fleet was under way when the page opened: ${JSON.stringify(first)}`);
   await page.screenshot({ path: join(DOCS_IMG, 'console-fleet-live.png') });
   await page.waitForFunction(() => document.querySelector('tr[data-host="host-3"] td.outcome')?.textContent === 'changed', null, { timeout: 25_000 });
   assert.is(await fleetDone, 1, 'the fleet ends failed (one host rolled back, one unreachable)');
-  await page.waitForFunction(() => document.querySelector('tr[data-host="host-4"] td.outcome')?.textContent === 'unreachable' && document.getElementById('fleet-status')?.textContent === 'failed', null, { timeout: 10_000 });
+  await page.waitForFunction(() => document.querySelector('tr[data-host="host-4"] td.outcome')?.textContent === 'unreachable — nothing was changed' && document.getElementById('fleet-status')?.textContent === 'failed', null, { timeout: 10_000 });
   const last = await outcomes(page);
-  assert.equal(last, { 'host-1': 'changed', 'host-2': 'failed and rolled back', 'host-3': 'changed', 'host-4': 'unreachable', markup: 'changed' });
+  assert.equal(last, { 'host-1': 'changed', 'host-2': 'failed and rolled back', 'host-3': 'changed', 'host-4': 'unreachable — nothing was changed', markup: 'changed' });
   const live = await page.evaluate(() => (window as unknown as { runbookConsole: { renders: number; updates: number } }).runbookConsole);
   assert.is(live.renders, renders, 'rows were patched in place, the page was not drawn again');
   assert.ok(live.updates > 0);
@@ -149,7 +149,7 @@ test('a failed host\'s row says why (markup in it shown as text), in words as we
   assert.match(unreachable, /cannot read the simulated host file/);
   assert.ok(unreachable.includes(`${XSS}-missing.json`), 'the error naming the target is shown as text');
   assert.is(await page.$$eval('img', (i) => i.length), 0);
-  assert.is(await page.getAttribute('tr[data-host="host-2"] td.outcome', 'class'), 'outcome o-undone');
+  assert.is(await page.getAttribute('tr[data-host="host-2"] td.outcome', 'class'), 'outcome o-bad');
   assert.match((await page.textContent('#budget'))!, /Failure budget: 2 failed of 3 tolerated/);
   assert.match((await page.textContent('#counts'))!, /3 changed.*1 failed and rolled back.*1 unreachable/);
   await page.screenshot({ path: join(DOCS_IMG, 'console-fleet.png'), fullPage: true });
