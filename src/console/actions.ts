@@ -14,7 +14,7 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Session } from './auth.js';
 import type { ConsoleReader } from './reader.js';
-import { Outcome } from './outcome.js';
+import { RELAUNCHED } from './outcome.js';
 
 export type ActionName = 'resume' | 'rollback' | 'relaunch';
 
@@ -36,8 +36,7 @@ export type ActionEntry = {
   log?: string;
 };
 
-/** The outcomes a relaunch takes again: failed hosts, not those left half-undone (a person looks at those). */
-export const RELAUNCHED: readonly string[] = [Outcome.rolledBack, Outcome.unreachable, Outcome.cancelled];
+export { RELAUNCHED } from './outcome.js';
 
 export interface ActionsOptions {
   reader: ConsoleReader;
@@ -46,6 +45,8 @@ export interface ActionsOptions {
   storeUrl?: string;
   /** The CLI to run: node and its arguments. @default this process's own CLI */
   cli?: string[];
+  /** Told of each entry once it is journaled (an action started, ended or refused). */
+  onEntry?: (entry: ActionEntry) => void;
 }
 
 export class ConsoleActions {
@@ -74,6 +75,7 @@ export class ConsoleActions {
     if (this.seq === 0) this.seq = (await this.entries()).reduce((n, e) => Math.max(n, e.seq), 0);
     const full = { seq: ++this.seq, at: new Date().toISOString(), ...entry };
     await appendFile(join(this.dir, 'actions.jsonl'), `${JSON.stringify(full)}\n`);
+    this.o.onEntry?.(full);
     return full;
   }
 
@@ -140,7 +142,7 @@ export class ConsoleActions {
     const view = await this.o.reader.fleet(fleetId);
     if (view.status === 'running') return { refused: `fleet ${fleetId} is still running: relaunch its failed hosts once it ended` };
     const record = await this.o.reader.fleetRecord(fleetId);
-    const failed = new Set(view.waves.flatMap((w) => w.hosts).filter((h) => RELAUNCHED.includes(h.outcome)).map((h) => h.name));
+    const failed = new Set(view.waves.flatMap((w) => w.hosts).filter((h) => (RELAUNCHED as readonly string[]).includes(h.outcomeId)).map((h) => h.name));
     if (failed.size === 0) return { refused: `fleet ${fleetId} has no failed host to relaunch (failed and rolled back, unreachable or cancelled)` };
     // The fleet's own definition, as its record keeps it (the hosts' runs were started from it).
     const stamp = Date.now();

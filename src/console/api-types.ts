@@ -11,7 +11,11 @@ export type RunRow = {
   runbook: string;
   target: string;
   status: string;
+  /** The outcome: the engine's (`src/engine/outcome.ts`), or `pending` / `damaged` (`src/console/outcome.ts`). */
+  outcomeId: string;
+  /** Its words, the CLI's and the reports' (`OUTCOMES[o].label`). */
   outcome: string;
+  /** Its tone, the colour class: `ok`, `warn` or `bad`. */
   outcomeClass: string;
   /** Step id → its status ('-' not reached). */
   steps: Record<string, string>;
@@ -85,7 +89,11 @@ export type RunView = {
   runbook: string;
   target: string;
   status: string;
+  /** The outcome: the engine's (`src/engine/outcome.ts`), or `pending` / `damaged` (`src/console/outcome.ts`). */
+  outcomeId: string;
+  /** Its words, the CLI's and the reports' (`OUTCOMES[o].label`). */
   outcome: string;
+  /** Its tone, the colour class: `ok`, `warn` or `bad`. */
   outcomeClass: string;
   advice: string | null;
   checkMode: boolean;

@@ -1,93 +1,69 @@
 /**
- * The graduated outcome of a host (or a run) as the console shows it: one word a person reads at a
- * glance, a colour class, and what to do next. Finer than a run's status: a succeeded run either
- * changed its host or found it already compliant; a rolled-back run either failed and was undone, or
- * was rolled back on request.
+ * What the console adds to a host's outcome, view-only: the outcomes, their words and their tones are
+ * the engine's ({@link OUTCOMES} in `src/engine/outcome.ts`, the one table the CLI and the reports read),
+ * so a host reads the same in the matrix, in `runbook status` and in report.md. Here only: two states a
+ * page needs that are not outcomes of a run (a host not yet started, a journal that cannot be read), and
+ * what a person should do next.
  */
-import type { RunResult } from '../engine/types.js';
+import { OUTCOMES } from '../engine/outcome.js';
+import type { Outcome } from '../engine/types.js';
 
-export const Outcome = {
-  changed: 'changed',
-  compliant: 'already compliant',
-  planned: 'planned',
-  rolledBack: 'failed and rolled back',
-  rollbackFailed: 'rollback failed',
-  unreachable: 'unreachable',
-  skipped: 'skipped',
-  pending: 'not started',
-  restartWindow: 'awaiting restart window',
-  interrupted: 'interrupted',
-  targetRestart: 'awaiting target restart',
-  onRequest: 'rolled back on request',
-  cancelled: 'cancelled',
-  running: 'running',
-  damaged: 'journal damaged',
-} as const;
-export type Outcome = (typeof Outcome)[keyof typeof Outcome];
+/** A host's outcome as a page shows it: the engine's, or a state a page needs. */
+export type ViewOutcome = Outcome | 'pending' | 'damaged';
 
-/** The CSS class of an outcome (colour), alongside its words: never colour alone. */
-export function outcomeClass(o: Outcome): string {
-  switch (o) {
-    case Outcome.changed:
-    case Outcome.compliant:
-    case Outcome.planned:
-      return 'ok';
-    case Outcome.rolledBack:
-    case Outcome.onRequest:
-    case Outcome.cancelled:
-      return 'undone';
-    case Outcome.rollbackFailed:
-    case Outcome.damaged:
-      return 'bad';
-    case Outcome.unreachable:
-      return 'down';
-    case Outcome.running:
-      return 'running';
-    default:
-      return 'wait';
-  }
+/** The states a page needs that are not a run's outcome. */
+export const VIEW_ONLY: Readonly<Record<'pending' | 'damaged', { label: string; tone: 'ok' | 'warn' | 'bad' }>> = {
+  /** A fleet's host with no run yet while the fleet goes on (`skipped` once it is over). */
+  pending: { label: 'not yet started', tone: 'warn' },
+  /** A journal that cannot be read: no outcome can be told. */
+  damaged: { label: 'journal damaged', tone: 'bad' },
+};
+
+const entry = (o: ViewOutcome) => (o === 'pending' || o === 'damaged' ? VIEW_ONLY[o] : OUTCOMES[o]);
+
+/**
+ * The words of an outcome: the engine's label (the CLI's and the reports' words).
+ *
+ * @example
+ * ```ts
+ * labelOf('rolled-back-on-request'); // "rolled back on request"
+ * ```
+ */
+export function labelOf(o: ViewOutcome): string {
+  return entry(o).label;
 }
 
-/** The outcome of a run, from its result and the reason of its saga (if one ran). */
-export function outcomeOf(r: Pick<RunResult, 'status' | 'awaiting' | 'steps'>, sagaReason?: 'failure' | 'cancel' | 'operator'): Outcome {
-  switch (r.status) {
-    case 'succeeded': {
-      const changed = r.steps.some((s) => s.status === 'succeeded' && s.changes.some((c) => c.action !== 'run' && c.action !== 'keep'));
-      return changed ? Outcome.changed : Outcome.compliant;
-    }
-    case 'planned':
-      return Outcome.planned;
+/** The colour class of an outcome (`o-ok`, `o-warn`, `o-bad`): the engine's tone, shown next to the words, never alone. */
+export function toneOf(o: ViewOutcome): 'ok' | 'warn' | 'bad' {
+  return entry(o).tone;
+}
+
+/** The tone of an outcome given by its words (a count's key); `warn` for words no outcome has. */
+export function toneOfLabel(label: string): 'ok' | 'warn' | 'bad' {
+  const all = [...Object.values(OUTCOMES), ...Object.values(VIEW_ONLY)];
+  return all.find((x) => x.label === label)?.tone ?? 'warn';
+}
+
+/** The outcomes a relaunch takes again: failed hosts, not those left half-undone (a person looks at those). */
+export const RELAUNCHED: readonly Outcome[] = ['rolled-back', 'unreachable', 'cancelled'];
+
+/**
+ * What a person should do about an outcome (null: nothing). `id` is the run's or the fleet's; `awaiting`
+ * the run's (a run interrupted by its host's restart resumes by itself).
+ */
+export function adviceFor(o: ViewOutcome, id: string, awaiting?: string): string | null {
+  switch (o) {
     case 'rolled-back':
-      return sagaReason === 'operator' ? Outcome.onRequest : Outcome.rolledBack;
-    case 'rollback-failed':
-      return Outcome.rollbackFailed;
-    case 'unreachable':
-      return Outcome.unreachable;
-    case 'cancelled':
-      return Outcome.cancelled;
-    case 'awaiting-resume':
-      return r.awaiting === 'restart-window' ? Outcome.restartWindow : r.awaiting === 'target-restart' ? Outcome.targetRestart : Outcome.interrupted;
-    default:
-      return Outcome.running;
-  }
-}
-
-/** What a person should do about an outcome (null: nothing). `id` is the run's or the fleet's. */
-export function adviceFor(o: Outcome, id: string): string | null {
-  switch (o) {
-    case Outcome.rolledBack:
       return `Nothing is left changed on the host. Fix the cause named in the error, then relaunch the failed hosts (or \`runbook run\` this host again).`;
-    case Outcome.rollbackFailed:
+    case 'rollback-failed':
       return `Some changes are still on the host: the remaining changes are listed; apply undo.reg or undo.ps1 on the host's console, or retry with \`runbook rollback ${id} --force\`.`;
-    case Outcome.unreachable:
+    case 'unreachable':
       return 'Nothing was changed. Check that the host is up, its address and port, the firewall and the credentials; then relaunch the failed hosts.';
-    case Outcome.restartWindow:
+    case 'awaiting-restart-window':
       return `The changes are made and wait for a restart. In a restart window: \`runbook resume ${id} --allow-restart\`.`;
-    case Outcome.interrupted:
-      return `Stopped at a safe point: \`runbook resume ${id}\` continues from the journal.`;
-    case Outcome.targetRestart:
-      return 'The host is restarting; its start-up task resumes the run.';
-    case Outcome.damaged:
+    case 'interrupted':
+      return awaiting === 'target-restart' ? 'The host is restarting; its start-up task resumes the run.' : `Stopped at a safe point: \`runbook resume ${id}\` continues from the journal.`;
+    case 'damaged':
       return 'The journal cannot be read: the run cannot be resumed safely. Inspect the file, restore it from a backup, or roll the host back from the .reg backups.';
     default:
       return null;

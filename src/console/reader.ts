@@ -11,14 +11,18 @@ import type { RunStartedRecord } from '../engine/records.js';
 import { replay, resultOf } from '../engine/replay.js';
 import { handshakeRows } from '../engine/report.js';
 import { runDirOf } from '../engine/run-index.js';
-import type { Change, Json, RunResult } from '../engine/types.js';
-import { countsAsFailure, hostRunId } from '../fleet/fleet.js';
-import type { FleetRecord } from '../fleet/types.js';
+import type { Change, Json, Outcome, RunResult } from '../engine/types.js';
+import { OUTCOMES, countOutcomes, outcomeOf } from '../engine/outcome.js';
+import { countsAsFailure, fleetResultOf, hostRunId } from '../fleet/fleet.js';
+import type { FleetRecord, HostStatus } from '../fleet/types.js';
 import type { RunStore } from '../store/types.js';
 import type { FleetHost, FleetRow, FleetView, ListResponse, RunRow, RunView, StepView } from './api-types.js';
-import { Outcome, adviceFor, outcomeClass, outcomeOf } from './outcome.js';
+import { adviceFor, labelOf, toneOf, VIEW_ONLY, type ViewOutcome } from './outcome.js';
 
-type Replayed = { records: JournalRecord[]; result: RunResult; sagaReason?: 'failure' | 'cancel' | 'operator' };
+/** An outcome as a row carries it: the outcome (`outcomeId`), its words and its tone. */
+const shown = (o: ViewOutcome) => ({ outcomeId: o, outcome: labelOf(o), outcomeClass: toneOf(o) });
+
+type Replayed = { records: JournalRecord[]; result: RunResult };
 type Read = { ok: true; run: Replayed } | { ok: false; error: string; missing: boolean };
 
 /** The fleet reports a fleet's folder may hold (anything else there is not offered). */
@@ -52,7 +56,7 @@ export class ConsoleReader {
     try {
       const records = await this.store.readJournal(runId);
       const state = replay(records);
-      read = { ok: true, run: { records, result: resultOf(state, this.store.location), sagaReason: state.saga?.reason } };
+      read = { ok: true, run: { records, result: resultOf(state, this.store.location) } };
     } catch (error) {
       read = { ok: false, missing: (error as { code?: string }).code === 'JOURNAL_MISSING', error: firstLine((error as Error).message) + ((error as { where?: string }).where ? ` (${(error as { where?: string }).where})` : '') };
     }
@@ -83,10 +87,10 @@ export class ConsoleReader {
     const read = known ?? (await this.read(runId));
     const base = { kind: 'run' as const, runId, ...(fleet ? { fleetId: fleet.fleetId, host: fleet.host } : {}) };
     if (!read.ok) {
-      return { ...base, runbook: '?', target: '?', status: 'damaged', outcome: Outcome.damaged, outcomeClass: outcomeClass(Outcome.damaged), steps: {}, currentStep: null, changes: 0, startedAt: '', endedAt: '', why: read.error };
+      return { ...base, runbook: '?', target: '?', status: 'damaged', ...shown('damaged'), steps: {}, currentStep: null, changes: 0, startedAt: '', endedAt: '', why: read.error };
     }
     const r = read.run.result;
-    const outcome = outcomeOf(r, read.run.sagaReason);
+    const outcome = outcomeOf(r);
     const stepIds = steps ?? r.steps.map((s) => s.id);
     const byId = new Map(r.steps.map((s) => [s.id, s]));
     const current = r.steps.find((s) => !['succeeded', 'skipped', 'planned', 'compensated', 'pending'].includes(s.status));
@@ -96,8 +100,7 @@ export class ConsoleReader {
       runbook: r.runbook,
       target: r.target,
       status: r.status,
-      outcome,
-      outcomeClass: outcomeClass(outcome),
+      ...shown(outcome),
       steps: Object.fromEntries(stepIds.map((id) => [id, byId.get(id)?.status ?? '-'])),
       currentStep: current?.id ?? null,
       changes: r.steps.reduce((n, s) => n + (s.status === 'succeeded' || s.status === 'planned' ? s.changes.filter((c) => c.action !== 'run' && c.action !== 'keep').length : 0), 0),
@@ -132,11 +135,11 @@ export class ConsoleReader {
         let row = await this.row(runId, steps, { fleetId, host: host.name }, read);
         if (!read.ok && read.missing) {
           const gone = unreachable[host.name];
-          const outcome = gone ? Outcome.unreachable : Outcome.pending;
-          row = { ...row, runbook: record.runbook.name, target: host.target, status: gone ? 'unreachable' : 'pending', outcome, outcomeClass: outcomeClass(outcome), steps: Object.fromEntries(steps.map((s) => [s, '-'])), ...(gone ? { why: firstLine(gone.error.message), endedAt: gone.at } : { why: undefined }) };
+          row = { ...row, runbook: record.runbook.name, target: host.target, status: gone ? 'unreachable' : 'pending', ...shown(gone ? 'unreachable' : 'pending'), steps: Object.fromEntries(steps.map((s) => [s, '-'])), ...(gone ? { why: firstLine(gone.error.message), endedAt: gone.at } : { why: undefined }) };
           if (!row.why) delete row.why;
         }
-        if (row.status === 'unreachable' || (row.status !== 'damaged' && row.status !== 'pending' && row.status !== 'skipped' && row.status !== 'running' && countsAsFailure(row.status as never))) failures += 1;
+        // The engine's rule: a host fails the budget by its outcome (a run rolled back on request does not).
+        if (row.outcomeId in OUTCOMES && countsAsFailure(row.outcomeId as Outcome)) failures += 1;
         hosts.push({ ...row, wave: wave.name, name: host.name });
       }
       waves.push({ name: wave.name, hosts });
@@ -147,18 +150,18 @@ export class ConsoleReader {
     // to start (every host has a run, or the budget is spent): a shared store writes no report.
     const ended = reported || (!all.some((h) => h.status === 'running') && (spent || !all.some((h) => h.status === 'pending')));
     if (ended) {
-      for (const h of all) if (h.status === 'pending') Object.assign(h, { status: 'skipped', outcome: Outcome.skipped, outcomeClass: outcomeClass(Outcome.skipped) });
+      for (const h of all) if (h.status === 'pending') Object.assign(h, { status: 'skipped', ...shown('skipped') });
     }
     const running = all.some((h) => h.status === 'running' || h.status === 'pending');
     return {
       fleetId,
       runbook: record.runbook.name,
       checkMode: record.checkMode,
-      status: fleetStatus(all, ended && !running),
+      status: ended && !running ? fleetStatus(record, all, failures, spent) : 'running',
       startedAt: record.startedAt,
       steps,
       waves,
-      counts: countOutcomes(all),
+      counts: countsOf(all),
       budget: { maxFailures: record.maxFailures, failures, spent, stopped: spent ? all.filter((h) => h.status === 'skipped' || h.status === 'pending').map((h) => h.name) : [] },
       concurrency: record.concurrency,
       reports: ended ? await this.fleetReports(fleetId) : [],
@@ -244,14 +247,14 @@ export class ConsoleReader {
     const files = Object.keys(await this.store.runFiles(runId).catch(() => ({}))).sort();
     if (!read.ok) {
       return {
-        runId, runbook: '?', target: '?', status: 'damaged', outcome: Outcome.damaged, outcomeClass: outcomeClass(Outcome.damaged), advice: adviceFor(Outcome.damaged, runId),
+        runId, runbook: '?', target: '?', status: 'damaged', ...shown('damaged'), advice: adviceFor('damaged', runId),
         checkMode: false, startedAt: '', endedAt: '', params: [], steps: [], segments: [], handshakes: null, remaining: [], files, damaged: read.error, ...(fleet ?? {}),
       };
     }
-    const { records, result: r, sagaReason } = read.run;
+    const { records, result: r } = read.run;
     const started = records[0] as unknown as RunStartedRecord;
     const secret = new Set(started.secrets ?? []);
-    const outcome = outcomeOf(r, sagaReason);
+    const outcome = outcomeOf(r);
     const attempts = new Map<string, StepView['attempts']>();
     const downtime = new Map<string, { from?: string; to?: string; polls: number }>();
     const segments: RunView['segments'] = [];
@@ -287,7 +290,7 @@ export class ConsoleReader {
       };
     });
     return {
-      runId, runbook: r.runbook, target: r.target, status: r.status, outcome, outcomeClass: outcomeClass(outcome), advice: adviceFor(outcome, fleet?.fleetId && outcome === Outcome.rolledBack ? fleet.fleetId : runId),
+      runId, runbook: r.runbook, target: r.target, status: r.status, ...shown(outcome), advice: adviceFor(outcome, fleet?.fleetId && outcome === 'rolled-back' ? fleet.fleetId : runId, r.awaiting),
       checkMode: r.checkMode, startedAt: r.startedAt, endedAt: r.endedAt,
       // Parameters marked secret are never sent, not even masked values.
       params: [
@@ -310,15 +313,21 @@ export class ConsoleReader {
   }
 }
 
-function countOutcomes(rows: { outcome: string }[]): Record<string, number> {
+/** A fleet's counts by the outcomes' words: the engine's count, then the hosts a page alone knows of. */
+function countsOf(hosts: FleetHost[]): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const r of rows) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+  const outcomes = hosts.map((h) => h.outcomeId).filter((o): o is Outcome => o in OUTCOMES);
+  for (const [o, n] of Object.entries(countOutcomes(outcomes))) if (n > 0) counts[labelOf(o as Outcome)] = n;
+  for (const v of ['pending', 'damaged'] as const) {
+    const n = hosts.filter((h) => h.outcomeId === v).length;
+    if (n > 0) counts[VIEW_ONLY[v].label] = n;
+  }
   return counts;
 }
 
-function fleetStatus(hosts: FleetHost[], ended: boolean): string {
-  if (!ended) return 'running';
-  if (hosts.every((h) => h.outcomeClass === 'ok')) return 'succeeded';
-  if (hosts.every((h) => h.outcomeClass === 'ok' || h.outcomeClass === 'wait')) return 'awaiting-resume';
-  return 'failed';
+/** An ended fleet's status, by the engine's rule (`fleetResultOf`); failed when a journal cannot be read. */
+function fleetStatus(record: FleetRecord, hosts: FleetHost[], failures: number, spent: boolean): string {
+  if (hosts.some((h) => !(h.outcomeId in OUTCOMES))) return 'failed';
+  const waves = [{ name: '', hosts: hosts.map((h) => ({ host: h.name, wave: h.wave, target: h.target, status: h.status as HostStatus, outcome: h.outcomeId as Outcome, changes: h.changes, roundTrips: 0 })) }];
+  return fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent }, '').status;
 }

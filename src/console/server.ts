@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { RunStore } from '../store/types.js';
 import type { SessionInfo, UpdateEvent } from './api-types.js';
-import { ActionRefused, ConsoleActions, type ActionName } from './actions.js';
+import { ActionRefused, ConsoleActions, type ActionEntry, type ActionName } from './actions.js';
 import { loadAssets } from './assets.js';
 import { ConsoleAuth, type Session } from './auth.js';
 import { watchStore, type Changes, type Live, type LiveMode } from './live.js';
@@ -34,6 +34,11 @@ export interface ConsoleOptions {
   storeUrl?: string;
   /** The CLI the actions run (node arguments). @default this process's */
   cli?: string[];
+  /**
+   * Told of each action's journal entry once written: `started`, `refused`, and `ended` when its
+   * process closed (a caller awaits an action's end with it, never by polling).
+   */
+  onAction?: (entry: ActionEntry) => void;
   /** The batching interval of live updates. @default 250 */
   intervalMs?: number;
   /** The poll of live updates where a store cannot be listened to. @default 1000 */
@@ -86,7 +91,7 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
   const host = o.host ?? '127.0.0.1';
   const auth = new ConsoleAuth(o.token);
   const reader = new ConsoleReader(o.store, o.stateDir);
-  const actions = new ConsoleActions({ reader, stateDir: o.stateDir, storeUrl: o.storeUrl, cli: o.cli });
+  const actions = new ConsoleActions({ reader, stateDir: o.stateDir, storeUrl: o.storeUrl, cli: o.cli, onEntry: o.onAction });
   const scheme = o.tls ? 'https' : 'http';
   const clients = new Set<ServerResponse>();
   let port = 0;

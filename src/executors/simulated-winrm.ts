@@ -48,6 +48,16 @@ export interface WinrmListenerOptions {
   maxEnvelopeSizeKb?: number;
   /** The longest a Receive waits for output, in ms (MaxTimeoutms). @default 60000 */
   maxTimeoutMs?: number;
+  /**
+   * Called with each request's `wsa:Action` as it arrives, before it is answered: lets a test act at a
+   * precise point of the exchange (e.g. close the listener while a Receive waits) instead of after a delay.
+   *
+   * @example
+   * ```ts
+   * const winrm = await serveWinrm(read, { hostFile, write, onRequest: (action) => { if (action.endsWith('/Receive')) void winrm.close(); } });
+   * ```
+   */
+  onRequest?: (action: string) => void;
 }
 
 /** The listeners being served, and how to stop them. */
@@ -209,6 +219,7 @@ export async function serveWinrm(read: () => Promise<SimHostState>, options: Win
     if (!request || !request.action) {
       return fault({ code: 's:Sender', subcode: 'a:InvalidMessageInformationHeader', reason: 'The request is not a WS-Management envelope with a wsa:Action header.', wsmanCode: 87, message: 'The WS-Management service cannot process the request: it is not a SOAP envelope with a WS-Addressing action.' });
     }
+    options.onRequest?.(request.action);
     if (request.maxEnvelopeSize !== null && request.maxEnvelopeSize < 8192) {
       return fault(
         { code: 's:Sender', subcode: 'w:EncodingLimit', reason: 'An internal encoding limit was exceeded in a request or would be violated if the message were processed.', wsmanCode: 87, message: `The MaxEnvelopeSize of ${request.maxEnvelopeSize} octets is below the 8192 that WS-Management requires.`, detail: 'http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/MinimumEnvelopeLimit' },

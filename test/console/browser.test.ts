@@ -25,7 +25,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const XSS = '<img src=x onerror=alert(1)>';
 const DOCS_IMG = join(import.meta.dirname, '..', '..', 'docs', 'img');
 
-type Serve = { url: string; base: string; child: ChildProcess; exited: Promise<number | null> };
+type Serve = { url: string; base: string; child: ChildProcess; exited: Promise<number | null>; actionEnded: Promise<Record<string, unknown>> };
 const started: ChildProcess[] = [];
 
 function serve(state: string, extra: string[] = []): Promise<Serve> {
@@ -33,12 +33,18 @@ function serve(state: string, extra: string[] = []): Promise<Serve> {
     const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--json', '--state-dir', state, ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
     started.push(child);
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    // `serve --json` writes a line when it serves, then one per action's journal entry.
+    let endedAction!: (entry: Record<string, unknown>) => void;
+    const actionEnded = new Promise<Record<string, unknown>>((r) => (endedAction = r));
     let out = '';
     child.stdout!.on('data', (d) => {
       out += d;
-      if (out.includes('\n')) {
-        const { url } = JSON.parse(out.split('\n')[0]) as { url: string };
-        resolve({ url, base: url.slice(0, url.indexOf('/?')), child, exited });
+      let nl: number;
+      while ((nl = out.indexOf('\n')) >= 0) {
+        const line = JSON.parse(out.slice(0, nl)) as { event: string; url?: string; entry?: Record<string, unknown> };
+        out = out.slice(nl + 1);
+        if (line.event === 'serving') resolve({ url: line.url!, base: line.url!.slice(0, line.url!.indexOf('/?')), child, exited, actionEnded });
+        if (line.event === 'action' && line.entry?.event === 'ended') endedAction(line.entry);
       }
     });
     void exited.then((code) => reject(new Error(`serve exited ${code}`)));
@@ -124,13 +130,13 @@ test('the token opens the list; the fleet appears and its matrix fills in live, 
   await page.waitForSelector('table.matrix tbody tr[data-host="markup"]');
   const first = await outcomes(page);
   const renders = await page.evaluate(() => (window as unknown as { runbookConsole: { renders: number } }).runbookConsole.renders);
-  assert.ok(Object.values(first).some((o) => o === 'running' || o === 'not started'), `the fleet was under way when the page opened: ${JSON.stringify(first)}`);
+  assert.ok(Object.values(first).some((o) => o === 'running' || o === 'not yet started'), `the fleet was under way when the page opened: ${JSON.stringify(first)}`);
   await page.screenshot({ path: join(DOCS_IMG, 'console-fleet-live.png') });
   await page.waitForFunction(() => document.querySelector('tr[data-host="host-3"] td.outcome')?.textContent === 'changed', null, { timeout: 25_000 });
   assert.is(await fleetDone, 1, 'the fleet ends failed (one host rolled back, one unreachable)');
-  await page.waitForFunction(() => document.querySelector('tr[data-host="host-4"] td.outcome')?.textContent === 'unreachable' && document.getElementById('fleet-status')?.textContent === 'failed', null, { timeout: 10_000 });
+  await page.waitForFunction(() => document.querySelector('tr[data-host="host-4"] td.outcome')?.textContent === 'unreachable — nothing was changed' && document.getElementById('fleet-status')?.textContent === 'failed', null, { timeout: 10_000 });
   const last = await outcomes(page);
-  assert.equal(last, { 'host-1': 'changed', 'host-2': 'failed and rolled back', 'host-3': 'changed', 'host-4': 'unreachable', markup: 'changed' });
+  assert.equal(last, { 'host-1': 'changed', 'host-2': 'failed and rolled back', 'host-3': 'changed', 'host-4': 'unreachable — nothing was changed', markup: 'changed' });
   const live = await page.evaluate(() => (window as unknown as { runbookConsole: { renders: number; updates: number } }).runbookConsole);
   assert.is(live.renders, renders, 'rows were patched in place, the page was not drawn again');
   assert.ok(live.updates > 0);
@@ -143,7 +149,7 @@ test('a failed host\'s row says why (markup in it shown as text), in words as we
   assert.match(unreachable, /cannot read the simulated host file/);
   assert.ok(unreachable.includes(`${XSS}-missing.json`), 'the error naming the target is shown as text');
   assert.is(await page.$$eval('img', (i) => i.length), 0);
-  assert.is(await page.getAttribute('tr[data-host="host-2"] td.outcome', 'class'), 'outcome o-undone');
+  assert.is(await page.getAttribute('tr[data-host="host-2"] td.outcome', 'class'), 'outcome o-bad');
   assert.match((await page.textContent('#budget'))!, /Failure budget: 2 failed of 3 tolerated/);
   assert.match((await page.textContent('#counts'))!, /3 changed.*1 failed and rolled back.*1 unreachable/);
   await page.screenshot({ path: join(DOCS_IMG, 'console-fleet.png'), fullPage: true });
@@ -213,10 +219,10 @@ test('relaunching the failed hosts: refused without the token and without --allo
   await page.waitForFunction(() => document.querySelector('tr[data-host="host-2"] td.outcome')?.textContent === 'changed', null, { timeout: 20_000 });
   assert.equal(Object.keys(await outcomes(page)).sort(), ['host-2', 'host-4'], 'only the failed hosts ran again');
   // The relaunch's process (started by the console in a group of its own) ends before this test does.
-  const deadline = Date.now() + 30_000;
-  while (!(await journal()).some((e) => e.event === 'ended') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  // `serve --json` tells when the action's process closed: awaited, not polled.
+  assert.is((await withActions.actionEnded).action, 'relaunch');
   const ended = (await journal()).find((e) => e.event === 'ended')!;
-  assert.equal([ended.action, ended.fleetId, ended.exitCode], ['relaunch', relaunched[0], 1], 'host-4 is still unreachable: the relaunched fleet failed');
+  assert.equal([ended.action, ended.fleetId, ended.exitCode], ['relaunch', relaunched[0], 69], 'host-4 is still unreachable: the relaunched fleet exits 69 (unreachable, as the CLI)');
 });
 
 test('a missing or wrong token is refused; a cross-site POST is refused even with the session cookie', async () => {
@@ -269,7 +275,7 @@ test('a damaged journal: the list and the run\'s page say so, and the rest of th
   await page.goto(`${withActions.base}/#/`);
   await page.waitForSelector('#counts');
   // The actions taken from the console, with who and when.
-  assert.match((await page.textContent('#actions'))!, /relaunch.*ended, exit 1 — new fleet/);
+  assert.match((await page.textContent('#actions'))!, /relaunch.*ended, exit 69 — new fleet/);
   assert.match((await page.textContent('#actions'))!, / from 127\.0\.0\.1/);
   await page.screenshot({ path: join(DOCS_IMG, 'console-list.png'), fullPage: true });
   assert.ok((await readdir(DOCS_IMG)).filter((f) => f.startsWith('console-')).length >= 8);

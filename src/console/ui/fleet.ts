@@ -7,6 +7,7 @@
 import type { FleetHost, FleetView, RunRow } from '../api-types.js';
 import { act, api, sessionInfo } from './api.js';
 import { fill, h, route, when } from './dom.js';
+import { RELAUNCHED } from '../outcome.js';
 
 const CELL: Record<string, string> = { succeeded: '✓', skipped: '=', planned: '~', failed: '✗', compensated: '↺', 'compensation-failed': '‼', running: '…', pending: '·', '-': '' };
 const CELL_WORD: Record<string, string> = { succeeded: 'succeeded', skipped: 'skipped (nothing to do)', planned: 'planned', failed: 'failed', compensated: 'undone', 'compensation-failed': 'undo failed', running: 'running', pending: 'pending', '-': 'not reached' };
@@ -25,7 +26,7 @@ export async function renderFleet(main: HTMLElement, fleetId: string): Promise<F
     const counts: Record<string, number> = {};
     for (const r of all) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
     const b = view.budget;
-    const hasFailed = all.some((r) => ['failed and rolled back', 'unreachable', 'cancelled'].includes(r.outcome));
+    const hasFailed = all.some((r) => (RELAUNCHED as readonly string[]).includes(r.outcomeId));
     fill(
       header,
       h('h1', null, `Fleet ${view.fleetId}`),

@@ -6,7 +6,7 @@
 import type { FleetRow, ListResponse, RunRow } from '../api-types.js';
 import { api } from './api.js';
 import { fill, h, route, when } from './dom.js';
-import { outcomeClass, type Outcome } from '../outcome.js';
+import { toneOfLabel } from '../outcome.js';
 
 type Item = RunRow | FleetRow;
 type Filters = { status: string; runbook: string; host: string; since: string };
@@ -57,7 +57,7 @@ export async function renderList(main: HTMLElement): Promise<void> {
     }
     fill(
       body,
-      h('p', { class: 'counts', id: 'counts' }, Object.keys(counts).length === 0 ? 'nothing to count' : Object.entries(counts).map(([o, n]) => h('span', { class: `chip o-${outcomeClass(o as Outcome)}` }, `${n} ${o}`))),
+      h('p', { class: 'counts', id: 'counts' }, Object.keys(counts).length === 0 ? 'nothing to count' : Object.entries(counts).map(([o, n]) => h('span', { class: `chip o-${toneOfLabel(o)}` }, `${n} ${o}`))),
       shown.length === 0
         ? h('p', { class: 'empty' }, data.items.length === 0 ? `No runs or fleets in ${data.store} yet.` : 'Nothing matches these filters.')
         : h(
