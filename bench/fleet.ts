@@ -43,6 +43,8 @@ interface Figures {
   otherCpuMs: number;
   peakRss: number;
   peakHeap: number;
+  peakHeapTotal: number;
+  peakExternal: number;
   journalBytes: number;
   records: number;
   fsyncs: number;
@@ -122,10 +124,14 @@ async function child(count: number, restartMs: number, pollMs: number): Promise<
   syncBuiltinESMExports();
 
   let peakHeap = 0;
+  let peakHeapTotal = 0;
+  let peakExternal = 0;
   let peakRss = 0;
   const sampler = setInterval(() => {
     const m = process.memoryUsage();
     peakHeap = Math.max(peakHeap, m.heapUsed);
+    peakHeapTotal = Math.max(peakHeapTotal, m.heapTotal);
+    peakExternal = Math.max(peakExternal, m.external);
     peakRss = Math.max(peakRss, m.rss);
   }, 100);
   const stateDir = join(dir, 'state');
@@ -142,6 +148,9 @@ async function child(count: number, restartMs: number, pollMs: number): Promise<
     connect: (target) => createSimulatedExecutor(target.slice('sim:'.length)),
     concurrency: count,
   });
+  // BENCH_HEAP_SNAPSHOT=<file>@<seconds>: a heap snapshot that many seconds into the fleet.
+  const [snapFile, snapAt] = (process.env.BENCH_HEAP_SNAPSHOT ?? '').split('@');
+  if (snapFile) setTimeout(() => void import('node:v8').then((v8) => v8.writeHeapSnapshot(snapFile)), Number(snapAt) * 1000);
   const result = await fleet.result;
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
@@ -169,6 +178,8 @@ async function child(count: number, restartMs: number, pollMs: number): Promise<
     otherCpuMs: allCpuMs - mainCpuMs,
     peakRss: peakRssOfProcess(peakRss),
     peakHeap,
+    peakHeapTotal,
+    peakExternal,
     journalBytes,
     records,
     fsyncs,
@@ -228,7 +239,7 @@ async function parent(): Promise<void> {
       [
         `${n} hosts: wall ${(f.wallMs / 1000).toFixed(1)} s → ${ratio.toFixed(2)}× one host alone (budget ≤ 1.3× at 5,000 with a 60 s restart)`,
         `  CPU per host run: ${(main + other).toFixed(1)} ms = ${main.toFixed(1)} main thread + ${other.toFixed(1)} other threads (budget ≤ 13 ms)`,
-        `  peak RSS ${mb(f.peakRss)} → ${perHostKb.toFixed(0)} KB per in-flight host beyond one host alone's ${mb(alone.peakRss)} (budget ≤ 100 KB); peak heap used ${mb(f.peakHeap)}`,
+        `  peak RSS ${mb(f.peakRss)} → ${perHostKb.toFixed(0)} KB per in-flight host beyond one host alone's ${mb(alone.peakRss)} (budget ≤ 100 KB); peak heap used ${mb(f.peakHeap)} of ${mb(f.peakHeapTotal)}, external ${mb(f.peakExternal)}`,
         `  per run: journal ${(f.journalBytes / n / 1024).toFixed(1)} KB in ${(f.records / n).toFixed(0)} records, ${(f.fsyncs / n).toFixed(1)} fsyncs (every file)`,
         `  outcome: ${f.status}, ${f.succeeded}/${n} succeeded`,
       ].join('\n'),
