@@ -2,7 +2,7 @@
  * The simulated Windows host executor: every call loads the host document, carries out the batch and
  * writes it back atomically, so the host survives the controller being killed at any moment.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ExecutorError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -49,6 +49,20 @@ export async function readHost(file: string): Promise<SimHostState> {
  * fleet); any other text — a file someone else wrote — is checked in full.
  */
 const validated = new Map<string, string>();
+
+/**
+ * Hosts this process found restarting, by file: until when, and the file as it was when read (inode,
+ * size, modification time in ns: a rename by anyone — every writer here renames — or a write in place
+ * changes it). A round trip to such a host, before that time and with the file unchanged, answers
+ * "unreachable" without reading and parsing the document.
+ */
+const downHosts = new Map<string, { identity: string; until: number; latencyMs: number }>();
+
+/** The file as it is now (inode, size, mtime in ns), or '' when it cannot be seen. */
+function fileIdentity(file: string): string {
+  const s = statSync(file, { bigint: true, throwIfNoEntry: false });
+  return s ? `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : '';
+}
 
 function readHostText(file: string): string {
   try {
@@ -191,9 +205,22 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
       roundTrips += 1;
       runOptions.signal?.throwIfAborted();
       return withFileLock(file, async () => {
-        const host = await readHost(file);
-        if (host.latencyMs > 0) await clock.sleep(host.latencyMs);
+        // A host seen restarting, whose file has not changed since: no need to read it to know it
+        // does not answer yet (the poll of a restart wait, dozens per host run).
+        const identity = fileIdentity(file);
+        const restarting = downHosts.get(file);
+        let host = restarting?.identity === identity ? undefined : await readHost(file);
+        downHosts.delete(file);
+        const latencyMs = host ? host.latencyMs : restarting!.latencyMs;
+        if (latencyMs > 0) await clock.sleep(latencyMs);
         const at = new Date(clock.now());
+        if (!host) {
+          if (at.getTime() < restarting!.until) {
+            downHosts.set(file, restarting!);
+            throw new ExecutorError('unreachable', 'the host does not answer (it is restarting)', { where: `sim:${file}` });
+          }
+          host = await readHost(file);
+        }
         // A shutdown someone else scheduled happens at its time, whatever this engine does.
         if (host.pendingShutdown && at.getTime() >= Date.parse(host.pendingShutdown.at)) {
           const start = Date.parse(host.pendingShutdown.at);
@@ -203,6 +230,7 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
         }
         if (host.down) {
           if (at.getTime() < Date.parse(host.down.until)) {
+            if (!host.pendingShutdown && identity !== '') downHosts.set(file, { identity, until: Date.parse(host.down.until), latencyMs: host.latencyMs });
             throw new ExecutorError('unreachable', 'the host does not answer (it is restarting)', { where: `sim:${file}` });
           }
           boot(host, host.down.until);
@@ -235,8 +263,9 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
       return (await served).endpoints;
     },
     async close() {
-      // A fleet's thousands of ended hosts keep no text here.
+      // A fleet's thousands of ended hosts keep nothing here.
       validated.delete(file);
+      downHosts.delete(file);
       if (served) await (await served).close();
       served = undefined;
       await winrm?.close();
