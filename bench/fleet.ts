@@ -2,22 +2,24 @@
  * Fleets of simulated Server 2016 hosts, through the library, each fleet in its own child process so
  * that its peak memory is its own: one host alone (the baseline), then N hosts at concurrency N, every
  * host 50 ms per round trip and a restart of 60 s (by default: what a real Windows server takes; the
- * simulated host waits it out on the real clock, so the bench takes a little over a minute per size).
+ * simulated host waits it out on the real clock, so each fleet takes at least that long).
  * Prints, for each size, against the one host alone: the wall ratio (budget ≤ 1.3× for 5,000 hosts),
  * the CPU per host run on the main thread and on the other threads (GC, libuv's pool) apart (budget
  * ≤ 13 ms in all), the peak RSS and heap, the RSS per in-flight host beyond the process's own (budget
  * ≤ 100 KB), and per run the journal's bytes and records and the fsyncs the process made. The budgets
  * are printed, not asserted. The hosts serve no TLS endpoints: handshakes have their own tests.
  *
- *   node --import tsx bench/fleet.ts                       # 60 s restart; 1,000 and 5,000 hosts (~5 min)
- *   node --import tsx bench/fleet.ts --quick               # 10 s restart; 200 and 1,000 hosts (~1 min)
+ *   node --import tsx bench/fleet.ts                       # 60 s restart; 1,000 and 5,000 hosts (5-15 min: the 5,000 are disk-bound)
+ *   node --import tsx bench/fleet.ts --quick               # 10 s restart; 200 and 1,000 hosts (~2 min)
  *   node --import tsx bench/fleet.ts --stress              # the stress figure: 2 s restart, 1,000 hosts
  *   node --import tsx bench/fleet.ts --restart 30 --hosts 500,2000 --poll 500
  *
  * The restart step polls at its default interval (1 s) unless `--poll` says otherwise; the 2 s stress
  * case polls every 200 ms, as this bench always did.
  *
- * Add `-- --cpu-prof` or `-- --heap-prof` (node's own flags, passed to each fleet's process) to profile.
+ * Add `-- --cpu-prof` or `-- --heap-prof` (node's own flags, passed to each fleet's process) to profile;
+ * BENCH_CPU_PROF=<file> profiles the fleet alone (not its set-up), BENCH_HEAP_SNAPSHOT=<file>@<s> takes a
+ * heap snapshot that many seconds into it (run one size: `--hosts 300 --restart 20`).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
