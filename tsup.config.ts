@@ -22,6 +22,17 @@ async function compileBundledRunbooks(): Promise<void> {
   }
 }
 
+/**
+ * The run console's page (`runbook serve`): src/console/ui/app.ts bundled for the browser into
+ * dist/console/app.js, with its stylesheet beside it; both ship in the package (nothing is fetched from
+ * the network) and the server reads them from there.
+ */
+async function bundleConsole(): Promise<void> {
+  const { build } = await import('esbuild');
+  await build({ entryPoints: ['src/console/ui/app.ts'], bundle: true, format: 'iife', target: 'es2020', platform: 'browser', minify: true, outfile: 'dist/console/app.js', logLevel: 'warning' });
+  await writeFile('dist/console/app.css', await readFile('src/console/ui/app.css', 'utf8'));
+}
+
 export default defineConfig([
   // The library: its dependencies stay external, so that an application shares them (one xstate) —
   // but zod's functional build and core, which the library's own schemas use: unbundled, zod loads
@@ -49,7 +60,9 @@ export default defineConfig([
     splitting: true,
     sourcemap: false,
     noExternal: [/^(?!ssh2$).*/],
-    onSuccess: compileBundledRunbooks,
+    onSuccess: async () => {
+      await Promise.all([compileBundledRunbooks(), bundleConsole()]);
+    },
     banner: { js: "import { createRequire as __rbeCreateRequire } from 'node:module'; const require = __rbeCreateRequire(import.meta.url);" },
   },
 ]);

@@ -51,7 +51,7 @@ interface Figures {
   records: number;
   fsyncs: number;
   status: string;
-  succeeded: number;
+  outcome: string;
 }
 
 if (args[0] === '--child') {
@@ -88,6 +88,7 @@ function peakRssOfProcess(sampled: number): number {
 async function child(count: number, restartMs: number, pollMs: number): Promise<Figures> {
   const { Runner, bundledStepKinds, createPreset, createSimulatedExecutor, loadInventory, loadRunbook, startFleet, writeHost } = await import('../src/index.js');
   const { tempDir } = await import('../test/helpers.js');
+  const { describeCounts } = await import('../src/engine/outcome.js');
   const kinds = bundledStepKinds();
   const runbook = await loadRunbook('orchestrator-tls12', kinds);
   // Removed when the bench ends (test/helpers.ts's `tempDir`).
@@ -186,7 +187,7 @@ async function child(count: number, restartMs: number, pollMs: number): Promise<
     records,
     fsyncs,
     status: result.status,
-    succeeded: result.counts.succeeded,
+    outcome: describeCounts(result.counts),
   };
 }
 
@@ -243,7 +244,7 @@ async function parent(): Promise<void> {
         `  CPU per host run: ${(main + other).toFixed(1)} ms = ${main.toFixed(1)} main thread + ${other.toFixed(1)} other threads (budget ≤ 13 ms)`,
         `  peak RSS ${mb(f.peakRss)} → ${perHostKb.toFixed(0)} KB per in-flight host beyond one host alone's ${mb(alone.peakRss)} (budget ≤ 100 KB); peak heap used ${mb(f.peakHeap)} of ${mb(f.peakHeapTotal)}, external ${mb(f.peakExternal)}`,
         `  per run: journal ${(f.journalBytes / n / 1024).toFixed(1)} KB in ${(f.records / n).toFixed(0)} records, ${(f.fsyncs / n).toFixed(1)} fsyncs (every file)`,
-        `  outcome: ${f.status}, ${f.succeeded}/${n} succeeded`,
+        `  outcome: ${f.status} — ${f.outcome}`,
       ].join('\n'),
     );
   }

@@ -18,6 +18,7 @@ export { DEFAULT_RETRY_POLICY } from './engine/retry.js';
 export type { RetryPolicy } from './engine/retry.js';
 export { Journal, readJournal } from './engine/journal.js';
 export { AwaitingReason, RunStatus, StepStatus } from './engine/types.js';
+export { Outcome, OUTCOMES, outcomeOf, exitCodeOf } from './engine/outcome.js';
 export type { RunResult, StepResult, Change, StepPlan, Json } from './engine/types.js';
 export { ValidationError, JournalError, ExecutorError, StepError, ExecutorErrorKind, DurabilityError } from './errors.js';
 export type { DurabilityFacts } from './errors.js';

@@ -100,14 +100,14 @@ export function single(uses: string, withValue: Record<string, unknown> = {}): R
 }
 
 /**
- * Runs the bundled runbook through `executor` (whose target is `hostFile`) and through the simulated
+ * Runs a bundled runbook (orchestrator-tls12 unless named) through `executor` (whose target is `hostFile`) and through the simulated
  * executor on `simFile` (a copy of the same host made beforehand); both must succeed and leave the same
  * registry, with one restart. Returns the result of the run through `executor`.
  */
-export async function expectSameAsSimulated(executor: Executor, hostFile: string, simFile: string): Promise<RunResult> {
+export async function expectSameAsSimulated(executor: Executor, hostFile: string, simFile: string, runbookName = 'orchestrator-tls12'): Promise<RunResult> {
   const assert = await import('uvu/assert');
   const runner = newRunner(await tempDir());
-  const runbook = await loadRunbook('orchestrator-tls12', kinds);
+  const runbook = await loadRunbook(runbookName, kinds);
   let result = await runner.start(runbook, { executor, params: FAST }).result;
   // An executor on the target ends the drive awaiting resume when the restart takes it down.
   if (result.status === 'awaiting-resume') result = await (await runner.resume(result.runId, { executor })).result;

@@ -43,6 +43,8 @@ export interface TestPostgres {
   stop(): Promise<void>;
   /** A new empty database, for a test that wants its own. */
   freshDatabase(): Promise<string>;
+  /** A hot standby of this server (`pg_basebackup -R`), read-only, started; its URL names `database`. */
+  standby(database: string): Promise<{ url: string; stop(): Promise<void> }>;
 }
 
 export async function startPostgres(): Promise<TestPostgres> {
@@ -104,6 +106,37 @@ export async function startPostgres(): Promise<TestPostgres> {
       await client.query(`CREATE DATABASE ${name}`);
       await client.end();
       return url.replace(/\/postgres$/, `/${name}`);
+    },
+    async standby(database) {
+      const sdata = join(dir, `standby-${randomBytes(3).toString('hex')}`);
+      execFileSync(join(bin, 'pg_basebackup'), ['-D', sdata, '-h', '127.0.0.1', '-p', String(port), '-U', 'runbook', '-R', '-X', 'stream', '-c', 'fast'], { ...as, stdio: 'pipe', cwd: dir, env: { ...process.env, PGPASSWORD: password } });
+      const sport = await freePort();
+      const standby = spawn(join(bin, 'postgres'), ['-D', sdata, '-p', String(sport), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'], { ...as, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      standby.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+      const gone = new Promise<void>((resolve) => standby.once('exit', () => resolve()));
+      process.once('exit', () => {
+        if (standby.exitCode === null) standby.kill('SIGINT');
+      });
+      for (let i = 0; ; i++) {
+        const client = new pg.Client({ host: '127.0.0.1', port: sport, user: 'runbook', database, password });
+        try {
+          await client.connect();
+          await client.end();
+          break;
+        } catch (error) {
+          await client.end().catch(() => undefined);
+          if (i > 200) throw new Error(`the standby on port ${sport} did not start: ${(error as Error).message}\n${log.slice(-2000)}`);
+          await new Promise((r) => setTimeout(r, 50)); // polling a real server's start, not simulated time
+        }
+      }
+      return {
+        url: `postgres://runbook@127.0.0.1:${sport}/${database}`,
+        async stop() {
+          if (standby.exitCode !== null) return;
+          standby.kill('SIGINT');
+          await gone;
+        },
+      };
     },
   };
   await server.start();

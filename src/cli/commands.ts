@@ -18,6 +18,7 @@ const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Co
   { name: 'validate', summary: 'check a runbook document', load: async () => (await import('./commands/validate.js')).validate },
   { name: 'inspect', summary: 'read-only self-check: every fact the runbook decides on, judged, nothing changed', load: async () => (await import('./commands/inspect.js')).inspect },
   { name: 'probe', summary: 'TLS handshakes per protocol version against host:port endpoints', load: async () => (await import('./commands/probe.js')).probe },
+  { name: 'serve', summary: 'the run console in the browser: runs and fleets, live', load: async () => (await import('./commands/serve.js')).serve },
   { name: 'sim', summary: 'simulated Windows hosts (create, serve, presets)', load: async () => (await import('./commands/sim.js')).sim },
   { name: 'demo', summary: 'the bundled runbook against a fresh simulated host', load: async () => (await import('./commands/demo.js')).demo },
 ];
@@ -53,7 +54,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(args);
   } catch (error) {
-    return failed(error, command, args);
+    const code = failed(error, command, args);
+    // `plan --detailed-exitcode` keeps 2 for "changes pending": every error is 1, as Terraform's.
+    return name === 'plan' && args.includes('--detailed-exitcode') ? ExitCode.failed : code;
   } finally {
     await closeStores();
   }

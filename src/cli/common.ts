@@ -75,8 +75,11 @@ export function paramsFrom(list: string[] | undefined): Record<string, string> {
 }
 
 /** The state directory, made if missing; refused (exit 2) when it is a file or cannot be written. */
-export async function stateDirOf(option: string | undefined): Promise<string> {
+export async function stateDirOf(option: string | undefined, o: { readOnly?: boolean } = {}): Promise<string> {
   const dir = resolve(option ?? process.env.RUNBOOK_STATE_DIR ?? '.runbook');
+  // A command that only reads (status) creates nothing and needs no write access: a state directory
+  // on a read-only mount, or one that does not exist yet (no runs), is read as it is.
+  if (o.readOnly) return dir;
   const refuse = (why: string, cause?: unknown) =>
     new ValidationError(`the state directory cannot be used: ${why}`, [dir], {
       hint: 'pass --state-dir <dir> (or set RUNBOOK_STATE_DIR) naming a folder this user can write',
@@ -115,8 +118,8 @@ const openStores: RunStore[] = [];
  * file store of the state directory. A password in `--store` is refused: a command line is seen by
  * every user of the machine (`ps`), so it comes from `$PGPASSWORD` or `$RUNBOOK_STORE`.
  */
-export async function storeOf(values: { 'state-dir'?: string; store?: string }): Promise<Where> {
-  const stateDir = await stateDirOf(values['state-dir']);
+export async function storeOf(values: { 'state-dir'?: string; store?: string }, o: { readOnly?: boolean } = {}): Promise<Where> {
+  const stateDir = await stateDirOf(values['state-dir'], o);
   const url = values.store ?? process.env.RUNBOOK_STORE;
   if (!url) return { stateDir, store: fileStore(stateDir) };
   if (!/^postgres(ql)?:\/\//.test(url)) throw new UsageError(`--store takes a postgres:// URL, got "${withoutPassword(url)}"`);
@@ -233,6 +236,8 @@ export async function follow(run: Run, mode: OutputMode, stateDir: string): Prom
     if (mode === 'json') process.stdout.write(`${JSON.stringify({ event: 'summary', ...result, report })}\n`);
     else process.stdout.write(renderSummary(result, report));
     if (result.status === 'unreachable') process.stderr.write(unreachableMessage(result));
+    // An operator alert goes where alerts are read even when stdout is piped to a file.
+    if (result.outcome === 'rollback-failed') process.stderr.write(`${red('ROLLBACK FAILED — an operator is needed')}: ${result.remaining?.length ?? 0} change(s) still on ${result.target}; ${result.undoFiles ? `undo them with ${result.undoFiles.reg} or ${result.undoFiles.powershell}, then restart` : `see ${report}`}\n`);
     return result;
   } finally {
     process.off('SIGINT', onSignal);
@@ -241,9 +246,20 @@ export async function follow(run: Run, mode: OutputMode, stateDir: string): Prom
   }
 }
 
+/** The generic checklist, for a cause that carries no advice of its own. */
+const REACH_CHECKLIST = 'Check that the host is up, its address and port, the firewall, and the credentials (RUNBOOK_SSH_KEY, RUNBOOK_WINRM_USER, …); then run again.';
+
+/** What to do for an executor's error: its own advice (`→ …`) when it has one, else the checklist. */
+export function reachAdvice(message: string): { cause: string; advice: string } {
+  const lines = message.split('\n');
+  const own = lines.filter((l) => l.trim().startsWith('→')).map((l) => l.trim().slice(1).trim());
+  const cause = lines.filter((l) => !l.trim().startsWith('→')).join('\n');
+  return { cause, advice: own.length > 0 ? own.join('; ') : REACH_CHECKLIST };
+}
+
 function unreachableMessage(result: RunResult): string {
-  const cause = result.error?.message.split('\n')[0] ?? 'no answer';
-  return `${red('error:')} cannot reach the target ${result.target}: ${cause}\n  → nothing was changed. Check that the host is up, its address and port, the firewall, and the credentials (RUNBOOK_SSH_KEY, RUNBOOK_WINRM_USER, …); then run again.\n`;
+  const { cause, advice } = reachAdvice(result.error?.message ?? 'no answer');
+  return `${red('error:')} cannot reach the target ${result.target}: ${cause}\n  → nothing was changed. ${advice}\n`;
 }
 
 /** An error as the user sees it: the exit code and one message, never a stack trace for expected errors. */
@@ -258,9 +274,10 @@ export function explain(error: unknown, usage: string): { code: number; message:
     return { code, message: error.message, kind: error.code };
   }
   if (error instanceof ExecutorError) {
+    const { cause, advice } = reachAdvice(error.message);
     return {
       code: error.transient ? ExitCode.unavailable : ExitCode.usage,
-      message: `cannot reach the target: ${error.message}\n  → nothing was changed; check the target and its credentials`,
+      message: `cannot reach the target: ${cause}\n  → nothing was changed. ${advice}`,
       kind: 'executor',
     };
   }

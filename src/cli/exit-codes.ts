@@ -1,7 +1,7 @@
 /**
  * Exit codes of the `runbook` command.
  */
-import type { RunStatus } from '../engine/types.js';
+import { OUTCOMES, type Outcome } from '../engine/outcome.js';
 
 export const ExitCode = {
   /** The run succeeded (or the plan was made). */
@@ -19,20 +19,40 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-export function exitCodeFor(status: RunStatus): ExitCode {
-  switch (status) {
-    case 'succeeded':
-    case 'planned':
-      return ExitCode.ok;
-    case 'rolled-back':
-    case 'cancelled':
-      return ExitCode.failed;
-    case 'rollback-failed':
-      return ExitCode.rollbackFailed;
-    case 'unreachable':
-      return ExitCode.unavailable;
-    case 'awaiting-resume':
-    case 'running':
-      return ExitCode.awaitingResume;
-  }
+/**
+ * The error code of a run its preflight refused for a parameter the host's facts make impossible
+ * (`tls13=enabled` on a Windows without TLS 1.3): the operator's input, nothing written — exit 2.
+ */
+export const PARAMETER_REFUSED = 'PARAMETER_REFUSED';
+
+/**
+ * A run's exit code: its outcome's (`OUTCOMES` in src/engine/outcome.ts is the one table), except a run
+ * refused for a parameter (exit 2, as any input error).
+ *
+ * @example
+ * ```ts
+ * exitCodeFor('rolled-back', { code: 'PARAMETER_REFUSED' }); // 2
+ * ```
+ */
+export function exitCodeFor(outcome: Outcome, error?: { code: string } | null): ExitCode {
+  if (error?.code === PARAMETER_REFUSED) return ExitCode.usage;
+  return OUTCOMES[outcome].exitCode;
+}
+
+/**
+ * `plan --detailed-exitcode`, as Terraform's: 0 nothing to do, 2 changes pending, 1 an error (any
+ * other outcome, or a usage or input error).
+ */
+export function detailedExitCode(code: number, pending: boolean): number {
+  if (code !== ExitCode.ok) return ExitCode.failed;
+  return pending ? 2 : ExitCode.ok;
+}
+
+/**
+ * True when every host of a fleet that was started was refused for a parameter (the rest never
+ * started): nothing was changed anywhere, and the fleet exits 2 as a single such run does.
+ */
+export function fleetRefusedAsInput(hosts: readonly { status: string; error?: { code: string } }[]): boolean {
+  const started = hosts.filter((h) => h.status !== 'skipped');
+  return started.length > 0 && started.every((h) => h.status === 'rolled-back' && h.error?.code === PARAMETER_REFUSED);
 }

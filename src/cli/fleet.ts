@@ -7,17 +7,20 @@
 import type { LoadedRunbook } from '../engine/runbook.js';
 import { limitInventory, loadInventory } from '../fleet/inventory.js';
 import { runResult } from '../engine/run-index.js';
-import type { RunResult } from '../engine/types.js';
+import type { Change, RunResult } from '../engine/types.js';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { budgetOf, countsAsFailure, fleetRecordOf, fleetResultOf, hostRunId, initialOutcomes, resumeFleet, settleOutcome, startFleet, type Fleet, type FleetResult } from '../fleet/fleet.js';
 import { writeFleetReports } from '../fleet/fleet-report.js';
 import type { PostgresStore } from '../store/postgres.js';
 import { bundledStepKinds } from '../steps/index.js';
-import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { ExitCode, detailedExitCode, fleetRefusedAsInput } from './exit-codes.js';
+import { OUTCOMES, countOutcomes, describeCounts, exitCodeOf, outcomeOf, type Outcome } from '../engine/outcome.js';
 import { UsageError, runnerFor, type Where } from './common.js';
-import { bold, green, red, yellow } from './render.js';
-import { connect } from './targets.js';
+import { bold, green, red, renderChanges, yellow } from './render.js';
+import { checkTarget, connect } from './targets.js';
+import { confirm } from './confirm.js';
+import { ValidationError } from '../errors.js';
 
 export interface FleetCommandOptions {
   runbook: LoadedRunbook;
@@ -33,19 +36,37 @@ export interface FleetCommandOptions {
   json: boolean;
   /** `--retries`: retries of a transient failure for every step of every host. */
   retries?: number;
+  /** `plan --detailed-exitcode`: 0 nothing to do, 2 changes pending on some host, 1 an error. */
+  detailedExitCode?: boolean;
+  /** `--yes`: no confirmation on a terminal before the hosts are changed and restarted. */
+  yes?: boolean;
 }
 
-const paint = (status: string) => (status === 'succeeded' || status === 'planned' ? green(status) : status === 'skipped' || status === 'awaiting-resume' ? yellow(status) : red(status));
+/** An outcome's label in its colour. */
+const paint = (o: Outcome) => ({ ok: green, warn: yellow, bad: red })[OUTCOMES[o].tone](OUTCOMES[o].label);
 
 export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
   let inventory = await loadInventory(o.inventory);
-  if (o.limit) inventory = limitInventory(inventory, o.limit);
+  if (o.limit) inventory = limitInventory(inventory, o.limit, await limitRefs(o.where, o.limit));
   const concurrency = o.concurrency === undefined ? 10 : Number(o.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency takes a whole number of at least 1, got "${o.concurrency}"`);
   try {
     budgetOf(o.maxFailures, inventory.hosts.length);
   } catch {
     throw new UsageError(`--max-failures takes a whole number of hosts (0 or more) or a percentage from 0% to 100% (e.g. 2 or 10%), got "${o.maxFailures}"`);
+  }
+  // Every host's target checked before any host is contacted: `ftp://x` is a usage error here as with --target.
+  for (const host of inventory.hosts) {
+    try {
+      await checkTarget(host.target);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      throw new ValidationError(`host ${host.name} of ${inventory.file}: ${error.message.split('\n')[0]}`, error.issues, { hint: 'fix its target in the inventory; no host was contacted' });
+    }
+  }
+  if (!o.checkMode && !(await confirm(`Run ${o.runbook.definition.name} on ${inventory.hosts.length} host(s) (${inventory.hosts.slice(0, 5).map((h) => h.name).join(', ')}${inventory.hosts.length > 5 ? ', …' : ''})? Each may be restarted.`, { yes: Boolean(o.yes) }))) {
+    process.stderr.write('not confirmed: nothing was started (--yes skips this question)\n');
+    return ExitCode.usage;
   }
   const fleetOptions = { kinds: bundledStepKinds(), runbook: o.runbook, inventory, checkMode: o.checkMode, params: o.params, concurrency, maxFailures: o.maxFailures };
   if (o.noWait) {
@@ -59,14 +80,43 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
   }
   const runner = await runnerFor(o.where, o.retries);
   const fleet = startFleet({ ...fleetOptions, runner, connect: (target) => connect(target) });
-  return follow(fleet, { json: o.json, heading: `${o.runbook.definition.name} on ${inventory.hosts.length} host(s) in ${inventory.waves.length} wave(s), ${concurrency} at a time${o.checkMode ? ' (plan: nothing is changed)' : ''}` });
+  if (o.detailedExitCode) {
+    const code = await follow(fleet, { json: o.json, where: o.where, heading: `${o.runbook.definition.name} on ${inventory.hosts.length} host(s) (plan: nothing is changed)` });
+    return detailedExitCode(code, (await fleet.result).counts['changes-pending'] > 0);
+  }
+  return follow(fleet, { json: o.json, where: o.where, heading: `${o.runbook.definition.name} on ${inventory.hosts.length} host(s) in ${inventory.waves.length} wave(s), ${concurrency} at a time${o.checkMode ? ' (plan: nothing is changed)' : ''}` });
+}
+
+/**
+ * The `@<fleet-id>` of a `--limit`: the hosts of that fleet that failed (rolled back, rollback failed,
+ * cancelled, unreachable), as AWX's "relaunch on failed hosts" and Ansible's retry files.
+ */
+async function limitRefs(where: Where, pattern: string): Promise<Record<string, string[]>> {
+  const refs: Record<string, string[]> = {};
+  for (const token of pattern.split(/[,:]/).map((t) => t.trim().replace(/^[!&]/, ''))) {
+    if (!token.startsWith('@') || refs[token]) continue;
+    const fleetId = token.slice(1);
+    if (!(await where.store.isFleet(fleetId))) throw new UsageError(`--limit ${token}: no fleet ${fleetId} in ${where.store.location} (\`runbook status\` lists them)`);
+    const record = await where.store.readFleet(fleetId);
+    const unreachable = await where.store.unreachableHosts(fleetId);
+    const failed: string[] = [];
+    for (const host of record.inventory.hosts) {
+      try {
+        if (countsAsFailure(outcomeOf(await runResult(where.store, hostRunId(fleetId, host.name))))) failed.push(host.name);
+      } catch {
+        if (unreachable[host.name]) failed.push(host.name);
+      }
+    }
+    refs[token] = failed;
+  }
+  return refs;
 }
 
 /** `runbook resume <fleet-id>`: the fleet goes on from where its controller stopped. */
 export async function resumeFleetCommand(where: Where, fleetId: string, json: boolean, retries?: number): Promise<number> {
   const runner = await runnerFor(where, retries);
   const fleet = await resumeFleet({ runner, kinds: bundledStepKinds(), connect: (target) => connect(target), fleetId });
-  return follow(fleet, { json, heading: 'resumed: finished hosts stay as they ended, runs under way resume from their journals, hosts not started start now' });
+  return follow(fleet, { json, where, heading: 'resumed: finished hosts stay as they ended, runs under way resume from their journals, hosts not started start now' });
 }
 
 /** `runbook status <fleet-id>`: a host × step matrix from each host's journal. */
@@ -74,7 +124,7 @@ export async function fleetStatus(where: Where, fleetId: string, json: boolean, 
   const record = await where.store.readFleet(fleetId);
   // One column per id: steps that share an id under exclusive `when:` conditions are one column.
   const steps = [...new Set(record.runbook.steps.map((s) => s.id))];
-  const rows: { wave: string; host: string; status: string; steps: string[]; error?: string }[] = [];
+  const rows: { wave: string; host: string; status: string; outcome: Outcome | 'not-started'; steps: string[]; error?: string }[] = [];
   const waves = initialOutcomes(record);
   const unreachable = await where.store.unreachableHosts(fleetId);
   let failures = 0;
@@ -92,13 +142,13 @@ export async function fleetStatus(where: Where, fleetId: string, json: boolean, 
       if (r) {
         settleOutcome(outcome, r);
         outcome.runId = r.runId;
-        if (countsAsFailure(r.status)) failures += 1;
+        if (countsAsFailure(outcome.outcome)) failures += 1;
       } else if (gone) {
-        Object.assign(outcome, { status: 'unreachable', error: gone.error, endedAt: gone.at || undefined });
+        Object.assign(outcome, { status: 'unreachable', outcome: 'unreachable', error: gone.error, endedAt: gone.at || undefined });
         failures += 1;
       }
       const status = r?.status ?? (gone ? 'unreachable' : 'not started');
-      rows.push({ wave: wave.name, host: host.name, status, steps: steps.map((id) => r?.steps.find((s) => s.id === id)?.status ?? '-'), ...(gone ? { error: gone.error.message } : {}) });
+      rows.push({ wave: wave.name, host: host.name, status, outcome: r || gone ? outcome.outcome : 'not-started', steps: steps.map((id) => r?.steps.find((s) => s.id === id)?.status ?? '-'), ...(gone ? { error: gone.error.message } : {}) });
     }
   }
   if (reportsDir) {
@@ -112,21 +162,31 @@ export async function fleetStatus(where: Where, fleetId: string, json: boolean, 
     return ExitCode.ok;
   }
   const cell = (status: string) => CELL[status] ?? status;
-  process.stdout.write(`${bold(`Fleet ${fleetId}`)}: ${record.runbook.name}${record.checkMode ? ' (plan)' : ''}, ${rows.length} host(s)\n`);
-  process.stdout.write(`${'wave'.padEnd(12)} ${'host'.padEnd(20)} ${'status'.padEnd(18)} ${steps.map((s) => s.slice(0, 3).padEnd(4)).join('')}\n`);
-  for (const row of rows) process.stdout.write(`${row.wave.padEnd(12)} ${row.host.padEnd(20)} ${row.status.padEnd(18)} ${row.steps.map((s) => cell(s).padEnd(4)).join('')}\n`);
-  process.stdout.write(`steps: ${steps.join(', ')}\n${Object.entries(CELL).map(([k, v]) => `${v} ${k}`).join(' · ')} · - not reached\n`);
-  for (const row of rows) if (row.error) process.stdout.write(`${row.host}: ${row.status}: ${row.error.split('\n')[0]}\n`);
+  const counts = countOutcomes(rows.flatMap((r) => (r.outcome === 'not-started' ? [] : [r.outcome])));
+  const notStarted = rows.filter((r) => r.outcome === 'not-started').length;
+  process.stdout.write(`${bold(`Fleet ${fleetId}`)}: ${record.runbook.name}${record.checkMode ? ' (plan)' : ''}, ${rows.length} host(s): ${describeCounts(counts)}${notStarted ? `, ${notStarted} not started` : ''}\n`);
+  // Columns as wide as their longest value; steps numbered (their ids may share a prefix), named below.
+  const w = { wave: Math.max(4, ...rows.map((r) => r.wave.length)), host: Math.max(4, ...rows.map((r) => r.host.length)), outcome: Math.max(7, ...rows.map((r) => r.outcome.length)) };
+  const heads = steps.map((_, i) => `${i + 1}`.padEnd(3));
+  process.stdout.write(`${'wave'.padEnd(w.wave)}  ${'host'.padEnd(w.host)}  ${'outcome'.padEnd(w.outcome)}  ${heads.join('')}\n`);
+  for (const row of rows) process.stdout.write(`${row.wave.padEnd(w.wave)}  ${row.host.padEnd(w.host)}  ${row.outcome.padEnd(w.outcome)}  ${row.steps.map((s) => cell(s).padEnd(3)).join('')}\n`);
+  process.stdout.write(`steps: ${steps.map((s, i) => `${i + 1} ${s}`).join(', ')}\n${Object.entries(CELL).map(([k, v]) => `${v} ${k}`).join(' · ')} · - not reached\n`);
+  for (const row of rows) if (row.error) process.stdout.write(`${row.host}: ${row.outcome}: ${row.error.split('\n')[0]}\n`);
+  for (const row of rows) if (row.outcome === 'rollback-failed') process.stderr.write(operatorAlert(row.host, hostRunId(fleetId, row.host)));
   return ExitCode.ok;
 }
 
 const CELL: Record<string, string> = { succeeded: 'ok', skipped: '=', planned: 'pl', failed: 'X', compensated: 'un', 'compensation-failed': 'UX', running: '..', pending: '.' };
 
 /** `runbook rollback <fleet-id>`: every host the fleet changed is rolled back, the last wave first. */
-export async function rollbackFleetCommand(where: Where, fleetId: string, force: boolean, json: boolean): Promise<number> {
+export async function rollbackFleetCommand(where: Where, fleetId: string, force: boolean, json: boolean, yes = false): Promise<number> {
   const record = await where.store.readFleet(fleetId);
+  if (!(await confirm(`Roll back fleet ${fleetId} (${record.inventory.hosts.length} host(s))? Each host it changed is restored and may be restarted.`, { yes }))) {
+    process.stderr.write('not confirmed: nothing was rolled back (--yes skips this question)\n');
+    return ExitCode.usage;
+  }
   const runner = await runnerFor(where);
-  let worst: number = ExitCode.ok;
+  const outcomes: Outcome[] = [];
   for (const wave of [...record.inventory.waves].reverse()) {
     for (const host of [...wave.hosts].reverse()) {
       const runId = hostRunId(fleetId, host.name);
@@ -140,22 +200,29 @@ export async function rollbackFleetCommand(where: Where, fleetId: string, force:
       const executor = await connect(host.target);
       try {
         const done = await (await runner.rollback(runId, { executor, force })).result;
-        if (json) process.stdout.write(`${JSON.stringify({ event: 'host:rollback', fleetId, wave: wave.name, host: host.name, status: done.status })}\n`);
-        else process.stdout.write(`  ${host.name.padEnd(24)} ${done.status === 'rolled-back' ? green('rolled back') : paint(done.status)}\n`);
-        if (done.status !== 'rolled-back') worst = Math.max(worst, exitCodeFor(done.status));
+        const outcome = outcomeOf(done);
+        outcomes.push(outcome);
+        if (json) process.stdout.write(`${JSON.stringify({ event: 'host:rollback', fleetId, wave: wave.name, host: host.name, status: done.status, outcome })}\n`);
+        else process.stdout.write(`  ${host.name.padEnd(24)} ${paint(outcome)}\n`);
+        if (outcome === 'rollback-failed') process.stderr.write(operatorAlert(host.name, done.runId));
       } finally {
         await executor.close();
       }
     }
   }
-  return worst;
+  return exitCodeOf(outcomes);
 }
 
-async function follow(fleet: Fleet, o: { json: boolean; heading: string }): Promise<number> {
+/** What an operator must do now, on stderr: a rollback that failed left changes on a host. */
+function operatorAlert(host: string, runId: string | undefined): string {
+  return `${red('ROLLBACK FAILED — an operator is needed')} on ${host}: its report lists what is still changed; undo.reg and undo.ps1 in its run directory undo it${runId ? ` (\`runbook status ${runId}\`)` : ''}\n`;
+}
+
+async function follow(fleet: Fleet, o: { json: boolean; heading: string; where: Where }): Promise<number> {
   const out = (s: string) => process.stdout.write(s);
   if (o.json) {
     for (const event of ['wave:start', 'host:start', 'host:end', 'wave:end'] as const) {
-      fleet.events.on(event, (e: object) => out(`${JSON.stringify({ event, ...e })}\n`));
+      fleet.events.on(event, (e: object) => out(`${JSON.stringify({ event, at: new Date().toISOString(), ...e })}\n`));
     }
   } else if (process.stdout.isTTY) {
     // A terminal: one line per wave, rewritten as its hosts start and end, and each failure as it happens.
@@ -176,9 +243,11 @@ async function follow(fleet: Fleet, o: { json: boolean; heading: string }): Prom
     fleet.events.on('host:end', (h) => {
       if (h.status !== 'skipped' && h.runId) counts.running = Math.max(0, counts.running - 1);
       else counts.pending -= 1;
-      const key = h.status === 'succeeded' || h.status === 'planned' ? 'succeeded' : h.status === 'rolled-back' ? 'rolledBack' : h.status === 'awaiting-resume' ? 'waiting' : 'failed';
+      const tone = OUTCOMES[h.outcome].tone;
+      const key = h.outcome === 'awaiting-restart-window' || h.outcome === 'interrupted' ? 'waiting' : tone === 'bad' ? 'failed' : 'done';
       counts[key] += 1;
-      if (key === 'failed' || key === 'rolledBack') out(`\r\x1b[K  ${red(h.status)} ${h.host}: ${h.error?.message.split('\n')[0] ?? ''}\n`);
+      if (key === 'failed') out(`\r\x1b[K  ${paint(h.outcome)} ${h.host}: ${h.error?.message.split('\n')[0] ?? ''}\n`);
+      if (h.outcome === 'rollback-failed') process.stderr.write(operatorAlert(h.host, h.runId));
       redraw();
     });
     fleet.events.on('wave:end', () => out('\n'));
@@ -186,8 +255,9 @@ async function follow(fleet: Fleet, o: { json: boolean; heading: string }): Prom
     out(`${bold(`Fleet ${fleet.id}`)}: ${o.heading}\n`);
     fleet.events.on('wave:start', (e) => out(`\n${bold(`wave ${e.wave}`)}: ${e.hosts.length} host(s)\n`));
     fleet.events.on('host:end', (h) => {
-      const error = h.error && h.status !== 'succeeded' ? ` — ${h.error.message.split('\n')[0]}` : '';
-      out(`  ${h.host.padEnd(24)} ${paint(h.status)}  ${h.changes} change(s), ${h.roundTrips} round trip(s)${error}\n`);
+      const error = h.error && OUTCOMES[h.outcome].tone !== 'ok' ? ` — ${h.error.message.split('\n')[0]}` : '';
+      out(`  ${h.host.padEnd(24)} ${paint(h.outcome)}  ${h.changes} ${h.outcome === 'changes-pending' ? 'pending' : 'change(s)'}, ${h.roundTrips} round trip(s)${error}\n`);
+      if (h.outcome === 'rollback-failed') process.stderr.write(operatorAlert(h.host, h.runId));
     });
   }
   // The first SIGINT or SIGTERM stops the fleet at a safe point, as for a single run: no new host
@@ -212,26 +282,49 @@ async function follow(fleet: Fleet, o: { json: boolean; heading: string }): Prom
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  const plans = result.checkMode ? await planDiffs(o.where, result) : undefined;
   if (o.json) out(`${JSON.stringify({ event: 'summary', ...result })}\n`);
-  else out(summary(result));
-  if (result.status === 'succeeded' || result.status === 'planned') return ExitCode.ok;
-  return result.status === 'awaiting-resume' ? ExitCode.awaitingResume : ExitCode.failed;
+  else out(summary(result, plans));
+  // Every host that started refused for a parameter: nothing changed anywhere, an input error (exit 2).
+  if (result.status === 'failed' && fleetRefusedAsInput(result.waves.flatMap((w) => w.hosts))) return ExitCode.usage;
+  return result.exitCode;
 }
 
-type WaveCounts = { succeeded: number; failed: number; rolledBack: number; waiting: number; running: number; pending: number };
-const emptyCounts = (hosts: number): WaveCounts => ({ succeeded: 0, failed: 0, rolledBack: 0, waiting: 0, running: 0, pending: hosts });
+type WaveCounts = { done: number; failed: number; waiting: number; running: number; pending: number };
+const emptyCounts = (hosts: number): WaveCounts => ({ done: 0, failed: 0, waiting: 0, running: 0, pending: hosts });
 
-/** A wave's progress in one line: how many hosts succeeded, failed, rolled back, wait, run and are still to start. */
+/** A wave's progress in one line: how many hosts are done, failed, wait, run and are still to start. */
 export function progressLine(wave: string, c: WaveCounts): string {
-  return `wave ${bold(wave)}: ${green(`${c.succeeded} succeeded`)}, ${red(`${c.failed} failed`)}, ${c.rolledBack} rolled back, ${c.waiting} waiting, ${c.running} running, ${c.pending} pending`;
+  return `wave ${bold(wave)}: ${green(`${c.done} done`)}, ${red(`${c.failed} failed`)}, ${c.waiting} waiting, ${c.running} running, ${c.pending} pending`;
 }
 
-function summary(f: FleetResult): string {
-  const c = f.counts;
-  const lines = [
-    '',
-    `${bold('Fleet:')} ${paint(f.status)} — ${c.succeeded} ${f.checkMode ? 'planned' : 'succeeded'}, ${c.rolledBack} rolled back, ${c.failed} failed, ${c.waiting} waiting, ${c.skipped} skipped`,
-  ];
+/** A plan's diffs, hosts that share the same diff grouped: `[hosts, diff]`, the largest group first. */
+async function planDiffs(where: Where, f: FleetResult): Promise<[string[], string][]> {
+  const groups = new Map<string, string[]>();
+  for (const h of f.waves.flatMap((w) => w.hosts)) {
+    if (h.outcome !== 'changes-pending' || !h.runId) continue;
+    let diff: string;
+    try {
+      const r = await runResult(where.store, h.runId);
+      // An action's "before" is the host's own (a restart: when it booted), and its file names carry the
+      // host's run id: neither is part of the diff hosts share.
+      const shared = (c: Change): Change => (c.action === 'run' ? { ...c, before: '…', after: typeof c.after === 'string' ? c.after.split(r.runId).join('<run-id>') : c.after } : c);
+      diff = renderChanges({ ...r, steps: r.steps.map((st) => ({ ...st, changes: st.changes.map(shared) })) });
+    } catch {
+      continue;
+    }
+    groups.set(diff, [...(groups.get(diff) ?? []), h.host]);
+  }
+  return [...groups.entries()].map(([diff, hosts]) => [hosts, diff] as [string[], string]).sort((a, b) => b[0].length - a[0].length);
+}
+
+const FLEET_STATUS_TEXT: Record<FleetResult['status'], string> = { succeeded: 'done', planned: 'planned (nothing was changed)', 'awaiting-resume': 'awaiting resume', failed: 'failed' };
+
+function summary(f: FleetResult, plans?: [string[], string][]): string {
+  const tone = f.exitCode === 0 ? green : f.exitCode === 75 ? yellow : red;
+  const lines = [''];
+  for (const [hosts, diff] of plans ?? []) lines.push(`${bold(`${hosts.length} host(s)`)} (${hosts.join(', ')}) would change:`, diff);
+  lines.push(`${bold('Fleet:')} ${tone(FLEET_STATUS_TEXT[f.status])} — ${describeCounts(f.counts)}`);
   if (f.interrupted) lines.push(`  interrupted: running hosts stopped at a safe point, the others were not started; \`runbook resume ${f.fleetId}\` goes on`);
   if (f.budget.spent) lines.push(`  the failure budget (${f.budget.maxFailures}) was spent after ${f.budget.failures} failure(s): no host started after that; the skipped ones were never touched`);
   lines.push(`  reports: ${f.dir}/report.md, report.json, junit.xml`);

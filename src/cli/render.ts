@@ -5,6 +5,7 @@
 import { handshakeRows } from '../engine/report.js';
 import type { RunEmitter } from '../engine/events.js';
 import type { Change, RunResult } from '../engine/types.js';
+import { OUTCOMES } from '../engine/outcome.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
 
@@ -72,7 +73,8 @@ export function attachRenderer(events: RunEmitter, mode: OutputMode, write: (s: 
     const handlers = names.map((name) => {
       const h = (payload: unknown) => {
         if (name === 'run:end') return; // the CLI prints the final summary object itself
-        write(`${JSON.stringify({ event: name, ...(payload as object) })}\n`);
+        // Each event stamped with the time it was seen, as a log line is.
+        write(`${JSON.stringify({ event: name, at: new Date().toISOString(), ...(payload as object) })}\n`);
       };
       events.on(name, h as never);
       return () => events.off(name, h as never);
@@ -173,27 +175,19 @@ export function describeChange(c: Change): string {
 /** The closing summary for people. */
 export function renderSummary(result: RunResult, reportPath: string): string {
   const changed = result.steps.reduce((n, s) => n + (s.status === 'planned' || s.status === 'succeeded' ? s.changes.filter((c) => c.action !== 'run').length : 0), 0);
-  const statusText: Record<string, string> = {
-    succeeded: green('succeeded'),
-    planned: green('planned (nothing was changed)'),
-    'rolled-back': red('failed and rolled back'),
-    cancelled: yellow('cancelled and rolled back'),
-    'rollback-failed': red('ROLLBACK FAILED — an operator is needed'),
-    'awaiting-resume': yellow(
-      result.awaiting === 'restart-window' ? 'awaiting a restart window' : result.awaiting === 'interrupted' ? 'interrupted (awaiting resume)' : 'awaiting resume',
-    ),
-    running: yellow('interrupted'),
-    unreachable: red('target unreachable — nothing was changed'),
-  };
-  if (result.reason === 'rolled back on request') statusText['rolled-back'] = green('rolled back on request');
-  const lines = ['', `${bold('Result:')} ${statusText[result.status] ?? result.status}`];
-  if (result.reason && result.reason !== 'rolled back on request') lines.push(`  ${result.reason}`);
+  const o = OUTCOMES[result.outcome];
+  const tone = { ok: green, warn: yellow, bad: red }[o.tone];
+  const lines = ['', `${bold('Result:')} ${tone(o.label)}${result.checkMode && result.status === 'planned' ? dim(' (plan: nothing was changed)') : ''}`];
+  if (result.reason && result.outcome !== 'rolled-back-on-request') lines.push(`  ${result.reason}`);
   // An unreachable target's error goes to stderr, where the CLI prints it with what to check.
   if (result.error && result.status !== 'unreachable') lines.push(`  ${red('Error:')} ${result.error.message.split('\n').join('\n  ')}`);
   if (result.checkMode && result.status !== 'planned') {
     lines.push('  the plan could not be completed: nothing is known of what would change');
   } else if (result.checkMode) {
-    lines.push(changed > 0 ? `  ${changed} change(s) planned:` : '  no changes: the target is already as required');
+    // The count is of the lines below it: values to change, and actions (a restart, an installer).
+    const listed = result.steps.reduce((n, s) => n + s.changes.length, 0);
+    const actions = listed - changed;
+    lines.push(listed > 0 ? `  ${listed} change(s) planned (${changed} value(s)${actions > 0 ? `, ${actions} action(s)` : ''}):` : '  no changes: the target is already as required');
     const diff = renderChanges(result);
     if (diff) lines.push(diff);
     lines.push(`  restart owed: ${result.rebootRequired ? 'yes' : 'no'}`);
@@ -210,7 +204,7 @@ export function renderSummary(result: RunResult, reportPath: string): string {
   if (handshakes && handshakes.rows.length > 0) {
     lines.push(`  TLS handshakes from here (${handshakes.columns.map((c) => `${c.stepId}: ${c.verdict}`).join(', ')}):`);
     for (const row of handshakes.rows) {
-      const cells = row.cells.map((c) => (c ? (c.outcome === 'refused' ? green(c.outcome) : c.outcome === 'inconclusive' ? yellow(c.outcome) : c.outcome) : '-'));
+      const cells = row.cells.map((c, i) => (c ? (handshakes.columns[i].undone ? dim(`was ${c.outcome}`) : c.outcome === 'refused' ? green(c.outcome) : c.outcome === 'inconclusive' ? yellow(c.outcome) : c.outcome) : '-'));
       lines.push(`    ${row.endpoint.padEnd(26)} ${row.protocol.padEnd(8)} ${cells.join(' → ')}`);
     }
   }

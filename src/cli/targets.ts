@@ -16,6 +16,29 @@ export const TARGET_FORMS = [
   'pwsh+ssh://user@host[:port]  PowerShell remoting over SSH',
 ];
 
+/**
+ * Checks a target's form without contacting it: throws the error `connect` would for a target it
+ * cannot understand (`ftp://x`), so that a fleet refuses a bad inventory before any host is contacted.
+ *
+ * @example
+ * ```ts
+ * await checkTarget('ssh://admin@web01'); // fine
+ * await checkTarget('ftp://x'); // ValidationError: target "ftp://x" is not understood
+ * ```
+ */
+export async function checkTarget(target: string): Promise<void> {
+  const refuse = (error?: unknown) => new ValidationError(`target "${target}" is not understood`, [...(error ? [(error as Error).message] : []), ...TARGET_FORMS.map((f) => `accepted: ${f}`)]);
+  try {
+    if (target.startsWith('sim:') || target === 'local') return;
+    if (target.startsWith('ssh://')) return void (await import('../executors/ssh.js')).parseSshTarget(target);
+    if (target.startsWith('winrm+https://') || (target.startsWith('winrm://') && process.platform !== 'win32')) return void (await import('../executors/winrm.js')).parseWinrmTarget(target);
+    if (target.startsWith('winrm://') || target.startsWith('pwsh+ssh://')) return void (await import('../executors/powershell-remoting.js')).parseRemotingTarget(target);
+  } catch (error) {
+    throw refuse(error);
+  }
+  throw refuse();
+}
+
 /** Connects to a target given on the command line (or recorded in a run's journal). */
 export async function connect(target: string, options: { onTarget?: boolean } = {}): Promise<Executor> {
   if (target.startsWith('sim:')) {

@@ -278,6 +278,8 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
     const repeated = settledFromSnapshot(status, state.steps[index].snapshot);
     const { changes, output, ...rest } = fields;
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    // This drive's counts, taken once: the journal record and the event carry the same figures.
+    const counted = counters(index);
     later(journal.append({
       type: 'step.settled',
       index,
@@ -286,7 +288,7 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
       ...rest,
       ...(repeated && same(repeated.changes, changes) ? {} : { changes }),
       ...(repeated && same(repeated.output, output) ? {} : { output }),
-      ...counters(index),
+      ...counted,
     }));
     Object.assign(state.steps[index], { status, output: fields.output });
     publish(index);
@@ -297,7 +299,8 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
       status,
       summary: fields.summary,
       changes: fields.changes,
-      roundTrips: state.steps[index].roundTrips,
+      // Earlier drives' round trips (from the journal) and this drive's, as report.json counts them.
+      roundTrips: state.steps[index].roundTrips + counted.roundTrips,
     });
   }
 

@@ -2,6 +2,7 @@
  * Rebuilds what is known of a run from its journal records.
  */
 import { JournalError, type ErrorRecord } from '../errors.js';
+import { outcomeOf } from './outcome.js';
 import type { JournalRecord } from './journal.js';
 import { JOURNAL_FORMAT, settledFromSnapshot, type Entry, type JournaledStep, type RunStartedRecord, type StepCounters } from './records.js';
 import { selectSteps } from './runbook.js';
@@ -204,20 +205,23 @@ export function resultOf(state: RunState, stateDir: string): RunResult {
     const out = st.output as { rebootRequired?: boolean } | null;
     return Boolean(out && typeof out === 'object' && out.rebootRequired);
   });
+  const reason = state.ended?.reason ?? state.suspended?.reason;
+  const awaiting = status === 'awaiting-resume' && state.suspended ? state.suspended.awaiting : undefined;
   return {
     runId: s.runId,
     runbook: s.runbook.name,
     target: s.target,
     status,
+    outcome: outcomeOf({ status, steps, reason, awaiting }),
     checkMode: s.checkMode,
     ...(state.ended?.error ?? state.saga?.error ? { error: state.ended?.error ?? state.saga?.error } : {}),
-    ...(state.ended?.reason ?? state.suspended?.reason ? { reason: state.ended?.reason ?? state.suspended?.reason } : {}),
+    ...(reason ? { reason } : {}),
     steps,
     roundTrips: steps.reduce((n, st) => n + st.roundTrips, 0),
     pollRoundTrips: steps.reduce((n, st) => n + st.pollRoundTrips, 0),
     retries: steps.reduce((n, st) => n + st.retries, 0),
     rebootRequired: status === 'planned' ? rebootRequired : false,
-    ...(status === 'awaiting-resume' && state.suspended ? { awaiting: state.suspended.awaiting } : {}),
+    ...(awaiting ? { awaiting } : {}),
     ...(remaining ? { remaining } : {}),
     startedAt: state.firstAt,
     endedAt: state.ended?.at ?? state.lastAt,

@@ -92,7 +92,7 @@ export function renderReportMarkdown(result: RunResult): string {
   lines.push('', '## Steps', '');
   for (const step of result.steps) {
     lines.push(`### ${step.id} (${step.kind}) — ${step.status}`, '');
-    if (step.summary) lines.push(step.summary, '');
+    if (step.summary) lines.push(proofUndone(result, step) ? `${step.summary} — undone since by the rollback: this proof no longer holds` : step.summary, '');
     lines.push(`Round trips ${step.roundTrips}, polls ${step.pollRoundTrips}, retries ${step.retries}${step.startedAt ? `, ${duration(step.startedAt, step.endedAt)}` : ''}.`, '');
     if (step.error) lines.push(`Error \`${step.error.code}\`: ${step.error.message.replace(/\n/g, ' ')}`, '');
     if (step.changes.length > 0) lines.push(...HEADER, ...changeRows(step.changes), '');
@@ -104,20 +104,38 @@ export function renderReportMarkdown(result: RunResult): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** True when a step proved, by handshake, a state that the run's rollback has since undone. */
+export function proofUndone(result: RunResult, step: RunResult['steps'][number]): boolean {
+  const out = step.output as HandshakeOutput | null;
+  return UNDONE.has(result.status) && !result.checkMode && out !== null && typeof out === 'object' && Array.isArray(out.verdicts) && out.role !== 'baseline' && out.verdict !== 'baseline';
+}
+
 type HandshakeOutput = { role?: string; verdict?: string; notTestable?: string; verdicts?: { endpoint: string; protocol: string; outcome: string; evidence: string }[] };
 
-/** The handshakes of a run: one column per step that probed, one row per endpoint and protocol. */
+/**
+ * The handshakes of a run: one column per step that probed, one row per endpoint and protocol. A
+ * column `undone` proved a state that a rollback has since undone: it says what the server did then,
+ * not what it does now (nothing was probed after the rollback).
+ */
 export type HandshakeRows = {
-  columns: { stepId: string; verdict: string }[];
+  columns: { stepId: string; verdict: string; undone?: boolean }[];
   rows: { endpoint: string; protocol: string; cells: ({ outcome: string; evidence: string } | null)[] }[];
   notTestable: string;
 };
 
-/** The handshake table of a run (the baseline before the changes, the proof after the restart), or null. */
+/** Runs whose changes were undone (or partly undone): a proof made before the undo no longer holds. */
+const UNDONE = new Set(['rolled-back', 'rollback-failed', 'cancelled']);
+
+/**
+ * The handshake table of a run (the baseline before the changes, the proof after the restart), or null.
+ * A plan shows the baseline alone (its later probes read the same unchanged server). After a rollback
+ * a proof is marked undone: it belonged to the state the rollback took away.
+ */
 export function handshakeRows(result: RunResult): HandshakeRows | null {
-  const probes = result.steps
+  let probes = result.steps
     .map((step) => ({ step, out: step.output as HandshakeOutput | null }))
     .filter(({ out }) => out !== null && typeof out === 'object' && Array.isArray(out.verdicts));
+  if (result.checkMode) probes = probes.slice(0, 1);
   if (probes.length === 0) return null;
   const rows = new Map<string, HandshakeRows['rows'][number]>();
   probes.forEach(({ out }, column) => {
@@ -128,7 +146,10 @@ export function handshakeRows(result: RunResult): HandshakeRows | null {
     }
   });
   return {
-    columns: probes.map(({ step, out }) => ({ stepId: step.id, verdict: out!.verdict ?? '-' })),
+    columns: probes.map(({ step, out }) => {
+      const undone = UNDONE.has(result.status) && !result.checkMode && out!.role !== 'baseline' && out!.verdict !== 'baseline';
+      return { stepId: step.id, verdict: undone ? `${out!.verdict ?? '-'} before the rollback, undone since (not probed again)` : result.checkMode ? 'baseline' : (out!.verdict ?? '-'), ...(undone ? { undone } : {}) };
+    }),
     rows: [...rows.values()],
     notTestable: probes[0].out!.notTestable ?? '',
   };
@@ -138,9 +159,9 @@ export function handshakeRows(result: RunResult): HandshakeRows | null {
 function handshakeTable(result: RunResult): string[] {
   const table = handshakeRows(result);
   if (!table) return [];
-  const lines = ['', '## TLS handshakes', '', `| endpoint | protocol | ${table.columns.map((c) => c.stepId).join(' | ')} |`, `|---|---|${table.columns.map(() => '---|').join('')}`];
+  const lines = ['', '## TLS handshakes', '', `| endpoint | protocol | ${table.columns.map((c) => (c.undone ? `${c.stepId} (undone)` : c.stepId)).join(' | ')} |`, `|---|---|${table.columns.map(() => '---|').join('')}`];
   for (const row of table.rows) {
-    lines.push(`| ${row.endpoint} | ${row.protocol} | ${row.cells.map((c) => (c ? `${c.outcome} (${c.evidence.replace(/\|/g, '/')})` : '-')).join(' | ')} |`);
+    lines.push(`| ${row.endpoint} | ${row.protocol} | ${row.cells.map((c, i) => (c ? `${table.columns[i].undone ? 'was ' : ''}${c.outcome} (${c.evidence.replace(/\|/g, '/')})` : '-')).join(' | ')} |`);
   }
   if (table.rows.length === 0) lines.push('', 'No TLS endpoint was probed: nothing is shown by a handshake.');
   lines.push('', `Verdict: ${table.columns.map((c) => `${c.stepId} ${c.verdict}`).join('; ')}. Not tested: ${table.notTestable}.`);

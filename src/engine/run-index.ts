@@ -22,6 +22,8 @@ export interface RunSummary {
   runbook: string;
   target: string;
   status: RunResult['status'] | 'damaged';
+  /** What the run did (absent in summaries kept before outcomes were). */
+  outcome?: RunResult['outcome'];
   currentStep: string | null;
   startedAt: string;
   endedAt: string;
@@ -62,6 +64,7 @@ export function summaryOf(id: string, r: RunResult): RunSummary {
     runbook: r.runbook,
     target: r.target,
     status: r.status,
+    outcome: r.outcome,
     currentStep: current?.id ?? null,
     startedAt: r.startedAt,
     endedAt: r.endedAt,

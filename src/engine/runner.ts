@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
 import { DurabilityError, JournalError, diskErrorOf } from '../errors.js';
 import type { Executor } from '../executors/types.js';
@@ -218,7 +218,7 @@ export class Runner {
     const file = error instanceof DurabilityError ? error.file : (error as NodeJS.ErrnoException | null)?.path;
     if (!errno || !file) return error;
     const home = resolve(this.store.location);
-    if (!(error instanceof DurabilityError) && !resolve(file).startsWith(home) && !resolve(file).startsWith(this.stateDir)) return error;
+    if (!(error instanceof DurabilityError) && !inside(home, file) && !inside(this.stateDir, file)) return error;
     // Stopped before this drive opened the journal (its lease): what earlier drives made durable counts.
     const records = durable.length > 0 ? durable : await this.store.readJournal(runId).catch(() => [] as JournalRecord[]);
     const resumable = records.some((r) => r.type === 'run.started');
@@ -324,4 +324,10 @@ export class Runner {
     })();
     return { id: runId, events, result, cancel: () => controller.abort(), interrupt: () => interrupter.abort() };
   }
+}
+
+/** Whether `file` is `dir` or below it (`/x/state-2` is not below `/x/state`, as a prefix test would say). */
+function inside(dir: string, file: string): boolean {
+  const r = relative(resolve(dir), resolve(file));
+  return r === '' || (!r.startsWith('..') && !isAbsolute(r));
 }

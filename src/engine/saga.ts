@@ -14,6 +14,7 @@ import type { RunbookDefinition } from './runbook.js';
 import type { StepOutcome } from './step-host.js';
 import type { RuntimeServices, SuspendSignal } from './step-runtime.js';
 import type { Change, RunStatus } from './types.js';
+import { ROLLED_BACK_ON_REQUEST } from './outcome.js';
 
 /** How long a saga may keep calling the target, unless the runner sets another budget. */
 export const DEFAULT_COMPENSATION_BUDGET_MS = 15 * 60_000;
@@ -85,6 +86,6 @@ export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
       reason: `${why}; the report lists what is still changed on the target, and undo.reg / undo.ps1 in the run directory restore it from the console`,
     };
   }
-  if (saga.reason === 'operator') return { kind: 'ended', status: 'rolled-back', reason: 'rolled back on request' };
+  if (saga.reason === 'operator') return { kind: 'ended', status: 'rolled-back', reason: ROLLED_BACK_ON_REQUEST };
   return { kind: 'ended', status: saga.reason === 'cancel' ? 'cancelled' : 'rolled-back' };
 }

@@ -18,6 +18,38 @@ export const RunStatus = {
 } as const;
 export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];
 
+/**
+ * What a run did to the target, in the words every rendering uses; their labels, exit codes and budget
+ * rule are in `outcome.ts` (`OUTCOMES`), with `outcomeOf(result)`.
+ */
+export const Outcome = {
+  /** The run changed the target and it is now as required. */
+  changed: 'changed',
+  /** The target was already as required: nothing was changed (or, for a plan, nothing would be). */
+  compliant: 'compliant',
+  /** A plan: changes are pending; nothing was changed. */
+  changesPending: 'changes-pending',
+  /** A step failed and every change was undone. */
+  rolledBack: 'rolled-back',
+  /** A change could not be undone: an operator is needed. */
+  rollbackFailed: 'rollback-failed',
+  /** The target could not be reached before anything was changed. */
+  unreachable: 'unreachable',
+  /** A fleet's host never started (the failure budget was spent, or the fleet was stopped). */
+  skipped: 'skipped',
+  /** The run waits for `resume --allow-restart` in a restart window. */
+  awaitingRestartWindow: 'awaiting-restart-window',
+  /** Stopped at a safe point (a signal, its driver gone, its own host restarting): awaiting a resume. */
+  interrupted: 'interrupted',
+  /** `runbook rollback` undid a run, as asked. */
+  rolledBackOnRequest: 'rolled-back-on-request',
+  /** Cancelled: every change was undone. */
+  cancelled: 'cancelled',
+  /** Still running (its driver holds the lease). */
+  running: 'running',
+} as const;
+export type Outcome = (typeof Outcome)[keyof typeof Outcome];
+
 export const StepStatus = {
   pending: 'pending',
   running: 'running',
@@ -87,6 +119,8 @@ export interface RunResult {
   runbook: string;
   target: string;
   status: RunStatus;
+  /** What the run did to the target, in the words every rendering uses (see `outcome.ts`). */
+  outcome: Outcome;
   checkMode: boolean;
   /** Why the run stopped short: the first error, or the reason it awaits a resume. */
   error?: ErrorRecord;

@@ -58,6 +58,14 @@ interface Waiting {
  * await session.close();
  * ```
  */
+/**
+ * True when the agent's process ended before it printed anything, its shell saying that the command
+ * does not exist (cmd.exe, a POSIX shell, or PowerShell itself naming another PowerShell).
+ */
+export function noShell(stdout: string, stderr: string): boolean {
+  return stdout.trim() === '' && /is not recognized as (an internal or external command|the name of a cmdlet)|command not found|No such file or directory|not found$/im.test(stderr);
+}
+
 export class AgentSession {
   private current: { process: Promise<AgentProcess>; closed: Promise<void> } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
@@ -133,6 +141,14 @@ export class AgentSession {
           this.waiting = null;
           if (!waiting) return;
           const said = this.stderr.trim().slice(0, 300);
+          if (error === undefined && noShell(this.stdout, said)) {
+            // The shell that starts the agent is not there: trying again cannot help.
+            waiting.reject(new ExecutorError('permanent', `no PowerShell on the target to start the agent: ${said}`, {
+              where: this.where,
+              hint: 'name the PowerShell the target has with RUNBOOK_SSH_SHELL (powershell for Windows PowerShell 5.1, pwsh for PowerShell 7), or install it there',
+            }));
+            return;
+          }
           waiting.reject(error !== undefined ? this.classify(error) : new ExecutorError('reset', `the agent ended before it answered${said ? `: ${said}` : ''}`, { where: this.where }));
         },
       }),

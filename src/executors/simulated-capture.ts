@@ -4,7 +4,8 @@
  * against a faithful copy of a real server. Each field of the document comes from one operation
  * (see {@link CAPTURE_SOURCES}); what no operation reads keeps the simulator's neutral value.
  */
-import { configuredTls13, physicalPath, type SimHostState, type SimService } from './simulated-model.js';
+import { configuredTls13, freshRuntime, physicalPath, type SimHostState, type SimService } from './simulated-model.js';
+import { ORCHESTRATOR_SERVICES } from '../windows/facts/orchestrator.js';
 import { WRITE_OPS, resultOf, type Executor, type HostOp, type HostOpResult, type RegistryView } from './types.js';
 
 /** A registry key to capture: its values, and with `depth` its subkeys that many levels down. */
@@ -30,8 +31,8 @@ export const CAPTURE_KEYS: readonly CaptureKey[] = [
   { view: '64', key: 'SOFTWARE\\runbook-engine' },
 ];
 
-/** The Orchestrator services the bundled runbook waits for and checks. */
-export const CAPTURE_SERVICES: readonly string[] = ['omanagement', 'orunbook', 'oremoting'];
+/** The Orchestrator services the bundled runbook waits for and checks (fact `orchestrator.services`). */
+export const CAPTURE_SERVICES: readonly string[] = ORCHESTRATOR_SERVICES.value;
 
 /** Which field of the host document each operation fills. */
 export const CAPTURE_SOURCES: Readonly<Record<string, string>> = {
@@ -122,15 +123,7 @@ export async function captureHost(executor: Executor, options: CaptureOptions = 
     services: {},
     bootTime,
     inEffect: resultOf(at('tls.inEffect'), 'tls.inEffect').protocols,
-    downtimeMs: 1500,
-    down: null,
-    restarts: 0,
-    bootActions: [],
-    faults: [],
-    latencyMs: 0,
-    files: {},
-    startupTasks: {},
-    onTarget: false,
+    ...freshRuntime(),
   };
   services.forEach((name, i) => {
     const s = resultOf(first[scalar.length - services.length + i], 'service.status');

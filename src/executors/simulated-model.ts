@@ -3,7 +3,7 @@
  * out host operations on it. The executor in `simulated.ts` adds the file, faults, latency and downtime.
  */
 import type { Dotnet35Tls, HostOp, HostOpName, HostOpResult, OsInfo, ProtocolMap, ProtocolName, ProtocolSide, RegistryValue, RegistryView, SqlInstance } from './types.js';
-import { TLS13, negotiatesByDefault, protocolDefault, protocolKey, protocolMap } from '../windows/schannel.js';
+import { TLS13, negotiatesByDefault, protocolDefault, protocolKey, protocolMap, protocolSupported } from '../windows/schannel.js';
 import { SCHANNEL_DEFAULTS_FACT } from '../windows/facts/schannel.js';
 import { REG_HEADER, regLine } from '../windows/reg-file.js';
 import { BOOT_TIME_TOLERANCE_MS, restartedSince } from '../windows/boot-time.js';
@@ -99,6 +99,14 @@ export interface SimHostState {
   startupTasks: Record<string, string[]>;
   /** When true the controller runs on this host: a restart ends the controller process. */
   onTarget: boolean;
+}
+
+/**
+ * The simulator's own state of a host that has just been made (from a preset or a capture): up, never
+ * restarted, no fault, no latency, no file, no start-up task, the controller elsewhere.
+ */
+export function freshRuntime(): Pick<SimHostState, 'downtimeMs' | 'down' | 'restarts' | 'bootActions' | 'faults' | 'latencyMs' | 'files' | 'startupTasks' | 'onTarget'> {
+  return { downtimeMs: 1500, down: null, restarts: 0, bootActions: [], faults: [], latencyMs: 0, files: {}, startupTasks: {}, onTarget: false };
 }
 
 const WOW = 'Wow6432Node';
@@ -219,7 +227,8 @@ export function serverProtocolsInEffect(host: SimHostState): Record<'TLS 1.0' | 
     'TLS 1.0': side('TLS 1.0'),
     'TLS 1.1': side('TLS 1.1'),
     'TLS 1.2': side('TLS 1.2'),
-    'TLS 1.3': host.tls13InEffect ?? simulatedDefault(host, TLS13, 'Server'),
+    // Values under TLS 1.3 do not make a Windows that lacks it (before build 20348) speak it.
+    'TLS 1.3': protocolSupported(TLS13, host.os.build) !== false && (host.tls13InEffect ?? simulatedDefault(host, TLS13, 'Server')),
   };
 }
 
@@ -368,6 +377,7 @@ export function applyOp(host: SimHostState, op: HostOp, now: string): HostOpResu
       // What the values set now make SCHANNEL negotiate: never when keys were written.
       return { op: op.op, bootTime: host.bootTime, protocols: configuredProtocols(host) };
     case 'restart': {
+      // A pending shutdown answers as the agent does for shutdown.exe's op.pendingCodes (no process runs here).
       if (restartedSince(host.bootTime, op.ifBootTime)) return { op: op.op, requested: false, alreadyRestarted: true };
       if (host.pendingShutdown?.inProgress) return { op: op.op, requested: false, alreadyRestarted: false, shutdownInProgress: true };
       if (host.pendingShutdown) return { op: op.op, requested: false, alreadyRestarted: false, pendingShutdown: true };

@@ -5,9 +5,10 @@
  * carries comes from the Windows facts table (`src/windows/facts/`), named where it is used.
  */
 import type { OsInfo, RegistryValue } from './types.js';
-import { configuredProtocols, configuredTls13, type SimHostState } from './simulated-model.js';
+import { configuredProtocols, configuredTls13, freshRuntime, type SimHostState } from './simulated-model.js';
 import { OS_SERVER_BUILDS } from '../windows/facts/os.js';
 import { DOTNET_RELEASE_VALUES } from '../windows/facts/dotnet.js';
+import { ORCHESTRATOR_SERVICES } from '../windows/facts/orchestrator.js';
 
 interface PresetSpec {
   description: string;
@@ -24,7 +25,6 @@ interface PresetSpec {
   orchestrator: { release: string; updateRollup: number; version: string | null };
 }
 
-const ORCHESTRATOR_SERVICES = ['omanagement', 'orunbook', 'oremoting'];
 const build = (name: string): number => OS_SERVER_BUILDS.value.find((b) => b.name === name)!.build;
 const server10 = (caption: string, name: string): OsInfo => {
   const b = build(name);
@@ -41,12 +41,19 @@ const NET = DOTNET_RELEASE_VALUES.value;
  * - .NET Framework Release values: `dotnet.release-values`.
  * - SQL Server versions in their registry form (service pack in the minor number): SQL Server 2014 SP2
  *   12.2.5000.0, SQL Server 2016 SP2 13.2.5026.0, 2019 RTM 15.0.2000.5, 2022 RTM 16.0.1000.6
- *   (`sql.service-pack-builds`, `sql.major-versions`).
+ *   (`sql.service-pack-builds`, `sql.major-versions`); 2022 CU22 16.0.4225.2 on the Orchestrator 2025
+ *   hosts, above CU1 (`tls13.sql-server-first-build`).
  * - The .NET 3.5 fix: in the box from build 14393 (`dotnet.v35-tls-in-the-box`); on 2012 R2 the
  *   preset lists KB3154520 itself (`dotnet.v35-tls-fix-kbs`). No System.dll version is modeled: none
  *   is published for the fix (`dotnet.v35-tls-fix-file-version`).
  * - Driver and Native Client version numbers are examples: nothing decides by them (`sql.snac11-tls12-build`).
  */
+/**
+ * SQL Server 2022 CU22 (16.0.4225.2, the release history of "Release notes for SQL Server 2022 on
+ * Linux"): a patched SQL Server 2022, above CU1 from which it speaks TLS 1.3 (`tls13.sql-server-first-build`).
+ */
+const SQL2022_CU22 = '16.0.4225.2';
+
 const SPECS: Record<string, PresetSpec> = {
   'server-2016': {
     description: 'Windows Server 2016 Datacenter x64, Orchestrator 2016 UR4, SQL Server 2016 SP2, .NET 4.6.2 (the .NET 3.5 fix in the box)',
@@ -86,11 +93,11 @@ const SPECS: Record<string, PresetSpec> = {
     orchestrator: { release: '2022', updateRollup: 0, version: null },
   },
   'server-2025': {
-    description: 'Windows Server 2025 Datacenter x64, Orchestrator 2025, SQL Server 2022, .NET 4.8.1, OLE DB Driver 19',
+    description: 'Windows Server 2025 Datacenter x64, Orchestrator 2025, SQL Server 2022 CU22 (TLS 1.3 from CU1), .NET 4.8.1, OLE DB Driver 19.3',
     os: server10('Microsoft Windows Server 2025 Datacenter', 'Windows Server 2025'),
     hotfixes: [],
     dotnetRelease: NET['4.8.1'],
-    sql: { name: 'MSSQLSERVER', version: '16.0.1000.6' },
+    sql: { name: 'MSSQLSERVER', version: SQL2022_CU22 },
     nativeClient: null,
     oledbDriver: { major: 19, version: '19.3.5.0' },
     orchestrator: { release: '2025', updateRollup: 0, version: null },
@@ -104,6 +111,17 @@ const VARIANTS: Record<string, { base: string; description: string; change: (hos
     description: 'Server 2012 R2 that lists neither KB3154520 nor an update named as superseding it: the .NET 3.5 fix cannot be proven either way (unknown)',
     change: (host) => {
       host.hotfixes = ['KB2919355'];
+    },
+  },
+  'server-2022-orch2025': {
+    base: 'server-2022',
+    description: 'Windows Server 2022 Datacenter x64 with Orchestrator 2025 (which supports Server 2022 and 2025), SQL Server 2022 CU22, OLE DB Driver 19.3: a TLS 1.3 host',
+    change: (host) => {
+      // orchestrator.supported-os (2025: Server 2022 and 2025), orchestrator.sql-client (2025: the OLE DB Driver 19).
+      host.orchestrator = { installed: true, release: '2025', updateRollup: 0, version: null };
+      host.sqlInstances = [{ name: 'MSSQLSERVER', version: SQL2022_CU22 }];
+      delete host.registry['SOFTWARE\\Microsoft\\MSOLEDBSQL'];
+      host.registry['SOFTWARE\\Microsoft\\MSOLEDBSQL19'] = { InstalledVersion: sz('19.3.5.0') };
     },
   },
   'server-2016-sql2008r2': {
@@ -175,18 +193,10 @@ function fromSpec(name: string, spec: PresetSpec, now: Date): SimHostState {
     },
     sqlInstances: spec.sql ? [{ ...spec.sql }] : [],
     orchestrator: { installed: true, ...spec.orchestrator },
-    services: Object.fromEntries(ORCHESTRATOR_SERVICES.map((s) => [s, { state: 'running', startType: 'auto' }])),
+    services: Object.fromEntries(ORCHESTRATOR_SERVICES.value.map((s) => [s, { state: 'running', startType: 'auto' }])),
     bootTime,
     inEffect: {} as SimHostState['inEffect'],
-    downtimeMs: 1500,
-    down: null,
-    restarts: 0,
-    bootActions: [],
-    faults: [],
-    latencyMs: 0,
-    files: {},
-    startupTasks: {},
-    onTarget: false,
+    ...freshRuntime(),
     // WinRM's HTTPS listener (port 5986, "Installation and configuration for Windows Remote Management")
     // and the Orchestrator Web Service (port 81, "System requirements for System Center Orchestrator":
     // ports), here configured for HTTPS.

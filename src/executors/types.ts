@@ -34,8 +34,18 @@ export type HostOp =
    * have booted since `ifBootTime` (an unreadable reading proves nothing: the restart is sent). A
    * shutdown someone else scheduled is never cancelled: the answer says it is pending; one already in
    * progress is the restart. `plannedReason` (the restart step always sends it) makes Windows log it as planned.
+   * `pendingCodes` (the restart step always sends it, from the facts `restart.shutdown-is-scheduled` and
+   * `restart.shutdown-in-progress`): the shutdown.exe exit codes the agent reads as a shutdown already
+   * scheduled (1190) or in progress (1115); without it, any non-zero exit code fails.
    */
-  | { op: 'restart'; delaySeconds: number; reason: string; ifBootTime: string; plannedReason?: { major: number; minor: number } }
+  | {
+      op: 'restart';
+      delaySeconds: number;
+      reason: string;
+      ifBootTime: string;
+      plannedReason?: { major: number; minor: number };
+      pendingCodes?: { scheduled: number; inProgress: number };
+    }
   | { op: 'startupTask.register'; name: string; command: string[] }
   | { op: 'startupTask.remove'; name: string }
   /**

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/write-atomic.js';
+import { OUTCOMES, describeCounts } from '../engine/outcome.js';
 import type { FleetResult, HostOutcome } from './types.js';
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
@@ -15,15 +16,16 @@ const seconds = (h: HostOutcome) => (h.startedAt && h.endedAt ? (Date.parse(h.en
 export function renderJunit(fleet: FleetResult): string {
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>'];
   const all = fleet.waves.flatMap((w) => w.hosts);
-  const failed = (h: HostOutcome) => h.status !== 'succeeded' && h.status !== 'planned' && h.status !== 'skipped' && h.status !== 'awaiting-resume';
+  const failed = (h: HostOutcome) => OUTCOMES[h.outcome].failure;
   lines.push(`<testsuites name="${xml(`${fleet.runbook} fleet ${fleet.fleetId}`)}" tests="${all.length}" failures="${all.filter(failed).length}" skipped="${all.filter((h) => h.status === 'skipped').length}">`);
   for (const wave of fleet.waves) {
     lines.push(`  <testsuite name="${xml(wave.name)}" tests="${wave.hosts.length}" failures="${wave.hosts.filter(failed).length}" skipped="${wave.hosts.filter((h) => h.status === 'skipped').length}">`);
     for (const h of wave.hosts) {
       const open = `    <testcase classname="${xml(`${fleet.runbook}.${wave.name}`)}" name="${xml(h.host)}" time="${seconds(h).toFixed(3)}">`;
-      if (h.status === 'skipped') lines.push(open, '      <skipped message="not started: the failure budget was spent"/>', '    </testcase>');
-      else if (failed(h)) lines.push(open, `      <failure message="${xml(`${h.status}: ${h.error?.message.split('\n')[0] ?? ''}`)}" type="${xml(h.error?.code ?? h.status)}">${xml(h.error?.message ?? h.status)}</failure>`, '    </testcase>');
-      else lines.push(`${open}${h.status === 'awaiting-resume' ? '<system-out>awaiting resume</system-out>' : ''}</testcase>`);
+      const label = OUTCOMES[h.outcome].label;
+      if (h.outcome === 'skipped') lines.push(open, `      <skipped message="${xml(`${label}: ${fleet.budget.spent ? 'the failure budget was spent' : 'the fleet was stopped'}`)}"/>`, '    </testcase>');
+      else if (failed(h)) lines.push(open, `      <failure message="${xml(`${label}: ${h.error?.message.split('\n')[0] ?? ''}`)}" type="${xml(h.error?.code ?? h.outcome)}">${xml(h.error?.message ?? label)}</failure>`, '    </testcase>');
+      else lines.push(`${open}<system-out>${xml(label)}</system-out></testcase>`);
     }
     lines.push('  </testsuite>');
   }
@@ -38,18 +40,18 @@ export function renderFleetMarkdown(fleet: FleetResult): string {
     `# Fleet ${fleet.fleetId}`,
     '',
     `- runbook: **${fleet.runbook}**${fleet.checkMode ? ' (check mode: nothing was changed)' : ''}`,
-    `- status: **${fleet.status}** — ${c.succeeded} succeeded, ${c.rolledBack} rolled back, ${c.failed} failed, ${c.waiting} waiting, ${c.skipped} skipped`,
+    `- status: **${fleet.status}** (exit ${fleet.exitCode}) — ${describeCounts(c)}`,
     `- failure budget: ${fleet.budget.failures} failed of ${fleet.budget.maxFailures} tolerated${fleet.budget.spent ? ' — spent: no host started after it' : ''}`,
     `- started ${fleet.startedAt}, ended ${fleet.endedAt}`,
     '',
-    '| wave | host | status | changes | round trips | run |',
+    `| wave | host | outcome | ${fleet.checkMode ? 'changes pending' : 'changes'} | round trips | run |`,
     '|---|---|---|---|---|---|',
-    ...fleet.waves.flatMap((w) => w.hosts.map((h) => `| ${w.name} | ${h.host} | ${h.status} | ${h.changes} | ${h.roundTrips} | ${h.runId ?? '-'} |`)),
+    ...fleet.waves.flatMap((w) => w.hosts.map((h) => `| ${w.name} | ${h.host} | ${OUTCOMES[h.outcome].label} | ${h.changes} | ${h.roundTrips} | ${h.runId ?? '-'} |`)),
   ];
   const failures = fleet.waves.flatMap((w) => w.hosts).filter((h) => h.error);
   if (failures.length > 0) {
     lines.push('', '## Failures', '');
-    for (const h of failures) lines.push(`- **${h.host}** (${h.status}): \`${h.error!.code}\` ${h.error!.message.split('\n')[0]}`);
+    for (const h of failures) lines.push(`- **${h.host}** (${OUTCOMES[h.outcome].label}): \`${h.error!.code}\` ${h.error!.message.split('\n')[0]}`);
   }
   lines.push('', 'Each host\'s own report is in its run directory (`runs/<run>/report.md`).');
   return `${lines.join('\n')}\n`;

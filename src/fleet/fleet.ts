@@ -18,6 +18,7 @@ import type { Run, Runner } from '../engine/runner.js';
 import { fingerprint, type LoadedRunbook, type RunbookDefinition } from '../engine/runbook.js';
 import { runResult } from '../engine/run-index.js';
 import type { RunResult } from '../engine/types.js';
+import { OUTCOMES, countOutcomes, exitCodeOf, outcomeOf, changedValues, type Outcome } from '../engine/outcome.js';
 import type { Inventory, InventoryHost } from './inventory.js';
 import type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus } from './types.js';
 
@@ -54,7 +55,8 @@ export interface Fleet {
 }
 
 
-const FAILED: ReadonlySet<HostStatus> = new Set(['rolled-back', 'rollback-failed', 'cancelled', 'unreachable', 'running']);
+/** Outcomes that spend the failure budget (a run left `running` by a driver that stopped counts too). */
+const fails = (o: Outcome) => OUTCOMES[o].failure || o === 'running';
 const UNFINISHED: ReadonlySet<string> = new Set(['running', 'awaiting-resume']);
 
 /** The failure budget as a number of hosts. */
@@ -74,9 +76,10 @@ function paramsFor(record: Pick<FleetRecord, 'inventory' | 'params'>, host: Inve
 /** A host's outcome from its run's result. */
 export function settleOutcome(outcome: HostOutcome, r: RunResult): void {
   outcome.status = r.status;
+  outcome.outcome = outcomeOf(r);
   if (r.error) outcome.error = r.error;
   outcome.roundTrips = r.roundTrips;
-  outcome.changes = r.steps.reduce((n, s) => n + (s.status === 'succeeded' || s.status === 'planned' ? s.changes.filter((c) => c.action !== 'run').length : 0), 0);
+  outcome.changes = changedValues(r);
   outcome.startedAt = r.startedAt;
   outcome.endedAt = r.endedAt;
 }
@@ -85,23 +88,21 @@ export function settleOutcome(outcome: HostOutcome, r: RunResult): void {
 export function initialOutcomes(record: FleetRecord): FleetResult['waves'] {
   return record.inventory.waves.map((w) => ({
     name: w.name,
-    hosts: w.hosts.map((h) => ({ host: h.name, wave: w.name, target: h.target, status: 'skipped' as HostStatus, changes: 0, roundTrips: 0 })),
+    hosts: w.hosts.map((h) => ({ host: h.name, wave: w.name, target: h.target, status: 'skipped' as HostStatus, outcome: 'skipped' as Outcome, changes: 0, roundTrips: 0 })),
   }));
 }
 
 /** The fleet's result from its hosts' outcomes. */
 export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], budget: FleetResult['budget'], dir: string, interrupted = false): FleetResult {
   const all = waves.flatMap((w) => w.hosts);
-  const counts = {
-    succeeded: all.filter((h) => h.status === 'succeeded' || h.status === 'planned').length,
-    failed: all.filter((h) => FAILED.has(h.status) && h.status !== 'rolled-back').length,
-    rolledBack: all.filter((h) => h.status === 'rolled-back').length,
-    waiting: all.filter((h) => h.status === 'awaiting-resume').length,
-    skipped: all.filter((h) => h.status === 'skipped').length,
-  };
-  const ok = counts.succeeded === all.length;
+  const counts = countOutcomes(all.map((h) => h.outcome));
+  const failed = all.filter((h) => fails(h.outcome)).length;
+  const done = all.filter((h) => OUTCOMES[h.outcome].exitCode === 0 && h.outcome !== 'skipped').length;
+  const waits = all.filter((h) => OUTCOMES[h.outcome].exitCode === 75).length;
+  const ok = done === all.length;
   // Stopped by a signal with no host failed: every host left waits for the fleet's resume.
-  const waiting = (counts.waiting > 0 && counts.waiting + counts.succeeded === all.length) || (interrupted && counts.failed + counts.rolledBack === 0);
+  const waiting = (waits > 0 && waits + done === all.length) || (interrupted && failed === 0);
+  const code = exitCodeOf(all.map((h) => h.outcome));
   return {
     fleetId: record.fleetId,
     runbook: record.runbook.name,
@@ -111,15 +112,19 @@ export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], 
     ...(interrupted ? { interrupted } : {}),
     waves,
     counts,
+    exitCode: code === 0 && (waiting || !ok) ? (waiting ? 75 : 1) : code,
     startedAt: record.startedAt,
     endedAt: new Date().toISOString(),
     dir,
   };
 }
 
-/** True when a host's status counts against the failure budget. */
-export function countsAsFailure(status: HostStatus): boolean {
-  return FAILED.has(status);
+/**
+ * True when a host's outcome (or its run's status, where no outcome is at hand) counts against the
+ * failure budget. A run status that is not an outcome (`succeeded`, `planned`, `awaiting-resume`) never does.
+ */
+export function countsAsFailure(outcome: Outcome | HostStatus): boolean {
+  return outcome in OUTCOMES && fails(outcome as Outcome);
 }
 
 /**
@@ -231,12 +236,14 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
       try {
         const r = await runResult(deps.runner.store, hostRunId(fleetId, host.name));
         known.set(host.name, r);
-        if (!UNFINISHED.has(r.status) && FAILED.has(r.status)) failures += 1;
+        if (!UNFINISHED.has(r.status) && fails(outcomeOf(r))) failures += 1;
       } catch {
         if (unreachable[host.name]) failures += 1;
       }
     }
-    let spent = failures > record.maxFailures;
+    // A plan changes nothing: one host's failure never keeps the others from being planned.
+    const budgeted = !record.checkMode;
+    let spent = budgeted && failures > record.maxFailures;
 
     async function drive(host: InventoryHost, outcome: HostOutcome, wave: number, position: number): Promise<void> {
       const runId = hostRunId(fleetId, host.name);
@@ -270,10 +277,12 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
           // The state directory would not take a write: the host's run stopped before the change it
           // guards and waits for a resume — its target was reached, and it did not fail.
           outcome.status = 'awaiting-resume';
+          outcome.outcome = 'interrupted';
           events.emit('host:end', { ...outcome, fleetId });
           return;
         }
         outcome.status = 'unreachable';
+        outcome.outcome = 'unreachable';
         // No run says so: the store keeps it for `status <fleet-id>` and the reports made from it.
         await deps.runner.store
           .recordUnreachableHost(fleetId, { host: host.name, wave, position, runId, error: outcome.error, at: outcome.endedAt })
@@ -281,8 +290,8 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
       } finally {
         await executor?.close().catch(() => undefined);
       }
-      if (FAILED.has(outcome.status)) failures += 1;
-      if (failures > record.maxFailures) spent = true;
+      if (fails(outcome.outcome)) failures += 1;
+      if (budgeted && failures > record.maxFailures) spent = true;
       events.emit('host:end', { ...outcome, fleetId });
     }
 

@@ -139,11 +139,43 @@ export function checkInventory(doc: unknown, file: string): Inventory {
   return { file: resolve(file), defaults: inv.defaults, hosts, waves };
 }
 
-/** Keeps the hosts whose name matches a pattern (`*` any characters, `?` one), wave by wave. */
-export function limitInventory(inventory: Inventory, pattern: string): Inventory {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-  const waves = inventory.waves.map((w) => ({ ...w, hosts: w.hosts.filter((h) => re.test(h.name)) }));
-  const hosts = inventory.hosts.filter((h) => re.test(h.name));
-  if (hosts.length === 0) throw new ValidationError(`--limit ${pattern} matches no host of the inventory`, inventory.hosts.map((h) => h.name), { where: inventory.file });
+/**
+ * Keeps the hosts a pattern selects, as Ansible's `--limit`: patterns separated by `,` or `:`, each a
+ * host name (`*` and `?` as wildcards), a group name (or `all`), or `@<ref>` (the host names `refs`
+ * gives for it: the CLI gives a fleet id's failed hosts); `!pattern` excludes, `&pattern` intersects.
+ * The hosts keep their waves and their order.
+ *
+ * @example
+ * ```ts
+ * declare const inv: Inventory;
+ * limitInventory(inv, 'web*,db01');            // two patterns
+ * limitInventory(inv, 'servers:!web03');        // a group but one host
+ * limitInventory(inv, '@f1', { '@f1': ['web02'] }); // the failed hosts of fleet f1
+ * ```
+ */
+export function limitInventory(inventory: Inventory, pattern: string, refs: Record<string, string[]> = {}): Inventory {
+  const tokens = pattern.split(/[,:]/).map((t) => t.trim()).filter(Boolean);
+  const groups = new Set(inventory.hosts.flatMap((h) => h.groups));
+  const select = (token: string): Set<string> => {
+    if (token.startsWith('@')) {
+      const names = refs[token];
+      if (!names) throw new ValidationError(`--limit ${token}: nothing is known of it`, ['@<fleet-id> selects the hosts that failed (or were unreachable) in that fleet'], { where: inventory.file });
+      return new Set(names);
+    }
+    if (token === 'all') return new Set(inventory.hosts.map((h) => h.name));
+    if (groups.has(token)) return new Set(inventory.hosts.filter((h) => h.groups.includes(token)).map((h) => h.name));
+    const re = new RegExp(`^${token.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    return new Set(inventory.hosts.filter((h) => re.test(h.name)).map((h) => h.name));
+  };
+  const plus = tokens.filter((t) => !t.startsWith('!') && !t.startsWith('&'));
+  let chosen = plus.length > 0 ? new Set(plus.flatMap((t) => [...select(t)])) : new Set(inventory.hosts.map((h) => h.name));
+  for (const t of tokens.filter((x) => x.startsWith('&'))) {
+    const keep = select(t.slice(1));
+    chosen = new Set([...chosen].filter((n) => keep.has(n)));
+  }
+  for (const t of tokens.filter((x) => x.startsWith('!'))) for (const n of select(t.slice(1))) chosen.delete(n);
+  const waves = inventory.waves.map((w) => ({ ...w, hosts: w.hosts.filter((h) => chosen.has(h.name)) }));
+  const hosts = inventory.hosts.filter((h) => chosen.has(h.name));
+  if (hosts.length === 0) throw new ValidationError(`--limit ${pattern} selects no host of the inventory`, [`hosts: ${inventory.hosts.map((h) => h.name).join(', ')}`, `groups: ${[...groups].join(', ')}`], { where: inventory.file });
   return { ...inventory, hosts, waves };
 }

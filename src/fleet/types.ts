@@ -3,6 +3,7 @@
  */
 import type { ErrorRecord } from '../errors.js';
 import type { RunStatus } from '../engine/types.js';
+import type { Outcome } from '../engine/outcome.js';
 import type { RunbookDefinition } from '../engine/runbook.js';
 import type { Inventory } from './inventory.js';
 
@@ -14,6 +15,8 @@ export type HostOutcome = {
   wave: string;
   target: string;
   status: HostStatus;
+  /** What the host's run did, as every rendering says it (`src/engine/outcome.ts`). */
+  outcome: Outcome;
   runId?: string;
   error?: ErrorRecord;
   /** Values changed (or planned), round trips. */
@@ -36,7 +39,10 @@ export type FleetResult = {
   /** True when a signal stopped the fleet: running hosts stopped at a safe point, the rest were not started. */
   interrupted?: boolean;
   waves: { name: string; hosts: HostOutcome[] }[];
-  counts: Record<'succeeded' | 'failed' | 'rolledBack' | 'waiting' | 'skipped', number>;
+  /** Hosts per outcome, every outcome present. */
+  counts: Record<Outcome, number>;
+  /** The fleet's exit code: its most urgent host's (3 an operator is needed, 1, 69, 75, else 0). */
+  exitCode: number;
   startedAt: string;
   endedAt: string;
   dir: string;

@@ -14,7 +14,8 @@ import { PROCEDURE_REVISIONS, PROCEDURE_STRONG_CRYPTO, PROCEDURE_SYSTEM_DEFAULT_
 import { defineRegistryStep } from './registry-values.js';
 
 export const DOTNET_VERSIONS = PROCEDURE_SYSTEM_DEFAULT_TLS.value.versions;
-export const NETFRAMEWORK_KEY = 'SOFTWARE\\Microsoft\\.NETFramework';
+/** The `.NETFramework` key under HKLM, as the procedure's tables name it (read in each registry view). */
+export const NETFRAMEWORK_KEY = PROCEDURE_SYSTEM_DEFAULT_TLS.value.key;
 
 export const dotnetParams = z.strictObject({
   /**
@@ -45,12 +46,14 @@ export async function dotnetViews(rt: StepRuntime): Promise<RegistryView[]> {
 export function dotnetValues(params: DotnetParams, views: readonly RegistryView[]): DeclaredWrite[] {
   const sdtv = PROCEDURE_SYSTEM_DEFAULT_TLS.value;
   const strong = PROCEDURE_STRONG_CRYPTO.value[params.procedure];
+  // `strongCrypto` on the 2019 revision (which sets none) writes the current revision's value.
+  const strongValue = strong ?? PROCEDURE_STRONG_CRYPTO.value.current!;
   const strongVersions = params.strongCrypto ? DOTNET_VERSIONS : (strong?.versions ?? []);
   const dword = (data: number) => ({ type: 'REG_DWORD' as const, data });
   const writes: DeclaredWrite[] = [];
   // The current revision's first sub-steps: SchUseStrongCrypto, native key then WOW6432Node.
   for (const view of views) {
-    for (const version of strongVersions) writes.push({ view, key: `${NETFRAMEWORK_KEY}\\${version}`, name: 'SchUseStrongCrypto', desired: dword(strong?.data ?? 1) });
+    for (const version of strongVersions) writes.push({ view, key: `${NETFRAMEWORK_KEY}\\${version}`, name: strongValue.name, desired: dword(strongValue.data) });
   }
   for (const view of views) {
     for (const version of sdtv.versions) writes.push({ view, key: `${NETFRAMEWORK_KEY}\\${version}`, name: sdtv.name, desired: dword(sdtv.data) });

@@ -15,7 +15,9 @@ import type { Json } from '../engine/types.js';
 import { WRITE_OPS, resultOf, type Executor, type HostOp, type RegistryView, type TlsEndpoint } from '../executors/types.js';
 import { PROBED_PROTOCOLS, parseEndpoint, probeEndpoint, type ProtocolVerdict } from '../tls/prober.js';
 import { WINDOWS_FACTS } from '../windows/facts/index.js';
-import { PROCEDURE_PAGES, type ProcedureRevision } from '../windows/facts/procedure.js';
+import { PROCEDURE_PAGES, PROCEDURE_SCHANNEL, PROCEDURE_STRONG_CRYPTO, PROCEDURE_SYSTEM_DEFAULT_TLS, type ProcedureRevision } from '../windows/facts/procedure.js';
+import { DEFAULT_SECURE_PROTOCOLS_BITS_FACT, DEFAULT_SECURE_PROTOCOLS_LOCATION_FACT } from '../windows/facts/winhttp.js';
+import { SCHANNEL_PROTOCOLS_KEY } from '../windows/schannel.js';
 import * as z from '../util/zod.js';
 import { dotnetParams, dotnetValues } from './dotnet.js';
 import { preflightParams } from './preflight.js';
@@ -23,7 +25,8 @@ import { PREFLIGHT_READS, judgeHost, preflightReadsFrom, type HostVerdict } from
 import { RESTART_MARKER } from './restart.js';
 import { schannelParams, schannelWrites } from './schannel.js';
 import { displayKey, displayValue, satisfies } from './registry-values.js';
-import { ipVerifyParams } from './ip-verify.js';
+import { IP_WRITE, ipVerifyParams } from './ip-verify.js';
+import { winhttpTlsParams, winhttpValues } from './winhttp-tls.js';
 import { tlsHandshakesParams } from './tls-handshakes.js';
 
 /** A verdict: as the runbook wants it, refused (the runbook would stop), not decidable, or what a run would change. */
@@ -118,11 +121,14 @@ function withOf<T>(steps: readonly { uses: string; with?: Record<string, Json> }
     .map((s) => z.parse(schema, resolveWith(s.with ?? {}, { params, steps: 'deferred' }, `${kind}.with`)));
 }
 
-/** Which fact decides a registry value a run would set. */
+/** Which fact decides a registry value a run would set: compared with the facts' own keys and names. */
 function factIdsOf(write: DeclaredWrite): string[] {
-  if (write.key.includes('SCHANNEL')) return ['procedure.schannel-values'];
-  if (write.name === 'SchUseStrongCrypto') return ['procedure.strong-crypto'];
-  if (write.name === 'SystemDefaultTlsVersions') return ['procedure.system-default-tls-versions'];
+  const under = (parent: string) => write.key.toLowerCase().startsWith(`${parent.toLowerCase()}\\`);
+  if (under(SCHANNEL_PROTOCOLS_KEY)) return [PROCEDURE_SCHANNEL.id];
+  if (write.name === PROCEDURE_STRONG_CRYPTO.value.current?.name) return [PROCEDURE_STRONG_CRYPTO.id];
+  if (write.name === PROCEDURE_SYSTEM_DEFAULT_TLS.value.name) return [PROCEDURE_SYSTEM_DEFAULT_TLS.id];
+  const winhttp = DEFAULT_SECURE_PROTOCOLS_LOCATION_FACT.value;
+  if (write.key.toLowerCase() === winhttp.key.toLowerCase() && write.name === winhttp.name) return [DEFAULT_SECURE_PROTOCOLS_LOCATION_FACT.id, DEFAULT_SECURE_PROTOCOLS_BITS_FACT.id];
   return [];
 }
 
@@ -198,10 +204,15 @@ export async function inspectHost(options: InspectOptions): Promise<InspectRepor
   // The registry values a run would set, in the views of this OS, in a second batch.
   const views: RegistryView[] = reads.os.architecture === '64-bit' ? ['64', '32'] : ['32'];
   const dotnet = withOf(steps, 'windows/dotnet-tls', dotnetParams, params);
-  const writes: DeclaredWrite[] = [
+  const declared: DeclaredWrite[] = [
     ...dotnet.flatMap((p) => dotnetValues(p, views)),
     ...withOf(steps, 'windows/schannel', schannelParams, params).flatMap((p) => schannelWrites(p)),
+    ...withOf(steps, 'windows/winhttp-tls', winhttpTlsParams, params).flatMap((p) => winhttpValues(p, reads.os.build, views)),
+    ...(withOf(steps, 'orchestrator/ip-verify', ipVerifyParams, params).length > 0 ? [IP_WRITE] : []),
   ];
+  // A value two steps set (ip-verify's is one of dotnet-tls's) is listed once.
+  const same = (a: DeclaredWrite, b: DeclaredWrite) => a.view === b.view && a.key.toLowerCase() === b.key.toLowerCase() && a.name === b.name;
+  const writes = declared.filter((w, i) => declared.findIndex((o) => same(o, w)) === i);
   const values = writes.length > 0 ? await guarded.run(writes.map((w): HostOp => ({ op: 'registry.get', view: w.view, key: w.key, name: w.name }))) : [];
   writes.forEach((w, i) => {
     const now = resultOf(values[i], 'registry.get').value;

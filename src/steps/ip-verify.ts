@@ -13,20 +13,26 @@ import { StepError } from '../errors.js';
 import { defineStepKind, type DeclaredWrite } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
 import { resultOf, type HostOp } from '../executors/types.js';
-import { NETFRAMEWORK_KEY } from './dotnet.js';
+import { PROCEDURE_SYSTEM_DEFAULT_TLS } from '../windows/facts/procedure.js';
+import { ORCHESTRATOR_SERVICES } from '../windows/facts/orchestrator.js';
 import { RESTART_MARKER } from './restart.js';
 import { applyWrites, leftByStep, planWrites, restorePriors, toObserved, verifyWrites, type ObservedValue, type Prior } from './registry-values.js';
 
 export const ipVerifyParams = z.strictObject({
-  /** Orchestrator services that must be running. @default ['omanagement','orunbook','oremoting'] */
-  services: z._default(z.array(z.string().check(z.minLength(1))), ['omanagement', 'orunbook', 'oremoting']),
+  /** Orchestrator services that must be running. @default the fact `orchestrator.services`: ['omanagement','orunbook','oremoting'] */
+  services: z._default(z.array(z.string().check(z.minLength(1))), [...ORCHESTRATOR_SERVICES.value]),
 });
 
+const SDTV = PROCEDURE_SYSTEM_DEFAULT_TLS.value;
+/** The procedure's .NET 4 version key (v4.0.30319), the one the Integration Packs read. */
+const NET4_VERSION = SDTV.versions.find((v) => v.startsWith('v4.'))!;
+
+/** SystemDefaultTlsVersions in the 32-bit view of the .NET 4 key, with the procedure's value. */
 export const IP_WRITE: DeclaredWrite = {
   view: '32',
-  key: `${NETFRAMEWORK_KEY}\\v4.0.30319`,
-  name: 'SystemDefaultTlsVersions',
-  desired: { type: 'REG_DWORD', data: 1 },
+  key: `${SDTV.key}\\${NET4_VERSION}`,
+  name: SDTV.name,
+  desired: { type: 'REG_DWORD', data: SDTV.data },
 };
 
 const markerOp: HostOp = { op: 'registry.get', ...RESTART_MARKER };
@@ -37,7 +43,7 @@ function plannedByEarlierStep(outputs: Readonly<Record<string, Json>>): boolean 
     const data = out as { writes?: DeclaredWrite[]; pending?: number[] } | null;
     const pending = Array.isArray(data?.pending) && Array.isArray(data?.writes) ? data.pending.map((i) => data.writes![i]) : [];
     return (
-      pending.some((w) => w !== undefined && w.view === IP_WRITE.view && w.key.toLowerCase() === IP_WRITE.key.toLowerCase() && w.name === IP_WRITE.name && w.desired?.data === 1)
+      pending.some((w) => w !== undefined && w.view === IP_WRITE.view && w.key.toLowerCase() === IP_WRITE.key.toLowerCase() && w.name === IP_WRITE.name && w.desired?.data === IP_WRITE.desired?.data)
     );
   });
 }

@@ -34,6 +34,24 @@ export const preflightParams = z.strictObject({
    * report and goes on; `refuse` stops the run before any write, as a refused one does. @default 'warn'
    */
   onUnknown: z._default(z.enum(['warn', 'refuse']), 'warn'),
+  /**
+   * Whose prerequisites: Microsoft's "Set up TLS for Orchestrator" (`tls12`) or "Set up TLS 1.3 for
+   * Orchestrator" (`tls13`: Orchestrator 2022/2025, an OS with TLS 1.3, SQL Server 2022 CU1 or later,
+   * the OLE DB Driver 19.2 or later — facts `tls13.*`). @default 'tls12'
+   */
+  tlsProcedure: z._default(z.enum(['tls12', 'tls13']), 'tls12'),
+  /**
+   * What the run will do to the server side of TLS 1.2: `disabled` (orchestrator-tls13's TLS 1.3-only
+   * server side) needs the engine's own connection to the target to use TLS 1.3 already, or the target
+   * could not be reached after the restart. @default 'enabled'
+   */
+  tls12Server: z._default(z.enum(['enabled', 'disabled']), 'enabled'),
+  /**
+   * What the run's `windows/schannel` step will do to TLS 1.3 (the runbook's `tls13` parameter): `enabled`
+   * on a Windows without TLS 1.3 (before build 20348, fact `schannel.tls13-first-build`) is refused before
+   * any write. @default 'leave'
+   */
+  tls13: z._default(z.enum(['leave', 'enabled', 'disabled', 'default']), 'leave'),
 });
 export type PreflightParams = z.infer<typeof preflightParams>;
 

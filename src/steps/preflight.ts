@@ -21,7 +21,7 @@ function line(v: HostVerdict): string {
 
 export const preflightStep = defineStepKind({
   kind: 'orchestrator/preflight',
-  description: 'Checks the prerequisites of the TLS 1.2 procedure against the Windows facts table: OS, Orchestrator, .NET, SQL Server and its clients, transport TLS',
+  description: 'Checks the prerequisites of the TLS 1.2 (or, tlsProcedure: tls13, the TLS 1.3) procedure against the Windows facts table: OS, Orchestrator, .NET, SQL Server and its clients, transport TLS',
   params: preflightParams,
   outputs: z.object({
     os: z.unknown(),
@@ -45,13 +45,20 @@ export const preflightStep = defineStepKind({
     const stopOnUnknown = params.onUnknown === 'refuse' && unknown.length > 0;
     if (refused.length > 0 || stopOnUnknown) {
       const parts = [];
-      if (refused.length) parts.push(`${refused.length} prerequisite(s) not met:\n${refused.map(line).join('\n')}`);
+      const impossible = refused.filter((v) => v.param !== undefined);
+      const prereqs = refused.filter((v) => v.param === undefined);
+      if (impossible.length) parts.push(`${impossible.length} parameter(s) impossible on this host:\n${impossible.map(line).join('\n')}`);
+      if (prereqs.length) parts.push(`${prereqs.length} prerequisite(s) not met:\n${prereqs.map(line).join('\n')}`);
       if (stopOnUnknown) parts.push(`${unknown.length} prerequisite(s) no document settles (onUnknown=refuse):\n${unknown.map(line).join('\n')}`);
-      throw new StepError('PREFLIGHT_FAILED', parts.join('\n'), {
+      // A parameter this host cannot carry out is the operator's input, refused as such (exit 2).
+      const byParam = impossible.length > 0;
+      throw new StepError(byParam ? 'PARAMETER_REFUSED' : 'PREFLIGHT_FAILED', parts.join('\n'), {
         where: rt.stepId,
         hint: stopOnUnknown && !refused.length
           ? 'nothing was changed on the target; check each item, or run with --param onUnknown=warn to go on with the warnings'
-          : 'nothing was changed on the target; fix the prerequisites and run again',
+          : byParam
+            ? 'nothing was changed on the target; run again without the refused parameter(s), or on a host that can carry them out'
+            : 'nothing was changed on the target; fix the prerequisites and run again',
       });
     }
     const unknowns = unknown.map((v) => `${v.check}: ${v.evidence}`);
@@ -68,12 +75,14 @@ export const preflightStep = defineStepKind({
       bootTime: reads.bootTime,
       // `checks`, not `verdicts`: the report reads a step output's `verdicts` as TLS handshakes.
       // A passed check keeps its name and verdict (its evidence is in `runbook inspect`): the journal of a
-      // fresh run stays small; what is not ok keeps everything.
-      checks: verdicts.map((v) => (v.verdict === 'ok' ? { check: v.check, verdict: v.verdict } : v)),
+      // fresh run stays small; what is not ok, or carries a note, keeps everything.
+      checks: verdicts.map((v) => (v.verdict === 'ok' && !v.note ? { check: v.check, verdict: v.verdict } : v)),
       unknowns,
     };
     const met = `prerequisites met: ${reads.os.caption} (${reads.os.architecture}), Orchestrator ${reads.orchestrator.release}, .NET release ${reads.dotnetRelease}, SQL ${sqlServer.join(', ') || 'not on the target'}`;
-    const summary = unknowns.length ? `${met}; ${unknowns.length} not settled by any document (onUnknown=warn): ${unknowns.join('; ')}` : met;
+    const notes = verdicts.flatMap((v) => (v.note ? [v.note] : []));
+    const said = notes.length ? `${met}; ${notes.join('; ')}` : met;
+    const summary = unknowns.length ? `${said}; ${unknowns.length} not settled by any document (onUnknown=warn): ${unknowns.join('; ')}` : said;
     return { changes: [], summary, data: facts as unknown as Json };
   },
   phases: [],

@@ -4,7 +4,7 @@
  * facts table (`src/windows/facts/`). The `orchestrator/preflight` step and `runbook inspect` both call
  * it; neither carries a threshold of its own.
  */
-import { resultOf, type Dotnet35Tls, type HostOp, type HostOpResult, type OsInfo, type SqlInstance } from '../executors/types.js';
+import { resultOf, type HostOp, type HostOpResult, type OsInfo } from '../executors/types.js';
 import { OS_SERVER_BUILDS, OS_VERSION_NAMES } from '../windows/facts/os.js';
 import {
   ORCHESTRATOR_ACCEPTED_RELEASES,
@@ -18,37 +18,20 @@ import { SQL_CLIENT_KEYS, SQL_OLEDB_TLS12, SQL_SNAC11_TLS12 } from '../windows/f
 import { DOTNET_MIN_RELEASE_46 } from '../windows/facts/dotnet.js';
 import { judgeSqlTls12, sqlRelease } from './judge-sql.js';
 import { judgeDotnet35 } from './judge-dotnet35.js';
+import { judgeParams } from './judge-params.js';
 import { RESTART_MARKER } from './restart.js';
+import { PROCEDURE_RUNBOOK, judgeTls13Driver, judgeTls13Orchestrator, judgeTls13Os, judgeTls13Sql } from './judge-tls13.js';
+import { TLS13_ORCHESTRATOR_RELEASES } from '../windows/facts/tls13.js';
 import { tls13Reads } from './schannel.js';
 import type { PreflightParams } from './preflight-params.js';
+import type { HostVerdict, PreflightReads } from './verdicts.js';
 
 export type { PreflightParams } from './preflight-params.js';
 export { canonicalSqlVersion, compareVersions, judgeSqlTls12, sqlRelease } from './judge-sql.js';
 export { judgeDotnet35, type Dotnet35Judgement } from './judge-dotnet35.js';
+export { PROCEDURE_RUNBOOK, judgeSqlTls13 } from './judge-tls13.js';
 
-/**
- * One prerequisite judged: `ok`, `refuse` (positive evidence that it is not met: the run stops before any
- * write), or `unknown` (no document settles it: shown with what was read, decided by `onUnknown`).
- */
-export type HostVerdict = { check: string; verdict: 'ok' | 'refuse' | 'unknown'; evidence: string; factIds: string[]; fix?: string };
-
-/** What the preflight reads from a host, by meaning. */
-export type PreflightReads = {
-  os: OsInfo;
-  orchestrator: { installed: boolean; release: string | null; updateRollup: number; version: string | null };
-  sqlInstances: SqlInstance[];
-  hotfixes: string[];
-  bootTime: string;
-  /** `NDP\v4\Full` Release, or null when the value is absent. */
-  dotnetRelease: number | null;
-  /** Whether the `NDP\v4\Full` key exists (its absence means no .NET Framework 4.5 or later). */
-  dotnetFullKey: boolean;
-  dotnet35: Dotnet35Tls;
-  /** The SQL Server client providers found at the keys read (`version` null: nothing there). */
-  clients: { product: string; version: string | null }[];
-  /** The TLS version of the connection to the target, when the transport has one (set by the caller). */
-  transportTls?: string | null;
-};
+export type { HostVerdict, PreflightReads } from './verdicts.js';
 
 const NDP = DOTNET_MIN_RELEASE_46.value;
 
@@ -124,7 +107,13 @@ function judgeOrchestrator(reads: PreflightReads, params: PreflightParams): Host
   if (!isRelease(o.release)) {
     return { check, verdict: 'refuse', evidence: `Orchestrator ${o.release}`, factIds, fix: `upgrade to ${accepted}` };
   }
-  if (o.release !== '2016') return { check, verdict: 'ok', evidence: `Orchestrator ${o.release}${o.version ? ` (${o.version})` : ''}`, factIds };
+  if (o.release !== '2016') {
+    const evidence = `Orchestrator ${o.release}${o.version ? ` (${o.version})` : ''}`;
+    // What Microsoft says of the newer releases: a TLS 1.3 page of their own, beside the TLS 1.2 one.
+    if (!(TLS13_ORCHESTRATOR_RELEASES.value as string[]).includes(o.release)) return { check, verdict: 'ok', evidence, factIds };
+    const note = `Microsoft also publishes "Set up TLS 1.3 for Orchestrator" for Orchestrator ${TLS13_ORCHESTRATOR_RELEASES.value.join(' and ')} (bundled runbook ${PROCEDURE_RUNBOOK.tls13})`;
+    return { check, verdict: 'ok', evidence: `${evidence}; ${note}`, factIds: [...factIds, TLS13_ORCHESTRATOR_RELEASES.id], note };
+  }
   const ur = params.orchestratorUpdateRollup ?? o.updateRollup;
   const min = ORCHESTRATOR_ACCEPTED_RELEASES.value.minUpdateRollup2016;
   if (ur < 0) {
@@ -212,16 +201,21 @@ function judgeClient(reads: PreflightReads): HostVerdict {
   return { check, verdict: 'unknown', evidence, factIds, fix: `make sure ${wanted} is installed (KB3135244 names the "Microsoft SQL Server 2012 Native Client - QFE" download for Native Client 11)` };
 }
 
-function judgeTransport(tls: string | null | undefined): HostVerdict[] {
+function judgeTransport(tls: string | null | undefined, tls12Server: 'enabled' | 'disabled' = 'enabled'): HostVerdict[] {
   if (tls === undefined || tls === null) return [];
+  if (tls12Server === 'disabled' && tls !== 'TLSv1.3') {
+    return [{ check: 'transport-tls', verdict: 'refuse', evidence: `the connection to the target uses ${tls}, which the TLS 1.3-only server side (tls12Server=disabled) refuses after the restart`, factIds: [], fix: 'connect to the target over TLS 1.3 first, or keep tls12Server=enabled' }];
+  }
   return /^TLSv1\.[23]$/.test(tls)
     ? [{ check: 'transport-tls', verdict: 'ok', evidence: `the connection to the target uses ${tls}`, factIds: [] }]
     : [{ check: 'transport-tls', verdict: 'refuse', evidence: `the connection to the target uses ${tls}`, factIds: [], fix: 'make the connection work over TLS 1.2 before older protocols are disabled' }];
 }
 
 /**
- * Judges every prerequisite of the TLS 1.2 procedure on what was read. Pure: the same reads and
- * parameters give the same verdicts.
+ * Judges every prerequisite of the procedure (`params.tlsProcedure`: Microsoft's TLS 1.2 page, or its TLS
+ * 1.3 page, which adds an OS with TLS 1.3, Orchestrator 2022/2025, SQL Server 2022 CU1 and the OLE DB
+ * Driver 19.2) on what was read, then each parameter the host's facts decide (`judgeParams`: a refusal
+ * there carries `param`). Pure: the same reads and parameters give the same verdicts.
  *
  * @example
  * ```ts
@@ -233,13 +227,18 @@ function judgeTransport(tls: string | null | undefined): HostVerdict[] {
  */
 export function judgeHost(reads: PreflightReads, params: PreflightParams): HostVerdict[] {
   const dotnet35 = judgeDotnet35(reads.os, reads.hotfixes, reads.dotnet35, params.hotfixSupersededBy);
+  const tls13 = params.tlsProcedure === 'tls13';
   return [
-    judgeOrchestrator(reads, params),
+    tls13 ? judgeTls13Orchestrator(reads) : judgeOrchestrator(reads, params),
     ...judgeOrchestratorOs(reads),
+    ...(tls13 ? [judgeTls13Os(reads), ...judgeTls13Sql(reads, params.sqlServerVersion)] : []),
     judgeDotnet4(reads, params),
     { check: 'dotnet35-tls', verdict: dotnet35.verdict, evidence: dotnet35.evidence, factIds: dotnet35.factIds, ...(dotnet35.fix ? { fix: dotnet35.fix } : {}) },
     ...judgeSql(reads, params),
-    judgeClient(reads),
-    ...judgeTransport(reads.transportTls),
+    // TLS 1.3 asks of the client what the TLS 1.2 question cannot settle: a driver for strict encryption.
+    tls13 ? judgeTls13Driver(reads) : judgeClient(reads),
+    ...judgeTransport(reads.transportTls, params.tls12Server),
+    // The operator's parameters the host's facts make impossible (refused as input: exit 2).
+    ...judgeParams(reads, params),
   ];
 }

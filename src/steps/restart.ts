@@ -236,6 +236,8 @@ async function requestRestart(rt: StepRuntime, params: RestartParams, baseline: 
     reason: `runbook-engine run ${rt.runId}`,
     ifBootTime: baseline.bootTime,
     plannedReason: PLANNED_RESTART_REASON.value,
+    // What shutdown.exe answers when another shutdown is scheduled or under way: data for the agent.
+    pendingCodes: { scheduled: SHUTDOWN_IS_SCHEDULED.value, inProgress: SHUTDOWN_IN_PROGRESS.value },
   };
   try {
     // LogonUI's key is read just before the restart, in the same batch: where it exists, this host's

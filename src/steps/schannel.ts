@@ -10,7 +10,8 @@ import type { Json } from '../engine/types.js';
 import type { StepRuntime } from '../engine/step-runtime.js';
 import { resultOf, type HostOp, type ProtocolMap, type ProtocolName, type ProtocolSide } from '../executors/types.js';
 import { PROTOCOLS, SIDES, TLS13, isNonCanonicalEnabled, negotiatesByDefault, protocolDefault, protocolKey } from '../windows/schannel.js';
-import { SCHANNEL_ENABLED_FACT } from '../windows/facts/schannel.js';
+import { SCHANNEL_DISABLED_BY_DEFAULT_FACT, SCHANNEL_ENABLED_FACT } from '../windows/facts/schannel.js';
+import { PROCEDURE_SCHANNEL } from '../windows/facts/procedure.js';
 import { defineRegistryStep } from './registry-values.js';
 
 /** `default`: both values removed, so that Windows' own default applies (as SChannelDsc's `Default`). */
@@ -69,18 +70,21 @@ export function desiredProtocols(params: SchannelParams): ProtocolMap {
   return map;
 }
 
+const ENABLED = SCHANNEL_ENABLED_FACT.value.name;
+const DISABLED_BY_DEFAULT = SCHANNEL_DISABLED_BY_DEFAULT_FACT.value.name;
+
 function sideWrites(key: string, value: Setting, normalise: boolean): DeclaredWrite[] {
   if (value === 'default') {
     return [
-      { view: '64', key, name: 'Enabled', desired: null },
-      { view: '64', key, name: 'DisabledByDefault', desired: null },
+      { view: '64', key, name: ENABLED, desired: null },
+      { view: '64', key, name: DISABLED_BY_DEFAULT, desired: null },
     ];
   }
-  const on = value === 'enabled';
-  const enabled = SCHANNEL_ENABLED_FACT.value;
+  // The procedure's values for an enabled and a disabled side.
+  const values = PROCEDURE_SCHANNEL.value[value === 'enabled' ? 'enabled' : 'disabled'];
   return [
-    { view: '64', key, name: enabled.name, desired: { type: 'REG_DWORD', data: on ? enabled.enable : enabled.disable }, satisfiedBy: normalise ? 'exact' : 'nonzero' },
-    { view: '64', key, name: 'DisabledByDefault', desired: { type: 'REG_DWORD', data: on ? 0 : 1 } },
+    { view: '64', key, name: ENABLED, desired: { type: 'REG_DWORD', data: values.Enabled }, satisfiedBy: normalise ? 'exact' : 'nonzero' },
+    { view: '64', key, name: DISABLED_BY_DEFAULT, desired: { type: 'REG_DWORD', data: values.DisabledByDefault } },
   ];
 }
 
@@ -95,8 +99,8 @@ export function schannelWrites(params: SchannelParams): DeclaredWrite[] {
 
 /** What the target's TLS 1.3 looks like: its values, and what the facts table says of its default. */
 export const tls13Reads: HostOp[] = SIDES.flatMap((side): HostOp[] => [
-  { op: 'registry.get', view: '64', key: protocolKey(TLS13, side), name: 'Enabled' },
-  { op: 'registry.get', view: '64', key: protocolKey(TLS13, side), name: 'DisabledByDefault' },
+  { op: 'registry.get', view: '64', key: protocolKey(TLS13, side), name: ENABLED },
+  { op: 'registry.get', view: '64', key: protocolKey(TLS13, side), name: DISABLED_BY_DEFAULT },
 ]);
 
 async function tls13Report(params: SchannelParams, rt: StepRuntime): Promise<Json> {

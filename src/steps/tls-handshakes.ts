@@ -21,13 +21,23 @@ export const tlsHandshakesParams = z.object({
   /** `baseline`: record only; `verify`: the expectations below must hold. */
   role: z._default(z.enum(['baseline', 'verify']), 'verify'),
   /** More endpoints than the executor knows: `host:port` or `name=host:port`, as a list or comma-separated. */
-  endpoints: z._default(z.union([z.array(z.string()), z.string()]), []),
+  endpoints: z._default(z.union([z.array(z.string()), z.string()]), []).check(
+    // Checked with the parameters, before the target is contacted: a typo is a usage error, not a rollback.
+    z.refine((v) => badEndpoint(v) === undefined, { message: 'each endpoint is host:port or name=host:port (e.g. orch01.contoso.com:443)' }),
+  ),
   /** The DNS name to send as SNI to endpoints given as addresses. */
   servername: z._default(z.string(), ''),
   /** Versions the server must refuse. @default TLS 1.0 and TLS 1.1 */
   refuse: z._default(z.array(protocol), ['TLS 1.0', 'TLS 1.1']),
   /** Versions the server must accept. @default TLS 1.2 */
   accept: z._default(z.array(protocol), ['TLS 1.2']),
+  /**
+   * The `protocols` and `tls13` outputs of a `windows/schannel` step (`{ protocols: ${{ steps.<id>.outputs.protocols }},
+   * tls13: ${{ steps.<id>.outputs.tls13 }} }`): when given, the server must
+   * do as that step configured its server side — each probed version it enabled accepted, each it
+   * disabled refused (TLS 1.3 when the step managed it) — instead of `refuse` and `accept`.
+   */
+  asConfigured: z.optional(z.unknown()),
   /** A server that does not do as expected: fail the step (the run rolls back) or warn. */
   onMismatch: z._default(z.enum(['fail', 'warn']), 'fail'),
   /** How long one handshake may take. */
@@ -47,9 +57,49 @@ function rowOf(v: ProtocolVerdict): HandshakeRow {
   return { endpoint: v.endpoint, address: v.address, protocol: v.protocol, outcome: v.outcome, evidence: `${v.evidence}${differs}` };
 }
 
+/** The first endpoint of a list (or comma-separated text) that is not `host:port`, if any. */
+function badEndpoint(endpoints: string | string[]): string | undefined {
+  const list = Array.isArray(endpoints) ? endpoints : endpoints.split(',');
+  return list.map((e) => e.trim()).filter(Boolean).find((e) => {
+    try {
+      parseEndpoint(e);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
 function endpointsOf(params: TlsHandshakesParams): TlsEndpoint[] {
   const list = Array.isArray(params.endpoints) ? params.endpoints : params.endpoints.split(',');
   return list.map((e) => e.trim()).filter(Boolean).map((e) => parseEndpoint(e, params.servername || undefined));
+}
+
+/** What a `windows/schannel` step's outputs ask of the server side, per probed version. */
+type ConfiguredServer = { protocols?: Record<string, { Server?: boolean | null }>; tls13?: { managed?: boolean; setting?: string } };
+
+/**
+ * The versions the server must accept and refuse: as the schannel step configured its server side
+ * when `asConfigured` is given, else `accept` and `refuse`.
+ *
+ * @example
+ * ```ts
+ * expectations(tlsHandshakesParams.parse({ asConfigured: { protocols: { 'TLS 1.2': { Server: true } }, tls13: { managed: true, setting: 'enabled' } } }));
+ * // { accept: ['TLS 1.2', 'TLS 1.3'], refuse: [] }
+ * ```
+ */
+export function expectations(params: TlsHandshakesParams): { accept: ProbedProtocol[]; refuse: ProbedProtocol[] } {
+  const configured = params.asConfigured as ConfiguredServer | undefined;
+  if (!configured || typeof configured !== 'object') return { accept: params.accept, refuse: params.refuse };
+  const accept: ProbedProtocol[] = [];
+  const refuse: ProbedProtocol[] = [];
+  for (const p of PROBED_PROTOCOLS) {
+    let on: boolean | null | undefined = configured.protocols?.[p]?.Server;
+    if (p === 'TLS 1.3') on = configured.tls13?.managed && configured.tls13.setting !== 'default' ? configured.tls13.setting === 'enabled' : null;
+    if (on === true) accept.push(p);
+    else if (on === false) refuse.push(p);
+  }
+  return { accept, refuse };
 }
 
 /** Each expectation the server did not meet, and each it could not be shown to meet. */
@@ -63,8 +113,9 @@ function judge(verdicts: readonly HandshakeRow[], params: TlsHandshakesParams): 
       (v.outcome === 'inconclusive' ? unproven : mismatches).push(line);
     }
   };
-  for (const p of params.refuse) expect(p, 'refused');
-  for (const p of params.accept) expect(p, 'accepted');
+  const { accept, refuse } = expectations(params);
+  for (const p of refuse) expect(p, 'refused');
+  for (const p of accept) expect(p, 'accepted');
   return { mismatches, unproven };
 }
 
@@ -118,7 +169,7 @@ export const tlsHandshakesStep = defineStepKind({
     if (verdict === 'inconclusive') for (const u of unproven.length > 0 ? unproven : ['no TLS endpoint was probed']) rt.log(`not shown by a handshake: ${u}`, 'warn');
     const summary =
       verdict === 'proven'
-        ? `proven by handshake: ${params.refuse.join(', ')} refused, ${params.accept.join(', ')} accepted on ${new Set(table.verdicts.map((v) => v.endpoint)).size} endpoint(s)`
+        ? `proven by handshake: ${expectations(params).refuse.join(', ')} refused, ${expectations(params).accept.join(', ')} accepted on ${new Set(table.verdicts.map((v) => v.endpoint)).size} endpoint(s)`
         : verdict === 'mismatch'
           ? `warning: ${mismatches.length} mismatch(es): ${mismatches.join('; ')}`
           : `inconclusive: ${shown ? unproven.join('; ') : 'no TLS endpoint to probe'}`;

@@ -11,7 +11,7 @@ import * as z from '../util/zod.js';
 import { defineStepKind, type DeclaredWrite } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
 import type { StepRuntime } from '../engine/step-runtime.js';
-import { resultOf } from '../executors/types.js';
+import { resultOf, type RegistryView } from '../executors/types.js';
 import { DEFAULT_SECURE_PROTOCOLS_BITS_FACT, DEFAULT_SECURE_PROTOCOLS_LOCATION_FACT, KB3140245_BUILDS_FACT } from '../windows/facts/winhttp.js';
 import { dotnetViews } from './dotnet.js';
 import { defineRegistryStep } from './registry-values.js';
@@ -54,9 +54,23 @@ export const DEFAULT_SECURE_PROTOCOLS = DEFAULT_SECURE_PROTOCOLS_BITS_FACT.value
  */
 export async function winhttpWrites(params: WinhttpTlsParams, rt: StepRuntime): Promise<DeclaredWrite[]> {
   const [os] = await rt.read([{ op: 'os.info' }]);
-  if (params.mode !== 'tls12-only' || !kb3140245Applies(resultOf(os, 'os.info').build)) return [];
+  return winhttpValues(params, resultOf(os, 'os.info').build, await dotnetViews(rt));
+}
+
+/**
+ * The same values for a build and the registry views of its OS, without reading the target (what
+ * `inspect` judges).
+ *
+ * @example
+ * ```ts
+ * winhttpValues({ mode: 'tls12-only' }, 9200, ['64', '32']).length; // 2: Windows Server 2012
+ * winhttpValues({ mode: 'tls12-only' }, 14393, ['64', '32']).length; // 0: Windows Server 2016
+ * ```
+ */
+export function winhttpValues(params: WinhttpTlsParams, build: number, views: readonly RegistryView[]): DeclaredWrite[] {
+  if (params.mode !== 'tls12-only' || !kb3140245Applies(build)) return [];
   const { key, name } = DEFAULT_SECURE_PROTOCOLS_LOCATION_FACT.value;
-  return (await dotnetViews(rt)).map((view): DeclaredWrite => ({ view, key, name, desired: { type: 'REG_DWORD', data: DEFAULT_SECURE_PROTOCOLS } }));
+  return views.map((view): DeclaredWrite => ({ view, key, name, desired: { type: 'REG_DWORD', data: DEFAULT_SECURE_PROTOCOLS } }));
 }
 
 async function kbReport(params: WinhttpTlsParams, rt: StepRuntime): Promise<Json> {

@@ -24,7 +24,7 @@ import { hostRunId, countsAsFailure } from '../fleet/fleet.js';
 import type { FleetRecord, HostStatus } from '../fleet/types.js';
 import type { ErrorRecord } from '../errors.js';
 import pRetry from 'p-retry';
-import { isConnectionError, type PostgresStore } from '../store/postgres.js';
+import { FLEET_CHANNEL, isConnectionError, type PostgresStore } from '../store/postgres.js';
 
 /** The queue of host runs. */
 export const HOST_RUN_QUEUE = 'runbook-host-run';
@@ -128,7 +128,8 @@ export class WorkQueue {
         [fleetId],
       );
       const failures = hosts.filter((h) => h.state === 'ended' && countsAsFailure(h.status as HostStatus)).length;
-      const spent = failures > record.maxFailures;
+      // A plan changes nothing: it never spends the budget.
+      const spent = !record.checkMode && failures > record.maxFailures;
       let queued = hosts.filter((h) => h.state === 'queued').length;
       if (!spent) {
         const current = hosts.find((h) => h.state !== 'ended')?.wave;
@@ -160,7 +161,12 @@ export class WorkQueue {
 
   /** Marks a host ended without a run (its target could not be reached). */
   async endHost(fleetId: string, host: string, status: HostStatus, error?: ErrorRecord): Promise<void> {
-    await this.store.query(`UPDATE rbe_fleet_hosts SET state = 'ended', status = $3, error = $4 WHERE fleet_id = $1 AND host = $2`, [fleetId, host, status, error ? JSON.stringify(error) : null]);
+    // The console hears of it (FLEET_CHANNEL), once the update commits.
+    await this.store.query(
+      `WITH up AS (UPDATE rbe_fleet_hosts SET state = 'ended', status = $3, error = $4 WHERE fleet_id = $1 AND host = $2 RETURNING fleet_id)
+       SELECT pg_notify('${FLEET_CHANNEL}', fleet_id) FROM up`,
+      [fleetId, host, status, error ? JSON.stringify(error) : null],
+    );
   }
 
   /**

@@ -33,7 +33,7 @@ test('run: a full run exits 0 and writes report.json and report.md', async () =>
   const state = await tempDir();
   const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST]);
   assert.is(r.code, 0, r.stderr + r.stdout);
-  assert.match(r.stdout, /Result: succeeded/);
+  assert.match(r.stdout, /Result: changed/);
   const [runId] = await readdir(join(state, 'runs'));
   const report = JSON.parse(await readFile(join(state, 'runs', runId, 'report.json'), 'utf8'));
   assert.is(report.status, 'succeeded');
@@ -47,12 +47,39 @@ test('plan: prints the exact diff and whether a restart is owed, and changes not
   const before = await readFile(host, 'utf8');
   const r = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', await tempDir()]);
   assert.is(r.code, 0, r.stderr);
-  assert.match(r.stdout, /Result: planned/);
+  assert.match(r.stdout, /Result: changes pending/);
   assert.match(r.stdout, /\+ HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1\.0\\Server \(64-bit view\) Enabled: \(absent\) → 0x00000000 \(0\)  \[REG_DWORD\]/);
   assert.match(r.stdout, /SOFTWARE\\Microsoft\\\.NETFramework\\v4\.0\.30319 \(32-bit view\) SystemDefaultTlsVersions/);
   assert.match(r.stdout, /restart owed: yes/);
-  assert.match(r.stdout, /25 change\(s\) planned/, 'each value once: 19 SCHANNEL + 6 .NET (current revision), the Integration Pack value not twice');
+  const counted = /(\d+) change\(s\) planned \((\d+) value\(s\)/.exec(r.stdout)!;
+  assert.is(Number(counted[2]), 25, 'each value once: 19 SCHANNEL + 6 .NET (current revision), the Integration Pack value not twice');
+  assert.is(Number(counted[1]), r.stdout.split('\n').filter((l) => /^ {4}[+~-] /.test(l)).length, 'the count is of the lines below it');
+  assert.not.match(r.stdout, /(accepted|refused) → (accepted|refused)/, 'a plan shows the baseline alone');
   assert.is(await readFile(host, 'utf8'), before);
+});
+
+test('plan --detailed-exitcode exits as Terraform: 2 changes pending, 0 nothing to do, 1 an error', async () => {
+  const host = await makeHost('server-2016');
+  const state = await tempDir();
+  const pending = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, '--detailed-exitcode']);
+  assert.is(pending.code, 2, pending.stderr);
+  assert.is((await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST])).code, 0);
+  const none = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, '--detailed-exitcode']);
+  assert.is(none.code, 0, none.stderr);
+  assert.match(none.stdout, /Result: already compliant/);
+  assert.is((await cli(['plan', 'orchestrator-tls12', '--target', 'ftp://x', '--state-dir', state, '--detailed-exitcode'])).code, 1, 'a usage error is 1, never 2');
+  assert.is((await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, '--detailed-exitcode'])).code, 2, 'run refuses it as a usage error');
+});
+
+test('a bad --param tlsEndpoints is refused before the target is contacted: exit 2, no run', async () => {
+  const host = await makeHost('server-2016');
+  const before = await readFile(host, 'utf8');
+  const state = await tempDir();
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, '--param', 'tlsEndpoints=notaport']);
+  assert.is(r.code, 2, r.stderr + r.stdout);
+  assert.match(r.stderr, /id tls-baseline\)\.with\.endpoints: each endpoint is host:port/);
+  assert.is(await readFile(host, 'utf8'), before, 'nothing changed on the host');
+  assert.not.ok(existsSync(join(state, 'runs')) && (await readdir(join(state, 'runs'))).length > 0, 'no run was started');
 });
 
 test('a failing run exits 1 and rolls back exactly', async () => {
@@ -81,6 +108,14 @@ test('a bad runbook file exits 2, names the file and the field, and writes nothi
   assert.is(await readFile(host, 'utf8'), before);
 });
 
+test('status reads only: a state directory that does not exist is listed as empty and not created', async () => {
+  const state = join(await tempDir(), 'none');
+  const r = await cli(['status', '--state-dir', state]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /no runs in/);
+  assert.not.ok(existsSync(state), 'nothing was written');
+});
+
 test('usage errors exit 2: an unknown target lists the accepted forms; a bad parameter names it', async () => {
   const host = await makeHost('server-2016');
   const t = await cli(['run', 'orchestrator-tls12', '--target', 'ftp://x', '--state-dir', await tempDir()]);
@@ -103,10 +138,13 @@ test('resume continues a run whose process was killed mid-run', async () => {
   const status = await cli(['status', '--state-dir', state, '--json']);
   const [run] = JSON.parse(status.stdout);
   assert.is(run.status, 'running');
+  assert.is(run.outcome, 'interrupted', 'its driver died: not "running" forever');
+  assert.is(run.leaseExpired, true);
+  assert.match((await cli(['status', '--state-dir', state])).stdout, new RegExp(`${run.runId}\\s+interrupted \\(lease expired\\)`));
   const resumed = await cli(['resume', run.runId, '--state-dir', state]);
   assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
   assert.match(resumed.stdout, /Resuming orchestrator-tls12/);
-  assert.match(resumed.stdout, /Result: succeeded/);
+  assert.match(resumed.stdout, /Result: changed/);
 });
 
 test('--json prints one JSON event per line and a final summary object', async () => {
@@ -120,7 +158,13 @@ test('--json prints one JSON event per line and a final summary object', async (
   const summary = lines[lines.length - 1];
   assert.is(summary.event, 'summary');
   assert.is(summary.status, 'succeeded');
+  assert.is(summary.outcome, 'changed');
   assert.ok(summary.roundTrips <= 8);
+  // Each step's round trips in its event are those report.json counts; every event has its time.
+  const events = lines.filter((l) => l.event === 'step:settled');
+  assert.equal(events.map((e) => e.roundTrips), summary.steps.map((s: { roundTrips: number }) => s.roundTrips));
+  assert.ok(events.some((e) => e.roundTrips > 0));
+  assert.ok(lines.slice(0, -1).every((l) => typeof l.at === 'string' && !Number.isNaN(Date.parse(l.at))), 'every event carries a timestamp');
 });
 
 test('on the target itself: exit 75 awaiting resume, then the resume command completes', async () => {

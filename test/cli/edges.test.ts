@@ -90,7 +90,20 @@ test('a bad parameter exits 2 before any write and leaves no run behind; --json 
   assert.is(error.event, 'error');
   assert.is(error.exitCode, 2);
   assert.is(await readFile(host, 'utf8'), before);
-  assert.equal(await readdir(join(state, 'runs')), []);
+  assert.equal(existsSync(join(state, 'runs')) ? await readdir(join(state, 'runs')) : [], []);
+});
+
+test('a parameter this host cannot carry out (tls13=enabled on Server 2016) exits 2 naming the parameter, the fact and its source; nothing is written', async () => {
+  const host = await makeHost('server-2016');
+  const before = await readFile(host, 'utf8');
+  const state = await tempDir();
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST, '--param', 'tls13=enabled']);
+  assert.is(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stdout + r.stderr, /parameter tls13=enabled is impossible here: .*no TLS 1\.3.*fact schannel\.tls13-first-build \("Protocols in TLS\/SSL \(Schannel SSP\)", https:\/\/learn\.microsoft\.com\//);
+  assert.not.match(r.stdout + r.stderr, NO_TRACE);
+  assert.is(await readFile(host, 'utf8'), before);
+  const plan = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, '--param', 'tls13=enabled']);
+  assert.is(plan.code, 2, 'plan refuses it the same way');
 });
 
 test('an unreachable target exits 69, on stderr naming the target, the cause and what to check; a plan never says compliant; --retries sets the retries', async () => {
@@ -104,7 +117,7 @@ test('an unreachable target exits 69, on stderr naming the target, the cause and
     assert.match(r.stderr, /cannot reach the target ssh:\/\/admin@127\.0\.0\.1:1/);
     assert.match(r.stderr, /nothing was changed\. Check that the host is up/);
     const summary = r.stdout.slice(r.stdout.indexOf('Result:'));
-    assert.match(summary, /target unreachable — nothing was changed/);
+    assert.match(summary, /Result: unreachable — nothing was changed/);
     assert.not.match(summary, /ECONNREFUSED|already as required/);
   }
   for (const runId of await readdir(join(state, 'runs'))) {
@@ -129,7 +142,7 @@ test('allowRestart=false: exit 75, the hint names --allow-restart, status says a
   assert.match(r.stdout, new RegExp(`continue with: runbook resume ${runId} --allow-restart`));
   for (let i = 0; i < 3; i++) assert.is((await cli(['resume', runId, '--state-dir', state])).code, 75);
   const status = await cli(['status', '--state-dir', state]);
-  assert.match(status.stdout, /awaiting restart window/);
+  assert.match(status.stdout, /awaiting-restart-window/);
   const rolled = await cli(['rollback', runId, '--state-dir', state]);
   assert.is(rolled.code, 0, rolled.stderr + rolled.stdout);
   assert.match(rolled.stdout, /Rolling back/);
@@ -177,10 +190,10 @@ test('resume --all attempts every run, lists damaged and refused ones, and exits
   const r = await cli(['resume', '--all', '--allow-restart', '--state-dir', state]);
   assert.is(r.code, 2, r.stderr);
   assert.match(r.stderr, new RegExp(`${a}: damaged — corrupt journal record`));
-  assert.match(r.stdout, /Result: succeeded/, 'the other run was resumed');
+  assert.match(r.stdout, /Result: changed/, 'the other run was resumed');
   const status = await cli(['status', '--state-dir', state]);
   assert.match(status.stdout, new RegExp(`${a}  damaged`));
-  assert.match(status.stdout, new RegExp(`${b}  succeeded`));
+  assert.match(status.stdout, new RegExp(`${b}\\s+changed`));
 });
 
 test('a runbook file deleted before the resume is refused unless --force', async () => {

@@ -20,6 +20,6 @@ export async function fleetHostResumes(fleetDir: string, on: string[]): Promise<
   assert.is(all.code, 0, `resume --all: ${all.stderr}${all.stdout}`);
   const fleet = await cli(['resume', summary.fleetId, ...on]);
   assert.is(fleet.code, 0, `resume <fleet-id>: ${fleet.stderr}${fleet.stdout}`);
-  assert.match(fleet.stdout, new RegExp(`Fleet: succeeded — ${hosts.length} succeeded`));
+  assert.match(fleet.stdout, new RegExp(`Fleet: done — ${hosts.length} changed`));
   for (const h of hosts) assert.is((await readHost(join(fleetDir, `${h.host}.json`))).restarts, 1, `${h.host} restarted once`);
 }

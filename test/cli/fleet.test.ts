@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLI, cli } from './run-cli.js';
 import { tempDir } from '../helpers.js';
@@ -18,11 +18,17 @@ test('sim fleet writes hosts and an inventory; run --inventory drives them wave 
   const state = join(dir, 'state');
   const r = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--param', 'pollIntervalMs=10']);
   assert.is(r.code, 0, r.stderr);
-  assert.match(r.stdout, /wave canary: 1 host\(s\)\n\s+host-1\s+succeeded\s+25 change\(s\), 8 round trip\(s\)\n\nwave rest: 2 host\(s\)/);
-  assert.match(r.stdout, /Fleet: succeeded — 3 succeeded, 0 rolled back, 0 failed, 0 waiting, 0 skipped/);
+  assert.match(r.stdout, /wave canary: 1 host\(s\)\n\s+host-1\s+changed\s+25 change\(s\), 8 round trip\(s\)\n\nwave rest: 2 host\(s\)/);
+  assert.match(r.stdout, /Fleet: done — 3 changed\n/);
   const [fleetId] = await readdir(join(state, 'fleets'));
   for (const f of ['fleet.json', 'report.json', 'report.md', 'junit.xml']) assert.ok(existsSync(join(state, 'fleets', fleetId, f)), f);
   assert.is((await readdir(join(state, 'runs'))).length, 3, 'each host its own run');
+  const jobs = await cli(['status', '--state-dir', state]);
+  assert.match(jobs.stdout, new RegExp(`^FLEET +RUNBOOK +HOSTS\\n${fleetId}  orchestrator-tls12 +3: 3 changed\\n`), 'fleets first, with their outcomes');
+  assert.match(jobs.stdout, /\nRUN +OUTCOME +STEP +STARTED +ENDED +TARGET\n/);
+  const filtered = await cli(['status', '--state-dir', state, '--fleet', fleetId, '--status', 'changed', '--json']);
+  assert.is((JSON.parse(filtered.stdout) as unknown[]).length, 3);
+  assert.is((await cli(['status', '--state-dir', state, '--fleet', 'nofleet'])).code, 2);
 
   const plan = await cli(['plan', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--limit', 'host-2', '--json']);
   assert.is(plan.code, 0, plan.stderr);
@@ -30,6 +36,17 @@ test('sim fleet writes hosts and an inventory; run --inventory drives them wave 
   const ends = events.filter((e) => e.event === 'host:end');
   assert.equal(ends.map((e) => [e.host, e.status]), [['host-2', 'planned']], '--limit keeps one host; every event names it');
   assert.is(events.at(-1).event, 'summary');
+});
+
+test('a fleet plan prints each diff once with the hosts that share it; --detailed-exitcode is 2 when changes are pending', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet')]);
+  const plan = await cli(['plan', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', join(dir, 'state'), '--detailed-exitcode']);
+  assert.is(plan.code, 2, plan.stderr + plan.stdout);
+  assert.is(plan.stdout.match(/would change:/g)?.length, 1, 'one diff for three identical hosts');
+  assert.match(plan.stdout, /3 host\(s\) \(host-1, host-2, host-3\) would change:\n {2}backup\n/);
+  assert.match(plan.stdout, /Fleet: planned \(nothing was changed\) — 3 changes pending/);
+  assert.not.match(plan.stdout, /succeeded/);
 });
 
 test('fleet usage errors exit 2 before anything runs', async () => {
@@ -52,6 +69,19 @@ test('fleet usage errors exit 2 before anything runs', async () => {
   assert.not.ok(existsSync(join(dir, 'state', 'fleets')), 'no fleet was started');
 });
 
+test('an inventory target ftp://x is a usage error (exit 2) before any host is contacted, as --target ftp://x is', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', dir]);
+  const inv = join(dir, 'inventory.yaml');
+  await writeFile(inv, (await readFile(inv, 'utf8')).replace(/target: .*host-2\.json/, 'target: ftp://x'));
+  const before = await readFile(join(dir, 'host-1.json'), 'utf8');
+  const r = await cli(['run', 'orchestrator-tls12', '--inventory', inv, '--state-dir', join(dir, 'state')]);
+  assert.is(r.code, 2, r.stderr + r.stdout);
+  assert.match(r.stderr, /host host-2 of .*inventory\.yaml: target "ftp:\/\/x" is not understood/);
+  assert.is(await readFile(join(dir, 'host-1.json'), 'utf8'), before, 'no host was contacted');
+  assert.not.ok(existsSync(join(dir, 'state', 'fleets')));
+});
+
 
 test('a controller killed mid-fleet: resume <fleet-id> ends every host as an uninterrupted fleet would, none restarted twice; status shows the matrix; rollback undoes every host', async () => {
   const dir = await tempDir();
@@ -70,19 +100,35 @@ test('a controller killed mid-fleet: resume <fleet-id> ends every host as an uni
   const [fleetId] = await readdir(join(state, 'fleets'));
   const resumed = await cli(['resume', fleetId, '--state-dir', state]);
   assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
-  assert.match(resumed.stdout, /Fleet: succeeded — 3 succeeded/);
+  assert.match(resumed.stdout, /Fleet: done — 3 changed/);
   const { readHost } = await import('../../src/index.js');
   for (const h of ['host-1', 'host-2', 'host-3']) assert.is((await readHost(join(dir, 'fleet', `${h}.json`))).restarts, 1, `${h} restarted once`);
 
   const status = await cli(['status', fleetId, '--state-dir', state]);
   assert.is(status.code, 0);
-  assert.match(status.stdout, /canary\s+host-1\s+succeeded\s+ok  ok  ok  ok/);
-  assert.match(status.stdout, /rest\s+host-3\s+succeeded/);
+  assert.match(status.stdout, /canary\s+host-1\s+changed\s+ok ok ok ok/);
+  assert.match(status.stdout, /rest\s+host-3\s+changed/);
 
   const undone = await cli(['rollback', fleetId, '--state-dir', state]);
   assert.is(undone.code, 0, undone.stderr);
   assert.match(undone.stdout, /host-3\s+rolled back[\s\S]*host-1\s+rolled back/, 'the last wave first');
   for (const h of ['host-1', 'host-2', 'host-3']) assert.is((await readHost(join(dir, 'fleet', `${h}.json`))).restarts, 2, `${h} restarted again by its rollback`);
+});
+
+test('a fleet whose hosts are all refused for a parameter (tls13=enabled on Server 2016) exits 2, nothing changed; with one host changed it exits 1', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  const inv = join(dir, 'fleet', 'inventory.yaml');
+  const before = await readFile(join(dir, 'fleet', 'host-1.json'), 'utf8');
+  const all = await cli(['run', 'orchestrator-tls12', '--inventory', inv, '--state-dir', join(dir, 'state'), '--max-failures', '1', '--param', 'pollIntervalMs=10', '--param', 'tls13=enabled']);
+  assert.is(all.code, 2, all.stderr + all.stdout);
+  assert.match(all.stdout, /host-1\s+failed and rolled back\s+0 change\(s\).*parameter\(s\) impossible on this host/);
+  assert.is(await readFile(join(dir, 'fleet', 'host-1.json'), 'utf8'), before, 'the refused host is unchanged');
+  // Only host-1 asks for TLS 1.3: it is refused, host-2 is changed, and the fleet says so (exit 1).
+  await writeFile(inv, (await readFile(inv, 'utf8')).replace('    target: sim:host-1.json\n', '    target: sim:host-1.json\n    params:\n      tls13: enabled\n'));
+  const one = await cli(['run', 'orchestrator-tls12', '--inventory', inv, '--state-dir', join(dir, 'state2'), '--max-failures', '1', '--param', 'pollIntervalMs=10']);
+  assert.is(one.code, 1, one.stderr + one.stdout);
+  assert.match(one.stdout, /host-2\s+changed/);
 });
 
 test('a host whose target cannot be reached has no run: status <fleet-id> says unreachable, with why, not "not started"', async () => {
@@ -91,22 +137,27 @@ test('a host whose target cannot be reached has no run: status <fleet-id> says u
   await rm(join(dir, 'fleet', 'host-2.json'));
   const state = join(dir, 'state');
   const ran = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--max-failures', '1', '--param', 'pollIntervalMs=10']);
-  assert.is(ran.code, 1, ran.stderr + ran.stdout);
+  assert.is(ran.code, 69, `the worst host is unreachable: ${ran.stderr}${ran.stdout}`);
   const [fleetId] = await readdir(join(state, 'fleets'));
   const status = await cli(['status', fleetId, '--state-dir', state]);
   assert.is(status.code, 0, status.stderr);
-  assert.match(status.stdout, /host-1\s+succeeded/);
+  assert.match(status.stdout, /host-1\s+changed/);
   assert.match(status.stdout, /host-2\s+unreachable/);
   assert.match(status.stdout, /host-2: unreachable: cannot read the simulated host file/);
   const json = JSON.parse((await cli(['status', fleetId, '--state-dir', state, '--json'])).stdout) as { hosts: { host: string; status: string; error?: string }[] };
   assert.equal(json.hosts.map((h) => [h.host, h.status]), [['host-1', 'succeeded'], ['host-2', 'unreachable']]);
   assert.match(json.hosts[1].error ?? '', /cannot read the simulated host file/);
+  // Relaunched on its failed hosts only (AWX's "relaunch on failed hosts"): host-2, not host-1.
+  const again = await cli(['plan', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--limit', `@${fleetId}`, '--json']);
+  const ends = again.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'host:end');
+  assert.equal(ends.map((e) => e.host), ['host-2']);
+  assert.is((await cli(['plan', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--limit', '@nofleet'])).code, 2);
 });
 
 test('on a terminal a wave is one line of counts, rewritten as hosts end', async () => {
   const { progressLine } = await import('../../src/cli/fleet.js');
   process.env.NO_COLOR = '1';
-  assert.is(progressLine('rest', { succeeded: 997, failed: 1, rolledBack: 2, waiting: 0, running: 0, pending: 0 }), 'wave rest: 997 succeeded, 1 failed, 2 rolled back, 0 waiting, 0 running, 0 pending');
+  assert.is(progressLine('rest', { done: 997, failed: 3, waiting: 0, running: 0, pending: 0 }), 'wave rest: 997 done, 3 failed, 0 waiting, 0 running, 0 pending');
 });
 
 test('fleet host runs resume by their own run id and with resume --all (files); the fleet then reads them as ended', async () => {

@@ -3,7 +3,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
 import { makeHost, tempDir } from '../helpers.js';
@@ -21,12 +21,43 @@ test('sim capture --mask writes a simulated host that plan accepts, and changes 
   assert.equal(copy.sqlInstances, [{ name: 'INSTANCE1', version: '12.2.5000.0' }]);
   const plan = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${out}`, '--state-dir', await tempDir()]);
   assert.is(plan.code, 0, plan.stderr);
-  assert.match(plan.stdout, /25 change\(s\) planned/);
+  assert.match(plan.stdout, /change\(s\) planned \(25 value\(s\)/);
 });
 
 test('sim capture without --target or --out is a usage error (exit 2)', async () => {
   assert.is((await cli(['sim', 'capture', '--out', 'x.json'])).code, 2);
   assert.is((await cli(['sim', 'capture', '--target', 'local'])).code, 2);
+});
+
+
+test('sim create and sim fleet overwrite nothing without --force (exit 2, the file as it was)', async () => {
+  const dir = await tempDir();
+  const file = join(dir, 'h.json');
+  assert.is((await cli(['sim', 'create', '--preset', 'server-2016', '--out', file])).code, 0);
+  await writeFile(file, '{"mine":true}');
+  const again = await cli(['sim', 'create', '--preset', 'server-2016', '--out', file]);
+  assert.is(again.code, 2, again.stderr);
+  assert.match(again.stderr, /h\.json exists: nothing was overwritten[\s\S]*--force/);
+  assert.is(await readFile(file, 'utf8'), '{"mine":true}');
+  assert.is((await cli(['sim', 'create', '--preset', 'server-2016', '--out', file, '--force'])).code, 0);
+  assert.is((await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'f')])).code, 0);
+  const fleet = await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'f')]);
+  assert.is(fleet.code, 2);
+  assert.match(fleet.stderr, /3 files exist: nothing was overwritten/);
+  assert.is((await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'f'), '--force'])).code, 0);
+});
+
+test('list, validate and sim presets honour --json', async () => {
+  const list = JSON.parse((await cli(['list', '--json'])).stdout) as { runbooks: { name: string; parameters: Record<string, unknown> }[]; stepKinds: { kind: string }[] };
+  assert.ok(list.runbooks.some((r) => r.name === 'orchestrator-tls12' && 'tlsEndpoints' in r.parameters));
+  assert.ok(list.stepKinds.length > 5);
+  const presets = JSON.parse((await cli(['sim', 'presets', '--json'])).stdout) as { name: string }[];
+  assert.ok(presets.some((p) => p.name === 'server-2016'));
+  const file = join(await tempDir(), 'rb.yaml');
+  await writeFile(file, 'name: one\nsteps:\n  - id: pre\n    uses: orchestrator/preflight\n');
+  const valid = await cli(['validate', file, '--json']);
+  assert.is(valid.code, 0, valid.stderr);
+  assert.equal(JSON.parse(valid.stdout).valid, true);
 });
 
 test.run();

@@ -42,7 +42,7 @@ async function outcome(hostFile: string, result: RunResult, crashed: boolean): P
  * resumed from its journal until it ends (here, by a new runner: a resume reads only the journal and
  * the host, so it needs no process of its own).
  */
-async function sweepPoint(preset: string, k: number | undefined, tweak?: (host: SimHostState) => void): Promise<{ outcome: Outcome; records: number }> {
+async function sweepPoint(preset: string, k: number | undefined, tweak?: (host: SimHostState) => void, runbook = 'orchestrator-tls12'): Promise<{ outcome: Outcome; records: number }> {
   const hostFile = await makeHost(preset, (host) => {
     // One TLS endpoint of the preset's two: the handshake steps only read, and the sweep is about what
     // is durable when a process dies; each endpoint costs every child its handshakes.
@@ -51,7 +51,7 @@ async function sweepPoint(preset: string, k: number | undefined, tweak?: (host: 
   });
   const stateDir = await tempDir('rbe-sweep-');
   const runId = `sweep-${k ?? 'none'}`;
-  const started = await child(['start', stateDir, hostFile, runId], k);
+  const started = await child(['start', stateDir, hostFile, runId, runbook], k);
   const crashed = started.signal === 'SIGKILL';
   let result = started.result;
   for (let attempt = 0; attempt < 6 && (!result || ['running', 'awaiting-resume'].includes(result.status)); attempt++) {
@@ -81,17 +81,19 @@ const serviceStaysDown = (host: SimHostState) => {
   host.services.orunbook.startType = 'manual';
 };
 
-for (const [label, preset, expected, tweak] of [
-  ['a successful run', 'server-2016', 'succeeded', undefined],
-  ['a run that fails and rolls back', 'server-2016', 'rolled-back', restartRefused],
-  ['a run that fails after the restart (a service does not come back)', 'server-2016', 'rolled-back', serviceStaysDown],
+// The second bundled runbook is swept once, over its successful run (its steps are the same kinds).
+for (const [label, preset, expected, tweak, runbook] of [
+  ['a successful run', 'server-2016', 'succeeded', undefined, undefined],
+  ['a run that fails and rolls back', 'server-2016', 'rolled-back', restartRefused, undefined],
+  ['a run that fails after the restart (a service does not come back)', 'server-2016', 'rolled-back', serviceStaysDown, undefined],
+  ['a successful orchestrator-tls13 run', 'server-2025', 'succeeded', undefined, 'orchestrator-tls13'],
 ] as const) {
   test(`every crash point of ${label} ends as the uninterrupted run does`, async () => {
-    const baseline = await sweepPoint(preset, undefined, tweak);
+    const baseline = await sweepPoint(preset, undefined, tweak, runbook);
     assert.is(baseline.outcome.status, expected);
     if (tweak === serviceStaysDown) assert.is(baseline.outcome.restarts, 2, 'restarted, then restarted again by the rollback');
     const points = Array.from({ length: baseline.records }, (_, i) => i + 1);
-    const results = await pool(points, availableParallelism() + 1, (k) => sweepPoint(preset, k, tweak));
+    const results = await pool(points, availableParallelism() + 1, (k) => sweepPoint(preset, k, tweak, runbook));
     let crashed = 0;
     results.forEach((r, i) => {
       const { crashed: didCrash, ...got } = r.outcome;

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { renderReportMarkdown } from '../../src/engine/report.js';
+import { handshakeRows, renderReportMarkdown } from '../../src/engine/report.js';
 import { makeHost, restartRefused, runToEnd } from '../helpers.js';
 
 test('a succeeded run: report.json is the result, report.md shows every step with its changes', async () => {
@@ -30,6 +30,33 @@ test('a rolled-back run: each compensation in the report; a run that left change
   });
   assert.match(left, /## Still changed on the target[\s\S]*HKLM\\X \(64-bit view\) \| Enabled/);
   assert.match(left, /`\/s\/undo.reg` — on the target, elevated: `reg import undo.reg`/);
+});
+
+
+test('after a rollback on request the proof by handshake is marked undone: report.md no longer says the server refuses TLS 1.0', async () => {
+  const { result, runner, executor } = await runToEnd(await makeHost('server-2016'));
+  assert.is(result.outcome, 'changed');
+  const proof = handshakeRows(result)!;
+  assert.ok(proof.columns.some((c) => c.verdict === 'proven'), 'proven after the restart');
+  const undone = await (await runner.rollback(result.runId, { executor })).result;
+  assert.is(undone.outcome, 'rolled-back-on-request');
+  const table = handshakeRows(undone)!;
+  const verify = table.columns.find((c) => c.stepId === 'tls-verify')!;
+  assert.ok(verify.undone);
+  assert.match(verify.verdict, /^proven before the rollback, undone since/);
+  const md = await readFile(join(runner.runDir(result.runId), 'report.md'), 'utf8');
+  assert.match(md, /\| tls-verify \(undone\) \|/);
+  assert.match(md, /\| was refused \(/);
+  assert.match(md, /proven by handshake[^\n]*— undone since by the rollback: this proof no longer holds/);
+  assert.not.match(md, /Verdict: [^\n]*tls-verify proven\./);
+});
+
+test('the handshake table of a plan shows the baseline alone', async () => {
+  const { result } = await runToEnd(await makeHost('server-2016'), { checkMode: true });
+  const table = handshakeRows(result)!;
+  assert.is(table.columns.length, 1);
+  assert.is(table.columns[0].verdict, 'baseline');
+  assert.ok(table.rows.every((r) => r.cells.length === 1));
 });
 
 test.run();

@@ -14,6 +14,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { check51 } from './ps51-check.js';
+import { SHUTDOWN_IN_PROGRESS, SHUTDOWN_IS_SCHEDULED } from '../../src/windows/facts/restart.js';
 
 const run = needPwsh('test/executors/agent-ps51.test.ts');
 const AGENT_DIR = join(import.meta.dirname, '..', '..', 'src', 'executors', 'agent');
@@ -192,6 +193,7 @@ $r = Invoke-Native $env:RBE_NODE (@('-e', 'process.stdout.write(JSON.stringify(p
 $script:Seen = $null
 function Invoke-Native([string]$file, $arguments) { $script:Seen = @($file) + @($arguments); return [ordered]@{ exitCode = [int]$env:RBE_EXIT; stdout = ''; stderr = 'shutdown said no' } }
 $op = [ordered]@{ delaySeconds = 0; reason = 'runbook-engine run r1'; plannedReason = [ordered]@{ major = 2; minor = 4 } }
+if ($env:RBE_CODES) { $op.pendingCodes = [ordered]@{ scheduled = [int]($env:RBE_CODES.Split(',')[0]); inProgress = [int]($env:RBE_CODES.Split(',')[1]) } }
 $out = [ordered]@{}
 try { $out.result = Invoke-Restart $op } catch { $out.error = $_.Exception.Message }
 $out.argv = $script:Seen
@@ -199,7 +201,9 @@ $out.unreadable = @((Test-RestartedSince '2026-11-20T06:14:02Z' ''), (Test-Resta
 [Console]::Out.Write((ConvertTo-Json -InputObject $out -Compress -Depth 5))
 `,
     );
-    const as = (exit: number) => JSON.parse(pwsh(file, '', { RBE_EXIT: String(exit) }).stdout);
+    // The codes are the op's data (the restart step sends the facts' 1190 and 1115), not the agent's own.
+    const codes = `${SHUTDOWN_IS_SCHEDULED.value},${SHUTDOWN_IN_PROGRESS.value}`;
+    const as = (exit: number, pendingCodes = codes) => JSON.parse(pwsh(file, '', { RBE_EXIT: String(exit), RBE_CODES: pendingCodes }).stdout);
     const ok = as(0);
     assert.equal(ok.argv, ['shutdown.exe', '/r', '/f', '/t', '0', '/d', 'p:2:4', '/c', 'runbook-engine run r1']);
     assert.equal(ok.result, { requested: true, alreadyRestarted: false });
@@ -207,6 +211,10 @@ $out.unreadable = @((Test-RestartedSince '2026-11-20T06:14:02Z' ''), (Test-Resta
     assert.equal(as(1115).result, { requested: false, alreadyRestarted: false, shutdownInProgress: true });
     assert.equal(as(1190).result, { requested: false, alreadyRestarted: false, pendingShutdown: true });
     assert.match(as(5).error, /shutdown\.exe failed with exit code 5: shutdown said no/);
+    assert.equal(as(7, '7,8').result, { requested: false, alreadyRestarted: false, pendingShutdown: true });
+    assert.equal(as(8, '7,8').result, { requested: false, alreadyRestarted: false, shutdownInProgress: true });
+    assert.match(as(1190, '7,8').error, /shutdown\.exe failed with exit code 1190/);
+    assert.match(as(1115, '').error, /shutdown\.exe failed with exit code 1115/, 'no codes sent: none is pending');
   });
 
   test('the resume task runs as SYSTEM logged on as a service account, its arguments quoted for CommandLineToArgvW', () => {

@@ -238,6 +238,15 @@ if (run) {
     assert.equal((await hostOf(agentFile)).startupTasks, {}, 'the start-up task was removed');
   });
 
+  test('orchestrator-tls13 runs end to end through the agent on Server 2025: the same registry as the simulated host (TLS 1.3 keys, strong crypto in both views)', async () => {
+    const { agentFile, simFile } = await pair('server-2025');
+    const executor = local({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: agentFile } });
+    await expectSameAsSimulated(executor, agentFile, simFile, 'orchestrator-tls13');
+    const host = await hostOf(agentFile);
+    assert.equal(host.registry[`${SCH}\\TLS 1.3\\Server`], { DisabledByDefault: dword(0), Enabled: dword(1) });
+    assert.equal(host.registry[`SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\v4.0.30319`].SchUseStrongCrypto, dword(1));
+  });
+
   test('one PowerShell answers every call; a call given up on ends it and the next call starts another; close ends it', async () => {
     const { agentFile } = await pair();
     const agent = local({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: agentFile } });

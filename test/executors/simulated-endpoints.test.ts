@@ -27,6 +27,25 @@ test('a fresh host answers with Windows defaults: Server 2016 TLS 1.0-1.2 (no 1.
   }
 });
 
+test('TLS 1.3 is served only where the facts say Windows has it: Enabled=1 on Server 2019 gives no TLS 1.3, on Server 2025 it does', async () => {
+  const enable13: HostOp[] = ['Enabled', 'DisabledByDefault'].map((name) => ({ op: 'registry.set', view: '64', key: `${SERVER}\\TLS 1.3\\Server`, name, value: { type: 'REG_DWORD', data: name === 'Enabled' ? 1 : 0 } }));
+  for (const [preset, tls13] of [['server-2019', 'refused'], ['server-2025', 'accepted']] as const) {
+    const clock = new VirtualClock();
+    const executor = await createSimulatedExecutor(await makeHost(preset), { clock });
+    try {
+      const [endpoint] = await executor.tlsEndpoints!();
+      await executor.run(enable13);
+      const [boot] = await executor.run([{ op: 'boot.time' }]);
+      await executor.run([{ op: 'restart', delaySeconds: 0, reason: 't', ifBootTime: (boot as { bootTime: string }).bootTime }]);
+      clock.advance(60_000);
+      const [v] = await probeEndpoint(endpoint, ['TLS 1.3']);
+      assert.is(v.outcome, tls13, `${preset}: ${v.evidence}`);
+    } finally {
+      await executor.close();
+    }
+  }
+});
+
 test('values written leave the running services as they were until the restart; after it the old versions are refused; while it restarts nothing is proven', async () => {
   const clock = new VirtualClock();
   const executor = await createSimulatedExecutor(await makeHost('server-2016'), { clock });

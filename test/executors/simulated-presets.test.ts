@@ -7,6 +7,8 @@ import * as assert from 'uvu/assert';
 import { createPreset, listPresets } from '../../src/executors/simulated-presets.js';
 import { ORCHESTRATOR_SUPPORTED_OS, type OrchestratorRelease } from '../../src/windows/facts/orchestrator.js';
 import { windowsRelease } from '../../src/steps/requirements.js';
+import { compareVersions } from '../../src/steps/judge-sql.js';
+import { TLS13_SQL_SERVER } from '../../src/windows/facts/tls13.js';
 
 test('presets that cannot exist are gone: Orchestrator 2016 on Server 2012, and 32-bit Windows 8.1', () => {
   const names = listPresets().map((p) => p.name);
@@ -31,6 +33,16 @@ test('server-2025: Orchestrator 2025 on Windows Server 2025 (build 26100), .NET 
   assert.equal([host.os.version, host.os.build, host.orchestrator.release], ['10.0.26100', 26100, '2025']);
   assert.equal(host.registry['SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full'].Release, { type: 'REG_DWORD', data: 533325 });
   assert.ok(host.registry['SOFTWARE\\Microsoft\\MSOLEDBSQL19']);
+});
+
+test('server-2022-orch2025 and server-2025: Orchestrator 2025 on SQL Server 2022 above CU1 (the TLS 1.3 threshold) with the OLE DB Driver 19', () => {
+  for (const [name, build] of [['server-2022-orch2025', 20348], ['server-2025', 26100]] as const) {
+    const host = createPreset(name);
+    assert.equal([host.os.build, host.orchestrator.release], [build, '2025'], name);
+    assert.ok(compareVersions(host.sqlInstances[0].version, TLS13_SQL_SERVER.value.firstBuild) >= 0, name);
+    assert.ok(host.registry['SOFTWARE\\Microsoft\\MSOLEDBSQL19'], name);
+    assert.not.ok(host.registry['SOFTWARE\\Microsoft\\MSOLEDBSQL'], `${name}: no OLE DB Driver 18`);
+  }
 });
 
 test('no preset invents a runtime verdict: the .NET 3.5 evidence is what a server reports (installed, file, version)', () => {

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { createSimulatedExecutor, loadRunbook, readHost as readHostFile, VirtualClock, type SimHostState } from '../../src/index.js';
 import { loadInventory, checkInventory, limitInventory } from '../../src/fleet/inventory.js';
-import { startFleet, budgetOf, resumeFleet, type FleetResult } from '../../src/fleet/fleet.js';
+import { startFleet, budgetOf, resumeFleet, fleetResultOf, type FleetRecord, type FleetResult, type HostOutcome } from '../../src/fleet/fleet.js';
 import { kinds, makeHost, newRunner, restartRefused, tempDir } from '../helpers.js';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 
 /** N hosts (the first `failing` of them refuse their restart) and an inventory: a canary wave, then the rest. */
 async function fleetOf(count: number, failing = 0): Promise<{ file: string; hosts: string[] }> {
@@ -98,13 +98,14 @@ test('reports: report.json is the result, report.md a table of every host, junit
   const { result } = await run((await fleetOf(3, 1)).file, { maxFailures: 0 });
   assert.equal(JSON.parse(await readFile(join(result.dir, 'report.json'), 'utf8')), JSON.parse(JSON.stringify(result)));
   const md = await readFile(join(result.dir, 'report.md'), 'utf8');
-  assert.match(md, /\| canary \| h0 \| rolled-back \| 0 \| \d+ \| [\w.-]+\.h0 \|/);
-  assert.match(md, /\| rest \| h2 \| skipped \| 0 \| 0 \| - \|/);
+  assert.match(md, /\| canary \| h0 \| failed and rolled back \| 0 \| \d+ \| [\w.-]+\.h0 \|/);
+  assert.match(md, /\| rest \| h2 \| skipped \(not started\) \| 0 \| 0 \| - \|/);
+  assert.match(md, /- status: \*\*failed\*\* \(exit 1\) — 1 failed and rolled back, 2 skipped \(not started\)/);
   const junit = await readFile(join(result.dir, 'junit.xml'), 'utf8');
   const cases = [...junit.matchAll(/<testcase classname="([^"]+)" name="([^"]+)" time="[\d.]+">([\s\S]*?)<\/testcase>/g)].map((m) => ({ suite: m[1], host: m[2], body: m[3] }));
   assert.equal(cases.map((c) => c.host), ['h0', 'h1', 'h2']);
-  assert.match(cases[0].body, /<failure message="rolled-back: [^"]*" type="[A-Z_]+">/);
-  assert.match(cases[1].body, /<skipped message="not started: the failure budget was spent"\/>/);
+  assert.match(cases[0].body, /<failure message="failed and rolled back: [^"]*" type="[A-Z_]+">/);
+  assert.match(cases[1].body, /<skipped message="skipped \(not started\): the failure budget was spent"\/>/);
   assert.match(junit, /<testsuites name="orchestrator-tls12 fleet [^"]+" tests="3" failures="1" skipped="2">/);
   // Well formed: every element opened is closed, in order.
   const stack: string[] = [];
@@ -122,8 +123,32 @@ test('the plan of a fleet changes nothing and reports each host as planned', asy
   const { result } = await run(file, { checkMode: true });
   assert.is(result.status, 'planned');
   assert.equal(hostsOf(result), { h0: 'planned', h1: 'planned' });
+  assert.equal(result.waves.flatMap((w) => w.hosts.map((h) => h.outcome)), ['changes-pending', 'changes-pending'], 'a plan counts no host as "succeeded"');
+  assert.is(result.counts['changes-pending'], 2);
   assert.ok(result.waves[0].hosts[0].changes > 0);
   assert.equal(await Promise.all(hosts.map((h) => readFile(h, 'utf8'))), before);
+});
+
+test('a fleet plan spends no failure budget: an unreachable canary does not hide the other hosts', async () => {
+  const { file, hosts } = await fleetOf(3);
+  await rm(hosts[0]);
+  const { result } = await run(file, { checkMode: true, maxFailures: 0 });
+  assert.equal(Object.fromEntries(result.waves.flatMap((w) => w.hosts.map((h) => [h.host, h.outcome]))), { h0: 'unreachable', h1: 'changes-pending', h2: 'changes-pending' });
+  assert.is(result.budget.spent, false);
+  assert.is(result.exitCode, 69);
+});
+
+test('a fleet with a host whose rollback failed exits 3 (an operator is needed), whatever else failed', async () => {
+  const record = { fleetId: 'f', runbook: { name: 'rb', steps: [] }, checkMode: false, startedAt: new Date().toISOString() } as unknown as FleetRecord;
+  const host = (name: string, outcome: HostOutcome['outcome']): HostOutcome => ({ host: name, wave: 'w', target: 'sim:x', status: 'rolled-back', outcome, changes: 0, roundTrips: 0 });
+  const waves = [{ name: 'w', hosts: [host('a', 'rolled-back'), host('b', 'rollback-failed'), host('c', 'changed')] }];
+  const result = fleetResultOf(record, waves, { maxFailures: 5, failures: 2, spent: false }, '/tmp/x');
+  assert.is(result.exitCode, 3);
+  assert.is(result.status, 'failed');
+  assert.is(result.counts['rollback-failed'], 1);
+  const onRequest = fleetResultOf(record, [{ name: 'w', hosts: [host('a', 'rolled-back-on-request'), host('c', 'compliant')] }], { maxFailures: 0, failures: 0, spent: false }, '/tmp/x');
+  assert.is(onRequest.exitCode, 0, 'a rollback on request is no failure');
+  assert.is(onRequest.status, 'succeeded');
 });
 
 test('a bad parameter of one host refuses the whole fleet before any host is contacted', async () => {
@@ -158,7 +183,31 @@ test('inventory errors name the file, the host and the field', () => {
   const inv = checkInventory({ hosts: [{ name: 'orch01', target: 'sim:h.json' }, { name: 'sql01', target: 'local' }] }, '/x/inventory.yaml');
   assert.is(inv.hosts[0].target, 'sim:/x/h.json', 'a simulated host is found beside the inventory');
   assert.equal(limitInventory(inv, 'orch*').hosts.map((h) => h.name), ['orch01']);
-  assert.throws(() => limitInventory(inv, 'web*'), /matches no host/);
+  assert.throws(() => limitInventory(inv, 'web*'), /selects no host/);
+});
+
+test('--limit as Ansible: names and wildcards, groups, comma and colon lists, !exclusions, &intersections, @refs', () => {
+  const inv = checkInventory(
+    {
+      hosts: [
+        { name: 'web01', target: 'sim:w1.json', groups: ['web', 'canary'] },
+        { name: 'web02', target: 'sim:w2.json', groups: ['web'] },
+        { name: 'web03', target: 'sim:w3.json', groups: ['web'] },
+        { name: 'sql01', target: 'sim:s1.json', groups: ['sql'] },
+      ],
+      waves: [{ name: 'canary', groups: ['canary'] }, { name: 'rest', groups: ['all'] }],
+    },
+    '/x/inventory.yaml',
+  );
+  const names = (pattern: string, refs?: Record<string, string[]>) => limitInventory(inv, pattern, refs).hosts.map((h) => h.name);
+  assert.equal(names('web'), ['web01', 'web02', 'web03'], 'a group');
+  assert.equal(names('web02,sql01'), ['web02', 'sql01'], 'a comma list');
+  assert.equal(names('web:!web03'), ['web01', 'web02'], 'a group but one host');
+  assert.equal(names('!sql*'), ['web01', 'web02', 'web03'], 'an exclusion alone: every other host');
+  assert.equal(names('all:&canary'), ['web01'], 'an intersection');
+  assert.equal(names('@f1', { '@f1': ['web03', 'sql01'] }), ['web03', 'sql01'], "an earlier fleet's failed hosts");
+  assert.equal(limitInventory(inv, 'web:!web01').waves.map((w) => w.hosts.map((h) => h.name)), [[], ['web02', 'web03']], 'each host stays in its wave');
+  assert.throws(() => names('@f2'), /--limit @f2: nothing is known of it/);
 });
 
 /** Hosts in one wave (those of `failing` — the first n, or the indexes listed — refuse their restart). */

@@ -377,3 +377,23 @@ test('on the target itself, a rollback after the restart also resumes through a 
 });
 
 test.run();
+
+test('tls13=enabled on Server 2016 is refused at preflight as a parameter (PARAMETER_REFUSED), naming the fact and its source; nothing is written', async () => {
+  for (const preset of ['server-2016', 'server-2019', 'server-2012r2']) {
+    const file = await makeHost(preset);
+    const before = await readFile(file, 'utf8');
+    const { result } = await runToEnd(file, { params: { ...FAST, tls13: 'enabled' } });
+    assert.is(result.status, 'rolled-back', preset);
+    assert.is(result.error?.code, 'PARAMETER_REFUSED', preset);
+    assert.match(result.error!.message, /1 parameter\(s\) impossible on this host:\n\s+- param-tls13: parameter tls13=enabled is impossible here: .*no TLS 1\.3.*fact schannel\.tls13-first-build \("Protocols in TLS\/SSL \(Schannel SSP\)", https:/);
+    assert.equal(result.steps.filter((s) => s.changes.length > 0).map((s) => s.id), [], preset);
+    assert.is(await readFile(file, 'utf8'), before, `${preset}: the host is unchanged`);
+  }
+});
+
+test('tls13=disabled on Server 2016 is harmless (the host has no TLS 1.3) and the run succeeds; tls13=enabled on Server 2022 succeeds', async () => {
+  const { result } = await runToEnd(await makeHost('server-2016'), { params: { ...FAST, tls13: 'disabled' } });
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  const enabled = await runToEnd(await makeHost('server-2022'), { params: { ...FAST, tls13: 'enabled' } });
+  assert.is(enabled.result.status, 'succeeded', JSON.stringify(enabled.result.error));
+});

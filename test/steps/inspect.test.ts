@@ -69,6 +69,24 @@ test('a fresh server: each value a run sets is "would change" with what is read,
   assert.ok(item(report, /^TLS handshakes/).every((h) => h.verdict === 'would change' && /TLS 1\.0 accepted/.test(h.evidence)));
 });
 
+test('Windows Server 2012 (build 9200): the WinHTTP DefaultSecureProtocols values a run sets are listed as "would change", in both views, with their facts', async () => {
+  const { report } = await inspectFile(
+    await makeHost('server-2012r2', (h) => {
+      h.os = { ...h.os, caption: 'Microsoft Windows Server 2012 Standard', version: '6.2.9200', build: 9200 };
+    }),
+  );
+  const winhttp = item(report, /WinHttp \((64|32)-bit view\) DefaultSecureProtocols/);
+  assert.is(winhttp.length, 2);
+  for (const w of winhttp) {
+    assert.is(w.verdict, 'would change');
+    assert.is(w.evidence, '(absent)');
+    assert.is(w.wouldSet, '0x00000800 (2048)');
+    assert.equal(w.sources.map((s) => s.id), ['winhttp.default-secure-protocols-location', 'winhttp.default-secure-protocols-bits']);
+  }
+  // ip-verify's value is one dotnet-tls sets too: listed once.
+  assert.is(item(report, /v4\.0\.30319 \(32-bit view\) SystemDefaultTlsVersions/).length, 1);
+});
+
 test('after a run: every value ok, no restart owed, and the handshakes show TLS 1.0 and 1.1 refused, TLS 1.2 accepted', async () => {
   const file = await makeHost('server-2016');
   assert.is((await runToEnd(file)).result.status, 'succeeded');
@@ -136,3 +154,14 @@ if (needPwsh('test/steps/inspect.test.ts')) {
 }
 
 test.run();
+
+test('tls13=enabled on Server 2016: inspect shows the refusal a run\'s preflight would make, with the fact and its source', async () => {
+  const file = await makeHost('server-2016');
+  const { report } = await inspectFile(file, { tls13: 'enabled' });
+  const [v] = item(report, /^param-tls13$/);
+  assert.ok(v, report.items.map((i) => i.check).join(', '));
+  assert.is(v.verdict, 'refuse');
+  assert.match(v.evidence, /parameter tls13=enabled is impossible here/);
+  assert.equal(v.sources.map((s) => s.id), ['schannel.tls13-first-build']);
+  assert.match(v.sources[0].url ?? '', /^https:\/\/learn\.microsoft\.com\//);
+});

@@ -84,6 +84,8 @@ test('the restart carries a planned reason, Operating System: Reconfiguration (s
   assert.is(result.status, 'succeeded', JSON.stringify(result.error));
   const restart = ops.find((o) => o.op === 'restart') as Extract<HostOp, { op: 'restart' }>;
   assert.equal(restart.plannedReason, { major: 2, minor: 4 });
+  // The shutdown.exe codes the agent reads as a shutdown scheduled or in progress: the facts', as data.
+  assert.equal(restart.pendingCodes, { scheduled: 1190, inProgress: 1115 });
 });
 
 test('an unreadable boot-time baseline never skips the restart: the host restarts', async () => {

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { renderReportMarkdown } from '../../src/engine/report.js';
 import type { RunResult } from '../../src/index.js';
 import { makeHost, registryText, runToEnd, single } from '../helpers.js';
+import { expectations, tlsHandshakesParams } from '../../src/steps/tls-handshakes.js';
 
 const step = (r: RunResult, id: string) => r.steps.find((s) => s.id === id)!;
 const out = (r: RunResult, id: string) => step(r, id).output as { verdict: string; verdicts: { endpoint: string; protocol: string; outcome: string }[] };
@@ -87,6 +88,25 @@ test('a plan observes each endpoint once: the verification reuses the baseline u
   } finally {
     server.close();
   }
+});
+
+test('asConfigured: the server must do as the schannel step configured its server side (TLS 1.3 when managed), not the TLS 1.2 defaults', () => {
+  const configured = (tls12Server: boolean, tls13: { managed: boolean; setting: string }) => ({
+    protocols: { 'SSL 3.0': { Server: false }, 'TLS 1.0': { Server: false }, 'TLS 1.1': { Server: false }, 'TLS 1.2': { Server: tls12Server, Client: true } },
+    tls13,
+  });
+  const of = (asConfigured: unknown) => expectations(tlsHandshakesParams.parse({ asConfigured }));
+  assert.equal(of(configured(true, { managed: true, setting: 'enabled' })), { accept: ['TLS 1.2', 'TLS 1.3'], refuse: ['TLS 1.0', 'TLS 1.1'] });
+  assert.equal(of(configured(false, { managed: true, setting: 'enabled' })), { accept: ['TLS 1.3'], refuse: ['TLS 1.0', 'TLS 1.1', 'TLS 1.2'] });
+  assert.equal(of(configured(true, { managed: false, setting: 'leave' })), { accept: ['TLS 1.2'], refuse: ['TLS 1.0', 'TLS 1.1'] }, 'TLS 1.3 left alone: no expectation');
+  assert.equal(of(undefined), { accept: ['TLS 1.2'], refuse: ['TLS 1.0', 'TLS 1.1'] }, 'without it: accept and refuse');
+});
+
+test('TLS 1.3 configured on a Windows without it (Server 2016) is a mismatch: the handshake shows it refused', async () => {
+  const runbook = single('tls/handshakes', { role: 'verify', asConfigured: { protocols: { 'TLS 1.2': { Server: true } }, tls13: { managed: true, setting: 'enabled' } } });
+  const { result } = await runToEnd(await makeHost('server-2016'), { runbook });
+  assert.is(result.status, 'rolled-back');
+  assert.match(JSON.stringify(step(result, 'only')), /TLS 1\.3: refused, expected accepted/);
 });
 
 test.run();

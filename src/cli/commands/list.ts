@@ -1,22 +1,58 @@
 /**
- * `runbook list`: the bundled runbooks with their parameters, and the step kinds.
+ * `runbook list`: the bundled runbooks with their parameters, and the step kinds. With `--target`, the
+ * host is read once (read-only) and each runbook says whether its preflight would accept it, and why not.
  */
 import { bundledRunbookNames, loadRunbook } from '../../engine/bundled.js';
 import { bundledStepKinds } from '../../steps/index.js';
+import type { HostFit } from '../../steps/fits-host.js';
 import { ExitCode } from '../exit-codes.js';
 import { parse, type Command } from '../common.js';
-import { bold, dim } from '../render.js';
+import { connect } from '../targets.js';
+import { bold, dim, green, yellow } from '../render.js';
+
+/** Reads the target and judges every bundled runbook with an Orchestrator preflight. */
+async function fitsOf(target: string): Promise<Map<string, HostFit>> {
+  const { fitsOfTarget } = await import('../../steps/fits-host.js');
+  const executor = await connect(target);
+  try {
+    return new Map((await fitsOfTarget(executor)).map((f) => [f.runbook, f]));
+  } finally {
+    await executor.close();
+  }
+}
 
 export const list: Command = {
   name: 'list',
-  usage: 'Usage: runbook list\n\nThe bundled runbooks, each with its parameters and defaults, and the step kinds documents can use.',
+  usage: `Usage: runbook list [--target <target>]
+
+The bundled runbooks, each with its parameters and defaults, and the step kinds documents can use.
+With --target, the target is read once (nothing is changed) and each runbook says whether it fits the
+host: its preflight's refusals (the reasons a run would stop before any write) and what no document
+settles.`,
   async run(args) {
-    parse(args, {});
+    const { values } = parse(args, { target: { type: 'string' } });
     const kinds = bundledStepKinds();
+    if (values.json) {
+      const runbooks = [];
+      for (const name of await bundledRunbookNames()) {
+        const rb = await loadRunbook(name, kinds);
+        runbooks.push({ name, description: rb.definition.description ?? '', parameters: rb.definition.parameters ?? {} });
+      }
+      const fits = values.target ? await fitsOf(values.target) : undefined;
+      process.stdout.write(`${JSON.stringify({ runbooks, ...(fits ? { fits } : {}), stepKinds: kinds.list().map((k) => ({ kind: k.kind, description: k.description })) })}\n`);
+      return ExitCode.ok;
+    }
+    const fits = values.target ? await fitsOf(values.target) : undefined;
     process.stdout.write(`${bold('Bundled runbooks')}\n`);
     for (const name of await bundledRunbookNames()) {
       const rb = await loadRunbook(name, kinds);
       process.stdout.write(`  ${name} — ${rb.definition.description ?? ''}\n`);
+      const fit = fits?.get(name);
+      if (fit) {
+        process.stdout.write(`      ${fit.fits ? green(`fits ${values.target}`) : yellow(`does not fit ${values.target}`)}\n`);
+        for (const r of fit.reasons) process.stdout.write(`        refused: ${r}\n`);
+        for (const u of fit.unknowns) process.stdout.write(`        ${dim(`not settled: ${u}`)}\n`);
+      }
       for (const [p, spec] of Object.entries(rb.definition.parameters ?? {})) {
         process.stdout.write(`      --param ${p}=<${spec.type}>  ${dim(`${spec.description ?? ''} (default ${JSON.stringify(spec.default)})`)}\n`);
       }

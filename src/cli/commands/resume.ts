@@ -54,7 +54,7 @@ async function resumeOne(id: string, values: { force: boolean; 'allow-restart': 
       force: values.force,
       overrides: values['allow-restart'] ? { allowRestart: true } : {},
     });
-    return exitCodeFor((await follow(run, outputMode(values.json), where.stateDir)).status);
+    return exitCodeFor((await follow(run, outputMode(values.json), where.stateDir)).outcome);
   } finally {
     await executor.close();
   }

@@ -15,6 +15,7 @@ With a fleet id: every host of the fleet that succeeded (or waits), the last wav
 
 Options
   --force           undo values even where they changed since the run
+  -y, --yes         no confirmation before a fleet is rolled back (asked only on a terminal)
   -t, --target <t>  reconnect another way than the run's own target
 
 ${COMMON_OPTIONS}`;
@@ -23,17 +24,17 @@ export const rollback: Command = {
   name: 'rollback',
   usage,
   async run(args) {
-    const { values, positionals } = parse(args, { target: { type: 'string', short: 't' }, force: { type: 'boolean', default: false } });
+    const { values, positionals } = parse(args, { target: { type: 'string', short: 't' }, force: { type: 'boolean', default: false }, yes: { type: 'boolean', short: 'y', default: false } });
     if (positionals.length !== 1) throw new UsageError('rollback takes one run id');
     const where = await storeOf(values);
-    if (await where.store.isFleet(positionals[0])) return (await import('../fleet.js')).rollbackFleetCommand(where, positionals[0], values.force, values.json);
+    if (await where.store.isFleet(positionals[0])) return (await import('../fleet.js')).rollbackFleetCommand(where, positionals[0], values.force, values.json, values.yes);
     const runner = await runnerFor(where);
     const started = await runner.startedRecord(positionals[0]);
     const executor = await connect(values.target ?? started.targetSpec ?? started.target);
     try {
       const result = await follow(await runner.rollback(positionals[0], { executor, force: values.force }), outputMode(values.json), where.stateDir);
       // A rollback that completed is this command's success.
-      return result.status === 'rolled-back' ? ExitCode.ok : exitCodeFor(result.status);
+      return result.status === 'rolled-back' ? ExitCode.ok : exitCodeFor(result.outcome);
     } finally {
       await executor.close();
     }

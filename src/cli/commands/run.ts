@@ -4,9 +4,10 @@
 import { resolve } from 'node:path';
 import { loadRunbook } from '../../engine/bundled.js';
 import { bundledStepKinds } from '../../steps/index.js';
-import { exitCodeFor } from '../exit-codes.js';
+import { detailedExitCode, exitCodeFor } from '../exit-codes.js';
 import { COMMON_OPTIONS, RETRIES_OPTION, RETRIES_USAGE, UsageError, follow, outputMode, paramsFrom, parse, retriesFrom, runnerFor, storeOf, type Command } from '../common.js';
-import { TARGET_FORMS, connect } from '../targets.js';
+import { TARGET_FORMS, checkTarget, connect } from '../targets.js';
+import { checkStepParameters, resolveParameters } from '../../engine/loader.js';
 
 /** The target as typed, with a simulated host's file made absolute so that a resume from elsewhere finds it. */
 export function targetSpec(target: string): string {
@@ -30,7 +31,10 @@ ${RETRIES_USAGE}
   -i, --inventory <file>  a fleet: every host of the inventory, its waves in order (instead of --target)
   --concurrency N         hosts driven at once (default 10)
   --max-failures N|P%     failed hosts tolerated before no new host starts (default 0)
-  --limit <pattern>       only the hosts whose name matches (* and ?)
+  --limit <pattern>       only some hosts, as Ansible's: names (* and ?), groups, comma lists, !host to
+                          exclude, &group to intersect, @<fleet-id> the hosts that failed in that fleet
+  -y, --yes               no confirmation before a fleet's hosts are changed (asked only on a terminal)
+  --detailed-exitcode     plan only, as Terraform's: exit 0 nothing to do, 2 changes pending, 1 an error
   --no-wait               queue the fleet's hosts for \`runbook worker\` (needs --store) and print its id
 
 ${COMMON_OPTIONS}
@@ -50,8 +54,12 @@ export async function runOnce(args: string[], checkMode: boolean): Promise<numbe
     'max-failures': { type: 'string' },
     limit: { type: 'string' },
     'no-wait': { type: 'boolean', default: false },
+    'detailed-exitcode': { type: 'boolean', default: false },
+    yes: { type: 'boolean', short: 'y', default: false },
     ...RETRIES_OPTION,
   });
+  const detailed = values['detailed-exitcode'];
+  if (detailed && !checkMode) throw new UsageError('--detailed-exitcode goes with plan (0 nothing to do, 2 changes pending, 1 error)');
   const retries = retriesFrom(values.retries);
   if (positionals.length !== 1) throw new UsageError(`${checkMode ? 'plan' : 'run'} takes one runbook: a bundled name or a .yaml/.json file`);
   if (values.inventory && values.target) throw new UsageError('give --target (one host) or --inventory (a fleet), not both');
@@ -65,6 +73,8 @@ export async function runOnce(args: string[], checkMode: boolean): Promise<numbe
     if (values['no-wait'] && where.store.kind !== 'postgres') throw new UsageError('--no-wait queues the fleet for workers: give a shared --store postgres://… (or $RUNBOOK_STORE)');
     const { runFleetCommand } = await import('../fleet.js');
     return runFleetCommand({
+      detailedExitCode: detailed,
+      yes: values.yes,
       runbook,
       inventory: values.inventory,
       where,
@@ -81,14 +91,19 @@ export async function runOnce(args: string[], checkMode: boolean): Promise<numbe
   if (!values.target) throw new UsageError(`--target is required; accepted forms:\n${TARGET_FORMS.map((f) => `  ${f}`).join('\n')}`);
   const kinds = bundledStepKinds();
   const runbook = await loadRunbook(positionals[0], kinds);
+  // Everything that can be checked without the target is checked before it is contacted.
+  await checkTarget(values.target);
+  const params = paramsFrom(values.param);
+  checkStepParameters(runbook.definition, resolveParameters(runbook.definition, params).params, kinds);
   const where = await storeOf(values);
   const runner = await runnerFor(where, retries);
   const executor = await connect(values.target, { onTarget: values['on-target'] });
   try {
     // Parameters are resolved and every step's are checked here, before the target is contacted.
-    const run = runner.start(runbook, { executor, params: paramsFrom(values.param), checkMode, target: targetSpec(values.target) });
+    const run = runner.start(runbook, { executor, params, checkMode, target: targetSpec(values.target) });
     const result = await follow(run, outputMode(values.json), where.stateDir);
-    return exitCodeFor(result.status);
+    const code = exitCodeFor(result.outcome, result.error);
+    return detailed ? detailedExitCode(code, result.outcome === 'changes-pending') : code;
   } finally {
     await executor.close();
   }

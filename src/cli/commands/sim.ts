@@ -18,7 +18,8 @@ const usage = `Usage: runbook sim create --preset <name> --out <file> [--downtim
        runbook sim capture --target <target> --out <file> [--mask]
        runbook sim serve <file>
        runbook sim fleet --preset <name> --count N --out <dir> [--latency-ms MS] [--downtime-ms MS]
-       runbook sim presets
+       runbook sim presets [--json]
+(create, capture and fleet overwrite no file unless --force)
 
 create    writes a simulated Windows host (a JSON file) from a preset
 capture   reads a host (read operations only) and writes what it read as a simulated host, to rehearse
@@ -42,6 +43,13 @@ export function presetOrRefuse(name: string): SimHostState {
   }
 }
 
+/** A file that exists is overwritten only with `--force` (as `terraform`/`ansible` keep what is there). */
+async function refuseOverwrite(files: string[], force: boolean): Promise<void> {
+  if (force) return;
+  const there = (await Promise.all(files.map(async (f) => ((await stat(f).then(() => true, () => false)) ? f : null)))).filter((f): f is string => f !== null);
+  if (there.length > 0) throw new ValidationError(`${there.length === 1 ? `${there[0]} exists` : `${there.length} files exist`}: nothing was overwritten`, there.slice(0, 5), { hint: 'pass --force to overwrite, or choose another --out' });
+}
+
 /** The folder a file is to be written in must exist: say so plainly rather than with ENOENT. */
 export async function refuseMissingFolder(file: string): Promise<void> {
   const folder = dirname(resolve(file));
@@ -56,8 +64,9 @@ export const sim: Command = {
     const [sub, ...rest] = args;
     if (sub === '--help' || sub === '-h') return parse(['--help'], {}) as never;
     if (sub === 'presets') {
-      parse(rest, {});
-      for (const p of listPresets()) process.stdout.write(`  ${p.name.padEnd(24)} ${p.description}\n`);
+      const { values } = parse(rest, {});
+      if (values.json) process.stdout.write(`${JSON.stringify(listPresets().map((p) => ({ name: p.name, description: p.description })))}\n`);
+      else for (const p of listPresets()) process.stdout.write(`  ${p.name.padEnd(24)} ${p.description}\n`);
       return ExitCode.ok;
     }
     if (sub === 'serve') return serve(rest);
@@ -69,6 +78,7 @@ export const sim: Command = {
       out: { type: 'string' },
       'downtime-ms': { type: 'string' },
       'on-target': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
     });
     if (!values.preset || !values.out) throw new UsageError('sim create needs --preset <name> and --out <file>');
     const host = presetOrRefuse(values.preset);
@@ -79,6 +89,7 @@ export const sim: Command = {
     }
     host.onTarget = values['on-target'];
     await refuseMissingFolder(values.out);
+    await refuseOverwrite([resolve(values.out)], values.force);
     await writeHost(resolve(values.out), host);
     process.stdout.write(`created ${values.out}: ${host.os.caption} (${values.preset})\n`);
     return ExitCode.ok;
@@ -90,9 +101,11 @@ async function capture(args: string[]): Promise<number> {
     target: { type: 'string', short: 't' },
     out: { type: 'string' },
     mask: { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
   });
   if (positionals.length > 0 || !values.target || !values.out) throw new UsageError('sim capture needs --target <target> and --out <file>');
   await refuseMissingFolder(values.out);
+  await refuseOverwrite([resolve(values.out)], values.force);
   const [{ connect }, { captureHost }] = await Promise.all([import('../targets.js'), import('../../executors/simulated-capture.js')]);
   const executor = await connect(values.target);
   let host: SimHostState;
@@ -150,6 +163,7 @@ async function fleet(args: string[]): Promise<number> {
     out: { type: 'string' },
     'latency-ms': { type: 'string' },
     'downtime-ms': { type: 'string' },
+    force: { type: 'boolean', default: false },
   });
   if (!values.preset || !values.count || !values.out) throw new UsageError('sim fleet needs --preset <name>, --count N and --out <dir>');
   const count = wholeNumber('count', values.count, 1)!;
@@ -159,6 +173,8 @@ async function fleet(args: string[]): Promise<number> {
   const dir = resolve(values.out);
   await mkdir(dir, { recursive: true });
   const width = String(count).length;
+  const hostFile = (i: number) => join(dir, `host-${String(i).padStart(width, '0')}.json`);
+  await refuseOverwrite([join(dir, 'inventory.yaml'), ...Array.from({ length: count }, (_, i) => hostFile(i + 1))], values.force);
   const names: string[] = [];
   for (let i = 1; i <= count; i++) {
     const host = presetOrRefuse(values.preset);

@@ -4,18 +4,25 @@
  */
 import { ExitCode } from '../exit-codes.js';
 import { runResult } from '../../engine/run-index.js';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { OUTCOMES } from '../../engine/outcome.js';
+import { currentGeneration, leaseIsLive, readLease } from '../../engine/lease.js';
+import type { RunSummary } from '../../engine/run-index.js';
 import { dirname, join, resolve } from 'node:path';
-import { COMMON_OPTIONS, UsageError, parse, storeOf, type Command } from '../common.js';
+import { COMMON_OPTIONS, UsageError, parse, storeOf, type Command, type Where } from '../common.js';
 import { bold } from '../render.js';
 import type { RunResult } from '../../engine/types.js';
 
-const usage = `Usage: runbook status [run-id | fleet-id] [--reports <dir>]
+const usage = `Usage: runbook status [run-id | fleet-id] [--fleet <id>] [--status <outcome>] [--reports <dir>]
 
-Without an id: every run in the store, with its status and current step.
-With a run id: that run's steps. With a fleet id: a host × step matrix of the fleet.
+Without an id: the fleets with their hosts' outcomes, then every run with its outcome and current step
+(a run whose driver died, its lease expired, shows as interrupted). Reads only: a read-only state
+directory will do. With a run id: that run's steps. With a fleet id: a host × step matrix of the fleet.
 
 Options
+  --fleet <id>        only the runs of this fleet
+  --status <outcome>  only the runs with this outcome or status (changed, compliant, rolled-back,
+                      rollback-failed, unreachable, interrupted, running, succeeded, …)
   --reports <dir>     also write the run's files (report.md, report.json, undo files, backups) or the
                       fleet's reports (report.md, report.json, junit.xml) into <dir>, from the store
 
@@ -31,10 +38,12 @@ export const status: Command = {
   name: 'status',
   usage,
   async run(args) {
-    const { values, positionals } = parse(args, { reports: { type: 'string' } });
+    const { values, positionals } = parse(args, { reports: { type: 'string' }, fleet: { type: 'string' }, status: { type: 'string' } });
     if (values.reports && !positionals[0]) throw new UsageError('--reports goes with a run id or a fleet id');
-    // Journals only: no engine, no step kinds, no transport is loaded to list runs.
-    const where = await storeOf(values);
+    if ((values.fleet ?? values.status) !== undefined && positionals[0]) throw new UsageError('--fleet and --status filter the list of runs: give them without an id');
+    // Journals only: no engine, no step kinds, no transport is loaded to list runs; nothing is written
+    // (but --reports, which writes elsewhere).
+    const where = await storeOf(values, { readOnly: true });
     if (positionals[0] && (await where.store.isFleet(positionals[0]))) {
       const { fleetStatus } = await import('../fleet.js');
       return fleetStatus(where, positionals[0], values.json, values.reports);
@@ -46,22 +55,88 @@ export const status: Command = {
       else {
         process.stdout.write(`${bold(result.runId)}  ${statusText(result.status, result.awaiting)}  ${result.runbook} → ${result.target}\n`);
         if (result.reason) process.stdout.write(`  ${result.reason}\n`);
-        for (const s of result.steps) process.stdout.write(`  ${s.id.padEnd(10)} ${s.status.padEnd(20)} ${s.summary}\n`);
+        process.stdout.write(`  outcome: ${OUTCOMES[result.outcome].label}\n`);
+        const idWidth = Math.max(4, ...result.steps.map((s) => s.id.length));
+        for (const s of result.steps) process.stdout.write(`  ${s.id.padEnd(idWidth)}  ${s.status.padEnd(19)}  ${s.summary}\n`);
       }
       return ExitCode.ok;
     }
-    const runs = await where.store.listRuns();
-    if (values.json) process.stdout.write(`${JSON.stringify(runs)}\n`);
-    else if (runs.length === 0) process.stdout.write(`no runs in ${where.store.location}\n`);
+    let runs = await interruptedWhenLeaseExpired(where, await where.store.listRuns());
+    const fleets = await fleetsOf(where, runs);
+    if (values.fleet) {
+      if (!fleets.some((f) => f.fleetId === values.fleet)) throw new UsageError(`--fleet ${values.fleet}: no such fleet in ${where.store.location}`);
+      runs = runs.filter((r) => r.runId.startsWith(`${values.fleet}.`));
+    }
+    if (values.status) runs = runs.filter((r) => r.status === values.status || shownOutcome(r) === values.status);
+    const shownFleets = values.fleet ? fleets.filter((f) => f.fleetId === values.fleet) : values.status ? [] : fleets;
+    if (values.json) process.stdout.write(`${JSON.stringify(runs.map(({ expired, ...r }) => (expired ? { ...r, outcome: 'interrupted', leaseExpired: true } : r)))}\n`);
+    else if (runs.length === 0 && shownFleets.length === 0) process.stdout.write(`no runs in ${where.store.location}${values.fleet || values.status ? ' match' : ''}\n`);
     else {
-      for (const s of runs) {
-        if (s.status === 'damaged') process.stdout.write(`${s.runId}  damaged          ${s.error}\n`);
-        else process.stdout.write(`${s.runId}  ${statusText(s.status, s.awaiting).padEnd(24)} ${(s.currentStep ?? '-').padEnd(10)} ${s.startedAt} → ${s.endedAt}  ${s.target}\n`);
+      if (shownFleets.length > 0) {
+        const w = Math.max(5, ...shownFleets.map((f) => f.fleetId.length));
+        process.stdout.write(`${bold('FLEET'.padEnd(w))}  ${bold('RUNBOOK'.padEnd(20))}  ${bold('HOSTS')}\n`);
+        for (const f of shownFleets) process.stdout.write(`${f.fleetId.padEnd(w)}  ${f.runbook.padEnd(20)}  ${f.hosts}: ${f.text}\n`);
+        process.stdout.write('\n');
       }
+      const rows = runs.map((r) => [r.runId, r.status === 'damaged' ? 'damaged' : shownOutcome(r), r.currentStep ?? '-', r.startedAt || '-', r.endedAt || '-', r.status === 'damaged' ? (r.error ?? '') : r.target]);
+      const head = ['RUN', 'OUTCOME', 'STEP', 'STARTED', 'ENDED', 'TARGET'];
+      const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+      const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+      process.stdout.write(`${bold(line(head))}\n`);
+      for (const r of rows) process.stdout.write(`${line(r)}\n`);
     }
     return ExitCode.ok;
   },
 };
+
+/** How a run is listed: its outcome (`interrupted (lease expired)` for a run whose driver died). */
+function shownOutcome(r: Listed): string {
+  if (r.status === 'damaged') return 'damaged';
+  if (r.expired) return 'interrupted (lease expired)';
+  if (r.outcome) return r.outcome;
+  return statusText(r.status, r.awaiting);
+}
+
+type Listed = RunSummary & { expired?: boolean };
+
+/**
+ * Runs that say `running` but whose lease is no longer live (expired, released, its process gone):
+ * their driver died, and they wait for `runbook resume`. A file store only; a shared store's leases
+ * are its workers' to judge.
+ */
+async function interruptedWhenLeaseExpired(where: Where, runs: RunSummary[]): Promise<Listed[]> {
+  if (where.store.kind !== 'file') return runs;
+  return Promise.all(
+    runs.map(async (r) => {
+      if (r.status !== 'running') return r;
+      const dir = join(where.stateDir, 'runs', r.runId);
+      const lease = await readLease(dir, await currentGeneration(dir));
+      return leaseIsLive(lease) ? r : { ...r, expired: true };
+    }),
+  );
+}
+
+/** The fleets of the store, each with its hosts' outcomes counted (from their runs and unreachable records). */
+async function fleetsOf(where: Where, runs: RunSummary[]): Promise<{ fleetId: string; runbook: string; hosts: number; text: string }[]> {
+  const ids = new Set(runs.map((r) => r.runId.split('.')[0]).filter((id) => /-fleet-/.test(id)));
+  if (where.store.kind === 'file') {
+    for (const id of await readdir(join(where.stateDir, 'fleets')).catch(() => [] as string[])) ids.add(id);
+  }
+  const out = [];
+  for (const fleetId of [...ids].sort()) {
+    if (!(await where.store.isFleet(fleetId).catch(() => false))) continue;
+    const record = await where.store.readFleet(fleetId);
+    const unreachable = await where.store.unreachableHosts(fleetId).catch(() => ({}) as Record<string, unknown>);
+    const counts: Record<string, number> = {};
+    for (const host of record.inventory.hosts) {
+      const run = runs.find((r) => r.runId === `${fleetId}.${host.name}`);
+      const shown = run ? shownOutcome(run) : unreachable[host.name] ? 'unreachable' : 'not started';
+      counts[shown] = (counts[shown] ?? 0) + 1;
+    }
+    out.push({ fleetId, runbook: record.runbook.name, hosts: record.inventory.hosts.length, text: Object.entries(counts).map(([k, n]) => `${n} ${k in OUTCOMES ? OUTCOMES[k as keyof typeof OUTCOMES].label.replace(/ — .*/, '') : k}`).join(', ') });
+  }
+  return out;
+}
 
 /** A run's files, as the store keeps them, under a folder. */
 async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {

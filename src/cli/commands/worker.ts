@@ -47,7 +47,11 @@ export const worker: Command = {
     const store = where.store as InstanceType<typeof PostgresStore>;
     const runner = new Runner({ stateDir: where.stateDir, store, kinds: bundledStepKinds(), lease: { ttlMs } });
     const w = await startWorker({ store, runner, connect: (target) => connect(target), concurrency, pollMs });
-    const line = (o: object, text: string) => process.stdout.write(values.json ? `${JSON.stringify(o)}\n` : `${text}\n`);
+    // Every line carries its time: a worker's log is read long after, beside other workers'.
+    const line = (o: object, text: string) => {
+      const at = new Date().toISOString();
+      process.stdout.write(values.json ? `${JSON.stringify({ at, ...o })}\n` : `${at}  ${text}\n`);
+    };
     w.events.on('host:start', (e) => line({ event: 'host:start', ...e }, `${e.resumed ? 'resume' : 'start '}  ${e.host}  (${e.runId})`));
     w.events.on('host:end', (e) => line({ event: 'host:end', ...e }, `${e.status === 'succeeded' || e.status === 'planned' ? green(e.status) : red(e.status)}  ${e.host}${e.error ? `: ${e.error.message.split('\n')[0]}` : ''}`));
     w.events.on('host:held', (e) => line({ event: 'host:held', ...e }, `${yellow('held')}  ${e.host}: another driver holds its lease`));

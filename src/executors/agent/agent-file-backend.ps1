@@ -208,7 +208,8 @@ function Get-ServiceStatus([string]$serviceName) {
 
 # A simulated restart is instant: the document boots at once (a new boot time, the protocols its
 # services acquire re-read, services by start type). As the simulated host does, a new boot is never within the boot-time
-# tolerance of the last.
+# tolerance of the last. No shutdown.exe runs here: a pending shutdown is the document's, answered with
+# the fields the agent gives for the op's pendingCodes (scheduled, inProgress), as the simulated host does.
 function Invoke-Restart($op) {
     $doc = Load-Doc
     if ($doc.Contains('pendingShutdown') -and $null -ne $doc.pendingShutdown) {

@@ -447,11 +447,13 @@ function Invoke-Restart($op) {
     }
     $shutdownArgs += @('/c', [string]$op.reason)
     $r = Invoke-Native 'shutdown.exe' $shutdownArgs
-    # 1190 (ERROR_SHUTDOWN_IS_SCHEDULED): someone else's shutdown is pending. It is theirs: never
+    # The exit codes come with the op (pendingCodes, from the facts table); without them, none is pending.
+    $hasCodes = $op.Contains('pendingCodes') -and $null -ne $op.pendingCodes
+    # Scheduled (ERROR_SHUTDOWN_IS_SCHEDULED): someone else's shutdown is pending. It is theirs: never
     # cancelled here; the step reports it and waits for it or fails, as its parameter says.
-    if ($r.exitCode -eq 1190) { return [ordered]@{ requested = $false; alreadyRestarted = $false; pendingShutdown = $true } }
-    # 1115 (ERROR_SHUTDOWN_IN_PROGRESS): a shutdown is already under way; it is the restart.
-    if ($r.exitCode -eq 1115) { return [ordered]@{ requested = $false; alreadyRestarted = $false; shutdownInProgress = $true } }
+    if ($hasCodes -and $r.exitCode -eq [int]$op.pendingCodes.scheduled) { return [ordered]@{ requested = $false; alreadyRestarted = $false; pendingShutdown = $true } }
+    # In progress (ERROR_SHUTDOWN_IN_PROGRESS): a shutdown is already under way; it is the restart.
+    if ($hasCodes -and $r.exitCode -eq [int]$op.pendingCodes.inProgress) { return [ordered]@{ requested = $false; alreadyRestarted = $false; shutdownInProgress = $true } }
     if ($r.exitCode -ne 0) { throw (New-AgentError 'permanent' "shutdown.exe failed with exit code $($r.exitCode): $($r.stderr.Trim())") }
     return [ordered]@{ requested = $true; alreadyRestarted = $false }
 }

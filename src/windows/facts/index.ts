@@ -14,6 +14,7 @@ import { RESTART_FACTS } from './restart.js';
 import { POWERSHELL_FACTS } from './powershell.js';
 import { PROCEDURE_FACTS } from './procedure.js';
 import { WINRM_SERVICE_FACTS } from './winrm-service.js';
+import { TLS13_FACTS } from './tls13.js';
 
 export type { WindowsFact, FactSource, FactProof, FactStatus } from './types.js';
 export { defineFact } from './types.js';
@@ -30,6 +31,7 @@ export const WINDOWS_FACTS: readonly WindowsFact[] = [
   ...POWERSHELL_FACTS,
   ...PROCEDURE_FACTS,
   ...WINRM_SERVICE_FACTS,
+  ...TLS13_FACTS,
 ];
 
 /**

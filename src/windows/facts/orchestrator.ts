@@ -112,6 +112,22 @@ export const ORCHESTRATOR_SQL_CLIENT = defineFact({
   ],
 });
 
+/**
+ * The Windows service names of Orchestrator's services: what the runbook checks and waits for, and
+ * what the simulated and captured hosts carry. No Microsoft document found gives the short names.
+ */
+export const ORCHESTRATOR_SERVICES = defineFact({
+  id: 'orchestrator.services',
+  topic: 'Orchestrator',
+  statement:
+    'The Orchestrator services by their Windows service names: omanagement (Orchestrator Management Service), orunbook (Orchestrator Runbook Service), oremoting (Orchestrator Runbook Server Monitor) — no Microsoft document found states the short names',
+  value: ['omanagement', 'orunbook', 'oremoting'] as readonly string[],
+  status: 'unknown',
+  proof: 'none',
+  sources: [],
+  note: "Searched Microsoft Learn (the docs and pages corpora) for the three display names and their service names: no page found lists them. The names are the ones the runbook has always used; they are a parameter (orchestrator/ip-verify `services`, the runbooks' readyServices), so a host whose services are named otherwise is checked by the names the operator gives, and no host is refused by this list alone.",
+});
+
 /** Every Orchestrator fact, in the order of `docs/windows-facts.md`. */
 export const ORCHESTRATOR_FACTS: readonly WindowsFact[] = [
   ORCHESTRATOR_ACCEPTED_RELEASES,
@@ -119,4 +135,5 @@ export const ORCHESTRATOR_FACTS: readonly WindowsFact[] = [
   ORCHESTRATOR_ARCHITECTURE,
   ORCHESTRATOR_SUPPORTED_SQL,
   ORCHESTRATOR_SQL_CLIENT,
+  ORCHESTRATOR_SERVICES,
 ];

@@ -87,12 +87,16 @@ export const PROCEDURE_STRONG_CRYPTO = defineFact({
   note: 'The 2019 page names no SchUseStrongCrypto value anywhere; its step 2 tables list SystemDefaultTlsVersions only. Neither revision asks for SchUseStrongCrypto under v2.0.50727. On a 32-bit Windows there is no WOW6432Node: the native key is the only one.',
 });
 
-/** `SystemDefaultTlsVersions` = 1 in the .NET 2.0 and 4 keys, in both views on 64-bit Windows: the same table in both revisions. */
+/**
+ * `SystemDefaultTlsVersions` = 1 in the .NET 2.0 and 4 keys (`key` is the HKLM path of the
+ * `.NETFramework` key, read in each registry view), in both views on 64-bit Windows: the same table in
+ * both revisions.
+ */
 export const PROCEDURE_SYSTEM_DEFAULT_TLS = defineFact({
   id: 'procedure.system-default-tls-versions',
   topic: 'The procedure',
   statement: 'SystemDefaultTlsVersions = 1 (REG_DWORD) under .NETFramework\\v2.0.50727 and \\v4.0.30319: both views on a 64-bit OS (four keys), the native keys on a 32-bit OS (two); the same in both revisions',
-  value: { name: 'SystemDefaultTlsVersions', data: 1, versions: ['v2.0.50727', 'v4.0.30319'] } as { name: string; data: number; versions: readonly string[] },
+  value: { key: 'SOFTWARE\\Microsoft\\.NETFramework', name: 'SystemDefaultTlsVersions', data: 1, versions: ['v2.0.50727', 'v4.0.30319'] } as { key: string; name: string; data: number; versions: readonly string[] },
   status: 'stated',
   proof: 'microsoft',
   sources: [

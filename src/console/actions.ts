@@ -1,0 +1,167 @@
+/**
+ * The console's actions — resume, rollback, relaunch a fleet's failed hosts — each carried out by the
+ * `runbook` CLI in a child process, exactly as a person would type it: the same code paths, signals,
+ * leases and journals as the command line, and a console that stays a reader (it loads no engine, no
+ * transport; a drive that crashes does not take the console down, and stopping the console does not
+ * stop a drive). Every action is journaled in `<state-dir>/console/actions.jsonl` with who asked
+ * (the console's user, the session's address and browser) and when, then how it ended.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Session } from './auth.js';
+import type { ConsoleReader } from './reader.js';
+import { Outcome } from './outcome.js';
+
+export type ActionName = 'resume' | 'rollback' | 'relaunch';
+
+export type ActionEntry = {
+  seq: number;
+  at: string;
+  action: ActionName;
+  id: string;
+  /** Whether `id` names a run or a fleet. */
+  of: 'run' | 'fleet';
+  who: { user: string; address: string; userAgent: string; session: string };
+  event: 'started' | 'ended' | 'refused';
+  pid?: number;
+  exitCode?: number | null;
+  /** The fleet a relaunch started. */
+  fleetId?: string;
+  hosts?: string[];
+  detail?: string;
+  log?: string;
+};
+
+/** The outcomes a relaunch takes again: failed hosts, not those left half-undone (a person looks at those). */
+export const RELAUNCHED: readonly string[] = [Outcome.rolledBack, Outcome.unreachable, Outcome.cancelled];
+
+export interface ActionsOptions {
+  reader: ConsoleReader;
+  stateDir: string;
+  /** `--store` as given (never with a password: the CLI refuses one). */
+  storeUrl?: string;
+  /** The CLI to run: node and its arguments. @default this process's own CLI */
+  cli?: string[];
+}
+
+export class ConsoleActions {
+  private seq = 0;
+  private readonly dir: string;
+  readonly children = new Set<number>();
+
+  constructor(private readonly o: ActionsOptions) {
+    this.dir = join(o.stateDir, 'console');
+  }
+
+  /** The journal of actions, oldest first. */
+  async entries(): Promise<ActionEntry[]> {
+    const text = await readFile(join(this.dir, 'actions.jsonl'), 'utf8').catch(() => '');
+    return text.split('\n').flatMap((l) => {
+      try {
+        return [JSON.parse(l) as ActionEntry];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  private async journal(entry: Omit<ActionEntry, 'seq' | 'at'>): Promise<ActionEntry> {
+    await mkdir(this.dir, { recursive: true });
+    if (this.seq === 0) this.seq = (await this.entries()).reduce((n, e) => Math.max(n, e.seq), 0);
+    const full = { seq: ++this.seq, at: new Date().toISOString(), ...entry };
+    await appendFile(join(this.dir, 'actions.jsonl'), `${JSON.stringify(full)}\n`);
+    return full;
+  }
+
+  private who(session: Session): ActionEntry['who'] {
+    let user = '?';
+    try {
+      user = userInfo().username;
+    } catch {
+      // no user name on this system
+    }
+    // The session id is a credential: only a digest of it is journaled.
+    return { user, address: session.address, userAgent: session.userAgent, session: createHash('sha256').update(session.id).digest('hex').slice(0, 12) };
+  }
+
+  /** Starts an action; resolves once its process started (and is journaled). */
+  async start(action: ActionName, id: string, of: 'run' | 'fleet', session: Session): Promise<ActionEntry> {
+    const who = this.who(session);
+    let args: string[];
+    let hosts: string[] | undefined;
+    if (action === 'relaunch') {
+      const made = await this.relaunchInventory(id);
+      if ('refused' in made) {
+        await this.journal({ action, id, of, who, event: 'refused', detail: made.refused });
+        throw new ActionRefused(made.refused);
+      }
+      hosts = made.hosts;
+      args = ['run', made.source, '--inventory', made.file, '--max-failures', String(made.maxFailures), '--concurrency', String(made.concurrency), '--json'];
+    } else {
+      args = [action, id];
+    }
+    args.push('--state-dir', this.o.stateDir, ...(this.o.storeUrl ? ['--store', this.o.storeUrl] : []));
+    await mkdir(this.dir, { recursive: true });
+    const log = join(this.dir, `action-${Date.now()}-${action}.log`);
+    const cli = this.o.cli ?? [...process.execArgv, resolve(process.argv[1] ?? 'runbook')];
+    // The drive writes straight into its log and runs in a process group of its own: stopping the
+    // console (Ctrl-C reaches its whole group) neither signals it nor breaks a pipe it writes to.
+    const fd = openSync(log, 'a', 0o600);
+    let child;
+    try {
+      child = spawn(process.execPath, [...cli, ...args], { stdio: ['ignore', fd, fd], detached: true, env: { ...process.env, NO_COLOR: '1' } });
+    } finally {
+      closeSync(fd);
+    }
+    const pid = child.pid ?? -1;
+    this.children.add(pid);
+    const started = await this.journal({ action, id, of, who, event: 'started', pid, ...(hosts ? { hosts } : {}), log: log.slice(this.o.stateDir.length + 1) });
+    child.on('close', (code) => {
+      this.children.delete(pid);
+      void (async () => {
+        // A relaunch's first JSON event names the fleet it started.
+        const fleetId = action === 'relaunch' ? /"fleetId":"([A-Za-z0-9._-]+)"/.exec(await readFile(log, 'utf8').catch(() => ''))?.[1] : undefined;
+        await this.journal({ action, id, of, who, event: 'ended', pid, exitCode: code, ...(fleetId ? { fleetId, detail: `relaunched as fleet ${fleetId}` } : {}) });
+      })();
+    });
+    child.unref();
+    return started;
+  }
+
+  /**
+   * The inventory of a relaunch: the fleet's failed hosts only, in their waves, with the parameters the
+   * fleet gave them (written into the file, never onto a command line).
+   */
+  private async relaunchInventory(fleetId: string): Promise<{ file: string; source: string; hosts: string[]; maxFailures: number; concurrency: number } | { refused: string }> {
+    const view = await this.o.reader.fleet(fleetId);
+    if (view.status === 'running') return { refused: `fleet ${fleetId} is still running: relaunch its failed hosts once it ended` };
+    const record = await this.o.reader.fleetRecord(fleetId);
+    const failed = new Set(view.waves.flatMap((w) => w.hosts).filter((h) => RELAUNCHED.includes(h.outcome)).map((h) => h.name));
+    if (failed.size === 0) return { refused: `fleet ${fleetId} has no failed host to relaunch (failed and rolled back, unreachable or cancelled)` };
+    // The fleet's own definition, as its record keeps it (the hosts' runs were started from it).
+    const stamp = Date.now();
+    await mkdir(this.dir, { recursive: true });
+    const source = join(this.dir, `relaunch-${fleetId}-${stamp}.runbook.json`);
+    await writeFile(source, `${JSON.stringify(record.runbook, null, 2)}\n`);
+    const waves = record.inventory.waves
+      .map((w, i) => ({ name: w.name, group: `wave-${i + 1}`, hosts: w.hosts.filter((h) => failed.has(h.name)) }))
+      .filter((w) => w.hosts.length > 0);
+    const doc = {
+      defaults: record.inventory.defaults,
+      hosts: waves.flatMap((w) => w.hosts.map((h) => ({ name: h.name, target: h.target, groups: [w.group], params: { ...h.params, ...(record.params as Record<string, string | number | boolean>) } }))),
+      waves: waves.map((w) => ({ name: w.name, groups: [w.group] })),
+    };
+    const file = join(this.dir, `relaunch-${fleetId}-${stamp}.inventory.yaml`);
+    await writeFile(file, `# the failed hosts of fleet ${fleetId}, relaunched from the console\n${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
+    return { file, source, hosts: [...failed], maxFailures: record.maxFailures, concurrency: record.concurrency };
+  }
+}
+
+/** An action that cannot be carried out (the page says why). */
+export class ActionRefused extends Error {
+  override readonly name = 'ActionRefused';
+}

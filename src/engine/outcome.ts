@@ -1,0 +1,95 @@
+/**
+ * One graduated outcome per run (per host of a fleet), defined once: every rendering — the terminal,
+ * `--json`, report.json/md, JUnit, `status` — and every exit code derive from it. A run's `status` says
+ * where its saga stands; its outcome says what it did to the target, in the words an operator needs.
+ */
+import { Outcome, type RunResult } from './types.js';
+
+export { Outcome } from './types.js';
+
+/** How each outcome reads, its exit code (the README's table), and whether it spends a failure budget. */
+export const OUTCOMES: Readonly<Record<Outcome, { label: string; exitCode: 0 | 1 | 3 | 69 | 75; failure: boolean; tone: 'ok' | 'warn' | 'bad' }>> = {
+  changed: { label: 'changed', exitCode: 0, failure: false, tone: 'ok' },
+  compliant: { label: 'already compliant', exitCode: 0, failure: false, tone: 'ok' },
+  'changes-pending': { label: 'changes pending', exitCode: 0, failure: false, tone: 'warn' },
+  'rolled-back': { label: 'failed and rolled back', exitCode: 1, failure: true, tone: 'bad' },
+  'rollback-failed': { label: 'ROLLBACK FAILED — an operator is needed', exitCode: 3, failure: true, tone: 'bad' },
+  unreachable: { label: 'unreachable — nothing was changed', exitCode: 69, failure: true, tone: 'bad' },
+  skipped: { label: 'skipped (not started)', exitCode: 0, failure: false, tone: 'warn' },
+  'awaiting-restart-window': { label: 'awaiting a restart window', exitCode: 75, failure: false, tone: 'warn' },
+  interrupted: { label: 'interrupted (awaiting resume)', exitCode: 75, failure: false, tone: 'warn' },
+  'rolled-back-on-request': { label: 'rolled back on request', exitCode: 0, failure: false, tone: 'ok' },
+  cancelled: { label: 'cancelled and rolled back', exitCode: 1, failure: true, tone: 'bad' },
+  running: { label: 'running', exitCode: 75, failure: false, tone: 'warn' },
+};
+
+/** The reason a run records when `runbook rollback` undid it. */
+export const ROLLED_BACK_ON_REQUEST = 'rolled back on request';
+
+/** Values a run changed (or, for a plan, would change): restarts and other actions not counted. */
+export function changedValues(r: Pick<RunResult, 'steps'>): number {
+  return r.steps.reduce((n, s) => n + (s.status === 'succeeded' || s.status === 'planned' ? s.changes.filter((c) => c.action !== 'run').length : 0), 0);
+}
+
+/**
+ * A run's outcome.
+ *
+ * @example
+ * ```ts
+ * const o = outcomeOf(await run.result);
+ * console.log(OUTCOMES[o].label); // "already compliant"
+ * process.exitCode = OUTCOMES[o].exitCode;
+ * ```
+ */
+export function outcomeOf(r: Pick<RunResult, 'status' | 'steps' | 'reason' | 'awaiting'>): Outcome {
+  switch (r.status) {
+    case 'succeeded':
+      return changedValues(r) > 0 ? Outcome.changed : Outcome.compliant;
+    case 'planned':
+      return changedValues(r) > 0 ? Outcome.changesPending : Outcome.compliant;
+    case 'rolled-back':
+      return r.reason === ROLLED_BACK_ON_REQUEST ? Outcome.rolledBackOnRequest : Outcome.rolledBack;
+    case 'rollback-failed':
+      return Outcome.rollbackFailed;
+    case 'unreachable':
+      return Outcome.unreachable;
+    case 'cancelled':
+      return Outcome.cancelled;
+    case 'awaiting-resume':
+      return r.awaiting === 'restart-window' ? Outcome.awaitingRestartWindow : Outcome.interrupted;
+    case 'running':
+      return Outcome.running;
+  }
+}
+
+/** Exit codes from the most to the least urgent: an operator needed, a failure, unreachable, waiting. */
+const URGENCY = [3, 1, 69, 75, 0] as const;
+
+/**
+ * The exit code of several outcomes (a fleet's hosts): the most urgent one's — 3 when any rollback
+ * failed, then 1, 69, 75, else 0.
+ *
+ * @example
+ * ```ts
+ * exitCodeOf(['changed', 'rollback-failed', 'rolled-back']); // 3
+ * ```
+ */
+export function exitCodeOf(outcomes: Iterable<Outcome>): 0 | 1 | 3 | 69 | 75 {
+  const codes = new Set([...outcomes].map((o) => OUTCOMES[o].exitCode));
+  return URGENCY.find((c) => codes.has(c)) ?? 0;
+}
+
+/** Counts of each outcome, every outcome present (0 when none). */
+export function countOutcomes(outcomes: Iterable<Outcome>): Record<Outcome, number> {
+  const counts = Object.fromEntries(Object.values(Outcome).map((o) => [o, 0])) as Record<Outcome, number>;
+  for (const o of outcomes) counts[o] += 1;
+  return counts;
+}
+
+/** Counts for people: only the outcomes present, e.g. "3 changed, 1 failed and rolled back". */
+export function describeCounts(counts: Record<Outcome, number>): string {
+  const parts = Object.values(Outcome)
+    .filter((o) => counts[o] > 0)
+    .map((o) => `${counts[o]} ${OUTCOMES[o].label.replace(/ — .*/, '')}`);
+  return parts.length > 0 ? parts.join(', ') : 'no host';
+}

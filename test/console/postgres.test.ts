@@ -1,0 +1,140 @@
+/**
+ * The console over the PostgreSQL store: runs listed and shown from the database, and live updates
+ * heard by LISTEN/NOTIFY (the poll set to an hour, so an update can only come from a notification),
+ * pushed as server-sent events — also after the listening connection is ended by the server.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createSimulatedExecutor, validateRunbook, type RunbookDefinition } from '../../src/index.js';
+import { PostgresStore, postgresStore } from '../../src/store/postgres.js';
+import { startConsole, type Console } from '../../src/console/server.js';
+import { LISTENER_NAME } from '../../src/console/live-postgres.js';
+import { startPostgres, type TestPostgres } from '../postgres.js';
+import { kinds, makeHost, newRunner, tempDir } from '../helpers.js';
+
+let server: TestPostgres;
+let store: PostgresStore;
+let c: Console;
+let stateDir: string;
+
+const preflight: RunbookDefinition = { name: 'just-preflight', steps: [{ id: 'preflight', uses: 'orchestrator/preflight' }] };
+
+async function runOne(): Promise<string> {
+  const executor = await createSimulatedExecutor(await makeHost('server-2016'));
+  try {
+    return (await newRunner(stateDir, undefined, store).start(validateRunbook(preflight, kinds, 'inline'), { executor }).result).runId;
+  } finally {
+    await executor.close();
+  }
+}
+
+test.before(async () => {
+  server = await startPostgres();
+  Object.assign(process.env, server.env);
+  stateDir = await tempDir();
+  store = await postgresStore(await server.freshDatabase(), { stateDir });
+});
+
+test.after(async () => {
+  await c?.close();
+  await store?.close();
+  await server?.stop();
+});
+
+/** The page's event stream, read as it comes. */
+async function events(base: string, auth: Record<string, string>) {
+  const reader = (await fetch(`${base}/api/events`, { headers: auth })).body!.getReader();
+  let text = '';
+  return {
+    /** Reads until the stream has pushed an update of run `id`; fails after 20 s (no poll would bring it). */
+    async until(id: string): Promise<string> {
+      const deadline = setTimeout(() => void reader.cancel(), 20_000);
+      try {
+        while (!text.includes(`"runId":"${id}"`)) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += new TextDecoder().decode(value);
+        }
+      } finally {
+        clearTimeout(deadline);
+      }
+      assert.ok(text.includes(`"runId":"${id}"`), `no update of run ${id} was pushed within 20 s`);
+      return text;
+    },
+    close: () => reader.cancel(),
+  };
+}
+
+/** The backend of the console's listening connection, once it listens on both channels. */
+async function listenerPid(not?: number): Promise<number> {
+  for (;;) {
+    const { rows } = await store.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN rbe_fleets%' AND pid <> $2`, [LISTENER_NAME, not ?? 0]);
+    if (rows.length > 0) return rows[0].pid;
+    await new Promise((r) => setTimeout(r, 20)); // a real server's reconnection, not simulated time
+  }
+}
+
+test('runs in PostgreSQL are listed and shown; a new run reaches the page pushed by NOTIFY, with the poll off', async () => {
+  const first = await runOne();
+  c = await startConsole({ store, stateDir, port: 0, intervalMs: 100, pollMs: 3_600_000 });
+  assert.is(c.liveMode, 'listen');
+  const base = c.url.slice(0, c.url.indexOf('/?'));
+  const auth = { authorization: `Bearer ${c.token}` };
+  const list = (await (await fetch(`${base}/api/list`, { headers: auth })).json()) as { items: { runId: string; outcome: string }[]; store: string };
+  assert.equal(list.items.map((i) => [i.runId, i.outcome]), [[first, 'already compliant']]);
+  assert.not.match(list.store, /:[^:@/]+@/, 'no password in the store shown');
+  const run = (await (await fetch(`${base}/api/runs/${first}`, { headers: auth })).json()) as { steps: { id: string }[] };
+  assert.equal(run.steps.map((s) => s.id), ['preflight']);
+
+  const stream = await events(base, auth);
+  const id = await runOne();
+  const text = await stream.until(id);
+  await stream.close();
+  assert.match(text, /event: hello\ndata: \{"mode":"listen"\}/);
+  assert.match(text, /event: update/);
+  assert.ok(text.includes(`"runId":"${id}"`), 'the new run was pushed');
+});
+
+test('a listening connection the server ends is made again: the run missed meanwhile and a later one reach the page', async () => {
+  const base = c.url.slice(0, c.url.indexOf('/?'));
+  const auth = { authorization: `Bearer ${c.token}` };
+  const stream = await events(base, auth);
+  const before = await listenerPid();
+  const { rows } = await store.query<{ ended: boolean }>('SELECT pg_terminate_backend($1) AS ended', [before]);
+  assert.ok(rows[0].ended);
+  // Driven while the console may not listen: found by the listing read after the reconnection.
+  const missed = await runOne();
+  await stream.until(missed);
+  const after = await listenerPid(before);
+  assert.is.not(after, before);
+  const later = await runOne();
+  const text = await stream.until(later);
+  await stream.close();
+  assert.ok(text.includes(`"runId":"${missed}"`) && text.includes(`"runId":"${later}"`), 'both runs were pushed');
+  assert.is(c.liveMode, 'listen', 'still listening, not polling');
+});
+
+test('on a hot standby, which refuses LISTEN, the console polls and says so', async () => {
+  const standby = await server.standby(new URL(store.url).pathname.slice(1));
+  // Opened without its migrations (a standby takes no CREATE TABLE): they are there, replicated.
+  const replica = new PostgresStore(standby.url, { stateDir, reconnectForMs: 2000 });
+  try {
+    const onStandby = await startConsole({ store: replica, stateDir, port: 0, pollMs: 3_600_000 });
+    try {
+      assert.is(onStandby.liveMode, 'poll');
+      const base = onStandby.url.slice(0, onStandby.url.indexOf('/?'));
+      const res = await fetch(`${base}/api/events`, { headers: { authorization: `Bearer ${onStandby.token}` } });
+      const reader = res.body!.getReader();
+      const { value } = await reader.read();
+      await reader.cancel();
+      assert.match(new TextDecoder().decode(value), /event: hello\ndata: \{"mode":"poll"\}/);
+    } finally {
+      await onStandby.close();
+    }
+  } finally {
+    await replica.close();
+    await standby.stop();
+  }
+});
+
+test.run();

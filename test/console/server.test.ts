@@ -1,0 +1,184 @@
+/**
+ * The console's server, in process, over a state directory of real runs: the token and its cookie,
+ * the Content-Security-Policy, the Host check, CSRF and Origin checks on actions, actions off without
+ * --allow-actions, no secret parameter sent, a damaged journal said so while the rest works, and the
+ * files a run left offered for download (nothing else).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createSimulatedExecutor, fileStore, validateRunbook, type RunbookDefinition } from '../../src/index.js';
+import { startConsole, type Console } from '../../src/console/server.js';
+import { kinds, makeHost, newRunner, tempDir } from '../helpers.js';
+import { CLI } from '../cli/run-cli.js';
+
+const SECRET = 'console-Secr3t-value';
+
+async function stateWithRuns(): Promise<{ state: string; ok: string; damaged: string; secret: string; undo: string }> {
+  const state = await tempDir();
+  const runner = newRunner(state);
+  const run = async (runbook: RunbookDefinition, params: Record<string, unknown> = {}) => {
+    const executor = await createSimulatedExecutor(await makeHost('server-2016'));
+    try {
+      const r = runner.start(validateRunbook(runbook, kinds, 'inline'), { executor, params });
+      return (await r.result).runId;
+    } finally {
+      await executor.close();
+    }
+  };
+  const preflight: RunbookDefinition = { name: 'just-preflight', steps: [{ id: 'preflight', uses: 'orchestrator/preflight' }] };
+  const ok = await run(preflight);
+  const damaged = await run(preflight);
+  const undo = await run(preflight);
+  process.env.RBE_CONSOLE_SECRET = SECRET;
+  const secret = await run({ name: 'secretive', parameters: { token: { type: 'string', secret: true, env: 'RBE_CONSOLE_SECRET' } }, steps: [{ id: 'preflight', uses: 'orchestrator/preflight' }] });
+  delete process.env.RBE_CONSOLE_SECRET;
+  // A record in the middle of the journal altered after it was written: its checksum no longer matches.
+  const file = join(state, 'runs', damaged, 'journal.jsonl');
+  const lines = (await readFile(file, 'utf8')).split('\n');
+  lines[2] = lines[2].replace('"seq":3', '"seq":3,"x":1');
+  await writeFile(file, lines.join('\n'));
+  return { state, ok, damaged, secret, undo };
+}
+
+let fixture: Awaited<ReturnType<typeof stateWithRuns>>;
+let c: Console;
+let base: string;
+let cookie: string;
+let csrf: string;
+
+test.before(async () => {
+  fixture = await stateWithRuns();
+  c = await startConsole({ store: fileStore(fixture.state), stateDir: fixture.state, port: 0 });
+  base = c.url.slice(0, c.url.indexOf('/?'));
+});
+test.after(async () => {
+  await c.close();
+});
+
+const get = (path: string, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { headers, redirect: 'manual' });
+
+test('the address printed holds a token; the token is exchanged for an HttpOnly SameSite=Strict cookie and the page is sent on without it', async () => {
+  assert.match(c.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}$/);
+  const res = await fetch(c.url, { redirect: 'manual' });
+  assert.is(res.status, 303);
+  assert.is(res.headers.get('location'), '/');
+  const set = res.headers.get('set-cookie') ?? '';
+  assert.match(set, /HttpOnly/);
+  assert.match(set, /SameSite=Strict/);
+  cookie = set.split(';')[0];
+  const page = await get('/', { cookie });
+  assert.is(page.status, 200);
+  assert.match(await page.text(), /<script src="\/assets\/app\.js" defer><\/script>/);
+  csrf = ((await (await get('/api/session', { cookie })).json()) as { csrf: string }).csrf;
+  assert.ok(csrf.length > 20);
+});
+
+test('without the token, or with a wrong one, nothing is served but the refusal', async () => {
+  for (const path of ['/', '/?token=wrong', '/api/list', `/api/runs/${fixture.ok}`, '/api/events']) {
+    const res = await get(path);
+    assert.is(res.status, 401, path);
+    assert.not.ok((await res.text()).includes(fixture.ok), `${path} leaked a run`);
+  }
+  assert.is((await get('/api/list', { cookie: `runbook_console_${c.port}=forged` })).status, 401);
+  assert.is((await get('/api/list', { authorization: `Bearer ${c.token}` })).status, 200, 'a script may send the token');
+});
+
+test('every answer carries a strict Content-Security-Policy: no inline script, no eval, nothing from elsewhere', async () => {
+  for (const path of ['/', '/api/list', '/assets/app.js']) {
+    const csp = (await get(path, { cookie })).headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.not.match(csp, /unsafe-inline|unsafe-eval|\*/);
+  }
+});
+
+test('a Host other than the console\'s own is refused (no DNS rebinding)', async () => {
+  const res = await new Promise<number>((resolve) => {
+    import('node:http').then(({ request }) => {
+      const req = request(`${base}/api/list`, { headers: { host: 'evil.example:80', cookie } }, (r) => resolve(r.statusCode ?? 0));
+      req.end();
+    });
+  });
+  assert.is(res, 421);
+});
+
+test('actions are refused when the console was started without --allow-actions, even with the token and CSRF token', async () => {
+  const res = await fetch(`${base}/api/actions`, { method: 'POST', headers: { cookie, origin: base, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'resume', id: fixture.ok }) });
+  assert.is(res.status, 403);
+  assert.match(((await res.json()) as { error: string }).error, /--allow-actions/);
+});
+
+test('a cross-site POST is refused, and so is one without the session\'s CSRF token', async () => {
+  const withActions = await startConsole({ store: fileStore(fixture.state), stateDir: fixture.state, port: 0, allowActions: true, token: 't'.repeat(32) });
+  try {
+    const b = withActions.url.slice(0, withActions.url.indexOf('/?'));
+    const session = (await fetch(withActions.url, { redirect: 'manual' })).headers.get('set-cookie')!.split(';')[0];
+    const token = ((await (await fetch(`${b}/api/session`, { headers: { cookie: session } })).json()) as { csrf: string }).csrf;
+    const post = (headers: Record<string, string>) => fetch(`${b}/api/actions`, { method: 'POST', headers: { cookie: session, 'content-type': 'application/json', ...headers }, body: JSON.stringify({ action: 'rollback', id: fixture.ok }) });
+    const cross = await post({ origin: 'http://evil.example', 'x-csrf-token': token });
+    assert.is(cross.status, 403);
+    assert.match(((await cross.json()) as { error: string }).error, /cross-site/);
+    assert.is((await post({ origin: b })).status, 403, 'no CSRF token');
+    assert.is((await post({ origin: b, 'x-csrf-token': 'wrong' })).status, 403, 'a wrong CSRF token');
+    assert.is((await post({ 'x-csrf-token': token })).status, 403, 'no Origin');
+    const text = await readFile(join(fixture.state, 'console', 'actions.jsonl'), 'utf8').catch(() => '');
+    assert.is(text, '', 'nothing was started or journaled');
+  } finally {
+    await withActions.close();
+  }
+});
+
+test('a parameter marked secret is never sent to the browser, not even masked', async () => {
+  const body = await (await get(`/api/runs/${fixture.secret}`, { cookie })).text();
+  assert.not.ok(body.includes(SECRET));
+  const view = JSON.parse(body) as { params: { name: string; value: string }[] };
+  assert.equal(view.params.find((p) => p.name === 'token'), { name: 'token', value: '(secret: not shown)' });
+});
+
+test('a damaged journal: the list and the run say so with the reason; the other runs are served as ever', async () => {
+  const list = (await (await get('/api/list', { cookie })).json()) as { items: { runId?: string; outcome?: string; why?: string }[] };
+  const damaged = list.items.find((i) => i.runId === fixture.damaged)!;
+  assert.is(damaged.outcome, 'journal damaged');
+  assert.match(damaged.why!, /checksum does not match/);
+  assert.is(list.items.find((i) => i.runId === fixture.ok)!.outcome, 'already compliant');
+  const run = (await (await get(`/api/runs/${fixture.damaged}`, { cookie })).json()) as { damaged: string; files: string[] };
+  assert.match(run.damaged, /corrupt journal record/);
+  assert.ok(run.files.includes('report.md'), 'its files are still offered');
+});
+
+test('a run\'s files are offered for download by name; a path out of the run folder is not', async () => {
+  const res = await get(`/api/runs/${fixture.ok}/files/report.md`, { cookie });
+  assert.is(res.status, 200);
+  assert.match(res.headers.get('content-disposition') ?? '', /attachment; filename="report.md"/);
+  assert.match(await res.text(), /just-preflight/);
+  assert.is((await get(`/api/runs/${fixture.ok}/files/..%2F..%2Fconsole%2Factions.jsonl`, { cookie })).status, 404);
+  assert.is((await get(`/api/runs/${fixture.ok}/files/journal.jsonl`, { cookie })).status, 404, 'the journal itself is not a download');
+});
+
+test('with --allow-actions, a rollback asked by a session runs `runbook rollback`, journaled with who and when; the run then reads "rolled back on request"', async () => {
+  const withActions = await startConsole({ store: fileStore(fixture.state), stateDir: fixture.state, port: 0, allowActions: true, cli: [CLI] });
+  try {
+    const b = withActions.url.slice(0, withActions.url.indexOf('/?'));
+    const session = (await fetch(withActions.url, { redirect: 'manual', headers: { 'user-agent': 'console-test' } })).headers.get('set-cookie')!.split(';')[0];
+    const token = ((await (await fetch(`${b}/api/session`, { headers: { cookie: session } })).json()) as { csrf: string }).csrf;
+    const res = await fetch(`${b}/api/actions`, { method: 'POST', headers: { cookie: session, origin: b, 'x-csrf-token': token, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'rollback', id: fixture.undo }) });
+    assert.is(res.status, 202);
+    const started = (await res.json()) as { pid: number; who: { userAgent: string; address: string; session: string }; at: string };
+    assert.is(started.who.userAgent, 'console-test');
+    assert.match(started.who.address, /127\.0\.0\.1/);
+    assert.not.ok(session.includes(started.who.session), 'the session id itself is not journaled');
+    const entries = async () => (await (await fetch(`${b}/api/actions`, { headers: { cookie: session } })).json()) as { event: string; exitCode?: number; action: string; id: string }[];
+    const deadline = Date.now() + 30_000;
+    while (!(await entries()).some((e) => e.event === 'ended') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const ended = (await entries()).find((e) => e.event === 'ended')!;
+    assert.equal([ended.action, ended.id, ended.exitCode], ['rollback', fixture.undo, 0]);
+    const run = (await (await fetch(`${b}/api/runs/${fixture.undo}`, { headers: { cookie: session } })).json()) as { outcome: string };
+    assert.is(run.outcome, 'rolled back on request');
+  } finally {
+    await withActions.close();
+  }
+});
+
+test.run();

@@ -1,0 +1,65 @@
+/**
+ * The parameters a host's facts make impossible (`judgeParams`, called by `judgeHost`): refused as the
+ * operator's input before any write, each with the fact and its Microsoft source.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createPreset } from '../../src/executors/simulated-presets.js';
+import { applyOp, type SimHostState } from '../../src/executors/simulated-model.js';
+import { PREFLIGHT_READS, judgeHost, preflightReadsFrom, type HostVerdict, type PreflightReads } from '../../src/steps/requirements.js';
+import { judgeParams } from '../../src/steps/judge-params.js';
+import { preflightParams } from '../../src/steps/preflight.js';
+
+const NOW = '2026-01-01T00:00:00.000Z';
+const params = (p: Record<string, unknown> = {}) => preflightParams.parse(p);
+
+function readsOf(host: SimHostState): PreflightReads {
+  return preflightReadsFrom(PREFLIGHT_READS.map((op) => applyOp(host, op, NOW)));
+}
+function verdict(verdicts: HostVerdict[], check: string): HostVerdict {
+  const v = verdicts.find((x) => x.check === check);
+  assert.ok(v, `no verdict for ${check}: ${verdicts.map((x) => x.check).join(', ')}`);
+  return v!;
+}
+
+test('tls13=enabled on a Windows without TLS 1.3 (2012 R2, 2016, 2019) is refused as a parameter, naming the fact and its source; on 2022 and 2025 it is ok', () => {
+  for (const name of ['server-2012r2', 'server-2016', 'server-2019']) {
+    const v = verdict(judgeHost(readsOf(createPreset(name, new Date(NOW))), params({ tls13: 'enabled' })), 'param-tls13');
+    assert.is(v.verdict, 'refuse', name);
+    assert.is(v.param, 'tls13=enabled');
+    assert.match(v.evidence, /parameter tls13=enabled is impossible here: .* has no TLS 1\.3, which SCHANNEL supports from build 20348/);
+    assert.match(v.evidence, /fact schannel\.tls13-first-build \("Protocols in TLS\/SSL \(Schannel SSP\)", https:\/\/learn\.microsoft\.com\//);
+    assert.equal(v.factIds, ['schannel.tls13-first-build']);
+  }
+  for (const name of ['server-2022', 'server-2025']) {
+    assert.is(verdict(judgeHost(readsOf(createPreset(name, new Date(NOW))), params({ tls13: 'enabled' })), 'param-tls13').verdict, 'ok', name);
+  }
+});
+
+test('tls13=disabled or default on a Windows without TLS 1.3 asks for what it already is: ok; tls13=leave judges nothing', () => {
+  const reads = readsOf(createPreset('server-2016', new Date(NOW)));
+  for (const setting of ['disabled', 'default']) {
+    const v = verdict(judgeHost(reads, params({ tls13: setting })), 'param-tls13');
+    assert.is(v.verdict, 'ok', setting);
+    assert.match(v.evidence, /has no TLS 1\.3 .*asks for what it already is/);
+  }
+  assert.not.ok(judgeHost(reads, params()).some((v) => v.check === 'param-tls13'));
+});
+
+test('judgeParams is pure and survives JSON: the verdict judgeHost lists is its own', () => {
+  const reads = readsOf(createPreset('server-2019', new Date(NOW)));
+  const own = judgeParams(reads, params({ tls13: 'enabled' }));
+  assert.equal(JSON.parse(JSON.stringify(own)), own);
+  assert.equal(judgeHost(reads, params({ tls13: 'enabled' })).filter((v) => v.param !== undefined), own);
+});
+
+test('tls12Server=disabled (a TLS 1.3-only server side) on a Windows without TLS 1.3 is refused as a parameter; on 2022 it is ok; enabled judges nothing', () => {
+  const v = verdict(judgeParams(readsOf(createPreset('server-2019', new Date(NOW))), params({ tlsProcedure: 'tls13', tls12Server: 'disabled' })), 'param-tls12Server');
+  assert.is(v.verdict, 'refuse');
+  assert.is(v.param, 'tls12Server=disabled');
+  assert.match(v.evidence, /would accept no TLS version at all, per fact schannel\.tls13-first-build/);
+  assert.is(verdict(judgeParams(readsOf(createPreset('server-2022', new Date(NOW))), params({ tls12Server: 'disabled' })), 'param-tls12Server').verdict, 'ok');
+  assert.equal(judgeParams(readsOf(createPreset('server-2019', new Date(NOW))), params({ tls12Server: 'enabled' })), []);
+});
+
+test.run();

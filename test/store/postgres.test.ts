@@ -1,0 +1,138 @@
+/**
+ * The PostgreSQL store's notifications (a real server on loopback, started for this file): a journal
+ * batch notifies its run id once, only when its transaction commits; a fleet's records notify its id.
+ * Absence is proven without waiting: notifications of one session arrive in order, so once a later
+ * marker arrives, an earlier notification would have arrived before it.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import pg from 'pg';
+import { APPEND_SQL, FLEET_CHANNEL, JOURNAL_CHANNEL, NOTIFY_EVERY_MS, postgresStore, type PostgresStore } from '../../src/store/postgres.js';
+import type { FleetRecord } from '../../src/fleet/types.js';
+import { tempDir } from '../helpers.js';
+import { startPostgres, type TestPostgres } from '../postgres.js';
+
+let server: TestPostgres;
+let store: PostgresStore;
+let url: string;
+const clients: pg.Client[] = [];
+
+async function client(): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  clients.push(c);
+  return c;
+}
+
+/** A client listening on both channels, with what it heard and a way to wait for a payload. */
+async function listener(): Promise<{ heard: string[]; until(payload: string): Promise<void> }> {
+  const c = await client();
+  const heard: string[] = [];
+  let wake = () => undefined as void;
+  c.on('notification', (n) => {
+    heard.push(`${n.channel}:${n.payload}`);
+    wake();
+  });
+  await c.query(`LISTEN ${JOURNAL_CHANNEL}`);
+  await c.query(`LISTEN ${FLEET_CHANNEL}`);
+  return {
+    heard,
+    async until(payload) {
+      while (!heard.some((h) => h.endsWith(`:${payload}`))) await new Promise<void>((r) => (wake = r));
+    },
+  };
+}
+
+test.before(async () => {
+  server = await startPostgres();
+  Object.assign(process.env, server.env);
+  url = await server.freshDatabase();
+  store = await postgresStore(url, { stateDir: await tempDir('rbe-store-') });
+});
+
+test.after(async () => {
+  for (const c of clients) await c.end().catch(() => undefined);
+  await store?.close();
+  await server?.stop();
+});
+
+test('a journal batch notifies its run id once, when its transaction commits; a rolled-back batch notifies nothing', async () => {
+  const l = await listener();
+  const lease = await store.lease('notify-run', { renew: false });
+  const writer = await client();
+  const other = await client();
+  const batch = ['notify-run', lease.generation, [1, 2, 3], ['a', 'b', 'c']];
+
+  await writer.query('BEGIN');
+  await writer.query(APPEND_SQL, batch);
+  await writer.query('ROLLBACK');
+  await writer.query(`NOTIFY ${JOURNAL_CHANNEL}, 'marker-1'`);
+  await l.until('marker-1');
+  assert.equal(l.heard, [`${JOURNAL_CHANNEL}:marker-1`], 'nothing for the rolled-back batch');
+
+  await writer.query('BEGIN');
+  const r = await writer.query(APPEND_SQL, batch);
+  assert.is(r.rowCount, 1, 'one notification for the batch of three records');
+  await other.query(`NOTIFY ${JOURNAL_CHANNEL}, 'marker-2'`);
+  await l.until('marker-2');
+  assert.equal(l.heard.slice(1), [`${JOURNAL_CHANNEL}:marker-2`], 'nothing before the commit');
+  await writer.query('COMMIT');
+  await writer.query(`NOTIFY ${JOURNAL_CHANNEL}, 'marker-3'`);
+  await l.until('marker-3');
+  assert.equal(l.heard.slice(2), [`${JOURNAL_CHANNEL}:notify-run`, `${JOURNAL_CHANNEL}:marker-3`], 'the run id, once, on commit');
+  await lease.release();
+});
+
+test("a fenced writer's batch stores nothing and notifies nothing", async () => {
+  const l = await listener();
+  const lease = await store.lease('fenced-run', { renew: false });
+  const writer = await client();
+  const r = await writer.query(APPEND_SQL, ['fenced-run', lease.generation + 1, [1], ['a']]);
+  assert.is(r.rowCount, 0);
+  await writer.query(`NOTIFY ${JOURNAL_CHANNEL}, 'marker-fenced'`);
+  await l.until('marker-fenced');
+  assert.equal(l.heard, [`${JOURNAL_CHANNEL}:marker-fenced`]);
+  await lease.release();
+});
+
+test("a run's journal appends notify its run id; a new fleet and an unreachable host notify the fleet id", async () => {
+  const l = await listener();
+  const lease = await store.lease('journal-run', { renew: false });
+  const journal = await store.openJournal('journal-run', lease);
+  await journal.append({ type: 'note', text: 'one' } as never);
+  await l.until('journal-run');
+  await journal.close();
+  await lease.release();
+
+  const record = { fleetId: 'fleet-n', inventory: { waves: [] } } as unknown as FleetRecord;
+  await store.query('INSERT INTO rbe_fleets (fleet_id, record) VALUES ($1, $2)', ['fleet-other', '{}']); // not the store's: no notification
+  await store.createFleet(record);
+  await l.until('fleet-n');
+  await store.recordUnreachableHost('fleet-n', { host: 'h1', wave: 0, position: 0, runId: 'fleet-n-h1', error: { name: 'ExecutorError', code: 'unreachable', message: 'no answer' }, at: '2026-01-01T00:00:00Z' } as never);
+  const writer = await client();
+  await writer.query(`NOTIFY ${FLEET_CHANNEL}, 'marker-fleet'`);
+  await l.until('marker-fleet');
+  assert.equal(l.heard, [`${JOURNAL_CHANNEL}:journal-run`, `${FLEET_CHANNEL}:fleet-n`, `${FLEET_CHANNEL}:fleet-n`, `${FLEET_CHANNEL}:marker-fleet`]);
+});
+
+test('a run appending fast notifies at most twice per interval, and its last records are announced after they commit', async () => {
+  const l = await listener();
+  const other = await client();
+  const lease = await store.lease('fast-run', { renew: false });
+  const journal = await store.openJournal('fast-run', lease);
+  const t0 = Date.now();
+  for (let i = 0; i < 40; i++) await journal.append({ type: 'note', i } as never);
+  await other.query(`NOTIFY ${JOURNAL_CHANNEL}, 'marker-last'`);
+  await journal.append({ type: 'note', i: 40 } as never);
+  await journal.close();
+  const elapsed = Date.now() - t0;
+  await other.query(`NOTIFY ${JOURNAL_CHANNEL}, 'marker-end'`);
+  await l.until('marker-end');
+  const last = l.heard.indexOf(`${JOURNAL_CHANNEL}:marker-last`);
+  assert.ok(l.heard.slice(last).includes(`${JOURNAL_CHANNEL}:fast-run`), `the last record was announced: ${l.heard.join(', ')}`);
+  const runs = l.heard.filter((h) => h === `${JOURNAL_CHANNEL}:fast-run`).length;
+  assert.ok(runs <= 2 * Math.ceil(elapsed / NOTIFY_EVERY_MS) + 1, `${runs} notifications for 41 batches in ${elapsed} ms`);
+  await lease.release();
+});
+
+test.run();
