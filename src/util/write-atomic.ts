@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
 
 /** The temporary file a write goes to first: beside the file, named by this process and at random. */
 function tempFor(file: string): string {
@@ -22,6 +22,22 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
     } finally {
       await handle.close();
     }
+    await rename(tmp, file);
+  } catch (error) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * As {@link writeFileAtomicUnsynced} (no fsync), but in the thread pool: creating the temporary file and
+ * renaming it over the old one (on ext4 the rename allocates the new file's blocks, auto_da_alloc) are
+ * waits on a busy disk that the event loop should not take.
+ */
+export async function writeFileAtomicUnsyncedAsync(file: string, content: string): Promise<void> {
+  const tmp = tempFor(file);
+  try {
+    await writeFile(tmp, content);
     await rename(tmp, file);
   } catch (error) {
     await rm(tmp, { force: true }).catch(() => undefined);

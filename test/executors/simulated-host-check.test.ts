@@ -34,4 +34,25 @@ test('a malformed host file is refused with every bad field named, and nothing i
   assert.is(await readFile(file, 'utf8'), text);
 });
 
+test('a host file someone else rewrote between two round trips is checked again before it is used', async () => {
+  const file = await makeHost('server-2016');
+  const ex = await createSimulatedExecutor(file);
+  const key = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Server';
+  await ex.run([{ op: 'registry.set', view: '64', key, name: 'Enabled', value: { type: 'REG_DWORD', data: 1 } }]);
+  const good = await readFile(file, 'utf8');
+  const doc = JSON.parse(good);
+  doc.bootTime = 'yesterday';
+  await writeFile(file, `${JSON.stringify(doc, null, 2)}\n`);
+  const error = await ex.run([{ op: 'boot.time' }]).then(
+    () => null,
+    (e: Error) => e,
+  );
+  assert.match(error?.message ?? 'accepted', /bootTime: expected a date and time/);
+  // The document this executor wrote itself, put back by someone else, is a valid one again.
+  await writeFile(file, good);
+  const [boot] = await ex.run([{ op: 'boot.time' }]);
+  assert.is((boot as { bootTime: string }).bootTime, JSON.parse(good).bootTime);
+  await ex.close();
+});
+
 test.run();

@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createSimulatedExecutor, ExecutorError, VirtualClock, type HostOp } from '../../src/index.js';
 import { hostOf, makeHost, thirtyTwoBit } from '../helpers.js';
 
@@ -109,6 +110,33 @@ test('a restart makes the host unreachable for its downtime, then the boot time 
   assert.is((eff as { protocols: Record<string, Record<string, unknown>> }).protocols['TLS 1.0'].Server, false);
   const [again] = await ex.run([{ op: 'restart', delaySeconds: 0, reason: 't', ifBootTime: before }]);
   assert.equal(again, { op: 'restart', requested: false, alreadyRestarted: true });
+});
+
+test('a restarting host answers again as soon as someone else changes its file (its downtime cut short), and not before its time otherwise', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    h.downtimeMs = 60_000;
+  });
+  const clock = new VirtualClock();
+  const ex = await createSimulatedExecutor(file, { clock });
+  const [boot] = await ex.run([{ op: 'boot.time' }]);
+  await ex.run([{ op: 'restart', delaySeconds: 0, reason: 't', ifBootTime: (boot as { bootTime: string }).bootTime }]);
+  const unreachable = async () => {
+    const error = await ex.run([{ op: 'boot.time' }]).then(
+      () => null,
+      (e: ExecutorError) => e,
+    );
+    assert.is(error?.kind, 'unreachable');
+  };
+  await unreachable();
+  clock.advance(30_000);
+  await unreachable();
+  // Someone else (another process, an operator) brings the host back early: the next call sees it.
+  const doc = JSON.parse(await readFile(file, 'utf8'));
+  doc.down.until = new Date(clock.now() - 1).toISOString();
+  await writeFile(file, `${JSON.stringify(doc, null, 2)}\n`);
+  const [after] = await ex.run([{ op: 'boot.time' }]);
+  assert.is.not((after as { bootTime: string }).bootTime, (boot as { bootTime: string }).bootTime);
+  await ex.close();
 });
 
 test('a missing or foreign host file is a clear error', async () => {
