@@ -40,6 +40,7 @@ export const LISTENER_NAME = 'runbook-engine console (live)';
  *
  * @example
  * ```ts
+ * declare const store: PostgresLiveOptions['store']; // the console's PostgreSQL store
  * const live = listenPostgres({ store, note: (kind, id) => console.log(kind, id) });
  * await live.ready;
  * live.close();

@@ -54,7 +54,8 @@ export interface WinrmListenerOptions {
    *
    * @example
    * ```ts
-   * const winrm = await serveWinrm(read, { hostFile, write, onRequest: (action) => { if (action.endsWith('/Receive')) void winrm.close(); } });
+   * declare const options: Parameters<typeof serveWinrm>[1]; // the listener's host file and writer
+   * const winrm = await serveWinrm(async () => createPreset('server-2016'), { ...options, onRequest: (action) => { if (action.endsWith('/Receive')) void winrm.close(); } });
    * ```
    */
   onRequest?: (action: string) => void;

@@ -38,6 +38,7 @@ import type { PostgresStore as PublicPostgresStore, RunJournal, RunStore, Unreac
  *
  * @example
  * ```ts
+ * declare const client: { query(sql: string): Promise<unknown>; on(event: 'notification', f: (n: { channel: string; payload?: string }) => void): void }; // a pg.Client
  * await client.query(`LISTEN ${JOURNAL_CHANNEL}`);
  * client.on('notification', (n) => n.channel === JOURNAL_CHANNEL && console.log('run', n.payload, 'has new records'));
  * ```
@@ -50,6 +51,7 @@ export const JOURNAL_CHANNEL = 'rbe_journal';
  *
  * @example
  * ```ts
+ * declare const client: { query(sql: string): Promise<unknown> }; // a pg.Client
  * await client.query(`LISTEN ${FLEET_CHANNEL}`);
  * ```
  */
