@@ -45,6 +45,8 @@ export type HostOp =
       ifBootTime: string;
       plannedReason?: { major: number; minor: number };
       pendingCodes?: { scheduled: number; inProgress: number };
+      /** Boot times at least this far apart (ms, BOOT_TIME_TOLERANCE_MS; the restart step always sends it) prove a restart; without it the agent proves none. */
+      toleranceMs?: number;
     }
   | { op: 'startupTask.register'; name: string; command: string[] }
   | { op: 'startupTask.remove'; name: string }

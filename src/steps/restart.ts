@@ -12,7 +12,7 @@ import { defineStepKind } from '../engine/step-kind.js';
 import type { StepRuntime } from '../engine/step-runtime.js';
 import type { Json } from '../engine/types.js';
 import { resultOf, type HostOp, type HostOpResult } from '../executors/types.js';
-import { restartedSince, sameBoot } from '../windows/boot-time.js';
+import { BOOT_TIME_TOLERANCE_MS, restartedSince, sameBoot } from '../windows/boot-time.js';
 import { LOGON_UI_READY_KEY, PLANNED_RESTART_REASON, SHUTDOWN_IN_PROGRESS, SHUTDOWN_IS_SCHEDULED } from '../windows/facts/restart.js';
 
 export const restartParams = z.strictObject({
@@ -238,6 +238,8 @@ async function requestRestart(rt: StepRuntime, params: RestartParams, baseline: 
     plannedReason: PLANNED_RESTART_REASON.value,
     // What shutdown.exe answers when another shutdown is scheduled or under way: data for the agent.
     pendingCodes: { scheduled: SHUTDOWN_IS_SCHEDULED.value, inProgress: SHUTDOWN_IN_PROGRESS.value },
+    // How far apart two boot times prove a restart (the agent's boot-time guard): data, not its own copy.
+    toleranceMs: BOOT_TIME_TOLERANCE_MS,
   };
   try {
     // LogonUI's key is read just before the restart, in the same batch: where it exists, this host's

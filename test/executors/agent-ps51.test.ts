@@ -197,7 +197,9 @@ if ($env:RBE_CODES) { $op.pendingCodes = [ordered]@{ scheduled = [int]($env:RBE_
 $out = [ordered]@{}
 try { $out.result = Invoke-Restart $op } catch { $out.error = $_.Exception.Message }
 $out.argv = $script:Seen
-$out.unreadable = @((Test-RestartedSince '2026-11-20T06:14:02Z' ''), (Test-RestartedSince 'x' '2026-11-20T06:12:44Z'), (Test-RestartedSince '2026-11-20T06:14:02Z' '2026-11-20T06:12:44Z'))
+$out.unreadable = @((Test-RestartedSince '2026-11-20T06:14:02Z' '' 5000), (Test-RestartedSince 'x' '2026-11-20T06:12:44Z' 5000), (Test-RestartedSince '2026-11-20T06:14:02Z' '2026-11-20T06:12:44Z' 5000))
+# The tolerance is the op's (toleranceMs): 3 seconds apart is a restart at 2000, not at 5000 nor without one.
+$out.tolerance = @((Test-RestartedSince '2026-11-20T06:12:47Z' '2026-11-20T06:12:44Z' 2000), (Test-RestartedSince '2026-11-20T06:12:47Z' '2026-11-20T06:12:44Z' 5000), (Test-RestartedSince '2026-11-20T06:14:02Z' '2026-11-20T06:12:44Z' $null))
 [Console]::Out.Write((ConvertTo-Json -InputObject $out -Compress -Depth 5))
 `,
     );
@@ -208,6 +210,7 @@ $out.unreadable = @((Test-RestartedSince '2026-11-20T06:14:02Z' ''), (Test-Resta
     assert.equal(ok.argv, ['shutdown.exe', '/r', '/f', '/t', '0', '/d', 'p:2:4', '/c', 'runbook-engine run r1']);
     assert.equal(ok.result, { requested: true, alreadyRestarted: false });
     assert.equal(ok.unreadable, [false, false, true]);
+    assert.equal(ok.tolerance, [true, false, false], 'the boot-time tolerance is the op\'s toleranceMs; none proves no restart');
     assert.equal(as(1115).result, { requested: false, alreadyRestarted: false, shutdownInProgress: true });
     assert.equal(as(1190).result, { requested: false, alreadyRestarted: false, pendingShutdown: true });
     assert.match(as(5).error, /shutdown\.exe failed with exit code 5: shutdown said no/);

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FAST, hostOf, makeHost, registryText, runToEnd } from '../helpers.js';
-import { restartedSince, sameBoot } from '../../src/windows/boot-time.js';
+import { BOOT_TIME_TOLERANCE_MS, restartedSince, sameBoot } from '../../src/windows/boot-time.js';
 import { LOGON_UI_READY_KEY } from '../../src/windows/facts/restart.js';
 import type { Executor, HostOp } from '../../src/executors/types.js';
 
@@ -86,6 +86,8 @@ test('the restart carries a planned reason, Operating System: Reconfiguration (s
   assert.equal(restart.plannedReason, { major: 2, minor: 4 });
   // The shutdown.exe codes the agent reads as a shutdown scheduled or in progress: the facts', as data.
   assert.equal(restart.pendingCodes, { scheduled: 1190, inProgress: 1115 });
+  // The boot-time tolerance the agent's guard uses: boot-time.ts's, as data.
+  assert.is(restart.toleranceMs, BOOT_TIME_TOLERANCE_MS);
 });
 
 test('an unreadable boot-time baseline never skips the restart: the host restarts', async () => {

@@ -306,17 +306,19 @@ function Get-BootTime {
 }
 
 # WMI computes LastBootUpTime from the clock and the uptime: readings of one boot differ by
-# milliseconds. True only when both readings are times at least 5 seconds apart: the host is proven
-# to have booted since. A reading that is not a time proves nothing, and never skips a restart
-# (src/windows/boot-time.ts, restartedSince, says the same).
-function Test-RestartedSince([string]$current, [string]$baseline) {
+# milliseconds. True only when both readings are times at least $toleranceMs apart (the op's
+# toleranceMs, BOOT_TIME_TOLERANCE_MS): the host is proven to have booted since. A reading that is not
+# a time, or no tolerance, proves nothing, and never skips a restart (src/windows/boot-time.ts,
+# restartedSince, says the same).
+function Test-RestartedSince([string]$current, [string]$baseline, $toleranceMs) {
+    if ($null -eq $toleranceMs) { return $false }
     $style = [Globalization.DateTimeStyles]::RoundtripKind
     $culture = [Globalization.CultureInfo]::InvariantCulture
     $now = [DateTime]::MinValue
     $before = [DateTime]::MinValue
     if (-not [DateTime]::TryParse($current, $culture, $style, [ref]$now)) { return $false }
     if (-not [DateTime]::TryParse($baseline, $culture, $style, [ref]$before)) { return $false }
-    return ([Math]::Abs(($now.ToUniversalTime() - $before.ToUniversalTime()).TotalMilliseconds) -ge 5000)
+    return ([Math]::Abs(($now.ToUniversalTime() - $before.ToUniversalTime()).TotalMilliseconds) -ge [double]$toleranceMs)
 }
 
 # What SCHANNEL negotiates by default per side, from the values set now (src/windows/schannel.ts says
@@ -566,7 +568,9 @@ function Invoke-HostOp($op) {
         'service.status' { return (With-Op $name (Get-ServiceStatus ([string]$op.name))) }
         'tls.inEffect' { return [ordered]@{ op = $name; bootTime = (Get-BootTime); protocols = (Get-TlsInEffect) } }
         'restart' {
-            if (Test-RestartedSince (Get-BootTime) ([string]$op.ifBootTime)) { return [ordered]@{ op = $name; requested = $false; alreadyRestarted = $true } }
+            $toleranceMs = $null
+            if ($op.Contains('toleranceMs')) { $toleranceMs = $op.toleranceMs }
+            if (Test-RestartedSince (Get-BootTime) ([string]$op.ifBootTime) $toleranceMs) { return [ordered]@{ op = $name; requested = $false; alreadyRestarted = $true } }
             return (With-Op $name (Invoke-Restart $op))
         }
         'startupTask.register' { return [ordered]@{ op = $name; changed = [bool](Register-StartupTask ([string]$op.name) @($op.command)) } }
