@@ -47,7 +47,7 @@ export class ReadCache {
   }
 
   set(op: HostOp, result: HostOpResult): void {
-    if (!WRITE_OPS.has(op.op)) this.entries.set(ReadCache.keyOf(op), { op, result, key: 'key' in op ? normalise(op.key) : null });
+    if (!WRITE_OPS.has(op.op)) this.entries.set(ReadCache.keyOf(op), { op, result, key: 'key' in op && op.key !== undefined ? normalise(op.key) : null });
   }
 
   /** Drops whatever the given writes may have changed. */

@@ -6,6 +6,7 @@
  */
 import { configuredTls13, freshRuntime, physicalPath, type SimHostState, type SimService } from './simulated-model.js';
 import { ORCHESTRATOR_SERVICES } from '../windows/facts/orchestrator.js';
+import { DOTNET35_INSTALLED } from '../windows/facts/dotnet.js';
 import { WRITE_OPS, resultOf, type Executor, type HostOp, type HostOpResult, type RegistryView } from './types.js';
 
 /** A registry key to capture: its values, and with `depth` its subkeys that many levels down. */
@@ -94,7 +95,7 @@ export async function captureHost(executor: Executor, options: CaptureOptions = 
   const scalar: HostOp[] = [
     { op: 'os.info' },
     { op: 'hotfix.list' },
-    { op: 'dotnet35.tls' },
+    { op: 'dotnet35.tls', ...DOTNET35_INSTALLED.value },
     { op: 'sql.instances' },
     { op: 'orchestrator.info' },
     { op: 'boot.time' },

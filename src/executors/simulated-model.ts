@@ -415,6 +415,6 @@ function sqlAnswer(host: SimHostState, server: string, now: string): { answered:
 
 /** The registry key an op touches, for fault matching. */
 export function opKey(op: HostOp): string {
-  return 'key' in op ? op.key : '';
+  return 'key' in op ? (op.key ?? '') : '';
 }
 

@@ -18,7 +18,12 @@ export type HostOp =
   | { op: 'registry.export'; view: RegistryView; key: string; file: string }
   | { op: 'os.info' }
   | { op: 'hotfix.list' }
-  | { op: 'dotnet35.tls' }
+  /**
+   * .NET Framework 3.5 installed and its System.dll version. `key`, `name`, `data` (the preflight always
+   * sends them, from the fact `dotnet.v35-install-key`): installed when that DWORD holds `data`; the
+   * agent refuses the op without them.
+   */
+  | { op: 'dotnet35.tls'; key?: string; name?: string; data?: number }
   | { op: 'sql.instances' }
   | { op: 'orchestrator.info' }
   | { op: 'service.status'; name: string }

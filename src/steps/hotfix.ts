@@ -11,6 +11,7 @@ import { defineStepKind } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
 import { resultOf } from '../executors/types.js';
 import { judgeDotnet35 } from './judge-dotnet35.js';
+import { DOTNET35_READ } from './requirements.js';
 import { windowsRelease } from './requirements.js';
 import { kbList } from './preflight-params.js';
 
@@ -27,7 +28,7 @@ export const hotfixStep = defineStepKind({
   params: hotfixParams,
   outputs: z.object({ os: z.string(), required: z.array(z.string()), by: z.string(), verdict: z.string(), evidence: z.string() }),
   verifyWhenUnchanged: true,
-  probe: async ({ rt }) => (await rt.read([{ op: 'os.info' }, { op: 'hotfix.list' }, { op: 'dotnet35.tls' }])) as unknown as Json,
+  probe: async ({ rt }) => (await rt.read([{ op: 'os.info' }, { op: 'hotfix.list' }, DOTNET35_READ])) as unknown as Json,
   plan({ params, observed, rt }) {
     const r = observed as unknown as Parameters<typeof resultOf>[0][];
     const os = resultOf(r[0], 'os.info');

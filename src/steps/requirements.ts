@@ -15,7 +15,7 @@ import {
   type OrchestratorRelease,
 } from '../windows/facts/orchestrator.js';
 import { SQL_CLIENT_KEYS, SQL_OLEDB_TLS12, SQL_SNAC11_TLS12 } from '../windows/facts/sql.js';
-import { DOTNET_MIN_RELEASE_46 } from '../windows/facts/dotnet.js';
+import { DOTNET35_INSTALLED, DOTNET_MIN_RELEASE_46 } from '../windows/facts/dotnet.js';
 import { judgeSqlTls12, sqlRelease } from './judge-sql.js';
 import { judgeDotnet35 } from './judge-dotnet35.js';
 import { judgeParams } from './judge-params.js';
@@ -39,6 +39,14 @@ const NDP = DOTNET_MIN_RELEASE_46.value;
  * The preflight's read batch, one round trip. The restart marker and TLS 1.3's values are read along,
  * so that later steps of the same drive find them in the read cache.
  */
+/**
+ * The .NET Framework 3.5 read, with where the fact `dotnet.v35-install-key` says it is installed
+ * (key, name, data): the agent reads the op's, never its own copy.
+ * @example
+ * const [answer] = await executor.run([DOTNET35_READ]); // { op: 'dotnet35.tls', installed, file, version }
+ */
+export const DOTNET35_READ: HostOp = { op: 'dotnet35.tls', ...DOTNET35_INSTALLED.value };
+
 export const PREFLIGHT_READS: readonly HostOp[] = [
   { op: 'os.info' },
   { op: 'orchestrator.info' },
@@ -46,7 +54,7 @@ export const PREFLIGHT_READS: readonly HostOp[] = [
   { op: 'hotfix.list' },
   { op: 'boot.time' },
   { op: 'registry.get', view: '64', key: NDP.key, name: NDP.name },
-  { op: 'dotnet35.tls' },
+  DOTNET35_READ,
   ...SQL_CLIENT_KEYS.value.map((c): HostOp => ({ op: 'registry.get', view: '64', key: c.key, name: c.name })),
   { op: 'registry.get', ...RESTART_MARKER },
   ...tls13Reads,

@@ -220,6 +220,36 @@ $out.tolerance = @((Test-RestartedSince '2026-11-20T06:12:47Z' '2026-11-20T06:12
     assert.match(as(1115, '').error, /shutdown\.exe failed with exit code 1115/, 'no codes sent: none is pending');
   });
 
+  test('.NET 3.5: the agent reads the key, name and data the op carries (the fact dotnet.v35-install-key), and refuses an op without them', async () => {
+    const { tempDir } = await import('../helpers.js');
+    const file = join(await tempDir(), 'dotnet35.ps1');
+    await writeFile(
+      file,
+      `${agentFunctions()}
+$script:Read = $null
+function Reg-Read([string]$view, [string]$key, [string]$name) { $script:Read = @($view, $key, $name); return [ordered]@{ type = 'REG_DWORD'; data = 7 } }
+$out = [ordered]@{}
+$op = [ordered]@{ key = 'SOFTWARE\\Test\\v3.5'; name = 'Here'; data = [int]$env:RBE_DATA }
+$out.installed = (Get-Dotnet35Tls $op).installed
+$out.read = $script:Read
+try { Get-Dotnet35Tls ([ordered]@{}) | Out-Null } catch { $out.error = $_.Exception.Message }
+[Console]::Out.Write((ConvertTo-Json -InputObject $out -Compress -Depth 5))
+`,
+    );
+    // WINDIR: System.dll is looked for under it (absent here: no file, no version).
+    const windir = await tempDir();
+    const as = (data: number) => {
+      const r = pwsh(file, '', { RBE_DATA: String(data), WINDIR: windir });
+      assert.is(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    const seven = as(7);
+    assert.equal(seven.read, ['64', 'SOFTWARE\\Test\\v3.5', 'Here']);
+    assert.is(seven.installed, true);
+    assert.is(as(1).installed, false, 'the data compared is the op\'s, not a 1 of the agent');
+    assert.match(seven.error, /dotnet35\.tls needs the op's key, name and data/);
+  });
+
   test('the resume task runs as SYSTEM logged on as a service account, its arguments quoted for CommandLineToArgvW', () => {
     const text = readFileSync(AGENT, 'utf8');
     assert.match(text, /New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest/);

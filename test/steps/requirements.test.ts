@@ -18,6 +18,7 @@ import {
   type PreflightReads,
 } from '../../src/steps/requirements.js';
 import { preflightParams } from '../../src/steps/preflight.js';
+import { DOTNET35_INSTALLED } from '../../src/windows/facts/dotnet.js';
 
 const NOW = '2026-01-01T00:00:00.000Z';
 const params = (p: Record<string, unknown> = {}) => preflightParams.parse(p);
@@ -131,6 +132,13 @@ test('judgeHost is pure: its verdicts survive JSON unchanged and the same reads 
   const a = judgeHost(reads, params());
   assert.equal(JSON.parse(JSON.stringify(a)), a);
   assert.equal(judgeHost(reads, params()), a);
+});
+
+
+test('the preflight\'s .NET 3.5 read carries where the fact says it is installed (key, name, data), as data for the agent', () => {
+  const read = PREFLIGHT_READS.find((op) => op.op === 'dotnet35.tls');
+  assert.equal(read, { op: 'dotnet35.tls', ...DOTNET35_INSTALLED.value });
+  assert.equal(read, { op: 'dotnet35.tls', key: 'SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v3.5', name: 'Install', data: 1 });
 });
 
 test.run();

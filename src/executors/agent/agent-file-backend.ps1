@@ -182,8 +182,9 @@ function Get-OsInfo { return (Copy-Fields (Load-Doc).os) }
 function Get-Hotfixes { return ,@((Load-Doc).hotfixes) }
 
 # What a real server reports: installed, and System.dll's path and version (the document's other
-# fields, if an older format carries any, are not part of the answer).
-function Get-Dotnet35Tls {
+# fields, if an older format carries any, are not part of the answer). The op's key, name and data
+# are the agent's to read; the document says installed or not, as the simulated host does.
+function Get-Dotnet35Tls($op) {
     $doc = Load-Doc
     if (-not $doc.Contains('dotnet35')) { return [ordered]@{ installed = $false; file = $null; version = $null } }
     $d = $doc.dotnet35

@@ -355,13 +355,16 @@ function Get-Hotfixes {
     return ,@(Get-CimInstance -ClassName Win32_QuickFixEngineering | ForEach-Object { [string]$_.HotFixID })
 }
 
-# .NET Framework 3.5 for the TLS System Default Versions fix: installed when NDP\v3.5 Install is 1
-# (Microsoft's "Determine which .NET Framework versions are installed"), and the 2.0 runtime's
-# System.dll version as evidence. Nothing is searched for in the file: SslProtocolsExtensions is a
-# type applications add to their own code, and no file version of the fix is published.
-function Get-Dotnet35Tls {
-    $install = Reg-Read '64' 'SOFTWARE\Microsoft\NET Framework Setup\NDP\v3.5' 'Install'
-    $installed = ($null -ne $install -and $install.type -eq 'REG_DWORD' -and [long]$install.data -eq 1)
+# .NET Framework 3.5 for the TLS System Default Versions fix: installed when the op's key and name
+# (the fact dotnet.v35-install-key: NDP\v3.5 Install) hold the op's data (1) as a DWORD, and the 2.0
+# runtime's System.dll version as evidence. Nothing is searched for in the file: SslProtocolsExtensions
+# is a type applications add to their own code, and no file version of the fix is published.
+function Get-Dotnet35Tls($op) {
+    if (-not ($op.Contains('key') -and $op.Contains('name') -and $op.Contains('data'))) {
+        throw (New-AgentError 'permanent' "dotnet35.tls needs the op's key, name and data (the fact dotnet.v35-install-key); send them with the op")
+    }
+    $install = Reg-Read '64' ([string]$op.key) ([string]$op.name)
+    $installed = ($null -ne $install -and $install.type -eq 'REG_DWORD' -and [long]$install.data -eq [long]$op.data)
     $framework = 'Framework'
     if ([Environment]::Is64BitOperatingSystem) { $framework = 'Framework64' }
     $file = Join-Path $env:WINDIR "Microsoft.NET\$framework\v2.0.50727\System.dll"
@@ -562,7 +565,7 @@ function Invoke-HostOp($op) {
         'os.info' { return (With-Op $name (Get-OsInfo)) }
         # These return their list with the unary comma, so that one or no item is still a list.
         'hotfix.list' { return [ordered]@{ op = $name; hotfixes = (Get-Hotfixes) } }
-        'dotnet35.tls' { return (With-Op $name (Get-Dotnet35Tls)) }
+        'dotnet35.tls' { return (With-Op $name (Get-Dotnet35Tls $op)) }
         'sql.instances' { return [ordered]@{ op = $name; instances = (Get-SqlInstances) } }
         'orchestrator.info' { return (With-Op $name (Get-OrchestratorInfo)) }
         'service.status' { return (With-Op $name (Get-ServiceStatus ([string]$op.name))) }
