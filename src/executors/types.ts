@@ -58,9 +58,11 @@ export type HostOp =
   /**
    * Whether a SQL Server answers, from the target: a connection is opened to `server` (`host`,
    * `host\\instance`, `.` for the local default instance) with Windows authentication. A server that
-   * refuses this account's login answered too: it is up.
+   * refuses this account's login answered too: it is up. `answeredErrors` (the restart step always
+   * sends them, from the fact `sql.login-refused-errors`): the SQL error numbers read as such a refusal;
+   * without them only an open connection is an answer.
    */
-  | { op: 'sql.ping'; server: string; timeoutSeconds: number };
+  | { op: 'sql.ping'; server: string; timeoutSeconds: number; answeredErrors?: number[] };
 
 export type HostOpName = HostOp['op'];
 

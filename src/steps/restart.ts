@@ -13,6 +13,7 @@ import type { StepRuntime } from '../engine/step-runtime.js';
 import type { Json } from '../engine/types.js';
 import { resultOf, type HostOp, type HostOpResult } from '../executors/types.js';
 import { BOOT_TIME_TOLERANCE_MS, restartedSince, sameBoot } from '../windows/boot-time.js';
+import { SQL_LOGIN_REFUSED_ERRORS } from '../windows/facts/sql.js';
 import { LOGON_UI_READY_KEY, PLANNED_RESTART_REASON, SHUTDOWN_IN_PROGRESS, SHUTDOWN_IS_SCHEDULED } from '../windows/facts/restart.js';
 
 export const restartParams = z.strictObject({
@@ -146,7 +147,7 @@ async function waitForBoot(rt: StepRuntime, params: RestartParams, baseline: Bas
   const ops: HostOp[] = [
     { op: 'boot.time' },
     ...(baseline.logonUi ? [logonUiGet] : []),
-    ...(baseline.databases ?? []).map((server): HostOp => ({ op: 'sql.ping', server, timeoutSeconds: 5 })),
+    ...(baseline.databases ?? []).map((server): HostOp => ({ op: 'sql.ping', server, timeoutSeconds: 5, answeredErrors: [...SQL_LOGIN_REFUSED_ERRORS.value] })),
     ...params.readyServices.map((name): HostOp => ({ op: 'service.status', name })),
   ];
   const deadline = deadlineOf(rt, baseline);

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { check51 } from './ps51-check.js';
 import { SHUTDOWN_IN_PROGRESS, SHUTDOWN_IS_SCHEDULED } from '../../src/windows/facts/restart.js';
+import { SQL_LOGIN_REFUSED_ERRORS } from '../../src/windows/facts/sql.js';
 
 const run = needPwsh('test/executors/agent-ps51.test.ts');
 const AGENT_DIR = join(import.meta.dirname, '..', '..', 'src', 'executors', 'agent');
@@ -248,6 +249,33 @@ try { Get-Dotnet35Tls ([ordered]@{}) | Out-Null } catch { $out.error = $_.Except
     assert.is(seven.installed, true);
     assert.is(as(1).installed, false, 'the data compared is the op\'s, not a 1 of the agent');
     assert.match(seven.error, /dotnet35\.tls needs the op's key, name and data/);
+  });
+
+  test('sql.ping: the agent reads as "answered" the SQL errors the op\'s answeredErrors name (the fact sql.login-refused-errors), none of its own', async () => {
+    const { tempDir } = await import('../helpers.js');
+    const file = join(await tempDir(), 'sqlping.ps1');
+    await writeFile(
+      file,
+      `${agentFunctions()}
+$script:Given = 'unset'
+function Test-SqlAnswer([string]$server, [int]$timeoutSeconds, $answeredErrors) { $script:Given = @($answeredErrors); return [ordered]@{ answered = $true; detail = 'x' } }
+$op = [ordered]@{ op = 'sql.ping'; server = '.'; timeoutSeconds = 5 }
+if ($env:RBE_ERRORS) { $op.answeredErrors = @($env:RBE_ERRORS.Split(',') | ForEach-Object { [int]$_ }) }
+$null = Invoke-HostOp $op
+[Console]::Out.Write((ConvertTo-Json -InputObject @($script:Given) -Compress))
+`,
+    );
+    const given = (errors: string) => {
+      const r = pwsh(file, '', { RBE_ERRORS: errors });
+      assert.is(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    assert.equal(given(SQL_LOGIN_REFUSED_ERRORS.value.join(',')), [18456, 18452, 4060]);
+    assert.equal(given('7,8'), [7, 8]);
+    assert.equal(given(''), [], 'no errors sent: none is an answer');
+    // The numbers are nowhere in the agent: they come with the op.
+    const agent = readFileSync(AGENT, 'utf8');
+    for (const n of SQL_LOGIN_REFUSED_ERRORS.value) assert.not.ok(agent.includes(String(n)), `agent.ps1 holds no ${n}`);
   });
 
   test('the resume task runs as SYSTEM logged on as a service account, its arguments quoted for CommandLineToArgvW', () => {

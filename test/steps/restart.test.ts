@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { FAST, hostOf, makeHost, registryText, runToEnd } from '../helpers.js';
 import { BOOT_TIME_TOLERANCE_MS, restartedSince, sameBoot } from '../../src/windows/boot-time.js';
 import { LOGON_UI_READY_KEY } from '../../src/windows/facts/restart.js';
+import { SQL_LOGIN_REFUSED_ERRORS } from '../../src/windows/facts/sql.js';
 import type { Executor, HostOp } from '../../src/executors/types.js';
 
 /** Virtual milliseconds a run of the bundled runbook takes on this host, with the step's polls. */
@@ -88,6 +89,11 @@ test('the restart carries a planned reason, Operating System: Reconfiguration (s
   assert.equal(restart.pendingCodes, { scheduled: 1190, inProgress: 1115 });
   // The boot-time tolerance the agent's guard uses: boot-time.ts's, as data.
   assert.is(restart.toleranceMs, BOOT_TIME_TOLERANCE_MS);
+  // The SQL errors the agent reads as "up, refused this login": the fact's, as data in each sql.ping.
+  const pings = ops.filter((o) => o.op === 'sql.ping') as Extract<HostOp, { op: 'sql.ping' }>[];
+  assert.ok(pings.length > 0, 'the host\'s own SQL Server is waited for');
+  for (const p of pings) assert.equal(p.answeredErrors, SQL_LOGIN_REFUSED_ERRORS.value);
+  assert.equal(SQL_LOGIN_REFUSED_ERRORS.value, [18456, 18452, 4060]);
 });
 
 test('an unreadable boot-time baseline never skips the restart: the host restarts', async () => {

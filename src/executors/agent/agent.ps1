@@ -463,10 +463,11 @@ function Invoke-Restart($op) {
     return [ordered]@{ requested = $true; alreadyRestarted = $false }
 }
 
-# Whether a SQL Server answers from here, with this account's Windows credentials. A login refused
-# (18456) or a database refused (4060) is an answer: the server is up. The connection string is built
-# with SqlConnectionStringBuilder: the server name stays one value, whatever it holds.
-function Test-SqlAnswer([string]$server, [int]$timeoutSeconds) {
+# Whether a SQL Server answers from here, with this account's Windows credentials. An error among
+# $answeredErrors (the op's answeredErrors, the fact sql.login-refused-errors: a login or database
+# refused) is an answer: the server is up; without them, only a connection is. The connection string is
+# built with SqlConnectionStringBuilder: the server name stays one value, whatever it holds.
+function Test-SqlAnswer([string]$server, [int]$timeoutSeconds, $answeredErrors) {
     $builder = New-Object System.Data.SqlClient.SqlConnectionStringBuilder
     $builder['Data Source'] = $server
     $builder['Integrated Security'] = $true
@@ -479,7 +480,7 @@ function Test-SqlAnswer([string]$server, [int]$timeoutSeconds) {
     } catch {
         $inner = $_.Exception
         while ($null -ne $inner.InnerException -and -not ($inner -is [System.Data.SqlClient.SqlException])) { $inner = $inner.InnerException }
-        if ($inner -is [System.Data.SqlClient.SqlException] -and (@(18456, 18452, 4060) -contains $inner.Number)) {
+        if ($inner -is [System.Data.SqlClient.SqlException] -and (@($answeredErrors | ForEach-Object { [int]$_ }) -contains $inner.Number)) {
             return [ordered]@{ answered = $true; detail = "it answered and refused this account (error $($inner.Number))" }
         }
         return [ordered]@{ answered = $false; detail = $inner.Message }
@@ -579,7 +580,9 @@ function Invoke-HostOp($op) {
         'startupTask.register' { return [ordered]@{ op = $name; changed = [bool](Register-StartupTask ([string]$op.name) @($op.command)) } }
         'startupTask.remove' { return [ordered]@{ op = $name; changed = [bool](Unregister-StartupTask ([string]$op.name)) } }
         'sql.ping' {
-            $r = Test-SqlAnswer ([string]$op.server) ([int]$op.timeoutSeconds)
+            $answeredErrors = @()
+            if ($op.Contains('answeredErrors') -and $null -ne $op.answeredErrors) { $answeredErrors = @($op.answeredErrors) }
+            $r = Test-SqlAnswer ([string]$op.server) ([int]$op.timeoutSeconds) $answeredErrors
             return [ordered]@{ op = $name; server = [string]$op.server; answered = [bool]$r.answered; detail = [string]$r.detail }
         }
     }

@@ -205,6 +205,36 @@ export const SQL_CLIENT_KEYS = defineFact({
 });
 
 /** Every SQL Server fact, in the order of `docs/windows-facts.md`. */
+/**
+ * The SQL Server errors that answer a login this account cannot use (a bad login, an untrusted login, a
+ * database it cannot open): the server is up and refused it. The restart step's `sql.ping` sends them.
+ */
+export const SQL_LOGIN_REFUSED_ERRORS = defineFact({
+  id: 'sql.login-refused-errors',
+  topic: 'SQL Server',
+  statement: 'SQL Server answers a refused login with error 18456 (login failed), 18452 (credentials that cannot be validated) or 4060 (the database requested by the login cannot be opened)',
+  value: [18456, 18452, 4060],
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    {
+      title: 'MSSQLSERVER_18456',
+      url: 'https://learn.microsoft.com/sql/relational-databases/errors-events/mssqlserver-18456-database-engine-error',
+      quote: 'When a connection attempt is rejected because of an authentication failure that involves a bad password or user name, a message similar to the following is returned to the client:  "Login failed for user \'<user_name>\'. (Microsoft SQL Server, Error: 18456)".',
+    },
+    {
+      title: 'MSSQLSERVER_18452',
+      url: 'https://learn.microsoft.com/sql/relational-databases/errors-events/mssqlserver-18452-database-engine-error',
+      quote: 'The user attempted to login with credentials that cannot be validated.',
+    },
+    {
+      title: 'Database Engine events and errors (4000 to 4999)',
+      url: 'https://learn.microsoft.com/sql/relational-databases/errors-events/database-engine-events-and-errors-4000-to-4999',
+      quote: '|    4060    |    11    |    No    |    Cannot open database "%.*ls" requested by the login. The login failed.    |',
+    },
+  ],
+});
+
 export const SQL_FACTS: readonly WindowsFact[] = [
   SQL_TLS12_FIRST_BUILDS,
   SQL_SERVICE_PACKS,
@@ -213,4 +243,5 @@ export const SQL_FACTS: readonly WindowsFact[] = [
   SQL_SNAC11_TLS12,
   SQL_OLEDB_TLS12,
   SQL_CLIENT_KEYS,
+  SQL_LOGIN_REFUSED_ERRORS,
 ];
