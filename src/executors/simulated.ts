@@ -184,6 +184,8 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
   const initial = await readHost(file);
   const clock = options.clock ?? systemClock;
   let roundTrips = 0;
+  const onTarget = options.onTarget ?? initial.onTarget;
+  let wentDown = false;
   let served: Promise<ServedEndpoints> | undefined;
   const winrm = options.winrm
     ? await (await import('./simulated-winrm.js')).serveWinrm(() => readHost(file), {
@@ -197,13 +199,16 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
     name,
     winrm,
     target: `sim:${file}`,
-    onTarget: options.onTarget ?? initial.onTarget,
+    onTarget,
     get roundTrips() {
       return roundTrips;
     },
     async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
       roundTrips += 1;
       runOptions.signal?.throwIfAborted();
+      // A controller on the host goes down with it: once a restart it asked for was sent, this process
+      // reaches the host no more (a real one would be ended); the start-up task resumes the run.
+      if (wentDown) throw new ExecutorError('unreachable', 'this controller runs on the host, which is restarting: its start-up task resumes the run', { where: `sim:${file}` });
       return withFileLock(file, async () => {
         // A host seen restarting, whose file has not changed since: no need to read it to know it
         // does not answer yet (the poll of a restart wait, dozens per host run).
@@ -248,8 +253,10 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
               const kind = fault.kind === 'transient' ? 'reset' : 'permanent';
               throw new ExecutorError(kind, `injected ${fault.kind} fault on ${op.op} ${opKey(op)}`, { where: `sim:${file}` });
             }
-            results.push(applyOp(host, op, at.toISOString()));
+            const result = applyOp(host, op, at.toISOString());
+            results.push(result);
             if (WRITE_OPS.has(op.op)) dirty = true;
+            if (onTarget && result.op === 'restart' && result.requested) wentDown = true;
           }
         } finally {
           if (dirty) await storeHost(file, host);

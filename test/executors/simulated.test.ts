@@ -149,4 +149,25 @@ test('a missing or foreign host file is a clear error', async () => {
   }
 });
 
+test('a controller on the host goes down with it: after the restart it asked for, it reaches the host no more, however soon the host is back; a new one does', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    h.onTarget = true;
+  });
+  const clock = new VirtualClock();
+  const ex = await createSimulatedExecutor(file, { clock });
+  assert.is(ex.onTarget, true);
+  const [boot] = await ex.run([{ op: 'boot.time' }]);
+  await ex.run([{ op: 'restart', delaySeconds: 0, reason: 't', ifBootTime: (boot as { bootTime: string }).bootTime }]);
+  clock.advance(60_000);
+  const error = await ex.run([{ op: 'boot.time' }]).then(
+    () => null,
+    (e: ExecutorError) => e,
+  );
+  assert.is(error?.kind, 'unreachable');
+  assert.match(error!.message, /this controller runs on the host, which is restarting/);
+  const after = await createSimulatedExecutor(file, { clock });
+  const [back] = await after.run([{ op: 'boot.time' }]);
+  assert.is.not((back as { bootTime: string }).bootTime, (boot as { bootTime: string }).bootTime);
+});
+
 test.run();
