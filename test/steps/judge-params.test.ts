@@ -5,22 +5,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPreset } from '../../src/executors/simulated-presets.js';
-import { applyOp, type SimHostState } from '../../src/executors/simulated-model.js';
-import { PREFLIGHT_READS, judgeHost, preflightReadsFrom, type HostVerdict, type PreflightReads } from '../../src/steps/requirements.js';
+import { judgeHost } from '../../src/steps/requirements.js';
 import { judgeParams } from '../../src/steps/judge-params.js';
-import { preflightParams } from '../../src/steps/preflight.js';
-
-const NOW = '2026-01-01T00:00:00.000Z';
-const params = (p: Record<string, unknown> = {}) => preflightParams.parse(p);
-
-function readsOf(host: SimHostState): PreflightReads {
-  return preflightReadsFrom(PREFLIGHT_READS.map((op) => applyOp(host, op, NOW)));
-}
-function verdict(verdicts: HostVerdict[], check: string): HostVerdict {
-  const v = verdicts.find((x) => x.check === check);
-  assert.ok(v, `no verdict for ${check}: ${verdicts.map((x) => x.check).join(', ')}`);
-  return v!;
-}
+import { NOW, params, readsOf, verdict } from './preflight-helpers.js';
 
 test('tls13=enabled on a Windows without TLS 1.3 (2012 R2, 2016, 2019) is refused as a parameter, naming the fact and its source; on 2022 and 2025 it is ok', () => {
   for (const name of ['server-2012r2', 'server-2016', 'server-2019']) {

@@ -6,31 +6,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPreset } from '../../src/executors/simulated-presets.js';
-import { applyOp, type SimHostState } from '../../src/executors/simulated-model.js';
-import {
-  PREFLIGHT_READS,
-  judgeDotnet35,
-  judgeHost,
-  judgeSqlTls12,
-  preflightReadsFrom,
-  windowsRelease,
-  type HostVerdict,
-  type PreflightReads,
-} from '../../src/steps/requirements.js';
-import { preflightParams } from '../../src/steps/preflight.js';
+import { PREFLIGHT_READS, judgeDotnet35, judgeHost, judgeSqlTls12, windowsRelease } from '../../src/steps/requirements.js';
+import { NOW, params, readsOf, verdict } from './preflight-helpers.js';
 import { DOTNET35_INSTALLED } from '../../src/windows/facts/dotnet.js';
-
-const NOW = '2026-01-01T00:00:00.000Z';
-const params = (p: Record<string, unknown> = {}) => preflightParams.parse(p);
-
-function readsOf(host: SimHostState): PreflightReads {
-  return preflightReadsFrom(PREFLIGHT_READS.map((op) => applyOp(host, op, NOW)));
-}
-function verdict(verdicts: HostVerdict[], check: string): HostVerdict {
-  const v = verdicts.find((x) => x.check === check);
-  assert.ok(v, `no verdict for ${check}: ${verdicts.map((x) => x.check).join(', ')}`);
-  return v!;
-}
 
 test('SQL Server CU builds older than the CU line\'s fix are refused, though above the GDR fix (KB3135244)', () => {
   for (const build of ['12.0.4436.0', '12.0.2560.0', '11.0.5623.0']) {
