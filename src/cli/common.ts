@@ -211,25 +211,47 @@ function urlWithoutPassword(url: string): string {
 }
 
 /**
+ * The first SIGINT or SIGTERM asks for a stop at the next safe point (`interrupt`); a second one aborts
+ * at once (exit 130 or 143). Each says so on stderr. Returns what takes the handlers off again.
+ *
+ * @example
+ * ```ts
+ * const detach = stopOnSignals({ first: (s) => `${s}: stopping`, again: (s) => `${s} again: aborting`, interrupt: () => undefined });
+ * detach();
+ * ```
+ */
+export function stopOnSignals(o: { first: (signal: NodeJS.Signals) => string; again: (signal: NodeJS.Signals) => string; interrupt: () => void }): () => void {
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals === 1) {
+      process.stderr.write(`\n${o.first(signal)}\n`);
+      o.interrupt();
+      return;
+    }
+    process.stderr.write(`${o.again(signal)}\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
+/**
  * Follows a run to its end: renders its events, prints the summary, and handles signals — the first
  * SIGINT or SIGTERM stops the run at its next safe point (it ends awaiting a resume, exit 75, with a
  * report); a second one aborts at once.
  */
 export async function follow(run: Run, mode: OutputMode, stateDir: string): Promise<RunResult> {
   const stop = attachRenderer(run.events, mode);
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals === 1) {
-      process.stderr.write(`\n${signal}: stopping at the next safe point (${signal} again aborts at once; the journal allows a resume)\n`);
-      run.interrupt();
-      return;
-    }
-    process.stderr.write(`${signal} again: aborting now; \`runbook resume ${run.id}\` continues from the journal\n`);
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const detach = stopOnSignals({
+    first: (signal) => `${signal}: stopping at the next safe point (${signal} again aborts at once; the journal allows a resume)`,
+    again: (signal) => `${signal} again: aborting now; \`runbook resume ${run.id}\` continues from the journal`,
+    interrupt: () => run.interrupt(),
+  });
   try {
     const result = await run.result;
     const report = join(stateDir, 'runs', result.runId, 'report.md');
@@ -240,8 +262,7 @@ export async function follow(run: Run, mode: OutputMode, stateDir: string): Prom
     if (result.outcome === 'rollback-failed') process.stderr.write(`${red('ROLLBACK FAILED — an operator is needed')}: ${result.remaining?.length ?? 0} change(s) still on ${result.target}; ${result.undoFiles ? `undo them with ${result.undoFiles.reg} or ${result.undoFiles.powershell}, then restart` : `see ${report}`}\n`);
     return result;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    detach();
     stop();
   }
 }

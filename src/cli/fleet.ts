@@ -16,7 +16,7 @@ import type { PostgresStore } from '../store/postgres.js';
 import { bundledStepKinds } from '../steps/index.js';
 import { ExitCode, detailedExitCode, fleetRefusedAsInput } from './exit-codes.js';
 import { OUTCOMES, countOutcomes, describeCounts, exitCodeOf, outcomeOf, type Outcome } from '../engine/outcome.js';
-import { UsageError, runnerFor, type Where } from './common.js';
+import { UsageError, runnerFor, stopOnSignals, type Where } from './common.js';
 import { bold, green, red, renderChanges, yellow } from './render.js';
 import { checkTarget, connect } from './targets.js';
 import { confirm } from './confirm.js';
@@ -262,25 +262,16 @@ async function follow(fleet: Fleet, o: { json: boolean; heading: string; where: 
   }
   // The first SIGINT or SIGTERM stops the fleet at a safe point, as for a single run: no new host
   // starts, each running host stops at its next safe point; the fleet then exits 75. A second aborts.
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals === 1) {
-      process.stderr.write(`\n${signal}: stopping the fleet at a safe point: no new host starts, running hosts stop at their next safe point (${signal} again aborts at once; \`runbook resume ${fleet.id}\` goes on)\n`);
-      fleet.interrupt();
-      return;
-    }
-    process.stderr.write(`${signal} again: aborting now; \`runbook resume ${fleet.id}\` continues from the journals\n`);
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const detach = stopOnSignals({
+    first: (signal) => `${signal}: stopping the fleet at a safe point: no new host starts, running hosts stop at their next safe point (${signal} again aborts at once; \`runbook resume ${fleet.id}\` goes on)`,
+    again: (signal) => `${signal} again: aborting now; \`runbook resume ${fleet.id}\` continues from the journals`,
+    interrupt: () => fleet.interrupt(),
+  });
   let result: FleetResult;
   try {
     result = await fleet.result;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    detach();
   }
   const plans = result.checkMode ? await planDiffs(o.where, result) : undefined;
   if (o.json) out(`${JSON.stringify({ event: 'summary', ...result })}\n`);

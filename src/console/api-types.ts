@@ -4,19 +4,23 @@
  * secret). Types only: the page's bundle imports them too.
  */
 
-/** A run's row: in the list, and as a host's row in its fleet's matrix. */
-export type RunRow = {
-  kind: 'run';
-  runId: string;
-  runbook: string;
-  target: string;
-  status: string;
+/** How a run's outcome is shown: the same three fields on every page. */
+export type OutcomeFields = {
   /** The outcome: the engine's (`src/engine/outcome.ts`), or `pending` / `damaged` (`src/console/outcome.ts`). */
   outcomeId: string;
   /** Its words, the CLI's and the reports' (`OUTCOMES[o].label`). */
   outcome: string;
   /** Its tone, the colour class: `ok`, `warn` or `bad`. */
   outcomeClass: string;
+};
+
+/** A run's row: in the list, and as a host's row in its fleet's matrix. */
+export type RunRow = OutcomeFields & {
+  kind: 'run';
+  runId: string;
+  runbook: string;
+  target: string;
+  status: string;
   /** Step id → its status ('-' not reached). */
   steps: Record<string, string>;
   currentStep: string | null;
@@ -84,17 +88,11 @@ export type StepView = {
   downtime?: Downtime;
 };
 
-export type RunView = {
+export type RunView = OutcomeFields & {
   runId: string;
   runbook: string;
   target: string;
   status: string;
-  /** The outcome: the engine's (`src/engine/outcome.ts`), or `pending` / `damaged` (`src/console/outcome.ts`). */
-  outcomeId: string;
-  /** Its words, the CLI's and the reports' (`OUTCOMES[o].label`). */
-  outcome: string;
-  /** Its tone, the colour class: `ok`, `warn` or `bad`. */
-  outcomeClass: string;
   advice: string | null;
   checkMode: boolean;
   startedAt: string;
