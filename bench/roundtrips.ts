@@ -73,7 +73,7 @@ if (!PWSH || !SSHD) {
 } else {
   const { createSshExecutor } = await import('../src/executors/ssh.js');
   const { createWinrmExecutor } = await import('../src/executors/winrm.js');
-  const { serveWinrm } = await import('../src/executors/simulated-winrm.js');
+  const { serveWinrm } = await import('../src/simulator/winrm-listener.js');
   const { readHost } = await import('../src/index.js');
   const hostFile = async () => {
     const file = join(await tempDir('rbe-bench-'), 'host.json');

@@ -42,7 +42,7 @@ export async function checkTarget(target: string): Promise<void> {
 /** Connects to a target given on the command line (or recorded in a run's journal). */
 export async function connect(target: string, options: { onTarget?: boolean } = {}): Promise<Executor> {
   if (target.startsWith('sim:')) {
-    const { createSimulatedExecutor } = await import('../executors/simulated.js');
+    const { createSimulatedExecutor } = await import('../simulator/executor.js');
     return createSimulatedExecutor(resolve(target.slice(4)), options.onTarget ? { onTarget: true } : {});
   }
   if (target === 'local') return (await import('../executors/local.js')).createLocalExecutor();

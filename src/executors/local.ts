@@ -5,8 +5,8 @@
 import type { Socket } from 'node:net';
 import type { ExecaError } from 'execa';
 import { ExecutorError } from '../errors.js';
-import { agentBackendFor, agentScriptFile, type AgentBackend } from './agent-protocol.js';
-import { AgentSession } from './agent-session.js';
+import { agentBackendFor, agentScriptFile, type AgentBackend } from './agent/protocol.js';
+import { AgentSession } from './agent/session.js';
 import { startPowerShellScript } from './common.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 

@@ -12,8 +12,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
-import { agentBackendFor, bootstrapArgs, bootstrapProgramLine, type AgentBackend } from './agent-protocol.js';
-import { AgentSession } from './agent-session.js';
+import { agentBackendFor, bootstrapArgs, bootstrapProgramLine, type AgentBackend } from './agent/protocol.js';
+import { AgentSession } from './agent/session.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
 
 export const name = 'ssh' satisfies Executor['name'];

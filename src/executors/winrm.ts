@@ -11,8 +11,8 @@
 import { StringDecoder } from 'node:string_decoder';
 import { isIP } from 'node:net';
 import { ExecutorError } from '../errors.js';
-import { agentBackendFor, bootstrapArgs, bootstrapProgramLine, type AgentBackend } from './agent-protocol.js';
-import { AgentSession, type AgentOutput, type AgentProcess } from './agent-session.js';
+import { agentBackendFor, bootstrapArgs, bootstrapProgramLine, type AgentBackend } from './agent/protocol.js';
+import { AgentSession, type AgentOutput, type AgentProcess } from './agent/session.js';
 import type { Executor, HostOp, HostOpResult, RunOptions, TlsEndpoint } from './types.js';
 import { RemoteShell } from './winrm/shell.js';
 import type { NtlmMechanism, WinrmCredentials, WinrmTransport } from './winrm/transport.js';

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { copyFile, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSimulatedExecutor, loadRunbook, readHost, writeHost } from '../../src/index.js';
-import { serveWinrm } from '../../src/executors/simulated-winrm.js';
+import { serveWinrm } from '../../src/simulator/winrm-listener.js';
 import { FAST, hostOf, kinds, makeHost, newRunner, registryText, tempDir } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { cli } from './run-cli.js';

@@ -63,9 +63,9 @@ if (run) {
 
   test.before(async () => {
     const { tempDir } = await import('../helpers.js');
-    const { agentScriptFile } = await import('../../src/executors/agent-protocol.js');
+    const { agentScriptFile } = await import('../../src/executors/agent/protocol.js');
     const dir = await tempDir();
-    const { bootstrapArgs } = await import('../../src/executors/agent-protocol.js');
+    const { bootstrapArgs } = await import('../../src/executors/agent/protocol.js');
     const args = bootstrapArgs();
     const bootstrap = join(dir, 'bootstrap.ps1');
     await writeFile(bootstrap, Buffer.from(args[args.indexOf('-EncodedCommand') + 1], 'base64').toString('utf16le'));
@@ -93,7 +93,7 @@ if (run) {
   });
 
   test('the 5.1 JSON path (ConvertFrom-Json, no Newtonsoft) answers exactly as the PowerShell 7 path does', async () => {
-    const { agentProgram, agentRequest, parseAgentAnswer } = await import('../../src/executors/agent-protocol.js');
+    const { agentProgram, agentRequest, parseAgentAnswer } = await import('../../src/executors/agent/protocol.js');
     const { makeHost, tempDir } = await import('../helpers.js');
     const dir = await tempDir();
     // 5.1: Test-WindowsPowerShell says so, and ConvertFrom-Json keeps date-like strings as text (7.5's -DateKind String).
@@ -133,7 +133,7 @@ if (run) {
   });
 
   test('without a console (the encoding setters throw "The handle is invalid", as in a WinRM session) the agent still answers', async () => {
-    const { agentProgram, agentRequest, parseAgentAnswer } = await import('../../src/executors/agent-protocol.js');
+    const { agentProgram, agentRequest, parseAgentAnswer } = await import('../../src/executors/agent/protocol.js');
     const { makeHost, tempDir } = await import('../helpers.js');
     const shim = [
       "function Set-ConsoleOutputEncoding($encoding) { [Console]::Error.WriteLine('no-console'); throw (New-Object System.IO.IOException 'The handle is invalid.') }",

@@ -15,7 +15,7 @@ const AGENT = join(import.meta.dirname, '..', '..', 'src', 'executors', 'agent',
 
 if (run) {
   test('the production agent has no test branch; the tests\' backend is its own file, joined only on request', async () => {
-    const { agentProgram, agentScriptFile } = await import('../../src/executors/agent-protocol.js');
+    const { agentProgram, agentScriptFile } = await import('../../src/executors/agent/protocol.js');
     const production = readFileSync(AGENT, 'utf8');
     assert.not.match(production, /RUNBOOK_AGENT_HOST_FILE|HostFile|Load-Doc/);
     assert.is(agentProgram('windows'), production);

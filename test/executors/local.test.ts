@@ -199,7 +199,7 @@ if (run) {
   test('under a non-UTF-8 console (Windows PowerShell\'s OEM code page), a non-ASCII value is stored as sent, not just read back so', async () => {
     const { agentFile } = await pair();
     const { spawnSync } = await import('node:child_process');
-    const { agentScriptFile } = await import('../../src/executors/agent-protocol.js');
+    const { agentScriptFile } = await import('../../src/executors/agent/protocol.js');
     const request = JSON.stringify({
       marker: 'abcdefabcdefabcdef12',
       ops: [{ op: 'registry.set', view: '64', key: 'SOFTWARE\\RunbookTest', name: 'Café', value: { type: 'REG_SZ', data: 'Grüße 日本' } }],

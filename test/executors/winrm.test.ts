@@ -1,7 +1,7 @@
 /**
  * The winrm executor: its envelopes and parsing, then through the simulated host's WinRM listener on
  * 127.0.0.1 (NTLM with sealed messages over HTTP, channel-bound over HTTPS; proven against pywinrm in
- * simulated-winrm.test.ts), which runs the real agent in PowerShell on the host file — the contract,
+ * simulator/winrm-listener.test.ts), which runs the real agent in PowerShell on the host file — the contract,
  * the shell kept and made again, and each error a user must be able to tell apart.
  */
 import { test } from 'uvu';
@@ -12,7 +12,7 @@ import { ExecutorError, readHost, writeHost } from '../../src/index.js';
 import { createWinrmExecutor, parseWinrmTarget, WINRM_AGENT_COMMAND, type WinrmExecutorOptions } from '../../src/executors/winrm.js';
 import { hostOf, makeHost, tempDir } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
-import { serveWinrm, type ServedWinrm, type WinrmListenerOptions } from '../../src/executors/simulated-winrm.js';
+import { serveWinrm, type ServedWinrm, type WinrmListenerOptions } from '../../src/simulator/winrm-listener.js';
 
 const run = needPwsh('test/executors/winrm.test.ts');
 const USER = 'rbe-admin';

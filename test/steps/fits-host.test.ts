@@ -3,8 +3,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createPreset } from '../../src/executors/simulated-presets.js';
-import { applyOp } from '../../src/executors/simulated-model.js';
+import { createPreset } from '../../src/simulator/presets.js';
+import { applyOp } from '../../src/simulator/model.js';
 import { BUNDLED_PROCEDURES, fitsHost, fitsOfTarget } from '../../src/steps/fits-host.js';
 import { PREFLIGHT_READS, preflightReadsFrom } from '../../src/steps/requirements.js';
 import { bundledRunbookNames, createSimulatedExecutor } from '../../src/index.js';

@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createPreset } from '../../src/executors/simulated-presets.js';
+import { createPreset } from '../../src/simulator/presets.js';
 import { judgeHost } from '../../src/steps/requirements.js';
 import { judgeParams } from '../../src/steps/judge-params.js';
 import { NOW, params, readsOf, verdict } from './preflight-helpers.js';

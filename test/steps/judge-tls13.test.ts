@@ -5,8 +5,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createPreset } from '../../src/executors/simulated-presets.js';
-import { applyOp, type SimHostState } from '../../src/executors/simulated-model.js';
+import { createPreset } from '../../src/simulator/presets.js';
+import { applyOp, type SimHostState } from '../../src/simulator/model.js';
 import { PREFLIGHT_READS, judgeHost, judgeSqlTls13, preflightReadsFrom, type HostVerdict, type PreflightReads } from '../../src/steps/requirements.js';
 import { preflightParams } from '../../src/steps/preflight.js';
 import { TLS13_SQL_SERVER } from '../../src/windows/facts/tls13.js';

@@ -3,7 +3,7 @@
  * executor, no file), its parsed parameters, and one verdict by its check's name.
  */
 import * as assert from 'uvu/assert';
-import { applyOp, type SimHostState } from '../../src/executors/simulated-model.js';
+import { applyOp, type SimHostState } from '../../src/simulator/model.js';
 import { PREFLIGHT_READS, preflightReadsFrom, type HostVerdict, type PreflightReads } from '../../src/steps/requirements.js';
 import { preflightParams } from '../../src/steps/preflight.js';
 

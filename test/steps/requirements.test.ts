@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createPreset } from '../../src/executors/simulated-presets.js';
+import { createPreset } from '../../src/simulator/presets.js';
 import { PREFLIGHT_READS, judgeDotnet35, judgeHost, judgeSqlTls12, windowsRelease } from '../../src/steps/requirements.js';
 import { NOW, params, readsOf, verdict } from './preflight-helpers.js';
 import { DOTNET35_INSTALLED } from '../../src/windows/facts/dotnet.js';

@@ -7,7 +7,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeHost } from '../../executors/simulated.js';
+import { writeHost } from '../../simulator/executor.js';
 import { fileStore } from '../../store/file-store.js';
 import { parse, stateDirOf, type Command } from '../common.js';
 import { bold } from '../render.js';

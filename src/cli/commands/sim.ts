@@ -6,11 +6,11 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { stringify as stringifyYaml } from 'yaml';
 import { packageRoot } from '../../util/package-root.js';
 import { ValidationError } from '../../errors.js';
-import { readHost, writeHost } from '../../executors/simulated.js';
-import { serveEndpoints } from '../../executors/simulated-endpoints.js';
-import { serveWinrm } from '../../executors/simulated-winrm.js';
-import { createPreset, listPresets } from '../../executors/simulated-presets.js';
-import type { SimHostState } from '../../executors/simulated-model.js';
+import { readHost, writeHost } from '../../simulator/executor.js';
+import { serveEndpoints } from '../../simulator/endpoints.js';
+import { serveWinrm } from '../../simulator/winrm-listener.js';
+import { createPreset, listPresets } from '../../simulator/presets.js';
+import type { SimHostState } from '../../simulator/model.js';
 import { ExitCode } from '../exit-codes.js';
 import { UsageError, parse, type Command } from '../common.js';
 
@@ -106,7 +106,7 @@ async function capture(args: string[]): Promise<number> {
   if (positionals.length > 0 || !values.target || !values.out) throw new UsageError('sim capture needs --target <target> and --out <file>');
   await refuseMissingFolder(values.out);
   await refuseOverwrite([resolve(values.out)], values.force);
-  const [{ connect }, { captureHost }] = await Promise.all([import('../targets.js'), import('../../executors/simulated-capture.js')]);
+  const [{ connect }, { captureHost }] = await Promise.all([import('../targets.js'), import('../../simulator/capture.js')]);
   const executor = await connect(values.target);
   let host: SimHostState;
   try {

@@ -1,8 +1,8 @@
 # The tests' backend for the agent: the registry and host facts of a simulated-host JSON file (the
-# format of src/executors/simulated-model.ts) named by RUNBOOK_AGENT_HOST_FILE, behind the same
+# format of src/simulator/model.ts) named by RUNBOOK_AGENT_HOST_FILE, behind the same
 # operations, so that everything else in the agent (JSON, dispatch, DWORD normalisation, errors,
 # framing) runs for real on machines without Windows. The controller joins this file into agent.ps1
-# (agent-protocol.ts) only when asked to; it redefines agent.ps1's backend functions and nothing else.
+# (agent/protocol.ts) only when asked to; it redefines agent.ps1's backend functions and nothing else.
 
 $script:HostFile = $env:RUNBOOK_AGENT_HOST_FILE
 $script:Doc = $null

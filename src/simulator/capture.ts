@@ -4,10 +4,10 @@
  * against a faithful copy of a real server. Each field of the document comes from one operation
  * (see {@link CAPTURE_SOURCES}); what no operation reads keeps the simulator's neutral value.
  */
-import { configuredTls13, freshRuntime, physicalPath, type SimHostState, type SimService } from './simulated-model.js';
+import { configuredTls13, freshRuntime, physicalPath, type SimHostState, type SimService } from './model.js';
 import { ORCHESTRATOR_SERVICES } from '../windows/facts/orchestrator.js';
 import { DOTNET35_INSTALLED } from '../windows/facts/dotnet.js';
-import { WRITE_OPS, resultOf, type Executor, type HostOp, type HostOpResult, type RegistryView } from './types.js';
+import { WRITE_OPS, resultOf, type Executor, type HostOp, type HostOpResult, type RegistryView } from '../executors/types.js';
 
 /** A registry key to capture: its values, and with `depth` its subkeys that many levels down. */
 export type CaptureKey = { view: RegistryView; key: string; depth?: number };

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSimulatedExecutor, listPresets, writeHost, type Executor, type HostOp, type RunResult } from '../../src/index.js';
 import { WRITE_OPS } from '../../src/executors/types.js';
-import { CAPTURE_KEYS, captureHost, maskHost, namesInTarget } from '../../src/executors/simulated-capture.js';
+import { CAPTURE_KEYS, captureHost, maskHost, namesInTarget } from '../../src/simulator/capture.js';
 import { RESTART_MARKER } from '../../src/steps/restart.js';
 import { createLocalExecutor } from '../../src/executors/local.js';
 import { hostOf, makeHost, runToEnd, tempDir } from '../helpers.js';
@@ -107,7 +107,7 @@ test('--mask: the document\'s name, named SQL instances and the target\'s host a
   assert.equal(masked.registry['SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL'], host.registry['SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL']);
 });
 
-if (needPwsh('test/executors/simulated-capture.test.ts')) {
+if (needPwsh('test/simulator/capture.test.ts')) {
   test('through the real agent (PowerShell, file-backed registry): the capture plans as the host does', async () => {
     const file = await makeHost('server-2012r2');
     const agent = createLocalExecutor({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: file } });

@@ -98,7 +98,7 @@ test("where Microsoft's documents disagree (TLS 1.0/1.1 from Server 2022), the s
   }
 });
 
-if (needOpenssl('test/executors/simulated-endpoints.test.ts')) {
+if (needOpenssl('test/simulator/endpoints.test.ts')) {
   test('openssl s_client gives the same answers as the prober', async () => {
     const clock = new VirtualClock();
     const executor = await createSimulatedExecutor(await makeHost('server-2016'), { clock });

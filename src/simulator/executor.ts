@@ -7,14 +7,14 @@ import { resolve } from 'node:path';
 import { ExecutorError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { writeFileAtomicUnsyncedAsync, writeFileAtomicUnsynced } from '../util/write-atomic.js';
-import { serveEndpoints, type ServedEndpoints } from './simulated-endpoints.js';
+import { serveEndpoints, type ServedEndpoints } from './endpoints.js';
 // The WinRM listener (node:http, the NTLM layer) is loaded only when asked for: a simulated host without it
 // loads neither (nor can a process started from a V8 snapshot, which cannot take node:http).
-import type { ServedWinrm, WinrmListenerOptions } from './simulated-winrm.js';
-import { applyOp, boot, goDown, opKey, settle, sortedRegistry, type SimHostState } from './simulated-model.js';
-import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
-import { WRITE_OPS } from './types.js';
-import { simHostIssues } from './simulated-host-check.js';
+import type { ServedWinrm, WinrmListenerOptions } from './winrm-listener.js';
+import { applyOp, boot, goDown, opKey, settle, sortedRegistry, type SimHostState } from './model.js';
+import type { Executor, HostOp, HostOpResult, RunOptions } from '../executors/types.js';
+import { WRITE_OPS } from '../executors/types.js';
+import { simHostIssues } from './host-check.js';
 
 export const name = 'simulated' satisfies Executor['name'];
 
@@ -188,7 +188,7 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
   let wentDown = false;
   let served: Promise<ServedEndpoints> | undefined;
   const winrm = options.winrm
-    ? await (await import('./simulated-winrm.js')).serveWinrm(() => readHost(file), {
+    ? await (await import('./winrm-listener.js')).serveWinrm(() => readHost(file), {
         ...(options.winrm === true ? {} : options.winrm),
         hostFile: resolve(file),
         clock,

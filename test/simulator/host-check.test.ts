@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createPreset, createSimulatedExecutor, listPresets } from '../../src/index.js';
-import { simHostIssues } from '../../src/executors/simulated-host-check.js';
+import { simHostIssues } from '../../src/simulator/host-check.js';
 import { makeHost } from '../helpers.js';
 
 test('every preset is a well-formed simulated host', () => {

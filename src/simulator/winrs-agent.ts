@@ -8,7 +8,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { bootstrapArgs, bootstrapProgramLine } from './agent-protocol.js';
+import { bootstrapArgs, bootstrapProgramLine } from '../executors/agent/protocol.js';
 
 const AGENT_FLAGS = new Set(['-noprofile', '-noninteractive', '-nologo']);
 const ENCODED = new Set(['-encodedcommand', '-enc', '-ec']);

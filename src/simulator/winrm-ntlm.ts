@@ -4,8 +4,8 @@
  * listener names what it needs of NTLM — an acceptor per handshake, and the message encryption of
  * [MS-WSMV] 2.2.9.1 — and another mechanism could stand in for it.
  */
-import { NtlmAcceptor, tlsServerEndPoint, type NtlmSession } from './winrm/ntlm.js';
-import { decryptBody, encryptBody, isEncryptedContentType } from './winrm/http-encryption.js';
+import { NtlmAcceptor, tlsServerEndPoint, type NtlmSession } from '../executors/winrm/ntlm.js';
+import { decryptBody, encryptBody, isEncryptedContentType } from '../executors/winrm/http-encryption.js';
 
 /** What the listener needs of NTLM. */
 export interface NtlmLayer {

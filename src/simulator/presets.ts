@@ -4,8 +4,8 @@
  * still speaks every protocol (no SCHANNEL or SystemDefaultTlsVersions values). Every fact a preset
  * carries comes from the Windows facts table (`src/windows/facts/`), named where it is used.
  */
-import type { OsInfo, RegistryValue } from './types.js';
-import { configuredProtocols, configuredTls13, freshRuntime, type SimHostState } from './simulated-model.js';
+import type { OsInfo, RegistryValue } from '../executors/types.js';
+import { configuredProtocols, configuredTls13, freshRuntime, type SimHostState } from './model.js';
 import { OS_SERVER_BUILDS } from '../windows/facts/os.js';
 import { DOTNET_RELEASE_VALUES } from '../windows/facts/dotnet.js';
 import { ORCHESTRATOR_SERVICES } from '../windows/facts/orchestrator.js';

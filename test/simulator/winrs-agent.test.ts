@@ -3,8 +3,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bootstrapArgs } from '../../src/executors/agent-protocol.js';
-import { isAgentCommandLine } from '../../src/executors/simulated-winrs-agent.js';
+import { bootstrapArgs } from '../../src/executors/agent/protocol.js';
+import { isAgentCommandLine } from '../../src/simulator/winrs-agent.js';
 
 test('the shell accepts the agent bootstrap (as the executor and pywinrm run_ps send it) and nothing else', () => {
   const args = bootstrapArgs();

@@ -1,13 +1,13 @@
 /**
  * The Windows Remote Shell (WinRS) of the simulated host: shells, commands, their standard streams
  * and exit codes, as [MS-WSMV] 3.1.4 describes Create, Command, Send, Receive, Signal and Delete.
- * Its one command is the engine's agent (`simulated-winrs-agent.ts`): any other command line is
+ * Its one command is the engine's agent (`winrs-agent.ts`): any other command line is
  * refused with a fault.
  */
 import { randomUUID } from 'node:crypto';
-import { AgentCommand, isAgentCommandLine } from './simulated-winrs-agent.js';
+import { AgentCommand, isAgentCommandLine } from './winrs-agent.js';
 import { WINRM_RECEIVE_TIMEOUT_CODE, WINRM_SHELL_NOT_FOUND } from '../windows/facts/winrm-service.js';
-import { ACTION, CMD_SHELL_URI, NS, element, elements, responseEnvelope, xmlEscape, xmlText, type WsmanFault, type WsmanRequest } from './simulated-wsman.js';
+import { ACTION, CMD_SHELL_URI, NS, element, elements, responseEnvelope, xmlEscape, xmlText, type WsmanFault, type WsmanRequest } from './wsman.js';
 
 /** What the shell needs from the listener. */
 export interface WinrsOptions {

@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls';
 import type Forge from 'node-forge';
-import type { TlsEndpoint } from './types.js';
+import type { TlsEndpoint } from '../executors/types.js';
 import type { Clock } from '../util/clock.js';
-import { boot, serverProtocolsInEffect, type SimHostState } from './simulated-model.js';
+import { boot, serverProtocolsInEffect, type SimHostState } from './model.js';
 
 /**
  * A self-signed certificate for `localhost` (the protocol is under test, not the certificate). Making

@@ -1,6 +1,6 @@
 /**
  * The simulated host's WinRM listener: WS-Management over HTTP and HTTPS on 127.0.0.1, path /wsman,
- * with the Windows Remote Shell (`simulated-winrs.ts`) behind it. It authenticates as the WinRM
+ * with the Windows Remote Shell (`winrs.ts`) behind it. It authenticates as the WinRM
  * service does by default: Negotiate (NTLM) on a connection, and Basic only when the listener is told
  * to allow it (Windows' default: off). Over HTTP, once authenticated, it takes only encrypted messages
  * (`multipart/encrypted`, [MS-WSMV] 2.2.9.1), as Windows does with AllowUnencrypted=false; over HTTPS
@@ -12,12 +12,12 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Clock } from '../util/clock.js';
-import { boot, type SimHostState } from './simulated-model.js';
-import { secureContextFor, selfSigned } from './simulated-endpoints.js';
-import { Winrs, answerEnvelope } from './simulated-winrs.js';
-import { faultEnvelope, readRequest, type WsmanFault } from './simulated-wsman.js';
-import { negotiateAuth, type NtlmLayer } from './simulated-winrm-ntlm.js';
-import type { NtlmSession } from './winrm/ntlm.js';
+import { boot, type SimHostState } from './model.js';
+import { secureContextFor, selfSigned } from './endpoints.js';
+import { Winrs, answerEnvelope } from './winrs.js';
+import { faultEnvelope, readRequest, type WsmanFault } from './wsman.js';
+import { negotiateAuth, type NtlmLayer } from './winrm-ntlm.js';
+import type { NtlmSession } from '../executors/winrm/ntlm.js';
 import {
   WINRM_SERVICE_ALLOW_UNENCRYPTED_DEFAULT,
   WINRM_SERVICE_BASIC_DEFAULT,

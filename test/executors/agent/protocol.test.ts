@@ -3,8 +3,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ExecutorError } from '../../src/index.js';
-import { agentRequest, bootstrapArgs, parseAgentAnswer } from '../../src/executors/agent-protocol.js';
+import { ExecutorError } from '../../../src/index.js';
+import { agentRequest, bootstrapArgs, parseAgentAnswer } from '../../../src/executors/agent/protocol.js';
 
 const answer = (marker: string, body: string) => `RBE-BEGIN ${marker}\n${body}\nRBE-END ${marker}\n`;
 

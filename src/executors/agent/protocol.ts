@@ -6,9 +6,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
-import { packageRoot } from '../util/package-root.js';
-import type { HostOp, HostOpResult } from './types.js';
+import { ExecutorError, type ExecutorErrorKind } from '../../errors.js';
+import { packageRoot } from '../../util/package-root.js';
+import type { HostOp, HostOpResult } from '../types.js';
 
 /** Where the agent program is. */
 export function agentPath(): string {

@@ -12,14 +12,14 @@ import { request } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { VirtualClock, createSimulatedExecutor, readHost, writeHost } from '../../src/index.js';
-import { agentRequest, bootstrapArgs, bootstrapProgramLine, parseAgentAnswer } from '../../src/executors/agent-protocol.js';
-import { serveWinrm, type ServedWinrm, type WinrmListenerOptions } from '../../src/executors/simulated-winrm.js';
+import { agentRequest, bootstrapArgs, bootstrapProgramLine, parseAgentAnswer } from '../../src/executors/agent/protocol.js';
+import { serveWinrm, type ServedWinrm, type WinrmListenerOptions } from '../../src/simulator/winrm-listener.js';
 import { NtlmInitiator, tlsServerEndPoint } from '../../src/executors/winrm/ntlm.js';
 import { hostOf, makeHost, tempDir } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { pywinrm as runPywinrm } from '../pywinrm.js';
 
-const run = needPwsh('test/executors/simulated-winrm.test.ts');
+const run = needPwsh('test/simulator/winrm-listener.test.ts');
 const USER = 'rbe-admin';
 const PASSWORD = 'Sim-Pa55word!';
 

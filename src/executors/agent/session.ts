@@ -9,10 +9,10 @@
  * is started again by the next call; a call in flight then fails as `reset` (transient), as a one-shot
  * call whose connection dropped did.
  */
-import { ExecutorError } from '../errors.js';
-import { agentRequest, parseAgentAnswer } from './agent-protocol.js';
-import { boundedCall } from './common.js';
-import type { HostOp, HostOpResult, RunOptions } from './types.js';
+import { ExecutorError } from '../../errors.js';
+import { agentRequest, parseAgentAnswer } from './protocol.js';
+import { boundedCall } from '../common.js';
+import type { HostOp, HostOpResult, RunOptions } from '../types.js';
 
 /** What a session hears from the agent's process. */
 export interface AgentOutput {

@@ -4,8 +4,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AgentSession, noShell } from '../../src/executors/agent-session.js';
-import { ExecutorError, isTransient } from '../../src/errors.js';
+import { AgentSession, noShell } from '../../../src/executors/agent/session.js';
+import { ExecutorError, isTransient } from '../../../src/errors.js';
 
 /** A process that prints `stderr` and ends at once, as a shell does for a command it cannot find. */
 function gone(stderr: string) {

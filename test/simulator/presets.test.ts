@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createPreset, listPresets } from '../../src/executors/simulated-presets.js';
+import { createPreset, listPresets } from '../../src/simulator/presets.js';
 import { ORCHESTRATOR_SUPPORTED_OS, type OrchestratorRelease } from '../../src/windows/facts/orchestrator.js';
 import { windowsRelease } from '../../src/steps/requirements.js';
 import { compareVersions } from '../../src/steps/judge-sql.js';
