@@ -147,6 +147,13 @@ export interface PostgresStoreOptions {
   reconnectForMs?: number;
   /** Connections kept open. @default 10 */
   poolSize?: number;
+  /**
+   * How long a connection may sit idle inside a transaction before the server ends its session (and
+   * its locks with it). A process paused mid-transaction (SIGSTOP, a VM frozen) would otherwise hold
+   * the fleet's lock, and every other worker's statement would wait on it until the pause ends. Must
+   * stay below the 30 s a statement is waited for. @default 10000
+   */
+  idleInTransactionMs?: number;
 }
 
 /**
@@ -183,7 +190,17 @@ export class PostgresStore implements PublicPostgresStore {
     this.reconnectForMs = options.reconnectForMs ?? 60_000;
     // A query without an answer for 30 s is given up and retried like a lost connection (a server that
     // vanished without closing the socket would otherwise hold it forever).
-    this.pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, application_name: 'runbook-engine', connectionTimeoutMillis: 5000, query_timeout: 30_000 });
+    // A session idle inside a transaction (its process paused between two statements) is ended by
+    // the server, so that its locks do not stop every other worker (PostgreSQL's
+    // idle_in_transaction_session_timeout, set per connection).
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      application_name: 'runbook-engine',
+      connectionTimeoutMillis: 5000,
+      query_timeout: 30_000,
+      idle_in_transaction_session_timeout: options.idleInTransactionMs ?? 10_000,
+    });
     // An idle connection dropped by a restarting server is not an error of anyone's: the pool makes a new one.
     this.pool.on('error', () => undefined);
   }

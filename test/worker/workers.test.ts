@@ -180,6 +180,22 @@ test('two workers share a fleet; one is SIGKILLed mid-run, the other takes its r
   await stopWorkers(s, [b]);
 });
 
+/**
+ * Pauses a worker (SIGSTOP) at the worst point: while its session is idle inside a transaction (it polls
+ * its fleets every 100 ms, each poll a transaction under the fleet's lock). Returns that session's pid.
+ */
+async function pauseInsideTransaction(s: Setup, w: WorkerProcess): Promise<number> {
+  for (;;) {
+    const { rows } = await s.store.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`);
+    if (rows.length > 0) {
+      w.child.kill('SIGSTOP');
+      const { rows: still } = await s.store.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = 'idle in transaction'`, [rows[0].pid]);
+      if (still.length > 0) return rows[0].pid;
+      w.child.kill('SIGCONT'); // its transaction ended before the pause: again
+    }
+  }
+}
+
 test('a worker paused past its lease is fenced when it wakes: it stores nothing more, the host restarts once', async () => {
   const s = await setup(1, 4000);
   const a = worker(s.url, s.stateDir);
@@ -187,10 +203,14 @@ test('a worker paused past its lease is fenced when it wakes: it stores nothing 
   const runId = hostRunId(fleetId, s.hosts[0].name);
   diagnoseWith(s, [a]);
   await until('the host to go down for its restart', async () => Boolean((await readHost(s.hosts[0].file)).down));
-  a.child.kill('SIGSTOP');
+  // Paused inside its fleet's transaction, it holds the fleet's lock: once CI paused it there by chance,
+  // and the other worker waited on that lock ("Query read timeout") until the pause ended.
+  const paused = await pauseInsideTransaction(s, a);
   const b = worker(s.url, await tempDir('rbe-wstate-b-'));
   diagnoseWith(s, [a, b]);
   await until('every host to end', allEnded(s, fleetId));
+  const { rows: session } = await s.store.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [paused]);
+  assert.is(session.length, 0, "the server ended the paused worker's session, and its locks with it");
   const records = await journalLength(s, runId);
   a.child.kill('SIGCONT');
   await until('A to find it lost the run', () => a.events.some((e) => e.event === 'host:end' && e.status === 'fenced'));
