@@ -53,6 +53,12 @@ export type HostOp =
       /** Boot times at least this far apart (ms, BOOT_TIME_TOLERANCE_MS; the restart step always sends it) prove a restart; without it the agent proves none. */
       toleranceMs?: number;
     }
+  /**
+   * The restarts initiated since `since` (an ISO time) whose shutdown comment is `comment`, from the
+   * System log's shutdown events (`event`: log, id and source, from the fact `restart.shutdown-event`;
+   * the restart step always sends it). `readable: false` when the log could not be read: that proves nothing.
+   */
+  | { op: 'restart.history'; since: string; comment: string; event: { log: string; id: number; provider: string } }
   | { op: 'startupTask.register'; name: string; command: string[] }
   | { op: 'startupTask.remove'; name: string }
   /**
@@ -141,6 +147,8 @@ export type HostOpResult =
       /** shutdown.exe answered 1115: a shutdown is already in progress; it is the restart. */
       shutdownInProgress?: boolean;
     }
+  /** Each restart found: when it was initiated (ISO time, UTC) and its comment. */
+  | { op: 'restart.history'; readable: boolean; restarts: { time: string; comment: string }[] }
   | { op: 'startupTask.register'; changed: boolean }
   | { op: 'startupTask.remove'; changed: boolean }
   /** `answered`: the server took the connection (or refused the login: it is up); `detail` says what happened. */

@@ -39,6 +39,7 @@ export const simHostSchema = z.object({
   down: z.nullable(z.object({ since: text, until: text })),
   pendingShutdown: z.optional(z.nullable(z.object({ by: text, at: text }))),
   restarts: count,
+  shutdownEvents: z.optional(z.nullable(z.array(z.object({ time: text, comment: z.string() })))),
   bootActions: z.array(z.object({ op: text })),
   faults: z.array(z.object({ op: text, keyContains: z.optional(text), kind: z.enum(['transient', 'permanent']), times: count })),
   latencyMs: z.number().check(z.minimum(0)),

@@ -90,6 +90,12 @@ export interface SimHostState {
   /** Other SQL Servers, by name as a step names them (lower case): whether they answer. Absent: they do. */
   sqlServers?: Record<string, boolean>;
   restarts: number;
+  /**
+   * The System log's shutdown events (fact `restart.shutdown-event`: event 1074, with the comment given
+   * to shutdown.exe): one for each restart requested with the restart op, when it was requested. Absent:
+   * none yet. `null`: the log cannot be read (the `restart.history` op answers unreadable).
+   */
+  shutdownEvents?: { time: string; comment: string }[] | null;
   /** Operations run once at the next boot (e.g. something deleting a value during the reboot). */
   bootActions: HostOp[];
   faults: SimFault[];
@@ -383,7 +389,15 @@ export function applyOp(host: SimHostState, op: HostOp, now: string): HostOpResu
       if (host.pendingShutdown) return { op: op.op, requested: false, alreadyRestarted: false, pendingShutdown: true };
       const start = Date.parse(now) + op.delaySeconds * 1000;
       goDown(host, start);
+      // Windows logs the restart it was asked for, with the comment, when it is initiated (restart.shutdown-event).
+      if (host.shutdownEvents !== null) (host.shutdownEvents ??= []).push({ time: now, comment: op.reason });
       return { op: op.op, requested: true, alreadyRestarted: false };
+    }
+    case 'restart.history': {
+      if (host.shutdownEvents === null) return { op: op.op, readable: false, restarts: [] };
+      const since = Date.parse(op.since);
+      const restarts = (host.shutdownEvents ?? []).filter((e) => e.comment === op.comment && Date.parse(e.time) > since);
+      return { op: op.op, readable: true, restarts: structuredClone(restarts) };
     }
     case 'startupTask.register': {
       const changed = JSON.stringify(host.startupTasks[op.name]) !== JSON.stringify(op.command);

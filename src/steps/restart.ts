@@ -14,7 +14,7 @@ import type { Json } from '../engine/types.js';
 import { resultOf, type HostOp, type HostOpResult } from '../executors/types.js';
 import { BOOT_TIME_TOLERANCE_MS, restartedSince, sameBoot } from '../windows/boot-time.js';
 import { SQL_LOGIN_REFUSED_ERRORS } from '../windows/facts/sql.js';
-import { LOGON_UI_READY_KEY, PLANNED_RESTART_REASON, SHUTDOWN_IN_PROGRESS, SHUTDOWN_IS_SCHEDULED } from '../windows/facts/restart.js';
+import { LOGON_UI_READY_KEY, PLANNED_RESTART_REASON, RESTART_EVENT, SHUTDOWN_IN_PROGRESS, SHUTDOWN_IS_SCHEDULED } from '../windows/facts/restart.js';
 
 export const restartParams = z.strictObject({
   /** False forbids restarting: the run then waits for a restart window and `resume --allow-restart`. @default true */
@@ -234,7 +234,7 @@ async function requestRestart(rt: StepRuntime, params: RestartParams, baseline: 
   const op: HostOp = {
     op: 'restart',
     delaySeconds: params.delaySeconds,
-    reason: `runbook-engine run ${rt.runId}`,
+    reason: restartComment(rt),
     ifBootTime: baseline.bootTime,
     plannedReason: PLANNED_RESTART_REASON.value,
     // What shutdown.exe answers when another shutdown is scheduled or under way: data for the agent.
@@ -272,6 +272,29 @@ async function requestRestart(rt: StepRuntime, params: RestartParams, baseline: 
       return { requested: false, alreadyRestarted: false, unconfirmed: true };
     }
     throw error;
+  }
+}
+
+/** The comment every restart of this run carries (`shutdown /c`), which Windows logs with it (restart.shutdown-event). */
+function restartComment(rt: StepRuntime): string {
+  return `runbook-engine run ${rt.runId}`;
+}
+
+/**
+ * Whether the target restarted at least twice for this run since `since` (the run's baseline boot):
+ * the forward restart and the rollback's, by Windows' record of each (restart.shutdown-event). A log
+ * that cannot be read, or a read that fails, answers false: an unknown never skips a restart.
+ */
+async function restartedTwiceSince(rt: StepRuntime, since: string): Promise<boolean> {
+  try {
+    const [read] = await rt.exec([{ op: 'restart.history', since, comment: restartComment(rt), event: { ...RESTART_EVENT.value } }]);
+    const history = resultOf(read, 'restart.history');
+    return history.readable && history.restarts.length >= 2;
+  } catch (error) {
+    // An agent or a transport that failed (an older agent without the op included) proves nothing.
+    if (!(error instanceof ExecutorError)) throw error;
+    rt.log(`the System log's record of this run's restarts could not be read (${(error as Error).message.split('\n')[0]}): restarting again`, 'warn');
+    return false;
   }
 }
 
@@ -391,6 +414,19 @@ export const restartStep = defineStepKind({
     // later than the one the forward restart came back to is this undo's own restart, sent by a drive
     // whose records of it were lost: it is not sent again.
     const back = (results.awaitBoot as { bootTime?: string } | undefined)?.bootTime;
+    // A drive that did not see the forward restart happen — it answered "already restarted", or the
+    // boot was back at the first poll: the journal lost the restart's records — cannot tell the boot it
+    // came back to from the rollback's own, sent by a drive whose records were lost too. Windows'
+    // record of each restart can: two by this run since the baseline are the forward restart and the
+    // rollback's, after every other undo. Read only then (one round trip), and never decisive alone.
+    const unsure = (results.restart as RestartAnswer | undefined)?.alreadyRestarted === true || (results.awaitBoot as { polls?: number } | undefined)?.polls === 1;
+    if (unsure && (await restartedTwiceSince(rt, before.bootTime))) {
+      if (rt.onTarget) await rt.exec([{ op: 'startupTask.remove', name: `${TASK_PREFIX}${rt.runId}` }]);
+      return {
+        detail: `the target already restarted twice for this run since ${before.bootTime} (System log): the rollback's restart happened, its records lost with the journal's end; the restored values are in effect`,
+        changes: [],
+      };
+    }
     const guard = back && !sameBoot(baseline.bootTime, back) ? { ...baseline, bootTime: back } : baseline;
     const task = `${TASK_PREFIX}${rt.runId}`;
     const extra: HostOp[] = rt.onTarget ? [{ op: 'startupTask.register', name: task, command: rt.resumeCommand }] : [];

@@ -123,14 +123,14 @@ function markerOf(host: Awaited<ReturnType<typeof hostOf>>): unknown {
 }
 
 /*
- * The last records: from the restart step's start (a successful run), from the saga's start (a run that
- * fails after its restart: its rollback restarts the host again). Not swept: a rolled-back run cut
- * inside its forward restart's records, before the boot it came back to was journaled — the host has
- * then restarted twice, and nothing on it tells one restart from two.
+ * The last records from the restart step's start: of a successful run, and of a run that fails after
+ * its restart (its rollback restarts the host again). A rolled-back run cut inside its forward
+ * restart's records, before the boot it came back to was journaled, finds a host that restarted twice:
+ * the System log's shutdown events (restart.shutdown-event) tell that the rollback's restart happened.
  */
 for (const [label, tweak, expected, first] of [
   ['a successful run', undefined, 'succeeded', '"stepId":"restart"'],
-  ['a run that fails after its restart and rolls back', (h: SimHostState) => (h.services.orunbook.startType = 'manual'), 'rolled-back', '"type":"saga.started"'],
+  ['a run that fails after its restart and rolls back', (h: SimHostState) => (h.services.orunbook.startType = 'manual'), 'rolled-back', '"stepId":"restart"'],
 ] as const) {
   test(`a journal of ${label} cut inside any of its last records resumes without repeating a side effect: no second restart, marker cleared, status truthful`, async () => {
     const clock = new VirtualClock();
@@ -172,6 +172,43 @@ for (const [label, tweak, expected, first] of [
     assert.equal(wrong, [], wrong.join('\n'));
     console.log(`  cut each of the last ${lines.length - from + 1} records of ${label}`);
   });
+}
+
+for (const [label, unreadable] of [
+  ['whose System log cannot be read', (h: SimHostState) => (h.shutdownEvents = null)],
+  ['that fails the read of its System log', (h: SimHostState) => h.faults.push({ op: 'restart.history', kind: 'permanent', times: 1000 })],
+] as const) {
+test(`a rolled-back run cut inside its forward restart's records, on a host ${label}, restarts again rather than leave restored values unapplied`, async () => {
+  const clock = new VirtualClock();
+  const base = await makeHost('server-2016', (h) => {
+    h.endpoints = h.endpoints?.slice(0, 1);
+    h.services.orunbook.startType = 'manual';
+  });
+  const baseDir = await tempDir();
+  const done = await newRunner(baseDir, clock).start(await loadRunbook('orchestrator-tls12', kinds), { executor: await createSimulatedExecutor(base, { clock }), params: { pollIntervalMs: 10 }, runId: 'cut' }).result;
+  assert.is(done.status, 'rolled-back');
+  const lines = (await readFile(join(baseDir, 'runs', 'cut', 'journal.jsonl'), 'utf8')).split('\n').filter(Boolean);
+  const after = await hostOf(base);
+  assert.is(after.shutdownEvents?.length, 2, 'the forward restart and the rollback\'s, logged with their comment');
+  // Cut inside the restart step's capture: the record after its start.
+  const k = lines.findIndex((l) => l.includes('"type":"step.started"') && l.includes('"stepId":"restart"')) + 2;
+  const host = await makeHost('server-2016');
+  const broken = structuredClone(after);
+  unreadable(broken);
+  await writeHost(host, broken);
+  const dir = await tempDir();
+  await mkdir(join(dir, 'runs', 'cut'), { recursive: true });
+  await writeFile(join(dir, 'runs', 'cut', 'journal.jsonl'), lines.slice(0, k - 1).join('\n') + '\n' + lines[k - 1].slice(0, lines[k - 1].length >> 1));
+  let result: RunResult | undefined;
+  for (let attempt = 0; attempt < 4 && (!result || ['running', 'awaiting-resume'].includes(result.status)); attempt++) {
+    result = await (await newRunner(dir, clock).resume('cut', { executor: await createSimulatedExecutor(host, { clock }) })).result;
+  }
+  const now = await hostOf(host);
+  assert.is(result?.status, 'rolled-back');
+  assert.is(now.restarts, after.restarts + 1, 'an unreadable log proves nothing: restarted again');
+  assert.not.ok(markerOf(now), 'marker cleared');
+  assert.equal(now.registry, after.registry);
+});
 }
 
 test.run();

@@ -13,6 +13,7 @@ import { expectSameAsSimulated, hostOf, makeHost, registryText, tempDir } from '
 import { PWSH, needPwsh } from '../pwsh.js';
 import { agentProcesses, untilGone } from '../processes.js';
 import { readHost, writeHost } from '../../src/index.js';
+import { RESTART_EVENT } from '../../src/windows/facts/restart.js';
 
 const run = needPwsh('test/executors/local.test.ts');
 const SCH = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
@@ -158,6 +159,30 @@ if (run) {
     }
     const [s] = await sim.run([{ op: 'restart', delaySeconds: 0, reason: 'test', ifBootTime: 'not a time' }]);
     assert.equal(s, { op: 'restart', requested: true, alreadyRestarted: false }, 'simulated');
+  });
+
+  test("each restart is logged with its comment; restart.history answers one run's restarts since a time (whole comments only, an unreadable log says so), from the agent and the simulated host alike", async () => {
+    const { agent, sim, agentFile, simFile } = await pair();
+    const since = new Date(Date.now() - 60_000).toISOString();
+    const [restarted] = await agent.run([{ op: 'restart', delaySeconds: 0, reason: 'runbook-engine run r1', ifBootTime: (await hostOf(agentFile)).bootTime }]);
+    assert.equal(restarted, { op: 'restart', requested: true, alreadyRestarted: false });
+    const logged = (await hostOf(agentFile)).shutdownEvents ?? [];
+    assert.equal(logged.map((e) => e.comment), ['runbook-engine run r1'], 'the restart logged with its comment');
+    // One document for both: an r1 restart before `since`, the one just logged, and one of run r10 (r1 is part of its comment).
+    const events = [{ time: '2026-01-01T00:00:00.000Z', comment: 'runbook-engine run r1' }, ...logged, { time: new Date().toISOString(), comment: 'runbook-engine run r10' }];
+    const op: HostOp = { op: 'restart.history', since, comment: 'runbook-engine run r1', event: { ...RESTART_EVENT.value } };
+    for (const [shutdownEvents, expected] of [
+      [events, { op: 'restart.history', readable: true, restarts: logged }],
+      [null, { op: 'restart.history', readable: false, restarts: [] }],
+    ] as const) {
+      for (const file of [agentFile, simFile]) {
+        const host = await readHost(file);
+        host.shutdownEvents = shutdownEvents === null ? null : [...shutdownEvents];
+        await writeHost(file, host);
+      }
+      assert.equal((await agent.run([op]))[0], expected, 'agent');
+      assert.equal((await sim.run([op]))[0], expected, 'simulated');
+    }
   });
 
   test('a shutdown already in progress answers shutdownInProgress (1115), one scheduled pendingShutdown (1190), from the agent and the simulated host alike', async () => {

@@ -227,8 +227,27 @@ function Invoke-Restart($op) {
     # LogonUI's volatile key: gone with the restart, created again at once unless this host never does.
     $logonKey = 'SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon\AutoLogonChecked'
     if ($doc.registry.Contains($logonKey) -and $doc.Contains('logonUi') -and $null -ne $doc.logonUi -and $null -eq $doc.logonUi.afterMs) { $doc.registry.Remove($logonKey) }
+    # The System log's shutdown event, with the comment (restart.shutdown-event), as the simulated host keeps it.
+    if (-not $doc.Contains('shutdownEvents')) { $doc['shutdownEvents'] = @() }
+    if ($null -ne $doc.shutdownEvents) { $doc.shutdownEvents = @($doc.shutdownEvents) + @([ordered]@{ time = (Get-IsoNow); comment = [string]$op.reason }) }
     $script:Dirty = $true
     return [ordered]@{ requested = $true; alreadyRestarted = $false }
+}
+
+# The document's shutdown events (null: a log that cannot be read), as the simulated host answers.
+function Get-RestartHistory($op) {
+    $doc = Load-Doc
+    if (-not $doc.Contains('shutdownEvents')) { return [ordered]@{ readable = $true; restarts = @() } }
+    if ($null -eq $doc.shutdownEvents) { return [ordered]@{ readable = $false; restarts = @() } }
+    $style = [Globalization.DateTimeStyles]::RoundtripKind
+    $culture = [Globalization.CultureInfo]::InvariantCulture
+    $since = [DateTime]::Parse([string]$op.since, $culture, $style).ToUniversalTime()
+    $found = New-Object System.Collections.ArrayList
+    foreach ($e in @($doc.shutdownEvents)) {
+        $at = [DateTime]::Parse([string]$e.time, $culture, $style).ToUniversalTime()
+        if ([string]$e.comment -ceq [string]$op.comment -and $at -gt $since) { [void]$found.Add([ordered]@{ time = [string]$e.time; comment = [string]$e.comment }) }
+    }
+    return [ordered]@{ readable = $true; restarts = $found.ToArray() }
 }
 
 # The host's own SQL Server instances answer (the instant boot has started them); others as the

@@ -463,6 +463,34 @@ function Invoke-Restart($op) {
     return [ordered]@{ requested = $true; alreadyRestarted = $false }
 }
 
+# The restarts initiated since $op.since whose shutdown comment is $op.comment: Windows logs each
+# restart a process asks for in the System log, with the comment given to shutdown.exe /c ($op.event:
+# log, id and source, from the fact restart.shutdown-event). The comment counts only as a whole value of
+# the event, never inside a longer one. A log that cannot be read answers readable = $false: it proves
+# nothing (the step restarts as before).
+function Get-RestartHistory($op) {
+    $style = [Globalization.DateTimeStyles]::RoundtripKind
+    $culture = [Globalization.CultureInfo]::InvariantCulture
+    $since = [DateTime]::MinValue
+    if (-not [DateTime]::TryParse([string]$op.since, $culture, $style, [ref]$since)) { return [ordered]@{ readable = $false; restarts = @() } }
+    $comment = [string]$op.comment
+    $filter = @{ LogName = [string]$op.event.log; ProviderName = [string]$op.event.provider; Id = [int]$op.event.id; StartTime = $since.ToLocalTime() }
+    $events = @()
+    try {
+        $events = @(Get-WinEvent -FilterHashtable $filter -ErrorAction Stop)
+    } catch {
+        # No event since then is an answer (none); anything else is a log that could not be read.
+        if (-not ([string]$_.FullyQualifiedErrorId).StartsWith('NoMatchingEventsFound')) { return [ordered]@{ readable = $false; restarts = @() } }
+    }
+    $found = New-Object System.Collections.ArrayList
+    foreach ($e in $events) {
+        $matched = $false
+        foreach ($p in @($e.Properties)) { if ([string]$p.Value -ceq $comment) { $matched = $true } }
+        if ($matched) { [void]$found.Add([ordered]@{ time = $e.TimeCreated.ToUniversalTime().ToString('o'); comment = $comment }) }
+    }
+    return [ordered]@{ readable = $true; restarts = $found.ToArray() }
+}
+
 # Whether a SQL Server answers from here, with this account's Windows credentials. An error among
 # $answeredErrors (the op's answeredErrors, the fact sql.login-refused-errors: a login or database
 # refused) is an answer: the server is up; without them, only a connection is. The connection string is
@@ -577,6 +605,7 @@ function Invoke-HostOp($op) {
             if (Test-RestartedSince (Get-BootTime) ([string]$op.ifBootTime) $toleranceMs) { return [ordered]@{ op = $name; requested = $false; alreadyRestarted = $true } }
             return (With-Op $name (Invoke-Restart $op))
         }
+        'restart.history' { return (With-Op $name (Get-RestartHistory $op)) }
         'startupTask.register' { return [ordered]@{ op = $name; changed = [bool](Register-StartupTask ([string]$op.name) @($op.command)) } }
         'startupTask.remove' { return [ordered]@{ op = $name; changed = [bool](Unregister-StartupTask ([string]$op.name)) } }
         'sql.ping' {

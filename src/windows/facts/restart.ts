@@ -117,11 +117,55 @@ export const ORCHESTRATOR_NEEDS_DATABASE = defineFact({
   note: 'No Microsoft document found (searched: Orchestrator Runbook Service, SQL Server not available, after restart). Waiting for the database decides nothing on its own: a database that answers passes at once; one that never answers fails the wait with its own message, which an administrator can avoid with databaseServer=none.',
 });
 
+/**
+ * Windows' own record of each restart a process asks for: the System log's event 1074 (source User32),
+ * written when the restart is initiated, with the comment given to `shutdown /c` — the engine's is
+ * `runbook-engine run <id>`. A journal that lost the records of a restart cannot tell one restart by
+ * the run from two; these events can (the restart step counts them only then, never for a normal run).
+ */
+export const RESTART_EVENT = defineFact({
+  id: 'restart.shutdown-event',
+  topic: 'Restart',
+  statement: "each restart a process initiates is logged in the System log as event 1074 (source User32), whose description carries the comment given to shutdown.exe /c: the engine counts its own restarts of a run by that comment",
+  value: { log: 'System', id: 1074, provider: 'User32' } as const,
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    {
+      title: 'Troubleshoot unexpected reboots using system event logs',
+      url: 'https://learn.microsoft.com/troubleshoot/windows-server/performance/troubleshoot-unexpected-reboots-system-event-logs',
+      quote: 'In any case, there should be an Event ID 1074 indicating what requested the reboot and a reason.',
+    },
+    {
+      title: 'Troubleshoot unexpected reboots using system event logs',
+      url: 'https://learn.microsoft.com/troubleshoot/windows-server/performance/troubleshoot-unexpected-reboots-system-event-logs',
+      quote: 'The process <Process Name> has initiated the restart of computer <Computer Name> on behalf of user <Domain User> for the following reason: <Reason> Reason Code: <Hex Code> Shutdown Type: <Type> Comment:',
+    },
+    {
+      title: 'Shutdown Event Tracker',
+      url: 'https://learn.microsoft.com/windows/win32/shutdown/shutdown-event-tracker',
+      quote: 'The user is prompted to fill in information when selecting Shut Down from the Start menu, or when using Shutdown.exe.',
+    },
+    {
+      title: 'Shutdown Event Tracker',
+      url: 'https://learn.microsoft.com/windows/win32/shutdown/shutdown-event-tracker',
+      quote: 'The information is stored in the event log.',
+    },
+    {
+      title: 'Win32ShutdownTracker method of the Win32_OperatingSystem class',
+      url: 'https://learn.microsoft.com/windows/win32/cimwin32prov/win32shutdowntracker-method-in-class-win32-operatingsystem',
+      quote: 'Message to display in the shutdown dialog box that is also stored as a comment in the event log entry.',
+    },
+  ],
+  note: 'No one sentence says that the text of shutdown.exe /c is the Comment of event 1074: the troubleshooting article gives the event\'s description with its Comment field; the Shutdown Event Tracker page says what is given with Shutdown.exe is stored in the event log; the WMI method says its comment is stored as the comment of the event log entry. Read with Get-WinEvent -FilterHashtable @{ LogName = \'System\'; Id = 1074; StartTime = … } (Windows PowerShell 2.0 and later, 5.1 included); the comment is matched as one of the event\'s values, equal to the whole text. A log that cannot be read, or fewer events than the question needs, proves nothing: the restart is sent as before.',
+});
+
 /** Every Restart fact, in the order of `docs/windows-facts.md`. */
 export const RESTART_FACTS: readonly WindowsFact[] = [
   SHUTDOWN_IS_SCHEDULED,
   SHUTDOWN_IN_PROGRESS,
   PLANNED_RESTART_REASON,
+  RESTART_EVENT,
   VOLATILE_KEYS_END_WITH_THE_BOOT,
   LOGON_UI_READY_KEY,
   ORCHESTRATOR_NEEDS_DATABASE,
