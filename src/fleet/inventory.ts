@@ -73,12 +73,29 @@ export async function loadInventory(file: string): Promise<Inventory> {
  */
 export const MAX_HOST_NAME = 200;
 
-/** What makes two targets one machine: the same simulated host file, or the same address and port. */
+/**
+ * The target forms a host may have (the CLI's `connect` understands these; what follows the scheme is
+ * checked there, before any host is contacted): a target of another form is named with the
+ * inventory's other errors.
+ */
+const TARGET_FORM = /^(sim:.|local$|ssh:\/\/|pwsh\+ssh:\/\/|winrm:\/\/|winrm\+https:\/\/)/;
+const TARGET_FORMS_TEXT = 'sim:<file>, local, ssh://user@host[:port], pwsh+ssh://user@host[:port], winrm://[user@]host[:port], winrm+https://[user@]host[:port]';
+
+/**
+ * The port each transport uses when the target names none (SSH 22; WinRM 5985 over HTTP, 5986 over
+ * HTTPS), so that `ssh://orch01` and `ssh://orch01:22` are seen as one machine.
+ */
+const DEFAULT_PORTS: Record<string, string> = { 'ssh:': '22', 'pwsh+ssh:': '22', 'winrm:': '5985', 'winrm+https:': '5986' };
+
+/**
+ * What makes two targets one machine: the same simulated host file, or the same host name (in any
+ * case) and port, whatever the user and the transport (`ssh://` and `pwsh+ssh://` both reach port 22).
+ */
 function machineOf(target: string, folder: string): string {
   if (target.startsWith('sim:')) return `sim:${resolve(folder, target.slice(4))}`;
   try {
     const url = new URL(target);
-    if (url.hostname) return `${url.protocol}//${url.hostname.toLowerCase()}:${url.port}`;
+    if (url.hostname) return `//${url.hostname.toLowerCase()}:${url.port || DEFAULT_PORTS[url.protocol] || ''}`;
   } catch {
     // not a URL (local, or a typing error the connection reports)
   }
@@ -111,7 +128,9 @@ export function checkInventory(doc: unknown, file: string): Inventory {
       if (names.has(h.name)) issues.push(`${label(i)}.name: another host has this name`);
       else names.set(h.name, i);
     }
-    if (typeof h.target === 'string' && h.target !== '') {
+    if (typeof h.target === 'string' && h.target !== '' && !TARGET_FORM.test(h.target)) {
+      issues.push(`${label(i)}.target: "${h.target}" is not a target form this engine knows; accepted: ${TARGET_FORMS_TEXT}`);
+    } else if (typeof h.target === 'string' && h.target !== '') {
       const machine = machineOf(h.target, folder);
       const first = machines.get(machine);
       if (first !== undefined) issues.push(`${label(i)}.target: the same target as ${label(first)} (${h.target}): two runs would drive one host at once; list each host once`);

@@ -309,6 +309,48 @@ test('an inventory with one target twice, or a host name too long for a file nam
   assert.match(message, /Unrecognized key: "grups"/, 'the schema errors come with the others');
 });
 
+test('one machine written two ways (a default port written out, a name in capitals, another transport on the same port) is one target twice', () => {
+  let message = '';
+  try {
+    checkInventory(
+      {
+        hosts: [
+          { name: 'a', target: 'ssh://admin@ORCH01' },
+          { name: 'b', target: 'ssh://admin@orch01:22' },
+          { name: 'c', target: 'pwsh+ssh://admin@orch01' },
+          { name: 'd', target: 'winrm://sql01' },
+          { name: 'e', target: 'winrm://SQL01:5985' },
+          { name: 'f', target: 'winrm+https://sql01:5986' },
+          { name: 'g', target: 'winrm+https://sql01' },
+          { name: 'h', target: 'ssh://admin@orch01:2222' },
+        ],
+      },
+      '/x/inventory.yaml',
+    );
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assert.match(message, /hosts\[1\] \(b\)\.target: the same target as hosts\[0\] \(a\)/);
+  assert.match(message, /hosts\[2\] \(c\)\.target: the same target as hosts\[0\] \(a\)/);
+  assert.match(message, /hosts\[4\] \(e\)\.target: the same target as hosts\[3\] \(d\)/);
+  assert.match(message, /hosts\[6\] \(g\)\.target: the same target as hosts\[5\] \(f\)/);
+  assert.not.match(message, /hosts\[5\] \(f\)\.target/, 'WinRM over HTTPS listens on another port than over HTTP');
+  assert.not.match(message, /hosts\[7\] \(h\)/, 'another port may be another machine (a forwarded port)');
+});
+
+test('a target of no known form is named with the inventory\'s other errors, in one reading', () => {
+  let message = '';
+  try {
+    checkInventory({ hosts: [{ name: 'a', target: 'ftp://x' }, { name: 'b', target: 'orch01' }, { name: 'c', target: 'local' }, { name: 'c', target: 'sim:h.json' }] }, '/x/inventory.yaml');
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assert.match(message, /hosts\[0\] \(a\)\.target: "ftp:\/\/x" is not a target form this engine knows/);
+  assert.match(message, /hosts\[1\] \(b\)\.target: "orch01" is not a target form/);
+  assert.match(message, /hosts\[3\] \(c\)\.name: another host has this name/);
+  assert.match(message, /ssh:\/\/user@host/, 'the accepted forms are listed');
+});
+
 test('a damaged fleet record is refused naming its fields, before any host is contacted', async () => {
   const { file, hosts } = await oneWave(1, 0);
   const clock = new VirtualClock();
