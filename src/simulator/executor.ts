@@ -89,7 +89,11 @@ function checkedHost(file: string, text: string): SimHostState {
   try {
     host = JSON.parse(text) as SimHostState;
   } catch (cause) {
-    throw new ExecutorError('permanent', 'the simulated host file is not valid JSON', { where: file, cause });
+    throw new ExecutorError('permanent', `the simulated host file is not valid JSON: ${(cause as Error).message}`, {
+      where: file,
+      hint: 'correct the file where the JSON breaks (nothing was changed), or create a new one with `runbook sim create --preset server-2016 --out <file>`',
+      cause,
+    });
   }
   if (host?.format !== 'runbook-engine/simulated-host@1' || typeof host.registry !== 'object') {
     throw new ExecutorError('permanent', 'the file is not a simulated host (format runbook-engine/simulated-host@1)', {

@@ -34,6 +34,21 @@ test('a malformed host file is refused with every bad field named, and nothing i
   assert.is(await readFile(file, 'utf8'), text);
 });
 
+test('a host file that is not JSON is refused saying where the JSON breaks and how to fix it, not how to reach a network host', async () => {
+  const file = await makeHost('server-2016');
+  const text = (await readFile(file, 'utf8')).slice(0, 40);
+  await writeFile(file, text);
+  const error = await createSimulatedExecutor(file).then(
+    () => null,
+    (e: Error) => e,
+  );
+  assert.ok(error, 'refused');
+  assert.match(error!.message, /the simulated host file is not valid JSON: .*JSON/);
+  assert.ok(error!.message.includes(file), 'names the file');
+  assert.match(error!.message, /→ .*runbook sim create --preset/, 'says what to do');
+  assert.is(await readFile(file, 'utf8'), text);
+});
+
 test('a host file someone else rewrote between two round trips is checked again before it is used', async () => {
   const file = await makeHost('server-2016');
   const ex = await createSimulatedExecutor(file);
