@@ -117,7 +117,7 @@ async function interruptedWhenLeaseExpired(where: Where, runs: RunSummary[]): Pr
 }
 
 /** The fleets of the store, each with its hosts' outcomes counted (from their runs and unreachable records). */
-async function fleetsOf(where: Where, runs: RunSummary[]): Promise<{ fleetId: string; runbook: string; hosts: number; text: string }[]> {
+async function fleetsOf(where: Where, runs: RunSummary[]): Promise<{ fleetId: string; runbook: string; hosts: number | '?'; text: string }[]> {
   const ids = new Set(runs.map((r) => r.runId.split('.')[0]).filter((id) => /-fleet-/.test(id)));
   if (where.store.kind === 'file') {
     for (const id of await readdir(join(where.stateDir, 'fleets')).catch(() => [] as string[])) ids.add(id);
@@ -125,7 +125,15 @@ async function fleetsOf(where: Where, runs: RunSummary[]): Promise<{ fleetId: st
   const out = [];
   for (const fleetId of [...ids].sort()) {
     if (!(await where.store.isFleet(fleetId).catch(() => false))) continue;
-    const record = await where.store.readFleet(fleetId);
+    let record;
+    try {
+      record = await where.store.readFleet(fleetId);
+    } catch (error) {
+      // One damaged record hides nothing else: the fleet is listed as damaged (its runs stay listed
+      // below), as a damaged run is; `status <fleet-id>` names the file and the fields.
+      out.push({ fleetId, runbook: '-', hosts: '?' as const, text: `damaged — ${(error as Error).message.split('\n')[0]}` });
+      continue;
+    }
     const unreachable = await where.store.unreachableHosts(fleetId).catch(() => ({}) as Record<string, unknown>);
     const counts: Record<string, number> = {};
     for (const host of record.inventory.hosts) {
