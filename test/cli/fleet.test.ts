@@ -77,7 +77,8 @@ test('an inventory target ftp://x is a usage error (exit 2) before any host is c
   const before = await readFile(join(dir, 'host-1.json'), 'utf8');
   const r = await cli(['run', 'orchestrator-tls12', '--inventory', inv, '--state-dir', join(dir, 'state')]);
   assert.is(r.code, 2, r.stderr + r.stdout);
-  assert.match(r.stderr, /host host-2 of .*inventory\.yaml: target "ftp:\/\/x" is not understood/);
+  assert.match(r.stderr, /hosts\[1\] \(host-2\)\.target: "ftp:\/\/x" is not a target form this engine knows/);
+  assert.match(r.stderr, /inventory\.yaml/);
   assert.is(await readFile(join(dir, 'host-1.json'), 'utf8'), before, 'no host was contacted');
   assert.not.ok(existsSync(join(dir, 'state', 'fleets')));
 });
