@@ -5,7 +5,7 @@
  * a resume, 1 otherwise.
  */
 import type { LoadedRunbook } from '../engine/runbook.js';
-import { limitInventory, loadInventory } from '../fleet/inventory.js';
+import { limitInventory, loadInventory, unmatchedLimitPatterns } from '../fleet/inventory.js';
 import { runResult } from '../engine/run-index.js';
 import type { Change, RunResult } from '../engine/types.js';
 import { mkdir } from 'node:fs/promises';
@@ -47,7 +47,13 @@ const paint = (o: Outcome) => ({ ok: green, warn: yellow, bad: red })[OUTCOMES[o
 
 export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
   let inventory = await loadInventory(o.inventory);
-  if (o.limit) inventory = limitInventory(inventory, o.limit, await limitRefs(o.where, o.limit));
+  if (o.limit) {
+    const refs = await limitRefs(o.where, o.limit);
+    const whole = inventory;
+    inventory = limitInventory(whole, o.limit, refs);
+    // As Ansible's "Could not match supplied host pattern, ignoring": a mistyped `!web03x` must not pass unseen.
+    for (const t of unmatchedLimitPatterns(whole, o.limit, refs)) process.stderr.write(`warning: --limit ${t} matches no host of ${whole.file}: ignored\n`);
+  }
   const concurrency = o.concurrency === undefined ? 10 : Number(o.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency takes a whole number of at least 1, got "${o.concurrency}"`);
   try {

@@ -173,19 +173,9 @@ export function checkInventory(doc: unknown, file: string): Inventory {
  * ```
  */
 export function limitInventory(inventory: Inventory, pattern: string, refs: Record<string, string[]> = {}): Inventory {
-  const tokens = pattern.split(/[,:]/).map((t) => t.trim()).filter(Boolean);
+  const tokens = limitTokens(pattern);
   const groups = new Set(inventory.hosts.flatMap((h) => h.groups));
-  const select = (token: string): Set<string> => {
-    if (token.startsWith('@')) {
-      const names = refs[token];
-      if (!names) throw new ValidationError(`--limit ${token}: nothing is known of it`, ['@<fleet-id> selects the hosts that failed (or were unreachable) in that fleet'], { where: inventory.file });
-      return new Set(names);
-    }
-    if (token === 'all') return new Set(inventory.hosts.map((h) => h.name));
-    if (groups.has(token)) return new Set(inventory.hosts.filter((h) => h.groups.includes(token)).map((h) => h.name));
-    const re = new RegExp(`^${token.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-    return new Set(inventory.hosts.filter((h) => re.test(h.name)).map((h) => h.name));
-  };
+  const select = selector(inventory, refs);
   const plus = tokens.filter((t) => !t.startsWith('!') && !t.startsWith('&'));
   let chosen = plus.length > 0 ? new Set(plus.flatMap((t) => [...select(t)])) : new Set(inventory.hosts.map((h) => h.name));
   for (const t of tokens.filter((x) => x.startsWith('&'))) {
@@ -197,4 +187,41 @@ export function limitInventory(inventory: Inventory, pattern: string, refs: Reco
   const hosts = inventory.hosts.filter((h) => chosen.has(h.name));
   if (hosts.length === 0) throw new ValidationError(`--limit ${pattern} selects no host of the inventory`, [`hosts: ${inventory.hosts.map((h) => h.name).join(', ')}`, `groups: ${[...groups].join(', ')}`], { where: inventory.file });
   return { ...inventory, hosts, waves };
+}
+
+/**
+ * The patterns of a `--limit` that match no host of the inventory (`!web03x`, `sql99`), as written:
+ * Ansible warns "Could not match supplied host pattern, ignoring" — a typing error in an exclusion
+ * would otherwise drive the very host it meant to leave out, without a word.
+ *
+ * @example
+ * ```ts
+ * declare const inv: Inventory; // hosts web01, web02
+ * unmatchedLimitPatterns(inv, 'web*,!web03'); // ['!web03']
+ * ```
+ */
+export function unmatchedLimitPatterns(inventory: Inventory, pattern: string, refs: Record<string, string[]> = {}): string[] {
+  const select = selector(inventory, refs);
+  const known = new Set(inventory.hosts.map((h) => h.name));
+  return limitTokens(pattern).filter((t) => ![...select(t.replace(/^[!&]/, ''))].some((n) => known.has(n)));
+}
+
+function limitTokens(pattern: string): string[] {
+  return pattern.split(/[,:]/).map((t) => t.trim()).filter(Boolean);
+}
+
+/** The host names one `--limit` pattern (without its `!` or `&`) selects. */
+function selector(inventory: Inventory, refs: Record<string, string[]>): (token: string) => Set<string> {
+  const groups = new Set(inventory.hosts.flatMap((h) => h.groups));
+  return (token: string): Set<string> => {
+    if (token.startsWith('@')) {
+      const names = refs[token];
+      if (!names) throw new ValidationError(`--limit ${token}: nothing is known of it`, ['@<fleet-id> selects the hosts that failed (or were unreachable) in that fleet'], { where: inventory.file });
+      return new Set(names);
+    }
+    if (token === 'all') return new Set(inventory.hosts.map((h) => h.name));
+    if (groups.has(token)) return new Set(inventory.hosts.filter((h) => h.groups.includes(token)).map((h) => h.name));
+    const re = new RegExp(`^${token.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    return new Set(inventory.hosts.filter((h) => re.test(h.name)).map((h) => h.name));
+  };
 }

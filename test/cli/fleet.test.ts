@@ -30,8 +30,9 @@ test('sim fleet writes hosts and an inventory; run --inventory drives them wave 
   assert.is((JSON.parse(filtered.stdout) as unknown[]).length, 3);
   assert.is((await cli(['status', '--state-dir', state, '--fleet', 'nofleet'])).code, 2);
 
-  const plan = await cli(['plan', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--limit', 'host-2', '--json']);
+  const plan = await cli(['plan', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--limit', 'host-2,!host-9', '--json']);
   assert.is(plan.code, 0, plan.stderr);
+  assert.match(plan.stderr, /warning: --limit !host-9 matches no host of .*inventory\.yaml: ignored/, 'a pattern that matches nothing is told, as Ansible does');
   const events = plan.stdout.trim().split('\n').map((l) => JSON.parse(l));
   const ends = events.filter((e) => e.event === 'host:end');
   assert.equal(ends.map((e) => [e.host, e.status]), [['host-2', 'planned']], '--limit keeps one host; every event names it');

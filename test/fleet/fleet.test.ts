@@ -8,7 +8,7 @@ import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { createSimulatedExecutor, loadRunbook, readHost as readHostFile, VirtualClock, type SimHostState } from '../../src/index.js';
-import { loadInventory, checkInventory, limitInventory } from '../../src/fleet/inventory.js';
+import { loadInventory, checkInventory, limitInventory, unmatchedLimitPatterns } from '../../src/fleet/inventory.js';
 import { startFleet, budgetOf, resumeFleet, fleetResultOf, type FleetRecord, type FleetResult, type HostOutcome } from '../../src/fleet/fleet.js';
 import { kinds, makeHost, newRunner, restartRefused, tempDir } from '../helpers.js';
 import { rm, writeFile } from 'node:fs/promises';
@@ -208,6 +208,8 @@ test('--limit as Ansible: names and wildcards, groups, comma and colon lists, !e
   assert.equal(names('@f1', { '@f1': ['web03', 'sql01'] }), ['web03', 'sql01'], "an earlier fleet's failed hosts");
   assert.equal(limitInventory(inv, 'web:!web01').waves.map((w) => w.hosts.map((h) => h.name)), [[], ['web02', 'web03']], 'each host stays in its wave');
   assert.throws(() => names('@f2'), /--limit @f2: nothing is known of it/);
+  assert.equal(unmatchedLimitPatterns(inv, 'web*,!web03x,sql99,&web,@f1', { '@f1': [] }), ['!web03x', 'sql99', '@f1'], 'the patterns that match no host, as written');
+  assert.equal(unmatchedLimitPatterns(inv, 'web:!web03'), []);
 });
 
 /** Hosts in one wave (those of `failing` — the first n, or the indexes listed — refuse their restart). */
