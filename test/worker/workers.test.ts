@@ -229,6 +229,7 @@ test('SIGTERM: the worker stops claiming, its runs stop at a safe point, it exit
   assert.is(exit.code, 0);
   const interrupted = a.events.filter((e) => e.event === 'host:end' && e.status === 'awaiting-resume').length;
   assert.ok(interrupted >= 1, 'runs under way stopped awaiting a resume');
+  assert.ok(a.events.length > 0 && a.events.every((e) => typeof e.at === 'string' && !Number.isNaN(Date.parse(e.at))), 'every line of the worker\'s log carries its time');
   const b = worker(s.url, await tempDir('rbe-wstate-b-'));
   diagnoseWith(s, [a, b]);
   await until('every host to end', allEnded(s, fleetId));
