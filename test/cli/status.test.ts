@@ -3,6 +3,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
@@ -24,6 +26,55 @@ test('status with one fleet record damaged still lists the other fleets and ever
   const one = await cli(['status', '--state-dir', state, damaged]);
   assert.is(one.code, 2, 'the damaged fleet itself is refused, naming its file');
   assert.match(one.stderr, /fleet\.json/);
+});
+
+/** `dir` seen read-only at a new path (a read-only bind mount: root only; as root, file modes stop nothing). */
+function readOnlyView(dir: string, at: string): boolean {
+  mkdirSync(at, { recursive: true });
+  try {
+    execFileSync('mount', ['--bind', dir, at], { stdio: 'pipe' });
+    execFileSync('mount', ['-o', 'remount,bind,ro', at], { stdio: 'pipe' });
+    return true;
+  } catch (error) {
+    const why = `cannot bind-mount read-only (${String((error as { stderr?: Buffer }).stderr ?? error).trim()}): needs root`;
+    if (process.env.CI === 'true') throw new Error(`${why}; CI runs as root and must run it`);
+    console.log(`  skipped: ${why}`);
+    return false;
+  }
+}
+
+test('status on a read-only state directory: the list, a run and a fleet matrix, columns aligned with a long step id, the matrix\'s step headers distinct', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet')]);
+  const state = join(dir, 'state');
+  const long = 'a-step-whose-id-is-longer-than-any-column-header';
+  await writeFile(join(dir, 'long.yaml'), `name: long-ids\nsteps:\n  - id: ${long}\n    uses: tls/handshakes\n    with: { role: baseline }\n  - id: b\n    uses: tls/handshakes\n    with: { role: baseline }\n`);
+  assert.is((await cli(['run', join(dir, 'long.yaml'), '--target', `sim:${join(dir, 'fleet', 'host-1.json')}`, '--state-dir', state])).code, 0);
+  assert.is((await cli(['plan', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state])).code, 0);
+  const ro = join(dir, 'ro');
+  if (!readOnlyView(state, ro)) return;
+  try {
+    const list = await cli(['status', '--state-dir', ro]);
+    assert.is(list.code, 0, list.stderr);
+    const lines = list.stdout.split('\n');
+    const head = lines.findIndex((l) => l.startsWith('RUN '));
+    const at = (l: string, word: string) => l.indexOf(word);
+    for (const row of lines.slice(head + 1).filter(Boolean)) assert.is(at(row, 'sim:'), at(lines[head], 'TARGET'), `aligned: ${row}`);
+    const [runId] = (await readdir(join(ro, 'runs'))).filter((r) => r.includes('long-ids'));
+    const one = await cli(['status', runId, '--state-dir', ro]);
+    assert.is(one.code, 0, one.stderr);
+    const steps = one.stdout.split('\n').filter((l) => /^  (a-step|b ) ?/.test(l));
+    assert.is(steps.length, 2);
+    assert.is(steps[0].indexOf('succeeded'), steps[1].indexOf('succeeded'), 'the status column stays aligned after a long step id');
+    const [fleetId] = await readdir(join(ro, 'fleets'));
+    const matrix = await cli(['status', fleetId, '--state-dir', ro]);
+    assert.is(matrix.code, 0, matrix.stderr);
+    const header = matrix.stdout.split('\n').find((l) => l.startsWith('wave'))!.trim().split(/\s+/).slice(3);
+    assert.is(new Set(header).size, header.length, `distinct step headers: ${header.join(' ')}`);
+    assert.match(matrix.stdout, /steps: 1 preflight, 2 tls-baseline, 3 backup/);
+  } finally {
+    execFileSync('umount', [ro]);
+  }
 });
 
 test.run();
