@@ -323,7 +323,10 @@ function summary(f: FleetResult, plans?: [string[], string][]): string {
   for (const [hosts, diff] of plans ?? []) lines.push(`${bold(`${hosts.length} host(s)`)} (${hosts.join(', ')}) would change:`, diff);
   lines.push(`${bold('Fleet:')} ${tone(FLEET_STATUS_TEXT[f.status])} — ${describeCounts(f.counts)}`);
   if (f.interrupted) lines.push(`  interrupted: running hosts stopped at a safe point, the others were not started; \`runbook resume ${f.fleetId}\` goes on`);
-  if (f.budget.spent) lines.push(`  the failure budget (${f.budget.maxFailures}) was spent after ${f.budget.failures} failure(s): no host started after that; the skipped ones were never touched`);
+  if (f.budget.spent) {
+    const rest = f.counts.skipped ? 'no host started after that; the skipped ones were never touched' : 'every host had already started';
+    lines.push(`  the failure budget (${f.budget.maxFailures}) was spent after ${f.budget.failures} failure(s): ${rest}`);
+  }
   lines.push(`  reports: ${f.dir}/report.md, report.json, junit.xml`);
   return `${lines.join('\n')}\n`;
 }

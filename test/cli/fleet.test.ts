@@ -85,6 +85,23 @@ test('an inventory target ftp://x is a usage error (exit 2) before any host is c
 });
 
 
+test('a budget spent when every host had already started says so, not that skipped hosts were never touched', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '4', '--out', dir, '--downtime-ms', '40']);
+  for (const h of ['host-2', 'host-3']) {
+    const file = join(dir, `${h}.json`);
+    const doc = JSON.parse(await readFile(file, 'utf8'));
+    doc.faults = [{ op: 'restart', kind: 'permanent', times: 1000 }];
+    await writeFile(file, JSON.stringify(doc));
+  }
+  // The second wave's three hosts start together; two fail: the budget (0) is spent with no host left to start.
+  const r = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'inventory.yaml'), '--state-dir', join(dir, 'state'), '--concurrency', '3', '--param', 'pollIntervalMs=10']);
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stdout, /Fleet: failed — 2 changed, 2 failed and rolled back\n/);
+  assert.match(r.stdout, /the failure budget \(0\) was spent after 2 failure\(s\): every host had already started/);
+  assert.not.match(r.stdout, /skipped/);
+});
+
 test('a controller killed mid-fleet: resume <fleet-id> ends every host as an uninterrupted fleet would, none restarted twice; status shows the matrix; rollback undoes every host', async () => {
   const dir = await tempDir();
   await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
