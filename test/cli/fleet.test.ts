@@ -179,6 +179,29 @@ test('on a terminal a wave is one line of counts, rewritten as hosts end', async
   assert.is(progressLine('rest', { done: 997, failed: 3, waiting: 0, running: 0, pending: 0 }), 'wave rest: 997 done, 3 failed, 0 waiting, 0 running, 0 pending');
 });
 
+test('resume --all after a controller killed mid-fleet also goes on with the fleet: the host under way resumes, the host never started starts, each restarted once', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  const state = join(dir, 'state');
+  const killed = await new Promise<{ signal: string | null }>((resolve) => {
+    // Killed after its 90th durable journal record: in the middle of host-2; host-3 never started.
+    const child = spawn(process.execPath, [CLI, 'run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--concurrency', '1', '--param', 'pollIntervalMs=10'], {
+      env: { ...process.env, NO_COLOR: '1', RUNBOOK_CRASH_AFTER: '90' },
+      stdio: 'ignore',
+    });
+    child.on('close', (_code, signal) => resolve({ signal }));
+  });
+  assert.is(killed.signal, 'SIGKILL');
+  const all = await cli(['resume', '--all', '--state-dir', state]);
+  assert.is(all.code, 0, all.stderr + all.stdout);
+  assert.match(all.stdout, /Fleet: done — 3 changed/);
+  const { readHost } = await import('../../src/index.js');
+  for (const h of ['host-1', 'host-2', 'host-3']) assert.is((await readHost(join(dir, 'fleet', `${h}.json`))).restarts, 1, `${h} restarted once`);
+  const again = await cli(['resume', '--all', '--state-dir', state]);
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stdout, /^no interrupted runs\n$/, 'a finished fleet is not resumed again');
+});
+
 test('fleet host runs resume by their own run id and with resume --all (files); the fleet then reads them as ended', async () => {
   const dir = await tempDir();
   await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);

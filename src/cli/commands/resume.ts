@@ -3,7 +3,11 @@
  * start-up task on a target calls after a reboot). With `--all` every run is attempted; the runs that
  * are refused or damaged are listed at the end and make the exit code non-zero.
  */
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { loadRunbook } from '../../engine/bundled.js';
+import type { RunSummary } from '../../engine/run-index.js';
+import { fleetDirOf } from '../../fleet/fleet-dir.js';
 import { JournalError } from '../../errors.js';
 import { bundledStepKinds } from '../../steps/index.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
@@ -83,7 +87,8 @@ export const resume: Command = {
     const runs = await where.store.listRuns();
     const damaged = runs.filter((r) => r.status === 'damaged');
     const ids = runs.filter((r) => r.status === 'running' || r.status === 'awaiting-resume').map((r) => r.runId);
-    if (ids.length === 0 && damaged.length === 0) {
+    const fleets = await unfinishedFleets(where, runs);
+    if (ids.length === 0 && damaged.length === 0 && fleets.length === 0) {
       process.stdout.write('no interrupted runs\n');
       return ExitCode.ok;
     }
@@ -98,6 +103,20 @@ export const resume: Command = {
         worst = Math.max(worst, code);
       }
     }
+    // Then the fleets the controller left before their end: their hosts never started start now, as
+    // `resume <fleet-id>` does (runs resumed above count as ended; a spent budget stays spent).
+    if (fleets.length > 0) {
+      const { resumeFleetCommand } = await import('../fleet.js');
+      for (const id of fleets) {
+        try {
+          worst = Math.max(worst, await resumeFleetCommand(where, id, values.json, retries));
+        } catch (error) {
+          const { code, message } = explain(error, usage);
+          refused.push(`${id}: ${message.split('\n')[0]}`);
+          worst = Math.max(worst, code);
+        }
+      }
+    }
     if (refused.length > 0) {
       process.stderr.write(`${red('error:')} ${refused.length} run(s) could not be resumed:\n${refused.map((r) => `  - ${r}`).join('\n')}\n`);
       if (values.json) process.stdout.write(`${JSON.stringify({ event: 'error', code: 'RESUME_REFUSED', refused })}\n`);
@@ -106,3 +125,25 @@ export const resume: Command = {
     return worst;
   },
 };
+
+/**
+ * The fleets of a file store that stopped before their end — no report yet (the controller died) or
+ * one awaiting a resume (a signal) — with a host that has no run: `resume --all` goes on with them,
+ * as it does with runs. A shared store's fleets are its workers' to finish.
+ */
+async function unfinishedFleets(where: Where, runs: RunSummary[]): Promise<string[]> {
+  if (where.store.kind !== 'file') return [];
+  const started = new Set(runs.map((r) => r.runId));
+  const out: string[] = [];
+  for (const id of (await readdir(join(where.stateDir, 'fleets')).catch(() => [] as string[])).sort()) {
+    if (!(await where.store.isFleet(id).catch(() => false))) continue;
+    const report = await readFile(join(fleetDirOf(where.stateDir, id), 'report.json'), 'utf8').then(
+      (text) => (JSON.parse(text) as { status?: string }).status,
+      () => undefined,
+    );
+    if (report !== undefined && report !== 'awaiting-resume') continue;
+    const record = await where.store.readFleet(id).catch(() => null);
+    if (record && record.inventory.hosts.some((h) => !started.has(`${id}.${h.name}`))) out.push(id);
+  }
+  return out;
+}
