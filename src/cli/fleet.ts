@@ -262,7 +262,7 @@ async function follow(fleet: Fleet, o: { json: boolean; heading: string; where: 
     fleet.events.on('wave:start', (e) => out(`\n${bold(`wave ${e.wave}`)}: ${e.hosts.length} host(s)\n`));
     fleet.events.on('host:end', (h) => {
       const error = h.error && OUTCOMES[h.outcome].tone !== 'ok' ? ` — ${h.error.message.split('\n')[0]}` : '';
-      out(`  ${h.host.padEnd(24)} ${paint(h.outcome)}  ${h.changes} ${h.outcome === 'changes-pending' ? 'pending' : 'change(s)'}, ${h.roundTrips} round trip(s)${error}\n`);
+      out(`  ${h.host.padEnd(24)} ${paint(h.outcome)}  ${h.changes} ${h.outcome === 'changes-pending' ? 'pending' : h.outcome === 'rollback-failed' ? 'still changed' : 'change(s)'}, ${h.roundTrips} round trip(s)${error}\n`);
       if (h.outcome === 'rollback-failed') process.stderr.write(operatorAlert(h.host, h.runId));
     });
   }

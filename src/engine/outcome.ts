@@ -26,8 +26,12 @@ export const OUTCOMES: Readonly<Record<Outcome, { label: string; exitCode: 0 | 1
 /** The reason a run records when `runbook rollback` undid it. */
 export const ROLLED_BACK_ON_REQUEST = 'rolled back on request';
 
-/** Values a run changed (or, for a plan, would change): restarts and other actions not counted. */
-export function changedValues(r: Pick<RunResult, 'steps'>): number {
+/**
+ * Values a run changed (or, for a plan, would change; after a failed rollback, those still changed on
+ * the target, as its report lists them): restarts and other actions not counted.
+ */
+export function changedValues(r: Pick<RunResult, 'steps'> & Partial<Pick<RunResult, 'status' | 'remaining'>>): number {
+  if (r.status === 'rollback-failed') return (r.remaining ?? []).filter((c) => c.action !== 'run').length;
   return r.steps.reduce((n, s) => n + (s.status === 'succeeded' || s.status === 'planned' ? s.changes.filter((c) => c.action !== 'run').length : 0), 0);
 }
 

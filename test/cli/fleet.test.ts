@@ -102,6 +102,24 @@ test('a budget spent when every host had already started says so, not that skipp
   assert.not.match(r.stdout, /skipped/);
 });
 
+test('a fleet host whose rollback failed: exit 3, the alert on stderr, and its line counts what is still changed, not 0', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', dir, '--downtime-ms', '40']);
+  const file = join(dir, 'host-2.json');
+  const doc = JSON.parse(await readFile(file, 'utf8'));
+  doc.faults = [
+    { op: 'registry.set', keyContains: 'TLS 1.1', kind: 'permanent', times: 1 },
+    { op: 'registry.deleteValue', keyContains: 'TLS 1.0', kind: 'permanent', times: 1000 },
+  ];
+  await writeFile(file, JSON.stringify(doc));
+  const r = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'inventory.yaml'), '--state-dir', join(dir, 'state'), '--param', 'pollIntervalMs=10']);
+  assert.is(r.code, 3, r.stderr + r.stdout);
+  assert.match(r.stderr, /ROLLBACK FAILED — an operator is needed on host-2/);
+  const line = /host-2 +ROLLBACK FAILED — an operator is needed +(\d+) still changed/.exec(r.stdout);
+  assert.ok(line, r.stdout);
+  assert.ok(Number(line![1]) > 0, 'the values its rollback could not restore are counted');
+});
+
 test('a controller killed mid-fleet: resume <fleet-id> ends every host as an uninterrupted fleet would, none restarted twice; status shows the matrix; rollback undoes every host', async () => {
   const dir = await tempDir();
   await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);

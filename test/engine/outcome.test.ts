@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { OUTCOMES, countOutcomes, describeCounts, exitCodeOf, outcomeOf } from '../../src/engine/outcome.js';
+import { OUTCOMES, changedValues, countOutcomes, describeCounts, exitCodeOf, outcomeOf } from '../../src/engine/outcome.js';
 import type { StepResult } from '../../src/engine/types.js';
 
 const step = (status: StepResult['status'], changes: number, action: 'create' | 'run' = 'create'): StepResult =>
@@ -19,6 +19,13 @@ test('a plan is changes pending or already compliant, never "succeeded"', () => 
   assert.is(outcomeOf({ status: 'planned', steps: [step('planned', 2)] }), 'changes-pending');
   assert.is(outcomeOf({ status: 'planned', steps: [step('skipped', 0)] }), 'compliant');
   assert.is(OUTCOMES['changes-pending'].label, 'changes pending');
+});
+
+test('after a failed rollback the values counted are those still changed on the target, not zero', () => {
+  const remaining = step('succeeded', 3).changes.concat(step('succeeded', 1, 'run').changes);
+  assert.is(changedValues({ status: 'rollback-failed', steps: [step('compensation-failed', 5)], remaining }), 3);
+  assert.is(changedValues({ status: 'rolled-back', steps: [step('compensated', 5)] }), 0);
+  assert.is(changedValues({ status: 'succeeded', steps: [step('succeeded', 2)] }), 2);
 });
 
 test('a rollback on request is its own outcome: not a failure, exit 0', () => {
