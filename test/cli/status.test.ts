@@ -28,6 +28,21 @@ test('status with one fleet record damaged still lists the other fleets and ever
   assert.match(one.stderr, /fleet\.json/);
 });
 
+test('a run whose driver died is listed as interrupted (lease expired) with no end time: it never ended', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'create', '--preset', 'server-2016', '--out', join(dir, 'host.json')]);
+  const state = join(dir, 'state');
+  const killed = await cli(['run', 'orchestrator-tls12', '--target', `sim:${join(dir, 'host.json')}`, '--state-dir', state, '--param', 'pollIntervalMs=10'], { RUNBOOK_CRASH_AFTER: '20' });
+  assert.is(killed.code, null, 'killed');
+  const list = await cli(['status', '--state-dir', state]);
+  assert.is(list.code, 0, list.stderr);
+  const row = list.stdout.split('\n').find((l) => l.includes('orchestrator-tls12-'))!;
+  const cells = row.split(/ {2,}/);
+  assert.is(cells[1], 'interrupted (lease expired)', row);
+  assert.match(cells[3], /^\d{4}-\d\d-\d\dT/, 'started');
+  assert.is(cells[4], '-', `no end time: ${row}`);
+});
+
 /** `dir` seen read-only at a new path (a read-only bind mount: root only; as root, file modes stop nothing). */
 function readOnlyView(dir: string, at: string): boolean {
   mkdirSync(at, { recursive: true });

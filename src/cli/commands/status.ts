@@ -78,7 +78,9 @@ export const status: Command = {
         for (const f of shownFleets) process.stdout.write(`${f.fleetId.padEnd(w)}  ${f.runbook.padEnd(20)}  ${f.hosts}: ${f.text}\n`);
         process.stdout.write('\n');
       }
-      const rows = runs.map((r) => [r.runId, r.status === 'damaged' ? 'damaged' : shownOutcome(r), r.currentStep ?? '-', r.startedAt || '-', r.endedAt || '-', r.status === 'damaged' ? (r.error ?? '') : r.target]);
+      // A run still `running` has not ended (its summary's end is only its last record's time), whether
+      // its driver lives or died.
+      const rows = runs.map((r) => [r.runId, r.status === 'damaged' ? 'damaged' : shownOutcome(r), r.currentStep ?? '-', r.startedAt || '-', (r.status !== 'running' && r.endedAt) || '-', r.status === 'damaged' ? (r.error ?? '') : r.target]);
       const head = ['RUN', 'OUTCOME', 'STEP', 'STARTED', 'ENDED', 'TARGET'];
       const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
       const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
