@@ -89,8 +89,8 @@ export function withCommonOptions(command: Command, o: { store?: boolean; json?:
  *
  * @example
  * ```ts
- * new Option('--retries <N>', 'retries').argParser(wholeNumber(0, 20));
  * wholeNumber(0, 20)('3'); // 3
+ * commandNamed('run').option('--retries <N>', 'retries', wholeNumber(0, 20));
  * ```
  */
 export function wholeNumber(min: number, max?: number): (value: string) => number {
@@ -109,7 +109,8 @@ export function wholeNumber(min: number, max?: number): (value: string) => numbe
  *
  * @example
  * ```ts
- * new Option('--protocol <version>', 'a TLS version; repeat for more').choices(['TLS 1.2', 'TLS 1.3']).argParser(repeated(['TLS 1.2', 'TLS 1.3']));
+ * const protocols = repeated(['TLS 1.2', 'TLS 1.3']);
+ * protocols('TLS 1.3', protocols('TLS 1.2', undefined)); // ['TLS 1.2', 'TLS 1.3']
  * ```
  */
 export function repeated(choices?: readonly string[]): (value: string, previous: string[] | undefined) => string[] {
@@ -278,7 +279,7 @@ export async function invoke(spec: RunbookCommand, argv: string[]): Promise<numb
  *
  * @example
  * ```ts
- * declare const program: Command;
+ * const program = commandNamed('runbook');
  * const code = await parseWith(program, ['status', '--json']);
  * ```
  */
