@@ -36,7 +36,7 @@ export const demo: RunbookCommand = {
             'Creates a simulated host in a temporary folder; plans orchestrator-tls12 against it, runs it (the host is down for 3 s while it restarts)',
             'and rolls it back on request; then runs it over a small simulated fleet: a canary host first, then three more, two at a time.',
             'The runs stay in the state directory (default .runbook, or $RUNBOOK_STATE_DIR), where `runbook status` finds them.',
-          ].join('\n'),
+          ].join(' '),
         )
         .option('--preset <name>', 'the simulated host (runbook sim presets lists them)', 'server-2016')
         .addOption(commonOptions.stateDir())

@@ -42,7 +42,7 @@ export const inspect: RunbookCommand = {
             'by (a fact of docs/windows-facts.md, with its Microsoft document) and the verdict:',
             'ok · refuse (a run would stop at its preflight) · unknown (cannot be decided from what was read) ·',
             'would change (what a run would do). Only read operations are sent; a write is refused before it leaves.',
-          ].join('\n'),
+          ].join(' '),
         )
         .requiredOption('-t, --target <target>', 'the host to inspect (forms below)')
         .option('--runbook <name|file>', 'the runbook whose facts are judged (default orchestrator-tls12)')

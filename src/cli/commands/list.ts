@@ -40,7 +40,7 @@ export const list: RunbookCommand = {
             'With --target, the target is read once (nothing is changed) and each runbook says whether it fits the',
             "host: its preflight's refusals (the reasons a run would stop before any write) and what no document",
             'settles.',
-          ].join('\n'),
+          ].join(' '),
         )
         .option('-t, --target <target>', 'read this host and judge each runbook against it')
         .addOption(commonOptions.json('one JSON document: the runbooks, their fit, the step kinds')),

@@ -35,7 +35,7 @@ export const probe: RunbookCommand = {
             "server's alert, or its connection closed before ServerHello), or inconclusive (not reachable, no answer,",
             'or a version this client could not offer). Exit 0 when every handshake was conclusive, 1 otherwise.',
             `Not testable here: ${NOT_TESTABLE}.`,
-          ].join('\n'),
+          ].join(' '),
         )
         .argument('<host:port...>', 'the endpoints to probe')
         .addOption(new Option('--protocol <version>', 'a TLS version to offer; repeat for more (default: every one)').choices(PROBED_PROTOCOLS).argParser(repeated(PROBED_PROTOCOLS)))

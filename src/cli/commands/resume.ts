@@ -72,7 +72,7 @@ export const resume: RunbookCommand = {
       withCommonOptions(
         commandNamed('resume')
           .usage('<run-id> | <fleet-id> | --all [options]')
-          .description('Continues an interrupted run from its journal: after a controller crash, a reboot of the target, a\nsignal, or a wait for a restart window.')
+          .description('Continues an interrupted run from its journal: after a controller crash, a reboot of the target, a signal, or a wait for a restart window.')
           .argument('[id]', 'the run or fleet to continue')
           .option('--all', 'every unfinished run in the state directory; each is attempted, refusals listed')
           .option('--allow-restart', 'the restart window is open: the run may restart the target now')

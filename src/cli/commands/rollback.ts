@@ -35,7 +35,7 @@ export const rollback: RunbookCommand = {
               'step is compensated in reverse, restarting the target again when the run had restarted it.',
               'Values changed on the target since the run are shown and left alone, unless --force.',
               'With a fleet id: every host of the fleet that succeeded (or waits), the last wave first.',
-            ].join('\n'),
+            ].join(' '),
           )
           .argument('<id>', 'the run or fleet to undo')
           .option('--force', 'undo values even where they changed since the run')

@@ -44,7 +44,7 @@ export const serve: RunbookCommand = {
             [
               'The run console: every run and fleet of the store in the browser, live. Prints the address to open,',
               'with a token (e.g. http://127.0.0.1:8740/?token=…); the token is exchanged for a session cookie.',
-            ].join('\n'),
+            ].join(' '),
           )
           .addOption(new Option('--port <N>', 'the port (0: any free port)').default(8740).argParser(wholeNumber(0, 65535)))
           .option('--host <H>', 'the address to listen on (127.0.0.1: this machine only); another address needs --cert and --key (HTTPS), or --insecure', '127.0.0.1')

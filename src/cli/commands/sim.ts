@@ -39,13 +39,10 @@ export async function refuseMissingFolder(file: string): Promise<void> {
 }
 
 const SERVE_DESCRIPTION = [
-  "Serves the host's TLS endpoints on 127.0.0.1 until SIGTERM or Ctrl-C: first one JSON line",
-  '{"endpoints":[{"name":…,"port":…}]}, then each accepts exactly the server-side protocols in',
-  'effect on the host (read per connection). Then its WinRM listeners, one line each:',
+  'Serves the host\'s TLS endpoints on 127.0.0.1 until SIGTERM or Ctrl-C: first one JSON line {"endpoints":[{"name":…,"port":…}]}, then each accepts exactly the server-side protocols in effect on the host (read per connection). Then its WinRM listeners, one line each:',
   '  winrm-http http://127.0.0.1:PORT/wsman',
   '  winrm-https https://127.0.0.1:PORT/wsman sha256:<certificate SHA-256>',
-  '(NTLM with encrypted messages, as Windows by default; the account from',
-  'RUNBOOK_SIM_WINRM_USER and RUNBOOK_SIM_WINRM_PASSWORD; the agent runs in RUNBOOK_PWSH or pwsh)',
+  '(NTLM with encrypted messages, as Windows by default; the account from RUNBOOK_SIM_WINRM_USER and RUNBOOK_SIM_WINRM_PASSWORD; the agent runs in RUNBOOK_PWSH or pwsh)',
 ].join('\n');
 
 const FORCE = 'overwrite files that exist (none is overwritten without it)';
@@ -77,7 +74,7 @@ export const sim: RunbookCommand = {
     command.addCommand(
       act(
         commandNamed('capture')
-          .description("reads a host (read operations only) and writes what it read as a simulated host, to rehearse\na plan on a faithful copy")
+          .description("reads a host (read operations only) and writes what it read as a simulated host, to rehearse a plan on a faithful copy")
           .requiredOption('-t, --target <target>', 'the host to read')
           .requiredOption('--out <file>', 'the file to write')
           .option('--mask', "replace the machine's, user's and SQL instances' names")
@@ -85,7 +82,7 @@ export const sim: RunbookCommand = {
         capture,
       ),
     );
-    command.addCommand(act(commandNamed('serve').description(SERVE_DESCRIPTION).argument('<file>', 'the simulated host'), serve));
+    command.addCommand(act(commandNamed('serve').summary("serves the host's TLS endpoints and WinRM listeners on 127.0.0.1").description(SERVE_DESCRIPTION).argument('<file>', 'the simulated host'), serve));
     command.addCommand(
       act(
         commandNamed('fleet')

@@ -55,7 +55,7 @@ export const status: RunbookCommand = {
               "Without an id: the fleets with their hosts' outcomes, then every run with its outcome and current step",
               '(a run whose driver died, its lease expired, shows as interrupted). Reads only: a read-only state',
               "directory will do. With a run id: that run's steps. With a fleet id: a host × step matrix of the fleet.",
-            ].join('\n'),
+            ].join(' '),
           )
           .argument('[id]', 'a run or a fleet')
           .option('--fleet <id>', 'only the runs of this fleet')

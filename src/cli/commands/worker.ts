@@ -38,7 +38,7 @@ export const worker: RunbookCommand = {
               'N at a time, until stopped. Start as many workers as you like, on as many machines: each run has one',
               'driver at a time, and the runs of a worker that dies are resumed by another once their leases expire.',
               'SIGTERM or SIGINT: no new run is claimed; runs under way stop at their next safe point; exit 0.',
-            ].join('\n'),
+            ].join(' '),
           )
           .addOption(new Option('--concurrency <N>', 'host runs driven at once').default(4).argParser(wholeNumber(1)))
           .addOption(new Option('--lease-ms <MS>', "how long a run's lease holds without renewal: how soon another worker takes over from one that died").default(60_000).argParser(wholeNumber(1000)))
