@@ -269,9 +269,8 @@ export class HelpPrinted extends Error {
  * ```
  */
 export async function invoke(spec: RunbookCommand, argv: string[]): Promise<number> {
-  const command = configure(spec.declare());
-  await command.parseAsync(argv, { from: 'user' });
-  return exitCodes.get(command) ?? 0;
+  // Under a `runbook` of its own, so that its errors point to `runbook <name> --help`.
+  return parseWith(configure(new Command('runbook').addCommand(spec.declare())), [spec.name, ...argv]);
 }
 
 /**

@@ -101,7 +101,7 @@ test('an action\'s usage error names its command, for the pointer to its help', 
   }));
   const error = await invoke({ name: 'outer', declare: () => command }, ['inner']).catch((e: unknown) => e);
   assert.instance(error, UsageError);
-  assert.is((error as UsageError).command, 'outer inner');
+  assert.is((error as UsageError).command, 'runbook outer inner');
 });
 
 test.run();
