@@ -72,6 +72,9 @@ test('a usage error found by a command is as short: the message and where its he
   assert.is(r.code, 2);
   assert.is(r.stderr, 'error: --concurrency, --max-failures and --limit go with --inventory\nsee `runbook run --help`\n');
   assert.equal(JSON.parse(r.stdout), { event: 'error', code: 'usage', exitCode: 2, message: '--concurrency, --max-failures and --limit go with --inventory' });
+  const target = await cli(['plan', 'orchestrator-tls12']);
+  assert.is(target.code, 2);
+  assert.is(target.stderr, 'error: give --target <target> (one host; its forms are listed by --help) or --inventory <file> (a fleet)\nsee `runbook plan --help`\n');
   const missing = await cli(['sim']);
   assert.is(missing.code, 2);
   assert.is(missing.stderr, 'error: runbook sim takes a command: create, capture, serve, fleet, presets\nsee `runbook sim --help`\n');

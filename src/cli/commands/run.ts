@@ -84,7 +84,7 @@ async function runOnce(source: string, values: RunOptions, checkMode: boolean): 
       retries,
     });
   }
-  if (!values.target) throw new UsageError(`--target is required; accepted forms:\n${TARGET_FORMS.map((f) => `  ${f}`).join('\n')}`);
+  if (!values.target) throw new UsageError('give --target <target> (one host; its forms are listed by --help) or --inventory <file> (a fleet)');
   const kinds = bundledStepKinds();
   const runbook = await loadRunbook(source, kinds);
   // Everything that can be checked without the target is checked before it is contacted.
