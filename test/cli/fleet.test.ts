@@ -54,7 +54,7 @@ test('fleet usage errors exit 2 before anything runs', async () => {
   await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '1', '--out', dir]);
   const inv = join(dir, 'inventory.yaml');
   for (const [args, message] of [
-    [['--inventory', inv, '--target', 'local'], /--target \(one host\) or --inventory \(a fleet\), not both/],
+    [['--inventory', inv, '--target', 'local'], /option '-t, --target <target>' cannot be used with option '-i, --inventory <file>'/],
     [['--inventory', inv, '--concurrency', '0'], /--concurrency takes a whole number of at least 1/],
     [['--inventory', inv, '--max-failures', 'some'], /--max-failures takes a whole number of hosts \(0 or more\) or a percentage/],
     [['--inventory', inv, '--max-failures', '150%'], /a percentage from 0% to 100%/],
