@@ -16,7 +16,7 @@ export { RunEmitter } from './engine/events.js';
 export type { RunEvents, RunStartEvent, StepTransitionEvent, StepSettledEvent, StepRetryEvent, CompensationEvent, LogEvent } from './engine/events.js';
 export { DEFAULT_RETRY_POLICY } from './engine/retry.js';
 export type { RetryPolicy } from './engine/retry.js';
-export { Journal, readJournal } from './engine/journal.js';
+export { Journal, readJournal } from './store/file-journal.js';
 export { AwaitingReason, RunStatus, StepStatus } from './engine/types.js';
 export { Outcome, OUTCOMES, outcomeOf, exitCodeOf } from './engine/outcome.js';
 export type { RunResult, StepResult, Change, StepPlan, Json } from './engine/types.js';

@@ -6,11 +6,11 @@
  */
 import { stat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JournalRecord } from '../engine/journal.js';
+import type { JournalRecord } from '../store/file-journal.js';
 import type { RunStartedRecord } from '../engine/records.js';
 import { replay, resultOf } from '../engine/replay.js';
 import { handshakeRows } from '../engine/report.js';
-import { runDirOf } from '../engine/run-index.js';
+import { runDirOf } from '../store/run-index.js';
 import type { Change, Json, Outcome, RunResult } from '../engine/types.js';
 import { OUTCOMES, countOutcomes, outcomeOf } from '../engine/outcome.js';
 import { countsAsFailure, fleetResultOf, hostRunId } from '../fleet/fleet.js';

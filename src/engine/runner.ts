@@ -11,12 +11,12 @@ import type { Executor } from '../executors/types.js';
 import type { Clock } from '../util/clock.js';
 import { drive } from './drive.js';
 import { RunEmitter } from './events.js';
-import type { JournalRecord, JournalWriter } from './journal.js';
+import type { JournalRecord, JournalWriter } from '../store/file-journal.js';
 import type { StepKindRegistry } from './kinds.js';
-import type { LeaseOptions } from './lease.js';
+import type { LeaseOptions } from '../store/file-lease.js';
 import { checkStepParameters, resolveParameters, validateRunbook } from './loader.js';
 import { JOURNAL_FORMAT, type RunStartedRecord } from './replay.js';
-import { runResult, startedRecordOf, summaryOf, type RunSummary } from './run-index.js';
+import { runResult, startedRecordOf, summaryOf, type RunSummary } from '../store/run-index.js';
 import { fileStore } from '../store/file-store.js';
 import type { RunJournal, RunStore } from '../store/types.js';
 import { writeReports, writeUndoFiles } from './report.js';
@@ -89,7 +89,7 @@ export interface ResumeOptions {
   overrides?: Record<string, Json>;
 }
 
-export type { RunSummary } from './run-index.js';
+export type { RunSummary } from '../store/run-index.js';
 
 function newRunId(name: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);

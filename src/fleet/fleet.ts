@@ -16,14 +16,13 @@ import type { StepKindRegistry } from '../engine/kinds.js';
 import { checkStepParameters, resolveParameters } from '../engine/loader.js';
 import type { Run, Runner } from '../engine/runner.js';
 import { fingerprint, type LoadedRunbook, type RunbookDefinition } from '../engine/runbook.js';
-import { runResult } from '../engine/run-index.js';
+import { runResult } from '../store/run-index.js';
 import type { RunResult } from '../engine/types.js';
 import { OUTCOMES, countOutcomes, exitCodeOf, outcomeOf, changedValues, type Outcome } from '../engine/outcome.js';
 import type { Inventory, InventoryHost } from './inventory.js';
 import type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus } from './types.js';
 
 export type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus } from './types.js';
-export { fleetDirOf } from './fleet-dir.js';
 import { writeFleetReports } from './fleet-report.js';
 
 export interface FleetOptions {

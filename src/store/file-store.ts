@@ -6,10 +6,10 @@
 import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { JournalError } from '../errors.js';
-import { Journal, readJournal } from '../engine/journal.js';
-import { acquireLease } from '../engine/lease.js';
-import { listRuns, runDirOf, writeRunSummary } from '../engine/run-index.js';
-import { fleetDirOf, isFleet } from '../fleet/fleet-dir.js';
+import { Journal, readJournal } from './file-journal.js';
+import { acquireLease } from './file-lease.js';
+import { listRuns, runDirOf, writeRunSummary } from './run-index.js';
+import { fleetDirOf, isFleet } from './fleet-dir.js';
 import type { FleetRecord } from '../fleet/types.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import type { RunFiles, RunStore, UnreachableHost } from './types.js';

@@ -4,9 +4,9 @@
  * set up) and PostgreSQL (many workers on many machines share it). The engine writes through this
  * contract only; it never knows which backend it has.
  */
-import type { JournalRecord, JournalSync, JournalWriter } from '../engine/journal.js';
-import type { Lease, LeaseOptions } from '../engine/lease.js';
-import type { RunSummary } from '../engine/run-index.js';
+import type { JournalRecord, JournalSync, JournalWriter } from './file-journal.js';
+import type { Lease, LeaseOptions } from './file-lease.js';
+import type { RunSummary } from './run-index.js';
 import type { ErrorRecord } from '../errors.js';
 import type { FleetRecord } from '../fleet/types.js';
 

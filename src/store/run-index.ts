@@ -8,10 +8,10 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { JournalError } from '../errors.js';
-import { readJournal, type JournalRecord } from './journal.js';
-import { replay, resultOf, type RunStartedRecord } from './replay.js';
-import { fingerprint } from './runbook.js';
-import type { RunResult } from './types.js';
+import { readJournal, type JournalRecord } from './file-journal.js';
+import { replay, resultOf, type RunStartedRecord } from '../engine/replay.js';
+import { fingerprint } from '../engine/runbook.js';
+import type { RunResult } from '../engine/types.js';
 
 /** What reading a run needs of a store (any store: see `RunStore`). */
 export type JournalSource = { readonly location: string; readJournal(runId: string): Promise<JournalRecord[]> };

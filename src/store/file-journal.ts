@@ -8,8 +8,8 @@ import { statSync } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { writeFileAtomic, writeFileAtomicUnsynced } from '../util/write-atomic.js';
 import { DurabilityError, JournalError, diskErrorOf } from '../errors.js';
-import { afterDurableRecord, faultError, journalBatchFault } from './crash-hook.js';
-import type { Entry } from './records.js';
+import { afterDurableRecord, faultError, journalBatchFault } from '../engine/crash-hook.js';
+import type { Entry } from '../engine/records.js';
 
 /** A record as stored: the payload plus its sequence number, time and checksum. */
 export type JournalRecord<T extends { type: string } = { type: string; [k: string]: unknown }> = T & {
