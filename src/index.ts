@@ -1,9 +1,11 @@
 // Public API of runbook-engine: explicit named re-exports only.
-export { Runner } from './engine/runner.js';
+export { Runner } from './store/default-runner.js';
 export { DEFAULT_COMPENSATION_BUDGET_MS } from './engine/saga.js';
 export { VirtualClock, systemClock } from './util/clock.js';
 export type { Clock } from './util/clock.js';
-export type { Run, RunnerOptions, StartOptions, ResumeOptions, RunSummary } from './engine/runner.js';
+export type { RunnerOptions } from './store/default-runner.js';
+export type { Run, StartOptions, ResumeOptions, RunSummary } from './engine/runner.js';
+export type { RunStore, RunJournal, JournalRecord, JournalWriter, JournalSync, Lease, LeaseOptions, OpenJournalOptions } from './engine/run-store.js';
 export { defineRunbook, defineStep, fingerprint } from './engine/runbook.js';
 export type { RunbookDefinition, StepDefinition, ParameterSpec, LoadedRunbook } from './engine/runbook.js';
 export { loadRunbookFile, validateRunbook, resolveParameters, checkStepParameters } from './engine/loader.js';
@@ -61,7 +63,8 @@ export { resumeFleet, hostRunId } from './fleet/fleet.js';
 export type { FleetRecord } from './fleet/fleet.js';
 export { fleetRecordOf } from './fleet/fleet.js';
 export { fileStore } from './store/file-store.js';
-export type { RunStore, RunJournal, RunFiles, PostgresStore } from './store/types.js';
+export type { Store, RunFiles, PostgresStore } from './store/types.js';
+export type { FleetStore, UnreachableHost } from './fleet/types.js';
 export { postgresStore, startWorker, enqueueFleet } from './store/shared.js';
 export type { PostgresStoreOptions } from './store/postgres.js';
 export type { Worker, WorkerOptions, WorkerEvents } from './worker/worker.js';

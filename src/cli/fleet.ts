@@ -6,7 +6,7 @@
  */
 import type { LoadedRunbook } from '../engine/runbook.js';
 import { limitInventory, loadInventory } from '../fleet/inventory.js';
-import { runResult } from '../store/run-index.js';
+import { runResult } from '../engine/run-summary.js';
 import type { Change, RunResult } from '../engine/types.js';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';

@@ -1,9 +1,10 @@
 /**
  * The runner: starts, plans, resumes and rolls back runs, many at once in one process, each with its
- * own journal, lease and event emitter under a state directory.
+ * own journal, lease and event emitter, in the store it is given (the engine's port, `run-store.ts`:
+ * the caller picks the backend, as it picks the executor).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
 import { DurabilityError, JournalError, diskErrorOf } from '../errors.js';
@@ -11,14 +12,11 @@ import type { Executor } from '../executors/types.js';
 import type { Clock } from '../util/clock.js';
 import { drive } from './drive.js';
 import { RunEmitter } from './events.js';
-import type { JournalRecord, JournalWriter } from '../store/file-journal.js';
 import type { StepKindRegistry } from './kinds.js';
-import type { LeaseOptions } from '../store/file-lease.js';
 import { checkStepParameters, resolveParameters, validateRunbook } from './loader.js';
 import { JOURNAL_FORMAT, type RunStartedRecord } from './replay.js';
-import { runResult, startedRecordOf, summaryOf, type RunSummary } from '../store/run-index.js';
-import { fileStore } from '../store/file-store.js';
-import type { RunJournal, RunStore } from '../store/types.js';
+import { runResult, startedRecordOf, summaryOf, type RunSummary } from './run-summary.js';
+import type { JournalRecord, JournalWriter, LeaseOptions, RunJournal, RunStore } from './run-store.js';
 import { writeReports, writeUndoFiles } from './report.js';
 import type { RetryPolicy } from './retry.js';
 import type { LoadedRunbook, RunbookDefinition } from './runbook.js';
@@ -39,16 +37,15 @@ export interface Run {
   interrupt(): void;
 }
 
-/** Options of {@link Runner}. */
-export interface RunnerOptions {
+/** Options of the engine's {@link Runner} (the library's `Runner` gives the file store when no store is given). */
+export interface RunnerOptions<S extends RunStore = RunStore> {
   /**
-   * This machine's folder for runs: the file store's home, and, with a shared store, where a run's
-   * files (backups, reports) are written while it is driven.
-   * @default `$RUNBOOK_STATE_DIR` or `.runbook` under the working directory
+   * This machine's state directory, as a resume names it (`--state-dir`) and the journal records it.
+   * @default the store's `localDir`
    */
   stateDir?: string;
-  /** Where runs, journals, leases and fleets live. @default the file store of `stateDir` */
-  store?: RunStore;
+  /** Where runs, journals and leases live: the file store of a state directory, PostgreSQL, or a store of your own. */
+  store: S;
   kinds: StepKindRegistry;
   /** Overrides of the default retry policy for every run (a runbook's or step's own `retry` wins). */
   retry?: Partial<RetryPolicy>;
@@ -89,7 +86,7 @@ export interface ResumeOptions {
   overrides?: Record<string, Json>;
 }
 
-export type { RunSummary } from '../store/run-index.js';
+export type { RunSummary } from './run-summary.js';
 
 function newRunId(name: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -101,12 +98,12 @@ function toLoaded(runbook: LoadedRunbook | RunbookDefinition, kinds: StepKindReg
 }
 
 /**
- * Drives runs of runbooks against executors, journaling every step under a state directory.
+ * Drives runs of runbooks against executors, journaling every step in the store it is given.
  *
  * @example
  * ```ts
  * const kinds = bundledStepKinds();
- * const runner = new Runner({ kinds });
+ * const runner = new Runner({ kinds, store: fileStore('.runbook') });
  * const run = runner.start(await loadRunbook('orchestrator-tls12', kinds), {
  *   executor: await createSimulatedExecutor('host.json'),
  * });
@@ -115,15 +112,15 @@ function toLoaded(runbook: LoadedRunbook | RunbookDefinition, kinds: StepKindReg
  * if (result.status === 'awaiting-resume') await (await runner.resume(run.id, { executor })).result;
  * ```
  */
-export class Runner {
+export class Runner<S extends RunStore = RunStore> {
   readonly stateDir: string;
-  readonly store: RunStore;
-  private readonly options: RunnerOptions;
+  readonly store: S;
+  private readonly options: RunnerOptions<S>;
 
-  constructor(options: RunnerOptions) {
+  constructor(options: RunnerOptions<S>) {
     this.options = options;
-    this.stateDir = resolve(options.stateDir ?? process.env.RUNBOOK_STATE_DIR ?? '.runbook');
-    this.store = options.store ?? fileStore(this.stateDir);
+    this.store = options.store;
+    this.stateDir = resolve(options.stateDir ?? options.store.localDir);
   }
 
   runDir(runId: string): string {
@@ -217,7 +214,7 @@ export class Runner {
     const errno = error instanceof DurabilityError ? error.errno : diskErrorOf(error);
     const file = error instanceof DurabilityError ? error.file : (error as NodeJS.ErrnoException | null)?.path;
     if (!errno || !file) return error;
-    const home = resolve(this.store.location);
+    const home = resolve(this.store.localDir);
     if (!(error instanceof DurabilityError) && !inside(home, file) && !inside(this.stateDir, file)) return error;
     // Stopped before this drive opened the journal (its lease): what earlier drives made durable counts.
     const records = durable.length > 0 ? durable : await this.store.readJournal(runId).catch(() => [] as JournalRecord[]);
@@ -231,7 +228,7 @@ export class Runner {
       : acted.length > 0
         ? `the target holds changes of this run (steps ${acted.join(', ')}), each journaled before it was made; nothing after the last durable record was done`
         : 'nothing was changed on the target';
-    const dir = this.store.kind === 'file' ? home : this.stateDir;
+    const dir = home;
     return new DurabilityError(
       `run ${runId} stopped: ${file} could not be written durably (${errno}: ${what}); ${target}`,
       { file, errno, runId, resumable, targetChanged: acted.length > 0 },
@@ -315,10 +312,10 @@ export class Runner {
             if (failure === null) events.emit('log', { runId, level: 'warn', message: `could not let go of the run's journal or lease: ${(error as Error).message.split('\n')[0]}` });
           }
         }
-        // A run whose first record never reached the disk does not exist: its folder goes, so that it is
-        // not listed as damaged nor offered to `resume --all`.
-        if (failure instanceof DurabilityError && !failure.resumable && journal && journal.records.length === 0 && this.store.kind === 'file') {
-          await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
+        // A run whose first record never reached the disk does not exist: the store forgets it, so that
+        // it is not listed as damaged nor offered to `resume --all`.
+        if (failure instanceof DurabilityError && !failure.resumable && journal && journal.records.length === 0) {
+          await this.store.discardRun?.(runId).catch(() => undefined);
         }
       }
     })();

@@ -15,18 +15,22 @@ import type { Executor } from '../executors/types.js';
 import type { StepKindRegistry } from '../engine/kinds.js';
 import { checkStepParameters, resolveParameters } from '../engine/loader.js';
 import type { Run, Runner } from '../engine/runner.js';
+import type { RunStore } from '../engine/run-store.js';
 import { fingerprint, type LoadedRunbook, type RunbookDefinition } from '../engine/runbook.js';
-import { runResult } from '../store/run-index.js';
+import { runResult } from '../engine/run-summary.js';
 import type { RunResult } from '../engine/types.js';
 import { OUTCOMES, countOutcomes, exitCodeOf, outcomeOf, changedValues, type Outcome } from '../engine/outcome.js';
 import type { Inventory, InventoryHost } from './inventory.js';
-import type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus } from './types.js';
+import type { FleetEvents, FleetRecord, FleetResult, FleetStore, HostOutcome, HostStatus } from './types.js';
 
 export type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus } from './types.js';
 import { writeFleetReports } from './fleet-report.js';
 
+/** A runner whose store keeps fleets too (both stores of `src/store/` do). */
+export type FleetRunner = Runner<RunStore & FleetStore>;
+
 export interface FleetOptions {
-  runner: Runner;
+  runner: FleetRunner;
   kinds: StepKindRegistry;
   runbook: LoadedRunbook;
   inventory: Inventory;

@@ -9,14 +9,7 @@ import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { writeFileAtomic, writeFileAtomicUnsynced } from '../util/write-atomic.js';
 import { DurabilityError, JournalError, diskErrorOf } from '../errors.js';
 import { afterDurableRecord, faultError, journalBatchFault } from '../engine/crash-hook.js';
-import type { Entry } from '../engine/records.js';
-
-/** A record as stored: the payload plus its sequence number, time and checksum. */
-export type JournalRecord<T extends { type: string } = { type: string; [k: string]: unknown }> = T & {
-  seq: number;
-  at: string;
-  sum: string;
-};
+import type { JournalRecord, JournalSync, JournalWriter } from '../engine/run-store.js';
 
 function checksum(body: string): string {
   return createHash('sha256').update(body).digest('hex').slice(0, 16);
@@ -89,35 +82,6 @@ export function decodeLine(line: string): JournalRecord | null {
   }
 }
 
-/**
- * An open journal for appending. Create with {@link Journal.open}.
- *
- * @example
- * ```ts
- * const journal = await Journal.open('.runbook/runs/r1/journal.jsonl');
- * await journal.append({ type: 'note', text: 'durable before this resolves' });
- * await journal.close();
- * ```
- */
-/** What the engine needs of a journal to write a run: typed appends, and the records made durable so far. */
-export interface JournalWriter {
-  append<T extends Entry>(payload: T): Promise<JournalRecord<T>>;
-  readonly records: readonly JournalRecord[];
-  /** Refuses every later append with `error` (something the journal guards could not be kept). */
-  fail?(error: unknown): void;
-}
-
-/** A writer that passes every record through `transform` (the run's secret mask) before it is written. */
-export function transformedWriter(journal: JournalWriter, transform: <T>(value: T) => T): JournalWriter {
-  return {
-    append: (payload) => journal.append(transform(payload)),
-    fail: (error) => journal.fail?.(error),
-    get records() {
-      return journal.records;
-    },
-  };
-}
-
 /** Options of {@link Journal.open}. */
 export interface JournalOpenOptions {
   /**
@@ -140,9 +104,6 @@ export interface JournalOpenOptions {
    */
   sync?: JournalSync;
 }
-
-/** When a journal's records reach the disk (see {@link JournalOpenOptions.sync}). */
-export type JournalSync = 'each-batch' | 'on-close';
 
 /**
  * What every store's journal shares: records numbered and sealed (checksummed) in order, appends that
@@ -237,7 +198,14 @@ export abstract class GroupCommitJournal implements JournalWriter {
 
 /**
  * A journal in a file (the file store's): each batch written and flushed (fsync) before the fence is
- * checked — or, for a plan, flushed once when the journal closes.
+ * checked — or, for a plan, flushed once when the journal closes. Create with {@link Journal.open}.
+ *
+ * @example
+ * ```ts
+ * const journal = await Journal.open('.runbook/runs/r1/journal.jsonl');
+ * await journal.append({ type: 'note', text: 'durable before this resolves' });
+ * await journal.close();
+ * ```
  */
 export class Journal extends GroupCommitJournal {
   private constructor(

@@ -3,16 +3,16 @@
  * folder `runs/<id>/` — its journal (`journal.jsonl`), its lease files, its summary and the files it
  * leaves for people; a fleet is `fleets/<id>/fleet.json` and its reports.
  */
-import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { JournalError } from '../errors.js';
 import { Journal, readJournal } from './file-journal.js';
 import { acquireLease } from './file-lease.js';
 import { listRuns, runDirOf, writeRunSummary } from './run-index.js';
 import { fleetDirOf, isFleet } from './fleet-dir.js';
-import type { FleetRecord } from '../fleet/types.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
-import type { RunFiles, RunStore, UnreachableHost } from './types.js';
+import type { FleetRecord, UnreachableHost } from '../fleet/types.js';
+import type { RunFiles, Store } from './types.js';
 
 /** Every file under a folder, by its path relative to it. */
 export async function filesUnder(dir: string, prefix = ''): Promise<RunFiles> {
@@ -42,12 +42,13 @@ const OWN_FILES = /^(journal\.jsonl|summary\.json|lease\.\d+\.json)$/;
  * const runner = new Runner({ kinds: bundledStepKinds(), store: fileStore('.runbook') });
  * ```
  */
-export function fileStore(stateDir: string): RunStore {
+export function fileStore(stateDir: string): Store {
   const root = resolve(stateDir);
   const journalFile = (runId: string) => join(runDirOf(root, runId), 'journal.jsonl');
   return {
     kind: 'file',
     location: root,
+    localDir: root,
     runDir: (runId) => runDirOf(root, runId),
     fleetDir: (fleetId) => fleetDirOf(root, fleetId),
     async lease(runId, options) {
@@ -71,6 +72,11 @@ export function fileStore(stateDir: string): RunStore {
       return Object.fromEntries(Object.entries(all).filter(([name]) => !OWN_FILES.test(name)));
     },
     listRuns: () => listRuns(root),
+    // A run whose first record never reached the disk does not exist: its folder goes, so that it is not
+    // listed as damaged nor offered to `resume --all`.
+    async discardRun(runId) {
+      await rm(runDirOf(root, runId), { recursive: true, force: true });
+    },
     async createFleet(record) {
       const dir = fleetDirOf(root, record.fleetId);
       if (isFleet(root, record.fleetId)) throw new JournalError('NOT_RESUMABLE', `fleet ${record.fleetId} already exists`, { where: dir, hint: 'use `runbook resume <fleet-id>`' });

@@ -23,14 +23,16 @@ import { join, resolve } from 'node:path';
 import pRetry, { AbortError } from 'p-retry';
 import pg from 'pg';
 import { JournalError, type ErrorRecord } from '../errors.js';
-import { GroupCommitJournal, decodeLine, type JournalRecord } from './file-journal.js';
-import { processAlive, type Lease, type LeaseOptions } from './file-lease.js';
-import { damagedSummary, runDirOf, summaryOf, type RunSummary } from './run-index.js';
+import { GroupCommitJournal, decodeLine } from './file-journal.js';
+import type { JournalRecord, Lease, LeaseOptions, OpenJournalOptions, RunJournal } from '../engine/run-store.js';
+import { processAlive } from './file-lease.js';
+import { runDirOf } from './run-index.js';
+import { damagedSummary, summaryOf, type RunSummary } from '../engine/run-summary.js';
 import { replay, resultOf } from '../engine/replay.js';
 import { fleetDirOf } from './fleet-dir.js';
-import type { FleetRecord } from '../fleet/types.js';
 import { checkFleetRecord, filesUnder } from './file-store.js';
-import type { PostgresStore as PublicPostgresStore, RunJournal, RunStore, UnreachableHost } from './types.js';
+import type { FleetRecord, UnreachableHost } from '../fleet/types.js';
+import type { PostgresStore as PublicPostgresStore, Store } from './types.js';
 
 /**
  * The channel each committed journal batch is notified on; the payload is the run id (never a record:
@@ -109,7 +111,7 @@ export const MIGRATIONS: readonly string[] = [
  * The store's connections, for the work queue: `store` must be one that {@link postgresStore} opened
  * (an application's own object that only looks like one is refused, with what to pass instead).
  */
-export function withConnections(store: RunStore): PostgresStore {
+export function withConnections(store: Store): PostgresStore {
   if (store instanceof PostgresStore) return store;
   throw new TypeError(`a PostgreSQL store opened by postgresStore() is needed here, not a ${store.kind} store (${store.location})`);
 }
@@ -278,6 +280,11 @@ export class PostgresStore implements PublicPostgresStore {
     });
   }
 
+  /** This machine's folder for the runs' files while they are driven. */
+  get localDir(): string {
+    return this.stateDir;
+  }
+
   runDir(runId: string): string {
     return runDirOf(this.stateDir, runId);
   }
@@ -343,7 +350,7 @@ export class PostgresStore implements PublicPostgresStore {
     };
   }
 
-  async openJournal(runId: string, lease: Lease): Promise<RunJournal> {
+  async openJournal(runId: string, lease: Lease, _options?: OpenJournalOptions): Promise<RunJournal> {
     const records = await this.readJournal(runId, { missingIsEmpty: true });
     return new PostgresJournal(this, runId, lease.generation, records);
   }

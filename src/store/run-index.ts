@@ -1,80 +1,20 @@
 /**
- * The runs of a store, read from their journals (and, for the file store, the listing of a state
- * directory): what `status` shows. Light on purpose —
- * journals and their replay only, no step kinds, validation or machines — so that listing runs stays
- * fast however large the engine grows.
+ * The runs of a state directory (the file store's): each run's folder, the summary kept beside its
+ * journal, and the listing `status` shows — replaying a journal only when its summary is not current.
+ * What a summary holds is the engine's (`engine/run-summary.ts`).
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { JournalError } from '../errors.js';
-import { readJournal, type JournalRecord } from './file-journal.js';
-import { replay, resultOf, type RunStartedRecord } from '../engine/replay.js';
-import { fingerprint } from '../engine/runbook.js';
-import type { RunResult } from '../engine/types.js';
-
-/** What reading a run needs of a store (any store: see `RunStore`). */
-export type JournalSource = { readonly location: string; readJournal(runId: string): Promise<JournalRecord[]> };
-
-/** A run as listed from the state directory. */
-export interface RunSummary {
-  runId: string;
-  runbook: string;
-  target: string;
-  status: RunResult['status'] | 'damaged';
-  /** What the run did (absent in summaries kept before outcomes were). */
-  outcome?: RunResult['outcome'];
-  currentStep: string | null;
-  startedAt: string;
-  endedAt: string;
-  /** Why an `awaiting-resume` run waits. */
-  awaiting?: RunResult['awaiting'];
-  /** Why a `damaged` run cannot be read. */
-  error?: string;
-}
+import { readJournal } from './file-journal.js';
+import { replay, resultOf } from '../engine/replay.js';
+import { damagedSummary, summaryOf, type RunSummary } from '../engine/run-summary.js';
 
 /** The directory of a run; refuses what is not a run id (no path can be smuggled in). */
 export function runDirOf(stateDir: string, runId: string): string {
   if (!/^[A-Za-z0-9._-]+$/.test(runId)) throw new JournalError('JOURNAL_MISSING', `"${runId}" is not a run id`);
   return join(stateDir, 'runs', runId);
-}
-
-/** What the journal of a run says now. */
-export async function runResult(store: JournalSource, runId: string): Promise<RunResult> {
-  return resultOf(replay(await store.readJournal(runId)), store.location);
-}
-
-/** The recorded start of a run (its runbook, target, parameters), checked against its fingerprint. */
-export async function startedRecordOf(store: Pick<JournalSource, 'readJournal'>, runId: string): Promise<RunStartedRecord> {
-  const records = await store.readJournal(runId);
-  // Records come off the disk untyped; the type is checked on the next line before anything is read.
-  const started = records[0] as unknown as RunStartedRecord | undefined;
-  if (!started || started.type !== 'run.started') throw new JournalError('JOURNAL_CORRUPT', 'the journal does not begin with run.started', { where: runId });
-  if (started.fingerprint !== fingerprint(started.runbook)) {
-    throw new JournalError('JOURNAL_CORRUPT', 'the runbook recorded in the journal does not match its fingerprint', { where: runId });
-  }
-  return started;
-}
-
-/** The summary `status` shows, from a run's result. */
-export function summaryOf(id: string, r: RunResult): RunSummary {
-  const current = r.steps.find((s) => !['succeeded', 'skipped', 'planned', 'compensated'].includes(s.status));
-  return {
-    runId: id,
-    runbook: r.runbook,
-    target: r.target,
-    status: r.status,
-    outcome: r.outcome,
-    currentStep: current?.id ?? null,
-    startedAt: r.startedAt,
-    endedAt: r.endedAt,
-    ...(r.awaiting ? { awaiting: r.awaiting } : {}),
-  };
-}
-
-/** How a run that cannot be read is listed. */
-export function damagedSummary(id: string, error: unknown): RunSummary {
-  return { runId: id, runbook: '?', target: '?', status: 'damaged', currentStep: null, startedAt: '', endedAt: '', error: (error as Error).message.split('\n')[0] };
 }
 
 /** `summary.json` beside a journal: the summary as of a journal of `journalBytes` bytes. */

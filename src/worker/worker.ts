@@ -7,7 +7,7 @@ import { EventEmitter } from 'eventemitter3';
 import { JournalError, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Run, Runner } from '../engine/runner.js';
-import { runResult } from '../store/run-index.js';
+import { runResult } from '../engine/run-summary.js';
 import type { RunResult } from '../engine/types.js';
 import { withConnections } from '../store/postgres.js';
 import type { PostgresStore } from '../store/types.js';
