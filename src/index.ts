@@ -65,6 +65,7 @@ export { fleetRecordOf } from './fleet/fleet.js';
 export { fileStore } from './store/file-store.js';
 export type { Store, RunFiles, PostgresStore } from './store/types.js';
 export type { FleetStore, UnreachableHost } from './fleet/types.js';
-export { postgresStore, startWorker, enqueueFleet } from './store/shared.js';
+export { postgresStore } from './store/shared.js';
+export { startWorker, enqueueFleet } from './worker/entry.js';
 export type { PostgresStoreOptions } from './store/postgres.js';
 export type { Worker, WorkerOptions, WorkerEvents } from './worker/worker.js';

@@ -72,7 +72,7 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
   if (o.noWait) {
     // Checked as for a fleet driven here; then the workers take it from the store.
     const record = fleetRecordOf(fleetOptions);
-    const { enqueueFleet } = await import('../store/shared.js');
+    const { enqueueFleet } = await import('../worker/entry.js');
     await enqueueFleet(o.where.store as PostgresStore, record);
     if (o.json) process.stdout.write(`${JSON.stringify({ event: 'fleet:queued', fleetId: record.fleetId, hosts: inventory.hosts.length })}\n`);
     else process.stdout.write(`${record.fleetId}\nqueued: ${inventory.hosts.length} host(s) in ${inventory.waves.length} wave(s) for \`runbook worker\`; follow with \`runbook status ${record.fleetId}\`\n`);
