@@ -5,7 +5,7 @@
  * PostgreSQL) implement it; the caller gives the runner one. The engine never knows which it has.
  */
 import type { Entry } from './records.js';
-import type { RunSummary } from './run-summary.js';
+import type { RunResult } from './types.js';
 
 /** A record as stored: the payload plus its sequence number, time and checksum. */
 export type JournalRecord<T extends { type: string } = { type: string; [k: string]: unknown }> = T & {
@@ -65,6 +65,23 @@ export interface LeaseOptions {
   now?: () => number;
   /** Test hook: runs between reading the current lease and claiming the next generation. */
   beforeClaim?: () => Promise<void>;
+}
+
+/** A run as a store lists it (`status`), kept when a drive ends. */
+export interface RunSummary {
+  runId: string;
+  runbook: string;
+  target: string;
+  status: RunResult['status'] | 'damaged';
+  /** What the run did (absent in summaries kept before outcomes were). */
+  outcome?: RunResult['outcome'];
+  currentStep: string | null;
+  startedAt: string;
+  endedAt: string;
+  /** Why an `awaiting-resume` run waits. */
+  awaiting?: RunResult['awaiting'];
+  /** Why a `damaged` run cannot be read. */
+  error?: string;
 }
 
 /** Options of {@link RunStore.openJournal}. */

@@ -7,28 +7,13 @@
 import { JournalError } from '../errors.js';
 import { replay, resultOf, type RunStartedRecord } from './replay.js';
 import { fingerprint } from './runbook.js';
-import type { JournalRecord } from './run-store.js';
+import type { JournalRecord, RunSummary } from './run-store.js';
 import type { RunResult } from './types.js';
+
+export type { RunSummary } from './run-store.js';
 
 /** What reading a run needs of a store (any store: see `RunStore`). */
 export type JournalSource = { readonly location: string; readJournal(runId: string): Promise<JournalRecord[]> };
-
-/** A run as listed from the state directory. */
-export interface RunSummary {
-  runId: string;
-  runbook: string;
-  target: string;
-  status: RunResult['status'] | 'damaged';
-  /** What the run did (absent in summaries kept before outcomes were). */
-  outcome?: RunResult['outcome'];
-  currentStep: string | null;
-  startedAt: string;
-  endedAt: string;
-  /** Why an `awaiting-resume` run waits. */
-  awaiting?: RunResult['awaiting'];
-  /** Why a `damaged` run cannot be read. */
-  error?: string;
-}
 
 /** What the journal of a run says now. */
 export async function runResult(store: JournalSource, runId: string): Promise<RunResult> {
