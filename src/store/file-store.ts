@@ -6,7 +6,8 @@
 import { appendFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { JournalError } from '../errors.js';
-import { Journal, readJournal } from './file-journal.js';
+import { Journal, readJournalFile, type JournalReading } from './file-journal.js';
+import type { JournalRecord } from '../engine/run-store.js';
 import { acquireLease } from './file-lease.js';
 import { listRuns, runDirOf, writeRunSummary } from './run-index.js';
 import { fleetDirOf, isFleet } from './fleet-dir.js';
@@ -45,6 +46,9 @@ const OWN_FILES = /^(journal\.jsonl|summary\.json|lease\.\d+\.json)$/;
 export function fileStore(stateDir: string): Store {
   const root = resolve(stateDir);
   const journalFile = (runId: string) => join(runDirOf(root, runId), 'journal.jsonl');
+  // What readJournal read, by the list it returned: a caller that hands the list back to openJournal
+  // (a resume: read, checked, then leased) has the file read once, not twice.
+  const readings = new WeakMap<readonly JournalRecord[], JournalReading>();
   return {
     kind: 'file',
     location: root,
@@ -58,10 +62,13 @@ export function fileStore(stateDir: string): Store {
     },
     async openJournal(runId, lease, options) {
       // A new file for this holder: a driver that lost the lease can append to nothing anyone reads.
-      return Journal.open(journalFile(runId), { exclusive: true, fence: lease.check, sync: options?.sync });
+      const reading = options?.records && readings.get(options.records);
+      return Journal.open(journalFile(runId), { exclusive: true, fence: lease.check, sync: options?.sync, reading });
     },
     async readJournal(runId) {
-      return (await readJournal(journalFile(runId))).records;
+      const reading = await readJournalFile(journalFile(runId));
+      readings.set(reading.records, reading);
+      return reading.records;
     },
     async saveRun(runId, summary) {
       // The files are where the run wrote them, in its folder.

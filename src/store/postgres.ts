@@ -350,8 +350,12 @@ export class PostgresStore implements PublicPostgresStore {
     };
   }
 
-  async openJournal(runId: string, lease: Lease, _options?: OpenJournalOptions): Promise<RunJournal> {
-    const records = await this.readJournal(runId, { missingIsEmpty: true });
+  async openJournal(runId: string, lease: Lease, options: OpenJournalOptions = {}): Promise<RunJournal> {
+    // Records handed over (a resume read them before it took the lease) are still the whole journal when
+    // none came after the last of them: rows are only ever appended, under the lease.
+    const known = options.records;
+    const last = known ? (await this.query<{ last: number | null }>('SELECT max(seq) AS last FROM rbe_journal WHERE run_id = $1', [runId])).rows[0]?.last ?? 0 : -1;
+    const records = known && last === known.length ? [...known] : await this.readJournal(runId, { missingIsEmpty: true });
     return new PostgresJournal(this, runId, lease.generation, records);
   }
 

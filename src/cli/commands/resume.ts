@@ -3,9 +3,6 @@
  * start-up task on a target calls after a reboot). With `--all` every run is attempted; the runs that
  * are refused or damaged are listed at the end and make the exit code non-zero.
  */
-import { loadRunbook } from '../../engine/bundled.js';
-import { JournalError } from '../../errors.js';
-import { bundledStepKinds } from '../../steps/index.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { COMMON_OPTIONS, RETRIES_OPTION, RETRIES_USAGE, UsageError, explain, follow, outputMode, parse, retriesFrom, runnerFor, storeOf, type Where, type Command } from '../common.js';
 import { red } from '../render.js';
@@ -28,36 +25,16 @@ ${COMMON_OPTIONS}`;
 
 async function resumeOne(id: string, values: { force: boolean; 'allow-restart': boolean; target?: string; 'on-target': boolean; json: boolean; retries?: string }, where: Where): Promise<number> {
   const runner = await runnerFor(where, retriesFrom(values.retries));
-  const started = await runner.startedRecord(id);
-  const kinds = bundledStepKinds();
-  let current;
-  try {
-    current = await loadRunbook(started.source, kinds);
-  } catch (cause) {
-    // A fleet host run recorded before fleets kept their runbook's source says `runbook <name>`: the
-    // bundled runbook of that name is its runbook when its fingerprint is the recorded one.
-    const legacy = started.source === `runbook ${started.runbook.name}` ? await loadRunbook(started.runbook.name, kinds).catch(() => undefined) : undefined;
-    if (legacy?.fingerprint === started.fingerprint) current = legacy;
-    else if (!values.force) {
-      throw new JournalError('RUNBOOK_CHANGED', `the runbook of run ${id} cannot be loaded from ${started.source}: ${(cause as Error).message.split('\n')[0]}`, {
-        where: started.source,
-        hint: 'restore the file, or resume with --force to continue with the definition recorded in the journal',
-        cause,
-      });
-    }
-  }
-  const executor = await connect(values.target ?? started.targetSpec ?? started.target, { onTarget: values['on-target'] });
-  try {
-    const run = await runner.resume(id, {
-      executor,
-      runbook: current,
-      force: values.force,
-      overrides: values['allow-restart'] ? { allowRestart: true } : {},
-    });
-    return exitCodeFor((await follow(run, outputMode(values.json), where.stateDir)).outcome);
-  } finally {
-    await executor.close();
-  }
+  // The runner reads the journal once: the runbook reloaded from its recorded source and checked, then
+  // the recorded target (or --target) connected, then the drive.
+  const run = await runner.resume(id, {
+    connect: (target) => connect(target, { onTarget: values['on-target'] }),
+    target: values.target,
+    runbook: 'reload',
+    force: values.force,
+    overrides: values['allow-restart'] ? { allowRestart: true } : {},
+  });
+  return exitCodeFor((await follow(run, outputMode(values.json), where.stateDir)).outcome);
 }
 
 export const resume: Command = {

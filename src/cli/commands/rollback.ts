@@ -29,14 +29,10 @@ export const rollback: Command = {
     const where = await storeOf(values);
     if (await where.store.isFleet(positionals[0])) return (await import('../fleet.js')).rollbackFleetCommand(where, positionals[0], values.force, values.json, values.yes);
     const runner = await runnerFor(where);
-    const started = await runner.startedRecord(positionals[0]);
-    const executor = await connect(values.target ?? started.targetSpec ?? started.target);
-    try {
-      const result = await follow(await runner.rollback(positionals[0], { executor, force: values.force }), outputMode(values.json), where.stateDir);
-      // A rollback that completed is this command's success.
-      return result.status === 'rolled-back' ? ExitCode.ok : exitCodeFor(result.outcome);
-    } finally {
-      await executor.close();
-    }
+    // The runner reads the journal once and connects to the recorded target (or --target).
+    const run = await runner.rollback(positionals[0], { connect: (target) => connect(target), target: values.target, force: values.force });
+    const result = await follow(run, outputMode(values.json), where.stateDir);
+    // A rollback that completed is this command's success.
+    return result.status === 'rolled-back' ? ExitCode.ok : exitCodeFor(result.outcome);
   },
 };
