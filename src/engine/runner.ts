@@ -191,6 +191,7 @@ export class Runner<S extends RunStore = RunStore> {
    *
    * @example
    * ```ts
+   * const runner = new Runner({ kinds, store: fileStore('.runbook') });
    * const run = await runner.resume('20260101-000000-orchestrator-tls12-a1b2c3', {
    *   connect: (target) => createSimulatedExecutor(target.slice('sim:'.length)),
    *   runbook: 'reload',
