@@ -7,6 +7,8 @@
 import type { LoadedRunbook } from '../engine/runbook.js';
 import { limitInventory, loadInventory } from '../fleet/inventory.js';
 import { runResult } from '../engine/run-summary.js';
+import { replay, resultOf } from '../engine/replay.js';
+import type { JournalRecord } from '../engine/run-store.js';
 import type { Change, RunResult } from '../engine/types.js';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -191,15 +193,18 @@ export async function rollbackFleetCommand(where: Where, fleetId: string, force:
     for (const host of [...wave.hosts].reverse()) {
       const runId = hostRunId(fleetId, host.name);
       let r: RunResult;
+      let records: JournalRecord[];
       try {
-        r = await runResult(where.store, runId);
+        // Read once: what the run says now, and what its rollback goes on from.
+        records = await where.store.readJournal(runId);
+        r = resultOf(replay(records), where.store.location);
       } catch {
         continue; // never started: nothing to undo
       }
       if (r.checkMode || !['succeeded', 'awaiting-resume', 'running'].includes(r.status)) continue;
       const executor = await connect(host.target);
       try {
-        const done = await (await runner.rollback(runId, { executor, force })).result;
+        const done = await (await runner.rollback(runId, { executor, force, records })).result;
         const outcome = outcomeOf(done);
         outcomes.push(outcome);
         if (json) process.stdout.write(`${JSON.stringify({ event: 'host:rollback', fleetId, wave: wave.name, host: host.name, status: done.status, outcome })}\n`);

@@ -217,10 +217,11 @@ export class Runner<S extends RunStore = RunStore> {
 
   /**
    * Compensates a succeeded or unfinished run on an operator's request, exactly as a failure would;
-   * values changed since the run are left alone unless `force`. Its journal is read once, as a resume's.
+   * values changed since the run are left alone unless `force`. Its journal is read once, as a resume's
+   * (not at all when the caller hands over the `records` it read).
    */
-  async rollback(runId: string, options: Reach & { force?: boolean }): Promise<Run> {
-    const records = await this.store.readJournal(runId);
+  async rollback(runId: string, options: Reach & { force?: boolean; records?: readonly JournalRecord[] }): Promise<Run> {
+    const records = options.records ?? (await this.store.readJournal(runId));
     const started = startedRecordIn(records, runId);
     const secrets = this.readSecrets(started);
     const { executor, owned } = await reach(options, started);
