@@ -6,7 +6,7 @@
  */
 import type { LoadedRunbook } from '../engine/runbook.js';
 import { limitInventory, loadInventory } from '../fleet/inventory.js';
-import { runResult } from '../engine/run-summary.js';
+import { runResult } from '../engine/run-index.js';
 import { replay, resultOf } from '../engine/replay.js';
 import type { JournalRecord } from '../engine/run-store.js';
 import type { Change, RunResult } from '../engine/types.js';

@@ -10,7 +10,7 @@ import type { JournalRecord } from '../engine/run-store.js';
 import type { RunStartedRecord } from '../engine/records.js';
 import { replay, resultOf } from '../engine/replay.js';
 import { handshakeRows } from '../engine/report.js';
-import { runDirOf } from '../store/run-index.js';
+import { runDirOf } from '../store/file-runs.js';
 import type { Change, Json, Outcome, RunResult } from '../engine/types.js';
 import { OUTCOMES, countOutcomes, outcomeOf } from '../engine/outcome.js';
 import { countsAsFailure, fleetResultOf, hostRunId } from '../fleet/fleet.js';

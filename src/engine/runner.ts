@@ -15,7 +15,7 @@ import { RunEmitter } from './events.js';
 import type { StepKindRegistry } from './kinds.js';
 import { checkStepParameters, resolveParameters, validateRunbook } from './loader.js';
 import { JOURNAL_FORMAT, type RunStartedRecord } from './replay.js';
-import { runResult, startedRecordIn, startedRecordOf, summaryOf, type RunSummary } from './run-summary.js';
+import { runResult, startedRecordIn, startedRecordOf, summaryOf, type RunSummary } from './run-index.js';
 import { loadRunbook } from './bundled.js';
 import type { JournalRecord, JournalWriter, LeaseOptions, RunJournal, RunStore } from './run-store.js';
 import { writeReports, writeUndoFiles } from './report.js';
@@ -111,7 +111,7 @@ export type ResumeOptions = Reach & {
   records?: readonly JournalRecord[];
 };
 
-export type { RunSummary } from './run-summary.js';
+export type { RunSummary } from './run-index.js';
 
 function newRunId(name: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);

@@ -9,7 +9,7 @@ import { JournalError } from '../errors.js';
 import { Journal, readJournalFile, type JournalReading } from './file-journal.js';
 import type { JournalRecord } from '../engine/run-store.js';
 import { acquireLease } from './file-lease.js';
-import { listRuns, runDirOf, writeRunSummary } from './run-index.js';
+import { listRuns, runDirOf, writeRunSummary } from './file-runs.js';
 import { fleetDirOf, isFleet } from './fleet-dir.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import type { FleetRecord, UnreachableHost } from '../fleet/types.js';

@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { postgresStore, type PostgresStore } from '../../src/store/postgres.js';
-import { runResult } from '../../src/engine/run-summary.js';
+import { runResult } from '../../src/engine/run-index.js';
 import { hostRunId } from '../../src/fleet/fleet.js';
 import { WorkQueue } from '../../src/worker/queue.js';
 import { hostOf, restartRefused, tempDir } from '../helpers.js';

@@ -3,11 +3,11 @@
  * the reason they cannot be read.
  */
 import { ExitCode } from '../exit-codes.js';
-import { runResult } from '../../engine/run-summary.js';
+import { runResult } from '../../engine/run-index.js';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { OUTCOMES } from '../../engine/outcome.js';
 import { currentGeneration, leaseIsLive, readLease } from '../../store/file-lease.js';
-import type { RunSummary } from '../../engine/run-summary.js';
+import type { RunSummary } from '../../engine/run-index.js';
 import { dirname, join, resolve } from 'node:path';
 import { COMMON_OPTIONS, UsageError, parse, storeOf, type Command, type Where } from '../common.js';
 import { bold } from '../render.js';

@@ -1,7 +1,7 @@
 /**
  * The runs of a state directory (the file store's): each run's folder, the summary kept beside its
  * journal, and the listing `status` shows — replaying a journal only when its summary is not current.
- * What a summary holds is the engine's (`engine/run-summary.ts`).
+ * What a summary holds is the engine's (`engine/run-index.ts`).
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../util/write-atomic.js';
 import { JournalError } from '../errors.js';
 import { readJournal } from './file-journal.js';
 import { replay, resultOf } from '../engine/replay.js';
-import { damagedSummary, summaryOf, type RunSummary } from '../engine/run-summary.js';
+import { damagedSummary, summaryOf, type RunSummary } from '../engine/run-index.js';
 
 /** The directory of a run; refuses what is not a run id (no path can be smuggled in). */
 export function runDirOf(stateDir: string, runId: string): string {

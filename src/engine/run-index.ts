@@ -2,7 +2,7 @@
  * What a run's journal says, in any store: its result, its recorded start, and the summary `status`
  * lists. Light on purpose — journals and their replay only, no step kinds, validation or machines — so
  * that listing runs stays fast however large the engine grows. (How a store keeps summaries beside its
- * journals is the store's: `store/run-index.ts` for the files of a state directory.)
+ * journals is the store's: `store/file-runs.ts` for the files of a state directory.)
  */
 import { JournalError } from '../errors.js';
 import { replay, resultOf, type RunStartedRecord } from './replay.js';
