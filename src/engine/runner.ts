@@ -307,6 +307,8 @@ export class Runner<S extends RunStore = RunStore> {
         // This machine's folder for the run's files (the file store made it; a shared store did not).
         await mkdir(runDir, { recursive: true });
       } catch (error) {
+        // Not driven (another driver holds the run, or the disk refused): what this runner connected goes.
+        if (owned) await executor.close().catch(() => undefined);
         throw await this.stopped(error, runId, []);
       }
       let journal: RunJournal | undefined;

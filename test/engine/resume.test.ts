@@ -128,6 +128,26 @@ test('a resume given a connect function reaches the target the run recorded, aft
   assert.is(closed, 1);
 });
 
+test('a resume that finds its run driven by another closes the connection it made for it', async () => {
+  const host = await makeHost('server-2016');
+  const runner = newRunner(await tempDir());
+  const executor = await createSimulatedExecutor(host);
+  const first = await runner.start(await loadRunbook('orchestrator-tls12', kinds), { executor, params: { allowRestart: false, pollIntervalMs: 10 }, target: `sim:${host}` }).result;
+  const held = await runner.store.lease(first.runId, { renew: false });
+  let closed = 0;
+  const connect = async (target: string) => Object.assign(await createSimulatedExecutor(target.slice('sim:'.length)), { close: async () => void (closed += 1) });
+  try {
+    const run = await runner.resume(first.runId, { connect });
+    await run.result.then(
+      () => assert.unreachable('driven'),
+      (error: { code: string }) => assert.is(error.code, 'LEASE_HELD'),
+    );
+    assert.is(closed, 1);
+  } finally {
+    await held.release();
+  }
+});
+
 test('secret parameters never reach the journal, and a resume reads them again from the environment', async () => {
   const seen: string[] = [];
   const tokenStep = defineStepKind({
