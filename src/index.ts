@@ -4,7 +4,7 @@ export { DEFAULT_COMPENSATION_BUDGET_MS } from './engine/saga.js';
 export { VirtualClock, systemClock } from './util/clock.js';
 export type { Clock } from './util/clock.js';
 export type { RunnerOptions } from './store/default-runner.js';
-export type { Run, StartOptions, ResumeOptions, RunSummary } from './engine/runner.js';
+export type { Run, StartOptions, ResumeOptions, Reach, RunSummary } from './engine/runner.js';
 export type { RunStore, RunJournal, JournalRecord, JournalWriter, JournalSync, Lease, LeaseOptions, OpenJournalOptions } from './engine/run-store.js';
 export { defineRunbook, defineStep, fingerprint } from './engine/runbook.js';
 export type { RunbookDefinition, StepDefinition, ParameterSpec, LoadedRunbook } from './engine/runbook.js';
