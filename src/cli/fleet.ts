@@ -7,6 +7,8 @@
 import type { LoadedRunbook } from '../engine/runbook.js';
 import { limitInventory, loadInventory } from '../fleet/inventory.js';
 import { runResult } from '../engine/run-index.js';
+import { replay, resultOf } from '../engine/replay.js';
+import type { JournalRecord } from '../engine/run-store.js';
 import type { Change, RunResult } from '../engine/types.js';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -74,7 +76,7 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
   if (o.noWait) {
     // Checked as for a fleet driven here; then the workers take it from the store.
     const record = fleetRecordOf(fleetOptions);
-    const { enqueueFleet } = await import('../store/shared.js');
+    const { enqueueFleet } = await import('../worker/entry.js');
     await enqueueFleet(o.where.store as PostgresStore, record);
     if (o.json) process.stdout.write(`${JSON.stringify({ event: 'fleet:queued', fleetId: record.fleetId, hosts: inventory.hosts.length })}\n`);
     else process.stdout.write(`${record.fleetId}\nqueued: ${inventory.hosts.length} host(s) in ${inventory.waves.length} wave(s) for \`runbook worker\`; follow with \`runbook status ${record.fleetId}\`\n`);
@@ -193,15 +195,18 @@ export async function rollbackFleetCommand(where: Where, fleetId: string, force:
     for (const host of [...wave.hosts].reverse()) {
       const runId = hostRunId(fleetId, host.name);
       let r: RunResult;
+      let records: JournalRecord[];
       try {
-        r = await runResult(where.store, runId);
+        // Read once: what the run says now, and what its rollback goes on from.
+        records = await where.store.readJournal(runId);
+        r = resultOf(replay(records), where.store.location);
       } catch {
         continue; // never started: nothing to undo
       }
       if (r.checkMode || !['succeeded', 'awaiting-resume', 'running'].includes(r.status)) continue;
       const executor = await connect(host.target);
       try {
-        const done = await (await runner.rollback(runId, { executor, force })).result;
+        const done = await (await runner.rollback(runId, { executor, force, records })).result;
         const outcome = outcomeOf(done);
         outcomes.push(outcome);
         if (json) process.stdout.write(`${JSON.stringify({ event: 'host:rollback', fleetId, wave: wave.name, host: host.name, status: done.status, outcome })}\n`);

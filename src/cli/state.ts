@@ -8,7 +8,7 @@ import { access, mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Runner } from '../engine/runner.js';
 import { fileStore } from '../store/file-store.js';
-import type { RunStore } from '../store/types.js';
+import type { Store } from '../store/types.js';
 import { ValidationError } from '../errors.js';
 import { UsageError } from './args.js';
 
@@ -54,10 +54,10 @@ export async function stateDirOf(option: string | undefined, o: { readOnly?: boo
 /** Where a command finds its runs: this machine's state directory, and the store (files there, or PostgreSQL). */
 export interface Where {
   stateDir: string;
-  store: RunStore;
+  store: Store;
 }
 
-const openStores: RunStore[] = [];
+const openStores: Store[] = [];
 
 /**
  * The store of a command line: `--store` (or `$RUNBOOK_STORE`) names a PostgreSQL store; otherwise the
@@ -129,7 +129,7 @@ export async function closeStores(): Promise<void> {
  * const runner = await runnerFor(where, 0); // no retries of a failure that may pass
  * ```
  */
-export async function runnerFor(where: Where, retries?: number): Promise<Runner> {
+export async function runnerFor(where: Where, retries?: number): Promise<Runner<Store>> {
   const [{ Runner: RunnerClass }, { bundledStepKinds }] = await Promise.all([import('../engine/runner.js'), import('../steps/index.js')]);
   return new RunnerClass({ stateDir: where.stateDir, store: where.store, kinds: bundledStepKinds(), resumeCommand: (id, dir) => resumeCommandFor(id, dir, where.store), retries });
 }
@@ -147,9 +147,9 @@ export async function runnerFor(where: Where, retries?: number): Promise<Runner>
  * // [node.exe, …\\cli\\main.js, 'resume', 'r1', '--state-dir', 'C:\\runbook\\']
  * ```
  */
-export function resumeCommandFor(runId: string, stateDir: string, store?: RunStore): string[] {
+export function resumeCommandFor(runId: string, stateDir: string, store?: Store): string[] {
   const command = [process.execPath, resolve(process.argv[1] ?? 'runbook'), 'resume', runId, '--state-dir', stateDir];
-  const url = store?.kind === 'postgres' ? (store as RunStore & { url?: string }).url : undefined;
+  const url = store?.kind === 'postgres' ? (store as Store & { url?: string }).url : undefined;
   if (url) command.push('--store', urlWithoutPassword(url));
   return command;
 }

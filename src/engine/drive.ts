@@ -14,7 +14,7 @@ import { DurabilityError, JournalError, diskErrorOf, toErrorRecord, type ErrorRe
 import type { Executor } from '../executors/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { RunEmitter } from './events.js';
-import { transformedWriter, type JournalWriter } from './journal.js';
+import { transformedWriter, type JournalWriter } from './run-store.js';
 import type { StepKindRegistry } from './kinds.js';
 import { stepParamIssues } from './loader.js';
 import { ReadCache } from './read-cache.js';

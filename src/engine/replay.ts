@@ -3,7 +3,7 @@
  */
 import { JournalError, type ErrorRecord } from '../errors.js';
 import { outcomeOf } from './outcome.js';
-import type { JournalRecord } from './journal.js';
+import type { JournalRecord } from './run-store.js';
 import { JOURNAL_FORMAT, settledFromSnapshot, type Entry, type JournaledStep, type RunStartedRecord, type StepCounters } from './records.js';
 import { selectSteps } from './runbook.js';
 import type { AwaitingReason, Change, Json, StepMachineContext, RunResult, RunStatus, StepResult, StepStatus } from './types.js';

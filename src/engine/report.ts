@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { renderUndoPowerShell, renderUndoReg, type RegistryPrior } from '../windows/undo-files.js';
-import type { JournalRecord } from './journal.js';
+import type { JournalRecord } from './run-store.js';
 import type { StepKindRegistry } from './kinds.js';
 import { replay } from './replay.js';
 import type { Change, Json, RunResult } from './types.js';

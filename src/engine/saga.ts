@@ -7,7 +7,7 @@
  */
 import { toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { RunEmitter } from './events.js';
-import type { JournalWriter } from './journal.js';
+import type { JournalWriter } from './run-store.js';
 import type { StepKindRegistry } from './kinds.js';
 import type { RunState } from './replay.js';
 import type { RunbookDefinition } from './runbook.js';

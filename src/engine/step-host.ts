@@ -12,7 +12,7 @@
  */
 import { createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
 import type { RunEmitter } from './events.js';
-import type { JournalWriter } from './journal.js';
+import type { JournalWriter } from './run-store.js';
 import type { StepState } from './replay.js';
 import type { JournaledStep, StepSnapshot } from './records.js';
 import { stepMachine, stepStateName, type StepActorName, type StepActors, type StepKind } from './step-kind.js';

@@ -6,7 +6,7 @@ import { StepError, isTransient, toErrorRecord } from '../errors.js';
 import type { Executor, HostOp, HostOpResult, TlsEndpoint } from '../executors/types.js';
 import { WRITE_OPS } from '../executors/types.js';
 import type { RunEmitter } from './events.js';
-import type { JournalWriter } from './journal.js';
+import type { JournalWriter } from './run-store.js';
 import type { Clock } from '../util/clock.js';
 import type { ReadCache } from './read-cache.js';
 import { withRetry, type RetryPolicy } from './retry.js';

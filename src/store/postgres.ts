@@ -23,14 +23,16 @@ import { join, resolve } from 'node:path';
 import pRetry, { AbortError } from 'p-retry';
 import pg from 'pg';
 import { JournalError, type ErrorRecord } from '../errors.js';
-import { GroupCommitJournal, decodeLine, type JournalRecord } from '../engine/journal.js';
-import { processAlive, type Lease, type LeaseOptions } from '../engine/lease.js';
-import { damagedSummary, runDirOf, summaryOf, type RunSummary } from '../engine/run-index.js';
+import { GroupCommitJournal, decodeLine } from './file-journal.js';
+import type { JournalRecord, Lease, LeaseOptions, OpenJournalOptions, RunJournal } from '../engine/run-store.js';
+import { processAlive } from './file-lease.js';
+import { runDirOf } from './file-runs.js';
+import { damagedSummary, summaryOf, type RunSummary } from '../engine/run-index.js';
 import { replay, resultOf } from '../engine/replay.js';
-import { fleetDirOf } from '../fleet/fleet-dir.js';
-import type { FleetRecord } from '../fleet/types.js';
+import { fleetDirOf } from './fleet-dir.js';
 import { checkFleetRecord, filesUnder } from './file-store.js';
-import type { PostgresStore as PublicPostgresStore, RunJournal, RunStore, UnreachableHost } from './types.js';
+import type { FleetRecord, UnreachableHost } from '../fleet/types.js';
+import type { PostgresStore as PublicPostgresStore, Store } from './types.js';
 
 /**
  * The channel each committed journal batch is notified on; the payload is the run id (never a record:
@@ -109,7 +111,7 @@ export const MIGRATIONS: readonly string[] = [
  * The store's connections, for the work queue: `store` must be one that {@link postgresStore} opened
  * (an application's own object that only looks like one is refused, with what to pass instead).
  */
-export function withConnections(store: RunStore): PostgresStore {
+export function withConnections(store: Store): PostgresStore {
   if (store instanceof PostgresStore) return store;
   throw new TypeError(`a PostgreSQL store opened by postgresStore() is needed here, not a ${store.kind} store (${store.location})`);
 }
@@ -295,6 +297,11 @@ export class PostgresStore implements PublicPostgresStore {
     });
   }
 
+  /** This machine's folder for the runs' files while they are driven. */
+  get localDir(): string {
+    return this.stateDir;
+  }
+
   runDir(runId: string): string {
     return runDirOf(this.stateDir, runId);
   }
@@ -360,8 +367,12 @@ export class PostgresStore implements PublicPostgresStore {
     };
   }
 
-  async openJournal(runId: string, lease: Lease): Promise<RunJournal> {
-    const records = await this.readJournal(runId, { missingIsEmpty: true });
+  async openJournal(runId: string, lease: Lease, options: OpenJournalOptions = {}): Promise<RunJournal> {
+    // Records handed over (a resume read them before it took the lease) are still the whole journal when
+    // none came after the last of them: rows are only ever appended, under the lease.
+    const known = options.records;
+    const last = known ? (await this.query<{ last: number | null }>('SELECT max(seq) AS last FROM rbe_journal WHERE run_id = $1', [runId])).rows[0]?.last ?? 0 : -1;
+    const records = known && last === known.length ? [...known] : await this.readJournal(runId, { missingIsEmpty: true });
     return new PostgresJournal(this, runId, lease.generation, records);
   }
 

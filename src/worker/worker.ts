@@ -7,7 +7,8 @@ import { EventEmitter } from 'eventemitter3';
 import { JournalError, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Run, Runner } from '../engine/runner.js';
-import { runResult } from '../engine/run-index.js';
+import { replay, resultOf } from '../engine/replay.js';
+import type { JournalRecord } from '../engine/run-store.js';
 import type { RunResult } from '../engine/types.js';
 import { withConnections } from '../store/postgres.js';
 import type { PostgresStore } from '../store/types.js';
@@ -79,12 +80,14 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       const record = await options.store.readFleet(fleetId);
       const entry = record.inventory.hosts.find((h) => h.name === host);
       if (!entry) return;
-      let known: RunResult | undefined;
+      // The run's records, read once: what it says now, and what a resume goes on from.
+      let records: JournalRecord[] | undefined;
       try {
-        known = await runResult(options.store, runId);
+        records = await options.store.readJournal(runId);
       } catch (error) {
         if (!(error instanceof JournalError && error.code === 'JOURNAL_MISSING')) throw error;
       }
+      const known: RunResult | undefined = records && resultOf(replay(records), options.store.location);
       if (known && ENDED.has(known.status)) return;
       let executor: Executor;
       try {
@@ -95,7 +98,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         return;
       }
       try {
-        const run = await hostRun(options.runner, record, entry, executor, known !== undefined);
+        const run = await hostRun(options.runner, record, entry, executor, records);
         runs.set(runId, run);
         run.events.once('run:start', () => void complete().catch(storeError));
         events.emit('host:start', { fleetId, host, runId, resumed: Boolean(known) });

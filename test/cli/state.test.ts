@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resumeCommandFor } from '../../src/cli/state.js';
 import { fileStore } from '../../src/store/file-store.js';
-import type { RunStore } from '../../src/store/types.js';
+import type { Store } from '../../src/store/types.js';
 
 test('the resume command names the run, the state directory as given, and node and the CLI by absolute path', () => {
   const command = resumeCommandFor('r1', 'C:\\runbook state\\', fileStore('/tmp/x'));
@@ -14,7 +14,7 @@ test('the resume command names the run, the state directory as given, and node a
 });
 
 test('a run in PostgreSQL is resumed from PostgreSQL: the task carries --store, without the password', () => {
-  const store = { kind: 'postgres', location: 'postgres://runbook:***@db/runbook', url: 'postgres://runbook:s3cret@db:5432/runbook' } as unknown as RunStore;
+  const store = { kind: 'postgres', location: 'postgres://runbook:***@db/runbook', url: 'postgres://runbook:s3cret@db:5432/runbook' } as unknown as Store;
   const command = resumeCommandFor('r1', '/var/runbook', store);
   const at = command.indexOf('--store');
   assert.ok(at > 0, `no --store in ${command.join(' ')}`);

@@ -3,9 +3,6 @@
  * start-up task on a target calls after a reboot). With `--all` every run is attempted; the runs that
  * are refused or damaged are listed at the end and make the exit code non-zero.
  */
-import { loadRunbook } from '../../engine/bundled.js';
-import { JournalError } from '../../errors.js';
-import { bundledStepKinds } from '../../steps/index.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { UsageError, act, commandNamed, retriesOption, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
 import { explain } from '../explain.js';
@@ -25,36 +22,16 @@ interface ResumeOptions extends CommonOptions {
 
 async function resumeOne(id: string, values: ResumeOptions, where: Where): Promise<number> {
   const runner = await runnerFor(where, values.retries);
-  const started = await runner.startedRecord(id);
-  const kinds = bundledStepKinds();
-  let current;
-  try {
-    current = await loadRunbook(started.source, kinds);
-  } catch (cause) {
-    // A fleet host run recorded before fleets kept their runbook's source says `runbook <name>`: the
-    // bundled runbook of that name is its runbook when its fingerprint is the recorded one.
-    const legacy = started.source === `runbook ${started.runbook.name}` ? await loadRunbook(started.runbook.name, kinds).catch(() => undefined) : undefined;
-    if (legacy?.fingerprint === started.fingerprint) current = legacy;
-    else if (!values.force) {
-      throw new JournalError('RUNBOOK_CHANGED', `the runbook of run ${id} cannot be loaded from ${started.source}: ${(cause as Error).message.split('\n')[0]}`, {
-        where: started.source,
-        hint: 'restore the file, or resume with --force to continue with the definition recorded in the journal',
-        cause,
-      });
-    }
-  }
-  const executor = await connect(values.target ?? started.targetSpec ?? started.target, { onTarget: values.onTarget === true });
-  try {
-    const run = await runner.resume(id, {
-      executor,
-      runbook: current,
-      force: values.force === true,
-      overrides: values.allowRestart ? { allowRestart: true } : {},
-    });
-    return exitCodeFor((await follow(run, outputMode(values.json === true), where.stateDir)).outcome);
-  } finally {
-    await executor.close();
-  }
+  // The runner reads the journal once: the runbook reloaded from its recorded source and checked, then
+  // the recorded target (or --target) connected, then the drive.
+  const run = await runner.resume(id, {
+    connect: (target) => connect(target, { onTarget: values.onTarget === true }),
+    target: values.target,
+    runbook: 'reload',
+    force: values.force === true,
+    overrides: values.allowRestart ? { allowRestart: true } : {},
+  });
+  return exitCodeFor((await follow(run, outputMode(values.json === true), where.stateDir)).outcome);
 }
 
 /**

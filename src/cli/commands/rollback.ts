@@ -46,15 +46,11 @@ export const rollback: RunbookCommand = {
         const where = await storeOf(values);
         if (await where.store.isFleet(id)) return (await import('../fleet.js')).rollbackFleetCommand(where, id, values.force === true, values.json === true, values.yes === true);
         const runner = await runnerFor(where);
-        const started = await runner.startedRecord(id);
-        const executor = await connect(values.target ?? started.targetSpec ?? started.target);
-        try {
-          const result = await follow(await runner.rollback(id, { executor, force: values.force === true }), outputMode(values.json === true), where.stateDir);
-          // A rollback that completed is this command's success.
-          return result.status === 'rolled-back' ? ExitCode.ok : exitCodeFor(result.outcome);
-        } finally {
-          await executor.close();
-        }
+        // The runner reads the journal once and connects to the recorded target (or --target).
+        const run = await runner.rollback(id, { connect: (target) => connect(target), target: values.target, force: values.force === true });
+        const result = await follow(run, outputMode(values.json === true), where.stateDir);
+        // A rollback that completed is this command's success.
+        return result.status === 'rolled-back' ? ExitCode.ok : exitCodeFor(result.outcome);
       },
     ),
 };

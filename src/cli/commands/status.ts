@@ -6,7 +6,7 @@ import { ExitCode } from '../exit-codes.js';
 import { runResult } from '../../engine/run-index.js';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { OUTCOMES } from '../../engine/outcome.js';
-import { currentGeneration, leaseIsLive, readLease } from '../../engine/lease.js';
+import { currentGeneration, leaseIsLive, readLease } from '../../store/file-lease.js';
 import type { RunSummary } from '../../engine/run-index.js';
 import { dirname, join, resolve } from 'node:path';
 import { Option } from 'commander';

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { JournalError } from '../errors.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
+import type { Lease, LeaseOptions } from '../engine/run-store.js';
 
 /** What a lease file holds. */
 export type LeaseRecord = {
@@ -76,27 +77,6 @@ export function leaseIsLive(lease: LeaseRecord | null, now = Date.now()): boolea
   if (Date.parse(lease.expiresAt) <= now) return false;
   if (lease.host === hostname() && lease.pid === process.pid) return heldHere.has(lease.token);
   return lease.host !== hostname() || processAlive(lease.pid);
-}
-
-/** A held lease. */
-export interface Lease {
-  readonly generation: number;
-  /** Throws `FENCED` when another driver has taken the run over since this lease was taken. */
-  check(): Promise<void>;
-  /** Stops renewing and marks the lease released (a fenced lease is left alone). */
-  release(): Promise<void>;
-}
-
-/** Options of {@link acquireLease}. */
-export interface LeaseOptions {
-  /** How long the lease holds without renewal. @default 60000 */
-  ttlMs?: number;
-  /** Renew in the background every `ttlMs / 3`. Tests turn it off to pause a holder past its expiry. @default true */
-  renew?: boolean;
-  /** Clock. @default Date.now */
-  now?: () => number;
-  /** Test hook: runs between reading the current lease and claiming the next generation. */
-  beforeClaim?: () => Promise<void>;
 }
 
 function heldBy(lease: LeaseRecord, dir: string): JournalError {
