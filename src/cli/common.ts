@@ -14,6 +14,7 @@ import type { RunStore } from '../store/types.js';
 import { DurabilityError, ExecutorError, JournalError, StepError, ValidationError } from '../errors.js';
 import { ExitCode } from './exit-codes.js';
 import { attachRenderer, red, renderSummary, type OutputMode } from './render.js';
+import { notice } from './live.js';
 
 /** The command line is wrong: the command's usage follows the message. */
 export class UsageError extends Error {
@@ -225,11 +226,11 @@ export function stopOnSignals(o: { first: (signal: NodeJS.Signals) => string; ag
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
     if (signals === 1) {
-      process.stderr.write(`\n${o.first(signal)}\n`);
+      notice(`\n${o.first(signal)}\n`);
       o.interrupt();
       return;
     }
-    process.stderr.write(`${o.again(signal)}\n`);
+    notice(`${o.again(signal)}\n`);
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.on('SIGINT', onSignal);
