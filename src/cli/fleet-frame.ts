@@ -87,14 +87,17 @@ export function progressLine(wave: string, c: WaveCounts): string {
  * ```
  */
 export function fleetFrame(view: FleetLive, size: FrameSize): string[] {
-  const lines = [fitLine(progressLine(view.wave, view.counts), size.width)];
+  // The counts matter more than the wave's name: a long name is cut first.
+  const full = progressLine(view.wave, view.counts);
+  const lines = [fitLine(stringWidth(full) < size.width ? full : progressLine(cell(view.wave, 10).trimEnd(), view.counts), size.width)];
   const hosts = [...view.running.entries()];
   const room = size.height ? Math.max(1, size.height - 3) : Infinity;
   const shown = hosts.length > room ? hosts.slice(0, room - 1) : hosts;
   const current = (steps: StepLive[]) => [...steps].reverse().find((s) => s.state === 'running' || s.state === 'undoing') ?? steps.at(-1);
   const rows = shown.map(([host, h]) => ({ host, since: h.since, step: current(h.steps) }));
-  const hostWidth = Math.min(24, Math.max(4, ...rows.map((r) => stringWidth(r.host))));
-  const stepWidth = Math.min(20, Math.max(4, ...rows.map((r) => stringWidth(r.step?.id ?? ''))));
+  // Names are cut before what the host does is: at most a quarter of the width, a fifth for the step.
+  const hostWidth = Math.min(24, Math.max(8, Math.floor(size.width / 4)), Math.max(4, ...rows.map((r) => stringWidth(r.host))));
+  const stepWidth = Math.min(20, Math.max(6, Math.floor(size.width / 5)), Math.max(4, ...rows.map((r) => stringWidth(r.step?.id ?? ''))));
   for (const r of rows) {
     const step = r.step;
     const elapsed = step ? elapsedOf(step, size.now) : elapsedOf({ startedAt: r.since } as StepLive, size.now);

@@ -204,7 +204,7 @@ export function wordOf(step: StepLive): string {
 export function detailOf(step: StepLive, now: number): string {
   if (step.wait && step.state !== 'ended') {
     const { polls, deadline, waitingFor } = step.wait;
-    return `${polls} poll(s), ${duration(deadline - now)} left: waiting for ${waitingFor}`;
+    return `${polls} poll(s), ${duration(deadline - now)} left: ${waitingFor}`;
   }
   return step.detail.split('\n')[0];
 }
@@ -236,10 +236,10 @@ export function runFrame(steps: readonly StepLive[], size: FrameSize): string[] 
     folded += 1;
   }
   if (rows.length > room) rows = rows.slice(0, room);
-  const idWidth = Math.min(28, Math.max(4, ...steps.map((s) => stringWidth(s.id))));
+  const idWidth = Math.min(28, Math.max(6, Math.floor(size.width / 4)), Math.max(4, ...steps.map((s) => stringWidth(s.id))));
   const wordWidth = Math.max(12, ...rows.map((s) => stringWidth(wordOf(s))));
   const lines = rows.map((s) =>
-    fitLine(`  ${toned(s.tone, iconOf(s))} ${cell(s.id, idWidth)}  ${toned(s.tone, pad(wordOf(s), wordWidth))} ${dim(pad(elapsedOf(s, size.now), 6, 'right'))}  ${detailOf(s, size.now)}`, size.width),
+    fitLine(`  ${toned(s.tone, iconOf(s))} ${cell(s.id, idWidth)}  ${toned(s.tone, pad(wordOf(s), wordWidth))} ${dim(pad(elapsedOf(s, size.now), 6, 'right'))}  ${detailOf(s, size.now)}`.trimEnd(), size.width),
   );
   return folded > 0 ? [fitLine(`  ${dim(`✔ ${folded} earlier step(s) ended`)}`, size.width), ...lines] : lines;
 }
