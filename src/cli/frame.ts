@@ -28,8 +28,14 @@ export interface FrameSize {
  * ```
  */
 export function fitLine(line: string, width: number): string {
-  const room = Math.max(1, width - 1);
-  return stringWidth(line) <= room ? line : cliTruncate(line, room);
+  return cut(line, Math.max(1, width - 1));
+}
+
+/** Text cut to at most `columns` with an ellipsis (cli-truncate may keep a wide character that straddles the edge: cut again). */
+function cut(text: string, columns: number): string {
+  let out = text;
+  for (let room = columns; stringWidth(out) > columns && room > 0; room -= 1) out = cliTruncate(text, room);
+  return out;
 }
 
 /**
@@ -55,7 +61,7 @@ export function pad(text: string, width: number, align: 'left' | 'right' = 'left
  * ```
  */
 export function cell(text: string, width: number, align: 'left' | 'right' = 'left'): string {
-  return pad(stringWidth(text) > width ? cliTruncate(text, width) : text, width, align);
+  return pad(cut(text, width), width, align);
 }
 
 /**
