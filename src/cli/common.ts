@@ -14,7 +14,7 @@ import type { RunStore } from '../store/types.js';
 import { DurabilityError, ExecutorError, JournalError, StepError, ValidationError } from '../errors.js';
 import { ExitCode } from './exit-codes.js';
 import { attachRenderer, red, renderSummary, type OutputMode } from './render.js';
-import { notice } from './live.js';
+import { notice } from './notice.js';
 
 /** The command line is wrong: the command's usage follows the message. */
 export class UsageError extends Error {

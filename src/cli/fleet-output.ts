@@ -9,10 +9,10 @@ import stringWidth from 'string-width';
 import { OUTCOMES, type Outcome } from '../engine/outcome.js';
 import type { FleetEvents } from '../fleet/types.js';
 import { bold, red, toned } from './colors.js';
-import { fleetFrame, fleetLive, hostEnded, hostStarted, hostStep, waveStarted } from './fleet-frame.js';
+import { fleetLive, hostEnded, hostStarted, hostStep, waveStarted } from './fleet-view.js';
 import { duration, outcomeLine, pad } from './frame.js';
-import { liveBlock, type LiveBlock, type TerminalStream } from './live.js';
-import type { OutputMode } from './run-output.js';
+import type { LiveBlock, TerminalStream } from './notice.js';
+import type { OutputMode, Renderer } from './run-output.js';
 
 /** An outcome's label in its colour. */
 export const paintOutcome = (o: Outcome) => toned(OUTCOMES[o].tone, OUTCOMES[o].label);
@@ -26,11 +26,12 @@ const JSON_EVENTS = ['wave:start', 'host:start', 'host:end', 'wave:end'] as cons
 
 /**
  * Attaches a fleet's output to its events: a live block on a terminal, lines in a pipe, NDJSON with
- * `json`. Returns what stops it (the live block stays on screen, the summary goes below it).
+ * `json`. Returns what stops it (the live block stays on screen, the summary goes below it); on a
+ * terminal its `ready` settles once the block's libraries are loaded.
  *
  * @example
  * ```ts
- * declare const fleet: { id: string; events: EventEmitter<FleetEvents> };
+ * declare const fleet: { id: string; events: Parameters<typeof attachFleetOutput>[0] };
  * const stop = attachFleetOutput(fleet.events, process.stdout.isTTY ? 'tty' : 'plain', { heading: `Fleet ${fleet.id}` });
  * stop();
  * ```
@@ -39,7 +40,7 @@ export function attachFleetOutput(
   events: EventEmitter<FleetEvents>,
   mode: OutputMode,
   o: { heading: string; stdout?: TerminalStream; stderr?: TerminalStream; now?: () => number; tickMs?: number },
-): () => void {
+): Renderer {
   const stdout = o.stdout ?? process.stdout;
   const stderr = o.stderr ?? process.stderr;
   const now = o.now ?? Date.now;
@@ -51,20 +52,36 @@ export function attachFleetOutput(
   const stopAll = () => offs.splice(0).forEach((off) => off());
   if (mode === 'json') {
     for (const name of JSON_EVENTS) on(name, ((e: object) => stdout.write(`${JSON.stringify({ event: name, at: new Date().toISOString(), ...e })}\n`)) as never);
-    return stopAll;
+    return Object.assign(stopAll, { ready: Promise.resolve() });
   }
   stdout.write(`${o.heading}\n`);
   let block: LiveBlock | undefined;
   let timer: NodeJS.Timeout | undefined;
   const alert = (host: string, runId: string | undefined) => (block ? block.notice(operatorAlert(host, runId)) : stderr.write(operatorAlert(host, runId)));
+  // A failure stays on screen above the live block (or, before the block is drawn, is written as is).
+  const keep = (text: string) => (block ? block.persist(text) : stdout.write(`${text}\n`));
 
+  let ready = Promise.resolve();
   if (mode === 'tty') {
     const view = fleetLive();
-    on('wave:start', (e) => {
-      waveStarted(view, e.wave, e.hosts.length);
-      block = liveBlock((size) => fleetFrame(view, { ...size, now: now() }), { stdout, stderr });
+    let ui: { liveBlock: typeof import('./live.js').liveBlock; fleetFrame: typeof import('./fleet-frame.js').fleetFrame } | undefined;
+    let inWave = false;
+    /** The wave's live block, once its libraries are loaded. */
+    const open = () => {
+      if (!ui || !inWave || block) return;
+      const { fleetFrame } = ui;
+      block = ui.liveBlock((size) => fleetFrame(view, { ...size, now: now() }), { stdout, stderr });
       block.draw();
       timer ??= setInterval(() => block?.draw(), o.tickMs ?? 500).unref();
+    };
+    ready = Promise.all([import('./live.js'), import('./fleet-frame.js')]).then(([live, frame]) => {
+      ui = { liveBlock: live.liveBlock, fleetFrame: frame.fleetFrame };
+      open();
+    });
+    on('wave:start', (e) => {
+      waveStarted(view, e.wave, e.hosts.length);
+      inWave = true;
+      open();
     });
     on('host:start', (e) => {
       hostStarted(view, e.host, now());
@@ -79,12 +96,13 @@ export function attachFleetOutput(
       const key = h.outcome === 'awaiting-restart-window' || h.outcome === 'interrupted' ? 'waiting' : tone === 'bad' ? 'failed' : 'done';
       hostEnded(view, h.host, key);
       // A failure stays on screen above the live block, with its cause.
-      if (key === 'failed') block?.persist(`  ${paintOutcome(h.outcome)} ${h.host}: ${h.error?.message.split('\n')[0] ?? ''}`);
+      if (key === 'failed') keep(`  ${paintOutcome(h.outcome)} ${h.host}: ${h.error?.message.split('\n')[0] ?? ''}`);
       if (h.outcome === 'rollback-failed') alert(h.host, h.runId);
       block?.draw();
     });
     on('wave:end', () => {
       // The wave's last frame stays: its counts, no host running.
+      inWave = false;
       block?.done();
       block = undefined;
     });
@@ -113,10 +131,11 @@ export function attachFleetOutput(
       if (h.outcome === 'rollback-failed') alert(h.host, h.runId);
     });
   }
-  return () => {
+  const stop = () => {
     if (timer) clearInterval(timer);
     block?.done();
     block = undefined;
     stopAll();
   };
+  return Object.assign(stop, { ready });
 }

@@ -20,7 +20,7 @@ import { UsageError, runnerFor, stopOnSignals, type Where } from './common.js';
 import { bold, green, red, renderChanges, yellow } from './render.js';
 import { attachFleetOutput, operatorAlert, paintOutcome } from './fleet-output.js';
 
-export { progressLine } from './fleet-frame.js';
+export { progressLine } from './fleet-view.js';
 import { checkTarget, connect } from './targets.js';
 import { confirm } from './confirm.js';
 import { ValidationError } from '../errors.js';

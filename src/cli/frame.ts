@@ -1,41 +1,19 @@
 /**
- * The text of the CLI's live views as pure functions: a view's state in, lines out, each fitted to a
- * width — a wide character (CJK, most emoji) counted as the two columns it takes, a colour code as
- * none (string-width, cli-truncate). No terminal and no clock: the caller gives the width and `now`,
- * so that tests need no TTY. What a step is doing reads in words (reading, applying, waiting: 3
- * poll(s), 9m12s left), never as a state of its machine.
+ * A run's steps as its live views and pipe lines show them, as pure functions: events in, state and
+ * text out, columns padded by the columns a wide character (CJK, most emoji) takes (string-width). No
+ * terminal and no clock: the caller gives `now`, so that tests need no TTY. What a step is doing reads
+ * in words (reading, applying, waiting: 3 poll(s), 9m12s left), never as a state of its machine. The
+ * terminal's frames are in run-frame.ts and fleet-frame.ts, loaded only on a terminal.
  */
-import cliTruncate from 'cli-truncate';
 import stringWidth from 'string-width';
 import type { HostStepEvent } from '../fleet/types.js';
-import { dim, toned, type Tone } from './colors.js';
+import { toned, type Tone } from './colors.js';
 
 /** What a frame is drawn for: the terminal's columns (and rows, when known), and the time now (ms). */
 export interface FrameSize {
   width: number;
   height?: number;
   now: number;
-}
-
-/**
- * A line cut to fit `width` columns, an ellipsis where it was cut. It keeps one column free: a line
- * that fills the last column makes some terminals (the Windows console) wrap at once, and a redraw
- * would then count one line too few and leave a stale copy behind.
- *
- * @example
- * ```ts
- * fitLine('東京-web01  schannel  applying', 12); // '東京-web01 …' (11 columns)
- * ```
- */
-export function fitLine(line: string, width: number): string {
-  return cut(line, Math.max(1, width - 1));
-}
-
-/** Text cut to at most `columns` with an ellipsis (cli-truncate may keep a wide character that straddles the edge: cut again). */
-function cut(text: string, columns: number): string {
-  let out = text;
-  for (let room = columns; stringWidth(out) > columns && room > 0; room -= 1) out = cliTruncate(text, room);
-  return out;
 }
 
 /**
@@ -50,18 +28,6 @@ function cut(text: string, columns: number): string {
 export function pad(text: string, width: number, align: 'left' | 'right' = 'left'): string {
   const fill = ' '.repeat(Math.max(0, width - stringWidth(text)));
   return align === 'left' ? text + fill : fill + text;
-}
-
-/**
- * Text cut (with an ellipsis) and padded to exactly `width` columns: a column of a live view.
- *
- * @example
- * ```ts
- * cell('orchestrator-web-01', 10); // 'orchestra…'
- * ```
- */
-export function cell(text: string, width: number, align: 'left' | 'right' = 'left'): string {
-  return pad(cut(text, width), width, align);
 }
 
 /**
@@ -218,36 +184,6 @@ export function detailOf(step: StepLive, now: number): string {
 /** How long a step has run (or ran), or nothing before it started. */
 export function elapsedOf(step: StepLive, now: number): string {
   return step.startedAt === undefined ? '' : duration((step.endedAt ?? now) - step.startedAt);
-}
-
-const ICONS: Record<string, string> = { failed: '✘', 'rollback failed': '!', 'rolled back': '↩', 'would change': '~' };
-const iconOf = (s: StepLive) => (s.state === 'pending' ? '·' : s.state === 'running' ? '…' : s.state === 'undoing' ? '↺' : (ICONS[s.word] ?? '✔'));
-
-/**
- * A run's live block: one line per step — icon, id, what it does or how it ended, how long, its
- * summary — none wider than `size.width`. When the rows do not fit `size.height`, the first ended
- * steps fold into one line.
- *
- * @example
- * ```ts
- * const lines = runFrame(pendingSteps(['preflight', 'schannel']), { width: 40, height: 24, now: Date.now() });
- * ```
- */
-export function runFrame(steps: readonly StepLive[], size: FrameSize): string[] {
-  let rows = [...steps];
-  let folded = 0;
-  const room = size.height ? Math.max(1, size.height - 2) : Infinity;
-  while (rows.length > room && rows[0].state === 'ended') {
-    rows.shift();
-    folded += 1;
-  }
-  if (rows.length > room) rows = rows.slice(0, room);
-  const idWidth = Math.min(28, Math.max(6, Math.floor(size.width / 4)), Math.max(4, ...steps.map((s) => stringWidth(s.id))));
-  const wordWidth = Math.max(12, ...rows.map((s) => stringWidth(wordOf(s))));
-  const lines = rows.map((s) =>
-    fitLine(`  ${toned(s.tone, iconOf(s))} ${cell(s.id, idWidth)}  ${toned(s.tone, pad(wordOf(s), wordWidth))} ${dim(pad(elapsedOf(s, size.now), 6, 'right'))}  ${detailOf(s, size.now)}`.trimEnd(), size.width),
-  );
-  return folded > 0 ? [fitLine(`  ${dim(`✔ ${folded} earlier step(s) ended`)}`, size.width), ...lines] : lines;
 }
 
 /**

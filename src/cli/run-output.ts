@@ -9,10 +9,13 @@ import type { RunEmitter, RunEvents } from '../engine/events.js';
 import { OUTCOMES } from '../engine/outcome.js';
 import type { HostStepEvent } from '../fleet/types.js';
 import { bold, dim, yellow } from './colors.js';
-import { applyStepEvent, endUnsettled, noteStep, outcomeLine, pendingSteps, runFrame, type StepLive } from './frame.js';
-import { liveBlock, type LiveBlock, type TerminalStream } from './live.js';
+import { applyStepEvent, endUnsettled, noteStep, outcomeLine, pendingSteps, type StepLive } from './frame.js';
+import type { LiveBlock, TerminalStream } from './notice.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
+
+/** What stops a renderer; `ready` settles once a terminal's live block can be drawn (its libraries loaded). */
+export type Renderer = (() => void) & { ready: Promise<void> };
 
 /**
  * A target as a pipe's lines name it: the host of a URL, the file name of a simulated host.
@@ -37,7 +40,8 @@ export function hostLabel(target: string): string {
 const JSON_EVENTS = ['run:start', 'run:end', 'step:transition', 'step:settled', 'step:retry', 'step:compensation', 'log'] as const;
 
 /**
- * Attaches a renderer to a run's events. Returns a function that stops it.
+ * Attaches a renderer to a run's events. Returns a function that stops it. On a terminal the live
+ * block's libraries (log-update, cli-truncate) are loaded now, apart: a pipe or `--json` never loads them.
  *
  * @example
  * ```ts
@@ -46,7 +50,7 @@ const JSON_EVENTS = ['run:start', 'run:end', 'step:transition', 'step:settled', 
  * stop();
  * ```
  */
-export function attachRenderer(events: RunEmitter, mode: OutputMode, o: { stdout?: TerminalStream; stderr?: TerminalStream; now?: () => number; tickMs?: number } = {}): () => void {
+export function attachRenderer(events: RunEmitter, mode: OutputMode, o: { stdout?: TerminalStream; stderr?: TerminalStream; now?: () => number; tickMs?: number } = {}): Renderer {
   const stdout = o.stdout ?? process.stdout;
   const stderr = o.stderr ?? process.stderr;
   const now = o.now ?? Date.now;
@@ -63,7 +67,7 @@ export function attachRenderer(events: RunEmitter, mode: OutputMode, o: { stdout
         stdout.write(`${JSON.stringify({ event: name, at: new Date().toISOString(), ...payload })}\n`);
       }) as never);
     }
-    return () => offs.forEach((off) => off());
+    return Object.assign(() => offs.forEach((off) => off()), { ready: Promise.resolve() });
   }
 
   let steps: StepLive[] = [];
@@ -71,6 +75,24 @@ export function attachRenderer(events: RunEmitter, mode: OutputMode, o: { stdout
   let widths = { host: 12, step: 14 };
   let block: LiveBlock | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let ui: { liveBlock: typeof import('./live.js').liveBlock; runFrame: typeof import('./run-frame.js').runFrame } | undefined;
+  let started = false;
+  /** The live block, once its libraries are loaded and while the run goes. */
+  const open = () => {
+    if (!ui || !started || block) return;
+    const { runFrame } = ui;
+    block = ui.liveBlock((size) => runFrame(steps, { ...size, now: now() }), { stdout, stderr });
+    block.draw();
+    // The running step's elapsed time and a restart's time left move on between events.
+    timer = setInterval(() => block?.draw(), o.tickMs ?? 500).unref();
+  };
+  const ready =
+    mode === 'tty'
+      ? Promise.all([import('./live.js'), import('./run-frame.js')]).then(([live, frame]) => {
+          ui = { liveBlock: live.liveBlock, runFrame: frame.runFrame };
+          open();
+        })
+      : Promise.resolve();
   const finish = () => {
     if (timer) clearInterval(timer);
     timer = undefined;
@@ -92,11 +114,8 @@ export function attachRenderer(events: RunEmitter, mode: OutputMode, o: { stdout
     widths = { host: stringWidth(host), step: Math.max(4, ...e.steps.map((s) => stringWidth(s))) };
     const verb = e.mode === 'rollback' ? 'Rolling back' : e.resumed ? 'Resuming' : e.checkMode ? 'Planning' : 'Running';
     stdout.write(`${bold(verb)} ${e.runbook} → ${e.target}  ${dim(`(run ${e.runId})`)}\n`);
-    if (mode !== 'tty') return;
-    block = liveBlock((size) => runFrame(steps, { ...size, now: now() }), { stdout, stderr });
-    block.draw();
-    // The running step's elapsed time and a restart's time left move on between events.
-    timer = setInterval(() => block?.draw(), o.tickMs ?? 500).unref();
+    started = mode === 'tty';
+    open();
   });
   on('step:transition', (event) => step({ name: 'step:transition', event }));
   on('step:settled', (event) => step({ name: 'step:settled', event }));
@@ -115,10 +134,13 @@ export function attachRenderer(events: RunEmitter, mode: OutputMode, o: { stdout
     // Steps a stop left under way (a safe point, a restart window) end with the run's words for it.
     const word = OUTCOMES[result.outcome].label;
     for (const s of endUnsettled(steps, word, now())) if (mode === 'plain') stdout.write(`${outcomeLine(host, s, now(), widths)}\n`);
+    started = false;
     finish();
   });
-  return () => {
+  const stop = () => {
+    started = false;
     finish();
     offs.forEach((off) => off());
   };
+  return Object.assign(stop, { ready });
 }

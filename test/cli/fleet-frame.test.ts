@@ -5,7 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import stringWidth from 'string-width';
-import { fleetFrame, fleetLive, hostEnded, hostStarted, hostStep, progressLine, waveStarted } from '../../src/cli/fleet-frame.js';
+import { fleetFrame } from '../../src/cli/fleet-frame.js';
+import { fleetLive, hostEnded, hostStarted, hostStep, progressLine, waveStarted } from '../../src/cli/fleet-view.js';
 
 process.env.NO_COLOR = '1';
 

@@ -5,7 +5,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import stringWidth from 'string-width';
-import { applyStepEvent, duration, endUnsettled, fitLine, outcomeLine, pad, pendingSteps, runFrame, stepOutcome, type StepLive } from '../../src/cli/frame.js';
+import { applyStepEvent, duration, endUnsettled, outcomeLine, pad, pendingSteps, stepOutcome, type StepLive } from '../../src/cli/frame.js';
+import { fitLine } from '../../src/cli/fit.js';
+import { runFrame } from '../../src/cli/run-frame.js';
 import type { HostStepEvent } from '../../src/fleet/types.js';
 
 process.env.NO_COLOR = '1';

@@ -11,7 +11,8 @@ import { RunEmitter } from '../../src/engine/events.js';
 import type { RunResult } from '../../src/engine/types.js';
 import type { FleetEvents, HostOutcome } from '../../src/fleet/types.js';
 import { attachFleetOutput } from '../../src/cli/fleet-output.js';
-import { liveBlock, notice } from '../../src/cli/live.js';
+import { liveBlock } from '../../src/cli/live.js';
+import { notice } from '../../src/cli/notice.js';
 import { attachRenderer } from '../../src/cli/run-output.js';
 import { stopOnSignals } from '../../src/cli/common.js';
 import { fakeTerminal } from './terminal.js';
@@ -57,12 +58,13 @@ function runEvents(events: RunEmitter, clock: { t: number }, steps: string[], ta
   events.emit('run:end', { outcome: 'changed' } as RunResult);
 }
 
-test('at 40 columns a run on a terminal redraws its steps in place: no line wraps, no stale copy, the Ctrl-C notice above', () => {
+test('at 40 columns a run on a terminal redraws its steps in place: no line wraps, no stale copy, the Ctrl-C notice above', async () => {
   const term = fakeTerminal(40, 30);
   const events = new RunEmitter();
   const clock = { t: 0 };
   const steps = ['preflight', 'schannel-東京サーバー', 'restart', 'tls-verify'];
   const stop = attachRenderer(events, 'tty', { stdout: term.stdout, stderr: term.stderr, now: () => clock.t, tickMs: 1e9 });
+  await stop.ready;
   runEvents(events, clock, steps, 'winrm+https://admin@東京-サーバー01.example:5986');
   stop();
   const screen = term.screen();
@@ -94,11 +96,12 @@ const outcome = (host: string, o: Partial<HostOutcome> = {}): HostOutcome & { fl
   fleetId: 'f1', host, wave: 'rest', target: `sim:${host}.json`, status: 'succeeded', outcome: 'changed', runId: `f1.${host}`, changes: 25, roundTrips: 8, ...o,
 });
 
-test('a fleet on an 80-column terminal: one counts line however long the wave name, each running host with its step, failures and alerts above', () => {
+test('a fleet on an 80-column terminal: one counts line however long the wave name, each running host with its step, failures and alerts above', async () => {
   const term = fakeTerminal(80, 24);
   const events = new EventEmitter<FleetEvents>();
   let t = 0;
   const stop = attachFleetOutput(events, 'tty', { heading: 'Fleet f1: orchestrator-tls12 on 6 host(s)', stdout: term.stdout, stderr: term.stderr, now: () => t, tickMs: 1e9 });
+  await stop.ready;
   const hosts = ['東京-サーバー01', 'web02.corp.example.com', 'web03', 'sql-🚀-04'];
   events.emit('wave:start', { fleetId: 'f1', wave: 'the-rest-of-the-orchestrator-servers-in-datacenter-east', hosts });
   for (const host of hosts) {
