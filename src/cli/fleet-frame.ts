@@ -17,9 +17,7 @@ import { progressLine, type FleetLive } from './fleet-view.js';
  *
  * @example
  * ```ts
- * const view = fleetLive();
- * waveStarted(view, 'rest', 40);
- * hostStarted(view, '東京-db01', Date.now());
+ * declare const view: Parameters<typeof fleetFrame>[0]; // fleet-view.ts: fleetLive(), waveStarted(…), hostStarted(…)
  * const lines = fleetFrame(view, { width: 40, height: 24, now: Date.now() });
  * ```
  */

@@ -17,7 +17,8 @@ const iconOf = (s: StepLive) => (s.state === 'pending' ? '·' : s.state === 'run
  *
  * @example
  * ```ts
- * const lines = runFrame(pendingSteps(['preflight', 'schannel']), { width: 40, height: 24, now: Date.now() });
+ * declare const steps: Parameters<typeof runFrame>[0]; // frame.ts: pendingSteps([…]), then applyStepEvent(…) per event
+ * const lines = runFrame(steps, { width: 40, height: 24, now: Date.now() });
  * ```
  */
 export function runFrame(steps: readonly StepLive[], size: FrameSize): string[] {
