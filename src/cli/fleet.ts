@@ -1,7 +1,7 @@
 /**
- * `runbook run|plan <runbook> --inventory <file>`: the runbook over a fleet. One line per host as it
- * ends (and per wave as it starts), not one per step of every host; `--json` streams the fleet's events
- * as NDJSON, each with its host. Exit 0 when every host succeeded (or was planned), 75 when some wait for
+ * `runbook run|plan <runbook> --inventory <file>`: the runbook over a fleet. What it prints as it goes
+ * is fleet-output.ts's: a live block of the running hosts on a terminal, one line per step outcome and
+ * per host in a pipe; `--json` streams the fleet's events as NDJSON, each with its host. Exit 0 when every host succeeded (or was planned), 75 when some wait for
  * a resume, 1 otherwise.
  */
 import type { LoadedRunbook } from '../engine/runbook.js';
