@@ -2,6 +2,7 @@
  * SIGINT and SIGTERM for the commands that drive runs: the first asks for a stop at the next safe
  * point, a second aborts at once.
  */
+import { notice } from './notice.js';
 
 /**
  * The first SIGINT or SIGTERM asks for a stop at the next safe point (`interrupt`); a second one aborts
@@ -18,11 +19,11 @@ export function stopOnSignals(o: { first: (signal: NodeJS.Signals) => string; ag
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
     if (signals === 1) {
-      process.stderr.write(`\n${o.first(signal)}\n`);
+      notice(`\n${o.first(signal)}\n`);
       o.interrupt();
       return;
     }
-    process.stderr.write(`${o.again(signal)}\n`);
+    notice(`${o.again(signal)}\n`);
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.on('SIGINT', onSignal);

@@ -78,6 +78,8 @@ export interface StepRuntime {
   /** Keeps a file in the run's state directory; returns its path. */
   saveFile(name: string, content: string): Promise<string>;
   log(message: string, level?: 'info' | 'warn' | 'error'): void;
+  /** How a wait on the target goes, after each poll (a `step:wait` event): polls so far, its deadline (ms since the epoch), what it waits for. */
+  waiting(progress: { polls: number; deadline: number; waitingFor: string }): void;
   /** The run's clock: milliseconds since the epoch. */
   now(): number;
   /** Pauses on the run's clock; an interruption ends the pause early. */
@@ -213,6 +215,9 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
     saveFile: services.saveFile,
     log(message, level = 'info') {
       events.emit('log', { runId, stepId, level, message });
+    },
+    waiting({ polls, deadline, waitingFor }) {
+      events.emit('step:wait', { runId, stepId, index, polls, deadline: new Date(deadline).toISOString(), waitingFor });
     },
     now: () => services.clock.now(),
     sleep: (ms) => services.clock.sleep(ms, services.interruptSignal),

@@ -23,7 +23,7 @@ import { OUTCOMES, countOutcomes, exitCodeOf, outcomeOf, changedValues, type Out
 import type { Inventory, InventoryHost } from './inventory.js';
 import type { FleetEvents, FleetRecord, FleetResult, FleetStore, HostOutcome, HostStatus } from './types.js';
 
-export type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus } from './types.js';
+export type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus, HostStepEvent } from './types.js';
 import { writeFleetReports } from './fleet-report.js';
 
 /** A runner whose store keeps fleets too (both stores of `src/store/` do). */
@@ -272,6 +272,11 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
         running.add(run);
         if (interrupted) run.interrupt();
         outcome.status = 'running';
+        const at = { fleetId, wave: outcome.wave, host: host.name };
+        run.events.on('step:transition', (event) => events.emit('host:step', { ...at, name: 'step:transition', event }));
+        run.events.on('step:settled', (event) => events.emit('host:step', { ...at, name: 'step:settled', event }));
+        run.events.on('step:compensation', (event) => events.emit('host:step', { ...at, name: 'step:compensation', event }));
+        run.events.on('step:wait', (event) => events.emit('host:step', { ...at, name: 'step:wait', event }));
         events.emit('host:start', { fleetId, wave: outcome.wave, host: host.name, runId });
         try {
           settle(outcome, await run.result);

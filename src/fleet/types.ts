@@ -3,6 +3,7 @@
  */
 import type { ErrorRecord } from '../errors.js';
 import type { RunStatus } from '../engine/types.js';
+import type { CompensationEvent, StepSettledEvent, StepTransitionEvent, StepWaitEvent } from '../engine/events.js';
 import type { Outcome } from '../engine/outcome.js';
 import type { RunbookDefinition } from '../engine/runbook.js';
 import type { Inventory } from './inventory.js';
@@ -48,10 +49,19 @@ export type FleetResult = {
   dir: string;
 };
 
+/** A step event of a host's run, by the run event's name: what a live view of the fleet shows. */
+export type HostStepEvent =
+  | { name: 'step:transition'; event: StepTransitionEvent }
+  | { name: 'step:settled'; event: StepSettledEvent }
+  | { name: 'step:compensation'; event: CompensationEvent }
+  | { name: 'step:wait'; event: StepWaitEvent };
+
 /** The events of a fleet, each naming its host or wave. */
 export type FleetEvents = {
   'wave:start': [{ fleetId: string; wave: string; hosts: string[] }];
   'host:start': [{ fleetId: string; wave: string; host: string; runId: string }];
+  /** A running host's step moved on, settled, was undone, or waits on the target (a restart). */
+  'host:step': [{ fleetId: string; wave: string; host: string } & HostStepEvent];
   'host:end': [HostOutcome & { fleetId: string }];
   'wave:end': [{ fleetId: string; wave: string; hosts: HostOutcome[] }];
   'fleet:end': [FleetResult];

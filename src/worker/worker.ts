@@ -9,6 +9,7 @@ import type { Executor } from '../executors/types.js';
 import type { Run, Runner } from '../engine/runner.js';
 import { replay, resultOf } from '../engine/replay.js';
 import type { JournalRecord } from '../engine/run-store.js';
+import { outcomeOf, type Outcome } from '../engine/outcome.js';
 import type { RunResult } from '../engine/types.js';
 import { withConnections } from '../store/postgres.js';
 import type { PostgresStore } from '../store/types.js';
@@ -18,7 +19,11 @@ import { ENDED, WorkQueue, type HostRunJob, type WorkQueueOptions } from './queu
 /** What a worker tells as it goes, each naming its fleet and host. */
 export type WorkerEvents = {
   'host:start': [{ fleetId: string; host: string; runId: string; resumed: boolean }];
-  'host:end': [{ fleetId: string; host: string; runId: string; status: string; error?: ErrorRecord }];
+  /**
+   * A host's run ended here: its status and its graduated outcome (changed, already compliant, failed
+   * and rolled back, …); no outcome when the run was fenced (another driver took it over and goes on).
+   */
+  'host:end': [{ fleetId: string; host: string; runId: string; status: string; outcome?: Outcome; error?: ErrorRecord }];
   /** A run another driver holds: left to it. */
   'host:held': [{ fleetId: string; host: string; runId: string }];
   'fleet:over': [{ fleetId: string; failures: number; spent: boolean }];
@@ -94,7 +99,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         executor = await options.connect(entry.target);
       } catch (error) {
         await queue.endHost(fleetId, host, 'unreachable', toErrorRecord(error));
-        events.emit('host:end', { fleetId, host, runId, status: 'unreachable', error: toErrorRecord(error) });
+        events.emit('host:end', { fleetId, host, runId, status: 'unreachable', outcome: 'unreachable', error: toErrorRecord(error) });
         return;
       }
       try {
@@ -105,7 +110,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         if (stopping) run.interrupt();
         try {
           const result = await run.result;
-          events.emit('host:end', { fleetId, host, runId, status: result.status, ...(result.error ? { error: result.error } : {}) });
+          events.emit('host:end', { fleetId, host, runId, status: result.status, outcome: outcomeOf(result), ...(result.error ? { error: result.error } : {}) });
         } catch (error) {
           if (error instanceof JournalError && error.code === 'LEASE_HELD') events.emit('host:held', { fleetId, host, runId });
           else if (error instanceof JournalError && error.code === 'FENCED') events.emit('host:end', { fleetId, host, runId, status: 'fenced', error: toErrorRecord(error) });

@@ -8,7 +8,8 @@ import { ExitCode } from '../exit-codes.js';
 import { Option } from 'commander';
 import { UsageError, act, commandNamed, wholeNumber, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
 import { storeOf } from '../state.js';
-import { green, red, yellow } from '../render.js';
+import { yellow } from '../render.js';
+import { hostEndLine } from '../worker-log.js';
 import { connect } from '../targets.js';
 
 interface WorkerOptions extends CommonOptions {
@@ -64,7 +65,7 @@ async function workerCommand(values: WorkerOptions): Promise<number> {
     process.stdout.write(values.json ? `${JSON.stringify({ at, ...o })}\n` : `${at}  ${text}\n`);
   };
   w.events.on('host:start', (e) => line({ event: 'host:start', ...e }, `${e.resumed ? 'resume' : 'start '}  ${e.host}  (${e.runId})`));
-  w.events.on('host:end', (e) => line({ event: 'host:end', ...e }, `${e.status === 'succeeded' || e.status === 'planned' ? green(e.status) : red(e.status)}  ${e.host}${e.error ? `: ${e.error.message.split('\n')[0]}` : ''}`));
+  w.events.on('host:end', (e) => line({ event: 'host:end', ...e }, hostEndLine(e)));
   w.events.on('host:held', (e) => line({ event: 'host:held', ...e }, `${yellow('held')}  ${e.host}: another driver holds its lease`));
   w.events.on('fleet:over', (e) => line({ event: 'fleet:over', ...e }, `fleet ${e.fleetId} over${e.spent ? ' (failure budget spent)' : ''}`));
   w.events.on('store:error', (e) => line({ event: 'store:error', ...e }, `${yellow('store')}  ${e.message} (retrying)`));
