@@ -6,42 +6,47 @@
  * the report listing what is still changed.
  */
 import { toErrorRecord, type ErrorRecord } from '../errors.js';
-import type { RunEmitter } from './events.js';
-import type { JournalWriter } from './journal.js';
-import type { StepKindRegistry } from './kinds.js';
 import type { RunState } from './replay.js';
-import type { RunbookDefinition } from './runbook.js';
-import type { StepOutcome } from './step-host.js';
-import type { RuntimeServices, SuspendSignal } from './step-runtime.js';
+import { runStep, type StepScope } from './run-step.js';
+import { takeCounters, type RuntimeServices, type SuspendSignal } from './step-runtime.js';
 import type { Change, RunStatus } from './types.js';
 import { ROLLED_BACK_ON_REQUEST } from './outcome.js';
 
 /** How long a saga may keep calling the target, unless the runner sets another budget. */
 export const DEFAULT_COMPENSATION_BUDGET_MS = 15 * 60_000;
 
+/** What the saga needs: how steps are run (the forward pass's scope), the run as replayed, its budget. */
 export interface SagaScope {
-  runId: string;
-  definition: RunbookDefinition;
-  kinds: StepKindRegistry;
+  /** The forward pass's scope; the saga runs its steps with its own copy of the services. */
+  steps: StepScope;
   state: RunState;
-  services: RuntimeServices;
-  journal: JournalWriter;
-  events: RunEmitter;
   budgetMs: number;
-  runStep(index: number, mode: 'compensate'): Promise<StepOutcome>;
-  counters(index: number): { roundTrips: number; pollRoundTrips: number; retries: number };
 }
 
 export type SagaOutcome = { kind: 'ended'; status: RunStatus; reason?: string } | { kind: 'suspended'; signal: SuspendSignal };
 
+/**
+ * The saga's copy of the services: a compensation cannot be cancelled (its calls get a signal that
+ * never aborts), it knows why it runs and until when it may call the target.
+ */
+export function sagaServices(services: RuntimeServices, state: RunState, budgetMs: number): RuntimeServices {
+  const saga = state.saga!;
+  return {
+    ...services,
+    signal: new AbortController().signal,
+    run: { ...services.run, states: state.steps },
+    saga: { context: { reason: saga.reason, force: saga.force }, deadline: services.clock.now() + budgetMs, targetGone: false },
+  };
+}
+
 /** Compensates, in order, every step of the saga under way in `scope.state` that is not yet compensated. */
 export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
-  const { state, definition, kinds, services, journal, events, runId } = scope;
+  const { state } = scope;
+  const { definition, kinds } = scope.steps;
+  const services = sagaServices(scope.steps.services, state, scope.budgetMs);
+  const { journal, events, runId } = services;
+  const stepScope: StepScope = { ...scope.steps, services, states: state.steps };
   const saga = state.saga!;
-  // A compensation cannot be cancelled: from here on, calls get a signal that never aborts.
-  services.signal = new AbortController().signal;
-  services.compensation = { reason: saga.reason, force: saga.force };
-  services.deadline = services.clock.now() + scope.budgetMs;
   const ran = state.steps
     .map((st, index) => ({ st, index }))
     .filter(({ st, index }) => index <= saga.failedIndex && st.snapshot !== undefined)
@@ -61,7 +66,7 @@ export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
     let changes: Change[] = [];
     let error: ErrorRecord | undefined;
     try {
-      const outcome = await scope.runStep(index, 'compensate');
+      const outcome = await runStep(stepScope, index, 'compensate');
       if (outcome.kind === 'suspended') return { kind: 'suspended', signal: outcome.signal };
       const compensation = outcome.context.compensation;
       status = outcome.status === 'compensated' ? 'compensated' : 'compensation-failed';
@@ -75,11 +80,11 @@ export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
       detail = error.message;
     }
     if (status !== 'compensated') allCompensated = false;
-    await journal.append({ type: 'step.compensated', index, stepId, status, detail, changes, ...(error ? { error } : {}), ...scope.counters(index) });
+    await journal.append({ type: 'step.compensated', index, stepId, status, detail, changes, ...(error ? { error } : {}), ...takeCounters(services, index) });
     events.emit('step:compensation', { runId, stepId, index, status, detail });
   }
   if (!allCompensated) {
-    const why = services.deadline !== null && services.clock.now() >= services.deadline ? `the compensation budget (${Math.round(scope.budgetMs / 1000)} s) was spent` : 'one or more undos failed';
+    const why = services.clock.now() >= services.saga!.deadline ? `the compensation budget (${Math.round(scope.budgetMs / 1000)} s) was spent` : 'one or more undos failed';
     return {
       kind: 'ended',
       status: 'rollback-failed',

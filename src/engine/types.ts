@@ -62,6 +62,24 @@ export const StepStatus = {
 } as const;
 export type StepStatus = (typeof StepStatus)[keyof typeof StepStatus];
 
+/**
+ * Step statuses the forward pass is done with: a resume does not run the step again, and its output is
+ * published to later steps.
+ */
+export const DONE_STEP_STATUSES: ReadonlySet<StepStatus> = new Set<StepStatus>(['succeeded', 'skipped', 'planned']);
+
+/**
+ * True when the forward pass is done with a step of this status (see {@link DONE_STEP_STATUSES}).
+ *
+ * @example
+ * ```ts
+ * const next = result.steps.find((s) => !isDoneStatus(s.status));
+ * ```
+ */
+export function isDoneStatus(status: string): boolean {
+  return DONE_STEP_STATUSES.has(status as StepStatus);
+}
+
 /** Why a run waits for a resume. */
 export const AwaitingReason = {
   /** `allowRestart` is false: resume with `--allow-restart` in a restart window. */
