@@ -11,7 +11,7 @@ import type { Run, Runner } from '../engine/runner.js';
 import type { RunResult } from '../engine/types.js';
 import { fileStore } from '../store/file-store.js';
 import type { RunStore } from '../store/types.js';
-import { DurabilityError, ExecutorError, JournalError, StepError, ValidationError } from '../errors.js';
+import { DurabilityError, ExecutorError, StateError, StepError, ValidationError } from '../errors.js';
 import { ExitCode } from './exit-codes.js';
 import { attachRenderer, red, renderSummary, type OutputMode } from './render.js';
 
@@ -290,7 +290,7 @@ export function explain(error: unknown, usage: string): { code: number; message:
   // The state directory would not take a write: a run that exists awaits its resume (75); one that
   // never got its first record changed nothing (2, as a state directory refused before the run is).
   if (error instanceof DurabilityError) return { code: error.resumable ? ExitCode.awaitingResume : ExitCode.usage, message: error.message, kind: error.code };
-  if (error instanceof JournalError) {
+  if (error instanceof StateError) {
     const code = error.code === 'FENCED' ? ExitCode.awaitingResume : error.code === 'STORE_UNAVAILABLE' ? ExitCode.unavailable : ExitCode.usage;
     return { code, message: error.message, kind: error.code };
   }

@@ -10,7 +10,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
-import { DurabilityError, JournalError, diskErrorOf, toErrorRecord, type ErrorRecord } from '../errors.js';
+import { DurabilityError, RunStateError, StateError, diskErrorOf, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
@@ -142,7 +142,7 @@ function openRun(options: DriveOptions): OpenRun {
 function refuseOrResult(run: OpenRun, options: DriveOptions): RunResult | null {
   const { state, started, runId } = run;
   if (options.mode === 'rollback') {
-    const refuse = (why: string, hint: string) => new JournalError('NOT_RESUMABLE', `run ${runId} ${why}`, { hint });
+    const refuse = (why: string, hint: string) => new RunStateError('NOT_RESUMABLE', `run ${runId} ${why}`, { hint });
     if (started.checkMode) throw refuse('is a plan: it changed nothing', 'nothing to roll back');
     if (state.ended && state.ended.status !== 'succeeded') throw refuse(`is ${state.ended.status}`, 'only a succeeded or unfinished run can be rolled back');
     return null;
@@ -363,7 +363,7 @@ async function driveBackward(run: OpenRun, scope: StepScope, options: DriveOptio
     const outcome = await compensateSteps({ steps: scope, state, budgetMs: options.compensationBudgetMs ?? DEFAULT_COMPENSATION_BUDGET_MS });
     return outcome;
   } catch (error) {
-    if (error instanceof JournalError) throw error;
+    if (error instanceof StateError) throw error;
     return { kind: 'ended', status: 'rollback-failed', error: toErrorRecord(error), reason: 'the rollback stopped on an unexpected error' };
   }
 }

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { writeFileAtomic, writeFileAtomicUnsynced } from '../util/write-atomic.js';
-import { DurabilityError, JournalError, diskErrorOf } from '../errors.js';
+import { DurabilityError, JournalError, LeaseError, diskErrorOf } from '../errors.js';
 import { afterDurableRecord, faultError, journalBatchFault } from './crash-hook.js';
 import type { Entry } from './records.js';
 
@@ -289,7 +289,7 @@ export class Journal extends GroupCommitJournal {
     await this.fence?.();
     const current = statSync(this.file, { throwIfNoEntry: false })?.ino ?? -1;
     if (current !== this.inode) {
-      throw new JournalError('FENCED', 'another driver reopened this run\'s journal: this process no longer writes it', {
+      throw new LeaseError('FENCED', 'another driver reopened this run\'s journal: this process no longer writes it', {
         where: this.file,
         hint: 'nothing more was changed by this process; follow the run with `runbook status`',
       });

@@ -11,7 +11,7 @@ import { JournalError } from '../errors.js';
 import { readJournal, type JournalRecord } from './journal.js';
 import { replay, resultOf, type RunStartedRecord } from './replay.js';
 import { fingerprint } from './runbook.js';
-import type { RunResult } from './types.js';
+import { isDoneStatus, type RunResult } from './types.js';
 
 /** What reading a run needs of a store (any store: see `RunStore`). */
 export type JournalSource = { readonly location: string; readJournal(runId: string): Promise<JournalRecord[]> };
@@ -58,7 +58,7 @@ export async function startedRecordOf(store: Pick<JournalSource, 'readJournal'>,
 
 /** The summary `status` shows, from a run's result. */
 export function summaryOf(id: string, r: RunResult): RunSummary {
-  const current = r.steps.find((s) => !['succeeded', 'skipped', 'planned', 'compensated'].includes(s.status));
+  const current = r.steps.find((s) => !isDoneStatus(s.status) && s.status !== 'compensated');
   return {
     runId: id,
     runbook: r.runbook,

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
-import { DurabilityError, JournalError, diskErrorOf } from '../errors.js';
+import { DurabilityError, RunStateError, diskErrorOf } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Clock } from '../util/clock.js';
 import { drive } from './drive.js';
@@ -19,7 +19,7 @@ import { JOURNAL_FORMAT, type RunStartedRecord } from './replay.js';
 import { runResult, startedRecordOf, summaryOf, type RunSummary } from './run-index.js';
 import { fileStore } from '../store/file-store.js';
 import type { RunJournal, RunStore } from '../store/types.js';
-import { writeReports, writeUndoFiles } from './report.js';
+import { withUndoFiles, writeReports, writeUndoFiles } from './report.js';
 import type { RetryPolicy } from './retry.js';
 import type { LoadedRunbook, RunbookDefinition } from './runbook.js';
 import type { Json, RunResult } from './types.js';
@@ -141,7 +141,7 @@ export class Runner {
     const publicParams = Object.fromEntries(Object.entries(params).filter(([k]) => !secrets.includes(k)));
     const checkMode = options.checkMode ?? false;
     return this.launch(runId, options.executor, secretValues, {}, { mode: 'drive', checkMode }, async (journal) => {
-      if (journal.records.length > 0) throw new JournalError('NOT_RESUMABLE', `run ${runId} already exists`, { hint: 'use `runbook resume`' });
+      if (journal.records.length > 0) throw new RunStateError('NOT_RESUMABLE', `run ${runId} already exists`, { hint: 'use `runbook resume`' });
       const record: RunStartedRecord = {
         type: 'run.started',
         format: JOURNAL_FORMAT,
@@ -167,7 +167,7 @@ export class Runner {
     if (options.runbook) {
       const now = toLoaded(options.runbook, this.options.kinds);
       if (now.fingerprint !== started.fingerprint && !options.force) {
-        throw new JournalError('FINGERPRINT_MISMATCH', `runbook ${started.runbook.name} changed since run ${runId} started`, {
+        throw new RunStateError('FINGERPRINT_MISMATCH', `runbook ${started.runbook.name} changed since run ${runId} started`, {
           where: now.source,
           hint: 'resume with the runbook as it was, or pass --force to continue with the recorded definition',
         });
@@ -296,8 +296,7 @@ export class Runner {
           mode: mode === 'drive' ? 'drive' : 'rollback',
           force: mode === 'force-rollback',
         });
-        const undo = await writeUndoFiles(result, journal.records, this.options.kinds, runDir);
-        const reported = undo ? { ...result, undoFiles: undo } : result;
+        const reported = withUndoFiles(result, await writeUndoFiles(result, journal.records, this.options.kinds, runDir));
         await writeReports(reported, runDir);
         await this.store.saveRun(runId, summaryOf(runId, reported));
         return reported;

@@ -5,7 +5,7 @@
  */
 import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { JournalError } from '../errors.js';
+import { JournalError, RunStateError } from '../errors.js';
 import { Journal, readJournal } from '../engine/journal.js';
 import { acquireLease } from '../engine/lease.js';
 import { listRuns, runDirOf, writeRunSummary } from '../engine/run-index.js';
@@ -73,7 +73,7 @@ export function fileStore(stateDir: string): RunStore {
     listRuns: () => listRuns(root),
     async createFleet(record) {
       const dir = fleetDirOf(root, record.fleetId);
-      if (isFleet(root, record.fleetId)) throw new JournalError('NOT_RESUMABLE', `fleet ${record.fleetId} already exists`, { where: dir, hint: 'use `runbook resume <fleet-id>`' });
+      if (isFleet(root, record.fleetId)) throw new RunStateError('NOT_RESUMABLE', `fleet ${record.fleetId} already exists`, { where: dir, hint: 'use `runbook resume <fleet-id>`' });
       await mkdir(dir, { recursive: true });
       await writeFileAtomic(join(dir, 'fleet.json'), `${JSON.stringify(record, null, 2)}\n`);
     },

@@ -4,7 +4,7 @@
  * are refused or damaged are listed at the end and make the exit code non-zero.
  */
 import { loadRunbook } from '../../engine/bundled.js';
-import { JournalError } from '../../errors.js';
+import { RunStateError } from '../../errors.js';
 import { bundledStepKinds } from '../../steps/index.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { COMMON_OPTIONS, RETRIES_OPTION, RETRIES_USAGE, UsageError, explain, follow, outputMode, parse, retriesFrom, runnerFor, storeOf, type Where, type Command } from '../common.js';
@@ -39,7 +39,7 @@ async function resumeOne(id: string, values: { force: boolean; 'allow-restart': 
     const legacy = started.source === `runbook ${started.runbook.name}` ? await loadRunbook(started.runbook.name, kinds).catch(() => undefined) : undefined;
     if (legacy?.fingerprint === started.fingerprint) current = legacy;
     else if (!values.force) {
-      throw new JournalError('RUNBOOK_CHANGED', `the runbook of run ${id} cannot be loaded from ${started.source}: ${(cause as Error).message.split('\n')[0]}`, {
+      throw new RunStateError('RUNBOOK_CHANGED', `the runbook of run ${id} cannot be loaded from ${started.source}: ${(cause as Error).message.split('\n')[0]}`, {
         where: started.source,
         hint: 'restore the file, or resume with --force to continue with the definition recorded in the journal',
         cause,
