@@ -4,7 +4,7 @@
  */
 import { handshakeRows } from '../engine/report.js';
 import type { RunEmitter } from '../engine/events.js';
-import type { Change, RunResult } from '../engine/types.js';
+import { ENDED_STEP_STATUSES, type Change, type RunResult, type StepStatus } from '../engine/types.js';
 import { OUTCOMES } from '../engine/outcome.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
@@ -113,7 +113,7 @@ export function attachRenderer(events: RunEmitter, mode: OutputMode, write: (s: 
     const r = row(e.stepId);
     if (!r) return;
     const compensating = ['compensating', 'compensated', 'compensation-failed'].includes(e.to);
-    if (['succeeded', 'skipped', 'planned', 'failed', 'compensated', 'compensation-failed'].includes(e.to)) {
+    if (ENDED_STEP_STATUSES.has(e.to as StepStatus)) {
       r.status = e.to;
       r.ended = Date.now();
     } else {

@@ -6,7 +6,7 @@ import { outcomeOf } from './outcome.js';
 import type { JournalRecord } from './journal.js';
 import { JOURNAL_FORMAT, settledFromSnapshot, type Entry, type JournaledStep, type RunStartedRecord, type StepCounters } from './records.js';
 import { selectSteps } from './runbook.js';
-import { fitsStatus, isDoneStatus, type RunResultFields, type AwaitingReason, type Change, type Json, type StepMachineContext, type RunResult, type RunStatus, type StepResult, type StepStatus } from './types.js';
+import { fitsStatus, isDoneStatus, statusAllows, type RunResultFields, type AwaitingReason, type Change, type Json, type StepMachineContext, type RunResult, type RunStatus, type StepResult, type StepStatus } from './types.js';
 
 export { JOURNAL_FORMAT } from './records.js';
 export type { RunStartedRecord } from './records.js';
@@ -200,7 +200,7 @@ export function resultOf(state: RunState, stateDir: string): RunResult {
     endedAt: st.endedAt,
   }));
   const status: RunStatus = state.ended?.status ?? (state.suspended ? 'awaiting-resume' : 'running');
-  const remaining = ['rollback-failed', 'awaiting-resume', 'running'].includes(status) && !s.checkMode ? remainingChanges(state) : undefined;
+  const remaining = statusAllows(status, 'remaining') && !s.checkMode ? remainingChanges(state) : undefined;
   const rebootRequired = steps.some((st) => {
     const out = st.output as { rebootRequired?: boolean } | null;
     return Boolean(out && typeof out === 'object' && out.rebootRequired);

@@ -61,24 +61,9 @@ export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
     }
     const stepId = definition.steps[index].id;
     events.emit('step:compensation', { runId, stepId, index, status: 'compensating', detail: '' });
-    let status: 'compensated' | 'compensation-failed';
-    let detail: string;
-    let changes: Change[] = [];
-    let error: ErrorRecord | undefined;
-    try {
-      const outcome = await runStep(stepScope, index, 'compensate');
-      if (outcome.kind === 'suspended') return { kind: 'suspended', signal: outcome.signal };
-      const compensation = outcome.context.compensation;
-      status = outcome.status === 'compensated' ? 'compensated' : 'compensation-failed';
-      detail = compensation?.detail ?? '';
-      changes = compensation?.changes ?? [];
-      if (status === 'compensation-failed') error = { name: 'StepError', code: 'COMPENSATION_FAILED', message: detail };
-    } catch (caught) {
-      if ((caught as { code?: string }).code === 'FENCED') throw caught;
-      status = 'compensation-failed';
-      error = toErrorRecord(caught);
-      detail = error.message;
-    }
+    const undone = await undoStep(stepScope, index);
+    if (undone.kind === 'suspended') return undone;
+    const { status, detail, changes, error } = undone;
     if (status !== 'compensated') allCompensated = false;
     await journal.append({ type: 'step.compensated', index, stepId, status, detail, changes, ...(error ? { error } : {}), ...takeCounters(services, index) });
     events.emit('step:compensation', { runId, stepId, index, status, detail });
@@ -93,4 +78,25 @@ export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
   }
   if (saga.reason === 'operator') return { kind: 'ended', status: 'rolled-back', reason: ROLLED_BACK_ON_REQUEST };
   return { kind: 'ended', status: saga.reason === 'cancel' ? 'cancelled' : 'rolled-back' };
+}
+
+/** How one undo went: its status, what it says and restored, its error; or the drive suspended. */
+type Undone =
+  | { kind: 'undone'; status: 'compensated' | 'compensation-failed'; detail: string; changes: Change[]; error?: ErrorRecord }
+  | { kind: 'suspended'; signal: SuspendSignal };
+
+/** Compensates one step. Its failure is recorded, never thrown — except a lost lease, which stops the saga. */
+async function undoStep(scope: StepScope, index: number): Promise<Undone> {
+  try {
+    const outcome = await runStep(scope, index, 'compensate');
+    if (outcome.kind === 'suspended') return outcome;
+    const detail = outcome.context.compensation?.detail ?? '';
+    const changes = outcome.context.compensation?.changes ?? [];
+    if (outcome.status === 'compensated') return { kind: 'undone', status: 'compensated', detail, changes };
+    return { kind: 'undone', status: 'compensation-failed', detail, changes, error: { name: 'StepError', code: 'COMPENSATION_FAILED', message: detail } };
+  } catch (caught) {
+    if ((caught as { code?: string }).code === 'FENCED') throw caught;
+    const error = toErrorRecord(caught);
+    return { kind: 'undone', status: 'compensation-failed', detail: error.message, changes: [], error };
+  }
 }

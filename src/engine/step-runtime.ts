@@ -183,15 +183,21 @@ async function plannedWrites(services: RuntimeServices, index: number, policy: R
   return writes;
 }
 
-export function createStepRuntime(services: RuntimeServices, step: RuntimeStep): StepRuntime {
+/** Milliseconds left of the saga's budget, or null outside a saga. */
+function budgetLeft(services: RuntimeServices): number | null {
+  return services.saga === null ? null : services.saga.deadline - services.clock.now();
+}
+
+/**
+ * A step's `exec`: sends a batch in one round trip — never a write in check mode, never a call once
+ * the saga's budget is spent, every write fenced by the lease — retrying transient errors under the
+ * step's policy, each attempt journaled.
+ */
+function sender(services: RuntimeServices, step: RuntimeStep, counter: StepCounter): StepRuntime['exec'] {
   const { executor, journal, events, cache, runId, saga } = services;
   const { stepId, index, phase } = step;
-  const counter = services.counters.get(index) ?? { roundTrips: 0, polls: 0, retries: 0 };
-  services.counters.set(index, counter);
-
-  const left = () => (saga === null ? null : saga.deadline - services.clock.now());
-
-  const exec = async (ops: readonly HostOp[], options: ExecOptions = {}) => {
+  const left = () => budgetLeft(services);
+  return async (ops, options = {}) => {
     const writes = ops.some((op) => WRITE_OPS.has(op.op));
     if (services.checkMode && writes) {
       throw new StepError('CHECK_MODE_WRITE', `step ${stepId} tried to change the target in check mode`);
@@ -236,6 +242,15 @@ export function createStepRuntime(services: RuntimeServices, step: RuntimeStep):
       throw error;
     }
   };
+}
+
+export function createStepRuntime(services: RuntimeServices, step: RuntimeStep): StepRuntime {
+  const { executor, journal, events, cache, runId, saga } = services;
+  const { stepId, index } = step;
+  const counter = services.counters.get(index) ?? { roundTrips: 0, polls: 0, retries: 0 };
+  services.counters.set(index, counter);
+  const left = () => budgetLeft(services);
+  const exec = sender(services, step, counter);
 
   return {
     runId,

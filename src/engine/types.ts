@@ -80,6 +80,9 @@ export function isDoneStatus(status: string): boolean {
   return DONE_STEP_STATUSES.has(status as StepStatus);
 }
 
+/** Step statuses a step ends in, forward (done or failed) or backward (its undo done or failed). */
+export const ENDED_STEP_STATUSES: ReadonlySet<StepStatus> = new Set<StepStatus>([...DONE_STEP_STATUSES, 'failed', 'compensated', 'compensation-failed']);
+
 /** Why a run waits for a resume. */
 export const AwaitingReason = {
   /** `allowRestart` is false: resume with `--allow-restart` in a restart window. */
@@ -206,6 +209,11 @@ const STATUS_FIELDS: Record<'error' | 'awaiting' | 'remaining' | 'undoFiles', re
   undoFiles: ['succeeded', 'rollback-failed', 'running', 'awaiting-resume'],
 };
 
+/** True when a result of this status may have the field (e.g. `remaining`: only a run that may have left changes). */
+export function statusAllows(status: RunStatus, field: keyof typeof STATUS_FIELDS): boolean {
+  return STATUS_FIELDS[field].includes(status);
+}
+
 /**
  * True when a result has exactly the fields its status allows ({@link RunResult}); where results are
  * made from a journal, this is checked rather than assumed.
@@ -216,7 +224,7 @@ const STATUS_FIELDS: Record<'error' | 'awaiting' | 'remaining' | 'undoFiles', re
  * ```
  */
 export function fitsStatus(r: RunResultFields): r is RunResult {
-  const allowed = (Object.keys(STATUS_FIELDS) as (keyof typeof STATUS_FIELDS)[]).every((k) => r[k] === undefined || STATUS_FIELDS[k].includes(r.status));
+  const allowed = (Object.keys(STATUS_FIELDS) as (keyof typeof STATUS_FIELDS)[]).every((k) => r[k] === undefined || statusAllows(r.status, k));
   return allowed && (r.status !== 'awaiting-resume' || r.awaiting !== undefined);
 }
 
