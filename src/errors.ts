@@ -58,6 +58,8 @@ export type JournalErrorCode = 'JOURNAL_CORRUPT' | 'JOURNAL_MISSING' | 'JOURNAL_
  *
  * @example
  * ```ts
+ * declare const runner: Runner;
+ * declare const id: string;
  * try { await runner.status(id); }
  * catch (e) { if (e instanceof JournalError && e.code === 'JOURNAL_MISSING') console.error(`no run ${id}`); }
  * ```
@@ -80,6 +82,9 @@ export type LeaseErrorCode = 'LEASE_HELD' | 'FENCED';
  *
  * @example
  * ```ts
+ * declare const runner: Runner;
+ * declare const id: string;
+ * declare const executor: Executor;
  * try { await (await runner.resume(id, { executor })).result; }
  * catch (e) { if (e instanceof LeaseError && e.code === 'LEASE_HELD') console.error('another driver has it'); }
  * ```
@@ -102,6 +107,9 @@ export type RunStateErrorCode = 'NOT_RESUMABLE' | 'FINGERPRINT_MISMATCH' | 'RUNB
  *
  * @example
  * ```ts
+ * declare const runner: Runner;
+ * declare const id: string;
+ * declare const executor: Executor;
  * try { await runner.rollback(id, { executor }); }
  * catch (e) { if (e instanceof RunStateError) console.error(e.message); }
  * ```
@@ -121,7 +129,9 @@ export class RunStateError extends StateError {
  *
  * @example
  * ```ts
- * catch (e) { if (e instanceof StoreUnavailableError && e.transient) setTimeout(retry, 5000); }
+ * declare function openStore(): Promise<void>;
+ * try { await openStore(); }
+ * catch (e) { if (e instanceof StoreUnavailableError && e.transient) setTimeout(() => void openStore(), 5000); }
  * ```
  */
 export class StoreUnavailableError extends StateError {
@@ -258,7 +268,7 @@ export type StepErrorCode =
  *
  * @example
  * ```ts
- * throw new StepError('HOTFIX_MISSING', 'KB4054530 is not installed', { where: rt.stepId });
+ * throw new StepError('HOTFIX_MISSING', 'KB4054530 is not installed', { where: 'hotfix' });
  * ```
  */
 export class StepError extends Error {

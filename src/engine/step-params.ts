@@ -36,7 +36,9 @@ export function withPath(index: number, step: Pick<StepDefinition, 'id'>): strin
  *
  * @example
  * ```ts
- * const checked = checkStepParams(kinds.get(step.uses), step, 0, { params: { port: 443 }, steps: 'deferred' });
+ * const kinds = bundledStepKinds();
+ * const step = { id: 'schannel', uses: 'windows/schannel', with: { mode: '${{ params.mode }}' } };
+ * const checked = checkStepParams(kinds.get(step.uses), step, 0, { params: { mode: 'tls12-only' }, steps: 'deferred' });
  * if (!checked.ok) console.error(checked.issues.join('\n'));
  * ```
  */
@@ -99,8 +101,9 @@ export interface LookAheadInput {
  *
  * @example
  * ```ts
- * const ahead = stepsDeclaringWrites(0, { steps, kinds, params, outputs: {}, started: [] });
- * for (const s of ahead) writes.push(...(await s.kind.declares!({ params: s.params, rt })));
+ * const steps = [{ id: 'backup', uses: 'windows/registry-backup' }, { id: 'schannel', uses: 'windows/schannel' }];
+ * const ahead = stepsDeclaringWrites(0, { steps, kinds: bundledStepKinds(), params: {}, outputs: {}, started: [] });
+ * console.log(ahead.map((s) => s.stepId)); // ['schannel']
  * ```
  */
 export function stepsDeclaringWrites(after: number, input: LookAheadInput): DeclaringStep[] {

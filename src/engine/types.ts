@@ -73,6 +73,7 @@ export const DONE_STEP_STATUSES: ReadonlySet<StepStatus> = new Set<StepStatus>([
  *
  * @example
  * ```ts
+ * declare const result: RunResult;
  * const next = result.steps.find((s) => !isDoneStatus(s.status));
  * ```
  */
@@ -178,6 +179,7 @@ type Remaining = { remaining?: Change[] };
  *
  * @example
  * ```ts
+ * declare const run: Run;
  * const result = await run.result;
  * if (result.status === 'awaiting-resume') console.log(`waiting: ${result.awaiting}`);
  * else if (result.status === 'rollback-failed') console.log(result.remaining ?? []);
@@ -220,7 +222,8 @@ export function statusAllows(status: RunStatus, field: keyof typeof STATUS_FIELD
  *
  * @example
  * ```ts
- * if (!fitsStatus(fields)) throw new InternalError(`a ${fields.status} result with fields it cannot have`);
+ * declare const fields: RunResultFields;
+ * if (!fitsStatus(fields)) throw new Error(`a ${fields.status} result with fields it cannot have`);
  * ```
  */
 export function fitsStatus(r: RunResultFields): r is RunResult {
