@@ -6,10 +6,15 @@
  */
 import { ValidationError } from '../errors.js';
 import * as z from '../util/zod.js';
-import type { StepKindRegistry } from './kinds.js';
 import { DEFERRED_OUTPUT, resolveWith, type Scope, type StepDefinition } from './runbook.js';
-import type { StepKind } from './step-kind.js';
 import type { Json } from './types.js';
+
+/**
+ * What checking a step needs of its kind: the schema of its parameters, and whether it declares
+ * writes. A `StepKind` is one; this file names only what it reads, so that the runtime, which the
+ * step kinds import, can use it without an import cycle.
+ */
+export type KindShape = { readonly params: z.Schema; readonly declares?: unknown };
 
 /**
  * A step's parameters, resolved and checked: either the value to journal (and what the kind's schema
@@ -42,7 +47,7 @@ export function withPath(index: number, step: Pick<StepDefinition, 'id'>): strin
  * if (!checked.ok) console.error(checked.issues.join('\n'));
  * ```
  */
-export function checkStepParams(kind: StepKind<unknown>, step: StepDefinition, index: number, scope: Scope): CheckedParams {
+export function checkStepParams(kind: KindShape, step: StepDefinition, index: number, scope: Scope): CheckedParams {
   const where = withPath(index, step);
   let value: Json;
   try {
@@ -74,17 +79,18 @@ function stepParamIssues(issues: readonly { path: readonly PropertyKey[]; messag
 }
 
 /** A later step whose kind declares registry writes, with its parameters as its kind parsed them. */
-export interface DeclaringStep {
+export interface DeclaringStep<K extends KindShape = KindShape> {
   index: number;
   stepId: string;
-  kind: StepKind<unknown>;
+  kind: K;
   params: unknown;
 }
 
 /** What the look-ahead sees of a run: its steps, the parameters known, the outputs published so far. */
-export interface LookAheadInput {
+export interface LookAheadInput<K extends KindShape = KindShape> {
   steps: readonly StepDefinition[];
-  kinds: StepKindRegistry;
+  /** The kinds by the name `uses:` gives (a `StepKindRegistry`). */
+  kinds: { get(name: string): K };
   /** The run's parameters, secrets included. */
   params: Record<string, Json>;
   /** Outputs published so far, by step id. */
@@ -106,8 +112,8 @@ export interface LookAheadInput {
  * console.log(ahead.map((s) => s.stepId)); // ['schannel']
  * ```
  */
-export function stepsDeclaringWrites(after: number, input: LookAheadInput): DeclaringStep[] {
-  const out: DeclaringStep[] = [];
+export function stepsDeclaringWrites<K extends KindShape>(after: number, input: LookAheadInput<K>): DeclaringStep<K>[] {
+  const out: DeclaringStep<K>[] = [];
   for (let index = after + 1; index < input.steps.length; index++) {
     const step = input.steps[index];
     const kind = input.kinds.get(step.uses);
@@ -119,7 +125,7 @@ export function stepsDeclaringWrites(after: number, input: LookAheadInput): Decl
 }
 
 /** The parsed parameters of a step for the look-ahead, or `undefined` when they cannot be had yet. */
-function paramsOf(kind: StepKind<unknown>, step: StepDefinition, index: number, input: LookAheadInput): unknown {
+function paramsOf(kind: KindShape, step: StepDefinition, index: number, input: LookAheadInput): unknown {
   const known = input.started[index];
   if (known !== undefined) {
     const parsed = z.safeParse(kind.params, known);

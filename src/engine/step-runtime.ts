@@ -12,9 +12,9 @@ import type { ReadCache } from './read-cache.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 import type { DeclaredWrite } from '../windows/registry.js';
 import type { AwaitingReason, Json } from './types.js';
-import type { StepKindRegistry } from './kinds.js';
 import type { StepDefinition } from './runbook.js';
 import { stepsDeclaringWrites } from './step-params.js';
+import type { Schema } from '../util/zod.js';
 
 /** Thrown by {@link StepRuntime.suspend}; ends this drive of the run without failing the step. */
 export class SuspendSignal extends Error {
@@ -103,13 +103,20 @@ export interface StepRuntime {
  */
 export interface RunView {
   steps: readonly StepDefinition[];
-  kinds: StepKindRegistry;
+  /** The kinds by the name `uses:` gives (a `StepKindRegistry`; named by what is read of them, which keeps step-kind.ts → step-runtime.ts one-way). */
+  kinds: { get(name: string): DeclaringKind };
   /** The run's parameters, secrets included. */
   params: Record<string, Json>;
   /** Outputs published so far, by step id. */
   outputs: Readonly<Record<string, Json>>;
   /** Each step's parameters once it started (as journaled). */
   states: readonly { params: Json | undefined }[];
+}
+
+/** What the look-ahead reads of a kind: its parameters' schema, and the writes it declares. */
+export interface DeclaringKind {
+  readonly params: Schema;
+  declares?(args: { params: unknown; rt: StepRuntime }): Promise<DeclaredWrite[]>;
 }
 
 /** The saga's part of its copy of the services: why it runs, its budget, whether the target is gone. */
