@@ -258,20 +258,23 @@ async function driveForward(run: OpenRun, scope: StepScope, options: DriveOption
     if (isDoneStatus(run.state.steps[index].status)) continue;
     if (options.interrupt.aborted) return { kind: 'suspended', signal: new SuspendSignal('interrupted: stopped at a safe point', 'interrupted') };
     const step = await forwardStep(run, scope, index, options.signal);
-    if (step === null) continue;
-    if ('kind' in step) return step;
-    return failForward(run, index, step);
+    if (step.kind === 'went-on') continue;
+    if (step.kind === 'suspended') return step;
+    return failForward(run, index, step.failure);
   }
   return null;
 }
 
-/** Starts and runs one step: null when it went through, its failure, or how the drive ends (suspended). */
-async function forwardStep(run: OpenRun, scope: StepScope, index: number, signal: AbortSignal): Promise<ErrorRecord | DriveEnd | null> {
-  if (signal.aborted) return CANCELLED;
+/** How one step of the forward pass went: on to the next, failed, or this drive suspended. */
+type ForwardStep = { kind: 'went-on' } | { kind: 'failed'; failure: ErrorRecord } | { kind: 'suspended'; signal: SuspendSignal };
+
+/** Starts and runs one step, and settles it. */
+async function forwardStep(run: OpenRun, scope: StepScope, index: number, signal: AbortSignal): Promise<ForwardStep> {
+  if (signal.aborted) return { kind: 'failed', failure: CANCELLED };
   const invalid = startStep(run, index);
   if (invalid) {
     await settle(run, scope.services, index, 'failed', { summary: invalid.message, changes: [], output: null, error: invalid });
-    return invalid;
+    return { kind: 'failed', failure: invalid };
   }
   const outcome = await runStep(scope, index, 'forward');
   if (outcome.kind === 'suspended') return outcome;
@@ -280,9 +283,9 @@ async function forwardStep(run: OpenRun, scope: StepScope, index: number, signal
   // A step that stopped at its plan publishes what the plan found.
   const output = status === 'planned' || status === 'skipped' ? ((plan?.data ?? null) as Json) : ctx.output;
   await settle(run, scope.services, index, status, { summary: ctx.summary || plan?.summary || '', changes: plan?.changes ?? [], output, ...(ctx.error ? { error: ctx.error } : {}) });
-  if (status !== 'failed') return null;
-  if (signal.aborted) return CANCELLED;
-  return ctx.error ?? { name: 'StepError', code: 'FAILED', message: `step ${run.definition.steps[index].id} failed` };
+  if (status !== 'failed') return { kind: 'went-on' };
+  if (signal.aborted) return { kind: 'failed', failure: CANCELLED };
+  return { kind: 'failed', failure: ctx.error ?? { name: 'StepError', code: 'FAILED', message: `step ${run.definition.steps[index].id} failed` } };
 }
 
 /**
