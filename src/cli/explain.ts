@@ -3,7 +3,7 @@
  * message that says what to do, never a stack trace for an expected error. Only the CLI turns errors
  * into exit codes; the library never exits.
  */
-import { DurabilityError, ExecutorError, JournalError, StepError, ValidationError } from '../errors.js';
+import { DurabilityError, ExecutorError, StateError, StepError, ValidationError } from '../errors.js';
 import type { RunResult } from '../engine/types.js';
 import { UsageError } from './args.js';
 import { ExitCode } from './exit-codes.js';
@@ -57,7 +57,7 @@ export function explain(error: unknown): { code: number; message: string; kind: 
   // The state directory would not take a write: a run that exists awaits its resume (75); one that
   // never got its first record changed nothing (2, as a state directory refused before the run is).
   if (error instanceof DurabilityError) return { code: error.resumable ? ExitCode.awaitingResume : ExitCode.usage, message: error.message, kind: error.code };
-  if (error instanceof JournalError) {
+  if (error instanceof StateError) {
     const code = error.code === 'FENCED' ? ExitCode.awaitingResume : error.code === 'STORE_UNAVAILABLE' ? ExitCode.unavailable : ExitCode.usage;
     return { code, message: error.message, kind: error.code };
   }

@@ -11,7 +11,7 @@ import type { RunStartedRecord } from '../engine/records.js';
 import { replay, resultOf } from '../engine/replay.js';
 import { handshakeRows } from '../engine/report.js';
 import { runDirOf } from '../store/file-runs.js';
-import type { Change, Json, Outcome, RunResult } from '../engine/types.js';
+import { isDoneStatus, type Change, type Json, type Outcome, type RunResult } from '../engine/types.js';
 import { OUTCOMES, countOutcomes, outcomeOf } from '../engine/outcome.js';
 import { countsAsFailure, fleetResultOf, hostRunId } from '../fleet/fleet.js';
 import type { FleetRecord, HostStatus } from '../fleet/types.js';
@@ -93,7 +93,7 @@ export class ConsoleReader {
     const outcome = outcomeOf(r);
     const stepIds = steps ?? r.steps.map((s) => s.id);
     const byId = new Map(r.steps.map((s) => [s.id, s]));
-    const current = r.steps.find((s) => !['succeeded', 'skipped', 'planned', 'compensated', 'pending'].includes(s.status));
+    const current = r.steps.find((s) => !isDoneStatus(s.status) && s.status !== 'compensated' && s.status !== 'pending');
     const why = r.error ? firstLine(r.error.message) : r.reason && r.status !== 'succeeded' ? firstLine(r.reason) : undefined;
     return {
       ...base,

@@ -8,7 +8,7 @@ import { JournalError } from '../errors.js';
 import { replay, resultOf, type RunStartedRecord } from './replay.js';
 import { fingerprint } from './runbook.js';
 import type { JournalRecord, RunSummary } from './run-store.js';
-import type { RunResult } from './types.js';
+import { isDoneStatus, type RunResult } from './types.js';
 
 export type { RunSummary } from './run-store.js';
 
@@ -38,7 +38,7 @@ export function startedRecordIn(records: readonly JournalRecord[], runId: string
 
 /** The summary `status` shows, from a run's result. */
 export function summaryOf(id: string, r: RunResult): RunSummary {
-  const current = r.steps.find((s) => !['succeeded', 'skipped', 'planned', 'compensated'].includes(s.status));
+  const current = r.steps.find((s) => !isDoneStatus(s.status) && s.status !== 'compensated');
   return {
     runId: id,
     runbook: r.runbook,

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
-import { DurabilityError, JournalError, ValidationError, diskErrorOf } from '../errors.js';
+import { DurabilityError, RunStateError, ValidationError, diskErrorOf } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Clock } from '../util/clock.js';
 import { drive } from './drive.js';
@@ -18,7 +18,7 @@ import { JOURNAL_FORMAT, type RunStartedRecord } from './replay.js';
 import { runResult, startedRecordIn, startedRecordOf, summaryOf, type RunSummary } from './run-index.js';
 import { loadRunbook } from './bundled.js';
 import type { JournalRecord, JournalWriter, LeaseOptions, RunJournal, RunStore } from './run-store.js';
-import { writeReports, writeUndoFiles } from './report.js';
+import { withUndoFiles, writeReports, writeUndoFiles } from './report.js';
 import type { RetryPolicy } from './retry.js';
 import type { LoadedRunbook, RunbookDefinition } from './runbook.js';
 import type { Json, RunResult } from './types.js';
@@ -163,7 +163,7 @@ export class Runner<S extends RunStore = RunStore> {
     const publicParams = Object.fromEntries(Object.entries(params).filter(([k]) => !secrets.includes(k)));
     const checkMode = options.checkMode ?? false;
     return this.launch(runId, options.executor, secretValues, {}, { mode: 'drive', checkMode }, async (journal) => {
-      if (journal.records.length > 0) throw new JournalError('NOT_RESUMABLE', `run ${runId} already exists`, { hint: 'use `runbook resume`' });
+      if (journal.records.length > 0) throw new RunStateError('NOT_RESUMABLE', `run ${runId} already exists`, { hint: 'use `runbook resume`' });
       const record: RunStartedRecord = {
         type: 'run.started',
         format: JOURNAL_FORMAT,
@@ -205,7 +205,7 @@ export class Runner<S extends RunStore = RunStore> {
     const started = startedRecordIn(records, runId);
     const now = options.runbook === 'reload' ? await reloadRunbook(started, this.options.kinds, options.force ?? false) : options.runbook && toLoaded(options.runbook, this.options.kinds);
     if (now && now.fingerprint !== started.fingerprint && !options.force) {
-      throw new JournalError('FINGERPRINT_MISMATCH', `runbook ${started.runbook.name} changed since run ${runId} started`, {
+      throw new RunStateError('FINGERPRINT_MISMATCH', `runbook ${started.runbook.name} changed since run ${runId} started`, {
         where: now.source,
         hint: 'resume with the runbook as it was, or pass --force to continue with the recorded definition',
       });
@@ -342,8 +342,7 @@ export class Runner<S extends RunStore = RunStore> {
           mode: mode === 'drive' ? 'drive' : 'rollback',
           force: mode === 'force-rollback',
         });
-        const undo = await writeUndoFiles(result, journal.records, this.options.kinds, runDir);
-        const reported = undo ? { ...result, undoFiles: undo } : result;
+        const reported = withUndoFiles(result, await writeUndoFiles(result, journal.records, this.options.kinds, runDir));
         await writeReports(reported, runDir);
         await this.store.saveRun(runId, summaryOf(runId, reported));
         return reported;
@@ -392,7 +391,7 @@ async function reloadRunbook(started: RunStartedRecord, kinds: StepKindRegistry,
     const legacy = started.source === `runbook ${started.runbook.name}` ? await loadRunbook(started.runbook.name, kinds).catch(() => undefined) : undefined;
     if (legacy?.fingerprint === started.fingerprint) return legacy;
     if (force) return undefined;
-    throw new JournalError('RUNBOOK_CHANGED', `the runbook of run ${started.runId} cannot be loaded from ${started.source}: ${(cause as Error).message.split('\n')[0]}`, {
+    throw new RunStateError('RUNBOOK_CHANGED', `the runbook of run ${started.runId} cannot be loaded from ${started.source}: ${(cause as Error).message.split('\n')[0]}`, {
       where: started.source,
       hint: 'restore the file, or resume with --force to continue with the definition recorded in the journal',
       cause,

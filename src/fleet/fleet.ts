@@ -67,8 +67,9 @@ export function budgetOf(maxFailures: number | string | undefined, hosts: number
   if (maxFailures === undefined) return 0;
   const text = String(maxFailures).trim();
   const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(text);
-  if (!m || (m[2] === '' && !Number.isInteger(Number(m[1])))) throw new RangeError(`max failures is a whole number or a percentage (e.g. 2 or 10%), got "${text}"`);
-  if (m[2] === '%' && Number(m[1]) > 100) throw new RangeError(`max failures as a percentage is at most 100%, got "${text}"`);
+  const refuse = (what: string) => new ValidationError('invalid failure budget', [`maxFailures: ${what}, got "${text}"`], { hint: 'give a number of hosts (0 or more) or a percentage from 0% to 100%' });
+  if (!m || (m[2] === '' && !Number.isInteger(Number(m[1])))) throw refuse('a whole number or a percentage (e.g. 2 or 10%)');
+  if (m[2] === '%' && Number(m[1]) > 100) throw refuse('a percentage is at most 100%');
   return m[2] === '%' ? Math.floor((Number(m[1]) / 100) * hosts) : Number(m[1]);
 }
 
@@ -181,7 +182,9 @@ export function startFleet(options: FleetOptions): Fleet {
 export function fleetRecordOf(options: Omit<FleetOptions, 'runner' | 'connect'>): FleetRecord {
   const { inventory, runbook } = options;
   const concurrency = options.concurrency ?? 10;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency is a whole number of at least 1, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new ValidationError('invalid fleet concurrency', [`concurrency: a whole number of at least 1, got ${concurrency}`], { hint: 'nothing was stored or contacted' });
+  }
   const record: FleetRecord = {
     format: 1,
     fleetId: options.fleetId ?? `${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-fleet-${randomBytes(3).toString('hex')}`,

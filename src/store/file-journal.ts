@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { writeFileAtomic, writeFileAtomicUnsynced } from '../util/write-atomic.js';
-import { DurabilityError, JournalError, diskErrorOf } from '../errors.js';
+import { DurabilityError, JournalError, LeaseError, diskErrorOf } from '../errors.js';
 import { afterDurableRecord, faultError, journalBatchFault } from '../engine/crash-hook.js';
 import type { JournalRecord, JournalSync, JournalWriter } from '../engine/run-store.js';
 
@@ -302,7 +302,7 @@ export class Journal extends GroupCommitJournal {
     await this.fence?.();
     const current = statSync(this.file, { throwIfNoEntry: false })?.ino ?? -1;
     if (current !== this.inode) {
-      throw new JournalError('FENCED', 'another driver reopened this run\'s journal: this process no longer writes it', {
+      throw new LeaseError('FENCED', 'another driver reopened this run\'s journal: this process no longer writes it', {
         where: this.file,
         hint: 'nothing more was changed by this process; follow the run with `runbook status`',
       });

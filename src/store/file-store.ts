@@ -5,7 +5,7 @@
  */
 import { appendFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { JournalError } from '../errors.js';
+import { JournalError, RunStateError } from '../errors.js';
 import { Journal, readJournalFile, type JournalReading } from './file-journal.js';
 import type { JournalRecord } from '../engine/run-store.js';
 import { acquireLease } from './file-lease.js';
@@ -86,7 +86,7 @@ export function fileStore(stateDir: string): Store {
     },
     async createFleet(record) {
       const dir = fleetDirOf(root, record.fleetId);
-      if (isFleet(root, record.fleetId)) throw new JournalError('NOT_RESUMABLE', `fleet ${record.fleetId} already exists`, { where: dir, hint: 'use `runbook resume <fleet-id>`' });
+      if (isFleet(root, record.fleetId)) throw new RunStateError('NOT_RESUMABLE', `fleet ${record.fleetId} already exists`, { where: dir, hint: 'use `runbook resume <fleet-id>`' });
       await mkdir(dir, { recursive: true });
       await writeFileAtomic(join(dir, 'fleet.json'), `${JSON.stringify(record, null, 2)}\n`);
     },

@@ -22,7 +22,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import pRetry, { AbortError } from 'p-retry';
 import pg from 'pg';
-import { JournalError, type ErrorRecord } from '../errors.js';
+import { JournalError, LeaseError, RunStateError, StoreUnavailableError, type ErrorRecord } from '../errors.js';
 import { GroupCommitJournal, decodeLine } from './file-journal.js';
 import type { JournalRecord, Lease, LeaseOptions, OpenJournalOptions, RunJournal } from '../engine/run-store.js';
 import { processAlive } from './file-lease.js';
@@ -126,8 +126,8 @@ export function isConnectionError(error: unknown): boolean {
 }
 
 /** `FENCED`: this worker no longer drives the run, and changes nothing more. */
-function lostRun(location: string, runId: string, message: string): JournalError {
-  return new JournalError('FENCED', message, { where: `${location} run ${runId}`, hint: 'nothing more was changed by this worker; follow the run with `runbook status`' });
+function lostRun(location: string, runId: string, message: string): LeaseError {
+  return new LeaseError('FENCED', message, { where: `${location} run ${runId}`, hint: 'nothing more was changed by this worker; follow the run with `runbook status`' });
 }
 
 /** The URL for people: its password replaced. */
@@ -231,8 +231,8 @@ export class PostgresStore implements PublicPostgresStore {
   }
 
   /** The error of a store that cannot be reached, naming it (without its password). */
-  private unavailable(cause: unknown): JournalError {
-    return new JournalError('STORE_UNAVAILABLE', `the PostgreSQL store cannot be reached: ${(cause as Error).message}`, {
+  private unavailable(cause: unknown): StoreUnavailableError {
+    return new StoreUnavailableError(`the PostgreSQL store cannot be reached: ${(cause as Error).message}`, { transient: true }, {
       where: this.location,
       hint: 'check that the server is up and the URL, user and password ($PGPASSWORD) are right; nothing more was changed',
       cause,
@@ -333,7 +333,7 @@ export class PostgresStore implements PublicPostgresStore {
       // Like the file store: a holder on this machine whose process is gone holds nothing.
       if (h && host === hostname() && !processAlive(Number(pid))) ({ rows } = await claim(h.generation));
       if (rows.length === 0) {
-        throw new JournalError('LEASE_HELD', `the run is being driven by ${h?.holder ?? 'another worker'} (lease generation ${h?.generation ?? '?'}, until ${h?.expires_at?.toISOString() ?? '?'})`, {
+        throw new LeaseError('LEASE_HELD', `the run is being driven by ${h?.holder ?? 'another worker'} (lease generation ${h?.generation ?? '?'}, until ${h?.expires_at?.toISOString() ?? '?'})`, {
           where: `${this.location} run ${runId}`,
           hint: 'wait for that worker to finish; if it died, its lease is taken over once it expires (at once on its own machine)',
         });
@@ -439,7 +439,7 @@ export class PostgresStore implements PublicPostgresStore {
        SELECT pg_notify('${FLEET_CHANNEL}', fleet_id) FROM ins`,
       [record.fleetId, JSON.stringify(record)],
     );
-    if (r.rowCount === 0) throw new JournalError('NOT_RESUMABLE', `fleet ${record.fleetId} already exists`, { where: this.location, hint: 'use `runbook resume <fleet-id>`' });
+    if (r.rowCount === 0) throw new RunStateError('NOT_RESUMABLE', `fleet ${record.fleetId} already exists`, { where: this.location, hint: 'use `runbook resume <fleet-id>`' });
   }
 
   async readFleet(fleetId: string): Promise<FleetRecord> {

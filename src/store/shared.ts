@@ -4,7 +4,7 @@
  * peer dependencies of the package; opening a PostgreSQL store without them fails with the command that
  * installs them. (The CLI bundles both: `runbook … --store postgres://…` needs nothing more.)
  */
-import { JournalError } from '../errors.js';
+import { StoreUnavailableError } from '../errors.js';
 import type { PostgresStoreOptions } from './postgres.js';
 import type { PostgresStore } from './types.js';
 
@@ -18,7 +18,7 @@ export async function loadShared<T>(load: () => Promise<T>): Promise<T> {
   } catch (error) {
     const missing = /Cannot find (?:package|module) '(pg|pg-boss)'/.exec((error as Error)?.message ?? '')?.[1];
     if (!missing || !/MODULE_NOT_FOUND/.test(String((error as { code?: unknown }).code))) throw error;
-    throw new JournalError('STORE_UNAVAILABLE', `the PostgreSQL store needs the package ${missing}, which is not installed`, {
+    throw new StoreUnavailableError(`the PostgreSQL store needs the package ${missing}, which is not installed`, { transient: false }, {
       hint: `install both optional peer dependencies beside runbook-engine: ${INSTALL_PEERS} (an application that keeps its runs in files needs neither)`,
       cause: error,
     });

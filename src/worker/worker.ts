@@ -4,7 +4,7 @@
  * at a time (its fenced lease), and a run whose worker died is resumed by another from its journal.
  */
 import { EventEmitter } from 'eventemitter3';
-import { JournalError, toErrorRecord, type ErrorRecord } from '../errors.js';
+import { JournalError, LeaseError, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Run, Runner } from '../engine/runner.js';
 import { replay, resultOf } from '../engine/replay.js';
@@ -112,8 +112,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           const result = await run.result;
           events.emit('host:end', { fleetId, host, runId, status: result.status, outcome: outcomeOf(result), ...(result.error ? { error: result.error } : {}) });
         } catch (error) {
-          if (error instanceof JournalError && error.code === 'LEASE_HELD') events.emit('host:held', { fleetId, host, runId });
-          else if (error instanceof JournalError && error.code === 'FENCED') events.emit('host:end', { fleetId, host, runId, status: 'fenced', error: toErrorRecord(error) });
+          if (error instanceof LeaseError && error.code === 'LEASE_HELD') events.emit('host:held', { fleetId, host, runId });
+          else if (error instanceof LeaseError && error.code === 'FENCED') events.emit('host:end', { fleetId, host, runId, status: 'fenced', error: toErrorRecord(error) });
           else throw error;
         } finally {
           runs.delete(runId);

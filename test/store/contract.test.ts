@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { JournalError } from '../../src/errors.js';
+import { JournalError, StateError } from '../../src/errors.js';
 import { fileStore } from '../../src/store/file-store.js';
 import { postgresStore, MIGRATIONS, type PostgresStore } from '../../src/store/postgres.js';
 import type { Store } from '../../src/store/types.js';
@@ -80,7 +80,7 @@ const code = async (p: Promise<unknown>) => {
     await p;
     return 'resolved';
   } catch (error) {
-    return error instanceof JournalError ? error.code : (error as Error).message;
+    return error instanceof StateError ? error.code : (error as Error).message;
   }
 };
 
