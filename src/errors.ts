@@ -37,13 +37,122 @@ export class ValidationError extends Error {
   }
 }
 
-/** The journal of a run cannot be trusted: a record in the middle is corrupt or out of sequence. */
-export class JournalError extends Error {
-  override readonly name = 'JournalError';
-  readonly code: 'JOURNAL_CORRUPT' | 'JOURNAL_MISSING' | 'JOURNAL_VERSION' | 'LEASE_HELD' | 'FENCED' | 'FINGERPRINT_MISMATCH' | 'NOT_RESUMABLE' | 'RUNBOOK_CHANGED' | 'STORE_UNAVAILABLE';
-  constructor(code: JournalError['code'], message: string, details: ErrorDetails = {}) {
+/**
+ * The base of the failures of a run's durable record — its journal, its lease, its state, the store
+ * that keeps them. Catch it to catch them all; each family below has its own class and codes.
+ */
+export abstract class StateError extends Error {
+  abstract override readonly name: 'JournalError' | 'LeaseError' | 'RunStateError' | 'StoreUnavailableError';
+  abstract readonly code: JournalErrorCode | LeaseErrorCode | RunStateErrorCode | 'STORE_UNAVAILABLE';
+  constructor(message: string, details: ErrorDetails) {
     super(compose(message, details), { cause: details.cause });
+  }
+}
+
+/** Codes of {@link JournalError}. */
+export type JournalErrorCode = 'JOURNAL_CORRUPT' | 'JOURNAL_MISSING' | 'JOURNAL_VERSION';
+
+/**
+ * The journal of a run cannot be trusted or read: a record in the middle is corrupt or out of
+ * sequence, the run has no journal, or it was written in another format.
+ *
+ * @example
+ * ```ts
+ * declare const runner: Runner;
+ * declare const id: string;
+ * try { await runner.status(id); }
+ * catch (e) { if (e instanceof JournalError && e.code === 'JOURNAL_MISSING') console.error(`no run ${id}`); }
+ * ```
+ */
+export class JournalError extends StateError {
+  override readonly name = 'JournalError';
+  readonly code: JournalErrorCode;
+  constructor(code: JournalErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message, details);
     this.code = code;
+  }
+}
+
+/** Codes of {@link LeaseError}: another driver holds the run, or this one lost it (fenced off). */
+export type LeaseErrorCode = 'LEASE_HELD' | 'FENCED';
+
+/**
+ * The run's lease: another driver holds it (`LEASE_HELD`), or this process lost it and changes
+ * nothing more (`FENCED`).
+ *
+ * @example
+ * ```ts
+ * declare const runner: Runner;
+ * declare const id: string;
+ * declare const executor: Executor;
+ * try { await (await runner.resume(id, { executor })).result; }
+ * catch (e) { if (e instanceof LeaseError && e.code === 'LEASE_HELD') console.error('another driver has it'); }
+ * ```
+ */
+export class LeaseError extends StateError {
+  override readonly name = 'LeaseError';
+  readonly code: LeaseErrorCode;
+  constructor(code: LeaseErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message, details);
+    this.code = code;
+  }
+}
+
+/** Codes of {@link RunStateError}. */
+export type RunStateErrorCode = 'NOT_RESUMABLE' | 'FINGERPRINT_MISMATCH' | 'RUNBOOK_CHANGED';
+
+/**
+ * What was asked does not fit the run's state: it exists already, it cannot be resumed or rolled back,
+ * or its runbook changed since it started.
+ *
+ * @example
+ * ```ts
+ * declare const runner: Runner;
+ * declare const id: string;
+ * declare const executor: Executor;
+ * try { await runner.rollback(id, { executor }); }
+ * catch (e) { if (e instanceof RunStateError) console.error(e.message); }
+ * ```
+ */
+export class RunStateError extends StateError {
+  override readonly name = 'RunStateError';
+  readonly code: RunStateErrorCode;
+  constructor(code: RunStateErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message, details);
+    this.code = code;
+  }
+}
+
+/**
+ * The store of runs cannot be used. `transient` is true when it may answer later (it could not be
+ * reached) and false when it never will as it is (a package it needs is not installed).
+ *
+ * @example
+ * ```ts
+ * declare function openStore(): Promise<void>;
+ * try { await openStore(); }
+ * catch (e) { if (e instanceof StoreUnavailableError && e.transient) setTimeout(() => void openStore(), 5000); }
+ * ```
+ */
+export class StoreUnavailableError extends StateError {
+  override readonly name = 'StoreUnavailableError';
+  readonly code = 'STORE_UNAVAILABLE';
+  readonly transient: boolean;
+  constructor(message: string, facts: { transient: boolean }, details: ErrorDetails = {}) {
+    super(message, details);
+    this.transient = facts.transient;
+  }
+}
+
+/**
+ * A bug of runbook-engine (or of a step kind's code), not of its input: something that cannot happen
+ * did. Nothing the operator typed can cause it; report it with the message.
+ */
+export class InternalError extends Error {
+  override readonly name = 'InternalError';
+  readonly code = 'INTERNAL';
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(compose(message, details), { cause: details.cause });
   }
 }
 
@@ -134,11 +243,38 @@ export class ExecutorError extends Error {
   }
 }
 
-/** A step could not do what it must; the saga compensates the steps already done. */
+/** Why a step failed, as its {@link StepError} or its journal record says. */
+export type StepErrorCode =
+  | 'BACKUP_MISSING'
+  | 'CHECK_MODE_WRITE'
+  | 'COMPENSATION_BUDGET'
+  | 'COMPENSATION_FAILED'
+  | 'FAILED'
+  | 'HOTFIX_MISSING'
+  | 'IP_VERIFY_FAILED'
+  | 'PARAMETER_REFUSED'
+  | 'PREFLIGHT_FAILED'
+  | 'PROTOCOL'
+  | 'READ_ONLY'
+  | 'RESTART_TIMEOUT'
+  | 'SECRET_MISSING'
+  | 'SHUTDOWN_PENDING'
+  | 'TARGET_GONE'
+  | 'UNDO_FAILED'
+  | 'VERIFY_FAILED';
+
+/**
+ * A step could not do what it must; the saga compensates the steps already done.
+ *
+ * @example
+ * ```ts
+ * throw new StepError('HOTFIX_MISSING', 'KB4054530 is not installed', { where: 'hotfix' });
+ * ```
+ */
 export class StepError extends Error {
   override readonly name = 'StepError';
-  readonly code: string;
-  constructor(code: string, message: string, details: ErrorDetails = {}) {
+  readonly code: StepErrorCode;
+  constructor(code: StepErrorCode, message: string, details: ErrorDetails = {}) {
     super(compose(message, details), { cause: details.cause });
     this.code = code;
   }

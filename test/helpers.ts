@@ -23,7 +23,7 @@ import {
   type LoadedRunbook,
   type RunbookDefinition,
   type RunResult,
-  type RunStore,
+  type Store,
   type SimHostState,
   VirtualClock,
   type Clock,
@@ -63,7 +63,7 @@ export async function registryText(file: string): Promise<string> {
 }
 
 /** A runner with fast retries; give it the clock of the simulated host it drives. */
-export function newRunner(stateDir: string, clock?: Clock, store?: RunStore): Runner {
+export function newRunner(stateDir: string, clock?: Clock, store?: Store): Runner {
   return new Runner({ stateDir, kinds, retry: { minTimeout: 5, maxTimeout: 20, randomize: false }, clock, store });
 }
 
@@ -80,7 +80,7 @@ export function restartRefused(host: SimHostState): void {
 /** Runs a runbook to its end (no resume), returning the result and the executor used. */
 export async function runToEnd(
   file: string,
-  options: { runbook?: LoadedRunbook | RunbookDefinition; params?: Record<string, unknown>; checkMode?: boolean; stateDir?: string; store?: RunStore; executor?: Executor } = {},
+  options: { runbook?: LoadedRunbook | RunbookDefinition; params?: Record<string, unknown>; checkMode?: boolean; stateDir?: string; store?: Store; executor?: Executor } = {},
 ): Promise<{ result: RunResult; runner: Runner; executor: Executor; clock: VirtualClock | undefined }> {
   // A simulated host made here shares a virtual clock with the runner: its restarts take no real time.
   // A given executor (a real transport, whose host keeps real time) runs on the system clock.

@@ -1,12 +1,14 @@
 /**
- * `runbook run|plan <runbook> --inventory <file>`: the runbook over a fleet. One line per host as it
- * ends (and per wave as it starts), not one per step of every host; `--json` streams the fleet's events
- * as NDJSON, each with its host. Exit 0 when every host succeeded (or was planned), 75 when some wait for
+ * `runbook run|plan <runbook> --inventory <file>`: the runbook over a fleet. What it prints as it goes
+ * is fleet-output.ts's: a live block of the running hosts on a terminal, one line per step outcome and
+ * per host in a pipe; `--json` streams the fleet's events as NDJSON, each with its host. Exit 0 when every host succeeded (or was planned), 75 when some wait for
  * a resume, 1 otherwise.
  */
 import type { LoadedRunbook } from '../engine/runbook.js';
 import { limitInventory, loadInventory, unmatchedLimitPatterns } from '../fleet/inventory.js';
 import { runResult } from '../engine/run-index.js';
+import { replay, resultOf } from '../engine/replay.js';
+import type { JournalRecord } from '../engine/run-store.js';
 import type { Change, RunResult } from '../engine/types.js';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -16,8 +18,13 @@ import type { PostgresStore } from '../store/postgres.js';
 import { bundledStepKinds } from '../steps/index.js';
 import { ExitCode, detailedExitCode, fleetRefusedAsInput } from './exit-codes.js';
 import { OUTCOMES, countOutcomes, describeCounts, exitCodeOf, outcomeOf, type Outcome } from '../engine/outcome.js';
-import { UsageError, runnerFor, stopOnSignals, type Where } from './common.js';
+import { UsageError } from './args.js';
+import { stopOnSignals } from './signals.js';
+import { runnerFor, type Where } from './state.js';
 import { bold, green, red, renderChanges, yellow } from './render.js';
+import { attachFleetOutput, operatorAlert, paintOutcome } from './fleet-output.js';
+
+export { progressLine } from './fleet-view.js';
 import { checkTarget, connect } from './targets.js';
 import { confirm } from './confirm.js';
 import { ValidationError } from '../errors.js';
@@ -43,7 +50,6 @@ export interface FleetCommandOptions {
 }
 
 /** An outcome's label in its colour. */
-const paint = (o: Outcome) => ({ ok: green, warn: yellow, bad: red })[OUTCOMES[o].tone](OUTCOMES[o].label);
 
 export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
   let inventory = await loadInventory(o.inventory);
@@ -78,7 +84,7 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
   if (o.noWait) {
     // Checked as for a fleet driven here; then the workers take it from the store.
     const record = fleetRecordOf(fleetOptions);
-    const { enqueueFleet } = await import('../store/shared.js');
+    const { enqueueFleet } = await import('../worker/entry.js');
     await enqueueFleet(o.where.store as PostgresStore, record);
     if (o.json) process.stdout.write(`${JSON.stringify({ event: 'fleet:queued', fleetId: record.fleetId, hosts: inventory.hosts.length })}\n`);
     else process.stdout.write(`${record.fleetId}\nqueued: ${inventory.hosts.length} host(s) in ${inventory.waves.length} wave(s) for \`runbook worker\`; follow with \`runbook status ${record.fleetId}\`\n`);
@@ -197,19 +203,22 @@ export async function rollbackFleetCommand(where: Where, fleetId: string, force:
     for (const host of [...wave.hosts].reverse()) {
       const runId = hostRunId(fleetId, host.name);
       let r: RunResult;
+      let records: JournalRecord[];
       try {
-        r = await runResult(where.store, runId);
+        // Read once: what the run says now, and what its rollback goes on from.
+        records = await where.store.readJournal(runId);
+        r = resultOf(replay(records), where.store.location);
       } catch {
         continue; // never started: nothing to undo
       }
       if (r.checkMode || !['succeeded', 'awaiting-resume', 'running'].includes(r.status)) continue;
       const executor = await connect(host.target);
       try {
-        const done = await (await runner.rollback(runId, { executor, force })).result;
+        const done = await (await runner.rollback(runId, { executor, force, records })).result;
         const outcome = outcomeOf(done);
         outcomes.push(outcome);
         if (json) process.stdout.write(`${JSON.stringify({ event: 'host:rollback', fleetId, wave: wave.name, host: host.name, status: done.status, outcome })}\n`);
-        else process.stdout.write(`  ${host.name.padEnd(24)} ${paint(outcome)}\n`);
+        else process.stdout.write(`  ${host.name.padEnd(24)} ${paintOutcome(outcome)}\n`);
         if (outcome === 'rollback-failed') process.stderr.write(operatorAlert(host.name, done.runId));
       } finally {
         await executor.close();
@@ -219,53 +228,9 @@ export async function rollbackFleetCommand(where: Where, fleetId: string, force:
   return exitCodeOf(outcomes);
 }
 
-/** What an operator must do now, on stderr: a rollback that failed left changes on a host. */
-function operatorAlert(host: string, runId: string | undefined): string {
-  return `${red('ROLLBACK FAILED — an operator is needed')} on ${host}: its report lists what is still changed; undo.reg and undo.ps1 in its run directory undo it${runId ? ` (\`runbook status ${runId}\`)` : ''}\n`;
-}
-
 async function follow(fleet: Fleet, o: { json: boolean; heading: string; where: Where }): Promise<number> {
   const out = (s: string) => process.stdout.write(s);
-  if (o.json) {
-    for (const event of ['wave:start', 'host:start', 'host:end', 'wave:end'] as const) {
-      fleet.events.on(event, (e: object) => out(`${JSON.stringify({ event, at: new Date().toISOString(), ...e })}\n`));
-    }
-  } else if (process.stdout.isTTY) {
-    // A terminal: one line per wave, rewritten as its hosts start and end, and each failure as it happens.
-    out(`${bold(`Fleet ${fleet.id}`)}: ${o.heading}\n`);
-    let wave = '';
-    let counts = emptyCounts(0);
-    const redraw = () => out(`\r\x1b[K${progressLine(wave, counts)}`);
-    fleet.events.on('wave:start', (e) => {
-      wave = e.wave;
-      counts = emptyCounts(e.hosts.length);
-      redraw();
-    });
-    fleet.events.on('host:start', () => {
-      counts.pending -= 1;
-      counts.running += 1;
-      redraw();
-    });
-    fleet.events.on('host:end', (h) => {
-      if (h.status !== 'skipped' && h.runId) counts.running = Math.max(0, counts.running - 1);
-      else counts.pending -= 1;
-      const tone = OUTCOMES[h.outcome].tone;
-      const key = h.outcome === 'awaiting-restart-window' || h.outcome === 'interrupted' ? 'waiting' : tone === 'bad' ? 'failed' : 'done';
-      counts[key] += 1;
-      if (key === 'failed') out(`\r\x1b[K  ${paint(h.outcome)} ${h.host}: ${h.error?.message.split('\n')[0] ?? ''}\n`);
-      if (h.outcome === 'rollback-failed') process.stderr.write(operatorAlert(h.host, h.runId));
-      redraw();
-    });
-    fleet.events.on('wave:end', () => out('\n'));
-  } else {
-    out(`${bold(`Fleet ${fleet.id}`)}: ${o.heading}\n`);
-    fleet.events.on('wave:start', (e) => out(`\n${bold(`wave ${e.wave}`)}: ${e.hosts.length} host(s)\n`));
-    fleet.events.on('host:end', (h) => {
-      const error = h.error && OUTCOMES[h.outcome].tone !== 'ok' ? ` — ${h.error.message.split('\n')[0]}` : '';
-      out(`  ${h.host.padEnd(24)} ${paint(h.outcome)}  ${h.changes} ${h.outcome === 'changes-pending' ? 'pending' : h.outcome === 'rollback-failed' ? 'still changed' : 'change(s)'}, ${h.roundTrips} round trip(s)${error}\n`);
-      if (h.outcome === 'rollback-failed') process.stderr.write(operatorAlert(h.host, h.runId));
-    });
-  }
+  const stop = attachFleetOutput(fleet.events, o.json ? 'json' : process.stdout.isTTY ? 'tty' : 'plain', { heading: `${bold(`Fleet ${fleet.id}`)}: ${o.heading}` });
   // The first SIGINT or SIGTERM stops the fleet at a safe point, as for a single run: no new host
   // starts, each running host stops at its next safe point; the fleet then exits 75. A second aborts.
   const detach = stopOnSignals({
@@ -278,6 +243,7 @@ async function follow(fleet: Fleet, o: { json: boolean; heading: string; where: 
     result = await fleet.result;
   } finally {
     detach();
+    stop();
   }
   const plans = result.checkMode ? await planDiffs(o.where, result) : undefined;
   if (o.json) out(`${JSON.stringify({ event: 'summary', ...result })}\n`);
@@ -285,14 +251,6 @@ async function follow(fleet: Fleet, o: { json: boolean; heading: string; where: 
   // Every host that started refused for a parameter: nothing changed anywhere, an input error (exit 2).
   if (result.status === 'failed' && fleetRefusedAsInput(result.waves.flatMap((w) => w.hosts))) return ExitCode.usage;
   return result.exitCode;
-}
-
-type WaveCounts = { done: number; failed: number; waiting: number; running: number; pending: number };
-const emptyCounts = (hosts: number): WaveCounts => ({ done: 0, failed: 0, waiting: 0, running: 0, pending: hosts });
-
-/** A wave's progress in one line: how many hosts are done, failed, wait, run and are still to start. */
-export function progressLine(wave: string, c: WaveCounts): string {
-  return `wave ${bold(wave)}: ${green(`${c.done} done`)}, ${red(`${c.failed} failed`)}, ${c.waiting} waiting, ${c.running} running, ${c.pending} pending`;
 }
 
 /** A plan's diffs, hosts that share the same diff grouped: `[hosts, diff]`, the largest group first. */

@@ -13,13 +13,13 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PostgresStore } from '../store/postgres.js';
-import type { RunStore } from '../store/types.js';
+import type { Store } from '../store/types.js';
 import { listenPostgres } from './live-postgres.js';
 
 export type Changes = { runs: Set<string>; fleets: Set<string> };
 
 export interface LiveOptions {
-  store: RunStore;
+  store: Store;
   stateDir: string;
   /** Called with each batch of changes. */
   onBatch: (changes: Changes) => void;

@@ -6,16 +6,16 @@
  */
 import { stat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JournalRecord } from '../engine/journal.js';
+import type { JournalRecord } from '../engine/run-store.js';
 import type { RunStartedRecord } from '../engine/records.js';
 import { replay, resultOf } from '../engine/replay.js';
 import { handshakeRows } from '../engine/report.js';
-import { runDirOf } from '../engine/run-index.js';
-import type { Change, Json, Outcome, RunResult } from '../engine/types.js';
+import { runDirOf } from '../store/file-runs.js';
+import { isDoneStatus, type Change, type Json, type Outcome, type RunResult } from '../engine/types.js';
 import { OUTCOMES, countOutcomes, outcomeOf } from '../engine/outcome.js';
 import { countsAsFailure, fleetResultOf, hostRunId } from '../fleet/fleet.js';
 import type { FleetRecord, HostStatus } from '../fleet/types.js';
-import type { RunStore } from '../store/types.js';
+import type { Store } from '../store/types.js';
 import type { FleetHost, FleetRow, FleetView, ListResponse, RunRow, RunView, StepView } from './api-types.js';
 import { adviceFor, labelOf, toneOf, VIEW_ONLY, type ViewOutcome } from './outcome.js';
 
@@ -35,7 +35,7 @@ export class ConsoleReader {
   private readonly cache = new Map<string, { key: string; read: Read }>();
 
   constructor(
-    readonly store: RunStore,
+    readonly store: Store,
     readonly stateDir: string,
   ) {}
 
@@ -76,8 +76,8 @@ export class ConsoleReader {
         return [];
       }
     }
-    // The PostgreSQL store: its fleets table (RunStore has no listing of fleets).
-    const pgStore = this.store as RunStore & { query?: (q: string) => Promise<{ rows: { fleet_id: string }[] }> };
+    // The PostgreSQL store: its fleets table (Store has no listing of fleets).
+    const pgStore = this.store as Store & { query?: (q: string) => Promise<{ rows: { fleet_id: string }[] }> };
     if (!pgStore.query) return [];
     return (await pgStore.query('SELECT fleet_id FROM rbe_fleets ORDER BY fleet_id')).rows.map((r) => r.fleet_id);
   }
@@ -93,7 +93,7 @@ export class ConsoleReader {
     const outcome = outcomeOf(r);
     const stepIds = steps ?? r.steps.map((s) => s.id);
     const byId = new Map(r.steps.map((s) => [s.id, s]));
-    const current = r.steps.find((s) => !['succeeded', 'skipped', 'planned', 'compensated', 'pending'].includes(s.status));
+    const current = r.steps.find((s) => !isDoneStatus(s.status) && s.status !== 'compensated' && s.status !== 'pending');
     const why = r.error ? firstLine(r.error.message) : r.reason && r.status !== 'succeeded' ? firstLine(r.reason) : undefined;
     return {
       ...base,

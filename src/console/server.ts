@@ -9,7 +9,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import type { RunStore } from '../store/types.js';
+import type { Store } from '../store/types.js';
 import type { SessionInfo, UpdateEvent } from './api-types.js';
 import { ActionRefused, ConsoleActions, type ActionEntry, type ActionName } from './actions.js';
 import { loadAssets } from './assets.js';
@@ -18,7 +18,7 @@ import { watchStore, type Changes, type Live, type LiveMode } from './live.js';
 import { ConsoleReader } from './reader.js';
 
 export interface ConsoleOptions {
-  store: RunStore;
+  store: Store;
   stateDir: string;
   /** @default '127.0.0.1' */
   host?: string;

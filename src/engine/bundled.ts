@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ValidationError } from '../errors.js';
+import { InternalError, ValidationError } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
 import type { StepKindRegistry } from './kinds.js';
 import { checkKinds, loadRunbookFile, parseRunbookText, readRunbookText, validateRunbook } from './loader.js';
@@ -105,5 +105,5 @@ export async function loadRunbook(nameOrPath: string, kinds: StepKindRegistry): 
       return loadBundled(nameOrPath, file, kinds);
     }
   }
-  throw new Error(`bundled runbook ${nameOrPath} vanished`);
+  throw new InternalError(`bundled runbook ${nameOrPath} vanished`);
 }

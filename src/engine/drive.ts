@@ -10,26 +10,24 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
-import { DurabilityError, JournalError, diskErrorOf, toErrorRecord, type ErrorRecord } from '../errors.js';
+import { DurabilityError, RunStateError, StateError, diskErrorOf, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import { writeFileAtomic } from '../util/write-atomic.js';
 import type { RunEmitter } from './events.js';
-import { transformedWriter, type JournalWriter } from './journal.js';
+import { transformedWriter, type JournalWriter } from './run-store.js';
 import type { StepKindRegistry } from './kinds.js';
-import { stepParamIssues } from './loader.js';
 import { ReadCache } from './read-cache.js';
 import { settledFromSnapshot } from './records.js';
-import { positionOf, replay, resultOf } from './replay.js';
-import { resolvePolicy, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
-import { resolveWith } from './runbook.js';
+import { positionOf, replay, resultOf, type RunState, type RunStartedRecord } from './replay.js';
+import type { RetryPolicy } from './retry.js';
+import type { RunbookDefinition } from './runbook.js';
+import { runStep, type StepScope } from './run-step.js';
 import { DEFAULT_COMPENSATION_BUDGET_MS, compensateSteps } from './saga.js';
-import { createMasker, maskRecord, restoreSecrets, secretFree } from './secrets.js';
-import { hostStep, type StepOutcome } from './step-host.js';
-import type { DeclaredWrite } from '../windows/registry.js';
-import { SuspendSignal, createStepRuntime, type RuntimeServices } from './step-runtime.js';
-import type { AwaitingReason, Change, Json, RunResult, RunStatus, StepStatus } from './types.js';
-import { writeFileAtomic } from '../util/write-atomic.js';
-import * as z from '../util/zod.js';
+import { createMasker, maskRecord, secretFree, type Masker } from './secrets.js';
+import { checkStepParams } from './step-params.js';
+import { SuspendSignal, takeCounters, type RuntimeServices } from './step-runtime.js';
+import { isDoneStatus, type AwaitingReason, type Change, type Json, type RunResult, type RunStatus, type StepStatus } from './types.js';
 
 /** How many drives may start from the same position before the run needs an operator. */
 export const MAX_RESUMES_WITHOUT_PROGRESS = 3;
@@ -69,7 +67,309 @@ export interface DriveOptions {
   force?: boolean;
 }
 
-const DONE = new Set(['succeeded', 'skipped', 'planned']);
+/** How a drive ends: the run ended with a status, or it stopped to await a resume. */
+export type DriveEnd = { kind: 'ended'; status: RunStatus; error?: ErrorRecord; reason?: string } | { kind: 'suspended'; signal: SuspendSignal };
+
+/** What one drive knows of its run: the journal (written through a masking writer), its state as replayed, its data. */
+interface OpenRun {
+  runId: string;
+  started: RunStartedRecord;
+  /** The steps this run drives (those whose `when:` holds). */
+  definition: RunbookDefinition;
+  journal: JournalWriter;
+  events: RunEmitter;
+  masker: Masker;
+  state: RunState;
+  kinds: StepKindRegistry;
+  /** The run's parameters, secrets included. */
+  params: Record<string, Json>;
+  /** Values of the secret parameters: never journaled. */
+  secrets: Record<string, Json>;
+  /** Outputs published by the steps done, by step id. */
+  outputs: Record<string, Json>;
+  stateDir: string;
+}
+
+const CANCELLED: ErrorRecord = { name: 'AbortError', code: 'CANCELLED', message: 'the run was cancelled' };
+
+/**
+ * Drives a run from where its journal stands — the table of contents: open the run, start this drive's
+ * segment, build the services once, go forward through the steps, then backward through the saga when
+ * one is under way.
+ */
+export async function drive(options: DriveOptions): Promise<RunResult> {
+  const run = openRun(options);
+  const settled = refuseOrResult(run, options);
+  if (settled) return settled;
+  const stuck = await startSegment(run, options);
+  if (stuck) return endDrive(run, stuck);
+  const scope = stepScope(run, options);
+  const forward = options.mode === 'rollback' ? await startOperatorSaga(run, options) : await driveForward(run, scope, options);
+  if (forward) return endDrive(run, forward);
+  return endDrive(run, await driveBackward(run, scope, options));
+}
+
+/** The run as its journal tells it, with a writer that masks secrets in every record. */
+function openRun(options: DriveOptions): OpenRun {
+  const masker = createMasker(options.secrets);
+  options.events.mask = masker.mask;
+  const journal = transformedWriter(options.journal, (record) => maskRecord(record, masker));
+  const state = replay(journal.records);
+  const { started } = state;
+  const definition = started.runbook;
+  const outputs: Record<string, Json> = {};
+  state.steps.forEach((st, i) => {
+    if (isDoneStatus(st.status)) outputs[definition.steps[i].id] = st.output;
+  });
+  const params = { ...started.params, ...options.secrets };
+  return {
+    runId: started.runId,
+    started,
+    definition,
+    journal,
+    events: options.events,
+    masker,
+    state,
+    kinds: options.kinds,
+    params,
+    secrets: options.secrets,
+    outputs,
+    stateDir: options.stateDir,
+  };
+}
+
+/** A rollback the run cannot take is refused; a run that has ended is not driven again: its result. */
+function refuseOrResult(run: OpenRun, options: DriveOptions): RunResult | null {
+  const { state, started, runId } = run;
+  if (options.mode === 'rollback') {
+    const refuse = (why: string, hint: string) => new RunStateError('NOT_RESUMABLE', `run ${runId} ${why}`, { hint });
+    if (started.checkMode) throw refuse('is a plan: it changed nothing', 'nothing to roll back');
+    if (state.ended && state.ended.status !== 'succeeded') throw refuse(`is ${state.ended.status}`, 'only a succeeded or unfinished run can be rolled back');
+    return null;
+  }
+  return state.ended ? resultOf(state, options.stateDir) : null;
+}
+
+/** Journals this drive's start; a run resumed again and again at the same point ends for an operator. */
+async function startSegment(run: OpenRun, options: DriveOptions): Promise<DriveEnd | null> {
+  const { state, started, definition, journal } = run;
+  const resumed = state.segments.length > 0;
+  const position = positionOf(state);
+  const stuck = state.segments.filter((s) => s.resume && s.position === position && !(s.awaiting && EXPECTED_WAITS.has(s.awaiting))).length;
+  await journal.append({ type: 'segment.started', position, resume: resumed, pid: process.pid, mode: options.mode });
+  run.events.emit('run:start', {
+    runId: run.runId,
+    runbook: definition.name,
+    target: started.target,
+    checkMode: started.checkMode,
+    resumed,
+    steps: definition.steps.map((s) => s.id),
+    mode: options.mode,
+  });
+  if (!resumed || stuck < MAX_RESUMES_WITHOUT_PROGRESS || options.mode !== 'drive') return null;
+  return {
+    kind: 'ended',
+    status: 'rollback-failed',
+    reason: `resumed ${stuck} times at the same point (${position}) without progress; an operator must look at the target and the journal`,
+    error: { name: 'JournalError', code: 'NO_PROGRESS', message: `no progress after ${stuck} resumes at ${position}` },
+  };
+}
+
+/** Journals how this drive ends, and tells the listeners the run's result. */
+async function endDrive(run: OpenRun, end: DriveEnd): Promise<RunResult> {
+  if (end.kind === 'suspended') {
+    await run.journal.append({ type: 'run.suspended', reason: end.signal.reason, awaiting: end.signal.awaiting });
+  } else {
+    await run.journal.append({ type: 'run.ended', status: end.status, ...(end.error ? { error: end.error } : {}), ...(end.reason ? { reason: end.reason } : {}) });
+  }
+  const result = resultOf(replay(run.journal.records), run.stateDir);
+  run.events.emit('run:end', result);
+  return result;
+}
+
+/** The services, built once for this drive, and what running a step needs besides them. */
+function stepScope(run: OpenRun, options: DriveOptions): StepScope {
+  const { state, started, definition } = run;
+  const services: RuntimeServices = {
+    runId: run.runId,
+    executor: options.executor,
+    journal: run.journal,
+    events: run.events,
+    cache: new ReadCache(),
+    checkMode: started.checkMode,
+    run: { steps: definition.steps, kinds: options.kinds, params: run.params, outputs: run.outputs, states: state.steps },
+    overrides: options.overrides,
+    resumeCommand: options.resumeCommand,
+    signal: options.signal,
+    memos: state.memos,
+    saveFile: backupSaver(run, options.runDir),
+    counters: new Map(),
+    fence: options.fence,
+    interrupted: () => options.interrupt.aborted,
+    interruptSignal: options.interrupt,
+    clock: options.clock ?? systemClock,
+    saga: null,
+  };
+  const { kinds, secrets, retry, retries, inspect } = options;
+  return { definition, kinds, states: state.steps, services, secrets, retry, retries, inspect };
+}
+
+/** Keeps a file (secrets masked) in the run's `backups` folder, journaled once by its path. */
+function backupSaver(run: OpenRun, runDir: string): (name: string, content: string) => Promise<string> {
+  const saved = new Set(run.state.backups);
+  return async (name, content) => {
+    const dir = join(runDir, 'backups');
+    const file = join(dir, name);
+    try {
+      await mkdir(dir, { recursive: true });
+      await writeFileAtomic(file, run.masker.text(content));
+    } catch (cause) {
+      const errno = diskErrorOf(cause);
+      if (!errno) throw cause;
+      // A backup guards the change after it: the run stops here, before that change, and no later
+      // record may say that it went on (the step's failure must not start a rollback either).
+      const error = new DurabilityError(`a backup could not be kept (${errno})`, { file, errno }, { cause });
+      run.journal.fail?.(error);
+      throw error;
+    }
+    if (!saved.has(file)) {
+      saved.add(file);
+      await run.journal.append({ type: 'file.saved', path: file });
+    }
+    return file;
+  };
+}
+
+/** `runbook rollback`: the saga starts from the last step that ran, unless one is under way. */
+async function startOperatorSaga(run: OpenRun, options: DriveOptions): Promise<null> {
+  if (run.state.saga) return null;
+  const failedIndex = run.state.steps.reduce((last, st, i) => (st.snapshot !== undefined ? i : last), -1);
+  await run.journal.append({ type: 'saga.started', failedIndex, reason: 'operator', force: Boolean(options.force) });
+  return null;
+}
+
+/**
+ * The forward pass: every step not done yet, in order. Returns how the drive ends, or null when the
+ * steps are all done or a saga was started (the backward pass takes over).
+ */
+async function driveForward(run: OpenRun, scope: StepScope, options: DriveOptions): Promise<DriveEnd | null> {
+  if (run.state.saga) return null;
+  for (let index = 0; index < run.definition.steps.length; index++) {
+    if (isDoneStatus(run.state.steps[index].status)) continue;
+    if (options.interrupt.aborted) return { kind: 'suspended', signal: new SuspendSignal('interrupted: stopped at a safe point', 'interrupted') };
+    const step = await forwardStep(run, scope, index, options.signal);
+    if (step.kind === 'went-on') continue;
+    if (step.kind === 'suspended') return step;
+    return failForward(run, index, step.failure);
+  }
+  return null;
+}
+
+/** How one step of the forward pass went: on to the next, failed, or this drive suspended. */
+type ForwardStep = { kind: 'went-on' } | { kind: 'failed'; failure: ErrorRecord } | { kind: 'suspended'; signal: SuspendSignal };
+
+/** Starts and runs one step, and settles it. */
+async function forwardStep(run: OpenRun, scope: StepScope, index: number, signal: AbortSignal): Promise<ForwardStep> {
+  if (signal.aborted) return { kind: 'failed', failure: CANCELLED };
+  const invalid = startStep(run, index);
+  if (invalid) {
+    await settle(run, scope.services, index, 'failed', { summary: invalid.message, changes: [], output: null, error: invalid });
+    return { kind: 'failed', failure: invalid };
+  }
+  const outcome = await runStep(scope, index, 'forward');
+  if (outcome.kind === 'suspended') return outcome;
+  const { context: ctx, status } = outcome;
+  const plan = ctx.plan;
+  // A step that stopped at its plan publishes what the plan found.
+  const output = status === 'planned' || status === 'skipped' ? ((plan?.data ?? null) as Json) : ctx.output;
+  await settle(run, scope.services, index, status, { summary: ctx.summary || plan?.summary || '', changes: plan?.changes ?? [], output, ...(ctx.error ? { error: ctx.error } : {}) });
+  if (status !== 'failed') return { kind: 'went-on' };
+  if (signal.aborted) return { kind: 'failed', failure: CANCELLED };
+  return { kind: 'failed', failure: ctx.error ?? { name: 'StepError', code: 'FAILED', message: `step ${run.definition.steps[index].id} failed` } };
+}
+
+/**
+ * Starts a step: resolves its `with:` from the parameters and the outputs published so far, checks it
+ * against its kind, and journals it without secrets. A problem is the step's failure (returned).
+ */
+function startStep(run: OpenRun, index: number): ErrorRecord | null {
+  const step = run.definition.steps[index];
+  const st = run.state.steps[index];
+  if (st.params !== undefined) return null;
+  const checked = checkStepParams(run.kinds.get(step.uses), step, index, { params: run.params, steps: run.outputs });
+  if (!checked.ok) {
+    return { name: 'ValidationError', code: 'VALIDATION', message: `invalid parameters for step ${step.id}: ${checked.issues.join('; ')}` };
+  }
+  const stored = secretFree(checked.value, run.secrets);
+  // Not waited for: nothing acts on it before a later record that is (journal order keeps it first).
+  later(run.journal.append({ type: 'step.started', index, stepId: step.id, params: stored }));
+  st.params = stored;
+  st.status = 'running';
+  return null;
+}
+
+/** Journals a step's end, publishes its output, and tells the listeners. */
+async function settle(run: OpenRun, services: RuntimeServices, index: number, status: StepStatus, fields: { summary: string; changes: Change[]; output: Json; error?: ErrorRecord }) {
+  const stepId = run.definition.steps[index].id;
+  const st = run.state.steps[index];
+  // What the step's last snapshot already holds is not written again (replay takes it from there).
+  const repeated = settledFromSnapshot(status, st.snapshot);
+  const { changes, output, ...rest } = fields;
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  // This drive's counts, taken once: the journal record and the event carry the same figures.
+  const counted = takeCounters(services, index);
+  later(run.journal.append({
+    type: 'step.settled',
+    index,
+    stepId,
+    status,
+    ...rest,
+    ...(repeated && same(repeated.changes, changes) ? {} : { changes }),
+    ...(repeated && same(repeated.output, output) ? {} : { output }),
+    ...counted,
+  }));
+  Object.assign(st, { status, output });
+  if (isDoneStatus(status)) run.outputs[stepId] = output;
+  run.events.emit('step:settled', {
+    runId: run.runId,
+    stepId,
+    index,
+    status,
+    summary: fields.summary,
+    changes,
+    // Earlier drives' round trips (from the journal) and this drive's, as report.json counts them.
+    roundTrips: st.roundTrips + counted.roundTrips,
+  });
+}
+
+/**
+ * A step failed: a target not reached before anything changed ends the run `unreachable`, a plan ends
+ * there, and otherwise the saga starts (null: the backward pass takes over).
+ */
+async function failForward(run: OpenRun, index: number, failure: ErrorRecord): Promise<DriveEnd | null> {
+  const { started } = run;
+  if (unreachableBeforeChange(failure, run.state.memos)) {
+    const how = failure.transient ? 'could not be reached' : 'could not be used';
+    return { kind: 'ended', status: 'unreachable', error: failure, reason: `the target ${started.target} ${how}; nothing was changed` };
+  }
+  if (started.checkMode) return { kind: 'ended', status: 'rolled-back', error: failure, reason: 'the plan stopped at a failed step; nothing was changed' };
+  const reason = failure.code === 'CANCELLED' ? 'cancel' : 'failure';
+  await run.journal.append({ type: 'saga.started', failedIndex: index, reason, error: failure });
+  return null;
+}
+
+/** The backward pass, when a saga is under way: every step that ran is compensated. */
+async function driveBackward(run: OpenRun, scope: StepScope, options: DriveOptions): Promise<DriveEnd> {
+  const state = replay(run.journal.records);
+  if (!state.saga) return { kind: 'ended', status: run.started.checkMode ? 'planned' : 'succeeded' };
+  try {
+    const outcome = await compensateSteps({ steps: scope, state, budgetMs: options.compensationBudgetMs ?? DEFAULT_COMPENSATION_BUDGET_MS });
+    return outcome;
+  } catch (error) {
+    if (error instanceof StateError) throw error;
+    return { kind: 'ended', status: 'rollback-failed', error: toErrorRecord(error), reason: 'the rollback stopped on an unexpected error' };
+  }
+}
 
 /** The target could not be reached (or its transport not set up) before any step captured anything. */
 function unreachableBeforeChange(failure: ErrorRecord, memos: Map<string, Json>): boolean {
@@ -85,287 +385,4 @@ function unreachableBeforeChange(failure: ErrorRecord, memos: Map<string, Json>)
  */
 function later(appended: Promise<unknown>): void {
   appended.catch(() => undefined);
-}
-
-export async function drive(options: DriveOptions): Promise<RunResult> {
-  const { events, executor, kinds } = options;
-  const masker = createMasker(options.secrets);
-  events.mask = masker.mask;
-  const journal = transformedWriter(options.journal, (record) => maskRecord(record, masker));
-  let state = replay(journal.records);
-  const started = state.started;
-  const runId = started.runId;
-  const definition = started.runbook;
-
-  if (options.mode === 'rollback') {
-    const refuse = (why: string, hint: string) => new JournalError('NOT_RESUMABLE', `run ${runId} ${why}`, { hint });
-    if (started.checkMode) throw refuse('is a plan: it changed nothing', 'nothing to roll back');
-    if (state.ended && state.ended.status !== 'succeeded') throw refuse(`is ${state.ended.status}`, 'only a succeeded or unfinished run can be rolled back');
-  } else if (state.ended) {
-    return resultOf(state, options.stateDir);
-  }
-
-  const resumed = state.segments.length > 0;
-  const position = positionOf(state);
-  const stuck = state.segments.filter((s) => s.resume && s.position === position && !(s.awaiting && EXPECTED_WAITS.has(s.awaiting))).length;
-  await journal.append({ type: 'segment.started', position, resume: resumed, pid: process.pid, mode: options.mode });
-  events.emit('run:start', {
-    runId,
-    runbook: definition.name,
-    target: started.target,
-    checkMode: started.checkMode,
-    resumed,
-    steps: definition.steps.map((s) => s.id),
-    mode: options.mode,
-  });
-
-  const finish = async (status: RunStatus, extra: { error?: ErrorRecord; reason?: string } = {}) => {
-    await journal.append({ type: 'run.ended', status, ...extra });
-    const result = resultOf(replay(journal.records), options.stateDir);
-    events.emit('run:end', result);
-    return result;
-  };
-  const suspend = async (signal: SuspendSignal) => {
-    await journal.append({ type: 'run.suspended', reason: signal.reason, awaiting: signal.awaiting });
-    const result = resultOf(replay(journal.records), options.stateDir);
-    events.emit('run:end', result);
-    return result;
-  };
-
-  if (resumed && stuck >= MAX_RESUMES_WITHOUT_PROGRESS && options.mode === 'drive') {
-    return finish('rollback-failed', {
-      reason: `resumed ${stuck} times at the same point (${position}) without progress; an operator must look at the target and the journal`,
-      error: { name: 'JournalError', code: 'NO_PROGRESS', message: `no progress after ${stuck} resumes at ${position}` },
-    });
-  }
-
-  const params: Record<string, Json> = { ...started.params, ...options.secrets };
-  const outputs: Record<string, Json> = {};
-  const publish = (index: number) => {
-    if (DONE.has(state.steps[index].status)) outputs[definition.steps[index].id] = state.steps[index].output;
-  };
-  state.steps.forEach((_, i) => publish(i));
-
-  const services: RuntimeServices = {
-    runId,
-    executor,
-    journal,
-    events,
-    cache: new ReadCache(),
-    policy: DEFAULT_RETRY_POLICY,
-    checkMode: started.checkMode,
-    outputs,
-    overrides: options.overrides,
-    resumeCommand: options.resumeCommand,
-    signal: options.signal,
-    memos: state.memos,
-    plannedWrites: (index) => plannedWrites(index),
-    saveFile: async (name, content) => {
-      const dir = join(options.runDir, 'backups');
-      const file = join(dir, name);
-      try {
-        await mkdir(dir, { recursive: true });
-        await writeFileAtomic(file, masker.text(content));
-      } catch (cause) {
-        const errno = diskErrorOf(cause);
-        if (!errno) throw cause;
-        // A backup guards the change after it: the run stops here, before that change, and no later
-        // record may say that it went on (the step's failure must not start a rollback either).
-        const error = new DurabilityError(`a backup could not be kept (${errno})`, { file, errno }, { cause });
-        journal.fail?.(error);
-        throw error;
-      }
-      if (!state.backups.includes(file)) {
-        state.backups.push(file);
-        await journal.append({ type: 'file.saved', path: file });
-      }
-      return file;
-    },
-    counters: new Map(),
-    fence: options.fence,
-    interrupted: () => options.interrupt.aborted,
-    interruptSignal: options.interrupt,
-    clock: options.clock ?? systemClock,
-    compensation: null,
-    deadline: null,
-    hostGone: false,
-  };
-
-  const stepParams = (index: number): Json => {
-    const step = definition.steps[index];
-    const known = state.steps[index].params;
-    if (known !== undefined) return known;
-    return resolveWith(step.with ?? {}, { params, steps: outputs }, `steps[${index}] (id ${step.id}).with`);
-  };
-
-  async function plannedWrites(after: number): Promise<DeclaredWrite[]> {
-    const writes: DeclaredWrite[] = [];
-    for (let i = after + 1; i < definition.steps.length; i++) {
-      const kind = kinds.get(definition.steps[i].uses);
-      if (!kind.declares) continue;
-      let raw: Json;
-      try {
-        raw = stepParams(i);
-      } catch {
-        continue;
-      }
-      const p = z.safeParse(kind.params, raw);
-      if (!p.success) continue;
-      const rt = createStepRuntime(services, definition.steps[i].id, i, () => 'declares');
-      writes.push(...(await kind.declares({ params: p.data, rt })));
-    }
-    return writes;
-  }
-
-  const counters = (index: number) => {
-    const c = services.counters.get(index) ?? { roundTrips: 0, polls: 0, retries: 0 };
-    services.counters.delete(index);
-    return { roundTrips: c.roundTrips, pollRoundTrips: c.polls, retries: c.retries };
-  };
-
-  /** Resolves and checks a step's parameters before it starts; a problem is the step's failure. */
-  async function startStep(index: number): Promise<ErrorRecord | null> {
-    const step = definition.steps[index];
-    const st = state.steps[index];
-    if (st.params !== undefined) return null;
-    let value: Json;
-    let issues: string[];
-    try {
-      value = stepParams(index);
-      issues = stepParamIssues(kinds.get(step.uses), value, `steps[${index}] (id ${step.id}).with`);
-    } catch (error) {
-      value = null;
-      issues = [(error as Error).message];
-    }
-    if (issues.length > 0) {
-      return { name: 'ValidationError', code: 'VALIDATION', message: `invalid parameters for step ${step.id}: ${issues.join('; ')}` };
-    }
-    const stored = secretFree(value, options.secrets);
-    // Not waited for: nothing acts on it before a later record that is (journal order keeps it first).
-    later(journal.append({ type: 'step.started', index, stepId: step.id, params: stored }));
-    st.params = stored;
-    st.status = 'running';
-    return null;
-  }
-
-  function runStep(index: number, mode: 'forward' | 'compensate'): Promise<StepOutcome> {
-    const step = definition.steps[index];
-    const policy = resolvePolicy(resolvePolicy(resolvePolicy(DEFAULT_RETRY_POLICY, options.retry), definition.retry), step.retry);
-    services.policy = options.retries === undefined ? policy : resolvePolicy(policy, { retries: options.retries });
-    let phase = 'probe';
-    return hostStep({
-      runId,
-      stepId: step.id,
-      index,
-      kind: kinds.get(step.uses),
-      state: state.steps[index],
-      checkMode: started.checkMode,
-      mode,
-      rt: createStepRuntime(services, step.id, index, () => phase),
-      journal,
-      events,
-      setPhase: (name) => {
-        phase = name;
-      },
-      reveal: (p) => restoreSecrets(p, options.secrets),
-      inspect: options.inspect,
-    });
-  }
-
-  async function settle(index: number, status: StepStatus, fields: { summary: string; changes: Change[]; output: Json; error?: ErrorRecord }) {
-    const stepId = definition.steps[index].id;
-    // What the step's last snapshot already holds is not written again (replay takes it from there).
-    const repeated = settledFromSnapshot(status, state.steps[index].snapshot);
-    const { changes, output, ...rest } = fields;
-    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-    // This drive's counts, taken once: the journal record and the event carry the same figures.
-    const counted = counters(index);
-    later(journal.append({
-      type: 'step.settled',
-      index,
-      stepId,
-      status,
-      ...rest,
-      ...(repeated && same(repeated.changes, changes) ? {} : { changes }),
-      ...(repeated && same(repeated.output, output) ? {} : { output }),
-      ...counted,
-    }));
-    Object.assign(state.steps[index], { status, output: fields.output });
-    publish(index);
-    events.emit('step:settled', {
-      runId,
-      stepId,
-      index,
-      status,
-      summary: fields.summary,
-      changes: fields.changes,
-      // Earlier drives' round trips (from the journal) and this drive's, as report.json counts them.
-      roundTrips: state.steps[index].roundTrips + counted.roundTrips,
-    });
-  }
-
-  // Forward.
-  if (options.mode === 'rollback') {
-    if (!state.saga) {
-      const failedIndex = state.steps.reduce((last, st, i) => (st.snapshot !== undefined ? i : last), -1);
-      await journal.append({ type: 'saga.started', failedIndex, reason: 'operator', force: Boolean(options.force) });
-    }
-  } else if (!state.saga) {
-    for (let index = 0; index < definition.steps.length; index++) {
-      if (DONE.has(state.steps[index].status)) continue;
-      if (options.interrupt.aborted) return suspend(new SuspendSignal('interrupted: stopped at a safe point', 'interrupted'));
-      let failure: ErrorRecord | null = null;
-      if (options.signal.aborted) {
-        failure = { name: 'AbortError', code: 'CANCELLED', message: 'the run was cancelled' };
-      } else {
-        failure = await startStep(index);
-        if (failure) {
-          await settle(index, 'failed', { summary: failure.message, changes: [], output: null, error: failure });
-        } else {
-          const outcome = await runStep(index, 'forward');
-          if (outcome.kind === 'suspended') return suspend(outcome.signal);
-          const { context: ctx, status } = outcome;
-          const plan = ctx.plan;
-          // A step that stopped at its plan publishes what the plan found.
-          const output = status === 'planned' || status === 'skipped' ? ((plan?.data ?? null) as Json) : ctx.output;
-          await settle(index, status, { summary: ctx.summary || plan?.summary || '', changes: plan?.changes ?? [], output, ...(ctx.error ? { error: ctx.error } : {}) });
-          if (status !== 'failed') continue;
-          failure = ctx.error ?? { name: 'StepError', code: 'FAILED', message: `step ${definition.steps[index].id} failed` };
-          if (options.signal.aborted) failure = { name: 'AbortError', code: 'CANCELLED', message: 'the run was cancelled' };
-        }
-      }
-      if (unreachableBeforeChange(failure, state.memos)) {
-        const how = failure.transient ? 'could not be reached' : 'could not be used';
-        return finish('unreachable', { error: failure, reason: `the target ${started.target} ${how}; nothing was changed` });
-      }
-      if (started.checkMode) return finish('rolled-back', { error: failure, reason: 'the plan stopped at a failed step; nothing was changed' });
-      const reason = failure.code === 'CANCELLED' ? 'cancel' : 'failure';
-      await journal.append({ type: 'saga.started', failedIndex: index, reason, error: failure });
-      break;
-    }
-  }
-
-  state = replay(journal.records);
-  if (!state.saga) return finish(started.checkMode ? 'planned' : 'succeeded');
-
-  let outcome;
-  try {
-    outcome = await compensateSteps({
-      runId,
-      definition,
-      kinds,
-      state,
-      services,
-      journal,
-      events,
-      budgetMs: options.compensationBudgetMs ?? DEFAULT_COMPENSATION_BUDGET_MS,
-      runStep: (index, mode) => runStep(index, mode),
-      counters,
-    });
-  } catch (error) {
-    if (error instanceof JournalError) throw error;
-    return finish('rollback-failed', { error: toErrorRecord(error), reason: 'the rollback stopped on an unexpected error' });
-  }
-  if (outcome.kind === 'suspended') return suspend(outcome.signal);
-  return finish(outcome.status, outcome.reason ? { reason: outcome.reason } : {});
 }

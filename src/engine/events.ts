@@ -10,6 +10,11 @@ export interface StepTransitionEvent { runId: string; stepId: string; index: num
 export interface StepSettledEvent { runId: string; stepId: string; index: number; status: StepStatus; summary: string; changes: Change[]; roundTrips: number }
 export interface StepRetryEvent { runId: string; stepId: string; phase: string; attempt: number; willRetry: boolean; error: ErrorRecord }
 export interface CompensationEvent { runId: string; stepId: string; index: number; status: 'compensating' | 'compensated' | 'compensation-failed'; detail: string }
+/**
+ * A step waiting on the target (a restart's wait for the host to come back), after each poll: the
+ * polls made so far, when the wait gives up (ISO time), and what it still waits for.
+ */
+export interface StepWaitEvent { runId: string; stepId: string; index: number; polls: number; deadline: string; waitingFor: string }
 export interface LogEvent { runId: string; stepId?: string; level: 'info' | 'warn' | 'error'; message: string }
 
 /** Event name → listener arguments. */
@@ -20,6 +25,7 @@ export interface RunEvents {
   'step:settled': [StepSettledEvent];
   'step:retry': [StepRetryEvent];
   'step:compensation': [CompensationEvent];
+  'step:wait': [StepWaitEvent];
   log: [LogEvent];
 }
 

@@ -8,17 +8,16 @@ import { ValidationError } from '../errors.js';
 import type { StepKindRegistry } from './kinds.js';
 import { retryPolicySchema } from './retry.js';
 import {
-  DEFERRED_OUTPUT,
   conditionValues,
   fingerprint,
   outputReferences,
-  resolveWith,
   selectSteps,
   type LoadedRunbook,
   type RunbookDefinition,
   type StepDefinition,
 } from './runbook.js';
 import type { StepKind } from './step-kind.js';
+import { checkStepParams } from './step-params.js';
 import type { Json } from './types.js';
 
 let schema: ReturnType<typeof makeRunbookSchema> | undefined;
@@ -127,11 +126,8 @@ export function checkKinds(definition: RunbookDefinition, kinds: StepKindRegistr
       return;
     }
     if (!stepParams) return;
-    try {
-      issues.push(...stepParamIssues(kinds.get(step.uses), resolveWith(withValue, { params: defaults, steps: 'deferred' }, `${at}.with`), `${at}.with`));
-    } catch (error) {
-      issues.push((error as Error).message);
-    }
+    const checked = checkStepParams(kinds.get(step.uses), step, i, { params: defaults, steps: 'deferred' });
+    if (!checked.ok) issues.push(...checked.issues);
   });
   if (issues.length > 0) {
     throw new ValidationError(`invalid runbook ${where}`, issues, { where, hint: 'fix the fields named above; nothing was run' });
@@ -192,24 +188,6 @@ function referenceIssues(value: Json, where: string, earlier: ReadonlyMap<string
 }
 
 /**
- * The problems of one step's resolved parameters, each naming its field. Values that stand for step
- * outputs not known yet ({@link DEFERRED_OUTPUT}) are checked when the step starts.
- */
-export function stepParamIssues(kind: StepKind<unknown>, value: Json, where: string): string[] {
-  const result = z.safeParse(kind.params, value);
-  if (result.success) return [];
-  const deferredAt = (path: readonly PropertyKey[]) => {
-    let node: unknown = value;
-    for (const part of path) {
-      if (node === DEFERRED_OUTPUT) return true;
-      node = node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[part] : undefined;
-    }
-    return node === DEFERRED_OUTPUT || (typeof node === 'string' && node.includes(DEFERRED_OUTPUT));
-  };
-  return result.error.issues.filter((i) => !deferredAt(i.path)).map((i) => `${where}.${i.path.join('.') || '(all)'}: ${i.message}`);
-}
-
-/**
  * Resolves every step's `with:` from a run's parameters and checks it against its kind, before the
  * run touches the target. Lookups of step outputs are checked when their step starts.
  */
@@ -217,12 +195,8 @@ export function checkStepParameters(document: RunbookDefinition, params: Record<
   const issues: string[] = [];
   const definition = selectSteps(document, params);
   definition.steps.forEach((step, i) => {
-    const at = `steps[${i}] (id ${step.id}).with`;
-    try {
-      issues.push(...stepParamIssues(kinds.get(step.uses), resolveWith(step.with ?? {}, { params, steps: 'deferred' }, at), at));
-    } catch (error) {
-      issues.push((error as Error).message);
-    }
+    const checked = checkStepParams(kinds.get(step.uses), step, i, { params, steps: 'deferred' });
+    if (!checked.ok) issues.push(...checked.issues);
   });
   if (issues.length > 0) {
     throw new ValidationError(`the parameters do not fit runbook ${definition.name}`, issues, {

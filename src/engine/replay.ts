@@ -1,12 +1,12 @@
 /**
  * Rebuilds what is known of a run from its journal records.
  */
-import { JournalError, type ErrorRecord } from '../errors.js';
+import { InternalError, JournalError, type ErrorRecord } from '../errors.js';
 import { outcomeOf } from './outcome.js';
-import type { JournalRecord } from './journal.js';
+import type { JournalRecord } from './run-store.js';
 import { JOURNAL_FORMAT, settledFromSnapshot, type Entry, type JournaledStep, type RunStartedRecord, type StepCounters } from './records.js';
 import { selectSteps } from './runbook.js';
-import type { AwaitingReason, Change, Json, StepMachineContext, RunResult, RunStatus, StepResult, StepStatus } from './types.js';
+import { fitsStatus, isDoneStatus, statusAllows, type RunResultFields, type AwaitingReason, type Change, type Json, type StepMachineContext, type RunResult, type RunStatus, type StepResult, type StepStatus } from './types.js';
 
 export { JOURNAL_FORMAT } from './records.js';
 export type { RunStartedRecord } from './records.js';
@@ -49,7 +49,7 @@ export function positionOf(state: RunState): string {
     const i = state.steps.findIndex((s, idx) => idx <= state.saga!.failedIndex && s.snapshot && !s.compensation);
     return `saga:${i}:${i >= 0 ? state.steps[i].stateValue : ''}`;
   }
-  const i = state.steps.findIndex((s) => !['succeeded', 'skipped', 'planned'].includes(s.status));
+  const i = state.steps.findIndex((s) => !isDoneStatus(s.status));
   return `step:${i}:${i >= 0 ? state.steps[i].stateValue : ''}`;
 }
 
@@ -200,14 +200,14 @@ export function resultOf(state: RunState, stateDir: string): RunResult {
     endedAt: st.endedAt,
   }));
   const status: RunStatus = state.ended?.status ?? (state.suspended ? 'awaiting-resume' : 'running');
-  const remaining = ['rollback-failed', 'awaiting-resume', 'running'].includes(status) && !s.checkMode ? remainingChanges(state) : undefined;
+  const remaining = statusAllows(status, 'remaining') && !s.checkMode ? remainingChanges(state) : undefined;
   const rebootRequired = steps.some((st) => {
     const out = st.output as { rebootRequired?: boolean } | null;
     return Boolean(out && typeof out === 'object' && out.rebootRequired);
   });
   const reason = state.ended?.reason ?? state.suspended?.reason;
   const awaiting = status === 'awaiting-resume' && state.suspended ? state.suspended.awaiting : undefined;
-  return {
+  const result: RunResultFields = {
     runId: s.runId,
     runbook: s.runbook.name,
     target: s.target,
@@ -228,6 +228,8 @@ export function resultOf(state: RunState, stateDir: string): RunResult {
     stateDir,
     backups: state.backups,
   };
+  if (!fitsStatus(result)) throw new InternalError(`run ${s.runId}: a ${status} result cannot have the fields ${JSON.stringify(Object.keys(result))}`);
+  return result;
 }
 
 /**

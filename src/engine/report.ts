@@ -5,10 +5,11 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { renderUndoPowerShell, renderUndoReg, type RegistryPrior } from '../windows/undo-files.js';
-import type { JournalRecord } from './journal.js';
+import type { JournalRecord } from './run-store.js';
 import type { StepKindRegistry } from './kinds.js';
 import { replay } from './replay.js';
-import type { Change, Json, RunResult } from './types.js';
+import { InternalError } from '../errors.js';
+import { fitsStatus, type Change, type Json, type RunResult, type RunResultFields, type UndoFiles } from './types.js';
 
 /** Runs that end here leave nothing of theirs on the target. */
 const NOTHING_LEFT = new Set(['planned', 'rolled-back', 'cancelled', 'unreachable']);
@@ -61,6 +62,14 @@ function duration(from?: string, to?: string): string {
 }
 
 /** Renders a run's result as Markdown. */
+/** The result with the undo files written for it (`writeUndoFiles` writes none for a status that leaves nothing to undo). */
+export function withUndoFiles(result: RunResult, undoFiles: UndoFiles | null): RunResult {
+  if (!undoFiles) return result;
+  const reported: RunResultFields = { ...result, undoFiles };
+  if (!fitsStatus(reported)) throw new InternalError(`undo files for a ${result.status} run, which leaves nothing to undo`);
+  return reported;
+}
+
 export function renderReportMarkdown(result: RunResult): string {
   const lines = [
     `# Run ${result.runId}`,

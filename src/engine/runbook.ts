@@ -2,6 +2,7 @@
  * Runbooks: an ordered list of steps with parameters, defined in TypeScript or loaded from YAML/JSON.
  */
 import { createHash } from 'node:crypto';
+import { ValidationError } from '../errors.js';
 import type { RetryPolicy } from './retry.js';
 import type { Json } from './types.js';
 
@@ -146,23 +147,28 @@ export function outputReferences(value: Json, where: string): { step: string; pa
   return out;
 }
 
+/** A `${{ … }}` lookup that finds nothing: the issue names the field it is in. */
+function lookupError(where: string, what: string): ValidationError {
+  return new ValidationError('a lookup in a step\'s `with:` finds nothing', [`${where}: ${what}`], { hint: 'look up a declared parameter or an output of an earlier step' });
+}
+
 function lookup(path: string, scope: Scope, where: string): Json {
   const parts = path.split('.');
   if (parts[0] === 'params' && parts.length === 2) {
-    if (!(parts[1] in scope.params)) throw new Error(`${where}: unknown parameter "${parts[1]}"`);
+    if (!(parts[1] in scope.params)) throw lookupError(where, `unknown parameter "${parts[1]}"`);
     return scope.params[parts[1]];
   }
   if (parts[0] === 'steps' && parts[2] === 'outputs' && parts.length >= 3) {
     if (scope.steps === 'deferred') return DEFERRED_OUTPUT;
     let value: Json | undefined = scope.steps[parts[1]];
-    if (value === undefined) throw new Error(`${where}: step "${parts[1]}" has no outputs (yet)`);
+    if (value === undefined) throw lookupError(where, `step "${parts[1]}" has no outputs (yet)`);
     for (const key of parts.slice(3)) {
       value = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, Json>)[key] : undefined;
-      if (value === undefined) throw new Error(`${where}: output ${path} does not exist`);
+      if (value === undefined) throw lookupError(where, `output ${path} does not exist`);
     }
     return value;
   }
-  throw new Error(`${where}: "${path}" is not a lookup; use params.<name> or steps.<id>.outputs.<path>`);
+  throw lookupError(where, `"${path}" is not a lookup; use params.<name> or steps.<id>.outputs.<path>`);
 }
 
 /**

@@ -1,25 +1,24 @@
 /**
  * The runner: starts, plans, resumes and rolls back runs, many at once in one process, each with its
- * own journal, lease and event emitter under a state directory.
+ * own journal, lease and event emitter, in the store it is given (the engine's port, `run-store.ts`:
+ * the caller picks the backend, as it picks the executor).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
-import { DurabilityError, JournalError, diskErrorOf } from '../errors.js';
+import { DurabilityError, RunStateError, ValidationError, diskErrorOf } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Clock } from '../util/clock.js';
 import { drive } from './drive.js';
 import { RunEmitter } from './events.js';
-import type { JournalRecord, JournalWriter } from './journal.js';
 import type { StepKindRegistry } from './kinds.js';
-import type { LeaseOptions } from './lease.js';
 import { checkStepParameters, resolveParameters, validateRunbook } from './loader.js';
 import { JOURNAL_FORMAT, type RunStartedRecord } from './replay.js';
-import { runResult, startedRecordOf, summaryOf, type RunSummary } from './run-index.js';
-import { fileStore } from '../store/file-store.js';
-import type { RunJournal, RunStore } from '../store/types.js';
-import { writeReports, writeUndoFiles } from './report.js';
+import { runResult, startedRecordIn, startedRecordOf, summaryOf, type RunSummary } from './run-index.js';
+import { loadRunbook } from './bundled.js';
+import type { JournalRecord, JournalWriter, LeaseOptions, RunJournal, RunStore } from './run-store.js';
+import { withUndoFiles, writeReports, writeUndoFiles } from './report.js';
 import type { RetryPolicy } from './retry.js';
 import type { LoadedRunbook, RunbookDefinition } from './runbook.js';
 import type { Json, RunResult } from './types.js';
@@ -39,16 +38,15 @@ export interface Run {
   interrupt(): void;
 }
 
-/** Options of {@link Runner}. */
-export interface RunnerOptions {
+/** Options of the engine's {@link Runner} (the library's `Runner` gives the file store when no store is given). */
+export interface RunnerOptions<S extends RunStore = RunStore> {
   /**
-   * This machine's folder for runs: the file store's home, and, with a shared store, where a run's
-   * files (backups, reports) are written while it is driven.
-   * @default `$RUNBOOK_STATE_DIR` or `.runbook` under the working directory
+   * This machine's state directory, as a resume names it (`--state-dir`) and the journal records it.
+   * @default the store's `localDir`
    */
   stateDir?: string;
-  /** Where runs, journals, leases and fleets live. @default the file store of `stateDir` */
-  store?: RunStore;
+  /** Where runs, journals and leases live: the file store of a state directory, PostgreSQL, or a store of your own. */
+  store: S;
   kinds: StepKindRegistry;
   /** Overrides of the default retry policy for every run (a runbook's or step's own `retry` wins). */
   retry?: Partial<RetryPolicy>;
@@ -80,14 +78,38 @@ export interface StartOptions {
   target?: string;
 }
 
-export interface ResumeOptions {
-  executor: Executor;
-  /** The runbook as it is now; refused when its fingerprint differs from the run's, unless `force`. */
-  runbook?: LoadedRunbook | RunbookDefinition;
+/** How a drive reaches its target: an executor at hand, or a function that connects to the target the run recorded. */
+export type Reach =
+  | { executor: Executor; connect?: undefined; target?: undefined }
+  | {
+      executor?: undefined;
+      /**
+       * Connects to the run's target — the one it recorded (as the user typed it), unless `target` —
+       * once its journal has been read and checked; the runner closes it when the drive ends.
+       */
+      connect: (target: string) => Promise<Executor>;
+      /** Reach the target another way than the run recorded (e.g. `--target`). */
+      target?: string;
+    };
+
+export type ResumeOptions = Reach & {
+  /**
+   * The runbook as it is now, refused when its fingerprint differs from the run's (unless `force`);
+   * `'reload'` loads it again from the source the run recorded (a file, or a bundled runbook's name) —
+   * one that cannot be loaded any more is refused (`RUNBOOK_CHANGED`) unless `force`, which goes on
+   * with the recorded definition.
+   */
+  runbook?: LoadedRunbook | RunbookDefinition | 'reload';
   force?: boolean;
   /** Run-wide overrides for this resume, e.g. `{ allowRestart: true }`. */
   overrides?: Record<string, Json>;
-}
+  /**
+   * The run's records, when the caller has read them already (a fleet that counted its hosts): taken
+   * instead of reading the journal again. Its first record must be the run's start; the store checks
+   * that nothing came after the last of them before it goes on from them.
+   */
+  records?: readonly JournalRecord[];
+};
 
 export type { RunSummary } from './run-index.js';
 
@@ -101,12 +123,12 @@ function toLoaded(runbook: LoadedRunbook | RunbookDefinition, kinds: StepKindReg
 }
 
 /**
- * Drives runs of runbooks against executors, journaling every step under a state directory.
+ * Drives runs of runbooks against executors, journaling every step in the store it is given.
  *
  * @example
  * ```ts
  * const kinds = bundledStepKinds();
- * const runner = new Runner({ kinds });
+ * const runner = new Runner({ kinds, store: fileStore('.runbook') });
  * const run = runner.start(await loadRunbook('orchestrator-tls12', kinds), {
  *   executor: await createSimulatedExecutor('host.json'),
  * });
@@ -115,15 +137,15 @@ function toLoaded(runbook: LoadedRunbook | RunbookDefinition, kinds: StepKindReg
  * if (result.status === 'awaiting-resume') await (await runner.resume(run.id, { executor })).result;
  * ```
  */
-export class Runner {
+export class Runner<S extends RunStore = RunStore> {
   readonly stateDir: string;
-  readonly store: RunStore;
-  private readonly options: RunnerOptions;
+  readonly store: S;
+  private readonly options: RunnerOptions<S>;
 
-  constructor(options: RunnerOptions) {
+  constructor(options: RunnerOptions<S>) {
     this.options = options;
-    this.stateDir = resolve(options.stateDir ?? process.env.RUNBOOK_STATE_DIR ?? '.runbook');
-    this.store = options.store ?? fileStore(this.stateDir);
+    this.store = options.store;
+    this.stateDir = resolve(options.stateDir ?? options.store.localDir);
   }
 
   runDir(runId: string): string {
@@ -141,7 +163,7 @@ export class Runner {
     const publicParams = Object.fromEntries(Object.entries(params).filter(([k]) => !secrets.includes(k)));
     const checkMode = options.checkMode ?? false;
     return this.launch(runId, options.executor, secretValues, {}, { mode: 'drive', checkMode }, async (journal) => {
-      if (journal.records.length > 0) throw new JournalError('NOT_RESUMABLE', `run ${runId} already exists`, { hint: 'use `runbook resume`' });
+      if (journal.records.length > 0) throw new RunStateError('NOT_RESUMABLE', `run ${runId} already exists`, { hint: 'use `runbook resume`' });
       const record: RunStartedRecord = {
         type: 'run.started',
         format: JOURNAL_FORMAT,
@@ -161,29 +183,49 @@ export class Runner {
     });
   }
 
-  /** Continues an interrupted run (after a crash, a reboot, or a wait for a restart window). */
+  /**
+   * Continues an interrupted run (after a crash, a reboot, or a wait for a restart window). Its journal
+   * is read once: the start it recorded (checked against its fingerprint, and against the runbook as it
+   * is now), the target to reconnect to, and the records the drive goes on from. Bad input and a
+   * changed runbook are refused before the target is contacted.
+   *
+   * @example
+   * ```ts
+   * const runner = new Runner({ kinds, store: fileStore('.runbook') });
+   * const run = await runner.resume('20260101-000000-orchestrator-tls12-a1b2c3', {
+   *   connect: (target) => createSimulatedExecutor(target.slice('sim:'.length)),
+   *   runbook: 'reload',
+   *   overrides: { allowRestart: true },
+   * });
+   * console.log((await run.result).status);
+   * ```
+   */
   async resume(runId: string, options: ResumeOptions): Promise<Run> {
-    const started = await this.startedRecord(runId);
-    if (options.runbook) {
-      const now = toLoaded(options.runbook, this.options.kinds);
-      if (now.fingerprint !== started.fingerprint && !options.force) {
-        throw new JournalError('FINGERPRINT_MISMATCH', `runbook ${started.runbook.name} changed since run ${runId} started`, {
-          where: now.source,
-          hint: 'resume with the runbook as it was, or pass --force to continue with the recorded definition',
-        });
-      }
+    const records = options.records ?? (await this.store.readJournal(runId));
+    const started = startedRecordIn(records, runId);
+    const now = options.runbook === 'reload' ? await reloadRunbook(started, this.options.kinds, options.force ?? false) : options.runbook && toLoaded(options.runbook, this.options.kinds);
+    if (now && now.fingerprint !== started.fingerprint && !options.force) {
+      throw new RunStateError('FINGERPRINT_MISMATCH', `runbook ${started.runbook.name} changed since run ${runId} started`, {
+        where: now.source,
+        hint: 'resume with the runbook as it was, or pass --force to continue with the recorded definition',
+      });
     }
     const secrets = this.readSecrets(started);
-    return this.launch(runId, options.executor, secrets, options.overrides ?? {}, { mode: 'drive', checkMode: started.checkMode });
+    const { executor, owned } = await reach(options, started);
+    return this.launch(runId, executor, secrets, options.overrides ?? {}, { mode: 'drive', checkMode: started.checkMode, records, owned });
   }
 
   /**
    * Compensates a succeeded or unfinished run on an operator's request, exactly as a failure would;
-   * values changed since the run are left alone unless `force`.
+   * values changed since the run are left alone unless `force`. Its journal is read once, as a resume's
+   * (not at all when the caller hands over the `records` it read).
    */
-  async rollback(runId: string, options: { executor: Executor; force?: boolean }): Promise<Run> {
-    const started = await this.startedRecord(runId);
-    return this.launch(runId, options.executor, this.readSecrets(started), {}, { mode: options.force ? 'force-rollback' : 'rollback', checkMode: started.checkMode });
+  async rollback(runId: string, options: Reach & { force?: boolean; records?: readonly JournalRecord[] }): Promise<Run> {
+    const records = options.records ?? (await this.store.readJournal(runId));
+    const started = startedRecordIn(records, runId);
+    const secrets = this.readSecrets(started);
+    const { executor, owned } = await reach(options, started);
+    return this.launch(runId, executor, secrets, {}, { mode: options.force ? 'force-rollback' : 'rollback', checkMode: started.checkMode, records, owned });
   }
 
   /** What the journal of a run says now. */
@@ -217,7 +259,7 @@ export class Runner {
     const errno = error instanceof DurabilityError ? error.errno : diskErrorOf(error);
     const file = error instanceof DurabilityError ? error.file : (error as NodeJS.ErrnoException | null)?.path;
     if (!errno || !file) return error;
-    const home = resolve(this.store.location);
+    const home = resolve(this.store.localDir);
     if (!(error instanceof DurabilityError) && !inside(home, file) && !inside(this.stateDir, file)) return error;
     // Stopped before this drive opened the journal (its lease): what earlier drives made durable counts.
     const records = durable.length > 0 ? durable : await this.store.readJournal(runId).catch(() => [] as JournalRecord[]);
@@ -231,7 +273,7 @@ export class Runner {
       : acted.length > 0
         ? `the target holds changes of this run (steps ${acted.join(', ')}), each journaled before it was made; nothing after the last durable record was done`
         : 'nothing was changed on the target';
-    const dir = this.store.kind === 'file' ? home : this.stateDir;
+    const dir = home;
     return new DurabilityError(
       `run ${runId} stopped: ${file} could not be written durably (${errno}: ${what}); ${target}`,
       { file, errno, runId, resumable, targetChanged: acted.length > 0 },
@@ -250,7 +292,7 @@ export class Runner {
     executor: Executor,
     secrets: Record<string, Json>,
     overrides: Record<string, Json>,
-    { mode, checkMode }: { mode: 'drive' | 'rollback' | 'force-rollback'; checkMode: boolean },
+    { mode, checkMode, records, owned = false }: { mode: 'drive' | 'rollback' | 'force-rollback'; checkMode: boolean; records?: readonly JournalRecord[]; owned?: boolean },
     init?: (journal: JournalWriter) => Promise<void>,
   ): Run {
     const events = new RunEmitter();
@@ -265,6 +307,8 @@ export class Runner {
         // This machine's folder for the run's files (the file store made it; a shared store did not).
         await mkdir(runDir, { recursive: true });
       } catch (error) {
+        // Not driven (another driver holds the run, or the disk refused): what this runner connected goes.
+        if (owned) await executor.close().catch(() => undefined);
         throw await this.stopped(error, runId, []);
       }
       let journal: RunJournal | undefined;
@@ -272,7 +316,9 @@ export class Runner {
       try {
         // A plan changes nothing on the target: its records protect no undo, and are flushed to disk
         // once, when the journal closes, instead of before each step goes on.
-        journal = await this.store.openJournal(runId, lease, { sync: checkMode ? 'on-close' : 'each-batch' });
+        // The records a resume read already are handed on: the store reads the journal again only when
+        // something was appended since.
+        journal = await this.store.openJournal(runId, lease, { sync: checkMode ? 'on-close' : 'each-batch', records });
         if (init) await init(journal);
         const result = await drive({
           runDir,
@@ -296,8 +342,7 @@ export class Runner {
           mode: mode === 'drive' ? 'drive' : 'rollback',
           force: mode === 'force-rollback',
         });
-        const undo = await writeUndoFiles(result, journal.records, this.options.kinds, runDir);
-        const reported = undo ? { ...result, undoFiles: undo } : result;
+        const reported = withUndoFiles(result, await writeUndoFiles(result, journal.records, this.options.kinds, runDir));
         await writeReports(reported, runDir);
         await this.store.saveRun(runId, summaryOf(runId, reported));
         return reported;
@@ -308,21 +353,49 @@ export class Runner {
         // Each is let go even when the other fails; a failure to let go (a full disk refuses the lease's
         // "released" too) never hides the run's own error — and after a run that ended, the lease
         // lapses by itself.
-        for (const letGo of [() => journal?.close(), () => lease.release()]) {
+        for (const letGo of [() => journal?.close(), () => lease.release(), () => (owned ? executor.close() : undefined)]) {
           try {
             await letGo();
           } catch (error) {
             if (failure === null) events.emit('log', { runId, level: 'warn', message: `could not let go of the run's journal or lease: ${(error as Error).message.split('\n')[0]}` });
           }
         }
-        // A run whose first record never reached the disk does not exist: its folder goes, so that it is
-        // not listed as damaged nor offered to `resume --all`.
-        if (failure instanceof DurabilityError && !failure.resumable && journal && journal.records.length === 0 && this.store.kind === 'file') {
-          await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
+        // A run whose first record never reached the disk does not exist: the store forgets it, so that
+        // it is not listed as damaged nor offered to `resume --all`.
+        if (failure instanceof DurabilityError && !failure.resumable && journal && journal.records.length === 0) {
+          await this.store.discardRun?.(runId).catch(() => undefined);
         }
       }
     })();
     return { id: runId, events, result, cancel: () => controller.abort(), interrupt: () => interrupter.abort() };
+  }
+}
+
+/** The executor a resume or rollback drives with: the one given, or one connected to the run's target (the runner's to close). */
+async function reach(options: Reach, started: RunStartedRecord): Promise<{ executor: Executor; owned: boolean }> {
+  if (options.executor) return { executor: options.executor, owned: false };
+  if (typeof options.connect !== 'function') throw new ValidationError('a resume or rollback needs an executor, or a connect function for the target the run recorded', ['executor', 'connect']);
+  return { executor: await options.connect(options.target ?? started.targetSpec ?? started.target), owned: true };
+}
+
+/**
+ * The runbook of a run as it is now, loaded again from the source it recorded. A fleet host's run
+ * recorded before fleets kept their runbook's source says `runbook <name>`: the bundled runbook of that
+ * name is its runbook when its fingerprint is the recorded one. One that cannot be loaded is refused
+ * (`RUNBOOK_CHANGED`) unless `force`: then the recorded definition is driven (undefined here).
+ */
+async function reloadRunbook(started: RunStartedRecord, kinds: StepKindRegistry, force: boolean): Promise<LoadedRunbook | undefined> {
+  try {
+    return await loadRunbook(started.source, kinds);
+  } catch (cause) {
+    const legacy = started.source === `runbook ${started.runbook.name}` ? await loadRunbook(started.runbook.name, kinds).catch(() => undefined) : undefined;
+    if (legacy?.fingerprint === started.fingerprint) return legacy;
+    if (force) return undefined;
+    throw new RunStateError('RUNBOOK_CHANGED', `the runbook of run ${started.runId} cannot be loaded from ${started.source}: ${(cause as Error).message.split('\n')[0]}`, {
+      where: started.source,
+      hint: 'restore the file, or resume with --force to continue with the definition recorded in the journal',
+      cause,
+    });
   }
 }
 

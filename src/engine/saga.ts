@@ -6,42 +6,47 @@
  * the report listing what is still changed.
  */
 import { toErrorRecord, type ErrorRecord } from '../errors.js';
-import type { RunEmitter } from './events.js';
-import type { JournalWriter } from './journal.js';
-import type { StepKindRegistry } from './kinds.js';
 import type { RunState } from './replay.js';
-import type { RunbookDefinition } from './runbook.js';
-import type { StepOutcome } from './step-host.js';
-import type { RuntimeServices, SuspendSignal } from './step-runtime.js';
+import { runStep, type StepScope } from './run-step.js';
+import { takeCounters, type RuntimeServices, type SuspendSignal } from './step-runtime.js';
 import type { Change, RunStatus } from './types.js';
 import { ROLLED_BACK_ON_REQUEST } from './outcome.js';
 
 /** How long a saga may keep calling the target, unless the runner sets another budget. */
 export const DEFAULT_COMPENSATION_BUDGET_MS = 15 * 60_000;
 
+/** What the saga needs: how steps are run (the forward pass's scope), the run as replayed, its budget. */
 export interface SagaScope {
-  runId: string;
-  definition: RunbookDefinition;
-  kinds: StepKindRegistry;
+  /** The forward pass's scope; the saga runs its steps with its own copy of the services. */
+  steps: StepScope;
   state: RunState;
-  services: RuntimeServices;
-  journal: JournalWriter;
-  events: RunEmitter;
   budgetMs: number;
-  runStep(index: number, mode: 'compensate'): Promise<StepOutcome>;
-  counters(index: number): { roundTrips: number; pollRoundTrips: number; retries: number };
 }
 
 export type SagaOutcome = { kind: 'ended'; status: RunStatus; reason?: string } | { kind: 'suspended'; signal: SuspendSignal };
 
+/**
+ * The saga's copy of the services: a compensation cannot be cancelled (its calls get a signal that
+ * never aborts), it knows why it runs and until when it may call the target.
+ */
+export function sagaServices(services: RuntimeServices, state: RunState, budgetMs: number): RuntimeServices {
+  const saga = state.saga!;
+  return {
+    ...services,
+    signal: new AbortController().signal,
+    run: { ...services.run, states: state.steps },
+    saga: { context: { reason: saga.reason, force: saga.force }, deadline: services.clock.now() + budgetMs, targetGone: false },
+  };
+}
+
 /** Compensates, in order, every step of the saga under way in `scope.state` that is not yet compensated. */
 export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
-  const { state, definition, kinds, services, journal, events, runId } = scope;
+  const { state } = scope;
+  const { definition, kinds } = scope.steps;
+  const services = sagaServices(scope.steps.services, state, scope.budgetMs);
+  const { journal, events, runId } = services;
+  const stepScope: StepScope = { ...scope.steps, services, states: state.steps };
   const saga = state.saga!;
-  // A compensation cannot be cancelled: from here on, calls get a signal that never aborts.
-  services.signal = new AbortController().signal;
-  services.compensation = { reason: saga.reason, force: saga.force };
-  services.deadline = services.clock.now() + scope.budgetMs;
   const ran = state.steps
     .map((st, index) => ({ st, index }))
     .filter(({ st, index }) => index <= saga.failedIndex && st.snapshot !== undefined)
@@ -56,30 +61,15 @@ export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
     }
     const stepId = definition.steps[index].id;
     events.emit('step:compensation', { runId, stepId, index, status: 'compensating', detail: '' });
-    let status: 'compensated' | 'compensation-failed';
-    let detail: string;
-    let changes: Change[] = [];
-    let error: ErrorRecord | undefined;
-    try {
-      const outcome = await scope.runStep(index, 'compensate');
-      if (outcome.kind === 'suspended') return { kind: 'suspended', signal: outcome.signal };
-      const compensation = outcome.context.compensation;
-      status = outcome.status === 'compensated' ? 'compensated' : 'compensation-failed';
-      detail = compensation?.detail ?? '';
-      changes = compensation?.changes ?? [];
-      if (status === 'compensation-failed') error = { name: 'StepError', code: 'COMPENSATION_FAILED', message: detail };
-    } catch (caught) {
-      if ((caught as { code?: string }).code === 'FENCED') throw caught;
-      status = 'compensation-failed';
-      error = toErrorRecord(caught);
-      detail = error.message;
-    }
+    const undone = await undoStep(stepScope, index);
+    if (undone.kind === 'suspended') return undone;
+    const { status, detail, changes, error } = undone;
     if (status !== 'compensated') allCompensated = false;
-    await journal.append({ type: 'step.compensated', index, stepId, status, detail, changes, ...(error ? { error } : {}), ...scope.counters(index) });
+    await journal.append({ type: 'step.compensated', index, stepId, status, detail, changes, ...(error ? { error } : {}), ...takeCounters(services, index) });
     events.emit('step:compensation', { runId, stepId, index, status, detail });
   }
   if (!allCompensated) {
-    const why = services.deadline !== null && services.clock.now() >= services.deadline ? `the compensation budget (${Math.round(scope.budgetMs / 1000)} s) was spent` : 'one or more undos failed';
+    const why = services.clock.now() >= services.saga!.deadline ? `the compensation budget (${Math.round(scope.budgetMs / 1000)} s) was spent` : 'one or more undos failed';
     return {
       kind: 'ended',
       status: 'rollback-failed',
@@ -88,4 +78,25 @@ export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
   }
   if (saga.reason === 'operator') return { kind: 'ended', status: 'rolled-back', reason: ROLLED_BACK_ON_REQUEST };
   return { kind: 'ended', status: saga.reason === 'cancel' ? 'cancelled' : 'rolled-back' };
+}
+
+/** How one undo went: its status, what it says and restored, its error; or the drive suspended. */
+type Undone =
+  | { kind: 'undone'; status: 'compensated' | 'compensation-failed'; detail: string; changes: Change[]; error?: ErrorRecord }
+  | { kind: 'suspended'; signal: SuspendSignal };
+
+/** Compensates one step. Its failure is recorded, never thrown — except a lost lease, which stops the saga. */
+async function undoStep(scope: StepScope, index: number): Promise<Undone> {
+  try {
+    const outcome = await runStep(scope, index, 'compensate');
+    if (outcome.kind === 'suspended') return outcome;
+    const detail = outcome.context.compensation?.detail ?? '';
+    const changes = outcome.context.compensation?.changes ?? [];
+    if (outcome.status === 'compensated') return { kind: 'undone', status: 'compensated', detail, changes };
+    return { kind: 'undone', status: 'compensation-failed', detail, changes, error: { name: 'StepError', code: 'COMPENSATION_FAILED', message: detail } };
+  } catch (caught) {
+    if ((caught as { code?: string }).code === 'FENCED') throw caught;
+    const error = toErrorRecord(caught);
+    return { kind: 'undone', status: 'compensation-failed', detail: error.message, changes: [], error };
+  }
 }

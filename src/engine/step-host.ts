@@ -11,8 +11,9 @@
  * (first capture wins).
  */
 import { createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
+import { InternalError } from '../errors.js';
 import type { RunEmitter } from './events.js';
-import type { JournalWriter } from './journal.js';
+import type { JournalWriter } from './run-store.js';
 import type { StepState } from './replay.js';
 import type { JournaledStep, StepSnapshot } from './records.js';
 import { stepMachine, stepStateName, type StepActorName, type StepActors, type StepKind } from './step-kind.js';
@@ -109,7 +110,7 @@ function handlersOf(kind: StepKind<unknown>, rt: StepRuntime) {
 }
 
 function planOf(ctx: StepMachineContext) {
-  if (!ctx.plan) throw new Error(`step ${ctx.stepId} has no plan in this state`);
+  if (!ctx.plan) throw new InternalError(`step ${ctx.stepId} has no plan in this state`);
   return ctx.plan;
 }
 
@@ -138,7 +139,7 @@ const bindings = new WeakMap<object, Binding>();
 
 function bindingOf(system: object): Binding {
   const binding = bindings.get(system);
-  if (!binding) throw new Error('step actor is not bound to a run; drive step machines through a Runner');
+  if (!binding) throw new InternalError('step actor is not bound to a run; drive step machines through a Runner');
   return binding;
 }
 

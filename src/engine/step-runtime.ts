@@ -6,12 +6,15 @@ import { StepError, isTransient, toErrorRecord } from '../errors.js';
 import type { Executor, HostOp, HostOpResult, TlsEndpoint } from '../executors/types.js';
 import { WRITE_OPS } from '../executors/types.js';
 import type { RunEmitter } from './events.js';
-import type { JournalWriter } from './journal.js';
+import type { JournalWriter } from './run-store.js';
 import type { Clock } from '../util/clock.js';
 import type { ReadCache } from './read-cache.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 import type { DeclaredWrite } from '../windows/registry.js';
 import type { AwaitingReason, Json } from './types.js';
+import type { StepDefinition } from './runbook.js';
+import { stepsDeclaringWrites } from './step-params.js';
+import type { Schema } from '../util/zod.js';
 
 /** Thrown by {@link StepRuntime.suspend}; ends this drive of the run without failing the step. */
 export class SuspendSignal extends Error {
@@ -78,6 +81,8 @@ export interface StepRuntime {
   /** Keeps a file in the run's state directory; returns its path. */
   saveFile(name: string, content: string): Promise<string>;
   log(message: string, level?: 'info' | 'warn' | 'error'): void;
+  /** How a wait on the target goes, after each poll (a `step:wait` event): polls so far, its deadline (ms since the epoch), what it waits for. */
+  waiting(progress: { polls: number; deadline: number; waitingFor: string }): void;
   /** The run's clock: milliseconds since the epoch. */
   now(): number;
   /** Pauses on the run's clock; an interruption ends the pause early. */
@@ -94,45 +99,114 @@ export interface StepRuntime {
   targetGone(): boolean;
 }
 
-/** The run-level services a runtime is made from. */
-export interface RuntimeServices {
-  runId: string;
-  executor: Executor;
-  journal: JournalWriter;
-  events: RunEmitter;
-  cache: ReadCache;
-  policy: RetryPolicy;
-  checkMode: boolean;
-  outputs: Record<string, Json>;
-  overrides: Record<string, Json>;
-  resumeCommand: string[];
-  signal: AbortSignal;
-  memos: Map<string, Json>;
-  plannedWrites: (index: number) => Promise<DeclaredWrite[]>;
-  saveFile: (name: string, content: string) => Promise<string>;
-  counters: Map<number, { roundTrips: number; polls: number; retries: number }>;
-  /** Throws when this process no longer holds the run's lease; checked before every write to the target. */
-  fence: () => Promise<void>;
-  /** True once an interruption was asked for; steps stop at their next safe point. */
-  interrupted: () => boolean;
-  compensation: CompensationContext | null;
-  /** The compensation budget's end (epoch ms), while the saga runs. */
-  deadline: number | null;
-  /** Set when an undo found the target unreachable after its retries: later calls are tried once. */
-  hostGone: boolean;
-  clock: Clock;
-  /** Aborts when an interruption is asked for (wakes sleepers). */
-  interruptSignal: AbortSignal;
+/**
+ * The run as a runtime's look-ahead of planned writes reads it: its steps and parameters, and what the
+ * drive keeps current as steps start and publish (`outputs`, `states`).
+ */
+export interface RunView {
+  steps: readonly StepDefinition[];
+  /** The kinds by the name `uses:` gives (a `StepKindRegistry`; named by what is read of them, which keeps step-kind.ts → step-runtime.ts one-way). */
+  kinds: { get(name: string): DeclaringKind };
+  /** The run's parameters, secrets included. */
+  params: Record<string, Json>;
+  /** Outputs published so far, by step id. */
+  outputs: Readonly<Record<string, Json>>;
+  /** Each step's parameters once it started (as journaled). */
+  states: readonly { params: Json | undefined }[];
 }
 
-export function createStepRuntime(services: RuntimeServices, stepId: string, index: number, phase: () => string): StepRuntime {
-  const { executor, journal, events, cache, runId } = services;
-  const counter = services.counters.get(index) ?? { roundTrips: 0, polls: 0, retries: 0 };
-  services.counters.set(index, counter);
+/** What the look-ahead reads of a kind: its parameters' schema, and the writes it declares. */
+export interface DeclaringKind {
+  readonly params: Schema;
+  declares?(args: { params: unknown; rt: StepRuntime }): Promise<DeclaredWrite[]>;
+}
 
-  const left = () => (services.deadline === null ? null : services.deadline - services.clock.now());
+/** The saga's part of its copy of the services: why it runs, its budget, whether the target is gone. */
+export interface SagaServices {
+  context: CompensationContext;
+  /** The compensation budget's end (epoch ms). */
+  deadline: number;
+  /** Set when an undo found the target unreachable after its retries: later calls are tried once. */
+  targetGone: boolean;
+}
 
-  const exec = async (ops: readonly HostOp[], options: ExecOptions = {}) => {
+/** A step's round trips, polls and retries during this drive. */
+export type StepCounter = { roundTrips: number; polls: number; retries: number };
+
+/**
+ * The run-level services a runtime is made from, built once per drive. The saga runs with its own copy
+ * (a signal that never aborts, its budget); nothing else changes them.
+ */
+export interface RuntimeServices {
+  readonly runId: string;
+  readonly executor: Executor;
+  readonly journal: JournalWriter;
+  readonly events: RunEmitter;
+  readonly cache: ReadCache;
+  readonly checkMode: boolean;
+  readonly run: RunView;
+  readonly overrides: Record<string, Json>;
+  readonly resumeCommand: string[];
+  readonly signal: AbortSignal;
+  readonly memos: Map<string, Json>;
+  readonly saveFile: (name: string, content: string) => Promise<string>;
+  readonly counters: Map<number, StepCounter>;
+  /** Throws when this process no longer holds the run's lease; checked before every write to the target. */
+  readonly fence: () => Promise<void>;
+  /** True once an interruption was asked for; steps stop at their next safe point. */
+  readonly interrupted: () => boolean;
+  /** Set while the saga runs (in the saga's copy only). */
+  readonly saga: SagaServices | null;
+  readonly clock: Clock;
+  /** Aborts when an interruption is asked for (wakes sleepers). */
+  readonly interruptSignal: AbortSignal;
+}
+
+/** Which step a runtime serves, under which retry policy, and the phase it is in. */
+export interface RuntimeStep {
+  stepId: string;
+  index: number;
+  policy: RetryPolicy;
+  phase: () => string;
+}
+
+/** A step's counts for this drive, taken once (the journal record and the event carry the same figures). */
+export function takeCounters(services: RuntimeServices, index: number): { roundTrips: number; pollRoundTrips: number; retries: number } {
+  const c = services.counters.get(index) ?? { roundTrips: 0, polls: 0, retries: 0 };
+  services.counters.delete(index);
+  return { roundTrips: c.roundTrips, pollRoundTrips: c.polls, retries: c.retries };
+}
+
+/**
+ * The registry values that steps after `index` may write: the look-ahead picks the steps (a pure
+ * function), and each one's kind says what it writes, reading the target where it must.
+ */
+async function plannedWrites(services: RuntimeServices, index: number, policy: RetryPolicy): Promise<DeclaredWrite[]> {
+  const { run } = services;
+  const ahead = stepsDeclaringWrites(index, { ...run, started: run.states.map((s) => s.params) });
+  const writes: DeclaredWrite[] = [];
+  for (const step of ahead) {
+    const rt = createStepRuntime(services, { stepId: step.stepId, index: step.index, policy, phase: () => 'declares' });
+    writes.push(...(await step.kind.declares!({ params: step.params, rt })));
+  }
+  return writes;
+}
+
+/** Milliseconds left of the saga's budget, or null outside a saga. */
+function budgetLeft(services: RuntimeServices): number | null {
+  return services.saga === null ? null : services.saga.deadline - services.clock.now();
+}
+
+/**
+ * A step's `exec`: sends a batch in one round trip — never a write in check mode, never a call once
+ * the saga's budget is spent, every write fenced by the lease — retrying transient errors under the
+ * step's policy, each attempt journaled.
+ */
+function sender(services: RuntimeServices, step: RuntimeStep, counter: StepCounter): StepRuntime['exec'] {
+  const { executor, journal, events, cache, runId, saga } = services;
+  const { stepId, index, phase } = step;
+  const left = () => budgetLeft(services);
+  return async (ops, options = {}) => {
     const writes = ops.some((op) => WRITE_OPS.has(op.op));
     if (services.checkMode && writes) {
       throw new StepError('CHECK_MODE_WRITE', `step ${stepId} tried to change the target in check mode`);
@@ -157,7 +231,7 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
     };
     if (options.poll || options.retry === false) return call();
     const remaining = left();
-    const policy = services.hostGone ? { ...services.policy, retries: 0 } : services.policy;
+    const policy = saga?.targetGone ? { ...step.policy, retries: 0 } : step.policy;
     try {
       return await withRetry(
         call,
@@ -173,10 +247,19 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
       );
     } catch (error) {
       // An undo that found the target unreachable after its retries: the others are tried once each.
-      if (services.compensation && isTransient(error)) services.hostGone = true;
+      if (saga && isTransient(error)) saga.targetGone = true;
       throw error;
     }
   };
+}
+
+export function createStepRuntime(services: RuntimeServices, step: RuntimeStep): StepRuntime {
+  const { executor, journal, events, cache, runId, saga } = services;
+  const { stepId, index } = step;
+  const counter = services.counters.get(index) ?? { roundTrips: 0, polls: 0, retries: 0 };
+  services.counters.set(index, counter);
+  const left = () => budgetLeft(services);
+  const exec = sender(services, step, counter);
 
   return {
     runId,
@@ -184,7 +267,7 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
     index,
     checkMode: services.checkMode,
     onTarget: executor.onTarget,
-    outputs: services.outputs,
+    outputs: services.run.outputs,
     overrides: services.overrides,
     resumeCommand: services.resumeCommand,
     signal: services.signal,
@@ -209,10 +292,13 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
     remembers(name) {
       return services.memos.has(`${index}:${name}`);
     },
-    plannedWrites: () => services.plannedWrites(index),
+    plannedWrites: () => plannedWrites(services, index, step.policy),
     saveFile: services.saveFile,
     log(message, level = 'info') {
       events.emit('log', { runId, stepId, level, message });
+    },
+    waiting({ polls, deadline, waitingFor }) {
+      events.emit('step:wait', { runId, stepId, index, polls, deadline: new Date(deadline).toISOString(), waitingFor });
     },
     now: () => services.clock.now(),
     sleep: (ms) => services.clock.sleep(ms, services.interruptSignal),
@@ -222,10 +308,8 @@ export function createStepRuntime(services: RuntimeServices, stepId: string, ind
     checkpoint() {
       if (services.interrupted()) throw new SuspendSignal('interrupted: stopped at a safe point', 'interrupted');
     },
-    get compensation() {
-      return services.compensation;
-    },
+    compensation: saga?.context ?? null,
     budgetLeft: () => left(),
-    targetGone: () => services.hostGone,
+    targetGone: () => saga?.targetGone ?? false,
   };
 }

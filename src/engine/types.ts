@@ -62,6 +62,28 @@ export const StepStatus = {
 } as const;
 export type StepStatus = (typeof StepStatus)[keyof typeof StepStatus];
 
+/**
+ * Step statuses the forward pass is done with: a resume does not run the step again, and its output is
+ * published to later steps.
+ */
+export const DONE_STEP_STATUSES: ReadonlySet<StepStatus> = new Set<StepStatus>(['succeeded', 'skipped', 'planned']);
+
+/**
+ * True when the forward pass is done with a step of this status (see {@link DONE_STEP_STATUSES}).
+ *
+ * @example
+ * ```ts
+ * declare const result: RunResult;
+ * const next = result.steps.find((s) => !isDoneStatus(s.status));
+ * ```
+ */
+export function isDoneStatus(status: string): boolean {
+  return DONE_STEP_STATUSES.has(status as StepStatus);
+}
+
+/** Step statuses a step ends in, forward (done or failed) or backward (its undo done or failed). */
+export const ENDED_STEP_STATUSES: ReadonlySet<StepStatus> = new Set<StepStatus>([...DONE_STEP_STATUSES, 'failed', 'compensated', 'compensation-failed']);
+
 /** Why a run waits for a resume. */
 export const AwaitingReason = {
   /** `allowRestart` is false: resume with `--allow-restart` in a restart window. */
@@ -113,17 +135,18 @@ export interface StepResult {
   endedAt?: string;
 }
 
-/** The outcome of a run (or of one drive of it). */
-export interface RunResult {
+/** Files in the run directory that undo the remaining changes on the target's console. */
+export type UndoFiles = { reg: string; powershell: string };
+
+/** What every run result holds, whatever its status. */
+interface RunResultCommon {
   runId: string;
   runbook: string;
   target: string;
-  status: RunStatus;
   /** What the run did to the target, in the words every rendering uses (see `outcome.ts`). */
   outcome: Outcome;
   checkMode: boolean;
-  /** Why the run stopped short: the first error, or the reason it awaits a resume. */
-  error?: ErrorRecord;
+  /** Why the run stopped short or ended as it did (e.g. the reason it awaits a resume). */
   reason?: string;
   steps: StepResult[];
   /** Round trips to the target, polls during a restart not counted. */
@@ -131,19 +154,81 @@ export interface RunResult {
   pollRoundTrips: number;
   retries: number;
   rebootRequired: boolean;
-  /** Why an `awaiting-resume` run waits: a restart window, an interruption, or its own host restarting. */
-  awaiting?: AwaitingReason;
-  /**
-   * What the journal says is still changed on the target: the changes of steps that were applied and
-   * not compensated (after a failed rollback, exactly what is left to undo by hand).
-   */
-  remaining?: Change[];
-  /** Files in the run directory that undo the remaining changes on the target's console. */
-  undoFiles?: { reg: string; powershell: string };
   startedAt: string;
   endedAt: string;
   stateDir: string;
   backups: string[];
+}
+
+/** Fields a status never has: reading them gives `undefined`, setting them does not compile. */
+type Absent<K extends PropertyKey> = { [P in K]?: never };
+
+/** The first error: why the run failed, was cancelled, or could not reach its target. */
+type Failed = { error?: ErrorRecord };
+
+/**
+ * What the journal says is still changed on the target: the changes of steps that were applied and
+ * not compensated (after a failed rollback, exactly what is left to undo by hand).
+ */
+type Remaining = { remaining?: Change[] };
+
+/**
+ * The outcome of a run (or of one drive of it): a union on `status`, each status with exactly its
+ * fields — only a run that awaits a resume says why (`awaiting`), only a run that may have left
+ * changes behind lists them (`remaining`), a run that succeeded carries no error.
+ *
+ * @example
+ * ```ts
+ * declare const run: Run;
+ * const result = await run.result;
+ * if (result.status === 'awaiting-resume') console.log(`waiting: ${result.awaiting}`);
+ * else if (result.status === 'rollback-failed') console.log(result.remaining ?? []);
+ * ```
+ */
+export type RunResult = RunResultCommon &
+  (
+    | ({ status: 'succeeded'; undoFiles?: UndoFiles } & Absent<'error' | 'awaiting' | 'remaining'>)
+    | ({ status: 'planned' } & Absent<'error' | 'awaiting' | 'remaining' | 'undoFiles'>)
+    | ({ status: 'rolled-back' | 'cancelled' | 'unreachable' } & Failed & Absent<'awaiting' | 'remaining' | 'undoFiles'>)
+    | ({ status: 'rollback-failed' | 'running'; undoFiles?: UndoFiles } & Failed & Remaining & Absent<'awaiting'>)
+    | ({
+        status: 'awaiting-resume';
+        /** Why the run waits: a restart window, an interruption, or its own host restarting. */
+        awaiting: AwaitingReason;
+        undoFiles?: UndoFiles;
+      } & Failed &
+        Remaining)
+  );
+
+/** A run result before its fields are checked against its status (see {@link fitsStatus}). */
+export type RunResultFields = RunResultCommon & { status: RunStatus; error?: ErrorRecord; awaiting?: AwaitingReason; remaining?: Change[]; undoFiles?: UndoFiles };
+
+/** The fields that depend on a result's status, and the statuses that may have each. */
+const STATUS_FIELDS: Record<'error' | 'awaiting' | 'remaining' | 'undoFiles', readonly RunStatus[]> = {
+  error: ['rolled-back', 'cancelled', 'unreachable', 'rollback-failed', 'running', 'awaiting-resume'],
+  awaiting: ['awaiting-resume'],
+  remaining: ['rollback-failed', 'running', 'awaiting-resume'],
+  undoFiles: ['succeeded', 'rollback-failed', 'running', 'awaiting-resume'],
+};
+
+/** True when a result of this status may have the field (e.g. `remaining`: only a run that may have left changes). */
+export function statusAllows(status: RunStatus, field: keyof typeof STATUS_FIELDS): boolean {
+  return STATUS_FIELDS[field].includes(status);
+}
+
+/**
+ * True when a result has exactly the fields its status allows ({@link RunResult}); where results are
+ * made from a journal, this is checked rather than assumed.
+ *
+ * @example
+ * ```ts
+ * declare const fields: RunResultFields;
+ * if (!fitsStatus(fields)) throw new Error(`a ${fields.status} result with fields it cannot have`);
+ * ```
+ */
+export function fitsStatus(r: RunResultFields): r is RunResult {
+  const allowed = (Object.keys(STATUS_FIELDS) as (keyof typeof STATUS_FIELDS)[]).every((k) => r[k] === undefined || statusAllows(r.status, k));
+  return allowed && (r.status !== 'awaiting-resume' || r.awaiting !== undefined);
 }
 
 /** What an undo reports. */

@@ -15,19 +15,22 @@ import type { Executor } from '../executors/types.js';
 import type { StepKindRegistry } from '../engine/kinds.js';
 import { checkStepParameters, resolveParameters } from '../engine/loader.js';
 import type { Run, Runner } from '../engine/runner.js';
+import type { JournalRecord, RunStore } from '../engine/run-store.js';
 import { fingerprint, type LoadedRunbook, type RunbookDefinition } from '../engine/runbook.js';
-import { runResult } from '../engine/run-index.js';
+import { replay, resultOf } from '../engine/replay.js';
 import type { RunResult } from '../engine/types.js';
 import { OUTCOMES, countOutcomes, exitCodeOf, outcomeOf, changedValues, type Outcome } from '../engine/outcome.js';
 import type { Inventory, InventoryHost } from './inventory.js';
-import type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus } from './types.js';
+import type { FleetEvents, FleetRecord, FleetResult, FleetStore, HostOutcome, HostStatus } from './types.js';
 
-export type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus } from './types.js';
-export { fleetDirOf } from './fleet-dir.js';
+export type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus, HostStepEvent } from './types.js';
 import { writeFleetReports } from './fleet-report.js';
 
+/** A runner whose store keeps fleets too (both stores of `src/store/` do). */
+export type FleetRunner = Runner<RunStore & FleetStore>;
+
 export interface FleetOptions {
-  runner: Runner;
+  runner: FleetRunner;
   kinds: StepKindRegistry;
   runbook: LoadedRunbook;
   inventory: Inventory;
@@ -64,8 +67,9 @@ export function budgetOf(maxFailures: number | string | undefined, hosts: number
   if (maxFailures === undefined) return 0;
   const text = String(maxFailures).trim();
   const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(text);
-  if (!m || (m[2] === '' && !Number.isInteger(Number(m[1])))) throw new RangeError(`max failures is a whole number or a percentage (e.g. 2 or 10%), got "${text}"`);
-  if (m[2] === '%' && Number(m[1]) > 100) throw new RangeError(`max failures as a percentage is at most 100%, got "${text}"`);
+  const refuse = (what: string) => new ValidationError('invalid failure budget', [`maxFailures: ${what}, got "${text}"`], { hint: 'give a number of hosts (0 or more) or a percentage from 0% to 100%' });
+  if (!m || (m[2] === '' && !Number.isInteger(Number(m[1])))) throw refuse('a whole number or a percentage (e.g. 2 or 10%)');
+  if (m[2] === '%' && Number(m[1]) > 100) throw refuse('a percentage is at most 100%');
   return m[2] === '%' ? Math.floor((Number(m[1]) / 100) * hosts) : Number(m[1]);
 }
 
@@ -131,9 +135,10 @@ export function countsAsFailure(outcome: Outcome | HostStatus): boolean {
  * A host's run in its fleet: resumed from its journal when it has one, else started with the host's
  * parameters (the inventory's defaults, the host's own, then the fleet's).
  */
-export async function hostRun(runner: Runner, record: FleetRecord, host: InventoryHost, executor: Executor, resume: boolean): Promise<Run> {
+export async function hostRun(runner: Runner, record: FleetRecord, host: InventoryHost, executor: Executor, records: readonly JournalRecord[] | undefined): Promise<Run> {
   const runId = hostRunId(record.fleetId, host.name);
-  if (resume) return runner.resume(runId, { executor });
+  // Resumed from the records the caller read (its journal is not read again).
+  if (records) return runner.resume(runId, { executor, records });
   // With its source, the run records a runbook that `resume <run-id>` loads again (not `runbook <name>`).
   const runbook = record.source ? { definition: record.runbook, source: record.source, fingerprint: fingerprint(record.runbook) } : record.runbook;
   return runner.start(runbook, { executor, runId, params: paramsFor(record, host), checkMode: record.checkMode, target: host.target });
@@ -177,7 +182,9 @@ export function startFleet(options: FleetOptions): Fleet {
 export function fleetRecordOf(options: Omit<FleetOptions, 'runner' | 'connect'>): FleetRecord {
   const { inventory, runbook } = options;
   const concurrency = options.concurrency ?? 10;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency is a whole number of at least 1, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new ValidationError('invalid fleet concurrency', [`concurrency: a whole number of at least 1, got ${concurrency}`], { hint: 'nothing was stored or contacted' });
+  }
   const record: FleetRecord = {
     format: 1,
     fleetId: options.fleetId ?? `${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-fleet-${randomBytes(3).toString('hex')}`,
@@ -230,12 +237,16 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
     // recorded (ended runs, hosts found unreachable) first, so that a budget spent before the controller
     // stopped stays spent — its skipped hosts stay skipped — whatever order the hosts are read in.
     const known = new Map<string, RunResult>();
+    // Each host's records as read here: a host run resumed later goes on from them.
+    const recordsOf = new Map<string, readonly JournalRecord[]>();
     const unreachable = await deps.runner.store.unreachableHosts(fleetId).catch(() => ({}) as Record<string, unknown>);
     let failures = 0;
     for (const host of inventory.hosts) {
       try {
-        const r = await runResult(deps.runner.store, hostRunId(fleetId, host.name));
+        const records = await deps.runner.store.readJournal(hostRunId(fleetId, host.name));
+        const r = resultOf(replay(records), deps.runner.store.location);
         known.set(host.name, r);
+        recordsOf.set(host.name, records);
         if (!UNFINISHED.has(r.status) && fails(outcomeOf(r))) failures += 1;
       } catch {
         if (unreachable[host.name]) failures += 1;
@@ -260,10 +271,15 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
       let executor: Executor | undefined;
       try {
         executor = await deps.connect(host.target);
-        const run = await hostRun(deps.runner, record, host, executor, ended !== undefined);
+        const run = await hostRun(deps.runner, record, host, executor, ended && recordsOf.get(host.name));
         running.add(run);
         if (interrupted) run.interrupt();
         outcome.status = 'running';
+        const at = { fleetId, wave: outcome.wave, host: host.name };
+        run.events.on('step:transition', (event) => events.emit('host:step', { ...at, name: 'step:transition', event }));
+        run.events.on('step:settled', (event) => events.emit('host:step', { ...at, name: 'step:settled', event }));
+        run.events.on('step:compensation', (event) => events.emit('host:step', { ...at, name: 'step:compensation', event }));
+        run.events.on('step:wait', (event) => events.emit('host:step', { ...at, name: 'step:wait', event }));
         events.emit('host:start', { fleetId, wave: outcome.wave, host: host.name, runId });
         try {
           settle(outcome, await run.result);

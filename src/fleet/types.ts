@@ -3,6 +3,7 @@
  */
 import type { ErrorRecord } from '../errors.js';
 import type { RunStatus } from '../engine/types.js';
+import type { CompensationEvent, StepSettledEvent, StepTransitionEvent, StepWaitEvent } from '../engine/events.js';
 import type { Outcome } from '../engine/outcome.js';
 import type { RunbookDefinition } from '../engine/runbook.js';
 import type { Inventory } from './inventory.js';
@@ -48,10 +49,19 @@ export type FleetResult = {
   dir: string;
 };
 
+/** A step event of a host's run, by the run event's name: what a live view of the fleet shows. */
+export type HostStepEvent =
+  | { name: 'step:transition'; event: StepTransitionEvent }
+  | { name: 'step:settled'; event: StepSettledEvent }
+  | { name: 'step:compensation'; event: CompensationEvent }
+  | { name: 'step:wait'; event: StepWaitEvent };
+
 /** The events of a fleet, each naming its host or wave. */
 export type FleetEvents = {
   'wave:start': [{ fleetId: string; wave: string; hosts: string[] }];
   'host:start': [{ fleetId: string; wave: string; host: string; runId: string }];
+  /** A running host's step moved on, settled, was undone, or waits on the target (a restart). */
+  'host:step': [{ fleetId: string; wave: string; host: string } & HostStepEvent];
   'host:end': [HostOutcome & { fleetId: string }];
   'wave:end': [{ fleetId: string; wave: string; hosts: HostOutcome[] }];
   'fleet:end': [FleetResult];
@@ -79,3 +89,42 @@ export type FleetRecord = {
   params: Record<string, unknown>;
   startedAt: string;
 };
+
+/** A fleet's host whose target could not be reached (see {@link FleetStore.recordUnreachableHost}). */
+export type UnreachableHost = {
+  host: string;
+  /** The wave (index) and place in it, and the run id the host would have had. */
+  wave: number;
+  position: number;
+  runId: string;
+  error: ErrorRecord;
+  at: string;
+};
+
+/**
+ * The fleets' port: what a fleet needs of the store its hosts' runs live in, beside the engine's
+ * `RunStore`. The backends of `src/store/` implement both.
+ *
+ * @example
+ * ```ts
+ * const store: FleetStore = fileStore('.runbook');
+ * if (await store.isFleet('f1')) console.log((await store.readFleet('f1')).inventory.hosts.length);
+ * ```
+ */
+export interface FleetStore {
+  /** A folder on this machine for a fleet's reports. */
+  fleetDir(fleetId: string): string;
+  /** Records a fleet before its first host starts; refuses an id already used. */
+  createFleet(record: FleetRecord): Promise<void>;
+  /** A fleet's record; `JOURNAL_MISSING` when there is none. */
+  readFleet(fleetId: string): Promise<FleetRecord>;
+  /** True when the id names a fleet of this store. */
+  isFleet(id: string): Promise<boolean>;
+  /**
+   * Records that a fleet's host could not be reached, so it has no run: `status <fleet-id>` and the
+   * fleet's reports say so instead of "not started". A later run of the host (a resume) wins.
+   */
+  recordUnreachableHost(fleetId: string, host: UnreachableHost): Promise<void>;
+  /** The hosts of a fleet recorded as unreachable, by name (the last record of each). */
+  unreachableHosts(fleetId: string): Promise<Record<string, UnreachableHost>>;
+}

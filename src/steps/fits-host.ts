@@ -3,6 +3,7 @@
  * judgement its `orchestrator/preflight` step makes before any write (`judgeHost` with the runbook's
  * procedure), so that `runbook list --target` and `runbook inspect` tell the same as a run would.
  */
+import { ValidationError } from '../errors.js';
 import { PROCEDURE_RUNBOOK } from './judge-tls13.js';
 import { preflightParams } from './preflight-params.js';
 import { PREFLIGHT_READS, judgeHost, preflightReadsFrom, type HostVerdict, type PreflightReads } from './requirements.js';
@@ -38,7 +39,10 @@ export type HostFit = {
  */
 export function fitsHost(runbookName: string, reads: PreflightReads, params: Record<string, unknown> = {}): HostFit {
   const procedure = BUNDLED_PROCEDURES[runbookName];
-  if (!procedure) throw new Error(`"${runbookName}" is not a bundled runbook with an Orchestrator preflight (known: ${Object.keys(BUNDLED_PROCEDURES).join(', ')})`);
+  if (!procedure) {
+    const known = Object.keys(BUNDLED_PROCEDURES).join(', ');
+    throw new ValidationError(`"${runbookName}" is not a bundled runbook with an Orchestrator preflight (known: ${known})`, [`runbookName: one of ${known}`]);
+  }
   const verdicts = judgeHost(reads, preflightParams.parse({ ...params, tlsProcedure: procedure }));
   const line = (v: HostVerdict) => `${v.check}: ${v.evidence}${v.fix ? ` — ${v.fix}` : ''}`;
   const reasons = verdicts.filter((v) => v.verdict === 'refuse').map(line);

@@ -155,7 +155,8 @@ async function waitForBoot(rt: StepRuntime, params: RestartParams, baseline: Bas
   let resent = 0;
   let waitingFor: string[] = [`boot time still ${baseline.bootTime}`];
   // The same pause every time (no doubling): the host is seen ready at most one interval after it is.
-  return pollUntil(rt, params, deadline, { doubling: false }, async () => {
+  const options = { doubling: false, waitingFor: (failed: unknown) => (failed ? 'the target to answer' : waitingFor.join('; ')) };
+  return pollUntil(rt, params, deadline, options, async () => {
     polls += 1;
     const results = await rt.exec(ops, { poll: true, timeoutMs: 30_000 });
     const bootTime = resultOf(results[0], 'boot.time').bootTime;
@@ -180,7 +181,7 @@ async function waitForBoot(rt: StepRuntime, params: RestartParams, baseline: Bas
 /** The target's boot time, waiting while it does not answer (it may be restarting), until the deadline. */
 async function currentBootTime(rt: StepRuntime, params: RestartParams, deadline: number): Promise<string> {
   // An earlier undo already waited out its retries against this target: do not wait again.
-  const options = { doubling: true, stopOnError: () => rt.targetGone() };
+  const options = { doubling: true, stopOnError: () => rt.targetGone(), waitingFor: () => 'the target to answer' };
   return pollUntil(rt, params, deadline, options, async () => {
     const [boot] = await rt.exec([{ op: 'boot.time' }], { poll: true, timeoutMs: 30_000 });
     return resultOf(boot, 'boot.time').bootTime;
@@ -198,19 +199,23 @@ async function currentBootTime(rt: StepRuntime, params: RestartParams, deadline:
  * waits): `attempt` until it returns a value, a transient error meaning only "not yet"; at the
  * deadline — or, after a failed attempt, when `stopOnError` says so — `giveUp` ends it with the last
  * error. Each pause is jittered and never past the deadline; `doubling` doubles it up to the cap.
+ * After each attempt that is not yet the end, the run's events hear the polls so far, the deadline and
+ * what is waited for (`waitingFor`, given the attempt's error if it failed): the CLI shows them.
  */
 async function pollUntil<T>(
   rt: StepRuntime,
   params: RestartParams,
   deadline: number,
-  options: { doubling: boolean; stopOnError?: () => boolean },
+  options: { doubling: boolean; stopOnError?: () => boolean; waitingFor: (failed: unknown) => string },
   attempt: () => Promise<T | undefined>,
   giveUp: (error?: unknown) => never,
 ): Promise<T> {
   let pause = params.pollIntervalMs;
+  let polls = 0;
   for (;;) {
     rt.checkpoint();
     let failed: unknown;
+    polls += 1;
     try {
       const value = await attempt();
       if (value !== undefined) return value;
@@ -220,6 +225,7 @@ async function pollUntil<T>(
       if (options.stopOnError?.()) giveUp(error);
     }
     if (rt.now() >= deadline) giveUp(failed);
+    rt.waiting({ polls, deadline, waitingFor: options.waitingFor(failed) });
     await rt.sleep(nextPause(rt, pause, params, deadline));
     if (options.doubling) pause = Math.min(pause * 2, params.maxPollIntervalMs);
   }

@@ -3,16 +3,17 @@
  * folder `runs/<id>/` — its journal (`journal.jsonl`), its lease files, its summary and the files it
  * leaves for people; a fleet is `fleets/<id>/fleet.json` and its reports.
  */
-import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { JournalError } from '../errors.js';
-import { Journal, readJournal } from '../engine/journal.js';
-import { acquireLease } from '../engine/lease.js';
-import { listRuns, runDirOf, writeRunSummary } from '../engine/run-index.js';
-import { fleetDirOf, isFleet } from '../fleet/fleet-dir.js';
-import type { FleetRecord } from '../fleet/types.js';
+import { JournalError, RunStateError } from '../errors.js';
+import { Journal, readJournalFile, type JournalReading } from './file-journal.js';
+import type { JournalRecord } from '../engine/run-store.js';
+import { acquireLease } from './file-lease.js';
+import { listRuns, runDirOf, writeRunSummary } from './file-runs.js';
+import { fleetDirOf, isFleet } from './fleet-dir.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
-import type { RunFiles, RunStore, UnreachableHost } from './types.js';
+import type { FleetRecord, UnreachableHost } from '../fleet/types.js';
+import type { RunFiles, Store } from './types.js';
 
 /** Every file under a folder, by its path relative to it. */
 export async function filesUnder(dir: string, prefix = ''): Promise<RunFiles> {
@@ -42,12 +43,16 @@ const OWN_FILES = /^(journal\.jsonl|summary\.json|lease\.\d+\.json)$/;
  * const runner = new Runner({ kinds: bundledStepKinds(), store: fileStore('.runbook') });
  * ```
  */
-export function fileStore(stateDir: string): RunStore {
+export function fileStore(stateDir: string): Store {
   const root = resolve(stateDir);
   const journalFile = (runId: string) => join(runDirOf(root, runId), 'journal.jsonl');
+  // What readJournal read, by the list it returned: a caller that hands the list back to openJournal
+  // (a resume: read, checked, then leased) has the file read once, not twice.
+  const readings = new WeakMap<readonly JournalRecord[], JournalReading>();
   return {
     kind: 'file',
     location: root,
+    localDir: root,
     runDir: (runId) => runDirOf(root, runId),
     fleetDir: (fleetId) => fleetDirOf(root, fleetId),
     async lease(runId, options) {
@@ -57,10 +62,13 @@ export function fileStore(stateDir: string): RunStore {
     },
     async openJournal(runId, lease, options) {
       // A new file for this holder: a driver that lost the lease can append to nothing anyone reads.
-      return Journal.open(journalFile(runId), { exclusive: true, fence: lease.check, sync: options?.sync });
+      const reading = options?.records && readings.get(options.records);
+      return Journal.open(journalFile(runId), { exclusive: true, fence: lease.check, sync: options?.sync, reading });
     },
     async readJournal(runId) {
-      return (await readJournal(journalFile(runId))).records;
+      const reading = await readJournalFile(journalFile(runId));
+      readings.set(reading.records, reading);
+      return reading.records;
     },
     async saveRun(runId, summary) {
       // The files are where the run wrote them, in its folder.
@@ -71,9 +79,14 @@ export function fileStore(stateDir: string): RunStore {
       return Object.fromEntries(Object.entries(all).filter(([name]) => !OWN_FILES.test(name)));
     },
     listRuns: () => listRuns(root),
+    // A run whose first record never reached the disk does not exist: its folder goes, so that it is not
+    // listed as damaged nor offered to `resume --all`.
+    async discardRun(runId) {
+      await rm(runDirOf(root, runId), { recursive: true, force: true });
+    },
     async createFleet(record) {
       const dir = fleetDirOf(root, record.fleetId);
-      if (isFleet(root, record.fleetId)) throw new JournalError('NOT_RESUMABLE', `fleet ${record.fleetId} already exists`, { where: dir, hint: 'use `runbook resume <fleet-id>`' });
+      if (isFleet(root, record.fleetId)) throw new RunStateError('NOT_RESUMABLE', `fleet ${record.fleetId} already exists`, { where: dir, hint: 'use `runbook resume <fleet-id>`' });
       await mkdir(dir, { recursive: true });
       await writeFileAtomic(join(dir, 'fleet.json'), `${JSON.stringify(record, null, 2)}\n`);
     },

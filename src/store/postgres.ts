@@ -22,15 +22,17 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import pRetry, { AbortError } from 'p-retry';
 import pg from 'pg';
-import { JournalError, type ErrorRecord } from '../errors.js';
-import { GroupCommitJournal, decodeLine, type JournalRecord } from '../engine/journal.js';
-import { processAlive, type Lease, type LeaseOptions } from '../engine/lease.js';
-import { damagedSummary, runDirOf, summaryOf, type RunSummary } from '../engine/run-index.js';
+import { JournalError, LeaseError, RunStateError, StoreUnavailableError, type ErrorRecord } from '../errors.js';
+import { GroupCommitJournal, decodeLine } from './file-journal.js';
+import type { JournalRecord, Lease, LeaseOptions, OpenJournalOptions, RunJournal } from '../engine/run-store.js';
+import { processAlive } from './file-lease.js';
+import { runDirOf } from './file-runs.js';
+import { damagedSummary, summaryOf, type RunSummary } from '../engine/run-index.js';
 import { replay, resultOf } from '../engine/replay.js';
-import { fleetDirOf } from '../fleet/fleet-dir.js';
-import type { FleetRecord } from '../fleet/types.js';
+import { fleetDirOf } from './fleet-dir.js';
 import { checkFleetRecord, filesUnder } from './file-store.js';
-import type { PostgresStore as PublicPostgresStore, RunJournal, RunStore, UnreachableHost } from './types.js';
+import type { FleetRecord, UnreachableHost } from '../fleet/types.js';
+import type { PostgresStore as PublicPostgresStore, Store } from './types.js';
 
 /**
  * The channel each committed journal batch is notified on; the payload is the run id (never a record:
@@ -109,7 +111,7 @@ export const MIGRATIONS: readonly string[] = [
  * The store's connections, for the work queue: `store` must be one that {@link postgresStore} opened
  * (an application's own object that only looks like one is refused, with what to pass instead).
  */
-export function withConnections(store: RunStore): PostgresStore {
+export function withConnections(store: Store): PostgresStore {
   if (store instanceof PostgresStore) return store;
   throw new TypeError(`a PostgreSQL store opened by postgresStore() is needed here, not a ${store.kind} store (${store.location})`);
 }
@@ -124,8 +126,8 @@ export function isConnectionError(error: unknown): boolean {
 }
 
 /** `FENCED`: this worker no longer drives the run, and changes nothing more. */
-function lostRun(location: string, runId: string, message: string): JournalError {
-  return new JournalError('FENCED', message, { where: `${location} run ${runId}`, hint: 'nothing more was changed by this worker; follow the run with `runbook status`' });
+function lostRun(location: string, runId: string, message: string): LeaseError {
+  return new LeaseError('FENCED', message, { where: `${location} run ${runId}`, hint: 'nothing more was changed by this worker; follow the run with `runbook status`' });
 }
 
 /** The URL for people: its password replaced. */
@@ -229,8 +231,8 @@ export class PostgresStore implements PublicPostgresStore {
   }
 
   /** The error of a store that cannot be reached, naming it (without its password). */
-  private unavailable(cause: unknown): JournalError {
-    return new JournalError('STORE_UNAVAILABLE', `the PostgreSQL store cannot be reached: ${(cause as Error).message}`, {
+  private unavailable(cause: unknown): StoreUnavailableError {
+    return new StoreUnavailableError(`the PostgreSQL store cannot be reached: ${(cause as Error).message}`, { transient: true }, {
       where: this.location,
       hint: 'check that the server is up and the URL, user and password ($PGPASSWORD) are right; nothing more was changed',
       cause,
@@ -295,6 +297,11 @@ export class PostgresStore implements PublicPostgresStore {
     });
   }
 
+  /** This machine's folder for the runs' files while they are driven. */
+  get localDir(): string {
+    return this.stateDir;
+  }
+
   runDir(runId: string): string {
     return runDirOf(this.stateDir, runId);
   }
@@ -326,7 +333,7 @@ export class PostgresStore implements PublicPostgresStore {
       // Like the file store: a holder on this machine whose process is gone holds nothing.
       if (h && host === hostname() && !processAlive(Number(pid))) ({ rows } = await claim(h.generation));
       if (rows.length === 0) {
-        throw new JournalError('LEASE_HELD', `the run is being driven by ${h?.holder ?? 'another worker'} (lease generation ${h?.generation ?? '?'}, until ${h?.expires_at?.toISOString() ?? '?'})`, {
+        throw new LeaseError('LEASE_HELD', `the run is being driven by ${h?.holder ?? 'another worker'} (lease generation ${h?.generation ?? '?'}, until ${h?.expires_at?.toISOString() ?? '?'})`, {
           where: `${this.location} run ${runId}`,
           hint: 'wait for that worker to finish; if it died, its lease is taken over once it expires (at once on its own machine)',
         });
@@ -360,8 +367,12 @@ export class PostgresStore implements PublicPostgresStore {
     };
   }
 
-  async openJournal(runId: string, lease: Lease): Promise<RunJournal> {
-    const records = await this.readJournal(runId, { missingIsEmpty: true });
+  async openJournal(runId: string, lease: Lease, options: OpenJournalOptions = {}): Promise<RunJournal> {
+    // Records handed over (a resume read them before it took the lease) are still the whole journal when
+    // none came after the last of them: rows are only ever appended, under the lease.
+    const known = options.records;
+    const last = known ? (await this.query<{ last: number | null }>('SELECT max(seq) AS last FROM rbe_journal WHERE run_id = $1', [runId])).rows[0]?.last ?? 0 : -1;
+    const records = known && last === known.length ? [...known] : await this.readJournal(runId, { missingIsEmpty: true });
     return new PostgresJournal(this, runId, lease.generation, records);
   }
 
@@ -428,7 +439,7 @@ export class PostgresStore implements PublicPostgresStore {
        SELECT pg_notify('${FLEET_CHANNEL}', fleet_id) FROM ins`,
       [record.fleetId, JSON.stringify(record)],
     );
-    if (r.rowCount === 0) throw new JournalError('NOT_RESUMABLE', `fleet ${record.fleetId} already exists`, { where: this.location, hint: 'use `runbook resume <fleet-id>`' });
+    if (r.rowCount === 0) throw new RunStateError('NOT_RESUMABLE', `fleet ${record.fleetId} already exists`, { where: this.location, hint: 'use `runbook resume <fleet-id>`' });
   }
 
   async readFleet(fleetId: string): Promise<FleetRecord> {

@@ -1,26 +1,24 @@
 /**
- * The shared store and its workers for library users, loaded on first use: an application that keeps
- * its runs in files never loads node-postgres or pg-boss, and need not install them. They are optional
+ * The shared store for library users, loaded on first use: an application that keeps its runs in files
+ * never loads node-postgres or pg-boss, and need not install them (its workers: `worker/entry.ts`). They are optional
  * peer dependencies of the package; opening a PostgreSQL store without them fails with the command that
  * installs them. (The CLI bundles both: `runbook … --store postgres://…` needs nothing more.)
  */
-import { JournalError } from '../errors.js';
+import { StoreUnavailableError } from '../errors.js';
 import type { PostgresStoreOptions } from './postgres.js';
 import type { PostgresStore } from './types.js';
-import type { Worker, WorkerOptions } from '../worker/worker.js';
-import type { FleetRecord } from '../fleet/types.js';
 
 /** What installs the optional peers, in the majors of the package's `peerDependencies` (pg-boss 10: the last line for Node 20). */
 const INSTALL_PEERS = 'npm install pg@8 pg-boss@10';
 
 /** Loads a module of the PostgreSQL store; a missing optional peer becomes an error that says how to install it. */
-async function loadShared<T>(load: () => Promise<T>): Promise<T> {
+export async function loadShared<T>(load: () => Promise<T>): Promise<T> {
   try {
     return await load();
   } catch (error) {
     const missing = /Cannot find (?:package|module) '(pg|pg-boss)'/.exec((error as Error)?.message ?? '')?.[1];
     if (!missing || !/MODULE_NOT_FOUND/.test(String((error as { code?: unknown }).code))) throw error;
-    throw new JournalError('STORE_UNAVAILABLE', `the PostgreSQL store needs the package ${missing}, which is not installed`, {
+    throw new StoreUnavailableError(`the PostgreSQL store needs the package ${missing}, which is not installed`, { transient: false }, {
       hint: `install both optional peer dependencies beside runbook-engine: ${INSTALL_PEERS} (an application that keeps its runs in files needs neither)`,
       cause: error,
     });
@@ -38,43 +36,4 @@ async function loadShared<T>(load: () => Promise<T>): Promise<T> {
  */
 export async function postgresStore(url: string, options: PostgresStoreOptions): Promise<PostgresStore> {
   return (await loadShared(() => import('./postgres.js'))).postgresStore(url, options);
-}
-
-/**
- * Starts a worker that drives the host runs queued in a PostgreSQL store.
- *
- * @example
- * ```ts
- * const store = await postgresStore(process.env.RUNBOOK_STORE!, { stateDir: '.runbook' });
- * const runner = new Runner({ kinds: bundledStepKinds(), store, lease: { ttlMs: 30_000 } });
- * const worker = await startWorker({ store, runner, connect: (t) => createSimulatedExecutor(t.slice(4)) });
- * worker.events.on('host:end', (e) => console.log(e.host, e.status));
- * process.once('SIGTERM', () => void worker.stop());
- * await worker.stopped;
- * ```
- */
-export async function startWorker(options: WorkerOptions): Promise<Worker> {
-  return (await loadShared(() => import('../worker/worker.js'))).startWorker(options);
-}
-
-/**
- * Queues a fleet's hosts for workers (waves in order, within its budget) and returns at once.
- *
- * @example
- * ```ts
- * const kinds = bundledStepKinds();
- * const store = await postgresStore(process.env.RUNBOOK_STORE!, { stateDir: '.runbook' });
- * const record = fleetRecordOf({ kinds, runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory('inventory.yaml') });
- * await enqueueFleet(store, record);
- * ```
- */
-export async function enqueueFleet(store: PostgresStore, record: FleetRecord): Promise<void> {
-  const { WorkQueue } = await loadShared(() => import('../worker/queue.js'));
-  const { withConnections } = await import('./postgres.js');
-  const queue = await WorkQueue.open(withConnections(store));
-  try {
-    await queue.enqueueFleet(record);
-  } finally {
-    await queue.close();
-  }
 }

@@ -4,10 +4,12 @@
  * at a time (its fenced lease), and a run whose worker died is resumed by another from its journal.
  */
 import { EventEmitter } from 'eventemitter3';
-import { JournalError, toErrorRecord, type ErrorRecord } from '../errors.js';
+import { JournalError, LeaseError, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Run, Runner } from '../engine/runner.js';
-import { runResult } from '../engine/run-index.js';
+import { replay, resultOf } from '../engine/replay.js';
+import type { JournalRecord } from '../engine/run-store.js';
+import { outcomeOf, type Outcome } from '../engine/outcome.js';
 import type { RunResult } from '../engine/types.js';
 import { withConnections } from '../store/postgres.js';
 import type { PostgresStore } from '../store/types.js';
@@ -17,7 +19,11 @@ import { ENDED, WorkQueue, type HostRunJob, type WorkQueueOptions } from './queu
 /** What a worker tells as it goes, each naming its fleet and host. */
 export type WorkerEvents = {
   'host:start': [{ fleetId: string; host: string; runId: string; resumed: boolean }];
-  'host:end': [{ fleetId: string; host: string; runId: string; status: string; error?: ErrorRecord }];
+  /**
+   * A host's run ended here: its status and its graduated outcome (changed, already compliant, failed
+   * and rolled back, …); no outcome when the run was fenced (another driver took it over and goes on).
+   */
+  'host:end': [{ fleetId: string; host: string; runId: string; status: string; outcome?: Outcome; error?: ErrorRecord }];
   /** A run another driver holds: left to it. */
   'host:held': [{ fleetId: string; host: string; runId: string }];
   'fleet:over': [{ fleetId: string; failures: number; spent: boolean }];
@@ -79,33 +85,35 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       const record = await options.store.readFleet(fleetId);
       const entry = record.inventory.hosts.find((h) => h.name === host);
       if (!entry) return;
-      let known: RunResult | undefined;
+      // The run's records, read once: what it says now, and what a resume goes on from.
+      let records: JournalRecord[] | undefined;
       try {
-        known = await runResult(options.store, runId);
+        records = await options.store.readJournal(runId);
       } catch (error) {
         if (!(error instanceof JournalError && error.code === 'JOURNAL_MISSING')) throw error;
       }
+      const known: RunResult | undefined = records && resultOf(replay(records), options.store.location);
       if (known && ENDED.has(known.status)) return;
       let executor: Executor;
       try {
         executor = await options.connect(entry.target);
       } catch (error) {
         await queue.endHost(fleetId, host, 'unreachable', toErrorRecord(error));
-        events.emit('host:end', { fleetId, host, runId, status: 'unreachable', error: toErrorRecord(error) });
+        events.emit('host:end', { fleetId, host, runId, status: 'unreachable', outcome: 'unreachable', error: toErrorRecord(error) });
         return;
       }
       try {
-        const run = await hostRun(options.runner, record, entry, executor, known !== undefined);
+        const run = await hostRun(options.runner, record, entry, executor, records);
         runs.set(runId, run);
         run.events.once('run:start', () => void complete().catch(storeError));
         events.emit('host:start', { fleetId, host, runId, resumed: Boolean(known) });
         if (stopping) run.interrupt();
         try {
           const result = await run.result;
-          events.emit('host:end', { fleetId, host, runId, status: result.status, ...(result.error ? { error: result.error } : {}) });
+          events.emit('host:end', { fleetId, host, runId, status: result.status, outcome: outcomeOf(result), ...(result.error ? { error: result.error } : {}) });
         } catch (error) {
-          if (error instanceof JournalError && error.code === 'LEASE_HELD') events.emit('host:held', { fleetId, host, runId });
-          else if (error instanceof JournalError && error.code === 'FENCED') events.emit('host:end', { fleetId, host, runId, status: 'fenced', error: toErrorRecord(error) });
+          if (error instanceof LeaseError && error.code === 'LEASE_HELD') events.emit('host:held', { fleetId, host, runId });
+          else if (error instanceof LeaseError && error.code === 'FENCED') events.emit('host:end', { fleetId, host, runId, status: 'fenced', error: toErrorRecord(error) });
           else throw error;
         } finally {
           runs.delete(runId);

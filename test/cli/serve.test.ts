@@ -46,7 +46,7 @@ test('another address without TLS is refused (exit 2) unless --insecure; --cert 
   assert.match(half.stderr, /--cert and --key go together/);
   const port = await cli(['serve', '--port', 'eighty', '--state-dir', state]);
   assert.is(port.code, 2);
-  assert.match(port.stderr, /--port takes a port number/);
+  assert.match(port.stderr, /option '--port <N>' argument 'eighty' is invalid\. Expected a whole number from 0 to 65535\./);
 });
 
 test('with --cert and --key the console is served over HTTPS, its cookie marked Secure', async () => {

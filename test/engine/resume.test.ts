@@ -5,7 +5,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { basename, join } from 'node:path';
 import { z } from 'zod';
 import {
   Runner,
@@ -57,6 +59,93 @@ test('resume refuses a runbook that changed since the run started, unless forced
   }
   const forced = await (await runner.resume(first.runId, { executor, runbook: changed, force: true, overrides: { allowRestart: true } })).result;
   assert.is(forced.status, 'succeeded');
+});
+
+/**
+ * How many times `fn` opens a file named journal.jsonl to read it (fs/promises' `readFile`, or `open`
+ * for reading), counted by patching node:fs for its duration — every module's import sees the patch.
+ */
+async function journalReads<T>(fn: () => Promise<T>): Promise<{ reads: number; value: T }> {
+  const promises = fs.promises;
+  const { readFile: realRead, open: realOpen } = promises;
+  let reads = 0;
+  const isJournal = (file: unknown) => basename(String(file)) === 'journal.jsonl';
+  promises.readFile = ((file: Parameters<typeof realRead>[0], ...rest: [never]) => {
+    if (isJournal(file)) reads += 1;
+    return realRead(file, ...rest);
+  }) as typeof realRead;
+  promises.open = ((file: Parameters<typeof realOpen>[0], flags?: string | number, ...rest: [never]) => {
+    if (isJournal(file) && (flags === undefined || flags === 'r')) reads += 1;
+    return realOpen(file, flags, ...rest);
+  }) as typeof realOpen;
+  syncBuiltinESMExports();
+  try {
+    return { value: await fn(), reads };
+  } finally {
+    promises.readFile = realRead;
+    promises.open = realOpen;
+    syncBuiltinESMExports();
+  }
+}
+
+test('a resume reads the run\'s journal once: the start it recorded, the fingerprint and the records the drive goes on from', async () => {
+  const host = await makeHost('server-2016');
+  const runner = newRunner(await tempDir());
+  const executor = await createSimulatedExecutor(host);
+  const runbook = await loadRunbook('orchestrator-tls12', kinds);
+  const first = await runner.start(runbook, { executor, params: { allowRestart: false, pollIntervalMs: 10 } }).result;
+  assert.is(first.status, 'awaiting-resume');
+  const { reads, value: run } = await journalReads(() => runner.resume(first.runId, { executor, runbook, overrides: { allowRestart: true } }));
+  const { reads: whileDriven, value: done } = await journalReads(() => run.result);
+  assert.is(done.status, 'succeeded');
+  assert.is(reads + whileDriven, 1);
+});
+
+test('a resume given a connect function reaches the target the run recorded, after its checks, and closes what it connected', async () => {
+  const host = await makeHost('server-2016');
+  const runner = newRunner(await tempDir());
+  const executor = await createSimulatedExecutor(host);
+  const first = await runner.start(await loadRunbook('orchestrator-tls12', kinds), { executor, params: { allowRestart: false, pollIntervalMs: 10 }, target: `sim:${host}` }).result;
+  assert.is(first.status, 'awaiting-resume');
+  const asked: string[] = [];
+  let closed = 0;
+  const connect = async (target: string) => {
+    asked.push(target);
+    const e = await createSimulatedExecutor(target.slice('sim:'.length));
+    return Object.assign(e, { close: async () => void (closed += 1) });
+  };
+  // A runbook that changed is refused before anything is contacted.
+  const changed = await loadRunbook('orchestrator-tls12', kinds);
+  changed.fingerprint = 'not-the-recorded-one';
+  await runner.resume(first.runId, { connect, runbook: changed }).then(
+    () => assert.unreachable('resumed'),
+    (error: { code: string }) => assert.is(error.code, 'FINGERPRINT_MISMATCH'),
+  );
+  assert.equal(asked, []);
+  const done = await (await runner.resume(first.runId, { connect, runbook: 'reload', overrides: { allowRestart: true } })).result;
+  assert.is(done.status, 'succeeded');
+  assert.equal(asked, [`sim:${host}`]);
+  assert.is(closed, 1);
+});
+
+test('a resume that finds its run driven by another closes the connection it made for it', async () => {
+  const host = await makeHost('server-2016');
+  const runner = newRunner(await tempDir());
+  const executor = await createSimulatedExecutor(host);
+  const first = await runner.start(await loadRunbook('orchestrator-tls12', kinds), { executor, params: { allowRestart: false, pollIntervalMs: 10 }, target: `sim:${host}` }).result;
+  const held = await runner.store.lease(first.runId, { renew: false });
+  let closed = 0;
+  const connect = async (target: string) => Object.assign(await createSimulatedExecutor(target.slice('sim:'.length)), { close: async () => void (closed += 1) });
+  try {
+    const run = await runner.resume(first.runId, { connect });
+    await run.result.then(
+      () => assert.unreachable('driven'),
+      (error: { code: string }) => assert.is(error.code, 'LEASE_HELD'),
+    );
+    assert.is(closed, 1);
+  } finally {
+    await held.release();
+  }
 });
 
 test('secret parameters never reach the journal, and a resume reads them again from the environment', async () => {

@@ -26,7 +26,7 @@ test('a transient error is retried as the policy says, and every failed attempt 
 test('a permanent error is not retried; the last transient one says it will not be', async () => {
   const seen: AttemptInfo[] = [];
   await withRetry(async () => {
-    throw new StepError('BAD', 'bad');
+    throw new StepError('FAILED', 'bad');
   }, fast, (i) => void seen.push(i)).catch(() => undefined);
   assert.equal(seen.map((s) => s.willRetry), [false]);
   const transient: AttemptInfo[] = [];

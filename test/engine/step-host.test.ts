@@ -9,7 +9,7 @@ import { defineStepKind, type Json, type StepPlan, type Verification } from '../
 import type { Compensation, StepMachineContext as Ctx } from '../../src/engine/types.js';
 import { persistedSnapshot, snapshotRecord } from '../../src/engine/step-host.js';
 import { replay } from '../../src/engine/replay.js';
-import { readJournal } from '../../src/engine/journal.js';
+import { readJournal } from '../../src/store/file-journal.js';
 import { makeHost, runToEnd } from '../helpers.js';
 import { join } from 'node:path';
 

@@ -7,9 +7,9 @@ import * as assert from 'uvu/assert';
 import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { createSimulatedExecutor, loadRunbook, readHost as readHostFile, VirtualClock, type SimHostState } from '../../src/index.js';
+import { createSimulatedExecutor, loadRunbook, readHost as readHostFile, ValidationError, VirtualClock, type SimHostState } from '../../src/index.js';
 import { loadInventory, checkInventory, limitInventory, unmatchedLimitPatterns } from '../../src/fleet/inventory.js';
-import { startFleet, budgetOf, resumeFleet, fleetResultOf, type FleetRecord, type FleetResult, type HostOutcome } from '../../src/fleet/fleet.js';
+import { startFleet, budgetOf, fleetRecordOf, resumeFleet, fleetResultOf, type FleetRecord, type FleetResult, type HostOutcome } from '../../src/fleet/fleet.js';
 import { kinds, makeHost, newRunner, restartRefused, tempDir } from '../helpers.js';
 import { rm, writeFile } from 'node:fs/promises';
 
@@ -276,6 +276,25 @@ test('a fleet host run records a runbook that loads again, so that it resumes by
   const runbook = await loadRunbook(started.source, kinds);
   const done = await (await newRunner(stateDir, clock).resume(runId, { executor: await createSimulatedExecutor(started.target.replace(/^sim:/, ''), { clock }), runbook, overrides: { allowRestart: true } })).result;
   assert.is(done.status, 'succeeded');
+});
+
+test('a failure budget or a concurrency that does not fit is a ValidationError that names its field', async () => {
+  const file = (await fleetOf(2)).file;
+  const options = { kinds, runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file) };
+  const cases: [() => unknown, RegExp][] = [
+    [() => budgetOf('many', 4), /^maxFailures: a whole number or a percentage .*got "many"$/],
+    [() => budgetOf('150%', 4), /^maxFailures: a percentage is at most 100%, got "150%"$/],
+    [() => fleetRecordOf({ ...options, concurrency: 0 }), /^concurrency: a whole number of at least 1, got 0$/],
+  ];
+  for (const [call, issue] of cases) {
+    try {
+      call();
+      assert.unreachable('expected a ValidationError');
+    } catch (error) {
+      assert.instance(error, ValidationError);
+      assert.match((error as ValidationError).issues.join('\n'), issue);
+    }
+  }
 });
 
 test('budgets above 100% or below zero are refused', () => {

@@ -7,7 +7,7 @@ import { createPreset } from '../../src/simulator/presets.js';
 import { applyOp } from '../../src/simulator/model.js';
 import { BUNDLED_PROCEDURES, fitsHost, fitsOfTarget } from '../../src/steps/fits-host.js';
 import { PREFLIGHT_READS, preflightReadsFrom } from '../../src/steps/requirements.js';
-import { bundledRunbookNames, createSimulatedExecutor } from '../../src/index.js';
+import { bundledRunbookNames, createSimulatedExecutor, ValidationError } from '../../src/index.js';
 import { makeHost } from '../helpers.js';
 
 const NOW = '2026-01-01T00:00:00.000Z';
@@ -31,6 +31,7 @@ test('an Orchestrator 2025 host fits both runbooks; a Server 2019 / Orchestrator
 
 test('a name without an Orchestrator preflight is an error that lists the known ones', () => {
   assert.throws(() => fitsHost('nope', readsOf('server-2025')), /"nope" is not a bundled runbook .*known: orchestrator-tls12, orchestrator-tls13/);
+  assert.throws(() => fitsHost('nope', readsOf('server-2025')), (error: unknown) => error instanceof ValidationError && error.issues[0].startsWith('runbookName: '), 'a ValidationError naming the argument');
 });
 
 test('fitsOfTarget reads the target once, changes nothing, and judges each runbook', async () => {

@@ -9,25 +9,25 @@ import * as assert from 'uvu/assert';
 import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { JournalError } from '../../src/errors.js';
+import { JournalError, StateError } from '../../src/errors.js';
 import { fileStore } from '../../src/store/file-store.js';
 import { postgresStore, MIGRATIONS, type PostgresStore } from '../../src/store/postgres.js';
-import type { RunStore } from '../../src/store/types.js';
+import type { Store } from '../../src/store/types.js';
 import type { FleetRecord } from '../../src/fleet/types.js';
 import { createSimulatedExecutor, loadRunbook, Runner } from '../../src/index.js';
 import { FAST, kinds, makeHost, registryText, tempDir } from '../helpers.js';
 import { startPostgres, type TestPostgres } from '../postgres.js';
 
 let server: TestPostgres;
-const stores: RunStore[] = [];
+const stores: Store[] = [];
 
 interface Backend {
   name: string;
-  open(): Promise<{ store: RunStore; stateDir: string; clock: { now: number } }>;
+  open(): Promise<{ store: Store; stateDir: string; clock: { now: number } }>;
   /** Makes a run's lease expire (the file store by its clock, PostgreSQL in the database's). */
-  expire(store: RunStore, runId: string, clock: { now: number }): Promise<void>;
+  expire(store: Store, runId: string, clock: { now: number }): Promise<void>;
   /** Damages a stored record. */
-  damage(store: RunStore, runId: string, seq: number): Promise<void>;
+  damage(store: Store, runId: string, seq: number): Promise<void>;
 }
 
 const backends: Backend[] = [
@@ -80,7 +80,7 @@ const code = async (p: Promise<unknown>) => {
     await p;
     return 'resolved';
   } catch (error) {
-    return error instanceof JournalError ? error.code : (error as Error).message;
+    return error instanceof StateError ? error.code : (error as Error).message;
   }
 };
 

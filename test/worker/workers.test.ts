@@ -230,10 +230,14 @@ test('SIGTERM: the worker stops claiming, its runs stop at a safe point, it exit
   const interrupted = a.events.filter((e) => e.event === 'host:end' && e.status === 'awaiting-resume').length;
   assert.ok(interrupted >= 1, 'runs under way stopped awaiting a resume');
   assert.ok(a.events.length > 0 && a.events.every((e) => typeof e.at === 'string' && !Number.isNaN(Date.parse(e.at))), 'every line of the worker\'s log carries its time');
+  const ends = (w: WorkerProcess) => w.events.filter((e) => e.event === 'host:end').map((e) => [e.status, e.outcome]);
+  for (const [status, outcome] of ends(a)) assert.is(outcome, status === 'awaiting-resume' ? 'interrupted' : 'changed', 'host:end carries the graduated outcome');
   const b = worker(s.url, await tempDir('rbe-wstate-b-'));
   diagnoseWith(s, [a, b]);
   await until('every host to end', allEnded(s, fleetId));
   await assertCompliant(s, fleetId);
+  await until('B to log every host it ended', () => ends(b).length >= interrupted);
+  assert.ok(ends(b).every(([, outcome]) => outcome === 'changed'), `B's hosts changed: ${JSON.stringify(ends(b))}`);
   await stopWorkers(s, [b]);
 });
 

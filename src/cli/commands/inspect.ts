@@ -7,60 +7,74 @@ import { loadRunbook } from '../../engine/bundled.js';
 import { bundledStepKinds } from '../../steps/index.js';
 import { inspectHost, type InspectItem, type InspectReport } from '../../steps/inspect.js';
 import { ExitCode } from '../exit-codes.js';
-import { UsageError, paramsFrom, parse, type Command } from '../common.js';
+import { Option } from 'commander';
+import { act, commandNamed, commonOptions, paramOption, paramsFrom, wholeNumber, type RunbookCommand } from '../args.js';
 import { bold, dim, green, red, yellow } from '../render.js';
 import { TARGET_FORMS, connect } from '../targets.js';
 
-const usage = `Usage: runbook inspect --target <target> [--runbook orchestrator-tls12] [--param key=value …] [--json]
+interface InspectOptions {
+  target: string;
+  runbook?: string;
+  param?: string[];
+  timeoutMs?: number;
+  json?: boolean;
+}
 
-Reads, changing nothing, every fact the runbook decides on — OS and build, Orchestrator and its
-services, .NET Framework 4.x and the .NET 3.5 fix, SQL Server and its client, each registry value a run
-would set (what it is now, what a run would write), the engine's restart marker — and makes real TLS
-handshakes with the target's endpoints. Each is printed with the evidence read, the source it is judged
-by (a fact of docs/windows-facts.md, with its Microsoft document) and the verdict:
-ok · refuse (a run would stop at its preflight) · unknown (cannot be decided from what was read) ·
-would change (what a run would do). Only read operations are sent; a write is refused before it leaves.
-
-Options
-  -t, --target <target>   the host to inspect (forms below)
-  --runbook <name|file>   the runbook whose facts are judged (default orchestrator-tls12)
-  -p, --param key=value   a runbook parameter, as for \`runbook plan\` (e.g. procedure=2019, sqlServerVersion=…)
-  --timeout-ms MS         how long one handshake may take (default 5000)
-  --json                  one JSON document: every item, the counts, round trips and operations sent
-
-Exit codes: 0 nothing refuses (ok, unknown or would change) · 1 a prerequisite refuses (a run would
-stop at its preflight) · 2 usage or input error · 69 the target could not be reached
-
-Targets
-${TARGET_FORMS.map((f) => `  ${f}`).join('\n')}`;
-
-export const inspect: Command = {
+/**
+ * `runbook inspect --target <t>`: the read-only self-check, every fact the runbook decides on judged.
+ *
+ * @example
+ * ```ts
+ * inspect.declare().helpInformation(); // 'Usage: runbook inspect [options]…'
+ * ```
+ */
+export const inspect: RunbookCommand = {
   name: 'inspect',
-  usage,
-  async run(args) {
-    const { values, positionals } = parse(args, {
-      target: { type: 'string', short: 't' },
-      runbook: { type: 'string' },
-      param: { type: 'string', short: 'p', multiple: true },
-      'timeout-ms': { type: 'string' },
-    });
-    if (positionals.length > 0) throw new UsageError(`inspect takes no positional arguments, got "${positionals[0]}"`);
-    if (!values.target) throw new UsageError('inspect needs --target <target>');
-    const timeout = values['timeout-ms'] === undefined ? undefined : Number(values['timeout-ms']);
-    if (timeout !== undefined && (!Number.isInteger(timeout) || timeout <= 0)) throw new UsageError(`--timeout-ms takes a positive whole number, got "${values['timeout-ms']}"`);
-    const kinds = bundledStepKinds();
-    const runbook = await loadRunbook(values.runbook ?? 'orchestrator-tls12', kinds);
-    const params = paramsFrom(values.param);
-    const executor = await connect(values.target);
-    let report: InspectReport;
-    try {
-      report = await inspectHost({ executor, runbook, kinds, params, ...(timeout ? { handshakeTimeoutMs: timeout } : {}) });
-    } finally {
-      await executor.close();
-    }
-    process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : render(report));
-    return report.counts.refuse > 0 ? ExitCode.failed : ExitCode.ok;
-  },
+  declare: () =>
+    act(
+      commandNamed('inspect')
+        .description(
+          [
+            'Reads, changing nothing, every fact the runbook decides on — OS and build, Orchestrator and its',
+            'services, .NET Framework 4.x and the .NET 3.5 fix, SQL Server and its client, each registry value a run',
+            "would set (what it is now, what a run would write), the engine's restart marker — and makes real TLS",
+            "handshakes with the target's endpoints. Each is printed with the evidence read, the source it is judged",
+            'by (a fact of docs/windows-facts.md, with its Microsoft document) and the verdict:',
+            'ok · refuse (a run would stop at its preflight) · unknown (cannot be decided from what was read) ·',
+            'would change (what a run would do). Only read operations are sent; a write is refused before it leaves.',
+          ].join(' '),
+        )
+        .requiredOption('-t, --target <target>', 'the host to inspect (forms below)')
+        .option('--runbook <name|file>', 'the runbook whose facts are judged (default orchestrator-tls12)')
+        .addOption(paramOption('a runbook parameter, as for `runbook plan` (e.g. procedure=2019, sqlServerVersion=…)'))
+        .addOption(new Option('--timeout-ms <MS>', 'how long one handshake may take (default 5000)').argParser(wholeNumber(1)))
+        .addOption(commonOptions.json('one JSON document: every item, the counts, round trips and operations sent'))
+        .addHelpText(
+          'after',
+          [
+            '',
+            'Exit codes: 0 nothing refuses (ok, unknown or would change) · 1 a prerequisite refuses (a run would',
+            'stop at its preflight) · 2 usage or input error · 69 the target could not be reached',
+            '',
+            'Targets',
+            ...TARGET_FORMS.map((f) => `  ${f}`),
+          ].join('\n'),
+        ),
+      async (values: InspectOptions) => {
+        const kinds = bundledStepKinds();
+        const runbook = await loadRunbook(values.runbook ?? 'orchestrator-tls12', kinds);
+        const params = paramsFrom(values.param);
+        const executor = await connect(values.target);
+        let report: InspectReport;
+        try {
+          report = await inspectHost({ executor, runbook, kinds, params, ...(values.timeoutMs ? { handshakeTimeoutMs: values.timeoutMs } : {}) });
+        } finally {
+          await executor.close();
+        }
+        process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : render(report));
+        return report.counts.refuse > 0 ? ExitCode.failed : ExitCode.ok;
+      },
+    ),
 };
 
 const TOPICS: Record<InspectItem['topic'], string> = {

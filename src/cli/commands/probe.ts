@@ -3,49 +3,66 @@
  * version (with and without SNI for DNS names), the server's refusals told apart from the client's.
  */
 import { ExitCode } from '../exit-codes.js';
-import { UsageError, parse, type Command } from '../common.js';
+import { Option } from 'commander';
+import { UsageError, act, commandNamed, commonOptions, repeated, wholeNumber, type RunbookCommand } from '../args.js';
 import { green, yellow } from '../render.js';
 import { NOT_TESTABLE, PROBED_PROTOCOLS, parseEndpoint, probeEndpoint, type ProbedProtocol, type ProtocolVerdict } from '../../tls/prober.js';
 
-const usage = `Usage: runbook probe <host:port>… [--protocol <TLS 1.0|TLS 1.1|TLS 1.2|TLS 1.3>]… [--sni <name>] [--timeout-ms MS] [--json]
+interface ProbeOptions {
+  protocol?: ProbedProtocol[];
+  sni?: string;
+  timeoutMs?: number;
+  json?: boolean;
+}
 
-Offers each TLS version alone, at OpenSSL security level 0 (so that a refusal is the server's, not this
-client's), and prints per endpoint and version: accepted (with the version and cipher), refused (the
-server's alert, or its connection closed before ServerHello), or inconclusive (not reachable, no answer,
-or a version this client could not offer). Exit 0 when every handshake was conclusive, 1 otherwise.
-Not testable here: ${NOT_TESTABLE}.`;
-
-export const probe: Command = {
+/**
+ * `runbook probe <host:port>…`: one real TLS handshake per protocol version against each endpoint.
+ *
+ * @example
+ * ```ts
+ * probe.declare().helpInformation(); // 'Usage: runbook probe [options] <endpoints...>…'
+ * ```
+ */
+export const probe: RunbookCommand = {
   name: 'probe',
-  usage,
-  async run(args) {
-    const { values, positionals } = parse(args, {
-      protocol: { type: 'string', multiple: true },
-      sni: { type: 'string' },
-      'timeout-ms': { type: 'string' },
-    });
-    if (positionals.length === 0) throw new UsageError('probe needs at least one host:port');
-    const protocols = (values.protocol ?? [...PROBED_PROTOCOLS]) as ProbedProtocol[];
-    for (const p of protocols) if (!PROBED_PROTOCOLS.includes(p)) throw new UsageError(`--protocol takes one of ${PROBED_PROTOCOLS.join(', ')}, got "${p}"`);
-    const timeoutMs = values['timeout-ms'] === undefined ? 5000 : Number(values['timeout-ms']);
-    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout-ms takes a positive whole number, got "${values['timeout-ms']}"`);
-    const endpoints = positionals.map((p) => {
-      try {
-        return parseEndpoint(p, values.sni);
-      } catch (error) {
-        throw new UsageError((error as Error).message);
-      }
-    });
-    const verdicts: ProtocolVerdict[] = [];
-    for (const e of endpoints) {
-      const found = await probeEndpoint(e, protocols, { timeoutMs });
-      verdicts.push(...found);
-      if (!values.json) for (const v of found) process.stdout.write(line(v));
-    }
-    if (values.json) process.stdout.write(`${JSON.stringify({ verdicts, notTestable: NOT_TESTABLE })}\n`);
-    else process.stdout.write(`not tested: ${NOT_TESTABLE}\n`);
-    return verdicts.some((v) => v.outcome === 'inconclusive') ? ExitCode.failed : ExitCode.ok;
-  },
+  declare: () =>
+    act(
+      commandNamed('probe')
+        .description(
+          [
+            "Offers each TLS version alone, at OpenSSL security level 0 (so that a refusal is the server's, not this",
+            "client's), and prints per endpoint and version: accepted (with the version and cipher), refused (the",
+            "server's alert, or its connection closed before ServerHello), or inconclusive (not reachable, no answer,",
+            'or a version this client could not offer). Exit 0 when every handshake was conclusive, 1 otherwise.',
+            `Not testable here: ${NOT_TESTABLE}.`,
+          ].join(' '),
+        )
+        .argument('<host:port...>', 'the endpoints to probe')
+        .addOption(new Option('--protocol <version>', 'a TLS version to offer; repeat for more (default: every one)').choices(PROBED_PROTOCOLS).argParser(repeated(PROBED_PROTOCOLS)))
+        .option('--sni <name>', 'the server name to send (default: the host, when it is a DNS name)')
+        .addOption(new Option('--timeout-ms <MS>', 'how long one handshake may take (default 5000)').argParser(wholeNumber(1)))
+        .addOption(commonOptions.json('one JSON document: every verdict')),
+      async (values: ProbeOptions, operands) => {
+        const protocols = values.protocol ?? [...PROBED_PROTOCOLS];
+        const timeoutMs = values.timeoutMs ?? 5000;
+        const endpoints = operands.map((p) => {
+          try {
+            return parseEndpoint(p, values.sni);
+          } catch (error) {
+            throw new UsageError((error as Error).message);
+          }
+        });
+        const verdicts: ProtocolVerdict[] = [];
+        for (const e of endpoints) {
+          const found = await probeEndpoint(e, protocols, { timeoutMs });
+          verdicts.push(...found);
+          if (!values.json) for (const v of found) process.stdout.write(line(v));
+        }
+        if (values.json) process.stdout.write(`${JSON.stringify({ verdicts, notTestable: NOT_TESTABLE })}\n`);
+        else process.stdout.write(`not tested: ${NOT_TESTABLE}\n`);
+        return verdicts.some((v) => v.outcome === 'inconclusive') ? ExitCode.failed : ExitCode.ok;
+      },
+    ),
 };
 
 function line(v: ProtocolVerdict): string {

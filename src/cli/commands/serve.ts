@@ -7,75 +7,86 @@ import { readFile } from 'node:fs/promises';
 import { ValidationError } from '../../errors.js';
 import type { ActionEntry } from '../../console/actions.js';
 import { ExitCode } from '../exit-codes.js';
-import { COMMON_OPTIONS, UsageError, parse, storeOf, type Command } from '../common.js';
+import { Option } from 'commander';
+import { UsageError, act, commandNamed, wholeNumber, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
+import { storeOf } from '../state.js';
 
-const usage = `Usage: runbook serve [--port N] [--host H --cert <file> --key <file> | --insecure] [--allow-actions]
-
-The run console: every run and fleet of the store in the browser, live. Prints the address to open,
-with a token (e.g. http://127.0.0.1:8740/?token=…); the token is exchanged for a session cookie.
-
-Options
-  --port N            the port (default 8740; 0: any free port)
-  --host H            the address to listen on (default 127.0.0.1, this machine only); another
-                      address needs --cert and --key (HTTPS), or --insecure
-  --cert <file>       PEM certificate, with --key: HTTPS
-  --key <file>        its PEM private key
-  --insecure          allow plain HTTP on an address other than 127.0.0.1/::1/localhost
-  --allow-actions     allow resume, rollback and relaunching a fleet's failed hosts from the page
-                      (behind the token, with CSRF protection and a confirmation; each is journaled
-                      in <state-dir>/console/actions.jsonl with who and when)
-
-${COMMON_OPTIONS}`;
+interface ServeOptions extends CommonOptions {
+  port: number;
+  host: string;
+  cert?: string;
+  key?: string;
+  insecure?: boolean;
+  allowActions?: boolean;
+}
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** How `runbook serve` says where its live updates come from. */
 const LIVE_SAYS = { watch: 'live: watching the state directory', listen: 'live: LISTEN/NOTIFY', poll: 'live: polling the store every second (it refused LISTEN)' } as const;
 
-export const serve: Command = {
+/**
+ * `runbook serve`: the run console in the browser.
+ *
+ * @example
+ * ```ts
+ * serve.declare().helpInformation(); // 'Usage: runbook serve [options]…'
+ * ```
+ */
+export const serve: RunbookCommand = {
   name: 'serve',
-  usage,
-  async run(args) {
-    const { values, positionals } = parse(args, {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      cert: { type: 'string' },
-      key: { type: 'string' },
-      insecure: { type: 'boolean', default: false },
-      'allow-actions': { type: 'boolean', default: false },
-    });
-    if (positionals.length > 0) throw new UsageError('serve takes no argument');
-    const port = values.port === undefined ? 8740 : Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port takes a port number (0 to 65535), got "${values.port}"`);
-    if (Boolean(values.cert) !== Boolean(values.key)) throw new UsageError('--cert and --key go together');
-    const host = values.host ?? '127.0.0.1';
-    if (!LOOPBACK.has(host) && !values.cert && !values.insecure) {
-      throw new UsageError(`--host ${host} would serve the console to the network in clear text: give --cert and --key (HTTPS), or --insecure if the network is trusted`);
-    }
-    let tls: { cert: string; key: string } | undefined;
-    if (values.cert && values.key) {
-      try {
-        tls = { cert: await readFile(values.cert, 'utf8'), key: await readFile(values.key, 'utf8') };
-      } catch (cause) {
-        throw new ValidationError('cannot read the certificate or its key', [(cause as Error).message], { hint: 'give PEM files to --cert and --key', cause });
-      }
-    }
-    const where = await storeOf(values);
-    const { startConsole } = await import('../../console/server.js');
-    const c = await startConsole({ store: where.store, stateDir: where.stateDir, host, port, tls, allowActions: values['allow-actions'], storeUrl: values.store,
-      // With --json, each action's journal entry is a line too, `{"event": "action", "entry": {…}}`: a
-      // caller learns that an action's process ended (entry.event "ended") without polling.
-      ...(values.json ? { onAction: (entry: ActionEntry) => process.stdout.write(`${JSON.stringify({ event: 'action', entry })}\n`) } : {}),
-    });
-    if (values.json) process.stdout.write(`${JSON.stringify({ event: 'serving', url: c.url, port: c.port, live: c.liveMode, actions: values['allow-actions'] })}\n`);
-    else {
-      process.stdout.write(`runbook console: ${where.store.location} (${LIVE_SAYS[c.liveMode]}${values['allow-actions'] ? ', actions allowed' : ''})\n`);
-      process.stdout.write(`open ${c.url}\n`);
-    }
-    await new Promise<void>((resolve) => {
-      for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve());
-    });
-    await c.close();
-    return ExitCode.ok;
-  },
+  declare: () =>
+    act(
+      withCommonOptions(
+        commandNamed('serve')
+          .usage('[--port N] [--host H --cert <file> --key <file> | --insecure] [--allow-actions] [options]')
+          .description(
+            [
+              'The run console: every run and fleet of the store in the browser, live. Prints the address to open,',
+              'with a token (e.g. http://127.0.0.1:8740/?token=…); the token is exchanged for a session cookie.',
+            ].join(' '),
+          )
+          .addOption(new Option('--port <N>', 'the port (0: any free port)').default(8740).argParser(wholeNumber(0, 65535)))
+          .option('--host <H>', 'the address to listen on (127.0.0.1: this machine only); another address needs --cert and --key (HTTPS), or --insecure', '127.0.0.1')
+          .option('--cert <file>', 'PEM certificate, with --key: HTTPS')
+          .option('--key <file>', 'its PEM private key')
+          .option('--insecure', 'allow plain HTTP on an address other than 127.0.0.1/::1/localhost')
+          .option('--allow-actions', "allow resume, rollback and relaunching a fleet's failed hosts from the page (behind the token, with CSRF protection and a confirmation; each is journaled in <state-dir>/console/actions.jsonl with who and when)"),
+        { json: "one JSON line when serving (its address), then one per action's journal entry" },
+      ),
+      serveCommand,
+    ),
 };
+
+async function serveCommand(values: ServeOptions): Promise<number> {
+  const { port, host } = values;
+  if (Boolean(values.cert) !== Boolean(values.key)) throw new UsageError('--cert and --key go together');
+  if (!LOOPBACK.has(host) && !values.cert && !values.insecure) {
+    throw new UsageError(`--host ${host} would serve the console to the network in clear text: give --cert and --key (HTTPS), or --insecure if the network is trusted`);
+  }
+  let tls: { cert: string; key: string } | undefined;
+  if (values.cert && values.key) {
+    try {
+      tls = { cert: await readFile(values.cert, 'utf8'), key: await readFile(values.key, 'utf8') };
+    } catch (cause) {
+      throw new ValidationError('cannot read the certificate or its key', [(cause as Error).message], { hint: 'give PEM files to --cert and --key', cause });
+    }
+  }
+  const where = await storeOf(values);
+  const { startConsole } = await import('../../console/server.js');
+  const c = await startConsole({ store: where.store, stateDir: where.stateDir, host, port, tls, allowActions: values.allowActions === true, storeUrl: values.store,
+    // With --json, each action's journal entry is a line too, `{"event": "action", "entry": {…}}`: a
+    // caller learns that an action's process ended (entry.event "ended") without polling.
+    ...(values.json ? { onAction: (entry: ActionEntry) => process.stdout.write(`${JSON.stringify({ event: 'action', entry })}\n`) } : {}),
+  });
+  if (values.json) process.stdout.write(`${JSON.stringify({ event: 'serving', url: c.url, port: c.port, live: c.liveMode, actions: values.allowActions === true })}\n`);
+  else {
+    process.stdout.write(`runbook console: ${where.store.location} (${LIVE_SAYS[c.liveMode]}${values.allowActions ? ', actions allowed' : ''})\n`);
+    process.stdout.write(`open ${c.url}\n`);
+  }
+  await new Promise<void>((resolve) => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve());
+  });
+  await c.close();
+  return ExitCode.ok;
+}

@@ -12,27 +12,8 @@ import { serveWinrm } from '../../simulator/winrm-listener.js';
 import { createPreset, listPresets } from '../../simulator/presets.js';
 import type { SimHostState } from '../../simulator/model.js';
 import { ExitCode } from '../exit-codes.js';
-import { UsageError, parse, type Command } from '../common.js';
-
-const usage = `Usage: runbook sim create --preset <name> --out <file> [--downtime-ms MS] [--on-target]
-       runbook sim capture --target <target> --out <file> [--mask]
-       runbook sim serve <file>
-       runbook sim fleet --preset <name> --count N --out <dir> [--latency-ms MS] [--downtime-ms MS]
-       runbook sim presets [--json]
-(create, capture and fleet overwrite no file unless --force)
-
-create    writes a simulated Windows host (a JSON file) from a preset
-capture   reads a host (read operations only) and writes what it read as a simulated host, to rehearse
-          a plan on a faithful copy; --mask replaces the machine's, user's and SQL instances' names
-serve     serves the host's TLS endpoints on 127.0.0.1 until SIGTERM or Ctrl-C: first one JSON line
-          {"endpoints":[{"name":…,"port":…}]}, then each accepts exactly the server-side protocols in
-          effect on the host (read per connection). Then its WinRM listeners, one line each:
-            winrm-http http://127.0.0.1:PORT/wsman
-            winrm-https https://127.0.0.1:PORT/wsman sha256:<certificate SHA-256>
-          (NTLM with encrypted messages, as Windows by default; the account from
-          RUNBOOK_SIM_WINRM_USER and RUNBOOK_SIM_WINRM_PASSWORD; the agent runs in RUNBOOK_PWSH or pwsh)
-fleet     writes N simulated hosts and <dir>/inventory.yaml: a canary wave (the first host), then the rest
-presets   lists the presets`;
+import { Option } from 'commander';
+import { act, commandNamed, commonOptions, wholeNumber, type RunbookCommand } from '../args.js';
 
 /** A preset by name; an unknown name is a usage error that lists the known ones. */
 export function presetOrRefuse(name: string): SimHostState {
@@ -57,60 +38,94 @@ export async function refuseMissingFolder(file: string): Promise<void> {
   if (!ok) throw new ValidationError(`cannot write ${file}: the folder ${folder} does not exist`, [folder], { hint: 'create the folder first, or choose another --out' });
 }
 
-export const sim: Command = {
+const SERVE_DESCRIPTION = [
+  'Serves the host\'s TLS endpoints on 127.0.0.1 until SIGTERM or Ctrl-C: first one JSON line {"endpoints":[{"name":…,"port":…}]}, then each accepts exactly the server-side protocols in effect on the host (read per connection). Then its WinRM listeners, one line each:',
+  '  winrm-http http://127.0.0.1:PORT/wsman',
+  '  winrm-https https://127.0.0.1:PORT/wsman sha256:<certificate SHA-256>',
+  '(NTLM with encrypted messages, as Windows by default; the account from RUNBOOK_SIM_WINRM_USER and RUNBOOK_SIM_WINRM_PASSWORD; the agent runs in RUNBOOK_PWSH or pwsh)',
+].join('\n');
+
+const FORCE = 'overwrite files that exist (none is overwritten without it)';
+
+/**
+ * `runbook sim`: simulated Windows hosts — `create`, `capture`, `serve`, `fleet`, `presets`.
+ *
+ * @example
+ * ```ts
+ * sim.declare().helpInformation(); // 'Usage: runbook sim [options] [command]…'
+ * ```
+ */
+export const sim: RunbookCommand = {
   name: 'sim',
-  usage,
-  async run(args) {
-    const [sub, ...rest] = args;
-    if (sub === '--help' || sub === '-h') return parse(['--help'], {}) as never;
-    if (sub === 'presets') {
-      const { values } = parse(rest, {});
-      if (values.json) process.stdout.write(`${JSON.stringify(listPresets().map((p) => ({ name: p.name, description: p.description })))}\n`);
-      else for (const p of listPresets()) process.stdout.write(`  ${p.name.padEnd(24)} ${p.description}\n`);
-      return ExitCode.ok;
-    }
-    if (sub === 'serve') return serve(rest);
-    if (sub === 'fleet') return fleet(rest);
-    if (sub === 'capture') return capture(rest);
-    if (sub !== 'create') throw new UsageError('sim takes `create`, `capture`, `serve`, `fleet` or `presets`');
-    const { values } = parse(rest, {
-      preset: { type: 'string' },
-      out: { type: 'string' },
-      'downtime-ms': { type: 'string' },
-      'on-target': { type: 'boolean', default: false },
-      force: { type: 'boolean', default: false },
-    });
-    if (!values.preset || !values.out) throw new UsageError('sim create needs --preset <name> and --out <file>');
-    const host = presetOrRefuse(values.preset);
-    if (values['downtime-ms'] !== undefined) {
-      const ms = Number(values['downtime-ms']);
-      if (!Number.isInteger(ms) || ms < 0) throw new UsageError(`--downtime-ms takes a whole number of milliseconds, got "${values['downtime-ms']}"`);
-      host.downtimeMs = ms;
-    }
-    host.onTarget = values['on-target'];
-    await refuseMissingFolder(values.out);
-    await refuseOverwrite([resolve(values.out)], values.force);
-    await writeHost(resolve(values.out), host);
-    process.stdout.write(`created ${values.out}: ${host.os.caption} (${values.preset})\n`);
-    return ExitCode.ok;
+  declare: () => {
+    const command = commandNamed('sim').description('Simulated Windows hosts for tests, demos and dry runs. (create, capture and fleet overwrite no file unless --force)');
+    command.addCommand(
+      act(
+        commandNamed('create')
+          .description('writes a simulated Windows host (a JSON file) from a preset')
+          .requiredOption('--preset <name>', 'the preset (runbook sim presets lists them)')
+          .requiredOption('--out <file>', 'the file to write')
+          .addOption(new Option('--downtime-ms <MS>', 'how long the host is down while it restarts').argParser(wholeNumber(0)))
+          .option('--on-target', 'the engine runs on the host itself (a restart ends it)')
+          .option('--force', FORCE),
+        create,
+      ),
+    );
+    command.addCommand(
+      act(
+        commandNamed('capture')
+          .description("reads a host (read operations only) and writes what it read as a simulated host, to rehearse a plan on a faithful copy")
+          .requiredOption('-t, --target <target>', 'the host to read')
+          .requiredOption('--out <file>', 'the file to write')
+          .option('--mask', "replace the machine's, user's and SQL instances' names")
+          .option('--force', FORCE),
+        capture,
+      ),
+    );
+    command.addCommand(act(commandNamed('serve').summary("serves the host's TLS endpoints and WinRM listeners on 127.0.0.1").description(SERVE_DESCRIPTION).argument('<file>', 'the simulated host'), serve));
+    command.addCommand(
+      act(
+        commandNamed('fleet')
+          .description('writes N simulated hosts and <dir>/inventory.yaml: a canary wave (the first host), then the rest')
+          .requiredOption('--preset <name>', 'the preset of every host')
+          .addOption(new Option('--count <N>', 'how many hosts').makeOptionMandatory().argParser(wholeNumber(1)))
+          .requiredOption('--out <dir>', 'the folder to write')
+          .addOption(new Option('--latency-ms <MS>', 'added to every round trip').argParser(wholeNumber(0)))
+          .addOption(new Option('--downtime-ms <MS>', 'how long each host is down while it restarts').argParser(wholeNumber(0)))
+          .option('--force', FORCE),
+        fleet,
+      ),
+    );
+    command.addCommand(
+      act(commandNamed('presets').description('lists the presets').addOption(commonOptions.json('the presets as one JSON array')), async (values: { json?: boolean }) => {
+        if (values.json) process.stdout.write(`${JSON.stringify(listPresets().map((p) => ({ name: p.name, description: p.description })))}\n`);
+        else for (const p of listPresets()) process.stdout.write(`  ${p.name.padEnd(24)} ${p.description}\n`);
+        return ExitCode.ok;
+      }),
+    );
+    return command;
   },
 };
 
-async function capture(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    target: { type: 'string', short: 't' },
-    out: { type: 'string' },
-    mask: { type: 'boolean', default: false },
-    force: { type: 'boolean', default: false },
-  });
-  if (positionals.length > 0 || !values.target || !values.out) throw new UsageError('sim capture needs --target <target> and --out <file>');
+async function create(values: { preset: string; out: string; downtimeMs?: number; onTarget?: boolean; force?: boolean }): Promise<number> {
+  const host = presetOrRefuse(values.preset);
+  if (values.downtimeMs !== undefined) host.downtimeMs = values.downtimeMs;
+  host.onTarget = values.onTarget === true;
   await refuseMissingFolder(values.out);
-  await refuseOverwrite([resolve(values.out)], values.force);
+  await refuseOverwrite([resolve(values.out)], values.force === true);
+  await writeHost(resolve(values.out), host);
+  process.stdout.write(`created ${values.out}: ${host.os.caption} (${values.preset})\n`);
+  return ExitCode.ok;
+}
+
+async function capture(values: { target: string; out: string; mask?: boolean; force?: boolean }): Promise<number> {
+  await refuseMissingFolder(values.out);
+  await refuseOverwrite([resolve(values.out)], values.force === true);
   const [{ connect }, { captureHost }] = await Promise.all([import('../targets.js'), import('../../simulator/capture.js')]);
   const executor = await connect(values.target);
   let host: SimHostState;
   try {
-    host = await captureHost(executor, { mask: values.mask });
+    host = await captureHost(executor, { mask: values.mask === true });
   } finally {
     await executor.close();
   }
@@ -120,9 +135,7 @@ async function capture(args: string[]): Promise<number> {
   return ExitCode.ok;
 }
 
-async function serve(args: string[]): Promise<number> {
-  const { positionals } = parse(args, {});
-  if (positionals.length !== 1) throw new UsageError('sim serve takes one host file');
+async function serve(_values: object, positionals: string[]): Promise<number> {
   const file = resolve(positionals[0]);
   const host = await readHost(file);
   if (!host.endpoints?.length) throw new ValidationError(`the simulated host ${positionals[0]} has no TLS endpoints`, [], { hint: 'add "endpoints": [{ "name": "winrm-https", "port": 5986 }] to the file' });
@@ -148,33 +161,14 @@ async function serve(args: string[]): Promise<number> {
   return ExitCode.ok;
 }
 
-/** A whole number option, or a usage error naming it. */
-function wholeNumber(name: string, text: string | undefined, min: number): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} takes a whole number of at least ${min}, got "${text}"`);
-  return n;
-}
-
-async function fleet(args: string[]): Promise<number> {
-  const { values } = parse(args, {
-    preset: { type: 'string' },
-    count: { type: 'string' },
-    out: { type: 'string' },
-    'latency-ms': { type: 'string' },
-    'downtime-ms': { type: 'string' },
-    force: { type: 'boolean', default: false },
-  });
-  if (!values.preset || !values.count || !values.out) throw new UsageError('sim fleet needs --preset <name>, --count N and --out <dir>');
-  const count = wholeNumber('count', values.count, 1)!;
-  const latency = wholeNumber('latency-ms', values['latency-ms'], 0);
-  const downtime = wholeNumber('downtime-ms', values['downtime-ms'], 0);
+async function fleet(values: { preset: string; count: number; out: string; latencyMs?: number; downtimeMs?: number; force?: boolean }): Promise<number> {
+  const { count, latencyMs: latency, downtimeMs: downtime } = values;
   presetOrRefuse(values.preset);
   const dir = resolve(values.out);
   await mkdir(dir, { recursive: true });
   const width = String(count).length;
   const hostFile = (i: number) => join(dir, `host-${String(i).padStart(width, '0')}.json`);
-  await refuseOverwrite([join(dir, 'inventory.yaml'), ...Array.from({ length: count }, (_, i) => hostFile(i + 1))], values.force);
+  await refuseOverwrite([join(dir, 'inventory.yaml'), ...Array.from({ length: count }, (_, i) => hostFile(i + 1))], values.force === true);
   const names: string[] = [];
   for (let i = 1; i <= count; i++) {
     const host = presetOrRefuse(values.preset);

@@ -6,27 +6,27 @@ import { ExitCode } from '../exit-codes.js';
 import { runResult } from '../../engine/run-index.js';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { OUTCOMES } from '../../engine/outcome.js';
-import { currentGeneration, leaseIsLive, readLease } from '../../engine/lease.js';
+import { currentGeneration, leaseIsLive, readLease } from '../../store/file-lease.js';
 import type { RunSummary } from '../../engine/run-index.js';
 import { dirname, join, resolve } from 'node:path';
-import { COMMON_OPTIONS, UsageError, parse, storeOf, type Command, type Where } from '../common.js';
+import { Option } from 'commander';
+import { RunStatus } from '../../engine/types.js';
+import { UsageError, act, commandNamed, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
+import { storeOf, type Where } from '../state.js';
 import { bold } from '../render.js';
 import type { RunResult } from '../../engine/types.js';
 
-const usage = `Usage: runbook status [run-id | fleet-id] [--fleet <id>] [--status <outcome>] [--reports <dir>]
+/**
+ * What `--status` filters on: an outcome, a status, or a word `status` lists (a run whose driver died,
+ * one that waits, a damaged journal).
+ */
+const STATUS_CHOICES = [...new Set([...Object.keys(OUTCOMES), ...Object.values(RunStatus), 'damaged', 'interrupted (lease expired)', 'awaiting restart window', 'awaiting target restart'])];
 
-Without an id: the fleets with their hosts' outcomes, then every run with its outcome and current step
-(a run whose driver died, its lease expired, shows as interrupted). Reads only: a read-only state
-directory will do. With a run id: that run's steps. With a fleet id: a host × step matrix of the fleet.
-
-Options
-  --fleet <id>        only the runs of this fleet
-  --status <outcome>  only the runs with this outcome or status (changed, compliant, rolled-back,
-                      rollback-failed, unreachable, interrupted, running, succeeded, …)
-  --reports <dir>     also write the run's files (report.md, report.json, undo files, backups) or the
-                      fleet's reports (report.md, report.json, junit.xml) into <dir>, from the store
-
-${COMMON_OPTIONS}`;
+interface StatusOptions extends CommonOptions {
+  fleet?: string;
+  status?: string;
+  reports?: string;
+}
 
 /** How a status reads for people: an `awaiting-resume` run says what it waits for. */
 export function statusText(status: string, awaiting?: RunResult['awaiting']): string {
@@ -34,62 +34,90 @@ export function statusText(status: string, awaiting?: RunResult['awaiting']): st
   return { 'restart-window': 'awaiting restart window', interrupted: 'interrupted', 'target-restart': 'awaiting target restart' }[awaiting];
 }
 
-export const status: Command = {
+/**
+ * `runbook status [run-id | fleet-id]`: the fleets and runs of the store, or one run's steps, or a
+ * fleet's matrix. Reads only.
+ *
+ * @example
+ * ```ts
+ * status.declare().helpInformation(); // 'Usage: runbook status [options] [id]…'
+ * ```
+ */
+export const status: RunbookCommand = {
   name: 'status',
-  usage,
-  async run(args) {
-    const { values, positionals } = parse(args, { reports: { type: 'string' }, fleet: { type: 'string' }, status: { type: 'string' } });
-    if (values.reports && !positionals[0]) throw new UsageError('--reports goes with a run id or a fleet id');
-    if ((values.fleet ?? values.status) !== undefined && positionals[0]) throw new UsageError('--fleet and --status filter the list of runs: give them without an id');
-    // Journals only: no engine, no step kinds, no transport is loaded to list runs; nothing is written
-    // (but --reports, which writes elsewhere).
-    const where = await storeOf(values, { readOnly: true });
-    if (positionals[0] && (await where.store.isFleet(positionals[0]))) {
-      const { fleetStatus } = await import('../fleet.js');
-      return fleetStatus(where, positionals[0], values.json, values.reports);
-    }
-    if (positionals[0]) {
-      const result = await runResult(where.store, positionals[0]);
-      if (values.reports) await writeFiles(values.reports, await where.store.runFiles(positionals[0]));
-      if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-      else {
-        process.stdout.write(`${bold(result.runId)}  ${statusText(result.status, result.awaiting)}  ${result.runbook} → ${result.target}\n`);
-        if (result.reason) process.stdout.write(`  ${result.reason}\n`);
-        process.stdout.write(`  outcome: ${OUTCOMES[result.outcome].label}\n`);
-        const idWidth = Math.max(4, ...result.steps.map((s) => s.id.length));
-        for (const s of result.steps) process.stdout.write(`  ${s.id.padEnd(idWidth)}  ${s.status.padEnd(19)}  ${s.summary}\n`);
-      }
-      return ExitCode.ok;
-    }
-    let runs = await interruptedWhenLeaseExpired(where, await where.store.listRuns());
-    const fleets = await fleetsOf(where, runs);
-    if (values.fleet) {
-      if (!fleets.some((f) => f.fleetId === values.fleet)) throw new UsageError(`--fleet ${values.fleet}: no such fleet in ${where.store.location}`);
-      runs = runs.filter((r) => r.runId.startsWith(`${values.fleet}.`));
-    }
-    if (values.status) runs = runs.filter((r) => r.status === values.status || shownOutcome(r) === values.status);
-    const shownFleets = values.fleet ? fleets.filter((f) => f.fleetId === values.fleet) : values.status ? [] : fleets;
-    if (values.json) process.stdout.write(`${JSON.stringify(runs.map(({ expired, ...r }) => (expired ? { ...r, outcome: 'interrupted', leaseExpired: true } : r)))}\n`);
-    else if (runs.length === 0 && shownFleets.length === 0) process.stdout.write(`no runs in ${where.store.location}${values.fleet || values.status ? ' match' : ''}\n`);
+  declare: () =>
+    act(
+      withCommonOptions(
+        commandNamed('status')
+          .usage('[run-id | fleet-id] [options]')
+          .description(
+            [
+              "Without an id: the fleets with their hosts' outcomes, then every run with its outcome and current step",
+              '(a run whose driver died, its lease expired, shows as interrupted). Reads only: a read-only state',
+              "directory will do. With a run id: that run's steps. With a fleet id: a host × step matrix of the fleet.",
+            ].join(' '),
+          )
+          .argument('[id]', 'a run or a fleet')
+          .option('--fleet <id>', 'only the runs of this fleet')
+          .addOption(new Option('--status <outcome>', 'only the runs with this outcome or status').choices(STATUS_CHOICES))
+          .option('--reports <dir>', "also write the run's files (report.md, report.json, undo files, backups) or the fleet's reports (report.md, report.json, junit.xml) into <dir>, from the store"),
+        { json: 'the runs (or the run, or the fleet) as one JSON document' },
+      ),
+      statusCommand,
+    ),
+};
+
+async function statusCommand(values: StatusOptions, positionals: string[]): Promise<number> {
+  if (values.reports && !positionals[0]) throw new UsageError('--reports goes with a run id or a fleet id');
+  if ((values.fleet ?? values.status) !== undefined && positionals[0]) throw new UsageError('--fleet and --status filter the list of runs: give them without an id');
+  // Journals only: no engine, no step kinds, no transport is loaded to list runs; nothing is written
+  // (but --reports, which writes elsewhere).
+  const where = await storeOf(values, { readOnly: true });
+  if (positionals[0] && (await where.store.isFleet(positionals[0]))) {
+    const { fleetStatus } = await import('../fleet.js');
+    return fleetStatus(where, positionals[0], values.json === true, values.reports);
+  }
+  if (positionals[0]) {
+    const result = await runResult(where.store, positionals[0]);
+    if (values.reports) await writeFiles(values.reports, await where.store.runFiles(positionals[0]));
+    if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else {
-      if (shownFleets.length > 0) {
-        const w = Math.max(5, ...shownFleets.map((f) => f.fleetId.length));
-        process.stdout.write(`${bold('FLEET'.padEnd(w))}  ${bold('RUNBOOK'.padEnd(20))}  ${bold('HOSTS')}\n`);
-        for (const f of shownFleets) process.stdout.write(`${f.fleetId.padEnd(w)}  ${f.runbook.padEnd(20)}  ${f.hosts}: ${f.text}\n`);
-        process.stdout.write('\n');
-      }
-      // A run still `running` has not ended (its summary's end is only its last record's time), whether
-      // its driver lives or died.
-      const rows = runs.map((r) => [r.runId, r.status === 'damaged' ? 'damaged' : shownOutcome(r), r.currentStep ?? '-', r.startedAt || '-', (r.status !== 'running' && r.endedAt) || '-', r.status === 'damaged' ? (r.error ?? '') : r.target]);
-      const head = ['RUN', 'OUTCOME', 'STEP', 'STARTED', 'ENDED', 'TARGET'];
-      const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-      const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
-      process.stdout.write(`${bold(line(head))}\n`);
-      for (const r of rows) process.stdout.write(`${line(r)}\n`);
+      process.stdout.write(`${bold(result.runId)}  ${statusText(result.status, result.awaiting)}  ${result.runbook} → ${result.target}\n`);
+      if (result.reason) process.stdout.write(`  ${result.reason}\n`);
+      process.stdout.write(`  outcome: ${OUTCOMES[result.outcome].label}\n`);
+      const idWidth = Math.max(4, ...result.steps.map((s) => s.id.length));
+      for (const s of result.steps) process.stdout.write(`  ${s.id.padEnd(idWidth)}  ${s.status.padEnd(19)}  ${s.summary}\n`);
     }
     return ExitCode.ok;
-  },
-};
+  }
+  let runs = await interruptedWhenLeaseExpired(where, await where.store.listRuns());
+  const fleets = await fleetsOf(where, runs);
+  if (values.fleet) {
+    if (!fleets.some((f) => f.fleetId === values.fleet)) throw new UsageError(`--fleet ${values.fleet}: no such fleet in ${where.store.location}`);
+    runs = runs.filter((r) => r.runId.startsWith(`${values.fleet}.`));
+  }
+  if (values.status) runs = runs.filter((r) => r.status === values.status || shownOutcome(r) === values.status);
+  const shownFleets = values.fleet ? fleets.filter((f) => f.fleetId === values.fleet) : values.status ? [] : fleets;
+  if (values.json) process.stdout.write(`${JSON.stringify(runs.map(({ expired, ...r }) => (expired ? { ...r, outcome: 'interrupted', leaseExpired: true } : r)))}\n`);
+  else if (runs.length === 0 && shownFleets.length === 0) process.stdout.write(`no runs in ${where.store.location}${values.fleet || values.status ? ' match' : ''}\n`);
+  else {
+    if (shownFleets.length > 0) {
+      const w = Math.max(5, ...shownFleets.map((f) => f.fleetId.length));
+      process.stdout.write(`${bold('FLEET'.padEnd(w))}  ${bold('RUNBOOK'.padEnd(20))}  ${bold('HOSTS')}\n`);
+      for (const f of shownFleets) process.stdout.write(`${f.fleetId.padEnd(w)}  ${f.runbook.padEnd(20)}  ${f.hosts}: ${f.text}\n`);
+      process.stdout.write('\n');
+    }
+    // A run still `running` has not ended (its summary's end is only its last record's time), whether
+    // its driver lives or died.
+    const rows = runs.map((r) => [r.runId, r.status === 'damaged' ? 'damaged' : shownOutcome(r), r.currentStep ?? '-', r.startedAt || '-', (r.status !== 'running' && r.endedAt) || '-', r.status === 'damaged' ? (r.error ?? '') : r.target]);
+    const head = ['RUN', 'OUTCOME', 'STEP', 'STARTED', 'ENDED', 'TARGET'];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+    process.stdout.write(`${bold(line(head))}\n`);
+    for (const r of rows) process.stdout.write(`${line(r)}\n`);
+  }
+  return ExitCode.ok;
+}
 
 /** How a run is listed: its outcome (`interrupted (lease expired)` for a run whose driver died). */
 function shownOutcome(r: Listed): string {

@@ -5,18 +5,30 @@
 import { loadRunbook } from '../../engine/bundled.js';
 import { bundledStepKinds } from '../../steps/index.js';
 import { ExitCode } from '../exit-codes.js';
-import { UsageError, parse, type Command } from '../common.js';
+import { act, commandNamed, commonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
 
-export const validate: Command = {
+/**
+ * `runbook validate <file>`: checks a runbook document.
+ *
+ * @example
+ * ```ts
+ * validate.declare().helpInformation(); // 'Usage: runbook validate [options] <file>…'
+ * ```
+ */
+export const validate: RunbookCommand = {
   name: 'validate',
-  usage: 'Usage: runbook validate <file>\n\nChecks a runbook document; errors name the file, the step and the field. Exit 0 when valid, 2 otherwise.',
-  async run(args) {
-    const { values, positionals } = parse(args, {});
-    if (positionals.length !== 1) throw new UsageError('validate takes one runbook file');
-    const rb = await loadRunbook(positionals[0], bundledStepKinds());
-    // An invalid document is reported by the dispatcher, with --json as one error object.
-    if (values.json) process.stdout.write(`${JSON.stringify({ source: rb.source, valid: true, name: rb.definition.name, steps: rb.definition.steps.length, fingerprint: rb.fingerprint })}\n`);
-    else process.stdout.write(`${rb.source}: valid (${rb.definition.steps.length} steps, ${rb.fingerprint})\n`);
-    return ExitCode.ok;
-  },
+  declare: () =>
+    act(
+      commandNamed('validate')
+        .description('Checks a runbook document; errors name the file, the step and the field. Exit 0 when valid, 2 otherwise.')
+        .argument('<file>', 'the runbook document (.yaml or .json)')
+        .addOption(commonOptions.json('the verdict as one JSON document')),
+      async (values: CommonOptions, [file]) => {
+        const rb = await loadRunbook(file, bundledStepKinds());
+        // An invalid document is reported by the dispatcher, with --json as one error object.
+        if (values.json) process.stdout.write(`${JSON.stringify({ source: rb.source, valid: true, name: rb.definition.name, steps: rb.definition.steps.length, fingerprint: rb.fingerprint })}\n`);
+        else process.stdout.write(`${rb.source}: valid (${rb.definition.steps.length} steps, ${rb.fingerprint})\n`);
+        return ExitCode.ok;
+      },
+    ),
 };

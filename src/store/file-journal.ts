@@ -5,18 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { writeFileAtomic, writeFileAtomicUnsynced } from '../util/write-atomic.js';
-import { DurabilityError, JournalError, diskErrorOf } from '../errors.js';
-import { afterDurableRecord, faultError, journalBatchFault } from './crash-hook.js';
-import type { Entry } from './records.js';
-
-/** A record as stored: the payload plus its sequence number, time and checksum. */
-export type JournalRecord<T extends { type: string } = { type: string; [k: string]: unknown }> = T & {
-  seq: number;
-  at: string;
-  sum: string;
-};
+import { DurabilityError, JournalError, LeaseError, diskErrorOf } from '../errors.js';
+import { afterDurableRecord, faultError, journalBatchFault } from '../engine/crash-hook.js';
+import type { JournalRecord, JournalSync, JournalWriter } from '../engine/run-store.js';
 
 function checksum(body: string): string {
   return createHash('sha256').update(body).digest('hex').slice(0, 16);
@@ -34,9 +27,37 @@ export function encodeRecord(record: { type: string; seq: number; at: string }):
  * an error that names the file and the line.
  */
 export async function readJournal(file: string): Promise<{ records: JournalRecord[]; validBytes: number; torn: boolean }> {
-  let text: string;
+  const { records, validBytes, torn } = await readJournalFile(file);
+  return { records, validBytes, torn };
+}
+
+/**
+ * One reading of a journal file: its verified records, its bytes, and which file it was (inode, size,
+ * modification time) — so that {@link Journal.open} can take it instead of reading the file again
+ * while the file is still the one that was read.
+ */
+export type JournalReading = {
+  records: JournalRecord[];
+  validBytes: number;
+  torn: boolean;
+  data: Buffer;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+};
+
+/** Reads and verifies a journal file, keeping what it read (see {@link JournalReading}). */
+export async function readJournalFile(file: string): Promise<JournalReading> {
+  let data: Buffer;
+  let info: { ino: number; size: number; mtimeMs: number };
   try {
-    text = await readFile(file, 'utf8');
+    const handle = await open(file, 'r');
+    try {
+      info = await handle.stat();
+      data = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
   } catch (cause) {
     throw new JournalError('JOURNAL_MISSING', 'no journal for this run', {
       where: file,
@@ -44,6 +65,11 @@ export async function readJournal(file: string): Promise<{ records: JournalRecor
       cause,
     });
   }
+  return { ...parseJournal(data.toString('utf8'), file), data, ino: info.ino, size: data.length, mtimeMs: info.mtimeMs };
+}
+
+/** The records of a journal's text, verified; a torn last line is dropped (see {@link readJournal}). */
+function parseJournal(text: string, file: string): { records: JournalRecord[]; validBytes: number; torn: boolean } {
   const records: JournalRecord[] = [];
   const lines = text.split('\n');
   let offset = 0;
@@ -89,35 +115,6 @@ export function decodeLine(line: string): JournalRecord | null {
   }
 }
 
-/**
- * An open journal for appending. Create with {@link Journal.open}.
- *
- * @example
- * ```ts
- * const journal = await Journal.open('.runbook/runs/r1/journal.jsonl');
- * await journal.append({ type: 'note', text: 'durable before this resolves' });
- * await journal.close();
- * ```
- */
-/** What the engine needs of a journal to write a run: typed appends, and the records made durable so far. */
-export interface JournalWriter {
-  append<T extends Entry>(payload: T): Promise<JournalRecord<T>>;
-  readonly records: readonly JournalRecord[];
-  /** Refuses every later append with `error` (something the journal guards could not be kept). */
-  fail?(error: unknown): void;
-}
-
-/** A writer that passes every record through `transform` (the run's secret mask) before it is written. */
-export function transformedWriter(journal: JournalWriter, transform: <T>(value: T) => T): JournalWriter {
-  return {
-    append: (payload) => journal.append(transform(payload)),
-    fail: (error) => journal.fail?.(error),
-    get records() {
-      return journal.records;
-    },
-  };
-}
-
 /** Options of {@link Journal.open}. */
 export interface JournalOpenOptions {
   /**
@@ -139,10 +136,15 @@ export interface JournalOpenOptions {
    * @default 'each-batch'
    */
   sync?: JournalSync;
+  /** What an earlier {@link readJournalFile} of this file read: taken instead of reading it again while the file is unchanged. */
+  reading?: JournalReading;
 }
 
-/** When a journal's records reach the disk (see {@link JournalOpenOptions.sync}). */
-export type JournalSync = 'each-batch' | 'on-close';
+/** True when the journal file is still the one `reading` read (same inode, size and modification time). */
+function unchanged(file: string, reading: JournalReading): boolean {
+  const now = statSync(file, { throwIfNoEntry: false });
+  return now !== undefined && now.ino === reading.ino && now.size === reading.size && now.mtimeMs === reading.mtimeMs;
+}
 
 /**
  * What every store's journal shares: records numbered and sealed (checksummed) in order, appends that
@@ -237,7 +239,14 @@ export abstract class GroupCommitJournal implements JournalWriter {
 
 /**
  * A journal in a file (the file store's): each batch written and flushed (fsync) before the fence is
- * checked — or, for a plan, flushed once when the journal closes.
+ * checked — or, for a plan, flushed once when the journal closes. Create with {@link Journal.open}.
+ *
+ * @example
+ * ```ts
+ * const journal = await Journal.open('.runbook/runs/r1/journal.jsonl');
+ * await journal.append({ type: 'note', text: 'durable before this resolves' });
+ * await journal.close();
+ * ```
  */
 export class Journal extends GroupCommitJournal {
   private constructor(
@@ -254,24 +263,28 @@ export class Journal extends GroupCommitJournal {
     super(seq, written);
   }
 
-  /** Opens (or creates) a journal; a torn last line left by a crash is cut off first. */
+  /**
+   * Opens (or creates) a journal; a torn last line left by a crash is cut off first. Given `reading`
+   * (what {@link readJournalFile} read of this file), the journal is not read again while the file is
+   * still the one read — same inode, size and modification time.
+   */
   static async open(file: string, options: JournalOpenOptions = {}): Promise<Journal> {
-    let existing: JournalRecord[] = [];
-    let validBytes = 0;
-    let torn = false;
-    let text = '';
-    let found = true;
-    try {
-      ({ records: existing, validBytes, torn } = await readJournal(file));
-      if (options.exclusive) text = (await readFile(file, 'utf8')).slice(0, validBytes);
-    } catch (error) {
-      if (!(error instanceof JournalError && error.code === 'JOURNAL_MISSING')) throw error;
-      found = false;
+    let reading: JournalReading | null = options.reading && unchanged(file, options.reading) ? options.reading : null;
+    if (!reading) {
+      try {
+        reading = await readJournalFile(file);
+      } catch (error) {
+        if (!(error instanceof JournalError && error.code === 'JOURNAL_MISSING')) throw error;
+      }
     }
+    // A copy: the reading's list stays what was read, whatever is appended here.
+    const existing = reading ? [...reading.records] : [];
+    const validBytes = reading?.validBytes ?? 0;
+    let torn = reading?.torn ?? false;
     if (options.exclusive) {
       // Same records, new file: a handle on the old file now writes to nothing anyone reads. A journal
       // that did not exist gets a new empty file the same way, with nothing in it to flush.
-      if (found) await writeFileAtomic(file, text);
+      if (reading) await writeFileAtomic(file, reading.data.subarray(0, validBytes).toString('utf8'));
       else writeFileAtomicUnsynced(file, '');
       torn = false;
     }
@@ -289,7 +302,7 @@ export class Journal extends GroupCommitJournal {
     await this.fence?.();
     const current = statSync(this.file, { throwIfNoEntry: false })?.ino ?? -1;
     if (current !== this.inode) {
-      throw new JournalError('FENCED', 'another driver reopened this run\'s journal: this process no longer writes it', {
+      throw new LeaseError('FENCED', 'another driver reopened this run\'s journal: this process no longer writes it', {
         where: this.file,
         hint: 'nothing more was changed by this process; follow the run with `runbook status`',
       });

@@ -7,10 +7,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { acquireLease } from '../../src/engine/lease.js';
-import { Journal, readJournal } from '../../src/engine/journal.js';
+import { acquireLease } from '../../src/store/file-lease.js';
+import { Journal, readJournal } from '../../src/store/file-journal.js';
 import { JournalError, createSimulatedExecutor, loadRunbook } from '../../src/index.js';
 import { Runner } from '../../src/engine/runner.js';
+import { fileStore } from '../../src/store/file-store.js';
 import { FAST, hostOf, kinds, makeHost, tempDir } from '../helpers.js';
 
 test('two drivers that both found the run free: exactly one takes the lease', async () => {
@@ -87,13 +88,13 @@ test('a driver fenced mid-run changes nothing more on the target and the run is 
   let clock = Date.now();
   const lease = { ttlMs: 1000, renew: false, now: () => clock };
   const runbook = await loadRunbook('orchestrator-tls12', kinds);
-  const stale = new Runner({ stateDir, kinds, lease, retry: { minTimeout: 5, maxTimeout: 20, randomize: false } });
+  const stale = new Runner({ store: fileStore(stateDir), kinds, lease, retry: { minTimeout: 5, maxTimeout: 20, randomize: false } });
   const executor = await createSimulatedExecutor(host);
   const run = stale.start(runbook, { executor, params: FAST });
   // Pause the first driver as soon as the restart is requested: its host is down and it polls.
   await new Promise<void>((resolve) => run.events.on('log', (e) => e.message === 'restart requested' && resolve()));
   clock += 10_000;
-  const next = new Runner({ stateDir, kinds, lease, retry: { minTimeout: 5, maxTimeout: 20, randomize: false } });
+  const next = new Runner({ store: fileStore(stateDir), kinds, lease, retry: { minTimeout: 5, maxTimeout: 20, randomize: false } });
   const takeover = await next.resume(run.id, { executor: await createSimulatedExecutor(host) });
   const [staleOutcome, result] = await Promise.allSettled([run.result, takeover.result]);
   assert.is(staleOutcome.status, 'rejected');

@@ -13,8 +13,9 @@ import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { open, readFile, readdir, rm, stat } from 'node:fs/promises';
-import { JournalError } from '../errors.js';
+import { LeaseError } from '../errors.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
+import type { Lease, LeaseOptions } from '../engine/run-store.js';
 
 /** What a lease file holds. */
 export type LeaseRecord = {
@@ -78,29 +79,8 @@ export function leaseIsLive(lease: LeaseRecord | null, now = Date.now()): boolea
   return lease.host !== hostname() || processAlive(lease.pid);
 }
 
-/** A held lease. */
-export interface Lease {
-  readonly generation: number;
-  /** Throws `FENCED` when another driver has taken the run over since this lease was taken. */
-  check(): Promise<void>;
-  /** Stops renewing and marks the lease released (a fenced lease is left alone). */
-  release(): Promise<void>;
-}
-
-/** Options of {@link acquireLease}. */
-export interface LeaseOptions {
-  /** How long the lease holds without renewal. @default 60000 */
-  ttlMs?: number;
-  /** Renew in the background every `ttlMs / 3`. Tests turn it off to pause a holder past its expiry. @default true */
-  renew?: boolean;
-  /** Clock. @default Date.now */
-  now?: () => number;
-  /** Test hook: runs between reading the current lease and claiming the next generation. */
-  beforeClaim?: () => Promise<void>;
-}
-
-function heldBy(lease: LeaseRecord, dir: string): JournalError {
-  return new JournalError('LEASE_HELD', `the run is being driven by pid ${lease.pid} on ${lease.host} (lease generation ${lease.generation}, until ${lease.expiresAt})`, {
+function heldBy(lease: LeaseRecord, dir: string): LeaseError {
+  return new LeaseError('LEASE_HELD', `the run is being driven by pid ${lease.pid} on ${lease.host} (lease generation ${lease.generation}, until ${lease.expiresAt})`, {
     where: dir,
     hint: 'wait for that process to finish, or stop it; the lease of a process that died on this host is taken over at once, any other after it expires',
   });
@@ -204,8 +184,8 @@ async function claimedRecently(dir: string, generation: number, since: number): 
   }
 }
 
-function fencedError(dir: string, generation: number): JournalError {
-  return new JournalError('FENCED', `this process lost the lease of the run (generation ${generation}): another driver took it over`, {
+function fencedError(dir: string, generation: number): LeaseError {
+  return new LeaseError('FENCED', `this process lost the lease of the run (generation ${generation}): another driver took it over`, {
     where: dir,
     hint: 'nothing more was changed by this process; follow the run with `runbook status`',
   });

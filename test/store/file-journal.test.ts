@@ -5,7 +5,7 @@ import { appendFile, open, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Journal, fileStore, readJournal, JournalError } from '../../src/index.js';
-import { acquireLease } from '../../src/engine/lease.js';
+import { acquireLease } from '../../src/store/file-lease.js';
 import { JOURNAL_FORMAT } from '../../src/engine/records.js';
 import { makeHost, runToEnd, tempDir } from '../helpers.js';
 

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listRuns } from '../../src/engine/run-index.js';
+import { listRuns } from '../../src/store/file-runs.js';
 import { makeHost, runToEnd, tempDir } from '../helpers.js';
 
 test('status reads the summary kept beside a journal only while the journal is as it was', async () => {

@@ -1,10 +1,10 @@
 /**
- * The library's doors to the PostgreSQL store (src/store/shared.ts). Without pg and pg-boss installed
+ * The library's doors to the PostgreSQL store (src/worker/entry.ts, beside src/store/shared.ts). Without pg and pg-boss installed
  * they fail with the command that installs them: test/package.test.ts proves that on the packed package.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { enqueueFleet, startWorker } from '../../src/store/shared.js';
+import { enqueueFleet, startWorker } from '../../src/worker/entry.js';
 import { fileStore } from '../../src/store/file-store.js';
 import type { PostgresStore } from '../../src/store/types.js';
 import type { FleetRecord } from '../../src/fleet/types.js';

@@ -1,0 +1,166 @@
+/**
+ * Where a command's runs live: the state directory (`--state-dir`, `$RUNBOOK_STATE_DIR`, `./.runbook`)
+ * and the store (its files, or PostgreSQL with `--store`/`$RUNBOOK_STORE`), the runner over them, and
+ * the command a target's start-up task runs to resume a run there.
+ */
+import { constants } from 'node:fs';
+import { access, mkdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Runner } from '../engine/runner.js';
+import { fileStore } from '../store/file-store.js';
+import type { Store } from '../store/types.js';
+import { ValidationError } from '../errors.js';
+import { UsageError } from './args.js';
+
+/**
+ * The state directory, made if missing; refused (exit 2) when it is a file or cannot be written.
+ *
+ * @example
+ * ```ts
+ * const dir = await stateDirOf(undefined); // $RUNBOOK_STATE_DIR, else ./.runbook, made if missing
+ * const listed = await stateDirOf('/var/runbook', { readOnly: true }); // as it is: nothing made
+ * ```
+ */
+export async function stateDirOf(option: string | undefined, o: { readOnly?: boolean } = {}): Promise<string> {
+  const dir = resolve(option ?? process.env.RUNBOOK_STATE_DIR ?? '.runbook');
+  // A command that only reads (status) creates nothing and needs no write access: a state directory
+  // on a read-only mount, or one that does not exist yet (no runs), is read as it is.
+  if (o.readOnly) return dir;
+  const refuse = (why: string, cause?: unknown) =>
+    new ValidationError(`the state directory cannot be used: ${why}`, [dir], {
+      hint: 'pass --state-dir <dir> (or set RUNBOOK_STATE_DIR) naming a folder this user can write',
+      cause,
+    });
+  try {
+    const info = await stat(dir);
+    if (!info.isDirectory()) throw refuse('it is a file, not a folder');
+  } catch (error) {
+    if (error instanceof ValidationError) throw error;
+    try {
+      await mkdir(join(dir, 'runs'), { recursive: true });
+    } catch (cause) {
+      throw refuse((cause as Error).message, cause);
+    }
+  }
+  try {
+    await mkdir(join(dir, 'runs'), { recursive: true });
+    await access(join(dir, 'runs'), constants.W_OK);
+  } catch (cause) {
+    throw refuse(`it is not writable (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message})`, cause);
+  }
+  return dir;
+}
+
+/** Where a command finds its runs: this machine's state directory, and the store (files there, or PostgreSQL). */
+export interface Where {
+  stateDir: string;
+  store: Store;
+}
+
+const openStores: Store[] = [];
+
+/**
+ * The store of a command line: `--store` (or `$RUNBOOK_STORE`) names a PostgreSQL store; otherwise the
+ * file store of the state directory. A password in `--store` is refused: a command line is seen by
+ * every user of the machine (`ps`), so it comes from `$PGPASSWORD` or `$RUNBOOK_STORE`.
+ *
+ * @example
+ * ```ts
+ * const where = await storeOf({ stateDir: '/var/runbook' }); // the file store of /var/runbook
+ * const runs = await where.store.listRuns();
+ * ```
+ */
+export async function storeOf(values: { stateDir?: string; store?: string }, o: { readOnly?: boolean } = {}): Promise<Where> {
+  const stateDir = await stateDirOf(values.stateDir, o);
+  const url = values.store ?? process.env.RUNBOOK_STORE;
+  if (!url) return { stateDir, store: fileStore(stateDir) };
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new UsageError(`--store takes a postgres:// URL, got "${withoutPassword(url)}"`);
+  if (values.store !== undefined) {
+    let password = '';
+    try {
+      password = new URL(values.store).password;
+    } catch {
+      throw new UsageError('--store is not a URL: postgres://user@host:port/db');
+    }
+    if (password) throw new UsageError('--store must not carry a password (every user of this machine can read a command line): put it in $PGPASSWORD, or the whole URL in $RUNBOOK_STORE');
+  }
+  const { postgresStore } = await import('../store/postgres.js');
+  const store = await postgresStore(url, { stateDir });
+  openStores.push(store);
+  return { stateDir, store };
+}
+
+/**
+ * A URL as it may be shown: whatever stands between the user name and the last `@` (a password, which
+ * may itself hold `:`, `/` or `@`) becomes `***`, whether or not the URL parses.
+ *
+ * @example
+ * ```ts
+ * withoutPassword('postgre://rbe:pa/ss:w@rd@db:5432/runs'); // 'postgre://rbe:***@db:5432/runs'
+ * ```
+ */
+export function withoutPassword(url: string): string {
+  const scheme = url.indexOf('://');
+  const start = scheme < 0 ? 0 : scheme + 3;
+  const at = url.lastIndexOf('@');
+  if (at < start) return url;
+  const colon = url.indexOf(':', start);
+  return colon < 0 || colon > at ? url : `${url.slice(0, colon)}:***${url.slice(at)}`;
+}
+
+/**
+ * Lets go of the stores this command opened (their connections would keep the process alive).
+ *
+ * @example
+ * ```ts
+ * await closeStores();
+ * ```
+ */
+export async function closeStores(): Promise<void> {
+  await Promise.all(openStores.splice(0).map((s) => s.close().catch(() => undefined)));
+}
+
+/**
+ * A runner with the bundled step kinds; the engine is loaded here, by the commands that drive runs.
+ *
+ * @example
+ * ```ts
+ * declare const where: Where;
+ * const runner = await runnerFor(where, 0); // no retries of a failure that may pass
+ * ```
+ */
+export async function runnerFor(where: Where, retries?: number): Promise<Runner<Store>> {
+  const [{ Runner: RunnerClass }, { bundledStepKinds }] = await Promise.all([import('../engine/runner.js'), import('../steps/index.js')]);
+  return new RunnerClass({ stateDir: where.stateDir, store: where.store, kinds: bundledStepKinds(), resumeCommand: (id, dir) => resumeCommandFor(id, dir, where.store), retries });
+}
+
+/**
+ * The command a start-up task on the target runs after a reboot: absolute paths to node and to this
+ * CLI, because the task runs as SYSTEM, whose PATH is not the user's; the state directory; and the
+ * store the run lives in — SYSTEM's environment has no `$RUNBOOK_STORE`, so a run in PostgreSQL is
+ * named with `--store`, its URL without the password (a task's command line is readable by every
+ * administrator; SYSTEM reads the password from its own pgpass file, see docs/executors.md).
+ *
+ * @example
+ * ```ts
+ * resumeCommandFor('r1', 'C:\\runbook\\');
+ * // [node.exe, …\\cli\\main.js, 'resume', 'r1', '--state-dir', 'C:\\runbook\\']
+ * ```
+ */
+export function resumeCommandFor(runId: string, stateDir: string, store?: Store): string[] {
+  const command = [process.execPath, resolve(process.argv[1] ?? 'runbook'), 'resume', runId, '--state-dir', stateDir];
+  const url = store?.kind === 'postgres' ? (store as Store & { url?: string }).url : undefined;
+  if (url) command.push('--store', urlWithoutPassword(url));
+  return command;
+}
+
+/** A URL with its password left out (the user stays): a command line that SYSTEM runs with its own pgpass. */
+function urlWithoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    u.password = '';
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, '@');
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The store port: what the engine needs of the place its runs live — a run's lease, its journal, its
+ * folder on this machine, its summary — as the executor contract (`executors/types.ts`) is what it needs
+ * of a target. The engine defines it; the backends in `src/store/` (the files of a state directory,
+ * PostgreSQL) implement it; the caller gives the runner one. The engine never knows which it has.
+ */
+import type { Entry } from './records.js';
+import type { RunResult } from './types.js';
+
+/** A record as stored: the payload plus its sequence number, time and checksum. */
+export type JournalRecord<T extends { type: string } = { type: string; [k: string]: unknown }> = T & {
+  seq: number;
+  at: string;
+  sum: string;
+};
+
+/** What the engine needs of a journal to write a run: typed appends, and the records made durable so far. */
+export interface JournalWriter {
+  append<T extends Entry>(payload: T): Promise<JournalRecord<T>>;
+  readonly records: readonly JournalRecord[];
+  /** Refuses every later append with `error` (something the journal guards could not be kept). */
+  fail?(error: unknown): void;
+}
+
+/** A writer that passes every record through `transform` (the run's secret mask) before it is written. */
+export function transformedWriter(journal: JournalWriter, transform: <T>(value: T) => T): JournalWriter {
+  return {
+    append: (payload) => journal.append(transform(payload)),
+    fail: (error) => journal.fail?.(error),
+    get records() {
+      return journal.records;
+    },
+  };
+}
+
+/**
+ * When a journal's records reach the disk: `each-batch` (durable before an append resolves: what a run
+ * that changes its target needs, write-ahead), or `on-close` (a plan's, which changes nothing: a store
+ * may flush it once, when it closes).
+ */
+export type JournalSync = 'each-batch' | 'on-close';
+
+/** A run's journal opened for appending by the holder of its lease. */
+export interface RunJournal extends JournalWriter {
+  /** Waits for pending appends, then lets go of the journal. */
+  close(): Promise<void>;
+}
+
+/** A held lease: one driver per run, with a fencing token. */
+export interface Lease {
+  readonly generation: number;
+  /** Throws `FENCED` when another driver has taken the run over since this lease was taken. */
+  check(): Promise<void>;
+  /** Stops renewing and marks the lease released (a fenced lease is left alone). */
+  release(): Promise<void>;
+}
+
+/** How a lease is held. */
+export interface LeaseOptions {
+  /** How long the lease holds without renewal. @default 60000 */
+  ttlMs?: number;
+  /** Renew in the background every `ttlMs / 3`. Tests turn it off to pause a holder past its expiry. @default true */
+  renew?: boolean;
+  /** Clock. @default Date.now */
+  now?: () => number;
+  /** Test hook: runs between reading the current lease and claiming the next generation. */
+  beforeClaim?: () => Promise<void>;
+}
+
+/** A run as a store lists it (`status`), kept when a drive ends. */
+export interface RunSummary {
+  runId: string;
+  runbook: string;
+  target: string;
+  status: RunResult['status'] | 'damaged';
+  /** What the run did (absent in summaries kept before outcomes were). */
+  outcome?: RunResult['outcome'];
+  currentStep: string | null;
+  startedAt: string;
+  endedAt: string;
+  /** Why an `awaiting-resume` run waits. */
+  awaiting?: RunResult['awaiting'];
+  /** Why a `damaged` run cannot be read. */
+  error?: string;
+}
+
+/** Options of {@link RunStore.openJournal}. */
+export interface OpenJournalOptions {
+  /** When records reach the disk. @default 'each-batch' */
+  sync?: JournalSync;
+  /**
+   * The records this caller read of the run (by {@link RunStore.readJournal}) before it took the lease:
+   * a store that can tell they are still the whole journal takes them instead of reading it again.
+   */
+  records?: readonly JournalRecord[];
+}
+
+/**
+ * Where the engine's runs live: leases, journals, summaries, and a folder on this machine for each
+ * run's files. `fileStore(dir)` and `postgresStore(url, …)` implement it (with the fleets' part too).
+ *
+ * @example
+ * ```ts
+ * const store: RunStore = fileStore('.runbook');
+ * const lease = await store.lease('r1');
+ * const journal = await store.openJournal('r1', lease);
+ * await journal.append({ type: 'run.ended', status: 'succeeded' });
+ * await journal.close();
+ * await lease.release();
+ * console.log((await store.readJournal('r1')).length);
+ * ```
+ */
+export interface RunStore {
+  /** Where it is, for people: the state directory, or the URL without its password. */
+  readonly location: string;
+  /**
+   * This machine's folder that holds the runs' folders ({@link RunStore.runDir}): where space is to be
+   * freed when a run's file cannot be written.
+   */
+  readonly localDir: string;
+  /**
+   * A folder on this machine for a run's files while it is driven (backups, reports, undo files). A
+   * shared store also keeps a copy of each when the drive ends (see {@link RunStore.saveRun}).
+   */
+  runDir(runId: string): string;
+  /** Takes the run's lease (one driver at a time, fenced): `LEASE_HELD` when another driver holds it. */
+  lease(runId: string, options?: LeaseOptions): Promise<Lease>;
+  /**
+   * Opens the run's journal for the holder of `lease`: every append is refused (`FENCED`) once another
+   * driver has taken the lease over, and nothing of it is stored.
+   */
+  openJournal(runId: string, lease: Lease, options?: OpenJournalOptions): Promise<RunJournal>;
+  /** Every durable record of a run, verified; `JOURNAL_MISSING` when there is no such run. */
+  readJournal(runId: string): Promise<JournalRecord[]>;
+  /** Records how a drive ended: the run's summary (for listings), and the files in its {@link RunStore.runDir}. */
+  saveRun(runId: string, summary: RunSummary): Promise<void>;
+  /** Every run, oldest first; a run that cannot be read is listed as `damaged`. */
+  listRuns(): Promise<RunSummary[]>;
+  /**
+   * Forgets a run whose first record never became durable (it does not exist), so that it is neither
+   * listed as damaged nor offered to a resume. A store that lists only journaled runs need not have it.
+   */
+  discardRun?(runId: string): Promise<void>;
+}

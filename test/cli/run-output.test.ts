@@ -1,0 +1,52 @@
+/**
+ * A run's output in a pipe (the built CLI, stdout piped: `npm run build` first): one line per step
+ * outcome — host, step, outcome, time, summary — between the heading and the summary; no state of a
+ * step's machine, no line twice. On a terminal: the live block (see live.test.ts).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { cli } from './run-cli.js';
+import { makeHost, restartRefused, tempDir } from '../helpers.js';
+import { hostLabel } from '../../src/cli/run-output.js';
+
+const FAST = ['--param', 'pollIntervalMs=10'];
+const STEPS = ['preflight', 'tls-baseline', 'backup', 'dotnet', 'schannel', 'winhttp', 'hotfix', 'restart', 'ip-verify', 'tls-verify'];
+
+/** The lines between the heading ("Running …") and the summary's blank line. */
+const stepLines = (stdout: string) => stdout.split('\n\n')[0].split('\n').slice(1);
+
+test('piped, a run prints exactly one line per step outcome: host, step, outcome, time, summary', async () => {
+  const host = await makeHost('server-2016');
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', await tempDir(), ...FAST]);
+  assert.is(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /^Running orchestrator-tls12 → sim:/);
+  const lines = stepLines(r.stdout);
+  assert.equal(lines.map((l) => l.split(/\s+/)[1]), STEPS, lines.join('\n'));
+  for (const line of lines) assert.match(line, /^host +[a-z-]+ +(changed|ok) +\d+\.\ds {2}\S/, line);
+  assert.match(lines[4], /^host +schannel +changed +\d+\.\ds {2}SCHANNEL protocols: 19 value\(s\) changed/);
+  assert.match(lines[7], /^host +restart +changed +\d+\.\ds {2}restarted: booted .* ready after \d+ poll\(s\)/);
+  assert.not.match(r.stdout, /probing|planning|verifying|awaitBoot|step \w+:/, 'no state of a step machine');
+  assert.match(r.stdout, /\nResult: changed\n/);
+});
+
+test('piped, a failing run prints the failed step, then one line per step it rolled back', async () => {
+  const host = await makeHost('server-2016', restartRefused);
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', await tempDir(), ...FAST]);
+  assert.is(r.code, 1, r.stderr + r.stdout);
+  const lines = stepLines(r.stdout);
+  const failed = lines.findIndex((l) => / restart +failed /.test(l));
+  assert.ok(failed > 0, lines.join('\n'));
+  const undone = lines.slice(failed + 1);
+  assert.ok(undone.length > 0 && undone.every((l) => /^host +[a-z-]+ +rolled back +\d+\.\ds/.test(l)), undone.join('\n'));
+  assert.is(new Set(lines).size, lines.length, 'no line twice');
+  assert.match(r.stdout, /Result: failed and rolled back/);
+});
+
+test('a pipe line names a target by its host, a simulated host by its file', () => {
+  assert.is(hostLabel('winrm+https://admin@web01.corp:5986'), 'web01.corp');
+  assert.is(hostLabel('ssh://admin@[fe80::1]:22'), 'fe80::1');
+  assert.is(hostLabel('sim:/tmp/hosts/host-1.json'), 'host-1');
+  assert.is(hostLabel('local'), 'local');
+});
+
+test.run();
