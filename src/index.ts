@@ -10,7 +10,7 @@ export { loadRunbookFile, validateRunbook, resolveParameters, checkStepParameter
 export { loadRunbook, bundledRunbookNames } from './engine/bundled.js';
 export { StepKindRegistry } from './engine/kinds.js';
 export { defineStepKind } from './engine/step-kind.js';
-export type { StepKind, StepKindDefinition, DeclaredWrite, Verification, Compensation, PhaseDefinition, HandlerArgs } from './engine/step-kind.js';
+export type { StepKind, StepKindDefinition, DeclaredWrite, Verification, Compensation, PhaseDefinition, HandlerArgs, PlanOf } from './engine/step-kind.js';
 export type { StepRuntime, ExecOptions } from './engine/step-runtime.js';
 export { RunEmitter } from './engine/events.js';
 export type { RunEvents, RunStartEvent, StepTransitionEvent, StepSettledEvent, StepRetryEvent, CompensationEvent, LogEvent } from './engine/events.js';
@@ -24,7 +24,9 @@ export { ValidationError, JournalError, ExecutorError, StepError, ExecutorErrorK
 export type { DurabilityFacts } from './errors.js';
 export type { ErrorRecord } from './errors.js';
 export { RegistryType } from './executors/types.js';
-export type { Executor, HostOp, HostOpResult, RegistryValue, RegistryView, RunOptions, OsInfo, ProtocolMap } from './executors/types.js';
+export type { Executor, HostOp, HostOpResult, OpOf, RegistryValue, RegistryView, RunOptions, OsInfo, ProtocolMap } from './executors/types.js';
+export { readBatch, defineBatch } from './executors/read-batch.js';
+export type { ReadBatch, BatchAnswers, BatchReader } from './executors/read-batch.js';
 export { createSimulatedExecutor, readHost, writeHost } from './simulator/executor.js';
 export type { SimulatedExecutorOptions, SimulatedExecutor } from './simulator/executor.js';
 export type { SimHostState, SimFault } from './simulator/model.js';

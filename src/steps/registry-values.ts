@@ -4,22 +4,15 @@
  * did not exist), write the differences in one batch whose answers are the read-back, and undo exactly.
  */
 import { StepError } from '../errors.js';
-import type { HostOp, HostOpResult, RegistryValue } from '../executors/types.js';
+import type { HostOp, HostOpResult, RegistryValue, RegistryView } from '../executors/types.js';
 import type { DeclaredWrite, HandlerArgs, StepKindDefinition } from '../engine/step-kind.js';
 import type { StepRuntime } from '../engine/step-runtime.js';
 import type { Change, Json, StepPlan } from '../engine/types.js';
 import { createdKeys, type RegistryPrior } from '../windows/undo-files.js';
 import * as z from '../util/zod.js';
 
-/** What was read of one value. */
-export interface ObservedValue {
-  view: DeclaredWrite['view'];
-  key: string;
-  name: string;
-  keyExists: boolean;
-  existingAncestor: string;
-  value: RegistryValue | null;
-}
+/** What was read of one value: what capture journals of it before any change. */
+export type ObservedValue = RegistryPrior;
 
 /** The prior state of one value, as journaled before any change. */
 export type Prior = RegistryPrior;
@@ -32,7 +25,7 @@ export function displayKey(view: DeclaredWrite['view'], key: string): string {
 export function displayValue(value: RegistryValue | null): Json {
   if (!value) return null;
   if (value.type === 'REG_DWORD') return `0x${value.data.toString(16).padStart(8, '0')} (${value.data})`;
-  return value.data as Json;
+  return value.data;
 }
 
 /** True when the current value meets the desired one. */
@@ -87,17 +80,23 @@ export function pendingWrites(writes: readonly DeclaredWrite[], observed: readon
 }
 
 /** Builds a plan for a list of writes. */
-export function registryPlan(writes: readonly DeclaredWrite[], observed: readonly ObservedValue[], what: string): StepPlan {
+export function registryPlan(writes: readonly DeclaredWrite[], observed: readonly ObservedValue[], what: string): StepPlan & { data: { writes: DeclaredWrite[] } } {
   const changes = planWrites(writes, observed);
   return {
     changes,
     summary: changes.length === 0 ? `${what}: all ${writes.length} values already as required` : `${what}: ${changes.length} of ${writes.length} values to set`,
-    data: { writes: writes as unknown as Json },
+    data: { writes: [...writes] },
   };
 }
 
+/** One value as written, with the answer read back after the write (`after` null: deleted). */
+export type WrittenValue = { view: RegistryView; key: string; name: string; changed: boolean; before: RegistryValue | null; after: RegistryValue | null };
+
+/** What an `apply` phase answers: every value written. */
+export type AppliedWrites = { written: WrittenValue[] };
+
 /** Writes values in one batch; each answer carries the value read back after the write. */
-export async function applyWrites(rt: StepRuntime, writes: readonly DeclaredWrite[]): Promise<Json> {
+export async function applyWrites(rt: StepRuntime, writes: readonly DeclaredWrite[]): Promise<AppliedWrites> {
   if (writes.length === 0) return { written: [] };
   const results = await rt.exec(
     writes.map((w): HostOp =>
@@ -110,7 +109,7 @@ export async function applyWrites(rt: StepRuntime, writes: readonly DeclaredWrit
     written: results.map((r, i) => {
       if (r.op !== 'registry.set' && r.op !== 'registry.deleteValue') throw new StepError('PROTOCOL', `expected registry.set or deleteValue, got ${r.op}`);
       const after = r.op === 'registry.set' ? r.after : null;
-      return { view: writes[i].view, key: writes[i].key, name: writes[i].name, changed: r.changed, before: r.before, after } as unknown as Json;
+      return { view: writes[i].view, key: writes[i].key, name: writes[i].name, changed: r.changed, before: r.before, after };
     }),
   };
 }
@@ -249,13 +248,18 @@ export interface RegistryStepOptions<P> {
   note?(published: Record<string, Json>): string | null;
 }
 
-interface RegistryPlanData {
+/** What the probe of a registry step reads: the values it sets, and each one's current state. */
+export type RegistryObserved = { writes: DeclaredWrite[]; observed: ObservedValue[] };
+
+/** The plan's data of a registry step (published in check mode: later steps see the pending writes). */
+export type RegistryPlanData = {
   writes: DeclaredWrite[];
   /** The writes still to make, as indices into `writes`. */
   pending: number[];
   rebootRequired: boolean;
-  [key: string]: unknown;
-}
+  /** What `publish` added. */
+  [key: string]: Json;
+};
 
 /**
  * Builds the step kind of a step that sets registry values: probe, plan, capture, apply, verify and
@@ -270,53 +274,52 @@ interface RegistryPlanData {
  * }));
  * ```
  */
-export function defineRegistryStep<P>(options: RegistryStepOptions<P>): StepKindDefinition<P> {
+export function defineRegistryStep<P>(options: RegistryStepOptions<P>): StepKindDefinition<P, RegistryObserved, RegistryPlanData, ObservedValue[]> {
   return {
     kind: options.kind,
     description: options.description,
     params: options.params,
     outputs: z.extend(registryStepOutputs, options.publishes ?? {}),
-    registryPriors: (priors) => (Array.isArray(priors) ? (priors as unknown as Prior[]) : []),
+    registryPriors: (priors) => (Array.isArray(priors) ? priors : []),
     declares: (args) => options.writes(args),
     async probe(args) {
       const writes = await options.writes(args);
-      return { writes, observed: await observe(args.rt, writes) } as unknown as Json;
+      return { writes, observed: await observe(args.rt, writes) };
     },
     async plan(args) {
-      const { writes, observed } = args.observed as unknown as { writes: DeclaredWrite[]; observed: ObservedValue[] };
+      const { writes, observed } = args.observed;
       const plan = registryPlan(writes, observed, options.what);
       const pending = writes.flatMap((w, i) => (satisfies(w, observed[i].value) ? [] : [i]));
       const extra = options.publish ? await options.publish(args) : {};
       const data: RegistryPlanData = { ...extra, writes, pending, rebootRequired: options.rebootOnChange && pending.length > 0 };
       const note = options.note?.(extra);
-      return { ...plan, summary: note ? `${plan.summary}; ${note}` : plan.summary, data: data as unknown as Json };
+      return { ...plan, summary: note ? `${plan.summary}; ${note}` : plan.summary, data };
     },
-    capture: async ({ observed }) => (observed as unknown as { observed: ObservedValue[] }).observed as unknown as Json,
+    capture: async ({ observed }) => observed.observed,
     phases: [
       {
         name: 'apply',
-        run: ({ rt, plan }) => {
-          const data = plan.data as unknown as RegistryPlanData;
-          return applyWrites(rt, data.pending.map((i) => data.writes[i]));
-        },
+        run: ({ rt, plan }) => applyWrites(rt, plan.data.pending.map((i) => plan.data.writes[i])),
       },
     ],
-    async verify({ plan, results, priors }) {
-      const data = plan.data as unknown as RegistryPlanData;
-      const problems = verifyWrites(data.writes, priors as unknown as ObservedValue[], results.apply ?? null);
+    async verify({ plan, results, priors, rt }) {
+      const data = plan.data;
+      // A registry step verifies only after its capture (it has no `verifyWhenUnchanged`).
+      if (!priors) throw new StepError('PROTOCOL', `step ${rt.stepId} verifies values whose prior state was not captured`);
+      const problems = verifyWrites(data.writes, priors, results.apply ?? null);
       // Counted against the captured priors, so that a step re-run after a crash still reports its changes.
-      const written = pendingWrites(data.writes, priors as unknown as ObservedValue[]).length;
+      const written = pendingWrites(data.writes, priors).length;
       const { writes: _w, pending: _p, ...published } = data;
-      const note = options.note?.(published as Record<string, Json>);
+      const note = options.note?.(published);
       return {
         ok: problems.length === 0,
         problems,
         summary:
           (problems.length > 0 ? `${options.what}: ${problems.length} value(s) wrong after writing` : `${options.what}: ${written} value(s) changed, ${data.writes.length} verified`) +
           (note ? `; ${note}` : ''),
-        output: { ...published, changed: written, rebootRequired: options.rebootOnChange && written > 0 } as Json,
+        output: { ...published, changed: written, rebootRequired: options.rebootOnChange && written > 0 },
       };
     },
-    compensate: ({ rt, priors, results }) => restorePriors(rt, priors as unknown as Prior[], leftByStep(results)),
+    compensate: ({ rt, priors, results }) => restorePriors(rt, priors, leftByStep(results)),
   };
 }

@@ -79,7 +79,7 @@ async function kbReport(params: WinhttpTlsParams, rt: StepRuntime): Promise<Json
   const kb = KB3140245_BUILDS_FACT.value.kb;
   const applies = kb3140245Applies(build);
   const listed = resultOf(hotfixes, 'hotfix.list').hotfixes.some((h) => h.toUpperCase() === kb);
-  return { kb, build, applies, needed: applies && params.mode === 'tls12-only', listed } as Json;
+  return { kb, build, applies, needed: applies && params.mode === 'tls12-only', listed };
 }
 
 export const winhttpTlsStep = defineStepKind(
