@@ -72,6 +72,7 @@ export function batchAnswers<const B extends ReadBatch>(batch: B, results: reado
  *
  * @example
  * ```ts
+ * declare const rt: StepRuntime; // a step handler's runtime
  * const { os, marker, services } = await readBatch(rt, {
  *   os: { op: 'os.info' },
  *   marker: { op: 'registry.get', view: '64', key: 'SOFTWARE\\Example', name: 'Flag' },
@@ -92,7 +93,7 @@ export async function readBatch<const B extends ReadBatch>(reader: BatchReader, 
  * @example
  * ```ts
  * const HOST = defineBatch({ os: { op: 'os.info' }, boot: { op: 'boot.time' } });
- * const { os, boot } = await readBatch(rt, HOST);
+ * const { os, boot } = await readBatch((ops) => executor.run(ops), HOST);
  * ```
  */
 export function defineBatch<const B extends ReadBatch>(batch: B): B {

@@ -8,7 +8,7 @@ import { StepError } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
 import type { DeclaredWrite } from '../engine/step-kind.js';
 import { resultOf, type HostOp, type OsInfo, type RegistryView } from '../executors/types.js';
-import { observe, planWrites, type ObservedValue } from './registry-values.js';
+import { observe, planWrites, type ObservedValue } from './registry/values.js';
 
 export const backupParams = z.strictObject({
   /** Keys to export, each in the views listed. */

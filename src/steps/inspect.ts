@@ -25,7 +25,7 @@ import { PREFLIGHT_BATCH, judgeHost, preflightReadsOf, type HostVerdict } from '
 import { RESTART_MARKER } from '../windows/restart-marker.js';
 import { readBatch } from '../executors/read-batch.js';
 import { schannelParams, schannelWrites } from './schannel.js';
-import { displayKey, displayValue, satisfies } from './registry-values.js';
+import { displayKey, displayValue, satisfies } from './registry/values.js';
 import { IP_WRITE, ipVerifyParams } from './ip-verify.js';
 import { winhttpTlsParams, winhttpValues } from './winhttp-tls.js';
 import { tlsHandshakesParams } from './tls-handshakes.js';

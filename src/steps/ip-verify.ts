@@ -17,7 +17,8 @@ import { readBatch } from '../executors/read-batch.js';
 import { PROCEDURE_SYSTEM_DEFAULT_TLS } from '../windows/facts/procedure.js';
 import { ORCHESTRATOR_SERVICES } from '../windows/facts/orchestrator.js';
 import { RESTART_MARKER_READ, registryRead } from './host-reads.js';
-import { applyWrites, leftByStep, planWrites, restorePriors, toObserved, verifyWrites, type ObservedValue } from './registry-values.js';
+import { applyWrites, planWrites, toObserved, verifyWrites, type ObservedValue } from './registry/values.js';
+import { leftByStep, restorePriors } from './registry/restore.js';
 
 export const ipVerifyParams = z.strictObject({
   /** Orchestrator services that must be running. @default the fact `orchestrator.services`: ['omanagement','orunbook','oremoting'] */
