@@ -11,7 +11,7 @@ import { defineStepKind } from '../engine/step-kind.js';
 import { readBatch } from '../executors/read-batch.js';
 import { judgeDotnet35 } from './judge-dotnet35.js';
 import { DOTNET35_READ } from './host-reads.js';
-import { windowsRelease } from './requirements.js';
+import { windowsRelease } from '../windows/os.js';
 import { kbList } from './preflight-params.js';
 
 export { kbList };

@@ -24,6 +24,7 @@ import { preflightParams } from './preflight.js';
 import { PREFLIGHT_BATCH, judgeHost, preflightReadsOf, type HostVerdict } from './requirements.js';
 import { RESTART_MARKER } from '../windows/restart-marker.js';
 import { readBatch } from '../executors/read-batch.js';
+import { registryViews } from '../windows/os.js';
 import { schannelParams, schannelWrites } from './schannel.js';
 import { displayKey, displayValue, satisfies } from './registry/values.js';
 import { IP_WRITE, ipVerifyParams } from './ip-verify.js';
@@ -202,7 +203,7 @@ export async function inspectHost(options: InspectOptions): Promise<InspectRepor
   }
 
   // The registry values a run would set, in the views of this OS, in a second batch.
-  const views: RegistryView[] = reads.os.architecture === '64-bit' ? ['64', '32'] : ['32'];
+  const views: RegistryView[] = registryViews(reads.os.architecture);
   const dotnet = withOf(steps, 'windows/dotnet-tls', dotnetParams, params);
   const declared: DeclaredWrite[] = [
     ...dotnet.flatMap((p) => dotnetValues(p, views)),

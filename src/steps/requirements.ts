@@ -4,9 +4,9 @@
  * facts table (`src/windows/facts/`). The `orchestrator/preflight` step and `runbook inspect` both call
  * it; neither carries a threshold of its own.
  */
-import type { HostOp, HostOpResult, OsInfo } from '../executors/types.js';
+import type { HostOp, HostOpResult } from '../executors/types.js';
+import { windowsRelease } from '../windows/os.js';
 import { batchAnswers, batchOps, defineBatch, type BatchAnswers } from '../executors/read-batch.js';
-import { OS_SERVER_BUILDS, OS_VERSION_NAMES } from '../windows/facts/os.js';
 import {
   ORCHESTRATOR_ACCEPTED_RELEASES,
   ORCHESTRATOR_ARCHITECTURE,
@@ -33,6 +33,7 @@ export { PROCEDURE_RUNBOOK, judgeSqlTls13 } from './judge-tls13.js';
 
 export type { HostVerdict, PreflightReads } from './verdicts.js';
 export { DOTNET35_READ } from './host-reads.js';
+export { windowsRelease } from '../windows/os.js';
 
 /**
  * The preflight's read batch, one round trip, by name. The restart marker and TLS 1.3's values are
@@ -96,17 +97,6 @@ export function preflightReadsOf(read: BatchAnswers<typeof PREFLIGHT_BATCH>): Pr
  */
 export function preflightReadsFrom(results: readonly HostOpResult[]): PreflightReads {
   return preflightReadsOf(batchAnswers(PREFLIGHT_BATCH, results));
-}
-
-/** The Windows release of a host as the facts name it (`Windows Server 2016`), or null. */
-export function windowsRelease(os: Pick<OsInfo, 'version' | 'build' | 'productType'>): string | null {
-  const mm = os.version.split('.').slice(0, 2).join('.');
-  if (mm === '10.0') {
-    if (os.productType !== 'server') return null;
-    return OS_SERVER_BUILDS.value.find((b) => b.build === os.build)?.name ?? null;
-  }
-  const row = OS_VERSION_NAMES.value.find((r) => r.version === mm);
-  return row ? row[os.productType] : null;
 }
 
 const isRelease = (r: string | null): r is OrchestratorRelease => r !== null && (ORCHESTRATOR_ACCEPTED_RELEASES.value.releases as string[]).includes(r);
