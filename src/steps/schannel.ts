@@ -117,7 +117,7 @@ async function tls13Report(params: SchannelParams, rt: StepRuntime): Promise<Jso
     default: { state: byDefault.state, status: byDefault.status, fact: byDefault.fact },
     configured,
     inEffect,
-  } as Json;
+  };
 }
 
 /**
