@@ -12,7 +12,7 @@ export { loadRunbookFile, validateRunbook, resolveParameters, checkStepParameter
 export { loadRunbook, bundledRunbookNames } from './engine/bundled.js';
 export { StepKindRegistry } from './engine/kinds.js';
 export { defineStepKind } from './engine/step-kind.js';
-export type { StepKind, StepKindDefinition, DeclaredWrite, Verification, Compensation, PhaseDefinition, HandlerArgs } from './engine/step-kind.js';
+export type { StepKind, StepKindDefinition, DeclaredWrite, Verification, Compensation, PhaseDefinition, HandlerArgs, PlanOf } from './engine/step-kind.js';
 export type { StepRuntime, ExecOptions } from './engine/step-runtime.js';
 export { RunEmitter } from './engine/events.js';
 export type { RunEvents, RunStartEvent, StepTransitionEvent, StepSettledEvent, StepRetryEvent, CompensationEvent, StepWaitEvent, LogEvent } from './engine/events.js';
@@ -26,7 +26,9 @@ export { ValidationError, StateError, JournalError, LeaseError, RunStateError, S
 export type { DurabilityFacts, JournalErrorCode, LeaseErrorCode, RunStateErrorCode, StepErrorCode } from './errors.js';
 export type { ErrorRecord } from './errors.js';
 export { RegistryType } from './executors/types.js';
-export type { Executor, HostOp, HostOpResult, RegistryValue, RegistryView, RunOptions, OsInfo, ProtocolMap } from './executors/types.js';
+export type { Executor, HostOp, HostOpResult, OpOf, RegistryValue, RegistryView, RunOptions, OsInfo, ProtocolMap } from './executors/types.js';
+export { readBatch, defineBatch } from './executors/read-batch.js';
+export type { ReadBatch, BatchAnswers, BatchReader } from './executors/read-batch.js';
 export { createSimulatedExecutor, readHost, writeHost } from './simulator/executor.js';
 export type { SimulatedExecutorOptions, SimulatedExecutor } from './simulator/executor.js';
 export type { SimHostState, SimFault } from './simulator/model.js';

@@ -28,16 +28,32 @@ export interface HandlerArgs<P> {
   rt: StepRuntime;
 }
 
+/**
+ * A plan as a kind's `plan` returns it and its later handlers get it back: `data` is required unless
+ * the kind's plan data may be `undefined` (a kind whose plan carries none).
+ */
+export type PlanOf<D extends Json | undefined> = Omit<StepPlan, 'data'> & (undefined extends D ? { data?: D } : { data: D });
+
 /** One side-effecting phase between capture and verify. */
-export interface PhaseDefinition<P> {
+export interface PhaseDefinition<P, D extends Json | undefined = Json | undefined, C extends Json = Json> {
   name: string;
-  run(args: HandlerArgs<P> & { plan: StepPlan; priors: Json; results: Record<string, Json> }): Promise<Json>;
+  run(args: HandlerArgs<P> & { plan: PlanOf<D>; priors: C; results: Record<string, Json> }): Promise<Json>;
 }
 
 /**
- * What a step kind is made of.
+ * What a step kind is made of. Besides its parameters `P`, a kind declares the data that flows
+ * between its handlers, and the compiler carries it from one handler to the next:
+ *
+ * - `O`, what `probe` reads (`observed` in `plan` and `capture`);
+ * - `D`, the plan's `data` (in the phases, `verify`, `compensate`);
+ * - `C`, what `capture` saves before any change, journaled (`priors` in the phases, `verify`,
+ *   `compensate`, `registryPriors`); without a `capture`, the observed state.
+ *
+ * Each is inferred from the handler that makes it, and each is JSON (`extends Json`: a `type` alias,
+ * not an `interface`), since the machine's context and the journal hold them. {@link defineStepKind}
+ * erases them for the engine, which sees `Json` only.
  */
-export interface StepKindDefinition<P> {
+export interface StepKindDefinition<P, O extends Json = Json, D extends Json | undefined = Json | undefined, C extends Json = O> {
   /** The name documents use in `uses:`. */
   kind: string;
   description: string;
@@ -52,7 +68,7 @@ export interface StepKindDefinition<P> {
    * The registry values its capture restores, for the `undo.reg` / `undo.ps1` an operator runs on the
    * console when the saga could not reach the target.
    */
-  registryPriors?(priors: Json): RegistryPrior[];
+  registryPriors?(priors: C): RegistryPrior[];
   /** With nothing to change, still run verify (checks that must pass every time). */
   verifyWhenUnchanged?: boolean;
   /** Compensate after all other steps (a restart must follow the values it makes effective). */
@@ -60,17 +76,20 @@ export interface StepKindDefinition<P> {
   /** Registry values this step may write, so that a backup step can capture them beforehand. */
   declares?(args: HandlerArgs<P>): Promise<DeclaredWrite[]>;
   /** Reads the current state. Read-only: runs again whenever a run is resumed. */
-  probe(args: HandlerArgs<P>): Promise<Json>;
+  probe(args: HandlerArgs<P>): Promise<O>;
   /** Compares with the desired state. No changes → `skipped`; check mode stops here. */
-  plan(args: HandlerArgs<P> & { observed: Json }): Promise<StepPlan> | StepPlan;
+  plan(args: HandlerArgs<P> & { observed: O }): Promise<PlanOf<D>> | PlanOf<D>;
   /** What undo needs, written to the journal before any change. @default the observed state */
-  capture?(args: HandlerArgs<P> & { observed: Json; plan: StepPlan }): Promise<Json>;
+  capture?(args: HandlerArgs<P> & { observed: O; plan: PlanOf<D> }): Promise<C>;
   /** The side effects, in order. Each must be safe to run twice. */
-  phases: PhaseDefinition<P>[];
-  /** Reads back and confirms. */
-  verify(args: HandlerArgs<P> & { plan: StepPlan; priors: Json; results: Record<string, Json> }): Promise<Verification>;
+  phases: PhaseDefinition<P, D, C>[];
+  /**
+   * Reads back and confirms. `priors` is null when nothing was captured: with `verifyWhenUnchanged`
+   * and nothing to change, verify follows the plan directly.
+   */
+  verify(args: HandlerArgs<P> & { plan: PlanOf<D>; priors: C | null; results: Record<string, Json> }): Promise<Verification>;
   /** Undoes the step exactly from what capture recorded. Runs every undo even if one fails. */
-  compensate?(args: HandlerArgs<P> & { priors: Json; plan: StepPlan | null; results: Record<string, Json> }): Promise<Compensation>;
+  compensate?(args: HandlerArgs<P> & { priors: C; plan: PlanOf<D> | null; results: Record<string, Json> }): Promise<Compensation>;
 }
 
 /** The names of a step machine's actors, each typed by its output. */
@@ -247,7 +266,7 @@ function buildMachine(kind: string, phaseNames: readonly string[], verifyWhenUnc
 /** The machine of a step kind. */
 export type StepMachine = ReturnType<typeof buildMachine>;
 
-/** A step kind: its definition plus its machine. */
+/** A step kind as the engine sees it: its definition with its data erased to `Json`, plus its machine. */
 export interface StepKind<P = unknown> extends StepKindDefinition<P> {
   readonly machine: StepMachine;
 }
@@ -272,7 +291,22 @@ export function stepMachine(kind: Pick<StepKindDefinition<unknown>, 'kind' | 'ph
 }
 
 /**
+ * The one place where a kind's data types are erased for the engine. Sound because the engine only
+ * ever hands a kind's handler what the same kind's earlier handler returned: `observed` is the probe's
+ * answer, `plan` the plan's, `priors` the capture's (or, without a capture, the observed state), each
+ * JSON (the `extends Json` bounds) and so unchanged by the journal that keeps it across a resume.
+ * TypeScript cannot relate a handler's data type to `Json` both ways (the engine hands `Json` in,
+ * the kind declares what it is), so the data types pass through `any` once, here, and nowhere else.
+ */
+function eraseData<P, O extends Json, D extends Json | undefined, C extends Json>(definition: StepKindDefinition<P, O, D, C>): StepKindDefinition<P> {
+  const erased: StepKindDefinition<P, any, any, any> = definition;
+  return erased;
+}
+
+/**
  * Defines a step kind. Its `machine` (with the placeholder actors) is built the first time it is read.
+ * The data its handlers pass on (what the probe read, the plan's data, what capture saved) are typed
+ * by the handlers that make them: reading a field the probe never returned does not compile.
  *
  * @example
  * ```ts
@@ -280,22 +314,27 @@ export function stepMachine(kind: Pick<StepKindDefinition<unknown>, 'kind' | 'ph
  *   kind: 'example/echo',
  *   description: 'logs a message',
  *   params: z.object({ message: z.string() }),
- *   probe: async () => null,
- *   plan: ({ params }) => ({ changes: [{ target: 'log', field: 'message', before: null, after: params.message, action: 'run' }], summary: 'log once' }),
- *   phases: [{ name: 'apply', run: async ({ params, rt }) => { rt.log(params.message); return null; } }],
+ *   probe: async () => ({ logged: false }),
+ *   plan: ({ params, observed }) => ({
+ *     changes: observed.logged ? [] : [{ target: 'log', field: 'message', before: null, after: params.message, action: 'run' }],
+ *     summary: 'log once',
+ *     data: { message: params.message },
+ *   }),
+ *   phases: [{ name: 'apply', run: async ({ plan, rt }) => { rt.log(plan.data.message); return null; } }],
  *   verify: async () => ({ ok: true, summary: 'logged', output: null }),
  * });
  * ```
  */
-export function defineStepKind<P>(definition: StepKindDefinition<P>): StepKind<P> {
+export function defineStepKind<P, O extends Json = Json, D extends Json | undefined = undefined, C extends Json = O>(definition: StepKindDefinition<P, O, D, C>): StepKind<P> {
   const names = definition.phases.map((p) => p.name);
   const reserved = names.find((n) => ['probing', 'planning', 'capturing', 'acting', 'verifying'].includes(n) || names.indexOf(n) !== names.lastIndexOf(n));
   if (reserved !== undefined) throw new Error(`step kind ${definition.kind}: phase name "${reserved}" is reserved or repeated`);
+  const erased = eraseData(definition);
   let machine: StepMachine | undefined;
   return {
-    ...definition,
+    ...erased,
     get machine() {
-      return (machine ??= stepMachine(definition as StepKindDefinition<unknown>, stepActors));
+      return (machine ??= stepMachine(erased, stepActors));
     },
   };
 }

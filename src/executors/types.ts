@@ -72,6 +72,9 @@ export type HostOp =
 
 export type HostOpName = HostOp['op'];
 
+/** The operation of one op name, e.g. `OpOf<'registry.get'>`. */
+export type OpOf<N extends HostOpName> = Extract<HostOp, { op: N }>;
+
 /** Operations that change the target. Everything else only reads. */
 export const WRITE_OPS: ReadonlySet<HostOpName> = new Set<HostOpName>([
   'registry.set',
@@ -83,14 +86,14 @@ export const WRITE_OPS: ReadonlySet<HostOpName> = new Set<HostOpName>([
   'startupTask.remove',
 ]);
 
-export interface OsInfo {
+export type OsInfo = {
   caption: string;
   version: string;
   build: number;
   architecture: '64-bit' | '32-bit';
   productType: 'workstation' | 'server';
   servicePack: number;
-}
+};
 
 /**
  * What the target tells of its .NET Framework 3.5 (the 2.0 runtime), for the TLS System Default Versions
@@ -108,11 +111,11 @@ export type Dotnet35Tls = {
   version: string | null;
 };
 
-export interface SqlInstance {
+export type SqlInstance = {
   name: string;
   version: string;
   edition?: string;
-}
+};
 
 
 /** The answer to each operation, in the order of the batch. */

@@ -6,10 +6,9 @@
 import * as z from '../util/zod.js';
 import { StepError } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
-import type { Json } from '../engine/types.js';
-import { resultOf, type HostOp } from '../executors/types.js';
-import { observe, planWrites, type ObservedValue } from './registry-values.js';
-import type { RegistryPrior } from '../windows/undo-files.js';
+import type { DeclaredWrite } from '../engine/step-kind.js';
+import { resultOf, type HostOp, type OsInfo, type RegistryView } from '../executors/types.js';
+import { observe, planWrites, type ObservedValue } from './registry/values.js';
 
 export const backupParams = z.strictObject({
   /** Keys to export, each in the views listed. */
@@ -21,6 +20,15 @@ export const backupParams = z.strictObject({
 });
 export type BackupParams = z.infer<typeof backupParams>;
 
+/** What the probe reads: the values the run's later steps may write, each as it is now, and the OS's architecture. */
+type Observed = { writes: DeclaredWrite[]; observed: ObservedValue[]; architecture: OsInfo['architecture'] };
+
+/** One key to export, in one view, to a file on the target. */
+type Export = { key: string; view: RegistryView; file: string };
+
+/** One exported key: its file on the target and its copy in the run's state directory. */
+type ExportedFile = { target: string; local: string; key: string; view: string };
+
 function fileName(runId: string, key: string, view: string): string {
   const leaf = key.split('\\').pop()!.replace(/[^A-Za-z0-9.]+/g, '-').replace(/^-+|-+$/g, '');
   return `${runId}-${leaf}-${view}bit.reg`;
@@ -31,16 +39,15 @@ export const backupStep = defineStepKind({
   description: 'Exports the keys the run touches to .reg files (target and state directory) and captures every value the run may write',
   params: backupParams,
   outputs: z.object({ files: z.array(z.unknown()), captured: z.number() }),
-  registryPriors: (priors) => (Array.isArray(priors) ? (priors as unknown as RegistryPrior[]) : []),
-  async probe({ rt }) {
+  async probe({ rt }): Promise<Observed> {
     const writes = await rt.plannedWrites();
     const [os] = await rt.read([{ op: 'os.info' }]);
-    return { writes, observed: await observe(rt, writes), architecture: resultOf(os, 'os.info').architecture } as unknown as Json;
+    return { writes, observed: await observe(rt, writes), architecture: resultOf(os, 'os.info').architecture };
   },
   plan({ params, observed, rt }) {
-    const { writes, observed: values, architecture } = observed as unknown as { writes: []; observed: ObservedValue[]; architecture: string };
+    const { writes, observed: values, architecture } = observed;
     const pending = planWrites(writes, values);
-    const exports: { key: string; view: '64' | '32'; file: string }[] = [];
+    const exports: Export[] = [];
     for (const k of params.keys) {
       // A 32-bit OS has one view: export it once.
       const views = architecture === '32-bit' ? ['32' as const] : k.views;
@@ -49,35 +56,39 @@ export const backupStep = defineStepKind({
     return {
       changes: pending.length === 0 ? [] : exports.map((e) => ({ target: `HKLM\\${e.key} (${e.view}-bit view)`, field: 'reg export', before: null, after: e.file, action: 'run' as const })),
       summary: pending.length === 0 ? `nothing to back up: the ${writes.length} values the run manages are already as required` : `export ${exports.length} key(s); capture ${writes.length} values`,
-      data: { exports } as unknown as Json,
+      data: { exports },
     };
   },
   // What the probe read, each value with its type and whether its key existed.
-  capture: async ({ observed }) => (observed as { observed: Json }).observed,
+  capture: async ({ observed }) => observed.observed,
+  // For undo.reg: every value as it was before the run.
+  registryPriors: (priors) => (Array.isArray(priors) ? priors : []),
   phases: [
     {
       name: 'export',
       async run({ rt, plan }) {
-        const { exports } = plan.data as unknown as { exports: { key: string; view: '64' | '32'; file: string }[] };
+        const { exports } = plan.data;
         const ops: HostOp[] = exports.map((e) => ({ op: 'registry.export', view: e.view, key: e.key, file: e.file }));
         const results = await rt.exec(ops);
-        const files: { target: string; local: string; key: string; view: string }[] = [];
+        const files: ExportedFile[] = [];
         for (const [i, r] of results.entries()) {
           const exported = resultOf(r, 'registry.export');
           const local = await rt.saveFile(exported.file.split('\\').pop()!, exported.content);
           files.push({ target: exported.file, local, key: exports[i].key, view: exports[i].view });
         }
-        return { files } as unknown as Json;
+        return { files };
       },
     },
   ],
   async verify({ results, priors }) {
-    const files = (results.export as { files?: { local: string; target: string }[] } | undefined)?.files ?? [];
+    const files = (results.export as { files?: ExportedFile[] } | undefined)?.files ?? [];
     if (files.length === 0) throw new StepError('BACKUP_MISSING', 'the backup exported nothing');
+    // Verify follows the export, so the priors were captured.
+    const captured = priors?.length ?? 0;
     return {
       ok: true,
-      summary: `exported ${files.length} key(s) to ${files.map((f) => f.target).join(', ')}; captured ${(priors as unknown[]).length} prior values`,
-      output: { files, captured: (priors as unknown[]).length } as unknown as Json,
+      summary: `exported ${files.length} key(s) to ${files.map((f) => f.target).join(', ')}; captured ${captured} prior values`,
+      output: { files, captured },
     };
   },
   compensate: async () => ({ detail: 'backups are kept on the target and in the state directory', changes: [] }),

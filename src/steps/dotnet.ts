@@ -12,6 +12,7 @@ import type { StepRuntime } from '../engine/step-runtime.js';
 import { resultOf, type RegistryView } from '../executors/types.js';
 import { PROCEDURE_REVISIONS, PROCEDURE_STRONG_CRYPTO, PROCEDURE_SYSTEM_DEFAULT_TLS } from '../windows/facts/procedure.js';
 import { defineRegistryStep } from './registry-values.js';
+import { registryViews } from '../windows/os.js';
 
 export const DOTNET_VERSIONS = PROCEDURE_SYSTEM_DEFAULT_TLS.value.versions;
 /** The `.NETFramework` key under HKLM, as the procedure's tables name it (read in each registry view). */
@@ -32,7 +33,7 @@ export type DotnetParams = z.infer<typeof dotnetParams>;
 /** The registry views that hold .NET settings on this OS: both on 64-bit, the one native view on 32-bit. */
 export async function dotnetViews(rt: StepRuntime): Promise<RegistryView[]> {
   const [os] = await rt.read([{ op: 'os.info' }]);
-  return resultOf(os, 'os.info').architecture === '64-bit' ? ['64', '32'] : ['32'];
+  return registryViews(resultOf(os, 'os.info').architecture);
 }
 
 /**

@@ -8,11 +8,10 @@
 import * as z from '../util/zod.js';
 import { StepError } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
-import type { Json } from '../engine/types.js';
-import { resultOf } from '../executors/types.js';
+import { readBatch } from '../executors/read-batch.js';
 import { judgeDotnet35 } from './judge-dotnet35.js';
-import { DOTNET35_READ } from './requirements.js';
-import { windowsRelease } from './requirements.js';
+import { DOTNET35_READ } from './host-reads.js';
+import { windowsRelease } from '../windows/os.js';
 import { kbList } from './preflight-params.js';
 
 export { kbList };
@@ -28,11 +27,9 @@ export const hotfixStep = defineStepKind({
   params: hotfixParams,
   outputs: z.object({ os: z.string(), required: z.array(z.string()), by: z.string(), verdict: z.string(), evidence: z.string() }),
   verifyWhenUnchanged: true,
-  probe: async ({ rt }) => (await rt.read([{ op: 'os.info' }, { op: 'hotfix.list' }, DOTNET35_READ])) as unknown as Json,
-  plan({ params, observed, rt }) {
-    const r = observed as unknown as Parameters<typeof resultOf>[0][];
-    const os = resultOf(r[0], 'os.info');
-    const j = judgeDotnet35(os, resultOf(r[1], 'hotfix.list').hotfixes, resultOf(r[2], 'dotnet35.tls'), params.supersededBy);
+  probe: ({ rt }) => readBatch(rt, { os: { op: 'os.info' }, hotfixes: { op: 'hotfix.list' }, dotnet35: DOTNET35_READ }),
+  plan({ params, observed: { os, hotfixes, dotnet35 }, rt }) {
+    const j = judgeDotnet35(os, hotfixes.hotfixes, dotnet35, params.supersededBy);
     const name = windowsRelease(os) ?? os.caption;
     if (j.verdict === 'refuse') {
       throw new StepError('HOTFIX_MISSING', `${name}: the TLS System Default Versions fix for the .NET Framework 3.5 is missing (${j.evidence})`, {

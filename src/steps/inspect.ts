@@ -21,10 +21,12 @@ import { SCHANNEL_PROTOCOLS_KEY } from '../windows/schannel.js';
 import * as z from '../util/zod.js';
 import { dotnetParams, dotnetValues } from './dotnet.js';
 import { preflightParams } from './preflight.js';
-import { PREFLIGHT_READS, judgeHost, preflightReadsFrom, type HostVerdict } from './requirements.js';
-import { RESTART_MARKER } from './restart.js';
+import { PREFLIGHT_BATCH, judgeHost, preflightReadsOf, type HostVerdict } from './requirements.js';
+import { RESTART_MARKER } from '../windows/restart-marker.js';
+import { readBatch } from '../executors/read-batch.js';
+import { registryViews } from '../windows/os.js';
 import { schannelParams, schannelWrites } from './schannel.js';
-import { displayKey, displayValue, satisfies } from './registry-values.js';
+import { displayKey, displayValue, satisfies } from './registry/values.js';
 import { IP_WRITE, ipVerifyParams } from './ip-verify.js';
 import { winhttpTlsParams, winhttpValues } from './winhttp-tls.js';
 import { tlsHandshakesParams } from './tls-handshakes.js';
@@ -173,13 +175,12 @@ export async function inspectHost(options: InspectOptions): Promise<InspectRepor
 
   const preflight = withOf(steps, 'orchestrator/preflight', preflightParams, params)[0] ?? z.parse(preflightParams, {});
   const services = [...new Set([...withOf(steps, 'orchestrator/ip-verify', ipVerifyParams, params).flatMap((p) => p.services)])];
-  // One batch: the prerequisites, the engine's restart marker, the services.
-  const first: HostOp[] = [...PREFLIGHT_READS, { op: 'registry.get', ...RESTART_MARKER }, ...services.map((name): HostOp => ({ op: 'service.status', name }))];
-  const read = await guarded.run(first);
-  const reads = preflightReadsFrom(read.slice(0, PREFLIGHT_READS.length));
+  // One batch: the prerequisites (the engine's restart marker among them), the services.
+  const read = await readBatch((ops) => guarded.run(ops), { ...PREFLIGHT_BATCH, services: services.map((name) => ({ op: 'service.status', name }) as const) });
+  const reads = preflightReadsOf(read);
   const items: InspectItem[] = judgeHost(reads, preflight).map(fromHostVerdict);
 
-  const marker = resultOf(read[PREFLIGHT_READS.length], 'registry.get').value;
+  const marker = read.restartMarker.value;
   items.push({
     topic: 'restart',
     check: 'restart owed (the engine\'s marker)',
@@ -189,7 +190,7 @@ export async function inspectHost(options: InspectOptions): Promise<InspectRepor
     ...(marker ? { fix: 'an earlier run owes a restart: the next run restarts the server (or restart it in a window)' } : {}),
   });
   for (const [i, name] of services.entries()) {
-    const s = resultOf(read[PREFLIGHT_READS.length + 1 + i], 'service.status');
+    const s = read.services[i];
     const verdict: InspectVerdict = s.state === 'running' ? 'ok' : s.state === 'starting' || s.startType === 'auto' ? 'unknown' : 'refuse';
     items.push({
       topic: 'service',
@@ -202,7 +203,7 @@ export async function inspectHost(options: InspectOptions): Promise<InspectRepor
   }
 
   // The registry values a run would set, in the views of this OS, in a second batch.
-  const views: RegistryView[] = reads.os.architecture === '64-bit' ? ['64', '32'] : ['32'];
+  const views: RegistryView[] = registryViews(reads.os.architecture);
   const dotnet = withOf(steps, 'windows/dotnet-tls', dotnetParams, params);
   const declared: DeclaredWrite[] = [
     ...dotnet.flatMap((p) => dotnetValues(p, views)),

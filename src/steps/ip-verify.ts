@@ -10,13 +10,15 @@
  */
 import * as z from '../util/zod.js';
 import { StepError } from '../errors.js';
-import { defineStepKind, type DeclaredWrite } from '../engine/step-kind.js';
+import { defineStepKind, type DeclaredWrite, type PlanOf } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
-import { resultOf, type HostOp } from '../executors/types.js';
+import type { ProtocolMap } from '../executors/types.js';
+import { readBatch } from '../executors/read-batch.js';
 import { PROCEDURE_SYSTEM_DEFAULT_TLS } from '../windows/facts/procedure.js';
 import { ORCHESTRATOR_SERVICES } from '../windows/facts/orchestrator.js';
-import { RESTART_MARKER } from './restart.js';
-import { applyWrites, leftByStep, planWrites, restorePriors, toObserved, verifyWrites, type ObservedValue, type Prior } from './registry-values.js';
+import { RESTART_MARKER_READ, registryRead } from './host-reads.js';
+import { applyWrites, planWrites, toObserved, verifyWrites, type ObservedValue } from './registry/values.js';
+import { leftByStep, restorePriors } from './registry/restore.js';
 
 export const ipVerifyParams = z.strictObject({
   /** Orchestrator services that must be running. @default the fact `orchestrator.services`: ['omanagement','orunbook','oremoting'] */
@@ -35,7 +37,8 @@ export const IP_WRITE: DeclaredWrite = {
   desired: { type: 'REG_DWORD', data: SDTV.data },
 };
 
-const markerOp: HostOp = { op: 'registry.get', ...RESTART_MARKER };
+/** The plan's data: what was read of the value, the services' states, the protocols in effect, and whether the value is set. */
+type PlanData = { observed: ObservedValue[]; services: { name: string; state: string }[]; inEffect: ProtocolMap; fixed: boolean };
 
 function plannedByEarlierStep(outputs: Readonly<Record<string, Json>>): boolean {
   return Object.values(outputs).some((out) => {
@@ -55,21 +58,17 @@ export const ipVerifyStep = defineStepKind({
   outputs: z.object({ fixed: z.boolean(), services: z.array(z.unknown()), protocolsInEffect: z.unknown() }),
   verifyWhenUnchanged: true,
   declares: async () => [IP_WRITE],
-  async probe({ params, rt }) {
-    const ops: HostOp[] = [
-      { op: 'registry.get', view: IP_WRITE.view, key: IP_WRITE.key, name: IP_WRITE.name },
-      ...params.services.map((name): HostOp => ({ op: 'service.status', name })),
-      { op: 'tls.inEffect' },
-      markerOp,
-    ];
-    return (await rt.read(ops)) as unknown as Json;
-  },
-  plan({ params, observed, rt }) {
-    const r = observed as unknown as Parameters<typeof resultOf>[0][];
-    const value = toObserved(IP_WRITE, r[0]!);
-    const services = params.services.map((name, i) => resultOf(r[1 + i], 'service.status'));
-    const inEffect = resultOf(r[1 + params.services.length], 'tls.inEffect');
-    const markerRead = resultOf(r[2 + params.services.length], 'registry.get').value;
+  probe: ({ params, rt }) =>
+    readBatch(rt, {
+      value: registryRead(IP_WRITE),
+      services: params.services.map((name) => ({ op: 'service.status', name }) as const),
+      inEffect: { op: 'tls.inEffect' },
+      marker: RESTART_MARKER_READ,
+    }),
+  plan({ params, observed, rt }): PlanOf<PlanData> {
+    const value = toObserved(IP_WRITE, observed.value);
+    const { services, inEffect } = observed;
+    const markerRead = observed.marker.value;
     const owed = markerRead && markerRead.type === 'REG_SZ' ? markerRead.data : null;
     const problems: string[] = [];
     if (!rt.checkMode) {
@@ -92,29 +91,29 @@ export const ipVerifyStep = defineStepKind({
         : changes.length > 0
           ? `Integration Pack value ${value.value ? 'is wrong' : 'is missing'}: set SystemDefaultTlsVersions=1 (KB4494803)`
           : `Integration Pack value present; services running; no restart owed${rt.checkMode ? ' (checked after the restart)' : ''}`,
-      data: { observed: [value], services: services_, inEffect: inEffect.protocols, fixed: changes.length > 0 } as unknown as Json,
+      data: { observed: [value], services: services_, inEffect: inEffect.protocols, fixed: changes.length > 0 },
     };
   },
-  capture: async ({ plan }) => (plan.data as { observed: Json }).observed,
+  capture: async ({ plan }) => plan.data.observed,
   phases: [
     {
       name: 'apply',
-      run: async ({ rt, plan }) => ((plan.data as { fixed: boolean }).fixed ? applyWrites(rt, [IP_WRITE]) : { written: [] }),
+      run: async ({ rt, plan }) => (plan.data.fixed ? applyWrites(rt, [IP_WRITE]) : { written: [] }),
     },
   ],
   async verify({ plan, priors, results }) {
-    const data = plan.data as unknown as { services: Json; inEffect: Json; fixed: boolean; observed: ObservedValue[] };
+    const data = plan.data;
     // With nothing to fix, capture did not run: what the probe read is what there is.
-    const before = (priors ?? data.observed) as unknown as ObservedValue[];
+    const before = priors ?? data.observed;
     const problems = verifyWrites([IP_WRITE], before, results.apply ?? null);
     const fixed = planWrites([IP_WRITE], before).length > 0;
     return {
       ok: problems.length === 0,
       problems,
       summary: fixed ? 'Integration Pack value was missing or wrong after the restart: set to 1 (KB4494803); services running' : plan.summary,
-      output: { fixed, services: data.services, protocolsInEffect: data.inEffect } as Json,
+      output: { fixed, services: data.services, protocolsInEffect: data.inEffect },
     };
   },
-  compensate: ({ rt, priors, results }) => restorePriors(rt, priors as unknown as Prior[], leftByStep(results)),
-  registryPriors: (priors) => (Array.isArray(priors) ? (priors as unknown as Prior[]) : []),
+  compensate: ({ rt, priors, results }) => restorePriors(rt, priors, leftByStep(results)),
+  registryPriors: (priors) => (Array.isArray(priors) ? priors : []),
 });

@@ -7,9 +7,8 @@
 import * as z from '../util/zod.js';
 import { StepError } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
-import type { Json } from '../engine/types.js';
-import type { HostOpResult } from '../executors/types.js';
-import { PREFLIGHT_READS, judgeHost, preflightReadsFrom, type HostVerdict } from './requirements.js';
+import { readBatch } from '../executors/read-batch.js';
+import { PREFLIGHT_BATCH, judgeHost, preflightReadsOf, type HostVerdict } from './requirements.js';
 import { preflightParams } from './preflight-params.js';
 
 export { preflightParams, type PreflightParams } from './preflight-params.js';
@@ -36,9 +35,9 @@ export const preflightStep = defineStepKind({
     unknowns: z.array(z.string()),
   }),
   verifyWhenUnchanged: true,
-  probe: async ({ rt }) => (await rt.read(PREFLIGHT_READS)) as unknown as Json,
+  probe: async ({ rt }) => preflightReadsOf(await readBatch(rt, PREFLIGHT_BATCH)),
   async plan({ params, rt, observed }) {
-    const reads = { ...preflightReadsFrom(observed as unknown as HostOpResult[]), transportTls: await rt.transportTls() };
+    const reads = { ...observed, transportTls: await rt.transportTls() };
     const verdicts = judgeHost(reads, params);
     const refused = verdicts.filter((v) => v.verdict === 'refuse');
     const unknown = verdicts.filter((v) => v.verdict === 'unknown');
@@ -83,7 +82,7 @@ export const preflightStep = defineStepKind({
     const notes = verdicts.flatMap((v) => (v.note ? [v.note] : []));
     const said = notes.length ? `${met}; ${notes.join('; ')}` : met;
     const summary = unknowns.length ? `${said}; ${unknowns.length} not settled by any document (onUnknown=warn): ${unknowns.join('; ')}` : said;
-    return { changes: [], summary, data: facts as unknown as Json };
+    return { changes: [], summary, data: facts };
   },
   phases: [],
   verify: async ({ plan }) => ({ ok: true, summary: plan.summary, output: plan.data ?? null }),

@@ -4,8 +4,9 @@
  * facts table (`src/windows/facts/`). The `orchestrator/preflight` step and `runbook inspect` both call
  * it; neither carries a threshold of its own.
  */
-import { resultOf, type HostOp, type HostOpResult, type OsInfo } from '../executors/types.js';
-import { OS_SERVER_BUILDS, OS_VERSION_NAMES } from '../windows/facts/os.js';
+import type { HostOp, HostOpResult } from '../executors/types.js';
+import { windowsRelease } from '../windows/os.js';
+import { batchAnswers, batchOps, defineBatch, type BatchAnswers } from '../executors/read-batch.js';
 import {
   ORCHESTRATOR_ACCEPTED_RELEASES,
   ORCHESTRATOR_ARCHITECTURE,
@@ -15,14 +16,13 @@ import {
   type OrchestratorRelease,
 } from '../windows/facts/orchestrator.js';
 import { SQL_CLIENT_KEYS, SQL_OLEDB_TLS12, SQL_SNAC11_TLS12 } from '../windows/facts/sql.js';
-import { DOTNET35_INSTALLED, DOTNET_MIN_RELEASE_46 } from '../windows/facts/dotnet.js';
+import { DOTNET_MIN_RELEASE_46 } from '../windows/facts/dotnet.js';
 import { judgeSqlTls12, sqlRelease } from './judge-sql.js';
 import { judgeDotnet35 } from './judge-dotnet35.js';
 import { judgeParams } from './judge-params.js';
-import { RESTART_MARKER } from './restart.js';
 import { PROCEDURE_RUNBOOK, judgeTls13Driver, judgeTls13Orchestrator, judgeTls13Os, judgeTls13Sql } from './judge-tls13.js';
 import { TLS13_ORCHESTRATOR_RELEASES } from '../windows/facts/tls13.js';
-import { tls13Reads } from './schannel.js';
+import { DOTNET35_READ, DOTNET_RELEASE_READ, RESTART_MARKER_READ, TLS13_READS, registryRead } from './host-reads.js';
 import type { PreflightParams } from './preflight-params.js';
 import type { HostVerdict, PreflightReads } from './verdicts.js';
 
@@ -32,58 +32,53 @@ export { judgeDotnet35, type Dotnet35Judgement } from './judge-dotnet35.js';
 export { PROCEDURE_RUNBOOK, judgeSqlTls13 } from './judge-tls13.js';
 
 export type { HostVerdict, PreflightReads } from './verdicts.js';
-
-const NDP = DOTNET_MIN_RELEASE_46.value;
+export { DOTNET35_READ } from './host-reads.js';
+export { windowsRelease } from '../windows/os.js';
 
 /**
- * The preflight's read batch, one round trip. The restart marker and TLS 1.3's values are read along,
- * so that later steps of the same drive find them in the read cache.
+ * The preflight's read batch, one round trip, by name. The restart marker and TLS 1.3's values are
+ * read along, so that later steps of the same drive (`windows/restart`, `windows/schannel`) find them
+ * in the read cache.
  */
-/**
- * The .NET Framework 3.5 read, with where the fact `dotnet.v35-install-key` says it is installed
- * (key, name, data): the agent reads the op's, never its own copy.
- * @example
- * const [answer] = await executor.run([DOTNET35_READ]); // { op: 'dotnet35.tls', installed, file, version }
- */
-export const DOTNET35_READ: HostOp = { op: 'dotnet35.tls', ...DOTNET35_INSTALLED.value };
+export const PREFLIGHT_BATCH = defineBatch({
+  os: { op: 'os.info' },
+  orchestrator: { op: 'orchestrator.info' },
+  sqlInstances: { op: 'sql.instances' },
+  hotfixes: { op: 'hotfix.list' },
+  bootTime: { op: 'boot.time' },
+  dotnetRelease: DOTNET_RELEASE_READ,
+  dotnet35: DOTNET35_READ,
+  clients: SQL_CLIENT_KEYS.value.map((c) => registryRead({ view: '64', key: c.key, name: c.name })),
+  restartMarker: RESTART_MARKER_READ,
+  tls13: TLS13_READS,
+});
 
-export const PREFLIGHT_READS: readonly HostOp[] = [
-  { op: 'os.info' },
-  { op: 'orchestrator.info' },
-  { op: 'sql.instances' },
-  { op: 'hotfix.list' },
-  { op: 'boot.time' },
-  { op: 'registry.get', view: '64', key: NDP.key, name: NDP.name },
-  DOTNET35_READ,
-  ...SQL_CLIENT_KEYS.value.map((c): HostOp => ({ op: 'registry.get', view: '64', key: c.key, name: c.name })),
-  { op: 'registry.get', ...RESTART_MARKER },
-  ...tls13Reads,
-];
+/** {@link PREFLIGHT_BATCH}'s operations, flat, in its order (what an executor is sent). */
+export const PREFLIGHT_READS: readonly HostOp[] = batchOps(PREFLIGHT_BATCH);
 
 /**
- * The answers to {@link PREFLIGHT_READS}, by meaning.
+ * The answers to {@link PREFLIGHT_BATCH}, by meaning.
  *
  * @example
  * ```ts
- * const executor = await createSimulatedExecutor('host.json');
- * const reads = preflightReadsFrom(await executor.run(PREFLIGHT_READS));
+ * const reads = preflightReadsOf(await readBatch((ops) => executor.run(ops), PREFLIGHT_BATCH));
  * ```
  */
-export function preflightReadsFrom(results: HostOpResult[]): PreflightReads {
-  const release = resultOf(results[5], 'registry.get');
+export function preflightReadsOf(read: BatchAnswers<typeof PREFLIGHT_BATCH>): PreflightReads {
   const clients = SQL_CLIENT_KEYS.value.map((c, i) => {
-    const v = resultOf(results[7 + i], 'registry.get').value;
+    const v = read.clients[i].value;
     return { product: c.product, version: v?.type === 'REG_SZ' ? v.data : null };
   });
-  const { op: _os, ...os } = resultOf(results[0], 'os.info');
-  const { op: _o, ...orchestrator } = resultOf(results[1], 'orchestrator.info');
-  const { op: _d, ...dotnet35 } = resultOf(results[6], 'dotnet35.tls');
+  const { op: _os, ...os } = read.os;
+  const { op: _o, ...orchestrator } = read.orchestrator;
+  const { op: _d, ...dotnet35 } = read.dotnet35;
+  const release = read.dotnetRelease;
   return {
     os,
     orchestrator,
-    sqlInstances: resultOf(results[2], 'sql.instances').instances,
-    hotfixes: resultOf(results[3], 'hotfix.list').hotfixes,
-    bootTime: resultOf(results[4], 'boot.time').bootTime,
+    sqlInstances: read.sqlInstances.instances,
+    hotfixes: read.hotfixes.hotfixes,
+    bootTime: read.bootTime.bootTime,
     dotnetRelease: release.value?.type === 'REG_DWORD' ? release.value.data : null,
     dotnetFullKey: release.keyExists,
     dotnet35,
@@ -91,15 +86,17 @@ export function preflightReadsFrom(results: HostOpResult[]): PreflightReads {
   };
 }
 
-/** The Windows release of a host as the facts name it (`Windows Server 2016`), or null. */
-export function windowsRelease(os: Pick<OsInfo, 'version' | 'build' | 'productType'>): string | null {
-  const mm = os.version.split('.').slice(0, 2).join('.');
-  if (mm === '10.0') {
-    if (os.productType !== 'server') return null;
-    return OS_SERVER_BUILDS.value.find((b) => b.build === os.build)?.name ?? null;
-  }
-  const row = OS_VERSION_NAMES.value.find((r) => r.version === mm);
-  return row ? row[os.productType] : null;
+/**
+ * The answers to {@link PREFLIGHT_READS} (a flat list, in its order), by meaning.
+ *
+ * @example
+ * ```ts
+ * const executor = await createSimulatedExecutor('host.json');
+ * const reads = preflightReadsFrom(await executor.run(PREFLIGHT_READS));
+ * ```
+ */
+export function preflightReadsFrom(results: readonly HostOpResult[]): PreflightReads {
+  return preflightReadsOf(batchAnswers(PREFLIGHT_BATCH, results));
 }
 
 const isRelease = (r: string | null): r is OrchestratorRelease => r !== null && (ORCHESTRATOR_ACCEPTED_RELEASES.value.releases as string[]).includes(r);

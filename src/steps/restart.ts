@@ -8,10 +8,12 @@
  */
 import * as z from '../util/zod.js';
 import { ExecutorError, StepError, isTransient } from '../errors.js';
-import { defineStepKind } from '../engine/step-kind.js';
+import { defineStepKind, type PlanOf } from '../engine/step-kind.js';
 import type { StepRuntime } from '../engine/step-runtime.js';
-import type { Json } from '../engine/types.js';
 import { resultOf, type HostOp, type HostOpResult } from '../executors/types.js';
+import { readBatch } from '../executors/read-batch.js';
+import { RESTART_MARKER } from '../windows/restart-marker.js';
+import { RESTART_MARKER_READ } from './host-reads.js';
 import { BOOT_TIME_TOLERANCE_MS, restartedSince, sameBoot } from '../windows/boot-time.js';
 import { SQL_LOGIN_REFUSED_ERRORS } from '../windows/facts/sql.js';
 import { LOGON_UI_READY_KEY, PLANNED_RESTART_REASON, RESTART_EVENT, SHUTDOWN_IN_PROGRESS, SHUTDOWN_IS_SCHEDULED } from '../windows/facts/restart.js';
@@ -60,14 +62,8 @@ function owedByThisRun(rt: StepRuntime): string[] {
     .map(([id]) => id);
 }
 
-/**
- * The marker that says a restart is owed: written in the same batch as the restart command (and before
- * a wait for a restart window), deleted once the target is back. A later run that finds it knows an
- * earlier one changed values that are not in effect yet. Key last-write times cannot tell this:
- * Group Policy refreshes rewrite the SCHANNEL keys every 90 minutes.
- */
-export const RESTART_MARKER = { view: '64', key: 'SOFTWARE\\runbook-engine', name: 'RestartOwed' } as const;
-const markerGet: HostOp = { op: 'registry.get', ...RESTART_MARKER };
+/** Where the marker that says a restart is owed lives (`src/windows/restart-marker.ts`). */
+export { RESTART_MARKER };
 /** Deletes the marker, and its key when nothing else is in it. */
 const markerClear: HostOp[] = [
   { op: 'registry.deleteValue', ...RESTART_MARKER },
@@ -77,14 +73,32 @@ function markerSet(runId: string): HostOp {
   return { op: 'registry.set', ...RESTART_MARKER, value: { type: 'REG_SZ', data: `owed by run ${runId}` } };
 }
 
-interface Baseline {
+type Baseline = {
   bootTime: string;
   deadline: string;
   /** LogonUI's key existed just before the restart (read in its batch): this host's boot creates it, so it is waited for. */
   logonUi?: boolean;
   /** The SQL Servers that must answer before the host is ready. */
   databases?: string[];
-}
+};
+
+/** What the probe reads: the boot, who owes a restart, the marker as it is, the databases to wait for. */
+type Observed = {
+  bootTime: string;
+  owedBy: string[];
+  marker: string | null;
+  markerKey: { exists: boolean; existingAncestor: string };
+  databases: string[];
+};
+
+/** The plan's data. */
+type PlanData = { rebootRequired: false } | { bootTime: string; reason: string; rebootRequired: true };
+
+/**
+ * What capture journals before the restart: the baseline, and the marker as it was before the run
+ * (absent from journals older than the marker; `markerKey` from journals older than its key's state).
+ */
+type Captured = Baseline & { marker?: string | null; markerKey?: { exists: boolean; existingAncestor: string } };
 
 /**
  * The restart phase's answer. `unconfirmed`: the command's connection failed; the host decides what
@@ -315,38 +329,29 @@ export const restartStep = defineStepKind({
   params: restartParams,
   outputs: z.object({ restarted: z.boolean(), previousBootTime: z.string(), bootTime: z.string(), rebootRequired: z.boolean() }),
   compensateLast: true,
-  // For undo.reg: the marker as it was before the run (absent, or an earlier run's).
-  registryPriors: (priors) => {
-    const p = priors as { marker?: string | null; markerKey?: { exists: boolean; existingAncestor: string } } | null;
-    if (p?.marker === undefined) return [];
-    const key = p.markerKey ?? { exists: true, existingAncestor: RESTART_MARKER.key };
-    return [{ ...RESTART_MARKER, keyExists: key.exists, existingAncestor: key.existingAncestor, value: p.marker === null ? null : { type: 'REG_SZ', data: p.marker } }];
-  },
-  async probe({ rt, params }) {
+  async probe({ rt, params }): Promise<Observed> {
     const owedBy = owedByThisRun(rt);
     const localSql = params.databaseServer.trim() === '';
     // All of it is in the drive's read cache after the preflight: no round trip of its own.
-    const results = await rt.read([{ op: 'boot.time' }, markerGet, ...(localSql ? [{ op: 'sql.instances' } as HostOp] : [])]);
-    const bootTime = resultOf(results[0], 'boot.time').bootTime;
-    const read = resultOf(results[1], 'registry.get');
-    const marker = read.value && read.value.type === 'REG_SZ' ? read.value.data : null;
-    const databases = databasesOf(params.databaseServer, localSql ? resultOf(results[2], 'sql.instances').instances : null);
-    return { bootTime, owedBy, marker, markerKey: { exists: read.keyExists, existingAncestor: read.existingAncestor }, databases } as unknown as Json;
+    const read = await readBatch(rt, { boot: { op: 'boot.time' }, marker: RESTART_MARKER_READ, instances: localSql ? { op: 'sql.instances' } : undefined });
+    const marker = read.marker.value && read.marker.value.type === 'REG_SZ' ? read.marker.value.data : null;
+    const databases = databasesOf(params.databaseServer, read.instances ? read.instances.instances : null);
+    return { bootTime: read.boot.bootTime, owedBy, marker, markerKey: { exists: read.marker.keyExists, existingAncestor: read.marker.existingAncestor }, databases };
   },
-  plan({ observed }) {
-    const { bootTime, owedBy, marker } = observed as unknown as { bootTime: string; owedBy: string[]; marker: string | null };
+  plan({ observed }): PlanOf<PlanData> {
+    const { bootTime, owedBy, marker } = observed;
     if (owedBy.length === 0 && marker === null) {
-      return { changes: [], summary: 'no restart owed', data: { rebootRequired: false } as Json };
+      return { changes: [], summary: 'no restart owed', data: { rebootRequired: false } };
     }
     const reason = owedBy.length > 0 ? `changed by ${owedBy.join(', ')}` : `an earlier run left its marker (${marker})`;
     return {
       changes: [{ target: 'host', field: 'restart', before: `booted ${bootTime}`, after: 'restarted', action: 'run' }],
       summary: `restart owed: ${reason}`,
-      data: { bootTime, reason, rebootRequired: true } as Json,
+      data: { bootTime, reason, rebootRequired: true },
     };
   },
-  async capture({ params, observed, rt }) {
-    const { bootTime, marker, markerKey, databases } = observed as unknown as { bootTime: string; marker: string | null; markerKey: Json; databases?: string[] };
+  async capture({ params, observed, rt }): Promise<Captured> {
+    const { bootTime, marker, markerKey, databases } = observed;
     // The baseline is the boot under which this run made the changes it owes a restart for: the last
     // boot time an earlier step published (the preflight's, or an earlier restart's), else the one read
     // now. A drive whose journal lost this step's records after the host restarted reads the new boot
@@ -356,6 +361,12 @@ export const restartStep = defineStepKind({
       return typeof b === 'string' ? b : last;
     }, null);
     return { bootTime: earlier ?? bootTime, marker, markerKey, databases: databases ?? [], deadline: new Date(rt.now() + params.timeoutSeconds * 1000).toISOString() };
+  },
+  // For undo.reg: the marker as it was before the run (absent, or an earlier run's).
+  registryPriors: (priors) => {
+    if (priors?.marker === undefined) return [];
+    const key = priors.markerKey ?? { exists: true, existingAncestor: RESTART_MARKER.key };
+    return [{ ...RESTART_MARKER, keyExists: key.exists, existingAncestor: key.existingAncestor, value: priors.marker === null ? null : { type: 'REG_SZ', data: priors.marker } }];
   },
   phases: [
     {
@@ -368,7 +379,7 @@ export const restartStep = defineStepKind({
         }
         const extra: HostOp[] = [markerSet(rt.runId)];
         if (rt.onTarget) extra.push({ op: 'startupTask.register', name: `${TASK_PREFIX}${rt.runId}`, command: rt.resumeCommand });
-        return (await requestRestart(rt, params, priors as unknown as Baseline, extra)) as Json;
+        return requestRestart(rt, params, priors, extra);
       },
     },
     {
@@ -377,19 +388,21 @@ export const restartStep = defineStepKind({
         const restart = results.restart as RestartAnswer | undefined;
         if (rt.onTarget && !restart?.alreadyRestarted) {
           // This process is about to go down with the host; the start-up task resumes the run here.
-          const baseline = priors as unknown as Baseline;
+          const baseline = priors;
           const [boot] = await rt.exec([{ op: 'boot.time' }], { poll: true }).catch(() => [null]);
           if (!boot || !restartedSince(resultOf(boot, 'boot.time').bootTime, baseline.bootTime)) {
             rt.suspend('awaiting resume: the target is restarting; its start-up task resumes the run');
           }
         }
-        const baseline: Baseline = { ...(priors as unknown as Baseline), logonUi: restart?.logonUi ?? false };
-        return (await waitForBoot(rt, params, baseline, Boolean(restart?.unconfirmed))) as unknown as Json;
+        const baseline: Baseline = { ...priors, logonUi: restart?.logonUi ?? false };
+        return waitForBoot(rt, params, baseline, Boolean(restart?.unconfirmed));
       },
     },
   ],
   async verify({ rt, priors, results }) {
-    const baseline = priors as unknown as Baseline;
+    // Verify follows the restart phases, so the baseline was captured.
+    if (!priors) throw new StepError('PROTOCOL', `step ${rt.stepId} verifies a restart whose baseline was not captured`);
+    const baseline = priors;
     const boot = results.awaitBoot as { bootTime: string; polls: number };
     // The restart is no longer owed: the marker goes (with the start-up task, in the same batch).
     await rt.exec([...markerClear, ...(rt.onTarget ? [{ op: 'startupTask.remove', name: `${TASK_PREFIX}${rt.runId}` } as HostOp] : [])]);
@@ -400,7 +413,7 @@ export const restartStep = defineStepKind({
     };
   },
   async compensate({ rt, params, priors, results }) {
-    const before = priors as unknown as (Baseline & { marker?: string | null }) | null;
+    const before: Captured | null = priors;
     if (!before) return { detail: 'the step never came to restart the target: nothing to undo', changes: [] };
     // The marker as it was before this run (absent, or an earlier run's): the rollback leaves nothing owed by this run.
     await rt.exec(before.marker ? [{ op: 'registry.set', ...RESTART_MARKER, value: { type: 'REG_SZ', data: before.marker } }] : markerClear);

@@ -13,6 +13,8 @@ import { PROTOCOLS, SIDES, TLS13, isNonCanonicalEnabled, negotiatesByDefault, pr
 import { SCHANNEL_DISABLED_BY_DEFAULT_FACT, SCHANNEL_ENABLED_FACT } from '../windows/facts/schannel.js';
 import { PROCEDURE_SCHANNEL } from '../windows/facts/procedure.js';
 import { defineRegistryStep } from './registry-values.js';
+import { TLS13_READS } from './host-reads.js';
+import { readBatch } from '../executors/read-batch.js';
 
 /** `default`: both values removed, so that Windows' own default applies (as SChannelDsc's `Default`). */
 const setting = z.enum(['enabled', 'disabled', 'default']);
@@ -98,15 +100,11 @@ export function schannelWrites(params: SchannelParams): DeclaredWrite[] {
 }
 
 /** What the target's TLS 1.3 looks like: its values, and what the facts table says of its default. */
-export const tls13Reads: HostOp[] = SIDES.flatMap((side): HostOp[] => [
-  { op: 'registry.get', view: '64', key: protocolKey(TLS13, side), name: ENABLED },
-  { op: 'registry.get', view: '64', key: protocolKey(TLS13, side), name: DISABLED_BY_DEFAULT },
-]);
-
 async function tls13Report(params: SchannelParams, rt: StepRuntime): Promise<Json> {
-  const [os, ...values] = await rt.read([{ op: 'os.info' }, ...tls13Reads]);
-  const build = resultOf(os, 'os.info').build;
-  const value = (i: number) => resultOf(values[i], 'registry.get').value;
+  const read = await readBatch(rt, { os: { op: 'os.info' }, tls13: TLS13_READS });
+  const build = read.os.build;
+  // TLS13_READS holds, per side, `Enabled` then `DisabledByDefault`.
+  const value = (i: number) => read.tls13[i].value;
   const configured = Object.fromEntries(SIDES.map((side, i) => [side, negotiatesByDefault(value(2 * i), value(2 * i + 1))]));
   const byDefault = protocolDefault(TLS13, 'Server', build);
   // Where no document settles the default, "in effect" is not assumed: null, and the handshakes show it.
@@ -119,7 +117,7 @@ async function tls13Report(params: SchannelParams, rt: StepRuntime): Promise<Jso
     default: { state: byDefault.state, status: byDefault.status, fact: byDefault.fact },
     configured,
     inEffect,
-  } as Json;
+  };
 }
 
 /**
@@ -134,7 +132,7 @@ async function unsettledDefaults(params: SchannelParams, rt: StepRuntime): Promi
   if (params.tls13 === 'default') sides.push(...SIDES.map((side) => ({ protocol: TLS13 as typeof TLS13, side })));
   return sides.flatMap(({ protocol, side }) => {
     const d = protocolDefault(protocol, side, build);
-    return d.state === null ? [{ side: `${protocol} ${side}`, status: d.status, fact: d.fact } as Json] : [];
+    return d.state === null ? [{ side: `${protocol} ${side}`, status: d.status, fact: d.fact }] : [];
   });
 }
 
@@ -147,7 +145,7 @@ async function nonCanonicalEnabled(params: SchannelParams, rt: StepRuntime): Pro
     const v = resultOf(results[i], 'registry.get').value;
     if (!isNonCanonicalEnabled(v)) return [];
     const side = w.key.split('\\').slice(-2).join(' ');
-    return [{ side, value: `0x${(v as { data: number }).data.toString(16).toUpperCase()}`, normalised: params.normaliseEnabled } as Json];
+    return [{ side, value: `0x${(v as { data: number }).data.toString(16).toUpperCase()}`, normalised: params.normaliseEnabled }];
   });
 }
 
@@ -169,7 +167,7 @@ export const schannelStep = defineStepKind(
     rebootOnChange: true,
     writes: async ({ params }) => schannelWrites(params),
     publish: async ({ params, rt }) => ({
-      protocols: desiredProtocols(params) as never,
+      protocols: desiredProtocols(params),
       tls13: await tls13Report(params, rt),
       nonCanonicalEnabled: await nonCanonicalEnabled(params, rt),
       unsettledDefaults: await unsettledDefaults(params, rt),

@@ -11,7 +11,6 @@
  */
 import * as z from '../util/zod.js';
 import { defineStepKind } from '../engine/step-kind.js';
-import type { Json } from '../engine/types.js';
 import type { TlsEndpoint } from '../executors/types.js';
 import { NOT_TESTABLE, PROBED_PROTOCOLS, parseEndpoint, probeEndpoint, type ProbedProtocol, type ProtocolVerdict } from '../tls/prober.js';
 
@@ -137,10 +136,9 @@ export const tlsHandshakesStep = defineStepKind({
       const probed = await Promise.all(endpoints.map((e) => probeEndpoint(e, PROBED_PROTOCOLS, { timeoutMs: params.timeoutMs })));
       return probed.flat().map(rowOf);
     });
-    return { role: params.role, verdicts, notTestable: NOT_TESTABLE } satisfies HandshakeTable as unknown as Json;
+    return { role: params.role, verdicts, notTestable: NOT_TESTABLE } satisfies HandshakeTable;
   },
-  plan({ observed }) {
-    const table = observed as unknown as HandshakeTable;
+  plan({ observed: table }) {
     const count = (o: string) => table.verdicts.filter((v) => v.outcome === o).length;
     const endpoints = new Set(table.verdicts.map((v) => v.endpoint)).size;
     return {
@@ -149,19 +147,19 @@ export const tlsHandshakesStep = defineStepKind({
         endpoints === 0
           ? 'no TLS endpoint to probe: nothing shown (give endpoints as host:port)'
           : `${endpoints} endpoint(s): ${count('accepted')} accepted, ${count('refused')} refused, ${count('inconclusive')} inconclusive`,
-      data: { ...table, verdict: 'baseline' } as unknown as Json,
+      data: { ...table, verdict: 'baseline' },
     };
   },
   phases: [],
   async verify({ params, plan, rt }) {
-    const table = plan.data as unknown as HandshakeTable;
+    const table = plan.data;
     const { mismatches, unproven } = judge(table.verdicts, params);
     const shown = table.verdicts.length > 0;
     if (params.role === 'baseline') {
-      return { ok: true, summary: `baseline: ${plan.summary}`, output: { ...table, verdict: 'baseline' } as unknown as Json };
+      return { ok: true, summary: `baseline: ${plan.summary}`, output: { ...table, verdict: 'baseline' } };
     }
     const verdict = mismatches.length > 0 ? 'mismatch' : unproven.length > 0 || !shown ? 'inconclusive' : 'proven';
-    const output = { ...table, verdict } as unknown as Json;
+    const output = { ...table, verdict };
     if (verdict === 'mismatch') {
       if (params.onMismatch === 'fail') return { ok: false, summary: `the server does not do as configured: ${mismatches.length} mismatch(es)`, problems: mismatches, output };
       for (const m of mismatches) rt.log(`TLS mismatch (onMismatch: warn): ${m}`, 'warn');

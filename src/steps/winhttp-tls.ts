@@ -12,8 +12,8 @@ import { defineStepKind, type DeclaredWrite } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
 import type { StepRuntime } from '../engine/step-runtime.js';
 import { resultOf, type RegistryView } from '../executors/types.js';
+import { registryViews } from '../windows/os.js';
 import { DEFAULT_SECURE_PROTOCOLS_BITS_FACT, DEFAULT_SECURE_PROTOCOLS_LOCATION_FACT, KB3140245_BUILDS_FACT } from '../windows/facts/winhttp.js';
-import { dotnetViews } from './dotnet.js';
 import { defineRegistryStep } from './registry-values.js';
 
 export const winhttpTlsParams = z.strictObject({
@@ -54,7 +54,8 @@ export const DEFAULT_SECURE_PROTOCOLS = DEFAULT_SECURE_PROTOCOLS_BITS_FACT.value
  */
 export async function winhttpWrites(params: WinhttpTlsParams, rt: StepRuntime): Promise<DeclaredWrite[]> {
   const [os] = await rt.read([{ op: 'os.info' }]);
-  return winhttpValues(params, resultOf(os, 'os.info').build, await dotnetViews(rt));
+  const { build, architecture } = resultOf(os, 'os.info');
+  return winhttpValues(params, build, registryViews(architecture));
 }
 
 /**
@@ -79,7 +80,7 @@ async function kbReport(params: WinhttpTlsParams, rt: StepRuntime): Promise<Json
   const kb = KB3140245_BUILDS_FACT.value.kb;
   const applies = kb3140245Applies(build);
   const listed = resultOf(hotfixes, 'hotfix.list').hotfixes.some((h) => h.toUpperCase() === kb);
-  return { kb, build, applies, needed: applies && params.mode === 'tls12-only', listed } as Json;
+  return { kb, build, applies, needed: applies && params.mode === 'tls12-only', listed };
 }
 
 export const winhttpTlsStep = defineStepKind(

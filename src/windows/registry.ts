@@ -29,19 +29,19 @@ export type RegistryValue =
   | { type: 'REG_BINARY'; data: string };
 
 /** A value's location. `key` is a path below HKEY_LOCAL_MACHINE, e.g. `SYSTEM\CurrentControlSet\...`. */
-export interface RegistryLocation {
+export type RegistryLocation = {
   view: RegistryView;
   key: string;
   name: string;
-}
+};
 
 /** A registry value a step may write, declared up front so that a backup step can capture it first. */
-export interface DeclaredWrite extends RegistryLocation {
+export type DeclaredWrite = RegistryLocation & {
   /** The value it must have; null: it must be absent (Windows' own default applies). */
   desired: RegistryValue | null;
   /** `nonzero`: any non-zero DWORD already satisfies the desired value (how Windows reads `Enabled`). */
   satisfiedBy?: 'exact' | 'nonzero';
-}
+};
 
 /**
  * The SCHANNEL protocols (the keys below `SCHANNEL\Protocols`); TLS 1.3 is handled apart (on by

@@ -3,7 +3,7 @@
  * Windows reads `Enabled` / `DisabledByDefault`, and Windows' own default for each protocol and side.
  * Every fact comes from the table (`facts/schannel.ts`); this file only asks it.
  */
-import type { ProtocolMap, ProtocolName, ProtocolSide, RegistryValue } from './registry.js';
+import type { ProtocolMap, ProtocolName, ProtocolSide, RegistryLocation, RegistryValue } from './registry.js';
 import type { FactStatus } from './facts/types.js';
 import {
   SCHANNEL_DEFAULTS_FACT,
@@ -30,6 +30,15 @@ export const TLS13_FIRST_BUILD = TLS13_FIRST_BUILD_FACT.value;
 export function protocolKey(protocol: ProtocolName | typeof TLS13, side: ProtocolSide): string {
   return `${SCHANNEL_PROTOCOLS_KEY}\\${protocol}\\${side}`;
 }
+
+/**
+ * TLS 1.3's values, per side `Enabled` then `DisabledByDefault`: what the `windows/schannel` step reports
+ * of TLS 1.3, read along by the preflight so that the step finds them in the read cache.
+ */
+export const TLS13_VALUES: readonly RegistryLocation[] = SIDES.flatMap((side) => [
+  { view: '64' as const, key: protocolKey(TLS13, side), name: SCHANNEL_ENABLED_FACT.value.name },
+  { view: '64' as const, key: protocolKey(TLS13, side), name: SCHANNEL_DISABLED_BY_DEFAULT_FACT.value.name },
+]);
 
 /**
  * Whether a side is enabled by its `Enabled` value: any non-zero DWORD (0xFFFFFFFF included) enables,

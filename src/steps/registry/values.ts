@@ -1,0 +1,139 @@
+/**
+ * The registry library of the step kinds that set registry values (used by `defineRegistryStep`,
+ * `ip-verify`, `backup` and `inspect`): read every value in one batch, plan the differences, write the
+ * differences in one batch whose answers are the read-back, and verify without another round trip.
+ * Its undo is in `restore.ts`.
+ *
+ * It lives with the steps, not in `src/windows/`: it runs host operations through a step's runtime and
+ * makes plan changes, both above the floor `src/windows/` sits on (that room imports nothing outside
+ * itself).
+ */
+import { StepError } from '../../errors.js';
+import type { HostOp, HostOpResult, RegistryValue, RegistryView } from '../../executors/types.js';
+import type { DeclaredWrite } from '../../engine/step-kind.js';
+import type { StepRuntime } from '../../engine/step-runtime.js';
+import type { Change, Json, StepPlan } from '../../engine/types.js';
+import type { RegistryPrior } from '../../windows/undo-files.js';
+
+/** What was read of one value: what capture journals of it before any change. */
+export type ObservedValue = RegistryPrior;
+
+/** The prior state of one value, as journaled before any change. */
+export type Prior = RegistryPrior;
+
+/** How a key is shown to people: `HKLM\SOFTWARE\...` with its view. */
+export function displayKey(view: DeclaredWrite['view'], key: string): string {
+  return `HKLM\\${key} (${view}-bit view)`;
+}
+
+export function displayValue(value: RegistryValue | null): Json {
+  if (!value) return null;
+  if (value.type === 'REG_DWORD') return `0x${value.data.toString(16).padStart(8, '0')} (${value.data})`;
+  return value.data;
+}
+
+/** True when the current value meets the desired one. */
+export function satisfies(write: DeclaredWrite, value: RegistryValue | null): boolean {
+  if (write.desired === null) return value === null;
+  if (!value || value.type !== write.desired.type) return false;
+  if (write.satisfiedBy === 'nonzero' && value.type === 'REG_DWORD') return (value.data !== 0) === (write.desired.data !== 0);
+  return JSON.stringify(value.data) === JSON.stringify(write.desired.data);
+}
+
+export function getOps(writes: readonly { view: DeclaredWrite['view']; key: string; name: string }[]): HostOp[] {
+  return writes.map((w) => ({ op: 'registry.get', view: w.view, key: w.key, name: w.name }));
+}
+
+/** Reads the values (one round trip, or none when this drive has read them already). */
+export async function observe(rt: StepRuntime, writes: readonly DeclaredWrite[]): Promise<ObservedValue[]> {
+  const results = await rt.read(getOps(writes));
+  return writes.map((w, i) => toObserved(w, results[i]));
+}
+
+export function toObserved(w: { view: DeclaredWrite['view']; key: string; name: string }, result: HostOpResult): ObservedValue {
+  if (result.op !== 'registry.get') throw new StepError('PROTOCOL', `expected registry.get, got ${result.op}`);
+  return { view: w.view, key: w.key, name: w.name, keyExists: result.keyExists, existingAncestor: result.existingAncestor, value: result.value };
+}
+
+/** The changes that bring the observed values to the desired ones. */
+export function planWrites(writes: readonly DeclaredWrite[], observed: readonly ObservedValue[]): Change[] {
+  const changes: Change[] = [];
+  writes.forEach((w, i) => {
+    const before = observed[i].value;
+    if (satisfies(w, before)) return;
+    if (w.desired === null) {
+      changes.push({ target: displayKey(w.view, w.key), field: w.name, before: displayValue(before), after: null, type: before?.type, action: 'delete' });
+      return;
+    }
+    const action: Change['action'] = !before ? 'create' : before.type !== w.desired.type ? 'retype' : 'update';
+    changes.push({
+      target: displayKey(w.view, w.key),
+      field: w.name,
+      before: displayValue(before),
+      after: displayValue(w.desired),
+      type: before && before.type !== w.desired.type ? `${before.type} → ${w.desired.type}` : w.desired.type,
+      action,
+    });
+  });
+  return changes;
+}
+
+/** The writes a plan calls for (the observed values that do not yet satisfy). */
+export function pendingWrites(writes: readonly DeclaredWrite[], observed: readonly ObservedValue[]): DeclaredWrite[] {
+  return writes.filter((w, i) => !satisfies(w, observed[i].value));
+}
+
+/** Builds a plan for a list of writes. */
+export function registryPlan(writes: readonly DeclaredWrite[], observed: readonly ObservedValue[], what: string): StepPlan & { data: { writes: DeclaredWrite[] } } {
+  const changes = planWrites(writes, observed);
+  return {
+    changes,
+    summary: changes.length === 0 ? `${what}: all ${writes.length} values already as required` : `${what}: ${changes.length} of ${writes.length} values to set`,
+    data: { writes: [...writes] },
+  };
+}
+
+/** One value as written, with the answer read back after the write (`after` null: deleted). */
+export type WrittenValue = { view: RegistryView; key: string; name: string; changed: boolean; before: RegistryValue | null; after: RegistryValue | null };
+
+/** What an `apply` phase answers: every value written. */
+export type AppliedWrites = { written: WrittenValue[] };
+
+/** Writes values in one batch; each answer carries the value read back after the write. */
+export async function applyWrites(rt: StepRuntime, writes: readonly DeclaredWrite[]): Promise<AppliedWrites> {
+  if (writes.length === 0) return { written: [] };
+  const results = await rt.exec(
+    writes.map((w): HostOp =>
+      w.desired === null
+        ? { op: 'registry.deleteValue', view: w.view, key: w.key, name: w.name }
+        : { op: 'registry.set', view: w.view, key: w.key, name: w.name, value: w.desired },
+    ),
+  );
+  return {
+    written: results.map((r, i) => {
+      if (r.op !== 'registry.set' && r.op !== 'registry.deleteValue') throw new StepError('PROTOCOL', `expected registry.set or deleteValue, got ${r.op}`);
+      const after = r.op === 'registry.set' ? r.after : null;
+      return { view: writes[i].view, key: writes[i].key, name: writes[i].name, changed: r.changed, before: r.before, after };
+    }),
+  };
+}
+
+/**
+ * Checks every value: those written by their read-back answers, the others by what the probe read
+ * (they were not touched), so verification costs no further round trip.
+ */
+export function verifyWrites(writes: readonly DeclaredWrite[], observed: readonly ObservedValue[], applied: Json): string[] {
+  const written = (applied as { written?: { key: string; name: string; view: string; after: RegistryValue }[] } | null)?.written ?? [];
+  const same = (a: { key: string; name: string; view: string }, b: { key: string; name: string; view: string }) =>
+    a.key === b.key && a.name === b.name && a.view === b.view;
+  const problems: string[] = [];
+  for (const w of writes) {
+    const fromWrite = written.find((x) => same(x, w));
+    const value = fromWrite ? fromWrite.after : (observed.find((o) => same(o, w))?.value ?? null);
+    if (!satisfies(w, value)) {
+      problems.push(`${displayKey(w.view, w.key)} ${w.name} is ${JSON.stringify(displayValue(value))}, expected ${JSON.stringify(displayValue(w.desired))}`);
+    }
+  }
+  return problems;
+}
+
