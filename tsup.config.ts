@@ -39,8 +39,9 @@ export default defineConfig([
   // some ninety files (every language of its messages among them) and `import('runbook-engine')` took
   // 207 ms against 146 with them bundled (node -e 0: 62). The engine takes an application's zod 4
   // schemas all the same: it parses them through their own `_zod` internals.
+  // A fleet's worker threads load thread-worker.js from beside the code that starts them (src/fleet/threads.ts).
   {
-    entry: ['src/index.ts'],
+    entry: { index: 'src/index.ts', 'thread-worker': 'src/fleet/thread-worker.ts' },
     format: ['esm'],
     target: 'node20',
     dts: { entry: 'src/index.ts' },
@@ -54,7 +55,7 @@ export default defineConfig([
   // the time. ssh2 stays external (optional native parts). Transports and commands stay in chunks of
   // their own, loaded on demand.
   {
-    entry: { 'cli/main': 'src/cli/main.ts' },
+    entry: { 'cli/main': 'src/cli/main.ts', 'cli/thread-worker': 'src/fleet/thread-worker.ts' },
     format: ['esm'],
     target: 'node20',
     splitting: true,

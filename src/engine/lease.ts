@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { JournalError } from '../errors.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
@@ -23,6 +24,8 @@ export type LeaseRecord = {
   pid: number;
   /** Tells holders in one process apart. */
   token: string;
+  /** The worker thread of the process that holds it (a fleet's hosts spread over threads); absent: the main thread. */
+  thread?: number;
   expiresAt: string;
   released?: boolean;
 };
@@ -74,7 +77,8 @@ const heldHere = new Set<string>();
 export function leaseIsLive(lease: LeaseRecord | null, now = Date.now()): boolean {
   if (!lease || lease.released) return false;
   if (Date.parse(lease.expiresAt) <= now) return false;
-  if (lease.host === hostname() && lease.pid === process.pid) return heldHere.has(lease.token);
+  // Only this thread knows what it let go of: another thread's lease of this process holds until it expires.
+  if (lease.host === hostname() && lease.pid === process.pid) return (lease.thread ?? 0) !== threadId || heldHere.has(lease.token);
   return lease.host !== hostname() || processAlive(lease.pid);
 }
 
@@ -132,7 +136,7 @@ export async function acquireLease(dir: string, options: LeaseOptions = {}): Pro
   const generation = current + 1;
   const token = randomBytes(8).toString('hex');
   const file = leaseFile(dir, generation);
-  const record = (): LeaseRecord => ({ generation, host: hostname(), pid: process.pid, token, expiresAt: new Date(now() + ttlMs).toISOString() });
+  const record = (): LeaseRecord => ({ generation, host: hostname(), pid: process.pid, token, ...(threadId ? { thread: threadId } : {}), expiresAt: new Date(now() + ttlMs).toISOString() });
   try {
     const handle = await open(file, 'wx');
     try {

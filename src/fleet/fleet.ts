@@ -10,29 +10,28 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { EventEmitter } from 'eventemitter3';
-import { DurabilityError, ValidationError, toErrorRecord } from '../errors.js';
-import type { Executor } from '../executors/types.js';
+import { ValidationError } from '../errors.js';
 import type { StepKindRegistry } from '../engine/kinds.js';
 import { checkStepParameters, resolveParameters } from '../engine/loader.js';
-import type { Run, Runner } from '../engine/runner.js';
-import { fingerprint, type LoadedRunbook, type RunbookDefinition } from '../engine/runbook.js';
+import type { Runner } from '../engine/runner.js';
+import type { LoadedRunbook } from '../engine/runbook.js';
 import { runResult } from '../engine/run-index.js';
 import type { RunResult } from '../engine/types.js';
 import { OUTCOMES, countOutcomes, exitCodeOf, outcomeOf, changedValues, type Outcome } from '../engine/outcome.js';
 import type { Inventory, InventoryHost } from './inventory.js';
+import { hostRunId, localLane, paramsFor, type HostDeps, type HostLane } from './host-lane.js';
+import { laneGroup, threadCountOf, workerLane, type FleetThreads } from './threads.js';
 import type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus } from './types.js';
 
 export type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus } from './types.js';
 export { fleetDirOf } from './fleet-dir.js';
 import { writeFleetReports } from './fleet-report.js';
 
-export interface FleetOptions {
+export interface FleetOptions extends HostDeps {
   runner: Runner;
   kinds: StepKindRegistry;
   runbook: LoadedRunbook;
   inventory: Inventory;
-  /** Connects to a host's target (the CLI's `connect`); the fleet imports no transport. */
-  connect: (target: string) => Promise<Executor>;
   checkMode?: boolean;
   /** Parameters that win over the inventory's (e.g. from the command line). */
   params?: Record<string, unknown>;
@@ -41,6 +40,11 @@ export interface FleetOptions {
   /** Failed hosts tolerated: a number, or a percentage of the fleet (`"10%"`). @default 0 */
   maxFailures?: number | string;
   fleetId?: string;
+  /**
+   * Spread the hosts over worker threads (see {@link FleetThreads}): the main thread keeps the fleet and
+   * drives a share of the hosts, each worker the rest. @default every host in the main thread
+   */
+  threads?: FleetThreads;
 }
 
 export interface Fleet {
@@ -67,10 +71,6 @@ export function budgetOf(maxFailures: number | string | undefined, hosts: number
   if (!m || (m[2] === '' && !Number.isInteger(Number(m[1])))) throw new RangeError(`max failures is a whole number or a percentage (e.g. 2 or 10%), got "${text}"`);
   if (m[2] === '%' && Number(m[1]) > 100) throw new RangeError(`max failures as a percentage is at most 100%, got "${text}"`);
   return m[2] === '%' ? Math.floor((Number(m[1]) / 100) * hosts) : Number(m[1]);
-}
-
-function paramsFor(record: Pick<FleetRecord, 'inventory' | 'params'>, host: InventoryHost): Record<string, unknown> {
-  return { ...record.inventory.defaults.params, ...host.params, ...record.params };
 }
 
 /** A host's outcome from its run's result. */
@@ -127,23 +127,7 @@ export function countsAsFailure(outcome: Outcome | HostStatus): boolean {
   return outcome in OUTCOMES && fails(outcome as Outcome);
 }
 
-/**
- * A host's run in its fleet: resumed from its journal when it has one, else started with the host's
- * parameters (the inventory's defaults, the host's own, then the fleet's).
- */
-export async function hostRun(runner: Runner, record: FleetRecord, host: InventoryHost, executor: Executor, resume: boolean): Promise<Run> {
-  const runId = hostRunId(record.fleetId, host.name);
-  if (resume) return runner.resume(runId, { executor });
-  // With its source, the run records a runbook that `resume <run-id>` loads again (not `runbook <name>`).
-  const runbook = record.source ? { definition: record.runbook, source: record.source, fingerprint: fingerprint(record.runbook) } : record.runbook;
-  return runner.start(runbook, { executor, runId, params: paramsFor(record, host), checkMode: record.checkMode, target: host.target });
-}
-
-/** The run id of a host in a fleet: fixed, so that a resumed fleet finds the host's run (or knows it never started). */
-export function hostRunId(fleetId: string, host: string): string {
-  return `${fleetId}.${host}`;
-}
-
+export { hostRun, hostRunId, type HostRunEnd } from './host-lane.js';
 
 /**
  * Starts a fleet. Throws before anything starts when a host's parameters are wrong or the budget is not
@@ -208,20 +192,32 @@ export function fleetRecordOf(options: Omit<FleetOptions, 'runner' | 'connect'>)
  * way are resumed from their journals, and hosts never started start now — within the budget, wave by
  * wave, as if the fleet had not stopped.
  */
-export async function resumeFleet(options: Pick<FleetOptions, 'runner' | 'kinds' | 'connect'> & { fleetId: string }): Promise<Fleet> {
+export async function resumeFleet(options: Pick<FleetOptions, 'runner' | 'kinds' | 'connect' | 'threads'> & { fleetId: string }): Promise<Fleet> {
   const record = await options.runner.store.readFleet(options.fleetId);
   return driveFleet(record, options, async () => undefined);
 }
 
-function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'connect'>, prepare: () => Promise<void>): Fleet {
+function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'connect' | 'threads'>, prepare: () => Promise<void>): Fleet {
   const { fleetId, inventory } = record;
   const dir = deps.runner.store.fleetDir(fleetId);
   const events = new EventEmitter<FleetEvents>();
   let interrupted = false;
-  const running = new Set<Run>();
+  // Throws before anything starts when the count is not a number.
+  const threads = threadCountOf(deps.threads, inventory.hosts.length);
+  let lanes: HostLane | undefined;
   const result = (async (): Promise<FleetResult> => {
     await new Promise((r) => setImmediate(r));
     await prepare();
+    // The main thread's lane, and a lane per worker thread when the fleet spreads over more.
+    const local = localLane(deps, record);
+    lanes = threads > 1 && deps.threads ? laneGroup([local, ...Array.from({ length: threads - 1 }, () => workerLane(deps.threads as FleetThreads, record))]) : local;
+    try {
+      return await driveHosts(lanes);
+    } finally {
+      await lanes.close();
+    }
+  })();
+  async function driveHosts(lanes: HostLane): Promise<FleetResult> {
     await mkdir(dir, { recursive: true });
     const waves = initialOutcomes(record);
     const settle = settleOutcome;
@@ -257,23 +253,15 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
       }
       // Tried again: its earlier "unreachable" no longer counts; this attempt does.
       if (!ended && unreachable[host.name]) failures -= 1;
-      let executor: Executor | undefined;
-      try {
-        executor = await deps.connect(host.target);
-        const run = await hostRun(deps.runner, record, host, executor, ended !== undefined);
-        running.add(run);
-        if (interrupted) run.interrupt();
+      const end = await lanes.run(host, ended !== undefined, () => {
         outcome.status = 'running';
         events.emit('host:start', { fleetId, wave: outcome.wave, host: host.name, runId });
-        try {
-          settle(outcome, await run.result);
-        } finally {
-          running.delete(run);
-        }
-      } catch (error) {
-        outcome.error = toErrorRecord(error);
+      });
+      if (end.ok) settle(outcome, end.result);
+      else {
+        outcome.error = end.error;
         outcome.endedAt = new Date().toISOString();
-        if (error instanceof DurabilityError && error.resumable) {
+        if (end.resumable) {
           // The state directory would not take a write: the host's run stopped before the change it
           // guards and waits for a resume — its target was reached, and it did not fail.
           outcome.status = 'awaiting-resume';
@@ -287,8 +275,6 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
         await deps.runner.store
           .recordUnreachableHost(fleetId, { host: host.name, wave, position, runId, error: outcome.error, at: outcome.endedAt })
           .catch(() => undefined);
-      } finally {
-        await executor?.close().catch(() => undefined);
       }
       if (fails(outcome.outcome)) failures += 1;
       if (budgeted && failures > record.maxFailures) spent = true;
@@ -325,14 +311,14 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
     await writeFleetReports(fleet);
     events.emit('fleet:end', fleet);
     return fleet;
-  })();
+  }
   return {
     id: fleetId,
     events,
     result,
     interrupt() {
       interrupted = true;
-      for (const run of running) run.interrupt();
+      lanes?.interrupt();
     },
   };
 }
