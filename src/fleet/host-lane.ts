@@ -30,6 +30,8 @@ export interface HostDeps {
 export interface HostLane {
   /** Hosts being driven by this lane now. */
   readonly inFlight: number;
+  /** False once the lane can drive no more hosts (its worker stopped). */
+  readonly alive: boolean;
   /** Drives a host's run (resumed from its journal when `resume`); `onStart` once its run exists. */
   run(host: InventoryHost, resume: boolean, onStart: () => void): Promise<HostRunEnd>;
   /** Stops every run of this lane at its next safe point, and every one it starts from now on. */
@@ -78,6 +80,7 @@ export function localLane(deps: HostDeps, record: FleetRecord): HostLane {
     get inFlight() {
       return inFlight;
     },
+    alive: true,
     async run(host, resume, onStart) {
       inFlight += 1;
       let executor: Executor | undefined;

@@ -26,7 +26,9 @@ port.on('message', (m: ToWorker) => {
   } else if (m.type === 'run') {
     void lane
       ?.then((l) => l.run(m.host, m.resume, () => post({ type: 'started', id: m.id })))
-      .then((end) => post({ type: 'ended', id: m.id, end }));
+      .then((end) => post({ type: 'ended', id: m.id, end }))
+      // A worker whose module did not load said so once ('failed'): the main thread ends its hosts.
+      .catch(() => undefined);
   } else if (m.type === 'interrupt') {
     void lane?.then((l) => l.interrupt());
   } else {

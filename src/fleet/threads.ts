@@ -70,8 +70,10 @@ function startWorker(): Worker {
 }
 
 /**
- * A lane whose hosts a worker thread drives. A worker that dies (an error outside any run) ends each of
- * its hosts as unreachable — never driven again by another lane while its lease may still be held.
+ * A lane whose hosts a worker thread drives. A worker that stops (its module would not load, an error
+ * outside any run) leaves each of its hosts awaiting a resume, as a controller that stopped does: its
+ * journal says how far the run got, and its lease holds until it expires, so no other thread drives it
+ * meanwhile; `runbook resume <fleet-id>` goes on.
  */
 export function workerLane(threads: FleetThreads, record: FleetRecord): HostLane {
   const worker = startWorker();
@@ -82,7 +84,7 @@ export function workerLane(threads: FleetThreads, record: FleetRecord): HostLane
     dead ??= message;
     for (const [id, w] of waiting) {
       waiting.delete(id);
-      w.done({ ok: false, error: { name: 'Error', code: 'WORKER_FAILED', message: `the worker thread driving this host stopped: ${message}` }, resumable: false });
+      w.done({ ok: false, error: { name: 'Error', code: 'WORKER_FAILED', message: `the worker thread driving this host stopped: ${message}` }, resumable: true });
     }
   };
   worker.on('message', (m: FromWorker) => {
@@ -103,8 +105,11 @@ export function workerLane(threads: FleetThreads, record: FleetRecord): HostLane
     get inFlight() {
       return waiting.size;
     },
+    get alive() {
+      return dead === undefined;
+    },
     run(host, resume, onStart) {
-      if (dead) return Promise.resolve({ ok: false, error: { name: 'Error', code: 'WORKER_FAILED', message: `the worker thread stopped: ${dead}` }, resumable: false });
+      if (dead) return Promise.resolve({ ok: false, error: { name: 'Error', code: 'WORKER_FAILED', message: `the worker thread stopped: ${dead}` }, resumable: true });
       const id = next++;
       return new Promise<HostRunEnd>((done) => {
         waiting.set(id, { onStart, done });
@@ -124,16 +129,17 @@ export function workerLane(threads: FleetThreads, record: FleetRecord): HostLane
 }
 
 /**
- * Lanes as one: each host goes to the lane with the fewest hosts in flight (the main thread's first
- * on a tie), so each thread carries its share.
+ * Lanes as one: each host goes to the living lane with the fewest hosts in flight (the main thread's
+ * first on a tie), so each thread carries its share. The first lane (the main thread's) never stops.
  */
 export function laneGroup(lanes: HostLane[]): HostLane {
   return {
     get inFlight() {
       return lanes.reduce((n, l) => n + l.inFlight, 0);
     },
+    alive: true,
     run(host, resume, onStart) {
-      const lane = lanes.reduce((best, l) => (l.inFlight < best.inFlight ? l : best));
+      const lane = lanes.reduce((best, l) => (l.alive && l.inFlight < best.inFlight ? l : best));
       return lane.run(host, resume, onStart);
     },
     interrupt() {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { VirtualClock, createSimulatedExecutor, loadRunbook } from '../../src/index.js';
 import { loadInventory } from '../../src/fleet/inventory.js';
-import { startFleet, type FleetResult } from '../../src/fleet/fleet.js';
+import { resumeFleet, startFleet, type FleetResult } from '../../src/fleet/fleet.js';
 import { threadCountOf } from '../../src/fleet/threads.js';
 import { kinds, makeHost, newRunner, restartRefused, tempDir } from '../helpers.js';
 
@@ -41,7 +41,9 @@ async function fleetDir(): Promise<string> {
   return dir;
 }
 
-async function runFleet(threads: number): Promise<{ result: FleetResult; stateDir: string; hostsDir: string }> {
+const MODULE = new URL('./fleet-thread.ts', import.meta.url);
+
+async function runFleet(threads: number, stop = false): Promise<{ result: FleetResult; stateDir: string; hostsDir: string }> {
   const hostsDir = await fleetDir();
   const stateDir = await tempDir();
   const clock = new VirtualClock();
@@ -54,7 +56,7 @@ async function runFleet(threads: number): Promise<{ result: FleetResult; stateDi
     concurrency: HOSTS,
     maxFailures: 1,
     fleetId: 'f',
-    threads: { count: threads, module: new URL('./fleet-thread.ts', import.meta.url), data: { stateDir } },
+    threads: { count: threads, module: MODULE, data: { stateDir, stop } },
   });
   return { result: await fleet.result, stateDir, hostsDir };
 }
@@ -110,6 +112,27 @@ test('a fleet over two threads ends with the same outcomes, journals and fleet r
   assert.equal(await threadsOf(one.stateDir), Array(HOSTS).fill(0), 'one thread: every host in the main thread');
   const spread = await threadsOf(two.stateDir);
   assert.ok(spread.includes(0) && spread.some((t) => t !== 0), `two threads: hosts in the main thread and in a worker (${spread.join(' ')})`);
+});
+
+test('a worker thread that stops leaves its hosts awaiting a resume, the other threads carry the rest, and the resume ends them', async () => {
+  // The canary goes to the main thread; then the second wave's hosts alternate, the main thread's first:
+  // h2, h4 and h6 are handed to the worker, which stops as it reaches h2.
+  const { result, stateDir } = await runFleet(2, true);
+  const hosts = result.waves.flatMap((w) => w.hosts);
+  assert.equal(
+    hosts.map((h) => h.outcome),
+    ['changed', 'changed', 'interrupted', 'changed', 'interrupted', 'changed', 'interrupted', 'changed'],
+  );
+  assert.ok(hosts.filter((h) => h.outcome === 'interrupted').every((h) => h.status === 'awaiting-resume' && h.error?.code === 'WORKER_FAILED'));
+  assert.is(result.status, 'awaiting-resume');
+  const clock = new VirtualClock();
+  const again = await (
+    await resumeFleet({ runner: newRunner(stateDir, clock), kinds, connect: (target) => createSimulatedExecutor(target.slice(4), { clock }), fleetId: 'f', threads: { count: 2, module: MODULE, data: { stateDir } } })
+  ).result;
+  assert.equal(
+    again.waves.flatMap((w) => w.hosts.map((h) => h.outcome)),
+    Array.from({ length: HOSTS }, (_, i) => (i === 2 ? 'rolled-back' : 'changed')),
+  );
 });
 
 test('the threads of a fleet: 1 without the option, never more than its hosts, a bad count refused', () => {
