@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { JournalError } from '../errors.js';
-import { writeFileAtomic } from '../util/write-atomic.js';
+import { writeFileAtomic, writeFileAtomicUnsyncedAsync } from '../util/write-atomic.js';
 
 /** What a lease file holds. */
 export type LeaseRecord = {
@@ -101,6 +101,8 @@ export interface LeaseOptions {
   now?: () => number;
   /** Test hook: runs between reading the current lease and claiming the next generation. */
   beforeClaim?: () => Promise<void>;
+  /** Schedules the renewals; returns what stops them (tests renew by hand). @default an unref'd setInterval */
+  schedule?: (renew: () => Promise<void>, everyMs: number) => () => void;
 }
 
 function heldBy(lease: LeaseRecord, dir: string): JournalError {
@@ -169,17 +171,27 @@ export async function acquireLease(dir: string, options: LeaseOptions = {}): Pro
     fenced = true;
     throw fencedError(dir, generation);
   };
+  // A renewal is not flushed to disk (a fleet of 5,000 hosts spent a third of its fsyncs on them). Only a
+  // power loss can lose it, and that leaves the file as it was — an expired lease — or, at worst, empty:
+  // an empty lease file holds the run until its time is older than a lease lasts (claimedRecently),
+  // just as long as the renewed lease would have. A process that dies leaves it in the page cache.
   const renew = async () => {
     await check();
-    await writeFileAtomic(file, JSON.stringify(record()));
+    await writeFileAtomicUnsyncedAsync(file, JSON.stringify(record()));
   };
-  const timer = options.renew === false ? null : setInterval(() => void renew().catch(() => undefined), Math.max(1000, ttlMs / 3));
-  timer?.unref();
+  const schedule =
+    options.schedule ??
+    ((fn: () => Promise<void>, everyMs: number) => {
+      const timer = setInterval(() => void fn().catch(() => undefined), everyMs);
+      timer.unref();
+      return () => clearInterval(timer);
+    });
+  const stop = options.renew === false ? null : schedule(renew, Math.max(1000, ttlMs / 3));
   return {
     generation,
     check,
     async release() {
-      if (timer) clearInterval(timer);
+      stop?.();
       heldHere.delete(token);
       try {
         await check();
