@@ -39,9 +39,8 @@ export default defineConfig([
   // some ninety files (every language of its messages among them) and `import('runbook-engine')` took
   // 207 ms against 146 with them bundled (node -e 0: 62). The engine takes an application's zod 4
   // schemas all the same: it parses them through their own `_zod` internals.
-  // A fleet's worker threads load thread-worker.js from beside the code that starts them (src/fleet/threads.ts).
   {
-    entry: { index: 'src/index.ts', 'thread-worker': 'src/fleet/thread-worker.ts' },
+    entry: ['src/index.ts'],
     format: ['esm'],
     target: 'node20',
     dts: { entry: 'src/index.ts' },
@@ -55,7 +54,9 @@ export default defineConfig([
   // the time. ssh2 stays external (optional native parts). Transports and commands stay in chunks of
   // their own, loaded on demand.
   {
-    entry: { 'cli/main': 'src/cli/main.ts', 'cli/thread-worker': 'src/fleet/thread-worker.ts' },
+    // dist/fleet-thread.js: what each worker thread of a large fleet runs (src/cli/fleet-thread.ts), found
+    // beside the chunks (dist/) that start it.
+    entry: { 'cli/main': 'src/cli/main.ts', 'fleet-thread': 'src/cli/fleet-thread.ts' },
     format: ['esm'],
     target: 'node20',
     splitting: true,

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runner, bundledStepKinds, createSimulatedExecutor } from '../src/index.js';
 import type { HostDeps } from '../src/fleet/host-lane.js';
+import { serveFleetThread } from '../src/fleet/thread-worker.js';
 
 /** Counts every fsync of this thread (file handles' sync and datasync, fs.fsyncSync) into `counter`. */
 export async function countFsyncs(counter: SharedArrayBuffer): Promise<void> {
@@ -42,3 +43,5 @@ export async function fleetThread(data: unknown): Promise<HostDeps> {
   const kinds = bundledStepKinds();
   return { runner: new Runner({ kinds, stateDir }), connect: (target) => createSimulatedExecutor(target.slice('sim:'.length)) };
 }
+
+serveFleetThread(fleetThread);

@@ -55,6 +55,7 @@ export { startFleet, budgetOf } from './fleet/fleet.js';
 export type { Fleet, FleetOptions } from './fleet/fleet.js';
 export type { FleetThreads, FleetThreadSetup } from './fleet/threads.js';
 export type { HostDeps } from './fleet/host-lane.js';
+export { serveFleetThread } from './fleet/thread-worker.js';
 export type { FleetResult, FleetEvents, HostOutcome, HostStatus } from './fleet/types.js';
 export { loadInventory, checkInventory, limitInventory } from './fleet/inventory.js';
 export type { Inventory, InventoryHost, Wave } from './fleet/inventory.js';

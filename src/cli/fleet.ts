@@ -20,6 +20,7 @@ import { UsageError, runnerFor, stopOnSignals, type Where } from './common.js';
 import { bold, green, red, renderChanges, yellow } from './render.js';
 import { checkTarget, connect } from './targets.js';
 import { confirm } from './confirm.js';
+import { fleetThreadsFor } from './fleet-thread.js';
 import { ValidationError } from '../errors.js';
 
 export interface FleetCommandOptions {
@@ -79,7 +80,9 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
     return ExitCode.ok;
   }
   const runner = await runnerFor(o.where, o.retries);
-  const fleet = startFleet({ ...fleetOptions, runner, connect: (target) => connect(target) });
+  // A large fleet spreads over every core (src/cli/fleet-thread.ts; $RUNBOOK_FLEET_THREADS=1: one thread).
+  const threads = fleetThreadsFor(o.where, inventory.hosts.length, o.retries);
+  const fleet = startFleet({ ...fleetOptions, runner, connect: (target) => connect(target), threads });
   if (o.detailedExitCode) {
     const code = await follow(fleet, { json: o.json, where: o.where, heading: `${o.runbook.definition.name} on ${inventory.hosts.length} host(s) (plan: nothing is changed)` });
     return detailedExitCode(code, (await fleet.result).counts['changes-pending'] > 0);
@@ -115,7 +118,8 @@ async function limitRefs(where: Where, pattern: string): Promise<Record<string, 
 /** `runbook resume <fleet-id>`: the fleet goes on from where its controller stopped. */
 export async function resumeFleetCommand(where: Where, fleetId: string, json: boolean, retries?: number): Promise<number> {
   const runner = await runnerFor(where, retries);
-  const fleet = await resumeFleet({ runner, kinds: bundledStepKinds(), connect: (target) => connect(target), fleetId });
+  const threads = fleetThreadsFor(where, (await where.store.readFleet(fleetId)).inventory.hosts.length, retries);
+  const fleet = await resumeFleet({ runner, kinds: bundledStepKinds(), connect: (target) => connect(target), fleetId, threads });
   return follow(fleet, { json, where, heading: 'resumed: finished hosts stay as they ended, runs under way resume from their journals, hosts not started start now' });
 }
 

@@ -3,13 +3,15 @@
  * core: the main thread keeps the fleet (its record, its budget, its events, its reports) and drives its
  * own share of hosts; each worker drives the hosts the main thread hands it, with its own runner — one
  * journal writer per run, in the worker that drives it, under the run's lease as ever (a run is handed
- * to one lane only, once). A worker builds its runner and its `connect` from a module of the
- * application's (functions do not cross threads): {@link FleetThreads.module}.
+ * to one lane only, once). Each worker thread runs a module of the application's (functions do not
+ * cross threads), {@link FleetThreads.module}, which builds its runner and `connect` and serves the
+ * fleet with `serveFleetThread` — in the application's own copy of the engine.
  */
 import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { InventoryHost } from './inventory.js';
-import type { HostDeps, HostLane, HostRunEnd } from './host-lane.js';
+import { FLEET_THREAD, type FromWorker, type ToWorker } from './thread-protocol.js';
+import type { HostLane, HostRunEnd } from './host-lane.js';
 import type { FleetRecord } from './types.js';
 
 /**
@@ -17,11 +19,12 @@ import type { FleetRecord } from './types.js';
  *
  * @example
  * ```ts
- * // fleet-thread.ts, loaded by each worker:
- * export async function fleetThread(data: { stateDir: string }): Promise<HostDeps> {
- *   const kinds = bundledStepKinds();
- *   return { runner: new Runner({ kinds, stateDir: data.stateDir }), connect: (t) => createSimulatedExecutor(t.slice(4)) };
+ * // fleet-thread.ts, run by each worker thread:
+ * export async function fleetThread(data: unknown): Promise<HostDeps> {
+ *   const { stateDir } = data as { stateDir: string };
+ *   return { runner: new Runner({ kinds: bundledStepKinds(), stateDir }), connect: (t) => createSimulatedExecutor(t.slice(4)) };
  * }
+ * serveFleetThread(fleetThread);
  * // the controller:
  * startFleet({ ...options, threads: { count: 2, module: new URL('./fleet-thread.js', import.meta.url), data: { stateDir } } });
  * ```
@@ -32,24 +35,13 @@ export interface FleetThreads {
    * this option). @default os.availableParallelism()
    */
   count?: number;
-  /** A module (path or URL) exporting `fleetThread(data): Promise<HostDeps>`, loaded by each worker. */
+  /** The module (a file URL or an absolute path) each worker thread runs: it calls `serveFleetThread(setup)`. */
   module: string | URL;
-  /** What `fleetThread` receives (structured-cloneable: plain data). */
+  /** What its setup function receives (structured-cloneable: plain data). */
   data?: unknown;
 }
 
-/** What a worker module exports. */
-export type FleetThreadSetup = (data: unknown) => Promise<HostDeps>;
-
-/** Messages from the main thread to a worker. */
-export type ToWorker =
-  | { type: 'init'; module: string; data: unknown; record: FleetRecord }
-  | { type: 'run'; id: number; host: InventoryHost; resume: boolean }
-  | { type: 'interrupt' }
-  | { type: 'close' };
-
-/** Messages from a worker to the main thread. */
-export type FromWorker = { type: 'started'; id: number } | { type: 'ended'; id: number; end: HostRunEnd } | { type: 'failed'; message: string };
+export type { FleetThreadSetup } from './thread-protocol.js';
 
 /** The threads a fleet uses: the option's count (or every core), never more than its hosts. */
 export function threadCountOf(threads: FleetThreads | undefined, hosts: number): number {
@@ -59,14 +51,13 @@ export function threadCountOf(threads: FleetThreads | undefined, hosts: number):
   return Math.max(1, Math.min(count, hosts));
 }
 
-/** The worker's entry: `thread-worker.js` beside this file (`.ts` when run from the sources, through tsx). */
-function startWorker(): Worker {
-  const ts = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./thread-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
-  if (!ts) return new Worker(entry);
-  // A worker does not inherit tsx's loader hooks on Node 20: it registers them before loading the entry.
+/** A worker thread running the application's module (a `.ts` one through tsx, as the tests and benches do). */
+function startWorker(module: string | URL): Worker {
+  const entry = module instanceof URL ? module : pathToFileURL(module);
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: FLEET_THREAD });
+  // A worker does not inherit tsx's loader hooks on Node 20: it registers them before loading the module.
   const tsx = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(tsx)}).then((t) => t.register()).then(() => import(${JSON.stringify(entry.href)}))`, { eval: true });
+  return new Worker(`import(${JSON.stringify(tsx)}).then((t) => t.register()).then(() => import(${JSON.stringify(entry.href)}))`, { eval: true, workerData: FLEET_THREAD });
 }
 
 /**
@@ -76,7 +67,7 @@ function startWorker(): Worker {
  * meanwhile; `runbook resume <fleet-id>` goes on.
  */
 export function workerLane(threads: FleetThreads, record: FleetRecord): HostLane {
-  const worker = startWorker();
+  const worker = startWorker(threads.module);
   const waiting = new Map<number, { onStart: () => void; done: (end: HostRunEnd) => void }>();
   let next = 0;
   let dead: string | undefined;
@@ -99,8 +90,7 @@ export function workerLane(threads: FleetThreads, record: FleetRecord): HostLane
   });
   worker.on('error', (e) => fail(e.message));
   worker.on('exit', (code) => fail(`exited with code ${code}`));
-  const module = threads.module instanceof URL ? threads.module.href : threads.module;
-  worker.postMessage({ type: 'init', module, data: threads.data, record } satisfies ToWorker);
+  worker.postMessage({ type: 'init', data: threads.data, record } satisfies ToWorker);
   return {
     get inFlight() {
       return waiting.size;

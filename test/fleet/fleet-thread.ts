@@ -5,6 +5,7 @@
  */
 import { VirtualClock, createSimulatedExecutor } from '../../src/index.js';
 import type { HostDeps } from '../../src/fleet/host-lane.js';
+import { serveFleetThread } from '../../src/fleet/thread-worker.js';
 import { newRunner } from '../helpers.js';
 
 export async function fleetThread(data: unknown): Promise<HostDeps> {
@@ -15,3 +16,5 @@ export async function fleetThread(data: unknown): Promise<HostDeps> {
     connect: (target) => (stop ? process.exit(1) : createSimulatedExecutor(target.slice(4), { clock })),
   };
 }
+
+serveFleetThread(fleetThread);

@@ -1,0 +1,48 @@
+/**
+ * The worker module of a fleet the CLI spreads over threads (src/fleet/threads.ts): each worker thread
+ * builds the runner and the connections the main thread has — the file store of the same state
+ * directory, the bundled step kinds, `--retries`, targets connected as `--target` does (credentials
+ * from the environment, which a worker shares).
+ */
+import { fileStore } from '../store/file-store.js';
+import type { HostDeps } from '../fleet/host-lane.js';
+import { availableParallelism } from 'node:os';
+import type { FleetThreads } from '../fleet/threads.js';
+import { serveFleetThread } from '../fleet/thread-worker.js';
+import { UsageError, runnerFor, type Where } from './common.js';
+import { connect } from './targets.js';
+
+/** What the main thread hands each worker. */
+interface ThreadData {
+  stateDir: string;
+  retries?: number;
+}
+
+export async function fleetThread(data: unknown): Promise<HostDeps> {
+  const { stateDir, retries } = data as ThreadData;
+  return { runner: await runnerFor({ stateDir, store: fileStore(stateDir) }, retries), connect: (target) => connect(target) };
+}
+serveFleetThread(fleetThread);
+
+/** Fleets at least this large spread over every core by default (measured in docs/fleets.md#scale). */
+export const THREADS_FROM_HOSTS = 100;
+
+/**
+ * The threads of a fleet driven by the CLI: `$RUNBOOK_FLEET_THREADS` when set (1: one thread), else every
+ * core for a fleet of {@link THREADS_FROM_HOSTS} hosts or more; one thread with a shared store (its
+ * workers are processes of their own: `runbook worker`).
+ *
+ * @example
+ * ```ts
+ * startFleet({ ...options, threads: fleetThreadsFor(where, inventory.hosts.length, retries) });
+ * ```
+ */
+export function fleetThreadsFor(where: Where, hosts: number, retries?: number): FleetThreads | undefined {
+  if (where.store.kind !== 'file') return undefined;
+  const set = process.env.RUNBOOK_FLEET_THREADS;
+  const count = set ? Number(set) : hosts >= THREADS_FROM_HOSTS ? availableParallelism() : 1;
+  if (!Number.isInteger(count) || count < 1) throw new UsageError(`RUNBOOK_FLEET_THREADS is a whole number of at least 1, got "${set}"`);
+  if (count === 1) return undefined;
+  const ts = import.meta.url.endsWith('.ts');
+  return { count, module: new URL(`./fleet-thread.${ts ? 'ts' : 'js'}`, import.meta.url), data: { stateDir: where.stateDir, retries } satisfies ThreadData };
+}
