@@ -6,7 +6,6 @@
  */
 import { fileStore } from '../store/file-store.js';
 import type { HostDeps } from '../fleet/host-lane.js';
-import { availableParallelism } from 'node:os';
 import type { FleetThreads } from '../fleet/threads.js';
 import { serveFleetThread } from '../fleet/thread-worker.js';
 import { UsageError, runnerFor, type Where } from './common.js';
@@ -24,23 +23,21 @@ export async function fleetThread(data: unknown): Promise<HostDeps> {
 }
 serveFleetThread(fleetThread);
 
-/** Fleets at least this large spread over every core by default (measured in docs/fleets.md#scale). */
-export const THREADS_FROM_HOSTS = 100;
-
 /**
- * The threads of a fleet driven by the CLI: `$RUNBOOK_FLEET_THREADS` when set (1: one thread), else every
- * core for a fleet of {@link THREADS_FROM_HOSTS} hosts or more; one thread with a shared store (its
- * workers are processes of their own: `runbook worker`).
+ * The threads of a fleet driven by the CLI: `$RUNBOOK_FLEET_THREADS`, else one — on this 2-core machine
+ * a second thread did not pay at 1,000 hosts with a 60 s restart (docs/fleets.md#scale: the main thread
+ * is busy a fifth of the fleet's time, and each worker loads the engine again). One thread with a
+ * shared store, whose workers are processes of their own (`runbook worker`).
  *
  * @example
  * ```ts
- * startFleet({ ...options, threads: fleetThreadsFor(where, inventory.hosts.length, retries) });
+ * startFleet({ ...options, threads: fleetThreadsFor(where, retries) });
  * ```
  */
-export function fleetThreadsFor(where: Where, hosts: number, retries?: number): FleetThreads | undefined {
+export function fleetThreadsFor(where: Where, retries?: number): FleetThreads | undefined {
   if (where.store.kind !== 'file') return undefined;
   const set = process.env.RUNBOOK_FLEET_THREADS;
-  const count = set ? Number(set) : hosts >= THREADS_FROM_HOSTS ? availableParallelism() : 1;
+  const count = set ? Number(set) : 1;
   if (!Number.isInteger(count) || count < 1) throw new UsageError(`RUNBOOK_FLEET_THREADS is a whole number of at least 1, got "${set}"`);
   if (count === 1) return undefined;
   const ts = import.meta.url.endsWith('.ts');

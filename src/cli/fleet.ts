@@ -80,8 +80,8 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
     return ExitCode.ok;
   }
   const runner = await runnerFor(o.where, o.retries);
-  // A large fleet spreads over every core (src/cli/fleet-thread.ts; $RUNBOOK_FLEET_THREADS=1: one thread).
-  const threads = fleetThreadsFor(o.where, inventory.hosts.length, o.retries);
+  // $RUNBOOK_FLEET_THREADS=N spreads the hosts over N threads (src/cli/fleet-thread.ts).
+  const threads = fleetThreadsFor(o.where, o.retries);
   const fleet = startFleet({ ...fleetOptions, runner, connect: (target) => connect(target), threads });
   if (o.detailedExitCode) {
     const code = await follow(fleet, { json: o.json, where: o.where, heading: `${o.runbook.definition.name} on ${inventory.hosts.length} host(s) (plan: nothing is changed)` });
@@ -118,8 +118,7 @@ async function limitRefs(where: Where, pattern: string): Promise<Record<string, 
 /** `runbook resume <fleet-id>`: the fleet goes on from where its controller stopped. */
 export async function resumeFleetCommand(where: Where, fleetId: string, json: boolean, retries?: number): Promise<number> {
   const runner = await runnerFor(where, retries);
-  const threads = fleetThreadsFor(where, (await where.store.readFleet(fleetId)).inventory.hosts.length, retries);
-  const fleet = await resumeFleet({ runner, kinds: bundledStepKinds(), connect: (target) => connect(target), fleetId, threads });
+  const fleet = await resumeFleet({ runner, kinds: bundledStepKinds(), connect: (target) => connect(target), fleetId, threads: fleetThreadsFor(where, retries) });
   return follow(fleet, { json, where, heading: 'resumed: finished hosts stay as they ended, runs under way resume from their journals, hosts not started start now' });
 }
 
