@@ -31,7 +31,9 @@ serveFleetThread(fleetThread);
  *
  * @example
  * ```ts
- * startFleet({ ...options, threads: fleetThreadsFor(where, retries) });
+ * declare const options: FleetOptions; // runner, kinds, runbook, inventory, connect
+ * declare const where: { stateDir: string; store: RunStore }; // the command line's state directory and store
+ * startFleet({ ...options, threads: fleetThreadsFor(where, 3) });
  * ```
  */
 export function fleetThreadsFor(where: Where, retries?: number): FleetThreads | undefined {

@@ -67,6 +67,8 @@ export async function hostRun(runner: Runner, record: FleetRecord, host: Invento
  *
  * @example
  * ```ts
+ * declare const runner: Runner; // the runner of this thread
+ * declare const record: FleetRecord; // the fleet's record, as startFleet stores it
  * const lane = localLane({ runner, connect: (t) => createSimulatedExecutor(t.slice(4)) }, record);
  * const end = await lane.run(record.inventory.hosts[0], false, () => console.log('started'));
  * if (end.ok) console.log(end.result.status);

@@ -26,7 +26,8 @@ import type { FleetRecord } from './types.js';
  * }
  * serveFleetThread(fleetThread);
  * // the controller:
- * startFleet({ ...options, threads: { count: 2, module: new URL('./fleet-thread.js', import.meta.url), data: { stateDir } } });
+ * declare const options: FleetOptions; // runner, kinds, runbook, inventory, connect
+ * startFleet({ ...options, threads: { count: 2, module: new URL('./fleet-thread.js', import.meta.url), data: { stateDir: options.runner.stateDir } } });
  * ```
  */
 export interface FleetThreads {
