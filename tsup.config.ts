@@ -54,7 +54,9 @@ export default defineConfig([
   // the time. ssh2 stays external (optional native parts). Transports and commands stay in chunks of
   // their own, loaded on demand.
   {
-    entry: { 'cli/main': 'src/cli/main.ts' },
+    // dist/fleet-thread.js: what each worker thread of a large fleet runs (src/cli/fleet-thread.ts), found
+    // beside the chunks (dist/) that start it.
+    entry: { 'cli/main': 'src/cli/main.ts', 'fleet-thread': 'src/cli/fleet-thread.ts' },
     format: ['esm'],
     target: 'node20',
     splitting: true,

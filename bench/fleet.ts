@@ -13,6 +13,7 @@
  *   node --import tsx bench/fleet.ts --quick               # 10 s restart; 200 and 1,000 hosts (~2 min)
  *   node --import tsx bench/fleet.ts --stress              # the stress figure: 2 s restart, 1,000 hosts
  *   node --import tsx bench/fleet.ts --restart 30 --hosts 500,2000 --poll 500
+ *   node --import tsx bench/fleet.ts --threads 2           # the hosts spread over 2 threads (startFleet's `threads`)
  *
  * The restart step polls at its default interval (1 s) unless `--poll` says otherwise; the 2 s stress
  * case polls every 200 ms, as this bench always did.
@@ -23,13 +24,11 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import fs from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { countFsyncs } from './fleet-thread.js';
 
 const LATENCY = 50;
 const args = process.argv.slice(2);
@@ -55,7 +54,7 @@ interface Figures {
 }
 
 if (args[0] === '--child') {
-  process.stdout.write(`${JSON.stringify(await child(Number(args[1]), Number(args[2]), args[3] === undefined ? 200 : Number(args[3])))}\n`);
+  process.stdout.write(`${JSON.stringify(await child(Number(args[1]), Number(args[2]), args[3] === undefined ? 200 : Number(args[3]), Number(args[4] ?? 1)))}\n`);
   process.exit(0);
 } else {
   await parent();
@@ -85,7 +84,7 @@ function peakRssOfProcess(sampled: number): number {
   }
 }
 
-async function child(count: number, restartMs: number, pollMs: number): Promise<Figures> {
+async function child(count: number, restartMs: number, pollMs: number, threads: number): Promise<Figures> {
   const { Runner, bundledStepKinds, createPreset, createSimulatedExecutor, loadInventory, loadRunbook, startFleet, writeHost } = await import('../src/index.js');
   const { tempDir } = await import('../test/helpers.js');
   const { describeCounts } = await import('../src/engine/outcome.js');
@@ -105,26 +104,10 @@ async function child(count: number, restartMs: number, pollMs: number): Promise<
   writeFileSync(inventoryFile, stringify({ defaults: { params: pollMs > 0 ? { pollIntervalMs: pollMs } : {} }, hosts: names.map((name) => ({ name, target: `sim:${name}.json` })) }));
   const inventory = await loadInventory(inventoryFile);
 
-  // Every fsync the process makes (journal batches, lease claims and renewals, atomic writes).
-  let fsyncs = 0;
-  const probe = await open(join(dir, 'probe'), 'w');
-  const handleProto = Object.getPrototypeOf(probe) as { sync: () => Promise<void>; datasync: () => Promise<void> };
-  await probe.close();
-  for (const name of ['sync', 'datasync'] as const) {
-    const original = handleProto[name];
-    handleProto[name] = function (this: unknown) {
-      fsyncs += 1;
-      return original.call(this);
-    };
-  }
-  for (const name of ['fsyncSync', 'fdatasyncSync'] as const) {
-    const original = fs[name];
-    (fs as unknown as Record<string, unknown>)[name] = (fd: number) => {
-      fsyncs += 1;
-      return original(fd);
-    };
-  }
-  syncBuiltinESMExports();
+  // Every fsync the process makes (journal batches, lease claims and renewals, atomic writes), in this
+  // thread and in the fleet's workers (they add to the same shared counter).
+  const synced = new SharedArrayBuffer(4);
+  await countFsyncs(synced);
 
   let peakHeap = 0;
   let peakHeapTotal = 0;
@@ -150,6 +133,8 @@ async function child(count: number, restartMs: number, pollMs: number): Promise<
     inventory,
     connect: (target) => createSimulatedExecutor(target.slice('sim:'.length)),
     concurrency: count,
+    // The workers' runner and connect: bench/fleet-thread.ts, as this process's.
+    ...(threads > 1 ? { threads: { count: threads, module: new URL('./fleet-thread.ts', import.meta.url), data: { stateDir, synced } } } : {}),
   });
   // BENCH_HEAP_SNAPSHOT=<file>@<seconds>: a heap snapshot that many seconds into the fleet.
   const [snapFile, snapAt] = (process.env.BENCH_HEAP_SNAPSHOT ?? '').split('@');
@@ -185,7 +170,7 @@ async function child(count: number, restartMs: number, pollMs: number): Promise<
     peakExternal,
     journalBytes,
     records,
-    fsyncs,
+    fsyncs: Atomics.load(new Int32Array(synced), 0),
     status: result.status,
     outcome: describeCounts(result.counts),
   };
@@ -203,10 +188,10 @@ async function startProfile(): Promise<() => Promise<unknown>> {
   return async () => ((await post('Profiler.stop')) as { profile: unknown }).profile;
 }
 
-function runChild(count: number, restartMs: number, pollMs: number, nodeFlags: string[]): Promise<Figures> {
+function runChild(count: number, restartMs: number, pollMs: number, nodeFlags: string[], threads = 1): Promise<Figures> {
   const self = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', self, '--child', String(count), String(restartMs), String(pollMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', self, '--child', String(count), String(restartMs), String(pollMs), String(threads)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('error', reject);
@@ -227,13 +212,15 @@ async function parent(): Promise<void> {
   const pollMs = Number(arg('--poll') ?? (restartMs <= 2000 ? 200 : 0));
   const dashDash = args.indexOf('--');
   const nodeFlags = dashDash >= 0 ? args.slice(dashDash + 1) : [];
+  // Threads that drive hosts (the main thread among them): 1 drives every host in the main thread.
+  const threads = Number(arg('--threads') ?? 1);
 
   const alone = await runChild(1, restartMs, pollMs, []);
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
-  console.log(`${LATENCY} ms per round trip, ${restartMs / 1000} s restart, polled every ${pollMs > 0 ? `${pollMs} ms` : '1 s (the default)'}, concurrency = hosts, one process per fleet, ${new Date().toISOString()}`);
+  console.log(`${LATENCY} ms per round trip, ${restartMs / 1000} s restart, polled every ${pollMs > 0 ? `${pollMs} ms` : '1 s (the default)'}, concurrency = hosts, one process per fleet, ${threads > 1 ? `${threads} threads (worker threads: bench/fleet-thread.ts)` : 'one thread'}, ${new Date().toISOString()}`);
   console.log(`one host alone: ${(alone.wallMs / 1000).toFixed(1)} s, CPU ${alone.mainCpuMs.toFixed(0)} ms main + ${alone.otherCpuMs.toFixed(0)} ms other threads, peak RSS ${mb(alone.peakRss)}, journal ${alone.journalBytes} B in ${alone.records} records, ${alone.fsyncs} fsyncs`);
   for (const n of sizes) {
-    const f = await runChild(n, restartMs, pollMs, nodeFlags);
+    const f = await runChild(n, restartMs, pollMs, nodeFlags, threads);
     const ratio = f.wallMs / alone.wallMs;
     const main = f.mainCpuMs / n;
     const other = f.otherCpuMs / n;

@@ -27,6 +27,7 @@ import { attachFleetOutput, operatorAlert, paintOutcome } from './fleet-output.j
 export { progressLine } from './fleet-view.js';
 import { checkTarget, connect } from './targets.js';
 import { confirm } from './confirm.js';
+import { fleetThreadsFor } from './fleet-thread.js';
 import { ValidationError } from '../errors.js';
 
 export interface FleetCommandOptions {
@@ -91,7 +92,9 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
     return ExitCode.ok;
   }
   const runner = await runnerFor(o.where, o.retries);
-  const fleet = startFleet({ ...fleetOptions, runner, connect: (target) => connect(target) });
+  // $RUNBOOK_FLEET_THREADS=N spreads the hosts over N threads (src/cli/fleet-thread.ts).
+  const threads = fleetThreadsFor(o.where, o.retries);
+  const fleet = startFleet({ ...fleetOptions, runner, connect: (target) => connect(target), threads });
   if (o.detailedExitCode) {
     const code = await follow(fleet, { json: o.json, where: o.where, heading: `${o.runbook.definition.name} on ${inventory.hosts.length} host(s) (plan: nothing is changed)` });
     return detailedExitCode(code, (await fleet.result).counts['changes-pending'] > 0);
@@ -127,7 +130,7 @@ async function limitRefs(where: Where, pattern: string): Promise<Record<string, 
 /** `runbook resume <fleet-id>`: the fleet goes on from where its controller stopped. */
 export async function resumeFleetCommand(where: Where, fleetId: string, json: boolean, retries?: number): Promise<number> {
   const runner = await runnerFor(where, retries);
-  const fleet = await resumeFleet({ runner, kinds: bundledStepKinds(), connect: (target) => connect(target), fleetId });
+  const fleet = await resumeFleet({ runner, kinds: bundledStepKinds(), connect: (target) => connect(target), fleetId, threads: fleetThreadsFor(where, retries) });
   return follow(fleet, { json, where, heading: 'resumed: finished hosts stay as they ended, runs under way resume from their journals, hosts not started start now' });
 }
 

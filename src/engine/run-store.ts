@@ -65,6 +65,8 @@ export interface LeaseOptions {
   now?: () => number;
   /** Test hook: runs between reading the current lease and claiming the next generation. */
   beforeClaim?: () => Promise<void>;
+  /** Schedules the renewals; returns what stops them (tests renew by hand). @default an unref'd setInterval */
+  schedule?: (renew: () => Promise<void>, everyMs: number) => () => void;
 }
 
 /** A run as a store lists it (`status`), kept when a drive ends. */

@@ -10,17 +10,18 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { EventEmitter } from 'eventemitter3';
-import { DurabilityError, ValidationError, toErrorRecord } from '../errors.js';
-import type { Executor } from '../executors/types.js';
+import { ValidationError } from '../errors.js';
 import type { StepKindRegistry } from '../engine/kinds.js';
 import { checkStepParameters, resolveParameters } from '../engine/loader.js';
 import type { Run, Runner } from '../engine/runner.js';
 import type { JournalRecord, RunStore } from '../engine/run-store.js';
-import { fingerprint, type LoadedRunbook, type RunbookDefinition } from '../engine/runbook.js';
+import type { LoadedRunbook, RunbookDefinition } from '../engine/runbook.js';
 import { replay, resultOf } from '../engine/replay.js';
 import type { RunResult } from '../engine/types.js';
 import { OUTCOMES, countOutcomes, exitCodeOf, outcomeOf, changedValues, type Outcome } from '../engine/outcome.js';
 import type { Inventory, InventoryHost } from './inventory.js';
+import { hostRunId, localLane, paramsFor, type HostDeps, type HostLane } from './host-lane.js';
+import { laneGroup, threadCountOf, workerLane, type FleetThreads } from './threads.js';
 import type { FleetEvents, FleetRecord, FleetResult, FleetStore, HostOutcome, HostStatus } from './types.js';
 
 export type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus, HostStepEvent } from './types.js';
@@ -29,13 +30,11 @@ import { writeFleetReports } from './fleet-report.js';
 /** A runner whose store keeps fleets too (both stores of `src/store/` do). */
 export type FleetRunner = Runner<RunStore & FleetStore>;
 
-export interface FleetOptions {
+export interface FleetOptions extends HostDeps {
   runner: FleetRunner;
   kinds: StepKindRegistry;
   runbook: LoadedRunbook;
   inventory: Inventory;
-  /** Connects to a host's target (the CLI's `connect`); the fleet imports no transport. */
-  connect: (target: string) => Promise<Executor>;
   checkMode?: boolean;
   /** Parameters that win over the inventory's (e.g. from the command line). */
   params?: Record<string, unknown>;
@@ -44,6 +43,11 @@ export interface FleetOptions {
   /** Failed hosts tolerated: a number, or a percentage of the fleet (`"10%"`). @default 0 */
   maxFailures?: number | string;
   fleetId?: string;
+  /**
+   * Spread the hosts over worker threads (see {@link FleetThreads}): the main thread keeps the fleet and
+   * drives a share of the hosts, each worker the rest. @default every host in the main thread
+   */
+  threads?: FleetThreads;
 }
 
 export interface Fleet {
@@ -71,10 +75,6 @@ export function budgetOf(maxFailures: number | string | undefined, hosts: number
   if (!m || (m[2] === '' && !Number.isInteger(Number(m[1])))) throw refuse('a whole number or a percentage (e.g. 2 or 10%)');
   if (m[2] === '%' && Number(m[1]) > 100) throw refuse('a percentage is at most 100%');
   return m[2] === '%' ? Math.floor((Number(m[1]) / 100) * hosts) : Number(m[1]);
-}
-
-function paramsFor(record: Pick<FleetRecord, 'inventory' | 'params'>, host: InventoryHost): Record<string, unknown> {
-  return { ...record.inventory.defaults.params, ...host.params, ...record.params };
 }
 
 /** A host's outcome from its run's result. */
@@ -131,24 +131,7 @@ export function countsAsFailure(outcome: Outcome | HostStatus): boolean {
   return outcome in OUTCOMES && fails(outcome as Outcome);
 }
 
-/**
- * A host's run in its fleet: resumed from its journal when it has one, else started with the host's
- * parameters (the inventory's defaults, the host's own, then the fleet's).
- */
-export async function hostRun(runner: Runner, record: FleetRecord, host: InventoryHost, executor: Executor, records: readonly JournalRecord[] | undefined): Promise<Run> {
-  const runId = hostRunId(record.fleetId, host.name);
-  // Resumed from the records the caller read (its journal is not read again).
-  if (records) return runner.resume(runId, { executor, records });
-  // With its source, the run records a runbook that `resume <run-id>` loads again (not `runbook <name>`).
-  const runbook = record.source ? { definition: record.runbook, source: record.source, fingerprint: fingerprint(record.runbook) } : record.runbook;
-  return runner.start(runbook, { executor, runId, params: paramsFor(record, host), checkMode: record.checkMode, target: host.target });
-}
-
-/** The run id of a host in a fleet: fixed, so that a resumed fleet finds the host's run (or knows it never started). */
-export function hostRunId(fleetId: string, host: string): string {
-  return `${fleetId}.${host}`;
-}
-
+export { hostRun, hostRunId, type HostRunEnd } from './host-lane.js';
 
 /**
  * Starts a fleet. Throws before anything starts when a host's parameters are wrong or the budget is not
@@ -215,20 +198,32 @@ export function fleetRecordOf(options: Omit<FleetOptions, 'runner' | 'connect'>)
  * way are resumed from their journals, and hosts never started start now — within the budget, wave by
  * wave, as if the fleet had not stopped.
  */
-export async function resumeFleet(options: Pick<FleetOptions, 'runner' | 'kinds' | 'connect'> & { fleetId: string }): Promise<Fleet> {
+export async function resumeFleet(options: Pick<FleetOptions, 'runner' | 'kinds' | 'connect' | 'threads'> & { fleetId: string }): Promise<Fleet> {
   const record = await options.runner.store.readFleet(options.fleetId);
   return driveFleet(record, options, async () => undefined);
 }
 
-function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'connect'>, prepare: () => Promise<void>): Fleet {
+function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'connect' | 'threads'>, prepare: () => Promise<void>): Fleet {
   const { fleetId, inventory } = record;
   const dir = deps.runner.store.fleetDir(fleetId);
   const events = new EventEmitter<FleetEvents>();
   let interrupted = false;
-  const running = new Set<Run>();
+  // Throws before anything starts when the count is not a number.
+  const threads = threadCountOf(deps.threads, inventory.hosts.length);
+  let lanes: HostLane | undefined;
   const result = (async (): Promise<FleetResult> => {
     await new Promise((r) => setImmediate(r));
     await prepare();
+    // The main thread's lane, and a lane per worker thread when the fleet spreads over more.
+    const local = localLane(deps, record);
+    lanes = threads > 1 && deps.threads ? laneGroup([local, ...Array.from({ length: threads - 1 }, () => workerLane(deps.threads as FleetThreads, record))]) : local;
+    try {
+      return await driveHosts(lanes);
+    } finally {
+      await lanes.close();
+    }
+  })();
+  async function driveHosts(lanes: HostLane): Promise<FleetResult> {
     await mkdir(dir, { recursive: true });
     const waves = initialOutcomes(record);
     const settle = settleOutcome;
@@ -268,28 +263,23 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
       }
       // Tried again: its earlier "unreachable" no longer counts; this attempt does.
       if (!ended && unreachable[host.name]) failures -= 1;
-      let executor: Executor | undefined;
-      try {
-        executor = await deps.connect(host.target);
-        const run = await hostRun(deps.runner, record, host, executor, ended && recordsOf.get(host.name));
-        running.add(run);
-        if (interrupted) run.interrupt();
+      const end = await lanes.run(host, ended && recordsOf.get(host.name), (run) => {
         outcome.status = 'running';
         const at = { fleetId, wave: outcome.wave, host: host.name };
-        run.events.on('step:transition', (event) => events.emit('host:step', { ...at, name: 'step:transition', event }));
-        run.events.on('step:settled', (event) => events.emit('host:step', { ...at, name: 'step:settled', event }));
-        run.events.on('step:compensation', (event) => events.emit('host:step', { ...at, name: 'step:compensation', event }));
-        run.events.on('step:wait', (event) => events.emit('host:step', { ...at, name: 'step:wait', event }));
-        events.emit('host:start', { fleetId, wave: outcome.wave, host: host.name, runId });
-        try {
-          settle(outcome, await run.result);
-        } finally {
-          running.delete(run);
+        // A run driven in this thread shows its steps live; one in a worker thread shows its start and end.
+        if (run) {
+          run.events.on('step:transition', (event) => events.emit('host:step', { ...at, name: 'step:transition', event }));
+          run.events.on('step:settled', (event) => events.emit('host:step', { ...at, name: 'step:settled', event }));
+          run.events.on('step:compensation', (event) => events.emit('host:step', { ...at, name: 'step:compensation', event }));
+          run.events.on('step:wait', (event) => events.emit('host:step', { ...at, name: 'step:wait', event }));
         }
-      } catch (error) {
-        outcome.error = toErrorRecord(error);
+        events.emit('host:start', { fleetId, wave: outcome.wave, host: host.name, runId });
+      });
+      if (end.ok) settle(outcome, end.result);
+      else {
+        outcome.error = end.error;
         outcome.endedAt = new Date().toISOString();
-        if (error instanceof DurabilityError && error.resumable) {
+        if (end.resumable) {
           // The state directory would not take a write: the host's run stopped before the change it
           // guards and waits for a resume — its target was reached, and it did not fail.
           outcome.status = 'awaiting-resume';
@@ -303,8 +293,6 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
         await deps.runner.store
           .recordUnreachableHost(fleetId, { host: host.name, wave, position, runId, error: outcome.error, at: outcome.endedAt })
           .catch(() => undefined);
-      } finally {
-        await executor?.close().catch(() => undefined);
       }
       if (fails(outcome.outcome)) failures += 1;
       if (budgeted && failures > record.maxFailures) spent = true;
@@ -341,14 +329,14 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
     await writeFleetReports(fleet);
     events.emit('fleet:end', fleet);
     return fleet;
-  })();
+  }
   return {
     id: fleetId,
     events,
     result,
     interrupt() {
       interrupted = true;
-      for (const run of running) run.interrupt();
+      lanes?.interrupt();
     },
   };
 }

@@ -5,7 +5,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { threadId } from 'node:worker_threads';
 import { join } from 'node:path';
 import { acquireLease } from '../../src/store/file-lease.js';
 import { Journal, readJournal } from '../../src/store/file-journal.js';
@@ -32,6 +34,46 @@ test('two drivers that both found the run free: exactly one takes the lease', as
   assert.is(lost.length, 1);
   assert.is((lost[0].reason as JournalError).code, 'LEASE_HELD');
   await (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof acquireLease>>>).value.release();
+});
+
+test('a lease another thread of this process holds keeps the run: a second thread cannot take it over', async () => {
+  // A fleet's hosts spread over worker threads share one pid: only the thread that took a lease knows
+  // whether it let it go, so another thread's live lease is held until it expires.
+  const dir = await tempDir();
+  const other = { generation: 1, host: hostname(), pid: process.pid, token: 'another-thread', thread: threadId + 1, expiresAt: new Date(Date.now() + 60_000).toISOString() };
+  await writeFile(join(dir, 'lease.1.json'), JSON.stringify(other));
+  const error = await acquireLease(dir).then(
+    () => null,
+    (e: JournalError) => e,
+  );
+  assert.is(error?.code, 'LEASE_HELD', 'took a lease another thread holds');
+});
+
+test('a renewal moves the lease on without an fsync: only the claim is flushed', async () => {
+  const dir = await tempDir();
+  let clock = Date.now();
+  let renew: (() => Promise<void>) | undefined;
+  const lease = await acquireLease(dir, { ttlMs: 60_000, now: () => clock, schedule: (fn) => ((renew = fn), () => undefined) });
+  const probe = await open(join(dir, 'probe'), 'w');
+  const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+  await probe.close();
+  const sync = proto.sync;
+  let syncs = 0;
+  proto.sync = function (this: unknown) {
+    syncs += 1;
+    return sync.call(this);
+  };
+  try {
+    clock += 20_000;
+    assert.ok(renew, 'the renewal was scheduled');
+    await renew?.();
+  } finally {
+    proto.sync = sync;
+  }
+  assert.is(syncs, 0);
+  const renewed = JSON.parse(await readFile(join(dir, `lease.${lease.generation}.json`), 'utf8')) as { expiresAt: string };
+  assert.is(renewed.expiresAt, new Date(clock + 60_000).toISOString());
+  await lease.release();
 });
 
 test('a holder paused past its expiry is fenced: its appends are refused and the journal stays whole', async () => {

@@ -1,0 +1,48 @@
+/**
+ * The worker module of a fleet the CLI spreads over threads (src/fleet/threads.ts): each worker thread
+ * builds the runner and the connections the main thread has — the file store of the same state
+ * directory, the bundled step kinds, `--retries`, targets connected as `--target` does (credentials
+ * from the environment, which a worker shares).
+ */
+import { fileStore } from '../store/file-store.js';
+import type { HostDeps } from '../fleet/host-lane.js';
+import type { FleetThreads } from '../fleet/threads.js';
+import { serveFleetThread } from '../fleet/thread-worker.js';
+import { UsageError } from './args.js';
+import { runnerFor, type Where } from './state.js';
+import { connect } from './targets.js';
+
+/** What the main thread hands each worker. */
+interface ThreadData {
+  stateDir: string;
+  retries?: number;
+}
+
+export async function fleetThread(data: unknown): Promise<HostDeps> {
+  const { stateDir, retries } = data as ThreadData;
+  return { runner: await runnerFor({ stateDir, store: fileStore(stateDir) }, retries), connect: (target) => connect(target) };
+}
+serveFleetThread(fleetThread);
+
+/**
+ * The threads of a fleet driven by the CLI: `$RUNBOOK_FLEET_THREADS`, else one — on this 2-core machine
+ * a second thread did not pay at 1,000 hosts with a 60 s restart (docs/fleets.md#scale: the main thread
+ * is busy a fifth of the fleet's time, and each worker loads the engine again). One thread with a
+ * shared store, whose workers are processes of their own (`runbook worker`).
+ *
+ * @example
+ * ```ts
+ * declare const options: FleetOptions; // runner, kinds, runbook, inventory, connect
+ * declare const where: { stateDir: string; store: RunStore }; // the command line's state directory and store
+ * startFleet({ ...options, threads: fleetThreadsFor(where, 3) });
+ * ```
+ */
+export function fleetThreadsFor(where: Where, retries?: number): FleetThreads | undefined {
+  if (where.store.kind !== 'file') return undefined;
+  const set = process.env.RUNBOOK_FLEET_THREADS;
+  const count = set ? Number(set) : 1;
+  if (!Number.isInteger(count) || count < 1) throw new UsageError(`RUNBOOK_FLEET_THREADS is a whole number of at least 1, got "${set}"`);
+  if (count === 1) return undefined;
+  const ts = import.meta.url.endsWith('.ts');
+  return { count, module: new URL(`./fleet-thread.${ts ? 'ts' : 'js'}`, import.meta.url), data: { stateDir: where.stateDir, retries } satisfies ThreadData };
+}

@@ -1,0 +1,118 @@
+/**
+ * Where a fleet's host runs are driven: a lane connects to a host, drives its run to its end (or to a
+ * safe point) and closes the connection. The main thread's lane drives them in this thread; a worker
+ * thread's lane (`threads.ts`) hands them to a worker, which drives them with this same code. The fleet
+ * itself — its record, its budget, its events — stays with the one thread that scheduled the host.
+ */
+import { DurabilityError, toErrorRecord, type ErrorRecord } from '../errors.js';
+import type { Executor } from '../executors/types.js';
+import type { Run, Runner } from '../engine/runner.js';
+import { fingerprint } from '../engine/runbook.js';
+import type { RunResult } from '../engine/types.js';
+import type { InventoryHost } from './inventory.js';
+import type { JournalRecord } from '../engine/run-store.js';
+import type { FleetRecord } from './types.js';
+
+/**
+ * How a host's drive ended, as the fleet reads it: its run's result, or the error that kept it from one
+ * (`resumable` when the state directory refused a write before the change it guards: the host awaits a
+ * resume; otherwise its target could not be reached). Plain data: it crosses threads as it is.
+ */
+export type HostRunEnd = { ok: true; result: RunResult } | { ok: false; error: ErrorRecord; resumable: boolean };
+
+/** What a lane needs to drive a host: the runner of its thread and a way to reach a target. */
+export interface HostDeps {
+  runner: Runner;
+  /** Connects to a host's target (the CLI's `connect`); the fleet imports no transport. */
+  connect: (target: string) => Promise<Executor>;
+}
+
+/** Drives one host of a fleet at a time, many at once. */
+export interface HostLane {
+  /** Hosts being driven by this lane now. */
+  readonly inFlight: number;
+  /** False once the lane can drive no more hosts (its worker stopped). */
+  readonly alive: boolean;
+  /**
+   * Drives a host's run (resumed when `records`, its journal as the fleet read it, are given); `onStart`
+   * once its run exists, with the run when it is driven in this thread.
+   */
+  run(host: InventoryHost, records: readonly JournalRecord[] | undefined, onStart: (run?: Run) => void): Promise<HostRunEnd>;
+  /** Stops every run of this lane at its next safe point, and every one it starts from now on. */
+  interrupt(): void;
+  /** Lets go of the lane (a worker ends) once its runs have ended. */
+  close(): Promise<void>;
+}
+
+/** The run id of a host in a fleet: fixed, so that a resumed fleet finds the host's run (or knows it never started). */
+export function hostRunId(fleetId: string, host: string): string {
+  return `${fleetId}.${host}`;
+}
+
+/** A host's parameters: the inventory's defaults, the host's own, then the fleet's. */
+export function paramsFor(record: Pick<FleetRecord, 'inventory' | 'params'>, host: InventoryHost): Record<string, unknown> {
+  return { ...record.inventory.defaults.params, ...host.params, ...record.params };
+}
+
+/**
+ * A host's run in its fleet: resumed from its journal when it has one, else started with the host's
+ * parameters (the inventory's defaults, the host's own, then the fleet's).
+ */
+export async function hostRun(runner: Runner, record: FleetRecord, host: InventoryHost, executor: Executor, records: readonly JournalRecord[] | undefined): Promise<Run> {
+  const runId = hostRunId(record.fleetId, host.name);
+  // Resumed from the records the caller read (its journal is not read again).
+  if (records) return runner.resume(runId, { executor, records });
+  // With its source, the run records a runbook that `resume <run-id>` loads again (not `runbook <name>`).
+  const runbook = record.source ? { definition: record.runbook, source: record.source, fingerprint: fingerprint(record.runbook) } : record.runbook;
+  return runner.start(runbook, { executor, runId, params: paramsFor(record, host), checkMode: record.checkMode, target: host.target });
+}
+
+/**
+ * The lane of this thread: each host connected, driven and closed here.
+ *
+ * @example
+ * ```ts
+ * declare const runner: Runner; // the runner of this thread
+ * declare const record: FleetRecord; // the fleet's record, as startFleet stores it
+ * const lane = localLane({ runner, connect: (t) => createSimulatedExecutor(t.slice(4)) }, record);
+ * const end = await lane.run(record.inventory.hosts[0], undefined, () => console.log('started'));
+ * if (end.ok) console.log(end.result.status);
+ * ```
+ */
+export function localLane(deps: HostDeps, record: FleetRecord): HostLane {
+  const running = new Set<Run>();
+  let interrupted = false;
+  let inFlight = 0;
+  return {
+    get inFlight() {
+      return inFlight;
+    },
+    alive: true,
+    async run(host, records, onStart) {
+      inFlight += 1;
+      let executor: Executor | undefined;
+      try {
+        executor = await deps.connect(host.target);
+        const run = await hostRun(deps.runner, record, host, executor, records);
+        running.add(run);
+        if (interrupted) run.interrupt();
+        onStart(run);
+        try {
+          return { ok: true, result: await run.result };
+        } finally {
+          running.delete(run);
+        }
+      } catch (error) {
+        return { ok: false, error: toErrorRecord(error), resumable: error instanceof DurabilityError && error.resumable };
+      } finally {
+        await executor?.close().catch(() => undefined);
+        inFlight -= 1;
+      }
+    },
+    interrupt() {
+      interrupted = true;
+      for (const run of running) run.interrupt();
+    },
+    async close() {},
+  };
+}

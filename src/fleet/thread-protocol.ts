@@ -1,0 +1,24 @@
+/**
+ * What a fleet's main thread and its worker threads say to each other (`threads.ts`, `thread-worker.ts`):
+ * plain data, structured-cloned across threads.
+ */
+import type { HostDeps, HostRunEnd } from './host-lane.js';
+import type { InventoryHost } from './inventory.js';
+import type { JournalRecord } from '../engine/run-store.js';
+import type { FleetRecord } from './types.js';
+
+/** Marks a worker thread started by a fleet (its `workerData`). */
+export const FLEET_THREAD = 'runbook-engine:fleet-thread';
+
+/** What a worker module hands `serveFleetThread`: its runner and connections, built from the fleet's `threads.data`. */
+export type FleetThreadSetup = (data: unknown) => Promise<HostDeps>;
+
+/** Messages from the main thread to a worker. */
+export type ToWorker =
+  | { type: 'init'; data: unknown; record: FleetRecord }
+  | { type: 'run'; id: number; host: InventoryHost; records: readonly JournalRecord[] | undefined }
+  | { type: 'interrupt' }
+  | { type: 'close' };
+
+/** Messages from a worker to the main thread. */
+export type FromWorker = { type: 'started'; id: number } | { type: 'ended'; id: number; end: HostRunEnd } | { type: 'failed'; message: string };

@@ -1,0 +1,47 @@
+/**
+ * The worker side of a fleet spread over threads (`threads.ts`). The application's module — the one a
+ * fleet's `threads.module` names, which each worker thread runs — builds its runner and `connect`, and
+ * hands that function to {@link serveFleetThread}: in a fleet's worker thread it then drives each host
+ * the main thread hands it, as the main thread's own lane does, and tells when each run started and how
+ * it ended. Imported anywhere else (the main thread), it does nothing.
+ */
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { localLane, type HostLane } from './host-lane.js';
+import { FLEET_THREAD, type FleetThreadSetup, type FromWorker, type ToWorker } from './thread-protocol.js';
+
+/**
+ * Serves a fleet's hosts in this worker thread, with the runner and connections `setup` builds from
+ * the fleet's `threads.data`. Call it at the top level of the module that `threads.module` names.
+ *
+ * @example
+ * ```ts
+ * // fleet-thread.ts
+ * export async function fleetThread(data: unknown): Promise<HostDeps> {
+ *   const { stateDir } = data as { stateDir: string };
+ *   return { runner: new Runner({ kinds: bundledStepKinds(), stateDir }), connect: (t) => createSimulatedExecutor(t.slice(4)) };
+ * }
+ * serveFleetThread(fleetThread);
+ * ```
+ */
+export function serveFleetThread(setup: FleetThreadSetup): void {
+  const port = parentPort;
+  if (isMainThread || !port || workerData !== FLEET_THREAD) return;
+  let lane: Promise<HostLane> | undefined;
+  const post = (m: FromWorker) => port.postMessage(m);
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'init') {
+      lane = setup(m.data).then((deps) => localLane(deps, m.record));
+      lane.catch((e: unknown) => post({ type: 'failed', message: (e as Error)?.message ?? String(e) }));
+    } else if (m.type === 'run') {
+      void lane
+        ?.then((l) => l.run(m.host, m.records, () => post({ type: 'started', id: m.id })))
+        .then((end) => post({ type: 'ended', id: m.id, end }))
+        // A worker whose setup failed said so once ('failed'): the main thread ends its hosts.
+        .catch(() => undefined);
+    } else if (m.type === 'interrupt') {
+      void lane?.then((l) => l.interrupt());
+    } else {
+      port.close();
+    }
+  });
+}
