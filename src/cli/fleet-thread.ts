@@ -33,7 +33,7 @@ serveFleetThread(fleetThread);
  * @example
  * ```ts
  * declare const options: FleetOptions; // runner, kinds, runbook, inventory, connect
- * declare const where: { stateDir: string; store: RunStore }; // the command line's state directory and store
+ * declare const where: Parameters<typeof fleetThreadsFor>[0]; // the command line's state directory and store
  * startFleet({ ...options, threads: fleetThreadsFor(where, 3) });
  * ```
  */
