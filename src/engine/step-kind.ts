@@ -15,6 +15,7 @@ import { assign, fromPromise, setup } from 'xstate';
 import type { ObjectSchema, Schema } from '../util/zod.js';
 import { toErrorRecord } from '../errors.js';
 import type { StepRuntime } from './step-runtime.js';
+import type { HostOp } from '../executors/types.js';
 import type { Compensation, Json, StepMachineContext, StepMachineInput, StepPlan, Verification } from './types.js';
 import type { DeclaredWrite } from '../windows/registry.js';
 import type { RegistryPrior } from '../windows/undo-files.js';
@@ -75,6 +76,14 @@ export interface StepKindDefinition<P, O extends Json = Json, D extends Json | u
   compensateLast?: boolean;
   /** Registry values this step may write, so that a backup step can capture them beforehand. */
   declares?(args: HandlerArgs<P>): Promise<DeclaredWrite[]>;
+  /**
+   * The reads its handlers will make that its parameters alone decide (no answer from the target
+   * needed to name them). The engine sends the declared reads of the steps still to run along with the
+   * first read batch of a drive, and the read cache serves them: a kind declares its own reads instead
+   * of an earlier kind reading them on its behalf. Pure: the target is not read to name them. Reads a
+   * write or a restart before the step would drop from the cache gain nothing by being declared.
+   */
+  reads?(args: { params: P }): readonly HostOp[];
   /** Reads the current state. Read-only: runs again whenever a run is resumed. */
   probe(args: HandlerArgs<P>): Promise<O>;
   /** Compares with the desired state. No changes → `skipped`; check mode stops here. */

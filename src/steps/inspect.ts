@@ -23,6 +23,7 @@ import { dotnetParams, dotnetValues } from './dotnet.js';
 import { preflightParams } from './preflight.js';
 import { PREFLIGHT_BATCH, judgeHost, preflightReadsOf, type HostVerdict } from './requirements.js';
 import { RESTART_MARKER } from '../windows/restart-marker.js';
+import { RESTART_MARKER_READ } from './host-reads.js';
 import { readBatch } from '../executors/read-batch.js';
 import { registryViews } from '../windows/os.js';
 import { schannelParams, schannelWrites } from './schannel.js';
@@ -176,7 +177,11 @@ export async function inspectHost(options: InspectOptions): Promise<InspectRepor
   const preflight = withOf(steps, 'orchestrator/preflight', preflightParams, params)[0] ?? z.parse(preflightParams, {});
   const services = [...new Set([...withOf(steps, 'orchestrator/ip-verify', ipVerifyParams, params).flatMap((p) => p.services)])];
   // One batch: the prerequisites (the engine's restart marker among them), the services.
-  const read = await readBatch((ops) => guarded.run(ops), { ...PREFLIGHT_BATCH, services: services.map((name) => ({ op: 'service.status', name }) as const) });
+  const read = await readBatch((ops) => guarded.run(ops), {
+    ...PREFLIGHT_BATCH,
+    restartMarker: RESTART_MARKER_READ,
+    services: services.map((name) => ({ op: 'service.status', name }) as const),
+  });
   const reads = preflightReadsOf(read);
   const items: InspectItem[] = judgeHost(reads, preflight).map(fromHostVerdict);
 
