@@ -6,8 +6,10 @@
  */
 import type { HostOp } from '../executors/types.js';
 import { readKey } from './read-cache.js';
-import { stepsDeclaringReads } from './step-params.js';
-import type { RunView } from './step-runtime.js';
+import { stepsDeclaringReads, type KindShape, type LookAheadInput } from './step-params.js';
+
+/** What the read-ahead reads of a kind: its parameters' schema, and the reads it declares. */
+export type ReadingKind = KindShape & { reads?(args: { params: unknown }): readonly HostOp[] };
 
 /**
  * The reads the steps from `from` on declare, each once, in step order. Steps whose `when:` does not
@@ -16,15 +18,14 @@ import type { RunView } from './step-runtime.js';
  *
  * @example
  * ```ts
- * declare const run: RunView; // the run as the drive sees it
+ * declare const run: Parameters<typeof declaredReads>[0]; // the run's steps, kinds, parameters, outputs
  * const ops = declaredReads(run, 0); // what the run's steps will read, deduplicated
  * ```
  */
-export function declaredReads(run: RunView, from: number): HostOp[] {
-  const ahead = stepsDeclaringReads(from, { ...run, started: run.states.map((s) => s.params) });
+export function declaredReads(run: LookAheadInput<ReadingKind>, from: number): HostOp[] {
   const seen = new Set<string>();
   const ops: HostOp[] = [];
-  for (const step of ahead) {
+  for (const step of stepsDeclaringReads(from, run)) {
     for (const op of step.kind.reads!({ params: step.params })) {
       const key = readKey(op);
       if (seen.has(key)) continue;
@@ -42,22 +43,27 @@ export function declaredReads(run: RunView, from: number): HostOp[] {
  *
  * @example
  * ```ts
- * declare const run: RunView; // the run as the drive sees it
+ * declare const run: Parameters<ReadAhead['take']>[0]; // the run's steps, kinds, parameters, outputs
  * const ahead = new ReadAhead(0);
  * ahead.take(run); // the declared reads of every step
  * ahead.take(run); // []: sent already
  * ```
  */
 export class ReadAhead {
-  private sent = false;
+  private taken = false;
 
   /** @param from the first step this drive has still to run */
   constructor(private readonly from: number) {}
 
+  /** True once the declared reads were handed out. */
+  get sent(): boolean {
+    return this.taken;
+  }
+
   /** The declared reads of the steps from the drive's first on, the first time; nothing afterwards. */
-  take(run: RunView): HostOp[] {
-    if (this.sent) return [];
-    this.sent = true;
+  take(run: LookAheadInput<ReadingKind>): HostOp[] {
+    if (this.taken) return [];
+    this.taken = true;
     return declaredReads(run, this.from);
   }
 }

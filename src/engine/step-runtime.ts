@@ -196,6 +196,13 @@ async function plannedWrites(services: RuntimeServices, index: number, policy: R
   return writes;
 }
 
+/** The reads the steps still to run declare, the first time a read of this drive goes to the target; else none. */
+function readAhead(services: RuntimeServices): HostOp[] {
+  const { readAhead: ahead, run } = services;
+  if (ahead === null || ahead.sent) return [];
+  return ahead.take({ ...run, started: run.states.map((s) => s.params) });
+}
+
 /** Milliseconds left of the saga's budget, or null outside a saga. */
 function budgetLeft(services: RuntimeServices): number | null {
   return services.saga === null ? null : services.saga.deadline - services.clock.now();
@@ -284,7 +291,7 @@ export function createStepRuntime(services: RuntimeServices, step: RuntimeStep):
       if (missing.length > 0) {
         // The drive's first read batch carries what the steps still to run declare they will read.
         const asked = new Set(missing.map(readKey));
-        const along = (services.readAhead?.take(services.run) ?? []).filter((op) => !asked.has(readKey(op)) && cache.get(op) === undefined);
+        const along = readAhead(services).filter((op) => !asked.has(readKey(op)) && cache.get(op) === undefined);
         await exec([...missing, ...along]);
       }
       return ops.map((op) => cache.get(op)!);

@@ -29,7 +29,7 @@ const runOf = (steps: StepDefinition[], started: (Record<string, string> | undef
   kinds,
   params: {},
   outputs: {},
-  states: steps.map((_, i) => ({ params: started[i] })),
+  started,
 });
 
 test('declared reads are gathered from the first step on, each once, in step order', () => {
