@@ -20,13 +20,13 @@ export type KindShape = { readonly params: z.Schema; readonly declares?: unknown
  * A step's parameters, resolved and checked: either the value to journal (and what the kind's schema
  * made of it), or the problems, each naming its field.
  */
-export type CheckedParams =
+export type CheckedParams<P = unknown> =
   | {
       ok: true;
       /** The resolved `with:`, as journaled in `step.started` (secrets aside). */
       value: Json;
       /** What the kind's schema parsed from it; `undefined` while a lookup of a step output is deferred. */
-      data: unknown;
+      data: P | undefined;
     }
   | { ok: false; issues: string[] };
 
@@ -47,7 +47,7 @@ export function withPath(index: number, step: Pick<StepDefinition, 'id'>): strin
  * if (!checked.ok) console.error(checked.issues.join('\n'));
  * ```
  */
-export function checkStepParams(kind: KindShape, step: StepDefinition, index: number, scope: Scope): CheckedParams {
+export function checkStepParams<P = unknown>(kind: { readonly params: z.Schema<P> }, step: StepDefinition, index: number, scope: Scope): CheckedParams<P> {
   const where = withPath(index, step);
   let value: Json;
   try {
