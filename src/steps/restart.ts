@@ -338,7 +338,7 @@ export const restartStep = defineStepKind({
   reads: ({ params }) => batchOps(restartReads(params)),
   async probe({ rt, params }): Promise<Observed> {
     const owedBy = owedByThisRun(rt);
-    // Declared (`reads`): all of it came with the drive's first read batch, no round trip of its own.
+    // Declared in `reads`: the engine sends it with the drive's first read batch, so the read cache has it.
     const read = await readBatch(rt, restartReads(params));
     const marker = read.marker.value && read.marker.value.type === 'REG_SZ' ? read.marker.value.data : null;
     const databases = databasesOf(params.databaseServer, read.instances ? read.instances.instances : null);

@@ -169,7 +169,7 @@ export const schannelStep = defineStepKind(
     what: 'SCHANNEL protocols',
     rebootOnChange: true,
     writes: async ({ params }) => schannelWrites(params),
-    // The values it sets are read by the backup step's probe; TLS 1.3's, left alone, by this step only.
+    // What its TLS 1.3 report reads, whether or not it sets TLS 1.3 (the values it sets, `declares` names).
     reads: () => batchOps(TLS13_REPORT),
     publish: async ({ params, rt }) => ({
       protocols: desiredProtocols(params),
