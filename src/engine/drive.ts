@@ -18,6 +18,7 @@ import type { RunEmitter } from './events.js';
 import { transformedWriter, type JournalWriter } from './run-store.js';
 import type { StepKindRegistry } from './kinds.js';
 import { ReadCache } from './read-cache.js';
+import { ReadAhead } from './read-ahead.js';
 import { settledFromSnapshot } from './records.js';
 import { positionOf, replay, resultOf, type RunState, type RunStartedRecord } from './replay.js';
 import type { RetryPolicy } from './retry.js';
@@ -196,6 +197,8 @@ function stepScope(run: OpenRun, options: DriveOptions): StepScope {
     journal: run.journal,
     events: run.events,
     cache: new ReadCache(),
+    // From the first step this drive has still to run: what is done reads nothing more.
+    readAhead: new ReadAhead(firstToRun(state)),
     checkMode: started.checkMode,
     run: { steps: definition.steps, kinds: options.kinds, params: run.params, outputs: run.outputs, states: state.steps },
     overrides: options.overrides,
@@ -212,6 +215,12 @@ function stepScope(run: OpenRun, options: DriveOptions): StepScope {
   };
   const { kinds, secrets, retry, retries, inspect } = options;
   return { definition, kinds, states: state.steps, services, secrets, retry, retries, inspect };
+}
+
+/** The first step not done yet (the steps' count when all are). */
+function firstToRun(state: RunState): number {
+  const index = state.steps.findIndex((st) => !isDoneStatus(st.status));
+  return index < 0 ? state.steps.length : index;
 }
 
 /** Keeps a file (secrets masked) in the run's `backups` folder, journaled once by its path. */

@@ -15,6 +15,18 @@ function normalise(key: string): string {
   return key.toLowerCase().replace(/^software\\wow6432node(\\|$)/, 'software$1');
 }
 
+/**
+ * What identifies a read: two operations with the same JSON read the same thing.
+ *
+ * @example
+ * ```ts
+ * readKey({ op: 'os.info' }) === readKey({ op: 'os.info' }); // true
+ * ```
+ */
+export function readKey(op: HostOp): string {
+  return JSON.stringify(op);
+}
+
 function related(a: string, b: string): boolean {
   return a === b || a.startsWith(`${b}\\`) || b.startsWith(`${a}\\`);
 }
@@ -38,16 +50,12 @@ export class ReadCache {
     return kept;
   }
 
-  private static keyOf(op: HostOp): string {
-    return JSON.stringify(op);
-  }
-
   get(op: HostOp): HostOpResult | undefined {
-    return this.entries.get(ReadCache.keyOf(op))?.result;
+    return this.entries.get(readKey(op))?.result;
   }
 
   set(op: HostOp, result: HostOpResult): void {
-    if (!WRITE_OPS.has(op.op)) this.entries.set(ReadCache.keyOf(op), { op, result, key: 'key' in op && op.key !== undefined ? normalise(op.key) : null });
+    if (!WRITE_OPS.has(op.op)) this.entries.set(readKey(op), { op, result, key: 'key' in op && op.key !== undefined ? normalise(op.key) : null });
   }
 
   /** Drops whatever the given writes may have changed. */

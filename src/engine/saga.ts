@@ -34,6 +34,8 @@ export function sagaServices(services: RuntimeServices, state: RunState, budgetM
   return {
     ...services,
     signal: new AbortController().signal,
+    // An undo reads what it needs when it needs it: nothing is read ahead for the steps.
+    readAhead: null,
     run: { ...services.run, states: state.steps },
     saga: { context: { reason: saga.reason, force: saga.force }, deadline: services.clock.now() + budgetMs, targetGone: false },
   };

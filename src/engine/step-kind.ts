@@ -13,8 +13,9 @@
  */
 import { assign, fromPromise, setup } from 'xstate';
 import type { ObjectSchema, Schema } from '../util/zod.js';
-import { toErrorRecord } from '../errors.js';
+import { InternalError, ValidationError, toErrorRecord } from '../errors.js';
 import type { StepRuntime } from './step-runtime.js';
+import type { HostOp } from '../executors/types.js';
 import type { Compensation, Json, StepMachineContext, StepMachineInput, StepPlan, Verification } from './types.js';
 import type { DeclaredWrite } from '../windows/registry.js';
 import type { RegistryPrior } from '../windows/undo-files.js';
@@ -75,6 +76,14 @@ export interface StepKindDefinition<P, O extends Json = Json, D extends Json | u
   compensateLast?: boolean;
   /** Registry values this step may write, so that a backup step can capture them beforehand. */
   declares?(args: HandlerArgs<P>): Promise<DeclaredWrite[]>;
+  /**
+   * The reads its handlers will make that its parameters alone decide (no answer from the target
+   * needed to name them). The engine sends the declared reads of the steps still to run along with the
+   * first read batch of a drive, and the read cache serves them: a kind declares its own reads instead
+   * of an earlier kind reading them on its behalf. Pure: the target is not read to name them. Reads a
+   * write or a restart before the step would drop from the cache gain nothing by being declared.
+   */
+  reads?(args: { params: P }): readonly HostOp[];
   /** Reads the current state. Read-only: runs again whenever a run is resumed. */
   probe(args: HandlerArgs<P>): Promise<O>;
   /** Compares with the desired state. No changes → `skipped`; check mode stops here. */
@@ -98,7 +107,7 @@ export type StepActorName = (typeof STEP_ACTORS)[number];
 
 function placeholder<T>() {
   return fromPromise<T, StepMachineContext>(async () => {
-    throw new Error('step actor is not bound to a run; drive step machines through a Runner');
+    throw new InternalError('step actor is not bound to a run', { hint: 'drive step machines through a Runner, which binds each kind\'s actors' });
   });
 }
 
@@ -303,6 +312,9 @@ function eraseData<P, O extends Json, D extends Json | undefined, C extends Json
   return erased;
 }
 
+/** The machine's own states, which a phase may not be named after. */
+const RESERVED_PHASE_NAMES: readonly string[] = ['probing', 'planning', 'capturing', 'acting', 'verifying'];
+
 /**
  * Defines a step kind. Its `machine` (with the placeholder actors) is built the first time it is read.
  * The data its handlers pass on (what the probe read, the plan's data, what capture saved) are typed
@@ -327,8 +339,12 @@ function eraseData<P, O extends Json, D extends Json | undefined, C extends Json
  */
 export function defineStepKind<P, O extends Json = Json, D extends Json | undefined = undefined, C extends Json = O>(definition: StepKindDefinition<P, O, D, C>): StepKind<P> {
   const names = definition.phases.map((p) => p.name);
-  const reserved = names.find((n) => ['probing', 'planning', 'capturing', 'acting', 'verifying'].includes(n) || names.indexOf(n) !== names.lastIndexOf(n));
-  if (reserved !== undefined) throw new Error(`step kind ${definition.kind}: phase name "${reserved}" is reserved or repeated`);
+  const issues = names.flatMap((n, i) => {
+    if (RESERVED_PHASE_NAMES.includes(n)) return [`phases[${i}].name: "${n}" is the name of a state of every step (${RESERVED_PHASE_NAMES.join(', ')}); choose another`];
+    if (names.indexOf(n) !== i) return [`phases[${i}].name: "${n}" is also phases[${names.indexOf(n)}]'s name; each phase needs its own`];
+    return [];
+  });
+  if (issues.length > 0) throw new ValidationError(`step kind ${definition.kind}: a phase name is reserved or repeated`, issues, { where: `step kind ${definition.kind}` });
   const erased = eraseData(definition);
   let machine: StepMachine | undefined;
   return {

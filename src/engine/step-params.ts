@@ -11,22 +11,22 @@ import type { Json } from './types.js';
 
 /**
  * What checking a step needs of its kind: the schema of its parameters, and whether it declares
- * writes. A `StepKind` is one; this file names only what it reads, so that the runtime, which the
- * step kinds import, can use it without an import cycle.
+ * writes or reads. A `StepKind` is one; this file names only what it reads, so that the runtime, which
+ * the step kinds import, can use it without an import cycle.
  */
-export type KindShape = { readonly params: z.Schema; readonly declares?: unknown };
+export type KindShape = { readonly params: z.Schema; readonly declares?: unknown; readonly reads?: unknown };
 
 /**
  * A step's parameters, resolved and checked: either the value to journal (and what the kind's schema
  * made of it), or the problems, each naming its field.
  */
-export type CheckedParams =
+export type CheckedParams<P = unknown> =
   | {
       ok: true;
       /** The resolved `with:`, as journaled in `step.started` (secrets aside). */
       value: Json;
       /** What the kind's schema parsed from it; `undefined` while a lookup of a step output is deferred. */
-      data: unknown;
+      data: P | undefined;
     }
   | { ok: false; issues: string[] };
 
@@ -47,7 +47,7 @@ export function withPath(index: number, step: Pick<StepDefinition, 'id'>): strin
  * if (!checked.ok) console.error(checked.issues.join('\n'));
  * ```
  */
-export function checkStepParams(kind: KindShape, step: StepDefinition, index: number, scope: Scope): CheckedParams {
+export function checkStepParams<P = unknown>(kind: { readonly params: z.Schema<P> }, step: StepDefinition, index: number, scope: Scope): CheckedParams<P> {
   const where = withPath(index, step);
   let value: Json;
   try {
@@ -78,7 +78,7 @@ function stepParamIssues(issues: readonly { path: readonly PropertyKey[]; messag
   return issues.filter((i) => !deferredAt(i.path)).map((i) => `${where}.${i.path.join('.') || '(all)'}: ${i.message}`);
 }
 
-/** A later step whose kind declares registry writes, with its parameters as its kind parsed them. */
+/** A step whose kind declares registry writes (or reads), with its parameters as its kind parsed them. */
 export interface DeclaringStep<K extends KindShape = KindShape> {
   index: number;
   stepId: string;
@@ -113,11 +113,33 @@ export interface LookAheadInput<K extends KindShape = KindShape> {
  * ```
  */
 export function stepsDeclaringWrites<K extends KindShape>(after: number, input: LookAheadInput<K>): DeclaringStep<K>[] {
+  return stepsFrom(after + 1, input, (kind) => kind.declares !== undefined);
+}
+
+/**
+ * The steps from `from` on (that one included) whose kinds declare reads, each with its checked
+ * parameters — whose reads the engine sends along with the first read batch of a drive. Pure, and
+ * like {@link stepsDeclaringWrites} it leaves out a step whose parameters cannot be had yet. The run's
+ * steps are those whose `when:` holds: a step that does not run declares nothing.
+ *
+ * @example
+ * ```ts
+ * const steps = [{ id: 'preflight', uses: 'orchestrator/preflight' }, { id: 'restart', uses: 'windows/restart' }];
+ * const ahead = stepsDeclaringReads(0, { steps, kinds: bundledStepKinds(), params: {}, outputs: {}, started: [] });
+ * console.log(ahead.map((s) => s.stepId)); // ['preflight', 'restart']
+ * ```
+ */
+export function stepsDeclaringReads<K extends KindShape>(from: number, input: LookAheadInput<K>): DeclaringStep<K>[] {
+  return stepsFrom(from, input, (kind) => kind.reads !== undefined);
+}
+
+/** The steps from `from` on whose kinds `declare`, each with its parameters when they can be had. */
+function stepsFrom<K extends KindShape>(from: number, input: LookAheadInput<K>, declare: (kind: K) => boolean): DeclaringStep<K>[] {
   const out: DeclaringStep<K>[] = [];
-  for (let index = after + 1; index < input.steps.length; index++) {
+  for (let index = from; index < input.steps.length; index++) {
     const step = input.steps[index];
     const kind = input.kinds.get(step.uses);
-    if (!kind.declares) continue;
+    if (!declare(kind)) continue;
     const params = paramsOf(kind, step, index, input);
     if (params !== undefined) out.push({ index, stepId: step.id, kind, params });
   }

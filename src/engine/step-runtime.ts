@@ -8,7 +8,8 @@ import { WRITE_OPS } from '../executors/types.js';
 import type { RunEmitter } from './events.js';
 import type { JournalWriter } from './run-store.js';
 import type { Clock } from '../util/clock.js';
-import type { ReadCache } from './read-cache.js';
+import { readKey, type ReadCache } from './read-cache.js';
+import type { ReadAhead } from './read-ahead.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 import type { DeclaredWrite } from '../windows/registry.js';
 import type { AwaitingReason, Json } from './types.js';
@@ -115,10 +116,11 @@ export interface RunView {
   states: readonly { params: Json | undefined }[];
 }
 
-/** What the look-ahead reads of a kind: its parameters' schema, and the writes it declares. */
+/** What the look-ahead reads of a kind: its parameters' schema, and the writes and reads it declares. */
 export interface DeclaringKind {
   readonly params: Schema;
   declares?(args: { params: unknown; rt: StepRuntime }): Promise<DeclaredWrite[]>;
+  reads?(args: { params: unknown }): readonly HostOp[];
 }
 
 /** The saga's part of its copy of the services: why it runs, its budget, whether the target is gone. */
@@ -143,6 +145,8 @@ export interface RuntimeServices {
   readonly journal: JournalWriter;
   readonly events: RunEmitter;
   readonly cache: ReadCache;
+  /** The reads the steps still to run declare, sent with the drive's first read batch; null in the saga's copy. */
+  readonly readAhead: ReadAhead | null;
   readonly checkMode: boolean;
   readonly run: RunView;
   readonly overrides: Record<string, Json>;
@@ -190,6 +194,13 @@ async function plannedWrites(services: RuntimeServices, index: number, policy: R
     writes.push(...(await step.kind.declares!({ params: step.params, rt })));
   }
   return writes;
+}
+
+/** The reads the steps still to run declare, the first time a read of this drive goes to the target; else none. */
+function readAhead(services: RuntimeServices): HostOp[] {
+  const { readAhead: ahead, run } = services;
+  if (ahead === null || ahead.sent) return [];
+  return ahead.take({ ...run, started: run.states.map((s) => s.params) });
 }
 
 /** Milliseconds left of the saga's budget, or null outside a saga. */
@@ -277,7 +288,12 @@ export function createStepRuntime(services: RuntimeServices, step: RuntimeStep):
     observe: (key, observe) => cache.observed(key, observe),
     async read(ops) {
       const missing = ops.filter((op) => cache.get(op) === undefined);
-      if (missing.length > 0) await exec(missing);
+      if (missing.length > 0) {
+        // The drive's first read batch carries what the steps still to run declare they will read.
+        const asked = new Set(missing.map(readKey));
+        const along = readAhead(services).filter((op) => !asked.has(readKey(op)) && cache.get(op) === undefined);
+        await exec([...missing, ...along]);
+      }
       return ops.map((op) => cache.get(op)!);
     },
     async remember(name, compute) {

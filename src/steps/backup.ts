@@ -39,6 +39,8 @@ export const backupStep = defineStepKind({
   description: 'Exports the keys the run touches to .reg files (target and state directory) and captures every value the run may write',
   params: backupParams,
   outputs: z.object({ files: z.array(z.unknown()), captured: z.number() }),
+  // The OS's architecture (which views to export); the values come from the later steps' declarations.
+  reads: () => [{ op: 'os.info' }],
   async probe({ rt }): Promise<Observed> {
     const writes = await rt.plannedWrites();
     const [os] = await rt.read([{ op: 'os.info' }]);

@@ -75,5 +75,7 @@ export const dotnetStep = defineStepKind(
     what: '.NET Framework TLS settings',
     rebootOnChange: true,
     writes: ({ params, rt }) => dotnetWrites(params, rt),
+    // The OS's architecture: which registry views hold the values.
+    reads: () => [{ op: 'os.info' }],
   }),
 );

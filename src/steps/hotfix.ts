@@ -8,7 +8,7 @@
 import * as z from '../util/zod.js';
 import { StepError } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
-import { readBatch } from '../executors/read-batch.js';
+import { batchOps, defineBatch, readBatch } from '../executors/read-batch.js';
 import { judgeDotnet35 } from './judge-dotnet35.js';
 import { DOTNET35_READ } from './host-reads.js';
 import { windowsRelease } from '../windows/os.js';
@@ -21,13 +21,17 @@ export const hotfixParams = z.strictObject({
   supersededBy: kbList,
 });
 
+/** What the probe reads: the OS, the installed updates, the .NET Framework 3.5 runtime. */
+const HOTFIX_READS = defineBatch({ os: { op: 'os.info' }, hotfixes: { op: 'hotfix.list' }, dotnet35: DOTNET35_READ });
+
 export const hotfixStep = defineStepKind({
   kind: 'windows/hotfix-verify',
   description: 'Verifies the TLS System Default Versions fix for the .NET Framework 3.5 (in the box from Server 2016; KB3154518/19/20, or an update named as superseding it)',
   params: hotfixParams,
   outputs: z.object({ os: z.string(), required: z.array(z.string()), by: z.string(), verdict: z.string(), evidence: z.string() }),
   verifyWhenUnchanged: true,
-  probe: ({ rt }) => readBatch(rt, { os: { op: 'os.info' }, hotfixes: { op: 'hotfix.list' }, dotnet35: DOTNET35_READ }),
+  reads: () => batchOps(HOTFIX_READS),
+  probe: ({ rt }) => readBatch(rt, HOTFIX_READS),
   plan({ params, observed: { os, hotfixes, dotnet35 }, rt }) {
     const j = judgeDotnet35(os, hotfixes.hotfixes, dotnet35, params.supersededBy);
     const name = windowsRelease(os) ?? os.caption;

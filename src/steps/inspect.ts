@@ -6,10 +6,11 @@
  * What is read comes from the runbook itself: its steps as the parameters select them, each step's
  * `with:` resolved and parsed by its kind, so the values judged are the ones a run would set.
  */
-import { StepError } from '../errors.js';
+import { StepError, ValidationError } from '../errors.js';
 import type { StepKindRegistry } from '../engine/kinds.js';
 import { resolveParameters } from '../engine/loader.js';
-import { resolveWith, selectSteps, type LoadedRunbook } from '../engine/runbook.js';
+import { selectSteps, type LoadedRunbook, type RunbookDefinition, type StepDefinition } from '../engine/runbook.js';
+import { checkStepParams } from '../engine/step-params.js';
 import type { DeclaredWrite } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
 import { WRITE_OPS, resultOf, type Executor, type HostOp, type RegistryView, type TlsEndpoint } from '../executors/types.js';
@@ -23,6 +24,7 @@ import { dotnetParams, dotnetValues } from './dotnet.js';
 import { preflightParams } from './preflight.js';
 import { PREFLIGHT_BATCH, judgeHost, preflightReadsOf, type HostVerdict } from './requirements.js';
 import { RESTART_MARKER } from '../windows/restart-marker.js';
+import { RESTART_MARKER_READ } from './host-reads.js';
 import { readBatch } from '../executors/read-batch.js';
 import { registryViews } from '../windows/os.js';
 import { schannelParams, schannelWrites } from './schannel.js';
@@ -116,11 +118,18 @@ function sourceOf(id: string): InspectItem['sources'][number] {
   return first ? { id, title: first.title, url: first.url } : { id };
 }
 
-/** The parsed `with:` of every selected step of a kind. */
-function withOf<T>(steps: readonly { uses: string; with?: Record<string, Json> }[], kind: string, schema: z.Schema<T>, params: Record<string, Json>): T[] {
-  return steps
-    .filter((s) => s.uses === kind)
-    .map((s) => z.parse(schema, resolveWith(s.with ?? {}, { params, steps: 'deferred' }, `${kind}.with`)));
+/**
+ * The parsed `with:` of every selected step of a kind, checked as the drive checks it
+ * (`checkStepParams`); a step whose parameters wait on an earlier step's output is left out (what it
+ * would do is not known before the run).
+ */
+function withOf<T>(runbook: RunbookDefinition, steps: readonly StepDefinition[], kind: string, schema: z.Schema<T>, params: Record<string, Json>): T[] {
+  return steps.flatMap((step) => {
+    if (step.uses !== kind) return [];
+    const checked = checkStepParams({ params: schema }, step, runbook.steps.indexOf(step), { params, steps: 'deferred' });
+    if (!checked.ok) throw new ValidationError(`invalid parameters for step ${step.id}`, checked.issues, { hint: 'fix the runbook or the --param values' });
+    return checked.data === undefined ? [] : [checked.data];
+  });
 }
 
 /** Which fact decides a registry value a run would set: compared with the facts' own keys and names. */
@@ -173,10 +182,14 @@ export async function inspectHost(options: InspectOptions): Promise<InspectRepor
   const guarded = readOnly(options.executor);
   const before = guarded.roundTrips;
 
-  const preflight = withOf(steps, 'orchestrator/preflight', preflightParams, params)[0] ?? z.parse(preflightParams, {});
-  const services = [...new Set([...withOf(steps, 'orchestrator/ip-verify', ipVerifyParams, params).flatMap((p) => p.services)])];
+  const preflight = withOf(definition, steps, 'orchestrator/preflight', preflightParams, params)[0] ?? z.parse(preflightParams, {});
+  const services = [...new Set([...withOf(definition, steps, 'orchestrator/ip-verify', ipVerifyParams, params).flatMap((p) => p.services)])];
   // One batch: the prerequisites (the engine's restart marker among them), the services.
-  const read = await readBatch((ops) => guarded.run(ops), { ...PREFLIGHT_BATCH, services: services.map((name) => ({ op: 'service.status', name }) as const) });
+  const read = await readBatch((ops) => guarded.run(ops), {
+    ...PREFLIGHT_BATCH,
+    restartMarker: RESTART_MARKER_READ,
+    services: services.map((name) => ({ op: 'service.status', name }) as const),
+  });
   const reads = preflightReadsOf(read);
   const items: InspectItem[] = judgeHost(reads, preflight).map(fromHostVerdict);
 
@@ -204,12 +217,12 @@ export async function inspectHost(options: InspectOptions): Promise<InspectRepor
 
   // The registry values a run would set, in the views of this OS, in a second batch.
   const views: RegistryView[] = registryViews(reads.os.architecture);
-  const dotnet = withOf(steps, 'windows/dotnet-tls', dotnetParams, params);
+  const dotnet = withOf(definition, steps, 'windows/dotnet-tls', dotnetParams, params);
   const declared: DeclaredWrite[] = [
     ...dotnet.flatMap((p) => dotnetValues(p, views)),
-    ...withOf(steps, 'windows/schannel', schannelParams, params).flatMap((p) => schannelWrites(p)),
-    ...withOf(steps, 'windows/winhttp-tls', winhttpTlsParams, params).flatMap((p) => winhttpValues(p, reads.os.build, views)),
-    ...(withOf(steps, 'orchestrator/ip-verify', ipVerifyParams, params).length > 0 ? [IP_WRITE] : []),
+    ...withOf(definition, steps, 'windows/schannel', schannelParams, params).flatMap((p) => schannelWrites(p)),
+    ...withOf(definition, steps, 'windows/winhttp-tls', winhttpTlsParams, params).flatMap((p) => winhttpValues(p, reads.os.build, views)),
+    ...(withOf(definition, steps, 'orchestrator/ip-verify', ipVerifyParams, params).length > 0 ? [IP_WRITE] : []),
   ];
   // A value two steps set (ip-verify's is one of dotnet-tls's) is listed once.
   const same = (a: DeclaredWrite, b: DeclaredWrite) => a.view === b.view && a.key.toLowerCase() === b.key.toLowerCase() && a.name === b.name;
@@ -229,7 +242,7 @@ export async function inspectHost(options: InspectOptions): Promise<InspectRepor
   });
 
   // Real handshakes from here with the endpoints the transport knows and those the runbook names.
-  const handshakes = withOf(steps, 'tls/handshakes', tlsHandshakesParams, params);
+  const handshakes = withOf(definition, steps, 'tls/handshakes', tlsHandshakesParams, params);
   const verify = handshakes.find((h) => h.role === 'verify') ?? handshakes[0];
   const named = handshakes.flatMap((h) => (Array.isArray(h.endpoints) ? h.endpoints : h.endpoints.split(',')).map((e) => e.trim()).filter(Boolean).map((e) => parseEndpoint(e, h.servername || undefined)));
   const endpoints: TlsEndpoint[] = [...((await guarded.tlsEndpoints?.()) ?? []), ...named];

@@ -8,7 +8,7 @@ import * as z from '../util/zod.js';
 import { StepError } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
 import { readBatch } from '../executors/read-batch.js';
-import { PREFLIGHT_BATCH, judgeHost, preflightReadsOf, type HostVerdict } from './requirements.js';
+import { PREFLIGHT_BATCH, PREFLIGHT_READS, judgeHost, preflightReadsOf, type HostVerdict } from './requirements.js';
 import { preflightParams } from './preflight-params.js';
 
 export { preflightParams, type PreflightParams } from './preflight-params.js';
@@ -35,6 +35,7 @@ export const preflightStep = defineStepKind({
     unknowns: z.array(z.string()),
   }),
   verifyWhenUnchanged: true,
+  reads: () => PREFLIGHT_READS,
   probe: async ({ rt }) => preflightReadsOf(await readBatch(rt, PREFLIGHT_BATCH)),
   async plan({ params, rt, observed }) {
     const reads = { ...observed, transportTls: await rt.transportTls() };

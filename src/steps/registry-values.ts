@@ -27,6 +27,8 @@ export interface RegistryStepOptions<P> {
   what: string;
   /** The values the step sets, with their desired data. */
   writes(args: HandlerArgs<P>): Promise<DeclaredWrite[]>;
+  /** What `writes` and `publish` read that the parameters alone name (the kind's `reads`). */
+  reads?: StepKindDefinition<P>['reads'];
   /** A change here means Windows must restart before it takes effect. */
   rebootOnChange: boolean;
   /** More published data, from the desired values. */
@@ -71,6 +73,7 @@ export function defineRegistryStep<P>(options: RegistryStepOptions<P>): StepKind
     outputs: z.extend(registryStepOutputs, options.publishes ?? {}),
     registryPriors: (priors) => (Array.isArray(priors) ? priors : []),
     declares: (args) => options.writes(args),
+    ...(options.reads ? { reads: options.reads } : {}),
     async probe(args) {
       const writes = await options.writes(args);
       return { writes, observed: await observe(args.rt, writes) };

@@ -22,7 +22,7 @@ import { judgeDotnet35 } from './judge-dotnet35.js';
 import { judgeParams } from './judge-params.js';
 import { PROCEDURE_RUNBOOK, judgeTls13Driver, judgeTls13Orchestrator, judgeTls13Os, judgeTls13Sql } from './judge-tls13.js';
 import { TLS13_ORCHESTRATOR_RELEASES } from '../windows/facts/tls13.js';
-import { DOTNET35_READ, DOTNET_RELEASE_READ, RESTART_MARKER_READ, TLS13_READS, registryRead } from './host-reads.js';
+import { DOTNET35_READ, DOTNET_RELEASE_READ, registryRead } from './host-reads.js';
 import type { PreflightParams } from './preflight-params.js';
 import type { HostVerdict, PreflightReads } from './verdicts.js';
 
@@ -36,9 +36,9 @@ export { DOTNET35_READ } from './host-reads.js';
 export { windowsRelease } from '../windows/os.js';
 
 /**
- * The preflight's read batch, one round trip, by name. The restart marker and TLS 1.3's values are
- * read along, so that later steps of the same drive (`windows/restart`, `windows/schannel`) find them
- * in the read cache.
+ * The preflight's read batch, one round trip, by name: what {@link judgeHost} judges, nothing more. What
+ * later steps read they declare themselves (their kinds' `reads`); the engine sends those along with
+ * the drive's first read batch.
  */
 export const PREFLIGHT_BATCH = defineBatch({
   os: { op: 'os.info' },
@@ -49,8 +49,6 @@ export const PREFLIGHT_BATCH = defineBatch({
   dotnetRelease: DOTNET_RELEASE_READ,
   dotnet35: DOTNET35_READ,
   clients: SQL_CLIENT_KEYS.value.map((c) => registryRead({ view: '64', key: c.key, name: c.name })),
-  restartMarker: RESTART_MARKER_READ,
-  tls13: TLS13_READS,
 });
 
 /** {@link PREFLIGHT_BATCH}'s operations, flat, in its order (what an executor is sent). */

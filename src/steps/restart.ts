@@ -11,7 +11,7 @@ import { ExecutorError, StepError, isTransient } from '../errors.js';
 import { defineStepKind, type PlanOf } from '../engine/step-kind.js';
 import type { StepRuntime } from '../engine/step-runtime.js';
 import { resultOf, type HostOp, type HostOpResult } from '../executors/types.js';
-import { readBatch } from '../executors/read-batch.js';
+import { batchOps, defineBatch, readBatch } from '../executors/read-batch.js';
 import { RESTART_MARKER } from '../windows/restart-marker.js';
 import { RESTART_MARKER_READ } from './host-reads.js';
 import { BOOT_TIME_TOLERANCE_MS, restartedSince, sameBoot } from '../windows/boot-time.js';
@@ -323,17 +323,23 @@ function allowed(rt: StepRuntime, params: RestartParams): boolean {
   return typeof override === 'boolean' ? override : params.allowRestart;
 }
 
+/** What the probe reads: the boot time, the engine's marker, and the local SQL Server instances unless a database server is named. */
+function restartReads(params: RestartParams) {
+  const localSql = params.databaseServer.trim() === '';
+  return defineBatch({ boot: { op: 'boot.time' }, marker: RESTART_MARKER_READ, instances: localSql ? ({ op: 'sql.instances' } as const) : undefined });
+}
+
 export const restartStep = defineStepKind({
   kind: 'windows/restart',
   description: 'Restarts the target when a reboot is owed and waits until it is ready (boot time changed, Windows started, database answering, services running)',
   params: restartParams,
   outputs: z.object({ restarted: z.boolean(), previousBootTime: z.string(), bootTime: z.string(), rebootRequired: z.boolean() }),
   compensateLast: true,
+  reads: ({ params }) => batchOps(restartReads(params)),
   async probe({ rt, params }): Promise<Observed> {
     const owedBy = owedByThisRun(rt);
-    const localSql = params.databaseServer.trim() === '';
-    // All of it is in the drive's read cache after the preflight: no round trip of its own.
-    const read = await readBatch(rt, { boot: { op: 'boot.time' }, marker: RESTART_MARKER_READ, instances: localSql ? { op: 'sql.instances' } : undefined });
+    // Declared in `reads`: the engine sends it with the drive's first read batch, so the read cache has it.
+    const read = await readBatch(rt, restartReads(params));
     const marker = read.marker.value && read.marker.value.type === 'REG_SZ' ? read.marker.value.data : null;
     const databases = databasesOf(params.databaseServer, read.instances ? read.instances.instances : null);
     return { bootTime: read.boot.bootTime, owedBy, marker, markerKey: { exists: read.marker.keyExists, existingAncestor: read.marker.existingAncestor }, databases };

@@ -14,7 +14,7 @@ import { SCHANNEL_DISABLED_BY_DEFAULT_FACT, SCHANNEL_ENABLED_FACT } from '../win
 import { PROCEDURE_SCHANNEL } from '../windows/facts/procedure.js';
 import { defineRegistryStep } from './registry-values.js';
 import { TLS13_READS } from './host-reads.js';
-import { readBatch } from '../executors/read-batch.js';
+import { batchOps, defineBatch, readBatch } from '../executors/read-batch.js';
 
 /** `default`: both values removed, so that Windows' own default applies (as SChannelDsc's `Default`). */
 const setting = z.enum(['enabled', 'disabled', 'default']);
@@ -99,9 +99,12 @@ export function schannelWrites(params: SchannelParams): DeclaredWrite[] {
   return writes;
 }
 
+/** What the step reads besides the values it sets: the OS (its build), and TLS 1.3's values. */
+const TLS13_REPORT = defineBatch({ os: { op: 'os.info' }, tls13: TLS13_READS });
+
 /** What the target's TLS 1.3 looks like: its values, and what the facts table says of its default. */
 async function tls13Report(params: SchannelParams, rt: StepRuntime): Promise<Json> {
-  const read = await readBatch(rt, { os: { op: 'os.info' }, tls13: TLS13_READS });
+  const read = await readBatch(rt, TLS13_REPORT);
   const build = read.os.build;
   // TLS13_READS holds, per side, `Enabled` then `DisabledByDefault`.
   const value = (i: number) => read.tls13[i].value;
@@ -166,6 +169,8 @@ export const schannelStep = defineStepKind(
     what: 'SCHANNEL protocols',
     rebootOnChange: true,
     writes: async ({ params }) => schannelWrites(params),
+    // What its TLS 1.3 report reads, whether or not it sets TLS 1.3 (the values it sets, `declares` names).
+    reads: () => batchOps(TLS13_REPORT),
     publish: async ({ params, rt }) => ({
       protocols: desiredProtocols(params),
       tls13: await tls13Report(params, rt),

@@ -92,6 +92,8 @@ export const winhttpTlsStep = defineStepKind(
     // KB3140245 says nothing of a restart for the value; the run restarts after SCHANNEL anyway.
     rebootOnChange: false,
     writes: ({ params, rt }) => winhttpWrites(params, rt),
+    // The build (whether KB3140245 is for it) and the installed updates (whether it is listed).
+    reads: () => [{ op: 'os.info' }, { op: 'hotfix.list' }],
     publish: async ({ params, rt }) => ({ kb3140245: await kbReport(params, rt) }),
     note: (published) => {
       const k = published.kb3140245 as { kb: string; build: number; applies: boolean; needed: boolean; listed: boolean } | undefined;

@@ -105,7 +105,7 @@ test('a journaled state restores with its actor under way, the context as its in
 test('a phase may not take a name the lifecycle uses', () => {
   assert.throws(
     () => defineStepKind({ ...twoPhases, kind: 'test/bad', phases: [{ name: 'verifying', run: async () => null }] }),
-    /phase name "verifying" is reserved/,
+    /phases\[0\]\.name: "verifying" is the name of a state of every step/,
   );
 });
 

@@ -4,12 +4,14 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ValidationError } from '../../src/errors.js';
 import { createSimulatedExecutor, listPresets, loadRunbook, type Executor, type HostOp } from '../../src/index.js';
 import { WRITE_OPS } from '../../src/executors/types.js';
 import { inspectHost, readOnly, type InspectReport } from '../../src/steps/inspect.js';
 import { createLocalExecutor } from '../../src/executors/local.js';
-import { kinds, makeHost, runToEnd } from '../helpers.js';
+import { kinds, makeHost, runToEnd, tempDir } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 
 /** An executor that records every op it is asked to send. */
@@ -152,6 +154,22 @@ if (needPwsh('test/steps/inspect.test.ts')) {
     assert.equal(items(viaAgent), items(viaSim));
   });
 }
+
+test("a step's parameters are checked as a run checks them: a value its kind refuses names the step and the field", async () => {
+  const file = join(await tempDir(), 'loose.yaml');
+  // `mode` is a free string here: the runbook loads, and only the step's kind can refuse the value.
+  await writeFile(file, 'name: loose\nparameters:\n  mode:\n    type: string\n    default: tls12-only\nsteps:\n  - id: schannel\n    uses: windows/schannel\n    with:\n      mode: ${{ params.mode }}\n');
+  const executor = await createSimulatedExecutor(await makeHost('server-2016'));
+  try {
+    await inspectHost({ executor, runbook: await loadRunbook(file, kinds), kinds, params: { mode: 'tls99' }, handshakeTimeoutMs: 3000 });
+    assert.unreachable('refused');
+  } catch (error) {
+    assert.instance(error, ValidationError);
+    assert.match((error as ValidationError).issues.join('\n'), /^steps\[0\] \(id schannel\)\.with\.mode: /);
+  } finally {
+    await executor.close();
+  }
+});
 
 test.run();
 

@@ -6,9 +6,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createPreset } from '../../src/simulator/presets.js';
-import { PREFLIGHT_READS, judgeDotnet35, judgeHost, judgeSqlTls12, windowsRelease } from '../../src/steps/requirements.js';
+import { PREFLIGHT_BATCH, PREFLIGHT_READS, judgeDotnet35, judgeHost, judgeSqlTls12, windowsRelease } from '../../src/steps/requirements.js';
 import { NOW, params, readsOf, verdict } from './preflight-helpers.js';
 import { DOTNET35_INSTALLED } from '../../src/windows/facts/dotnet.js';
+import { RESTART_MARKER } from '../../src/windows/restart-marker.js';
+import { TLS13_VALUES } from '../../src/windows/schannel.js';
 
 test('SQL Server CU builds older than the CU line\'s fix are refused, though above the GDR fix (KB3135244)', () => {
   for (const build of ['12.0.4436.0', '12.0.2560.0', '11.0.5623.0']) {
@@ -117,6 +119,13 @@ test('the preflight\'s .NET 3.5 read carries where the fact says it is installed
   const read = PREFLIGHT_READS.find((op) => op.op === 'dotnet35.tls');
   assert.equal(read, { op: 'dotnet35.tls', ...DOTNET35_INSTALLED.value });
   assert.equal(read, { op: 'dotnet35.tls', key: 'SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v3.5', name: 'Install', data: 1 });
+});
+
+test('the preflight reads what it judges, not what later steps read (the restart marker, TLS 1.3\'s values)', () => {
+  assert.equal(Object.keys(PREFLIGHT_BATCH), ['os', 'orchestrator', 'sqlInstances', 'hotfixes', 'bootTime', 'dotnetRelease', 'dotnet35', 'clients']);
+  const at = (op: (typeof PREFLIGHT_READS)[number]) => (op.op === 'registry.get' ? `${op.key}\\${op.name}`.toLowerCase() : op.op);
+  const named = PREFLIGHT_READS.map(at);
+  for (const v of [RESTART_MARKER, ...TLS13_VALUES]) assert.not.ok(named.includes(`${v.key}\\${v.name}`.toLowerCase()), `${v.key} ${v.name}`);
 });
 
 test.run();

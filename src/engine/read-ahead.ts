@@ -1,0 +1,69 @@
+/**
+ * The reads the steps still to run declare (`reads` of their kinds), sent along with the first read
+ * batch of a drive so that the read cache serves them: one round trip for what a run reads before it
+ * writes, without one kind reading on behalf of another. Only the forward pass reads ahead; the saga
+ * reads what its undo needs when it needs it.
+ */
+import type { HostOp } from '../executors/types.js';
+import { readKey } from './read-cache.js';
+import { stepsDeclaringReads, type KindShape, type LookAheadInput } from './step-params.js';
+
+/** What the read-ahead reads of a kind: its parameters' schema, and the reads it declares. */
+export type ReadingKind = KindShape & { reads?(args: { params: unknown }): readonly HostOp[] };
+
+/**
+ * The reads the steps from `from` on declare, each once, in step order. Steps whose `when:` does not
+ * hold are not in the run; a step whose parameters cannot be had yet (a lookup of an output not
+ * published) declares nothing here and reads for itself.
+ *
+ * @example
+ * ```ts
+ * declare const run: Parameters<typeof declaredReads>[0]; // the run's steps, kinds, parameters, outputs
+ * const ops = declaredReads(run, 0); // what the run's steps will read, deduplicated
+ * ```
+ */
+export function declaredReads(run: LookAheadInput<ReadingKind>, from: number): HostOp[] {
+  const seen = new Set<string>();
+  const ops: HostOp[] = [];
+  for (const step of stepsDeclaringReads(from, run)) {
+    for (const op of step.kind.reads!({ params: step.params })) {
+      const key = readKey(op);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      ops.push(op);
+    }
+  }
+  return ops;
+}
+
+/**
+ * The declared reads of a drive, handed out once: to the first read batch that goes to the target,
+ * whichever step (or look-ahead of planned writes) sends it. One per drive, from the first step the
+ * drive has still to run (a resumed drive reads ahead again: its cache starts empty).
+ *
+ * @example
+ * ```ts
+ * declare const run: Parameters<ReadAhead['take']>[0]; // the run's steps, kinds, parameters, outputs
+ * const ahead = new ReadAhead(0);
+ * ahead.take(run); // the declared reads of every step
+ * ahead.take(run); // []: sent already
+ * ```
+ */
+export class ReadAhead {
+  private taken = false;
+
+  /** @param from the first step this drive has still to run */
+  constructor(private readonly from: number) {}
+
+  /** True once the declared reads were handed out. */
+  get sent(): boolean {
+    return this.taken;
+  }
+
+  /** The declared reads of the steps from the drive's first on, the first time; nothing afterwards. */
+  take(run: LookAheadInput<ReadingKind>): HostOp[] {
+    if (this.taken) return [];
+    this.taken = true;
+    return declaredReads(run, this.from);
+  }
+}
