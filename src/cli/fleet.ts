@@ -20,7 +20,7 @@ import { ExitCode, detailedExitCode, fleetRefusedAsInput } from './exit-codes.js
 import { OUTCOMES, countOutcomes, describeCounts, exitCodeOf, outcomeOf, type Outcome } from '../engine/outcome.js';
 import { UsageError } from './args.js';
 import { stopOnSignals } from './signals.js';
-import { runnerFor, type Where } from './state.js';
+import { runnerFor, stateDirOf, type Where } from './state.js';
 import { bold, green, red, renderChanges, yellow } from './render.js';
 import { attachFleetOutput, operatorAlert, paintOutcome } from './fleet-output.js';
 
@@ -80,6 +80,7 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
     process.stderr.write('not confirmed: nothing was started (--yes skips this question)\n');
     return ExitCode.usage;
   }
+  await stateDirOf(o.where.stateDir); // confirmed: the state directory and its runs/ are made now
   const fleetOptions = { kinds: bundledStepKinds(), runbook: o.runbook, inventory, checkMode: o.checkMode, params: o.params, concurrency, maxFailures: o.maxFailures };
   if (o.noWait) {
     // Checked as for a fleet driven here; then the workers take it from the store.
