@@ -142,7 +142,7 @@ test('allowRestart=false: exit 75, the hint names --allow-restart, status says a
   assert.match(r.stdout, new RegExp(`continue with: runbook resume ${runId} --allow-restart`));
   for (let i = 0; i < 3; i++) assert.is((await cli(['resume', runId, '--state-dir', state])).code, 75);
   const status = await cli(['status', '--state-dir', state]);
-  assert.match(status.stdout, /awaiting-restart-window/);
+  assert.match(status.stdout, /awaiting a restart window/);
   const rolled = await cli(['rollback', runId, '--state-dir', state]);
   assert.is(rolled.code, 0, rolled.stderr + rolled.stdout);
   assert.match(rolled.stdout, /Rolling back/);
