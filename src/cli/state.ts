@@ -11,6 +11,9 @@ import { fileStore } from '../store/file-store.js';
 import type { Store } from '../store/types.js';
 import { ValidationError } from '../errors.js';
 import { UsageError } from './args.js';
+import { withoutPassword } from '../util/without-password.js';
+
+export { withoutPassword } from '../util/without-password.js';
 
 /**
  * The state directory, made if missing; refused (exit 2) when it is a file or cannot be written.
@@ -120,24 +123,6 @@ export async function storeOf(values: { stateDir?: string; store?: string }, o: 
   const store = await postgresStore(url, { stateDir });
   openStores.push(store);
   return { stateDir, store };
-}
-
-/**
- * A URL as it may be shown: whatever stands between the user name and the last `@` (a password, which
- * may itself hold `:`, `/` or `@`) becomes `***`, whether or not the URL parses.
- *
- * @example
- * ```ts
- * withoutPassword('postgre://rbe:pa/ss:w@rd@db:5432/runs'); // 'postgre://rbe:***@db:5432/runs'
- * ```
- */
-export function withoutPassword(url: string): string {
-  const scheme = url.indexOf('://');
-  const start = scheme < 0 ? 0 : scheme + 3;
-  const at = url.lastIndexOf('@');
-  if (at < start) return url;
-  const colon = url.indexOf(':', start);
-  return colon < 0 || colon > at ? url : `${url.slice(0, colon)}:***${url.slice(at)}`;
 }
 
 /**

@@ -257,6 +257,11 @@ test('a mistyped store URL is refused without any part of its password, whatever
     assert.not.match(r.stderr, /pa\/ss|w@rd|s3cr|et\/x/);
     assert.match(r.stderr, /rbe:\*\*\*@db/);
   }
+  // A postgres:// URL that does not parse is bad input (exit 2), not a store that cannot be reached (69).
+  const r = await cli(['status', '--state-dir', await tempDir()], { env: { RUNBOOK_STORE: 'postgres://rbe:pa/ss:w@rd@db:5432/runs' } });
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /the store URL \(--store or \$RUNBOOK_STORE\) "postgres:\/\/rbe:\*\*\*@db:5432\/runs": not a URL/);
+  assert.not.match(r.stderr, /pa\/ss|w@rd|\n\s+at /);
 });
 
 test('a malformed simulated host file (services: "x"): exit 2 naming the file and the field, no stack trace, the host unchanged', async () => {
