@@ -17,10 +17,10 @@ import { writeFleetReports } from '../fleet/fleet-report.js';
 import type { PostgresStore } from '../store/postgres.js';
 import { bundledStepKinds } from '../steps/index.js';
 import { ExitCode, detailedExitCode, fleetRefusedAsInput } from './exit-codes.js';
-import { OUTCOMES, countOutcomes, describeCounts, exitCodeOf, outcomeOf, type Outcome } from '../engine/outcome.js';
+import { OUTCOMES, countOutcomes, describeCounts, exitCodeOf, outcomeOf, shortLabel, type Outcome } from '../engine/outcome.js';
 import { UsageError } from './args.js';
 import { stopOnSignals } from './signals.js';
-import { runnerFor, type Where } from './state.js';
+import { runnerFor, stateDirOf, type Where } from './state.js';
 import { bold, green, red, renderChanges, yellow } from './render.js';
 import { attachFleetOutput, operatorAlert, paintOutcome } from './fleet-output.js';
 
@@ -81,6 +81,7 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
     process.stderr.write('not confirmed: nothing was started (--yes skips this question)\n');
     return ExitCode.usage;
   }
+  await stateDirOf(o.where.stateDir); // confirmed: the state directory and its runs/ are made now
   const fleetOptions = { kinds: bundledStepKinds(), runbook: o.runbook, inventory, checkMode: o.checkMode, params: o.params, concurrency, maxFailures: o.maxFailures };
   if (o.noWait) {
     // Checked as for a fleet driven here; then the workers take it from the store.
@@ -181,12 +182,14 @@ export async function fleetStatus(where: Where, fleetId: string, json: boolean, 
   const notStarted = rows.filter((r) => r.outcome === 'not-started').length;
   process.stdout.write(`${bold(`Fleet ${fleetId}`)}: ${record.runbook.name}${record.checkMode ? ' (plan)' : ''}, ${rows.length} host(s): ${describeCounts(counts)}${notStarted ? `, ${notStarted} not started` : ''}\n`);
   // Columns as wide as their longest value; steps numbered (their ids may share a prefix), named below.
-  const w = { wave: Math.max(4, ...rows.map((r) => r.wave.length)), host: Math.max(4, ...rows.map((r) => r.host.length)), outcome: Math.max(7, ...rows.map((r) => r.outcome.length)) };
+  // An outcome in the words of the fleet's lines and reports (its label), not its key (kept by --json).
+  const words = (o: Outcome | 'not-started') => (o === 'not-started' ? 'not started' : shortLabel(o));
+  const w = { wave: Math.max(4, ...rows.map((r) => r.wave.length)), host: Math.max(4, ...rows.map((r) => r.host.length)), outcome: Math.max(7, ...rows.map((r) => words(r.outcome).length)) };
   const heads = steps.map((_, i) => `${i + 1}`.padEnd(3));
   process.stdout.write(`${'wave'.padEnd(w.wave)}  ${'host'.padEnd(w.host)}  ${'outcome'.padEnd(w.outcome)}  ${heads.join('')}\n`);
-  for (const row of rows) process.stdout.write(`${row.wave.padEnd(w.wave)}  ${row.host.padEnd(w.host)}  ${row.outcome.padEnd(w.outcome)}  ${row.steps.map((s) => cell(s).padEnd(3)).join('')}\n`);
+  for (const row of rows) process.stdout.write(`${row.wave.padEnd(w.wave)}  ${row.host.padEnd(w.host)}  ${words(row.outcome).padEnd(w.outcome)}  ${row.steps.map((s) => cell(s).padEnd(3)).join('')}\n`);
   process.stdout.write(`steps: ${steps.map((s, i) => `${i + 1} ${s}`).join(', ')}\n${Object.entries(CELL).map(([k, v]) => `${v} ${k}`).join(' · ')} · - not reached\n`);
-  for (const row of rows) if (row.error) process.stdout.write(`${row.host}: ${row.outcome}: ${row.error.split('\n')[0]}\n`);
+  for (const row of rows) if (row.error) process.stdout.write(`${row.host}: ${words(row.outcome)}: ${row.error.split('\n')[0]}\n`);
   for (const row of rows) if (row.outcome === 'rollback-failed') process.stderr.write(operatorAlert(row.host, hostRunId(fleetId, row.host)));
   return ExitCode.ok;
 }

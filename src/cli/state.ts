@@ -5,23 +5,30 @@
  */
 import { constants } from 'node:fs';
 import { access, mkdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Runner } from '../engine/runner.js';
 import { fileStore } from '../store/file-store.js';
 import type { Store } from '../store/types.js';
 import { ValidationError } from '../errors.js';
 import { UsageError } from './args.js';
+import { withoutPassword } from '../util/without-password.js';
+
+export { withoutPassword } from '../util/without-password.js';
 
 /**
  * The state directory, made if missing; refused (exit 2) when it is a file or cannot be written.
+ * With `readOnly` it is taken as it is; with `checkOnly` it is checked as for a run (a folder this
+ * user can write, or one this user can make) but nothing is made: a command that asks before it starts
+ * (a fleet run on a terminal) creates nothing when the operator declines.
  *
  * @example
  * ```ts
  * const dir = await stateDirOf(undefined); // $RUNBOOK_STATE_DIR, else ./.runbook, made if missing
  * const listed = await stateDirOf('/var/runbook', { readOnly: true }); // as it is: nothing made
+ * const checked = await stateDirOf('/var/runbook', { checkOnly: true }); // refused if unusable; nothing made
  * ```
  */
-export async function stateDirOf(option: string | undefined, o: { readOnly?: boolean } = {}): Promise<string> {
+export async function stateDirOf(option: string | undefined, o: { readOnly?: boolean; checkOnly?: boolean } = {}): Promise<string> {
   const dir = resolve(option ?? process.env.RUNBOOK_STATE_DIR ?? '.runbook');
   // A command that only reads (status) creates nothing and needs no write access: a state directory
   // on a read-only mount, or one that does not exist yet (no runs), is read as it is.
@@ -31,6 +38,10 @@ export async function stateDirOf(option: string | undefined, o: { readOnly?: boo
       hint: 'pass --state-dir <dir> (or set RUNBOOK_STATE_DIR) naming a folder this user can write',
       cause,
     });
+  if (o.checkOnly) {
+    await checkWritable(dir, refuse);
+    return dir;
+  }
   try {
     const info = await stat(dir);
     if (!info.isDirectory()) throw refuse('it is a file, not a folder');
@@ -49,6 +60,30 @@ export async function stateDirOf(option: string | undefined, o: { readOnly?: boo
     throw refuse(`it is not writable (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message})`, cause);
   }
   return dir;
+}
+
+/**
+ * Whether `stateDirOf` could use `dir`, making nothing: its `runs/` (or, missing, the folder itself,
+ * or, missing, its nearest existing parent) is a folder this user can write.
+ */
+async function checkWritable(dir: string, refuse: (why: string, cause?: unknown) => ValidationError): Promise<void> {
+  let path = join(dir, 'runs');
+  for (;;) {
+    try {
+      const info = await stat(path);
+      if (!info.isDirectory()) throw refuse(path === dir ? 'it is a file, not a folder' : `${path} is a file, not a folder`);
+      break;
+    } catch (error) {
+      if (error instanceof ValidationError) throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(path) === path) throw refuse((error as Error).message, error);
+      path = dirname(path);
+    }
+  }
+  try {
+    await access(path, constants.W_OK);
+  } catch (cause) {
+    throw refuse(`it is not writable (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message})`, cause);
+  }
 }
 
 /** Where a command finds its runs: this machine's state directory, and the store (files there, or PostgreSQL). */
@@ -70,7 +105,7 @@ const openStores: Store[] = [];
  * const runs = await where.store.listRuns();
  * ```
  */
-export async function storeOf(values: { stateDir?: string; store?: string }, o: { readOnly?: boolean } = {}): Promise<Where> {
+export async function storeOf(values: { stateDir?: string; store?: string }, o: { readOnly?: boolean; checkOnly?: boolean } = {}): Promise<Where> {
   const stateDir = await stateDirOf(values.stateDir, o);
   const url = values.store ?? process.env.RUNBOOK_STORE;
   if (!url) return { stateDir, store: fileStore(stateDir) };
@@ -88,24 +123,6 @@ export async function storeOf(values: { stateDir?: string; store?: string }, o: 
   const store = await postgresStore(url, { stateDir });
   openStores.push(store);
   return { stateDir, store };
-}
-
-/**
- * A URL as it may be shown: whatever stands between the user name and the last `@` (a password, which
- * may itself hold `:`, `/` or `@`) becomes `***`, whether or not the URL parses.
- *
- * @example
- * ```ts
- * withoutPassword('postgre://rbe:pa/ss:w@rd@db:5432/runs'); // 'postgre://rbe:***@db:5432/runs'
- * ```
- */
-export function withoutPassword(url: string): string {
-  const scheme = url.indexOf('://');
-  const start = scheme < 0 ? 0 : scheme + 3;
-  const at = url.lastIndexOf('@');
-  if (at < start) return url;
-  const colon = url.indexOf(':', start);
-  return colon < 0 || colon > at ? url : `${url.slice(0, colon)}:***${url.slice(at)}`;
 }
 
 /**

@@ -45,24 +45,23 @@ function makeRunbookSchema() {
       z.refine((p) => !p.secret || p.default === undefined, { message: 'a secret parameter cannot have a default', path: ['default'] }),
     );
   const scalar = z.union([z.string(), z.number(), z.boolean()]);
-  return z.strictObject({
+  const parameters = z.optional(z.record(z.matching(/^[A-Za-z_][A-Za-z0-9_]*$/), parameterSchema));
+  const step = z.strictObject({
+    id: z.matching(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes'),
+    uses: z.string().check(z.minLength(1)),
+    name: z.optional(z.string()),
+    with: z.optional(z.record(z.string(), jsonValue)),
+    retry: z.optional(retryPolicySchema()),
+    when: z.optional(z.record(z.string(), z.union([scalar, z.array(scalar).check(z.minLength(1))]))),
+  });
+  const document = z.strictObject({
     name: z.matching(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, dot, dash and underscore'),
     description: z.optional(z.string()),
-    parameters: z.optional(z.record(z.matching(/^[A-Za-z_][A-Za-z0-9_]*$/), parameterSchema)),
+    parameters,
     retry: z.optional(retryPolicySchema()),
-    steps: z
-      .array(
-        z.strictObject({
-          id: z.matching(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes'),
-          uses: z.string().check(z.minLength(1)),
-          name: z.optional(z.string()),
-          with: z.optional(z.record(z.string(), jsonValue)),
-          retry: z.optional(retryPolicySchema()),
-          when: z.optional(z.record(z.string(), z.union([scalar, z.array(scalar).check(z.minLength(1))]))),
-        }),
-      )
-      .check(z.minLength(1, 'a runbook needs at least one step')),
+    steps: z.array(step).check(z.minLength(1, 'a runbook needs at least one step')),
   });
+  return { document, parameters, step };
 }
 
 function describePath(path: readonly PropertyKey[], doc: unknown): string {
@@ -90,9 +89,12 @@ function describePath(path: readonly PropertyKey[], doc: unknown): string {
  * ```
  */
 export function validateRunbook(input: unknown, kinds: StepKindRegistry, where: string): LoadedRunbook {
-  const parsed = runbookSchema().safeParse(input);
+  const parsed = runbookSchema().document.safeParse(input);
   if (!parsed.success) {
+    // Every error at once: the schema's, and what the steps that can be read say about their kinds,
+    // lookups and parameters (a step the schema refuses is checked only for its kind).
     const issues = parsed.error.issues.map((i) => `${describePath(i.path, input)}: ${i.message}`);
+    for (const issue of partialKindIssues(input, kinds)) if (!issues.includes(issue)) issues.push(issue);
     throw new ValidationError(`invalid runbook ${where}`, issues, { where, hint: 'fix the fields named above; nothing was run' });
   }
   const definition = parsed.data as RunbookDefinition;
@@ -101,20 +103,56 @@ export function validateRunbook(input: unknown, kinds: StepKindRegistry, where: 
 }
 
 /**
+ * The kind checks of a document the schema refused, on what of it can be read: each step that is an
+ * object naming its kind is checked for an unknown kind; a step the schema accepts, in a document whose
+ * parameters it accepts, gets every check of {@link checkKinds}.
+ */
+function partialKindIssues(input: unknown, kinds: StepKindRegistry): string[] {
+  if (!input || typeof input !== 'object' || !Array.isArray((input as { steps?: unknown }).steps)) return [];
+  const { parameters, step } = runbookSchema();
+  const declared = parameters.safeParse((input as { parameters?: unknown }).parameters);
+  const raw = (input as { steps: unknown[] }).steps;
+  const steps = raw.map((s) => (s && typeof s === 'object' ? s : {}) as StepDefinition);
+  const readable = raw.map((s) => declared.success && step.safeParse(s).success);
+  const definition = { name: '', parameters: declared.success ? declared.data : undefined, steps } as RunbookDefinition;
+  return kindIssues(definition, kinds, { stepParams: true, readable: (i) => readable[i] });
+}
+
+/**
  * Checks a definition that has passed the schema against the registered kinds: unique step ids, known
  * kinds, lookups of earlier steps' declared outputs and, with `stepParams`, each step's parameters
  * (resolved from the parameters' defaults).
  */
 export function checkKinds(definition: RunbookDefinition, kinds: StepKindRegistry, where: string, { stepParams }: { stepParams: boolean }): void {
+  const issues = kindIssues(definition, kinds, { stepParams, readable: () => true });
+  if (issues.length > 0) {
+    throw new ValidationError(`invalid runbook ${where}`, issues, { where, hint: 'fix the fields named above; nothing was run' });
+  }
+}
+
+/** The issues {@link checkKinds} reports; a step not `readable` (refused by the schema) is checked only for its kind. */
+function kindIssues(
+  definition: RunbookDefinition,
+  kinds: StepKindRegistry,
+  { stepParams, readable }: { stepParams: boolean; readable: (index: number) => boolean },
+): string[] {
   const issues: string[] = [];
   const defaults = Object.fromEntries(
     Object.entries(definition.parameters ?? {}).map(([k, p]) => [k, (p.default ?? placeholderFor(p.type)) as Json]),
   );
   const earlier = new Map<string, StepKind<unknown> | undefined>();
   definition.steps.forEach((step, i) => {
-    const at = `steps[${i}] (id ${step.id})`;
+    const at = `steps[${i}]${'id' in step ? ` (id ${String(step.id)})` : ''}`;
+    if (!readable(i)) {
+      if (typeof step.uses === 'string' && step.uses !== '' && !kinds.has(step.uses)) {
+        issues.push(`${at}.uses: unknown step kind "${step.uses}"; known kinds: ${kinds.list().map((k) => k.kind).join(', ')}`);
+      }
+      // Lookups naming this step are not reported as naming no earlier step; its outputs are not checked.
+      if (typeof step.id === 'string') earlier.set(step.id, undefined);
+      return;
+    }
     issues.push(...conditionIssues(step, definition, `${at}.when`));
-    const twin = definition.steps.slice(0, i).find((s) => s.id === step.id && !exclusive(s, step));
+    const twin = definition.steps.slice(0, i).find((s, j) => readable(j) && s.id === step.id && !exclusive(s, step));
     if (twin) {
       issues.push(`${at}.id: duplicate step id "${step.id}"; two steps may share an id only when their \`when:\` conditions cannot both hold`);
     }
@@ -129,9 +167,7 @@ export function checkKinds(definition: RunbookDefinition, kinds: StepKindRegistr
     const checked = checkStepParams(kinds.get(step.uses), step, i, { params: defaults, steps: 'deferred' });
     if (!checked.ok) issues.push(...checked.issues);
   });
-  if (issues.length > 0) {
-    throw new ValidationError(`invalid runbook ${where}`, issues, { where, hint: 'fix the fields named above; nothing was run' });
-  }
+  return issues;
 }
 
 /** A step's `when:` names declared, non-secret parameters and values they can take. */

@@ -90,10 +90,25 @@ export function countOutcomes(outcomes: Iterable<Outcome>): Record<Outcome, numb
   return counts;
 }
 
+/**
+ * An outcome's words where it is one cell of a table or one count (`status`, a fleet's counts): its
+ * label up to a dash — the same words as every line that reports it, never its key (`--json` keeps
+ * the key).
+ *
+ * @example
+ * ```ts
+ * shortLabel('rolled-back'); // 'failed and rolled back'
+ * shortLabel('rollback-failed'); // 'ROLLBACK FAILED'
+ * ```
+ */
+export function shortLabel(o: Outcome): string {
+  return OUTCOMES[o].label.replace(/ — .*/, '');
+}
+
 /** Counts for people: only the outcomes present, e.g. "3 changed, 1 failed and rolled back". */
 export function describeCounts(counts: Record<Outcome, number>): string {
   const parts = Object.values(Outcome)
     .filter((o) => counts[o] > 0)
-    .map((o) => `${counts[o]} ${OUTCOMES[o].label.replace(/ — .*/, '')}`);
+    .map((o) => `${counts[o]} ${shortLabel(o)}`);
   return parts.length > 0 ? parts.join(', ') : 'no host';
 }

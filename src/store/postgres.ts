@@ -22,7 +22,8 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import pRetry, { AbortError } from 'p-retry';
 import pg from 'pg';
-import { JournalError, LeaseError, RunStateError, StoreUnavailableError, type ErrorRecord } from '../errors.js';
+import { JournalError, LeaseError, RunStateError, StoreUnavailableError, ValidationError, type ErrorRecord } from '../errors.js';
+import { withoutPassword } from '../util/without-password.js';
 import { GroupCommitJournal, decodeLine } from './file-journal.js';
 import type { JournalRecord, Lease, LeaseOptions, OpenJournalOptions, RunJournal } from '../engine/run-store.js';
 import { processAlive } from './file-lease.js';
@@ -130,15 +131,34 @@ function lostRun(location: string, runId: string, message: string): LeaseError {
   return new LeaseError('FENCED', message, { where: `${location} run ${runId}`, hint: 'nothing more was changed by this worker; follow the run with `runbook status`' });
 }
 
-/** The URL for people: its password replaced. */
+/** The URL for people: its password replaced (textually when the URL does not parse). */
 export function maskedUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
     return u.toString();
   } catch {
-    return 'postgres://(unparsable URL)';
+    return withoutPassword(url);
   }
+}
+
+/**
+ * Refuses a store URL that is not a `postgres://` URL before anything connects: node-postgres would
+ * throw a `TypeError` ("Invalid URL") at the first query, or the store would retry it as a server
+ * that cannot be reached. The error names the field and the URL, its password masked.
+ */
+function checkStoreUrl(url: string): void {
+  let problem: string | undefined;
+  try {
+    const { protocol } = new URL(url);
+    if (protocol !== 'postgres:' && protocol !== 'postgresql:') problem = `a ${protocol} URL, not postgres:`;
+  } catch {
+    problem = 'not a URL';
+  }
+  if (!problem) return;
+  throw new ValidationError('the PostgreSQL store URL cannot be used', [`the store URL (--store or $RUNBOOK_STORE) "${withoutPassword(url)}": ${problem}; expected postgres://user@host:port/database`], {
+    hint: 'give it as postgres://user@host:port/database with the password in $PGPASSWORD (in the URL, percent-encode a password\'s @ : / ? # %); nothing was changed',
+  });
 }
 
 /** Options of {@link postgresStore}. */
@@ -187,6 +207,7 @@ export class PostgresStore implements PublicPostgresStore {
   private readonly reconnectForMs: number;
 
   constructor(readonly url: string, options: PostgresStoreOptions) {
+    checkStoreUrl(url);
     this.location = maskedUrl(url);
     this.stateDir = resolve(options.stateDir);
     this.reconnectForMs = options.reconnectForMs ?? 60_000;

@@ -72,20 +72,27 @@ export class WorkQueue {
     // A connection lost while the server restarts: pg-boss reports it here, and its next call reconnects.
     boss.on('error', () => undefined);
     // pg-boss installs its schema on first start: two processes starting at once on a new database
-    // would race, so they take turns under an advisory lock. Whatever fails, nothing is left running.
+    // would race, so they take turns under an advisory lock. The lock is the transaction's, not the
+    // session's: a holder paused while pg-boss starts (SIGSTOP, a frozen VM) leaves its session idle in
+    // a transaction, which the server ends after the store's idleInTransactionMs, releasing the lock
+    // (a session-level lock on an idle session would stop every other worker starting, for as long as
+    // the pause lasts). Whatever fails, nothing is left running.
     await store.withClient(async (client) => {
-      await client.query('SELECT pg_advisory_lock(hashtext($1))', ['runbook-engine queue']);
+      await client.query('BEGIN');
       try {
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['runbook-engine queue']);
         await boss.start();
         if (!(await boss.getQueue(HOST_RUN_QUEUE))) {
           await boss.createQueue(HOST_RUN_QUEUE, { name: HOST_RUN_QUEUE, retryLimit: 1000, retryDelay: 1, expireInSeconds: options.jobExpirySeconds ?? 60 });
         }
       } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
         await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
         throw error;
-      } finally {
-        await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['runbook-engine queue']).catch(() => undefined);
       }
+      // The transaction holds nothing but the lock: a COMMIT that fails (the session was ended while
+      // pg-boss started slowly, its lock released then) undoes nothing of a start that succeeded.
+      await client.query('COMMIT').catch(() => undefined);
     });
     return new WorkQueue(store, boss);
   }

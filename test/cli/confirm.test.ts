@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { PassThrough } from 'node:stream';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { confirm } from '../../src/cli/confirm.js';
 import { CLI, cli } from './run-cli.js';
@@ -74,6 +75,7 @@ test('run --inventory and rollback <fleet-id> ask on a terminal before they rest
   assert.match(declined.screen, /Run orchestrator-tls12 on 2 host\(s\) \(host-1, host-2\)\? Each may be restarted\. \[y\/N\]/);
   assert.match(declined.screen, /not confirmed: nothing was started/);
   assert.is(await readFile(join(dir, 'host-1.json'), 'utf8'), before, 'no host was contacted');
+  assert.not.ok(existsSync(state), 'nothing was created in the state directory (not even an empty runs/)');
   const run = await cli(['run', 'orchestrator-tls12', '--inventory', inv, '--state-dir', state, '--yes', '--param', 'pollIntervalMs=10']);
   assert.is(run.code, 0, run.stderr);
   const fleetId = /^Fleet (\S+):/m.exec(run.stdout)![1];

@@ -16,8 +16,8 @@ test('the demo shows plan, run and rollback, then a fleet, ends with what to try
   assert.match(demo.stdout, /Try next\n {2}runbook status /);
   const status = await cli(['status'], env);
   assert.match(status.stdout, /-fleet-\w+ +orchestrator-tls12 +4: 4 changed/);
-  assert.match(status.stdout, /rolled-back-on-request/);
-  assert.match(status.stdout, /changes-pending/);
+  assert.match(status.stdout, /rolled back on request/);
+  assert.match(status.stdout, /changes pending/);
 });
 
 test.run();

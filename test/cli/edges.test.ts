@@ -142,7 +142,7 @@ test('allowRestart=false: exit 75, the hint names --allow-restart, status says a
   assert.match(r.stdout, new RegExp(`continue with: runbook resume ${runId} --allow-restart`));
   for (let i = 0; i < 3; i++) assert.is((await cli(['resume', runId, '--state-dir', state])).code, 75);
   const status = await cli(['status', '--state-dir', state]);
-  assert.match(status.stdout, /awaiting-restart-window/);
+  assert.match(status.stdout, /awaiting a restart window/);
   const rolled = await cli(['rollback', runId, '--state-dir', state]);
   assert.is(rolled.code, 0, rolled.stderr + rolled.stdout);
   assert.match(rolled.stdout, /Rolling back/);
@@ -257,6 +257,11 @@ test('a mistyped store URL is refused without any part of its password, whatever
     assert.not.match(r.stderr, /pa\/ss|w@rd|s3cr|et\/x/);
     assert.match(r.stderr, /rbe:\*\*\*@db/);
   }
+  // A postgres:// URL that does not parse is bad input (exit 2), not a store that cannot be reached (69).
+  const r = await cli(['status', '--state-dir', await tempDir()], { env: { RUNBOOK_STORE: 'postgres://rbe:pa/ss:w@rd@db:5432/runs' } });
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /the store URL \(--store or \$RUNBOOK_STORE\) "postgres:\/\/rbe:\*\*\*@db:5432\/runs": not a URL/);
+  assert.not.match(r.stderr, /pa\/ss|w@rd|\n\s+at /);
 });
 
 test('a malformed simulated host file (services: "x"): exit 2 naming the file and the field, no stack trace, the host unchanged', async () => {

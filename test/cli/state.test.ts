@@ -3,7 +3,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { resumeCommandFor } from '../../src/cli/state.js';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { resumeCommandFor, stateDirOf } from '../../src/cli/state.js';
+import { ValidationError } from '../../src/errors.js';
+import { tempDir } from '../helpers.js';
 import { fileStore } from '../../src/store/file-store.js';
 import type { Store } from '../../src/store/types.js';
 
@@ -20,6 +25,25 @@ test('a run in PostgreSQL is resumed from PostgreSQL: the task carries --store, 
   assert.ok(at > 0, `no --store in ${command.join(' ')}`);
   assert.is(command[at + 1], 'postgres://runbook@db:5432/runbook');
   assert.not.match(command.join(' '), /s3cret/);
+});
+
+test('a state directory checked before a confirmation is refused as for a run, and nothing is made', async () => {
+  const dir = await tempDir();
+  const missing = join(dir, 'a', 'b');
+  assert.is(await stateDirOf(missing, { checkOnly: true }), missing);
+  assert.not.ok(existsSync(join(dir, 'a')), 'nothing made');
+  await writeFile(join(dir, 'file'), '');
+  for (const bad of [join(dir, 'file'), join(dir, 'file', 'under')]) {
+    try {
+      await stateDirOf(bad, { checkOnly: true });
+      assert.unreachable(`${bad} is refused`);
+    } catch (error) {
+      assert.instance(error, ValidationError);
+      assert.match((error as Error).message, /the state directory cannot be used: .*(is a file|ENOTDIR)/);
+    }
+  }
+  assert.is(await stateDirOf(missing), missing);
+  assert.ok(existsSync(join(missing, 'runs')), 'made when not only checked');
 });
 
 test.run();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { cli } from './run-cli.js';
 import { tempDir } from '../helpers.js';
 
-test('status with one fleet record damaged still lists the other fleets and every run, that fleet marked damaged with why', async () => {
+test('status with one fleet record damaged still lists the other fleets and every run, that fleet marked damaged with why; outcomes read as the fleet lines say them, --json keeps their keys', async () => {
   const dir = await tempDir();
   await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet')]);
   const state = join(dir, 'state');
@@ -21,8 +21,18 @@ test('status with one fleet record damaged still lists the other fleets and ever
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`${damaged} +- +\\?: damaged — fleet ${damaged} cannot be read`));
   assert.match(r.stdout, new RegExp(`${whole} +orchestrator-tls12 +2: 2 changes pending`));
-  assert.is(r.stdout.match(/changes-pending/g)?.length, 4, 'every run is listed');
+  const runRows = r.stdout.split('\n').filter((l) => l.includes('.host-'));
+  assert.is(runRows.length, 4, 'every run is listed');
+  for (const row of runRows) assert.is(row.split(/ {2,}/)[1], 'changes pending', `an outcome in the words of the fleet lines, not its key: ${row}`);
+  assert.not.match(r.stdout, /changes-pending/);
   assert.is((await cli(['status', '--state-dir', state, '--fleet', whole])).code, 0);
+  const matrix = await cli(['status', whole, '--state-dir', state]);
+  assert.match(matrix.stdout, /: 2 changes pending\n/);
+  assert.match(matrix.stdout, /\n\S+ +host-1 +changes pending +/, 'the matrix says it in the same words');
+  assert.not.match(matrix.stdout, /changes-pending/);
+  const json = JSON.parse((await cli(['status', '--state-dir', state, '--json'])).stdout) as { outcome: string }[];
+  assert.equal([...new Set(json.map((j) => j.outcome))], ['changes-pending'], '--json keeps the keys');
+  assert.is((await cli(['status', '--state-dir', state, '--status', 'changes-pending'])).code, 0, '--status filters by key');
   const one = await cli(['status', '--state-dir', state, damaged]);
   assert.is(one.code, 2, 'the damaged fleet itself is refused, naming its file');
   assert.match(one.stderr, /fleet\.json/);

@@ -92,6 +92,35 @@ steps:
   assert.ok(error.issues.some((i) => i.startsWith('steps[1] (id two).uses: unknown step kind "windows/nothing"')));
 });
 
+test('every error of a runbook is reported at once: an unknown kind and a bad lookup together with the fields the schema refuses', async () => {
+  const file = await docFile(`name: Not_Lowercase
+steps:
+  - id: one
+    uses: windows/schannel
+    with:
+      mode: tls13-only
+  - id: two
+    uses: windows/nothing
+    run: rm
+  - id: three
+    uses: windows/gone
+  - id: four
+    uses: windows/schannel
+    with:
+      mode: \${{ steps.missing.outputs.x }}
+`);
+  const error = await issuesOf(file);
+  const text = error.issues.join('\n');
+  assert.ok(error.message.includes(file), error.message);
+  assert.ok(error.issues.some((i) => i.startsWith('name:')), text);
+  assert.ok(error.issues.some((i) => i.startsWith('steps[1] (id two):') && i.includes('run')), text);
+  assert.ok(error.issues.some((i) => i.startsWith('steps[1] (id two).uses: unknown step kind "windows/nothing"')), text);
+  assert.ok(error.issues.some((i) => i.startsWith('steps[2] (id three).uses: unknown step kind "windows/gone"')), text);
+  assert.ok(error.issues.some((i) => i.startsWith('steps[0] (id one).with.mode:')), text);
+  assert.ok(error.issues.some((i) => i.startsWith('steps[3] (id four).with.mode:') && i.includes('"steps.missing" is not an earlier step')), text);
+  assert.is(error.issues.length, new Set(error.issues).size, 'no issue twice');
+});
+
 test('bad documents: YAML syntax, unknown fields, duplicate ids, retry policies', async () => {
   assert.match((await issuesOf(await docFile('name: [unclosed'))).message, /not valid YAML/);
   assert.match((await issuesOf(await docFile('{"name": "x", "steps": []}', 'json'))).issues.join(), /at least one step/);

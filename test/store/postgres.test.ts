@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import pg from 'pg';
 import { APPEND_SQL, FLEET_CHANNEL, JOURNAL_CHANNEL, NOTIFY_EVERY_MS, postgresStore, type PostgresStore } from '../../src/store/postgres.js';
 import type { FleetRecord } from '../../src/fleet/types.js';
+import { ValidationError } from '../../src/errors.js';
 import { tempDir } from '../helpers.js';
 import { startPostgres, type TestPostgres } from '../postgres.js';
 
@@ -54,6 +55,21 @@ test.after(async () => {
   for (const c of clients) await c.end().catch(() => undefined);
   await store?.close();
   await server?.stop();
+});
+
+test('a malformed store URL is a ValidationError naming the field and the URL, its password masked, before anything connects', async () => {
+  for (const bad of ['postgres://rbe:hunter2@db:notaport/x', 'postgres://rbe:hun/ter2@[::1/x', 'mysql://rbe:hunter2@db/x']) {
+    try {
+      await postgresStore(bad, { stateDir: await tempDir('rbe-store-') });
+      assert.unreachable(`${bad} is refused`);
+    } catch (error) {
+      assert.instance(error, ValidationError, `${bad}: ${String(error)}`);
+      const message = (error as Error).message;
+      assert.match(message, /the store URL \(--store or \$RUNBOOK_STORE\) "[a-z]+:\/\/rbe:\*\*\*@/, message);
+      assert.match(message, /expected postgres:\/\/user@host:port\/database/);
+      assert.not.match(message, /hunter2|hun\/ter2|ter2/);
+    }
+  }
 });
 
 test('a journal batch notifies its run id once, when its transaction commits; a rolled-back batch notifies nothing', async () => {

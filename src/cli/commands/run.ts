@@ -65,7 +65,8 @@ async function runOnce(source: string, values: RunOptions, checkMode: boolean): 
   if (values.inventory) {
     const kinds = bundledStepKinds();
     const runbook = await loadRunbook(source, kinds);
-    const where = await storeOf(values);
+    // Checked, not made: nothing is created before the operator confirms (runFleetCommand makes it).
+    const where = await storeOf(values, { checkOnly: true });
     if (noWait && where.store.kind !== 'postgres') throw new UsageError('--no-wait queues the fleet for workers: give a shared --store postgres://… (or $RUNBOOK_STORE)');
     const { runFleetCommand } = await import('../fleet.js');
     return runFleetCommand({

@@ -5,7 +5,7 @@
 import { ExitCode } from '../exit-codes.js';
 import { runResult } from '../../engine/run-index.js';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { OUTCOMES } from '../../engine/outcome.js';
+import { OUTCOMES, shortLabel } from '../../engine/outcome.js';
 import { currentGeneration, leaseIsLive, readLease } from '../../store/file-lease.js';
 import type { RunSummary } from '../../engine/run-index.js';
 import { dirname, join, resolve } from 'node:path';
@@ -109,7 +109,7 @@ async function statusCommand(values: StatusOptions, positionals: string[]): Prom
     }
     // A run still `running` has not ended (its summary's end is only its last record's time), whether
     // its driver lives or died.
-    const rows = runs.map((r) => [r.runId, r.status === 'damaged' ? 'damaged' : shownOutcome(r), r.currentStep ?? '-', r.startedAt || '-', (r.status !== 'running' && r.endedAt) || '-', r.status === 'damaged' ? (r.error ?? '') : r.target]);
+    const rows = runs.map((r) => [r.runId, shownWords(shownOutcome(r)), r.currentStep ?? '-', r.startedAt || '-', (r.status !== 'running' && r.endedAt) || '-', r.status === 'damaged' ? (r.error ?? '') : r.target]);
     const head = ['RUN', 'OUTCOME', 'STEP', 'STARTED', 'ENDED', 'TARGET'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
@@ -125,6 +125,11 @@ function shownOutcome(r: Listed): string {
   if (r.expired) return 'interrupted (lease expired)';
   if (r.outcome) return r.outcome;
   return statusText(r.status, r.awaiting);
+}
+
+/** An outcome key as people read it (its label, as the fleet lines and reports say it); other words as they are. */
+function shownWords(shown: string): string {
+  return shown in OUTCOMES ? shortLabel(shown as keyof typeof OUTCOMES) : shown;
 }
 
 type Listed = RunSummary & { expired?: boolean };
@@ -171,7 +176,7 @@ async function fleetsOf(where: Where, runs: RunSummary[]): Promise<{ fleetId: st
       const shown = run ? shownOutcome(run) : unreachable[host.name] ? 'unreachable' : 'not started';
       counts[shown] = (counts[shown] ?? 0) + 1;
     }
-    out.push({ fleetId, runbook: record.runbook.name, hosts: record.inventory.hosts.length, text: Object.entries(counts).map(([k, n]) => `${n} ${k in OUTCOMES ? OUTCOMES[k as keyof typeof OUTCOMES].label.replace(/ — .*/, '') : k}`).join(', ') });
+    out.push({ fleetId, runbook: record.runbook.name, hosts: record.inventory.hosts.length, text: Object.entries(counts).map(([k, n]) => `${n} ${shownWords(k)}`).join(', ') });
   }
   return out;
 }
