@@ -10,6 +10,7 @@
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { ValidationError } from '../errors.js';
 import { FLEET_THREAD, type FromWorker, type ToWorker } from './thread-protocol.js';
 import type { HostLane, HostRunEnd } from './host-lane.js';
 import type { FleetRecord } from './types.js';
@@ -48,7 +49,9 @@ export type { FleetThreadSetup } from './thread-protocol.js';
 export function threadCountOf(threads: FleetThreads | undefined, hosts: number): number {
   if (!threads) return 1;
   const count = threads.count ?? availableParallelism();
-  if (!Number.isInteger(count) || count < 1) throw new RangeError(`threads is a whole number of at least 1, got ${count}`);
+  if (!Number.isInteger(count) || count < 1) {
+    throw new ValidationError('invalid fleet threads', [`threads.count: a whole number of at least 1, got ${count}`], { hint: 'nothing was stored or contacted' });
+  }
   return Math.max(1, Math.min(count, hosts));
 }
 

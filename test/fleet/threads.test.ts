@@ -11,6 +11,7 @@ import { VirtualClock, createSimulatedExecutor, loadRunbook } from '../../src/in
 import { loadInventory } from '../../src/fleet/inventory.js';
 import { resumeFleet, startFleet, type FleetResult } from '../../src/fleet/fleet.js';
 import { threadCountOf } from '../../src/fleet/threads.js';
+import { ValidationError } from '../../src/errors.js';
 import { kinds, makeHost, newRunner, restartRefused, tempDir } from '../helpers.js';
 
 const HOSTS = 8;
@@ -140,7 +141,7 @@ test('the threads of a fleet: 1 without the option, never more than its hosts, a
   assert.is(threadCountOf(undefined, 100), 1);
   assert.is(threadCountOf({ count: 4, module }, 3), 3);
   assert.is(threadCountOf({ count: 2, module }, 100), 2);
-  assert.throws(() => threadCountOf({ count: 0, module }, 10), /threads is a whole number of at least 1/);
+  assert.throws(() => threadCountOf({ count: 0, module }, 10), (e: unknown) => e instanceof ValidationError && /threads\.count: a whole number of at least 1/.test((e as ValidationError).issues.join('\n')));
 });
 
 test.run();
