@@ -41,13 +41,17 @@ export class ValidationError extends Error {
  * The base of the failures of a run's durable record — its journal, its lease, its state, the store
  * that keeps them. Catch it to catch them all; each family below has its own class and codes.
  */
-export abstract class StateError extends Error {
+export abstract class StateError<C extends StateErrorCode = StateErrorCode> extends Error {
   abstract override readonly name: 'JournalError' | 'LeaseError' | 'RunStateError' | 'StoreUnavailableError';
-  abstract readonly code: JournalErrorCode | LeaseErrorCode | RunStateErrorCode | 'STORE_UNAVAILABLE';
-  constructor(message: string, details: ErrorDetails) {
+  readonly code: C;
+  constructor(code: C, message: string, details: ErrorDetails = {}) {
     super(compose(message, details), { cause: details.cause });
+    this.code = code;
   }
 }
+
+/** The codes of every {@link StateError} family. */
+export type StateErrorCode = JournalErrorCode | LeaseErrorCode | RunStateErrorCode | 'STORE_UNAVAILABLE';
 
 /** Codes of {@link JournalError}. */
 export type JournalErrorCode = 'JOURNAL_CORRUPT' | 'JOURNAL_MISSING' | 'JOURNAL_VERSION';
@@ -64,13 +68,8 @@ export type JournalErrorCode = 'JOURNAL_CORRUPT' | 'JOURNAL_MISSING' | 'JOURNAL_
  * catch (e) { if (e instanceof JournalError && e.code === 'JOURNAL_MISSING') console.error(`no run ${id}`); }
  * ```
  */
-export class JournalError extends StateError {
+export class JournalError extends StateError<JournalErrorCode> {
   override readonly name = 'JournalError';
-  readonly code: JournalErrorCode;
-  constructor(code: JournalErrorCode, message: string, details: ErrorDetails = {}) {
-    super(message, details);
-    this.code = code;
-  }
 }
 
 /** Codes of {@link LeaseError}: another driver holds the run, or this one lost it (fenced off). */
@@ -89,13 +88,8 @@ export type LeaseErrorCode = 'LEASE_HELD' | 'FENCED';
  * catch (e) { if (e instanceof LeaseError && e.code === 'LEASE_HELD') console.error('another driver has it'); }
  * ```
  */
-export class LeaseError extends StateError {
+export class LeaseError extends StateError<LeaseErrorCode> {
   override readonly name = 'LeaseError';
-  readonly code: LeaseErrorCode;
-  constructor(code: LeaseErrorCode, message: string, details: ErrorDetails = {}) {
-    super(message, details);
-    this.code = code;
-  }
 }
 
 /** Codes of {@link RunStateError}. */
@@ -114,13 +108,8 @@ export type RunStateErrorCode = 'NOT_RESUMABLE' | 'FINGERPRINT_MISMATCH' | 'RUNB
  * catch (e) { if (e instanceof RunStateError) console.error(e.message); }
  * ```
  */
-export class RunStateError extends StateError {
+export class RunStateError extends StateError<RunStateErrorCode> {
   override readonly name = 'RunStateError';
-  readonly code: RunStateErrorCode;
-  constructor(code: RunStateErrorCode, message: string, details: ErrorDetails = {}) {
-    super(message, details);
-    this.code = code;
-  }
 }
 
 /**
@@ -134,12 +123,11 @@ export class RunStateError extends StateError {
  * catch (e) { if (e instanceof StoreUnavailableError && e.transient) setTimeout(() => void openStore(), 5000); }
  * ```
  */
-export class StoreUnavailableError extends StateError {
+export class StoreUnavailableError extends StateError<'STORE_UNAVAILABLE'> {
   override readonly name = 'StoreUnavailableError';
-  readonly code = 'STORE_UNAVAILABLE';
   readonly transient: boolean;
   constructor(message: string, facts: { transient: boolean }, details: ErrorDetails = {}) {
-    super(message, details);
+    super('STORE_UNAVAILABLE', message, details);
     this.transient = facts.transient;
   }
 }

@@ -23,7 +23,7 @@ export { AwaitingReason, RunStatus, StepStatus } from './engine/types.js';
 export { Outcome, OUTCOMES, outcomeOf, exitCodeOf } from './engine/outcome.js';
 export type { RunResult, StepResult, Change, StepPlan, Json } from './engine/types.js';
 export { ValidationError, StateError, JournalError, LeaseError, RunStateError, StoreUnavailableError, InternalError, ExecutorError, StepError, ExecutorErrorKind, DurabilityError } from './errors.js';
-export type { DurabilityFacts, JournalErrorCode, LeaseErrorCode, RunStateErrorCode, StepErrorCode } from './errors.js';
+export type { DurabilityFacts, JournalErrorCode, LeaseErrorCode, RunStateErrorCode, StateErrorCode, StepErrorCode } from './errors.js';
 export type { ErrorRecord } from './errors.js';
 export { RegistryType } from './executors/types.js';
 export type { Executor, HostOp, HostOpResult, OpOf, RegistryValue, RegistryView, RunOptions, OsInfo, ProtocolMap } from './executors/types.js';
