@@ -6,9 +6,9 @@ import type { Socket } from 'node:net';
 import type { ExecaError } from 'execa';
 import { ExecutorError } from '../errors.js';
 import { agentBackendFor, agentScriptFile, type AgentBackend } from './agent/protocol.js';
-import { AgentSession } from './agent/session.js';
+import { AgentSession, sessionExecutor } from './agent/session.js';
 import { startPowerShellScript } from './common.js';
-import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
+import type { Executor } from './types.js';
 
 export const name = 'local' satisfies Executor['name'];
 
@@ -44,7 +44,6 @@ export function defaultShell(): string {
 export function createLocalExecutor(options: LocalExecutorOptions = {}): Executor {
   const shell = options.shell ?? defaultShell();
   const where = `local ${shell}`;
-  let roundTrips = 0;
   const session = new AgentSession(
     where,
     async (output) => {
@@ -68,19 +67,9 @@ export function createLocalExecutor(options: LocalExecutorOptions = {}): Executo
     },
     (error) => classify(error, shell),
   );
-  return {
-    name,
-    target: 'local',
-    onTarget: true,
-    get roundTrips() {
-      return roundTrips;
-    },
-    async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
-      roundTrips += 1;
-      return session.call(batch, runOptions, options.timeoutMs);
-    },
+  return sessionExecutor(session, { name, target: 'local', onTarget: true, timeoutMs: options.timeoutMs }, {
     close: () => session.close(),
-  };
+  });
 }
 
 /** Why the agent's PowerShell could not run. */

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
 import { agentBackendFor, bootstrapArgs, bootstrapProgramLine, type AgentBackend } from './agent/protocol.js';
-import { AgentSession } from './agent/session.js';
-import type { Executor, HostOp, HostOpResult, RunOptions } from './types.js';
+import { AgentSession, sessionExecutor } from './agent/session.js';
+import type { Executor } from './types.js';
 
 export const name = 'ssh' satisfies Executor['name'];
 
@@ -121,7 +121,6 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
   const shell = options.shell ?? 'powershell';
   let client: Client | null = null;
   let ready: Promise<Client> | null = null;
-  let roundTrips = 0;
   let rejectedKey: string | null = null;
 
   const verify = (key: Buffer): boolean => {
@@ -219,22 +218,12 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
     };
   }, (error) => classify(error, target));
 
-  return {
-    name,
-    target,
-    onTarget: false,
-    get roundTrips() {
-      return roundTrips;
-    },
-    async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
-      roundTrips += 1;
-      return session.call(batch, runOptions, options.timeoutMs);
-    },
+  return sessionExecutor(session, { name, target: target, onTarget: false, timeoutMs: options.timeoutMs }, {
     async close() {
       await session.close();
       client?.end();
       client = null;
       ready = null;
     },
-  };
+  });
 }

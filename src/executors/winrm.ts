@@ -12,8 +12,8 @@ import { StringDecoder } from 'node:string_decoder';
 import { isIP } from 'node:net';
 import { ExecutorError } from '../errors.js';
 import { agentBackendFor, bootstrapArgs, bootstrapProgramLine, type AgentBackend } from './agent/protocol.js';
-import { AgentSession, type AgentOutput, type AgentProcess } from './agent/session.js';
-import type { Executor, HostOp, HostOpResult, RunOptions, TlsEndpoint } from './types.js';
+import { AgentSession, sessionExecutor, type AgentOutput, type AgentProcess } from './agent/session.js';
+import type { Executor, TlsEndpoint } from './types.js';
 import { RemoteShell } from './winrm/shell.js';
 import type { NtlmMechanism, WinrmCredentials, WinrmTransport } from './winrm/transport.js';
 import { DEFAULT_MAX_ENVELOPE_KB } from './winrm/wsman.js';
@@ -189,7 +189,6 @@ export function createWinrmExecutor(options: WinrmExecutorOptions): Executor {
   const target = `winrm${options.scheme === 'https' ? '+https' : ''}://${options.user ? `${options.user}@` : ''}${hostPart}:${options.port}`;
   const maxEnvelopeKb = options.maxEnvelopeKb ?? (Number(env.RUNBOOK_WINRM_MAX_ENVELOPE_KB) || DEFAULT_MAX_ENVELOPE_KB);
   const auth = options.auth ?? (env.RUNBOOK_WINRM_AUTH === 'basic' ? 'basic' : 'ntlm');
-  let roundTrips = 0;
   let ready: Promise<{ transport: WinrmTransport; shell: RemoteShell }> | null = null;
 
   const connect = () => {
@@ -231,17 +230,7 @@ export function createWinrmExecutor(options: WinrmExecutorOptions): Executor {
     return agent;
   }, (error) => (error instanceof ExecutorError ? error : new ExecutorError('reset', String(error), { where: target })));
 
-  return {
-    name,
-    target,
-    onTarget: false,
-    get roundTrips() {
-      return roundTrips;
-    },
-    async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
-      roundTrips += 1;
-      return session.call(batch, runOptions, options.timeoutMs);
-    },
+  return sessionExecutor(session, { name, target: target, onTarget: false, timeoutMs: options.timeoutMs }, {
     /** Over HTTPS, the TLS protocol of the connection to the listener: the runbook must not disable it. */
     async transportTls(): Promise<string | null> {
       if (options.scheme !== 'https' || !ready) return null;
@@ -261,5 +250,5 @@ export function createWinrmExecutor(options: WinrmExecutorOptions): Executor {
       await shell?.delete();
       transport?.close();
     },
-  };
+  });
 }

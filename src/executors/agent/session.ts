@@ -12,7 +12,7 @@
 import { ExecutorError } from '../../errors.js';
 import { agentRequest, parseAgentAnswer } from './protocol.js';
 import { boundedCall } from '../common.js';
-import type { HostOp, HostOpResult, RunOptions } from '../types.js';
+import type { Executor, HostOp, HostOpResult, RunOptions } from '../types.js';
 
 /** What a session hears from the agent's process. */
 export interface AgentOutput {
@@ -42,6 +42,14 @@ interface Waiting {
 }
 
 /**
+ * True when the agent's process ended before it printed anything, its shell saying that the command
+ * does not exist (cmd.exe, a POSIX shell, or PowerShell itself naming another PowerShell).
+ */
+export function noShell(stdout: string, stderr: string): boolean {
+  return stdout.trim() === '' && /is not recognized as (an internal or external command|the name of a cmdlet)|command not found|No such file or directory|not found$/im.test(stderr);
+}
+
+/**
  * Runs batches through one long-lived agent process.
  *
  * @example
@@ -58,14 +66,6 @@ interface Waiting {
  * await session.close();
  * ```
  */
-/**
- * True when the agent's process ended before it printed anything, its shell saying that the command
- * does not exist (cmd.exe, a POSIX shell, or PowerShell itself naming another PowerShell).
- */
-export function noShell(stdout: string, stderr: string): boolean {
-  return stdout.trim() === '' && /is not recognized as (an internal or external command|the name of a cmdlet)|command not found|No such file or directory|not found$/im.test(stderr);
-}
-
 export class AgentSession {
   private current: { process: Promise<AgentProcess>; closed: Promise<void> } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
@@ -185,4 +185,41 @@ export class AgentSession {
     clearTimeout(timer);
     agent.kill();
   }
+}
+
+/** What an executor over an agent session says of itself; `run` and `roundTrips` come with the session. */
+export interface SessionExecutorInfo {
+  name: Executor['name'];
+  target: string;
+  onTarget: boolean;
+  /** How long one call may take. */
+  timeoutMs?: number;
+}
+
+/**
+ * An executor whose batches go through one agent session: each `run` is one call, counted in
+ * `roundTrips`; `rest` adds what the transport has of its own (at least `close`).
+ *
+ * @example
+ * ```ts
+ * declare const session: AgentSession;
+ * const executor = sessionExecutor(session, { name: 'ssh', target: 'ssh://admin@orch01', onTarget: false }, { close: () => session.close() });
+ * await executor.run([{ op: 'os.info' }]); // executor.roundTrips === 1
+ * ```
+ */
+export function sessionExecutor(session: AgentSession, info: SessionExecutorInfo, rest: Pick<Executor, 'close' | 'transportTls' | 'tlsEndpoints'>): Executor {
+  let roundTrips = 0;
+  return {
+    name: info.name,
+    target: info.target,
+    onTarget: info.onTarget,
+    get roundTrips() {
+      return roundTrips;
+    },
+    async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
+      roundTrips += 1;
+      return session.call(batch, runOptions, info.timeoutMs);
+    },
+    ...rest,
+  };
 }
