@@ -1,6 +1,6 @@
 /**
  * Test hook: with `RUNBOOK_CRASH_AFTER=<n>` in the environment the process kills itself (SIGKILL) right
- * after the n-th journal record of this process is durable. Used by the crash-point sweep. The count and
+ * after the n-th journal record of this process is in its file. Used by the crash-point sweep. The count and
  * the variable belong to the process (its PID): a process started from a V8 startup snapshot (the
  * sweep's children) sees its own environment and counts from zero, whatever ran while the snapshot
  * was made.
@@ -9,7 +9,7 @@ let owner = 0;
 let durable = 0;
 let crashAfter = NaN;
 
-/** Called by the journal after each record reaches the disk. */
+/** Called by the journal after each record is in its file (a crash of the process no longer loses it). */
 export function afterDurableRecord(): void {
   if (owner !== process.pid) {
     owner = process.pid;

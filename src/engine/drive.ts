@@ -183,6 +183,8 @@ async function endDrive(run: OpenRun, end: DriveEnd): Promise<RunResult> {
   } else {
     await run.journal.append({ type: 'run.ended', status: end.status, ...(end.error ? { error: end.error } : {}), ...(end.reason ? { reason: end.reason } : {}) });
   }
+  // How the drive ended is on disk before anyone is told.
+  await run.journal.durable?.();
   const result = resultOf(replay(run.journal.records), run.stateDir);
   run.events.emit('run:end', result);
   return result;

@@ -14,12 +14,18 @@ export type JournalRecord<T extends { type: string } = { type: string; [k: strin
   sum: string;
 };
 
-/** What the engine needs of a journal to write a run: typed appends, and the records made durable so far. */
+/** What the engine needs of a journal to write a run: typed appends, and the records stored so far. */
 export interface JournalWriter {
   append<T extends Entry>(payload: T): Promise<JournalRecord<T>>;
   readonly records: readonly JournalRecord[];
   /** Refuses every later append with `error` (something the journal guards could not be kept). */
   fail?(error: unknown): void;
+  /**
+   * Resolves once every record appended so far is durable (flushed to disk) — the write-ahead barrier
+   * the engine passes before each change to the target and at the end of a drive. Absent, or a store
+   * whose every append is durable when it resolves: nothing more to wait for.
+   */
+  durable?(): Promise<void>;
 }
 
 /** A writer that passes every record through `transform` (the run's secret mask) before it is written. */
@@ -27,6 +33,7 @@ export function transformedWriter(journal: JournalWriter, transform: <T>(value: 
   return {
     append: (payload) => journal.append(transform(payload)),
     fail: (error) => journal.fail?.(error),
+    durable: async () => journal.durable?.(),
     get records() {
       return journal.records;
     },
@@ -34,11 +41,16 @@ export function transformedWriter(journal: JournalWriter, transform: <T>(value: 
 }
 
 /**
- * When a journal's records reach the disk: `each-batch` (durable before an append resolves: what a run
- * that changes its target needs, write-ahead), or `on-close` (a plan's, which changes nothing: a store
- * may flush it once, when it closes).
+ * When a journal's records reach the disk:
+ * - `each-batch`: durable before an append resolves;
+ * - `before-writes`: written at once (a crash of the process loses none), made durable when the engine
+ *   asks ({@link JournalWriter.durable}: before each change to the target, at the end of a drive) and when
+ *   the journal closes — write-ahead, with one flush for all the records between two changes. A power
+ *   loss can take only records that no change depended on: the run resumes from an earlier point, as a
+ *   crash there would leave it. What a run that changes its target opens;
+ * - `on-close`: a plan's, which changes nothing: a store may flush it once, when it closes.
  */
-export type JournalSync = 'each-batch' | 'on-close';
+export type JournalSync = 'each-batch' | 'before-writes' | 'on-close';
 
 /** A run's journal opened for appending by the holder of its lease. */
 export interface RunJournal extends JournalWriter {

@@ -314,11 +314,12 @@ export class Runner<S extends RunStore = RunStore> {
       let journal: RunJournal | undefined;
       let failure: unknown = null;
       try {
-        // A plan changes nothing on the target: its records protect no undo, and are flushed to disk
-        // once, when the journal closes, instead of before each step goes on.
+        // A run's records are flushed to disk before each change to the target (write-ahead), all those
+        // since the last change at once. A plan changes nothing on the target: its records protect no
+        // undo, and are flushed once, when the journal closes.
         // The records a resume read already are handed on: the store reads the journal again only when
         // something was appended since.
-        journal = await this.store.openJournal(runId, lease, { sync: checkMode ? 'on-close' : 'each-batch', records });
+        journal = await this.store.openJournal(runId, lease, { sync: checkMode ? 'on-close' : 'before-writes', records });
         if (init) await init(journal);
         const result = await drive({
           runDir,

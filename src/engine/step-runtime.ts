@@ -230,8 +230,12 @@ function sender(services: RuntimeServices, step: RuntimeStep, counter: StepCount
           hint: 'the report lists what is still changed; undo.reg and undo.ps1 in the run directory restore it on the console',
         });
       }
-      // Fencing: a driver that lost the run's lease changes nothing more on the target.
-      if (writes) await services.fence();
+      if (writes) {
+        // Write-ahead: every record so far is on disk before the target changes (one flush for all the
+        // records since the last change). Fencing: a driver that lost the run's lease changes nothing more.
+        await journal.durable?.();
+        await services.fence();
+      }
       if (options.poll) counter.polls += 1;
       else counter.roundTrips += 1;
       const timeoutMs = remaining === null ? options.timeoutMs : Math.min(options.timeoutMs ?? remaining, remaining);

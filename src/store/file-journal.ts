@@ -129,10 +129,11 @@ export interface JournalOpenOptions {
    */
   exclusive?: boolean;
   /**
-   * When records reach the disk: `each-batch` (fsync before an append resolves: what a run that changes
-   * its target needs, write-ahead), or `on-close` (written at once, so that a crash of the process loses
-   * nothing, but flushed to disk once, when the journal closes: a power loss can take the last records
-   * of an unfinished run). `on-close` is for plans, which change nothing and so have nothing to undo.
+   * When records reach the disk: `each-batch` (fsync before an append resolves), `before-writes` (written
+   * at once, so that a crash of the process loses nothing, and flushed when {@link GroupCommitJournal.durable}
+   * asks — before each change to the target — and when the journal closes), or `on-close` (written at
+   * once, flushed once, when the journal closes: a power loss can take the last records of an unfinished
+   * run; for plans, which change nothing and so have nothing to undo). See {@link JournalSync}.
    * @default 'each-batch'
    */
   sync?: JournalSync;
@@ -154,6 +155,8 @@ function unchanged(file: string, reading: JournalReading): boolean {
  */
 export abstract class GroupCommitJournal implements JournalWriter {
   private pending: { line: string; seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  /** Callers of {@link durable} waiting for the flush after the batches before them. */
+  private syncWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private flushing: Promise<void> | null = null;
   private failure: unknown = null;
 
@@ -178,6 +181,18 @@ export abstract class GroupCommitJournal implements JournalWriter {
   /** Lets go of what holds the journal open (after the last batch). */
   protected abstract release(): Promise<void>;
 
+  /**
+   * Makes every batch written so far durable, or throws; the default has nothing to do (a store whose
+   * batches are durable once written). A store that defers its flushes does it here, and on failure
+   * keeps only the records that were durable before ({@link keepOnly}).
+   */
+  protected async syncWritten(): Promise<void> {}
+
+  /** Forgets the records after the first `count` (they were written but never made durable). */
+  protected keepOnly(count: number): void {
+    this.written.length = Math.min(this.written.length, count);
+  }
+
   /** Appends a record; resolves once it is durable. */
   append<T extends { type: string }>(payload: T): Promise<JournalRecord<T>> {
     if (this.failure) return Promise.reject(this.failure);
@@ -199,20 +214,36 @@ export abstract class GroupCommitJournal implements JournalWriter {
     });
   }
 
+  /**
+   * Resolves once every record appended before it is durable: the batches not yet written are written
+   * first, then the store flushes what it deferred (see {@link JournalSync} `before-writes`).
+   */
+  durable(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<void>((resolve, reject) => {
+      this.syncWaiters.push({ resolve, reject });
+      this.flushing ??= Promise.resolve().then(() => this.flush());
+    });
+  }
+
   private async flush(): Promise<void> {
-    while (this.pending.length > 0) {
+    while (this.pending.length > 0 || this.syncWaiters.length > 0) {
       const batch = this.pending.splice(0);
+      // A flush asked for waits for the batches appended before it; those appended while it runs wait for the next.
+      const waiters = batch.length === 0 ? this.syncWaiters.splice(0) : [];
       try {
-        await this.writeBatch(batch);
+        if (batch.length > 0) await this.writeBatch(batch);
+        else await this.syncWritten();
       } catch (error) {
         this.failure = error;
-        for (const p of [...batch, ...this.pending.splice(0)]) p.reject(error);
+        for (const p of [...batch, ...waiters, ...this.pending.splice(0), ...this.syncWaiters.splice(0)]) p.reject(error);
         break;
       }
       for (const p of batch) {
         afterDurableRecord();
         p.resolve();
       }
+      for (const w of waiters) w.resolve();
     }
     this.flushing = null;
   }
@@ -261,7 +292,13 @@ export class Journal extends GroupCommitJournal {
     private size: number,
   ) {
     super(seq, written);
+    this.synced = { size, records: written.length };
   }
+
+  /** How much of the file is durable (flushed), in bytes and records: where a failed deferred flush cuts back to. */
+  private synced: { size: number; records: number };
+  /** A fault injected for a batch whose flush is deferred (`before-writes`): the next flush fails with it. */
+  private deferredFault: ReturnType<typeof journalBatchFault> = null;
 
   /**
    * Opens (or creates) a journal; a torn last line left by a crash is cut off first. Given `reading`
@@ -333,6 +370,8 @@ export class Journal extends GroupCommitJournal {
       if (this.sync === 'each-batch') {
         if (fault?.on === 'sync') throw faultError(fault.code, 'fsync', this.file);
         await this.handle.sync();
+      } else if (fault?.on === 'sync') {
+        this.deferredFault ??= fault;
       }
     } catch (cause) {
       // What reached the file of this batch is cut off again, so that the journal ends on a whole
@@ -343,12 +382,34 @@ export class Journal extends GroupCommitJournal {
       throw notDurable(this.file, cause);
     }
     this.size += data.length;
+    if (this.sync === 'each-batch') this.synced = { size: this.size, records: this.records.length + batch.length };
     await this.checkFence();
+  }
+
+  /**
+   * `before-writes`: flushes what was written since the last flush. A failed flush cuts the file back to
+   * what was durable before it and forgets the records after (nothing acted on them: the engine asks
+   * for this flush before it changes the target).
+   */
+  protected async syncWritten(): Promise<void> {
+    if (this.sync !== 'before-writes' || this.synced.size === this.size) return;
+    const upTo = { size: this.size, records: this.records.length };
+    try {
+      const fault = this.deferredFault;
+      if (fault) throw faultError(fault.code, 'fsync', this.file);
+      await this.handle.sync();
+    } catch (cause) {
+      await this.handle.truncate(this.synced.size).catch(() => undefined);
+      this.size = this.synced.size;
+      this.keepOnly(this.synced.records);
+      throw notDurable(this.file, cause);
+    }
+    this.synced = upTo;
   }
 
   protected async release(): Promise<void> {
     try {
-      if (this.sync === 'on-close') await this.handle.sync();
+      if (this.sync !== 'each-batch' && this.synced.size !== this.size) await this.handle.sync();
     } finally {
       await this.handle.close();
     }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { LeaseError } from '../errors.js';
-import { writeFileAtomic, writeFileAtomicUnsyncedAsync } from '../util/write-atomic.js';
+import { writeFileAtomicUnsyncedAsync } from '../util/write-atomic.js';
 import type { Lease, LeaseOptions } from '../engine/run-store.js';
 
 /** What a lease file holds. */
@@ -177,7 +177,8 @@ export async function acquireLease(dir: string, options: LeaseOptions = {}): Pro
         return;
       }
       try {
-        await writeFileAtomic(file, JSON.stringify({ ...record(), expiresAt: new Date(now()).toISOString(), released: true }));
+        // Not flushed to disk, as a renewal: a release lost to a power loss leaves a lease that expires.
+        await writeFileAtomicUnsyncedAsync(file, JSON.stringify({ ...record(), expiresAt: new Date(now()).toISOString(), released: true }));
       } catch (error) {
         // A disk that takes no write may still let a file go (a full one does): without its file the
         // lease is no one's. Otherwise it lapses when this process ends, or when it expires.

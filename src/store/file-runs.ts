@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../util/write-atomic.js';
+import { writeFileAtomicUnsyncedAsync } from '../util/write-atomic.js';
 import { JournalError } from '../errors.js';
 import { readJournal } from './file-journal.js';
 import { replay, resultOf } from '../engine/replay.js';
@@ -29,7 +29,9 @@ type SummaryFile = { journalBytes: number; journalModified: number; summary: Run
 export async function writeRunSummary(runDir: string, summary: RunSummary): Promise<void> {
   const { size, mtimeMs } = await stat(join(runDir, 'journal.jsonl'));
   const file: SummaryFile = { journalBytes: size, journalModified: mtimeMs, summary };
-  await writeFileAtomic(join(runDir, 'summary.json'), JSON.stringify(file));
+  // Not flushed to disk: a summary lost to a power loss (or left behind by one) is one that no longer
+  // matches its journal, and the journal is replayed instead.
+  await writeFileAtomicUnsyncedAsync(join(runDir, 'summary.json'), JSON.stringify(file));
 }
 
 async function summaryFromFile(runDir: string): Promise<RunSummary | null> {

@@ -1,13 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { appendFile, open, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, open, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Journal, fileStore, readJournal, JournalError } from '../../src/index.js';
+import { Journal, fileStore, readJournal, JournalError, createSimulatedExecutor, loadRunbook, VirtualClock, type Executor } from '../../src/index.js';
+import { WRITE_OPS } from '../../src/executors/types.js';
 import { acquireLease } from '../../src/store/file-lease.js';
 import { JOURNAL_FORMAT } from '../../src/engine/records.js';
-import { makeHost, runToEnd, tempDir } from '../helpers.js';
+import { FAST, kinds, makeHost, newRunner, runToEnd, tempDir } from '../helpers.js';
 
 async function journalWith(n: number): Promise<string> {
   const file = join(await tempDir(), 'journal.jsonl');
@@ -247,7 +248,108 @@ test('a plan opens its journal to be flushed when it closes; a run, before each 
     await executor.close();
     assert.is(result.status, checkMode ? 'planned' : 'succeeded');
   }
-  assert.equal(opened, ['on-close', 'each-batch']);
+  assert.equal(opened, ['on-close', 'before-writes']);
+});
+
+test("sync 'before-writes': appends are in the file at once, and one flush when asked makes all of them durable", async () => {
+  const file = join(await tempDir(), 'journal.jsonl');
+  const syncs = await countSyncs();
+  try {
+    const journal = await Journal.open(file, { exclusive: true, sync: 'before-writes' });
+    for (let i = 0; i < 5; i++) await journal.append({ type: 'note', i });
+    assert.equal((await readJournal(file)).records.map((r) => r.seq), [1, 2, 3, 4, 5], 'in the file at once');
+    assert.is(syncs.count(), 0, 'no flush until one is asked for');
+    const pending = journal.append({ type: 'note', i: 5 });
+    await journal.durable();
+    await pending;
+    assert.is(syncs.count(), 1, 'one flush for six records, the one appended just before it included');
+    await journal.durable();
+    assert.is(syncs.count(), 1, 'nothing new: no flush');
+    await journal.append({ type: 'note', i: 6 });
+    await journal.close();
+    assert.is(syncs.count(), 2, 'closing flushes what was written since');
+  } finally {
+    syncs.stop();
+  }
+});
+
+test("sync 'before-writes': a failed flush cuts the file back to what was durable, forgets the rest, and takes nothing more", async () => {
+  const file = join(await tempDir(), 'journal.jsonl');
+  const journal = await Journal.open(file, { exclusive: true, sync: 'before-writes' });
+  await journal.append({ type: 'note', i: 0 });
+  await journal.durable();
+  const proto = Object.getPrototypeOf((journal as unknown as { handle: object }).handle) as { sync(): Promise<void> };
+  const original = proto.sync;
+  proto.sync = () => Promise.reject(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+  try {
+    await journal.append({ type: 'note', i: 1 });
+    await journal.append({ type: 'note', i: 2 });
+    const error = await journal.durable().then(
+      () => new Error('the flush did not fail'),
+      (e: Error) => e,
+    );
+    assert.is((error as { name: string }).name, 'DurabilityError');
+    assert.match(error.message, /EIO/);
+  } finally {
+    proto.sync = original;
+  }
+  assert.equal(journal.records.map((r) => r.seq), [1], 'only the durable record is kept');
+  assert.equal((await readJournal(file)).records.map((r) => r.seq), [1], 'the file is cut back to it');
+  await journal.append({ type: 'note', i: 3 }).then(
+    () => assert.unreachable('a failed journal takes no more records'),
+    () => undefined,
+  );
+  await journal.close();
+});
+
+test('a run flushes its journal before each change to the target, every record before it included, and not after each batch', async () => {
+  const hostFile = await makeHost('server-2016');
+  const dir = await tempDir();
+  const clock = new VirtualClock();
+  const base = await createSimulatedExecutor(hostFile, { clock });
+  // The journal's length at its last flush, and whether it was that long at each write to the target.
+  let flushedAt = -1;
+  const flushedBeforeWrite: boolean[] = [];
+  const journalSize = async () => {
+    const [run] = await readdir(join(dir, 'runs'));
+    return (await stat(join(dir, 'runs', run, 'journal.jsonl'))).size;
+  };
+  const probe = await open(join(await tempDir(), 'probe'), 'w');
+  type Handle = { stat(): Promise<{ size: number }> };
+  const proto = Object.getPrototypeOf(probe) as { sync(this: Handle): Promise<void> };
+  await probe.close();
+  const original = proto.sync;
+  let syncs = 0;
+  proto.sync = async function (this: Handle) {
+    await original.call(this);
+    syncs += 1;
+    flushedAt = (await this.stat()).size;
+  };
+  const executor = Object.create(base) as Executor;
+  executor.run = async (ops, options) => {
+    if (ops.some((op) => WRITE_OPS.has(op.op))) flushedBeforeWrite.push((await journalSize()) === flushedAt);
+    return base.run(ops, options);
+  };
+  let batches = 0;
+  const batchProto = Journal.prototype as unknown as { writeBatch(b: unknown): Promise<void> };
+  const writeBatch = batchProto.writeBatch;
+  batchProto.writeBatch = function (b: unknown) {
+    batches += 1;
+    return writeBatch.call(this, b);
+  };
+  try {
+    const run = newRunner(dir, clock).start(await loadRunbook('orchestrator-tls12', kinds), { executor, params: FAST });
+    const result = await run.result;
+    assert.is(result.status, 'succeeded');
+  } finally {
+    proto.sync = original;
+    batchProto.writeBatch = writeBatch;
+    await base.close();
+  }
+  assert.ok(flushedBeforeWrite.length >= 5, `${flushedBeforeWrite.length} writes to the target`);
+  assert.ok(flushedBeforeWrite.every(Boolean), `the journal was flushed, to its last byte, before each write: ${flushedBeforeWrite}`);
+  assert.ok(syncs < batches, `${syncs} flushes (every file) for ${batches} journal batches`);
+  console.log(`  ${flushedBeforeWrite.length} writes to the target, ${batches} journal batches, ${syncs} flushes of every file`);
 });
 
 test.run();
