@@ -347,9 +347,10 @@ export class Journal extends GroupCommitJournal {
   }
 
   /**
-   * The fence is checked once, after the flush: a batch is acknowledged only when this process still
-   * held the run once it was on disk. A check before the write would only narrow a race that the check
-   * after it closes anyway: a driver that took over has either copied the batch into the journal it
+   * The fence is checked once, after the flush (`before-writes`: after the deferred flush, in
+   * {@link syncWritten}): a batch is acknowledged as durable only when this process still held the run
+   * once it was on disk. A check before the write would only narrow a race that the check after it
+   * closes anyway: a driver that took over has either copied the batch into the journal it
    * writes (and this process, fenced, acts on none of it) or left it in the file it replaced, where
    * nobody reads it.
    */
@@ -382,6 +383,7 @@ export class Journal extends GroupCommitJournal {
       throw notDurable(this.file, cause);
     }
     this.size += data.length;
+    if (this.sync === 'before-writes') return;
     if (this.sync === 'each-batch') this.synced = { size: this.size, records: this.records.length + batch.length };
     await this.checkFence();
   }
@@ -405,6 +407,10 @@ export class Journal extends GroupCommitJournal {
       throw notDurable(this.file, cause);
     }
     this.synced = upTo;
+    // Fenced here, where it matters: nothing changes the target after a flush that no longer holds the
+    // run. A batch written in between to a journal another driver has since replaced is in a file
+    // nobody reads.
+    await this.checkFence();
   }
 
   protected async release(): Promise<void> {

@@ -5,7 +5,7 @@
  * with an exclusive create (`wx`), so that of two processes that both found the run free only one can
  * take the next generation — the other gets `LEASE_HELD`, whatever the timing. The highest generation
  * present is the current one. A holder is fenced as soon as a higher generation exists: a process
- * paused past its expiry finds, at its next journal append or target write, that someone took over,
+ * paused past its expiry finds, at its next journal flush or target write, that someone took over,
  * and stops (`FENCED`) without changing anything more.
  */
 import { randomBytes } from 'node:crypto';
