@@ -150,8 +150,9 @@ function unchanged(file: string, reading: JournalReading): boolean {
 /**
  * What every store's journal shares: records numbered and sealed (checksummed) in order, appends that
  * arrive while a batch is being stored go together into the next one (group commit), each resolving
- * only once its batch is durable; a journal that failed a batch (or was fenced) takes no more records,
- * since later ones would leave a gap. A store says only how one batch is stored.
+ * only once its batch is stored, and {@link GroupCommitJournal.durable} once every record before it is
+ * durable; a journal that failed a batch (or was fenced) takes no more records, since later ones would
+ * leave a gap. A store says how one batch is stored, and how what it deferred is flushed.
  */
 export abstract class GroupCommitJournal implements JournalWriter {
   private pending: { line: string; seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
@@ -193,7 +194,7 @@ export abstract class GroupCommitJournal implements JournalWriter {
     this.written.length = Math.min(this.written.length, count);
   }
 
-  /** Appends a record; resolves once it is durable. */
+  /** Appends a record; resolves once its batch is stored (durable, unless the store defers its flushes to {@link durable}). */
   append<T extends { type: string }>(payload: T): Promise<JournalRecord<T>> {
     if (this.failure) return Promise.reject(this.failure);
     this.seq += 1;
