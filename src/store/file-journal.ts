@@ -11,8 +11,12 @@ import { DurabilityError, JournalError, LeaseError, diskErrorOf } from '../error
 import { afterDurableRecord, faultError, journalBatchFault } from '../engine/crash-hook.js';
 import type { JournalRecord, JournalSync, JournalWriter } from '../engine/run-store.js';
 
+/**
+ * The first 8 bytes of the body's SHA-256, in hex: a string of its own (a slice of the whole digest's hex,
+ * or of the line read, would keep that alive for as long as the record is kept in memory).
+ */
 function checksum(body: string): string {
-  return createHash('sha256').update(body).digest('hex').slice(0, 16);
+  return createHash('sha256').update(body).digest().toString('hex', 0, 8);
 }
 
 /** Serialises one record as one line (the same in every store); the checksum covers everything else on it. */
@@ -106,8 +110,9 @@ export function decodeLine(line: string): JournalRecord | null {
   const at = line.lastIndexOf(',"sum":"');
   if (at < 0 || !line.endsWith('"}')) return null;
   const body = `${line.slice(0, at)}}`;
-  const sum = line.slice(at + 8, -2);
-  if (checksum(body) !== sum) return null;
+  // The record keeps the checksum computed here, not the slice of the line that matched it.
+  const sum = checksum(body);
+  if (line.slice(at + 8, -2) !== sum) return null;
   try {
     return { ...(JSON.parse(body) as JournalRecord), sum };
   } catch {
