@@ -4,7 +4,7 @@
  * written and flushed together (group commit).
  */
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { readSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { writeFileAtomic, writeFileAtomicUnsynced } from '../util/write-atomic.js';
 import { DurabilityError, JournalError, LeaseError, diskErrorOf } from '../errors.js';
@@ -161,16 +161,35 @@ export abstract class GroupCommitJournal implements JournalWriter {
   private pending: { line: string; seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private flushing: Promise<void> | null = null;
   private failure: unknown = null;
+  /** The durable records as last listed; null once an append made that list stale (a journal that reads them again). */
+  private written: JournalRecord[] | null;
+  /** The bytes of the durable records (each acknowledged line's), in order: where a reading of them ends. */
+  protected durableBytes = 0;
 
   protected constructor(
     private seq: number,
-    private readonly written: JournalRecord[],
-  ) {}
+    written: JournalRecord[],
+  ) {
+    this.written = written;
+  }
 
-  /** Every durable record: those found when the journal was opened, then each append once durable. */
+  /**
+   * Every durable record: those found when the journal was opened, then each append once durable. A
+   * journal that can read them again ({@link reread}) does not keep them between appends: it reads them
+   * when asked (a run asks when it ends, or when its saga starts), and keeps that list until the next
+   * append is durable.
+   */
   get records(): readonly JournalRecord[] {
+    this.written ??= this.reread?.() ?? [];
     return this.written;
   }
+
+  /**
+   * Reads the durable records again — those the journal was opened with, then the first
+   * {@link durableBytes} of what it appended — instead of keeping them in memory. A store that cannot
+   * leaves it undefined, and its journal keeps every record.
+   */
+  protected reread?(): JournalRecord[];
 
   /** The number of the last record. */
   get lastSeq(): number {
@@ -192,8 +211,10 @@ export abstract class GroupCommitJournal implements JournalWriter {
     const sealed = { ...record, sum } as JournalRecord<T>;
     return new Promise<JournalRecord<T>>((resolve, reject) => {
       const durable = () => {
+        this.durableBytes += Buffer.byteLength(line);
         // The list holds records of every type; a typed record is one of them (T is only narrower).
-        this.written.push(sealed as unknown as JournalRecord);
+        if (this.reread) this.written = null;
+        else this.written?.push(sealed as unknown as JournalRecord);
         resolve(sealed);
       };
       this.pending.push({ line, seq: record.seq, resolve: durable, reject });
@@ -235,10 +256,14 @@ export abstract class GroupCommitJournal implements JournalWriter {
     return this.failure;
   }
 
-  /** Waits for pending appends, then lets go of the journal. */
+  /** Waits for pending appends, then lets go of the journal (a journal that reads its records again lists them first: after this it cannot). */
   async close(): Promise<void> {
     while (this.flushing) await this.flushing;
-    await this.release();
+    try {
+      if (this.reread) this.written ??= this.reread();
+    } finally {
+      await this.release();
+    }
   }
 }
 
@@ -266,6 +291,22 @@ export class Journal extends GroupCommitJournal {
     private size: number,
   ) {
     super(seq, written);
+    this.durableBytes = size;
+  }
+
+  /**
+   * The durable records, read again through this journal's own handle (its file, even once another
+   * driver has replaced the run's journal): a file's records are not kept in memory for as long as the
+   * run goes on (they are most of what a run in flight holds).
+   */
+  protected override reread(): JournalRecord[] {
+    const data = Buffer.allocUnsafe(this.durableBytes);
+    for (let at = 0; at < data.length; ) {
+      const n = readSync(this.handle.fd, data, at, data.length - at, at);
+      if (n <= 0) throw new JournalError('JOURNAL_CORRUPT', 'the journal is shorter than what was written to it', { where: this.file });
+      at += n;
+    }
+    return parseJournal(data.toString('utf8'), this.file).records;
   }
 
   /**
