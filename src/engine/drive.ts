@@ -89,6 +89,8 @@ interface OpenRun {
   /** Outputs published by the steps done, by step id. */
   outputs: Record<string, Json>;
   stateDir: string;
+  /** Set once this drive journals a saga's start: the backward pass then replays the journal to run it. */
+  sagaStarted?: boolean;
 }
 
 const CANCELLED: ErrorRecord = { name: 'AbortError', code: 'CANCELLED', message: 'the run was cancelled' };
@@ -256,6 +258,7 @@ async function startOperatorSaga(run: OpenRun, options: DriveOptions): Promise<n
   if (run.state.saga) return null;
   const failedIndex = run.state.steps.reduce((last, st, i) => (st.snapshot !== undefined ? i : last), -1);
   await run.journal.append({ type: 'saga.started', failedIndex, reason: 'operator', force: Boolean(options.force) });
+  run.sagaStarted = true;
   return null;
 }
 
@@ -294,6 +297,9 @@ async function forwardStep(run: OpenRun, scope: StepScope, index: number, signal
   // A step that stopped at its plan publishes what the plan found.
   const output = status === 'planned' || status === 'skipped' ? ((plan?.data ?? null) as Json) : ctx.output;
   await settle(run, scope.services, index, status, { summary: ctx.summary || plan?.summary || '', changes: plan?.changes ?? [], output, ...(ctx.error ? { error: ctx.error } : {}) });
+  // The settled step's machine (its plan, results, priors) is not kept for the rest of this drive: nothing
+  // of the forward pass reads it again, and what does — a saga, the run's result — replays the journal.
+  run.state.steps[index].snapshot = undefined;
   if (status !== 'failed') return { kind: 'went-on' };
   if (signal.aborted) return { kind: 'failed', failure: CANCELLED };
   return { kind: 'failed', failure: ctx.error ?? { name: 'StepError', code: 'FAILED', message: `step ${run.definition.steps[index].id} failed` } };
@@ -366,13 +372,15 @@ async function failForward(run: OpenRun, index: number, failure: ErrorRecord): P
   if (started.checkMode) return { kind: 'ended', status: 'rolled-back', error: failure, reason: 'the plan stopped at a failed step; nothing was changed' };
   const reason = failure.code === 'CANCELLED' ? 'cancel' : 'failure';
   await run.journal.append({ type: 'saga.started', failedIndex: index, reason, error: failure });
+  run.sagaStarted = true;
   return null;
 }
 
 /** The backward pass, when a saga is under way: every step that ran is compensated. */
 async function driveBackward(run: OpenRun, scope: StepScope, options: DriveOptions): Promise<DriveEnd> {
-  const state = replay(run.journal.records);
-  if (!state.saga) return { kind: 'ended', status: run.started.checkMode ? 'planned' : 'succeeded' };
+  // No saga under way (none found at the start, none started since): the records are not read again.
+  const state = run.state.saga || run.sagaStarted ? replay(run.journal.records) : null;
+  if (!state?.saga) return { kind: 'ended', status: run.started.checkMode ? 'planned' : 'succeeded' };
   try {
     const outcome = await compensateSteps({ steps: scope, state, budgetMs: options.compensationBudgetMs ?? DEFAULT_COMPENSATION_BUDGET_MS });
     return outcome;

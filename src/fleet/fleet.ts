@@ -232,7 +232,8 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
     // recorded (ended runs, hosts found unreachable) first, so that a budget spent before the controller
     // stopped stays spent — its skipped hosts stay skipped — whatever order the hosts are read in.
     const known = new Map<string, RunResult>();
-    // Each host's records as read here: a host run resumed later goes on from them.
+    // Each unfinished host's records as read here: its run, resumed later, goes on from them (and takes
+    // them: nothing here keeps them once its run has them). An ended host's are not kept: it is not driven.
     const recordsOf = new Map<string, readonly JournalRecord[]>();
     const unreachable = await deps.runner.store.unreachableHosts(fleetId).catch(() => ({}) as Record<string, unknown>);
     let failures = 0;
@@ -241,7 +242,7 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
         const records = await deps.runner.store.readJournal(hostRunId(fleetId, host.name));
         const r = resultOf(replay(records), deps.runner.store.location);
         known.set(host.name, r);
-        recordsOf.set(host.name, records);
+        if (UNFINISHED.has(r.status)) recordsOf.set(host.name, records);
         if (!UNFINISHED.has(r.status) && fails(outcomeOf(r))) failures += 1;
       } catch {
         if (unreachable[host.name]) failures += 1;
@@ -263,7 +264,9 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
       }
       // Tried again: its earlier "unreachable" no longer counts; this attempt does.
       if (!ended && unreachable[host.name]) failures -= 1;
-      const end = await lanes.run(host, ended && recordsOf.get(host.name), (run) => {
+      const records = ended && recordsOf.get(host.name);
+      recordsOf.delete(host.name);
+      const end = await lanes.run(host, records, (run) => {
         outcome.status = 'running';
         const at = { fleetId, wave: outcome.wave, host: host.name };
         // A run driven in this thread shows its steps live; one in a worker thread shows its start and end.

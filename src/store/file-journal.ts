@@ -4,15 +4,19 @@
  * written and flushed together (group commit).
  */
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { readSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { writeFileAtomic, writeFileAtomicUnsynced } from '../util/write-atomic.js';
 import { DurabilityError, JournalError, LeaseError, diskErrorOf } from '../errors.js';
 import { afterDurableRecord, faultError, journalBatchFault } from '../engine/crash-hook.js';
 import type { JournalRecord, JournalSync, JournalWriter } from '../engine/run-store.js';
 
+/**
+ * The first 8 bytes of the body's SHA-256, in hex: a string of its own (a slice of the whole digest's hex,
+ * or of the line read, would keep that alive for as long as the record is kept in memory).
+ */
 function checksum(body: string): string {
-  return createHash('sha256').update(body).digest('hex').slice(0, 16);
+  return createHash('sha256').update(body).digest().toString('hex', 0, 8);
 }
 
 /** Serialises one record as one line (the same in every store); the checksum covers everything else on it. */
@@ -106,8 +110,9 @@ export function decodeLine(line: string): JournalRecord | null {
   const at = line.lastIndexOf(',"sum":"');
   if (at < 0 || !line.endsWith('"}')) return null;
   const body = `${line.slice(0, at)}}`;
-  const sum = line.slice(at + 8, -2);
-  if (checksum(body) !== sum) return null;
+  // The record keeps the checksum computed here, not the slice of the line that matched it.
+  const sum = checksum(body);
+  if (line.slice(at + 8, -2) !== sum) return null;
   try {
     return { ...(JSON.parse(body) as JournalRecord), sum };
   } catch {
@@ -160,16 +165,35 @@ export abstract class GroupCommitJournal implements JournalWriter {
   private syncWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private flushing: Promise<void> | null = null;
   private failure: unknown = null;
+  /** The stored records as last listed; null once an append made that list stale (a journal that reads them again). */
+  private written: JournalRecord[] | null;
+  /** The bytes of the stored records (each acknowledged line's), in order: where a reading of them ends. */
+  protected durableBytes = 0;
 
   protected constructor(
     private seq: number,
-    private readonly written: JournalRecord[],
-  ) {}
+    written: JournalRecord[],
+  ) {
+    this.written = written;
+  }
 
-  /** Every durable record: those found when the journal was opened, then each append once durable. */
+  /**
+   * Every stored record: those found when the journal was opened, then each append once its batch is
+   * stored (durable, unless flushes are deferred: see {@link durable}). A journal that can read them again ({@link reread}) does not keep them between appends: it reads them
+   * when asked (a run asks when it ends, or when its saga starts), and keeps that list until the next
+   * append is durable.
+   */
   get records(): readonly JournalRecord[] {
+    this.written ??= this.reread?.() ?? [];
     return this.written;
   }
+
+  /**
+   * Reads the stored records again — those the journal was opened with, then the first
+   * {@link durableBytes} of what it appended — instead of keeping them in memory. A store that cannot
+   * leaves it undefined, and its journal keeps every record.
+   */
+  protected reread?(): JournalRecord[];
 
   /** The number of the last record. */
   get lastSeq(): number {
@@ -189,9 +213,13 @@ export abstract class GroupCommitJournal implements JournalWriter {
    */
   protected async syncWritten(): Promise<void> {}
 
-  /** Forgets the records after the first `count` (they were written but never made durable). */
-  protected keepOnly(count: number): void {
-    this.written.length = Math.min(this.written.length, count);
+  /**
+   * Forgets the records after the first `bytes` of the journal (they were written but never made
+   * durable): its records are read again up to there. Only for a journal that reads them again.
+   */
+  protected keepOnly(bytes: number): void {
+    this.durableBytes = bytes;
+    this.written = null;
   }
 
   /** Appends a record; resolves once its batch is stored (durable, unless the store defers its flushes to {@link durable}). */
@@ -203,8 +231,10 @@ export abstract class GroupCommitJournal implements JournalWriter {
     const sealed = { ...record, sum } as JournalRecord<T>;
     return new Promise<JournalRecord<T>>((resolve, reject) => {
       const durable = () => {
+        this.durableBytes += Buffer.byteLength(line);
         // The list holds records of every type; a typed record is one of them (T is only narrower).
-        this.written.push(sealed as unknown as JournalRecord);
+        if (this.reread) this.written = null;
+        else this.written?.push(sealed as unknown as JournalRecord);
         resolve(sealed);
       };
       this.pending.push({ line, seq: record.seq, resolve: durable, reject });
@@ -262,10 +292,14 @@ export abstract class GroupCommitJournal implements JournalWriter {
     return this.failure;
   }
 
-  /** Waits for pending appends, then lets go of the journal. */
+  /** Waits for pending appends, then lets go of the journal (a journal that reads its records again lists them first: after this it cannot). */
   async close(): Promise<void> {
     while (this.flushing) await this.flushing;
-    await this.release();
+    try {
+      if (this.reread) this.written ??= this.reread();
+    } finally {
+      await this.release();
+    }
   }
 }
 
@@ -293,11 +327,27 @@ export class Journal extends GroupCommitJournal {
     private size: number,
   ) {
     super(seq, written);
-    this.synced = { size, records: written.length };
+    this.synced = size;
+    this.durableBytes = size;
   }
 
-  /** How much of the file is durable (flushed), in bytes and records: where a failed deferred flush cuts back to. */
-  private synced: { size: number; records: number };
+  /**
+   * The stored records, read again through this journal's own handle (its file, even once another
+   * driver has replaced the run's journal): a file's records are not kept in memory for as long as the
+   * run goes on (they are most of what a run in flight holds).
+   */
+  protected override reread(): JournalRecord[] {
+    const data = Buffer.allocUnsafe(this.durableBytes);
+    for (let at = 0; at < data.length; ) {
+      const n = readSync(this.handle.fd, data, at, data.length - at, at);
+      if (n <= 0) throw new JournalError('JOURNAL_CORRUPT', 'the journal is shorter than what was written to it', { where: this.file });
+      at += n;
+    }
+    return parseJournal(data.toString('utf8'), this.file).records;
+  }
+
+  /** How much of the file is durable (flushed), in bytes: where a failed deferred flush cuts back to. */
+  private synced: number;
   /** A fault injected for a batch whose flush is deferred (`before-writes`): the next flush fails with it. */
   private deferredFault: ReturnType<typeof journalBatchFault> = null;
 
@@ -385,7 +435,7 @@ export class Journal extends GroupCommitJournal {
     }
     this.size += data.length;
     if (this.sync === 'before-writes') return;
-    if (this.sync === 'each-batch') this.synced = { size: this.size, records: this.records.length + batch.length };
+    if (this.sync === 'each-batch') this.synced = this.size;
     await this.checkFence();
   }
 
@@ -395,16 +445,16 @@ export class Journal extends GroupCommitJournal {
    * for this flush before it changes the target).
    */
   protected async syncWritten(): Promise<void> {
-    if (this.sync !== 'before-writes' || this.synced.size === this.size) return;
-    const upTo = { size: this.size, records: this.records.length };
+    if (this.sync !== 'before-writes' || this.synced === this.size) return;
+    const upTo = this.size;
     try {
       const fault = this.deferredFault;
       if (fault) throw faultError(fault.code, 'fsync', this.file);
       await this.handle.sync();
     } catch (cause) {
-      await this.handle.truncate(this.synced.size).catch(() => undefined);
-      this.size = this.synced.size;
-      this.keepOnly(this.synced.records);
+      await this.handle.truncate(this.synced).catch(() => undefined);
+      this.size = this.synced;
+      this.keepOnly(this.synced);
       throw notDurable(this.file, cause);
     }
     this.synced = upTo;
@@ -416,7 +466,7 @@ export class Journal extends GroupCommitJournal {
 
   protected async release(): Promise<void> {
     try {
-      if (this.sync !== 'each-batch' && this.synced.size !== this.size) await this.handle.sync();
+      if (this.sync !== 'each-batch' && this.synced !== this.size) await this.handle.sync();
     } finally {
       await this.handle.close();
     }

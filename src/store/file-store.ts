@@ -63,6 +63,8 @@ export function fileStore(stateDir: string): Store {
     async openJournal(runId, lease, options) {
       // A new file for this holder: a driver that lost the lease can append to nothing anyone reads.
       const reading = options?.records && readings.get(options.records);
+      // Taken once: what was read (the file's bytes among it) is not kept for as long as the caller keeps the list.
+      if (options?.records) readings.delete(options.records);
       return Journal.open(journalFile(runId), { exclusive: true, fence: lease.check, sync: options?.sync, reading });
     },
     async readJournal(runId) {
