@@ -179,16 +179,20 @@ test('records that come together are flushed together: a run flushes fewer times
   assert.ok(flushes <= records * 0.6, `${flushes} flushes for ${records} records`);
 });
 
-/** Counts the fsyncs of every file handle (they share one prototype) until `stop()`. */
-async function countSyncs(): Promise<{ count: () => number; stop: () => void }> {
+/** A file handle, as `countSyncs`' hook sees it. */
+type SyncedHandle = { stat(): Promise<{ size: number }> };
+
+/** Counts the fsyncs of every file handle (they share one prototype) until `stop()`; `after` runs once each has succeeded. */
+async function countSyncs(after?: (handle: SyncedHandle) => Promise<void>): Promise<{ count: () => number; stop: () => void }> {
   const probe = await open(join(await tempDir(), 'probe'), 'w');
-  const proto = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
+  const proto = Object.getPrototypeOf(probe) as { sync(this: SyncedHandle): Promise<void> };
   await probe.close();
   const original = proto.sync;
   let syncs = 0;
-  proto.sync = function (this: unknown) {
+  proto.sync = async function (this: SyncedHandle) {
     syncs += 1;
-    return original.call(this);
+    await original.call(this);
+    await after?.(this);
   };
   return { count: () => syncs, stop: () => void (proto.sync = original) };
 }
@@ -314,17 +318,9 @@ test('a run flushes its journal before each change to the target, every record b
     const [run] = await readdir(join(dir, 'runs'));
     return (await stat(join(dir, 'runs', run, 'journal.jsonl'))).size;
   };
-  const probe = await open(join(await tempDir(), 'probe'), 'w');
-  type Handle = { stat(): Promise<{ size: number }> };
-  const proto = Object.getPrototypeOf(probe) as { sync(this: Handle): Promise<void> };
-  await probe.close();
-  const original = proto.sync;
-  let syncs = 0;
-  proto.sync = async function (this: Handle) {
-    await original.call(this);
-    syncs += 1;
-    flushedAt = (await this.stat()).size;
-  };
+  const syncs = await countSyncs(async (handle) => {
+    flushedAt = (await handle.stat()).size;
+  });
   const executor = Object.create(base) as Executor;
   executor.run = async (ops, options) => {
     if (ops.some((op) => WRITE_OPS.has(op.op))) flushedBeforeWrite.push((await journalSize()) === flushedAt);
@@ -342,14 +338,14 @@ test('a run flushes its journal before each change to the target, every record b
     const result = await run.result;
     assert.is(result.status, 'succeeded');
   } finally {
-    proto.sync = original;
+    syncs.stop();
     batchProto.writeBatch = writeBatch;
     await base.close();
   }
   assert.ok(flushedBeforeWrite.length >= 5, `${flushedBeforeWrite.length} writes to the target`);
   assert.ok(flushedBeforeWrite.every(Boolean), `the journal was flushed, to its last byte, before each write: ${flushedBeforeWrite}`);
-  assert.ok(syncs < batches, `${syncs} flushes (every file) for ${batches} journal batches`);
-  console.log(`  ${flushedBeforeWrite.length} writes to the target, ${batches} journal batches, ${syncs} flushes of every file`);
+  assert.ok(syncs.count() < batches, `${syncs.count()} flushes (every file) for ${batches} journal batches`);
+  console.log(`  ${flushedBeforeWrite.length} writes to the target, ${batches} journal batches, ${syncs.count()} flushes of every file`);
 });
 
 test.run();
