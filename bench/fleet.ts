@@ -14,6 +14,11 @@
  *   node --import tsx bench/fleet.ts --stress              # the stress figure: 2 s restart, 1,000 hosts
  *   node --import tsx bench/fleet.ts --restart 30 --hosts 500,2000 --poll 500
  *   node --import tsx bench/fleet.ts --threads 2           # the hosts spread over 2 threads (startFleet's `threads`)
+ *   npm run build && node --import tsx bench/fleet.ts --dist   # the engine as it ships (dist/), not the sources through tsx
+ *
+ * By default the fleet drives the sources through tsx, which compiles them with `keepNames` (every
+ * closure gets a name property: more memory and some CPU per host than the built engine); `--dist`
+ * drives the built `dist/` instead, what the CLI runs (one thread only).
  *
  * The restart step polls at its default interval (1 s) unless `--poll` says otherwise; the 2 s stress
  * case polls every 200 ms, as this bench always did.
@@ -23,7 +28,7 @@
  * heap snapshot that many seconds into it (run one size: `--hosts 300 --restart 20`).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -54,7 +59,7 @@ interface Figures {
 }
 
 if (args[0] === '--child') {
-  process.stdout.write(`${JSON.stringify(await child(Number(args[1]), Number(args[2]), args[3] === undefined ? 200 : Number(args[3]), Number(args[4] ?? 1)))}\n`);
+  process.stdout.write(`${JSON.stringify(await child(Number(args[1]), Number(args[2]), args[3] === undefined ? 200 : Number(args[3]), Number(args[4] ?? 1), args[5] === 'dist'))}\n`);
   process.exit(0);
 } else {
   await parent();
@@ -84,10 +89,16 @@ function peakRssOfProcess(sampled: number): number {
   }
 }
 
-async function child(count: number, restartMs: number, pollMs: number, threads: number): Promise<Figures> {
-  const { Runner, bundledStepKinds, createPreset, createSimulatedExecutor, loadInventory, loadRunbook, startFleet, writeHost } = await import('../src/index.js');
+async function child(count: number, restartMs: number, pollMs: number, threads: number, dist: boolean): Promise<Figures> {
+  // The same exports either way: the built engine's are the sources' compiled.
+  const engine: typeof import('../src/index.js') = dist ? await import(new URL('../dist/index.js', import.meta.url).href) : await import('../src/index.js');
+  const { Runner, bundledStepKinds, createPreset, createSimulatedExecutor, loadInventory, loadRunbook, startFleet, writeHost } = engine;
   const { tempDir } = await import('../test/helpers.js');
-  const { describeCounts } = await import('../src/engine/outcome.js');
+  const describeCounts = (counts: Record<string, number>) =>
+    Object.entries(counts)
+      .filter(([, n]) => n > 0)
+      .map(([outcome, n]) => `${n} ${outcome}`)
+      .join(', ');
   const kinds = bundledStepKinds();
   const runbook = await loadRunbook('orchestrator-tls12', kinds);
   // Removed when the bench ends (test/helpers.ts's `tempDir`).
@@ -188,10 +199,10 @@ async function startProfile(): Promise<() => Promise<unknown>> {
   return async () => ((await post('Profiler.stop')) as { profile: unknown }).profile;
 }
 
-function runChild(count: number, restartMs: number, pollMs: number, nodeFlags: string[], threads = 1): Promise<Figures> {
+function runChild(count: number, restartMs: number, pollMs: number, nodeFlags: string[], threads = 1, dist = false): Promise<Figures> {
   const self = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', self, '--child', String(count), String(restartMs), String(pollMs), String(threads)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', self, '--child', String(count), String(restartMs), String(pollMs), String(threads), dist ? 'dist' : 'src'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('error', reject);
@@ -214,13 +225,22 @@ async function parent(): Promise<void> {
   const nodeFlags = dashDash >= 0 ? args.slice(dashDash + 1) : [];
   // Threads that drive hosts (the main thread among them): 1 drives every host in the main thread.
   const threads = Number(arg('--threads') ?? 1);
+  const dist = args.includes('--dist');
+  if (dist && threads > 1) {
+    console.error('--dist drives one thread only (the worker threads load bench/fleet-thread.ts, the sources)');
+    process.exit(2);
+  }
+  if (dist && !existsSync(new URL('../dist/index.js', import.meta.url))) {
+    console.error('--dist needs the built engine: run `npm run build` first');
+    process.exit(2);
+  }
 
-  const alone = await runChild(1, restartMs, pollMs, []);
+  const alone = await runChild(1, restartMs, pollMs, [], 1, dist);
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
-  console.log(`${LATENCY} ms per round trip, ${restartMs / 1000} s restart, polled every ${pollMs > 0 ? `${pollMs} ms` : '1 s (the default)'}, concurrency = hosts, one process per fleet, ${threads > 1 ? `${threads} threads (worker threads: bench/fleet-thread.ts)` : 'one thread'}, ${new Date().toISOString()}`);
+  console.log(`${LATENCY} ms per round trip, ${restartMs / 1000} s restart, polled every ${pollMs > 0 ? `${pollMs} ms` : '1 s (the default)'}, concurrency = hosts, one process per fleet, ${dist ? 'the built engine (dist/)' : 'the sources through tsx'}, ${threads > 1 ? `${threads} threads (worker threads: bench/fleet-thread.ts)` : 'one thread'}, ${new Date().toISOString()}`);
   console.log(`one host alone: ${(alone.wallMs / 1000).toFixed(1)} s, CPU ${alone.mainCpuMs.toFixed(0)} ms main + ${alone.otherCpuMs.toFixed(0)} ms other threads, peak RSS ${mb(alone.peakRss)}, journal ${alone.journalBytes} B in ${alone.records} records, ${alone.fsyncs} fsyncs`);
   for (const n of sizes) {
-    const f = await runChild(n, restartMs, pollMs, nodeFlags, threads);
+    const f = await runChild(n, restartMs, pollMs, nodeFlags, threads, dist);
     const ratio = f.wallMs / alone.wallMs;
     const main = f.mainCpuMs / n;
     const other = f.otherCpuMs / n;
