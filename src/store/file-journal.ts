@@ -168,7 +168,7 @@ export abstract class GroupCommitJournal implements JournalWriter {
   /** The stored records as last listed; null once an append made that list stale (a journal that reads them again). */
   private written: JournalRecord[] | null;
   /** The bytes of the stored records (each acknowledged line's), in order: where a reading of them ends. */
-  protected durableBytes = 0;
+  protected storedBytes = 0;
 
   protected constructor(
     private seq: number,
@@ -179,9 +179,9 @@ export abstract class GroupCommitJournal implements JournalWriter {
 
   /**
    * Every stored record: those found when the journal was opened, then each append once its batch is
-   * stored (durable, unless flushes are deferred: see {@link durable}). A journal that can read them again ({@link reread}) does not keep them between appends: it reads them
-   * when asked (a run asks when it ends, or when its saga starts), and keeps that list until the next
-   * append is durable.
+   * stored (durable, unless flushes are deferred: see {@link durable}). A journal that can read them
+   * again ({@link reread}) does not keep them between appends: it reads them when asked (a run asks when
+   * it ends, or when its saga starts), and keeps that list until the next append is stored.
    */
   get records(): readonly JournalRecord[] {
     this.written ??= this.reread?.() ?? [];
@@ -190,7 +190,7 @@ export abstract class GroupCommitJournal implements JournalWriter {
 
   /**
    * Reads the stored records again — those the journal was opened with, then the first
-   * {@link durableBytes} of what it appended — instead of keeping them in memory. A store that cannot
+   * {@link storedBytes} of what it appended — instead of keeping them in memory. A store that cannot
    * leaves it undefined, and its journal keeps every record.
    */
   protected reread?(): JournalRecord[];
@@ -218,7 +218,7 @@ export abstract class GroupCommitJournal implements JournalWriter {
    * durable): its records are read again up to there. Only for a journal that reads them again.
    */
   protected keepOnly(bytes: number): void {
-    this.durableBytes = bytes;
+    this.storedBytes = bytes;
     this.written = null;
   }
 
@@ -230,14 +230,14 @@ export abstract class GroupCommitJournal implements JournalWriter {
     const { line, sum } = encodeRecord(record);
     const sealed = { ...record, sum } as JournalRecord<T>;
     return new Promise<JournalRecord<T>>((resolve, reject) => {
-      const durable = () => {
-        this.durableBytes += Buffer.byteLength(line);
+      const stored = () => {
+        this.storedBytes += Buffer.byteLength(line);
         // The list holds records of every type; a typed record is one of them (T is only narrower).
         if (this.reread) this.written = null;
         else this.written?.push(sealed as unknown as JournalRecord);
         resolve(sealed);
       };
-      this.pending.push({ line, seq: record.seq, resolve: durable, reject });
+      this.pending.push({ line, seq: record.seq, resolve: stored, reject });
       // The flush starts once this turn of the event loop is over, so that the records appended in the
       // same turn (a state and the step's settlement, the next step's start) share one write and one
       // fsync.
@@ -292,7 +292,10 @@ export abstract class GroupCommitJournal implements JournalWriter {
     return this.failure;
   }
 
-  /** Waits for pending appends, then lets go of the journal (a journal that reads its records again lists them first: after this it cannot). */
+  /**
+   * Waits for pending appends, then lets go of the journal (a journal that reads its records again lists
+   * them first: after this it cannot).
+   */
   async close(): Promise<void> {
     while (this.flushing) await this.flushing;
     try {
@@ -328,7 +331,7 @@ export class Journal extends GroupCommitJournal {
   ) {
     super(seq, written);
     this.synced = size;
-    this.durableBytes = size;
+    this.storedBytes = size;
   }
 
   /**
@@ -337,7 +340,7 @@ export class Journal extends GroupCommitJournal {
    * run goes on (they are most of what a run in flight holds).
    */
   protected override reread(): JournalRecord[] {
-    const data = Buffer.allocUnsafe(this.durableBytes);
+    const data = Buffer.allocUnsafe(this.storedBytes);
     for (let at = 0; at < data.length; ) {
       const n = readSync(this.handle.fd, data, at, data.length - at, at);
       if (n <= 0) throw new JournalError('JOURNAL_CORRUPT', 'the journal is shorter than what was written to it', { where: this.file });
