@@ -56,6 +56,8 @@ interface Figures {
   fsyncs: number;
   status: string;
   outcome: string;
+  /** Seconds into the fleet (min, median, max over its hosts) at which each host's restart began and ended, and its run ended. */
+  phases: { restartStart: number[]; restartEnd: number[]; end: number[] };
 }
 
 if (args[0] === '--child') {
@@ -134,9 +136,12 @@ async function child(count: number, restartMs: number, pollMs: number, threads: 
   const stateDir = join(dir, 'state');
   // BENCH_CPU_PROF=<file>: a CPU profile of the fleet alone (not the setup, nor the clean-up).
   const profile = process.env.BENCH_CPU_PROF ? await startProfile() : undefined;
+  // BENCH_ALLOC_PROF=<file>: where the fleet allocates (a sampling heap profile that keeps what the GC collected).
+  const allocations = process.env.BENCH_ALLOC_PROF ? await startAllocationProfile() : undefined;
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuMs();
   const t0 = performance.now();
+  const epoch0 = Date.now();
   const fleet = startFleet({
     runner: new Runner({ kinds, stateDir }),
     kinds,
@@ -156,19 +161,34 @@ async function child(count: number, restartMs: number, pollMs: number, threads: 
   const mainCpuMs = mainThreadCpuMs() - main0;
   clearInterval(sampler);
   if (profile) writeFileSync(process.env.BENCH_CPU_PROF as string, JSON.stringify(await profile()));
+  if (allocations) writeFileSync(process.env.BENCH_ALLOC_PROF as string, JSON.stringify(await allocations()));
 
   let journalBytes = 0;
   let records = 0;
+  const times = { restartStart: [] as number[], restartEnd: [] as number[], end: [] as number[] };
   const runs = join(stateDir, 'runs');
   for (const run of (() => { try { return readdirSync(runs); } catch { return []; } })()) {
     const file = join(runs, run, 'journal.jsonl');
     try {
       journalBytes += statSync(file).size;
-      records += readFileSync(file, 'utf8').split('\n').length - 1;
+      const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+      records += lines.length;
+      // When, into the fleet, the host's restart began and ended and its run ended (the records' times).
+      const seconds = (at: string) => (Date.parse(at) - epoch0) / 1000;
+      for (const line of lines) {
+        const r = JSON.parse(line) as { type: string; stepId?: string; at: string };
+        if (r.stepId === 'restart' && r.type === 'step.started') times.restartStart.push(seconds(r.at));
+        if (r.stepId === 'restart' && r.type === 'step.settled') times.restartEnd.push(seconds(r.at));
+      }
+      times.end.push(seconds((JSON.parse(lines[lines.length - 1]) as { at: string }).at));
     } catch {
       // A run without a journal: none counted.
     }
   }
+  const spread = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return sorted.length ? [sorted[0], sorted[Math.floor(sorted.length / 2)], sorted[sorted.length - 1]] : [];
+  };
   const allCpuMs = (cpu.user + cpu.system) / 1000;
   return {
     hosts: count,
@@ -184,7 +204,19 @@ async function child(count: number, restartMs: number, pollMs: number, threads: 
     fsyncs: Atomics.load(new Int32Array(synced), 0),
     status: result.status,
     outcome: describeCounts(result.counts),
+    phases: { restartStart: spread(times.restartStart), restartEnd: spread(times.restartEnd), end: spread(times.end) },
   };
+}
+
+/** Starts the inspector's sampling heap profiler, counting collected objects too; the function returned stops it and gives the profile. */
+async function startAllocationProfile(): Promise<() => Promise<unknown>> {
+  const { Session } = await import('node:inspector');
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) => new Promise<unknown>((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
+  await post('HeapProfiler.enable');
+  await post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return async () => ((await post('HeapProfiler.stopSampling')) as { profile: unknown }).profile;
 }
 
 /** Starts the inspector's CPU profiler; the function returned stops it and gives the profile. */
@@ -251,6 +283,7 @@ async function parent(): Promise<void> {
         `  CPU per host run: ${(main + other).toFixed(1)} ms = ${main.toFixed(1)} main thread + ${other.toFixed(1)} other threads (budget ≤ 13 ms)`,
         `  peak RSS ${mb(f.peakRss)} → ${perHostKb.toFixed(0)} KB per in-flight host beyond one host alone's ${mb(alone.peakRss)} (budget ≤ 100 KB); peak heap used ${mb(f.peakHeap)} of ${mb(f.peakHeapTotal)}, external ${mb(f.peakExternal)}`,
         `  per run: journal ${(f.journalBytes / n / 1024).toFixed(1)} KB in ${(f.records / n).toFixed(0)} records, ${(f.fsyncs / n).toFixed(1)} fsyncs (every file)`,
+        `  seconds into the fleet (first / median / last host): restart began ${f.phases.restartStart.map((x) => x.toFixed(1)).join(' / ')}, ended ${f.phases.restartEnd.map((x) => x.toFixed(1)).join(' / ')}; run ended ${f.phases.end.map((x) => x.toFixed(1)).join(' / ')}`,
         `  outcome: ${f.status} — ${f.outcome}`,
       ].join('\n'),
     );
