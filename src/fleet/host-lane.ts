@@ -7,7 +7,7 @@
 import { DurabilityError, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Run, Runner } from '../engine/runner.js';
-import { fingerprint } from '../engine/runbook.js';
+import { fingerprint, type LoadedRunbook, type RunbookDefinition } from '../engine/runbook.js';
 import type { RunResult } from '../engine/types.js';
 import type { InventoryHost } from './inventory.js';
 import type { JournalRecord } from '../engine/run-store.js';
@@ -54,6 +54,22 @@ export function paramsFor(record: Pick<FleetRecord, 'inventory' | 'params'>, hos
   return { ...record.inventory.defaults.params, ...host.params, ...record.params };
 }
 
+/** Each fleet record's runbook as its hosts' runs record it: made once per fleet, not once per host. */
+const runbooks = new WeakMap<FleetRecord, LoadedRunbook | RunbookDefinition>();
+
+/**
+ * The runbook a fleet's host runs. With its source, the run records a runbook that `resume <run-id>`
+ * loads again (not `runbook <name>`); its fingerprint hashes the whole definition, the same for every host.
+ */
+function fleetRunbook(record: FleetRecord): LoadedRunbook | RunbookDefinition {
+  let runbook = runbooks.get(record);
+  if (!runbook) {
+    runbook = record.source ? { definition: record.runbook, source: record.source, fingerprint: fingerprint(record.runbook) } : record.runbook;
+    runbooks.set(record, runbook);
+  }
+  return runbook;
+}
+
 /**
  * A host's run in its fleet: resumed from its journal when it has one, else started with the host's
  * parameters (the inventory's defaults, the host's own, then the fleet's).
@@ -62,9 +78,7 @@ export async function hostRun(runner: Runner, record: FleetRecord, host: Invento
   const runId = hostRunId(record.fleetId, host.name);
   // Resumed from the records the caller read (its journal is not read again).
   if (records) return runner.resume(runId, { executor, records });
-  // With its source, the run records a runbook that `resume <run-id>` loads again (not `runbook <name>`).
-  const runbook = record.source ? { definition: record.runbook, source: record.source, fingerprint: fingerprint(record.runbook) } : record.runbook;
-  return runner.start(runbook, { executor, runId, params: paramsFor(record, host), checkMode: record.checkMode, target: host.target });
+  return runner.start(fleetRunbook(record), { executor, runId, params: paramsFor(record, host), checkMode: record.checkMode, target: host.target });
 }
 
 /**

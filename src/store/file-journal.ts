@@ -3,7 +3,7 @@
  * append flushed to disk (fsync) before it resolves. Appends that arrive while a flush is under way are
  * written and flushed together (group commit).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { readSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { writeFileAtomic, writeFileAtomicUnsynced } from '../util/write-atomic.js';
@@ -12,11 +12,12 @@ import { afterDurableRecord, faultError, journalBatchFault } from '../engine/cra
 import type { JournalRecord, JournalSync, JournalWriter } from '../engine/run-store.js';
 
 /**
- * The first 8 bytes of the body's SHA-256, in hex: a string of its own (a slice of the whole digest's hex,
- * or of the line read, would keep that alive for as long as the record is kept in memory).
+ * The first 8 bytes of the body's SHA-256, in hex. One call (`crypto.hash`, no Hash object: a third of
+ * the cost for a record's few hundred bytes); the 16 characters kept hold on to no more than the
+ * digest's 64, never to the record's text.
  */
 function checksum(body: string): string {
-  return createHash('sha256').update(body).digest().toString('hex', 0, 8);
+  return hash('sha256', body, 'hex').slice(0, 16);
 }
 
 /** Serialises one record as one line (the same in every store); the checksum covers everything else on it. */

@@ -6,9 +6,18 @@ import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open, rename, rm, writeFile } from 'node:fs/promises';
 
-/** The temporary file a write goes to first: beside the file, named by this process and at random. */
+/** Drawn once per process: with the process id, it keeps a temporary name from any other process's. */
+const processTag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+/** Numbers this process's temporary files: no two of its writes share one, even at the same moment. */
+let written = 0;
+
+/**
+ * The temporary file a write goes to first: beside the file, named by this process and numbered (a
+ * random draw per write cost more than the rest of a small write's work on the event loop).
+ */
 function tempFor(file: string): string {
-  return `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  written += 1;
+  return `${file}.${processTag}-${written}.tmp`;
 }
 
 /** A failed write leaves no temporary file behind (on a full disk it would hold the space a retry needs). */
