@@ -6,8 +6,9 @@
  * Prints, for each size, against the one host alone: the wall ratio (budget ≤ 1.3× for 5,000 hosts),
  * the CPU per host run on the main thread and on the other threads (GC, libuv's pool) apart (budget
  * ≤ 13 ms in all), the peak RSS and heap, the RSS per in-flight host beyond the process's own (budget
- * ≤ 100 KB), and per run the journal's bytes and records and the fsyncs the process made. The budgets
- * are printed, not asserted. The hosts serve no TLS endpoints: handshakes have their own tests.
+ * ≤ 100 KB), per run the journal's bytes and records and the fsyncs the process made, and when the
+ * hosts' restarts began and ended and their runs ended (first / median / last host: the journals' record
+ * times). The budgets are printed, not asserted. The hosts serve no TLS endpoints: handshakes have their own tests.
  *
  *   node --import tsx bench/fleet.ts                       # 60 s restart; 1,000 and 5,000 hosts (5-15 min: the 5,000 are disk-bound)
  *   node --import tsx bench/fleet.ts --quick               # 10 s restart; 200 and 1,000 hosts (~2 min)
@@ -25,7 +26,8 @@
  *
  * Add `-- --cpu-prof` or `-- --heap-prof` (node's own flags, passed to each fleet's process) to profile;
  * BENCH_CPU_PROF=<file> profiles the fleet alone (not its set-up), BENCH_HEAP_SNAPSHOT=<file>@<s> takes a
- * heap snapshot that many seconds into it (run one size: `--hosts 300 --restart 20`).
+ * heap snapshot that many seconds into it (run one size: `--hosts 300 --restart 20`), BENCH_ALLOC_PROF=<file>
+ * a sampling heap profile of where the fleet allocates, what the GC collected included.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
