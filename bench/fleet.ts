@@ -210,12 +210,17 @@ async function child(count: number, restartMs: number, pollMs: number, threads: 
   };
 }
 
-/** Starts the inspector's sampling heap profiler, counting collected objects too; the function returned stops it and gives the profile. */
-async function startAllocationProfile(): Promise<() => Promise<unknown>> {
+/** A session with this process's inspector: `post` sends it a command and resolves with the answer. */
+async function inspectorPost(): Promise<(method: string, params?: object) => Promise<unknown>> {
   const { Session } = await import('node:inspector');
   const session = new Session();
   session.connect();
-  const post = (method: string, params?: object) => new Promise<unknown>((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
+  return (method, params) => new Promise<unknown>((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
+}
+
+/** Starts the inspector's sampling heap profiler, counting collected objects too; the function returned stops it and gives the profile. */
+async function startAllocationProfile(): Promise<() => Promise<unknown>> {
+  const post = await inspectorPost();
   await post('HeapProfiler.enable');
   await post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   return async () => ((await post('HeapProfiler.stopSampling')) as { profile: unknown }).profile;
@@ -223,10 +228,7 @@ async function startAllocationProfile(): Promise<() => Promise<unknown>> {
 
 /** Starts the inspector's CPU profiler; the function returned stops it and gives the profile. */
 async function startProfile(): Promise<() => Promise<unknown>> {
-  const { Session } = await import('node:inspector');
-  const session = new Session();
-  session.connect();
-  const post = (method: string, params?: object) => new Promise<unknown>((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
+  const post = await inspectorPost();
   await post('Profiler.enable');
   await post('Profiler.setSamplingInterval', { interval: 1000 });
   await post('Profiler.start');
