@@ -6,9 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open, rename, rm, writeFile } from 'node:fs/promises';
 
-/** Drawn once per process: with the process id, it keeps a temporary name from any other process's. */
+/**
+ * Drawn once where this module loads (each worker thread loads its own): with the process id, it keeps a
+ * temporary name from any other process's or thread's.
+ */
 const processTag = `${process.pid}-${randomBytes(4).toString('hex')}`;
-/** Numbers this process's temporary files: no two of its writes share one, even at the same moment. */
+/** Numbers the temporary files of this module's writes: no two of them share one, even at the same moment. */
 let written = 0;
 
 /**
