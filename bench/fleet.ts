@@ -15,6 +15,8 @@
  *   node --import tsx bench/fleet.ts --stress              # the stress figure: 2 s restart, 1,000 hosts
  *   node --import tsx bench/fleet.ts --restart 30 --hosts 500,2000 --poll 500
  *   node --import tsx bench/fleet.ts --threads 2           # the hosts spread over 2 threads (startFleet's `threads`)
+ *   node --import tsx bench/fleet.ts --against ../before --rounds 3 --hosts 1000 --restart 20
+ *                                                          # this checkout against another (a worktree of the commit before), alternated
  *   npm run build && node --import tsx bench/fleet.ts --dist   # the engine as it ships (dist/), not the sources through tsx
  *
  * By default the fleet drives the sources through tsx, which compiles them with `keepNames` (every
@@ -235,10 +237,11 @@ async function startProfile(): Promise<() => Promise<unknown>> {
   return async () => ((await post('Profiler.stop')) as { profile: unknown }).profile;
 }
 
-function runChild(count: number, restartMs: number, pollMs: number, nodeFlags: string[], threads = 1, dist = false): Promise<Figures> {
-  const self = fileURLToPath(import.meta.url);
+/** A fleet in a child process: this checkout's bench, or (`checkout`) the same bench in another checkout of the project. */
+function runChild(count: number, restartMs: number, pollMs: number, nodeFlags: string[], threads = 1, dist = false, checkout?: string): Promise<Figures> {
+  const self = checkout ? join(checkout, 'bench', 'fleet.ts') : fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', self, '--child', String(count), String(restartMs), String(pollMs), String(threads), dist ? 'dist' : 'src'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', self, '--child', String(count), String(restartMs), String(pollMs), String(threads), dist ? 'dist' : 'src'], { stdio: ['ignore', 'pipe', 'inherit'], ...(checkout ? { cwd: checkout } : {}) });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('error', reject);
@@ -271,6 +274,9 @@ async function parent(): Promise<void> {
     process.exit(2);
   }
 
+  const against = arg('--against');
+  if (against !== undefined) return compare(against, Number(arg('--rounds') ?? 3), sizes, restartMs, pollMs, nodeFlags, threads, dist);
+
   const alone = await runChild(1, restartMs, pollMs, [], 1, dist);
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
   console.log(`${LATENCY} ms per round trip, ${restartMs / 1000} s restart, polled every ${pollMs > 0 ? `${pollMs} ms` : '1 s (the default)'}, concurrency = hosts, one process per fleet, ${dist ? 'the built engine (dist/)' : 'the sources through tsx'}, ${threads > 1 ? `${threads} threads (worker threads: bench/fleet-thread.ts)` : 'one thread'}, ${new Date().toISOString()}`);
@@ -291,5 +297,43 @@ async function parent(): Promise<void> {
         `  outcome: ${f.status} — ${f.outcome}`,
       ].join('\n'),
     );
+  }
+}
+
+/**
+ * `--against <checkout> [--rounds N]`: the same fleets driven by this checkout's engine (A) and by
+ * another checkout's (B, e.g. a `git worktree` of the commit before a change), alternated A B, B A, …
+ * so that the machine's drift falls on both alike; each run's figures, then the medians and B against A.
+ * No host alone: both face the same restart.
+ */
+async function compare(checkout: string, rounds: number, sizes: number[], restartMs: number, pollMs: number, nodeFlags: string[], threads: number, dist: boolean): Promise<void> {
+  if (!existsSync(join(checkout, 'bench', 'fleet.ts'))) {
+    console.error(`--against ${checkout}: no bench/fleet.ts there; give a checkout of this project (with its node_modules)`);
+    process.exit(2);
+  }
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    console.error(`--rounds: a whole number of at least 1, got ${arg('--rounds')}`);
+    process.exit(2);
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  console.log(`A = this checkout, B = ${checkout}; ${rounds} rounds alternated, ${restartMs / 1000} s restart, ${threads} thread(s), ${new Date().toISOString()}`);
+  for (const n of sizes) {
+    const runs: Record<'A' | 'B', { wall: number; cpu: number; main: number; rssKb: number }[]> = { A: [], B: [] };
+    for (let r = 0; r < rounds; r++) {
+      for (const side of r % 2 === 0 ? (['A', 'B'] as const) : (['B', 'A'] as const)) {
+        const f = await runChild(n, restartMs, pollMs, nodeFlags, threads, dist, side === 'B' ? checkout : undefined);
+        const run = { wall: f.wallMs / 1000, cpu: (f.mainCpuMs + f.otherCpuMs) / n, main: f.mainCpuMs / n, rssKb: f.peakRss / n / 1024 };
+        runs[side].push(run);
+        console.log(`${n} hosts, ${side}: wall ${run.wall.toFixed(1)} s, CPU per host run ${run.cpu.toFixed(1)} ms (${run.main.toFixed(1)} main), peak RSS ÷ hosts ${run.rssKb.toFixed(0)} KB`);
+      }
+    }
+    const m = (side: 'A' | 'B', k: 'wall' | 'cpu' | 'main' | 'rssKb') => median(runs[side].map((x) => x[k]));
+    const line = (k: 'wall' | 'cpu' | 'main' | 'rssKb', label: string, unit: string, digits: number) =>
+      `  ${label}: A ${m('A', k).toFixed(digits)} ${unit}, B ${m('B', k).toFixed(digits)} ${unit} → B/A ${(m('B', k) / m('A', k)).toFixed(3)} (A's runs ${Math.min(...runs.A.map((x) => x[k])).toFixed(digits)}–${Math.max(...runs.A.map((x) => x[k])).toFixed(digits)})`;
+    console.log(`${n} hosts, medians of ${rounds}:`);
+    console.log(line('wall', 'wall', 's', 1));
+    console.log(line('cpu', 'CPU per host run', 'ms', 1));
+    console.log(line('main', 'of it the main thread', 'ms', 1));
+    console.log(line('rssKb', 'peak RSS ÷ hosts', 'KB', 0));
   }
 }
