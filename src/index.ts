@@ -15,7 +15,7 @@ export { defineStepKind } from './engine/step-kind.js';
 export type { StepKind, StepKindDefinition, DeclaredWrite, Verification, Compensation, PhaseDefinition, HandlerArgs, PlanOf } from './engine/step-kind.js';
 export type { StepRuntime, ExecOptions } from './engine/step-runtime.js';
 export { RunEmitter } from './engine/events.js';
-export type { RunEvents, RunStartEvent, StepTransitionEvent, StepSettledEvent, StepRetryEvent, CompensationEvent, StepWaitEvent, LogEvent } from './engine/events.js';
+export type { RunEvents, RunStartEvent, SettledBeforeStep, StepTransitionEvent, StepSettledEvent, StepRetryEvent, CompensationEvent, StepWaitEvent, LogEvent } from './engine/events.js';
 export { DEFAULT_RETRY_POLICY } from './engine/retry.js';
 export type { RetryPolicy } from './engine/retry.js';
 export { Journal, readJournal } from './store/file-journal.js';

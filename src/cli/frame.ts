@@ -6,6 +6,7 @@
  * terminal's frames are in run-frame.ts and fleet-frame.ts, loaded only on a terminal.
  */
 import stringWidth from 'string-width';
+import type { SettledBeforeStep } from '../engine/events.js';
 import type { HostStepEvent } from '../fleet/types.js';
 import { toned, type Tone } from './colors.js';
 
@@ -152,6 +153,24 @@ export function applyStepEvent(steps: StepLive[], ev: HostStepEvent, now: number
 export function noteStep(steps: readonly StepLive[], stepId: string, message: string): void {
   const step = steps.find((s) => s.id === stepId);
   if (step && (step.state === 'running' || step.state === 'undoing')) step.detail = message.split('\n')[0];
+}
+
+/**
+ * Shows the steps a resumed run had settled before this drive as they ended (their outcome, summary
+ * and, when known, how long they took), instead of as not started.
+ *
+ * @example
+ * ```ts
+ * const steps = pendingSteps(['preflight', 'restart']);
+ * settleEarlier(steps, [{ stepId: 'preflight', index: 0, status: 'succeeded', summary: 'all checks passed', changes: 0, tookMs: 800 }], Date.now());
+ * steps[0].word; // 'ok'
+ * ```
+ */
+export function settleEarlier(steps: StepLive[], settled: readonly SettledBeforeStep[], now: number): void {
+  for (const s of settled) {
+    const step = steps.find((x) => x.id === s.stepId);
+    if (step) end(Object.assign(step, { startedAt: now - (s.tookMs ?? 0) }), stepOutcome(s.status, s.changes), s.summary, now);
+  }
 }
 
 /**

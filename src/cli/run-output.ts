@@ -9,7 +9,7 @@ import type { RunEmitter, RunEvents } from '../engine/events.js';
 import { OUTCOMES } from '../engine/outcome.js';
 import type { HostStepEvent } from '../fleet/types.js';
 import { bold, dim, yellow } from './colors.js';
-import { applyStepEvent, endUnsettled, noteStep, outcomeLine, pendingSteps, type StepLive } from './frame.js';
+import { applyStepEvent, endUnsettled, noteStep, outcomeLine, pendingSteps, settleEarlier, type StepLive } from './frame.js';
 import type { LiveBlock, TerminalStream } from './notice.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
@@ -110,6 +110,9 @@ export function attachRenderer(events: RunEmitter, mode: OutputMode, o: { stdout
   on('run:start', (e) => {
     finish();
     steps = pendingSteps(e.steps);
+    // A resumed run's steps that settled before: shown as they ended, not as not started (a pipe printed
+    // their lines when they ended, and does not print them again).
+    settleEarlier(steps, e.settled ?? [], now());
     host = hostLabel(e.target);
     widths = { host: stringWidth(host), step: Math.max(4, ...e.steps.map((s) => stringWidth(s))) };
     const verb = e.mode === 'rollback' ? 'Rolling back' : e.resumed ? 'Resuming' : e.checkMode ? 'Planning' : 'Running';

@@ -14,7 +14,7 @@ import { DurabilityError, RunStateError, StateError, diskErrorOf, toErrorRecord,
 import type { Executor } from '../executors/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
-import type { RunEmitter } from './events.js';
+import type { RunEmitter, SettledBeforeStep } from './events.js';
 import { transformedWriter, type JournalWriter } from './run-store.js';
 import type { StepKindRegistry } from './kinds.js';
 import { ReadCache } from './read-cache.js';
@@ -153,6 +153,15 @@ function refuseOrResult(run: OpenRun, options: DriveOptions): RunResult | null {
   return state.ended ? resultOf(state, options.stateDir) : null;
 }
 
+/** The steps an earlier drive of the run settled (none for a new run), as `run:start` tells them. */
+function settledBefore(run: OpenRun): SettledBeforeStep[] {
+  return run.state.steps.flatMap((st, index) => {
+    if (st.status === 'pending' || st.status === 'running') return [];
+    const took = st.startedAt && st.endedAt ? Date.parse(st.endedAt) - Date.parse(st.startedAt) : Number.NaN;
+    return [{ stepId: run.definition.steps[index].id, index, status: st.status, summary: st.summary, changes: st.changes.length, ...(Number.isFinite(took) ? { tookMs: took } : {}) }];
+  });
+}
+
 /** Journals this drive's start; a run resumed again and again at the same point ends for an operator. */
 async function startSegment(run: OpenRun, options: DriveOptions): Promise<DriveEnd | null> {
   const { state, started, definition, journal } = run;
@@ -168,6 +177,7 @@ async function startSegment(run: OpenRun, options: DriveOptions): Promise<DriveE
     resumed,
     steps: definition.steps.map((s) => s.id),
     mode: options.mode,
+    settled: settledBefore(run),
   });
   if (!resumed || stuck < MAX_RESUMES_WITHOUT_PROGRESS || options.mode !== 'drive') return null;
   return {

@@ -5,7 +5,22 @@ import { EventEmitter } from 'eventemitter3';
 import type { ErrorRecord } from '../errors.js';
 import type { Change, RunResult, StepStatus } from './types.js';
 
-export interface RunStartEvent { runId: string; runbook: string; target: string; checkMode: boolean; resumed: boolean; steps: string[]; mode: 'drive' | 'rollback' }
+/**
+ * A step that settled in an earlier drive of the run (before a resume), as `run:start` tells it: its
+ * status, its summary, how many changes it made, and how long it took when the journal says.
+ */
+export interface SettledBeforeStep { stepId: string; index: number; status: StepStatus; summary: string; changes: number; tookMs?: number }
+export interface RunStartEvent {
+  runId: string;
+  runbook: string;
+  target: string;
+  checkMode: boolean;
+  resumed: boolean;
+  steps: string[];
+  mode: 'drive' | 'rollback';
+  /** The steps that settled in the run's earlier drives, in order (a resumed run's); absent or empty for a new run. */
+  settled?: SettledBeforeStep[];
+}
 export interface StepTransitionEvent { runId: string; stepId: string; index: number; from: string | null; to: string }
 export interface StepSettledEvent { runId: string; stepId: string; index: number; status: StepStatus; summary: string; changes: Change[]; roundTrips: number }
 export interface StepRetryEvent { runId: string; stepId: string; phase: string; attempt: number; willRetry: boolean; error: ErrorRecord }

@@ -76,6 +76,31 @@ test('at 40 columns a run on a terminal redraws its steps in place: no line wrap
   assert.ok(screen.findIndex((l) => /^SIGINT/.test(l)) < screen.findIndex((l) => /preflight/.test(l)), 'the notice above the block');
 });
 
+test('a resumed run on a terminal shows the steps settled before the resume as they ended, not as not started', async () => {
+  const term = fakeTerminal(80, 30);
+  const events = new RunEmitter();
+  const clock = { t: 10_000 };
+  const stop = attachRenderer(events, 'tty', { stdout: term.stdout, stderr: term.stderr, now: () => clock.t, tickMs: 1e9 });
+  await stop.ready;
+  const steps = ['preflight', 'schannel', 'restart', 'tls-verify'];
+  events.emit('run:start', {
+    runId: 'r1', runbook: 'orchestrator-tls12', target: 'sim:host.json', checkMode: false, resumed: true, steps, mode: 'drive',
+    settled: [
+      { stepId: 'preflight', index: 0, status: 'succeeded', summary: 'all checks passed', changes: 0, tookMs: 800 },
+      { stepId: 'schannel', index: 1, status: 'succeeded', summary: 'SCHANNEL protocols: 19 value(s) changed', changes: 19, tookMs: 1_200 },
+    ],
+  });
+  clock.t += 100;
+  events.emit('step:transition', { runId: 'r1', stepId: 'restart', index: 2, from: null, to: 'probing' });
+  const screen = term.screen();
+  stop();
+  assert.ok(screen.some((l) => /✔ preflight +ok +0\.8s +all checks passed/.test(l)), screen.join('\n'));
+  assert.ok(screen.some((l) => /✔ schannel +changed +1\.2s +SCHANNEL protocols: 19 value\(s\) changed/.test(l)), screen.join('\n'));
+  assert.ok(screen.some((l) => /… restart +reading/.test(l)), screen.join('\n'));
+  assert.ok(screen.some((l) => /· tls-verify/.test(l)), screen.join('\n'));
+  assert.is(count(screen, /· (preflight|schannel)/), 0, 'no settled step shown as not started');
+});
+
 test('SIGINT while a run is shown: the stop notice goes through the live block (stopOnSignals → notice)', () => {
   const term = fakeTerminal(60);
   const block = liveBlock(() => ['  … schannel  applying  1.2s'], term);

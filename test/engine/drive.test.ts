@@ -21,6 +21,7 @@ import {
   validateRunbook,
   type Executor,
   type RunbookDefinition,
+  type RunStartEvent,
 } from '../../src/index.js';
 import { FAST, hostOf, kinds, makeHost, newRunner, registryText, runToEnd, tempDir } from '../helpers.js';
 
@@ -156,9 +157,27 @@ test('an interruption stops at a safe point, awaiting resume with a report; the 
   assert.is(result.awaiting, 'interrupted');
   assert.is(result.steps.find((s) => s.id === 'hotfix')!.status, 'pending', 'nothing after the safe point started');
   assert.ok(existsSync(join(runner.runDir(run.id), 'report.md')));
-  const done = await (await runner.resume(run.id, { executor })).result;
+  const resumed = await runner.resume(run.id, { executor });
+  const starts: RunStartEvent[] = [];
+  resumed.events.on('run:start', (e) => starts.push(e));
+  const done = await resumed.result;
   assert.is(done.status, 'succeeded');
   assert.is((await hostOf(file)).restarts, 1);
+  // The resume tells its listeners which steps settled before it (a live view shows them as ended).
+  const settled = starts[0].settled ?? [];
+  const before = result.steps.filter((s) => s.status !== 'pending' && s.status !== 'running');
+  assert.equal(settled.map((s) => [s.stepId, s.status, s.summary, s.changes]), before.map((s) => [s.id, s.status, s.summary, s.changes.length]));
+  assert.ok(settled.some((s) => s.stepId === 'schannel' && s.changes > 0));
+  assert.ok(settled.every((s) => typeof s.tookMs === 'number' && s.tookMs >= 0), JSON.stringify(settled));
+});
+
+test('a new run tells no step settled before it', async () => {
+  const file = await makeHost('server-2016');
+  const run = newRunner(await tempDir()).start(await loadRunbook('orchestrator-tls12', kinds), { executor: await createSimulatedExecutor(file), params: FAST });
+  const starts: RunStartEvent[] = [];
+  run.events.on('run:start', (e) => starts.push(e));
+  await run.result;
+  assert.equal(starts[0].settled, []);
 });
 
 test('a host that never comes back: the saga stops within its budget and says exactly what is left', async () => {
