@@ -139,7 +139,8 @@ export function applyStepEvent(steps: StepLive[], ev: HostStepEvent, now: number
       step.wait = { polls: ev.event.polls, deadline: Date.parse(ev.event.deadline), waitingFor: ev.event.waitingFor };
       return undefined;
     case 'step:settled':
-      return end(step, stepOutcome(ev.event.status, ev.event.changes.length), ev.event.summary, now);
+      // A failed step's line says why it failed, not what it had planned.
+      return end(step, stepOutcome(ev.event.status, ev.event.changes.length), ev.event.error ? ev.event.error.message.split('\n')[0] : ev.event.summary, now);
     case 'step:compensation':
       if (ev.event.status === 'compensating') {
         Object.assign(step, { state: 'undoing', word: 'rolling back', tone: 'warn', detail: '', startedAt: now, endedAt: undefined, wait: undefined });

@@ -366,6 +366,7 @@ async function settle(run: OpenRun, services: RuntimeServices, index: number, st
     changes,
     // Earlier drives' round trips (from the journal) and this drive's, as report.json counts them.
     roundTrips: st.roundTrips + counted.roundTrips,
+    ...(fields.error ? { error: fields.error } : {}),
   });
 }
 

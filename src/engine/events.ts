@@ -22,7 +22,17 @@ export interface RunStartEvent {
   settled?: SettledBeforeStep[];
 }
 export interface StepTransitionEvent { runId: string; stepId: string; index: number; from: string | null; to: string }
-export interface StepSettledEvent { runId: string; stepId: string; index: number; status: StepStatus; summary: string; changes: Change[]; roundTrips: number }
+export interface StepSettledEvent {
+  runId: string;
+  stepId: string;
+  index: number;
+  status: StepStatus;
+  summary: string;
+  changes: Change[];
+  roundTrips: number;
+  /** Why the step failed (a failed step's only). */
+  error?: ErrorRecord;
+}
 export interface StepRetryEvent { runId: string; stepId: string; phase: string; attempt: number; willRetry: boolean; error: ErrorRecord }
 export interface CompensationEvent { runId: string; stepId: string; index: number; status: 'compensating' | 'compensated' | 'compensation-failed'; detail: string }
 /**

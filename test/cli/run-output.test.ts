@@ -29,13 +29,16 @@ test('piped, a run prints exactly one line per step outcome: host, step, outcome
   assert.match(r.stdout, /\nResult: changed\n/);
 });
 
-test('piped, a failing run prints the failed step, then one line per step it rolled back', async () => {
+test('piped, a failing run prints the failed step with why it failed, then one line per step it rolled back', async () => {
   const host = await makeHost('server-2016', restartRefused);
   const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', await tempDir(), ...FAST]);
   assert.is(r.code, 1, r.stderr + r.stdout);
   const lines = stepLines(r.stdout);
   const failed = lines.findIndex((l) => / restart +failed /.test(l));
   assert.ok(failed > 0, lines.join('\n'));
+  // The failed step's line says why it failed (its error, as under "Result:"), not what it had planned.
+  assert.match(lines[failed], /restart +failed +\d+\.\ds {2}injected permanent fault on restart/);
+  assert.match(r.stdout, /Error: injected permanent fault on restart/);
   const undone = lines.slice(failed + 1);
   assert.ok(undone.length > 0 && undone.every((l) => /^host +[a-z-]+ +rolled back +\d+\.\ds/.test(l)), undone.join('\n'));
   assert.is(new Set(lines).size, lines.length, 'no line twice');
