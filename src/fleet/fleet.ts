@@ -22,7 +22,7 @@ import { OUTCOMES, countOutcomes, exitCodeOf, outcomeOf, changedValues, type Out
 import type { Inventory, InventoryHost } from './inventory.js';
 import { hostRunId, localLane, paramsFor, type HostDeps, type HostLane } from './host-lane.js';
 import { laneGroup, threadCountOf, workerLane, type FleetThreads } from './threads.js';
-import type { FleetEvents, FleetRecord, FleetResult, FleetStore, HostOutcome, HostStatus } from './types.js';
+import type { FleetEvents, FleetRecord, FleetResult, FleetStore, HostOutcome, HostStatus, HostStepEvent } from './types.js';
 
 export type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus, HostStepEvent } from './types.js';
 import { writeFleetReports } from './fleet-report.js';
@@ -266,18 +266,18 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
       if (!ended && unreachable[host.name]) failures -= 1;
       const records = ended && recordsOf.get(host.name);
       recordsOf.delete(host.name);
-      const end = await lanes.run(host, records, (run) => {
-        outcome.status = 'running';
-        const at = { fleetId, wave: outcome.wave, host: host.name };
-        // A run driven in this thread shows its steps live; one in a worker thread shows its start and end.
-        if (run) {
-          run.events.on('step:transition', (event) => events.emit('host:step', { ...at, name: 'step:transition', event }));
-          run.events.on('step:settled', (event) => events.emit('host:step', { ...at, name: 'step:settled', event }));
-          run.events.on('step:compensation', (event) => events.emit('host:step', { ...at, name: 'step:compensation', event }));
-          run.events.on('step:wait', (event) => events.emit('host:step', { ...at, name: 'step:wait', event }));
-        }
-        events.emit('host:start', { fleetId, wave: outcome.wave, host: host.name, runId });
-      });
+      const at = { fleetId, wave: outcome.wave, host: host.name };
+      // Each running host's steps, from whichever thread drives it, when someone listens (a live view).
+      const onStep = events.listenerCount('host:step') > 0 ? (step: HostStepEvent) => events.emit('host:step', { ...at, ...step }) : undefined;
+      const end = await lanes.run(
+        host,
+        records,
+        () => {
+          outcome.status = 'running';
+          events.emit('host:start', { fleetId, wave: outcome.wave, host: host.name, runId });
+        },
+        onStep,
+      );
       if (end.ok) settle(outcome, end.result);
       else {
         outcome.error = end.error;

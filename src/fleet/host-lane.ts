@@ -11,7 +11,7 @@ import { fingerprint, type LoadedRunbook, type RunbookDefinition } from '../engi
 import type { RunResult } from '../engine/types.js';
 import type { InventoryHost } from './inventory.js';
 import type { JournalRecord } from '../engine/run-store.js';
-import type { FleetRecord } from './types.js';
+import type { FleetRecord, HostStepEvent } from './types.js';
 
 /**
  * How a host's drive ended, as the fleet reads it: its run's result, or the error that kept it from one
@@ -35,9 +35,10 @@ export interface HostLane {
   readonly alive: boolean;
   /**
    * Drives a host's run (resumed when `records`, its journal as the fleet read it, are given); `onStart`
-   * once its run exists, with the run when it is driven in this thread.
+   * once its run exists, with the run when it is driven in this thread; `onStep`, when given, with each
+   * step event of the run, whichever thread drives it.
    */
-  run(host: InventoryHost, records: readonly JournalRecord[] | undefined, onStart: (run?: Run) => void): Promise<HostRunEnd>;
+  run(host: InventoryHost, records: readonly JournalRecord[] | undefined, onStart: (run?: Run) => void, onStep?: (step: HostStepEvent) => void): Promise<HostRunEnd>;
   /** Stops every run of this lane at its next safe point, and every one it starts from now on. */
   interrupt(): void;
   /** Lets go of the lane (a worker ends) once its runs have ended. */
@@ -81,6 +82,14 @@ export async function hostRun(runner: Runner, record: FleetRecord, host: Invento
   return runner.start(fleetRunbook(record), { executor, runId, params: paramsFor(record, host), checkMode: record.checkMode, target: host.target });
 }
 
+/** Hands each step event of a run (already masked: events are) to `onStep`, as a fleet's `host:step` tells it. */
+export function forwardSteps(run: Run, onStep: (step: HostStepEvent) => void): void {
+  run.events.on('step:transition', (event) => onStep({ name: 'step:transition', event }));
+  run.events.on('step:settled', (event) => onStep({ name: 'step:settled', event }));
+  run.events.on('step:compensation', (event) => onStep({ name: 'step:compensation', event }));
+  run.events.on('step:wait', (event) => onStep({ name: 'step:wait', event }));
+}
+
 /**
  * The lane of this thread: each host connected, driven and closed here.
  *
@@ -102,7 +111,7 @@ export function localLane(deps: HostDeps, record: FleetRecord): HostLane {
       return inFlight;
     },
     alive: true,
-    async run(host, records, onStart) {
+    async run(host, records, onStart, onStep) {
       inFlight += 1;
       let executor: Executor | undefined;
       try {
@@ -110,6 +119,7 @@ export function localLane(deps: HostDeps, record: FleetRecord): HostLane {
         const run = await hostRun(deps.runner, record, host, executor, records);
         running.add(run);
         if (interrupted) run.interrupt();
+        if (onStep) forwardSteps(run, onStep);
         onStart(run);
         try {
           return { ok: true, result: await run.result };

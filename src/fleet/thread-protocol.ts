@@ -5,7 +5,7 @@
 import type { HostDeps, HostRunEnd } from './host-lane.js';
 import type { InventoryHost } from './inventory.js';
 import type { JournalRecord } from '../engine/run-store.js';
-import type { FleetRecord } from './types.js';
+import type { FleetRecord, HostStepEvent } from './types.js';
 
 /** Marks a worker thread started by a fleet (its `workerData`). */
 export const FLEET_THREAD = 'runbook-engine:fleet-thread';
@@ -16,9 +16,14 @@ export type FleetThreadSetup = (data: unknown) => Promise<HostDeps>;
 /** Messages from the main thread to a worker. */
 export type ToWorker =
   | { type: 'init'; data: unknown; record: FleetRecord }
-  | { type: 'run'; id: number; host: InventoryHost; records: readonly JournalRecord[] | undefined }
+  | { type: 'run'; id: number; host: InventoryHost; records: readonly JournalRecord[] | undefined; steps: boolean }
   | { type: 'interrupt' }
   | { type: 'close' };
 
 /** Messages from a worker to the main thread. */
-export type FromWorker = { type: 'started'; id: number } | { type: 'ended'; id: number; end: HostRunEnd } | { type: 'failed'; message: string };
+export type FromWorker =
+  | { type: 'started'; id: number }
+  /** A step event of a host's run, when the main thread asked for them (`steps`: its fleet's live view listens). */
+  | { type: 'step'; id: number; step: HostStepEvent }
+  | { type: 'ended'; id: number; end: HostRunEnd }
+  | { type: 'failed'; message: string };

@@ -34,7 +34,7 @@ export function serveFleetThread(setup: FleetThreadSetup): void {
       lane.catch((e: unknown) => post({ type: 'failed', message: (e as Error)?.message ?? String(e) }));
     } else if (m.type === 'run') {
       void lane
-        ?.then((l) => l.run(m.host, m.records, () => post({ type: 'started', id: m.id })))
+        ?.then((l) => l.run(m.host, m.records, () => post({ type: 'started', id: m.id }), m.steps ? (step) => post({ type: 'step', id: m.id, step }) : undefined))
         .then((end) => post({ type: 'ended', id: m.id, end }))
         // A worker whose setup failed said so once ('failed'): the main thread ends its hosts.
         .catch(() => undefined);

@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { ValidationError } from '../errors.js';
 import { FLEET_THREAD, type FromWorker, type ToWorker } from './thread-protocol.js';
 import type { HostLane, HostRunEnd } from './host-lane.js';
-import type { FleetRecord } from './types.js';
+import type { FleetRecord, HostStepEvent } from './types.js';
 
 /**
  * Worker threads for a fleet's hosts.
@@ -72,7 +72,7 @@ function startWorker(module: string | URL): Worker {
  */
 export function workerLane(threads: FleetThreads, record: FleetRecord): HostLane {
   const worker = startWorker(threads.module);
-  const waiting = new Map<number, { onStart: () => void; done: (end: HostRunEnd) => void }>();
+  const waiting = new Map<number, { onStart: () => void; onStep?: (step: HostStepEvent) => void; done: (end: HostRunEnd) => void }>();
   let next = 0;
   let dead: string | undefined;
   const fail = (message: string) => {
@@ -87,6 +87,7 @@ export function workerLane(threads: FleetThreads, record: FleetRecord): HostLane
     const w = waiting.get(m.id);
     if (!w) return;
     if (m.type === 'started') w.onStart();
+    else if (m.type === 'step') w.onStep?.(m.step);
     else {
       waiting.delete(m.id);
       w.done(m.end);
@@ -102,12 +103,13 @@ export function workerLane(threads: FleetThreads, record: FleetRecord): HostLane
     get alive() {
       return dead === undefined;
     },
-    run(host, records, onStart) {
+    run(host, records, onStart, onStep) {
       if (dead) return Promise.resolve({ ok: false, error: { name: 'Error', code: 'WORKER_FAILED', message: `the worker thread stopped: ${dead}` }, resumable: true });
       const id = next++;
       return new Promise<HostRunEnd>((done) => {
-        waiting.set(id, { onStart, done });
-        worker.postMessage({ type: 'run', id, host, records } satisfies ToWorker);
+        waiting.set(id, { onStart, onStep, done });
+        // Step events cross threads only when someone listens to them (a live view): each is a message.
+        worker.postMessage({ type: 'run', id, host, records, steps: onStep !== undefined } satisfies ToWorker);
       });
     },
     interrupt() {
@@ -132,9 +134,9 @@ export function laneGroup(lanes: HostLane[]): HostLane {
       return lanes.reduce((n, l) => n + l.inFlight, 0);
     },
     alive: true,
-    run(host, records, onStart) {
+    run(host, records, onStart, onStep) {
       const lane = lanes.reduce((best, l) => (l.alive && l.inFlight < best.inFlight ? l : best));
-      return lane.run(host, records, onStart);
+      return lane.run(host, records, onStart, onStep);
     },
     interrupt() {
       for (const l of lanes) l.interrupt();

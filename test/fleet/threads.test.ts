@@ -44,7 +44,7 @@ async function fleetDir(): Promise<string> {
 
 const MODULE = new URL('./fleet-thread.ts', import.meta.url);
 
-async function runFleet(threads: number, stop = false): Promise<{ result: FleetResult; stateDir: string; hostsDir: string }> {
+async function runFleet(threads: number, stop = false, onStep?: (host: string, name: string) => void): Promise<{ result: FleetResult; stateDir: string; hostsDir: string }> {
   const hostsDir = await fleetDir();
   const stateDir = await tempDir();
   const clock = new VirtualClock();
@@ -59,6 +59,7 @@ async function runFleet(threads: number, stop = false): Promise<{ result: FleetR
     fleetId: 'f',
     threads: { count: threads, module: MODULE, data: { stateDir, stop } },
   });
+  if (onStep) fleet.events.on('host:step', (e) => onStep(e.host, e.name));
   return { result: await fleet.result, stateDir, hostsDir };
 }
 
@@ -113,6 +114,19 @@ test('a fleet over two threads ends with the same outcomes, journals and fleet r
   assert.equal(await threadsOf(one.stateDir), Array(HOSTS).fill(0), 'one thread: every host in the main thread');
   const spread = await threadsOf(two.stateDir);
   assert.ok(spread.includes(0) && spread.some((t) => t !== 0), `two threads: hosts in the main thread and in a worker (${spread.join(' ')})`);
+});
+
+test('a live view hears the steps of every host, those a worker thread drives too', async () => {
+  const heard = new Map<string, Set<string>>();
+  const two = await runFleet(2, false, (host, name) => heard.set(host, (heard.get(host) ?? new Set()).add(name)));
+  const spread = await threadsOf(two.stateDir);
+  assert.ok(spread.some((t) => t !== 0), 'a worker drove some hosts');
+  const started = two.result.waves.flatMap((w) => w.hosts).filter((h) => h.status !== 'skipped').map((h) => h.host);
+  assert.ok(started.length > 0);
+  for (const host of started) {
+    const names = heard.get(host) ?? new Set();
+    assert.ok(names.has('step:transition') && names.has('step:settled'), `${host} (thread ${spread[Number(host.slice(1))]}): ${[...names].join(', ')}`);
+  }
 });
 
 test('a worker thread that stops leaves its hosts awaiting a resume, the other threads carry the rest, and the resume ends them', async () => {
