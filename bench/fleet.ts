@@ -100,11 +100,8 @@ async function child(count: number, restartMs: number, pollMs: number, threads: 
   const engine: typeof import('../src/index.js') = dist ? await import(new URL('../dist/index.js', import.meta.url).href) : await import('../src/index.js');
   const { Runner, bundledStepKinds, createPreset, createSimulatedExecutor, loadInventory, loadRunbook, startFleet, writeHost } = engine;
   const { tempDir } = await import('../test/helpers.js');
-  const describeCounts = (counts: Record<string, number>) =>
-    Object.entries(counts)
-      .filter(([, n]) => n > 0)
-      .map(([outcome, n]) => `${n} ${outcome}`)
-      .join(', ');
+  // Words for the outcome counts (a pure function: taken from the sources either way).
+  const { describeCounts } = await import('../src/engine/outcome.js');
   const kinds = bundledStepKinds();
   const runbook = await loadRunbook('orchestrator-tls12', kinds);
   // Removed when the bench ends (test/helpers.ts's `tempDir`).

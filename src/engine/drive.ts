@@ -19,7 +19,7 @@ import { transformedWriter, type JournalWriter } from './run-store.js';
 import type { StepKindRegistry } from './kinds.js';
 import { ReadCache } from './read-cache.js';
 import { ReadAhead } from './read-ahead.js';
-import { settledFromSnapshot } from './records.js';
+import { settledFromSnapshot, type SagaStarted } from './records.js';
 import { positionOf, replay, resultOf, type RunState, type RunStartedRecord } from './replay.js';
 import type { RetryPolicy } from './retry.js';
 import type { RunbookDefinition } from './runbook.js';
@@ -267,8 +267,7 @@ function backupSaver(run: OpenRun, runDir: string): (name: string, content: stri
 async function startOperatorSaga(run: OpenRun, options: DriveOptions): Promise<null> {
   if (run.state.saga) return null;
   const failedIndex = run.state.steps.reduce((last, st, i) => (st.snapshot !== undefined ? i : last), -1);
-  await run.journal.append({ type: 'saga.started', failedIndex, reason: 'operator', force: Boolean(options.force) });
-  run.sagaStarted = true;
+  await startSaga(run, { failedIndex, reason: 'operator', force: Boolean(options.force) });
   return null;
 }
 
@@ -382,9 +381,14 @@ async function failForward(run: OpenRun, index: number, failure: ErrorRecord): P
   }
   if (started.checkMode) return { kind: 'ended', status: 'rolled-back', error: failure, reason: 'the plan stopped at a failed step; nothing was changed' };
   const reason = failure.code === 'CANCELLED' ? 'cancel' : 'failure';
-  await run.journal.append({ type: 'saga.started', failedIndex: index, reason, error: failure });
-  run.sagaStarted = true;
+  await startSaga(run, { failedIndex: index, reason, error: failure });
   return null;
+}
+
+/** Journals a saga's start, and marks the run so that its backward pass replays the journal to run it. */
+async function startSaga(run: OpenRun, saga: Omit<SagaStarted, 'type'>): Promise<void> {
+  await run.journal.append({ type: 'saga.started', ...saga });
+  run.sagaStarted = true;
 }
 
 /** The backward pass, when a saga is under way: every step that ran is compensated. */
