@@ -29,12 +29,19 @@
  * Add `-- --cpu-prof` or `-- --heap-prof` (node's own flags, passed to each fleet's process) to profile;
  * BENCH_CPU_PROF=<file> profiles the fleet alone (not its set-up), BENCH_HEAP_SNAPSHOT=<file>@<s> takes a
  * heap snapshot that many seconds into it (run one size: `--hosts 300 --restart 20`), BENCH_ALLOC_PROF=<file>
- * a sampling heap profile of where the fleet allocates, what the GC collected included.
+ * a sampling heap profile of where the fleet allocates, what the GC collected included (with
+ * BENCH_ALLOC_SURVIVORS=1 as well: what outlived a scavenge only — where the promoted bytes come from).
+ *
+ * Each fleet also reports what its main thread's heap went through (v8.GCProfiler): the bytes allocated
+ * and promoted per host run, and the GC pauses. Those bytes hardly move from one run to the next (±2 %,
+ * where the CPU figures move by a third on a shared machine): a change to what a host run allocates
+ * shows in them first.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { GCProfiler, type GCProfilerResult } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { countFsyncs } from './fleet-thread.js';
@@ -60,6 +67,8 @@ interface Figures {
   fsyncs: number;
   status: string;
   outcome: string;
+  /** The main thread's heap over the fleet (V8's GC profiler): see {@link heapFigures}. */
+  heap: HeapFigures;
   /** Seconds into the fleet (min, median, max over its hosts) at which each host's restart began and ended, and its run ended. */
   phases: { restartStart: number[]; restartEnd: number[]; end: number[] };
 }
@@ -139,6 +148,9 @@ async function child(count: number, restartMs: number, pollMs: number, threads: 
   const profile = process.env.BENCH_CPU_PROF ? await startProfile() : undefined;
   // BENCH_ALLOC_PROF=<file>: where the fleet allocates (a sampling heap profile that keeps what the GC collected).
   const allocations = process.env.BENCH_ALLOC_PROF ? await startAllocationProfile() : undefined;
+  // What the main thread's heap went through: every GC's heap before and after (v8.GCProfiler).
+  const gcProfiler = new GCProfiler();
+  gcProfiler.start();
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuMs();
   const t0 = performance.now();
@@ -157,6 +169,7 @@ async function child(count: number, restartMs: number, pollMs: number, threads: 
   const [snapFile, snapAt] = (process.env.BENCH_HEAP_SNAPSHOT ?? '').split('@');
   if (snapFile) setTimeout(() => void import('node:v8').then((v8) => v8.writeHeapSnapshot(snapFile)), Number(snapAt) * 1000);
   const result = await fleet.result;
+  const heap = heapFigures(gcProfiler.stop());
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const mainCpuMs = mainThreadCpuMs() - main0;
@@ -205,8 +218,48 @@ async function child(count: number, restartMs: number, pollMs: number, threads: 
     fsyncs: Atomics.load(new Int32Array(synced), 0),
     status: result.status,
     outcome: describeCounts(result.counts),
+    heap,
     phases: { restartStart: spread(times.restartStart), restartEnd: spread(times.restartEnd), end: spread(times.end) },
   };
+}
+
+/** What the main thread's heap went through while the fleet ran (bytes, and ms of GC pauses). */
+interface HeapFigures {
+  /** Bytes allocated: between two GCs, what the heap used grew by. */
+  allocated: number;
+  /** Bytes the scavenges moved to the old generation (what outlived the young one: what full GCs must mark). */
+  promoted: number;
+  scavenges: number;
+  fullGcs: number;
+  /** The GCs' pauses on the main thread, in ms, by kind. */
+  scavengeMs: number;
+  fullGcMs: number;
+}
+
+/**
+ * The figures of a V8 GC profile. They do not depend on how busy the machine is — the bytes a fleet
+ * allocates and promotes are its own — so a change to what a host run allocates shows in them when the
+ * CPU figures drown it in the machine's noise.
+ */
+function heapFigures(profile: GCProfilerResult): HeapFigures {
+  type Stats = GCProfilerResult['statistics'][number]['beforeGC'];
+  const young = (s: Stats) => s.heapSpaceStatistics.filter((x) => x.spaceName === 'new_space' || x.spaceName === 'new_large_object_space').reduce((n, x) => n + x.spaceUsedSize, 0);
+  const old = (s: Stats) => s.heapStatistics.usedHeapSize - young(s);
+  const figures: HeapFigures = { allocated: 0, promoted: 0, scavenges: 0, fullGcs: 0, scavengeMs: 0, fullGcMs: 0 };
+  let usedAfter: number | undefined;
+  for (const gc of profile.statistics) {
+    if (usedAfter !== undefined) figures.allocated += Math.max(0, gc.beforeGC.heapStatistics.usedHeapSize - usedAfter);
+    usedAfter = gc.afterGC.heapStatistics.usedHeapSize;
+    if (gc.gcType === 'Scavenge') {
+      figures.scavenges += 1;
+      figures.scavengeMs += gc.cost / 1000;
+      figures.promoted += Math.max(0, old(gc.afterGC) - old(gc.beforeGC));
+    } else if (gc.gcType === 'MarkSweepCompact') {
+      figures.fullGcs += 1;
+      figures.fullGcMs += gc.cost / 1000;
+    }
+  }
+  return figures;
 }
 
 /** A session with this process's inspector: `post` sends it a command and resolves with the answer. */
@@ -221,7 +274,7 @@ async function inspectorPost(): Promise<(method: string, params?: object) => Pro
 async function startAllocationProfile(): Promise<() => Promise<unknown>> {
   const post = await inspectorPost();
   await post('HeapProfiler.enable');
-  await post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  await post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: process.env.BENCH_ALLOC_SURVIVORS === undefined });
   return async () => ((await post('HeapProfiler.stopSampling')) as { profile: unknown }).profile;
 }
 
@@ -289,6 +342,7 @@ async function parent(): Promise<void> {
         `${n} hosts: wall ${(f.wallMs / 1000).toFixed(1)} s → ${ratio.toFixed(2)}× one host alone (budget ≤ 1.3× at 5,000 with a 60 s restart)`,
         `  CPU per host run: ${(main + other).toFixed(1)} ms = ${main.toFixed(1)} main thread + ${other.toFixed(1)} other threads (budget ≤ 13 ms)`,
         `  peak RSS ${mb(f.peakRss)} → ${perHostKb.toFixed(0)} KB per in-flight host beyond one host alone's ${mb(alone.peakRss)} (budget ≤ 100 KB); peak heap used ${mb(f.peakHeap)} of ${mb(f.peakHeapTotal)}, external ${mb(f.peakExternal)}`,
+        `  main thread's heap per host run: ${(f.heap.allocated / n / 2 ** 20).toFixed(2)} MB allocated, ${(f.heap.promoted / n / 1024).toFixed(0)} KB promoted (outlived the young generation); GC pauses ${((f.heap.scavengeMs + f.heap.fullGcMs) / n).toFixed(1)} ms (${f.heap.scavenges} scavenges, ${f.heap.fullGcs} full GCs in the fleet)`,
         `  per run: journal ${(f.journalBytes / n / 1024).toFixed(1)} KB in ${(f.records / n).toFixed(0)} records, ${(f.fsyncs / n).toFixed(1)} fsyncs (every file)`,
         `  seconds into the fleet (first / median / last host): restart began ${f.phases.restartStart.map((x) => x.toFixed(1)).join(' / ')}, ended ${f.phases.restartEnd.map((x) => x.toFixed(1)).join(' / ')}; run ended ${f.phases.end.map((x) => x.toFixed(1)).join(' / ')}`,
         `  outcome: ${f.status} — ${f.outcome}`,
@@ -315,22 +369,26 @@ async function compare(checkout: string, rounds: number, sizes: number[], restar
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   console.log(`A = this checkout, B = ${checkout}; ${rounds} rounds alternated, ${restartMs / 1000} s restart, ${threads} thread(s), ${new Date().toISOString()}`);
   for (const n of sizes) {
-    const runs: Record<'A' | 'B', { wall: number; cpu: number; main: number; rssKb: number }[]> = { A: [], B: [] };
+    const runs: Record<'A' | 'B', { wall: number; cpu: number; main: number; rssKb: number; allocKb: number; promotedKb: number }[]> = { A: [], B: [] };
     for (let r = 0; r < rounds; r++) {
       for (const side of r % 2 === 0 ? (['A', 'B'] as const) : (['B', 'A'] as const)) {
         const f = await runChild(n, restartMs, pollMs, nodeFlags, threads, dist, side === 'B' ? checkout : undefined);
-        const run = { wall: f.wallMs / 1000, cpu: (f.mainCpuMs + f.otherCpuMs) / n, main: f.mainCpuMs / n, rssKb: f.peakRss / n / 1024 };
+        // A checkout whose bench predates the heap figures has none (B/A then reads NaN).
+        const run = { wall: f.wallMs / 1000, cpu: (f.mainCpuMs + f.otherCpuMs) / n, main: f.mainCpuMs / n, rssKb: f.peakRss / n / 1024, allocKb: (f.heap?.allocated ?? Number.NaN) / n / 1024, promotedKb: (f.heap?.promoted ?? Number.NaN) / n / 1024 };
         runs[side].push(run);
-        console.log(`${n} hosts, ${side}: wall ${run.wall.toFixed(1)} s, CPU per host run ${run.cpu.toFixed(1)} ms (${run.main.toFixed(1)} main), peak RSS ÷ hosts ${run.rssKb.toFixed(0)} KB`);
+        console.log(`${n} hosts, ${side}: wall ${run.wall.toFixed(1)} s, CPU per host run ${run.cpu.toFixed(1)} ms (${run.main.toFixed(1)} main), peak RSS ÷ hosts ${run.rssKb.toFixed(0)} KB, per host run ${run.allocKb.toFixed(0)} KB allocated and ${run.promotedKb.toFixed(0)} KB promoted`);
       }
     }
-    const m = (side: 'A' | 'B', k: 'wall' | 'cpu' | 'main' | 'rssKb') => median(runs[side].map((x) => x[k]));
-    const line = (k: 'wall' | 'cpu' | 'main' | 'rssKb', label: string, unit: string, digits: number) =>
+    type Figure = keyof (typeof runs)['A'][number];
+    const m = (side: 'A' | 'B', k: Figure) => median(runs[side].map((x) => x[k]));
+    const line = (k: Figure, label: string, unit: string, digits: number) =>
       `  ${label}: A ${m('A', k).toFixed(digits)} ${unit}, B ${m('B', k).toFixed(digits)} ${unit} → B/A ${(m('B', k) / m('A', k)).toFixed(3)} (A's runs ${Math.min(...runs.A.map((x) => x[k])).toFixed(digits)}–${Math.max(...runs.A.map((x) => x[k])).toFixed(digits)})`;
     console.log(`${n} hosts, medians of ${rounds}:`);
     console.log(line('wall', 'wall', 's', 1));
     console.log(line('cpu', 'CPU per host run', 'ms', 1));
     console.log(line('main', 'of it the main thread', 'ms', 1));
     console.log(line('rssKb', 'peak RSS ÷ hosts', 'KB', 0));
+    console.log(line('allocKb', "allocated per host run (main thread's heap)", 'KB', 0));
+    console.log(line('promotedKb', 'promoted per host run', 'KB', 0));
   }
 }
