@@ -91,7 +91,7 @@ function checkedHost(file: string, text: string): SimHostState {
   } catch (cause) {
     throw new ExecutorError('permanent', `the simulated host file is not valid JSON: ${(cause as Error).message}`, {
       where: file,
-      hint: 'correct the file where the JSON breaks (nothing was changed), or create a new one with `runbook sim create --preset server-2016 --out <file>`',
+      hint: 'correct the file where the JSON breaks, or create a new one with `runbook sim create --preset server-2016 --out <file>`',
       cause,
     });
   }
@@ -105,7 +105,7 @@ function checkedHost(file: string, text: string): SimHostState {
   if (issues.length > 0) {
     throw new ExecutorError('permanent', `the simulated host file is not valid:\n${issues.map((i) => `  - ${i}`).join('\n')}`, {
       where: file,
-      hint: 'fix those fields (nothing was changed), or create a new file with `runbook sim create --preset server-2016 --out <file>`',
+      hint: 'fix those fields, or create a new file with `runbook sim create --preset server-2016 --out <file>`',
     });
   }
   return host;

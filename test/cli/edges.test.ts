@@ -275,6 +275,20 @@ test('a malformed simulated host file (services: "x"): exit 2 naming the file an
   assert.match(r.stderr, /services: Invalid input: expected record/);
   assert.ok(r.stderr.includes(host));
   assert.is(await readFile(host, 'utf8'), before);
+  // Said once, by the line that says what happened (the file's own advice does not say it again).
+  assert.is(r.stderr.split('nothing was changed').length - 1, 1, r.stderr);
+});
+
+test('a simulated host file that is not JSON: exit 2, where the JSON breaks, what to do, "nothing was changed" said once, the file unchanged', async () => {
+  const host = await makeHost('server-2016');
+  await writeFile(host, '{bad');
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', await tempDir(), ...FAST]);
+  assert.is(r.code, 2, r.stderr + r.stdout);
+  assert.not.match(r.stderr, NO_TRACE);
+  assert.match(r.stderr, /not valid JSON: .*position 1/);
+  assert.match(r.stderr, /runbook sim create --preset/);
+  assert.is(r.stderr.split('nothing was changed').length - 1, 1, r.stderr);
+  assert.is(await readFile(host, 'utf8'), '{bad');
 });
 
 test.run();
