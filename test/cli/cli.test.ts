@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeHost, registryText, restartRefused, tempDir } from '../helpers.js';
 
@@ -112,8 +112,13 @@ test('status reads only: a state directory that does not exist is listed as empt
   const state = join(await tempDir(), 'none');
   const r = await cli(['status', '--state-dir', state]);
   assert.is(r.code, 0, r.stderr);
-  assert.match(r.stdout, /no runs in/);
+  assert.match(r.stdout, /no runs in .*\(no such folder: check --state-dir/);
   assert.not.ok(existsSync(state), 'nothing was written');
+  // An empty one that exists is just empty.
+  await mkdir(state);
+  const empty = await cli(['status', '--state-dir', state]);
+  assert.match(empty.stdout, /no runs in/);
+  assert.not.match(empty.stdout, /no such folder/);
 });
 
 test('usage errors exit 2: an unknown target lists the accepted forms; a bad parameter names it', async () => {

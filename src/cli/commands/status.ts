@@ -4,6 +4,7 @@
  */
 import { ExitCode } from '../exit-codes.js';
 import { runResult } from '../../engine/run-index.js';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { OUTCOMES, shortLabel } from '../../engine/outcome.js';
 import { currentGeneration, leaseIsLive, readLease } from '../../store/file-lease.js';
@@ -67,6 +68,11 @@ export const status: RunbookCommand = {
     ),
 };
 
+/** A note for a state directory that does not exist (a mistyped --state-dir lists no runs, as an empty one does). */
+function missingFolder(where: Where): string {
+  return where.store.location === where.stateDir && !existsSync(where.stateDir) ? ` (no such folder: check --state-dir, or $RUNBOOK_STATE_DIR)` : '';
+}
+
 async function statusCommand(values: StatusOptions, positionals: string[]): Promise<number> {
   if (values.reports && !positionals[0]) throw new UsageError('--reports goes with a run id or a fleet id');
   if ((values.fleet ?? values.status) !== undefined && positionals[0]) throw new UsageError('--fleet and --status filter the list of runs: give them without an id');
@@ -99,7 +105,7 @@ async function statusCommand(values: StatusOptions, positionals: string[]): Prom
   if (values.status) runs = runs.filter((r) => r.status === values.status || shownOutcome(r) === values.status);
   const shownFleets = values.fleet ? fleets.filter((f) => f.fleetId === values.fleet) : values.status ? [] : fleets;
   if (values.json) process.stdout.write(`${JSON.stringify(runs.map(({ expired, ...r }) => (expired ? { ...r, outcome: 'interrupted', leaseExpired: true } : r)))}\n`);
-  else if (runs.length === 0 && shownFleets.length === 0) process.stdout.write(`no runs in ${where.store.location}${values.fleet || values.status ? ' match' : ''}\n`);
+  else if (runs.length === 0 && shownFleets.length === 0) process.stdout.write(`no runs in ${where.store.location}${values.fleet || values.status ? ' match' : ''}${missingFolder(where)}\n`);
   else {
     if (shownFleets.length > 0) {
       const w = Math.max(5, ...shownFleets.map((f) => f.fleetId.length));
