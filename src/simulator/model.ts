@@ -146,9 +146,12 @@ function findValueName(values: Record<string, RegistryValue>, name: string): str
   return name in values ? name : sameNameIn(Object.keys(values), name);
 }
 
+/** The path and every key above it, shortest first ('A\\B' → 'A', 'A\\B'): slices of the path, not new strings. */
 function ancestors(path: string): string[] {
-  const parts = path.split('\\');
-  return parts.map((_, i) => parts.slice(0, i + 1).join('\\'));
+  const out: string[] = [];
+  for (let at = path.indexOf('\\'); at >= 0; at = path.indexOf('\\', at + 1)) out.push(path.slice(0, at));
+  out.push(path);
+  return out;
 }
 
 function children(host: SimHostState, path: string): string[] {
@@ -172,6 +175,8 @@ function sameValue(a: RegistryValue | null, b: RegistryValue | null): boolean {
 
 /** The registry with keys and value names in order, so that equal registries serialise identically. */
 export function sortedRegistry(registry: SimHostState['registry']): SimHostState['registry'] {
+  // Most writes change values a key already has: the registry is then in order already, and kept as it is.
+  if (inOrder(Object.keys(registry)) && Object.values(registry).every((values) => inOrder(Object.keys(values)))) return registry;
   const out: SimHostState['registry'] = {};
   for (const key of Object.keys(registry).sort()) {
     const values: Record<string, RegistryValue> = {};
@@ -179,6 +184,12 @@ export function sortedRegistry(registry: SimHostState['registry']): SimHostState
     out[key] = values;
   }
   return out;
+}
+
+/** Whether the names are in `sort()`'s order (by UTF-16 code units). */
+function inOrder(names: readonly string[]): boolean {
+  for (let i = 1; i < names.length; i++) if (names[i - 1] > names[i]) return false;
+  return true;
 }
 
 function touch(host: SimHostState, key: string, now: string): void {

@@ -70,28 +70,30 @@ export async function readJournalFile(file: string): Promise<JournalReading> {
       cause,
     });
   }
-  return { ...parseJournal(data.toString('utf8'), file), data, ino: info.ino, size: data.length, mtimeMs: info.mtimeMs };
+  return { ...parseJournal(data, file), data, ino: info.ino, size: data.length, mtimeMs: info.mtimeMs };
 }
 
-/** The records of a journal's text, verified; a torn last line is dropped (see {@link readJournal}). */
-function parseJournal(text: string, file: string): { records: JournalRecord[]; validBytes: number; torn: boolean } {
+/**
+ * The records of a journal's bytes, verified; a torn last line is dropped (see {@link readJournal}).
+ * Each line is decoded on its own (UTF-8 never has a newline byte inside a character): no string of the
+ * whole journal is made — two bytes per character, since its lines hold text beyond Latin-1 — only to
+ * be split.
+ */
+function parseJournal(data: Buffer, file: string): { records: JournalRecord[]; validBytes: number; torn: boolean } {
   const records: JournalRecord[] = [];
-  const lines = text.split('\n');
   let offset = 0;
   let torn = false;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    const isLast = i === lines.length - 1;
-    if (isLast && line === '') break;
-    // Only a last line without its newline can be a torn write; a complete line that fails its
-    // checksum was damaged after it was written.
-    const complete = !isLast;
-    const record = decodeLine(line);
+  for (let i = 0; offset < data.length; i++) {
+    const newline = data.indexOf(10, offset);
+    // A last line without its newline is a torn write — even one whose record reads whole (the write
+    // stopped just before its newline): it was never acknowledged, and a record appended after it
+    // would share its line. A complete line that fails its checksum was damaged after it was written.
+    if (newline < 0) {
+      torn = true;
+      break;
+    }
+    const record = decodeLine(data.toString('utf8', offset, newline));
     if (!record || record.seq !== records.length + 1) {
-      if (!complete) {
-        torn = true;
-        break;
-      }
       throw new JournalError(
         'JOURNAL_CORRUPT',
         record ? `journal record out of sequence: expected ${records.length + 1}, found ${record.seq}` : 'corrupt journal record (its checksum does not match)',
@@ -102,7 +104,7 @@ function parseJournal(text: string, file: string): { records: JournalRecord[]; v
       );
     }
     records.push(record);
-    offset += Buffer.byteLength(line) + 1;
+    offset = newline + 1;
   }
   return { records, validBytes: offset, torn };
 }
@@ -347,7 +349,7 @@ export class Journal extends GroupCommitJournal {
       if (n <= 0) throw new JournalError('JOURNAL_CORRUPT', 'the journal is shorter than what was written to it', { where: this.file });
       at += n;
     }
-    return parseJournal(data.toString('utf8'), this.file).records;
+    return parseJournal(data, this.file).records;
   }
 
   /** How much of the file is durable (flushed), in bytes: where a failed deferred flush cuts back to. */

@@ -40,6 +40,34 @@ test('tolerates a torn last line and cuts it off before appending', async () => 
   assert.is(after.torn, false);
 });
 
+test('a last record whole but for its newline is a torn write: dropped, and the next record gets a line of its own', async () => {
+  const file = await journalWith(3);
+  // The write of record 3 stopped one byte short: its JSON and checksum are whole, its newline is not there.
+  const text = await readFile(file, 'utf8');
+  await writeFile(file, text.slice(0, -1));
+  const { records, torn, validBytes } = await readJournal(file);
+  assert.equal(records.map((r) => r.seq), [1, 2]);
+  assert.ok(torn);
+  assert.is(validBytes, Buffer.byteLength(text.split('\n').slice(0, 2).join('\n')) + 1);
+  const journal = await Journal.open(file);
+  await journal.append({ type: 'note', i: 99 });
+  await journal.close();
+  const after = await readJournal(file);
+  assert.equal(after.records.map((r) => r.seq), [1, 2, 3]);
+  assert.is((after.records[2] as unknown as { i: number }).i, 99);
+  assert.is(after.torn, false);
+});
+
+test('lines beyond Latin-1 read back as written, from a reading and from the journal itself', async () => {
+  const file = join(await tempDir(), 'journal.jsonl');
+  const journal = await Journal.open(file);
+  const texts = ['build 14393 ≥ 14393 → ok — “quoted” …', 'plain', '日本語 and an emoji 🙂'];
+  for (const text of texts) await journal.append({ type: 'note', text });
+  assert.equal(journal.records.map((r) => (r as unknown as { text: string }).text), texts);
+  await journal.close();
+  assert.equal((await readJournal(file)).records.map((r) => (r as unknown as { text: string }).text), texts);
+});
+
 test('rejects a corrupt record in the middle with its line number', async () => {
   const file = await journalWith(4);
   const lines = (await readFile(file, 'utf8')).split('\n');
