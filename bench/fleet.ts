@@ -15,6 +15,7 @@
  *   node --import tsx bench/fleet.ts --stress              # the stress figure: 2 s restart, 1,000 hosts
  *   node --import tsx bench/fleet.ts --restart 30 --hosts 500,2000 --poll 500
  *   node --import tsx bench/fleet.ts --threads 2           # the hosts spread over 2 threads (startFleet's `threads`)
+ *   node --import tsx bench/fleet.ts --hosts-on-disk       # the simulated hosts' documents on the disk, beside the state (see hostsFolder)
  *   node --import tsx bench/fleet.ts --against ../before --rounds 3 --hosts 1000 --restart 20
  *                                                          # this checkout against another (a worktree of the commit before), alternated
  *   npm run build && node --import tsx bench/fleet.ts --dist   # the engine as it ships (dist/), not the sources through tsx
@@ -69,6 +70,8 @@ interface Figures {
   outcome: string;
   /** The main thread's heap over the fleet (V8's GC profiler): see {@link heapFigures}. */
   heap: HeapFigures;
+  /** Where the simulated hosts' documents were: in memory (/dev/shm) or on the disk beside the state (see {@link hostsFolder}). */
+  hostsIn: 'memory' | 'disk';
   /** Seconds into the fleet (min, median, max over its hosts) at which each host's restart began and ended, and its run ended. */
   phases: { restartStart: number[]; restartEnd: number[]; end: number[] };
 }
@@ -78,6 +81,28 @@ if (args[0] === '--child') {
   process.exit(0);
 } else {
   await parent();
+}
+
+/**
+ * Where the simulated hosts' documents go. A simulated host stands for a server elsewhere: what it
+ * writes (every round trip that changes it rewrites its document, about 12 per run — a file created,
+ * written and renamed each time) would be that server's disk work, not the controller's. So the
+ * documents live in memory (`/dev/shm`, removed at exit) and the controller's own files — journals,
+ * leases, backups, reports — on the disk under the state directory, as they would. `--hosts-on-disk`
+ * (BENCH_HOSTS_ON_DISK=1 in the fleet's process) keeps them beside the state on the disk, as the rounds
+ * of issue #27 before the fifth did; a machine without a writable `/dev/shm` does the same.
+ */
+async function hostsFolder(dir: string): Promise<string> {
+  if (process.env.BENCH_HOSTS_ON_DISK) return dir;
+  try {
+    const { mkdtemp } = await import('node:fs/promises');
+    const { rmSync } = await import('node:fs');
+    const hosts = await mkdtemp('/dev/shm/rbe-bench-hosts-');
+    process.once('exit', () => rmSync(hosts, { recursive: true, force: true }));
+    return hosts;
+  } catch {
+    return dir;
+  }
 }
 
 /** CPU of the main thread alone (Linux: its task's utime + stime), in ms; 10 ms resolution. */
@@ -115,16 +140,17 @@ async function child(count: number, restartMs: number, pollMs: number, threads: 
   const runbook = await loadRunbook('orchestrator-tls12', kinds);
   // Removed when the bench ends (test/helpers.ts's `tempDir`).
   const dir = await tempDir('rbe-bench-fleet-');
+  const hostsDir = await hostsFolder(dir);
   const names = Array.from({ length: count }, (_, i) => `h${String(i).padStart(4, '0')}`);
   for (const name of names) {
     const h = createPreset('server-2016');
     h.latencyMs = LATENCY;
     h.downtimeMs = restartMs;
     h.endpoints = [];
-    await writeHost(join(dir, `${name}.json`), h);
+    await writeHost(join(hostsDir, `${name}.json`), h);
   }
   const inventoryFile = join(dir, 'inventory.yaml');
-  writeFileSync(inventoryFile, stringify({ defaults: { params: pollMs > 0 ? { pollIntervalMs: pollMs } : {} }, hosts: names.map((name) => ({ name, target: `sim:${name}.json` })) }));
+  writeFileSync(inventoryFile, stringify({ defaults: { params: pollMs > 0 ? { pollIntervalMs: pollMs } : {} }, hosts: names.map((name) => ({ name, target: `sim:${join(hostsDir, `${name}.json`)}` })) }));
   const inventory = await loadInventory(inventoryFile);
 
   // Every fsync the process makes (journal batches, lease claims and renewals, atomic writes), in this
@@ -219,6 +245,7 @@ async function child(count: number, restartMs: number, pollMs: number, threads: 
     status: result.status,
     outcome: describeCounts(result.counts),
     heap,
+    hostsIn: hostsDir === dir ? 'disk' : 'memory',
     phases: { restartStart: spread(times.restartStart), restartEnd: spread(times.restartEnd), end: spread(times.end) },
   };
 }
@@ -291,7 +318,8 @@ async function startProfile(): Promise<() => Promise<unknown>> {
 function runChild(count: number, restartMs: number, pollMs: number, nodeFlags: string[], threads = 1, dist = false, checkout?: string): Promise<Figures> {
   const self = checkout ? join(checkout, 'bench', 'fleet.ts') : fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', self, '--child', String(count), String(restartMs), String(pollMs), String(threads), dist ? 'dist' : 'src'], { stdio: ['ignore', 'pipe', 'inherit'], ...(checkout ? { cwd: checkout } : {}) });
+    const env = args.includes('--hosts-on-disk') ? { ...process.env, BENCH_HOSTS_ON_DISK: '1' } : process.env;
+    const p = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', self, '--child', String(count), String(restartMs), String(pollMs), String(threads), dist ? 'dist' : 'src'], { stdio: ['ignore', 'pipe', 'inherit'], env, ...(checkout ? { cwd: checkout } : {}) });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('error', reject);
@@ -329,7 +357,7 @@ async function parent(): Promise<void> {
 
   const alone = await runChild(1, restartMs, pollMs, [], 1, dist);
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
-  console.log(`${LATENCY} ms per round trip, ${restartMs / 1000} s restart, polled every ${pollMs > 0 ? `${pollMs} ms` : '1 s (the default)'}, concurrency = hosts, one process per fleet, ${dist ? 'the built engine (dist/)' : 'the sources through tsx'}, ${threads > 1 ? `${threads} threads (worker threads: bench/fleet-thread.ts)` : 'one thread'}, ${new Date().toISOString()}`);
+  console.log(`${LATENCY} ms per round trip, ${restartMs / 1000} s restart, polled every ${pollMs > 0 ? `${pollMs} ms` : '1 s (the default)'}, concurrency = hosts, one process per fleet, ${dist ? 'the built engine (dist/)' : 'the sources through tsx'}, ${threads > 1 ? `${threads} threads (worker threads: bench/fleet-thread.ts)` : 'one thread'}, the simulated hosts' documents ${alone.hostsIn === 'memory' ? 'in memory (/dev/shm: the targets\' disks are not the controller\'s)' : 'on the disk beside the state'}, ${new Date().toISOString()}`);
   console.log(`one host alone: ${(alone.wallMs / 1000).toFixed(1)} s, CPU ${alone.mainCpuMs.toFixed(0)} ms main + ${alone.otherCpuMs.toFixed(0)} ms other threads, peak RSS ${mb(alone.peakRss)}, journal ${alone.journalBytes} B in ${alone.records} records, ${alone.fsyncs} fsyncs`);
   for (const n of sizes) {
     const f = await runChild(n, restartMs, pollMs, nodeFlags, threads, dist);
@@ -367,8 +395,10 @@ async function compare(checkout: string, rounds: number, sizes: number[], restar
     process.exit(2);
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  // A checkout whose bench predates hostsFolder keeps its hosts on the disk: give --hosts-on-disk to compare like with like.
   console.log(`A = this checkout, B = ${checkout}; ${rounds} rounds alternated, ${restartMs / 1000} s restart, ${threads} thread(s), ${new Date().toISOString()}`);
   for (const n of sizes) {
+    const hostsIn: Record<'A' | 'B', string> = { A: '', B: '' };
     const runs: Record<'A' | 'B', { wall: number; cpu: number; main: number; rssKb: number; allocKb: number; promotedKb: number }[]> = { A: [], B: [] };
     for (let r = 0; r < rounds; r++) {
       for (const side of r % 2 === 0 ? (['A', 'B'] as const) : (['B', 'A'] as const)) {
@@ -376,6 +406,7 @@ async function compare(checkout: string, rounds: number, sizes: number[], restar
         // A checkout whose bench predates the heap figures has none (B/A then reads NaN).
         const run = { wall: f.wallMs / 1000, cpu: (f.mainCpuMs + f.otherCpuMs) / n, main: f.mainCpuMs / n, rssKb: f.peakRss / n / 1024, allocKb: (f.heap?.allocated ?? Number.NaN) / n / 1024, promotedKb: (f.heap?.promoted ?? Number.NaN) / n / 1024 };
         runs[side].push(run);
+        hostsIn[side] = f.hostsIn ?? 'disk';
         console.log(`${n} hosts, ${side}: wall ${run.wall.toFixed(1)} s, CPU per host run ${run.cpu.toFixed(1)} ms (${run.main.toFixed(1)} main), peak RSS ÷ hosts ${run.rssKb.toFixed(0)} KB, per host run ${run.allocKb.toFixed(0)} KB allocated and ${run.promotedKb.toFixed(0)} KB promoted`);
       }
     }
@@ -383,6 +414,7 @@ async function compare(checkout: string, rounds: number, sizes: number[], restar
     const m = (side: 'A' | 'B', k: Figure) => median(runs[side].map((x) => x[k]));
     const line = (k: Figure, label: string, unit: string, digits: number) =>
       `  ${label}: A ${m('A', k).toFixed(digits)} ${unit}, B ${m('B', k).toFixed(digits)} ${unit} → B/A ${(m('B', k) / m('A', k)).toFixed(3)} (A's runs ${Math.min(...runs.A.map((x) => x[k])).toFixed(digits)}–${Math.max(...runs.A.map((x) => x[k])).toFixed(digits)})`;
+    if (hostsIn.A !== hostsIn.B) console.log(`(the hosts' documents were on ${hostsIn.A === 'disk' ? 'the disk' : 'memory'} for A and ${hostsIn.B === 'disk' ? 'the disk' : 'memory'} for B: give --hosts-on-disk to compare like with like)`);
     console.log(`${n} hosts, medians of ${rounds}:`);
     console.log(line('wall', 'wall', 's', 1));
     console.log(line('cpu', 'CPU per host run', 'ms', 1));
