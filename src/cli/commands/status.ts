@@ -70,7 +70,7 @@ export const status: RunbookCommand = {
 
 /** A note for a state directory that does not exist (a mistyped --state-dir lists no runs, as an empty one does). */
 function missingFolder(where: Where): string {
-  return where.store.location === where.stateDir && !existsSync(where.stateDir) ? ` (no such folder: check --state-dir, or $RUNBOOK_STATE_DIR)` : '';
+  return where.store.kind === 'file' && !existsSync(where.store.location) ? ` (no such folder: check --state-dir, or $RUNBOOK_STATE_DIR)` : '';
 }
 
 async function statusCommand(values: StatusOptions, positionals: string[]): Promise<number> {
