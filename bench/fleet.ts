@@ -39,7 +39,7 @@
  * shows in them first.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GCProfiler, type GCProfilerResult } from 'node:v8';
@@ -92,12 +92,10 @@ if (args[0] === '--child') {
  * (BENCH_HOSTS_ON_DISK=1 in the fleet's process) keeps them beside the state on the disk, as the rounds
  * of issue #27 before the fifth did; a machine without a writable `/dev/shm` does the same.
  */
-async function hostsFolder(dir: string): Promise<string> {
+function hostsFolder(dir: string): string {
   if (process.env.BENCH_HOSTS_ON_DISK) return dir;
   try {
-    const { mkdtemp } = await import('node:fs/promises');
-    const { rmSync } = await import('node:fs');
-    const hosts = await mkdtemp('/dev/shm/rbe-bench-hosts-');
+    const hosts = mkdtempSync('/dev/shm/rbe-bench-hosts-');
     process.once('exit', () => rmSync(hosts, { recursive: true, force: true }));
     return hosts;
   } catch {
@@ -140,7 +138,7 @@ async function child(count: number, restartMs: number, pollMs: number, threads: 
   const runbook = await loadRunbook('orchestrator-tls12', kinds);
   // Removed when the bench ends (test/helpers.ts's `tempDir`).
   const dir = await tempDir('rbe-bench-fleet-');
-  const hostsDir = await hostsFolder(dir);
+  const hostsDir = hostsFolder(dir);
   const names = Array.from({ length: count }, (_, i) => `h${String(i).padStart(4, '0')}`);
   for (const name of names) {
     const h = createPreset('server-2016');

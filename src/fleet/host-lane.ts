@@ -35,10 +35,9 @@ export interface HostLane {
   readonly alive: boolean;
   /**
    * Drives a host's run (resumed when `records`, its journal as the fleet read it, are given); `onStart`
-   * once its run exists, with the run when it is driven in this thread; `onStep`, when given, with each
-   * step event of the run, whichever thread drives it.
+   * once its run exists; `onStep`, when given, with each step event of the run, whichever thread drives it.
    */
-  run(host: InventoryHost, records: readonly JournalRecord[] | undefined, onStart: (run?: Run) => void, onStep?: (step: HostStepEvent) => void): Promise<HostRunEnd>;
+  run(host: InventoryHost, records: readonly JournalRecord[] | undefined, onStart: () => void, onStep?: (step: HostStepEvent) => void): Promise<HostRunEnd>;
   /** Stops every run of this lane at its next safe point, and every one it starts from now on. */
   interrupt(): void;
   /** Lets go of the lane (a worker ends) once its runs have ended. */
@@ -120,7 +119,7 @@ export function localLane(deps: HostDeps, record: FleetRecord): HostLane {
         running.add(run);
         if (interrupted) run.interrupt();
         if (onStep) forwardSteps(run, onStep);
-        onStart(run);
+        onStart();
         try {
           return { ok: true, result: await run.result };
         } finally {
