@@ -16,15 +16,35 @@ import type { JournalRecord, JournalSync, JournalWriter } from '../engine/run-st
  * the cost for a record's few hundred bytes); the 16 characters kept hold on to no more than the
  * digest's 64, never to the record's text.
  */
-function checksum(body: string): string {
+function checksum(body: Buffer): string {
   return hash('sha256', body, 'hex').slice(0, 16);
 }
 
-/** Serialises one record as one line (the same in every store); the checksum covers everything else on it. */
-export function encodeRecord(record: { type: string; seq: number; at: string }): { line: string; sum: string } {
+/** What follows a record's body on its line: the checksum's field (the body's closing brace moves after it). */
+const SUM_FIELD = ',"sum":"';
+/** The bytes of `,"sum":"<16 hex digits>"}`. */
+const SUM_TAIL_BYTES = SUM_FIELD.length + 16 + 2;
+
+/**
+ * Serialises one record as the UTF-8 bytes of its line (the same in every store): its JSON, then the
+ * checksum of that JSON, inside it as its last field. The JSON is encoded once, straight into the
+ * line's bytes, and the checksum is taken over those bytes — no other copy of the text is made.
+ */
+export function sealRecord(record: { type: string; seq: number; at: string }): { data: Buffer; sum: string } {
   const body = JSON.stringify(record);
-  const sum = checksum(body);
-  return { line: `${body.slice(0, -1)},"sum":"${sum}"}\n`, sum };
+  const bodyBytes = Buffer.byteLength(body);
+  const data = Buffer.allocUnsafe(bodyBytes - 1 + SUM_TAIL_BYTES + 1);
+  data.write(body, 0, 'utf8');
+  const sum = checksum(data.subarray(0, bodyBytes));
+  // Over the body's closing brace: the checksum's field, the brace, the newline (all ASCII).
+  data.write(`${SUM_FIELD}${sum}"}\n`, bodyBytes - 1, 'latin1');
+  return { data, sum };
+}
+
+/** Serialises one record as one line of text (see {@link sealRecord}); the checksum covers everything else on it. */
+export function encodeRecord(record: { type: string; seq: number; at: string }): { line: string; sum: string } {
+  const { data, sum } = sealRecord(record);
+  return { line: data.toString('utf8'), sum };
 }
 
 /**
@@ -92,7 +112,7 @@ function parseJournal(data: Buffer, file: string): { records: JournalRecord[]; v
       torn = true;
       break;
     }
-    const record = decodeLine(data.toString('utf8', offset, newline));
+    const record = decodeRecord(data, offset, newline);
     if (!record || record.seq !== records.length + 1) {
       throw new JournalError(
         'JOURNAL_CORRUPT',
@@ -109,15 +129,33 @@ function parseJournal(data: Buffer, file: string): { records: JournalRecord[]; v
   return { records, validBytes: offset, torn };
 }
 
+/** The record on one line of text (a row of the PostgreSQL store's journal), or null when its checksum fails or it is not JSON. */
 export function decodeLine(line: string): JournalRecord | null {
-  const at = line.lastIndexOf(',"sum":"');
-  if (at < 0 || !line.endsWith('"}')) return null;
-  const body = `${line.slice(0, at)}}`;
-  // The record keeps the checksum computed here, not the slice of the line that matched it.
-  const sum = checksum(body);
-  if (line.slice(at + 8, -2) !== sum) return null;
+  const data = Buffer.from(line);
+  return decodeRecord(data, 0, data.length);
+}
+
+/** A record's body (its JSON without the checksum's field), copied out of its line for hashing: one buffer, grown as needed. */
+let bodyScratch = Buffer.alloc(4096);
+
+/**
+ * The record on the bytes `data[start, end)` (one line, without its newline), or null when the line
+ * does not end with a checksum that matches the rest of it or is not JSON. The checksum is taken over
+ * the bytes themselves (the body is the line up to its checksum's field, then the closing brace);
+ * the line becomes text once, for JSON.parse.
+ */
+function decodeRecord(data: Buffer, start: number, end: number): JournalRecord | null {
+  const at = end - SUM_TAIL_BYTES;
+  if (at <= start || data.toString('latin1', at, at + SUM_FIELD.length) !== SUM_FIELD || data[end - 2] !== 0x22 || data[end - 1] !== 0x7d) return null;
+  const bodyBytes = at - start + 1;
+  if (bodyScratch.length < bodyBytes) bodyScratch = Buffer.alloc(Math.max(bodyBytes, bodyScratch.length * 2));
+  data.copy(bodyScratch, 0, start, at);
+  bodyScratch[bodyBytes - 1] = 0x7d;
+  const sum = checksum(bodyScratch.subarray(0, bodyBytes));
+  if (data.toString('latin1', at + SUM_FIELD.length, end - 2) !== sum) return null;
   try {
-    return { ...(JSON.parse(body) as JournalRecord), sum };
+    // The line's own last field is that checksum: the record keeps it.
+    return JSON.parse(data.toString('utf8', start, end)) as JournalRecord;
   } catch {
     return null;
   }
@@ -163,7 +201,7 @@ function unchanged(file: string, reading: JournalReading): boolean {
  * leave a gap. A store says how one batch is stored, and how what it deferred is flushed.
  */
 export abstract class GroupCommitJournal implements JournalWriter {
-  private pending: { line: string; seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private pending: { data: Buffer; seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
   /** Callers of {@link durable} waiting for the flush after the batches before them. */
   private syncWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   private flushing: Promise<void> | null = null;
@@ -203,8 +241,8 @@ export abstract class GroupCommitJournal implements JournalWriter {
     return this.seq;
   }
 
-  /** Stores one batch of encoded lines (each ends with a newline) durably, all of it or none, or throws. */
-  protected abstract writeBatch(batch: readonly { line: string; seq: number }[]): Promise<void>;
+  /** Stores one batch of encoded lines (each one's UTF-8 bytes, ending with a newline) durably, all of it or none, or throws. */
+  protected abstract writeBatch(batch: readonly { data: Buffer; seq: number }[]): Promise<void>;
 
   /** Lets go of what holds the journal open (after the last batch). */
   protected abstract release(): Promise<void>;
@@ -230,17 +268,17 @@ export abstract class GroupCommitJournal implements JournalWriter {
     if (this.failure) return Promise.reject(this.failure);
     this.seq += 1;
     const record = { ...payload, seq: this.seq, at: new Date().toISOString() };
-    const { line, sum } = encodeRecord(record);
+    const { data, sum } = sealRecord(record);
     const sealed = { ...record, sum } as JournalRecord<T>;
     return new Promise<JournalRecord<T>>((resolve, reject) => {
       const stored = () => {
-        this.storedBytes += Buffer.byteLength(line);
+        this.storedBytes += data.length;
         // The list holds records of every type; a typed record is one of them (T is only narrower).
         if (this.reread) this.written = null;
         else this.written?.push(sealed as unknown as JournalRecord);
         resolve(sealed);
       };
-      this.pending.push({ line, seq: record.seq, resolve: stored, reject });
+      this.pending.push({ data, seq: record.seq, resolve: stored, reject });
       // The flush starts once this turn of the event loop is over, so that the records appended in the
       // same turn (a state and the step's settlement, the next step's start) share one write and one
       // fsync.
@@ -411,8 +449,8 @@ export class Journal extends GroupCommitJournal {
    * writes (and this process, fenced, acts on none of it) or left it in the file it replaced, where
    * nobody reads it.
    */
-  protected async writeBatch(batch: readonly { line: string }[]): Promise<void> {
-    const data = Buffer.from(batch.map((p) => p.line).join(''));
+  protected async writeBatch(batch: readonly { data: Buffer }[]): Promise<void> {
+    const data = batch.length === 1 ? batch[0].data : Buffer.concat(batch.map((p) => p.data));
     const fault = journalBatchFault();
     let written = 0;
     try {

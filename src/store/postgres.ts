@@ -557,9 +557,10 @@ class PostgresJournal extends GroupCommitJournal {
     await t.fire();
   }
 
-  protected async writeBatch(batch: readonly { line: string; seq: number }[]): Promise<void> {
+  protected async writeBatch(batch: readonly { data: Buffer; seq: number }[]): Promise<void> {
     const notify = Date.now() - this.notifiedAt >= NOTIFY_EVERY_MS;
-    await this.insert(batch.map((b) => ({ line: b.line.slice(0, -1), seq: b.seq })), notify);
+    // A row holds its line as text, without the newline.
+    await this.insert(batch.map((b) => ({ line: b.data.toString('utf8', 0, b.data.length - 1), seq: b.seq })), notify);
     if (notify) this.notifiedAt = Date.now();
     else if (!this.trailing) {
       // Committed, not yet announced: one notification at the interval's end covers every such batch.

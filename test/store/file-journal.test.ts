@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { appendFile, open, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +67,35 @@ test('lines beyond Latin-1 read back as written, from a reading and from the jou
   assert.equal(journal.records.map((r) => (r as unknown as { text: string }).text), texts);
   await journal.close();
   assert.equal((await readJournal(file)).records.map((r) => (r as unknown as { text: string }).text), texts);
+});
+
+test('a line is the record\'s JSON with the first 16 hex digits of its SHA-256 as its last field, in UTF-8: the format every store reads', async () => {
+  const file = join(await tempDir(), 'journal.jsonl');
+  const journal = await Journal.open(file);
+  const texts = ['build 14393 ≥ 14393 → ok', '日本語 🙂', 'plain'];
+  for (const text of texts) await journal.append({ type: 'note', text });
+  await journal.close();
+  const lines = (await readFile(file, 'utf8')).split('\n');
+  assert.is(lines.pop(), '', 'every line ends with a newline');
+  lines.forEach((line, i) => {
+    // Worked out here from the record, independently of the journal's own code.
+    const { sum, ...record } = JSON.parse(line) as { sum: string; seq: number };
+    const body = JSON.stringify(record);
+    assert.is(sum, createHash('sha256').update(body, 'utf8').digest('hex').slice(0, 16), `line ${i + 1}'s checksum`);
+    assert.is(line, `${body.slice(0, -1)},"sum":"${sum}"}`, `line ${i + 1} as written`);
+  });
+  // One byte of a character beyond ASCII changed: the checksum fails (the bytes are checked, not their text).
+  const data = await readFile(file);
+  const at = data.indexOf(Buffer.from('≥'));
+  data[at + 2] ^= 0x01;
+  await writeFile(file, data);
+  try {
+    await readJournal(file);
+    assert.unreachable('accepted a damaged character');
+  } catch (error) {
+    assert.is((error as JournalError).code, 'JOURNAL_CORRUPT');
+    assert.match((error as Error).message, /journal\.jsonl:1/);
+  }
 });
 
 test('rejects a corrupt record in the middle with its line number', async () => {
