@@ -57,6 +57,8 @@ export interface DriveOptions {
   retry?: Partial<RetryPolicy>;
   /** Retries of a transient failure for every step, over the runbook's and the steps' own. */
   retries?: number;
+  /** The runbook this process started or resumed the run with: the drive takes it for the journal's copy when they are the same document (the runs of a fleet then share one). */
+  runbook?: RunbookDefinition;
   /** @default systemClock */
   clock?: Clock;
   /** @default DEFAULT_COMPENSATION_BUDGET_MS */
@@ -117,7 +119,7 @@ function openRun(options: DriveOptions): OpenRun {
   const masker = createMasker(options.secrets);
   options.events.mask = masker.mask;
   const journal = transformedWriter(options.journal, (record) => maskRecord(record, masker));
-  const state = replay(journal.records);
+  const state = replay(journal.records, options.runbook);
   const { started } = state;
   const definition = started.runbook;
   const outputs: Record<string, Json> = {};

@@ -2,6 +2,7 @@
  * Runbooks: an ordered list of steps with parameters, defined in TypeScript or loaded from YAML/JSON.
  */
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { ValidationError } from '../errors.js';
 import type { RetryPolicy } from './retry.js';
 import type { Json } from './types.js';
@@ -101,6 +102,33 @@ export function conditionValues(wanted: StepCondition): string[] {
 export function selectSteps<D extends RunbookDefinition>(definition: D, params: Record<string, Json>): D {
   if (!definition.steps.some((s) => s.when)) return definition;
   return { ...definition, steps: definition.steps.filter((s) => stepApplies(s, params)) };
+}
+
+/** Each runbook held in memory as the JSON a journal records it in, or null when that JSON would not give it back as it is. */
+const journaledForms = new WeakMap<RunbookDefinition, string | null>();
+
+/**
+ * The runbook a run drives: `known` (the one this process started or resumed it with) when `recorded`
+ * (the run's copy, read back from its journal) is the same document, else `recorded`. The runs of a
+ * fleet then share one runbook in memory instead of holding one parsed copy each. The same: the same
+ * JSON, from a runbook that JSON gives back unchanged (nothing that JSON drops or turns into
+ * something else) — so a run drives exactly what its journal says either way.
+ *
+ * @example
+ * ```ts
+ * const copy = JSON.parse(JSON.stringify(definition)) as RunbookDefinition; // as a journal gives it back
+ * sharedRunbook(definition, copy) === definition; // true (for a runbook that JSON gives back unchanged)
+ * ```
+ */
+export function sharedRunbook(known: RunbookDefinition | undefined, recorded: RunbookDefinition): RunbookDefinition {
+  if (known === undefined || known === recorded) return recorded;
+  let form = journaledForms.get(known);
+  if (form === undefined) {
+    const json = JSON.stringify(known);
+    form = isDeepStrictEqual(JSON.parse(json), known) ? json : null;
+    journaledForms.set(known, form);
+  }
+  return form !== null && form === JSON.stringify(recorded) ? known : recorded;
 }
 
 function canonical(value: unknown): string {

@@ -162,7 +162,7 @@ export class Runner<S extends RunStore = RunStore> {
     const secretValues = Object.fromEntries(secrets.map((s) => [s, params[s]]));
     const publicParams = Object.fromEntries(Object.entries(params).filter(([k]) => !secrets.includes(k)));
     const checkMode = options.checkMode ?? false;
-    return this.launch(runId, options.executor, secretValues, {}, { mode: 'drive', checkMode }, async (journal) => {
+    return this.launch(runId, options.executor, secretValues, {}, { mode: 'drive', checkMode, runbook: loaded.definition }, async (journal) => {
       if (journal.records.length > 0) throw new RunStateError('NOT_RESUMABLE', `run ${runId} already exists`, { hint: 'use `runbook resume`' });
       const record: RunStartedRecord = {
         type: 'run.started',
@@ -212,7 +212,7 @@ export class Runner<S extends RunStore = RunStore> {
     }
     const secrets = this.readSecrets(started);
     const { executor, owned } = await reach(options, started);
-    return this.launch(runId, executor, secrets, options.overrides ?? {}, { mode: 'drive', checkMode: started.checkMode, records, owned });
+    return this.launch(runId, executor, secrets, options.overrides ?? {}, { mode: 'drive', checkMode: started.checkMode, records, owned, runbook: now?.definition });
   }
 
   /**
@@ -292,7 +292,7 @@ export class Runner<S extends RunStore = RunStore> {
     executor: Executor,
     secrets: Record<string, Json>,
     overrides: Record<string, Json>,
-    { mode, checkMode, records, owned = false }: { mode: 'drive' | 'rollback' | 'force-rollback'; checkMode: boolean; records?: readonly JournalRecord[]; owned?: boolean },
+    { mode, checkMode, records, owned = false, runbook }: { mode: 'drive' | 'rollback' | 'force-rollback'; checkMode: boolean; records?: readonly JournalRecord[]; owned?: boolean; runbook?: RunbookDefinition },
     init?: (journal: JournalWriter) => Promise<void>,
   ): Run {
     const events = new RunEmitter();
@@ -340,6 +340,7 @@ export class Runner<S extends RunStore = RunStore> {
           retry: this.options.retry,
           retries: this.options.retries,
           inspect: this.options.inspect,
+          runbook,
           mode: mode === 'drive' ? 'drive' : 'rollback',
           force: mode === 'force-rollback',
         });
