@@ -139,8 +139,17 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       try {
         await queue.requeueOrphans();
         for (const f of await queue.advanceOpenFleets()) if (f.over) events.emit('fleet:over', f);
+        // A stop can come while the store answers: from then on nothing is claimed. The runs it
+        // interrupted are queued again as orphans by the calls above (their leases released), and a
+        // worker that went on to fetch would drive them again, only to interrupt them once more.
+        if (stopping) break;
         const free = concurrency - jobs.size;
         for (const job of await queue.fetch(free)) {
+          // Fetched while the stop came: handed back at once, for another worker (or this one, started again).
+          if (stopping) {
+            await queue.retry(job.id);
+            continue;
+          }
           const p = handle(job).finally(() => {
             jobs.delete(p);
             wake?.();

@@ -18,7 +18,8 @@ import { WorkQueue } from '../../src/worker/queue.js';
 import { hostOf, restartRefused, tempDir } from '../helpers.js';
 import { CLI, cli } from '../cli/run-cli.js';
 import { startPostgres, type TestPostgres } from '../postgres.js';
-import { writeHost, readHost } from '../../src/index.js';
+import { writeHost, readHost, Runner, bundledStepKinds, createSimulatedExecutor } from '../../src/index.js';
+import { startWorker, type Worker } from '../../src/worker/worker.js';
 
 let server: TestPostgres;
 const started: ChildProcess[] = [];
@@ -239,6 +240,40 @@ test('SIGTERM: the worker stops claiming, its runs stop at a safe point, it exit
   await assertCompliant(s, fleetId);
   await until('B to log every host it ended', () => ends(b).length >= interrupted);
   assert.ok(ends(b).every(([, outcome]) => outcome === 'changed'), `B's hosts changed: ${JSON.stringify(ends(b))}`);
+  await stopWorkers(s, [b]);
+});
+
+test('a stop that comes while the worker fetches: what it fetched is handed back, not driven, and another worker drives it', async () => {
+  const s = await setup(1, 500);
+  const fleetId = await enqueue(s);
+  const runner = new Runner({ stateDir: s.stateDir, store: s.store, kinds: bundledStepKinds(), lease: { ttlMs: 2500 } });
+  // The stop arrives while the queue's answer is on its way: the worker is told after the jobs were
+  // taken from the queue, before it sees them.
+  const fetch = WorkQueue.prototype.fetch;
+  let w: Worker | undefined;
+  let fetchedAsItStopped = 0;
+  WorkQueue.prototype.fetch = async function (this: WorkQueue, n: number) {
+    const jobs = await fetch.call(this, n);
+    if (jobs.length > 0 && w && fetchedAsItStopped === 0) {
+      fetchedAsItStopped = jobs.length;
+      void w.stop();
+    }
+    return jobs;
+  };
+  const starts: string[] = [];
+  try {
+    w = await startWorker({ store: s.store, runner, connect: (target) => createSimulatedExecutor(target.slice('sim:'.length)), pollMs: 50 });
+    w.events.on('host:start', (e) => starts.push(e.runId));
+    await until('the worker to fetch the job', () => fetchedAsItStopped > 0);
+    await w.stop();
+  } finally {
+    WorkQueue.prototype.fetch = fetch;
+  }
+  assert.equal(starts, [], 'the stopping worker drove nothing it fetched');
+  const b = worker(s.url, await tempDir('rbe-wstate-b-'));
+  diagnoseWith(s, [b]);
+  await until('every host to end', allEnded(s, fleetId));
+  await assertCompliant(s, fleetId);
   await stopWorkers(s, [b]);
 });
 
