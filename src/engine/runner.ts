@@ -152,7 +152,11 @@ export class Runner<S extends RunStore = RunStore> {
     return this.store.runDir(runId);
   }
 
-  /** Starts a run. Parameters are validated first: a bad one throws before anything is journaled. */
+  /**
+   * Starts a run. Parameters are validated first: a bad one throws before anything is journaled. The
+   * runbook is recorded in the run's journal and then driven as given, not copied (the runs started from
+   * one runbook share it): leave it unchanged while its runs are under way.
+   */
   start(runbook: LoadedRunbook | RunbookDefinition, options: StartOptions): Run {
     const loaded = toLoaded(runbook, this.options.kinds);
     const { params, secrets } = resolveParameters(loaded.definition, options.params ?? {});
