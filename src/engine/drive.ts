@@ -22,7 +22,7 @@ import { ReadAhead } from './read-ahead.js';
 import { settledFromSnapshot, type SagaStarted } from './records.js';
 import { positionOf, replay, resultOf, type RunState, type RunStartedRecord } from './replay.js';
 import type { RetryPolicy } from './retry.js';
-import type { RunbookDefinition } from './runbook.js';
+import { sharedRunbook, type RunbookDefinition } from './runbook.js';
 import { runStep, type StepScope } from './run-step.js';
 import { DEFAULT_COMPENSATION_BUDGET_MS, compensateSteps } from './saga.js';
 import { createMasker, maskRecord, secretFree, type Masker } from './secrets.js';
@@ -57,8 +57,6 @@ export interface DriveOptions {
   retry?: Partial<RetryPolicy>;
   /** Retries of a transient failure for every step, over the runbook's and the steps' own. */
   retries?: number;
-  /** The runbook this process started or resumed the run with: the drive takes it for the journal's copy when they are the same document (the runs of a fleet then share one). */
-  runbook?: RunbookDefinition;
   /** @default systemClock */
   clock?: Clock;
   /** @default DEFAULT_COMPENSATION_BUDGET_MS */
@@ -119,7 +117,8 @@ function openRun(options: DriveOptions): OpenRun {
   const masker = createMasker(options.secrets);
   options.events.mask = masker.mask;
   const journal = transformedWriter(options.journal, (record) => maskRecord(record, masker));
-  const state = replay(journal.records, options.runbook);
+  // The runs of this process whose journals record the same runbook drive one copy of it.
+  const state = replay(journal.records, sharedRunbook);
   const { started } = state;
   const definition = started.runbook;
   const outputs: Record<string, Json> = {};

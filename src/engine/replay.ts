@@ -5,7 +5,7 @@ import { InternalError, JournalError, type ErrorRecord } from '../errors.js';
 import { outcomeOf } from './outcome.js';
 import type { JournalRecord } from './run-store.js';
 import { JOURNAL_FORMAT, settledFromSnapshot, type Entry, type JournaledStep, type RunStartedRecord, type StepCounters } from './records.js';
-import { selectSteps, sharedRunbook, type RunbookDefinition } from './runbook.js';
+import { selectSteps, type RunbookDefinition } from './runbook.js';
 import { fitsStatus, isDoneStatus, statusAllows, type RunResultFields, type AwaitingReason, type Change, type Json, type StepMachineContext, type RunResult, type RunStatus, type StepResult, type StepStatus } from './types.js';
 
 export { JOURNAL_FORMAT } from './records.js';
@@ -54,11 +54,11 @@ export function positionOf(state: RunState): string {
 }
 
 /**
- * What a run's records say: its start, each step's state, the saga, how it ended. `known`: the runbook
- * this process holds for the run, taken in place of the journal's copy when it is the same document
- * ({@link sharedRunbook}).
+ * What a run's records say: its start, each step's state, the saga, how it ended. `runbookOf` turns the
+ * runbook the journal recorded into the one the state holds (a drive's: {@link sharedRunbook}); by
+ * default the journal's copy itself.
  */
-export function replay(records: readonly JournalRecord[], known?: RunbookDefinition): RunState {
+export function replay(records: readonly JournalRecord[], runbookOf: (recorded: RunbookDefinition) => RunbookDefinition = (recorded) => recorded): RunState {
   // Records come off the disk untyped; the type is checked on the next line before anything is read.
   const first = records[0] as unknown as JournalRecord<RunStartedRecord> | undefined;
   if (!first || first.type !== 'run.started') {
@@ -75,7 +75,7 @@ export function replay(records: readonly JournalRecord[], known?: RunbookDefinit
     });
   }
   // The steps this run drives: those whose `when:` holds for its recorded parameters.
-  const started = { ...first, runbook: selectSteps(sharedRunbook(known, first.runbook), first.params) };
+  const started = { ...first, runbook: selectSteps(runbookOf(first.runbook), first.params) };
   const state: RunState = {
     started,
     steps: started.runbook.steps.map(() => ({

@@ -2,7 +2,6 @@
  * Runbooks: an ordered list of steps with parameters, defined in TypeScript or loaded from YAML/JSON.
  */
 import { createHash } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
 import { ValidationError } from '../errors.js';
 import type { RetryPolicy } from './retry.js';
 import type { Json } from './types.js';
@@ -104,31 +103,47 @@ export function selectSteps<D extends RunbookDefinition>(definition: D, params: 
   return { ...definition, steps: definition.steps.filter((s) => stepApplies(s, params)) };
 }
 
-/** Each runbook held in memory as the JSON a journal records it in, or null when that JSON would not give it back as it is. */
-const journaledForms = new WeakMap<RunbookDefinition, string | null>();
+/**
+ * The runbooks that runs of this process drive, by the JSON their journals record them in: one parsed
+ * copy each, frozen, held only while some run holds it.
+ */
+const drivenRunbooks = new Map<string, WeakRef<RunbookDefinition>>();
+const forgetRunbook = new FinalizationRegistry<string>((json) => {
+  if (drivenRunbooks.get(json)?.deref() === undefined) drivenRunbooks.delete(json);
+});
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
 
 /**
- * The runbook a run drives: `known` (the one this process started or resumed it with) when `recorded`
- * (the run's copy, read back from its journal) is the same document, else `recorded`. The runs of a
- * fleet then share one runbook in memory instead of holding one parsed copy each. The same: the same
- * JSON, from a runbook that JSON gives back unchanged (nothing that JSON drops or turns into
- * something else) — so a run drives exactly what its journal says either way.
+ * The runbook a run drives, from the one its journal recorded: the copy another run of this process
+ * drives already when both journals record the same JSON, else a new copy made from that JSON — frozen,
+ * so that nothing can change what a run drives. The runs of a fleet then share one runbook in memory
+ * instead of holding one parsed copy each, and each drives exactly what its journal says (never a
+ * caller's object, which could have changed since it was journaled).
  *
  * @example
  * ```ts
- * const copy = JSON.parse(JSON.stringify(definition)) as RunbookDefinition; // as a journal gives it back
- * sharedRunbook(definition, copy) === definition; // true (for a runbook that JSON gives back unchanged)
+ * const a = sharedRunbook(JSON.parse(JSON.stringify(definition)) as RunbookDefinition);
+ * const b = sharedRunbook(JSON.parse(JSON.stringify(definition)) as RunbookDefinition);
+ * a === b && Object.isFrozen(a.steps[0]); // true
  * ```
  */
-export function sharedRunbook(known: RunbookDefinition | undefined, recorded: RunbookDefinition): RunbookDefinition {
-  if (known === undefined || known === recorded) return recorded;
-  let form = journaledForms.get(known);
-  if (form === undefined) {
-    const json = JSON.stringify(known);
-    form = isDeepStrictEqual(JSON.parse(json), known) ? json : null;
-    journaledForms.set(known, form);
-  }
-  return form !== null && form === JSON.stringify(recorded) ? known : recorded;
+export function sharedRunbook(recorded: RunbookDefinition): RunbookDefinition {
+  const json = JSON.stringify(recorded);
+  const driven = drivenRunbooks.get(json)?.deref();
+  if (driven) return driven;
+  // A copy of its own, made from that JSON: `recorded` may be a caller's object (a store that keeps the
+  // records it appended hands back the runbook it was given), which is neither frozen nor kept here.
+  const copy = deepFreeze(JSON.parse(json) as RunbookDefinition);
+  drivenRunbooks.set(json, new WeakRef(copy));
+  forgetRunbook.register(copy, json);
+  return copy;
 }
 
 function canonical(value: unknown): string {

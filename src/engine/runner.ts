@@ -152,11 +152,7 @@ export class Runner<S extends RunStore = RunStore> {
     return this.store.runDir(runId);
   }
 
-  /**
-   * Starts a run. Parameters are validated first: a bad one throws before anything is journaled. The
-   * runbook is recorded in the run's journal and then driven as given, not copied (the runs started from
-   * one runbook share it): leave it unchanged while its runs are under way.
-   */
+  /** Starts a run. Parameters are validated first: a bad one throws before anything is journaled. */
   start(runbook: LoadedRunbook | RunbookDefinition, options: StartOptions): Run {
     const loaded = toLoaded(runbook, this.options.kinds);
     const { params, secrets } = resolveParameters(loaded.definition, options.params ?? {});
@@ -166,7 +162,7 @@ export class Runner<S extends RunStore = RunStore> {
     const secretValues = Object.fromEntries(secrets.map((s) => [s, params[s]]));
     const publicParams = Object.fromEntries(Object.entries(params).filter(([k]) => !secrets.includes(k)));
     const checkMode = options.checkMode ?? false;
-    return this.launch(runId, options.executor, secretValues, {}, { mode: 'drive', checkMode, runbook: loaded.definition }, async (journal) => {
+    return this.launch(runId, options.executor, secretValues, {}, { mode: 'drive', checkMode }, async (journal) => {
       if (journal.records.length > 0) throw new RunStateError('NOT_RESUMABLE', `run ${runId} already exists`, { hint: 'use `runbook resume`' });
       const record: RunStartedRecord = {
         type: 'run.started',
@@ -216,7 +212,7 @@ export class Runner<S extends RunStore = RunStore> {
     }
     const secrets = this.readSecrets(started);
     const { executor, owned } = await reach(options, started);
-    return this.launch(runId, executor, secrets, options.overrides ?? {}, { mode: 'drive', checkMode: started.checkMode, records, owned, runbook: now?.definition });
+    return this.launch(runId, executor, secrets, options.overrides ?? {}, { mode: 'drive', checkMode: started.checkMode, records, owned });
   }
 
   /**
@@ -296,7 +292,7 @@ export class Runner<S extends RunStore = RunStore> {
     executor: Executor,
     secrets: Record<string, Json>,
     overrides: Record<string, Json>,
-    { mode, checkMode, records, owned = false, runbook }: { mode: 'drive' | 'rollback' | 'force-rollback'; checkMode: boolean; records?: readonly JournalRecord[]; owned?: boolean; runbook?: RunbookDefinition },
+    { mode, checkMode, records, owned = false }: { mode: 'drive' | 'rollback' | 'force-rollback'; checkMode: boolean; records?: readonly JournalRecord[]; owned?: boolean },
     init?: (journal: JournalWriter) => Promise<void>,
   ): Run {
     const events = new RunEmitter();
@@ -344,7 +340,6 @@ export class Runner<S extends RunStore = RunStore> {
           retry: this.options.retry,
           retries: this.options.retries,
           inspect: this.options.inspect,
-          runbook,
           mode: mode === 'drive' ? 'drive' : 'rollback',
           force: mode === 'force-rollback',
         });

@@ -144,12 +144,14 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         // worker that went on to fetch would drive them again, only to interrupt them once more.
         if (stopping) break;
         const free = concurrency - jobs.size;
-        for (const job of await queue.fetch(free)) {
-          // Fetched while the stop came: handed back at once, for another worker (or this one, started again).
-          if (stopping) {
-            await queue.retry(job.id);
-            continue;
-          }
+        const fetched = await queue.fetch(free);
+        if (stopping) {
+          // Fetched while the stop came: handed back at once (together: each waits out a store that is
+          // away), for another worker, or this one started again.
+          await Promise.all(fetched.map((job) => queue.retry(job.id)));
+          break;
+        }
+        for (const job of fetched) {
           const p = handle(job).finally(() => {
             jobs.delete(p);
             wake?.();
