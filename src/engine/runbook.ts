@@ -108,9 +108,6 @@ export function selectSteps<D extends RunbookDefinition>(definition: D, params: 
  * copy each, frozen, held only while some run holds it.
  */
 const drivenRunbooks = new Map<string, WeakRef<RunbookDefinition>>();
-const forgetRunbook = new FinalizationRegistry<string>((json) => {
-  if (drivenRunbooks.get(json)?.deref() === undefined) drivenRunbooks.delete(json);
-});
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -141,8 +138,11 @@ export function sharedRunbook(recorded: RunbookDefinition): RunbookDefinition {
   // A copy of its own, made from that JSON: `recorded` may be a caller's object (a store that keeps the
   // records it appended hands back the runbook it was given), which is neither frozen nor kept here.
   const copy = deepFreeze(JSON.parse(json) as RunbookDefinition);
+  // The entries of runbooks no run holds any more go as a new one comes. (Not a FinalizationRegistry:
+  // V8 refuses to make a startup snapshot of a heap whose registry has a dead entry pending, and the
+  // crash tests' processes start from one made after a run.)
+  for (const [key, ref] of drivenRunbooks) if (ref.deref() === undefined) drivenRunbooks.delete(key);
   drivenRunbooks.set(json, new WeakRef(copy));
-  forgetRunbook.register(copy, json);
   return copy;
 }
 
