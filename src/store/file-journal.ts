@@ -41,12 +41,6 @@ export function sealRecord(record: { type: string; seq: number; at: string }): {
   return { data, sum };
 }
 
-/** Serialises one record as one line of text (see {@link sealRecord}); the checksum covers everything else on it. */
-export function encodeRecord(record: { type: string; seq: number; at: string }): { line: string; sum: string } {
-  const { data, sum } = sealRecord(record);
-  return { line: data.toString('utf8'), sum };
-}
-
 /**
  * Reads and verifies a journal. A torn last line (a crash mid-write) is dropped; any other bad line is
  * an error that names the file and the line.

@@ -80,7 +80,7 @@ export function renderUndoReg(priors: readonly RegistryPrior[], title: string): 
     if (created.has(key)) continue; // deleted whole below
     lines.push(`[HKEY_LOCAL_MACHINE\\${key}]`, ...entries, '');
   }
-  for (const key of [...created].sort((a, b) => depth(b) - depth(a) || byCodeUnit(a, b))) {
+  for (const key of [...created].sort((a, b) => backslashesIn(b) - backslashesIn(a) || byCodeUnit(a, b))) {
     lines.push(`[-HKEY_LOCAL_MACHINE\\${key}]`, '');
   }
   return lines.join('\r\n');
@@ -95,11 +95,11 @@ function distinctCreated(list: readonly RegistryPrior[]): { view: RegistryView; 
       if (!seen.has(id)) seen.set(id, { view: p.view, key });
     }
   }
-  return [...seen.values()].sort((a, b) => depth(b.key) - depth(a.key) || byCodeUnit(a.key, b.key));
+  return [...seen.values()].sort((a, b) => backslashesIn(b.key) - backslashesIn(a.key) || byCodeUnit(a.key, b.key));
 }
 
-/** How deep a key is: its backslashes (compared in a sort, where splitting it allocated at every comparison). */
-function depth(key: string): number {
+/** How deep a key is, as its backslashes (compared in a sort, where splitting it allocated at every comparison). */
+function backslashesIn(key: string): number {
   let n = 0;
   for (let at = key.indexOf('\\'); at >= 0; at = key.indexOf('\\', at + 1)) n += 1;
   return n;
