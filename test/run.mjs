@@ -46,13 +46,13 @@ const slowIndex = (f) => ORDER.findIndex((s) => s !== QUICK && f.includes(s));
  * over every lane rather than run by one process through a share dealt out at the start.
  */
 const QUICK_PROCESSES = 2;
-const quickFiles = files.filter((f) => slowIndex(f) < 0);
+/** The quick files not yet given to a process (one that dies before starting its file gives it back). */
+const quickQueue = files.filter((f) => slowIndex(f) < 0);
 const jobs = ORDER.flatMap((s) =>
   s === QUICK
-    ? Array.from({ length: Math.min(QUICK_PROCESSES, quickFiles.length) }, () => QUICK)
+    ? Array.from({ length: Math.min(QUICK_PROCESSES, quickQueue.length) }, () => QUICK)
     : files.filter((f) => ORDER[slowIndex(f)] === s),
 );
-let nextQuick = 0;
 
 /**
  * The test processes' temporary folder: one of this run's own in memory (`/dev/shm`, tmpfs) when the
@@ -95,7 +95,8 @@ function executable(path) {
 }
 const removeTmpdir = () => tmpdir && rmSync(tmpdir, { recursive: true, force: true, maxRetries: 2 });
 
-const FILE_TIMEOUT_MS = 15 * 60_000;
+/** A file's time limit (`RBE_FILE_TIMEOUT_MS` sets another: test/ci/runner.test.ts's samples). */
+const FILE_TIMEOUT_MS = Number(process.env.RBE_FILE_TIMEOUT_MS) || 15 * 60_000;
 const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
 const started = Date.now();
 let total = 0;
@@ -128,15 +129,16 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 const patternOf = (file) => `^${relative(testRoot, file).replace(/\./g, '\\.')}$`;
 
 /**
- * Counts a file's tests from uvu's totals in its output and prints the output whole, without those
- * totals (the suite's are the only ones printed). A file that failed without a failing test (it
- * crashed, or refused to skip in CI) counts as one failure; so does one that ended without its totals
- * (its event loop emptied while a test still awaited, or its process died).
+ * Counts a file's tests from uvu's totals in its output (the last ones: a test may print another run's)
+ * and prints the output whole, without those totals (the suite's are the only ones printed). A file
+ * that failed without a failing test (it crashed, or refused to skip in CI) counts as one failure; so
+ * does one that ended without its totals (its event loop emptied while a test still awaited, or its
+ * process died).
  */
 function account(name, output, ok, seconds, ending = '') {
   let out = output;
   const text = strip(out);
-  const num = (label) => Number(new RegExp(`^\\s*${label}:\\s*(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  const num = (label) => Number([...text.matchAll(new RegExp(`^\\s*${label}:\\s*(\\d+)`, 'gm'))].at(-1)?.[1] ?? 0);
   const t = num('Total');
   const p = num('Passed');
   total += t;
@@ -144,6 +146,7 @@ function account(name, output, ok, seconds, ending = '') {
   skipped += num('Skipped');
   const hasTotals = /^\s*Total:/m.test(text);
   if (!hasTotals) out += `\n${name}: ${ending || 'ended'} without its totals: a test never finished\n`;
+  else if (!ok && ending) out += `\n${name}: ${ending} after its tests\n`;
   if (!ok || !hasTotals) {
     failedFiles.push(name);
     if (t === p) total += 1;
@@ -151,28 +154,48 @@ function account(name, output, ok, seconds, ending = '') {
   process.stdout.write(`${out.replace(/^\s*(Total|Passed|Skipped|Duration):.*$\n?/gm, '')}  (${name}: ${seconds.toFixed(1)} s)\n\n`);
 }
 
+/** One more failure, for a file already counted: what its process did after its tests ended. */
+function failAfter(name, why, output) {
+  failedFiles.push(name);
+  total += 1;
+  process.stdout.write(`${output}\n${name}: ${why}\n\n`);
+}
+
+const stopped = `no end after ${FILE_TIMEOUT_MS / 1000} s; stopped`;
+
 /**
  * Starts a test process in a process group of its own (numbered by its PID: ending a hung process ends
- * what it started too — a PostgreSQL cluster, an sshd, workers — and only that); one that does not end
- * within FILE_TIMEOUT_MS is ended, and what it was running counts as failed, so that the suite always ends.
+ * what it started too — a PostgreSQL cluster, an sshd, workers — and only that). `limit(onTimeout)`
+ * (re)arms its time limit: once FILE_TIMEOUT_MS pass without another call, the group is ended and
+ * `onTimeout` says what it was running, so that the suite always ends. On POSIX its standard error is
+ * its standard output (one pipe, in the order written: a file's output stays with the file, whatever
+ * wrote it, a child process included).
  */
-function startProcess(args, ipc, onTimeout) {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+function startProcess(args, ipc) {
+  const argv = [process.execPath, '--import', 'tsx', ...args];
+  const merged = ipc && process.platform !== 'win32';
+  const child = spawn(merged ? '/bin/sh' : argv[0], merged ? ['-c', 'exec "$0" "$@" 2>&1', ...argv] : argv.slice(1), {
     cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe', ...(ipc ? ['ipc'] : [])],
     detached: true,
   });
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
   groups.add(child.pid);
-  const limit = setTimeout(() => {
-    onTimeout(`no end after ${FILE_TIMEOUT_MS / 60_000} minutes; stopped`);
-    endGroup(child.pid);
-  }, FILE_TIMEOUT_MS);
+  let timer;
   child.on('close', () => {
-    clearTimeout(limit);
+    clearTimeout(timer);
     groups.delete(child.pid);
   });
-  return child;
+  const limit = (onTimeout) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      onTimeout();
+      endGroup(child.pid);
+    }, FILE_TIMEOUT_MS);
+  };
+  return { child, limit };
 }
 
 /** A slow file, in a process of its own. */
@@ -181,7 +204,8 @@ function runOne(file) {
   return new Promise((resolve) => {
     const began = Date.now();
     let out = '';
-    const child = startProcess([join(root, 'node_modules', 'uvu', 'bin.js'), testRoot, patternOf(file)], false, (why) => (out += `\n${name}: ${why}\n`));
+    const { child, limit } = startProcess([join(root, 'node_modules', 'uvu', 'bin.js'), testRoot, patternOf(file)], false);
+    limit(() => (out += `\n${name}: ${stopped}\n`));
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.on('close', (code) => {
@@ -192,46 +216,86 @@ function runOne(file) {
 }
 
 /**
- * A process of quick files (test/quick-files.mjs): it is given the next quick file each time it asks,
- * ends each file's output with a line that starts with FILE_END, and each file is counted and printed as
- * it ends. A file it was given and did not end (the process died or hung in it) counts as failed.
+ * A process of quick files (test/quick-files.mjs). Each time it asks, it is given the next quick file;
+ * it writes a line starting with MARK + 'start ' before it loads the file and one starting with
+ * MARK + 'end ' after the file's tests, and each file is counted and printed as it ends. Each file has
+ * FILE_TIMEOUT_MS. When the process dies:
+ * - in a file (started, not ended): that file failed;
+ * - between files, or after its last without ending cleanly (a timer or a rejection a file left
+ *   behind, an exit code, a signal): the file that ended last failed after its tests;
+ * - a file given to it and not started goes back to the queue, for the next process;
+ * - one that does not end within FILE_TIMEOUT_MS once it has no file left (a file left its event loop
+ *   alive: an interval, a socket, a child, and which one cannot be told): one failure, named by the
+ *   number of files it ran and the last of them.
  */
-const FILE_END = '\u001erbe-file-end ';
+const MARK = '\u001erbe-file ';
 function runQuick() {
-  if (nextQuick >= quickFiles.length) return Promise.resolve();
+  if (quickQueue.length === 0) return Promise.resolve();
   return new Promise((resolve) => {
-    /** The files given to the process and not ended yet, with when each was given. */
-    const given = new Map();
+    const { child, limit } = startProcess([join(root, 'test', 'quick-files.mjs'), MARK], true);
+    /** The file given and not started, the file under way (and when it began), the file that ended last. */
+    let given;
+    let current;
+    let began = 0;
+    let ended;
+    let files = 0;
+    let done = false;
+    let hung = false;
     let buffer = '';
     let stderr = '';
-    let stopped = '';
-    const child = startProcess([join(root, 'test', 'quick-files.mjs'), FILE_END], true, (why) => (stopped = why));
-    child.on('message', () => {
-      if (nextQuick < quickFiles.length) {
-        const file = quickFiles[nextQuick++];
-        given.set(file, Date.now());
-        child.send({ file, name: relative(testRoot, file) });
-      } else child.send({});
+    child.on('message', (message) => {
+      if (!message?.next) return;
+      given = quickQueue.shift();
+      if (given) {
+        limit(() => (hung = true));
+        child.send({ file: given, name: relative(testRoot, given) });
+      } else {
+        done = true;
+        limit(() => (hung = true));
+        child.send({});
+      }
     });
     child.stdout.on('data', (d) => {
       buffer += d;
-      for (let at = buffer.indexOf(FILE_END); at >= 0; at = buffer.indexOf(FILE_END)) {
+      for (let at = buffer.indexOf(MARK); at >= 0; at = buffer.indexOf(MARK)) {
         const lineEnd = buffer.indexOf('\n', at);
         if (lineEnd < 0) break;
-        const [status, ...path] = buffer.slice(at + FILE_END.length, lineEnd).split(' ');
-        const file = path.join(' ');
-        account(relative(root, file), buffer.slice(0, at), status === 'passed', (Date.now() - given.get(file)) / 1000);
-        given.delete(file);
+        const [what, status, ...path] = buffer.slice(at + MARK.length, lineEnd).split(' ');
+        const before = buffer.slice(0, at);
         buffer = buffer.slice(lineEnd + 1);
+        if (what === 'start') {
+          // What came before a file's start is the process's own, or what the last file left behind.
+          if (before.trim()) process.stdout.write(`${before}\n`);
+          current = [status, ...path].join(' ');
+          given = undefined;
+          began = Date.now();
+        } else {
+          account(relative(root, current), before, status === 'passed', (Date.now() - began) / 1000);
+          ended = current;
+          current = undefined;
+          files += 1;
+        }
       }
     });
     child.stderr.on('data', (d) => (stderr += d));
     // IPC errors (the process gone as it is answered) are seen as its end.
     child.on('error', () => {});
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       const rest = buffer + stderr;
-      if (given.size === 0 && rest.trim()) process.stdout.write(`${rest}\n`);
-      for (const [file, at] of given) account(relative(root, file), rest, false, (Date.now() - at) / 1000, stopped || `its process ended (code ${code})`);
+      const how = hung ? stopped : `its process ended (${signal ? `signal ${signal}` : `code ${code}`})`;
+      // A file given and not started goes back to the queue — unless the process never started one:
+      // then the file is charged, so that a process that cannot start is not started again forever.
+      if (given && (ended || current)) quickQueue.unshift(given);
+      else if (given) account(relative(root, given), rest, false, 0, `its process ended (${signal ? `signal ${signal}` : `code ${code}`}) before the file started`);
+      if (current) account(relative(root, current), rest, false, (Date.now() - began) / 1000, how);
+      else if (done && hung && ended) {
+        // It had no file left and did not end: one of its files left its event loop alive (an
+        // interval, a socket, a child), and which one cannot be told.
+        failAfter(`the process that ran ${files} quick file(s) (the last: ${relative(root, ended)})`, `${how}: a file it ran left its event loop alive (an interval, a socket, a child)`, rest);
+      } else if (!done || code !== 0 || signal || hung) {
+        if (ended) failAfter(relative(root, ended), `${how} after its tests had ended: something it left behind (a timer, a rejection) failed`, rest);
+        else if (!given) failAfter('a process of quick files', `${how} before its first file`, rest);
+      } else if (rest.trim()) process.stdout.write(`${rest}\n`);
       resolve();
     });
   });
@@ -241,7 +305,7 @@ function runQuick() {
 const width = Number(process.env.RBE_LANES) || Math.max(2, availableParallelism() + 1);
 await Promise.all(
   Array.from({ length: width }, async () => {
-    while (next < jobs.length || nextQuick < quickFiles.length) {
+    while (next < jobs.length || quickQueue.length > 0) {
       const job = next < jobs.length ? jobs[next++] : QUICK;
       await (job === QUICK ? runQuick() : runOne(job));
     }
