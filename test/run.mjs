@@ -135,7 +135,7 @@ const patternOf = (file) => `^${relative(testRoot, file).replace(/\./g, '\\.')}$
  * does one that ended without its totals (its event loop emptied while a test still awaited, or its
  * process died).
  */
-function account(name, output, ok, seconds, ending = '') {
+function account(name, output, ok, seconds, ending = '', died = false) {
   let out = output;
   const text = strip(out);
   const num = (label) => Number([...text.matchAll(new RegExp(`^\\s*${label}:\\s*(\\d+)`, 'gm'))].at(-1)?.[1] ?? 0);
@@ -146,7 +146,7 @@ function account(name, output, ok, seconds, ending = '') {
   skipped += num('Skipped');
   const hasTotals = /^\s*Total:/m.test(text);
   if (!hasTotals) out += `\n${name}: ${ending || 'ended'} without its totals: a test never finished\n`;
-  else if (!ok && ending) out += `\n${name}: ${ending} after its tests\n`;
+  else if (died) out += `\n${name}: ${ending} after its tests\n`;
   if (!ok || !hasTotals) {
     failedFiles.push(name);
     if (t === p) total += 1;
@@ -246,14 +246,9 @@ function runQuick() {
     child.on('message', (message) => {
       if (!message?.next) return;
       given = quickQueue.shift();
-      if (given) {
-        limit(() => (hung = true));
-        child.send({ file: given, name: relative(testRoot, given) });
-      } else {
-        done = true;
-        limit(() => (hung = true));
-        child.send({});
-      }
+      done = !given;
+      limit(() => (hung = true));
+      child.send(given ? { file: given, name: relative(testRoot, given) } : {});
     });
     child.stdout.on('data', (d) => {
       buffer += d;
@@ -282,12 +277,13 @@ function runQuick() {
     child.on('error', () => {});
     child.on('close', (code, signal) => {
       const rest = buffer + stderr;
-      const how = hung ? stopped : `its process ended (${signal ? `signal ${signal}` : `code ${code}`})`;
+      const exit = `its process ended (${signal ? `signal ${signal}` : `code ${code}`})`;
+      const how = hung ? stopped : exit;
       // A file given and not started goes back to the queue — unless the process never started one:
       // then the file is charged, so that a process that cannot start is not started again forever.
       if (given && (ended || current)) quickQueue.unshift(given);
-      else if (given) account(relative(root, given), rest, false, 0, `its process ended (${signal ? `signal ${signal}` : `code ${code}`}) before the file started`);
-      if (current) account(relative(root, current), rest, false, (Date.now() - began) / 1000, how);
+      else if (given) account(relative(root, given), rest, false, 0, `${exit} before the file started`);
+      if (current) account(relative(root, current), rest, false, (Date.now() - began) / 1000, how, true);
       else if (done && hung && ended) {
         // It had no file left and did not end: one of its files left its event loop alive (an
         // interval, a socket, a child), and which one cannot be told.
