@@ -1,9 +1,9 @@
 /**
  * Lines and columns cut to a terminal's width (cli-truncate), a wide character counted as the two
- * columns it takes and a colour code as none (string-width). Loaded only on a terminal.
+ * columns it takes and a colour code as none (text-width.ts). Loaded only on a terminal.
  */
 import cliTruncate from 'cli-truncate';
-import stringWidth from 'string-width';
+import { textWidth } from './text-width.js';
 import { pad } from './frame.js';
 
 /**
@@ -23,7 +23,7 @@ export function fitLine(line: string, width: number): string {
 /** Text cut to at most `columns` with an ellipsis (cli-truncate may keep a wide character that straddles the edge: cut again). */
 function cut(text: string, columns: number): string {
   let out = text;
-  for (let room = columns; stringWidth(out) > columns && room > 0; room -= 1) out = cliTruncate(text, room);
+  for (let room = columns; textWidth(out) > columns && room > 0; room -= 1) out = cliTruncate(text, room);
   return out;
 }
 

@@ -4,7 +4,7 @@
  * polls and the time left). Every line fits the width; hosts beyond the terminal's rows fold into one
  * line. Loaded only on a terminal.
  */
-import stringWidth from 'string-width';
+import { textWidth } from './text-width.js';
 import { dim } from './colors.js';
 import { cell, fitLine } from './fit.js';
 import { detailOf, elapsedOf, wordOf, type FrameSize, type StepLive } from './frame.js';
@@ -24,15 +24,15 @@ import { progressLine, type FleetLive } from './fleet-view.js';
 export function fleetFrame(view: FleetLive, size: FrameSize): string[] {
   // The counts matter more than the wave's name: a long name is cut first.
   const full = progressLine(view.wave, view.counts);
-  const lines = [fitLine(stringWidth(full) < size.width ? full : progressLine(cell(view.wave, 10).trimEnd(), view.counts), size.width)];
+  const lines = [fitLine(textWidth(full) < size.width ? full : progressLine(cell(view.wave, 10).trimEnd(), view.counts), size.width)];
   const hosts = [...view.running.entries()];
   const room = size.height ? Math.max(1, size.height - 3) : Infinity;
   const shown = hosts.length > room ? hosts.slice(0, room - 1) : hosts;
   const current = (steps: StepLive[]) => [...steps].reverse().find((s) => s.state === 'running' || s.state === 'undoing') ?? steps.at(-1);
   const rows = shown.map(([host, h]) => ({ host, since: h.since, step: current(h.steps) }));
   // Names are cut before what the host does is: at most a quarter of the width, a fifth for the step.
-  const hostWidth = Math.min(24, Math.max(8, Math.floor(size.width / 4)), Math.max(4, ...rows.map((r) => stringWidth(r.host))));
-  const stepWidth = Math.min(20, Math.max(6, Math.floor(size.width / 5)), Math.max(4, ...rows.map((r) => stringWidth(r.step?.id ?? ''))));
+  const hostWidth = Math.min(24, Math.max(8, Math.floor(size.width / 4)), Math.max(4, ...rows.map((r) => textWidth(r.host))));
+  const stepWidth = Math.min(20, Math.max(6, Math.floor(size.width / 5)), Math.max(4, ...rows.map((r) => textWidth(r.step?.id ?? ''))));
   for (const r of rows) {
     const step = r.step;
     const elapsed = step ? elapsedOf(step, size.now) : elapsedOf({ startedAt: r.since } as StepLive, size.now);

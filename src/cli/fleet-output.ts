@@ -5,7 +5,7 @@
  * fleet's events as NDJSON. An operator alert goes to stderr, out of the live block's way.
  */
 import type { EventEmitter } from 'eventemitter3';
-import stringWidth from 'string-width';
+import { textWidth } from './text-width.js';
 import { OUTCOMES, type Outcome } from '../engine/outcome.js';
 import type { FleetEvents } from '../fleet/types.js';
 import { bold, red, toned } from './colors.js';
@@ -111,7 +111,7 @@ export function attachFleetOutput(
     const widths = { host: 12, step: 14 };
     const steps = fleetLive();
     on('wave:start', (e) => {
-      widths.host = Math.max(widths.host, ...e.hosts.map((h) => stringWidth(h)));
+      widths.host = Math.max(widths.host, ...e.hosts.map((h) => textWidth(h)));
       waveStarted(steps, e.wave, e.hosts.length);
       stdout.write(`\n${bold(`wave ${e.wave}`)}: ${e.hosts.length} host(s)\n`);
     });
@@ -119,7 +119,7 @@ export function attachFleetOutput(
     on('host:step', (e) => {
       const ended = hostStep(steps, e, now());
       if (!ended) return;
-      widths.step = Math.max(widths.step, stringWidth(ended.id));
+      widths.step = Math.max(widths.step, textWidth(ended.id));
       stdout.write(`${outcomeLine(e.host, ended, now(), widths)}\n`);
     });
     on('host:end', (h) => {

@@ -1,11 +1,11 @@
 /**
  * A run's steps as its live views and pipe lines show them, as pure functions: events in, state and
- * text out, columns padded by the columns a wide character (CJK, most emoji) takes (string-width). No
+ * text out, columns padded by the columns a wide character (CJK, most emoji) takes (text-width.ts). No
  * terminal and no clock: the caller gives `now`, so that tests need no TTY. What a step is doing reads
  * in words (reading, applying, waiting: 3 poll(s), 9m12s left), never as a state of its machine. The
  * terminal's frames are in run-frame.ts and fleet-frame.ts, loaded only on a terminal.
  */
-import stringWidth from 'string-width';
+import { textWidth } from './text-width.js';
 import type { SettledBeforeStep } from '../engine/events.js';
 import type { HostStepEvent } from '../fleet/types.js';
 import { toned, type Tone } from './colors.js';
@@ -27,7 +27,7 @@ export interface FrameSize {
  * ```
  */
 export function pad(text: string, width: number, align: 'left' | 'right' = 'left'): string {
-  const fill = ' '.repeat(Math.max(0, width - stringWidth(text)));
+  const fill = ' '.repeat(Math.max(0, width - textWidth(text)));
   return align === 'left' ? text + fill : fill + text;
 }
 

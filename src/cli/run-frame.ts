@@ -2,7 +2,7 @@
  * A run's live block on a terminal, as a pure function: its steps in, lines out, each fitted to the
  * width. Loaded only on a terminal.
  */
-import stringWidth from 'string-width';
+import { textWidth } from './text-width.js';
 import { dim, toned } from './colors.js';
 import { cell, fitLine } from './fit.js';
 import { detailOf, elapsedOf, pad, wordOf, type FrameSize, type StepLive } from './frame.js';
@@ -30,8 +30,8 @@ export function runFrame(steps: readonly StepLive[], size: FrameSize): string[] 
     folded += 1;
   }
   if (rows.length > room) rows = rows.slice(0, room);
-  const idWidth = Math.min(28, Math.max(6, Math.floor(size.width / 4)), Math.max(4, ...steps.map((s) => stringWidth(s.id))));
-  const wordWidth = Math.max(12, ...rows.map((s) => stringWidth(wordOf(s))));
+  const idWidth = Math.min(28, Math.max(6, Math.floor(size.width / 4)), Math.max(4, ...steps.map((s) => textWidth(s.id))));
+  const wordWidth = Math.max(12, ...rows.map((s) => textWidth(wordOf(s))));
   const lines = rows.map((s) =>
     fitLine(`  ${toned(s.tone, iconOf(s))} ${cell(s.id, idWidth)}  ${toned(s.tone, pad(wordOf(s), wordWidth))} ${dim(pad(elapsedOf(s, size.now), 6, 'right'))}  ${detailOf(s, size.now)}`.trimEnd(), size.width),
   );

@@ -4,7 +4,7 @@
  * `--json` one JSON object per event. Warnings and retries go to stderr, through the live block.
  */
 import { basename } from 'node:path';
-import stringWidth from 'string-width';
+import { textWidth } from './text-width.js';
 import type { RunEmitter, RunEvents } from '../engine/events.js';
 import { OUTCOMES } from '../engine/outcome.js';
 import type { HostStepEvent } from '../fleet/types.js';
@@ -114,7 +114,7 @@ export function attachRenderer(events: RunEmitter, mode: OutputMode, o: { stdout
     // their lines when they ended, and does not print them again).
     settleEarlier(steps, e.settled ?? [], now());
     host = hostLabel(e.target);
-    widths = { host: stringWidth(host), step: Math.max(4, ...e.steps.map((s) => stringWidth(s))) };
+    widths = { host: textWidth(host), step: Math.max(4, ...e.steps.map((s) => textWidth(s))) };
     const verb = e.mode === 'rollback' ? 'Rolling back' : e.resumed ? 'Resuming' : e.checkMode ? 'Planning' : 'Running';
     stdout.write(`${bold(verb)} ${e.runbook} → ${e.target}  ${dim(`(run ${e.runId})`)}\n`);
     started = mode === 'tty';

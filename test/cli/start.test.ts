@@ -5,13 +5,15 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
+import stringWidth from 'string-width';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeHost, tempDir } from '../helpers.js';
 import { cli } from './run-cli.js';
 
 const RECORDER = join(import.meta.dirname, '..', 'fixtures', 'record-loads.mjs');
+const SEGMENTERS = join(import.meta.dirname, '..', 'fixtures', 'count-segmenters.mjs');
 
 /** The modules a command loaded, and the library files bundled into them (`zod/v4/mini/schemas.js`, …). */
 async function loads(args: string[]): Promise<{ urls: string[]; bundled: string[] }> {
@@ -37,11 +39,34 @@ test('plan on a simulated host loads no transport, no YAML parser, and only the 
   const { urls, bundled } = await loads(args);
   assert.equal(urls.filter((u) => u.includes('/node_modules/')), [], 'every library it uses is bundled into the CLI');
   // string-width (and its three small helpers) pads a pipe's columns by the columns a wide character
-  // takes; the terminal's libraries (log-update, cli-truncate) are loaded only on a terminal.
+  // takes: bundled, and evaluated only for a text beyond ASCII (below); the terminal's libraries
+  // (log-update, cli-truncate) are loaded only on a terminal.
   assert.equal([...new Set(bundled.map(packageOf))].sort(), ['ansi-regex', 'commander', 'eventemitter3', 'get-east-asian-width', 'is-network-error', 'p-retry', 'string-width', 'strip-ansi', 'xstate', 'zod']);
   const zod = bundled.filter((b) => b.startsWith('zod/'));
   assert.ok(zod.some((b) => b.startsWith('zod/v4/mini/')), zod.join(', '));
   assert.equal(zod.filter((b) => !/^zod\/v4\/(core|mini)\//.test(b) && b !== 'zod/v4/locales/en.js'), [], 'not zod/v4/classic, no other language');
+});
+
+test('plan evaluates string-width only for a name beyond ASCII, and still pads it by its columns', async () => {
+  const dir = await tempDir('rbe-width-');
+  const ascii = await makeHost('server-2016');
+  const wide = join(dir, '東京-web.json');
+  await copyFile(ascii, wide);
+  const counted = async (host: string) => {
+    const file = join(dir, 'segmenters.txt');
+    const r = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', join(dir, 'state')], { RECORD_SEGMENTERS: file }, ['--import', SEGMENTERS]);
+    assert.is(r.code, 0, r.stderr);
+    return { made: Number(await readFile(file, 'utf8')), lines: r.stdout.split('\n').filter((l) => / (ok|would change) /.test(l)) };
+  };
+  // Its module makes a grapheme segmenter as it loads (a tenth of the command's start): not for ASCII.
+  assert.is((await counted(ascii)).made, 0, 'string-width evaluated for an ASCII host and ASCII step ids');
+  const { made, lines } = await counted(wide);
+  assert.ok(made > 0, 'string-width evaluated for a host named in CJK');
+  assert.ok(lines.length >= 8, lines.join('\n'));
+  // The outcome column starts at the same terminal column on every line: 東京 counted as 4 columns.
+  const columns = lines.map((l) => stringWidth(l.slice(0, l.search(/ (ok|would change) /))));
+  assert.equal(new Set(columns).size, 1, lines.join('\n'));
+  assert.ok(lines.every((l) => l.startsWith('東京-web  ')), lines.join('\n'));
 });
 
 test('a step parameter out of range gets zod\'s English message from the functional build', async () => {
