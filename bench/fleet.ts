@@ -6,7 +6,8 @@
  * Prints, for each size, against the one host alone: the wall ratio (budget ≤ 1.3× for 5,000 hosts),
  * the CPU per host run on the main thread and on the other threads (GC, libuv's pool) apart (budget
  * ≤ 13 ms in all), the peak RSS and heap, the RSS per in-flight host beyond the process's own (budget
- * ≤ 100 KB), per run the journal's bytes and records and the fsyncs the process made, and when the
+ * ≤ 100 KB), per run the journal's bytes and records, the fsyncs the process made and the flushes the disk
+ * completed (Linux), and when the
  * hosts' restarts began and ended and their runs ended (first / median / last host: the journals' record
  * times). The budgets are printed, not asserted. The hosts serve no TLS endpoints: handshakes have their own tests.
  *
@@ -66,6 +67,8 @@ interface Figures {
   journalBytes: number;
   records: number;
   fsyncs: number;
+  /** Flushes the state directory's disk completed while the fleet ran (every process's: see {@link diskFlushes}); null where Linux does not say. */
+  diskFlushes: number | null;
   status: string;
   outcome: string;
   /** The main thread's heap over the fleet (V8's GC profiler): see {@link heapFigures}. */
@@ -175,6 +178,7 @@ async function child(count: number, restartMs: number, pollMs: number, threads: 
   // What the main thread's heap went through: every GC's heap before and after (v8.GCProfiler).
   const gcProfiler = new GCProfiler();
   gcProfiler.start();
+  const flushes0 = diskFlushes(dir);
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuMs();
   const t0 = performance.now();
@@ -197,6 +201,7 @@ async function child(count: number, restartMs: number, pollMs: number, threads: 
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const mainCpuMs = mainThreadCpuMs() - main0;
+  const flushes1 = diskFlushes(dir);
   clearInterval(sampler);
   if (profile) writeFileSync(process.env.BENCH_CPU_PROF as string, JSON.stringify(await profile()));
   if (allocations) writeFileSync(process.env.BENCH_ALLOC_PROF as string, JSON.stringify(await allocations()));
@@ -240,12 +245,33 @@ async function child(count: number, restartMs: number, pollMs: number, threads: 
     journalBytes,
     records,
     fsyncs: Atomics.load(new Int32Array(synced), 0),
+    diskFlushes: flushes0 === null || flushes1 === null ? null : flushes1 - flushes0,
     status: result.status,
     outcome: describeCounts(result.counts),
     heap,
     hostsIn: hostsDir === dir ? 'disk' : 'memory',
     phases: { restartStart: spread(times.restartStart), restartEnd: spread(times.restartEnd), end: spread(times.end) },
   };
+}
+
+/**
+ * The flush requests the disk under `path` has completed since it started (Linux: field 16 of the
+ * block device's `stat`, the whole disk's when `path` is on a partition), or null where that is not to
+ * be read. Every process's flushes count, so the difference over a fleet is an upper bound for its
+ * own: it tells whether the file system already serves many fsyncs with one flush of the disk (a
+ * group commit of its own) or flushes the disk for each.
+ */
+function diskFlushes(path: string): number | null {
+  try {
+    const dev = statSync(path, { bigint: true }).dev;
+    const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+    const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+    const device = join('/sys/dev/block', `${major}:${minor}`);
+    const stat = readFileSync(join(existsSync(join(device, 'partition')) ? join(device, '..') : device, 'stat'), 'utf8').trim().split(/\s+/);
+    return stat.length >= 16 ? Number(stat[15]) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** What the main thread's heap went through while the fleet ran (bytes, and ms of GC pauses). */
@@ -369,7 +395,7 @@ async function parent(): Promise<void> {
         `  CPU per host run: ${(main + other).toFixed(1)} ms = ${main.toFixed(1)} main thread + ${other.toFixed(1)} other threads (budget ≤ 13 ms)`,
         `  peak RSS ${mb(f.peakRss)} → ${perHostKb.toFixed(0)} KB per in-flight host beyond one host alone's ${mb(alone.peakRss)} (budget ≤ 100 KB); peak heap used ${mb(f.peakHeap)} of ${mb(f.peakHeapTotal)}, external ${mb(f.peakExternal)}`,
         `  main thread's heap per host run: ${(f.heap.allocated / n / 2 ** 20).toFixed(2)} MB allocated, ${(f.heap.promoted / n / 1024).toFixed(0)} KB promoted (outlived the young generation); GC pauses ${((f.heap.scavengeMs + f.heap.fullGcMs) / n).toFixed(1)} ms (${f.heap.scavenges} scavenges, ${f.heap.fullGcs} full GCs in the fleet)`,
-        `  per run: journal ${(f.journalBytes / n / 1024).toFixed(1)} KB in ${(f.records / n).toFixed(0)} records, ${(f.fsyncs / n).toFixed(1)} fsyncs (every file)`,
+        `  per run: journal ${(f.journalBytes / n / 1024).toFixed(1)} KB in ${(f.records / n).toFixed(0)} records, ${(f.fsyncs / n).toFixed(1)} fsyncs (every file)${f.diskFlushes === null ? '' : `, ${(f.diskFlushes / n).toFixed(1)} flushes of the disk (the whole machine's: ${(f.diskFlushes / Math.max(1, f.fsyncs)).toFixed(2)} per fsync)`}`,
         `  seconds into the fleet (first / median / last host): restart began ${f.phases.restartStart.map((x) => x.toFixed(1)).join(' / ')}, ended ${f.phases.restartEnd.map((x) => x.toFixed(1)).join(' / ')}; run ended ${f.phases.end.map((x) => x.toFixed(1)).join(' / ')}`,
         `  outcome: ${f.status} — ${f.outcome}`,
       ].join('\n'),
