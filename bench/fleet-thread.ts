@@ -12,9 +12,14 @@ import { Runner, bundledStepKinds, createSimulatedExecutor } from '../src/index.
 import type { HostDeps } from '../src/fleet/host-lane.js';
 import { serveFleetThread } from '../src/fleet/thread-worker.js';
 
-/** Counts every fsync of this thread (file handles' sync and datasync, fs.fsyncSync) into `counter`. */
+/**
+ * Counts every fsync of this thread (file handles' sync and datasync, fs.fsyncSync) into `counter`.
+ * With BENCH_NO_FSYNC=1 each is counted and not made (every write still is; nothing is durable): what
+ * the fleet would gain if no run ever flushed — the most a group commit across the runs could.
+ */
 export async function countFsyncs(counter: SharedArrayBuffer): Promise<void> {
   const n = new Int32Array(counter);
+  const skip = process.env.BENCH_NO_FSYNC === '1';
   const probeFile = join(tmpdir(), `rbe-bench-probe-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const probe = await open(probeFile, 'w');
   const handleProto = Object.getPrototypeOf(probe) as { sync: () => Promise<void>; datasync: () => Promise<void> };
@@ -24,14 +29,14 @@ export async function countFsyncs(counter: SharedArrayBuffer): Promise<void> {
     const original = handleProto[name];
     handleProto[name] = function (this: unknown) {
       Atomics.add(n, 0, 1);
-      return original.call(this);
+      return skip ? Promise.resolve() : original.call(this);
     };
   }
   for (const name of ['fsyncSync', 'fdatasyncSync'] as const) {
     const original = fs[name];
     (fs as unknown as Record<string, unknown>)[name] = (fd: number) => {
       Atomics.add(n, 0, 1);
-      return original(fd);
+      if (!skip) original(fd);
     };
   }
   syncBuiltinESMExports();

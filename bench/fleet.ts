@@ -6,10 +6,9 @@
  * Prints, for each size, against the one host alone: the wall ratio (budget ≤ 1.3× for 5,000 hosts),
  * the CPU per host run on the main thread and on the other threads (GC, libuv's pool) apart (budget
  * ≤ 13 ms in all), the peak RSS and heap, the RSS per in-flight host beyond the process's own (budget
- * ≤ 100 KB), per run the journal's bytes and records, the fsyncs the process made and the flushes the disk
- * completed (Linux), and when the
- * hosts' restarts began and ended and their runs ended (first / median / last host: the journals' record
- * times). The budgets are printed, not asserted. The hosts serve no TLS endpoints: handshakes have their own tests.
+ * ≤ 100 KB), per run the journal's bytes and records, the fsyncs the process made and the flushes the
+ * disk completed (Linux), and when the hosts' restarts began and ended and their runs ended (first /
+ * median / last host: the journals' record times). The budgets are printed, not asserted. The hosts serve no TLS endpoints: handshakes have their own tests.
  *
  *   node --import tsx bench/fleet.ts                       # 60 s restart; 1,000 and 5,000 hosts (5-15 min: the 5,000 are disk-bound)
  *   node --import tsx bench/fleet.ts --quick               # 10 s restart; 200 and 1,000 hosts (~2 min)
@@ -33,6 +32,8 @@
  * heap snapshot that many seconds into it (run one size: `--hosts 300 --restart 20`), BENCH_ALLOC_PROF=<file>
  * a sampling heap profile of where the fleet allocates, what the GC collected included (with
  * BENCH_ALLOC_SURVIVORS=1 as well: what outlived a scavenge only — where the promoted bytes come from).
+ * BENCH_NO_FSYNC=1 counts every fsync and makes none (nothing is durable): the most a group commit
+ * could gain.
  *
  * Each fleet also reports what its main thread's heap went through (v8.GCProfiler): the bytes allocated
  * and promoted per host run, and the GC pauses. Those bytes hardly move from one run to the next (±2 %,
@@ -40,7 +41,7 @@
  * shows in them first.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GCProfiler, type GCProfilerResult } from 'node:v8';
@@ -265,8 +266,10 @@ function diskFlushes(path: string): number | null {
   try {
     const dev = statSync(path, { bigint: true }).dev;
     const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
-    const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
-    const device = join('/sys/dev/block', `${major}:${minor}`);
+    const minor = Number((dev & 0xffn) | ((dev >> 12n) & 0xffffff00n));
+    // A partition's folder lies inside its disk's: the link is followed first (joining '..' to the
+    // link's own path would only drop its last part).
+    const device = realpathSync(join('/sys/dev/block', `${major}:${minor}`));
     const stat = readFileSync(join(existsSync(join(device, 'partition')) ? join(device, '..') : device, 'stat'), 'utf8').trim().split(/\s+/);
     return stat.length >= 16 ? Number(stat[15]) : null;
   } catch {
@@ -381,7 +384,7 @@ async function parent(): Promise<void> {
 
   const alone = await runChild(1, restartMs, pollMs, [], 1, dist);
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
-  console.log(`${LATENCY} ms per round trip, ${restartMs / 1000} s restart, polled every ${pollMs > 0 ? `${pollMs} ms` : '1 s (the default)'}, concurrency = hosts, one process per fleet, ${dist ? 'the built engine (dist/)' : 'the sources through tsx'}, ${threads > 1 ? `${threads} threads (worker threads: bench/fleet-thread.ts)` : 'one thread'}, the simulated hosts' documents ${alone.hostsIn === 'memory' ? 'in memory (/dev/shm: the targets\' disks are not the controller\'s)' : 'on the disk beside the state'}, ${new Date().toISOString()}`);
+  console.log(`${LATENCY} ms per round trip, ${restartMs / 1000} s restart, polled every ${pollMs > 0 ? `${pollMs} ms` : '1 s (the default)'}, concurrency = hosts, one process per fleet, ${dist ? 'the built engine (dist/)' : 'the sources through tsx'}, ${threads > 1 ? `${threads} threads (worker threads: bench/fleet-thread.ts)` : 'one thread'}, the simulated hosts' documents ${alone.hostsIn === 'memory' ? 'in memory (/dev/shm: the targets\' disks are not the controller\'s)' : 'on the disk beside the state'}${process.env.BENCH_NO_FSYNC === '1' ? ', BENCH_NO_FSYNC: no fsync made (nothing durable)' : ''}, ${new Date().toISOString()}`);
   console.log(`one host alone: ${(alone.wallMs / 1000).toFixed(1)} s, CPU ${alone.mainCpuMs.toFixed(0)} ms main + ${alone.otherCpuMs.toFixed(0)} ms other threads, peak RSS ${mb(alone.peakRss)}, journal ${alone.journalBytes} B in ${alone.records} records, ${alone.fsyncs} fsyncs`);
   for (const n of sizes) {
     const f = await runChild(n, restartMs, pollMs, nodeFlags, threads, dist);
@@ -395,7 +398,7 @@ async function parent(): Promise<void> {
         `  CPU per host run: ${(main + other).toFixed(1)} ms = ${main.toFixed(1)} main thread + ${other.toFixed(1)} other threads (budget ≤ 13 ms)`,
         `  peak RSS ${mb(f.peakRss)} → ${perHostKb.toFixed(0)} KB per in-flight host beyond one host alone's ${mb(alone.peakRss)} (budget ≤ 100 KB); peak heap used ${mb(f.peakHeap)} of ${mb(f.peakHeapTotal)}, external ${mb(f.peakExternal)}`,
         `  main thread's heap per host run: ${(f.heap.allocated / n / 2 ** 20).toFixed(2)} MB allocated, ${(f.heap.promoted / n / 1024).toFixed(0)} KB promoted (outlived the young generation); GC pauses ${((f.heap.scavengeMs + f.heap.fullGcMs) / n).toFixed(1)} ms (${f.heap.scavenges} scavenges, ${f.heap.fullGcs} full GCs in the fleet)`,
-        `  per run: journal ${(f.journalBytes / n / 1024).toFixed(1)} KB in ${(f.records / n).toFixed(0)} records, ${(f.fsyncs / n).toFixed(1)} fsyncs (every file)${f.diskFlushes === null ? '' : `, ${(f.diskFlushes / n).toFixed(1)} flushes of the disk (the whole machine's: ${(f.diskFlushes / Math.max(1, f.fsyncs)).toFixed(2)} per fsync)`}`,
+        `  per run: journal ${(f.journalBytes / n / 1024).toFixed(1)} KB in ${(f.records / n).toFixed(0)} records, ${(f.fsyncs / n).toFixed(1)} fsyncs (every file)${f.diskFlushes === null ? '' : `, ${(f.diskFlushes / n).toFixed(1)} flushes of the disk (every process's on that disk: ${(f.diskFlushes / Math.max(1, f.fsyncs)).toFixed(2)} per fsync)`}`,
         `  seconds into the fleet (first / median / last host): restart began ${f.phases.restartStart.map((x) => x.toFixed(1)).join(' / ')}, ended ${f.phases.restartEnd.map((x) => x.toFixed(1)).join(' / ')}; run ended ${f.phases.end.map((x) => x.toFixed(1)).join(' / ')}`,
         `  outcome: ${f.status} — ${f.outcome}`,
       ].join('\n'),

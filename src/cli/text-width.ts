@@ -3,7 +3,8 @@
  * Printable ASCII, with or without colour codes, is counted here; anything else by string-width, which
  * is loaded the first time such a text comes. string-width's module builds a grapheme segmenter and
  * an emoji pattern when it loads — about 30 ms, a tenth of a `runbook plan` — which a command whose
- * host names and step ids are ASCII never needs.
+ * host names and step ids are ASCII does not need off a terminal (in a pipe, in CI, in a script). On a
+ * terminal the live view's libraries (cli-truncate, log-update) load it themselves.
  */
 import { createRequire } from 'node:module';
 
@@ -17,10 +18,12 @@ const SGR = /\x1b\[[0-9;]*m/g;
 let stringWidth: StringWidth | undefined;
 
 /**
- * string-width, loaded on first use. In the built CLI the bundler turns this `require` into its own
- * copy, evaluated on the first call (`typeof require` is then its shim's); run from the sources, where
- * an ES module has no `require`, Node loads it from `node_modules` (`require` of an ES module, Node
- * ≥ 20.19).
+ * string-width, loaded on first use. The CLI's build bundles its dependencies: there the bundler turns
+ * this `require` into its own copy, evaluated on the first call (`typeof require` is then its shim's,
+ * always a function, so the other branch is never taken in a bundle — a build that kept string-width
+ * external would fail here; the library's build, which does, never includes this module). Run from the
+ * sources, where an ES module has no `require`, Node loads it from `node_modules` (`require` of an ES
+ * module, Node ≥ 20.19).
  */
 function loadStringWidth(): StringWidth {
   const loaded = (typeof require === 'function' ? require('string-width') : createRequire(import.meta.url)('string-width')) as { default: StringWidth };

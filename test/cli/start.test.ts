@@ -6,7 +6,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFile, readFile } from 'node:fs/promises';
-import stringWidth from 'string-width';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeHost, tempDir } from '../helpers.js';
@@ -47,7 +46,7 @@ test('plan on a simulated host loads no transport, no YAML parser, and only the 
   assert.equal(zod.filter((b) => !/^zod\/v4\/(core|mini)\//.test(b) && b !== 'zod/v4/locales/en.js'), [], 'not zod/v4/classic, no other language');
 });
 
-test('plan evaluates string-width only for a name beyond ASCII, and still pads it by its columns', async () => {
+test('plan in a pipe evaluates string-width only for a name beyond ASCII, and then from its bundled copy', async () => {
   const dir = await tempDir('rbe-width-');
   const ascii = await makeHost('server-2016');
   const wide = join(dir, '東京-web.json');
@@ -60,13 +59,12 @@ test('plan evaluates string-width only for a name beyond ASCII, and still pads i
   };
   // Its module makes a grapheme segmenter as it loads (a tenth of the command's start): not for ASCII.
   assert.is((await counted(ascii)).made, 0, 'string-width evaluated for an ASCII host and ASCII step ids');
+  // A host named in CJK: the built CLI's lazy `require` reaches the copy bundled into it (a require the
+  // bundler left to run time would throw), and every step's line is printed. That its count matches
+  // string-width's is test/cli/text-width.test.ts's.
   const { made, lines } = await counted(wide);
   assert.ok(made > 0, 'string-width evaluated for a host named in CJK');
-  assert.ok(lines.length >= 8, lines.join('\n'));
-  // The outcome column starts at the same terminal column on every line: 東京 counted as 4 columns.
-  const columns = lines.map((l) => stringWidth(l.slice(0, l.search(/ (ok|would change) /))));
-  assert.equal(new Set(columns).size, 1, lines.join('\n'));
-  assert.ok(lines.every((l) => l.startsWith('東京-web  ')), lines.join('\n'));
+  assert.ok(lines.length >= 8 && lines.every((l) => l.startsWith('東京-web  ')), lines.join('\n'));
 });
 
 test('a step parameter out of range gets zod\'s English message from the functional build', async () => {
