@@ -245,6 +245,7 @@ export type StepErrorCode =
   | 'PROTOCOL'
   | 'READ_ONLY'
   | 'RESTART_TIMEOUT'
+  | 'SECRET_IN_MEMO'
   | 'SECRET_MISSING'
   | 'SHUTDOWN_PENDING'
   | 'TARGET_GONE'

@@ -25,7 +25,7 @@ import type { RetryPolicy } from './retry.js';
 import { sharedRunbook, type RunbookDefinition } from './runbook.js';
 import { runStep, type StepScope } from './run-step.js';
 import { DEFAULT_COMPENSATION_BUDGET_MS, compensateSteps } from './saga.js';
-import { createMasker, maskRecord, secretFree, type Masker } from './secrets.js';
+import { createMasker, journaledRecord, secretFree, type Masker } from './secrets.js';
 import { checkStepParams } from './step-params.js';
 import { SuspendSignal, takeCounters, type RuntimeServices } from './step-runtime.js';
 import { isDoneStatus, type AwaitingReason, type Change, type Json, type RunResult, type RunStatus, type StepStatus } from './types.js';
@@ -116,7 +116,13 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
 function openRun(options: DriveOptions): OpenRun {
   const masker = createMasker(options.secrets);
   options.events.mask = masker.mask;
-  const journal = transformedWriter(options.journal, (record) => maskRecord(record, masker));
+  // A memo of a step that can undo must reach the journal exactly (see journaledRecord).
+  const undoes = (index: number) => {
+    const uses = state.started.runbook.steps[index]?.uses;
+    const kind = uses !== undefined && options.kinds.has(uses) ? options.kinds.get(uses) : undefined;
+    return Boolean(kind?.compensate || kind?.registryPriors);
+  };
+  const journal = transformedWriter(options.journal, (record) => journaledRecord(record, masker, undoes));
   // The runs of this process whose journals record the same runbook drive one copy of it.
   const state = replay(journal.records, sharedRunbook);
   const { started } = state;

@@ -19,6 +19,7 @@ import {
 import type { StepKind } from './step-kind.js';
 import { checkStepParams } from './step-params.js';
 import type { Json } from './types.js';
+import { MIN_INSIDE } from './secrets.js';
 
 let schema: ReturnType<typeof makeRunbookSchema> | undefined;
 
@@ -43,6 +44,8 @@ function makeRunbookSchema() {
     .check(
       z.refine((p) => !p.secret || p.env, { message: 'a secret parameter needs `env`: the environment variable it is read from', path: ['env'] }),
       z.refine((p) => !p.secret || p.default === undefined, { message: 'a secret parameter cannot have a default', path: ['default'] }),
+      // The mask works on text: a number's value would reach the journal as it is.
+      z.refine((p) => !p.secret || p.type === 'string', { message: 'a secret parameter must be of type string: only text is kept out of the journal', path: ['type'] }),
     );
   const scalar = z.union([z.string(), z.number(), z.boolean()]);
   const parameters = z.optional(z.record(z.matching(/^[A-Za-z_][A-Za-z0-9_]*$/), parameterSchema));
@@ -321,6 +324,12 @@ export function resolveParameters(
     }
     if (spec.enum && !spec.enum.includes(value as string | number)) {
       issues.push(`${name}: ${shown} is not one of ${spec.secret ? 'the values the runbook allows' : spec.enum.map((e) => JSON.stringify(e)).join(', ')}`);
+      continue;
+    }
+    if (spec.secret && (value as string).length < MIN_INSIDE) {
+      // Masked only as a whole word, a value that short would turn journaled data (`TLS 1.0`, a registry
+      // path its undo needs) into `TLS ***.0`: neither kept out of the journal nor the journal kept exact.
+      issues.push(`${name}: the value of $${spec.env} is shorter than ${MIN_INSIDE} characters (not shown: it is secret); a secret that short cannot be masked without changing ordinary text in the journal — use a longer one`);
       continue;
     }
     params[name] = value as Json;

@@ -117,6 +117,34 @@ export function maskRecord<T>(record: T, masker: Masker): T {
   return out as T;
 }
 
+/**
+ * Masks a record for the journal, and refuses a memo of a step that can undo (`undoes(index)`) when the
+ * mask would change it. Such a memo (what the step captured for its undo, found again on a resume or a
+ * rollback in another process) is data the run acts on: masked, the undo would write `***` back; in
+ * clear, the secret would be in the journal. So the step fails there, before its first change (its
+ * capture is journaled before any).
+ *
+ * @example
+ * ```ts
+ * const masker = createMasker({ token: 's3cr3t-v4lue' });
+ * const memo = (value: object) => ({ type: 'memo', index: 0, stepId: 'web', name: 'capture', value });
+ * journaledRecord(memo({ url: 'https://x' }), masker, () => true); // unchanged
+ * journaledRecord(memo({ auth: 'Bearer s3cr3t-v4lue' }), masker, () => false); // { …, value: { auth: 'Bearer ***' } }
+ * journaledRecord(memo({ auth: 'Bearer s3cr3t-v4lue' }), masker, () => true); // throws SECRET_IN_MEMO
+ * ```
+ */
+export function journaledRecord<T>(record: T, masker: Masker, undoes: (index: number) => boolean): T {
+  const masked = maskRecord(record, masker);
+  const memo = record as { type?: unknown; index?: unknown; stepId?: unknown; name?: unknown; value?: unknown };
+  if (memo.type !== 'memo' || typeof memo.index !== 'number') return masked;
+  const value = (masked as { value?: unknown }).value;
+  if (value === memo.value || JSON.stringify(value) === JSON.stringify(memo.value) || !undoes(memo.index)) return masked;
+  const what = memo.name === 'capture' ? 'what it captured for its undo' : `what it remembered as "${String(memo.name)}"`;
+  throw new StepError('SECRET_IN_MEMO', `step ${String(memo.stepId)}: ${what} holds the value of a secret parameter; the journal can keep it neither in clear nor masked (an undo would write *** back)`, {
+    hint: 'the step changed nothing; choose a secret value that does not occur in what the step reads from the target',
+  });
+}
+
 /** Replaces parameters that are exactly a secret's value with `{ "$secret": name }`, for the journal. */
 export function secretFree(value: Json, secrets: Record<string, Json>): Json {
   const byValue = new Map(Object.entries(secrets).map(([name, v]) => [JSON.stringify(v), name]));

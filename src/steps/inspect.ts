@@ -9,6 +9,7 @@
 import { StepError, ValidationError } from '../errors.js';
 import type { StepKindRegistry } from '../engine/kinds.js';
 import { resolveParameters } from '../engine/loader.js';
+import { createMasker } from '../engine/secrets.js';
 import { selectSteps, type LoadedRunbook, type RunbookDefinition, type StepDefinition } from '../engine/runbook.js';
 import { checkStepParams } from '../engine/step-params.js';
 import type { DeclaredWrite } from '../engine/step-kind.js';
@@ -177,7 +178,10 @@ function handshakeItem(endpoint: string, verdicts: readonly ProtocolVerdict[], r
  */
 export async function inspectHost(options: InspectOptions): Promise<InspectReport> {
   const { definition } = options.runbook;
-  const { params } = resolveParameters(definition, options.params ?? {});
+  const { params, secrets } = resolveParameters(definition, options.params ?? {});
+  // What it prints passes through the mask a run's records do: a secret parameter can name an endpoint
+  // or a version the report quotes.
+  const masker = createMasker(Object.fromEntries(secrets.map((name) => [name, params[name]])));
   const steps = selectSteps(definition, params).steps;
   const guarded = readOnly(options.executor);
   const before = guarded.roundTrips;
@@ -254,7 +258,7 @@ export async function inspectHost(options: InspectOptions): Promise<InspectRepor
   const revision = dotnet[0]?.procedure ?? null;
   const counts = { ok: 0, refuse: 0, unknown: 0, 'would change': 0 } as Record<InspectVerdict, number>;
   for (const item of items) counts[item.verdict] += 1;
-  return {
+  return masker.mask({
     target: options.executor.target,
     runbook: definition.name,
     procedure: revision ? { revision, ...PROCEDURE_PAGES.value[revision] } : null,
@@ -262,5 +266,5 @@ export async function inspectHost(options: InspectOptions): Promise<InspectRepor
     counts,
     roundTrips: guarded.roundTrips - before,
     opsSent: guarded.opsSent,
-  };
+  });
 }

@@ -315,6 +315,42 @@ test('a secret that is also part of the journal\'s own words does not break repl
   assert.equal(result.steps[0].output, { said: 'x***x' });
 });
 
+test('a step that can undo and captured a secret\'s value fails before its first change, the secret kept out of the journal', async () => {
+  const SECRET = 'hunter2-Secr3t';
+  let acted = false;
+  const remembers = defineStepKind({
+    kind: 'test/remembers-secret',
+    description: 'reads back a value that holds its token, and could undo its change',
+    params: z.object({ token: z.string() }),
+    probe: async ({ params }) => ({ connection: `Server=db;Password=${params.token}` }),
+    plan: () => ({ changes: [{ target: 'conn', field: 'value', before: null, after: 'new', action: 'update' }], summary: 'set it' }),
+    phases: [{ name: 'apply', run: async () => ((acted = true), null) }],
+    verify: async () => ({ ok: true, summary: 'set', output: null }),
+    compensate: async () => ({ detail: 'put back', changes: [] }),
+  });
+  const registry = new StepKindRegistry().register(remembers);
+  const runbook: RunbookDefinition = {
+    name: 'remembers',
+    parameters: { token: { type: 'string', secret: true, env: 'RBE_TEST_TOKEN' } },
+    steps: [{ id: 'conn', uses: 'test/remembers-secret', with: { token: '${{ params.token }}' } }],
+  };
+  process.env.RBE_TEST_TOKEN = SECRET;
+  try {
+    const runner = new Runner({ stateDir: await tempDir(), kinds: registry });
+    const run = runner.start(validateRunbook(runbook, registry, 'inline'), { executor: await createSimulatedExecutor(await makeHost('server-2016')) });
+    const result = await run.result;
+    assert.is(result.status, 'rolled-back');
+    assert.is(acted, false, 'the step acted with a capture its undo could not have used');
+    assert.is(result.steps[0].error?.code, 'SECRET_IN_MEMO');
+    assert.match(result.steps[0].error?.message ?? '', /step conn: what it captured for its undo holds the value of a secret parameter/);
+    const journal = await readFile(join(runner.runDir(run.id), 'journal.jsonl'), 'utf8');
+    assert.not.ok(journal.includes(SECRET));
+    assert.not.ok(journal.includes('"type":"memo"'), 'a masked capture was journaled');
+  } finally {
+    delete process.env.RBE_TEST_TOKEN;
+  }
+});
+
 test('the bundled kinds all declare their outputs', () => {
   for (const kind of bundledStepKinds().list()) assert.ok(kind.outputs, `${kind.kind} declares no outputs`);
 });

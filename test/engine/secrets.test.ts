@@ -6,7 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMasker, maskRecord } from '../../src/engine/secrets.js';
-import { resolveParameters } from '../../src/engine/loader.js';
+import { resolveParameters, validateRunbook } from '../../src/engine/loader.js';
+import { bundledStepKinds } from '../../src/steps/index.js';
 import { fingerprint, type RunbookDefinition } from '../../src/engine/runbook.js';
 
 const SECRET = 'p@ss/w:rd"x1';
@@ -61,6 +62,24 @@ test('a secret parameter of the wrong type or value is named, never shown', () =
   assert.match(message, /mode: the value of \$RBE_MODE \(not shown: it is secret\) is not one of the values the runbook allows/);
   assert.not.ok(message.includes('hunter2'));
   assert.not.ok(message.includes('hunter3'));
+});
+
+test('a secret parameter is text: a runbook declaring a number secret is refused where it says so', () => {
+  const definition = { name: 's', parameters: { pin: { type: 'number', secret: true, env: 'RBE_PIN' } }, steps: [] };
+  assert.throws(() => validateRunbook(definition, bundledStepKinds(), 'inline'), (e: Error) => /parameters\.pin\.type: a secret parameter must be of type string/.test(JSON.stringify(e) + e.message));
+});
+
+test('a secret shorter than four characters is refused, never shown: masked as a word it would change the journal\'s text', () => {
+  const definition: RunbookDefinition = { name: 's', parameters: { token: { type: 'string', secret: true, env: 'RBE_TOKEN' } }, steps: [] };
+  let message = '';
+  try {
+    resolveParameters(definition, {}, { RBE_TOKEN: 'x9Q' });
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assert.match(message, /token: the value of \$RBE_TOKEN is shorter than 4 characters \(not shown: it is secret\)/);
+  assert.not.ok(message.includes('x9Q'));
+  assert.equal(resolveParameters(definition, {}, { RBE_TOKEN: 'x9Qz' }).params, { token: 'x9Qz' });
 });
 
 test.run();

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ValidationError } from '../../src/errors.js';
-import { createSimulatedExecutor, listPresets, loadRunbook, type Executor, type HostOp } from '../../src/index.js';
+import { createSimulatedExecutor, listPresets, loadRunbook, validateRunbook, type Executor, type HostOp } from '../../src/index.js';
 import { WRITE_OPS } from '../../src/executors/types.js';
 import { inspectHost, readOnly, type InspectReport } from '../../src/steps/inspect.js';
 import { createLocalExecutor } from '../../src/executors/local.js';
@@ -154,6 +154,25 @@ if (needPwsh('test/steps/inspect.test.ts')) {
     assert.equal(items(viaAgent), items(viaSim));
   });
 }
+
+test('a secret parameter never reaches the report, inside an endpoint it names or a version it gives', async () => {
+  const SECRET = 's3cr3tvalue99';
+  const bundled = await loadRunbook('orchestrator-tls12', kinds);
+  const definition = structuredClone(bundled.definition);
+  definition.parameters = { ...definition.parameters, token: { type: 'string', secret: true, env: 'RBE_INSPECT_TOKEN' } };
+  for (const step of definition.steps.filter((s) => s.uses === 'tls/handshakes')) step.with = { ...step.with, endpoints: 'web=${{ params.token }}.invalid:443' };
+  process.env.RBE_INSPECT_TOKEN = SECRET;
+  const executor = await createSimulatedExecutor(await makeHost('server-2016'));
+  try {
+    const report = await inspectHost({ executor, runbook: validateRunbook(definition, kinds, 'inline'), kinds, handshakeTimeoutMs: 3000 });
+    const text = JSON.stringify(report);
+    assert.not.ok(text.includes(SECRET), 'the report holds the secret');
+    assert.ok(item(report, /web/).length > 0 && text.includes('***.invalid'), text.slice(0, 400));
+  } finally {
+    delete process.env.RBE_INSPECT_TOKEN;
+    await executor.close();
+  }
+});
 
 test("a step's parameters are checked as a run checks them: a value its kind refuses names the step and the field", async () => {
   const file = join(await tempDir(), 'loose.yaml');
