@@ -11,7 +11,7 @@ import { fileStore } from '../store/file-store.js';
 import type { Store } from '../store/types.js';
 import { ValidationError } from '../errors.js';
 import { UsageError } from './args.js';
-import { withoutPassword } from '../util/without-password.js';
+import { hasPassword, urlWithoutPassword, withoutPassword } from '../util/without-password.js';
 
 export { withoutPassword } from '../util/without-password.js';
 
@@ -96,8 +96,9 @@ const openStores: Store[] = [];
 
 /**
  * The store of a command line: `--store` (or `$RUNBOOK_STORE`) names a PostgreSQL store; otherwise the
- * file store of the state directory. A password in `--store` is refused: a command line is seen by
- * every user of the machine (`ps`), so it comes from `$PGPASSWORD` or `$RUNBOOK_STORE`.
+ * file store of the state directory. A password in `--store` (in the user-info or as `?password=`) is
+ * refused: a command line is seen by every user of the machine (`ps`), so it comes from `$PGPASSWORD`
+ * or `$RUNBOOK_STORE`. A value that is not a `postgres://` URL is refused naming it, its password masked.
  *
  * @example
  * ```ts
@@ -109,20 +110,29 @@ export async function storeOf(values: { stateDir?: string; store?: string }, o: 
   const stateDir = await stateDirOf(values.stateDir, o);
   const url = values.store ?? process.env.RUNBOOK_STORE;
   if (!url) return { stateDir, store: fileStore(stateDir) };
-  if (!/^postgres(ql)?:\/\//.test(url)) throw new UsageError(`--store takes a postgres:// URL, got "${withoutPassword(url)}"`);
+  if (!/^postgres(ql)?:\/\//.test(url)) throw notAStoreUrl(url, values.store !== undefined ? '--store' : '$RUNBOOK_STORE');
   if (values.store !== undefined) {
-    let password = '';
+    let parsed: URL;
     try {
-      password = new URL(values.store).password;
+      parsed = new URL(values.store);
     } catch {
       throw new UsageError('--store is not a URL: postgres://user@host:port/db');
     }
-    if (password) throw new UsageError('--store must not carry a password (every user of this machine can read a command line): put it in $PGPASSWORD, or the whole URL in $RUNBOOK_STORE');
+    if (hasPassword(parsed)) throw new UsageError('--store must not carry a password, in the user-info or as ?password= (every user of this machine can read a command line): put it in $PGPASSWORD, or the whole URL in $RUNBOOK_STORE');
   }
   const { postgresStore } = await import('../store/postgres.js');
   const store = await postgresStore(url, { stateDir });
   openStores.push(store);
   return { stateDir, store };
+}
+
+/**
+ * The refusal of a store that is not a `postgres://` URL: what was given (every password in it
+ * masked, also a libpq `password=` keyword's), where, and what to give instead.
+ */
+function notAStoreUrl(given: string, from: '--store' | '$RUNBOOK_STORE'): UsageError {
+  const keywords = /^\s*[A-Za-z_]+\s*=/.test(given) ? ' (a key=value connection string is not read)' : '';
+  return new UsageError(`${from} takes a postgres:// URL, got "${withoutPassword(given)}"${keywords}: give postgres://user@host:port/database, with the password in $PGPASSWORD`);
 }
 
 /**
@@ -155,8 +165,9 @@ export async function runnerFor(where: Where, retries?: number): Promise<Runner<
  * The command a start-up task on the target runs after a reboot: absolute paths to node and to this
  * CLI, because the task runs as SYSTEM, whose PATH is not the user's; the state directory; and the
  * store the run lives in — SYSTEM's environment has no `$RUNBOOK_STORE`, so a run in PostgreSQL is
- * named with `--store`, its URL without the password (a task's command line is readable by every
- * administrator; SYSTEM reads the password from its own pgpass file, see docs/executors.md).
+ * named with `--store`, its URL without the password, neither the user-info's nor a `password` query
+ * parameter (a task's command line is readable by every administrator; SYSTEM reads the password from
+ * its own pgpass file, see docs/executors.md).
  *
  * @example
  * ```ts
@@ -169,15 +180,4 @@ export function resumeCommandFor(runId: string, stateDir: string, store?: Store)
   const url = store?.kind === 'postgres' ? (store as Store & { url?: string }).url : undefined;
   if (url) command.push('--store', urlWithoutPassword(url));
   return command;
-}
-
-/** A URL with its password left out (the user stays): a command line that SYSTEM runs with its own pgpass. */
-function urlWithoutPassword(url: string): string {
-  try {
-    const u = new URL(url);
-    u.password = '';
-    return u.toString();
-  } catch {
-    return url.replace(/:[^:@/]*@/, '@');
-  }
 }

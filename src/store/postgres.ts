@@ -23,7 +23,7 @@ import { join, resolve } from 'node:path';
 import pRetry, { AbortError } from 'p-retry';
 import pg from 'pg';
 import { JournalError, LeaseError, RunStateError, StoreUnavailableError, ValidationError, type ErrorRecord } from '../errors.js';
-import { withoutPassword } from '../util/without-password.js';
+import { maskPasswordParameters, withoutPassword } from '../util/without-password.js';
 import { GroupCommitJournal, decodeLine } from './file-journal.js';
 import type { JournalRecord, Lease, LeaseOptions, OpenJournalOptions, RunJournal } from '../engine/run-store.js';
 import { processAlive } from './file-lease.js';
@@ -131,12 +131,21 @@ function lostRun(location: string, runId: string, message: string): LeaseError {
   return new LeaseError('FENCED', message, { where: `${location} run ${runId}`, hint: 'nothing more was changed by this worker; follow the run with `runbook status`' });
 }
 
-/** The URL for people: its password replaced (textually when the URL does not parse). */
+/**
+ * The URL for people: its password replaced by `***`, in the user-info and in each `password` query
+ * parameter (textually when the URL does not parse).
+ *
+ * @example
+ * ```ts
+ * maskedUrl('postgres://rbe:pw@db/runs'); // 'postgres://rbe:***@db/runs'
+ * maskedUrl('postgres://rbe@db/runs?password=pw'); // 'postgres://rbe@db/runs?password=***'
+ * ```
+ */
 export function maskedUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
-    return u.toString();
+    return maskPasswordParameters(u.toString());
   } catch {
     return withoutPassword(url);
   }
@@ -157,7 +166,7 @@ function checkStoreUrl(url: string): void {
   }
   if (!problem) return;
   throw new ValidationError('the PostgreSQL store URL cannot be used', [`the store URL (--store or $RUNBOOK_STORE) "${withoutPassword(url)}": ${problem}; expected postgres://user@host:port/database`], {
-    hint: 'give it as postgres://user@host:port/database with the password in $PGPASSWORD (in the URL, percent-encode a password\'s @ : / ? # %); nothing was changed',
+    hint: 'give it as postgres://user@host:port/database with the password in $PGPASSWORD (in the URL, percent-encode a password\'s @ : / ? # %, in a ?password= parameter also & and +); nothing was changed',
   });
 }
 

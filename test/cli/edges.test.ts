@@ -264,6 +264,22 @@ test('a mistyped store URL is refused without any part of its password, whatever
   assert.not.match(r.stderr, /pa\/ss|w@rd|\n\s+at /);
 });
 
+test('a libpq key=value string for the store is refused naming where it came from, its password masked, on stderr and in --json', async () => {
+  for (const [value, shown] of [
+    ['host=127.0.0.1 user=rbe password=S3cr3t-Store dbname=runs', 'host=127.0.0.1 user=rbe password=*** dbname=runs'],
+    ["host=127.0.0.1 password='S3cr3t Store' dbname=runs", 'host=127.0.0.1 password=*** dbname=runs'],
+  ]) {
+    for (const json of [[], ['--json']]) {
+      const r = await cli(['status', '--state-dir', await tempDir(), ...json], { env: { RUNBOOK_STORE: value } });
+      assert.is(r.code, 2, r.stderr);
+      const out = `${r.stdout}${r.stderr}`;
+      assert.not.match(out, /S3cr3t/);
+      assert.ok(r.stderr.includes(`$RUNBOOK_STORE takes a postgres:// URL, got "${shown}" (a key=value connection string is not read): give postgres://user@host:port/database, with the password in $PGPASSWORD`), r.stderr);
+      if (json.length > 0) assert.match(JSON.parse(r.stdout.trim().split('\n').pop()!).message, /^\$RUNBOOK_STORE takes a postgres:\/\/ URL, got "host=127\.0\.0\.1 .*password=\*\*\* dbname=runs"/);
+    }
+  }
+});
+
 test('a malformed simulated host file (services: "x"): exit 2 naming the file and the field, no stack trace, the host unchanged', async () => {
   const host = await makeHost('server-2016');
   const doc = JSON.parse(await readFile(host, 'utf8'));

@@ -1,12 +1,14 @@
 /**
- * Where the state lives: the command a start-up task runs to resume a run after a reboot.
+ * Where the state lives: the command a start-up task runs to resume a run after a reboot (no password
+ * in it, wherever the store URL held one); a store refused on the command line without its password.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { resumeCommandFor, stateDirOf } from '../../src/cli/state.js';
+import { resumeCommandFor, stateDirOf, storeOf } from '../../src/cli/state.js';
+import { UsageError } from '../../src/cli/args.js';
 import { ValidationError } from '../../src/errors.js';
 import { tempDir } from '../helpers.js';
 import { fileStore } from '../../src/store/file-store.js';
@@ -25,6 +27,56 @@ test('a run in PostgreSQL is resumed from PostgreSQL: the task carries --store, 
   assert.ok(at > 0, `no --store in ${command.join(' ')}`);
   assert.is(command[at + 1], 'postgres://runbook@db:5432/runbook');
   assert.not.match(command.join(' '), /s3cret/);
+});
+
+test('a password given in the query is left out of the task as well, the other parameters kept', () => {
+  for (const [url, expected] of [
+    ['postgres://runbook@db:5432/runbook?password=PgS3cr3t-x', 'postgres://runbook@db:5432/runbook'],
+    ['postgres://db:5432/runbook?user=rbe&password=PgS3cr3t-x', 'postgres://db:5432/runbook?user=rbe'],
+    ['postgres://runbook@db/runbook?sslmode=disable&pass%77ord=PgS3cr3t%2Dx&application_name=rbe', 'postgres://runbook@db/runbook?sslmode=disable&application_name=rbe'],
+    ['postgres://runbook:PgS3cr3t-u@db/runbook?password=PgS3cr3t+x', 'postgres://runbook@db/runbook'],
+  ]) {
+    const store = { kind: 'postgres', location: 'postgres://runbook@db/runbook', url } as unknown as Store;
+    const command = resumeCommandFor('r1', '/var/runbook', store);
+    assert.is(command[command.indexOf('--store') + 1], expected);
+    assert.not.match(command.join(' '), /S3cr3t/);
+  }
+});
+
+test('--store with a password in its query is refused, and a store that is no postgres:// URL is named with its password masked', async () => {
+  const stateDir = await tempDir();
+  for (const store of ['postgres://rbe@db/runs?password=S3cr3t-q', 'postgres://db/runs?user=rbe&pass%77ord=S3cr3t-q']) {
+    try {
+      await storeOf({ stateDir, store });
+      assert.unreachable(`${store} is refused`);
+    } catch (error) {
+      assert.instance(error, UsageError);
+      assert.match((error as Error).message, /--store must not carry a password, in the user-info or as \?password=/);
+      assert.not.match((error as Error).message, /S3cr3t/);
+    }
+  }
+  const refusals: [values: { store?: string }, env: string | undefined, message: string][] = [
+    [{}, 'host=db user=rbe password=S3cr3t-kv dbname=runs', '$RUNBOOK_STORE takes a postgres:// URL, got "host=db user=rbe password=*** dbname=runs" (a key=value connection string is not read): give postgres://user@host:port/database, with the password in $PGPASSWORD'],
+    [{ store: "host=db password='S3cr3t kv'" }, undefined, '--store takes a postgres:// URL, got "host=db password=***" (a key=value connection string is not read): give postgres://user@host:port/database, with the password in $PGPASSWORD'],
+    [{}, 'mysql://rbe@db/runs?password=S3cr3t-q', '$RUNBOOK_STORE takes a postgres:// URL, got "mysql://rbe@db/runs?password=***": give postgres://user@host:port/database, with the password in $PGPASSWORD'],
+  ];
+  const saved = process.env.RUNBOOK_STORE;
+  try {
+    for (const [values, env, message] of refusals) {
+      if (env === undefined) delete process.env.RUNBOOK_STORE;
+      else process.env.RUNBOOK_STORE = env;
+      try {
+        await storeOf({ stateDir, ...values });
+        assert.unreachable(`${env ?? values.store} is refused`);
+      } catch (error) {
+        assert.instance(error, UsageError);
+        assert.is((error as Error).message, message);
+      }
+    }
+  } finally {
+    if (saved === undefined) delete process.env.RUNBOOK_STORE;
+    else process.env.RUNBOOK_STORE = saved;
+  }
 });
 
 test('a state directory checked before a confirmation is refused as for a run, and nothing is made', async () => {

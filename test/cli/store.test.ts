@@ -1,17 +1,25 @@
 /**
  * The CLI on a PostgreSQL store (`--store` / `$RUNBOOK_STORE`), as on files: run, status, plan, a
  * controller killed mid-run and resumed, rollback, reports written on request; a password on the
- * command line refused; an unreachable store a clear error (exit 69) with nothing changed.
+ * command line refused; a password in `$RUNBOOK_STORE`'s query shown nowhere, nor in the start-up
+ * task; an unreachable store a clear error (exit 69) with nothing changed.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import pg from 'pg';
 import { hostOf, makeHost, registryText, tempDir } from '../helpers.js';
 import { cli } from './run-cli.js';
 import { startPostgres, type TestPostgres } from '../postgres.js';
 
 let server: TestPostgres;
+
+/** Every file under `dir`, recursively. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
 const FAST = ['--param', 'pollIntervalMs=10'];
 
 test.before(async () => {
@@ -101,21 +109,71 @@ test('fleet host runs on a PostgreSQL store resume by their own run id and with 
 test('a password in --store is refused before anything is done, and not echoed', async () => {
   const host = await makeHost('server-2016');
   const before = await registryText(host);
-  const url = server.url.replace('runbook@', 'runbook:hunter2-secret@');
-  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--store', url, '--state-dir', await tempDir()]);
-  assert.is(r.code, 2);
-  assert.match(r.stderr, /PGPASSWORD/);
-  assert.ok(!`${r.stdout}${r.stderr}`.includes('hunter2-secret'));
+  for (const url of [server.url.replace('runbook@', 'runbook:hunter2-secret@'), `${server.url}?password=hunter2-secret`, `${server.url}?sslmode=disable&pass%77ord=hunter2-secret`]) {
+    const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--store', url, '--state-dir', await tempDir()]);
+    assert.is(r.code, 2, url);
+    assert.match(r.stderr, /PGPASSWORD/);
+    assert.ok(!`${r.stdout}${r.stderr}`.includes('hunter2-secret'), url);
+  }
   assert.is(await registryText(host), before);
 });
 
-test('an unreachable store: exit 69, the store named, nothing on the target changed', async () => {
+test('a password given as ?password= in $RUNBOOK_STORE reaches no hint, report, state file, row or start-up task', async () => {
+  const password = server.env.PGPASSWORD;
+  const pieces = [password, password.slice(0, 8), password.slice(-8)];
+  const url = await server.freshDatabase();
+  const state = await tempDir();
+  const host = await makeHost('server-2016', (h) => {
+    h.onTarget = true;
+  });
+  // The query's password is the one that logs in: $PGPASSWORD is wrong for this command.
+  const env = { RUNBOOK_STORE: `${url}?sslmode=disable&password=${password}`, PGPASSWORD: 'not-the-password' };
+  const first = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST], env);
+  assert.is(first.code, 75, first.stderr + first.stdout);
+  const shown = `${url}?sslmode=disable&password=***`;
+  assert.ok(first.stdout.includes(`--store ${shown}`), first.stdout);
+  const json = await cli(['status', '--json', '--state-dir', state], env);
+  const [listed] = JSON.parse(json.stdout) as { runId: string }[];
+  const report = JSON.parse((await cli(['status', listed.runId, '--json', '--state-dir', state], env)).stdout) as { stateDir?: string };
+  const seen = [first.stdout, first.stderr, json.stdout, json.stderr, JSON.stringify(report)];
+  for (const file of await filesUnder(state)) seen.push(await readFile(file, 'utf8'));
+  const db = new pg.Client({ connectionString: url, password });
+  await db.connect();
+  try {
+    for (const table of ['rbe_runs', 'rbe_journal', 'rbe_leases', 'rbe_files']) seen.push(JSON.stringify((await db.query(`SELECT * FROM ${table}`)).rows));
+    seen.push((await db.query("SELECT string_agg(content, '') AS c FROM rbe_files WHERE name = 'report.json'")).rows[0].c as string);
+  } finally {
+    await db.end();
+  }
+  assert.ok(seen.some((s) => s.includes(shown)), 'the report names the store, its password masked');
+  // The start-up task SYSTEM runs after the reboot: the URL without the password, the other parameter kept.
+  const [command] = Object.values((await hostOf(host)).startupTasks as Record<string, string[]>);
+  assert.is(command[command.indexOf('--store') + 1], `${url}?sslmode=disable`);
+  seen.push(command.join(' '));
+  for (const s of seen) for (const p of pieces) assert.not.ok(s.includes(p), `the password in: ${s.slice(0, 400)}`);
+  // SYSTEM's password comes from its own pgpass; here from $PGPASSWORD, as the test's environment has it.
+  await new Promise((r) => setTimeout(r, 80)); // the simulated host's boot, a real wait
+  const resumed = await cli(command.slice(2));
+  assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
+});
+
+test('an unreachable store: exit 69, the store named, its password masked wherever it was given, nothing on the target changed', async () => {
   const host = await makeHost('server-2016');
   const before = await registryText(host);
-  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', await tempDir()], { RUNBOOK_STORE: `postgres://runbook:pw-in-env@127.0.0.1:${server.port + 1}/x` });
-  assert.is(r.code, 69, r.stderr);
-  assert.match(r.stderr, /PostgreSQL store cannot be reached/);
-  assert.ok(!r.stderr.includes('pw-in-env'));
+  const at = `127.0.0.1:${server.port + 1}/x`;
+  for (const [store, shown] of [
+    [`postgres://runbook:pw-in-env@${at}`, `postgres://runbook:***@${at}`],
+    [`postgres://runbook@${at}?password=pw-in-env`, `postgres://runbook@${at}?password=***`],
+    [`postgres://${at}?user=runbook&password=pw-in-env`, `postgres://${at}?user=runbook&password=***`],
+  ]) {
+    for (const json of [[], ['--json']]) {
+      const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', await tempDir(), ...json], { RUNBOOK_STORE: store });
+      assert.is(r.code, 69, r.stderr);
+      assert.match(r.stderr, /PostgreSQL store cannot be reached/);
+      assert.ok(`${r.stdout}${r.stderr}`.includes(shown), `${shown} in ${r.stdout}${r.stderr}`);
+      assert.ok(!`${r.stdout}${r.stderr}`.includes('pw-in-env'), r.stderr);
+    }
+  }
   assert.is(await registryText(host), before);
 });
 
