@@ -7,6 +7,7 @@ import { handshakeRows } from '../engine/report.js';
 import type { Change, RunResult } from '../engine/types.js';
 import { OUTCOMES } from '../engine/outcome.js';
 import { bold, dim, green, red, yellow } from './colors.js';
+import { urlWithoutPassword } from '../util/without-password.js';
 
 export { attachRenderer, type OutputMode } from './run-output.js';
 export { bold, dim, green, red, yellow } from './colors.js';
@@ -78,8 +79,10 @@ export function renderSummary(result: RunResult, reportPath: string): string {
   if (result.undoFiles) lines.push(`  to undo on the target's console: ${result.undoFiles.reg} (reg import) or ${result.undoFiles.powershell}, then restart`);
   if (result.status === 'awaiting-resume') {
     const allow = result.awaiting === 'restart-window' ? ' --allow-restart' : '';
-    // A shared store is named by its URL (its password masked: it comes from $PGPASSWORD again).
-    const where = /^postgres(ql)?:/.test(result.stateDir) ? `--store ${result.stateDir}` : `--state-dir ${result.stateDir}`;
+    // A shared store is named by its URL without its password (which comes from $PGPASSWORD again:
+    // `--store` refuses one), in quotes when a shell would read its `?` or `&`.
+    const url = /^postgres(ql)?:/.test(result.stateDir) ? urlWithoutPassword(result.stateDir) : null;
+    const where = url ? `--store ${/^[\w@%+=:,./~-]+$/.test(url) ? url : `"${url}"`}` : `--state-dir ${result.stateDir}`;
     lines.push(`  continue with: runbook resume ${result.runId}${allow} ${where}`);
     if (result.awaiting === 'restart-window') lines.push(`  or undo it:    runbook rollback ${result.runId} ${where}`);
   }
