@@ -12,6 +12,7 @@ import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
 import { agentBackendFor, agentRequest, agentScriptFile, parseAgentAnswer, type AgentBackend } from './agent/protocol.js';
 import { boundedCall, startPowerShellScript } from './common.js';
+import { keyMaterialError } from './ssh-key.js';
 import { SSH_REMOTING_MIN_MAJOR } from '../windows/facts/powershell.js';
 import type { Executor, HostOp, HostOpResult, RunOptions, TlsEndpoint } from './types.js';
 
@@ -77,7 +78,10 @@ export interface RemotingExecutorOptions {
    * `powershell.exe` on Windows, `pwsh` elsewhere
    */
   shell?: string;
-  /** Environment of the local PowerShell (credentials: RUNBOOK_SSH_KEY, RUNBOOK_WINRM_USER/PASSWORD…). */
+  /**
+   * Environment of the local PowerShell, over this process's (credentials: RUNBOOK_SSH_KEY — the path
+   * of a key file, never the key —, RUNBOOK_WINRM_USER/PASSWORD…).
+   */
   env?: Record<string, string>;
   /** `file`: the tests' simulated-host backend on the remote side. @default `windows` (or RUNBOOK_AGENT_BACKEND=file) */
   agentBackend?: AgentBackend;
@@ -163,6 +167,13 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
     async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
       roundTrips += 1;
       runOptions.signal?.throwIfAborted();
+      if (target.transport === 'ssh') {
+        // PowerShell's New-PSSession -KeyFilePath quotes the path in its errors: the key itself there
+        // is refused before the local PowerShell starts. Its environment is this process's, with
+        // options.env over it (execa's extendEnv).
+        const refused = keyMaterialError(options.env?.RUNBOOK_SSH_KEY ?? process.env.RUNBOOK_SSH_KEY, 'RUNBOOK_SSH_KEY', where);
+        if (refused) throw refused;
+      }
       if (target.transport === 'ssh' && isWindowsPowerShell(shell)) {
         throw new ExecutorError('permanent', `pwsh+ssh:// needs PowerShell ${SSH_REMOTING_MIN_MAJOR.value} or later on this machine: ${shell} is Windows PowerShell 5.1, which has no SSH remoting (New-PSSession -HostName)`, {
           where,

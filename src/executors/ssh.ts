@@ -14,6 +14,7 @@ import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
 import { agentBackendFor, bootstrapArgs, bootstrapProgramLine, type AgentBackend } from './agent/protocol.js';
 import { AgentSession, sessionExecutor } from './agent/session.js';
+import { keyMaterialError } from './ssh-key.js';
 import type { Executor } from './types.js';
 
 export const name = 'ssh' satisfies Executor['name'];
@@ -26,7 +27,7 @@ export interface SshExecutorOptions {
   /** @default 22 */
   port?: number;
   username: string;
-  /** Private key file. @default `$RUNBOOK_SSH_KEY` */
+  /** The path of the private key file (not the key itself: that is refused, unshown). @default `$RUNBOOK_SSH_KEY` */
   privateKeyPath?: string;
   /** known_hosts file to verify the host key. @default `$RUNBOOK_SSH_KNOWN_HOSTS` or ~/.ssh/known_hosts */
   knownHostsPath?: string;
@@ -90,7 +91,7 @@ function classify(error: unknown, where: string): ExecutorError {
   if (e.level === 'client-authentication') {
     return new ExecutorError('permanent', 'SSH authentication failed', {
       where,
-      hint: 'set RUNBOOK_SSH_KEY (and RUNBOOK_SSH_PASSPHRASE), RUNBOOK_SSH_PASSWORD, or load the key into ssh-agent',
+      hint: 'set RUNBOOK_SSH_KEY to the path of a private key file (and RUNBOOK_SSH_PASSPHRASE), RUNBOOK_SSH_PASSWORD, or load the key into ssh-agent',
       cause: error,
     });
   }
@@ -154,14 +155,18 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
       keepaliveInterval: 10_000,
     };
     const keyPath = options.privateKeyPath ?? process.env.RUNBOOK_SSH_KEY;
+    const keySource = options.privateKeyPath != null ? 'the privateKeyPath option' : 'RUNBOOK_SSH_KEY';
     if (keyPath) {
+      // The key itself instead of its path is refused first: every later message names the path.
+      const refused = keyMaterialError(keyPath, keySource, target);
+      if (refused) return Promise.reject(refused);
       try {
         config.privateKey = readFileSync(keyPath);
       } catch (cause) {
         return Promise.reject(
           new ExecutorError('permanent', `cannot read the SSH private key ${keyPath}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, {
             where: `ssh://${options.username}@${options.host}:${port}`,
-            hint: 'set RUNBOOK_SSH_KEY to a readable private key file (or use RUNBOOK_SSH_PASSWORD or ssh-agent)',
+            hint: `set ${keySource} to the path of a readable private key file (or use RUNBOOK_SSH_PASSWORD or ssh-agent)`,
             cause,
           }),
         );

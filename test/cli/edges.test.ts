@@ -132,6 +132,36 @@ test('an unreachable target exits 69, on stderr naming the target, the cause and
   assert.match(bad.stderr, /option '--retries <N>' argument 'many' is invalid\. Expected a whole number from 0 to 20\./);
 });
 
+test('RUNBOOK_SSH_KEY holding the key itself (ssh://, pwsh+ssh://, one target or a fleet): refused, exit 69, the key in no output, journal or report', async () => {
+  const lines = Buffer.concat([Buffer.from('openssh-key-v1\0'), Buffer.from('a secret that must stay here'.repeat(8))]).toString('base64').match(/.{1,70}/g)!;
+  const env = { RUNBOOK_SSH_KEY: `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines.join('\n')}\n-----END OPENSSH PRIVATE KEY-----\n` };
+  const dir = await tempDir();
+  const state = join(dir, 'state');
+  const outputs: string[] = [];
+  for (const target of ['ssh://admin@127.0.0.1:1', 'pwsh+ssh://admin@127.0.0.1:1']) {
+    for (const json of [[], ['--json']]) {
+      const r = await cli(['run', 'orchestrator-tls12', '--target', target, '--state-dir', state, ...FAST, '--retries', '0', ...json], { env });
+      assert.is(r.code, 69, `${target}: ${r.stderr}${r.stdout}`);
+      assert.match(r.stdout + r.stderr, /RUNBOOK_SSH_KEY holds a private key, not the path of a key file; its value is not shown/);
+      assert.not.match(r.stdout + r.stderr, NO_TRACE);
+      outputs.push(r.stdout, r.stderr);
+    }
+  }
+  const inventory = join(dir, 'inventory.yaml');
+  await writeFile(inventory, 'hosts:\n  - { name: web01, target: "ssh://admin@127.0.0.1:1" }\n  - { name: web02, target: "pwsh+ssh://admin@127.0.0.1:2" }\n');
+  const fleet = await cli(['run', 'orchestrator-tls12', '--inventory', inventory, '--state-dir', state, ...FAST, '--retries', '0', '--max-failures', '2'], { env });
+  assert.is(fleet.code, 69, fleet.stderr + fleet.stdout);
+  outputs.push(fleet.stdout, fleet.stderr);
+  const [fleetId] = await readdir(join(state, 'fleets'));
+  const files = (await readdir(state, { recursive: true, withFileTypes: true })).filter((f) => f.isFile()).map((f) => join(f.parentPath, f.name));
+  for (const name of ['journal.jsonl', 'report.json', 'report.md', 'junit.xml']) assert.ok(files.some((f) => f.endsWith(name)), name);
+  assert.match(await readFile(join(state, 'fleets', fleetId, 'junit.xml'), 'utf8'), /RUNBOOK_SSH_KEY holds a private key/);
+  for (const [where, text] of [...outputs.map((o, i) => [`output ${i}`, o]), ...(await Promise.all(files.map(async (f) => [f, await readFile(f, 'utf8')])))]) {
+    assert.not.match(text, /BEGIN OPENSSH|openssh-key|LS0tLS1CRUdJT/, where);
+    for (const line of lines) assert.not.ok(text.includes(line), `${where} holds a line of the key`);
+  }
+});
+
 test('allowRestart=false: exit 75, the hint names --allow-restart, status says awaiting restart window, rollback undoes it', async () => {
   const host = await makeHost('server-2016');
   const before = await registryText(host);

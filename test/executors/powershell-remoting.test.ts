@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ExecutorError } from '../../src/errors.js';
 import { createRemotingExecutor, parseRemotingTarget, remotingShell, winrmHttpsEndpoint } from '../../src/executors/powershell-remoting.js';
 import { expectSameAsSimulated, makeHost, tempDir } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
@@ -46,6 +47,38 @@ test('pwsh+ssh:// given Windows PowerShell explicitly is refused with an error n
   assert.match((error as Error).message, /needs PowerShell 6 or later on this machine: powershell\.exe is Windows PowerShell 5\.1/);
   assert.match((error as Error).message, /install PowerShell 7/);
   await executor.close();
+});
+
+test('pwsh+ssh:// with a private key in RUNBOOK_SSH_KEY instead of its path is refused before PowerShell starts, the key never shown', async () => {
+  const body = Buffer.concat([Buffer.from('openssh-key-v1\0'), Buffer.from('a secret that must stay here'.repeat(8))]).toString('base64');
+  const lines = body.match(/.{1,70}/g)!;
+  const key = `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines.join('\n')}\n-----END OPENSSH PRIVATE KEY-----\n`;
+  // A PowerShell that does not exist: a call that got as far as starting it would say so instead.
+  const target = parseRemotingTarget('pwsh+ssh://admin@orch01:2222');
+  const attempt = async (env: Record<string, string>) => {
+    const executor = createRemotingExecutor(target, { shell: '/nonexistent/pwsh', env });
+    const error = await executor.run([{ op: 'boot.time' }]).catch((e: Error) => e);
+    await executor.close();
+    return error as ExecutorError;
+  };
+  const before = process.env.RUNBOOK_SSH_KEY;
+  process.env.RUNBOOK_SSH_KEY = Buffer.from(key).toString('base64');
+  let fromProcess: ExecutorError;
+  try {
+    fromProcess = await attempt({});
+  } finally {
+    if (before === undefined) delete process.env.RUNBOOK_SSH_KEY;
+    else process.env.RUNBOOK_SSH_KEY = before;
+  }
+  for (const error of [await attempt({ RUNBOOK_SSH_KEY: key }), fromProcess]) {
+    assert.instance(error, ExecutorError);
+    assert.is(error.kind, 'permanent');
+    assert.match(error.message, /^RUNBOOK_SSH_KEY holds a private key, not the path of a key file; its value is not shown \(pwsh\+ssh:\/\/admin@orch01:2222\)\n  → save the key to a file only you can read/);
+    assert.not.match(error.message, /BEGIN|openssh-key|LS0tLS1CRUdJT/);
+    for (const line of lines) assert.not.ok(error.message.includes(line), line);
+  }
+  // A path goes on to PowerShell (here: not installed).
+  assert.match((await attempt({ RUNBOOK_SSH_KEY: '/home/ops/.ssh/id_ed25519' })).message, /PowerShell \(\/nonexistent\/pwsh\) is not installed/);
 });
 
 if (run && SSHD) {

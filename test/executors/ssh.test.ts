@@ -16,6 +16,38 @@ import { SSHD, startSshd } from '../sshd.js';
 const run = needPwsh('test/executors/ssh.test.ts');
 if (run && !SSHD && process.env.CI) throw new Error('sshd is required in CI: .ci/run installs openssh-server');
 
+/** Runs `fn` with these environment variables set (undefined: unset), then puts them back. */
+async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const before = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const put = (values: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(values)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  put(vars);
+  try {
+    return await fn();
+  } finally {
+    put(before);
+  }
+}
+
+/** The error a first call fails with. */
+async function firstCallError(options: Partial<Parameters<typeof createSshExecutor>[0]> = {}): Promise<ExecutorError> {
+  // Port 1: nothing listens; every error asserted here comes before any connection.
+  const executor = createSshExecutor({ host: '127.0.0.1', port: 1, username: 'admin', connectTimeoutMs: 2000, ...options });
+  try {
+    await executor.run([{ op: 'os.info' }]);
+  } catch (error) {
+    assert.instance(error, ExecutorError);
+    return error as ExecutorError;
+  } finally {
+    await executor.close();
+  }
+  throw new Error('the call succeeded');
+}
+
 async function setup(preset = 'server-2016', tweak?: Parameters<typeof makeHost>[1]) {
   const hostFile = await makeHost(preset, tweak);
   const sshd = await startSshd(PWSH, { RUNBOOK_AGENT_HOST_FILE: hostFile });
@@ -43,6 +75,27 @@ test('ssh targets parse; known_hosts and fingerprints are checked as OpenSSH doe
   assert.not.ok(knownHostsAccept(line, '127.0.0.1', 22, key));
   assert.not.ok(knownHostsAccept(line, '127.0.0.1', 2222, Buffer.from('another key')));
   assert.match(fingerprintOf(key), /^SHA256:[A-Za-z0-9+/]+$/);
+});
+
+test('a private key where its path belongs (option or RUNBOOK_SSH_KEY) is refused before any file is read, and never shown', async () => {
+  const body = Buffer.concat([Buffer.from('openssh-key-v1\0'), Buffer.from('a secret that must stay here'.repeat(8))]).toString('base64');
+  const key = `-----BEGIN OPENSSH PRIVATE KEY-----\n${body.match(/.{1,70}/g)!.join('\n')}\n-----END OPENSSH PRIVATE KEY-----\n`;
+  const lines = body.match(/.{1,70}/g)!;
+  const fromOption = await firstCallError({ privateKeyPath: key });
+  const fromEnv = await withEnv({ RUNBOOK_SSH_KEY: key }, () => firstCallError());
+  const encoded = await withEnv({ RUNBOOK_SSH_KEY: Buffer.from(key).toString('base64') }, () => firstCallError());
+  assert.match(fromOption.message, /^the privateKeyPath option holds a private key, not the path of a key file; its value is not shown \(ssh:\/\/admin@127\.0\.0\.1:1\)\n/);
+  for (const error of [fromEnv, encoded]) {
+    assert.match(error.message, /^RUNBOOK_SSH_KEY holds a private key, not the path of a key file; its value is not shown/);
+    assert.match(error.message, /→ save the key to a file only you can read \(chmod 600\) and set RUNBOOK_SSH_KEY to that file's path, or load the key into ssh-agent/);
+  }
+  for (const error of [fromOption, fromEnv, encoded]) {
+    assert.is(error.kind, 'permanent');
+    assert.not.match(error.message, /BEGIN|openssh-key|LS0tLS1CRUdJT/);
+    for (const line of lines) assert.not.ok(error.message.includes(line), line);
+  }
+  // A path is still a path: one that cannot be read is named.
+  assert.match((await firstCallError({ privateKeyPath: '/nonexistent/id_ed25519' })).message, /^cannot read the SSH private key \/nonexistent\/id_ed25519: ENOENT/);
 });
 
 if (run && SSHD) {
