@@ -107,6 +107,33 @@ function classify(error: unknown, where: string): ExecutorError {
 }
 
 /**
+ * The error for a private key that ssh2 could not use when the connection was set up (ssh2 parses it
+ * synchronously in `connect`, before any socket): a missing or wrong passphrase is refused credentials,
+ * as a wrong password is; a file that is no private key says so; anything else is classified as usual.
+ * Neither the passphrase nor ssh2's own text (which may quote bytes of the file) is in the message.
+ */
+function privateKeyError(error: unknown, keyPath: string | undefined, source: string, where: string): ExecutorError {
+  const message = (error as Error)?.message ?? '';
+  if (!keyPath || !/privateKey/.test(message)) return classify(error, where);
+  if (/no passphrase given/i.test(message)) {
+    return new ExecutorError('permanent', `the SSH private key ${keyPath} is encrypted and RUNBOOK_SSH_PASSPHRASE is not set`, {
+      where,
+      hint: `set RUNBOOK_SSH_PASSPHRASE to its passphrase, or load the key into ssh-agent (ssh-add) and leave ${source} unset`,
+    });
+  }
+  if (/bad passphrase/i.test(message)) {
+    return new ExecutorError('permanent', `RUNBOOK_SSH_PASSPHRASE does not decrypt the SSH private key ${keyPath}`, {
+      where,
+      hint: `set RUNBOOK_SSH_PASSPHRASE to the key's passphrase (ssh-keygen -y -f ${keyPath} tells whether one is right), or load the key into ssh-agent (ssh-add) and leave ${source} unset`,
+    });
+  }
+  return new ExecutorError('permanent', `${keyPath} is not an SSH private key in a format ssh2 reads (OpenSSH, PEM or PuTTY)`, {
+    where,
+    hint: `set ${source} to the path of the private key file (not its .pub), or load the key into ssh-agent (ssh-add)`,
+  });
+}
+
+/**
  * An executor for a Windows host running OpenSSH server.
  *
  * @example
@@ -196,7 +223,14 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
         ready = null;
         client = null;
       });
-      c.connect(config);
+      try {
+        c.connect(config);
+      } catch (error) {
+        // Thrown before any socket is opened: the private key could not be used (its passphrase
+        // missing or wrong, or not a key), or the settings were refused.
+        ready = null;
+        reject(privateKeyError(error, keyPath, keySource, target));
+      }
     }));
     return ready;
   };

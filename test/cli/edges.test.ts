@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -159,6 +159,31 @@ test('RUNBOOK_SSH_KEY holding the key itself (ssh://, pwsh+ssh://, one target or
   for (const [where, text] of [...outputs.map((o, i) => [`output ${i}`, o]), ...(await Promise.all(files.map(async (f) => [f, await readFile(f, 'utf8')])))]) {
     assert.not.match(text, /BEGIN OPENSSH|openssh-key|LS0tLS1CRUdJT/, where);
     for (const line of lines) assert.not.ok(text.includes(line), `${where} holds a line of the key`);
+  }
+});
+
+test('an encrypted RUNBOOK_SSH_KEY without its passphrase, or with a wrong one: exit 2 (inspect) or 69 (run) saying which, no stack trace, no passphrase', async () => {
+  if (spawnSync('ssh-keygen', ['-?']).error) {
+    if (process.env.CI) throw new Error('ssh-keygen is required in CI: .ci/run installs openssh-server');
+    return console.log('  (skipped: no ssh-keygen)');
+  }
+  const dir = await tempDir();
+  const key = join(dir, 'id_ed25519');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'right-horse-battery', '-f', key]);
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ RUNBOOK_SSH_KEY: key, RUNBOOK_SSH_PASSPHRASE: '' }, /the SSH private key \S+id_ed25519 is encrypted and RUNBOOK_SSH_PASSPHRASE is not set/],
+    [{ RUNBOOK_SSH_KEY: key, RUNBOOK_SSH_PASSPHRASE: 'wrong-staple-9f3k' }, /RUNBOOK_SSH_PASSPHRASE does not decrypt the SSH private key \S+id_ed25519/],
+  ];
+  for (const [env, expected] of cases) {
+    const inspect = await cli(['inspect', '--target', 'ssh://admin@127.0.0.1:1'], { env: { ...env, SSH_AUTH_SOCK: '' } });
+    const run = await cli(['run', 'orchestrator-tls12', '--target', 'ssh://admin@127.0.0.1:1', '--state-dir', join(dir, 'state'), ...FAST, '--retries', '0'], { env: { ...env, SSH_AUTH_SOCK: '' } });
+    assert.is(inspect.code, 2, inspect.stderr);
+    assert.is(run.code, 69, run.stderr + run.stdout);
+    for (const r of [inspect, run]) {
+      assert.match(r.stderr, expected);
+      assert.not.match(r.stdout + r.stderr, /unexpected error|wrong-staple|right-horse/);
+      assert.not.match(r.stdout + r.stderr, NO_TRACE);
+    }
   }
 });
 

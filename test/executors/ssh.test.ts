@@ -4,7 +4,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFile, writeFile } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExecutorError, Runner, readHost, writeHost, type RunbookDefinition } from '../../src/index.js';
 import { createSshExecutor, fingerprintOf, knownHostsAccept, parseSshTarget } from '../../src/executors/ssh.js';
@@ -15,6 +16,8 @@ import { SSHD, startSshd } from '../sshd.js';
 
 const run = needPwsh('test/executors/ssh.test.ts');
 if (run && !SSHD && process.env.CI) throw new Error('sshd is required in CI: .ci/run installs openssh-server');
+const KEYGEN = !spawnSync('ssh-keygen', ['-?']).error;
+if (!KEYGEN && process.env.CI) throw new Error('ssh-keygen is required in CI: .ci/run installs openssh-server');
 
 /** Runs `fn` with these environment variables set (undefined: unset), then puts them back. */
 async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
@@ -47,6 +50,8 @@ async function firstCallError(options: Partial<Parameters<typeof createSshExecut
   }
   throw new Error('the call succeeded');
 }
+
+const NO_TRACE = /\n\s+at .+:\d+:\d+/;
 
 async function setup(preset = 'server-2016', tweak?: Parameters<typeof makeHost>[1]) {
   const hostFile = await makeHost(preset, tweak);
@@ -98,6 +103,26 @@ test('a private key where its path belongs (option or RUNBOOK_SSH_KEY) is refuse
   assert.match((await firstCallError({ privateKeyPath: '/nonexistent/id_ed25519' })).message, /^cannot read the SSH private key \/nonexistent\/id_ed25519: ENOENT/);
 });
 
+if (KEYGEN) {
+  test('an encrypted key without RUNBOOK_SSH_PASSPHRASE, or with a wrong one, is a credentials error: permanent, no trace, no passphrase', async () => {
+    const dir = await tempDir();
+    const key = join(dir, 'id_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'right-horse-battery', '-f', key]);
+    const missing = await withEnv({ RUNBOOK_SSH_KEY: key, RUNBOOK_SSH_PASSPHRASE: undefined }, () => firstCallError());
+    assert.is(missing.message, `the SSH private key ${key} is encrypted and RUNBOOK_SSH_PASSPHRASE is not set (ssh://admin@127.0.0.1:1)\n  → set RUNBOOK_SSH_PASSPHRASE to its passphrase, or load the key into ssh-agent (ssh-add) and leave RUNBOOK_SSH_KEY unset`);
+    const wrong = await withEnv({ RUNBOOK_SSH_KEY: key, RUNBOOK_SSH_PASSPHRASE: 'wrong-staple-9f3k' }, () => firstCallError());
+    const expected = `RUNBOOK_SSH_PASSPHRASE does not decrypt the SSH private key ${key} (ssh://admin@127.0.0.1:1)\n  → set RUNBOOK_SSH_PASSPHRASE to the key's passphrase`;
+    assert.ok(wrong.message.startsWith(expected), wrong.message);
+    const notKey = await withEnv({ RUNBOOK_SSH_PASSPHRASE: undefined }, () => firstCallError({ privateKeyPath: `${key}.pub` }));
+    assert.match(notKey.message, /is not an SSH private key in a format ssh2 reads \(OpenSSH, PEM or PuTTY\) .*\n  → set the privateKeyPath option to the path of the private key file \(not its \.pub\)/);
+    for (const error of [missing, wrong, notKey]) {
+      assert.is(error.kind, 'permanent', 'as a wrong password is: not retried');
+      assert.not.match(error.message, NO_TRACE);
+      assert.not.match(error.message, /wrong-staple|right-horse|Cannot parse/);
+    }
+  });
+}
+
 if (run && SSHD) {
   test('the bundled runbook runs over SSH and leaves the registry the simulated run leaves', async () => {
     const { hostFile, sshd, executor } = await setup();
@@ -106,6 +131,22 @@ if (run && SSHD) {
     try {
       const result = await expectSameAsSimulated(executor, hostFile, simFile);
       assert.ok(result.roundTrips <= 8, `round trips ${result.roundTrips}`);
+    } finally {
+      await executor.close();
+      await sshd.stop();
+    }
+  });
+
+  test('an encrypted key with the right RUNBOOK_SSH_PASSPHRASE logs in', async () => {
+    const { sshd } = await setup();
+    // The sshd's authorized key, encrypted with a passphrase.
+    const key = join(await tempDir(), 'id_ed25519');
+    await writeFile(key, await readFile(sshd.keyPath), { mode: 0o600 });
+    execFileSync('ssh-keygen', ['-q', '-p', '-P', '', '-N', 'right-horse-battery', '-f', key]);
+    const executor = createSshExecutor({ host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKeyPath: key, knownHostsPath: sshd.knownHostsPath, shell: PWSH!, agentBackend: 'file' });
+    try {
+      const [os] = await withEnv({ RUNBOOK_SSH_PASSPHRASE: 'right-horse-battery', SSH_AUTH_SOCK: undefined }, () => executor.run([{ op: 'os.info' }]));
+      assert.is((os as { caption: string }).caption, 'Microsoft Windows Server 2016 Datacenter');
     } finally {
       await executor.close();
       await sshd.stop();
