@@ -53,8 +53,12 @@ export interface FleetCommandOptions {
 /** An outcome's label in its colour. */
 
 export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
+  // An empty pattern (an unset shell variable: `--limit "$HOSTS"`) must not widen the run to every host.
+  if (o.limit !== undefined && o.limit.split(/[,:]/).every((t) => t.trim() === '')) {
+    throw new UsageError(`--limit "${o.limit}" names no host (an unset shell variable?): give host names, groups or patterns, or leave --limit out to run every host`);
+  }
   let inventory = await loadInventory(o.inventory);
-  if (o.limit) {
+  if (o.limit !== undefined) {
     const refs = await limitRefs(o.where, o.limit);
     const whole = inventory;
     inventory = limitInventory(whole, o.limit, refs);

@@ -144,6 +144,8 @@ function kindIssues(
     Object.entries(definition.parameters ?? {}).map(([k, p]) => [k, (p.default ?? placeholderFor(p.type)) as Json]),
   );
   const earlier = new Map<string, StepKind<unknown> | undefined>();
+  // The readable steps before this one, by id: a duplicate is looked for among its namesakes only.
+  const byId = new Map<unknown, StepDefinition[]>();
   definition.steps.forEach((step, i) => {
     const at = `steps[${i}]${'id' in step ? ` (id ${String(step.id)})` : ''}`;
     if (!readable(i)) {
@@ -155,7 +157,9 @@ function kindIssues(
       return;
     }
     issues.push(...conditionIssues(step, definition, `${at}.when`));
-    const twin = definition.steps.slice(0, i).find((s, j) => readable(j) && s.id === step.id && !exclusive(s, step));
+    const namesakes = byId.get(step.id) ?? [];
+    const twin = namesakes.find((s) => !exclusive(s, step));
+    byId.set(step.id, [...namesakes, step]);
     if (twin) {
       issues.push(`${at}.id: duplicate step id "${step.id}"; two steps may share an id only when their \`when:\` conditions cannot both hold`);
     }
@@ -274,7 +278,12 @@ export async function parseRunbookText(text: string, file: string): Promise<unkn
   if (doc.errors.length > 0) {
     throw new ValidationError('the runbook is not valid YAML', doc.errors.map((e) => e.message), { where: file });
   }
-  return doc.toJS();
+  try {
+    return doc.toJS();
+  } catch (cause) {
+    // Aliases are resolved here: too many of them (a document that expands to billions of nodes) is refused.
+    throw new ValidationError('the runbook is not valid YAML', [(cause as Error).message], { where: file, cause });
+  }
 }
 
 /** Reads and validates a YAML or JSON runbook file. */

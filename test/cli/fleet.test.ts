@@ -63,6 +63,9 @@ test('fleet usage errors exit 2 before anything runs', async () => {
     [['--inventory', inv, '--max-failures=-1'], /--max-failures takes a whole number of hosts \(0 or more\)/],
     [['--inventory', join(dir, 'missing.yaml')], /cannot read the inventory/],
     [['--target', 'local', '--limit', 'x'], /go with --inventory/],
+    // An unset shell variable (`--limit "$HOSTS"`) must not widen the run to every host.
+    [['--inventory', inv, '--limit', '', '--yes'], /--limit "" names no host \(an unset shell variable\?\)/],
+    [['--inventory', inv, '--limit', ' , ', '--yes'], /--limit " , " names no host/],
   ] as const) {
     const r = await cli(['run', 'orchestrator-tls12', '--state-dir', join(dir, 'state'), ...args]);
     assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);

@@ -132,6 +132,22 @@ test('bad documents: YAML syntax, unknown fields, duplicate ids, retry policies'
   assert.ok(retry.issues.some((i) => i.startsWith('retry.minTimeout')), retry.issues.join());
 });
 
+test('a YAML document whose aliases expand without end is refused as invalid YAML, naming the file', async () => {
+  // Nine levels of ten aliases each: a billion nodes once expanded.
+  const levels = Array.from({ length: 9 }, (_, i) => `l${i + 1}: &l${i + 1} [${Array(10).fill(`*l${i}`).join(', ')}]`);
+  const file = await docFile(['l0: &l0 [x]', ...levels, 'name: bomb', 'steps: *l9'].join('\n'));
+  const error = await issuesOf(file);
+  assert.match(error.message, /the runbook is not valid YAML/);
+  assert.match(error.message, new RegExp(file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+});
+
+test('duplicate ids among many steps are found without comparing every pair', async () => {
+  const steps = Array.from({ length: 3000 }, (_, i) => `  - {id: s${i}, uses: windows/schannel}`);
+  steps.push('  - {id: s17, uses: windows/schannel}');
+  const dup = await issuesOf(await docFile(`name: x\nsteps:\n${steps.join('\n')}\n`));
+  assert.equal(dup.issues.filter((i) => i.includes('duplicate step id')), ['steps[3000] (id s17).id: duplicate step id "s17"; two steps may share an id only when their `when:` conditions cannot both hold']);
+});
+
 test('`when:` selects steps by parameter value; a step runs when every parameter it names has one of its values', () => {
   const def: RunbookDefinition = {
     name: 'w',
