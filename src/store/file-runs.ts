@@ -7,7 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomicUnsyncedAsync } from '../util/write-atomic.js';
 import { JournalError } from '../errors.js';
-import { readJournal } from './file-journal.js';
+import { readJournalFile } from './file-journal.js';
 import { replay, resultOf } from '../engine/replay.js';
 import { damagedSummary, summaryOf, type RunSummary } from '../engine/run-index.js';
 
@@ -44,6 +44,33 @@ async function summaryFromFile(runDir: string): Promise<RunSummary | null> {
   }
 }
 
+/**
+ * Refuses a journal shorter than it was when its run last ended a drive (`summary.json` says how long it
+ * was then). A journal only grows — a torn last line or an unflushed batch is cut back to what was
+ * durable, never below what a drive that ended had made durable — so a shorter one was cut by something
+ * else, and replayed as it is it would tell a run that stopped half-way: a resume would take the lost
+ * steps for never run, and a rollback would undo only what is left.
+ *
+ * @example
+ * ```ts
+ * await refuseCutJournal('.runbook/runs/20261207-101500-orchestrator-tls12-a1b2c3', 33_000); // throws JOURNAL_CORRUPT if summary.json says 67,487
+ * ```
+ */
+export async function refuseCutJournal(runDir: string, size: number): Promise<void> {
+  let recorded: number;
+  try {
+    recorded = (JSON.parse(await readFile(join(runDir, 'summary.json'), 'utf8')) as SummaryFile).journalBytes;
+  } catch {
+    return;
+  }
+  if (typeof recorded === 'number' && size < recorded) {
+    throw new JournalError('JOURNAL_CORRUPT', `the journal is ${size} bytes, shorter than the ${recorded} it had when its run last ended a drive (summary.json): it was cut, and the records it lost are not to be guessed`, {
+      where: join(runDir, 'journal.jsonl'),
+      hint: 'restore journal.jsonl from a backup; meanwhile `runbook inspect --target …` shows what the target holds (the undo.reg/undo.ps1 beside it, if any, undo what the run changed)',
+    });
+  }
+}
+
 /** Every run in the state directory, oldest first; a run whose journal cannot be read is listed as `damaged`. */
 export async function listRuns(stateDir: string): Promise<RunSummary[]> {
   let ids: string[];
@@ -62,7 +89,8 @@ export async function listRuns(stateDir: string): Promise<RunSummary[]> {
           const cached = await summaryFromFile(runDirOf(stateDir, id));
           if (cached) return { ...cached, runId: id };
           try {
-            const { records } = await readJournal(join(runDirOf(stateDir, id), 'journal.jsonl'));
+            const { records, size } = await readJournalFile(join(runDirOf(stateDir, id), 'journal.jsonl'));
+            await refuseCutJournal(runDirOf(stateDir, id), size);
             return summaryOf(id, resultOf(replay(records), stateDir));
           } catch (error) {
             return damagedSummary(id, error);

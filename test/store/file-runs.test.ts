@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listRuns } from '../../src/store/file-runs.js';
+import { Runner, bundledStepKinds, createSimulatedExecutor, type JournalError } from '../../src/index.js';
 import { makeHost, runToEnd, tempDir } from '../helpers.js';
 
 test('status reads the summary kept beside a journal only while the journal is as it was', async () => {
@@ -28,6 +29,33 @@ test('a run without a summary (a crashed drive) is replayed; a damaged one is li
   const [run] = await listRuns(stateDir);
   assert.is(run.status, 'damaged');
   assert.match(run.error!, /corrupt journal record .*journal\.jsonl:4\)/);
+});
+
+test('a journal cut shorter than its summary says is damaged, and refused by a resume or a rollback', async () => {
+  const stateDir = await tempDir();
+  const host = await makeHost('server-2016');
+  const { result } = await runToEnd(host, { stateDir });
+  const journal = join(stateDir, 'runs', result.runId, 'journal.jsonl');
+  const text = await readFile(journal, 'utf8');
+  // Whole lines kept (a clean cut: nothing torn to give it away), the last steps' records gone.
+  await writeFile(journal, `${text.split('\n').slice(0, 20).join('\n')}\n`);
+  const [run] = await listRuns(stateDir);
+  assert.is(run.status, 'damaged');
+  assert.match(run.error!, /the journal is \d+ bytes, shorter than the \d+ it had when its run last ended a drive \(summary\.json\): it was cut/);
+  const before = await readFile(host, 'utf8');
+  const runner = new Runner({ stateDir, kinds: bundledStepKinds() });
+  const executor = await createSimulatedExecutor(host);
+  for (const drive of [() => runner.rollback(result.runId, { executor }), () => runner.resume(result.runId, { executor })]) {
+    let code = '';
+    try {
+      await (await drive()).result;
+    } catch (error) {
+      code = (error as JournalError).code;
+    }
+    assert.is(code, 'JOURNAL_CORRUPT');
+  }
+  await executor.close();
+  assert.is(await readFile(host, 'utf8'), before, 'nothing on the target changed');
 });
 
 test.run();
