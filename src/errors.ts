@@ -93,7 +93,7 @@ export class LeaseError extends StateError<LeaseErrorCode> {
 }
 
 /** Codes of {@link RunStateError}. */
-export type RunStateErrorCode = 'NOT_RESUMABLE' | 'FINGERPRINT_MISMATCH' | 'RUNBOOK_CHANGED';
+export type RunStateErrorCode = 'NOT_RESUMABLE' | 'FINGERPRINT_MISMATCH' | 'RUNBOOK_CHANGED' | 'TARGET_MISMATCH';
 
 /**
  * What was asked does not fit the run's state: it exists already, it cannot be resumed or rolled back,

@@ -175,11 +175,13 @@ async function startSegment(run: OpenRun, options: DriveOptions): Promise<DriveE
   const resumed = state.segments.length > 0;
   const position = positionOf(state);
   const stuck = state.segments.filter((s) => s.resume && s.position === position && !(s.awaiting && EXPECTED_WAITS.has(s.awaiting))).length;
-  await journal.append({ type: 'segment.started', position, resume: resumed, pid: process.pid, mode: options.mode });
+  // The target this drive reaches, journaled when it is not the one the run recorded (`--target`).
+  const target = options.executor.target;
+  await journal.append({ type: 'segment.started', position, resume: resumed, pid: process.pid, mode: options.mode, ...(target !== started.target ? { target } : {}) });
   run.events.emit('run:start', {
     runId: run.runId,
     runbook: definition.name,
-    target: started.target,
+    target,
     checkMode: started.checkMode,
     resumed,
     steps: definition.steps.map((s) => s.id),

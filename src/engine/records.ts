@@ -37,7 +37,15 @@ export interface RunStartedRecord {
 /** Counters a step's record carries: calls to the target, polls while it restarted, retries. */
 export type StepCounters = { roundTrips: number; pollRoundTrips: number; retries: number };
 
-export type SegmentStarted = { type: 'segment.started'; position: string; resume: boolean; pid: number; mode: 'drive' | 'rollback' };
+export type SegmentStarted = {
+  type: 'segment.started';
+  position: string;
+  resume: boolean;
+  pid: number;
+  mode: 'drive' | 'rollback';
+  /** The target this drive reached, when it is not the run's recorded `target` (a resume or rollback with `--target`). */
+  target?: string;
+};
 export type StepStarted = { type: 'step.started'; index: number; stepId: string; params: Json };
 export type StepSnapshot = {
   type: 'step.snapshot';

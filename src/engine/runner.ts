@@ -11,6 +11,7 @@ import { DurabilityError, RunStateError, ValidationError, diskErrorOf } from '..
 import type { Executor } from '../executors/types.js';
 import type { Clock } from '../util/clock.js';
 import { drive } from './drive.js';
+import { checkSameMachine } from './target-machine.js';
 import { RunEmitter } from './events.js';
 import type { StepKindRegistry } from './kinds.js';
 import { checkStepParameters, resolveParameters, validateRunbook } from './loader.js';
@@ -211,7 +212,7 @@ export class Runner<S extends RunStore = RunStore> {
       });
     }
     const secrets = this.readSecrets(started);
-    const { executor, owned } = await reach(options, started);
+    const { executor, owned } = await reach(options, started, records, options.force ?? false);
     return this.launch(runId, executor, secrets, options.overrides ?? {}, { mode: 'drive', checkMode: started.checkMode, records, owned });
   }
 
@@ -224,7 +225,7 @@ export class Runner<S extends RunStore = RunStore> {
     const records = options.records ?? (await this.store.readJournal(runId));
     const started = startedRecordIn(records, runId);
     const secrets = this.readSecrets(started);
-    const { executor, owned } = await reach(options, started);
+    const { executor, owned } = await reach(options, started, records, options.force ?? false);
     return this.launch(runId, executor, secrets, {}, { mode: options.force ? 'force-rollback' : 'rollback', checkMode: started.checkMode, records, owned });
   }
 
@@ -372,11 +373,22 @@ export class Runner<S extends RunStore = RunStore> {
   }
 }
 
-/** The executor a resume or rollback drives with: the one given, or one connected to the run's target (the runner's to close). */
-async function reach(options: Reach, started: RunStartedRecord): Promise<{ executor: Executor; owned: boolean }> {
-  if (options.executor) return { executor: options.executor, owned: false };
-  if (typeof options.connect !== 'function') throw new ValidationError('a resume or rollback needs an executor, or a connect function for the target the run recorded', ['executor', 'connect']);
-  return { executor: await options.connect(options.target ?? started.targetSpec ?? started.target), owned: true };
+/**
+ * The executor a resume or rollback drives with: the one given, or one connected to the run's target
+ * (the runner's to close) — refused (`TARGET_MISMATCH`, closed) before anything changes when it reaches
+ * another machine than the run's ({@link checkSameMachine}; `force` accepts another address of it).
+ */
+async function reach(options: Reach, started: RunStartedRecord, records: readonly JournalRecord[], force: boolean): Promise<{ executor: Executor; owned: boolean }> {
+  if (!options.executor && typeof options.connect !== 'function') throw new ValidationError('a resume or rollback needs an executor, or a connect function for the target the run recorded', ['executor', 'connect']);
+  const executor = options.executor ?? (await options.connect!(options.target ?? started.targetSpec ?? started.target));
+  const owned = !options.executor;
+  try {
+    await checkSameMachine(executor, started, records, { force, handed: !owned });
+  } catch (error) {
+    if (owned) await executor.close().catch(() => undefined);
+    throw error;
+  }
+  return { executor, owned };
 }
 
 /**

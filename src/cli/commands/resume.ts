@@ -57,8 +57,8 @@ export const resume: RunbookCommand = {
           .argument('[id]', 'the run or fleet to continue')
           .option('--all', 'every unfinished run in the state directory; each is attempted, refusals listed')
           .option('--allow-restart', 'the restart window is open: the run may restart the target now')
-          .option('--force', 'go on although the runbook changed (or its file is gone): the journaled definition is used')
-          .option('-t, --target <target>', "reconnect another way than the run's own target")
+          .option('--force', 'go on although the runbook changed (or its file is gone): the journaled definition is used; take --target as another address of the run’s machine')
+          .option('-t, --target <target>', "reach the run's machine another way (transport, user, port); another host is refused unless --force, another Windows always")
           .option('--on-target', 'the engine runs on the target itself')
           .addOption(retriesOption()),
       ),

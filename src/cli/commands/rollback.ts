@@ -38,9 +38,9 @@ export const rollback: RunbookCommand = {
             ].join(' '),
           )
           .argument('<id>', 'the run or fleet to undo')
-          .option('--force', 'undo values even where they changed since the run')
+          .option('--force', 'undo values even where they changed since the run; take --target as another address of the run’s machine')
           .option('-y, --yes', 'no confirmation before a fleet is rolled back (asked only on a terminal)')
-          .option('-t, --target <target>', "reconnect another way than the run's own target"),
+          .option('-t, --target <target>', "reach the run's machine another way (transport, user, port); another host is refused unless --force, another Windows always"),
       ),
       async (values: RollbackOptions, [id]) => {
         const where = await storeOf(values);
