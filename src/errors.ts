@@ -2,6 +2,7 @@
  * The few error classes of runbook-engine. Each has a fixed `name`, a string `code`, the underlying
  * error as `cause`, and a message that says what failed, where, and what to do next.
  */
+import { dirname } from 'node:path';
 
 /** Fields shared by every runbook-engine error. */
 export interface ErrorDetails {
@@ -194,6 +195,83 @@ export const DISK_ERRORS: ReadonlySet<string> = new Set(['ENOSPC', 'EIO', 'EROFS
 export function diskErrorOf(error: unknown): string | null {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   return typeof code === 'string' && DISK_ERRORS.has(code) ? code : null;
+}
+
+/**
+ * What a disk error code means, in the operator's words: ENOSPC "the disk is full", EDQUOT "the disk
+ * quota is used up", EFBIG "the file is too large for its file system" (not a full disk), …
+ *
+ * @example
+ * ```ts
+ * diskProblem('ENOSPC'); // 'the disk is full'
+ * ```
+ */
+export function diskProblem(errno: string): string {
+  switch (errno) {
+    case 'ENOSPC':
+      return 'the disk is full';
+    case 'EDQUOT':
+      return 'the disk quota is used up';
+    case 'EFBIG':
+      return 'the file is too large for its file system';
+    case 'EROFS':
+      return 'the file system is read-only';
+    case 'EACCES':
+    case 'EPERM':
+      return 'writing is not permitted';
+    default:
+      return 'the disk failed the write';
+  }
+}
+
+/**
+ * What to do about a disk error in `dir`, up to "then …" (the caller says what comes next).
+ *
+ * @example
+ * ```ts
+ * diskAdvice('ENOSPC', '/var/runbook'); // 'free space in /var/runbook'
+ * ```
+ */
+export function diskAdvice(errno: string, dir: string): string {
+  switch (errno) {
+    case 'ENOSPC':
+      return `free space in ${dir}`;
+    case 'EDQUOT':
+      return `free space in ${dir} (or raise the quota)`;
+    case 'EFBIG':
+      return `check the file size limit of ${dir} (its file system, \`ulimit -f\`)`;
+    case 'EROFS':
+    case 'EACCES':
+    case 'EPERM':
+      return `make ${dir} writable again`;
+    default:
+      return `free space in ${dir} (or make it writable again, or check its disk)`;
+  }
+}
+
+/** Codes only a write gives. */
+const WRITE_ONLY_ERRORS: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'SHORT_WRITE']);
+/** System calls that write. */
+const WRITE_CALLS: ReadonlySet<string> = new Set(['write', 'fsync', 'fdatasync', 'rename', 'mkdir', 'ftruncate', 'copyfile']);
+
+/**
+ * A file that could not be written as the operator reads it: the file, the code and what it means,
+ * and what to do (`then` says what comes after, e.g. "run the command again"). Null for an error
+ * that is not a failed write of a file named by its `path` with one of {@link DISK_ERRORS}.
+ *
+ * @example
+ * ```ts
+ * fileWriteFailure(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', path: '/x/h.json' }), 'run the command again');
+ * // { message: '/x/h.json could not be written (ENOSPC: the disk is full)', hint: 'free space in /x, then run the command again' }
+ * ```
+ */
+export function fileWriteFailure(error: unknown, then: string): { message: string; hint: string; errno: string; file: string } | null {
+  const errno = diskErrorOf(error);
+  const file = (error as NodeJS.ErrnoException | null)?.path;
+  if (!errno || typeof file !== 'string') return null;
+  // EACCES, EPERM and EIO refuse a read as well: told as a refused write only when it was one.
+  if (!WRITE_ONLY_ERRORS.has(errno) && !WRITE_CALLS.has(String((error as NodeJS.ErrnoException).syscall))) return null;
+  return { message: `${file} could not be written (${errno}: ${diskProblem(errno)})`, hint: `${diskAdvice(errno, dirname(file))}, then ${then}`, errno, file };
 }
 
 /** Error classes an executor reports; `transient` ones are retried by the engine. */

@@ -3,7 +3,7 @@
  * message that says what to do, never a stack trace for an expected error. Only the CLI turns errors
  * into exit codes; the library never exits.
  */
-import { DurabilityError, ExecutorError, StateError, StepError, ValidationError } from '../errors.js';
+import { DurabilityError, ExecutorError, StateError, StepError, ValidationError, fileWriteFailure } from '../errors.js';
 import type { RunResult } from '../engine/types.js';
 import { UsageError } from './args.js';
 import { ExitCode } from './exit-codes.js';
@@ -70,6 +70,9 @@ export function explain(error: unknown): { code: number; message: string; kind: 
     };
   }
   if (error instanceof StepError) return { code: ExitCode.failed, message: error.message, kind: error.code };
+  // A file the disk refused (full, read-only, failing): which file, what it means, what to do.
+  const refused = fileWriteFailure(error, 'run the command again');
+  if (refused) return { code: ExitCode.usage, message: `${refused.message}\n  → ${refused.hint}`, kind: refused.errno };
   const code = (error as NodeJS.ErrnoException)?.code;
   if (typeof code === 'string' && ['ENOENT', 'EACCES', 'ENOTDIR', 'EISDIR', 'EEXIST', 'EROFS', 'EPERM', 'ENOSPC', 'EDQUOT', 'EIO'].includes(code)) {
     return { code: ExitCode.usage, message: (error as Error).message, kind: code };

@@ -5,6 +5,7 @@
  */
 import { handshakeRows } from '../engine/report.js';
 import type { Change, RunResult } from '../engine/types.js';
+import { diskProblem } from '../errors.js';
 import { OUTCOMES } from '../engine/outcome.js';
 import { bold, dim, green, red, yellow } from './colors.js';
 import { urlWithoutPassword } from '../util/without-password.js';
@@ -86,6 +87,7 @@ export function renderSummary(result: RunResult, reportPath: string): string {
     lines.push(`  continue with: runbook resume ${result.runId}${allow} ${where}`);
     if (result.awaiting === 'restart-window') lines.push(`  or undo it:    runbook rollback ${result.runId} ${where}`);
   }
-  lines.push(`  report: ${reportPath}`);
+  const unwritten = result.unwritten?.find((u) => /report\.md$/.test(u.file));
+  lines.push(unwritten ? `  report: ${reportPath} ${red(`not written (${unwritten.errno}: ${diskProblem(unwritten.errno)})`)}` : `  report: ${reportPath}`);
   return `${lines.join('\n')}\n`;
 }

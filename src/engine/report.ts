@@ -177,11 +177,18 @@ function handshakeTable(result: RunResult): string[] {
   return lines;
 }
 
+/** The reports of a run: `report.json` and `report.md` in its directory, each with its content. */
+export function reportFiles(result: RunResult, runDir: string): { file: string; content: () => string }[] {
+  return [
+    { file: join(runDir, 'report.json'), content: () => `${JSON.stringify(result, null, 2)}\n` },
+    { file: join(runDir, 'report.md'), content: () => renderReportMarkdown(result) },
+  ];
+}
+
 /** Writes `report.json` and `report.md` into a run's directory; returns their paths. */
 export async function writeReports(result: RunResult, runDir: string): Promise<{ json: string; markdown: string }> {
-  const json = join(runDir, 'report.json');
-  const markdown = join(runDir, 'report.md');
-  await writeFileAtomic(json, `${JSON.stringify(result, null, 2)}\n`);
-  await writeFileAtomic(markdown, renderReportMarkdown(result));
-  return { json, markdown };
+  const [json, markdown] = reportFiles(result, runDir);
+  await writeFileAtomic(json.file, json.content());
+  await writeFileAtomic(markdown.file, markdown.content());
+  return { json: json.file, markdown: markdown.file };
 }

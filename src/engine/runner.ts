@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
-import { DurabilityError, RunStateError, ValidationError, diskErrorOf } from '../errors.js';
+import { DurabilityError, InternalError, RunStateError, ValidationError, diskAdvice, diskErrorOf, diskProblem } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Clock } from '../util/clock.js';
 import { drive } from './drive.js';
@@ -19,10 +19,11 @@ import { JOURNAL_FORMAT, type RunStartedRecord } from './replay.js';
 import { runResult, startedRecordIn, startedRecordOf, summaryOf, type RunSummary } from './run-index.js';
 import { loadRunbook } from './bundled.js';
 import type { JournalRecord, JournalWriter, LeaseOptions, RunJournal, RunStore } from './run-store.js';
-import { withUndoFiles, writeReports, writeUndoFiles } from './report.js';
+import { reportFiles, withUndoFiles, writeUndoFiles } from './report.js';
+import { writeFileAtomic } from '../util/write-atomic.js';
 import type { RetryPolicy } from './retry.js';
 import type { LoadedRunbook, RunbookDefinition } from './runbook.js';
-import type { Json, RunResult } from './types.js';
+import type { Json, RunResult, UnwrittenFile } from './types.js';
 
 /** A run under way. Attach listeners to `events` right away: the run starts on the next tick. */
 export interface Run {
@@ -212,7 +213,10 @@ export class Runner<S extends RunStore = RunStore> {
       });
     }
     const secrets = this.readSecrets(started);
-    const { executor, owned } = await reach(options, started, records, options.force ?? false);
+    // A run that ended is not driven again: its resume writes its files again from the journal (those a
+    // full disk refused when it ended) and needs no connection to its target.
+    const ended = !options.executor && records.some((r) => r.type === 'run.ended');
+    const { executor, owned } = ended ? { executor: unconnected(options.target ?? started.targetSpec ?? started.target, started.executor), owned: false } : await reach(options, started, records, options.force ?? false);
     return this.launch(runId, executor, secrets, options.overrides ?? {}, { mode: 'drive', checkMode: started.checkMode, records, owned });
   }
 
@@ -251,6 +255,36 @@ export class Runner<S extends RunStore = RunStore> {
   }
 
   /**
+   * Writes the files of a drive that ended: undo files, reports, the store's summary. Each that fails
+   * as a full or failing disk does (any system error of a file) is noted in the result's `unwritten`
+   * and told as a warning; the others are still written. Anything else (a bug) is thrown.
+   */
+  private async writeRunFiles(result: RunResult, records: readonly JournalRecord[], runId: string, runDir: string, events: RunEmitter): Promise<RunResult> {
+    const unwritten: UnwrittenFile[] = [];
+    const attempt = async <T>(what: string, write: () => Promise<T>): Promise<T | null> => {
+      try {
+        return await write();
+      } catch (error) {
+        const e = error as NodeJS.ErrnoException | null;
+        if (typeof e?.code !== 'string' || !(diskErrorOf(e) || e.syscall)) throw error;
+        const file = typeof e.path === 'string' ? e.path : resolve(runDir, what);
+        unwritten.push({ file, errno: e.code, message: String(e.message).split('\n')[0] });
+        events.emit('log', { runId, level: 'warn', message: unwrittenWarning(runId, file, e.code, this.store.localDir, result.status !== 'awaiting-resume' && result.status !== 'running') });
+        return null;
+      }
+    };
+    let reported = withUndoFiles(result, await attempt('undo.reg', () => writeUndoFiles(result, records, this.options.kinds, runDir)));
+    const withUnwritten = (): RunResult => (unwritten.length > 0 ? { ...reported, unwritten: [...unwritten] } : reported);
+    // The report says which files are missing (an undo file the disk refused).
+    reported = withUnwritten();
+    // Each report apart: one the disk refuses does not keep the other from being written.
+    for (const { file, content } of reportFiles(reported, runDir)) await attempt(file, () => writeFileAtomic(file, content()));
+    reported = withUnwritten();
+    await attempt('summary.json', () => this.store.saveRun(runId, summaryOf(runId, reported)));
+    return withUnwritten();
+  }
+
+  /**
    * A write to the state directory that failed as a full or failing disk does becomes a
    * {@link DurabilityError} that tells the truth: which file, whether the run can be resumed, whether
    * a durable record shows that the target was changed (a step began to act, or to undo). Any other
@@ -268,7 +302,7 @@ export class Runner<S extends RunStore = RunStore> {
     // A step acts on the target only from a durable `acting` (or compensating) record on.
     const acted = [...new Set(records.filter((r) => r.type === 'step.snapshot' && (r.value === 'acting' || r.value === 'compensating')).map((r) => String(r.stepId)))];
     const ended = records.find((r) => r.type === 'run.ended');
-    const what = errno === 'ENOSPC' || errno === 'EDQUOT' || errno === 'EFBIG' ? 'the disk is full' : errno === 'EROFS' ? 'the file system is read-only' : errno === 'EACCES' || errno === 'EPERM' ? 'writing is not permitted' : 'the disk failed the write';
+    const what = diskProblem(errno);
     const target = ended
       ? `the run had ended ${String(ended.status)} (its journal says so); its reports were not all written`
       : acted.length > 0
@@ -281,8 +315,8 @@ export class Runner<S extends RunStore = RunStore> {
       {
         where: undefined,
         hint: resumable
-          ? `free space in ${dir} (or make it writable again), then \`runbook resume ${runId}\` continues the run exactly where it stopped`
-          : `free space in ${dir} (or make it writable again), then run again`,
+          ? `${diskAdvice(errno, dir)}, then \`runbook resume ${runId}\` continues the run exactly where it stopped`
+          : `${diskAdvice(errno, dir)}, then run again`,
         cause: error,
       },
     );
@@ -344,10 +378,11 @@ export class Runner<S extends RunStore = RunStore> {
           mode: mode === 'drive' ? 'drive' : 'rollback',
           force: mode === 'force-rollback',
         });
-        const reported = withUndoFiles(result, await writeUndoFiles(result, journal.records, this.options.kinds, runDir));
-        await writeReports(reported, runDir);
-        await this.store.saveRun(runId, summaryOf(runId, reported));
-        return reported;
+        // The drive is over and its journal durable (its end, or its wait, recorded): the files written
+        // from it now — undo files, reports, summary — are copies. One the disk refuses does not undo the
+        // run's outcome: the result says which could not be written (`unwritten`), and the run's next
+        // `runbook resume` writes them again from the journal.
+        return await this.writeRunFiles(result, journal.records, runId, runDir, events);
       } catch (error) {
         failure = await this.stopped(error, runId, journal?.records ?? []);
         throw failure;
@@ -371,6 +406,18 @@ export class Runner<S extends RunStore = RunStore> {
     })();
     return { id: runId, events, result, cancel: () => controller.abort(), interrupt: () => interrupter.abort() };
   }
+}
+
+/** The executor of a drive that calls no target (a run that ended): any call is a bug. */
+function unconnected(target: string, name: string): Executor {
+  return {
+    name: name as Executor['name'],
+    target,
+    onTarget: false,
+    roundTrips: 0,
+    run: () => Promise.reject(new InternalError(`run on ${target} ended: nothing is sent to its target`)),
+    close: async () => undefined,
+  };
 }
 
 /**
@@ -416,4 +463,16 @@ async function reloadRunbook(started: RunStartedRecord, kinds: StepKindRegistry,
 function inside(dir: string, file: string): boolean {
   const r = relative(resolve(dir), resolve(file));
   return r === '' || (!r.startsWith('..') && !isAbsolute(r));
+}
+
+/**
+ * The warning for a file of an ended drive that the disk refused: which file, why, that the journal is
+ * intact (the run's outcome stands), and how to get the file once there is room.
+ */
+export function unwrittenWarning(runId: string, file: string, errno: string, stateDir: string, ended = true): string {
+  const undo = /undo\.(reg|ps1)$/.test(file) ? ' (the by-hand undo of the changes this run left on the target)' : '';
+  const then = ended
+    ? `\`runbook resume ${runId}\` writes the run's files again from its journal (it neither connects to nor changes the target)`
+    : `\`runbook resume ${runId}\` continues the run and writes its files when it ends`;
+  return `${file}${undo} could not be written (${errno}: ${diskProblem(errno)}); the run's journal is intact and its outcome stands. ${diskAdvice(errno, stateDir)}, then ${then}; \`runbook status ${runId}\` shows the run meanwhile`;
 }

@@ -158,6 +158,21 @@ interface RunResultCommon {
   endedAt: string;
   stateDir: string;
   backups: string[];
+  /**
+   * The run's files this drive could not write when it ended (a full disk): its report, undo files or
+   * summary. The journal, and so the run, is intact; `runbook resume <id>` of the ended run writes them
+   * again from it. Absent when every file was written.
+   */
+  unwritten?: UnwrittenFile[];
+}
+
+/** A file of the run's directory that could not be written when its drive ended. */
+export interface UnwrittenFile {
+  file: string;
+  /** The system's error code: `ENOSPC`, `EDQUOT`, `EFBIG`, `EIO`, `EROFS`, … */
+  errno: string;
+  /** The error as the system said it (its first line). */
+  message: string;
 }
 
 /** Fields a status never has: reading them gives `undefined`, setting them does not compile. */

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { LeaseError } from '../errors.js';
-import { writeFileAtomicUnsyncedAsync } from '../util/write-atomic.js';
+import { naming, writeFileAtomicUnsyncedAsync } from '../util/write-atomic.js';
 import type { Lease, LeaseOptions } from '../engine/run-store.js';
 
 /** What a lease file holds. */
@@ -127,7 +127,8 @@ export async function acquireLease(dir: string, options: LeaseOptions = {}): Pro
       // and hold the run for a lease's length.
       await handle.close().catch(() => undefined);
       await rm(file, { force: true }).catch(() => undefined);
-      throw error;
+      // Named: a full disk's write error names no file of its own.
+      throw naming(error, file);
     }
     await handle.close();
   } catch (error) {

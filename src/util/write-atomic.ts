@@ -23,12 +23,53 @@ function tempFor(file: string): string {
   return `${file}.${processTag}-${written}.tmp`;
 }
 
+/**
+ * A failed write's error names the file that was to be written (not its temporary file): a write that
+ * fails as a full disk does gives no path of its own (`ENOSPC: no space left on device, write`).
+ */
+export function naming(error: unknown, file: string): unknown {
+  if (error && typeof error === 'object' && typeof (error as NodeJS.ErrnoException).code === 'string') {
+    try {
+      (error as NodeJS.ErrnoException).path = file;
+    } catch {
+      // a frozen error keeps its own
+    }
+  }
+  return error;
+}
+
+/**
+ * Test hook: the writes of files whose path ends with one of `suffixes` fail as a full (or failing)
+ * disk's do — with `code`, and no path of their own. Set in the process ({@link injectWriteFault}) or
+ * with `RUNBOOK_WRITE_FAULT=<suffix>[,<suffix>…]:<CODE>` in the environment (e.g. `report.json:ENOSPC`).
+ */
+export interface WriteFault {
+  suffixes: string[];
+  code: string;
+}
+
+let writeFault: WriteFault | null | undefined;
+
+/** Sets (or, with null, clears) the write fault of this process. */
+export function injectWriteFault(next: WriteFault | null): void {
+  writeFault = next;
+}
+
+function faultFor(file: string): void {
+  if (writeFault === undefined) {
+    const m = /^(.+):([A-Z]+)$/.exec(process.env.RUNBOOK_WRITE_FAULT ?? '');
+    writeFault = m ? { suffixes: m[1].split(','), code: m[2] } : null;
+  }
+  if (writeFault && writeFault.suffixes.some((suffix) => file.endsWith(suffix))) throw Object.assign(new Error(`${writeFault.code}: injected fault, write`), { code: writeFault.code, syscall: 'write' });
+}
+
 /** A failed write leaves no temporary file behind (on a full disk it would hold the space a retry needs). */
 export async function writeFileAtomic(file: string, content: string): Promise<void> {
   const tmp = tempFor(file);
   try {
     const handle = await open(tmp, 'w');
     try {
+      faultFor(file);
       await handle.writeFile(content);
       await handle.sync();
     } finally {
@@ -37,7 +78,7 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
     await rename(tmp, file);
   } catch (error) {
     await rm(tmp, { force: true }).catch(() => undefined);
-    throw error;
+    throw naming(error, file);
   }
 }
 
@@ -49,11 +90,12 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
 export async function writeFileAtomicUnsyncedAsync(file: string, content: string): Promise<void> {
   const tmp = tempFor(file);
   try {
+    faultFor(file);
     await writeFile(tmp, content);
     await rename(tmp, file);
   } catch (error) {
     await rm(tmp, { force: true }).catch(() => undefined);
-    throw error;
+    throw naming(error, file);
   }
 }
 
@@ -64,10 +106,11 @@ export async function writeFileAtomicUnsyncedAsync(file: string, content: string
 export function writeFileAtomicUnsynced(file: string, content: string): void {
   const tmp = tempFor(file);
   try {
+    faultFor(file);
     writeFileSync(tmp, content);
     renameSync(tmp, file);
   } catch (error) {
     rmSync(tmp, { force: true });
-    throw error;
+    throw naming(error, file);
   }
 }

@@ -305,6 +305,46 @@ test('a journal write the disk refuses: exit 75 naming the file, the changes and
   assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
 });
 
+test('report and summary files a full disk refuses after the run ended: the run keeps its outcome and exit code, a warning names each file and `runbook resume`, which writes them again', async () => {
+  const host = await makeHost('server-2016');
+  const state = await tempDir();
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST], { env: { RUNBOOK_WRITE_FAULT: 'report.json,report.md,summary.json:ENOSPC' } });
+  assert.is(r.code, 0, r.stderr);
+  assert.not.match(r.stderr, NO_TRACE);
+  assert.not.match(r.stderr, /^error:/m);
+  const runId = (await readdir(join(state, 'runs')))[0];
+  const runDir = join(state, 'runs', runId);
+  for (const file of ['report.json', 'report.md', 'summary.json']) {
+    assert.ok(r.stderr.includes(`${join(runDir, file)} could not be written (ENOSPC: the disk is full); the run's journal is intact and its outcome stands`), r.stderr);
+    assert.not.ok(existsSync(join(runDir, file)));
+  }
+  assert.match(r.stderr, new RegExp(`free space in ${state}, then \`runbook resume ${runId}\` writes the run's files again`));
+  assert.match(r.stdout, /report: .*report\.md not written \(ENOSPC: the disk is full\)/);
+  assert.ok(existsSync(join(runDir, 'undo.reg')), 'the undo files were written');
+  const again = await cli(['resume', runId, '--state-dir', state]);
+  assert.is(again.code, 0, again.stderr);
+  for (const file of ['report.json', 'report.md', 'summary.json']) assert.ok(existsSync(join(runDir, file)), file);
+  // A rollback's end, too.
+  const back = await cli(['rollback', runId, '--state-dir', state, '--yes'], { env: { RUNBOOK_WRITE_FAULT: 'report.md:EFBIG' } });
+  assert.not.match(back.stderr, NO_TRACE);
+  assert.not.match(back.stderr, /^error:/m);
+  assert.ok(back.stderr.includes(`${join(runDir, 'report.md')} could not be written (EFBIG: the file is too large for its file system)`), back.stderr);
+  assert.not.match(back.stderr, /disk is full/);
+  const status = await cli(['status', runId, '--state-dir', state, '--json']);
+  assert.is((JSON.parse(status.stdout) as { status: string }).status, 'rolled-back');
+});
+
+test('sim create and sim fleet on a full disk: exit 2 naming the file, the cause and what to do, no stack trace', async () => {
+  const dir = await tempDir();
+  const one = await cli(['sim', 'create', '--preset', 'server-2016', '--out', join(dir, 'h.json')], { env: { RUNBOOK_WRITE_FAULT: 'h.json:ENOSPC' } });
+  assert.is(one.code, 2, one.stderr);
+  assert.not.match(one.stderr, NO_TRACE);
+  assert.ok(one.stderr.includes(`error: ${join(dir, 'h.json')} could not be written (ENOSPC: the disk is full)\n  → free space in ${dir}, then run the command again`), one.stderr);
+  const many = await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet')], { env: { RUNBOOK_WRITE_FAULT: 'inventory.yaml:EDQUOT' } });
+  assert.is(many.code, 2, many.stderr);
+  assert.ok(many.stderr.includes(`${join(dir, 'fleet', 'inventory.yaml')} could not be written (EDQUOT: the disk quota is used up)`), many.stderr);
+});
+
 test('a mistyped store URL is refused without any part of its password, whatever the password holds', async () => {
   for (const url of ['postgre://rbe:pa/ss:w@rd@db:5432/runs', 'postgres//rbe:s3cr:et/x@db/runs']) {
     const r = await cli(['status', '--state-dir', await tempDir()], { env: { RUNBOOK_STORE: url } });

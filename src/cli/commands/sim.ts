@@ -2,9 +2,10 @@
  * `runbook sim`: simulated Windows hosts for tests, demos and dry runs.
  */
 import { dirname, join, resolve } from 'node:path';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { stringify as stringifyYaml } from 'yaml';
 import { packageRoot } from '../../util/package-root.js';
+import { writeFileAtomicUnsyncedAsync } from '../../util/write-atomic.js';
 import { ValidationError } from '../../errors.js';
 import { readHost, writeHost } from '../../simulator/executor.js';
 import { serveEndpoints } from '../../simulator/endpoints.js';
@@ -183,7 +184,8 @@ async function fleet(values: { preset: string; count: number; out: string; laten
     hosts: names.map((name, i) => ({ name, target: `sim:${name}.json`, groups: [i === 0 ? 'canary' : 'servers'] })),
     waves: [{ name: 'canary', groups: ['canary'] }, ...(count > 1 ? [{ name: 'rest', groups: ['servers'] }] : [])],
   };
-  await writeFile(
+  // Atomic, and a refused write names its file (a full disk's error names none).
+  await writeFileAtomicUnsyncedAsync(
     join(dir, 'inventory.yaml'),
     `# yaml-language-server: $schema=${join(packageRoot(), 'schemas', 'inventory.schema.json')}\n# ${count} simulated ${values.preset} host(s): a canary first, then the rest.\n${stringifyYaml(inventory)}`,
   );
