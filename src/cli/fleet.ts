@@ -54,8 +54,12 @@ export interface FleetCommandOptions {
 
 export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
   // An empty pattern (an unset shell variable: `--limit "$HOSTS"`) must not widen the run to every host.
-  if (o.limit !== undefined && o.limit.split(/[,:]/).every((t) => t.trim() === '')) {
-    throw new UsageError(`--limit "${o.limit}" names no host (an unset shell variable?): give host names, groups or patterns, or leave --limit out to run every host`);
+  if (o.limit !== undefined) {
+    const tokens = o.limit.split(/[,:]/).map((t) => t.trim());
+    if (tokens.every((t) => t === '')) throw new UsageError(`--limit "${o.limit}" names no host (an unset shell variable?): give host names, groups or patterns, or leave --limit out to run every host`);
+    // `!$SKIP` with SKIP unset is a lone `!`: excluding nothing, it would select every host.
+    const bare = tokens.find((t) => /^[!&@]$/.test(t));
+    if (bare) throw new UsageError(`--limit "${o.limit}": "${bare}" names no host (an unset shell variable?): give a host, group or pattern after it`);
   }
   let inventory = await loadInventory(o.inventory);
   if (o.limit !== undefined) {

@@ -15,7 +15,7 @@ import { checkSameMachine } from './target-machine.js';
 import { RunEmitter } from './events.js';
 import type { StepKindRegistry } from './kinds.js';
 import { checkStepParameters, resolveParameters, validateRunbook } from './loader.js';
-import { JOURNAL_FORMAT, type RunStartedRecord } from './replay.js';
+import { JOURNAL_FORMAT, replay, type RunStartedRecord } from './replay.js';
 import { runResult, startedRecordIn, startedRecordOf, summaryOf, type RunSummary } from './run-index.js';
 import { loadRunbook } from './bundled.js';
 import type { JournalRecord, JournalWriter, LeaseOptions, RunJournal, RunStore } from './run-store.js';
@@ -215,7 +215,9 @@ export class Runner<S extends RunStore = RunStore> {
     const secrets = this.readSecrets(started);
     // A run that ended is not driven again: its resume writes its files again from the journal (those a
     // full disk refused when it ended) and needs no connection to its target.
-    const ended = !options.executor && records.some((r) => r.type === 'run.ended');
+    // Ended as the journal replays: an operator's rollback after a run ended (`saga.started`) makes it
+    // run again, and its resume must reach the target.
+    const ended = !options.executor && replay(records).ended !== null;
     const { executor, owned } = ended ? { executor: unconnected(options.target ?? started.targetSpec ?? started.target, started.executor), owned: false } : await reach(options, started, records, options.force ?? false);
     return this.launch(runId, executor, secrets, options.overrides ?? {}, { mode: 'drive', checkMode: started.checkMode, records, owned });
   }
@@ -250,7 +252,8 @@ export class Runner<S extends RunStore = RunStore> {
 
   private readSecrets(started: RunStartedRecord): Record<string, Json> {
     if (started.secrets.length === 0) return {};
-    const { params } = resolveParameters({ ...started.runbook, parameters: Object.fromEntries(Object.entries(started.runbook.parameters ?? {}).filter(([k]) => started.secrets.includes(k))) }, {});
+    // A run started before secrets had to be four characters long goes on with the ones it started with.
+    const { params } = resolveParameters({ ...started.runbook, parameters: Object.fromEntries(Object.entries(started.runbook.parameters ?? {}).filter(([k]) => started.secrets.includes(k))) }, {}, process.env, { shortSecrets: true });
     return params;
   }
 

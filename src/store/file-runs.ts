@@ -57,13 +57,16 @@ async function summaryFromFile(runDir: string): Promise<RunSummary | null> {
  * ```
  */
 export async function refuseCutJournal(runDir: string, size: number): Promise<void> {
-  let recorded: number;
+  let file: SummaryFile;
   try {
-    recorded = (JSON.parse(await readFile(join(runDir, 'summary.json'), 'utf8')) as SummaryFile).journalBytes;
+    file = JSON.parse(await readFile(join(runDir, 'summary.json'), 'utf8')) as SummaryFile;
   } catch {
     return;
   }
-  if (typeof recorded === 'number' && size < recorded) {
+  // A plan's journal is flushed only as it closes, after its summary is written: a power loss between
+  // the two can leave it shorter — and a plan changed nothing a lost record could hide.
+  const recorded = file.journalBytes;
+  if (file.summary?.status !== 'planned' && typeof recorded === 'number' && size < recorded) {
     throw new JournalError('JOURNAL_CORRUPT', `the journal is ${size} bytes, shorter than the ${recorded} it had when its run last ended a drive (summary.json): it was cut, and the records it lost are not to be guessed`, {
       where: join(runDir, 'journal.jsonl'),
       hint: 'restore journal.jsonl from a backup; meanwhile `runbook inspect --target …` shows what the target holds (the undo.reg/undo.ps1 beside it, if any, undo what the run changed)',

@@ -66,6 +66,8 @@ test('fleet usage errors exit 2 before anything runs', async () => {
     // An unset shell variable (`--limit "$HOSTS"`) must not widen the run to every host.
     [['--inventory', inv, '--limit', '', '--yes'], /--limit "" names no host \(an unset shell variable\?\)/],
     [['--inventory', inv, '--limit', ' , ', '--yes'], /--limit " , " names no host/],
+    // `!$SKIP` with SKIP unset: a lone `!` excludes nothing and would select every host.
+    [['--inventory', inv, '--limit', 'host-1,!', '--yes'], /--limit "host-1,!": "!" names no host/],
   ] as const) {
     const r = await cli(['run', 'orchestrator-tls12', '--state-dir', join(dir, 'state'), ...args]);
     assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);

@@ -22,7 +22,7 @@ import {
   type SimHostState,
 } from '../../src/index.js';
 import { bundledRunbooksDir } from '../../src/engine/bundled.js';
-import { driveChild, hostOf, kinds, makeHost, newRunner, tempDir } from '../helpers.js';
+import { driveChild, hostOf, kinds, makeHost, newRunner, registryText, tempDir } from '../helpers.js';
 
 async function child(args: string[], crashAfter?: number): Promise<RunResult | null> {
   return (await driveChild(args, crashAfter)).result ?? null;
@@ -126,6 +126,25 @@ test('a resume given a connect function reaches the target the run recorded, aft
   assert.is(done.status, 'succeeded');
   assert.equal(asked, [`sim:${host}`]);
   assert.is(closed, 1);
+});
+
+test('an operator\'s rollback interrupted after the run ended is resumed against the target, and undoes it all', async () => {
+  const host = await makeHost('server-2016');
+  const before = await registryText(host);
+  const runner = newRunner(await tempDir());
+  const connect = (target: string) => createSimulatedExecutor(target.slice('sim:'.length));
+  const executor = await createSimulatedExecutor(host);
+  const first = await runner.start(await loadRunbook('orchestrator-tls12', kinds), { executor, params: { pollIntervalMs: 10 }, target: `sim:${host}` }).result;
+  assert.is(first.status, 'succeeded');
+  // The rollback stops at its first safe point after a step was undone: the journal holds the forward
+  // run's run.ended, then the saga's records, and no end of its own.
+  const rollback = await runner.rollback(first.runId, { connect });
+  rollback.events.on('step:compensation', () => rollback.interrupt());
+  assert.is((await rollback.result).status, 'awaiting-resume');
+  assert.is.not(await registryText(host), before, 'the rollback stopped with changes left');
+  const resumed = await (await runner.resume(first.runId, { connect, overrides: { allowRestart: true } })).result;
+  assert.is(resumed.status, 'rolled-back', JSON.stringify(resumed.steps.map((s) => s.compensation?.detail)));
+  assert.is(await registryText(host), before);
 });
 
 test('a resume that finds its run driven by another closes the connection it made for it', async () => {

@@ -80,6 +80,8 @@ test('a secret shorter than four characters is refused, never shown: masked as a
   assert.match(message, /token: the value of \$RBE_TOKEN is shorter than 4 characters \(not shown: it is secret\)/);
   assert.not.ok(message.includes('x9Q'));
   assert.equal(resolveParameters(definition, {}, { RBE_TOKEN: 'x9Qz' }).params, { token: 'x9Qz' });
+  // A run started before the rule goes on with the secret it started with (resume, rollback).
+  assert.equal(resolveParameters(definition, {}, { RBE_TOKEN: 'x9Q' }, { shortSecrets: true }).params, { token: 'x9Q' });
 });
 
 test.run();

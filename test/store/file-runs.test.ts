@@ -58,4 +58,14 @@ test('a journal cut shorter than its summary says is damaged, and refused by a r
   assert.is(await readFile(host, 'utf8'), before, 'nothing on the target changed');
 });
 
+test("a plan's journal shorter than its summary is not damaged: a plan flushes its journal only as it closes, after its summary", async () => {
+  const stateDir = await tempDir();
+  const { result } = await runToEnd(await makeHost('server-2016'), { stateDir, checkMode: true });
+  const journal = join(stateDir, 'runs', result.runId, 'journal.jsonl');
+  const text = await readFile(journal, 'utf8');
+  await writeFile(journal, `${text.split('\n').slice(0, 20).join('\n')}\n`);
+  const [run] = await listRuns(stateDir);
+  assert.is.not(run.status, 'damaged', run.error);
+});
+
 test.run();
