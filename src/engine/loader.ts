@@ -46,6 +46,10 @@ function makeRunbookSchema() {
       z.refine((p) => !p.secret || p.default === undefined, { message: 'a secret parameter cannot have a default', path: ['default'] }),
       // The mask works on text: a number's value would reach the journal as it is.
       z.refine((p) => !p.secret || p.type === 'string', { message: 'a secret parameter must be of type string: only text is kept out of the journal', path: ['type'] }),
+      // Checked where the runbook says it, not at the first run that leaves the parameter out.
+      z.refine((p) => p.default === undefined || typeof p.default === p.type, { message: 'the default is not of the parameter\'s type', path: ['default'] }),
+      z.refine((p) => !p.enum || p.enum.every((v) => typeof v === p.type), { message: 'each allowed value must be of the parameter\'s type', path: ['enum'] }),
+      z.refine((p) => !p.enum || p.default === undefined || p.enum.includes(p.default as string | number), { message: 'the default is not one of the allowed values (enum)', path: ['default'] }),
     );
   const scalar = z.union([z.string(), z.number(), z.boolean()]);
   const parameters = z.optional(z.record(z.matching(/^[A-Za-z_][A-Za-z0-9_]*$/), parameterSchema));

@@ -141,6 +141,15 @@ test('a YAML document whose aliases expand without end is refused as invalid YAM
   assert.match(error.message, new RegExp(file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
 });
 
+test('a parameter whose default or allowed values are not of its type, or whose default is not allowed, is refused where the runbook says it', async () => {
+  const error = await issuesOf(await docFile(['name: x', 'parameters:', '  n: { type: number, default: "abc" }', '  m: { type: string, default: c, enum: [a, b] }', '  k: { type: number, enum: [1, "two"] }', 'steps:', '  - {id: a, uses: windows/schannel}'].join('\n')));
+  assert.equal(error.issues.filter((i) => i.startsWith('parameters.')).sort(), [
+    'parameters.k.enum: each allowed value must be of the parameter\'s type',
+    'parameters.m.default: the default is not one of the allowed values (enum)',
+    'parameters.n.default: the default is not of the parameter\'s type',
+  ]);
+});
+
 test('duplicate ids among many steps are found without comparing every pair', async () => {
   const steps = Array.from({ length: 3000 }, (_, i) => `  - {id: s${i}, uses: windows/schannel}`);
   steps.push('  - {id: s17, uses: windows/schannel}');
