@@ -17,7 +17,25 @@ const service = z.object({
   readyAt: z.optional(text),
 });
 
-const registryValue = z.object({ type: text, data: z.unknown() });
+/** Whether a value's data is what its type holds (as `RegistryValue`, src/windows/registry.ts, types it). */
+function fitsType(v: { type: string; data: unknown }): boolean {
+  const { type, data } = v;
+  if (type === 'REG_DWORD') return Number.isInteger(data) && (data as number) >= 0 && (data as number) <= 0xffffffff;
+  if (type === 'REG_QWORD') return typeof data === 'string' && /^\d{1,20}$/.test(data) && BigInt(data) < 2n ** 64n;
+  if (type === 'REG_SZ' || type === 'REG_EXPAND_SZ') return typeof data === 'string';
+  if (type === 'REG_MULTI_SZ') return Array.isArray(data) && data.every((d) => typeof d === 'string');
+  return typeof data === 'string' && /^(?:[0-9a-f]{2})*$/.test(data);
+}
+
+/** A value a real registry could hold: one of the types this project speaks of, with data of that type. */
+const registryValue = z.object({ type: z.enum(['REG_DWORD', 'REG_QWORD', 'REG_SZ', 'REG_EXPAND_SZ', 'REG_MULTI_SZ', 'REG_BINARY']), data: z.unknown() }).check(
+  z.refine(fitsType, {
+    message: 'data does not fit its type (REG_DWORD: a whole number from 0 to 4294967295; REG_QWORD: an unsigned 64-bit number as decimal text; REG_SZ, REG_EXPAND_SZ: text; REG_MULTI_SZ: a list of texts; REG_BINARY: bytes as lowercase hex)',
+    path: ['data'],
+  }),
+);
+/** The longest wait a timer takes (a longer one fires at once, with a warning). */
+const delayMs = z.number().check(z.minimum(0), z.maximum(2 ** 31 - 1));
 
 /** What a simulated host file must hold (see `SimHostState`). */
 export const simHostSchema = z.object({
@@ -42,7 +60,7 @@ export const simHostSchema = z.object({
   shutdownEvents: z.optional(z.nullable(z.array(z.object({ time: text, comment: z.string() })))),
   bootActions: z.array(z.object({ op: text })),
   faults: z.array(z.object({ op: text, keyContains: z.optional(text), kind: z.enum(['transient', 'permanent']), times: count })),
-  latencyMs: z.number().check(z.minimum(0)),
+  latencyMs: delayMs,
   files: record(text),
   startupTasks: record(z.array(text)),
   onTarget: z.boolean(),

@@ -34,6 +34,27 @@ test('a malformed host file is refused with every bad field named, and nothing i
   assert.is(await readFile(file, 'utf8'), text);
 });
 
+test('a registry value whose data its type could not hold, a type no registry has, or a wait no timer takes, is refused naming the field', () => {
+  const doc = JSON.parse(JSON.stringify(createPreset('server-2016')));
+  const key = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.0\\Server';
+  doc.registry[key] = {
+    Enabled: { type: 'REG_DWORD', data: 'one' },
+    Negative: { type: 'REG_DWORD', data: -1 },
+    Big: { type: 'REG_QWORD', data: '18446744073709551616' },
+    Hex: { type: 'REG_BINARY', data: 'ABCD' },
+    Multi: { type: 'REG_MULTI_SZ', data: ['a', 1] },
+    Bogus: { type: 'REG_BOGUS', data: 1 },
+    Fine: { type: 'REG_QWORD', data: '18446744073709551615' },
+  };
+  doc.latencyMs = 1e12;
+  const issues = simHostIssues(doc);
+  for (const name of ['Enabled', 'Negative', 'Big', 'Hex', 'Multi']) assert.ok(issues.some((i) => i.startsWith(`registry.${key}.${name}.data: data does not fit its type`)), `${name}: ${issues.join('\n')}`);
+  assert.ok(issues.some((i) => i.startsWith(`registry.${key}.Bogus.type: Invalid option`)), issues.join('\n'));
+  assert.not.ok(issues.some((i) => i.includes('.Fine.')), 'the largest QWORD fits');
+  assert.ok(issues.includes('latencyMs: Too big: expected number to be <=2147483647'), issues.join('\n'));
+  assert.is(issues.length, 7);
+});
+
 test('a host file that is not JSON is refused saying where the JSON breaks and how to fix it, not how to reach a network host', async () => {
   const file = await makeHost('server-2016');
   const text = (await readFile(file, 'utf8')).slice(0, 40);
