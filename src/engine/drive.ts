@@ -116,17 +116,17 @@ export async function drive(options: DriveOptions): Promise<RunResult> {
 function openRun(options: DriveOptions): OpenRun {
   const masker = createMasker(options.secrets);
   options.events.mask = masker.mask;
+  // The runs of this process whose journals record the same runbook drive one copy of it.
+  const state = replay(options.journal.records, sharedRunbook);
+  const { started } = state;
+  const definition = started.runbook;
   // A memo of a step that can undo must reach the journal exactly (see journaledRecord).
   const undoes = (index: number) => {
-    const uses = state.started.runbook.steps[index]?.uses;
+    const uses = definition.steps[index]?.uses;
     const kind = uses !== undefined && options.kinds.has(uses) ? options.kinds.get(uses) : undefined;
     return Boolean(kind?.compensate || kind?.registryPriors);
   };
   const journal = transformedWriter(options.journal, (record) => journaledRecord(record, masker, undoes));
-  // The runs of this process whose journals record the same runbook drive one copy of it.
-  const state = replay(journal.records, sharedRunbook);
-  const { started } = state;
-  const definition = started.runbook;
   const outputs: Record<string, Json> = {};
   state.steps.forEach((st, i) => {
     if (isDoneStatus(st.status)) outputs[definition.steps[i].id] = st.output;

@@ -184,11 +184,3 @@ export function reportFiles(result: RunResult, runDir: string): { file: string; 
     { file: join(runDir, 'report.md'), content: () => renderReportMarkdown(result) },
   ];
 }
-
-/** Writes `report.json` and `report.md` into a run's directory; returns their paths. */
-export async function writeReports(result: RunResult, runDir: string): Promise<{ json: string; markdown: string }> {
-  const [json, markdown] = reportFiles(result, runDir);
-  await writeFileAtomic(json.file, json.content());
-  await writeFileAtomic(markdown.file, markdown.content());
-  return { json: json.file, markdown: markdown.file };
-}

@@ -5,6 +5,7 @@
  * inside a longer string — with `***`.
  */
 import { StepError } from '../errors.js';
+import { base64Cores } from '../util/base64-cores.js';
 import type { Json } from './types.js';
 
 /** What a secret value is replaced with. */
@@ -31,10 +32,7 @@ export const MIN_INSIDE = 4;
  */
 export function encodedForms(secret: string): string[] {
   const forms = new Set<string>([encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]);
-  const bytes = Buffer.from(secret);
-  for (let k = 0; k < 3; k++) {
-    const b64 = Buffer.concat([Buffer.alloc(k), bytes]).toString('base64').replace(/=+$/, '');
-    const core = b64.slice(Math.ceil((8 * k) / 6), Math.floor((8 * (k + bytes.length)) / 6));
+  for (const core of base64Cores(Buffer.from(secret))) {
     if (core.length >= 8) {
       forms.add(core);
       forms.add(core.replace(/\+/g, '-').replace(/\//g, '_'));

@@ -107,6 +107,10 @@ interface Pending {
 export function createRemotingExecutor(target: RemotingTarget, options: RemotingExecutorOptions = {}): Executor {
   const shell = remotingShell(target.transport, options.shell);
   const where = target.transport === 'ssh' ? `pwsh+ssh://${target.user}@${target.host}:${target.port}` : `winrm://${target.host}`;
+  // PowerShell's New-PSSession -KeyFilePath quotes the path in its errors: the key itself there is
+  // refused before the local PowerShell starts, at every call (decided once). Its environment is this
+  // process's, with options.env over it (execa's extendEnv).
+  const keyRefused = target.transport === 'ssh' ? keyMaterialError(options.env?.RUNBOOK_SSH_KEY ?? process.env.RUNBOOK_SSH_KEY, 'RUNBOOK_SSH_KEY', where) : null;
   let child: ResultPromise | null = null;
   let nextId = 1;
   const pending = new Map<number, Pending>();
@@ -167,13 +171,7 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
     async run(batch: readonly HostOp[], runOptions: RunOptions = {}): Promise<HostOpResult[]> {
       roundTrips += 1;
       runOptions.signal?.throwIfAborted();
-      if (target.transport === 'ssh') {
-        // PowerShell's New-PSSession -KeyFilePath quotes the path in its errors: the key itself there
-        // is refused before the local PowerShell starts. Its environment is this process's, with
-        // options.env over it (execa's extendEnv).
-        const refused = keyMaterialError(options.env?.RUNBOOK_SSH_KEY ?? process.env.RUNBOOK_SSH_KEY, 'RUNBOOK_SSH_KEY', where);
-        if (refused) throw refused;
-      }
+      if (keyRefused) throw keyRefused;
       if (target.transport === 'ssh' && isWindowsPowerShell(shell)) {
         throw new ExecutorError('permanent', `pwsh+ssh:// needs PowerShell ${SSH_REMOTING_MIN_MAJOR.value} or later on this machine: ${shell} is Windows PowerShell 5.1, which has no SSH remoting (New-PSSession -HostName)`, {
           where,

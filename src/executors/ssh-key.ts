@@ -6,6 +6,7 @@
  * any connection made. Shared by the `ssh` and `pwsh+ssh` executors.
  */
 import { ExecutorError } from '../errors.js';
+import { base64Cores } from '../util/base64-cores.js';
 
 /**
  * Longer than this, a value is not taken for a path. macOS refuses paths over 1024 bytes (PATH_MAX)
@@ -15,26 +16,10 @@ import { ExecutorError } from '../errors.js';
 export const MAX_KEY_PATH_LENGTH = 1024;
 
 /**
- * The characters of `text`'s base64 encoding that do not depend on what comes before or after it, for
- * each of the three places it can start at within a 3-byte group. A key's armor or magic, encoded
- * inside a longer encoded text, shows one of these.
- */
-function base64Cores(text: string): string[] {
-  const bytes = Buffer.from(text, 'latin1');
-  return [0, 1, 2].map((offset) => {
-    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64');
-    // Character j holds bits 6j..6j+5; the text's bits are 8*offset .. 8*(offset+length)-1.
-    const first = Math.ceil((8 * offset) / 6);
-    const last = Math.floor((8 * (offset + bytes.length)) / 6) - 1;
-    return encoded.slice(first, last + 1);
-  });
-}
-
-/**
  * Encoded forms of a key: `-----BEGIN` (a whole key file through `base64`) and `openssh-key-v1` (the
  * first bytes of every OpenSSH private key, i.e. a key's body with its armor lines taken off).
  */
-const ENCODED_MARKS = [...base64Cores('-----BEGIN'), ...base64Cores('openssh-key-v1')];
+const ENCODED_MARKS = [...base64Cores(Buffer.from('-----BEGIN', 'latin1')), ...base64Cores(Buffer.from('openssh-key-v1', 'latin1'))];
 
 /**
  * True when `base64` decodes to one DER structure (a SEQUENCE) exactly as long as itself: a PEM key's

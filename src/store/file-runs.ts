@@ -34,10 +34,20 @@ export async function writeRunSummary(runDir: string, summary: RunSummary): Prom
   await writeFileAtomicUnsyncedAsync(join(runDir, 'summary.json'), JSON.stringify(file));
 }
 
-async function summaryFromFile(runDir: string): Promise<RunSummary | null> {
+/** The `summary.json` beside a journal, or null (none, or not readable as one). */
+async function readSummaryFile(runDir: string): Promise<SummaryFile | null> {
   try {
-    const [text, { size, mtimeMs }] = await Promise.all([readFile(join(runDir, 'summary.json'), 'utf8'), stat(join(runDir, 'journal.jsonl'))]);
-    const file = JSON.parse(text) as SummaryFile;
+    return JSON.parse(await readFile(join(runDir, 'summary.json'), 'utf8')) as SummaryFile;
+  } catch {
+    return null;
+  }
+}
+
+/** A summary's run as of its journal: while the journal still has the size and time it had then. */
+async function currentSummary(file: SummaryFile | null, runDir: string): Promise<RunSummary | null> {
+  if (!file) return null;
+  try {
+    const { size, mtimeMs } = await stat(join(runDir, 'journal.jsonl'));
     return file.journalBytes === size && file.journalModified === mtimeMs ? file.summary : null;
   } catch {
     return null;
@@ -54,15 +64,12 @@ async function summaryFromFile(runDir: string): Promise<RunSummary | null> {
  * @example
  * ```ts
  * await refuseCutJournal('.runbook/runs/20261207-101500-orchestrator-tls12-a1b2c3', 33_000); // throws JOURNAL_CORRUPT if summary.json says 67,487
+ * // `summary`: the summary.json already read (null: none), so that it is not read again
  * ```
  */
-export async function refuseCutJournal(runDir: string, size: number): Promise<void> {
-  let file: SummaryFile;
-  try {
-    file = JSON.parse(await readFile(join(runDir, 'summary.json'), 'utf8')) as SummaryFile;
-  } catch {
-    return;
-  }
+export async function refuseCutJournal(runDir: string, size: number, summary?: SummaryFile | null): Promise<void> {
+  const file = summary === undefined ? await readSummaryFile(runDir) : summary;
+  if (!file) return;
   // A plan's journal is flushed only as it closes, after its summary is written: a power loss between
   // the two can leave it shorter — and a plan changed nothing a lost record could hide.
   const recorded = file.journalBytes;
@@ -89,11 +96,13 @@ export async function listRuns(stateDir: string): Promise<RunSummary[]> {
     out.push(
       ...(await Promise.all(
         batch.map(async (id) => {
-          const cached = await summaryFromFile(runDirOf(stateDir, id));
+          const dir = runDirOf(stateDir, id);
+          const file = await readSummaryFile(dir);
+          const cached = await currentSummary(file, dir);
           if (cached) return { ...cached, runId: id };
           try {
-            const { records, size } = await readJournalFile(join(runDirOf(stateDir, id), 'journal.jsonl'));
-            await refuseCutJournal(runDirOf(stateDir, id), size);
+            const { records, size } = await readJournalFile(join(dir, 'journal.jsonl'));
+            await refuseCutJournal(dir, size, file);
             return summaryOf(id, resultOf(replay(records), stateDir));
           } catch (error) {
             return damagedSummary(id, error);
