@@ -39,8 +39,13 @@ export async function checkTarget(target: string): Promise<void> {
   throw refuse();
 }
 
-/** Connects to a target given on the command line (or recorded in a run's journal). */
-export async function connect(target: string, options: { onTarget?: boolean } = {}): Promise<Executor> {
+/**
+ * Connects to a target given on the command line (or recorded in a run's journal). `platform` (this
+ * machine's, by default) decides which executor `winrm://` gets: PowerShell remoting on Windows, the
+ * TypeScript WinRM client elsewhere.
+ */
+export async function connect(target: string, options: { onTarget?: boolean; platform?: NodeJS.Platform } = {}): Promise<Executor> {
+  const platform = options.platform ?? process.platform;
   if (target.startsWith('sim:')) {
     const { createSimulatedExecutor } = await import('../simulator/executor.js');
     return createSimulatedExecutor(resolve(target.slice(4)), options.onTarget ? { onTarget: true } : {});
@@ -59,7 +64,7 @@ export async function connect(target: string, options: { onTarget?: boolean } = 
   }
   // WinRM from TypeScript everywhere but on a Windows controller, where `winrm://` keeps PowerShell
   // remoting (Kerberos in a domain); `winrm+https://` is always this executor.
-  if (target.startsWith('winrm+https://') || (target.startsWith('winrm://') && process.platform !== 'win32')) {
+  if (target.startsWith('winrm+https://') || (target.startsWith('winrm://') && platform !== 'win32')) {
     const { createWinrmExecutor, parseWinrmTarget } = await import('../executors/winrm.js');
     let parsed;
     try {

@@ -15,13 +15,22 @@
  */
 import { resolve } from 'node:path';
 import { RunStateError } from '../errors.js';
+import { WINRM_DEFAULT_PORTS } from '../windows/facts/winrm-service.js';
 import type { Executor, OsInfo } from '../executors/types.js';
 import type { RunStartedRecord } from './records.js';
 import { replay } from './replay.js';
 import type { JournalRecord } from './run-store.js';
 
-/** The port each transport uses when the target names none. */
-const DEFAULT_PORTS: Record<string, string> = { 'ssh:': '22', 'pwsh+ssh:': '22', 'winrm:': '5985', 'winrm+https:': '5986' };
+/**
+ * The port each transport uses when the target names none: SSH's 22, WinRM's as Windows documents them
+ * (`winrm.default-ports`), so that a port written out and one left to its default are one address.
+ */
+const DEFAULT_PORTS: Record<string, string> = {
+  'ssh:': '22',
+  'pwsh+ssh:': '22',
+  'winrm:': String(WINRM_DEFAULT_PORTS.value.http),
+  'winrm+https:': String(WINRM_DEFAULT_PORTS.value.https),
+};
 
 type Address = { host: string; protocol?: string; port?: string };
 
@@ -44,6 +53,8 @@ function addressOf(target: string): Address {
  * @example
  * ```ts
  * sameAddress('winrm://orch01', 'ssh://admin@ORCH01'); // true
+ * sameAddress('winrm://orch01', 'winrm://admin@orch01:5985'); // true: WinRM's default port over HTTP
+ * sameAddress('winrm://orch01:5986', 'winrm://orch01'); // false: another listener of it
  * sameAddress('sim:/x/a.json', 'sim:/x/b.json'); // false
  * ```
  */

@@ -35,6 +35,21 @@ export function parseRemotingTarget(target: string): RemotingTarget {
   throw new Error(`"${target}" is not winrm://host[:port] or pwsh+ssh://user@host[:port]`);
 }
 
+/**
+ * The target's text as the executor names it (and a run records it): its host and, when it names one,
+ * its port — a run made on `winrm://orch01:5986` is resumed on the same listener, and compared with it.
+ *
+ * @example
+ * ```ts
+ * remotingTargetText(parseRemotingTarget('winrm://orch01:5986')); // 'winrm://orch01:5986'
+ * remotingTargetText(parseRemotingTarget('winrm://admin@orch01')); // 'winrm://orch01' (WinRM's default port)
+ * ```
+ */
+export function remotingTargetText(target: RemotingTarget): string {
+  if (target.transport === 'ssh') return `pwsh+ssh://${target.user}@${target.host}:${target.port}`;
+  return `winrm://${target.host}${target.port ? `:${target.port}` : ''}`;
+}
+
 /** The WinRM HTTPS endpoint of a target, when its session goes over HTTPS (port 5986, or `RUNBOOK_WINRM_HTTPS=1`). */
 export function winrmHttpsEndpoint(target: RemotingTarget, env: Record<string, string | undefined>): TlsEndpoint[] {
   if (target.transport !== 'wsman' || !(target.port === 5986 || env.RUNBOOK_WINRM_HTTPS === '1')) return [];
@@ -106,7 +121,7 @@ interface Pending {
  */
 export function createRemotingExecutor(target: RemotingTarget, options: RemotingExecutorOptions = {}): Executor {
   const shell = remotingShell(target.transport, options.shell);
-  const where = target.transport === 'ssh' ? `pwsh+ssh://${target.user}@${target.host}:${target.port}` : `winrm://${target.host}`;
+  const where = remotingTargetText(target);
   // PowerShell's New-PSSession -KeyFilePath quotes the path in its errors: the key itself there is
   // refused before the local PowerShell starts, at every call (decided once). Its environment is this
   // process's, with options.env over it (execa's extendEnv).

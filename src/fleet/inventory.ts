@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import * as z from '../util/zod.js';
 import { ValidationError } from '../errors.js';
+import { WINRM_DEFAULT_PORTS } from '../windows/facts/winrm-service.js';
 
 const name = z.matching(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes and underscores');
 const paramValue = z.union([z.string(), z.number(), z.boolean()]);
@@ -85,7 +86,12 @@ const TARGET_FORMS_TEXT = 'sim:<file>, local, ssh://user@host[:port], pwsh+ssh:/
  * The port each transport uses when the target names none (SSH 22; WinRM 5985 over HTTP, 5986 over
  * HTTPS), so that `ssh://orch01` and `ssh://orch01:22` are seen as one machine.
  */
-const DEFAULT_PORTS: Record<string, string> = { 'ssh:': '22', 'pwsh+ssh:': '22', 'winrm:': '5985', 'winrm+https:': '5986' };
+const DEFAULT_PORTS: Record<string, string> = {
+  'ssh:': '22',
+  'pwsh+ssh:': '22',
+  'winrm:': String(WINRM_DEFAULT_PORTS.value.http),
+  'winrm+https:': String(WINRM_DEFAULT_PORTS.value.https),
+};
 
 /**
  * What makes two targets one machine: the same simulated host file, or the same host name (in any

@@ -8,7 +8,9 @@ import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createSimulatedExecutor, loadRunbook, type RunResult } from '../../src/index.js';
-import { sameAddress } from '../../src/engine/target-machine.js';
+import { checkSameMachine, sameAddress } from '../../src/engine/target-machine.js';
+import type { RunStartedRecord } from '../../src/engine/replay.js';
+import { connect as connectTarget } from '../../src/cli/targets.js';
 import { FAST, kinds, makeHost, newRunner, registryText, tempDir } from '../helpers.js';
 
 const connect = (target: string) => createSimulatedExecutor(target.slice('sim:'.length));
@@ -36,6 +38,44 @@ test('sameAddress: one machine by transport, user and case; another by file, hos
   assert.not.ok(sameAddress('ssh://orch01', 'ssh://orch02'));
   assert.not.ok(sameAddress('ssh://localhost:2222', 'ssh://localhost:2223'));
   assert.not.ok(sameAddress('local', 'ssh://orch01'));
+});
+
+test('sameAddress on WinRM: the port counts on one transport, and a default port written or left out is the same one (5985 over HTTP, 5986 over HTTPS)', () => {
+  assert.ok(sameAddress('winrm://h:5986', 'winrm://admin@H:5986'));
+  assert.ok(sameAddress('winrm://h', 'winrm://h:5985'));
+  assert.ok(sameAddress('winrm://admin@h:5985', 'winrm://h'));
+  assert.ok(sameAddress('winrm+https://h', 'winrm+https://admin@h:5986'));
+  assert.not.ok(sameAddress('winrm://h:5986', 'winrm://h'), 'HTTPS port against HTTP default: another listener');
+  assert.not.ok(sameAddress('winrm://h:5986', 'winrm://h:5985'));
+  assert.not.ok(sameAddress('winrm+https://h', 'winrm+https://h:5985'));
+  assert.not.ok(sameAddress('winrm://h:5986', 'winrm://g:5986'));
+});
+
+/** A run's start as a run made on `target` recorded it (nothing else of it is read without an os.info). */
+const startedOn = (target: string): RunStartedRecord => ({ type: 'run.started', runId: 'r-winrm', target, targetSpec: target, executor: 'winrm' }) as unknown as RunStartedRecord;
+
+test('a run made on winrm://h:5986 (or winrm://admin@h:5986 by the WinRM client) resumes on a Windows controller (PowerShell remoting) without --target; another host or port is refused unless forced', async () => {
+  const check = async (recorded: string, driven: string, force = false) => {
+    const executor = await connectTarget(driven, { platform: 'win32' });
+    try {
+      assert.is(executor.name, 'powershell-remoting', 'a Windows controller drives winrm:// through PowerShell remoting');
+      await checkSameMachine(executor, startedOn(recorded), [], { force, handed: false });
+      return 'driven';
+    } catch (error) {
+      return (error as { code?: string }).code ?? String(error);
+    } finally {
+      await executor.close();
+    }
+  };
+  // As `resume` connects to the target the run recorded (the user's text, or the WinRM client's).
+  assert.is(await check('winrm://h:5986', 'winrm://h:5986'), 'driven');
+  assert.is(await check('winrm://admin@h:5986', 'winrm://admin@h:5986'), 'driven');
+  assert.is(await check('winrm://admin@h:5985', 'winrm://h'), 'driven', 'the default port left out');
+  assert.is(await check('winrm://h', 'winrm://h:5985'), 'driven', 'the default port written');
+  assert.is(await check('winrm://h:5986', 'winrm://h:5985'), 'TARGET_MISMATCH');
+  assert.is(await check('winrm://h:5986', 'winrm://h'), 'TARGET_MISMATCH');
+  assert.is(await check('winrm://h:5986', 'winrm://g:5986'), 'TARGET_MISMATCH');
+  assert.is(await check('winrm://h:5986', 'winrm://g:5986', true), 'driven', '--force takes another address on the operator\'s word');
 });
 
 test('a rollback reaching another machine is refused before anything changes, forced or not; the run stays undoable', async () => {

@@ -23,6 +23,19 @@ test('remoting targets parse', () => {
   assert.throws(() => parseRemotingTarget('winrm:/orch01'));
 });
 
+test('a WinRM session names its port when the target gives one (a run made on winrm://orch01:5986 records it), none when it leaves the default', async () => {
+  for (const [given, named] of [
+    ['winrm://orch01:5986', 'winrm://orch01:5986'],
+    ['winrm://admin@orch01:5985', 'winrm://orch01:5985'],
+    ['winrm://orch01', 'winrm://orch01'],
+    ['pwsh+ssh://admin@orch01', 'pwsh+ssh://admin@orch01:22'],
+  ]) {
+    const executor = createRemotingExecutor(parseRemotingTarget(given), { shell: '/nonexistent/pwsh' });
+    assert.is(executor.target, named, given);
+    await executor.close();
+  }
+});
+
 test('a WinRM session over HTTPS is a TLS endpoint to prove by handshake; over HTTP or SSH it is none', () => {
   assert.equal(winrmHttpsEndpoint(parseRemotingTarget('winrm://orch01.contoso.com:5986'), {}), [{ name: 'winrm-https', host: 'orch01.contoso.com', port: 5986, servername: 'orch01.contoso.com' }]);
   assert.equal(winrmHttpsEndpoint(parseRemotingTarget('winrm://10.0.0.5'), { RUNBOOK_WINRM_HTTPS: '1' }), [{ name: 'winrm-https', host: '10.0.0.5', port: 5986 }]);

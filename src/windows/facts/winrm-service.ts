@@ -135,8 +135,31 @@ export const WINRM_UNENCRYPTED_REFUSAL_STATUS = defineFact({
   note: 'No Microsoft document gives the status. Users of independent clients report HTTP 500 (pywinrm issues #129 and #185, winrm4j #151); one analysis reports 401 (hashicorp/packer #6205). The simulated listener answers 500 with no body; a client must not take this status alone as proof of the cause.',
 });
 
+/**
+ * The ports a WinRM listener and client use when none is named: 5985 over HTTP, 5986 over HTTPS (since
+ * WinRM 2.0, in every Windows this engine targets). `winrm://host` and `winrm://host:5985` are one
+ * listener; so are `winrm+https://host` and `winrm+https://host:5986`.
+ */
+export const WINRM_DEFAULT_PORTS = defineFact({
+  id: 'winrm.default-ports',
+  topic: 'WinRM service',
+  statement: 'A WinRM listener created without a port, and a client request that names none, use 5985 over HTTP and 5986 over HTTPS',
+  value: { http: 5985, https: 5986 },
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    {
+      title: 'Details on secure port configuration for WS-Management in Windows 7 and Windows Server 2008 R2',
+      url: 'https://learn.microsoft.com/en-us/previous-versions/windows/it-pro/windows-server-2008-R2-and-2008/ee922665(v=ws.10)',
+      quote: 'The default ports used when creating new WS-Management listeners will be changed from 80 for HTTP and 443 for HTTPS to 5985 for HTTP and 5986 for HTTPS.',
+    },
+  ],
+  note: 'The same page says that client requests sent without a port go to the new ports too (WinRM 2.0, part of Windows 7 and Windows Server 2008 R2 and every later Windows).',
+});
+
 /** Every WinRM service fact, in the order of `docs/windows-facts.md`. */
 export const WINRM_SERVICE_FACTS: readonly WindowsFact[] = [
+  WINRM_DEFAULT_PORTS,
   WINRM_SERVICE_ALLOW_UNENCRYPTED_DEFAULT,
   WINRM_SERVICE_BASIC_DEFAULT,
   WINRM_SERVICE_MAX_ENVELOPE_SIZE_KB,
