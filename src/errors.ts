@@ -127,9 +127,12 @@ export class RunStateError extends StateError<RunStateErrorCode> {
 export class StoreUnavailableError extends StateError<'STORE_UNAVAILABLE'> {
   override readonly name = 'StoreUnavailableError';
   readonly transient: boolean;
-  constructor(message: string, facts: { transient: boolean }, details: ErrorDetails = {}) {
+  /** Why the connection was lost, its code first (`57P01: the server ended the session`), when it was one. */
+  readonly reason: string | undefined;
+  constructor(message: string, facts: { transient: boolean; reason?: string }, details: ErrorDetails = {}) {
     super('STORE_UNAVAILABLE', message, details);
     this.transient = facts.transient;
+    this.reason = facts.reason;
   }
 }
 

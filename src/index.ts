@@ -21,7 +21,7 @@ export type { RetryPolicy } from './engine/retry.js';
 export { Journal, readJournal } from './store/file-journal.js';
 export { AwaitingReason, RunStatus, StepStatus } from './engine/types.js';
 export { Outcome, OUTCOMES, outcomeOf, exitCodeOf } from './engine/outcome.js';
-export type { RunResult, StepResult, Change, StepPlan, Json, UnwrittenFile } from './engine/types.js';
+export type { RunResult, StepResult, Change, StepPlan, Json, Unwritten, UnwrittenFile, UnsavedSummary } from './engine/types.js';
 export { ValidationError, StateError, JournalError, LeaseError, RunStateError, StoreUnavailableError, InternalError, ExecutorError, StepError, ExecutorErrorKind, DurabilityError } from './errors.js';
 export type { DurabilityFacts, JournalErrorCode, LeaseErrorCode, RunStateErrorCode, StateErrorCode, StepErrorCode } from './errors.js';
 export type { ErrorRecord } from './errors.js';

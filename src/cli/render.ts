@@ -4,7 +4,7 @@
  * the run's typed events and result.
  */
 import { handshakeRows } from '../engine/report.js';
-import type { Change, RunResult } from '../engine/types.js';
+import type { Change, RunResult, UnwrittenFile } from '../engine/types.js';
 import { diskProblem } from '../errors.js';
 import { OUTCOMES } from '../engine/outcome.js';
 import { bold, dim, green, red, yellow } from './colors.js';
@@ -87,7 +87,7 @@ export function renderSummary(result: RunResult, reportPath: string): string {
     lines.push(`  continue with: runbook resume ${result.runId}${allow} ${where}`);
     if (result.awaiting === 'restart-window') lines.push(`  or undo it:    runbook rollback ${result.runId} ${where}`);
   }
-  const unwritten = result.unwritten?.find((u) => /report\.md$/.test(u.file));
+  const unwritten = result.unwritten?.find((u) => u.kind === 'file' && /report\.md$/.test(u.file)) as UnwrittenFile | undefined;
   lines.push(unwritten ? `  report: ${reportPath} ${red(`not written (${unwritten.errno}: ${diskProblem(unwritten.errno)})`)}` : `  report: ${reportPath}`);
   return `${lines.join('\n')}\n`;
 }

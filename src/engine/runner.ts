@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
-import { DurabilityError, InternalError, RunStateError, ValidationError, diskAdvice, diskErrorOf, diskProblem } from '../errors.js';
+import { DurabilityError, InternalError, RunStateError, StoreUnavailableError, ValidationError, diskAdvice, diskErrorOf, diskProblem } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Clock } from '../util/clock.js';
 import { drive } from './drive.js';
@@ -23,7 +23,8 @@ import { reportFiles, withUndoFiles, writeUndoFiles } from './report.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import type { RetryPolicy } from './retry.js';
 import type { LoadedRunbook, RunbookDefinition } from './runbook.js';
-import type { Json, RunResult, UnwrittenFile } from './types.js';
+import type { Json, RunResult, UnsavedSummary, Unwritten, UnwrittenFile } from './types.js';
+import { urlWithoutPassword } from '../util/without-password.js';
 
 /** A run under way. Attach listeners to `events` right away: the run starts on the next tick. */
 export interface Run {
@@ -260,19 +261,38 @@ export class Runner<S extends RunStore = RunStore> {
   /**
    * Writes the files of a drive that ended: undo files, reports, the store's summary. Each that fails
    * as a full or failing disk does (any system error of a file) is noted in the result's `unwritten`
-   * and told as a warning; the others are still written. Anything else (a bug) is thrown.
+   * and told as a warning; the others are still written. A summary whose write was never tried because
+   * reading the journal failed (its `stat`) is told as that read; one a shared store could not take
+   * because its connection was lost, as that (which store, why, what to do — no disk is involved).
+   * Anything else (a bug) is thrown.
    */
   private async writeRunFiles(result: RunResult, records: readonly JournalRecord[], runId: string, runDir: string, events: RunEmitter): Promise<RunResult> {
-    const unwritten: UnwrittenFile[] = [];
+    const unwritten: Unwritten[] = [];
+    const ended = result.status !== 'awaiting-resume' && result.status !== 'running';
+    const warn = (message: string) => events.emit('log', { runId, level: 'warn', message });
     const attempt = async <T>(what: string, write: () => Promise<T>): Promise<T | null> => {
       try {
         return await write();
       } catch (error) {
+        if (error instanceof StoreUnavailableError && error.transient) {
+          const entry: UnsavedSummary = { kind: 'store', store: this.store.location, reason: error.reason ?? 'the connection was lost', message: firstLine((error.cause as Error | undefined)?.message ?? error.message) };
+          unwritten.push(entry);
+          warn(unsavedWarning(runId, entry, ended));
+          return null;
+        }
         const e = error as NodeJS.ErrnoException | null;
         if (typeof e?.code !== 'string' || !(diskErrorOf(e) || e.syscall)) throw error;
-        const file = typeof e.path === 'string' ? e.path : resolve(runDir, what);
-        unwritten.push({ file, errno: e.code, message: String(e.message).split('\n')[0] });
-        events.emit('log', { runId, level: 'warn', message: unwrittenWarning(runId, file, e.code, this.store.localDir, result.status !== 'awaiting-resume' && result.status !== 'running') });
+        const target = resolve(runDir, what);
+        const path = typeof e.path === 'string' ? e.path : target;
+        // A read that failed before the write (the journal's stat, for a summary): the write was never tried.
+        if (READ_CALLS.has(String(e.syscall)) && path !== target) {
+          const entry: UnwrittenFile = { kind: 'file', file: target, errno: e.code, message: firstLine(e.message), unread: { file: path, syscall: String(e.syscall) } };
+          unwritten.push(entry);
+          warn(unreadWarning(runId, entry, ended));
+          return null;
+        }
+        unwritten.push({ kind: 'file', file: path, errno: e.code, message: firstLine(e.message) });
+        warn(unwrittenWarning(runId, path, e.code, this.store.localDir, ended));
         return null;
       }
     };
@@ -468,14 +488,47 @@ function inside(dir: string, file: string): boolean {
   return r === '' || (!r.startsWith('..') && !isAbsolute(r));
 }
 
+/** System calls that only read: a file they fail on was not being written. */
+const READ_CALLS: ReadonlySet<string> = new Set(['stat', 'lstat', 'fstat', 'read', 'scandir', 'readdir', 'access']);
+
+const firstLine = (text: string) => String(text).split('\n')[0];
+
+/** What "then" says after the advice: how the run's files (or summary) come back. */
+function thenResume(runId: string, ended: boolean, where = ''): string {
+  return ended
+    ? `\`runbook resume ${runId}${where}\` writes the run's files again from its journal (it neither connects to nor changes the target)`
+    : `\`runbook resume ${runId}${where}\` continues the run and writes its files when it ends`;
+}
+
+/**
+ * The warning for a summary whose write was never tried because a read before it failed (the
+ * journal's `stat`): which read, why, and that the outcome stands as the journal recorded it.
+ */
+export function unreadWarning(runId: string, entry: UnwrittenFile, ended = true): string {
+  const read = entry.unread!;
+  const why = entry.errno === 'ENOENT' ? 'it is not there' : entry.errno === 'EACCES' || entry.errno === 'EPERM' ? 'reading it is not permitted' : entry.errno === 'EIO' ? 'the disk failed the read' : entry.message;
+  return `${entry.file} was not written: ${read.file} could not be read first (${read.syscall} ${entry.errno}: ${why}) — not a failed write; the run's outcome stands as its journal recorded it when the drive ended. Check ${read.file} (is it there, readable, its disk sound), then ${thenResume(runId, ended)}; \`runbook status ${runId}\` shows the run meanwhile`;
+}
+
+/**
+ * The warning for a run's summary that a shared store could not take, its connection lost: what was not
+ * saved and where (the store's URL without its password), why (the code), and what to do — nothing
+ * of a disk: there is no file.
+ */
+export function unsavedWarning(runId: string, entry: UnsavedSummary, ended = true): string {
+  const url = urlWithoutPassword(entry.store);
+  const where = /^postgres(ql)?:/.test(url) ? ` --store ${/^[\w@%+=:,./~-]+$/.test(url) ? url : `"${url}"`}` : '';
+  const then = ended
+    ? `\`runbook resume ${runId}${where}\` saves it again from the run's journal (it neither connects to nor changes the target)`
+    : `\`runbook resume ${runId}${where}\` continues the run and saves it when it ends`;
+  return `the run's summary (and the copies of its files) could not be saved in the store ${url}: the connection was lost (${entry.reason}); the run's journal in the store is intact and its outcome stands. Check that the database is up and reachable from here, then ${then}; \`runbook status ${runId}\` shows the run meanwhile`;
+}
+
 /**
  * The warning for a file of an ended drive that the disk refused: which file, why, that the journal is
  * intact (the run's outcome stands), and how to get the file once there is room.
  */
 export function unwrittenWarning(runId: string, file: string, errno: string, stateDir: string, ended = true): string {
   const undo = /undo\.(reg|ps1)$/.test(file) ? ' (the by-hand undo of the changes this run left on the target)' : '';
-  const then = ended
-    ? `\`runbook resume ${runId}\` writes the run's files again from its journal (it neither connects to nor changes the target)`
-    : `\`runbook resume ${runId}\` continues the run and writes its files when it ends`;
-  return `${file}${undo} could not be written (${errno}: ${diskProblem(errno)}); the run's journal is intact and its outcome stands. ${diskAdvice(errno, stateDir)}, then ${then}; \`runbook status ${runId}\` shows the run meanwhile`;
+  return `${file}${undo} could not be written (${errno}: ${diskProblem(errno)}); the run's journal is intact and its outcome stands. ${diskAdvice(errno, stateDir)}, then ${thenResume(runId, ended)}; \`runbook status ${runId}\` shows the run meanwhile`;
 }

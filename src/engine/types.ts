@@ -159,19 +159,43 @@ interface RunResultCommon {
   stateDir: string;
   backups: string[];
   /**
-   * The run's files this drive could not write when it ended (a full disk): its report, undo files or
-   * summary. The journal, and so the run, is intact; `runbook resume <id>` of the ended run writes them
-   * again from it. Absent when every file was written.
+   * What this drive could not write when it ended (a full disk, a shared store out of reach): its
+   * report, undo files or summary. The run's outcome is in its journal; `runbook resume <id>` of the
+   * ended run writes them again from it. Absent when everything was written.
    */
-  unwritten?: UnwrittenFile[];
+  unwritten?: Unwritten[];
 }
+
+/**
+ * What an ended drive could not keep: a file of the run's directory (`file`), or the run's summary in a
+ * shared store that could not be reached (`store`). The run's outcome stands either way: its journal
+ * holds it, and `runbook resume <id>` of the ended run writes (or saves) them again.
+ */
+export type Unwritten = UnwrittenFile | UnsavedSummary;
 
 /** A file of the run's directory that could not be written when its drive ended. */
 export interface UnwrittenFile {
+  kind: 'file';
   file: string;
   /** The system's error code: `ENOSPC`, `EDQUOT`, `EFBIG`, `EIO`, `EROFS`, … */
   errno: string;
   /** The error as the system said it (its first line). */
+  message: string;
+  /**
+   * When the write was never tried: the file whose reading failed first (the journal, whose size and
+   * time a `summary.json` records), and the call that failed (`stat`). `errno` is that read's.
+   */
+  unread?: { file: string; syscall: string };
+}
+
+/** The run's summary (and the copies of its files), not saved in a shared store whose connection was lost. */
+export interface UnsavedSummary {
+  kind: 'store';
+  /** The store, for people: its URL without its password. */
+  store: string;
+  /** Why the connection was lost, with its code: `57P01: the server ended the session`, `ECONNRESET: …`. */
+  reason: string;
+  /** The error as the store's client said it (its first line). */
   message: string;
 }
 

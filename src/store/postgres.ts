@@ -120,10 +120,44 @@ export function withConnections(store: Store): PostgresStore {
 /** SQLSTATE classes and socket errors that mean "the server is not there right now": retried. */
 export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: string })?.code ?? '';
-  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300'].includes(code)) return true;
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EHOSTDOWN', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300'].includes(code)) return true;
   if (code.startsWith('08')) return true;
   const message = (error as Error)?.message ?? '';
   return /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect|Query read timeout|not queryable/i.test(message);
+}
+
+/**
+ * Why a connection error lost the store, for people: its code first (a socket's, or the server's
+ * SQLSTATE), then what it means. Never the URL: it says nothing of where the store is, or with what.
+ *
+ * @example
+ * ```ts
+ * connectionLoss(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })); // '57P01: the server ended the session'
+ * ```
+ */
+export function connectionLoss(error: unknown): string {
+  const code = (error as { code?: string })?.code ?? '';
+  const meaning: Record<string, string> = {
+    ECONNREFUSED: 'the server refused the connection',
+    ECONNRESET: 'the connection was reset',
+    EPIPE: 'the connection was closed',
+    ETIMEDOUT: 'the connection timed out',
+    ENOTCONN: 'the connection was closed',
+    EHOSTUNREACH: 'the server\'s host cannot be reached',
+    ENETUNREACH: 'the server\'s network cannot be reached',
+    ENETDOWN: 'the network is down',
+    EHOSTDOWN: 'the server\'s host is down',
+    EAI_AGAIN: 'the server\'s name could not be resolved now',
+    '57P01': 'the server ended the session',
+    '57P02': 'the server ended the session (it crashed)',
+    '57P03': 'the server does not take connections now',
+    '53300': 'the server has too many connections',
+  };
+  if (meaning[code]) return `${code}: ${meaning[code]}`;
+  if (code.startsWith('08')) return `${code}: the connection failed`;
+  const message = (error as Error)?.message ?? '';
+  if (/timeout/i.test(message)) return 'timeout: the server did not answer in time';
+  return `${code || 'no code'}: the connection was lost`;
 }
 
 /** `FENCED`: this worker no longer drives the run, and changes nothing more. */
@@ -262,7 +296,7 @@ export class PostgresStore implements PublicPostgresStore {
 
   /** The error of a store that cannot be reached, naming it (without its password). */
   private unavailable(cause: unknown): StoreUnavailableError {
-    return new StoreUnavailableError(`the PostgreSQL store cannot be reached: ${(cause as Error).message}`, { transient: true }, {
+    return new StoreUnavailableError(`the PostgreSQL store cannot be reached: ${(cause as Error).message}`, { transient: true, reason: connectionLoss(cause) }, {
       where: this.location,
       hint: 'check that the server is up and the URL, user and password ($PGPASSWORD) are right; nothing more was changed',
       cause,
