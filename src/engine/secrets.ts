@@ -2,10 +2,10 @@
  * Secret parameters: kept out of everything a run writes or emits. Step parameters hold a secret as
  * `{ "$secret": name }` and get the value back only inside the handler that needs it; everything else
  * (journal records, events, reports) passes through a mask that replaces each secret value — whole or
- * inside a longer string — with `***`.
+ * inside a longer string, and in the encoded forms `secret-forms.ts` lists — with `***`.
  */
 import { StepError } from '../errors.js';
-import { base64Cores } from '../util/base64-cores.js';
+import { secretForms } from './secret-forms.js';
 import type { Json } from './types.js';
 
 /** What a secret value is replaced with. */
@@ -23,71 +23,79 @@ export interface Masker {
  */
 export const MIN_INSIDE = 4;
 
-
-/**
- * The forms a secret takes in text besides itself: URL-encoded (a connection string), JSON-escaped (a
- * document inside a string), and base64 and base64url (an `Authorization: Basic` header) at each of the
- * three byte alignments it can have inside a longer encoded value — the characters that only the
- * secret's bytes decide.
- */
-export function encodedForms(secret: string): string[] {
-  const forms = new Set<string>([encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]);
-  for (const core of base64Cores(Buffer.from(secret))) {
-    if (core.length >= 8) {
-      forms.add(core);
-      forms.add(core.replace(/\+/g, '-').replace(/\//g, '_'));
-    }
-  }
-  forms.delete(secret);
-  return [...forms].filter((f) => f.length >= MIN_INSIDE);
-}
-
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /**
  * A masker for a run's secret values (strings of one character or more, and the text of numbers):
- * each is replaced wherever it occurs — inside longer strings too, and in its URL-encoded, JSON-escaped
- * and base64 forms — except that a secret shorter than {@link MIN_INSIDE} characters is replaced only
- * where it stands as a whole word, so that it does not mangle what is not secret.
+ * each is replaced wherever it occurs — inside longer strings too, and in the forms
+ * {@link secretForms} lists: URL-encoded (either case of `%xx`, `+` for a space), JSON-escaped once
+ * or twice, XML/HTML-escaped, base64 and base64url of its UTF-8 and UTF-16LE bytes, hex of its bytes
+ * (a secret of 8 bytes or more), and in another case (a secret of 8 characters or more) — except that
+ * a secret shorter than {@link MIN_INSIDE} characters is replaced only where it stands as a whole
+ * word, as itself, so that it does not mangle what is not secret.
+ *
+ * All forms of all secrets are one regular expression, so that a string is scanned once, and only a
+ * string that holds a piece every form has (its anchors) is scanned at all; a run without secrets
+ * costs nothing.
  *
  * @example
  * ```ts
- * createMasker({ token: 's3cr3t-v4lue' }).text('Authorization: s3cr3t-v4lue'); // 'Authorization: ***'
+ * const masker = createMasker({ password: 'p@ss&w0rd-1' });
+ * masker.text('Authorization: p@ss&w0rd-1'); // 'Authorization: ***'
+ * masker.text('POST pw=p%40ss%26w0rd-1'); // 'POST pw=***'
+ * masker.text('echo P@SS&W0RD-1'); // 'echo ***' (11 characters: any case)
+ * masker.text('<Password>p@ss&amp;w0rd-1</Password>'); // '<Password>***</Password>'
+ * masker.text('key 7040737326773072642D31'); // 'key ***'
+ * masker.text('-EncodedCommand JABwACAAPQAgACIAcABAAHMAcwAmAHcAMAByAGQALQAxACIA'); // '-EncodedCommand JABwACAAPQAgACIA***CIA'
  * createMasker({ pin: '123' }).text('pin 123, build 12345'); // 'pin ***, build 12345'
  * ```
  */
 export function createMasker(secrets: Record<string, Json>): Masker {
-  const values = [...new Set(Object.values(secrets).filter((v) => typeof v === 'string' || typeof v === 'number').map(String))].filter((s) => s.length > 0);
-  const needles = [...new Set([...values, ...values.filter((v) => v.length >= MIN_INSIDE).flatMap(encodedForms)])]
+  const values = [...new Set(Object.values(secrets).filter((v) => typeof v === 'string' || typeof v === 'number').map(String))]
+    .filter((s) => s.length > 0)
     // Longest first, so that a secret containing another is masked whole.
     .sort((a, b) => b.length - a.length);
-  const patterns = needles.map((n) => {
-    if (n.length >= MIN_INSIDE) return { n, re: null };
-    // A whole word: not inside a run of letters and digits (nor of base64 characters, for an encoded form).
-    return { n, re: new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(n)}(?![\\p{L}\\p{N}])`, 'gu') };
-  });
+  const forms = values.filter((v) => v.length >= MIN_INSIDE).map(secretForms);
+  const anchors = [...new Set(forms.flatMap((f) => f.anchors))];
+  const source = [...new Set(forms.flatMap((f) => f.patterns))].join('|');
+  // Compiled when first needed: a regular expression of every form takes V8 a millisecond or more to
+  // compile, more than masking a run's journal costs, and most runs' records hold no secret at all.
+  let all: RegExp | undefined;
+  // A whole word: not inside a run of letters and digits.
+  const short = values.filter((v) => v.length < MIN_INSIDE).map((v) => `(?<![\\p{L}\\p{N}])${escapeRegExp(v)}(?![\\p{L}\\p{N}])`);
+  const words = short.length > 0 ? new RegExp(short.join('|'), 'gu') : undefined;
   const text = (value: string): string => {
     let out = value;
-    for (const { n, re } of patterns) {
-      if (!out.includes(n)) continue;
-      out = re ? out.replace(re, MASK) : out.split(n).join(MASK);
+    if (anchors.length > 0) {
+      // The common case: no anchor in the text, so no form of a secret either (see secretForms).
+      const lower = value.toLowerCase();
+      for (const anchor of anchors) {
+        if (!lower.includes(anchor)) continue;
+        out = out.replace((all ??= new RegExp(source, 'g')), MASK);
+        break;
+      }
     }
-    return out;
+    return words ? out.replace(words, MASK) : out;
   };
   const walk = (value: unknown): unknown => {
     if (typeof value === 'string') return text(value);
+    if (!value || typeof value !== 'object' || value instanceof Error) return value;
     if (Array.isArray(value)) return value.map(walk);
-    if (value && typeof value === 'object') {
-      if (value instanceof Error) return value;
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]));
+    // A plain loop rather than Object.fromEntries(Object.entries(…)): this runs on every record, and
+    // the arrays of pairs cost more than the scan. A key `__proto__` (from parsed JSON) stays a key.
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+      const masked = walk((value as Record<string, unknown>)[key]);
+      if (key === '__proto__') Object.defineProperty(out, key, { value: masked, enumerable: true, writable: true, configurable: true });
+      else out[key] = masked;
     }
-    return value;
+    return out;
   };
   return {
-    mask: <T>(value: T) => (needles.length === 0 ? value : (walk(value) as T)),
-    text: (value) => (needles.length === 0 ? value : text(value)),
+    mask: <T>(value: T) => (forms.length === 0 && !words ? value : (walk(value) as T)),
+    text: (value) => (forms.length === 0 && !words ? value : text(value)),
   };
 }
 

@@ -351,6 +351,56 @@ test('a step that can undo and captured a secret\'s value fails before its first
   }
 });
 
+test('a secret in its encoded forms in a step\'s log and error message reaches neither the journal nor the reports', async () => {
+  const SECRET = 'hunter2 <Secr3t>';
+  const forms = [
+    Buffer.from(SECRET).toString('hex').toUpperCase(),
+    SECRET.toUpperCase(),
+    '&lt;Secr3t&gt;',
+    encodeURIComponent(SECRET).toLowerCase(),
+    // What PowerShell's -EncodedCommand carries: base64 of the UTF-16LE bytes (its core at this alignment).
+    Buffer.from(`$p = '${SECRET}'`, 'utf16le').toString('base64').slice(16, 56),
+  ];
+  const leaky = defineStepKind({
+    kind: 'test/leaks-encoded',
+    description: 'says its token in the forms a transport would, then fails',
+    params: z.object({ token: z.string() }),
+    probe: async () => ({}),
+    plan: () => ({ changes: [{ target: 'log', field: 'token', before: null, after: 'said', action: 'run' }], summary: 'will say it' }),
+    phases: [
+      {
+        name: 'say',
+        run: async ({ params, rt }) => {
+          rt.log(`sent <Password>${params.token.replace(/</g, '&lt;').replace(/>/g, '&gt;')}</Password> as ${Buffer.from(params.token).toString('hex').toUpperCase()}`);
+          throw new Error(`powershell -EncodedCommand ${Buffer.from(`$p = '${params.token}'`, 'utf16le').toString('base64')} failed: LOGON ${params.token.toUpperCase()} refused (pw=${encodeURIComponent(params.token).toLowerCase()})`);
+        },
+      },
+    ],
+    verify: async () => ({ ok: true, summary: 'said', output: null }),
+  });
+  const registry = new StepKindRegistry().register(leaky);
+  const runbook: RunbookDefinition = {
+    name: 'leaky',
+    parameters: { token: { type: 'string', secret: true, env: 'RBE_TEST_TOKEN' } },
+    steps: [{ id: 'say', uses: 'test/leaks-encoded', with: { token: '${{ params.token }}' } }],
+  };
+  process.env.RBE_TEST_TOKEN = SECRET;
+  try {
+    const runner = new Runner({ stateDir: await tempDir(), kinds: registry, retry: { retries: 0 } });
+    const run = runner.start(validateRunbook(runbook, registry, 'inline'), { executor: await createSimulatedExecutor(await makeHost('server-2016')) });
+    const result = await run.result;
+    assert.is(result.status, 'rolled-back');
+    assert.match(result.steps[0].error?.message ?? '', /-EncodedCommand .*\*\*\*.* failed: LOGON \*\*\* refused \(pw=\*\*\*\)/);
+    for (const name of ['journal.jsonl', 'report.json', 'report.md']) {
+      const text = await readFile(join(runner.runDir(run.id), name), 'utf8');
+      assert.ok(text.includes('-EncodedCommand'), `${name} shows the error`);
+      for (const form of forms) assert.not.ok(text.includes(form), `${name} holds ${form}`);
+    }
+  } finally {
+    delete process.env.RBE_TEST_TOKEN;
+  }
+});
+
 test('the bundled kinds all declare their outputs', () => {
   for (const kind of bundledStepKinds().list()) assert.ok(kind.outputs, `${kind.kind} declares no outputs`);
 });

@@ -1,8 +1,11 @@
 /**
- * The secret mask: every form of a secret in every string — inside longer strings, URL-encoded,
- * JSON-escaped, base64 at any alignment — and short secrets only as whole words, so that what is not
- * secret stays readable; and validation errors that name a secret field without its value.
+ * The secret mask: every form of a secret in every string — inside longer strings, URL-encoded (either
+ * case, form-encoded), JSON-escaped once and twice, XML-escaped, base64 of its UTF-8 and UTF-16LE bytes
+ * at any alignment, hex, another case — and short secrets only as whole words, so that what is not
+ * secret stays readable (hashes, GUIDs and registry paths too); and validation errors that name a
+ * secret field without its value.
  */
+import { createHash } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createMasker, maskRecord } from '../../src/engine/secrets.js';
@@ -31,6 +34,87 @@ test('a secret is masked inside longer strings and in its URL-encoded, JSON-esca
       assert.not.ok(masked.includes(core), `${label}: base64 core at ${k}`);
     }
   }
+});
+
+/** The base64 characters only `bytes` decide, at each of the three places it can start in a 3-byte group. */
+function cores(bytes: Buffer): string[] {
+  return [0, 1, 2].map((k) => Buffer.concat([Buffer.alloc(k), bytes]).toString('base64').slice(Math.ceil((8 * k) / 6), Math.floor((8 * (k + bytes.length)) / 6)));
+}
+
+const xmlEscaped = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+
+// A secret with a space and each character XML and JSON escape, 17 characters.
+const WIDE = `Hunter2 <&"'> Zq/9`;
+
+test('a secret is masked inside longer strings in its other URL, JSON, XML and case forms', () => {
+  const m = createMasker({ token: WIDE });
+  const lowerPercent = encodeURIComponent(WIDE).replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase());
+  const formEncoded = new URLSearchParams({ pw: WIDE }).toString().slice('pw='.length);
+  const jsonTwice = JSON.stringify(JSON.stringify(WIDE)).slice(1, -1);
+  const numeric = [...WIDE].map((c) => (/[A-Za-z0-9]/.test(c) ? c : `&#${c.codePointAt(0)};`)).join('');
+  const numericHex = [...WIDE].map((c) => (/[ <&"'>/]/.test(c) ? `&#x${c.codePointAt(0)!.toString(16).toUpperCase()};` : c)).join('');
+  for (const [label, form, text] of [
+    ['URL-encoded, lower-case %xx', lowerPercent, `GET /login?pw=${lowerPercent}&next=/`],
+    ['form-encoded, + for a space', formEncoded, `body: user=svc&pw=${formEncoded}&remember=1`],
+    ['JSON inside a JSON string', jsonTwice, JSON.stringify({ body: JSON.stringify({ password: WIDE, user: 'svc' }) })],
+    ['XML-escaped', xmlEscaped(WIDE), `<s:Envelope><Password>${xmlEscaped(WIDE)}</Password></s:Envelope>`],
+    ['numeric character references', numeric, `<p title="${numeric}">`],
+    ['hex character references', numericHex, `<p>${numericHex}</p>`],
+    ['upper-cased', WIDE.toUpperCase(), `ECHO ${WIDE.toUpperCase()}.`],
+    ['lower-cased', WIDE.toLowerCase(), `login as ${WIDE.toLowerCase()} failed`],
+  ]) {
+    assert.ok(text.includes(form), `${label}: the test's text holds the form`);
+    const masked = m.text(text);
+    assert.ok(masked.includes('***'), `${label}: ${masked}`);
+    assert.not.ok(masked.includes(form), `${label}: ${masked}`);
+  }
+});
+
+test('a secret is masked inside longer strings as the hex and the UTF-16LE base64 of its bytes', () => {
+  const m = createMasker({ token: SECRET });
+  const hex = Buffer.from(SECRET).toString('hex');
+  for (const [label, text] of [
+    ['hex', `blob 00ff${hex}0a`],
+    ['HEX', `BLOB 00FF${hex.toUpperCase()}0A`],
+  ]) {
+    const masked = m.text(text);
+    assert.ok(masked.includes('***'), `${label}: ${masked}`);
+    assert.not.ok(masked.toLowerCase().includes(hex), `${label}: ${masked}`);
+  }
+  // PowerShell's -EncodedCommand and [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes(…)):
+  // a prefix of k characters puts the secret at byte 2k, so k = 0, 1, 2 give every alignment.
+  for (const k of [0, 1, 2]) {
+    for (const alphabet of ['base64', 'base64url'] as const) {
+      const command = `${'$'.repeat(k)}$p = '${SECRET}'; Connect $p`;
+      const masked = m.text(`powershell -EncodedCommand ${Buffer.from(command, 'utf16le').toString(alphabet)}`);
+      assert.ok(masked.includes('***'), `${alphabet} after ${k} character(s): ${masked}`);
+      for (const core of cores(Buffer.from(SECRET, 'utf16le'))) {
+        const written = alphabet === 'base64' ? core : core.replace(/\+/g, '-').replace(/\//g, '_');
+        assert.not.ok(masked.includes(written), `${alphabet} after ${k} character(s): ${masked}`);
+      }
+    }
+  }
+});
+
+test('a typical secret leaves digests, GUIDs, thumbprints and registry paths alone', () => {
+  const m = createMasker({ password: 'Winter2024!Orch#01', token: 'tok_8fJ2kLmQ9zXv' });
+  const record = {
+    path: 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.0\\Server',
+    sha256: createHash('sha256').update('Winter2024!Orch#01').digest('hex'),
+    SHA256: createHash('sha256').update('tok_8fJ2kLmQ9zXv').digest('hex').toUpperCase(),
+    guid: '{6F9619FF-8B86-D011-B42D-00C04FC964FF}',
+    thumbprint: 'A909502DD82AE41433E6F83886B00D4277A32A7B',
+    basic: `Basic ${Buffer.from('svc:Summer2023!').toString('base64')}`,
+    note: 'WINTER 2024 maintenance, orch01 TLS 1.2 only, token rotated',
+  };
+  assert.equal(m.mask(record), record);
+});
+
+test('a secret shorter than eight characters is matched neither as hex nor in another case: ordinary numbers and words stay', () => {
+  const m = createMasker({ pin: '1234', word: 'Test' });
+  // The hex of 1234 is 31323334: an event id here, not the secret.
+  const text = 'event 31323334 in TEST and test logs; 1234 and Test masked';
+  assert.is(m.text(text), 'event 31323334 in TEST and test logs; *** and *** masked');
 });
 
 test('a short secret is masked where it stands as a word, and leaves other words alone', () => {
