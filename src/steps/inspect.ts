@@ -208,14 +208,16 @@ export async function inspectHost(options: InspectOptions): Promise<InspectRepor
   });
   for (const [i, name] of services.entries()) {
     const s = read.services[i];
-    const verdict: InspectVerdict = s.state === 'running' ? 'ok' : s.state === 'starting' || s.startType === 'auto' ? 'unknown' : 'refuse';
+    // A service the host does not have is unknown, as the run reports it: which services a server has
+    // depends on its roles (fact orchestrator.services).
+    const verdict: InspectVerdict = !s.exists ? 'unknown' : s.state === 'running' ? 'ok' : s.state === 'starting' || s.startType === 'auto' ? 'unknown' : 'refuse';
     items.push({
       topic: 'service',
       check: `service ${name}`,
       verdict,
-      evidence: s.exists ? `${s.state} (start type ${s.startType})` : 'absent',
-      sources: [],
-      ...(verdict === 'ok' ? {} : { fix: `the Integration Pack check after the restart needs it running: Start-Service ${name}${s.startType === 'auto' ? '' : ' and set it to start automatically'}` }),
+      evidence: s.exists ? `${s.state} (start type ${s.startType})` : 'absent: not on this server (which services a server has depends on its roles); the run reports it, does not fail on it',
+      sources: [sourceOf('orchestrator.services')],
+      ...(verdict === 'ok' || !s.exists ? {} : { fix: `the Integration Pack check after the restart needs it running: Start-Service ${name}${s.startType === 'auto' ? '' : ' and set it to start automatically'}` }),
     });
   }
 

@@ -2,8 +2,10 @@
  * Step `orchestrator/ip-verify`: the reference procedure's IMPORTANT box (KB4494803). Reads
  * `SystemDefaultTlsVersions` under `.NETFramework\v4.0.30319` through the 32-bit registry view (the
  * Wow6432Node key the Integration Packs use); when it is missing or not 1, sets it and says so. Checks
- * that the Orchestrator services run and that no restart is still owed (the engine's own marker,
- * `RESTART_MARKER`). It reports the protocols the SCHANNEL values make Windows negotiate; what the
+ * that Orchestrator came back after the restart — each of its services this server has runs — and that
+ * no restart is still owed (the engine's own marker, `RESTART_MARKER`). A service the server does not
+ * have is reported as unknown, not a failure: which services a server has depends on its roles, and no
+ * document says every server has all of them (fact `orchestrator.services`). It reports the protocols the SCHANNEL values make Windows negotiate; what the
  * running services do is proven by handshake (`tls-verify`). Key write times decide nothing: Microsoft
  * says changes apply to credential handles acquired after them, and a Group Policy refresh rewrites
  * the keys unchanged.
@@ -19,10 +21,15 @@ import { ORCHESTRATOR_SERVICES } from '../windows/facts/orchestrator.js';
 import { RESTART_MARKER_READ, registryRead } from './host-reads.js';
 import { applyWrites, planWrites, toObserved, verifyWrites, type ObservedValue } from './registry/values.js';
 import { leftByStep, restorePriors } from './registry/restore.js';
+import { absentServices, serviceList, type ServiceState } from './service-list.js';
 
 export const ipVerifyParams = z.strictObject({
-  /** Orchestrator services that must be running. @default the fact `orchestrator.services`: ['omanagement','orunbook','oremoting'] */
-  services: z._default(z.array(z.string().check(z.minLength(1))), [...ORCHESTRATOR_SERVICES.value]),
+  /**
+   * Orchestrator services that must be running after the restart, as a list or comma-separated. One
+   * that exists and does not run fails the step; one the server does not have is reported, not failed.
+   * @default the fact `orchestrator.services`: ['omanagement','oremoting','omonitor','orunbook']
+   */
+  services: serviceList(ORCHESTRATOR_SERVICES.value),
 });
 
 const SDTV = PROCEDURE_SYSTEM_DEFAULT_TLS.value;
@@ -38,7 +45,25 @@ export const IP_WRITE: DeclaredWrite = {
 };
 
 /** The plan's data: what was read of the value, the services' states, the protocols in effect, and whether the value is set. */
-type PlanData = { observed: ObservedValue[]; services: { name: string; state: string }[]; inEffect: ProtocolMap; fixed: boolean };
+type PlanData = { observed: ObservedValue[]; services: ServiceState[]; inEffect: ProtocolMap; fixed: boolean };
+
+/**
+ * What the step says of the services: in check mode, what it will check after the restart; in a run,
+ * which run. Either way, the services this server does not have, as unknown.
+ */
+function servicesWords(services: readonly ServiceState[], checkMode: boolean): string {
+  const absent = absentServices(services);
+  const unknown = absent.length > 0
+    ? `unknown: ${absent.map((n) => `service ${n} is absent`).join(', ')} — which Orchestrator services a server has depends on its roles (fact orchestrator.services), so it is reported, not checked`
+    : '';
+  if (checkMode) {
+    const will = services.length > 0 ? `after the restart, checks that ${services.map((s) => s.name).join(', ')} run (one this server does not have is reported as unknown, not failed)` : 'checks no service';
+    return unknown ? `${will}; ${unknown}` : will;
+  }
+  const running = services.filter((s) => !absent.includes(s.name)).map((s) => s.name);
+  const said = running.length > 0 ? `services running: ${running.join(', ')}` : 'no Orchestrator service checked';
+  return unknown ? `${said}; ${unknown}` : said;
+}
 
 function plannedByEarlierStep(outputs: Readonly<Record<string, Json>>): boolean {
   return Object.values(outputs).some((out) => {
@@ -55,7 +80,7 @@ export const ipVerifyStep = defineStepKind({
   kind: 'orchestrator/ip-verify',
   description: 'Integration Pack fix (KB4494803): SystemDefaultTlsVersions=1 in the 32-bit .NET 4 key; services running; no restart owed',
   params: ipVerifyParams,
-  outputs: z.object({ fixed: z.boolean(), services: z.array(z.unknown()), protocolsInEffect: z.unknown() }),
+  outputs: z.object({ fixed: z.boolean(), services: z.array(z.unknown()), absentServices: z.array(z.string()), protocolsInEffect: z.unknown() }),
   verifyWhenUnchanged: true,
   declares: async () => [IP_WRITE],
   probe: ({ params, rt }) =>
@@ -72,7 +97,9 @@ export const ipVerifyStep = defineStepKind({
     const owed = markerRead && markerRead.type === 'REG_SZ' ? markerRead.data : null;
     const problems: string[] = [];
     if (!rt.checkMode) {
-      for (const s of services) if (s.state !== 'running') problems.push(`service ${s.name} is ${s.state}: start it (Start-Service ${s.name})`);
+      // A service that exists and does not run after the restart: Orchestrator did not come back as it
+      // was. One the server does not have proves nothing either way (servicesWords says so).
+      for (const s of services) if (s.exists && s.state !== 'running') problems.push(`service ${s.name} is ${s.state}: start it (Start-Service ${s.name})`);
       // The engine's own marker says whether a restart is owed; when keys were written does not.
       if (owed !== null) problems.push(`a restart is still owed (${owed}): the services may not use the new SCHANNEL values yet; restart the target`);
     }
@@ -83,14 +110,15 @@ export const ipVerifyStep = defineStepKind({
     // plan shows it once, there.
     const plannedEarlier = rt.checkMode && plannedByEarlierStep(rt.outputs);
     const changes = plannedEarlier ? [] : planWrites([IP_WRITE], [value]);
-    const services_ = services.map((s) => ({ name: s.name, state: s.state }));
+    const services_: ServiceState[] = services.map((s) => ({ name: s.name, exists: s.exists, state: s.state, startType: s.startType }));
+    const said = servicesWords(services_, rt.checkMode);
     return {
       changes,
       summary: plannedEarlier
-        ? 'Integration Pack value (KB4494803) is set by an earlier step; services and protocols are checked after the restart'
+        ? `Integration Pack value (KB4494803) is set by an earlier step; ${said}; protocols are checked after the restart`
         : changes.length > 0
-          ? `Integration Pack value ${value.value ? 'is wrong' : 'is missing'}: set SystemDefaultTlsVersions=1 (KB4494803)`
-          : `Integration Pack value present; services running; no restart owed${rt.checkMode ? ' (checked after the restart)' : ''}`,
+          ? `Integration Pack value ${value.value ? 'is wrong' : 'is missing'}: set SystemDefaultTlsVersions=1 (KB4494803); ${said}`
+          : `Integration Pack value present; ${said}; no restart owed${rt.checkMode ? ' (checked after the restart)' : ''}`,
       data: { observed: [value], services: services_, inEffect: inEffect.protocols, fixed: changes.length > 0 },
     };
   },
@@ -110,8 +138,8 @@ export const ipVerifyStep = defineStepKind({
     return {
       ok: problems.length === 0,
       problems,
-      summary: fixed ? 'Integration Pack value was missing or wrong after the restart: set to 1 (KB4494803); services running' : plan.summary,
-      output: { fixed, services: data.services, protocolsInEffect: data.inEffect },
+      summary: fixed ? `Integration Pack value was missing or wrong after the restart: set to 1 (KB4494803); ${servicesWords(data.services, false)}` : plan.summary,
+      output: { fixed, services: data.services, absentServices: absentServices(data.services), protocolsInEffect: data.inEffect },
     };
   },
   compensate: ({ rt, priors, results }) => restorePriors(rt, priors, leftByStep(results)),

@@ -16,6 +16,7 @@ import { RESTART_MARKER } from '../windows/restart-marker.js';
 import { RESTART_MARKER_READ } from './host-reads.js';
 import { BOOT_TIME_TOLERANCE_MS, restartedSince, sameBoot } from '../windows/boot-time.js';
 import { SQL_LOGIN_REFUSED_ERRORS } from '../windows/facts/sql.js';
+import { serviceList } from './service-list.js';
 import { LOGON_UI_READY_KEY, PLANNED_RESTART_REASON, RESTART_EVENT, SHUTDOWN_IN_PROGRESS, SHUTDOWN_IS_SCHEDULED } from '../windows/facts/restart.js';
 
 export const restartParams = z.strictObject({
@@ -33,11 +34,13 @@ export const restartParams = z.strictObject({
   /** Cap of the pause between polls (and of the doubling pauses while a rollback asks whether the host restarted). @default 10000 */
   maxPollIntervalMs: z._default(z.number().check(z.int(), z.minimum(10)), 10_000),
   /**
-   * Services that must be running before the host counts as ready. A slow one (start type `auto`,
-   * still starting) is waited for; one that will not start by itself (`manual`, `disabled`) is not.
+   * Services that must be running before the host counts as ready, as a list or comma-separated. A slow
+   * one (start type `auto`, still starting) is waited for; one that will not start by itself (`manual`,
+   * `disabled`) is not, nor one the host does not have (reported: which services a server has depends
+   * on its roles).
    * @default []
    */
-  readyServices: z._default(z.array(z.string().check(z.minLength(1))), []),
+  readyServices: serviceList([]),
   /**
    * A shutdown someone else scheduled is pending (shutdown.exe answers 1190): `fail` stops the step
    * (the run rolls back), `wait` lets that shutdown be the restart. It is never cancelled.
@@ -157,7 +160,7 @@ function nextPause(rt: StepRuntime, pause: number, params: RestartParams, deadli
  * time gets the (boot-time guarded) restart command again: a command whose connection failed may
  * never have run.
  */
-async function waitForBoot(rt: StepRuntime, params: RestartParams, baseline: Baseline, resend = false): Promise<{ bootTime: string; polls: number; resent: number }> {
+async function waitForBoot(rt: StepRuntime, params: RestartParams, baseline: Baseline, resend = false): Promise<{ bootTime: string; polls: number; resent: number; absent: string[] }> {
   const ops: HostOp[] = [
     { op: 'boot.time' },
     ...(baseline.logonUi ? [logonUiGet] : []),
@@ -176,7 +179,9 @@ async function waitForBoot(rt: StepRuntime, params: RestartParams, baseline: Bas
     const bootTime = resultOf(results[0], 'boot.time').bootTime;
     // An auto-start service still starting is waited for; one that will not start by itself is not.
     waitingFor = notReady(results, baseline);
-    if (waitingFor.length === 0) return { bootTime, polls, resent };
+    // A service the host does not have is not waited for (it never comes): named in the summary.
+    const absent = results.flatMap((r) => (r.op === 'service.status' && !r.exists ? [r.name] : []));
+    if (waitingFor.length === 0) return { bootTime, polls, resent, absent };
     if (!restartedSince(bootTime, baseline.bootTime) && resend && resent < 3) {
       resent += 1;
       rt.log(`the target still runs since ${baseline.bootTime}: sending the restart again (${resent})`, 'warn');
@@ -344,7 +349,7 @@ export const restartStep = defineStepKind({
     const databases = databasesOf(params.databaseServer, read.instances ? read.instances.instances : null);
     return { bootTime: read.boot.bootTime, owedBy, marker, markerKey: { exists: read.marker.keyExists, existingAncestor: read.marker.existingAncestor }, databases };
   },
-  plan({ observed }): PlanOf<PlanData> {
+  plan({ observed, params }): PlanOf<PlanData> {
     const { bootTime, owedBy, marker } = observed;
     if (owedBy.length === 0 && marker === null) {
       return { changes: [], summary: 'no restart owed', data: { rebootRequired: false } };
@@ -352,7 +357,7 @@ export const restartStep = defineStepKind({
     const reason = owedBy.length > 0 ? `changed by ${owedBy.join(', ')}` : `an earlier run left its marker (${marker})`;
     return {
       changes: [{ target: 'host', field: 'restart', before: `booted ${bootTime}`, after: 'restarted', action: 'run' }],
-      summary: `restart owed: ${reason}`,
+      summary: `restart owed: ${reason}${params.readyServices.length > 0 ? `; then waits for services ${params.readyServices.join(', ')} (one this server does not have is not waited for)` : ''}`,
       data: { bootTime, reason, rebootRequired: true },
     };
   },
@@ -409,12 +414,13 @@ export const restartStep = defineStepKind({
     // Verify follows the restart phases, so the baseline was captured.
     if (!priors) throw new StepError('PROTOCOL', `step ${rt.stepId} verifies a restart whose baseline was not captured`);
     const baseline = priors;
-    const boot = results.awaitBoot as { bootTime: string; polls: number };
+    const boot = results.awaitBoot as { bootTime: string; polls: number; absent?: string[] };
+    const absent = boot.absent ?? [];
     // The restart is no longer owed: the marker goes (with the start-up task, in the same batch).
     await rt.exec([...markerClear, ...(rt.onTarget ? [{ op: 'startupTask.remove', name: `${TASK_PREFIX}${rt.runId}` } as HostOp] : [])]);
     return {
       ok: restartedSince(boot.bootTime, baseline.bootTime),
-      summary: `restarted: booted ${boot.bootTime} (was ${baseline.bootTime}), ready after ${boot.polls} poll(s)`,
+      summary: `restarted: booted ${boot.bootTime} (was ${baseline.bootTime}), ready after ${boot.polls} poll(s)${absent.length > 0 ? `; not waited for, absent on this server (unknown): service ${absent.join(', ')}` : ''}`,
       output: { restarted: true, previousBootTime: baseline.bootTime, bootTime: boot.bootTime, rebootRequired: false },
     };
   },

@@ -11,7 +11,7 @@ import type { StepRuntime } from '../engine/step-runtime.js';
 import { resultOf, type HostOp, type ProtocolMap, type ProtocolName, type ProtocolSide } from '../executors/types.js';
 import { PROTOCOLS, SIDES, TLS13, isNonCanonicalEnabled, negotiatesByDefault, protocolDefault, protocolKey } from '../windows/schannel.js';
 import { SCHANNEL_DISABLED_BY_DEFAULT_FACT, SCHANNEL_ENABLED_FACT } from '../windows/facts/schannel.js';
-import { PROCEDURE_SCHANNEL } from '../windows/facts/procedure.js';
+import { PROCEDURE_SCHANNEL, PROCEDURE_SCHANNEL_INCOMING_ONLY } from '../windows/facts/procedure.js';
 import { defineRegistryStep } from './registry-values.js';
 import { TLS13_READS } from './host-reads.js';
 import { batchOps, defineBatch, readBatch } from '../executors/read-batch.js';
@@ -47,15 +47,36 @@ export const schannelParams = z.strictObject({
 });
 export type SchannelParams = z.infer<typeof schannelParams>;
 
-/** The setting each managed protocol side gets. */
-export function desiredSettings(params: SchannelParams): Record<ProtocolName, Record<ProtocolSide, Setting>> {
+/** Per side, the protocols a mode turns on and off. */
+export type ProtocolLists = Record<ProtocolSide, { on: readonly string[]; off: readonly string[] }>;
+
+/**
+ * The protocols each mode turns on and off, from the facts: the script's lists (`tls12-only`, fact
+ * `procedure.schannel-values`), or the NOTE's per side (`tls12-incoming-only`, fact
+ * `procedure.schannel-incoming-only`).
+ *
+ * @example
+ * ```ts
+ * modeLists('tls12-incoming-only').Client.on; // ['TLS 1.0', 'TLS 1.1', 'TLS 1.2']
+ * ```
+ */
+export function modeLists(mode: SchannelParams['mode']): ProtocolLists {
+  if (mode === 'tls12-incoming-only') return PROCEDURE_SCHANNEL_INCOMING_ONLY.value;
+  const { on, off } = PROCEDURE_SCHANNEL.value;
+  return { Client: { on, off }, Server: { on, off } };
+}
+
+/**
+ * The setting each managed protocol side gets: `protocols` first, then the mode's lists. A protocol
+ * neither list names is handed to Windows' own default (the plan says where no document settles it).
+ */
+export function desiredSettings(params: SchannelParams, lists: ProtocolLists = modeLists(params.mode)): Record<ProtocolName, Record<ProtocolSide, Setting>> {
   const map = {} as Record<ProtocolName, Record<ProtocolSide, Setting>>;
   for (const protocol of PROTOCOLS) {
     map[protocol] = { Client: 'disabled', Server: 'disabled' };
     for (const side of SIDES) {
-      let on = protocol === 'TLS 1.2';
-      if (params.mode === 'tls12-incoming-only' && side === 'Client') on = ['TLS 1.0', 'TLS 1.1', 'TLS 1.2'].includes(protocol);
-      map[protocol][side] = params.protocols[protocol]?.[side] ?? (on ? 'enabled' : 'disabled');
+      const fromLists: Setting = lists[side].on.includes(protocol) ? 'enabled' : lists[side].off.includes(protocol) ? 'disabled' : 'default';
+      map[protocol][side] = params.protocols[protocol]?.[side] ?? fromLists;
     }
   }
   return map;
@@ -91,8 +112,8 @@ function sideWrites(key: string, value: Setting, normalise: boolean): DeclaredWr
 }
 
 /** The values: for each protocol and side, `Enabled` (any non-zero counts as on) and `DisabledByDefault`; TLS 1.3 only when managed. */
-export function schannelWrites(params: SchannelParams): DeclaredWrite[] {
-  const settings = desiredSettings(params);
+export function schannelWrites(params: SchannelParams, lists: ProtocolLists = modeLists(params.mode)): DeclaredWrite[] {
+  const settings = desiredSettings(params, lists);
   const normalise = params.normaliseEnabled;
   const writes = PROTOCOLS.flatMap((protocol) => SIDES.flatMap((side) => sideWrites(protocolKey(protocol, side), settings[protocol][side], normalise)));
   if (params.tls13 !== 'leave') writes.push(...SIDES.flatMap((side) => sideWrites(protocolKey(TLS13, side), params.tls13 as Setting, normalise)));

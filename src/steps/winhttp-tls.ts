@@ -4,8 +4,9 @@
  * use TLS 1.1 or 1.2 until `DefaultSecureProtocols` says so. Once `windows/schannel` turns client TLS
  * 1.0 off (`mode: tls12-only`), such a server could no longer make outgoing WinHTTP connections. This
  * step sets `DefaultSecureProtocols` to TLS 1.2 in both registry views, as the KB describes, and checks
- * that the update is listed among the installed ones. On every other build it does nothing: the KB is
- * not for them. Writes are journaled and rolled back like every registry value.
+ * that the update is listed among the installed ones. A change owes a restart (the value takes effect
+ * once the machine or the services using WinHTTP restart). On every other build it does nothing: the KB
+ * is not for them. Writes are journaled and rolled back like every registry value.
  */
 import * as z from '../util/zod.js';
 import { defineStepKind, type DeclaredWrite } from '../engine/step-kind.js';
@@ -13,7 +14,7 @@ import type { Json } from '../engine/types.js';
 import type { StepRuntime } from '../engine/step-runtime.js';
 import { resultOf, type RegistryView } from '../executors/types.js';
 import { registryViews } from '../windows/os.js';
-import { DEFAULT_SECURE_PROTOCOLS_BITS_FACT, DEFAULT_SECURE_PROTOCOLS_LOCATION_FACT, KB3140245_BUILDS_FACT } from '../windows/facts/winhttp.js';
+import { DEFAULT_SECURE_PROTOCOLS_BITS_FACT, DEFAULT_SECURE_PROTOCOLS_LOCATION_FACT, DEFAULT_SECURE_PROTOCOLS_RESTART_FACT, KB3140245_BUILDS_FACT } from '../windows/facts/winhttp.js';
 import { defineRegistryStep } from './registry-values.js';
 
 export const winhttpTlsParams = z.strictObject({
@@ -89,8 +90,9 @@ export const winhttpTlsStep = defineStepKind(
     description: 'Windows Server 2012 / 2008 R2: lets WinHTTP clients (WinRM among them) default to TLS 1.2 (KB3140245 DefaultSecureProtocols=0x800, both registry views)',
     params: winhttpTlsParams,
     what: 'WinHTTP default secure protocols',
-    // KB3140245 says nothing of a restart for the value; the run restarts after SCHANNEL anyway.
-    rebootOnChange: false,
+    // A changed value takes effect after a restart of the machine or of the services using WinHTTP
+    // (fact winhttp.default-secure-protocols-restart): a change owes one.
+    rebootOnChange: DEFAULT_SECURE_PROTOCOLS_RESTART_FACT.value.restart,
     writes: ({ params, rt }) => winhttpWrites(params, rt),
     // The build (whether KB3140245 is for it) and the installed updates (whether it is listed).
     reads: () => [{ op: 'os.info' }, { op: 'hotfix.list' }],

@@ -1,7 +1,8 @@
 /**
  * `orchestrator/ip-verify` decides "restart owed" from the engine's own marker, never from when SCHANNEL
  * keys were written: a Group Policy refresh that rewrites them unchanged after the boot does not fail
- * (nor roll back) a compliant server. What it reports of the protocols counts DisabledByDefault.
+ * (nor roll back) a compliant server. What it reports of the protocols counts DisabledByDefault. An
+ * Orchestrator service the server does not have is reported as unknown, never a failure on its own.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -84,6 +85,48 @@ test('the protocols it reports count DisabledByDefault: Enabled=1 with DisabledB
   const output = result.steps[0].output as { protocolsInEffect: Record<string, Record<string, boolean | null>> };
   assert.is(output.protocolsInEffect['TLS 1.0'].Server, false);
   assert.is(output.protocolsInEffect['TLS 1.1'].Server, null, "nothing set: Windows' default");
+});
+
+test('a server without oremoting: the run succeeds with one restart, and ip-verify and the restart report the service as absent (unknown) instead of rolling back', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    delete h.services.oremoting;
+  });
+  const { result } = await runToEnd(file);
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  assert.is((await hostOf(file)).restarts, 1, 'no second restart: nothing was rolled back');
+  const ip = result.steps.find((s) => s.id === 'ip-verify')!;
+  assert.match(ip.summary, /services running: omanagement, omonitor, orunbook; unknown: service oremoting is absent/);
+  assert.equal((ip.output as { absentServices: string[] }).absentServices, ['oremoting']);
+  assert.match(result.steps.find((s) => s.id === 'restart')!.summary, /not waited for, absent on this server \(unknown\): service oremoting/);
+});
+
+test('the plan names the services it will check after the restart, and says unknown for one the server does not have', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    delete h.services.oremoting;
+  });
+  const { result } = await runToEnd(file, { checkMode: true });
+  assert.is(result.status, 'planned', JSON.stringify(result.error));
+  const ip = result.steps.find((s) => s.id === 'ip-verify')!;
+  assert.match(ip.summary, /after the restart, checks that omanagement, oremoting, omonitor, orunbook run/);
+  assert.match(ip.summary, /unknown: service oremoting is absent/);
+  assert.match(result.steps.find((s) => s.id === 'restart')!.summary, /then waits for services omanagement, oremoting, omonitor, orunbook/);
+});
+
+test('the operator names the services (orchestratorServices): only those are checked, and one that exists and does not run still fails the run', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    h.services.oremoting = { state: 'stopped', startType: 'disabled' };
+  });
+  const only = await runToEnd(file, { params: { orchestratorServices: 'omanagement, orunbook' } });
+  assert.is(only.result.status, 'succeeded', JSON.stringify(only.result.error));
+  assert.match(only.result.steps.find((s) => s.id === 'ip-verify')!.summary, /services running: omanagement, orunbook; no restart owed/);
+
+  const file2 = await makeHost('server-2016', (h) => {
+    h.services.oremoting = { state: 'stopped', startType: 'disabled' };
+  });
+  const all = await runToEnd(file2);
+  assert.is(all.result.status, 'rolled-back');
+  assert.is(all.result.error?.code, 'IP_VERIFY_FAILED');
+  assert.match(all.result.error!.message, /service oremoting is stopped/);
 });
 
 test.run();

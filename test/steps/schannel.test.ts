@@ -6,6 +6,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FAST, hostOf, makeHost, registryText, restartRefused, runToEnd, single } from '../helpers.js';
+import * as z from '../../src/util/zod.js';
+import { schannelParams, schannelWrites } from '../../src/steps/schannel.js';
+import { PROCEDURE_SCHANNEL, PROCEDURE_SCHANNEL_INCOMING_ONLY } from '../../src/windows/facts/procedure.js';
 
 const SCH = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
 const step = (result: { steps: { id: string; summary: string; output: unknown; changes: unknown[] }[] }, id: string) => result.steps.find((s) => s.id === id)!;
@@ -100,6 +103,36 @@ test("a side handed back to Windows' default where Microsoft's documents disagre
   assert.match(plan.result.steps[0].summary, /TLS 1\.0 Server set to Windows' default, which no Microsoft document settles on this build \(disputed: schannel\.tls10-tls11-default-from-2022\): the handshakes show what it does/);
   const on2016 = await runToEnd(await makeHost('server-2016'), { runbook, checkMode: true });
   assert.not.match(on2016.result.steps[0].summary, /no Microsoft document settles/, 'stated on Server 2016');
+});
+
+/** Which sides a parameter set enables: `TLS 1.0 Client` for every side whose Enabled it sets to 1. */
+function enabledSides(mode: 'tls12-only' | 'tls12-incoming-only'): string[] {
+  return schannelWrites(z.parse(schannelParams, { mode }))
+    .filter((w) => w.name === 'Enabled' && (w.desired as { data: number } | null)?.data === 1)
+    .map((w) => w.key.split('\\').slice(-2).join(' '));
+}
+
+test('the protocols each mode turns on come from the facts: the script for tls12-only, the NOTE per side for tls12-incoming-only', () => {
+  assert.equal(enabledSides('tls12-only'), ['TLS 1.2 Client', 'TLS 1.2 Server']);
+  assert.equal(enabledSides('tls12-incoming-only'), ['TLS 1.0 Client', 'TLS 1.1 Client', 'TLS 1.2 Client', 'TLS 1.2 Server']);
+  assert.match(PROCEDURE_SCHANNEL_INCOMING_ONLY.sources[0].quote, /enable the TLS 1\.2 protocol for incoming communications/);
+});
+
+test("a changed fact list changes the step's writes (no copy of the lists in the step)", () => {
+  const client = PROCEDURE_SCHANNEL_INCOMING_ONLY.value.Client;
+  const script = PROCEDURE_SCHANNEL.value;
+  const saved = { clientOn: client.on, clientOff: client.off, on: script.on, off: script.off };
+  try {
+    // The NOTE without outgoing TLS 1.0: its Client side is written disabled.
+    Object.assign(client, { on: ['TLS 1.1', 'TLS 1.2'], off: ['SSL 2.0', 'SSL 3.0', 'TLS 1.0'] });
+    assert.equal(enabledSides('tls12-incoming-only'), ['TLS 1.1 Client', 'TLS 1.2 Client', 'TLS 1.2 Server']);
+    // The script's list with TLS 1.1 on: both of its sides are written enabled.
+    Object.assign(script, { on: ['TLS 1.1', 'TLS 1.2'], off: ['SSL 2.0', 'SSL 3.0', 'TLS 1.0'] });
+    assert.equal(enabledSides('tls12-only'), ['TLS 1.1 Client', 'TLS 1.1 Server', 'TLS 1.2 Client', 'TLS 1.2 Server']);
+  } finally {
+    Object.assign(client, { on: saved.clientOn, off: saved.clientOff });
+    Object.assign(script, { on: saved.on, off: saved.off });
+  }
 });
 
 test.run();

@@ -29,25 +29,29 @@ test('Windows Server 2012: check mode shows both views, apply sets 0x800, again 
 
   const { result } = await runToEnd(file, { runbook });
   assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  assert.is((result.steps[0].output as { rebootRequired: boolean }).rebootRequired, true, 'a changed DefaultSecureProtocols takes effect after a restart (winhttp.default-secure-protocols-restart)');
   const host = await hostOf(file);
   assert.equal(host.registry[WINHTTP]?.DefaultSecureProtocols, { type: 'REG_DWORD', data: 0x800 });
   assert.equal(host.registry[WOW]?.DefaultSecureProtocols, { type: 'REG_DWORD', data: 0x800 });
 
   const again = await runToEnd(file, { runbook });
   assert.equal(again.result.steps[0].changes, []);
+  assert.is((again.result.steps[0].output as { rebootRequired: boolean }).rebootRequired, false, 'nothing written, no restart owed');
 });
 
 test('Windows Server 2008 R2 SP1 with KB3140245 installed: set; when a later step fails, the rollback removes the values and the keys it created', async () => {
   const file = await makeHost('server-2012r2', (h) => {
     h.os = { ...h.os, caption: 'Microsoft Windows Server 2008 R2 Standard', version: '6.1.7601', build: 7601, servicePack: 1 };
     h.hotfixes.push('KB3140245');
+    // What fails the later step: a service that exists and does not run (an absent one would not).
+    h.services.orunbook = { state: 'stopped', startType: 'disabled' };
   });
   const before = await registryText(file);
   const failing = {
     name: 'w',
     steps: [
       { id: 'winhttp', uses: 'windows/winhttp-tls' },
-      { id: 'fails', uses: 'orchestrator/ip-verify', with: { services: ['no-such-service'] } },
+      { id: 'fails', uses: 'orchestrator/ip-verify', with: { services: ['orunbook'] } },
     ],
   };
   const { result } = await runToEnd(file, { runbook: failing as never });

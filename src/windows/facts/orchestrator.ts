@@ -112,20 +112,33 @@ export const ORCHESTRATOR_SQL_CLIENT = defineFact({
   ],
 });
 
+const MIGRATE = {
+  title: 'Migrate Orchestrator between environments',
+  url: 'https://learn.microsoft.com/system-center/orchestrator/migrate-orchestrator-between-environments',
+} as const;
+
 /**
- * The Windows service names of Orchestrator's services: what the runbook checks and waits for, and
- * what the simulated and captured hosts carry. No Microsoft document found gives the short names.
+ * The Windows service names of Orchestrator's services: what the runbook checks after the restart and
+ * waits for while the server comes back, and what the simulated and captured hosts carry. Which of them
+ * a given server has depends on the roles installed on it: no document says every server has all four,
+ * so a service that is absent is reported (`unknown`), never a failure on its own.
  */
 export const ORCHESTRATOR_SERVICES = defineFact({
   id: 'orchestrator.services',
   topic: 'Orchestrator',
   statement:
-    'The Orchestrator services by their Windows service names: omanagement (Orchestrator Management Service), orunbook (Orchestrator Runbook Service), oremoting (Orchestrator Runbook Server Monitor) — no Microsoft document found states the short names',
-  value: ['omanagement', 'orunbook', 'oremoting'] as readonly string[],
-  status: 'unknown',
-  proof: 'none',
-  sources: [],
-  note: "Searched Microsoft Learn (the docs and pages corpora) for the three display names and their service names: no page found lists them. The names are the ones the runbook has always used; they are a parameter (orchestrator/ip-verify `services`, the runbooks' readyServices), so a host whose services are named otherwise is checked by the names the operator gives, and no host is refused by this list alone.",
+    'The Orchestrator services by their Windows service names: omanagement (Orchestrator Management Service), oremoting (Orchestrator Remoting Service), omonitor (Orchestrator Runbook Server Monitor), orunbook (Orchestrator Runbook Service)',
+  value: ['omanagement', 'oremoting', 'omonitor', 'orunbook'] as readonly string[],
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    { ...MIGRATE, quote: 'Stop all Orchestrator related services on all Management Servers/Runbook Servers:' },
+    { ...MIGRATE, quote: 'Orchestrator Management Service (omanagement)' },
+    { ...MIGRATE, quote: 'Orchestrator Remoting Service (oremoting)' },
+    { ...MIGRATE, quote: 'Orchestrator Runbook Server Monitor (omonitor)' },
+    { ...MIGRATE, quote: 'Orchestrator Runbook Service (orunbook)' },
+  ],
+  note: "Read in the page's source (MicrosoftDocs/SystemCenterDocs, orchestrator/migrate-orchestrator-between-environments.md, ms.date 11/01/2024), section \"Check/enable SQL Broker\"; its PowerShell selects the services by these names (Get-Service, Where Name -match \"^omanagement|^oremoting|^omonitor|^orunbook\"), i.e. those a server has. Earlier revisions of this table took oremoting for the Runbook Server Monitor and left omonitor out. No page found says that every server has all four: a server holds the services of the roles installed on it, so an absent one is reported as unknown and does not fail the run; the names are the runbooks' `orchestratorServices` parameter.",
 });
 
 /** Every Orchestrator fact, in the order of `docs/windows-facts.md`. */

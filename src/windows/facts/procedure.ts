@@ -129,6 +129,28 @@ export const PROCEDURE_SCHANNEL = defineFact({
   note: 'The values follow each sentence as a list ("DisabledByDefault [Value = 0]", "Enabled [Value = 1]" to enable; 1 and 0 to disable); the script\'s $ProtocolList is SSL 2.0, SSL 3.0, TLS 1.0, TLS 1.1 and TLS 1.2, TLS 1.2 the only one enabled. The NOTE keeps outgoing TLS 1.0/1.1 (mode tls12-incoming-only).',
 });
 
+/**
+ * The page's NOTE on SCHANNEL (mode `tls12-incoming-only`): TLS 1.2 alone for incoming communications
+ * (the Server side), TLS 1.2, 1.1 and 1.0 for outgoing ones (the Client side). What each side turns off
+ * is the rest of the script's $ProtocolList (`procedure.schannel-values`).
+ */
+export const PROCEDURE_SCHANNEL_INCOMING_ONLY = defineFact({
+  id: 'procedure.schannel-incoming-only',
+  topic: 'The procedure',
+  statement:
+    "The NOTE's alternative to the script: incoming (Server) TLS 1.2 only; outgoing (Client) TLS 1.2, TLS 1.1 and TLS 1.0; SSL 2.0 and 3.0 off on both sides, as the script turns them off",
+  value: {
+    Server: { on: ['TLS 1.2'], off: ['SSL 2.0', 'SSL 3.0', 'TLS 1.0', 'TLS 1.1'] },
+    Client: { on: ['TLS 1.0', 'TLS 1.1', 'TLS 1.2'], off: ['SSL 2.0', 'SSL 3.0'] },
+  },
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    old('We recommend that you enable the TLS 1.2 protocol for incoming communications. Enable the TLS 1.2, TLS 1.1, and TLS 1.0 protocols for all outgoing communications.'),
+  ],
+  note: "Quoted from the 2019 revision (the copy in /work/shared/reference, step 1, Method 1's NOTE); the same two sentences stand in the same NOTE of Microsoft's Orchestrator integration pack page for Operations Manager. The current revision's NOTE was not read again against the live page for this fact. The NOTE names no SSL protocol: SSL 2.0 and 3.0 stay off on both sides as the script's $ProtocolList turns them off.",
+});
+
 /** The Orchestrator releases each revision's "Before you start" accepts. */
 export const PROCEDURE_RELEASES = defineFact({
   id: 'procedure.orchestrator-releases',
@@ -154,5 +176,6 @@ export const PROCEDURE_FACTS: readonly WindowsFact[] = [
   PROCEDURE_STRONG_CRYPTO,
   PROCEDURE_SYSTEM_DEFAULT_TLS,
   PROCEDURE_SCHANNEL,
+  PROCEDURE_SCHANNEL_INCOMING_ONLY,
   PROCEDURE_RELEASES,
 ];

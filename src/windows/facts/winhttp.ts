@@ -55,5 +55,27 @@ export const DEFAULT_SECURE_PROTOCOLS_BITS_FACT = defineFact({
   note: 'WinHTTP defaults "are overruled by SCHANNEL disabled protocols" (same KB): a bit for a protocol SCHANNEL disables is harmless but useless.',
 });
 
+/**
+ * A changed `DefaultSecureProtocols` takes effect once the machine restarts, or the services that use
+ * WinHTTP do: `windows/winhttp-tls` owes a restart when it writes it (the services are not known one by
+ * one; WinRM is one of them).
+ */
+export const DEFAULT_SECURE_PROTOCOLS_RESTART_FACT = defineFact({
+  id: 'winhttp.default-secure-protocols-restart',
+  topic: 'WinHTTP',
+  statement: 'A DefaultSecureProtocols value set or changed takes effect after a restart of the machine or of the services that use WinHTTP: a change owes a restart',
+  value: { restart: true },
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    {
+      title: 'Configure secure protocol options for WinHTTP',
+      url: 'https://learn.microsoft.com/windows-server/networking/configure-secure-protocol-options-winhttp',
+      quote: 'Either reboot the machine or restart whichever services are using WinHTTP.',
+    },
+  ],
+  note: "The sentence is the last step of the page's procedure for DefaultSecureProtocols, the same value under the same WinHttp key; the page's Applies to names Windows Server 2016 to 2022 and Windows 10 and 11. KB3140245, for Windows Server 2012 and 2008 R2 SP1 where the step writes the value, was searched for a restart after setting it and says nothing of one: the engine takes the Windows Server page's rule for it, which only ever adds a restart (the bundled runbooks restart after SCHANNEL anyway).",
+});
+
 /** Every WinHTTP fact, in the order of `docs/windows-facts.md`. */
-export const WINHTTP_FACTS: readonly WindowsFact[] = [KB3140245_BUILDS_FACT, DEFAULT_SECURE_PROTOCOLS_LOCATION_FACT, DEFAULT_SECURE_PROTOCOLS_BITS_FACT];
+export const WINHTTP_FACTS: readonly WindowsFact[] = [KB3140245_BUILDS_FACT, DEFAULT_SECURE_PROTOCOLS_LOCATION_FACT, DEFAULT_SECURE_PROTOCOLS_BITS_FACT, DEFAULT_SECURE_PROTOCOLS_RESTART_FACT];
