@@ -61,10 +61,14 @@ export function explain(error: unknown): { code: number; message: string; kind: 
     const code = error.code === 'FENCED' ? ExitCode.awaitingResume : error.code === 'STORE_UNAVAILABLE' ? ExitCode.unavailable : ExitCode.usage;
     return { code, message: error.message, kind: error.code };
   }
+  // A transport that could not reach its target or be set up (no credentials, no PowerShell, a host key
+  // not trusted) is 69 whether it would pass or not, as a run that meets it before any change ends
+  // `unreachable`: inspect, sim capture and list exit as plan and run do. (A simulated host's file that
+  // cannot be used is the operator's input: `connect` refuses it as a ValidationError, exit 2.)
   if (error instanceof ExecutorError) {
     const { cause, advice } = reachAdvice(error.message);
     return {
-      code: error.transient ? ExitCode.unavailable : ExitCode.usage,
+      code: ExitCode.unavailable,
       message: `cannot reach the target: ${cause}\n  → nothing was changed. ${advice}`,
       kind: 'executor',
     };

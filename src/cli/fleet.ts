@@ -76,13 +76,17 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
   } catch {
     throw new UsageError(`--max-failures takes a whole number of hosts (0 or more) or a percentage from 0% to 100% (e.g. 2 or 10%), got "${o.maxFailures}"`);
   }
-  // Every host's target checked before any host is contacted: `ftp://x` is a usage error here as with --target.
+  // Every host's target checked before any host is contacted: `ftp://x` is a usage error here as with
+  // --target, and so is a simulated host whose file is not there (not a host that does not answer).
   for (const host of inventory.hosts) {
     try {
       await checkTarget(host.target);
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
-      throw new ValidationError(`host ${host.name} of ${inventory.file}: ${error.message.split('\n')[0]}`, error.issues, { hint: 'fix its target in the inventory; no host was contacted' });
+      const fix = host.target.startsWith('sim:')
+        ? `create the file (\`runbook sim create --preset server-2016 --out ${host.target.slice(4)}\`) or fix the host's target in the inventory (a sim: path is relative to the inventory's folder)`
+        : 'fix its target in the inventory';
+      throw new ValidationError(`host ${host.name} of ${inventory.file}: ${error.message.split('\n')[0]}`, error.issues, { hint: `${fix}; no host was contacted, nothing was changed` });
     }
   }
   if (!o.checkMode && !(await confirm(`Run ${o.runbook.definition.name} on ${inventory.hosts.length} host(s) (${inventory.hosts.slice(0, 5).map((h) => h.name).join(', ')}${inventory.hosts.length > 5 ? ', …' : ''})? Each may be restarted.`, { yes: Boolean(o.yes) }))) {

@@ -3,8 +3,10 @@
  * that commands which reach no target (status, list) and simulated hosts load no SSH or process
  * library.
  */
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ValidationError } from '../errors.js';
+import { ExecutorError, ValidationError } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 
 export const TARGET_FORMS = [
@@ -28,8 +30,9 @@ export const TARGET_FORMS = [
  */
 export async function checkTarget(target: string): Promise<void> {
   const refuse = (error?: unknown) => new ValidationError(`target "${target}" is not understood`, [...(error ? [(error as Error).message] : []), ...TARGET_FORMS.map((f) => `accepted: ${f}`)]);
+  if (target.startsWith('sim:')) return checkSimulatedHostFile(target);
   try {
-    if (target.startsWith('sim:') || target === 'local') return;
+    if (target === 'local') return;
     if (target.startsWith('ssh://')) return void (await import('../executors/ssh.js')).parseSshTarget(target);
     if (target.startsWith('winrm+https://') || (target.startsWith('winrm://') && process.platform !== 'win32')) return void (await import('../executors/winrm.js')).parseWinrmTarget(target);
     if (target.startsWith('winrm://') || target.startsWith('pwsh+ssh://')) return void (await import('../executors/powershell-remoting.js')).parseRemotingTarget(target);
@@ -39,16 +42,51 @@ export async function checkTarget(target: string): Promise<void> {
   throw refuse();
 }
 
+/** What to do about a simulated host file that is not there. */
+const CREATE_SIM_HOST = 'create it with `runbook sim create --preset server-2016 --out <file>`, or name the file of an existing simulated host';
+
 /**
- * Connects to a target given on the command line (or recorded in a run's journal). `platform` (this
- * machine's, by default) decides which executor `winrm://` gets: PowerShell remoting on Windows, the
- * TypeScript WinRM client elsewhere.
+ * A simulated host's file is this machine's own input, checked here as any other before a target is
+ * contacted: it must be a file this user can read. A missing one is a usage error (exit 2), not a
+ * host that does not answer — a fleet refuses it before any of its hosts is driven.
+ *
+ * @example
+ * ```ts
+ * await checkSimulatedHostFile('sim:web01.json'); // ValidationError when web01.json is not there
+ * ```
+ */
+export async function checkSimulatedHostFile(target: string): Promise<void> {
+  const file = resolve(target.slice(4));
+  let problem: string;
+  try {
+    if ((await stat(file)).isFile()) return void (await access(file, constants.R_OK));
+    problem = 'it is not a file (a folder?)';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    problem = code === 'ENOENT' ? 'no such file' : code === 'ENOTDIR' ? 'a part of its path is a file, not a folder' : code === 'EACCES' || code === 'EPERM' ? 'this user may not read it' : (error as Error).message;
+  }
+  throw new ValidationError(`cannot read the simulated host file ${file}`, [`${target}: ${problem}`], { hint: `nothing was changed. ${CREATE_SIM_HOST}` });
+}
+
+/**
+ * Connects to a target given on the command line (or recorded in a run's journal). A simulated host's
+ * file that cannot be used (missing, not JSON, not a simulated host) is input, refused as a target
+ * that is not understood is (exit 2); any other error of a transport is its own (exit 69). `platform`
+ * (this machine's, by default) decides which executor `winrm://` gets: PowerShell remoting on Windows,
+ * the TypeScript WinRM client elsewhere.
  */
 export async function connect(target: string, options: { onTarget?: boolean; platform?: NodeJS.Platform } = {}): Promise<Executor> {
   const platform = options.platform ?? process.platform;
   if (target.startsWith('sim:')) {
+    await checkSimulatedHostFile(target);
     const { createSimulatedExecutor } = await import('../simulator/executor.js');
-    return createSimulatedExecutor(resolve(target.slice(4)), options.onTarget ? { onTarget: true } : {});
+    try {
+      return await createSimulatedExecutor(resolve(target.slice(4)), options.onTarget ? { onTarget: true } : {});
+    } catch (error) {
+      if (!(error instanceof ExecutorError) || error.transient) throw error;
+      const [cause, ...advice] = error.message.split('\n  → ');
+      throw new ValidationError(`cannot use the simulated host ${target}`, [cause], { hint: `nothing was changed. ${advice.join('; ') || CREATE_SIM_HOST}`, cause: error });
+    }
   }
   if (target === 'local') return (await import('../executors/local.js')).createLocalExecutor();
   if (target.startsWith('ssh://')) {

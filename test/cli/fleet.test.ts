@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLI, cli } from './run-cli.js';
 import { tempDir } from '../helpers.js';
@@ -88,6 +88,31 @@ test('an inventory target ftp://x is a usage error (exit 2) before any host is c
   assert.match(r.stderr, /inventory\.yaml/);
   assert.is(await readFile(join(dir, 'host-1.json'), 'utf8'), before, 'no host was contacted');
   assert.not.ok(existsSync(join(dir, 'state', 'fleets')));
+});
+
+
+test('an inventory host sim:<file> whose file is not there is a usage error (exit 2) before any host is contacted, as --target sim:<missing> is', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', dir]);
+  const inv = join(dir, 'inventory.yaml');
+  await writeFile(inv, (await readFile(inv, 'utf8')).replace('sim:host-2.json', 'sim:gone/host-2.json'));
+  const before = await readFile(join(dir, 'host-1.json'), 'utf8');
+  for (const command of ['run', 'plan']) {
+    const r = await cli([command, 'orchestrator-tls12', '--inventory', inv, '--state-dir', join(dir, 'state'), '--retries', '0']);
+    assert.is(r.code, 2, r.stderr + r.stdout);
+    assert.match(r.stderr, new RegExp(`host host-2 of ${inv}: cannot read the simulated host file ${join(dir, 'gone', 'host-2.json')}`));
+    assert.match(r.stderr, /no such file/);
+    assert.match(r.stderr, /→ create the file \(`runbook sim create --preset server-2016 --out .*gone\/host-2\.json`\) or fix the host's target in the inventory/);
+    assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.is(r.stdout, '', 'no host was driven');
+    assert.is(await readFile(join(dir, 'host-1.json'), 'utf8'), before, 'no host was contacted');
+    assert.not.ok(existsSync(join(dir, 'state')), 'nothing made in the state directory');
+  }
+  // As one host: the same words, exit 2, and no state directory made either.
+  const one = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${join(dir, 'gone', 'host-2.json')}`, '--state-dir', join(dir, 'state')]);
+  assert.is(one.code, 2, one.stderr);
+  assert.match(one.stderr, /cannot read the simulated host file .*gone\/host-2\.json\n.*no such file/);
+  assert.not.ok(existsSync(join(dir, 'state')));
 });
 
 
@@ -177,7 +202,8 @@ test('a fleet whose hosts are all refused for a parameter (tls13=enabled on Serv
 test('a host whose target cannot be reached has no run: status <fleet-id> says unreachable, with why, not "not started"', async () => {
   const dir = await tempDir();
   await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
-  await rm(join(dir, 'fleet', 'host-2.json'));
+  // Its file is there (a missing one is refused before the fleet starts) but cannot be read as a host.
+  await writeFile(join(dir, 'fleet', 'host-2.json'), '{"format": "something else"}');
   const state = join(dir, 'state');
   const ran = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--max-failures', '1', '--param', 'pollIntervalMs=10']);
   assert.is(ran.code, 69, `the worst host is unreachable: ${ran.stderr}${ran.stdout}`);
@@ -186,10 +212,10 @@ test('a host whose target cannot be reached has no run: status <fleet-id> says u
   assert.is(status.code, 0, status.stderr);
   assert.match(status.stdout, /host-1\s+changed/);
   assert.match(status.stdout, /host-2\s+unreachable/);
-  assert.match(status.stdout, /host-2: unreachable: cannot read the simulated host file/);
+  assert.match(status.stdout, /host-2: unreachable: cannot use the simulated host sim:.*host-2\.json/);
   const json = JSON.parse((await cli(['status', fleetId, '--state-dir', state, '--json'])).stdout) as { hosts: { host: string; status: string; error?: string }[] };
   assert.equal(json.hosts.map((h) => [h.host, h.status]), [['host-1', 'succeeded'], ['host-2', 'unreachable']]);
-  assert.match(json.hosts[1].error ?? '', /cannot read the simulated host file/);
+  assert.match(json.hosts[1].error ?? '', /the file is not a simulated host/);
   // Relaunched on its failed hosts only (AWX's "relaunch on failed hosts"): host-2, not host-1.
   const again = await cli(['plan', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--limit', `@${fleetId}`, '--json']);
   const ends = again.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'host:end');

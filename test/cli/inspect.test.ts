@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
 import { cli } from './run-cli.js';
-import { makeHost } from '../helpers.js';
+import { makeHost, tempDir } from '../helpers.js';
 
 test('a fresh server: exit 0, each fact with what was read, its source and its verdict; nothing written', async () => {
   const host = await makeHost('server-2016');
@@ -51,6 +51,20 @@ test('usage errors exit 2; a target that does not answer exits 69; nothing is ch
   assert.is(r.code, 69, r.stderr);
   assert.match(r.stderr, /cannot reach the target/);
   assert.is(await readFile(down, 'utf8'), before);
+});
+
+test('missing WinRM credentials exit 69 as plan and run do, with what to set; nothing reached, nothing written', async () => {
+  const env = { RUNBOOK_WINRM_USER: '', RUNBOOK_WINRM_PASSWORD: '' };
+  const target = 'winrm+https://127.0.0.1:1';
+  const plan = await cli(['plan', 'orchestrator-tls12', '--target', target, '--state-dir', await tempDir(), '--retries', '0'], env);
+  assert.is(plan.code, 69, plan.stderr);
+  for (const args of [['inspect', '--target', target], ['list', '--target', target], ['inspect', '--target', target, '--json']]) {
+    const r = await cli(args, env);
+    assert.is(r.code, plan.code, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /cannot reach the target: no WinRM credentials: RUNBOOK_WINRM_USER is not set \(winrm\+https:\/\/127\.0\.0\.1:1\)\n  → nothing was changed\. set RUNBOOK_WINRM_USER/);
+    assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+    if (args.includes('--json')) assert.equal(JSON.parse(r.stdout).exitCode, 69);
+  }
 });
 
 test.run();

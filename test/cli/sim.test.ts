@@ -3,7 +3,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
 import { makeHost, tempDir } from '../helpers.js';
@@ -29,6 +30,14 @@ test('sim capture without --target or --out is a usage error (exit 2)', async ()
   assert.is((await cli(['sim', 'capture', '--target', 'local'])).code, 2);
 });
 
+
+test('sim capture without WinRM credentials exits 69 as plan does, writing no file', async () => {
+  const out = join(await tempDir(), 'copy.json');
+  const r = await cli(['sim', 'capture', '--target', 'winrm+https://127.0.0.1:1', '--out', out], { RUNBOOK_WINRM_USER: '', RUNBOOK_WINRM_PASSWORD: '' });
+  assert.is(r.code, 69, r.stderr);
+  assert.match(r.stderr, /cannot reach the target: no WinRM credentials: RUNBOOK_WINRM_USER is not set .*\n  → nothing was changed\. set RUNBOOK_WINRM_USER/);
+  assert.not.ok(existsSync(out));
+});
 
 test('sim create and sim fleet overwrite nothing without --force (exit 2, the file as it was)', async () => {
   const dir = await tempDir();

@@ -79,6 +79,8 @@ test.before(async () => {
   await edit(join(hosts, 'host-1.json'), (h) => (h.downtimeMs = 2500));
   await edit(join(hosts, 'host-2.json'), (h) => (h.faults = [{ op: 'registry.set', keyContains: 'TLS 1.2', kind: 'permanent', times: 1 }]));
   await copyFile(join(hosts, 'host-3.json'), join(hosts, `${XSS}.json`));
+  // host-4's file is there (a missing one is refused before the fleet starts) but is no simulated host.
+  await writeFile(join(hosts, `${XSS}-broken.json`), '{"format": "not a host"}');
   inventory = join(hosts, 'inventory.yaml');
   await writeFile(
     inventory,
@@ -87,7 +89,7 @@ test.before(async () => {
         { name: 'host-1', target: 'sim:host-1.json', groups: ['canary'] },
         { name: 'host-2', target: 'sim:host-2.json', groups: ['servers'] },
         { name: 'host-3', target: 'sim:host-3.json', groups: ['servers'] },
-        { name: 'host-4', target: `sim:${XSS}-missing.json`, groups: ['servers'] },
+        { name: 'host-4', target: `sim:${XSS}-broken.json`, groups: ['servers'] },
         { name: 'markup', target: `sim:${XSS}.json`, groups: ['servers'] },
       ],
       waves: [{ name: 'canary', groups: ['canary'] }, { name: 'rest', groups: ['servers'] }],
@@ -146,8 +148,8 @@ test('a failed host\'s row says why (markup in it shown as text), in words as we
   const why = await page.textContent('tr[data-host="host-2"] td.why');
   assert.match(why!, /injected permanent fault on registry\.set .*TLS 1\.2/);
   const unreachable = (await page.textContent('tr[data-host="host-4"] td.why'))!;
-  assert.match(unreachable, /cannot read the simulated host file/);
-  assert.ok(unreachable.includes(`${XSS}-missing.json`), 'the error naming the target is shown as text');
+  assert.match(unreachable, /cannot use the simulated host/);
+  assert.ok(unreachable.includes(`${XSS}-broken.json`), 'the error naming the target is shown as text');
   assert.is(await page.$$eval('img', (i) => i.length), 0);
   assert.is(await page.getAttribute('tr[data-host="host-2"] td.outcome', 'class'), 'outcome o-bad');
   assert.match((await page.textContent('#budget'))!, /Failure budget: 2 failed of 3 tolerated/);
