@@ -30,14 +30,28 @@ export { withoutPassword } from '../util/without-password.js';
  */
 export async function stateDirOf(option: string | undefined, o: { readOnly?: boolean; checkOnly?: boolean } = {}): Promise<string> {
   const dir = resolve(option ?? process.env.RUNBOOK_STATE_DIR ?? '.runbook');
-  // A command that only reads (status) creates nothing and needs no write access: a state directory
-  // on a read-only mount, or one that does not exist yet (no runs), is read as it is.
-  if (o.readOnly) return dir;
   const refuse = (why: string, cause?: unknown) =>
     new ValidationError(`the state directory cannot be used: ${why}`, [dir], {
-      hint: 'pass --state-dir <dir> (or set RUNBOOK_STATE_DIR) naming a folder this user can write',
+      hint: `pass --state-dir <dir> (or set RUNBOOK_STATE_DIR) naming a folder this user can ${o.readOnly ? 'read' : 'write'}`,
       cause,
     });
+  // A command that only reads (status) creates nothing and needs no write access: a state directory
+  // on a read-only mount, or one that does not exist yet (no runs), is read as it is. A file is no
+  // state directory: read as one it would say "no runs", or that a run has no journal.
+  if (o.readOnly) {
+    for (const path of [dir, join(dir, 'runs')]) {
+      let info;
+      try {
+        info = await stat(path);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break; // no runs yet
+        throw refuse(code === 'ENOTDIR' ? 'a part of its path is a file, not a folder' : (error as Error).message, error);
+      }
+      if (!info.isDirectory()) throw refuse(path === dir ? 'it is a file, not a folder' : `${path} is a file, not a folder`);
+    }
+    return dir;
+  }
   if (o.checkOnly) {
     await checkWritable(dir, refuse);
     return dir;

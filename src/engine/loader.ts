@@ -11,6 +11,7 @@ import {
   conditionValues,
   fingerprint,
   outputReferences,
+  unclosedExpressions,
   selectSteps,
   type LoadedRunbook,
   type RunbookDefinition,
@@ -168,13 +169,16 @@ function kindIssues(
       issues.push(`${at}.id: duplicate step id "${step.id}"; two steps may share an id only when their \`when:\` conditions cannot both hold`);
     }
     const withValue = step.with ?? {};
+    const unclosed = unclosedExpressions(withValue, `${at}.with`);
+    issues.push(...unclosed);
     issues.push(...referenceIssues(withValue, `${at}.with`, earlier));
     earlier.set(step.id, kinds.has(step.uses) ? kinds.get(step.uses) : undefined);
     if (!kinds.has(step.uses)) {
       issues.push(`${at}.uses: unknown step kind "${step.uses}"; known kinds: ${kinds.list().map((k) => k.kind).join(', ')}`);
       return;
     }
-    if (!stepParams) return;
+    // A field that holds an unclosed lookup is named for that alone: its kind would judge the text as typed.
+    if (!stepParams || unclosed.length > 0) return;
     const checked = checkStepParams(kinds.get(step.uses), step, i, { params: defaults, steps: 'deferred' });
     if (!checked.ok) issues.push(...checked.issues);
   });

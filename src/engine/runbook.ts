@@ -190,6 +190,30 @@ export function outputReferences(value: Json, where: string): { step: string; pa
   return out;
 }
 
+/**
+ * Every `${{` in a value that opens no whole `${{ … }}` lookup (`${{ params.mode`, `${{ params.mode }`),
+ * with the field it is in: left as it is, it would be sent to the target as literal text.
+ *
+ * @example
+ * ```ts
+ * unclosedExpressions({ mode: '${{ params.mode' }, 'steps[0] (id schannel).with');
+ * // ['steps[0] (id schannel).with.mode: "${{ params.mode" opens a ${{ lookup that is not closed with }} …']
+ * ```
+ */
+export function unclosedExpressions(value: Json, where: string): string[] {
+  const out: string[] = [];
+  const walk = (v: Json, at: string) => {
+    if (typeof v === 'string') {
+      if (!v.replace(EXPRESSION, '').includes('${{')) return;
+      const shown = v.length > 60 ? `${v.slice(0, 57)}…` : v;
+      out.push(`${at}: ${JSON.stringify(shown)} opens a \${{ lookup that is not closed with }}; write \${{ params.<name> }} or \${{ steps.<id>.outputs.<path> }} (a lookup holds no "}")`);
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}[${i}]`));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`);
+  };
+  walk(value, where);
+  return out;
+}
+
 /** A `${{ … }}` lookup that finds nothing: the issue names the field it is in. */
 function lookupError(where: string, what: string): ValidationError {
   return new ValidationError('a lookup in a step\'s `with:` finds nothing', [`${where}: ${what}`], { hint: 'look up a declared parameter or an output of an earlier step' });

@@ -4,7 +4,7 @@
  * What a summary holds is the engine's (`engine/run-index.ts`).
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeFileAtomicUnsyncedAsync } from '../util/write-atomic.js';
 import { JournalError } from '../errors.js';
 import { readJournalFile } from './file-journal.js';
@@ -81,6 +81,27 @@ export async function refuseCutJournal(runDir: string, size: number, summary?: S
   }
 }
 
+/**
+ * A journal without one whole record — empty (0 bytes), or only a first line whose write never ended —
+ * tells nothing of its run, not even which runbook and target it had: refused as damaged, naming the
+ * file and what to do, rather than read as a journal that "does not begin with run.started". A run
+ * writes its first record before it contacts its target, so a run that stopped before that record was
+ * durable never reached it; a journal emptied since is restored from a backup.
+ *
+ * @example
+ * ```ts
+ * refuseEmptyJournal('.runbook/runs/20261207-101500-orchestrator-tls12-a1b2c3', 0, 0); // throws JOURNAL_CORRUPT
+ * ```
+ */
+export function refuseEmptyJournal(runDir: string, records: number, size: number): void {
+  if (records > 0) return;
+  const what = size === 0 ? 'empty (0 bytes)' : `${size} bytes without one complete record (its first line was never finished)`;
+  throw new JournalError('JOURNAL_CORRUPT', `the journal of run ${basename(runDir)} is ${what}: nothing in it says what the run did`, {
+    where: join(runDir, 'journal.jsonl'),
+    hint: `if the file was emptied, restore journal.jsonl from a backup; if its run stopped before its first record (a run records its start before it contacts its target), it changed nothing: remove the folder ${runDir}. \`runbook inspect --target …\` shows what the target holds`,
+  });
+}
+
 /** Every run in the state directory, oldest first; a run whose journal cannot be read is listed as `damaged`. */
 export async function listRuns(stateDir: string): Promise<RunSummary[]> {
   let ids: string[];
@@ -103,6 +124,7 @@ export async function listRuns(stateDir: string): Promise<RunSummary[]> {
           try {
             const { records, size } = await readJournalFile(join(dir, 'journal.jsonl'));
             await refuseCutJournal(dir, size, file);
+            refuseEmptyJournal(dir, records.length, size);
             return summaryOf(id, resultOf(replay(records), stateDir));
           } catch (error) {
             return damagedSummary(id, error);

@@ -9,7 +9,7 @@ import { JournalError, RunStateError } from '../errors.js';
 import { Journal, readJournalFile, type JournalReading } from './file-journal.js';
 import type { JournalRecord } from '../engine/run-store.js';
 import { acquireLease } from './file-lease.js';
-import { listRuns, refuseCutJournal, runDirOf, writeRunSummary } from './file-runs.js';
+import { listRuns, refuseCutJournal, refuseEmptyJournal, runDirOf, writeRunSummary } from './file-runs.js';
 import { fleetDirOf, isFleet } from './fleet-dir.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import type { FleetRecord, UnreachableHost } from '../fleet/types.js';
@@ -70,6 +70,7 @@ export function fileStore(stateDir: string): Store {
     async readJournal(runId) {
       const reading = await readJournalFile(journalFile(runId));
       await refuseCutJournal(runDirOf(root, runId), reading.size);
+      refuseEmptyJournal(runDirOf(root, runId), reading.records.length, reading.size);
       readings.set(reading.records, reading);
       return reading.records;
     },

@@ -252,6 +252,34 @@ test('resume --all attempts every run, lists damaged and refused ones, and exits
   assert.match(status.stdout, new RegExp(`${b}\\s+changed`));
 });
 
+test('an empty journal (or one whose only line was never finished): status, resume and rollback call it damaged naming the file and what to do, exit 2, the host unchanged', async () => {
+  const state = await tempDir();
+  const host = await makeHost('server-2016');
+  assert.is((await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST, '--param', 'allowRestart=false'])).code, 75);
+  const [id] = await readdir(join(state, 'runs'));
+  const journal = join(state, 'runs', id, 'journal.jsonl');
+  const before = await readFile(host, 'utf8');
+  // No summary.json: as a run whose controller stopped before its first record was durable.
+  await rm(join(state, 'runs', id, 'summary.json'));
+  for (const [content, what] of [['', 'empty \\(0 bytes\\)'], ['{"seq":1,"type":"run.st', '23 bytes without one complete record \\(its first line was never finished\\)']]) {
+    await writeFile(journal, content);
+    const said = new RegExp(`the journal of run ${id} is ${what}: nothing in it says what the run did \\(${journal.replace(/[.\\/]/g, '\\$&')}\\)\\n  → if the file was emptied, restore journal\\.jsonl from a backup; if its run stopped before its first record .* remove the folder `);
+    const list = await cli(['status', '--state-dir', state]);
+    assert.is(list.code, 0, list.stderr);
+    assert.match(list.stdout, new RegExp(`${id}  damaged .* the journal of run ${id} is ${what}`));
+    for (const args of [['status', id], ['resume', id], ['rollback', id, '--yes'], ['resume', '--all']]) {
+      const r = await cli([...args, '--state-dir', state]);
+      assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      if (args[1] === '--all') assert.match(r.stderr, new RegExp(`${id}: damaged — the journal of run ${id} is ${what}`));
+      else assert.match(r.stderr, said);
+      assert.not.match(r.stderr, /does not begin with run\.started/);
+      assert.not.match(r.stderr, NO_TRACE);
+    }
+    assert.is(await readFile(journal, 'utf8'), content, 'the journal as it was');
+    assert.is(await readFile(host, 'utf8'), before, 'the host unchanged');
+  }
+});
+
 test('a runbook file deleted before the resume is refused unless --force', async () => {
   const host = await makeHost('server-2016');
   const state = await tempDir();

@@ -56,6 +56,28 @@ test('sim create and sim fleet overwrite nothing without --force (exit 2, the fi
   assert.is((await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'f'), '--force'])).code, 0);
 });
 
+test('--out naming a folder (create, capture, even with --force) or, for sim fleet, a file is refused (exit 2) saying what to give; nothing is written', async () => {
+  const dir = await tempDir();
+  const host = await makeHost('server-2016');
+  for (const args of [['sim', 'create', '--preset', 'server-2016', '--out', dir], ['sim', 'create', '--preset', 'server-2016', '--out', dir, '--force'], ['sim', 'capture', '--target', `sim:${host}`, '--out', dir, '--force']]) {
+    const r = await cli(args);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`error: ${dir} is a folder, not a file: nothing was written[\\s\\S]*→ give --out a file's path`));
+    assert.not.match(r.stderr, /EISDIR|\n\s+at /);
+    assert.not.match(r.stderr, /pass --force/, 'forcing would not help');
+  }
+  assert.equal(await readdir(dir), [], 'nothing left in the folder');
+  const file = join(dir, 'h.json');
+  await writeFile(file, '{"mine":true}');
+  for (const force of [[], ['--force']]) {
+    const r = await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', file, ...force]);
+    assert.is(r.code, 2, r.stderr);
+    assert.match(r.stderr, /h\.json is a file, not a folder: nothing was written[\s\S]*→ give --out a folder/);
+    assert.not.match(r.stderr, /EEXIST/);
+  }
+  assert.is(await readFile(file, 'utf8'), '{"mine":true}');
+});
+
 test('list, validate and sim presets honour --json', async () => {
   const list = JSON.parse((await cli(['list', '--json'])).stdout) as { runbooks: { name: string; parameters: Record<string, unknown> }[]; stepKinds: { kind: string }[] };
   assert.ok(list.runbooks.some((r) => r.name === 'orchestrator-tls12' && 'tlsEndpoints' in r.parameters));

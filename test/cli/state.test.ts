@@ -5,12 +5,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resumeCommandFor, stateDirOf, storeOf } from '../../src/cli/state.js';
 import { UsageError } from '../../src/cli/args.js';
 import { ValidationError } from '../../src/errors.js';
 import { tempDir } from '../helpers.js';
+import { cli } from './run-cli.js';
 import { fileStore } from '../../src/store/file-store.js';
 import type { Store } from '../../src/store/types.js';
 
@@ -96,6 +97,25 @@ test('a state directory checked before a confirmation is refused as for a run, a
   }
   assert.is(await stateDirOf(missing), missing);
   assert.ok(existsSync(join(missing, 'runs')), 'made when not only checked');
+});
+
+test('status with a --state-dir that is a file (or under one) is refused (exit 2) saying so, not "no runs"; a missing one still has no runs', async () => {
+  const dir = await tempDir();
+  const file = join(dir, 'file');
+  await writeFile(file, 'mine');
+  for (const [bad, why] of [[file, 'it is a file, not a folder'], [join(file, 'under'), 'a part of its path is a file, not a folder']]) {
+    for (const args of [['status'], ['status', 'some-run'], ['status', '--json']]) {
+      const r = await cli([...args, '--state-dir', bad]);
+      assert.is(r.code, 2, `${args.join(' ')} ${bad}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`error: the state directory cannot be used: ${why}\\n  - ${bad}\\n  → pass --state-dir <dir> \\(or set RUNBOOK_STATE_DIR\\) naming a folder this user can read`));
+      assert.not.match(r.stdout + r.stderr, /no runs|no journal/);
+    }
+  }
+  assert.is(await readFile(file, 'utf8'), 'mine');
+  const missing = await cli(['status', '--state-dir', join(dir, 'none')]);
+  assert.is(missing.code, 0, missing.stderr);
+  assert.match(missing.stdout, /no runs in/);
+  assert.not.ok(existsSync(join(dir, 'none')), 'nothing made');
 });
 
 test.run();

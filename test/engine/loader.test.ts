@@ -188,6 +188,21 @@ test('`when:` is checked when the document loads: declared, non-secret parameter
   assert.is(ok.definition.steps.length, 2);
 });
 
+test('a `${{` lookup left unclosed is refused when the document loads, naming the file, the step, the field and how to close it', async () => {
+  const yaml = await readFile(join(packageRoot(), 'runbooks', 'orchestrator-tls12.yaml'), 'utf8');
+  const text = yaml
+    .replace('      mode: ${{ params.mode }}\n      tls13:', '      mode: ${{ params.mode\n      tls13:')
+    .replace('      supersededBy: ${{ params.hotfixSupersededBy }}', '      supersededBy: "KB1 ${{ params.hotfixSupersededBy } KB2"');
+  const file = await docFile(text);
+  const error = await issuesOf(file);
+  assert.match(error.message, new RegExp(`^invalid runbook ${file.replace(/[.\\/]/g, '\\$&')}\n`));
+  assert.ok(error.issues.includes('steps[4] (id schannel).with.mode: "${{ params.mode" opens a ${{ lookup that is not closed with }}; write ${{ params.<name> }} or ${{ steps.<id>.outputs.<path> }} (a lookup holds no "}")'), error.issues.join('\n'));
+  assert.ok(error.issues.some((i) => i.startsWith('steps[7] (id hotfix).with.supersededBy: "KB1 ${{ params.hotfixSupersededBy } KB2" opens a ${{ lookup that is not closed')), error.issues.join('\n'));
+  // Named for what is wrong, not for what the kind makes of the text as typed.
+  assert.not.ok(error.issues.some((i) => i.includes('Invalid option')), error.issues.join('\n'));
+  assert.is(error.issues.length, 2, error.issues.join('\n'));
+});
+
 test('parameters: unknown, wrong type, not in enum, strings from a command line converted', () => {
   const def = {
     name: 'p',

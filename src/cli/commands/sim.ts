@@ -25,10 +25,21 @@ export function presetOrRefuse(name: string): SimHostState {
   }
 }
 
-/** A file that exists is overwritten only with `--force` (as `terraform`/`ansible` keep what is there). */
+/**
+ * A file that exists is overwritten only with `--force` (as `terraform`/`ansible` keep what is there);
+ * a folder where a file is to be written is never replaced, forced or not (its rename would fail with
+ * a bare EISDIR): the operator named the wrong place.
+ */
 async function refuseOverwrite(files: string[], force: boolean): Promise<void> {
+  const kinds = await Promise.all(files.map(async (f) => ({ f, s: await stat(f).catch(() => null) })));
+  const folders = kinds.filter(({ s }) => s && !s.isFile()).map(({ f }) => f);
+  if (folders.length > 0) {
+    throw new ValidationError(`${folders[0]} is a folder, not a file: nothing was written`, folders.slice(0, 5), {
+      hint: `give --out a file's path (e.g. ${join(folders[0], 'host.json')}); --force replaces a file, never a folder`,
+    });
+  }
   if (force) return;
-  const there = (await Promise.all(files.map(async (f) => ((await stat(f).then(() => true, () => false)) ? f : null)))).filter((f): f is string => f !== null);
+  const there = kinds.filter(({ s }) => s).map(({ f }) => f);
   if (there.length > 0) throw new ValidationError(`${there.length === 1 ? `${there[0]} exists` : `${there.length} files exist`}: nothing was overwritten`, there.slice(0, 5), { hint: 'pass --force to overwrite, or choose another --out' });
 }
 
@@ -166,6 +177,10 @@ async function fleet(values: { preset: string; count: number; out: string; laten
   const { count, latencyMs: latency, downtimeMs: downtime } = values;
   presetOrRefuse(values.preset);
   const dir = resolve(values.out);
+  // Its hosts and inventory go in a folder: a file there is the wrong --out, said plainly (not EEXIST).
+  if ((await stat(dir).catch(() => null))?.isDirectory() === false) {
+    throw new ValidationError(`${dir} is a file, not a folder: nothing was written`, [dir], { hint: 'give --out a folder (made if missing) for the hosts and their inventory.yaml' });
+  }
   await mkdir(dir, { recursive: true });
   const width = String(count).length;
   const hostFile = (i: number) => join(dir, `host-${String(i).padStart(width, '0')}.json`);
