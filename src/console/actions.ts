@@ -93,7 +93,10 @@ export class ConsoleActions {
   /** Starts an action; resolves once its process started (and is journaled). */
   async start(action: ActionName, id: string, of: 'run' | 'fleet', session: Session): Promise<ActionEntry> {
     const who = this.who(session);
+    // Options first, then `--`, then the operands: an operand is never read as an option, whatever it
+    // holds (an id "--all" would have resumed every run; the server refuses it before this too).
     let args: string[];
+    let operands: string[];
     let hosts: string[] | undefined;
     if (action === 'relaunch') {
       const made = await this.relaunchInventory(id);
@@ -102,11 +105,13 @@ export class ConsoleActions {
         throw new ActionRefused(made.refused);
       }
       hosts = made.hosts;
-      args = ['run', made.source, '--inventory', made.file, '--max-failures', String(made.maxFailures), '--concurrency', String(made.concurrency), '--json'];
+      args = ['run', '--inventory', made.file, '--max-failures', String(made.maxFailures), '--concurrency', String(made.concurrency), '--json'];
+      operands = [made.source];
     } else {
-      args = [action, id];
+      args = [action];
+      operands = [id];
     }
-    args.push('--state-dir', this.o.stateDir, ...(this.o.storeUrl ? ['--store', this.o.storeUrl] : []));
+    args.push('--state-dir', this.o.stateDir, ...(this.o.storeUrl ? ['--store', this.o.storeUrl] : []), '--', ...operands);
     await mkdir(this.dir, { recursive: true });
     const log = join(this.dir, `action-${Date.now()}-${action}.log`);
     const cli = this.o.cli ?? [...process.execArgv, resolve(process.argv[1] ?? 'runbook')];

@@ -240,9 +240,28 @@ export class ConsoleReader {
     return fleetId ? { fleetId, host: runId.slice(fleetId.length + 1) } : undefined;
   }
 
-  /** A run for its page: steps on a timeline, the diff, the handshakes, errors with what to do, files. */
-  async run(runId: string): Promise<RunView> {
+  /**
+   * Whether the store holds this run: a journal that reads, one that is there but cannot be read
+   * (damaged), or — on the file store — the run's folder without its journal (damaged too: `status`
+   * lists it so). No journal anywhere is no run.
+   */
+  async hasRun(runId: string, known?: Read): Promise<boolean> {
+    const read = known ?? (await this.read(runId));
+    if (read.ok || !read.missing) return true;
+    if (this.store.kind !== 'file') return false;
+    return stat(runDirOf(this.stateDir, runId)).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+  }
+
+  /**
+   * A run for its page: steps on a timeline, the diff, the handshakes, errors with what to do, files;
+   * null when the store holds no such run (see {@link ConsoleReader.hasRun}).
+   */
+  async run(runId: string): Promise<RunView | null> {
     const read = await this.read(runId);
+    if (!(await this.hasRun(runId, read))) return null;
     const fleet = this.fleetOf(runId, await this.fleetIds());
     const files = Object.keys(await this.store.runFiles(runId).catch(() => ({}))).sort();
     if (!read.ok) {

@@ -75,6 +75,12 @@ function send(res: ServerResponse, status: number, type: string, body: string, h
 const json = (res: ServerResponse, status: number, body: unknown) => send(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
 const refuse = (res: ServerResponse, status: number, message: string) => json(res, status, { error: message });
 
+/** The most a POST body may hold, in bytes (an action is some 60). */
+const BODY_LIMIT = 65_536;
+
+/** An id as a message repeats it: a long one cut (it is the address's, up to any length). */
+const idShown = (id: string) => (id.length > 80 ? `${id.slice(0, 80)}… (${id.length} characters)` : id);
+
 const REFUSED_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>runbook console: token needed</title></head><body><h1>Token needed</h1><p>Open the address that <code>runbook serve</code> printed, with its <code>?token=…</code>.</p></body></html>`;
 
 /**
@@ -173,7 +179,7 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
       return;
     }
     if ((m = /^\/api\/fleets\/([A-Za-z0-9._-]+)$/.exec(path))) {
-      if (!(await o.store.isFleet(m[1]))) return refuse(res, 404, `no fleet ${m[1]}`);
+      if (!(await o.store.isFleet(m[1]))) return refuse(res, 404, `no fleet ${idShown(m[1])}`);
       return json(res, 200, await reader.fleet(m[1]));
     }
     if ((m = /^\/api\/fleets\/([A-Za-z0-9._-]+)\/reports\/([a-z.]+)$/.exec(path))) {
@@ -181,9 +187,18 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
       if (body === null) return refuse(res, 404, `no report ${m[2]}`);
       return download(res, m[2], body);
     }
-    if ((m = /^\/api\/runs\/([A-Za-z0-9._-]+)$/.exec(path))) return json(res, 200, await reader.run(m[1]));
+    if ((m = /^\/api\/runs\/([A-Za-z0-9._-]+)$/.exec(path))) {
+      // No journal and no folder is no run (404, as a fleet); a journal that cannot be read is a damaged run.
+      const view = await reader.run(m[1]);
+      return view ? json(res, 200, view) : refuse(res, 404, `no run ${idShown(m[1])}`);
+    }
     if ((m = /^\/api\/runs\/([A-Za-z0-9._-]+)\/files\/(.+)$/.exec(path))) {
-      const name = decodeURIComponent(m[2]);
+      let name: string;
+      try {
+        name = decodeURIComponent(m[2]);
+      } catch {
+        return refuse(res, 400, 'the file name in the address is not valid percent-encoded UTF-8');
+      }
       const files = await o.store.runFiles(m[1]).catch(() => ({}) as Record<string, string>);
       if (!Object.hasOwn(files, name)) return refuse(res, 404, `no file ${name}`);
       return download(res, name, files[name]);
@@ -198,20 +213,28 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
     if (path !== '/api/actions') return refuse(res, 404, 'not found');
     if (!o.allowActions) return refuse(res, 403, 'actions are off: start the console with --allow-actions to resume, roll back or relaunch from the page');
     if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) return refuse(res, 415, 'send JSON');
-    let body: { action?: string; id?: string };
+    // Over the limit: refused as it is announced, or as soon as the count passes it (a chunked body).
+    if (Number(req.headers['content-length']) > BODY_LIMIT) return tooLarge(res);
+    const text = await readBody(req);
+    if (text === null) return tooLarge(res);
+    let body: unknown;
     try {
-      body = JSON.parse(await readBody(req)) as typeof body;
+      body = JSON.parse(text);
     } catch {
       return refuse(res, 400, 'the body is not JSON');
     }
-    const action = body.action as ActionName;
-    if (!['resume', 'rollback', 'relaunch'].includes(action) || typeof body.id !== 'string' || !/^[A-Za-z0-9._-]+$/.test(body.id)) {
+    const { action, id } = (typeof body === 'object' && body !== null ? body : {}) as { action?: unknown; id?: unknown };
+    if (!['resume', 'rollback', 'relaunch'].includes(action as string) || typeof id !== 'string' || !/^[A-Za-z0-9._-]+$/.test(id)) {
       return refuse(res, 400, 'send {"action": "resume" | "rollback" | "relaunch", "id": <run or fleet id>}');
     }
-    const isFleet = await o.store.isFleet(body.id);
-    if (action === 'relaunch' && !isFleet) return refuse(res, 400, `${body.id} is not a fleet: relaunch takes a fleet's failed hosts`);
+    // The id becomes an operand of the child's command line: one that reads as an option (--all,
+    // --help, -rf) is refused here, and the child gets it after `--` anyway (actions.ts).
+    if (id.startsWith('-')) return refuse(res, 400, `"${idShown(id)}" is not a run or fleet id: an id never starts with "-"; nothing was started`);
+    const isFleet = await o.store.isFleet(id);
+    if (!isFleet && !(await reader.hasRun(id))) return refuse(res, 404, `no run or fleet ${idShown(id)} in ${o.store.kind === 'file' ? 'this state directory' : 'this store'}: nothing was started`);
+    if (action === 'relaunch' && !isFleet) return refuse(res, 400, `${id} is not a fleet: relaunch takes a fleet's failed hosts`);
     try {
-      return json(res, 202, await actions.start(action, body.id, isFleet ? 'fleet' : 'run', session));
+      return json(res, 202, await actions.start(action as ActionName, id, isFleet ? 'fleet' : 'run', session));
     } catch (error) {
       if (error instanceof ActionRefused) return refuse(res, 409, error.message);
       throw error;
@@ -267,14 +290,30 @@ function download(res: ServerResponse, name: string, body: string): void {
   send(res, 200, 'application/octet-stream', body, { 'Content-Disposition': `attachment; filename="${base.replace(/[^A-Za-z0-9._-]/g, '_')}"` });
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** 413, and the connection closed once it is sent: the rest of the body is not waited for. */
+function tooLarge(res: ServerResponse): void {
+  res.setHeader('Connection', 'close');
+  refuse(res, 413, `the request body is over ${BODY_LIMIT} bytes, the most this console reads: an action is {"action": …, "id": …}`);
+}
+
+/**
+ * A request's body as text, or null as soon as it passes {@link BODY_LIMIT} bytes: what comes after
+ * is read and dropped, never kept.
+ */
+function readBody(req: IncomingMessage): Promise<string | null> {
   return new Promise((resolve, reject) => {
-    let body = '';
+    const chunks: Buffer[] = [];
+    let size = 0;
     req.on('data', (d: Buffer) => {
-      body += d.toString();
-      if (body.length > 65_536) reject(new Error('body too large'));
+      if (size > BODY_LIMIT) return;
+      size += d.length;
+      if (size > BODY_LIMIT) {
+        chunks.length = 0;
+        resolve(null);
+      } else chunks.push(d);
     });
-    req.on('end', () => resolve(body));
+    // Decoded once whole: a character split between two chunks stays one character.
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
 }

@@ -1,12 +1,15 @@
 /**
  * `runbook serve` from the command line: it binds 127.0.0.1 and prints the address with its token; it
- * refuses another address without TLS or --insecure; with --cert/--key it serves HTTPS; SIGTERM ends it.
+ * refuses another address without TLS or --insecure; with --cert/--key it serves HTTPS; SIGTERM ends it;
+ * a port in use or an address not of this machine is one line that says what to give instead, exit 2.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { request } from 'node:https';
+import { createServer, type AddressInfo } from 'node:net';
+import { listenRefused } from '../../src/cli/commands/serve.js';
 import { CLI, cli } from './run-cli.js';
 import { tempDir } from '../helpers.js';
 
@@ -47,6 +50,36 @@ test('another address without TLS is refused (exit 2) unless --insecure; --cert 
   const port = await cli(['serve', '--port', 'eighty', '--state-dir', state]);
   assert.is(port.code, 2);
   assert.match(port.stderr, /option '--port <N>' argument 'eighty' is invalid\. Expected a whole number from 0 to 65535\./);
+});
+
+test('a port in use, an address that is not this machine\'s: one line that says where, why and what to give instead, exit 2, no stack', async () => {
+  const state = await tempDir();
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const port = (taken.address() as AddressInfo).port;
+  try {
+    const inUse = await cli(['serve', '--port', String(port), '--state-dir', state]);
+    assert.is(inUse.code, 2, inUse.stderr);
+    assert.is(inUse.stderr.split('\n')[0], `error: cannot serve the console on 127.0.0.1:${port}: the port is in use (another program listens on it): give another --port, or --port 0 for any free one`);
+    assert.not.match(inUse.stderr, /unexpected|EADDRINUSE|\n\s+at /);
+    const json = await cli(['serve', '--port', String(port), '--state-dir', state, '--json']);
+    assert.is(json.code, 2);
+    assert.equal(JSON.parse(json.stdout.trim().split('\n').at(-1)!), { event: 'error', code: 'usage', exitCode: 2, message: `cannot serve the console on 127.0.0.1:${port}: the port is in use (another program listens on it): give another --port, or --port 0 for any free one` });
+  } finally {
+    await new Promise((resolve) => taken.close(resolve));
+  }
+  // 192.0.2.1 is for documentation (RFC 5737): no machine holds it.
+  const elsewhere = await cli(['serve', '--host', '192.0.2.1', '--insecure', '--port', '0', '--state-dir', state]);
+  assert.is(elsewhere.code, 2, elsewhere.stderr);
+  assert.is(elsewhere.stderr.split('\n')[0], 'error: cannot serve the console on 192.0.2.1 (any free port): 192.0.2.1 is not an address of this machine: give --host one of its addresses (127.0.0.1: this machine only; 0.0.0.0: all of them)');
+  assert.not.match(elsewhere.stderr, /unexpected|EADDRNOTAVAIL|\n\s+at /);
+});
+
+test('a port below 1024 without the privilege to listen there says so and what to give instead (tested on the message: a test run by root could listen there)', () => {
+  const denied = Object.assign(new Error('listen EACCES: permission denied 127.0.0.1:80'), { code: 'EACCES' });
+  assert.is(listenRefused(denied, '127.0.0.1', 80)?.message, 'cannot serve the console on 127.0.0.1:80: ports below 1024 need privileges this process does not have (root, or CAP_NET_BIND_SERVICE): give --port 1024 or above, or --port 0 for any free one');
+  assert.is(listenRefused(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }), 'console.invalid', 8740)?.message, 'cannot serve the console on console.invalid:8740: console.invalid is not a name this machine can resolve: give --host one of its addresses or names (127.0.0.1: this machine only)');
+  assert.is(listenRefused(new Error('something else'), '127.0.0.1', 8740), undefined, 'any other failure stays as it is');
 });
 
 test('with --cert and --key the console is served over HTTPS, its cookie marked Secure', async () => {

@@ -56,7 +56,7 @@ test('a host whose restart is not allowed reads "awaiting a restart window" as t
   const [host] = view.waves[0].hosts;
   assert.is(host.outcome, 'awaiting a restart window');
   assert.is(view.status, 'awaiting-resume');
-  const run = await reader.run(host.runId);
+  const run = (await reader.run(host.runId))!;
   assert.match(run.advice!, new RegExp(`runbook resume ${host.runId.replace(/\./g, '\\.')} --allow-restart`));
 });
 
@@ -75,7 +75,7 @@ test('a host rolled back on request reads "rolled back on request", does not spe
   const status = await cli(['status', host.runId, '--state-dir', state]);
   assert.is(status.code, 0, status.stderr);
   assert.ok(status.stdout.includes(`outcome: ${host.outcome}\n`), status.stdout);
-  assert.is((await reader.run(host.runId)).outcome, host.outcome);
+  assert.is((await reader.run(host.runId))?.outcome, host.outcome);
 });
 
 test.run();

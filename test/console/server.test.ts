@@ -1,12 +1,13 @@
 /**
  * The console's server, in process, over a state directory of real runs: the token and its cookie,
  * the Content-Security-Policy, the Host check, CSRF and Origin checks on actions, actions off without
- * --allow-actions, no secret parameter sent, a damaged journal said so while the rest works, and the
- * files a run left offered for download (nothing else).
+ * --allow-actions, no secret parameter sent, a damaged journal said so while the rest works, a run
+ * that does not exist not found, the files a run left offered for download (nothing else), and the
+ * refusals of an action's id (one that is no run or fleet, one that reads as an option) and body.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSimulatedExecutor, fileStore, validateRunbook, type RunbookDefinition } from '../../src/index.js';
 import { startConsole, type Console } from '../../src/console/server.js';
@@ -59,6 +60,14 @@ test.after(async () => {
 });
 
 const get = (path: string, headers: Record<string, string> = {}) => fetch(`${base}${path}`, { headers, redirect: 'manual' });
+
+/** Opens a session on a console: its base address, the session cookie and the CSRF token. */
+async function signIn(console: Console): Promise<{ b: string; session: string; token: string }> {
+  const b = console.url.slice(0, console.url.indexOf('/?'));
+  const session = (await fetch(console.url, { redirect: 'manual' })).headers.get('set-cookie')!.split(';')[0];
+  const token = ((await (await fetch(`${b}/api/session`, { headers: { cookie: session } })).json()) as { csrf: string }).csrf;
+  return { b, session, token };
+}
 
 test('the address printed holds a token; the token is exchanged for an HttpOnly SameSite=Strict cookie and the page is sent on without it', async () => {
   assert.match(c.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}$/);
@@ -147,6 +156,81 @@ test('a damaged journal: the list and the run say so with the reason; the other 
   const run = (await (await get(`/api/runs/${fixture.damaged}`, { cookie })).json()) as { damaged: string; files: string[] };
   assert.match(run.damaged, /corrupt journal record/);
   assert.ok(run.files.includes('report.md'), 'its files are still offered');
+});
+
+test('a run the store does not hold is not found (404, as a fleet), whatever the length of its id, and the answer holds no path; a run folder whose journal is gone is still a damaged run', async () => {
+  for (const id of ['20990101-000000-never-run-abcdef', 'x'.repeat(5000)]) {
+    const res = await get(`/api/runs/${id}`, { cookie });
+    assert.is(res.status, 404, `${id.slice(0, 40)}: ${res.status}`);
+    const { error } = (await res.json()) as { error: string };
+    assert.match(error, /^no run (20990101-000000-never-run-abcdef|x{80}… \(5000 characters\))$/);
+    assert.not.ok(error.includes(fixture.state));
+  }
+  assert.is((await get('/api/fleets/20990101-000000-no-fleet', { cookie })).status, 404);
+  const lost = '20990101-000000-journal-lost-abcdef';
+  await mkdir(join(fixture.state, 'runs', lost));
+  try {
+    const res = await get(`/api/runs/${lost}`, { cookie });
+    assert.is(res.status, 200);
+    const view = (await res.json()) as { outcome: string; damaged: string };
+    assert.is(view.outcome, 'journal damaged');
+    assert.match(view.damaged, /no journal for this run/);
+  } finally {
+    await rm(join(fixture.state, 'runs', lost), { recursive: true });
+  }
+});
+
+test('a file name in the address that is not valid percent-encoding is a bad request (400), not a server error', async () => {
+  const res = await get(`/api/runs/${fixture.ok}/files/%E0%A4%A`, { cookie });
+  assert.is(res.status, 400);
+  assert.match(((await res.json()) as { error: string }).error, /not valid percent-encoded UTF-8/);
+});
+
+test('an action whose id reads as an option (--all, --help, -rf) is refused (400), one that is no run or fleet of the store is not found (404), a body that is not an object is refused (400): nothing is started or journaled', async () => {
+  const told: ActionEntry[] = [];
+  const withActions = await startConsole({ store: fileStore(fixture.state), stateDir: fixture.state, port: 0, allowActions: true, cli: [CLI], onAction: (e) => told.push(e) });
+  try {
+    const { b, session, token } = await signIn(withActions);
+    const post = (body: string) => fetch(`${b}/api/actions`, { method: 'POST', headers: { cookie: session, origin: b, 'x-csrf-token': token, 'content-type': 'application/json' }, body });
+    for (const [action, id] of [['resume', '--all'], ['resume', '--help'], ['rollback', '-rf'], ['relaunch', '-x']]) {
+      const res = await post(JSON.stringify({ action, id }));
+      assert.is(res.status, 400, `${action} ${id}`);
+      assert.match(((await res.json()) as { error: string }).error, /is not a run or fleet id: an id never starts with "-"; nothing was started/);
+    }
+    for (const [action, id] of [['resume', '20990101-000000-never-run-abcdef'], ['rollback', 'nope'], ['relaunch', 'no-fleet'], ['resume', 'y'.repeat(5000)]]) {
+      const res = await post(JSON.stringify({ action, id }));
+      assert.is(res.status, 404, `${action} ${id.slice(0, 40)}`);
+      assert.match(((await res.json()) as { error: string }).error, /^no run or fleet \S+( \(5000 characters\))? in this state directory: nothing was started$/);
+    }
+    for (const body of ['null', '[]', '"resume"', '{"action":"resume"}']) assert.is((await post(body)).status, 400, body);
+    assert.equal(told, [], 'nothing was started');
+  } finally {
+    await withActions.close();
+  }
+});
+
+test('a request body over 64 KB is refused as too large (413), whether its length is announced or it comes in chunks', async () => {
+  const withActions = await startConsole({ store: fileStore(fixture.state), stateDir: fixture.state, port: 0, allowActions: true, cli: [CLI] });
+  try {
+    const { b, session, token } = await signIn(withActions);
+    const headers = { cookie: session, origin: b, 'x-csrf-token': token, 'content-type': 'application/json' };
+    const big = JSON.stringify({ action: 'resume', id: fixture.ok, pad: 'p'.repeat(70_000) });
+    const announced = await fetch(`${b}/api/actions`, { method: 'POST', headers, body: big });
+    assert.is(announced.status, 413);
+    assert.match(((await announced.json()) as { error: string }).error, /^the request body is over 65536 bytes, the most this console reads/);
+    const bytes = new TextEncoder().encode(big);
+    const chunked = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 8192) controller.enqueue(bytes.slice(i, i + 8192));
+        controller.close();
+      },
+    });
+    const streamed = await fetch(`${b}/api/actions`, { method: 'POST', headers, body: chunked, duplex: 'half' } as RequestInit);
+    assert.is(streamed.status, 413);
+    assert.match(((await streamed.json()) as { error: string }).error, /over 65536 bytes/);
+  } finally {
+    await withActions.close();
+  }
 });
 
 test('a run\'s files are offered for download by name; a path out of the run folder is not', async () => {

@@ -58,6 +58,38 @@ export const serve: RunbookCommand = {
     ),
 };
 
+/**
+ * Why the console could not listen on `--host`/`--port`, as a usage error that says what to give
+ * instead; undefined for any other failure.
+ *
+ * @example
+ * ```ts
+ * listenRefused(Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' }), '127.0.0.1', 8740)?.message;
+ * // 'cannot serve the console on 127.0.0.1:8740: the port is in use (another program listens on it): give another --port, or --port 0 for any free one'
+ * ```
+ */
+export function listenRefused(error: unknown, host: string, port: number): UsageError | undefined {
+  const on = `cannot serve the console on ${host.includes(':') ? `[${host}]` : host}${port === 0 ? ' (any free port)' : `:${port}`}`;
+  switch ((error as NodeJS.ErrnoException | undefined)?.code) {
+    case 'EADDRINUSE':
+      return new UsageError(`${on}: the port is in use (another program listens on it): give another --port, or --port 0 for any free one`);
+    case 'EADDRNOTAVAIL':
+      return new UsageError(`${on}: ${host} is not an address of this machine: give --host one of its addresses (127.0.0.1: this machine only; 0.0.0.0: all of them)`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new UsageError(`${on}: ${host} is not a name this machine can resolve: give --host one of its addresses or names (127.0.0.1: this machine only)`);
+    case 'EACCES':
+    case 'EPERM':
+      return new UsageError(
+        port > 0 && port < 1024
+          ? `${on}: ports below 1024 need privileges this process does not have (root, or CAP_NET_BIND_SERVICE): give --port 1024 or above, or --port 0 for any free one`
+          : `${on}: this system does not permit listening there: give another --port or --host (--port 0: any free port)`,
+      );
+    default:
+      return undefined;
+  }
+}
+
 async function serveCommand(values: ServeOptions): Promise<number> {
   const { port, host } = values;
   if (Boolean(values.cert) !== Boolean(values.key)) throw new UsageError('--cert and --key go together');
@@ -78,6 +110,8 @@ async function serveCommand(values: ServeOptions): Promise<number> {
     // With --json, each action's journal entry is a line too, `{"event": "action", "entry": {…}}`: a
     // caller learns that an action's process ended (entry.event "ended") without polling.
     ...(values.json ? { onAction: (entry: ActionEntry) => process.stdout.write(`${JSON.stringify({ event: 'action', entry })}\n`) } : {}),
+  }).catch((error: unknown) => {
+    throw listenRefused(error, host, port) ?? error;
   });
   if (values.json) process.stdout.write(`${JSON.stringify({ event: 'serving', url: c.url, port: c.port, live: c.liveMode, actions: values.allowActions === true })}\n`);
   else {
