@@ -12,7 +12,10 @@ import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
 import { agentBackendFor, agentRequest, agentScriptFile, parseAgentAnswer, type AgentBackend } from './agent/protocol.js';
 import { boundedCall, startPowerShellScript } from './common.js';
+import { sshClientFailure } from './ssh-client-output.js';
+import { pinHostKey, type PinnedHostKey } from './ssh-host-key.js';
 import { keyMaterialError } from './ssh-key.js';
+import { checkKeyFile } from './ssh-key-file.js';
 import { SSH_REMOTING_MIN_MAJOR } from '../windows/facts/powershell.js';
 import type { Executor, HostOp, HostOpResult, RunOptions, TlsEndpoint } from './types.js';
 
@@ -109,6 +112,12 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+/** What is settled before the first session over SSH is made (see `prepare` below). */
+interface Prepared {
+  keyEncrypted: boolean;
+  pinned: PinnedHostKey | null;
+}
+
 /**
  * An executor through PowerShell remoting, reusing one session per target.
  *
@@ -125,7 +134,12 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
   // PowerShell's New-PSSession -KeyFilePath quotes the path in its errors: the key itself there is
   // refused before the local PowerShell starts, at every call (decided once). Its environment is this
   // process's, with options.env over it (execa's extendEnv).
-  const keyRefused = target.transport === 'ssh' ? keyMaterialError(options.env?.RUNBOOK_SSH_KEY ?? process.env.RUNBOOK_SSH_KEY, 'RUNBOOK_SSH_KEY', where) : null;
+  const envOf = (name: string): string | undefined => options.env?.[name] ?? process.env[name];
+  const keyPath = target.transport === 'ssh' ? envOf('RUNBOOK_SSH_KEY') || undefined : undefined;
+  const keyRefused = keyPath ? keyMaterialError(keyPath, 'RUNBOOK_SSH_KEY', where) : null;
+  const fingerprint = target.transport === 'ssh' ? envOf('RUNBOOK_SSH_FINGERPRINT') || undefined : undefined;
+  let prepared: Promise<Prepared> | null = null;
+  let current: Prepared | null = null;
   let child: ResultPromise | null = null;
   let nextId = 1;
   const pending = new Map<number, Pending>();
@@ -145,7 +159,7 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
     child = proc;
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       if (!line.startsWith('RBE-HOST ')) return;
-      let answer: { id: number; ok: boolean; output?: string; kind?: string; message?: string };
+      let answer: { id: number; ok: boolean; output?: string; kind?: string; message?: string; ssh?: string[] };
       try {
         answer = JSON.parse(line.slice(9));
       } catch {
@@ -157,7 +171,9 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
       if (answer.ok) p.resolve(answer.output ?? '');
       else {
         const kind = (['unreachable', 'reset', 'protocol', 'timeout', 'refused'].includes(answer.kind ?? '') ? answer.kind : 'permanent') as ExecutorErrorKind;
-        p.reject(new ExecutorError(kind, answer.message ?? 'remoting failed', { where }));
+        // ssh's own words tell refused credentials and an untrusted host key from an unreachable host.
+        const told = sshClientFailure(answer.ssh ?? [], where, { keyPath, keyEncrypted: current?.keyEncrypted, pinned: Boolean(current?.pinned) });
+        p.reject(told ?? new ExecutorError(kind, answer.message ?? 'remoting failed', { where }));
       }
     });
     void proc.then((r) => {
@@ -170,6 +186,24 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
       );
     });
     return proc;
+  };
+
+  /**
+   * Over SSH, what can be settled before ssh is started, once (a failure is tried again by the next
+   * call): the key file — missing, unreadable, or encrypted with no ssh-agent to hold it — is refused
+   * at once, as refused credentials, not left to ssh (whose failure reads as an unreachable host);
+   * a pinned fingerprint is checked against the host's key, which is filed for ssh (ssh-host-key.ts).
+   */
+  const prepare = async (signal?: AbortSignal): Promise<Prepared> => {
+    let keyEncrypted = false;
+    if (keyPath) {
+      const agent = Boolean(envOf('SSH_AUTH_SOCK')) || process.platform === 'win32';
+      const check = checkKeyFile(keyPath, 'RUNBOOK_SSH_KEY', where, agent);
+      if (check.error) throw check.error;
+      keyEncrypted = check.encrypted === true;
+    }
+    const pinned = fingerprint ? await pinHostKey(target.host, target.port, fingerprint, 'RUNBOOK_SSH_FINGERPRINT', where, { signal }) : null;
+    return { keyEncrypted, pinned };
   };
 
   return {
@@ -193,6 +227,14 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
           hint: 'install PowerShell 7 (pwsh) and leave the shell to its default (or set RUNBOOK_PWSH to pwsh); or use ssh:// or winrm:// instead',
         });
       }
+      if (target.transport === 'ssh') {
+        prepared ??= prepare(runOptions.signal).catch((error: unknown) => {
+          prepared = null;
+          throw error;
+        });
+        current = await prepared;
+      }
+      const pin = current?.pinned ? { knownHosts: current.pinned.knownHosts, alias: current.pinned.alias } : undefined;
       execa ??= (await import('execa')).execa;
       const proc = host(execa);
       const { marker, json } = agentRequest(batch);
@@ -201,17 +243,23 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
         pending.set(id, { resolve, reject });
         // The session's answer to a call given up on is dropped when it comes.
         onStop(() => pending.delete(id));
-        proc.stdin!.write(`${JSON.stringify({ id, target, request: json })}\n`);
+        proc.stdin!.write(`${JSON.stringify({ id, target, request: json, ...(pin ? { pin } : {}) })}\n`);
       });
       return parseAgentAnswer(output, marker, where);
     },
     async close() {
-      if (!child) return;
-      const proc = child;
-      child = null;
-      proc.stdin?.end();
-      await Promise.race([proc, new Promise((r) => setTimeout(r, 5000))]);
-      proc.kill();
+      const settled = prepared;
+      prepared = null;
+      current = null;
+      if (child) {
+        const proc = child;
+        child = null;
+        proc.stdin?.end();
+        await Promise.race([proc, new Promise((r) => setTimeout(r, 5000))]);
+        proc.kill();
+      }
+      // The pinned key's file, once no ssh can read it any more.
+      await (await settled?.catch(() => null))?.pinned?.remove();
     },
   };
 }

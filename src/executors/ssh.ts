@@ -73,7 +73,8 @@ export function knownHostsAccept(text: string, host: string, port: number, key: 
   });
 }
 
-function classify(error: unknown, where: string): ExecutorError {
+/** The ExecutorError for an ssh2 connection's failure: its kind (what the engine retries) from its code or level. */
+export function classifySshError(error: unknown, where: string): ExecutorError {
   if (error instanceof ExecutorError) return error;
   const e = error as NodeJS.ErrnoException & { level?: string };
   const byCode: Record<string, ExecutorErrorKind> = {
@@ -114,7 +115,7 @@ function classify(error: unknown, where: string): ExecutorError {
  */
 function privateKeyError(error: unknown, keyPath: string | undefined, source: string, where: string): ExecutorError {
   const message = (error as Error)?.message ?? '';
-  if (!keyPath || !/privateKey/.test(message)) return classify(error, where);
+  if (!keyPath || !/privateKey/.test(message)) return classifySshError(error, where);
   if (/no passphrase given/i.test(message)) {
     return new ExecutorError('permanent', `the SSH private key ${keyPath} is encrypted and RUNBOOK_SSH_PASSPHRASE is not set`, {
       where,
@@ -217,7 +218,7 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
           where: target,
           hint: 'add the host to known_hosts (ssh-keyscan) or pin its fingerprint with RUNBOOK_SSH_FINGERPRINT',
           cause: error,
-        }) : classify(error, target));
+        }) : classifySshError(error, target));
       });
       c.on('close', () => {
         ready = null;
@@ -240,7 +241,7 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
   const session = new AgentSession(target, async (output) => {
     const conn = await connect();
     const channel = await new Promise<ClientChannel>((resolve, reject) =>
-      conn.exec([shell, ...bootstrapArgs()].join(' '), (error, opened) => (error ? reject(classify(error, target)) : resolve(opened))),
+      conn.exec([shell, ...bootstrapArgs()].join(' '), (error, opened) => (error ? reject(classifySshError(error, target)) : resolve(opened))),
     );
     channel.setEncoding('utf8').on('data', output.stdout);
     channel.stderr.setEncoding('utf8').on('data', output.stderr);
@@ -255,7 +256,7 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
         channel.close();
       },
     };
-  }, (error) => classify(error, target));
+  }, (error) => classifySshError(error, target));
 
   return sessionExecutor(session, { name, target: target, onTarget: false, timeoutMs: options.timeoutMs }, {
     async close() {

@@ -5,15 +5,51 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { ExecutorError } from '../../src/errors.js';
+import { OUTCOMES, outcomeOf } from '../../src/engine/outcome.js';
+import type { RunbookDefinition } from '../../src/index.js';
 import { createRemotingExecutor, parseRemotingTarget, remotingShell, winrmHttpsEndpoint } from '../../src/executors/powershell-remoting.js';
-import { expectSameAsSimulated, makeHost, tempDir } from '../helpers.js';
+import { expectSameAsSimulated, makeHost, newRunner, registryText, tempDir } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
-import { SSHD, startSshd } from '../sshd.js';
+import { SSHD, startSshd, type TestSshd } from '../sshd.js';
 
 const run = needPwsh('test/executors/powershell-remoting.test.ts');
+
+/** An executor for the test sshd; `env` over the defaults (its key and known_hosts, no ssh-agent). */
+function executorFor(sshd: TestSshd, env: Record<string, string> = {}) {
+  return createRemotingExecutor(
+    { transport: 'ssh', host: '127.0.0.1', port: sshd.port, user: sshd.username },
+    { shell: PWSH!, env: { RUNBOOK_SSH_KEY: sshd.keyPath, RUNBOOK_SSH_KNOWN_HOSTS: sshd.knownHostsPath, SSH_AUTH_SOCK: '', ...env }, agentBackend: 'file' },
+  );
+}
+
+/** A one-step run through the executor: its result, exit code, the retries it made and its round trips. */
+async function runOnce(sshd: TestSshd, env: Record<string, string>) {
+  const executor = executorFor(sshd, env);
+  try {
+    const runbook: RunbookDefinition = { name: 'schannel-only', steps: [{ id: 'schannel', uses: 'windows/schannel' }] };
+    const run = newRunner(await tempDir()).start(runbook, { executor });
+    const retries: string[] = [];
+    run.events.on('step:retry', (e) => void (e.willRetry && retries.push(e.error.message)));
+    const result = await run.result;
+    return { result, exitCode: OUTCOMES[outcomeOf(result)].exitCode, retries, roundTrips: executor.roundTrips };
+  } finally {
+    await executor.close();
+  }
+}
+
+/** A copy of the test sshd's authorized key, encrypted with a passphrase. */
+async function encryptedKey(sshd: TestSshd, passphrase: string): Promise<string> {
+  const key = join(await tempDir(), 'id_ed25519');
+  await writeFile(key, await readFile(sshd.keyPath), { mode: 0o600 });
+  execFileSync('ssh-keygen', ['-q', '-p', '-P', '', '-N', passphrase, '-f', key]);
+  return key;
+}
+
+const NO_TRACE = /\n\s+at .+:\d+:\d+/;
 
 
 test('remoting targets parse', () => {
@@ -90,8 +126,10 @@ test('pwsh+ssh:// with a private key in RUNBOOK_SSH_KEY instead of its path is r
     assert.not.match(error.message, /BEGIN|openssh-key|LS0tLS1CRUdJT/);
     for (const line of lines) assert.not.ok(error.message.includes(line), line);
   }
-  // A path goes on to PowerShell (here: not installed).
-  assert.match((await attempt({ RUNBOOK_SSH_KEY: '/home/ops/.ssh/id_ed25519' })).message, /PowerShell \(\/nonexistent\/pwsh\) is not installed/);
+  // A path (of a file that is there) goes on to PowerShell (here: not installed).
+  const path = join(await tempDir(), 'id_ed25519');
+  await writeFile(path, '', { mode: 0o600 });
+  assert.match((await attempt({ RUNBOOK_SSH_KEY: path })).message, /PowerShell \(\/nonexistent\/pwsh\) is not installed/);
 });
 
 if (run && SSHD) {
@@ -128,6 +166,134 @@ if (run && SSHD) {
         }
       }
       assert.ok(answered, 'a new session answered');
+    } finally {
+      await executor.close();
+      await sshd.stop();
+    }
+  });
+
+  test('an encrypted key with no ssh-agent, or a key file that is not there, is refused once and at once, naming the file: unreachable, exit 69, no retry', async () => {
+    const hostFile = await makeHost('server-2016');
+    const sshd = await startSshd(PWSH, { RUNBOOK_AGENT_HOST_FILE: hostFile });
+    try {
+      const encrypted = await encryptedKey(sshd, 'right-horse-battery');
+      const absent = join(await tempDir(), 'id_absent');
+      const cases: [string, RegExp][] = [
+        [encrypted, /^the SSH private key \S+id_ed25519 \(RUNBOOK_SSH_KEY\) is encrypted, and pwsh\+ssh cannot give ssh its passphrase .*\n  → load the key into ssh-agent \(ssh-add \S+id_ed25519\)/],
+        [absent, /^the SSH private key \S+id_absent \(RUNBOOK_SSH_KEY\) does not exist \(pwsh\+ssh:\/\/\S+\)\n  → set RUNBOOK_SSH_KEY to the path of a private key file this user can read/],
+      ];
+      for (const [key, expected] of cases) {
+        const { result, exitCode, retries, roundTrips } = await runOnce(sshd, { RUNBOOK_SSH_KEY: key, RUNBOOK_SSH_PASSPHRASE: 'right-horse-battery' });
+        assert.is(result.status, 'unreachable', JSON.stringify(result.error));
+        assert.is(exitCode, 69);
+        assert.equal(retries, [], 'not retried');
+        assert.is(roundTrips, 1, 'one attempt');
+        assert.match(result.error!.message, expected);
+        assert.is(result.error!.transient, false);
+        assert.not.match(result.error!.message, /right-horse|BEGIN|openssh-key/);
+        assert.not.match(result.error!.message, NO_TRACE);
+      }
+    } finally {
+      await sshd.stop();
+    }
+  });
+
+  test("a key the target does not authorize, or an encrypted one the ssh-agent does not hold, is refused once as failed authentication, in ssh's words", async () => {
+    const hostFile = await makeHost('server-2016');
+    const sshd = await startSshd(PWSH, { RUNBOOK_AGENT_HOST_FILE: hostFile });
+    try {
+      const other = join(await tempDir(), 'id_other');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+      const encrypted = await encryptedKey(sshd, 'right-horse-battery');
+      const cases: [Record<string, string>, RegExp][] = [
+        [{ RUNBOOK_SSH_KEY: other }, /check that the target authorizes the key \S+id_other \(RUNBOOK_SSH_KEY\)/],
+        // An agent may hold an encrypted key, so ssh is left to try it: this one holds nothing (it is not there).
+        [{ RUNBOOK_SSH_KEY: encrypted, SSH_AUTH_SOCK: join(dirname(encrypted), 'no-agent.sock') }, /\S+id_ed25519 is encrypted: pwsh\+ssh can use it only through ssh-agent/],
+      ];
+      for (const [env, hint] of cases) {
+        const { result, exitCode, retries, roundTrips } = await runOnce(sshd, env);
+        assert.is(result.status, 'unreachable', JSON.stringify(result.error));
+        assert.is(exitCode, 69);
+        assert.equal(retries, [], 'not retried');
+        assert.is(roundTrips, 1, 'one attempt');
+        assert.match(result.error!.message, /^SSH authentication failed: \S+@127\.0\.0\.1: Permission denied \(publickey\)\. \(pwsh\+ssh:\/\/\S+\)\n  → /);
+        assert.match(result.error!.message, hint);
+        assert.is(result.error!.transient, false);
+      }
+    } finally {
+      await sshd.stop();
+    }
+  });
+
+  test('RUNBOOK_SSH_FINGERPRINT: the pinned key connects without known_hosts; another, or one not written as a fingerprint, is refused before anything runs', async () => {
+    const hostFile = await makeHost('server-2016');
+    const sshd = await startSshd(PWSH, { RUNBOOK_AGENT_HOST_FILE: hostFile });
+    const before = await registryText(hostFile);
+    const empty = join(await tempDir(), 'known_hosts');
+    await writeFile(empty, '');
+    try {
+      const wrong = `SHA256:${'A'.repeat(43)}`;
+      for (const [fingerprint, expected] of [
+        [wrong, new RegExp(`^the host key ${sshd.fingerprint.replace(/[+/]/g, '\\$&')} is not the one RUNBOOK_SSH_FINGERPRINT pins \\(${wrong}\\); nothing was run there \\(pwsh\\+ssh://`)],
+        ['AA:BB:CC', /^RUNBOOK_SSH_FINGERPRINT is not a SHA256 host key fingerprint/],
+      ] as const) {
+        // The host's own known_hosts entry is there: only the pin may decide.
+        const executor = executorFor(sshd, { RUNBOOK_SSH_FINGERPRINT: fingerprint });
+        try {
+          const error = await executor.run([{ op: 'registry.set', view: '64', key: 'SOFTWARE\\X', name: 'Y', value: { type: 'REG_DWORD', data: 1 } }]).catch((e: Error) => e);
+          assert.instance(error, ExecutorError);
+          assert.is((error as ExecutorError).kind, 'permanent');
+          assert.match((error as Error).message, expected);
+        } finally {
+          await executor.close();
+        }
+      }
+      assert.is(await registryText(hostFile), before, 'nothing ran');
+      const pinned = executorFor(sshd, { RUNBOOK_SSH_FINGERPRINT: sshd.fingerprint, RUNBOOK_SSH_KNOWN_HOSTS: empty });
+      try {
+        const [os] = await pinned.run([{ op: 'os.info' }]);
+        assert.is((os as { caption: string }).caption, 'Microsoft Windows Server 2016 Datacenter');
+      } finally {
+        await pinned.close();
+      }
+    } finally {
+      await sshd.stop();
+    }
+  });
+
+  test('a pinned host whose key changes later is refused by ssh itself when the session is made again', async () => {
+    const hostFile = await makeHost('server-2016');
+    const sshd = await startSshd(PWSH, { RUNBOOK_AGENT_HOST_FILE: hostFile });
+    const empty = join(await tempDir(), 'known_hosts');
+    await writeFile(empty, '');
+    const executor = executorFor(sshd, { RUNBOOK_SSH_FINGERPRINT: sshd.fingerprint, RUNBOOK_SSH_KNOWN_HOSTS: empty });
+    try {
+      await executor.run([{ op: 'boot.time' }]);
+      // The same address answers with another host key: the session's processes (this sshd's) ended by PID.
+      const sessions = sshd.sessions();
+      await sshd.stop();
+      for (const pid of sessions) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // it ended with sshd
+        }
+      }
+      const hostKey = join(dirname(sshd.keyPath), 'host_ed25519');
+      await rm(hostKey);
+      await rm(`${hostKey}.pub`);
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+      await sshd.start();
+      // The broken session may first answer as reset (transient); the session made again is refused.
+      let refused: ExecutorError | null = null;
+      for (let i = 0; i < 3 && !refused; i++) {
+        const error = await executor.run([{ op: 'boot.time' }]).then(() => null, (e: ExecutorError) => e);
+        assert.ok(error, 'a call reached the host behind another key');
+        if (!error.transient) refused = error;
+      }
+      assert.ok(refused, 'refused');
+      assert.is(refused.kind, 'permanent');
+      assert.match(refused.message, /^ssh refused the host key: it is not the one RUNBOOK_SSH_FINGERPRINT pins \(Host key verification failed\.\)/);
     } finally {
       await executor.close();
       await sshd.stop();

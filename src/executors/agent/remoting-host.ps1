@@ -1,9 +1,12 @@
 # runbook-engine PowerShell remoting host: one long-lived local PowerShell that keeps one PSSession
 # per target and runs the agent in it for every call, so no PowerShell starts per call.
 # It reads one JSON request per line on standard input:
-#   { "id": 1, "target": { "transport": "ssh"|"wsman", "host": "...", "port": 22, "user": "..." }, "request": "<agent request JSON>" }
+#   { "id": 1, "target": { "transport": "ssh"|"wsman", "host": "...", "port": 22, "user": "..." }, "request": "<agent request JSON>",
+#     "pin": { "knownHosts": "<file>", "alias": "<name>" } }     (pin: only for a host key pinned by the controller)
 # and answers one line per request on standard output:
-#   RBE-HOST {"id":1,"ok":true,"output":"..."}   or   RBE-HOST {"id":1,"ok":false,"kind":"unreachable","message":"..."}
+#   RBE-HOST {"id":1,"ok":true,"output":"..."}   or   RBE-HOST {"id":1,"ok":false,"kind":"unreachable","message":"...","ssh":["..."]}
+# ("ssh": what OpenSSH's ssh printed while a session over SSH was being made, for the controller to tell
+# refused credentials and an untrusted host key from an unreachable host.)
 # Targets, names and requests are data; the only code run remotely is the agent program, read from
 # the path given as the first argument. Credentials come from the environment, never from arguments.
 
@@ -13,10 +16,19 @@ $ErrorActionPreference = 'Stop'
 $agentSource = [System.IO.File]::ReadAllText($args[0])
 $agentBlock = [ScriptBlock]::Create($agentSource)
 $sessions = @{}
+# ssh's lines while the last SSH session was being made (see New-TargetSession).
+$script:sshOutput = ''
 
 function Get-TargetKey($t) { return "$($t.transport)|$($t.user)|$($t.host)|$($t.port)" }
 
-function New-TargetSession($t) {
+# A value of an ssh -o option, quoted for ssh's own parser when it holds a space (a path under a
+# Windows profile): ssh reads UserKnownHostsFile as a list of files separated by spaces.
+function Format-SshOptionValue([string]$value) {
+    if ($value -match '\s') { return '"' + $value + '"' }
+    return $value
+}
+
+function New-TargetSession($t, $pin) {
     if ($t.transport -eq 'ssh') {
         # SSH remoting (-HostName) exists from PowerShell 6: Windows PowerShell 5.1 cannot hold this session.
         if (-not (Get-Command New-PSSession).Parameters.ContainsKey('HostName')) {
@@ -25,9 +37,37 @@ function New-TargetSession($t) {
         $p = @{ HostName = [string]$t.host; Port = [int]$t.port; UserName = [string]$t.user; ErrorAction = 'Stop' }
         if ($env:RUNBOOK_SSH_KEY) { $p.KeyFilePath = $env:RUNBOOK_SSH_KEY }
         $options = @{ StrictHostKeyChecking = 'yes'; BatchMode = 'yes'; ConnectTimeout = '15' }
-        if ($env:RUNBOOK_SSH_KNOWN_HOSTS) { $options.UserKnownHostsFile = $env:RUNBOOK_SSH_KNOWN_HOSTS }
-        if ((Get-Command New-PSSession).Parameters.ContainsKey('Options')) { $p.Options = $options }
-        return New-PSSession @p
+        if ($env:RUNBOOK_SSH_KNOWN_HOSTS) { $options.UserKnownHostsFile = Format-SshOptionValue $env:RUNBOOK_SSH_KNOWN_HOSTS }
+        $hasOptions = (Get-Command New-PSSession).Parameters.ContainsKey('Options')
+        if ($null -ne $pin) {
+            # The controller checked the host's key against RUNBOOK_SSH_FINGERPRINT and filed exactly that
+            # key, under an alias, in a file of its own: ssh's only host key database, so that ssh accepts
+            # that key and no other. Without -Options (before PowerShell 7.3) ssh cannot be told so.
+            if (-not $hasOptions) {
+                throw (New-Object System.NotSupportedException "RUNBOOK_SSH_FINGERPRINT needs PowerShell 7.3 or later on this machine for pwsh+ssh:// (New-PSSession -Options): this is PowerShell $($PSVersionTable.PSVersion)")
+            }
+            $file = Format-SshOptionValue ([string]$pin.knownHosts)
+            $options.UserKnownHostsFile = $file
+            $options.GlobalKnownHostsFile = $file
+            $options.HostKeyAlias = [string]$pin.alias
+            # Nor may other sources of trust (DNS, the address's own entries) or new keys come in.
+            $options.UpdateHostKeys = 'no'
+            $options.VerifyHostKeyDNS = 'no'
+            $options.CheckHostIP = 'no'
+        }
+        if ($hasOptions) { $p.Options = $options }
+        # PowerShell's SSH transport writes ssh's standard error to the console ([Console]::Out) from the
+        # thread that reads it, and fails the session from that same thread once ssh has ended: every line
+        # ssh printed is written before New-PSSession fails. They are kept for the answer.
+        $console = [Console]::Out
+        $lines = New-Object System.IO.StringWriter
+        [Console]::SetOut([System.IO.TextWriter]::Synchronized($lines))
+        try {
+            return New-PSSession @p
+        } finally {
+            [Console]::SetOut($console)
+            $script:sshOutput = $lines.ToString()
+        }
     }
     $w = @{ ComputerName = [string]$t.host; ErrorAction = 'Stop' }
     if ([int]$t.port -gt 0) { $w.Port = [int]$t.port }
@@ -39,7 +79,7 @@ function New-TargetSession($t) {
     return New-PSSession @w
 }
 
-function Get-TargetSession($t) {
+function Get-TargetSession($t, $pin) {
     $key = Get-TargetKey $t
     if ($sessions.ContainsKey($key)) {
         $s = $sessions[$key]
@@ -48,7 +88,7 @@ function Get-TargetSession($t) {
         Remove-PSSession -Session $s -ErrorAction SilentlyContinue
         $sessions.Remove($key)
     }
-    $s = New-TargetSession $t
+    $s = New-TargetSession $t $pin
     $sessions[$key] = $s
     return $s
 }
@@ -67,12 +107,17 @@ while ($true) {
         $msg = ConvertFrom-Json -InputObject $line
         $id = $msg.id
         $session = $null
+        $pin = $null
+        if ($msg.PSObject.Properties['pin']) { $pin = $msg.pin }
+        $script:sshOutput = ''
         try {
-            $session = Get-TargetSession $msg.target
+            $session = Get-TargetSession $msg.target $pin
         } catch {
             $kind = 'unreachable'
-            if ($_.Exception -is [System.NotSupportedException]) { $kind = 'permanent' }
-            Send-Answer ([ordered]@{ id = $id; ok = $false; kind = $kind; message = $_.Exception.Message })
+            # PowerShell's own refusals (no SSH remoting here, a key file that is not there) are not retried.
+            if ($_.Exception -is [System.NotSupportedException] -or $_.Exception -is [System.Management.Automation.ItemNotFoundException]) { $kind = 'permanent' }
+            $ssh = @(($script:sshOutput -split "`r?`n") | Where-Object { $_.Trim() -ne '' })
+            Send-Answer ([ordered]@{ id = $id; ok = $false; kind = $kind; message = $_.Exception.Message; ssh = $ssh })
             continue
         }
         try {
