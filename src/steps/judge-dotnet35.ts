@@ -42,16 +42,31 @@ export function judgeDotnet35(os: Pick<OsInfo, 'version' | 'build'>, hotfixes: r
   if (dotnet35 && !dotnet35.installed) {
     return { verdict: 'ok', by: 'not-applicable', required: [], evidence: '.NET Framework 3.5 is not installed (NDP\\v3.5 Install is not 1): nothing uses the 2.0 runtime', factIds: [DOTNET35_INSTALLED.id] };
   }
-  if (mm(os.version) === '10.0' && os.build >= DOTNET35_TLS_IN_THE_BOX.value) {
-    return { verdict: 'ok', by: 'in-the-box', required: [], evidence: `build ${os.build} ≥ ${DOTNET35_TLS_IN_THE_BOX.value}: the OS ships the support`, factIds: [DOTNET35_TLS_IN_THE_BOX.id] };
+  const inBox = DOTNET35_TLS_IN_THE_BOX.value;
+  if (mm(os.version) === '10.0' && inBox.includes(os.build)) {
+    return { verdict: 'ok', by: 'in-the-box', required: [], evidence: `build ${os.build}: the OS ships the support (builds ${inBox.join(', ')}: Windows Server 2016 and 2019)`, factIds: [DOTNET35_TLS_IN_THE_BOX.id] };
   }
   const row = DOTNET35_TLS_FIX_KBS.value.find((r) => r.version === mm(os.version));
   const factIds = [DOTNET35_TLS_FIX_KBS.id, DOTNET35_TLS_FIX_SUPERSEDED.id, DOTNET35_TLS_FIX_FILE_VERSION.id, DOTNET35_EXTENSIONS_ARE_APP_CODE.id];
   const fileNote = file ? `${file} was read, but Microsoft publishes no file version for the fix` : 'the runtime file was not read';
+  const installed = new Set(hotfixes.map((h) => h.toUpperCase()));
+  if (mm(os.version) === '10.0' && os.build > Math.min(...inBox)) {
+    // Past Windows Server 2016 but not a build a sentence names (Server 2022, 2025, …): the KBs of the
+    // table are for Windows 10 1511 and cannot be installed here, and nothing says the OS ships the fix.
+    const named = extraKbs.map((k) => k.toUpperCase()).filter((k) => installed.has(k));
+    if (named.length > 0) return { verdict: 'ok', by: 'update', required: [], evidence: `${named.join(', ')} installed (named with hotfixSupersededBy)`, factIds: [DOTNET35_TLS_IN_THE_BOX.id, ...factIds] };
+    return {
+      verdict: 'unknown',
+      by: 'no-evidence',
+      required: [],
+      evidence: `Windows ${os.version} (build ${os.build}): no Microsoft sentence says whether its .NET Framework 3.5 negotiates TLS 1.2 (the .NET table names Windows 10 and 11, whose Windows 10 releases cover Server 2016 and 2019, builds ${inBox.join(' and ')}); the reference's KB3154521/KB3156421 are for Windows 10 1511 and Server 2016 Technical Preview 4; ${fileNote}`,
+      factIds: [DOTNET35_TLS_IN_THE_BOX.id, ...factIds],
+      fix: 'check that applications on the .NET Framework 3.5 negotiate TLS 1.2 here; if an installed update carries the support, name it with hotfixSupersededBy',
+    };
+  }
   if (!row) {
     return { verdict: 'unknown', by: 'no-evidence', required: [], evidence: `Windows ${os.version} (build ${os.build}) is not in the table of .NET 3.5 TLS updates; ${fileNote}`, factIds };
   }
-  const installed = new Set(hotfixes.map((h) => h.toUpperCase()));
   const accepted = [...row.kbs, ...DOTNET35_TLS_FIX_SUPERSEDED.value, ...extraKbs.map((k) => k.toUpperCase())];
   const found = accepted.filter((k) => installed.has(k));
   if (found.length > 0) {

@@ -74,8 +74,19 @@ export function judgeSqlTls12(version: string): Judgement {
   const canonical = canonicalSqlVersion(version);
   const shown = canonical === version ? version : `${version} (${canonical})`;
   const major = Number(canonical.split('.')[0]);
-  if (major >= SQL_TLS12_IN_THE_BOX.value) {
+  const inBox = SQL_TLS12_IN_THE_BOX.value;
+  if (major >= inBox.from && major <= inBox.through) {
     return { verdict: 'ok', evidence: `SQL Server ${shown}: ${sqlRelease(version) ?? `major version ${major}`} supports TLS 1.2 without an update`, factIds: [SQL_TLS12_IN_THE_BOX.id, 'sql.major-versions'] };
+  }
+  if (major > inBox.through) {
+    // Later than every release a sentence names: not passed on the assumption that a newer one keeps TLS 1.2.
+    const release = sqlRelease(version);
+    return {
+      verdict: 'unknown',
+      evidence: `SQL Server ${shown}: ${release ? `SQL Server ${release}` : `major version ${major}`} is later than every release a Microsoft sentence says supports TLS 1.2 (SQL Server 2016 to 2022, major versions ${inBox.from} to ${inBox.through})`,
+      factIds: [SQL_TLS12_IN_THE_BOX.id, 'sql.major-versions'],
+      fix: 'check that this SQL Server accepts TLS 1.2 connections (the handshakes of tls-baseline show it when its endpoint is listed in tlsEndpoints)',
+    };
   }
   const sp = servicePackOf(canonical);
   if (!sp) {

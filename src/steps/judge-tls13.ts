@@ -5,7 +5,9 @@
  * `tlsProcedure: tls13`; nothing here carries a threshold of its own.
  */
 import { TLS13_FIRST_BUILD_FACT } from '../windows/facts/schannel.js';
+import { TLS13, protocolSupported } from '../windows/schannel.js';
 import { ORCHESTRATOR_ACCEPTED_RELEASES } from '../windows/facts/orchestrator.js';
+import { PROCEDURE_PAGES, PROCEDURE_RELEASES, PROCEDURE_REVISIONS } from '../windows/facts/procedure.js';
 import { TLS13_DRIVERS, TLS13_ORCHESTRATOR_RELEASES, TLS13_SQL_SERVER } from '../windows/facts/tls13.js';
 import { SQL_CLIENT_KEYS } from '../windows/facts/sql.js';
 import { canonicalSqlVersion, compareVersions } from './judge-sql.js';
@@ -24,25 +26,40 @@ export function judgeTls13Orchestrator(reads: PreflightReads): HostVerdict {
     return { check, verdict: 'refuse', evidence: 'no Orchestrator management server among the installed programs', factIds, fix: 'run this runbook on an Orchestrator management server' };
   }
   if ((releases as string[]).includes(o.release)) return { check, verdict: 'ok', evidence: `Orchestrator ${o.release}${o.version ? ` (${o.version})` : ''}: the TLS 1.3 procedure is written for ${releases.join(' and ')}`, factIds };
-  const tls12 = (ORCHESTRATOR_ACCEPTED_RELEASES.value.releases as string[]).includes(o.release);
+  // The revisions of the TLS 1.2 page that name this release (`2016 UR4` names 2016).
+  const names = PROCEDURE_REVISIONS.filter((r) => PROCEDURE_RELEASES.value[r].some((x) => x.split(' ')[0] === o.release));
+  const tls12 = names.length > 0 && (ORCHESTRATOR_ACCEPTED_RELEASES.value.releases as string[]).includes(o.release);
+  const page = names.map((r) => `"${PROCEDURE_PAGES.value[r].title}" (procedure=${r})`).join(' and ');
   return {
     check,
     verdict: 'refuse',
     evidence: `Orchestrator ${o.release}: "Set up TLS 1.3 for Orchestrator" is for ${releases.join(' and ')} only`,
-    factIds: [...factIds, ORCHESTRATOR_ACCEPTED_RELEASES.id],
-    fix: tls12 ? `run ${PROCEDURE_RUNBOOK.tls12} (Microsoft's "Set up TLS for Orchestrator" covers Orchestrator ${o.release}), or upgrade Orchestrator to ${releases.join(' or ')}` : `upgrade Orchestrator to ${releases.join(' or ')}`,
+    factIds: [...factIds, ORCHESTRATOR_ACCEPTED_RELEASES.id, ...(tls12 ? [PROCEDURE_RELEASES.id] : [])],
+    fix: tls12 ? `run ${PROCEDURE_RUNBOOK.tls12} (Orchestrator ${o.release} is named by Microsoft's ${page}), or upgrade Orchestrator to ${releases.join(' or ')}` : `upgrade Orchestrator to ${releases.join(' or ')}`,
   };
 }
 
-/** TLS 1.3 exists in SCHANNEL from Windows Server 2022 (build 20348). */
+/**
+ * TLS 1.3 in SCHANNEL, as the protocols table says it (`protocolSupported`): the row of Windows Server
+ * 2022 (build 20348) has it, the rows before it do not, and a later build is in no row — `unknown`.
+ */
 export function judgeTls13Os(reads: PreflightReads): HostVerdict {
   const { os } = reads;
   const first = TLS13_FIRST_BUILD_FACT.value;
   const factIds = [TLS13_FIRST_BUILD_FACT.id, 'os.server-builds'];
   const read = `${os.caption} (${os.version}, build ${os.build})`;
-  return os.build >= first
-    ? { check: 'os-tls13', verdict: 'ok', evidence: `${read} has TLS 1.3 (from build ${first})`, factIds }
-    : { check: 'os-tls13', verdict: 'refuse', evidence: `${read} has no TLS 1.3: SCHANNEL supports it from build ${first} (Windows Server 2022)`, factIds, fix: `move Orchestrator to Windows Server 2022 or later, or run ${PROCEDURE_RUNBOOK.tls12}` };
+  const supported = protocolSupported(TLS13, os.build);
+  if (supported === true) return { check: 'os-tls13', verdict: 'ok', evidence: `${read} has TLS 1.3 (the protocols table's row for build ${first}, Windows Server 2022)`, factIds };
+  if (supported === null) {
+    return {
+      check: 'os-tls13',
+      verdict: 'unknown',
+      evidence: `${read}: the protocols table ends with build ${first} (Windows Server 2022); no Microsoft row or sentence found says whether build ${os.build} has TLS 1.3`,
+      factIds,
+      fix: 'check that this Windows negotiates TLS 1.3 (the handshakes of tls-baseline show it)',
+    };
+  }
+  return { check: 'os-tls13', verdict: 'refuse', evidence: `${read} has no TLS 1.3: SCHANNEL supports it from build ${first} (Windows Server 2022)`, factIds, fix: `move Orchestrator to Windows Server 2022 or later, or run ${PROCEDURE_RUNBOOK.tls12}` };
 }
 
 /** One SQL Server build against SQL Server 2022 CU1, the first build that speaks TLS 1.3. */

@@ -41,6 +41,12 @@ export const preflightParams = z.strictObject({
    */
   tlsProcedure: z._default(z.enum(['tls12', 'tls13']), 'tls12'),
   /**
+   * Which revision of Microsoft's TLS 1.2 page the run follows (the runbook's `procedure`): it decides
+   * which Orchestrator releases the TLS 1.2 procedure covers (fact `procedure.orchestrator-releases`).
+   * @default 'current'
+   */
+  procedure: z._default(z.enum(['current', '2019']), 'current'),
+  /**
    * What the run will do to the server side of TLS 1.2: `disabled` (orchestrator-tls13's TLS 1.3-only
    * server side) needs the engine's own connection to the target to use TLS 1.3 already, or the target
    * could not be reached after the restart. @default 'enabled'

@@ -21,7 +21,8 @@ import { judgeSqlTls12, sqlRelease } from './judge-sql.js';
 import { judgeDotnet35 } from './judge-dotnet35.js';
 import { judgeParams } from './judge-params.js';
 import { PROCEDURE_RUNBOOK, judgeTls13Driver, judgeTls13Orchestrator, judgeTls13Os, judgeTls13Sql } from './judge-tls13.js';
-import { TLS13_ORCHESTRATOR_RELEASES } from '../windows/facts/tls13.js';
+import { TLS13_KEEP_TLS12, TLS13_ORCHESTRATOR_RELEASES } from '../windows/facts/tls13.js';
+import { PROCEDURE_PAGES, PROCEDURE_RELEASES, PROCEDURE_REVISIONS, PROCEDURE_SCHANNEL, type ProcedureRevision } from '../windows/facts/procedure.js';
 import { DOTNET35_READ, DOTNET_RELEASE_READ, registryRead } from './host-reads.js';
 import type { PreflightParams } from './preflight-params.js';
 import type { HostVerdict, PreflightReads } from './verdicts.js';
@@ -99,24 +100,43 @@ export function preflightReadsFrom(results: readonly HostOpResult[]): PreflightR
 
 const isRelease = (r: string | null): r is OrchestratorRelease => r !== null && (ORCHESTRATOR_ACCEPTED_RELEASES.value.releases as string[]).includes(r);
 
+/** The Orchestrator releases a revision of the TLS 1.2 page names (`2016 UR4` names 2016). */
+function releasesNamedBy(revision: ProcedureRevision): string[] {
+  return PROCEDURE_RELEASES.value[revision].map((r) => r.split(' ')[0]!);
+}
+
 function judgeOrchestrator(reads: PreflightReads, params: PreflightParams): HostVerdict {
   const o = reads.orchestrator;
   const check = 'orchestrator-release';
-  const factIds = [ORCHESTRATOR_ACCEPTED_RELEASES.id];
-  const accepted = `2016 with Update Rollup ${ORCHESTRATOR_ACCEPTED_RELEASES.value.minUpdateRollup2016} or later, ${ORCHESTRATOR_ACCEPTED_RELEASES.value.releases.slice(1).join(', ')}`;
+  const revision = params.procedure;
+  const page = PROCEDURE_PAGES.value[revision];
+  const listed = PROCEDURE_RELEASES.value[revision].join(', ');
+  const factIds = [ORCHESTRATOR_ACCEPTED_RELEASES.id, PROCEDURE_RELEASES.id];
   if (!o.installed || !o.release) {
     return { check, verdict: 'refuse', evidence: 'no Orchestrator management server among the installed programs', factIds, fix: 'run this runbook on an Orchestrator management server' };
   }
   if (!isRelease(o.release)) {
-    return { check, verdict: 'refuse', evidence: `Orchestrator ${o.release}`, factIds, fix: `upgrade to ${accepted}` };
+    return { check, verdict: 'refuse', evidence: `Orchestrator ${o.release}: a release no Microsoft page of the procedure names`, factIds, fix: `upgrade to one of the releases "${page.title}" lists: ${listed}` };
   }
-  if (o.release !== '2016') {
-    const evidence = `Orchestrator ${o.release}${o.version ? ` (${o.version})` : ''}`;
-    // What Microsoft says of the newer releases: a TLS 1.3 page of their own, beside the TLS 1.2 one.
-    if (!(TLS13_ORCHESTRATOR_RELEASES.value as string[]).includes(o.release)) return { check, verdict: 'ok', evidence, factIds };
-    const note = `Microsoft also publishes "Set up TLS 1.3 for Orchestrator" for Orchestrator ${TLS13_ORCHESTRATOR_RELEASES.value.join(' and ')} (bundled runbook ${PROCEDURE_RUNBOOK.tls13})`;
-    return { check, verdict: 'ok', evidence: `${evidence}; ${note}`, factIds: [...factIds, TLS13_ORCHESTRATOR_RELEASES.id], note };
+  const evidence = `Orchestrator ${o.release}${o.version ? ` (${o.version})` : ''}`;
+  // What Microsoft says of the newer releases: a TLS 1.3 page of their own, beside the TLS 1.2 one.
+  const tls13 = (TLS13_ORCHESTRATOR_RELEASES.value as string[]).includes(o.release);
+  const note = tls13 ? `Microsoft also publishes "Set up TLS 1.3 for Orchestrator" for Orchestrator ${TLS13_ORCHESTRATOR_RELEASES.value.join(' and ')} (bundled runbook ${PROCEDURE_RUNBOOK.tls13})` : undefined;
+  const withNote = (v: HostVerdict): HostVerdict => (note ? { ...v, evidence: `${v.evidence}; ${note}`, factIds: [...v.factIds, TLS13_ORCHESTRATOR_RELEASES.id], note } : v);
+  if (!releasesNamedBy(revision).includes(o.release)) {
+    // Known (its systems can be judged), but the page this run follows does not name it: no sentence
+    // says the TLS 1.2 procedure is written for it. Shown, never passed, never refused on its own.
+    const other = PROCEDURE_REVISIONS.filter((r) => r !== revision && releasesNamedBy(r).includes(o.release!));
+    const otherPage = other.length ? `; the ${other.join(', ')} revision names it (--param procedure=${other[0]})` : '';
+    return {
+      ...(note ? { note, factIds: [...factIds, TLS13_ORCHESTRATOR_RELEASES.id] } : { factIds }),
+      check,
+      verdict: 'unknown',
+      evidence: `${evidence}: "${page.title}" (procedure=${revision}) lists ${listed}, not ${o.release}${otherPage}`,
+      fix: tls13 ? `run ${PROCEDURE_RUNBOOK.tls13}, written for Orchestrator ${o.release}, or check that the TLS 1.2 procedure fits it` : 'check that the TLS 1.2 procedure fits this release',
+    };
   }
+  if (o.release !== '2016') return withNote({ check, verdict: 'ok', evidence: `${evidence}: "${page.title}" (procedure=${revision}) lists ${listed}`, factIds });
   const ur = params.orchestratorUpdateRollup ?? o.updateRollup;
   const min = ORCHESTRATOR_ACCEPTED_RELEASES.value.minUpdateRollup2016;
   if (ur < 0) {
@@ -204,14 +224,24 @@ function judgeClient(reads: PreflightReads): HostVerdict {
   return { check, verdict: 'unknown', evidence, factIds, fix: `make sure ${wanted} is installed (KB3135244 names the "Microsoft SQL Server 2012 Native Client - QFE" download for Native Client 11)` };
 }
 
+/**
+ * The engine's own connection to the target, as the transport observed it (the TLS version its socket
+ * negotiated): not a Windows fact — no document could state it, the run sees it. What a Windows fact
+ * adds is what the run is about to do: the procedure's SCHANNEL values turn the server side of TLS 1.0
+ * and 1.1 off (`procedure.schannel-values`: the NOTE's tls12-incoming-only keeps only outgoing ones), and
+ * tls12Server=disabled turns TLS 1.2 off on it (`tls13.keep-tls12`); a connection on a protocol the run
+ * turns off would not come back after the restart. So the refusal cites those facts, the evidence says
+ * the version is this run's observation, and an accepted connection cites none.
+ */
 function judgeTransport(tls: string | null | undefined, tls12Server: 'enabled' | 'disabled' = 'enabled'): HostVerdict[] {
   if (tls === undefined || tls === null) return [];
+  const seen = `this run's own connection to the target negotiated ${tls} (observed by the transport, not a Windows fact)`;
   if (tls12Server === 'disabled' && tls !== 'TLSv1.3') {
-    return [{ check: 'transport-tls', verdict: 'refuse', evidence: `the connection to the target uses ${tls}, which the TLS 1.3-only server side (tls12Server=disabled) refuses after the restart`, factIds: [], fix: 'connect to the target over TLS 1.3 first, or keep tls12Server=enabled' }];
+    return [{ check: 'transport-tls', verdict: 'refuse', evidence: `${seen}: the TLS 1.3-only server side (tls12Server=disabled) refuses it after the restart`, factIds: [TLS13_KEEP_TLS12.id], fix: 'connect to the target over TLS 1.3 first, or keep tls12Server=enabled' }];
   }
   return /^TLSv1\.[23]$/.test(tls)
-    ? [{ check: 'transport-tls', verdict: 'ok', evidence: `the connection to the target uses ${tls}`, factIds: [] }]
-    : [{ check: 'transport-tls', verdict: 'refuse', evidence: `the connection to the target uses ${tls}`, factIds: [], fix: 'make the connection work over TLS 1.2 before older protocols are disabled' }];
+    ? [{ check: 'transport-tls', verdict: 'ok', evidence: `${seen}: a protocol the run keeps on`, factIds: [] }]
+    : [{ check: 'transport-tls', verdict: 'refuse', evidence: `${seen}: the procedure turns the server side of ${tls} off`, factIds: [PROCEDURE_SCHANNEL.id], fix: 'make the connection work over TLS 1.2 before older protocols are disabled' }];
 }
 
 /**

@@ -13,7 +13,7 @@ test('a fresh server: exit 0, each fact with what was read, its source and its v
   const r = await cli(['inspect', '--target', `sim:${host}`]);
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /judged by "Set up TLS 1\.2 for Orchestrator" \(2024-11-01, https:\/\/learn\.microsoft\.com\/system-center\/orchestrator\/install-enable-tls-1-2\)/);
-  assert.match(r.stdout, /ok\s+dotnet35-tls\n\s+read: build 14393 ≥ 14393: the OS ships the support\n\s+source: dotnet\.v35-tls-in-the-box — Transport Layer Security \(TLS\) best practices with the \.NET Framework </);
+  assert.match(r.stdout, /ok\s+dotnet35-tls\n\s+read: build 14393: the OS ships the support \(builds 14393, 17763: Windows Server 2016 and 2019\)\n\s+source: dotnet\.v35-tls-in-the-box — Transport Layer Security \(TLS\) best practices with the \.NET Framework </);
   assert.match(r.stdout, /unknown\s+sql-client\n\s+read: SQL Server Native Client 11\.0 11\.4\.7462\.6 found; no Microsoft document gives the build/);
   assert.match(r.stdout, /would change HKLM\\SOFTWARE\\Microsoft\\\.NETFramework\\v4\.0\.30319 \(32-bit view\) SchUseStrongCrypto\n\s+read: \(absent\) → a run sets "0x00000001 \(1\)"\n\s+source: procedure\.strong-crypto — Set up TLS 1\.2 for Orchestrator <https:\/\/learn\.microsoft\.com/);
   assert.match(r.stdout, /TLS handshakes: winrm-https .*\n\s+read: TLS 1\.0 accepted, TLS 1\.1 accepted, TLS 1\.2 accepted/);

@@ -99,11 +99,11 @@ test('Server 2012 R2 x64 with KB3154520 listed succeeds: the hotfix step names t
   assert.equal((step(result, 'hotfix').output as { by: string }).by, 'update');
 });
 
-test('Server 2016, 2019, 2022 and 2025 succeed without KB3156421 (the fix is in the box)', async () => {
-  for (const preset of ['server-2016', 'server-2019', 'server-2022', 'server-2025']) {
+test('Server 2016, 2019, 2022 and 2025 succeed without KB3156421: in the box on 2016 and 2019, unknown (warned) on 2022 and 2025, which no sentence covers', async () => {
+  for (const [preset, by] of [['server-2016', 'in-the-box'], ['server-2019', 'in-the-box'], ['server-2022', 'no-evidence'], ['server-2025', 'no-evidence']]) {
     const { result } = await runToEnd(await makeHost(preset));
     assert.is(result.status, 'succeeded', `${preset}: ${JSON.stringify(result.error)}`);
-    assert.equal((step(result, 'hotfix').output as { by: string }).by, 'in-the-box', preset);
+    assert.equal((step(result, 'hotfix').output as { by: string }).by, by, preset);
   }
 });
 

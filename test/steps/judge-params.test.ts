@@ -9,7 +9,7 @@ import { judgeHost } from '../../src/steps/requirements.js';
 import { judgeParams } from '../../src/steps/judge-params.js';
 import { NOW, params, readsOf, verdict } from './preflight-helpers.js';
 
-test('tls13=enabled on a Windows without TLS 1.3 (2012 R2, 2016, 2019) is refused as a parameter, naming the fact and its source; on 2022 and 2025 it is ok', () => {
+test('tls13=enabled on a Windows without TLS 1.3 (2012 R2, 2016, 2019) is refused as a parameter, naming the fact and its source; on 2022 it is ok; on 2025, which no row names, unknown', () => {
   for (const name of ['server-2012r2', 'server-2016', 'server-2019']) {
     const v = verdict(judgeHost(readsOf(createPreset(name, new Date(NOW))), params({ tls13: 'enabled' })), 'param-tls13');
     assert.is(v.verdict, 'refuse', name);
@@ -18,9 +18,23 @@ test('tls13=enabled on a Windows without TLS 1.3 (2012 R2, 2016, 2019) is refuse
     assert.match(v.evidence, /fact schannel\.tls13-first-build \("Protocols in TLS\/SSL \(Schannel SSP\)", https:\/\/learn\.microsoft\.com\//);
     assert.equal(v.factIds, ['schannel.tls13-first-build']);
   }
-  for (const name of ['server-2022', 'server-2025']) {
-    assert.is(verdict(judgeHost(readsOf(createPreset(name, new Date(NOW))), params({ tls13: 'enabled' })), 'param-tls13').verdict, 'ok', name);
-  }
+  assert.is(verdict(judgeHost(readsOf(createPreset('server-2022', new Date(NOW))), params({ tls13: 'enabled' })), 'param-tls13').verdict, 'ok', 'server-2022');
+  const later = verdict(judgeHost(readsOf(createPreset('server-2025', new Date(NOW))), params({ tls13: 'enabled' })), 'param-tls13');
+  assert.is(later.verdict, 'unknown', 'server-2025');
+  assert.is(later.param, 'tls13=enabled');
+});
+
+test('past the protocols table (build 30000) tls13=enabled and tls12Server=disabled are unknown, as the preflight\'s os-tls13; tls13=disabled is carried out either way: ok', () => {
+  const host = createPreset('server-2025', new Date(NOW));
+  host.os = { ...host.os, version: '10.0.30000', build: 30000 };
+  const reads = readsOf(host);
+  const enabled = verdict(judgeHost(reads, params({ tls13: 'enabled' })), 'param-tls13');
+  assert.is(enabled.verdict, 'unknown');
+  assert.match(enabled.evidence, /no Microsoft row or sentence found says whether .*build 30000\) has TLS 1\.3 \(the protocols table ends with build 20348/);
+  assert.is(verdict(judgeHost(reads, params({ tls13: 'disabled' })), 'param-tls13').verdict, 'ok');
+  const server = verdict(judgeHost(reads, params({ tlsProcedure: 'tls13', tls12Server: 'disabled' })), 'param-tls12Server');
+  assert.is(server.verdict, 'unknown');
+  assert.is(verdict(judgeHost(reads, params({ tlsProcedure: 'tls13' })), 'os-tls13').verdict, 'unknown');
 });
 
 test('tls13=disabled or default on a Windows without TLS 1.3 asks for what it already is: ok; tls13=leave judges nothing', () => {

@@ -53,11 +53,24 @@ test('Orchestrator 2022 on Server 2022 passes the release and OS checks (2022 is
   assert.is(verdict(vs, 'os-tls13').verdict, 'ok');
 });
 
+test('TLS 1.3 in SCHANNEL as the protocols table has it: Server 2022 ok, Server 2019 refused, Server 2025 and build 30000 (no row) unknown', () => {
+  assert.is(verdict(judgeHost(readsOf(createPreset('server-2022', new Date(NOW))), tls13()), 'os-tls13').verdict, 'ok');
+  assert.is(verdict(judgeHost(readsOf(createPreset('server-2019', new Date(NOW))), tls13()), 'os-tls13').verdict, 'refuse');
+  for (const build of [26100, 30000]) {
+    const host = createPreset('server-2025', new Date(NOW));
+    host.os = { ...host.os, version: `10.0.${build}`, build };
+    const v = verdict(judgeHost(readsOf(host), tls13()), 'os-tls13');
+    assert.is(v.verdict, 'unknown', `${build}`);
+    assert.match(v.evidence, new RegExp(`the protocols table ends with build 20348 \\(Windows Server 2022\\); no Microsoft row or sentence found says whether build ${build} has TLS 1\\.3`));
+  }
+});
+
 test('a TLS 1.3-only server side is refused while the engine reaches the target over TLS 1.2: it could not reach it after the restart', () => {
   const reads = { ...readsOf(createPreset('server-2025', new Date(NOW))), transportTls: 'TLSv1.2' };
   const refused = verdict(judgeHost(reads, tls13({ tls12Server: 'disabled' })), 'transport-tls');
   assert.is(refused.verdict, 'refuse');
-  assert.match(refused.evidence, /uses TLSv1\.2, which the TLS 1\.3-only server side \(tls12Server=disabled\) refuses after the restart/);
+  assert.match(refused.evidence, /negotiated TLSv1\.2 \(observed by the transport, not a Windows fact\): the TLS 1\.3-only server side \(tls12Server=disabled\) refuses it after the restart/);
+  assert.equal(refused.factIds, ['tls13.keep-tls12']);
   assert.is(verdict(judgeHost(reads, tls13()), 'transport-tls').verdict, 'ok', 'TLS 1.2 kept: fine');
   assert.is(verdict(judgeHost({ ...reads, transportTls: 'TLSv1.3' }, tls13({ tls12Server: 'disabled' })), 'transport-tls').verdict, 'ok');
 });

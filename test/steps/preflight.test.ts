@@ -26,7 +26,7 @@ test('the plan lists each unknown with what was read, and changes nothing (onUnk
   const before = await readFile(file, 'utf8');
   const { result } = await runToEnd(file, { ...preflight(), checkMode: true });
   assert.is.not(result.status, 'failed', JSON.stringify(result.error));
-  assert.match(step(result).summary, /2 not settled by any document \(onUnknown=warn\): dotnet35-tls: none of KB3154520 is listed .*; sql-client: SQL Server Native Client 11\.0 11\.4\.7462\.6 found/);
+  assert.match(step(result).summary, /3 not settled by any document \(onUnknown=warn\): orchestrator-release: Orchestrator 1801 \(7\.4\.0\.0\): "Set up TLS 1\.2 for Orchestrator" \(procedure=current\) lists 2016 UR4, 2019, 2022, not 1801; the 2019 revision names it .*; dotnet35-tls: none of KB3154520 is listed .*; sql-client: SQL Server Native Client 11\.0 11\.4\.7462\.6 found/);
   assert.is(await readFile(file, 'utf8'), before);
 });
 
@@ -34,7 +34,7 @@ test('the step output lists the unknowns and every check with its verdict and fa
   const { result } = await runToEnd(await makeHost('server-2012r2-no-hotfix'), preflight());
   assert.is(result.status, 'succeeded', JSON.stringify(result.error));
   const out = step(result).output as { unknowns: string[]; checks: { check: string; verdict: string; factIds: string[] }[] };
-  assert.equal(out.unknowns.map((u) => u.split(':')[0]), ['dotnet35-tls', 'sql-client']);
+  assert.equal(out.unknowns.map((u) => u.split(':')[0]), ['orchestrator-release', 'dotnet35-tls', 'sql-client']);
   const dotnet35 = out.checks.find((v) => v.check === 'dotnet35-tls')!;
   assert.is(dotnet35.verdict, 'unknown');
   assert.ok(dotnet35.factIds.includes('dotnet.v35-tls-fix-superseding-kbs'));
@@ -46,7 +46,7 @@ test('onUnknown=refuse stops the run before any write, naming each unknown and w
   const before = await readFile(file, 'utf8');
   const { result } = await runToEnd(file, preflight({ onUnknown: 'refuse' }));
   assert.is(result.error?.code, 'PREFLIGHT_FAILED');
-  assert.match(result.error!.message, /^2 prerequisite\(s\) no document settles \(onUnknown=refuse\):\n    - dotnet35-tls: .*\n    - sql-client: /);
+  assert.match(result.error!.message, /^3 prerequisite\(s\) no document settles \(onUnknown=refuse\):\n    - orchestrator-release: .*\n    - dotnet35-tls: .*\n    - sql-client: /);
   assert.match(result.error!.message, /run with --param onUnknown=warn to go on with the warnings/);
   assert.is(await readFile(file, 'utf8'), before);
 });
@@ -62,10 +62,10 @@ test('a refusal stops the run whatever onUnknown says: Orchestrator 2016 on Serv
   assert.match(result.error!.message, /nothing was changed on the target; fix the prerequisites/);
 });
 
-test('a compliant Server 2025 with Orchestrator 2025 passes; only the undocumented client is left as unknown', async () => {
+test('a compliant Server 2025 with Orchestrator 2025 passes with what no document covers as unknown: the release (not on the TLS 1.2 page), the .NET 3.5 fix (no sentence for the build) and the client', async () => {
   const { result } = await runToEnd(await makeHost('server-2025'), preflight({ onUnknown: 'warn' }));
   assert.is(result.status, 'succeeded', JSON.stringify(result.error));
-  assert.equal((step(result).output as { unknowns: string[] }).unknowns.map((u) => u.split(':')[0]), ['sql-client']);
+  assert.equal((step(result).output as { unknowns: string[] }).unknowns.map((u) => u.split(':')[0]), ['orchestrator-release', 'dotnet35-tls', 'sql-client']);
   assert.match(step(result).summary, /^prerequisites met: Microsoft Windows Server 2025 Datacenter \(64-bit\), Orchestrator 2025/);
 });
 

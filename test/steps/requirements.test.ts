@@ -44,9 +44,9 @@ test('SQL Server 2008 SP3: 10.0.5544.0 is refused; 10.0.5545.0, the first TLS 1.
   assert.is(judgeSqlTls12('10.53.6000.34').verdict, 'refuse');
 });
 
-test('the .NET 3.5 fix: System.dll is not searched; Server 2016 and later have it in the box, a listed KB proves it, silence is unknown', () => {
+test('the .NET 3.5 fix: System.dll is not searched; Server 2016 and 2019 have it in the box, a listed KB proves it, silence is unknown', () => {
   const runtime = { installed: true, file: 'C:\\Windows\\Microsoft.NET\\Framework64\\v2.0.50727\\System.dll', version: '2.0.50727.8940' };
-  for (const build of [14393, 17763, 20348, 26100]) {
+  for (const build of [14393, 17763]) {
     assert.is(judgeDotnet35({ version: `10.0.${build}`, build }, [], runtime).verdict, 'ok', `${build}`);
   }
   const r2 = { version: '6.3.9600', build: 9600 };
@@ -56,6 +56,76 @@ test('the .NET 3.5 fix: System.dll is not searched; Server 2016 and later have i
   assert.match(silent.evidence, /2\.0\.50727\.8940 was read, but Microsoft publishes no file version for the fix/);
   assert.is(judgeDotnet35(r2, ['KB4041085'], runtime, ['KB4041085']).verdict, 'ok');
   assert.is(judgeDotnet35(r2, [], { installed: false, file: null, version: null }).by, 'not-applicable');
+});
+
+test('the .NET 3.5 fix on a build no sentence covers (Server 2022, 2025, 30000) is unknown, never in the box; a KB named with hotfixSupersededBy and installed proves it', () => {
+  const runtime = { installed: true, file: 'C:\\Windows\\Microsoft.NET\\Framework64\\v2.0.50727\\System.dll', version: '2.0.50727.8940' };
+  for (const build of [20348, 26100, 30000]) {
+    const j = judgeDotnet35({ version: `10.0.${build}`, build }, [], runtime);
+    assert.is(j.verdict, 'unknown', `${build}`);
+    assert.is(j.by, 'no-evidence');
+    assert.match(j.evidence, new RegExp(`build ${build}\\): no Microsoft sentence says whether its \\.NET Framework 3\\.5 negotiates TLS 1\\.2`));
+    assert.ok(j.factIds.includes('dotnet.v35-tls-in-the-box'));
+  }
+  const named = judgeDotnet35({ version: '10.0.26100', build: 26100 }, ['KB5000001'], runtime, ['KB5000001']);
+  assert.is(named.verdict, 'ok');
+  assert.is(named.by, 'update');
+  assert.is(judgeDotnet35({ version: '10.0.26100', build: 26100 }, ['KB5000001'], runtime).verdict, 'unknown', 'an installed KB nobody named proves nothing');
+  const v = verdict(judgeHost(readsOf(createPreset('server-2025', new Date(NOW))), params()), 'dotnet35-tls');
+  assert.is(v.verdict, 'unknown', 'the server-2025 preset');
+});
+
+test('SQL Server 2016 to 2022 (13 to 16) support TLS 1.2 in every build; a later major version (2025 is 17, or one no list names) is unknown, never passed', () => {
+  for (const build of ['13.0.5026.0', '14.0.3006.16', '15.0.2000.5', '16.0.1000.6', '16.0.4225.2']) assert.is(judgeSqlTls12(build).verdict, 'ok', build);
+  for (const build of ['17.0.4006.2', '99.0.1000.0']) {
+    const j = judgeSqlTls12(build);
+    assert.is(j.verdict, 'unknown', build);
+    assert.match(j.evidence, /is later than every release a Microsoft sentence says supports TLS 1\.2 \(SQL Server 2016 to 2022, major versions 13 to 16\)/);
+    assert.ok(j.factIds.includes('sql.tls12-without-update'));
+  }
+  assert.match(judgeSqlTls12('17.0.4006.2').evidence, /SQL Server 2025 is later/);
+  assert.match(judgeSqlTls12('99.0.1000.0').evidence, /major version 99 is later/);
+  const host = createPreset('server-2025', new Date(NOW));
+  host.sqlInstances = [{ name: 'MSSQLSERVER', version: '17.0.4006.2' }];
+  assert.is(verdict(judgeHost(readsOf(host), params()), 'sql-tls12').verdict, 'unknown');
+});
+
+test('the TLS 1.2 procedure covers the releases the chosen revision of the page names: others it knows are unknown, naming what the page lists', () => {
+  const on = (release: string, p: Record<string, unknown> = {}) => {
+    const host = createPreset(release === '2025' ? 'server-2025' : 'server-2022', new Date(NOW));
+    host.orchestrator = { installed: true, release, updateRollup: release === '2016' ? 4 : 0, version: null };
+    return verdict(judgeHost(readsOf(host), params(p)), 'orchestrator-release');
+  };
+  const v2025 = on('2025');
+  assert.is(v2025.verdict, 'unknown');
+  assert.match(v2025.evidence, /Orchestrator 2025: "Set up TLS 1\.2 for Orchestrator" \(procedure=current\) lists 2016 UR4, 2019, 2022, not 2025/);
+  assert.match(v2025.fix!, /run orchestrator-tls13/);
+  assert.ok(v2025.factIds.includes('procedure.orchestrator-releases'));
+  assert.is(on('2025', { procedure: '2019' }).verdict, 'unknown');
+  assert.is(on('2022').verdict, 'ok');
+  const v2022old = on('2022', { procedure: '2019' });
+  assert.is(v2022old.verdict, 'unknown');
+  assert.match(v2022old.evidence, /"Set up TLS for Orchestrator" \(procedure=2019\) lists 2016 UR4, 1801, 1807, 2019, not 2022; the current revision names it \(--param procedure=current\)/);
+  for (const release of ['1801', '1807']) {
+    assert.is(on(release).verdict, 'unknown', `${release} under current`);
+    assert.is(on(release, { procedure: '2019' }).verdict, 'ok', `${release} under 2019`);
+  }
+  for (const procedure of ['current', '2019']) {
+    assert.is(on('2019', { procedure }).verdict, 'ok');
+    assert.is(on('2016', { procedure }).verdict, 'ok');
+  }
+  assert.is(on('2012').verdict, 'refuse', 'a release no page names');
+});
+
+test('the transport\'s TLS version is this run\'s own observation, not a Windows fact: an older protocol is refused citing the procedure values that turn it off', () => {
+  const reads = readsOf(createPreset('server-2019', new Date(NOW)));
+  const old = verdict(judgeHost({ ...reads, transportTls: 'TLSv1' }, params()), 'transport-tls');
+  assert.is(old.verdict, 'refuse');
+  assert.match(old.evidence, /this run's own connection to the target negotiated TLSv1 \(observed by the transport, not a Windows fact\): the procedure turns the server side of TLSv1 off/);
+  assert.equal(old.factIds, ['procedure.schannel-values']);
+  const ok = verdict(judgeHost({ ...reads, transportTls: 'TLSv1.2' }, params()), 'transport-tls');
+  assert.is(ok.verdict, 'ok');
+  assert.match(ok.evidence, /observed by the transport, not a Windows fact/);
 });
 
 test('a patched 2012 R2 and a Server 2016 whose System.dll lacks SslProtocolsExtensions are not refused', () => {

@@ -9,6 +9,10 @@ const TLS_DOC = {
   title: 'Transport Layer Security (TLS) best practices with the .NET Framework',
   url: 'https://learn.microsoft.com/dotnet/framework/network-programming/tls',
 };
+const PROTOCOLS_TABLE = {
+  title: 'Protocols in TLS/SSL (Schannel SSP)',
+  url: 'https://learn.microsoft.com/windows/win32/secauthn/protocols-in-tls-ssl--schannel-ssp-',
+};
 const kb = (n: string, title: string) => ({ title, url: `https://support.microsoft.com/help/${n}` });
 
 /** Where the .NET Framework 4.5+ version is read, and the lowest Release value of .NET Framework 4.6. */
@@ -73,19 +77,26 @@ export const DOTNET35_TLS_FIX_KBS = defineFact({
   ],
 });
 
-/** The OS build from which Windows carries the .NET 3.5 support itself (Windows Server 2016 and later). */
+/**
+ * The OS builds whose Windows carries the .NET 3.5 support itself: Windows Server 2016 (14393) and 2019
+ * (17763), the Windows 10 releases the protocols table pairs them with. No sentence found covers a
+ * later server build (2022, 2025): there the fix is `unknown` unless an update the administrator names
+ * is installed.
+ */
 export const DOTNET35_TLS_IN_THE_BOX = defineFact({
   id: 'dotnet.v35-tls-in-the-box',
   topic: '.NET Framework',
-  statement: 'From Windows Server 2016 (build 14393) the .NET Framework 3.5 negotiates TLS 1.2 with no update to install',
-  value: 14393,
+  statement: 'On Windows Server 2016 (build 14393) and 2019 (17763), Windows 10 releases, the .NET Framework 3.5 negotiates TLS 1.2 with no update to install; no sentence found covers a later server build',
+  value: [14393, 17763] as readonly number[],
   status: 'stated',
   proof: 'microsoft',
   sources: [
     { ...TLS_DOC, quote: '| 3.5 | TLS 1.2 | TLS 1.2 |' },
     { ...TLS_DOC, quote: '| Windows 10</br>Windows Server 2016 | [Cumulative Update for Windows 10 Version 1511 and Windows Server 2016 Technical Preview 4: May 10, 2016](https://support.microsoft.com/help/3156421/cumulative-update-for-windows-10-version-1511-and-windows-server-2016) |' },
+    { ...PROTOCOLS_TABLE, quote: '| Windows 10, version 1607/Windows Server 2016 Standard | Not supported | Not supported | Not supported | Disabled | Disabled |' },
+    { ...PROTOCOLS_TABLE, quote: '| Windows 10, version 1809//Windows Server 2019 | Enabled | Enabled | Enabled | Enabled | Enabled | Enabled | Not supported | Not supported |' },
   ],
-  note: 'The first row is the current table of the highest TLS version per .NET Framework target (columns Windows 10, Windows 11), with no update named. The second is the 2018 revision: the only update named for Windows 10 / Server 2016 is the May 2016 cumulative update of Windows 10 1511 and Server 2016 Technical Preview 4, which Server 2016 itself (build 14393, os.server-builds) cannot install — it ships with the support.',
+  note: "The first row is the current table of the highest TLS version per .NET Framework target, whose columns are Windows 10 and Windows 11 (no build, no server release, no update named). The second is the 2018 revision: the only update named for Windows 10 / Server 2016 is the May 2016 cumulative update of Windows 10 1511 and Server 2016 Technical Preview 4, which Server 2016 itself (build 14393, os.server-builds) cannot install. The protocols table's rows pair Windows Server 2016 with Windows 10 1607 and Server 2019 with Windows 10 1809: that is how the Windows 10 column covers them. Deviation from the reference page, which lists KB3154521 and KB3156421 for \"Windows 10 and Windows Server 2016\": builds 14393 and 17763 need neither. Searched the docs and pages corpora for the .NET Framework 3.5 and TLS 1.2 on Windows Server 2022 (20348) and 2025 (26100): no sentence found names them (the table's Windows 11 column is not a server release), so there the fix is `unknown` unless a KB passed with hotfixSupersededBy is installed.",
 });
 
 /** The KB pages say later .NET updates superseded the hotfixes, without naming them. */

@@ -8,13 +8,16 @@ const reqUrl = (view: string) => `https://learn.microsoft.com/system-center/orch
 export type OrchestratorRelease = '2016' | '1801' | '1807' | '2019' | '2022' | '2025';
 
 /**
- * The releases the bundled runbook runs on: the reference procedure's "2016 with Update Rollup 4 or
- * later/1801/1807/2019", and 2022 and 2025, whose own documentation carries on the TLS 1.2 setup.
+ * The Orchestrator releases the engine knows, and Update Rollup 4 as the least of 2016: what the
+ * preflight can judge a host's systems by (each release's requirements below). Whether the TLS 1.2
+ * procedure covers a release is `procedure.orchestrator-releases` (per revision of the page), whether
+ * the TLS 1.3 one does `tls13.orchestrator-releases`: a release this list knows but the chosen page does
+ * not name is `unknown`, never passed.
  */
 export const ORCHESTRATOR_ACCEPTED_RELEASES = defineFact({
   id: 'orchestrator.accepted-releases',
   topic: 'Orchestrator',
-  statement: 'The procedure covers Orchestrator 2016 with Update Rollup 4 or later, 1801, 1807 and 2019; 2022 and 2025 are accepted too',
+  statement: 'The Orchestrator releases the engine knows: 2016 (with Update Rollup 4 or later), 1801, 1807, 2019, 2022 and 2025; which of them a procedure covers is the procedure\'s own fact',
   value: { releases: ['2016', '1801', '1807', '2019', '2022', '2025'] as OrchestratorRelease[], minUpdateRollup2016: 4 },
   status: 'stated',
   proof: 'microsoft',
@@ -24,8 +27,13 @@ export const ORCHESTRATOR_ACCEPTED_RELEASES = defineFact({
       url: 'https://learn.microsoft.com/system-center/orchestrator/install-enable-tls',
       quote: 'Orchestrator should be running version 2016 with Update Rollup 4 or later/1801/1807/2019.',
     },
+    {
+      title: 'Set up TLS 1.3 for Orchestrator',
+      url: 'https://learn.microsoft.com/system-center/orchestrator/install-enable-tls-1-3?view=sc-orch-2025',
+      quote: 'Orchestrator should be running version 2022 or 2025.',
+    },
   ],
-  note: 'The reference revision (2019) names 2016 UR4+ to 2019; 2022 and 2025 are accepted because their system requirements (below) name the same TLS-capable clients and SQL Servers.',
+  note: 'A release outside this list is refused (no page names it). A release in it is judged for the TLS 1.2 procedure by the revision the run follows (procedure.orchestrator-releases: the current page names 2016 UR4+, 2019 and 2022; the 2019 page 2016 UR4+, 1801, 1807 and 2019), so Orchestrator 2025, which no TLS 1.2 page names, is `unknown` there; for the TLS 1.3 procedure by tls13.orchestrator-releases.',
 });
 
 /** The Windows Server releases each Orchestrator release supports for its server roles. */

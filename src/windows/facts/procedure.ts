@@ -166,7 +166,7 @@ export const PROCEDURE_RELEASES = defineFact({
     current('Orchestrator should be running version 2016 with Update Rollup 4 or later, 2019, or 2022.'),
     old('Orchestrator should be running version 2016 with Update Rollup 4 or later/1801/1807/2019.'),
   ],
-  note: "Documentation only here: the preflight judges releases by the Orchestrator facts (each release's supported systems); the current page's moniker range (<=sc-orch-2022) leaves Orchestrator 2025 to Microsoft's separate TLS 1.3 page.",
+  note: "The preflight of the TLS 1.2 runbook judges a host's release by the revision it follows (parameter procedure): a release that revision names is `ok`, any other release the engine knows (orchestrator.accepted-releases) is `unknown`, with what the page lists. The current page's moniker range (<=sc-orch-2022) leaves Orchestrator 2025 to Microsoft's separate TLS 1.3 page; the 2019 page predates 2022 and 2025.",
 });
 
 /** Every procedure fact, in the order of `docs/windows-facts.md`. */

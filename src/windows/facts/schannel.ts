@@ -127,11 +127,15 @@ export const SCHANNEL_DEFAULTS_FACT = defineFact<readonly SchannelDefaultsRow[]>
   note: 'Pre-TLS table columns: PCT 1.0, SSL2 Client, SSL2 Server, SSL3 Client, SSL3 Server; TLS table columns: TLS 1.0 to 1.3, Client then Server. TLS 1.0 and 1.1 from Windows Server 2022 on are disputed (schannel.tls10-tls11-default-from-2022); no row covers builds after 20348.',
 });
 
-/** TLS 1.3: Windows Server 2022 (build 20348) is the first Server release the table lists it for. */
+/**
+ * TLS 1.3: Windows Server 2022 (build 20348) is the first Server release the table lists it for, and the
+ * last row of the table. A build before it has no TLS 1.3; a build after it (Windows Server 2025, 26100)
+ * is in no row: whether it has TLS 1.3 is `unknown` (`protocolSupported` answers null), never assumed.
+ */
 export const TLS13_FIRST_BUILD_FACT = defineFact({
   id: 'schannel.tls13-first-build',
   topic: 'SCHANNEL',
-  statement: 'TLS 1.3 exists from Windows Server 2022 (build 20348); earlier builds do not support it',
+  statement: 'TLS 1.3 exists on Windows Server 2022 (build 20348); earlier builds do not support it; the protocols table has no row for a later build (Windows Server 2025, 26100), so that is not stated',
   value: 20348,
   status: 'stated',
   proof: 'microsoft',
@@ -139,6 +143,7 @@ export const TLS13_FIRST_BUILD_FACT = defineFact({
     { ...PROTOCOLS_TABLE, quote: '| Windows 10, version 1809//Windows Server 2019 | Enabled | Enabled | Enabled | Enabled | Enabled | Enabled | Not supported | Not supported |' },
     { ...PROTOCOLS_TABLE, quote: '| Windows Server 2022 | Enabled | Enabled | Enabled | Enabled | Enabled | Enabled | Enabled | Enabled |' },
   ],
+  note: 'Searched the docs and pages corpora (the protocols table, the TLS/SSL overview, the SQL Server TLS 1.3 page\'s operating-system list, MS-TLSP\'s product behavior) for a row or sentence giving TLS 1.3 on Windows Server 2025 (build 26100): none found with the sentence itself (the SQL Server page\'s list did not come with its items). The preflight (os-tls13) and the parameters (tls13=enabled, tls12Server=disabled) therefore judge build 20348 `ok`, earlier builds refused, later builds `unknown`.',
 });
 
 /**

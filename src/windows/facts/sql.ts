@@ -146,19 +146,25 @@ export const SQL_MAJOR_VERSIONS = defineFact({
   ],
 });
 
-/** SQL Server 2016 and later speak TLS 1.2 in every build. */
+/**
+ * The SQL Server major versions a Microsoft sentence says speak TLS 1.2 in every build: 2016, 2017 and
+ * 2019 (KB3135244), 2022 ("Configure TLS 1.3"). A later major version (SQL Server 2025, 17) is not named
+ * by any sentence found: `unknown`, never passed.
+ */
 export const SQL_TLS12_IN_THE_BOX = defineFact({
   id: 'sql.tls12-without-update',
   topic: 'SQL Server',
-  statement: 'SQL Server 2016 (13) and later support TLS 1.2 without an update',
-  value: 13,
+  statement: 'SQL Server 2016 (13), 2017 (14), 2019 (15) and 2022 (16) support TLS 1.2 without an update; no sentence found names a later major version',
+  value: { from: 13, through: 16 },
   status: 'stated',
   proof: 'microsoft',
   sources: [
     { ...KB3135244, quote: 'SQL Server 2016, SQL Server 2017, and SQL Server 2019 support TLS 1.2 without the need for an update.' },
+    { title: 'Configure TLS 1.3', url: 'https://learn.microsoft.com/sql/relational-databases/security/networking/connect-with-tls-1-3', quote: 'With SQL Server 2022 (16.x) on Windows Server 2022, SQL Server supports TLS 1.0, 1.1, 1.2 and 1.3.' },
     { title: 'TDS 8.0', url: 'https://learn.microsoft.com/sql/relational-databases/security/networking/tds-8', quote: 'TDS 8.0 is also fully compatible with TLS 1.2 and previous TLS versions.' },
     { title: 'TLS 1.3 support', url: 'https://learn.microsoft.com/sql/relational-databases/security/networking/tls-1-3', quote: 'Even with TLS 1.3 support for TDS connections, TLS 1.2 is still required for starting up SQL Server satellite services.' },
   ],
+  note: 'Searched Microsoft Learn (docs and pages corpora: KB3135244, the SQL Server TLS 1.3, TDS 8.0 and "Configure TLS 1.3" pages) for SQL Server 2025 (17.x) and TLS 1.2: the TLS 1.3 page says "SQL Server 2025 setup fails when TLS 1.3 is the only TLS version enabled on the operating system", which is about setup, not about the connections the engine serves; no sentence found says SQL Server 2025 serves TLS 1.2. A major version above 16 (17, or one the version list does not name) is therefore `unknown`. The TDS 8.0 and TLS 1.3 quotes support 2022 (their pages apply from SQL Server 2022); "Configure TLS 1.3" names Windows Server 2022, the server the Orchestrator database runs on is judged apart.',
 });
 
 /**
