@@ -326,6 +326,8 @@ export type StepErrorCode =
   | 'PROTOCOL'
   | 'READ_ONLY'
   | 'RESTART_TIMEOUT'
+  | 'SECRET_IN_BACKUP'
+  | 'SECRET_IN_FILE'
   | 'SECRET_IN_MEMO'
   | 'SECRET_MISSING'
   | 'SHUTDOWN_PENDING'

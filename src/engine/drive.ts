@@ -10,7 +10,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
-import { DurabilityError, RunStateError, StateError, diskErrorOf, toErrorRecord, type ErrorRecord } from '../errors.js';
+import { DurabilityError, RunStateError, StateError, StepError, diskErrorOf, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
@@ -229,6 +229,7 @@ function stepScope(run: OpenRun, options: DriveOptions): StepScope {
     signal: options.signal,
     memos: state.memos,
     saveFile: backupSaver(run, options.runDir),
+    holdsSecret: (text) => run.masker.text(text) !== text,
     counters: new Map(),
     fence: options.fence,
     interrupted: () => options.interrupt.aborted,
@@ -246,15 +247,26 @@ function firstToRun(state: RunState): number {
   return index < 0 ? state.steps.length : index;
 }
 
-/** Keeps a file (secrets masked) in the run's `backups` folder, journaled once by its path. */
+/**
+ * Keeps a file in the run's `backups` folder, as it is, journaled once by its path. A name or a content
+ * that holds a secret's value is refused, nothing written: masked, the file would not be a copy of what
+ * it keeps (a .reg file would import `***`); in clear, the secret would be on this disk (and a name in
+ * the console's links and in `status --reports`). A step checks before its first change; this is the last guard.
+ */
 function backupSaver(run: OpenRun, runDir: string): (name: string, content: string) => Promise<string> {
   const saved = new Set(run.state.backups);
   return async (name, content) => {
     const dir = join(runDir, 'backups');
     const file = join(dir, name);
+    const where = run.masker.text(name) !== name ? 'its name' : run.masker.text(content) !== content ? 'its content' : null;
+    if (where) {
+      throw new StepError('SECRET_IN_FILE', `the file ${run.masker.text(name)} for the run's backups folder holds the value of a secret parameter in ${where}; it can be kept neither in clear nor masked`, {
+        hint: 'nothing was written to the state directory; choose a secret value that does not occur in what the step backs up',
+      });
+    }
     try {
       await mkdir(dir, { recursive: true });
-      await writeFileAtomic(file, run.masker.text(content));
+      await writeFileAtomic(file, content);
     } catch (cause) {
       const errno = diskErrorOf(cause);
       if (!errno) throw cause;

@@ -79,8 +79,17 @@ export interface StepRuntime {
   remembers(name: string): boolean;
   /** Registry values later steps of the run may write. */
   plannedWrites(): Promise<DeclaredWrite[]>;
-  /** Keeps a file in the run's state directory; returns its path. */
+  /**
+   * Keeps a file in the run's state directory; returns its path. Refused (`SECRET_IN_FILE`) when its
+   * name or its content holds a secret's value: a file kept for people must be faithful, and kept in
+   * clear it would put the secret on the controller's disk.
+   */
   saveFile(name: string, content: string): Promise<string>;
+  /**
+   * True when `text` holds the value of a secret parameter in any form the run's mask replaces (whole,
+   * inside a longer string, encoded): what a step can keep neither in clear nor masked.
+   */
+  holdsSecret(text: string): boolean;
   log(message: string, level?: 'info' | 'warn' | 'error'): void;
   /** How a wait on the target goes, after each poll (a `step:wait` event): polls so far, its deadline (ms since the epoch), what it waits for. */
   waiting(progress: { polls: number; deadline: number; waitingFor: string }): void;
@@ -154,6 +163,7 @@ export interface RuntimeServices {
   readonly signal: AbortSignal;
   readonly memos: Map<string, Json>;
   readonly saveFile: (name: string, content: string) => Promise<string>;
+  readonly holdsSecret: (text: string) => boolean;
   readonly counters: Map<number, StepCounter>;
   /** Throws when this process no longer holds the run's lease; checked before every write to the target. */
   readonly fence: () => Promise<void>;
@@ -314,6 +324,7 @@ export function createStepRuntime(services: RuntimeServices, step: RuntimeStep):
     },
     plannedWrites: () => plannedWrites(services, index, step.policy),
     saveFile: services.saveFile,
+    holdsSecret: services.holdsSecret,
     log(message, level = 'info') {
       events.emit('log', { runId, stepId, level, message });
     },

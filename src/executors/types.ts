@@ -16,6 +16,12 @@ export type HostOp =
   | { op: 'registry.deleteKey'; view: RegistryView; key: string; onlyIfEmpty: boolean }
   | { op: 'registry.keyInfo'; view: RegistryView; key: string }
   | { op: 'registry.export'; view: RegistryView; key: string; file: string }
+  /**
+   * The text `registry.export` would write for the key and its subkeys, read without leaving a file
+   * (the agent exports to a temporary file it deletes): what the backup checks before it exports.
+   * `exists: false` and no text when the key is not there.
+   */
+  | { op: 'registry.exportText'; view: RegistryView; key: string }
   | { op: 'os.info' }
   | { op: 'hotfix.list' }
   /**
@@ -126,6 +132,7 @@ export type HostOpResult =
   | { op: 'registry.deleteKey'; changed: boolean; reason?: 'absent' | 'not-empty' }
   | { op: 'registry.keyInfo'; exists: boolean; lastWriteTime: string | null; subkeys: string[]; values: string[] }
   | { op: 'registry.export'; file: string; content: string }
+  | { op: 'registry.exportText'; exists: boolean; content: string }
   | ({ op: 'os.info' } & OsInfo)
   | { op: 'hotfix.list'; hotfixes: string[] }
   | ({ op: 'dotnet35.tls' } & Dotnet35Tls)

@@ -362,6 +362,10 @@ export function applyOp(host: SimHostState, op: HostOp, now: string): HostOpResu
         values: Object.keys(host.registry[key]),
       };
     }
+    case 'registry.exportText': {
+      const path = physicalPath(host, op.view, op.key);
+      return findKey(host, path) === undefined ? { op: op.op, exists: false, content: '' } : { op: op.op, exists: true, content: exportKey(host, path) };
+    }
     case 'registry.export': {
       const content = exportKey(host, physicalPath(host, op.view, op.key));
       host.files[op.file] = content;

@@ -8,7 +8,7 @@ import { StepError } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
 import type { DeclaredWrite } from '../engine/step-kind.js';
 import { resultOf, type HostOp, type OsInfo, type RegistryView } from '../executors/types.js';
-import { observe, planWrites, type ObservedValue } from './registry/values.js';
+import { displayKey, observe, planWrites, type ObservedValue } from './registry/values.js';
 
 export const backupParams = z.strictObject({
   /** Keys to export, each in the views listed. */
@@ -20,8 +20,11 @@ export const backupParams = z.strictObject({
 });
 export type BackupParams = z.infer<typeof backupParams>;
 
-/** What the probe reads: the values the run's later steps may write, each as it is now, and the OS's architecture. */
-type Observed = { writes: DeclaredWrite[]; observed: ObservedValue[]; architecture: OsInfo['architecture'] };
+/**
+ * What the probe reads: the values the run's later steps may write, each as it is now, the OS's
+ * architecture, and the keys (as people read them) whose export would hold a secret's value.
+ */
+type Observed = { writes: DeclaredWrite[]; observed: ObservedValue[]; architecture: OsInfo['architecture']; holdingSecret: string[] };
 
 /** One key to export, in one view, to a file on the target. */
 type Export = { key: string; view: RegistryView; file: string };
@@ -29,9 +32,52 @@ type Export = { key: string; view: RegistryView; file: string };
 /** One exported key: its file on the target and its copy in the run's state directory. */
 type ExportedFile = { target: string; local: string; key: string; view: string };
 
-function fileName(runId: string, key: string, view: string): string {
-  const leaf = key.split('\\').pop()!.replace(/[^A-Za-z0-9.]+/g, '-').replace(/^-+|-+$/g, '');
-  return `${runId}-${leaf}-${view}bit.reg`;
+/** The views a key is exported in: a 32-bit OS has one. */
+function viewsOf(k: BackupParams['keys'][number], architecture: OsInfo['architecture']): RegistryView[] {
+  return architecture === '32-bit' ? ['32'] : [...new Set(k.views)];
+}
+
+/**
+ * The file name of each key's export (`<run-id>-<last part of the key>-<view>bit.reg`), the same on the
+ * target and in the state directory. A name is never a secret's carrier: where the readable one would
+ * hold a secret's value (`holdsSecret`), or has no letters left, the key is named by its place in
+ * `keys` (`key2`); and two keys whose last parts read alike get their place added, so that neither
+ * export overwrites the other.
+ */
+export function backupFileNames(runId: string, keys: readonly string[], holdsSecret: (text: string) => boolean): string[] {
+  const readable = keys.map((key, i) => {
+    const leaf = key.split('\\').pop()!.replace(/[^A-Za-z0-9.]+/g, '-').replace(/^-+|-+$/g, '');
+    const carries = ['64', '32'].some((view) => holdsSecret(`${runId}-${leaf}-${view}bit.reg`));
+    return leaf === '' || carries ? `key${i + 1}` : leaf;
+  });
+  // Windows names files without case: SOFTWARE\A\Foo and SOFTWARE\B\foo would be one file.
+  const taken = new Map<string, string>();
+  return readable.map((leaf, i) => {
+    const same = taken.get(leaf.toLowerCase());
+    const unique = same === undefined || same === keys[i].toLowerCase() ? leaf : `${leaf}-${i + 1}`;
+    taken.set(unique.toLowerCase(), keys[i].toLowerCase());
+    return `${runId}-${unique}`;
+  });
+}
+
+/**
+ * Refuses, before any export, a backup that would hold a secret's value: a key whose export (its path,
+ * a subkey, a value's name or data) holds one, or a `targetDir` that does. Masked, the copy in the
+ * state directory would not restore the key (`Password=***`); in clear, the secret would be on the
+ * controller's disk — the rule of a step's capture (SECRET_IN_MEMO). The keys are named as people read
+ * them (the journal masks a secret in a key's path); the values never.
+ */
+function refuseSecrets(stepId: string, params: BackupParams, holdingSecret: readonly string[], holdsSecret: (text: string) => boolean): void {
+  if (holdingSecret.length > 0) {
+    throw new StepError('SECRET_IN_BACKUP', `step ${stepId}: the backup of ${holdingSecret.join(', ')} would hold the value of a secret parameter; its copy in the state directory can be kept neither in clear nor masked (masked, it would not restore the key)`, {
+      hint: 'the step exported nothing and changed nothing; leave that key out of the step\'s keys and back it up on the target by other means, or choose a secret value that does not occur in it',
+    });
+  }
+  if (holdsSecret(params.targetDir)) {
+    throw new StepError('SECRET_IN_BACKUP', `step ${stepId}: targetDir holds the value of a secret parameter; the backups' paths on the target would carry it`, {
+      hint: 'the step exported nothing and changed nothing; give targetDir a folder without the secret',
+    });
+  }
 }
 
 export const backupStep = defineStepKind({
@@ -39,22 +85,28 @@ export const backupStep = defineStepKind({
   description: 'Exports the keys the run touches to .reg files (target and state directory) and captures every value the run may write',
   params: backupParams,
   outputs: z.object({ files: z.array(z.unknown()), captured: z.number() }),
-  // The OS's architecture (which views to export); the values come from the later steps' declarations.
-  reads: () => [{ op: 'os.info' }],
-  async probe({ rt }): Promise<Observed> {
+  // The OS's architecture (which views to export) and the text each export would hold (read with the
+  // run's first batch); the values come from the later steps' declarations.
+  reads: ({ params }) => [{ op: 'os.info' }, ...params.keys.flatMap((k) => viewsOf(k, '64-bit').map((view): HostOp => ({ op: 'registry.exportText', view, key: k.key })))],
+  async probe({ params, rt }): Promise<Observed> {
     const writes = await rt.plannedWrites();
     const [os] = await rt.read([{ op: 'os.info' }]);
-    return { writes, observed: await observe(rt, writes), architecture: resultOf(os, 'os.info').architecture };
+    const { architecture } = resultOf(os, 'os.info');
+    const exports = params.keys.flatMap((k) => viewsOf(k, architecture).map((view) => ({ key: k.key, view })));
+    // Only a verdict is kept: the texts stay out of the step's journaled state.
+    const texts = await rt.read(exports.map((e): HostOp => ({ op: 'registry.exportText', view: e.view, key: e.key })));
+    const holdingSecret = exports.filter((e, i) => rt.holdsSecret(e.key) || rt.holdsSecret(resultOf(texts[i], 'registry.exportText').content)).map((e) => displayKey(e.view, e.key));
+    return { writes, observed: await observe(rt, writes), architecture, holdingSecret };
   },
   plan({ params, observed, rt }) {
-    const { writes, observed: values, architecture } = observed;
+    const { writes, observed: values, architecture, holdingSecret } = observed;
     const pending = planWrites(writes, values);
+    if (pending.length > 0) refuseSecrets(rt.stepId, params, holdingSecret, rt.holdsSecret);
+    const names = backupFileNames(rt.runId, params.keys.map((k) => k.key), rt.holdsSecret);
     const exports: Export[] = [];
-    for (const k of params.keys) {
-      // A 32-bit OS has one view: export it once.
-      const views = architecture === '32-bit' ? ['32' as const] : k.views;
-      for (const view of new Set(views)) exports.push({ key: k.key, view, file: `${params.targetDir}\\${fileName(rt.runId, k.key, view)}` });
-    }
+    params.keys.forEach((k, i) => {
+      for (const view of viewsOf(k, architecture)) exports.push({ key: k.key, view, file: `${params.targetDir}\\${names[i]}-${view}bit.reg` });
+    });
     return {
       changes: pending.length === 0 ? [] : exports.map((e) => ({ target: `HKLM\\${e.key} (${e.view}-bit view)`, field: 'reg export', before: null, after: e.file, action: 'run' as const })),
       summary: pending.length === 0 ? `nothing to back up: the ${writes.length} values the run manages are already as required` : `export ${exports.length} key(s); capture ${writes.length} values`,

@@ -119,7 +119,7 @@ function Reg-KeyInfo([string]$view, [string]$key) {
     return [ordered]@{ exists = $true; lastWriteTime = [string]$time; subkeys = @(File-Children $path); values = @($doc.registry[$path].Keys) }
 }
 
-function Reg-Export([string]$view, [string]$key, [string]$file) {
+function File-ExportText([string]$view, [string]$key) {
     $doc = Load-Doc
     $path = File-Physical $view $key
     $lines = @('Windows Registry Editor Version 5.00', '')
@@ -128,10 +128,21 @@ function Reg-Export([string]$view, [string]$key, [string]$file) {
         foreach ($n in @($doc.registry[$k].Keys | Sort-Object -CaseSensitive)) { $lines += (Format-RegLine $n $doc.registry[$k][$n]) }
         $lines += ''
     }
-    $content = $lines -join "`r`n"
+    return ($lines -join "`r`n")
+}
+
+function Reg-Export([string]$view, [string]$key, [string]$file) {
+    $doc = Load-Doc
+    $content = File-ExportText $view $key
     $doc.files[$file] = $content
     $script:Dirty = $true
     return $content
+}
+
+# No temporary file here: the text without a file in the document.
+function Reg-ExportText([string]$view, [string]$key) {
+    if (-not (Reg-KeyExists $view $key)) { return [ordered]@{ exists = $false; content = '' } }
+    return [ordered]@{ exists = $true; content = (File-ExportText $view $key) }
 }
 
 function Reg-Write([string]$view, [string]$key, [string]$name, $value) {

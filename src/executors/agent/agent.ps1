@@ -244,6 +244,18 @@ function Reg-Export([string]$view, [string]$key, [string]$file) {
     return [System.IO.File]::ReadAllText($file, [System.Text.Encoding]::Unicode)
 }
 
+# What Reg-Export would write, read through a temporary file that is deleted: nothing is left on the
+# target. A missing key has no text (reg export would fail on it).
+function Reg-ExportText([string]$view, [string]$key) {
+    if (-not (Reg-KeyExists $view $key)) { return [ordered]@{ exists = $false; content = '' } }
+    $file = [System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), ('runbook-' + [Guid]::NewGuid().ToString('N') + '.reg'))
+    try {
+        return [ordered]@{ exists = $true; content = (Reg-Export $view $key $file) }
+    } finally {
+        Remove-Item -LiteralPath $file -Force -ErrorAction SilentlyContinue
+    }
+}
+
 function Get-ExistingAncestor([string]$view, [string]$key) {
     $deepest = ''
     foreach ($p in (Get-Ancestors $key)) { if (Reg-KeyExists $view $p) { $deepest = $p } }
@@ -590,6 +602,11 @@ function Invoke-HostOp($op) {
             return $r
         }
         'registry.export' { return [ordered]@{ op = $name; file = [string]$op.file; content = (Reg-Export $op.view $op.key $op.file) } }
+        'registry.exportText' {
+            $r = Reg-ExportText $op.view $op.key
+            $r.Insert(0, 'op', $name)
+            return $r
+        }
         'boot.time' { return [ordered]@{ op = $name; bootTime = (Get-BootTime) } }
         'os.info' { return (With-Op $name (Get-OsInfo)) }
         # These return their list with the unary comma, so that one or no item is still a list.

@@ -1,0 +1,134 @@
+/**
+ * Step `windows/registry-backup` and secrets: its files' names never carry a secret and stay unique;
+ * a backup whose text would hold a secret fails before any change (check mode says so too); and the
+ * run's `saveFile` refuses a file that holds one instead of keeping a masked copy.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFile, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { Runner, StepKindRegistry, createSimulatedExecutor, defineStepKind, validateRunbook, type RunbookDefinition } from '../../src/index.js';
+import { backupFileNames } from '../../src/steps/backup.js';
+import { createMasker } from '../../src/engine/secrets.js';
+import { kinds, makeHost, runToEnd, tempDir } from '../helpers.js';
+
+const SECRET = 'Vault-Passw0rd';
+const PROTOCOLS = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
+
+test('backup file names: readable from the key\'s last part, by its place where that would carry a secret or be empty, unique among keys that read alike', () => {
+  const masker = createMasker({ tok: SECRET });
+  const holds = (text: string) => masker.text(text) !== text;
+  assert.equal(backupFileNames('r1', [PROTOCOLS, 'SOFTWARE\\Microsoft\\.NETFramework'], holds), ['r1-Protocols', 'r1-.NETFramework']);
+  // The last part holds it as it is, or becomes it once made a file name (spaces to dashes).
+  assert.equal(backupFileNames('r1', [`SOFTWARE\\${SECRET}`, 'SOFTWARE\\Vault Passw0rd', 'SOFTWARE\\***'], holds), ['r1-key1', 'r1-key2', 'r1-key3']);
+  // Windows names files without case: two keys that read alike would share one file.
+  assert.equal(backupFileNames('r1', ['SOFTWARE\\A\\Foo', 'SOFTWARE\\B\\foo', 'SOFTWARE\\A\\Foo'], holds), ['r1-Foo', 'r1-foo-2', 'r1-Foo']);
+});
+
+/** A runbook backing up `key` before SCHANNEL changes, with a secret parameter from RBE_BACKUP_SECRET. */
+function backingUp(key: string): RunbookDefinition {
+  return {
+    name: 'backs-up',
+    parameters: { tok: { type: 'string', secret: true, env: 'RBE_BACKUP_SECRET' } },
+    steps: [
+      { id: 'backup', uses: 'windows/registry-backup', with: { keys: [{ key, views: ['64', '32'] }] } },
+      { id: 'schannel', uses: 'windows/schannel', with: { mode: 'tls12-only' } },
+    ],
+  };
+}
+
+for (const checkMode of [false, true]) {
+  test(`a key whose values hold a secret: the backup fails before any change${checkMode ? ' (check mode says so)' : ''}, naming the step and the key, never the value; the host file byte-identical`, async () => {
+    const host = await makeHost('server-2016', (h) => {
+      h.registry['SOFTWARE\\Acme'] = { Conn: { type: 'REG_SZ', data: `Server=db;Password=${SECRET};` } };
+    });
+    const before = await readFile(host);
+    const stateDir = await tempDir();
+    process.env.RBE_BACKUP_SECRET = SECRET;
+    try {
+      const { result, runner } = await runToEnd(host, { runbook: validateRunbook(backingUp('SOFTWARE\\Acme'), kinds, 'inline'), stateDir, checkMode });
+      const error = result.steps[0].error;
+      assert.is(error?.code, 'SECRET_IN_BACKUP', JSON.stringify(result.steps[0]));
+      assert.match(error?.message ?? '', /^step backup: the backup of HKLM\\SOFTWARE\\Acme \(64-bit view\) would hold the value of a secret parameter/);
+      assert.match(error?.message ?? '', /the step exported nothing and changed nothing/);
+      assert.is(result.steps[1].status, 'pending', 'a later step ran');
+      assert.ok((await readFile(host)).equals(before), 'the host file changed');
+      const dir = runner.runDir(result.runId);
+      assert.not.ok(existsSync(join(dir, 'backups')), 'a backup was kept');
+      for (const name of await readdir(dir)) assert.not.ok((await readFile(join(dir, name), 'utf8')).includes(SECRET), `${name} holds the secret`);
+    } finally {
+      delete process.env.RBE_BACKUP_SECRET;
+    }
+  });
+}
+
+test('a targetDir holding a secret is refused before any export: the paths on the target would carry it', async () => {
+  const host = await makeHost('server-2016');
+  const before = await readFile(host);
+  process.env.RBE_BACKUP_SECRET = SECRET;
+  try {
+    const runbook = backingUp(PROTOCOLS);
+    runbook.steps[0].with = { keys: [{ key: PROTOCOLS }], targetDir: 'C:\\Backups\\${{ params.tok }}' };
+    const { result } = await runToEnd(host, { runbook: validateRunbook(runbook, kinds, 'inline') });
+    assert.is(result.steps[0].error?.code, 'SECRET_IN_BACKUP');
+    assert.match(result.steps[0].error?.message ?? '', /step backup: targetDir holds the value of a secret parameter/);
+    assert.ok((await readFile(host)).equals(before));
+  } finally {
+    delete process.env.RBE_BACKUP_SECRET;
+  }
+});
+
+test('a key whose backup holds no secret is exported and kept as it is, and a compliant host backs up nothing: the secret elsewhere changes neither', async () => {
+  const host = await makeHost('server-2016');
+  process.env.RBE_BACKUP_SECRET = SECRET;
+  try {
+    const { result, runner } = await runToEnd(host, { runbook: validateRunbook(backingUp(PROTOCOLS), kinds, 'inline') });
+    assert.is(result.status, 'succeeded', JSON.stringify(result.steps[0].error));
+    const dir = join(runner.runDir(result.runId), 'backups');
+    assert.equal(await readdir(dir), [`${result.runId}-Protocols-64bit.reg`, `${result.runId}-Protocols-32bit.reg`].sort());
+    assert.match(await readFile(join(dir, `${result.runId}-Protocols-64bit.reg`), 'utf8'), /^Windows Registry Editor Version 5\.00\r\n\r\n\[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\]/);
+    // Compliant now: nothing is exported, so a secret under the key would not stop the run.
+    const again = await runToEnd(host, { runbook: validateRunbook(backingUp(PROTOCOLS), kinds, 'inline') });
+    assert.is(again.result.steps[0].status, 'skipped');
+  } finally {
+    delete process.env.RBE_BACKUP_SECRET;
+  }
+});
+
+test('saveFile refuses a file whose content or name holds a secret, writing nothing, instead of keeping a masked copy', async () => {
+  for (const [label, name, content] of [
+    ['content', 'copy.reg', `"Conn"="Password=${SECRET}"`],
+    ['name', `copy-${SECRET}.reg`, 'plain'],
+  ] as const) {
+    const keeps = defineStepKind({
+      kind: 'test/keeps-file',
+      description: 'keeps a file in the state directory',
+      params: z.object({ token: z.string() }),
+      probe: async () => null,
+      plan: () => ({ changes: [{ target: 'file', field: 'kept', before: null, after: name, action: 'create' }], summary: 'keep it' }),
+      phases: [{ name: 'keep', run: async ({ rt }) => ({ file: await rt.saveFile(name, content) }) }],
+      verify: async () => ({ ok: true, summary: 'kept', output: null }),
+    });
+    const registry = new StepKindRegistry().register(keeps);
+    const runbook: RunbookDefinition = {
+      name: 'keeps',
+      parameters: { token: { type: 'string', secret: true, env: 'RBE_BACKUP_SECRET' } },
+      steps: [{ id: 'keep', uses: 'test/keeps-file', with: { token: '${{ params.token }}' } }],
+    };
+    process.env.RBE_BACKUP_SECRET = SECRET;
+    try {
+      const runner = new Runner({ stateDir: await tempDir(), kinds: registry });
+      const run = runner.start(validateRunbook(runbook, registry, 'inline'), { executor: await createSimulatedExecutor(await makeHost('server-2016')) });
+      const result = await run.result;
+      assert.is(result.steps[0].error?.code, 'SECRET_IN_FILE', label);
+      assert.match(result.steps[0].error?.message ?? '', new RegExp(`holds the value of a secret parameter in its ${label}`));
+      assert.not.ok(existsSync(join(runner.runDir(run.id), 'backups')), `${label}: a file was written`);
+    } finally {
+      delete process.env.RBE_BACKUP_SECRET;
+    }
+  }
+});
+
+test.run();
