@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { ExecutorError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { writeFileAtomicUnsyncedAsync, writeFileAtomicUnsynced } from '../util/write-atomic.js';
+import { jsonFaultWhere } from '../util/json-error.js';
 import { serveEndpoints, type ServedEndpoints } from './endpoints.js';
 // The WinRM listener (node:http, the NTLM layer) is loaded only when asked for: a simulated host without it
 // loads neither (nor can a process started from a V8 snapshot, which cannot take node:http).
@@ -96,11 +97,12 @@ function checkedHost(file: string, text: string): SimHostState {
   let host: SimHostState;
   try {
     host = JSON.parse(text) as SimHostState;
-  } catch (cause) {
-    throw new ExecutorError('permanent', `the simulated host file is not valid JSON: ${(cause as Error).message}`, {
+  } catch {
+    // Where it breaks, never what it holds there: the file may be anything (sim:/etc/passwd), and this
+    // message reaches the report, junit.xml and the console. No cause either: its message quotes the text.
+    throw new ExecutorError('permanent', `the simulated host file is not valid JSON: it breaks at ${jsonFaultWhere(text) ?? 'its end'}`, {
       where: file,
       hint: 'correct the file where the JSON breaks, or create a new one with `runbook sim create --preset server-2016 --out <file>`',
-      cause,
     });
   }
   if (host?.format !== 'runbook-engine/simulated-host@1' || typeof host.registry !== 'object') {

@@ -424,10 +424,34 @@ test('a simulated host file that is not JSON: exit 2, where the JSON breaks, wha
   const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', await tempDir(), ...FAST]);
   assert.is(r.code, 2, r.stderr + r.stdout);
   assert.not.match(r.stderr, NO_TRACE);
-  assert.match(r.stderr, /not valid JSON: .*position 1/);
+  assert.match(r.stderr, /not valid JSON: it breaks at line 1, column 2 \(/);
   assert.match(r.stderr, /runbook sim create --preset/);
   assert.is(r.stderr.split('nothing was changed').length - 1, 1, r.stderr);
   assert.is(await readFile(host, 'utf8'), '{bad');
+});
+
+test('a sim: target naming a file that is not JSON (a password file): its content is in no message, report or junit.xml, only where the JSON breaks', async () => {
+  const dir = await tempDir();
+  const passwd = join(dir, 'passwd');
+  await writeFile(passwd, 'root:x:0:0:Qz7root-note:/root:/bin/bash\nsvc:x:1:1::/:/bin/false\n');
+  const inventory = join(dir, 'inventory.yaml');
+  await writeFile(inventory, `hosts:\n  - name: odd\n    target: sim:${passwd}\n    groups: [all]\nwaves:\n  - name: all\n    groups: [all]\n`);
+  const state = join(dir, 'state');
+  const single = await cli(['run', 'orchestrator-tls12', '--target', `sim:${passwd}`, '--state-dir', state, ...FAST]);
+  const fleet = await cli(['run', 'orchestrator-tls12', '--inventory', inventory, '--state-dir', state, '--yes', ...FAST]);
+  for (const r of [single, fleet]) {
+    assert.match(r.stdout + r.stderr, /the simulated host file is not valid JSON: it breaks at line 1, column 1/);
+    assert.ok((r.stdout + r.stderr).includes(passwd), 'names the file');
+    assert.not.ok(/root:x|Qz7root/.test(r.stdout + r.stderr), r.stdout + r.stderr);
+  }
+  const [fleetId] = await readdir(join(state, 'fleets'));
+  const written = await readdir(join(state, 'fleets', fleetId));
+  assert.ok(written.includes('junit.xml') && written.includes('report.md'), written.join(', '));
+  for (const name of written) {
+    const text = await readFile(join(state, 'fleets', fleetId, name), 'utf8');
+    assert.not.ok(/root:x|Qz7root/.test(text), `${name} quotes the file`);
+  }
+  assert.match(await readFile(join(state, 'fleets', fleetId, 'junit.xml'), 'utf8'), /not valid JSON: it breaks at line 1, column 1/);
 });
 
 test.run();

@@ -64,10 +64,31 @@ test('a host file that is not JSON is refused saying where the JSON breaks and h
     (e: Error) => e,
   );
   assert.ok(error, 'refused');
-  assert.match(error!.message, /the simulated host file is not valid JSON: .*JSON/);
+  assert.match(error!.message, /the simulated host file is not valid JSON: it breaks at its end \(/);
   assert.ok(error!.message.includes(file), 'names the file');
   assert.match(error!.message, /→ .*runbook sim create --preset/, 'says what to do');
   assert.is(await readFile(file, 'utf8'), text);
+});
+
+test('a host file that is not JSON at all is refused naming the file and where the JSON breaks, quoting none of it', async () => {
+  const file = await makeHost('server-2016');
+  await writeFile(file, 'root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/:/usr/sbin/nologin\n');
+  const error = await createSimulatedExecutor(file).then(
+    () => null,
+    (e: Error) => e,
+  );
+  assert.match(error!.message, /^the simulated host file is not valid JSON: it breaks at line 1, column 1 \(/);
+  assert.ok(error!.message.includes(file), 'names the file');
+  assert.not.ok(/root|daemon|bash/.test(error!.message.replace(file, '')), error!.message);
+  assert.is(error!.cause, undefined, 'a cause quoting the text');
+  // Further in: where it breaks, still without the text.
+  await writeFile(file, '{\n  "format": "x",\n  "registry": nope\n}');
+  const later = await createSimulatedExecutor(file).then(
+    () => null,
+    (e: Error) => e,
+  );
+  assert.match(later!.message, /not valid JSON: it breaks at line 3, column 16 \(/);
+  assert.not.ok(later!.message.includes('nope'));
 });
 
 test('a host file someone else rewrote between two round trips is checked again before it is used', async () => {
