@@ -4,7 +4,9 @@
  * read at its last boot, else Windows' defaults), read again for every connection. A version that is not
  * in effect is refused as OpenSSL refuses it (a protocol_version alert); a host that is restarting does
  * not answer (the handshake times out: inconclusive, never "refused"); a host with no protocol in effect
- * closes the connection.
+ * closes the connection. A host whose build leaves a served default open (disputed or unknown in the
+ * facts) and whose document does not state it is not served at all: the simulator has no default of its
+ * own to answer with (`unmodelledDefaults`).
  */
 import { constants, generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -15,7 +17,8 @@ import { TLSSocket, createSecureContext, type SecureContext } from 'node:tls';
 import type Forge from 'node-forge';
 import type { TlsEndpoint } from '../executors/types.js';
 import type { Clock } from '../util/clock.js';
-import { boot, serverProtocolsInEffect, type SimHostState } from './model.js';
+import { ExecutorError } from '../errors.js';
+import { SERVED_PROTOCOLS, boot, describeUnmodelled, serverProtocolsInEffect, unmodelledDefaults, type ServedProtocol, type SimHostState } from './model.js';
 
 /**
  * A self-signed certificate for `localhost` (the protocol is under test, not the certificate). Making
@@ -70,23 +73,46 @@ const NO_FLAG = {
 } as const;
 
 /**
- * The TLS context a simulated host's server side offers now: exactly the protocols in effect (null
- * when none is). Contexts are kept in `cache` by protocol set: making one parses the key, the
- * costliest part of an answer. No certificate authority (`ca: []`): the server asks for no client
- * certificate, and Node would otherwise build its store of public roots for the process's first
- * context (~40 ms of CPU).
+ * What a simulated host's server side answers a handshake with now: `serve` with a context offering
+ * exactly the protocols in effect; `closed` when none is (the connection is closed); `unmodelled` when a
+ * protocol's state is settled neither by the facts nor by the document — such a connection is left
+ * unanswered (the client gives up: inconclusive), never accepted nor refused. Contexts are kept in
+ * `cache` by protocol set: making one parses the key, the costliest part of an answer. No certificate
+ * authority (`ca: []`): the server asks for no client certificate, and Node would otherwise build its
+ * store of public roots for the process's first context (~40 ms of CPU).
  */
-export function secureContextFor(host: SimHostState, key: string, cert: string, cache: Map<number, SecureContext>): SecureContext | null {
+export type ServerAnswer = { status: 'serve'; context: SecureContext } | { status: 'closed' } | { status: 'unmodelled'; protocols: ServedProtocol[] };
+
+/** The {@link ServerAnswer} for a host as it is now (TLS endpoints and the WinRM listener's HTTPS). */
+export function serverAnswer(host: SimHostState, key: string, cert: string, cache: Map<number, SecureContext>): ServerAnswer {
   const inEffect = serverProtocolsInEffect(host);
-  const protocols = Object.keys(NO_FLAG) as (keyof typeof NO_FLAG)[];
-  if (!protocols.some((p) => inEffect[p])) return null;
-  const secureOptions = protocols.filter((p) => !inEffect[p]).reduce((flags, p) => flags | NO_FLAG[p], 0);
+  const unmodelled = SERVED_PROTOCOLS.filter((p) => inEffect[p] === null);
+  if (unmodelled.length > 0) return { status: 'unmodelled', protocols: unmodelled };
+  if (!SERVED_PROTOCOLS.some((p) => inEffect[p])) return { status: 'closed' };
+  const secureOptions = SERVED_PROTOCOLS.filter((p) => !inEffect[p]).reduce((flags, p) => flags | NO_FLAG[p], 0);
   let context = cache.get(secureOptions);
   if (!context) {
     context = createSecureContext({ key, cert, minVersion: 'TLSv1', maxVersion: 'TLSv1.3', ciphers: 'DEFAULT:@SECLEVEL=0', secureOptions, ca: [] });
     cache.set(secureOptions, context);
   }
-  return context;
+  return { status: 'serve', context };
+}
+
+/**
+ * Refuses a host whose served defaults nothing settles (see {@link unmodelledDefaults}), naming each and
+ * what to write: its endpoints would otherwise answer with a default the simulator made up.
+ */
+export function refuseUnmodelled(host: SimHostState, where: string): void {
+  const open = unmodelledDefaults(host);
+  if (open.length === 0) return;
+  throw new ExecutorError(
+    'permanent',
+    `the simulated host cannot serve its TLS endpoints: Windows' default for ${describeUnmodelled(open).join('; ')} is not settled by Microsoft's documents, and the host document's schannelDefaults does not state what this simulated Windows does`,
+    {
+      where,
+      hint: `state it in the host document, e.g. "schannelDefaults": { ${open.map((o) => `"${o.protocol}": { "Server": false }`).join(', ')}, "note": "rehearsal assumption: …" } — true to accept, false to refuse (docs/simulated-host.md; the presets server-2022 and server-2025 state theirs)`,
+    },
+  );
 }
 
 /** Served endpoints, and how to stop serving them. */
@@ -97,7 +123,8 @@ export interface ServedEndpoints {
 
 /**
  * Serves the endpoints of a simulated host until `close()`. `read` gives the host as it is now (it is
- * called for every connection).
+ * called for every connection); `where` names it in errors. A host whose build leaves a served default
+ * open and whose document does not state it is refused ({@link refuseUnmodelled}).
  *
  * @example
  * ```ts
@@ -106,8 +133,9 @@ export interface ServedEndpoints {
  * await served.close();
  * ```
  */
-export async function serveEndpoints(read: () => Promise<SimHostState>, options: { clock?: Clock } = {}): Promise<ServedEndpoints> {
+export async function serveEndpoints(read: () => Promise<SimHostState>, options: { clock?: Clock; where?: string } = {}): Promise<ServedEndpoints> {
   const host = await read();
+  if (host.endpoints?.length) refuseUnmodelled(host, options.where ?? `simulated host ${host.name}`);
   const { key, cert } = await selfSigned();
   const contexts = new Map<number, SecureContext>();
   const servers: Server[] = [];
@@ -134,12 +162,14 @@ export async function serveEndpoints(read: () => Promise<SimHostState>, options:
       if (now.down && at < Date.parse(now.down.until)) return;
       // Back up, though no call has seen it yet: it answers as booted.
       if (now.down) boot(now, now.down.until);
-      const secureContext = secureContextFor(now, key, cert, contexts);
-      if (!secureContext) {
+      const served = serverAnswer(now, key, cert, contexts);
+      // A default the document stopped stating after serving began: no answer (inconclusive), no guess.
+      if (served.status === 'unmodelled') return;
+      if (served.status === 'closed') {
         socket.destroy();
         return;
       }
-      const tls = new TLSSocket(socket, { isServer: true, secureContext });
+      const tls = new TLSSocket(socket, { isServer: true, secureContext: served.context });
       tls.on('error', () => socket.destroy());
       tls.once('secure', () => {
         tls.end(`HTTP/1.1 200 OK\r\nContent-Length: ${endpoint.name.length}\r\nConnection: close\r\n\r\n${endpoint.name}`);

@@ -280,14 +280,18 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
     },
     async tlsEndpoints() {
       // Served from the first call until close().
-      served ??= serveEndpoints(() => readHost(file), { clock });
+      // A host refused (its document does not state a default the facts leave open) is asked again next time.
+      served ??= serveEndpoints(() => readHost(file), { clock, where: `sim:${file}` }).catch((error: unknown) => {
+        served = undefined;
+        throw error;
+      });
       return (await served).endpoints;
     },
     async close() {
       // A fleet's thousands of ended hosts keep nothing here.
       validated.delete(file);
       downHosts.delete(file);
-      if (served) await (await served).close();
+      if (served) await (await served.catch(() => null))?.close();
       served = undefined;
       await winrm?.close();
     },

@@ -5,6 +5,7 @@
  * not know are left alone (a newer document may carry more).
  */
 import * as z from '../util/zod.js';
+import { protocolDefault } from '../windows/schannel.js';
 
 const text = z.string();
 const count = z.number().check(z.int(), z.minimum(0));
@@ -37,6 +38,11 @@ const registryValue = z.object({ type: z.enum(['REG_DWORD', 'REG_QWORD', 'REG_SZ
 /** The longest wait a timer takes (a longer one fires at once, with a warning). */
 const delayMs = z.number().check(z.minimum(0), z.maximum(2 ** 31 - 1));
 
+const sides = z.strictObject({ Client: z.optional(z.boolean()), Server: z.optional(z.boolean()) });
+const PROTOCOL_NAMES = ['SSL 2.0', 'SSL 3.0', 'TLS 1.0', 'TLS 1.1', 'TLS 1.2', 'TLS 1.3'] as const;
+/** A host's own defaults: per protocol and side true (accepts) or false, and the note that says why. Strict: a misspelt protocol would be ignored. */
+const schannelDefaults = z.strictObject({ note: z.optional(text), ...Object.fromEntries(PROTOCOL_NAMES.map((p) => [p, z.optional(sides)])) });
+
 /** What a simulated host file must hold (see `SimHostState`). */
 export const simHostSchema = z.object({
   format: z.enum(['runbook-engine/simulated-host@1']),
@@ -52,6 +58,7 @@ export const simHostSchema = z.object({
   bootTime: text.check(z.refine((v) => !Number.isNaN(Date.parse(v)), { message: 'expected a date and time (ISO 8601)' })),
   inEffect: record(z.unknown()),
   tls13InEffect: z.optional(z.nullable(z.boolean())),
+  schannelDefaults: z.optional(schannelDefaults),
   endpoints: z.optional(z.array(z.object({ name: text, port: z.number().check(z.int(), z.minimum(0), z.maximum(65535)) }))),
   downtimeMs: z.number().check(z.minimum(0)),
   down: z.nullable(z.object({ since: text, until: text })),
@@ -77,6 +84,24 @@ export const simHostSchema = z.object({
  */
 export function simHostIssues(doc: unknown): string[] {
   const parsed = z.safeParse(simHostSchema, doc);
-  if (parsed.success) return [];
-  return parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(document)'}: ${issue.message}`);
+  if (!parsed.success) return parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(document)'}: ${issue.message}`);
+  return overriddenFacts(doc as { os: { build: number }; schannelDefaults?: Record<string, unknown> });
+}
+
+/**
+ * `schannelDefaults` may state only what the facts leave open: a default the facts table settles for the
+ * build is Windows', and a document cannot make it otherwise (the simulator would ignore the entry).
+ */
+function overriddenFacts(doc: { os: { build: number }; schannelDefaults?: Record<string, unknown> }): string[] {
+  const issues: string[] = [];
+  for (const protocol of PROTOCOL_NAMES) {
+    const stated = doc.schannelDefaults?.[protocol] as Partial<Record<'Client' | 'Server', boolean>> | undefined;
+    for (const side of ['Client', 'Server'] as const) {
+      if (stated?.[side] === undefined) continue;
+      const d = protocolDefault(protocol, side, doc.os.build);
+      if (d.state === null) continue;
+      issues.push(`schannelDefaults.${protocol}.${side}: the facts settle this default on build ${doc.os.build} (${d.state}, ${d.fact}); a host document states only what they leave open — remove it`);
+    }
+  }
+  return issues;
 }

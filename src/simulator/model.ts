@@ -4,7 +4,6 @@
  */
 import type { Dotnet35Tls, HostOp, HostOpName, HostOpResult, OsInfo, ProtocolMap, ProtocolName, ProtocolSide, RegistryValue, RegistryView, SqlInstance } from '../executors/types.js';
 import { TLS13, negotiatesByDefault, protocolDefault, protocolKey, protocolMap, protocolSupported } from '../windows/schannel.js';
-import { SCHANNEL_DEFAULTS_FACT } from '../windows/facts/schannel.js';
 import { REG_HEADER, regLine } from '../windows/reg-file.js';
 import { BOOT_TIME_TOLERANCE_MS, restartedSince } from '../windows/boot-time.js';
 import { LOGON_UI_READY_KEY } from '../windows/facts/restart.js';
@@ -26,6 +25,12 @@ export interface SimService {
   /** While starting: when it will run. */
   readyAt?: string;
 }
+
+/** A simulated host's own defaults where the facts leave them open, and why it assumes them. */
+export type SchannelDefaults = Partial<Record<ProtocolName | typeof TLS13, Partial<Record<ProtocolSide, boolean>>>> & {
+  /** What the values assume and why: a rehearsal assumption, the facts it stands in for. */
+  note?: string;
+};
 
 /** The simulated host document, stored as JSON. `registry` and `bootTime` are the fields to compare. */
 export interface SimHostState {
@@ -56,10 +61,13 @@ export interface SimHostState {
   /**
    * What this host's Windows does by default where Microsoft's documents disagree or are silent
    * (`protocolDefault` answers null: TLS 1.0/1.1 from Windows Server 2022, anything after the protocols
-   * table's last row). Without it, the simulated host behaves as the table's nearest earlier row. The
-   * engine never reads it: it is the simulated Windows, not a fact.
+   * table's last row): an assumption of whoever wrote the document, which `note` names as one. Only
+   * the served sides are read (the `Server` side of TLS 1.0 to 1.3). Where the facts leave a served
+   * default open and this says nothing, the host cannot serve its TLS endpoints
+   * ({@link unmodelledDefaults}): the simulator does not pick a default of its own. The engine never
+   * reads it: it is the simulated Windows, not a fact.
    */
-  schannelDefaults?: Partial<Record<ProtocolName | typeof TLS13, Partial<Record<ProtocolSide, boolean>>>>;
+  schannelDefaults?: SchannelDefaults;
   /**
    * The TLS endpoints the host serves, with their nominal ports. The simulated executor (and
    * `runbook sim serve`) serves each on a free loopback port, accepting exactly the server-side
@@ -222,31 +230,92 @@ export function configuredTls13(host: SimHostState): boolean | null {
   return negotiatesByDefault(getValue(host, key, 'Enabled'), getValue(host, key, 'DisabledByDefault'));
 }
 
+/** The protocol sides the simulated host serves: the server side of each TLS version an endpoint may offer. */
+export const SERVED_PROTOCOLS = ['TLS 1.0', 'TLS 1.1', 'TLS 1.2', 'TLS 1.3'] as const;
+export type ServedProtocol = (typeof SERVED_PROTOCOLS)[number];
+
 /**
- * Whether the simulated Windows turns a protocol side on when the registry says nothing: the host
- * document's `schannelDefaults` where it says, else the facts table where it settles the default, else
- * the protocols table's nearest earlier row (a modelling choice for what the documents leave open).
+ * Whether the simulated Windows turns a protocol side on when the registry says nothing: the facts
+ * table where it settles the default, else the host document's `schannelDefaults` (its stated
+ * assumption). null when neither says: the simulator makes up no default of its own.
  */
-export function simulatedDefault(host: Pick<SimHostState, 'os' | 'schannelDefaults'>, protocol: ProtocolName | typeof TLS13, side: ProtocolSide): boolean {
-  const own = host.schannelDefaults?.[protocol]?.[side];
-  if (typeof own === 'boolean') return own;
+export function simulatedDefault(host: Pick<SimHostState, 'os' | 'schannelDefaults'>, protocol: ProtocolName | typeof TLS13, side: ProtocolSide): boolean | null {
   const stated = protocolDefault(protocol, side, host.os.build);
   if (stated.state !== null) return stated.state === 'enabled';
-  const rows = SCHANNEL_DEFAULTS_FACT.value;
-  const nearest = [...rows].reverse().find((r) => r.build <= host.os.build) ?? rows[0]!;
-  return nearest.protocols[protocol][side] === 'enabled';
+  const own = host.schannelDefaults?.[protocol]?.[side];
+  return typeof own === 'boolean' ? own : null;
 }
 
-/** The TLS versions the host's servers accept right now: what their services acquired at the last boot, else Windows' defaults. */
-export function serverProtocolsInEffect(host: SimHostState): Record<'TLS 1.0' | 'TLS 1.1' | 'TLS 1.2' | 'TLS 1.3', boolean> {
+/** A served default that neither the facts nor the host document settle. */
+export interface UnmodelledDefault {
+  protocol: ServedProtocol;
+  side: 'Server';
+  build: number;
+  /** The fact that leaves it open, and how (`disputed` or `unknown`). */
+  fact: string;
+  status: 'disputed' | 'unknown';
+}
+
+/**
+ * The served protocol sides whose default on this host's build the facts leave open (disputed or
+ * unknown) and its `schannelDefaults` do not state: with any of them, the host's endpoints cannot be
+ * served faithfully. Whether the registry sets the side now does not matter — a rollback or a boot may
+ * bring the default back.
+ *
+ * @example
+ * ```ts
+ * unmodelledDefaults({ os: { ...os, build: 26100 } }); // TLS 1.0, TLS 1.1 (disputed), TLS 1.3 (unknown)
+ * ```
+ */
+export function unmodelledDefaults(host: Pick<SimHostState, 'os' | 'schannelDefaults'>): UnmodelledDefault[] {
+  const open: UnmodelledDefault[] = [];
+  for (const protocol of SERVED_PROTOCOLS) {
+    if (protocolSupported(protocol, host.os.build) === false) continue;
+    if (simulatedDefault(host, protocol, 'Server') !== null) continue;
+    const d = protocolDefault(protocol, 'Server', host.os.build);
+    open.push({ protocol, side: 'Server', build: host.os.build, fact: d.fact, status: d.status === 'disputed' ? 'disputed' : 'unknown' });
+  }
+  return open;
+}
+
+/** One line per open default: `TLS 1.0 Server on build 26100 (schannel.tls10-tls11-default-from-2022, disputed)`. */
+export function describeUnmodelled(open: readonly UnmodelledDefault[]): string[] {
+  return open.map((o) => `${o.protocol} ${o.side} on build ${o.build} (${o.fact}, ${o.status})`);
+}
+
+/**
+ * What a host document assumes rather than takes from the facts, one line each, for `sim create`, `sim
+ * capture` and a plan or run on a simulated host: the defaults its `schannelDefaults` states (with its
+ * note), and the served defaults nothing settles (its endpoints are then not served).
+ *
+ * @example
+ * ```ts
+ * assumptionLines(createPreset('server-2025'));
+ * // ['rehearsal assumption (schannelDefaults): TLS 1.0 Server refused, TLS 1.1 Server refused, TLS 1.3 Server accepted — Rehearsal assumption, not a fact: …']
+ * ```
+ */
+export function assumptionLines(host: Pick<SimHostState, 'os' | 'schannelDefaults' | 'endpoints'>): string[] {
+  const lines: string[] = [];
+  const { note, ...stated } = host.schannelDefaults ?? {};
+  const values = Object.entries(stated).flatMap(([protocol, sides]) => Object.entries(sides ?? {}).map(([side, on]) => `${protocol} ${side} ${on ? 'accepted' : 'refused'}`));
+  if (values.length > 0) lines.push(`rehearsal assumption (schannelDefaults): ${values.join(', ')}${note ? ` — ${note}` : ' (no note says why)'}`);
+  const open = unmodelledDefaults(host);
+  if (open.length > 0 && host.endpoints?.length) {
+    lines.push(`not modelled: Windows' default for ${describeUnmodelled(open).join('; ')} — the TLS endpoints are not served until schannelDefaults states it`);
+  }
+  return lines;
+}
+
+/**
+ * The TLS versions the host's servers accept right now: what their services acquired at the last
+ * boot, else Windows' default (facts, then the document's `schannelDefaults`). null: a version whose
+ * default nothing settles — no handshake with it can be answered as Windows would.
+ */
+export function serverProtocolsInEffect(host: SimHostState): Record<ServedProtocol, boolean | null> {
   const side = (p: 'TLS 1.0' | 'TLS 1.1' | 'TLS 1.2') => host.inEffect[p]?.Server ?? simulatedDefault(host, p, 'Server');
-  return {
-    'TLS 1.0': side('TLS 1.0'),
-    'TLS 1.1': side('TLS 1.1'),
-    'TLS 1.2': side('TLS 1.2'),
-    // Values under TLS 1.3 do not make a Windows that lacks it (before build 20348) speak it.
-    'TLS 1.3': protocolSupported(TLS13, host.os.build) !== false && (host.tls13InEffect ?? simulatedDefault(host, TLS13, 'Server')),
-  };
+  // Values under TLS 1.3 do not make a Windows that lacks it (before build 20348) speak it.
+  const tls13 = protocolSupported(TLS13, host.os.build) === false ? false : (host.tls13InEffect ?? simulatedDefault(host, TLS13, 'Server'));
+  return { 'TLS 1.0': side('TLS 1.0'), 'TLS 1.1': side('TLS 1.1'), 'TLS 1.2': side('TLS 1.2'), 'TLS 1.3': tls13 };
 }
 
 /** Starts a restart at `start` (epoch ms): services stop, the host is unreachable for `downtimeMs`. */

@@ -1,14 +1,17 @@
 /**
  * Presets of the simulated host: Orchestrator servers as Microsoft supports them (each release on an OS
- * and a SQL Server its system requirements list, x64 only), each in the state of a fresh install that
- * still speaks every protocol (no SCHANNEL or SystemDefaultTlsVersions values). Every fact a preset
- * carries comes from the Windows facts table (`src/windows/facts/`), named where it is used.
+ * and a SQL Server its system requirements list, x64 only), each in the state of a fresh install (no
+ * SCHANNEL protocol or SystemDefaultTlsVersions values). Every fact a preset carries comes from the
+ * Windows facts table (`src/windows/facts/`), named where it is used. Where the facts leave a default
+ * the host serves open (Windows Server 2022 and 2025), the preset states its assumption in
+ * `schannelDefaults`, with a note naming it as one and the fact it stands in for.
  */
 import type { OsInfo, RegistryValue } from '../executors/types.js';
-import { configuredProtocols, configuredTls13, freshRuntime, type SimHostState } from './model.js';
+import { configuredProtocols, configuredTls13, freshRuntime, type SchannelDefaults, type SimHostState } from './model.js';
 import { OS_SERVER_BUILDS } from '../windows/facts/os.js';
 import { DOTNET_RELEASE_VALUES } from '../windows/facts/dotnet.js';
 import { ORCHESTRATOR_SERVICES } from '../windows/facts/orchestrator.js';
+import { SCHANNEL_DEFAULTS_FACT, TLS10_TLS11_FROM_2022_FACT } from '../windows/facts/schannel.js';
 
 interface PresetSpec {
   description: string;
@@ -23,6 +26,8 @@ interface PresetSpec {
   /** Microsoft OLE DB Driver for SQL Server: 18 (`MSOLEDBSQL`) or 19 (`MSOLEDBSQL19`), as `orchestrator.sql-client` asks. */
   oledbDriver?: { major: 18 | 19; version: string };
   orchestrator: { release: string; updateRollup: number; version: string | null };
+  /** Only where the facts leave a served default open: the rehearsal's assumption, with its note. */
+  schannelDefaults?: SchannelDefaults;
 }
 
 const build = (name: string): number => OS_SERVER_BUILDS.value.find((b) => b.name === name)!.build;
@@ -53,6 +58,24 @@ const NET = DOTNET_RELEASE_VALUES.value;
  * Linux"): a patched SQL Server 2022, above CU1 from which it speaks TLS 1.3 (`tls13.sql-server-first-build`).
  */
 const SQL2022_CU22 = '16.0.4225.2';
+
+/*
+ * Rehearsal assumptions: what the facts leave open on Windows Server 2022 and 2025, stated (not
+ * decided by the simulator). Each follows the Microsoft document that names the build most directly;
+ * the disputed fact keeps every reading, and a real server is read, never assumed (sim capture).
+ */
+const DISPUTED = `${TLS10_TLS11_FROM_2022_FACT.id} is disputed`;
+const SERVER_2022_DEFAULTS: SchannelDefaults = {
+  note: `Rehearsal assumption, not a fact: TLS 1.0 and TLS 1.1 are accepted by default, as the protocols table's Windows Server 2022 row says; ${DISPUTED} (the SQL Server 10054 article says disabled from Windows Server 2022). Set them to false to rehearse that reading.`,
+  'TLS 1.0': { Server: true },
+  'TLS 1.1': { Server: true },
+};
+const SERVER_2025_DEFAULTS: SchannelDefaults = {
+  note: `Rehearsal assumption, not a fact: TLS 1.0 and TLS 1.1 are refused by default, as the SQL Server 10054 article (Windows Server 2022 and later) and the deprecation announcement (future Windows releases) say; ${DISPUTED}. TLS 1.3 is accepted by default as on Windows Server 2022: no document gives it for build 26100 (${SCHANNEL_DEFAULTS_FACT.id} ends at 20348: unknown).`,
+  'TLS 1.0': { Server: false },
+  'TLS 1.1': { Server: false },
+  'TLS 1.3': { Server: true },
+};
 
 const SPECS: Record<string, PresetSpec> = {
   'server-2016': {
@@ -91,6 +114,7 @@ const SPECS: Record<string, PresetSpec> = {
     nativeClient: null,
     oledbDriver: { major: 18, version: '18.6.5.0' },
     orchestrator: { release: '2022', updateRollup: 0, version: null },
+    schannelDefaults: SERVER_2022_DEFAULTS,
   },
   'server-2025': {
     description: 'Windows Server 2025 Datacenter x64, Orchestrator 2025, SQL Server 2022 CU22 (TLS 1.3 from CU1), .NET 4.8.1, OLE DB Driver 19.3',
@@ -101,6 +125,7 @@ const SPECS: Record<string, PresetSpec> = {
     nativeClient: null,
     oledbDriver: { major: 19, version: '19.3.5.0' },
     orchestrator: { release: '2025', updateRollup: 0, version: null },
+    schannelDefaults: SERVER_2025_DEFAULTS,
   },
 };
 
@@ -144,10 +169,10 @@ function baseRegistry(spec: PresetSpec): SimHostState['registry'] {
     'SYSTEM\\CurrentControlSet\\Control': {},
     'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders': {},
     'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL': { EventLogging: dword(1) },
+    // No protocol subkey: no Microsoft document this project found says Windows ships one (the SSL
+    // 2.0\Client DisabledByDefault=1 the presets carried before was taken from real servers, with no
+    // sentence behind it). Windows' defaults come from the facts table, and a real server is captured.
     [PROTOCOLS_KEY]: {},
-    // Windows ships this one key on most builds: SSL 2.0 client disabled by default.
-    [`${PROTOCOLS_KEY}\\SSL 2.0`]: {},
-    [`${PROTOCOLS_KEY}\\SSL 2.0\\Client`]: { DisabledByDefault: dword(1) },
     SOFTWARE: {},
     'SOFTWARE\\Microsoft': {},
     'SOFTWARE\\Microsoft\\.NETFramework': { InstallRoot: sz('C:\\Windows\\Microsoft.NET\\Framework64\\') },
@@ -204,6 +229,7 @@ function fromSpec(name: string, spec: PresetSpec, now: Date): SimHostState {
       { name: 'winrm-https', port: 5986 },
       { name: 'orchestrator-web-service', port: 81 },
     ],
+    ...(spec.schannelDefaults ? { schannelDefaults: structuredClone(spec.schannelDefaults) } : {}),
   };
   host.inEffect = configuredProtocols(host);
   host.tls13InEffect = configuredTls13(host);

@@ -13,7 +13,7 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Clock } from '../util/clock.js';
 import { boot, type SimHostState } from './model.js';
-import { secureContextFor, selfSigned } from './endpoints.js';
+import { serverAnswer, selfSigned } from './endpoints.js';
 import { Winrs, answerEnvelope } from './winrs.js';
 import { faultEnvelope, readRequest, type WsmanFault } from './wsman.js';
 import { negotiateAuth, type NtlmLayer } from './winrm-ntlm.js';
@@ -244,9 +244,11 @@ export async function serveWinrm(read: () => Promise<SimHostState>, options: Win
       if (!tls) return void app.emit('connection', socket);
       void (async () => {
         const host = await hostNow().catch(() => null);
-        const context = host ? secureContextFor(host, key, cert, contexts) : null;
-        if (!context) return void socket.destroy();
-        const secure = new TLSSocket(socket, { isServer: true, secureContext: context });
+        const served = host ? serverAnswer(host, key, cert, contexts) : ({ status: 'closed' } as const);
+        // A protocol whose default nothing settles (unmodelledDefaults): left unanswered, as the TLS endpoints.
+        if (served.status === 'unmodelled') return;
+        if (served.status === 'closed') return void socket.destroy();
+        const secure = new TLSSocket(socket, { isServer: true, secureContext: served.context });
         secure.on('error', () => socket.destroy());
         app.emit('connection', secure);
       })();

@@ -23,7 +23,7 @@ test('piped, a run prints exactly one line per step outcome: host, step, outcome
   const lines = stepLines(r.stdout);
   assert.equal(lines.map((l) => l.split(/\s+/)[1]), STEPS, lines.join('\n'));
   for (const line of lines) assert.match(line, /^host +[a-z-]+ +(changed|ok) +\d+\.\ds {2}\S/, line);
-  assert.match(lines[4], /^host +schannel +changed +\d+\.\ds {2}SCHANNEL protocols: 19 value\(s\) changed/);
+  assert.match(lines[4], /^host +schannel +changed +\d+\.\ds {2}SCHANNEL protocols: 20 value\(s\) changed/);
   assert.match(lines[7], /^host +restart +changed +\d+\.\ds {2}restarted: booted .* ready after \d+ poll\(s\)/);
   assert.not.match(r.stdout, /probing|planning|verifying|awaitBoot|step \w+:/, 'no state of a step machine');
   assert.match(r.stdout, /\nResult: changed\n/);

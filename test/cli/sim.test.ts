@@ -22,7 +22,27 @@ test('sim capture --mask writes a simulated host that plan accepts, and changes 
   assert.equal(copy.sqlInstances, [{ name: 'INSTANCE1', version: '12.2.5000.0' }]);
   const plan = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${out}`, '--state-dir', await tempDir()]);
   assert.is(plan.code, 0, plan.stderr);
-  assert.match(plan.stdout, /change\(s\) planned \(25 value\(s\)/);
+  assert.match(plan.stdout, /change\(s\) planned \(26 value\(s\)/);
+});
+
+test('sim create and a plan say what a rehearsal assumes; a host that states nothing the facts leave open is refused at its handshakes, saying what to write', async () => {
+  const dir = await tempDir();
+  const file = join(dir, 'h.json');
+  const create = await cli(['sim', 'create', '--preset', 'server-2025', '--out', file]);
+  assert.is(create.code, 0, create.stderr);
+  assert.match(create.stdout, /\n {2}rehearsal assumption \(schannelDefaults\): TLS 1\.0 Server refused, TLS 1\.1 Server refused, TLS 1\.3 Server accepted — Rehearsal assumption, not a fact: .*schannel\.tls10-tls11-default-from-2022 is disputed/);
+  const plan = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${file}`, '--state-dir', join(dir, 's')]);
+  assert.is(plan.code, 0, plan.stderr);
+  assert.ok(plan.stderr.includes(`sim:${file}: rehearsal assumption (schannelDefaults): TLS 1.0 Server refused`), plan.stderr);
+  const doc = JSON.parse(await readFile(file, 'utf8'));
+  delete doc.schannelDefaults;
+  await writeFile(file, JSON.stringify(doc));
+  const open = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${file}`, '--state-dir', join(dir, 's')]);
+  assert.not.equal(open.code, 0);
+  assert.match(open.stderr, /not modelled: Windows' default for TLS 1\.0 Server on build 26100 \(schannel\.tls10-tls11-default-from-2022, disputed\)/);
+  assert.match(open.stderr, /the simulated host cannot serve its TLS endpoints: .*schannelDefaults does not state/);
+  assert.match(open.stderr, /"schannelDefaults": \{ "TLS 1\.0": \{ "Server": false \}/);
+  assert.not.match(open.stdout, /TLS 1\.0 +accepted/, 'no handshake is made up');
 });
 
 test('sim capture without --target or --out is a usage error (exit 2)', async () => {

@@ -193,8 +193,8 @@ test('a host that never comes back: the saga stops within its budget and says ex
   const result = await run.result;
   assert.is(result.status, 'rollback-failed');
   assert.match(result.reason!, /compensation budget|undos failed/);
-  // 19 SCHANNEL values and 6 .NET values (2 SchUseStrongCrypto, 4 SystemDefaultTlsVersions) are still as the run set them.
-  assert.is(result.remaining!.filter((c) => c.action !== 'run').length, 25);
+  // 20 SCHANNEL values and 6 .NET values (2 SchUseStrongCrypto, 4 SystemDefaultTlsVersions) are still as the run set them.
+  assert.is(result.remaining!.filter((c) => c.action !== 'run').length, 26);
   const reg = await readFile(result.undoFiles!.reg, 'utf8');
   assert.match(reg, /^Windows Registry Editor Version 5\.00\r\n/);
   assert.match(reg, /\[-HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1\.0\]/);

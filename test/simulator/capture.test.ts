@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createSimulatedExecutor, listPresets, writeHost, type Executor, type HostOp, type RunResult } from '../../src/index.js';
 import { WRITE_OPS } from '../../src/executors/types.js';
 import { CAPTURE_KEYS, captureHost, maskHost, namesInTarget } from '../../src/simulator/capture.js';
+import { assumptionLines, unmodelledDefaults } from '../../src/simulator/model.js';
 import { RESTART_MARKER } from '../../src/steps/restart.js';
 import { createLocalExecutor } from '../../src/executors/local.js';
 import { hostOf, makeHost, runToEnd, tempDir } from '../helpers.js';
@@ -66,6 +67,14 @@ test('every preset: the capture of the preset plans exactly as the preset does (
     assert.equal(capture.registry, host.registry, `${name}: the registry the runbook reads, key for key`);
     for (const field of ['os', 'hotfixes', 'dotnet35', 'sqlInstances', 'orchestrator', 'services', 'bootTime', 'inEffect', 'tls13InEffect'] as const) {
       assert.equal(capture[field], host[field], `${name}: ${field}`);
+    }
+    // No read gives Windows' defaults: the capture states none, and names those the facts leave open.
+    assert.is(capture.schannelDefaults, undefined, `${name}: no assumption is captured`);
+    assert.equal(unmodelledDefaults(capture), unmodelledDefaults({ os: host.os }), `${name}: the open defaults are the build's`);
+    if (host.schannelDefaults) {
+      assert.ok(assumptionLines(capture).some((l) => l.startsWith('not modelled: ')), `${name}: said`);
+      // The rehearsal on the copy takes the preset's stated assumption, as a user would write it in.
+      await writeHost(copy, { ...capture, schannelDefaults: host.schannelDefaults });
     }
     await samePlan(file, copy, name);
     await samePlan(file, copy, `${name}, procedure 2019`, { procedure: '2019' });

@@ -5,9 +5,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createSimulatedExecutor, VirtualClock, type HostOp } from '../../src/index.js';
+import { createPreset, createSimulatedExecutor, VirtualClock, writeHost, type HostOp } from '../../src/index.js';
 import { probeEndpoint } from '../../src/tls/prober.js';
-import { makeHost } from '../helpers.js';
+import { hostOf, makeHost } from '../helpers.js';
 import { needOpenssl, sClient } from '../tls/openssl.js';
 
 const outcomes = (vs: { protocol: string; outcome: string }[]) => Object.fromEntries(vs.map((v) => [v.protocol, v.outcome]));
@@ -93,6 +93,53 @@ test("where Microsoft's documents disagree (TLS 1.0/1.1 from Server 2022), the s
   try {
     const [endpoint] = await executor.tlsEndpoints!();
     assert.equal(outcomes(await probeEndpoint(endpoint)), { 'TLS 1.0': 'refused', 'TLS 1.1': 'refused', 'TLS 1.2': 'accepted', 'TLS 1.3': 'accepted' });
+  } finally {
+    await executor.close();
+  }
+});
+
+test('server-2025 answers as its stated assumption: TLS 1.0 and 1.1 refused, TLS 1.2 and 1.3 accepted (the facts leave them open; the simulator once took Server 2022\'s row and accepted 1.0 and 1.1)', async () => {
+  const executor = await createSimulatedExecutor(await makeHost('server-2025'));
+  try {
+    for (const endpoint of await executor.tlsEndpoints!()) {
+      assert.equal(outcomes(await probeEndpoint(endpoint)), { 'TLS 1.0': 'refused', 'TLS 1.1': 'refused', 'TLS 1.2': 'accepted', 'TLS 1.3': 'accepted' }, endpoint.name);
+    }
+  } finally {
+    await executor.close();
+  }
+});
+
+test('a host document whose build leaves a served default open and that states none is not served: the error names each default, its fact and what to write', async () => {
+  for (const [preset, open] of [
+    ['server-2025', ['TLS 1.0 Server on build 26100 (schannel.tls10-tls11-default-from-2022, disputed)', 'TLS 1.1 Server on build 26100 (schannel.tls10-tls11-default-from-2022, disputed)', 'TLS 1.3 Server on build 26100 (schannel.protocol-defaults, unknown)']],
+    ['server-2022', ['TLS 1.0 Server on build 20348 (schannel.tls10-tls11-default-from-2022, disputed)', 'TLS 1.1 Server on build 20348 (schannel.tls10-tls11-default-from-2022, disputed)']],
+  ] as const) {
+    const file = await makeHost(preset, (h) => void delete h.schannelDefaults);
+    const executor = await createSimulatedExecutor(file);
+    try {
+      const error = await executor.tlsEndpoints!().then(() => null, (e: Error) => e);
+      assert.ok(error, `${preset}: refused`);
+      assert.match(error!.message, /^the simulated host cannot serve its TLS endpoints: Windows' default for /);
+      for (const line of open) assert.ok(error!.message.includes(line), `${preset}: ${line}`);
+      assert.match(error!.message, /schannelDefaults/);
+      assert.ok(error!.message.includes(`sim:${file}`), 'names the file');
+      // Stated, it is served.
+      await writeHost(file, { ...(await hostOf(file)), schannelDefaults: createPreset(preset).schannelDefaults });
+      assert.is((await executor.tlsEndpoints!()).length, 2, `${preset}: served once stated`);
+    } finally {
+      await executor.close();
+    }
+  }
+});
+
+test('a default the document stops stating while it is served is not guessed: the handshake gets no answer (inconclusive), never accepted', async () => {
+  const file = await makeHost('server-2025');
+  const executor = await createSimulatedExecutor(file);
+  try {
+    const [endpoint] = await executor.tlsEndpoints!();
+    await writeHost(file, { ...(await hostOf(file)), schannelDefaults: undefined });
+    const [v] = await probeEndpoint(endpoint, ['TLS 1.2'], { timeoutMs: 300 });
+    assert.is(v.outcome, 'inconclusive', v.evidence);
   } finally {
     await executor.close();
   }

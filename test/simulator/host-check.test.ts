@@ -112,4 +112,20 @@ test('a host file someone else rewrote between two round trips is checked again 
   await ex.close();
 });
 
+test('schannelDefaults may state only what the facts leave open, with protocols and sides spelt as Windows spells them', () => {
+  const doc = JSON.parse(JSON.stringify(createPreset('server-2016')));
+  // Build 14393: the protocols table settles TLS 1.0 (enabled); a document cannot make it otherwise.
+  doc.schannelDefaults = { 'TLS 1.0': { Server: false } };
+  assert.equal(simHostIssues(doc), [
+    'schannelDefaults.TLS 1.0.Server: the facts settle this default on build 14393 (enabled, schannel.protocol-defaults); a host document states only what they leave open — remove it',
+  ]);
+  doc.schannelDefaults = { 'TLS1.0': { Server: false }, 'TLS 1.1': { server: true }, note: 3 };
+  const issues = simHostIssues(doc).join('\n');
+  assert.match(issues, /schannelDefaults: Unrecognized key: "TLS1\.0"/);
+  assert.match(issues, /schannelDefaults\.TLS 1\.1: Unrecognized key: "server"/);
+  assert.match(issues, /schannelDefaults\.note: Invalid input: expected string/);
+  const open = JSON.parse(JSON.stringify(createPreset('server-2025')));
+  assert.equal(simHostIssues(open), [], 'the open defaults of build 26100 may be stated');
+});
+
 test.run();

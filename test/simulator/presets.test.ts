@@ -9,6 +9,10 @@ import { ORCHESTRATOR_SUPPORTED_OS, type OrchestratorRelease } from '../../src/w
 import { windowsRelease } from '../../src/steps/requirements.js';
 import { compareVersions } from '../../src/steps/judge-sql.js';
 import { TLS13_SQL_SERVER } from '../../src/windows/facts/tls13.js';
+import { TLS10_TLS11_FROM_2022_FACT } from '../../src/windows/facts/schannel.js';
+import { assumptionLines, unmodelledDefaults } from '../../src/simulator/model.js';
+
+const PROTOCOLS = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
 
 test('presets that cannot exist are gone: Orchestrator 2016 on Server 2012, and 32-bit Windows 8.1', () => {
   const names = listPresets().map((p) => p.name);
@@ -49,6 +53,33 @@ test('no preset invents a runtime verdict: the .NET 3.5 evidence is what a serve
   for (const { name } of listPresets()) {
     assert.equal(Object.keys(createPreset(name).dotnet35).sort(), ['file', 'installed', 'version'], name);
   }
+});
+
+test('no preset carries an SCHANNEL protocol value no fact states: a fresh install has no protocol subkey', () => {
+  for (const { name } of listPresets()) {
+    const keys = Object.keys(createPreset(name).registry).filter((k) => k.startsWith(`${PROTOCOLS}\\`));
+    assert.equal(keys, [], name);
+  }
+});
+
+test('a preset states every served default the facts leave open, as a rehearsal assumption naming the fact, and nothing the facts settle', () => {
+  for (const { name } of listPresets()) {
+    const host = createPreset(name);
+    assert.equal(unmodelledDefaults(host), [], `${name}: nothing left for the simulator to make up`);
+    const open = unmodelledDefaults({ os: host.os }).map((o) => o.protocol);
+    const { note, ...stated } = host.schannelDefaults ?? {};
+    assert.equal(Object.keys(stated), open, `${name}: states exactly what is open`);
+    if (open.length > 0) {
+      assert.match(note ?? '', /^Rehearsal assumption, not a fact: /, name);
+      assert.ok(note!.includes(TLS10_TLS11_FROM_2022_FACT.id), `${name}: names the disputed fact`);
+    }
+  }
+  // Windows Server 2025: TLS 1.0/1.1 off (the SQL Server article and the deprecation announcement), TLS 1.3 on (unknown, stated).
+  const s2025 = createPreset('server-2025').schannelDefaults!;
+  assert.equal([s2025['TLS 1.0'], s2025['TLS 1.1'], s2025['TLS 1.3']], [{ Server: false }, { Server: false }, { Server: true }]);
+  assert.match(s2025.note!, /schannel\.protocol-defaults ends at 20348: unknown/);
+  assert.match(assumptionLines(createPreset('server-2025'))[0], /^rehearsal assumption \(schannelDefaults\): TLS 1\.0 Server refused, TLS 1\.1 Server refused, TLS 1\.3 Server accepted — Rehearsal assumption/);
+  assert.equal(assumptionLines(createPreset('server-2016')), [], 'a build the facts settle assumes nothing');
 });
 
 test.run();

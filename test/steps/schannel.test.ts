@@ -42,12 +42,16 @@ test('tls13=disabled manages it on both sides, and a rollback removes what it wr
 });
 
 test('a protocol set to default has its values removed; again, nothing to do; the rollback restores them', async () => {
-  const file = await makeHost('server-2016');
+  // A DisabledByDefault=1 written earlier (by an administrator or a tool), with no Enabled value.
+  const file = await makeHost('server-2016', (h) => {
+    h.registry[`${SCH}\\SSL 2.0`] = {};
+    h.registry[`${SCH}\\SSL 2.0\\Client`] = { DisabledByDefault: { type: 'REG_DWORD', data: 1 } };
+  });
   const runbook = single('windows/schannel', { protocols: { 'SSL 2.0': { Client: 'default' } } });
   const first = await runToEnd(file, { runbook });
   assert.is(first.result.status, 'succeeded', JSON.stringify(first.result.error));
   const removed = (first.result.steps[0].changes as { target: string; field: string; action: string }[]).filter((c) => c.target.includes('SSL 2.0\\Client'));
-  assert.equal(removed.map((c) => c.action), ['delete'], 'the shipped DisabledByDefault=1 goes; Enabled was absent already');
+  assert.equal(removed.map((c) => c.action), ['delete'], 'the DisabledByDefault=1 goes; Enabled was absent already');
   assert.equal((await hostOf(file)).registry[`${SCH}\\SSL 2.0\\Client`], {});
   const again = await runToEnd(file, { runbook });
   assert.not.ok((again.result.steps[0].changes as { target: string }[]).some((c) => c.target.includes('SSL 2.0\\Client')), 'nothing left to change there');

@@ -96,6 +96,8 @@ async function runOnce(source: string, values: RunOptions, checkMode: boolean): 
   const runner = await runnerFor(where, retries);
   const executor = await connect(values.target, { onTarget: values.onTarget === true });
   try {
+    // A rehearsal says what it assumes where the facts leave Windows' behaviour open.
+    if (values.target.startsWith('sim:')) await noteAssumptions(values.target);
     // Parameters are resolved and every step's are checked here, before the target is contacted.
     const run = runner.start(runbook, { executor, params, checkMode, target: targetSpec(values.target) });
     const result = await follow(run, outputMode(values.json === true), where.stateDir);
@@ -118,3 +120,9 @@ export const run: RunbookCommand = { name: 'run', declare: () => declare('run') 
  * ```
  */
 export const plan: RunbookCommand = { name: 'plan', declare: () => declare('plan') };
+
+/** Writes on stderr what a simulated host assumes (its `schannelDefaults`), before its plan or run. */
+async function noteAssumptions(target: string): Promise<void> {
+  const [{ readHost }, { assumptionLines }, { notice }] = await Promise.all([import('../../simulator/executor.js'), import('../../simulator/model.js'), import('../notice.js')]);
+  for (const line of assumptionLines(await readHost(resolve(target.slice(4))))) notice(`${target}: ${line}\n`);
+}

@@ -11,7 +11,7 @@ import { readHost, writeHost } from '../../simulator/executor.js';
 import { serveEndpoints } from '../../simulator/endpoints.js';
 import { serveWinrm } from '../../simulator/winrm-listener.js';
 import { createPreset, listPresets } from '../../simulator/presets.js';
-import type { SimHostState } from '../../simulator/model.js';
+import { assumptionLines, type SimHostState } from '../../simulator/model.js';
 import { ExitCode } from '../exit-codes.js';
 import { Option } from 'commander';
 import { act, commandNamed, commonOptions, wholeNumber, type RunbookCommand } from '../args.js';
@@ -127,6 +127,7 @@ async function create(values: { preset: string; out: string; downtimeMs?: number
   await refuseOverwrite([resolve(values.out)], values.force === true);
   await writeHost(resolve(values.out), host);
   process.stdout.write(`created ${values.out}: ${host.os.caption} (${values.preset})\n`);
+  for (const line of assumptionLines(host)) process.stdout.write(`  ${line}\n`);
   return ExitCode.ok;
 }
 
@@ -144,6 +145,8 @@ async function capture(values: { target: string; out: string; mask?: boolean; fo
   await writeHost(resolve(values.out), host);
   const masked = values.mask ? ', names masked' : '';
   process.stdout.write(`captured ${values.out}: ${host.os.caption} (${Object.keys(host.registry).length} registry keys, ${executor.roundTrips} round trip(s), read operations only${masked})\n`);
+  // A capture reads values, never Windows' defaults: where the facts leave one open, the user states it.
+  for (const line of assumptionLines(host)) process.stdout.write(`  ${line}\n`);
   return ExitCode.ok;
 }
 
@@ -151,7 +154,7 @@ async function serve(_values: object, positionals: string[]): Promise<number> {
   const file = resolve(positionals[0]);
   const host = await readHost(file);
   if (!host.endpoints?.length) throw new ValidationError(`the simulated host ${positionals[0]} has no TLS endpoints`, [], { hint: 'add "endpoints": [{ "name": "winrm-https", "port": 5986 }] to the file' });
-  const served = await serveEndpoints(() => readHost(file));
+  const served = await serveEndpoints(() => readHost(file), { where: positionals[0] });
   const winrm = await serveWinrm(() => readHost(file), { hostFile: file, write: (h) => writeHost(file, h) });
   process.stdout.write(`${JSON.stringify({ endpoints: served.endpoints.map((e) => ({ name: e.name, host: e.host, port: e.port })) })}\n`);
   process.stdout.write(`winrm-http ${winrm.http}\nwinrm-https ${winrm.https} sha256:${winrm.certificateSha256}\n`);
