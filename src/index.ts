@@ -34,7 +34,8 @@ export type { SimulatedExecutorOptions, SimulatedExecutor } from './simulator/ex
 export type { SimHostState, SimFault } from './simulator/model.js';
 export { createPreset, listPresets } from './simulator/presets.js';
 export { bundledStepKinds } from './steps/index.js';
-export { renderUndoReg, renderUndoPowerShell } from './windows/undo-files.js';
+export { renderUndoReg, renderUndoPowerShell, undoOfValues, mergeUndo } from './windows/undo-files.js';
+export type { RegistryUndo, UndoValue, UndoKey } from './windows/undo-files.js';
 export { WINDOWS_FACTS, factById, defineFact } from './windows/facts/index.js';
 export type { WindowsFact, FactSource, FactProof, FactStatus } from './windows/facts/index.js';
 export type { RegistryPrior } from './windows/undo-files.js';

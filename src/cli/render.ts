@@ -30,7 +30,7 @@ function show(v: unknown): string {
 
 export function describeChange(c: Change): string {
   const mark = c.action === 'create' ? green('+') : c.action === 'delete' ? red('-') : yellow('~');
-  return `${mark} ${c.target} ${c.field}: ${show(c.before)} → ${show(c.after)}${c.type ? dim(`  [${c.type}]`) : ''}`;
+  return `${mark} ${c.target} ${c.field}: ${show(c.before)} → ${show(c.after)}${c.type ? dim(`  [${c.type}]`) : ''}${c.maybe ? yellow('  (may have been written)') : ''}`;
 }
 
 /** The closing summary for people. */

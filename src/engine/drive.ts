@@ -28,7 +28,8 @@ import { DEFAULT_COMPENSATION_BUDGET_MS, compensateSteps } from './saga.js';
 import { createMasker, journaledRecord, secretFree, type Masker } from './secrets.js';
 import { checkStepParams } from './step-params.js';
 import { SuspendSignal, takeCounters, type RuntimeServices } from './step-runtime.js';
-import { isDoneStatus, type AwaitingReason, type Change, type Json, type RunResult, type RunStatus, type StepStatus } from './types.js';
+import { isDoneStatus, statusAllows, type AwaitingReason, type Change, type Json, type RunResult, type RunStatus, type StepStatus } from './types.js';
+import { remainingOf } from './undo-set.js';
 
 /** How many drives may start from the same position before the run needs an operator. */
 export const MAX_RESUMES_WITHOUT_PROGRESS = 3;
@@ -154,7 +155,10 @@ function refuseOrResult(run: OpenRun, options: DriveOptions): RunResult | null {
   if (options.mode === 'rollback') {
     const refuse = (why: string, hint: string) => new RunStateError('NOT_RESUMABLE', `run ${runId} ${why}`, { hint });
     if (started.checkMode) throw refuse('is a plan: it changed nothing', 'nothing to roll back');
-    if (state.ended && state.ended.status !== 'succeeded') throw refuse(`is ${state.ended.status}`, 'only a succeeded or unfinished run can be rolled back');
+    // A run whose rollback failed may be rolled back again: the undos that failed are retried.
+    if (state.ended && state.ended.status !== 'succeeded' && state.ended.status !== 'rollback-failed') {
+      throw refuse(`is ${state.ended.status}`, 'only a succeeded or unfinished run, or one whose rollback failed, can be rolled back');
+    }
     return null;
   }
   return state.ended ? resultOf(state, options.stateDir) : null;
@@ -199,10 +203,14 @@ async function startSegment(run: OpenRun, options: DriveOptions): Promise<DriveE
 
 /** Journals how this drive ends, and tells the listeners the run's result. */
 async function endDrive(run: OpenRun, end: DriveEnd): Promise<RunResult> {
+  // What is still changed, exactly, as the step kinds read it from the journal: recorded with the end,
+  // so that every reader of the run (status, a worker, a fleet) lists the same as the report.
+  const status = end.kind === 'suspended' ? 'awaiting-resume' : end.status;
+  const remaining = statusAllows(status, 'remaining') && !run.started.checkMode ? { remaining: remainingOf(replay(run.journal.records), run.kinds) } : {};
   if (end.kind === 'suspended') {
-    await run.journal.append({ type: 'run.suspended', reason: end.signal.reason, awaiting: end.signal.awaiting });
+    await run.journal.append({ type: 'run.suspended', reason: end.signal.reason, awaiting: end.signal.awaiting, ...remaining });
   } else {
-    await run.journal.append({ type: 'run.ended', status: end.status, ...(end.error ? { error: end.error } : {}), ...(end.reason ? { reason: end.reason } : {}) });
+    await run.journal.append({ type: 'run.ended', status: end.status, ...(end.error ? { error: end.error } : {}), ...(end.reason ? { reason: end.reason } : {}), ...remaining });
   }
   // How the drive ended is on disk before anyone is told.
   await run.journal.durable?.();
@@ -286,7 +294,13 @@ function backupSaver(run: OpenRun, runDir: string): (name: string, content: stri
 
 /** `runbook rollback`: the saga starts from the last step that ran, unless one is under way. */
 async function startOperatorSaga(run: OpenRun, options: DriveOptions): Promise<null> {
-  if (run.state.saga) return null;
+  const { saga, ended } = run.state;
+  if (saga && ended?.status === 'rollback-failed') {
+    // Its undos failed: a saga started again from the same step retries those that failed.
+    await startSaga(run, { failedIndex: saga.failedIndex, reason: 'operator', force: Boolean(options.force) });
+    return null;
+  }
+  if (saga) return null;
   const failedIndex = run.state.steps.reduce((last, st, i) => (st.snapshot !== undefined ? i : last), -1);
   await startSaga(run, { failedIndex, reason: 'operator', force: Boolean(options.force) });
   return null;

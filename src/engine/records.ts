@@ -5,6 +5,7 @@
  */
 import type { ErrorRecord } from '../errors.js';
 import type { RunbookDefinition } from './runbook.js';
+import type { RegistryUndo } from '../windows/undo-files.js';
 import type { AwaitingReason, Change, Json, RunStatus, StepMachineContext, StepStatus } from './types.js';
 
 /**
@@ -101,9 +102,12 @@ export type StepCompensated = {
   detail: string;
   changes: Change[];
   error?: ErrorRecord;
+  /** A failed undo: the registry changes it could not undo. */
+  left?: RegistryUndo;
 } & StepCounters;
-export type RunSuspended = { type: 'run.suspended'; reason: string; awaiting: AwaitingReason };
-export type RunEnded = { type: 'run.ended'; status: RunStatus; error?: ErrorRecord; reason?: string };
+/** `remaining`: what the run changed and has not undone, as the step kinds tell it from the journal (absent: nothing). */
+export type RunSuspended = { type: 'run.suspended'; reason: string; awaiting: AwaitingReason; remaining?: Change[] };
+export type RunEnded = { type: 'run.ended'; status: RunStatus; error?: ErrorRecord; reason?: string; remaining?: Change[] };
 
 /** Every record a run's journal holds. */
 export type Entry =

@@ -3,6 +3,7 @@
  */
 import { InternalError, JournalError, type ErrorRecord } from '../errors.js';
 import { outcomeOf } from './outcome.js';
+import { stepChangesLeft } from './undo-set.js';
 import type { JournalRecord } from './run-store.js';
 import { JOURNAL_FORMAT, settledFromSnapshot, type Entry, type JournaledStep, type RunStartedRecord, type StepCounters } from './records.js';
 import { selectSteps, type RunbookDefinition } from './runbook.js';
@@ -22,6 +23,8 @@ export interface StepState {
   output: Json;
   error?: ErrorRecord;
   compensation?: StepResult['compensation'];
+  /** The failed undo a saga started again retries (`compensation` is cleared for it). */
+  retryUndo?: StepResult['compensation'];
   roundTrips: number;
   pollRoundTrips: number;
   retries: number;
@@ -34,8 +37,8 @@ export interface RunState {
   steps: StepState[];
   memos: Map<string, Json>;
   saga: { failedIndex: number; reason: 'failure' | 'cancel' | 'operator'; force: boolean; error?: ErrorRecord; seq: number } | null;
-  ended: { status: RunStatus; error?: ErrorRecord; reason?: string; at: string } | null;
-  suspended: { reason: string; awaiting: AwaitingReason } | null;
+  ended: { status: RunStatus; error?: ErrorRecord; reason?: string; at: string; remaining?: Change[] } | null;
+  suspended: { reason: string; awaiting: AwaitingReason; remaining?: Change[] } | null;
   /** Each drive: where it started, and why it stopped when it stopped to wait. */
   segments: { position: string; resume: boolean; awaiting?: AwaitingReason }[];
   backups: string[];
@@ -138,13 +141,20 @@ export function replay(records: readonly JournalRecord[], runbookOf: (recorded: 
       }
       case 'step.compensated': {
         const step = stepAt(state, r.index, r.seq);
-        step.compensation = { status: r.status, detail: r.detail, changes: r.changes, error: r.error };
+        step.compensation = { status: r.status, detail: r.detail, changes: r.changes, error: r.error, ...(r.left ? { left: r.left } : {}) };
         step.status = r.status;
         addCounters(step, r);
         break;
       }
       case 'saga.started':
-        state.saga = { failedIndex: r.failedIndex, reason: r.reason, force: Boolean(r.force), error: r.error, seq: r.seq };
+        // A saga started again (`runbook rollback` of a run whose rollback failed) retries the undos that
+        // failed: their steps are to be compensated again, from what the failed undo left.
+        for (const st of state.steps) {
+          if (st.compensation?.status !== 'compensation-failed') continue;
+          st.retryUndo = st.compensation;
+          st.compensation = undefined;
+        }
+        state.saga = { failedIndex: r.failedIndex, reason: r.reason, force: Boolean(r.force), error: state.saga?.error ?? r.error, seq: r.seq };
         state.ended = null;
         break;
       case 'file.saved':
@@ -152,13 +162,13 @@ export function replay(records: readonly JournalRecord[], runbookOf: (recorded: 
         break;
       case 'run.suspended': {
         const awaiting: AwaitingReason = r.awaiting ?? 'target-restart';
-        state.suspended = { reason: r.reason, awaiting };
+        state.suspended = { reason: r.reason, awaiting, ...(r.remaining ? { remaining: r.remaining } : {}) };
         const segment = state.segments[state.segments.length - 1];
         if (segment) segment.awaiting = awaiting;
         break;
       }
       case 'run.ended':
-        state.ended = { status: r.status, error: r.error, reason: r.reason, at: r.at };
+        state.ended = { status: r.status, error: r.error, reason: r.reason, at: r.at, ...(r.remaining ? { remaining: r.remaining } : {}) };
         state.suspended = null;
         break;
       default: {
@@ -205,7 +215,10 @@ export function resultOf(state: RunState, stateDir: string): RunResult {
     endedAt: st.endedAt,
   }));
   const status: RunStatus = state.ended?.status ?? (state.suspended ? 'awaiting-resume' : 'running');
-  const remaining = statusAllows(status, 'remaining') && !s.checkMode ? remainingChanges(state) : undefined;
+  // As the drive that ended (or suspended) it recorded, from its step kinds; a run under way, or one
+  // whose driver died, by the changes its steps reported.
+  const recorded = state.ended?.remaining ?? state.suspended?.remaining;
+  const remaining = statusAllows(status, 'remaining') && !s.checkMode ? (recorded ?? remainingChanges(state)) : undefined;
   const rebootRequired = steps.some((st) => {
     const out = st.output as { rebootRequired?: boolean } | null;
     return Boolean(out && typeof out === 'object' && out.rebootRequired);
@@ -238,15 +251,10 @@ export function resultOf(state: RunState, stateDir: string): RunResult {
 }
 
 /**
- * The changes a run made that are still on the target as far as its journal knows: those of every
- * step that captured its prior state (and so may have acted) and was not compensated.
+ * The changes a run made that are still on the target as far as its journal knows, without its step
+ * kinds (a run under way, or whose driver died): those of every step that captured its prior state (and
+ * so may have acted) and was not compensated. A drive that ends records the exact list (`undo-set.ts`).
  */
 export function remainingChanges(state: RunState): Change[] {
-  const out: Change[] = [];
-  state.steps.forEach((st, index) => {
-    if (!state.memos.has(`${index}:capture`) || st.compensation?.status === 'compensated') return;
-    const planned = st.snapshot?.context.plan?.changes;
-    out.push(...(st.changes.length > 0 ? st.changes : (planned ?? [])));
-  });
-  return out;
+  return state.steps.flatMap((_, index) => stepChangesLeft(state, index));
 }

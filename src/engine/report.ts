@@ -4,7 +4,8 @@
  */
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/write-atomic.js';
-import { renderUndoPowerShell, renderUndoReg, type RegistryPrior } from '../windows/undo-files.js';
+import { isEmptyUndo, renderUndoPowerShell, renderUndoReg } from '../windows/undo-files.js';
+import { runUndo } from './undo-set.js';
 import type { JournalRecord } from './run-store.js';
 import type { StepKindRegistry } from './kinds.js';
 import { replay } from './replay.js';
@@ -16,8 +17,9 @@ const NOTHING_LEFT = new Set(['planned', 'rolled-back', 'cancelled', 'unreachabl
 
 /**
  * Writes `undo.reg` and `undo.ps1` into the run directory when the run may have left changes on the
- * target: the prior state of every value captured by a step that was not compensated. Returns their
- * paths, or null when there is nothing to undo.
+ * target: the prior state of every value the run wrote (or may have written) and has not undone, and
+ * the keys it created (`undo-set.ts`: the same as the result's `remaining`). Returns their paths, or
+ * null when there is nothing to undo.
  */
 export async function writeUndoFiles(
   result: RunResult,
@@ -26,20 +28,13 @@ export async function writeUndoFiles(
   runDir: string,
 ): Promise<{ reg: string; powershell: string } | null> {
   if (NOTHING_LEFT.has(result.status) || result.checkMode) return null;
-  const state = replay(records);
-  const priors: RegistryPrior[] = [];
-  state.steps.forEach((st, index) => {
-    if (st.compensation?.status === 'compensated') return;
-    const capture = state.memos.get(`${index}:capture`);
-    const kind = kinds.has(state.started.runbook.steps[index].uses) ? kinds.get(state.started.runbook.steps[index].uses) : undefined;
-    if (capture !== undefined && kind?.registryPriors) priors.push(...kind.registryPriors(capture));
-  });
-  if (priors.length === 0) return null;
+  const undo = runUndo(replay(records), kinds);
+  if (isEmptyUndo(undo)) return null;
   const title = `run ${result.runId} (${result.runbook}) on ${result.target}, ${result.status}`;
   const reg = join(runDir, 'undo.reg');
   const powershell = join(runDir, 'undo.ps1');
-  await writeFileAtomic(reg, renderUndoReg(priors, title));
-  await writeFileAtomic(powershell, renderUndoPowerShell(priors, title));
+  await writeFileAtomic(reg, renderUndoReg(undo, title));
+  await writeFileAtomic(powershell, renderUndoPowerShell(undo, title));
   return { reg, powershell };
 }
 
@@ -50,7 +45,7 @@ function cell(value: Json | undefined): string {
 }
 
 function changeRows(changes: readonly Change[]): string[] {
-  return changes.map((c) => `| ${cell(c.target)} | ${cell(c.field)} | ${cell(c.before)} | ${cell(c.after)} | ${c.type ?? ''} | ${c.action} |`);
+  return changes.map((c) => `| ${cell(c.target)} | ${cell(c.field)} | ${cell(c.before)} | ${cell(c.after)} | ${c.type ?? ''} | ${c.action}${c.maybe ? ' (may have been written)' : ''} |`);
 }
 
 const HEADER = ['| key | value | before | after | type | action |', '| --- | --- | --- | --- | --- | --- |'];

@@ -11,6 +11,7 @@ import { runStep, type StepScope } from './run-step.js';
 import { takeCounters, type RuntimeServices, type SuspendSignal } from './step-runtime.js';
 import type { Change, RunStatus } from './types.js';
 import { ROLLED_BACK_ON_REQUEST } from './outcome.js';
+import type { RegistryUndo } from '../windows/undo-files.js';
 
 /** How long a saga may keep calling the target, unless the runner sets another budget. */
 export const DEFAULT_COMPENSATION_BUDGET_MS = 15 * 60_000;
@@ -65,9 +66,9 @@ export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
     events.emit('step:compensation', { runId, stepId, index, status: 'compensating', detail: '' });
     const undone = await undoStep(stepScope, index);
     if (undone.kind === 'suspended') return undone;
-    const { status, detail, changes, error } = undone;
+    const { status, detail, changes, error, left } = undone;
     if (status !== 'compensated') allCompensated = false;
-    await journal.append({ type: 'step.compensated', index, stepId, status, detail, changes, ...(error ? { error } : {}), ...takeCounters(services, index) });
+    await journal.append({ type: 'step.compensated', index, stepId, status, detail, changes, ...(error ? { error } : {}), ...(left ? { left } : {}), ...takeCounters(services, index) });
     events.emit('step:compensation', { runId, stepId, index, status, detail });
   }
   if (!allCompensated) {
@@ -75,7 +76,7 @@ export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
     return {
       kind: 'ended',
       status: 'rollback-failed',
-      reason: `${why}; the report lists what is still changed on the target, and undo.reg / undo.ps1 in the run directory restore it from the console`,
+      reason: `${why}; the report lists what is still changed on the target, and undo.reg / undo.ps1 in the run directory restore it from the console; once the cause is fixed, runbook rollback ${runId} retries the undos that failed`,
     };
   }
   if (saga.reason === 'operator') return { kind: 'ended', status: 'rolled-back', reason: ROLLED_BACK_ON_REQUEST };
@@ -84,7 +85,7 @@ export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
 
 /** How one undo went: its status, what it says and restored, its error; or the drive suspended. */
 type Undone =
-  | { kind: 'undone'; status: 'compensated' | 'compensation-failed'; detail: string; changes: Change[]; error?: ErrorRecord }
+  | { kind: 'undone'; status: 'compensated' | 'compensation-failed'; detail: string; changes: Change[]; error?: ErrorRecord; left?: RegistryUndo }
   | { kind: 'suspended'; signal: SuspendSignal };
 
 /** Compensates one step. Its failure is recorded, never thrown — except a lost lease, which stops the saga. */
@@ -95,7 +96,8 @@ async function undoStep(scope: StepScope, index: number): Promise<Undone> {
     const detail = outcome.context.compensation?.detail ?? '';
     const changes = outcome.context.compensation?.changes ?? [];
     if (outcome.status === 'compensated') return { kind: 'undone', status: 'compensated', detail, changes };
-    return { kind: 'undone', status: 'compensation-failed', detail, changes, error: { name: 'StepError', code: 'COMPENSATION_FAILED', message: detail } };
+    const left = outcome.context.compensation?.left;
+    return { kind: 'undone', status: 'compensation-failed', detail, changes, error: { name: 'StepError', code: 'COMPENSATION_FAILED', message: detail }, ...(left ? { left } : {}) };
   } catch (caught) {
     if ((caught as { code?: string }).code === 'FENCED') throw caught;
     const error = toErrorRecord(caught);

@@ -196,6 +196,9 @@ export function hostStep(o: HostStepOptions): Promise<StepOutcome> {
     // The step was interrupted mid-way (an operator rolls back a run that waits): undo from where it
     // stood without running the rest of its forward part.
     journaled = { value: 'failed', context: journaled.context, children: [] };
+  } else if (journaled && o.mode === 'compensate' && journaled.value === 'compensation-failed' && st.retryUndo && !st.compensation) {
+    // A saga started again retries the undo that failed (it is safe to run twice).
+    journaled = { value: 'failed', context: { ...journaled.context, compensation: null }, children: [] };
   }
   const input = { stepId: o.stepId, index: o.index, params: st.params ?? null, checkMode: o.checkMode };
   // A restored state re-invokes the actor under way: that side effect runs again (each is safe to).

@@ -18,7 +18,7 @@ import type { StepRuntime } from './step-runtime.js';
 import type { HostOp } from '../executors/types.js';
 import type { Compensation, Json, StepMachineContext, StepMachineInput, StepPlan, Verification } from './types.js';
 import type { DeclaredWrite } from '../windows/registry.js';
-import type { RegistryPrior } from '../windows/undo-files.js';
+import type { RegistryPrior, UndoValue } from '../windows/undo-files.js';
 
 export type { DeclaredWrite } from '../windows/registry.js';
 export type { Compensation, StepMachineContext, StepMachineInput, Verification } from './types.js';
@@ -70,6 +70,15 @@ export interface StepKindDefinition<P, O extends Json = Json, D extends Json | u
    * console when the saga could not reach the target.
    */
   registryPriors?(priors: C): RegistryPrior[];
+  /**
+   * The registry values the step wrote — its results hold their answers — or may have written (a write
+   * sent whose answer is not in the journal: `maybe`), each with its prior: what is still changed while
+   * the step is not compensated, and what `remaining`, `undo.reg` and `undo.ps1` list. A kind that
+   * writes registry values declares it; the run's report then lists exactly these for the step, not its
+   * planned changes. `plan` and `results` are the step's as journaled (null and empty before its first
+   * phase); `status` is where the step stood.
+   */
+  registryWrites?(args: { priors: C; plan: PlanOf<D> | null; results: Record<string, Json>; status: string; runId: string }): UndoValue[];
   /** With nothing to change, still run verify (checks that must pass every time). */
   verifyWhenUnchanged?: boolean;
   /** Compensate after all other steps (a restart must follow the values it makes effective). */
@@ -260,7 +269,11 @@ function buildMachine(kind: string, phaseNames: readonly string[], verifyWhenUnc
           onError: {
             target: 'compensation-failed',
             actions: assign({
-              compensation: ({ event }) => ({ detail: toErrorRecord(event.error).message, changes: [] }),
+              // An undo that failed part-way says what it did and what it could not undo (`UndoFailure`).
+              compensation: ({ event }) => {
+                const partial = (event.error as { undone?: Compensation } | null)?.undone;
+                return { detail: toErrorRecord(event.error).message, changes: partial?.changes ?? [], ...(partial?.left ? { left: partial.left } : {}) };
+              },
               error: ({ context, event }) => context.error ?? toErrorRecord(event.error),
             }),
           },

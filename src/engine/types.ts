@@ -2,6 +2,7 @@
  * Data types of runs, steps and their results. Everything here survives JSON round trips.
  */
 import type { ErrorRecord } from '../errors.js';
+import type { RegistryUndo } from '../windows/undo-files.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -106,6 +107,11 @@ export interface Change {
   /** Value type before → after, e.g. `REG_SZ → REG_DWORD`. */
   type?: string;
   action: 'create' | 'update' | 'delete' | 'retype' | 'restore' | 'run' | 'keep';
+  /**
+   * In `remaining`: the write was sent but its answer is not in the journal (the run was cut, or its
+   * batch failed, first), so it may or may not have been made; undoing it is harmless either way.
+   */
+  maybe?: boolean;
 }
 
 /** What a step's plan phase decided. */
@@ -127,7 +133,7 @@ export interface StepResult {
   changes: Change[];
   output: Json;
   error?: ErrorRecord;
-  compensation?: { status: 'compensated' | 'compensation-failed'; detail: string; changes: Change[]; error?: ErrorRecord };
+  compensation?: { status: 'compensated' | 'compensation-failed'; detail: string; changes: Change[]; error?: ErrorRecord; left?: RegistryUndo };
   roundTrips: number;
   pollRoundTrips: number;
   retries: number;
@@ -270,8 +276,11 @@ export function fitsStatus(r: RunResultFields): r is RunResult {
   return allowed && (r.status !== 'awaiting-resume' || r.awaiting !== undefined);
 }
 
-/** What an undo reports. */
-export type Compensation = { detail: string; changes: Change[] };
+/**
+ * What an undo did: `changes` it made; `left`, when it failed part-way, the registry changes it could
+ * not undo (the rest of the step's changes are undone).
+ */
+export type Compensation = { detail: string; changes: Change[]; left?: RegistryUndo };
 
 /**
  * The context of a step machine (`step-kind.ts`); JSON only, so that it persists. `observed` is kept only until the

@@ -117,6 +117,8 @@ export const backupStep = defineStepKind({
   capture: async ({ observed }) => observed.observed,
   // For undo.reg: every value as it was before the run.
   registryPriors: (priors) => (Array.isArray(priors) ? priors : []),
+  // It reads the values and exports keys to files; it writes no registry value.
+  registryWrites: () => [],
   phases: [
     {
       name: 'export',

@@ -19,7 +19,7 @@ import { readBatch } from '../executors/read-batch.js';
 import { PROCEDURE_SYSTEM_DEFAULT_TLS } from '../windows/facts/procedure.js';
 import { ORCHESTRATOR_SERVICES } from '../windows/facts/orchestrator.js';
 import { RESTART_MARKER_READ, registryRead } from './host-reads.js';
-import { applyWrites, planWrites, toObserved, verifyWrites, type ObservedValue } from './registry/values.js';
+import { applyWrites, planWrites, toObserved, verifyWrites, writtenValues, type ObservedValue } from './registry/values.js';
 import { leftByStep, restorePriors } from './registry/restore.js';
 import { absentServices, serviceList, type ServiceState } from './service-list.js';
 
@@ -142,6 +142,7 @@ export const ipVerifyStep = defineStepKind({
       output: { fixed, services: data.services, absentServices: absentServices(data.services), protocolsInEffect: data.inEffect },
     };
   },
-  compensate: ({ rt, priors, results }) => restorePriors(rt, priors, leftByStep(results)),
+  compensate: ({ rt, priors, plan, results }) => restorePriors(rt, plan?.data.fixed ? writtenValues([IP_WRITE], priors, results) : [], leftByStep(results)),
   registryPriors: (priors) => (Array.isArray(priors) ? priors : []),
+  registryWrites: ({ priors, plan, results }) => (plan?.data.fixed && Array.isArray(priors) ? writtenValues([IP_WRITE], priors, results) : []),
 });

@@ -9,7 +9,7 @@ import { StepError } from '../errors.js';
 import type { DeclaredWrite, HandlerArgs, StepKindDefinition } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
 import * as z from '../util/zod.js';
-import { applyWrites, observe, pendingWrites, registryPlan, satisfies, verifyWrites, type ObservedValue } from './registry/values.js';
+import { applyWrites, observe, pendingWrites, registryPlan, satisfies, verifyWrites, writtenValues, type ObservedValue } from './registry/values.js';
 import { leftByStep, restorePriors } from './registry/restore.js';
 
 /** The outputs every registry step publishes. */
@@ -72,6 +72,7 @@ export function defineRegistryStep<P>(options: RegistryStepOptions<P>): StepKind
     params: options.params,
     outputs: z.extend(registryStepOutputs, options.publishes ?? {}),
     registryPriors: (priors) => (Array.isArray(priors) ? priors : []),
+    registryWrites: ({ priors, plan, results }) => (plan && Array.isArray(priors) ? writtenValues(plan.data.writes, priors, results) : []),
     declares: (args) => options.writes(args),
     ...(options.reads ? { reads: options.reads } : {}),
     async probe(args) {
@@ -112,6 +113,6 @@ export function defineRegistryStep<P>(options: RegistryStepOptions<P>): StepKind
         output: { ...published, changed: written, rebootRequired: options.rebootOnChange && written > 0 },
       };
     },
-    compensate: ({ rt, priors, results }) => restorePriors(rt, priors, leftByStep(results)),
+    compensate: ({ rt, priors, plan, results }) => restorePriors(rt, plan ? writtenValues(plan.data.writes, priors, results) : [], leftByStep(results)),
   };
 }

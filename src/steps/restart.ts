@@ -379,6 +379,16 @@ export const restartStep = defineStepKind({
     const key = priors.markerKey ?? { exists: true, existingAncestor: RESTART_MARKER.key };
     return [{ ...RESTART_MARKER, keyExists: key.exists, existingAncestor: key.existingAncestor, value: priors.marker === null ? null : { type: 'REG_SZ', data: priors.marker } }];
   },
+  // The marker: set by the restart phase (its answer is not kept: may have been, until the step
+  // succeeded), and deleted by verify once the restart happened.
+  registryWrites: ({ priors, status, runId }) => {
+    if (priors?.marker === undefined) return [];
+    const key = priors.markerKey ?? { exists: true, existingAncestor: RESTART_MARKER.key };
+    const prior = { ...RESTART_MARKER, keyExists: key.exists, existingAncestor: key.existingAncestor, value: priors.marker === null ? null : { type: 'REG_SZ' as const, data: priors.marker } };
+    if (status === 'succeeded') return prior.value ? [{ ...prior, wrote: null }] : [];
+    const owed = `owed by run ${runId}`;
+    return priors.marker === owed ? [] : [{ ...prior, wrote: { type: 'REG_SZ', data: owed }, maybe: true }];
+  },
   phases: [
     {
       name: 'restart',

@@ -1,8 +1,10 @@
 /**
  * The files an operator runs on the target's console when a rollback could not reach it: `undo.reg`
  * (for `reg import` or a double click) and `undo.ps1` (the same, for PowerShell 5.1 or 7). Both put
- * back the prior value of every registry value a run may have changed, delete the values that did not
- * exist before, and delete the keys the run created.
+ * back the prior value of every registry value the run wrote and has not undone (or may have written:
+ * its write has no answer in the journal), and delete the values that did not exist before; `undo.ps1`
+ * then deletes the keys the run created when they are empty, `undo.reg` lists them (it cannot delete a
+ * key only when empty).
  *
  * Keys are HKLM paths in a registry view; the 32-bit view of `SOFTWARE\X` is `SOFTWARE\Wow6432Node\X`
  * on the 64-bit Windows that Orchestrator runs on (Windows Server 2008 R2 and later are 64-bit only).
@@ -38,14 +40,86 @@ export function createdKeys(prior: RegistryPrior): string[] {
   return keys;
 }
 
-/** The first capture of each value wins: it is the state before the run. */
-function distinct(priors: readonly RegistryPrior[]): RegistryPrior[] {
-  const seen = new Map<string, RegistryPrior>();
-  for (const p of priors) {
-    const id = `${p.view}|${p.key.toLowerCase()}|${p.name.toLowerCase()}`;
-    if (!seen.has(id)) seen.set(id, p);
+/**
+ * One value a run wrote, or may have written, with its prior (the state before the run) and what the
+ * run wrote (`wrote`; null: it deleted the value). `maybe`: the write was sent but no answer of it is in
+ * the journal (the run was cut, or the batch failed, before the answer), so it may or may not have been
+ * made — undoing it is harmless either way: its undo puts back what was there before.
+ */
+export type UndoValue = RegistryPrior & { wrote: RegistryValue | null; maybe?: true };
+
+/** A key a run created (or may have created, `maybe`): undone by deleting it when it is empty. */
+export type UndoKey = { view: RegistryView; key: string; maybe?: true };
+
+/**
+ * What is left of a run's registry changes: the values to put back and the keys to delete when empty
+ * (deepest first). `remaining`, `undo.reg` and `undo.ps1` are all made from it.
+ */
+export type RegistryUndo = { values: UndoValue[]; keys: UndoKey[] };
+
+/**
+ * The undo of values written: the values, and the keys their writes created.
+ *
+ * @example
+ * ```ts
+ * undoOfValues([{ view: '64', key: 'SOFTWARE\\X\\Y', name: 'A', keyExists: false, existingAncestor: 'SOFTWARE', value: null, wrote: { type: 'REG_DWORD', data: 1 } }]);
+ * // keys: SOFTWARE\X\Y, then SOFTWARE\X
+ * ```
+ */
+export function undoOfValues(values: readonly UndoValue[]): RegistryUndo {
+  return mergeUndo([{ values: [...values], keys: values.flatMap((v) => createdKeys(v).map((key) => ({ view: v.view, key, ...(v.maybe ? { maybe: true as const } : {}) }))) }]);
+}
+
+/**
+ * Several undos as one: each value once (the first wins: the earliest step's prior is the state before
+ * the run), each key once (made certain when any part is), keys deepest first.
+ *
+ * @example
+ * ```ts
+ * mergeUndo([stepOne, stepTwo]); // each a RegistryUndo
+ * ```
+ */
+export function mergeUndo(parts: readonly RegistryUndo[]): RegistryUndo {
+  const values = new Map<string, UndoValue>();
+  const keys = new Map<string, UndoKey>();
+  for (const part of parts) {
+    for (const v of part.values) {
+      const id = `${v.view}|${v.key.toLowerCase()}|${v.name.toLowerCase()}`;
+      const seen = values.get(id);
+      if (!seen) values.set(id, v);
+      else if (seen.maybe && !v.maybe) values.set(id, { ...seen, wrote: v.wrote, maybe: undefined });
+    }
+    for (const k of part.keys) {
+      const id = `${k.view}|${k.key.toLowerCase()}`;
+      const seen = keys.get(id);
+      if (!seen || (seen.maybe && !k.maybe)) keys.set(id, k.maybe ? k : { view: k.view, key: k.key });
+    }
   }
-  return [...seen.values()];
+  const clean = (v: UndoValue): UndoValue => {
+    const { maybe, ...rest } = v;
+    return maybe ? { ...rest, maybe } : rest;
+  };
+  return {
+    values: [...values.values()].map(clean),
+    keys: [...keys.values()].sort((a, b) => backslashesIn(b.key) - backslashesIn(a.key) || byCodeUnit(a.key, b.key)),
+  };
+}
+
+/** True when nothing is left to undo. */
+export function isEmptyUndo(undo: RegistryUndo): boolean {
+  return undo.values.length === 0 && undo.keys.length === 0;
+}
+
+/** How a key is shown to people: `HKLM\SOFTWARE\...` with its view. */
+export function displayRegistryKey(view: RegistryView, key: string): string {
+  return `HKLM\\${key} (${view}-bit view)`;
+}
+
+/** How a value's data is shown to people: a DWORD in hex and decimal, other data as it is. */
+export function displayRegistryValue(value: RegistryValue | null): string | string[] | null {
+  if (!value) return null;
+  if (value.type === 'REG_DWORD') return `0x${value.data.toString(16).padStart(8, '0')} (${value.data})`;
+  return value.data;
 }
 
 /**
@@ -57,45 +131,47 @@ function byCodeUnit(a: string, b: string): number {
 }
 
 /**
- * Renders `undo.reg`: per key, the prior values (and `"name"=-` for values that were absent), then
- * `[-…]` for the keys the run created, deepest first.
+ * Renders `undo.reg`: per key, the prior values (and `"name"=-` for values that were absent), each value
+ * the run wrote or may have written and nothing else. A `.reg` file cannot delete a key only when it is
+ * empty, and `[-…]` deletes a key's whole tree, with whatever someone added to it since the run: the
+ * keys the run created are therefore not deleted here but listed in comments (their values are deleted,
+ * so they are left empty); `undo.ps1` deletes them when empty.
  *
  * @example
  * ```ts
- * renderUndoReg([{ view: '64', key: 'SOFTWARE\\X', name: 'A', keyExists: true, existingAncestor: 'SOFTWARE\\X', value: null }], 'run r1');
+ * renderUndoReg({ values: [{ view: '64', key: 'SOFTWARE\\X', name: 'A', keyExists: true, existingAncestor: 'SOFTWARE\\X', value: null, wrote: { type: 'REG_DWORD', data: 1 } }], keys: [] }, 'run r1');
  * ```
  */
-export function renderUndoReg(priors: readonly RegistryPrior[], title: string): string {
-  const list = distinct(priors);
-  const lines = [REG_HEADER, '', `; ${title}`, '; Restores the values a run changed; deletes the values and keys it created.', ''];
+export function renderUndoReg(undo: RegistryUndo, title: string): string {
+  const lines = [
+    REG_HEADER,
+    '',
+    `; ${title}`,
+    '; Restores the values the run changed and deletes the values it created.',
+    '; A value marked "may have been written" was sent without an answer in the journal: restoring it is harmless.',
+    '',
+  ];
   const byKey = new Map<string, string[]>();
-  for (const p of list) {
-    const key = physicalKey(p.view, p.key);
+  for (const v of undo.values) {
+    const key = physicalKey(v.view, v.key);
     const entry = byKey.get(key) ?? [];
-    entry.push(p.value ? regLine(p.name, p.value) : regDeleteLine(p.name));
+    if (v.maybe) entry.push(`; ${JSON.stringify(v.name)} may have been written`);
+    entry.push(v.value ? regLine(v.name, v.value) : regDeleteLine(v.name));
     byKey.set(key, entry);
   }
-  const created = new Set(list.flatMap((p) => createdKeys(p).map((k) => physicalKey(p.view, k))));
   for (const [key, entries] of [...byKey].sort(([a], [b]) => byCodeUnit(a, b))) {
-    if (created.has(key)) continue; // deleted whole below
     lines.push(`[HKEY_LOCAL_MACHINE\\${key}]`, ...entries, '');
   }
-  for (const key of [...created].sort((a, b) => backslashesIn(b) - backslashesIn(a) || byCodeUnit(a, b))) {
-    lines.push(`[-HKEY_LOCAL_MACHINE\\${key}]`, '');
+  if (undo.keys.length > 0) {
+    lines.push(
+      '; Keys the run created (deepest first). A .reg file cannot delete a key only when it is empty, and',
+      '; deleting one would delete whatever was added to it since the run: they are left in place.',
+      '; undo.ps1 deletes each one that is empty; or delete them by hand once you have checked they are empty:',
+    );
+    for (const k of undo.keys) lines.push(`;   HKEY_LOCAL_MACHINE\\${physicalKey(k.view, k.key)}${k.maybe ? ' (may have been created)' : ''}`);
+    lines.push('');
   }
   return lines.join('\r\n');
-}
-
-/** Created keys, each once (two values of one new key name it twice), deepest first. */
-function distinctCreated(list: readonly RegistryPrior[]): { view: RegistryView; key: string }[] {
-  const seen = new Map<string, { view: RegistryView; key: string }>();
-  for (const p of list) {
-    for (const key of createdKeys(p)) {
-      const id = `${p.view}|${key.toLowerCase()}`;
-      if (!seen.has(id)) seen.set(id, { view: p.view, key });
-    }
-  }
-  return [...seen.values()].sort((a, b) => backslashesIn(b.key) - backslashesIn(a.key) || byCodeUnit(a.key, b.key));
 }
 
 /** How deep a key is, as its backslashes (compared in a sort, where splitting it allocated at every comparison). */
@@ -124,26 +200,30 @@ export const UNDO_DATA_FUNCTION = [
 ];
 
 /**
- * Renders `undo.ps1`: one fixed program and the priors as JSON data (a single-quoted here-string, which
+ * Renders `undo.ps1`: one fixed program and the undo as JSON data (a single-quoted here-string, which
  * PowerShell never expands), so no registry path or value can become code. The data lists one change
- * per line — each value once, each created key once — so that an operator can read what it will do.
+ * per line — each value once, each created key once — so that an operator can read what it will do. A
+ * created key is deleted only when it is empty once the values are back (no value, no subkey): what
+ * someone added to it since the run stays, as `runbook rollback` leaves it.
  *
  * @example
  * ```ts
- * renderUndoPowerShell([{ view: '64', key: 'SOFTWARE\\X', name: 'A', keyExists: true, existingAncestor: 'SOFTWARE\\X', value: null }], 'run r1');
+ * renderUndoPowerShell({ values: [{ view: '64', key: 'SOFTWARE\\X', name: 'A', keyExists: true, existingAncestor: 'SOFTWARE\\X', value: null, wrote: { type: 'REG_DWORD', data: 1 } }], keys: [] }, 'run r1');
  * ```
  */
-export function renderUndoPowerShell(priors: readonly RegistryPrior[], title: string): string {
-  const list = distinct(priors);
-  const created = distinctCreated(list);
+export function renderUndoPowerShell(undo: RegistryUndo, title: string): string {
   const lines = (items: readonly unknown[]) => items.map((item, i) => `    ${JSON.stringify(item)}${i < items.length - 1 ? ',' : ''}`);
-  const data = ['{', '  "values": [', ...lines(list), '  ],', '  "createdKeys": [', ...lines(created), '  ]', '}'];
+  // What the program reads: the prior of each value (`wrote` is for people reading the file).
+  const values = undo.values.map((v) => ({ view: v.view, key: v.key, name: v.name, value: v.value, wrote: v.wrote, ...(v.maybe ? { maybe: true } : {}) }));
+  const data = ['{', '  "values": [', ...lines(values), '  ],', '  "createdKeys": [', ...lines(undo.keys), '  ]', '}'];
   return [
     `# ${title}`,
-    '# Restores the values a run changed and deletes the values and keys it created. Run elevated:',
+    '# Restores the values the run changed, deletes the values it created, then deletes the keys it created',
+    '# that are empty. Run elevated:',
     '#   powershell -ExecutionPolicy Bypass -File undo.ps1',
-    '# "values": each value as it was before the run (value null: it did not exist, so it is deleted);',
-    '# "createdKeys": keys the run created, deleted when the values are back.',
+    '# "values": each value as it was before the run ("value" null: it did not exist, so it is deleted;',
+    '# "wrote": what the run wrote; "maybe": sent without an answer in the journal, restoring it is harmless);',
+    '# "createdKeys": keys the run created, deepest first, each deleted only when it holds no value and no subkey.',
     '$ErrorActionPreference = "Stop"',
     "$data = @'",
     ...data,
@@ -169,7 +249,11 @@ export function renderUndoPowerShell(priors: readonly RegistryPrior[], title: st
     '}',
     'foreach ($c in @($data.createdKeys)) {',
     '  $base = Open-View $c.view',
-    '  if ($null -ne $base.OpenSubKey($c.key)) { $base.DeleteSubKeyTree($c.key, $false); Write-Output "deleted key $($c.key)" }',
+    '  $k = $base.OpenSubKey($c.key)',
+    '  if ($null -eq $k) { continue }',
+    '  $empty = $k.ValueCount -eq 0 -and $k.SubKeyCount -eq 0',
+    '  $k.Close()',
+    '  if ($empty) { $base.DeleteSubKey($c.key, $false); Write-Output "deleted key $($c.key)" } else { Write-Output "kept key $($c.key): not empty" }',
     '}',
     '',
   ].join('\r\n');

@@ -1,54 +1,65 @@
 /**
- * The exact undo of registry writes: every prior restored (absent values deleted, others rewritten with
- * their old type, keys the run created removed when empty), every undo attempted even when one fails.
+ * The exact undo of registry writes: every value the step wrote put back (absent values deleted, others
+ * rewritten with their old type, keys the writes created removed when empty), nothing it did not write
+ * touched, every undo attempted even when one fails.
  */
 import { StepError } from '../../errors.js';
 import type { HostOp, HostOpResult, RegistryValue } from '../../executors/types.js';
 import type { DeclaredWrite } from '../../engine/step-kind.js';
 import type { StepRuntime } from '../../engine/step-runtime.js';
-import type { Change, Json } from '../../engine/types.js';
-import { createdKeys } from '../../windows/undo-files.js';
+import type { Change, Compensation, Json } from '../../engine/types.js';
+import { mergeUndo, undoOfValues, type UndoKey, type UndoValue } from '../../windows/undo-files.js';
 import { displayKey, displayValue, getOps, type Prior } from './values.js';
 
+/** An undo that failed part-way: the error, with what it did and what it could not undo (`left`). */
+function undoFailure(message: string, undone: Compensation): StepError {
+  return Object.assign(new StepError('UNDO_FAILED', message, { hint: 'fix the cause, then runbook rollback <run-id> retries the undos that failed; or restore the values with undo.reg / undo.ps1 in the run directory' }), { undone });
+}
+
 /**
- * Restores every prior exactly: absent values are deleted, others rewritten with their old type, keys
- * the run created are removed when empty. Every undo is attempted; failures are collected and thrown
- * together after the rest ran.
+ * Undoes what a step wrote, exactly: each value put back as it was before the run (an absent one
+ * deleted, another rewritten with its old type), then the keys the writes created deleted when empty —
+ * and nothing else: a value the step did not write is not touched. A write that may not have been made
+ * (`maybe`: its answer is not in the journal) is read first and left alone when it is still as before
+ * the run; so is its key when it is absent. Safe to run twice. Every undo is attempted; failures are
+ * thrown together after the rest ran, with what was undone and what is left (`left`).
  */
 export async function restorePriors(
   rt: StepRuntime,
-  allPriors: readonly Prior[],
+  written: readonly UndoValue[],
   /** What the run left in each value (what it wrote, or the prior where it wrote nothing). */
   leftByRun?: (prior: Prior) => RegistryValue | null,
-): Promise<{ detail: string; changes: Change[] }> {
+): Promise<Compensation> {
   const kept: Change[] = [];
-  let priors = allPriors;
-  if (rt.compensation?.reason === 'operator' && !rt.compensation.force && leftByRun) {
-    // On request, read first: a value someone changed since the run is theirs now, not the run's.
-    const now = await rt.exec(getOps(allPriors));
-    priors = allPriors.filter((p, i) => {
-      const current = now[i].op === 'registry.get' ? now[i].value : null;
-      const left = leftByRun(p);
-      if (same(current, left) || same(current, p.value)) return true;
-      kept.push({ target: displayKey(p.view, p.key), field: p.name, before: displayValue(left), after: displayValue(current), action: 'keep' });
-      return false;
+  const operator = rt.compensation?.reason === 'operator' && !rt.compensation.force && leftByRun !== undefined;
+  const toRead = operator ? written : written.filter((w) => w.maybe);
+  const now = new Map<UndoValue, { value: RegistryValue | null; keyExists: boolean }>();
+  if (toRead.length > 0) {
+    const answers = await rt.exec(getOps(toRead));
+    toRead.forEach((w, i) => {
+      const r = answers[i];
+      if (r.op === 'registry.get') now.set(w, { value: r.value, keyExists: r.keyExists });
     });
   }
-  const valueOps: HostOp[] = priors.map((p) =>
+  // The values to put back: not those still as before the run, nor (on request) those changed since.
+  const values = written.filter((w) => {
+    const current = now.get(w);
+    if (!current) return true;
+    if (same(current.value, w.value)) return false;
+    if (operator && leftByRun && !same(current.value, leftByRun(w))) {
+      kept.push({ target: displayKey(w.view, w.key), field: w.name, before: displayValue(leftByRun(w)), after: displayValue(current.value), action: 'keep' });
+      return false;
+    }
+    return true;
+  });
+  // Keys the writes created: not those of a write that may not have happened and whose key is absent.
+  const keys = undoOfValues(written.filter((w) => !(w.maybe && now.get(w)?.keyExists === false))).keys;
+  const valueOps: HostOp[] = values.map((p) =>
     p.value
       ? { op: 'registry.set', view: p.view, key: p.key, name: p.name, value: p.value }
       : { op: 'registry.deleteValue', view: p.view, key: p.key, name: p.name },
   );
-  const keyOps: HostOp[] = [];
-  const seen = new Set<string>();
-  const created = priors.flatMap((p) => createdKeys(p).map((key) => ({ view: p.view, key })));
-  created.sort((a, b) => b.key.split('\\').length - a.key.split('\\').length);
-  for (const { view, key } of created) {
-    const id = `${view}:${key.toLowerCase()}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    keyOps.push({ op: 'registry.deleteKey', view, key, onlyIfEmpty: true });
-  }
+  const keyOps: HostOp[] = keys.map(({ view, key }) => ({ op: 'registry.deleteKey', view, key, onlyIfEmpty: true }));
   const ops = [...valueOps, ...keyOps];
   let results: (HostOpResult | Error)[] = [];
   if (ops.length > 0) try {
@@ -66,10 +77,14 @@ export async function restorePriors(
   }
   const changes: Change[] = [];
   const failures: string[] = [];
+  const leftValues: UndoValue[] = [];
+  const leftKeys: UndoKey[] = [];
   results.forEach((r, i) => {
     const op = ops[i] as HostOp & { key: string; name?: string; view: DeclaredWrite['view'] };
     if (r instanceof Error) {
       failures.push(`${op.op} ${displayKey(op.view, op.key)} ${op.name ?? ''}: ${r.message}`);
+      if (i < valueOps.length) leftValues.push(values[i]);
+      else leftKeys.push(keys[i - valueOps.length]);
       return;
     }
     if (r.op === 'registry.set' && r.changed) {
@@ -81,9 +96,9 @@ export async function restorePriors(
     }
   });
   if (failures.length > 0) {
-    throw new StepError('UNDO_FAILED', `${failures.length} undo(s) failed: ${failures.join('; ')}`, {
-      hint: 'restore the values from the .reg backups in the run directory',
-    });
+    // A value not put back keeps its key; a key whose deletion failed stays.
+    const left = mergeUndo([undoOfValues(leftValues), { values: [], keys: leftKeys }]);
+    throw undoFailure(`${failures.length} undo(s) failed: ${failures.join('; ')}`, { detail: '', changes: [...changes, ...kept], left });
   }
   const keptNote = kept.length > 0 ? `; left ${kept.length} value(s) alone that changed since the run (rollback --force undoes them too)` : '';
   const done = changes.length === 0 ? 'nothing to undo: values already as before' : `restored ${changes.length} registry item(s)`;

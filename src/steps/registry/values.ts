@@ -13,7 +13,7 @@ import type { HostOp, HostOpResult, RegistryValue, RegistryView } from '../../ex
 import type { DeclaredWrite } from '../../engine/step-kind.js';
 import type { StepRuntime } from '../../engine/step-runtime.js';
 import type { Change, Json, StepPlan } from '../../engine/types.js';
-import type { RegistryPrior } from '../../windows/undo-files.js';
+import { displayRegistryKey, displayRegistryValue, type RegistryPrior, type UndoValue } from '../../windows/undo-files.js';
 
 /** What was read of one value: what capture journals of it before any change. */
 export type ObservedValue = RegistryPrior;
@@ -23,13 +23,38 @@ export type Prior = RegistryPrior;
 
 /** How a key is shown to people: `HKLM\SOFTWARE\...` with its view. */
 export function displayKey(view: DeclaredWrite['view'], key: string): string {
-  return `HKLM\\${key} (${view}-bit view)`;
+  return displayRegistryKey(view, key);
 }
 
 export function displayValue(value: RegistryValue | null): Json {
-  if (!value) return null;
-  if (value.type === 'REG_DWORD') return `0x${value.data.toString(16).padStart(8, '0')} (${value.data})`;
-  return value.data;
+  return displayRegistryValue(value);
+}
+
+function sameValue(a: RegistryValue | null, b: RegistryValue | null): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * What a step that writes `writes` wrote, or may have written, each with its prior (a step kind's
+ * `registryWrites`): every write whose value before the run did not already satisfy it. With the apply
+ * phase's answers journaled, each is what the answer read back (a value not in them was found already
+ * written when the step was planned again after a cut: the earlier attempt wrote it), listed when it is
+ * not the prior (compared with the prior, not with an answer's `changed`: a write made again after a
+ * crash answers "unchanged" for what the first one did). Without them (the phase was cut, or its batch
+ * failed), each is `maybe`: it may or may not have been made.
+ */
+export function writtenValues(writes: readonly DeclaredWrite[], priors: readonly Prior[], results: Record<string, Json>): UndoValue[] {
+  const same = (a: { view: string; key: string; name: string }, b: { view: string; key: string; name: string }) =>
+    a.view === b.view && a.key.toLowerCase() === b.key.toLowerCase() && a.name.toLowerCase() === b.name.toLowerCase();
+  const applied = results.apply as AppliedWrites | undefined;
+  const answers = applied && Array.isArray(applied.written) ? applied.written : null;
+  return writes.flatMap((w) => {
+    const prior = priors.find((p) => same(p, w));
+    if (!prior || satisfies(w, prior.value)) return [];
+    if (!answers) return [{ ...prior, wrote: w.desired, maybe: true as const }];
+    const wrote = answers.find((a) => same(a, w))?.after ?? w.desired;
+    return sameValue(wrote, prior.value) ? [] : [{ ...prior, wrote }];
+  });
 }
 
 /** True when the current value meets the desired one. */
