@@ -33,7 +33,7 @@ export class ValidationError extends Error {
   readonly code = 'VALIDATION';
   readonly issues: readonly string[];
   constructor(message: string, issues: readonly string[], details: ErrorDetails = {}) {
-    super(compose(`${message}\n${issues.map((i) => `  - ${i}`).join('\n')}`, details), { cause: details.cause });
+    super(compose(issues.length === 0 ? message : `${message}\n${issues.map((i) => `  - ${i}`).join('\n')}`, details), { cause: details.cause });
     this.issues = issues;
   }
 }

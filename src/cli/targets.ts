@@ -85,7 +85,7 @@ export async function connect(target: string, options: { onTarget?: boolean; pla
     } catch (error) {
       if (!(error instanceof ExecutorError) || error.transient) throw error;
       const [cause, ...advice] = error.message.split('\n  → ');
-      throw new ValidationError(`cannot use the simulated host ${target}`, [cause], { hint: `nothing was changed. ${advice.join('; ') || CREATE_SIM_HOST}`, cause: error });
+      throw new ValidationError(`cannot use the simulated host ${target}: ${cause}`, [], { hint: `nothing was changed. ${advice.join('; ') || CREATE_SIM_HOST}`, cause: error });
     }
   }
   if (target === 'local') return (await import('../executors/local.js')).createLocalExecutor();

@@ -23,6 +23,7 @@ const OPENSSH_MAGIC = Buffer.from('openssh-key-v1\0', 'latin1');
  *
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
  * privateKeyEncrypted(readFileSync('/home/ops/.ssh/id_ed25519', 'latin1')); // false: made with ssh-keygen -N ''
  * ```
  */

@@ -264,7 +264,8 @@ export interface UnmodelledDefault {
  *
  * @example
  * ```ts
- * unmodelledDefaults({ os: { ...os, build: 26100 } }); // TLS 1.0, TLS 1.1 (disputed), TLS 1.3 (unknown)
+ * const os = { caption: 'Microsoft Windows Server 2025 Standard', version: '10.0.26100', build: 26100, architecture: '64-bit', productType: 'server', servicePack: 0 } as const;
+ * unmodelledDefaults({ os }); // TLS 1.0, TLS 1.1 (disputed), TLS 1.3 (unknown)
  * ```
  */
 export function unmodelledDefaults(host: Pick<SimHostState, 'os' | 'schannelDefaults'>): UnmodelledDefault[] {

@@ -76,7 +76,9 @@ export function undoOfValues(values: readonly UndoValue[]): RegistryUndo {
  *
  * @example
  * ```ts
- * mergeUndo([stepOne, stepTwo]); // each a RegistryUndo
+ * const stepOne: RegistryUndo = { values: [], keys: [{ view: '64', key: 'SOFTWARE\\Contoso' }] };
+ * const stepTwo: RegistryUndo = { values: [], keys: [{ view: '64', key: 'SOFTWARE\\Contoso' }] };
+ * mergeUndo([stepOne, stepTwo]); // the key once
  * ```
  */
 export function mergeUndo(parts: readonly RegistryUndo[]): RegistryUndo {

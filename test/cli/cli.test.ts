@@ -52,7 +52,7 @@ test('plan: prints the exact diff and whether a restart is owed, and changes not
   assert.match(r.stdout, /SOFTWARE\\Microsoft\\\.NETFramework\\v4\.0\.30319 \(32-bit view\) SystemDefaultTlsVersions/);
   assert.match(r.stdout, /restart owed: yes/);
   const counted = /(\d+) change\(s\) planned \((\d+) value\(s\)/.exec(r.stdout)!;
-  assert.is(Number(counted[2]), 25, 'each value once: 19 SCHANNEL + 6 .NET (current revision), the Integration Pack value not twice');
+  assert.is(Number(counted[2]), 26, 'each value once: 20 SCHANNEL + 6 .NET (current revision), the Integration Pack value not twice');
   assert.is(Number(counted[1]), r.stdout.split('\n').filter((l) => /^ {4}[+~-] /.test(l)).length, 'the count is of the lines below it');
   assert.not.match(r.stdout, /(accepted|refused) → (accepted|refused)/, 'a plan shows the baseline alone');
   assert.is(await readFile(host, 'utf8'), before);
@@ -89,7 +89,7 @@ test('a failing run exits 1 and rolls back exactly', async () => {
   assert.is(r.code, 1);
   assert.match(r.stdout, /failed and rolled back/);
   assert.match(r.stdout, /fault on restart/);
-  assert.match(r.stdout, /38 registry item\(s\) restored/, '25 values and the 13 keys the run created');
+  assert.match(r.stdout, /41 registry item\(s\) restored/, '26 values and the 15 keys the run created');
   assert.is(await registryText(host), before);
 });
 

@@ -71,7 +71,7 @@ test('preflight refuses when the executor reaches the target over a TLS older th
   };
   const { result } = await runToEnd(file, { executor: overOldTls });
   assert.is(result.status, 'rolled-back');
-  assert.match(result.error!.message, /transport-tls: the connection to the target uses TLSv1 — make the connection work over TLS 1\.2 before older protocols are disabled/);
+  assert.match(result.error!.message, /transport-tls: this run's own connection to the target negotiated TLSv1 \(observed by the transport, not a Windows fact\): the procedure turns the server side of TLSv1 off — make the connection work over TLS 1\.2 before older protocols are disabled/);
 });
 
 test.run();
