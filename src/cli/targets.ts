@@ -81,7 +81,7 @@ export async function connect(target: string, options: { onTarget?: boolean; pla
     await checkSimulatedHostFile(target);
     const { createSimulatedExecutor } = await import('../simulator/executor.js');
     try {
-      return await createSimulatedExecutor(resolve(target.slice(4)), options.onTarget ? { onTarget: true } : {});
+      return await createSimulatedExecutor(resolve(target.slice(4)), { requireServedDefaults: true, ...(options.onTarget ? { onTarget: true } : {}) });
     } catch (error) {
       if (!(error instanceof ExecutorError) || error.transient) throw error;
       const [cause, ...advice] = error.message.split('\n  → ');

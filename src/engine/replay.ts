@@ -3,7 +3,6 @@
  */
 import { InternalError, JournalError, type ErrorRecord } from '../errors.js';
 import { outcomeOf } from './outcome.js';
-import { stepChangesLeft } from './undo-set.js';
 import type { JournalRecord } from './run-store.js';
 import { JOURNAL_FORMAT, settledFromSnapshot, type Entry, type JournaledStep, type RunStartedRecord, type StepCounters } from './records.js';
 import { selectSteps, type RunbookDefinition } from './runbook.js';
@@ -248,6 +247,16 @@ export function resultOf(state: RunState, stateDir: string): RunResult {
   };
   if (!fitsStatus(result)) throw new InternalError(`run ${s.runId}: a ${status} result cannot have the fields ${JSON.stringify(Object.keys(result))}`);
   return result;
+}
+
+/**
+ * What a step whose kind does not say what it writes left: the changes it reported (else planned),
+ * while it is not compensated and has captured its prior state (and so may have acted).
+ */
+export function stepChangesLeft(state: RunState, index: number): Change[] {
+  const st = state.steps[index];
+  if (!state.memos.has(`${index}:capture`) || st.compensation?.status === 'compensated') return [];
+  return st.changes.length > 0 ? st.changes : (st.snapshot?.context.plan?.changes ?? []);
 }
 
 /**

@@ -14,7 +14,7 @@
  */
 import { displayRegistryKey, displayRegistryValue, mergeUndo, undoOfValues, type RegistryUndo, type UndoValue } from '../windows/undo-files.js';
 import type { StepKindRegistry } from './kinds.js';
-import type { RunState } from './replay.js';
+import { stepChangesLeft, type RunState } from './replay.js';
 import type { Change } from './types.js';
 
 const NOTHING: RegistryUndo = { values: [], keys: [] };
@@ -45,16 +45,6 @@ export function runUndo(state: RunState, kinds: StepKindRegistry): RegistryUndo 
 export function remainingOf(state: RunState, kinds: StepKindRegistry): Change[] {
   const others = state.steps.flatMap((st, index) => (stepUndo(state, kinds, index) ? [] : stepChangesLeft(state, index)));
   return [...undoChanges(runUndo(state, kinds)), ...others];
-}
-
-/**
- * What a step whose kind does not say what it writes left: the changes it reported (else planned),
- * while it is not compensated and has captured its prior state (and so may have acted).
- */
-export function stepChangesLeft(state: RunState, index: number): Change[] {
-  const st = state.steps[index];
-  if (!state.memos.has(`${index}:capture`) || st.compensation?.status === 'compensated') return [];
-  return st.changes.length > 0 ? st.changes : (st.snapshot?.context.plan?.changes ?? []);
 }
 
 /** An undo as changes for people: each value from its prior to what the run wrote, each created key. */

@@ -9,7 +9,7 @@ import { ExecutorError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { writeFileAtomicUnsyncedAsync, writeFileAtomicUnsynced } from '../util/write-atomic.js';
 import { jsonFaultWhere } from '../util/json-error.js';
-import { serveEndpoints, type ServedEndpoints } from './endpoints.js';
+import { refuseUnmodelled, serveEndpoints, type ServedEndpoints } from './endpoints.js';
 // The WinRM listener (node:http, the NTLM layer) is loaded only when asked for: a simulated host without it
 // loads neither (nor can a process started from a V8 snapshot, which cannot take node:http).
 import type { ServedWinrm, WinrmListenerOptions } from './winrm-listener.js';
@@ -174,6 +174,13 @@ export interface SimulatedExecutorOptions {
    * RUNBOOK_SIM_WINRM_USER / RUNBOOK_SIM_WINRM_PASSWORD). @default false
    */
   winrm?: boolean | Omit<WinrmListenerOptions, 'hostFile' | 'write' | 'clock'>;
+  /**
+   * Refuse at once (a permanent {@link ExecutorError}) a document whose TLS endpoints could not be
+   * served because its build leaves a default open that its `schannelDefaults` does not state — found
+   * when the executor is made rather than by the run's first handshake. The CLI asks for it, so that
+   * such a file is an input error (exit 2) before a run starts. @default false
+   */
+  requireServedDefaults?: boolean;
 }
 
 /** A simulated host's executor; `winrm` is there when it was asked to serve the WinRM listeners. */
@@ -196,6 +203,7 @@ export interface SimulatedExecutor extends Executor {
  */
 export async function createSimulatedExecutor(file: string, options: SimulatedExecutorOptions = {}): Promise<SimulatedExecutor> {
   const initial = await readHost(file);
+  if (options.requireServedDefaults && initial.endpoints?.length) refuseUnmodelled(initial, `sim:${file}`);
   const clock = options.clock ?? systemClock;
   let roundTrips = 0;
   const onTarget = options.onTarget ?? initial.onTarget;

@@ -25,7 +25,7 @@ test('sim capture --mask writes a simulated host that plan accepts, and changes 
   assert.match(plan.stdout, /change\(s\) planned \(26 value\(s\)/);
 });
 
-test('sim create and a plan say what a rehearsal assumes; a host that states nothing the facts leave open is refused at its handshakes, saying what to write', async () => {
+test('sim create and a plan say what a rehearsal assumes; a host that states nothing the facts leave open is refused before its run starts (exit 2), saying what to write', async () => {
   const dir = await tempDir();
   const file = join(dir, 'h.json');
   const create = await cli(['sim', 'create', '--preset', 'server-2025', '--out', file]);
@@ -38,8 +38,10 @@ test('sim create and a plan say what a rehearsal assumes; a host that states not
   delete doc.schannelDefaults;
   await writeFile(file, JSON.stringify(doc));
   const open = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${file}`, '--state-dir', join(dir, 's')]);
-  assert.not.equal(open.code, 0);
-  assert.match(open.stderr, /not modelled: Windows' default for TLS 1\.0 Server on build 26100 \(schannel\.tls10-tls11-default-from-2022, disputed\)/);
+  // The host file is the operator's input: refused before any step (exit 2), not a target that does not answer (69).
+  assert.is(open.code, 2, open.stderr);
+  assert.match(open.stderr, /error: cannot use the simulated host sim:/);
+  assert.match(open.stderr, /Windows' default for TLS 1\.0 Server on build 26100 \(schannel\.tls10-tls11-default-from-2022, disputed\)/);
   assert.match(open.stderr, /the simulated host cannot serve its TLS endpoints: .*schannelDefaults does not state/);
   assert.match(open.stderr, /"schannelDefaults": \{ "TLS 1\.0": \{ "Server": false \}/);
   assert.not.match(open.stdout, /TLS 1\.0 +accepted/, 'no handshake is made up');

@@ -89,7 +89,11 @@ test('a rollback that failed on every key deletion lists exactly the keys left, 
 });
 
 test("a succeeded run's undo files hold exactly the values it changed, not those it found already as required", async () => {
-  const file = await makeHost('server-2016');
+  // An administrator had already set SSL 2.0\Client DisabledByDefault=1, as the procedure wants it.
+  const file = await makeHost('server-2016', (h) => {
+    h.registry[`${SCH}\\SSL 2.0`] ??= {};
+    h.registry[`${SCH}\\SSL 2.0\\Client`] = { DisabledByDefault: { type: 'REG_DWORD', data: 1 } };
+  });
   const original = await hostOf(file);
   const { result } = await runToEnd(file);
   assert.is(result.status, 'succeeded');
