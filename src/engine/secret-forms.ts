@@ -11,6 +11,7 @@
  * the cost stays linear in the text.
  */
 import { base64Cores } from '../util/base64-cores.js';
+import { escapeRegExp } from '../util/escape-regexp.js';
 
 /**
  * Secrets at least this many characters long are also matched in another case (`S3CRET-VALUE` for
@@ -78,10 +79,6 @@ function xmlSpellings(c: string): string[] {
   const numeric = [`&#${point}`, ...hex(point, 1).flatMap((h) => [`&#x${h}`, `&#X${h}`])].map((s) => `${s};`);
   // `&` and `<` cannot stand for themselves in XML.
   return [...(c === '&' || c === '<' ? [] : [c]), ...(named[c] ? [named[c]] : []), ...numeric];
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }
 
 /** One position of a pattern: a character class when every spelling is one code unit, else an alternation, longest first. */

@@ -5,6 +5,7 @@
  * inside a longer string, and in the encoded forms `secret-forms.ts` lists — with `***`.
  */
 import { StepError } from '../errors.js';
+import { escapeRegExp } from '../util/escape-regexp.js';
 import { secretForms } from './secret-forms.js';
 import type { Json } from './types.js';
 
@@ -23,10 +24,6 @@ export interface Masker {
  */
 export const MIN_INSIDE = 4;
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 /**
  * A masker for a run's secret values (strings of one character or more, and the text of numbers):
  * each is replaced wherever it occurs — inside longer strings too, and in the forms
@@ -36,9 +33,13 @@ function escapeRegExp(text: string): string {
  * a secret shorter than {@link MIN_INSIDE} characters is replaced only where it stands as a whole
  * word, as itself, so that it does not mangle what is not secret.
  *
- * All forms of all secrets are one regular expression, so that a string is scanned once, and only a
- * string that holds a piece every form has (its anchors) is scanned at all; a run without secrets
- * costs nothing.
+ * What is masked is the union of every match of every form of every secret: where matches overlap
+ * (two secrets sharing characters, one inside another's encoded form) or touch, they become one
+ * `***`, so that no part of any of them is left showing.
+ *
+ * All forms of all secrets are one regular expression, so that a string is scanned once for where
+ * matches begin, and only a string that holds a piece every form has (its anchors) is scanned at all;
+ * a run without secrets costs nothing.
  *
  * @example
  * ```ts
@@ -53,18 +54,58 @@ function escapeRegExp(text: string): string {
  * ```
  */
 export function createMasker(secrets: Record<string, Json>): Masker {
-  const values = [...new Set(Object.values(secrets).filter((v) => typeof v === 'string' || typeof v === 'number').map(String))]
-    .filter((s) => s.length > 0)
-    // Longest first, so that a secret containing another is masked whole.
-    .sort((a, b) => b.length - a.length);
+  const values = [...new Set(Object.values(secrets).filter((v) => typeof v === 'string' || typeof v === 'number').map(String))].filter((s) => s.length > 0);
   const forms = values.filter((v) => v.length >= MIN_INSIDE).map(secretForms);
   const anchors = [...new Set(forms.flatMap((f) => f.anchors))];
-  const source = [...new Set(forms.flatMap((f) => f.patterns))].join('|');
+  const patterns = [...new Set(forms.flatMap((f) => f.patterns))];
   // Compiled when first needed: a regular expression of every form takes V8 a millisecond or more to
   // compile, more than masking a run's journal costs, and most runs' records hold no secret at all.
   let all: RegExp | undefined;
-  // A whole word: not inside a run of letters and digits.
-  const short = values.filter((v) => v.length < MIN_INSIDE).map((v) => `(?<![\\p{L}\\p{N}])${escapeRegExp(v)}(?![\\p{L}\\p{N}])`);
+  let each: RegExp[] | undefined;
+  /**
+   * Where the longest match of any form beginning at `at` ends. The alternation gives the first form
+   * that matches there, not the longest: `zzab` before `abcdefgh`'s longer match at the same place,
+   * or a short secret's escaped form longer than a long one's plain form.
+   */
+  const endOfLongest = (value: string, at: number, first: number): number => {
+    let end = at + first;
+    if (patterns.length === 1) return end;
+    for (const re of (each ??= patterns.map((p) => new RegExp(p, 'y')))) {
+      re.lastIndex = at;
+      const m = re.exec(value);
+      if (m && at + m[0].length > end) end = at + m[0].length;
+    }
+    return end;
+  };
+  /** Every form's matches, overlapping ones too (the search starts again one place after each start), as one `***` per run of them. */
+  const maskForms = (value: string): string => {
+    const re = (all ??= new RegExp(patterns.join('|'), 'g'));
+    re.lastIndex = 0;
+    let m = re.exec(value);
+    if (!m) return value;
+    let out = '';
+    let from = 0;
+    let start = m.index;
+    let end = endOfLongest(value, m.index, m[0].length);
+    for (re.lastIndex = m.index + 1; (m = re.exec(value)); re.lastIndex = m.index + 1) {
+      const stop = endOfLongest(value, m.index, m[0].length);
+      // Overlapping or touching: one span.
+      if (m.index <= end) end = Math.max(end, stop);
+      else {
+        out += value.slice(from, start) + MASK;
+        from = end;
+        start = m.index;
+        end = stop;
+      }
+    }
+    return out + value.slice(from, start) + MASK + value.slice(end);
+  };
+  // A whole word: not inside a run of letters and digits. Longest first, so that a short secret
+  // containing another is masked whole.
+  const short = values
+    .filter((v) => v.length < MIN_INSIDE)
+    .sort((a, b) => b.length - a.length)
+    .map((v) => `(?<![\\p{L}\\p{N}])${escapeRegExp(v)}(?![\\p{L}\\p{N}])`);
   const words = short.length > 0 ? new RegExp(short.join('|'), 'gu') : undefined;
   const text = (value: string): string => {
     let out = value;
@@ -73,7 +114,7 @@ export function createMasker(secrets: Record<string, Json>): Masker {
       const lower = value.toLowerCase();
       for (const anchor of anchors) {
         if (!lower.includes(anchor)) continue;
-        out = out.replace((all ??= new RegExp(source, 'g')), MASK);
+        out = maskForms(value);
         break;
       }
     }

@@ -96,6 +96,37 @@ test('a secret is masked inside longer strings as the hex and the UTF-16LE base6
   }
 });
 
+test('secrets that overlap are masked as one, whichever comes first in the text and in the parameters', () => {
+  // At one starting place the first secret's form that matches wins: zzab left 6 of abcdefgh's 8
+  // characters showing (***cdefgh).
+  for (const secrets of [{ a: 'zzab', b: 'abcdefgh' }, { b: 'abcdefgh', a: 'zzab' }]) {
+    const m = createMasker(secrets);
+    assert.is(m.text('zzabcdefgh'), '***');
+    assert.is(m.text('id=zzabcdefgh;'), 'id=***;');
+  }
+  for (const secrets of [{ a: 'abcdefgh', b: 'ghzz' }, { b: 'ghzz', a: 'abcdefgh' }]) {
+    const m = createMasker(secrets);
+    assert.is(m.text('abcdefghzz'), '***');
+    assert.is(m.text('ABCDEFghzz'), '***', 'the longer one in another case');
+    assert.is(m.text('x abcdefgh ghzz y'), 'x *** *** y', 'apart, each is masked');
+  }
+});
+
+test('a secret that begins inside another\'s encoded form is masked to its end', () => {
+  // abc&def1 XML-escaped is abc&amp;def1, in which def1-xyz9 begins: "-xyz9" was left showing.
+  const m = createMasker({ a: 'abc&def1', b: 'def1-xyz9' });
+  assert.is(m.text('<v>abc&amp;def1-xyz9</v>'), '<v>***</v>');
+  assert.is(m.text('pw=abc%26def1-xyz9&next=1'), 'pw=***&next=1');
+  // A short secret's escaped form longer than a longer secret's match at the same place.
+  assert.is(createMasker({ a: 'ab&amp', b: 'ab&;' }).text('<x>ab&amp;;</x>'), '<x>***</x>');
+});
+
+test('secrets side by side are one ***, and the text around them stays', () => {
+  const m = createMasker({ password: 'Winter2024!Orch#01', token: 'tok_8fJ2kLmQ9zXv' });
+  assert.is(m.text('[Winter2024!Orch#01tok_8fJ2kLmQ9zXv]'), '[***]');
+  assert.is(m.text('tok_8fJ2kLmQ9zXvtok_8fJ2kLmQ9zXv, Winter2024!Orch#01 and tok_8fJ2kLmQ9zXv.'), '***, *** and ***.');
+});
+
 test('a typical secret leaves digests, GUIDs, thumbprints and registry paths alone', () => {
   const m = createMasker({ password: 'Winter2024!Orch#01', token: 'tok_8fJ2kLmQ9zXv' });
   const record = {

@@ -64,6 +64,30 @@ for (const checkMode of [false, true]) {
   });
 }
 
+// The refusal finds what the mask finds: a secret of 8 characters or more in another case, and each
+// form of secretForms, here XML-escaped as a value of a configuration document holds it.
+for (const [form, secret, data] of [
+  ['in another case', SECRET, `Server=db;Password=${SECRET.toUpperCase()};`],
+  ['XML-escaped', 'Vault&Passw0rd<1>', '<add key="Password" value="Vault&amp;Passw0rd&lt;1&gt;" />'],
+] as const) {
+  test(`a key whose values hold a secret ${form} is refused as well, before any change`, async () => {
+    const host = await makeHost('server-2016', (h) => {
+      h.registry['SOFTWARE\\Acme'] = { Conn: { type: 'REG_SZ', data } };
+    });
+    const before = await readFile(host);
+    process.env.RBE_BACKUP_SECRET = secret;
+    try {
+      const { result, runner } = await runToEnd(host, { runbook: validateRunbook(backingUp('SOFTWARE\\Acme'), kinds, 'inline') });
+      assert.is(result.steps[0].error?.code, 'SECRET_IN_BACKUP', JSON.stringify(result.steps[0]));
+      assert.match(result.steps[0].error?.message ?? '', /^step backup: the backup of HKLM\\SOFTWARE\\Acme \(64-bit view\) would hold the value of a secret parameter/);
+      assert.ok((await readFile(host)).equals(before), 'the host file changed');
+      assert.not.ok(existsSync(join(runner.runDir(result.runId), 'backups')), 'a backup was kept');
+    } finally {
+      delete process.env.RBE_BACKUP_SECRET;
+    }
+  });
+}
+
 test('a targetDir holding a secret is refused before any export: the paths on the target would carry it', async () => {
   const host = await makeHost('server-2016');
   const before = await readFile(host);
@@ -101,6 +125,8 @@ test('saveFile refuses a file whose content or name holds a secret, writing noth
   for (const [label, name, content] of [
     ['content', 'copy.reg', `"Conn"="Password=${SECRET}"`],
     ['name', `copy-${SECRET}.reg`, 'plain'],
+    // The forms the mask finds count too: here another case.
+    ['content', 'copy.reg', `"Conn"="Password=${SECRET.toUpperCase()}"`],
   ] as const) {
     const keeps = defineStepKind({
       kind: 'test/keeps-file',
