@@ -35,7 +35,7 @@ export type { SimHostState, SimFault } from './simulator/model.js';
 export { createPreset, listPresets } from './simulator/presets.js';
 export { bundledStepKinds } from './steps/index.js';
 export { renderUndoReg, renderUndoPowerShell, undoOfValues, mergeUndo } from './windows/undo-files.js';
-export type { RegistryUndo, UndoValue, UndoKey } from './windows/undo-files.js';
+export type { RegistryUndo, UndoValue, UndoKey, UndoPowerShellOptions } from './windows/undo-files.js';
 export { WINDOWS_FACTS, factById, defineFact } from './windows/facts/index.js';
 export type { WindowsFact, FactSource, FactProof, FactStatus } from './windows/facts/index.js';
 export type { RegistryPrior } from './windows/undo-files.js';

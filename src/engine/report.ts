@@ -4,12 +4,13 @@
  */
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/write-atomic.js';
-import { isEmptyUndo, renderUndoPowerShell, renderUndoReg } from '../windows/undo-files.js';
+import { isEmptyUndo, renderUndoPowerShell, renderUndoReg, type UndoValue } from '../windows/undo-files.js';
 import { runUndo } from './undo-set.js';
 import type { JournalRecord } from './run-store.js';
 import type { StepKindRegistry } from './kinds.js';
 import { replay } from './replay.js';
 import { InternalError } from '../errors.js';
+import { MASK, createMasker } from './secrets.js';
 import { fitsStatus, type Change, type Json, type RunResult, type RunResultFields, type UndoFiles } from './types.js';
 
 /** Runs that end here leave nothing of theirs on the target. */
@@ -20,12 +21,18 @@ const NOTHING_LEFT = new Set(['planned', 'rolled-back', 'cancelled', 'unreachabl
  * target: the prior state of every value the run wrote (or may have written) and has not undone, and
  * the keys it created (`undo-set.ts`: the same as the result's `remaining`). Returns their paths, or
  * null when there is nothing to undo.
+ *
+ * What the run wrote is in `undo.ps1` for people to read, except where it held a secret's value:
+ * there the journal holds it masked, or (a form the mask does not change in the journal, such as a
+ * DWORD whose number is the secret) the run's `secrets` show it; it is left out (`wroteWithheld`).
+ * `undo.reg` holds only the values before the run.
  */
 export async function writeUndoFiles(
   result: RunResult,
   records: readonly JournalRecord[],
   kinds: StepKindRegistry,
   runDir: string,
+  secrets: Record<string, Json>,
 ): Promise<{ reg: string; powershell: string } | null> {
   if (NOTHING_LEFT.has(result.status) || result.checkMode) return null;
   const undo = runUndo(replay(records), kinds);
@@ -34,7 +41,12 @@ export async function writeUndoFiles(
   const reg = join(runDir, 'undo.reg');
   const powershell = join(runDir, 'undo.ps1');
   await writeFileAtomic(reg, renderUndoReg(undo, title));
-  await writeFileAtomic(powershell, renderUndoPowerShell(undo, title));
+  const masker = createMasker(secrets);
+  const withhold = (v: UndoValue) => {
+    const wrote = JSON.stringify(v.wrote);
+    return wrote.includes(MASK) || masker.text(wrote) !== wrote;
+  };
+  await writeFileAtomic(powershell, renderUndoPowerShell(undo, title, { withhold }));
   return { reg, powershell };
 }
 

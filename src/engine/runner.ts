@@ -266,7 +266,7 @@ export class Runner<S extends RunStore = RunStore> {
    * because its connection was lost, as that (which store, why, what to do — no disk is involved).
    * Anything else (a bug) is thrown.
    */
-  private async writeRunFiles(result: RunResult, records: readonly JournalRecord[], runId: string, runDir: string, events: RunEmitter): Promise<RunResult> {
+  private async writeRunFiles(result: RunResult, records: readonly JournalRecord[], runId: string, runDir: string, events: RunEmitter, secrets: Record<string, Json>): Promise<RunResult> {
     const unwritten: Unwritten[] = [];
     const ended = result.status !== 'awaiting-resume' && result.status !== 'running';
     const warn = (message: string) => events.emit('log', { runId, level: 'warn', message });
@@ -296,7 +296,7 @@ export class Runner<S extends RunStore = RunStore> {
         return null;
       }
     };
-    let reported = withUndoFiles(result, await attempt('undo.reg', () => writeUndoFiles(result, records, this.options.kinds, runDir)));
+    let reported = withUndoFiles(result, await attempt('undo.reg', () => writeUndoFiles(result, records, this.options.kinds, runDir, secrets)));
     const withUnwritten = (): RunResult => (unwritten.length > 0 ? { ...reported, unwritten: [...unwritten] } : reported);
     // The report says which files are missing (an undo file the disk refused).
     reported = withUnwritten();
@@ -405,7 +405,7 @@ export class Runner<S extends RunStore = RunStore> {
         // from it now — undo files, reports, summary — are copies. One the disk refuses does not undo the
         // run's outcome: the result says which could not be written (`unwritten`), and the run's next
         // `runbook resume` writes them again from the journal.
-        return await this.writeRunFiles(result, journal.records, runId, runDir, events);
+        return await this.writeRunFiles(result, journal.records, runId, runDir, events, secrets);
       } catch (error) {
         failure = await this.stopped(error, runId, journal?.records ?? []);
         throw failure;

@@ -201,6 +201,17 @@ export const UNDO_DATA_FUNCTION = [
   '}',
 ];
 
+/** What {@link renderUndoPowerShell} is told besides the undo. */
+export interface UndoPowerShellOptions {
+  /**
+   * True for a value whose `wrote` must not be in the file (it held a secret parameter's value): its
+   * entry says `"wroteWithheld": true` instead. What the program does does not change: `wrote` is only
+   * for people reading the file, the value is restored all the same.
+   * @default () => false
+   */
+  withhold?: (value: UndoValue) => boolean;
+}
+
 /**
  * Renders `undo.ps1`: one fixed program and the undo as JSON data (a single-quoted here-string, which
  * PowerShell never expands), so no registry path or value can become code. The data lists one change
@@ -210,13 +221,23 @@ export const UNDO_DATA_FUNCTION = [
  *
  * @example
  * ```ts
- * renderUndoPowerShell({ values: [{ view: '64', key: 'SOFTWARE\\X', name: 'A', keyExists: true, existingAncestor: 'SOFTWARE\\X', value: null, wrote: { type: 'REG_DWORD', data: 1 } }], keys: [] }, 'run r1');
+ * const wrote: UndoValue = { view: '64', key: 'SOFTWARE\\X', name: 'A', keyExists: true, existingAncestor: 'SOFTWARE\\X', value: null, wrote: { type: 'REG_DWORD', data: 1 } };
+ * renderUndoPowerShell({ values: [wrote], keys: [] }, 'run r1');
+ * renderUndoPowerShell({ values: [wrote], keys: [] }, 'run r1', { withhold: (v) => v.name === 'A' }); // "wroteWithheld":true, no "wrote"
  * ```
  */
-export function renderUndoPowerShell(undo: RegistryUndo, title: string): string {
+export function renderUndoPowerShell(undo: RegistryUndo, title: string, options: UndoPowerShellOptions = {}): string {
   const lines = (items: readonly unknown[]) => items.map((item, i) => `    ${JSON.stringify(item)}${i < items.length - 1 ? ',' : ''}`);
+  const withheld = undo.values.map((v) => options.withhold?.(v) ?? false);
   // What the program reads: the prior of each value (`wrote` is for people reading the file).
-  const values = undo.values.map((v) => ({ view: v.view, key: v.key, name: v.name, value: v.value, wrote: v.wrote, ...(v.maybe ? { maybe: true } : {}) }));
+  const values = undo.values.map((v, i) => ({
+    view: v.view,
+    key: v.key,
+    name: v.name,
+    value: v.value,
+    ...(withheld[i] ? { wroteWithheld: true } : { wrote: v.wrote }),
+    ...(v.maybe ? { maybe: true } : {}),
+  }));
   const data = ['{', '  "values": [', ...lines(values), '  ],', '  "createdKeys": [', ...lines(undo.keys), '  ]', '}'];
   return [
     `# ${title}`,
@@ -225,6 +246,7 @@ export function renderUndoPowerShell(undo: RegistryUndo, title: string): string 
     '#   powershell -ExecutionPolicy Bypass -File undo.ps1',
     '# "values": each value as it was before the run ("value" null: it did not exist, so it is deleted;',
     '# "wrote": what the run wrote; "maybe": sent without an answer in the journal, restoring it is harmless);',
+    ...(withheld.includes(true) ? ['# "wroteWithheld": what the run wrote there held the value of a secret parameter, so it is left out of this', '# file; the value is restored all the same.'] : []),
     '# "createdKeys": keys the run created, deepest first, each deleted only when it holds no value and no subkey.',
     '$ErrorActionPreference = "Stop"',
     "$data = @'",

@@ -3,7 +3,9 @@ import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { handshakeRows, renderReportMarkdown } from '../../src/engine/report.js';
-import { makeHost, restartRefused, runToEnd } from '../helpers.js';
+import { Runner, StepKindRegistry, createSimulatedExecutor, defineRegistryStep, defineStepKind, validateRunbook, type RunbookDefinition } from '../../src/index.js';
+import * as z from '../../src/util/zod.js';
+import { makeHost, restartRefused, runToEnd, tempDir } from '../helpers.js';
 
 test('a succeeded run: report.json is the result, report.md shows every step with its changes', async () => {
   const { result, runner } = await runToEnd(await makeHost('server-2016'));
@@ -58,6 +60,59 @@ test('the handshake table of a plan shows the baseline alone', async () => {
   assert.is(table.columns.length, 1);
   assert.is(table.columns[0].verdict, 'baseline');
   assert.ok(table.rows.every((r) => r.cells.length === 1));
+});
+
+test('the undo files of a run that wrote secrets to the registry hold neither secret: what it wrote there is withheld, the values are still restored', async () => {
+  // A DWORD whose number is a secret PIN: the mask changes text, not numbers, so undo.ps1 showed it
+  // as "wrote"; a REG_SZ holding a token reaches it masked (Password=***), which says nothing.
+  const TOKEN = 'hunter2-Secr3t';
+  const PIN = '40960001';
+  const stores = defineStepKind(
+    defineRegistryStep({
+      kind: 'test/stores-secrets',
+      description: 'stores a connection string and a PIN in the registry',
+      what: 'app settings',
+      rebootOnChange: false,
+      params: z.object({ token: z.string(), pin: z.string() }),
+      writes: async ({ params }) => [
+        { view: '64', key: 'SOFTWARE\\Contoso\\App', name: 'Conn', desired: { type: 'REG_SZ', data: `Server=db;Password=${params.token}` } },
+        { view: '64', key: 'SOFTWARE\\Contoso\\App', name: 'Pin', desired: { type: 'REG_DWORD', data: Number(params.pin) } },
+        { view: '64', key: 'SOFTWARE\\Contoso\\App', name: 'Port', desired: { type: 'REG_DWORD', data: 8443 } },
+      ],
+    }),
+  );
+  const registry = new StepKindRegistry().register(stores);
+  const runbook: RunbookDefinition = {
+    name: 'stores-secrets',
+    parameters: { token: { type: 'string', secret: true, env: 'RBE_TEST_TOKEN' }, pin: { type: 'string', secret: true, env: 'RBE_TEST_PIN' } },
+    steps: [{ id: 'app', uses: 'test/stores-secrets', with: { token: '${{ params.token }}', pin: '${{ params.pin }}' } }],
+  };
+  process.env.RBE_TEST_TOKEN = TOKEN;
+  process.env.RBE_TEST_PIN = PIN;
+  try {
+    const runner = new Runner({ stateDir: await tempDir(), kinds: registry });
+    const result = await runner.start(validateRunbook(runbook, registry, 'inline'), { executor: await createSimulatedExecutor(await makeHost('server-2016')) }).result;
+    assert.is(result.status, 'succeeded', result.reason);
+    const script = await readFile(result.undoFiles!.powershell, 'utf8');
+    const reg = await readFile(result.undoFiles!.reg, 'utf8');
+    for (const text of [script, reg]) {
+      for (const form of [TOKEN, PIN, 'Password=', (Number(PIN)).toString(16)]) assert.not.ok(text.includes(form), `an undo file holds ${form}`);
+    }
+    const data = JSON.parse(script.slice(script.indexOf("@'") + 2, script.indexOf("'@")));
+    assert.equal(
+      data.values.map((v: Record<string, unknown>) => [v.name, v.value, v.wroteWithheld, v.wrote]),
+      [
+        ['Conn', null, true, undefined],
+        ['Pin', null, true, undefined],
+        ['Port', null, undefined, { type: 'REG_DWORD', data: 8443 }],
+      ],
+    );
+    assert.match(script, /# "wroteWithheld": what the run wrote there held the value of a secret parameter/);
+    assert.equal(reg.split('\r\n').filter((l) => l.startsWith('"')), ['"Conn"=-', '"Pin"=-', '"Port"=-']);
+  } finally {
+    delete process.env.RBE_TEST_TOKEN;
+    delete process.env.RBE_TEST_PIN;
+  }
 });
 
 test.run();

@@ -75,6 +75,20 @@ test('undo.reg writes a REG_SZ with a line break as hex(1), UTF-16LE with its NU
   assert.ok(reg.includes('"Plain"="say \\"hi\\""'), 'one without a line break stays a quoted string');
 });
 
+test('a value whose written data is withheld is listed without it, and the file says why; undo.reg never holds what the run wrote', () => {
+  const secret = { ...prior('SOFTWARE\\Contoso', 'Conn', null), wrote: { type: 'REG_SZ' as const, data: 'Password=***' } };
+  const plain = { ...prior('SOFTWARE\\Contoso', 'Port', { type: 'REG_DWORD', data: 80 }), wrote: { type: 'REG_DWORD' as const, data: 443 } };
+  const both = undoOfValues([secret, plain]);
+  const script = renderUndoPowerShell(both, 'run r1', { withhold: (v) => v.name === 'Conn' });
+  assert.ok(script.includes('{"view":"64","key":"SOFTWARE\\\\Contoso","name":"Conn","value":null,"wroteWithheld":true}'));
+  assert.ok(script.includes('"name":"Port","value":{"type":"REG_DWORD","data":80},"wrote":{"type":"REG_DWORD","data":443}'));
+  assert.not.ok(script.includes('Password='));
+  assert.match(script, /# "wroteWithheld": what the run wrote there held the value of a secret parameter/);
+  assert.not.match(renderUndoPowerShell(both, 'run r1'), /wroteWithheld/);
+  const reg = renderUndoReg(both, 'run r1');
+  assert.not.ok(reg.includes('Password=') || reg.includes('443'), 'undo.reg holds only the values before the run');
+});
+
 test('a value the run may have written is marked in both files', () => {
   const maybe = { ...prior('SOFTWARE\\X', 'A', null), maybe: true as const };
   assert.ok(renderUndoReg(undoOfValues([maybe]), 't').includes('; "A" may have been written\r\n"A"=-'));
