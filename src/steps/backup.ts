@@ -8,7 +8,8 @@ import { StepError } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
 import type { DeclaredWrite } from '../engine/step-kind.js';
 import { resultOf, type HostOp, type OsInfo, type RegistryView } from '../executors/types.js';
-import { displayKey, observe, planWrites, type ObservedValue } from './registry/values.js';
+import { observe, planWrites, type ObservedValue } from './registry/values.js';
+import { displayRegistryKey } from '../windows/undo-files.js';
 
 export const backupParams = z.strictObject({
   /** Keys to export, each in the views listed. */
@@ -95,7 +96,7 @@ export const backupStep = defineStepKind({
     const exports = params.keys.flatMap((k) => viewsOf(k, architecture).map((view) => ({ key: k.key, view })));
     // Only a verdict is kept: the texts stay out of the step's journaled state.
     const texts = await rt.read(exports.map((e): HostOp => ({ op: 'registry.exportText', view: e.view, key: e.key })));
-    const holdingSecret = exports.filter((e, i) => rt.holdsSecret(e.key) || rt.holdsSecret(resultOf(texts[i], 'registry.exportText').content)).map((e) => displayKey(e.view, e.key));
+    const holdingSecret = exports.filter((e, i) => rt.holdsSecret(e.key) || rt.holdsSecret(resultOf(texts[i], 'registry.exportText').content)).map((e) => displayRegistryKey(e.view, e.key));
     return { writes, observed: await observe(rt, writes), architecture, holdingSecret };
   },
   plan({ params, observed, rt }) {

@@ -29,7 +29,8 @@ import { RESTART_MARKER_READ } from './host-reads.js';
 import { readBatch } from '../executors/read-batch.js';
 import { registryViews } from '../windows/os.js';
 import { schannelParams, schannelWrites } from './schannel.js';
-import { displayKey, displayValue, satisfies } from './registry/values.js';
+import { satisfies } from './registry/values.js';
+import { displayRegistryKey, displayRegistryValue } from '../windows/undo-files.js';
 import { IP_WRITE, ipVerifyParams } from './ip-verify.js';
 import { winhttpTlsParams, winhttpValues } from './winhttp-tls.js';
 import { tlsHandshakesParams } from './tls-handshakes.js';
@@ -202,7 +203,7 @@ export async function inspectHost(options: InspectOptions): Promise<InspectRepor
     topic: 'restart',
     check: 'restart owed (the engine\'s marker)',
     verdict: marker ? 'would change' : 'ok',
-    evidence: marker ? `HKLM\\${RESTART_MARKER.key} ${RESTART_MARKER.name} = ${JSON.stringify(displayValue(marker))}` : `HKLM\\${RESTART_MARKER.key} ${RESTART_MARKER.name} absent`,
+    evidence: marker ? `HKLM\\${RESTART_MARKER.key} ${RESTART_MARKER.name} = ${JSON.stringify(displayRegistryValue(marker))}` : `HKLM\\${RESTART_MARKER.key} ${RESTART_MARKER.name} absent`,
     sources: [],
     ...(marker ? { fix: 'an earlier run owes a restart: the next run restarts the server (or restart it in a window)' } : {}),
   });
@@ -239,10 +240,10 @@ export async function inspectHost(options: InspectOptions): Promise<InspectRepor
     const ok = satisfies(w, now);
     items.push({
       topic: 'registry',
-      check: `${displayKey(w.view, w.key)} ${w.name}`,
+      check: `${displayRegistryKey(w.view, w.key)} ${w.name}`,
       verdict: ok ? 'ok' : 'would change',
-      evidence: now ? `${JSON.stringify(displayValue(now))} (${now.type})` : '(absent)',
-      wouldSet: displayValue(w.desired),
+      evidence: now ? `${JSON.stringify(displayRegistryValue(now))} (${now.type})` : '(absent)',
+      wouldSet: displayRegistryValue(w.desired),
       sources: factIdsOf(w).map(sourceOf),
     });
   });

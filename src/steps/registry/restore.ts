@@ -8,8 +8,8 @@ import type { HostOp, HostOpResult, RegistryValue } from '../../executors/types.
 import type { DeclaredWrite } from '../../engine/step-kind.js';
 import type { StepRuntime } from '../../engine/step-runtime.js';
 import type { Change, Compensation, Json } from '../../engine/types.js';
-import { mergeUndo, undoOfValues, type UndoKey, type UndoValue } from '../../windows/undo-files.js';
-import { displayKey, displayValue, getOps, type Prior } from './values.js';
+import { displayRegistryKey, displayRegistryValue, mergeUndo, undoOfValues, type UndoKey, type UndoValue } from '../../windows/undo-files.js';
+import { getOps, type Prior } from './values.js';
 
 /** An undo that failed part-way: the error, with what it did and what it could not undo (`left`). */
 function undoFailure(message: string, undone: Compensation): StepError {
@@ -47,7 +47,7 @@ export async function restorePriors(
     if (!current) return true;
     if (same(current.value, w.value)) return false;
     if (operator && leftByRun && !same(current.value, leftByRun(w))) {
-      kept.push({ target: displayKey(w.view, w.key), field: w.name, before: displayValue(leftByRun(w)), after: displayValue(current.value), action: 'keep' });
+      kept.push({ target: displayRegistryKey(w.view, w.key), field: w.name, before: displayRegistryValue(leftByRun(w)), after: displayRegistryValue(current.value), action: 'keep' });
       return false;
     }
     return true;
@@ -82,17 +82,17 @@ export async function restorePriors(
   results.forEach((r, i) => {
     const op = ops[i] as HostOp & { key: string; name?: string; view: DeclaredWrite['view'] };
     if (r instanceof Error) {
-      failures.push(`${op.op} ${displayKey(op.view, op.key)} ${op.name ?? ''}: ${r.message}`);
+      failures.push(`${op.op} ${displayRegistryKey(op.view, op.key)} ${op.name ?? ''}: ${r.message}`);
       if (i < valueOps.length) leftValues.push(values[i]);
       else leftKeys.push(keys[i - valueOps.length]);
       return;
     }
     if (r.op === 'registry.set' && r.changed) {
-      changes.push({ target: displayKey(op.view, op.key), field: op.name!, before: displayValue(r.before), after: displayValue(r.after), type: r.after.type, action: 'restore' });
+      changes.push({ target: displayRegistryKey(op.view, op.key), field: op.name!, before: displayRegistryValue(r.before), after: displayRegistryValue(r.after), type: r.after.type, action: 'restore' });
     } else if (r.op === 'registry.deleteValue' && r.changed) {
-      changes.push({ target: displayKey(op.view, op.key), field: op.name!, before: displayValue(r.before), after: null, action: 'delete' });
+      changes.push({ target: displayRegistryKey(op.view, op.key), field: op.name!, before: displayRegistryValue(r.before), after: null, action: 'delete' });
     } else if (r.op === 'registry.deleteKey' && r.changed) {
-      changes.push({ target: displayKey(op.view, op.key), field: '(key)', before: 'present', after: null, action: 'delete' });
+      changes.push({ target: displayRegistryKey(op.view, op.key), field: '(key)', before: 'present', after: null, action: 'delete' });
     }
   });
   if (failures.length > 0) {

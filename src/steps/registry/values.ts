@@ -21,15 +21,6 @@ export type ObservedValue = RegistryPrior;
 /** The prior state of one value, as journaled before any change. */
 export type Prior = RegistryPrior;
 
-/** How a key is shown to people: `HKLM\SOFTWARE\...` with its view. */
-export function displayKey(view: DeclaredWrite['view'], key: string): string {
-  return displayRegistryKey(view, key);
-}
-
-export function displayValue(value: RegistryValue | null): Json {
-  return displayRegistryValue(value);
-}
-
 function sameValue(a: RegistryValue | null, b: RegistryValue | null): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -87,15 +78,15 @@ export function planWrites(writes: readonly DeclaredWrite[], observed: readonly 
     const before = observed[i].value;
     if (satisfies(w, before)) return;
     if (w.desired === null) {
-      changes.push({ target: displayKey(w.view, w.key), field: w.name, before: displayValue(before), after: null, type: before?.type, action: 'delete' });
+      changes.push({ target: displayRegistryKey(w.view, w.key), field: w.name, before: displayRegistryValue(before), after: null, type: before?.type, action: 'delete' });
       return;
     }
     const action: Change['action'] = !before ? 'create' : before.type !== w.desired.type ? 'retype' : 'update';
     changes.push({
-      target: displayKey(w.view, w.key),
+      target: displayRegistryKey(w.view, w.key),
       field: w.name,
-      before: displayValue(before),
-      after: displayValue(w.desired),
+      before: displayRegistryValue(before),
+      after: displayRegistryValue(w.desired),
       type: before && before.type !== w.desired.type ? `${before.type} → ${w.desired.type}` : w.desired.type,
       action,
     });
@@ -156,7 +147,7 @@ export function verifyWrites(writes: readonly DeclaredWrite[], observed: readonl
     const fromWrite = written.find((x) => same(x, w));
     const value = fromWrite ? fromWrite.after : (observed.find((o) => same(o, w))?.value ?? null);
     if (!satisfies(w, value)) {
-      problems.push(`${displayKey(w.view, w.key)} ${w.name} is ${JSON.stringify(displayValue(value))}, expected ${JSON.stringify(displayValue(w.desired))}`);
+      problems.push(`${displayRegistryKey(w.view, w.key)} ${w.name} is ${JSON.stringify(displayRegistryValue(value))}, expected ${JSON.stringify(displayRegistryValue(w.desired))}`);
     }
   }
   return problems;
