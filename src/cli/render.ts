@@ -33,6 +33,18 @@ export function describeChange(c: Change): string {
   return `${mark} ${c.target} ${c.field}: ${show(c.before)} → ${show(c.after)}${c.type ? dim(`  [${c.type}]`) : ''}${c.maybe ? yellow('  (may have been written)') : ''}`;
 }
 
+/**
+ * The actions a run's succeeded steps took besides values (a restart, a registry export), counted by
+ * what they are: `, 1 action(s) (1 restart)`; empty when none.
+ */
+function actionsTaken(result: RunResult): string {
+  const actions = result.steps.flatMap((s) => (s.status === 'succeeded' ? s.changes.filter((c) => c.action === 'run') : []));
+  if (actions.length === 0) return '';
+  const byField = new Map<string, number>();
+  for (const c of actions) byField.set(c.field, (byField.get(c.field) ?? 0) + 1);
+  return `, ${actions.length} action(s) (${[...byField].map(([field, n]) => `${n} ${field}`).join(', ')})`;
+}
+
 /** The closing summary for people. */
 export function renderSummary(result: RunResult, reportPath: string): string {
   const changed = result.steps.reduce((n, s) => n + (s.status === 'planned' || s.status === 'succeeded' ? s.changes.filter((c) => c.action !== 'run').length : 0), 0);
@@ -58,8 +70,10 @@ export function renderSummary(result: RunResult, reportPath: string): string {
     const kept = undone.filter((c) => c.action === 'keep');
     lines.push(`  ${restored} registry item(s) restored; ${result.roundTrips} round trip(s) to the target; ${result.retries} retr${result.retries === 1 ? 'y' : 'ies'}`);
     for (const c of kept) lines.push(`  left alone (changed since the run): ${describeChange(c)}`);
+    // A run that only paid a restart owed by an earlier run (a restart cannot be undone) rolls back to nothing.
+    if (undone.length === 0 && result.status !== 'rollback-failed') lines.push('  nothing to undo: nothing restored, no restart');
   } else if (result.status !== 'unreachable') {
-    lines.push(`  ${changed} value(s) changed; ${result.roundTrips} round trip(s) to the target (+${result.pollRoundTrips} polls while it restarted); ${result.retries} retr${result.retries === 1 ? 'y' : 'ies'}`);
+    lines.push(`  ${changed} value(s) changed${actionsTaken(result)}; ${result.roundTrips} round trip(s) to the target (+${result.pollRoundTrips} polls while it restarted); ${result.retries} retr${result.retries === 1 ? 'y' : 'ies'}`);
   }
   const handshakes = handshakeRows(result);
   if (handshakes && handshakes.rows.length > 0) {

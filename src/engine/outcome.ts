@@ -36,6 +36,20 @@ export function changedValues(r: Pick<RunResult, 'steps'> & Partial<Pick<RunResu
 }
 
 /**
+ * Values and actions a run made (or, for a plan, would make): every change its succeeded (planned)
+ * steps list — a restart owed by an earlier run and its marker removed included. A run that made any
+ * of them is not "already compliant", and a plan with any is "changes pending".
+ *
+ * @example
+ * ```ts
+ * changesMade(await run.result); // 2 for a run that restarted and deleted an earlier run's marker
+ * ```
+ */
+export function changesMade(r: Pick<RunResult, 'steps'>): number {
+  return r.steps.reduce((n, s) => n + (s.status === 'succeeded' || s.status === 'planned' ? s.changes.length : 0), 0);
+}
+
+/**
  * A run's outcome.
  *
  * @example
@@ -48,9 +62,9 @@ export function changedValues(r: Pick<RunResult, 'steps'> & Partial<Pick<RunResu
 export function outcomeOf(r: Pick<RunResult, 'status' | 'steps' | 'reason' | 'awaiting'>): Outcome {
   switch (r.status) {
     case 'succeeded':
-      return changedValues(r) > 0 ? Outcome.changed : Outcome.compliant;
+      return changesMade(r) > 0 ? Outcome.changed : Outcome.compliant;
     case 'planned':
-      return changedValues(r) > 0 ? Outcome.changesPending : Outcome.compliant;
+      return changesMade(r) > 0 ? Outcome.changesPending : Outcome.compliant;
     case 'rolled-back':
       return r.reason === ROLLED_BACK_ON_REQUEST ? Outcome.rolledBackOnRequest : Outcome.rolledBack;
     case 'rollback-failed':

@@ -12,6 +12,7 @@ import { takeCounters, type RuntimeServices, type SuspendSignal } from './step-r
 import type { Change, RunStatus } from './types.js';
 import { ROLLED_BACK_ON_REQUEST } from './outcome.js';
 import type { RegistryUndo } from '../windows/undo-files.js';
+import { stepWrites, undoChanges } from './undo-set.js';
 
 /** How long a saga may keep calling the target, unless the runner sets another budget. */
 export const DEFAULT_COMPENSATION_BUDGET_MS = 15 * 60_000;
@@ -30,7 +31,7 @@ export type SagaOutcome = { kind: 'ended'; status: RunStatus; reason?: string } 
  * The saga's copy of the services: a compensation cannot be cancelled (its calls get a signal that
  * never aborts), it knows why it runs and until when it may call the target.
  */
-export function sagaServices(services: RuntimeServices, state: RunState, budgetMs: number): RuntimeServices {
+export function sagaServices(services: RuntimeServices, state: RunState, budgetMs: number, undone: readonly Change[] = []): RuntimeServices {
   const saga = state.saga!;
   return {
     ...services,
@@ -38,17 +39,32 @@ export function sagaServices(services: RuntimeServices, state: RunState, budgetM
     // An undo reads what it needs when it needs it: nothing is read ahead for the steps.
     readAhead: null,
     run: { ...services.run, states: state.steps },
-    saga: { context: { reason: saga.reason, force: saga.force }, deadline: services.clock.now() + budgetMs, targetGone: false },
+    saga: { context: { reason: saga.reason, force: saga.force, undone }, deadline: services.clock.now() + budgetMs, targetGone: false },
   };
+}
+
+/**
+ * What a step's undo set out to restore of the run's own changes, as the journal records the run: the
+ * registry values its kind says it wrote or may have written (`registryWrites`, the same list as
+ * `remaining` and the undo files; for a kind that does not say, its changes, else those it planned),
+ * none for a step that never captured its prior state (it never acted) — less the values its undo left
+ * alone (`keep`) and those it could not put back (`left`).
+ */
+function changesUndone(scope: SagaScope, index: number, undo: { changes: readonly Change[]; left?: RegistryUndo }): Change[] {
+  const { state } = scope;
+  if (!state.memos.has(`${index}:capture`)) return [];
+  const st = state.steps[index];
+  const written = stepWrites(state, scope.steps.kinds, index);
+  const own = written ? undoChanges({ values: written, keys: [] }) : st.changes.length > 0 ? st.changes : (st.snapshot?.context.plan?.changes ?? []);
+  const id = (c: Change) => `${c.target}\n${c.field}`.toLowerCase();
+  const notRestored = new Set([...undo.changes.filter((c) => c.action === 'keep'), ...(undo.left ? undoChanges({ values: undo.left.values, keys: [] }) : [])].map(id));
+  return own.filter((c) => !notRestored.has(id(c)));
 }
 
 /** Compensates, in order, every step of the saga under way in `scope.state` that is not yet compensated. */
 export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
   const { state } = scope;
   const { definition, kinds } = scope.steps;
-  const services = sagaServices(scope.steps.services, state, scope.budgetMs);
-  const { journal, events, runId } = services;
-  const stepScope: StepScope = { ...scope.steps, services, states: state.steps };
   const saga = state.saga!;
   const ran = state.steps
     .map((st, index) => ({ st, index }))
@@ -56,6 +72,12 @@ export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
     .reverse();
   const last = (index: number) => Boolean(kinds.get(definition.steps[index].uses).compensateLast);
   const order = [...ran.filter(({ index }) => !last(index)), ...ran.filter(({ index }) => last(index))];
+  // What the undos set out to restore, growing with each undo of this drive (those of earlier drives
+  // first): the undos compensated last (the restart) see all of it.
+  const undoing: Change[] = ran.flatMap(({ st, index }) => (st.compensation && !last(index) ? changesUndone(scope, index, st.compensation) : []));
+  const services = sagaServices(scope.steps.services, state, scope.budgetMs, undoing);
+  const { journal, events, runId } = services;
+  const stepScope: StepScope = { ...scope.steps, services, states: state.steps };
   let allCompensated = true;
   for (const { st, index } of order) {
     if (st.compensation) {
@@ -68,6 +90,7 @@ export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
     if (undone.kind === 'suspended') return undone;
     const { status, detail, changes, error, left } = undone;
     if (status !== 'compensated') allCompensated = false;
+    if (!last(index)) undoing.push(...changesUndone(scope, index, { changes, left }));
     await journal.append({ type: 'step.compensated', index, stepId, status, detail, changes, ...(error ? { error } : {}), ...(left ? { left } : {}), ...takeCounters(services, index) });
     events.emit('step:compensation', { runId, stepId, index, status, detail });
   }

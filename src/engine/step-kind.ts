@@ -76,7 +76,9 @@ export interface StepKindDefinition<P, O extends Json = Json, D extends Json | u
    * the step is not compensated, and what `remaining`, `undo.reg` and `undo.ps1` list. A kind that
    * writes registry values declares it; the run's report then lists exactly these for the step, not its
    * planned changes. `plan` and `results` are the step's as journaled (null and empty before its first
-   * phase); `status` is where the step stood.
+   * phase); `status` is where the step stood. A write whose undo a later phase made wrong is left out
+   * (an earlier run's restart marker, once the restart it owed was made: put back, it would owe a
+   * restart already made).
    */
   registryWrites?(args: { priors: C; plan: PlanOf<D> | null; results: Record<string, Json>; status: string; runId: string }): UndoValue[];
   /** With nothing to change, still run verify (checks that must pass every time). */

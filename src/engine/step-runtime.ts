@@ -12,7 +12,7 @@ import { readKey, type ReadCache } from './read-cache.js';
 import type { ReadAhead } from './read-ahead.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 import type { DeclaredWrite } from '../windows/registry.js';
-import type { AwaitingReason, Json } from './types.js';
+import type { AwaitingReason, Change, Json } from './types.js';
 import type { StepDefinition } from './runbook.js';
 import { stepsDeclaringWrites } from './step-params.js';
 import type { Schema } from '../util/zod.js';
@@ -33,6 +33,17 @@ export interface CompensationContext {
   reason: 'failure' | 'cancel' | 'operator';
   /** `rollback --force`: undo values even where they changed since the run. */
   force: boolean;
+  /**
+   * What the undos compensated before this one set out to restore: of each step they compensated that
+   * captured its prior state (so may have acted), the registry values its kind says it wrote or may have
+   * written (`registryWrites`, as `remaining` lists them; a kind that does not say: its changes), less
+   * the values an undo left alone because they changed since the run (`keep`) and those a failed undo
+   * could not put back (`left`). Taken from the journal's record of the run, not
+   * from what each undo reports having changed: an undo run again after a drive lost its record finds
+   * nothing left to change, yet what it restored still needs making effective. A `compensateLast`
+   * step (the restart) reads it to know whether anything restored needs a restart.
+   */
+  readonly undone: readonly Change[];
 }
 
 /** Options of {@link StepRuntime.exec}. */

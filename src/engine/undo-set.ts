@@ -22,18 +22,33 @@ const NOTHING: RegistryUndo = { values: [], keys: [] };
 /** What step `index` left of its registry changes; null when its kind does not say what it writes. */
 export function stepUndo(state: RunState, kinds: StepKindRegistry, index: number): RegistryUndo | null {
   const st = state.steps[index];
-  const uses = state.started.runbook.steps[index].uses;
-  const kind = kinds.has(uses) ? kinds.get(uses) : undefined;
-  if (!kind?.registryWrites) return null;
+  if (!kindAt(state, kinds, index)?.registryWrites) return null;
   if (st.compensation?.status === 'compensated') return NOTHING;
   if (st.compensation?.left) return st.compensation.left;
   // An undo retried after it failed: what it left, until the retry says otherwise.
   if (!st.compensation && st.retryUndo?.left) return st.retryUndo.left;
+  return undoOfValues(stepWrites(state, kinds, index) ?? []);
+}
+
+/**
+ * The registry values step `index` wrote (or may have written), each with its prior, as its kind's
+ * `registryWrites` reads them from the journal — whether or not an undo put them back since; null when
+ * its kind does not say what it writes.
+ */
+export function stepWrites(state: RunState, kinds: StepKindRegistry, index: number): UndoValue[] | null {
+  const kind = kindAt(state, kinds, index);
+  if (!kind?.registryWrites) return null;
+  const st = state.steps[index];
   const priors = state.memos.get(`${index}:capture`);
   // Nothing is sent before a step's first phase, whose state is journaled (durably) before it acts.
-  if (priors === undefined || !st.snapshot) return NOTHING;
+  if (priors === undefined || !st.snapshot) return [];
   const { plan, results } = st.snapshot.context;
-  return undoOfValues(kind.registryWrites({ priors, plan: plan ?? null, results: results ?? {}, status: st.snapshot.value, runId: state.started.runId }));
+  return kind.registryWrites({ priors, plan: plan ?? null, results: results ?? {}, status: st.snapshot.value, runId: state.started.runId });
+}
+
+function kindAt(state: RunState, kinds: StepKindRegistry, index: number) {
+  const uses = state.started.runbook.steps[index].uses;
+  return kinds.has(uses) ? kinds.get(uses) : undefined;
 }
 
 /** The registry changes a run left, all steps together. */

@@ -14,6 +14,7 @@ import { resultOf, type HostOp, type HostOpResult } from '../executors/types.js'
 import { batchOps, defineBatch, readBatch } from '../executors/read-batch.js';
 import { RESTART_MARKER } from '../windows/restart-marker.js';
 import { RESTART_MARKER_READ } from './host-reads.js';
+import { displayKey } from './registry/values.js';
 import { BOOT_TIME_TOLERANCE_MS, restartedSince, sameBoot } from '../windows/boot-time.js';
 import { SQL_LOGIN_REFUSED_ERRORS } from '../windows/facts/sql.js';
 import { serviceList } from './service-list.js';
@@ -72,8 +73,11 @@ const markerClear: HostOp[] = [
   { op: 'registry.deleteValue', ...RESTART_MARKER },
   { op: 'registry.deleteKey', view: RESTART_MARKER.view, key: RESTART_MARKER.key, onlyIfEmpty: true },
 ];
+function markerText(runId: string): string {
+  return `owed by run ${runId}`;
+}
 function markerSet(runId: string): HostOp {
-  return { op: 'registry.set', ...RESTART_MARKER, value: { type: 'REG_SZ', data: `owed by run ${runId}` } };
+  return { op: 'registry.set', ...RESTART_MARKER, value: { type: 'REG_SZ', data: markerText(runId) } };
 }
 
 type Baseline = {
@@ -349,15 +353,22 @@ export const restartStep = defineStepKind({
     const databases = databasesOf(params.databaseServer, read.instances ? read.instances.instances : null);
     return { bootTime: read.boot.bootTime, owedBy, marker, markerKey: { exists: read.marker.keyExists, existingAncestor: read.marker.existingAncestor }, databases };
   },
-  plan({ observed, params }): PlanOf<PlanData> {
+  plan({ observed, params, rt }): PlanOf<PlanData> {
     const { bootTime, owedBy, marker } = observed;
     if (owedBy.length === 0 && marker === null) {
       return { changes: [], summary: 'no restart owed', data: { rebootRequired: false } };
     }
     const reason = owedBy.length > 0 ? `changed by ${owedBy.join(', ')}` : `an earlier run left its marker (${marker})`;
+    // An earlier run's marker is deleted once the restart it owes is made: a change of the target like
+    // any other, listed so that a plan or run that pays that restart is never "already compliant". This
+    // run's own marker (a drive whose journal lost the restart's records reads it) is not a change.
+    const earlierMarker = marker !== null && marker !== markerText(rt.runId);
     return {
-      changes: [{ target: 'host', field: 'restart', before: `booted ${bootTime}`, after: 'restarted', action: 'run' }],
-      summary: `restart owed: ${reason}${params.readyServices.length > 0 ? `; then waits for services ${params.readyServices.join(', ')} (one this server does not have is not waited for)` : ''}`,
+      changes: [
+        { target: 'host', field: 'restart', before: `booted ${bootTime}`, after: 'restarted', action: 'run' },
+        ...(earlierMarker ? [{ target: displayKey(RESTART_MARKER.view, RESTART_MARKER.key), field: RESTART_MARKER.name, before: marker, after: null, type: 'REG_SZ', action: 'delete' as const }] : []),
+      ],
+      summary: `restart owed: ${reason}${earlierMarker ? '; its marker is deleted after the restart' : ''}${params.readyServices.length > 0 ? `; then waits for services ${params.readyServices.join(', ')} (one this server does not have is not waited for)` : ''}`,
       data: { bootTime, reason, rebootRequired: true },
     };
   },
@@ -373,21 +384,25 @@ export const restartStep = defineStepKind({
     }, null);
     return { bootTime: earlier ?? bootTime, marker, markerKey, databases: databases ?? [], deadline: new Date(rt.now() + params.timeoutSeconds * 1000).toISOString() };
   },
-  // For undo.reg: the marker as it was before the run (absent, or an earlier run's).
+  // The marker as it was before the run (absent, or an earlier run's).
   registryPriors: (priors) => {
     if (priors?.marker === undefined) return [];
     const key = priors.markerKey ?? { exists: true, existingAncestor: RESTART_MARKER.key };
     return [{ ...RESTART_MARKER, keyExists: key.exists, existingAncestor: key.existingAncestor, value: priors.marker === null ? null : { type: 'REG_SZ', data: priors.marker } }];
   },
   // The marker: set by the restart phase (its answer is not kept: may have been, until the step
-  // succeeded), and deleted by verify once the restart happened.
-  registryWrites: ({ priors, status, runId }) => {
-    if (priors?.marker === undefined) return [];
+  // succeeded), and deleted by verify once the restart happened. Once the target came back from the
+  // restart (awaitBoot answered), the restart cannot be undone and the marker's removal follows it: an
+  // earlier run's marker is not put back (it would owe a restart already made) — nothing is left of a
+  // step that succeeded, and of one that did not, this run's own marker, which may still be there, is to
+  // be deleted. Before that, the restart is still owed as it was: the marker as it was before the run.
+  registryWrites: ({ priors, results, status, runId }) => {
+    if (priors?.marker === undefined || status === 'succeeded') return [];
     const key = priors.markerKey ?? { exists: true, existingAncestor: RESTART_MARKER.key };
     const prior = { ...RESTART_MARKER, keyExists: key.exists, existingAncestor: key.existingAncestor, value: priors.marker === null ? null : { type: 'REG_SZ' as const, data: priors.marker } };
-    if (status === 'succeeded') return prior.value ? [{ ...prior, wrote: null }] : [];
-    const owed = `owed by run ${runId}`;
-    return priors.marker === owed ? [] : [{ ...prior, wrote: { type: 'REG_SZ', data: owed }, maybe: true }];
+    const owed = { type: 'REG_SZ' as const, data: markerText(runId) };
+    if (results.awaitBoot !== undefined) return [{ ...prior, value: null, wrote: owed, maybe: true }];
+    return priors.marker === owed.data ? [] : [{ ...prior, wrote: owed, maybe: true }];
   },
   phases: [
     {
@@ -437,8 +452,6 @@ export const restartStep = defineStepKind({
   async compensate({ rt, params, priors, results }) {
     const before: Captured | null = priors;
     if (!before) return { detail: 'the step never came to restart the target: nothing to undo', changes: [] };
-    // The marker as it was before this run (absent, or an earlier run's): the rollback leaves nothing owed by this run.
-    await rt.exec(before.marker ? [{ op: 'registry.set', ...RESTART_MARKER, value: { type: 'REG_SZ', data: before.marker } }] : markerClear);
     // Whether this run restarted the target is the target's to say: its boot time against the
     // baseline journaled before the restart was sent (the journal may end before the answer did).
     const baseline = await rt.remember<{ bootTime: string; restarted: boolean; deadline: string }>('compensate.baseline', async () => {
@@ -449,7 +462,26 @@ export const restartStep = defineStepKind({
       return { bootTime, restarted: !sameBoot(bootTime, before.bootTime), deadline: new Date(deadline).toISOString() };
     });
     if (!baseline.restarted) {
+      // The restart is still owed as it was before this run: the marker as it was (absent, or an earlier run's).
+      await rt.exec(before.marker ? [{ op: 'registry.set', ...RESTART_MARKER, value: { type: 'REG_SZ', data: before.marker } }] : markerClear);
       return { detail: `the target has not restarted since ${before.bootTime}: the restored values are the ones in effect, nothing to undo`, changes: [] };
+    }
+    // The target restarted: that cannot be undone, and the marker's removal follows it — an earlier
+    // run's marker is not written back (it would owe a restart already made); this run's own goes.
+    await rt.exec(markerClear);
+    // Values restored by the other undos take effect only after a restart; actions (a registry export)
+    // need none. As the journal records the run, not as each undo reports: an undo run again after a
+    // drive lost its record finds nothing left to change, yet what it restored still needs the restart.
+    const restored = (rt.compensation?.undone ?? []).filter((c) => c.action !== 'keep' && c.action !== 'run');
+    if (restored.length === 0) {
+      // Nothing restored needs a restart to take effect: a run that only paid a restart owed by an
+      // earlier run (or whose values were all changed since and kept) rolls back to nothing.
+      if (rt.onTarget) await rt.exec([{ op: 'startupTask.remove', name: `${TASK_PREFIX}${rt.runId}` }]);
+      const paid = before.marker ? `, which paid the restart an earlier run owed (${before.marker}; its marker is not written back)` : '';
+      return {
+        detail: `nothing to undo: the target restarted for this run${paid}; a restart cannot be undone, and no undo restored a value that needs another`,
+        changes: [],
+      };
     }
     // The values restored by the other compensations take effect only after another restart. A boot
     // later than the one the forward restart came back to is this undo's own restart, sent by a drive

@@ -10,13 +10,16 @@ import type { StepResult } from '../../src/engine/types.js';
 const step = (status: StepResult['status'], changes: number, action: 'create' | 'run' = 'create'): StepResult =>
   ({ id: 's', kind: 'k', status, summary: '', output: null, roundTrips: 0, pollRoundTrips: 0, retries: 0, changes: Array.from({ length: changes }, () => ({ target: 't', field: 'f', before: null, after: 1, action })) }) as StepResult;
 
-test('a run that changed values is changed; one that changed nothing (or only restarted) is already compliant', () => {
+test('a run that changed values or took an action (a restart) is changed; only one that did neither is already compliant', () => {
   assert.is(outcomeOf({ status: 'succeeded', steps: [step('succeeded', 3)] }), 'changed');
-  assert.is(outcomeOf({ status: 'succeeded', steps: [step('skipped', 0), step('succeeded', 1, 'run')] }), 'compliant');
+  // A restart owed by an earlier run, paid by this one, is a change of the target.
+  assert.is(outcomeOf({ status: 'succeeded', steps: [step('skipped', 0), step('succeeded', 1, 'run')] }), 'changed');
+  assert.is(outcomeOf({ status: 'succeeded', steps: [step('skipped', 0), step('succeeded', 0)] }), 'compliant');
 });
 
-test('a plan is changes pending or already compliant, never "succeeded"', () => {
+test('a plan is changes pending or already compliant, never "succeeded"; an action pending alone is changes pending', () => {
   assert.is(outcomeOf({ status: 'planned', steps: [step('planned', 2)] }), 'changes-pending');
+  assert.is(outcomeOf({ status: 'planned', steps: [step('skipped', 0), step('planned', 1, 'run')] }), 'changes-pending');
   assert.is(outcomeOf({ status: 'planned', steps: [step('skipped', 0)] }), 'compliant');
   assert.is(OUTCOMES['changes-pending'].label, 'changes pending');
 });

@@ -146,4 +146,23 @@ test('orchestrator-tls12 on an Orchestrator 2025 host runs with its release unkn
   assert.match(step(result, 'preflight').summary, /Orchestrator 2025, .*; Microsoft also publishes "Set up TLS 1\.3 for Orchestrator"/, 'said in the plan and the report, not only in the output');
 });
 
+test('a restart an earlier run left owed is paid by the next run (plan: changes pending; run: changed); its rollback restarts nothing and leaves no marker', async () => {
+  const file = await makeHost('server-2025');
+  const waiting = await runToEnd(file, { runbook: await tls13(), params: { ...FAST, allowRestart: false } });
+  assert.is(waiting.result.outcome, 'awaiting-restart-window');
+  const plan = await runToEnd(file, { runbook: await tls13(), checkMode: true, params: FAST });
+  assert.is(plan.result.outcome, 'changes-pending');
+  assert.equal(step(plan.result, 'restart').changes.map((c) => `${c.field} ${c.action}`), ['restart run', 'RestartOwed delete']);
+  const { registry } = await hostOf(file);
+  const { ['SOFTWARE\\runbook-engine']: _marker, ...expected } = registry;
+  const { result, runner, executor } = await runToEnd(file, { runbook: await tls13(), params: FAST });
+  assert.is(result.outcome, 'changed');
+  assert.is(result.undoFiles, undefined, 'nothing of this run to undo');
+  const rolled = await (await runner.rollback(result.runId, { executor })).result;
+  assert.is(rolled.outcome, 'rolled-back-on-request');
+  const host = await hostOf(file);
+  assert.is(host.restarts, 1, 'the rollback did not restart again');
+  assert.equal(host.registry, expected, 'the marker was not written back');
+});
+
 test.run();

@@ -2,6 +2,8 @@
  * The restart step as a careful administrator restarts: someone else's pending shutdown is never
  * cancelled, slow-starting services are waited for, boot times are compared with a tolerance.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FAST, hostOf, makeHost, registryText, runToEnd } from '../helpers.js';
@@ -178,6 +180,91 @@ test('the wait for the restart outlasts the downtime by at most one poll interva
     const waited = clock.now() - started;
     assert.ok(waited >= downtimeMs && waited <= downtimeMs + pollIntervalMs, `${downtimeMs} ms down, polled every ${pollIntervalMs} ms: waited ${waited} ms`);
   }
+});
+
+/** Where the engine's RestartOwed marker lives in a simulated host's registry. */
+const MARKER_KEY = 'SOFTWARE\\runbook-engine';
+
+/** A host an earlier run left owing its restart (allowRestart=false): its values written, its marker there. */
+async function owedByEarlierRun(params: Record<string, unknown> = {}): Promise<{ file: string; earlier: string }> {
+  const file = await makeHost('server-2016');
+  const { result } = await runToEnd(file, { params: { ...FAST, allowRestart: false, ...params } });
+  assert.is(result.outcome, 'awaiting-restart-window');
+  assert.is((await hostOf(file)).registry[MARKER_KEY].RestartOwed.data, `owed by run ${result.runId}`);
+  return { file, earlier: result.runId };
+}
+
+/** The host's registry as it should be once the restart an earlier run owed is made: as it is, without the marker's key. */
+async function withoutMarker(file: string) {
+  const { registry } = await hostOf(file);
+  const { [MARKER_KEY]: _marker, ...rest } = registry;
+  return rest;
+}
+
+test('a restart owed by an earlier run is a change pending: the plan lists the restart and the removal of its marker', async () => {
+  const { file, earlier } = await owedByEarlierRun();
+  const before = await registryText(file);
+  const { result } = await runToEnd(file, { checkMode: true });
+  assert.is(result.status, 'planned');
+  assert.is(result.outcome, 'changes-pending', 'never "already compliant" while a restart is owed');
+  assert.ok(result.rebootRequired);
+  const restart = result.steps.find((s) => s.id === 'restart')!;
+  assert.equal(
+    restart.changes.map(({ target, field, after, action }) => ({ target, field, after, action })),
+    [
+      { target: 'host', field: 'restart', after: 'restarted', action: 'run' },
+      { target: 'HKLM\\SOFTWARE\\runbook-engine (64-bit view)', field: 'RestartOwed', after: null, action: 'delete' },
+    ],
+  );
+  assert.is(restart.changes[1].before, `owed by run ${earlier}`);
+  assert.is(await registryText(file), before, 'a plan writes nothing');
+});
+
+test('a run that pays a restart owed by an earlier run is changed: it restarts and deletes the marker, and leaves no undo file that writes it back', async () => {
+  const { file } = await owedByEarlierRun();
+  const expected = await withoutMarker(file);
+  const { result, runner } = await runToEnd(file);
+  assert.is(result.status, 'succeeded');
+  assert.is(result.outcome, 'changed', 'it restarted the target and deleted the marker');
+  const restart = result.steps.find((s) => s.id === 'restart')!;
+  assert.equal(restart.changes.map((c) => `${c.field} ${c.action}`), ['restart run', 'RestartOwed delete']);
+  const host = await hostOf(file);
+  assert.is(host.restarts, 1);
+  assert.equal(host.registry, expected, 'the registry is as before the run, without the marker and its key');
+  // The restart cannot be undone, and the marker's removal follows it: nothing of this run to undo.
+  assert.is(result.undoFiles, undefined);
+  assert.not.ok(existsSync(join(runner.runDir(result.runId), 'undo.reg')));
+});
+
+test('rolling back a run that only paid an earlier run\'s restart restores nothing: no restart, the marker not written back', async () => {
+  const { file } = await owedByEarlierRun();
+  const expected = await withoutMarker(file);
+  const { result, runner, executor } = await runToEnd(file);
+  assert.is(result.outcome, 'changed');
+  const rolled = await (await runner.rollback(result.runId, { executor })).result;
+  assert.is(rolled.outcome, 'rolled-back-on-request');
+  const restart = rolled.steps.find((s) => s.id === 'restart')!;
+  assert.equal(restart.compensation?.changes, []);
+  assert.match(restart.compensation!.detail, /^nothing to undo: the target restarted for this run, which paid the restart an earlier run owed/);
+  const host = await hostOf(file);
+  assert.is(host.restarts, 1, 'not restarted again');
+  assert.equal(host.registry, expected, 'no marker written back');
+});
+
+test('a rollback of a run that changed values after an earlier run left its marker restores them and restarts again, without writing that marker back', async () => {
+  // The earlier run keeps outgoing TLS 1.0/1.1; this one turns them off, then is rolled back.
+  const { file } = await owedByEarlierRun({ mode: 'tls12-incoming-only' });
+  const expected = await withoutMarker(file);
+  const { result, runner, executor } = await runToEnd(file);
+  assert.is(result.outcome, 'changed');
+  assert.ok(result.steps.find((s) => s.id === 'schannel')!.changes.length > 0);
+  const rolled = await (await runner.rollback(result.runId, { executor })).result;
+  assert.is(rolled.outcome, 'rolled-back-on-request');
+  assert.match(rolled.steps.find((s) => s.id === 'restart')!.compensation!.detail, /^restarted again so that the restored values take effect/);
+  const host = await hostOf(file);
+  assert.is(host.restarts, 2, 'the restored values need a restart');
+  // Both restarts were made since the earlier run's values were written: none is owed any more.
+  assert.equal(host.registry, expected);
 });
 
 test.run();
