@@ -28,6 +28,7 @@ import { DEFAULT_COMPENSATION_BUDGET_MS, compensateSteps } from './saga.js';
 import { createMasker, journaledRecord, secretFree, type Masker } from './secrets.js';
 import { checkStepParams } from './step-params.js';
 import { SuspendSignal, takeCounters, type RuntimeServices } from './step-runtime.js';
+import { isRolledBack } from './outcome.js';
 import { isDoneStatus, statusAllows, type AwaitingReason, type Change, type Json, type RunResult, type RunStatus, type StepStatus } from './types.js';
 import { remainingOf } from './undo-set.js';
 
@@ -149,12 +150,16 @@ function openRun(options: DriveOptions): OpenRun {
   };
 }
 
-/** A rollback the run cannot take is refused; a run that has ended is not driven again: its result. */
+/**
+ * A rollback the run cannot take is refused; a run that has ended is not driven again: its result. A
+ * rollback of a run already rolled back is not refused either: its result, as a resume gives it.
+ */
 function refuseOrResult(run: OpenRun, options: DriveOptions): RunResult | null {
   const { state, started, runId } = run;
   if (options.mode === 'rollback') {
     const refuse = (why: string, hint: string) => new RunStateError('NOT_RESUMABLE', `run ${runId} ${why}`, { hint });
     if (started.checkMode) throw refuse('is a plan: it changed nothing', 'nothing to roll back');
+    if (state.ended && isRolledBack(state.ended.status)) return resultOf(state, options.stateDir);
     // A run whose rollback failed may be rolled back again: the undos that failed are retried.
     if (state.ended && state.ended.status !== 'succeeded' && state.ended.status !== 'rollback-failed') {
       throw refuse(`is ${state.ended.status}`, 'only a succeeded or unfinished run, or one whose rollback failed, can be rolled back');

@@ -80,6 +80,20 @@ export function outcomeOf(r: Pick<RunResult, 'status' | 'steps' | 'reason' | 'aw
   }
 }
 
+/**
+ * True for the statuses of a run whose changes its saga undid: after its failure, its cancellation, or
+ * an operator's rollback. `resume` and `rollback` of such a run have nothing left to do.
+ *
+ * @example
+ * ```ts
+ * isRolledBack('cancelled'); // true
+ * isRolledBack('rollback-failed'); // false: an operator is needed
+ * ```
+ */
+export function isRolledBack(status: RunResult['status'] | undefined): boolean {
+  return status === 'rolled-back' || status === 'cancelled';
+}
+
 /** Exit codes from the most to the least urgent: an operator needed, a failure, unreachable, waiting. */
 const URGENCY = [3, 1, 69, 75, 0] as const;
 

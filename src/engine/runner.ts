@@ -11,6 +11,7 @@ import { DurabilityError, InternalError, RunStateError, StoreUnavailableError, V
 import type { Executor } from '../executors/types.js';
 import type { Clock } from '../util/clock.js';
 import { drive } from './drive.js';
+import { isRolledBack } from './outcome.js';
 import { checkSameMachine } from './target-machine.js';
 import { RunEmitter } from './events.js';
 import type { StepKindRegistry } from './kinds.js';
@@ -232,7 +233,10 @@ export class Runner<S extends RunStore = RunStore> {
     const records = options.records ?? (await this.store.readJournal(runId));
     const started = startedRecordIn(records, runId);
     const secrets = this.readSecrets(started);
-    const { executor, owned } = await reach(options, started, records, options.force ?? false);
+    // A run already rolled back (on request, after its failure, or cancelled) is not driven again: its
+    // result, as its resume gives it, without a connection to its target.
+    const undone = !options.executor && isRolledBack(replay(records).ended?.status);
+    const { executor, owned } = undone ? { executor: unconnected(options.target ?? started.targetSpec ?? started.target, started.executor), owned: false } : await reach(options, started, records, options.force ?? false);
     return this.launch(runId, executor, secrets, {}, { mode: options.force ? 'force-rollback' : 'rollback', checkMode: started.checkMode, records, owned });
   }
 

@@ -249,6 +249,10 @@ test('rolling back a run that only paid an earlier run\'s restart restores nothi
   const host = await hostOf(file);
   assert.is(host.restarts, 1, 'not restarted again');
   assert.equal(host.registry, expected, 'no marker written back');
+  // Rolled back already: a second rollback is its result again, and reaches nothing.
+  const again = await (await runner.rollback(result.runId, { executor })).result;
+  assert.is(again.outcome, 'rolled-back-on-request');
+  assert.is((await hostOf(file)).restarts, 1);
 });
 
 test('a rollback of a run that changed values after an earlier run left its marker restores them and restarts again, without writing that marker back', async () => {

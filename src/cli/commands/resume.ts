@@ -14,6 +14,7 @@ import { follow, outputMode } from '../follow.js';
 import { runnerFor, storeOf, type Where } from '../state.js';
 import { red } from '../render.js';
 import { connect } from '../targets.js';
+import { alreadyRolledBack, printAlreadyRolledBack } from '../already-rolled-back.js';
 
 interface ResumeOptions extends CommonOptions {
   all?: boolean;
@@ -26,9 +27,14 @@ interface ResumeOptions extends CommonOptions {
 
 async function resumeOne(id: string, values: ResumeOptions, where: Where): Promise<number> {
   const runner = await runnerFor(where, values.retries);
-  // The runner reads the journal once: the runbook reloaded from its recorded source and checked, then
-  // the recorded target (or --target) connected, then the drive.
+  // The journal is read once, here, and handed to the runner: the runbook reloaded from its recorded
+  // source and checked, then the recorded target (or --target) connected, then the drive. A run that
+  // ended is not driven again; one already rolled back is said to be, as `rollback` says it.
+  const records = await where.store.readJournal(id);
+  const note = alreadyRolledBack(records, id);
+  if (note) printAlreadyRolledBack(note, id, values.json === true);
   const run = await runner.resume(id, {
+    records,
     connect: (target) => connect(target, { onTarget: values.onTarget === true }),
     target: values.target,
     runbook: 'reload',

@@ -2,7 +2,8 @@
  * `runbook rollback`: compensates a succeeded or unfinished run on request, as a failure would. It
  * reads the target first and leaves alone the values someone changed since the run, unless `--force`.
  */
-import { ExitCode, exitCodeFor } from '../exit-codes.js';
+import { exitCodeFor } from '../exit-codes.js';
+import { alreadyRolledBack, printAlreadyRolledBack } from '../already-rolled-back.js';
 import { act, commandNamed, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
 import { follow, outputMode } from '../follow.js';
 import { runnerFor, storeOf } from '../state.js';
@@ -46,11 +47,16 @@ export const rollback: RunbookCommand = {
         const where = await storeOf(values);
         if (await where.store.isFleet(id)) return (await import('../fleet.js')).rollbackFleetCommand(where, id, values.force === true, values.json === true, values.yes === true);
         const runner = await runnerFor(where);
-        // The runner reads the journal once and connects to the recorded target (or --target).
-        const run = await runner.rollback(id, { connect: (target) => connect(target), target: values.target, force: values.force === true });
+        // The journal is read once, here, and handed to the runner, which connects to the recorded
+        // target (or --target) — not for a run already rolled back, which is not driven again.
+        const records = await where.store.readJournal(id);
+        const note = alreadyRolledBack(records, id);
+        if (note) printAlreadyRolledBack(note, id, values.json === true);
+        const run = await runner.rollback(id, { connect: (target) => connect(target), target: values.target, force: values.force === true, records });
         const result = await follow(run, outputMode(values.json === true), where.stateDir);
-        // A rollback that completed is this command's success.
-        return result.status === 'rolled-back' ? ExitCode.ok : exitCodeFor(result.outcome);
+        // The run's outcome decides, as for `run` and `resume`: rolled back on request is 0; a rollback
+        // that finished the undo of a failed (or cancelled) run reports that run, 1 — as its resume does.
+        return exitCodeFor(result.outcome);
       },
     ),
 };
