@@ -37,6 +37,29 @@ export function declaredReads(run: LookAheadInput<ReadingKind>, from: number): H
 }
 
 /**
+ * True when an operation carries a secret's value in any of its texts (a key's path, a name, data):
+ * such a read is never sent ahead. The step that declared it reads it for itself once it starts, and
+ * a step whose parameters hold a secret where the target would see it refuses before that
+ * (`windows/registry-backup`: SECRET_IN_BACKUP), so that the value never reaches the target — where a
+ * key's path ends up on a program's command line (`reg export`).
+ *
+ * @example
+ * ```ts
+ * const holds = (text: string) => text.includes('Vault-Passw0rd');
+ * carriesSecret({ op: 'registry.exportText', view: '64', key: 'SOFTWARE\\Vault-Passw0rd' }, holds); // true
+ * ```
+ */
+export function carriesSecret(op: HostOp, holdsSecret: (text: string) => boolean): boolean {
+  const walk = (value: unknown): boolean => {
+    if (typeof value === 'string') return holdsSecret(value);
+    if (Array.isArray(value)) return value.some(walk);
+    if (value !== null && typeof value === 'object') return Object.values(value).some(walk);
+    return false;
+  };
+  return walk(op);
+}
+
+/**
  * The declared reads of a drive, handed out once: to the first read batch that goes to the target,
  * whichever step (or look-ahead of planned writes) sends it. One per drive, from the first step the
  * drive has still to run (a resumed drive reads ahead again: its cache starts empty).

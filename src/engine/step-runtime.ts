@@ -9,7 +9,7 @@ import type { RunEmitter } from './events.js';
 import type { JournalWriter } from './run-store.js';
 import type { Clock } from '../util/clock.js';
 import { readKey, type ReadCache } from './read-cache.js';
-import type { ReadAhead } from './read-ahead.js';
+import { carriesSecret, type ReadAhead } from './read-ahead.js';
 import { withRetry, type RetryPolicy } from './retry.js';
 import type { DeclaredWrite } from '../windows/registry.js';
 import type { AwaitingReason, Change, Json } from './types.js';
@@ -217,11 +217,15 @@ async function plannedWrites(services: RuntimeServices, index: number, policy: R
   return writes;
 }
 
-/** The reads the steps still to run declare, the first time a read of this drive goes to the target; else none. */
+/**
+ * The reads the steps still to run declare, the first time a read of this drive goes to the target;
+ * else none. A read that carries a secret's value is not sent ahead: its step reads it for itself, or
+ * refuses before (a secret must not reach the target by a read another step sent).
+ */
 function readAhead(services: RuntimeServices): HostOp[] {
   const { readAhead: ahead, run } = services;
   if (ahead === null || ahead.sent) return [];
-  return ahead.take({ ...run, started: run.states.map((s) => s.params) });
+  return ahead.take({ ...run, started: run.states.map((s) => s.params) }).filter((op) => !carriesSecret(op, services.holdsSecret));
 }
 
 /** Milliseconds left of the saga's budget, or null outside a saga. */

@@ -62,21 +62,36 @@ export function backupFileNames(runId: string, keys: readonly string[], holdsSec
 }
 
 /**
- * Refuses, before any export, a backup that would hold a secret's value: a key whose export (its path,
- * a subkey, a value's name or data) holds one, or a `targetDir` that does. Masked, the copy in the
- * state directory would not restore the key (`Password=***`); in clear, the secret would be on the
- * controller's disk — the rule of a step's capture (SECRET_IN_MEMO). The keys are named as people read
- * them (the journal masks a secret in a key's path); the values never.
+ * Refuses, before anything is sent to the target, a backup whose parameters would carry a secret's
+ * value there: a key whose path holds one (its path goes to the target in the export's read and on
+ * `reg export`'s command line) or a `targetDir` that does (the files' paths). The parameters decide
+ * it, so no read is needed; the engine does not send such a read ahead either.
  */
-function refuseSecrets(stepId: string, params: BackupParams, holdingSecret: readonly string[], holdsSecret: (text: string) => boolean): void {
-  if (holdingSecret.length > 0) {
-    throw new StepError('SECRET_IN_BACKUP', `step ${stepId}: the backup of ${holdingSecret.join(', ')} would hold the value of a secret parameter; its copy in the state directory can be kept neither in clear nor masked (masked, it would not restore the key)`, {
-      hint: 'the step exported nothing and changed nothing; leave that key out of the step\'s keys and back it up on the target by other means, or choose a secret value that does not occur in it',
+function refuseSecretPaths(stepId: string, params: BackupParams, holdsSecret: (text: string) => boolean): void {
+  const named = params.keys.filter((k) => holdsSecret(k.key)).flatMap((k) => [...new Set(k.views)].map((view) => displayRegistryKey(view, k.key)));
+  if (named.length > 0) {
+    throw new StepError('SECRET_IN_BACKUP', `step ${stepId}: the backup of ${named.join(', ')} would hold the value of a secret parameter: the key's path holds it, and the path would reach the target (the export's read, reg.exe's command line) and the copy in the state directory`, {
+      hint: 'the step exported nothing and changed nothing; leave that key out of the step\'s keys (nothing naming it was sent to the target), or choose a secret value that does not occur in its path',
     });
   }
   if (holdsSecret(params.targetDir)) {
     throw new StepError('SECRET_IN_BACKUP', `step ${stepId}: targetDir holds the value of a secret parameter; the backups' paths on the target would carry it`, {
       hint: 'the step exported nothing and changed nothing; give targetDir a folder without the secret',
+    });
+  }
+}
+
+/**
+ * Refuses, before any export, a backup whose text would hold a secret's value: a key whose export (a
+ * subkey, a value's name or data) holds one. Masked, the copy in the state directory would not
+ * restore the key (`Password=***`); in clear, the secret would be on the controller's disk — the rule
+ * of a step's capture (SECRET_IN_MEMO). The keys are named as people read them (the journal masks a
+ * secret in a key's path); the values never.
+ */
+function refuseSecrets(stepId: string, holdingSecret: readonly string[]): void {
+  if (holdingSecret.length > 0) {
+    throw new StepError('SECRET_IN_BACKUP', `step ${stepId}: the backup of ${holdingSecret.join(', ')} would hold the value of a secret parameter; its copy in the state directory can be kept neither in clear nor masked (masked, it would not restore the key)`, {
+      hint: 'the step exported nothing and changed nothing; leave that key out of the step\'s keys and back it up on the target by other means, or choose a secret value that does not occur in it',
     });
   }
 }
@@ -87,22 +102,25 @@ export const backupStep = defineStepKind({
   params: backupParams,
   outputs: z.object({ files: z.array(z.unknown()), captured: z.number() }),
   // The OS's architecture (which views to export) and the text each export would hold (read with the
-  // run's first batch); the values come from the later steps' declarations.
+  // run's first batch; a key whose path holds a secret is not read ahead, and the probe refuses it
+  // before any read); the values come from the later steps' declarations.
   reads: ({ params }) => [{ op: 'os.info' }, ...params.keys.flatMap((k) => viewsOf(k, '64-bit').map((view): HostOp => ({ op: 'registry.exportText', view, key: k.key })))],
   async probe({ params, rt }): Promise<Observed> {
+    // From the parameters alone, before the first read: a secret in a key's path or targetDir is sent nowhere.
+    refuseSecretPaths(rt.stepId, params, rt.holdsSecret);
     const writes = await rt.plannedWrites();
     const [os] = await rt.read([{ op: 'os.info' }]);
     const { architecture } = resultOf(os, 'os.info');
     const exports = params.keys.flatMap((k) => viewsOf(k, architecture).map((view) => ({ key: k.key, view })));
     // Only a verdict is kept: the texts stay out of the step's journaled state.
     const texts = await rt.read(exports.map((e): HostOp => ({ op: 'registry.exportText', view: e.view, key: e.key })));
-    const holdingSecret = exports.filter((e, i) => rt.holdsSecret(e.key) || rt.holdsSecret(resultOf(texts[i], 'registry.exportText').content)).map((e) => displayRegistryKey(e.view, e.key));
+    const holdingSecret = exports.filter((_, i) => rt.holdsSecret(resultOf(texts[i], 'registry.exportText').content)).map((e) => displayRegistryKey(e.view, e.key));
     return { writes, observed: await observe(rt, writes), architecture, holdingSecret };
   },
   plan({ params, observed, rt }) {
     const { writes, observed: values, architecture, holdingSecret } = observed;
     const pending = planWrites(writes, values);
-    if (pending.length > 0) refuseSecrets(rt.stepId, params, holdingSecret, rt.holdsSecret);
+    if (pending.length > 0) refuseSecrets(rt.stepId, holdingSecret);
     const names = backupFileNames(rt.runId, params.keys.map((k) => k.key), rt.holdsSecret);
     const exports: Export[] = [];
     params.keys.forEach((k, i) => {

@@ -14,7 +14,7 @@ import { resultOf, type HostOp, type HostOpResult } from '../executors/types.js'
 import { batchOps, defineBatch, readBatch } from '../executors/read-batch.js';
 import { RESTART_MARKER } from '../windows/restart-marker.js';
 import { RESTART_MARKER_READ } from './host-reads.js';
-import { displayKey } from './registry/values.js';
+import { displayRegistryKey } from '../windows/undo-files.js';
 import { BOOT_TIME_TOLERANCE_MS, restartedSince, sameBoot } from '../windows/boot-time.js';
 import { SQL_LOGIN_REFUSED_ERRORS } from '../windows/facts/sql.js';
 import { serviceList } from './service-list.js';
@@ -366,7 +366,7 @@ export const restartStep = defineStepKind({
     return {
       changes: [
         { target: 'host', field: 'restart', before: `booted ${bootTime}`, after: 'restarted', action: 'run' },
-        ...(earlierMarker ? [{ target: displayKey(RESTART_MARKER.view, RESTART_MARKER.key), field: RESTART_MARKER.name, before: marker, after: null, type: 'REG_SZ', action: 'delete' as const }] : []),
+        ...(earlierMarker ? [{ target: displayRegistryKey(RESTART_MARKER.view, RESTART_MARKER.key), field: RESTART_MARKER.name, before: marker, after: null, type: 'REG_SZ', action: 'delete' as const }] : []),
       ],
       summary: `restart owed: ${reason}${earlierMarker ? '; its marker is deleted after the restart' : ''}${params.readyServices.length > 0 ? `; then waits for services ${params.readyServices.join(', ')} (one this server does not have is not waited for)` : ''}`,
       data: { bootTime, reason, rebootRequired: true },

@@ -6,7 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { z } from 'zod';
 import { StepKindRegistry, bundledStepKinds, defineStepKind, type HostOp } from '../../src/index.js';
-import { ReadAhead, declaredReads } from '../../src/engine/read-ahead.js';
+import { ReadAhead, carriesSecret, declaredReads } from '../../src/engine/read-ahead.js';
+import { createMasker } from '../../src/engine/secrets.js';
 import type { StepDefinition } from '../../src/engine/runbook.js';
 import { RESTART_MARKER_READ, TLS13_READS } from '../../src/steps/host-reads.js';
 import { kinds as bundled } from '../helpers.js';
@@ -55,6 +56,16 @@ test('the read-ahead is handed out once per drive', () => {
   const ahead = new ReadAhead(0);
   assert.equal(ahead.take(run), [flag('A')]);
   assert.equal(ahead.take(run), []);
+});
+
+test('a read that carries a secret\'s value anywhere (a key\'s path, a name, a list\'s item, in another form) is told apart, so that it is not read ahead', () => {
+  const masker = createMasker({ tok: 'Vault-Passw0rd' });
+  const holds = (text: string) => masker.text(text) !== text;
+  assert.ok(carriesSecret({ op: 'registry.exportText', view: '64', key: 'SOFTWARE\\Vault-Passw0rd' }, holds));
+  assert.ok(carriesSecret({ op: 'registry.get', view: '64', key: 'SOFTWARE\\X', name: 'VAULT-PASSW0RD' }, holds), 'in another case');
+  assert.ok(carriesSecret({ op: 'registry.set', view: '64', key: 'SOFTWARE\\X', name: 'M', value: { type: 'REG_MULTI_SZ', data: ['a', 'pre Vault-Passw0rd'] } }, holds));
+  assert.not.ok(carriesSecret({ op: 'registry.exportText', view: '64', key: 'SOFTWARE\\Vault' }, holds));
+  assert.not.ok(carriesSecret({ op: 'os.info' }, holds));
 });
 
 test('the restart kind declares its marker, the schannel kind TLS 1.3\'s values', () => {

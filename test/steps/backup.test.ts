@@ -1,6 +1,7 @@
 /**
  * Step `windows/registry-backup` and secrets: its files' names never carry a secret and stay unique;
- * a backup whose text would hold a secret fails before any change (check mode says so too); and the
+ * a backup whose text would hold a secret fails before any change (check mode says so too), and one
+ * whose key path or targetDir holds one before anything carrying it is sent to the target; and the
  * run's `saveFile` refuses a file that holds one instead of keeping a masked copy.
  */
 import { test } from 'uvu';
@@ -9,7 +10,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { Runner, StepKindRegistry, createSimulatedExecutor, defineStepKind, validateRunbook, type RunbookDefinition } from '../../src/index.js';
+import { Runner, StepKindRegistry, bundledStepKinds, createSimulatedExecutor, defineStepKind, validateRunbook, type Executor, type HostOp, type RunbookDefinition } from '../../src/index.js';
 import { backupFileNames } from '../../src/steps/backup.js';
 import { createMasker } from '../../src/engine/secrets.js';
 import { kinds, makeHost, runToEnd, tempDir } from '../helpers.js';
@@ -103,6 +104,81 @@ test('a targetDir holding a secret is refused before any export: the paths on th
     delete process.env.RBE_BACKUP_SECRET;
   }
 });
+
+/** An executor double: the simulated host, with every batch it is sent recorded as sent. */
+function recording(inner: Executor): Executor & { batches: HostOp[][] } {
+  const batches: HostOp[][] = [];
+  return {
+    batches,
+    name: inner.name,
+    target: inner.target,
+    onTarget: inner.onTarget,
+    get roundTrips() {
+      return inner.roundTrips;
+    },
+    run(batch, options) {
+      batches.push(structuredClone([...batch]));
+      return inner.run(batch, options);
+    },
+    tlsEndpoints: () => inner.tlsEndpoints?.() ?? Promise.resolve([]),
+    close: () => inner.close(),
+  };
+}
+
+/** A read-only first step, so that the run's first batch (with every later step's declared reads) goes out before the backup starts. */
+const readsFirst = defineStepKind({
+  kind: 'test/reads-first',
+  description: 'reads the OS and changes nothing',
+  params: z.object({}),
+  probe: async ({ rt }) => {
+    await rt.read([{ op: 'os.info' }]);
+    return null;
+  },
+  plan: () => ({ changes: [], summary: 'nothing to do' }),
+  phases: [],
+  verify: async () => ({ ok: true, summary: 'nothing', output: null }),
+});
+
+const pathCases: [string, RunbookDefinition['steps'][number]['with']][] = [
+  ['a key whose path holds the secret', { keys: [{ key: 'SOFTWARE\\Acme\\${{ params.tok }}', views: ['64', '32'] }] }],
+  ['a targetDir holding the secret', { keys: [{ key: PROTOCOLS }], targetDir: 'C:\\Backups\\${{ params.tok }}' }],
+];
+for (const [label, backupWith] of pathCases) {
+  for (const checkMode of [false, true]) {
+    test(`${label} is refused from the parameters, before the first batch: no operation the executor gets carries the secret, not even the read-ahead of an earlier step${checkMode ? ' (check mode)' : ''}`, async () => {
+      const registry = bundledStepKinds().register(readsFirst);
+      const runbook: RunbookDefinition = {
+        name: 'reads-then-backs-up',
+        parameters: { tok: { type: 'string', secret: true, env: 'RBE_BACKUP_SECRET' } },
+        steps: [
+          { id: 'first', uses: 'test/reads-first' },
+          { id: 'backup', uses: 'windows/registry-backup', with: backupWith },
+          { id: 'schannel', uses: 'windows/schannel', with: { mode: 'tls12-only' } },
+        ],
+      };
+      const host = await makeHost('server-2016', (h) => {
+        h.registry[`SOFTWARE\\Acme\\${SECRET}`] = { Plain: { type: 'REG_SZ', data: 'x' } };
+      });
+      const executor = recording(await createSimulatedExecutor(host));
+      process.env.RBE_BACKUP_SECRET = SECRET;
+      try {
+        const runner = new Runner({ stateDir: await tempDir(), kinds: registry });
+        const result = await runner.start(validateRunbook(runbook, registry, 'inline'), { executor, checkMode }).result;
+        const sent = JSON.stringify(executor.batches);
+        assert.not.ok(sent.includes(SECRET), `an operation carried the secret: ${sent}`);
+        const error = result.steps[1].error;
+        assert.is(error?.code, 'SECRET_IN_BACKUP', JSON.stringify(result.steps));
+        assert.match(error?.message ?? '', label.startsWith('a key') ? /^step backup: the backup of HKLM\\SOFTWARE\\Acme\\\*\*\* \(64-bit view\), HKLM\\SOFTWARE\\Acme\\\*\*\* \(32-bit view\) would hold the value of a secret parameter: the key's path holds it/ : /^step backup: targetDir holds the value/);
+        // The first step's batch went out, and carried the later steps' declared reads (schannel's).
+        assert.is(executor.batches.length, 1, JSON.stringify(executor.batches));
+        assert.ok(executor.batches[0].some((op) => op.op === 'registry.get' && op.key.includes('SCHANNEL')), 'the read-ahead was sent with the first batch');
+        assert.ok(executor.batches[0].some((op) => op.op === 'registry.exportText') === label.startsWith('a targetDir'), 'only a key without the secret is read ahead');
+      } finally {
+        delete process.env.RBE_BACKUP_SECRET;
+      }
+    });
+  }
+}
 
 test('a key whose backup holds no secret is exported and kept as it is, and a compliant host backs up nothing: the secret elsewhere changes neither', async () => {
   const host = await makeHost('server-2016');
