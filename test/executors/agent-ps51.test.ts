@@ -278,6 +278,89 @@ $null = Invoke-HostOp $op
     for (const n of SQL_LOGIN_REFUSED_ERRORS.value) assert.not.ok(agent.includes(String(n)), `agent.ps1 holds no ${n}`);
   });
 
+  test("registry.exportText, the agent's own (reg.exe stood in for): reg export of the key to a temporary file, read as UTF-16, the same text the export op writes to its file; the file deleted, after a failure too; a missing key answers exists: false without running reg, its export fails with reg's message", async () => {
+    const { agentProgram, agentRequest, parseAgentAnswer } = await import('../../src/executors/agent/protocol.js');
+    const { makeHost, tempDir } = await import('../helpers.js');
+    const agent = readFileSync(AGENT, 'utf8');
+    // The Windows backend's functions, as agent.ps1 has them, over the file backend's: only reg.exe is stood in for.
+    const own = (name: string) => {
+      const at = agent.indexOf(`function ${name}(`);
+      assert.ok(at > 0, `agent.ps1 defines ${name}`);
+      return agent.slice(at, agent.indexOf('\n}\n', at) + 3);
+    };
+    const shim = [
+      own('Reg-Export'),
+      own('Reg-ExportText'),
+      // reg.exe: writes the key's text (the file backend's) as reg does, UTF-16 with a byte order mark; a key
+      // named Breaks is written and then fails, as a reg cut short would leave its file.
+      'function Invoke-Native([string]$file, $arguments) {',
+      "    [Console]::Error.WriteLine('reg-argv ' + (ConvertTo-Json -InputObject (@($file) + @($arguments)) -Compress))",
+      "    $view = '64'",
+      "    if ($arguments[3] -eq '/reg:32') { $view = '32' }",
+      '    $key = ([string]$arguments[1]).Substring(5)',
+      "    if (-not (Reg-KeyExists $view $key)) { return [ordered]@{ exitCode = 1; stdout = ''; stderr = 'ERROR: The system was unable to find the specified registry key or value.' } }",
+      '    [System.IO.File]::WriteAllText([string]$arguments[2], (File-ExportText $view $key), [System.Text.Encoding]::Unicode)',
+      "    if ($key.EndsWith('\\Breaks')) { return [ordered]@{ exitCode = 5; stdout = ''; stderr = 'ERROR: Access is denied.' } }",
+      "    return [ordered]@{ exitCode = 0; stdout = 'The operation completed successfully.'; stderr = '' }",
+      '}',
+    ].join('\n');
+    const program = agentProgram('file');
+    const at = program.indexOf('# ---------- main:');
+    const dir = await tempDir();
+    const file = join(dir, 'agent-reg.ps1');
+    await writeFile(file, `${program.slice(0, at)}${shim}\n${program.slice(at)}`);
+    const key = 'SOFTWARE\\RunbookExport';
+    const host = await makeHost('server-2016', (h) => {
+      h.registry[key] = {
+        Text: { type: 'REG_SZ', data: 'Grüße ✓ 中文 "q" C:\\x' },
+        Expand: { type: 'REG_EXPAND_SZ', data: '%SystemRoot%\\é' },
+        Multi: { type: 'REG_MULTI_SZ', data: ['a', 'ünï'] },
+        Bin: { type: 'REG_BINARY', data: '00ff10' },
+        Q: { type: 'REG_QWORD', data: '18446744073709551615' },
+        D: { type: 'REG_DWORD', data: 0xffffffff },
+      };
+      h.registry[`${key}\\Sub`] = { Café: { type: 'REG_DWORD', data: 1 } };
+      h.registry[`${key}\\Breaks`] = {};
+    });
+    const temp = await tempDir();
+    const exportFile = join(dir, 'export.reg');
+    const requests = [
+      agentRequest([
+        { op: 'registry.exportText', view: '64', key },
+        { op: 'registry.exportText', view: '64', key: 'SOFTWARE\\RunbookNoSuchKey' },
+        { op: 'registry.export', view: '64', key, file: exportFile },
+      ]),
+      agentRequest([{ op: 'registry.exportText', view: '64', key: `${key}\\Breaks` }]),
+      agentRequest([{ op: 'registry.export', view: '64', key: 'SOFTWARE\\RunbookNoSuchKey', file: join(dir, 'missing.reg') }]),
+    ];
+    // The temporary folder is TMPDIR here (GetTempPath), so that what is left in it can be seen.
+    const r = pwsh(file, `${requests.map((q) => q.json).join('\n')}\n`, { RUNBOOK_AGENT_HOST_FILE: host, TMPDIR: temp });
+    assert.is(r.code, 0, r.stderr);
+    const [text, missing, exported] = parseAgentAnswer(r.stdout, requests[0].marker, file) as { op: string; exists?: boolean; content: string }[];
+    assert.is(text.exists, true);
+    assert.match(text.content, /^Windows Registry Editor Version 5\.00\r\n\r\n\[HKEY_LOCAL_MACHINE\\SOFTWARE\\RunbookExport\]\r\n/);
+    assert.ok(text.content.includes('"Text"="Grüße ✓ 中文 \\"q\\" C:\\\\x"'), 'non-ASCII read back from the UTF-16 file');
+    assert.ok(text.content.includes('[HKEY_LOCAL_MACHINE\\SOFTWARE\\RunbookExport\\Sub]\r\n"Café"=dword:00000001'), text.content);
+    assert.is(exported.content, text.content, "the export op's answer");
+    const written = readFileSync(exportFile);
+    assert.equal([...written.subarray(0, 2)], [0xff, 0xfe], 'the file as reg writes it, UTF-16LE with its mark');
+    assert.is(written.subarray(2).toString('utf16le'), text.content, 'the file the export op wrote holds the same text');
+    assert.equal(missing, { op: 'registry.exportText', exists: false, content: '' });
+    assert.throws(() => parseAgentAnswer(r.stdout, requests[1].marker, file), /operation 0: reg export failed \(5\): ERROR: Access is denied\./);
+    assert.throws(() => parseAgentAnswer(r.stdout, requests[2].marker, file), /operation 0: reg export failed \(1\): ERROR: The system was unable to find the specified registry key or value\./);
+    // reg.exe's command lines: the key and a file in the temporary folder for the reads, the op's file for the export; none for the missing key's read.
+    const argv = r.stderr.split('\n').filter((l) => l.startsWith('reg-argv ')).map((l) => JSON.parse(l.slice('reg-argv '.length)) as string[]);
+    assert.is(argv.length, 4, r.stderr);
+    assert.equal(argv[0].slice(0, 2), ['reg.exe', 'export']);
+    assert.equal([argv[0][2], argv[0][4], argv[0][5]], ['HKLM\\SOFTWARE\\RunbookExport', '/reg:64', '/y']);
+    assert.match(argv[0][3], new RegExp(`^${temp.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/runbook-[0-9a-f]{32}\\.reg$`));
+    assert.equal(argv[1], ['reg.exe', 'export', 'HKLM\\SOFTWARE\\RunbookExport', exportFile, '/reg:64', '/y']);
+    assert.is(argv[2][2], 'HKLM\\SOFTWARE\\RunbookExport\\Breaks');
+    assert.is(argv[3][2], 'HKLM\\SOFTWARE\\RunbookNoSuchKey', 'the export of a missing key runs reg, which fails');
+    const { readdir } = await import('node:fs/promises');
+    assert.equal(await readdir(temp), [], 'a temporary file was left behind');
+  });
+
   test('the resume task runs as SYSTEM logged on as a service account, its arguments quoted for CommandLineToArgvW', () => {
     const text = readFileSync(AGENT, 'utf8');
     assert.match(text, /New-ScheduledTaskPrincipal -UserId 'SYSTEM' -LogonType ServiceAccount -RunLevel Highest/);

@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFile } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSimulatedExecutor, ExecutorError, type Executor, type HostOp, type HostOpResult } from '../../src/index.js';
 import { createLocalExecutor } from '../../src/executors/local.js';
@@ -238,6 +238,44 @@ if (run) {
     });
     assert.match(out.stdout, /"data":"Grüße 日本"/);
     assert.equal((await hostOf(agentFile)).registry['SOFTWARE\\RunbookTest'], { Café: { type: 'REG_SZ', data: 'Grüße 日本' } });
+  });
+
+  test('registry.exportText answers exactly the text registry.export writes to a file for the same key (each value type, a subkey, non-ASCII), leaves no file and changes nothing; a missing key answers exists: false — from the agent and the simulated host alike', async () => {
+    const { agent, agentFile, sim } = await sharedPair();
+    const key = 'SOFTWARE\\RunbookExport';
+    const setup: HostOp[] = [
+      { op: 'registry.set', view: '64', key, name: 'Text', value: { type: 'REG_SZ', data: 'Grüße ✓ 中文 "q" C:\\x' } },
+      { op: 'registry.set', view: '64', key, name: 'Expand', value: { type: 'REG_EXPAND_SZ', data: '%SystemRoot%\\é' } },
+      { op: 'registry.set', view: '64', key, name: 'Multi', value: { type: 'REG_MULTI_SZ', data: ['a', 'ünï'] } },
+      { op: 'registry.set', view: '64', key, name: 'Bin', value: { type: 'REG_BINARY', data: '00ff10' } },
+      { op: 'registry.set', view: '64', key, name: 'Q', value: { type: 'REG_QWORD', data: '18446744073709551615' } },
+      { op: 'registry.set', view: '64', key, name: 'D', value: dword(0xffffffff) },
+      { op: 'registry.set', view: '64', key: `${key}\\Sub`, name: 'Café', value: dword(1) },
+    ];
+    await agent.run(setup);
+    await sim.run(setup);
+    const before = await readFile(agentFile);
+    const reads: HostOp[] = [
+      { op: 'registry.exportText', view: '64', key },
+      { op: 'registry.exportText', view: '64', key: 'SOFTWARE\\RunbookNoSuchKey' },
+      { op: 'registry.exportText', view: '32', key },
+    ];
+    const got = await agent.run(reads);
+    assert.ok((await readFile(agentFile)).equals(before), 'reading the text changed the host file (a file kept, a key touched)');
+    assert.equal(got, await sim.run(reads), 'the simulated host answers the same');
+    const [text, missing, otherView] = got as { op: string; exists: boolean; content: string }[];
+    assert.equal(missing, { op: 'registry.exportText', exists: false, content: '' });
+    assert.equal(otherView, { op: 'registry.exportText', exists: false, content: '' }, 'the 32-bit view is another key');
+    assert.is(text.exists, true);
+    assert.match(text.content, /^Windows Registry Editor Version 5\.00\r\n\r\n\[HKEY_LOCAL_MACHINE\\SOFTWARE\\RunbookExport\]\r\n/);
+    assert.ok(text.content.includes('[HKEY_LOCAL_MACHINE\\SOFTWARE\\RunbookExport\\Sub]\r\n"Café"=dword:00000001'), text.content);
+    assert.ok(text.content.includes('"D"=dword:ffffffff'), text.content);
+    // The file the export writes, for the same key: the same text.
+    const [exported] = (await agent.run([{ op: 'registry.export', view: '64', key, file: 'C:\\Temp\\export.reg' }])) as { content: string }[];
+    const files = (await hostOf(agentFile)).files;
+    assert.equal(Object.keys(files), ['C:\\Temp\\export.reg'], 'only the export wrote a file');
+    assert.is(files['C:\\Temp\\export.reg'], text.content);
+    assert.is(exported.content, text.content);
   });
 
   test('an unknown operation is a permanent error naming it; earlier operations of the batch were done', async () => {

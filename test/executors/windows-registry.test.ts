@@ -60,6 +60,24 @@ if (onWindows) {
     const [exported] = await ex.run([{ op: 'registry.export', view: '64', key: KEY, file: `${process.env.TEMP}\\rbe-${process.pid}.reg` }]);
     assert.match((exported as { content: string }).content, /Windows Registry Editor Version 5\.00/);
   });
+
+  test('registry.exportText answers the text reg export writes for the key, leaving no file in the temporary folder; a missing key answers exists: false', async () => {
+    const { readdir } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const left = async () => (await readdir(tmpdir())).filter((f) => /^runbook-[0-9a-f]{32}\.reg$/.test(f));
+    const before = await left();
+    await ex.run([{ op: 'registry.set', view: '64', key: `${KEY}\\Sub`, name: 'Café', value: { type: 'REG_SZ', data: 'Grüße 中文' } }]);
+    const [text, missing, exported] = (await ex.run([
+      { op: 'registry.exportText', view: '64', key: KEY },
+      { op: 'registry.exportText', view: '64', key: `${KEY}\\NoSuchKey` },
+      { op: 'registry.export', view: '64', key: KEY, file: `${process.env.TEMP}\\rbe-text-${process.pid}.reg` },
+    ])) as { exists?: boolean; content: string }[];
+    assert.is(text.exists, true);
+    assert.is(text.content, exported.content);
+    assert.ok(text.content.includes('"Café"="Grüße 中文"'));
+    assert.equal(missing, { op: 'registry.exportText', exists: false, content: '' });
+    assert.equal(await left(), before, 'a temporary file was left behind');
+  });
 }
 
 test.run();
