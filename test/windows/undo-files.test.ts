@@ -1,8 +1,9 @@
 /**
  * `undo.ps1`: readable (one change per line, each once), valid PowerShell, and it writes DWORDs from
  * 0x80000000 up (0xFFFFFFFF above all) and QWORDs above 2^63 as the registry stores them, in real
- * PowerShell; it deletes a created key only when empty. `undo.reg`: never a key's whole tree, and a
- * REG_SZ with a line break as hex(1).
+ * PowerShell; it deletes a created key only when empty — run as generated, in PowerShell, against the
+ * agent's file-backed registry (the members of RegistryKey it calls stood in for). `undo.reg`: never a
+ * key's whole tree, and a REG_SZ with a line break as hex(1).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -12,7 +13,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UNDO_DATA_FUNCTION, mergeUndo, renderUndoPowerShell, renderUndoReg, undoOfValues, type RegistryPrior, type UndoValue } from '../../src/windows/undo-files.js';
 import { PWSH, needPwsh } from '../pwsh.js';
-import { tempDir } from '../helpers.js';
+import { hostOf, makeHost, tempDir } from '../helpers.js';
+import { agentProgram } from '../../src/executors/agent/protocol.js';
 
 const SCH = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
 const prior = (key: string, name: string, value: RegistryPrior['value'], keyExists = true, existingAncestor = key): UndoValue => ({
@@ -33,6 +35,65 @@ const priors = [
 ];
 // Each step's undo apart, merged as a run's: the first capture of a value wins.
 const undo = mergeUndo(priors.map((p) => undoOfValues([p])));
+
+/** The agent's definitions with its file backend (the simulated-host file RUNBOOK_AGENT_HOST_FILE names), nothing run. */
+function agentDefinitions(): string {
+  const program = agentProgram('file');
+  return program.slice(0, program.indexOf('# ---------- main:'));
+}
+
+/**
+ * The members of .NET's RegistryKey that undo.ps1 calls, over the agent's file-backed registry (which
+ * maps the 32-bit view to Wow6432Node as Windows does), for PowerShell off Windows, where
+ * Microsoft.Win32.Registry throws. undo.ps1 runs as it is written: its own Open-View is shadowed by an
+ * alias (PowerShell finds an alias before a function). DeleteSubKey refuses a key with subkeys and
+ * DeleteSubKeyTree deletes the whole tree, as .NET's do; SetValue stores the .NET data as the registry
+ * would and the agent reads it back (a DWORD given as Int32, so 0xFFFFFFFF is -1).
+ */
+const FILE_REGISTRY = String.raw`
+function New-FileKey([string]$view, [string]$path) {
+    $k = [pscustomobject]@{ View = $view; Path = $path }
+    $k | Add-Member -MemberType ScriptMethod -Name Sub -Value { param([string]$name) if ($this.Path) { return $this.Path + '\' + $name.Trim('\') } return $name.Trim('\') }
+    $k | Add-Member -MemberType ScriptMethod -Name OpenSubKey -Value {
+        $p = $this.Sub([string]$args[0])
+        if (Reg-KeyExists $this.View $p) { return (New-FileKey $this.View $p) }
+        return $null
+    }
+    $k | Add-Member -MemberType ScriptMethod -Name CreateSubKey -Value {
+        $p = $this.Sub([string]$args[0])
+        $doc = Load-Doc
+        foreach ($a in (Get-Ancestors $p)) {
+            $phys = File-Physical $this.View $a
+            if ($null -eq (File-FindKey $phys)) { $doc.registry[$phys] = [ordered]@{}; File-Touch $phys }
+        }
+        return (New-FileKey $this.View $p)
+    }
+    $k | Add-Member -MemberType ScriptMethod -Name SetValue -Value {
+        param([string]$name, $data, [Microsoft.Win32.RegistryValueKind]$kind)
+        Reg-Write $this.View $this.Path $name (ConvertFrom-Raw $kind.ToString() $data) | Out-Null
+    }
+    $k | Add-Member -MemberType ScriptMethod -Name DeleteValue -Value { param([string]$name, [bool]$throwOnMissing) Reg-DeleteValue $this.View $this.Path $name }
+    $k | Add-Member -MemberType ScriptMethod -Name DeleteSubKey -Value {
+        param([string]$name, [bool]$throwOnMissing)
+        $p = $this.Sub($name)
+        $info = Reg-KeyInfo $this.View $p
+        if (-not $info.exists) { return }
+        if (@($info.subkeys).Count -gt 0) { throw (New-Object System.InvalidOperationException 'Registry key has subkeys and recursive removes are not supported by this method.') }
+        Reg-RemoveTree $this.View $p
+    }
+    $k | Add-Member -MemberType ScriptMethod -Name DeleteSubKeyTree -Value {
+        param([string]$name, [bool]$throwOnMissing)
+        $p = $this.Sub($name)
+        if (Reg-KeyExists $this.View $p) { Reg-RemoveTree $this.View $p }
+    }
+    $k | Add-Member -MemberType ScriptProperty -Name ValueCount -Value { @((Reg-KeyInfo $this.View $this.Path).values).Count }
+    $k | Add-Member -MemberType ScriptProperty -Name SubKeyCount -Value { @((Reg-KeyInfo $this.View $this.Path).subkeys).Count }
+    $k | Add-Member -MemberType ScriptMethod -Name Close -Value { }
+    return $k
+}
+function Open-FileView([string]$view) { return (New-FileKey $view '') }
+Set-Alias -Name Open-View -Value Open-FileView
+`;
 
 test('undo.ps1 lists one change per line, each value and each created key once', () => {
   const script = renderUndoPowerShell(undo, 'run r1');
@@ -103,6 +164,94 @@ if (needPwsh('test/windows/undo-files.test.ts')) {
     const check = `$t = $null; $e = $null; [void][System.Management.Automation.Language.Parser]::ParseFile('${file}', [ref]$t, [ref]$e); $e.Count`;
     const { stdout } = await promisify(execFile)(PWSH!, ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', check]);
     assert.is(stdout.trim(), '0');
+  });
+
+  test('undo.ps1, run in PowerShell against the agent\'s file-backed registry: values back with their types (both views), an empty created key deleted, one someone added a value or subkey to kept with it, and a second run changes nothing', async () => {
+    const U = 'SOFTWARE\\RunbookUndo';
+    type Value = { type: string; data: unknown };
+    const sz = (data: string) => ({ type: 'REG_SZ' as const, data });
+    const dw = (data: number) => ({ type: 'REG_DWORD' as const, data });
+    // Before the run.
+    const original: Record<string, Record<string, Value>> = {
+      [U]: {
+        D: dw(0xffffffff),
+        Q: { type: 'REG_QWORD', data: '18446744073709551615' },
+        S: sz('Grüße ✓ 中文 "q" $(x)'),
+        M: { type: 'REG_MULTI_SZ', data: ['a', 'ünï'] },
+        B: { type: 'REG_BINARY', data: '00ff10' },
+        E: { type: 'REG_EXPAND_SZ', data: '%SystemRoot%\\x' },
+        T: sz('1'),
+      },
+      'SOFTWARE\\Wow6432Node\\RunbookUndo': { W: dw(0x80000000) },
+    };
+    // What the run wrote, each with its prior (a run's captures).
+    const wrote = (key: string, name: string, value: UndoValue['value'], now: UndoValue['wrote'], view: '64' | '32' = '64', existingAncestor = key): UndoValue => ({
+      view,
+      key,
+      name,
+      keyExists: existingAncestor === key,
+      existingAncestor,
+      value,
+      wrote: now,
+    });
+    const o = original[U] as Record<string, RegistryPrior['value']>;
+    const values = [
+      wrote(U, 'D', o.D, dw(1)),
+      wrote(U, 'Q', o.Q, { type: 'REG_QWORD', data: '5' }),
+      wrote(U, 'S', o.S, sz('plain')),
+      wrote(U, 'M', o.M, { type: 'REG_MULTI_SZ', data: ['b'] }),
+      wrote(U, 'B', o.B, { type: 'REG_BINARY', data: '01' }),
+      wrote(U, 'E', o.E, { type: 'REG_EXPAND_SZ', data: 'other' }),
+      wrote(U, 'T', o.T, dw(1)), // its type changed
+      wrote(U, 'N', null, dw(1)), // a value the run created
+      wrote(U, 'W', dw(0x80000000), dw(0), '32'),
+      wrote(`${U}\\New\\Deep`, 'V', null, dw(1), '64', U),
+      wrote(`${U}\\Kept`, 'K', null, dw(1), '64', U),
+      wrote(`${U}\\Parent\\Child`, 'C', null, dw(1), '64', U),
+      wrote(`${U}\\New32`, 'X', null, dw(1), '32', U),
+    ];
+    // After the run, and after someone added a value to one key it created and a subkey to another.
+    const host = await makeHost('server-2016', (h) => {
+      const r = h.registry as Record<string, Record<string, Value>>;
+      r[U] = { D: dw(1), Q: { type: 'REG_QWORD', data: '5' }, S: sz('plain'), M: { type: 'REG_MULTI_SZ', data: ['b'] }, B: { type: 'REG_BINARY', data: '01' }, E: { type: 'REG_EXPAND_SZ', data: 'other' }, T: dw(1), N: dw(1) };
+      r['SOFTWARE\\Wow6432Node\\RunbookUndo'] = { W: dw(0) };
+      r['SOFTWARE\\Wow6432Node\\RunbookUndo\\New32'] = { X: dw(1) };
+      r[`${U}\\New`] = {};
+      r[`${U}\\New\\Deep`] = { V: dw(1) };
+      r[`${U}\\Kept`] = { K: dw(1), Added: sz('theirs') };
+      r[`${U}\\Parent`] = {};
+      r[`${U}\\Parent\\Child`] = { C: dw(1) };
+      r[`${U}\\Parent\\Other`] = { O: sz('theirs') };
+    });
+    const dir = await tempDir();
+    const undoFile = join(dir, 'undo.ps1');
+    await writeFile(undoFile, renderUndoPowerShell(undoOfValues(values), 'run r1'));
+    const harness = join(dir, 'harness.ps1');
+    // Dot-sourced, so that the backend's script-scope state ($script:Doc) is the harness's.
+    await writeFile(harness, `${agentDefinitions()}\n${FILE_REGISTRY}\n. $env:RBE_UNDO\nComplete-Batch\n`);
+    const runUndo = async () => {
+      const { stdout } = await promisify(execFile)(PWSH!, ['-NoProfile', '-NonInteractive', '-File', harness], { env: { ...process.env, RUNBOOK_AGENT_HOST_FILE: host, RBE_UNDO: undoFile } });
+      return stdout.split(/\r?\n/).filter(Boolean);
+    };
+    const ours = async () => {
+      const registry = (await hostOf(host)).registry as Record<string, Record<string, Value>>;
+      return Object.fromEntries(Object.entries(registry).filter(([k]) => /^SOFTWARE\\(Wow6432Node\\)?RunbookUndo(\\|$)/.test(k)));
+    };
+
+    const first = await runUndo();
+    const expected = {
+      ...original,
+      [`${U}\\Kept`]: { Added: sz('theirs') },
+      [`${U}\\Parent`]: {},
+      [`${U}\\Parent\\Other`]: { O: sz('theirs') },
+    };
+    assert.equal(await ours(), expected);
+    assert.ok(first.includes(`deleted key ${U}\\New\\Deep`) && first.includes(`deleted key ${U}\\New`) && first.includes(`deleted key ${U}\\Parent\\Child`) && first.includes(`deleted key ${U}\\New32`), first.join('\n'));
+    assert.ok(first.includes(`kept key ${U}\\Kept: not empty`) && first.includes(`kept key ${U}\\Parent: not empty`), first.join('\n'));
+    const again = await runUndo();
+    assert.equal(await ours(), expected, 'a second run changed the registry');
+    assert.not.ok(again.some((l) => l.startsWith('deleted key')), again.join('\n'));
+    assert.ok(again.includes(`kept key ${U}\\Kept: not empty`));
   });
 
   test('DWORDs from 0x80000000 and QWORDs above 2^63 become the signed numbers RegistryKey.SetValue stores with the same bits', async () => {
