@@ -14,7 +14,8 @@ import type { JournalRecord } from '../engine/run-store.js';
  *
  * @example
  * ```ts
- * alreadyRolledBack(records, 'r1'); // 'run r1 is already rolled back (rolled back on request): nothing to do, …'
+ * const records: JournalRecord[] = []; // a run's journal, as the store reads it
+ * alreadyRolledBack(records, 'r1'); // null here; for a rolled-back run 'run r1 is already rolled back (rolled back on request): nothing to do, …'
  * ```
  */
 export function alreadyRolledBack(records: readonly JournalRecord[], runId: string): string | null {
@@ -35,8 +36,9 @@ export function alreadyRolledBack(records: readonly JournalRecord[], runId: stri
  *
  * @example
  * ```ts
- * const note = alreadyRolledBack(records, id);
- * if (note) printAlreadyRolledBack(note, id, false);
+ * const records: JournalRecord[] = []; // a run's journal, as the store reads it
+ * const note = alreadyRolledBack(records, 'r1');
+ * if (note) printAlreadyRolledBack(note, 'r1', false);
  * ```
  */
 export function printAlreadyRolledBack(note: string, runId: string, json: boolean): void {
