@@ -25,6 +25,19 @@ export class UsageError extends Error {
 }
 
 /**
+ * A path option given empty (or blank) is an unset shell variable (`--state-dir "$DIR"`): refused as
+ * `--limit ""` is, never taken as the current folder. `instead` says what to do.
+ *
+ * @example
+ * ```ts
+ * refuseEmptyPath('--reports', process.env.REPORTS, 'give the folder to write the files into, or leave --reports out');
+ * ```
+ */
+export function refuseEmptyPath(option: string, value: string | undefined, instead: string): void {
+  if (value !== undefined && value.trim() === '') throw new UsageError(`${option} "${value}" names no file or folder (an unset shell variable?): ${instead}`);
+}
+
+/**
  * One command of `runbook`: its name, and its declaration — a new commander `Command` each time, with
  * its options, operands, help text and action (declared with {@link act}).
  *

@@ -10,7 +10,7 @@ import { runResult } from '../engine/run-index.js';
 import { replay, resultOf } from '../engine/replay.js';
 import type { JournalRecord } from '../engine/run-store.js';
 import type { Change, RunResult } from '../engine/types.js';
-import { mkdir } from 'node:fs/promises';
+import { makeFolder } from '../util/make-folder.js';
 import { resolve } from 'node:path';
 import { budgetOf, countsAsFailure, fleetRecordOf, fleetResultOf, hostRunId, initialOutcomes, resumeFleet, settleOutcome, startFleet, type Fleet, type FleetResult } from '../fleet/fleet.js';
 import { writeFleetReports } from '../fleet/fleet-report.js';
@@ -20,7 +20,7 @@ import { ExitCode, detailedExitCode, fleetRefusedAsInput } from './exit-codes.js
 import { OUTCOMES, countOutcomes, describeCounts, exitCodeOf, outcomeOf, shortLabel, type Outcome } from '../engine/outcome.js';
 import { UsageError } from './args.js';
 import { stopOnSignals } from './signals.js';
-import { runnerFor, stateDirOf, type Where } from './state.js';
+import { reportsFolderRefusal, runnerFor, stateDirOf, type Where } from './state.js';
 import { bold, green, red, renderChanges, yellow } from './render.js';
 import { attachFleetOutput, operatorAlert, paintOutcome } from './fleet-output.js';
 
@@ -181,7 +181,7 @@ export async function fleetStatus(where: Where, fleetId: string, json: boolean, 
   }
   if (reportsDir) {
     const fleet = fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent: failures > record.maxFailures }, resolve(reportsDir));
-    await mkdir(fleet.dir, { recursive: true });
+    await makeFolder(fleet.dir, reportsFolderRefusal(reportsDir));
     await writeFleetReports(fleet);
     process.stderr.write(`reports written to ${fleet.dir}\n`);
   }

@@ -3,20 +3,23 @@
  * and the store (its files, or PostgreSQL with `--store`/`$RUNBOOK_STORE`), the runner over them, and
  * the command a target's start-up task runs to resume a run there.
  */
-import { constants } from 'node:fs';
-import { access, mkdir, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { checkFolder, makeFolder } from '../util/make-folder.js';
 import type { Runner } from '../engine/runner.js';
 import { fileStore } from '../store/file-store.js';
 import type { Store } from '../store/types.js';
 import { ValidationError } from '../errors.js';
-import { UsageError } from './args.js';
+import { UsageError, refuseEmptyPath } from './args.js';
 import { hasPassword, urlWithoutPassword, withoutPassword } from '../util/without-password.js';
 
 export { withoutPassword } from '../util/without-password.js';
 
 /**
- * The state directory, made if missing; refused (exit 2) when it is a file or cannot be written.
+ * The state directory, made if missing (level by level: src/util/make-folder.ts); refused (exit 2) when
+ * it is a file, is on a virtual file system (/proc, /sys) or cannot be written, and `--state-dir ""`
+ * (an unset shell variable) is a usage error. An empty `$RUNBOOK_STATE_DIR` counts as unset.
  * With `readOnly` it is taken as it is; with `checkOnly` it is checked as for a run (a folder this
  * user can write, or one this user can make) but nothing is made: a command that asks before it starts
  * (a fleet run on a terminal) creates nothing when the operator declines.
@@ -29,10 +32,13 @@ export { withoutPassword } from '../util/without-password.js';
  * ```
  */
 export async function stateDirOf(option: string | undefined, o: { readOnly?: boolean; checkOnly?: boolean } = {}): Promise<string> {
-  const dir = resolve(option ?? process.env.RUNBOOK_STATE_DIR ?? '.runbook');
+  // An empty --state-dir is an unset shell variable (`--state-dir "$DIR"`), never "here": it would put
+  // runs/ in the current folder. An empty $RUNBOOK_STATE_DIR is unset, as an empty $RUNBOOK_STORE is.
+  refuseEmptyPath('--state-dir', option, 'give a folder, or leave --state-dir out to use $RUNBOOK_STATE_DIR or ./.runbook');
+  const dir = resolve(option ?? (process.env.RUNBOOK_STATE_DIR || '.runbook'));
   const refuse = (why: string, cause?: unknown) =>
     new ValidationError(`the state directory cannot be used: ${why}`, [dir], {
-      hint: `pass --state-dir <dir> (or set RUNBOOK_STATE_DIR) naming a folder this user can ${o.readOnly ? 'read' : 'write'}`,
+      hint: `pass --state-dir <dir> (or set RUNBOOK_STATE_DIR) naming a folder this user can ${o.readOnly ? 'read' : 'write'}${o.readOnly ? '' : ', on a disk (not under /proc or /sys)'}`,
       cause,
     });
   // A command that only reads (status) creates nothing and needs no write access: a state directory
@@ -52,52 +58,46 @@ export async function stateDirOf(option: string | undefined, o: { readOnly?: boo
     }
     return dir;
   }
+  // Checked (and made) level by level: a recursive mkdir never returns on /proc (make-folder.ts).
   if (o.checkOnly) {
-    await checkWritable(dir, refuse);
+    await checkFolder(dir, refuse);
+    await checkFolder(join(dir, 'runs'), refuse, { named: true });
     return dir;
   }
-  try {
-    const info = await stat(dir);
-    if (!info.isDirectory()) throw refuse('it is a file, not a folder');
-  } catch (error) {
-    if (error instanceof ValidationError) throw error;
-    try {
-      await mkdir(join(dir, 'runs'), { recursive: true });
-    } catch (cause) {
-      throw refuse((cause as Error).message, cause);
-    }
-  }
-  try {
-    await mkdir(join(dir, 'runs'), { recursive: true });
-    await access(join(dir, 'runs'), constants.W_OK);
-  } catch (cause) {
-    throw refuse(`it is not writable (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message})`, cause);
-  }
+  await makeFolder(dir, refuse);
+  await makeFolder(join(dir, 'runs'), refuse, { named: true });
   return dir;
 }
 
 /**
- * Whether `stateDirOf` could use `dir`, making nothing: its `runs/` (or, missing, the folder itself,
- * or, missing, its nearest existing parent) is a folder this user can write.
+ * A note for a state directory that does not exist, for a command that reads it as it is (`status`,
+ * `serve`): a mistyped --state-dir has no runs, as an empty one has, and says so.
+ *
+ * @example
+ * ```ts
+ * const where = await storeOf({ stateDir: '/var/runbook-typo' }, { readOnly: true });
+ * missingStateDirNote(where); // ' (no such folder: check --state-dir, or $RUNBOOK_STATE_DIR)'
+ * ```
  */
-async function checkWritable(dir: string, refuse: (why: string, cause?: unknown) => ValidationError): Promise<void> {
-  let path = join(dir, 'runs');
-  for (;;) {
-    try {
-      const info = await stat(path);
-      if (!info.isDirectory()) throw refuse(path === dir ? 'it is a file, not a folder' : `${path} is a file, not a folder`);
-      break;
-    } catch (error) {
-      if (error instanceof ValidationError) throw error;
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(path) === path) throw refuse((error as Error).message, error);
-      path = dirname(path);
-    }
-  }
-  try {
-    await access(path, constants.W_OK);
-  } catch (cause) {
-    throw refuse(`it is not writable (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message})`, cause);
-  }
+export function missingStateDirNote(where: Where): string {
+  return where.store.kind === 'file' && !existsSync(where.store.location) ? ' (no such folder: check --state-dir, or $RUNBOOK_STATE_DIR)' : '';
+}
+
+/**
+ * The refusal of a `--reports` folder that cannot be used (exit 2): which folder, why, and what to give.
+ *
+ * @example
+ * ```ts
+ * const refused = reportsFolderRefusal('/etc/passwd')('it is a file, not a folder');
+ * refused.message; // 'the --reports folder cannot be used: it is a file, not a folder; nothing was written …'
+ * ```
+ */
+export function reportsFolderRefusal(dir: string): (why: string, cause?: unknown) => ValidationError {
+  return (why, cause) =>
+    new ValidationError(`the --reports folder cannot be used: ${why}; nothing was written`, [resolve(dir)], {
+      hint: 'give --reports a folder this user can write (made if missing), on a disk (not under /proc or /sys)',
+      cause,
+    });
 }
 
 /** Where a command finds its runs: this machine's state directory, and the store (files there, or PostgreSQL). */

@@ -9,7 +9,8 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { makeFolder } from '../util/make-folder.js';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Session } from './auth.js';
@@ -71,7 +72,7 @@ export class ConsoleActions {
   }
 
   private async journal(entry: Omit<ActionEntry, 'seq' | 'at'>): Promise<ActionEntry> {
-    await mkdir(this.dir, { recursive: true });
+    await makeFolder(this.dir);
     if (this.seq === 0) this.seq = (await this.entries()).reduce((n, e) => Math.max(n, e.seq), 0);
     const full = { seq: ++this.seq, at: new Date().toISOString(), ...entry };
     await appendFile(join(this.dir, 'actions.jsonl'), `${JSON.stringify(full)}\n`);
@@ -112,7 +113,7 @@ export class ConsoleActions {
       operands = [id];
     }
     args.push('--state-dir', this.o.stateDir, ...(this.o.storeUrl ? ['--store', this.o.storeUrl] : []), '--', ...operands);
-    await mkdir(this.dir, { recursive: true });
+    await makeFolder(this.dir);
     const log = join(this.dir, `action-${Date.now()}-${action}.log`);
     const cli = this.o.cli ?? [...process.execArgv, resolve(process.argv[1] ?? 'runbook')];
     // The drive writes straight into its log and runs in a process group of its own: stopping the
@@ -151,7 +152,7 @@ export class ConsoleActions {
     if (failed.size === 0) return { refused: `fleet ${fleetId} has no failed host to relaunch (failed and rolled back, unreachable or cancelled)` };
     // The fleet's own definition, as its record keeps it (the hosts' runs were started from it).
     const stamp = Date.now();
-    await mkdir(this.dir, { recursive: true });
+    await makeFolder(this.dir);
     const source = join(this.dir, `relaunch-${fleetId}-${stamp}.runbook.json`);
     await writeFile(source, `${JSON.stringify(record.runbook, null, 2)}\n`);
     const waves = record.inventory.waves

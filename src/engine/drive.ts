@@ -7,7 +7,6 @@
  * a failed step that goes through the saga, never a stuck run; an interruption stops at a safe point
  * and leaves the run awaiting a resume.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
 import { DurabilityError, RunStateError, StateError, StepError, diskErrorOf, toErrorRecord, type ErrorRecord } from '../errors.js';
@@ -31,6 +30,7 @@ import { SuspendSignal, takeCounters, type RuntimeServices } from './step-runtim
 import { isRolledBack } from './outcome.js';
 import { isDoneStatus, statusAllows, type AwaitingReason, type Change, type Json, type RunResult, type RunStatus, type StepStatus } from './types.js';
 import { remainingOf } from './undo-set.js';
+import { makeFolder } from '../util/make-folder.js';
 
 /** How many drives may start from the same position before the run needs an operator. */
 export const MAX_RESUMES_WITHOUT_PROGRESS = 3;
@@ -278,7 +278,7 @@ function backupSaver(run: OpenRun, runDir: string): (name: string, content: stri
       });
     }
     try {
-      await mkdir(dir, { recursive: true });
+      await makeFolder(dir);
       await writeFileAtomic(file, content);
     } catch (cause) {
       const errno = diskErrorOf(cause);

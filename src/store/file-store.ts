@@ -3,7 +3,7 @@
  * folder `runs/<id>/` — its journal (`journal.jsonl`), its lease files, its summary and the files it
  * leaves for people; a fleet is `fleets/<id>/fleet.json` and its reports.
  */
-import { appendFile, mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { appendFile, readFile, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { JournalError, RunStateError } from '../errors.js';
 import { Journal, readJournalFile, type JournalReading } from './file-journal.js';
@@ -14,6 +14,7 @@ import { fleetDirOf, isFleet } from './fleet-dir.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import type { FleetRecord, UnreachableHost } from '../fleet/types.js';
 import type { RunFiles, Store } from './types.js';
+import { makeFolder } from '../util/make-folder.js';
 
 /** Every file under a folder, by its path relative to it. */
 export async function filesUnder(dir: string, prefix = ''): Promise<RunFiles> {
@@ -57,7 +58,7 @@ export function fileStore(stateDir: string): Store {
     fleetDir: (fleetId) => fleetDirOf(root, fleetId),
     async lease(runId, options) {
       const dir = runDirOf(root, runId);
-      await mkdir(dir, { recursive: true });
+      await makeFolder(dir);
       return acquireLease(dir, options);
     },
     async openJournal(runId, lease, options) {
@@ -91,7 +92,7 @@ export function fileStore(stateDir: string): Store {
     async createFleet(record) {
       const dir = fleetDirOf(root, record.fleetId);
       if (isFleet(root, record.fleetId)) throw new RunStateError('NOT_RESUMABLE', `fleet ${record.fleetId} already exists`, { where: dir, hint: 'use `runbook resume <fleet-id>`' });
-      await mkdir(dir, { recursive: true });
+      await makeFolder(dir);
       await writeFileAtomic(join(dir, 'fleet.json'), `${JSON.stringify(record, null, 2)}\n`);
     },
     async readFleet(fleetId) {

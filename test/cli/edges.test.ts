@@ -13,22 +13,34 @@ import { makeHost, registryText, tempDir } from '../helpers.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 
-type Outcome = { code: number | null; signal: string | null; stdout: string; stderr: string };
+type Outcome = { code: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean };
 
-function cli(args: string[], options: { env?: Record<string, string>; onStdout?: (text: string, kill: (s: NodeJS.Signals) => void) => void } = {}): Promise<Outcome> {
+/**
+ * The built CLI as a child. A command that does not end within `timeoutMs` (120 s unless told) is
+ * killed and reported `timedOut`: a test of something that could hang fails instead of waiting forever.
+ */
+function cli(args: string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; onStdout?: (text: string, kill: (s: NodeJS.Signals) => void) => void } = {}): Promise<Outcome> {
   return new Promise((resolve) => {
     // The child's colours are the test's to decide: NO_COLOR, and no FORCE_COLOR inherited from a CI runner.
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...options.env };
     delete env.FORCE_COLOR;
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    let timedOut = false;
+    const limit = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, options.timeoutMs ?? 120_000);
     child.stdout.on('data', (d) => {
       stdout += d;
       options.onStdout?.(stdout, (s) => child.kill(s));
     });
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('close', (code, signal) => {
+      clearTimeout(limit);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
   });
 }
 
@@ -73,7 +85,7 @@ test('a reader that stops early (list | head -1) gets no EPIPE trace', async () 
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.stdout.once('data', () => child.stdout.destroy());
-    child.on('close', (code, signal) => resolve({ code, signal, stdout: '', stderr }));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: '', stderr, timedOut: false }));
   });
   assert.is(r.stderr, '');
   assert.is(r.code, 0);
@@ -452,6 +464,100 @@ test('a sim: target naming a file that is not JSON (a password file): its conten
     assert.not.ok(/root:x|Qz7root/.test(text), `${name} quotes the file`);
   }
   assert.match(await readFile(join(state, 'fleets', fleetId, 'junit.xml'), 'utf8'), /not valid JSON: it breaks at line 1, column 1/);
+});
+
+/** Everything under a folder, as paths relative to it (what a refused command must not have added). */
+async function filesUnder(dir: string): Promise<string[]> {
+  return (await readdir(dir, { recursive: true })).map(String).sort();
+}
+
+test('a state directory on /proc or /sys is refused at once (exit 2) naming the folder and why: Node\'s recursive mkdir looped there forever', async () => {
+  const host = await makeHost('server-2016');
+  const before = await readFile(host, 'utf8');
+  for (const [dir, named] of [['/proc/self', 'it is on procfs'], [`/proc/rbe-${process.pid}/state`, '/proc is on procfs'], [`/sys/rbe-${process.pid}`, '/sys is on sysfs']]) {
+    const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', dir, ...FAST], { timeoutMs: 30_000 });
+    assert.not.ok(r.timedOut, `--state-dir ${dir} did not end`);
+    assert.is(r.code, 2, `${dir}: ${r.stdout}${r.stderr}`);
+    assert.ok(r.stderr.startsWith(`error: the state directory cannot be used: ${named}, a virtual file system of the kernel's state (such as /proc or /sys) that cannot hold files\n  - ${dir}\n  → pass --state-dir`), r.stderr);
+    assert.not.match(r.stderr, NO_TRACE);
+  }
+  // A fleet's `--out` too, checked before anything is written.
+  const fleet = await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', `/proc/rbe-${process.pid}/fleet`], { timeoutMs: 30_000 });
+  assert.not.ok(fleet.timedOut, 'sim fleet --out /proc/… did not end');
+  assert.is(fleet.code, 2, fleet.stderr);
+  assert.match(fleet.stderr, /^error: the --out folder cannot be used: \/proc is on procfs, .*; nothing was written\n/);
+  assert.is(await readFile(host, 'utf8'), before, 'the target is as it was');
+});
+
+test('status --reports that cannot take the files (on /proc, a file, under a file, a full disk): exit 2 naming the folder, why and what to give, no stack trace', async () => {
+  const host = await makeHost('server-2016');
+  const state = await tempDir();
+  const run = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST]);
+  assert.is(run.code, 0, run.stderr);
+  const runId = (await readdir(join(state, 'runs')))[0];
+  const stateFiles = await filesUnder(state);
+  const file = join(await tempDir(), 'passwd');
+  await writeFile(file, 'root:x:0:0::/root:/bin/sh\n');
+  for (const [dir, why] of [
+    [`/proc/rbe-${process.pid}`, '/proc is on procfs, a virtual file system'],
+    ['/proc/self', 'it is on procfs, a virtual file system'],
+    [file, 'it is a file, not a folder'],
+    [join(file, 'reports'), `${file} is a file, not a folder`],
+  ]) {
+    const r = await cli(['status', runId, '--reports', dir, '--state-dir', state], { timeoutMs: 30_000 });
+    assert.not.ok(r.timedOut, `--reports ${dir} did not end`);
+    assert.is(r.code, 2, `${dir}: ${r.stdout}${r.stderr}`);
+    assert.ok(r.stderr.startsWith(`error: the --reports folder cannot be used: ${why}`), r.stderr);
+    assert.ok(r.stderr.includes(`; nothing was written\n  - ${dir}\n  → give --reports a folder this user can write`), r.stderr);
+    assert.not.match(r.stderr, NO_TRACE);
+    assert.is(r.stdout, '', 'refused before the run is shown');
+  }
+  assert.is(await readFile(file, 'utf8'), 'root:x:0:0::/root:/bin/sh\n');
+  // A full disk names the file that could not be written and what to do.
+  const reports = join(await tempDir(), 'reports');
+  const full = await cli(['status', runId, '--reports', reports, '--state-dir', state], { env: { RUNBOOK_WRITE_FAULT: 'report.md:ENOSPC' } });
+  assert.is(full.code, 2, full.stderr);
+  assert.ok(full.stderr.includes(`error: ${join(reports, 'report.md')} could not be written (ENOSPC: the disk is full)\n  → free space in ${reports}, then run the command again`), full.stderr);
+  assert.not.ok(existsSync(join(reports, 'report.md')));
+  assert.equal(await filesUnder(state), stateFiles, 'nothing changed in the state directory');
+});
+
+test('an empty --state-dir or --reports (an unset shell variable) is a usage error, as --limit "" is; an empty RUNBOOK_STATE_DIR is unset (./.runbook), never the current folder', async () => {
+  const host = await makeHost('server-2016');
+  const before = await readFile(host, 'utf8');
+  const here = await tempDir();
+  for (const args of [['run', 'orchestrator-tls12', '--target', `sim:${host}`, ...FAST], ['status'], ['resume', '--all']]) {
+    for (const empty of ['', ' ']) {
+      const r = await cli([...args, '--state-dir', empty], { cwd: here });
+      assert.is(r.code, 2, `${args[0]} --state-dir "${empty}": ${r.stdout}${r.stderr}`);
+      assert.ok(r.stderr.startsWith(`error: --state-dir "${empty}" names no file or folder (an unset shell variable?): give a folder, or leave --state-dir out to use $RUNBOOK_STATE_DIR or ./.runbook\nsee \`runbook ${args[0]} --help\``), r.stderr);
+    }
+  }
+  const reports = await cli(['status', 'some-run', '--reports', '', '--state-dir', here], { cwd: here });
+  assert.is(reports.code, 2, reports.stderr);
+  assert.match(reports.stderr, /^error: --reports "" names no file or folder \(an unset shell variable\?\)/);
+  assert.equal(await readdir(here), [], 'nothing made in the current folder');
+  assert.is(await readFile(host, 'utf8'), before, 'the target is as it was');
+  const unset = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, ...FAST], { cwd: here, env: { RUNBOOK_STATE_DIR: '' } });
+  assert.is(unset.code, 0, unset.stderr);
+  assert.equal(await readdir(here), ['.runbook'], 'the run went to ./.runbook, not ./runs');
+});
+
+test('serve --state-dir naming a folder that does not exist says at start there are no runs there, as status does, and makes nothing', async () => {
+  const missing = join(await tempDir(), 'mistyped', 'state');
+  const r = await cli(['serve', '--port', '0', '--json', '--state-dir', missing], {
+    timeoutMs: 60_000,
+    onStdout: (text, kill) => {
+      if (text.includes('\n')) kill('SIGTERM');
+    },
+  });
+  assert.not.ok(r.timedOut, r.stderr);
+  assert.is(r.code, 0, r.stderr);
+  assert.is((JSON.parse(r.stdout.split('\n')[0]) as { event: string }).event, 'serving');
+  assert.ok(r.stderr.includes(`note: no runs in ${missing} (no such folder: check --state-dir, or $RUNBOOK_STATE_DIR)`), r.stderr);
+  assert.not.ok(existsSync(join(missing, '..')), 'nothing made');
+  const status = await cli(['status', '--state-dir', missing]);
+  assert.ok(status.stdout.includes(`no runs in ${missing} (no such folder: check --state-dir, or $RUNBOOK_STATE_DIR)`), status.stdout);
 });
 
 test.run();

@@ -9,7 +9,7 @@ import type { ActionEntry } from '../../console/actions.js';
 import { ExitCode } from '../exit-codes.js';
 import { Option } from 'commander';
 import { UsageError, act, commandNamed, wholeNumber, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
-import { storeOf } from '../state.js';
+import { missingStateDirNote, storeOf } from '../state.js';
 
 interface ServeOptions extends CommonOptions {
   port: number;
@@ -104,7 +104,11 @@ async function serveCommand(values: ServeOptions): Promise<number> {
       throw new ValidationError('cannot read the certificate or its key', [(cause as Error).message], { hint: 'give PEM files to --cert and --key', cause });
     }
   }
-  const where = await storeOf(values);
+  // As `status`: the state directory is read as it is, nothing made (with --allow-actions it is checked
+  // as for a run, since actions write there); a missing one has no runs, and that is said at start.
+  const where = await storeOf(values, values.allowActions ? { checkOnly: true } : { readOnly: true });
+  const missing = missingStateDirNote(where);
+  if (missing) process.stderr.write(`note: no runs in ${where.store.location}${missing}; runs started there later are shown\n`);
   const { startConsole } = await import('../../console/server.js');
   const c = await startConsole({ store: where.store, stateDir: where.stateDir, host, port, tls, allowActions: values.allowActions === true, storeUrl: values.store,
     // With --json, each action's journal entry is a line too, `{"event": "action", "entry": {…}}`: a

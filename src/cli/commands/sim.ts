@@ -2,7 +2,8 @@
  * `runbook sim`: simulated Windows hosts for tests, demos and dry runs.
  */
 import { dirname, join, resolve } from 'node:path';
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { makeFolder } from '../../util/make-folder.js';
 import { stringify as stringifyYaml } from 'yaml';
 import { packageRoot } from '../../util/package-root.js';
 import { writeFileAtomicUnsyncedAsync } from '../../util/write-atomic.js';
@@ -14,7 +15,7 @@ import { createPreset, listPresets } from '../../simulator/presets.js';
 import { assumptionLines, type SimHostState } from '../../simulator/model.js';
 import { ExitCode } from '../exit-codes.js';
 import { Option } from 'commander';
-import { act, commandNamed, commonOptions, wholeNumber, type RunbookCommand } from '../args.js';
+import { act, commandNamed, commonOptions, refuseEmptyPath, wholeNumber, type RunbookCommand } from '../args.js';
 
 /** A preset by name; an unknown name is a usage error that lists the known ones. */
 export function presetOrRefuse(name: string): SimHostState {
@@ -123,6 +124,7 @@ async function create(values: { preset: string; out: string; downtimeMs?: number
   const host = presetOrRefuse(values.preset);
   if (values.downtimeMs !== undefined) host.downtimeMs = values.downtimeMs;
   host.onTarget = values.onTarget === true;
+  refuseEmptyPath('--out', values.out, "give the host file's path");
   await refuseMissingFolder(values.out);
   await refuseOverwrite([resolve(values.out)], values.force === true);
   await writeHost(resolve(values.out), host);
@@ -132,6 +134,7 @@ async function create(values: { preset: string; out: string; downtimeMs?: number
 }
 
 async function capture(values: { target: string; out: string; mask?: boolean; force?: boolean }): Promise<number> {
+  refuseEmptyPath('--out', values.out, "give the host file's path");
   await refuseMissingFolder(values.out);
   await refuseOverwrite([resolve(values.out)], values.force === true);
   const [{ connect }, { captureHost }] = await Promise.all([import('../targets.js'), import('../../simulator/capture.js')]);
@@ -179,12 +182,16 @@ async function serve(_values: object, positionals: string[]): Promise<number> {
 async function fleet(values: { preset: string; count: number; out: string; latencyMs?: number; downtimeMs?: number; force?: boolean }): Promise<number> {
   const { count, latencyMs: latency, downtimeMs: downtime } = values;
   presetOrRefuse(values.preset);
+  refuseEmptyPath('--out', values.out, 'give a folder for the hosts and their inventory.yaml (made if missing)');
   const dir = resolve(values.out);
   // Its hosts and inventory go in a folder: a file there is the wrong --out, said plainly (not EEXIST).
   if ((await stat(dir).catch(() => null))?.isDirectory() === false) {
     throw new ValidationError(`${dir} is a file, not a folder: nothing was written`, [dir], { hint: 'give --out a folder (made if missing) for the hosts and their inventory.yaml' });
   }
-  await mkdir(dir, { recursive: true });
+  // Checked before anything is made, then made level by level (a recursive mkdir never returns on /proc).
+  const refuse = (why: string, cause?: unknown) =>
+    new ValidationError(`the --out folder cannot be used: ${why}; nothing was written`, [dir], { hint: 'give --out a folder this user can write (made if missing), on a disk (not under /proc or /sys)', cause });
+  await makeFolder(dir, refuse);
   const width = String(count).length;
   const hostFile = (i: number) => join(dir, `host-${String(i).padStart(width, '0')}.json`);
   await refuseOverwrite([join(dir, 'inventory.yaml'), ...Array.from({ length: count }, (_, i) => hostFile(i + 1))], values.force === true);

@@ -4,16 +4,17 @@
  */
 import { ExitCode } from '../exit-codes.js';
 import { runResult } from '../../engine/run-index.js';
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { OUTCOMES, shortLabel } from '../../engine/outcome.js';
 import { currentGeneration, leaseIsLive, readLease } from '../../store/file-lease.js';
 import type { RunSummary } from '../../engine/run-index.js';
 import { dirname, join, resolve } from 'node:path';
 import { Option } from 'commander';
 import { RunStatus } from '../../engine/types.js';
-import { UsageError, act, commandNamed, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
-import { storeOf, type Where } from '../state.js';
+import { UsageError, act, refuseEmptyPath, commandNamed, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
+import { missingStateDirNote, reportsFolderRefusal, storeOf, type Where } from '../state.js';
+import { checkFolder, makeFolder } from '../../util/make-folder.js';
+import { writeFileAtomic } from '../../util/write-atomic.js';
 import { bold } from '../render.js';
 import type { RunResult } from '../../engine/types.js';
 
@@ -68,17 +69,16 @@ export const status: RunbookCommand = {
     ),
 };
 
-/** A note for a state directory that does not exist (a mistyped --state-dir lists no runs, as an empty one does). */
-function missingFolder(where: Where): string {
-  return where.store.kind === 'file' && !existsSync(where.store.location) ? ` (no such folder: check --state-dir, or $RUNBOOK_STATE_DIR)` : '';
-}
-
 async function statusCommand(values: StatusOptions, positionals: string[]): Promise<number> {
+  // An empty --reports is an unset shell variable, as an empty --state-dir is: never the current folder, never ignored.
+  refuseEmptyPath('--reports', values.reports, 'give the folder to write the files into, or leave --reports out');
   if (values.reports && !positionals[0]) throw new UsageError('--reports goes with a run id or a fleet id');
   if ((values.fleet ?? values.status) !== undefined && positionals[0]) throw new UsageError('--fleet and --status filter the list of runs: give them without an id');
   // Journals only: no engine, no step kinds, no transport is loaded to list runs; nothing is written
   // (but --reports, which writes elsewhere).
   const where = await storeOf(values, { readOnly: true });
+  // Before anything is read: a --reports that cannot take the files is refused, nothing made.
+  if (values.reports) await checkFolder(values.reports, reportsFolderRefusal(values.reports));
   if (positionals[0] && (await where.store.isFleet(positionals[0]))) {
     const { fleetStatus } = await import('../fleet.js');
     return fleetStatus(where, positionals[0], values.json === true, values.reports);
@@ -105,7 +105,7 @@ async function statusCommand(values: StatusOptions, positionals: string[]): Prom
   if (values.status) runs = runs.filter((r) => r.status === values.status || shownOutcome(r) === values.status);
   const shownFleets = values.fleet ? fleets.filter((f) => f.fleetId === values.fleet) : values.status ? [] : fleets;
   if (values.json) process.stdout.write(`${JSON.stringify(runs.map(({ expired, ...r }) => (expired ? { ...r, outcome: 'interrupted', leaseExpired: true } : r)))}\n`);
-  else if (runs.length === 0 && shownFleets.length === 0) process.stdout.write(`no runs in ${where.store.location}${values.fleet || values.status ? ' match' : ''}${missingFolder(where)}\n`);
+  else if (runs.length === 0 && shownFleets.length === 0) process.stdout.write(`no runs in ${where.store.location}${values.fleet || values.status ? ' match' : ''}${missingStateDirNote(where)}\n`);
   else {
     if (shownFleets.length > 0) {
       const w = Math.max(5, ...shownFleets.map((f) => f.fleetId.length));
@@ -189,12 +189,14 @@ async function fleetsOf(where: Where, runs: RunSummary[]): Promise<{ fleetId: st
 
 /** A run's files, as the store keeps them, under a folder. */
 async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {
+  // Level by level (a recursive mkdir never returns on /proc); a full disk names the file (exit 2).
+  await makeFolder(dir, reportsFolderRefusal(dir));
   for (const [name, content] of Object.entries(files)) {
     const file = resolve(dir, name);
     // Names come from the store: none may leave the folder.
     if (!file.startsWith(`${resolve(dir)}/`)) continue;
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, content);
+    await makeFolder(dirname(file), reportsFolderRefusal(dir), { named: true });
+    await writeFileAtomic(file, content);
   }
   process.stderr.write(`files written to ${join(resolve(dir), '')}\n`);
 }
