@@ -3,6 +3,7 @@
  * error as `cause`, and a message that says what failed, where, and what to do next.
  */
 import { dirname } from 'node:path';
+import { diskProblem } from './util/disk-problem.js';
 
 /** Fields shared by every runbook-engine error. */
 export interface ErrorDetails {
@@ -200,32 +201,7 @@ export function diskErrorOf(error: unknown): string | null {
   return typeof code === 'string' && DISK_ERRORS.has(code) ? code : null;
 }
 
-/**
- * What a disk error code means, in the operator's words: ENOSPC "the disk is full", EDQUOT "the disk
- * quota is used up", EFBIG "the file is too large for its file system" (not a full disk), …
- *
- * @example
- * ```ts
- * diskProblem('ENOSPC'); // 'the disk is full'
- * ```
- */
-export function diskProblem(errno: string): string {
-  switch (errno) {
-    case 'ENOSPC':
-      return 'the disk is full';
-    case 'EDQUOT':
-      return 'the disk quota is used up';
-    case 'EFBIG':
-      return 'the file is too large for its file system';
-    case 'EROFS':
-      return 'the file system is read-only';
-    case 'EACCES':
-    case 'EPERM':
-      return 'writing is not permitted';
-    default:
-      return 'the disk failed the write';
-  }
-}
+export { diskProblem };
 
 /**
  * What to do about a disk error in `dir`, up to "then …" (the caller says what comes next).

@@ -10,7 +10,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir, stat, statfs } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { diskProblem } from '../errors.js';
+import { diskProblem } from './disk-problem.js';
 
 /** How a caller turns a reason into its own error: `why` reads after "cannot be used: ". */
 export type FolderRefusal = (why: string, cause?: unknown) => Error;
