@@ -28,8 +28,23 @@ import {
   VirtualClock,
   type Clock,
 } from '../src/index.js';
+import { WINRM_DEFAULT_PORTS } from '../src/windows/facts/winrm-service.js';
 
 export const kinds = bundledStepKinds();
+
+/**
+ * Runs `fn` with the fact `winrm.default-ports` saying other ports, then puts the fact back: a decision
+ * that follows the fact follows the change, one that carries its own 5985/5986 does not.
+ */
+export function withWinrmDefaultPorts<T>(ports: { http: number; https: number }, fn: () => T): T {
+  const stated = WINRM_DEFAULT_PORTS.value;
+  WINRM_DEFAULT_PORTS.value = ports;
+  try {
+    return fn();
+  } finally {
+    WINRM_DEFAULT_PORTS.value = stated;
+  }
+}
 
 /** The temporary folders this test process made: removed when it exits (`RUNBOOK_TEST_KEEP=1` keeps them). */
 const made: string[] = [];

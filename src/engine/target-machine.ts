@@ -15,31 +15,24 @@
  */
 import { resolve } from 'node:path';
 import { RunStateError } from '../errors.js';
-import { WINRM_DEFAULT_PORTS } from '../windows/facts/winrm-service.js';
+import { defaultPortOf } from '../util/default-ports.js';
 import type { Executor, OsInfo } from '../executors/types.js';
 import type { RunStartedRecord } from './records.js';
 import { replay } from './replay.js';
 import type { JournalRecord } from './run-store.js';
 
-/**
- * The port each transport uses when the target names none: SSH's 22, WinRM's as Windows documents them
- * (`winrm.default-ports`), so that a port written out and one left to its default are one address.
- */
-const DEFAULT_PORTS: Record<string, string> = {
-  'ssh:': '22',
-  'pwsh+ssh:': '22',
-  'winrm:': String(WINRM_DEFAULT_PORTS.value.http),
-  'winrm+https:': String(WINRM_DEFAULT_PORTS.value.https),
-};
-
 type Address = { host: string; protocol?: string; port?: string };
 
-/** What names the machine in a target's text: a simulated host's file, or a host name (and its transport's port). */
+/**
+ * What names the machine in a target's text: a simulated host's file, or a host name (and its
+ * transport's port, its default when none is written — WinRM's from `winrm.default-ports` — so that a
+ * port written out and one left to its default are one address).
+ */
 function addressOf(target: string): Address {
   if (target.startsWith('sim:')) return { host: `sim:${resolve(target.slice(4))}` };
   try {
     const url = new URL(target);
-    if (url.hostname) return { host: url.hostname.toLowerCase().replace(/^\[|\]$/g, ''), protocol: url.protocol, port: url.port || DEFAULT_PORTS[url.protocol] || '' };
+    if (url.hostname) return { host: url.hostname.toLowerCase().replace(/^\[|\]$/g, ''), protocol: url.protocol, port: url.port || String(defaultPortOf(url.protocol) ?? '') };
   } catch {
     // not a URL: `local`
   }

@@ -17,6 +17,7 @@ import { pinHostKey, type PinnedHostKey } from './ssh-host-key.js';
 import { keyMaterialError } from './ssh-key.js';
 import { checkKeyFile } from './ssh-key-file.js';
 import { SSH_REMOTING_MIN_MAJOR } from '../windows/facts/powershell.js';
+import { SSH_DEFAULT_PORT, winrmDefaultPort } from '../util/default-ports.js';
 import type { Executor, HostOp, HostOpResult, RunOptions, TlsEndpoint } from './types.js';
 
 export const name = 'powershell-remoting' satisfies Executor['name'];
@@ -34,7 +35,7 @@ export function parseRemotingTarget(target: string): RemotingTarget {
   const wsman = /^winrm:\/\/(?:([^@/]+)@)?([^:/]+)(?::(\d+))?\/?$/.exec(target);
   if (wsman) return { transport: 'wsman', host: wsman[2], port: wsman[3] ? Number(wsman[3]) : 0, user: wsman[1] ?? '' };
   const ssh = /^pwsh\+ssh:\/\/([^@/]+)@([^:/]+)(?::(\d+))?\/?$/.exec(target);
-  if (ssh) return { transport: 'ssh', host: ssh[2], port: ssh[3] ? Number(ssh[3]) : 22, user: ssh[1] };
+  if (ssh) return { transport: 'ssh', host: ssh[2], port: ssh[3] ? Number(ssh[3]) : SSH_DEFAULT_PORT, user: ssh[1] };
   throw new Error(`"${target}" is not winrm://host[:port] or pwsh+ssh://user@host[:port]`);
 }
 
@@ -53,10 +54,21 @@ export function remotingTargetText(target: RemotingTarget): string {
   return `winrm://${target.host}${target.port ? `:${target.port}` : ''}`;
 }
 
-/** The WinRM HTTPS endpoint of a target, when its session goes over HTTPS (port 5986, or `RUNBOOK_WINRM_HTTPS=1`). */
+/**
+ * The WinRM HTTPS endpoint of a target, when its session goes over HTTPS: its port is WinRM's default
+ * over HTTPS (`winrm.default-ports`), or `RUNBOOK_WINRM_HTTPS=1` says so (then a target without a port
+ * is that default). A handshake with it proves what the listener accepts.
+ *
+ * @example
+ * ```ts
+ * winrmHttpsEndpoint(parseRemotingTarget('winrm://orch01:5986'), {}); // [{ name: 'winrm-https', host: 'orch01', port: 5986, servername: 'orch01' }]
+ * winrmHttpsEndpoint(parseRemotingTarget('winrm://orch01'), {}); // []: WinRM over HTTP
+ * ```
+ */
 export function winrmHttpsEndpoint(target: RemotingTarget, env: Record<string, string | undefined>): TlsEndpoint[] {
-  if (target.transport !== 'wsman' || !(target.port === 5986 || env.RUNBOOK_WINRM_HTTPS === '1')) return [];
-  return [{ name: 'winrm-https', host: target.host, port: target.port || 5986, ...(isIP(target.host) === 0 ? { servername: target.host } : {}) }];
+  const https = winrmDefaultPort('https');
+  if (target.transport !== 'wsman' || !(target.port === https || env.RUNBOOK_WINRM_HTTPS === '1')) return [];
+  return [{ name: 'winrm-https', host: target.host, port: target.port || https, ...(isIP(target.host) === 0 ? { servername: target.host } : {}) }];
 }
 
 /** True for Windows PowerShell (`powershell`, `powershell.exe`, by any path): version 5.1 at most. */
@@ -213,7 +225,7 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
     get roundTrips() {
       return roundTrips;
     },
-    /** WinRM's HTTPS listener, when the session uses it (port 5986, or RUNBOOK_WINRM_HTTPS=1): a handshake proves what it accepts. */
+    /** WinRM's HTTPS listener, when the session uses it (WinRM's default HTTPS port, or RUNBOOK_WINRM_HTTPS=1): a handshake proves what it accepts. */
     async tlsEndpoints() {
       return winrmHttpsEndpoint(target, options.env ?? process.env);
     },

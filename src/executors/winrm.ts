@@ -17,6 +17,7 @@ import type { Executor, TlsEndpoint } from './types.js';
 import { RemoteShell } from './winrm/shell.js';
 import type { NtlmMechanism, WinrmCredentials, WinrmTransport } from './winrm/transport.js';
 import { DEFAULT_MAX_ENVELOPE_KB } from './winrm/wsman.js';
+import { winrmDefaultPort } from '../util/default-ports.js';
 
 export const name = 'winrm' satisfies Executor['name'];
 
@@ -40,7 +41,8 @@ export interface WinrmTarget {
 }
 
 /**
- * Parses `winrm://[user@]host[:port]` (HTTP, 5985) and `winrm+https://[user@]host[:port]` (HTTPS, 5986).
+ * Parses `winrm://[user@]host[:port]` and `winrm+https://[user@]host[:port]`; a port left out is WinRM's
+ * default (`winrm.default-ports`: 5985 over HTTP, 5986 over HTTPS).
  *
  * @example
  * ```ts
@@ -50,7 +52,8 @@ export interface WinrmTarget {
 export function parseWinrmTarget(target: string): WinrmTarget {
   const m = /^winrm(\+https)?:\/\/(?:([^@/]+)@)?(\[[^\]]+\]|[^:/@]+)(?::(\d+))?\/?$/.exec(target);
   if (!m) throw new Error(`"${target}" is not winrm://[user@]host[:port] or winrm+https://[user@]host[:port]`);
-  const port = m[4] ? Number(m[4]) : m[1] ? 5986 : 5985;
+  // No port: WinRM's default for the scheme (`winrm.default-ports`).
+  const port = m[4] ? Number(m[4]) : winrmDefaultPort(m[1] ? 'https' : 'http');
   if (port < 1 || port > 65535) throw new Error(`"${target}": the port ${port} is not between 1 and 65535`);
   return { scheme: m[1] ? 'https' : 'http', host: m[3].replace(/^\[|\]$/g, ''), port, user: m[2] ? decodeURIComponent(m[2]) : '' };
 }

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import * as z from '../util/zod.js';
 import { ValidationError } from '../errors.js';
-import { WINRM_DEFAULT_PORTS } from '../windows/facts/winrm-service.js';
+import { defaultPortOf } from '../util/default-ports.js';
 
 const name = z.matching(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes and underscores');
 const paramValue = z.union([z.string(), z.number(), z.boolean()]);
@@ -83,25 +83,15 @@ const TARGET_FORM = /^(sim:.|local$|ssh:\/\/|pwsh\+ssh:\/\/|winrm:\/\/|winrm\+ht
 const TARGET_FORMS_TEXT = 'sim:<file>, local, ssh://user@host[:port], pwsh+ssh://user@host[:port], winrm://[user@]host[:port], winrm+https://[user@]host[:port]';
 
 /**
- * The port each transport uses when the target names none (SSH 22; WinRM 5985 over HTTP, 5986 over
- * HTTPS), so that `ssh://orch01` and `ssh://orch01:22` are seen as one machine.
- */
-const DEFAULT_PORTS: Record<string, string> = {
-  'ssh:': '22',
-  'pwsh+ssh:': '22',
-  'winrm:': String(WINRM_DEFAULT_PORTS.value.http),
-  'winrm+https:': String(WINRM_DEFAULT_PORTS.value.https),
-};
-
-/**
  * What makes two targets one machine: the same simulated host file, or the same host name (in any
- * case) and port, whatever the user and the transport (`ssh://` and `pwsh+ssh://` both reach port 22).
+ * case) and port, whatever the user and the transport (`ssh://` and `pwsh+ssh://` both reach port 22); a
+ * port left out is its transport's default (`defaultPortOf`: WinRM's from `winrm.default-ports`).
  */
 function machineOf(target: string, folder: string): string {
   if (target.startsWith('sim:')) return `sim:${resolve(folder, target.slice(4))}`;
   try {
     const url = new URL(target);
-    if (url.hostname) return `//${url.hostname.toLowerCase()}:${url.port || DEFAULT_PORTS[url.protocol] || ''}`;
+    if (url.hostname) return `//${url.hostname.toLowerCase()}:${url.port || (defaultPortOf(url.protocol) ?? '')}`;
   } catch {
     // not a URL (local, or a typing error the connection reports)
   }

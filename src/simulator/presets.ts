@@ -9,6 +9,7 @@
 import type { OsInfo, RegistryValue } from '../executors/types.js';
 import { configuredProtocols, configuredTls13, freshRuntime, type SchannelDefaults, type SimHostState } from './model.js';
 import { OS_SERVER_BUILDS } from '../windows/facts/os.js';
+import { winrmDefaultPort } from '../util/default-ports.js';
 import { DOTNET_RELEASE_VALUES } from '../windows/facts/dotnet.js';
 import { ORCHESTRATOR_SERVICES } from '../windows/facts/orchestrator.js';
 import { SCHANNEL_DEFAULTS_FACT, TLS10_TLS11_FROM_2022_FACT } from '../windows/facts/schannel.js';
@@ -222,11 +223,14 @@ function fromSpec(name: string, spec: PresetSpec, now: Date): SimHostState {
     bootTime,
     inEffect: {} as SimHostState['inEffect'],
     ...freshRuntime(),
-    // WinRM's HTTPS listener (port 5986, "Installation and configuration for Windows Remote Management")
-    // and the Orchestrator Web Service (port 81, "System requirements for System Center Orchestrator":
-    // ports), here configured for HTTPS.
+    // WinRM's HTTPS listener on WinRM's default HTTPS port (`winrm.default-ports`), and the
+    // Orchestrator web service, here configured for HTTPS. Both ports are nominal: the simulator serves
+    // each endpoint on a free loopback port, so neither decides anything. Orchestrator's has no default
+    // to source: setup takes it as a required option when it installs the web service (/WebServicePort,
+    // "Install with the Orchestrator Command Line Install Tool"); 81 is the value Microsoft's sample
+    // install command passes ("Use Sysprep to Deploy Orchestrator").
     endpoints: [
-      { name: 'winrm-https', port: 5986 },
+      { name: 'winrm-https', port: winrmDefaultPort('https') },
       { name: 'orchestrator-web-service', port: 81 },
     ],
     ...(spec.schannelDefaults ? { schannelDefaults: structuredClone(spec.schannelDefaults) } : {}),

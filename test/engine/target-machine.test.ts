@@ -11,7 +11,7 @@ import { createSimulatedExecutor, loadRunbook, type RunResult } from '../../src/
 import { checkSameMachine, sameAddress } from '../../src/engine/target-machine.js';
 import type { RunStartedRecord } from '../../src/engine/replay.js';
 import { connect as connectTarget } from '../../src/cli/targets.js';
-import { FAST, kinds, makeHost, newRunner, registryText, tempDir } from '../helpers.js';
+import { FAST, kinds, makeHost, newRunner, registryText, tempDir, withWinrmDefaultPorts } from '../helpers.js';
 
 const connect = (target: string) => createSimulatedExecutor(target.slice('sim:'.length));
 
@@ -53,6 +53,15 @@ test('sameAddress on WinRM: the port counts on one transport, and a default port
 
 /** A run's start as a run made on `target` recorded it (nothing else of it is read without an os.info). */
 const startedOn = (target: string): RunStartedRecord => ({ type: 'run.started', runId: 'r-winrm', target, targetSpec: target, executor: 'winrm' }) as unknown as RunStartedRecord;
+
+test('the default ports sameAddress fills in are the fact winrm.default-ports at the time of the comparison, not a table of its own', () => {
+  withWinrmDefaultPorts({ http: 15985, https: 15986 }, () => {
+    assert.ok(sameAddress('winrm://h', 'winrm://h:15985'));
+    assert.ok(sameAddress('winrm+https://h', 'winrm+https://h:15986'));
+    assert.not.ok(sameAddress('winrm://h', 'winrm://h:5985'), 'no longer the HTTP default: another listener');
+    assert.not.ok(sameAddress('winrm+https://h:5986', 'winrm+https://h'));
+  });
+});
 
 test('a run made on winrm://h:5986 (or winrm://admin@h:5986 by the WinRM client) resumes on a Windows controller (PowerShell remoting) without --target; another host or port is refused unless forced', async () => {
   const check = async (recorded: string, driven: string, force = false) => {

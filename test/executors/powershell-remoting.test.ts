@@ -12,7 +12,7 @@ import { ExecutorError } from '../../src/errors.js';
 import { OUTCOMES, outcomeOf } from '../../src/engine/outcome.js';
 import type { RunbookDefinition } from '../../src/index.js';
 import { createRemotingExecutor, parseRemotingTarget, remotingShell, winrmHttpsEndpoint } from '../../src/executors/powershell-remoting.js';
-import { expectSameAsSimulated, makeHost, newRunner, registryText, tempDir } from '../helpers.js';
+import { expectSameAsSimulated, makeHost, newRunner, registryText, tempDir, withWinrmDefaultPorts } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { SSHD, startSshd, type TestSshd } from '../sshd.js';
 
@@ -77,6 +77,14 @@ test('a WinRM session over HTTPS is a TLS endpoint to prove by handshake; over H
   assert.equal(winrmHttpsEndpoint(parseRemotingTarget('winrm://10.0.0.5'), { RUNBOOK_WINRM_HTTPS: '1' }), [{ name: 'winrm-https', host: '10.0.0.5', port: 5986 }]);
   assert.equal(winrmHttpsEndpoint(parseRemotingTarget('winrm://orch01'), {}), []);
   assert.equal(winrmHttpsEndpoint(parseRemotingTarget('pwsh+ssh://admin@orch01'), { RUNBOOK_WINRM_HTTPS: '1' }), []);
+});
+
+test('whether a WinRM session is the HTTPS listener a handshake proves is decided by the fact winrm.default-ports, not a port of its own', () => {
+  withWinrmDefaultPorts({ http: 15985, https: 15986 }, () => {
+    assert.equal(winrmHttpsEndpoint(parseRemotingTarget('winrm://orch01:15986'), {}), [{ name: 'winrm-https', host: 'orch01', port: 15986, servername: 'orch01' }]);
+    assert.equal(winrmHttpsEndpoint(parseRemotingTarget('winrm://orch01:5986'), {}), [], 'no longer the HTTPS default: no endpoint to prove');
+    assert.equal(winrmHttpsEndpoint(parseRemotingTarget('winrm://10.0.0.5'), { RUNBOOK_WINRM_HTTPS: '1' }), [{ name: 'winrm-https', host: '10.0.0.5', port: 15986 }]);
+  });
 });
 
 test('pwsh+ssh:// is driven from PowerShell 7 on a Windows controller too, whose own powershell.exe has no -HostName', () => {

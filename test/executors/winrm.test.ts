@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExecutorError, readHost, writeHost } from '../../src/index.js';
 import { createWinrmExecutor, parseWinrmTarget, WINRM_AGENT_COMMAND, type WinrmExecutorOptions } from '../../src/executors/winrm.js';
-import { hostOf, makeHost, tempDir } from '../helpers.js';
+import { hostOf, makeHost, tempDir, withWinrmDefaultPorts } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { serveWinrm, type ServedWinrm, type WinrmListenerOptions } from '../../src/simulator/winrm-listener.js';
 
@@ -27,6 +27,14 @@ test('winrm targets parse with their default ports; the port is always in the ta
   const executor = createWinrmExecutor({ ...parseWinrmTarget('winrm://admin@orch01'), env: {} });
   assert.is(executor.target, 'winrm://admin@orch01:5985');
   assert.is(executor.name, 'winrm');
+});
+
+test('a winrm target without a port connects to the port the fact winrm.default-ports gives its scheme', () => {
+  withWinrmDefaultPorts({ http: 15985, https: 15986 }, () => {
+    assert.is(parseWinrmTarget('winrm://orch01').port, 15985);
+    assert.is(parseWinrmTarget('winrm+https://orch01').port, 15986);
+    assert.is(parseWinrmTarget('winrm+https://orch01:5986').port, 5986, 'a port written out is kept');
+  });
 });
 
 test('the agent\'s command line is the fixed bootstrap only: no data, no program', () => {

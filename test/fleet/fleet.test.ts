@@ -10,7 +10,7 @@ import { parse, stringify } from 'yaml';
 import { createSimulatedExecutor, loadRunbook, readHost as readHostFile, ValidationError, VirtualClock, type SimHostState } from '../../src/index.js';
 import { loadInventory, checkInventory, limitInventory, unmatchedLimitPatterns } from '../../src/fleet/inventory.js';
 import { startFleet, budgetOf, fleetRecordOf, resumeFleet, fleetResultOf, type FleetRecord, type FleetResult, type HostOutcome } from '../../src/fleet/fleet.js';
-import { kinds, makeHost, newRunner, restartRefused, tempDir } from '../helpers.js';
+import { kinds, makeHost, newRunner, restartRefused, tempDir, withWinrmDefaultPorts } from '../helpers.js';
 import { rm, writeFile } from 'node:fs/promises';
 
 /** N hosts (the first `failing` of them refuse their restart) and an inventory: a canary wave, then the rest. */
@@ -357,6 +357,27 @@ test('one machine written two ways (a default port written out, a name in capita
   assert.match(message, /hosts\[6\] \(g\)\.target: the same target as hosts\[5\] \(f\)/);
   assert.not.match(message, /hosts\[5\] \(f\)\.target/, 'WinRM over HTTPS listens on another port than over HTTP');
   assert.not.match(message, /hosts\[7\] \(h\)/, 'another port may be another machine (a forwarded port)');
+});
+
+test("an inventory's WinRM targets without a port are on the ports the fact winrm.default-ports gives, whatever it says", () => {
+  const hosts = [
+    { name: 'a', target: 'winrm://sql01' },
+    { name: 'b', target: 'winrm://sql01:15985' },
+    { name: 'c', target: 'winrm+https://sql01' },
+    { name: 'd', target: 'winrm+https://sql01:15986' },
+    { name: 'e', target: 'winrm://sql01:5985' },
+  ];
+  const error = withWinrmDefaultPorts({ http: 15985, https: 15986 }, () => {
+    try {
+      checkInventory({ hosts }, '/x/inventory.yaml');
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return '';
+  });
+  assert.match(error, /hosts\[1\] \(b\)\.target: the same target as hosts\[0\] \(a\)/);
+  assert.match(error, /hosts\[3\] \(d\)\.target: the same target as hosts\[2\] \(c\)/);
+  assert.not.match(error, /hosts\[4\] \(e\)/, 'no longer the HTTP default: another listener');
 });
 
 test('a target of no known form is named with the inventory\'s other errors, in one reading', () => {

@@ -11,8 +11,16 @@ import { compareVersions } from '../../src/steps/judge-sql.js';
 import { TLS13_SQL_SERVER } from '../../src/windows/facts/tls13.js';
 import { TLS10_TLS11_FROM_2022_FACT } from '../../src/windows/facts/schannel.js';
 import { assumptionLines, unmodelledDefaults } from '../../src/simulator/model.js';
+import { withWinrmDefaultPorts } from '../helpers.js';
 
 const PROTOCOLS = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
+
+test("a preset's WinRM HTTPS listener is on the port the fact winrm.default-ports gives HTTPS", () => {
+  assert.equal(createPreset('server-2016').endpoints?.find((e) => e.name === 'winrm-https'), { name: 'winrm-https', port: 5986 });
+  withWinrmDefaultPorts({ http: 15985, https: 15986 }, () => {
+    for (const { name } of listPresets()) assert.equal(createPreset(name).endpoints?.find((e) => e.name === 'winrm-https'), { name: 'winrm-https', port: 15986 }, name);
+  });
+});
 
 test('presets that cannot exist are gone: Orchestrator 2016 on Server 2012, and 32-bit Windows 8.1', () => {
   const names = listPresets().map((p) => p.name);
