@@ -3,8 +3,7 @@
  * that commands which reach no target (status, list) and simulated hosts load no SSH or process
  * library.
  */
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ExecutorError, ValidationError } from '../errors.js';
 import type { Executor } from '../executors/types.js';
@@ -20,7 +19,8 @@ export const TARGET_FORMS = [
 
 /**
  * Checks a target's form without contacting it: throws the error `connect` would for a target it
- * cannot understand (`ftp://x`), so that a fleet refuses a bad inventory before any host is contacted.
+ * cannot understand (`ftp://x`), or a simulated host whose file it cannot use (missing, not JSON, not a
+ * simulated host), so that a fleet refuses a bad inventory before any host is contacted.
  *
  * @example
  * ```ts
@@ -30,7 +30,7 @@ export const TARGET_FORMS = [
  */
 export async function checkTarget(target: string): Promise<void> {
   const refuse = (error?: unknown) => new ValidationError(`target "${target}" is not understood`, [...(error ? [(error as Error).message] : []), ...TARGET_FORMS.map((f) => `accepted: ${f}`)]);
-  if (target.startsWith('sim:')) return checkSimulatedHostFile(target);
+  if (target.startsWith('sim:')) return checkSimulatedHost(target);
   try {
     if (target === 'local') return;
     if (target.startsWith('ssh://')) return void (await import('../executors/ssh.js')).parseSshTarget(target);
@@ -56,16 +56,103 @@ const CREATE_SIM_HOST = 'create it with `runbook sim create --preset server-2016
  * ```
  */
 export async function checkSimulatedHostFile(target: string): Promise<void> {
+  const found = fileProblem(target) ?? readProblem(target);
+  if (found) throw new ValidationError(found.message, found.issues, { hint: `nothing was changed. ${found.fix}` });
+}
+
+/** Why a simulated host cannot be used, in the words `connect` uses for it; `kind` says whether its file is missing or its document wrong. */
+export interface SimulatedHostProblem {
+  kind: 'file' | 'document';
+  /** What failed, naming the target or its file. */
+  message: string;
+  /** The fields at fault, or where the file's path fails. */
+  issues: string[];
+  /** What to do about it. */
+  fix: string;
+}
+
+/** Whether this user may read the target's file (for `connect`, which reads it next anyway). */
+function readProblem(target: string): SimulatedHostProblem | undefined {
+  const file = resolve(target.slice(4));
+  try {
+    accessSync(file, constants.R_OK);
+    return undefined;
+  } catch (error) {
+    return { kind: 'file', message: `cannot read the simulated host file ${file}`, issues: [`${target}: ${unreadable(error)}`], fix: CREATE_SIM_HOST };
+  }
+}
+
+/** Why a file cannot be read, in a few words, from the error's code. */
+function unreadable(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'ENOTDIR') return 'a part of its path is a file, not a folder';
+  if (code === 'EISDIR') return 'it is not a file (a folder?)';
+  if (code === 'EACCES' || code === 'EPERM') return 'this user may not read it';
+  return (error as Error).message;
+}
+
+/**
+ * Whether the target's file is a regular file, synchronously: a fleet asks for thousands, and an
+ * asynchronous stat costs a thread-pool hop each (a FIFO or a device is refused here, never read).
+ */
+function fileProblem(target: string): SimulatedHostProblem | undefined {
   const file = resolve(target.slice(4));
   let problem: string;
   try {
-    if ((await stat(file)).isFile()) return void (await access(file, constants.R_OK));
+    const s = statSync(file, { throwIfNoEntry: true });
+    if (s.isFile()) return undefined;
     problem = 'it is not a file (a folder?)';
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    problem = code === 'ENOENT' ? 'no such file' : code === 'ENOTDIR' ? 'a part of its path is a file, not a folder' : code === 'EACCES' || code === 'EPERM' ? 'this user may not read it' : (error as Error).message;
+    problem = unreadable(error);
   }
-  throw new ValidationError(`cannot read the simulated host file ${file}`, [`${target}: ${problem}`], { hint: `nothing was changed. ${CREATE_SIM_HOST}` });
+  return { kind: 'file', message: `cannot read the simulated host file ${file}`, issues: [`${target}: ${problem}`], fix: CREATE_SIM_HOST };
+}
+
+/** The simulator, loaded once with the first simulated host checked (a fleet checks thousands). */
+let simulator: Promise<typeof import('../simulator/executor.js')> | undefined;
+
+/**
+ * Why a simulated host target cannot be used, before it is driven: its file missing or unreadable
+ * ({@link checkSimulatedHostFile}), or its document not one the simulator takes — checked by the
+ * simulator's own check (not JSON, not a simulated host, a field it would misread). Nothing of the
+ * document is kept: a fleet checks thousands of them.
+ *
+ * @example
+ * ```ts
+ * const problem = await simulatedHostProblem('sim:web01.json');
+ * if (problem) console.error(problem.message, problem.issues);
+ * ```
+ */
+export async function simulatedHostProblem(target: string): Promise<SimulatedHostProblem | undefined> {
+  const missing = fileProblem(target);
+  if (missing) return missing;
+  const file = resolve(target.slice(4));
+  const { checkHostFile } = await (simulator ??= import('../simulator/executor.js'));
+  let found;
+  try {
+    found = checkHostFile(file);
+  } catch (error) {
+    // A file this user may not read (the read says so: no access() first, which would cost a hop).
+    const problem = unreadable((error as Error).cause ?? error);
+    return { kind: 'file', message: `cannot read the simulated host file ${file}`, issues: [`${target}: ${problem}`], fix: CREATE_SIM_HOST };
+  }
+  if (!found) return undefined;
+  return { kind: 'document', message: `cannot use the simulated host ${target}: ${found.problem} (${file})`, issues: found.issues, fix: found.hint };
+}
+
+/**
+ * Refuses (exit 2, nothing changed) a simulated host target that cannot be used: its file missing or
+ * unreadable, or its document not a simulated host ({@link simulatedHostProblem}).
+ *
+ * @example
+ * ```ts
+ * await checkSimulatedHost('sim:web01.json'); // ValidationError when web01.json is missing, not JSON or no simulated host
+ * ```
+ */
+export async function checkSimulatedHost(target: string): Promise<void> {
+  const found = await simulatedHostProblem(target);
+  if (found) throw new ValidationError(found.message, found.issues, { hint: `nothing was changed. ${found.fix}` });
 }
 
 /**

@@ -94,31 +94,64 @@ function parseHost(file: string, text: string): SimHostState {
 }
 
 function checkedHost(file: string, text: string): SimHostState {
+  const examined = examineHostText(text);
+  if ('problem' in examined) {
+    const { problem, issues, hint } = examined;
+    throw new ExecutorError('permanent', issues.length > 0 ? `${problem}:\n${issues.map((i) => `  - ${i}`).join('\n')}` : problem, { where: file, hint });
+  }
+  return examined.host;
+}
+
+/** Why a text is no simulated host document: what is wrong, the fields at fault (if any), what to do. */
+export interface HostDocumentProblem {
+  problem: string;
+  issues: string[];
+  hint: string;
+}
+
+/** The host a document's text holds, or what is wrong with it (the simulator's own check, `simHostIssues`). */
+function examineHostText(text: string): { host: SimHostState } | HostDocumentProblem {
   let host: SimHostState;
   try {
     host = JSON.parse(text) as SimHostState;
   } catch {
     // Where it breaks, never what it holds there: the file may be anything (sim:/etc/passwd), and this
     // message reaches the report, junit.xml and the console. No cause either: its message quotes the text.
-    throw new ExecutorError('permanent', `the simulated host file is not valid JSON: it breaks at ${jsonFaultWhere(text) ?? 'its end'}`, {
-      where: file,
+    return {
+      problem: `the simulated host file is not valid JSON: it breaks at ${jsonFaultWhere(text) ?? 'its end'}`,
+      issues: [],
       hint: 'correct the file where the JSON breaks, or create a new one with `runbook sim create --preset server-2016 --out <file>`',
-    });
+    };
   }
   if (host?.format !== 'runbook-engine/simulated-host@1' || typeof host.registry !== 'object') {
-    throw new ExecutorError('permanent', 'the file is not a simulated host (format runbook-engine/simulated-host@1)', {
-      where: file,
-      hint: 'create one with `runbook sim create --preset server-2016 --out <file>`',
-    });
+    return { problem: 'the file is not a simulated host (format runbook-engine/simulated-host@1)', issues: [], hint: 'create one with `runbook sim create --preset server-2016 --out <file>`' };
   }
   const issues = simHostIssues(host);
-  if (issues.length > 0) {
-    throw new ExecutorError('permanent', `the simulated host file is not valid:\n${issues.map((i) => `  - ${i}`).join('\n')}`, {
-      where: file,
-      hint: 'fix those fields, or create a new file with `runbook sim create --preset server-2016 --out <file>`',
-    });
-  }
-  return host;
+  if (issues.length > 0) return { problem: 'the simulated host file is not valid', issues, hint: 'fix those fields, or create a new file with `runbook sim create --preset server-2016 --out <file>`' };
+  return { host };
+}
+
+/**
+ * Checks a simulated host's file as its executor would read it — JSON, a simulated host document, every
+ * field as the simulator reads it — without keeping the document: what is wrong, or `undefined` when
+ * it is a host. A file found valid is remembered by its digest (as a round trip remembers it), so the
+ * host's first round trip in this process does not check the same text again. A file that cannot be
+ * read throws the executor's error.
+ *
+ * @example
+ * ```ts
+ * const problem = checkHostFile('/hosts/web01.json');
+ * if (problem) console.error(problem.problem, problem.issues);
+ * ```
+ */
+export function checkHostFile(file: string): HostDocumentProblem | undefined {
+  const text = readHostText(file);
+  const digest = digestOf(text);
+  if (validated.get(file) === digest) return undefined;
+  const examined = examineHostText(text);
+  if ('problem' in examined) return examined;
+  validated.set(file, digest);
+  return undefined;
 }
 
 /**

@@ -116,6 +116,38 @@ test('an inventory host sim:<file> whose file is not there is a usage error (exi
 });
 
 
+test('an inventory host sim:<file> whose file is there but is no usable simulated host (not JSON, another format, a field the simulator would misread) is refused before any host is contacted, exit 2, as --target refuses it', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', dir]);
+  const inv = join(dir, 'inventory.yaml');
+  const file = join(dir, 'host-3.json');
+  const valid = await readFile(file, 'utf8');
+  const before = await readFile(join(dir, 'host-1.json'), 'utf8');
+  const cases: [string, string, RegExp][] = [
+    ['{bad', 'not JSON', /the simulated host file is not valid JSON: it breaks at line 1, column 2/],
+    ['{"format": "something else"}', 'another format', /the file is not a simulated host \(format runbook-engine\/simulated-host@1\)/],
+    [JSON.stringify({ ...JSON.parse(valid), services: 'x' }), 'a malformed field', /the simulated host file is not valid .*\n\s+- services: Invalid input: expected record/],
+  ];
+  for (const [text, what, wrong] of cases) {
+    await writeFile(file, text);
+    for (const command of ['run', 'plan']) {
+      const r = await cli([command, 'orchestrator-tls12', '--inventory', inv, '--state-dir', join(dir, 'state'), '--yes']);
+      assert.is(r.code, 2, `${what}, ${command}: ${r.stderr}${r.stdout}`);
+      assert.ok(r.stderr.includes(`host host-3 of ${inv}: cannot use the simulated host sim:${file}`), r.stderr);
+      assert.match(r.stderr, wrong);
+      assert.match(r.stderr, /or fix the host's target in the inventory .*; no host was contacted, nothing was changed/);
+      assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+      assert.is(r.stdout, '', 'no host was driven');
+      assert.is(await readFile(join(dir, 'host-1.json'), 'utf8'), before, 'no host was contacted');
+      assert.not.ok(existsSync(join(dir, 'state')), 'nothing made in the state directory');
+    }
+    // As one host: exit 2 for the same file, with the same cause.
+    const one = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${file}`, '--state-dir', join(dir, 'state')]);
+    assert.is(one.code, 2, one.stderr);
+    assert.match(one.stderr, wrong);
+  }
+});
+
 test('a budget spent when every host had already started says so, not that skipped hosts were never touched', async () => {
   const dir = await tempDir();
   await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '4', '--out', dir, '--downtime-ms', '40']);
@@ -199,23 +231,23 @@ test('a fleet whose hosts are all refused for a parameter (tls13=enabled on Serv
   assert.match(one.stdout, /host-2 +\(result\) +changed/);
 });
 
-test('a host whose target cannot be reached has no run: status <fleet-id> says unreachable, with why, not "not started"', async () => {
+test('a host whose target cannot be used before anything changed is unreachable: status <fleet-id> says so, not "not started"', async () => {
   const dir = await tempDir();
   await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
-  // Its file is there (a missing one is refused before the fleet starts) but cannot be read as a host.
-  await writeFile(join(dir, 'fleet', 'host-2.json'), '{"format": "something else"}');
+  // A host whose file cannot be used is refused before the fleet starts: this one is a host, whose first read fails.
+  const file = join(dir, 'fleet', 'host-2.json');
+  await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, 'utf8')), faults: [{ op: 'os.info', kind: 'permanent', times: 1000 }] }));
   const state = join(dir, 'state');
   const ran = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--max-failures', '1', '--param', 'pollIntervalMs=10']);
   assert.is(ran.code, 69, `the worst host is unreachable: ${ran.stderr}${ran.stdout}`);
+  assert.match(ran.stdout, /host-2 +\(result\) +unreachable — nothing was changed.*injected permanent fault on os\.info/);
   const [fleetId] = await readdir(join(state, 'fleets'));
   const status = await cli(['status', fleetId, '--state-dir', state]);
   assert.is(status.code, 0, status.stderr);
   assert.match(status.stdout, /host-1\s+changed/);
   assert.match(status.stdout, /host-2\s+unreachable/);
-  assert.match(status.stdout, /host-2: unreachable: cannot use the simulated host sim:.*host-2\.json/);
   const json = JSON.parse((await cli(['status', fleetId, '--state-dir', state, '--json'])).stdout) as { hosts: { host: string; status: string; error?: string }[] };
   assert.equal(json.hosts.map((h) => [h.host, h.status]), [['host-1', 'succeeded'], ['host-2', 'unreachable']]);
-  assert.match(json.hosts[1].error ?? '', /the file is not a simulated host/);
   // Relaunched on its failed hosts only (AWX's "relaunch on failed hosts"): host-2, not host-1.
   const again = await cli(['plan', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--limit', `@${fleetId}`, '--json']);
   const ends = again.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'host:end');

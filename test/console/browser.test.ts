@@ -79,8 +79,10 @@ test.before(async () => {
   await edit(join(hosts, 'host-1.json'), (h) => (h.downtimeMs = 2500));
   await edit(join(hosts, 'host-2.json'), (h) => (h.faults = [{ op: 'registry.set', keyContains: 'TLS 1.2', kind: 'permanent', times: 1 }]));
   await copyFile(join(hosts, 'host-3.json'), join(hosts, `${XSS}.json`));
-  // host-4's file is there (a missing one is refused before the fleet starts) but is no simulated host.
-  await writeFile(join(hosts, `${XSS}-broken.json`), '{"format": "not a host"}');
+  // host-4 is a host (one whose file cannot be used is refused before the fleet starts) whose first read
+  // fails: unreachable, nothing changed.
+  await copyFile(join(hosts, 'host-3.json'), join(hosts, `${XSS}-broken.json`));
+  await edit(join(hosts, `${XSS}-broken.json`), (h) => (h.faults = [{ op: 'os.info', kind: 'permanent', times: 1000 }]));
   inventory = join(hosts, 'inventory.yaml');
   await writeFile(
     inventory,
@@ -148,7 +150,7 @@ test('a failed host\'s row says why (markup in it shown as text), in words as we
   const why = await page.textContent('tr[data-host="host-2"] td.why');
   assert.match(why!, /injected permanent fault on registry\.set .*TLS 1\.2/);
   const unreachable = (await page.textContent('tr[data-host="host-4"] td.why'))!;
-  assert.match(unreachable, /cannot use the simulated host/);
+  assert.match(unreachable, /injected permanent fault on os\.info/);
   assert.ok(unreachable.includes(`${XSS}-broken.json`), 'the error naming the target is shown as text');
   assert.is(await page.$$eval('img', (i) => i.length), 0);
   assert.is(await page.getAttribute('tr[data-host="host-2"] td.outcome', 'class'), 'outcome o-bad');
