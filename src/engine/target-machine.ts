@@ -15,7 +15,7 @@
  */
 import { resolve } from 'node:path';
 import { RunStateError } from '../errors.js';
-import { defaultPortOf } from '../util/default-ports.js';
+import { defaultPortOf } from '../windows/default-ports.js';
 import type { Executor, OsInfo } from '../executors/types.js';
 import type { RunStartedRecord } from './records.js';
 import { replay } from './replay.js';

@@ -17,7 +17,7 @@ import { pinHostKey, type PinnedHostKey } from './ssh-host-key.js';
 import { keyMaterialError } from './ssh-key.js';
 import { checkKeyFile } from './ssh-key-file.js';
 import { SSH_REMOTING_MIN_MAJOR } from '../windows/facts/powershell.js';
-import { SSH_DEFAULT_PORT, winrmDefaultPort } from '../util/default-ports.js';
+import { SSH_DEFAULT_PORT, winrmDefaultPort } from '../windows/default-ports.js';
 import type { Executor, HostOp, HostOpResult, RunOptions, TlsEndpoint } from './types.js';
 
 export const name = 'powershell-remoting' satisfies Executor['name'];

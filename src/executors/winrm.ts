@@ -17,7 +17,7 @@ import type { Executor, TlsEndpoint } from './types.js';
 import { RemoteShell } from './winrm/shell.js';
 import type { NtlmMechanism, WinrmCredentials, WinrmTransport } from './winrm/transport.js';
 import { DEFAULT_MAX_ENVELOPE_KB } from './winrm/wsman.js';
-import { winrmDefaultPort } from '../util/default-ports.js';
+import { winrmDefaultPort } from '../windows/default-ports.js';
 
 export const name = 'winrm' satisfies Executor['name'];
 

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import * as z from '../util/zod.js';
 import { ValidationError } from '../errors.js';
-import { defaultPortOf } from '../util/default-ports.js';
+import { defaultPortOf } from '../windows/default-ports.js';
 
 const name = z.matching(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes and underscores');
 const paramValue = z.union([z.string(), z.number(), z.boolean()]);

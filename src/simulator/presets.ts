@@ -9,7 +9,7 @@
 import type { OsInfo, RegistryValue } from '../executors/types.js';
 import { configuredProtocols, configuredTls13, freshRuntime, type SchannelDefaults, type SimHostState } from './model.js';
 import { OS_SERVER_BUILDS } from '../windows/facts/os.js';
-import { winrmDefaultPort } from '../util/default-ports.js';
+import { winrmDefaultPort } from '../windows/default-ports.js';
 import { DOTNET_RELEASE_VALUES } from '../windows/facts/dotnet.js';
 import { ORCHESTRATOR_SERVICES } from '../windows/facts/orchestrator.js';
 import { SCHANNEL_DEFAULTS_FACT, TLS10_TLS11_FROM_2022_FACT } from '../windows/facts/schannel.js';

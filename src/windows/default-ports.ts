@@ -4,7 +4,7 @@
  * load), so that every decision by them — one address or two, whether a WinRM session is the HTTPS
  * listener a handshake can prove, where a client connects — follows the fact.
  */
-import { WINRM_DEFAULT_PORTS } from '../windows/facts/winrm-service.js';
+import { WINRM_DEFAULT_PORTS } from './facts/winrm-service.js';
 
 /**
  * SSH's port, for `ssh://` and `pwsh+ssh://`: IANA's assignment and OpenSSH's default, not a Windows
