@@ -7,6 +7,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ExecutorError, ValidationError } from '../errors.js';
 import type { Executor } from '../executors/types.js';
+import { shownTarget, targetPasswordProblem } from '../util/target-password.js';
 
 export const TARGET_FORMS = [
   'sim:<file>                a simulated Windows host stored in a JSON file (runbook sim create)',
@@ -29,7 +30,8 @@ export const TARGET_FORMS = [
  * ```
  */
 export async function checkTarget(target: string): Promise<void> {
-  const refuse = (error?: unknown) => new ValidationError(`target "${target}" is not understood`, [...(error ? [(error as Error).message] : []), ...TARGET_FORMS.map((f) => `accepted: ${f}`)]);
+  refuseTargetPassword(target);
+  const refuse = (error?: unknown) => notUnderstood(target, error);
   if (target.startsWith('sim:')) return checkSimulatedHost(target);
   try {
     if (target === 'local') return;
@@ -40,6 +42,27 @@ export async function checkTarget(target: string): Promise<void> {
     throw refuse(error);
   }
   throw refuse();
+}
+
+/**
+ * Refuses a target that carries a password (`winrm://admin:pw@host`, `ssh://u:pw@h`), exit 2, before
+ * anything is made or contacted: the message shows it with the password as `***` and says where the
+ * password goes instead. Every command that takes a target calls it first.
+ *
+ * @example
+ * ```ts
+ * refuseTargetPassword('winrm://admin@orch01'); // fine
+ * refuseTargetPassword('winrm://admin:pw@orch01'); // ValidationError: target "winrm://admin:***@orch01" carries a password …
+ * ```
+ */
+export function refuseTargetPassword(target: string | undefined): void {
+  const problem = target === undefined ? null : targetPasswordProblem(target);
+  if (problem) throw new ValidationError(problem.message, [], { hint: problem.hint });
+}
+
+/** A target that is not understood, shown without any password, with the forms accepted. */
+function notUnderstood(target: string, error?: unknown): ValidationError {
+  return new ValidationError(`target "${shownTarget(target)}" is not understood`, [...(error ? [(error as Error).message] : []), ...TARGET_FORMS.map((f) => `accepted: ${f}`)]);
 }
 
 /** What to do about a simulated host file that is not there. */
@@ -164,6 +187,7 @@ export async function checkSimulatedHost(target: string): Promise<void> {
  */
 export async function connect(target: string, options: { onTarget?: boolean; platform?: NodeJS.Platform } = {}): Promise<Executor> {
   const platform = options.platform ?? process.platform;
+  refuseTargetPassword(target);
   if (target.startsWith('sim:')) {
     await checkSimulatedHostFile(target);
     const { createSimulatedExecutor } = await import('../simulator/executor.js');
@@ -182,7 +206,7 @@ export async function connect(target: string, options: { onTarget?: boolean; pla
     try {
       parsed = parseSshTarget(target);
     } catch (error) {
-      throw new ValidationError(`target "${target}" is not understood`, [(error as Error).message, ...TARGET_FORMS.map((f) => `accepted: ${f}`)]);
+      throw notUnderstood(target, error);
     }
     // Credentials and host-key trust come from the environment (RUNBOOK_SSH_KEY, RUNBOOK_SSH_KNOWN_HOSTS, …).
     return createSshExecutor({ ...parsed, shell: process.env.RUNBOOK_SSH_SHELL });
@@ -195,7 +219,7 @@ export async function connect(target: string, options: { onTarget?: boolean; pla
     try {
       parsed = parseWinrmTarget(target);
     } catch (error) {
-      throw new ValidationError(`target "${target}" is not understood`, [(error as Error).message, ...TARGET_FORMS.map((f) => `accepted: ${f}`)]);
+      throw notUnderstood(target, error);
     }
     // Credentials and certificate trust come from the environment (RUNBOOK_WINRM_USER, RUNBOOK_WINRM_PASSWORD, …).
     return createWinrmExecutor(parsed);
@@ -205,8 +229,8 @@ export async function connect(target: string, options: { onTarget?: boolean; pla
     try {
       return createRemotingExecutor(parseRemotingTarget(target));
     } catch (error) {
-      throw new ValidationError(`target "${target}" is not understood`, [(error as Error).message, ...TARGET_FORMS.map((f) => `accepted: ${f}`)]);
+      throw notUnderstood(target, error);
     }
   }
-  throw new ValidationError(`target "${target}" is not understood`, TARGET_FORMS.map((f) => `accepted: ${f}`));
+  throw notUnderstood(target);
 }

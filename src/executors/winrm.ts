@@ -18,6 +18,7 @@ import { RemoteShell } from './winrm/shell.js';
 import type { NtlmMechanism, WinrmCredentials, WinrmTransport } from './winrm/transport.js';
 import { DEFAULT_MAX_ENVELOPE_KB } from './winrm/wsman.js';
 import { winrmDefaultPort } from '../windows/default-ports.js';
+import { shownTarget, targetPasswordProblem } from '../util/target-password.js';
 
 export const name = 'winrm' satisfies Executor['name'];
 
@@ -42,16 +43,22 @@ export interface WinrmTarget {
 
 /**
  * Parses `winrm://[user@]host[:port]` and `winrm+https://[user@]host[:port]`; a port left out is WinRM's
- * default (`winrm.default-ports`: 5985 over HTTP, 5986 over HTTPS).
+ * default (`winrm.default-ports`: 5985 over HTTP, 5986 over HTTPS). The last `@` separates the host, so
+ * that a UPN user (`winrm://admin@contoso.com@orch01`) parses; a `DOMAIN\user` is written
+ * `DOMAIN%5Cuser`. A target carrying a password (`admin:pw@`) is refused, its password masked in the
+ * error: the password comes from `RUNBOOK_WINRM_PASSWORD` only.
  *
  * @example
  * ```ts
  * parseWinrmTarget('winrm+https://admin@orch01'); // { scheme: 'https', host: 'orch01', port: 5986, user: 'admin' }
+ * parseWinrmTarget('winrm://admin@contoso.com@orch01'); // { scheme: 'http', host: 'orch01', port: 5985, user: 'admin@contoso.com' }
  * ```
  */
 export function parseWinrmTarget(target: string): WinrmTarget {
-  const m = /^winrm(\+https)?:\/\/(?:([^@/]+)@)?(\[[^\]]+\]|[^:/@]+)(?::(\d+))?\/?$/.exec(target);
-  if (!m) throw new Error(`"${target}" is not winrm://[user@]host[:port] or winrm+https://[user@]host[:port]`);
+  const problem = targetPasswordProblem(target);
+  if (problem) throw new Error(`${problem.message}; ${problem.hint}`);
+  const m = /^winrm(\+https)?:\/\/(?:([^/]+)@)?(\[[^\]]+\]|[^:/@]+)(?::(\d+))?\/?$/.exec(target);
+  if (!m) throw new Error(`"${shownTarget(target)}" is not winrm://[user@]host[:port] or winrm+https://[user@]host[:port]`);
   // No port: WinRM's default for the scheme (`winrm.default-ports`).
   const port = m[4] ? Number(m[4]) : winrmDefaultPort(m[1] ? 'https' : 'http');
   if (port < 1 || port > 65535) throw new Error(`"${target}": the port ${port} is not between 1 and 65535`);
@@ -80,7 +87,11 @@ export interface WinrmExecutorOptions extends WinrmTarget {
   ntlm?: NtlmMechanism;
 }
 
-/** The credentials, from the environment only. A user `DOMAIN\user` carries its domain. */
+/**
+ * The credentials, from the environment only. A user `DOMAIN\\user` carries its domain; a UPN
+ * (`user@contoso.com`) is sent whole as the user name with no domain, RUNBOOK_WINRM_DOMAIN then
+ * unused (the UPN names its domain itself). Otherwise the domain is RUNBOOK_WINRM_DOMAIN's.
+ */
 function credentials(options: WinrmExecutorOptions, env: Record<string, string | undefined>, where: string): WinrmCredentials {
   let user = options.user || env.RUNBOOK_WINRM_USER || '';
   let domain = env.RUNBOOK_WINRM_DOMAIN || undefined;
@@ -88,12 +99,14 @@ function credentials(options: WinrmExecutorOptions, env: Record<string, string |
   if (slash > 0) {
     domain = user.slice(0, slash);
     user = user.slice(slash + 1);
+  } else if (user.includes('@')) {
+    domain = undefined;
   }
   const password = env.RUNBOOK_WINRM_PASSWORD;
   if (!user || password === undefined) {
     throw new ExecutorError('permanent', `no WinRM credentials: ${!user ? 'RUNBOOK_WINRM_USER' : 'RUNBOOK_WINRM_PASSWORD'} is not set`, {
       where,
-      hint: 'set RUNBOOK_WINRM_USER (or name the user in the target), RUNBOOK_WINRM_PASSWORD and, for a domain account, RUNBOOK_WINRM_DOMAIN',
+      hint: 'set RUNBOOK_WINRM_USER (or name the user in the target), RUNBOOK_WINRM_PASSWORD and, for a domain account, RUNBOOK_WINRM_DOMAIN (or give the user as DOMAIN\\user or user@domain)',
     });
   }
   return { user, password, ...(domain ? { domain } : {}) };

@@ -10,6 +10,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import * as z from '../util/zod.js';
 import { ValidationError } from '../errors.js';
 import { defaultPortOf } from '../windows/default-ports.js';
+import { shownTarget, targetPasswordProblem } from '../util/target-password.js';
 
 const name = z.matching(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes and underscores');
 const paramValue = z.union([z.string(), z.number(), z.boolean()]);
@@ -124,8 +125,11 @@ export function checkInventory(doc: unknown, file: string): Inventory {
       if (names.has(h.name)) issues.push(`${label(i)}.name: another host has this name`);
       else names.set(h.name, i);
     }
-    if (typeof h.target === 'string' && h.target !== '' && !TARGET_FORM.test(h.target)) {
-      issues.push(`${label(i)}.target: "${h.target}" is not a target form this engine knows; accepted: ${TARGET_FORMS_TEXT}`);
+    const problem = typeof h.target === 'string' ? targetPasswordProblem(h.target) : null;
+    if (problem) {
+      issues.push(`${label(i)}.target: "${shownTarget(h.target as string)}" carries a password, which an inventory must not hold (it is written to every host's journal and reports): ${problem.hint}`);
+    } else if (typeof h.target === 'string' && h.target !== '' && !TARGET_FORM.test(h.target)) {
+      issues.push(`${label(i)}.target: "${shownTarget(h.target)}" is not a target form this engine knows; accepted: ${TARGET_FORMS_TEXT}`);
     } else if (typeof h.target === 'string' && h.target !== '') {
       const machine = machineOf(h.target, folder);
       const first = machines.get(machine);

@@ -5,10 +5,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFile, readFile, readdir } from 'node:fs/promises';
+import { copyFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSimulatedExecutor, loadRunbook, readHost, writeHost } from '../../src/index.js';
 import { serveWinrm } from '../../src/simulator/winrm-listener.js';
+import { parseWinrmTarget } from '../../src/executors/winrm.js';
 import { FAST, hostOf, kinds, makeHost, newRunner, registryText, tempDir } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { cli } from './run-cli.js';
@@ -35,6 +36,46 @@ async function simulatedRegistry(simFile: string): Promise<string> {
   assert.is(result.status, 'succeeded');
   return registryText(simFile);
 }
+
+/** Every file under `dir` (none when it was never made), with its text. */
+async function filesUnder(dir: string): Promise<{ file: string; text: string }[]> {
+  const names = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
+  return Promise.all(names.map(async (file) => ({ file, text: await readFile(join(dir, file), 'utf8').catch(() => '') })));
+}
+
+test('a target carrying a password is refused (exit 2) before anything is made or contacted, the password masked and written nowhere', async () => {
+  const SECRET = 'TopSecret99';
+  const dir = await tempDir();
+  const inventory = join(dir, 'inventory.yaml');
+  await writeFile(inventory, `hosts:\n  - name: web01\n    target: winrm://admin:${SECRET}@127.0.0.1:1\n`);
+  const cases: [string[], RegExp, RegExp][] = [
+    [['plan', 'orchestrator-tls12', '--target', `winrm://admin:${SECRET}@127.0.0.1:1`], /target "winrm:\/\/admin:\*\*\*@127\.0\.0\.1:1" carries a password/, /RUNBOOK_WINRM_PASSWORD/],
+    [['run', 'orchestrator-tls12', '--target', `winrm+https://admin:${SECRET}@orch01`], /"winrm\+https:\/\/admin:\*\*\*@orch01" carries a password/, /RUNBOOK_WINRM_PASSWORD/],
+    // A target that does not parse is not echoed whole either.
+    [['plan', 'orchestrator-tls12', '--target', `winrm://admin:${SECRET}@orch01:notaport`], /admin:\*\*\*@orch01:notaport/, /RUNBOOK_WINRM_PASSWORD/],
+    [['plan', 'orchestrator-tls12', '--target', `ssh://admin:${SECRET}@web01`], /"ssh:\/\/admin:\*\*\*@web01" carries a password/, /RUNBOOK_SSH_KEY/],
+    [['inspect', '--target', `winrm://admin:${SECRET}@127.0.0.1:1`], /admin:\*\*\*@127/, /RUNBOOK_WINRM_PASSWORD/],
+    [['resume', 'nonexistent-run', '--target', `winrm://admin:${SECRET}@127.0.0.1:1`], /admin:\*\*\*@127/, /RUNBOOK_WINRM_PASSWORD/],
+    [['rollback', 'nonexistent-run', '--target', `winrm://admin:${SECRET}@127.0.0.1:1`], /admin:\*\*\*@127/, /RUNBOOK_WINRM_PASSWORD/],
+    [['run', 'orchestrator-tls12', '--inventory', inventory, '--yes'], /hosts\[0\] \(web01\)\.target: "winrm:\/\/admin:\*\*\*@127\.0\.0\.1:1" carries a password/, /RUNBOOK_WINRM_PASSWORD/],
+  ];
+  for (const [args, says, advice] of cases) {
+    const state = join(await tempDir(), 'state');
+    // inspect keeps no state; every other command is given a state directory that must stay clean.
+    const r = await cli([...args, ...(args[0] === 'inspect' ? [] : ['--state-dir', state]), '--json'], { RUNBOOK_WINRM_USER: '', RUNBOOK_WINRM_PASSWORD: '' });
+    const label = args.slice(0, 1).concat(args.slice(-1)).join(' ');
+    assert.is(r.code, 2, `${label}: ${r.stderr}${r.stdout}`);
+    assert.match(r.stderr + r.stdout, says, label);
+    assert.match(r.stderr + r.stdout, advice, label);
+    assert.not.ok((r.stdout + r.stderr).includes(SECRET), `${label}: the password is printed`);
+    for (const { file, text } of await filesUnder(state)) assert.not.ok(text.includes(SECRET) || file.includes(SECRET), `${label}: the password is in ${file}`);
+  }
+});
+
+test('a UPN user parses (the last @ separates the host); a password in the target is refused by the parser itself, masked', () => {
+  assert.equal(parseWinrmTarget('winrm://admin@contoso.com@orch01:5985'), { scheme: 'http', host: 'orch01', port: 5985, user: 'admin@contoso.com' });
+  assert.throws(() => parseWinrmTarget('winrm://admin:TopSecret99@orch01'), (e: Error) => e.message.includes('admin:***@orch01') && !e.message.includes('TopSecret99'));
+});
 
 if (run) {
   test('plan, run with the restart, and rollback over winrm://: the registry the simulated run leaves, then the one before', async () => {

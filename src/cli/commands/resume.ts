@@ -13,7 +13,7 @@ import { explain } from '../explain.js';
 import { follow, outputMode } from '../follow.js';
 import { runnerFor, storeOf, type Where } from '../state.js';
 import { red } from '../render.js';
-import { connect } from '../targets.js';
+import { connect, refuseTargetPassword } from '../targets.js';
 import { alreadyRolledBack, printAlreadyRolledBack } from '../already-rolled-back.js';
 
 interface ResumeOptions extends CommonOptions {
@@ -74,6 +74,7 @@ export const resume: RunbookCommand = {
 
 async function resumeCommand(values: ResumeOptions, operands: string[]): Promise<number> {
   const retries = values.retries;
+  refuseTargetPassword(values.target);
   const where = await storeOf(values);
   if (!values.all) {
     if (operands.length !== 1) throw new UsageError('resume takes one run id, or --all');

@@ -7,7 +7,7 @@ import { alreadyRolledBack, printAlreadyRolledBack } from '../already-rolled-bac
 import { act, commandNamed, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
 import { follow, outputMode } from '../follow.js';
 import { runnerFor, storeOf } from '../state.js';
-import { connect } from '../targets.js';
+import { connect, refuseTargetPassword } from '../targets.js';
 
 interface RollbackOptions extends CommonOptions {
   force?: boolean;
@@ -44,6 +44,7 @@ export const rollback: RunbookCommand = {
           .option('-t, --target <target>', "reach the run's machine another way (transport, user, port); another host is refused unless --force, another Windows always"),
       ),
       async (values: RollbackOptions, [id]) => {
+        refuseTargetPassword(values.target);
         const where = await storeOf(values);
         if (await where.store.isFleet(id)) return (await import('../fleet.js')).rollbackFleetCommand(where, id, values.force === true, values.json === true, values.yes === true);
         const runner = await runnerFor(where);
