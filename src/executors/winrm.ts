@@ -132,10 +132,10 @@ function remoteAgent(shell: RemoteShell, commandId: string, output: AgentOutput)
   let over = false;
   let partial = '';
 
-  const finish = (error?: unknown) => {
+  const finish = (error?: unknown, exitCode?: number | null) => {
     if (over) return;
     over = true;
-    output.closed(error);
+    output.closed(error, exitCode);
   };
   const take = (stdout: Buffer, stderr: Buffer) => {
     if (stderr.length) output.stderr(decoders.stderr.write(stderr));
@@ -159,7 +159,7 @@ function remoteAgent(shell: RemoteShell, commandId: string, output: AgentOutput)
         }
         const got = await shell.receive(commandId);
         take(got.stdout, got.stderr);
-        if (got.done) finish();
+        if (got.done) finish(undefined, got.exitCode);
       }
     } catch (error) {
       finish(error);

@@ -13,6 +13,8 @@ import { createWinrmExecutor, parseWinrmTarget, WINRM_AGENT_COMMAND, type WinrmE
 import { hostOf, makeHost, tempDir, withWinrmDefaultPorts } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { serveWinrm, type ServedWinrm, type WinrmListenerOptions } from '../../src/simulator/winrm-listener.js';
+import { FAKE_PASSWORD, FAKE_USER, fakeListener, receiveAnswer, shellAnswers } from './winrm/fake-listener.js';
+import { CLM_CLIXML } from './agent/clixml-fixture.js';
 
 const run = needPwsh('test/executors/winrm.test.ts');
 const USER = 'rbe-admin';
@@ -53,6 +55,32 @@ test('credentials come from the environment; none is a permanent error that name
     assert.match((error as Error).message, /RUNBOOK_WINRM_USER is not set/);
   } finally {
     await executor.close();
+  }
+});
+
+/** An executor to a fake listener's port, with its account. */
+function fakeExecutor(port: number, extra: Partial<WinrmExecutorOptions> = {}) {
+  return createWinrmExecutor({ scheme: 'http', host: '127.0.0.1', port, user: '', env: { RUNBOOK_WINRM_USER: FAKE_USER, RUNBOOK_WINRM_PASSWORD: FAKE_PASSWORD }, ...extra });
+}
+
+test('PowerShell 5.1 refusing the agent at its start (CLIXML errors, exit code 1) is permanent, decoded, and started once', async () => {
+  let commands = 0;
+  const answers = shellAnswers(() => receiveAnswer({ stderr: CLM_CLIXML }, 1));
+  const listener = await fakeListener((action) => {
+    if (action.endsWith('/Command')) commands += 1;
+    return answers(action);
+  });
+  const executor = fakeExecutor(listener.port);
+  try {
+    const error = await executor.run([{ op: 'os.info' }]).then(() => null, (e: unknown) => e as ExecutorError);
+    assert.ok(error);
+    assert.is(error.kind, 'permanent', error.message);
+    assert.match(error.message, /PowerShell ended with exit code 1: Cannot invoke method\. Method invocation is supported only on core types in this language mode\./);
+    assert.not.match(error.message, /_x000D_|<Objs|CLIXML/);
+    assert.is(commands, 1);
+  } finally {
+    await executor.close();
+    await listener.close();
   }
 });
 

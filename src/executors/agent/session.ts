@@ -12,14 +12,18 @@
 import { ExecutorError } from '../../errors.js';
 import { agentRequest, parseAgentAnswer } from './protocol.js';
 import { boundedCall } from '../common.js';
+import { clixmlErrors, plainStderr } from './clixml.js';
 import type { Executor, HostOp, HostOpResult, RunOptions } from '../types.js';
 
 /** What a session hears from the agent's process. */
 export interface AgentOutput {
   stdout(text: string): void;
   stderr(text: string): void;
-  /** The process or its connection ended; `error` when it could not run at all (e.g. not installed). */
-  closed(error?: unknown): void;
+  /**
+   * The process or its connection ended; `error` when it could not run at all (e.g. not installed),
+   * `exitCode` when the transport knows the process's (WinRM's CommandState).
+   */
+  closed(error?: unknown, exitCode?: number | null): void;
 }
 
 /** A running agent, as the transport started it. */
@@ -34,6 +38,13 @@ export interface AgentProcess {
 
 /** Starts the agent's process (reading requests from its standard input), its output going to `output`. */
 export type StartAgent = (output: AgentOutput) => Promise<AgentProcess>;
+
+/**
+ * What to check when PowerShell on the target refuses the agent at its start. Said as possibilities:
+ * the error records quoted in the message tell which.
+ */
+export const AGENT_REFUSED_HINT =
+  "nothing was changed. PowerShell on the target stopped the agent's program before it ran: a policy may restrict this account's PowerShell (Constrained Language Mode under AppLocker or Windows Defender Application Control, an execution policy set by Group Policy); the error above says which. Allow this account's PowerShell to run the agent in FullLanguage mode (an AppLocker or WDAC rule, the policy's owner), then run again";
 
 interface Waiting {
   marker: string;
@@ -67,7 +78,8 @@ export function noShell(stdout: string, stderr: string): boolean {
  * ```
  */
 export class AgentSession {
-  private current: { process: Promise<AgentProcess>; closed: Promise<void> } | null = null;
+  /** The running session; `answered` once its agent has answered a call (it started). */
+  private current: { process: Promise<AgentProcess>; closed: Promise<void>; answered: boolean } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private stdout = '';
   private stderr = '';
@@ -120,6 +132,7 @@ export class AgentSession {
     const closed = new Promise<void>((resolve) => (ended = resolve));
     const session: NonNullable<AgentSession['current']> = {
       closed,
+      answered: false,
       process: this.start({
         stdout: (text) => {
           if (this.current !== session) return;
@@ -127,20 +140,31 @@ export class AgentSession {
           const waiting = this.waiting;
           if (waiting && this.stdout.includes(`\nRBE-END ${waiting.marker}`)) {
             this.waiting = null;
+            session.answered = true;
             waiting.resolve(this.stdout);
           }
         },
         stderr: (text) => {
-          if (this.current === session) this.stderr = `${this.stderr}${text}`.slice(-2000);
+          // Kept long enough for PowerShell's CLIXML, whose progress records come before its errors.
+          if (this.current === session) this.stderr = `${this.stderr}${text}`.slice(-64 * 1024);
         },
-        closed: (error) => {
+        closed: (error, exitCode) => {
           ended();
           if (this.current !== session) return;
           this.current = null;
           const waiting = this.waiting;
           this.waiting = null;
           if (!waiting) return;
-          const said = this.stderr.trim().slice(0, 300);
+          const said = plainStderr(this.stderr).trim().slice(0, 300);
+          const records = clixmlErrors(this.stderr);
+          if (error === undefined && !session.answered && typeof exitCode === 'number' && exitCode !== 0 && records.length > 0) {
+            // PowerShell itself refused the agent before it answered once: starting it again cannot help.
+            waiting.reject(new ExecutorError('permanent', `the agent could not start on the target: PowerShell ended with exit code ${exitCode}: ${records.join(' ').slice(0, 500)}`, {
+              where: this.where,
+              hint: AGENT_REFUSED_HINT,
+            }));
+            return;
+          }
           if (error === undefined && noShell(this.stdout, said)) {
             // The shell that starts the agent is not there: trying again cannot help.
             waiting.reject(new ExecutorError('permanent', `no PowerShell on the target to start the agent: ${said}`, {
@@ -149,7 +173,8 @@ export class AgentSession {
             }));
             return;
           }
-          waiting.reject(error !== undefined ? this.classify(error) : new ExecutorError('reset', `the agent ended before it answered${said ? `: ${said}` : ''}`, { where: this.where }));
+          const code = typeof exitCode === 'number' ? ` (exit code ${exitCode})` : '';
+          waiting.reject(error !== undefined ? this.classify(error) : new ExecutorError('reset', `the agent ended${code} before it answered${said ? `: ${said}` : ''}`, { where: this.where }));
         },
       }),
     };
