@@ -76,6 +76,63 @@ export function normaliseFingerprint(text: string): string {
   return hex.match(/../g)!.join(':');
 }
 
+/**
+ * What to check when the TLS handshake fails for want of a common protocol or cipher: the runbook
+ * changes the server's SCHANNEL protocols and ciphers, so after its restart this is a real possibility.
+ */
+const TLS_MISMATCH_HINT =
+  "check which TLS versions and cipher suites the server's SCHANNEL enables for its Server side (this runbook changes them: after its restart the listener may accept only TLS 1.2 or 1.3, or other ciphers) and what this controller's OpenSSL allows (its openssl.cnf MinProtocol/CipherString, Node's --tls-min-v1.x/--tls-max-v1.x); the run's preflight refuses to disable the protocol its own connection uses";
+
+/** The reason of an OpenSSL error line (`…:error:0A00042E:SSL routines:func:tlsv1 alert protocol version:file:…`), else the message. */
+function opensslReason(message: string): string {
+  const parts = message.split(':');
+  return parts[1] === 'error' && parts[5] ? parts[5] : message;
+}
+
+/** Node's (OpenSSL's) codes of a certificate that is not trusted, as opposed to a handshake that failed. */
+const CERTIFICATE_CODE = /^(ERR_TLS_CERT|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED|ERR_TLS_PSK|HOSTNAME_MISMATCH|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH)/;
+
+/**
+ * Why a TLS connection failed before its handshake completed: a certificate that is not trusted, the
+ * server speaking no TLS on the port, a protocol or cipher the two sides do not share (an alert), or a
+ * connection reset during the handshake — which Windows' Schannel may do when it shares no protocol
+ * with the client; transient (the engine retries it a bounded number of times) but said as TLS.
+ *
+ * @example
+ * ```ts
+ * tlsHandshakeError(Object.assign(new Error('tlsv1 alert protocol version'), { code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' }), 'winrm+https://orch01:5986').message;
+ * // 'the TLS handshake with the WinRM server failed: the server and this controller share no TLS protocol version or cipher suite …'
+ * ```
+ */
+export function tlsHandshakeError(error: unknown, where: string): ExecutorError {
+  if (error instanceof ExecutorError) return error;
+  const e = error as NodeJS.ErrnoException;
+  const code = e?.code ?? '';
+  if (CERTIFICATE_CODE.test(code)) return classifyNetworkError(error, where);
+  if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up|disconnected before secure/i.test(e?.message ?? '')) {
+    return new ExecutorError('reset', `the WinRM server reset the connection during the TLS handshake (${code || e.message}): it may share no TLS protocol version or cipher suite with this controller (Windows' Schannel then closes the connection without an alert)`, {
+      where,
+      hint: TLS_MISMATCH_HINT,
+      cause: error,
+    });
+  }
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || code === 'ERR_SSL_HTTP_REQUEST') {
+    return new ExecutorError('permanent', `the WinRM server does not speak TLS on this port (${code})`, {
+      where,
+      hint: 'is it the HTTP listener (5985)? use winrm:// for HTTP, winrm+https:// with the HTTPS listener\'s port (5986)',
+      cause: error,
+    });
+  }
+  if (/^ERR_SSL_/.test(code)) {
+    return new ExecutorError('permanent', `the TLS handshake with the WinRM server failed: the server and this controller share no TLS protocol version or cipher suite (${code}: ${opensslReason(e.message)})`, {
+      where,
+      hint: TLS_MISMATCH_HINT,
+      cause: error,
+    });
+  }
+  return classifyNetworkError(error, where);
+}
+
 /** Why a request failed below HTTP. */
 export function classifyNetworkError(error: unknown, where: string): ExecutorError {
   if (error instanceof ExecutorError) return error;
@@ -93,13 +150,14 @@ export function classifyNetworkError(error: unknown, where: string): ExecutorErr
   const known = e?.code ? byCode[e.code] : undefined;
   if (known) return new ExecutorError(known[0], `${known[1]} (${e.code})`, { where, cause: error });
   if (/socket hang up|aborted|closed/i.test(e?.message ?? '')) return new ExecutorError('reset', `the connection to the WinRM listener dropped: ${e.message}`, { where, cause: error });
-  if (e?.code && /^(ERR_TLS|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED|ERR_SSL)/.test(e.code)) {
+  if (e?.code && CERTIFICATE_CODE.test(e.code)) {
     return new ExecutorError('permanent', `the WinRM server's certificate is not trusted: ${e.message}`, {
       where,
       hint: 'name the CA that issued it with RUNBOOK_WINRM_CA_FILE, or pin its SHA-256 fingerprint with RUNBOOK_WINRM_FINGERPRINT',
       cause: error,
     });
   }
+  if (e?.code && /^ERR_SSL_/.test(e.code)) return tlsHandshakeError(error, where);
   return new ExecutorError('protocol', `the WinRM request failed: ${e?.message ?? String(error)}`, { where, cause: error });
 }
 
@@ -147,7 +205,8 @@ export class WinrmTransport {
       // header, is written to a server that is not the one pinned.
       agent.createConnection = ((connectOptions: tls.ConnectionOptions, done: (error: Error | null, socket?: Socket) => void) => {
         const socket = tls.connect({ ...connectOptions, ...tlsOptions });
-        const fail = (error: Error) => done(error);
+        // Before secureConnect every failure is the handshake's: told apart from a certificate refused.
+        const fail = (error: Error) => done(tlsHandshakeError(error, this.options.where));
         socket.once('error', fail);
         socket.once('secureConnect', () => {
           socket.off('error', fail);

@@ -1,12 +1,89 @@
-/** The WinRM transport's pieces that need no server (the rest runs in test/executors/winrm.test.ts). */
+/** The WinRM transport's pieces that need no WinRM server (the rest runs in test/executors/winrm.test.ts). */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { normaliseFingerprint } from '../../../src/executors/winrm/transport.js';
+import { createHash, X509Certificate } from 'node:crypto';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import tls from 'node:tls';
+import { ExecutorError } from '../../../src/errors.js';
+import { normaliseFingerprint, WinrmTransport } from '../../../src/executors/winrm/transport.js';
+import { selfSigned } from '../../../src/simulator/endpoints.js';
 
 test('fingerprints normalise to the form Node prints', () => {
   assert.is(normaliseFingerprint('sha256:' + 'ab'.repeat(32)), Array(32).fill('AB').join(':'));
   assert.is(normaliseFingerprint('ab'.repeat(32)), Array(32).fill('AB').join(':'));
   assert.throws(() => normaliseFingerprint('abc'), /64 hex digits/);
+});
+
+/** Listens on 127.0.0.1 until the test ends it; its sockets are destroyed with it. */
+async function listen(server: Server): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** One request over HTTPS (Basic, nothing sent before the handshake), and the error it ends with. */
+async function failure(port: number, options: { fingerprint?: string; connectTimeoutMs?: number; scheme?: 'http' | 'https' } = {}): Promise<ExecutorError> {
+  const transport = new WinrmTransport({ scheme: options.scheme ?? 'https', host: '127.0.0.1', port, auth: 'basic', credentials: { user: 'admin', password: 'Secret-PW-123' }, where: `winrm+https://127.0.0.1:${port}`, ...options });
+  try {
+    await transport.post('<x/>');
+    assert.unreachable('it should have failed');
+    throw new Error('unreachable');
+  } catch (error) {
+    assert.instance(error, ExecutorError);
+    return error as ExecutorError;
+  } finally {
+    transport.close();
+  }
+}
+
+test('a pinned server that offers only TLS 1.0/1.1 fails as a TLS version mismatch, not as an untrusted certificate', async () => {
+  const { key, cert } = await selfSigned();
+  const fingerprint = createHash('sha256').update(new X509Certificate(cert).raw).digest('hex');
+  const server = await listen(tls.createServer({ key, cert, minVersion: 'TLSv1', maxVersion: 'TLSv1.1' }));
+  try {
+    const error = await failure(server.port, { fingerprint });
+    assert.is(error.kind, 'permanent');
+    assert.match(error.message, /TLS handshake with the WinRM server failed: the server and this controller share no TLS protocol version or cipher suite/);
+    assert.match(error.message, /alert protocol version/);
+    assert.match(error.message, /SCHANNEL/);
+    assert.not.match(error.message, /not trusted|pin its SHA-256/);
+  } finally {
+    await server.close();
+  }
+});
+
+test('a server that resets the connection during the handshake (as Schannel does) is a transient reset that names TLS', async () => {
+  const server = await listen(createServer((socket) => socket.once('data', () => socket.resetAndDestroy())));
+  try {
+    const error = await failure(server.port, { fingerprint: 'ab'.repeat(32) });
+    assert.is(error.kind, 'reset');
+    assert.ok(error.transient);
+    assert.match(error.message, /reset the connection during the TLS handshake/);
+    assert.match(error.message, /share no TLS protocol version or cipher suite/);
+  } finally {
+    await server.close();
+  }
+});
+
+test('a self-signed certificate neither pinned nor from a CA given is still an untrusted certificate', async () => {
+  const { key, cert } = await selfSigned();
+  const server = await listen(tls.createServer({ key, cert }));
+  try {
+    const error = await failure(server.port);
+    assert.is(error.kind, 'permanent');
+    assert.match(error.message, /certificate is not trusted/);
+    assert.match(error.message, /RUNBOOK_WINRM_FINGERPRINT/);
+  } finally {
+    await server.close();
+  }
 });
 
 test.run();
