@@ -84,6 +84,43 @@ test('PowerShell 5.1 refusing the agent at its start (CLIXML errors, exit code 1
   }
 });
 
+test('a 401 that persists after the server accepted the logon anew says the password is right and names the account causes Windows refuses', async () => {
+  const listener = await fakeListener((action) => (action.endsWith('/Create') ? { status: 401 } : shellAnswers(() => receiveAnswer({}, 0))(action)));
+  const executor = fakeExecutor(listener.port);
+  try {
+    const error = await executor.run([{ op: 'os.info' }]).then(() => null, (e: unknown) => e as ExecutorError);
+    assert.ok(error);
+    assert.is(error.kind, 'permanent');
+    assert.match(error.message, /accepted the logon of rbe-admin but refused it the service/);
+    assert.match(error.message, /the password is right/);
+    assert.match(error.message, /Administrators/);
+    assert.match(error.message, /LocalAccountTokenFilterPolicy/);
+    assert.match(error.message, /locked out, disabled/);
+    assert.match(error.message, /restricts NTLM/);
+    assert.is(listener.logons, 2, 'authenticated once more, then given up');
+    assert.not.match(error.message, new RegExp(FAKE_PASSWORD.replace(/[!]/g, '\\$&')));
+  } finally {
+    await executor.close();
+    await listener.close();
+  }
+});
+
+test('a logon refused outright names the variables, then the account causes that give the same answer', async () => {
+  const listener = await fakeListener(shellAnswers(() => receiveAnswer({}, 0)));
+  const executor = fakeExecutor(listener.port, { env: { RUNBOOK_WINRM_USER: FAKE_USER, RUNBOOK_WINRM_PASSWORD: 'wrong-Pa55' } });
+  try {
+    const error = await executor.run([{ op: 'os.info' }]).then(() => null, (e: unknown) => e as ExecutorError);
+    assert.ok(error);
+    assert.match(error.message, /refused the credentials of rbe-admin/);
+    assert.match(error.message, /RUNBOOK_WINRM_PASSWORD/);
+    assert.match(error.message, /If they are right: Windows also refuses an account/);
+    assert.match(error.message, /LocalAccountTokenFilterPolicy/);
+  } finally {
+    await executor.close();
+    await listener.close();
+  }
+});
+
 if (run) {
   type Setup = { scheme?: 'http' | 'https'; listener?: Partial<WinrmListenerOptions>; client?: Partial<WinrmExecutorOptions> };
   /** A listener on a fresh host, and an executor to it (NTLM unless told otherwise). */

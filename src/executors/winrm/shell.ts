@@ -5,6 +5,7 @@
  */
 import { ExecutorError } from '../../errors.js';
 import type { WinrmTransport } from './transport.js';
+import { WINRM_ACCOUNT_ADVICE } from './access-advice.js';
 import {
   FaultCode,
   commandEnvelope,
@@ -42,7 +43,7 @@ export function faultError(fault: WsmanFault, where: string, during: string): Ex
   if (fault.subcode === 'AccessDenied' || /access is denied/i.test(fault.message)) {
     return new ExecutorError('permanent', `the WinRM server denied the ${during}: ${fault.message}`, {
       where,
-      hint: 'the account needs to be an administrator on the target (or a member of Remote Management Users)',
+      hint: WINRM_ACCOUNT_ADVICE,
     });
   }
   return new ExecutorError('protocol', `the WinRM server answered the ${during} with a fault${fault.code ? ` ${fault.code}` : ''}: ${fault.message}`, { where });

@@ -14,6 +14,7 @@ import type { Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { ExecutorError, type ExecutorErrorKind } from '../../errors.js';
 import { tlsServerEndPoint } from './channel-bindings.js';
+import { WINRM_ACCOUNT_ADVICE } from './access-advice.js';
 
 /** A sealed session: what NTLM (MS-NLMP §3.4) gives once authenticated. */
 export interface SealingSession {
@@ -403,11 +404,24 @@ export class WinrmTransport {
     return null;
   }
 
-  private refused(): ExecutorError {
+  private account(): string {
     const { user, domain } = this.options.credentials;
-    return new ExecutorError('permanent', `the WinRM server refused the credentials of ${domain ? `${domain}\\` : ''}${user}`, {
+    return `${domain ? `${domain}\\` : ''}${user}`;
+  }
+
+  /** HTTP 401 to the logon (NTLM's AUTHENTICATE, or Basic): a wrong password, or an account Windows will not serve. */
+  private refused(): ExecutorError {
+    return new ExecutorError('permanent', `the WinRM server refused the credentials of ${this.account()}`, {
       where: this.options.where,
-      hint: 'check RUNBOOK_WINRM_USER, RUNBOOK_WINRM_PASSWORD and RUNBOOK_WINRM_DOMAIN (a local account: leave the domain empty or use the host name)',
+      hint: `check RUNBOOK_WINRM_USER, RUNBOOK_WINRM_PASSWORD and RUNBOOK_WINRM_DOMAIN (a local account: leave the domain empty or use the host name). If they are right: ${WINRM_ACCOUNT_ADVICE}`,
+    });
+  }
+
+  /** HTTP 401 to a message on a connection whose logon the server had just accepted: the password is right. */
+  private notServed(): ExecutorError {
+    return new ExecutorError('permanent', `the WinRM server accepted the logon of ${this.account()} but refused it the service (HTTP 401 after a successful authentication, again after authenticating anew)`, {
+      where: this.options.where,
+      hint: `the password is right. ${WINRM_ACCOUNT_ADVICE}`,
     });
   }
 
@@ -424,6 +438,8 @@ export class WinrmTransport {
           });
         }
       }
+      // The logon of this connection succeeded (it has a context): the account, not its password, is refused.
+      if (this.options.auth === 'ntlm' && this.contexts.has(answer.socket)) throw this.notServed();
       throw this.refused();
     }
     const contentType = String(answer.headers['content-type'] ?? '');

@@ -157,6 +157,48 @@ export const WINRM_DEFAULT_PORTS = defineFact({
   note: 'The same page says that client requests sent without a port go to the new ports too (WinRM 2.0, part of Windows 7 and Windows Server 2008 R2 and every later Windows).',
 });
 
+/**
+ * Who may use WinRM at all: an account that logs on (its password right) but is in neither group is
+ * still refused, which a client sees as a refusal like a wrong password's.
+ */
+export const WINRM_REMOTE_ACCESS_GROUPS = defineFact({
+  id: 'winrm.remote-access-groups',
+  topic: 'WinRM service',
+  statement: 'WinRM serves remotely only members of the local Administrators group or of the group WinRM creates for remote access (WinRMRemoteWMIUsers__)',
+  value: ['Administrators', 'WinRMRemoteWMIUsers__'],
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    {
+      title: 'Authentication for Remote Connections (Windows Remote Management)',
+      url: 'https://learn.microsoft.com/en-us/windows/win32/winrm/authentication-for-remote-connections',
+      quote: 'WinRM then restricts remote access to any user that is not a member of either the local administration group or the WinRMRemoteWMIUsers__ group.',
+    },
+  ],
+  note: 'Later Windows names a Remote Management Users group for the same purpose in third-party pages; no Microsoft sentence quoted here names it, so the engine only mentions it as a possibility.',
+});
+
+/**
+ * UAC's remote restrictions: a local (SAM) account in Administrators, other than where UAC does not
+ * filter it, connects over the network without a full administrator's token.
+ */
+export const UAC_REMOTE_RESTRICTIONS = defineFact({
+  id: 'uac.remote-restrictions-local-accounts',
+  topic: 'WinRM service',
+  statement: 'A local account in the Administrators group that connects over the network does not get a full administrator token (UAC remote restrictions), unless LocalAccountTokenFilterPolicy lifts them; a domain account in Administrators does',
+  value: true,
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    {
+      title: 'Description of User Account Control and remote restrictions in Windows Vista (KB951016)',
+      url: 'https://support.microsoft.com/kb/951016',
+      quote: 'When a user who is a member of the local administrators group on the target remote computer establishes a remote administrative connection by using the net use * \\\\remotecomputer\\Share$ command, for example, they will not connect as a full administrator.',
+    },
+  ],
+  note: 'The page illustrates with net use, not WinRM; that WinRM then answers 401 is not stated there, so the engine names it as a possible cause only.',
+});
+
 /** Every WinRM service fact, in the order of `docs/windows-facts.md`. */
 export const WINRM_SERVICE_FACTS: readonly WindowsFact[] = [
   WINRM_DEFAULT_PORTS,
@@ -167,4 +209,6 @@ export const WINRM_SERVICE_FACTS: readonly WindowsFact[] = [
   WINRM_RECEIVE_TIMEOUT_CODE,
   WINRM_SHELL_NOT_FOUND,
   WINRM_UNENCRYPTED_REFUSAL_STATUS,
+  WINRM_REMOTE_ACCESS_GROUPS,
+  UAC_REMOTE_RESTRICTIONS,
 ];

@@ -21,7 +21,8 @@ test('an envelope over the limit is permanent and names the setting to change', 
 test('access denied is permanent and says what the account needs; any other fault is a protocol error', () => {
   const denied = faultError({ code: 5, subcode: 'AccessDenied', message: 'Access is denied.' }, 'winrm://h:5985', 'shell creation');
   assert.is(denied.kind, 'permanent');
-  assert.match(denied.message, /administrator/);
+  assert.match(denied.message, /Administrators/);
+  assert.match(denied.message, /LocalAccountTokenFilterPolicy/, 'the same advice as a 401 from the transport');
   const other = faultError({ code: 42, subcode: 'Other', message: 'odd' }, 'winrm://h:5985', 'receive');
   assert.is(other.kind, 'protocol');
   assert.match(other.message, /fault 42: odd/);
