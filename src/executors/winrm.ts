@@ -81,6 +81,8 @@ export interface WinrmExecutorOptions extends WinrmTarget {
   agentBackend?: AgentBackend;
   /** How long one call may take. @default DEFAULT_CALL_TIMEOUT_MS (120000) */
   timeoutMs?: number;
+  /** How long the TCP connection (and TLS handshake) may take; then `unreachable`. @default 10000 */
+  connectTimeoutMs?: number;
   /** The environment credentials are read from. @default process.env */
   env?: Record<string, string | undefined>;
   /** NTLM (MS-NLMP) itself. @default the project's implementation (`src/executors/winrm/ntlm.ts`) */
@@ -227,6 +229,7 @@ export function createWinrmExecutor(options: WinrmExecutorOptions): Executor {
         ...(auth === 'ntlm' ? { ntlm: options.ntlm ?? (await defaultNtlm(creds)) } : {}),
         caFile: options.caFile ?? env.RUNBOOK_WINRM_CA_FILE,
         fingerprint: options.fingerprint ?? env.RUNBOOK_WINRM_FINGERPRINT,
+        ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
         where: target,
       });
       const ctx = { to: transport.url, maxEnvelopeBytes: maxEnvelopeKb * 1024, operationTimeoutS: options.operationTimeoutS ?? 20 };

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { ExecutorError, type ExecutorErrorKind } from '../../errors.js';
 import { tlsServerEndPoint } from './channel-bindings.js';
@@ -59,13 +59,21 @@ export interface TransportOptions {
   caFile?: string;
   /** The server certificate's SHA-256 fingerprint (hex, colons optional), pinned instead of a CA. */
   fingerprint?: string;
-  /** Time for the TCP connection (and TLS handshake). @default 10000 */
+  /**
+   * Time for the TCP connection (and, over HTTPS, the TLS handshake): a connection not made by then
+   * fails as `unreachable` (transient). @default 10000
+   */
   connectTimeoutMs?: number;
+  /** Opens the TCP connection (tests give one that never connects). @default `net.connect` */
+  createSocket?: (options: net.NetConnectOpts) => Socket;
   /** Where, for errors. */
   where: string;
 }
 
 const SOAP = 'application/soap+xml;charset=UTF-8';
+
+/** How long a connection (and its TLS handshake) may take unless told. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /** A request stopped before it was sent: its connection is not authenticated. */
 const NEEDS_AUTHENTICATION = new Error('the connection is not authenticated');
@@ -198,14 +206,21 @@ export class WinrmTransport {
     if (options.auth === 'ntlm' && !options.ntlm) throw new Error('NTLM needs its mechanism');
     const agentOptions = { keepAlive: true, maxSockets: 1, maxFreeSockets: 1, timeout: 0 };
     if (options.scheme === 'http') {
-      this.agent = new http.Agent(agentOptions);
+      const agent = new http.Agent(agentOptions);
+      agent.createConnection = ((connectOptions: net.NetConnectOpts) => {
+        const socket = (options.createSocket ?? net.connect)(connectOptions);
+        this.connectDeadline(socket, 'connect');
+        return socket;
+      }) as typeof agent.createConnection;
+      this.agent = agent;
     } else {
       const tlsOptions = this.tlsOptions();
       const agent = new https.Agent({ ...agentOptions, ...tlsOptions });
       // The socket is handed over only once its certificate is checked: nothing, not even Basic's
       // header, is written to a server that is not the one pinned.
       agent.createConnection = ((connectOptions: tls.ConnectionOptions, done: (error: Error | null, socket?: Socket) => void) => {
-        const socket = tls.connect({ ...connectOptions, ...tlsOptions });
+        const socket = tls.connect({ ...connectOptions, ...tlsOptions, ...(options.createSocket ? { socket: options.createSocket(connectOptions as net.NetConnectOpts) } : {}) });
+        this.connectDeadline(socket, 'secureConnect');
         // Before secureConnect every failure is the handshake's: told apart from a certificate refused.
         const fail = (error: Error) => done(tlsHandshakeError(error, this.options.where));
         socket.once('error', fail);
@@ -223,6 +238,21 @@ export class WinrmTransport {
       }) as unknown as typeof agent.createConnection;
       this.agent = agent;
     }
+  }
+
+  /**
+   * Ends a connection not made within `connectTimeoutMs` (TCP, and over HTTPS its handshake) as
+   * `unreachable`: a host that drops the SYN, or a listener that never answers the ClientHello.
+   */
+  private connectDeadline(socket: Socket, made: 'connect' | 'secureConnect'): void {
+    const ms = this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const timer = setTimeout(() => {
+      const what = made === 'connect' ? 'no TCP connection to the WinRM listener' : 'no TLS connection to the WinRM listener (TCP connected, the handshake unanswered)';
+      socket.destroy(new ExecutorError('unreachable', `${what} within ${ms} ms`, { where: this.options.where, hint: 'check that the host is up, that nothing on the way (a firewall) drops the port, and the port' }));
+    }, ms);
+    const clear = () => clearTimeout(timer);
+    socket.once(made, clear);
+    socket.once('close', clear);
   }
 
   private tlsOptions(): tls.ConnectionOptions {

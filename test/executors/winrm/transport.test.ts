@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, X509Certificate } from 'node:crypto';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { ExecutorError } from '../../../src/errors.js';
 import { normaliseFingerprint, WinrmTransport } from '../../../src/executors/winrm/transport.js';
@@ -30,7 +30,7 @@ async function listen(server: Server): Promise<{ port: number; close(): Promise<
 }
 
 /** One request over HTTPS (Basic, nothing sent before the handshake), and the error it ends with. */
-async function failure(port: number, options: { fingerprint?: string; connectTimeoutMs?: number; scheme?: 'http' | 'https' } = {}): Promise<ExecutorError> {
+async function failure(port: number, options: { fingerprint?: string; connectTimeoutMs?: number; scheme?: 'http' | 'https'; createSocket?: () => Socket } = {}): Promise<ExecutorError> {
   const transport = new WinrmTransport({ scheme: options.scheme ?? 'https', host: '127.0.0.1', port, auth: 'basic', credentials: { user: 'admin', password: 'Secret-PW-123' }, where: `winrm+https://127.0.0.1:${port}`, ...options });
   try {
     await transport.post('<x/>');
@@ -84,6 +84,27 @@ test('a self-signed certificate neither pinned nor from a CA given is still an u
   } finally {
     await server.close();
   }
+});
+
+test('a TLS handshake the listener never answers fails within connectTimeoutMs as unreachable (transient)', async () => {
+  // Accepts the TCP connection and never answers the ClientHello.
+  const server = await listen(createServer(() => undefined));
+  try {
+    const error = await failure(server.port, { fingerprint: 'ab'.repeat(32), connectTimeoutMs: 200 });
+    assert.is(error.kind, 'unreachable');
+    assert.ok(error.transient);
+    assert.match(error.message, /no TLS connection to the WinRM listener \(TCP connected, the handshake unanswered\) within 200 ms/);
+  } finally {
+    await server.close();
+  }
+});
+
+test('a TCP connection that is never made fails within connectTimeoutMs as unreachable (transient)', async () => {
+  // A socket whose connection never completes (its name lookup never answers), as to a host that drops the SYN.
+  const error = await failure(1, { scheme: 'http', connectTimeoutMs: 200, createSocket: () => connect({ host: 'winrm.invalid', port: 1, lookup: () => undefined }) });
+  assert.is(error.kind, 'unreachable');
+  assert.ok(error.transient);
+  assert.match(error.message, /no TCP connection to the WinRM listener within 200 ms/);
 });
 
 test.run();
