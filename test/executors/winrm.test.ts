@@ -121,6 +121,24 @@ test('a logon refused outright names the variables, then the account causes that
   }
 });
 
+test('a UPN user is sent whole with no domain, RUNBOOK_WINRM_DOMAIN then unused; DOMAIN\\user sends its own domain', async () => {
+  const listener = await fakeListener(shellAnswers(() => receiveAnswer({}, 1)));
+  try {
+    for (const [user, sent] of [
+      [`${FAKE_USER}@contoso.com`, { user: `${FAKE_USER}@contoso.com`, domain: '' }],
+      [`OTHER\\${FAKE_USER}`, { user: FAKE_USER, domain: 'OTHER' }],
+      [FAKE_USER, { user: FAKE_USER, domain: 'CORP' }],
+    ] as const) {
+      const executor = fakeExecutor(listener.port, { user, env: { RUNBOOK_WINRM_PASSWORD: FAKE_PASSWORD, RUNBOOK_WINRM_DOMAIN: 'CORP' } });
+      await executor.run([{ op: 'os.info' }]).catch(() => undefined);
+      await executor.close();
+      assert.equal(listener.accounts.at(-1), sent, user);
+    }
+  } finally {
+    await listener.close();
+  }
+});
+
 if (run) {
   type Setup = { scheme?: 'http' | 'https'; listener?: Partial<WinrmListenerOptions>; client?: Partial<WinrmExecutorOptions> };
   /** A listener on a fresh host, and an executor to it (NTLM unless told otherwise). */

@@ -31,6 +31,18 @@ export class ShellGone extends ExecutorError {
   }
 }
 
+/**
+ * A WSManFault code as Windows' own tools and documents write it, in hex, and in decimal as it comes.
+ *
+ * @example
+ * ```ts
+ * faultCodeText(2150859174); // '2150859174 (0x803381A6)'
+ * ```
+ */
+export function faultCodeText(code: number): string {
+  return `${code} (0x${(code >>> 0).toString(16).toUpperCase().padStart(8, '0')})`;
+}
+
 /** The executor error a fault means. */
 export function faultError(fault: WsmanFault, where: string, during: string): ExecutorError {
   if (fault.code === FaultCode.shellNotFound) return new ShellGone(where, fault.message);
@@ -46,7 +58,7 @@ export function faultError(fault: WsmanFault, where: string, during: string): Ex
       hint: WINRM_ACCOUNT_ADVICE,
     });
   }
-  return new ExecutorError('protocol', `the WinRM server answered the ${during} with a fault${fault.code ? ` ${fault.code}` : ''}: ${fault.message}`, { where });
+  return new ExecutorError('protocol', `the WinRM server answered the ${during} with a fault${fault.code !== null ? ` ${faultCodeText(fault.code)}` : ''}: ${fault.message}`, { where });
 }
 
 /**

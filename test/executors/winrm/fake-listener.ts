@@ -19,6 +19,8 @@ export interface FakeListener {
   port: number;
   /** Logons the listener accepted. */
   logons: number;
+  /** The user and domain of each logon accepted, as the client sent them. */
+  accounts: { user: string; domain: string }[];
   close(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export async function fakeListener(answer: (action: string) => FakeAnswer): Prom
   const sessions = new WeakMap<Socket, { acceptor?: NtlmAcceptor; session?: NtlmSession }>();
   const sockets = new Set<Socket>();
   const state = { logons: 0 };
+  const accounts: { user: string; domain: string }[] = [];
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -70,12 +73,13 @@ export async function fakeListener(answer: (action: string) => FakeAnswer): Prom
     if (token) {
       const message = Buffer.from(token, 'base64');
       if (message.readUInt32LE(8) === 1) {
-        conn.acceptor = new NtlmAcceptor({ lookup: (user) => (user.toLowerCase() === FAKE_USER ? FAKE_PASSWORD : null), targetName: 'WIN' });
+        // The account by its name alone, or as a UPN (name@domain).
+        conn.acceptor = new NtlmAcceptor({ lookup: (user) => (user.toLowerCase().replace(/@.*$/, '') === FAKE_USER ? FAKE_PASSWORD : null), targetName: 'WIN' });
         res.writeHead(401, { 'WWW-Authenticate': `Negotiate ${conn.acceptor.challenge(message).toString('base64')}`, 'Content-Length': '0' });
         return res.end();
       }
       try {
-        conn.acceptor!.accept(message);
+        accounts.push(conn.acceptor!.accept(message));
         conn.session = conn.acceptor!.session;
         state.logons += 1;
       } catch {
@@ -109,6 +113,7 @@ export async function fakeListener(answer: (action: string) => FakeAnswer): Prom
     get logons() {
       return state.logons;
     },
+    accounts,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

@@ -25,7 +25,9 @@ test('access denied is permanent and says what the account needs; any other faul
   assert.match(denied.message, /LocalAccountTokenFilterPolicy/, 'the same advice as a 401 from the transport');
   const other = faultError({ code: 42, subcode: 'Other', message: 'odd' }, 'winrm://h:5985', 'receive');
   assert.is(other.kind, 'protocol');
-  assert.match(other.message, /fault 42: odd/);
+  assert.match(other.message, /fault 42 \(0x0000002A\): odd/);
+  const quota = faultError({ code: 2150859174, subcode: 'QuotaLimit', message: 'This user is allowed a maximum number of 30 concurrent shells, which has been exceeded.' }, 'winrm://h:5985', 'shell creation');
+  assert.match(quota.message, /fault 2150859174 \(0x803381A6\): This user is allowed/, 'the code in hex as Windows writes it, and in decimal');
 });
 
 test.run();
