@@ -30,7 +30,7 @@ import { SuspendSignal, takeCounters, type RuntimeServices } from './step-runtim
 import { isRolledBack } from './outcome.js';
 import { isDoneStatus, statusAllows, type AwaitingReason, type Change, type Json, type RunResult, type RunStatus, type StepStatus } from './types.js';
 import { remainingOf } from './undo-set.js';
-import { makeFolder } from '../util/make-folder.js';
+import { makeSubfolder } from '../util/make-folder.js';
 
 /** How many drives may start from the same position before the run needs an operator. */
 export const MAX_RESUMES_WITHOUT_PROGRESS = 3;
@@ -278,7 +278,7 @@ function backupSaver(run: OpenRun, runDir: string): (name: string, content: stri
       });
     }
     try {
-      await makeFolder(dir);
+      await makeSubfolder(dir);
       await writeFileAtomic(file, content);
     } catch (cause) {
       const errno = diskErrorOf(cause);

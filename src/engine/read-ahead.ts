@@ -47,6 +47,7 @@ export function declaredReads(run: LookAheadInput<ReadingKind>, from: number): H
  * ```ts
  * const holds = (text: string) => text.includes('Vault-Passw0rd');
  * carriesSecret({ op: 'registry.exportText', view: '64', key: 'SOFTWARE\\Vault-Passw0rd' }, holds); // true
+ * carriesSecret({ op: 'registry.exportText', view: '64', key: 'SOFTWARE\\Contoso' }, (t) => t === '64'); // false: the view is no parameter
  * ```
  */
 export function carriesSecret(op: HostOp, holdsSecret: (text: string) => boolean): boolean {
@@ -56,7 +57,10 @@ export function carriesSecret(op: HostOp, holdsSecret: (text: string) => boolean
     if (value !== null && typeof value === 'object') return Object.values(value).some(walk);
     return false;
   };
-  return walk(op);
+  // The operation's name and registry view are the engine's own words, never a parameter's: a
+  // secret of a run started before secrets had to be four characters (`64`) would otherwise match
+  // every read's view and send nothing ahead.
+  return Object.entries(op).some(([field, value]) => field !== 'op' && field !== 'view' && walk(value));
 }
 
 /**

@@ -25,7 +25,7 @@ import type { RetryPolicy } from './retry.js';
 import type { LoadedRunbook, RunbookDefinition } from './runbook.js';
 import type { Json, RunResult, UnsavedSummary, Unwritten, UnwrittenFile } from './types.js';
 import { urlWithoutPassword } from '../util/without-password.js';
-import { makeFolder } from '../util/make-folder.js';
+import { makeSubfolder } from '../util/make-folder.js';
 
 /** A run under way. Attach listeners to `events` right away: the run starts on the next tick. */
 export interface Run {
@@ -367,7 +367,7 @@ export class Runner<S extends RunStore = RunStore> {
       try {
         lease = await this.store.lease(runId, this.options.lease);
         // This machine's folder for the run's files (the file store made it; a shared store did not).
-        await makeFolder(runDir);
+        await makeSubfolder(runDir);
       } catch (error) {
         // Not driven (another driver holds the run, or the disk refused): what this runner connected goes.
         if (owned) await executor.close().catch(() => undefined);

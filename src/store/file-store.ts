@@ -14,7 +14,7 @@ import { fleetDirOf, isFleet } from './fleet-dir.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import type { FleetRecord, UnreachableHost } from '../fleet/types.js';
 import type { RunFiles, Store } from './types.js';
-import { makeFolder } from '../util/make-folder.js';
+import { makeFolder, makeSubfolder } from '../util/make-folder.js';
 
 /** Every file under a folder, by its path relative to it. */
 export async function filesUnder(dir: string, prefix = ''): Promise<RunFiles> {
@@ -58,7 +58,7 @@ export function fileStore(stateDir: string): Store {
     fleetDir: (fleetId) => fleetDirOf(root, fleetId),
     async lease(runId, options) {
       const dir = runDirOf(root, runId);
-      await makeFolder(dir);
+      await makeSubfolder(dir);
       return acquireLease(dir, options);
     },
     async openJournal(runId, lease, options) {

@@ -76,6 +76,27 @@ export async function makeFolder(dir: string, refuse: FolderRefusal = asItIs, o:
 }
 
 /**
+ * Makes `dir` inside a folder already made or checked (a run's folder under the state directory, its
+ * `backups/`): one mkdir, a folder already there taken as it is — the per-run path of a fleet of
+ * thousands makes no walk, statfs or access check. Anything else (a parent missing, a file in the
+ * way) goes to {@link makeFolder}, which makes what is missing or says why it cannot.
+ *
+ * @example
+ * ```ts
+ * await makeSubfolder('/var/runbook/runs/20261207-101500-orchestrator-tls12-3f9a1c');
+ * ```
+ */
+export async function makeSubfolder(dir: string, refuse: FolderRefusal = asItIs): Promise<void> {
+  try {
+    await mkdir(dir);
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+  }
+  await makeFolder(dir, refuse);
+}
+
+/**
  * Whether {@link makeFolder} could make and write `dir`, making nothing: its nearest existing folder
  * is a folder on a real file system that this user can write.
  *

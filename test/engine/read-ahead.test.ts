@@ -68,6 +68,13 @@ test('a read that carries a secret\'s value anywhere (a key\'s path, a name, a l
   assert.not.ok(carriesSecret({ op: 'os.info' }, holds));
 });
 
+test('a short secret of a run started before the four-character rule does not match the view or the operation: its reads still go ahead', () => {
+  const masker = createMasker({ pin: '64' });
+  const holds = (text: string) => masker.text(text) !== text;
+  assert.not.ok(carriesSecret({ op: 'registry.get', view: '64', key: 'SOFTWARE\\X', name: 'Y' }, holds));
+  assert.ok(carriesSecret({ op: 'registry.get', view: '64', key: 'SOFTWARE\\X', name: '64' }, holds), 'a name that is the secret still counts');
+});
+
 test('the restart kind declares its marker, the schannel kind TLS 1.3\'s values', () => {
   const named = (ops: readonly HostOp[], read: HostOp) => ops.some((op) => JSON.stringify(op) === JSON.stringify(read));
   assert.ok(named(bundled.get('windows/restart').reads!({ params: { databaseServer: '' } }), RESTART_MARKER_READ));

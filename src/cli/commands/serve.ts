@@ -117,14 +117,17 @@ async function serveCommand(values: ServeOptions): Promise<number> {
   }).catch((error: unknown) => {
     throw listenRefused(error, host, port) ?? error;
   });
+  // Listening for the signals before the address is printed: a caller that stops the console as soon as
+  // it reads the line must find the handler there (the signal's default would end the process unclean).
+  const stopped = new Promise<void>((resolve) => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve());
+  });
   if (values.json) process.stdout.write(`${JSON.stringify({ event: 'serving', url: c.url, port: c.port, live: c.liveMode, actions: values.allowActions === true })}\n`);
   else {
     process.stdout.write(`runbook console: ${where.store.location} (${LIVE_SAYS[c.liveMode]}${values.allowActions ? ', actions allowed' : ''})\n`);
     process.stdout.write(`open ${c.url}\n`);
   }
-  await new Promise<void>((resolve) => {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve());
-  });
+  await stopped;
   await c.close();
   return ExitCode.ok;
 }

@@ -159,12 +159,9 @@ async function serve(_values: object, positionals: string[]): Promise<number> {
   if (!host.endpoints?.length) throw new ValidationError(`the simulated host ${positionals[0]} has no TLS endpoints`, [], { hint: 'add "endpoints": [{ "name": "winrm-https", "port": 5986 }] to the file' });
   const served = await serveEndpoints(() => readHost(file), { where: positionals[0] });
   const winrm = await serveWinrm(() => readHost(file), { hostFile: file, write: (h) => writeHost(file, h) });
-  process.stdout.write(`${JSON.stringify({ endpoints: served.endpoints.map((e) => ({ name: e.name, host: e.host, port: e.port })) })}\n`);
-  process.stdout.write(`winrm-http ${winrm.http}\nwinrm-https ${winrm.https} sha256:${winrm.certificateSha256}\n`);
-  if (!process.env.RUNBOOK_SIM_WINRM_USER || !process.env.RUNBOOK_SIM_WINRM_PASSWORD) {
-    process.stderr.write('winrm: no account (set RUNBOOK_SIM_WINRM_USER and RUNBOOK_SIM_WINRM_PASSWORD): every WinRM login is refused\n');
-  }
-  await new Promise<void>((resolve) => {
+  // Listening for the signals before the ports are printed: a caller that stops the host as soon as it
+  // reads them must find the handler there.
+  const stopped = new Promise<void>((resolve) => {
     // The servers do not hold the process open by themselves; this does, until a signal.
     const hold = setInterval(() => undefined, 1 << 30);
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -174,6 +171,12 @@ async function serve(_values: object, positionals: string[]): Promise<number> {
       });
     }
   });
+  process.stdout.write(`${JSON.stringify({ endpoints: served.endpoints.map((e) => ({ name: e.name, host: e.host, port: e.port })) })}\n`);
+  process.stdout.write(`winrm-http ${winrm.http}\nwinrm-https ${winrm.https} sha256:${winrm.certificateSha256}\n`);
+  if (!process.env.RUNBOOK_SIM_WINRM_USER || !process.env.RUNBOOK_SIM_WINRM_PASSWORD) {
+    process.stderr.write('winrm: no account (set RUNBOOK_SIM_WINRM_USER and RUNBOOK_SIM_WINRM_PASSWORD): every WinRM login is refused\n');
+  }
+  await stopped;
   await served.close();
   await winrm.close();
   return ExitCode.ok;
