@@ -24,6 +24,8 @@ export interface StepState {
   compensation?: StepResult['compensation'];
   /** The failed undo a saga started again retries (`compensation` is cleared for it). */
   retryUndo?: StepResult['compensation'];
+  /** The journal position (`seq`) of the `step.compensated` record that set `compensation`. */
+  compensationSeq?: number;
   roundTrips: number;
   pollRoundTrips: number;
   retries: number;
@@ -141,13 +143,15 @@ export function replay(records: readonly JournalRecord[], runbookOf: (recorded: 
       case 'step.compensated': {
         const step = stepAt(state, r.index, r.seq);
         step.compensation = { status: r.status, detail: r.detail, changes: r.changes, error: r.error, ...(r.left ? { left: r.left } : {}) };
+        step.compensationSeq = r.seq;
         step.status = r.status;
         addCounters(step, r);
         break;
       }
       case 'saga.started':
         // A saga started again (`runbook rollback` of a run whose rollback failed) retries the undos that
-        // failed: their steps are to be compensated again, from what the failed undo left.
+        // failed: their steps are to be compensated again, from what the failed undo left. (A restart
+        // whose undo succeeded decides again too: the saga, which knows the kinds, resets it.)
         for (const st of state.steps) {
           if (st.compensation?.status !== 'compensation-failed') continue;
           st.retryUndo = st.compensation;

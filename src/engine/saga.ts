@@ -72,9 +72,25 @@ export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
     .reverse();
   const last = (index: number) => Boolean(kinds.get(definition.steps[index].uses).compensateLast);
   const order = [...ran.filter(({ index }) => !last(index)), ...ran.filter(({ index }) => last(index))];
+  // A saga started again (a retry of the undos that failed) restores values the earlier attempts did
+  // not: an undo compensated last (the restart) that succeeded in an earlier attempt decided from what
+  // that attempt restored, and decides again from what this one restores — it is reset here, as
+  // replay resets the undos that failed. Its decision journaled in this attempt stands.
+  const thisAttempt = (st: RunState['steps'][number]) => !st.compensation || (st.compensationSeq ?? 0) > saga.seq;
+  const retrying = ran.some(({ st, index }) => !last(index) && st.retryUndo && thisAttempt(st));
+  const again = new Set<number>();
+  for (const { st, index } of ran) {
+    if (!retrying || !last(index) || st.compensation?.status !== 'compensated' || thisAttempt(st)) continue;
+    st.retryUndo = st.compensation;
+    st.compensation = undefined;
+    again.add(index);
+  }
   // What the undos set out to restore, growing with each undo of this drive (those of earlier drives
-  // first): the undos compensated last (the restart) see all of it.
-  const undoing: Change[] = ran.flatMap(({ st, index }) => (st.compensation && !last(index) ? changesUndone(scope, index, st.compensation) : []));
+  // first): the undos compensated last (the restart) see all of it — one that decides again, only what
+  // this attempt's undos restore.
+  const undone = ({ st, index }: (typeof ran)[number]) => (st.compensation && !last(index) ? changesUndone(scope, index, st.compensation) : []);
+  const undoing: Change[] = ran.flatMap(undone);
+  const undoingNow: Change[] = ran.filter(({ st }) => thisAttempt(st)).flatMap(undone);
   const services = sagaServices(scope.steps.services, state, scope.budgetMs, undoing);
   const { journal, events, runId } = services;
   const stepScope: StepScope = { ...scope.steps, services, states: state.steps };
@@ -86,11 +102,15 @@ export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
     }
     const stepId = definition.steps[index].id;
     events.emit('step:compensation', { runId, stepId, index, status: 'compensating', detail: '' });
-    const undone = await undoStep(stepScope, index);
-    if (undone.kind === 'suspended') return undone;
-    const { status, detail, changes, error, left } = undone;
+    const result = await undoStep(again.has(index) ? decidingAgain(stepScope, undoingNow, saga.seq) : stepScope, index);
+    if (result.kind === 'suspended') return result;
+    const { status, detail, changes, error, left } = result;
     if (status !== 'compensated') allCompensated = false;
-    if (!last(index)) undoing.push(...changesUndone(scope, index, { changes, left }));
+    if (!last(index)) {
+      const restored = changesUndone(scope, index, { changes, left });
+      undoing.push(...restored);
+      undoingNow.push(...restored);
+    }
     await journal.append({ type: 'step.compensated', index, stepId, status, detail, changes, ...(error ? { error } : {}), ...(left ? { left } : {}), ...takeCounters(services, index) });
     events.emit('step:compensation', { runId, stepId, index, status, detail });
   }
@@ -104,6 +124,12 @@ export async function compensateSteps(scope: SagaScope): Promise<SagaOutcome> {
   }
   if (saga.reason === 'operator') return { kind: 'ended', status: 'rolled-back', reason: ROLLED_BACK_ON_REQUEST };
   return { kind: 'ended', status: saga.reason === 'cancel' ? 'cancelled' : 'rolled-back' };
+}
+
+/** The scope of an undo that decides again in attempt `seq`: it sees what this attempt's undos restore. */
+function decidingAgain(scope: StepScope, undone: readonly Change[], seq: number): StepScope {
+  const saga = scope.services.saga!;
+  return { ...scope, services: { ...scope.services, saga: { ...saga, context: { ...saga.context, undone, again: seq } } } };
 }
 
 /** How one undo went: its status, what it says and restored, its error; or the drive suspended. */

@@ -196,8 +196,9 @@ export function hostStep(o: HostStepOptions): Promise<StepOutcome> {
     // The step was interrupted mid-way (an operator rolls back a run that waits): undo from where it
     // stood without running the rest of its forward part.
     journaled = { value: 'failed', context: journaled.context, children: [] };
-  } else if (journaled && o.mode === 'compensate' && journaled.value === 'compensation-failed' && st.retryUndo && !st.compensation) {
-    // A saga started again retries the undo that failed (it is safe to run twice).
+  } else if (journaled && o.mode === 'compensate' && (journaled.value === 'compensation-failed' || journaled.value === 'compensated') && st.retryUndo && !st.compensation) {
+    // A saga started again retries the undo that failed (it is safe to run twice), and the restart's
+    // undo that succeeded decides again from what this attempt restores.
     journaled = { value: 'failed', context: { ...journaled.context, compensation: null }, children: [] };
   }
   const input = { stepId: o.stepId, index: o.index, params: st.params ?? null, checkMode: o.checkMode };

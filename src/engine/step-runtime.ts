@@ -44,6 +44,14 @@ export interface CompensationContext {
    * step (the restart) reads it to know whether anything restored needs a restart.
    */
   readonly undone: readonly Change[];
+  /**
+   * Set for a `compensateLast` step (the restart) whose undo succeeded in an earlier attempt of the
+   * saga and decides again in this one, a retry of the undos that failed (`runbook rollback` of a
+   * run whose rollback failed): the journal position (`seq`) of this attempt's `saga.started`. Its
+   * `undone` then lists what this attempt's undos set out to restore, not the earlier attempts' (the
+   * earlier decision covered those), and what it remembers it keys by this attempt.
+   */
+  readonly again?: number;
 }
 
 /** Options of {@link StepRuntime.exec}. */

@@ -454,7 +454,10 @@ export const restartStep = defineStepKind({
     if (!before) return { detail: 'the step never came to restart the target: nothing to undo', changes: [] };
     // Whether this run restarted the target is the target's to say: its boot time against the
     // baseline journaled before the restart was sent (the journal may end before the answer did).
-    const baseline = await rt.remember<{ bootTime: string; restarted: boolean; deadline: string }>('compensate.baseline', async () => {
+    // An undo that decides again (a retry of the undos that failed, after this one succeeded) reads
+    // the target anew, under its own name: the earlier attempt's reading (and restart) are past.
+    const again = rt.compensation?.again;
+    const baseline = await rt.remember<{ bootTime: string; restarted: boolean; deadline: string }>(again === undefined ? 'compensate.baseline' : `compensate.baseline@${again}`, async () => {
       const deadline = rt.now() + params.timeoutSeconds * 1000;
       const bootTime = await currentBootTime(rt, params, deadlineOf(rt, { bootTime: before.bootTime, deadline: new Date(deadline).toISOString() }));
       // Not proven restarted (an unreadable reading included) counts as restarted here: the restored
@@ -472,6 +475,8 @@ export const restartStep = defineStepKind({
     // Values restored by the other undos take effect only after a restart; actions (a registry export)
     // need none. As the journal records the run, not as each undo reports: an undo run again after a
     // drive lost its record finds nothing left to change, yet what it restored still needs the restart.
+    // An undo that decides again sees only what this attempt restored: the earlier attempt's decision
+    // covered the rest.
     const restored = (rt.compensation?.undone ?? []).filter((c) => c.action !== 'keep' && c.action !== 'run');
     if (restored.length === 0) {
       // Nothing restored needs a restart to take effect: a run that only paid a restart owed by an
@@ -492,7 +497,10 @@ export const restartStep = defineStepKind({
     // came back to from the rollback's own, sent by a drive whose records were lost too. Windows'
     // record of each restart can: two by this run since the baseline are the forward restart and the
     // rollback's, after every other undo. Read only then (one round trip), and never decisive alone.
-    const unsure = (results.restart as RestartAnswer | undefined)?.alreadyRestarted === true || (results.awaitBoot as { polls?: number } | undefined)?.polls === 1;
+    // An undo that decides again is guarded by its own reading, journaled before it sends anything: a
+    // later boot than the forward restart's is then an earlier attempt's restart (or the operator's),
+    // after which this attempt restored values — they need one more.
+    const unsure = again === undefined && ((results.restart as RestartAnswer | undefined)?.alreadyRestarted === true || (results.awaitBoot as { polls?: number } | undefined)?.polls === 1);
     if (unsure && (await restartedTwiceSince(rt, before.bootTime))) {
       if (rt.onTarget) await rt.exec([{ op: 'startupTask.remove', name: `${TASK_PREFIX}${rt.runId}` }]);
       return {
@@ -500,7 +508,7 @@ export const restartStep = defineStepKind({
         changes: [],
       };
     }
-    const guard = back && !sameBoot(baseline.bootTime, back) ? { ...baseline, bootTime: back } : baseline;
+    const guard = again === undefined && back && !sameBoot(baseline.bootTime, back) ? { ...baseline, bootTime: back } : baseline;
     const task = `${TASK_PREFIX}${rt.runId}`;
     const extra: HostOp[] = rt.onTarget ? [{ op: 'startupTask.register', name: task, command: rt.resumeCommand }] : [];
     const sent = await requestRestart(rt, params, guard, extra);

@@ -90,4 +90,70 @@ test('cancelling a run compensates what was done and ends cancelled', async () =
   assert.is(await registryText(file), before);
 });
 
+/** Permanent faults on every registry write under keys containing one of `where`: the undos there fail. */
+function undosRefused(host: SimHostState, where: string[]): void {
+  for (const keyContains of where) for (const op of ['registry.set', 'registry.deleteValue', 'registry.deleteKey'] as const) host.faults.push({ op, keyContains, kind: 'permanent', times: 1000 });
+}
+
+test('a rollback retried after its undos failed restarts again so that the values it restored take effect', async () => {
+  const file = await makeHost('server-2016');
+  const before = await registryText(file);
+  const { result, runner, executor } = await runToEnd(file);
+  assert.is(result.status, 'succeeded');
+  assert.is((await hostOf(file)).restarts, 1);
+  const faulted = await hostOf(file);
+  undosRefused(faulted, ['SCHANNEL', '.NETFramework']);
+  await writeHost(file, faulted);
+  const failed = await (await runner.rollback(result.runId, { executor })).result;
+  assert.is(failed.status, 'rollback-failed');
+  assert.is(failed.steps.find((s) => s.id === 'schannel')!.status, 'compensation-failed');
+  // Nothing restored needed a restart in this attempt (the WinHTTP values do not count without one? they do):
+  const first = await hostOf(file);
+  const restartsAfterFirst = first.restarts;
+  first.faults = [];
+  await writeHost(file, first);
+  const retried = await (await runner.rollback(result.runId, { executor })).result;
+  assert.is(retried.status, 'rolled-back', JSON.stringify(retried.error));
+  assert.equal(retried.remaining ?? [], []);
+  assert.is(await registryText(file), before, 'the registry as it was before the run');
+  const restart = retried.steps.find((s) => s.id === 'restart')!;
+  assert.match(restart.compensation!.detail, /restarted again so that the restored values take effect/);
+  assert.is((await hostOf(file)).restarts, restartsAfterFirst + 1, 'restarted once more for the values this retry restored');
+});
+
+test('a rollback retried after its undos failed does not restart when the retry restores nothing', async () => {
+  const file = await makeHost('server-2016');
+  const original = await hostOf(file);
+  const { result, runner, executor } = await runToEnd(file);
+  assert.is(result.status, 'succeeded');
+  const ran = await hostOf(file);
+  undosRefused(ran, ['.NETFramework']);
+  await writeHost(file, ran);
+  const failed = await (await runner.rollback(result.runId, { executor })).result;
+  assert.is(failed.status, 'rollback-failed');
+  assert.is(failed.steps.find((s) => s.id === 'dotnet')!.status, 'compensation-failed');
+  // Someone set the .NET values the run changed since: the retry keeps them and restores nothing.
+  const first = await hostOf(file);
+  const restarts = first.restarts;
+  assert.is(restarts, 2, 'the first attempt restarted for the SCHANNEL values it restored');
+  first.faults = [];
+  const set: [string, string][] = [];
+  for (const [key, values] of Object.entries(first.registry)) {
+    if (!key.includes('.NETFramework')) continue;
+    for (const name of Object.keys(values)) {
+      if (JSON.stringify(values[name]) === JSON.stringify(original.registry[key]?.[name])) continue;
+      values[name] = { type: 'REG_DWORD', data: 0x80 };
+      set.push([key, name]);
+    }
+  }
+  assert.ok(set.length > 0);
+  await writeHost(file, first);
+  const retried = await (await runner.rollback(result.runId, { executor })).result;
+  assert.is(retried.status, 'rolled-back', JSON.stringify(retried.error));
+  assert.match(retried.steps.find((s) => s.id === 'restart')!.compensation!.detail, /no undo restored a value that needs another/);
+  const after = await hostOf(file);
+  assert.is(after.restarts, restarts, 'not restarted: nothing restored');
+  for (const [key, name] of set) assert.equal(after.registry[key][name], { type: 'REG_DWORD', data: 0x80 }, 'kept');
+});
+
 test.run();
