@@ -7,7 +7,8 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ExecutorError, ValidationError } from '../errors.js';
 import type { Executor } from '../executors/types.js';
-import { shownTarget, targetPasswordProblem } from '../util/target-password.js';
+import { targetPasswordProblem } from '../util/target-password.js';
+import { withoutPassword } from '../util/without-password.js';
 
 export const TARGET_FORMS = [
   'sim:<file>                a simulated Windows host stored in a JSON file (runbook sim create)',
@@ -62,7 +63,7 @@ export function refuseTargetPassword(target: string | undefined): void {
 
 /** A target that is not understood, shown without any password, with the forms accepted. */
 function notUnderstood(target: string, error?: unknown): ValidationError {
-  return new ValidationError(`target "${shownTarget(target)}" is not understood`, [...(error ? [(error as Error).message] : []), ...TARGET_FORMS.map((f) => `accepted: ${f}`)]);
+  return new ValidationError(`target "${withoutPassword(target)}" is not understood`, [...(error ? [(error as Error).message] : []), ...TARGET_FORMS.map((f) => `accepted: ${f}`)]);
 }
 
 /** What to do about a simulated host file that is not there. */

@@ -271,9 +271,10 @@ function backupSaver(run: OpenRun, runDir: string): (name: string, content: stri
   return async (name, content) => {
     const dir = join(runDir, 'backups');
     const file = join(dir, name);
-    const where = run.masker.text(name) !== name ? 'its name' : run.masker.text(content) !== content ? 'its content' : null;
+    const shown = run.masker.text(name);
+    const where = shown !== name ? 'its name' : run.masker.text(content) !== content ? 'its content' : null;
     if (where) {
-      throw new StepError('SECRET_IN_FILE', `the file ${run.masker.text(name)} for the run's backups folder holds the value of a secret parameter in ${where}; it can be kept neither in clear nor masked`, {
+      throw new StepError('SECRET_IN_FILE', `the file ${shown} for the run's backups folder holds the value of a secret parameter in ${where}; it can be kept neither in clear nor masked`, {
         hint: 'nothing was written to the state directory; choose a secret value that does not occur in what the step backs up',
       });
     }

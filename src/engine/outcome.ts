@@ -3,7 +3,7 @@
  * `--json`, report.json/md, JUnit, `status` — and every exit code derive from it. A run's `status` says
  * where its saga stands; its outcome says what it did to the target, in the words an operator needs.
  */
-import { Outcome, type RunResult } from './types.js';
+import { Outcome, type Change, type RunResult } from './types.js';
 
 export { Outcome } from './types.js';
 
@@ -32,7 +32,12 @@ export const ROLLED_BACK_ON_REQUEST = 'rolled back on request';
  */
 export function changedValues(r: Pick<RunResult, 'steps'> & Partial<Pick<RunResult, 'status' | 'remaining'>>): number {
   if (r.status === 'rollback-failed') return (r.remaining ?? []).filter((c) => c.action !== 'run').length;
-  return r.steps.reduce((n, s) => n + (s.status === 'succeeded' || s.status === 'planned' ? s.changes.filter((c) => c.action !== 'run').length : 0), 0);
+  return countChanges(r, (c) => c.action !== 'run');
+}
+
+/** The changes of a run's succeeded (or planned) steps that `keep` counts. */
+function countChanges(r: Pick<RunResult, 'steps'>, keep: (c: Change) => boolean): number {
+  return r.steps.reduce((n, s) => n + (s.status === 'succeeded' || s.status === 'planned' ? s.changes.filter(keep).length : 0), 0);
 }
 
 /**
@@ -46,7 +51,7 @@ export function changedValues(r: Pick<RunResult, 'steps'> & Partial<Pick<RunResu
  * ```
  */
 export function changesMade(r: Pick<RunResult, 'steps'>): number {
-  return r.steps.reduce((n, s) => n + (s.status === 'succeeded' || s.status === 'planned' ? s.changes.length : 0), 0);
+  return countChanges(r, () => true);
 }
 
 /**

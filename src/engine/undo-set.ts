@@ -58,8 +58,10 @@ export function runUndo(state: RunState, kinds: StepKindRegistry): RegistryUndo 
 
 /** The changes a run made that are still on the target as far as its journal knows. */
 export function remainingOf(state: RunState, kinds: StepKindRegistry): Change[] {
-  const others = state.steps.flatMap((st, index) => (stepUndo(state, kinds, index) ? [] : stepChangesLeft(state, index)));
-  return [...undoChanges(runUndo(state, kinds)), ...others];
+  // Each step's undo worked out once: a kind's registryWrites reads its capture, plan and results.
+  const undos = state.steps.map((_, index) => stepUndo(state, kinds, index));
+  const others = state.steps.flatMap((_, index) => (undos[index] ? [] : stepChangesLeft(state, index)));
+  return [...undoChanges(mergeUndo(undos.flatMap((u) => u ?? []))), ...others];
 }
 
 /** An undo as changes for people: each value from its prior to what the run wrote, each created key. */

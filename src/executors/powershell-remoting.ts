@@ -19,7 +19,8 @@ import { checkKeyFile } from './ssh-key-file.js';
 import { SSH_REMOTING_MIN_MAJOR } from '../windows/facts/powershell.js';
 import { SSH_DEFAULT_PORT, winrmDefaultPort } from '../windows/default-ports.js';
 import type { Executor, HostOp, HostOpResult, RunOptions, TlsEndpoint } from './types.js';
-import { shownTarget, targetPasswordProblem } from '../util/target-password.js';
+import { refuseTargetWithPassword } from '../util/target-password.js';
+import { withoutPassword } from '../util/without-password.js';
 
 export const name = 'powershell-remoting' satisfies Executor['name'];
 
@@ -33,13 +34,12 @@ export interface RemotingTarget {
 
 /** Parses `winrm://host[:port]` and `pwsh+ssh://user@host[:port]`. */
 export function parseRemotingTarget(target: string): RemotingTarget {
-  const problem = targetPasswordProblem(target);
-  if (problem) throw new Error(`${problem.message}; ${problem.hint}`);
+  refuseTargetWithPassword(target);
   const wsman = /^winrm:\/\/(?:([^@/]+)@)?([^:/]+)(?::(\d+))?\/?$/.exec(target);
   if (wsman) return { transport: 'wsman', host: wsman[2], port: wsman[3] ? Number(wsman[3]) : 0, user: wsman[1] ?? '' };
   const ssh = /^pwsh\+ssh:\/\/([^@/]+)@([^:/]+)(?::(\d+))?\/?$/.exec(target);
   if (ssh) return { transport: 'ssh', host: ssh[2], port: ssh[3] ? Number(ssh[3]) : SSH_DEFAULT_PORT, user: ssh[1] };
-  throw new Error(`"${shownTarget(target)}" is not winrm://host[:port] or pwsh+ssh://user@host[:port]`);
+  throw new Error(`"${withoutPassword(target)}" is not winrm://host[:port] or pwsh+ssh://user@host[:port]`);
 }
 
 /**

@@ -16,7 +16,8 @@ import { agentBackendFor, bootstrapArgs, bootstrapProgramLine, type AgentBackend
 import { AgentSession, sessionExecutor } from './agent/session.js';
 import { keyMaterialError } from './ssh-key.js';
 import type { Executor } from './types.js';
-import { shownTarget, targetPasswordProblem } from '../util/target-password.js';
+import { refuseTargetWithPassword } from '../util/target-password.js';
+import { withoutPassword } from '../util/without-password.js';
 
 export const name = 'ssh' satisfies Executor['name'];
 
@@ -45,9 +46,8 @@ export interface SshExecutorOptions {
 /** Parses `ssh://user@host[:port]`. */
 export function parseSshTarget(target: string): { username: string; host: string; port: number } {
   const m = /^ssh:\/\/([^@/:]+)@(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/.exec(target);
-  const problem = targetPasswordProblem(target);
-  if (problem) throw new Error(`${problem.message}; ${problem.hint}`);
-  if (!m) throw new Error(`"${shownTarget(target)}" is not ssh://user@host[:port]`);
+  refuseTargetWithPassword(target);
+  if (!m) throw new Error(`"${withoutPassword(target)}" is not ssh://user@host[:port]`);
   return { username: decodeURIComponent(m[1]), host: m[2].replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : 22 };
 }
 

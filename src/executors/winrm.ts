@@ -18,7 +18,8 @@ import { RemoteShell } from './winrm/shell.js';
 import type { NtlmMechanism, WinrmCredentials, WinrmTransport } from './winrm/transport.js';
 import { DEFAULT_MAX_ENVELOPE_KB } from './winrm/wsman.js';
 import { winrmDefaultPort } from '../windows/default-ports.js';
-import { shownTarget, targetPasswordProblem } from '../util/target-password.js';
+import { refuseTargetWithPassword } from '../util/target-password.js';
+import { withoutPassword } from '../util/without-password.js';
 
 export const name = 'winrm' satisfies Executor['name'];
 
@@ -55,10 +56,9 @@ export interface WinrmTarget {
  * ```
  */
 export function parseWinrmTarget(target: string): WinrmTarget {
-  const problem = targetPasswordProblem(target);
-  if (problem) throw new Error(`${problem.message}; ${problem.hint}`);
+  refuseTargetWithPassword(target);
   const m = /^winrm(\+https)?:\/\/(?:([^/]+)@)?(\[[^\]]+\]|[^:/@]+)(?::(\d+))?\/?$/.exec(target);
-  if (!m) throw new Error(`"${shownTarget(target)}" is not winrm://[user@]host[:port] or winrm+https://[user@]host[:port]`);
+  if (!m) throw new Error(`"${withoutPassword(target)}" is not winrm://[user@]host[:port] or winrm+https://[user@]host[:port]`);
   // No port: WinRM's default for the scheme (`winrm.default-ports`).
   const port = m[4] ? Number(m[4]) : winrmDefaultPort(m[1] ? 'https' : 'http');
   if (port < 1 || port > 65535) throw new Error(`"${target}": the port ${port} is not between 1 and 65535`);

@@ -10,7 +10,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import * as z from '../util/zod.js';
 import { ValidationError } from '../errors.js';
 import { defaultPortOf } from '../windows/default-ports.js';
-import { shownTarget, targetPasswordProblem } from '../util/target-password.js';
+import { targetPasswordProblem } from '../util/target-password.js';
+import { withoutPassword } from '../util/without-password.js';
 
 const name = z.matching(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes and underscores');
 const paramValue = z.union([z.string(), z.number(), z.boolean()]);
@@ -127,9 +128,9 @@ export function checkInventory(doc: unknown, file: string): Inventory {
     }
     const problem = typeof h.target === 'string' ? targetPasswordProblem(h.target) : null;
     if (problem) {
-      issues.push(`${label(i)}.target: "${shownTarget(h.target as string)}" carries a password, which an inventory must not hold (it is written to every host's journal and reports): ${problem.hint}`);
+      issues.push(`${label(i)}.target: "${withoutPassword(h.target as string)}" carries a password, which an inventory must not hold (it is written to every host's journal and reports): ${problem.hint}`);
     } else if (typeof h.target === 'string' && h.target !== '' && !TARGET_FORM.test(h.target)) {
-      issues.push(`${label(i)}.target: "${shownTarget(h.target)}" is not a target form this engine knows; accepted: ${TARGET_FORMS_TEXT}`);
+      issues.push(`${label(i)}.target: "${withoutPassword(h.target)}" is not a target form this engine knows; accepted: ${TARGET_FORMS_TEXT}`);
     } else if (typeof h.target === 'string' && h.target !== '') {
       const machine = machineOf(h.target, folder);
       const first = machines.get(machine);

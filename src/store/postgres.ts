@@ -117,10 +117,28 @@ export function withConnections(store: Store): PostgresStore {
   throw new TypeError(`a PostgreSQL store opened by postgresStore() is needed here, not a ${store.kind} store (${store.location})`);
 }
 
+/** The socket errors and SQLSTATEs that mean a lost connection (besides class 08), each in words. */
+const CONNECTION_LOSS: Record<string, string> = {
+  ECONNREFUSED: 'the server refused the connection',
+  ECONNRESET: 'the connection was reset',
+  EPIPE: 'the connection was closed',
+  ETIMEDOUT: 'the connection timed out',
+  ENOTCONN: 'the connection was closed',
+  EHOSTUNREACH: 'the server\'s host cannot be reached',
+  ENETUNREACH: 'the server\'s network cannot be reached',
+  ENETDOWN: 'the network is down',
+  EHOSTDOWN: 'the server\'s host is down',
+  EAI_AGAIN: 'the server\'s name could not be resolved now',
+  '57P01': 'the server ended the session',
+  '57P02': 'the server ended the session (it crashed)',
+  '57P03': 'the server does not take connections now',
+  '53300': 'the server has too many connections',
+};
+
 /** SQLSTATE classes and socket errors that mean "the server is not there right now": retried. */
 export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: string })?.code ?? '';
-  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EHOSTDOWN', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300'].includes(code)) return true;
+  if (Object.hasOwn(CONNECTION_LOSS, code)) return true;
   if (code.startsWith('08')) return true;
   const message = (error as Error)?.message ?? '';
   return /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect|Query read timeout|not queryable/i.test(message);
@@ -137,23 +155,7 @@ export function isConnectionError(error: unknown): boolean {
  */
 export function connectionLoss(error: unknown): string {
   const code = (error as { code?: string })?.code ?? '';
-  const meaning: Record<string, string> = {
-    ECONNREFUSED: 'the server refused the connection',
-    ECONNRESET: 'the connection was reset',
-    EPIPE: 'the connection was closed',
-    ETIMEDOUT: 'the connection timed out',
-    ENOTCONN: 'the connection was closed',
-    EHOSTUNREACH: 'the server\'s host cannot be reached',
-    ENETUNREACH: 'the server\'s network cannot be reached',
-    ENETDOWN: 'the network is down',
-    EHOSTDOWN: 'the server\'s host is down',
-    EAI_AGAIN: 'the server\'s name could not be resolved now',
-    '57P01': 'the server ended the session',
-    '57P02': 'the server ended the session (it crashed)',
-    '57P03': 'the server does not take connections now',
-    '53300': 'the server has too many connections',
-  };
-  if (meaning[code]) return `${code}: ${meaning[code]}`;
+  if (Object.hasOwn(CONNECTION_LOSS, code)) return `${code}: ${CONNECTION_LOSS[code]}`;
   if (code.startsWith('08')) return `${code}: the connection failed`;
   const message = (error as Error)?.message ?? '';
   if (/timeout/i.test(message)) return 'timeout: the server did not answer in time';

@@ -77,9 +77,10 @@ export async function makeFolder(dir: string, refuse: FolderRefusal = asItIs, o:
 
 /**
  * Makes `dir` inside a folder already made or checked (a run's folder under the state directory, its
- * `backups/`): one mkdir, a folder already there taken as it is — the per-run path of a fleet of
- * thousands makes no walk, statfs or access check. Anything else (a parent missing, a file in the
- * way) goes to {@link makeFolder}, which makes what is missing or says why it cannot.
+ * `backups/`): one mkdir, whatever is already there taken as it is (a file in the way fails the
+ * write into it, with its own error) — the per-run path of a fleet of thousands makes no walk, statfs
+ * or access check. Any other failure (a parent missing) goes to {@link makeFolder}, which makes what
+ * is missing or says why it cannot.
  *
  * @example
  * ```ts

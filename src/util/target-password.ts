@@ -5,7 +5,7 @@
  * command line is readable by every user of the machine, so the password is never taken from it;
  * the refusal shows the target with the password as `***`.
  */
-import { withoutPassword } from './without-password.js';
+import { userInfoSpans, withoutPassword } from './without-password.js';
 
 /**
  * Whether a target's user-info holds a `:` (a password, even an empty one): whatever stands between
@@ -18,11 +18,7 @@ import { withoutPassword } from './without-password.js';
  * ```
  */
 export function targetHasPassword(target: string): boolean {
-  const scheme = target.indexOf('://');
-  if (scheme < 0) return false;
-  const at = target.lastIndexOf('@');
-  const colon = target.indexOf(':', scheme + 3);
-  return at > scheme && colon >= 0 && colon < at;
+  return target.includes('://') && userInfoSpans(target).length > 0;
 }
 
 /**
@@ -56,13 +52,15 @@ export function targetPasswordProblem(target: string): { message: string; hint: 
 }
 
 /**
- * The target as it may be shown: any password in it as `***` (for a target that does not parse).
+ * Throws the refusal of a target carrying a password (an executor's parser: the CLI and inventories
+ * refuse it before, with their own error classes).
  *
  * @example
  * ```ts
- * shownTarget('ssh://u:pw@h:x'); // 'ssh://u:***@h:x'
+ * refuseTargetWithPassword('winrm://admin@orch01'); // nothing: no password
  * ```
  */
-export function shownTarget(target: string): string {
-  return withoutPassword(target);
+export function refuseTargetWithPassword(target: string): void {
+  const problem = targetPasswordProblem(target);
+  if (problem) throw new Error(`${problem.message}; ${problem.hint}`);
 }

@@ -59,8 +59,13 @@ function parameterSpans(text: string): Span[] {
 /**
  * The user-info's password: whatever stands between the first `:` after the scheme and the last `@`
  * (a password may itself hold `:`, `/` or `@`).
+ *
+ * @example
+ * ```ts
+ * userInfoSpans('winrm://admin:pw@orch01'); // [[14, 16]]
+ * ```
  */
-function userInfoSpans(text: string): Span[] {
+export function userInfoSpans(text: string): Span[] {
   const scheme = text.indexOf('://');
   const start = scheme < 0 ? 0 : scheme + 3;
   const at = text.lastIndexOf('@');

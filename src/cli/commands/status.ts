@@ -191,11 +191,16 @@ async function fleetsOf(where: Where, runs: RunSummary[]): Promise<{ fleetId: st
 async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {
   // Level by level (a recursive mkdir never returns on /proc); a full disk names the file (exit 2).
   await makeFolder(dir, reportsFolderRefusal(dir));
+  const made = new Set([resolve(dir)]);
   for (const [name, content] of Object.entries(files)) {
     const file = resolve(dir, name);
     // Names come from the store: none may leave the folder.
     if (!file.startsWith(`${resolve(dir)}/`)) continue;
-    await makeFolder(dirname(file), reportsFolderRefusal(dir), { named: true });
+    // Each folder checked and made once (its backups/ holds many files).
+    if (!made.has(dirname(file))) {
+      await makeFolder(dirname(file), reportsFolderRefusal(dir), { named: true });
+      made.add(dirname(file));
+    }
     await writeFileAtomic(file, content);
   }
   process.stderr.write(`files written to ${join(resolve(dir), '')}\n`);
