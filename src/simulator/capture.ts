@@ -7,6 +7,7 @@
 import { configuredTls13, freshRuntime, physicalPath, type SimHostState, type SimService } from './model.js';
 import { ORCHESTRATOR_SERVICES } from '../windows/facts/orchestrator.js';
 import { DOTNET35_INSTALLED } from '../windows/facts/dotnet.js';
+import { escapeRegExp } from '../util/escape-regexp.js';
 import { WRITE_OPS, resultOf, type Executor, type HostOp, type HostOpResult, type RegistryView } from '../executors/types.js';
 
 /** A registry key to capture: its values, and with `depth` its subkeys that many levels down. */
@@ -187,9 +188,12 @@ export function maskHost(host: SimHostState, names: readonly string[]): SimHostS
     if (!DEFAULT_INSTANCE_NAMES.has(plain.toUpperCase()) && !renames.has(i.name)) renames.set(i.name, `INSTANCE${++n}`);
   }
   const masked: SimHostState = { ...structuredClone(host), name: 'host', sqlInstances: host.sqlInstances.map((i) => ({ ...i, name: renames.get(i.name) ?? i.name })) };
-  const escaped = [...names, ...renames.keys()].filter(Boolean).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  if (escaped.length === 0) return masked;
-  const pattern = new RegExp(escaped.join('|'), 'gi');
-  const replaced = JSON.stringify(masked, (_key, value: unknown) => (typeof value === 'string' ? value.replace(pattern, (m) => renames.get(m) ?? 'host') : value));
+  // Longest first, so that a name is not cut short by another it begins with (ORCH01 before ORCH);
+  // matched in any case, and an instance's new name found whatever case the text writes it in.
+  const texts = [...names, ...renames.keys()].filter(Boolean).sort((a, b) => b.length - a.length);
+  if (texts.length === 0) return masked;
+  const renamed = new Map([...renames].map(([from, to]) => [from.toLowerCase(), to]));
+  const pattern = new RegExp(texts.map(escapeRegExp).join('|'), 'gi');
+  const replaced = JSON.stringify(masked, (_key, value: unknown) => (typeof value === 'string' ? value.replace(pattern, (m) => renamed.get(m.toLowerCase()) ?? 'host') : value));
   return JSON.parse(replaced) as SimHostState;
 }

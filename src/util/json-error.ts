@@ -10,16 +10,19 @@ function namedPosition(message: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** The offset where `JSON.parse` fails on `text`, or null when it parses or only ends too early. */
-function faultAt(text: string): number | null {
+/**
+ * Where `JSON.parse` fails on `text`: `'json'` when it parses, `'end'` when it only ends too early, or
+ * the offset of a fault within it.
+ */
+function faultAt(text: string): number | 'json' | 'end' {
   try {
     JSON.parse(text);
-    return null;
+    return 'json';
   } catch (e) {
     const message = (e as Error).message;
-    if (/Unexpected end of JSON input/.test(message)) return null;
+    if (/Unexpected end of JSON input/.test(message)) return 'end';
     const at = namedPosition(message);
-    if (at !== null && at >= text.length) return null;
+    if (at !== null && at >= text.length) return 'end';
     // Without a position (`Unexpected token …`), the fault is within the text.
     return at ?? text.length - 1;
   }
@@ -37,14 +40,8 @@ function faultAt(text: string): number | null {
  */
 export function jsonFaultWhere(text: string): string | null {
   const whole = faultAt(text);
-  if (whole === null) {
-    try {
-      JSON.parse(text);
-      return null;
-    } catch {
-      return 'its end';
-    }
-  }
+  if (whole === 'json') return null;
+  if (whole === 'end') return 'its end';
   // The shortest prefix that fails within itself ends just past the fault: every shorter one is a
   // prefix of JSON as far as it goes (it only ends too early). V8 names no position for an unexpected
   // token, so the offset is found by halving.
@@ -52,7 +49,7 @@ export function jsonFaultWhere(text: string): string | null {
   let high = whole + 1;
   while (low < high) {
     const mid = (low + high) >> 1;
-    if (faultAt(text.slice(0, mid + 1)) !== null) high = mid;
+    if (typeof faultAt(text.slice(0, mid + 1)) === 'number') high = mid;
     else low = mid + 1;
   }
   const before = text.slice(0, low);

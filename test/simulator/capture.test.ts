@@ -103,7 +103,7 @@ test('--mask: the document\'s name, named SQL instances and the target\'s host a
   assert.equal(namesInTarget('sim:/tmp/host.json'), []);
   const file = await makeHost('server-2016', (h) => {
     h.sqlInstances = [{ name: 'ORCH01\\ORCHDB', version: '13.2.5026.0' }, { name: 'MSSQLSERVER', version: '13.2.5026.0' }];
-    h.registry['SOFTWARE\\runbook-engine'] = { RestartOwed: { type: 'REG_SZ', data: 'owed by run of orch01.contoso.com for ADMIN' } };
+    h.registry['SOFTWARE\\runbook-engine'] = { RestartOwed: { type: 'REG_SZ', data: 'owed by run of orch01.contoso.com for ADMIN' }, Instance: { type: 'REG_SZ', data: 'orch01\\orchdb' } };
   });
   const executor = await createSimulatedExecutor(file);
   const host = await captureHost(executor, { name: 'orch01' });
@@ -112,6 +112,9 @@ test('--mask: the document\'s name, named SQL instances and the target\'s host a
   assert.is(masked.name, 'host');
   assert.equal(masked.sqlInstances.map((i) => i.name), ['INSTANCE1', 'MSSQLSERVER']);
   assert.is(masked.registry['SOFTWARE\\runbook-engine'].RestartOwed.data, 'owed by run of host for host');
+  // The instance's whole name, in another case than the host's list gives it, is the instance's new name
+  // — not the host's name with the instance's left after it.
+  assert.is(masked.registry['SOFTWARE\\runbook-engine'].Instance.data, 'INSTANCE1');
   assert.not.match(JSON.stringify(masked), /orch01|admin/i);
   assert.equal(masked.registry['SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL'], host.registry['SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL']);
 });
