@@ -238,3 +238,10 @@ export function thirtyTwoBit(host: SimHostState): void {
   host.registry['SOFTWARE\\Microsoft\\.NETFramework'].InstallRoot = { type: 'REG_SZ', data: 'C:\\Windows\\Microsoft.NET\\Framework\\' };
   host.dotnet35.file = 'C:\\Windows\\Microsoft.NET\\Framework\\v2.0.50727\\System.dll';
 }
+
+/** An `undo.reg` as text: UTF-16LE after its byte order mark (fails when the file is not so). */
+export async function readRegFile(file: string): Promise<string> {
+  const bytes = await readFile(file);
+  if (bytes[0] !== 0xff || bytes[1] !== 0xfe) throw new Error(`${file} does not begin with the UTF-16LE byte order mark`);
+  return bytes.subarray(2).toString('utf16le');
+}

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { isEmptyUndo, renderUndoPowerShell, renderUndoReg, type UndoValue } from '../windows/undo-files.js';
+import { encodeRegFile } from '../windows/reg-file.js';
 import { runUndo } from './undo-set.js';
 import type { JournalRecord } from './run-store.js';
 import type { StepKindRegistry } from './kinds.js';
@@ -26,6 +27,9 @@ const NOTHING_LEFT = new Set(['planned', 'rolled-back', 'cancelled', 'unreachabl
  * there the journal holds it masked, or (a form the mask does not change in the journal, such as a
  * DWORD whose number is the secret) the run's `secrets` show it; it is left out (`wroteWithheld`).
  * `undo.reg` holds only the values before the run.
+ *
+ * The title names the target as given (a `sim:` file name may hold any character): both renderers
+ * escape what a comment line cannot carry.
  */
 export async function writeUndoFiles(
   result: RunResult,
@@ -40,7 +44,8 @@ export async function writeUndoFiles(
   const title = `run ${result.runId} (${result.runbook}) on ${result.target}, ${result.status}`;
   const reg = join(runDir, 'undo.reg');
   const powershell = join(runDir, 'undo.ps1');
-  await writeFileAtomic(reg, renderUndoReg(undo, title));
+  // UTF-16LE with its byte order mark, as Registry Editor writes a .reg file (reg-file.ts).
+  await writeFileAtomic(reg, encodeRegFile(renderUndoReg(undo, title)));
   const masker = createMasker(secrets);
   const withhold = (v: UndoValue) => {
     const wrote = JSON.stringify(v.wrote);

@@ -11,6 +11,7 @@ import type { Json } from '../engine/types.js';
 import * as z from '../util/zod.js';
 import { applyWrites, observe, pendingWrites, registryPlan, satisfies, verifyWrites, writtenValues, type ObservedValue } from './registry/values.js';
 import { leftByStep, restorePriors } from './registry/restore.js';
+import { refusedRegistryName } from '../windows/registry.js';
 
 /** The outputs every registry step publishes. */
 export const registryStepOutputs = z.object({
@@ -81,6 +82,12 @@ export function defineRegistryStep<P>(options: RegistryStepOptions<P>): StepKind
     },
     async plan(args) {
       const { writes, observed } = args.observed;
+      // A name Windows has no key for (or that would write another value) is refused before any change:
+      // it could only be a mistake, or an attempt to break the undo files an operator runs.
+      for (const w of writes) {
+        const why = refusedRegistryName(w.key, w.name);
+        if (why) throw new StepError('PARAMETER_REFUSED', `step ${args.rt.stepId} would write a registry value it cannot: ${why}`, { hint: 'fix the key path or value name the step writes' });
+      }
       const plan = registryPlan(writes, observed, options.what);
       const pending = writes.flatMap((w, i) => (satisfies(w, observed[i].value) ? [] : [i]));
       const extra = options.publish ? await options.publish(args) : {};

@@ -64,7 +64,7 @@ function faultFor(file: string): void {
 }
 
 /** A failed write leaves no temporary file behind (on a full disk it would hold the space a retry needs). */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
+export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
   const tmp = tempFor(file);
   try {
     const handle = await open(tmp, 'w');

@@ -5,11 +5,62 @@
  * deleted key as `[-HKEY_LOCAL_MACHINE\…]`. A REG_SZ is a quoted string on one line, which has no escape
  * for a line break: one that holds a line break (or a NUL) is written as `hex(1):`, its UTF-16LE bytes
  * with the terminating NUL, which `reg import` reads back as the same REG_SZ.
+ *
+ * A line is one entry, and nothing in a key's `[…]` or a value's quoted name escapes a line break, a
+ * NUL or (in a key path) the `]` that closes it: a key or value name holding one cannot be written
+ * here at all ({@link regKeyCarried}, {@link regNameCarried}), and the file's comments have them
+ * escaped ({@link regComment}). The file is UTF-16LE with its byte order mark ({@link encodeRegFile}).
  */
 import type { RegistryValue } from './registry.js';
+import { REG_FILE_ENCODING } from './facts/registry.js';
 
 /** The first line of every `.reg` file. */
 export const REG_HEADER = 'Windows Registry Editor Version 5.00';
+
+/**
+ * Characters a `.reg` line cannot carry as they are: C0 and C1 controls (CR, LF and NUL among them),
+ * and the Unicode line and paragraph separators, which an editor shows as line breaks.
+ */
+const UNCARRIED = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** True when a key path can be written between `[HKEY_LOCAL_MACHINE\` and `]`: no line break, NUL, control or `]`. */
+export function regKeyCarried(path: string): boolean {
+  return !UNCARRIED.test(path) && !path.includes(']');
+}
+
+/** True when a value name can be written quoted on its line (its `\` and `"` escaped): no line break, NUL or control. */
+export function regNameCarried(name: string): boolean {
+  return !UNCARRIED.test(name);
+}
+
+/**
+ * A comment line: `; ` and the text with every character a line cannot carry as `\uXXXX`, so that
+ * nothing in it (a target's name, a key path) ends the comment and starts an entry.
+ *
+ * @example
+ * ```ts
+ * regComment('run r1 on sim:/tmp/x\r\n[-HKEY_LOCAL_MACHINE\\SOFTWARE]'); // '; run r1 on sim:/tmp/x\u000d\u000a[-HKEY_LOCAL_MACHINE\SOFTWARE]'
+ * ```
+ */
+export function regComment(text: string): string {
+  return `; ${escapeUncarried(text, UNCARRIED)}`;
+}
+
+/** Each character of `text` that `pattern` matches as `\uXXXX` (a backslash before `u` stays as it is: comments are for people). */
+export function escapeUncarried(text: string, pattern: RegExp): string {
+  const global = new RegExp(pattern.source, 'g');
+  return text.replace(global, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * A `.reg` file's bytes: UTF-16LE after its byte order mark, as Registry Editor exports one (the fact
+ * `registry.reg-file-encoding`), so that `reg import` reads every name and string as written, whatever
+ * the machine's code page.
+ */
+export function encodeRegFile(text: string): Buffer {
+  if (REG_FILE_ENCODING.value !== 'utf-16le-bom') throw new Error(`no writer for .reg files in ${REG_FILE_ENCODING.value}`);
+  return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+}
 
 function quote(text: string): string {
   return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
@@ -22,7 +73,7 @@ export function regLine(name: string, value: RegistryValue): string {
     case 'REG_DWORD':
       return `${quoted}=dword:${(value.data >>> 0).toString(16).padStart(8, '0')}`;
     case 'REG_SZ':
-      return /[\r\n\0]/.test(value.data) ? `${quoted}=hex(1):${utf16Hex(`${value.data}\0`)}` : `${quoted}=${quote(value.data)}`;
+      return UNCARRIED.test(value.data) ? `${quoted}=hex(1):${utf16Hex(`${value.data}\0`)}` : `${quoted}=${quote(value.data)}`;
     case 'REG_QWORD': {
       const hex = BigInt(value.data).toString(16).padStart(16, '0');
       return `${quoted}=hex(b):${hex.match(/../g)!.reverse().join(',')}`;

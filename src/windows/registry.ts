@@ -3,6 +3,7 @@
  * wants at a location. The executor contract (`executors/types.ts`) and the step kinds take these types
  * from here; nothing here imports the rest of the project.
  */
+import { KEY_NAME_CHARACTERS } from './facts/registry.js';
 
 /** Registry view: `64` is the native view of a 64-bit OS, `32` the WOW64 view (Wow6432Node). */
 export type RegistryView = '64' | '32';
@@ -51,3 +52,30 @@ export type ProtocolName = 'SSL 2.0' | 'SSL 3.0' | 'TLS 1.0' | 'TLS 1.1' | 'TLS 
 export type ProtocolSide = 'Client' | 'Server';
 /** Which protocols the SCHANNEL provider uses, per side; null where Windows' own default applies. */
 export type ProtocolMap = Record<ProtocolName, Record<ProtocolSide, boolean | null>>;
+
+/**
+ * Why a registry location cannot be written, or null when it can. A key path is refused when one of
+ * its key names holds a character that is not printable (a C0 or C1 control: CR, LF, NUL, …): Windows
+ * names keys with printable characters only (the fact `registry.key-name-characters`), and every other
+ * printable character, `]` among them, is allowed. A value name may hold any character, but not a NUL:
+ * the Win32 registry calls the agent reaches through .NET take names as NUL-terminated strings, so the
+ * name written would be cut at it — another value than the one planned.
+ *
+ * @example
+ * ```ts
+ * refusedRegistryName('SOFTWARE\\Contoso]x', 'Port'); // null: ] is printable
+ * refusedRegistryName('SOFTWARE\\A\r\n[-HKEY_LOCAL_MACHINE\\SOFTWARE\\B', 'Port'); // 'key path … holds U+000D, …'
+ * ```
+ */
+export function refusedRegistryName(key: string, name: string): string | null {
+  const control = /[\u0000-\u001f\u007f-\u009f]/.exec(key);
+  if (control && KEY_NAME_CHARACTERS.value.printableOnly) {
+    return `key path ${JSON.stringify(key)} holds ${codePoint(control[0])}, which no Windows key name can: a key name is one or more printable characters other than the backslash`;
+  }
+  if (name.includes('\0')) return `value name ${JSON.stringify(name)} holds a NUL, which the registry calls end the name at: another value would be written`;
+  return null;
+}
+
+function codePoint(c: string): string {
+  return `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+}

@@ -10,7 +10,7 @@
  * on the 64-bit Windows that Orchestrator runs on (Windows Server 2008 R2 and later are 64-bit only).
  */
 import type { RegistryValue, RegistryView } from './registry.js';
-import { REG_HEADER, regDeleteLine, regLine } from './reg-file.js';
+import { REG_HEADER, escapeUncarried, regComment, regDeleteLine, regKeyCarried, regLine, regNameCarried } from './reg-file.js';
 
 /** The state of one registry value before a run, as its step captured it. */
 export type RegistryPrior = {
@@ -139,6 +139,11 @@ function byCodeUnit(a: string, b: string): number {
  * keys the run created are therefore not deleted here but listed in comments (their values are deleted,
  * so they are left empty); `undo.ps1` deletes them when empty.
  *
+ * A value whose key path or name a `.reg` line cannot carry (a line break, a NUL or another control
+ * character; a `]` in the key path) is left out: a comment names it, escaped, as only in `undo.ps1`,
+ * which carries every name as JSON data. Every comment has such characters escaped (`regComment`), the
+ * title (which holds the target's name) among them. The text is UTF-16LE on disk (`encodeRegFile`).
+ *
  * @example
  * ```ts
  * renderUndoReg({ values: [{ view: '64', key: 'SOFTWARE\\X', name: 'A', keyExists: true, existingAncestor: 'SOFTWARE\\X', value: null, wrote: { type: 'REG_DWORD', data: 1 } }], keys: [] }, 'run r1');
@@ -148,21 +153,34 @@ export function renderUndoReg(undo: RegistryUndo, title: string): string {
   const lines = [
     REG_HEADER,
     '',
-    `; ${title}`,
+    regComment(title),
     '; Restores the values the run changed and deletes the values it created.',
     '; A value marked "may have been written" was sent without an answer in the journal: restoring it is harmless.',
     '',
   ];
   const byKey = new Map<string, string[]>();
+  const leftOut: string[] = [];
   for (const v of undo.values) {
     const key = physicalKey(v.view, v.key);
+    if (!regKeyCarried(key) || !regNameCarried(v.name)) {
+      leftOut.push(regComment(`  HKEY_LOCAL_MACHINE\\${key} ${JSON.stringify(v.name)}${v.maybe ? ' (may have been written)' : ''}`));
+      continue;
+    }
     const entry = byKey.get(key) ?? [];
-    if (v.maybe) entry.push(`; ${JSON.stringify(v.name)} may have been written`);
+    if (v.maybe) entry.push(regComment(`${JSON.stringify(v.name)} may have been written`));
     entry.push(v.value ? regLine(v.name, v.value) : regDeleteLine(v.name));
     byKey.set(key, entry);
   }
   for (const [key, entries] of [...byKey].sort(([a], [b]) => byCodeUnit(a, b))) {
     lines.push(`[HKEY_LOCAL_MACHINE\\${key}]`, ...entries, '');
+  }
+  if (leftOut.length > 0) {
+    lines.push(
+      '; Values left out of this file: their key path or name holds a character a .reg line cannot carry (a line',
+      '; break, NUL or other control character, or a ] in the key path), shown here as \\uXXXX. Only undo.ps1 restores them:',
+      ...leftOut,
+      '',
+    );
   }
   if (undo.keys.length > 0) {
     lines.push(
@@ -170,7 +188,7 @@ export function renderUndoReg(undo: RegistryUndo, title: string): string {
       '; deleting one would delete whatever was added to it since the run: they are left in place.',
       '; undo.ps1 deletes each one that is empty; or delete them by hand once you have checked they are empty:',
     );
-    for (const k of undo.keys) lines.push(`;   HKEY_LOCAL_MACHINE\\${physicalKey(k.view, k.key)}${k.maybe ? ' (may have been created)' : ''}`);
+    for (const k of undo.keys) lines.push(regComment(`  HKEY_LOCAL_MACHINE\\${physicalKey(k.view, k.key)}${k.maybe ? ' (may have been created)' : ''}`));
     lines.push('');
   }
   return lines.join('\r\n');
@@ -201,6 +219,44 @@ export const UNDO_DATA_FUNCTION = [
   '}',
 ];
 
+/**
+ * The PowerShell functions of `undo.ps1` that read its data, every string as it was written: Windows
+ * PowerShell 5.1's `ConvertFrom-Json` keeps an ISO-date-looking string a string, PowerShell 6 to 7.4
+ * turn it into a DateTime (and 7.5 unless told `-DateKind String`), so that a value named or holding
+ * `2024-05-01T10:00:00Z` would be restored as `05/01/2024 10:00:00`. From 6 on the data is read with
+ * Newtonsoft.Json, date parsing off, into the objects `ConvertFrom-Json` gives (the program reads
+ * `$data.values`, which on a dictionary would be its Values collection). Exported for the tests.
+ */
+export const UNDO_READ_FUNCTION = [
+  'function ConvertFrom-UndoToken($token) {',
+  '  if ($token -is [Newtonsoft.Json.Linq.JObject]) {',
+  '    $h = [ordered]@{}',
+  '    foreach ($p in $token.Properties()) { $h[$p.Name] = ConvertFrom-UndoToken $p.Value }',
+  '    return [pscustomobject]$h',
+  '  }',
+  '  if ($token -is [Newtonsoft.Json.Linq.JArray]) {',
+  '    $list = New-Object System.Collections.ArrayList',
+  '    foreach ($item in $token.Children()) { [void]$list.Add((ConvertFrom-UndoToken $item)) }',
+  '    return ,($list.ToArray())',
+  '  }',
+  '  return $token.Value',
+  '}',
+  'function Read-UndoJson([string]$text) {',
+  '  if ($PSVersionTable.PSVersion.Major -lt 6) { return (ConvertFrom-Json -InputObject $text) }',
+  '  $reader = New-Object Newtonsoft.Json.JsonTextReader (New-Object System.IO.StringReader $text)',
+  '  $reader.DateParseHandling = [Newtonsoft.Json.DateParseHandling]::None',
+  '  return (ConvertFrom-UndoToken ([Newtonsoft.Json.Linq.JToken]::ReadFrom($reader)))',
+  '}',
+];
+
+/** Every character but printable ASCII: escaped in `undo.ps1`'s comments. */
+const NOT_PRINTABLE_ASCII = /[^\u0020-\u007e]/;
+
+/** JSON with every character past ASCII as `\uXXXX` (JSON.stringify already escapes the controls below 0x20). */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** What {@link renderUndoPowerShell} is told besides the undo. */
 export interface UndoPowerShellOptions {
   /**
@@ -219,6 +275,14 @@ export interface UndoPowerShellOptions {
  * created key is deleted only when it is empty once the values are back (no value, no subkey): what
  * someone added to it since the run stays, as `runbook rollback` leaves it.
  *
+ * The file is pure ASCII, for Windows PowerShell 5.1 reads a script without a byte order mark in the
+ * ANSI code page (the fact `powershell.script-without-bom-is-ansi`): every other character of the data
+ * is a JSON `\uXXXX` escape, and the comments (the title holds the target's name) have every character
+ * but printable ASCII so escaped, so that no line break in them starts a line of code. The program
+ * reads the data as it was written: PowerShell 6 and later read an ISO-date-looking string with
+ * `ConvertFrom-Json` as a DateTime, so there it is read with the Newtonsoft.Json that PowerShell ships,
+ * its date parsing off (as the agent reads its requests); Windows PowerShell 5.1 keeps such strings.
+ *
  * @example
  * ```ts
  * const wrote: UndoValue = { view: '64', key: 'SOFTWARE\\X', name: 'A', keyExists: true, existingAncestor: 'SOFTWARE\\X', value: null, wrote: { type: 'REG_DWORD', data: 1 } };
@@ -227,7 +291,7 @@ export interface UndoPowerShellOptions {
  * ```
  */
 export function renderUndoPowerShell(undo: RegistryUndo, title: string, options: UndoPowerShellOptions = {}): string {
-  const lines = (items: readonly unknown[]) => items.map((item, i) => `    ${JSON.stringify(item)}${i < items.length - 1 ? ',' : ''}`);
+  const lines = (items: readonly unknown[]) => items.map((item, i) => `    ${asciiJson(item)}${i < items.length - 1 ? ',' : ''}`);
   const withheld = undo.values.map((v) => options.withhold?.(v) ?? false);
   // What the program reads: the prior of each value (`wrote` is for people reading the file).
   const values = undo.values.map((v, i) => ({
@@ -240,7 +304,7 @@ export function renderUndoPowerShell(undo: RegistryUndo, title: string, options:
   }));
   const data = ['{', '  "values": [', ...lines(values), '  ],', '  "createdKeys": [', ...lines(undo.keys), '  ]', '}'];
   return [
-    `# ${title}`,
+    `# ${escapeUncarried(title, NOT_PRINTABLE_ASCII)}`,
     '# Restores the values the run changed, deletes the values it created, then deletes the keys it created',
     '# that are empty. Run elevated:',
     '#   powershell -ExecutionPolicy Bypass -File undo.ps1',
@@ -249,9 +313,11 @@ export function renderUndoPowerShell(undo: RegistryUndo, title: string, options:
     ...(withheld.includes(true) ? ['# "wroteWithheld": what the run wrote there held the value of a secret parameter, so it is left out of this', '# file; the value is restored all the same.'] : []),
     '# "createdKeys": keys the run created, deepest first, each deleted only when it holds no value and no subkey.',
     '$ErrorActionPreference = "Stop"',
-    "$data = @'",
+    "$json = @'",
     ...data,
-    "'@ | ConvertFrom-Json",
+    "'@",
+    ...UNDO_READ_FUNCTION,
+    '$data = Read-UndoJson $json',
     'function Open-View([string]$view) {',
     '  $v = [Microsoft.Win32.RegistryView]::Registry64',
     '  if ($view -eq "32") { $v = [Microsoft.Win32.RegistryView]::Registry32 }',

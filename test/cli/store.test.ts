@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { hostOf, makeHost, registryText, tempDir } from '../helpers.js';
+import { hostOf, makeHost, readRegFile, registryText, tempDir } from '../helpers.js';
 import { cli } from './run-cli.js';
 import { startPostgres, type TestPostgres } from '../postgres.js';
 
@@ -71,7 +71,7 @@ test('run, status, plan, kill + resume, rollback and reports on a PostgreSQL sto
   const reported = await cli(['status', runId, '--reports', out, ...on]);
   assert.is(reported.code, 0, reported.stderr);
   assert.match(await readFile(join(out, 'report.md'), 'utf8'), /orchestrator-tls12/);
-  assert.ok((await readFile(join(out, 'undo.reg'), 'utf8')).length > 0);
+  assert.ok((await readRegFile(join(out, 'undo.reg'))).length > 0);
 });
 
 test('a fleet driven by the command itself on a PostgreSQL store: waves, status matrix, reports, rollback', async () => {

@@ -23,7 +23,7 @@ import {
   type RunbookDefinition,
   type RunStartEvent,
 } from '../../src/index.js';
-import { FAST, hostOf, kinds, makeHost, newRunner, registryText, runToEnd, tempDir } from '../helpers.js';
+import { FAST, hostOf, kinds, makeHost, newRunner, readRegFile, registryText, runToEnd, tempDir } from '../helpers.js';
 
 const SCH = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
 
@@ -199,7 +199,7 @@ test('a host that never comes back: the saga stops within its budget and says ex
   assert.is(values.length, 27);
   assert.equal(values.filter((c) => c.maybe).map((c) => c.field), ['RestartOwed']);
   assert.is(result.remaining!.filter((c) => c.field === "(key)").length, 16);
-  const reg = await readFile(result.undoFiles!.reg, 'utf8');
+  const reg = await readRegFile(result.undoFiles!.reg);
   assert.match(reg, /^Windows Registry Editor Version 5\.00\r\n/);
   assert.match(reg, /\[HKEY_LOCAL_MACHINE\\SOFTWARE\\Wow6432Node\\Microsoft\\\.NETFramework\\v4\.0\.30319\]\r\n"SchUseStrongCrypto"=-\r\n"SystemDefaultTlsVersions"=-/);
   // No key's whole tree is deleted ([-…] would take what others added since): the created keys are

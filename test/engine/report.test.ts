@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { handshakeRows, renderReportMarkdown } from '../../src/engine/report.js';
 import { Runner, StepKindRegistry, createSimulatedExecutor, defineRegistryStep, defineStepKind, validateRunbook, type RunbookDefinition } from '../../src/index.js';
 import * as z from '../../src/util/zod.js';
-import { makeHost, restartRefused, runToEnd, tempDir } from '../helpers.js';
+import { makeHost, readRegFile, restartRefused, runToEnd, tempDir } from '../helpers.js';
 
 test('a succeeded run: report.json is the result, report.md shows every step with its changes', async () => {
   const { result, runner } = await runToEnd(await makeHost('server-2016'));
@@ -94,7 +94,7 @@ test('the undo files of a run that wrote secrets to the registry hold neither se
     const result = await runner.start(validateRunbook(runbook, registry, 'inline'), { executor: await createSimulatedExecutor(await makeHost('server-2016')) }).result;
     assert.is(result.status, 'succeeded', result.reason);
     const script = await readFile(result.undoFiles!.powershell, 'utf8');
-    const reg = await readFile(result.undoFiles!.reg, 'utf8');
+    const reg = await readRegFile(result.undoFiles!.reg);
     for (const text of [script, reg]) {
       for (const form of [TOKEN, PIN, 'Password=', (Number(PIN)).toString(16)]) assert.not.ok(text.includes(form), `an undo file holds ${form}`);
     }

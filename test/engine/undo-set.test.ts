@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSimulatedExecutor, loadRunbook, writeHost, type SimHostState } from '../../src/index.js';
 import { VirtualClock } from '../../src/util/clock.js';
-import { FAST, hostOf, kinds, makeHost, newRunner, registryText, runToEnd, tempDir } from '../helpers.js';
+import { FAST, hostOf, kinds, makeHost, newRunner, readRegFile, registryText, runToEnd, tempDir } from '../helpers.js';
 
 const SCH = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
 
@@ -74,7 +74,7 @@ test('a rollback that failed on every key deletion lists exactly the keys left, 
   const data = await undoData(result.undoFiles!.powershell);
   assert.equal(data.values.map((v) => [v.key, v.name, v.value, v.maybe]), [['SOFTWARE\\runbook-engine', 'RestartOwed', null, true]]);
   assert.equal(data.createdKeys.map((k) => k.key).sort(), diff.keysAdded);
-  const reg = await readFile(result.undoFiles!.reg, 'utf8');
+  const reg = await readRegFile(result.undoFiles!.reg);
   assert.equal(reg.split('\r\n').filter((l) => l.startsWith('"')), ['"RestartOwed"=-']);
   assert.not.match(reg, /\[-HKEY/);
   // The status shows the same as the report (recorded with the run's end).
@@ -104,7 +104,7 @@ test("a succeeded run's undo files hold exactly the values it changed, not those
   assert.equal(data.createdKeys.map((k) => k.key).sort(), diff.keysAdded);
   assert.ok(data.values.every((v) => !v.maybe));
   // SSL 2.0\Client DisabledByDefault was 1 before the run: the undo would overwrite a later change of it.
-  const reg = await readFile(result.undoFiles!.reg, 'utf8');
+  const reg = await readRegFile(result.undoFiles!.reg);
   const client = reg.split('\r\n\r\n').find((block) => block.startsWith(`[HKEY_LOCAL_MACHINE\\${SCH}\\SSL 2.0\\Client]`));
   assert.equal(client?.split('\r\n'), [`[HKEY_LOCAL_MACHINE\\${SCH}\\SSL 2.0\\Client]`, '"Enabled"=-']);
 });

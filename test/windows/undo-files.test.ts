@@ -12,6 +12,9 @@ import { promisify } from 'node:util';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UNDO_DATA_FUNCTION, mergeUndo, renderUndoPowerShell, renderUndoReg, undoOfValues, type RegistryPrior, type UndoValue } from '../../src/windows/undo-files.js';
+import { encodeRegFile } from '../../src/windows/reg-file.js';
+import { defineRegistryStep } from '../../src/steps/registry-values.js';
+import * as z from '../../src/util/zod.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { hostOf, makeHost, tempDir } from '../helpers.js';
 import { agentProgram } from '../../src/executors/agent/protocol.js';
@@ -156,6 +159,78 @@ test('a value the run may have written is marked in both files', () => {
   assert.ok(renderUndoPowerShell(undoOfValues([maybe]), 't').includes('"maybe":true'));
 });
 
+
+// ---------- names and titles that must not become code or entries ----------
+
+/** The key of the audit: a `]`, a line break and a key deletion after it. */
+const INJECTED_KEY = 'SOFTWARE\\Audit\\k]\r\n"Inj"=dword:00000001\r\n[-HKEY_LOCAL_MACHINE\\SOFTWARE\\Victim';
+/** A target whose file name holds a line break and a command. */
+const INJECTED_TITLE = 'run r1 (t) on sim:/tmp/x\r\nWrite-Output PWNED #.json, failed';
+
+test('undo.reg leaves out a value whose key path or name a .reg line cannot carry (], CR/LF, NUL, controls), names it in an escaped comment, and escapes line breaks in its title', () => {
+  const injected = undoOfValues([
+    prior(INJECTED_KEY, 'Enabled', { type: 'REG_DWORD', data: 1 }),
+    prior('SOFTWARE\\Audit', 'a\r\n[-HKEY_LOCAL_MACHINE\\SOFTWARE\\Victim2]', null),
+    prior('SOFTWARE\\Audit', 'nul\0name', { type: 'REG_SZ', data: 'x' }),
+    prior('SOFTWARE\\Audit\\only]bracket', 'B', null),
+    { ...prior('SOFTWARE\\Audit', 'Ok', { type: 'REG_SZ', data: 'eof\u001a and \u2028 line' }), maybe: true as const },
+    prior('SOFTWARE\\Audit\\New\r\n[-HKEY_LOCAL_MACHINE\\SOFTWARE\\Victim3]', 'C', null, false, 'SOFTWARE\\Audit'),
+  ]);
+  const lines = renderUndoReg(injected, INJECTED_TITLE).split('\r\n');
+  // Every line is the header, blank, a comment, a key of a value kept, or a value line under it.
+  for (const line of lines) assert.ok(line === 'Windows Registry Editor Version 5.00' || line === '' || line.startsWith('; ') || line.startsWith('"') || line.startsWith('[HKEY_LOCAL_MACHINE\\'), `a stray line: ${JSON.stringify(line)}`);
+  assert.not.ok(lines.some((l) => l.startsWith('[-')), 'no key is deleted');
+  assert.not.ok(lines.some((l) => l.startsWith('"Inj"') || l.startsWith('Write-Output')), lines.join('\n'));
+  assert.equal(lines.filter((l) => l.startsWith('[')), ['[HKEY_LOCAL_MACHINE\\SOFTWARE\\Audit]'], 'only the key a .reg line carries');
+  assert.equal(lines.filter((l) => l.startsWith('"')), ['"Ok"=hex(1):65,00,6f,00,66,00,1a,00,20,00,61,00,6e,00,64,00,20,00,28,20,20,00,6c,00,69,00,6e,00,65,00,00,00'], 'a REG_SZ with a control character as hex(1)');
+  assert.ok(lines.includes('; run r1 (t) on sim:/tmp/x\\u000d\\u000aWrite-Output PWNED #.json, failed'), 'the title on one comment line');
+  assert.ok(lines.includes('; Values left out of this file: their key path or name holds a character a .reg line cannot carry (a line'));
+  assert.ok(lines.includes(';   HKEY_LOCAL_MACHINE\\SOFTWARE\\Audit\\k]\\u000d\\u000a"Inj"=dword:00000001\\u000d\\u000a[-HKEY_LOCAL_MACHINE\\SOFTWARE\\Victim "Enabled"'), lines.join('\n'));
+  assert.ok(lines.includes(';   HKEY_LOCAL_MACHINE\\SOFTWARE\\Audit "nul\\u0000name"'), lines.join('\n'));
+  assert.ok(lines.includes(';   HKEY_LOCAL_MACHINE\\SOFTWARE\\Audit\\only]bracket "B"'));
+  assert.ok(lines.includes(';   HKEY_LOCAL_MACHINE\\SOFTWARE\\Audit\\New\\u000d\\u000a[-HKEY_LOCAL_MACHINE\\SOFTWARE\\Victim3]'), 'a created key listed on one comment line');
+});
+
+test('undo.reg is written UTF-16LE with its byte order mark, as Registry Editor exports it', () => {
+  const bytes = encodeRegFile(renderUndoReg(undoOfValues([prior('SOFTWARE\\Grüße', 'Név', { type: 'REG_SZ', data: 'Grüße ✓ 中文' })]), 'run r1'));
+  assert.equal([...bytes.subarray(0, 4)], [0xff, 0xfe, 0x57, 0x00], 'FF FE, then "W" in UTF-16LE');
+  assert.ok(bytes.subarray(2).toString('utf16le').includes('[HKEY_LOCAL_MACHINE\\SOFTWARE\\Grüße]\r\n"Név"="Grüße ✓ 中文"'));
+});
+
+test('undo.ps1 is pure ASCII: non-ASCII data as JSON \\u escapes, its title with every line break and non-ASCII character escaped', () => {
+  const script = renderUndoPowerShell(undoOfValues([prior('SOFTWARE\\Grüße', 'Név', { type: 'REG_SZ', data: 'Grüße ✓ 中文 😀 \u2019@' })]), `${INJECTED_TITLE} ✓`);
+  assert.ok(/^[\x20-\x7e\r\n]*$/.test(script), 'nothing but printable ASCII and CRLF');
+  assert.ok(script.startsWith('# run r1 (t) on sim:/tmp/x\\u000d\\u000aWrite-Output PWNED #.json, failed \\u2713\r\n'));
+  assert.ok(script.includes('"key":"SOFTWARE\\\\Gr\\u00fc\\u00dfe","name":"N\\u00e9v","value":{"type":"REG_SZ","data":"Gr\\u00fc\\u00dfe \\u2713 \\u4e2d\\u6587 \\ud83d\\ude00 \\u2019@"}'));
+});
+
+test('a registry step refuses, when it plans, a key path with a control character (CR, LF, NUL) or a value name with a NUL; a ] in a key is a printable character Windows allows', async () => {
+  const kind = defineRegistryStep({ kind: 'test/names', description: 'x', what: 'names', rebootOnChange: false, params: z.object({}), writes: async () => [] });
+  const plan = (key: string, name: string) => {
+    const write = { view: '64' as const, key, name, desired: { type: 'REG_DWORD' as const, data: 1 } };
+    const observed = [{ view: '64' as const, key, name, keyExists: true, existingAncestor: key, value: null }];
+    return kind.plan!({ observed: { writes: [write], observed }, rt: { stepId: 's1' } } as never);
+  };
+  for (const [key, name, says] of [
+    [INJECTED_KEY, 'Enabled', 'holds U+000D'],
+    ['SOFTWARE\\A\nB', 'Enabled', 'holds U+000A'],
+    ['SOFTWARE\\A\0B', 'Enabled', 'holds U+0000'],
+    ['SOFTWARE\\A\u0085B', 'Enabled', 'holds U+0085'],
+    ['SOFTWARE\\A', 'En\0abled', 'holds a NUL'],
+  ]) {
+    try {
+      await plan(key, name);
+      assert.unreachable(`planned ${JSON.stringify(key)} ${JSON.stringify(name)}`);
+    } catch (error) {
+      assert.is((error as { code?: string }).code, 'PARAMETER_REFUSED', String(error));
+      assert.match((error as Error).message, says);
+      assert.not.match((error as Error).message, /[\r\0]/, 'the message shows the name escaped');
+    }
+  }
+  const ok = await plan('SOFTWARE\\Audit\\k]x', 'a\r\nb');
+  assert.is(ok.changes.length, 1, 'a ] in a key and a line break in a value name are Windows names: planned');
+});
+
 if (needPwsh('test/windows/undo-files.test.ts')) {
   test('undo.ps1 parses in PowerShell without errors', async () => {
     const dir = await tempDir();
@@ -252,6 +327,61 @@ if (needPwsh('test/windows/undo-files.test.ts')) {
     assert.equal(await ours(), expected, 'a second run changed the registry');
     assert.not.ok(again.some((l) => l.startsWith('deleted key')), again.join('\n'));
     assert.ok(again.includes(`kept key ${U}\\Kept: not empty`));
+  });
+
+  test('undo.ps1 with a line break and a command in its title, date-like and non-ASCII names and data, in one PowerShell: it parses to the fixed program\'s commands and nothing else, and, read as Windows PowerShell 5.1 reads a file without BOM (ANSI) and run under PowerShell 7 against the agent\'s file-backed registry, it restores every string byte for byte', async () => {
+    const U = 'SOFTWARE\\RunbookUndoNames';
+    const sz = (data: string) => ({ type: 'REG_SZ' as const, data });
+    const DATE = '2024-05-01T10:00:00Z';
+    const original: Record<string, Record<string, RegistryPrior['value']>> = {
+      [U]: {
+        [DATE]: sz(DATE),
+        Multi: { type: 'REG_MULTI_SZ', data: [DATE, '2024-05-01'] },
+        Größe: sz('Grüße ✓ 中文 😀'),
+        'a\r\nb': sz('line\r\nbreak'),
+      },
+      [`${U}\\k]x`]: { V: sz('bracket') },
+    };
+    const values = Object.entries(original).flatMap(([key, vals]) => Object.entries(vals).map(([name, value]) => ({ ...prior(key, name, value), wrote: sz('changed') })));
+    const host = await makeHost('server-2016', (h) => {
+      const r = h.registry as Record<string, Record<string, unknown>>;
+      for (const [key, vals] of Object.entries(original)) r[key] = Object.fromEntries(Object.keys(vals).map((name) => [name, sz('changed')]));
+    });
+    const dir = await tempDir();
+    const undoFile = join(dir, 'undo.ps1');
+    const plainFile = join(dir, 'plain.ps1');
+    await writeFile(undoFile, renderUndoPowerShell(undoOfValues(values), INJECTED_TITLE));
+    await writeFile(plainFile, renderUndoPowerShell(undoOfValues([prior('SOFTWARE\\X', 'A', null)]), 'run r1'));
+    const harness = join(dir, 'harness.ps1');
+    // Windows PowerShell 5.1 reads a script without BOM in the ANSI code page: the file is read so
+    // (Latin-1, as code page 1252 for these characters) and dot-sourced as text.
+    await writeFile(
+      harness,
+      `${agentDefinitions()}\n${FILE_REGISTRY}\n` +
+        String.raw`
+function Get-Commands([string]$text) {
+  $t = $null; $e = $null
+  $ast = [System.Management.Automation.Language.Parser]::ParseInput($text, [ref]$t, [ref]$e)
+  $cmds = @($ast.FindAll({ param($n) $n -is [System.Management.Automation.Language.CommandAst] }, $true) | ForEach-Object { $_.Extent.Text })
+  return "errors=$($e.Count) $($cmds -join ' | ')"
+}
+$ansi = [Text.Encoding]::GetEncoding(28591)
+$text = [IO.File]::ReadAllText($env:RBE_UNDO, $ansi)
+Write-Output ("PARSED " + (Get-Commands $text))
+Write-Output ("PLAIN " + (Get-Commands ([IO.File]::ReadAllText($env:RBE_PLAIN, $ansi))))
+. ([scriptblock]::Create($text))
+Complete-Batch
+`,
+    );
+    const { stdout } = await promisify(execFile)(PWSH!, ['-NoProfile', '-NonInteractive', '-File', harness], { env: { ...process.env, RUNBOOK_AGENT_HOST_FILE: host, RBE_UNDO: undoFile, RBE_PLAIN: plainFile } });
+    const out = stdout.split(/\r?\n/);
+    const parsed = out.find((l) => l.startsWith('PARSED '))!.slice('PARSED '.length);
+    const plain = out.find((l) => l.startsWith('PLAIN '))!.slice('PLAIN '.length);
+    assert.ok(parsed.startsWith('errors=0 '), parsed);
+    assert.is(parsed, plain, 'the same commands as the program with a plain title and data: nothing of the title or data is code');
+    assert.not.ok(out.some((l) => l.includes('PWNED') && !l.startsWith('PARSED') && !l.startsWith('PLAIN')), stdout);
+    const registry = (await hostOf(host)).registry as Record<string, Record<string, unknown>>;
+    assert.equal({ [U]: registry[U], [`${U}\\k]x`]: registry[`${U}\\k]x`] }, original, 'every name and string as before the run, byte for byte');
   });
 
   test('DWORDs from 0x80000000 and QWORDs above 2^63 become the signed numbers RegistryKey.SetValue stores with the same bits', async () => {

@@ -15,6 +15,7 @@ import { POWERSHELL_FACTS } from './powershell.js';
 import { PROCEDURE_FACTS } from './procedure.js';
 import { WINRM_SERVICE_FACTS } from './winrm-service.js';
 import { TLS13_FACTS } from './tls13.js';
+import { REGISTRY_FACTS } from './registry.js';
 
 export type { WindowsFact, FactSource, FactProof, FactStatus } from './types.js';
 export { defineFact } from './types.js';
@@ -32,6 +33,7 @@ export const WINDOWS_FACTS: readonly WindowsFact[] = [
   ...PROCEDURE_FACTS,
   ...WINRM_SERVICE_FACTS,
   ...TLS13_FACTS,
+  ...REGISTRY_FACTS,
 ];
 
 /**

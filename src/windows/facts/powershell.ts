@@ -102,5 +102,27 @@ export const TASK_SERVICE_ACCOUNT_LOGON = defineFact({
   ],
 });
 
+/**
+ * Windows PowerShell 5.1 reads a script file without a byte order mark in the machine's ANSI code page:
+ * a UTF-8 `undo.ps1` without one would have its non-ASCII characters (in a registry name or string)
+ * read as other characters, and restored so. `undo.ps1` is therefore pure ASCII — every other character
+ * of its data written as a JSON `\uXXXX` escape — which every code page and UTF-8 read alike.
+ */
+export const SCRIPT_WITHOUT_BOM_IS_ANSI = defineFact({
+  id: 'powershell.script-without-bom-is-ansi',
+  topic: 'Windows PowerShell 5.1',
+  statement: 'Windows PowerShell 5.1 reads a .ps1 without a byte order mark in the legacy ANSI code page: undo.ps1 is written as pure ASCII, its data\'s other characters as JSON \\u escapes',
+  value: 'ansi',
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    {
+      title: 'about_Character_Encoding',
+      url: 'https://learn.microsoft.com/powershell/module/microsoft.powershell.core/about/about_character_encoding',
+      quote: 'Without the BOM, Windows PowerShell misinterprets your script as being encoded in the legacy "ANSI" codepage.',
+    },
+  ],
+});
+
 /** Every Windows PowerShell 5.1 fact, in the order of `docs/windows-facts.md`. */
-export const POWERSHELL_FACTS: readonly WindowsFact[] = [SSH_REMOTING_MIN_MAJOR, COMMAND_LINE_RULES, NATIVE_STDERR_UNDER_STOP, NO_CONSOLE_ENCODING, TASK_SERVICE_ACCOUNT_LOGON];
+export const POWERSHELL_FACTS: readonly WindowsFact[] = [SSH_REMOTING_MIN_MAJOR, COMMAND_LINE_RULES, NATIVE_STDERR_UNDER_STOP, NO_CONSOLE_ENCODING, TASK_SERVICE_ACCOUNT_LOGON, SCRIPT_WITHOUT_BOM_IS_ANSI];
