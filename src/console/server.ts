@@ -9,7 +9,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import type { Store } from '../store/types.js';
+import type { RunFiles, Store } from '../store/types.js';
 import type { SessionInfo, UpdateEvent } from './api-types.js';
 import { ActionRefused, ConsoleActions, type ActionEntry, type ActionName } from './actions.js';
 import { loadAssets } from './assets.js';
@@ -68,7 +68,7 @@ function secure(res: ServerResponse): void {
   res.setHeader('Cache-Control', 'no-store');
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'Content-Type': type, ...headers });
   res.end(body);
 }
@@ -199,7 +199,7 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
       } catch {
         return refuse(res, 400, 'the file name in the address is not valid percent-encoded UTF-8');
       }
-      const files = await o.store.runFiles(m[1]).catch(() => ({}) as Record<string, string>);
+      const files = await o.store.runFiles(m[1]).catch((): RunFiles => ({}));
       if (!Object.hasOwn(files, name)) return refuse(res, 404, `no file ${name}`);
       return download(res, name, files[name]);
     }
@@ -285,7 +285,7 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
   };
 }
 
-function download(res: ServerResponse, name: string, body: string): void {
+function download(res: ServerResponse, name: string, body: string | Buffer): void {
   const base = name.split('/').pop() ?? 'file';
   send(res, 200, 'application/octet-stream', body, { 'Content-Disposition': `attachment; filename="${base.replace(/[^A-Za-z0-9._-]/g, '_')}"` });
 }

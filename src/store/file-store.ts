@@ -28,7 +28,7 @@ export async function filesUnder(dir: string, prefix = ''): Promise<RunFiles> {
   for (const e of entries) {
     const name = prefix ? `${prefix}/${e.name}` : e.name;
     if (e.isDirectory()) Object.assign(out, await filesUnder(dir, name));
-    else out[name] = await readFile(join(dir, name), 'utf8');
+    else out[name] = await readFile(join(dir, name));
   }
   return out;
 }

@@ -33,7 +33,7 @@ import { replay, resultOf } from '../engine/replay.js';
 import { fleetDirOf } from './fleet-dir.js';
 import { checkFleetRecord, filesUnder } from './file-store.js';
 import type { FleetRecord, UnreachableHost } from '../fleet/types.js';
-import type { PostgresStore as PublicPostgresStore, Store } from './types.js';
+import type { PostgresStore as PublicPostgresStore, RunFiles, Store } from './types.js';
 
 /**
  * The channel each committed journal batch is notified on; the payload is the run id (never a record:
@@ -106,6 +106,8 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (fleet_id, host)
    );
    CREATE INDEX rbe_fleet_hosts_queued ON rbe_fleet_hosts (state) WHERE state = 'queued';`,
+  // 3: a run's files as bytes: undo.reg is UTF-16LE (zero bytes, which a text column refuses).
+  `ALTER TABLE rbe_files ALTER COLUMN content TYPE bytea USING convert_to(content, 'UTF8');`,
 ];
 
 /**
@@ -466,15 +468,15 @@ export class PostgresStore implements PublicPostgresStore {
     const names = Object.keys(files);
     if (names.length > 0) {
       await this.query(
-        `INSERT INTO rbe_files (run_id, name, content) SELECT $1, n, c FROM unnest($2::text[], $3::text[]) AS t(n, c)
+        `INSERT INTO rbe_files (run_id, name, content) SELECT $1, n, c FROM unnest($2::text[], $3::bytea[]) AS t(n, c)
          ON CONFLICT (run_id, name) DO UPDATE SET content = EXCLUDED.content`,
         [runId, names, names.map((n) => files[n])],
       );
     }
   }
 
-  async runFiles(runId: string): Promise<Record<string, string>> {
-    const { rows } = await this.query<{ name: string; content: string }>('SELECT name, content FROM rbe_files WHERE run_id = $1 ORDER BY name', [runId]);
+  async runFiles(runId: string): Promise<RunFiles> {
+    const { rows } = await this.query<{ name: string; content: Buffer }>('SELECT name, content FROM rbe_files WHERE run_id = $1 ORDER BY name', [runId]);
     return Object.fromEntries(rows.map((r) => [r.name, r.content]));
   }
 

@@ -8,8 +8,11 @@
 import type { RunStore } from '../engine/run-store.js';
 import type { FleetStore } from '../fleet/types.js';
 
-/** The files a run leaves for people: backups, reports, undo files (names relative to its folder). */
-export type RunFiles = Record<string, string>;
+/**
+ * The files a run leaves for people: backups, reports, undo files (names relative to its folder), each
+ * as its bytes — undo.reg is UTF-16LE, as a .reg file of regedit's is, and holds zero bytes.
+ */
+export type RunFiles = Record<string, Buffer>;
 
 /**
  * Runs, journals, leases and fleets, on files or on PostgreSQL: the engine's port and the fleets', and

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { JournalError, StateError } from '../../src/errors.js';
 import { fileStore } from '../../src/store/file-store.js';
+import { runDirOf } from '../../src/store/file-runs.js';
 import { postgresStore, MIGRATIONS, type PostgresStore } from '../../src/store/postgres.js';
 import type { Store } from '../../src/store/types.js';
 import type { FleetRecord } from '../../src/fleet/types.js';
@@ -182,6 +183,9 @@ for (const b of backends) {
     const files = await store.runFiles('full');
     assert.ok(files['report.md']?.includes('orchestrator-tls12'), 'report.md kept');
     assert.ok(files['undo.reg'], 'undo.reg kept');
+    // undo.reg is UTF-16LE with its byte order mark, zero bytes and all: kept byte for byte.
+    assert.equal([...files['undo.reg'].subarray(0, 2)], [0xff, 0xfe], 'undo.reg kept as the bytes written');
+    assert.ok(files['undo.reg'].equals(await readFile(join(runDirOf(stateDir, 'full'), 'undo.reg'))), 'undo.reg identical to the file the run wrote');
     assert.ok(Object.keys(files).some((n) => n.startsWith('backups/')), 'backups kept');
     assert.equal((await runner.status('full')).status, 'succeeded');
   });
@@ -197,6 +201,27 @@ test('postgres: migrations are applied once, by whichever store opens first; a n
   await a.query('INSERT INTO rbe_schema (version) VALUES ($1)', [MIGRATIONS.length + 1]);
   const error = await postgresStore(url, { stateDir }).catch((e: unknown) => e as JournalError);
   assert.is((error as JournalError).code, 'JOURNAL_VERSION');
+});
+
+test('postgres: a store of schema version 2 keeps the files it holds when it becomes version 3 (files as bytes)', async () => {
+  const url = await server.freshDatabase();
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query('CREATE TABLE rbe_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+    for (const [i, migration] of MIGRATIONS.slice(0, 2).entries()) {
+      await admin.query(migration);
+      await admin.query('INSERT INTO rbe_schema (version) VALUES ($1)', [i + 1]);
+    }
+    await admin.query("INSERT INTO rbe_runs (run_id) VALUES ('old')");
+    await admin.query("INSERT INTO rbe_files (run_id, name, content) VALUES ('old', 'report.md', 'Grüße — report')");
+  } finally {
+    await admin.end();
+  }
+  const store = await postgresStore(url, { stateDir: await tempDir() });
+  stores.push(store);
+  const files = await store.runFiles('old');
+  assert.is(files['report.md'].toString('utf8'), 'Grüße — report');
 });
 
 test('postgres: an unreachable server is a clear error naming the store, without its password', async () => {

@@ -15,6 +15,7 @@ import { UsageError, act, refuseEmptyPath, commandNamed, withCommonOptions, type
 import { missingStateDirNote, reportsFolderRefusal, storeOf, type Where } from '../state.js';
 import { checkFolder, makeFolder } from '../../util/make-folder.js';
 import { writeFileAtomic } from '../../util/write-atomic.js';
+import type { RunFiles } from '../../store/types.js';
 import { bold } from '../render.js';
 import type { RunResult } from '../../engine/types.js';
 
@@ -188,7 +189,7 @@ async function fleetsOf(where: Where, runs: RunSummary[]): Promise<{ fleetId: st
 }
 
 /** A run's files, as the store keeps them, under a folder. */
-async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {
+async function writeFiles(dir: string, files: RunFiles): Promise<void> {
   // Level by level (a recursive mkdir never returns on /proc); a full disk names the file (exit 2).
   await makeFolder(dir, reportsFolderRefusal(dir));
   const made = new Set([resolve(dir)]);
