@@ -6,7 +6,8 @@
 import { handshakeRows } from '../engine/report.js';
 import type { Change, RunResult, UnwrittenFile } from '../engine/types.js';
 import { diskProblem } from '../errors.js';
-import { OUTCOMES } from '../engine/outcome.js';
+import { OUTCOMES, outcomeLabel } from '../engine/outcome.js';
+import { KEY_FIELD } from '../windows/undo-files.js';
 import { bold, dim, green, red, yellow } from './colors.js';
 import { urlWithoutPassword } from '../util/without-password.js';
 
@@ -45,10 +46,26 @@ function actionsTaken(result: RunResult): string {
   return `, ${actions.length} action(s) (${[...byField].map(([field, n]) => `${n} ${field}`).join(', ')})`;
 }
 
+/**
+ * The registry changes of a run's succeeded (or planned) steps, counted apart: values, and whole keys
+ * (created, or deleted); actions (a restart, an export) are not among them.
+ */
+function registryCounts(result: RunResult): { values: number; keys: number } {
+  const changes = result.steps.flatMap((s) => (s.status === 'planned' || s.status === 'succeeded' ? s.changes.filter((c) => c.action !== 'run') : []));
+  const keys = changes.filter((c) => c.field === KEY_FIELD).length;
+  return { values: changes.length - keys, keys };
+}
+
+/** `26 value(s), 15 key(s)`: the keys only when there are any. */
+function valuesAndKeys({ values, keys }: { values: number; keys: number }): string {
+  return `${values} value(s)${keys > 0 ? `, ${keys} key(s)` : ''}`;
+}
+
 /** The closing summary for people. */
 export function renderSummary(result: RunResult, reportPath: string): string {
-  const changed = result.steps.reduce((n, s) => n + (s.status === 'planned' || s.status === 'succeeded' ? s.changes.filter((c) => c.action !== 'run').length : 0), 0);
-  const o = OUTCOMES[result.outcome];
+  const counts = registryCounts(result);
+  const changed = counts.values + counts.keys;
+  const o = { label: outcomeLabel(result), tone: OUTCOMES[result.outcome].tone };
   const tone = { ok: green, warn: yellow, bad: red }[o.tone];
   const lines = ['', `${bold('Result:')} ${tone(o.label)}${result.checkMode && result.status === 'planned' ? dim(' (plan: nothing was changed)') : ''}`];
   if (result.reason && result.outcome !== 'rolled-back-on-request') lines.push(`  ${result.reason}`);
@@ -57,10 +74,11 @@ export function renderSummary(result: RunResult, reportPath: string): string {
   if (result.checkMode && result.status !== 'planned') {
     lines.push('  the plan could not be completed: nothing is known of what would change');
   } else if (result.checkMode) {
-    // The count is of the lines below it: values to change, and actions (a restart, an installer).
+    // The count is of the lines below it: values to change, keys to create or delete, and actions (a
+    // restart, an installer).
     const listed = result.steps.reduce((n, s) => n + s.changes.length, 0);
     const actions = listed - changed;
-    lines.push(listed > 0 ? `  ${listed} change(s) planned (${changed} value(s)${actions > 0 ? `, ${actions} action(s)` : ''}):` : '  no changes: the target is already as required');
+    lines.push(listed > 0 ? `  ${listed} change(s) planned (${valuesAndKeys(counts)}${actions > 0 ? `, ${actions} action(s)` : ''}):` : '  no changes: the target is already as required');
     const diff = renderChanges(result);
     if (diff) lines.push(diff);
     lines.push(`  restart owed: ${result.rebootRequired ? 'yes' : 'no'}`);
@@ -73,7 +91,7 @@ export function renderSummary(result: RunResult, reportPath: string): string {
     // A run that only paid a restart owed by an earlier run (a restart cannot be undone) rolls back to nothing.
     if (undone.length === 0 && result.status !== 'rollback-failed') lines.push('  nothing to undo: nothing restored, no restart');
   } else if (result.status !== 'unreachable') {
-    lines.push(`  ${changed} value(s) changed${actionsTaken(result)}; ${result.roundTrips} round trip(s) to the target (+${result.pollRoundTrips} polls while it restarted); ${result.retries} retr${result.retries === 1 ? 'y' : 'ies'}`);
+    lines.push(`  ${valuesAndKeys(counts)} changed${actionsTaken(result)}; ${result.roundTrips} round trip(s) to the target (+${result.pollRoundTrips} polls while it restarted); ${result.retries} retr${result.retries === 1 ? 'y' : 'ies'}`);
   }
   const handshakes = handshakeRows(result);
   if (handshakes && handshakes.rows.length > 0) {

@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 import { textWidth } from './text-width.js';
 import type { RunEmitter, RunEvents } from '../engine/events.js';
-import { OUTCOMES } from '../engine/outcome.js';
+import { outcomeLabel } from '../engine/outcome.js';
 import type { HostStepEvent } from '../fleet/types.js';
 import { bold, dim, yellow } from './colors.js';
 import { applyStepEvent, endUnsettled, noteStep, outcomeLine, pendingSteps, settleEarlier, type StepLive } from './frame.js';
@@ -135,7 +135,7 @@ export function attachRenderer(events: RunEmitter, mode: OutputMode, o: { stdout
   });
   on('run:end', (result) => {
     // Steps a stop left under way (a safe point, a restart window) end with the run's words for it.
-    const word = OUTCOMES[result.outcome].label;
+    const word = outcomeLabel(result);
     for (const s of endUnsettled(steps, word, now())) if (mode === 'plain') stdout.write(`${outcomeLine(host, s, now(), widths)}\n`);
     started = false;
     finish();

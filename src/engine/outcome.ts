@@ -23,12 +23,31 @@ export const OUTCOMES: Readonly<Record<Outcome, { label: string; exitCode: 0 | 1
   running: { label: 'running', exitCode: 75, failure: false, tone: 'warn' },
 };
 
+/**
+ * The words a run's result ends with: its outcome's label — except for a plan (check mode) that could
+ * not be completed, which changed nothing and so never "rolled back": `plan failed (nothing changed)`
+ * (`plan cancelled (nothing changed)` when it was cancelled). Its outcome, and `--json`'s `status` and
+ * `outcome`, stay the keys they are, as the exit code does.
+ *
+ * @example
+ * ```ts
+ * outcomeLabel({ outcome: 'rolled-back', status: 'rolled-back', checkMode: true }); // 'plan failed (nothing changed)'
+ * outcomeLabel({ outcome: 'rolled-back', status: 'rolled-back', checkMode: false }); // 'failed and rolled back'
+ * ```
+ */
+export function outcomeLabel(r: Pick<RunResult, 'outcome' | 'status' | 'checkMode'>): string {
+  if (r.checkMode && (r.outcome === 'rolled-back' || r.outcome === 'rollback-failed' || r.outcome === 'cancelled')) {
+    return r.outcome === 'cancelled' ? 'plan cancelled (nothing changed)' : 'plan failed (nothing changed)';
+  }
+  return OUTCOMES[r.outcome].label;
+}
+
 /** The reason a run records when `runbook rollback` undid it. */
 export const ROLLED_BACK_ON_REQUEST = 'rolled back on request';
 
 /**
- * Values a run changed (or, for a plan, would change; after a failed rollback, those still changed on
- * the target, as its report lists them): restarts and other actions not counted.
+ * Values and keys a run changed (or, for a plan, would change; after a failed rollback, those still
+ * changed on the target, as its report lists them): restarts and other actions not counted.
  */
 export function changedValues(r: Pick<RunResult, 'steps'> & Partial<Pick<RunResult, 'status' | 'remaining'>>): number {
   if (r.status === 'rollback-failed') return (r.remaining ?? []).filter((c) => c.action !== 'run').length;

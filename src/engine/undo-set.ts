@@ -12,7 +12,7 @@
  * phase has nothing. Values before the run are the earliest capture's. A kind without `registryWrites`
  * is taken at its word as before: the changes it reported, else planned, while not compensated.
  */
-import { displayRegistryKey, displayRegistryValue, mergeUndo, undoOfValues, type RegistryUndo, type UndoValue } from '../windows/undo-files.js';
+import { KEY_FIELD, displayRegistryKey, displayRegistryValue, mergeUndo, undoOfValues, type RegistryUndo, type UndoValue } from '../windows/undo-files.js';
 import type { StepKindRegistry } from './kinds.js';
 import { stepChangesLeft, type RunState } from './replay.js';
 import type { Change } from './types.js';
@@ -77,7 +77,7 @@ export function undoChanges(undo: RegistryUndo): Change[] {
   }));
   const keys = undo.keys.map((k): Change => ({
     target: displayRegistryKey(k.view, k.key),
-    field: '(key)',
+    field: KEY_FIELD,
     before: null,
     after: 'created',
     action: 'create',

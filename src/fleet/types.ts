@@ -20,7 +20,7 @@ export type HostOutcome = {
   outcome: Outcome;
   runId?: string;
   error?: ErrorRecord;
-  /** Values changed (or planned), round trips. */
+  /** Values and keys changed (or planned), actions not counted; round trips. */
   changes: number;
   roundTrips: number;
   startedAt?: string;

@@ -19,7 +19,7 @@ import { readBatch } from '../executors/read-batch.js';
 import { PROCEDURE_SYSTEM_DEFAULT_TLS } from '../windows/facts/procedure.js';
 import { ORCHESTRATOR_SERVICES } from '../windows/facts/orchestrator.js';
 import { RESTART_MARKER_READ, registryRead } from './host-reads.js';
-import { applyWrites, planWrites, toObserved, verifyWrites, writtenValues, type ObservedValue } from './registry/values.js';
+import { applyWrites, planWrites, toObserved, verifyWrites, writesPlannedEarlier, writtenValues, type ObservedValue } from './registry/values.js';
 import { leftByStep, restorePriors } from './registry/restore.js';
 import { absentServices, serviceList, type ServiceState } from './service-list.js';
 
@@ -109,7 +109,7 @@ export const ipVerifyStep = defineStepKind({
     // In check mode an earlier step may already plan this very value (windows/dotnet-tls does): the
     // plan shows it once, there.
     const plannedEarlier = rt.checkMode && plannedByEarlierStep(rt.outputs);
-    const changes = plannedEarlier ? [] : planWrites([IP_WRITE], [value]);
+    const changes = plannedEarlier ? [] : planWrites([IP_WRITE], [value], writesPlannedEarlier(rt));
     const services_: ServiceState[] = services.map((s) => ({ name: s.name, exists: s.exists, state: s.state, startType: s.startType }));
     const said = servicesWords(services_, rt.checkMode);
     return {

@@ -9,7 +9,7 @@ import { StepError } from '../errors.js';
 import type { DeclaredWrite, HandlerArgs, StepKindDefinition } from '../engine/step-kind.js';
 import type { Json } from '../engine/types.js';
 import * as z from '../util/zod.js';
-import { applyWrites, observe, pendingWrites, registryPlan, satisfies, verifyWrites, writtenValues, type ObservedValue } from './registry/values.js';
+import { applyWrites, observe, pendingWrites, registryPlan, satisfies, verifyWrites, writesPlannedEarlier, writtenValues, type ObservedValue } from './registry/values.js';
 import { leftByStep, restorePriors } from './registry/restore.js';
 import { refusedRegistryName } from '../windows/registry.js';
 
@@ -88,7 +88,7 @@ export function defineRegistryStep<P>(options: RegistryStepOptions<P>): StepKind
         const why = refusedRegistryName(w.key, w.name);
         if (why) throw new StepError('PARAMETER_REFUSED', `step ${args.rt.stepId} would write a registry value it cannot: ${why}`, { hint: 'fix the key path or value name the step writes' });
       }
-      const plan = registryPlan(writes, observed, options.what);
+      const plan = registryPlan(writes, observed, options.what, writesPlannedEarlier(args.rt));
       const pending = writes.flatMap((w, i) => (satisfies(w, observed[i].value) ? [] : [i]));
       const extra = options.publish ? await options.publish(args) : {};
       const data: RegistryPlanData = { ...extra, writes, pending, rebootRequired: options.rebootOnChange && pending.length > 0 };

@@ -14,7 +14,7 @@ import { resultOf, type HostOp, type HostOpResult } from '../executors/types.js'
 import { batchOps, defineBatch, readBatch } from '../executors/read-batch.js';
 import { RESTART_MARKER } from '../windows/restart-marker.js';
 import { RESTART_MARKER_READ } from './host-reads.js';
-import { displayRegistryKey } from '../windows/undo-files.js';
+import { KEY_FIELD, displayRegistryKey } from '../windows/undo-files.js';
 import { BOOT_TIME_TOLERANCE_MS, restartedSince, sameBoot } from '../windows/boot-time.js';
 import { SQL_LOGIN_REFUSED_ERRORS } from '../windows/facts/sql.js';
 import { serviceList } from './service-list.js';
@@ -95,6 +95,8 @@ type Observed = {
   owedBy: string[];
   marker: string | null;
   markerKey: { exists: boolean; existingAncestor: string };
+  /** The marker is all its key holds (no other value, no subkey): clearing it deletes the key too. */
+  markerAlone?: boolean;
   databases: string[];
 };
 
@@ -335,7 +337,7 @@ function allowed(rt: StepRuntime, params: RestartParams): boolean {
 /** What the probe reads: the boot time, the engine's marker, and the local SQL Server instances unless a database server is named. */
 function restartReads(params: RestartParams) {
   const localSql = params.databaseServer.trim() === '';
-  return defineBatch({ boot: { op: 'boot.time' }, marker: RESTART_MARKER_READ, instances: localSql ? ({ op: 'sql.instances' } as const) : undefined });
+  return defineBatch({ boot: { op: 'boot.time' }, marker: RESTART_MARKER_READ, markerKey: { op: 'registry.keyInfo', view: RESTART_MARKER.view, key: RESTART_MARKER.key }, instances: localSql ? ({ op: 'sql.instances' } as const) : undefined });
 }
 
 export const restartStep = defineStepKind({
@@ -351,7 +353,8 @@ export const restartStep = defineStepKind({
     const read = await readBatch(rt, restartReads(params));
     const marker = read.marker.value && read.marker.value.type === 'REG_SZ' ? read.marker.value.data : null;
     const databases = databasesOf(params.databaseServer, read.instances ? read.instances.instances : null);
-    return { bootTime: read.boot.bootTime, owedBy, marker, markerKey: { exists: read.marker.keyExists, existingAncestor: read.marker.existingAncestor }, databases };
+    const markerAlone = read.markerKey.exists && read.markerKey.subkeys.length === 0 && read.markerKey.values.every((v) => v.toLowerCase() === RESTART_MARKER.name.toLowerCase());
+    return { bootTime: read.boot.bootTime, owedBy, marker, markerKey: { exists: read.marker.keyExists, existingAncestor: read.marker.existingAncestor }, markerAlone, databases };
   },
   plan({ observed, params, rt }): PlanOf<PlanData> {
     const { bootTime, owedBy, marker } = observed;
@@ -367,6 +370,8 @@ export const restartStep = defineStepKind({
       changes: [
         { target: 'host', field: 'restart', before: `booted ${bootTime}`, after: 'restarted', action: 'run' },
         ...(earlierMarker ? [{ target: displayRegistryKey(RESTART_MARKER.view, RESTART_MARKER.key), field: RESTART_MARKER.name, before: marker, after: null, type: 'REG_SZ', action: 'delete' as const }] : []),
+        // markerClear deletes the key too when the marker is all it holds.
+        ...(earlierMarker && observed.markerAlone ? [{ target: displayRegistryKey(RESTART_MARKER.view, RESTART_MARKER.key), field: KEY_FIELD, before: 'present', after: null, action: 'delete' as const }] : []),
       ],
       summary: `restart owed: ${reason}${earlierMarker ? '; its marker is deleted after the restart' : ''}${params.readyServices.length > 0 ? `; then waits for services ${params.readyServices.join(', ')} (one this server does not have is not waited for)` : ''}`,
       data: { bootTime, reason, rebootRequired: true },

@@ -30,6 +30,12 @@ export function physicalKey(view: RegistryView, key: string): string {
   return [parts[0], 'Wow6432Node', ...parts.slice(1)].join('\\');
 }
 
+/**
+ * The field of a change that is a whole key (created or deleted) rather than one of its values:
+ * `+ HKLM\SOFTWARE\X (64-bit view) (key): (absent) → created`.
+ */
+export const KEY_FIELD = '(key)';
+
 /** Keys that did not exist before the run, deepest first. */
 export function createdKeys(prior: RegistryPrior): string[] {
   if (prior.keyExists) return [];

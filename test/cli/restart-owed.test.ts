@@ -30,15 +30,17 @@ test('a restart owed by an earlier run: plan exits 2 (changes pending), the run 
   assert.is(plan.code, 2, `changes pending: ${plan.stdout}${plan.stderr}`);
   assert.match(plan.stdout, /Result: changes pending \(plan: nothing was changed\)/);
   assert.not.match(plan.stdout, /already compliant/);
-  assert.match(plan.stdout, /2 change\(s\) planned \(1 value\(s\), 1 action\(s\)\):/);
+  assert.match(plan.stdout, /3 change\(s\) planned \(1 value\(s\), 1 key\(s\), 1 action\(s\)\):/);
   assert.match(plan.stdout, /~ host restart: booted \S+ → restarted/);
   assert.match(plan.stdout, new RegExp(`- HKLM\\\\SOFTWARE\\\\runbook-engine \\(64-bit view\\) RestartOwed: owed by run ${earlier} → \\(absent\\)  \\[REG_SZ\\]`));
+  // The marker is all its key holds: clearing it deletes the key too (markerClear, onlyIfEmpty).
+  assert.match(plan.stdout, /\n {4}- HKLM\\SOFTWARE\\runbook-engine \(64-bit view\) \(key\): present → \(absent\)\n/);
   assert.match(plan.stdout, /restart owed: yes/);
 
   const run = await cli(['run', 'orchestrator-tls12', ...on]);
   assert.is(run.code, 0, run.stderr);
   assert.match(run.stdout, /Result: changed\n/);
-  assert.match(run.stdout, /\n {2}1 value\(s\) changed, 1 action\(s\) \(1 restart\); /);
+  assert.match(run.stdout, /\n {2}1 value\(s\), 1 key\(s\) changed, 1 action\(s\) \(1 restart\); /);
   assert.not.match(run.stdout, /to undo on the target's console/, 'no undo file: it would write the paid marker back');
   // The run's id as its heading prints it (ids made within one second do not sort by time).
   const paid = /\(run (\S+)\)/.exec(run.stdout)![1];

@@ -47,7 +47,7 @@ test('replay rebuilds each step as it was last journaled: deltas merged, priors 
   const schannel = state.steps[index];
   assert.is(schannel.snapshot?.value, 'succeeded');
   assert.equal(schannel.snapshot?.context.priors, state.memos.get(`${index}:capture`));
-  assert.ok(Array.isArray(schannel.snapshot?.context.plan?.changes) && schannel.snapshot!.context.plan!.changes.length === 20);
+  assert.ok(Array.isArray(schannel.snapshot?.context.plan?.changes) && schannel.snapshot!.context.plan!.changes.length === 35, '20 values and the 15 keys they create');
   assert.equal(Object.keys(schannel.snapshot!.context.results), ['apply']);
   assert.is(schannel.snapshot?.context.observed, null, 'the probe is not kept after the capture');
 });

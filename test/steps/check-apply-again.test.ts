@@ -29,7 +29,9 @@ const cases: Case[] = [
     preset: 'server-2016',
     runbook: single('windows/schannel', { mode: 'tls12-only' }),
     stepId: 'only',
-    expectChanges: 20, // two values per protocol and side: a fresh preset has none (no fact says Windows ships one)
+    // Two values per protocol and side: a fresh preset has none (no fact says Windows ships one); and
+    // the 15 keys they create (each protocol's key, its Client and its Server).
+    expectChanges: 35,
     applied: (h) => {
       assert.equal(h.registry[`${SCH}\\TLS 1.2\\Server`], { DisabledByDefault: { type: 'REG_DWORD', data: 0 }, Enabled: { type: 'REG_DWORD', data: 1 } });
       assert.equal(h.registry[`${SCH}\\TLS 1.0\\Client`], { DisabledByDefault: { type: 'REG_DWORD', data: 1 }, Enabled: { type: 'REG_DWORD', data: 0 } });

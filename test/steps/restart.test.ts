@@ -214,6 +214,8 @@ test('a restart owed by an earlier run is a change pending: the plan lists the r
     [
       { target: 'host', field: 'restart', after: 'restarted', action: 'run' },
       { target: 'HKLM\\SOFTWARE\\runbook-engine (64-bit view)', field: 'RestartOwed', after: null, action: 'delete' },
+      // The marker is all its key holds: clearing it deletes the key too.
+      { target: 'HKLM\\SOFTWARE\\runbook-engine (64-bit view)', field: '(key)', after: null, action: 'delete' },
     ],
   );
   assert.is(restart.changes[1].before, `owed by run ${earlier}`);
@@ -227,7 +229,7 @@ test('a run that pays a restart owed by an earlier run is changed: it restarts a
   assert.is(result.status, 'succeeded');
   assert.is(result.outcome, 'changed', 'it restarted the target and deleted the marker');
   const restart = result.steps.find((s) => s.id === 'restart')!;
-  assert.equal(restart.changes.map((c) => `${c.field} ${c.action}`), ['restart run', 'RestartOwed delete']);
+  assert.equal(restart.changes.map((c) => `${c.field} ${c.action}`), ['restart run', 'RestartOwed delete', '(key) delete']);
   const host = await hostOf(file);
   assert.is(host.restarts, 1);
   assert.equal(host.registry, expected, 'the registry is as before the run, without the marker and its key');

@@ -13,7 +13,7 @@ import type { HostOp, HostOpResult, RegistryValue, RegistryView } from '../../ex
 import type { DeclaredWrite } from '../../engine/step-kind.js';
 import type { StepRuntime } from '../../engine/step-runtime.js';
 import type { Change, Json, StepPlan } from '../../engine/types.js';
-import { displayRegistryKey, displayRegistryValue, type RegistryPrior, type UndoValue } from '../../windows/undo-files.js';
+import { KEY_FIELD, displayRegistryKey, displayRegistryValue, undoOfValues, type RegistryPrior, type UndoValue } from '../../windows/undo-files.js';
 
 /** What was read of one value: what capture journals of it before any change. */
 export type ObservedValue = RegistryPrior;
@@ -71,8 +71,20 @@ export function toObserved(w: { view: DeclaredWrite['view']; key: string; name: 
   return { view: w.view, key: w.key, name: w.name, keyExists: result.keyExists, existingAncestor: result.existingAncestor, value: result.value };
 }
 
-/** The changes that bring the observed values to the desired ones. */
-export function planWrites(writes: readonly DeclaredWrite[], observed: readonly ObservedValue[]): Change[] {
+/**
+ * The changes that bring the observed values to the desired ones: each value, then each key its write
+ * creates (one line per key, deepest first, as a run's `remaining` and its undo files list them). A key
+ * that a pending write of an earlier step creates (`writtenEarlier`: in check mode, where nothing is
+ * created, the later step's probe still finds it missing) is that step's line, not listed again.
+ *
+ * @example
+ * ```ts
+ * const write: DeclaredWrite = { view: '64', key: 'SOFTWARE\\X\\Y', name: 'A', desired: { type: 'REG_DWORD', data: 1 } };
+ * planWrites([write], [{ view: '64', key: 'SOFTWARE\\X\\Y', name: 'A', keyExists: false, existingAncestor: 'SOFTWARE', value: null }]);
+ * // the value A, then the keys SOFTWARE\X\Y and SOFTWARE\X: (absent) → created
+ * ```
+ */
+export function planWrites(writes: readonly DeclaredWrite[], observed: readonly ObservedValue[], writtenEarlier: readonly DeclaredWrite[] = []): Change[] {
   const changes: Change[] = [];
   writes.forEach((w, i) => {
     const before = observed[i].value;
@@ -91,7 +103,39 @@ export function planWrites(writes: readonly DeclaredWrite[], observed: readonly 
       action,
     });
   });
-  return changes;
+  return [...changes, ...keysCreated(writes, observed, writtenEarlier)];
+}
+
+/**
+ * The keys the pending writes create (a value set under a key that does not exist creates it and its
+ * missing parents), each once, deepest first, less those an earlier step's pending write creates.
+ */
+function keysCreated(writes: readonly DeclaredWrite[], observed: readonly ObservedValue[], writtenEarlier: readonly DeclaredWrite[]): Change[] {
+  const creating = writes.flatMap((w, i) => (w.desired !== null && !observed[i].keyExists && !satisfies(w, observed[i].value) ? [{ ...observed[i], wrote: w.desired }] : []));
+  if (creating.length === 0) return [];
+  // A write to a key creates that key and each of its parents still missing.
+  const createdBefore = (view: string, key: string) =>
+    writtenEarlier.some((e) => e.desired !== null && e.view === view && (e.key.toLowerCase() === key.toLowerCase() || e.key.toLowerCase().startsWith(`${key.toLowerCase()}\\`)));
+  return undoOfValues(creating)
+    .keys.filter((k) => !createdBefore(k.view, k.key))
+    .map((k): Change => ({ target: displayRegistryKey(k.view, k.key), field: KEY_FIELD, before: null, after: 'created', action: 'create' }));
+}
+
+/**
+ * The writes earlier steps' plans call for, as registry steps publish them in check mode (`pending`
+ * indexes `writes`); none outside check mode, where a step's probe reads what the earlier ones wrote.
+ */
+export function writesPlannedEarlier(rt: Pick<StepRuntime, 'checkMode' | 'outputs'>): DeclaredWrite[] {
+  if (!rt.checkMode) return [];
+  return Object.values(rt.outputs).flatMap((out) => {
+    const data = out as { writes?: DeclaredWrite[]; pending?: number[] } | null;
+    return Array.isArray(data?.pending) && Array.isArray(data?.writes) ? data.pending.flatMap((i) => (data.writes![i] ? [data.writes![i]] : [])) : [];
+  });
+}
+
+/** True for a change that is a whole key (created, or deleted), not a value. */
+export function isKeyChange(c: Change): boolean {
+  return c.field === KEY_FIELD;
 }
 
 /** The writes a plan calls for (the observed values that do not yet satisfy). */
@@ -100,11 +144,13 @@ export function pendingWrites(writes: readonly DeclaredWrite[], observed: readon
 }
 
 /** Builds a plan for a list of writes. */
-export function registryPlan(writes: readonly DeclaredWrite[], observed: readonly ObservedValue[], what: string): StepPlan & { data: { writes: DeclaredWrite[] } } {
-  const changes = planWrites(writes, observed);
+export function registryPlan(writes: readonly DeclaredWrite[], observed: readonly ObservedValue[], what: string, writtenEarlier: readonly DeclaredWrite[] = []): StepPlan & { data: { writes: DeclaredWrite[] } } {
+  const changes = planWrites(writes, observed, writtenEarlier);
+  const keys = changes.filter(isKeyChange).length;
+  const values = changes.length - keys;
   return {
     changes,
-    summary: changes.length === 0 ? `${what}: all ${writes.length} values already as required` : `${what}: ${changes.length} of ${writes.length} values to set`,
+    summary: values === 0 ? `${what}: all ${writes.length} values already as required` : `${what}: ${values} of ${writes.length} values to set${keys > 0 ? `, ${keys} key(s) to create` : ''}`,
     data: { writes: [...writes] },
   };
 }
