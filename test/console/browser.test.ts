@@ -165,7 +165,8 @@ test('clicking a host shows its timeline with the restart\'s downtime, its diff 
   const gap = await page.textContent('#downtime');
   assert.match(gap!, /^downtime (2|3)\.\d\d s · \d+ poll\(s\)$/, 'the canary was down for its 2.5 s restart');
   const diff = await page.$$eval('#diff tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
-  assert.is(diff.length, 26, "20 SCHANNEL values and 6 .NET (SchUseStrongCrypto in both views first, Microsoft's current page)");
+  assert.is(diff.length, 41, "20 SCHANNEL values and 6 .NET (SchUseStrongCrypto in both views first, Microsoft's current page), and the 15 SCHANNEL keys the run created");
+  assert.is(diff.filter((r) => r[2] === '(key)' && r[3] === '(absent) → created').length, 15, 'each created key a row of its own');
   assert.ok(diff.some((r) => r[1]!.endsWith('Protocols\\TLS 1.2\\Server') && r[2] === 'Enabled' && r[3] === '(absent) → 0x00000001 (1)' && r[4] === 'REG_DWORD' && r[5] === '64-bit'), JSON.stringify(diff.slice(0, 3)));
   const hs = await page.$$eval('#handshakes tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
   const tls10 = hs.find((r) => r[0] === 'winrm-https' && r[1] === 'TLS 1.0')!;
