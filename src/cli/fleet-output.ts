@@ -10,7 +10,7 @@ import { OUTCOMES, type Outcome } from '../engine/outcome.js';
 import type { FleetEvents } from '../fleet/types.js';
 import { bold, red, toned } from './colors.js';
 import { fleetLive, hostEnded, hostStarted, hostStep, waveStarted } from './fleet-view.js';
-import { duration, outcomeLine, pad } from './frame.js';
+import { duration, outcomeLine, pad, pipeField, PIPE_OUTCOME_WIDTH } from './frame.js';
 import type { LiveBlock, TerminalStream } from './notice.js';
 import type { OutputMode, Renderer } from './run-output.js';
 
@@ -126,8 +126,9 @@ export function attachFleetOutput(
       hostEnded(steps, h.host, 'done');
       const error = h.error && OUTCOMES[h.outcome].tone !== 'ok' ? ` — ${h.error.message.split('\n')[0]}` : '';
       const took = h.startedAt && h.endedAt ? duration(Date.parse(h.endedAt) - Date.parse(h.startedAt)) : '';
-      // The host's own line in the same columns, `(result)` in the step's place: `grep host-1` shows all of it.
-      stdout.write(`${pad(h.host, widths.host)}  ${pad('(result)', widths.step)}  ${pad(paintOutcome(h.outcome), 12)}  ${pad(took, 6, 'right')}  ${h.changes} ${h.outcome === 'changes-pending' ? 'pending' : h.outcome === 'rollback-failed' ? 'still changed' : 'change(s)'}, ${h.roundTrips} round trip(s)${error}\n`);
+      // The host's own line in the same columns, `(result)` in the step's place and the outcome's key (one
+      // field, as --json names it) in the outcome's: `grep host-1` shows all of it.
+      stdout.write(`${pad(pipeField(h.host), widths.host)}  ${pad('(result)', widths.step)}  ${toned(OUTCOMES[h.outcome].tone, pad(h.outcome, PIPE_OUTCOME_WIDTH))}  ${pad(pipeField(took), 6, 'right')}  ${h.changes} ${h.outcome === 'changes-pending' ? 'pending' : h.outcome === 'rollback-failed' ? 'still changed' : 'change(s)'}, ${h.roundTrips} round trip(s)${error}\n`);
       if (h.outcome === 'rollback-failed') alert(h.host, h.runId);
     });
   }

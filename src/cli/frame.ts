@@ -207,8 +207,27 @@ export function elapsedOf(step: StepLive, now: number): string {
 }
 
 /**
+ * Text as one field of a pipe's line: words joined by `-` (brackets and dashes between words dropped),
+ * so that `awk` counts the same fields on every line; an empty text is `-`.
+ *
+ * @example
+ * ```ts
+ * pipeField('rollback failed'); // 'rollback-failed'
+ * pipeField('interrupted (awaiting resume)'); // 'interrupted-awaiting-resume'
+ * pipeField(''); // '-'
+ * ```
+ */
+export function pipeField(text: string): string {
+  return text.replace(/[()]/g, ' ').replace(/\s+[—–]\s+/g, ' ').trim().split(/\s+/).filter(Boolean).join('-') || '-';
+}
+
+/** The columns an outcome takes in a pipe's line: `rollback-failed`, the longest step outcome, fits. */
+export const PIPE_OUTCOME_WIDTH = 15;
+
+/**
  * A pipe's line for a step that ended: host, step, outcome, how long, summary, in columns (a log
- * read with grep or awk; never cut).
+ * read with grep or awk; never cut). The first four are one field each (see {@link pipeField}), so
+ * that `awk '{print $3}'` is always the outcome and `$4` the time; the summary is the rest of the line.
  *
  * @example
  * ```ts
@@ -217,6 +236,6 @@ export function elapsedOf(step: StepLive, now: number): string {
  * ```
  */
 export function outcomeLine(host: string, step: StepLive, now: number, widths: { host: number; step: number } = { host: 12, step: 14 }): string {
-  const word = toned(step.tone, pad(step.word, 12));
-  return `${pad(host, widths.host)}  ${pad(step.id, widths.step)}  ${word}  ${pad(elapsedOf(step, now), 6, 'right')}  ${detailOf(step, now)}`.trimEnd();
+  const word = toned(step.tone, pad(pipeField(step.word), PIPE_OUTCOME_WIDTH));
+  return `${pad(pipeField(host), widths.host)}  ${pad(pipeField(step.id), widths.step)}  ${word}  ${pad(pipeField(elapsedOf(step, now)), 6, 'right')}  ${detailOf(step, now)}`.trimEnd();
 }

@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 import { textWidth } from './text-width.js';
 import type { RunEmitter, RunEvents } from '../engine/events.js';
-import { outcomeLabel } from '../engine/outcome.js';
+import { OUTCOMES, outcomeLabel } from '../engine/outcome.js';
 import type { HostStepEvent } from '../fleet/types.js';
 import { bold, dim, yellow } from './colors.js';
 import { applyStepEvent, endUnsettled, noteStep, outcomeLine, pendingSteps, settleEarlier, type StepLive } from './frame.js';
@@ -135,7 +135,10 @@ export function attachRenderer(events: RunEmitter, mode: OutputMode, o: { stdout
   });
   on('run:end', (result) => {
     // Steps a stop left under way (a safe point, a restart window) end with the run's words for it.
-    const word = outcomeLabel(result);
+    // A pipe's line gives the outcome's key (one field: `interrupted`, `awaiting-restart-window`; a
+    // plan that could not be completed `plan-failed`, not a rollback of changes it never made).
+    const label = outcomeLabel(result);
+    const word = mode !== 'plain' ? label : label === OUTCOMES[result.outcome].label ? result.outcome : result.outcome === 'cancelled' ? 'plan-cancelled' : 'plan-failed';
     for (const s of endUnsettled(steps, word, now())) if (mode === 'plain') stdout.write(`${outcomeLine(host, s, now(), widths)}\n`);
     started = false;
     finish();

@@ -180,6 +180,13 @@ export async function checkSimulatedHost(target: string): Promise<void> {
 }
 
 /**
+ * `--on-target` changes only a simulated host (its restart then ends the run's process, as the engine
+ * running on the server would see); a real target's executor knows where the engine runs (`local` is on
+ * the target, the remote transports are not), so elsewhere the option is refused rather than ignored.
+ */
+export const ON_TARGET_SIM_ONLY = '--on-target applies to sim: targets only (a rehearsal of the engine running on the host itself)';
+
+/**
  * Connects to a target given on the command line (or recorded in a run's journal). A simulated host's
  * file that cannot be used (missing, not JSON, not a simulated host) is input, refused as a target
  * that is not understood is (exit 2); any other error of a transport is its own (exit 69). `platform`

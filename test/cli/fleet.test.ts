@@ -178,7 +178,7 @@ test('a fleet host whose rollback failed: exit 3, the alert on stderr, and its l
   const r = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'inventory.yaml'), '--state-dir', join(dir, 'state'), '--param', 'pollIntervalMs=10']);
   assert.is(r.code, 3, r.stderr + r.stdout);
   assert.match(r.stderr, /ROLLBACK FAILED — an operator is needed on host-2/);
-  const line = /host-2 .*ROLLBACK FAILED — an operator is needed .*?(\d+) still changed/.exec(r.stdout);
+  const line = /host-2 +\(result\) +rollback-failed +\S+ +(\d+) still changed/.exec(r.stdout);
   assert.ok(line, r.stdout);
   assert.ok(Number(line![1]) > 0, 'the values its rollback could not restore are counted');
 });
@@ -222,7 +222,7 @@ test('a fleet whose hosts are all refused for a parameter (tls13=enabled on Serv
   const before = await readFile(join(dir, 'fleet', 'host-1.json'), 'utf8');
   const all = await cli(['run', 'orchestrator-tls12', '--inventory', inv, '--state-dir', join(dir, 'state'), '--max-failures', '1', '--param', 'pollIntervalMs=10', '--param', 'tls13=enabled']);
   assert.is(all.code, 2, all.stderr + all.stdout);
-  assert.match(all.stdout, /host-1 +\(result\) +failed and rolled back +(\d+\.\ds)? +0 change\(s\).*parameter\(s\) impossible on this host/);
+  assert.match(all.stdout, /host-1 +\(result\) +rolled-back +(\d+\.\ds|-) +0 change\(s\).*parameter\(s\) impossible on this host/);
   assert.is(await readFile(join(dir, 'fleet', 'host-1.json'), 'utf8'), before, 'the refused host is unchanged');
   // Only host-1 asks for TLS 1.3: it is refused, host-2 is changed, and the fleet says so (exit 1).
   await writeFile(inv, (await readFile(inv, 'utf8')).replace('    target: sim:host-1.json\n', '    target: sim:host-1.json\n    params:\n      tls13: enabled\n'));
@@ -240,7 +240,7 @@ test('a host whose target cannot be used before anything changed is unreachable:
   const state = join(dir, 'state');
   const ran = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--max-failures', '1', '--param', 'pollIntervalMs=10']);
   assert.is(ran.code, 69, `the worst host is unreachable: ${ran.stderr}${ran.stdout}`);
-  assert.match(ran.stdout, /host-2 +\(result\) +unreachable — nothing was changed.*injected permanent fault on os\.info/);
+  assert.match(ran.stdout, /host-2 +\(result\) +unreachable +\S+ +0 change\(s\).*injected permanent fault on os\.info/);
   const [fleetId] = await readdir(join(state, 'fleets'));
   const status = await cli(['status', fleetId, '--state-dir', state]);
   assert.is(status.code, 0, status.stderr);

@@ -51,7 +51,7 @@ test('a restart owed by an earlier run: plan exits 2 (changes pending), the run 
 
   const rollback = await cli(['rollback', paid, '--state-dir', state]);
   assert.is(rollback.code, 0, rollback.stderr);
-  assert.match(rollback.stdout, /restart +rolled back +\S+ +nothing to undo: the target restarted for this run, which paid the restart an earlier run owed/);
+  assert.match(rollback.stdout, /restart +rolled-back +\S+ +nothing to undo: the target restarted for this run, which paid the restart an earlier run owed/);
   assert.match(rollback.stdout, /Result: rolled back on request\n {2}0 registry item\(s\) restored; \d+ round trip\(s\) to the target; 0 retries\n {2}nothing to undo: nothing restored, no restart\n/);
   assert.not.match(rollback.stdout, /restarted again/);
   const rolled = await hostOf(host);

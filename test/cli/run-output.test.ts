@@ -6,7 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cli } from './run-cli.js';
-import { makeHost, restartRefused, tempDir } from '../helpers.js';
+import { writeFile } from 'node:fs/promises';
+import { hostOf, makeHost, restartRefused, tempDir } from '../helpers.js';
 import { hostLabel } from '../../src/cli/run-output.js';
 
 const FAST = ['--param', 'pollIntervalMs=10'];
@@ -40,9 +41,30 @@ test('piped, a failing run prints the failed step with why it failed, then one l
   assert.match(lines[failed], /restart +failed +\d+\.\ds {2}injected permanent fault on restart/);
   assert.match(r.stdout, /Error: injected permanent fault on restart/);
   const undone = lines.slice(failed + 1);
-  assert.ok(undone.length > 0 && undone.every((l) => /^host +[a-z-]+ +rolled back +\d+\.\ds/.test(l)), undone.join('\n'));
+  assert.ok(undone.length > 0 && undone.every((l) => /^host +[a-z-]+ +rolled-back +\d+\.\ds/.test(l)), undone.join('\n'));
   assert.is(new Set(lines).size, lines.length, 'no line twice');
   assert.match(r.stdout, /Result: failed and rolled back/);
+});
+
+test('piped, a rollback that fails keeps the columns: the outcome is one field and the fourth is the time', async () => {
+  const host = await makeHost('server-2016');
+  const state = await tempDir();
+  const ran = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, '--json', ...FAST]);
+  assert.is(ran.code, 0, ran.stderr + ran.stdout);
+  const runId = JSON.parse(ran.stdout.trim().split('\n').at(-1)!).runId as string;
+  // The undos under SCHANNEL and .NETFramework are refused: those steps end `rollback failed`.
+  const faulted = await hostOf(host);
+  for (const keyContains of ['SCHANNEL', '.NETFramework']) for (const op of ['registry.set', 'registry.deleteValue', 'registry.deleteKey'] as const) faulted.faults.push({ op, keyContains, kind: 'permanent', times: 1000 });
+  await writeFile(host, JSON.stringify(faulted));
+  const r = await cli(['rollback', runId, '--state-dir', state]);
+  assert.is(r.code, 3, r.stderr + r.stdout);
+  const lines = stepLines(r.stdout);
+  assert.ok(lines.some((l) => / schannel +rollback-failed /.test(l)), lines.join('\n'));
+  for (const line of lines) {
+    const fields = line.split(/\s+/);
+    assert.match(fields[2], /^(rolled-back|rollback-failed)$/, line);
+    assert.match(fields[3], /^\d+\.\ds$/, line);
+  }
 });
 
 test('a pipe line names a target by its host, a simulated host by its file', () => {

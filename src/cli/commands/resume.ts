@@ -13,8 +13,9 @@ import { explain } from '../explain.js';
 import { follow, outputMode } from '../follow.js';
 import { runnerFor, storeOf, type Where } from '../state.js';
 import { red } from '../render.js';
-import { connect, refuseTargetPassword } from '../targets.js';
+import { ON_TARGET_SIM_ONLY, connect, refuseTargetPassword } from '../targets.js';
 import { alreadyRolledBack, printAlreadyRolledBack } from '../already-rolled-back.js';
+import { withoutPassword } from '../../util/without-password.js';
 
 interface ResumeOptions extends CommonOptions {
   all?: boolean;
@@ -35,7 +36,11 @@ async function resumeOne(id: string, values: ResumeOptions, where: Where): Promi
   if (note) printAlreadyRolledBack(note, id, values.json === true);
   const run = await runner.resume(id, {
     records,
-    connect: (target) => connect(target, { onTarget: values.onTarget === true }),
+    connect: (target) => {
+      // The recorded target (or --target) is known only now: --on-target changes a simulated host only.
+      if (values.onTarget && !target.startsWith('sim:')) throw new UsageError(`${ON_TARGET_SIM_ONLY}; run ${id} is on ${withoutPassword(target)}`);
+      return connect(target, { onTarget: values.onTarget === true });
+    },
     target: values.target,
     runbook: 'reload',
     force: values.force === true,
@@ -65,7 +70,7 @@ export const resume: RunbookCommand = {
           .option('--allow-restart', 'the restart window is open: the run may restart the target now')
           .option('--force', 'go on although the runbook changed (or its file is gone): the journaled definition is used; take --target as another address of the run’s machine')
           .option('-t, --target <target>', "reach the run's machine another way (transport, user, port); another host is refused unless --force, another Windows always")
-          .option('--on-target', 'the engine runs on the target itself')
+          .option('--on-target', 'sim: targets only: rehearse the engine running on the host itself')
           .addOption(retriesOption()),
       ),
       resumeCommand,
@@ -75,10 +80,14 @@ export const resume: RunbookCommand = {
 async function resumeCommand(values: ResumeOptions, operands: string[]): Promise<number> {
   const retries = values.retries;
   refuseTargetPassword(values.target);
+  if (values.onTarget && values.target && !values.target.startsWith('sim:')) throw new UsageError(`${ON_TARGET_SIM_ONLY}, not to ${values.target.split(':')[0]}`);
   const where = await storeOf(values);
   if (!values.all) {
     if (operands.length !== 1) throw new UsageError('resume takes one run id, or --all');
-    if (await where.store.isFleet(operands[0])) return (await import('../fleet.js')).resumeFleetCommand(where, operands[0], values.json === true, retries);
+    if (await where.store.isFleet(operands[0])) {
+      if (values.onTarget) throw new UsageError(`${ON_TARGET_SIM_ONLY}; a fleet's hosts are never driven from one of them`);
+      return (await import('../fleet.js')).resumeFleetCommand(where, operands[0], values.json === true, retries);
+    }
     return resumeOne(operands[0], values, where);
   }
   if (operands.length > 0) throw new UsageError('resume takes one run id, or --all, not both');
@@ -107,6 +116,7 @@ async function resumeCommand(values: ResumeOptions, operands: string[]): Promise
     const { resumeFleetCommand } = await import('../fleet.js');
     for (const id of fleets) {
       try {
+        if (values.onTarget) throw new UsageError(`${ON_TARGET_SIM_ONLY}; a fleet's hosts are never driven from one of them`);
         worst = Math.max(worst, await resumeFleetCommand(where, id, values.json === true, retries));
       } catch (error) {
         const { code, message } = explain(error);

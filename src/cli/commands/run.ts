@@ -9,7 +9,7 @@ import { Option, type Command } from 'commander';
 import { UsageError, act, commandNamed, paramOption, paramsFrom, retriesOption, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
 import { follow, outputMode } from '../follow.js';
 import { runnerFor, storeOf } from '../state.js';
-import { TARGET_FORMS, checkTarget, connect } from '../targets.js';
+import { ON_TARGET_SIM_ONLY, TARGET_FORMS, checkTarget, connect } from '../targets.js';
 import { checkStepParameters, resolveParameters } from '../../engine/loader.js';
 
 /** The target as typed, with a simulated host's file made absolute so that a resume from elsewhere finds it. */
@@ -42,7 +42,7 @@ function declare(name: 'run' | 'plan'): Command {
     .argument('<runbook>', 'a bundled name (see `runbook list`) or a .yaml/.json file')
     .addOption(new Option('-t, --target <target>', 'where to run (forms below)').conflicts('inventory'))
     .addOption(paramOption())
-    .option('--on-target', 'the engine runs on the target itself (a restart ends this process)')
+    .option('--on-target', 'sim: targets only: rehearse the engine running on the host itself (its restart ends this process)')
     .addOption(retriesOption().conflicts('wait'))
     .option('-i, --inventory <file>', 'a fleet: every host of the inventory, its waves in order (instead of --target)')
     .option('--concurrency <N>', 'hosts driven at once (default 10)')
@@ -62,6 +62,8 @@ async function runOnce(source: string, values: RunOptions, checkMode: boolean): 
   const retries = values.retries;
   if (!values.inventory && (values.concurrency ?? values.maxFailures ?? values.limit) !== undefined) throw new UsageError('--concurrency, --max-failures and --limit go with --inventory');
   if (noWait && !values.inventory) throw new UsageError('--no-wait goes with --inventory (and a --store the workers share)');
+  if (values.onTarget && values.inventory) throw new UsageError(ON_TARGET_SIM_ONLY + '; a fleet\'s hosts are never driven from one of them');
+  if (values.onTarget && values.target && !values.target.startsWith('sim:')) throw new UsageError(`${ON_TARGET_SIM_ONLY}, not to ${values.target.split(':')[0]}`);
   if (values.inventory) {
     const kinds = bundledStepKinds();
     const runbook = await loadRunbook(source, kinds);
