@@ -11,6 +11,28 @@ function cell(text: string): string {
   return text.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|');
 }
 
+/**
+ * A quoted sentence's Markdown links made absolute against the page it is quoted from: Microsoft's
+ * pages link site-relative (`/lifecycle/…`) or page-relative (`cumulativeupdate1.md`, the source file
+ * of a page whose address has no `.md`), which would point into this repository once copied here; a
+ * link whose target the quote elided (`(…)`) is left as its words. The quoted words are unchanged.
+ *
+ * @example
+ * ```ts
+ * absoluteLinks('[CU1](cumulativeupdate1.md)', 'https://learn.microsoft.com/troubleshoot/sql/releases/sqlserver-2025/build-versions');
+ * // '[CU1](https://learn.microsoft.com/troubleshoot/sql/releases/sqlserver-2025/cumulativeupdate1)'
+ * ```
+ */
+export function absoluteLinks(quote: string, pageUrl: string): string {
+  // A link whose target the quote left out (`[2014 SP2](…)`) keeps its words only.
+  return quote.replace(/\[([^\]]*)\]\(…\)/g, '$1').replace(/(\]\()([^)\s]+)(\))/g, (whole, open: string, target: string, close: string) => {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target)) return whole;
+    const url = new URL(target, pageUrl);
+    if (url.hostname === 'learn.microsoft.com') url.pathname = url.pathname.replace(/\.md$/, '');
+    return `${open}${url.href}${close}`;
+  });
+}
+
 /** A value as it reads in the doc: short JSON, arrays of rows as a count and their first items. */
 function shown(value: unknown): string {
   const json = JSON.stringify(value);
@@ -43,7 +65,7 @@ export function renderFactsDoc(facts: readonly WindowsFact[]): string {
   for (const topic of topics) {
     lines.push(`## ${topic}`, '', '| fact | value | status | proven by | source |', '| --- | --- | --- | --- | --- |');
     for (const f of facts.filter((x) => x.topic === topic)) {
-      const sources = f.sources.map((s) => `[${cell(s.title)}](${s.url}): “${cell(s.quote)}”`).join('<br>');
+      const sources = f.sources.map((s) => `[${cell(s.title)}](${s.url}): “${cell(absoluteLinks(s.quote, s.url))}”`).join('<br>');
       const note = f.note ? `${sources ? '<br>' : ''}*${cell(f.note)}*` : '';
       lines.push(`| **${f.id}** — ${cell(f.statement)} | ${cell(shown(f.value))} | ${f.status} | ${PROOF_WORDS[f.proof]} | ${sources}${note} |`);
     }
