@@ -26,7 +26,7 @@ serveFleetThread(fleetThread);
 
 /**
  * The threads of a fleet driven by the CLI: `$RUNBOOK_FLEET_THREADS`, else one — on this 2-core machine
- * a second thread did not pay at 1,000 hosts with a 60 s restart (docs/fleets.md#scale: the main thread
+ * a second thread did not pay at 1,000 hosts with a 60 s restart (docs/fleet-performance.md, the second round: the main thread
  * is busy a fifth of the fleet's time, and each worker loads the engine again). One thread with a
  * shared store, whose workers are processes of their own (`runbook worker`).
  *
