@@ -61,8 +61,9 @@ async function demoCommand(values: { preset: string; stateDir?: string; json?: b
     [
       bold('runbook-engine demo'),
       `A simulated ${host.os.caption} (Orchestrator ${host.orchestrator.release}, SQL Server ${host.sqlInstances[0]?.version}) at ${hostFile}.`,
-      'The bundled runbook orchestrator-tls12 sets it to TLS 1.2 only, as Microsoft\'s "Set up TLS for Orchestrator" describes:',
-      'preflight, registry backup, SCHANNEL, .NET Framework, hotfix check, restart (the simulated host is down for 3 s), Integration Packs.',
+      'The bundled runbook orchestrator-tls12 sets it to TLS 1.2 only, as Microsoft\'s "Set up TLS 1.2 for Orchestrator" (revision 11/01/2024) describes:',
+      'preflight, TLS handshakes before, registry backup, .NET Framework, SCHANNEL, WinHTTP (Server 2012 / 2008 R2 only), hotfix check,',
+      'restart (the simulated host is down for 3 s), Integration Packs, TLS handshakes after.',
       '',
       `${bold('1. plan')}: what would change, nothing changed.`,
       '',
