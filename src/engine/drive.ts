@@ -31,6 +31,7 @@ import { isRolledBack } from './outcome.js';
 import { isDoneStatus, statusAllows, type AwaitingReason, type Change, type Json, type RunResult, type RunStatus, type StepStatus } from './types.js';
 import { remainingOf } from './undo-set.js';
 import { makeSubfolder } from '../util/make-folder.js';
+import { regFileTexts } from '../windows/reg-file.js';
 
 /** How many drives may start from the same position before the run needs an operator. */
 export const MAX_RESUMES_WITHOUT_PROGRESS = 3;
@@ -272,7 +273,8 @@ function backupSaver(run: OpenRun, runDir: string): (name: string, content: stri
     const dir = join(runDir, 'backups');
     const file = join(dir, name);
     const shown = run.masker.text(name);
-    const where = shown !== name ? 'its name' : run.masker.text(content) !== content ? 'its content' : null;
+    // A .reg file's hex values are read as the text they hold too (see regFileTexts); other files have none.
+    const where = shown !== name ? 'its name' : regFileTexts(content).some((t) => run.masker.text(t) !== t) ? 'its content' : null;
     if (where) {
       throw new StepError('SECRET_IN_FILE', `the file ${shown} for the run's backups folder holds the value of a secret parameter in ${where}; it can be kept neither in clear nor masked`, {
         hint: 'nothing was written to the state directory; choose a secret value that does not occur in what the step backs up',

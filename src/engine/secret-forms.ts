@@ -2,7 +2,7 @@
  * The forms a secret takes in text, as regular expressions for the mask to look for all at once. Two
  * families: text escapes, where each character of the secret is written as itself or escaped (URL,
  * JSON, XML); and byte encodings, where only the whole secret's bytes decide the characters (base64 of
- * its UTF-8 or UTF-16LE bytes, hex).
+ * its UTF-8 or UTF-16LE bytes, hex of either, run together or comma-separated).
  *
  * Each text escape is one pattern in which every character has its own few spellings, so a form with
  * some characters escaped and others not (`%40` here, `@` there, as URL encoders differ) is found
@@ -21,11 +21,15 @@ import { escapeRegExp } from '../util/escape-regexp.js';
 export const MIN_CASELESS = 8;
 
 /**
- * Secrets of at least this many UTF-8 bytes are also matched as hex (16 hex digits or more). A
- * shorter one is not: hex is made only of 0-9 and a-f, which hashes, GUIDs, thumbprints and plain
- * numbers are made of too — the hex of a PIN `1234` is `31323334`, an ordinary eight-digit number, and
- * an eight-digit piece of a SHA-256 digest matches a given one about once in 4 · 10⁹; sixteen digits
- * make both as good as never.
+ * A hex form is matched where it spells at least this many bytes (16 hex digits or more). A shorter
+ * one is not: hex is made only of 0-9 and a-f, which hashes, GUIDs, thumbprints and plain numbers are
+ * made of too — the hex of a PIN `1234` is `31323334`, an ordinary eight-digit number, and an
+ * eight-digit piece of a SHA-256 digest matches a given one about once in 4 · 10⁹; sixteen digits make
+ * both as good as never. So the hex of a secret's UTF-8 bytes (`7030737321…`, `70,30,73,73,21,…`)
+ * needs a secret of 8 bytes or more, while the hex of its UTF-16LE bytes (`70003000…`, `70,00,30,00,…`,
+ * how Windows keeps text in a REG_BINARY and `reg export` writes a REG_EXPAND_SZ or REG_MULTI_SZ) has
+ * 16 digits for every secret of 4 characters — the shortest masked inside other text — and is matched
+ * for each: what is left out for a short secret is only what is as short as an ordinary number.
  */
 export const MIN_HEX_BYTES = 8;
 
@@ -118,8 +122,9 @@ export interface SecretForms {
  * escapes, `\uXXXX`, `\/`), XML/HTML-escaped (named and numeric references) — each, for a secret of
  * {@link MIN_CASELESS} characters or more, also in any case; the base64 and base64url cores of its
  * UTF-8 and UTF-16LE bytes (PowerShell's `-EncodedCommand`) at each alignment, where at least 8
- * characters long; and for a secret of {@link MIN_HEX_BYTES} bytes or more, the hex of its UTF-8
- * bytes in either case. Meant for secrets of 4 characters or more: every form is at least as long.
+ * characters long; and the hex of its UTF-8 and UTF-16LE bytes in either case, run together or
+ * comma-separated as a `.reg` file writes them, each where it spells {@link MIN_HEX_BYTES} bytes or
+ * more. Meant for secrets of 4 characters or more: every form is at least as long.
  *
  * @example
  * ```ts
@@ -128,7 +133,7 @@ export interface SecretForms {
  * 'GET /login?pw=p%40ss+w0rd%21'.replace(re, '***'); // 'GET /login?pw=***'
  * '<Password>p@ss w0rd&#x21;</Password>'.replace(re, '***'); // '<Password>***</Password>'
  * 'P@SS W0RD!'.replace(re, '***'); // '***' (10 characters: matched in any case)
- * anchors; // ['w0rd', 'cebzcyb3mhjki', …, '70407373207730726421']
+ * anchors; // ['w0rd', 'cebzcyb3mhjki', …, '70407373207730726421', '70,40,73,…', '70004000…', '70,00,40,00,…']
  * ```
  */
 export function secretForms(secret: string): SecretForms {
@@ -148,10 +153,16 @@ export function secretForms(secret: string): SecretForms {
       anchors.add(longest(core.match(/[A-Za-z0-9]+/g)).toLowerCase());
     }
   }
-  const utf8 = Buffer.from(secret).toString('hex');
-  if (utf8.length >= 2 * MIN_HEX_BYTES) {
-    patterns.add(caselessHex(utf8));
-    anchors.add(utf8);
+  for (const bytes of [Buffer.from(secret), Buffer.from(secret, 'utf16le')]) {
+    if (bytes.length < MIN_HEX_BYTES) continue;
+    const pairs = [...bytes].map((b) => b.toString(16).padStart(2, '0'));
+    // Hex as Buffer#toString('hex') and PowerShell write it, and as a .reg file does (`xx,yy,`): each
+    // in either case. A .reg line `reg export` wraps (`,\` and an indented new line) is not one of
+    // these; what reads an export decodes its values (windows/reg-file.ts, regFileTexts).
+    for (const digits of [pairs.join(''), pairs.join(',')]) {
+      patterns.add(caselessHex(digits));
+      anchors.add(digits);
+    }
   }
   return { patterns: [...patterns], anchors: [...anchors] };
 }

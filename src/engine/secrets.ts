@@ -28,10 +28,11 @@ export const MIN_INSIDE = 4;
  * A masker for a run's secret values (strings of one character or more, and the text of numbers):
  * each is replaced wherever it occurs — inside longer strings too, and in the forms
  * {@link secretForms} lists: URL-encoded (either case of `%xx`, `+` for a space), JSON-escaped once
- * or twice, XML/HTML-escaped, base64 and base64url of its UTF-8 and UTF-16LE bytes, hex of its bytes
- * (a secret of 8 bytes or more), and in another case (a secret of 8 characters or more) — except that
- * a secret shorter than {@link MIN_INSIDE} characters is replaced only where it stands as a whole
- * word, as itself, so that it does not mangle what is not secret.
+ * or twice, XML/HTML-escaped, base64 and base64url of its UTF-8 and UTF-16LE bytes, hex of those
+ * bytes run together or comma-separated (where it spells 8 bytes or more), and in another case (a
+ * secret of 8 characters or more) — except that a secret shorter than {@link MIN_INSIDE} characters
+ * is replaced only where it stands as a whole word, as itself, so that it does not mangle what is not
+ * secret.
  *
  * What is masked is the union of every match of every form of every secret: where matches overlap
  * (two secrets sharing characters, one inside another's encoded form) or touch, they become one
@@ -56,7 +57,9 @@ export const MIN_INSIDE = 4;
 export function createMasker(secrets: Record<string, Json>): Masker {
   const values = [...new Set(Object.values(secrets).filter((v) => typeof v === 'string' || typeof v === 'number').map(String))].filter((s) => s.length > 0);
   const forms = values.filter((v) => v.length >= MIN_INSIDE).map(secretForms);
-  const anchors = [...new Set(forms.flatMap((f) => f.anchors))];
+  // Shortest first, so that the search of a text stops at the first anchor longer than it: most of a
+  // record's strings are short, and each secret has a dozen anchors (its hex forms' four are long).
+  const anchors = [...new Set(forms.flatMap((f) => f.anchors))].sort((a, b) => a.length - b.length);
   const patterns = [...new Set(forms.flatMap((f) => f.patterns))];
   // Compiled when first needed: a regular expression of every form takes V8 a millisecond or more to
   // compile, more than masking a run's journal costs, and most runs' records hold no secret at all.
@@ -113,6 +116,7 @@ export function createMasker(secrets: Record<string, Json>): Masker {
       // The common case: no anchor in the text, so no form of a secret either (see secretForms).
       const lower = value.toLowerCase();
       for (const anchor of anchors) {
+        if (anchor.length > lower.length) break;
         if (!lower.includes(anchor)) continue;
         out = maskForms(value);
         break;

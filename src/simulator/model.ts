@@ -4,7 +4,7 @@
  */
 import type { Dotnet35Tls, HostOp, HostOpName, HostOpResult, OsInfo, ProtocolMap, ProtocolName, ProtocolSide, RegistryValue, RegistryView, SqlInstance } from '../executors/types.js';
 import { TLS13, negotiatesByDefault, protocolDefault, protocolKey, protocolMap, protocolSupported } from '../windows/schannel.js';
-import { REG_HEADER, regLine } from '../windows/reg-file.js';
+import { REG_HEADER, regLine, wrapRegLine } from '../windows/reg-file.js';
 import { BOOT_TIME_TOLERANCE_MS, restartedSince } from '../windows/boot-time.js';
 import { LOGON_UI_READY_KEY } from '../windows/facts/restart.js';
 
@@ -213,7 +213,7 @@ export function exportKey(host: SimHostState, path: string): string {
     .sort();
   for (const key of keys) {
     lines.push(`[HKEY_LOCAL_MACHINE\\${key}]`);
-    for (const name of Object.keys(host.registry[key]).sort()) lines.push(regLine(name, host.registry[key][name]));
+    for (const name of Object.keys(host.registry[key]).sort()) lines.push(wrapRegLine(regLine(name, host.registry[key][name])));
     lines.push('');
   }
   return lines.join('\r\n');

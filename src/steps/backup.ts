@@ -10,6 +10,7 @@ import type { DeclaredWrite } from '../engine/step-kind.js';
 import { resultOf, type HostOp, type OsInfo, type RegistryView } from '../executors/types.js';
 import { observe, planWrites, type ObservedValue } from './registry/values.js';
 import { displayRegistryKey } from '../windows/undo-files.js';
+import { regFileTexts } from '../windows/reg-file.js';
 
 export const backupParams = z.strictObject({
   /** Keys to export, each in the views listed. */
@@ -83,9 +84,9 @@ function refuseSecretPaths(stepId: string, params: BackupParams, holdsSecret: (t
 
 /**
  * Refuses, before any export, a backup whose text would hold a secret's value: a key whose export (a
- * subkey, a value's name or data) holds one. Masked, the copy in the state directory would not
- * restore the key (`Password=***`); in clear, the secret would be on the controller's disk — the rule
- * of a step's capture (SECRET_IN_MEMO). The keys are named as people read them (the journal masks a
+ * subkey, a value's name or data, the text of a value the export writes as hex bytes) holds one.
+ * Masked, the copy in the state directory would not restore the key (`Password=***`); in clear, the
+ * secret would be on the controller's disk — the rule of a step's capture (SECRET_IN_MEMO). The keys are named as people read them (the journal masks a
  * secret in a key's path); the values never.
  */
 function refuseSecrets(stepId: string, holdingSecret: readonly string[]): void {
@@ -114,7 +115,10 @@ export const backupStep = defineStepKind({
     const exports = params.keys.flatMap((k) => viewsOf(k, architecture).map((view) => ({ key: k.key, view })));
     // Only a verdict is kept: the texts stay out of the step's journaled state.
     const texts = await rt.read(exports.map((e): HostOp => ({ op: 'registry.exportText', view: e.view, key: e.key })));
-    const holdingSecret = exports.filter((_, i) => rt.holdsSecret(resultOf(texts[i], 'registry.exportText').content)).map((e) => displayRegistryKey(e.view, e.key));
+    // The text as it is and each hex value's text: a REG_EXPAND_SZ, REG_MULTI_SZ or REG_BINARY holds
+    // a secret in the export only as its bytes (`hex(2):5a,00,71,00,…`, lines wrapped where long).
+    const holds = (text: string) => regFileTexts(text).some(rt.holdsSecret);
+    const holdingSecret = exports.filter((_, i) => holds(resultOf(texts[i], 'registry.exportText').content)).map((e) => displayRegistryKey(e.view, e.key));
     return { writes, observed: await observe(rt, writes), architecture, holdingSecret };
   },
   plan({ params, observed, rt }) {

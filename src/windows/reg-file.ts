@@ -93,7 +93,51 @@ function utf16Hex(text: string): string {
   return [...Buffer.from(text, 'utf16le')].map((b) => b.toString(16).padStart(2, '0')).join(',');
 }
 
+/**
+ * A value line as `reg export` writes it: a hex value's bytes wrapped after a comma so that no line is
+ * longer than 80 characters, each line but the last ending in `\`, the next indented by two spaces.
+ */
+export function wrapRegLine(line: string): string {
+  const m = /^(.*=hex(?:\([0-9a-f]+\))?:)([0-9a-f]{2}(?:,[0-9a-f]{2})*)$/.exec(line);
+  if (!m || line.length <= 80) return line;
+  const bytes = m[2].split(',');
+  const lines: string[] = [];
+  let current = m[1];
+  bytes.forEach((b, i) => {
+    const piece = i < bytes.length - 1 ? `${b},` : b;
+    if (current.length + piece.length > 79 && current.trim() !== '') {
+      lines.push(`${current}\\`);
+      current = '  ';
+    }
+    current += piece;
+  });
+  return [...lines, current].join('\r\n');
+}
+
 /** A line that deletes a value: `"Name"=-`. */
 export function regDeleteLine(name: string): string {
   return `${quote(name)}=-`;
+}
+
+/**
+ * The texts a `.reg` file holds, for a reader looking for a string in it: the file as it is, and the
+ * bytes of each `hex:`/`hex(n):` value — a REG_EXPAND_SZ, REG_MULTI_SZ or REG_BINARY, or a REG_SZ with a
+ * line break, whose text is in the file only so — read as UTF-16LE text (at both byte alignments: a
+ * REG_BINARY may hold a string after an odd number of bytes) and as UTF-8. A value's lines are joined
+ * first where `reg export` wrapped them (a `\` at a line's end, the next line indented).
+ *
+ * @example
+ * ```ts
+ * regFileTexts('"Exp"=hex(2):25,00,54,00,\\\r\n  4d,00,50,00,25,00,00,00');
+ * // [the file as it is, '%TMP%\0' (UTF-16LE), '吀䴀倀─\0' (after one byte), '%\0T\0M\0P\0%\0\0\0' (UTF-8)]
+ * ```
+ */
+export function regFileTexts(content: string): string[] {
+  const texts = [content];
+  const joined = content.replace(/\\\r?\n[ \t]*/g, '');
+  for (const [, digits] of joined.matchAll(/=hex(?:\([0-9a-f]+\))?:([0-9a-f]{2}(?:,[0-9a-f]{2})*)/gi)) {
+    const bytes = Buffer.from(digits.replace(/,/g, ''), 'hex');
+    texts.push(bytes.toString('utf16le'), bytes.subarray(1).toString('utf16le'), bytes.toString('utf8'));
+  }
+  return texts;
 }

@@ -12,6 +12,7 @@ import { fileStore } from '../../src/index.js';
 import { startConsole } from '../../src/console/server.js';
 import { hostOf, makeHost, tempDir } from '../helpers.js';
 import { cli } from './run-cli.js';
+import { regLine, wrapRegLine } from '../../src/windows/reg-file.js';
 
 /** A secret a backup file's name would carry: the last part of `SOFTWARE\Zx9 Top77`, made a file name, is `Zx9-Top77`. */
 const SECRET = 'Zx9-Top77';
@@ -39,6 +40,17 @@ async function holding(dir: string, secret: string): Promise<string[]> {
 }
 
 const env = (secret = SECRET) => ({ RBE_BACKUP_TOK: secret });
+
+/** A REG_EXPAND_SZ whose export line `reg export` wraps inside the secret's bytes. */
+const WRAPPED = `%SystemRoot%\\system32;%TEMP%;${SECRET}`;
+
+test('the export of WRAPPED breaks its line inside the secret\'s bytes', () => {
+  const line = wrapRegLine(regLine('Exp', { type: 'REG_EXPAND_SZ', data: WRAPPED }));
+  const bytes = [...Buffer.from(SECRET, 'utf16le')].map((b) => b.toString(16).padStart(2, '0')).join(',');
+  assert.ok(line.includes(',\\\r\n  '), line);
+  assert.not.ok(line.includes(bytes), line);
+  assert.ok(line.replace(/\\\r\n {2}/g, '').includes(bytes), line);
+});
 
 test('a key whose last part would make a secret of the file name: the backup is named by its place, on disk, in the console and in status --reports', async () => {
   const dir = await tempDir();
@@ -101,6 +113,23 @@ for (const [label, keys, tweak] of [
     'a key whose value holds the secret (a connection string)',
     ['SOFTWARE\\Acme'],
     (h: { registry: Record<string, unknown> }) => void (h.registry['SOFTWARE\\Acme'] = { Conn: { type: 'REG_SZ', data: `Server=db;Password=${SECRET}` } }),
+  ],
+  // `reg export` writes these as the hex of their UTF-16LE text (hex(2):5a,00,78,00,…), the long one
+  // wrapped across lines in the middle of the secret: the backup kept the secret in the state directory.
+  [
+    'a key whose REG_EXPAND_SZ holds the secret (hex(2), its line wrapped inside the secret)',
+    ['SOFTWARE\\Acme'],
+    (h: { registry: Record<string, unknown> }) => void (h.registry['SOFTWARE\\Acme'] = { Exp: { type: 'REG_EXPAND_SZ', data: WRAPPED } }),
+  ],
+  [
+    'a key whose REG_MULTI_SZ holds the secret (hex(7))',
+    ['SOFTWARE\\Acme'],
+    (h: { registry: Record<string, unknown> }) => void (h.registry['SOFTWARE\\Acme'] = { Multi: { type: 'REG_MULTI_SZ', data: ['a', SECRET] } }),
+  ],
+  [
+    'a key whose REG_BINARY holds the secret as UTF-16LE text (hex)',
+    ['SOFTWARE\\Acme'],
+    (h: { registry: Record<string, unknown> }) => void (h.registry['SOFTWARE\\Acme'] = { Blob: { type: 'REG_BINARY', data: `0100${Buffer.from(SECRET, 'utf16le').toString('hex')}0000` } }),
   ],
 ] as const) {
   test(`${label}: the backup fails before any change, naming the step and the key, the host file byte-identical, the secret nowhere`, async () => {

@@ -406,6 +406,47 @@ test('a secret in its encoded forms in a step\'s log and error message reaches n
   }
 });
 
+test('a secret as the hex of its UTF-16LE bytes (how Windows keeps text in a REG_BINARY) in a step\'s output and log reaches neither the journal nor the reports', async () => {
+  for (const SECRET of ['hunter2-Secr3t', 'Zq9-x']) {
+    const utf16 = [...Buffer.from(SECRET, 'utf16le')].map((b) => b.toString(16).padStart(2, '0'));
+    const forms = [utf16.join(''), utf16.join('').toUpperCase(), utf16.join(','), utf16.join(',').toUpperCase()];
+    const binary = defineStepKind({
+      kind: 'test/reads-binary',
+      description: 'reads a REG_BINARY that holds its token as UTF-16LE text, and reports it',
+      params: z.object({ token: z.string() }),
+      outputs: z.object({ data: z.string(), exported: z.string() }),
+      probe: async () => ({}),
+      plan: () => ({ changes: [{ target: 'log', field: 'blob', before: null, after: 'read', action: 'run' }], summary: 'will read it' }),
+      phases: [{ name: 'read', run: async ({ params, rt }) => (rt.log(`read REG_BINARY ${Buffer.from(params.token, 'utf16le').toString('hex').toUpperCase()}`), null) }],
+      verify: async ({ params }) => {
+        const hex = Buffer.from(params.token, 'utf16le').toString('hex');
+        return { ok: true, summary: `read ${hex}`, output: { data: `0100${hex}0000`, exported: `"Blob"=hex:01,00,${hex.match(/../g)!.join(',').toUpperCase()},00,00` } };
+      },
+    });
+    const registry = new StepKindRegistry().register(binary);
+    const runbook: RunbookDefinition = {
+      name: 'binary',
+      parameters: { token: { type: 'string', secret: true, env: 'RBE_TEST_TOKEN' } },
+      steps: [{ id: 'read', uses: 'test/reads-binary', with: { token: '${{ params.token }}' } }],
+    };
+    process.env.RBE_TEST_TOKEN = SECRET;
+    try {
+      const runner = new Runner({ stateDir: await tempDir(), kinds: registry });
+      const run = runner.start(validateRunbook(runbook, registry, 'inline'), { executor: await createSimulatedExecutor(await makeHost('server-2016')) });
+      const result = await run.result;
+      assert.is(result.status, 'succeeded', result.reason);
+      assert.equal(result.steps[0].output, { data: '0100***0000', exported: '"Blob"=hex:01,00,***,00,00' });
+      for (const name of ['journal.jsonl', 'report.json', 'report.md']) {
+        const text = await readFile(join(runner.runDir(run.id), name), 'utf8');
+        assert.ok(text.includes('***'), `${name} shows the mask`);
+        for (const form of forms) assert.not.ok(text.includes(form), `${name} holds ${form} (${SECRET.length} characters)`);
+      }
+    } finally {
+      delete process.env.RBE_TEST_TOKEN;
+    }
+  }
+});
+
 test('the bundled kinds all declare their outputs', () => {
   for (const kind of bundledStepKinds().list()) assert.ok(kind.outputs, `${kind.kind} declares no outputs`);
 });

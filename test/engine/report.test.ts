@@ -115,4 +115,46 @@ test('the undo files of a run that wrote secrets to the registry hold neither se
   }
 });
 
+test('a REG_BINARY holding a secret as UTF-16LE text, as Windows keeps strings: neither undo file, the journal nor the reports hold its hex', async () => {
+  const TOKEN = 'Zq9-Secr3tValue';
+  const utf16 = Buffer.from(TOKEN, 'utf16le').toString('hex');
+  const stores = defineStepKind(
+    defineRegistryStep({
+      kind: 'test/stores-binary',
+      description: 'stores a token as UTF-16LE bytes in a REG_BINARY',
+      what: 'app settings',
+      rebootOnChange: false,
+      params: z.object({ token: z.string() }),
+      writes: async ({ params }) => [
+        { view: '64', key: 'SOFTWARE\\Contoso\\App', name: 'Blob', desired: { type: 'REG_BINARY', data: Buffer.from(params.token, 'utf16le').toString('hex') } },
+        { view: '64', key: 'SOFTWARE\\Contoso\\App', name: 'Port', desired: { type: 'REG_DWORD', data: 8443 } },
+      ],
+    }),
+  );
+  const registry = new StepKindRegistry().register(stores);
+  const runbook: RunbookDefinition = {
+    name: 'stores-binary',
+    parameters: { token: { type: 'string', secret: true, env: 'RBE_TEST_TOKEN' } },
+    steps: [{ id: 'app', uses: 'test/stores-binary', with: { token: '${{ params.token }}' } }],
+  };
+  process.env.RBE_TEST_TOKEN = TOKEN;
+  try {
+    const runner = new Runner({ stateDir: await tempDir(), kinds: registry });
+    const run = runner.start(validateRunbook(runbook, registry, 'inline'), { executor: await createSimulatedExecutor(await makeHost('server-2016')) });
+    const result = await run.result;
+    assert.is(result.status, 'succeeded', result.reason);
+    const dir = runner.runDir(run.id);
+    const forms = [utf16, utf16.toUpperCase(), utf16.match(/../g)!.join(','), utf16.match(/../g)!.join(',').toUpperCase()];
+    for (const file of [result.undoFiles!.powershell, result.undoFiles!.reg, join(dir, 'journal.jsonl'), join(dir, 'report.json'), join(dir, 'report.md')]) {
+      const text = await readFile(file, 'utf8');
+      for (const form of forms) assert.not.ok(text.toLowerCase().includes(form.toLowerCase()), `${file} holds ${form}`);
+    }
+    const script = await readFile(result.undoFiles!.powershell, 'utf8');
+    const data = JSON.parse(script.slice(script.indexOf("@'") + 2, script.indexOf("'@")));
+    assert.equal(data.values.map((v: Record<string, unknown>) => [v.name, v.wroteWithheld]), [['Blob', true], ['Port', undefined]]);
+  } finally {
+    delete process.env.RBE_TEST_TOKEN;
+  }
+});
+
 test.run();

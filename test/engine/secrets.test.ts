@@ -96,6 +96,26 @@ test('a secret is masked inside longer strings as the hex and the UTF-16LE base6
   }
 });
 
+test('a secret is masked as the hex of its UTF-16LE bytes and as comma-separated hex bytes (a .reg file\'s hex(2), hex(7), hex), in either case', () => {
+  const m = createMasker({ token: SECRET });
+  const pairs = (bytes: Buffer) => [...bytes].map((b) => b.toString(16).padStart(2, '0'));
+  const utf16 = pairs(Buffer.from(SECRET, 'utf16le'));
+  const utf8 = pairs(Buffer.from(SECRET));
+  for (const [label, form] of [
+    ['UTF-16LE hex', utf16.join('')],
+    ['UTF-16LE HEX', utf16.join('').toUpperCase()],
+    ['UTF-16LE, comma-separated', utf16.join(',')],
+    ['UTF-16LE, COMMA-SEPARATED', utf16.join(',').toUpperCase()],
+    ['UTF-8, comma-separated', utf8.join(',')],
+    ['UTF-8, COMMA-SEPARATED', utf8.join(',').toUpperCase()],
+  ]) {
+    const text = `"Path"=hex(2):25,00,${form},00,00`;
+    const masked = m.text(text);
+    assert.is(masked, '"Path"=hex(2):25,00,***,00,00', label);
+  }
+  assert.is(m.text(`blob 0100${utf16.join('')}0000`), 'blob 0100***0000');
+});
+
 test('secrets that overlap are masked as one, whichever comes first in the text and in the parameters', () => {
   // At one starting place the first secret's form that matches wins: zzab left 6 of abcdefgh's 8
   // characters showing (***cdefgh).
@@ -141,11 +161,14 @@ test('a typical secret leaves digests, GUIDs, thumbprints and registry paths alo
   assert.equal(m.mask(record), record);
 });
 
-test('a secret shorter than eight characters is matched neither as hex nor in another case: ordinary numbers and words stay', () => {
+test('a secret shorter than eight characters is matched neither as the hex of its UTF-8 bytes nor in another case: ordinary numbers and words stay', () => {
   const m = createMasker({ pin: '1234', word: 'Test' });
-  // The hex of 1234 is 31323334: an event id here, not the secret.
-  const text = 'event 31323334 in TEST and test logs; 1234 and Test masked';
-  assert.is(m.text(text), 'event 31323334 in TEST and test logs; *** and *** masked');
+  // The hex of 1234 is 31323334: an event id here, not the secret; 31,32,33,34 a list of numbers.
+  const text = 'event 31323334 in TEST and test logs, ports 31,32,33,34; 1234 and Test masked';
+  assert.is(m.text(text), 'event 31323334 in TEST and test logs, ports 31,32,33,34; *** and *** masked');
+  // The hex of its UTF-16LE bytes has 16 digits (3100320033003400), as many as the UTF-8 hex of a
+  // secret of 8 bytes: it is masked, as the text it spells is.
+  assert.is(m.text('blob 3100320033003400, reg 54,00,65,00,73,00,74,00'), 'blob ***, reg ***');
 });
 
 test('a short secret is masked where it stands as a word, and leaves other words alone', () => {

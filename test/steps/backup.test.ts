@@ -89,6 +89,38 @@ for (const [form, secret, data] of [
   });
 }
 
+// `reg export` writes a REG_EXPAND_SZ, REG_MULTI_SZ or REG_BINARY as comma-separated hex bytes
+// (hex(2):56,00,61,00,…), wrapping a long line with `\` and an indented new line: the refusal
+// decodes them. A short secret (4 to 7 characters), which no hex form of the mask covers in UTF-8,
+// is found in the decoded text as well.
+const utf16 = (text: string) => Buffer.from(text, 'utf16le').toString('hex');
+for (const [form, secret, value] of [
+  ['in a REG_EXPAND_SZ (hex(2))', SECRET, { type: 'REG_EXPAND_SZ', data: `%TEMP%;${SECRET}` }],
+  ['in a REG_EXPAND_SZ whose export line is wrapped inside the secret', SECRET, { type: 'REG_EXPAND_SZ', data: `%SystemRoot%\\system32;%TEMP%;%ProgramFiles%;${SECRET}` }],
+  ['in a REG_MULTI_SZ (hex(7))', SECRET, { type: 'REG_MULTI_SZ', data: ['a', SECRET] }],
+  ['in a REG_BINARY as UTF-16LE text, at an odd byte', SECRET, { type: 'REG_BINARY', data: `01${utf16(SECRET)}00` }],
+  ['in a REG_BINARY as UTF-8 text', SECRET, { type: 'REG_BINARY', data: `0102${Buffer.from(SECRET).toString('hex')}` }],
+  ['of 5 characters in a REG_EXPAND_SZ', 'Zq9-x', { type: 'REG_EXPAND_SZ', data: '%TEMP%;Zq9-x' }],
+] as const) {
+  test(`a key whose values hold a secret ${form} is refused before any change, the host file byte-identical`, async () => {
+    const host = await makeHost('server-2016', (h) => {
+      h.registry['SOFTWARE\\Acme'] = { Value: structuredClone(value) as never };
+    });
+    const before = await readFile(host);
+    process.env.RBE_BACKUP_SECRET = secret;
+    try {
+      const { result, runner } = await runToEnd(host, { runbook: validateRunbook(backingUp('SOFTWARE\\Acme'), kinds, 'inline') });
+      assert.is(result.steps[0].error?.code, 'SECRET_IN_BACKUP', JSON.stringify(result.steps[0]));
+      assert.match(result.steps[0].error?.message ?? '', /^step backup: the backup of HKLM\\SOFTWARE\\Acme \(64-bit view\) would hold the value of a secret parameter/);
+      assert.is(result.steps[1].status, 'pending', 'a later step ran');
+      assert.ok((await readFile(host)).equals(before), 'the host file changed');
+      assert.not.ok(existsSync(join(runner.runDir(result.runId), 'backups')), 'a backup was kept');
+    } finally {
+      delete process.env.RBE_BACKUP_SECRET;
+    }
+  });
+}
+
 test('a targetDir holding a secret is refused before any export: the paths on the target would carry it', async () => {
   const host = await makeHost('server-2016');
   const before = await readFile(host);
@@ -203,6 +235,8 @@ test('saveFile refuses a file whose content or name holds a secret, writing noth
     ['name', `copy-${SECRET}.reg`, 'plain'],
     // The forms the mask finds count too: here another case.
     ['content', 'copy.reg', `"Conn"="Password=${SECRET.toUpperCase()}"`],
+    // And a hex value's text, here split across a wrapped line.
+    ['content', 'copy.reg', `"Exp"=hex(2):${[...Buffer.from(`${SECRET}\0`, 'utf16le')].map((b) => b.toString(16).padStart(2, '0')).join(',').replace('56,00,61,00,', '56,00,61,00,\\\r\n  ')}`],
   ] as const) {
     const keeps = defineStepKind({
       kind: 'test/keeps-file',
