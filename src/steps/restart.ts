@@ -19,6 +19,9 @@ import { BOOT_TIME_TOLERANCE_MS, restartedSince, sameBoot } from '../windows/boo
 import { SQL_LOGIN_REFUSED_ERRORS } from '../windows/facts/sql.js';
 import { serviceList } from './service-list.js';
 import { LOGON_UI_READY_KEY, PLANNED_RESTART_REASON, RESTART_EVENT, SHUTDOWN_IN_PROGRESS, SHUTDOWN_IS_SCHEDULED } from '../windows/facts/restart.js';
+import { SCHANNEL_IN_EFFECT_AFTER_RESTART_FACT } from '../windows/facts/schannel.js';
+import { notInEffect, type ConfiguredServer, type HandshakeRow } from './tls-handshakes.js';
+import type { Change, Json } from '../engine/types.js';
 
 export const restartParams = z.strictObject({
   /** False forbids restarting: the run then waits for a restart window and `resume --allow-restart`. @default true */
@@ -64,6 +67,21 @@ function owedByThisRun(rt: StepRuntime): string[] {
   return Object.entries(rt.outputs)
     .filter(([, out]) => out && typeof out === 'object' && !Array.isArray(out) && (out as { rebootRequired?: boolean }).rebootRequired)
     .map(([id]) => id);
+}
+
+/**
+ * Values already in the registry but not in effect (schannel.in-effect-after-restart): what the
+ * baseline handshakes (a `tls/handshakes` step in `baseline` role) show the server doing otherwise than
+ * the SCHANNEL values (a registry step's `protocols` and `tls13` outputs) configure — one line per
+ * endpoint and protocol. Empty when no handshake proves anything (no endpoint, inconclusive): an
+ * unknown is not evidence.
+ */
+function valuesNotInEffect(outputs: Readonly<Record<string, Json>>): string[] {
+  if (!SCHANNEL_IN_EFFECT_AFTER_RESTART_FACT.value.restartOwedWhenHandshakesDisagree) return [];
+  const objects = Object.values(outputs).filter((o): o is Record<string, Json> => o !== null && typeof o === 'object' && !Array.isArray(o));
+  const baselines = objects.filter((o) => o.role === 'baseline' && Array.isArray(o.verdicts));
+  const configured = objects.filter((o) => 'rebootRequired' in o && o.protocols !== null && typeof o.protocols === 'object' && !Array.isArray(o.protocols));
+  return configured.flatMap((c) => baselines.flatMap((b) => notInEffect(b.verdicts as HandshakeRow[], { protocols: c.protocols, tls13: c.tls13 } as ConfiguredServer)));
 }
 
 /** Where the marker that says a restart is owed lives (`src/windows/restart-marker.ts`). */
@@ -357,21 +375,44 @@ export const restartStep = defineStepKind({
     return { bootTime: read.boot.bootTime, owedBy, marker, markerKey: { exists: read.marker.keyExists, existingAncestor: read.marker.existingAncestor }, markerAlone, databases };
   },
   plan({ observed, params, rt }): PlanOf<PlanData> {
-    const { bootTime, owedBy, marker } = observed;
-    if (owedBy.length === 0 && marker === null) {
+    const { bootTime, owedBy, marker, markerKey } = observed;
+    // Nothing changed and no marker: the values may still not be in effect (written without a restart).
+    const stale = owedBy.length === 0 && marker === null ? valuesNotInEffect(rt.outputs) : [];
+    if (owedBy.length === 0 && marker === null && stale.length === 0) {
       return { changes: [], summary: 'no restart owed', data: { rebootRequired: false } };
     }
-    const reason = owedBy.length > 0 ? `changed by ${owedBy.join(', ')}` : `an earlier run left its marker (${marker})`;
+    const reason =
+      owedBy.length > 0
+        ? `changed by ${owedBy.join(', ')}`
+        : marker !== null
+          ? `an earlier run left its marker (${marker})`
+          : `values not in effect (the registry holds them, the baseline handshakes show otherwise; they take effect after a restart): ${stale.join('; ')}`;
+    const markerAt = displayRegistryKey(RESTART_MARKER.view, RESTART_MARKER.key);
+    const own = markerText(rt.runId);
+    if (!allowed(rt, params)) {
+      // The run writes its marker and ends awaiting a restart window (the restart phase): that is the plan.
+      const changes: Change[] = [
+        ...(markerKey.exists ? [] : [{ target: markerAt, field: KEY_FIELD, before: null, after: 'created', action: 'create' as const }]),
+        // This run's own marker (a drive whose journal lost the restart's records reads it) is written again unchanged.
+        ...(marker === own ? [] : [{ target: markerAt, field: RESTART_MARKER.name, before: marker, after: own, type: 'REG_SZ', action: marker === null ? ('create' as const) : ('update' as const) }]),
+        { target: 'host', field: 'restart', before: `booted ${bootTime}`, after: 'deferred (allowRestart=false; the run ends awaiting a restart window)', action: 'run' },
+      ];
+      return {
+        changes,
+        summary: `restart owed: ${reason}; restarting is not allowed (allowRestart=false): the run writes its marker (${own}) and ends awaiting a restart window (resume with --allow-restart)`,
+        data: { bootTime, reason, rebootRequired: true },
+      };
+    }
     // An earlier run's marker is deleted once the restart it owes is made: a change of the target like
     // any other, listed so that a plan or run that pays that restart is never "already compliant". This
     // run's own marker (a drive whose journal lost the restart's records reads it) is not a change.
-    const earlierMarker = marker !== null && marker !== markerText(rt.runId);
+    const earlierMarker = marker !== null && marker !== own;
     return {
       changes: [
         { target: 'host', field: 'restart', before: `booted ${bootTime}`, after: 'restarted', action: 'run' },
-        ...(earlierMarker ? [{ target: displayRegistryKey(RESTART_MARKER.view, RESTART_MARKER.key), field: RESTART_MARKER.name, before: marker, after: null, type: 'REG_SZ', action: 'delete' as const }] : []),
+        ...(earlierMarker ? [{ target: markerAt, field: RESTART_MARKER.name, before: marker, after: null, type: 'REG_SZ', action: 'delete' as const }] : []),
         // markerClear deletes the key too when the marker is all it holds.
-        ...(earlierMarker && observed.markerAlone ? [{ target: displayRegistryKey(RESTART_MARKER.view, RESTART_MARKER.key), field: KEY_FIELD, before: 'present', after: null, action: 'delete' as const }] : []),
+        ...(earlierMarker && observed.markerAlone ? [{ target: markerAt, field: KEY_FIELD, before: 'present', after: null, action: 'delete' as const }] : []),
       ],
       summary: `restart owed: ${reason}${earlierMarker ? '; its marker is deleted after the restart' : ''}${params.readyServices.length > 0 ? `; then waits for services ${params.readyServices.join(', ')} (one this server does not have is not waited for)` : ''}`,
       data: { bootTime, reason, rebootRequired: true },

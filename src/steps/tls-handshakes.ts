@@ -75,7 +75,7 @@ function endpointsOf(params: TlsHandshakesParams): TlsEndpoint[] {
 }
 
 /** What a `windows/schannel` step's outputs ask of the server side, per probed version. */
-type ConfiguredServer = { protocols?: Record<string, { Server?: boolean | null }>; tls13?: { managed?: boolean; setting?: string } };
+export type ConfiguredServer = { protocols?: Record<string, { Server?: boolean | null }>; tls13?: { managed?: boolean; setting?: string } };
 
 /**
  * The versions the server must accept and refuse: as the schannel step configured its server side
@@ -116,6 +116,27 @@ function judge(verdicts: readonly HandshakeRow[], params: TlsHandshakesParams): 
   for (const p of refuse) expect(p, 'refused');
   for (const p of accept) expect(p, 'accepted');
   return { mismatches, unproven };
+}
+
+/**
+ * What baseline handshakes show the server doing otherwise than a `windows/schannel` step's values
+ * configure its server side (its `protocols` and `tls13` outputs): each protocol accepted that they
+ * disable, or refused that they enable, one line per endpoint. A handshake that proves nothing
+ * (inconclusive) and a side left to Windows' default are no evidence either way.
+ *
+ * @example
+ * ```ts
+ * notInEffect([{ endpoint: 'web', address: '10.0.0.5:443', protocol: 'TLS 1.0', outcome: 'accepted', evidence: '' }], { protocols: { 'TLS 1.0': { Server: false } } });
+ * // ['web (10.0.0.5:443) TLS 1.0: accepted, the registry disables it']
+ * ```
+ */
+export function notInEffect(verdicts: readonly HandshakeRow[], configured: ConfiguredServer): string[] {
+  const { accept, refuse } = expectations(tlsHandshakesParams.parse({ asConfigured: configured }));
+  return verdicts.flatMap((v) => {
+    if (v.outcome === 'accepted' && refuse.includes(v.protocol)) return [`${v.endpoint} (${v.address}) ${v.protocol}: accepted, the registry disables it`];
+    if (v.outcome === 'refused' && accept.includes(v.protocol)) return [`${v.endpoint} (${v.address}) ${v.protocol}: refused, the registry enables it`];
+    return [];
+  });
 }
 
 export const tlsHandshakesStep = defineStepKind({

@@ -273,4 +273,128 @@ test('a rollback of a run that changed values after an earlier run left its mark
   assert.equal(host.registry, expected);
 });
 
+test('with allowRestart=false the plan is what the run does: the marker (and its key) written, the restart deferred, a restart still owed', async () => {
+  const file = await makeHost('server-2016');
+  const before = await registryText(file);
+  const { result: plan } = await runToEnd(file, { params: { ...FAST, allowRestart: false }, checkMode: true });
+  assert.is(plan.status, 'planned');
+  assert.ok(plan.rebootRequired, 'a restart is still owed');
+  const planned = plan.steps.find((s) => s.id === 'restart')!;
+  assert.equal(
+    planned.changes.map(({ target, field, before, after, action }) => ({ target, field, before, after, action })),
+    [
+      { target: 'HKLM\\SOFTWARE\\runbook-engine (64-bit view)', field: '(key)', before: null, after: 'created', action: 'create' },
+      { target: 'HKLM\\SOFTWARE\\runbook-engine (64-bit view)', field: 'RestartOwed', before: null, after: `owed by run ${plan.runId}`, action: 'create' },
+      { target: 'host', field: 'restart', before: planned.changes[2].before, after: 'deferred (allowRestart=false; the run ends awaiting a restart window)', action: 'run' },
+    ],
+  );
+  assert.not.ok(planned.changes.some((c) => c.after === 'restarted'), 'no restart planned');
+  assert.is(await registryText(file), before, 'a plan writes nothing');
+
+  const { result: run } = await runToEnd(file, { params: { ...FAST, allowRestart: false } });
+  assert.is(run.outcome, 'awaiting-restart-window');
+  const host = await hostOf(file);
+  assert.is(host.restarts, 0, 'no restart, as planned');
+  assert.is(host.registry[MARKER_KEY].RestartOwed.data, `owed by run ${run.runId}`, 'the marker, as planned');
+});
+
+test('with allowRestart=false and an earlier run\'s marker, plan and run agree: the marker rewritten with this run\'s id, the restart deferred', async () => {
+  const { file, earlier } = await owedByEarlierRun();
+  const { result: plan } = await runToEnd(file, { params: { ...FAST, allowRestart: false }, checkMode: true });
+  assert.is(plan.outcome, 'changes-pending');
+  assert.ok(plan.rebootRequired);
+  const planned = plan.steps.find((s) => s.id === 'restart')!;
+  assert.equal(
+    planned.changes.map(({ field, before, after, action }) => ({ field, before, after, action })),
+    [
+      { field: 'RestartOwed', before: `owed by run ${earlier}`, after: `owed by run ${plan.runId}`, action: 'update' },
+      { field: 'restart', before: planned.changes[1].before, after: 'deferred (allowRestart=false; the run ends awaiting a restart window)', action: 'run' },
+    ],
+  );
+  assert.not.ok(planned.changes.some((c) => c.action === 'delete'), 'the marker is not deleted: no restart pays it');
+
+  const { result: run } = await runToEnd(file, { params: { ...FAST, allowRestart: false } });
+  assert.is(run.outcome, 'awaiting-restart-window');
+  const host = await hostOf(file);
+  assert.is(host.restarts, 0);
+  assert.is(host.registry[MARKER_KEY].RestartOwed.data, `owed by run ${run.runId}`);
+});
+
+/**
+ * A host whose registry already holds the runbook's values (set by hand or by Group Policy) without the
+ * restart that puts them in effect: the registry of a host the runbook ran on, its boot (and what its
+ * services do) as fresh. `endpoints`: the TLS endpoints it serves (none: nothing can be measured).
+ */
+async function valuesNotInEffect(tweak?: (host: import('../../src/simulator/model.js').SimHostState) => void): Promise<string> {
+  const done = await makeHost('server-2016', tweak);
+  const { result } = await runToEnd(done);
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  const file = await makeHost('server-2016', tweak);
+  const host = await hostOf(file);
+  host.registry = (await hostOf(done)).registry;
+  const { writeHost } = await import('../../src/index.js');
+  await writeHost(file, host);
+  return file;
+}
+
+test('values already in the registry but not in effect (the baseline handshakes accept TLS 1.0): a restart is owed, planned as such, and the run restarts and converges', async () => {
+  const file = await valuesNotInEffect();
+  const { result: plan } = await runToEnd(file, { checkMode: true });
+  assert.is(plan.outcome, 'changes-pending', 'not "already compliant": the values are not in effect');
+  assert.ok(plan.rebootRequired);
+  const planned = plan.steps.find((s) => s.id === 'restart')!;
+  assert.equal(planned.changes.map((c) => `${c.field} ${c.after} ${c.action}`), ['restart restarted run']);
+  assert.match(planned.summary, /restart owed: values not in effect .*TLS 1\.0: accepted, the registry disables it/);
+  assert.ok(plan.steps.filter((s) => s.id !== 'restart').every((s) => s.changes.length === 0), 'no value to change');
+
+  const { result: run } = await runToEnd(file);
+  assert.is(run.status, 'succeeded', JSON.stringify(run.error));
+  assert.is(run.outcome, 'changed');
+  assert.is((await hostOf(file)).restarts, 1);
+  const verify = run.steps.find((s) => s.id === 'tls-verify')!;
+  assert.is((verify.output as { verdict: string }).verdict, 'proven');
+
+  // In effect now: nothing owed, and a second run does not restart.
+  const { result: again } = await runToEnd(file, { checkMode: true });
+  assert.is(again.outcome, 'compliant');
+  assert.not.ok(again.rebootRequired);
+  const { result: second } = await runToEnd(file);
+  assert.is(second.outcome, 'compliant');
+  assert.is((await hostOf(file)).restarts, 1, 'idempotent: no second restart');
+});
+
+test('values already in the registry with allowRestart=false: the restart they owe is deferred with the marker, as planned', async () => {
+  const file = await valuesNotInEffect();
+  const { result: plan } = await runToEnd(file, { params: { ...FAST, allowRestart: false }, checkMode: true });
+  assert.is(plan.outcome, 'changes-pending');
+  assert.equal(plan.steps.find((s) => s.id === 'restart')!.changes.map((c) => `${c.field} ${c.action}`), ['(key) create', 'RestartOwed create', 'restart run']);
+  const { result: run } = await runToEnd(file, { params: { ...FAST, allowRestart: false } });
+  assert.is(run.outcome, 'awaiting-restart-window');
+  const host = await hostOf(file);
+  assert.is(host.restarts, 0);
+  assert.is(host.registry[MARKER_KEY].RestartOwed.data, `owed by run ${run.runId}`);
+});
+
+test('values already in the registry on a host with no TLS endpoint to measure: unknown is not evidence, no restart owed', async () => {
+  const file = await valuesNotInEffect((h) => void (h.endpoints = []));
+  const { result: plan } = await runToEnd(file, { checkMode: true });
+  assert.is(plan.outcome, 'compliant');
+  assert.not.ok(plan.rebootRequired);
+  const { result: run } = await runToEnd(file);
+  assert.is(run.outcome, 'compliant');
+  assert.is((await hostOf(file)).restarts, 0);
+});
+
+test('an ordinary compliant host whose values are in effect plans no restart, and a second run does not restart', async () => {
+  const file = await makeHost('server-2016');
+  const { result: first } = await runToEnd(file);
+  assert.is(first.outcome, 'changed');
+  const { result: plan } = await runToEnd(file, { checkMode: true });
+  assert.is(plan.outcome, 'compliant');
+  assert.not.ok(plan.rebootRequired);
+  const { result: second } = await runToEnd(file);
+  assert.is(second.outcome, 'compliant');
+  assert.is((await hostOf(file)).restarts, 1);
+});
+
 test.run();

@@ -81,6 +81,30 @@ export const SCHANNEL_CHANGES_APPLY_FACT = defineFact({
   ],
 });
 
+/**
+ * Values already in the registry (written by hand or by Group Policy, without a restart) need not be
+ * in effect: the services that answer handshakes keep the credential handles they acquired before, and
+ * the procedure restarts the computer after setting the values. Handshakes that show a protocol doing
+ * otherwise than its values configure (accepted where they disable it, refused where they enable it)
+ * are therefore evidence of a restart owed; handshakes that prove nothing (inconclusive, no endpoint)
+ * are not.
+ */
+export const SCHANNEL_IN_EFFECT_AFTER_RESTART_FACT = defineFact({
+  id: 'schannel.in-effect-after-restart',
+  topic: 'SCHANNEL',
+  statement:
+    'Protocol values already in the registry are not in effect for services that acquired their credential handles before they were written; the procedure restarts the computer after setting them. Baseline handshakes that disagree with the values (a protocol accepted that they disable, or refused that they enable) owe a restart',
+  value: { restartOwedWhenHandshakesDisagree: true },
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    { ...TLS_REGISTRY, quote: 'Once the (D)TLS or SSL protocol version settings have been modified, they take effect on connections established using credential handles opened by subsequent AcquireCredentialsHandle calls.' },
+    { ...TLS_REGISTRY, quote: 'In order to get these applications to reacquire their credential handles, an application or service restart may be required.' },
+    { title: 'Set up TLS for Orchestrator', url: 'https://learn.microsoft.com/system-center/orchestrator/install-enable-tls', quote: 'Restart the computer.' },
+  ],
+  note: 'The quote "Restart the computer." is step 4 of the 2019 revision of the Orchestrator page (the text in /work/shared/reference/set-up-tls-for-orchestrator.md), after "Set Windows to use only TLS 1.2.".',
+});
+
 type DefaultState = 'enabled' | 'disabled' | 'not-supported';
 type SideDefaults = { Client: DefaultState; Server: DefaultState };
 /** One row of the protocols table: the build it starts at and each protocol's default per side. */
@@ -195,6 +219,7 @@ export const SCHANNEL_FACTS: readonly WindowsFact[] = [
   SCHANNEL_ENABLED_FACT,
   SCHANNEL_DISABLED_BY_DEFAULT_FACT,
   SCHANNEL_CHANGES_APPLY_FACT,
+  SCHANNEL_IN_EFFECT_AFTER_RESTART_FACT,
   SCHANNEL_DEFAULTS_FACT,
   TLS13_FIRST_BUILD_FACT,
   TLS12_ENABLED_EVERYWHERE_FACT,
