@@ -287,9 +287,11 @@ async function planDiffs(where: Where, f: FleetResult): Promise<[string[], strin
     let diff: string;
     try {
       const r = await runResult(where.store, h.runId);
-      // An action's "before" is the host's own (a restart: when it booted), and its file names carry the
-      // host's run id: neither is part of the diff hosts share.
-      const shared = (c: Change): Change => (c.action === 'run' ? { ...c, before: '…', after: typeof c.after === 'string' ? c.after.split(r.runId).join('<run-id>') : c.after } : c);
+      // An action's "before" is the host's own (a restart: when it booted), and its file names — and the
+      // RestartOwed marker a run that may not restart writes — carry the host's run id: none of these is
+      // part of the diff hosts share.
+      const own = (v: Change['after']) => (typeof v === 'string' ? v.split(r.runId).join('<run-id>') : v);
+      const shared = (c: Change): Change => (c.action === 'run' ? { ...c, before: '…', after: own(c.after) } : { ...c, after: own(c.after) });
       diff = renderChanges({ ...r, steps: r.steps.map((st) => ({ ...st, changes: st.changes.map(shared) })) });
     } catch {
       continue;

@@ -51,6 +51,16 @@ test('a fleet plan prints each diff once with the hosts that share it; --detaile
   assert.not.match(plan.stdout, /succeeded/);
 });
 
+test('a fleet plan with allowRestart=false shares one diff: the RestartOwed marker each host\'s run would write is shown with <run-id>', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet')]);
+  const plan = await cli(['plan', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', join(dir, 'state'), '--param', 'allowRestart=false', '--detailed-exitcode']);
+  assert.is(plan.code, 2, plan.stderr + plan.stdout);
+  assert.is(plan.stdout.match(/would change:/g)?.length, 1, 'one diff for two identical hosts');
+  assert.match(plan.stdout, /RestartOwed: \(absent\) → owed by run <run-id>/);
+  assert.match(plan.stdout, /host restart: … → deferred \(allowRestart=false/);
+});
+
 test('fleet usage errors exit 2 before anything runs', async () => {
   const dir = await tempDir();
   await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '1', '--out', dir]);
