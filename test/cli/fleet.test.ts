@@ -19,7 +19,7 @@ test('sim fleet writes hosts and an inventory; run --inventory drives them wave 
   const r = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--param', 'pollIntervalMs=10']);
   assert.is(r.code, 0, r.stderr);
   // Piped: one line per step outcome of each host, then the host's own line.
-  assert.match(r.stdout, /wave canary: 1 host\(s\)\n(host-1 +[a-z-]+ +(ok|changed) +\d+\.\ds {2}\S.*\n){10}host-1 +\(result\) +changed +\d+\.\ds {2}26 change\(s\), 8 round trip\(s\)\n\nwave rest: 2 host\(s\)/);
+  assert.match(r.stdout, /wave canary: 1 host\(s\)\n(host-1 +[a-z-]+ +(ok|changed) +\d+\.\ds {2}\S.*\n){10}host-1 +\(result\) +changed +\d+\.\ds {2}41 change\(s\), 8 round trip\(s\)\n\nwave rest: 2 host\(s\)/);
   assert.match(r.stdout, /Fleet: done — 3 changed\n/);
   const [fleetId] = await readdir(join(state, 'fleets'));
   for (const f of ['fleet.json', 'report.json', 'report.md', 'junit.xml']) assert.ok(existsSync(join(state, 'fleets', fleetId, f)), f);
