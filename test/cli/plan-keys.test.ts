@@ -23,7 +23,7 @@ test('fresh Server 2016: plan lists the 15 keys the run creates, and plan and ru
   const plan = await cli(['plan', 'orchestrator-tls12', ...on]);
   assert.is(plan.code, 0, plan.stderr);
   assert.match(plan.stdout, /\n {2}45 change\(s\) planned \(26 value\(s\), 15 key\(s\), 4 action\(s\)\):\n/);
-  assert.match(plan.stdout, /schannel +would change .*SCHANNEL protocols: 20 of 20 values to set, 15 key\(s\) to create/);
+  assert.match(plan.stdout, /schannel +would-change .*SCHANNEL protocols: 20 of 20 values to set, 15 key\(s\) to create/);
   const planned = [...plan.stdout.matchAll(/^ {4}\+ HKLM\\(.+) \(64-bit view\) \(key\): \(absent\) → created$/gm)].map((m) => m[1]);
   assert.is(planned.length, 15, plan.stdout);
 

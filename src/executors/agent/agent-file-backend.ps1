@@ -85,6 +85,26 @@ function Format-RegLine([string]$name, $value) {
     }
 }
 
+# A hex value's line wrapped as reg export writes it (and the simulator, windows/reg-file.ts wrapRegLine):
+# after a comma, no line over 80 characters, each but the last ending in '\', the next indented by two spaces.
+function Format-WrappedRegLine([string]$line) {
+    $m = [regex]::Match($line, '^(.*=hex(?:\([0-9a-f]+\))?:)([0-9a-f]{2}(?:,[0-9a-f]{2})*)$')
+    if (-not $m.Success -or $line.Length -le 80) { return $line }
+    $bytes = $m.Groups[2].Value.Split(',')
+    $lines = @()
+    $current = $m.Groups[1].Value
+    for ($i = 0; $i -lt $bytes.Length; $i++) {
+        if ($i -lt $bytes.Length - 1) { $piece = $bytes[$i] + ',' } else { $piece = $bytes[$i] }
+        if ($current.Length + $piece.Length -gt 79 -and $current.Trim() -ne '') {
+            $lines += ($current + '\')
+            $current = '  '
+        }
+        $current += $piece
+    }
+    $lines += $current
+    return ($lines -join "`r`n")
+}
+
 # ---------- registry operations on the document ----------
 
 function Reg-KeyExists([string]$view, [string]$key) { return ($null -ne (File-FindKey (File-Physical $view $key))) }
@@ -125,7 +145,7 @@ function File-ExportText([string]$view, [string]$key) {
     $lines = @('Windows Registry Editor Version 5.00', '')
     foreach ($k in @($doc.registry.Keys | Where-Object { $_ -eq $path -or $_.StartsWith("$path\", [StringComparison]::OrdinalIgnoreCase) } | Sort-Object -CaseSensitive)) {
         $lines += "[HKEY_LOCAL_MACHINE\$k]"
-        foreach ($n in @($doc.registry[$k].Keys | Sort-Object -CaseSensitive)) { $lines += (Format-RegLine $n $doc.registry[$k][$n]) }
+        foreach ($n in @($doc.registry[$k].Keys | Sort-Object -CaseSensitive)) { $lines += (Format-WrappedRegLine (Format-RegLine $n $doc.registry[$k][$n])) }
         $lines += ''
     }
     return ($lines -join "`r`n")
