@@ -14,7 +14,7 @@ import { ValidationError } from '../errors.js';
 import type { StepKindRegistry } from '../engine/kinds.js';
 import { checkStepParameters, resolveParameters } from '../engine/loader.js';
 import type { Run, Runner } from '../engine/runner.js';
-import type { JournalRecord, RunStore } from '../engine/run-store.js';
+import type { JournalRecord, Lease, RunStore } from '../engine/run-store.js';
 import type { LoadedRunbook, RunbookDefinition } from '../engine/runbook.js';
 import { replay, resultOf } from '../engine/replay.js';
 import type { RunResult } from '../engine/types.js';
@@ -107,11 +107,12 @@ export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], 
   // Stopped by a signal with no host failed: every host left waits for the fleet's resume.
   const waiting = (waits > 0 && waits + done === all.length) || (interrupted && failed === 0);
   const code = exitCodeOf(all.map((h) => h.outcome));
+  const status = ok ? (record.checkMode ? 'planned' : 'succeeded') : waiting ? 'awaiting-resume' : 'failed';
   return {
     fleetId: record.fleetId,
     runbook: record.runbook.name,
     checkMode: record.checkMode,
-    status: ok ? (record.checkMode ? 'planned' : 'succeeded') : waiting ? 'awaiting-resume' : 'failed',
+    status,
     budget,
     ...(interrupted ? { interrupted } : {}),
     waves,
@@ -211,19 +212,41 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
   // Throws before anything starts when the count is not a number.
   const threads = threadCountOf(deps.threads, inventory.hosts.length);
   let lanes: HostLane | undefined;
+  // Set when another controller took the fleet's lease over: this one starts no host and writes nothing more.
+  let fenced: unknown;
   const result = (async (): Promise<FleetResult> => {
     await new Promise((r) => setImmediate(r));
-    await prepare();
-    // The main thread's lane, and a lane per worker thread when the fleet spreads over more.
-    const local = localLane(deps, record);
-    lanes = threads > 1 && deps.threads ? laneGroup([local, ...Array.from({ length: threads - 1 }, () => workerLane(deps.threads as FleetThreads, record))]) : local;
+    // One controller per fleet: its lease is taken before anything is stored, read or contacted, and a
+    // fleet another controller drives is refused (LEASE_HELD, naming it). Only this thread holds it:
+    // worker threads drive hosts, the fleet's record stays here.
+    const lease = await deps.runner.store.leaseFleet(fleetId);
     try {
-      return await driveHosts(lanes);
+      await prepare();
+      // The main thread's lane, and a lane per worker thread when the fleet spreads over more.
+      const local = localLane(deps, record);
+      lanes = threads > 1 && deps.threads ? laneGroup([local, ...Array.from({ length: threads - 1 }, () => workerLane(deps.threads as FleetThreads, record))]) : local;
+      try {
+        return await driveHosts(lanes, lease);
+      } finally {
+        await lanes.close();
+      }
     } finally {
-      await lanes.close();
+      await lease.release();
     }
   })();
-  async function driveHosts(lanes: HostLane): Promise<FleetResult> {
+  /** False (and the lanes stopped) once the fleet's lease is no longer this controller's. */
+  async function stillOurs(lease: Lease): Promise<boolean> {
+    if (fenced) return false;
+    try {
+      await lease.check();
+      return true;
+    } catch (error) {
+      fenced = error;
+      lanes?.interrupt();
+      return false;
+    }
+  }
+  async function driveHosts(lanes: HostLane, lease: Lease): Promise<FleetResult> {
     await mkdir(dir, { recursive: true });
     const waves = initialOutcomes(record);
     const settle = settleOutcome;
@@ -255,13 +278,16 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
     async function drive(host: InventoryHost, outcome: HostOutcome, wave: number, position: number): Promise<void> {
       const runId = hostRunId(fleetId, host.name);
       const ended = known.get(host.name);
-      outcome.runId = runId;
       if (ended && !UNFINISHED.has(ended.status)) {
         // Ended before the controller stopped: as it ended (already counted).
+        outcome.runId = runId;
         settle(outcome, ended);
         events.emit('host:end', { ...outcome, fleetId });
         return;
       }
+      // Another controller took the fleet over: this one starts (or resumes) no host.
+      if (!(await stillOurs(lease))) return;
+      outcome.runId = runId;
       // Tried again: its earlier "unreachable" no longer counts; this attempt does.
       if (!ended && unreachable[host.name]) failures -= 1;
       const records = ended && recordsOf.get(host.name);
@@ -282,6 +308,14 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
       else {
         outcome.error = end.error;
         outcome.endedAt = new Date().toISOString();
+        if (end.elsewhere) {
+          // Another driver holds the host's run (its lease): the run is that driver's. Neither failed
+          // nor unreachable, it spends nothing; it awaits a resume once that driver is done with it.
+          outcome.status = 'awaiting-resume';
+          outcome.outcome = 'interrupted';
+          events.emit('host:end', { ...outcome, fleetId });
+          return;
+        }
         if (end.resumable) {
           // The state directory would not take a write: the host's run stopped before the change it
           // guards and waits for a resume — its target was reached, and it did not fail.
@@ -293,9 +327,11 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
         outcome.status = 'unreachable';
         outcome.outcome = 'unreachable';
         // No run says so: the store keeps it for `status <fleet-id>` and the reports made from it.
-        await deps.runner.store
-          .recordUnreachableHost(fleetId, { host: host.name, wave, position, runId, error: outcome.error, at: outcome.endedAt })
-          .catch(() => undefined);
+        if (await stillOurs(lease)) {
+          await deps.runner.store
+            .recordUnreachableHost(fleetId, { host: host.name, wave, position, runId, error: outcome.error, at: outcome.endedAt })
+            .catch(() => undefined);
+        }
       }
       if (fails(outcome.outcome)) failures += 1;
       if (budgeted && failures > record.maxFailures) spent = true;
@@ -303,13 +339,13 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
     }
 
     for (const [i, wave] of inventory.waves.entries()) {
-      if (spent || interrupted) break;
+      if (spent || interrupted || fenced) break;
       const outcomes = waves[i].hosts;
       events.emit('wave:start', { fleetId, wave: wave.name, hosts: wave.hosts.map((h) => h.name) });
       let next = 0;
       await Promise.all(
         Array.from({ length: Math.min(record.concurrency, wave.hosts.length) }, async () => {
-          while (!spent && !interrupted && next < wave.hosts.length) {
+          while (!spent && !interrupted && !fenced && next < wave.hosts.length) {
             const k = next++;
             await drive(wave.hosts[k], outcomes[k], i, k);
           }
@@ -329,6 +365,8 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
     );
 
     const fleet = fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent }, dir, interrupted);
+    // The reports are the fleet's driver's: one that lost the fleet writes none over its successor's.
+    if (!(await stillOurs(lease))) throw fenced;
     await writeFleetReports(fleet);
     events.emit('fleet:end', fleet);
     return fleet;

@@ -4,7 +4,7 @@
  * thread's lane (`threads.ts`) hands them to a worker, which drives them with this same code. The fleet
  * itself — its record, its budget, its events — stays with the one thread that scheduled the host.
  */
-import { DurabilityError, toErrorRecord, type ErrorRecord } from '../errors.js';
+import { DurabilityError, LeaseError, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Run, Runner } from '../engine/runner.js';
 import { fingerprint, type LoadedRunbook, type RunbookDefinition } from '../engine/runbook.js';
@@ -16,9 +16,11 @@ import type { FleetRecord, HostStepEvent } from './types.js';
 /**
  * How a host's drive ended, as the fleet reads it: its run's result, or the error that kept it from one
  * (`resumable` when the state directory refused a write before the change it guards: the host awaits a
- * resume; otherwise its target could not be reached). Plain data: it crosses threads as it is.
+ * resume; `elsewhere` when another driver holds the run's lease, or took it over: the host is that
+ * driver's, neither failed nor unreachable; otherwise its target could not be reached). Plain data: it
+ * crosses threads as it is.
  */
-export type HostRunEnd = { ok: true; result: RunResult } | { ok: false; error: ErrorRecord; resumable: boolean };
+export type HostRunEnd = { ok: true; result: RunResult } | { ok: false; error: ErrorRecord; resumable: boolean; elsewhere?: boolean };
 
 /** What a lane needs to drive a host: the runner of its thread and a way to reach a target. */
 export interface HostDeps {
@@ -126,6 +128,8 @@ export function localLane(deps: HostDeps, record: FleetRecord): HostLane {
           running.delete(run);
         }
       } catch (error) {
+        // Another driver has the run (LEASE_HELD), or took it over (FENCED): not this fleet's failure.
+        if (error instanceof LeaseError) return { ok: false, error: toErrorRecord(error), resumable: false, elsewhere: true };
         return { ok: false, error: toErrorRecord(error), resumable: error instanceof DurabilityError && error.resumable };
       } finally {
         await executor?.close().catch(() => undefined);

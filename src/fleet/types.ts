@@ -7,6 +7,7 @@ import type { CompensationEvent, StepSettledEvent, StepTransitionEvent, StepWait
 import type { Outcome } from '../engine/outcome.js';
 import type { RunbookDefinition } from '../engine/runbook.js';
 import type { Inventory } from './inventory.js';
+import type { Lease, LeaseOptions } from '../engine/run-store.js';
 
 /** How a host ended: its run's status, or `skipped` (never started: the budget was spent). */
 export type HostStatus = RunStatus | 'skipped';
@@ -127,4 +128,10 @@ export interface FleetStore {
   recordUnreachableHost(fleetId: string, host: UnreachableHost): Promise<void>;
   /** The hosts of a fleet recorded as unreachable, by name (the last record of each). */
   unreachableHosts(fleetId: string): Promise<Record<string, UnreachableHost>>;
+  /**
+   * Takes the lease of a fleet — one controller drives it (schedules its hosts, keeps its budget,
+   * writes its reports) at a time — with a fencing generation, as a run's lease: `LEASE_HELD`, naming
+   * its holder, while another holds it. Its hosts' runs still take their own leases.
+   */
+  leaseFleet(fleetId: string, options?: LeaseOptions): Promise<Lease>;
 }

@@ -83,15 +83,16 @@ export function leaseIsLive(lease: LeaseRecord | null, now = Date.now()): boolea
   return lease.host !== hostname() || processAlive(lease.pid);
 }
 
-function heldBy(lease: LeaseRecord, dir: string): LeaseError {
-  return new LeaseError('LEASE_HELD', `the run is being driven by pid ${lease.pid} on ${lease.host} (lease generation ${lease.generation}, until ${lease.expiresAt})`, {
+function heldBy(lease: LeaseRecord, dir: string, subject: string): LeaseError {
+  return new LeaseError('LEASE_HELD', `${subject} is being driven by pid ${lease.pid} on ${lease.host} (lease generation ${lease.generation}, until ${lease.expiresAt})`, {
     where: dir,
     hint: 'wait for that process to finish, or stop it; the lease of a process that died on this host is taken over at once, any other after it expires',
   });
 }
 
 /**
- * Takes the lease of a run directory, renewing it in the background until released.
+ * Takes the lease of a run directory (or of a fleet's: `subject` names it in errors, "the run" unless
+ * said), renewing it in the background until released.
  *
  * @example
  * ```ts
@@ -99,17 +100,17 @@ function heldBy(lease: LeaseRecord, dir: string): LeaseError {
  * try { await lease.check(); } finally { await lease.release(); }
  * ```
  */
-export async function acquireLease(dir: string, options: LeaseOptions = {}): Promise<Lease> {
+export async function acquireLease(dir: string, options: LeaseOptions = {}, subject = 'the run'): Promise<Lease> {
   const ttlMs = options.ttlMs ?? 60_000;
   const now = options.now ?? Date.now;
   const current = await currentGeneration(dir);
   if (current > 0) {
     const existing = await readLease(dir, current);
     if (existing) {
-      if (leaseIsLive(existing, now())) throw heldBy(existing, dir);
+      if (leaseIsLive(existing, now())) throw heldBy(existing, dir, subject);
     } else if (await claimedRecently(dir, current, now() - ttlMs)) {
       // A lease file without content is being written by its claimant this very moment: it is held.
-      throw heldBy({ generation: current, host: '?', pid: 0, token: '', expiresAt: 'unknown' }, dir);
+      throw heldBy({ generation: current, host: '?', pid: 0, token: '', expiresAt: 'unknown' }, dir, subject);
     }
   }
   await options.beforeClaim?.();
@@ -134,7 +135,7 @@ export async function acquireLease(dir: string, options: LeaseOptions = {}): Pro
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const winner = await readLease(dir, generation);
-    throw heldBy(winner ?? { generation, host: '?', pid: 0, token: '', expiresAt: 'unknown' }, dir);
+    throw heldBy(winner ?? { generation, host: '?', pid: 0, token: '', expiresAt: 'unknown' }, dir, subject);
   }
   // Older generations are history now.
   for (let g = current; g >= 1 && g >= current - 2; g--) await rm(leaseFile(dir, g), { force: true });
@@ -145,10 +146,10 @@ export async function acquireLease(dir: string, options: LeaseOptions = {}): Pro
   // nothing for a missing file costs a few microseconds, where an asynchronous one took a thread-pool
   // hop and built an error (with its stack) for the usual answer, "no such file".
   const check = async () => {
-    if (fenced) throw fencedError(dir, generation);
+    if (fenced) throw fencedError(dir, generation, subject);
     if (statSync(leaseFile(dir, generation + 1), { throwIfNoEntry: false }) === undefined) return;
     fenced = true;
-    throw fencedError(dir, generation);
+    throw fencedError(dir, generation, subject);
   };
   // A renewal is not flushed to disk (a fleet of 5,000 hosts spent a third of its fsyncs on them). Only a
   // power loss can lose it, and that leaves the file as it was — an expired lease — or, at worst, empty:
@@ -200,9 +201,9 @@ async function claimedRecently(dir: string, generation: number, since: number): 
   }
 }
 
-function fencedError(dir: string, generation: number): LeaseError {
-  return new LeaseError('FENCED', `this process lost the lease of the run (generation ${generation}): another driver took it over`, {
+function fencedError(dir: string, generation: number, subject: string): LeaseError {
+  return new LeaseError('FENCED', `this process lost the lease of ${subject} (generation ${generation}): another driver took it over`, {
     where: dir,
-    hint: 'nothing more was changed by this process; follow the run with `runbook status`',
+    hint: `nothing more was changed by this process; follow ${subject === 'the run' ? 'the run' : 'it'} with \`runbook status\``,
   });
 }

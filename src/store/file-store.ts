@@ -108,6 +108,12 @@ export function fileStore(stateDir: string): Store {
     async isFleet(id) {
       return isFleet(root, id);
     },
+    // The lease files of a run (lease.<generation>.json), in the fleet's folder.
+    async leaseFleet(fleetId, options) {
+      const dir = fleetDirOf(root, fleetId);
+      await makeFolder(dir);
+      return acquireLease(dir, options, `fleet ${fleetId}`);
+    },
     // One line per attempt, appended (a fleet's hosts may fail at the same moment); the last one wins.
     async recordUnreachableHost(fleetId, host) {
       await appendFile(join(fleetDirOf(root, fleetId), 'unreachable.jsonl'), `${JSON.stringify(host)}\n`);

@@ -108,6 +108,14 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX rbe_fleet_hosts_queued ON rbe_fleet_hosts (state) WHERE state = 'queued';`,
   // 3: a run's files as bytes: undo.reg is UTF-16LE (zero bytes, which a text column refuses).
   `ALTER TABLE rbe_files ALTER COLUMN content TYPE bytea USING convert_to(content, 'UTF8');`,
+  // 4: the lease of a fleet driven by one controller (`run --inventory`, `resume <fleet-id>`), as a run's.
+  `CREATE TABLE rbe_fleet_leases (
+     fleet_id text PRIMARY KEY,
+     generation integer NOT NULL,
+     holder text NOT NULL,
+     expires_at timestamptz NOT NULL,
+     released boolean NOT NULL DEFAULT false
+   );`,
 ];
 
 /**
@@ -380,46 +388,65 @@ export class PostgresStore implements PublicPostgresStore {
 
   async lease(runId: string, options: LeaseOptions = {}): Promise<Lease> {
     runDirOf(this.stateDir, runId); // refuses what is not a run id
+    await this.query('INSERT INTO rbe_runs (run_id) VALUES ($1) ON CONFLICT DO NOTHING', [runId]);
+    return this.leaseRow({ table: 'rbe_leases', key: 'run_id', id: runId, what: 'the run', where: `run ${runId}`, hint: 'follow the run with `runbook status`' }, options);
+  }
+
+  /** A fleet's lease: a row of `rbe_fleet_leases`, taken, renewed, fenced and released as a run's. */
+  async leaseFleet(fleetId: string, options: LeaseOptions = {}): Promise<Lease> {
+    fleetDirOf(this.stateDir, fleetId); // refuses what is not a fleet id
+    return this.leaseRow({ table: 'rbe_fleet_leases', key: 'fleet_id', id: fleetId, what: `fleet ${fleetId}`, where: `fleet ${fleetId}`, hint: 'follow it with `runbook status`' }, options);
+  }
+
+  /** A lease row (a run's or a fleet's): exclusive, with a generation that fences an earlier holder. */
+  private async leaseRow(
+    of: { table: 'rbe_leases' | 'rbe_fleet_leases'; key: 'run_id' | 'fleet_id'; id: string; what: string; where: string; hint: string },
+    options: LeaseOptions,
+  ): Promise<Lease> {
+    const { table, key, id } = of;
     const ttlMs = options.ttlMs ?? 60_000;
     const holder = `${hostname()}:${process.pid}:${Math.random().toString(16).slice(2, 10)}`;
-    await this.query('INSERT INTO rbe_runs (run_id) VALUES ($1) ON CONFLICT DO NOTHING', [runId]);
     await options.beforeClaim?.();
     // Taken when released or expired — or, when `stealable` names it, from a holder that died on this machine.
     const claim = (stealable: number | null) =>
       this.query<{ generation: number }>(
-        `INSERT INTO rbe_leases (run_id, generation, holder, expires_at) VALUES ($1, 1, $2, now() + $3 * interval '1 millisecond')
-         ON CONFLICT (run_id) DO UPDATE SET generation = rbe_leases.generation + 1, holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at, released = false
-         WHERE rbe_leases.released OR rbe_leases.expires_at < now() OR rbe_leases.generation = $4
+        `INSERT INTO ${table} (${key}, generation, holder, expires_at) VALUES ($1, 1, $2, now() + $3 * interval '1 millisecond')
+         ON CONFLICT (${key}) DO UPDATE SET generation = ${table}.generation + 1, holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at, released = false
+         WHERE ${table}.released OR ${table}.expires_at < now() OR ${table}.generation = $4
          RETURNING generation`,
-        [runId, holder, ttlMs, stealable],
+        [id, holder, ttlMs, stealable],
       );
     let { rows } = await claim(null);
     if (rows.length === 0) {
-      const { rows: held } = await this.query<{ generation: number; holder: string; expires_at: Date }>('SELECT generation, holder, expires_at FROM rbe_leases WHERE run_id = $1', [runId]);
+      const { rows: held } = await this.query<{ generation: number; holder: string; expires_at: Date }>(`SELECT generation, holder, expires_at FROM ${table} WHERE ${key} = $1`, [id]);
       const h = held[0];
       const [host, pid] = (h?.holder ?? '').split(':');
       // Like the file store: a holder on this machine whose process is gone holds nothing.
       if (h && host === hostname() && !processAlive(Number(pid))) ({ rows } = await claim(h.generation));
       if (rows.length === 0) {
-        throw new LeaseError('LEASE_HELD', `the run is being driven by ${h?.holder ?? 'another worker'} (lease generation ${h?.generation ?? '?'}, until ${h?.expires_at?.toISOString() ?? '?'})`, {
-          where: `${this.location} run ${runId}`,
+        throw new LeaseError('LEASE_HELD', `${of.what} is being driven by ${h?.holder ?? 'another worker'} (lease generation ${h?.generation ?? '?'}, until ${h?.expires_at?.toISOString() ?? '?'})`, {
+          where: `${this.location} ${of.where}`,
           hint: 'wait for that worker to finish; if it died, its lease is taken over once it expires (at once on its own machine)',
         });
       }
     }
     const generation = rows[0].generation;
     let fenced = false;
-    const fencedError = () => lostRun(this.location, runId, `this worker lost the lease of run ${runId} (generation ${generation}): another driver took it over`);
+    const fencedError = () =>
+      new LeaseError('FENCED', `this worker lost the lease of ${of.what === 'the run' ? `run ${id}` : of.what} (generation ${generation}): another driver took it over`, {
+        where: `${this.location} ${of.where}`,
+        hint: `nothing more was changed by this worker; ${of.hint}`,
+      });
     const check = async () => {
       if (fenced) throw fencedError();
-      const { rows: now } = await this.query<{ generation: number }>('SELECT generation FROM rbe_leases WHERE run_id = $1', [runId]);
+      const { rows: now } = await this.query<{ generation: number }>(`SELECT generation FROM ${table} WHERE ${key} = $1`, [id]);
       if (now[0]?.generation !== generation) {
         fenced = true;
         throw fencedError();
       }
     };
     const renew = async () => {
-      const r = await this.query(`UPDATE rbe_leases SET expires_at = now() + $3 * interval '1 millisecond' WHERE run_id = $1 AND generation = $2 AND NOT released`, [runId, generation, ttlMs]);
+      const r = await this.query(`UPDATE ${table} SET expires_at = now() + $3 * interval '1 millisecond' WHERE ${key} = $1 AND generation = $2 AND NOT released`, [id, generation, ttlMs]);
       if (r.rowCount === 0) fenced = true;
     };
     const timer = options.renew === false ? null : setInterval(() => void renew().catch(() => undefined), Math.max(200, ttlMs / 3));
@@ -430,7 +457,7 @@ export class PostgresStore implements PublicPostgresStore {
       release: async () => {
         if (timer) clearInterval(timer);
         if (fenced) return;
-        await this.query('UPDATE rbe_leases SET released = true, expires_at = now() WHERE run_id = $1 AND generation = $2', [runId, generation]).catch(() => undefined);
+        await this.query(`UPDATE ${table} SET released = true, expires_at = now() WHERE ${key} = $1 AND generation = $2`, [id, generation]).catch(() => undefined);
       },
     };
   }

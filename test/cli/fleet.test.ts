@@ -350,4 +350,45 @@ test('a fleet host run recorded before fleets kept their runbook\'s source (`run
   assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
 });
 
+/** `run --inventory … --json` as a child; `onEvent` hears each event line as it comes. */
+function fleetChild(args: string[], onEvent: (event: Record<string, unknown>, child: ReturnType<typeof spawn>) => void): Promise<{ code: number | null; stdout: string; stderr: string; pid: number }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let partial = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const lines = (partial + d).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) onEvent(JSON.parse(line) as Record<string, unknown>, child);
+    });
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr, pid: child.pid! }));
+  });
+}
+
+test('resume <fleet-id> while the fleet is driven is refused (exit 2, naming the driver): no host contacted, nothing counted, the reports the driver\'s', async () => {
+  const dir = await tempDir();
+  // Restarts of 4 s: the fleet is still driven when the second command has started.
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '4000']);
+  const state = join(dir, 'state');
+  let second: Promise<{ code: number | null; stdout: string; stderr: string }> | undefined;
+  const first = await fleetChild(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--json', '--param', 'pollIntervalMs=10'], (e) => {
+    if (e.event === 'host:start' && !second) second = cli(['resume', String(e.fleetId), '--state-dir', state, '--json']);
+  });
+  const refused = await second!;
+  assert.is(refused.code, 2, refused.stderr + refused.stdout);
+  assert.match(refused.stderr, new RegExp(`fleet \\S+ is being driven by pid ${first.pid} on \\S+ \\(lease generation 1, until `));
+  assert.not.match(refused.stdout, /host:start|host:end/, 'the second driver started no host');
+  assert.is(first.code, 0, first.stderr + first.stdout);
+  const summary = JSON.parse(first.stdout.trim().split('\n').pop()!) as { fleetId: string; status: string; budget: { failures: number } };
+  assert.equal([summary.status, summary.budget.failures], ['succeeded', 0]);
+  const report = await readFile(join(state, 'fleets', summary.fleetId, 'report.md'), 'utf8');
+  assert.not.match(report, /unreachable \|/);
+  assert.match(report, /status: \*\*succeeded\*\* \(exit 0\)/);
+  const { readHost } = await import('../../src/index.js');
+  for (const h of ['host-1', 'host-2', 'host-3']) assert.is((await readHost(join(dir, 'fleet', `${h}.json`))).restarts, 1, `${h} restarted once`);
+});
+
 test.run();

@@ -11,6 +11,8 @@ import { createSimulatedExecutor, loadRunbook, readHost as readHostFile, Validat
 import { loadInventory, checkInventory, limitInventory, unmatchedLimitPatterns } from '../../src/fleet/inventory.js';
 import { startFleet, budgetOf, fleetRecordOf, resumeFleet, fleetResultOf, type FleetRecord, type FleetResult, type HostOutcome } from '../../src/fleet/fleet.js';
 import { kinds, makeHost, newRunner, restartRefused, tempDir, withWinrmDefaultPorts } from '../helpers.js';
+import { LeaseError } from '../../src/errors.js';
+import { readdir } from 'node:fs/promises';
 import { rm, writeFile } from 'node:fs/promises';
 
 /** N hosts (the first `failing` of them refuse their restart) and an inventory: a canary wave, then the rest. */
@@ -428,6 +430,74 @@ test('a host whose journal the disk refused waits for the fleet\'s resume (not "
   const done = await (await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: stopped.fleetId })).result;
   assert.equal(hostsOf(done), { h0: 'succeeded' });
   assert.is((await readHostFile(hosts[0])).restarts, 1);
+});
+
+test('a second driver of a fleet is refused while one drives it: LEASE_HELD naming the holder, no host contacted, nothing counted, the first ends as uninterrupted', async () => {
+  const { file } = await oneWave(3, 0);
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const contacted: string[] = [];
+  const options = { kinds, connect: (target: string) => createSimulatedExecutor(target.slice(4), { clock }) };
+  const first = startFleet({ ...options, runner: newRunner(stateDir, clock), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file), concurrency: 1 });
+  const refused = new Promise<unknown>((resolve) => {
+    first.events.once('host:start', async () => {
+      const second = await resumeFleet({ kinds, runner: newRunner(stateDir, clock), fleetId: first.id, connect: (target: string) => (contacted.push(target), createSimulatedExecutor(target.slice(4), { clock })) });
+      second.events.on('host:start', (e) => contacted.push(e.host));
+      second.result.then(() => resolve(null), resolve);
+    });
+  });
+  const error = (await refused) as LeaseError;
+  assert.instance(error, LeaseError);
+  assert.is(error.code, 'LEASE_HELD');
+  assert.match(error.message, new RegExp(`fleet ${first.id} is being driven by pid ${process.pid} on .+ \\(lease generation 1, until `));
+  assert.equal(contacted, [], 'the second driver contacted no host');
+  const result = await first.result;
+  assert.equal(hostsOf(result), { h0: 'succeeded', h1: 'succeeded', h2: 'succeeded' });
+  assert.equal(result.budget, { maxFailures: 0, failures: 0, spent: false });
+  assert.equal(await readdir(join(stateDir, 'fleets', first.id)).then((f) => f.filter((n) => n.startsWith('unreachable'))), [], 'no host recorded unreachable');
+  // Once the first has let go of it, the fleet is anyone's: a resume finds every host ended.
+  const again = await (await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: first.id })).result;
+  assert.equal(hostsOf(again), hostsOf(result));
+});
+
+test('two resumes of a stopped fleet at once: one drives it, the other is refused before it reads or contacts anything', async () => {
+  const { file, hosts } = await oneWave(2, 0);
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const options = { kinds, connect: (target: string) => createSimulatedExecutor(target.slice(4), { clock }) };
+  const fleet = startFleet({ ...options, runner: newRunner(stateDir, clock), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file), concurrency: 1 });
+  fleet.events.once('host:start', () => fleet.interrupt());
+  assert.is((await fleet.result).status, 'awaiting-resume');
+  const both = await Promise.allSettled([0, 1].map(async () => (await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: fleet.id })).result));
+  const done = both.filter((b) => b.status === 'fulfilled').map((b) => (b as PromiseFulfilledResult<FleetResult>).value);
+  const refused = both.filter((b) => b.status === 'rejected').map((b) => (b as PromiseRejectedResult).reason as LeaseError);
+  assert.is(done.length, 1);
+  assert.equal(refused.map((e) => e.code), ['LEASE_HELD']);
+  assert.equal(hostsOf(done[0]), { h0: 'succeeded', h1: 'succeeded' });
+  for (const h of hosts) assert.is((await readHostFile(h)).restarts, 1);
+});
+
+test('a host whose run another driver holds is "driven elsewhere": awaiting resume, neither failed nor unreachable, no budget spent', async () => {
+  const { file } = await oneWave(2, 0);
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const options = { kinds, connect: (target: string) => createSimulatedExecutor(target.slice(4), { clock }) };
+  const fleet = startFleet({ ...options, runner: newRunner(stateDir, clock), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file), concurrency: 2 });
+  fleet.events.once('host:start', () => fleet.interrupt());
+  await fleet.result;
+  // Another process (a `resume <run-id>`) holds h0's run.
+  const runner = newRunner(stateDir, clock);
+  const held = await runner.store.lease(`${fleet.id}.h0`);
+  try {
+    const again = await (await resumeFleet({ ...options, runner, fleetId: fleet.id })).result;
+    const h0 = again.waves[0].hosts[0];
+    assert.equal([h0.status, h0.outcome, h0.error?.code], ['awaiting-resume', 'interrupted', 'LEASE_HELD']);
+    assert.equal(again.budget, { maxFailures: 0, failures: 0, spent: false });
+    assert.is(again.status, 'awaiting-resume');
+    assert.equal(await runner.store.unreachableHosts(fleet.id), {});
+  } finally {
+    await held.release();
+  }
 });
 
 test.run();

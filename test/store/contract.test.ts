@@ -27,6 +27,8 @@ interface Backend {
   open(): Promise<{ store: Store; stateDir: string; clock: { now: number } }>;
   /** Makes a run's lease expire (the file store by its clock, PostgreSQL in the database's). */
   expire(store: Store, runId: string, clock: { now: number }): Promise<void>;
+  /** Makes a fleet's lease expire. */
+  expireFleet(store: Store, fleetId: string, clock: { now: number }): Promise<void>;
   /** Damages a stored record. */
   damage(store: Store, runId: string, seq: number): Promise<void>;
 }
@@ -40,6 +42,9 @@ const backends: Backend[] = [
       return { store, stateDir, clock: { now: Date.now() } };
     },
     async expire(_store, _runId, clock) {
+      clock.now += 120_000;
+    },
+    async expireFleet(_store, _fleetId, clock) {
       clock.now += 120_000;
     },
     async damage(store, runId, seq) {
@@ -59,6 +64,9 @@ const backends: Backend[] = [
     },
     async expire(store, runId) {
       await (store as PostgresStore).query(`UPDATE rbe_leases SET expires_at = now() - interval '1 second' WHERE run_id = $1`, [runId]);
+    },
+    async expireFleet(store, fleetId) {
+      await (store as PostgresStore).query(`UPDATE rbe_fleet_leases SET expires_at = now() - interval '1 second' WHERE fleet_id = $1`, [fleetId]);
     },
     async damage(store, runId, seq) {
       await (store as PostgresStore).query(`UPDATE rbe_journal SET line = replace(line, '"type"', '"tYpe"') WHERE run_id = $1 AND seq = $2`, [runId, seq]);
@@ -166,6 +174,29 @@ for (const b of backends) {
     assert.equal(await store.unreachableHosts('f1'), {
       h2: { host: 'h2', wave: 0, position: 1, runId: 'f1--h2', error: error('second'), at: '2026-12-01T00:01:00.000Z' },
     });
+  });
+
+  test(`${b.name}: one controller per fleet — a second fleet lease is refused naming its holder, a lost one is fenced`, async () => {
+    const { store, clock } = await b.open();
+    const first = await store.leaseFleet('fl1', { renew: false, ttlMs: 1000, now: () => clock.now });
+    const held = await store.leaseFleet('fl1', { renew: false, now: () => clock.now }).catch((e: StateError) => e);
+    assert.is((held as StateError).code, 'LEASE_HELD');
+    assert.match((held as StateError).message, /^fleet fl1 is being driven by .*lease generation 1/);
+    // Another fleet, and the runs, have leases of their own.
+    const other = await store.leaseFleet('fl2', { renew: false });
+    const run = await store.lease('fl1', { renew: false });
+    await other.release();
+    await run.release();
+    await first.release();
+    const second = await store.leaseFleet('fl1', { renew: false, ttlMs: 1000, now: () => clock.now });
+    assert.ok(second.generation > first.generation);
+    await b.expireFleet(store, 'fl1', clock);
+    const taker = await store.leaseFleet('fl1', { renew: false, now: () => clock.now });
+    assert.is(await code(second.check()), 'FENCED');
+    await second.release();
+    assert.is(await code(store.leaseFleet('fl1', { renew: false, now: () => clock.now })), 'LEASE_HELD', 'a fenced holder\'s release lets nothing go');
+    await taker.release();
+    assert.match(await code(store.leaseFleet('../x')), /is not a fleet id/);
   });
 
   test(`${b.name}: the bundled runbook through the store: the same host as through the other, listed with its files`, async () => {
