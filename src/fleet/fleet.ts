@@ -338,15 +338,21 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
       events.emit('host:end', { ...outcome, fleetId });
     }
 
+    // The budget stops new hosts from starting, never a run under way: a host whose run has a journal
+    // and has not ended (a resumed fleet's) is driven to its end, spent or not — else it would stay
+    // half-changed, its restart owed, however often the fleet is resumed.
+    const underWay = (host: InventoryHost) => recordsOf.has(host.name);
     for (const [i, wave] of inventory.waves.entries()) {
-      if (spent || interrupted || fenced) break;
+      if (interrupted || fenced) break;
+      if (spent && !wave.hosts.some(underWay)) continue;
       const outcomes = waves[i].hosts;
       events.emit('wave:start', { fleetId, wave: wave.name, hosts: wave.hosts.map((h) => h.name) });
       let next = 0;
       await Promise.all(
         Array.from({ length: Math.min(record.concurrency, wave.hosts.length) }, async () => {
-          while (!spent && !interrupted && !fenced && next < wave.hosts.length) {
+          while (!interrupted && !fenced && next < wave.hosts.length) {
             const k = next++;
+            if (spent && !underWay(wave.hosts[k])) continue;
             await drive(wave.hosts[k], outcomes[k], i, k);
           }
         }),

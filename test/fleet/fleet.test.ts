@@ -10,8 +10,9 @@ import { parse, stringify } from 'yaml';
 import { createSimulatedExecutor, loadRunbook, readHost as readHostFile, ValidationError, VirtualClock, type SimHostState } from '../../src/index.js';
 import { loadInventory, checkInventory, limitInventory, unmatchedLimitPatterns } from '../../src/fleet/inventory.js';
 import { startFleet, budgetOf, fleetRecordOf, resumeFleet, fleetResultOf, type FleetRecord, type FleetResult, type HostOutcome } from '../../src/fleet/fleet.js';
-import { kinds, makeHost, newRunner, restartRefused, tempDir, withWinrmDefaultPorts } from '../helpers.js';
+import { kinds, makeHost, newRunner, registryText, restartRefused, tempDir, withWinrmDefaultPorts } from '../helpers.js';
 import { LeaseError } from '../../src/errors.js';
+import type { Executor } from '../../src/executors/types.js';
 import { readdir } from 'node:fs/promises';
 import { rm, writeFile } from 'node:fs/promises';
 
@@ -432,6 +433,31 @@ test('a host whose journal the disk refused waits for the fleet\'s resume (not "
   assert.is((await readHostFile(hosts[0])).restarts, 1);
 });
 
+/** Connects as `createSimulatedExecutor` does; the host named `gated` holds its first restart request until `open()`. */
+function gatedConnect(clock: VirtualClock, gated: string) {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  let reached!: () => void;
+  const held = new Promise<void>((r) => (reached = r));
+  const connect = async (target: string): Promise<Executor> => {
+    const executor = await createSimulatedExecutor(target.slice(4), { clock });
+    if (!target.endsWith(`/${gated}`) && target !== `sim:${gated}`) return executor;
+    let waited = false;
+    return Object.assign(Object.create(executor) as Executor, {
+      async run(batch: Parameters<Executor['run']>[0], options?: Parameters<Executor['run']>[1]) {
+        if (!waited && batch.some((op) => op.op === 'restart')) {
+          waited = true;
+          reached();
+          await gate;
+        }
+        return executor.run(batch, options);
+      },
+      close: () => executor.close(),
+    });
+  };
+  return { connect, open: () => open(), held };
+}
+
 test('a second driver of a fleet is refused while one drives it: LEASE_HELD naming the holder, no host contacted, nothing counted, the first ends as uninterrupted', async () => {
   const { file } = await oneWave(3, 0);
   const clock = new VirtualClock();
@@ -498,6 +524,38 @@ test('a host whose run another driver holds is "driven elsewhere": awaiting resu
   } finally {
     await held.release();
   }
+});
+
+test('a fleet resumed after its budget was spent drives its runs under way to their end (as uninterrupted), and starts no new host', async () => {
+  // h0 and h1 together: h1 holds its restart until h0 has failed (budget 0: spent), then the fleet is
+  // interrupted, so h1 stops with its changes made and its restart owed; h2 never starts.
+  const { file, hosts } = await oneWave(3, [0]);
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const gated = gatedConnect(clock, 'h1.json');
+  const fleet = startFleet({ kinds, connect: gated.connect, runner: newRunner(stateDir, clock), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file), concurrency: 2 });
+  fleet.events.on('host:end', (e) => {
+    if (e.host !== 'h0') return;
+    fleet.interrupt();
+    gated.open();
+  });
+  const stopped = await fleet.result;
+  assert.equal(hostsOf(stopped), { h0: 'rolled-back', h1: 'awaiting-resume', h2: 'skipped' });
+  assert.ok(stopped.waves[0].hosts[1].changes > 0, 'h1 stopped half-changed');
+  assert.ok(stopped.budget.spent);
+  const untouched = await readFile(hosts[2], 'utf8');
+  const options = { kinds, connect: (target: string) => createSimulatedExecutor(target.slice(4), { clock }) };
+  const resumed = await (await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: fleet.id })).result;
+  assert.equal(hostsOf(resumed), { h0: 'rolled-back', h1: 'succeeded', h2: 'skipped' });
+  assert.ok(resumed.budget.spent);
+  assert.is(resumed.status, 'failed');
+  assert.is(await readFile(hosts[2], 'utf8'), untouched, 'the host never started is still untouched');
+  // h1 as an uninterrupted run leaves a host of its kind.
+  const reference = await oneWave(1, 0);
+  const alone = await startFleet({ ...options, runner: newRunner(await tempDir(), clock), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(reference.file) }).result;
+  assert.equal(hostsOf(alone), { h0: 'succeeded' });
+  assert.is(await registryText(hosts[1]), await registryText(reference.hosts[0]));
+  assert.is((await readHostFile(hosts[1])).restarts, 1, 'restarted once');
 });
 
 test.run();
