@@ -100,12 +100,13 @@ export function initialOutcomes(record: FleetRecord): FleetResult['waves'] {
 export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], budget: FleetResult['budget'], dir: string, interrupted = false): FleetResult {
   const all = waves.flatMap((w) => w.hosts);
   const counts = countOutcomes(all.map((h) => h.outcome));
-  const failed = all.filter((h) => fails(h.outcome)).length;
   const done = all.filter((h) => OUTCOMES[h.outcome].exitCode === 0 && h.outcome !== 'skipped').length;
   const waits = all.filter((h) => OUTCOMES[h.outcome].exitCode === 75).length;
   const ok = done === all.length;
-  // Stopped by a signal with no host failed: every host left waits for the fleet's resume.
-  const waiting = (waits > 0 && waits + done === all.length) || (interrupted && failed === 0);
+  // Stopped by a signal with its budget unspent and hosts left (not started, or waiting): the fleet
+  // waits for its resume — a failure within the budget does not end it.
+  const left = all.some((h) => h.outcome === 'skipped' || OUTCOMES[h.outcome].exitCode === 75);
+  const waiting = (waits > 0 && waits + done === all.length) || (interrupted && !budget.spent && left);
   const code = exitCodeOf(all.map((h) => h.outcome));
   const status = ok ? (record.checkMode ? 'planned' : 'succeeded') : waiting ? 'awaiting-resume' : 'failed';
   return {

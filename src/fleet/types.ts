@@ -34,7 +34,7 @@ export type FleetResult = {
   checkMode: boolean;
   /**
    * `succeeded` (or `planned`) when every host did; `awaiting-resume` when some wait, or a signal stopped
-   * the fleet before any host failed; `failed` otherwise.
+   * the fleet with its budget unspent and hosts left; `failed` otherwise.
    */
   status: 'succeeded' | 'planned' | 'awaiting-resume' | 'failed';
   budget: { maxFailures: number; failures: number; spent: boolean };

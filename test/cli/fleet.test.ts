@@ -391,4 +391,27 @@ test('resume <fleet-id> while the fleet is driven is refused (exit 2, naming the
   for (const h of ['host-1', 'host-2', 'host-3']) assert.is((await readHost(join(dir, 'fleet', `${h}.json`))).restarts, 1, `${h} restarted once`);
 });
 
+test('SIGINT after a failure within the budget: the fleet awaits its resume, and resume --all starts the hosts never started', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '4', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  const faulty = join(dir, 'fleet', 'host-2.json');
+  await writeFile(faulty, JSON.stringify({ ...JSON.parse(await readFile(faulty, 'utf8')), faults: [{ op: 'restart', kind: 'permanent', times: 1000 }] }));
+  const state = join(dir, 'state');
+  // One host at a time: host-1 changed, host-2 failed (within a budget of 1); SIGINT as host-3 starts.
+  const stopped = await fleetChild(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--json', '--concurrency', '1', '--max-failures', '1', '--param', 'pollIntervalMs=10'], (e, child) => {
+    if (e.event === 'host:start' && e.host === 'host-3') child.kill('SIGINT');
+  });
+  assert.is(stopped.code, 1, stopped.stderr + stopped.stdout);
+  const summary = JSON.parse(stopped.stdout.trim().split('\n').pop()!) as { fleetId: string; status: string; counts: Record<string, number> };
+  assert.is(summary.status, 'awaiting-resume', 'a failure within the budget does not end a stopped fleet');
+  assert.equal([summary.counts['rolled-back'], summary.counts.skipped], [1, 1]);
+  const all = await cli(['resume', '--all', '--state-dir', state]);
+  assert.is(all.code, 1, `host-2 failed: ${all.stderr}${all.stdout}`);
+  assert.match(all.stdout, /Fleet: failed — 3 changed, 1 failed and rolled back/);
+  const { readHost } = await import('../../src/index.js');
+  for (const h of ['host-1', 'host-3', 'host-4']) assert.is((await readHost(join(dir, 'fleet', `${h}.json`))).restarts, 1, `${h} restarted once`);
+  const again = await cli(['resume', '--all', '--state-dir', state]);
+  assert.match(again.stdout, /^no interrupted runs\n$/, 'the fleet ended');
+});
+
 test.run();

@@ -135,7 +135,7 @@ async function resumeCommand(values: ResumeOptions, operands: string[]): Promise
 
 /**
  * The fleets of a file store that stopped before their end — no report yet (the controller died) or
- * one awaiting a resume (a signal) — with a host that has no run: `resume --all` goes on with them,
+ * one awaiting a resume (a signal stopped it, its budget unspent) — with a host that has no run: `resume --all` goes on with them,
  * as it does with runs. A shared store's fleets are its workers' to finish.
  */
 async function unfinishedFleets(where: Where, runs: RunSummary[]): Promise<string[]> {
@@ -145,10 +145,13 @@ async function unfinishedFleets(where: Where, runs: RunSummary[]): Promise<strin
   for (const id of (await readdir(join(where.stateDir, 'fleets')).catch(() => [] as string[])).sort()) {
     if (!(await where.store.isFleet(id).catch(() => false))) continue;
     const report = await readFile(join(fleetDirOf(where.stateDir, id), 'report.json'), 'utf8').then(
-      (text) => (JSON.parse(text) as { status?: string }).status,
+      (text) => JSON.parse(text) as { status?: string; interrupted?: boolean; budget?: { spent?: boolean } },
       () => undefined,
     );
-    if (report !== undefined && report !== 'awaiting-resume') continue;
+    // Stopped by a signal with its budget unspent, a failure within it or not (a report written before
+    // such a fleet read `awaiting-resume` says `failed`): its hosts not started are still to start.
+    const stopped = report?.status === 'awaiting-resume' || (report?.interrupted === true && report.budget?.spent === false);
+    if (report !== undefined && !stopped) continue;
     const record = await where.store.readFleet(id).catch(() => null);
     if (record && record.inventory.hosts.some((h) => !started.has(`${id}.${h.name}`))) out.push(id);
   }
