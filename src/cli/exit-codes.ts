@@ -1,7 +1,7 @@
 /**
  * Exit codes of the `runbook` command.
  */
-import { OUTCOMES, type Outcome } from '../engine/outcome.js';
+import { OUTCOMES, PARAMETER_REFUSED, type Outcome } from '../engine/outcome.js';
 
 export const ExitCode = {
   /** The run succeeded (or the plan was made). */
@@ -19,11 +19,8 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-/**
- * The error code of a run its preflight refused for a parameter the host's facts make impossible
- * (`tls13=enabled` on a Windows without TLS 1.3): the operator's input, nothing written — exit 2.
- */
-export const PARAMETER_REFUSED = 'PARAMETER_REFUSED';
+/** A run (or every started host of a fleet) refused for a parameter: exit 2 (src/engine/outcome.ts). */
+export { PARAMETER_REFUSED, fleetRefusedAsInput } from '../engine/outcome.js';
 
 /**
  * A run's exit code: its outcome's (`OUTCOMES` in src/engine/outcome.ts is the one table), except a run
@@ -46,13 +43,4 @@ export function exitCodeFor(outcome: Outcome, error?: { code: string } | null): 
 export function detailedExitCode(code: number, pending: boolean): number {
   if (code !== ExitCode.ok) return ExitCode.failed;
   return pending ? 2 : ExitCode.ok;
-}
-
-/**
- * True when every host of a fleet that was started was refused for a parameter (the rest never
- * started): nothing was changed anywhere, and the fleet exits 2 as a single such run does.
- */
-export function fleetRefusedAsInput(hosts: readonly { status: string; error?: { code: string } }[]): boolean {
-  const started = hosts.filter((h) => h.status !== 'skipped');
-  return started.length > 0 && started.every((h) => h.status === 'rolled-back' && h.error?.code === PARAMETER_REFUSED);
 }

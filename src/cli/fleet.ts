@@ -16,7 +16,7 @@ import { budgetOf, countsAsFailure, fleetRecordOf, fleetResultOf, hostRunId, ini
 import { writeFleetReports } from '../fleet/fleet-report.js';
 import type { PostgresStore } from '../store/postgres.js';
 import { bundledStepKinds } from '../steps/index.js';
-import { ExitCode, detailedExitCode, fleetRefusedAsInput } from './exit-codes.js';
+import { ExitCode, detailedExitCode } from './exit-codes.js';
 import { OUTCOMES, countOutcomes, describeCounts, exitCodeOf, outcomeOf, shortLabel, type Outcome } from '../engine/outcome.js';
 import { UsageError } from './args.js';
 import { stopOnSignals } from './signals.js';
@@ -274,8 +274,7 @@ async function follow(fleet: Fleet, o: { json: boolean; heading: string; where: 
   const plans = result.checkMode ? await planDiffs(o.where, result) : undefined;
   if (o.json) out(`${JSON.stringify({ event: 'summary', ...result })}\n`);
   else out(summary(result, plans));
-  // Every host that started refused for a parameter: nothing changed anywhere, an input error (exit 2).
-  if (result.status === 'failed' && fleetRefusedAsInput(result.waves.flatMap((w) => w.hosts))) return ExitCode.usage;
+  // Settled with the result (a fleet refused for a parameter exits 2): the summary and reports say the same.
   return result.exitCode;
 }
 

@@ -135,6 +135,21 @@ export function exitCodeOf(outcomes: Iterable<Outcome>): 0 | 1 | 3 | 69 | 75 {
   return URGENCY.find((c) => codes.has(c)) ?? 0;
 }
 
+/**
+ * The error code of a run its preflight refused for a parameter the host's facts make impossible
+ * (`tls13=enabled` on a Windows without TLS 1.3): the operator's input, nothing written — exit 2.
+ */
+export const PARAMETER_REFUSED = 'PARAMETER_REFUSED';
+
+/**
+ * True when every host of a fleet that was started was refused for a parameter (the rest never
+ * started): nothing was changed anywhere, and the fleet exits 2 as a single such run does.
+ */
+export function fleetRefusedAsInput(hosts: readonly { status: string; error?: { code: string } }[]): boolean {
+  const started = hosts.filter((h) => h.status !== 'skipped');
+  return started.length > 0 && started.every((h) => h.status === 'rolled-back' && h.error?.code === PARAMETER_REFUSED);
+}
+
 /** Counts of each outcome, every outcome present (0 when none). */
 export function countOutcomes(outcomes: Iterable<Outcome>): Record<Outcome, number> {
   const counts = Object.fromEntries(Object.values(Outcome).map((o) => [o, 0])) as Record<Outcome, number>;

@@ -18,7 +18,7 @@ import type { JournalRecord, Lease, RunStore } from '../engine/run-store.js';
 import type { LoadedRunbook, RunbookDefinition } from '../engine/runbook.js';
 import { replay, resultOf } from '../engine/replay.js';
 import type { RunResult } from '../engine/types.js';
-import { OUTCOMES, countOutcomes, exitCodeOf, outcomeOf, changedValues, type Outcome } from '../engine/outcome.js';
+import { OUTCOMES, countOutcomes, exitCodeOf, fleetRefusedAsInput, outcomeOf, changedValues, type Outcome } from '../engine/outcome.js';
 import type { Inventory, InventoryHost } from './inventory.js';
 import { hostRunId, localLane, paramsFor, type HostDeps, type HostLane } from './host-lane.js';
 import { laneGroup, threadCountOf, workerLane, type FleetThreads } from './threads.js';
@@ -118,7 +118,8 @@ export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], 
     ...(interrupted ? { interrupted } : {}),
     waves,
     counts,
-    exitCode: code === 0 && (waiting || !ok) ? (waiting ? 75 : 1) : code,
+    // Every host started refused for a parameter: nothing changed anywhere, an input error (exit 2).
+    exitCode: status === 'failed' && fleetRefusedAsInput(all) ? 2 : code === 0 && (waiting || !ok) ? (waiting ? 75 : 1) : code,
     startedAt: record.startedAt,
     endedAt: new Date().toISOString(),
     dir,

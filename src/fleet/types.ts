@@ -43,7 +43,10 @@ export type FleetResult = {
   waves: { name: string; hosts: HostOutcome[] }[];
   /** Hosts per outcome, every outcome present. */
   counts: Record<Outcome, number>;
-  /** The fleet's exit code: its most urgent host's (3 an operator is needed, 1, 69, 75, else 0). */
+  /**
+   * The fleet's exit code: its most urgent host's (3 an operator is needed, 1, 69, 75, else 0); 2 when
+   * every host started was refused for a parameter (nothing changed anywhere, an input error).
+   */
   exitCode: number;
   startedAt: string;
   endedAt: string;

@@ -233,6 +233,13 @@ test('a fleet whose hosts are all refused for a parameter (tls13=enabled on Serv
   const all = await cli(['run', 'orchestrator-tls12', '--inventory', inv, '--state-dir', join(dir, 'state'), '--max-failures', '1', '--param', 'pollIntervalMs=10', '--param', 'tls13=enabled']);
   assert.is(all.code, 2, all.stderr + all.stdout);
   assert.match(all.stdout, /host-1 +\(result\) +rolled-back +(\d+\.\ds|-) +0 change\(s\).*parameter\(s\) impossible on this host/);
+  // The summary and the reports say the exit code the command ends with.
+  const [fleetId] = await readdir(join(dir, 'state', 'fleets'));
+  assert.match(await readFile(join(dir, 'state', 'fleets', fleetId, 'report.md'), 'utf8'), /status: \*\*failed\*\* \(exit 2\)/);
+  assert.is((JSON.parse(await readFile(join(dir, 'state', 'fleets', fleetId, 'report.json'), 'utf8')) as { exitCode: number }).exitCode, 2);
+  const json = await cli(['run', 'orchestrator-tls12', '--inventory', inv, '--state-dir', join(dir, 'state3'), '--max-failures', '1', '--json', '--param', 'pollIntervalMs=10', '--param', 'tls13=enabled']);
+  assert.is(json.code, 2);
+  assert.is((JSON.parse(json.stdout.trim().split('\n').pop()!) as { exitCode: number }).exitCode, 2, '--json summary');
   assert.is(await readFile(join(dir, 'fleet', 'host-1.json'), 'utf8'), before, 'the refused host is unchanged');
   // Only host-1 asks for TLS 1.3: it is refused, host-2 is changed, and the fleet says so (exit 1).
   await writeFile(inv, (await readFile(inv, 'utf8')).replace('    target: sim:host-1.json\n', '    target: sim:host-1.json\n    params:\n      tls13: enabled\n'));
