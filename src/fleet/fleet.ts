@@ -203,10 +203,17 @@ export function fleetRecordOf(options: Omit<FleetOptions, 'runner' | 'connect'>)
  */
 export async function resumeFleet(options: Pick<FleetOptions, 'runner' | 'kinds' | 'connect' | 'threads'> & { fleetId: string }): Promise<Fleet> {
   const record = await options.runner.store.readFleet(options.fleetId);
-  return driveFleet(record, options, async () => undefined);
+  // Refused here (LEASE_HELD) while another controller drives the fleet: no Fleet, nothing followed.
+  const lease = await options.runner.store.leaseFleet(record.fleetId);
+  try {
+    return driveFleet(record, options, async () => undefined, lease);
+  } catch (error) {
+    await lease.release();
+    throw error;
+  }
 }
 
-function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'connect' | 'threads'>, prepare: () => Promise<void>): Fleet {
+function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'connect' | 'threads'>, prepare: () => Promise<void>, taken?: Lease): Fleet {
   const { fleetId, inventory } = record;
   const dir = deps.runner.store.fleetDir(fleetId);
   const events = new EventEmitter<FleetEvents>();
@@ -218,10 +225,11 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
   let fenced: unknown;
   const result = (async (): Promise<FleetResult> => {
     await new Promise((r) => setImmediate(r));
-    // One controller per fleet: its lease is taken before anything is stored, read or contacted, and a
-    // fleet another controller drives is refused (LEASE_HELD, naming it). Only this thread holds it:
-    // worker threads drive hosts, the fleet's record stays here.
-    const lease = await deps.runner.store.leaseFleet(fleetId);
+    // One controller per fleet: its lease is taken (a resume's already) before anything is stored, a
+    // host's journal read or a host contacted, and a fleet another controller drives is refused
+    // (LEASE_HELD, naming it). Only this thread holds it: worker threads drive hosts, the fleet's
+    // record stays here.
+    const lease = taken ?? (await deps.runner.store.leaseFleet(fleetId));
     try {
       await prepare();
       // The main thread's lane, and a lane per worker thread when the fleet spreads over more.

@@ -466,10 +466,13 @@ test('a second driver of a fleet is refused while one drives it: LEASE_HELD nami
   const options = { kinds, connect: (target: string) => createSimulatedExecutor(target.slice(4), { clock }) };
   const first = startFleet({ ...options, runner: newRunner(stateDir, clock), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file), concurrency: 1 });
   const refused = new Promise<unknown>((resolve) => {
-    first.events.once('host:start', async () => {
-      const second = await resumeFleet({ kinds, runner: newRunner(stateDir, clock), fleetId: first.id, connect: (target: string) => (contacted.push(target), createSimulatedExecutor(target.slice(4), { clock })) });
-      second.events.on('host:start', (e) => contacted.push(e.host));
-      second.result.then(() => resolve(null), resolve);
+    first.events.once('host:start', () => {
+      resumeFleet({ kinds, runner: newRunner(stateDir, clock), fleetId: first.id, connect: (target: string) => (contacted.push(target), createSimulatedExecutor(target.slice(4), { clock })) })
+        .then((second) => {
+          second.events.on('host:start', (e) => contacted.push(e.host));
+          return second.result;
+        })
+        .then(() => resolve(null), resolve);
     });
   });
   const error = (await refused) as LeaseError;
