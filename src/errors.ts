@@ -42,6 +42,14 @@ export class ValidationError extends Error {
 /**
  * The base of the failures of a run's durable record — its journal, its lease, its state, the store
  * that keeps them. Catch it to catch them all; each family below has its own class and codes.
+ *
+ * @example
+ * ```ts
+ * declare const runner: Runner;
+ * declare const id: string;
+ * try { await runner.status(id); }
+ * catch (e) { if (e instanceof StateError) console.error(`${e.name} ${e.code}: ${e.message}`); else throw e; }
+ * ```
  */
 export abstract class StateError<C extends StateErrorCode = StateErrorCode> extends Error {
   abstract override readonly name: 'JournalError' | 'LeaseError' | 'RunStateError' | 'StoreUnavailableError';
@@ -52,10 +60,27 @@ export abstract class StateError<C extends StateErrorCode = StateErrorCode> exte
   }
 }
 
-/** The codes of every {@link StateError} family. */
+/**
+ * The codes of every {@link StateError} family.
+ *
+ * @example
+ * ```ts
+ * declare const error: StateError;
+ * const code: StateErrorCode = error.code;
+ * if (code === 'STORE_UNAVAILABLE') console.error('the store of runs is out of reach');
+ * ```
+ */
 export type StateErrorCode = JournalErrorCode | LeaseErrorCode | RunStateErrorCode | 'STORE_UNAVAILABLE';
 
-/** Codes of {@link JournalError}. */
+/**
+ * Codes of {@link JournalError}.
+ *
+ * @example
+ * ```ts
+ * declare const error: JournalError;
+ * const code: JournalErrorCode = error.code; // 'JOURNAL_CORRUPT' | 'JOURNAL_MISSING' | 'JOURNAL_VERSION'
+ * ```
+ */
 export type JournalErrorCode = 'JOURNAL_CORRUPT' | 'JOURNAL_MISSING' | 'JOURNAL_VERSION';
 
 /**
@@ -74,7 +99,16 @@ export class JournalError extends StateError<JournalErrorCode> {
   override readonly name = 'JournalError';
 }
 
-/** Codes of {@link LeaseError}: another driver holds the run, or this one lost it (fenced off). */
+/**
+ * Codes of {@link LeaseError}: another driver holds the run, or this one lost it (fenced off).
+ *
+ * @example
+ * ```ts
+ * declare const error: LeaseError;
+ * const code: LeaseErrorCode = error.code;
+ * console.error(code === 'FENCED' ? 'another driver took the run over' : 'another driver holds the run');
+ * ```
+ */
 export type LeaseErrorCode = 'LEASE_HELD' | 'FENCED';
 
 /**
@@ -94,7 +128,16 @@ export class LeaseError extends StateError<LeaseErrorCode> {
   override readonly name = 'LeaseError';
 }
 
-/** Codes of {@link RunStateError}. */
+/**
+ * Codes of {@link RunStateError}.
+ *
+ * @example
+ * ```ts
+ * declare const error: RunStateError;
+ * const code: RunStateErrorCode = error.code;
+ * if (code === 'FINGERPRINT_MISMATCH') console.error('the runbook changed since the run started; resume with --force to go on');
+ * ```
+ */
 export type RunStateErrorCode = 'NOT_RESUMABLE' | 'FINGERPRINT_MISMATCH' | 'RUNBOOK_CHANGED' | 'TARGET_MISMATCH';
 
 /**
@@ -140,6 +183,12 @@ export class StoreUnavailableError extends StateError<'STORE_UNAVAILABLE'> {
 /**
  * A bug of runbook-engine (or of a step kind's code), not of its input: something that cannot happen
  * did. Nothing the operator typed can cause it; report it with the message.
+ *
+ * @example
+ * ```ts
+ * declare const state: string;
+ * if (state !== 'probing' && state !== 'planning') throw new InternalError(`a step cannot be in state ${state} here`);
+ * ```
  */
 export class InternalError extends Error {
   override readonly name = 'InternalError';
@@ -149,7 +198,15 @@ export class InternalError extends Error {
   }
 }
 
-/** What a {@link DurabilityError} knows of the run it stopped. */
+/**
+ * What a {@link DurabilityError} knows of the run it stopped.
+ *
+ * @example
+ * ```ts
+ * const facts: DurabilityFacts = { file: '.runbook/runs/r1/journal.jsonl', errno: 'ENOSPC', runId: 'r1', resumable: true };
+ * const error = new DurabilityError('the journal could not be written', facts);
+ * ```
+ */
 export interface DurabilityFacts {
   /** The file that could not be written durably. */
   file: string;
@@ -253,7 +310,14 @@ export function fileWriteFailure(error: unknown, then: string): { message: strin
   return { message: `${file} could not be written (${errno}: ${diskProblem(errno)})`, hint: `${diskAdvice(errno, dirname(file))}, then ${then}`, errno, file };
 }
 
-/** Error classes an executor reports; `transient` ones are retried by the engine. */
+/**
+ * Error classes an executor reports; `transient` ones are retried by the engine.
+ *
+ * @example
+ * ```ts
+ * throw new ExecutorError(ExecutorErrorKind.timeout, 'no answer within 30 s', { where: 'ssh:admin@host' });
+ * ```
+ */
 export const ExecutorErrorKind = {
   unreachable: 'unreachable',
   refused: 'refused',
@@ -288,7 +352,16 @@ export class ExecutorError extends Error {
   }
 }
 
-/** Why a step failed, as its {@link StepError} or its journal record says. */
+/**
+ * Why a step failed, as its {@link StepError} or its journal record says.
+ *
+ * @example
+ * ```ts
+ * declare const error: StepError;
+ * const code: StepErrorCode = error.code;
+ * if (code === 'VERIFY_FAILED') console.error('the values were written but do not read back');
+ * ```
+ */
 export type StepErrorCode =
   | 'BACKUP_MISSING'
   | 'CHECK_MODE_WRITE'
@@ -333,7 +406,16 @@ export function isTransient(error: unknown): boolean {
   return error instanceof ExecutorError && error.transient;
 }
 
-/** The JSON form of an error as stored in the journal and reports. */
+/**
+ * The JSON form of an error as stored in the journal and reports.
+ *
+ * @example
+ * ```ts
+ * declare const result: RunResult;
+ * const why: ErrorRecord | undefined = result.steps.find((s) => s.error)?.error;
+ * if (why) console.error(`${why.name} ${why.code}${why.transient ? ' (transient)' : ''}: ${why.message}`);
+ * ```
+ */
 export interface ErrorRecord {
   name: string;
   code: string;

@@ -77,7 +77,14 @@ async function loadBundled(name: string, file: string, kinds: StepKindRegistry):
   return { definition: compiled.definition, source: name, fingerprint: compiled.fingerprint };
 }
 
-/** Names of the bundled runbooks. */
+/**
+ * Names of the bundled runbooks.
+ *
+ * @example
+ * ```ts
+ * for (const name of await bundledRunbookNames()) console.log(name); // orchestrator-tls12, …
+ * ```
+ */
 export async function bundledRunbookNames(): Promise<string[]> {
   const files = await readdir(bundledRunbooksDir());
   return files.filter((f) => /\.(ya?ml|json)$/.test(f)).map((f) => f.replace(/\.(ya?ml|json)$/, '')).sort();

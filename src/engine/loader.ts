@@ -241,6 +241,12 @@ function referenceIssues(value: Json, where: string, earlier: ReadonlyMap<string
 /**
  * Resolves every step's `with:` from a run's parameters and checks it against its kind, before the
  * run touches the target. Lookups of step outputs are checked when their step starts.
+ *
+ * @example
+ * ```ts
+ * const { params } = resolveParameters(definition, { allowRestart: 'false' });
+ * checkStepParameters(definition, params, kinds); // throws a ValidationError naming each step whose `with:` does not fit
+ * ```
  */
 export function checkStepParameters(document: RunbookDefinition, params: Record<string, Json>, kinds: StepKindRegistry): void {
   const issues: string[] = [];
@@ -294,7 +300,15 @@ export async function parseRunbookText(text: string, file: string): Promise<unkn
   }
 }
 
-/** Reads and validates a YAML or JSON runbook file. */
+/**
+ * Reads and validates a YAML or JSON runbook file.
+ *
+ * @example
+ * ```ts
+ * const loaded = await loadRunbookFile('runbooks/my-runbook.yaml', bundledStepKinds());
+ * console.log(loaded.source, loaded.fingerprint);
+ * ```
+ */
 export async function loadRunbookFile(file: string, kinds: StepKindRegistry): Promise<LoadedRunbook> {
   const data = await parseRunbookText(await readRunbookText(file), file);
   const loaded = validateRunbook(data, kinds, file);
@@ -305,6 +319,12 @@ export async function loadRunbookFile(file: string, kinds: StepKindRegistry): Pr
  * Checks given parameters against a runbook's declarations and fills in defaults. Values given as
  * strings (from a command line) are converted to the declared type. Secret parameters are read from
  * their environment variable.
+ *
+ * @example
+ * ```ts
+ * const { params, secrets } = resolveParameters(definition, { allowRestart: 'true' });
+ * console.log(params.allowRestart, secrets); // true (a boolean now), and the names of the secret parameters
+ * ```
  */
 export function resolveParameters(
   definition: RunbookDefinition,

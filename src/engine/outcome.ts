@@ -7,7 +7,17 @@ import { Outcome, type Change, type RunResult } from './types.js';
 
 export { Outcome } from './types.js';
 
-/** How each outcome reads, its exit code (the README's table), and whether it spends a failure budget. */
+/**
+ * How each outcome reads, its exit code (the README's table), and whether it spends a failure budget.
+ *
+ * @example
+ * ```ts
+ * declare const result: RunResult;
+ * const { label, exitCode } = OUTCOMES[result.outcome];
+ * console.log(label);
+ * process.exitCode = exitCode;
+ * ```
+ */
 export const OUTCOMES: Readonly<Record<Outcome, { label: string; exitCode: 0 | 1 | 3 | 69 | 75; failure: boolean; tone: 'ok' | 'warn' | 'bad' }>> = {
   changed: { label: 'changed', exitCode: 0, failure: false, tone: 'ok' },
   compliant: { label: 'already compliant', exitCode: 0, failure: false, tone: 'ok' },

@@ -12,6 +12,12 @@ import { isTransient } from '../errors.js';
  * ```yaml
  * retry: { retries: 5, minTimeout: 500 }
  * ```
+ *
+ * @example
+ * ```ts
+ * const quick: RetryPolicy = { retries: 1, factor: 2, minTimeout: 200, maxTimeout: 1000, randomize: false };
+ * const runner = new Runner({ kinds: bundledStepKinds(), retry: quick });
+ * ```
  */
 export interface RetryPolicy {
   /** Further attempts after the first. @default 3 */
@@ -26,6 +32,15 @@ export interface RetryPolicy {
   readonly randomize: boolean;
 }
 
+/**
+ * The retry policy a phase gets unless the runner, the runbook or the step gives another: 3 further
+ * attempts, 1 s to 10 s apart.
+ *
+ * @example
+ * ```ts
+ * const patient: RetryPolicy = { ...DEFAULT_RETRY_POLICY, retries: 6, maxTimeout: 30_000 };
+ * ```
+ */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   retries: 3,
   factor: 2,

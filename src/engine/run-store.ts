@@ -7,14 +7,32 @@
 import type { Entry } from './records.js';
 import type { RunResult } from './types.js';
 
-/** A record as stored: the payload plus its sequence number, time and checksum. */
+/**
+ * A record as stored: the payload plus its sequence number, time and checksum.
+ *
+ * @example
+ * ```ts
+ * const { records } = await readJournal('.runbook/runs/r1/journal.jsonl');
+ * const started: JournalRecord | undefined = records.find((r) => r.type === 'run.started');
+ * console.log(started?.seq, started?.at);
+ * ```
+ */
 export type JournalRecord<T extends { type: string } = { type: string; [k: string]: unknown }> = T & {
   seq: number;
   at: string;
   sum: string;
 };
 
-/** What the engine needs of a journal to write a run: typed appends, and the records stored so far. */
+/**
+ * What the engine needs of a journal to write a run: typed appends, and the records stored so far.
+ *
+ * @example
+ * ```ts
+ * declare const journal: JournalWriter;
+ * console.log(`${journal.records.length} record(s) so far`);
+ * await journal.durable?.();
+ * ```
+ */
 export interface JournalWriter {
   append<T extends Entry>(payload: T): Promise<JournalRecord<T>>;
   readonly records: readonly JournalRecord[];
@@ -49,16 +67,41 @@ export function transformedWriter(journal: JournalWriter, transform: <T>(value: 
  *   loss can take only records that no change depended on: the run resumes from an earlier point, as a
  *   crash there would leave it. What a run that changes its target opens;
  * - `on-close`: a plan's, which changes nothing: a store may flush it once, when it closes.
+ *
+ * @example
+ * ```ts
+ * const sync: JournalSync = 'before-writes';
+ * const lease = await fileStore('.runbook').lease('r1');
+ * const journal = await fileStore('.runbook').openJournal('r1', lease, { sync });
+ * ```
  */
 export type JournalSync = 'each-batch' | 'before-writes' | 'on-close';
 
-/** A run's journal opened for appending by the holder of its lease. */
+/**
+ * A run's journal opened for appending by the holder of its lease.
+ *
+ * @example
+ * ```ts
+ * const store = fileStore('.runbook');
+ * const journal: RunJournal = await store.openJournal('r1', await store.lease('r1'));
+ * await journal.close();
+ * ```
+ */
 export interface RunJournal extends JournalWriter {
   /** Waits for pending appends, then lets go of the journal. */
   close(): Promise<void>;
 }
 
-/** A held lease: one driver per run, with a fencing token. */
+/**
+ * A held lease: one driver per run, with a fencing token.
+ *
+ * @example
+ * ```ts
+ * const lease: Lease = await fileStore('.runbook').lease('r1', { ttlMs: 30_000 });
+ * await lease.check();
+ * await lease.release();
+ * ```
+ */
 export interface Lease {
   readonly generation: number;
   /** Throws `FENCED` when another driver has taken the run over since this lease was taken. */
@@ -67,7 +110,15 @@ export interface Lease {
   release(): Promise<void>;
 }
 
-/** How a lease is held. */
+/**
+ * How a lease is held.
+ *
+ * @example
+ * ```ts
+ * const options: LeaseOptions = { ttlMs: 120_000, renew: true };
+ * const lease = await fileStore('.runbook').lease('r1', options);
+ * ```
+ */
 export interface LeaseOptions {
   /** How long the lease holds without renewal. @default 60000 */
   ttlMs?: number;
@@ -81,7 +132,15 @@ export interface LeaseOptions {
   schedule?: (renew: () => Promise<void>, everyMs: number) => () => void;
 }
 
-/** A run as a store lists it (`status`), kept when a drive ends. */
+/**
+ * A run as a store lists it (`status`), kept when a drive ends.
+ *
+ * @example
+ * ```ts
+ * declare const summary: RunSummary;
+ * console.log(`${summary.runId} ${summary.status}${summary.awaiting ? ` (${summary.awaiting})` : ''} at ${summary.currentStep ?? '-'}`);
+ * ```
+ */
 export interface RunSummary {
   runId: string;
   runbook: string;
@@ -98,7 +157,17 @@ export interface RunSummary {
   error?: string;
 }
 
-/** Options of {@link RunStore.openJournal}. */
+/**
+ * Options of {@link RunStore.openJournal}.
+ *
+ * @example
+ * ```ts
+ * const store = fileStore('.runbook');
+ * const { records } = await readJournal('.runbook/runs/r1/journal.jsonl');
+ * const options: OpenJournalOptions = { sync: 'each-batch', records };
+ * const journal = await store.openJournal('r1', await store.lease('r1'), options);
+ * ```
+ */
 export interface OpenJournalOptions {
   /** When records reach the disk. @default 'each-batch' */
   sync?: JournalSync;

@@ -6,7 +6,15 @@ import { ValidationError } from '../errors.js';
 import type { RetryPolicy } from './retry.js';
 import type { Json } from './types.js';
 
-/** A runbook parameter. */
+/**
+ * A runbook parameter.
+ *
+ * @example
+ * ```ts
+ * const password: ParameterSpec = { type: 'string', secret: true, env: 'SQL_PASSWORD', description: 'the SQL login' };
+ * const port: ParameterSpec = { type: 'number', default: 1433 };
+ * ```
+ */
 export interface ParameterSpec {
   type: 'string' | 'number' | 'boolean';
   description?: string;
@@ -17,7 +25,14 @@ export interface ParameterSpec {
   env?: string;
 }
 
-/** A step of a runbook: a registered step kind (`uses`) with parameters (`with`). */
+/**
+ * A step of a runbook: a registered step kind (`uses`) with parameters (`with`).
+ *
+ * @example
+ * ```ts
+ * const step: StepDefinition = { id: 'tls', uses: 'windows/schannel', with: { mode: 'tls12-only' }, retry: { retries: 5 } };
+ * ```
+ */
 export interface StepDefinition {
   id: string;
   uses: string;
@@ -35,7 +50,18 @@ export interface StepDefinition {
 /** The values of one parameter a step runs for (one value or a list). */
 export type StepCondition = string | number | boolean | readonly (string | number | boolean)[];
 
-/** A runbook. */
+/**
+ * A runbook.
+ *
+ * @example
+ * ```ts
+ * const runbook: RunbookDefinition = {
+ *   name: 'harden-tls',
+ *   parameters: { allowRestart: { type: 'boolean', default: false } },
+ *   steps: [{ id: 'tls', uses: 'windows/schannel', with: { mode: 'tls12-only' } }],
+ * };
+ * ```
+ */
 export interface RunbookDefinition {
   name: string;
   description?: string;
@@ -44,7 +70,15 @@ export interface RunbookDefinition {
   steps: StepDefinition[];
 }
 
-/** A runbook ready to run: its definition, where it came from and its fingerprint. */
+/**
+ * A runbook ready to run: its definition, where it came from and its fingerprint.
+ *
+ * @example
+ * ```ts
+ * const loaded: LoadedRunbook = await loadRunbook('orchestrator-tls12', bundledStepKinds());
+ * console.log(loaded.definition.name, loaded.source, loaded.fingerprint);
+ * ```
+ */
 export interface LoadedRunbook {
   definition: RunbookDefinition;
   /** A bundled name, a file path, or `inline`. */
@@ -157,7 +191,16 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** A stable hash of a runbook's content, independent of key order and formatting. */
+/**
+ * A stable hash of a runbook's content, independent of key order and formatting.
+ *
+ * @example
+ * ```ts
+ * const a = fingerprint({ name: 'x', steps: [{ id: 'a', uses: 'k', with: { p: 1, q: 2 } }] });
+ * const b = fingerprint({ name: 'x', steps: [{ id: 'a', uses: 'k', with: { q: 2, p: 1 } }] });
+ * console.log(a === b); // true: key order does not count
+ * ```
+ */
 export function fingerprint(definition: RunbookDefinition): string {
   return `sha256:${createHash('sha256').update(canonical(definition)).digest('hex')}`;
 }

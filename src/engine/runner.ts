@@ -27,7 +27,17 @@ import type { Json, RunResult, UnsavedSummary, Unwritten, UnwrittenFile } from '
 import { urlWithoutPassword } from '../util/without-password.js';
 import { makeSubfolder } from '../util/make-folder.js';
 
-/** A run under way. Attach listeners to `events` right away: the run starts on the next tick. */
+/**
+ * A run under way. Attach listeners to `events` right away: the run starts on the next tick.
+ *
+ * @example
+ * ```ts
+ * const started: Run = new Runner({ kinds, store: fileStore('.runbook') }).start(definition, { executor });
+ * started.events.on('step:settled', (e) => console.log(e.stepId, e.status));
+ * process.once('SIGINT', () => started.interrupt());
+ * console.log((await started.result).status);
+ * ```
+ */
 export interface Run {
   readonly id: string;
   readonly events: RunEmitter;
@@ -72,6 +82,16 @@ export interface RunnerOptions<S extends RunStore = RunStore> {
   clock?: Clock;
 }
 
+/**
+ * How a run starts: the executor that reaches its target, its parameters, and whether it only plans
+ * (check mode).
+ *
+ * @example
+ * ```ts
+ * const options: StartOptions = { executor, params: { allowRestart: false }, checkMode: true };
+ * const plan = await new Runner({ kinds, store: fileStore('.runbook') }).start(definition, options).result;
+ * ```
+ */
 export interface StartOptions {
   executor: Executor;
   params?: Record<string, unknown>;
@@ -82,7 +102,15 @@ export interface StartOptions {
   target?: string;
 }
 
-/** How a drive reaches its target: an executor at hand, or a function that connects to the target the run recorded. */
+/**
+ * How a drive reaches its target: an executor at hand, or a function that connects to the target the
+ * run recorded.
+ *
+ * @example
+ * ```ts
+ * const reach: Reach = { connect: (target) => createSimulatedExecutor(target.slice('sim:'.length)), target: 'sim:copy-of-host.json' };
+ * ```
+ */
 export type Reach =
   | { executor: Executor; connect?: undefined; target?: undefined }
   | {
@@ -96,6 +124,21 @@ export type Reach =
       target?: string;
     };
 
+/**
+ * How a run is resumed: how to reach its target again (an executor, or a function that connects to the
+ * target it recorded), the runbook as it is now, and run-wide overrides.
+ *
+ * @example
+ * ```ts
+ * const options: ResumeOptions = {
+ *   connect: (target) => createSimulatedExecutor(target.slice('sim:'.length)),
+ *   runbook: 'reload',
+ *   overrides: { allowRestart: true },
+ * };
+ * declare const runId: string;
+ * await (await new Runner({ kinds, store: fileStore('.runbook') }).resume(runId, options)).result;
+ * ```
+ */
 export type ResumeOptions = Reach & {
   /**
    * The runbook as it is now, refused when its fingerprint differs from the run's (unless `force`);

@@ -14,7 +14,14 @@ import { ROLLED_BACK_ON_REQUEST } from './outcome.js';
 import type { RegistryUndo } from '../windows/undo-files.js';
 import { stepWrites, undoChanges } from './undo-set.js';
 
-/** How long a saga may keep calling the target, unless the runner sets another budget. */
+/**
+ * How long a saga may keep calling the target, unless the runner sets another budget.
+ *
+ * @example
+ * ```ts
+ * const runner = new Runner({ kinds: bundledStepKinds(), compensationBudgetMs: 2 * DEFAULT_COMPENSATION_BUDGET_MS });
+ * ```
+ */
 export const DEFAULT_COMPENSATION_BUDGET_MS = 15 * 60_000;
 
 /** What the saga needs: how steps are run (the forward pass's scope), the run as replayed, its budget. */

@@ -23,7 +23,17 @@ import type { RegistryPrior, UndoValue } from '../windows/undo-files.js';
 export type { DeclaredWrite } from '../windows/registry.js';
 export type { Compensation, StepMachineContext, StepMachineInput, Verification } from './types.js';
 
-/** Arguments every handler receives. */
+/**
+ * Arguments every handler receives.
+ *
+ * @example
+ * ```ts
+ * const probe = async ({ params, rt }: HandlerArgs<{ key: string }>) => {
+ *   const [answer] = await rt.read([{ op: 'registry.keyInfo', view: '64', key: params.key }]);
+ *   return answer.op === 'registry.keyInfo' && answer.exists;
+ * };
+ * ```
+ */
 export interface HandlerArgs<P> {
   params: P;
   rt: StepRuntime;
@@ -32,10 +42,28 @@ export interface HandlerArgs<P> {
 /**
  * A plan as a kind's `plan` returns it and its later handlers get it back: `data` is required unless
  * the kind's plan data may be `undefined` (a kind whose plan carries none).
+ *
+ * @example
+ * ```ts
+ * const plan: PlanOf<{ target: number }> = { changes: [], summary: 'Flag already 1', data: { target: 1 } };
+ * ```
  */
 export type PlanOf<D extends Json | undefined> = Omit<StepPlan, 'data'> & (undefined extends D ? { data?: D } : { data: D });
 
-/** One side-effecting phase between capture and verify. */
+/**
+ * One side-effecting phase between capture and verify.
+ *
+ * @example
+ * ```ts
+ * const restartService: PhaseDefinition<{ service: string }> = {
+ *   name: 'restart-service',
+ *   run: async ({ params, rt }) => {
+ *     await rt.exec([{ op: 'service.status', name: params.service }]);
+ *     return { restarted: params.service };
+ *   },
+ * };
+ * ```
+ */
 export interface PhaseDefinition<P, D extends Json | undefined = Json | undefined, C extends Json = Json> {
   name: string;
   run(args: HandlerArgs<P> & { plan: PlanOf<D>; priors: C; results: Record<string, Json> }): Promise<Json>;
@@ -53,6 +81,24 @@ export interface PhaseDefinition<P, D extends Json | undefined = Json | undefine
  * Each is inferred from the handler that makes it, and each is JSON (`extends Json`: a `type` alias,
  * not an `interface`), since the machine's context and the journal hold them. {@link defineStepKind}
  * erases them for the engine, which sees `Json` only.
+ *
+ * @example
+ * ```ts
+ * const check: StepKindDefinition<{ kb: string }, { installed: boolean }> = {
+ *   kind: 'example/hotfix-check',
+ *   description: 'fails unless a hotfix is installed',
+ *   params: z.object({ kb: z.string() }),
+ *   probe: async ({ params, rt }) => {
+ *     const [answer] = await rt.read([{ op: 'hotfix.list' }]);
+ *     return { installed: answer.op === 'hotfix.list' && answer.hotfixes.includes(params.kb) };
+ *   },
+ *   plan: ({ observed, params }) => ({ changes: [], summary: observed.installed ? `${params.kb} installed` : `${params.kb} missing` }),
+ *   phases: [],
+ *   verify: async ({ params }) => ({ ok: true, summary: `${params.kb} checked`, output: null }),
+ *   verifyWhenUnchanged: true,
+ * };
+ * const hotfixCheck = defineStepKind(check);
+ * ```
  */
 export interface StepKindDefinition<P, O extends Json = Json, D extends Json | undefined = Json | undefined, C extends Json = O> {
   /** The name documents use in `uses:`. */
@@ -290,7 +336,15 @@ function buildMachine(kind: string, phaseNames: readonly string[], verifyWhenUnc
 /** The machine of a step kind. */
 export type StepMachine = ReturnType<typeof buildMachine>;
 
-/** A step kind as the engine sees it: its definition with its data erased to `Json`, plus its machine. */
+/**
+ * A step kind as the engine sees it: its definition with its data erased to `Json`, plus its machine.
+ *
+ * @example
+ * ```ts
+ * const kind: StepKind = kinds.get('windows/schannel');
+ * console.log(kind.kind, kind.description, kind.phases.map((p) => p.name));
+ * ```
+ */
 export interface StepKind<P = unknown> extends StepKindDefinition<P> {
   readonly machine: StepMachine;
 }

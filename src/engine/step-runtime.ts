@@ -54,7 +54,16 @@ export interface CompensationContext {
   readonly again?: number;
 }
 
-/** Options of {@link StepRuntime.exec}. */
+/**
+ * Options of {@link StepRuntime.exec}.
+ *
+ * @example
+ * ```ts
+ * declare const rt: StepRuntime;
+ * const options: ExecOptions = { poll: true, timeoutMs: 5000 };
+ * const [boot] = await rt.exec([{ op: 'boot.time' }], options);
+ * ```
+ */
 export interface ExecOptions {
   /** A poll while waiting: counted apart from round trips and never retried. */
   poll?: boolean;
@@ -63,7 +72,18 @@ export interface ExecOptions {
   timeoutMs?: number;
 }
 
-/** What a handler can do. One runtime per step and drive. */
+/**
+ * What a handler can do. One runtime per step and drive.
+ *
+ * @example
+ * ```ts
+ * async function readFlag(rt: StepRuntime): Promise<number | null> {
+ *   const [answer] = await rt.read([{ op: 'registry.get', view: '64', key: 'SOFTWARE\\Example', name: 'Flag' }]);
+ *   if (answer.op !== 'registry.get' || answer.value?.type !== 'REG_DWORD') return null;
+ *   return rt.checkMode ? answer.value.data : rt.remember('flag', () => (answer.value as { data: number }).data);
+ * }
+ * ```
+ */
 export interface StepRuntime {
   readonly runId: string;
   readonly stepId: string;

@@ -4,8 +4,27 @@
 import type { ErrorRecord } from '../errors.js';
 import type { RegistryUndo } from '../windows/undo-files.js';
 
+/**
+ * Any value that survives a JSON round trip: what step parameters, outputs, plans and journal records
+ * hold.
+ *
+ * @example
+ * ```ts
+ * const output: Json = { protocols: ['TLS 1.2'], restarted: false, port: 443, note: null };
+ * ```
+ */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
+/**
+ * Where a run stands (its result's `status`): each key names one of the values `RunStatus` also types.
+ *
+ * @example
+ * ```ts
+ * declare const result: RunResult;
+ * if (result.status === RunStatus.awaitingResume) console.log(`resume ${result.runId} later`);
+ * const finished: RunStatus[] = [RunStatus.succeeded, RunStatus.rolledBack, RunStatus.rollbackFailed];
+ * ```
+ */
 export const RunStatus = {
   running: 'running',
   succeeded: 'succeeded',
@@ -22,6 +41,13 @@ export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];
 /**
  * What a run did to the target, in the words every rendering uses; their labels, exit codes and budget
  * rule are in `outcome.ts` (`OUTCOMES`), with `outcomeOf(result)`.
+ *
+ * @example
+ * ```ts
+ * declare const result: RunResult;
+ * if (result.outcome === Outcome.compliant) console.log('nothing to change');
+ * const needsOperator: Outcome[] = [Outcome.rollbackFailed];
+ * ```
  */
 export const Outcome = {
   /** The run changed the target and it is now as required. */
@@ -51,6 +77,16 @@ export const Outcome = {
 } as const;
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
+/**
+ * Where a step stands (a step result's or `step:settled` event's `status`); `StepStatus` also types
+ * the values.
+ *
+ * @example
+ * ```ts
+ * declare const result: RunResult;
+ * const failed = result.steps.filter((s) => s.status === StepStatus.failed || s.status === StepStatus.compensationFailed);
+ * ```
+ */
 export const StepStatus = {
   pending: 'pending',
   running: 'running',
@@ -85,7 +121,17 @@ export function isDoneStatus(status: string): boolean {
 /** Step statuses a step ends in, forward (done or failed) or backward (its undo done or failed). */
 export const ENDED_STEP_STATUSES: ReadonlySet<StepStatus> = new Set<StepStatus>([...DONE_STEP_STATUSES, 'failed', 'compensated', 'compensation-failed']);
 
-/** Why a run waits for a resume. */
+/**
+ * Why a run waits for a resume.
+ *
+ * @example
+ * ```ts
+ * declare const result: RunResult;
+ * if (result.status === 'awaiting-resume' && result.awaiting === AwaitingReason.restartWindow) {
+ *   console.log(`runbook resume ${result.runId} --allow-restart`);
+ * }
+ * ```
+ */
 export const AwaitingReason = {
   /** `allowRestart` is false: resume with `--allow-restart` in a restart window. */
   restartWindow: 'restart-window',
@@ -96,7 +142,21 @@ export const AwaitingReason = {
 } as const;
 export type AwaitingReason = (typeof AwaitingReason)[keyof typeof AwaitingReason];
 
-/** One difference between the target and the desired state: what a plan shows and a report keeps. */
+/**
+ * One difference between the target and the desired state: what a plan shows and a report keeps.
+ *
+ * @example
+ * ```ts
+ * const change: Change = {
+ *   target: 'HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Server [64-bit]',
+ *   field: 'Enabled',
+ *   before: null,
+ *   after: 1,
+ *   type: 'REG_DWORD',
+ *   action: 'create',
+ * };
+ * ```
+ */
 export interface Change {
   /** What changes, e.g. `HKLM\SYSTEM\...\TLS 1.2\Server [64-bit]`. */
   target: string;
@@ -114,7 +174,14 @@ export interface Change {
   maybe?: boolean;
 }
 
-/** What a step's plan phase decided. */
+/**
+ * What a step's plan phase decided.
+ *
+ * @example
+ * ```ts
+ * const plan: StepPlan = { changes: [], summary: 'already compliant' };
+ * ```
+ */
 export interface StepPlan {
   changes: Change[];
   summary: string;
@@ -124,7 +191,16 @@ export interface StepPlan {
   captured?: boolean;
 }
 
-/** The outcome of one step, as kept in results and reports. */
+/**
+ * The outcome of one step, as kept in results and reports.
+ *
+ * @example
+ * ```ts
+ * declare const result: RunResult;
+ * const line = (step: StepResult) => `${step.id}: ${step.status}, ${step.changes.length} change(s)`;
+ * result.steps.forEach((step) => console.log(line(step)));
+ * ```
+ */
 export interface StepResult {
   id: string;
   kind: string;
@@ -176,10 +252,24 @@ interface RunResultCommon {
  * What an ended drive could not keep: a file of the run's directory (`file`), or the run's summary in a
  * shared store that could not be reached (`store`). The run's outcome stands either way: its journal
  * holds it, and `runbook resume <id>` of the ended run writes (or saves) them again.
+ *
+ * @example
+ * ```ts
+ * declare const result: RunResult;
+ * const lost: Unwritten[] = result.unwritten ?? [];
+ * for (const u of lost) console.warn(u.kind === 'file' ? `${u.file}: ${u.errno}` : `${u.store}: ${u.reason}`);
+ * ```
  */
 export type Unwritten = UnwrittenFile | UnsavedSummary;
 
-/** A file of the run's directory that could not be written when its drive ended. */
+/**
+ * A file of the run's directory that could not be written when its drive ended.
+ *
+ * @example
+ * ```ts
+ * const lost: UnwrittenFile = { kind: 'file', file: '.runbook/runs/r1/report.md', errno: 'ENOSPC', message: 'no space left on device' };
+ * ```
+ */
 export interface UnwrittenFile {
   kind: 'file';
   file: string;
@@ -194,7 +284,15 @@ export interface UnwrittenFile {
   unread?: { file: string; syscall: string };
 }
 
-/** The run's summary (and the copies of its files), not saved in a shared store whose connection was lost. */
+/**
+ * The run's summary (and the copies of its files), not saved in a shared store whose connection was
+ * lost.
+ *
+ * @example
+ * ```ts
+ * const unsaved: UnsavedSummary = { kind: 'store', store: 'postgres://runbook@db/runs', reason: 'ECONNRESET: connection reset', message: 'Connection terminated unexpectedly' };
+ * ```
+ */
 export interface UnsavedSummary {
   kind: 'store';
   /** The store, for people: its URL without its password. */
@@ -279,6 +377,11 @@ export function fitsStatus(r: RunResultFields): r is RunResult {
 /**
  * What an undo did: `changes` it made; `left`, when it failed part-way, the registry changes it could
  * not undo (the rest of the step's changes are undone).
+ *
+ * @example
+ * ```ts
+ * const undone: Compensation = { detail: 'restored 2 value(s)', changes: [] };
+ * ```
  */
 export type Compensation = { detail: string; changes: Change[]; left?: RegistryUndo };
 
@@ -311,7 +414,14 @@ export type StepMachineInput = {
   checkMode: boolean;
 };
 
-/** What verify reports. */
+/**
+ * What verify reports.
+ *
+ * @example
+ * ```ts
+ * const verified: Verification = { ok: false, summary: 'TLS 1.0 still accepted', output: null, problems: ['TLS 1.0 handshake succeeded'] };
+ * ```
+ */
 export type Verification = {
   ok: boolean;
   summary: string;

@@ -9,7 +9,15 @@ import { Runner as EngineRunner, type RunnerOptions as EngineRunnerOptions } fro
 import { fileStore } from './file-store.js';
 import type { Store } from './types.js';
 
-/** Options of {@link Runner}: the engine's, with the store optional. */
+/**
+ * Options of {@link Runner}: the engine's, with the store optional.
+ *
+ * @example
+ * ```ts
+ * const options: RunnerOptions = { kinds: bundledStepKinds(), stateDir: '.runbook', retries: 0, compensationBudgetMs: 60_000 };
+ * const runner = new Runner(options);
+ * ```
+ */
 export interface RunnerOptions extends Omit<EngineRunnerOptions<Store>, 'store'> {
   /**
    * Where runs, journals, leases and fleets live: `fileStore(dir)` or `await postgresStore(url, …)`.

@@ -44,6 +44,13 @@ export function sealRecord(record: { type: string; seq: number; at: string }): {
 /**
  * Reads and verifies a journal. A torn last line (a crash mid-write) is dropped; any other bad line is
  * an error that names the file and the line.
+ *
+ * @example
+ * ```ts
+ * const { records, torn } = await readJournal('.runbook/runs/r1/journal.jsonl');
+ * if (torn) console.warn('the last record was torn by a crash and is ignored');
+ * console.log(`${records.length} record(s)`);
+ * ```
  */
 export async function readJournal(file: string): Promise<{ records: JournalRecord[]; validBytes: number; torn: boolean }> {
   const { records, validBytes, torn } = await readJournalFile(file);

@@ -216,7 +216,15 @@ function checkStoreUrl(url: string): void {
   });
 }
 
-/** Options of {@link postgresStore}. */
+/**
+ * Options of {@link postgresStore}.
+ *
+ * @example
+ * ```ts
+ * const options: PostgresStoreOptions = { stateDir: '.runbook', poolSize: 4, reconnectForMs: 30_000 };
+ * const store = await postgresStore('postgres://runbook@db.example.org/runbook', options);
+ * ```
+ */
 export interface PostgresStoreOptions {
   /** This machine's folder for the files of the runs it drives (reports, backups). */
   stateDir: string;

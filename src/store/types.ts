@@ -11,6 +11,12 @@ import type { FleetStore } from '../fleet/types.js';
 /**
  * The files a run leaves for people: backups, reports, undo files (names relative to its folder), each
  * as its bytes — undo.reg is UTF-16LE, as a .reg file of regedit's is, and holds zero bytes.
+ *
+ * @example
+ * ```ts
+ * const files: RunFiles = await fileStore('.runbook').runFiles('20260101-000000-orchestrator-tls12-a1b2c3');
+ * console.log(Object.keys(files)); // report.json, report.md, undo.reg, …
+ * ```
  */
 export type RunFiles = Record<string, Buffer>;
 

@@ -4,7 +4,15 @@
  * waiting out a simulated restart takes no wall-clock time.
  */
 
-/** The engine's clock: every wait of a run (polls, deadlines, budgets) goes through one. */
+/**
+ * The engine's clock: every wait of a run (polls, deadlines, budgets) goes through one.
+ *
+ * @example
+ * ```ts
+ * const frozen: Clock = { now: () => Date.parse('2026-01-01T00:00:00Z'), sleep: async () => {} };
+ * const runner = new Runner({ kinds: bundledStepKinds(), clock: frozen });
+ * ```
+ */
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
@@ -12,7 +20,16 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-/** The real clock: `Date.now()` and timers. */
+/**
+ * The real clock: `Date.now()` and timers.
+ *
+ * @example
+ * ```ts
+ * const started = systemClock.now();
+ * await systemClock.sleep(100);
+ * console.log(`${systemClock.now() - started} ms later`);
+ * ```
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   sleep: (ms, signal) =>
