@@ -12,7 +12,15 @@ import type { Executor } from './types.js';
 
 export const name = 'local' satisfies Executor['name'];
 
-/** Options of {@link createLocalExecutor}. */
+/**
+ * Options of {@link createLocalExecutor}.
+ *
+ * @example
+ * ```ts
+ * const options: LocalExecutorOptions = { shell: 'pwsh', timeoutMs: 60_000 };
+ * const executor = createLocalExecutor(options);
+ * ```
+ */
 export interface LocalExecutorOptions {
   /** The PowerShell to run. @default `$RUNBOOK_PWSH`, else `powershell.exe` on Windows, `pwsh` elsewhere */
   shell?: string;

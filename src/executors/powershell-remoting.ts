@@ -32,7 +32,15 @@ export interface RemotingTarget {
   user: string;
 }
 
-/** Parses `winrm://host[:port]` and `pwsh+ssh://user@host[:port]`. */
+/**
+ * Parses `winrm://host[:port]` and `pwsh+ssh://user@host[:port]`.
+ *
+ * @example
+ * ```ts
+ * parseRemotingTarget('winrm://orch01'); // { transport: 'wsman', host: 'orch01', port: 0, user: '' }
+ * parseRemotingTarget('pwsh+ssh://admin@orch01'); // { transport: 'ssh', host: 'orch01', port: 22, user: 'admin' }
+ * ```
+ */
 export function parseRemotingTarget(target: string): RemotingTarget {
   refuseTargetWithPassword(target);
   const wsman = /^winrm:\/\/(?:([^@/]+)@)?([^:/]+)(?::(\d+))?\/?$/.exec(target);
@@ -103,7 +111,15 @@ export function remotingShell(
   return configured ?? (platform === 'win32' ? 'powershell.exe' : 'pwsh');
 }
 
-/** Options of {@link createRemotingExecutor}. */
+/**
+ * Options of {@link createRemotingExecutor}.
+ *
+ * @example
+ * ```ts
+ * const options: RemotingExecutorOptions = { shell: 'pwsh', timeoutMs: 180_000 };
+ * const executor = createRemotingExecutor(parseRemotingTarget('pwsh+ssh://admin@orch01'), options);
+ * ```
+ */
 export interface RemotingExecutorOptions {
   /**
    * The local PowerShell that holds the sessions. @default see {@link remotingShell}: `pwsh` for

@@ -12,6 +12,11 @@ import { resultOf, type HostOp, type HostOpResult } from './types.js';
 /**
  * A batch of reads by name: one operation, a list of them (answered as a list), or `undefined` for a
  * read this batch leaves out (answered `undefined`).
+ *
+ * @example
+ * ```ts
+ * const HOST: ReadBatch = { os: { op: 'os.info' }, services: [{ op: 'service.status', name: 'WinRM' }] };
+ * ```
  */
 export type ReadBatch = { readonly [name: string]: HostOp | readonly HostOp[] | undefined };
 
@@ -21,12 +26,27 @@ type AnswerByOp = { [R in HostOpResult as R['op']]: R };
 /** The answer to one entry of a batch. */
 export type AnswerOf<E> = E extends readonly HostOp[] ? AnswerByOp[E[number]['op']][] : E extends HostOp ? AnswerByOp[E['op']] : undefined;
 
-/** The answers to a batch, under the batch's names. */
+/**
+ * The answers to a batch, under the batch's names.
+ *
+ * @example
+ * ```ts
+ * const batch = defineBatch({ os: { op: 'os.info' }, fixes: { op: 'hotfix.list' } });
+ * const answers: BatchAnswers<typeof batch> = await readBatch((ops) => executor.run(ops), batch);
+ * console.log(answers.os.build, answers.fixes.hotfixes.length);
+ * ```
+ */
 export type BatchAnswers<B extends ReadBatch> = { -readonly [K in keyof B]: AnswerOf<B[K]> };
 
 /**
  * What answers a batch of operations in one call: a step's runtime (its cached `read`), or a function
  * such as `(ops) => executor.run(ops)`.
+ *
+ * @example
+ * ```ts
+ * const reader: BatchReader = (ops) => executor.run(ops);
+ * const { os } = await readBatch(reader, { os: { op: 'os.info' } });
+ * ```
  */
 export type BatchReader = { read(ops: readonly HostOp[]): Promise<HostOpResult[]> } | ((ops: readonly HostOp[]) => Promise<HostOpResult[]>);
 

@@ -21,7 +21,15 @@ import { withoutPassword } from '../util/without-password.js';
 
 export const name = 'ssh' satisfies Executor['name'];
 
-/** Options of {@link createSshExecutor}. Secrets are read from the environment, not given here. */
+/**
+ * Options of {@link createSshExecutor}. Secrets are read from the environment, not given here.
+ *
+ * @example
+ * ```ts
+ * const options: SshExecutorOptions = { ...parseSshTarget('ssh://admin@orch01.contoso.com'), privateKeyPath: '/home/ops/.ssh/id_ed25519', connectTimeoutMs: 8000 };
+ * const executor = createSshExecutor(options);
+ * ```
+ */
 export interface SshExecutorOptions {
   /** `file`: the tests' simulated-host backend on the remote side. @default `windows` (or RUNBOOK_AGENT_BACKEND=file) */
   agentBackend?: AgentBackend;
@@ -43,7 +51,15 @@ export interface SshExecutorOptions {
   connectTimeoutMs?: number;
 }
 
-/** Parses `ssh://user@host[:port]`. */
+/**
+ * Parses `ssh://user@host[:port]`.
+ *
+ * @example
+ * ```ts
+ * parseSshTarget('ssh://admin@orch01:2222'); // { username: 'admin', host: 'orch01', port: 2222 }
+ * parseSshTarget('ssh://admin@[fe80::1]'); // { username: 'admin', host: 'fe80::1', port: 22 }
+ * ```
+ */
 export function parseSshTarget(target: string): { username: string; host: string; port: number } {
   const m = /^ssh:\/\/([^@/:]+)@(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/.exec(target);
   refuseTargetWithPassword(target);

@@ -8,7 +8,15 @@ import type { ProtocolMap, RegistryValue, RegistryView } from '../windows/regist
 export { RegistryType } from '../windows/registry.js';
 export type { ProtocolMap, ProtocolName, ProtocolSide, RegistryLocation, RegistryValue, RegistryView } from '../windows/registry.js';
 
-/** The typed operations every executor understands. */
+/**
+ * The typed operations every executor understands.
+ *
+ * @example
+ * ```ts
+ * const batch: HostOp[] = [{ op: 'os.info' }, { op: 'hotfix.list' }, { op: 'service.status', name: 'WinRM' }];
+ * const answers = await executor.run(batch);
+ * ```
+ */
 export type HostOp =
   | { op: 'registry.get'; view: RegistryView; key: string; name: string }
   | { op: 'registry.set'; view: RegistryView; key: string; name: string; value: RegistryValue }
@@ -78,7 +86,14 @@ export type HostOp =
 
 export type HostOpName = HostOp['op'];
 
-/** The operation of one op name, e.g. `OpOf<'registry.get'>`. */
+/**
+ * The operation of one op name, e.g. `OpOf<'registry.get'>`.
+ *
+ * @example
+ * ```ts
+ * const read: OpOf<'registry.get'> = { op: 'registry.get', view: '64', key: 'SOFTWARE\\Example', name: 'Flag' };
+ * ```
+ */
 export type OpOf<N extends HostOpName> = Extract<HostOp, { op: N }>;
 
 /** Operations that change the target. Everything else only reads. */
@@ -92,6 +107,19 @@ export const WRITE_OPS: ReadonlySet<HostOpName> = new Set<HostOpName>([
   'startupTask.remove',
 ]);
 
+/**
+ * What the target's Windows is, as `os.info` answers: its caption and version, build, architecture,
+ * product type and service pack.
+ *
+ * @example
+ * ```ts
+ * const [answer] = await executor.run([{ op: 'os.info' }]);
+ * if (answer.op === 'os.info') {
+ *   const os: OsInfo = answer;
+ *   console.log(`${os.caption} build ${os.build}${os.productType === 'server' ? '' : ' (not a server)'}`);
+ * }
+ * ```
+ */
 export type OsInfo = {
   caption: string;
   version: string;
@@ -124,7 +152,15 @@ export type SqlInstance = {
 };
 
 
-/** The answer to each operation, in the order of the batch. */
+/**
+ * The answer to each operation, in the order of the batch.
+ *
+ * @example
+ * ```ts
+ * const [answer]: HostOpResult[] = await executor.run([{ op: 'hotfix.list' }]);
+ * if (answer.op === 'hotfix.list') console.log(answer.hotfixes.includes('KB3140245'));
+ * ```
+ */
 export type HostOpResult =
   | { op: 'registry.get'; keyExists: boolean; existingAncestor: string; value: RegistryValue | null }
   | { op: 'registry.set'; changed: boolean; before: RegistryValue | null; after: RegistryValue; createdKeys: string[] }
@@ -167,7 +203,15 @@ export type HostOpResult =
 /** The result type for one op name. */
 export type ResultOf<N extends HostOpName> = Extract<HostOpResult, { op: N }>;
 
-/** Options of one call. */
+/**
+ * Options of one call.
+ *
+ * @example
+ * ```ts
+ * const options: RunOptions = { timeoutMs: 10_000, signal: AbortSignal.timeout(15_000) };
+ * await executor.run([{ op: 'os.info' }], options);
+ * ```
+ */
 export interface RunOptions {
   /** Cancels the call; the remote command is stopped where the transport allows it. */
   signal?: AbortSignal;
@@ -206,7 +250,15 @@ export interface Executor {
   close(): Promise<void>;
 }
 
-/** A TLS endpoint of a target, for handshakes from the controller. */
+/**
+ * A TLS endpoint of a target, for handshakes from the controller.
+ *
+ * @example
+ * ```ts
+ * const endpoint: TlsEndpoint = { name: 'orchestrator-web-service', host: '10.0.0.12', port: 443, servername: 'orch01.contoso.com' };
+ * const verdicts = await probeEndpoint(endpoint, ['TLS 1.0', 'TLS 1.2']);
+ * ```
+ */
 export type TlsEndpoint = {
   /** What it is, e.g. `winrm-https`, `orchestrator-web-service`. */
   name: string;

@@ -27,13 +27,27 @@ export const name = 'winrm' satisfies Executor['name'];
  * The command the agent runs as in the remote shell: Windows PowerShell 5.1 with the fixed bootstrap
  * (`-EncodedCommand`), which reads the agent program from the first line of standard input. A WinRM
  * listener (the simulated host's included) starts exactly this; nothing else reaches a command line.
+ *
+ * @example
+ * ```ts
+ * const { command, arguments: args } = WINRM_AGENT_COMMAND;
+ * console.log(command, args.length); // powershell.exe, and its fixed bootstrap arguments
+ * ```
  */
 export const WINRM_AGENT_COMMAND: { readonly command: string; readonly arguments: readonly string[] } = {
   command: 'powershell.exe',
   arguments: bootstrapArgs(),
 };
 
-/** A parsed `winrm://` or `winrm+https://` target. */
+/**
+ * A parsed `winrm://` or `winrm+https://` target.
+ *
+ * @example
+ * ```ts
+ * const target: WinrmTarget = parseWinrmTarget('winrm+https://admin@orch01');
+ * console.log(target.scheme, target.port); // https 5986
+ * ```
+ */
 export interface WinrmTarget {
   scheme: 'http' | 'https';
   host: string;
@@ -65,7 +79,15 @@ export function parseWinrmTarget(target: string): WinrmTarget {
   return { scheme: m[1] ? 'https' : 'http', host: m[3].replace(/^\[|\]$/g, ''), port, user: m[2] ? decodeURIComponent(m[2]) : '' };
 }
 
-/** Options of {@link createWinrmExecutor}. Secrets are read from the environment, not given here. */
+/**
+ * Options of {@link createWinrmExecutor}. Secrets are read from the environment, not given here.
+ *
+ * @example
+ * ```ts
+ * const options: WinrmExecutorOptions = { ...parseWinrmTarget('winrm+https://orch01'), auth: 'ntlm', caFile: 'contoso-ca.pem', connectTimeoutMs: 5000 };
+ * const executor = createWinrmExecutor(options);
+ * ```
+ */
 export interface WinrmExecutorOptions extends WinrmTarget {
   /** `ntlm` or `basic` (HTTPS; over HTTP only where the server allows unencrypted messages). @default `$RUNBOOK_WINRM_AUTH` or `ntlm` */
   auth?: 'ntlm' | 'basic';

@@ -115,7 +115,16 @@ export function refuseUnmodelled(host: SimHostState, where: string): void {
   );
 }
 
-/** Served endpoints, and how to stop serving them. */
+/**
+ * Served endpoints, and how to stop serving them.
+ *
+ * @example
+ * ```ts
+ * const served: ServedEndpoints = await serveEndpoints(() => readHost('host.json'));
+ * const verdicts = await Promise.all(served.endpoints.map((e) => probeEndpoint(e, ['TLS 1.2'])));
+ * await served.close();
+ * ```
+ */
 export interface ServedEndpoints {
   endpoints: TlsEndpoint[];
   close(): Promise<void>;

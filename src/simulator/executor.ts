@@ -39,6 +39,12 @@ async function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
  * Reads a host document, with an error that names the file when it is not one. The read is synchronous:
  * a host file is a few kilobytes on a local disk, read at every round trip, and one synchronous read
  * costs less than the four thread-pool hops (open, stat, read, close) of an asynchronous one.
+ *
+ * @example
+ * ```ts
+ * const host = await readHost('host.json');
+ * console.log(host.name, host.os.caption, Object.keys(host.registry).length);
+ * ```
  */
 export async function readHost(file: string): Promise<SimHostState> {
   return parseHost(file, readHostText(file));
@@ -163,6 +169,13 @@ export function checkHostFile(file: string): HostDocumentProblem | undefined {
  * (https://learn.microsoft.com/en-us/windows/win32/api/winreg/nf-winreg-regflushkey). Written this way a
  * round trip that changes the host costs no thread-pool hop (it took five: open, write, fsync, close,
  * rename), which a fleet of simulated hosts in one process feels.
+ *
+ * @example
+ * ```ts
+ * const host = createPreset('server-2019');
+ * host.hotfixes = host.hotfixes.filter((kb) => kb !== 'KB3140245');
+ * await writeHost('host.json', host);
+ * ```
  */
 export async function writeHost(file: string, host: SimHostState): Promise<void> {
   host.registry = sortedRegistry(host.registry);
@@ -190,7 +203,16 @@ function matchingFault(host: SimHostState, op: HostOp) {
   );
 }
 
-/** Options of {@link createSimulatedExecutor}. */
+/**
+ * Options of {@link createSimulatedExecutor}.
+ *
+ * @example
+ * ```ts
+ * const clock = new VirtualClock();
+ * const options: SimulatedExecutorOptions = { clock, onTarget: false };
+ * const executor = await createSimulatedExecutor('host.json', options);
+ * ```
+ */
 export interface SimulatedExecutorOptions {
   /** Behave as if the engine ran on the target itself (overrides the host file's `onTarget`). */
   onTarget?: boolean;
@@ -216,7 +238,16 @@ export interface SimulatedExecutorOptions {
   requireServedDefaults?: boolean;
 }
 
-/** A simulated host's executor; `winrm` is there when it was asked to serve the WinRM listeners. */
+/**
+ * A simulated host's executor; `winrm` is there when it was asked to serve the WinRM listeners.
+ *
+ * @example
+ * ```ts
+ * const sim: SimulatedExecutor = await createSimulatedExecutor('host.json', { winrm: true });
+ * console.log(sim.name, sim.target, sim.winrm?.https);
+ * await sim.close();
+ * ```
+ */
 export interface SimulatedExecutor extends Executor {
   readonly winrm?: ServedWinrm;
 }

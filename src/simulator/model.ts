@@ -8,7 +8,14 @@ import { REG_HEADER, regLine, wrapRegLine } from '../windows/reg-file.js';
 import { BOOT_TIME_TOLERANCE_MS, restartedSince } from '../windows/boot-time.js';
 import { LOGON_UI_READY_KEY } from '../windows/facts/restart.js';
 
-/** A fault to inject: the next `times` calls whose batch holds a matching op fail. */
+/**
+ * A fault to inject: the next `times` calls whose batch holds a matching op fail.
+ *
+ * @example
+ * ```ts
+ * const flaky: SimFault = { op: 'registry.set', keyContains: 'SCHANNEL', kind: 'transient', times: 1 };
+ * ```
+ */
 export interface SimFault {
   op: HostOpName;
   /** Only ops whose registry key contains this text (case-insensitive). */
@@ -32,7 +39,16 @@ export type SchannelDefaults = Partial<Record<ProtocolName | typeof TLS13, Parti
   note?: string;
 };
 
-/** The simulated host document, stored as JSON. `registry` and `bootTime` are the fields to compare. */
+/**
+ * The simulated host document, stored as JSON. `registry` and `bootTime` are the fields to compare.
+ *
+ * @example
+ * ```ts
+ * const host: SimHostState = createPreset('server-2016');
+ * host.faults.push({ op: 'registry.set', kind: 'transient', times: 2 });
+ * await writeHost('host.json', host);
+ * ```
+ */
 export interface SimHostState {
   format: 'runbook-engine/simulated-host@1';
   name: string;

@@ -240,7 +240,14 @@ function fromSpec(name: string, spec: PresetSpec, now: Date): SimHostState {
   return host;
 }
 
-/** Names and descriptions of every preset. */
+/**
+ * Names and descriptions of every preset.
+ *
+ * @example
+ * ```ts
+ * for (const { name, description } of listPresets()) console.log(`${name}: ${description}`);
+ * ```
+ */
 export function listPresets(): { name: string; description: string }[] {
   return [
     ...Object.entries(SPECS).map(([name, spec]) => ({ name, description: spec.description })),

@@ -26,7 +26,15 @@ import {
   WINRM_UNENCRYPTED_REFUSAL_STATUS,
 } from '../windows/facts/winrm-service.js';
 
-/** Options of {@link serveWinrm}. The account is read from the environment unless given. */
+/**
+ * Options of {@link serveWinrm}. The account is read from the environment unless given.
+ *
+ * @example
+ * ```ts
+ * const options: WinrmListenerOptions = { hostFile: 'host.json', write: (host) => writeHost('host.json', host), allowBasic: true };
+ * const winrm = await serveWinrm(() => readHost('host.json'), options);
+ * ```
+ */
 export interface WinrmListenerOptions {
   /** The simulated host's file (the agent's RUNBOOK_AGENT_HOST_FILE). */
   hostFile: string;
@@ -61,7 +69,17 @@ export interface WinrmListenerOptions {
   onRequest?: (action: string) => void;
 }
 
-/** The listeners being served, and how to stop them. */
+/**
+ * The listeners being served, and how to stop them.
+ *
+ * @example
+ * ```ts
+ * declare const options: WinrmListenerOptions;
+ * const winrm: ServedWinrm = await serveWinrm(() => readHost('host.json'), options);
+ * console.log(winrm.https, winrm.certificateSha256);
+ * await winrm.close();
+ * ```
+ */
 export interface ServedWinrm {
   /** `http://127.0.0.1:PORT/wsman` */
   http: string;

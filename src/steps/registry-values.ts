@@ -19,7 +19,22 @@ export const registryStepOutputs = z.object({
   rebootRequired: z.boolean().check(z.describe('true when a written value takes effect only after a restart')),
 });
 
-/** What {@link defineRegistryStep} needs to know of a step that sets registry values. */
+/**
+ * What {@link defineRegistryStep} needs to know of a step that sets registry values.
+ *
+ * @example
+ * ```ts
+ * const options: RegistryStepOptions<{ value: number }> = {
+ *   kind: 'example/flag',
+ *   description: 'sets the Example flag',
+ *   params: z.object({ value: z.number() }),
+ *   what: 'the Example flag',
+ *   rebootOnChange: false,
+ *   writes: async ({ params }) => [{ view: '64', key: 'SOFTWARE\\Example', name: 'Flag', desired: { type: 'REG_DWORD', data: params.value } }],
+ * };
+ * const flagStep = defineRegistryStep(options);
+ * ```
+ */
 export interface RegistryStepOptions<P> {
   kind: string;
   description: string;

@@ -20,8 +20,24 @@ import { concurrencyLimit } from '../util/limit.js';
 
 export type { TlsEndpoint } from '../executors/types.js';
 
-/** The protocol versions the prober can offer, by their SCHANNEL names. */
+/**
+ * The protocol versions the prober can offer, by their SCHANNEL names.
+ *
+ * @example
+ * ```ts
+ * const verdicts = await probeEndpoint(parseEndpoint('orch01:443'), PROBED_PROTOCOLS.filter((p) => p !== 'TLS 1.3'));
+ * ```
+ */
 export const PROBED_PROTOCOLS = ['TLS 1.0', 'TLS 1.1', 'TLS 1.2', 'TLS 1.3'] as const;
+/**
+ * A protocol version the prober can offer, by its SCHANNEL name: one of {@link PROBED_PROTOCOLS}.
+ *
+ * @example
+ * ```ts
+ * const legacy: ProbedProtocol[] = ['TLS 1.0', 'TLS 1.1'];
+ * const verdicts = await probeEndpoint(parseEndpoint('orch01:443'), legacy);
+ * ```
+ */
 export type ProbedProtocol = (typeof PROBED_PROTOCOLS)[number];
 
 const OPENSSL_NAME: Record<ProbedProtocol, 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'> = {
@@ -49,12 +65,40 @@ function clientContext(version: (typeof OPENSSL_NAME)[ProbedProtocol], level: nu
   return context;
 }
 
-/** What a prober built on OpenSSL 3 cannot test, said in every report instead of passing silently. */
+/**
+ * What a prober built on OpenSSL 3 cannot test, said in every report instead of passing silently.
+ *
+ * @example
+ * ```ts
+ * const verdicts = await probeEndpoint(parseEndpoint('orch01:443'));
+ * console.log(verdicts.map((v) => `${v.protocol}: ${v.outcome}`).join('\n'), `\nnot tested: ${NOT_TESTABLE}`);
+ * ```
+ */
 export const NOT_TESTABLE = 'SSL 2.0, SSL 3.0, RC4 and 3DES cipher suites: OpenSSL 3 no longer offers them, so no handshake can show whether the server refuses them';
 
+/**
+ * What one handshake (or a protocol's verdict) showed: the server `accepted` the version, `refused`
+ * it, or nothing could tell (`inconclusive`, never a pass).
+ *
+ * @example
+ * ```ts
+ * const verdicts = await probeEndpoint(parseEndpoint('orch01:443'), ['TLS 1.0']);
+ * const outcome: HandshakeOutcome = verdicts[0].outcome;
+ * if (outcome === 'inconclusive') console.warn(verdicts[0].evidence);
+ * ```
+ */
 export type HandshakeOutcome = 'accepted' | 'refused' | 'inconclusive';
 
-/** One handshake's evidence. */
+/**
+ * One handshake's evidence.
+ *
+ * @example
+ * ```ts
+ * const [verdict] = await probeEndpoint(parseEndpoint('orch01:443'), ['TLS 1.2']);
+ * const withSni: Handshake | undefined = verdict.handshakes.find((h) => h.sni);
+ * console.log(withSni?.outcome, withSni?.negotiated, withSni?.cipher);
+ * ```
+ */
 export type Handshake = {
   protocol: ProbedProtocol;
   /** Whether SNI was sent. */
@@ -67,7 +111,15 @@ export type Handshake = {
   evidence: string;
 };
 
-/** The verdict for one endpoint and protocol, from its handshakes with and without SNI. */
+/**
+ * The verdict for one endpoint and protocol, from its handshakes with and without SNI.
+ *
+ * @example
+ * ```ts
+ * const verdicts: ProtocolVerdict[] = await probeEndpoint(parseEndpoint('orch01:443'));
+ * for (const v of verdicts) console.log(`${v.endpoint} ${v.protocol}: ${v.outcome} (${v.evidence})`);
+ * ```
+ */
 export type ProtocolVerdict = {
   endpoint: string;
   address: string;
@@ -77,6 +129,16 @@ export type ProtocolVerdict = {
   handshakes: Handshake[];
 };
 
+/**
+ * How the prober's handshakes are made: how long each may take, and the client's OpenSSL security
+ * level.
+ *
+ * @example
+ * ```ts
+ * const options: ProbeOptions = { timeoutMs: 2000, securityLevel: 0 };
+ * const verdicts = await probeEndpoint(parseEndpoint('orch01:443'), PROBED_PROTOCOLS, options);
+ * ```
+ */
 export interface ProbeOptions {
   /** How long one handshake may take. @default 5000 */
   timeoutMs?: number;
@@ -187,7 +249,15 @@ export async function probeEndpoint(endpoint: TlsEndpoint, protocols: readonly P
   }));
 }
 
-/** Parses `host:port` (or `[v6]:port`, or `name=host:port`) into an endpoint. */
+/**
+ * Parses `host:port` (or `[v6]:port`, or `name=host:port`) into an endpoint.
+ *
+ * @example
+ * ```ts
+ * parseEndpoint('orch01.contoso.com:443'); // { name: 'orch01.contoso.com:443', host: 'orch01.contoso.com', port: 443, servername: 'orch01.contoso.com' }
+ * parseEndpoint('web=10.0.0.12:443', 'orch01.contoso.com'); // named web, SNI orch01.contoso.com
+ * ```
+ */
 export function parseEndpoint(text: string, servername?: string): TlsEndpoint {
   const named = /^([A-Za-z0-9._-]+)=(.+)$/.exec(text);
   const spec = named ? named[2] : text;

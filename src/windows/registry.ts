@@ -5,9 +5,27 @@
  */
 import { KEY_NAME_CHARACTERS } from './facts/registry.js';
 
-/** Registry view: `64` is the native view of a 64-bit OS, `32` the WOW64 view (Wow6432Node). */
+/**
+ * Registry view: `64` is the native view of a 64-bit OS, `32` the WOW64 view (Wow6432Node).
+ *
+ * @example
+ * ```ts
+ * const view: RegistryView = '32'; // a 32-bit program's values, under Wow6432Node
+ * const [answer] = await executor.run([{ op: 'registry.get', view, key: 'SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319', name: 'SchUseStrongCrypto' }]);
+ * ```
+ */
 export type RegistryView = '64' | '32';
 
+/**
+ * The registry value types, by a short name: `RegistryType.dword` is `'REG_DWORD'`; `RegistryType`
+ * also types the values.
+ *
+ * @example
+ * ```ts
+ * const value: RegistryValue = { type: RegistryType.dword, data: 1 };
+ * const isText = (t: RegistryType) => t === RegistryType.sz || t === RegistryType.expandSz;
+ * ```
+ */
 export const RegistryType = {
   dword: 'REG_DWORD',
   qword: 'REG_QWORD',
@@ -21,6 +39,12 @@ export type RegistryType = (typeof RegistryType)[keyof typeof RegistryType];
 /**
  * A registry value with its type. DWORDs are unsigned 32-bit numbers (`0xFFFFFFFF` is 4294967295),
  * QWORDs decimal strings, MULTI_SZ string arrays, BINARY lowercase hex.
+ *
+ * @example
+ * ```ts
+ * const enabled: RegistryValue = { type: 'REG_DWORD', data: 1 };
+ * const paths: RegistryValue = { type: 'REG_MULTI_SZ', data: ['C:\\Tools', 'D:\\Tools'] };
+ * ```
  */
 export type RegistryValue =
   | { type: 'REG_DWORD'; data: number }
@@ -36,7 +60,19 @@ export type RegistryLocation = {
   name: string;
 };
 
-/** A registry value a step may write, declared up front so that a backup step can capture it first. */
+/**
+ * A registry value a step may write, declared up front so that a backup step can capture it first.
+ *
+ * @example
+ * ```ts
+ * const write: DeclaredWrite = {
+ *   view: '64',
+ *   key: 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.0\\Server',
+ *   name: 'Enabled',
+ *   desired: { type: 'REG_DWORD', data: 0 },
+ * };
+ * ```
+ */
 export type DeclaredWrite = RegistryLocation & {
   /** The value it must have; null: it must be absent (Windows' own default applies). */
   desired: RegistryValue | null;
@@ -50,7 +86,15 @@ export type DeclaredWrite = RegistryLocation & {
  */
 export type ProtocolName = 'SSL 2.0' | 'SSL 3.0' | 'TLS 1.0' | 'TLS 1.1' | 'TLS 1.2';
 export type ProtocolSide = 'Client' | 'Server';
-/** Which protocols the SCHANNEL provider uses, per side; null where Windows' own default applies. */
+/**
+ * Which protocols the SCHANNEL provider uses, per side; null where Windows' own default applies.
+ *
+ * @example
+ * ```ts
+ * declare const protocols: ProtocolMap;
+ * if (protocols['TLS 1.0'].Server !== false) console.warn('TLS 1.0 is not disabled on the server side');
+ * ```
+ */
 export type ProtocolMap = Record<ProtocolName, Record<ProtocolSide, boolean | null>>;
 
 /**

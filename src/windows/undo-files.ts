@@ -12,7 +12,14 @@
 import type { RegistryValue, RegistryView } from './registry.js';
 import { REG_HEADER, escapeUncarried, regComment, regDeleteLine, regKeyCarried, regLine, regNameCarried } from './reg-file.js';
 
-/** The state of one registry value before a run, as its step captured it. */
+/**
+ * The state of one registry value before a run, as its step captured it.
+ *
+ * @example
+ * ```ts
+ * const prior: RegistryPrior = { view: '64', key: 'SOFTWARE\\Example', name: 'Flag', keyExists: false, existingAncestor: 'SOFTWARE', value: null };
+ * ```
+ */
 export type RegistryPrior = {
   view: RegistryView;
   key: string;
@@ -51,15 +58,37 @@ export function createdKeys(prior: RegistryPrior): string[] {
  * run wrote (`wrote`; null: it deleted the value). `maybe`: the write was sent but no answer of it is in
  * the journal (the run was cut, or the batch failed, before the answer), so it may or may not have been
  * made — undoing it is harmless either way: its undo puts back what was there before.
+ *
+ * @example
+ * ```ts
+ * const undo: UndoValue = {
+ *   view: '64', key: 'SOFTWARE\\Example', name: 'Flag', keyExists: true, existingAncestor: 'SOFTWARE\\Example',
+ *   value: { type: 'REG_DWORD', data: 0 },
+ *   wrote: { type: 'REG_DWORD', data: 1 },
+ * };
+ * ```
  */
 export type UndoValue = RegistryPrior & { wrote: RegistryValue | null; maybe?: true };
 
-/** A key a run created (or may have created, `maybe`): undone by deleting it when it is empty. */
+/**
+ * A key a run created (or may have created, `maybe`): undone by deleting it when it is empty.
+ *
+ * @example
+ * ```ts
+ * const created: UndoKey = { view: '64', key: 'SOFTWARE\\Example' };
+ * ```
+ */
 export type UndoKey = { view: RegistryView; key: string; maybe?: true };
 
 /**
  * What is left of a run's registry changes: the values to put back and the keys to delete when empty
  * (deepest first). `remaining`, `undo.reg` and `undo.ps1` are all made from it.
+ *
+ * @example
+ * ```ts
+ * const undo: RegistryUndo = { values: [], keys: [{ view: '64', key: 'SOFTWARE\\Example' }] };
+ * console.log(renderUndoReg(undo, 'undo of run r1'));
+ * ```
  */
 export type RegistryUndo = { values: UndoValue[]; keys: UndoKey[] };
 
@@ -263,7 +292,16 @@ function asciiJson(value: unknown): string {
   return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** What {@link renderUndoPowerShell} is told besides the undo. */
+/**
+ * What {@link renderUndoPowerShell} is told besides the undo.
+ *
+ * @example
+ * ```ts
+ * declare const undo: RegistryUndo;
+ * const options: UndoPowerShellOptions = { withhold: (v) => v.name === 'Password' };
+ * const script = renderUndoPowerShell(undo, 'undo of run r1', options);
+ * ```
+ */
 export interface UndoPowerShellOptions {
   /**
    * True for a value whose `wrote` must not be in the file (it held a secret parameter's value): its

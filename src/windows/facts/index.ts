@@ -20,7 +20,15 @@ import { REGISTRY_FACTS } from './registry.js';
 export type { WindowsFact, FactSource, FactProof, FactStatus } from './types.js';
 export { defineFact } from './types.js';
 
-/** Every fact, in the order of the doc. Topic files add theirs here. */
+/**
+ * Every fact, in the order of the doc. Topic files add theirs here.
+ *
+ * @example
+ * ```ts
+ * const unknown = WINDOWS_FACTS.filter((f) => f.status === 'unknown').map((f) => f.id);
+ * console.log(`${WINDOWS_FACTS.length} facts, ${unknown.length} unknown`);
+ * ```
+ */
 export const WINDOWS_FACTS: readonly WindowsFact[] = [
   ...OS_FACTS,
   ...ORCHESTRATOR_FACTS,

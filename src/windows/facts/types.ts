@@ -3,7 +3,18 @@
  * Code asks the table (`facts/index.ts`) for a fact's value; it never carries its own copy of one.
  */
 
-/** A Microsoft document and the sentence in it that states the fact, quoted as written there. */
+/**
+ * A Microsoft document and the sentence in it that states the fact, quoted as written there.
+ *
+ * @example
+ * ```ts
+ * const source: FactSource = {
+ *   title: 'Transport Layer Security (TLS) registry settings',
+ *   url: 'https://learn.microsoft.com/en-us/windows-server/security/tls/tls-registry-settings',
+ *   quote: 'the sentence of the page that states the fact, verbatim',
+ * };
+ * ```
+ */
 export type FactSource = {
   /** The document's title as Microsoft publishes it. */
   title: string;
@@ -18,6 +29,12 @@ export type FactSource = {
  * - `microsoft`: a Microsoft document states it (the sources say where);
  * - `real-server`: read on a real server (the note says which, and how);
  * - `none`: nothing proves it — such a fact is `unknown` and never decides on its own.
+ *
+ * @example
+ * ```ts
+ * const proven = (proof: FactProof) => proof !== 'none';
+ * console.log(WINDOWS_FACTS.filter((f) => proven(f.proof)).length);
+ * ```
  */
 export type FactProof = 'microsoft' | 'real-server' | 'none';
 
@@ -26,10 +43,24 @@ export type FactProof = 'microsoft' | 'real-server' | 'none';
  * - `disputed`: Microsoft's documents disagree — the engine reads the host instead of assuming, and the
  *   note names the documents it could not settle;
  * - `unknown`: no document states it — the engine does not guess; the plan and report say so.
+ *
+ * @example
+ * ```ts
+ * const settled: FactStatus[] = ['stated'];
+ * const open = WINDOWS_FACTS.filter((f) => !settled.includes(f.status));
+ * ```
  */
 export type FactStatus = 'stated' | 'disputed' | 'unknown';
 
-/** One fact of the table. `value` is what code reads; everything else is its evidence. */
+/**
+ * One fact of the table. `value` is what code reads; everything else is its evidence.
+ *
+ * @example
+ * ```ts
+ * const fact: WindowsFact | undefined = WINDOWS_FACTS.find((f) => f.topic === 'SCHANNEL');
+ * if (fact) console.log(`${fact.id}: ${fact.statement} (${fact.status}, ${fact.sources.length} source(s))`);
+ * ```
+ */
 export interface WindowsFact<T = unknown> {
   /** Stable identifier, dotted by topic: `sql.tls12-first-builds`. */
   id: string;
