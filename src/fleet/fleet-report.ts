@@ -12,7 +12,16 @@ const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 
 const seconds = (h: HostOutcome) => (h.startedAt && h.endedAt ? (Date.parse(h.endedAt) - Date.parse(h.startedAt)) / 1000 : 0);
 
-/** The fleet as JUnit XML: a test suite per wave, a test case per host. */
+/**
+ * The fleet as JUnit XML: a test suite per wave, a test case per host.
+ *
+ * @example
+ * ```ts
+ * import { writeFile } from 'node:fs/promises';
+ * declare const fleet: Fleet;
+ * await writeFile('junit.xml', renderJunit(await fleet.result));
+ * ```
+ */
 export function renderJunit(fleet: FleetResult): string {
   const lines = ['<?xml version="1.0" encoding="UTF-8"?>'];
   const all = fleet.waves.flatMap((w) => w.hosts);
@@ -33,7 +42,15 @@ export function renderJunit(fleet: FleetResult): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The fleet as Markdown: the summary, a table of every host, then the failures with their errors. */
+/**
+ * The fleet as Markdown: the summary, a table of every host, then the failures with their errors.
+ *
+ * @example
+ * ```ts
+ * declare const fleet: Fleet;
+ * console.log(renderFleetMarkdown(await fleet.result));
+ * ```
+ */
 export function renderFleetMarkdown(fleet: FleetResult): string {
   const c = fleet.counts;
   const lines = [

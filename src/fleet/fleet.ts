@@ -30,6 +30,25 @@ import { writeFleetReports } from './fleet-report.js';
 /** A runner whose store keeps fleets too (both stores of `src/store/` do). */
 export type FleetRunner = Runner<RunStore & FleetStore>;
 
+/**
+ * What a fleet is given: the runner and the step kinds, the runbook and the inventory, how to reach a
+ * target, and how many hosts run at once and may fail.
+ *
+ * @example
+ * ```ts
+ * const kinds = bundledStepKinds();
+ * const options: FleetOptions = {
+ *   runner: new Runner({ kinds, stateDir: '.runbook' }),
+ *   kinds,
+ *   runbook: await loadRunbook('orchestrator-tls12', kinds),
+ *   inventory: await loadInventory('inventory.yaml'),
+ *   connect: (target) => createSimulatedExecutor(target.slice('sim:'.length)),
+ *   concurrency: 5,
+ *   maxFailures: '10%',
+ * };
+ * const fleet = startFleet(options);
+ * ```
+ */
 export interface FleetOptions extends HostDeps {
   runner: FleetRunner;
   kinds: StepKindRegistry;
@@ -50,6 +69,19 @@ export interface FleetOptions extends HostDeps {
   threads?: FleetThreads;
 }
 
+/**
+ * A fleet under way: its id, its events (each naming its wave and host), its result, and how to stop
+ * it at a safe point.
+ *
+ * @example
+ * ```ts
+ * declare const options: FleetOptions;
+ * const fleet: Fleet = startFleet(options);
+ * fleet.events.on('host:end', (h) => console.log(h.host, h.outcome));
+ * process.once('SIGINT', () => fleet.interrupt());
+ * console.log((await fleet.result).exitCode);
+ * ```
+ */
 export interface Fleet {
   id: string;
   events: EventEmitter<FleetEvents>;
@@ -66,7 +98,16 @@ export interface Fleet {
 const fails = (o: Outcome) => OUTCOMES[o].failure || o === 'running';
 const UNFINISHED: ReadonlySet<string> = new Set(['running', 'awaiting-resume']);
 
-/** The failure budget as a number of hosts. */
+/**
+ * The failure budget as a number of hosts.
+ *
+ * @example
+ * ```ts
+ * budgetOf('10%', 25); // 2
+ * budgetOf(3, 25); // 3
+ * budgetOf(undefined, 25); // 0
+ * ```
+ */
 export function budgetOf(maxFailures: number | string | undefined, hosts: number): number {
   if (maxFailures === undefined) return 0;
   const text = String(maxFailures).trim();
@@ -164,6 +205,13 @@ export function startFleet(options: FleetOptions): Fleet {
 /**
  * A fleet's record, every host's parameters checked first: throws (and nothing is stored or contacted)
  * when one is wrong, or when the budget or the concurrency is not a number.
+ *
+ * @example
+ * ```ts
+ * const kinds = bundledStepKinds();
+ * // Throws a ValidationError naming the host whose parameters do not fit; nothing is stored or contacted.
+ * const record = fleetRecordOf({ kinds, runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory('inventory.yaml'), concurrency: 4 });
+ * ```
  */
 export function fleetRecordOf(options: Omit<FleetOptions, 'runner' | 'connect'>): FleetRecord {
   const { inventory, runbook } = options;
@@ -200,6 +248,14 @@ export function fleetRecordOf(options: Omit<FleetOptions, 'runner' | 'connect'>)
  * Continues a fleet after its controller stopped: hosts whose run ended stay as they ended, runs under
  * way are resumed from their journals, and hosts never started start now — within the budget, wave by
  * wave, as if the fleet had not stopped.
+ *
+ * @example
+ * ```ts
+ * const kinds = bundledStepKinds();
+ * const runner = new Runner({ kinds, stateDir: '.runbook' });
+ * const fleet = await resumeFleet({ runner, kinds, connect: (t) => createSimulatedExecutor(t.slice('sim:'.length)), fleetId: '20260101-000000-fleet-a1b2c3' });
+ * console.log((await fleet.result).status);
+ * ```
  */
 export async function resumeFleet(options: Pick<FleetOptions, 'runner' | 'kinds' | 'connect' | 'threads'> & { fleetId: string }): Promise<Fleet> {
   const record = await options.runner.store.readFleet(options.fleetId);

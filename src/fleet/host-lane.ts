@@ -22,7 +22,14 @@ import type { FleetRecord, HostStepEvent } from './types.js';
  */
 export type HostRunEnd = { ok: true; result: RunResult } | { ok: false; error: ErrorRecord; resumable: boolean; elsewhere?: boolean };
 
-/** What a lane needs to drive a host: the runner of its thread and a way to reach a target. */
+/**
+ * What a lane needs to drive a host: the runner of its thread and a way to reach a target.
+ *
+ * @example
+ * ```ts
+ * const deps: HostDeps = { runner: new Runner({ kinds: bundledStepKinds(), stateDir: '.runbook' }), connect: (target) => createSimulatedExecutor(target.slice('sim:'.length)) };
+ * ```
+ */
 export interface HostDeps {
   runner: Runner;
   /** Connects to a host's target (the CLI's `connect`); the fleet imports no transport. */
@@ -46,7 +53,15 @@ export interface HostLane {
   close(): Promise<void>;
 }
 
-/** The run id of a host in a fleet: fixed, so that a resumed fleet finds the host's run (or knows it never started). */
+/**
+ * The run id of a host in a fleet: fixed, so that a resumed fleet finds the host's run (or knows it
+ * never started).
+ *
+ * @example
+ * ```ts
+ * hostRunId('20260101-000000-fleet-a1b2c3', 'orch01'); // '20260101-000000-fleet-a1b2c3.orch01'
+ * ```
+ */
 export function hostRunId(fleetId: string, host: string): string {
   return `${fleetId}.${host}`;
 }

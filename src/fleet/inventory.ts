@@ -40,8 +40,38 @@ export function inventoryJsonSchema(): object {
   return { ...z.toJSONSchema(inventorySchema, { io: 'input' }), title: 'runbook-engine inventory' };
 }
 
+/**
+ * A host of an inventory: its name, its target (`sim:`, `ssh://`, `winrm://`, …), its groups and its
+ * own runbook parameters.
+ *
+ * @example
+ * ```ts
+ * const host: InventoryHost = { name: 'orch01', target: 'winrm+https://orch01.contoso.com', groups: ['orchestrator'], params: { allowRestart: true } };
+ * ```
+ */
 export type InventoryHost = { name: string; target: string; groups: string[]; params: Record<string, string | number | boolean> };
+/**
+ * A wave of a fleet: its name and the hosts it runs, in order; a wave starts once the one before it
+ * has ended.
+ *
+ * @example
+ * ```ts
+ * const inventory = await loadInventory('inventory.yaml');
+ * const first: Wave = inventory.waves[0];
+ * console.log(`${first.name}: ${first.hosts.map((h) => h.name).join(', ')}`);
+ * ```
+ */
 export type Wave = { name: string; hosts: InventoryHost[] };
+/**
+ * A fleet's inventory as it loads: its file, the parameters every host gets, the hosts and the waves
+ * that run them.
+ *
+ * @example
+ * ```ts
+ * const inventory: Inventory = await loadInventory('inventory.yaml');
+ * const sqlHosts = inventory.hosts.filter((h) => h.groups.includes('sql'));
+ * ```
+ */
 export type Inventory = { file: string; defaults: { params: Record<string, string | number | boolean> }; hosts: InventoryHost[]; waves: Wave[] };
 
 /**
@@ -103,6 +133,15 @@ function machineOf(target: string, folder: string): string {
 /**
  * Checks an inventory document; errors name the file, the host (by name where it has one) and the
  * field, and every error of the document is reported at once.
+ *
+ * @example
+ * ```ts
+ * const inventory = checkInventory(
+ *   { hosts: [{ name: 'orch01', target: 'sim:orch01.json', groups: ['canary'] }, { name: 'orch02', target: 'sim:orch02.json' }], waves: [{ name: 'canary', groups: ['canary'] }, { name: 'rest', groups: ['all'] }] },
+ *   'fleet/inventory.yaml',
+ * );
+ * console.log(inventory.waves.map((w) => w.hosts.length)); // [1, 1]
+ * ```
  */
 export function checkInventory(doc: unknown, file: string): Inventory {
   const parsed = inventorySchema.safeParse(doc);

@@ -10,7 +10,19 @@ import type { FleetRecord, HostStepEvent } from './types.js';
 /** Marks a worker thread started by a fleet (its `workerData`). */
 export const FLEET_THREAD = 'runbook-engine:fleet-thread';
 
-/** What a worker module hands `serveFleetThread`: its runner and connections, built from the fleet's `threads.data`. */
+/**
+ * What a worker module hands `serveFleetThread`: its runner and connections, built from the fleet's
+ * `threads.data`.
+ *
+ * @example
+ * ```ts
+ * const setup: FleetThreadSetup = async (data) => {
+ *   const { stateDir } = data as { stateDir: string };
+ *   return { runner: new Runner({ kinds: bundledStepKinds(), stateDir }), connect: (t) => createSimulatedExecutor(t.slice('sim:'.length)) };
+ * };
+ * serveFleetThread(setup);
+ * ```
+ */
 export type FleetThreadSetup = (data: unknown) => Promise<HostDeps>;
 
 /** Messages from the main thread to a worker. */

@@ -9,9 +9,30 @@ import type { RunbookDefinition } from '../engine/runbook.js';
 import type { Inventory } from './inventory.js';
 import type { Lease, LeaseOptions } from '../engine/run-store.js';
 
-/** How a host ended: its run's status, or `skipped` (never started: the budget was spent). */
+/**
+ * How a host ended: its run's status, or `skipped` (never started: the budget was spent).
+ *
+ * @example
+ * ```ts
+ * declare const fleet: FleetResult;
+ * const status: HostStatus = fleet.waves[0].hosts[0].status;
+ * if (status === 'skipped') console.log('never started: the failure budget was spent');
+ * ```
+ */
 export type HostStatus = RunStatus | 'skipped';
 
+/**
+ * How one host of a fleet ended: its wave and target, its run's status and outcome, its run id and
+ * error, and what it changed.
+ *
+ * @example
+ * ```ts
+ * declare const fleet: Fleet;
+ * fleet.events.on('host:end', (h: HostOutcome) => {
+ *   console.log(`${h.wave}/${h.host}: ${OUTCOMES[h.outcome].label}, ${h.changes} change(s)${h.error ? ` — ${h.error.message}` : ''}`);
+ * });
+ * ```
+ */
 export type HostOutcome = {
   host: string;
   wave: string;
@@ -28,6 +49,18 @@ export type HostOutcome = {
   endedAt?: string;
 };
 
+/**
+ * How a fleet ended: its status, failure budget, every host's outcome by wave, the counts per outcome
+ * and its exit code.
+ *
+ * @example
+ * ```ts
+ * declare const fleet: Fleet;
+ * const result: FleetResult = await fleet.result;
+ * console.log(`${result.status}: ${result.budget.failures} of ${result.budget.maxFailures} failure(s) tolerated`);
+ * process.exitCode = result.exitCode;
+ * ```
+ */
 export type FleetResult = {
   fleetId: string;
   runbook: string;
@@ -53,14 +86,34 @@ export type FleetResult = {
   dir: string;
 };
 
-/** A step event of a host's run, by the run event's name: what a live view of the fleet shows. */
+/**
+ * A step event of a host's run, by the run event's name: what a live view of the fleet shows.
+ *
+ * @example
+ * ```ts
+ * declare const fleet: Fleet;
+ * fleet.events.on('host:step', (e) => {
+ *   const step: HostStepEvent = e;
+ *   if (step.name === 'step:settled') console.log(e.host, step.event.stepId, step.event.status);
+ * });
+ * ```
+ */
 export type HostStepEvent =
   | { name: 'step:transition'; event: StepTransitionEvent }
   | { name: 'step:settled'; event: StepSettledEvent }
   | { name: 'step:compensation'; event: CompensationEvent }
   | { name: 'step:wait'; event: StepWaitEvent };
 
-/** The events of a fleet, each naming its host or wave. */
+/**
+ * The events of a fleet, each naming its host or wave.
+ *
+ * @example
+ * ```ts
+ * declare const fleet: Fleet;
+ * const onWave = (...[wave]: FleetEvents['wave:end']) => console.log(`wave ${wave.wave} done: ${wave.hosts.length} host(s)`);
+ * fleet.events.on('wave:end', onWave);
+ * ```
+ */
 export type FleetEvents = {
   'wave:start': [{ fleetId: string; wave: string; hosts: string[] }];
   'host:start': [{ fleetId: string; wave: string; host: string; runId: string }];
@@ -76,6 +129,13 @@ export type FleetEvents = {
  * `fleet.json`: what a fleet is, written once before its first host starts — the runbook's definition,
  * the inventory as it was, the options. Each host's state is its run's journal (run id
  * `<fleet-id>.<host>`), so that a resumed fleet knows every host's run without anything else written.
+ *
+ * @example
+ * ```ts
+ * const kinds = bundledStepKinds();
+ * const record: FleetRecord = fleetRecordOf({ kinds, runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory('inventory.yaml'), maxFailures: '10%' });
+ * console.log(record.fleetId, record.maxFailures, record.inventory.hosts.length);
+ * ```
  */
 export type FleetRecord = {
   format: 1;
@@ -94,7 +154,18 @@ export type FleetRecord = {
   startedAt: string;
 };
 
-/** A fleet's host whose target could not be reached (see {@link FleetStore.recordUnreachableHost}). */
+/**
+ * A fleet's host whose target could not be reached (see {@link FleetStore.recordUnreachableHost}).
+ *
+ * @example
+ * ```ts
+ * const unreachable: UnreachableHost = {
+ *   host: 'orch02', wave: 0, position: 1, runId: hostRunId('20260101-000000-fleet-a1b2c3', 'orch02'),
+ *   error: { name: 'ExecutorError', code: 'EXECUTOR', message: 'no answer from orch02:5985', transient: true },
+ *   at: new Date().toISOString(),
+ * };
+ * ```
+ */
 export type UnreachableHost = {
   host: string;
   /** The wave (index) and place in it, and the run id the host would have had. */

@@ -16,7 +16,16 @@ import type { PostgresStore } from '../store/types.js';
 import { hostRun } from '../fleet/fleet.js';
 import { ENDED, WorkQueue, type HostRunJob, type WorkQueueOptions } from './queue.js';
 
-/** What a worker tells as it goes, each naming its fleet and host. */
+/**
+ * What a worker tells as it goes, each naming its fleet and host.
+ *
+ * @example
+ * ```ts
+ * declare const worker: Worker;
+ * const onEnd = (...[e]: WorkerEvents['host:end']) => console.log(`${e.fleetId}/${e.host}: ${e.outcome ?? e.status}`);
+ * worker.events.on('host:end', onEnd);
+ * ```
+ */
 export type WorkerEvents = {
   'host:start': [{ fleetId: string; host: string; runId: string; resumed: boolean }];
   /**
@@ -31,6 +40,17 @@ export type WorkerEvents = {
   'store:error': [{ message: string }];
 };
 
+/**
+ * What a worker is given: the PostgreSQL store whose queue it serves, a runner on that store, how to
+ * reach a target, and how many host runs it drives at once.
+ *
+ * @example
+ * ```ts
+ * const store = await postgresStore(process.env.RUNBOOK_STORE!, { stateDir: '.runbook' });
+ * const options: WorkerOptions = { store, runner: new Runner({ kinds: bundledStepKinds(), store }), connect: (t) => createSimulatedExecutor(t.slice(4)), concurrency: 2 };
+ * const worker = await startWorker(options);
+ * ```
+ */
 export interface WorkerOptions {
   store: PostgresStore;
   /** A runner on the same store (its lease settings are the runs' leases). */
@@ -44,6 +64,19 @@ export interface WorkerOptions {
   queue?: WorkQueueOptions;
 }
 
+/**
+ * A worker serving a store's queue: its events, how many host runs it drives now, and how to stop it
+ * (its runs end at a safe point, for another worker to resume).
+ *
+ * @example
+ * ```ts
+ * declare const options: WorkerOptions;
+ * const worker: Worker = await startWorker(options);
+ * worker.events.on('store:error', (e) => console.warn(e.message));
+ * process.once('SIGTERM', () => void worker.stop());
+ * await worker.stopped;
+ * ```
+ */
 export interface Worker {
   readonly events: EventEmitter<WorkerEvents>;
   /** Host runs this worker drives now. */
