@@ -52,7 +52,7 @@ export class ValidationError extends Error {
  * ```
  */
 export abstract class StateError<C extends StateErrorCode = StateErrorCode> extends Error {
-  abstract override readonly name: 'JournalError' | 'LeaseError' | 'RunStateError' | 'StoreUnavailableError';
+  abstract override readonly name: 'JournalError' | 'LeaseError' | 'RunStateError' | 'StoreUnavailableError' | 'StoreRefusedError' | 'RunStoppedError';
   readonly code: C;
   constructor(code: C, message: string, details: ErrorDetails = {}) {
     super(compose(message, details), { cause: details.cause });
@@ -70,7 +70,7 @@ export abstract class StateError<C extends StateErrorCode = StateErrorCode> exte
  * if (code === 'STORE_UNAVAILABLE') console.error('the store of runs is out of reach');
  * ```
  */
-export type StateErrorCode = JournalErrorCode | LeaseErrorCode | RunStateErrorCode | 'STORE_UNAVAILABLE';
+export type StateErrorCode = JournalErrorCode | LeaseErrorCode | RunStateErrorCode | 'STORE_UNAVAILABLE' | StoreRefusedCode | 'STORE_STOPPED';
 
 /**
  * Codes of {@link JournalError}.
@@ -173,10 +173,87 @@ export class StoreUnavailableError extends StateError<'STORE_UNAVAILABLE'> {
   readonly transient: boolean;
   /** Why the connection was lost, its code first (`57P01: the server ended the session`), when it was one. */
   readonly reason: string | undefined;
-  constructor(message: string, facts: { transient: boolean; reason?: string }, details: ErrorDetails = {}) {
+  /** What to do about the store, on its own (its hint adds what comes after). */
+  readonly advice: string | undefined;
+  constructor(message: string, facts: { transient: boolean; reason?: string; advice?: string }, details: ErrorDetails = {}) {
     super('STORE_UNAVAILABLE', message, details);
     this.transient = facts.transient;
     this.reason = facts.reason;
+    this.advice = facts.advice;
+  }
+}
+
+/**
+ * Codes of {@link StoreRefusedError}: the store's user may not do it (`STORE_PERMISSION`), the database
+ * takes no writes (`STORE_READ_ONLY`: a hot standby, `default_transaction_read_only`), its tables are
+ * not runbook-engine's or not all there (`STORE_SCHEMA`), its server ran out of disk, memory or a limit
+ * (`STORE_FULL`), or another refusal of the server (`STORE_REFUSED`).
+ */
+export type StoreRefusedCode = 'STORE_PERMISSION' | 'STORE_READ_ONLY' | 'STORE_SCHEMA' | 'STORE_FULL' | 'STORE_REFUSED';
+
+/**
+ * The store answered, and refused a statement: the message says what (the server's words and its
+ * SQLSTATE), where (the store, its password masked) and what to do. Asking again as it is gets the same
+ * answer: the operator changes something first (a grant, the primary instead of a standby, space).
+ *
+ * @example
+ * ```ts
+ * declare function openStore(): Promise<void>;
+ * try { await openStore(); }
+ * catch (e) { if (e instanceof StoreRefusedError && e.code === 'STORE_PERMISSION') console.error(e.advice); }
+ * ```
+ */
+export class StoreRefusedError extends StateError<StoreRefusedCode> {
+  override readonly name = 'StoreRefusedError';
+  /** The server's SQLSTATE: `42501`, `25006`, `42P07`, `53100`, … */
+  readonly sqlstate: string;
+  /** What to do about the store, on its own (its hint adds what comes after). */
+  readonly advice: string;
+  constructor(code: StoreRefusedCode, message: string, facts: { sqlstate: string; advice: string }, details: ErrorDetails = {}) {
+    super(code, message, details);
+    this.sqlstate = facts.sqlstate;
+    this.advice = facts.advice;
+  }
+}
+
+/** What a {@link RunStoppedError} knows of the run it stopped. */
+export interface RunStoppedFacts {
+  runId: string;
+  /** The store, for people (its password masked). */
+  store: string;
+  /** The command that continues the run, as the operator types it (`runbook resume <id> --store …`). */
+  resumeCommand: string;
+  /** True when a durable record shows that a step began to change the target. */
+  targetChanged: boolean;
+}
+
+/**
+ * A run whose start is recorded stopped because its store failed — it could not be reached (after its
+ * retries) or refused a statement (a grant revoked, its disk full, read-only): nothing after the last
+ * durable record was done on the target, and the run awaits its resume. The `cause` is the store's
+ * error; the hint says what to do, then `runbook resume <id>` continues exactly where it stopped.
+ *
+ * @example
+ * ```ts
+ * declare const run: { result: Promise<unknown> };
+ * try { await run.result; }
+ * catch (e) { if (e instanceof RunStoppedError) console.error(`when the store is back: ${e.resumeCommand}`); }
+ * ```
+ */
+export class RunStoppedError extends StateError<'STORE_STOPPED'> {
+  override readonly name = 'RunStoppedError';
+  readonly runId: string;
+  readonly store: string;
+  readonly resumeCommand: string;
+  readonly targetChanged: boolean;
+  /** Always true: the run's start is durable, `runbook resume <id>` continues it. */
+  readonly resumable = true;
+  constructor(message: string, facts: RunStoppedFacts, details: ErrorDetails = {}) {
+    super('STORE_STOPPED', message, details);
+    this.runId = facts.runId;
+    this.store = facts.store;
+    this.resumeCommand = facts.resumeCommand;
+    this.targetChanged = facts.targetChanged;
   }
 }
 

@@ -3,7 +3,7 @@
  * message that says what to do, never a stack trace for an expected error. Only the CLI turns errors
  * into exit codes; the library never exits.
  */
-import { DurabilityError, ExecutorError, StateError, StepError, ValidationError, fileWriteFailure } from '../errors.js';
+import { DurabilityError, ExecutorError, RunStoppedError, StateError, StepError, ValidationError, fileWriteFailure } from '../errors.js';
 import type { RunResult } from '../engine/types.js';
 import { UsageError } from './args.js';
 import { ExitCode } from './exit-codes.js';
@@ -57,6 +57,10 @@ export function explain(error: unknown): { code: number; message: string; kind: 
   // The state directory would not take a write: a run that exists awaits its resume (75); one that
   // never got its first record changed nothing (2, as a state directory refused before the run is).
   if (error instanceof DurabilityError) return { code: error.resumable ? ExitCode.awaitingResume : ExitCode.usage, message: error.message, kind: error.code };
+  // A run stopped by its store (lost, or refusing a write) once its start was durable: it awaits its resume.
+  if (error instanceof RunStoppedError) return { code: ExitCode.awaitingResume, message: `${error.message}\n  continue with: ${error.resumeCommand}`, kind: error.code };
+  // A store that cannot be reached is 69 (nothing of a run was changed); one that refused (a grant, read-only, a
+  // schema not ours, its server's disk full) is the operator's to fix, as any input: 2.
   if (error instanceof StateError) {
     const code = error.code === 'FENCED' ? ExitCode.awaitingResume : error.code === 'STORE_UNAVAILABLE' ? ExitCode.unavailable : ExitCode.usage;
     return { code, message: error.message, kind: error.code };
@@ -81,5 +85,8 @@ export function explain(error: unknown): { code: number; message: string; kind: 
   if (typeof code === 'string' && ['ENOENT', 'EACCES', 'ENOTDIR', 'EISDIR', 'EEXIST', 'EROFS', 'EPERM', 'ENOSPC', 'EDQUOT', 'EIO'].includes(code)) {
     return { code: ExitCode.usage, message: (error as Error).message, kind: code };
   }
+  // An answer of a database that no store turned into its own error (a bug of ours): what it said, never a stack.
+  const sqlstate = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && typeof (error as { severity?: unknown }).severity === 'string' ? code : null;
+  if (sqlstate) return { code: ExitCode.usage, message: `the PostgreSQL store refused a statement: ${(error as Error).message.split('\n')[0]} (SQLSTATE ${sqlstate})\n  → see the database server's log; nothing more was changed`, kind: 'STORE_REFUSED' };
   return { code: ExitCode.failed, message: `unexpected error: ${(error as Error)?.stack ?? String(error)}`, kind: 'unexpected' };
 }

@@ -135,7 +135,9 @@ export async function storeOf(values: { stateDir?: string; store?: string }, o: 
     if (hasPassword(parsed)) throw new UsageError('--store must not carry a password, in the user-info or as ?password= (every user of this machine can read a command line): put it in $PGPASSWORD, or the whole URL in $RUNBOOK_STORE');
   }
   const { postgresStore } = await import('../store/postgres.js');
-  const store = await postgresStore(url, { stateDir });
+  // How long a lost connection is retried (60 s): `RUNBOOK_STORE_RECONNECT_MS` shortens it (the tests' hook).
+  const reconnect = Number.parseInt(process.env.RUNBOOK_STORE_RECONNECT_MS ?? '', 10);
+  const store = await postgresStore(url, { stateDir, ...(Number.isFinite(reconnect) && reconnect >= 0 ? { reconnectForMs: reconnect } : {}) });
   openStores.push(store);
   return { stateDir, store };
 }

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
-import { DurabilityError, InternalError, RunStateError, StoreUnavailableError, ValidationError, diskAdvice, diskErrorOf, diskProblem } from '../errors.js';
+import { DurabilityError, InternalError, RunStateError, RunStoppedError, StoreRefusedError, StoreUnavailableError, ValidationError, diskAdvice, diskErrorOf, diskProblem } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Clock } from '../util/clock.js';
 import { drive } from './drive.js';
@@ -321,8 +321,11 @@ export class Runner<S extends RunStore = RunStore> {
       try {
         return await write();
       } catch (error) {
-        if (error instanceof StoreUnavailableError && error.transient) {
-          const entry: UnsavedSummary = { kind: 'store', store: this.store.location, reason: error.reason ?? 'the connection was lost', message: firstLine((error.cause as Error | undefined)?.message ?? error.message) };
+        if ((error instanceof StoreUnavailableError && error.transient) || error instanceof StoreRefusedError) {
+          const entry: UnsavedSummary =
+            error instanceof StoreRefusedError
+              ? { kind: 'store', store: this.store.location, reason: `${error.sqlstate}: the store refused it`, message: firstLine((error.cause as Error | undefined)?.message ?? error.message), advice: error.advice }
+              : { kind: 'store', store: this.store.location, reason: error.reason ?? 'the connection was lost', message: firstLine((error.cause as Error | undefined)?.message ?? error.message) };
           unwritten.push(entry);
           warn(unsavedWarning(runId, entry, ended));
           return null;
@@ -361,6 +364,7 @@ export class Runner<S extends RunStore = RunStore> {
    * error is returned as it is.
    */
   private async stopped(error: unknown, runId: string, durable: readonly JournalRecord[]): Promise<unknown> {
+    if ((error instanceof StoreUnavailableError && error.transient) || error instanceof StoreRefusedError) return this.storeStopped(error, runId, durable);
     const errno = error instanceof DurabilityError ? error.errno : diskErrorOf(error);
     const file = error instanceof DurabilityError ? error.file : (error as NodeJS.ErrnoException | null)?.path;
     if (!errno || !file) return error;
@@ -370,14 +374,9 @@ export class Runner<S extends RunStore = RunStore> {
     const records = durable.length > 0 ? durable : await this.store.readJournal(runId).catch(() => [] as JournalRecord[]);
     const resumable = records.some((r) => r.type === 'run.started');
     // A step acts on the target only from a durable `acting` (or compensating) record on.
-    const acted = [...new Set(records.filter((r) => r.type === 'step.snapshot' && (r.value === 'acting' || r.value === 'compensating')).map((r) => String(r.stepId)))];
-    const ended = records.find((r) => r.type === 'run.ended');
+    const acted = actedSteps(records);
+    const target = targetState(records, acted);
     const what = diskProblem(errno);
-    const target = ended
-      ? `the run had ended ${String(ended.status)} (its journal says so); its reports were not all written`
-      : acted.length > 0
-        ? `the target holds changes of this run (steps ${acted.join(', ')}), each journaled before it was made; nothing after the last durable record was done`
-        : 'nothing was changed on the target';
     const dir = home;
     return new DurabilityError(
       `run ${runId} stopped: ${file} could not be written durably (${errno}: ${what}); ${target}`,
@@ -389,6 +388,27 @@ export class Runner<S extends RunStore = RunStore> {
           : `${diskAdvice(errno, dir)}, then run again`,
         cause: error,
       },
+    );
+  }
+
+  /**
+   * A store that failed (it could not be reached after its retries, or refused a statement) once the
+   * run's start was durable stops the run for a resume ({@link RunStoppedError}: what failed, where,
+   * what the target holds, what to do, the command that continues it). Before that, nothing of the run
+   * exists: the store's own error, as it is (a store that cannot be reached, refused).
+   */
+  private async storeStopped(error: StoreUnavailableError | StoreRefusedError, runId: string, durable: readonly JournalRecord[]): Promise<unknown> {
+    const records = durable.length > 0 ? durable : await this.store.readJournal(runId).catch(() => [] as JournalRecord[]);
+    if (!records.some((r) => r.type === 'run.started')) return error;
+    const acted = actedSteps(records);
+    const resumeCommand = `runbook resume ${runId}${resumeWhere(this.store.location)}`;
+    const what = firstLine(error.message).replace(/ \([^()]*\)$/, '');
+    const advice = error.advice ?? 'check that the store is up and reachable from here';
+    const ended = records.some((r) => r.type === 'run.ended');
+    return new RunStoppedError(
+      `run ${runId} stopped: ${what}; ${targetState(records, acted)}${ended ? '' : '; the run awaits its resume'}`,
+      { runId, store: this.store.location, resumeCommand, targetChanged: acted.length > 0 },
+      { where: this.store.location, hint: `${advice}, then \`${resumeCommand}\` continues the run exactly where it stopped`, cause: error },
     );
   }
 
@@ -529,6 +549,28 @@ async function reloadRunbook(started: RunStartedRecord, kinds: StepKindRegistry,
   }
 }
 
+/** The steps a durable record shows began to act on the target (or to undo): a step acts only from its `acting` (or `compensating`) record on. */
+function actedSteps(records: readonly JournalRecord[]): string[] {
+  return [...new Set(records.filter((r) => r.type === 'step.snapshot' && (r.value === 'acting' || r.value === 'compensating')).map((r) => String(r.stepId)))];
+}
+
+/** What the target holds, as the durable records say, for a run that stopped. */
+function targetState(records: readonly JournalRecord[], acted: readonly string[]): string {
+  const ended = records.find((r) => r.type === 'run.ended');
+  return ended
+    ? `the run had ended ${String(ended.status)} (its journal says so); its reports were not all written`
+    : acted.length > 0
+      ? `the target holds changes of this run (steps ${acted.join(', ')}), each journaled before it was made; nothing after the last durable record was done`
+      : 'nothing was changed on the target';
+}
+
+/** How a command names the store of `location` (` --store <url>` without its password, quoted for a shell when needed; ` --state-dir <dir>`). */
+export function resumeWhere(location: string): string {
+  const url = urlWithoutPassword(location);
+  if (/^postgres(ql)?:/.test(url)) return ` --store ${/^[\w@%+=:,./~-]+$/.test(url) ? url : `"${url}"`}`;
+  return ` --state-dir ${/^[\w@%+=:,./~-]+$/.test(location) ? location : `"${location}"`}`;
+}
+
 /** Whether `file` is `dir` or below it (`/x/state-2` is not below `/x/state`, as a prefix test would say). */
 function inside(dir: string, file: string): boolean {
   const r = relative(resolve(dir), resolve(file));
@@ -564,11 +606,13 @@ export function unreadWarning(runId: string, entry: UnwrittenFile, ended = true)
  */
 export function unsavedWarning(runId: string, entry: UnsavedSummary, ended = true): string {
   const url = urlWithoutPassword(entry.store);
-  const where = /^postgres(ql)?:/.test(url) ? ` --store ${/^[\w@%+=:,./~-]+$/.test(url) ? url : `"${url}"`}` : '';
+  const where = /^postgres(ql)?:/.test(url) ? resumeWhere(entry.store) : '';
   const then = ended
     ? `\`runbook resume ${runId}${where}\` saves it again from the run's journal (it neither connects to nor changes the target)`
     : `\`runbook resume ${runId}${where}\` continues the run and saves it when it ends`;
-  return `the run's summary (and the copies of its files) could not be saved in the store ${url}: the connection was lost (${entry.reason}); the run's journal in the store is intact and its outcome stands. Check that the database is up and reachable from here, then ${then}; \`runbook status ${runId}\` shows the run meanwhile`;
+  const why = entry.advice ? `the store refused it (${entry.reason}: ${entry.message})` : `the connection was lost (${entry.reason})`;
+  const advice = entry.advice ? `${entry.advice[0].toUpperCase()}${entry.advice.slice(1)}` : 'Check that the database is up and reachable from here';
+  return `the run's summary (and the copies of its files) could not be saved in the store ${url}: ${why}; the run's journal in the store is intact and its outcome stands. ${advice}, then ${then}; \`runbook status ${runId}\` shows the run meanwhile`;
 }
 
 /**

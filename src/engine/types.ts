@@ -286,7 +286,7 @@ export interface UnwrittenFile {
 
 /**
  * The run's summary (and the copies of its files), not saved in a shared store whose connection was
- * lost.
+ * lost (or that refused the write).
  *
  * @example
  * ```ts
@@ -301,6 +301,8 @@ export interface UnsavedSummary {
   reason: string;
   /** The error as the store's client said it (its first line). */
   message: string;
+  /** What to do, when the store answered and refused the write (`reason` then starts with its SQLSTATE) rather than lost the connection. */
+  advice?: string;
 }
 
 /** Fields a status never has: reading them gives `undefined`, setting them does not compile. */

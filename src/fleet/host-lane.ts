@@ -4,7 +4,7 @@
  * thread's lane (`threads.ts`) hands them to a worker, which drives them with this same code. The fleet
  * itself — its record, its budget, its events — stays with the one thread that scheduled the host.
  */
-import { DurabilityError, LeaseError, toErrorRecord, type ErrorRecord } from '../errors.js';
+import { DurabilityError, LeaseError, RunStoppedError, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Run, Runner } from '../engine/runner.js';
 import { fingerprint, type LoadedRunbook, type RunbookDefinition } from '../engine/runbook.js';
@@ -145,7 +145,7 @@ export function localLane(deps: HostDeps, record: FleetRecord): HostLane {
       } catch (error) {
         // Another driver has the run (LEASE_HELD), or took it over (FENCED): not this fleet's failure.
         if (error instanceof LeaseError) return { ok: false, error: toErrorRecord(error), resumable: false, elsewhere: true };
-        return { ok: false, error: toErrorRecord(error), resumable: error instanceof DurabilityError && error.resumable };
+        return { ok: false, error: toErrorRecord(error), resumable: (error instanceof DurabilityError && error.resumable) || error instanceof RunStoppedError };
       } finally {
         await executor?.close().catch(() => undefined);
         inFlight -= 1;

@@ -22,7 +22,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import pRetry, { AbortError } from 'p-retry';
 import pg from 'pg';
-import { JournalError, LeaseError, RunStateError, StoreUnavailableError, ValidationError, type ErrorRecord } from '../errors.js';
+import { JournalError, LeaseError, RunStateError, StoreRefusedError, StoreUnavailableError, ValidationError, type ErrorRecord, type StoreRefusedCode } from '../errors.js';
 import { maskPasswordParameters, withoutPassword } from '../util/without-password.js';
 import { GroupCommitJournal, decodeLine } from './file-journal.js';
 import type { JournalRecord, Lease, LeaseOptions, OpenJournalOptions, RunJournal } from '../engine/run-store.js';
@@ -172,6 +172,59 @@ export function connectionLoss(error: unknown): string {
   return `${code || 'no code'}: the connection was lost`;
 }
 
+/** The server's SQLSTATE of an error it answered with (five digits or capitals), else null. */
+export function sqlstateOf(error: unknown): string | null {
+  if (error instanceof StoreRefusedError) return error.sqlstate;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !isConnectionError(error) ? code : null;
+}
+
+/** What the store was doing when it was refused: creating its tables, or a command's statement. */
+type Doing = 'migrate' | 'query';
+
+/**
+ * A statement the server refused, as the operator reads it: what (the server's words and SQLSTATE),
+ * and what to do; `user` is the store's user. Null for an error that is not the server's answer (a
+ * lost connection, a bug of ours).
+ *
+ * @example
+ * ```ts
+ * storeRefusal(Object.assign(new Error('permission denied for schema public'), { code: '42501' }), 'migrate', 'rbe', 'postgres://rbe@db/runs');
+ * // StoreRefusedError STORE_PERMISSION: "… rbe may not create runbook-engine's tables …"
+ * ```
+ */
+export function storeRefusal(error: unknown, doing: Doing, user: string, location: string): StoreRefusedError | null {
+  const sqlstate = sqlstateOf(error);
+  if (!sqlstate || error instanceof StoreRefusedError) return error instanceof StoreRefusedError ? error : null;
+  const said = `${firstLine((error as Error).message)} (SQLSTATE ${sqlstate})`;
+  const refuse = (code: StoreRefusedCode, what: string, advice: string) =>
+    new StoreRefusedError(code, `${what}: ${said}`, { sqlstate, advice }, { where: location, hint: `${advice}; nothing more was changed`, cause: error });
+  if (sqlstate === '42501') {
+    return doing === 'migrate'
+      ? refuse('STORE_PERMISSION', `the PostgreSQL store's tables are not all created yet, and its user ${user} may not create them`, `run a first command (\`runbook status --store …\`) as the database's owner, who creates them, then GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${user} — or GRANT CREATE ON SCHEMA public TO ${user}`)
+      : refuse('STORE_PERMISSION', `the PostgreSQL store refused its user ${user}`, `ask the database's owner to GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${user} (a user that only reads — status, serve — needs SELECT)`);
+  }
+  if (sqlstate === '25006') {
+    return doing === 'migrate'
+      ? refuse('STORE_READ_ONLY', "the PostgreSQL store is read-only (a hot standby, or default_transaction_read_only is on) and runbook-engine's tables are not all created yet", 'point --store at the primary (read-write) server for a first command, which creates them; reading commands (status, serve) work on a standby once they are there')
+      : refuse('STORE_READ_ONLY', 'the PostgreSQL store is read-only (a hot standby, or default_transaction_read_only is on) and this command writes to it', 'point --store at the primary (read-write) server; reading commands (status, serve) work on a standby');
+  }
+  if (sqlstate === '42P07') {
+    return refuse('STORE_SCHEMA', "the database holds a table of runbook-engine's name that runbook-engine did not create (its rbe_schema does not list it)", 'give runbook-engine a database of its own (point --store at it), or rename that table');
+  }
+  if (sqlstate === '42P01' || sqlstate === '42703') {
+    return refuse('STORE_SCHEMA', "the PostgreSQL store's tables are not all there, or not as runbook-engine made them (a table or column is missing)", 'point --store at the database that holds your runs, or at a new one; a table of it was dropped or changed by hand');
+  }
+  if (sqlstate === '53100') return refuse('STORE_FULL', "the PostgreSQL server's disk is full", 'free space on the database server (its data directory and pg_wal)');
+  if (sqlstate === '53200') return refuse('STORE_FULL', 'the PostgreSQL server is out of memory', 'free memory on the database server (or lower its work_mem)');
+  if (sqlstate.startsWith('53')) return refuse('STORE_FULL', 'the PostgreSQL server ran out of a resource', "raise the server's limit its log names, or free what holds it");
+  return refuse('STORE_REFUSED', 'the PostgreSQL store refused a statement', `see the database server's log for SQLSTATE ${sqlstate}`);
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0];
+}
+
 /** `FENCED`: this worker no longer drives the run, and changes nothing more. */
 function lostRun(location: string, runId: string, message: string): LeaseError {
   return new LeaseError('FENCED', message, { where: `${location} run ${runId}`, hint: 'nothing more was changed by this worker; follow the run with `runbook status`' });
@@ -310,15 +363,31 @@ export class PostgresStore implements PublicPostgresStore {
         shouldRetry: () => Date.now() - started < this.reconnectForMs,
       },
     ).catch((error: unknown) => {
-      throw isConnectionError(error) ? this.unavailable(error) : error;
+      throw isConnectionError(error) ? this.unavailable(error) : (storeRefusal(error, 'query', this.user, this.location) ?? error);
     });
+  }
+
+  /** The store's user, for the advice of a refusal: the URL's, else libpq's default ($PGUSER, this account). */
+  get user(): string {
+    let name = '';
+    try {
+      const u = new URL(this.url);
+      name = decodeURIComponent(u.username || u.searchParams.get('user') || '');
+    } catch {
+      // checkStoreUrl refused it already
+    }
+    return name || process.env.PGUSER || process.env.USER || 'the store\'s user';
   }
 
   /** The error of a store that cannot be reached, naming it (without its password). */
   private unavailable(cause: unknown): StoreUnavailableError {
-    return new StoreUnavailableError(`the PostgreSQL store cannot be reached: ${(cause as Error).message}`, { transient: true, reason: connectionLoss(cause) }, {
+    const advice =
+      (cause as { code?: string } | null)?.code === '53300'
+        ? "the server has too many connections: wait for others to end, or raise its max_connections"
+        : 'check that the server is up and reachable from here, and the URL, user and password ($PGPASSWORD) are right';
+    return new StoreUnavailableError(`the PostgreSQL store cannot be reached: ${(cause as Error).message}`, { transient: true, reason: connectionLoss(cause), advice }, {
       where: this.location,
-      hint: 'check that the server is up and the URL, user and password ($PGPASSWORD) are right; nothing more was changed',
+      hint: `${advice}; nothing more was changed`,
       cause,
     });
   }
@@ -342,41 +411,62 @@ export class PostgresStore implements PublicPostgresStore {
       return await fn(client);
     } catch (error) {
       if (isConnectionError(error)) broken ??= error as Error;
-      throw error;
+      throw storeRefusal(error, 'query', this.user, this.location) ?? error;
     } finally {
       client.off('error', onError);
       client.release(broken);
     }
   }
 
-  /** Applies the migrations this database lacks, one transaction each, under an advisory lock. */
+  /**
+   * Applies the migrations this database lacks, one transaction each, under an advisory lock. It reads
+   * first (`to_regclass`, then the highest version applied): a database that has them all is only read
+   * — a user that may only read, a hot standby, a read-only transaction use it as it is. A statement the
+   * server refuses (may not create tables, read-only, a table of our name not ours) is a
+   * {@link StoreRefusedError} that says so.
+   */
   async migrate(): Promise<number> {
     return this.withClient(async (client) => {
-      await client.query('SELECT pg_advisory_lock(hashtext($1))', ['runbook-engine schema']);
       try {
-        await client.query('CREATE TABLE IF NOT EXISTS rbe_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
-        const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM rbe_schema');
-        const have = rows[0].v ?? 0;
-        if (have > MIGRATIONS.length) {
+        const version = async (): Promise<number> => {
+          const { rows: exists } = await client.query<{ t: string | null }>("SELECT to_regclass('rbe_schema')::text AS t");
+          if (!exists[0].t) return 0;
+          const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM rbe_schema');
+          return rows[0].v ?? 0;
+        };
+        const refuseNewer = (have: number) => {
+          if (have <= MIGRATIONS.length) return;
           throw new JournalError('JOURNAL_VERSION', `the store's schema is version ${have}; this runbook-engine knows versions up to ${MIGRATIONS.length}`, {
             where: this.location,
             hint: 'use the runbook-engine version that created it (or a newer one)',
           });
-        }
-        for (let v = have + 1; v <= MIGRATIONS.length; v++) {
-          await client.query('BEGIN');
-          try {
-            await client.query(MIGRATIONS[v - 1]);
-            await client.query('INSERT INTO rbe_schema (version) VALUES ($1)', [v]);
-            await client.query('COMMIT');
-          } catch (error) {
-            await client.query('ROLLBACK').catch(() => undefined);
-            throw error;
+        };
+        const seen = await version();
+        refuseNewer(seen);
+        if (seen === MIGRATIONS.length) return MIGRATIONS.length;
+        await client.query('SELECT pg_advisory_lock(hashtext($1))', ['runbook-engine schema']);
+        try {
+          await client.query('CREATE TABLE IF NOT EXISTS rbe_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+          // Another process may have applied some while this one waited for the lock.
+          const have = await version();
+          refuseNewer(have);
+          for (let v = have + 1; v <= MIGRATIONS.length; v++) {
+            await client.query('BEGIN');
+            try {
+              await client.query(MIGRATIONS[v - 1]);
+              await client.query('INSERT INTO rbe_schema (version) VALUES ($1)', [v]);
+              await client.query('COMMIT');
+            } catch (error) {
+              await client.query('ROLLBACK').catch(() => undefined);
+              throw error;
+            }
           }
+          return MIGRATIONS.length;
+        } finally {
+          await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['runbook-engine schema']).catch(() => undefined);
         }
-        return MIGRATIONS.length;
-      } finally {
-        await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['runbook-engine schema']).catch(() => undefined);
+      } catch (error) {
+        throw storeRefusal(error, 'migrate', this.user, this.location) ?? error;
       }
     });
   }
@@ -666,7 +756,7 @@ class PostgresJournal extends GroupCommitJournal {
       inserted = r.rowCount ?? 0;
     } catch (error) {
       // The answer to an earlier try was lost after it was stored: the same lines are there already.
-      if ((error as { code?: string }).code !== '23505') throw error;
+      if (sqlstateOf(error) !== '23505') throw error;
       const { rows } = await this.db.query<{ seq: number; line: string }>('SELECT seq, line FROM rbe_journal WHERE run_id = $1 AND seq = ANY($2::int[]) ORDER BY seq', [this.runId, seqs]);
       if (rows.length === batch.length && rows.every((row, i) => row.line === lines[i])) return;
       throw lostRun(this.db.location, this.runId, `another driver wrote record ${seqs[0]} of run ${this.runId}: this worker no longer writes it`);

@@ -116,8 +116,8 @@ test('a listening connection the server ends is made again: the run missed meanw
 
 test('on a hot standby, which refuses LISTEN, the console polls and says so', async () => {
   const standby = await server.standby(new URL(store.url).pathname.slice(1));
-  // Opened without its migrations (a standby takes no CREATE TABLE): they are there, replicated.
-  const replica = new PostgresStore(standby.url, { stateDir, reconnectForMs: 2000 });
+  // Opened as the CLI opens a store: its migrations are there, replicated, and only read (a standby takes no CREATE TABLE).
+  const replica = await postgresStore(standby.url, { stateDir, reconnectForMs: 2000 });
   try {
     const onStandby = await startConsole({ store: replica, stateDir, port: 0, pollMs: 3_600_000 });
     try {

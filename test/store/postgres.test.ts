@@ -7,9 +7,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import pg from 'pg';
-import { APPEND_SQL, FLEET_CHANNEL, JOURNAL_CHANNEL, NOTIFY_EVERY_MS, postgresStore, type PostgresStore } from '../../src/store/postgres.js';
+import { APPEND_SQL, FLEET_CHANNEL, JOURNAL_CHANNEL, MIGRATIONS, NOTIFY_EVERY_MS, PostgresStore, postgresStore, storeRefusal } from '../../src/store/postgres.js';
 import type { FleetRecord } from '../../src/fleet/types.js';
-import { ValidationError } from '../../src/errors.js';
+import { StoreRefusedError, ValidationError } from '../../src/errors.js';
 import { tempDir } from '../helpers.js';
 import { startPostgres, type TestPostgres } from '../postgres.js';
 
@@ -149,6 +149,55 @@ test('a run appending fast notifies at most twice per interval, and its last rec
   const runs = l.heard.filter((h) => h === `${JOURNAL_CHANNEL}:fast-run`).length;
   assert.ok(runs <= 2 * Math.ceil(elapsed / NOTIFY_EVERY_MS) + 1, `${runs} notifications for 41 batches in ${elapsed} ms`);
   await lease.release();
+});
+
+test('a migrated store is opened by reading it only: a read-only session opens it and reads its runs, the statements it was sent all SELECTs', async () => {
+  const readOnly = `${url}?options=${encodeURIComponent('-c default_transaction_read_only=on')}`;
+  const reader = new PostgresStore(readOnly, { stateDir: await tempDir('rbe-store-'), reconnectForMs: 0 });
+  try {
+    const sent: string[] = [];
+    reader.pool.on('connect', (c) => {
+      const q = c.query.bind(c) as (...a: unknown[]) => unknown;
+      (c as unknown as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
+        sent.push(typeof a[0] === 'string' ? a[0] : String((a[0] as { text?: string }).text));
+        return q(...a);
+      };
+    });
+    assert.is(await reader.migrate(), MIGRATIONS.length);
+    assert.ok(Array.isArray(await reader.listRuns()));
+    assert.ok(sent.length > 0 && sent.every((q) => /^\s*SELECT/i.test(q)), sent.join('\n'));
+    // A write is refused as what it is: read-only, with what to do.
+    const error = await reader.lease('read-only-run').catch((e: unknown) => e);
+    assert.instance(error, StoreRefusedError);
+    assert.is((error as StoreRefusedError).code, 'STORE_READ_ONLY');
+    assert.is((error as StoreRefusedError).sqlstate, '25006');
+    assert.match((error as Error).message, /point --store at the primary/);
+  } finally {
+    await reader.close();
+  }
+});
+
+test("the server's refusals by SQLSTATE: each its code and advice, the store's URL without its password, anything else left as it is", () => {
+  const said = (code: string, message: string) => Object.assign(new Error(message), { code, severity: 'ERROR' });
+  const where = 'postgres://rbe:***@db:5432/runs';
+  const cases: [string, string, string, RegExp][] = [
+    ['53100', 'could not extend file "base/16384/16385": No space left on device', 'STORE_FULL', /the PostgreSQL server's disk is full: could not extend file .* \(SQLSTATE 53100\) \(postgres:\/\/rbe:\*\*\*@db:5432\/runs\)\n  → free space on the database server/],
+    ['53200', 'out of memory', 'STORE_FULL', /out of memory .*\n  → free memory on the database server/],
+    ['42501', 'permission denied for table rbe_journal', 'STORE_PERMISSION', /refused its user rbe: permission denied for table rbe_journal \(SQLSTATE 42501\)/],
+    ['25006', 'cannot execute INSERT in a read-only transaction', 'STORE_READ_ONLY', /read-only .*→ point --store at the primary/s],
+    ['42P07', 'relation "rbe_runs" already exists', 'STORE_SCHEMA', /did not create/],
+    ['42P01', 'relation "rbe_files" does not exist', 'STORE_SCHEMA', /not all there/],
+    ['22P02', 'invalid input syntax for type integer', 'STORE_REFUSED', /refused a statement: invalid input syntax .* \(SQLSTATE 22P02\).*→ see the database server's log for SQLSTATE 22P02/s],
+  ];
+  for (const [code, message, expected, shown] of cases) {
+    const e = storeRefusal(said(code, message), 'query', 'rbe', where);
+    assert.instance(e, StoreRefusedError, code);
+    assert.is(e!.code, expected, code);
+    assert.match(e!.message, shown, e!.message);
+  }
+  // A lost connection (retried, then unavailable) and a bug are not refusals.
+  assert.is(storeRefusal(said('57P01', 'terminating connection due to administrator command'), 'query', 'rbe', where), null);
+  assert.is(storeRefusal(new TypeError('x is not a function'), 'query', 'rbe', where), null);
 });
 
 test.run();
