@@ -102,7 +102,7 @@ export function renderSummary(result: RunResult, reportPath: string): string {
     }
   }
   if (result.backups.length > 0) {
-    lines.push(`  registry backups (.reg, also on the target):`);
+    lines.push(`  registry backups (.reg, also on the target)${result.filesAt ? `, with the run's files in ${result.filesAt}` : ''}:`);
     for (const b of result.backups) lines.push(`    ${b}`);
   }
   if (result.remaining && result.remaining.length > 0) {

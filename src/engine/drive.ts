@@ -7,12 +7,10 @@
  * a failed step that goes through the saga, never a stuck run; an interruption stops at a safe point
  * and leaves the run awaiting a resume.
  */
-import { join } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
-import { DurabilityError, RunStateError, StateError, StepError, diskErrorOf, toErrorRecord, type ErrorRecord } from '../errors.js';
+import { DurabilityError, LeaseError, RunStateError, StateError, StepError, StoreUnavailableError, diskErrorOf, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { writeFileAtomic } from '../util/write-atomic.js';
 import type { RunEmitter, SettledBeforeStep } from './events.js';
 import { transformedWriter, type JournalWriter } from './run-store.js';
 import type { StepKindRegistry } from './kinds.js';
@@ -30,7 +28,6 @@ import { SuspendSignal, takeCounters, type RuntimeServices } from './step-runtim
 import { isRolledBack } from './outcome.js';
 import { isDoneStatus, statusAllows, type AwaitingReason, type Change, type Json, type RunResult, type RunStatus, type StepStatus } from './types.js';
 import { remainingOf } from './undo-set.js';
-import { makeSubfolder } from '../util/make-folder.js';
 import { regFileTexts } from '../windows/reg-file.js';
 
 /** How many drives may start from the same position before the run needs an operator. */
@@ -40,7 +37,11 @@ export const MAX_RESUMES_WITHOUT_PROGRESS = 3;
 const EXPECTED_WAITS: ReadonlySet<AwaitingReason> = new Set(['restart-window', 'interrupted']);
 
 export interface DriveOptions {
-  runDir: string;
+  /**
+   * Keeps one of the run's files (a backup) where the run lives, durably, before the change it guards:
+   * the store's `RunStore.saveFile` for this drive's lease. `name` is relative to the run's files.
+   */
+  saveFile: (name: string, content: Buffer) => Promise<void>;
   stateDir: string;
   /** The run's journal; the driver writes it through a typed, masking writer. */
   journal: JournalWriter;
@@ -242,7 +243,7 @@ function stepScope(run: OpenRun, options: DriveOptions): StepScope {
     resumeCommand: options.resumeCommand,
     signal: options.signal,
     memos: state.memos,
-    saveFile: backupSaver(run, options.runDir),
+    saveFile: backupSaver(run, options.saveFile),
     holdsSecret: (text) => run.masker.text(text) !== text,
     counters: new Map(),
     fence: options.fence,
@@ -262,41 +263,49 @@ function firstToRun(state: RunState): number {
 }
 
 /**
- * Keeps a file in the run's `backups` folder, as it is, journaled once by its path. A name or a content
- * that holds a secret's value is refused, nothing written: masked, the file would not be a copy of what
- * it keeps (a .reg file would import `***`); in clear, the secret would be on this disk (and a name in
- * the console's links and in `status --reports`). A step checks before its first change; this is the last guard.
+ * Keeps a file in the run's `backups` folder — through the store, which holds it durably where any
+ * later driver of the run finds it (a shared store: in the store, not on this machine's disk alone) —
+ * before the change it guards, then journals it once by its name among the run's files
+ * (`backups/<file>`), never by a path of the machine that made it. A name or a content that holds a
+ * secret's value is refused, nothing written: masked, the file would not be a copy of what it keeps (a
+ * .reg file would import `***`); in clear, the secret would be in the store (and a name in the
+ * console's links and in `status --reports`). A step checks before its first change; this is the last
+ * guard.
  */
-function backupSaver(run: OpenRun, runDir: string): (name: string, content: string) => Promise<string> {
+function backupSaver(run: OpenRun, save: DriveOptions['saveFile']): (file: string, content: string) => Promise<string> {
   const saved = new Set(run.state.backups);
-  return async (name, content) => {
-    const dir = join(runDir, 'backups');
-    const file = join(dir, name);
-    const shown = run.masker.text(name);
+  return async (file, content) => {
+    const name = `backups/${file}`;
+    const shown = run.masker.text(file);
     // A .reg file's hex values are read as the text they hold too (see regFileTexts); other files have none.
-    const where = shown !== name ? 'its name' : regFileTexts(content).some((t) => run.masker.text(t) !== t) ? 'its content' : null;
+    const where = shown !== file ? 'its name' : regFileTexts(content).some((t) => run.masker.text(t) !== t) ? 'its content' : null;
     if (where) {
       throw new StepError('SECRET_IN_FILE', `the file ${shown} for the run's backups folder holds the value of a secret parameter in ${where}; it can be kept neither in clear nor masked`, {
         hint: 'nothing was written to the state directory; choose a secret value that does not occur in what the step backs up',
       });
     }
+    // The target names the file: one that is no plain file name is kept under no name.
+    if (!/^[^\\/:\x00-\x1f\x7f]+$/.test(file) || file === '.' || file === '..') {
+      throw new StepError('BACKUP_MISSING', `the target named a backup ${JSON.stringify(file)}, which is no plain file name; it was not kept`, {
+        hint: 'nothing was written to the state directory; check the backup step\'s targetDir',
+      });
+    }
     try {
-      await makeSubfolder(dir);
-      await writeFileAtomic(file, content);
+      await save(name, Buffer.from(content, 'utf8'));
     } catch (cause) {
-      const errno = diskErrorOf(cause);
-      if (!errno) throw cause;
       // A backup guards the change after it: the run stops here, before that change, and no later
-      // record may say that it went on (the step's failure must not start a rollback either).
-      const error = new DurabilityError(`a backup could not be kept (${errno})`, { file, errno }, { cause });
-      run.journal.fail?.(error);
+      // record may say that it went on (the step's failure must not start a rollback either) — when the
+      // disk refused it, the shared store could not be reached, or another driver took the run over.
+      const errno = diskErrorOf(cause);
+      const error = errno ? new DurabilityError(`a backup could not be kept (${errno})`, { file: (cause as NodeJS.ErrnoException).path ?? name, errno }, { cause }) : cause;
+      if (errno || cause instanceof StoreUnavailableError || cause instanceof LeaseError) run.journal.fail?.(error);
       throw error;
     }
-    if (!saved.has(file)) {
-      saved.add(file);
-      await run.journal.append({ type: 'file.saved', path: file });
+    if (!saved.has(name)) {
+      saved.add(name);
+      await run.journal.append({ type: 'file.saved', name });
     }
-    return file;
+    return name;
   };
 }
 

@@ -92,7 +92,11 @@ export function settledFromSnapshot(status: StepStatus, snapshot: JournaledStep 
   return { changes: plan?.changes ?? [], output };
 }
 
-export type FileSaved = { type: 'file.saved'; path: string };
+/**
+ * A backup kept with the run's files: `name` among them (`backups/<file>`), wherever the store keeps
+ * them. A journal written before names were kept has `path`, the file on the machine that made it.
+ */
+export type FileSaved = { type: 'file.saved'; name: string } | { type: 'file.saved'; path: string };
 export type SagaStarted = { type: 'saga.started'; failedIndex: number; reason: 'failure' | 'cancel' | 'operator'; force?: boolean; error?: ErrorRecord };
 export type StepCompensated = {
   type: 'step.compensated';

@@ -42,6 +42,7 @@ export interface RunState {
   suspended: { reason: string; awaiting: AwaitingReason; remaining?: Change[] } | null;
   /** Each drive: where it started, and why it stopped when it stopped to wait. */
   segments: { position: string; resume: boolean; awaiting?: AwaitingReason }[];
+  /** The backups kept with the run's files, by their names among them (`backups/<file>`). */
   backups: string[];
   firstAt: string;
   lastAt: string;
@@ -160,9 +161,11 @@ export function replay(records: readonly JournalRecord[], runbookOf: (recorded: 
         state.saga = { failedIndex: r.failedIndex, reason: r.reason, force: Boolean(r.force), error: state.saga?.error ?? r.error, seq: r.seq };
         state.ended = null;
         break;
-      case 'file.saved':
-        state.backups.push(r.path);
+      case 'file.saved': {
+        const name = backupName(r);
+        if (!state.backups.includes(name)) state.backups.push(name);
         break;
+      }
       case 'run.suspended': {
         const awaiting: AwaitingReason = r.awaiting ?? 'target-restart';
         state.suspended = { reason: r.reason, awaiting, ...(r.remaining ? { remaining: r.remaining } : {}) };
@@ -197,6 +200,15 @@ function addCounters(step: StepState, r: StepCounters): void {
   step.roundTrips += r.roundTrips;
   step.pollRoundTrips += r.pollRoundTrips;
   step.retries += r.retries;
+}
+
+/**
+ * A backup's name among the run's files: as journaled, or — a record written before names were kept —
+ * from the path of the machine that made it (its last part, in the run's `backups` folder).
+ */
+function backupName(r: { name?: unknown; path?: unknown }): string {
+  if (typeof r.name === 'string') return r.name;
+  return `backups/${String(r.path).split(/[\\/]/).pop()}`;
 }
 
 /** The result of a run as its journal tells it. */

@@ -107,7 +107,10 @@ export function renderReportMarkdown(result: RunResult): string {
     );
   }
   if (result.backups.length > 0) {
-    lines.push('', '## Backups', '', ...result.backups.map((b) => `- \`${b}\``));
+    // By their names among the run's files, and where those are kept: not a path of the machine that
+    // made them (a run taken over by another worker would point at the first one's disk).
+    const where = result.filesAt ? `Kept with the run's files, in ${result.filesAt} (and on the target):` : "Kept with the run's files (and on the target):";
+    lines.push('', '## Backups', '', where, '', ...result.backups.map((b) => `- \`${b}\``));
   }
   lines.push(...handshakeTable(result));
   lines.push('', '## Steps', '');

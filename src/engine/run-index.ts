@@ -13,11 +13,12 @@ import { isDoneStatus, type RunResult } from './types.js';
 export type { RunSummary } from './run-store.js';
 
 /** What reading a run needs of a store (any store: see `RunStore`). */
-export type JournalSource = { readonly location: string; readJournal(runId: string): Promise<JournalRecord[]> };
+export type JournalSource = { readonly location: string; readJournal(runId: string): Promise<JournalRecord[]>; filesAt?(runId: string): string };
 
-/** What the journal of a run says now. */
+/** What the journal of a run says now, and where its files are kept (when the store says). */
 export async function runResult(store: JournalSource, runId: string): Promise<RunResult> {
-  return resultOf(replay(await store.readJournal(runId)), store.location);
+  const result = resultOf(replay(await store.readJournal(runId)), store.location);
+  return store.filesAt ? { ...result, filesAt: store.filesAt(runId) } : result;
 }
 
 /** The recorded start of a run (its runbook, target, parameters), checked against its fingerprint. */

@@ -202,10 +202,24 @@ export interface RunStore {
    */
   readonly localDir: string;
   /**
-   * A folder on this machine for a run's files while it is driven (backups, reports, undo files). A
-   * shared store also keeps a copy of each when the drive ends (see {@link RunStore.saveRun}).
+   * A folder on this machine for a run's files while it is driven (reports, undo files). A shared store
+   * also keeps a copy of each when the drive ends (see {@link RunStore.saveRun}); a backup is kept by
+   * {@link RunStore.saveFile} when it is made.
    */
   runDir(runId: string): string;
+  /**
+   * Keeps one of the run's files for the holder of `lease` — a backup, before the change it guards —
+   * durably, and where any later driver of the run finds it: in the run's folder (a file store: written
+   * whole and flushed), or in the store itself (a shared store: its table of the run's files), not on
+   * this machine's disk alone. `name` is the file's name among the run's files (`backups/<file>`). Refused
+   * (`FENCED`) once another driver has taken the run over: a driver that lost the run stores nothing more.
+   */
+  saveFile(runId: string, lease: Lease, name: string, content: Buffer): Promise<void>;
+  /**
+   * Where the run's files (reports, undo files, backups) are kept, for people: the run's folder in the
+   * state directory, or the shared store and the command that writes them out.
+   */
+  filesAt(runId: string): string;
   /** Takes the run's lease (one driver at a time, fenced): `LEASE_HELD` when another driver holds it. */
   lease(runId: string, options?: LeaseOptions): Promise<Lease>;
   /**
@@ -215,7 +229,11 @@ export interface RunStore {
   openJournal(runId: string, lease: Lease, options?: OpenJournalOptions): Promise<RunJournal>;
   /** Every durable record of a run, verified; `JOURNAL_MISSING` when there is no such run. */
   readJournal(runId: string): Promise<JournalRecord[]>;
-  /** Records how a drive ended: the run's summary (for listings), and the files in its {@link RunStore.runDir}. */
+  /**
+   * Records how a drive ended: the run's summary (for listings), and the files in its
+   * {@link RunStore.runDir} — added to those the store keeps (a file kept by {@link RunStore.saveFile},
+   * or by an earlier driver on another machine, stays when this machine's folder does not hold it).
+   */
   saveRun(runId: string, summary: RunSummary): Promise<void>;
   /** Every run, oldest first; a run that cannot be read is listed as `damaged`. */
   listRuns(): Promise<RunSummary[]>;

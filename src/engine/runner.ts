@@ -346,7 +346,8 @@ export class Runner<S extends RunStore = RunStore> {
         return null;
       }
     };
-    let reported = withUndoFiles(result, await attempt('undo.reg', () => writeUndoFiles(result, records, this.options.kinds, runDir, secrets)));
+    // Where the run's files are kept (a shared store's backups are not on this machine's disk).
+    let reported = withUndoFiles({ ...result, filesAt: this.store.filesAt(runId) }, await attempt('undo.reg', () => writeUndoFiles(result, records, this.options.kinds, runDir, secrets)));
     const withUnwritten = (): RunResult => (unwritten.length > 0 ? { ...reported, unwritten: [...unwritten] } : reported);
     // The report says which files are missing (an undo file the disk refused).
     reported = withUnwritten();
@@ -446,8 +447,10 @@ export class Runner<S extends RunStore = RunStore> {
         // something was appended since.
         journal = await this.store.openJournal(runId, lease, { sync: checkMode ? 'on-close' : 'before-writes', records });
         if (init) await init(journal);
+        const held = lease;
         const result = await drive({
-          runDir,
+          // A backup is kept by the store for this lease when it is made (a shared store: in the store).
+          saveFile: (name, content) => this.store.saveFile(runId, held, name, content),
           // Where the run is found again: the state directory, or the shared store's URL.
           stateDir: this.store.location,
           journal,

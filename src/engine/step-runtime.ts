@@ -119,9 +119,11 @@ export interface StepRuntime {
   /** Registry values later steps of the run may write. */
   plannedWrites(): Promise<DeclaredWrite[]>;
   /**
-   * Keeps a file in the run's state directory; returns its path. Refused (`SECRET_IN_FILE`) when its
-   * name or its content holds a secret's value: a file kept for people must be faithful, and kept in
-   * clear it would put the secret on the controller's disk.
+   * Keeps a file in the run's `backups` folder, durably and where the run lives (a shared store: in the
+   * store, found by any worker that takes the run over), before the step's next change; returns its
+   * name among the run's files (`backups/<name>`). Refused (`SECRET_IN_FILE`) when its name or its
+   * content holds a secret's value: a file kept for people must be faithful, and kept in clear it would
+   * put the secret in the store.
    */
   saveFile(name: string, content: string): Promise<string>;
   /**

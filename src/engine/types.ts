@@ -239,7 +239,16 @@ interface RunResultCommon {
   startedAt: string;
   endedAt: string;
   stateDir: string;
+  /**
+   * The .reg backups the run made, by their names among its files (`backups/<file>`): `filesAt` says
+   * where those are kept; `runbook status <run-id> --reports <dir>` writes them out from any store.
+   */
   backups: string[];
+  /**
+   * Where the run's files (reports, undo files, backups) are kept, for people: its folder in the state
+   * directory, or the shared store. Set by the drive that wrote them, and by `status`.
+   */
+  filesAt?: string;
   /**
    * What this drive could not write when it ended (a full disk, a shared store out of reach): its
    * report, undo files or summary. The run's outcome is in its journal; `runbook resume <id>` of the

@@ -32,6 +32,7 @@ type Observed = { writes: DeclaredWrite[]; observed: ObservedValue[]; architectu
 type Export = { key: string; view: RegistryView; file: string };
 
 /** One exported key: its file on the target and its copy in the run's state directory. */
+/** An exported key: its file on the target, and `local`, the copy's name among the run's files (`backups/<file>`). */
 type ExportedFile = { target: string; local: string; key: string; view: string };
 
 /** The views a key is exported in: a 32-bit OS has one. */
@@ -170,5 +171,5 @@ export const backupStep = defineStepKind({
       output: { files, captured },
     };
   },
-  compensate: async () => ({ detail: 'backups are kept on the target and in the state directory', changes: [] }),
+  compensate: async () => ({ detail: 'backups are kept on the target and with the run\'s files', changes: [] }),
 });

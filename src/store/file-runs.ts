@@ -6,7 +6,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { writeFileAtomicUnsyncedAsync } from '../util/write-atomic.js';
-import { JournalError } from '../errors.js';
+import { InternalError, JournalError } from '../errors.js';
 import { readJournalFile } from './file-journal.js';
 import { replay, resultOf } from '../engine/replay.js';
 import { damagedSummary, summaryOf, type RunSummary } from '../engine/run-index.js';
@@ -15,6 +15,19 @@ import { damagedSummary, summaryOf, type RunSummary } from '../engine/run-index.
 export function runDirOf(stateDir: string, runId: string): string {
   if (!/^[A-Za-z0-9._-]+$/.test(runId)) throw new JournalError('JOURNAL_MISSING', `"${runId}" is not a run id`);
   return join(stateDir, 'runs', runId);
+}
+
+/**
+ * A name under which a run's file is kept by `saveFile` (`backups/<file>`), checked: in a subfolder of
+ * the run's (so never its journal, lease or summary), each part a plain name — no `.` or `..`, no
+ * separator of either system, no `:` (a drive, a Windows stream), no control character. Anything else is a bug of its caller.
+ */
+export function checkRunFileName(name: string): string {
+  const parts = name.split('/');
+  if (parts.length < 2 || parts.some((p) => p === '' || p === '.' || p === '..' || /[\\:\x00-\x1f\x7f]/.test(p))) {
+    throw new InternalError(`"${name}" cannot name a run's file: expected <folder>/<file>, each a plain name`);
+  }
+  return name;
 }
 
 /** `summary.json` beside a journal: the summary as of a journal of `journalBytes` bytes. */

@@ -4,12 +4,12 @@
  * leaves for people; a fleet is `fleets/<id>/fleet.json` and its reports.
  */
 import { appendFile, readFile, readdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { JournalError, RunStateError } from '../errors.js';
 import { Journal, readJournalFile, type JournalReading } from './file-journal.js';
 import type { JournalRecord } from '../engine/run-store.js';
 import { acquireLease } from './file-lease.js';
-import { listRuns, refuseCutJournal, refuseEmptyJournal, runDirOf, writeRunSummary } from './file-runs.js';
+import { checkRunFileName, listRuns, refuseCutJournal, refuseEmptyJournal, runDirOf, writeRunSummary } from './file-runs.js';
 import { fleetDirOf, isFleet } from './fleet-dir.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import type { FleetRecord, UnreachableHost } from '../fleet/types.js';
@@ -75,6 +75,15 @@ export function fileStore(stateDir: string): Store {
       readings.set(reading.records, reading);
       return reading.records;
     },
+    // Beside the run's journal, written whole and flushed before the change it guards; a driver that
+    // lost the run's lease writes nothing.
+    async saveFile(runId, lease, name, content) {
+      const file = join(runDirOf(root, runId), ...checkRunFileName(name).split('/'));
+      await lease.check();
+      await makeSubfolder(dirname(file));
+      await writeFileAtomic(file, content);
+    },
+    filesAt: (runId) => runDirOf(root, runId),
     async saveRun(runId, summary) {
       // The files are where the run wrote them, in its folder.
       await writeRunSummary(runDirOf(root, runId), summary);

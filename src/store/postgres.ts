@@ -27,7 +27,7 @@ import { maskPasswordParameters, withoutPassword } from '../util/without-passwor
 import { GroupCommitJournal, decodeLine } from './file-journal.js';
 import type { JournalRecord, Lease, LeaseOptions, OpenJournalOptions, RunJournal } from '../engine/run-store.js';
 import { processAlive } from './file-lease.js';
-import { runDirOf } from './file-runs.js';
+import { checkRunFileName, runDirOf } from './file-runs.js';
 import { damagedSummary, summaryOf, type RunSummary } from '../engine/run-index.js';
 import { replay, resultOf } from '../engine/replay.js';
 import { fleetDirOf } from './fleet-dir.js';
@@ -586,8 +586,29 @@ export class PostgresStore implements PublicPostgresStore {
     });
   }
 
+  /**
+   * A backup in the run's files table when it is made, in one statement that stores nothing unless
+   * `lease` still holds the run (as a journal batch): the worker that takes the run over finds it there
+   * whatever became of this machine's disk. Retried on a lost connection like every statement: an upsert
+   * of the same bytes.
+   */
+  async saveFile(runId: string, lease: Lease, name: string, content: Buffer): Promise<void> {
+    const r = await this.query(
+      `INSERT INTO rbe_files (run_id, name, content)
+       SELECT $1, $3, $4 WHERE EXISTS (SELECT 1 FROM rbe_leases WHERE run_id = $1 AND generation = $2 AND NOT released)
+       ON CONFLICT (run_id, name) DO UPDATE SET content = EXCLUDED.content`,
+      [runId, lease.generation, checkRunFileName(name), content],
+    );
+    if (r.rowCount === 0) throw lostRun(this.location, runId, `this worker lost the lease of run ${runId} (generation ${lease.generation}): the file ${name} was not kept`);
+  }
+
+  filesAt(runId: string): string {
+    return `the store ${this.location} (\`runbook status ${runId} --reports <dir>\` writes them out)`;
+  }
+
   async saveRun(runId: string, summary: RunSummary): Promise<void> {
-    // The files of the run, as this machine wrote them: kept where every worker finds them.
+    // The files of the run, as this machine wrote them: kept where every worker finds them, beside those
+    // kept when they were made (backups) and those an earlier worker left — none is deleted.
     const files = await filesUnder(this.runDir(runId));
     await this.query('UPDATE rbe_runs SET summary = $2, summary_seq = (SELECT max(seq) FROM rbe_journal WHERE run_id = $1) WHERE run_id = $1', [runId, JSON.stringify(summary)]);
     const names = Object.keys(files);

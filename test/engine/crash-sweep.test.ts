@@ -26,9 +26,10 @@ interface Outcome {
   crashed: boolean;
 }
 
-async function outcome(hostFile: string, result: RunResult, crashed: boolean): Promise<Outcome> {
+async function outcome(hostFile: string, result: RunResult, crashed: boolean, runDir: string): Promise<Outcome> {
   const host = await hostOf(hostFile);
-  for (const b of result.backups) assert.ok(existsSync(b), `backup ${b} present`);
+  // Each by its name among the run's files, in the run's folder.
+  for (const b of result.backups) assert.ok(existsSync(join(runDir, b)), `backup ${b} present`);
   return {
     status: result.status,
     registry: JSON.stringify(host.registry),
@@ -101,7 +102,7 @@ async function sweepPoint(preset: string, k: number | undefined, tweak?: (host: 
     await executor.close();
   }
   assert.ok(result, `crash point ${k}: the run produced a result`);
-  return { outcome: await outcome(hostFile, result!, crashed), records: (await lines()) - before, original };
+  return { outcome: await outcome(hostFile, result!, crashed, join(stateDir, 'runs', runId)), records: (await lines()) - before, original };
 }
 
 async function pool<T>(items: number[], width: number, fn: (k: number) => Promise<T>): Promise<T[]> {

@@ -19,6 +19,19 @@ test('a succeeded run: report.json is the result, report.md shows every step wit
   assert.not.match(md, /Still changed on the target/);
 });
 
+test('backups are named among the run\'s files, with where those are kept; a journal from before names were kept reads the same', async () => {
+  const { result, runner } = await runToEnd(await makeHost('server-2016'));
+  const dir = runner.runDir(result.runId);
+  assert.is(result.backups.length, 3);
+  for (const b of result.backups) assert.match(b, /^backups\/[^/\\]+\.reg$/);
+  const md = await readFile(join(dir, 'report.md'), 'utf8');
+  assert.ok(md.includes(`## Backups\n\nKept with the run's files, in ${dir} (and on the target):\n\n${result.backups.map((b) => `- \`${b}\``).join('\n')}`), md);
+  // An older journal recorded each backup by its path on the machine that made it.
+  const { replay, resultOf } = await import('../../src/engine/replay.js');
+  const records = (await runner.store.readJournal(result.runId)).map((r) => (r.type === 'file.saved' ? { ...r, name: undefined, path: join('/elsewhere', 'runs', result.runId, String(r.name)) } : r));
+  assert.equal(resultOf(replay(records), result.stateDir).backups, result.backups);
+});
+
 test('a rolled-back run: each compensation in the report; a run that left changes lists them and the undo files', async () => {
   const { result } = await runToEnd(await makeHost('server-2016', restartRefused));
   assert.is(result.status, 'rolled-back');

@@ -50,8 +50,9 @@ test('the result, built in memory, survives a JSON round trip and equals the run
   const { records } = await readJournal(`${runner.runDir(result.runId)}/journal.jsonl`);
   assert.ok(records.length > 40);
   const { replay, resultOf } = await import('../../src/engine/replay.js');
-  // undoFiles is what the runner wrote beside the journal, not part of it.
-  const { undoFiles: _files, ...told } = result;
+  // undoFiles is what the runner wrote beside the journal, filesAt where the store keeps the run's files: not part of it.
+  assert.is(result.filesAt, runner.runDir(result.runId));
+  const { undoFiles: _files, filesAt: _at, ...told } = result;
   assert.equal(resultOf(replay(records), result.stateDir), told, 'the journal on disk tells the same run');
 });
 

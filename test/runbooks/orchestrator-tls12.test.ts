@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createSimulatedExecutor, loadRunbook, writeHost, type RunResult } from '../../src/index.js';
 import { PROCEDURE_ORDER, PROCEDURE_PAGES } from '../../src/windows/facts/procedure.js';
 import { FAST, hostOf, kinds, makeHost, newRunner, registryText, restartRefused, runToEnd, tempDir } from '../helpers.js';
@@ -26,7 +27,7 @@ function step(result: RunResult, id: string) {
 
 test('fresh Server 2016 x64: succeeds with one restart in at most 8 round trips', async () => {
   const file = await makeHost('server-2016');
-  const { result } = await runToEnd(file);
+  const { result, runner } = await runToEnd(file);
   assert.is(result.status, 'succeeded', JSON.stringify(result.error));
   const host = await hostOf(file);
   assert.is(host.restarts, 1);
@@ -37,7 +38,9 @@ test('fresh Server 2016 x64: succeeds with one restart in at most 8 round trips'
   assert.equal(host.registry[WOW4].SystemDefaultTlsVersions, dword(1));
   assert.is(host.inEffect['TLS 1.1'].Client, false, 'protocols in effect changed at the boot');
   assert.is(result.backups.length, 3);
-  for (const b of result.backups) assert.match(await readFile(b, 'utf8'), /^Windows Registry Editor Version 5\.00/);
+  // Named among the run's files (backups/<file>), in its folder of the state directory.
+  assert.is(result.filesAt, runner.runDir(result.runId));
+  for (const b of result.backups) assert.match(await readFile(join(runner.runDir(result.runId), b), 'utf8'), /^Windows Registry Editor Version 5\.00/);
   assert.is(Object.keys(host.files).length, 3, 'the .reg files are on the target too');
 });
 
