@@ -130,9 +130,37 @@ function machineOf(target: string, folder: string): string {
   return target.trim().toLowerCase();
 }
 
+/** The keys each level of an inventory takes, named when an unknown one is found. */
+const KEYS: Record<string, string> = {
+  document: 'defaults, hosts, waves',
+  defaults: 'params',
+  host: 'name, target, groups, params',
+  wave: 'name, groups',
+};
+
+/** What a field holds, said after a schema error of that field: what to write instead. */
+const FIELD_HINTS: Record<string, string> = {
+  hosts: 'a list of hosts, each { name, target, groups, params }',
+  waves: 'a list of waves in order, each { name, groups: [group, …] }; leave it out for one wave of every host',
+  defaults: '{ params: { name: value, … } }',
+  name: 'letters, digits, dots, dashes and underscores, e.g. orch01',
+  target: TARGET_FORMS_TEXT,
+  groups: 'a list of group names, e.g. [canary, web]',
+  params: 'a mapping of runbook parameters, e.g. { mode: tls12-only }',
+};
+
+/** The name `--limit` and waves give every host: no host or group may have it. */
+export const ALL = 'all';
+
+type Raw = Record<string, unknown>;
+const objectsOf = (value: unknown): Raw[] => (Array.isArray(value) ? value.map((x) => (x && typeof x === 'object' && !Array.isArray(x) ? (x as Raw) : {})) : []);
+const stringsOf = (value: unknown): string[] => (Array.isArray(value) ? value.filter((x): x is string => typeof x === 'string') : []);
+
 /**
- * Checks an inventory document; errors name the file, the host (by name where it has one) and the
- * field, and every error of the document is reported at once.
+ * Checks an inventory document; errors name the file, the host or wave (by name where it has one) and
+ * the field — `hosts[1] (web02).target`, `waves[0] (canary).groups` — say what to write instead where
+ * it helps, and every error of the document is reported at once: the names, targets and waves are
+ * checked on the document as written, whatever its schema errors.
  *
  * @example
  * ```ts
@@ -145,15 +173,33 @@ function machineOf(target: string, folder: string): string {
  */
 export function checkInventory(doc: unknown, file: string): Inventory {
   const parsed = inventorySchema.safeParse(doc);
-  const raw = (doc as { hosts?: unknown } | null)?.hosts;
-  const hostsRaw: { name?: unknown; target?: unknown }[] = Array.isArray(raw) ? raw.map((h) => (h && typeof h === 'object' ? h : {})) : [];
-  const label = (i: number) => `hosts[${i}]${typeof hostsRaw[i]?.name === 'string' ? ` (${hostsRaw[i].name as string})` : ''}`;
+  const top: Raw = doc && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Raw) : {};
+  const hostsRaw = objectsOf(top.hosts);
+  const wavesRaw = objectsOf(top.waves);
+  const named = (list: Raw[], what: string) => (i: number) => `${what}[${i}]${typeof list[i]?.name === 'string' ? ` (${list[i].name as string})` : ''}`;
+  const label = named(hostsRaw, 'hosts');
+  const waveLabel = named(wavesRaw, 'waves');
+  /** A schema issue's path as the other errors write it: `hosts[0] (a).groups[1]`, `defaults.params.x`. */
+  const pathText = (path: readonly PropertyKey[]): string => {
+    let text = '';
+    path.forEach((key, i) => {
+      if (typeof key === 'number') text += i === 1 && path[0] === 'hosts' ? label(key).slice('hosts'.length) : i === 1 && path[0] === 'waves' ? waveLabel(key).slice('waves'.length) : `[${key}]`;
+      else text += `${text ? '.' : ''}${String(key)}`;
+    });
+    return text || '(document)';
+  };
+  const levelOf = (path: readonly PropertyKey[]): string => (path.length === 0 ? 'document' : path[0] === 'defaults' && path.length === 1 ? 'defaults' : path.length === 2 && path[0] === 'hosts' ? 'host' : path.length === 2 && path[0] === 'waves' ? 'wave' : '');
   const issues: string[] = parsed.success
     ? []
     : parsed.error.issues.map((issue) => {
-        const [top, index, ...rest] = issue.path;
-        const where = top === 'hosts' && typeof index === 'number' ? `${label(index)}${rest.length ? `.${rest.join('.')}` : ''}` : issue.path.join('.') || '(document)';
-        return `${where}: ${issue.message}`;
+        const where = pathText(issue.path);
+        const value = issue.path.reduce<unknown>((at, key) => (at && typeof at === 'object' ? (at as Raw)[key as string] : undefined), doc);
+        const field = [...issue.path].reverse().find((k): k is string => typeof k === 'string' && k in FIELD_HINTS);
+        if (issue.code === 'unrecognized_keys') return `${where}: ${issue.message}${KEYS[levelOf(issue.path)] ? `; known here: ${KEYS[levelOf(issue.path)]}` : ''}`;
+        if (issue.code === 'invalid_format') return `${where}: "${String(value)}" is not a name: use ${issue.message}`;
+        if (field === 'params' && issue.path.at(-1) !== 'params') return `${where}: ${issue.message}; a parameter's value is a string, a number or true/false`;
+        const message = issue.code === 'invalid_type' && value === undefined ? 'missing' : issue.message;
+        return `${where}: ${message}${field && ['invalid_type', 'too_small'].includes(issue.code) ? `; ${field}: ${FIELD_HINTS[field]}` : ''}`;
       });
   const folder = dirname(resolve(file));
   // Names and targets, checked whatever else is wrong, so that one reading shows every error.
@@ -162,6 +208,7 @@ export function checkInventory(doc: unknown, file: string): Inventory {
   hostsRaw.forEach((h, i) => {
     if (typeof h.name === 'string') {
       if (h.name.length > MAX_HOST_NAME) issues.push(`hosts[${i}].name: ${h.name.length} characters; a host name has at most ${MAX_HOST_NAME} (its run's folder is named after it)`);
+      if (h.name === ALL) issues.push(`${label(i)}.name: "${ALL}" is reserved (it means every host, in --limit and in waves); rename the host`);
       if (names.has(h.name)) issues.push(`${label(i)}.name: another host has this name`);
       else names.set(h.name, i);
     }
@@ -177,24 +224,55 @@ export function checkInventory(doc: unknown, file: string): Inventory {
       else machines.set(machine, i);
     }
   });
-  if (!parsed.success) throw new ValidationError('the inventory is not valid', issues, { where: file });
+  // Groups: none named `all` or like a host (`--limit web02` would pick the group, not the host).
+  hostsRaw.forEach((h, i) => {
+    for (const g of new Set(stringsOf(h.groups))) {
+      if (g === ALL) issues.push(`${label(i)}.groups: "${ALL}" is reserved (every host is in it already); remove it`);
+      else if (names.has(g)) issues.push(`${label(i)}.groups: group "${g}" has the name of host ${label(names.get(g)!)}, which --limit ${g} could not tell apart; rename the group`);
+    }
+  });
+  // Waves, as written: each has a name of its own, names groups that hosts are in, and gets a host.
+  const groups = new Set(hostsRaw.flatMap((h) => stringsOf(h.groups)));
+  const waveNames = new Map<string, number>();
+  const unknownGroup = new Set<number>();
+  wavesRaw.forEach((w, i) => {
+    if (typeof w.name === 'string') {
+      if (waveNames.has(w.name)) issues.push(`${waveLabel(i)}.name: another wave has this name (${waveLabel(waveNames.get(w.name)!)}); give each wave its own`);
+      else waveNames.set(w.name, i);
+    }
+    for (const g of stringsOf(w.groups)) {
+      if (g !== ALL && !groups.has(g)) {
+        issues.push(`${waveLabel(i)}.groups: no host is in group "${g}"${groups.size ? ` (groups: ${[...groups].join(', ')})` : ''}`);
+        unknownGroup.add(i);
+      }
+    }
+  });
+  // Each host goes in the first wave that names one of its groups (or `all`).
+  const plan = top.waves === undefined ? [{ groups: [ALL] }] : wavesRaw.map((w) => ({ groups: stringsOf(w.groups) }));
+  const waveOf = (h: Raw) => plan.findIndex((w) => w.groups.some((g) => g === ALL || stringsOf(h.groups).includes(g)));
+  const filled = new Set<number>();
+  hostsRaw.forEach((h, i) => {
+    const w = waveOf(h);
+    if (w >= 0) filled.add(w);
+    else if (Array.isArray(top.waves)) issues.push(`${label(i)}.groups: in no wave (its groups: ${stringsOf(h.groups).join(', ') || 'none'}); add a group to a wave, or a wave of group "${ALL}"`);
+  });
+  if (hostsRaw.length > 0) {
+    wavesRaw.forEach((w, i) => {
+      if (filled.has(i) || unknownGroup.has(i) || stringsOf(w.groups).length === 0) return;
+      issues.push(`${waveLabel(i)}: no host left for it — each host of its groups (${stringsOf(w.groups).join(', ')}) goes in an earlier wave (a host goes in the first wave naming one of its groups); remove the wave or move it up`);
+    });
+  }
+  if (!parsed.success || issues.length > 0) {
+    throw new ValidationError('the inventory is not valid', issues, { where: file, hint: 'the format is in docs/fleets.md, "The inventory" (`runbook sim fleet` writes an example)' });
+  }
   const inv = parsed.data;
   const hosts: InventoryHost[] = inv.hosts.map((h) => ({
     ...h,
     target: h.target.startsWith('sim:') && !isAbsolute(h.target.slice(4)) ? `sim:${resolve(folder, h.target.slice(4))}` : h.target,
   }));
-  const groups = new Set(hosts.flatMap((h) => h.groups));
-  const waves: Wave[] = (inv.waves ?? [{ name: 'all', groups: ['all'] }]).map((w, i) => {
-    for (const g of w.groups) if (g !== 'all' && !groups.has(g)) issues.push(`waves[${i}] (${w.name}).groups: no host is in group "${g}"`);
-    return { name: w.name, hosts: [] };
-  });
-  // Each host goes in the first wave that names one of its groups (or `all`).
-  for (const host of hosts) {
-    const i = (inv.waves ?? [{ name: 'all', groups: ['all'] }]).findIndex((w) => w.groups.some((g) => g === 'all' || host.groups.includes(g)));
-    if (i < 0) issues.push(`hosts (${host.name}).groups: in no wave (its groups: ${host.groups.join(', ') || 'none'}); add a group to a wave, or a wave of group "all"`);
-    else waves[i].hosts.push(host);
-  }
-  if (issues.length > 0) throw new ValidationError('the inventory is not valid', issues, { where: file });
+  const waveList = inv.waves ?? [{ name: ALL, groups: [ALL] }];
+  const waves: Wave[] = waveList.map((w) => ({ name: w.name, hosts: [] }));
+  for (const host of hosts) waves[waveList.findIndex((w) => w.groups.some((g) => g === ALL || host.groups.includes(g)))].hosts.push(host);
   return { file: resolve(file), defaults: inv.defaults, hosts, waves };
 }
 

@@ -179,14 +179,55 @@ test('inventory errors name the file, the host and the field', () => {
     }
     return assert.unreachable('accepted') as never;
   };
-  assert.match(error({ hosts: [{ name: 'orch01', target: 'sim:a.json', grups: ['x'] }] }), /hosts\[0\] \(orch01\): Unrecognized key: "grups" \(\/x\/inventory\.yaml\)/);
+  assert.match(error({ hosts: [{ name: 'orch01', target: 'sim:a.json', grups: ['x'] }] }), /hosts\[0\] \(orch01\): Unrecognized key: "grups"; known here: name, target, groups, params \(\/x\/inventory\.yaml\)/);
   assert.match(error({ hosts: [{ name: 'orch01' }] }), /hosts\[0\] \(orch01\)\.target/);
   assert.match(error({ hosts: [{ name: 'a', target: 'local' }, { name: 'a', target: 'local' }] }), /hosts\[1\] \(a\)\.name: another host has this name/);
-  assert.match(error({ hosts: [{ name: 'a', target: 'local', groups: ['web'] }], waves: [{ name: 'w', groups: ['sql'] }] }), /waves\[0\] \(w\)\.groups: no host is in group "sql"[\s\S]*hosts \(a\)\.groups: in no wave/);
+  assert.match(error({ hosts: [{ name: 'a', target: 'local', groups: ['web'] }], waves: [{ name: 'w', groups: ['sql'] }] }), /waves\[0\] \(w\)\.groups: no host is in group "sql"[\s\S]*hosts\[0\] \(a\)\.groups: in no wave/);
   const inv = checkInventory({ hosts: [{ name: 'orch01', target: 'sim:h.json' }, { name: 'sql01', target: 'local' }] }, '/x/inventory.yaml');
   assert.is(inv.hosts[0].target, 'sim:/x/h.json', 'a simulated host is found beside the inventory');
   assert.equal(limitInventory(inv, 'orch*').hosts.map((h) => h.name), ['orch01']);
   assert.throws(() => limitInventory(inv, 'web*'), /selects no host/);
+});
+
+const inventoryErrors = (doc: unknown): string => {
+  try {
+    checkInventory(doc, '/x/inventory.yaml');
+  } catch (e) {
+    assert.instance(e, ValidationError);
+    return (e as Error).message;
+  }
+  return assert.unreachable('accepted') as never;
+};
+
+test('a group named like a host, or a host or group named all, is refused: --limit could not tell them apart', () => {
+  const message = inventoryErrors({
+    hosts: [
+      { name: 'host-1', target: 'sim:h1.json', groups: ['host-2'] },
+      { name: 'host-2', target: 'sim:h2.json' },
+      { name: 'all', target: 'sim:h3.json', groups: ['all', 'web'] },
+    ],
+  });
+  assert.match(message, /hosts\[0\] \(host-1\)\.groups: group "host-2" has the name of host hosts\[1\] \(host-2\).*rename the group/);
+  assert.match(message, /hosts\[2\] \(all\)\.name: "all" is reserved .*rename the host/);
+  assert.match(message, /hosts\[2\] \(all\)\.groups: "all" is reserved .*remove it/);
+});
+
+test('a wave that gets no host, and two waves of one name, are refused; wave errors come with the schema errors, in one path format, with hints', () => {
+  const hosts = [{ name: 'a', target: 'sim:a.json', groups: ['web'] }];
+  assert.match(inventoryErrors({ hosts, waves: [{ name: 'w1', groups: ['all'] }, { name: 'w2', groups: ['web'] }] }), /waves\[1\] \(w2\): no host left for it — each host of its groups \(web\) goes in an earlier wave/);
+  const many = inventoryErrors({
+    foo: 1,
+    hosts: [{ name: 'a', target: 'sim:a.json', groups: ['web'] }, { target: 3 }],
+    waves: [{ name: 'w', groups: ['web'] }, { name: 'w', groups: ['typo'] }],
+  });
+  assert.match(many, /\(document\): Unrecognized key: "foo"; known here: defaults, hosts, waves/);
+  assert.match(many, /hosts\[1\]\.name: missing; name: letters, digits/);
+  assert.match(many, /hosts\[1\]\.target: .*; target: sim:<file>, local, ssh:/);
+  assert.match(many, /waves\[1\] \(w\)\.name: another wave has this name \(waves\[0\] \(w\)\)/, 'the wave checks run whatever the schema says');
+  assert.match(many, /waves\[1\] \(w\)\.groups: no host is in group "typo"/);
+  assert.not.match(many, /waves\.\d|hosts \(/, 'one path format: hosts[i] (name).field, waves[i] (name).field');
+  assert.match(many, /→ the format is in docs\/fleets\.md/);
+  assert.match(inventoryErrors({ hosts: [{ name: 'a', target: 'local' }], waves: [{ name: 'x y', groups: ['web'] }] }), /waves\[0\] \(x y\)\.name: "x y" is not a name: use letters/);
 });
 
 test('--limit as Ansible: names and wildcards, groups, comma and colon lists, !exclusions, &intersections, @refs', () => {
