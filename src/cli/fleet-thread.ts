@@ -41,7 +41,7 @@ export function fleetThreadsFor(where: Where, retries?: number): FleetThreads | 
   if (where.store.kind !== 'file') return undefined;
   const set = process.env.RUNBOOK_FLEET_THREADS;
   const count = set ? Number(set) : 1;
-  if (!Number.isInteger(count) || count < 1) throw new UsageError(`RUNBOOK_FLEET_THREADS is a whole number of at least 1, got "${set}"`);
+  if ((set && !/^\d+$/.test(set)) || count < 1) throw new UsageError(`RUNBOOK_FLEET_THREADS is a whole number of at least 1 (e.g. 2), got "${set}": set it so, or unset it for one thread`);
   if (count === 1) return undefined;
   const ts = import.meta.url.endsWith('.ts');
   return { count, module: new URL(`./fleet-thread.${ts ? 'ts' : 'js'}`, import.meta.url), data: { stateDir: where.stateDir, retries } satisfies ThreadData };

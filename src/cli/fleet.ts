@@ -69,9 +69,12 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
     // As Ansible's "Could not match supplied host pattern, ignoring": a mistyped `!web03x` must not pass unseen.
     for (const t of unmatchedLimitPatterns(whole, o.limit, refs)) process.stderr.write(`warning: --limit ${t} matches no host of ${whole.file}: ignored\n`);
   }
+  // Plain decimal numbers only: `0x2`, `1e1` or `1.0` are typing errors, not 2, 10 and 1.
+  if (o.concurrency !== undefined && !/^\d+$/.test(o.concurrency)) throw new UsageError(`--concurrency takes a whole number of at least 1 (e.g. 10), got "${o.concurrency}"`);
   const concurrency = o.concurrency === undefined ? 10 : Number(o.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency takes a whole number of at least 1, got "${o.concurrency}"`);
+  if (concurrency < 1) throw new UsageError(`--concurrency takes a whole number of at least 1, got "${o.concurrency}"`);
   try {
+    if (o.maxFailures !== undefined && !/^(\d+|\d+(\.\d+)?%)$/.test(o.maxFailures)) throw new Error('not a plain number');
     budgetOf(o.maxFailures, inventory.hosts.length);
   } catch {
     throw new UsageError(`--max-failures takes a whole number of hosts (0 or more) or a percentage from 0% to 100% (e.g. 2 or 10%), got "${o.maxFailures}"`);
@@ -97,15 +100,19 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
       throw refuse(error.message.split('\n')[0], error.issues, 'fix its target in the inventory');
     }
   }
+  const fleetOptions = { kinds: bundledStepKinds(), runbook: o.runbook, inventory, checkMode: o.checkMode, params: o.params, concurrency, maxFailures: o.maxFailures };
+  // Every host's parameters and $RUNBOOK_FLEET_THREADS checked before the question and before the
+  // state directory is made: a bad --param is refused with nothing asked, created or contacted.
+  const record = fleetRecordOf(fleetOptions);
+  // $RUNBOOK_FLEET_THREADS=N spreads the hosts over N threads (src/cli/fleet-thread.ts).
+  const threads = o.noWait ? undefined : fleetThreadsFor(o.where, o.retries);
   if (!o.checkMode && !(await confirm(`Run ${o.runbook.definition.name} on ${inventory.hosts.length} host(s) (${inventory.hosts.slice(0, 5).map((h) => h.name).join(', ')}${inventory.hosts.length > 5 ? ', …' : ''})? Each may be restarted.`, { yes: Boolean(o.yes) }))) {
     process.stderr.write('not confirmed: nothing was started (--yes skips this question)\n');
     return ExitCode.usage;
   }
   await stateDirOf(o.where.stateDir); // confirmed: the state directory and its runs/ are made now
-  const fleetOptions = { kinds: bundledStepKinds(), runbook: o.runbook, inventory, checkMode: o.checkMode, params: o.params, concurrency, maxFailures: o.maxFailures };
   if (o.noWait) {
     // Checked as for a fleet driven here; then the workers take it from the store.
-    const record = fleetRecordOf(fleetOptions);
     const { enqueueFleet } = await import('../worker/entry.js');
     await enqueueFleet(o.where.store as PostgresStore, record);
     if (o.json) process.stdout.write(`${JSON.stringify({ event: 'fleet:queued', fleetId: record.fleetId, hosts: inventory.hosts.length })}\n`);
@@ -113,9 +120,7 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
     return ExitCode.ok;
   }
   const runner = await runnerFor(o.where, o.retries);
-  // $RUNBOOK_FLEET_THREADS=N spreads the hosts over N threads (src/cli/fleet-thread.ts).
-  const threads = fleetThreadsFor(o.where, o.retries);
-  const fleet = startFleet({ ...fleetOptions, runner, connect: (target) => connect(target), threads });
+  const fleet = startFleet({ ...fleetOptions, fleetId: record.fleetId, runner, connect: (target) => connect(target), threads });
   if (o.detailedExitCode) {
     const code = await follow(fleet, { json: o.json, where: o.where, heading: `${o.runbook.definition.name} on ${inventory.hosts.length} host(s) (plan: nothing is changed)` });
     return detailedExitCode(code, (await fleet.result).counts['changes-pending'] > 0);

@@ -238,10 +238,26 @@ export function fleetRecordOf(options: Omit<FleetOptions, 'runner' | 'connect'>)
       checkStepParameters(runbook.definition, params, options.kinds);
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
-      throw new ValidationError(`host ${host.name} of ${inventory.file}: ${error.message.split('\n')[0]}`, error.issues, { hint: 'fix its params (or the defaults) in the inventory; no host was contacted' });
+      throw new ValidationError(`host ${host.name} of ${inventory.file}: ${error.message.split('\n')[0]}`, error.issues, { hint: `${paramSources(error.issues, record, host)}; no host was contacted` });
     }
   }
   return record;
+}
+
+/**
+ * Where a host's bad parameters were given, as the fix to make: the fleet's own (`--param` on the
+ * command line) win over the host's params, which win over the inventory's defaults.
+ */
+function paramSources(issues: readonly string[], record: FleetRecord, host: InventoryHost): string {
+  const fixes = new Set<string>();
+  for (const issue of issues) {
+    const name = /^([^\s:]+):/.exec(issue)?.[1];
+    if (name === undefined) continue;
+    if (Object.hasOwn(record.params, name)) fixes.add(`fix --param ${name}=… (the fleet's params, which every host takes)`);
+    else if (Object.hasOwn(host.params, name)) fixes.add(`fix ${name} in host ${host.name}'s params in the inventory`);
+    else if (Object.hasOwn(record.inventory.defaults.params, name)) fixes.add(`fix ${name} in the inventory's defaults.params`);
+  }
+  return fixes.size > 0 ? [...fixes].join('; ') : "fix the value in --param, the host's params or the defaults in the inventory";
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -71,6 +71,11 @@ test('fleet usage errors exit 2 before anything runs', async () => {
     [['--inventory', inv, '--max-failures', 'some'], /--max-failures takes a whole number of hosts \(0 or more\) or a percentage/],
     [['--inventory', inv, '--max-failures', '150%'], /a percentage from 0% to 100%/],
     [['--inventory', inv, '--max-failures=-1'], /--max-failures takes a whole number of hosts \(0 or more\)/],
+    // Plain decimal numbers only: not read as 2, 10 and 1.
+    [['--inventory', inv, '--concurrency', '0x2'], /--concurrency takes a whole number of at least 1 \(e\.g\. 10\), got "0x2"/],
+    [['--inventory', inv, '--concurrency', '1e1'], /--concurrency takes a whole number .*got "1e1"/],
+    [['--inventory', inv, '--max-failures', '1.0'], /--max-failures takes a whole number of hosts .*got "1\.0"/],
+    [['--inventory', inv, '--max-failures', '1e1%'], /--max-failures takes .*got "1e1%"/],
     [['--inventory', join(dir, 'missing.yaml')], /cannot read the inventory/],
     [['--target', 'local', '--limit', 'x'], /go with --inventory/],
     // An unset shell variable (`--limit "$HOSTS"`) must not widen the run to every host.
@@ -84,6 +89,68 @@ test('fleet usage errors exit 2 before anything runs', async () => {
     assert.match(r.stderr, message);
   }
   assert.not.ok(existsSync(join(dir, 'state', 'fleets')), 'no fleet was started');
+});
+
+/** The built CLI on a terminal (util-linux `script`), answering `y` if it asks: its exit code and screen. */
+function onTerminal(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; screen: string }> {
+  return new Promise((resolve) => {
+    const command = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ');
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout.on('data', (d) => {
+      screen += d;
+      if (screen.includes('[y/N]')) child.stdin.write('y\r');
+    });
+    child.on('close', (code) => resolve({ code, screen }));
+  });
+}
+
+test('a bad --param or RUNBOOK_FLEET_THREADS is refused before the question and before the state directory is made; the hint names where the bad value was given', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', dir]);
+  const inv = join(dir, 'inventory.yaml');
+  const state = join(dir, 'state');
+  const before = await readFile(join(dir, 'host-1.json'), 'utf8');
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  for (const [args, env, message] of [
+    [['--param', 'mode=bogus'], {}, /mode: "bogus" is not one of[\s\S]*→ fix --param mode=… \(the fleet's params/],
+    [[], { RUNBOOK_FLEET_THREADS: '0x2' }, /RUNBOOK_FLEET_THREADS is a whole number of at least 1 \(e\.g\. 2\), got "0x2"/],
+  ] as const) {
+    const piped = await cli(['run', 'orchestrator-tls12', '--inventory', inv, '--state-dir', state, ...args], env);
+    assert.is(piped.code, 2, piped.stderr);
+    assert.match(piped.stderr, message);
+    assert.not.match(piped.stderr, /in the inventory;|\n\s+at /, 'the culprit named, no stack trace');
+    const plan = await cli(['plan', 'orchestrator-tls12', '--inventory', inv, '--state-dir', state, ...args], env);
+    assert.is(plan.code, 2, plan.stderr);
+    if (hasScript) {
+      const asked = await onTerminal(['run', 'orchestrator-tls12', '--inventory', inv, '--state-dir', state, ...args], env);
+      assert.is(asked.code, 2, asked.screen);
+      assert.not.match(asked.screen, /\[y\/N\]/, 'refused before the question');
+      assert.match(asked.screen, message);
+    }
+    assert.not.ok(existsSync(state), 'the state directory was not created');
+  }
+  // The bad value in the inventory: its defaults, or one host's params.
+  const text = await readFile(inv, 'utf8');
+  await writeFile(inv, `${text}defaults:\n  params: { mode: bogus }\n`);
+  const defaults = await cli(['run', 'orchestrator-tls12', '--inventory', inv, '--state-dir', state]);
+  assert.is(defaults.code, 2, defaults.stderr);
+  assert.match(defaults.stderr, /→ fix mode in the inventory's defaults\.params; no host was contacted/);
+  assert.not.ok(existsSync(state));
+  assert.is(await readFile(join(dir, 'host-1.json'), 'utf8'), before, 'no host was contacted');
+});
+
+test('an ambiguous inventory (a group named like a host, a wave left with no host) is refused with exit 2 before --limit picks anything', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', dir]);
+  const inv = join(dir, 'inventory.yaml');
+  await writeFile(inv, ['hosts:', '  - { name: host-1, target: sim:host-1.json, groups: [host-2] }', '  - { name: host-2, target: sim:host-2.json, groups: [b] }', 'waves:', '  - { name: w1, groups: [all] }', '  - { name: w2, groups: [b] }', ''].join('\n'));
+  const r = await cli(['plan', 'orchestrator-tls12', '--inventory', inv, '--state-dir', join(dir, 'state'), '--limit', 'host-2']);
+  assert.is(r.code, 2, r.stderr + r.stdout);
+  assert.match(r.stderr, /hosts\[0\] \(host-1\)\.groups: group "host-2" has the name of host hosts\[1\] \(host-2\)/);
+  assert.match(r.stderr, /waves\[1\] \(w2\): no host left for it/);
+  assert.not.match(r.stderr, /\n\s+at /);
+  assert.not.ok(existsSync(join(dir, 'state')));
 });
 
 test('an inventory target ftp://x is a usage error (exit 2) before any host is contacted, as --target ftp://x is', async () => {
