@@ -10,8 +10,10 @@ import { runResult } from '../engine/run-index.js';
 import { replay, resultOf } from '../engine/replay.js';
 import type { JournalRecord } from '../engine/run-store.js';
 import type { Change, RunResult } from '../engine/types.js';
+import type { FleetRecord, HostOutcome } from '../fleet/types.js';
 import { makeFolder } from '../util/make-folder.js';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { budgetOf, countsAsFailure, fleetRecordOf, fleetResultOf, hostRunId, initialOutcomes, resumeFleet, settleOutcome, startFleet, type Fleet, type FleetResult } from '../fleet/fleet.js';
 import { writeFleetReports } from '../fleet/fleet-report.js';
 import type { PostgresStore } from '../store/postgres.js';
@@ -160,20 +162,17 @@ export async function resumeFleetCommand(where: Where, fleetId: string, json: bo
   return follow(fleet, { json, where, heading: 'resumed: finished hosts stay as they ended, runs under way resume from their journals, hosts not started start now' });
 }
 
-/** `runbook status <fleet-id>`: a host × step matrix from each host's journal. */
-export async function fleetStatus(where: Where, fleetId: string, json: boolean, reportsDir?: string): Promise<number> {
-  const record = await where.store.readFleet(fleetId);
-  // One column per id: steps that share an id under exclusive `when:` conditions are one column.
-  const steps = [...new Set(record.runbook.steps.map((s) => s.id))];
-  const rows: { wave: string; host: string; status: string; outcome: Outcome | 'not-started'; steps: string[]; error?: string }[] = [];
+/** Each host's outcome as its journal (or the store's record of an unreachable host) says now. */
+async function fleetNow(where: Where, record: FleetRecord) {
   const waves = initialOutcomes(record);
-  const unreachable = await where.store.unreachableHosts(fleetId);
+  const unreachable = await where.store.unreachableHosts(record.fleetId);
+  const hosts: { wave: string; host: string; r?: RunResult; gone?: { error: { message: string } }; outcome: HostOutcome }[] = [];
   let failures = 0;
   for (const [w, wave] of record.inventory.waves.entries()) {
     for (const [h, host] of wave.hosts.entries()) {
       let r: RunResult | undefined;
       try {
-        r = await runResult(where.store, hostRunId(fleetId, host.name));
+        r = await runResult(where.store, hostRunId(record.fleetId, host.name));
       } catch {
         r = undefined;
       }
@@ -188,10 +187,26 @@ export async function fleetStatus(where: Where, fleetId: string, json: boolean, 
         Object.assign(outcome, { status: 'unreachable', outcome: 'unreachable', error: gone.error, endedAt: gone.at || undefined });
         failures += 1;
       }
-      const status = r?.status ?? (gone ? 'unreachable' : 'not started');
-      rows.push({ wave: wave.name, host: host.name, status, outcome: r || gone ? outcome.outcome : 'not-started', steps: steps.map((id) => r?.steps.find((s) => s.id === id)?.status ?? '-'), ...(gone ? { error: gone.error.message } : {}) });
+      hosts.push({ wave: wave.name, host: host.name, r, gone, outcome });
     }
   }
+  return { waves, hosts, failures };
+}
+
+/** `runbook status <fleet-id>`: a host × step matrix from each host's journal. */
+export async function fleetStatus(where: Where, fleetId: string, json: boolean, reportsDir?: string): Promise<number> {
+  const record = await where.store.readFleet(fleetId);
+  // One column per id: steps that share an id under exclusive `when:` conditions are one column.
+  const steps = [...new Set(record.runbook.steps.map((s) => s.id))];
+  const { waves, hosts, failures } = await fleetNow(where, record);
+  const rows = hosts.map(({ wave, host, r, gone, outcome }) => ({
+    wave,
+    host,
+    status: r?.status ?? (gone ? 'unreachable' : 'not started'),
+    outcome: r || gone ? outcome.outcome : ('not-started' as const),
+    steps: steps.map((id) => r?.steps.find((s) => s.id === id)?.status ?? '-'),
+    ...(gone ? { error: gone.error.message } : {}),
+  }));
   if (reportsDir) {
     const fleet = fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent: failures > record.maxFailures }, resolve(reportsDir));
     await makeFolder(fleet.dir, reportsFolderRefusal(reportsDir));
@@ -230,6 +245,8 @@ export async function rollbackFleetCommand(where: Where, fleetId: string, force:
   }
   const runner = await runnerFor(where);
   const outcomes: Outcome[] = [];
+  /** The outcomes of the hosts left as they were: a plan, a run already rolled back. */
+  const left: Outcome[] = [];
   for (const wave of [...record.inventory.waves].reverse()) {
     for (const host of [...wave.hosts].reverse()) {
       const runId = hostRunId(fleetId, host.name);
@@ -242,7 +259,10 @@ export async function rollbackFleetCommand(where: Where, fleetId: string, force:
       } catch {
         continue; // never started: nothing to undo
       }
-      if (r.checkMode || !['succeeded', 'awaiting-resume', 'running'].includes(r.status)) continue;
+      if (r.checkMode || !['succeeded', 'awaiting-resume', 'running'].includes(r.status)) {
+        left.push(outcomeOf(r));
+        continue;
+      }
       const executor = await connect(host.target);
       try {
         const done = await (await runner.rollback(runId, { executor, force, records })).result;
@@ -256,7 +276,36 @@ export async function rollbackFleetCommand(where: Where, fleetId: string, force:
       }
     }
   }
+  if (outcomes.length === 0) {
+    // As a single run's rollback of a run already rolled back: it says so, contacts nothing and exits
+    // with the hosts' own outcomes (0 rolled back on request, 1 failed and rolled back).
+    const what = left.length > 0 ? describeCounts(countOutcomes(left)) : 'no host started';
+    const note = `fleet ${fleetId}: nothing to roll back — no host is left changed (${what}); no host was contacted`;
+    if (json) process.stdout.write(`${JSON.stringify({ event: 'log', at: new Date().toISOString(), fleetId, level: 'info', message: note })}\n`);
+    else process.stdout.write(`${note}\n`);
+    return exitCodeOf(left);
+  }
+  await rewriteFleetReports(where, record);
   return exitCodeOf(outcomes);
+}
+
+/**
+ * After a fleet's rollback, its reports say what its hosts are now (`rolled back on request`), as
+ * `runbook status` does: the fleet's report.json, report.md and junit.xml, where its run wrote them
+ * (none are made where there were none). The budget, the interruption and the start stay the fleet
+ * run's, as its report.json recorded them, and so is its end.
+ */
+async function rewriteFleetReports(where: Where, record: FleetRecord): Promise<void> {
+  const dir = where.store.fleetDir(record.fleetId);
+  let before: Partial<FleetResult>;
+  try {
+    before = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as Partial<FleetResult>;
+  } catch {
+    return; // no reports here (the fleet stopped before its end, or ran on another machine)
+  }
+  const { waves, failures } = await fleetNow(where, record);
+  const budget = before.budget ?? { maxFailures: record.maxFailures, failures, spent: failures > record.maxFailures };
+  await writeFleetReports({ ...fleetResultOf(record, waves, budget, dir, Boolean(before.interrupted)), ...(before.endedAt ? { endedAt: before.endedAt } : {}) });
 }
 
 async function follow(fleet: Fleet, o: { json: boolean; heading: string; where: Where }): Promise<number> {

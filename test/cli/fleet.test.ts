@@ -153,6 +153,34 @@ test('an ambiguous inventory (a group named like a host, a wave left with no hos
   assert.not.ok(existsSync(join(dir, 'state')));
 });
 
+test('rollback <fleet-id> rewrites the fleet\'s reports (report.md, report.json, junit.xml say rolled back on request, as status does); a second rollback says there is nothing to roll back', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  const state = join(dir, 'state');
+  const run = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--param', 'pollIntervalMs=10']);
+  assert.is(run.code, 0, run.stderr);
+  const fleetId = /^Fleet (\S+):/m.exec(run.stdout)![1];
+  const reports = join(state, 'fleets', fleetId);
+  assert.match(await readFile(join(reports, 'report.md'), 'utf8'), /status: \*\*succeeded\*\* \(exit 0\) — 2 changed/);
+  const rolled = await cli(['rollback', fleetId, '--state-dir', state, '--yes']);
+  assert.is(rolled.code, 0, rolled.stderr);
+  const md = await readFile(join(reports, 'report.md'), 'utf8');
+  assert.match(md, /status: \*\*succeeded\*\* \(exit 0\) — 2 rolled back on request/);
+  assert.match(md, /\| canary \| host-1 \| rolled back on request \|/);
+  const json = JSON.parse(await readFile(join(reports, 'report.json'), 'utf8'));
+  assert.equal(json.waves.flatMap((w: { hosts: { outcome: string }[] }) => w.hosts.map((h) => h.outcome)), ['rolled-back-on-request', 'rolled-back-on-request']);
+  assert.match(await readFile(join(reports, 'junit.xml'), 'utf8'), /<system-out>rolled back on request<\/system-out>/);
+  const status = await cli(['status', '--state-dir', state]);
+  assert.match(status.stdout, new RegExp(`${fleetId} +orchestrator-tls12 +2: 2 rolled back on request`));
+  const before = await readFile(join(dir, 'fleet', 'host-1.json'), 'utf8');
+  const again = await cli(['rollback', fleetId, '--state-dir', state, '--yes']);
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stdout, new RegExp(`fleet ${fleetId}: nothing to roll back — no host is left changed \\(2 rolled back on request\\); no host was contacted`));
+  assert.is(await readFile(join(dir, 'fleet', 'host-1.json'), 'utf8'), before, 'no host was contacted');
+  const quiet = await cli(['rollback', fleetId, '--state-dir', state, '--yes', '--json']);
+  assert.equal(JSON.parse(quiet.stdout.trim()).event, 'log');
+});
+
 test('an inventory target ftp://x is a usage error (exit 2) before any host is contacted, as --target ftp://x is', async () => {
   const dir = await tempDir();
   await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', dir]);
