@@ -4,7 +4,7 @@
  * for CI systems and dashboards. Each host's own run keeps its reports in its run directory.
  */
 import { join } from 'node:path';
-import { writeFileAtomic } from '../util/write-atomic.js';
+import { removeStaleTemporaryFiles, writeFileAtomic } from '../util/write-atomic.js';
 import { OUTCOMES, describeCounts } from '../engine/outcome.js';
 import type { FleetResult, HostOutcome } from './types.js';
 
@@ -74,8 +74,13 @@ export function renderFleetMarkdown(fleet: FleetResult): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Writes report.json, report.md and junit.xml into the fleet's directory. */
+/**
+ * Writes report.json, report.md and junit.xml into the fleet's directory — first removing the
+ * temporary files an earlier controller of the fleet left there when it was stopped mid-write (a second
+ * SIGINT exits at once), so that a resumed fleet's folder holds its files and nothing else.
+ */
 export async function writeFleetReports(fleet: FleetResult): Promise<void> {
+  await removeStaleTemporaryFiles(fleet.dir);
   await writeFileAtomic(join(fleet.dir, 'report.json'), `${JSON.stringify(fleet, null, 2)}\n`);
   await writeFileAtomic(join(fleet.dir, 'report.md'), renderFleetMarkdown(fleet));
   await writeFileAtomic(join(fleet.dir, 'junit.xml'), renderJunit(fleet));

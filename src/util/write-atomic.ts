@@ -4,7 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 /**
  * Drawn once where this module loads (each worker thread loads its own): with the process id, it keeps a
@@ -113,4 +114,47 @@ export function writeFileAtomicUnsynced(file: string, content: string): void {
     rmSync(tmp, { force: true });
     throw naming(error, file);
   }
+}
+
+/** True while a process of that id runs (one of another user's counts: its temporary files are its own). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files this module's writes left in `dir` (`<file>.<pid>-<tag>-<n>.tmp`) when the
+ * process that made them no longer runs: a write stopped between its open and its rename (a second
+ * SIGINT's immediate exit, a kill, a crash) leaves one, and no later write of the same file ever removes
+ * it. A file of this process (any of its threads) or of a process still running is left alone: it may be
+ * a write in flight. Returns the names removed.
+ *
+ * @example
+ * ```ts
+ * await removeStaleTemporaryFiles('.runbook/fleets/20261206-101500-fleet-a1b2c3'); // ['report.json.4242-9f3c1a2b-3.tmp']
+ * ```
+ */
+export async function removeStaleTemporaryFiles(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = /\.(\d+)-[0-9a-f]{8}-\d+\.tmp$/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || running(pid)) continue;
+    await rm(join(dir, name), { force: true }).then(
+      () => removed.push(name),
+      () => undefined,
+    );
+  }
+  return removed;
 }

@@ -13,8 +13,8 @@ import { startFleet, budgetOf, fleetRecordOf, resumeFleet, fleetResultOf, type F
 import { kinds, makeHost, newRunner, registryText, restartRefused, tempDir, withWinrmDefaultPorts } from '../helpers.js';
 import { LeaseError } from '../../src/errors.js';
 import type { Executor } from '../../src/executors/types.js';
-import { readdir } from 'node:fs/promises';
-import { rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 
 /** N hosts (the first `failing` of them refuse their restart) and an inventory: a canary wave, then the rest. */
 async function fleetOf(count: number, failing = 0): Promise<{ file: string; hosts: string[] }> {
@@ -288,6 +288,24 @@ test('a resumed fleet whose budget was spent leaves its skipped hosts skipped an
   assert.equal(hostsOf(again), hostsOf(first), 'the budget is a recorded decision');
   assert.ok(again.budget.spent);
   assert.is(await readFile(hosts[3], 'utf8'), untouched, 'the skipped host was never contacted');
+});
+
+test("a resumed fleet removes the temporary files a stopped controller left in its folder (report.json.<pid>-….tmp), not a running process's", async () => {
+  const { file } = await oneWave(1, 0);
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const options = { kinds, connect: (target: string) => createSimulatedExecutor(target.slice(4), { clock }) };
+  const first = await startFleet({ ...options, runner: newRunner(stateDir, clock), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file) }).result;
+  // A process that has ended: its pid no longer runs.
+  const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+  const stale = [`report.json.${gone}-0123abcd-7.tmp`, `junit.xml.${gone}-0123abcd-8.tmp`];
+  const live = `report.md.${process.ppid}-89abcdef-1.tmp`; // the test runner's parent runs
+  for (const name of [...stale, live]) await writeFile(join(first.dir, name), '{"partial');
+  await (await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: first.fleetId })).result;
+  const left = await readdir(first.dir);
+  for (const name of stale) assert.not.ok(left.includes(name), `${name} removed`);
+  assert.ok(left.includes(live), "a running process's temporary file is left alone");
+  assert.ok(left.includes('report.json'));
 });
 
 test('an interrupted fleet stops its running hosts at a safe point, starts no other, awaits its resume, and the resume ends every host', async () => {
