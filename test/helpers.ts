@@ -239,6 +239,11 @@ export function thirtyTwoBit(host: SimHostState): void {
   host.dotnet35.file = 'C:\\Windows\\Microsoft.NET\\Framework\\v2.0.50727\\System.dll';
 }
 
+/** A file's text: UTF-16LE when it begins with that byte order mark (undo.reg, .reg backups), else UTF-8. */
+export function textOf(bytes: Buffer): string {
+  return bytes[0] === 0xff && bytes[1] === 0xfe ? bytes.subarray(2).toString('utf16le') : bytes.toString('utf8');
+}
+
 /** An `undo.reg` as text: UTF-16LE after its byte order mark (fails when the file is not so). */
 export async function readRegFile(file: string): Promise<string> {
   const bytes = await readFile(file);

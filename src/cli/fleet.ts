@@ -243,6 +243,20 @@ export async function rollbackFleetCommand(where: Where, fleetId: string, force:
     process.stderr.write('not confirmed: nothing was rolled back (--yes skips this question)\n');
     return ExitCode.usage;
   }
+  // One controller per fleet: a rollback while `run --inventory` or `resume <fleet-id>` drives it would
+  // skip the hosts that driver has yet to start (and it would then start them) and race it for the
+  // reports — refused (LEASE_HELD, naming the driver), nothing contacted.
+  const lease = await where.store.leaseFleet(fleetId);
+  try {
+    return await rollbackHosts(where, record, force, json);
+  } finally {
+    await lease.release();
+  }
+}
+
+/** The hosts of a fleet rolled back, last wave first, under the fleet's lease; its reports rewritten. */
+async function rollbackHosts(where: Where, record: FleetRecord, force: boolean, json: boolean): Promise<number> {
+  const { fleetId } = record;
   const runner = await runnerFor(where);
   const outcomes: Outcome[] = [];
   /** The outcomes of the hosts left as they were: a plan, a run already rolled back. */

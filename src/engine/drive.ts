@@ -8,7 +8,7 @@
  * and leaves the run awaiting a resume.
  */
 import type { InspectionEvent, Observer } from 'xstate';
-import { DurabilityError, LeaseError, RunStateError, StateError, StepError, StoreUnavailableError, diskErrorOf, toErrorRecord, type ErrorRecord } from '../errors.js';
+import { DurabilityError, LeaseError, RunStateError, StateError, StepError, StoreRefusedError, StoreUnavailableError, diskErrorOf, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { RunEmitter, SettledBeforeStep } from './events.js';
@@ -28,7 +28,7 @@ import { SuspendSignal, takeCounters, type RuntimeServices } from './step-runtim
 import { isRolledBack } from './outcome.js';
 import { isDoneStatus, statusAllows, type AwaitingReason, type Change, type Json, type RunResult, type RunStatus, type StepStatus } from './types.js';
 import { remainingOf } from './undo-set.js';
-import { regFileTexts } from '../windows/reg-file.js';
+import { encodeRegFile, regFileTexts } from '../windows/reg-file.js';
 
 /** How many drives may start from the same position before the run needs an operator. */
 export const MAX_RESUMES_WITHOUT_PROGRESS = 3;
@@ -291,14 +291,16 @@ function backupSaver(run: OpenRun, save: DriveOptions['saveFile']): (file: strin
       });
     }
     try {
-      await save(name, Buffer.from(content, 'utf8'));
+      // A .reg file as regedit writes one (UTF-16LE with its byte order mark): imported again as it was.
+      await save(name, file.toLowerCase().endsWith('.reg') ? encodeRegFile(content) : Buffer.from(content, 'utf8'));
     } catch (cause) {
       // A backup guards the change after it: the run stops here, before that change, and no later
       // record may say that it went on (the step's failure must not start a rollback either) — when the
-      // disk refused it, the shared store could not be reached, or another driver took the run over.
+      // disk refused it, the shared store could not be reached or refused it, or another driver took the
+      // run over.
       const errno = diskErrorOf(cause);
       const error = errno ? new DurabilityError(`a backup could not be kept (${errno})`, { file: (cause as NodeJS.ErrnoException).path ?? name, errno }, { cause }) : cause;
-      if (errno || cause instanceof StoreUnavailableError || cause instanceof LeaseError) run.journal.fail?.(error);
+      if (errno || cause instanceof StoreUnavailableError || cause instanceof StoreRefusedError || cause instanceof LeaseError) run.journal.fail?.(error);
       throw error;
     }
     if (!saved.has(name)) {

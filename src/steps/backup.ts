@@ -31,7 +31,6 @@ type Observed = { writes: DeclaredWrite[]; observed: ObservedValue[]; architectu
 /** One key to export, in one view, to a file on the target. */
 type Export = { key: string; view: RegistryView; file: string };
 
-/** One exported key: its file on the target and its copy in the run's state directory. */
 /** An exported key: its file on the target, and `local`, the copy's name among the run's files (`backups/<file>`). */
 type ExportedFile = { target: string; local: string; key: string; view: string };
 

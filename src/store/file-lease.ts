@@ -16,6 +16,7 @@ import { threadId } from 'node:worker_threads';
 import { open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { LeaseError } from '../errors.js';
 import { naming, writeFileAtomicUnsyncedAsync } from '../util/write-atomic.js';
+import { processAlive } from '../util/process-alive.js';
 import type { Lease, LeaseOptions } from '../engine/run-store.js';
 
 /** What a lease file holds. */
@@ -31,16 +32,6 @@ export type LeaseRecord = {
   released?: boolean;
 };
 
-/** True when a process of this machine is running (or exists but is not ours to signal). */
-export function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 const LEASE_FILE = /^lease\.(\d+)\.json$/;
 

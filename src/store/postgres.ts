@@ -26,7 +26,7 @@ import { JournalError, LeaseError, RunStateError, StoreRefusedError, StoreUnavai
 import { maskPasswordParameters, withoutPassword } from '../util/without-password.js';
 import { GroupCommitJournal, decodeLine } from './file-journal.js';
 import type { JournalRecord, Lease, LeaseOptions, OpenJournalOptions, RunJournal } from '../engine/run-store.js';
-import { processAlive } from './file-lease.js';
+import { processAlive } from '../util/process-alive.js';
 import { checkRunFileName, runDirOf } from './file-runs.js';
 import { damagedSummary, summaryOf, type RunSummary } from '../engine/run-index.js';
 import { replay, resultOf } from '../engine/replay.js';

@@ -4,8 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import { open, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processAlive } from './process-alive.js';
 
 /**
  * Drawn once where this module loads (each worker thread loads its own): with the process id, it keeps a
@@ -116,22 +117,19 @@ export function writeFileAtomicUnsynced(file: string, content: string): void {
   }
 }
 
-/** True while a process of that id runs (one of another user's counts: its temporary files are its own). */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/**
+ * How old a temporary file must be before its process's absence makes it stale: a write is open for
+ * milliseconds, and a folder seen by another machine or container (whose process ids are not this
+ * one's) may hold one of its writes in flight under an id that runs nowhere here.
+ */
+export const STALE_TEMPORARY_FILE_MS = 60_000;
 
 /**
  * Removes the temporary files this module's writes left in `dir` (`<file>.<pid>-<tag>-<n>.tmp`) when the
  * process that made them no longer runs: a write stopped between its open and its rename (a second
  * SIGINT's immediate exit, a kill, a crash) leaves one, and no later write of the same file ever removes
- * it. A file of this process (any of its threads) or of a process still running is left alone: it may be
- * a write in flight. Returns the names removed.
+ * it. A file of this process (any of its threads), of a process still running, or younger than
+ * {@link STALE_TEMPORARY_FILE_MS} is left alone: it may be a write in flight. Returns the names removed.
  *
  * @example
  * ```ts
@@ -150,7 +148,9 @@ export async function removeStaleTemporaryFiles(dir: string): Promise<string[]> 
     const m = /\.(\d+)-[0-9a-f]{8}-\d+\.tmp$/.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
-    if (pid === process.pid || running(pid)) continue;
+    if (pid === process.pid || processAlive(pid)) continue;
+    const age = await stat(join(dir, name)).then((s) => Date.now() - s.mtimeMs, () => 0);
+    if (age < STALE_TEMPORARY_FILE_MS) continue;
     await rm(join(dir, name), { force: true }).then(
       () => removed.push(name),
       () => undefined,

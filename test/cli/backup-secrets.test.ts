@@ -10,7 +10,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileStore } from '../../src/index.js';
 import { startConsole } from '../../src/console/server.js';
-import { hostOf, makeHost, tempDir } from '../helpers.js';
+import { hostOf, makeHost, tempDir, textOf } from '../helpers.js';
 import { cli } from './run-cli.js';
 import { regLine, wrapRegLine } from '../../src/windows/reg-file.js';
 
@@ -34,7 +34,7 @@ async function holding(dir: string, secret: string): Promise<string[]> {
   for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
     const path = join(e.parentPath, e.name);
     if (e.name.includes(secret)) found.push(path.slice(dir.length + 1));
-    else if (e.isFile() && (await readFile(path, 'utf8')).includes(secret)) found.push(path.slice(dir.length + 1));
+    else if (e.isFile() && textOf(await readFile(path)).includes(secret)) found.push(path.slice(dir.length + 1));
   }
   return found;
 }

@@ -470,19 +470,27 @@ function fleetChild(args: string[], onEvent: (event: Record<string, unknown>, ch
   });
 }
 
-test('resume <fleet-id> while the fleet is driven is refused (exit 2, naming the driver): no host contacted, nothing counted, the reports the driver\'s', async () => {
+test('resume <fleet-id> or rollback <fleet-id> while the fleet is driven is refused (exit 2, naming the driver): no host contacted, nothing counted, the reports the driver\'s', async () => {
   const dir = await tempDir();
   // Restarts of 4 s: the fleet is still driven when the second command has started.
   await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '4000']);
   const state = join(dir, 'state');
   let second: Promise<{ code: number | null; stdout: string; stderr: string }> | undefined;
+  let third: Promise<{ code: number | null; stdout: string; stderr: string }> | undefined;
   const first = await fleetChild(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--json', '--param', 'pollIntervalMs=10'], (e) => {
-    if (e.event === 'host:start' && !second) second = cli(['resume', String(e.fleetId), '--state-dir', state, '--json']);
+    if (e.event === 'host:start' && !second) {
+      second = cli(['resume', String(e.fleetId), '--state-dir', state, '--json']);
+      third = cli(['rollback', String(e.fleetId), '--state-dir', state, '--json', '--yes']);
+    }
   });
   const refused = await second!;
   assert.is(refused.code, 2, refused.stderr + refused.stdout);
   assert.match(refused.stderr, new RegExp(`fleet \\S+ is being driven by pid ${first.pid} on \\S+ \\(lease generation 1, until `));
   assert.not.match(refused.stdout, /host:start|host:end/, 'the second driver started no host');
+  const notRolledBack = await third!;
+  assert.is(notRolledBack.code, 2, notRolledBack.stderr + notRolledBack.stdout);
+  assert.match(notRolledBack.stderr, new RegExp(`fleet \\S+ is being driven by pid ${first.pid} on `));
+  assert.not.match(notRolledBack.stdout, /host:rollback/, 'no host was rolled back under the driver');
   assert.is(first.code, 0, first.stderr + first.stdout);
   const summary = JSON.parse(first.stdout.trim().split('\n').pop()!) as { fleetId: string; status: string; budget: { failures: number } };
   assert.equal([summary.status, summary.budget.failures], ['succeeded', 0]);

@@ -13,7 +13,8 @@ import { startFleet, budgetOf, fleetRecordOf, resumeFleet, fleetResultOf, type F
 import { kinds, makeHost, newRunner, registryText, restartRefused, tempDir, withWinrmDefaultPorts } from '../helpers.js';
 import { LeaseError } from '../../src/errors.js';
 import type { Executor } from '../../src/executors/types.js';
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { STALE_TEMPORARY_FILE_MS } from '../../src/util/write-atomic.js';
 import { spawnSync } from 'node:child_process';
 
 /** N hosts (the first `failing` of them refuse their restart) and an inventory: a canary wave, then the rest. */
@@ -290,7 +291,7 @@ test('a resumed fleet whose budget was spent leaves its skipped hosts skipped an
   assert.is(await readFile(hosts[3], 'utf8'), untouched, 'the skipped host was never contacted');
 });
 
-test("a resumed fleet removes the temporary files a stopped controller left in its folder (report.json.<pid>-….tmp), not a running process's", async () => {
+test("a resumed fleet removes the temporary files a stopped controller left in its folder (report.json.<pid>-….tmp), not a running process's nor one younger than a minute", async () => {
   const { file } = await oneWave(1, 0);
   const clock = new VirtualClock();
   const stateDir = await tempDir();
@@ -300,11 +301,15 @@ test("a resumed fleet removes the temporary files a stopped controller left in i
   const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
   const stale = [`report.json.${gone}-0123abcd-7.tmp`, `junit.xml.${gone}-0123abcd-8.tmp`];
   const live = `report.md.${process.ppid}-89abcdef-1.tmp`; // the test runner's parent runs
-  for (const name of [...stale, live]) await writeFile(join(first.dir, name), '{"partial');
+  const young = `report.json.${gone}-0123abcd-9.tmp`; // a write in flight seen from another machine
+  for (const name of [...stale, live, young]) await writeFile(join(first.dir, name), '{"partial');
+  const old = new Date(Date.now() - 2 * STALE_TEMPORARY_FILE_MS);
+  for (const name of [...stale, live]) await utimes(join(first.dir, name), old, old);
   await (await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: first.fleetId })).result;
   const left = await readdir(first.dir);
   for (const name of stale) assert.not.ok(left.includes(name), `${name} removed`);
   assert.ok(left.includes(live), "a running process's temporary file is left alone");
+  assert.ok(left.includes(young), 'a temporary file younger than a minute is left alone, whatever its process id');
   assert.ok(left.includes('report.json'));
 });
 

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSimulatedExecutor, loadRunbook, writeHost, type RunResult } from '../../src/index.js';
 import { PROCEDURE_ORDER, PROCEDURE_PAGES } from '../../src/windows/facts/procedure.js';
-import { FAST, hostOf, kinds, makeHost, newRunner, registryText, restartRefused, runToEnd, tempDir } from '../helpers.js';
+import { FAST, hostOf, kinds, makeHost, newRunner, registryText, restartRefused, runToEnd, readRegFile, tempDir } from '../helpers.js';
 
 const SCH = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
 const WOW4 = 'SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\v4.0.30319';
@@ -40,7 +40,7 @@ test('fresh Server 2016 x64: succeeds with one restart in at most 8 round trips'
   assert.is(result.backups.length, 3);
   // Named among the run's files (backups/<file>), in its folder of the state directory.
   assert.is(result.filesAt, runner.runDir(result.runId));
-  for (const b of result.backups) assert.match(await readFile(join(runner.runDir(result.runId), b), 'utf8'), /^Windows Registry Editor Version 5\.00/);
+  for (const b of result.backups) assert.match(await readRegFile(join(runner.runDir(result.runId), b)), /^Windows Registry Editor Version 5\.00/);
   assert.is(Object.keys(host.files).length, 3, 'the .reg files are on the target too');
 });
 

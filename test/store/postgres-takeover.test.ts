@@ -12,6 +12,7 @@ import { Runner, createSimulatedExecutor, loadRunbook, type Executor, type HostO
 import { postgresStore, type PostgresStore } from '../../src/store/postgres.js';
 import { VirtualClock } from '../../src/util/clock.js';
 import { FAST, hostOf, kinds, makeHost, tempDir } from '../helpers.js';
+import { encodeRegFile } from '../../src/windows/reg-file.js';
 import { startPostgres, type TestPostgres } from '../postgres.js';
 
 let server: TestPostgres;
@@ -90,7 +91,7 @@ test('a run taken over by a worker with another state directory: every .reg back
   const backups = Object.keys(files).filter((n) => n.startsWith('backups/')).sort();
   assert.equal(backups, [...exported.keys()].map((f) => `backups/${f}`).sort(), 'the store keeps every backup');
   for (const [name, content] of exported) {
-    assert.ok(files[`backups/${name}`].equals(Buffer.from(content, 'utf8')), `${name} kept as exported`);
+    assert.ok(files[`backups/${name}`].equals(encodeRegFile(content)), `${name} kept as exported`);
   }
   // What the run reports does not point at A's disk.
   assert.equal(result.backups.slice().sort(), backups);
