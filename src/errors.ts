@@ -188,6 +188,13 @@ export class StoreUnavailableError extends StateError<'STORE_UNAVAILABLE'> {
  * takes no writes (`STORE_READ_ONLY`: a hot standby, `default_transaction_read_only`), its tables are
  * not runbook-engine's or not all there (`STORE_SCHEMA`), its server ran out of disk, memory or a limit
  * (`STORE_FULL`), or another refusal of the server (`STORE_REFUSED`).
+ *
+ * @example
+ * ```ts
+ * declare const refused: StoreRefusedError;
+ * const code: StoreRefusedCode = refused.code;
+ * if (code === 'STORE_READ_ONLY') console.error('point --store at the primary');
+ * ```
  */
 export type StoreRefusedCode = 'STORE_PERMISSION' | 'STORE_READ_ONLY' | 'STORE_SCHEMA' | 'STORE_FULL' | 'STORE_REFUSED';
 
@@ -216,7 +223,15 @@ export class StoreRefusedError extends StateError<StoreRefusedCode> {
   }
 }
 
-/** What a {@link RunStoppedError} knows of the run it stopped. */
+/**
+ * What a {@link RunStoppedError} knows of the run it stopped.
+ *
+ * @example
+ * ```ts
+ * declare const stopped: RunStoppedFacts;
+ * console.error(`${stopped.runId}: ${stopped.targetChanged ? 'the target was changed' : 'nothing was changed'}; continue with: ${stopped.resumeCommand}`);
+ * ```
+ */
 export interface RunStoppedFacts {
   runId: string;
   /** The store, for people (its password masked). */

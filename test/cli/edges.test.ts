@@ -447,7 +447,7 @@ test('a sim: target naming a file that is not JSON (a password file): its conten
   const passwd = join(dir, 'passwd');
   await writeFile(passwd, 'root:x:0:0:Qz7root-note:/root:/bin/bash\nsvc:x:1:1::/:/bin/false\n');
   const inventory = join(dir, 'inventory.yaml');
-  await writeFile(inventory, `hosts:\n  - name: odd\n    target: sim:${passwd}\n    groups: [all]\nwaves:\n  - name: all\n    groups: [all]\n`);
+  await writeFile(inventory, `hosts:\n  - name: odd\n    target: sim:${passwd}\n    groups: [web]\nwaves:\n  - name: all\n    groups: [web]\n`);
   const state = join(dir, 'state');
   const single = await cli(['run', 'orchestrator-tls12', '--target', `sim:${passwd}`, '--state-dir', state, ...FAST]);
   const fleet = await cli(['run', 'orchestrator-tls12', '--inventory', inventory, '--state-dir', state, '--yes', ...FAST]);

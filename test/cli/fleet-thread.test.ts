@@ -31,7 +31,7 @@ test('RUNBOOK_FLEET_THREADS that is not a whole number is a usage error, and no 
   assert.is((await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40'])).code, 0);
   const r = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', join(dir, 'state'), '--yes'], { RUNBOOK_FLEET_THREADS: 'two' });
   assert.is(r.code, 2, r.stdout + r.stderr);
-  assert.match(r.stderr, /RUNBOOK_FLEET_THREADS is a whole number of at least 1, got "two"/);
+  assert.match(r.stderr, /RUNBOOK_FLEET_THREADS is a whole number of at least 1 \(e\.g\. 2\), got "two"/);
 });
 
 test.run();
