@@ -107,7 +107,13 @@ export function classifySshError(error: unknown, where: string): ExecutorError {
     EAI_AGAIN: 'unreachable',
   };
   if (e.code && byCode[e.code]) return new ExecutorError(byCode[e.code], `${e.code}: ${e.message}`, { where, cause: error });
-  if (e.level === 'client-timeout') return new ExecutorError('timeout', 'the SSH handshake timed out', { where, cause: error });
+  if (e.level === 'client-timeout') {
+    return new ExecutorError('timeout', 'the SSH handshake timed out: the port accepted the connection but no SSH server answered', {
+      where,
+      hint: "check that the port is the SSH server's (sshd) and that the server is running and not overloaded; a firewall or proxy that accepts connections and passes nothing on looks the same",
+      cause: error,
+    });
+  }
   if (e.level === 'client-authentication') {
     return new ExecutorError('permanent', 'SSH authentication failed', {
       where,
@@ -170,6 +176,8 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
   let client: Client | null = null;
   let ready: Promise<Client> | null = null;
   let rejectedKey: string | null = null;
+  /** The connection `ready` and `client` are of: a former one's late events leave them alone. */
+  let connection = 0;
 
   const verify = (key: Buffer): boolean => {
     const pinned = options.fingerprint ?? process.env.RUNBOOK_SSH_FINGERPRINT;
@@ -226,13 +234,23 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
     // ssh2 is loaded on the first connection, so that importing the library does not load it.
     ready = import('ssh2').then(({ Client: SshClient }) => new Promise<Client>((resolve, reject) => {
       const c = new SshClient();
+      const mine = ++connection;
       c.once('ready', () => {
         client = c;
         resolve(c);
       });
-      c.once('error', (error) => {
-        ready = null;
-        client = null;
+      // ssh2 may emit 'error' more than once for one connection (a handshake that timed out is then
+      // 'Connection lost before handshake' when its socket closes): every one is heard, the first
+      // settles, and the client is destroyed at once so that no socket or timer of it is left.
+      let failed = false;
+      c.on('error', (error) => {
+        if (failed) return;
+        failed = true;
+        if (connection === mine) {
+          ready = null;
+          client = null;
+        }
+        c.destroy();
         reject(rejectedKey ? new ExecutorError('permanent', `the host key ${rejectedKey} is not trusted`, {
           where: target,
           hint: 'add the host to known_hosts (ssh-keyscan) or pin its fingerprint with RUNBOOK_SSH_FINGERPRINT',
@@ -240,6 +258,7 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
         }) : classifySshError(error, target));
       });
       c.on('close', () => {
+        if (connection !== mine) return;
         ready = null;
         client = null;
       });

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { makeHost, registryText, tempDir } from '../helpers.js';
 
@@ -142,6 +143,36 @@ test('an unreachable target exits 69, on stderr naming the target, the cause and
   const bad = await cli(['run', 'orchestrator-tls12', '--target', 'ssh://admin@127.0.0.1:1', '--state-dir', state, '--retries', 'many'], { env });
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /option '--retries <N>' argument 'many' is invalid\. Expected a whole number from 0 to 20\./);
+});
+
+test('an ssh:// host that accepts TCP but never answers SSH: exit 69 with what, where and what to check, no stack trace, the run recorded unreachable (not interrupted)', async () => {
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const state = await tempDir();
+  try {
+    // One retry: the crash came with the second attempt's connection, after the first timed out.
+    for (const command of ['plan', 'run']) {
+      const r = await cli([command, 'orchestrator-tls12', '--target', `ssh://root@127.0.0.1:${port}`, '--state-dir', state, ...FAST, '--retries', '1'], { env: { RUNBOOK_SSH_PASSWORD: 'not-used' } });
+      assert.is(r.code, 69, `${command}: ${r.stderr}${r.stdout}`);
+      assert.match(r.stderr, new RegExp(`cannot reach the target ssh://root@127\\.0\\.0\\.1:${port}: the SSH handshake timed out: the port accepted the connection but no SSH server answered`));
+      assert.match(r.stderr, /→ nothing was changed\. check that the port is the SSH server's \(sshd\)/);
+      assert.not.match(r.stdout + r.stderr, NO_TRACE);
+      assert.not.match(r.stdout + r.stderr, /Unhandled 'error' event|Connection lost before handshake|node:events/);
+    }
+    const status = await cli(['status', '--state-dir', state, '--json']);
+    const runs = JSON.parse(status.stdout) as { status: string }[];
+    assert.is(runs.length, 2);
+    for (const run of runs) assert.is(run.status, 'unreachable');
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((r) => server.close(r));
+  }
 });
 
 test('RUNBOOK_SSH_KEY holding the key itself (ssh://, pwsh+ssh://, one target or a fleet): refused, exit 69, the key in no output, journal or report', async () => {

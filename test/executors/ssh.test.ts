@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { ExecutorError, Runner, readHost, writeHost, type RunbookDefinition } from '../../src/index.js';
 import { createSshExecutor, fingerprintOf, knownHostsAccept, parseSshTarget } from '../../src/executors/ssh.js';
@@ -101,6 +102,49 @@ test('a private key where its path belongs (option or RUNBOOK_SSH_KEY) is refuse
   }
   // A path is still a path: one that cannot be read is named.
   assert.match((await firstCallError({ privateKeyPath: '/nonexistent/id_ed25519' })).message, /^cannot read the SSH private key \/nonexistent\/id_ed25519: ENOENT/);
+});
+
+test('a host that accepts TCP but never answers SSH: every call is a timeout error, no later error escapes, each timed-out connection is closed', async () => {
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  const server = createServer((socket) => {
+    accepted += 1;
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+    // Read (and drop) what the client sends, so that its end is seen.
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  // ssh2 emits a second 'error' ('Connection lost before handshake') once the timed-out socket closes:
+  // unheard, it would end this process as an uncaught exception.
+  const escaped: unknown[] = [];
+  const onUncaught = (error: unknown) => escaped.push(error);
+  process.on('uncaughtException', onUncaught);
+  const executor = createSshExecutor({ host: '127.0.0.1', port, username: 'admin', connectTimeoutMs: 300 });
+  try {
+    for (let i = 0; i < 2; i++) {
+      try {
+        await executor.run([{ op: 'os.info' }]);
+        assert.unreachable('the call succeeded');
+      } catch (error) {
+        assert.instance(error, ExecutorError);
+        assert.is((error as ExecutorError).kind, 'timeout');
+        assert.match((error as Error).message, /^the SSH handshake timed out: the port accepted the connection but no SSH server answered \(ssh:\/\/admin@127\.0\.0\.1:\d+\)\n  → check that the port is the SSH server's/);
+        assert.not.match((error as Error).message, NO_TRACE);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(escaped, []);
+    assert.is(accepted, 2, 'one connection per call');
+    assert.is(sockets.size, 0, 'the client closed each connection it gave up on');
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    await executor.close();
+    for (const socket of sockets) socket.destroy();
+    await new Promise((r) => server.close(r));
+  }
 });
 
 if (KEYGEN) {
