@@ -58,7 +58,7 @@ function parentOf(pid: number): number {
 }
 
 /** True while a process exists and has not exited (a zombie awaiting its parent's wait has). */
-function running(pid: number): boolean {
+export function running(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';

@@ -12,7 +12,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
-import { agentBackendFor, bootstrapArgs, bootstrapProgramLine, type AgentBackend } from './agent/protocol.js';
+import { agentBackendFor, announcedPid, bootstrapArgs, bootstrapProgramLine, stopProcessCommand, type AgentBackend } from './agent/protocol.js';
 import { AgentSession, sessionExecutor } from './agent/session.js';
 import { keyMaterialError } from './ssh-key.js';
 import type { Executor } from './types.js';
@@ -20,6 +20,9 @@ import { refuseTargetWithPassword } from '../util/target-password.js';
 import { withoutPassword } from '../util/without-password.js';
 
 export const name = 'ssh' satisfies Executor['name'];
+
+/** How long each step of stopping an agent given up on may take: its id, the stop command, its end. */
+const STOP_WAIT_MS = 15_000;
 
 /**
  * Options of {@link createSshExecutor}. Secrets are read from the environment, not given here.
@@ -279,22 +282,85 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
   const session = new AgentSession(target, async (output) => {
     const conn = await connect();
     const channel = await new Promise<ClientChannel>((resolve, reject) =>
-      conn.exec([shell, ...bootstrapArgs()].join(' '), (error, opened) => (error ? reject(classifySshError(error, target)) : resolve(opened))),
+      conn.exec([shell, ...bootstrapArgs({ announcePid: true })].join(' '), (error, opened) => (error ? reject(classifySshError(error, target)) : resolve(opened))),
     );
-    channel.setEncoding('utf8').on('data', output.stdout);
+    // The bootstrap's first line is the agent's process id, taken off its output: stopping the agent
+    // is stopping that process (see kill).
+    let closed = false;
+    let head: string | null = '';
+    let setPid!: (pid: number | null) => void;
+    const pid = new Promise<number | null>((resolve) => (setPid = resolve));
+    channel.setEncoding('utf8').on('data', (text: string) => {
+      if (head === null) return output.stdout(text);
+      const got = announcedPid(head + text);
+      if (got.pid === undefined) return void (head += text);
+      setPid(got.pid);
+      head = null;
+      if (got.rest) output.stdout(got.rest);
+    });
     channel.stderr.setEncoding('utf8').on('data', output.stderr);
-    channel.on('close', () => output.closed());
+    channel.on('close', () => {
+      closed = true;
+      setPid(null);
+      output.closed();
+    });
     channel.on('error', (error: Error) => output.closed(error));
     channel.write(bootstrapProgramLine(agentBackendFor(options.agentBackend)));
     return {
       write: (text) => void channel.write(text),
       end: () => void channel.end(),
-      kill: () => {
-        channel.signal('KILL');
-        channel.close();
-      },
+      kill: () => stopAgent(conn, channel, pid, () => closed),
     };
   }, (error) => classifySshError(error, target));
+
+  /**
+   * Stops an agent given up on (its call timed out or was cancelled) before another starts: the agent
+   * may be half-way through a batch. Neither OpenSSH's sshd nor Win32-OpenSSH can be relied on to end
+   * a command without a terminal when its channel closes or is sent a signal (sshd 9.2 acts on no
+   * `signal` request here; Win32-OpenSSH leaves such a command running when the session ends), so its
+   * process is stopped by id, on a channel of its own (`Stop-Process -Id <n> -Force`, the id a whole
+   * number the agent printed first). When that cannot be done (no id, the connection is gone) the
+   * connection is ended, all that is left to do.
+   */
+  const stopAgent = async (conn: Client, channel: ClientChannel, pid: Promise<number | null>, closed: () => boolean): Promise<void> => {
+    const within = <T>(ms: number, p: Promise<T>, otherwise: T) => {
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([p, new Promise<T>((resolve) => (timer = setTimeout(() => resolve(otherwise), ms)))]).finally(() => clearTimeout(timer));
+    };
+    const whenClosed = new Promise<boolean>((resolve) => (closed() ? resolve(true) : channel.once('close', () => resolve(true))));
+    let stopped = closed();
+    if (!stopped) {
+      // The id comes with PowerShell's start: an agent given up on before it is known is still starting.
+      const id = await within(STOP_WAIT_MS, pid, null);
+      if (id !== null && !closed()) {
+        stopped = await within(STOP_WAIT_MS, new Promise<boolean>((resolve) => {
+          try {
+            conn.exec(stopProcessCommand(shell, id), (error, killer) => {
+              if (error) return resolve(false);
+              killer.on('data', () => undefined).stderr.on('data', () => undefined);
+              killer.on('close', () => resolve(true));
+            });
+          } catch {
+            resolve(false);
+          }
+        }), false);
+        // Its channel closes once the process has ended.
+        if (stopped) stopped = await within(STOP_WAIT_MS, whenClosed, false);
+      }
+    }
+    try {
+      channel.close();
+    } catch {
+      // the connection is gone
+    }
+    if (!stopped) {
+      conn.destroy();
+      if (client === conn) {
+        client = null;
+        ready = null;
+      }
+    }
+  };
 
   return sessionExecutor(session, { name, target: target, onTarget: false, timeoutMs: options.timeoutMs }, {
     async close() {

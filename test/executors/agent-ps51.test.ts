@@ -66,7 +66,7 @@ if (run) {
     const { agentScriptFile } = await import('../../src/executors/agent/protocol.js');
     const dir = await tempDir();
     const { bootstrapArgs } = await import('../../src/executors/agent/protocol.js');
-    const args = bootstrapArgs();
+    const args = bootstrapArgs({ announcePid: true });
     const bootstrap = join(dir, 'bootstrap.ps1');
     await writeFile(bootstrap, Buffer.from(args[args.indexOf('-EncodedCommand') + 1], 'base64').toString('utf16le'));
     const bad = join(dir, 'bad.ps1');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ExecutorError, Runner, readHost, writeHost, type RunbookDefinition } from '../../src/index.js';
 import { createSshExecutor, fingerprintOf, knownHostsAccept, parseSshTarget } from '../../src/executors/ssh.js';
 import { expectSameAsSimulated, hostOf, kinds, makeHost, registryText, tempDir } from '../helpers.js';
-import { untilGone } from '../processes.js';
+import { descendants, running, untilGone } from '../processes.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { SSHD, startSshd } from '../sshd.js';
 
@@ -296,6 +296,63 @@ if (run && SSHD) {
       assert.ok(Date.now() - started < 3000, 'neither call waited for the agent');
     } finally {
       await executor.close();
+      await sshd.stop();
+    }
+  });
+
+  test('an agent blocked mid-call is stopped when its call times out or is cancelled, before the next call starts another: no agent process survives (by PID)', async () => {
+    // The agent's file backend opens its host file, here a FIFO no one writes: it blocks there, reading
+    // nothing from standard input, as an agent stuck in a batch does.
+    const fifo = join(await tempDir(), 'host.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const sshd = await startSshd(PWSH, { RUNBOOK_AGENT_HOST_FILE: fifo });
+    const executor = createSshExecutor({
+      host: '127.0.0.1',
+      port: sshd.port,
+      username: sshd.username,
+      privateKeyPath: sshd.keyPath,
+      knownHostsPath: sshd.knownHostsPath,
+      shell: PWSH!,
+      connectTimeoutMs: 5000,
+      agentBackend: 'file',
+    });
+    // Every agent process seen (its PowerShell and what that started), by PID and by agent: once
+    // stopped or orphaned they are no longer sshd's descendants. `most`: agents alive at once.
+    const agents = new Map<number, Set<number>>();
+    let most = 0;
+    const watch = setInterval(() => {
+      for (const agent of sshd.agents()) {
+        const pids = agents.get(agent) ?? new Set<number>();
+        for (const pid of [agent, ...descendants(agent)]) pids.add(pid);
+        agents.set(agent, pids);
+      }
+      most = Math.max(most, [...agents.values()].filter((pids) => [...pids].some(running)).length);
+    }, 25);
+    try {
+      // One call timed out, then at once one cancelled: the engine's retry, as it comes.
+      const failure = (p: Promise<unknown>): Promise<string> => p.then(() => 'the call succeeded', (error: Error) => error.message);
+      assert.match(await failure(executor.run([{ op: 'os.info' }], { timeoutMs: 5000 })), /did not answer within 5000 ms/);
+      // The next call is cancelled once its own agent runs (the first one stopped before it started).
+      const controller = new AbortController();
+      const first = agents.size;
+      const cancel = setInterval(() => {
+        if (agents.size > first) setTimeout(() => controller.abort(), 1000), clearInterval(cancel);
+      }, 25);
+      assert.match(await failure(executor.run([{ op: 'os.info' }], { signal: controller.signal, timeoutMs: 60_000 })), /cancelled/);
+      const all = [...agents.values()].flatMap((pids) => [...pids]);
+      assert.is(agents.size, 2, `an agent for each call: ${JSON.stringify([...agents.keys()])}`);
+      await untilGone(all, 20_000);
+      assert.is(most, 1, 'the agent given up on was stopped before the next one started');
+    } finally {
+      clearInterval(watch);
+      await executor.close();
+      for (const pid of [...agents.values()].flatMap((pids) => [...pids])) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // ended
+        }
+      }
       await sshd.stop();
     }
   });

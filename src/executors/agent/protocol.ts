@@ -63,14 +63,48 @@ export function agentRequest(batch: readonly HostOp[]): { marker: string; json: 
   return { marker, json: JSON.stringify({ marker, ops: batch }) };
 }
 
+/** The first line of a bootstrap told to announce its process's id: `RBE-PID <n>`. */
+export const PID_LINE = 'RBE-PID';
+
+/**
+ * The agent's process id from the start of its output, and the output after that line: `pid` is
+ * undefined while the line is not whole yet (`rest` then empty), null when the output does not begin
+ * with it (all of it is `rest`). Only a whole number a process id can be is taken.
+ *
+ * @example
+ * ```ts
+ * announcedPid('RBE-PID 4242\r\nRBE-BEGIN …'); // { pid: 4242, rest: 'RBE-BEGIN …' }
+ * ```
+ */
+export function announcedPid(head: string): { pid: number | null | undefined; rest: string } {
+  const nl = head.indexOf('\n');
+  if (nl < 0) return PID_LINE.startsWith(head.slice(0, PID_LINE.length)) && head.length < 64 ? { pid: undefined, rest: '' } : { pid: null, rest: head };
+  const m = new RegExp(`^${PID_LINE} ([1-9][0-9]{0,9})\r?$`).exec(head.slice(0, nl));
+  const pid = m ? Number(m[1]) : NaN;
+  if (!Number.isSafeInteger(pid) || pid > 0x7fffffff) return { pid: null, rest: head };
+  return { pid, rest: head.slice(nl + 1) };
+}
+
+/**
+ * The command that stops the agent's process by its id, run on a connection of its own: fixed text
+ * and a whole number (nothing else is accepted), read alike by cmd.exe, PowerShell and sh.
+ */
+export function stopProcessCommand(shell: string, pid: number): string {
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid > 0x7fffffff) throw new Error(`not a process id: ${pid}`);
+  return `${shell} -NoProfile -NonInteractive -Command Stop-Process -Id ${pid} -Force`;
+}
+
 /**
  * A fixed bootstrap for transports that cannot copy a file first (SSH): it reads the agent program
  * (base64, first line of standard input) and runs it; the agent then reads requests from the rest of
  * standard input, one per line. Passed with -EncodedCommand, so no shell on the way (cmd.exe, sh) can
  * alter it.
  */
-export function bootstrapArgs(): string[] {
+export function bootstrapArgs(options: { announcePid?: boolean } = {}): string[] {
   const script =
+    // The process's id first (`RBE-PID <n>`), when the transport can stop the agent only by it (SSH:
+    // sshd acts on no signal for a command without a terminal).
+    (options.announcePid ? `[Console]::Out.WriteLine('${PID_LINE} ' + $PID); [Console]::Out.Flush(); ` : '') +
     // UTF-8 before the first read: changing it later would drop what Console.In already buffered.
     // Without a console, Windows PowerShell 5.1 throws at this setter ("The handle is invalid"): the
     // bootstrap goes on (powershell.no-console-output-encoding).

@@ -32,8 +32,11 @@ export interface AgentProcess {
   write(text: string): void;
   /** Ends its standard input: the agent exits after its last answer. */
   end(): void;
-  /** Stops it now. */
-  kill(): void;
+  /**
+   * Stops it now; a promise when stopping takes a round trip (SSH), settled once the process is
+   * stopped or stopping it has failed. The session starts no other agent before then.
+   */
+  kill(): void | Promise<void>;
 }
 
 /** Starts the agent's process (reading requests from its standard input), its output going to `output`. */
@@ -84,6 +87,8 @@ export class AgentSession {
   private stdout = '';
   private stderr = '';
   private waiting: Waiting | null = null;
+  /** Settled once every agent given up on is stopped: no new one starts before (two would write at once). */
+  private stopping: Promise<void> = Promise.resolve();
 
   /**
    * @param where the target, for errors
@@ -133,7 +138,7 @@ export class AgentSession {
     const session: NonNullable<AgentSession['current']> = {
       closed,
       answered: false,
-      process: this.start({
+      process: this.stopping.then(() => this.start({
         stdout: (text) => {
           if (this.current !== session) return;
           this.stdout += text;
@@ -176,7 +181,7 @@ export class AgentSession {
           const code = typeof exitCode === 'number' ? ` (exit code ${exitCode})` : '';
           waiting.reject(error !== undefined ? this.classify(error) : new ExecutorError('reset', `the agent ended${code} before it answered${said ? `: ${said}` : ''}`, { where: this.where }));
         },
-      }),
+      })),
     };
     // A process that could not start: the session is over (the call waiting on it is told by `then`).
     session.process.catch(() => {
@@ -189,26 +194,29 @@ export class AgentSession {
 
   private stop(session: NonNullable<AgentSession['current']>): void {
     if (this.current === session) this.current = null;
-    session.process.then((agent) => agent.kill(), () => undefined);
+    const stopped = session.process.then((agent) => agent.kill(), () => undefined).then(() => undefined, () => undefined);
+    this.stopping = Promise.all([this.stopping, stopped]).then(() => undefined);
   }
 
   /** Ends the session: the agent's input is closed and it exits (stopped if it has not within `graceMs`). */
   async close(graceMs = 5000): Promise<void> {
     await this.queue;
     const session = this.current;
-    if (!session) return;
+    // Agents given up on are stopped before close returns.
+    if (!session) return this.stopping;
     this.current = null;
     let agent: AgentProcess;
     try {
       agent = await session.process;
     } catch {
-      return;
+      return this.stopping;
     }
     agent.end();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([session.closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
-    agent.kill();
+    await agent.kill();
+    await this.stopping;
   }
 }
 

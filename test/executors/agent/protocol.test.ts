@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ExecutorError } from '../../../src/index.js';
-import { agentRequest, bootstrapArgs, parseAgentAnswer } from '../../../src/executors/agent/protocol.js';
+import { agentRequest, announcedPid, bootstrapArgs, parseAgentAnswer, stopProcessCommand } from '../../../src/executors/agent/protocol.js';
 
 const answer = (marker: string, body: string) => `RBE-BEGIN ${marker}\n${body}\nRBE-END ${marker}\n`;
 
@@ -56,6 +56,20 @@ test('the bootstrap is a fixed encoded command: nothing of the request is in the
   const script = Buffer.from(args[3], 'base64').toString('utf16le');
   assert.match(script, /\[Console\]::In\.ReadLine\(\)/);
   assert.equal(bootstrapArgs(), args);
+});
+
+test("an SSH agent's bootstrap prints its process id first; only a whole number is taken, and the stop command holds nothing else", () => {
+  const script = Buffer.from(bootstrapArgs({ announcePid: true })[3], 'base64').toString('utf16le');
+  assert.ok(script.startsWith("[Console]::Out.WriteLine('RBE-PID ' + $PID); [Console]::Out.Flush(); "), script);
+  assert.not.match(Buffer.from(bootstrapArgs()[3], 'base64').toString('utf16le'), /RBE-PID/);
+  assert.equal(announcedPid('RBE-PID 4242\r\nRBE-BEGIN x\n'), { pid: 4242, rest: 'RBE-BEGIN x\n' });
+  assert.equal(announcedPid('RBE-P'), { pid: undefined, rest: '' }, 'not whole yet');
+  assert.equal(announcedPid('RBE-PID 42'), { pid: undefined, rest: '' }, 'not whole yet');
+  for (const head of ['hello\n', 'RBE-PID 1; Remove-Item C:\\\n', 'RBE-PID -1\n', 'RBE-PID 99999999999\n', 'RBE-PID 0\n', 'x'.repeat(80)]) {
+    assert.equal(announcedPid(head), { pid: null, rest: head }, head);
+  }
+  assert.is(stopProcessCommand('powershell', 4242), 'powershell -NoProfile -NonInteractive -Command Stop-Process -Id 4242 -Force');
+  for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 31]) assert.throws(() => stopProcessCommand('powershell', bad), /not a process id/);
 });
 
 test.run();
