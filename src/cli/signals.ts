@@ -2,11 +2,12 @@
  * SIGINT and SIGTERM for the commands that drive runs: the first asks for a stop at the next safe
  * point, a second aborts at once.
  */
+import { endAllGroups } from '../executors/process-groups.js';
 import { notice } from './notice.js';
 
 /**
  * The first SIGINT or SIGTERM asks for a stop at the next safe point (`interrupt`); a second one aborts
- * at once (exit 130 or 143). Each says so on stderr. Returns what takes the handlers off again.
+ * at once (exit 130 or 143), ending the processes the executors started first. Each says so on stderr. Returns what takes the handlers off again.
  *
  * @example
  * ```ts
@@ -24,6 +25,9 @@ export function stopOnSignals(o: { first: (signal: NodeJS.Signals) => string; ag
       return;
     }
     notice(`${o.again(signal)}\n`);
+    // The processes the executors started (PowerShell and what it started) end with this one: there is
+    // no time left to close the executors.
+    endAllGroups();
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.on('SIGINT', onSignal);

@@ -6,6 +6,7 @@
 import type { execa as Execa } from 'execa';
 import { ExecutorError } from '../errors.js';
 import type { RunOptions } from './types.js';
+import { ownGroup, trackGroup, untrackGroup } from './process-groups.js';
 
 /** How long one call to the agent may take, unless the call or the executor says otherwise. */
 export const DEFAULT_CALL_TIMEOUT_MS = 120_000;
@@ -65,15 +66,23 @@ export function boundedCall<T>(
 /**
  * Starts a long-lived PowerShell running a script file (`args`: the file, then its arguments), its
  * standard streams piped and not buffered, never rejecting: what the local agent session and the
- * remoting host share. `execa` is passed in so that callers load it only when they start one.
+ * remoting host share. `execa` is passed in so that callers load it only when they start one. It leads
+ * a process group of its own, recorded until it exits: end it with `endGroup(child.pid)`, which ends
+ * the PowerShell runtime and whatever it started too (a launcher's child, ssh).
  */
 export function startPowerShellScript(execa: typeof Execa, shell: string, args: string[], env?: Record<string, string>) {
-  return execa(shell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', ...args], {
+  const child = execa(shell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', ...args], {
     env,
     stdin: 'pipe',
     stdout: 'pipe',
     stderr: 'pipe',
     reject: false,
     buffer: false,
+    // A group of its own (POSIX): ended with everything it started (endGroup), and a Ctrl-C at the
+    // terminal is this process's to handle, not the agent's.
+    detached: ownGroup(),
   });
+  trackGroup(child.pid);
+  void child.then(() => untrackGroup(child.pid));
+  return child;
 }

@@ -8,6 +8,7 @@ import { ExecutorError } from '../errors.js';
 import { agentBackendFor, agentScriptFile, type AgentBackend } from './agent/protocol.js';
 import { AgentSession, sessionExecutor } from './agent/session.js';
 import { startPowerShellScript } from './common.js';
+import { endGroup } from './process-groups.js';
 import type { Executor } from './types.js';
 
 export const name = 'local' satisfies Executor['name'];
@@ -70,7 +71,8 @@ export function createLocalExecutor(options: LocalExecutorOptions = {}): Executo
       return {
         write: (text) => void child.stdin.write(text),
         end: () => child.stdin.end(),
-        kill: () => void child.kill('SIGKILL'),
+        // The whole group: the shell may be a launcher whose child, the runtime, runs the agent.
+        kill: () => endGroup(child.pid),
       };
     },
     (error) => classify(error, shell),

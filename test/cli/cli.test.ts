@@ -210,4 +210,54 @@ test('--target local runs the agent in this machine\'s PowerShell (here with a s
   assert.equal(doc.registry['SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\v4.0.30319'].SystemDefaultTlsVersions, { type: 'REG_DWORD', data: 1 });
 });
 
+test('a second Ctrl-C aborts at once and ends the agent it started with everything under it (PowerShell\'s launcher and runtime), checked by PID', async () => {
+  const { PWSH } = await import('../pwsh.js');
+  if (!PWSH) {
+    if (process.env.CI) assert.unreachable('PowerShell is required in CI');
+    return;
+  }
+  const { agentProcesses, descendants, untilGone } = await import('../processes.js');
+  // Every call answers late: a call is in flight when the signals come.
+  const host = await makeHost('server-2016', (h) => {
+    h.latencyMs = 30_000;
+  });
+  const state = await tempDir();
+  const child = spawn(process.execPath, [CLI, 'run', 'orchestrator-tls12', '--target', 'local', '--state-dir', state, ...FAST], {
+    env: { ...process.env, NO_COLOR: '1', RUNBOOK_PWSH: PWSH, RUNBOOK_AGENT_HOST_FILE: host },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stdout.resume();
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const seen = new Set<number>();
+  try {
+    // The agent and its runtime (a launcher's child), once the runtime has started.
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      for (const agent of agentProcesses(child.pid!)) for (const pid of [agent, ...descendants(agent)]) seen.add(pid);
+      // Two with a launcher (its child the runtime); one PowerShell alone is given a few seconds.
+      if (seen.size >= 2 || (seen.size === 1 && Date.now() > deadline - 55_000)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const agent of agentProcesses(child.pid!)) for (const pid of [agent, ...descendants(agent)]) seen.add(pid);
+    assert.ok(seen.size >= 1, 'the agent was seen running');
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT');
+    assert.is(await exited, 130, stderr);
+    await untilGone([...seen], 5000);
+  } finally {
+    child.kill('SIGKILL');
+    for (const pid of seen) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // ended
+      }
+    }
+  }
+});
+
 test.run();

@@ -11,7 +11,7 @@ import { createSimulatedExecutor, ExecutorError, type Executor, type HostOp, typ
 import { createLocalExecutor } from '../../src/executors/local.js';
 import { expectSameAsSimulated, hostOf, makeHost, registryText, tempDir } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
-import { agentProcesses, untilGone } from '../processes.js';
+import { agentProcesses, descendants, untilGone } from '../processes.js';
 import { readHost, writeHost } from '../../src/index.js';
 import { RESTART_EVENT } from '../../src/windows/facts/restart.js';
 
@@ -319,15 +319,17 @@ if (run) {
     for (let i = 0; i < 3; i++) await agent.run([{ op: 'os.info' }]);
     const [first] = mine();
     assert.equal(mine(), [first], 'three calls, one agent');
+    // The agent's PowerShell and what it started (a launcher's runtime): all of it is stopped.
+    const firstAll = [first, ...descendants(first)];
     // The host answers late: the call times out, and its agent is stopped.
-    await writeHost(agentFile, { ...(await readHost(agentFile)), latencyMs: 5000 });
+    await writeHost(agentFile, { ...(await readHost(agentFile)), latencyMs: 30_000 });
     try {
       await agent.run([{ op: 'boot.time' }], { timeoutMs: 400 });
       assert.unreachable('answered');
     } catch (error) {
       assert.is((error as ExecutorError).kind, 'timeout');
     }
-    await untilGone([first]);
+    await untilGone(firstAll, 5000);
     await writeHost(agentFile, { ...(await readHost(agentFile)), latencyMs: 0 });
     const [os] = await agent.run([{ op: 'os.info' }]);
     assert.is(os.op, 'os.info');

@@ -1,0 +1,72 @@
+/**
+ * The local processes the executors start (the agent's PowerShell, the remoting host), each the leader
+ * of a process group of its own, and how to end one with everything it started. A PowerShell here may
+ * be a launcher whose child is the runtime (`dotnet …pwsh.dll`), and the remoting host starts `ssh`:
+ * ending only the direct child would leave those running. The live ones are kept here, so that the
+ * CLI's second Ctrl-C (src/cli/signals.ts) can end them all, synchronously, before it exits.
+ */
+import { spawnSync } from 'node:child_process';
+
+/** The live groups' leaders, by PID. */
+const live = new Set<number>();
+let hooked = false;
+
+/**
+ * Whether a child is started as the leader of a group of its own (`detached` for execa or spawn): on
+ * POSIX systems. On Windows `detached` would give it a console of its own; its tree is ended with
+ * taskkill /T instead.
+ */
+export function ownGroup(platform: NodeJS.Platform = process.platform): boolean {
+  return platform !== 'win32';
+}
+
+/**
+ * Records a started child (the leader of its group) until it exits; its group is ended when this
+ * process exits without ending it (a `process.exit` anywhere).
+ */
+export function trackGroup(pid: number | undefined): void {
+  if (!pid) return;
+  live.add(pid);
+  if (!hooked) {
+    hooked = true;
+    process.on('exit', endAllGroups);
+  }
+}
+
+/** The child exited: its PID is no longer one to end (it may be given to another process). */
+export function untrackGroup(pid: number | undefined): void {
+  if (pid) live.delete(pid);
+}
+
+/**
+ * Ends a child and everything it started, now (synchronous): its process group (SIGKILL) on POSIX
+ * systems, its process tree (taskkill /T /F) on Windows. A group already gone is no error.
+ */
+export function endGroup(pid: number | undefined): void {
+  if (!pid) return;
+  live.delete(pid);
+  if (process.platform === 'win32') {
+    spawnSync('taskkill', ['/T', '/F', '/PID', String(pid)], { stdio: 'ignore', windowsHide: true });
+    return;
+  }
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // The group is gone; the leader itself may still be there if it was not started as one.
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone too
+    }
+  }
+}
+
+/** Ends every live group the executors started (the second Ctrl-C, this process's exit). */
+export function endAllGroups(): void {
+  for (const pid of [...live]) endGroup(pid);
+}
+
+/** The PIDs of the live groups' leaders (for tests). */
+export function liveGroups(): number[] {
+  return [...live];
+}
