@@ -12,6 +12,7 @@ import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
 import { agentBackendFor, agentRequest, agentScriptFile, parseAgentAnswer, type AgentBackend } from './agent/protocol.js';
 import { boundedCall, startPowerShellScript } from './common.js';
+import { endGroup } from './process-groups.js';
 import { sshClientFailure } from './ssh-client-output.js';
 import { pinHostKey, type PinnedHostKey } from './ssh-host-key.js';
 import { keyMaterialError } from './ssh-key.js';
@@ -208,7 +209,9 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
       }
     });
     void proc.then((r) => {
-      child = null;
+      // A host ended on purpose (endHost) has had its calls failed already; a new one may be running.
+      if (ended.has(proc)) return;
+      if (child === proc) child = null;
       const code = (r as { code?: string }).code;
       failAll(
         code === 'ENOENT'
@@ -217,6 +220,19 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
       );
     });
     return proc;
+  };
+
+  /**
+   * Ends the host now, with everything it started (the PowerShell runtime under a launcher, ssh): a
+   * call given up on may still be running in it, and the single-threaded host would hold every later
+   * call behind it. The calls still waiting on it fail as `reset`; the next call starts another host.
+   */
+  const ended = new WeakSet<ResultPromise>();
+  const endHost = (proc: ResultPromise) => {
+    ended.add(proc);
+    if (child === proc) child = null;
+    endGroup(proc.pid);
+    failAll(new ExecutorError('reset', 'the local PowerShell holding the sessions was stopped: a call was given up on', { where }));
   };
 
   /**
@@ -272,8 +288,12 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
       const id = nextId++;
       const output = await boundedCall<string>(where, runOptions, options.timeoutMs, (resolve, reject, onStop) => {
         pending.set(id, { resolve, reject });
-        // The session's answer to a call given up on is dropped when it comes.
-        onStop(() => pending.delete(id));
+        // A call given up on (time, cancellation) may still be running in the host: the host is ended
+        // with it, and the next call starts another.
+        onStop(() => {
+          pending.delete(id);
+          endHost(proc);
+        });
         proc.stdin!.write(`${JSON.stringify({ id, target, request: json, ...(pin ? { pin } : {}) })}\n`);
       });
       return parseAgentAnswer(output, marker, where);
@@ -286,8 +306,11 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
         const proc = child;
         child = null;
         proc.stdin?.end();
-        await Promise.race([proc, new Promise((r) => setTimeout(r, 5000))]);
-        proc.kill();
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([proc, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+        clearTimeout(timer);
+        // Whatever of it is left (the runtime under a launcher, ssh) ends with it.
+        endGroup(proc.pid);
       }
       // The pinned key's file, once no ssh can read it any more.
       await (await settled?.catch(() => null))?.pinned?.remove();

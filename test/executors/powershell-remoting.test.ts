@@ -15,6 +15,27 @@ import { createRemotingExecutor, parseRemotingTarget, remotingShell, winrmHttpsE
 import { expectSameAsSimulated, makeHost, newRunner, registryText, tempDir, withWinrmDefaultPorts } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { SSHD, startSshd, type TestSshd } from '../sshd.js';
+import { descendants } from '../processes.js';
+import { untilGone } from '../processes.js';
+import { readHost, writeHost } from '../../src/index.js';
+import { readFileSync } from 'node:fs';
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return -1;
+  }
+}
 
 const run = needPwsh('test/executors/powershell-remoting.test.ts');
 
@@ -141,6 +162,34 @@ test('pwsh+ssh:// with a private key in RUNBOOK_SSH_KEY instead of its path is r
 });
 
 if (run && SSHD) {
+  test('a call that times out ends the local host with everything it started (runtime, ssh), by PID, and the next call gets a new host instead of queueing behind the batch', async () => {
+    const hostFile = await makeHost('server-2016');
+    const sshd = await startSshd(PWSH, { RUNBOOK_AGENT_HOST_FILE: hostFile });
+    const executor = executorFor(sshd);
+    const hosts = () => descendants(process.pid).filter((pid) => cmdline(pid).includes('remoting-host.ps1') && !cmdline(pid).startsWith('/bin/sh'));
+    const tree = (root: number) => [root, ...descendants(root)];
+    const latency = async (ms: number) => writeHost(hostFile, { ...(await readHost(hostFile)), latencyMs: ms });
+    try {
+      await executor.run([{ op: 'boot.time' }]);
+      const first = hosts().filter((pid) => !hosts().includes(parentOf(pid)));
+      assert.is(first.length, 1, 'one host');
+      const firstTree = tree(first[0]);
+      assert.ok(firstTree.some((pid) => /(^|\/)ssh\0/.test(cmdline(pid))), `ssh runs under the host: ${firstTree.map(cmdline).join(' | ')}`);
+      await latency(90_000);
+      const timedOut = await executor.run([{ op: 'boot.time' }], { timeoutMs: 2000 }).then(() => null, (error: ExecutorError) => error);
+      assert.is(timedOut?.kind, 'timeout');
+      await untilGone(firstTree, 10_000);
+      await latency(0);
+      // Before, the single-threaded host ran the 90 s batch first: this call timed out behind it.
+      const [boot] = await executor.run([{ op: 'boot.time' }], { timeoutMs: 60_000 });
+      assert.is(boot.op, 'boot.time');
+      assert.not.ok(hosts().includes(first[0]));
+    } finally {
+      await executor.close();
+      await sshd.stop();
+    }
+  });
+
   test('one session serves every call, and is made again when it dies', async () => {
     const hostFile = await makeHost('server-2016');
     const sshd = await startSshd(PWSH, { RUNBOOK_AGENT_HOST_FILE: hostFile });
