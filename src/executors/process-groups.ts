@@ -11,6 +11,21 @@ import { spawnSync } from 'node:child_process';
 const live = new Set<number>();
 let hooked = false;
 
+const SIGNALS: NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * A signal that would end this process (no other handler: a command that does not stop at a safe
+ * point) ends the groups first, then this process by the same signal, as it would have ended. A group
+ * leads itself, so a Ctrl-C at the terminal no longer reaches it, and execa's own clean-up passes over
+ * detached children. With another handler (the CLI's stopOnSignals), that one decides.
+ */
+function onSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return;
+  endAllGroups();
+  for (const s of SIGNALS) process.off(s, onSignal);
+  process.kill(process.pid, signal);
+}
+
 /**
  * Whether a child is started as the leader of a group of its own (`detached` for execa or spawn): on
  * POSIX systems. On Windows `detached` would give it a console of its own; its tree is ended with
@@ -31,11 +46,18 @@ export function trackGroup(pid: number | undefined): void {
     hooked = true;
     process.on('exit', endAllGroups);
   }
+  if (live.size === 1) for (const s of SIGNALS) process.on(s, onSignal);
 }
 
 /** The child exited: its PID is no longer one to end (it may be given to another process). */
 export function untrackGroup(pid: number | undefined): void {
-  if (pid) live.delete(pid);
+  if (pid) forget(pid);
+}
+
+/** Takes a PID off the live ones; the signal handlers go with the last one. */
+function forget(pid: number): void {
+  if (!live.delete(pid) || live.size > 0) return;
+  for (const s of SIGNALS) process.off(s, onSignal);
 }
 
 /**
@@ -44,7 +66,7 @@ export function untrackGroup(pid: number | undefined): void {
  */
 export function endGroup(pid: number | undefined): void {
   if (!pid) return;
-  live.delete(pid);
+  forget(pid);
   if (process.platform === 'win32') {
     spawnSync('taskkill', ['/T', '/F', '/PID', String(pid)], { stdio: 'ignore', windowsHide: true });
     return;

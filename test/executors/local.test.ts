@@ -5,7 +5,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFile, readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSimulatedExecutor, ExecutorError, type Executor, type HostOp, type HostOpResult } from '../../src/index.js';
 import { createLocalExecutor } from '../../src/executors/local.js';
@@ -338,6 +339,39 @@ if (run) {
     await agent.close();
     await untilGone([second]);
     assert.equal(mine(), []);
+  });
+
+  test('a process ended by a signal it does not handle (SIGTERM, Ctrl-C) ends its agent first, launcher and runtime (by PID), then ends by that signal', async () => {
+    const { agentFile } = await pair();
+    await writeHost(agentFile, { ...(await readHost(agentFile)), latencyMs: 60_000 });
+    const script = join(await tempDir(), 'hold.mts');
+    const local = join(import.meta.dirname, '..', '..', 'src', 'executors', 'local.ts');
+    await writeFile(script, `import { createLocalExecutor } from ${JSON.stringify(local)};\nconst e = createLocalExecutor({ shell: ${JSON.stringify(PWSH)}, env: { RUNBOOK_AGENT_HOST_FILE: ${JSON.stringify(agentFile)} } });\nsetInterval(() => undefined, 1000);\nawait e.run([{ op: 'boot.time' }]).catch(() => undefined);\n`);
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: 'ignore' });
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const seen = new Set<number>();
+    try {
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && seen.size < 2) {
+        for (const agent of agentProcesses(child.pid!)) for (const pid of [agent, ...descendants(agent)]) seen.add(pid);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(seen.size >= 1, 'the agent was seen running');
+      // The batch is under way (its answer 60 s away) when the signal comes.
+      await new Promise((r) => setTimeout(r, 1500));
+      child.kill('SIGTERM');
+      assert.is(await ended, 'SIGTERM');
+      await untilGone([...seen], 5000);
+    } finally {
+      child.kill('SIGKILL');
+      for (const pid of seen) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // ended
+        }
+      }
+    }
   });
 
   test('the production agent (no test backend joined) refuses a machine without Windows, even with a host file named', async () => {
