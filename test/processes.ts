@@ -48,7 +48,8 @@ export function agentProcesses(root: number): number[] {
   return agents.filter((pid) => !agents.includes(parentOf(pid)));
 }
 
-function parentOf(pid: number): number {
+/** A process's parent's id (-1 once it is gone). */
+export function parentOf(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
@@ -73,5 +74,16 @@ export async function untilGone(pids: number[], limitMs = 10_000): Promise<void>
   while (pids.some(running)) {
     if (Date.now() > deadline) throw new Error(`still running after ${limitMs} ms: ${pids.filter(running).join(', ')}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Ends each of these processes (a test's own, by the ids it recorded), ignoring those already gone. */
+export function killAll(pids: Iterable<number>): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // ended
+    }
   }
 }

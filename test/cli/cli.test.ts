@@ -216,7 +216,7 @@ test('a second Ctrl-C aborts at once and ends the agent it started with everythi
     if (process.env.CI) assert.unreachable('PowerShell is required in CI');
     return;
   }
-  const { agentProcesses, descendants, untilGone } = await import('../processes.js');
+  const { agentProcesses, descendants, killAll, untilGone } = await import('../processes.js');
   // Every call answers late: a call is in flight when the signals come.
   const host = await makeHost('server-2016', (h) => {
     h.latencyMs = 30_000;
@@ -250,13 +250,7 @@ test('a second Ctrl-C aborts at once and ends the agent it started with everythi
     await untilGone([...seen], 5000);
   } finally {
     child.kill('SIGKILL');
-    for (const pid of seen) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // ended
-      }
-    }
+    killAll(seen);
   }
 });
 

@@ -12,7 +12,7 @@ import { createSimulatedExecutor, ExecutorError, type Executor, type HostOp, typ
 import { createLocalExecutor } from '../../src/executors/local.js';
 import { expectSameAsSimulated, hostOf, makeHost, registryText, tempDir } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
-import { agentProcesses, descendants, untilGone } from '../processes.js';
+import { agentProcesses, descendants, killAll, untilGone } from '../processes.js';
 import { readHost, writeHost } from '../../src/index.js';
 import { RESTART_EVENT } from '../../src/windows/facts/restart.js';
 
@@ -364,13 +364,7 @@ if (run) {
       await untilGone([...seen], 5000);
     } finally {
       child.kill('SIGKILL');
-      for (const pid of seen) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // ended
-        }
-      }
+      killAll(seen);
     }
   });
 

@@ -15,8 +15,7 @@ import { createRemotingExecutor, parseRemotingTarget, remotingShell, winrmHttpsE
 import { expectSameAsSimulated, makeHost, newRunner, registryText, tempDir, withWinrmDefaultPorts } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { SSHD, startSshd, type TestSshd } from '../sshd.js';
-import { descendants } from '../processes.js';
-import { untilGone } from '../processes.js';
+import { descendants, parentOf, untilGone } from '../processes.js';
 import { readHost, writeHost } from '../../src/index.js';
 import { readFileSync } from 'node:fs';
 
@@ -28,14 +27,6 @@ function cmdline(pid: number): string {
   }
 }
 
-function parentOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return -1;
-  }
-}
 
 const run = needPwsh('test/executors/powershell-remoting.test.ts');
 
