@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { Runner, StepKindRegistry, bundledStepKinds, createSimulatedExecutor, defineStepKind, validateRunbook, type Executor, type HostOp, type RunbookDefinition } from '../../src/index.js';
 import { backupFileNames } from '../../src/steps/backup.js';
 import { createMasker } from '../../src/engine/secrets.js';
-import { kinds, makeHost, runToEnd, tempDir } from '../helpers.js';
+import { kinds, makeHost, readRegFile, runToEnd, tempDir } from '../helpers.js';
 
 const SECRET = 'Vault-Passw0rd';
 const PROTOCOLS = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
@@ -220,7 +220,7 @@ test('a key whose backup holds no secret is exported and kept as it is, and a co
     assert.is(result.status, 'succeeded', JSON.stringify(result.steps[0].error));
     const dir = join(runner.runDir(result.runId), 'backups');
     assert.equal(await readdir(dir), [`${result.runId}-Protocols-64bit.reg`, `${result.runId}-Protocols-32bit.reg`].sort());
-    assert.match(await readFile(join(dir, `${result.runId}-Protocols-64bit.reg`), 'utf8'), /^Windows Registry Editor Version 5\.00\r\n\r\n\[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\]/);
+    assert.match(await readRegFile(join(dir, `${result.runId}-Protocols-64bit.reg`)), /^Windows Registry Editor Version 5\.00\r\n\r\n\[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\]/);
     // Compliant now: nothing is exported, so a secret under the key would not stop the run.
     const again = await runToEnd(host, { runbook: validateRunbook(backingUp(PROTOCOLS), kinds, 'inline') });
     assert.is(again.result.steps[0].status, 'skipped');
