@@ -5,7 +5,7 @@ export { VirtualClock, systemClock } from './util/clock.js';
 export type { Clock } from './util/clock.js';
 export type { RunnerOptions } from './store/default-runner.js';
 export type { Run, StartOptions, ResumeOptions, Reach, RunSummary } from './engine/runner.js';
-export type { RunStore, RunJournal, JournalRecord, JournalWriter, JournalSync, Lease, LeaseOptions, OpenJournalOptions } from './engine/run-store.js';
+export type { RunStore, RunJournal, JournalRecord, JournalWriter, JournalSync, Lease, LeaseOptions, OpenJournalOptions, TargetLease, TargetLeaseOptions, TargetPredecessor } from './engine/run-store.js';
 export { defineRunbook, defineStep, fingerprint } from './engine/runbook.js';
 export type { RunbookDefinition, StepDefinition, ParameterSpec, LoadedRunbook } from './engine/runbook.js';
 export { loadRunbookFile, validateRunbook, resolveParameters, checkStepParameters } from './engine/loader.js';

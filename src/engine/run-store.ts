@@ -133,6 +133,59 @@ export interface LeaseOptions {
 }
 
 /**
+ * The run that held a machine's lease last, as {@link TargetLeaseOptions.admit} is told of it: its id,
+ * and whether it left the machine unfinished — `true` when it let it go stopped mid-drive (interrupted,
+ * or stopped by its store), `false` when it let it go ended (or awaiting only a restart window, every
+ * change made), `undefined` when its lease lapsed (its holder died, or could not record its release):
+ * its journal says.
+ *
+ * @example
+ * ```ts
+ * const last: TargetPredecessor = { runId: '20260101-000000-orchestrator-tls12-a1b2c3', unfinished: true };
+ * if (last.unfinished) console.log(`resume or roll back ${last.runId} first`);
+ * ```
+ */
+export interface TargetPredecessor {
+  runId: string;
+  unfinished: boolean | undefined;
+}
+
+/**
+ * How a machine's lease is taken ({@link RunStore.leaseTarget}).
+ *
+ * @example
+ * ```ts
+ * const options: TargetLeaseOptions = { takeOver: true, admit: async (last) => console.log(last.runId, last.unfinished) };
+ * ```
+ */
+export interface TargetLeaseOptions extends LeaseOptions {
+  /**
+   * The same run's resume or rollback: a lease its run still holds (a driver of it that died, or that
+   * lost the run's own lease) is taken over at once, fencing that driver. A start never takes over.
+   */
+  takeOver?: boolean;
+  /**
+   * Called before the claim when another run held the machine last and let it go (or its lease lapsed):
+   * throws to refuse the claim, which then leaves that run's lease as it is.
+   */
+  admit?: (last: TargetPredecessor) => Promise<void>;
+}
+
+/**
+ * A held lease on a machine: one run drives it at a time, with a fencing token. Released with whether
+ * its run left it unfinished, so that a later run of another id is told when the machine holds one.
+ *
+ * @example
+ * ```ts
+ * const lease: TargetLease = await fileStore('.runbook').leaseTarget('sim:/x/h.json', 'r1');
+ * await lease.release({ unfinished: false });
+ * ```
+ */
+export interface TargetLease extends Lease {
+  release(state?: { unfinished: boolean }): Promise<void>;
+}
+
+/**
  * A run as a store lists it (`status`), kept when a drive ends.
  *
  * @example
@@ -222,6 +275,12 @@ export interface RunStore {
   filesAt(runId: string): string;
   /** Takes the run's lease (one driver at a time, fenced): `LEASE_HELD` when another driver holds it. */
   lease(runId: string, options?: LeaseOptions): Promise<Lease>;
+  /**
+   * Takes the lease of the machine `machine` names (`machineKeyOf` of `engine/target-machine.ts`: a simulated host's file, a host
+   * name) for run `runId` — one run drives a machine at a time, fenced as a run's lease is. `LEASE_HELD`
+   * (naming the run that holds it, its holder and until when) when another run's driver holds it live.
+   */
+  leaseTarget(machine: string, runId: string, options?: TargetLeaseOptions): Promise<TargetLease>;
   /**
    * Opens the run's journal for the holder of `lease`: every append is refused (`FENCED`) once another
    * driver has taken the lease over, and nothing of it is stored.

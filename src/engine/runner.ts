@@ -6,19 +6,19 @@
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
-import { DurabilityError, InternalError, RunStateError, RunStoppedError, StoreRefusedError, StoreUnavailableError, ValidationError, diskAdvice, diskErrorOf, diskProblem } from '../errors.js';
+import { DurabilityError, InternalError, LeaseError, RunStateError, RunStoppedError, StoreRefusedError, StoreUnavailableError, ValidationError, diskAdvice, diskErrorOf, diskProblem } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Clock } from '../util/clock.js';
 import { drive } from './drive.js';
 import { isRolledBack } from './outcome.js';
-import { checkSameMachine } from './target-machine.js';
+import { checkSameMachine, machineKeyOf } from './target-machine.js';
 import { RunEmitter } from './events.js';
 import type { StepKindRegistry } from './kinds.js';
 import { checkStepParameters, resolveParameters, validateRunbook } from './loader.js';
 import { JOURNAL_FORMAT, replay, type RunStartedRecord } from './replay.js';
 import { runResult, startedRecordIn, startedRecordOf, summaryOf, type RunSummary } from './run-index.js';
 import { loadRunbook } from './bundled.js';
-import type { JournalRecord, JournalWriter, LeaseOptions, RunJournal, RunStore } from './run-store.js';
+import type { JournalRecord, JournalWriter, Lease, LeaseOptions, RunJournal, RunStore, TargetLease } from './run-store.js';
 import { reportFiles, withUndoFiles, writeUndoFiles } from './report.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import type { RetryPolicy } from './retry.js';
@@ -209,7 +209,8 @@ export class Runner<S extends RunStore = RunStore> {
     const secretValues = Object.fromEntries(secrets.map((s) => [s, params[s]]));
     const publicParams = Object.fromEntries(Object.entries(params).filter(([k]) => !secrets.includes(k)));
     const checkMode = options.checkMode ?? false;
-    return this.launch(runId, options.executor, secretValues, {}, { mode: 'drive', checkMode }, async (journal) => {
+    // A run that changes its target holds its machine's lease (a plan reads only: it takes none).
+    return this.launch(runId, options.executor, secretValues, {}, { mode: 'drive', checkMode, machine: checkMode ? undefined : 'start' }, async (journal) => {
       if (journal.records.length > 0) throw new RunStateError('NOT_RESUMABLE', `run ${runId} already exists`, { hint: 'use `runbook resume`' });
       const record: RunStartedRecord = {
         type: 'run.started',
@@ -264,7 +265,7 @@ export class Runner<S extends RunStore = RunStore> {
     // run again, and its resume must reach the target.
     const ended = !options.executor && replay(records).ended !== null;
     const { executor, owned } = ended ? { executor: unconnected(options.target ?? started.targetSpec ?? started.target, started.executor), owned: false } : await reach(options, started, records, options.force ?? false);
-    return this.launch(runId, executor, secrets, options.overrides ?? {}, { mode: 'drive', checkMode: started.checkMode, records, owned });
+    return this.launch(runId, executor, secrets, options.overrides ?? {}, { mode: 'drive', checkMode: started.checkMode, records, owned, machine: ended || started.checkMode ? undefined : 'take-over' });
   }
 
   /**
@@ -280,7 +281,7 @@ export class Runner<S extends RunStore = RunStore> {
     // result, as its resume gives it, without a connection to its target.
     const undone = !options.executor && isRolledBack(replay(records).ended?.status);
     const { executor, owned } = undone ? { executor: unconnected(options.target ?? started.targetSpec ?? started.target, started.executor), owned: false } : await reach(options, started, records, options.force ?? false);
-    return this.launch(runId, executor, secrets, {}, { mode: options.force ? 'force-rollback' : 'rollback', checkMode: started.checkMode, records, owned });
+    return this.launch(runId, executor, secrets, {}, { mode: options.force ? 'force-rollback' : 'rollback', checkMode: started.checkMode, records, owned, machine: undone || started.checkMode ? undefined : 'take-over' });
   }
 
   /** What the journal of a run says now. */
@@ -413,12 +414,63 @@ export class Runner<S extends RunStore = RunStore> {
     );
   }
 
+  /**
+   * Takes the lease of the machine `target` names for `runId`. Another run (a start, or another run's
+   * resume or rollback) is refused when the run that held the machine last, of another id, stopped
+   * mid-drive — interrupted, stopped by its store, or its driver dead (as its journal says when its lease
+   * lapsed): it would take that run's half-applied values for the host's own. That run is resumed or
+   * rolled back first. A run awaiting only a restart window made every change and left its
+   * `RestartOwed` marker: a later run follows it, as designed (it pays the restart).
+   */
+  private async leaseMachine(target: string, runId: string, as: 'start' | 'take-over'): Promise<TargetLease> {
+    const machine = machineKeyOf(target);
+    return this.store.leaseTarget(machine, runId, {
+      ...this.options.lease,
+      takeOver: as === 'take-over',
+      admit: async (last) => {
+        if (last.unfinished === false) return;
+        let why = 'interrupted mid-drive, awaiting its resume';
+        if (last.unfinished === undefined) {
+          // Its lease lapsed: its journal tells whether it ended (one that cannot be read is driven no more).
+          const records = await this.store.readJournal(last.runId).catch(() => null);
+          const started = records?.find((r) => r.type === 'run.started') as RunStartedRecord | undefined;
+          if (!records || !started || started.checkMode) return;
+          try {
+            const state = replay(records);
+            if (state.ended !== null || state.suspended?.awaiting === 'restart-window') return;
+          } catch {
+            return;
+          }
+          why = 'its driver stopped mid-drive';
+        }
+        const where = resumeWhere(this.store.location);
+        throw new LeaseError('LEASE_HELD', `target ${machine} holds unfinished run ${last.runId} (${why}); a new run would take its half-applied values for the host's own — nothing was sent to the target`, {
+          where: this.store.location,
+          hint: `finish that run first: \`runbook resume ${last.runId}${where}\` continues it, or \`runbook rollback ${last.runId}${where}\` undoes its changes; then run again`,
+        });
+      },
+    });
+  }
+
   private launch(
     runId: string,
     executor: Executor,
     secrets: Record<string, Json>,
     overrides: Record<string, Json>,
-    { mode, checkMode, records, owned = false }: { mode: 'drive' | 'rollback' | 'force-rollback'; checkMode: boolean; records?: readonly JournalRecord[]; owned?: boolean },
+    {
+      mode,
+      checkMode,
+      records,
+      owned = false,
+      machine,
+    }: {
+      mode: 'drive' | 'rollback' | 'force-rollback';
+      checkMode: boolean;
+      records?: readonly JournalRecord[];
+      owned?: boolean;
+      /** Take the lease of the executor's machine before the drive: as a new run (`start`), or as this run's resume or rollback (`take-over`). */
+      machine?: 'start' | 'take-over';
+    },
     init?: (journal: JournalWriter) => Promise<void>,
   ): Run {
     const events = new RunEmitter();
@@ -427,30 +479,43 @@ export class Runner<S extends RunStore = RunStore> {
     const runDir = this.runDir(runId);
     const result = (async () => {
       await new Promise((r) => setImmediate(r));
-      let lease;
+      let lease: Lease | undefined;
+      let held: TargetLease | undefined;
       try {
         lease = await this.store.lease(runId, this.options.lease);
         // This machine's folder for the run's files (the file store made it; a shared store did not).
         await makeSubfolder(runDir);
+        // One run drives a machine at a time: its lease is taken before anything is sent to the target
+        // (another run's, live, or an unfinished run's of another id, is refused: LEASE_HELD).
+        if (machine) held = await this.leaseMachine(executor.target, runId, machine);
       } catch (error) {
-        // Not driven (another driver holds the run, or the disk refused): what this runner connected goes.
+        // Not driven (another driver holds the run or its machine, or the disk refused): what this runner connected goes.
         if (owned) await executor.close().catch(() => undefined);
+        await lease?.release().catch(() => undefined);
+        // A start refused for its machine made nothing: its folder goes (never listed, never resumed) —
+        // unless a run of that id exists (a start given the id of one is refused later, as it was).
+        if (lease && machine === 'start' && (await this.store.readJournal(runId).then(() => false, (e: { code?: string }) => e?.code === 'JOURNAL_MISSING'))) {
+          await this.store.discardRun?.(runId).catch(() => undefined);
+        }
         throw await this.stopped(error, runId, []);
       }
+      const runLease = lease;
+      const fence = held ? async () => (await runLease.check(), await held.check()) : runLease.check;
       let journal: RunJournal | undefined;
       let failure: unknown = null;
+      let outcome: RunResult['status'] | undefined;
+      let awaiting: RunResult['awaiting'];
       try {
         // A run's records are flushed to disk before each change to the target (write-ahead), all those
         // since the last change at once. A plan changes nothing on the target: its records protect no
         // undo, and are flushed once, when the journal closes.
         // The records a resume read already are handed on: the store reads the journal again only when
         // something was appended since.
-        journal = await this.store.openJournal(runId, lease, { sync: checkMode ? 'on-close' : 'before-writes', records });
+        journal = await this.store.openJournal(runId, runLease, { sync: checkMode ? 'on-close' : 'before-writes', records });
         if (init) await init(journal);
-        const held = lease;
         const result = await drive({
           // A backup is kept by the store for this lease when it is made (a shared store: in the store).
-          saveFile: (name, content) => this.store.saveFile(runId, held, name, content),
+          saveFile: (name, content) => this.store.saveFile(runId, runLease, name, content),
           // Where the run is found again: the state directory, or the shared store's URL.
           stateDir: this.store.location,
           journal,
@@ -459,7 +524,8 @@ export class Runner<S extends RunStore = RunStore> {
           events,
           signal: controller.signal,
           interrupt: interrupter.signal,
-          fence: lease.check,
+          // Before each change to the target: this process still drives the run, and its machine.
+          fence,
           compensationBudgetMs: this.options.compensationBudgetMs,
           clock: this.options.clock,
           secrets,
@@ -475,6 +541,8 @@ export class Runner<S extends RunStore = RunStore> {
         // from it now — undo files, reports, summary — are copies. One the disk refuses does not undo the
         // run's outcome: the result says which could not be written (`unwritten`), and the run's next
         // `runbook resume` writes them again from the journal.
+        outcome = result.status;
+        awaiting = result.awaiting;
         return await this.writeRunFiles(result, journal.records, runId, runDir, events, secrets);
       } catch (error) {
         failure = await this.stopped(error, runId, journal?.records ?? []);
@@ -483,7 +551,11 @@ export class Runner<S extends RunStore = RunStore> {
         // Each is let go even when the other fails; a failure to let go (a full disk refuses the lease's
         // "released" too) never hides the run's own error — and after a run that ended, the lease
         // lapses by itself.
-        for (const letGo of [() => journal?.close(), () => lease.release(), () => (owned ? executor.close() : undefined)]) {
+        // The machine is let go of with whether the run stopped mid-drive (interrupted, stopped by its store
+        // or disk): then another run is kept off it until this one is resumed or rolled back. A run that
+        // ended, or awaits only a restart window (every change made, its RestartOwed marker left), is not.
+        const unfinished = outcome === undefined || outcome === 'running' || (outcome === 'awaiting-resume' && awaiting !== 'restart-window');
+        for (const letGo of [() => journal?.close(), () => held?.release({ unfinished }), () => runLease.release(), () => (owned ? executor.close() : undefined)]) {
           try {
             await letGo();
           } catch (error) {

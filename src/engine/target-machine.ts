@@ -40,6 +40,22 @@ function addressOf(target: string): Address {
 }
 
 /**
+ * The key of the machine a target's text names, as a run's lease on it is taken: a simulated host's
+ * file (made absolute), else the host name in any case — whatever the transport, user and port (two
+ * listeners of one host are one machine), else the text itself (`local`).
+ *
+ * @example
+ * ```ts
+ * machineKeyOf('winrm://admin@ORCH01:5986'); // 'orch01'
+ * machineKeyOf('ssh://orch01'); // 'orch01'
+ * machineKeyOf('sim:h.json'); // 'sim:/current/dir/h.json'
+ * ```
+ */
+export function machineKeyOf(target: string): string {
+  return addressOf(target).host;
+}
+
+/**
  * Whether two targets' texts name one machine: the same simulated host file, or the same host name —
  * whatever the transport and user, and on one transport the same port.
  *

@@ -17,7 +17,7 @@ import { open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { LeaseError } from '../errors.js';
 import { naming, writeFileAtomicUnsyncedAsync } from '../util/write-atomic.js';
 import { processAlive } from '../util/process-alive.js';
-import type { Lease, LeaseOptions } from '../engine/run-store.js';
+import type { Lease, LeaseOptions, TargetLease, TargetLeaseOptions } from '../engine/run-store.js';
 
 /** What a lease file holds. */
 export type LeaseRecord = {
@@ -30,7 +30,25 @@ export type LeaseRecord = {
   thread?: number;
   expiresAt: string;
   released?: boolean;
+  /** A machine's lease: the run that holds it (`targets/<key>/`). */
+  runId?: string;
+  /** A machine's lease let go of by a run stopped mid-drive (interrupted, or stopped by its store). */
+  unfinished?: boolean;
 };
+
+/**
+ * `LEASE_HELD` for a machine whose lease another run's driver holds: which machine, which run, who
+ * drives it and until when, and what to do — the same words from every store.
+ */
+export function targetHeldError(machine: string, runId: string, holder: string, until: string, where: string): LeaseError {
+  return new LeaseError('LEASE_HELD', `target ${machine} is being driven by run ${runId} (${holder}, until ${until}); nothing was sent to it`, {
+    where,
+    hint: `wait for run ${runId} to end (\`runbook status ${runId}\`), then run again; if its process died, \`runbook resume ${runId}\` takes it over (at once on its own machine, else once its lease expires)`,
+  });
+}
+
+/** What a machine's lease claims, beside a run's: the run, and how it meets the run that held it. */
+export type TargetClaim = Pick<TargetLeaseOptions, 'takeOver' | 'admit'> & { runId: string; machine: string };
 
 
 const LEASE_FILE = /^lease\.(\d+)\.json$/;
@@ -91,29 +109,36 @@ function heldBy(lease: LeaseRecord, dir: string, subject: string): LeaseError {
  * try { await lease.check(); } finally { await lease.release(); }
  * ```
  */
-export async function acquireLease(dir: string, options: LeaseOptions = {}, subject = 'the run'): Promise<Lease> {
+export async function acquireLease(dir: string, options: LeaseOptions = {}, subject = 'the run', target?: TargetClaim): Promise<TargetLease> {
   const ttlMs = options.ttlMs ?? 60_000;
   const now = options.now ?? Date.now;
   const current = await currentGeneration(dir);
+  const held = (lease: LeaseRecord) => (target ? targetHeldError(target.machine, lease.runId ?? '?', `pid ${lease.pid} on ${lease.host}`, lease.expiresAt, dir) : heldBy(lease, dir, subject));
   if (current > 0) {
     const existing = await readLease(dir, current);
     if (existing) {
-      if (leaseIsLive(existing, now())) throw heldBy(existing, dir, subject);
+      const same = target !== undefined && existing.runId === target.runId;
+      // The same run's resume takes its machine over from a driver of it that lost the run's own lease.
+      if (leaseIsLive(existing, now()) && !(same && target.takeOver)) throw held(existing);
+      // Another run held the machine last: the caller says whether this run may follow it.
+      if (target && !same && existing.runId) await target.admit?.({ runId: existing.runId, unfinished: existing.released ? existing.unfinished === true : undefined });
     } else if (await claimedRecently(dir, current, now() - ttlMs)) {
       // A lease file without content is being written by its claimant this very moment: it is held.
-      throw heldBy({ generation: current, host: '?', pid: 0, token: '', expiresAt: 'unknown' }, dir, subject);
+      throw held({ generation: current, host: '?', pid: 0, token: '', expiresAt: 'unknown' });
     }
   }
   await options.beforeClaim?.();
   const generation = current + 1;
   const token = randomBytes(8).toString('hex');
   const file = leaseFile(dir, generation);
-  const record = (): LeaseRecord => ({ generation, host: hostname(), pid: process.pid, token, ...(threadId ? { thread: threadId } : {}), expiresAt: new Date(now() + ttlMs).toISOString() });
+  const record = (): LeaseRecord => ({ generation, host: hostname(), pid: process.pid, token, ...(threadId ? { thread: threadId } : {}), ...(target ? { runId: target.runId } : {}), expiresAt: new Date(now() + ttlMs).toISOString() });
   try {
     const handle = await open(file, 'wx');
     try {
       await handle.writeFile(JSON.stringify(record()));
-      await handle.sync();
+      // A machine's lease is not flushed: the exclusive create is what excludes, and a power loss that
+      // takes the claim took its holder too (an empty file holds the machine as long as a lease lasts).
+      if (!target) await handle.sync();
     } catch (error) {
       // A claim that is not on disk whole is no claim: an empty file would read as "being claimed"
       // and hold the run for a lease's length.
@@ -126,7 +151,7 @@ export async function acquireLease(dir: string, options: LeaseOptions = {}, subj
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const winner = await readLease(dir, generation);
-    throw heldBy(winner ?? { generation, host: '?', pid: 0, token: '', expiresAt: 'unknown' }, dir, subject);
+    throw held(winner ?? { generation, host: '?', pid: 0, token: '', expiresAt: 'unknown' });
   }
   // Older generations are history now.
   for (let g = current; g >= 1 && g >= current - 2; g--) await rm(leaseFile(dir, g), { force: true });
@@ -161,7 +186,7 @@ export async function acquireLease(dir: string, options: LeaseOptions = {}, subj
   return {
     generation,
     check,
-    async release() {
+    async release(state?: { unfinished: boolean }) {
       stop?.();
       heldHere.delete(token);
       try {
@@ -171,7 +196,7 @@ export async function acquireLease(dir: string, options: LeaseOptions = {}, subj
       }
       try {
         // Not flushed to disk, as a renewal: a release lost to a power loss leaves a lease that expires.
-        await writeFileAtomicUnsyncedAsync(file, JSON.stringify({ ...record(), expiresAt: new Date(now()).toISOString(), released: true }));
+        await writeFileAtomicUnsyncedAsync(file, JSON.stringify({ ...record(), expiresAt: new Date(now()).toISOString(), released: true, ...(state?.unfinished ? { unfinished: true } : {}) }));
       } catch (error) {
         // A disk that takes no write may still let a file go (a full one does): without its file the
         // lease is no one's. Otherwise it lapses when this process ends, or when it expires.

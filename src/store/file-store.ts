@@ -1,8 +1,10 @@
 /**
  * The file store: a state directory on this machine (the default; nothing to set up). A run is the
  * folder `runs/<id>/` — its journal (`journal.jsonl`), its lease files, its summary and the files it
- * leaves for people; a fleet is `fleets/<id>/fleet.json` and its reports.
+ * leaves for people; a fleet is `fleets/<id>/fleet.json` and its reports; the lease of a machine that a
+ * run drives is `targets/<hash of its key>/lease.<generation>.json`.
  */
+import { createHash } from 'node:crypto';
 import { appendFile, readFile, readdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { JournalError, RunStateError } from '../errors.js';
@@ -60,6 +62,12 @@ export function fileStore(stateDir: string): Store {
       const dir = runDirOf(root, runId);
       await makeSubfolder(dir);
       return acquireLease(dir, options);
+    },
+    // A machine's lease: targets/<hash of its key>/lease.<generation>.json, holding the run's id.
+    async leaseTarget(machine, runId, options = {}) {
+      const dir = join(root, 'targets', createHash('sha256').update(machine).digest('hex').slice(0, 32));
+      await makeSubfolder(dir);
+      return acquireLease(dir, options, `target ${machine}`, { machine, runId, takeOver: options.takeOver, admit: options.admit });
     },
     async openJournal(runId, lease, options) {
       // A new file for this holder: a driver that lost the lease can append to nothing anyone reads.

@@ -25,8 +25,9 @@ import pg from 'pg';
 import { JournalError, LeaseError, RunStateError, StoreRefusedError, StoreUnavailableError, ValidationError, type ErrorRecord, type StoreRefusedCode } from '../errors.js';
 import { maskPasswordParameters, withoutPassword } from '../util/without-password.js';
 import { GroupCommitJournal, decodeLine } from './file-journal.js';
-import type { JournalRecord, Lease, LeaseOptions, OpenJournalOptions, RunJournal } from '../engine/run-store.js';
+import type { JournalRecord, Lease, LeaseOptions, OpenJournalOptions, RunJournal, TargetLease, TargetLeaseOptions } from '../engine/run-store.js';
 import { processAlive } from '../util/process-alive.js';
+import { targetHeldError } from './file-lease.js';
 import { checkRunFileName, runDirOf } from './file-runs.js';
 import { damagedSummary, summaryOf, type RunSummary } from '../engine/run-index.js';
 import { replay, resultOf } from '../engine/replay.js';
@@ -115,6 +116,16 @@ export const MIGRATIONS: readonly string[] = [
      holder text NOT NULL,
      expires_at timestamptz NOT NULL,
      released boolean NOT NULL DEFAULT false
+   );`,
+  // 5: the lease of a machine a run drives (its key: a simulated host's file, a host name): one run at a time.
+  `CREATE TABLE rbe_target_leases (
+     machine text PRIMARY KEY,
+     run_id text NOT NULL,
+     generation integer NOT NULL,
+     holder text NOT NULL,
+     expires_at timestamptz NOT NULL,
+     released boolean NOT NULL DEFAULT false,
+     unfinished boolean NOT NULL DEFAULT false
    );`,
 ];
 
@@ -494,6 +505,75 @@ export class PostgresStore implements PublicPostgresStore {
   async leaseFleet(fleetId: string, options: LeaseOptions = {}): Promise<Lease> {
     fleetDirOf(this.stateDir, fleetId); // refuses what is not a fleet id
     return this.leaseRow({ table: 'rbe_fleet_leases', key: 'fleet_id', id: fleetId, what: `fleet ${fleetId}`, where: `fleet ${fleetId}`, hint: 'follow it with `runbook status`' }, options);
+  }
+
+  /**
+   * A machine's lease: a row of `rbe_target_leases` holding the run's id, taken, renewed, fenced and
+   * released as a run's; a release says whether the run ended, for the next run of another id.
+   */
+  async leaseTarget(machine: string, runId: string, options: TargetLeaseOptions = {}): Promise<TargetLease> {
+    const ttlMs = options.ttlMs ?? 60_000;
+    const holder = `${hostname()}:${process.pid}:${Math.random().toString(16).slice(2, 10)}`;
+    const where = `${this.location} target ${machine}`;
+    type Row = { run_id: string; generation: number; holder: string; expires_at: Date; released: boolean; unfinished: boolean; live: boolean };
+    const { rows: was } = await this.query<Row>('SELECT run_id, generation, holder, expires_at, released, unfinished, (NOT released AND expires_at >= now()) AS live FROM rbe_target_leases WHERE machine = $1', [machine]);
+    const last = was[0];
+    let stealable: number | null = null;
+    if (last) {
+      const same = last.run_id === runId;
+      const [host, pid] = last.holder.split(':');
+      // Like the file store: a holder on this machine whose process is gone holds nothing.
+      const dead = host === hostname() && !processAlive(Number(pid));
+      if (last.live && !dead && !(same && options.takeOver)) {
+        throw targetHeldError(machine, last.run_id, `pid ${pid} on ${host}`, last.expires_at.toISOString(), where);
+      }
+      if (!same) await options.admit?.({ runId: last.run_id, unfinished: last.released ? last.unfinished : undefined });
+      stealable = last.generation;
+    }
+    await options.beforeClaim?.();
+    // Taken when released or expired, or from the generation read above (a dead holder, the same run's).
+    const { rows } = await this.query<{ generation: number }>(
+      `INSERT INTO rbe_target_leases (machine, run_id, generation, holder, expires_at) VALUES ($1, $2, 1, $3, now() + $4 * interval '1 millisecond')
+       ON CONFLICT (machine) DO UPDATE SET run_id = EXCLUDED.run_id, generation = rbe_target_leases.generation + 1, holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at, released = false, unfinished = false
+       WHERE rbe_target_leases.released OR rbe_target_leases.expires_at < now() OR rbe_target_leases.generation = $5
+       RETURNING generation`,
+      [machine, runId, holder, ttlMs, stealable],
+    );
+    if (rows.length === 0) {
+      const { rows: now } = await this.query<Row>('SELECT run_id, holder, expires_at FROM rbe_target_leases WHERE machine = $1', [machine]);
+      const [host, pid] = (now[0]?.holder ?? '?:?').split(':');
+      throw targetHeldError(machine, now[0]?.run_id ?? '?', `pid ${pid} on ${host}`, now[0]?.expires_at?.toISOString() ?? '?', where);
+    }
+    const generation = rows[0].generation;
+    let fenced = false;
+    const fencedError = () =>
+      new LeaseError('FENCED', `this worker lost the lease of target ${machine} (generation ${generation}): another run took it over`, {
+        where,
+        hint: 'nothing more was changed by this worker; follow the run with `runbook status`',
+      });
+    const check = async () => {
+      if (fenced) throw fencedError();
+      const { rows: now } = await this.query<{ generation: number }>('SELECT generation FROM rbe_target_leases WHERE machine = $1', [machine]);
+      if (now[0]?.generation !== generation) {
+        fenced = true;
+        throw fencedError();
+      }
+    };
+    const renew = async () => {
+      const r = await this.query(`UPDATE rbe_target_leases SET expires_at = now() + $3 * interval '1 millisecond' WHERE machine = $1 AND generation = $2 AND NOT released`, [machine, generation, ttlMs]);
+      if (r.rowCount === 0) fenced = true;
+    };
+    const timer = options.renew === false ? null : setInterval(() => void renew().catch(() => undefined), Math.max(200, ttlMs / 3));
+    timer?.unref();
+    return {
+      generation,
+      check,
+      release: async (state?: { unfinished: boolean }) => {
+        if (timer) clearInterval(timer);
+        if (fenced) return;
+        await this.query('UPDATE rbe_target_leases SET released = true, unfinished = $3, expires_at = now() WHERE machine = $1 AND generation = $2', [machine, generation, state?.unfinished ?? false]).catch(() => undefined);
+      },
+    };
   }
 
   /** A lease row (a run's or a fleet's): exclusive, with a generation that fences an earlier holder. */

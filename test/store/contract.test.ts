@@ -29,6 +29,8 @@ interface Backend {
   expire(store: Store, runId: string, clock: { now: number }): Promise<void>;
   /** Makes a fleet's lease expire. */
   expireFleet(store: Store, fleetId: string, clock: { now: number }): Promise<void>;
+  /** Makes a machine's lease expire. */
+  expireTarget(store: Store, machine: string, clock: { now: number }): Promise<void>;
   /** Damages a stored record. */
   damage(store: Store, runId: string, seq: number): Promise<void>;
 }
@@ -45,6 +47,9 @@ const backends: Backend[] = [
       clock.now += 120_000;
     },
     async expireFleet(_store, _fleetId, clock) {
+      clock.now += 120_000;
+    },
+    async expireTarget(_store, _machine, clock) {
       clock.now += 120_000;
     },
     async damage(store, runId, seq) {
@@ -67,6 +72,9 @@ const backends: Backend[] = [
     },
     async expireFleet(store, fleetId) {
       await (store as PostgresStore).query(`UPDATE rbe_fleet_leases SET expires_at = now() - interval '1 second' WHERE fleet_id = $1`, [fleetId]);
+    },
+    async expireTarget(store, machine) {
+      await (store as PostgresStore).query(`UPDATE rbe_target_leases SET expires_at = now() - interval '1 second' WHERE machine = $1`, [machine]);
     },
     async damage(store, runId, seq) {
       await (store as PostgresStore).query(`UPDATE rbe_journal SET line = replace(line, '"type"', '"tYpe"') WHERE run_id = $1 AND seq = $2`, [runId, seq]);
@@ -197,6 +205,88 @@ for (const b of backends) {
     assert.is(await code(store.leaseFleet('fl1', { renew: false, now: () => clock.now })), 'LEASE_HELD', 'a fenced holder\'s release lets nothing go');
     await taker.release();
     assert.match(await code(store.leaseFleet('../x')), /is not a fleet id/);
+  });
+
+  test(`${b.name}: one run per machine — another run's lease is refused naming the run; the same run's resume takes it over, fencing the old; the next run is told how the last one let go`, async () => {
+    const { store, clock } = await b.open();
+    const at = { renew: false, ttlMs: 1000, now: () => clock.now };
+    const first = await store.leaseTarget('sim:/x/h1.json', 'run-a', at);
+    const held = (await store.leaseTarget('sim:/x/h1.json', 'run-b', at).catch((e: StateError) => e)) as StateError;
+    assert.is(held.code, 'LEASE_HELD');
+    assert.match(held.message, /^target sim:\/x\/h1\.json is being driven by run run-a \(pid \d+ on [^,]+, until \d{4}-.*\); nothing was sent to it/);
+    assert.match(held.message, /runbook resume run-a/);
+    // A start of the same run id takes nothing over; another machine has a lease of its own.
+    assert.is(await code(store.leaseTarget('sim:/x/h1.json', 'run-a', at)), 'LEASE_HELD');
+    const other = await store.leaseTarget('sim:/x/h2.json', 'run-b', at);
+    // The same run's resume takes it over at once: the old driver is fenced.
+    const resumed = await store.leaseTarget('sim:/x/h1.json', 'run-a', { ...at, takeOver: true });
+    assert.ok(resumed.generation > first.generation);
+    assert.is(await code(first.check()), 'FENCED');
+    await first.release({ unfinished: false });
+    assert.is(await code(store.leaseTarget('sim:/x/h1.json', 'run-b', at)), 'LEASE_HELD', "a fenced holder's release lets nothing go");
+    // Let go unfinished (stopped mid-drive): the next run of another id is told so, and a refusal leaves the lease as it was.
+    await resumed.release({ unfinished: true });
+    const told: unknown[] = [];
+    const refuse = async (last: unknown) => {
+      told.push(last);
+      throw new Error('refused by the caller');
+    };
+    assert.is(await code(store.leaseTarget('sim:/x/h1.json', 'run-b', { ...at, admit: refuse })), 'refused by the caller');
+    assert.is(await code(store.leaseTarget('sim:/x/h1.json', 'run-c', { ...at, admit: refuse })), 'refused by the caller');
+    assert.equal(told, [{ runId: 'run-a', unfinished: true }, { runId: 'run-a', unfinished: true }]);
+    // Its own resume follows it without being asked; let go as ended, the next run is told that.
+    const again = await store.leaseTarget('sim:/x/h1.json', 'run-a', { ...at, takeOver: true, admit: refuse });
+    await again.release({ unfinished: false });
+    const seen: unknown[] = [];
+    const next = await store.leaseTarget('sim:/x/h1.json', 'run-b', { ...at, admit: async (last) => void seen.push(last) });
+    assert.equal(seen, [{ runId: 'run-a', unfinished: false }]);
+    // A holder whose lease lapsed (it died mid-drive): taken, the caller told it is not known how it ended.
+    await b.expireTarget(store, 'sim:/x/h1.json', clock);
+    const taker = await store.leaseTarget('sim:/x/h1.json', 'run-c', { ...at, admit: async (last) => void seen.push(last) });
+    assert.equal(seen[1], { runId: 'run-b', unfinished: undefined });
+    assert.is(await code(next.check()), 'FENCED');
+    await Promise.all([taker.release({ unfinished: false }), other.release({ unfinished: false })]);
+  });
+
+  test(`${b.name}: two runs started at once on one simulated host: the second is refused before it sends anything, the host is as one run leaves it; a new run waits for one interrupted mid-drive (a plan does not), not for one awaiting only its restart window`, async () => {
+    const { store, stateDir } = await b.open();
+    const runbook = await loadRunbook('orchestrator-tls12', kinds);
+    const runner = new Runner({ stateDir, store, kinds, retry: { minTimeout: 5, maxTimeout: 20, randomize: false } });
+    const hostFile = await makeHost('server-2016');
+    const [a, bExecutor] = [await createSimulatedExecutor(hostFile), await createSimulatedExecutor(hostFile)];
+    const first = runner.start(runbook, { executor: a, params: FAST });
+    const second = runner.start(runbook, { executor: bExecutor, params: FAST });
+    const settled = await Promise.allSettled([first.result, second.result]);
+    // Whichever took the host first drives it; the other is refused.
+    const won = settled[0].status === 'fulfilled' ? 0 : 1;
+    const [winner, loser] = won === 0 ? [first, second] : [second, first];
+    assert.is((settled[won] as PromiseFulfilledResult<{ status: string }>).value.status, 'succeeded');
+    const refused = (settled[1 - won] as PromiseRejectedResult).reason as StateError;
+    assert.is(refused.code, 'LEASE_HELD');
+    assert.match(refused.message, new RegExp(`is being driven by run ${winner.id} `));
+    assert.is([a, bExecutor][1 - won].roundTrips, 0, 'nothing was sent to the host by the refused run');
+    assert.equal((await store.listRuns()).map((r) => r.runId), [winner.id], `the refused start (${loser.id}) left no run`);
+    const reference = await makeHost('server-2016');
+    await new Runner({ stateDir: await tempDir(), kinds, retry: { minTimeout: 5, maxTimeout: 20, randomize: false } }).start(runbook, { executor: await createSimulatedExecutor(reference), params: FAST }).result;
+    assert.is(await registryText(hostFile), await registryText(reference), 'the host is as one uninterrupted run leaves it');
+    // A run interrupted mid-drive keeps a new run of another id off the host; a plan reads it still.
+    const waiting = await makeHost('server-2016');
+    const paused = runner.start(runbook, { executor: await createSimulatedExecutor(waiting), params: FAST });
+    paused.events.on('step:settled', (e) => void (e.stepId === 'backup' && paused.interrupt()));
+    const stopped = await paused.result;
+    assert.equal([stopped.status, stopped.awaiting], ['awaiting-resume', 'interrupted']);
+    const blocked = await runner.start(runbook, { executor: await createSimulatedExecutor(waiting), params: FAST }).result.catch((e: StateError) => e);
+    assert.is((blocked as StateError).code, 'LEASE_HELD');
+    assert.match((blocked as StateError).message, new RegExp(`holds unfinished run ${paused.id} \\(interrupted mid-drive, awaiting its resume\\)`));
+    assert.match((blocked as StateError).message, new RegExp(`runbook rollback ${paused.id}`));
+    assert.is((await runner.start(runbook, { executor: await createSimulatedExecutor(waiting), params: FAST, checkMode: true }).result).status, 'planned');
+    // Its own resume drives it; then a new run may follow.
+    assert.is((await (await runner.resume(paused.id, { executor: await createSimulatedExecutor(waiting) })).result).status, 'succeeded');
+    assert.is((await runner.start(runbook, { executor: await createSimulatedExecutor(waiting), params: FAST }).result).status, 'succeeded');
+    // A run awaiting only its restart window made every change and left its RestartOwed marker: the next run pays it.
+    const owing = await makeHost('server-2016');
+    assert.is((await runner.start(runbook, { executor: await createSimulatedExecutor(owing), params: { ...FAST, allowRestart: false } }).result).awaiting, 'restart-window');
+    assert.is((await runner.start(runbook, { executor: await createSimulatedExecutor(owing), params: FAST }).result).status, 'succeeded');
   });
 
   test(`${b.name}: the bundled runbook through the store: the same host as through the other, listed with its files`, async () => {
