@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { InspectionEvent, Observer } from 'xstate';
-import { DurabilityError, InternalError, LeaseError, RunStateError, RunStoppedError, StoreRefusedError, StoreUnavailableError, ValidationError, diskAdvice, diskErrorOf, diskProblem } from '../errors.js';
+import { DurabilityError, InternalError, JournalError, LeaseError, RunStateError, RunStoppedError, StoreRefusedError, StoreUnavailableError, ValidationError, diskAdvice, diskErrorOf, diskProblem } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Clock } from '../util/clock.js';
 import { drive } from './drive.js';
@@ -430,6 +430,8 @@ export class Runner<S extends RunStore = RunStore> {
       admit: async (last) => {
         if (last.unfinished === false) return;
         let why = 'interrupted mid-drive, awaiting its resume';
+        // A run the store does not know (its first record never reached the disk: forgotten) changed nothing.
+        if (last.unfinished === true && (await this.store.readJournal(last.runId).catch((e: unknown) => (e instanceof JournalError && e.code === 'JOURNAL_MISSING' ? [] : null)))?.length === 0) return;
         if (last.unfinished === undefined) {
           // Its lease lapsed: its journal tells whether it ended (one that cannot be read is driven no more).
           const records = await this.store.readJournal(last.runId).catch(() => null);
@@ -554,7 +556,10 @@ export class Runner<S extends RunStore = RunStore> {
         // The machine is let go of with whether the run stopped mid-drive (interrupted, stopped by its store
         // or disk): then another run is kept off it until this one is resumed or rolled back. A run that
         // ended, or awaits only a restart window (every change made, its RestartOwed marker left), is not.
-        const unfinished = outcome === undefined || outcome === 'running' || (outcome === 'awaiting-resume' && awaiting !== 'restart-window');
+        // A run whose first record never reached the disk made no change and is forgotten (below): nothing
+        // of it is left on the machine.
+        const discarded = failure instanceof DurabilityError && !failure.resumable && journal !== undefined && journal.records.length === 0;
+        const unfinished = !discarded && (outcome === undefined || outcome === 'running' || (outcome === 'awaiting-resume' && awaiting !== 'restart-window'));
         for (const letGo of [() => journal?.close(), () => held?.release({ unfinished }), () => runLease.release(), () => (owned ? executor.close() : undefined)]) {
           try {
             await letGo();
@@ -564,7 +569,7 @@ export class Runner<S extends RunStore = RunStore> {
         }
         // A run whose first record never reached the disk does not exist: the store forgets it, so that
         // it is not listed as damaged nor offered to `resume --all`.
-        if (failure instanceof DurabilityError && !failure.resumable && journal && journal.records.length === 0) {
+        if (discarded) {
           await this.store.discardRun?.(runId).catch(() => undefined);
         }
       }

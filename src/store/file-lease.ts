@@ -50,7 +50,6 @@ export function targetHeldError(machine: string, runId: string, holder: string, 
 /** What a machine's lease claims, beside a run's: the run, and how it meets the run that held it. */
 export type TargetClaim = Pick<TargetLeaseOptions, 'takeOver' | 'admit'> & { runId: string; machine: string };
 
-
 const LEASE_FILE = /^lease\.(\d+)\.json$/;
 
 function leaseFile(dir: string, generation: number): string {
