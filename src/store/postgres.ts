@@ -545,35 +545,12 @@ export class PostgresStore implements PublicPostgresStore {
       throw targetHeldError(machine, now[0]?.run_id ?? '?', `pid ${pid} on ${host}`, now[0]?.expires_at?.toISOString() ?? '?', where);
     }
     const generation = rows[0].generation;
-    let fenced = false;
     const fencedError = () =>
       new LeaseError('FENCED', `this worker lost the lease of target ${machine} (generation ${generation}): another run took it over`, {
         where,
         hint: 'nothing more was changed by this worker; follow the run with `runbook status`',
       });
-    const check = async () => {
-      if (fenced) throw fencedError();
-      const { rows: now } = await this.query<{ generation: number }>('SELECT generation FROM rbe_target_leases WHERE machine = $1', [machine]);
-      if (now[0]?.generation !== generation) {
-        fenced = true;
-        throw fencedError();
-      }
-    };
-    const renew = async () => {
-      const r = await this.query(`UPDATE rbe_target_leases SET expires_at = now() + $3 * interval '1 millisecond' WHERE machine = $1 AND generation = $2 AND NOT released`, [machine, generation, ttlMs]);
-      if (r.rowCount === 0) fenced = true;
-    };
-    const timer = options.renew === false ? null : setInterval(() => void renew().catch(() => undefined), Math.max(200, ttlMs / 3));
-    timer?.unref();
-    return {
-      generation,
-      check,
-      release: async (state?: { unfinished: boolean }) => {
-        if (timer) clearInterval(timer);
-        if (fenced) return;
-        await this.query('UPDATE rbe_target_leases SET released = true, unfinished = $3, expires_at = now() WHERE machine = $1 AND generation = $2', [machine, generation, state?.unfinished ?? false]).catch(() => undefined);
-      },
-    };
+    return this.heldRow({ table: 'rbe_target_leases', key: 'machine', id: machine, generation, ttlMs, renew: options.renew !== false, fencedError });
   }
 
   /** A lease row (a run's or a fleet's): exclusive, with a generation that fences an earlier holder. */
@@ -609,12 +586,22 @@ export class PostgresStore implements PublicPostgresStore {
       }
     }
     const generation = rows[0].generation;
-    let fenced = false;
     const fencedError = () =>
       new LeaseError('FENCED', `this worker lost the lease of ${of.what === 'the run' ? `run ${id}` : of.what} (generation ${generation}): another driver took it over`, {
         where: `${this.location} ${of.where}`,
         hint: `nothing more was changed by this worker; ${of.hint}`,
       });
+    return this.heldRow({ table, key, id, generation, ttlMs, renew: options.renew !== false, fencedError });
+  }
+
+  /**
+   * A lease row this worker holds at `generation`: checked against the row before each change (another
+   * generation fences it), renewed a third of its time before it lapses, and let go of — a machine's
+   * with whether its run stopped mid-drive.
+   */
+  private heldRow(o: { table: 'rbe_leases' | 'rbe_fleet_leases' | 'rbe_target_leases'; key: 'run_id' | 'fleet_id' | 'machine'; id: string; generation: number; ttlMs: number; renew: boolean; fencedError: () => LeaseError }): TargetLease {
+    const { table, key, id, generation, ttlMs, fencedError } = o;
+    let fenced = false;
     const check = async () => {
       if (fenced) throw fencedError();
       const { rows: now } = await this.query<{ generation: number }>(`SELECT generation FROM ${table} WHERE ${key} = $1`, [id]);
@@ -627,15 +614,16 @@ export class PostgresStore implements PublicPostgresStore {
       const r = await this.query(`UPDATE ${table} SET expires_at = now() + $3 * interval '1 millisecond' WHERE ${key} = $1 AND generation = $2 AND NOT released`, [id, generation, ttlMs]);
       if (r.rowCount === 0) fenced = true;
     };
-    const timer = options.renew === false ? null : setInterval(() => void renew().catch(() => undefined), Math.max(200, ttlMs / 3));
+    const timer = o.renew ? setInterval(() => void renew().catch(() => undefined), Math.max(200, ttlMs / 3)) : null;
     timer?.unref();
     return {
       generation,
       check,
-      release: async () => {
+      release: async (state?: { unfinished: boolean }) => {
         if (timer) clearInterval(timer);
         if (fenced) return;
-        await this.query(`UPDATE ${table} SET released = true, expires_at = now() WHERE ${key} = $1 AND generation = $2`, [id, generation]).catch(() => undefined);
+        const unfinished = table === 'rbe_target_leases' ? ', unfinished = $3' : '';
+        await this.query(`UPDATE ${table} SET released = true, expires_at = now()${unfinished} WHERE ${key} = $1 AND generation = $2`, unfinished ? [id, generation, state?.unfinished ?? false] : [id, generation]).catch(() => undefined);
       },
     };
   }
