@@ -54,10 +54,9 @@ async function firstCallError(options: Partial<Parameters<typeof createSshExecut
 
 const NO_TRACE = /\n\s+at .+:\d+:\d+/;
 
-async function setup(preset = 'server-2016', tweak?: Parameters<typeof makeHost>[1]) {
-  const hostFile = await makeHost(preset, tweak);
-  const sshd = await startSshd(PWSH, { RUNBOOK_AGENT_HOST_FILE: hostFile });
-  const executor = createSshExecutor({
+/** An executor for the test sshd, its key and known host: the agent on the tests' file backend. */
+function executorOf(sshd: Awaited<ReturnType<typeof startSshd>>) {
+  return createSshExecutor({
     host: '127.0.0.1',
     port: sshd.port,
     username: sshd.username,
@@ -68,6 +67,12 @@ async function setup(preset = 'server-2016', tweak?: Parameters<typeof makeHost>
     // The sshd's PowerShell has RUNBOOK_AGENT_HOST_FILE: the agent runs on the tests' file backend.
     agentBackend: 'file',
   });
+}
+
+async function setup(preset = 'server-2016', tweak?: Parameters<typeof makeHost>[1]) {
+  const hostFile = await makeHost(preset, tweak);
+  const sshd = await startSshd(PWSH, { RUNBOOK_AGENT_HOST_FILE: hostFile });
+  const executor = executorOf(sshd);
   return { hostFile, sshd, executor };
 }
 
@@ -306,16 +311,7 @@ if (run && SSHD) {
     const fifo = join(await tempDir(), 'host.fifo');
     execFileSync('mkfifo', [fifo]);
     const sshd = await startSshd(PWSH, { RUNBOOK_AGENT_HOST_FILE: fifo });
-    const executor = createSshExecutor({
-      host: '127.0.0.1',
-      port: sshd.port,
-      username: sshd.username,
-      privateKeyPath: sshd.keyPath,
-      knownHostsPath: sshd.knownHostsPath,
-      shell: PWSH!,
-      connectTimeoutMs: 5000,
-      agentBackend: 'file',
-    });
+    const executor = executorOf(sshd);
     // Every agent process seen (its PowerShell and what that started), by PID and by agent: once
     // stopped or orphaned they are no longer sshd's descendants. `most`: agents alive at once.
     const agents = new Map<number, Set<number>>();
