@@ -319,7 +319,7 @@ async function rewriteFleetReports(where: Where, record: FleetRecord): Promise<v
   }
   const { waves, failures } = await fleetNow(where, record);
   const budget = before.budget ?? { maxFailures: record.maxFailures, failures, spent: failures > record.maxFailures };
-  await writeFleetReports({ ...fleetResultOf(record, waves, budget, dir, Boolean(before.interrupted)), ...(before.endedAt ? { endedAt: before.endedAt } : {}) });
+  await writeFleetReports({ ...fleetResultOf(record, waves, budget, dir, Boolean(before.interrupted), before.drivenElsewhere), ...(before.endedAt ? { endedAt: before.endedAt } : {}) });
 }
 
 async function follow(fleet: Fleet, o: { json: boolean; heading: string; where: Where }): Promise<number> {
@@ -376,6 +376,10 @@ function summary(f: FleetResult, plans?: [string[], string][]): string {
   for (const [hosts, diff] of plans ?? []) lines.push(`${bold(`${hosts.length} host(s)`)} (${hosts.join(', ')}) would change:`, diff);
   lines.push(`${bold('Fleet:')} ${tone(FLEET_STATUS_TEXT[f.status])} — ${describeCounts(f.counts)}`);
   if (f.interrupted) lines.push(`  interrupted: running hosts stopped at a safe point, the others were not started; \`runbook resume ${f.fleetId}\` goes on`);
+  if (f.drivenElsewhere) {
+    const later = f.counts.skipped > 0 ? 'the fleet stopped after its wave, no later wave was started' : 'its outcome is not known yet';
+    lines.push(`  driven elsewhere: ${f.drivenElsewhere.join(', ')} — another process drives its run (its line above names it); ${later}: \`runbook resume ${f.fleetId}\` goes on once that run has ended`);
+  }
   if (f.budget.spent) {
     const rest = f.counts.skipped ? 'no host started after that; the skipped ones were never touched' : 'every host had already started';
     lines.push(`  the failure budget (${f.budget.maxFailures}) was spent after ${f.budget.failures} failure(s): ${rest}`);

@@ -59,6 +59,7 @@ export function renderFleetMarkdown(fleet: FleetResult): string {
     `- runbook: **${fleet.runbook}**${fleet.checkMode ? ' (check mode: nothing was changed)' : ''}`,
     `- status: **${fleet.status}** (exit ${fleet.exitCode}) — ${describeCounts(c)}`,
     `- failure budget: ${fleet.budget.failures} failed of ${fleet.budget.maxFailures} tolerated${fleet.budget.spent ? ' — spent: no host started after it' : ''}`,
+    ...(fleet.drivenElsewhere ? [`- driven elsewhere: ${fleet.drivenElsewhere.join(', ')} (another process drives its run): the fleet stopped after its wave; \`runbook resume ${fleet.fleetId}\` goes on once that run has ended`] : []),
     `- started ${fleet.startedAt}, ended ${fleet.endedAt}`,
     '',
     `| wave | host | outcome | ${fleet.checkMode ? 'changes pending' : 'changes'} | round trips | run |`,

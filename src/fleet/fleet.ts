@@ -137,17 +137,22 @@ export function initialOutcomes(record: FleetRecord): FleetResult['waves'] {
   }));
 }
 
-/** The fleet's result from its hosts' outcomes. */
-export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], budget: FleetResult['budget'], dir: string, interrupted = false): FleetResult {
+/**
+ * The fleet's result from its hosts' outcomes. `drivenElsewhere` names the hosts whose runs another
+ * driver held: the fleet stopped after their wave, as a signal stops it.
+ */
+export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], budget: FleetResult['budget'], dir: string, interrupted = false, drivenElsewhere: readonly string[] = []): FleetResult {
   const all = waves.flatMap((w) => w.hosts);
   const counts = countOutcomes(all.map((h) => h.outcome));
   const done = all.filter((h) => OUTCOMES[h.outcome].exitCode === 0 && h.outcome !== 'skipped').length;
   const waits = all.filter((h) => OUTCOMES[h.outcome].exitCode === 75).length;
   const ok = done === all.length;
-  // Stopped by a signal with its budget unspent and hosts left (not started, or waiting): the fleet
-  // waits for its resume — a failure within the budget does not end it.
+  // Stopped by a signal, or after a wave that left a host driven elsewhere, with its budget unspent and
+  // hosts left (not started, or waiting): the fleet waits for its resume — a failure within the budget
+  // does not end it.
   const left = all.some((h) => h.outcome === 'skipped' || OUTCOMES[h.outcome].exitCode === 75);
-  const waiting = (waits > 0 && waits + done === all.length) || (interrupted && !budget.spent && left);
+  const stopped = interrupted || drivenElsewhere.length > 0;
+  const waiting = (waits > 0 && waits + done === all.length) || (stopped && !budget.spent && left);
   const code = exitCodeOf(all.map((h) => h.outcome));
   const status = ok ? (record.checkMode ? 'planned' : 'succeeded') : waiting ? 'awaiting-resume' : 'failed';
   return {
@@ -157,6 +162,7 @@ export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], 
     status,
     budget,
     ...(interrupted ? { interrupted } : {}),
+    ...(drivenElsewhere.length > 0 ? { drivenElsewhere: [...drivenElsewhere] } : {}),
     waves,
     counts,
     // Every host started refused for a parameter: nothing changed anywhere, an input error (exit 2).
@@ -342,6 +348,8 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
     const recordsOf = new Map<string, readonly JournalRecord[]>();
     const unreachable = await deps.runner.store.unreachableHosts(fleetId).catch(() => ({}) as Record<string, unknown>);
     let failures = 0;
+    // Hosts whose run another driver holds: their outcome is unknown until it ends, so no later wave starts.
+    const elsewhere: string[] = [];
     for (const host of inventory.hosts) {
       try {
         const records = await deps.runner.store.readJournal(hostRunId(fleetId, host.name));
@@ -395,6 +403,7 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
           // nor unreachable, it spends nothing; it awaits a resume once that driver is done with it.
           outcome.status = 'awaiting-resume';
           outcome.outcome = 'interrupted';
+          elsewhere.push(host.name);
           events.emit('host:end', { ...outcome, fleetId });
           return;
         }
@@ -440,6 +449,9 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
         }),
       );
       events.emit('wave:end', { fleetId, wave: wave.name, hosts: outcomes });
+      // A host driven elsewhere may yet fail (and spend the budget) or succeed: the next wave waits for
+      // its end, as the budget asks — the fleet stops here, awaiting its resume (as after a signal).
+      if (elsewhere.length > 0) break;
     }
     // Hosts the loop did not reach: as their runs ended (a fleet resumed after its budget was spent).
     waves.forEach((w, i) =>
@@ -452,7 +464,7 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
       }),
     );
 
-    const fleet = fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent }, dir, interrupted);
+    const fleet = fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent }, dir, interrupted, elsewhere);
     // The reports are the fleet's driver's: one that lost the fleet writes none over its successor's.
     if (!(await stillOurs(lease))) throw fenced;
     await writeFleetReports(fleet);

@@ -66,13 +66,18 @@ export type FleetResult = {
   runbook: string;
   checkMode: boolean;
   /**
-   * `succeeded` (or `planned`) when every host did; `awaiting-resume` when some wait, or a signal stopped
-   * the fleet with its budget unspent and hosts left; `failed` otherwise.
+   * `succeeded` (or `planned`) when every host did; `awaiting-resume` when some wait, or a signal (or a
+   * host driven elsewhere) stopped the fleet with its budget unspent and hosts left; `failed` otherwise.
    */
   status: 'succeeded' | 'planned' | 'awaiting-resume' | 'failed';
   budget: { maxFailures: number; failures: number; spent: boolean };
   /** True when a signal stopped the fleet: running hosts stopped at a safe point, the rest were not started. */
   interrupted?: boolean;
+  /**
+   * The hosts whose run another driver held (a `resume <run-id>`, another fleet): their outcome is not
+   * known yet, so the fleet stopped after their wave, awaiting its resume once those runs have ended.
+   */
+  drivenElsewhere?: string[];
   waves: { name: string; hosts: HostOutcome[] }[];
   /** Hosts per outcome, every outcome present. */
   counts: Record<Outcome, number>;

@@ -593,6 +593,38 @@ test('a host whose run another driver holds is "driven elsewhere": awaiting resu
   }
 });
 
+test('a wave that leaves a host driven elsewhere stops the fleet before the next wave: awaiting resume (exit 75), its next wave untouched, and a resume goes on once that run is free', async () => {
+  const { file, hosts } = await fleetOf(3);
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const options = { kinds, connect: (target: string) => createSimulatedExecutor(target.slice(4), { clock }) };
+  const fleet = startFleet({ ...options, runner: newRunner(stateDir, clock), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file), concurrency: 2 });
+  fleet.events.once('host:start', () => fleet.interrupt());
+  assert.equal(hostsOf(await fleet.result), { h0: 'awaiting-resume', h1: 'skipped', h2: 'skipped' });
+  const untouched = await Promise.all(hosts.slice(1).map((h) => readFile(h, 'utf8')));
+  // Another process (a `resume <run-id>` of the canary) holds h0's run: whether it fails is not known yet.
+  const runner = newRunner(stateDir, clock);
+  const held = await runner.store.lease(`${fleet.id}.h0`);
+  const started: string[] = [];
+  try {
+    const again = await resumeFleet({ ...options, runner, fleetId: fleet.id });
+    again.events.on('wave:start', (e) => started.push(e.wave));
+    const stopped = await again.result;
+    assert.equal(hostsOf(stopped), { h0: 'awaiting-resume', h1: 'skipped', h2: 'skipped' });
+    assert.equal(started, ['canary'], 'the next wave never started');
+    assert.equal([stopped.status, stopped.exitCode, stopped.drivenElsewhere], ['awaiting-resume', 75, ['h0']]);
+    assert.equal(stopped.budget, { maxFailures: 0, failures: 0, spent: false });
+    assert.equal(await Promise.all(hosts.slice(1).map((h) => readFile(h, 'utf8'))), untouched, 'no host of the next wave was contacted');
+    assert.match(await readFile(join(stateDir, 'fleets', fleet.id, 'report.md'), 'utf8'), /driven elsewhere: h0 .*stopped after its wave/);
+  } finally {
+    await held.release();
+  }
+  // That run is free again: the fleet goes on, the canary first.
+  const done = await (await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: fleet.id })).result;
+  assert.equal(hostsOf(done), { h0: 'succeeded', h1: 'succeeded', h2: 'succeeded' });
+  assert.is(done.drivenElsewhere, undefined);
+});
+
 test('a fleet resumed after its budget was spent drives its runs under way to their end (as uninterrupted), and starts no new host', async () => {
   // h0 and h1 together: h1 holds its restart until h0 has failed (budget 0: spent), then the fleet is
   // interrupted, so h1 stops with its changes made and its restart owed; h2 never starts.
