@@ -33,7 +33,8 @@ import { damagedSummary, summaryOf, type RunSummary } from '../engine/run-index.
 import { replay, resultOf } from '../engine/replay.js';
 import { fleetDirOf } from './fleet-dir.js';
 import { checkFleetRecord, filesUnder } from './file-store.js';
-import type { FleetRecord, UnreachableHost } from '../fleet/types.js';
+import type { FleetRecord, HostStatus, UnreachableHost } from '../fleet/types.js';
+import { countsAsFailure } from '../fleet/fleet.js';
 import type { PostgresStore as PublicPostgresStore, RunFiles, Store } from './types.js';
 
 /**
@@ -501,10 +502,40 @@ export class PostgresStore implements PublicPostgresStore {
     return this.leaseRow({ table: 'rbe_leases', key: 'run_id', id: runId, what: 'the run', where: `run ${runId}`, hint: 'follow the run with `runbook status`' }, options);
   }
 
-  /** A fleet's lease: a row of `rbe_fleet_leases`, taken, renewed, fenced and released as a run's. */
+  /**
+   * A fleet's lease: a row of `rbe_fleet_leases`, taken, renewed, fenced and released as a run's. A
+   * fleet queued for workers (`run --no-wait`) is theirs while they have hosts to drive: refused then.
+   */
   async leaseFleet(fleetId: string, options: LeaseOptions = {}): Promise<Lease> {
     fleetDirOf(this.stateDir, fleetId); // refuses what is not a fleet id
+    await this.refuseWhileWorkersDrive(fleetId);
     return this.leaseRow({ table: 'rbe_fleet_leases', key: 'fleet_id', id: fleetId, what: `fleet ${fleetId}`, where: `fleet ${fleetId}`, hint: 'follow it with `runbook status`' }, options);
+  }
+
+  /**
+   * Refuses (`LEASE_HELD`) the lease of a fleet queued for workers while they drive it — a host queued,
+   * or one waiting for its wave while the budget holds — as `WorkQueue.advance` decides it: the workers
+   * take no fleet lease (each run holds its own), so a `resume <fleet-id>` would drive the same waves
+   * beside them, around their budget, and a `rollback <fleet-id>` would undo hosts they go on queuing.
+   * A fleet is queued when it is made and never becomes a controller's; once its workers are done
+   * (every host ended, or the budget spent with no host queued) nothing more is queued, and the lease is
+   * anyone's: a rollback, or a resume of a run awaiting its restart window.
+   */
+  private async refuseWhileWorkersDrive(fleetId: string): Promise<void> {
+    const { rows } = await this.query<{ host: string; state: string; status: string | null }>('SELECT host, state, status FROM rbe_fleet_hosts WHERE fleet_id = $1 ORDER BY wave, position', [fleetId]);
+    if (rows.every((h) => h.state === 'ended')) return; // not queued (a controller's unreachable hosts are ended), or done
+    const record = await this.readFleet(fleetId);
+    const failures = rows.filter((h) => h.state === 'ended' && countsAsFailure((h.status ?? 'skipped') as HostStatus)).length;
+    const spent = !record.checkMode && failures > record.maxFailures;
+    const queued = rows.filter((h) => h.state === 'queued').map((h) => h.host);
+    const waiting = spent ? [] : rows.filter((h) => h.state === 'pending').map((h) => h.host);
+    if (queued.length + waiting.length === 0) return;
+    const list = (hosts: string[]) => `${hosts.slice(0, 5).join(', ')}${hosts.length > 5 ? `, … (${hosts.length})` : ''}`;
+    const open = [queued.length > 0 ? `under way: ${list(queued)}` : '', waiting.length > 0 ? `waiting for their wave: ${list(waiting)}` : ''].filter(Boolean).join('; ');
+    throw new LeaseError('LEASE_HELD', `fleet ${fleetId} is queued: its workers drive it (${open})`, {
+      where: `${this.location} fleet ${fleetId}`,
+      hint: `follow its progress with \`runbook status ${fleetId}\` (\`runbook worker\` drives it: start one if none runs); resume or roll back the fleet once its workers are done with it — nothing was contacted`,
+    });
   }
 
   /**

@@ -339,4 +339,33 @@ test('the failure budget holds across workers: a failed canary, and no host of t
   await stopWorkers(s, [a]);
 });
 
+test('a queued fleet is its workers\': `resume <fleet-id>` and `rollback <fleet-id>` are refused (exit 2) while they have hosts to drive, nothing contacted; once they are done, the fleet is anyone\'s', async () => {
+  const s = await setup(3, 200);
+  const canary = await readHost(s.hosts[0].file);
+  restartRefused(canary);
+  await writeHost(s.hosts[0].file, canary);
+  const before = await Promise.all(s.hosts.map((h) => readFile(h.file, 'utf8')));
+  // No worker yet: the canary is queued, the rest wait for their wave.
+  const fleetId = await enqueue(s, ['--max-failures', '0']);
+  const env = { RUNBOOK_STORE: s.url };
+  const resumed = await cli(['resume', fleetId, '--state-dir', s.stateDir], env);
+  assert.is(resumed.code, 2, resumed.stderr + resumed.stdout);
+  assert.match(resumed.stderr, `fleet ${fleetId} is queued: its workers drive it (under way: ${s.hosts[0].name}; waiting for their wave: ${s.hosts[1].name}, ${s.hosts[2].name})`);
+  assert.match(resumed.stderr, `runbook status ${fleetId}`);
+  assert.not.match(resumed.stdout, /wave|preflight/, 'no host was driven');
+  const rolledBack = await cli(['rollback', fleetId, '--yes', '--state-dir', s.stateDir], env);
+  assert.is(rolledBack.code, 2, rolledBack.stderr + rolledBack.stdout);
+  assert.match(rolledBack.stderr, `fleet ${fleetId} is queued: its workers drive it`);
+  assert.equal(await Promise.all(s.hosts.map((h) => readFile(h.file, 'utf8'))), before, 'no host was contacted');
+  assert.equal(await journalLength(s, hostRunId(fleetId, s.hosts[0].name)), 0, 'no run was started');
+  // The workers drive it: the canary fails, the budget is spent, nothing more is queued.
+  const a = worker(s.url, s.stateDir);
+  diagnoseWith(s, [a]);
+  await until('the fleet to be over', () => a.events.some((e) => e.event === 'fleet:over'));
+  const after = await cli(['rollback', fleetId, '--yes', '--state-dir', s.stateDir], env);
+  assert.not.match(after.stderr, /is queued/, after.stderr);
+  assert.match(after.stdout, `fleet ${fleetId}: nothing to roll back`);
+  await stopWorkers(s, [a]);
+});
+
 test.run();
