@@ -63,7 +63,7 @@ export type { HostDeps } from './fleet/host-lane.js';
 export { serveFleetThread } from './fleet/thread-worker.js';
 export type { FleetResult, FleetEvents, HostOutcome, HostStatus, HostStepEvent } from './fleet/types.js';
 export { loadInventory, checkInventory, limitInventory } from './fleet/inventory.js';
-export type { Inventory, InventoryHost, Wave } from './fleet/inventory.js';
+export type { Inventory, InventoryHost, InventoryLines, Wave } from './fleet/inventory.js';
 export { renderJunit, renderFleetMarkdown } from './fleet/fleet-report.js';
 export { resumeFleet, hostRunId } from './fleet/fleet.js';
 export type { FleetRecord } from './fleet/fleet.js';

@@ -16,6 +16,7 @@
 import { resolve } from 'node:path';
 import { RunStateError } from '../errors.js';
 import { defaultPortOf } from '../windows/default-ports.js';
+import { hostNameKey } from '../windows/host-names.js';
 import type { Executor, OsInfo } from '../executors/types.js';
 import type { RunStartedRecord } from './records.js';
 import { replay } from './replay.js';
@@ -24,15 +25,17 @@ import type { JournalRecord } from './run-store.js';
 type Address = { host: string; protocol?: string; port?: string };
 
 /**
- * What names the machine in a target's text: a simulated host's file, or a host name (and its
- * transport's port, its default when none is written — WinRM's from `winrm.default-ports` — so that a
- * port written out and one left to its default are one address).
+ * What names the machine in a target's text: a simulated host's file (relative to `folder`), or a host
+ * name as `hostNameKey` compares it — any case, one trailing dot dropped (the facts
+ * `names.host-name-case-insensitive`, `names.fqdn-trailing-dot`) — and its transport's port, its
+ * default when none is written (WinRM's from `winrm.default-ports`), so that a port written out and one
+ * left to its default are one address.
  */
-function addressOf(target: string): Address {
-  if (target.startsWith('sim:')) return { host: `sim:${resolve(target.slice(4))}` };
+function addressOf(target: string, folder?: string): Address {
+  if (target.startsWith('sim:')) return { host: `sim:${folder === undefined ? resolve(target.slice(4)) : resolve(folder, target.slice(4))}` };
   try {
     const url = new URL(target);
-    if (url.hostname) return { host: url.hostname.toLowerCase().replace(/^\[|\]$/g, ''), protocol: url.protocol, port: url.port || String(defaultPortOf(url.protocol) ?? '') };
+    if (url.hostname) return { host: hostNameKey(url.hostname.replace(/^\[|\]$/g, '')), protocol: url.protocol, port: url.port || String(defaultPortOf(url.protocol) ?? '') };
   } catch {
     // not a URL: `local`
   }
@@ -40,19 +43,23 @@ function addressOf(target: string): Address {
 }
 
 /**
- * The key of the machine a target's text names, as a run's lease on it is taken: a simulated host's
- * file (made absolute), else the host name in any case — whatever the transport, user and port (two
- * listeners of one host are one machine), else the text itself (`local`).
+ * The key of the machine a target's text names — the one key of the machine lease and of an
+ * inventory's duplicate check: a simulated host's file (made absolute, against `folder` when given:
+ * an inventory's), else the host name in any case and without one trailing dot (the facts
+ * `names.host-name-case-insensitive` and `names.fqdn-trailing-dot`, by `hostNameKey`) — whatever the
+ * transport, user and port (two listeners of one host are one machine), else the text itself (`local`).
  *
  * @example
  * ```ts
  * machineKeyOf('winrm://admin@ORCH01:5986'); // 'orch01'
  * machineKeyOf('ssh://orch01'); // 'orch01'
+ * machineKeyOf('winrm+https://web01.example.com.'); // 'web01.example.com'
  * machineKeyOf('sim:h.json'); // 'sim:/current/dir/h.json'
+ * machineKeyOf('sim:h.json', '/fleet'); // 'sim:/fleet/h.json'
  * ```
  */
-export function machineKeyOf(target: string): string {
-  return addressOf(target).host;
+export function machineKeyOf(target: string, folder?: string): string {
+  return addressOf(target, folder).host;
 }
 
 /**

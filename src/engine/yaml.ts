@@ -3,4 +3,4 @@
  * given by path, an inventory — by a dynamic import of this file (the `yaml` package is CommonJS,
  * which a bundle imports well only statically).
  */
-export { parse, parseDocument } from 'yaml';
+export { LineCounter, parse, parseDocument } from 'yaml';

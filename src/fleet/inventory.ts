@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import * as z from '../util/zod.js';
 import { ValidationError } from '../errors.js';
-import { defaultPortOf } from '../windows/default-ports.js';
+import { machineKeyOf } from '../engine/target-machine.js';
 import { targetPasswordProblem } from '../util/target-password.js';
 import { withoutPassword } from '../util/without-password.js';
 
@@ -90,15 +90,34 @@ export async function loadInventory(file: string): Promise<Inventory> {
   } catch (cause) {
     throw new ValidationError('cannot read the inventory', [(cause as Error).message], { where: file, hint: 'give --inventory <file> (runbook sim fleet writes one)', cause });
   }
-  const { parse: parseYaml } = await import('../engine/yaml.js');
+  const { parseDocument, LineCounter } = await import('../engine/yaml.js');
   let doc: unknown;
+  const lineCounter = new LineCounter();
+  let parsed;
   try {
-    doc = parseYaml(text);
+    // As `parse` does: the first error refuses the document, and its value is read from the document.
+    parsed = parseDocument(text, { lineCounter });
+    if (parsed.errors.length > 0) throw parsed.errors[0];
+    doc = parsed.toJS();
   } catch (cause) {
     throw new ValidationError('the inventory is not valid YAML', [(cause as Error).message], { where: file, cause });
   }
-  return checkInventory(doc, file);
+  // Where each host starts, for errors that name two hosts far apart (one machine listed twice).
+  const hostNodes = parsed.get('hosts');
+  const items = hostNodes && typeof hostNodes === 'object' && 'items' in hostNodes && Array.isArray(hostNodes.items) ? (hostNodes.items as { range?: [number, number, number] }[]) : [];
+  const hosts = items.map((item) => (item?.range ? lineCounter.linePos(item.range[0]).line : undefined));
+  return checkInventory(doc, file, { hosts });
 }
+
+/**
+ * Where an inventory's entries are in its file (1-based lines), when it was read from one: errors name them.
+ *
+ * @example
+ * ```ts
+ * const lines: InventoryLines = { hosts: [3, 6] }; // hosts[0] starts on line 3, hosts[1] on line 6
+ * ```
+ */
+export type InventoryLines = { hosts?: readonly (number | undefined)[] };
 
 /**
  * The longest host name: a host's run is the folder `<fleet-id>.<host>` (a fleet id is about 30
@@ -113,22 +132,6 @@ export const MAX_HOST_NAME = 200;
  */
 const TARGET_FORM = /^(sim:.|local$|ssh:\/\/|pwsh\+ssh:\/\/|winrm:\/\/|winrm\+https:\/\/)/;
 const TARGET_FORMS_TEXT = 'sim:<file>, local, ssh://user@host[:port], pwsh+ssh://user@host[:port], winrm://[user@]host[:port], winrm+https://[user@]host[:port]';
-
-/**
- * What makes two targets one machine: the same simulated host file, or the same host name (in any
- * case) and port, whatever the user and the transport (`ssh://` and `pwsh+ssh://` both reach port 22); a
- * port left out is its transport's default (`defaultPortOf`: WinRM's from `winrm.default-ports`).
- */
-function machineOf(target: string, folder: string): string {
-  if (target.startsWith('sim:')) return `sim:${resolve(folder, target.slice(4))}`;
-  try {
-    const url = new URL(target);
-    if (url.hostname) return `//${url.hostname.toLowerCase()}:${url.port || (defaultPortOf(url.protocol) ?? '')}`;
-  } catch {
-    // not a URL (local, or a typing error the connection reports)
-  }
-  return target.trim().toLowerCase();
-}
 
 /** The keys each level of an inventory takes, named when an unknown one is found. */
 const KEYS: Record<string, string> = {
@@ -171,7 +174,7 @@ const stringsOf = (value: unknown): string[] => (Array.isArray(value) ? value.fi
  * console.log(inventory.waves.map((w) => w.hosts.length)); // [1, 1]
  * ```
  */
-export function checkInventory(doc: unknown, file: string): Inventory {
+export function checkInventory(doc: unknown, file: string, lines: InventoryLines = {}): Inventory {
   const parsed = inventorySchema.safeParse(doc);
   const top: Raw = doc && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Raw) : {};
   const hostsRaw = objectsOf(top.hosts);
@@ -218,10 +221,17 @@ export function checkInventory(doc: unknown, file: string): Inventory {
     } else if (typeof h.target === 'string' && h.target !== '' && !TARGET_FORM.test(h.target)) {
       issues.push(`${label(i)}.target: "${withoutPassword(h.target)}" is not a target form this engine knows; accepted: ${TARGET_FORMS_TEXT}`);
     } else if (typeof h.target === 'string' && h.target !== '') {
-      const machine = machineOf(h.target, folder);
+      // The machine lease's own key (`machineKeyOf`): what is one machine here is one for the lease, so
+      // an inventory that passes is never refused mid-fleet for listing one machine twice.
+      const machine = machineKeyOf(h.target, folder);
       const first = machines.get(machine);
-      if (first !== undefined) issues.push(`${label(i)}.target: the same target as ${label(first)} (${h.target}): two runs would drive one host at once; list each host once`);
-      else machines.set(machine, i);
+      if (first !== undefined) {
+        const at = (k: number) => (lines.hosts?.[k] === undefined ? '' : ` (line ${lines.hosts[k]})`);
+        const other = hostsRaw[first].target as string;
+        issues.push(
+          `${label(i)}.target: one machine listed twice: "${withoutPassword(h.target)}"${at(i)} and ${label(first)}'s "${withoutPassword(other)}"${at(first)} are both ${machine} (in any case, whatever the transport, user and port); two runs would drive it at once, and its machine's lease would refuse one of them mid-fleet — list each machine once`,
+        );
+      } else machines.set(machine, i);
     }
   });
   // Groups: none named `all` or like a host (`--limit web02` would pick the group, not the host).

@@ -8,7 +8,8 @@ import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createSimulatedExecutor, loadRunbook, type RunResult } from '../../src/index.js';
-import { checkSameMachine, sameAddress } from '../../src/engine/target-machine.js';
+import { checkSameMachine, machineKeyOf, sameAddress } from '../../src/engine/target-machine.js';
+import { FQDN_TRAILING_DOT, HOST_NAME_CASE_INSENSITIVE } from '../../src/windows/facts/names.js';
 import type { RunStartedRecord } from '../../src/engine/replay.js';
 import { connect as connectTarget } from '../../src/cli/targets.js';
 import { FAST, kinds, makeHost, newRunner, registryText, tempDir, withWinrmDefaultPorts } from '../helpers.js';
@@ -38,6 +39,26 @@ test('sameAddress: one machine by transport, user and case; another by file, hos
   assert.not.ok(sameAddress('ssh://orch01', 'ssh://orch02'));
   assert.not.ok(sameAddress('ssh://localhost:2222', 'ssh://localhost:2223'));
   assert.not.ok(sameAddress('local', 'ssh://orch01'));
+});
+
+test('machineKeyOf: one key per machine whatever the transport, user, port and case, and with or without the root\'s trailing dot — as the facts names.* say', () => {
+  assert.is(machineKeyOf('winrm://127.0.0.1:15985'), machineKeyOf('winrm+https://admin@127.0.0.1:15986'));
+  assert.is(machineKeyOf('winrm://WEB01.invalid.'), 'web01.invalid');
+  assert.is(machineKeyOf('ssh://admin@web01.invalid'), 'web01.invalid');
+  assert.is(machineKeyOf('winrm://[::1]:5985'), machineKeyOf('ssh://[::1]'));
+  assert.is(machineKeyOf('sim:h.json', '/fleet'), 'sim:/fleet/h.json');
+  assert.ok(sameAddress('winrm://web01.invalid.', 'winrm://WEB01.invalid'), 'one address too');
+  // The key follows the facts, read at each call (no copy of them).
+  const [caseFact, dotFact] = [HOST_NAME_CASE_INSENSITIVE.value, FQDN_TRAILING_DOT.value];
+  try {
+    HOST_NAME_CASE_INSENSITIVE.value = false;
+    assert.is(machineKeyOf('ssh://ORCH01'), 'ORCH01');
+    FQDN_TRAILING_DOT.value = '';
+    assert.is(machineKeyOf('ssh://orch01.'), 'orch01.');
+  } finally {
+    HOST_NAME_CASE_INSENSITIVE.value = caseFact;
+    FQDN_TRAILING_DOT.value = dotFact;
+  }
 });
 
 test('sameAddress on WinRM: the port counts on one transport, and a default port written or left out is the same one (5985 over HTTP, 5986 over HTTPS)', () => {

@@ -12,6 +12,7 @@ import { loadInventory, checkInventory, limitInventory, unmatchedLimitPatterns }
 import { startFleet, budgetOf, fleetRecordOf, resumeFleet, fleetResultOf, type FleetRecord, type FleetResult, type HostOutcome } from '../../src/fleet/fleet.js';
 import { kinds, makeHost, newRunner, registryText, restartRefused, tempDir, withWinrmDefaultPorts } from '../helpers.js';
 import { LeaseError } from '../../src/errors.js';
+import { machineKeyOf } from '../../src/engine/target-machine.js';
 import type { Executor } from '../../src/executors/types.js';
 import { readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { STALE_TEMPORARY_FILE_MS } from '../../src/util/write-atomic.js';
@@ -390,14 +391,14 @@ test('an inventory with one target twice, or a host name too long for a file nam
   } catch (e) {
     message = (e as Error).message;
   }
-  assert.match(message, /hosts\[1\] \(b\)\.target: the same target as hosts\[0\] \(a\)/);
-  assert.match(message, /hosts\[3\] \(d\)\.target: the same target as hosts\[2\] \(c\)/);
+  assert.match(message, /hosts\[1\] \(b\)\.target: one machine listed twice: "sim:\.\/h\.json" and hosts\[0\] \(a\)'s "sim:h\.json" are both sim:\/x\/h\.json/);
+  assert.match(message, /hosts\[3\] \(d\)\.target: one machine listed twice: "ssh:\/\/other@web01:22" and hosts\[2\] \(c\)'s "ssh:\/\/admin@Web01:22" are both web01 /);
   assert.match(message, /hosts\[4\]\.name: 240 characters; a host name has at most 200/);
-  assert.match(message, /hosts\[5\] \(e\)\.target: the same target as hosts\[4\]/);
+  assert.match(message, /hosts\[5\] \(e\)\.target: one machine listed twice: "local" and hosts\[4\] \(x+\)'s "local"/);
   assert.match(message, /Unrecognized key: "grups"/, 'the schema errors come with the others');
 });
 
-test('one machine written two ways (a default port written out, a name in capitals, another transport on the same port) is one target twice', () => {
+test('one machine written two ways (a default port written out, a name in capitals, another transport, another port of it) is one machine twice', () => {
   let message = '';
   try {
     checkInventory(
@@ -418,15 +419,39 @@ test('one machine written two ways (a default port written out, a name in capita
   } catch (e) {
     message = (e as Error).message;
   }
-  assert.match(message, /hosts\[1\] \(b\)\.target: the same target as hosts\[0\] \(a\)/);
-  assert.match(message, /hosts\[2\] \(c\)\.target: the same target as hosts\[0\] \(a\)/);
-  assert.match(message, /hosts\[4\] \(e\)\.target: the same target as hosts\[3\] \(d\)/);
-  assert.match(message, /hosts\[6\] \(g\)\.target: the same target as hosts\[5\] \(f\)/);
-  assert.not.match(message, /hosts\[5\] \(f\)\.target/, 'WinRM over HTTPS listens on another port than over HTTP');
-  assert.not.match(message, /hosts\[7\] \(h\)/, 'another port may be another machine (a forwarded port)');
+  // The machine lease's key (docs/engine.md: two listeners of one host are one machine): a pair this
+  // check let through would be refused mid-fleet, every time, by that lease.
+  assert.match(message, /hosts\[1\] \(b\)\.target: one machine listed twice: .* and hosts\[0\] \(a\)'s .* are both orch01 /);
+  assert.match(message, /hosts\[2\] \(c\)\.target: one machine listed twice: .* and hosts\[0\] \(a\)'s /);
+  assert.match(message, /hosts\[4\] \(e\)\.target: one machine listed twice: .* and hosts\[3\] \(d\)'s .* are both sql01 /);
+  assert.match(message, /hosts\[5\] \(f\)\.target: one machine listed twice: .* and hosts\[3\] \(d\)'s /, 'WinRM over HTTPS is another listener of the same machine');
+  assert.match(message, /hosts\[6\] \(g\)\.target: one machine listed twice: .* and hosts\[3\] \(d\)'s /);
+  assert.match(message, /hosts\[7\] \(h\)\.target: one machine listed twice: .* and hosts\[0\] \(a\)'s /, 'another port of one host name is that machine');
+  for (const [a, b] of [['ssh://admin@ORCH01', 'ssh://admin@orch01:2222'], ['winrm://sql01', 'winrm+https://sql01:5986']]) assert.is(machineKeyOf(a), machineKeyOf(b), 'the lease takes them as one machine too');
 });
 
-test("an inventory's WinRM targets without a port are on the ports the fact winrm.default-ports gives, whatever it says", () => {
+test('the inventory refuses what the machine lease takes as one machine: two listeners of one address, a trailing-dot FQDN — naming both entries and their lines (exit 2), before any host is contacted', async () => {
+  const dir = await tempDir('rbe-inv-');
+  const file = join(dir, 'inventory.yaml');
+  await writeFile(
+    file,
+    ['hosts:', '  - name: http', '    target: winrm://127.0.0.1:15985', '  - name: web', '    target: ssh://admin@web01.invalid', '  - name: https', '    target: winrm+https://127.0.0.1:15986', '  - name: web-fqdn', '    target: winrm://WEB01.invalid.', ''].join('\n'),
+  );
+  const error = await loadInventory(file).then(
+    () => assert.unreachable('the inventory was accepted') as never,
+    (e: unknown) => e as ValidationError,
+  );
+  assert.instance(error, ValidationError, 'an input error: exit 2');
+  const issues = error.issues.join('\n');
+  assert.match(issues, `hosts[2] (https).target: one machine listed twice: "winrm+https://127.0.0.1:15986" (line 6) and hosts[0] (http)'s "winrm://127.0.0.1:15985" (line 2) are both 127.0.0.1 `);
+  assert.match(issues, `hosts[3] (web-fqdn).target: one machine listed twice: "winrm://WEB01.invalid." (line 8) and hosts[1] (web)'s "ssh://admin@web01.invalid" (line 4) are both web01.invalid `);
+  // One key for both checks: what the inventory refuses is what the lease would have refused mid-fleet.
+  assert.is(machineKeyOf('winrm://127.0.0.1:15985'), machineKeyOf('winrm+https://127.0.0.1:15986'));
+  assert.is(machineKeyOf('winrm://WEB01.invalid.'), machineKeyOf('ssh://admin@web01.invalid'));
+  assert.is.not(machineKeyOf('winrm://web01.invalid..'), machineKeyOf('winrm://web01.invalid'), 'one trailing dot, not any number');
+});
+
+test("an inventory's WinRM targets are one machine per host name whatever ports the fact winrm.default-ports gives", () => {
   const hosts = [
     { name: 'a', target: 'winrm://sql01' },
     { name: 'b', target: 'winrm://sql01:15985' },
@@ -442,9 +467,9 @@ test("an inventory's WinRM targets without a port are on the ports the fact winr
     }
     return '';
   });
-  assert.match(error, /hosts\[1\] \(b\)\.target: the same target as hosts\[0\] \(a\)/);
-  assert.match(error, /hosts\[3\] \(d\)\.target: the same target as hosts\[2\] \(c\)/);
-  assert.not.match(error, /hosts\[4\] \(e\)/, 'no longer the HTTP default: another listener');
+  for (const [i, name] of [[1, 'b'], [2, 'c'], [3, 'd'], [4, 'e']] as const) {
+    assert.match(error, new RegExp(`hosts\\[${i}\\] \\(${name}\\)\\.target: one machine listed twice: .* and hosts\\[0\\] \\(a\\)'s "winrm://sql01" are both sql01 `));
+  }
 });
 
 test('a target of no known form is named with the inventory\'s other errors, in one reading', () => {

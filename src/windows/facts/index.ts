@@ -16,6 +16,7 @@ import { PROCEDURE_FACTS } from './procedure.js';
 import { WINRM_SERVICE_FACTS } from './winrm-service.js';
 import { TLS13_FACTS } from './tls13.js';
 import { REGISTRY_FACTS } from './registry.js';
+import { NAMES_FACTS } from './names.js';
 
 export type { WindowsFact, FactSource, FactProof, FactStatus } from './types.js';
 export { defineFact } from './types.js';
@@ -42,6 +43,7 @@ export const WINDOWS_FACTS: readonly WindowsFact[] = [
   ...WINRM_SERVICE_FACTS,
   ...TLS13_FACTS,
   ...REGISTRY_FACTS,
+  ...NAMES_FACTS,
 ];
 
 /**
