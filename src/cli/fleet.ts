@@ -377,8 +377,10 @@ function summary(f: FleetResult, plans?: [string[], string][]): string {
   lines.push(`${bold('Fleet:')} ${tone(FLEET_STATUS_TEXT[f.status])} — ${describeCounts(f.counts)}`);
   if (f.interrupted) lines.push(`  interrupted: running hosts stopped at a safe point, the others were not started; \`runbook resume ${f.fleetId}\` goes on`);
   if (f.drivenElsewhere) {
-    const later = f.counts.skipped > 0 ? 'the fleet stopped after its wave, no later wave was started' : 'its outcome is not known yet';
-    lines.push(`  driven elsewhere: ${f.drivenElsewhere.join(', ')} — another process drives its run (its line above names it); ${later}: \`runbook resume ${f.fleetId}\` goes on once that run has ended`);
+    const one = f.drivenElsewhere.length === 1;
+    const later = f.counts.skipped > 0 ? 'the fleet stopped after its wave, no later wave was started' : `${one ? 'its outcome is' : 'their outcomes are'} not known yet`;
+    const runs = one ? ['another process drives its run (its line above names it)', 'that run has ended'] : ['other processes drive their runs (their lines above name them)', 'those runs have ended'];
+    lines.push(`  driven elsewhere: ${f.drivenElsewhere.join(', ')} — ${runs[0]}; ${later}: \`runbook resume ${f.fleetId}\` goes on once ${runs[1]}`);
   }
   if (f.budget.spent) {
     const rest = f.counts.skipped ? 'no host started after that; the skipped ones were never touched' : 'every host had already started';
