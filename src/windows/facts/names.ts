@@ -24,6 +24,11 @@ export const HOST_NAME_CASE_INSENSITIVE = defineFact({
       url: 'https://learn.microsoft.com/en-us/previous-versions/windows/it-pro/windows-server-2003/cc785282(v=ws.10)',
       quote: 'Do not use character case to convey the owner or purpose of a computer. DNS is not case-sensitive.',
     },
+    {
+      title: 'DnsNameCompare_A function (windns.h)',
+      url: 'https://learn.microsoft.com/en-us/windows/win32/api/windns/nf-windns-dnsnamecompare_a',
+      quote: 'Name comparisons are not case sensitive, and trailing dots are ignored.',
+    },
   ],
   note: 'RFC 4343 (Domain Name System (DNS) Case Insensitivity Clarification, https://www.rfc-editor.org/rfc/rfc4343) says it of every DNS name: each node "has a name consisting of zero or more labels [...] that are treated in a case insensitive fashion". A NetBIOS name is compared byte for byte ([MS-NBTE] 2.2.1: "NetBIOS names are inherently case-sensitive"), but Windows writes a computer\'s NetBIOS name in uppercase by convention (Computer Names: "NetBIOS names, by convention, are represented in uppercase"), so the case a target is written in does not pick another computer either. The engine compares host names in lower case (ASCII and Unicode alike, as JavaScript lowercases them).',
 });
@@ -35,7 +40,7 @@ export const HOST_NAME_CASE_INSENSITIVE = defineFact({
 export const FQDN_TRAILING_DOT = defineFact({
   id: 'names.fqdn-trailing-dot',
   topic: 'Computer names',
-  statement: 'One dot at the end of a DNS name is the root of the DNS name space: `web01.example.com.` is `web01.example.com` written as complete (fully qualified)',
+  statement: 'One dot at the end of a DNS name is the root of the DNS name space: `web01.example.com.` is `web01.example.com` written as complete (fully qualified), and Windows compares DNS names with the trailing dot ignored',
   value: '.',
   status: 'stated',
   proof: 'microsoft',
@@ -44,6 +49,11 @@ export const FQDN_TRAILING_DOT = defineFact({
       title: 'Root',
       url: 'https://learn.microsoft.com/en-us/windows/win32/dns/root',
       quote: 'The root, which is defined as " " (nothing) or more accurately "." (a dot), is the base at which any entire-domain-tree search must be initiated.',
+    },
+    {
+      title: 'DnsNameCompare_A function (windns.h)',
+      url: 'https://learn.microsoft.com/en-us/windows/win32/api/windns/nf-windns-dnsnamecompare_a',
+      quote: 'Name comparisons are not case sensitive, and trailing dots are ignored.',
     },
   ],
   note: 'RFC 1034 section 3.1 (https://www.rfc-editor.org/rfc/rfc1034#section-3.1) says how the dot is written: "Since a complete domain name ends with the root label, this leads to a printed form which ends in a dot." A name written without it may be completed by the resolver (a DNS suffix appended: RFC 1034\'s "relative" name), so the two spellings could, in a rare setup, reach two computers; the engine takes them as one machine all the same — the cautious side: two entries that may be one machine are refused in one inventory and never driven at once, where taking them as two could drive one computer twice at once.',
