@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLI, cli } from './run-cli.js';
+import { sim } from './sim-in-process.js';
 import { tempDir } from '../helpers.js';
 
 test('sim fleet writes hosts and an inventory; run --inventory drives them wave by wave and writes the fleet reports', async () => {
@@ -42,7 +43,7 @@ test('sim fleet writes hosts and an inventory; run --inventory drives them wave 
 
 test('a fleet plan prints each diff once with the hosts that share it; --detailed-exitcode is 2 when changes are pending', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet')]);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet')]);
   const plan = await cli(['plan', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', join(dir, 'state'), '--detailed-exitcode']);
   assert.is(plan.code, 2, plan.stderr + plan.stdout);
   assert.is(plan.stdout.match(/would change:/g)?.length, 1, 'one diff for three identical hosts');
@@ -53,7 +54,7 @@ test('a fleet plan prints each diff once with the hosts that share it; --detaile
 
 test('a fleet plan with allowRestart=false shares one diff: the RestartOwed marker each host\'s run would write is shown with <run-id>', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet')]);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet')]);
   const plan = await cli(['plan', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', join(dir, 'state'), '--param', 'allowRestart=false', '--detailed-exitcode']);
   assert.is(plan.code, 2, plan.stderr + plan.stdout);
   assert.is(plan.stdout.match(/would change:/g)?.length, 1, 'one diff for two identical hosts');
@@ -63,7 +64,7 @@ test('a fleet plan with allowRestart=false shares one diff: the RestartOwed mark
 
 test('fleet usage errors exit 2 before anything runs', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '1', '--out', dir]);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '1', '--out', dir]);
   const inv = join(dir, 'inventory.yaml');
   for (const [args, message] of [
     [['--inventory', inv, '--target', 'local'], /option '-t, --target <target>' cannot be used with option '-i, --inventory <file>'/],
@@ -107,7 +108,7 @@ function onTerminal(args: string[], env: Record<string, string> = {}): Promise<{
 
 test('a bad --param or RUNBOOK_FLEET_THREADS is refused before the question and before the state directory is made; the hint names where the bad value was given', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', dir]);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', dir]);
   const inv = join(dir, 'inventory.yaml');
   const state = join(dir, 'state');
   const before = await readFile(join(dir, 'host-1.json'), 'utf8');
@@ -142,7 +143,7 @@ test('a bad --param or RUNBOOK_FLEET_THREADS is refused before the question and 
 
 test('an ambiguous inventory (a group named like a host, a wave left with no host) is refused with exit 2 before --limit picks anything', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', dir]);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', dir]);
   const inv = join(dir, 'inventory.yaml');
   await writeFile(inv, ['hosts:', '  - { name: host-1, target: sim:host-1.json, groups: [host-2] }', '  - { name: host-2, target: sim:host-2.json, groups: [b] }', 'waves:', '  - { name: w1, groups: [all] }', '  - { name: w2, groups: [b] }', ''].join('\n'));
   const r = await cli(['plan', 'orchestrator-tls12', '--inventory', inv, '--state-dir', join(dir, 'state'), '--limit', 'host-2']);
@@ -155,7 +156,7 @@ test('an ambiguous inventory (a group named like a host, a wave left with no hos
 
 test('rollback <fleet-id> rewrites the fleet\'s reports (report.md, report.json, junit.xml say rolled back on request, as status does); a second rollback says there is nothing to roll back', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
   const state = join(dir, 'state');
   const run = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--param', 'pollIntervalMs=10']);
   assert.is(run.code, 0, run.stderr);
@@ -183,7 +184,7 @@ test('rollback <fleet-id> rewrites the fleet\'s reports (report.md, report.json,
 
 test('an inventory target ftp://x is a usage error (exit 2) before any host is contacted, as --target ftp://x is', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', dir]);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', dir]);
   const inv = join(dir, 'inventory.yaml');
   await writeFile(inv, (await readFile(inv, 'utf8')).replace(/target: .*host-2\.json/, 'target: ftp://x'));
   const before = await readFile(join(dir, 'host-1.json'), 'utf8');
@@ -198,7 +199,7 @@ test('an inventory target ftp://x is a usage error (exit 2) before any host is c
 
 test('an inventory host sim:<file> whose file is not there is a usage error (exit 2) before any host is contacted, as --target sim:<missing> is', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', dir]);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', dir]);
   const inv = join(dir, 'inventory.yaml');
   await writeFile(inv, (await readFile(inv, 'utf8')).replace('sim:host-2.json', 'sim:gone/host-2.json'));
   const before = await readFile(join(dir, 'host-1.json'), 'utf8');
@@ -223,7 +224,7 @@ test('an inventory host sim:<file> whose file is not there is a usage error (exi
 
 test('an inventory host sim:<file> whose file is there but is no usable simulated host (not JSON, another format, a field the simulator would misread) is refused before any host is contacted, exit 2, as --target refuses it', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', dir]);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '3', '--out', dir]);
   const inv = join(dir, 'inventory.yaml');
   const file = join(dir, 'host-3.json');
   const valid = await readFile(file, 'utf8');
@@ -255,7 +256,7 @@ test('an inventory host sim:<file> whose file is there but is no usable simulate
 
 test('a budget spent when every host had already started says so, not that skipped hosts were never touched', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '4', '--out', dir, '--downtime-ms', '40']);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '4', '--out', dir, '--downtime-ms', '40']);
   for (const h of ['host-2', 'host-3']) {
     const file = join(dir, `${h}.json`);
     const doc = JSON.parse(await readFile(file, 'utf8'));
@@ -272,7 +273,7 @@ test('a budget spent when every host had already started says so, not that skipp
 
 test('a fleet host whose rollback failed: exit 3, the alert on stderr, and its line counts what is still changed, not 0', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', dir, '--downtime-ms', '40']);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', dir, '--downtime-ms', '40']);
   const file = join(dir, 'host-2.json');
   const doc = JSON.parse(await readFile(file, 'utf8'));
   doc.faults = [
@@ -290,7 +291,7 @@ test('a fleet host whose rollback failed: exit 3, the alert on stderr, and its l
 
 test('a controller killed mid-fleet: resume <fleet-id> ends every host as an uninterrupted fleet would, none restarted twice; status shows the matrix; rollback undoes every host', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
   const state = join(dir, 'state');
   const inventory = join(dir, 'fleet', 'inventory.yaml');
   const killed = await new Promise<{ signal: string | null }>((resolve) => {
@@ -322,7 +323,7 @@ test('a controller killed mid-fleet: resume <fleet-id> ends every host as an uni
 
 test('a fleet whose hosts are all refused for a parameter (tls13=enabled on Server 2016) exits 2, nothing changed; with one host changed it exits 1', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
   const inv = join(dir, 'fleet', 'inventory.yaml');
   const before = await readFile(join(dir, 'fleet', 'host-1.json'), 'utf8');
   const all = await cli(['run', 'orchestrator-tls12', '--inventory', inv, '--state-dir', join(dir, 'state'), '--max-failures', '1', '--param', 'pollIntervalMs=10', '--param', 'tls13=enabled']);
@@ -345,7 +346,7 @@ test('a fleet whose hosts are all refused for a parameter (tls13=enabled on Serv
 
 test('a host whose target cannot be used before anything changed is unreachable: status <fleet-id> says so, not "not started"', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
   // A host whose file cannot be used is refused before the fleet starts: this one is a host, whose first read fails.
   const file = join(dir, 'fleet', 'host-2.json');
   await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, 'utf8')), faults: [{ op: 'os.info', kind: 'permanent', times: 1000 }] }));
@@ -375,7 +376,7 @@ test('on a terminal a wave is one line of counts, rewritten as hosts end', async
 
 test('resume --all after a controller killed mid-fleet also goes on with the fleet: the host under way resumes, the host never started starts, each restarted once', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
   const state = join(dir, 'state');
   const killed = await new Promise<{ signal: string | null }>((resolve) => {
     // Killed after its 90th durable journal record: in the middle of host-2; host-3 never started.
@@ -398,14 +399,14 @@ test('resume --all after a controller killed mid-fleet also goes on with the fle
 
 test('fleet host runs resume by their own run id and with resume --all (files); the fleet then reads them as ended', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
   const { fleetHostResumes } = await import('./fleet-resume.js');
   await fleetHostResumes(join(dir, 'fleet'), ['--state-dir', join(dir, 'state')]);
 });
 
 test('SIGINT stops a fleet at a safe point: running hosts stop, no other starts, exit 75; the resume ends every host', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
   const state = join(dir, 'state');
   const stopped = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(process.execPath, [CLI, 'run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--json', '--param', 'pollIntervalMs=10'], {
@@ -473,7 +474,7 @@ function fleetChild(args: string[], onEvent: (event: Record<string, unknown>, ch
 test('resume <fleet-id> or rollback <fleet-id> while the fleet is driven is refused (exit 2, naming the driver): no host contacted, nothing counted, the reports the driver\'s', async () => {
   const dir = await tempDir();
   // Restarts of 4 s: the fleet is still driven when the second command has started.
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '4000']);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '4000']);
   const state = join(dir, 'state');
   let second: Promise<{ code: number | null; stdout: string; stderr: string }> | undefined;
   let third: Promise<{ code: number | null; stdout: string; stderr: string }> | undefined;
@@ -503,7 +504,7 @@ test('resume <fleet-id> or rollback <fleet-id> while the fleet is driven is refu
 
 test('SIGINT after a failure within the budget: the fleet awaits its resume, and resume --all starts the hosts never started', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '4', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '4', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
   const faulty = join(dir, 'fleet', 'host-2.json');
   await writeFile(faulty, JSON.stringify({ ...JSON.parse(await readFile(faulty, 'utf8')), faults: [{ op: 'restart', kind: 'permanent', times: 1000 }] }));
   const state = join(dir, 'state');

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { hostOf, makeHost, readRegFile, registryText, tempDir } from '../helpers.js';
 import { cli } from './run-cli.js';
+import { sim } from './sim-in-process.js';
 import { startPostgres, type TestPostgres } from '../postgres.js';
 
 let server: TestPostgres;
@@ -79,7 +80,7 @@ test('a fleet driven by the command itself on a PostgreSQL store: waves, status 
   const state = await tempDir();
   const on = ['--store', url, '--state-dir', state];
   const dir = await tempDir();
-  assert.is((await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', dir, '--downtime-ms', '50'])).code, 0);
+  assert.is((await sim(['fleet', '--preset', 'server-2016', '--count', '3', '--out', dir, '--downtime-ms', '50'])).code, 0);
   const hosts = ['host-1', 'host-2', 'host-3'].map((h) => join(dir, `${h}.json`));
   const original = await registryText(hosts[0]);
   const ran = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'inventory.yaml'), '--json', ...on, ...FAST]);
@@ -101,7 +102,7 @@ test('a fleet driven by the command itself on a PostgreSQL store: waves, status 
 test('fleet host runs on a PostgreSQL store resume by their own run id and with resume --all', async () => {
   const url = await server.freshDatabase();
   const dir = await tempDir();
-  assert.is((await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', dir, '--downtime-ms', '40'])).code, 0);
+  assert.is((await sim(['fleet', '--preset', 'server-2016', '--count', '3', '--out', dir, '--downtime-ms', '40'])).code, 0);
   const { fleetHostResumes } = await import('./fleet-resume.js');
   await fleetHostResumes(dir, ['--store', url, '--state-dir', await tempDir()]);
 });

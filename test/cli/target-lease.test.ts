@@ -10,6 +10,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { CLI, cli } from './run-cli.js';
+import { sim } from './sim-in-process.js';
 import { registryText, tempDir } from '../helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -17,7 +18,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A fresh copy of a simulated fleet's host-1, driven once alone: the registry one uninterrupted run leaves. */
 async function referenceRegistry(): Promise<string> {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '1', '--out', join(dir, 'ref'), '--downtime-ms', '40']);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '1', '--out', join(dir, 'ref'), '--downtime-ms', '40']);
   const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${join(dir, 'ref', 'host-1.json')}`, '--state-dir', join(dir, 'state'), '--param', 'pollIntervalMs=10']);
   assert.is(r.code, 0, r.stderr);
   return registryText(join(dir, 'ref', 'host-1.json'));
@@ -27,7 +28,7 @@ const noStack = (text: string) => assert.not.match(text, /\n\s+at [\w.<]+ \(|^\s
 
 test('two runs on one simulated host started 0.3 s apart: the second is refused (exit 2) naming the run that drives it, and sends nothing; the host is as one run leaves it', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '1', '--out', join(dir, 'tw')]);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '1', '--out', join(dir, 'tw')]);
   const host = join(dir, 'tw', 'host-1.json');
   const state = join(dir, 'st');
   const args = ['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state];
@@ -48,7 +49,7 @@ test('two runs on one simulated host started 0.3 s apart: the second is refused 
 
 test('a fleet and a single run on one of its hosts at once: one of them drives the host, the other is refused naming it; the host is as one run leaves it', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'tw')]);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'tw')]);
   const host = join(dir, 'tw', 'host-1.json');
   const state = join(dir, 'st');
   const fleet = cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'tw', 'inventory.yaml'), '--state-dir', state]);
@@ -72,7 +73,7 @@ test('a fleet and a single run on one of its hosts at once: one of them drives t
 
 test('a new run on a host whose fleet run was interrupted mid-drive is refused (exit 2) naming that run and how to finish it; a plan is not; after the fleet\'s resume it runs, as it does after a run awaiting only its restart window', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'tw')]);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'tw')]);
   const host = join(dir, 'tw', 'host-1.json');
   const state = join(dir, 'st');
   // Interrupted (SIGINT) while host-1, the canary, waits out its restart.
@@ -103,7 +104,7 @@ test('a new run on a host whose fleet run was interrupted mid-drive is refused (
   assert.is(resumed.code, 0, resumed.stdout + resumed.stderr);
   assert.is((await cli(args)).code, 0);
   // A host whose run awaits only its restart window (every change made, its RestartOwed marker left): the next run pays the restart.
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '1', '--out', join(dir, 'other'), '--downtime-ms', '40']);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '1', '--out', join(dir, 'other'), '--downtime-ms', '40']);
   const owing = join(dir, 'other', 'host-1.json');
   const waits = await cli(['run', 'orchestrator-tls12', '--target', `sim:${owing}`, '--state-dir', state, '--param', 'allowRestart=false', '--param', 'pollIntervalMs=10']);
   assert.is(waits.code, 75, waits.stderr);
