@@ -8,12 +8,13 @@ import * as assert from 'uvu/assert';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
+import { sim } from './sim-in-process.js';
 import { tempDir } from '../helpers.js';
 
 test('a fleet run with RUNBOOK_FLEET_THREADS=2 ends every host, some driven by a worker thread', async () => {
   const dir = await tempDir();
   const state = join(dir, 'state');
-  assert.is((await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '4', '--out', join(dir, 'fleet'), '--downtime-ms', '40'])).code, 0);
+  assert.is((await sim(['fleet', '--preset', 'server-2016', '--count', '4', '--out', join(dir, 'fleet'), '--downtime-ms', '40'])).code, 0);
   const r = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--param', 'pollIntervalMs=10', '--yes'], { RUNBOOK_FLEET_THREADS: '2' });
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /4 changed/);
@@ -28,7 +29,7 @@ test('a fleet run with RUNBOOK_FLEET_THREADS=2 ends every host, some driven by a
 
 test('RUNBOOK_FLEET_THREADS that is not a whole number is a usage error, and no host is contacted', async () => {
   const dir = await tempDir();
-  assert.is((await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40'])).code, 0);
+  assert.is((await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40'])).code, 0);
   const r = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', join(dir, 'state'), '--yes'], { RUNBOOK_FLEET_THREADS: 'two' });
   assert.is(r.code, 2, r.stdout + r.stderr);
   assert.match(r.stderr, /RUNBOOK_FLEET_THREADS is a whole number of at least 1 \(e\.g\. 2\), got "two"/);

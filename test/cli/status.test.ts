@@ -8,11 +8,12 @@ import { mkdirSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
+import { sim } from './sim-in-process.js';
 import { tempDir } from '../helpers.js';
 
 test('status with one fleet record damaged still lists the other fleets and every run, that fleet marked damaged with why; outcomes read as the fleet lines say them, --json keeps their keys', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet')]);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet')]);
   const state = join(dir, 'state');
   for (let i = 0; i < 2; i++) assert.is((await cli(['plan', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state])).code, 0);
   const [damaged, whole] = (await readdir(join(state, 'fleets'))).sort();
@@ -40,7 +41,7 @@ test('status with one fleet record damaged still lists the other fleets and ever
 
 test('a run whose driver died is listed as interrupted (lease expired) with no end time: it never ended', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'create', '--preset', 'server-2016', '--out', join(dir, 'host.json')]);
+  await sim(['create', '--preset', 'server-2016', '--out', join(dir, 'host.json')]);
   const state = join(dir, 'state');
   const killed = await cli(['run', 'orchestrator-tls12', '--target', `sim:${join(dir, 'host.json')}`, '--state-dir', state, '--param', 'pollIntervalMs=10'], { RUNBOOK_CRASH_AFTER: '20' });
   assert.is(killed.code, null, 'killed');
@@ -70,7 +71,7 @@ function readOnlyView(dir: string, at: string): boolean {
 
 test('status on a read-only state directory: the list, a run and a fleet matrix, columns aligned with a long step id, the matrix\'s step headers distinct', async () => {
   const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet')]);
+  await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet')]);
   const state = join(dir, 'state');
   const long = 'a-step-whose-id-is-longer-than-any-column-header';
   await writeFile(join(dir, 'long.yaml'), `name: long-ids\nsteps:\n  - id: ${long}\n    uses: tls/handshakes\n    with: { role: baseline }\n  - id: b\n    uses: tls/handshakes\n    with: { role: baseline }\n`);
