@@ -17,7 +17,6 @@ import { hostRunId } from '../../src/fleet/fleet.js';
 import { WorkQueue } from '../../src/worker/queue.js';
 import { hostOf, restartRefused, tempDir } from '../helpers.js';
 import { CLI, cli } from '../cli/run-cli.js';
-import { sim } from '../cli/sim-in-process.js';
 import { startPostgres, type TestPostgres } from '../postgres.js';
 import { writeHost, readHost, Runner, bundledStepKinds, createSimulatedExecutor } from '../../src/index.js';
 import { startWorker, type Worker } from '../../src/worker/worker.js';
@@ -106,7 +105,7 @@ interface Setup {
 async function setup(count: number, downtimeMs: number): Promise<Setup> {
   const url = await server.freshDatabase();
   const dir = await tempDir('rbe-wfleet-');
-  const made = await sim(['fleet', '--preset', 'server-2016', '--count', String(count), '--out', dir, '--downtime-ms', String(downtimeMs)]);
+  const made = await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', String(count), '--out', dir, '--downtime-ms', String(downtimeMs)]);
   assert.is(made.code, 0, made.stderr);
   const inventory = join(dir, 'inventory.yaml');
   const doc = parseYaml(await readFile(inventory, 'utf8')) as { hosts: { name: string; target: string }[] };
