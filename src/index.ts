@@ -70,7 +70,7 @@ export type { FleetRecord } from './fleet/fleet.js';
 export { fleetRecordOf } from './fleet/fleet.js';
 export { fileStore } from './store/file-store.js';
 export type { Store, RunFiles, PostgresStore } from './store/types.js';
-export type { FleetStore, UnreachableHost } from './fleet/types.js';
+export type { FleetStore, HeldHost, UnreachableHost } from './fleet/types.js';
 export { postgresStore } from './store/shared.js';
 export { startWorker, enqueueFleet } from './worker/entry.js';
 export type { PostgresStoreOptions } from './store/postgres.js';

@@ -162,10 +162,14 @@ export async function resumeFleetCommand(where: Where, fleetId: string, json: bo
   return follow(fleet, { json, where, heading: 'resumed: finished hosts stay as they ended, runs under way resume from their journals, hosts not started start now' });
 }
 
-/** Each host's outcome as its journal (or the store's record of an unreachable host) says now. */
+/**
+ * Each host's outcome as its journal says now, or — a host without a run — the store's record of it:
+ * unreachable, or held by another run's lease (interrupted, awaiting the fleet's resume).
+ */
 async function fleetNow(where: Where, record: FleetRecord) {
   const waves = initialOutcomes(record);
   const unreachable = await where.store.unreachableHosts(record.fleetId);
+  const held = await where.store.heldHosts(record.fleetId);
   const hosts: { wave: string; host: string; r?: RunResult; gone?: { error: { message: string } }; outcome: HostOutcome }[] = [];
   let failures = 0;
   for (const [w, wave] of record.inventory.waves.entries()) {
@@ -177,15 +181,17 @@ async function fleetNow(where: Where, record: FleetRecord) {
         r = undefined;
       }
       const outcome = waves[w].hosts[h];
-      // Tried, and its target could not be reached: it has no run.
-      const gone = r ? undefined : unreachable[host.name];
+      // Tried, and its target could not be reached, or another run held it: it has no run.
+      const gone = r ? undefined : (unreachable[host.name] ?? held[host.name]);
       if (r) {
         settleOutcome(outcome, r);
         outcome.runId = r.runId;
         if (countsAsFailure(outcome.outcome)) failures += 1;
-      } else if (gone) {
-        Object.assign(outcome, { status: 'unreachable', outcome: 'unreachable', error: gone.error, endedAt: gone.at || undefined });
+      } else if (unreachable[host.name]) {
+        Object.assign(outcome, { status: 'unreachable', outcome: 'unreachable', error: unreachable[host.name].error, endedAt: unreachable[host.name].at || undefined });
         failures += 1;
+      } else if (gone) {
+        Object.assign(outcome, { status: 'awaiting-resume', outcome: 'interrupted', error: gone.error, endedAt: gone.at || undefined });
       }
       hosts.push({ wave: wave.name, host: host.name, r, gone, outcome });
     }
@@ -202,7 +208,7 @@ export async function fleetStatus(where: Where, fleetId: string, json: boolean, 
   const rows = hosts.map(({ wave, host, r, gone, outcome }) => ({
     wave,
     host,
-    status: r?.status ?? (gone ? 'unreachable' : 'not started'),
+    status: r?.status ?? (gone ? outcome.status : 'not started'),
     outcome: r || gone ? outcome.outcome : ('not-started' as const),
     steps: steps.map((id) => r?.steps.find((s) => s.id === id)?.status ?? '-'),
     ...(gone ? { error: gone.error.message } : {}),

@@ -404,6 +404,11 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
           outcome.status = 'awaiting-resume';
           outcome.outcome = 'interrupted';
           elsewhere.push(host.name);
+          // No run of the fleet's may say so: the store keeps it, with who holds the host, for
+          // `status <fleet-id>` and the console (as an unreachable host's).
+          if (await stillOurs(lease)) {
+            await deps.runner.store.recordHeldHost(fleetId, { host: host.name, wave, position, runId, error: outcome.error, at: outcome.endedAt }).catch(() => undefined);
+          }
           events.emit('host:end', { ...outcome, fleetId });
           return;
         }

@@ -182,6 +182,22 @@ export type UnreachableHost = {
 };
 
 /**
+ * A fleet's host refused because another run holds its target (the machine's lease) or its run (see
+ * {@link FleetStore.recordHeldHost}): it has no run of the fleet's, and waits for the fleet's resume.
+ * The same fields as an {@link UnreachableHost}; `error` says who holds it.
+ *
+ * @example
+ * ```ts
+ * const held: HeldHost = {
+ *   host: 'orch02', wave: 0, position: 1, runId: hostRunId('20260101-000000-fleet-a1b2c3', 'orch02'),
+ *   error: { name: 'LeaseError', code: 'LEASE_HELD', message: 'target orch02 is being driven by run 20260101-000000-orchestrator-tls12-d4e5f6' },
+ *   at: new Date().toISOString(),
+ * };
+ * ```
+ */
+export type HeldHost = UnreachableHost;
+
+/**
  * The fleets' port: what a fleet needs of the store its hosts' runs live in, beside the engine's
  * `RunStore`. The backends of `src/store/` implement both.
  *
@@ -207,6 +223,15 @@ export interface FleetStore {
   recordUnreachableHost(fleetId: string, host: UnreachableHost): Promise<void>;
   /** The hosts of a fleet recorded as unreachable, by name (the last record of each). */
   unreachableHosts(fleetId: string): Promise<Record<string, UnreachableHost>>;
+  /**
+   * Records that a fleet's host was refused because another run drives its target or its run (a
+   * lease): it has no run of the fleet's, and `status <fleet-id>` and the console say it waits for a
+   * resume, and why, instead of "not started". A later record of the host (unreachable, held again)
+   * or a run of it wins.
+   */
+  recordHeldHost(fleetId: string, host: HeldHost): Promise<void>;
+  /** The hosts of a fleet whose last record says held (see {@link FleetStore.recordHeldHost}), by name. */
+  heldHosts(fleetId: string): Promise<Record<string, HeldHost>>;
   /**
    * Takes the lease of a fleet — one controller drives it (schedules its hosts, keeps its budget,
    * writes its reports) at a time — with a fencing generation, as a run's lease: `LEASE_HELD`, naming

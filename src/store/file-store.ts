@@ -132,30 +132,48 @@ export function fileStore(stateDir: string): Store {
       return acquireLease(dir, options, `fleet ${fleetId}`);
     },
     // One line per attempt, appended (a fleet's hosts may fail at the same moment); the last one wins.
+    // A host held by another run's lease is a line of the same file marked `held`: whichever of the
+    // two was recorded last is what the host is.
     async recordUnreachableHost(fleetId, host) {
       await appendFile(join(fleetDirOf(root, fleetId), 'unreachable.jsonl'), `${JSON.stringify(host)}\n`);
     },
     async unreachableHosts(fleetId) {
-      let text = '';
-      try {
-        text = await readFile(join(fleetDirOf(root, fleetId), 'unreachable.jsonl'), 'utf8');
-      } catch {
-        return {};
-      }
-      const out: Record<string, UnreachableHost> = {};
-      // A line torn by a crash is not a record.
-      for (const line of text.split('\n')) {
-        try {
-          const host = JSON.parse(line) as UnreachableHost;
-          out[host.host] = host;
-        } catch {
-          // skipped
-        }
-      }
-      return out;
+      return lastHostRecords(fleetDirOf(root, fleetId), false);
+    },
+    async recordHeldHost(fleetId, host) {
+      await appendFile(join(fleetDirOf(root, fleetId), 'unreachable.jsonl'), `${JSON.stringify({ ...host, held: true })}\n`);
+    },
+    async heldHosts(fleetId) {
+      return lastHostRecords(fleetDirOf(root, fleetId), true);
     },
     async close() {},
   };
+}
+
+/**
+ * The last record of each host of a fleet's `unreachable.jsonl` that is held (`held`) or unreachable
+ * (not `held`), by name, without the mark.
+ */
+async function lastHostRecords(dir: string, held: boolean): Promise<Record<string, UnreachableHost>> {
+  let text = '';
+  try {
+    text = await readFile(join(dir, 'unreachable.jsonl'), 'utf8');
+  } catch {
+    return {};
+  }
+  const last: Record<string, UnreachableHost & { held?: boolean }> = {};
+  // A line torn by a crash is not a record.
+  for (const line of text.split('\n')) {
+    try {
+      const host = JSON.parse(line) as UnreachableHost & { held?: boolean };
+      last[host.host] = host;
+    } catch {
+      // skipped
+    }
+  }
+  const out: Record<string, UnreachableHost> = {};
+  for (const [name, { held: mark, ...host }] of Object.entries(last)) if (Boolean(mark) === held) out[name] = host;
+  return out;
 }
 
 /**

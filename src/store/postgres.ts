@@ -33,7 +33,7 @@ import { damagedSummary, summaryOf, type RunSummary } from '../engine/run-index.
 import { replay, resultOf } from '../engine/replay.js';
 import { fleetDirOf } from './fleet-dir.js';
 import { checkFleetRecord, filesUnder } from './file-store.js';
-import type { FleetRecord, HostStatus, UnreachableHost } from '../fleet/types.js';
+import type { FleetRecord, HeldHost, HostStatus, UnreachableHost } from '../fleet/types.js';
 import { countsAsFailure } from '../fleet/fleet.js';
 import type { PostgresStore as PublicPostgresStore, RunFiles, Store } from './types.js';
 
@@ -779,16 +779,40 @@ export class PostgresStore implements PublicPostgresStore {
   }
 
   async unreachableHosts(fleetId: string): Promise<Record<string, UnreachableHost>> {
+    return this.hostsWithStatus(fleetId, 'unreachable', { name: 'ExecutorError', code: 'unreachable', message: 'the target could not be reached' });
+  }
+
+  /** The hosts of a fleet's host table with this status, each with its error (else `fallback`). */
+  private async hostsWithStatus(fleetId: string, status: 'unreachable' | 'held', fallback: ErrorRecord): Promise<Record<string, UnreachableHost>> {
     const { rows } = await this.query<{ host: string; wave: number; position: number; run_id: string; error: (ErrorRecord & { at?: string }) | null }>(
-      `SELECT host, wave, position, run_id, error FROM rbe_fleet_hosts WHERE fleet_id = $1 AND status = 'unreachable'`,
-      [fleetId],
+      `SELECT host, wave, position, run_id, error FROM rbe_fleet_hosts WHERE fleet_id = $1 AND status = $2`,
+      [fleetId, status],
     );
     return Object.fromEntries(
       rows.map((r) => {
-        const { at, ...error } = r.error ?? { name: 'ExecutorError', code: 'unreachable', message: 'the target could not be reached' };
+        const { at, ...error } = r.error ?? (fallback as ErrorRecord & { at?: string });
         return [r.host, { host: r.host, wave: r.wave, position: r.position, runId: r.run_id, error: error as ErrorRecord, at: at ?? '' }];
       }),
     );
+  }
+
+  /**
+   * In the fleet's host table too, as `held` with the error: its place (`state`) is left as it is —
+   * the host has not ended, it waits for the fleet's resume. A later record of the host wins.
+   */
+  async recordHeldHost(fleetId: string, host: HeldHost): Promise<void> {
+    await this.query(
+      `WITH up AS (INSERT INTO rbe_fleet_hosts (fleet_id, host, wave, position, run_id, status, error)
+         VALUES ($1, $2, $3, $4, $5, 'held', $6)
+         ON CONFLICT (fleet_id, host) DO UPDATE SET status = 'held', error = EXCLUDED.error
+         RETURNING fleet_id)
+       SELECT pg_notify('${FLEET_CHANNEL}', fleet_id) FROM up`,
+      [fleetId, host.host, host.wave, host.position, host.runId, JSON.stringify({ ...host.error, at: host.at })],
+    );
+  }
+
+  async heldHosts(fleetId: string): Promise<Record<string, HeldHost>> {
+    return this.hostsWithStatus(fleetId, 'held', { name: 'LeaseError', code: 'LEASE_HELD', message: 'another run drives this target' });
   }
 
   async close(): Promise<void> {

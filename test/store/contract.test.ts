@@ -184,6 +184,24 @@ for (const b of backends) {
     });
   });
 
+  test(`${b.name}: a fleet's host held by another run's lease is recorded with who holds it; the last record of a host wins, held or unreachable`, async () => {
+    const { store } = await b.open();
+    const record = { format: 1, fleetId: 'fh', runbook: { name: 'x', steps: [] }, checkMode: false, inventory: { file: 'i.yaml', hosts: [], groups: {}, waves: [], defaults: { params: {} } }, concurrency: 2, maxFailures: 0, params: {}, startedAt: new Date().toISOString() } as unknown as FleetRecord;
+    await store.createFleet(record);
+    assert.equal(await store.heldHosts('fh'), {});
+    const error = (message: string, code = 'LEASE_HELD') => ({ name: 'LeaseError', code, message });
+    const held = { host: 'h1', wave: 0, position: 0, runId: 'fh.h1', error: error('target sim:h1 is being driven by run r9'), at: '2026-12-01T00:00:00.000Z' };
+    await store.recordHeldHost('fh', held);
+    assert.equal(await store.heldHosts('fh'), { h1: held });
+    assert.equal(await store.unreachableHosts('fh'), {}, 'held is not unreachable');
+    // Tried again and not reached: unreachable now, held no more; and held again after that.
+    const gone = { ...held, error: error('no answer', 'unreachable'), at: '2026-12-01T00:01:00.000Z' };
+    await store.recordUnreachableHost('fh', gone);
+    assert.equal([await store.heldHosts('fh'), await store.unreachableHosts('fh')], [{}, { h1: gone }]);
+    await store.recordHeldHost('fh', { ...held, at: '2026-12-01T00:02:00.000Z' });
+    assert.equal([await store.heldHosts('fh'), await store.unreachableHosts('fh')], [{ h1: { ...held, at: '2026-12-01T00:02:00.000Z' } }, {}]);
+  });
+
   test(`${b.name}: one controller per fleet — a second fleet lease is refused naming its holder, a lost one is fenced`, async () => {
     const { store, clock } = await b.open();
     const first = await store.leaseFleet('fl1', { renew: false, ttlMs: 1000, now: () => clock.now });
