@@ -8,7 +8,10 @@
 export type OutcomeFields = {
   /** The outcome: the engine's (`src/engine/outcome.ts`), or `pending` / `damaged` (`src/console/outcome.ts`). */
   outcomeId: string;
-  /** Its words, the CLI's and the reports' (`OUTCOMES[o].label`). */
+  /**
+   * Its words, the CLI's and the reports' (`outcomeLabel`: a failed plan reads "plan failed (nothing
+   * changed)"; `interrupted (lease expired)` for a run whose driver is gone, as `runbook status` says).
+   */
   outcome: string;
   /** Its tone, the colour class: `ok`, `warn` or `bad`. */
   outcomeClass: string;
@@ -20,7 +23,14 @@ export type RunRow = OutcomeFields & {
   runId: string;
   runbook: string;
   target: string;
+  /**
+   * The run's status; `awaiting-resume` for a run whose journal says `running` but whose driver is
+   * gone (`leaseExpired`). A fleet's host without a run: `pending`, `skipped`, `not-started` (an
+   * interrupted fleet did not start it), `unreachable`, or `held` (another run's lease refused it).
+   */
   status: string;
+  /** Set when the journal says `running` but no driver holds the run's lease: it waits for `runbook resume`. */
+  leaseExpired?: true;
   /** Step id → its status ('-' not reached). */
   steps: Record<string, string>;
   currentStep: string | null;
@@ -82,7 +92,8 @@ export type StepView = {
   pollRoundTrips: number;
   retries: number;
   attempts: { phase: string; attempt: number; willRetry: boolean; code: string; message: string; at: string }[];
-  changes: { target: string; field: string; before: string; after: string; type: string; action: string; view: string }[];
+  /** `key`: a whole key (created or deleted), counted apart from values; `maybe`: may have been written (the journal cannot tell). */
+  changes: { target: string; field: string; before: string; after: string; type: string; action: string; view: string; key: boolean; maybe?: true }[];
   compensation?: { status: string; detail: string };
   error?: { code: string; message: string };
   downtime?: Downtime;
@@ -92,7 +103,9 @@ export type RunView = OutcomeFields & {
   runId: string;
   runbook: string;
   target: string;
+  /** As a row's (`awaiting-resume` when its driver is gone: `leaseExpired`). */
   status: string;
+  leaseExpired?: true;
   advice: string | null;
   checkMode: boolean;
   startedAt: string;
@@ -103,7 +116,8 @@ export type RunView = OutcomeFields & {
   error?: { code: string; message: string };
   reason?: string;
   handshakes: { columns: { stepId: string; verdict: string }[]; rows: { endpoint: string; protocol: string; cells: ({ outcome: string; evidence: string } | null)[] }[]; notTestable: string } | null;
-  remaining: { target: string; field: string; before: string; after: string }[];
+  /** Changes still on the host after a failed rollback; `maybe`: the run may have written it (the journal cannot tell). */
+  remaining: { target: string; field: string; before: string; after: string; maybe?: true }[];
   files: string[];
   fleetId?: string;
   host?: string;

@@ -1,25 +1,29 @@
 /**
  * What the console adds to a host's outcome, view-only: the outcomes, their words and their tones are
  * the engine's ({@link OUTCOMES} in `src/engine/outcome.ts`, the one table the CLI and the reports read),
- * so a host reads the same in the matrix, in `runbook status` and in report.md. Here only: two states a
- * page needs that are not outcomes of a run (a host not yet started, a journal that cannot be read), and
- * what a person should do next.
+ * so a host reads the same in the matrix, in `runbook status` and in report.md. Here only: three states a
+ * page needs that are not outcomes of a run (a host not yet started, one an interrupted fleet did not
+ * start, a journal that cannot be read), and what a person should do next.
  */
-import { OUTCOMES } from '../engine/outcome.js';
+import { LEASE_EXPIRED, OUTCOMES, outcomeLabel } from '../engine/outcome.js';
 import type { Outcome } from '../engine/types.js';
 
 /** A host's outcome as a page shows it: the engine's, or a state a page needs. */
-export type ViewOutcome = Outcome | 'pending' | 'damaged';
+export type ViewOutcome = Outcome | ViewOnly;
+
+type ViewOnly = 'pending' | 'not-started' | 'damaged';
 
 /** The states a page needs that are not a run's outcome. */
-export const VIEW_ONLY: Readonly<Record<'pending' | 'damaged', { label: string; tone: 'ok' | 'warn' | 'bad' }>> = {
+export const VIEW_ONLY: Readonly<Record<ViewOnly, { label: string; tone: 'ok' | 'warn' | 'bad' }>> = {
   /** A fleet's host with no run yet while the fleet goes on (`skipped` once it is over). */
   pending: { label: 'not yet started', tone: 'warn' },
+  /** A host of a fleet a signal stopped (its report says `interrupted`) before the host started: the fleet's resume starts it. */
+  'not-started': { label: 'not started (awaiting resume)', tone: 'warn' },
   /** A journal that cannot be read: no outcome can be told. */
   damaged: { label: 'journal damaged', tone: 'bad' },
 };
 
-const entry = (o: ViewOutcome) => (o === 'pending' || o === 'damaged' ? VIEW_ONLY[o] : OUTCOMES[o]);
+const entry = (o: ViewOutcome) => (o in VIEW_ONLY ? VIEW_ONLY[o as ViewOnly] : OUTCOMES[o as Outcome]);
 
 /**
  * The words of an outcome: the engine's label (the CLI's and the reports' words).
@@ -41,7 +45,14 @@ export function toneOf(o: ViewOutcome): 'ok' | 'warn' | 'bad' {
 /** The tone of an outcome given by its words (a count's key); `warn` for words no outcome has. */
 export function toneOfLabel(label: string): 'ok' | 'warn' | 'bad' {
   const all = [...Object.values(OUTCOMES), ...Object.values(VIEW_ONLY)];
-  return all.find((x) => x.label === label)?.tone ?? 'warn';
+  // A plan's words for a failure (`outcomeLabel`): the tone of the outcome it words.
+  const plan = (['rolled-back', 'cancelled'] as const).map((o) => ({ label: outcomeLabel({ outcome: o, status: o, checkMode: true }), tone: OUTCOMES[o].tone }));
+  return [...all, ...plan].find((x) => x.label === label)?.tone ?? 'warn';
+}
+
+/** A run's words as every page shows them: its result's (`outcomeLabel`), or {@link LEASE_EXPIRED} when its driver is gone. */
+export function runLabel(r: Parameters<typeof outcomeLabel>[0], leaseExpired = false): string {
+  return leaseExpired ? LEASE_EXPIRED : outcomeLabel(r);
 }
 
 /** The outcomes a relaunch takes again: failed hosts, not those left half-undone (a person looks at those). */
@@ -49,9 +60,14 @@ export const RELAUNCHED: readonly Outcome[] = ['rolled-back', 'unreachable', 'ca
 
 /**
  * What a person should do about an outcome (null: nothing). `id` is the run's or the fleet's; `awaiting`
- * the run's (a run interrupted by its host's restart resumes by itself).
+ * the run's (a run interrupted by its host's restart resumes by itself); `run` says whether it was a
+ * plan (check mode: nothing was changed, nothing rolled back) and whether its driver is gone (its lease).
  */
-export function adviceFor(o: ViewOutcome, id: string, awaiting?: string): string | null {
+export function adviceFor(o: ViewOutcome, id: string, awaiting?: string, run: { checkMode?: boolean; leaseExpired?: boolean } = {}): string | null {
+  if (run.leaseExpired) return `Its driver stopped while the run was under way (its lease expired, was released, or its process is gone): \`runbook resume ${id}\` continues from the journal.`;
+  if (run.checkMode && (o === 'rolled-back' || o === 'rollback-failed' || o === 'cancelled')) {
+    return `A plan changes nothing: nothing was changed on the host, and nothing needed rolling back. Fix the cause named in the error, then plan again (\`runbook plan\` with the same target).`;
+  }
   switch (o) {
     case 'rolled-back':
       return `Nothing is left changed on the host. Fix the cause named in the error, then relaunch the failed hosts (or \`runbook run\` this host again).`;

@@ -12,15 +12,26 @@ import { replay, resultOf } from '../engine/replay.js';
 import { handshakeRows } from '../engine/report.js';
 import { runDirOf } from '../store/file-runs.js';
 import { isDoneStatus, type Change, type Json, type Outcome, type RunResult } from '../engine/types.js';
-import { OUTCOMES, countOutcomes, outcomeOf } from '../engine/outcome.js';
+import { OUTCOMES, outcomeOf } from '../engine/outcome.js';
+import { KEY_FIELD } from '../windows/undo-files.js';
+import { driverGone, fleetDriverGone } from '../store/driver-gone.js';
 import { countsAsFailure, fleetResultOf, hostRunId } from '../fleet/fleet.js';
 import type { FleetRecord, HostStatus } from '../fleet/types.js';
 import type { Store } from '../store/types.js';
 import type { FleetHost, FleetRow, FleetView, ListResponse, RunRow, RunView, StepView } from './api-types.js';
-import { adviceFor, labelOf, toneOf, VIEW_ONLY, type ViewOutcome } from './outcome.js';
+import { adviceFor, labelOf, runLabel, toneOf, type ViewOutcome } from './outcome.js';
 
 /** An outcome as a row carries it: the outcome (`outcomeId`), its words and its tone. */
 const shown = (o: ViewOutcome) => ({ outcomeId: o, outcome: labelOf(o), outcomeClass: toneOf(o) });
+
+/**
+ * A run's outcome as a row carries it, in the words its result ends with (`outcomeLabel`: a failed
+ * plan "plan failed (nothing changed)"); interrupted when its driver is gone (`driverGone`).
+ */
+const shownRun = (r: RunResult, leaseExpired: boolean) => {
+  const o = leaseExpired ? 'interrupted' : outcomeOf(r);
+  return { outcomeId: o, outcome: runLabel(r, leaseExpired), outcomeClass: toneOf(o) };
+};
 
 type Replayed = { records: JournalRecord[]; result: RunResult };
 type Read = { ok: true; run: Replayed } | { ok: false; error: string; missing: boolean };
@@ -90,7 +101,7 @@ export class ConsoleReader {
       return { ...base, runbook: '?', target: '?', status: 'damaged', ...shown('damaged'), steps: {}, currentStep: null, changes: 0, startedAt: '', endedAt: '', why: read.error };
     }
     const r = read.run.result;
-    const outcome = outcomeOf(r);
+    const expired = await this.driverGone(r);
     const stepIds = steps ?? r.steps.map((s) => s.id);
     const byId = new Map(r.steps.map((s) => [s.id, s]));
     const current = r.steps.find((s) => !isDoneStatus(s.status) && s.status !== 'compensated' && s.status !== 'pending');
@@ -99,8 +110,10 @@ export class ConsoleReader {
       ...base,
       runbook: r.runbook,
       target: r.target,
-      status: r.status,
-      ...shown(outcome),
+      // A run whose driver is gone is no longer under way: it waits for its resume.
+      status: expired ? 'awaiting-resume' : r.status,
+      ...shownRun(r, expired),
+      ...(expired ? { leaseExpired: true as const } : {}),
       steps: Object.fromEntries(stepIds.map((id) => [id, byId.get(id)?.status ?? '-'])),
       currentStep: current?.id ?? null,
       changes: r.steps.reduce((n, s) => n + (s.status === 'succeeded' || s.status === 'planned' ? s.changes.filter((c) => c.action !== 'run' && c.action !== 'keep').length : 0), 0),
@@ -110,13 +123,22 @@ export class ConsoleReader {
     };
   }
 
+  /** True when the run says `running` and its driver is gone (the rule `runbook status` follows too). */
+  private driverGone(r: RunResult): Promise<boolean> {
+    return driverGone(this.store, this.stateDir, r).catch(() => false);
+  }
+
   /** A fleet with every host's row, its waves in order, its budget and what the budget stopped. */
   async fleet(fleetId: string): Promise<FleetView> {
     const record = await this.store.readFleet(fleetId);
     // Each step id once: a runbook may hold one id under exclusive `when:` conditions (one runs).
     const steps = [...new Set(record.runbook.steps.map((s) => s.id))];
     const unreachable = await this.store.unreachableHosts(fleetId);
-    const reported = await this.fleetEnded(fleetId);
+    // Hosts another run's lease held: no run of the fleet's, they wait for its resume.
+    const held = await this.store.heldHosts(fleetId);
+    // The fleet's report (file store): written when its drive ended, saying whether a signal stopped it.
+    const report = await this.fleetEnd(fleetId);
+    const reported = report !== null;
     const waves: FleetView['waves'] = [];
     let failures = 0;
     // The hosts' journals, read 32 at a time: the reads overlap (measured on 1,000 journals: 0.82 s
@@ -134,8 +156,10 @@ export class ConsoleReader {
         const read = reads.get(runId)!;
         let row = await this.row(runId, steps, { fleetId, host: host.name }, read);
         if (!read.ok && read.missing) {
-          const gone = unreachable[host.name];
-          row = { ...row, runbook: record.runbook.name, target: host.target, status: gone ? 'unreachable' : 'pending', ...shown(gone ? 'unreachable' : 'pending'), steps: Object.fromEntries(steps.map((s) => [s, '-'])), ...(gone ? { why: firstLine(gone.error.message), endedAt: gone.at } : { why: undefined }) };
+          // No run: unreachable, or held by another run (interrupted, the holder named), or not started.
+          const gone = unreachable[host.name] ?? held[host.name];
+          const [status, outcome] = unreachable[host.name] ? (['unreachable', 'unreachable'] as const) : gone ? (['held', 'interrupted'] as const) : (['pending', 'pending'] as const);
+          row = { ...row, runbook: record.runbook.name, target: host.target, status, ...shown(outcome), steps: Object.fromEntries(steps.map((s) => [s, '-'])), ...(gone ? { why: firstLine(gone.error.message), endedAt: gone.at } : { why: undefined }) };
           if (!row.why) delete row.why;
         }
         // The engine's rule: a host fails the budget by its outcome (a run rolled back on request does not).
@@ -148,16 +172,24 @@ export class ConsoleReader {
     const spent = failures > record.maxFailures;
     // Over when its controller wrote the reports (file store), or when no host runs and none is left
     // to start (every host has a run, or the budget is spent): a shared store writes no report.
-    const ended = reported || (!all.some((h) => h.status === 'running') && (spent || !all.some((h) => h.status === 'pending')));
+    // No report, no host under way, and no controller holds the fleet's lease: its controller was
+    // stopped (killed) before it wrote the report — the fleet waits for its resume.
+    const stopped = !reported && !all.some((h) => h.status === 'running') && (await fleetDriverGone(this.store, fleetId).catch(() => false));
+    const ended = reported || stopped || (!all.some((h) => h.status === 'running') && (spent || !all.some((h) => h.status === 'pending')));
+    // A fleet a signal stopped (its report says so) or whose controller is gone, its budget unspent:
+    // the hosts it did not start wait for its resume, as the CLI's "awaiting resume" says; otherwise
+    // they were skipped.
+    const interrupted = report?.interrupted === true || stopped;
     if (ended) {
-      for (const h of all) if (h.status === 'pending') Object.assign(h, { status: 'skipped', ...shown('skipped') });
+      const left = interrupted && !spent ? 'not-started' : 'skipped';
+      for (const h of all) if (h.status === 'pending') Object.assign(h, { status: left, ...shown(left) });
     }
     const running = all.some((h) => h.status === 'running' || h.status === 'pending');
     return {
       fleetId,
       runbook: record.runbook.name,
       checkMode: record.checkMode,
-      status: ended && !running ? fleetStatus(record, all, failures, spent) : 'running',
+      status: ended && !running ? fleetStatus(record, all, failures, spent, interrupted) : 'running',
       startedAt: record.startedAt,
       steps,
       waves,
@@ -168,13 +200,20 @@ export class ConsoleReader {
     };
   }
 
-  /** True once the fleet's controller wrote its reports (the file store): its drive ended. */
-  private async fleetEnded(fleetId: string): Promise<boolean> {
-    if (this.store.kind !== 'file') return false;
-    return stat(join(this.store.fleetDir(fleetId), 'report.json')).then(
-      () => true,
-      () => false,
-    );
+  /**
+   * The fleet's report.json once its controller wrote it (the file store): its drive ended, and
+   * whether a signal stopped it; null before (a report that cannot be read says only that it ended).
+   */
+  private async fleetEnd(fleetId: string): Promise<{ interrupted?: boolean } | null> {
+    if (this.store.kind !== 'file') return null;
+    const text = await readFile(join(this.store.fleetDir(fleetId), 'report.json'), 'utf8').catch(() => null);
+    if (text === null) return null;
+    try {
+      const report = JSON.parse(text) as { interrupted?: unknown };
+      return { interrupted: report.interrupted === true };
+    } catch {
+      return {};
+    }
   }
 
   async fleetReports(fleetId: string): Promise<string[]> {
@@ -273,7 +312,8 @@ export class ConsoleReader {
     const { records, result: r } = read.run;
     const started = records[0] as unknown as RunStartedRecord;
     const secret = new Set(started.secrets ?? []);
-    const outcome = outcomeOf(r);
+    const expired = await this.driverGone(r);
+    const outcome = expired ? 'interrupted' : outcomeOf(r);
     const attempts = new Map<string, StepView['attempts']>();
     const downtime = new Map<string, { from?: string; to?: string; polls: number }>();
     const segments: RunView['segments'] = [];
@@ -295,7 +335,8 @@ export class ConsoleReader {
         }
       }
     }
-    const change = (c: Change) => ({ target: c.target, field: c.field, before: text(c.before), after: text(c.after), type: c.type ?? '', action: c.action, view: /\((\d\d)-bit view\)/.exec(c.target)?.[1] ? `${/\((\d\d)-bit view\)/.exec(c.target)![1]}-bit` : '' });
+    // `maybe`: a write the journal cannot prove did or did not happen (as report.json and the CLI mark it).
+    const change = (c: Change) => ({ target: c.target, field: c.field, before: text(c.before), after: text(c.after), type: c.type ?? '', action: c.action, view: /\((\d\d)-bit view\)/.exec(c.target)?.[1] ? `${/\((\d\d)-bit view\)/.exec(c.target)![1]}-bit` : '', key: c.field === KEY_FIELD, ...(c.maybe ? { maybe: true as const } : {}) });
     const steps: StepView[] = r.steps.map((s) => {
       const d = downtime.get(s.id);
       return {
@@ -309,7 +350,8 @@ export class ConsoleReader {
       };
     });
     return {
-      runId, runbook: r.runbook, target: r.target, status: r.status, ...shown(outcome), advice: adviceFor(outcome, fleet?.fleetId && outcome === 'rolled-back' ? fleet.fleetId : runId, r.awaiting),
+      runId, runbook: r.runbook, target: r.target, status: expired ? 'awaiting-resume' : r.status, ...shownRun(r, expired), ...(expired ? { leaseExpired: true as const } : {}),
+      advice: adviceFor(outcome, fleet?.fleetId && outcome === 'rolled-back' && !r.checkMode ? fleet.fleetId : runId, r.awaiting, { checkMode: r.checkMode, leaseExpired: expired }),
       checkMode: r.checkMode, startedAt: r.startedAt, endedAt: r.endedAt,
       // Parameters marked secret are never sent, not even masked values.
       params: [
@@ -320,7 +362,7 @@ export class ConsoleReader {
       ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
       ...(r.reason ? { reason: r.reason } : {}),
       handshakes: handshakeRows(r),
-      remaining: (r.remaining ?? []).map((c) => ({ target: c.target, field: c.field, before: text(c.before), after: text(c.after) })),
+      remaining: (r.remaining ?? []).map((c) => ({ target: c.target, field: c.field, before: text(c.before), after: text(c.after), ...(c.maybe ? { maybe: true as const } : {}) })),
       files,
       ...(fleet ?? {}),
     };
@@ -332,21 +374,26 @@ export class ConsoleReader {
   }
 }
 
-/** A fleet's counts by the outcomes' words: the engine's count, then the hosts a page alone knows of. */
+/**
+ * A fleet's counts by the words its hosts' rows show (the engine's order of outcomes first, then the
+ * states a page alone knows of), so that a count and its hosts read alike (a failed plan's words too).
+ */
 function countsOf(hosts: FleetHost[]): Record<string, number> {
+  const order = [...Object.keys(OUTCOMES), 'not-started', 'pending', 'damaged'];
+  const sorted = [...hosts].sort((a, b) => order.indexOf(a.outcomeId) - order.indexOf(b.outcomeId));
   const counts: Record<string, number> = {};
-  const outcomes = hosts.map((h) => h.outcomeId).filter((o): o is Outcome => o in OUTCOMES);
-  for (const [o, n] of Object.entries(countOutcomes(outcomes))) if (n > 0) counts[labelOf(o as Outcome)] = n;
-  for (const v of ['pending', 'damaged'] as const) {
-    const n = hosts.filter((h) => h.outcomeId === v).length;
-    if (n > 0) counts[VIEW_ONLY[v].label] = n;
-  }
+  for (const h of sorted) counts[h.outcome] = (counts[h.outcome] ?? 0) + 1;
   return counts;
 }
 
-/** An ended fleet's status, by the engine's rule (`fleetResultOf`); failed when a journal cannot be read. */
-function fleetStatus(record: FleetRecord, hosts: FleetHost[], failures: number, spent: boolean): string {
-  if (hosts.some((h) => !(h.outcomeId in OUTCOMES))) return 'failed';
-  const waves = [{ name: '', hosts: hosts.map((h) => ({ host: h.name, wave: h.wave, target: h.target, status: h.status as HostStatus, outcome: h.outcomeId as Outcome, changes: h.changes, roundTrips: 0 })) }];
-  return fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent }, '').status;
+/**
+ * An ended fleet's status, by the engine's rule (`fleetResultOf`, told whether a signal stopped it, as
+ * its report says); failed when a journal cannot be read. A host an interrupted fleet did not start is
+ * the engine's `skipped`, which such a fleet's resume starts.
+ */
+function fleetStatus(record: FleetRecord, hosts: FleetHost[], failures: number, spent: boolean, interrupted: boolean): string {
+  const outcome = (h: FleetHost) => (h.outcomeId === 'not-started' ? 'skipped' : h.outcomeId);
+  if (hosts.some((h) => !(outcome(h) in OUTCOMES))) return 'failed';
+  const waves = [{ name: '', hosts: hosts.map((h) => ({ host: h.name, wave: h.wave, target: h.target, status: h.status as HostStatus, outcome: outcome(h) as Outcome, changes: h.changes, roundTrips: 0 })) }];
+  return fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent }, '', interrupted).status;
 }

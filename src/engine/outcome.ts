@@ -52,6 +52,13 @@ export function outcomeLabel(r: Pick<RunResult, 'outcome' | 'status' | 'checkMod
   return OUTCOMES[r.outcome].label;
 }
 
+/**
+ * How a run reads whose journal says `running` but whose driver is gone (its lease expired, was
+ * released, or its process died: `src/store/driver-gone.ts` tells): interrupted, awaiting
+ * `runbook resume` — the words of `runbook status` (and its `--status` value) and of the console.
+ */
+export const LEASE_EXPIRED = 'interrupted (lease expired)';
+
 /** The reason a run records when `runbook rollback` undid it. */
 export const ROLLED_BACK_ON_REQUEST = 'rolled back on request';
 

@@ -12,6 +12,7 @@ import type { StepKindRegistry } from './kinds.js';
 import { replay } from './replay.js';
 import { InternalError } from '../errors.js';
 import { MASK, createMasker } from './secrets.js';
+import { outcomeLabel } from './outcome.js';
 import { fitsStatus, type Change, type Json, type RunResult, type RunResultFields, type UndoFiles } from './types.js';
 
 /** Runs that end here leave nothing of theirs on the target. */
@@ -89,6 +90,8 @@ export function renderReportMarkdown(result: RunResult): string {
     `- runbook: **${result.runbook}**${result.checkMode ? ' (check mode: nothing was changed)' : ''}`,
     `- target: \`${result.target}\``,
     `- status: **${result.status}**${result.reason ? ` — ${result.reason}` : ''}`,
+    // The words the terminal's result ends with (a failed plan changed nothing: never "rolled back").
+    `- outcome: **${outcomeLabel(result)}**`,
     `- started ${result.startedAt}, ended ${result.endedAt} (${duration(result.startedAt, result.endedAt)})`,
     `- round trips: ${result.roundTrips} (plus ${result.pollRoundTrips} polls while the host restarted); retries: ${result.retries}`,
   ];

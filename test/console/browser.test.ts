@@ -166,6 +166,7 @@ test('clicking a host shows its timeline with the restart\'s downtime, its diff 
   assert.match(gap!, /^downtime (2|3)\.\d\d s · \d+ poll\(s\)$/, 'the canary was down for its 2.5 s restart');
   const diff = await page.$$eval('#diff tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
   assert.is(diff.length, 41, "20 SCHANNEL values and 6 .NET (SchUseStrongCrypto in both views first, Microsoft's current page), and the 15 SCHANNEL keys the run created");
+  assert.is(await page.$eval('#diff', (t) => t.previousElementSibling?.textContent), 'Diff (26 value(s), 15 key(s))', 'counted as the CLI counts them: values, and keys apart');
   assert.is(diff.filter((r) => r[2] === '(key)' && r[3] === '(absent) → created').length, 15, 'each created key a row of its own');
   assert.ok(diff.some((r) => r[1]!.endsWith('Protocols\\TLS 1.2\\Server') && r[2] === 'Enabled' && r[3] === '(absent) → 0x00000001 (1)' && r[4] === 'REG_DWORD' && r[5] === '64-bit'), JSON.stringify(diff.slice(0, 3)));
   const hs = await page.$$eval('#handshakes tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));

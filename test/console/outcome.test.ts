@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OUTCOMES } from '../../src/engine/outcome.js';
 import { Outcome } from '../../src/engine/types.js';
-import { adviceFor, labelOf, RELAUNCHED, toneOf, toneOfLabel } from '../../src/console/outcome.js';
+import { adviceFor, labelOf, RELAUNCHED, runLabel, toneOf, toneOfLabel } from '../../src/console/outcome.js';
 
 test("an outcome reads in the engine's words and tone: the ones the CLI and the reports use", () => {
   for (const o of Object.values(Outcome)) {
@@ -19,11 +19,20 @@ test("an outcome reads in the engine's words and tone: the ones the CLI and the 
   assert.is(toneOfLabel('rolled back on request'), 'ok');
 });
 
-test('a host not yet started and a journal that cannot be read are the only states of the page alone', () => {
+test('a host not yet started, one an interrupted fleet did not start, and a journal that cannot be read are the only states of the page alone', () => {
   assert.is(labelOf('pending'), 'not yet started');
+  assert.is(labelOf('not-started'), 'not started (awaiting resume)');
   assert.is(labelOf('damaged'), 'journal damaged');
   assert.is(toneOf('damaged'), 'bad');
-  assert.not.ok(Object.values(OUTCOMES).some((x) => x.label === labelOf('pending') || x.label === labelOf('damaged')));
+  assert.not.ok(Object.values(OUTCOMES).some((x) => x.label === labelOf('pending') || x.label === labelOf('damaged') || x.label === labelOf('not-started')));
+});
+
+test("a failed plan's words are the plan's (nothing changed, nothing rolled back), in the tone of its outcome; a run whose driver died reads as `runbook status` lists it", () => {
+  assert.is(runLabel({ outcome: Outcome.rolledBack, status: 'rolled-back', checkMode: true }), 'plan failed (nothing changed)');
+  assert.is(toneOfLabel('plan failed (nothing changed)'), 'bad');
+  assert.is(runLabel({ outcome: Outcome.running, status: 'running', checkMode: false }, true), 'interrupted (lease expired)');
+  assert.match(adviceFor(Outcome.rolledBack, 'r1', undefined, { checkMode: true })!, /nothing was changed.*plan again/);
+  assert.match(adviceFor(Outcome.interrupted, 'r1', undefined, { leaseExpired: true })!, /lease expired.*`runbook resume r1`/);
 });
 
 test('a relaunch takes again the hosts that failed (the engine counts them against the budget), never one rolled back on request', () => {

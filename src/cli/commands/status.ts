@@ -5,8 +5,8 @@
 import { ExitCode } from '../exit-codes.js';
 import { runResult } from '../../engine/run-index.js';
 import { readdir } from 'node:fs/promises';
-import { OUTCOMES, shortLabel } from '../../engine/outcome.js';
-import { currentGeneration, leaseIsLive, readLease } from '../../store/file-lease.js';
+import { OUTCOMES, outcomeLabel, shortLabel } from '../../engine/outcome.js';
+import { driverGone, LEASE_EXPIRED } from '../../store/driver-gone.js';
 import type { RunSummary } from '../../engine/run-index.js';
 import { dirname, join, resolve } from 'node:path';
 import { Option } from 'commander';
@@ -23,7 +23,7 @@ import type { RunResult } from '../../engine/types.js';
  * What `--status` filters on: an outcome, a status, or a word `status` lists (a run whose driver died,
  * one that waits, a damaged journal).
  */
-const STATUS_CHOICES = [...new Set([...Object.keys(OUTCOMES), ...Object.values(RunStatus), 'damaged', 'interrupted (lease expired)', 'awaiting restart window', 'awaiting target restart'])];
+const STATUS_CHOICES = [...new Set([...Object.keys(OUTCOMES), ...Object.values(RunStatus), 'damaged', LEASE_EXPIRED, 'awaiting restart window', 'awaiting target restart'])];
 
 interface StatusOptions extends CommonOptions {
   fleet?: string;
@@ -86,12 +86,16 @@ async function statusCommand(values: StatusOptions, positionals: string[]): Prom
   }
   if (positionals[0]) {
     const result = await runResult(where.store, positionals[0]);
+    // A run whose driver died says `running` in its journal: it is interrupted (the list's rule).
+    const expired = await driverGone(where.store, where.stateDir, result);
     if (values.reports) await writeFiles(values.reports, await where.store.runFiles(positionals[0]));
-    if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    if (values.json) process.stdout.write(`${JSON.stringify(expired ? { ...result, outcome: 'interrupted', leaseExpired: true } : result)}\n`);
     else {
-      process.stdout.write(`${bold(result.runId)}  ${statusText(result.status, result.awaiting)}  ${result.runbook} → ${result.target}\n`);
+      process.stdout.write(`${bold(result.runId)}  ${expired ? LEASE_EXPIRED : statusText(result.status, result.awaiting)}  ${result.runbook} → ${result.target}\n`);
       if (result.reason) process.stdout.write(`  ${result.reason}\n`);
-      process.stdout.write(`  outcome: ${OUTCOMES[result.outcome].label}\n`);
+      // The words the run's own result ends with (a failed plan: "plan failed (nothing changed)").
+      process.stdout.write(`  outcome: ${expired ? LEASE_EXPIRED : outcomeLabel(result)}\n`);
+      if (expired) process.stdout.write(`  its driver stopped (its lease expired, was released, or its process is gone): \`runbook resume ${result.runId}\` continues from the journal\n`);
       const idWidth = Math.max(4, ...result.steps.map((s) => s.id.length));
       for (const s of result.steps) process.stdout.write(`  ${s.id.padEnd(idWidth)}  ${s.status.padEnd(19)}  ${s.summary}\n`);
     }
@@ -129,7 +133,7 @@ async function statusCommand(values: StatusOptions, positionals: string[]): Prom
 /** How a run is listed: its outcome (`interrupted (lease expired)` for a run whose driver died). */
 function shownOutcome(r: Listed): string {
   if (r.status === 'damaged') return 'damaged';
-  if (r.expired) return 'interrupted (lease expired)';
+  if (r.expired) return LEASE_EXPIRED;
   if (r.outcome) return r.outcome;
   return statusText(r.status, r.awaiting);
 }
@@ -147,18 +151,10 @@ type Listed = RunSummary & { expired?: boolean };
  * are its workers' to judge.
  */
 async function interruptedWhenLeaseExpired(where: Where, runs: RunSummary[]): Promise<Listed[]> {
-  if (where.store.kind !== 'file') return runs;
-  return Promise.all(
-    runs.map(async (r) => {
-      if (r.status !== 'running') return r;
-      const dir = join(where.stateDir, 'runs', r.runId);
-      const lease = await readLease(dir, await currentGeneration(dir));
-      return leaseIsLive(lease) ? r : { ...r, expired: true };
-    }),
-  );
+  return Promise.all(runs.map(async (r) => ((await driverGone(where.store, where.stateDir, r)) ? { ...r, expired: true } : r)));
 }
 
-/** The fleets of the store, each with its hosts' outcomes counted (from their runs and unreachable records). */
+/** The fleets of the store, each with its hosts' outcomes counted (from their runs, and the records of hosts unreachable or held). */
 async function fleetsOf(where: Where, runs: RunSummary[]): Promise<{ fleetId: string; runbook: string; hosts: number | '?'; text: string }[]> {
   const ids = new Set(runs.map((r) => r.runId.split('.')[0]).filter((id) => /-fleet-/.test(id)));
   if (where.store.kind === 'file') {
@@ -177,10 +173,12 @@ async function fleetsOf(where: Where, runs: RunSummary[]): Promise<{ fleetId: st
       continue;
     }
     const unreachable = await where.store.unreachableHosts(fleetId).catch(() => ({}) as Record<string, unknown>);
+    // A host another run's lease held: no run, it waits for the fleet's resume.
+    const held = await where.store.heldHosts(fleetId).catch(() => ({}) as Record<string, unknown>);
     const counts: Record<string, number> = {};
     for (const host of record.inventory.hosts) {
       const run = runs.find((r) => r.runId === `${fleetId}.${host.name}`);
-      const shown = run ? shownOutcome(run) : unreachable[host.name] ? 'unreachable' : 'not started';
+      const shown = run ? shownOutcome(run) : unreachable[host.name] ? 'unreachable' : held[host.name] ? 'interrupted' : 'not started';
       counts[shown] = (counts[shown] ?? 0) + 1;
     }
     out.push({ fleetId, runbook: record.runbook.name, hosts: record.inventory.hosts.length, text: Object.entries(counts).map(([k, n]) => `${n} ${shownWords(k)}`).join(', ') });

@@ -65,7 +65,7 @@ export async function renderFleet(main: HTMLElement, fleetId: string): Promise<F
     tr.className = `o-${r.outcomeClass}`;
     fill(
       tr,
-      h('th', { class: 'host' }, r.status === 'pending' || r.status === 'skipped' || r.status === 'unreachable' ? r.name : h('a', { href: route('run', r.runId) }, r.name)),
+      h('th', { class: 'host' }, NO_RUN.has(r.status) ? r.name : h('a', { href: route('run', r.runId) }, r.name)),
       h('td', { class: `outcome o-${r.outcomeClass}`, 'data-outcome': r.outcome }, r.outcome),
       view.steps.map((s) => {
         const st = r.steps[s] ?? '-';
@@ -134,6 +134,9 @@ export async function renderFleet(main: HTMLElement, fleetId: string): Promise<F
     refresh,
   };
 }
+
+/** A host's statuses that have no run to link to (`reader.ts`: never started, unreachable, held by another run). */
+const NO_RUN: ReadonlySet<string> = new Set(['pending', 'skipped', 'not-started', 'unreachable', 'held']);
 
 function outcomeClassOf(outcome: string, rows: FleetHost[]): string {
   return rows.find((r) => r.outcome === outcome)?.outcomeClass ?? 'wait';

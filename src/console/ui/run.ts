@@ -51,7 +51,7 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
     diff(r.steps),
     handshakes(r),
     r.remaining.length
-      ? [h('h2', null, 'Still changed on the host'), h('table', { class: 'diff' }, h('thead', null, h('tr', null, h('th', null, 'key'), h('th', null, 'value'), h('th', null, 'before → now'))), h('tbody', null, r.remaining.map((c) => h('tr', null, h('td', null, c.target), h('td', null, c.field), h('td', null, `${c.before || '(absent)'} → ${c.after || '(absent)'}`)))))]
+      ? [h('h2', null, 'Still changed on the host'), h('table', { class: 'diff' }, h('thead', null, h('tr', null, h('th', null, 'key'), h('th', null, 'value'), h('th', null, 'before → now'))), h('tbody', null, r.remaining.map((c) => h('tr', null, h('td', null, c.target), h('td', null, c.field), h('td', null, `${c.before || '(absent)'} → ${c.after || '(absent)'}`, c.maybe ? h('span', { class: 'maybe' }, ' (may have been written)') : null)))))]
       : null,
     r.params.length ? [h('h2', null, 'Parameters'), h('table', { class: 'params' }, h('tbody', null, r.params.map((p) => h('tr', null, h('th', null, p.name), h('td', null, p.value)))))] : null,
     [h('h2', null, 'Files'), r.files.length ? h('ul', { class: 'files', id: 'files' }, r.files.map((f) => h('li', null, h('a', { href: `/api/runs/${encodeURIComponent(r.runId)}/files/${encodeURIComponent(f)}`, download: f.split('/').pop() ?? f }, f)))) : h('p', { class: 'muted' }, 'No reports or undo files yet.')],
@@ -59,6 +59,9 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
 }
 
 function timeline(r: RunView): HTMLElement {
+  // Only a run under way grows with the clock: one whose driver is gone (or that ended) stops where its journal does.
+  const live = r.status === 'running';
+  const now = live ? Date.now() : Date.parse(r.endedAt);
   const t0 = Date.parse(r.startedAt);
   const ends = r.steps.map((s) => Date.parse(s.endedAt ?? '')).filter(Number.isFinite);
   const t1 = Math.max(Date.parse(r.endedAt) || 0, ...ends, t0 + 1);
@@ -68,7 +71,7 @@ function timeline(r: RunView): HTMLElement {
   const lanes = r.steps.map((s) => {
     const lane = h('div', { class: 'lane', 'data-step': s.id });
     const a = Date.parse(s.startedAt ?? '');
-    const b = Date.parse(s.endedAt ?? '') || (s.status === 'running' ? Date.now() : NaN);
+    const b = Date.parse(s.endedAt ?? '') || (s.status === 'running' ? now : NaN);
     if (Number.isFinite(a) && Number.isFinite(b)) {
       const bar = h('div', { class: `bar c-${s.status}`, title: `${s.id}: ${s.status}, ${seconds(s.startedAt, s.endedAt)}` });
       bar.style.left = pct(a);
@@ -77,8 +80,8 @@ function timeline(r: RunView): HTMLElement {
     }
     if (s.downtime) {
       const da = Date.parse(s.downtime.from);
-      const db = Date.parse(s.downtime.to) || Date.now();
-      const gap = h('div', { class: 'downtime', id: 'downtime', title: 'the host was restarting: unreachable' }, `downtime ${seconds(s.downtime.from, s.downtime.to || new Date().toISOString())} · ${s.downtime.polls} poll(s)`);
+      const db = Date.parse(s.downtime.to) || now;
+      const gap = h('div', { class: 'downtime', id: 'downtime', title: 'the host was restarting: unreachable' }, `downtime ${seconds(s.downtime.from, s.downtime.to || new Date(now).toISOString())}${s.downtime.to || live ? '' : ' (no answer recorded before the run stopped)'} · ${s.downtime.polls} poll(s)`);
       gap.style.left = pct(da);
       gap.style.width = width(da, db);
       lane.appendChild(gap);
@@ -130,7 +133,8 @@ function diff(steps: StepView[]): HTMLElement[] | null {
   const rows = steps.flatMap((s) => s.changes.filter((c) => c.action !== 'run').map((c) => ({ step: s.id, ...c })));
   if (rows.length === 0) return null;
   return [
-    h('h2', null, `Diff (${rows.length} value(s))`),
+    // Counted as the CLI counts them: values, and whole keys apart.
+    h('h2', null, `Diff (${valuesAndKeys(rows.filter((c) => !c.key).length, rows.filter((c) => c.key).length)})`),
     h(
       'table',
       { class: 'diff', id: 'diff' },
@@ -139,11 +143,16 @@ function diff(steps: StepView[]): HTMLElement[] | null {
         'tbody',
         null,
         rows.map((c) =>
-          h('tr', null, h('td', null, c.step), h('td', { class: 'key' }, c.target.replace(/ \(\d\d-bit view\)$/, '')), h('td', null, c.field), h('td', null, h('span', { class: 'before' }, c.before || '(absent)'), ' → ', h('span', { class: 'after' }, c.after || '(absent)')), h('td', null, c.type), h('td', null, c.view), h('td', null, c.action)),
+          h('tr', null, h('td', null, c.step), h('td', { class: 'key' }, c.target.replace(/ \(\d\d-bit view\)$/, '')), h('td', null, c.field), h('td', null, h('span', { class: 'before' }, c.before || '(absent)'), ' → ', h('span', { class: 'after' }, c.after || '(absent)')), h('td', null, c.type), h('td', null, c.view), h('td', null, c.action, c.maybe ? h('span', { class: 'maybe' }, ' (may have been written)') : null)),
         ),
       ),
     ),
   ];
+}
+
+/** `26 value(s), 15 key(s)`: the keys only when there are any (the CLI's words). */
+function valuesAndKeys(values: number, keys: number): string {
+  return `${values} value(s)${keys > 0 ? `, ${keys} key(s)` : ''}`;
 }
 
 function handshakes(r: RunView): (HTMLElement | null)[] | null {
