@@ -14,6 +14,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PostgresStore } from '../store/postgres.js';
 import type { Store } from '../store/types.js';
+import { ID_PATTERN } from '../store/id.js';
 import { listenPostgres } from './live-postgres.js';
 
 export type Changes = { runs: Set<string>; fleets: Set<string> };
@@ -41,7 +42,7 @@ export interface Live {
   close(): void;
 }
 
-const ID = /^[A-Za-z0-9._-]+$/;
+const ID = ID_PATTERN;
 
 /** Starts watching (file store), listening (PostgreSQL) or polling the store. */
 export function watchStore(o: LiveOptions): Live {

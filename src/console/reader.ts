@@ -11,6 +11,7 @@ import type { RunStartedRecord } from '../engine/records.js';
 import { replay, resultOf } from '../engine/replay.js';
 import { handshakeRows } from '../engine/report.js';
 import { runDirOf } from '../store/file-runs.js';
+import { isId } from '../store/id.js';
 import { isDoneStatus, type Change, type Json, type Outcome, type RunResult } from '../engine/types.js';
 import { OUTCOMES, outcomeOf } from '../engine/outcome.js';
 import { KEY_FIELD } from '../windows/undo-files.js';
@@ -262,7 +263,7 @@ export class ConsoleReader {
     // A fleet's host runs are in its row: the file store's are not even read again here.
     const ids =
       this.store.kind === 'file'
-        ? (await readdir(join(this.stateDir, 'runs')).catch(() => [] as string[])).filter((id) => /^[A-Za-z0-9._-]+$/.test(id))
+        ? (await readdir(join(this.stateDir, 'runs')).catch(() => [] as string[])).filter(isId)
         : (await this.store.listRuns()).map((s) => s.runId);
     for (const id of ids) {
       if (fleets.some((f) => id.startsWith(`${f}.`))) continue;
@@ -287,7 +288,7 @@ export class ConsoleReader {
   async hasRun(runId: string, known?: Read): Promise<boolean> {
     const read = known ?? (await this.read(runId));
     if (read.ok || !read.missing) return true;
-    if (this.store.kind !== 'file') return false;
+    if (this.store.kind !== 'file' || !isId(runId)) return false;
     return stat(runDirOf(this.stateDir, runId)).then(
       (s) => s.isDirectory(),
       () => false,

@@ -16,6 +16,7 @@ import { loadAssets } from './assets.js';
 import { ConsoleAuth, type Session } from './auth.js';
 import { watchStore, type Changes, type Live, type LiveMode } from './live.js';
 import { ConsoleReader } from './reader.js';
+import { isId } from '../store/id.js';
 
 export interface ConsoleOptions {
   store: Store;
@@ -179,17 +180,17 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
       return;
     }
     if ((m = /^\/api\/fleets\/([A-Za-z0-9._-]+)$/.exec(path))) {
-      if (!(await o.store.isFleet(m[1]))) return refuse(res, 404, `no fleet ${idShown(m[1])}`);
+      if (!isId(m[1]) || !(await o.store.isFleet(m[1]))) return refuse(res, 404, `no fleet ${idShown(m[1])}`);
       return json(res, 200, await reader.fleet(m[1]));
     }
     if ((m = /^\/api\/fleets\/([A-Za-z0-9._-]+)\/reports\/([a-z.]+)$/.exec(path))) {
-      const body = await reader.fleetReport(m[1], m[2]);
+      const body = isId(m[1]) ? await reader.fleetReport(m[1], m[2]) : null;
       if (body === null) return refuse(res, 404, `no report ${m[2]}`);
       return download(res, m[2], body);
     }
     if ((m = /^\/api\/runs\/([A-Za-z0-9._-]+)$/.exec(path))) {
       // No journal and no folder is no run (404, as a fleet); a journal that cannot be read is a damaged run.
-      const view = await reader.run(m[1]);
+      const view = isId(m[1]) ? await reader.run(m[1]) : null;
       return view ? json(res, 200, view) : refuse(res, 404, `no run ${idShown(m[1])}`);
     }
     if ((m = /^\/api\/runs\/([A-Za-z0-9._-]+)\/files\/(.+)$/.exec(path))) {
@@ -199,7 +200,7 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
       } catch {
         return refuse(res, 400, 'the file name in the address is not valid percent-encoded UTF-8');
       }
-      const files = await o.store.runFiles(m[1]).catch((): RunFiles => ({}));
+      const files = isId(m[1]) ? await o.store.runFiles(m[1]).catch((): RunFiles => ({})) : {};
       if (!Object.hasOwn(files, name)) return refuse(res, 404, `no file ${name}`);
       return download(res, name, files[name]);
     }
@@ -230,8 +231,12 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
     // The id becomes an operand of the child's command line: one that reads as an option (--all,
     // --help, -rf) is refused here, and the child gets it after `--` anyway (actions.ts).
     if (id.startsWith('-')) return refuse(res, 400, `"${idShown(id)}" is not a run or fleet id: an id never starts with "-"; nothing was started`);
+    // `.`, `..` (the runs' folder, the state directory) and the like hold no letter or digit: no run or
+    // fleet can have such an id, and the child would be given a folder that is none.
+    const noRun = `no run or fleet ${idShown(id)} in ${o.store.kind === 'file' ? 'this state directory' : 'this store'}: nothing was started`;
+    if (!isId(id)) return refuse(res, 404, `${noRun} (an id holds a letter or a digit)`);
     const isFleet = await o.store.isFleet(id);
-    if (!isFleet && !(await reader.hasRun(id))) return refuse(res, 404, `no run or fleet ${idShown(id)} in ${o.store.kind === 'file' ? 'this state directory' : 'this store'}: nothing was started`);
+    if (!isFleet && !(await reader.hasRun(id))) return refuse(res, 404, noRun);
     if (action === 'relaunch' && !isFleet) return refuse(res, 400, `${id} is not a fleet: relaunch takes a fleet's failed hosts`);
     try {
       return json(res, 202, await actions.start(action as ActionName, id, isFleet ? 'fleet' : 'run', session));

@@ -10,10 +10,11 @@ import { InternalError, JournalError } from '../errors.js';
 import { readJournalFile } from './file-journal.js';
 import { replay, resultOf } from '../engine/replay.js';
 import { damagedSummary, summaryOf, type RunSummary } from '../engine/run-index.js';
+import { isId, notAnId } from './id.js';
 
 /** The directory of a run; refuses what is not a run id (no path can be smuggled in). */
 export function runDirOf(stateDir: string, runId: string): string {
-  if (!/^[A-Za-z0-9._-]+$/.test(runId)) throw new JournalError('JOURNAL_MISSING', `"${runId}" is not a run id`);
+  if (!isId(runId)) throw new JournalError('JOURNAL_MISSING', notAnId(runId, 'run'), { hint: '`runbook status` lists the runs and their ids' });
   return join(stateDir, 'runs', runId);
 }
 
@@ -119,7 +120,8 @@ export function refuseEmptyJournal(runDir: string, records: number, size: number
 export async function listRuns(stateDir: string): Promise<RunSummary[]> {
   let ids: string[];
   try {
-    ids = (await readdir(join(stateDir, 'runs'))).sort();
+    // A folder whose name is no run id (`...`, one with a space) is no run of this engine's: skipped.
+    ids = (await readdir(join(stateDir, 'runs'))).filter(isId).sort();
   } catch {
     return [];
   }

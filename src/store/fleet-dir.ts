@@ -5,14 +5,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ValidationError } from '../errors.js';
+import { isId, notAnId } from './id.js';
 
 /** The directory of a fleet; refuses what is not a fleet id (no path can be smuggled in). */
 export function fleetDirOf(stateDir: string, fleetId: string): string {
-  if (!/^[A-Za-z0-9._-]+$/.test(fleetId)) throw new ValidationError(`"${fleetId}" is not a fleet id`, []);
+  if (!isId(fleetId)) throw new ValidationError(notAnId(fleetId, 'fleet'), [], { hint: '`runbook status` lists the fleets and their ids' });
   return join(stateDir, 'fleets', fleetId);
 }
 
 /** True when the id names a fleet of the state directory (rather than a run). */
 export function isFleet(stateDir: string, id: string): boolean {
-  return /^[A-Za-z0-9._-]+$/.test(id) && existsSync(join(fleetDirOf(stateDir, id), 'fleet.json'));
+  return isId(id) && existsSync(join(fleetDirOf(stateDir, id), 'fleet.json'));
 }

@@ -103,4 +103,13 @@ test('status on a read-only state directory: the list, a run and a fleet matrix,
   }
 });
 
+test('an id made only of dots is refused by status, resume and rollback with what an id is and where the ids are listed, no stack', async () => {
+  const state = join(await tempDir(), 'state');
+  for (const args of [['status', '..'], ['status', '.'], ['resume', '--', '..'], ['rollback', '--', '...']]) {
+    const r = await cli([args[0], '--state-dir', state, ...args.slice(1)]);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^error: "\.+" is not a run id: an id is made of letters, digits, "\.", "_" and "-", with at least one letter or digit\n  → `runbook status` lists the runs and their ids\n$/, args.join(' '));
+  }
+});
+
 test.run();

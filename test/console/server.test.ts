@@ -209,6 +209,30 @@ test('an action whose id reads as an option (--all, --help, -rf) is refused (400
   }
 });
 
+test('an id made only of dots is no run or fleet: "." and ".." (the runs\' folder and the state directory) and "..." are not found (404) for every action and page, and nothing is started or journaled', async () => {
+  const told: ActionEntry[] = [];
+  const withActions = await startConsole({ store: fileStore(fixture.state), stateDir: fixture.state, port: 0, allowActions: true, cli: [CLI], onAction: (e) => told.push(e) });
+  try {
+    const { b, session, token } = await signIn(withActions);
+    const post = (body: unknown) => fetch(`${b}/api/actions`, { method: 'POST', headers: { cookie: session, origin: b, 'x-csrf-token': token, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    for (const id of ['.', '..', '...', '_']) {
+      for (const action of ['resume', 'rollback', 'relaunch']) {
+        const res = await post({ action, id });
+        assert.is(res.status, 404, `${action} ${id}`);
+        assert.match(((await res.json()) as { error: string }).error, /^no run or fleet \S+ in this state directory: nothing was started \(an id holds a letter or a digit\)$/);
+      }
+    }
+    // "." and ".." never reach the server as a path's segment (the address is normalised): "..." does.
+    for (const path of ['/api/runs/...', '/api/fleets/...', '/api/fleets/.../reports/report.md', '/api/runs/.../files/report.md']) {
+      assert.is((await fetch(`${b}${path}`, { headers: { cookie: session } })).status, 404, path);
+    }
+    assert.equal(told, [], 'nothing was started');
+    assert.is(await readFile(join(fixture.state, 'console', 'actions.jsonl'), 'utf8').catch(() => ''), '', 'nothing was journaled');
+  } finally {
+    await withActions.close();
+  }
+});
+
 test('a request body over 64 KB is refused as too large (413), whether its length is announced or it comes in chunks', async () => {
   const withActions = await startConsole({ store: fileStore(fixture.state), stateDir: fixture.state, port: 0, allowActions: true, cli: [CLI] });
   try {

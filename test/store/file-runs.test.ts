@@ -2,7 +2,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listRuns } from '../../src/store/file-runs.js';
+import { listRuns, runDirOf } from '../../src/store/file-runs.js';
+import { fleetDirOf, isFleet } from '../../src/store/fleet-dir.js';
+import { mkdir } from 'node:fs/promises';
 import { Runner, bundledStepKinds, createSimulatedExecutor, type JournalError } from '../../src/index.js';
 import { makeHost, runToEnd, tempDir } from '../helpers.js';
 
@@ -66,6 +68,22 @@ test("a plan's journal shorter than its summary is not damaged: a plan flushes i
   await writeFile(journal, `${text.split('\n').slice(0, 20).join('\n')}\n`);
   const [run] = await listRuns(stateDir);
   assert.is.not(run.status, 'damaged', run.error);
+});
+
+test('an id made only of dots names no run and no fleet: ".", ".." and "..." are refused (".." would be the state directory itself); a folder so named is no run', async () => {
+  const stateDir = await tempDir();
+  for (const id of ['.', '..', '...', '_', '-.-']) {
+    assert.throws(() => runDirOf(stateDir, id), (e: Error) => /is not a run id: an id is made of letters, digits, "\.", "_" and "-", with at least one letter or digit/.test(e.message), `run ${id}`);
+    assert.throws(() => fleetDirOf(stateDir, id), /is not a fleet id/, `fleet ${id}`);
+    assert.is(isFleet(stateDir, id), false);
+  }
+  // Ids of runs and fleets as the engine makes them are still ids.
+  assert.is(runDirOf(stateDir, '20260101-000000-orchestrator-tls12-abc123.host-1'), join(stateDir, 'runs', '20260101-000000-orchestrator-tls12-abc123.host-1'));
+  assert.is(fleetDirOf(stateDir, 'x.1_-'), join(stateDir, 'fleets', 'x.1_-'));
+  // A stray folder whose name is no id does not stop the listing of the runs.
+  const { result } = await runToEnd(await makeHost('server-2016'), { stateDir });
+  await mkdir(join(stateDir, 'runs', '...'));
+  assert.equal((await listRuns(stateDir)).map((r) => r.runId), [result.runId]);
 });
 
 test.run();
