@@ -33,6 +33,8 @@ export type ActionEntry = {
   /** The fleet a relaunch started. */
   fleetId?: string;
   hosts?: string[];
+  /** A relaunch: true when it plans the failed hosts of a plan (`runbook plan`, nothing changed), false when it runs them. */
+  checkMode?: boolean;
   detail?: string;
   log?: string;
 };
@@ -99,6 +101,7 @@ export class ConsoleActions {
     let args: string[];
     let operands: string[];
     let hosts: string[] | undefined;
+    let checkMode: boolean | undefined;
     if (action === 'relaunch') {
       const made = await this.relaunchInventory(id);
       if ('refused' in made) {
@@ -106,7 +109,9 @@ export class ConsoleActions {
         throw new ActionRefused(made.refused);
       }
       hosts = made.hosts;
-      args = ['run', '--inventory', made.file, '--max-failures', String(made.maxFailures), '--concurrency', String(made.concurrency), '--json'];
+      checkMode = made.checkMode;
+      // A plan's failed hosts are planned again, never run: a relaunch changes no more than the fleet did.
+      args = [made.checkMode ? 'plan' : 'run', '--inventory', made.file, '--max-failures', String(made.maxFailures), '--concurrency', String(made.concurrency), '--json'];
       operands = [made.source];
     } else {
       args = [action];
@@ -127,7 +132,7 @@ export class ConsoleActions {
     }
     const pid = child.pid ?? -1;
     this.children.add(pid);
-    const started = await this.journal({ action, id, of, who, event: 'started', pid, ...(hosts ? { hosts } : {}), log: log.slice(this.o.stateDir.length + 1) });
+    const started = await this.journal({ action, id, of, who, event: 'started', pid, ...(hosts ? { hosts } : {}), ...(checkMode !== undefined ? { checkMode } : {}), log: log.slice(this.o.stateDir.length + 1) });
     child.on('close', (code) => {
       this.children.delete(pid);
       void (async () => {
@@ -142,9 +147,9 @@ export class ConsoleActions {
 
   /**
    * The inventory of a relaunch: the fleet's failed hosts only, in their waves, with the parameters the
-   * fleet gave them (written into the file, never onto a command line).
+   * fleet gave them (written into the file, never onto a command line); and whether the fleet was a plan.
    */
-  private async relaunchInventory(fleetId: string): Promise<{ file: string; source: string; hosts: string[]; maxFailures: number; concurrency: number } | { refused: string }> {
+  private async relaunchInventory(fleetId: string): Promise<{ file: string; source: string; hosts: string[]; maxFailures: number; concurrency: number; checkMode: boolean } | { refused: string }> {
     const view = await this.o.reader.fleet(fleetId);
     if (view.status === 'running') return { refused: `fleet ${fleetId} is still running: relaunch its failed hosts once it ended` };
     const record = await this.o.reader.fleetRecord(fleetId);
@@ -165,7 +170,7 @@ export class ConsoleActions {
     };
     const file = join(this.dir, `relaunch-${fleetId}-${stamp}.inventory.yaml`);
     await writeFile(file, `# the failed hosts of fleet ${fleetId}, relaunched from the console\n${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
-    return { file, source, hosts: [...failed], maxFailures: record.maxFailures, concurrency: record.concurrency };
+    return { file, source, hosts: [...failed], maxFailures: record.maxFailures, concurrency: record.concurrency, checkMode: record.checkMode };
   }
 }
 

@@ -5,19 +5,20 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileStore } from '../../src/index.js';
+import { createSimulatedExecutor, fileStore, loadInventory, loadRunbook, startFleet, type Store } from '../../src/index.js';
+import { relaunchDetail } from '../../src/console/action-words.js';
 import { ConsoleActions, type ActionEntry, type ActionName } from '../../src/console/actions.js';
 import { ConsoleReader } from '../../src/console/reader.js';
 import type { Session } from '../../src/console/auth.js';
-import { tempDir } from '../helpers.js';
+import { FAST, hostOf, kinds, makeHost, newRunner, registryText, tempDir } from '../helpers.js';
 import { CLI } from '../cli/run-cli.js';
 
 const session: Session = { id: 'session-id', csrf: 'csrf', created: new Date().toISOString(), address: '127.0.0.1', userAgent: 'actions-test' };
 
-test('an id that reads as an option reaches the child as an id: --all resumes no run, --help prints no help, -rf is no unknown option', async () => {
-  const state = await tempDir();
+/** Console actions over a state directory, and how to await an action's end as the console tells it. */
+function actionsOver(state: string, store: Store = fileStore(state)): { actions: ConsoleActions; endOf: (pid: number) => Promise<ActionEntry> } {
   // Each action's end as the console tells it (an entry that came first waits for its reader).
   const ends = new Map<number, { entry?: ActionEntry; told?: (entry: ActionEntry) => void }>();
   const slot = (pid: number) => ends.get(pid) ?? ends.set(pid, {}).get(pid)!;
@@ -39,7 +40,12 @@ test('an id that reads as an option reaches the child as an id: --all resumes no
       if (slot(pid).entry) done(slot(pid).entry!);
       else slot(pid).told = done;
     });
-  const actions = new ConsoleActions({ reader: new ConsoleReader(fileStore(state), state), stateDir: state, cli: [CLI], onEntry });
+  return { actions: new ConsoleActions({ reader: new ConsoleReader(store, state), stateDir: state, cli: [CLI], onEntry }), endOf };
+}
+
+test('an id that reads as an option reaches the child as an id: --all resumes no run, --help prints no help, -rf is no unknown option', async () => {
+  const state = await tempDir();
+  const { actions, endOf } = actionsOver(state);
   for (const [action, id] of [['resume', '--all'], ['resume', '--help'], ['rollback', '-rf']] as [ActionName, string][]) {
     const started = await actions.start(action, id, 'run', session);
     const entry = await endOf(started.pid!);
@@ -49,6 +55,38 @@ test('an id that reads as an option reaches the child as an id: --all resumes no
     assert.ok(log.includes(join('runs', id, 'journal.jsonl')), `${action} ${id}: the run looked for is "${id}"`);
     assert.not.match(log, /Usage:|unknown option|no interrupted runs/);
   }
+});
+
+test('relaunching the failed hosts of a plan plans them again (runbook plan): the new fleet is a plan, the host is not changed and not restarted; the confirmation says so', async () => {
+  const dir = await tempDir();
+  const state = join(dir, 'state');
+  const ok = await makeHost('server-2016');
+  // Its first read fails for good: unreachable, then reachable when relaunched (the fault is spent).
+  const flaky = await makeHost('server-2016', (h) => h.faults.push({ op: 'registry.get', kind: 'permanent', times: 1 }));
+  const inventory = join(dir, 'inventory.yaml');
+  await writeFile(inventory, JSON.stringify({ hosts: [{ name: 'host-1', target: `sim:${ok}`, groups: ['servers'] }, { name: 'host-2', target: `sim:${flaky}`, groups: ['servers'] }], waves: [{ name: 'servers', groups: ['servers'] }] }));
+  const fleet = startFleet({ runner: newRunner(state), kinds, runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(inventory), connect: (t) => createSimulatedExecutor(t.slice(4)), checkMode: true, maxFailures: 1, params: FAST });
+  await fleet.result;
+  const store = fileStore(state);
+  const plan = await new ConsoleReader(store, state).fleet(fleet.id);
+  assert.equal(plan.waves[0].hosts.map((h) => h.outcome), ['changes pending', 'unreachable — nothing was changed']);
+  const before = await registryText(flaky);
+
+  const { actions, endOf } = actionsOver(state, store);
+  const started = await actions.start('relaunch', fleet.id, 'fleet', session);
+  assert.equal([started.hosts, started.checkMode], [['host-2'], true]);
+  const end = await endOf(started.pid!);
+  const log = await readFile(join(state, started.log!), 'utf8');
+  assert.is(end.exitCode, 0, log);
+  const relaunched = await store.readFleet(end.fleetId!);
+  assert.is(relaunched.checkMode, true, 'the relaunch of a plan is a plan');
+  const view = await new ConsoleReader(store, state).fleet(end.fleetId!);
+  assert.equal(view.waves[0].hosts.map((h) => [h.name, h.outcome]), [['host-2', 'changes pending']]);
+  assert.is(await registryText(flaky), before, 'nothing was changed on the host');
+  assert.is((await hostOf(flaky)).restarts, 0, 'the host was not restarted');
+  // The page's confirmation says which it is.
+  assert.match(relaunchDetail(true), /runbook plan.*nothing is changed and nothing restarts/);
+  assert.match(relaunchDetail(false), /runbook run.*changed and they may restart/);
 });
 
 test.run();

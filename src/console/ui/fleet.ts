@@ -8,6 +8,7 @@ import type { FleetHost, FleetView, RunRow } from '../api-types.js';
 import { act, api, sessionInfo } from './api.js';
 import { fill, h, route, when } from './dom.js';
 import { RELAUNCHED } from '../outcome.js';
+import { relaunchDetail } from '../action-words.js';
 
 const CELL: Record<string, string> = { succeeded: '✓', skipped: '=', planned: '~', failed: '✗', compensated: '↺', 'compensation-failed': '‼', running: '…', pending: '·', '-': '' };
 const CELL_WORD: Record<string, string> = { succeeded: 'succeeded', skipped: 'skipped (nothing to do)', planned: 'planned', failed: 'failed', compensated: 'undone', 'compensation-failed': 'undo failed', running: 'running', pending: 'pending', '-': 'not reached' };
@@ -43,7 +44,7 @@ export async function renderFleet(main: HTMLElement, fleetId: string): Promise<F
         ? h(
             'p',
             { class: 'actions' },
-            button('Relaunch failed hosts', 'relaunch', !hasFailed || view.status === 'running', 'A new fleet runs the runbook again on the hosts that failed and were rolled back or were unreachable, in their waves, with the same budget.'),
+            button('Relaunch failed hosts', 'relaunch', !hasFailed || view.status === 'running', relaunchDetail(view.checkMode)),
             button('Resume fleet', 'resume', view.status === 'running', 'Hosts under way resume from their journals; hosts not started start now.'),
             button('Roll back fleet', 'rollback', view.status === 'running', 'Every host this fleet changed is rolled back, the last wave first.'),
           )
