@@ -16,6 +16,9 @@ import { join, resolve } from 'node:path';
 import type { Session } from './auth.js';
 import type { ConsoleReader } from './reader.js';
 import { RELAUNCHED } from './outcome.js';
+import { createMasker, type Masker } from '../engine/secrets.js';
+import type { RunStartedRecord } from '../engine/records.js';
+import type { RunbookDefinition } from '../engine/runbook.js';
 
 export type ActionName = 'resume' | 'rollback' | 'relaunch';
 
@@ -33,9 +36,14 @@ export type ActionEntry = {
   /** The fleet a relaunch started. */
   fleetId?: string;
   hosts?: string[];
+  /**
+   * Why: of a `refused` entry, the refusal; of an `ended` one with an exit code other than 0, why the
+   * CLI failed (its `error:` line and hint, or what its exit code means; masked) and the log's place;
+   * of a relaunch that ended well, the fleet it started.
+   */
+  detail?: string;
   /** A relaunch: true when it plans the failed hosts of a plan (`runbook plan`, nothing changed), false when it runs them. */
   checkMode?: boolean;
-  detail?: string;
   log?: string;
 };
 
@@ -133,16 +141,50 @@ export class ConsoleActions {
     const pid = child.pid ?? -1;
     this.children.add(pid);
     const started = await this.journal({ action, id, of, who, event: 'started', pid, ...(hosts ? { hosts } : {}), ...(checkMode !== undefined ? { checkMode } : {}), log: log.slice(this.o.stateDir.length + 1) });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       this.children.delete(pid);
       void (async () => {
+        const text = await readFile(log, 'utf8').catch(() => '');
         // A relaunch's first JSON event names the fleet it started.
-        const fleetId = action === 'relaunch' ? /"fleetId":"([A-Za-z0-9._-]+)"/.exec(await readFile(log, 'utf8').catch(() => ''))?.[1] : undefined;
-        await this.journal({ action, id, of, who, event: 'ended', pid, exitCode: code, ...(fleetId ? { fleetId, detail: `relaunched as fleet ${fleetId}` } : {}) });
+        const fleetId = action === 'relaunch' ? /"fleetId":"([A-Za-z0-9._-]+)"/.exec(text)?.[1] : undefined;
+        // Why it failed, as the CLI said it: its output holds no secret, and is masked again all the same.
+        const failed = code === 0 ? undefined : (await this.maskerFor(id, of)).text(failureOf(text, code, signal, log.slice(this.o.stateDir.length + 1)));
+        const detail = failed ?? (fleetId ? `relaunched as fleet ${fleetId}` : undefined);
+        await this.journal({ action, id, of, who, event: 'ended', pid, exitCode: code, ...(fleetId ? { fleetId } : {}), ...(detail ? { detail } : {}) });
       })();
     });
     child.unref();
     return started;
+  }
+
+  /**
+   * A masker of the secret values an action's child could hold: the run's (or the fleet's runbook's)
+   * secret parameters, read from this process's environment as the child read them. No secret known:
+   * a masker that changes nothing.
+   */
+  private async maskerFor(id: string, of: 'run' | 'fleet'): Promise<Masker> {
+    try {
+      let parameters: RunbookDefinition['parameters'];
+      let names: string[];
+      if (of === 'fleet') {
+        parameters = (await this.o.reader.fleetRecord(id)).runbook.parameters ?? {};
+        names = Object.entries(parameters).filter(([, p]) => p.secret).map(([n]) => n);
+      } else {
+        const read = await this.o.reader.read(id);
+        if (!read.ok) return createMasker({});
+        const started = read.run.records[0] as unknown as RunStartedRecord;
+        parameters = started.runbook.parameters ?? {};
+        names = started.secrets ?? [];
+      }
+      const values = Object.fromEntries(names.flatMap((n) => {
+        const env = parameters?.[n]?.env;
+        const value = env ? process.env[env] : undefined;
+        return value ? [[n, value]] : [];
+      }));
+      return createMasker(values);
+    } catch {
+      return createMasker({});
+    }
   }
 
   /**
@@ -172,6 +214,47 @@ export class ConsoleActions {
     await writeFile(file, `# the failed hosts of fleet ${fleetId}, relaunched from the console\n${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
     return { file, source, hosts: [...failed], maxFailures: record.maxFailures, concurrency: record.concurrency, checkMode: record.checkMode };
   }
+}
+
+/** What an exit code of the CLI means, where its output says no `error:` (a run's own outcome). */
+const EXIT_MEANS: Record<number, string> = {
+  1: 'a step failed: the run was rolled back (or cancelled)',
+  2: 'a usage or input error: nothing was changed',
+  3: 'the rollback failed: an operator is needed',
+  69: 'a target could not be reached: nothing was changed on it',
+  75: 'interrupted, or awaiting a resume',
+};
+
+/** The most of the CLI's words an entry keeps. */
+const DETAIL_LIMIT = 600;
+
+/**
+ * Why an action's process failed, from its log: the CLI's last `error:` line with the lines that
+ * go with it (its issues `- …` and its hint `→ …`), on one line; else what its exit code means. The
+ * log's place closes it, for all the rest.
+ *
+ * @example
+ * ```ts
+ * failureOf('error: no journal for this run (/s/runs/x/journal.jsonl)\n  → check the run id\n', 2, null, 'console/a.log');
+ * // 'no journal for this run (/s/runs/x/journal.jsonl) → check the run id (console/a.log)'
+ * ```
+ */
+export function failureOf(log: string, code: number | null, signal: NodeJS.Signals | null, logName: string): string {
+  const lines = log.split('\n');
+  let at = lines.length - 1;
+  while (at >= 0 && !lines[at].startsWith('error: ')) at -= 1;
+  let said: string;
+  if (at >= 0) {
+    const more = [];
+    for (const l of lines.slice(at + 1)) {
+      if (!/^\s+(→|-) /.test(l)) break;
+      more.push(l.trim());
+    }
+    said = [lines[at].slice('error: '.length), ...more].join(' ');
+    if (said.length > DETAIL_LIMIT) said = `${said.slice(0, DETAIL_LIMIT)}…`;
+  } else if (code === null) said = `ended by ${signal ?? 'a signal'}`;
+  else said = EXIT_MEANS[code] ?? `exit ${code}`;
+  return `${said} (${logName})`;
 }
 
 /** An action that cannot be carried out (the page says why). */

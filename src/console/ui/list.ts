@@ -105,7 +105,7 @@ export async function renderList(main: HTMLElement): Promise<void> {
                   h('td', { title: a.who.userAgent }, `${a.who.user} from ${a.who.address}`),
                   h('td', null, a.action),
                   h('td', null, h('a', { href: route(a.of, a.id) }, a.id)),
-                  h('td', null, a.event === 'ended' ? `ended, exit ${a.exitCode ?? '?'}` : a.event, a.fleetId ? [' — new fleet ', h('a', { href: route('fleet', a.fleetId) }, a.fleetId)] : null, a.event === 'refused' && a.detail ? `: ${a.detail}` : null),
+                  h('td', null, a.event === 'ended' ? `ended, exit ${a.exitCode ?? '?'}` : a.event, a.fleetId ? [' — new fleet ', h('a', { href: route('fleet', a.fleetId) }, a.fleetId)] : null, a.detail && (a.event === 'refused' || (a.event === 'ended' && a.exitCode !== 0)) ? h('span', { class: 'why', 'data-detail': a.event }, `: ${a.detail}`) : null),
                 ),
               ),
             ),
