@@ -9,7 +9,7 @@ import { diskProblem } from '../errors.js';
 import { OUTCOMES, outcomeLabel } from '../engine/outcome.js';
 import { KEY_FIELD } from '../windows/undo-files.js';
 import { bold, dim, green, red, yellow } from './colors.js';
-import { urlWithoutPassword } from '../util/without-password.js';
+import { storeOption } from '../util/store-option.js';
 
 export { attachRenderer, type OutputMode } from './run-output.js';
 export { bold, dim, green, red, yellow } from './colors.js';
@@ -114,8 +114,7 @@ export function renderSummary(result: RunResult, reportPath: string): string {
     const allow = result.awaiting === 'restart-window' ? ' --allow-restart' : '';
     // A shared store is named by its URL without its password (which comes from $PGPASSWORD again:
     // `--store` refuses one), in quotes when a shell would read its `?` or `&`.
-    const url = /^postgres(ql)?:/.test(result.stateDir) ? urlWithoutPassword(result.stateDir) : null;
-    const where = url ? `--store ${/^[\w@%+=:,./~-]+$/.test(url) ? url : `"${url}"`}` : `--state-dir ${result.stateDir}`;
+    const where = storeOption(result.stateDir);
     lines.push(`  continue with: runbook resume ${result.runId}${allow} ${where}`);
     if (result.awaiting === 'restart-window') lines.push(`  or undo it:    runbook rollback ${result.runId} ${where}`);
   }

@@ -42,6 +42,8 @@ export type ActionEntry = {
    * of a relaunch that ended well, the fleet it started.
    */
   detail?: string;
+  /** A resume that may restart the run's host now (`runbook resume --allow-restart`). */
+  allowRestart?: boolean;
   /** A relaunch: true when it plans the failed hosts of a plan (`runbook plan`, nothing changed), false when it runs them. */
   checkMode?: boolean;
   log?: string;
@@ -101,8 +103,11 @@ export class ConsoleActions {
     return { user, address: session.address, userAgent: session.userAgent, session: createHash('sha256').update(session.id).digest('hex').slice(0, 12) };
   }
 
-  /** Starts an action; resolves once its process started (and is journaled). */
-  async start(action: ActionName, id: string, of: 'run' | 'fleet', session: Session): Promise<ActionEntry> {
+  /**
+   * Starts an action; resolves once its process started (and is journaled). `allowRestart`: a run's
+   * resume that may restart its host now (`runbook resume --allow-restart`: its restart window is open).
+   */
+  async start(action: ActionName, id: string, of: 'run' | 'fleet', session: Session, options: { allowRestart?: boolean } = {}): Promise<ActionEntry> {
     const who = this.who(session);
     // Options first, then `--`, then the operands: an operand is never read as an option, whatever it
     // holds (an id "--all" would have resumed every run; the server refuses it before this too).
@@ -122,7 +127,7 @@ export class ConsoleActions {
       args = [made.checkMode ? 'plan' : 'run', '--inventory', made.file, '--max-failures', String(made.maxFailures), '--concurrency', String(made.concurrency), '--json'];
       operands = [made.source];
     } else {
-      args = [action];
+      args = [action, ...(action === 'resume' && options.allowRestart ? ['--allow-restart'] : [])];
       operands = [id];
     }
     args.push('--state-dir', this.o.stateDir, ...(this.o.storeUrl ? ['--store', this.o.storeUrl] : []), '--', ...operands);
@@ -140,7 +145,8 @@ export class ConsoleActions {
     }
     const pid = child.pid ?? -1;
     this.children.add(pid);
-    const started = await this.journal({ action, id, of, who, event: 'started', pid, ...(hosts ? { hosts } : {}), ...(checkMode !== undefined ? { checkMode } : {}), log: log.slice(this.o.stateDir.length + 1) });
+    const allowRestart = action === 'resume' && options.allowRestart === true;
+    const started = await this.journal({ action, id, of, who, event: 'started', pid, ...(allowRestart ? { allowRestart } : {}), ...(hosts ? { hosts } : {}), ...(checkMode !== undefined ? { checkMode } : {}), log: log.slice(this.o.stateDir.length + 1) });
     child.on('close', (code, signal) => {
       this.children.delete(pid);
       void (async () => {
@@ -150,7 +156,7 @@ export class ConsoleActions {
         // Why it failed, as the CLI said it: its output holds no secret, and is masked again all the same.
         const failed = code === 0 ? undefined : (await this.maskerFor(id, of)).text(failureOf(text, code, signal, log.slice(this.o.stateDir.length + 1)));
         const detail = failed ?? (fleetId ? `relaunched as fleet ${fleetId}` : undefined);
-        await this.journal({ action, id, of, who, event: 'ended', pid, exitCode: code, ...(fleetId ? { fleetId } : {}), ...(detail ? { detail } : {}) });
+        await this.journal({ action, id, of, who, event: 'ended', pid, ...(allowRestart ? { allowRestart } : {}), exitCode: code, ...(fleetId ? { fleetId } : {}), ...(detail ? { detail } : {}) });
       })();
     });
     child.unref();

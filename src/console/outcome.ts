@@ -61,10 +61,13 @@ export const RELAUNCHED: readonly Outcome[] = ['rolled-back', 'unreachable', 'ca
 /**
  * What a person should do about an outcome (null: nothing). `id` is the run's or the fleet's; `awaiting`
  * the run's (a run interrupted by its host's restart resumes by itself); `run` says whether it was a
- * plan (check mode: nothing was changed, nothing rolled back) and whether its driver is gone (its lease).
+ * plan (check mode: nothing was changed, nothing rolled back) and whether its driver is gone (its lease);
+ * `where` the store's option of each command (`--state-dir …` or `--store …` without its password:
+ * `storeOption`), so that a command pasted elsewhere than the console's folder acts on the same store.
  */
-export function adviceFor(o: ViewOutcome, id: string, awaiting?: string, run: { checkMode?: boolean; leaseExpired?: boolean } = {}): string | null {
-  if (run.leaseExpired) return `Its driver stopped while the run was under way (its lease expired, was released, or its process is gone): \`runbook resume ${id}\` continues from the journal.`;
+export function adviceFor(o: ViewOutcome, id: string, awaiting?: string, run: { checkMode?: boolean; leaseExpired?: boolean } = {}, where = ''): string | null {
+  const at = where ? ` ${where}` : '';
+  if (run.leaseExpired) return `Its driver stopped while the run was under way (its lease expired, was released, or its process is gone): \`runbook resume ${id}${at}\` continues from the journal.`;
   if (run.checkMode && (o === 'rolled-back' || o === 'rollback-failed' || o === 'cancelled')) {
     return `A plan changes nothing: nothing was changed on the host, and nothing needed rolling back. Fix the cause named in the error, then plan again (\`runbook plan\` with the same target).`;
   }
@@ -72,13 +75,13 @@ export function adviceFor(o: ViewOutcome, id: string, awaiting?: string, run: { 
     case 'rolled-back':
       return `Nothing is left changed on the host. Fix the cause named in the error, then relaunch the failed hosts (or \`runbook run\` this host again).`;
     case 'rollback-failed':
-      return `Some changes are still on the host: the remaining changes are listed; apply undo.reg or undo.ps1 on the host's console, or retry with \`runbook rollback ${id} --force\`.`;
+      return `Some changes are still on the host: the remaining changes are listed; apply undo.reg or undo.ps1 on the host's console, or retry with \`runbook rollback ${id} --force${at}\`.`;
     case 'unreachable':
       return 'Nothing was changed. Check that the host is up, its address and port, the firewall and the credentials; then relaunch the failed hosts.';
     case 'awaiting-restart-window':
-      return `The changes are made and wait for a restart. In a restart window: \`runbook resume ${id} --allow-restart\`.`;
+      return `The changes are made and wait for a restart. In a restart window: \`runbook resume ${id} --allow-restart${at}\`; or undo them: \`runbook rollback ${id}${at}\`.`;
     case 'interrupted':
-      return awaiting === 'target-restart' ? 'The host is restarting; its start-up task resumes the run.' : `Stopped at a safe point: \`runbook resume ${id}\` continues from the journal.`;
+      return awaiting === 'target-restart' ? 'The host is restarting; its start-up task resumes the run.' : `Stopped at a safe point: \`runbook resume ${id}${at}\` continues from the journal.`;
     case 'damaged':
       return 'The journal cannot be read: the run cannot be resumed safely. Inspect the file, restore it from a backup, or roll the host back from the .reg backups.';
     default:

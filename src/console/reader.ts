@@ -12,6 +12,7 @@ import { replay, resultOf } from '../engine/replay.js';
 import { handshakeRows } from '../engine/report.js';
 import { runDirOf } from '../store/file-runs.js';
 import { isId } from '../store/id.js';
+import { storeOption } from '../util/store-option.js';
 import { isDoneStatus, type Change, type Json, type Outcome, type RunResult } from '../engine/types.js';
 import { OUTCOMES, outcomeOf } from '../engine/outcome.js';
 import { KEY_FIELD } from '../windows/undo-files.js';
@@ -352,7 +353,7 @@ export class ConsoleReader {
     });
     return {
       runId, runbook: r.runbook, target: r.target, status: expired ? 'awaiting-resume' : r.status, ...shownRun(r, expired), ...(expired ? { leaseExpired: true as const } : {}),
-      advice: adviceFor(outcome, fleet?.fleetId && outcome === 'rolled-back' && !r.checkMode ? fleet.fleetId : runId, r.awaiting, { checkMode: r.checkMode, leaseExpired: expired }),
+      advice: adviceFor(outcome, fleet?.fleetId && outcome === 'rolled-back' && !r.checkMode ? fleet.fleetId : runId, r.awaiting, { checkMode: r.checkMode, leaseExpired: expired }, storeOption(this.store.location)),
       checkMode: r.checkMode, startedAt: r.startedAt, endedAt: r.endedAt,
       // Parameters marked secret are never sent, not even masked values.
       params: [

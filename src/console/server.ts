@@ -224,9 +224,9 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
     } catch {
       return refuse(res, 400, 'the body is not JSON');
     }
-    const { action, id } = (typeof body === 'object' && body !== null ? body : {}) as { action?: unknown; id?: unknown };
-    if (!['resume', 'rollback', 'relaunch'].includes(action as string) || typeof id !== 'string' || !/^[A-Za-z0-9._-]+$/.test(id)) {
-      return refuse(res, 400, 'send {"action": "resume" | "rollback" | "relaunch", "id": <run or fleet id>}');
+    const { action, id, allowRestart } = (typeof body === 'object' && body !== null ? body : {}) as { action?: unknown; id?: unknown; allowRestart?: unknown };
+    if (!['resume', 'rollback', 'relaunch'].includes(action as string) || typeof id !== 'string' || !/^[A-Za-z0-9._-]+$/.test(id) || (allowRestart !== undefined && typeof allowRestart !== 'boolean')) {
+      return refuse(res, 400, 'send {"action": "resume" | "rollback" | "relaunch", "id": <run or fleet id>} (a resume may add "allowRestart": true)');
     }
     // The id becomes an operand of the child's command line: one that reads as an option (--all,
     // --help, -rf) is refused here, and the child gets it after `--` anyway (actions.ts).
@@ -238,8 +238,10 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
     const isFleet = await o.store.isFleet(id);
     if (!isFleet && !(await reader.hasRun(id))) return refuse(res, 404, noRun);
     if (action === 'relaunch' && !isFleet) return refuse(res, 400, `${id} is not a fleet: relaunch takes a fleet's failed hosts`);
+    // `runbook resume --allow-restart` is a run's: a fleet's resume takes no such option.
+    if (allowRestart === true && (action !== 'resume' || isFleet)) return refuse(res, 400, `"allowRestart" goes with the resume of a run (runbook resume <run-id> --allow-restart), not with ${action === 'resume' ? 'a fleet' : `a ${action}`}: nothing was started`);
     try {
-      return json(res, 202, await actions.start(action as ActionName, id, isFleet ? 'fleet' : 'run', session));
+      return json(res, 202, await actions.start(action as ActionName, id, isFleet ? 'fleet' : 'run', session, { allowRestart: allowRestart === true }));
     } catch (error) {
       if (error instanceof ActionRefused) return refuse(res, 409, error.message);
       throw error;

@@ -8,11 +8,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileStore, loadInventory, loadRunbook, createSimulatedExecutor, startFleet, Runner } from '../../src/index.js';
+import { fileStore, loadInventory, loadRunbook, createSimulatedExecutor, startFleet, Runner, type Store } from '../../src/index.js';
 import { ConsoleReader } from '../../src/console/reader.js';
 import { machineKeyOf } from '../../src/engine/target-machine.js';
 import { cli } from '../cli/run-cli.js';
-import { FAST, kinds, makeHost, newRunner, restartRefused, tempDir } from '../helpers.js';
+import { FAST, kinds, makeHost, newRunner, restartRefused, runToEnd, tempDir } from '../helpers.js';
 
 async function fleetOf(hosts: { name: string; file: string; group: string }[], options: { maxFailures?: number; params?: Record<string, unknown>; concurrency?: number; interruptAtFirstStart?: boolean }) {
   const dir = await tempDir();
@@ -216,6 +216,22 @@ test('a change still on the host that may have been written says so on the run\'
   const changes = page.steps.flatMap((s) => s.changes);
   assert.ok(changes.some((c) => c.key) && changes.some((c) => !c.key));
   assert.ok(changes.every((c) => c.key === (c.field === '(key)')));
+});
+
+test('the advice\'s commands name the store the console reads: --state-dir, or --store without its password (never sent to the page, not even masked)', async () => {
+  const state = await tempDir();
+  const { result, executor } = await runToEnd(await makeHost('server-2016'), { stateDir: state, params: { allowRestart: false } });
+  await executor.close();
+  const files = fileStore(state);
+  const run = (await new ConsoleReader(files, state).run(result.runId))!;
+  assert.is(run.outcome, 'awaiting a restart window');
+  assert.ok(run.advice!.includes(`\`runbook resume ${result.runId} --allow-restart --state-dir ${state}\``), run.advice!);
+  assert.ok(run.advice!.includes(`\`runbook rollback ${result.runId} --state-dir ${state}\``), run.advice!);
+  // The same journal as a PostgreSQL store shows it: its location has the password masked.
+  const shared: Store = { ...files, kind: 'postgres', location: 'postgres://rbe:***@db:5432/runs?password=***&sslmode=require' };
+  const advice = (await new ConsoleReader(shared, state).run(result.runId))!.advice!;
+  assert.ok(advice.includes(`\`runbook resume ${result.runId} --allow-restart --store "postgres://rbe@db:5432/runs?sslmode=require"\``), advice);
+  assert.not.match(advice, /\*\*\*|password|--state-dir/);
 });
 
 test.run();

@@ -7,12 +7,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSimulatedExecutor, fileStore, validateRunbook, type RunbookDefinition } from '../../src/index.js';
 import { startConsole, type Console } from '../../src/console/server.js';
 import type { ActionEntry } from '../../src/console/actions.js';
-import { kinds, makeHost, newRunner, tempDir } from '../helpers.js';
+import { hostOf, kinds, makeHost, newRunner, runToEnd, tempDir } from '../helpers.js';
 import { CLI } from '../cli/run-cli.js';
 
 const SECRET = 'console-Secr3t-value';
@@ -228,6 +228,34 @@ test('an id made only of dots is no run or fleet: "." and ".." (the runs\' folde
     }
     assert.equal(told, [], 'nothing was started');
     assert.is(await readFile(join(fixture.state, 'console', 'actions.jsonl'), 'utf8').catch(() => ''), '', 'nothing was journaled');
+  } finally {
+    await withActions.close();
+  }
+});
+
+test('a run awaiting its restart window: "Resume and restart now" (allowRestart) runs `runbook resume --allow-restart` and the run ends changed; allowRestart with anything but a run\'s resume is refused (400)', async () => {
+  const state = await tempDir();
+  const host = await makeHost('server-2016');
+  const { result, executor } = await runToEnd(host, { stateDir: state, params: { allowRestart: false, pollIntervalMs: 10 } });
+  await executor.close();
+  assert.is(result.status, 'awaiting-resume');
+  let ended!: (entry: ActionEntry) => void;
+  const actionEnded = new Promise<ActionEntry>((resolve) => (ended = resolve));
+  const withActions = await startConsole({ store: fileStore(state), stateDir: state, port: 0, allowActions: true, cli: [CLI], onAction: (e) => e.event === 'ended' && ended(e) });
+  try {
+    const { b, session, token } = await signIn(withActions);
+    const post = (body: unknown) => fetch(`${b}/api/actions`, { method: 'POST', headers: { cookie: session, origin: b, 'x-csrf-token': token, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    for (const body of [{ action: 'rollback', id: result.runId, allowRestart: true }, { action: 'resume', id: result.runId, allowRestart: 'yes' }]) {
+      assert.is((await post(body)).status, 400, JSON.stringify(body));
+    }
+    const res = await post({ action: 'resume', id: result.runId, allowRestart: true });
+    assert.is(res.status, 202);
+    assert.is(((await res.json()) as ActionEntry).allowRestart, true);
+    const end = await actionEnded;
+    assert.is(end.exitCode, 0, `${end.detail}: ${await readFile(join(state, 'console', (await readdir(join(state, 'console'))).find((f) => f.endsWith('.log'))!), 'utf8')}`);
+    const run = (await (await fetch(`${b}/api/runs/${result.runId}`, { headers: { cookie: session } })).json()) as { outcome: string };
+    assert.is(run.outcome, 'changed');
+    assert.is((await hostOf(host)).restarts, 1, 'the host was restarted');
   } finally {
     await withActions.close();
   }

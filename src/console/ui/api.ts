@@ -49,16 +49,19 @@ export function confirmInPage(title: string, detail: string, verb: string): Prom
   });
 }
 
-/** Runs an action after a confirmation; the returned text says what happened. */
-export async function act(action: 'resume' | 'rollback' | 'relaunch', id: string, detail: string): Promise<string | null> {
+/**
+ * Runs an action after a confirmation; the returned text says what happened. `allowRestart`: a run's
+ * resume that restarts its host now (`runbook resume --allow-restart`), confirmed as such.
+ */
+export async function act(action: 'resume' | 'rollback' | 'relaunch', id: string, detail: string, options: { allowRestart?: boolean } = {}): Promise<string | null> {
   const s = await sessionInfo();
-  const verb = { resume: 'Resume', rollback: 'Roll back', relaunch: 'Relaunch failed hosts' }[action];
+  const verb = options.allowRestart ? 'Resume and restart now' : { resume: 'Resume', rollback: 'Roll back', relaunch: 'Relaunch failed hosts' }[action];
   if (!(await confirmInPage(`${verb}: ${id}?`, detail, verb))) return null;
   const res = await fetch('/api/actions', {
     method: 'POST',
     credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': s.csrf },
-    body: JSON.stringify({ action, id }),
+    body: JSON.stringify({ action, id, ...(options.allowRestart ? { allowRestart: true } : {}) }),
   });
   const body = (await res.json().catch(() => ({}))) as { error?: string; pid?: number; seq?: number };
   if (!res.ok) return `refused: ${body.error ?? res.status}`;

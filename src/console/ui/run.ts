@@ -8,20 +8,23 @@
 import type { RunView, StepView } from '../api-types.js';
 import { act, api, sessionInfo } from './api.js';
 import { fill, h, route, seconds, when } from './dom.js';
+import { RESTART_NOW_DETAIL, RESUME_DETAIL } from '../action-words.js';
 
 export async function renderRun(main: HTMLElement, runId: string): Promise<void> {
   const r = await api<RunView>(`/api/runs/${encodeURIComponent(runId)}`);
   const session = await sessionInfo();
   const message = h('p', { class: 'message', id: 'action-message' });
-  const actionButton = (label: string, action: 'resume' | 'rollback', detail: string) => {
-    const b = h('button', { type: 'button', 'data-action': action }, label);
+  const actionButton = (label: string, action: 'resume' | 'rollback', detail: string, allowRestart = false) => {
+    const b = h('button', { type: 'button', 'data-action': allowRestart ? 'resume-restart' : action }, label);
     b.addEventListener('click', async () => {
-      const text = await act(action, r.runId, detail);
+      const text = await act(action, r.runId, detail, { allowRestart });
       if (text) fill(message, text);
     });
     return b;
   };
   const resumable = r.status === 'awaiting-resume' || r.status === 'running';
+  // Waiting for its restart window, a run resumed without --allow-restart would only wait again.
+  const restartWindow = r.outcomeId === 'awaiting-restart-window';
   const undoable = !r.checkMode && ['succeeded', 'awaiting-resume', 'running'].includes(r.status);
   fill(
     main,
@@ -43,7 +46,7 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
     r.reason && !r.error ? h('p', { class: 'reason' }, r.reason) : null,
     r.advice ? h('p', { class: 'advice', id: 'advice' }, h('strong', null, 'What to do: '), r.advice) : null,
     session.allowActions && (resumable || undoable)
-      ? h('p', { class: 'actions' }, resumable ? actionButton('Resume', 'resume', 'The run continues from its journal.') : null, undoable ? actionButton('Roll back', 'rollback', 'Every step is undone in reverse; values changed since the run are left alone.') : null)
+      ? h('p', { class: 'actions' }, resumable ? (restartWindow ? actionButton('Resume and restart now', 'resume', RESTART_NOW_DETAIL, true) : actionButton('Resume', 'resume', RESUME_DETAIL)) : null, undoable ? actionButton('Roll back', 'rollback', 'Every step is undone in reverse; values changed since the run are left alone.') : null)
       : null,
     message,
     r.steps.length ? [h('h2', null, 'Timeline'), timeline(r)] : null,
