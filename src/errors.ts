@@ -184,7 +184,9 @@ export class StoreUnavailableError extends StateError<'STORE_UNAVAILABLE'> {
 }
 
 /**
- * Codes of {@link StoreRefusedError}: the store's user may not do it (`STORE_PERMISSION`), the database
+ * Codes of {@link StoreRefusedError}: the server refused the store's login (`STORE_AUTH`: a wrong
+ * password, an unknown user, pg_hba.conf), its database does not exist (`STORE_NO_DATABASE`), the store's
+ * user may not do it (`STORE_PERMISSION`), the database
  * takes no writes (`STORE_READ_ONLY`: a hot standby, `default_transaction_read_only`), its tables are
  * not runbook-engine's or not all there (`STORE_SCHEMA`), its server ran out of disk, memory or a limit
  * (`STORE_FULL`), or another refusal of the server (`STORE_REFUSED`).
@@ -196,7 +198,7 @@ export class StoreUnavailableError extends StateError<'STORE_UNAVAILABLE'> {
  * if (code === 'STORE_READ_ONLY') console.error('point --store at the primary');
  * ```
  */
-export type StoreRefusedCode = 'STORE_PERMISSION' | 'STORE_READ_ONLY' | 'STORE_SCHEMA' | 'STORE_FULL' | 'STORE_REFUSED';
+export type StoreRefusedCode = 'STORE_AUTH' | 'STORE_NO_DATABASE' | 'STORE_PERMISSION' | 'STORE_READ_ONLY' | 'STORE_SCHEMA' | 'STORE_FULL' | 'STORE_REFUSED';
 
 /**
  * The store answered, and refused a statement: the message says what (the server's words and its

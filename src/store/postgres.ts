@@ -221,6 +221,17 @@ export function storeRefusal(error: unknown, doing: Doing, user: string, locatio
       ? refuse('STORE_READ_ONLY', "the PostgreSQL store is read-only (a hot standby, or default_transaction_read_only is on) and runbook-engine's tables are not all created yet", 'point --store at the primary (read-write) server for a first command, which creates them; reading commands (status, serve) work on a standby once they are there')
       : refuse('STORE_READ_ONLY', 'the PostgreSQL store is read-only (a hot standby, or default_transaction_read_only is on) and this command writes to it', 'point --store at the primary (read-write) server; reading commands (status, serve) work on a standby');
   }
+  // Class 28 and 3D000 come at login: the server answered, and nothing but the store's configuration
+  // (the URL's user, database, $PGPASSWORD, the server's pg_hba.conf) makes the next try any different.
+  if (sqlstate === '28P01') {
+    return refuse('STORE_AUTH', `the PostgreSQL server refused the login of the store's user ${user} (wrong password, or no such user)`, `check the user in the store URL and its password ($PGPASSWORD, or the URL in $RUNBOOK_STORE), then run the command again`);
+  }
+  if (sqlstate.startsWith('28')) {
+    return refuse('STORE_AUTH', `the PostgreSQL server does not let the store's user ${user} log in from here`, `ask the database's administrator to allow this user, database and host (pg_hba.conf), or check the user in the store URL; then run the command again`);
+  }
+  if (sqlstate === '3D000') {
+    return refuse('STORE_NO_DATABASE', "the store's database does not exist on its PostgreSQL server", `point --store (or $RUNBOOK_STORE) at the database that holds your runs (the URL's path names it), or have it created (CREATE DATABASE … OWNER ${user}): runbook-engine creates its tables, not its database`);
+  }
   if (sqlstate === '42P07') {
     return refuse('STORE_SCHEMA', "the database holds a table of runbook-engine's name that runbook-engine did not create (its rbe_schema does not list it)", 'give runbook-engine a database of its own (point --store at it), or rename that table');
   }
@@ -414,7 +425,8 @@ export class PostgresStore implements PublicPostgresStore {
     try {
       client = await this.pool.connect();
     } catch (cause) {
-      throw this.unavailable(cause);
+      // A login the server refused (a wrong password, no such database) is the operator's to fix, not a server away.
+      throw isConnectionError(cause) ? this.unavailable(cause) : (storeRefusal(cause, 'query', this.user, this.location) ?? this.unavailable(cause));
     }
     let broken: Error | undefined;
     const onError = (error: Error) => (broken = error);

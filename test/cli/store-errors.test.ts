@@ -142,6 +142,39 @@ test('a read-only database: status reads a migrated one, a hot standby too (and 
   }
 });
 
+test('a wrong password or a database that does not exist: a typed exit-2 refusal (what, where, what to do), never the password — plain or percent-encoded — and nothing changed', async () => {
+  const url = await server.freshDatabase();
+  const secret = 'Wr0ng/p@ss:w%rd';
+  const encoded = encodeURIComponent(secret);
+  const withUserInfo = url.replace('runbook@', `runbook:${encoded}@`);
+  const cases: { env: Record<string, string>; args: string[]; code: string; said: RegExp; advice: RegExp; shown: string }[] = [
+    { env: { PGPASSWORD: secret }, args: ['--store', url], code: 'STORE_AUTH', said: /password authentication failed for user "runbook" \(SQLSTATE 28P01\)/, advice: /→ check the user in the store URL and its password \(\$PGPASSWORD, or the URL in \$RUNBOOK_STORE\)/, shown: url },
+    { env: { RUNBOOK_STORE: withUserInfo }, args: [], code: 'STORE_AUTH', said: /SQLSTATE 28P01/, advice: /→ check the user in the store URL/, shown: url.replace('runbook@', 'runbook:***@') },
+    { env: { RUNBOOK_STORE: `${url}?password=${encoded}` }, args: [], code: 'STORE_AUTH', said: /SQLSTATE 28P01/, advice: /→ check the user in the store URL/, shown: `${url}?password=***` },
+    { env: {}, args: ['--store', url.replace(/\/[^/]+$/, '/no_such_db')], code: 'STORE_NO_DATABASE', said: /the store's database does not exist on its PostgreSQL server: database "no_such_db" does not exist \(SQLSTATE 3D000\)/, advice: /→ point --store \(or \$RUNBOOK_STORE\) at the database that holds your runs/, shown: url.replace(/\/[^/]+$/, '/no_such_db') },
+  ];
+  for (const c of cases) {
+    for (const json of [[], ['--json']]) {
+      const r = await cli(['status', ...c.args, '--state-dir', await tempDir(), ...json], c.env);
+      assert.is(r.code, 2, r.stderr);
+      assert.match(r.stderr, c.said);
+      assert.match(r.stderr, c.advice);
+      assert.ok(r.stderr.includes(`(${c.shown})`), r.stderr);
+      assert.not.match(r.stderr, /cannot be reached/);
+      if (json.length > 0) assert.equal([jsonError(r.stdout).code, jsonError(r.stdout).exitCode], [c.code, 2]);
+      clean(r, secret, encoded, encodeURIComponent(encoded));
+    }
+  }
+  // A run with the wrong password: refused before anything is sent to its target.
+  const host = await makeHost('server-2016');
+  const before = await registryText(host);
+  const ran = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--store', url, '--state-dir', await tempDir(), ...FAST], { PGPASSWORD: secret });
+  assert.is(ran.code, 2, ran.stderr);
+  assert.match(ran.stderr, /SQLSTATE 28P01/);
+  clean(ran, secret, encoded);
+  assert.is(await registryText(host), before);
+});
+
 test('a table of our name that is not ours, or a table of the store dropped: a clear exit-2 error', async () => {
   const foreign = await server.freshDatabase();
   await sql(foreign, 'CREATE TABLE rbe_runs (id serial PRIMARY KEY, note text)');

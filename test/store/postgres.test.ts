@@ -177,6 +177,32 @@ test('a migrated store is opened by reading it only: a read-only session opens i
   }
 });
 
+test('a wrong password or a database that does not exist: a refusal at once (STORE_AUTH, STORE_NO_DATABASE), tried once, not retried as a server away', async () => {
+  const wrong = new URL(url);
+  wrong.password = 'Wr0ng/pw@:%';
+  const missing = new URL(url);
+  missing.pathname = '/no_such_db';
+  for (const [at, code, sqlstate] of [[wrong.href, 'STORE_AUTH', '28P01'], [missing.href, 'STORE_NO_DATABASE', '3D000']] as const) {
+    const s = new PostgresStore(at, { stateDir: await tempDir(), reconnectForMs: 600_000 });
+    let connects = 0;
+    const connect = s.pool.connect.bind(s.pool) as (...a: unknown[]) => unknown;
+    (s.pool as unknown as { connect: (...a: unknown[]) => unknown }).connect = (...a: unknown[]) => ((connects += 1), connect(...a));
+    try {
+      for (const attempt of [() => s.migrate(), () => s.query('SELECT 1')]) {
+        const error = await attempt().catch((e: unknown) => e);
+        assert.instance(error, StoreRefusedError, String(error));
+        assert.is((error as StoreRefusedError).code, code);
+        assert.is((error as StoreRefusedError).sqlstate, sqlstate);
+        assert.not.ok((error as Error).message.includes('Wr0ng') || (error as Error).message.includes(encodeURIComponent('Wr0ng/pw@:%')), (error as Error).message);
+      }
+      // One login each: a refused login is not retried for reconnectForMs as a server that is away would be.
+      assert.is(connects, 2);
+    } finally {
+      await s.close();
+    }
+  }
+});
+
 test("the server's refusals by SQLSTATE: each its code and advice, the store's URL without its password, anything else left as it is", () => {
   const said = (code: string, message: string) => Object.assign(new Error(message), { code, severity: 'ERROR' });
   const where = 'postgres://rbe:***@db:5432/runs';
@@ -185,6 +211,9 @@ test("the server's refusals by SQLSTATE: each its code and advice, the store's U
     ['53200', 'out of memory', 'STORE_FULL', /out of memory .*\n  → free memory on the database server/],
     ['42501', 'permission denied for table rbe_journal', 'STORE_PERMISSION', /refused its user rbe: permission denied for table rbe_journal \(SQLSTATE 42501\)/],
     ['25006', 'cannot execute INSERT in a read-only transaction', 'STORE_READ_ONLY', /read-only .*→ point --store at the primary/s],
+    ['28P01', 'password authentication failed for user "rbe"', 'STORE_AUTH', /refused the login of the store's user rbe .*: password authentication failed for user "rbe" \(SQLSTATE 28P01\).*→ check the user in the store URL and its password \(\$PGPASSWORD/s],
+    ['28000', 'no pg_hba.conf entry for host "10.0.0.9", user "rbe", database "runs", no encryption', 'STORE_AUTH', /does not let the store's user rbe log in from here: no pg_hba.conf entry .*→ ask the database's administrator .*pg_hba.conf/s],
+    ['3D000', 'database "runs" does not exist', 'STORE_NO_DATABASE', /the store's database does not exist on its PostgreSQL server: database "runs" does not exist \(SQLSTATE 3D000\).*→ point --store .* at the database that holds your runs/s],
     ['42P07', 'relation "rbe_runs" already exists', 'STORE_SCHEMA', /did not create/],
     ['42P01', 'relation "rbe_files" does not exist', 'STORE_SCHEMA', /not all there/],
     ['22P02', 'invalid input syntax for type integer', 'STORE_REFUSED', /refused a statement: invalid input syntax .* \(SQLSTATE 22P02\).*→ see the database server's log for SQLSTATE 22P02/s],
