@@ -564,7 +564,9 @@ export class Runner<S extends RunStore = RunStore> {
           try {
             await letGo();
           } catch (error) {
-            if (failure === null) events.emit('log', { runId, level: 'warn', message: `could not let go of the run's journal or lease: ${(error as Error).message.split('\n')[0]}` });
+            // A lease the store could not take back (it was lost) is told even after the run's own error:
+            // the operator learns that it expires by itself, and when.
+            if (failure === null || error instanceof StoreUnavailableError) events.emit('log', { runId, level: 'warn', message: `could not let go of the run's journal or lease: ${(error as Error).message.split('\n')[0]}` });
           }
         }
         // A run whose first record never reached the disk does not exist: the store forgets it, so that

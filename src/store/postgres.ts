@@ -306,6 +306,14 @@ export interface PostgresStoreOptions {
   stateDir: string;
   /** How long a connection failure is retried before the operation fails. @default 60000 */
   reconnectForMs?: number;
+  /**
+   * How long letting go of a lease (and announcing a run's last journal batch) waits for a store that
+   * cannot be reached: a lease not released expires by itself, so a command that stopped need not wait
+   * out {@link PostgresStoreOptions.reconnectForMs} for it. @default 5000
+   */
+  releaseForMs?: number;
+  /** The clock the retries of a lost connection are timed by (the tests' hook). @default Date.now */
+  now?: () => number;
   /** Connections kept open. @default 10 */
   poolSize?: number;
   /**
@@ -344,12 +352,17 @@ export class PostgresStore implements PublicPostgresStore {
   readonly pool: pg.Pool;
   private readonly stateDir: string;
   private readonly reconnectForMs: number;
+  /** How long a release waits for a store that cannot be reached. */
+  readonly releaseForMs: number;
+  private readonly now: () => number;
 
   constructor(readonly url: string, options: PostgresStoreOptions) {
     checkStoreUrl(url);
     this.location = maskedUrl(url);
     this.stateDir = resolve(options.stateDir);
     this.reconnectForMs = options.reconnectForMs ?? 60_000;
+    this.releaseForMs = options.releaseForMs ?? 5000;
+    this.now = options.now ?? Date.now;
     // A query without an answer for 30 s is given up and retried like a lost connection (a server that
     // vanished without closing the socket would otherwise hold it forever).
     // A session idle inside a transaction (its process paused between two statements) is ended by
@@ -367,13 +380,19 @@ export class PostgresStore implements PublicPostgresStore {
     this.pool.on('error', () => undefined);
   }
 
-  /** Runs a statement, retrying while the server cannot be reached (it restarts, the network blips). */
-  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
-    const started = Date.now();
+  /**
+   * Runs a statement, retrying while the server cannot be reached (it restarts, the network blips) for
+   * `retryForMs` (the store's reconnectForMs unless given).
+   */
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = [], o: { retryForMs?: number } = {}): Promise<pg.QueryResult<R>> {
+    const started = this.now();
+    const retryForMs = o.retryForMs ?? this.reconnectForMs;
     return pRetry(
       async () => {
         try {
-          return await this.pool.query<R>(text, values);
+          const answer = await this.pool.query<R>(text, values);
+          this.lost = false;
+          return answer;
         } catch (error) {
           if (!isConnectionError(error)) throw new AbortError(error as Error);
           throw error;
@@ -383,11 +402,23 @@ export class PostgresStore implements PublicPostgresStore {
         retries: 1000,
         minTimeout: 100,
         maxTimeout: 2000,
-        shouldRetry: () => Date.now() - started < this.reconnectForMs,
+        shouldRetry: () => this.now() - started < retryForMs,
       },
     ).catch((error: unknown) => {
+      if (isConnectionError(error)) this.lost = true;
       throw isConnectionError(error) ? this.unavailable(error) : (storeRefusal(error, 'query', this.user, this.location) ?? error);
     });
+  }
+
+  /**
+   * True while the last statement that ended found the store out of reach (after its retries): a lease
+   * let go of then is tried once, not for {@link PostgresStoreOptions.releaseForMs} again.
+   */
+  private lost = false;
+
+  /** How long a release waits for the store: once when it was just found out of reach, else releaseForMs. */
+  get releaseWaitMs(): number {
+    return this.lost ? 0 : this.releaseForMs;
   }
 
   /** The store's user, for the advice of a refusal: the URL's, else libpq's default ($PGUSER, this account). */
@@ -407,7 +438,7 @@ export class PostgresStore implements PublicPostgresStore {
     const advice =
       (cause as { code?: string } | null)?.code === '53300'
         ? "the server has too many connections: wait for others to end, or raise its max_connections"
-        : 'check that the server is up and reachable from here, and the URL, user and password ($PGPASSWORD) are right';
+        : "check that the server is up and reachable from here, and the URL's host and port are right";
     return new StoreUnavailableError(`the PostgreSQL store cannot be reached: ${(cause as Error).message}`, { transient: true, reason: connectionLoss(cause), advice }, {
       where: this.location,
       hint: `${advice}; nothing more was changed`,
@@ -653,9 +684,13 @@ export class PostgresStore implements PublicPostgresStore {
         throw fencedError();
       }
     };
+    // When the lease lapses at the latest, by this machine's clock (told when it cannot be released).
+    let renewedAt = Date.now();
     const renew = async () => {
+      const before = Date.now();
       const r = await this.query(`UPDATE ${table} SET expires_at = now() + $3 * interval '1 millisecond' WHERE ${key} = $1 AND generation = $2 AND NOT released`, [id, generation, ttlMs]);
       if (r.rowCount === 0) fenced = true;
+      else renewedAt = before;
     };
     const timer = o.renew ? setInterval(() => void renew().catch(() => undefined), Math.max(200, ttlMs / 3)) : null;
     timer?.unref();
@@ -666,7 +701,18 @@ export class PostgresStore implements PublicPostgresStore {
         if (timer) clearInterval(timer);
         if (fenced) return;
         const unfinished = table === 'rbe_target_leases' ? ', unfinished = $3' : '';
-        await this.query(`UPDATE ${table} SET released = true, expires_at = now()${unfinished} WHERE ${key} = $1 AND generation = $2`, unfinished ? [id, generation, state?.unfinished ?? false] : [id, generation]).catch(() => undefined);
+        // A store that cannot be reached is waited for a few seconds only (releaseForMs), not a whole
+        // reconnect period: a lease not released expires by itself, and then another driver takes it.
+        await this.query(`UPDATE ${table} SET released = true, expires_at = now()${unfinished} WHERE ${key} = $1 AND generation = $2`, unfinished ? [id, generation, state?.unfinished ?? false] : [id, generation], { retryForMs: this.releaseWaitMs }).catch((error: unknown) => {
+          if (!(error instanceof StoreUnavailableError)) return;
+          const until = new Date(renewedAt + ttlMs);
+          const what = table === 'rbe_leases' ? `run ${id}` : table === 'rbe_fleet_leases' ? `fleet ${id}` : `target ${id}`;
+          throw new StoreUnavailableError(
+            `the lease of ${what} could not be released (the store cannot be reached: ${error.reason ?? 'the connection was lost'}); ${until.getTime() <= Date.now() ? 'it has expired already' : `it expires by itself by ${until.toISOString()}`}`,
+            { transient: true, reason: error.reason, advice: error.advice },
+            { where: this.location, hint: 'nothing is left to do for it: once it has expired, `runbook resume` takes the run over (at once on this machine)', cause: error },
+          );
+        });
       },
     };
   }
@@ -895,7 +941,7 @@ class PostgresJournal extends GroupCommitJournal {
       const fire = async () => {
         this.trailing = null;
         this.notifiedAt = Date.now();
-        await this.db.query('SELECT pg_notify($1, $2)', [JOURNAL_CHANNEL, this.runId]).catch(() => undefined);
+        await this.db.query('SELECT pg_notify($1, $2)', [JOURNAL_CHANNEL, this.runId], { retryForMs: this.db.releaseWaitMs }).catch(() => undefined);
       };
       const timer = setTimeout(() => void fire(), Math.max(0, this.notifiedAt + NOTIFY_EVERY_MS - Date.now()));
       timer.unref();

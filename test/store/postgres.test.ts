@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import pg from 'pg';
 import { APPEND_SQL, FLEET_CHANNEL, JOURNAL_CHANNEL, MIGRATIONS, NOTIFY_EVERY_MS, PostgresStore, postgresStore, storeRefusal } from '../../src/store/postgres.js';
 import type { FleetRecord } from '../../src/fleet/types.js';
-import { StoreRefusedError, ValidationError } from '../../src/errors.js';
+import { StoreRefusedError, StoreUnavailableError, ValidationError } from '../../src/errors.js';
 import { tempDir } from '../helpers.js';
 import { startPostgres, type TestPostgres } from '../postgres.js';
 
@@ -200,6 +200,37 @@ test('a wrong password or a database that does not exist: a refusal at once (STO
     } finally {
       await s.close();
     }
+  }
+});
+
+test('a lease let go of while the store cannot be reached: tried for releaseForMs (not the reconnect period), then once more for the next; the error says it expires by itself', async () => {
+  // A clock that moves a second per reading: the retries are timed by it, not by waiting.
+  let t = 0;
+  const s = new PostgresStore(url, { stateDir: await tempDir(), reconnectForMs: 600_000, now: () => (t += 1000) });
+  const run = await s.lease('release-unreachable');
+  const machine = await s.leaseTarget('sim:/release-unreachable.json', 'release-unreachable');
+  let tries = 0;
+  const query = s.pool.query.bind(s.pool) as (...a: unknown[]) => unknown;
+  (s.pool as unknown as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
+    if (!/SET released = true/.test(String(a[0]))) return query(...a);
+    tries += 1;
+    // A bound for a store that would retry for its whole reconnect period: the test ends, and fails below.
+    if (tries > 12) return Promise.reject(new Error('retried past the bound'));
+    return Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }));
+  };
+  try {
+    const first = await machine.release({ unfinished: true }).then(() => null, (e: unknown) => e);
+    assert.ok(tries <= 6, `${tries} tries`);
+    assert.instance(first, StoreUnavailableError);
+    assert.match((first as Error).message, /the lease of target sim:\/release-unreachable\.json could not be released \(the store cannot be reached: ECONNREFUSED: the server refused the connection\); it expires by itself by \d{4}-\d\d-\d\dT/);
+    assert.match((first as Error).message, /→ nothing is left to do for it: once it has expired, `runbook resume` takes the run over/);
+    // The store was just found out of reach: the run's lease is tried once, not waited for again.
+    const before = tries;
+    const second = await run.release().then(() => null, (e: unknown) => e);
+    assert.is(tries - before, 1);
+    assert.match((second as Error).message, /the lease of run release-unreachable could not be released/);
+  } finally {
+    await s.close();
   }
 });
 
