@@ -126,6 +126,16 @@ export type LeaseErrorCode = 'LEASE_HELD' | 'FENCED';
  */
 export class LeaseError extends StateError<LeaseErrorCode> {
   override readonly name = 'LeaseError';
+  /**
+   * For a machine another run holds (`LEASE_HELD` from a machine's lease): the machine, that run, and
+   * what it does there (`is being driven by run <id>`; `holds unfinished run <id> …`), for a caller
+   * that waits for it.
+   */
+  readonly heldBy: { machine: string; runId: string; what: string } | undefined;
+  constructor(code: LeaseErrorCode, message: string, details: ErrorDetails = {}, facts: { heldBy?: { machine: string; runId: string; what: string } } = {}) {
+    super(code, message, details);
+    this.heldBy = facts.heldBy;
+  }
 }
 
 /**

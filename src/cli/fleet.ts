@@ -196,6 +196,10 @@ async function fleetNow(where: Where, record: FleetRecord) {
       hosts.push({ wave: wave.name, host: host.name, r, gone, outcome });
     }
   }
+  // A run that says `running` while no driver holds it stopped without recording it: it awaits a resume
+  // (as `runbook status` and the console show it), it is not under way.
+  const undriven = await where.store.undrivenRuns(hosts.filter((h) => h.r?.status === 'running').map((h) => h.r!.runId));
+  for (const h of hosts) if (h.r && undriven.has(h.r.runId)) h.outcome.outcome = 'interrupted';
   return { waves, hosts, failures };
 }
 
@@ -205,14 +209,20 @@ export async function fleetStatus(where: Where, fleetId: string, json: boolean, 
   // One column per id: steps that share an id under exclusive `when:` conditions are one column.
   const steps = [...new Set(record.runbook.steps.map((s) => s.id))];
   const { waves, hosts, failures } = await fleetNow(where, record);
-  const rows = hosts.map(({ wave, host, r, gone, outcome }) => ({
-    wave,
-    host,
-    status: r?.status ?? (gone ? outcome.status : 'not started'),
-    outcome: r || gone ? outcome.outcome : ('not-started' as const),
-    steps: steps.map((id) => r?.steps.find((s) => s.id === id)?.status ?? '-'),
-    ...(gone ? { error: gone.error.message } : {}),
-  }));
+  // Hosts a worker took and put off: their machine is another run's (a shared store's queue).
+  const waiting = (await where.store.waitingHosts?.(fleetId)) ?? {};
+  const rows = hosts.map(({ wave, host, r, gone, outcome }) => {
+    const wait = waiting[host];
+    return {
+      wave,
+      host,
+      status: r && !(wait && r.status === 'running') ? r.status : gone ? outcome.status : wait ? 'waiting' : 'not started',
+      outcome: r || gone ? outcome.outcome : ('not-started' as const),
+      steps: steps.map((id) => r?.steps.find((s) => s.id === id)?.status ?? '-'),
+      ...(gone ? { error: gone.error.message } : {}),
+      ...(wait ? { waiting: `${wait.waiting}; tried again after ${wait.retryAt}` } : {}),
+    };
+  });
   if (reportsDir) {
     const fleet = fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent: failures > record.maxFailures }, resolve(reportsDir));
     await makeFolder(fleet.dir, reportsFolderRefusal(reportsDir));
@@ -236,6 +246,7 @@ export async function fleetStatus(where: Where, fleetId: string, json: boolean, 
   for (const row of rows) process.stdout.write(`${row.wave.padEnd(w.wave)}  ${row.host.padEnd(w.host)}  ${words(row.outcome).padEnd(w.outcome)}  ${row.steps.map((s) => cell(s).padEnd(3)).join('')}\n`);
   process.stdout.write(`steps: ${steps.map((s, i) => `${i + 1} ${s}`).join(', ')}\n${Object.entries(CELL).map(([k, v]) => `${v} ${k}`).join(' · ')} · - not reached\n`);
   for (const row of rows) if (row.error) process.stdout.write(`${row.host}: ${words(row.outcome)}: ${row.error.split('\n')[0]}\n`);
+  for (const row of rows) if (row.waiting) process.stdout.write(`${row.host}: waiting: ${row.waiting}\n`);
   for (const row of rows) if (row.outcome === 'rollback-failed') process.stderr.write(operatorAlert(row.host, hostRunId(fleetId, row.host)));
   return ExitCode.ok;
 }

@@ -81,7 +81,10 @@ export function adviceFor(o: ViewOutcome, id: string, awaiting?: string, run: { 
     case 'awaiting-restart-window':
       return `The changes are made and wait for a restart. In a restart window: \`runbook resume ${id} --allow-restart${at}\`; or undo them: \`runbook rollback ${id}${at}\`.`;
     case 'interrupted':
-      return awaiting === 'target-restart' ? 'The host is restarting; its start-up task resumes the run.' : `Stopped at a safe point: \`runbook resume ${id}${at}\` continues from the journal.`;
+      if (awaiting === 'target-restart') return 'The host is restarting; its start-up task resumes the run.';
+      // A run no driver holds (its lease expired): it stopped where its journal ends, not at a safe point it recorded.
+      if (awaiting === 'undriven') return `No driver holds it any more (it died, or lost its store): \`runbook resume ${id}${at}\` continues from the journal.`;
+      return `Stopped at a safe point: \`runbook resume ${id}${at}\` continues from the journal.`;
     case 'damaged':
       return 'The journal cannot be read: the run cannot be resumed safely. Inspect the file, restore it from a backup, or roll the host back from the .reg backups.';
     default:

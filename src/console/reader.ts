@@ -16,7 +16,7 @@ import { storeOption } from '../util/store-option.js';
 import { isDoneStatus, type Change, type Json, type Outcome, type RunResult } from '../engine/types.js';
 import { OUTCOMES, outcomeOf } from '../engine/outcome.js';
 import { KEY_FIELD } from '../windows/undo-files.js';
-import { driverGone, fleetDriverGone } from '../store/driver-gone.js';
+import { fleetDriverGone } from '../store/driver-gone.js';
 import { countsAsFailure, fleetResultOf, hostRunId } from '../fleet/fleet.js';
 import type { FleetRecord, HostStatus } from '../fleet/types.js';
 import type { Store } from '../store/types.js';
@@ -28,7 +28,7 @@ const shown = (o: ViewOutcome) => ({ outcomeId: o, outcome: labelOf(o), outcomeC
 
 /**
  * A run's outcome as a row carries it, in the words its result ends with (`outcomeLabel`: a failed
- * plan "plan failed (nothing changed)"); interrupted when its driver is gone (`driverGone`).
+ * plan "plan failed (nothing changed)"); interrupted when its driver is gone (`Store.undrivenRuns`).
  */
 const shownRun = (r: RunResult, leaseExpired: boolean) => {
   const o = leaseExpired ? 'interrupted' : outcomeOf(r);
@@ -43,6 +43,9 @@ export const FLEET_REPORTS = ['report.md', 'report.json', 'junit.xml'] as const;
 
 const text = (v: Json | undefined): string => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
 const firstLine = (s: string | undefined) => (s ?? '').split('\n')[0];
+
+/** Why a run that says `running` is shown interrupted (as `runbook status` shows it: `interrupted (lease expired)`). */
+const UNDRIVEN = 'lease expired: no driver holds the run (it died, or lost its store, before the journal could record the stop)';
 
 export class ConsoleReader {
   private readonly cache = new Map<string, { key: string; read: Read }>();
@@ -95,19 +98,28 @@ export class ConsoleReader {
     return (await pgStore.query('SELECT fleet_id FROM rbe_fleets ORDER BY fleet_id')).rows.map((r) => r.fleet_id);
   }
 
-  /** A run's row (a fleet's host when `fleet` is given). */
-  async row(runId: string, steps?: string[], fleet?: { fleetId: string; host: string }, known?: Read): Promise<RunRow> {
+  /**
+   * Which of these runs say `running` while no driver holds them (their lease expired or was let go of):
+   * they stopped without their journal recording it, and await a resume.
+   */
+  async undriven(reads: ReadonlyMap<string, Read>): Promise<Set<string>> {
+    const running = [...reads].filter(([, r]) => r.ok && r.run.result.status === 'running').map(([id]) => id);
+    return running.length === 0 ? new Set() : this.store.undrivenRuns(running);
+  }
+
+  /** A run's row (a fleet's host when `fleet` is given); `undriven`: the runs no driver holds, when known. */
+  async row(runId: string, steps?: string[], fleet?: { fleetId: string; host: string }, known?: Read, undriven?: ReadonlySet<string>): Promise<RunRow> {
     const read = known ?? (await this.read(runId));
     const base = { kind: 'run' as const, runId, ...(fleet ? { fleetId: fleet.fleetId, host: fleet.host } : {}) };
     if (!read.ok) {
       return { ...base, runbook: '?', target: '?', status: 'damaged', ...shown('damaged'), steps: {}, currentStep: null, changes: 0, startedAt: '', endedAt: '', why: read.error };
     }
     const r = read.run.result;
-    const expired = await this.driverGone(r);
+    const expired = (undriven ?? (await this.undriven(new Map([[runId, read]])))).has(runId);
     const stepIds = steps ?? r.steps.map((s) => s.id);
     const byId = new Map(r.steps.map((s) => [s.id, s]));
     const current = r.steps.find((s) => !isDoneStatus(s.status) && s.status !== 'compensated' && s.status !== 'pending');
-    const why = r.error ? firstLine(r.error.message) : r.reason && r.status !== 'succeeded' ? firstLine(r.reason) : undefined;
+    const why = expired ? UNDRIVEN : r.error ? firstLine(r.error.message) : r.reason && r.status !== 'succeeded' ? firstLine(r.reason) : undefined;
     return {
       ...base,
       runbook: r.runbook,
@@ -123,11 +135,6 @@ export class ConsoleReader {
       endedAt: r.endedAt,
       ...(why ? { why } : {}),
     };
-  }
-
-  /** True when the run says `running` and its driver is gone (the rule `runbook status` follows too). */
-  private driverGone(r: RunResult): Promise<boolean> {
-    return driverGone(this.store, this.stateDir, r).catch(() => false);
   }
 
   /** A fleet with every host's row, its waves in order, its budget and what the budget stopped. */
@@ -151,12 +158,13 @@ export class ConsoleReader {
       const batch = ids.slice(i, i + 32);
       (await Promise.all(batch.map((id) => this.read(id)))).forEach((r, k) => reads.set(batch[k], r));
     }
+    const undriven = await this.undriven(reads);
     for (const wave of record.inventory.waves) {
       const hosts: FleetHost[] = [];
       for (const host of wave.hosts) {
         const runId = hostRunId(fleetId, host.name);
         const read = reads.get(runId)!;
-        let row = await this.row(runId, steps, { fleetId, host: host.name }, read);
+        let row = await this.row(runId, steps, { fleetId, host: host.name }, read, undriven);
         if (!read.ok && read.missing) {
           // No run: unreachable, or held by another run (interrupted, the holder named), or not started.
           const gone = unreachable[host.name] ?? held[host.name];
@@ -314,7 +322,8 @@ export class ConsoleReader {
     const { records, result: r } = read.run;
     const started = records[0] as unknown as RunStartedRecord;
     const secret = new Set(started.secrets ?? []);
-    const expired = await this.driverGone(r);
+    // Running by its journal, held by no driver: it stopped without recording it (its driver died, or lost its store).
+    const expired = (await this.undriven(new Map([[runId, read]]))).has(runId);
     const outcome = expired ? 'interrupted' : outcomeOf(r);
     const attempts = new Map<string, StepView['attempts']>();
     const downtime = new Map<string, { from?: string; to?: string; polls: number }>();
@@ -362,7 +371,7 @@ export class ConsoleReader {
       ],
       steps, segments,
       ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
-      ...(r.reason ? { reason: r.reason } : {}),
+      ...(expired ? { reason: UNDRIVEN } : r.reason ? { reason: r.reason } : {}),
       handshakes: handshakeRows(r),
       remaining: (r.remaining ?? []).map((c) => ({ target: c.target, field: c.field, before: text(c.before), after: text(c.after), ...(c.maybe ? { maybe: true as const } : {}) })),
       files,

@@ -25,6 +25,7 @@ import type { RetryPolicy } from './retry.js';
 import type { LoadedRunbook, RunbookDefinition } from './runbook.js';
 import type { Json, RunResult, UnsavedSummary, Unwritten, UnwrittenFile } from './types.js';
 import { urlWithoutPassword } from '../util/without-password.js';
+import { resumeWhere } from '../util/resume-where.js';
 import { makeSubfolder } from '../util/make-folder.js';
 
 /**
@@ -446,10 +447,15 @@ export class Runner<S extends RunStore = RunStore> {
           why = 'its driver stopped mid-drive';
         }
         const where = resumeWhere(this.store.location);
-        throw new LeaseError('LEASE_HELD', `target ${machine} holds unfinished run ${last.runId} (${why}); a new run would take its half-applied values for the host's own — nothing was sent to the target`, {
-          where: this.store.location,
-          hint: `finish that run first: \`runbook resume ${last.runId}${where}\` continues it, or \`runbook rollback ${last.runId}${where}\` undoes its changes; then run again`,
-        });
+        throw new LeaseError(
+          'LEASE_HELD',
+          `target ${machine} holds unfinished run ${last.runId} (${why}); a new run would take its half-applied values for the host's own — nothing was sent to the target`,
+          {
+            where: this.store.location,
+            hint: `finish that run first: \`runbook resume ${last.runId}${where}\` continues it, or \`runbook rollback ${last.runId}${where}\` undoes its changes; then run again`,
+          },
+          { heldBy: { machine, runId: last.runId, what: `holds unfinished run ${last.runId} (${why}): resume it or roll it back` } },
+        );
       },
     });
   }
@@ -646,12 +652,6 @@ function targetState(records: readonly JournalRecord[], acted: readonly string[]
       : 'nothing was changed on the target';
 }
 
-/** How a command names the store of `location` (` --store <url>` without its password, quoted for a shell when needed; ` --state-dir <dir>`). */
-export function resumeWhere(location: string): string {
-  const url = urlWithoutPassword(location);
-  if (/^postgres(ql)?:/.test(url)) return ` --store ${/^[\w@%+=:,./~-]+$/.test(url) ? url : `"${url}"`}`;
-  return ` --state-dir ${/^[\w@%+=:,./~-]+$/.test(location) ? location : `"${location}"`}`;
-}
 
 /** Whether `file` is `dir` or below it (`/x/state-2` is not below `/x/state`, as a prefix test would say). */
 function inside(dir: string, file: string): boolean {

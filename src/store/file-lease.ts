@@ -41,10 +41,15 @@ export type LeaseRecord = {
  * drives it and until when, and what to do — the same words from every store.
  */
 export function targetHeldError(machine: string, runId: string, holder: string, until: string, where: string): LeaseError {
-  return new LeaseError('LEASE_HELD', `target ${machine} is being driven by run ${runId} (${holder}, until ${until}); nothing was sent to it`, {
-    where,
-    hint: `wait for run ${runId} to end (\`runbook status ${runId}\`), then run again; if its process died, \`runbook resume ${runId}\` takes it over (at once on its own machine, else once its lease expires)`,
-  });
+  return new LeaseError(
+    'LEASE_HELD',
+    `target ${machine} is being driven by run ${runId} (${holder}, until ${until}); nothing was sent to it`,
+    {
+      where,
+      hint: `wait for run ${runId} to end (\`runbook status ${runId}\`), then run again; if its process died, \`runbook resume ${runId}\` takes it over (at once on its own machine, else once its lease expires)`,
+    },
+    { heldBy: { machine, runId, what: `is being driven by run ${runId}` } },
+  );
 }
 
 /** What a machine's lease claims, beside a run's: the run, and how it meets the run that held it. */

@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { JournalError, RunStateError } from '../errors.js';
 import { Journal, readJournalFile, type JournalReading } from './file-journal.js';
 import type { JournalRecord } from '../engine/run-store.js';
-import { acquireLease } from './file-lease.js';
+import { acquireLease, currentGeneration, leaseIsLive, readLease } from './file-lease.js';
 import { checkRunFileName, listRuns, refuseCutJournal, refuseEmptyJournal, runDirOf, writeRunSummary } from './file-runs.js';
 import { fleetDirOf, isFleet } from './fleet-dir.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
@@ -101,6 +101,14 @@ export function fileStore(stateDir: string): Store {
       return Object.fromEntries(Object.entries(all).filter(([name]) => !OWN_FILES.test(name)));
     },
     listRuns: () => listRuns(root),
+    async undrivenRuns(runIds) {
+      const out = new Set<string>();
+      for (const runId of runIds) {
+        const dir = runDirOf(root, runId);
+        if (!leaseIsLive(await readLease(dir, await currentGeneration(dir)))) out.add(runId);
+      }
+      return out;
+    },
     // A run whose first record never reached the disk does not exist: its folder goes, so that it is not
     // listed as damaged nor offered to `resume --all`.
     async discardRun(runId) {

@@ -128,6 +128,8 @@ export const MIGRATIONS: readonly string[] = [
      released boolean NOT NULL DEFAULT false,
      unfinished boolean NOT NULL DEFAULT false
    );`,
+  // 6: a queued host waiting for its machine, which another run holds: what it waits for, and when it is tried again.
+  `ALTER TABLE rbe_fleet_hosts ADD COLUMN waiting text, ADD COLUMN retry_at timestamptz, ADD COLUMN tries integer NOT NULL DEFAULT 0;`,
 ];
 
 /**
@@ -803,6 +805,24 @@ export class PostgresStore implements PublicPostgresStore {
     return out;
   }
 
+  /** Runs whose lease is released or expired (by the database's clock), or held by a process of this machine that is gone. */
+  async undrivenRuns(runIds: readonly string[]): Promise<Set<string>> {
+    if (runIds.length === 0) return new Set();
+    const { rows } = await this.query<{ run_id: string; holder: string; live: boolean }>(
+      'SELECT run_id, holder, (NOT released AND expires_at >= now()) AS live FROM rbe_leases WHERE run_id = ANY($1::text[])',
+      [[...runIds]],
+    );
+    const live = new Set(
+      rows
+        .filter((r) => {
+          const [host, pid] = r.holder.split(':');
+          return r.live && !(host === hostname() && Number(pid) !== process.pid && !processAlive(Number(pid)));
+        })
+        .map((r) => r.run_id),
+    );
+    return new Set(runIds.filter((id) => !live.has(id)));
+  }
+
   async createFleet(record: FleetRecord): Promise<void> {
     fleetDirOf(this.stateDir, record.fleetId); // refuses what is not a fleet id
     const r = await this.query(
@@ -834,6 +854,12 @@ export class PostgresStore implements PublicPostgresStore {
        SELECT pg_notify('${FLEET_CHANNEL}', fleet_id) FROM up`,
       [fleetId, host.host, host.wave, host.position, host.runId, JSON.stringify({ ...host.error, at: host.at })],
     );
+  }
+
+  /** The queued hosts of a fleet that wait for their machine (another run holds it): what for, and when they are tried again. */
+  async waitingHosts(fleetId: string): Promise<Record<string, { waiting: string; retryAt: string }>> {
+    const { rows } = await this.query<{ host: string; waiting: string; retry_at: Date }>(`SELECT host, waiting, retry_at FROM rbe_fleet_hosts WHERE fleet_id = $1 AND state = 'queued' AND waiting IS NOT NULL`, [fleetId]);
+    return Object.fromEntries(rows.map((r) => [r.host, { waiting: r.waiting, retryAt: r.retry_at.toISOString() }]));
   }
 
   async unreachableHosts(fleetId: string): Promise<Record<string, UnreachableHost>> {

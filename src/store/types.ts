@@ -34,6 +34,17 @@ export interface Store extends RunStore, FleetStore {
   readonly kind: 'file' | 'postgres';
   /** The files a run left, by name (reports, undo files, backups). */
   runFiles(runId: string): Promise<RunFiles>;
+  /**
+   * Of these runs, those no driver holds now: their lease released, expired, or held by a process of
+   * this machine that is gone. A run whose journal still says `running` is then one whose driver stopped
+   * without recording it (it died, or lost its store): it awaits a resume, not its driver.
+   */
+  undrivenRuns(runIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * A shared store's queued hosts of a fleet that wait for their machine (another run holds it): what
+   * for, and when they are tried again. The file store queues nothing.
+   */
+  waitingHosts?(fleetId: string): Promise<Record<string, { waiting: string; retryAt: string }>>;
   /** Lets go of connections (the file store holds none). */
   close(): Promise<void>;
 }

@@ -50,12 +50,20 @@ export interface WorkQueueOptions {
   jobExpirySeconds?: number;
   /** How often pg-boss's maintenance expires jobs. @default 30 */
   maintenanceSeconds?: number;
+  /**
+   * How long a host whose machine another run holds waits before it is tried again, the first time;
+   * each further wait doubles, up to `heldRetryMaxMs`. @default 1000
+   */
+  heldRetryMs?: number;
+  /** The longest wait of a host for its machine. @default 60000 */
+  heldRetryMaxMs?: number;
 }
 
 export class WorkQueue {
   private constructor(
     readonly store: PostgresStore,
     private readonly boss: PgBoss,
+    private readonly options: WorkQueueOptions = {},
   ) {}
 
   /** Opens the queue of a store (pg-boss's own tables, in schema `runbook_queue`, made on first use). */
@@ -94,7 +102,7 @@ export class WorkQueue {
       // pg-boss started slowly, its lock released then) undoes nothing of a start that succeeded.
       await client.query('COMMIT').catch(() => undefined);
     });
-    return new WorkQueue(store, boss);
+    return new WorkQueue(store, boss, options);
   }
 
   /** Records a fleet for workers and queues its first hosts; returns once they are queued. */
@@ -122,7 +130,7 @@ export class WorkQueue {
       const record = fleets[0].record;
       // Queued hosts whose run has ended since.
       await client.query(
-        `UPDATE rbe_fleet_hosts h SET state = 'ended', status = r.summary->>'status'
+        `UPDATE rbe_fleet_hosts h SET state = 'ended', status = r.summary->>'status', waiting = NULL, retry_at = NULL
          FROM rbe_runs r
          WHERE h.fleet_id = $1 AND h.state = 'queued' AND r.run_id = h.run_id AND r.summary IS NOT NULL
            AND r.summary_seq = (SELECT max(seq) FROM rbe_journal j WHERE j.run_id = r.run_id)
@@ -166,6 +174,29 @@ export class WorkQueue {
     return out;
   }
 
+  /**
+   * A host whose machine another run holds (its lease): it waits, with what for, and is queued again
+   * (by {@link WorkQueue.requeueOrphans}) only once its delay passed — the first `heldRetryMs`, each
+   * further one twice the last, up to `heldRetryMaxMs` — instead of on every loop of every worker.
+   * Returns when it is tried again (the database's clock).
+   */
+  async waitForMachine(fleetId: string, host: string, waiting: string): Promise<string | null> {
+    const first = this.options.heldRetryMs ?? 1000;
+    const max = this.options.heldRetryMaxMs ?? 60_000;
+    const { rows } = await this.store.query<{ retry_at: Date }>(
+      `WITH up AS (UPDATE rbe_fleet_hosts SET waiting = $3, retry_at = now() + least($4 * power(2, tries), $5) * interval '1 millisecond', tries = tries + 1
+         WHERE fleet_id = $1 AND host = $2 AND state = 'queued' RETURNING fleet_id, retry_at)
+       SELECT retry_at, pg_notify('${FLEET_CHANNEL}', fleet_id) FROM up`,
+      [fleetId, host, waiting, first, max],
+    );
+    return rows[0]?.retry_at.toISOString() ?? null;
+  }
+
+  /** The host's run has started: it waits for its machine no more. */
+  async machineTaken(fleetId: string, host: string): Promise<void> {
+    await this.store.query(`UPDATE rbe_fleet_hosts SET waiting = NULL, retry_at = NULL, tries = 0 WHERE fleet_id = $1 AND host = $2 AND waiting IS NOT NULL`, [fleetId, host]);
+  }
+
   /** Marks a host ended without a run (its target could not be reached). */
   async endHost(fleetId: string, host: string, status: HostStatus, error?: ErrorRecord): Promise<void> {
     // The console hears of it (FLEET_CHANNEL), once the update commits.
@@ -186,7 +217,7 @@ export class WorkQueue {
       `SELECT h.fleet_id, h.host, h.run_id, l.generation FROM rbe_fleet_hosts h
        JOIN rbe_leases l ON l.run_id = h.run_id
        LEFT JOIN rbe_runs r ON r.run_id = h.run_id
-       WHERE h.state = 'queued' AND (
+       WHERE h.state = 'queued' AND (h.retry_at IS NULL OR h.retry_at <= now()) AND (
          (NOT l.released AND l.expires_at < now())
          OR (l.released AND (r.summary IS NULL OR r.summary->>'status' = 'running' OR (r.summary->>'status' = 'awaiting-resume' AND r.summary->>'awaiting' = 'interrupted')))
        )`,

@@ -33,8 +33,11 @@ export type WorkerEvents = {
    * and rolled back, …); no outcome when the run was fenced (another driver took it over and goes on).
    */
   'host:end': [{ fleetId: string; host: string; runId: string; status: string; outcome?: Outcome; error?: ErrorRecord }];
-  /** A run another driver holds: left to it. */
-  'host:held': [{ fleetId: string; host: string; runId: string }];
+  /**
+   * A run another driver holds: left to it. Or its machine, which another run holds: `waiting` says
+   * what for (`target … is being driven by run <id>`), and the host is tried again after `retryAt`.
+   */
+  'host:held': [{ fleetId: string; host: string; runId: string; waiting?: string; retryAt?: string }];
   'fleet:over': [{ fleetId: string; failures: number; spent: boolean }];
   /** The store could not be reached this round; the worker goes on trying. */
   'store:error': [{ message: string }];
@@ -138,14 +141,22 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       try {
         const run = await hostRun(options.runner, record, entry, executor, records);
         runs.set(runId, run);
-        run.events.once('run:start', () => void complete().catch(storeError));
+        run.events.once('run:start', () => {
+          void complete().catch(storeError);
+          void queue.machineTaken(fleetId, host).catch(storeError);
+        });
         events.emit('host:start', { fleetId, host, runId, resumed: Boolean(known) });
         if (stopping) run.interrupt();
         try {
           const result = await run.result;
           events.emit('host:end', { fleetId, host, runId, status: result.status, outcome: outcomeOf(result), ...(result.error ? { error: result.error } : {}) });
         } catch (error) {
-          if (error instanceof LeaseError && error.code === 'LEASE_HELD') events.emit('host:held', { fleetId, host, runId });
+          if (error instanceof LeaseError && error.code === 'LEASE_HELD' && error.heldBy) {
+            // Its machine is another run's: the host waits (a growing delay), not handed out on every loop.
+            const waiting = `target ${error.heldBy.machine} ${error.heldBy.what}`;
+            const retryAt = await queue.waitForMachine(fleetId, host, waiting);
+            events.emit('host:held', { fleetId, host, runId, waiting, ...(retryAt ? { retryAt } : {}) });
+          } else if (error instanceof LeaseError && error.code === 'LEASE_HELD') events.emit('host:held', { fleetId, host, runId });
           else if (error instanceof LeaseError && error.code === 'FENCED') events.emit('host:end', { fleetId, host, runId, status: 'fenced', error: toErrorRecord(error) });
           else throw error;
         } finally {

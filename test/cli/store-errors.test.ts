@@ -257,6 +257,15 @@ test('the store lost mid-run past its retries, after the target was changed: exi
   } finally {
     await server.start();
   }
+  // Its journal could not record the stop, but no driver holds it: status says interrupted, and how to go on.
+  const listed = await cli(['status', '--json', '--store', url, '--state-dir', r.state]);
+  assert.equal((JSON.parse(listed.stdout) as { runId: string; status: string; outcome: string; leaseExpired?: boolean }[]).map((x) => [x.runId, x.status, x.outcome, x.leaseExpired]), [[r.runId, 'running', 'interrupted', true]]);
+  const table = await cli(['status', '--store', url, '--state-dir', r.state]);
+  assert.match(table.stdout, new RegExp(`${r.runId}\\s+interrupted \\(lease expired\\)`));
+  const one = await cli(['status', r.runId, '--store', url, '--state-dir', r.state]);
+  assert.match(one.stdout, new RegExp(`${r.runId}  interrupted \\(lease expired\\)`));
+  assert.ok(one.stdout.includes(`resume with \`runbook resume ${r.runId} --store ${url}\``), one.stdout);
+  assert.match(one.stdout, /outcome: interrupted \(awaiting resume\)/);
   const resumed = await cli(['resume', r.runId, '--store', url, '--state-dir', r.state]);
   assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
   assert.is((await hostOf(r.host)).restarts, 1);

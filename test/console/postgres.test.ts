@@ -11,6 +11,11 @@ import { startConsole, type Console } from '../../src/console/server.js';
 import { LISTENER_NAME } from '../../src/console/live-postgres.js';
 import { startPostgres, type TestPostgres } from '../postgres.js';
 import { kinds, makeHost, newRunner, tempDir } from '../helpers.js';
+import { ConsoleReader } from '../../src/console/reader.js';
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
+import pg from 'pg';
+import type { Executor } from '../../src/index.js';
 
 let server: TestPostgres;
 let store: PostgresStore;
@@ -93,6 +98,49 @@ test('runs in PostgreSQL are listed and shown; a new run reaches the page pushed
   assert.match(text, /event: hello\ndata: \{"mode":"listen"\}/);
   assert.match(text, /event: update/);
   assert.ok(text.includes(`"runId":"${id}"`), 'the new run was pushed');
+});
+
+test("a run whose journal says running: shown running while a driver holds its lease (here, or a worker of another machine), interrupted with the resume once no driver does (the driver's process gone)", async () => {
+  // The run's first action waits on a gate: its journal says `running`, its lease is held by this process.
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  let acting!: () => void;
+  const started = new Promise<void>((r) => (acting = r));
+  const inner = await createSimulatedExecutor(await makeHost('server-2016'));
+  const executor: Executor = { ...inner, name: inner.name, target: inner.target, onTarget: inner.onTarget, roundTrips: 0, run: async (batch, o) => (acting(), await gate, inner.run(batch, o)), close: () => inner.close() };
+  const run = newRunner(stateDir, undefined, store).start(validateRunbook(preflight, kinds, 'inline'), { executor });
+  await started;
+  const admin = new pg.Client({ connectionString: store.url });
+  await admin.connect();
+  try {
+    const reader = new ConsoleReader(store, stateDir);
+    const shownAs = async () => {
+      const row = await reader.row(run.id);
+      const view = (await reader.run(run.id))!;
+      const listed = (await reader.list()).items.find((i) => i.kind === 'run' && i.runId === run.id) as { outcomeId: string } | undefined;
+      return { row: [row.status, row.outcomeId, row.why ?? ''], view: [view.outcomeId, view.advice ?? ''], listed: listed?.outcomeId };
+    };
+    const live = await shownAs();
+    assert.equal(live.row.slice(0, 2), ['running', 'running']);
+    assert.is(live.listed, 'running');
+    // A worker of another machine holds it: running still (its lease is live; that machine's processes are not ours to judge).
+    await admin.query('UPDATE rbe_leases SET holder = $2 WHERE run_id = $1', [run.id, 'another-machine:4242:abcd']);
+    assert.equal((await shownAs()).row.slice(0, 2), ['running', 'running']);
+    // Its driver was a process of this machine that is gone: the lease holds nothing.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    await admin.query('UPDATE rbe_leases SET holder = $2 WHERE run_id = $1', [run.id, `${hostname()}:${dead}:abcd`]);
+    const gone = await shownAs();
+    assert.equal(gone.row.slice(0, 2), ['running', 'interrupted']);
+    assert.match(gone.row[2], /lease expired: no driver holds the run/);
+    assert.is(gone.listed, 'interrupted');
+    assert.equal(gone.view[0], 'interrupted');
+    assert.match(gone.view[1], new RegExp(`No driver holds it any more .*\`runbook resume ${run.id}\``));
+  } finally {
+    await admin.end();
+    open();
+    await run.result.catch(() => undefined);
+    await executor.close();
+  }
 });
 
 test('a listening connection the server ends is made again: the run missed meanwhile and a later one reach the page', async () => {

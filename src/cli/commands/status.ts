@@ -5,8 +5,7 @@
 import { ExitCode } from '../exit-codes.js';
 import { runResult } from '../../engine/run-index.js';
 import { readdir } from 'node:fs/promises';
-import { OUTCOMES, outcomeLabel, shortLabel } from '../../engine/outcome.js';
-import { driverGone, LEASE_EXPIRED } from '../../store/driver-gone.js';
+import { LEASE_EXPIRED, OUTCOMES, outcomeLabel, shortLabel } from '../../engine/outcome.js';
 import type { RunSummary } from '../../engine/run-index.js';
 import { dirname, join, resolve } from 'node:path';
 import { Option } from 'commander';
@@ -18,6 +17,7 @@ import { writeFileAtomic } from '../../util/write-atomic.js';
 import type { RunFiles } from '../../store/types.js';
 import { bold } from '../render.js';
 import type { RunResult } from '../../engine/types.js';
+import { resumeWhere } from '../../util/resume-where.js';
 
 /**
  * What `--status` filters on: an outcome, a status, or a word `status` lists (a run whose driver died,
@@ -86,16 +86,16 @@ async function statusCommand(values: StatusOptions, positionals: string[]): Prom
   }
   if (positionals[0]) {
     const result = await runResult(where.store, positionals[0]);
-    // A run whose driver died says `running` in its journal: it is interrupted (the list's rule).
-    const expired = await driverGone(where.store, where.stateDir, result);
+    // A journal that says `running` with no driver holding the run: it stopped without recording it.
+    const expired = result.status === 'running' && (await where.store.undrivenRuns([result.runId])).has(result.runId);
     if (values.reports) await writeFiles(values.reports, await where.store.runFiles(positionals[0]));
     if (values.json) process.stdout.write(`${JSON.stringify(expired ? { ...result, outcome: 'interrupted', leaseExpired: true } : result)}\n`);
     else {
       process.stdout.write(`${bold(result.runId)}  ${expired ? LEASE_EXPIRED : statusText(result.status, result.awaiting)}  ${result.runbook} → ${result.target}\n`);
       if (result.reason) process.stdout.write(`  ${result.reason}\n`);
+      if (expired) process.stdout.write(`  ${undrivenNote(result.runId, where.store.location)}\n`);
       // The words the run's own result ends with (a failed plan: "plan failed (nothing changed)").
       process.stdout.write(`  outcome: ${expired ? LEASE_EXPIRED : outcomeLabel(result)}\n`);
-      if (expired) process.stdout.write(`  its driver stopped (its lease expired, was released, or its process is gone): \`runbook resume ${result.runId}\` continues from the journal\n`);
       const idWidth = Math.max(4, ...result.steps.map((s) => s.id.length));
       for (const s of result.steps) process.stdout.write(`  ${s.id.padEnd(idWidth)}  ${s.status.padEnd(19)}  ${s.summary}\n`);
     }
@@ -130,6 +130,13 @@ async function statusCommand(values: StatusOptions, positionals: string[]): Prom
   return ExitCode.ok;
 }
 
+/** How a run whose journal says `running` is shown when no driver holds it (its lease lapsed, or was let go of). */
+
+/** What a run no driver holds waits for, and the command that continues it. */
+function undrivenNote(runId: string, location: string): string {
+  return `no driver holds it (its lease expired or was let go of: its driver died, or lost its store, before the journal could record the stop) — resume with \`runbook resume ${runId}${resumeWhere(location)}\``;
+}
+
 /** How a run is listed: its outcome (`interrupted (lease expired)` for a run whose driver died). */
 function shownOutcome(r: Listed): string {
   if (r.status === 'damaged') return 'damaged';
@@ -147,11 +154,12 @@ type Listed = RunSummary & { expired?: boolean };
 
 /**
  * Runs that say `running` but whose lease is no longer live (expired, released, its process gone):
- * their driver died, and they wait for `runbook resume`. A file store only; a shared store's leases
- * are its workers' to judge.
+ * their driver died or lost its store, and they wait for `runbook resume`. In either store: a run a
+ * worker of another machine drives holds its lease, and stays `running`.
  */
 async function interruptedWhenLeaseExpired(where: Where, runs: RunSummary[]): Promise<Listed[]> {
-  return Promise.all(runs.map(async (r) => ((await driverGone(where.store, where.stateDir, r)) ? { ...r, expired: true } : r)));
+  const undriven = await where.store.undrivenRuns(runs.filter((r) => r.status === 'running').map((r) => r.runId));
+  return runs.map((r) => (undriven.has(r.runId) ? { ...r, expired: true } : r));
 }
 
 /** The fleets of the store, each with its hosts' outcomes counted (from their runs, and the records of hosts unreachable or held). */

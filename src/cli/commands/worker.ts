@@ -66,7 +66,7 @@ async function workerCommand(values: WorkerOptions): Promise<number> {
   };
   w.events.on('host:start', (e) => line({ event: 'host:start', ...e }, `${e.resumed ? 'resume' : 'start '}  ${e.host}  (${e.runId})`));
   w.events.on('host:end', (e) => line({ event: 'host:end', ...e }, hostEndLine(e)));
-  w.events.on('host:held', (e) => line({ event: 'host:held', ...e }, `${yellow('held')}  ${e.host}: another driver holds its lease`));
+  w.events.on('host:held', (e) => line({ event: 'host:held', ...e }, `${yellow('held')}  ${e.host}: ${e.waiting ? `waiting: ${e.waiting}; tried again after ${e.retryAt ?? 'a while'}` : 'another driver holds its lease'}`));
   w.events.on('fleet:over', (e) => line({ event: 'fleet:over', ...e }, `fleet ${e.fleetId} over${e.spent ? ' (failure budget spent)' : ''}`));
   w.events.on('store:error', (e) => line({ event: 'store:error', ...e }, `${yellow('store')}  ${e.message} (retrying)`));
   line({ event: 'worker:start', pid: process.pid, concurrency, store: store.location }, `worker ${process.pid} on ${store.location}, ${concurrency} at a time`);
