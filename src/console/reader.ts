@@ -145,6 +145,8 @@ export class ConsoleReader {
     const unreachable = await this.store.unreachableHosts(fleetId);
     // Hosts another run's lease held: no run of the fleet's, they wait for its resume.
     const held = await this.store.heldHosts(fleetId);
+    // Hosts a worker put off: their machine is another run's (a shared store's queue).
+    const waiting = (await this.store.waitingHosts?.(fleetId)) ?? {};
     // The fleet's report (file store): written when its drive ended, saying whether a signal stopped it.
     const report = await this.fleetEnd(fleetId);
     const reported = report !== null;
@@ -168,8 +170,9 @@ export class ConsoleReader {
         if (!read.ok && read.missing) {
           // No run: unreachable, or held by another run (interrupted, the holder named), or not started.
           const gone = unreachable[host.name] ?? held[host.name];
+          const wait = waiting[host.name];
           const [status, outcome] = unreachable[host.name] ? (['unreachable', 'unreachable'] as const) : gone ? (['held', 'interrupted'] as const) : (['pending', 'pending'] as const);
-          row = { ...row, runbook: record.runbook.name, target: host.target, status, ...shown(outcome), steps: Object.fromEntries(steps.map((s) => [s, '-'])), ...(gone ? { why: firstLine(gone.error.message), endedAt: gone.at } : { why: undefined }) };
+          row = { ...row, runbook: record.runbook.name, target: host.target, status, ...shown(outcome), steps: Object.fromEntries(steps.map((s) => [s, '-'])), ...(gone ? { why: firstLine(gone.error.message), endedAt: gone.at } : { why: wait ? `waiting: ${wait.waiting}; tried again after ${wait.retryAt}` : undefined }) };
           if (!row.why) delete row.why;
         }
         // The engine's rule: a host fails the budget by its outcome (a run rolled back on request does not).

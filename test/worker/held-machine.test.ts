@@ -19,6 +19,7 @@ import { startWorker } from '../../src/worker/worker.js';
 import { WorkQueue } from '../../src/worker/queue.js';
 import { Runner, bundledStepKinds, createSimulatedExecutor } from '../../src/index.js';
 import { tempDir } from '../helpers.js';
+import { ConsoleReader } from '../../src/console/reader.js';
 import { cli } from '../cli/run-cli.js';
 import { startPostgres, type TestPostgres } from '../postgres.js';
 
@@ -91,6 +92,11 @@ test('a queued host whose machine another run holds: tried again only after a gr
     assert.match(host.waiting ?? '', /^target sim:.* is being driven by run another-run; tried again after \d{4}-\d\d-\d\dT/);
     const text = await cli(['status', fleetId, '--store', url, '--state-dir', stateDir]);
     assert.match(text.stdout, new RegExp(`${target.name}: waiting: target sim:.* is being driven by run another-run`));
+    // The console's fleet view says the same of the host.
+    const view = await new ConsoleReader(store, stateDir).fleet(fleetId);
+    const row = view.waves.flatMap((wv) => wv.hosts).find((h) => h.name === target.name)!;
+    assert.is(row.outcomeId, 'pending');
+    assert.match(row.why ?? '', /^waiting: target sim:.* is being driven by run another-run; tried again after /);
     // Its delay passed (its time set to now, in the database's clock, as if the hour had gone by): tried
     // again while the machine is still held, it waits twice as long.
     await store.query('UPDATE rbe_fleet_hosts SET retry_at = now() WHERE run_id = $1', [runId]);
@@ -102,8 +108,10 @@ test('a queued host whose machine another run holds: tried again only after a gr
     await store.query('UPDATE rbe_fleet_hosts SET retry_at = now() WHERE run_id = $1', [runId]);
     await until('the host to end', () => ends.length > 0);
     assert.equal(ends, ['succeeded']);
-    const { rows } = await store.query<{ state: string; status: string; waiting: unknown }>('SELECT state, status, waiting FROM rbe_fleet_hosts WHERE run_id = $1', [runId]);
-    assert.equal(rows, [{ state: 'ended', status: 'succeeded', waiting: null }]);
+    // The fleet moves on once its run ended: the host is ended there, and waits no more.
+    const place = async () => (await store.query<{ state: string; status: string; waiting: unknown }>('SELECT state, status, waiting FROM rbe_fleet_hosts WHERE run_id = $1', [runId])).rows;
+    await until('the host ended in its fleet', async () => (await place())[0]?.state === 'ended');
+    assert.equal(await place(), [{ state: 'ended', status: 'succeeded', waiting: null }]);
   } finally {
     WorkQueue.prototype.requeueOrphans = requeue;
     await w.stop();
