@@ -67,7 +67,7 @@ export const RELAUNCHED: readonly Outcome[] = ['rolled-back', 'unreachable', 'ca
  */
 export function adviceFor(o: ViewOutcome, id: string, awaiting?: string, run: { checkMode?: boolean; leaseExpired?: boolean } = {}, where = ''): string | null {
   const at = where ? ` ${where}` : '';
-  if (run.leaseExpired) return `Its driver stopped while the run was under way (its lease expired, was released, or its process is gone): \`runbook resume ${id}${at}\` continues from the journal.`;
+  if (run.leaseExpired) return `No driver holds it any more (its lease expired or was released: its process died, or lost its store, before the journal could record the stop): \`runbook resume ${id}${at}\` continues from the journal.`;
   if (run.checkMode && (o === 'rolled-back' || o === 'rollback-failed' || o === 'cancelled')) {
     return `A plan changes nothing: nothing was changed on the host, and nothing needed rolling back. Fix the cause named in the error, then plan again (\`runbook plan\` with the same target).`;
   }
@@ -82,8 +82,6 @@ export function adviceFor(o: ViewOutcome, id: string, awaiting?: string, run: { 
       return `The changes are made and wait for a restart. In a restart window: \`runbook resume ${id} --allow-restart${at}\`; or undo them: \`runbook rollback ${id}${at}\`.`;
     case 'interrupted':
       if (awaiting === 'target-restart') return 'The host is restarting; its start-up task resumes the run.';
-      // A run no driver holds (its lease expired): it stopped where its journal ends, not at a safe point it recorded.
-      if (awaiting === 'undriven') return `No driver holds it any more (it died, or lost its store): \`runbook resume ${id}${at}\` continues from the journal.`;
       return `Stopped at a safe point: \`runbook resume ${id}${at}\` continues from the journal.`;
     case 'damaged':
       return 'The journal cannot be read: the run cannot be resumed safely. Inspect the file, restore it from a backup, or roll the host back from the .reg backups.';

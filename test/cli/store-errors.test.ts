@@ -265,7 +265,7 @@ test('the store lost mid-run past its retries, after the target was changed: exi
   const one = await cli(['status', r.runId, '--store', url, '--state-dir', r.state]);
   assert.match(one.stdout, new RegExp(`${r.runId}  interrupted \\(lease expired\\)`));
   assert.ok(one.stdout.includes(`resume with \`runbook resume ${r.runId} --store ${url}\``), one.stdout);
-  assert.match(one.stdout, /outcome: interrupted \(awaiting resume\)/);
+  assert.match(one.stdout, /outcome: interrupted \(lease expired\)/);
   const resumed = await cli(['resume', r.runId, '--store', url, '--state-dir', r.state]);
   assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
   assert.is((await hostOf(r.host)).restarts, 1);

@@ -130,11 +130,11 @@ test("a run whose journal says running: shown running while a driver holds its l
     const dead = spawnSync(process.execPath, ['-e', '0']).pid;
     await admin.query('UPDATE rbe_leases SET holder = $2 WHERE run_id = $1', [run.id, `${hostname()}:${dead}:abcd`]);
     const gone = await shownAs();
-    assert.equal(gone.row.slice(0, 2), ['running', 'interrupted']);
+    assert.equal(gone.row.slice(0, 2), ['awaiting-resume', 'interrupted']);
     assert.match(gone.row[2], /lease expired: no driver holds the run/);
     assert.is(gone.listed, 'interrupted');
     assert.equal(gone.view[0], 'interrupted');
-    assert.match(gone.view[1], new RegExp(`No driver holds it any more .*\`runbook resume ${run.id}\``));
+    assert.match(gone.view[1], new RegExp(`No driver holds it any more .*\`runbook resume ${run.id} --store `));
   } finally {
     await admin.end();
     open();
