@@ -3,13 +3,19 @@
  * of a process group of its own, and how to end one with everything it started. A PowerShell here may
  * be a launcher whose child is the runtime (`dotnet …pwsh.dll`), and the remoting host starts `ssh`:
  * ending only the direct child would leave those running. The live ones are kept here, so that the
- * CLI's second Ctrl-C (src/cli/signals.ts) can end them all, synchronously, before it exits.
+ * CLI's second Ctrl-C (src/cli/signals.ts) can end them all, synchronously, before it exits. This
+ * registry is each thread's own: a fleet's worker thread reports its groups to the main thread
+ * ({@link watchGroups}), which records them here too.
  */
 import { spawnSync } from 'node:child_process';
 
 /** The live groups' leaders, by PID. */
 const live = new Set<number>();
 let hooked = false;
+/** What hears each group this thread records or lets go of (a fleet's worker thread tells its main thread). */
+const watchers = new Set<(pid: number, live: boolean) => void>();
+/** What ends other threads' groups, each synchronously (a fleet's worker threads, src/fleet/threads.ts). */
+const elsewhere = new Set<() => void>();
 
 const SIGNALS: NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -40,8 +46,9 @@ export function ownGroup(platform: NodeJS.Platform = process.platform): boolean 
  * process exits without ending it (a `process.exit` anywhere).
  */
 export function trackGroup(pid: number | undefined): void {
-  if (!pid) return;
+  if (!pid || live.has(pid)) return;
   live.add(pid);
+  for (const w of watchers) w(pid, true);
   if (!hooked) {
     hooked = true;
     process.on('exit', endAllGroups);
@@ -56,7 +63,9 @@ export function untrackGroup(pid: number | undefined): void {
 
 /** Takes a PID off the live ones; the signal handlers go with the last one. */
 function forget(pid: number): void {
-  if (!live.delete(pid) || live.size > 0) return;
+  if (!live.delete(pid)) return;
+  for (const w of watchers) w(pid, false);
+  if (live.size > 0) return;
   for (const s of SIGNALS) process.off(s, onSignal);
 }
 
@@ -86,6 +95,33 @@ export function endGroup(pid: number | undefined): void {
 /** Ends every live group the executors started (the second Ctrl-C, this process's exit). */
 export function endAllGroups(): void {
   for (const pid of [...live]) endGroup(pid);
+  for (const end of [...elsewhere]) end();
+}
+
+/**
+ * Ends another thread's groups with this thread's (the second Ctrl-C, this process's exit): `end` asks
+ * that thread to end its own and waits, synchronously, until it has — a group it started a moment ago,
+ * whose report ({@link watchGroups}) has not reached this thread yet, among them. Returns what takes it
+ * off again (that thread ended).
+ */
+export function endGroupsElsewhere(end: () => void): () => void {
+  elsewhere.add(end);
+  if (!hooked) {
+    hooked = true;
+    process.on('exit', endAllGroups);
+  }
+  return () => void elsewhere.delete(end);
+}
+
+/**
+ * Hears each group recorded here from now on (`live`) and each let go of (it exited, or was ended):
+ * a fleet's worker thread tells its main thread (src/fleet/thread-worker.ts), which records them too —
+ * only the main thread's second Ctrl-C and exit can end them, a worker's own exit hook does not run when
+ * the main thread exits. Returns what stops it.
+ */
+export function watchGroups(watcher: (pid: number, live: boolean) => void): () => void {
+  watchers.add(watcher);
+  return () => void watchers.delete(watcher);
 }
 
 /** The PIDs of the live groups' leaders (for tests). */

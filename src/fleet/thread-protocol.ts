@@ -27,9 +27,12 @@ export type FleetThreadSetup = (data: unknown) => Promise<HostDeps>;
 
 /** Messages from the main thread to a worker. */
 export type ToWorker =
-  | { type: 'init'; data: unknown; record: FleetRecord }
+  /** `ended`: shared memory the worker sets to 1 once it has ended its process groups (`end-groups`). */
+  | { type: 'init'; data: unknown; record: FleetRecord; ended: Int32Array }
   | { type: 'run'; id: number; host: InventoryHost; records: readonly JournalRecord[] | undefined; steps: boolean }
   | { type: 'interrupt' }
+  /** End every process group this worker started, now, then set `ended` (the main thread waits for it). */
+  | { type: 'end-groups' }
   | { type: 'close' };
 
 /** Messages from a worker to the main thread. */
@@ -38,4 +41,10 @@ export type FromWorker =
   /** A step event of a host's run, when the main thread asked for them (`steps`: its fleet's live view listens). */
   | { type: 'step'; id: number; step: HostStepEvent }
   | { type: 'ended'; id: number; end: HostRunEnd }
+  /**
+   * A process group the worker's executors started (`live`) or that ended: the main thread records it,
+   * so that its second Ctrl-C ends it too (src/executors/process-groups.ts) — a worker's own exit hook
+   * does not run when the main thread exits.
+   */
+  | { type: 'group'; pid: number; live: boolean }
   | { type: 'failed'; message: string };

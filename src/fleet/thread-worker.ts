@@ -6,6 +6,7 @@
  * it ended. Imported anywhere else (the main thread), it does nothing.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { endAllGroups, watchGroups } from '../executors/process-groups.js';
 import { localLane, type HostLane } from './host-lane.js';
 import { FLEET_THREAD, type FleetThreadSetup, type FromWorker, type ToWorker } from './thread-protocol.js';
 
@@ -27,9 +28,14 @@ export function serveFleetThread(setup: FleetThreadSetup): void {
   const port = parentPort;
   if (isMainThread || !port || workerData !== FLEET_THREAD) return;
   let lane: Promise<HostLane> | undefined;
+  let ended: Int32Array | undefined;
   const post = (m: FromWorker) => port.postMessage(m);
+  // Each process group this thread's executors start or let go of, told to the main thread: its second
+  // Ctrl-C ends them before it exits (this thread's own exit hook does not run then).
+  watchGroups((pid, live) => post({ type: 'group', pid, live }));
   port.on('message', (m: ToWorker) => {
     if (m.type === 'init') {
+      ended = m.ended;
       lane = setup(m.data).then((deps) => localLane(deps, m.record));
       lane.catch((e: unknown) => post({ type: 'failed', message: (e as Error)?.message ?? String(e) }));
     } else if (m.type === 'run') {
@@ -38,6 +44,13 @@ export function serveFleetThread(setup: FleetThreadSetup): void {
         .then((end) => post({ type: 'ended', id: m.id, end }))
         // A worker whose setup failed said so once ('failed'): the main thread ends its hosts.
         .catch(() => undefined);
+    } else if (m.type === 'end-groups') {
+      // The main thread aborts (a second Ctrl-C) and waits for this: every group this thread started ends now.
+      endAllGroups();
+      if (ended) {
+        Atomics.store(ended, 0, 1);
+        Atomics.notify(ended, 0);
+      }
     } else if (m.type === 'interrupt') {
       void lane?.then((l) => l.interrupt());
     } else {

@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ValidationError } from '../errors.js';
+import { endGroupsElsewhere, trackGroup, untrackGroup } from '../executors/process-groups.js';
 import { FLEET_THREAD, type FromWorker, type ToWorker } from './thread-protocol.js';
 import type { HostLane, HostRunEnd } from './host-lane.js';
 import type { FleetRecord, HostStepEvent } from './types.js';
@@ -72,6 +73,9 @@ function startWorker(module: string | URL): Worker {
  */
 export function workerLane(threads: FleetThreads, record: FleetRecord): HostLane {
   const worker = startWorker(threads.module);
+  // The process groups the worker's executors started and have not let go of: recorded in this
+  // thread's registry too, which the CLI's second Ctrl-C ends before it exits.
+  const groups = new Set<number>();
   const waiting = new Map<number, { onStart: () => void; onStep?: (step: HostStepEvent) => void; done: (end: HostRunEnd) => void }>();
   let next = 0;
   let dead: string | undefined;
@@ -82,8 +86,27 @@ export function workerLane(threads: FleetThreads, record: FleetRecord): HostLane
       w.done({ ok: false, error: { name: 'Error', code: 'WORKER_FAILED', message: `the worker thread driving this host stopped: ${message}` }, resumable: true });
     }
   };
+  // And ended with them through the worker itself, which the main thread waits for (a second at most):
+  // a group the worker started a moment ago may not have been reported yet.
+  const ended = new Int32Array(new SharedArrayBuffer(4));
+  const noLongerElsewhere = endGroupsElsewhere(() => {
+    if (dead) return;
+    Atomics.store(ended, 0, 0);
+    worker.postMessage({ type: 'end-groups' } satisfies ToWorker);
+    Atomics.wait(ended, 0, 0, 1000);
+  });
   worker.on('message', (m: FromWorker) => {
     if (m.type === 'failed') return fail(m.message);
+    if (m.type === 'group') {
+      if (m.live) {
+        groups.add(m.pid);
+        trackGroup(m.pid);
+      } else {
+        groups.delete(m.pid);
+        untrackGroup(m.pid);
+      }
+      return;
+    }
     const w = waiting.get(m.id);
     if (!w) return;
     if (m.type === 'started') w.onStart();
@@ -94,8 +117,14 @@ export function workerLane(threads: FleetThreads, record: FleetRecord): HostLane
     }
   });
   worker.on('error', (e) => fail(e.message));
-  worker.on('exit', (code) => fail(`exited with code ${code}`));
-  worker.postMessage({ type: 'init', data: threads.data, record } satisfies ToWorker);
+  worker.on('exit', (code) => {
+    // A worker thread ends its own groups as it exits (their exit hook): none is this thread's to end.
+    noLongerElsewhere();
+    for (const pid of groups) untrackGroup(pid);
+    groups.clear();
+    fail(`exited with code ${code}`);
+  });
+  worker.postMessage({ type: 'init', data: threads.data, record, ended } satisfies ToWorker);
   return {
     get inFlight() {
       return waiting.size;

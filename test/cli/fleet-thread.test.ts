@@ -1,15 +1,19 @@
 /**
  * The CLI spreads a fleet over worker threads (src/cli/fleet-thread.ts): the built CLI with
- * $RUNBOOK_FLEET_THREADS=2 ends every host as one thread does, some of them driven by the worker, and
- * refuses a count that is not a number before any host is contacted.
+ * $RUNBOOK_FLEET_THREADS=2 ends every host as one thread does, some of them driven by the worker,
+ * refuses a count that is not a number before any host is contacted, and its second Ctrl-C ends the
+ * PowerShell a worker thread started.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile, readdir } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { chmod, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cli } from './run-cli.js';
+import { stringify } from 'yaml';
+import { CLI, cli } from './run-cli.js';
 import { sim } from './sim-in-process.js';
-import { tempDir } from '../helpers.js';
+import { makeHost, tempDir } from '../helpers.js';
+import { killAll, untilGone } from '../processes.js';
 
 test('a fleet run with RUNBOOK_FLEET_THREADS=2 ends every host, some driven by a worker thread', async () => {
   const dir = await tempDir();
@@ -33,6 +37,51 @@ test('RUNBOOK_FLEET_THREADS that is not a whole number is a usage error, and no 
   const r = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', join(dir, 'state'), '--yes'], { RUNBOOK_FLEET_THREADS: 'two' });
   assert.is(r.code, 2, r.stdout + r.stderr);
   assert.match(r.stderr, /RUNBOOK_FLEET_THREADS is a whole number of at least 1 \(e\.g\. 2\), got "two"/);
+});
+
+test('a second Ctrl-C ends the PowerShell a worker thread started (checked by PID), not only the main thread\'s', async () => {
+  const dir = await tempDir();
+  // A "PowerShell" that records its PID and never answers: the agent is under way when the signals come.
+  const pids = join(dir, 'pwsh.pids');
+  const pwsh = join(dir, 'pwsh.sh');
+  await writeFile(pwsh, `#!/bin/sh\necho $$ >> '${pids}'\nexec sleep 300\n`);
+  await chmod(pwsh, 0o755);
+  // host-a (simulated, every call slow) goes to the main thread, the first lane; host-b, `local`, to the worker.
+  const host = await makeHost('server-2016', (h) => {
+    h.latencyMs = 30_000;
+  });
+  await writeFile(join(dir, 'inventory.yaml'), stringify({ hosts: [{ name: 'host-a', target: `sim:${host}` }, { name: 'host-b', target: 'local' }] }));
+  const child = spawn(process.execPath, [CLI, 'run', 'orchestrator-tls12', '--inventory', join(dir, 'inventory.yaml'), '--state-dir', join(dir, 'state'), '--yes'], {
+    env: { ...process.env, NO_COLOR: '1', RUNBOOK_PWSH: pwsh, RUNBOOK_FLEET_THREADS: '2' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const started: number[] = [];
+  try {
+    // The stub's PID, once it runs; then the first SIGINT, and the second once the first was heard.
+    const deadline = Date.now() + 60_000;
+    while (started.length === 0 && Date.now() < deadline) {
+      started.push(...(await readFile(pids, 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number));
+      if (started.length === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(started.length > 0, `the worker thread started PowerShell: ${stderr}`);
+    const heard = new Promise<void>((resolve) =>
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        if (stderr.includes('SIGINT: stopping the fleet')) resolve();
+      }),
+    );
+    child.kill('SIGINT');
+    await heard;
+    child.kill('SIGINT');
+    assert.is(await exited, 130, stderr);
+    await untilGone(started, 5000).catch((e: Error) => assert.unreachable(`${e.message}\n${stderr}`));
+  } finally {
+    child.kill('SIGKILL');
+    killAll(started);
+  }
 });
 
 test.run();
