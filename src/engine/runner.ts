@@ -101,6 +101,12 @@ export interface StartOptions {
   runId?: string;
   /** The target as the user typed it, kept to reconnect on resume. @default executor.target */
   target?: string;
+  /**
+   * Run-wide overrides for this drive, as a resume's (e.g. `{ allowRestart: true }`: a fleet resumed
+   * with `--allow-restart` starts its hosts not started yet with it). Not journaled: a later resume
+   * gives its own. @default {}
+   */
+  overrides?: Record<string, Json>;
 }
 
 /**
@@ -211,7 +217,7 @@ export class Runner<S extends RunStore = RunStore> {
     const publicParams = Object.fromEntries(Object.entries(params).filter(([k]) => !secrets.includes(k)));
     const checkMode = options.checkMode ?? false;
     // A run that changes its target holds its machine's lease (a plan reads only: it takes none).
-    return this.launch(runId, options.executor, secretValues, {}, { mode: 'drive', checkMode, machine: checkMode ? undefined : 'start' }, async (journal) => {
+    return this.launch(runId, options.executor, secretValues, options.overrides ?? {}, { mode: 'drive', checkMode, machine: checkMode ? undefined : 'start' }, async (journal) => {
       if (journal.records.length > 0) throw new RunStateError('NOT_RESUMABLE', `run ${runId} already exists`, { hint: 'use `runbook resume`' });
       const record: RunStartedRecord = {
         type: 'run.started',

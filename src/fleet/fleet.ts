@@ -17,7 +17,7 @@ import type { Run, Runner } from '../engine/runner.js';
 import type { JournalRecord, Lease, RunStore } from '../engine/run-store.js';
 import type { LoadedRunbook, RunbookDefinition } from '../engine/runbook.js';
 import { replay, resultOf } from '../engine/replay.js';
-import type { RunResult } from '../engine/types.js';
+import type { Json, RunResult } from '../engine/types.js';
 import { OUTCOMES, countOutcomes, exitCodeOf, fleetRefusedAsInput, outcomeOf, changedValues, type Outcome } from '../engine/outcome.js';
 import type { Inventory, InventoryHost } from './inventory.js';
 import { hostRunId, localLane, paramsFor, type HostDeps, type HostLane } from './host-lane.js';
@@ -269,7 +269,9 @@ function paramSources(issues: readonly string[], record: FleetRecord, host: Inve
 /**
  * Continues a fleet after its controller stopped: hosts whose run ended stay as they ended, runs under
  * way are resumed from their journals, and hosts never started start now — within the budget, wave by
- * wave, as if the fleet had not stopped.
+ * wave, as if the fleet had not stopped. `overrides` hold for every host run this resume drives,
+ * resumed or started: `{ allowRestart: true }` is `runbook resume <fleet-id> --allow-restart` (the
+ * restart window is open).
  *
  * @example
  * ```ts
@@ -279,19 +281,19 @@ function paramSources(issues: readonly string[], record: FleetRecord, host: Inve
  * console.log((await fleet.result).status);
  * ```
  */
-export async function resumeFleet(options: Pick<FleetOptions, 'runner' | 'kinds' | 'connect' | 'threads'> & { fleetId: string }): Promise<Fleet> {
+export async function resumeFleet(options: Pick<FleetOptions, 'runner' | 'kinds' | 'connect' | 'threads'> & { fleetId: string; overrides?: Record<string, Json> }): Promise<Fleet> {
   const record = await options.runner.store.readFleet(options.fleetId);
   // Refused here (LEASE_HELD) while another controller drives the fleet: no Fleet, nothing followed.
   const lease = await options.runner.store.leaseFleet(record.fleetId);
   try {
-    return driveFleet(record, options, async () => undefined, lease);
+    return driveFleet(record, options, async () => undefined, lease, options.overrides);
   } catch (error) {
     await lease.release();
     throw error;
   }
 }
 
-function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'connect' | 'threads'>, prepare: () => Promise<void>, taken?: Lease): Fleet {
+function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'connect' | 'threads'>, prepare: () => Promise<void>, taken?: Lease, overrides?: Record<string, Json>): Fleet {
   const { fleetId, inventory } = record;
   const dir = deps.runner.store.fleetDir(fleetId);
   const events = new EventEmitter<FleetEvents>();
@@ -311,8 +313,8 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
     try {
       await prepare();
       // The main thread's lane, and a lane per worker thread when the fleet spreads over more.
-      const local = localLane(deps, record);
-      lanes = threads > 1 && deps.threads ? laneGroup([local, ...Array.from({ length: threads - 1 }, () => workerLane(deps.threads as FleetThreads, record))]) : local;
+      const local = localLane(deps, record, overrides);
+      lanes = threads > 1 && deps.threads ? laneGroup([local, ...Array.from({ length: threads - 1 }, () => workerLane(deps.threads as FleetThreads, record, overrides))]) : local;
       try {
         return await driveHosts(lanes, lease);
       } finally {

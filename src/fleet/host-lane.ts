@@ -8,7 +8,7 @@ import { DurabilityError, LeaseError, RunStoppedError, toErrorRecord, type Error
 import type { Executor } from '../executors/types.js';
 import type { Run, Runner } from '../engine/runner.js';
 import { fingerprint, type LoadedRunbook, type RunbookDefinition } from '../engine/runbook.js';
-import type { RunResult } from '../engine/types.js';
+import type { Json, RunResult } from '../engine/types.js';
 import type { InventoryHost } from './inventory.js';
 import type { JournalRecord } from '../engine/run-store.js';
 import type { FleetRecord, HostStepEvent } from './types.js';
@@ -89,13 +89,14 @@ function fleetRunbook(record: FleetRecord): LoadedRunbook | RunbookDefinition {
 
 /**
  * A host's run in its fleet: resumed from its journal when it has one, else started with the host's
- * parameters (the inventory's defaults, the host's own, then the fleet's).
+ * parameters (the inventory's defaults, the host's own, then the fleet's); `overrides` (a resumed
+ * fleet's `--allow-restart`) hold for this drive of the run, either way.
  */
-export async function hostRun(runner: Runner, record: FleetRecord, host: InventoryHost, executor: Executor, records: readonly JournalRecord[] | undefined): Promise<Run> {
+export async function hostRun(runner: Runner, record: FleetRecord, host: InventoryHost, executor: Executor, records: readonly JournalRecord[] | undefined, overrides?: Record<string, Json>): Promise<Run> {
   const runId = hostRunId(record.fleetId, host.name);
   // Resumed from the records the caller read (its journal is not read again).
-  if (records) return runner.resume(runId, { executor, records });
-  return runner.start(fleetRunbook(record), { executor, runId, params: paramsFor(record, host), checkMode: record.checkMode, target: host.target });
+  if (records) return runner.resume(runId, { executor, records, overrides });
+  return runner.start(fleetRunbook(record), { executor, runId, params: paramsFor(record, host), checkMode: record.checkMode, target: host.target, overrides });
 }
 
 /** Hands each step event of a run (already masked: events are) to `onStep`, as a fleet's `host:step` tells it. */
@@ -107,7 +108,8 @@ export function forwardSteps(run: Run, onStep: (step: HostStepEvent) => void): v
 }
 
 /**
- * The lane of this thread: each host connected, driven and closed here.
+ * The lane of this thread: each host connected, driven and closed here, with `overrides` (run-wide,
+ * e.g. a resumed fleet's `{ allowRestart: true }`) for every host run it drives.
  *
  * @example
  * ```ts
@@ -118,7 +120,7 @@ export function forwardSteps(run: Run, onStep: (step: HostStepEvent) => void): v
  * if (end.ok) console.log(end.result.status);
  * ```
  */
-export function localLane(deps: HostDeps, record: FleetRecord): HostLane {
+export function localLane(deps: HostDeps, record: FleetRecord, overrides?: Record<string, Json>): HostLane {
   const running = new Set<Run>();
   let interrupted = false;
   let inFlight = 0;
@@ -132,7 +134,7 @@ export function localLane(deps: HostDeps, record: FleetRecord): HostLane {
       let executor: Executor | undefined;
       try {
         executor = await deps.connect(host.target);
-        const run = await hostRun(deps.runner, record, host, executor, records);
+        const run = await hostRun(deps.runner, record, host, executor, records, overrides);
         running.add(run);
         if (interrupted) run.interrupt();
         if (onStep) forwardSteps(run, onStep);

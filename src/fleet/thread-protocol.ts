@@ -6,6 +6,7 @@ import type { HostDeps, HostRunEnd } from './host-lane.js';
 import type { InventoryHost } from './inventory.js';
 import type { JournalRecord } from '../engine/run-store.js';
 import type { FleetRecord, HostStepEvent } from './types.js';
+import type { Json } from '../engine/types.js';
 
 /** Marks a worker thread started by a fleet (its `workerData`). */
 export const FLEET_THREAD = 'runbook-engine:fleet-thread';
@@ -27,8 +28,11 @@ export type FleetThreadSetup = (data: unknown) => Promise<HostDeps>;
 
 /** Messages from the main thread to a worker. */
 export type ToWorker =
-  /** `ended`: shared memory the worker sets to 1 once it has ended its process groups (`end-groups`). */
-  | { type: 'init'; data: unknown; record: FleetRecord; ended: Int32Array }
+  /**
+   * `overrides`: run-wide overrides for every host run of this drive (`resume <fleet-id> --allow-restart`);
+   * `ended`: shared memory the worker sets to 1 once it has ended its process groups (`end-groups`).
+   */
+  | { type: 'init'; data: unknown; record: FleetRecord; overrides?: Record<string, Json>; ended: Int32Array }
   | { type: 'run'; id: number; host: InventoryHost; records: readonly JournalRecord[] | undefined; steps: boolean }
   | { type: 'interrupt' }
   /** End every process group this worker started, now, then set `ended` (the main thread waits for it). */

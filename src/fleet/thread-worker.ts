@@ -36,7 +36,7 @@ export function serveFleetThread(setup: FleetThreadSetup): void {
   port.on('message', (m: ToWorker) => {
     if (m.type === 'init') {
       ended = m.ended;
-      lane = setup(m.data).then((deps) => localLane(deps, m.record));
+      lane = setup(m.data).then((deps) => localLane(deps, m.record, m.overrides));
       lane.catch((e: unknown) => post({ type: 'failed', message: (e as Error)?.message ?? String(e) }));
     } else if (m.type === 'run') {
       void lane

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ValidationError } from '../errors.js';
 import { endGroupsElsewhere, trackGroup, untrackGroup } from '../executors/process-groups.js';
+import type { Json } from '../engine/types.js';
 import { FLEET_THREAD, type FromWorker, type ToWorker } from './thread-protocol.js';
 import type { HostLane, HostRunEnd } from './host-lane.js';
 import type { FleetRecord, HostStepEvent } from './types.js';
@@ -71,7 +72,7 @@ function startWorker(module: string | URL): Worker {
  * journal says how far the run got, and its lease holds until it expires, so no other thread drives it
  * meanwhile; `runbook resume <fleet-id>` goes on.
  */
-export function workerLane(threads: FleetThreads, record: FleetRecord): HostLane {
+export function workerLane(threads: FleetThreads, record: FleetRecord, overrides?: Record<string, Json>): HostLane {
   const worker = startWorker(threads.module);
   // The process groups the worker's executors started and have not let go of: recorded in this
   // thread's registry too, which the CLI's second Ctrl-C ends before it exits.
@@ -124,7 +125,7 @@ export function workerLane(threads: FleetThreads, record: FleetRecord): HostLane
     groups.clear();
     fail(`exited with code ${code}`);
   });
-  worker.postMessage({ type: 'init', data: threads.data, record, ended } satisfies ToWorker);
+  worker.postMessage({ type: 'init', data: threads.data, record, overrides, ended } satisfies ToWorker);
   return {
     get inFlight() {
       return waiting.size;

@@ -150,6 +150,22 @@ test('a worker thread that stops leaves its hosts awaiting a resume, the other t
   );
 });
 
+test('a fleet resumed over two threads with { allowRestart: true } restarts the hosts a worker thread drives too', async () => {
+  const hostsDir = await fleetDir();
+  const stateDir = await tempDir();
+  const clock = new VirtualClock();
+  const options = { runner: newRunner(stateDir, clock), kinds, connect: (target: string) => createSimulatedExecutor(target.slice(4), { clock }), threads: { count: 2, module: MODULE, data: { stateDir } } };
+  // Every host waits for its restart window (h2's restart, refused, is not tried yet).
+  const waiting = await startFleet({ ...options, runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(join(hostsDir, 'inventory.yaml')), params: { allowRestart: false }, concurrency: HOSTS, maxFailures: 1, fleetId: 'f' }).result;
+  assert.equal(waiting.counts['awaiting-restart-window'], HOSTS);
+  const again = await (await resumeFleet({ ...options, fleetId: 'f', overrides: { allowRestart: true } })).result;
+  assert.equal(
+    again.waves.flatMap((w) => w.hosts.map((h) => h.outcome)),
+    Array.from({ length: HOSTS }, (_, i) => (i === 2 ? 'rolled-back' : 'changed')),
+  );
+  assert.ok((await threadsOf(stateDir)).some((t) => t !== 0), 'a worker drove some hosts');
+});
+
 test('the threads of a fleet: 1 without the option, never more than its hosts, a bad count refused', () => {
   const module = 'x.js';
   assert.is(threadCountOf(undefined, 100), 1);
