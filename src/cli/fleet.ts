@@ -155,10 +155,13 @@ async function limitRefs(where: Where, pattern: string): Promise<Record<string, 
   return refs;
 }
 
-/** `runbook resume <fleet-id>`: the fleet goes on from where its controller stopped. */
-export async function resumeFleetCommand(where: Where, fleetId: string, json: boolean, retries?: number): Promise<number> {
+/**
+ * `runbook resume <fleet-id>`: the fleet goes on from where its controller stopped; `overrides`
+ * (`--allow-restart`) hold for every host run it drives.
+ */
+export async function resumeFleetCommand(where: Where, fleetId: string, json: boolean, retries?: number, overrides: Record<string, boolean> = {}): Promise<number> {
   const runner = await runnerFor(where, retries);
-  const fleet = await resumeFleet({ runner, kinds: bundledStepKinds(), connect: (target) => connect(target), fleetId, threads: fleetThreadsFor(where, retries) });
+  const fleet = await resumeFleet({ runner, kinds: bundledStepKinds(), connect: (target) => connect(target), fleetId, threads: fleetThreadsFor(where, retries), overrides });
   return follow(fleet, { json, where, heading: 'resumed: finished hosts stay as they ended, runs under way resume from their journals, hosts not started start now' });
 }
 
@@ -344,23 +347,31 @@ async function follow(fleet: Fleet, o: { json: boolean; heading: string; where: 
   const stop = attachFleetOutput(fleet.events, o.json ? 'json' : process.stdout.isTTY ? 'tty' : 'plain', { heading: `${bold(`Fleet ${fleet.id}`)}: ${o.heading}` });
   // The first SIGINT or SIGTERM stops the fleet at a safe point, as for a single run: no new host
   // starts, each running host stops at its next safe point; the fleet then exits 75. A second aborts.
+  // Once the fleet's reports are written, its exit code is theirs: a second signal from then on (the
+  // summary being printed, the lanes closing) exits with it, not 130/143.
+  let reported: number | undefined;
+  fleet.events.on('fleet:end', (f) => (reported = f.exitCode));
   const detach = stopOnSignals({
     first: (signal) => `${signal}: stopping the fleet at a safe point: no new host starts, running hosts stop at their next safe point (${signal} again aborts at once; \`runbook resume ${fleet.id}\` goes on)`,
     again: (signal) => `${signal} again: aborting now; \`runbook resume ${fleet.id}\` continues from the journals`,
     interrupt: () => fleet.interrupt(),
+    reported: () => reported,
   });
-  let result: FleetResult;
   try {
-    result = await fleet.result;
+    let result: FleetResult;
+    try {
+      result = await fleet.result;
+    } finally {
+      stop();
+    }
+    const plans = result.checkMode ? await planDiffs(o.where, result) : undefined;
+    if (o.json) out(`${JSON.stringify({ event: 'summary', ...result })}\n`);
+    else out(summary(result, plans));
+    // Settled with the result (a fleet refused for a parameter exits 2): the summary and reports say the same.
+    return result.exitCode;
   } finally {
     detach();
-    stop();
   }
-  const plans = result.checkMode ? await planDiffs(o.where, result) : undefined;
-  if (o.json) out(`${JSON.stringify({ event: 'summary', ...result })}\n`);
-  else out(summary(result, plans));
-  // Settled with the result (a fleet refused for a parameter exits 2): the summary and reports say the same.
-  return result.exitCode;
 }
 
 /** A plan's diffs, hosts that share the same diff grouped: `[hosts, diff]`, the largest group first. */

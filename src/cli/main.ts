@@ -20,7 +20,17 @@ if (argv[0] === '--version' || argv[0] === '-v') {
 } else {
   const { main } = await import('./commands.js');
   process.exitCode = await main(argv);
+  // The command is over and has said how it ended: a signal now (Ctrl-C while the output drains) ends
+  // this process with that exit code, not the signal's.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit());
   // The command is over: a library that left a timer or a socket behind must not keep this process
   // alive (output still has a moment to drain).
   setTimeout(() => process.exit(), 1000).unref();
+  // A command a signal stopped ends now that its output is out: the operator is pressing Ctrl-C, and
+  // one more while Node tears itself down (its signal handlers gone) would end the process by the
+  // signal (130) — not with the exit code its summary and reports gave.
+  if ((await import('./signals.js')).signalled()) {
+    await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((written) => stream.write('', written))));
+    process.exit();
+  }
 }

@@ -5,9 +5,28 @@
 import { endAllGroups } from '../executors/process-groups.js';
 import { notice } from './notice.js';
 
+/** The signals this process's commands heard (SIGINT, SIGTERM). */
+let heard = 0;
+
+/**
+ * Whether a signal stopped (or began to stop) a command of this process: then, once the command is
+ * over, the process exits at once (src/cli/main.ts), with the command's exit code — a Ctrl-C pressed
+ * again while Node tears itself down would otherwise end it by the signal (exit 130), not with the code
+ * the command reported.
+ *
+ * @example
+ * ```ts
+ * if (signalled()) process.exit();
+ * ```
+ */
+export function signalled(): boolean {
+  return heard > 0;
+}
+
 /**
  * The first SIGINT or SIGTERM asks for a stop at the next safe point (`interrupt`); a second one aborts
- * at once (exit 130 or 143), ending the processes the executors started first. Each says so on stderr. Returns what takes the handlers off again.
+ * at once (exit 130 or 143 — or the exit code already reported, see `reported`), ending the processes the
+ * executors started first. Each says so on stderr. Returns what takes the handlers off again.
  *
  * @example
  * ```ts
@@ -15,20 +34,31 @@ import { notice } from './notice.js';
  * detach();
  * ```
  */
-export function stopOnSignals(o: { first: (signal: NodeJS.Signals) => string; again: (signal: NodeJS.Signals) => string; interrupt: () => void }): () => void {
+export function stopOnSignals(o: {
+  first: (signal: NodeJS.Signals) => string;
+  again: (signal: NodeJS.Signals) => string;
+  interrupt: () => void;
+  /**
+   * The exit code already reported (a fleet's, once its reports are written), if any: a second signal
+   * then exits with it, not 130/143 — what the reports say and the exit code agree.
+   */
+  reported?: () => number | undefined;
+}): () => void {
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
+    heard += 1;
     if (signals === 1) {
       notice(`\n${o.first(signal)}\n`);
       o.interrupt();
       return;
     }
-    notice(`${o.again(signal)}\n`);
+    const reported = o.reported?.();
+    if (reported === undefined) notice(`${o.again(signal)}\n`);
     // The processes the executors started (PowerShell and what it started) end with this one: there is
     // no time left to close the executors.
     endAllGroups();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
+    process.exit(reported ?? (signal === 'SIGINT' ? 130 : 143));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -525,4 +525,72 @@ test('SIGINT after a failure within the budget: the fleet awaits its resume, and
   assert.match(again.stdout, /^no interrupted runs\n$/, 'the fleet ended');
 });
 
+test('resume <fleet-id> --allow-restart restarts every host that waits for its restart window and rewrites the reports; --target and --force are refused for a fleet', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  const state = join(dir, 'state');
+  const ran = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--json', '--param', 'pollIntervalMs=10', '--param', 'allowRestart=false']);
+  assert.is(ran.code, 75, ran.stderr + ran.stdout);
+  const { fleetId, counts } = JSON.parse(ran.stdout.trim().split('\n').pop()!) as { fleetId: string; counts: Record<string, number> };
+  assert.is(counts['awaiting-restart-window'], 3);
+  // Options that mean nothing for a fleet are refused before anything is contacted, never dropped unsaid.
+  const target = await cli(['resume', fleetId, '--target', 'sim:other.json', '--state-dir', state]);
+  assert.is(target.code, 2, target.stderr + target.stdout);
+  assert.match(target.stderr, new RegExp(`--target reaches one run's machine another way; fleet ${fleetId} has a target per host \\(its inventory\\): resume one host's run with \`runbook resume ${fleetId}\\.<host> --target …\`, or leave --target out`));
+  const force = await cli(['resume', fleetId, '--force', '--allow-restart', '--state-dir', state]);
+  assert.is(force.code, 2, force.stderr + force.stdout);
+  assert.match(force.stderr, new RegExp(`--force has no meaning for fleet ${fleetId}: its hosts' runs go on with the runbook the fleet recorded`));
+  const { readHost } = await import('../../src/index.js');
+  for (const h of ['host-1', 'host-2', 'host-3']) assert.is((await readHost(join(dir, 'fleet', `${h}.json`))).restarts, 0, `${h} not restarted yet`);
+  const resumed = await cli(['resume', fleetId, '--allow-restart', '--state-dir', state]);
+  assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
+  assert.match(resumed.stdout, /Fleet: done — 3 changed\n/);
+  for (const h of ['host-1', 'host-2', 'host-3']) assert.is((await readHost(join(dir, 'fleet', `${h}.json`))).restarts, 1, `${h} restarted once`);
+  const report = JSON.parse(await readFile(join(state, 'fleets', fleetId, 'report.json'), 'utf8')) as { status: string; exitCode: number };
+  assert.equal([report.status, report.exitCode], ['succeeded', 0]);
+});
+
+test('resume --all finishes a fleet a signal stopped with every host under way as resume <fleet-id> does: its reports are written again, and a second resume --all finds nothing', async () => {
+  const dir = await tempDir();
+  // Slow calls: every host of the second wave is still under way when the signal comes.
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '4', '--out', join(dir, 'fleet'), '--downtime-ms', '40', '--latency-ms', '200']);
+  const state = join(dir, 'state');
+  const started = new Set<string>();
+  const stopped = await fleetChild(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--json', '--param', 'pollIntervalMs=10'], (e, child) => {
+    if (e.event !== 'host:start') return;
+    started.add(String(e.host));
+    if (started.size === 4) child.kill('SIGINT');
+  });
+  assert.is(stopped.code, 75, stopped.stderr + stopped.stdout);
+  const summary = JSON.parse(stopped.stdout.trim().split('\n').pop()!) as { fleetId: string; status: string; counts: Record<string, number> };
+  assert.equal([summary.status, summary.counts.changed, summary.counts.interrupted], ['awaiting-resume', 1, 3], JSON.stringify(summary.counts));
+  const all = await cli(['resume', '--all', '--state-dir', state]);
+  assert.is(all.code, 0, all.stderr + all.stdout);
+  assert.match(all.stdout, /Fleet: done — 4 changed\n/);
+  const dirOf = join(state, 'fleets', summary.fleetId);
+  const report = JSON.parse(await readFile(join(dirOf, 'report.json'), 'utf8')) as { status: string; exitCode: number; counts: Record<string, number> };
+  assert.equal([report.status, report.exitCode, report.counts.changed, report.counts.interrupted], ['succeeded', 0, 4, 0]);
+  assert.match(await readFile(join(dirOf, 'report.md'), 'utf8'), /status: \*\*succeeded\*\* \(exit 0\)/);
+  const junit = await readFile(join(dirOf, 'junit.xml'), 'utf8');
+  assert.is(junit.match(/<system-out>changed<\/system-out>/g)?.length, 4, junit);
+  const again = await cli(['resume', '--all', '--state-dir', state]);
+  assert.match(again.stdout, /^no interrupted runs\n$/, again.stderr + again.stdout);
+});
+
+test('a second SIGINT once the fleet\'s reports are written exits with the code they report (75), not 130', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  const state = join(dir, 'state');
+  // The first SIGINT as a host starts (the fleet stops at a safe point), the second once the summary, written
+  // after the reports, is out: the process is ending, or has ended.
+  const stopped = await fleetChild(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--json', '--param', 'pollIntervalMs=10'], (e, child) => {
+    if (e.event === 'host:start' && e.host === 'host-1') child.kill('SIGINT');
+    if (e.event === 'summary') child.kill('SIGINT');
+  });
+  const summary = JSON.parse(stopped.stdout.trim().split('\n').pop()!) as { fleetId: string; exitCode: number };
+  const report = JSON.parse(await readFile(join(state, 'fleets', summary.fleetId, 'report.json'), 'utf8')) as { exitCode: number };
+  assert.equal([summary.exitCode, report.exitCode], [75, 75]);
+  assert.is(stopped.code, 75, stopped.stderr + stopped.stdout);
+});
+
 test.run();

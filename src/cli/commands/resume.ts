@@ -7,6 +7,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunSummary } from '../../engine/run-store.js';
 import { fleetDirOf } from '../../store/fleet-dir.js';
+import { hostRunId } from '../../fleet/host-lane.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
 import { UsageError, act, commandNamed, retriesOption, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
 import { explain } from '../explain.js';
@@ -24,6 +25,11 @@ interface ResumeOptions extends CommonOptions {
   target?: string;
   onTarget?: boolean;
   retries?: number;
+}
+
+/** The run-wide overrides of a resume: `--allow-restart`, the restart window is open. */
+function overridesOf(values: ResumeOptions): Record<string, boolean> {
+  return values.allowRestart ? { allowRestart: true } : {};
 }
 
 async function resumeOne(id: string, values: ResumeOptions, where: Where): Promise<number> {
@@ -44,7 +50,7 @@ async function resumeOne(id: string, values: ResumeOptions, where: Where): Promi
     target: values.target,
     runbook: 'reload',
     force: values.force === true,
-    overrides: values.allowRestart ? { allowRestart: true } : {},
+    overrides: overridesOf(values),
   });
   return exitCodeFor((await follow(run, outputMode(values.json === true), where.stateDir)).outcome);
 }
@@ -67,9 +73,9 @@ export const resume: RunbookCommand = {
           .description('Continues an interrupted run from its journal: after a controller crash, a reboot of the target, a signal, or a wait for a restart window.')
           .argument('[id]', 'the run or fleet to continue')
           .option('--all', 'every unfinished run in the state directory; each is attempted, refusals listed')
-          .option('--allow-restart', 'the restart window is open: the run may restart the target now')
-          .option('--force', 'go on although the runbook changed (or its file is gone): the journaled definition is used; take --target as another address of the run’s machine')
-          .option('-t, --target <target>', "reach the run's machine another way (transport, user, port); another host is refused unless --force, another Windows always")
+          .option('--allow-restart', "the restart window is open: the run (a fleet's every host run) may restart its target now")
+          .option('--force', 'go on although the runbook changed (or its file is gone): the journaled definition is used; take --target as another address of the run’s machine (not with a fleet id)')
+          .option('-t, --target <target>', "reach the run's machine another way (transport, user, port); another host is refused unless --force, another Windows always (not with a fleet id)")
           .option('--on-target', 'sim: targets only: rehearse the engine running on the host itself')
           .addOption(retriesOption()),
       ),
@@ -86,15 +92,22 @@ async function resumeCommand(values: ResumeOptions, operands: string[]): Promise
     if (operands.length !== 1) throw new UsageError('resume takes one run id, or --all');
     if (await where.store.isFleet(operands[0])) {
       if (values.onTarget) throw new UsageError(`${ON_TARGET_SIM_ONLY}; a fleet's hosts are never driven from one of them`);
-      return (await import('../fleet.js')).resumeFleetCommand(where, operands[0], values.json === true, retries);
+      // A fleet has many targets, and its hosts' runs are resumed with the runbook the fleet recorded:
+      // neither option has a meaning here, and neither is dropped unsaid.
+      if (values.target) throw new UsageError(`--target reaches one run's machine another way; fleet ${operands[0]} has a target per host (its inventory): resume one host's run with \`runbook resume ${operands[0]}.<host> --target …\`, or leave --target out`);
+      if (values.force) throw new UsageError(`--force has no meaning for fleet ${operands[0]}: its hosts' runs go on with the runbook the fleet recorded, never a changed file; leave --force out`);
+      return (await import('../fleet.js')).resumeFleetCommand(where, operands[0], values.json === true, retries, overridesOf(values));
     }
     return resumeOne(operands[0], values, where);
   }
   if (operands.length > 0) throw new UsageError('resume takes one run id, or --all, not both');
   const runs = await where.store.listRuns();
   const damaged = runs.filter((r) => r.status === 'damaged');
-  const ids = runs.filter((r) => r.status === 'running' || r.status === 'awaiting-resume').map((r) => r.runId);
   const fleets = await unfinishedFleets(where, runs);
+  // A fleet resumed as a fleet drives its own hosts' runs (its waves, its budget, its reports): they are
+  // not resumed one by one first.
+  const fleetRuns = new Set(fleets.flatMap((f) => f.runIds));
+  const ids = runs.filter((r) => (r.status === 'running' || r.status === 'awaiting-resume') && !fleetRuns.has(r.runId)).map((r) => r.runId);
   if (ids.length === 0 && damaged.length === 0 && fleets.length === 0) {
     process.stdout.write('no interrupted runs\n');
     return ExitCode.ok;
@@ -110,14 +123,15 @@ async function resumeCommand(values: ResumeOptions, operands: string[]): Promise
       worst = Math.max(worst, code);
     }
   }
-  // Then the fleets the controller left before their end: their hosts never started start now, as
-  // `resume <fleet-id>` does (runs resumed above count as ended; a spent budget stays spent).
+  // Then the fleets the controller left before their end, as `resume <fleet-id>` does: their runs under
+  // way resume, their hosts never started start now (a spent budget stays spent), and their reports are
+  // written again.
   if (fleets.length > 0) {
     const { resumeFleetCommand } = await import('../fleet.js');
-    for (const id of fleets) {
+    for (const { id } of fleets) {
       try {
         if (values.onTarget) throw new UsageError(`${ON_TARGET_SIM_ONLY}; a fleet's hosts are never driven from one of them`);
-        worst = Math.max(worst, await resumeFleetCommand(where, id, values.json === true, retries));
+        worst = Math.max(worst, await resumeFleetCommand(where, id, values.json === true, retries, overridesOf(values)));
       } catch (error) {
         const { code, message } = explain(error);
         refused.push(`${id}: ${message.split('\n')[0]}`);
@@ -135,13 +149,15 @@ async function resumeCommand(values: ResumeOptions, operands: string[]): Promise
 
 /**
  * The fleets of a file store that stopped before their end — no report yet (the controller died) or
- * one awaiting a resume (a signal stopped it, its budget unspent) — with a host that has no run: `resume --all` goes on with them,
- * as it does with runs. A shared store's fleets are its workers' to finish.
+ * one awaiting a resume (a signal stopped it, its budget unspent) — with their hosts' run ids:
+ * `resume --all` goes on with them as `resume <fleet-id>` does, which writes their reports again, even
+ * when every host has a run already (a signal stopped them all under way). A fleet with a damaged host
+ * run is left to its runs (the damaged one is listed). A shared store's fleets are its workers' to finish.
  */
-async function unfinishedFleets(where: Where, runs: RunSummary[]): Promise<string[]> {
+async function unfinishedFleets(where: Where, runs: RunSummary[]): Promise<{ id: string; runIds: string[] }[]> {
   if (where.store.kind !== 'file') return [];
-  const started = new Set(runs.map((r) => r.runId));
-  const out: string[] = [];
+  const damaged = new Set(runs.filter((r) => r.status === 'damaged').map((r) => r.runId));
+  const out: { id: string; runIds: string[] }[] = [];
   for (const id of (await readdir(join(where.stateDir, 'fleets')).catch(() => [] as string[])).sort()) {
     if (!(await where.store.isFleet(id).catch(() => false))) continue;
     const report = await readFile(join(fleetDirOf(where.stateDir, id), 'report.json'), 'utf8').then(
@@ -153,7 +169,8 @@ async function unfinishedFleets(where: Where, runs: RunSummary[]): Promise<strin
     const stopped = report?.status === 'awaiting-resume' || (report?.interrupted === true && report.budget?.spent === false);
     if (report !== undefined && !stopped) continue;
     const record = await where.store.readFleet(id).catch(() => null);
-    if (record && record.inventory.hosts.some((h) => !started.has(`${id}.${h.name}`))) out.push(id);
+    const runIds = record ? record.inventory.hosts.map((h) => hostRunId(id, h.name)) : [];
+    if (record && !runIds.some((r) => damaged.has(r))) out.push({ id, runIds });
   }
   return out;
 }
