@@ -8,11 +8,10 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PWSH, needPwsh } from '../pwsh.js';
+import { PwshScripts, needPwsh } from '../pwsh.js';
 import { check51 } from './ps51-check.js';
 import { SHUTDOWN_IN_PROGRESS, SHUTDOWN_IS_SCHEDULED } from '../../src/windows/facts/restart.js';
 import { SQL_LOGIN_REFUSED_ERRORS } from '../../src/windows/facts/sql.js';
@@ -52,11 +51,13 @@ function agentFunctions(): string {
   return text.slice(0, at);
 }
 
-/** Runs a PowerShell script file with `input` on standard input. */
-function pwsh(file: string, input = '', env: Record<string, string> = {}) {
-  const r = spawnSync(PWSH!, ['-NoProfile', '-NonInteractive', '-File', file], { input, env: { ...process.env, ...env }, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+/**
+ * The PowerShell that runs this file's scripts (the agent, or its functions and a driver): one for the
+ * file, each run in a script scope of its own with its own environment and standard input, as
+ * `pwsh -NoProfile -NonInteractive -File <script>` would run it.
+ */
+const scripts = new PwshScripts();
+test.after(() => scripts.close());
 
 if (run) {
   let findings: string[][];
@@ -121,7 +122,7 @@ if (run) {
         { op: 'sql.instances' },
         { op: 'restart', delaySeconds: 0, reason: 'test', ifBootTime: bootTime, plannedReason: { major: 2, minor: 4 } },
       ]);
-      const r = pwsh(file, `${json}\n`, { RUNBOOK_AGENT_HOST_FILE: host });
+      const r = await scripts.run(file, { RUNBOOK_AGENT_HOST_FILE: host }, `${json}\n`);
       assert.is(r.stderr.includes('ps51-json-path'), file === ps51, `the 5.1 path ran only where forced: ${r.stderr}`);
       answers.push(parseAgentAnswer(r.stdout, marker, file));
     }
@@ -144,7 +145,7 @@ if (run) {
     const file = join(await tempDir(), 'agent-no-console.ps1');
     await writeFile(file, `${program.slice(0, at)}${shim}\n${program.slice(at)}`);
     const { marker, json } = agentRequest([{ op: 'os.info' }]);
-    const r = pwsh(file, `${json}\n`, { RUNBOOK_AGENT_HOST_FILE: await makeHost('server-2016') });
+    const r = await scripts.run(file, { RUNBOOK_AGENT_HOST_FILE: await makeHost('server-2016') }, `${json}\n`);
     assert.match(r.stderr, /no-console/, 'the setter was tried (and threw)');
     const [os] = parseAgentAnswer(r.stdout, marker, file);
     assert.is(os.op, 'os.info');
@@ -163,7 +164,7 @@ $r = Invoke-Native '/bin/sh' @('-c', 'echo oops >&2; echo out; exit 3')
 [Console]::Out.Write((ConvertTo-Json -InputObject $r -Compress))
 `,
     );
-    const r = pwsh(file);
+    const r = await scripts.run(file);
     assert.is(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout), { exitCode: 3, stdout: 'out\n', stderr: 'oops\n' });
   });
@@ -180,7 +181,7 @@ $r = Invoke-Native $env:RBE_NODE (@('-e', 'process.stdout.write(JSON.stringify(p
 [Console]::Out.Write($r.stdout)
 `,
     );
-    const r = pwsh(file, '', { RBE_ARGS: JSON.stringify(args), RBE_NODE: process.execPath });
+    const r = await scripts.run(file, { RBE_ARGS: JSON.stringify(args), RBE_NODE: process.execPath });
     assert.is(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout), args);
   });
@@ -206,7 +207,10 @@ $out.tolerance = @((Test-RestartedSince '2026-11-20T06:12:47Z' '2026-11-20T06:12
     );
     // The codes are the op's data (the restart step sends the facts' 1190 and 1115), not the agent's own.
     const codes = `${SHUTDOWN_IS_SCHEDULED.value},${SHUTDOWN_IN_PROGRESS.value}`;
-    const as = (exit: number, pendingCodes = codes) => JSON.parse(pwsh(file, '', { RBE_EXIT: String(exit), RBE_CODES: pendingCodes }).stdout);
+    // The file's PowerShell runs the script once for each case, with its own RBE_EXIT and RBE_CODES.
+    const cases: [number, string][] = [[0, codes], [1115, codes], [1190, codes], [5, codes], [7, '7,8'], [8, '7,8'], [1190, '7,8'], [1115, '']];
+    const runs = await scripts.cases(file, cases.map(([exit, pendingCodes]) => ({ RBE_EXIT: String(exit), RBE_CODES: pendingCodes })));
+    const as = (exit: number, pendingCodes = codes) => JSON.parse(runs[cases.findIndex(([e, c]) => e === exit && c === pendingCodes)].stdout);
     const ok = as(0);
     assert.equal(ok.argv, ['shutdown.exe', '/r', '/f', '/t', '0', '/d', 'p:2:4', '/c', 'runbook-engine run r1']);
     assert.equal(ok.result, { requested: true, alreadyRestarted: false });
@@ -239,8 +243,10 @@ try { Get-Dotnet35Tls ([ordered]@{}) | Out-Null } catch { $out.error = $_.Except
     );
     // WINDIR: System.dll is looked for under it (absent here: no file, no version).
     const windir = await tempDir();
+    // The file's PowerShell runs the script once for each case, with its own RBE_DATA.
+    const runs = await scripts.cases(file, [{ RBE_DATA: '7' }, { RBE_DATA: '1' }], { WINDIR: windir });
     const as = (data: number) => {
-      const r = pwsh(file, '', { RBE_DATA: String(data), WINDIR: windir });
+      const r = runs[[7, 1].indexOf(data)];
       assert.is(r.code, 0, r.stderr);
       return JSON.parse(r.stdout);
     };
@@ -265,8 +271,11 @@ $null = Invoke-HostOp $op
 [Console]::Out.Write((ConvertTo-Json -InputObject @($script:Given) -Compress))
 `,
     );
+    // The file's PowerShell runs the script once for each case, with its own RBE_ERRORS.
+    const cases = [SQL_LOGIN_REFUSED_ERRORS.value.join(','), '7,8', ''];
+    const runs = await scripts.cases(file, cases.map((errors) => ({ RBE_ERRORS: errors })));
     const given = (errors: string) => {
-      const r = pwsh(file, '', { RBE_ERRORS: errors });
+      const r = runs[cases.indexOf(errors)];
       assert.is(r.code, 0, r.stderr);
       return JSON.parse(r.stdout);
     };
@@ -334,7 +343,7 @@ $null = Invoke-HostOp $op
       agentRequest([{ op: 'registry.export', view: '64', key: 'SOFTWARE\\RunbookNoSuchKey', file: join(dir, 'missing.reg') }]),
     ];
     // The temporary folder is TMPDIR here (GetTempPath), so that what is left in it can be seen.
-    const r = pwsh(file, `${requests.map((q) => q.json).join('\n')}\n`, { RUNBOOK_AGENT_HOST_FILE: host, TMPDIR: temp });
+    const r = await scripts.run(file, { RUNBOOK_AGENT_HOST_FILE: host, TMPDIR: temp }, `${requests.map((q) => q.json).join('\n')}\n`);
     assert.is(r.code, 0, r.stderr);
     const [text, missing, exported] = parseAgentAnswer(r.stdout, requests[0].marker, file) as { op: string; exists?: boolean; content: string }[];
     assert.is(text.exists, true);
