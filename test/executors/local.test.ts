@@ -43,7 +43,11 @@ async function pair(preset = 'server-2016') {
   };
 }
 
-/** The agent the tests of single batches share, with its host file (a PowerShell start costs ~1.2 s of CPU). */
+/**
+ * The agent the tests share where what they prove is the agent's answers, not its process (a PowerShell
+ * start costs ~1.2 s of CPU), with its host file: the agent reads that file for every batch and keeps
+ * nothing of one batch for the next.
+ */
 let shared: { agentFile: string; agent: Executor } | undefined;
 test.after(async () => {
   await shared?.agent.close();
@@ -152,7 +156,7 @@ if (run) {
   });
 
   test('an unreadable boot-time baseline never skips the restart: the agent restarts (as the simulated host does)', async () => {
-    const { agent, sim } = await pair();
+    const { agent, sim } = await sharedPair();
     for (const ifBootTime of ['', 'not a time']) {
       const op: HostOp = { op: 'restart', delaySeconds: 0, reason: 'test', ifBootTime, plannedReason: { major: 2, minor: 4 } };
       const [a] = await agent.run([op]);
@@ -163,7 +167,7 @@ if (run) {
   });
 
   test("each restart is logged with its comment; restart.history answers one run's restarts since a time (whole comments only, an unreadable log says so), from the agent and the simulated host alike", async () => {
-    const { agent, sim, agentFile, simFile } = await pair();
+    const { agent, sim, agentFile, simFile } = await sharedPair();
     const since = new Date(Date.now() - 60_000).toISOString();
     const [restarted] = await agent.run([{ op: 'restart', delaySeconds: 0, reason: 'runbook-engine run r1', ifBootTime: (await hostOf(agentFile)).bootTime }]);
     assert.equal(restarted, { op: 'restart', requested: true, alreadyRestarted: false });
@@ -187,7 +191,7 @@ if (run) {
   });
 
   test('a shutdown already in progress answers shutdownInProgress (1115), one scheduled pendingShutdown (1190), from the agent and the simulated host alike', async () => {
-    const { agent, sim, agentFile, simFile } = await pair();
+    const { agent, sim, agentFile, simFile } = await sharedPair();
     for (const inProgress of [true, false]) {
       for (const file of [agentFile, simFile]) {
         const host = await readHost(file);
@@ -204,7 +208,7 @@ if (run) {
   });
 
   test('sql.ping: the host\'s own instance answers, a named server as the host says, from the agent and the simulated host alike', async () => {
-    const { agent, sim, agentFile, simFile } = await pair();
+    const { agent, sim, agentFile, simFile } = await sharedPair();
     for (const file of [agentFile, simFile]) {
       const host = await readHost(file);
       host.sqlServers = { 'sql01\\orch': false };
@@ -296,16 +300,14 @@ if (run) {
   });
 
   test('the bundled runbook runs end to end through the agent, restart and resume included', async () => {
-    const { agentFile, simFile } = await pair();
-    const executor = local({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: agentFile } });
-    await expectSameAsSimulated(executor, agentFile, simFile);
+    const { agent, agentFile, simFile } = await sharedPair();
+    await expectSameAsSimulated(agent, agentFile, simFile);
     assert.equal((await hostOf(agentFile)).startupTasks, {}, 'the start-up task was removed');
   });
 
   test('orchestrator-tls13 runs end to end through the agent on Server 2025: the same registry as the simulated host (TLS 1.3 keys, strong crypto in both views)', async () => {
-    const { agentFile, simFile } = await pair('server-2025');
-    const executor = local({ shell: PWSH!, env: { RUNBOOK_AGENT_HOST_FILE: agentFile } });
-    await expectSameAsSimulated(executor, agentFile, simFile, 'orchestrator-tls13');
+    const { agent, agentFile, simFile } = await sharedPair('server-2025');
+    await expectSameAsSimulated(agent, agentFile, simFile, 'orchestrator-tls13');
     const host = await hostOf(agentFile);
     assert.equal(host.registry[`${SCH}\\TLS 1.3\\Server`], { DisabledByDefault: dword(0), Enabled: dword(1) });
     assert.equal(host.registry[`SOFTWARE\\Wow6432Node\\Microsoft\\.NETFramework\\v4.0.30319`].SchUseStrongCrypto, dword(1));
