@@ -1,9 +1,13 @@
 # An independent WinRM client for the tests (test/pywinrm.ts): Debian's python3-winrm (pywinrm),
 # driven by a JSON plan (argv[1]); prints one JSON line with what happened. Only pywinrm's own
 # Protocol and Transport speak to the listener (its NTLM, its message encryption, its envelopes).
+# With --serve it reads one plan (JSON) a line on standard input and answers each with its line, so
+# that a test file starts Python and loads pywinrm once: each plan has a Protocol (and so a requests
+# session, an NTLM context) of its own, as a process of its own would.
 import base64
 import json
 import sys
+import traceback
 import uuid
 
 import xmltodict
@@ -48,8 +52,8 @@ def run_agent(protocol, plan):
     return result
 
 
-def main():
-    plan = json.load(open(sys.argv[1]))
+def run_plan(plan):
+    """What one plan did, as the one JSON line to print."""
     protocol = winrm.Protocol(
         plan['endpoint'], transport=plan['transport'], username=plan['user'], password=plan['password'],
         message_encryption=plan.get('encryption', 'auto'), server_cert_validation=plan.get('certValidation', 'validate'),
@@ -99,13 +103,29 @@ def main():
             result = {}
         else:
             raise ValueError('unknown step ' + step)
-        print(json.dumps({'ok': True, 'largestResponse': max(sizes or [0]), 'responses': len(sizes), **result}))
+        return json.dumps({'ok': True, 'largestResponse': max(sizes or [0]), 'responses': len(sizes), **result})
     except InvalidCredentialsError as e:
-        print(json.dumps({'ok': False, 'error': 'InvalidCredentialsError', 'message': str(e)}))
+        return json.dumps({'ok': False, 'error': 'InvalidCredentialsError', 'message': str(e)})
     except WinRMTransportError as e:
-        print(json.dumps({'ok': False, 'error': 'WinRMTransportError', 'code': e.code, 'message': str(e)}))
+        return json.dumps({'ok': False, 'error': 'WinRMTransportError', 'code': e.code, 'message': str(e)})
     except WinRMError as e:
-        print(json.dumps({'ok': False, 'error': 'WinRMError', 'message': str(e)}))
+        return json.dumps({'ok': False, 'error': 'WinRMError', 'message': str(e)})
 
 
-main()
+def serve():
+    """One plan a line in, its line out; an error no plan expects is answered as `crashed`, with its trace."""
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            answer = run_plan(json.loads(line))
+        except Exception:
+            answer = json.dumps({'crashed': traceback.format_exc()})
+        sys.stdout.write(answer + '\n')
+        sys.stdout.flush()
+
+
+if sys.argv[1] == '--serve':
+    serve()
+else:
+    print(run_plan(json.load(open(sys.argv[1]))))
