@@ -30,6 +30,19 @@ export function findPwsh(): string | null {
 
 export const PWSH = findPwsh();
 
+/**
+ * No call counting in the .NET runtime of the PowerShells the tests start: their methods keep the code
+ * they were first given (ReadyToRun, or a quick first compile) instead of being compiled again,
+ * optimised, on a background thread once called 30 times ("tiering up"). A PowerShell that lives on
+ * after some work (an agent kept for the next call, a remoting host, a session) otherwise spends 1.5 to
+ * 3.5 s of CPU on that second compile in the seconds that follow — more than its start — and a test
+ * process rarely runs long enough to gain from it. It is a setting of the runtime's compiler, not of
+ * PowerShell: the same programs give the same answers. Set in this process's environment, which the
+ * executors, the simulated WinRM listener and the CLI pass on to what they start; test/sshd.ts passes
+ * it to its sessions. `DOTNET_TC_CallCounting=1` in the environment keeps the runtime's default.
+ */
+process.env.DOTNET_TC_CallCounting ??= '0';
+
 /** True when the PowerShell tests should run; throws in CI when PowerShell is missing. */
 export function needPwsh(file: string): boolean {
   if (PWSH) return true;

@@ -97,7 +97,13 @@ export async function startSshd(pwsh: string | null, env: Record<string, string>
       // ~/.bashrc — on this project's machines a pyenv set-up that starts ~10 processes, ~0.5 s of CPU a
       // session. A shell that finds SHLVL set is not top-level and skips it; the sessions need nothing
       // from it.
-      ...sessionEnv({ ...env, SHLVL: '1', ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}) }),
+      // The runtime setting test/pwsh.ts gives every PowerShell of the tests, for the sessions' PowerShells too.
+      ...sessionEnv({
+        ...env,
+        SHLVL: '1',
+        ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
+        ...(process.env.DOTNET_TC_CallCounting ? { DOTNET_TC_CallCounting: process.env.DOTNET_TC_CallCounting } : {}),
+      }),
       '',
     ].join('\n'),
   );
