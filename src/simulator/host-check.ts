@@ -10,12 +10,16 @@ import { protocolDefault } from '../windows/schannel.js';
 const text = z.string();
 const count = z.number().check(z.int(), z.minimum(0));
 const record = <T extends z.Schema>(value: T) => z.record(z.string(), value as never);
+/** A time the simulator computes with (`Date.parse`, `toISOString`): one it cannot read fails mid-run as "Invalid time value". */
+const date = text.check(z.refine((v) => !Number.isNaN(Date.parse(v)), { message: 'expected a date and time (ISO 8601)' }));
+/** The longest wait a timer takes (a longer one fires at once, with a warning), and the longest a time stays a date. */
+const delayMs = z.number().check(z.minimum(0), z.maximum(2 ** 31 - 1));
 
 const service = z.object({
   state: z.enum(['running', 'stopped', 'starting']),
   startType: z.enum(['auto', 'manual', 'disabled']),
-  startDelayMs: z.optional(count),
-  readyAt: z.optional(text),
+  startDelayMs: z.optional(delayMs),
+  readyAt: z.optional(date),
 });
 
 /** Whether a value's data is what its type holds (as `RegistryValue`, src/windows/registry.ts, types it). */
@@ -35,13 +39,15 @@ const registryValue = z.object({ type: z.enum(['REG_DWORD', 'REG_QWORD', 'REG_SZ
     path: ['data'],
   }),
 );
-/** The longest wait a timer takes (a longer one fires at once, with a warning). */
-const delayMs = z.number().check(z.minimum(0), z.maximum(2 ** 31 - 1));
 
 const sides = z.strictObject({ Client: z.optional(z.boolean()), Server: z.optional(z.boolean()) });
 const PROTOCOL_NAMES = ['SSL 2.0', 'SSL 3.0', 'TLS 1.0', 'TLS 1.1', 'TLS 1.2', 'TLS 1.3'] as const;
 /** A host's own defaults: per protocol and side true (accepts) or false, and the note that says why. Strict: a misspelt protocol would be ignored. */
 const schannelDefaults = z.strictObject({ note: z.optional(text), ...Object.fromEntries(PROTOCOL_NAMES.map((p) => [p, z.optional(sides)])) });
+/** The protocols in effect (`ProtocolMap`): per protocol the registry knows and side, true, false or null (Windows' default). */
+const IN_EFFECT_NAMES = ['SSL 2.0', 'SSL 3.0', 'TLS 1.0', 'TLS 1.1', 'TLS 1.2'] as const;
+const inEffectSides = z.strictObject({ Client: z.optional(z.nullable(z.boolean())), Server: z.optional(z.nullable(z.boolean())) });
+const inEffect = z.strictObject(Object.fromEntries(IN_EFFECT_NAMES.map((p) => [p, z.optional(inEffectSides)])));
 
 /** What a simulated host file must hold (see `SimHostState`). */
 export const simHostSchema = z.object({
@@ -49,22 +55,28 @@ export const simHostSchema = z.object({
   name: text,
   os: z.object({ caption: text, version: text, build: count, architecture: z.enum(['64-bit', '32-bit']), productType: z.enum(['workstation', 'server']), servicePack: count }),
   registry: record(record(registryValue)),
-  keyTimes: record(text),
+  keyTimes: record(date),
   hotfixes: z.array(text),
-  dotnet35: z.unknown(),
-  sqlInstances: z.array(z.unknown()),
-  orchestrator: z.object({ installed: z.boolean(), release: z.nullable(text), updateRollup: z.number(), version: z.nullable(text) }),
+  // Versions as the agent reports them: a file's version text (`2.0.50727.9149 (WinRelRS6.050727-9100)`),
+  // a SQL Server's PatchLevel (`13.2.5026.0`, or empty when setup wrote none).
+  dotnet35: z.nullable(z.object({ installed: z.boolean(), file: z.nullable(text), version: z.nullable(text) })),
+  sqlInstances: z.array(z.object({ name: text, version: text, edition: z.optional(text) })),
+  orchestrator: z.object({ installed: z.boolean(), release: z.nullable(text), updateRollup: count, version: z.nullable(text) }),
   services: record(service),
-  bootTime: text.check(z.refine((v) => !Number.isNaN(Date.parse(v)), { message: 'expected a date and time (ISO 8601)' })),
-  inEffect: record(z.unknown()),
+  bootTime: date,
+  inEffect,
   tls13InEffect: z.optional(z.nullable(z.boolean())),
   schannelDefaults: z.optional(schannelDefaults),
   endpoints: z.optional(z.array(z.object({ name: text, port: z.number().check(z.int(), z.minimum(0), z.maximum(65535)) }))),
-  downtimeMs: z.number().check(z.minimum(0)),
-  down: z.nullable(z.object({ since: text, until: text })),
-  pendingShutdown: z.optional(z.nullable(z.object({ by: text, at: text }))),
+  downtimeMs: delayMs,
+  down: z.nullable(z.object({ since: date, until: date })),
+  pendingShutdown: z.optional(z.nullable(z.object({ by: text, at: date, inProgress: z.optional(z.boolean()) }))),
+  logonUi: z.optional(z.object({ afterMs: z.nullable(delayMs), at: z.optional(z.nullable(date)) })),
+  sqlStartDelayMs: z.optional(delayMs),
+  sqlReadyAt: z.optional(z.nullable(date)),
+  sqlServers: z.optional(record(z.boolean())),
   restarts: count,
-  shutdownEvents: z.optional(z.nullable(z.array(z.object({ time: text, comment: z.string() })))),
+  shutdownEvents: z.optional(z.nullable(z.array(z.object({ time: date, comment: z.string() })))),
   bootActions: z.array(z.object({ op: text })),
   faults: z.array(z.object({ op: text, keyContains: z.optional(text), kind: z.enum(['transient', 'permanent']), times: count })),
   latencyMs: delayMs,

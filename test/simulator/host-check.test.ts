@@ -55,6 +55,43 @@ test('a registry value whose data its type could not hold, a type no registry ha
   assert.is(issues.length, 7);
 });
 
+test('fields the simulator computes with are refused naming the field when they do not hold what it reads: SQL instances, .NET 3.5, protocols in effect, waits too long for a date, times that are no date', () => {
+  const doc = JSON.parse(JSON.stringify(createPreset('server-2016')));
+  doc.sqlInstances = [{ name: null, version: '13.2.5026.0' }, 5, { name: 'A', version: 7 }];
+  doc.dotnet35 = { installed: 'yes', file: null, version: null };
+  doc.inEffect = { 'TLS 1.2': { Server: 'on' }, 'TLS 9': {} };
+  doc.downtimeMs = 1e308;
+  doc.down = { since: 'x', until: 'y' };
+  doc.pendingShutdown = { by: 'someone', at: 'soon' };
+  doc.keyTimes = { SOFTWARE: 'yesterday' };
+  doc.services.orunbook.startDelayMs = 1e308;
+  doc.sqlReadyAt = 'later';
+  const issues = simHostIssues(doc);
+  for (const wanted of [
+    'sqlInstances.0.name: Invalid input: expected string, received null',
+    'sqlInstances.1: Invalid input: expected object, received number',
+    'sqlInstances.2.version: Invalid input: expected string, received number',
+    'dotnet35.installed: Invalid input: expected boolean, received string',
+    'inEffect.TLS 1.2.Server: Invalid input: expected boolean, received string',
+    'inEffect: Unrecognized key: "TLS 9"',
+    'downtimeMs: Too big: expected number to be <=2147483647',
+    'down.since: expected a date and time (ISO 8601)',
+    'down.until: expected a date and time (ISO 8601)',
+    'pendingShutdown.at: expected a date and time (ISO 8601)',
+    'keyTimes.SOFTWARE: expected a date and time (ISO 8601)',
+    'services.orunbook.startDelayMs: Too big: expected number to be <=2147483647',
+    'sqlReadyAt: expected a date and time (ISO 8601)',
+  ]) {
+    assert.ok(issues.includes(wanted), `${wanted}\n— got:\n${issues.join('\n')}`);
+  }
+  assert.is(issues.length, 13, issues.join('\n'));
+  // What the agent reports stays valid: no .NET 3.5, a SQL Server whose setup wrote no version.
+  const plain = JSON.parse(JSON.stringify(createPreset('server-2016')));
+  plain.dotnet35 = { installed: false, file: null, version: null };
+  plain.sqlInstances = [{ name: 'MSSQLSERVER', version: '', edition: 'Standard Edition' }];
+  assert.equal(simHostIssues(plain), []);
+});
+
 test('a host file that is not JSON is refused saying where the JSON breaks and how to fix it, not how to reach a network host', async () => {
   const file = await makeHost('server-2016');
   const text = (await readFile(file, 'utf8')).slice(0, 40);
