@@ -80,7 +80,9 @@ function fileIdentity(file: string): string {
 
 function readHostText(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    const text = readFileSync(file, 'utf8');
+    // A byte order mark (Windows PowerShell 5.1's `Out-File -Encoding utf8` writes one) is no part of the document.
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   } catch (cause) {
     throw new ExecutorError('permanent', `cannot read the simulated host file`, {
       where: file,

@@ -128,6 +128,15 @@ test('a host file that is not JSON at all is refused naming the file and where t
   assert.not.ok(later!.message.includes('nope'));
 });
 
+test('a host file that starts with a byte order mark (Windows PowerShell 5.1 writes one) is read as without it', async () => {
+  const file = await makeHost('server-2016');
+  await writeFile(file, `\uFEFF${await readFile(file, 'utf8')}`);
+  const ex = await createSimulatedExecutor(file);
+  const [os] = await ex.run([{ op: 'os.info' }]);
+  assert.is((os as { build: number }).build, 14393);
+  await ex.close();
+});
+
 test('a host file someone else rewrote between two round trips is checked again before it is used', async () => {
   const file = await makeHost('server-2016');
   const ex = await createSimulatedExecutor(file);
