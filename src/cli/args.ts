@@ -161,7 +161,8 @@ export function paramsFrom(list: string[] | undefined): Record<string, string> {
   for (const item of list ?? []) {
     const eq = item.indexOf('=');
     if (eq <= 0) throw new UsageError(`--param takes key=value, got "${item}"`);
-    params[item.slice(0, eq)] = item.slice(eq + 1);
+    // Defined, not assigned: `__proto__=1` assigned would set the record's prototype and vanish, not be refused as an unknown parameter.
+    Object.defineProperty(params, item.slice(0, eq), { value: item.slice(eq + 1), enumerable: true, writable: true, configurable: true });
   }
   return params;
 }

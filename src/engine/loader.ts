@@ -2,7 +2,6 @@
  * Loads runbook documents (YAML or JSON) and validates them: the document, each step's `uses` and
  * `with`, retry policies and parameters. Errors name the file, the step and the field.
  */
-import { readFile } from 'node:fs/promises';
 import * as z from '../util/zod.js';
 import { ValidationError } from '../errors.js';
 import type { StepKindRegistry } from './kinds.js';
@@ -21,6 +20,15 @@ import type { StepKind } from './step-kind.js';
 import { checkStepParams } from './step-params.js';
 import type { Json } from './types.js';
 import { MIN_INSIDE } from './secrets.js';
+import { jsonFaultWhere } from '../util/json-error.js';
+import { readInputFile } from '../util/read-input-file.js';
+
+/**
+ * The longest runbook name. A run's id is `<yyyymmdd-hhmmss>-<name>-<6 hex>` and names its folder (and
+ * its backups' files, `<run-id>-<key>-64bit.reg`, on the target); a file name holds at most 255 bytes,
+ * and a Windows path 260 characters unless long paths are enabled.
+ */
+export const MAX_RUNBOOK_NAME = 64;
 
 let schema: ReturnType<typeof makeRunbookSchema> | undefined;
 
@@ -63,13 +71,37 @@ function makeRunbookSchema() {
     when: z.optional(z.record(z.string(), z.union([scalar, z.array(scalar).check(z.minLength(1))]))),
   });
   const document = z.strictObject({
-    name: z.matching(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, dot, dash and underscore'),
+    name: z
+      .matching(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, dot, dash and underscore')
+      .check(z.maxLength(MAX_RUNBOOK_NAME, `too long: a runbook's name has at most ${MAX_RUNBOOK_NAME} characters (its runs' ids, and so their folders, are named after it)`)),
     description: z.optional(z.string()),
     parameters,
     retry: z.optional(retryPolicySchema()),
     steps: z.array(step).check(z.minLength(1, 'a runbook needs at least one step')),
   });
   return { document, parameters, step };
+}
+
+/** The deepest a runbook document nests (lists and mappings within each other). */
+const MAX_DEPTH = 64;
+
+/**
+ * What the schema cannot be trusted with, checked before it: a document nested deeper than
+ * {@link MAX_DEPTH} levels (its checks of a value recurse, and thousands of levels overflow the stack),
+ * and a key `__proto__` (it drops that key without a word: a parameter, a condition or a step's field
+ * would vanish). The first found, with its path (its first parts only), or null. Walked without
+ * recursion: the value may be a hundred thousand levels deep.
+ */
+function shapeIssue(value: unknown): string | null {
+  const stack: { node: unknown; path: readonly PropertyKey[] }[] = [{ node: value, path: [] }];
+  while (stack.length > 0) {
+    const { node, path } = stack.pop()!;
+    if (!node || typeof node !== 'object') continue;
+    if (path.length >= MAX_DEPTH) return `${describePath(path.slice(0, 6), value)}…: nests deeper than ${MAX_DEPTH} levels of lists and mappings; a runbook's values need a few`;
+    if (!Array.isArray(node) && Object.hasOwn(node, '__proto__')) return `${describePath([...path, '__proto__'], value)}: "__proto__" cannot be a name in a runbook (JavaScript reserves it); rename it`;
+    for (const [key, child] of Object.entries(node)) stack.push({ node: child, path: [...path, Array.isArray(node) ? Number(key) : key] });
+  }
+  return null;
 }
 
 function describePath(path: readonly PropertyKey[], doc: unknown): string {
@@ -97,6 +129,8 @@ function describePath(path: readonly PropertyKey[], doc: unknown): string {
  * ```
  */
 export function validateRunbook(input: unknown, kinds: StepKindRegistry, where: string): LoadedRunbook {
+  const shape = shapeIssue(input);
+  if (shape !== null) throw new ValidationError(`invalid runbook ${where}`, [shape], { where, hint: 'fix the fields named above; nothing was run' });
   const parsed = runbookSchema().document.safeParse(input);
   if (!parsed.success) {
     // Every error at once: the schema's, and what the steps that can be read say about their kinds,
@@ -190,7 +224,8 @@ function conditionIssues(step: StepDefinition, definition: RunbookDefinition, wh
   const issues: string[] = [];
   const specs = definition.parameters ?? {};
   for (const [name, wanted] of Object.entries(step.when ?? {})) {
-    const spec = specs[name];
+    // Own keys only: `constructor` or `toString` is no parameter because every object inherits one.
+    const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
     if (!spec) {
       issues.push(`${where}.${name}: not a parameter of this runbook; it takes: ${Object.keys(specs).join(', ') || 'none'}`);
       continue;
@@ -266,13 +301,17 @@ function placeholderFor(type: 'string' | 'number' | 'boolean'): Json {
   return type === 'string' ? '' : type === 'number' ? 0 : false;
 }
 
-/** Reads a runbook file's text, with an error naming the file. */
+/** The most a runbook file may hold: a runbook is a few kilobytes; more is some other file (or a device). */
+export const MAX_RUNBOOK_BYTES = 1024 * 1024;
+
+/**
+ * Reads a runbook file's text, with an error naming the file, what is wrong and what to do: a folder,
+ * a pipe, a device or a file over {@link MAX_RUNBOOK_BYTES} is refused before it is read.
+ */
 export async function readRunbookText(file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (cause) {
-    throw new ValidationError(`cannot read runbook file`, [(cause as Error).message], { where: file, cause });
-  }
+  const read = await readInputFile(file, { maxBytes: MAX_RUNBOOK_BYTES, what: 'runbook' });
+  if ('problem' in read) throw new ValidationError(`cannot read runbook file: ${read.problem}`, [], { where: file, hint: read.hint, cause: read.cause });
+  return read.text;
 }
 
 /**
@@ -280,17 +319,23 @@ export async function readRunbookText(file: string): Promise<string> {
  * is loaded only for a YAML file.
  */
 export async function parseRunbookText(text: string, file: string): Promise<unknown> {
+  // A byte order mark (Windows PowerShell 5.1's `Out-File -Encoding utf8` writes one) is no part of the document.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (file.endsWith('.json')) {
     try {
       return JSON.parse(text);
-    } catch (cause) {
-      throw new ValidationError('the runbook is not valid JSON', [(cause as Error).message], { where: file, cause });
+    } catch {
+      // Where it breaks, as line and column (V8 names an offset, and quotes the text around it).
+      throw new ValidationError(`the runbook is not valid JSON: it breaks at ${jsonFaultWhere(text) ?? 'its end'}`, [], {
+        where: file,
+        hint: 'correct the file where the JSON breaks (a missing comma, bracket or quote is the usual cause); nothing was run',
+      });
     }
   }
-  const { parseDocument } = await import('./yaml.js');
+  const { parseDocument, yamlErrorText } = await import('./yaml.js');
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw new ValidationError('the runbook is not valid YAML', doc.errors.map((e) => e.message), { where: file });
+    throw new ValidationError('the runbook is not valid YAML', doc.errors.map((e) => yamlErrorText(e, 'a runbook')), { where: file, hint: 'correct the file where it says; nothing was run' });
   }
   try {
     return doc.toJS();
@@ -338,7 +383,8 @@ export function resolveParameters(
   const params: Record<string, Json> = {};
   const secrets: string[] = [];
   for (const name of Object.keys(given)) {
-    if (!(name in specs)) issues.push(`${name}: unknown parameter; this runbook takes: ${Object.keys(specs).join(', ') || 'none'}`);
+    // Own keys only: `constructor`, `toString` or `__proto__` is in every object, and no parameter.
+    if (!Object.hasOwn(specs, name)) issues.push(`${name}: unknown parameter; this runbook takes: ${Object.keys(specs).join(', ') || 'none'}`);
     else if (specs[name].secret) issues.push(`${name}: secret parameters are read from $${specs[name].env}, never from arguments`);
   }
   for (const [name, spec] of Object.entries(specs)) {

@@ -115,7 +115,7 @@ export function defineStep<const S extends StepDefinition>(step: S): S {
 
 /** Whether a step runs with these parameters (its `when:` holds). Values compare as text: `2019` and `"2019"` are one value. */
 export function stepApplies(step: Pick<StepDefinition, 'when'>, params: Record<string, Json>): boolean {
-  return Object.entries(step.when ?? {}).every(([name, wanted]) => conditionValues(wanted).includes(String(params[name])));
+  return Object.entries(step.when ?? {}).every(([name, wanted]) => conditionValues(wanted).includes(String(Object.hasOwn(params, name) ? params[name] : undefined)));
 }
 
 /** A condition's values, as text. */
@@ -265,15 +265,16 @@ function lookupError(where: string, what: string): ValidationError {
 function lookup(path: string, scope: Scope, where: string): Json {
   const parts = path.split('.');
   if (parts[0] === 'params' && parts.length === 2) {
-    if (!(parts[1] in scope.params)) throw lookupError(where, `unknown parameter "${parts[1]}"`);
+    // Own keys only: `constructor` or `toString` is in every object, and no parameter.
+    if (!Object.hasOwn(scope.params, parts[1])) throw lookupError(where, `unknown parameter "${parts[1]}"`);
     return scope.params[parts[1]];
   }
   if (parts[0] === 'steps' && parts[2] === 'outputs' && parts.length >= 3) {
     if (scope.steps === 'deferred') return DEFERRED_OUTPUT;
-    let value: Json | undefined = scope.steps[parts[1]];
+    let value: Json | undefined = Object.hasOwn(scope.steps, parts[1]) ? scope.steps[parts[1]] : undefined;
     if (value === undefined) throw lookupError(where, `step "${parts[1]}" has no outputs (yet)`);
     for (const key of parts.slice(3)) {
-      value = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, Json>)[key] : undefined;
+      value = value && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, key) ? (value as Record<string, Json>)[key] : undefined;
       if (value === undefined) throw lookupError(where, `output ${path} does not exist`);
     }
     return value;

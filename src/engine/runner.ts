@@ -14,7 +14,7 @@ import { isRolledBack } from './outcome.js';
 import { checkSameMachine, machineKeyOf } from './target-machine.js';
 import { RunEmitter } from './events.js';
 import type { StepKindRegistry } from './kinds.js';
-import { checkStepParameters, resolveParameters, validateRunbook } from './loader.js';
+import { checkStepParameters, MAX_RUNBOOK_NAME, resolveParameters, validateRunbook } from './loader.js';
 import { JOURNAL_FORMAT, replay, type RunStartedRecord } from './replay.js';
 import { runResult, startedRecordIn, startedRecordOf, summaryOf, type RunSummary } from './run-index.js';
 import { loadRunbook } from './bundled.js';
@@ -167,9 +167,10 @@ export type ResumeOptions = Reach & {
 
 export type { RunSummary } from './run-index.js';
 
+/** A new run's id, a folder's name: the loader keeps a runbook's name to {@link MAX_RUNBOOK_NAME} characters, and so does this (a `LoadedRunbook` made by hand is not checked). */
 function newRunId(name: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${stamp}-${name}-${randomBytes(3).toString('hex')}`;
+  return `${stamp}-${name.slice(0, MAX_RUNBOOK_NAME)}-${randomBytes(3).toString('hex')}`;
 }
 
 function toLoaded(runbook: LoadedRunbook | RunbookDefinition, kinds: StepKindRegistry): LoadedRunbook {

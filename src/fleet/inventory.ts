@@ -5,13 +5,13 @@
  * Credentials never appear in it: targets reach their credentials through the environment, as on the
  * command line (RUNBOOK_SSH_KEY, RUNBOOK_WINRM_USER, …).
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import * as z from '../util/zod.js';
 import { ValidationError } from '../errors.js';
 import { machineKeyOf } from '../engine/target-machine.js';
 import { targetPasswordProblem } from '../util/target-password.js';
 import { withoutPassword } from '../util/without-password.js';
+import { readInputFile } from '../util/read-input-file.js';
 
 const name = z.matching(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dots, dashes and underscores');
 const paramValue = z.union([z.string(), z.number(), z.boolean()]);
@@ -84,13 +84,12 @@ export type Inventory = { file: string; defaults: { params: Record<string, strin
  * ```
  */
 export async function loadInventory(file: string): Promise<Inventory> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (cause) {
-    throw new ValidationError('cannot read the inventory', [(cause as Error).message], { where: file, hint: 'give --inventory <file> (runbook sim fleet writes one)', cause });
+  const read = await readInputFile(file, { maxBytes: MAX_INVENTORY_BYTES, what: 'inventory' });
+  if ('problem' in read) {
+    throw new ValidationError(`cannot read the inventory: ${read.problem}`, [], { where: file, hint: `${read.hint}; \`runbook sim fleet\` writes an inventory to start from`, cause: read.cause });
   }
-  const { parseDocument, LineCounter } = await import('../engine/yaml.js');
+  const { text } = read;
+  const { parseDocument, LineCounter, yamlErrorText } = await import('../engine/yaml.js');
   let doc: unknown;
   const lineCounter = new LineCounter();
   let parsed;
@@ -100,7 +99,7 @@ export async function loadInventory(file: string): Promise<Inventory> {
     if (parsed.errors.length > 0) throw parsed.errors[0];
     doc = parsed.toJS();
   } catch (cause) {
-    throw new ValidationError('the inventory is not valid YAML', [(cause as Error).message], { where: file, cause });
+    throw new ValidationError('the inventory is not valid YAML', [yamlErrorText(cause as Error, 'an inventory')], { where: file, cause });
   }
   // Where each host starts, for errors that name two hosts far apart (one machine listed twice).
   const hostNodes = parsed.get('hosts');
@@ -108,6 +107,9 @@ export async function loadInventory(file: string): Promise<Inventory> {
   const hosts = items.map((item) => (item?.range ? lineCounter.linePos(item.range[0]).line : undefined));
   return checkInventory(doc, file, { hosts });
 }
+
+/** The most an inventory file may hold: some 16 MiB is a fleet of a hundred thousand hosts. */
+export const MAX_INVENTORY_BYTES = 16 * 1024 * 1024;
 
 /**
  * Where an inventory's entries are in its file (1-based lines), when it was read from one: errors name them.
@@ -234,6 +236,12 @@ export function checkInventory(doc: unknown, file: string, lines: InventoryLines
       } else machines.set(machine, i);
     }
   });
+  // `__proto__` is in no runbook's parameters (its schema drops the name), and the schema here drops it
+  // silently too: named, or a host's parameter would vanish without a word.
+  const paramsRaw: [string, unknown][] = [['defaults.params', (top.defaults as Raw | undefined)?.params], ...hostsRaw.map((h, i): [string, unknown] => [`${label(i)}.params`, h.params])];
+  for (const [where, raw] of paramsRaw) {
+    if (raw && typeof raw === 'object' && Object.hasOwn(raw, '__proto__')) issues.push(`${where}.__proto__: not a parameter of any runbook (a runbook cannot declare that name); remove it`);
+  }
   // Groups: none named `all` or like a host (`--limit web02` would pick the group, not the host).
   hostsRaw.forEach((h, i) => {
     for (const g of new Set(stringsOf(h.groups))) {

@@ -30,6 +30,7 @@ export {
   int,
   lazy,
   maximum,
+  maxLength,
   minimum,
   minLength,
   null,

@@ -84,6 +84,10 @@ test('--param repeats (long, short and --param=k=v forms); a value without key= 
   const command = act(new Command('x').addOption(paramOption()), async (o: { param?: string[] }) => Object.keys(paramsFrom(o.param)).length);
   assert.is(await invoke({ name: 'x', declare: () => command }, ['--param', 'a=1', '-p', 'b=2', '--param=c=x=y']), 3);
   assert.equal(paramsFrom(['a=1', 'c=x=y']), { a: '1', c: 'x=y' });
+  // A name every object has is kept as a key of its own (the runbook refuses it as unknown), not set as the prototype.
+  const inherited = paramsFrom(['__proto__=1', 'constructor=2']);
+  assert.equal(Object.keys(inherited), ['__proto__', 'constructor']);
+  assert.is(Object.getPrototypeOf(inherited), Object.prototype);
   const bad = await cli(['plan', 'orchestrator-tls12', '--target', 'local', '--param', 'allowRestart']);
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /option '-p, --param <key=value>' argument 'allowRestart' is invalid\. Expected key=value\./);

@@ -1,11 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { compileRunbook, compiledRunbook, runbookTextHash } from '../../src/engine/bundled.js';
 import { StepKindRegistry, ValidationError, fingerprint, loadRunbook, loadRunbookFile, resolveParameters } from '../../src/index.js';
 import { selectSteps, type RunbookDefinition } from '../../src/engine/runbook.js';
+import { MAX_RUNBOOK_BYTES, MAX_RUNBOOK_NAME } from '../../src/engine/loader.js';
 import { packageRoot } from '../../src/util/package-root.js';
 import { kinds, tempDir } from '../helpers.js';
 
@@ -223,6 +225,72 @@ test('parameters: unknown, wrong type, not in enum, strings from a command line 
     assert.ok(issues.some((i) => i.startsWith('mode: "c" is not one of')));
     assert.ok(issues.some((i) => i.startsWith('n: expected a number')));
   }
+});
+
+test('a runbook name longer than a run id can carry is refused when the runbook loads, saying the most; a long one within it gives a run id that is a file name', async () => {
+  const long = await issuesOf(await docFile(`name: ${'a'.repeat(300)}\nsteps:\n  - {id: a, uses: windows/schannel}\n`));
+  assert.equal(long.issues, [`name: too long: a runbook's name has at most ${MAX_RUNBOOK_NAME} characters (its runs' ids, and so their folders, are named after it)`]);
+  const file = await docFile(`name: ${'a'.repeat(MAX_RUNBOOK_NAME)}\nsteps:\n  - {id: a, uses: windows/schannel}\n`);
+  assert.is((await loadRunbookFile(file, kinds)).definition.name.length, MAX_RUNBOOK_NAME);
+});
+
+test('parameter names every object inherits (constructor, toString, __proto__) are unknown parameters, on the command line, in `when:` and in lookups', async () => {
+  const def = { name: 'p', parameters: { mode: { type: 'string' as const, default: 'a' } }, steps: [{ id: 's', uses: 'windows/schannel' }] };
+  const given = Object.fromEntries([['constructor', '1'], ['toString', 'x'], ['__proto__', '1'], ['hasOwnProperty', 'y']]);
+  try {
+    resolveParameters(def, given);
+    assert.unreachable();
+  } catch (error) {
+    assert.instance(error, ValidationError);
+    const issues = (error as ValidationError).issues;
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) assert.ok(issues.includes(`${name}: unknown parameter; this runbook takes: mode`), issues.join('\n'));
+  }
+  const when = await issuesOf(await docFile('name: x\nparameters:\n  mode: {type: string, default: a}\nsteps:\n  - {id: a, uses: windows/schannel, when: {constructor: a}}\n'));
+  assert.ok(when.issues.some((i) => i.startsWith('steps[0] (id a).when.constructor: not a parameter of this runbook')), when.issues.join('\n'));
+  const lookup = await issuesOf(await docFile('name: x\nparameters:\n  mode: {type: string, default: a}\nsteps:\n  - {id: a, uses: windows/schannel, with: {mode: "${{ params.toString }}"}}\n'));
+  assert.ok(lookup.issues.some((i) => i.includes('unknown parameter "toString"')), lookup.issues.join('\n'));
+  const declared = await issuesOf(await docFile('name: x\nparameters:\n  __proto__: {type: string}\nsteps:\n  - {id: a, uses: windows/schannel}\n'));
+  assert.equal(declared.issues, ['parameters.__proto__: "__proto__" cannot be a name in a runbook (JavaScript reserves it); rename it']);
+});
+
+test('a JSON or YAML runbook that starts with a byte order mark (Windows PowerShell 5.1 writes one) loads as without it', async () => {
+  const json = await docFile('\uFEFF{"name": "bom", "steps": [{"id": "a", "uses": "windows/schannel"}]}', 'json');
+  assert.is((await loadRunbookFile(json, kinds)).definition.name, 'bom');
+  const yaml = await docFile('\uFEFFname: bom\nsteps:\n  - {id: a, uses: windows/schannel}\n');
+  assert.is((await loadRunbookFile(yaml, kinds)).definition.name, 'bom');
+});
+
+test('a runbook file that is missing, a folder or under a file is refused saying which and what to do; malformed JSON by line and column without quoting it; two YAML documents and nesting too deep in plain words', async () => {
+  const dir = await tempDir();
+  const missing = await issuesOf(join(dir, 'nope.yaml'));
+  assert.match(missing.message, /^cannot read runbook file: there is no such file \(.*nope\.yaml\)\n  → check the path; a relative one starts from /);
+  assert.not.match(missing.message, /ENOENT/);
+  assert.match((await issuesOf(dir)).message, /^cannot read runbook file: it is a folder, not a file \(.*\)\n  → name the runbook file in it/);
+  const file = await docFile('name: x\nsteps:\n  - {id: a, uses: windows/schannel}\n');
+  assert.match((await issuesOf(join(file, 'x.yaml'))).message, /^cannot read runbook file: a part of its path is a file, not a folder/);
+  const json = await issuesOf(await docFile('{\n  "name": "x",\n  "steps": [ Qz7secret ]\n}', 'json'));
+  assert.match(json.message, /^the runbook is not valid JSON: it breaks at line 3, column 14 \(/);
+  assert.match(json.message, /→ correct the file where the JSON breaks/);
+  assert.not.match(json.message, /Qz7secret|position/);
+  const two = await issuesOf(await docFile('name: x\nsteps: []\n---\nname: y\n'));
+  assert.equal(two.issues, ['the file holds more than one YAML document: the "---" at line 3, column 1 starts another; a runbook is one document — remove that line and what follows it, or put each document in a file of its own']);
+  const deepYaml = await issuesOf(await docFile(`name: x\nsteps: ${'['.repeat(5000)}${']'.repeat(5000)}\n`));
+  assert.match(deepYaml.issues[0], /^the document nests too deeply to be read \(at line 2, column \d+\): lists or mappings within each other thousands of levels deep, which a runbook never needs$/);
+  assert.not.match(deepYaml.message, /call stack|parseAllDocuments/);
+  const deepJson = await issuesOf(await docFile(`{"name": "x", "steps": [{"id": "a", "uses": "windows/schannel", "with": {"x": ${'['.repeat(100_000)}${']'.repeat(100_000)}}}]}`, 'json'));
+  assert.equal(deepJson.issues, ['steps[0] (id a).with.x[0][0]…: nests deeper than 64 levels of lists and mappings; a runbook\'s values need a few']);
+});
+
+test('a runbook named by a path that is a named pipe or a device, or a file over the cap, is refused before it is read, saying the cap', async () => {
+  const dir = await tempDir();
+  const fifo = join(dir, 'fifo.yaml');
+  execFileSync('mkfifo', [fifo]);
+  // Without the check this read waits for a writer that never comes: the test would not end.
+  assert.match((await issuesOf(fifo)).message, /^cannot read runbook file: it is a named pipe, not a file \(/);
+  assert.match((await issuesOf('/dev/zero')).message, /^cannot read runbook file: it is a device, not a file \(\/dev\/zero\)/);
+  const text = `name: x\n#${' '.repeat(MAX_RUNBOOK_BYTES)}\nsteps:\n  - {id: a, uses: windows/schannel}\n`;
+  const big = (await issuesOf(await docFile(text))).message;
+  assert.ok(big.startsWith(`cannot read runbook file: it holds ${Buffer.byteLength(text)} bytes, more than 1 MiB, the cap on runbook files (`), big);
 });
 
 test('the fingerprint ignores key order and formatting but not content', () => {

@@ -8,7 +8,7 @@ import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { createSimulatedExecutor, loadRunbook, readHost as readHostFile, ValidationError, VirtualClock, type SimHostState } from '../../src/index.js';
-import { loadInventory, checkInventory, limitInventory, unmatchedLimitPatterns } from '../../src/fleet/inventory.js';
+import { loadInventory, checkInventory, limitInventory, unmatchedLimitPatterns, MAX_INVENTORY_BYTES } from '../../src/fleet/inventory.js';
 import { startFleet, budgetOf, fleetRecordOf, resumeFleet, fleetResultOf, type FleetRecord, type FleetResult, type HostOutcome } from '../../src/fleet/fleet.js';
 import { kinds, makeHost, newRunner, registryText, restartRefused, tempDir, withWinrmDefaultPorts } from '../helpers.js';
 import { LeaseError } from '../../src/errors.js';
@@ -170,6 +170,50 @@ test('a bad parameter of one host refuses the whole fleet before any host is con
   const doc = parse(text);
   assert.throws(() => startFleet({ runner: newRunner(stateDir), kinds, runbook, inventory: checkInventory(doc, file), connect: async () => assert.unreachable() as never }), /host h1 of .*\(id restart\)\.with\.timeoutSeconds/s);
   assert.equal(await Promise.all(hosts.map((h) => readFile(h, 'utf8'))), before);
+});
+
+test('parameters named constructor, toString or __proto__ in an inventory are refused before any host is contacted, not dropped', async () => {
+  const runbook = await loadRunbook('orchestrator-tls12', kinds);
+  const stateDir = await tempDir();
+  const inventory = checkInventory({ defaults: { params: { constructor: '1' } }, hosts: [{ name: 'a', target: 'sim:x', params: { toString: 'x' } }] }, '/x/inventory.yaml');
+  assert.throws(
+    () => startFleet({ runner: newRunner(stateDir), kinds, runbook, inventory, connect: async () => assert.unreachable() as never }),
+    (e: Error) => /constructor: unknown parameter/.test(e.message) && /toString: unknown parameter/.test(e.message),
+  );
+  const file = join(await tempDir(), 'inventory.yaml');
+  await writeFile(file, 'defaults:\n  params:\n    __proto__: 1\nhosts:\n  - name: a\n    target: local\n    params: {__proto__: x}\n');
+  const error = await loadInventory(file).then(
+    () => assert.unreachable('accepted') as never,
+    (e: Error) => e.message,
+  );
+  assert.ok(error.includes('defaults.params.__proto__: not a parameter of any runbook (a runbook cannot declare that name); remove it'), error);
+  assert.ok(error.includes('hosts[0] (a).params.__proto__: not a parameter of any runbook'), error);
+});
+
+test('an inventory that is a folder, a named pipe, a device, too large, nested too deeply, or starts with a byte order mark: refused in plain words (or read as without the mark)', async () => {
+  const dir = await tempDir();
+  const message = (file: string) =>
+    loadInventory(file).then(
+      () => assert.unreachable('accepted') as never,
+      (e: Error) => e.message,
+    );
+  assert.match(await message(join(dir, 'nope.yaml')), /^cannot read the inventory: there is no such file \(.*\)\n  → check the path; a relative one starts from .*; `runbook sim fleet` writes an inventory to start from$/);
+  assert.match(await message(dir), /^cannot read the inventory: it is a folder, not a file/);
+  const fifo = join(dir, 'inventory.fifo');
+  spawnSync('mkfifo', [fifo]);
+  assert.match(await message(fifo), /^cannot read the inventory: it is a named pipe, not a file/);
+  assert.match(await message('/dev/zero'), /^cannot read the inventory: it is a device, not a file/);
+  const big = join(dir, 'big.yaml');
+  await writeFile(big, `#${' '.repeat(MAX_INVENTORY_BYTES)}\n`);
+  assert.match(await message(big), new RegExp(`^cannot read the inventory: it holds ${MAX_INVENTORY_BYTES + 2} bytes, more than 16 MiB, the cap on inventory files \\(`));
+  const deep = join(dir, 'deep.yaml');
+  await writeFile(deep, `hosts: ${'['.repeat(5000)}${']'.repeat(5000)}\n`);
+  const deepMessage = await message(deep);
+  assert.match(deepMessage, /^the inventory is not valid YAML\n  - the document nests too deeply to be read \(at line 1, column \d+\): lists or mappings within each other thousands of levels deep, which an inventory never needs/);
+  assert.not.match(deepMessage, /call stack/);
+  const bom = join(dir, 'bom.json');
+  await writeFile(bom, `\uFEFF${JSON.stringify({ hosts: [{ name: 'a', target: 'local' }] })}`);
+  assert.equal((await loadInventory(bom)).hosts.map((h) => h.name), ['a']);
 });
 
 test('inventory errors name the file, the host and the field', () => {
