@@ -319,8 +319,6 @@ export async function readRunbookText(file: string): Promise<string> {
  * is loaded only for a YAML file.
  */
 export async function parseRunbookText(text: string, file: string): Promise<unknown> {
-  // A byte order mark (Windows PowerShell 5.1's `Out-File -Encoding utf8` writes one) is no part of the document.
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (file.endsWith('.json')) {
     try {
       return JSON.parse(text);
