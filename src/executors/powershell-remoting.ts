@@ -22,6 +22,7 @@ import { SSH_DEFAULT_PORT, winrmDefaultPort } from '../windows/default-ports.js'
 import type { Executor, HostOp, HostOpResult, RunOptions, TlsEndpoint } from './types.js';
 import { refuseTargetWithPassword } from '../util/target-password.js';
 import { withoutPassword } from '../util/without-password.js';
+import { targetHost, targetPort } from './target-parts.js';
 
 export const name = 'powershell-remoting' satisfies Executor['name'];
 
@@ -45,9 +46,9 @@ export interface RemotingTarget {
 export function parseRemotingTarget(target: string): RemotingTarget {
   refuseTargetWithPassword(target);
   const wsman = /^winrm:\/\/(?:([^@/]+)@)?([^:/]+)(?::(\d+))?\/?$/.exec(target);
-  if (wsman) return { transport: 'wsman', host: wsman[2], port: wsman[3] ? Number(wsman[3]) : 0, user: wsman[1] ?? '' };
+  if (wsman) return { transport: 'wsman', host: targetHost(wsman[2], target), port: targetPort(wsman[3], 0, target), user: wsman[1] ?? '' };
   const ssh = /^pwsh\+ssh:\/\/([^@/]+)@([^:/]+)(?::(\d+))?\/?$/.exec(target);
-  if (ssh) return { transport: 'ssh', host: ssh[2], port: ssh[3] ? Number(ssh[3]) : SSH_DEFAULT_PORT, user: ssh[1] };
+  if (ssh) return { transport: 'ssh', host: targetHost(ssh[2], target), port: targetPort(ssh[3], SSH_DEFAULT_PORT, target), user: ssh[1] };
   throw new Error(`"${withoutPassword(target)}" is not winrm://host[:port] or pwsh+ssh://user@host[:port]`);
 }
 

@@ -18,6 +18,7 @@ import { keyMaterialError } from './ssh-key.js';
 import type { Executor } from './types.js';
 import { refuseTargetWithPassword } from '../util/target-password.js';
 import { withoutPassword } from '../util/without-password.js';
+import { targetHost, targetPort } from './target-parts.js';
 
 export const name = 'ssh' satisfies Executor['name'];
 
@@ -67,7 +68,7 @@ export function parseSshTarget(target: string): { username: string; host: string
   const m = /^ssh:\/\/([^@/:]+)@(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/.exec(target);
   refuseTargetWithPassword(target);
   if (!m) throw new Error(`"${withoutPassword(target)}" is not ssh://user@host[:port]`);
-  return { username: decodeURIComponent(m[1]), host: m[2].replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : 22 };
+  return { username: decodeURIComponent(m[1]), host: targetHost(m[2].replace(/^\[|\]$/g, ''), target), port: targetPort(m[3], 22, target) };
 }
 
 /** The SHA256 fingerprint of a host key blob, as OpenSSH prints it. */

@@ -20,6 +20,7 @@ import { DEFAULT_MAX_ENVELOPE_KB } from './winrm/wsman.js';
 import { winrmDefaultPort } from '../windows/default-ports.js';
 import { refuseTargetWithPassword } from '../util/target-password.js';
 import { withoutPassword } from '../util/without-password.js';
+import { targetHost, targetPort } from './target-parts.js';
 
 export const name = 'winrm' satisfies Executor['name'];
 
@@ -74,9 +75,8 @@ export function parseWinrmTarget(target: string): WinrmTarget {
   const m = /^winrm(\+https)?:\/\/(?:([^/]+)@)?(\[[^\]]+\]|[^:/@]+)(?::(\d+))?\/?$/.exec(target);
   if (!m) throw new Error(`"${withoutPassword(target)}" is not winrm://[user@]host[:port] or winrm+https://[user@]host[:port]`);
   // No port: WinRM's default for the scheme (`winrm.default-ports`).
-  const port = m[4] ? Number(m[4]) : winrmDefaultPort(m[1] ? 'https' : 'http');
-  if (port < 1 || port > 65535) throw new Error(`"${target}": the port ${port} is not between 1 and 65535`);
-  return { scheme: m[1] ? 'https' : 'http', host: m[3].replace(/^\[|\]$/g, ''), port, user: m[2] ? decodeURIComponent(m[2]) : '' };
+  const port = targetPort(m[4], winrmDefaultPort(m[1] ? 'https' : 'http'), target);
+  return { scheme: m[1] ? 'https' : 'http', host: targetHost(m[3].replace(/^\[|\]$/g, ''), target), port, user: m[2] ? decodeURIComponent(m[2]) : '' };
 }
 
 /**
