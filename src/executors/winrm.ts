@@ -105,6 +105,12 @@ export interface WinrmExecutorOptions extends WinrmTarget {
   timeoutMs?: number;
   /** How long the TCP connection (and TLS handshake) may take; then `unreachable`. @default 10000 */
   connectTimeoutMs?: number;
+  /**
+   * How long the listener may take to answer the first request (NTLM's negotiation, or with Basic the
+   * shell's creation), until it has answered once; then `unreachable`: a listener that accepts TCP and
+   * never answers fails in seconds, not at the call's limit. @default 10000
+   */
+  firstAnswerTimeoutMs?: number;
   /** The environment credentials are read from. @default process.env */
   env?: Record<string, string | undefined>;
   /** NTLM (MS-NLMP) itself. @default the project's implementation (`src/executors/winrm/ntlm.ts`) */
@@ -252,6 +258,7 @@ export function createWinrmExecutor(options: WinrmExecutorOptions): Executor {
         caFile: options.caFile ?? env.RUNBOOK_WINRM_CA_FILE,
         fingerprint: options.fingerprint ?? env.RUNBOOK_WINRM_FINGERPRINT,
         ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+        ...(options.firstAnswerTimeoutMs !== undefined ? { firstAnswerTimeoutMs: options.firstAnswerTimeoutMs } : {}),
         where: target,
       });
       const ctx = { to: transport.url, maxEnvelopeBytes: maxEnvelopeKb * 1024, operationTimeoutS: options.operationTimeoutS ?? 20 };

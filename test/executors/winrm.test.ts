@@ -7,6 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { ExecutorError, readHost, writeHost } from '../../src/index.js';
 import { createWinrmExecutor, parseWinrmTarget, WINRM_AGENT_COMMAND, type WinrmExecutorOptions } from '../../src/executors/winrm.js';
@@ -62,6 +63,27 @@ test('credentials come from the environment; none is a permanent error that name
 function fakeExecutor(port: number, extra: Partial<WinrmExecutorOptions> = {}) {
   return createWinrmExecutor({ scheme: 'http', host: '127.0.0.1', port, user: '', env: { RUNBOOK_WINRM_USER: FAKE_USER, RUNBOOK_WINRM_PASSWORD: FAKE_PASSWORD }, ...extra });
 }
+
+test('a listener that accepts TCP but never answers: the call fails as unreachable within firstAnswerTimeoutMs, not at the call limit', async () => {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => (sockets.add(socket), socket.resume()));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const executor = createWinrmExecutor({ ...parseWinrmTarget(`winrm://127.0.0.1:${port}`), env: { RUNBOOK_WINRM_USER: 'admin', RUNBOOK_WINRM_PASSWORD: 'Secret-PW-123' }, firstAnswerTimeoutMs: 200 });
+  try {
+    const error = await executor.run([{ op: 'os.info' }]).then(
+      () => assert.unreachable('it answered') as never,
+      (e: ExecutorError) => e,
+    );
+    assert.instance(error, ExecutorError);
+    assert.is(error.kind, 'unreachable');
+    assert.match(error.message, new RegExp(`^the WinRM listener accepted the connection but did not answer within 200 ms \\(winrm://127\\.0\\.0\\.1:${port}\\)`));
+  } finally {
+    await executor.close();
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
 
 test('PowerShell 5.1 refusing the agent at its start (CLIXML errors, exit code 1) is permanent, decoded, and started once', async () => {
   let commands = 0;

@@ -64,6 +64,13 @@ export interface TransportOptions {
    * fails as `unreachable` (transient). @default 10000
    */
   connectTimeoutMs?: number;
+  /**
+   * Time for the listener's first answer, until it has answered once (NTLM's negotiation, or with
+   * Basic the shell's creation): a listener that accepts the connection and never answers fails as
+   * `unreachable` (transient) then, not at the call's own limit (two minutes). Later requests are not
+   * bounded by it: a Receive may wait `operationTimeoutS` for output. @default 10000
+   */
+  firstAnswerTimeoutMs?: number;
   /** Opens the TCP connection (tests give one that never connects). @default `net.connect` */
   createSocket?: (options: net.NetConnectOpts) => Socket;
   /** Where, for errors. */
@@ -74,6 +81,9 @@ const SOAP = 'application/soap+xml;charset=UTF-8';
 
 /** How long a connection (and its TLS handshake) may take unless told. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** How long the listener may take to answer for the first time unless told. */
+export const DEFAULT_FIRST_ANSWER_TIMEOUT_MS = 10_000;
 
 /** A request stopped before it was sent: its connection is not authenticated. */
 const NEEDS_AUTHENTICATION = new Error('the connection is not authenticated');
@@ -199,6 +209,8 @@ export class WinrmTransport {
   readonly url: string;
   /** The TLS protocol of the last connection made (`TLSv1.2`, …), null over HTTP or before one. */
   tlsProtocol: string | null = null;
+  /** Whether the listener has answered a request yet: until it has, each request has `firstAnswerTimeoutMs`. */
+  private answered = false;
 
   constructor(private readonly options: TransportOptions) {
     const path = options.path ?? '/wsman';
@@ -253,6 +265,19 @@ export class WinrmTransport {
     const clear = () => clearTimeout(timer);
     socket.once(made, clear);
     socket.once('close', clear);
+  }
+
+  /** Ends a request the listener has not answered within `firstAnswerTimeoutMs`, as `unreachable`. */
+  private firstAnswerDeadline(request: http.ClientRequest): NodeJS.Timeout {
+    const ms = this.options.firstAnswerTimeoutMs ?? DEFAULT_FIRST_ANSWER_TIMEOUT_MS;
+    return setTimeout(() => {
+      request.destroy(
+        new ExecutorError('unreachable', `the WinRM listener accepted the connection but did not answer within ${ms} ms`, {
+          where: this.options.where,
+          hint: 'check that the port is the WinRM listener (winrm enumerate winrm/config/listener on the host) and that the WinRM service is running, not hung; a proxy or load balancer in the way may hold connections it cannot forward',
+        }),
+      );
+    }, ms);
   }
 
   private tlsOptions(): tls.ConnectionOptions {
@@ -329,7 +354,13 @@ export class WinrmTransport {
         signal,
       });
       this.inFlight.add(request);
-      const cleanup = () => this.inFlight.delete(request);
+      // A listener that has never answered gets a short time to: one that accepts TCP and stays silent
+      // would otherwise hold the call for its whole limit.
+      const firstAnswer = this.answered ? undefined : this.firstAnswerDeadline(request);
+      const cleanup = () => {
+        this.inFlight.delete(request);
+        clearTimeout(firstAnswer);
+      };
       request.once('error', (error) => {
         cleanup();
         reject(error === NEEDS_AUTHENTICATION ? error : classifyNetworkError(error, this.options.where));
@@ -362,6 +393,8 @@ export class WinrmTransport {
         request.end(payload);
       });
       request.once('response', (response) => {
+        this.answered = true;
+        clearTimeout(firstAnswer);
         const chunks: Buffer[] = [];
         response.on('data', (c: Buffer) => chunks.push(c));
         response.once('error', (error) => {

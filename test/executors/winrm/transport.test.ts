@@ -30,7 +30,7 @@ async function listen(server: Server): Promise<{ port: number; close(): Promise<
 }
 
 /** One request over HTTPS (Basic, nothing sent before the handshake), and the error it ends with. */
-async function failure(port: number, options: { fingerprint?: string; connectTimeoutMs?: number; scheme?: 'http' | 'https'; createSocket?: () => Socket } = {}): Promise<ExecutorError> {
+async function failure(port: number, options: { fingerprint?: string; connectTimeoutMs?: number; firstAnswerTimeoutMs?: number; scheme?: 'http' | 'https'; createSocket?: () => Socket } = {}): Promise<ExecutorError> {
   const transport = new WinrmTransport({ scheme: options.scheme ?? 'https', host: '127.0.0.1', port, auth: 'basic', credentials: { user: 'admin', password: 'Secret-PW-123' }, where: `winrm+https://127.0.0.1:${port}`, ...options });
   try {
     await transport.post('<x/>');
@@ -105,6 +105,19 @@ test('a TCP connection that is never made fails within connectTimeoutMs as unrea
   assert.is(error.kind, 'unreachable');
   assert.ok(error.transient);
   assert.match(error.message, /no TCP connection to the WinRM listener within 200 ms/);
+});
+
+test('a listener that accepts the connection and never answers fails within firstAnswerTimeoutMs as unreachable (transient), not at the call limit', async () => {
+  // Accepts TCP (and reads the request) but never answers it, as a hung WinRM service or a proxy that cannot forward.
+  const server = await listen(createServer((socket) => socket.resume()));
+  try {
+    const error = await failure(server.port, { scheme: 'http', firstAnswerTimeoutMs: 200 });
+    assert.is(error.kind, 'unreachable');
+    assert.ok(error.transient);
+    assert.match(error.message, /^the WinRM listener accepted the connection but did not answer within 200 ms \(winrm\+https:\/\/127\.0\.0\.1:\d+\)\n  → check that the port is the WinRM listener/);
+  } finally {
+    await server.close();
+  }
 });
 
 test.run();
