@@ -126,9 +126,11 @@ export async function acquireLease(dir: string, options: LeaseOptions = {}, subj
       if (leaseIsLive(existing, now()) && !(same && target.takeOver)) throw held(existing);
       // Another run held the machine last: the caller says whether this run may follow it.
       if (target && !same && existing.runId) await target.admit?.({ runId: existing.runId, unfinished: existing.released ? existing.unfinished === true : undefined });
-    } else if (await claimedRecently(dir, current, now() - ttlMs)) {
-      // A lease file without content is being written by its claimant this very moment: it is held.
-      throw held({ generation: current, host: '?', pid: 0, token: '', expiresAt: 'unknown' });
+    } else {
+      // A lease file without a whole record is being written by its claimant this very moment (or a
+      // crash left it so): it holds until it is as old as a lease lasts, then it is taken over.
+      const written = await writtenAt(dir, current);
+      if (written !== null && written > now() - ttlMs) throw unreadableLease(dir, current, target ? `target ${target.machine}` : subject, new Date(written + ttlMs), ttlMs);
     }
   }
   await options.beforeClaim?.();
@@ -173,7 +175,7 @@ export async function acquireLease(dir: string, options: LeaseOptions = {}, subj
   };
   // A renewal is not flushed to disk (a fleet of 5,000 hosts spent a third of its fsyncs on them). Only a
   // power loss can lose it, and that leaves the file as it was — an expired lease — or, at worst, empty:
-  // an empty lease file holds the run until its time is older than a lease lasts (claimedRecently),
+  // an empty lease file holds the run until its time is older than a lease lasts (writtenAt),
   // just as long as the renewed lease would have. A process that dies leaves it in the page cache.
   const renew = async () => {
     await check();
@@ -213,12 +215,21 @@ export async function acquireLease(dir: string, options: LeaseOptions = {}, subj
 }
 
 /** An empty lease file is a claim under way, unless it is older than a lease lasts (its claimant died). */
-async function claimedRecently(dir: string, generation: number, since: number): Promise<boolean> {
+/** When a lease file was last written (epoch ms), or null when it is gone. */
+async function writtenAt(dir: string, generation: number): Promise<number | null> {
   try {
-    return (await stat(leaseFile(dir, generation))).mtimeMs > since;
+    return (await stat(leaseFile(dir, generation))).mtimeMs;
   } catch {
-    return false;
+    return null;
   }
+}
+
+/** `LEASE_HELD` for a lease file that holds no whole record: who holds it cannot be said, only when it lapses. */
+function unreadableLease(dir: string, generation: number, subject: string, lapses: Date, ttlMs: number): LeaseError {
+  return new LeaseError('LEASE_HELD', `the lease of ${subject} cannot be read (lease.${generation}.json is empty or not a whole record): a driver may be writing it this moment; nothing was done`, {
+    where: dir,
+    hint: `run the command again in a moment; if no process is writing it (a crash or a full disk left it so), it is taken over once it is ${Math.round(ttlMs / 1000)} s old, at ${lapses.toISOString()}`,
+  });
 }
 
 function fencedError(dir: string, generation: number, subject: string): LeaseError {

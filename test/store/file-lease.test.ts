@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
 import { join } from 'node:path';
@@ -47,6 +47,24 @@ test('a lease another thread of this process holds keeps the run: a second threa
     (e: JournalError) => e,
   );
   assert.is(error?.code, 'LEASE_HELD', 'took a lease another thread holds');
+});
+
+test('a lease file with no whole record holds the run while it may be being written, saying so and when it is taken over; once as old as a lease lasts, it is taken over', async () => {
+  const dir = await tempDir();
+  await writeFile(join(dir, 'lease.1.json'), 'garbage{');
+  const { mtimeMs } = await stat(join(dir, 'lease.1.json'));
+  const error = await acquireLease(dir, { ttlMs: 60_000, now: () => mtimeMs + 1000 }).then(
+    () => null,
+    (e: JournalError) => e,
+  );
+  assert.is(error?.code, 'LEASE_HELD');
+  assert.is(
+    error!.message,
+    `the lease of the run cannot be read (lease.1.json is empty or not a whole record): a driver may be writing it this moment; nothing was done (${dir})\n  → run the command again in a moment; if no process is writing it (a crash or a full disk left it so), it is taken over once it is 60 s old, at ${new Date(mtimeMs + 60_000).toISOString()}`,
+  );
+  assert.not.match(error!.message, /pid 0|on \?|unknown|wait for that process/);
+  const lease = await acquireLease(dir, { ttlMs: 60_000, now: () => mtimeMs + 60_001 });
+  await lease.release();
 });
 
 test('a renewal moves the lease on without an fsync: only the claim is flushed', async () => {
