@@ -5,7 +5,8 @@
  */
 import { hash } from 'node:crypto';
 import { readSync, statSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { writeFileAtomic, writeFileAtomicUnsynced } from '../util/write-atomic.js';
 import { DurabilityError, JournalError, LeaseError, diskErrorOf } from '../errors.js';
 import { afterDurableRecord, faultError, journalBatchFault } from '../engine/crash-hook.js';
@@ -85,9 +86,13 @@ export async function readJournalFile(file: string): Promise<JournalReading> {
       await handle.close();
     }
   } catch (cause) {
-    throw new JournalError('JOURNAL_MISSING', 'no journal for this run', {
+    // The run's folder there without its journal: the id is right, the journal was removed.
+    const folderThere = (cause as NodeJS.ErrnoException).code === 'ENOENT' && (await stat(dirname(file)).then((s) => s.isDirectory(), () => false));
+    throw new JournalError('JOURNAL_MISSING', folderThere ? "the run's folder is there but its journal is gone" : 'no journal for this run', {
       where: file,
-      hint: 'check the run id with `runbook status` and the --state-dir you used',
+      hint: folderThere
+        ? "the run id is right: restore journal.jsonl from a backup of the state directory, then run the command again; without it the engine can neither resume nor roll back the run — what the run left in its folder undoes its changes by hand on the host's console (undo.reg or undo.ps1 when it wrote them, the registry exports under backups/, which `reg import` puts back)"
+        : 'check the run id with `runbook status` and the --state-dir you used',
       cause,
     });
   }

@@ -171,6 +171,24 @@ test('replay refuses a record type it does not know, and a record naming a step 
   }
 });
 
+test('a run folder whose journal is gone says the id is right and what undoes the run, not to check the id', async () => {
+  const dir = await tempDir();
+  const error = await readJournal(join(dir, 'journal.jsonl')).then(
+    () => null,
+    (e: JournalError) => e,
+  );
+  assert.is(error?.code, 'JOURNAL_MISSING');
+  assert.match(error!.message, /^the run's folder is there but its journal is gone \(/);
+  assert.match(error!.message, /→ the run id is right: restore journal\.jsonl from a backup of the state directory, then run the command again; .*undo\.reg or undo\.ps1 .*backups\//);
+  assert.not.match(error!.message, /check the run id/);
+  // No folder: the id (or the state directory) is what to check.
+  const none = await readJournal(join(dir, 'no-such-run', 'journal.jsonl')).then(
+    () => null,
+    (e: JournalError) => e,
+  );
+  assert.match(none!.message, /^no journal for this run \(.*\)\n  → check the run id with `runbook status`/);
+});
+
 test('rejects a record out of sequence', async () => {
   const file = await journalWith(3);
   const lines = (await readFile(file, 'utf8')).split('\n');
