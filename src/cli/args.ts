@@ -134,6 +134,22 @@ export function repeated(choices?: readonly string[]): (value: string, previous:
 }
 
 /**
+ * The parser of an option taken once: a second use is refused rather than silently winning
+ * (`-t sim:a.json -t sim:b.json` would drive b.json alone).
+ *
+ * @example
+ * ```ts
+ * commandNamed('run').option('-t, --target <target>', 'where to run', once('--target', 'use --inventory for several hosts'));
+ * ```
+ */
+export function once(flag: string, instead?: string): (value: string, previous: string | undefined) => string {
+  return (value, previous) => {
+    if (previous !== undefined) throw new InvalidArgumentError(`${flag} given twice (${previous}, then ${value}); give it once${instead ? `, or ${instead}` : ''}.`);
+    return value;
+  };
+}
+
+/**
  * `--param key=value`, repeatable: a value without `key=` is refused when it is parsed.
  *
  * @example

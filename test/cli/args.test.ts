@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Command } from 'commander';
-import { UsageError, act, invoke, paramOption, paramsFrom, repeated, wholeNumber } from '../../src/cli/args.js';
+import { UsageError, act, invoke, once, paramOption, paramsFrom, repeated, wholeNumber } from '../../src/cli/args.js';
 import { run } from '../../src/cli/commands/run.js';
 import { cli } from './run-cli.js';
 
@@ -91,6 +91,12 @@ test('--param repeats (long, short and --param=k=v forms); a value without key= 
   const bad = await cli(['plan', 'orchestrator-tls12', '--target', 'local', '--param', 'allowRestart']);
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /option '-p, --param <key=value>' argument 'allowRestart' is invalid\. Expected key=value\./);
+});
+
+test('an option taken once refuses a second use naming both values, instead of the last winning', () => {
+  const command = new Command('x').exitOverride().configureOutput({ writeErr: () => undefined }).option('-t, --target <target>', 'where', once('--target', 'use --inventory for several hosts'));
+  assert.throws(() => command.parse(['-t', 'sim:a.json', '-t', 'sim:b.json'], { from: 'user' }), /--target given twice \(sim:a\.json, then sim:b\.json\); give it once, or use --inventory for several hosts\./);
+  assert.is(new Command('y').option('-t, --target <target>', 'where', once('--target')).parse(['-t', 'sim:a.json'], { from: 'user' }).opts().target, 'sim:a.json');
 });
 
 test('the shared parsers: whole numbers within bounds, repeated choices', () => {

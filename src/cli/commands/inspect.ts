@@ -8,7 +8,7 @@ import { bundledStepKinds } from '../../steps/index.js';
 import { inspectHost, type InspectItem, type InspectReport } from '../../steps/inspect.js';
 import { ExitCode } from '../exit-codes.js';
 import { Option } from 'commander';
-import { act, commandNamed, commonOptions, paramOption, paramsFrom, wholeNumber, type RunbookCommand } from '../args.js';
+import { act, commandNamed, commonOptions, once, paramOption, paramsFrom, wholeNumber, type RunbookCommand } from '../args.js';
 import { bold, dim, green, red, yellow } from '../render.js';
 import { TARGET_FORMS, connect } from '../targets.js';
 
@@ -44,7 +44,7 @@ export const inspect: RunbookCommand = {
             'would change (what a run would do). Only read operations are sent; a write is refused before it leaves.',
           ].join(' '),
         )
-        .requiredOption('-t, --target <target>', 'the host to inspect (forms below)')
+        .requiredOption('-t, --target <target>', 'the host to inspect (forms below)', once('--target'))
         .option('--runbook <name|file>', 'the runbook whose facts are judged (default orchestrator-tls12)')
         .addOption(paramOption('a runbook parameter, as for `runbook plan` (e.g. procedure=2019, sqlServerVersion=…)'))
         .addOption(new Option('--timeout-ms <MS>', 'how long one handshake may take (default 5000)').argParser(wholeNumber(1)))

@@ -6,7 +6,7 @@ import { bundledRunbookNames, loadRunbook } from '../../engine/bundled.js';
 import { bundledStepKinds } from '../../steps/index.js';
 import type { HostFit } from '../../steps/fits-host.js';
 import { ExitCode } from '../exit-codes.js';
-import { act, commandNamed, commonOptions, type RunbookCommand } from '../args.js';
+import { act, commandNamed, commonOptions, once, type RunbookCommand } from '../args.js';
 import { connect } from '../targets.js';
 import { bold, dim, green, yellow } from '../render.js';
 
@@ -42,7 +42,7 @@ export const list: RunbookCommand = {
             'settles.',
           ].join(' '),
         )
-        .option('-t, --target <target>', 'read this host and judge each runbook against it')
+        .option('-t, --target <target>', 'read this host and judge each runbook against it', once('--target'))
         .addOption(commonOptions.json('one JSON document: the runbooks, their fit, the step kinds')),
       listCommand,
     ),

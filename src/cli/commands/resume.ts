@@ -9,7 +9,7 @@ import type { RunSummary } from '../../engine/run-store.js';
 import { fleetDirOf } from '../../store/fleet-dir.js';
 import { hostRunId } from '../../fleet/host-lane.js';
 import { ExitCode, exitCodeFor } from '../exit-codes.js';
-import { UsageError, act, commandNamed, retriesOption, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
+import { UsageError, act, commandNamed, once, retriesOption, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
 import { explain } from '../explain.js';
 import { follow, outputMode } from '../follow.js';
 import { runnerFor, storeOf, type Where } from '../state.js';
@@ -75,7 +75,7 @@ export const resume: RunbookCommand = {
           .option('--all', 'every unfinished run in the state directory; each is attempted, refusals listed')
           .option('--allow-restart', "the restart window is open: the run (a fleet's every host run) may restart its target now")
           .option('--force', 'go on although the runbook changed (or its file is gone): the journaled definition is used; take --target as another address of the run’s machine (not with a fleet id)')
-          .option('-t, --target <target>', "reach the run's machine another way (transport, user, port); another host is refused unless --force, another Windows always (not with a fleet id)")
+          .option('-t, --target <target>', "reach the run's machine another way (transport, user, port); another host is refused unless --force, another Windows always (not with a fleet id)", once('--target'))
           .option('--on-target', 'sim: targets only: rehearse the engine running on the host itself')
           .addOption(retriesOption()),
       ),

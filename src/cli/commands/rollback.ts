@@ -4,7 +4,7 @@
  */
 import { exitCodeFor } from '../exit-codes.js';
 import { alreadyRolledBack, printAlreadyRolledBack } from '../already-rolled-back.js';
-import { act, commandNamed, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
+import { act, commandNamed, once, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
 import { follow, outputMode } from '../follow.js';
 import { runnerFor, storeOf } from '../state.js';
 import { connect, refuseTargetPassword } from '../targets.js';
@@ -41,7 +41,7 @@ export const rollback: RunbookCommand = {
           .argument('<id>', 'the run or fleet to undo')
           .option('--force', 'undo values even where they changed since the run; take --target as another address of the run’s machine')
           .option('-y, --yes', 'no confirmation before a fleet is rolled back (asked only on a terminal)')
-          .option('-t, --target <target>', "reach the run's machine another way (transport, user, port); another host is refused unless --force, another Windows always"),
+          .option('-t, --target <target>', "reach the run's machine another way (transport, user, port); another host is refused unless --force, another Windows always", once('--target')),
       ),
       async (values: RollbackOptions, [id]) => {
         refuseTargetPassword(values.target);

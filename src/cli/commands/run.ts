@@ -6,7 +6,7 @@ import { loadRunbook } from '../../engine/bundled.js';
 import { bundledStepKinds } from '../../steps/index.js';
 import { detailedExitCode, exitCodeFor } from '../exit-codes.js';
 import { Option, type Command } from 'commander';
-import { UsageError, act, commandNamed, paramOption, paramsFrom, retriesOption, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
+import { UsageError, act, commandNamed, once, paramOption, paramsFrom, retriesOption, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
 import { follow, outputMode } from '../follow.js';
 import { runnerFor, storeOf } from '../state.js';
 import { ON_TARGET_SIM_ONLY, TARGET_FORMS, checkTarget, connect } from '../targets.js';
@@ -40,7 +40,7 @@ function declare(name: 'run' | 'plan'): Command {
     .usage(`<runbook> --target <target> [options]\n       runbook ${name} <runbook> --inventory <file> [options]`)
     .description(`${what}\nEvery parameter is checked before the target is contacted: a bad one exits 2 and nothing is changed.`)
     .argument('<runbook>', 'a bundled name (see `runbook list`) or a .yaml/.json file')
-    .addOption(new Option('-t, --target <target>', 'where to run (forms below)').conflicts('inventory'))
+    .addOption(new Option('-t, --target <target>', 'where to run (forms below)').argParser(once('--target', 'use --inventory for several hosts')).conflicts('inventory'))
     .addOption(paramOption())
     .option('--on-target', 'sim: targets only: rehearse the engine running on the host itself (its restart ends this process)')
     .addOption(retriesOption().conflicts('wait'))

@@ -15,7 +15,7 @@ import { createPreset, listPresets } from '../../simulator/presets.js';
 import { assumptionLines, type SimHostState } from '../../simulator/model.js';
 import { ExitCode } from '../exit-codes.js';
 import { Option } from 'commander';
-import { act, commandNamed, commonOptions, refuseEmptyPath, wholeNumber, type RunbookCommand } from '../args.js';
+import { act, commandNamed, commonOptions, once, refuseEmptyPath, wholeNumber, type RunbookCommand } from '../args.js';
 
 /** A preset by name; an unknown name is a usage error that lists the known ones. */
 export function presetOrRefuse(name: string): SimHostState {
@@ -47,8 +47,9 @@ async function refuseOverwrite(files: string[], force: boolean): Promise<void> {
 /** The folder a file is to be written in must exist: say so plainly rather than with ENOENT. */
 export async function refuseMissingFolder(file: string): Promise<void> {
   const folder = dirname(resolve(file));
-  const ok = await stat(folder).then((s) => s.isDirectory(), () => false);
-  if (!ok) throw new ValidationError(`cannot write ${file}: the folder ${folder} does not exist`, [folder], { hint: 'create the folder first, or choose another --out' });
+  const there = await stat(folder).catch(() => null);
+  if (there && !there.isDirectory()) throw new ValidationError(`cannot write ${file}: ${folder} is a file, not a folder`, [folder], { hint: 'choose another --out, in a folder that exists' });
+  if (!there) throw new ValidationError(`cannot write ${file}: the folder ${folder} does not exist`, [folder], { hint: 'create the folder first, or choose another --out' });
 }
 
 const SERVE_DESCRIPTION = [
@@ -88,7 +89,7 @@ export const sim: RunbookCommand = {
       act(
         commandNamed('capture')
           .description("reads a host (read operations only) and writes what it read as a simulated host, to rehearse a plan on a faithful copy")
-          .requiredOption('-t, --target <target>', 'the host to read')
+          .requiredOption('-t, --target <target>', 'the host to read', once('--target'))
           .requiredOption('--out <file>', 'the file to write')
           .option('--mask', "replace the machine's, user's and SQL instances' names")
           .option('--force', FORCE),
