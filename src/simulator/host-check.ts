@@ -12,13 +12,20 @@ const count = z.number().check(z.int(), z.minimum(0));
 const record = <T extends z.Schema>(value: T) => z.record(z.string(), value as never);
 /** A time the simulator computes with (`Date.parse`, `toISOString`): one it cannot read fails mid-run as "Invalid time value". */
 const date = text.check(z.refine((v) => !Number.isNaN(Date.parse(v)), { message: 'expected a date and time (ISO 8601)' }));
-/** The longest wait a timer takes (a longer one fires at once, with a warning), and the longest a time stays a date. */
+/** The longest wait a timer takes (a longer one fires at once, with a warning). */
 const delayMs = z.number().check(z.minimum(0), z.maximum(2 ** 31 - 1));
+/**
+ * A time after another that the simulator makes a date of (`new Date(start + ms)`: a restart's end, a
+ * service's or SQL Server's readiness): a date holds at most 8.64e15 ms after 1970, and past it is
+ * "Invalid time value" mid-run. 1e14 ms (some 3,000 years) keeps every such date one, and is as good
+ * as never for a host that does not come back.
+ */
+const offsetMs = z.number().check(z.minimum(0), z.maximum(1e14));
 
 const service = z.object({
   state: z.enum(['running', 'stopped', 'starting']),
   startType: z.enum(['auto', 'manual', 'disabled']),
-  startDelayMs: z.optional(delayMs),
+  startDelayMs: z.optional(offsetMs),
   readyAt: z.optional(date),
 });
 
@@ -68,11 +75,11 @@ export const simHostSchema = z.object({
   tls13InEffect: z.optional(z.nullable(z.boolean())),
   schannelDefaults: z.optional(schannelDefaults),
   endpoints: z.optional(z.array(z.object({ name: text, port: z.number().check(z.int(), z.minimum(0), z.maximum(65535)) }))),
-  downtimeMs: delayMs,
+  downtimeMs: offsetMs,
   down: z.nullable(z.object({ since: date, until: date })),
   pendingShutdown: z.optional(z.nullable(z.object({ by: text, at: date, inProgress: z.optional(z.boolean()) }))),
-  logonUi: z.optional(z.object({ afterMs: z.nullable(delayMs), at: z.optional(z.nullable(date)) })),
-  sqlStartDelayMs: z.optional(delayMs),
+  logonUi: z.optional(z.object({ afterMs: z.nullable(offsetMs), at: z.optional(z.nullable(date)) })),
+  sqlStartDelayMs: z.optional(offsetMs),
   sqlReadyAt: z.optional(z.nullable(date)),
   sqlServers: z.optional(record(z.boolean())),
   restarts: count,

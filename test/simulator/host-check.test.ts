@@ -74,12 +74,12 @@ test('fields the simulator computes with are refused naming the field when they 
     'dotnet35.installed: Invalid input: expected boolean, received string',
     'inEffect.TLS 1.2.Server: Invalid input: expected boolean, received string',
     'inEffect: Unrecognized key: "TLS 9"',
-    'downtimeMs: Too big: expected number to be <=2147483647',
+    'downtimeMs: Too big: expected number to be <=100000000000000',
     'down.since: expected a date and time (ISO 8601)',
     'down.until: expected a date and time (ISO 8601)',
     'pendingShutdown.at: expected a date and time (ISO 8601)',
     'keyTimes.SOFTWARE: expected a date and time (ISO 8601)',
-    'services.orunbook.startDelayMs: Too big: expected number to be <=2147483647',
+    'services.orunbook.startDelayMs: Too big: expected number to be <=100000000000000',
     'sqlReadyAt: expected a date and time (ISO 8601)',
   ]) {
     assert.ok(issues.includes(wanted), `${wanted}\n— got:\n${issues.join('\n')}`);
