@@ -80,6 +80,51 @@ test('sim create into a missing folder and demo with an unknown preset: exit 2 w
   for (const r of [create, demo]) assert.not.match(r.stderr, NO_TRACE);
 });
 
+test('sim create --out under a file says the file is no folder, not that the folder does not exist', async () => {
+  const dir = await tempDir();
+  const file = join(dir, 'h.json');
+  await writeFile(file, 'x');
+  const r = await cli(['sim', 'create', '--preset', 'server-2016', '--out', join(file, 'x.json')]);
+  assert.is(r.code, 2, r.stderr);
+  assert.ok(r.stderr.includes(`${file} is a file, not a folder`), r.stderr);
+  assert.not.match(r.stderr, /does not exist/);
+  assert.is(await readFile(file, 'utf8'), 'x');
+});
+
+test('--target given twice is refused naming both (the last won silently); nothing is made', async () => {
+  const dir = await tempDir();
+  const [a, b] = [await makeHost('server-2016'), await makeHost('server-2019')];
+  const state = join(dir, 'state');
+  for (const args of [['plan', 'orchestrator-tls12', '--state-dir', state], ['list'], ['inspect'], ['sim', 'capture', '--out', join(dir, 'c.json')]]) {
+    const r = await cli([...args, '-t', `sim:${a}`, '-t', `sim:${b}`]);
+    assert.is(r.code, 2, `${args[0]}: ${r.stderr}${r.stdout}`);
+    assert.ok(r.stderr.includes(`--target given twice (sim:${a}, then sim:${b}); give it once`), r.stderr);
+    assert.not.match(r.stderr, NO_TRACE);
+  }
+  assert.not.ok(existsSync(state), 'no run made');
+  assert.not.ok(existsSync(join(dir, 'c.json')), 'nothing captured');
+});
+
+test('an ssh:// port outside 1-65535, or a host starting with "-", exits 2 naming it before any run is made, for one target or in an inventory', async () => {
+  const dir = await tempDir();
+  const state = join(dir, 'state');
+  const inventory = join(dir, 'inventory.yaml');
+  await writeFile(inventory, 'hosts:\n  - name: a\n    target: ssh://u@127.0.0.1:65536\n');
+  for (const [args, wanted] of [
+    [['-t', 'ssh://u@127.0.0.1:0'], 'the port 0 is not between 1 and 65535'],
+    [['-t', 'ssh://u@127.0.0.1:65536'], 'the port 65536 is not between 1 and 65535'],
+    [['-t', 'pwsh+ssh://u@127.0.0.1:65536'], 'the port 65536 is not between 1 and 65535'],
+    [['-t', 'ssh://u@-oProxyCommand=touch'], 'the host "-oProxyCommand=touch" starts with "-"'],
+    [['--inventory', inventory, '--yes'], 'the port 65536 is not between 1 and 65535'],
+  ] as const) {
+    const r = await cli(['plan', 'orchestrator-tls12', ...args, '--state-dir', state, '--retries', '0']);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}${r.stdout}`);
+    assert.ok(r.stderr.includes(wanted), r.stderr);
+    assert.not.match(r.stderr, NO_TRACE);
+  }
+  assert.not.ok(existsSync(state), 'no run made');
+});
+
 test('a reader that stops early (list | head -1) gets no EPIPE trace', async () => {
   const r = await new Promise<Outcome>((resolve) => {
     const child = spawn(process.execPath, [CLI, 'list'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -459,6 +504,32 @@ test('a malformed simulated host file (services: "x"): exit 2 naming the file an
   assert.is(await readFile(host, 'utf8'), before);
   // Said once, by the line that says what happened (the file's own advice does not say it again).
   assert.is(r.stderr.split('nothing was changed').length - 1, 1, r.stderr);
+});
+
+test('a simulated host file whose SQL instances, downtime or restart times the simulator cannot compute with: exit 2 naming the field before anything is sent (list and inspect too), the host unchanged, no run made', async () => {
+  const host = await makeHost('server-2016');
+  const doc = JSON.parse(await readFile(host, 'utf8'));
+  const cases: [Record<string, unknown>, string][] = [
+    [{ sqlInstances: [{ name: null }] }, 'sqlInstances.0.name: Invalid input: expected string, received null'],
+    [{ sqlInstances: [5] }, 'sqlInstances.0: Invalid input: expected object, received number'],
+    [{ downtimeMs: 1e308 }, 'downtimeMs: Too big: expected number to be <=100000000000000'],
+    [{ down: { since: 'x', until: 'y' } }, 'down.since: expected a date and time (ISO 8601)'],
+    [{ sqlInstances: [{ name: 'A', version: 7 }] }, 'sqlInstances.0.version: Invalid input: expected string, received number'],
+  ];
+  for (const [fields, wanted] of cases) {
+    const text = JSON.stringify({ ...doc, ...fields });
+    await writeFile(host, text);
+    const state = join(await tempDir(), 'state');
+    for (const args of [['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST], ['list', '--target', `sim:${host}`], ['inspect', '--target', `sim:${host}`]]) {
+      const r = await cli(args);
+      assert.is(r.code, 2, `${args[0]} ${wanted}: ${r.stderr}${r.stdout}`);
+      assert.not.match(r.stderr, NO_TRACE);
+      assert.ok(r.stderr.includes(wanted), r.stderr);
+      assert.ok(r.stderr.includes(host), 'names the file');
+      assert.is(await readFile(host, 'utf8'), text, 'the host unchanged');
+    }
+    assert.not.ok(existsSync(state), 'no run made');
+  }
 });
 
 test('a simulated host file that is not JSON: exit 2, where the JSON breaks, what to do, "nothing was changed" said once, the file unchanged', async () => {
