@@ -174,7 +174,7 @@ test('a run the store does not hold is not found (404, as a fleet), whatever the
     assert.is(res.status, 200);
     const view = (await res.json()) as { outcome: string; damaged: string };
     assert.is(view.outcome, 'journal damaged');
-    assert.match(view.damaged, /no journal for this run/);
+    assert.match(view.damaged, /the run's folder is there but its journal is gone/);
   } finally {
     await rm(join(fixture.state, 'runs', lost), { recursive: true });
   }
