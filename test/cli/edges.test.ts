@@ -236,7 +236,7 @@ test('RUNBOOK_SSH_KEY holding the key itself (ssh://, pwsh+ssh://, one target or
     }
   }
   const inventory = join(dir, 'inventory.yaml');
-  await writeFile(inventory, 'hosts:\n  - { name: web01, target: "ssh://admin@127.0.0.1:1" }\n  - { name: web02, target: "pwsh+ssh://admin@127.0.0.1:2" }\n');
+  await writeFile(inventory, 'hosts:\n  - { name: web01, target: "ssh://admin@127.0.0.1:1" }\n  - { name: web02, target: "pwsh+ssh://admin@127.0.0.2:2" }\n');
   const fleet = await cli(['run', 'orchestrator-tls12', '--inventory', inventory, '--state-dir', state, ...FAST, '--retries', '0', '--max-failures', '2'], { env });
   assert.is(fleet.code, 69, fleet.stderr + fleet.stdout);
   outputs.push(fleet.stdout, fleet.stderr);
