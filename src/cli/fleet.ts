@@ -354,6 +354,7 @@ async function follow(fleet: Fleet, o: { json: boolean; heading: string; where: 
   const detach = stopOnSignals({
     first: (signal) => `${signal}: stopping the fleet at a safe point: no new host starts, running hosts stop at their next safe point (${signal} again aborts at once; \`runbook resume ${fleet.id}\` goes on)`,
     again: (signal) => `${signal} again: aborting now; \`runbook resume ${fleet.id}\` continues from the journals`,
+    closed: (stream) => `${stream} was closed (its reader ended): stopping the fleet at a safe point, as one SIGINT does: no new host starts, running hosts stop at their next safe point; further output is discarded; \`runbook resume ${fleet.id}\` goes on`,
     interrupt: () => fleet.interrupt(),
     reported: () => reported,
   });

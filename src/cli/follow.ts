@@ -37,6 +37,7 @@ export async function follow(run: Run, mode: OutputMode, stateDir: string): Prom
   const detach = stopOnSignals({
     first: (signal) => `${signal}: stopping at the next safe point (${signal} again aborts at once; the journal allows a resume)`,
     again: (signal) => `${signal} again: aborting now; \`runbook resume ${run.id}\` continues from the journal`,
+    closed: (stream) => `${stream} was closed (its reader ended): stopping at the next safe point, as one SIGINT does; further output is discarded; \`runbook resume ${run.id}\` continues from the journal`,
     interrupt: () => run.interrupt(),
   });
   try {

@@ -4,16 +4,26 @@
  * tasks and CI probes stay fast; every other command is loaded on demand.
  */
 import { readFileSync } from 'node:fs';
+import { closeOutput } from './output-closed.js';
+
+const argv = process.argv.slice(2);
+
+/**
+ * The commands that drive runs (and hold targets' leases). Their reader going away must not end them
+ * between a change and its record: its output is discarded and the run stops at its next safe point as
+ * one SIGINT does (signals.ts, the worker's own stop). The other commands only read: they end at once.
+ */
+const DRIVES = new Set(['run', 'plan', 'resume', 'rollback', 'demo', 'worker']);
 
 // A reader that stops early (`runbook list | head -1`) is not an error.
-for (const stream of [process.stdout, process.stderr]) {
+for (const [name, stream] of [['stdout', process.stdout], ['stderr', process.stderr]] as const) {
   stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw error;
+    if (error.code !== 'EPIPE') throw error;
+    if (!DRIVES.has(argv[0] ?? '')) process.exit(process.exitCode ?? 0);
+    closeOutput(stream, name);
   });
 }
 
-const argv = process.argv.slice(2);
 if (argv[0] === '--version' || argv[0] === '-v') {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   process.stdout.write(`${pkg.version}\n`);

@@ -4,6 +4,7 @@
  */
 import { endAllGroups } from '../executors/process-groups.js';
 import { notice } from './notice.js';
+import { onOutputClosed } from './output-closed.js';
 
 /** The signals this process's commands heard (SIGINT, SIGTERM). */
 let heard = 0;
@@ -26,17 +27,20 @@ export function signalled(): boolean {
 /**
  * The first SIGINT or SIGTERM asks for a stop at the next safe point (`interrupt`); a second one aborts
  * at once (exit 130 or 143 — or the exit code already reported, see `reported`), ending the processes the
- * executors started first. Each says so on stderr. Returns what takes the handlers off again.
+ * executors started first. Each says so on stderr. Stdout or stderr losing its reader (`| head -5`: EPIPE)
+ * asks for the same stop as a first signal, with the `closed` notice (on stderr, if that one still has its
+ * reader); it is no signal: a SIGINT after it is still a first one. Returns what takes the handlers off again.
  *
  * @example
  * ```ts
- * const detach = stopOnSignals({ first: (s) => `${s}: stopping`, again: (s) => `${s} again: aborting`, interrupt: () => undefined });
+ * const detach = stopOnSignals({ first: (s) => `${s}: stopping`, again: (s) => `${s} again: aborting`, closed: (s) => `${s} closed: stopping`, interrupt: () => undefined });
  * detach();
  * ```
  */
 export function stopOnSignals(o: {
   first: (signal: NodeJS.Signals) => string;
   again: (signal: NodeJS.Signals) => string;
+  closed?: (stream: 'stdout' | 'stderr') => string;
   interrupt: () => void;
   /**
    * The exit code already reported (a fleet's, once its reports are written), if any: a second signal
@@ -45,6 +49,10 @@ export function stopOnSignals(o: {
   reported?: () => number | undefined;
 }): () => void {
   let signals = 0;
+  const offClosed = onOutputClosed((stream) => {
+    notice(`\n${o.closed?.(stream) ?? `${stream} was closed (its reader ended): stopping at the next safe point`}\n`);
+    o.interrupt();
+  });
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
     heard += 1;
@@ -63,6 +71,7 @@ export function stopOnSignals(o: {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return () => {
+    offClosed();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   };

@@ -11,6 +11,7 @@ import { storeOf } from '../state.js';
 import { yellow } from '../render.js';
 import { hostEndLine } from '../worker-log.js';
 import { connect } from '../targets.js';
+import { onOutputClosed } from '../output-closed.js';
 
 interface WorkerOptions extends CommonOptions {
   concurrency: number;
@@ -76,7 +77,11 @@ async function workerCommand(values: WorkerOptions): Promise<number> {
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  // Its log's reader gone (`runbook worker | head`): the runs it drives go to a safe point, as on SIGTERM,
+  // rather than the process ending between a change and its record.
+  const offClosed = onOutputClosed(onSignal);
   await w.stopped;
+  offClosed();
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   line({ event: 'worker:stopped' }, 'stopped');
