@@ -62,10 +62,13 @@ export async function stateDirOf(option: string | undefined, o: { readOnly?: boo
   if (o.checkOnly) {
     await checkFolder(dir, refuse);
     await checkFolder(join(dir, 'runs'), refuse, { named: true });
-    return dir;
+  } else {
+    await makeFolder(dir, refuse);
+    await makeFolder(join(dir, 'runs'), refuse, { named: true });
   }
-  await makeFolder(dir, refuse);
-  await makeFolder(join(dir, 'runs'), refuse, { named: true });
+  // The machines' leases and the fleets go in folders of their own, made when first needed: a file in
+  // the way of one is refused now, as `runs` is, before anything is made or contacted.
+  for (const sub of ['targets', 'fleets']) await checkFolder(join(dir, sub), refuse, { named: true });
   return dir;
 }
 

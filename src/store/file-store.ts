@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { appendFile, readFile, readdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { JournalError, RunStateError } from '../errors.js';
+import { JournalError, RunStateError, ValidationError, diskErrorOf } from '../errors.js';
 import { Journal, readJournalFile, type JournalReading } from './file-journal.js';
 import type { JournalRecord } from '../engine/run-store.js';
 import { acquireLease, currentGeneration, leaseIsLive, readLease } from './file-lease.js';
@@ -16,7 +16,7 @@ import { fleetDirOf, isFleet } from './fleet-dir.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import type { FleetRecord, UnreachableHost } from '../fleet/types.js';
 import type { RunFiles, Store } from './types.js';
-import { makeFolder, makeSubfolder } from '../util/make-folder.js';
+import { makeFolder, makeSubfolder, type FolderRefusal } from '../util/make-folder.js';
 
 /** Every file under a folder, by its path relative to it. */
 export async function filesUnder(dir: string, prefix = ''): Promise<RunFiles> {
@@ -52,6 +52,13 @@ export function fileStore(stateDir: string): Store {
   // What readJournal read, by the list it returned: a caller that hands the list back to openJournal
   // (a resume: read, checked, then leased) has the file read once, not twice.
   const readings = new WeakMap<readonly JournalRecord[], JournalReading>();
+  // A file where one of its folders goes (`targets`, `fleets`, `runs/<id>`): the state directory is
+  // refused, as the CLI refuses a `runs` that is a file (exit 2, nothing done) — not an unexpected error.
+  // A disk's refusal keeps its code: a full disk stops a run for a resume (DurabilityError).
+  const refuse: FolderRefusal = (why, cause) =>
+    diskErrorOf(cause)
+      ? (cause as Error)
+      : new ValidationError(`the state directory cannot be used: ${why}`, [root], { hint: 'move what is in the way elsewhere, or give another state directory (--state-dir, $RUNBOOK_STATE_DIR)', cause });
   return {
     kind: 'file',
     location: root,
@@ -60,13 +67,13 @@ export function fileStore(stateDir: string): Store {
     fleetDir: (fleetId) => fleetDirOf(root, fleetId),
     async lease(runId, options) {
       const dir = runDirOf(root, runId);
-      await makeSubfolder(dir);
+      await makeSubfolder(dir, refuse);
       return acquireLease(dir, options);
     },
     // A machine's lease: targets/<hash of its key>/lease.<generation>.json, holding the run's id.
     async leaseTarget(machine, runId, options = {}) {
       const dir = join(root, 'targets', createHash('sha256').update(machine).digest('hex').slice(0, 32));
-      await makeSubfolder(dir);
+      await makeSubfolder(dir, refuse);
       return acquireLease(dir, options, `target ${machine}`, { machine, runId, takeOver: options.takeOver, admit: options.admit });
     },
     async openJournal(runId, lease, options) {
@@ -88,7 +95,7 @@ export function fileStore(stateDir: string): Store {
     async saveFile(runId, lease, name, content) {
       const file = join(runDirOf(root, runId), ...checkRunFileName(name).split('/'));
       await lease.check();
-      await makeSubfolder(dirname(file));
+      await makeSubfolder(dirname(file), refuse);
       await writeFileAtomic(file, content);
     },
     filesAt: (runId) => runDirOf(root, runId),
@@ -117,7 +124,7 @@ export function fileStore(stateDir: string): Store {
     async createFleet(record) {
       const dir = fleetDirOf(root, record.fleetId);
       if (isFleet(root, record.fleetId)) throw new RunStateError('NOT_RESUMABLE', `fleet ${record.fleetId} already exists`, { where: dir, hint: 'use `runbook resume <fleet-id>`' });
-      await makeFolder(dir);
+      await makeFolder(dir, refuse);
       await writeFileAtomic(join(dir, 'fleet.json'), `${JSON.stringify(record, null, 2)}\n`);
     },
     async readFleet(fleetId) {
@@ -136,7 +143,7 @@ export function fileStore(stateDir: string): Store {
     // The lease files of a run (lease.<generation>.json), in the fleet's folder.
     async leaseFleet(fleetId, options) {
       const dir = fleetDirOf(root, fleetId);
-      await makeFolder(dir);
+      await makeFolder(dir, refuse);
       return acquireLease(dir, options, `fleet ${fleetId}`);
     },
     // One line per attempt, appended (a fleet's hosts may fail at the same moment); the last one wins.

@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { resumeCommandFor, stateDirOf, storeOf } from '../../src/cli/state.js';
 import { UsageError } from '../../src/cli/args.js';
 import { ValidationError } from '../../src/errors.js';
-import { tempDir } from '../helpers.js';
+import { kinds, makeHost, tempDir } from '../helpers.js';
+import { Runner, createSimulatedExecutor, loadRunbook } from '../../src/index.js';
+import { mkdir, readdir } from 'node:fs/promises';
 import { cli } from './run-cli.js';
 import { fileStore } from '../../src/store/file-store.js';
 import type { Store } from '../../src/store/types.js';
@@ -116,6 +118,38 @@ test('status with a --state-dir that is a file (or under one) is refused (exit 2
   assert.is(missing.code, 0, missing.stderr);
   assert.match(missing.stdout, /no runs in/);
   assert.not.ok(existsSync(join(dir, 'none')), 'nothing made');
+});
+
+for (const sub of ['targets', 'fleets']) {
+  test(`a state directory whose ${sub} is a file: refused as for runs (exit 2, the file named, no stack trace), for one host and a fleet, nothing run`, async () => {
+    const host = await makeHost('server-2016');
+    const before = await readFile(host, 'utf8');
+    const state = await tempDir();
+    await writeFile(join(state, sub), 'not a folder');
+    const inventory = join(await tempDir(), 'inventory.yaml');
+    await writeFile(inventory, `hosts:\n  h1:\n    target: sim:${host}\n`);
+    for (const target of [['--target', `sim:${host}`], ['--inventory', inventory, '--yes']]) {
+      const r = await cli(['run', 'orchestrator-tls12', ...target, '--state-dir', state, '--param', 'pollIntervalMs=10']);
+      assert.is(r.code, 2, r.stderr);
+      assert.ok(r.stderr.includes(`the state directory cannot be used: ${join(state, sub)} is a file, not a folder`), r.stderr);
+      assert.not.match(r.stderr, /unexpected error|\n\s+at .+:\d+:\d+/);
+    }
+    assert.is(await readFile(host, 'utf8'), before);
+    assert.equal(await readdir(join(state, 'runs')), [], 'no run left behind');
+  });
+}
+
+test("the file store refuses a state directory whose targets is a file as the state directory's error (a ValidationError), and forgets the run", async () => {
+  const host = await makeHost('server-2016');
+  const state = await tempDir();
+  await mkdir(join(state, 'runs'));
+  await writeFile(join(state, 'targets'), 'not a folder');
+  const runner = new Runner({ kinds, store: fileStore(state) });
+  const run = runner.start(await loadRunbook('orchestrator-tls12', kinds), { executor: await createSimulatedExecutor(host), params: { pollIntervalMs: 10 } });
+  const error = await run.result.then(() => null, (e: unknown) => e);
+  assert.instance(error, ValidationError);
+  assert.match((error as Error).message, /the state directory cannot be used: .*targets is a file, not a folder/);
+  assert.equal(await readdir(join(state, 'runs')), []);
 });
 
 test.run();
