@@ -12,7 +12,7 @@ import type { JournalRecord } from '../engine/run-store.js';
 import type { Change, RunResult } from '../engine/types.js';
 import type { FleetRecord, HostOutcome } from '../fleet/types.js';
 import { makeFolder } from '../util/make-folder.js';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { budgetOf, countsAsFailure, fleetRecordOf, fleetResultOf, hostRunId, initialOutcomes, resumeFleet, settleOutcome, startFleet, type Fleet, type FleetResult } from '../fleet/fleet.js';
 import { writeFleetReports } from '../fleet/fleet-report.js';
@@ -30,7 +30,7 @@ export { progressLine } from './fleet-view.js';
 import { checkTarget, connect, simulatedHostProblem } from './targets.js';
 import { confirm } from './confirm.js';
 import { fleetThreadsFor } from './fleet-thread.js';
-import { ValidationError } from '../errors.js';
+import { ValidationError, diskAdvice, diskProblem } from '../errors.js';
 
 export interface FleetCommandOptions {
   runbook: LoadedRunbook;
@@ -368,6 +368,8 @@ async function follow(fleet: Fleet, o: { json: boolean; heading: string; where: 
     const plans = result.checkMode ? await planDiffs(o.where, result) : undefined;
     if (o.json) out(`${JSON.stringify({ event: 'summary', ...result })}\n`);
     else out(summary(result, plans));
+    // What the disk refused is said where alerts are read, --json or not: the outcome and exit code stand.
+    process.stderr.write(diskNotes(result, o.where));
     // Settled with the result (a fleet refused for a parameter exits 2): the summary and reports say the same.
     return result.exitCode;
   } finally {
@@ -397,6 +399,27 @@ async function planDiffs(where: Where, f: FleetResult): Promise<[string[], strin
   return [...groups.entries()].map(([diff, hosts]) => [hosts, diff] as [string[], string]).sort((a, b) => b[0].length - a[0].length);
 }
 
+/**
+ * A fleet's disk troubles in the operator's words: the state directory that stopped it (which file,
+ * why, then `runbook resume <fleet-id>`), and each report its end could not write (the outcome stands;
+ * `status <fleet-id> --reports DIR` writes them elsewhere, `resume <fleet-id>` here again).
+ */
+function diskNotes(f: FleetResult, where: Where): string {
+  const lines: string[] = [];
+  if (f.stateDir) {
+    const { host, file, errno } = f.stateDir;
+    lines.push(
+      `${yellow('stopped:')} the state directory ${where.stateDir} would not take a write for host ${host}: ${file} (${errno}: ${diskProblem(errno)}); the fleet stopped there — no host started after it, running hosts stopped at a safe point, no target was blamed and no failure counted\n  → ${diskAdvice(errno, where.stateDir)}, then \`runbook resume ${f.fleetId}\` goes on`,
+    );
+  }
+  for (const u of f.unwritten ?? []) {
+    lines.push(
+      `${yellow('warning:')} ${u.file} could not be written (${u.errno}: ${diskProblem(u.errno)}); the fleet's outcome and exit code stand, its hosts' journals are intact\n  → ${diskAdvice(u.errno, dirname(u.file))}, then \`runbook status ${f.fleetId} --reports DIR\` writes the fleet's reports into DIR, or \`runbook resume ${f.fleetId}\` writes them here again`,
+    );
+  }
+  return lines.map((l) => `${l}\n`).join('');
+}
+
 const FLEET_STATUS_TEXT: Record<FleetResult['status'], string> = { succeeded: 'done', planned: 'planned (nothing was changed)', 'awaiting-resume': 'awaiting resume', failed: 'failed' };
 
 function summary(f: FleetResult, plans?: [string[], string][]): string {
@@ -415,6 +438,7 @@ function summary(f: FleetResult, plans?: [string[], string][]): string {
     const rest = f.counts.skipped ? 'no host started after that; the skipped ones were never touched' : 'every host had already started';
     lines.push(`  the failure budget (${f.budget.maxFailures}) was spent after ${f.budget.failures} failure(s): ${rest}`);
   }
-  lines.push(`  reports: ${f.dir}/report.md, report.json, junit.xml`);
+  const missing = (f.unwritten ?? []).map((u) => `${basename(u.file)} (${u.errno})`);
+  lines.push(`  reports: ${f.dir}/report.md, report.json, junit.xml${missing.length > 0 ? ` — ${red(`not written: ${missing.join(', ')}`)}` : ''}`);
   return `${lines.join('\n')}\n`;
 }

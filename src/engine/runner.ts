@@ -508,8 +508,10 @@ export class Runner<S extends RunStore = RunStore> {
         if (owned) await executor.close().catch(() => undefined);
         await lease?.release().catch(() => undefined);
         // A start refused for its machine made nothing: its folder goes (never listed, never resumed) —
-        // unless a run of that id exists (a start given the id of one is refused later, as it was).
-        if (lease && machine === 'start' && (await this.store.readJournal(runId).then(() => false, (e: { code?: string }) => e?.code === 'JOURNAL_MISSING'))) {
+        // unless a run of that id exists (a start given the id of one is refused later, as it was). So
+        // does the folder of a start whose own lease the disk refused (full, read-only): else an empty
+        // folder is left that `status` lists as damaged.
+        if ((lease || diskErrorOf(error)) && machine === 'start' && (await this.store.readJournal(runId).then(() => false, (e: { code?: string }) => e?.code === 'JOURNAL_MISSING'))) {
           await this.store.discardRun?.(runId).catch(() => undefined);
         }
         throw await this.stopped(error, runId, []);
@@ -571,7 +573,8 @@ export class Runner<S extends RunStore = RunStore> {
         // ended, or awaits only a restart window (every change made, its RestartOwed marker left), is not.
         // A run whose first record never reached the disk made no change and is forgotten (below): nothing
         // of it is left on the machine.
-        const discarded = failure instanceof DurabilityError && !failure.resumable && journal !== undefined && journal.records.length === 0;
+        // (A journal the disk would not even open has no records either.)
+        const discarded = failure instanceof DurabilityError && !failure.resumable && (journal === undefined || journal.records.length === 0);
         const unfinished = !discarded && (outcome === undefined || outcome === 'running' || (outcome === 'awaiting-resume' && awaiting !== 'restart-window'));
         for (const letGo of [() => journal?.close(), () => held?.release({ unfinished }), () => runLease.release(), () => (owned ? executor.close() : undefined)]) {
           try {

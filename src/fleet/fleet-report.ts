@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { removeStaleTemporaryFiles, writeFileAtomic } from '../util/write-atomic.js';
 import { OUTCOMES, describeCounts } from '../engine/outcome.js';
 import type { FleetResult, HostOutcome } from './types.js';
+import type { UnwrittenFile } from '../engine/types.js';
+import { diskErrorOf } from '../errors.js';
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 
@@ -85,4 +87,40 @@ export async function writeFleetReports(fleet: FleetResult): Promise<void> {
   await writeFileAtomic(join(fleet.dir, 'report.json'), `${JSON.stringify(fleet, null, 2)}\n`);
   await writeFileAtomic(join(fleet.dir, 'report.md'), renderFleetMarkdown(fleet));
   await writeFileAtomic(join(fleet.dir, 'junit.xml'), renderJunit(fleet));
+}
+
+/**
+ * The reports of a fleet that ran, as {@link writeFleetReports} writes them — each file tried apart —
+ * for the fleet's own end: a report the disk refuses (full, failing, read-only: a system error of a
+ * file) does not change what the fleet did. It is returned as unwritten (the file, its errno, the
+ * system's words), and the others are still written; the hosts' journals keep everything needed to
+ * write it again (`runbook status <fleet-id> --reports DIR`, `runbook resume <fleet-id>`). Anything
+ * else (a bug) is thrown.
+ *
+ * @example
+ * ```ts
+ * declare const fleet: FleetResult;
+ * const unwritten = await writeFleetReportsNoting(fleet);
+ * for (const u of unwritten) console.warn(`${u.file}: ${u.errno}`);
+ * ```
+ */
+export async function writeFleetReportsNoting(fleet: FleetResult): Promise<UnwrittenFile[]> {
+  const unwritten: UnwrittenFile[] = [];
+  await removeStaleTemporaryFiles(fleet.dir);
+  const files: [string, () => string][] = [
+    ['report.json', () => `${JSON.stringify(fleet, null, 2)}\n`],
+    ['report.md', () => renderFleetMarkdown(fleet)],
+    ['junit.xml', () => renderJunit(fleet)],
+  ];
+  for (const [name, content] of files) {
+    const file = join(fleet.dir, name);
+    try {
+      await writeFileAtomic(file, content());
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException | null;
+      if (typeof e?.code !== 'string' || !(diskErrorOf(e) || e.syscall)) throw error;
+      unwritten.push({ kind: 'file', file: typeof e.path === 'string' ? e.path : file, errno: e.code, message: e.message.split('\n')[0] });
+    }
+  }
+  return unwritten;
 }

@@ -25,7 +25,7 @@ import { laneGroup, threadCountOf, workerLane, type FleetThreads } from './threa
 import type { FleetEvents, FleetRecord, FleetResult, FleetStore, HostOutcome, HostStatus, HostStepEvent } from './types.js';
 
 export type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus, HostStepEvent } from './types.js';
-import { writeFleetReports } from './fleet-report.js';
+import { writeFleetReportsNoting } from './fleet-report.js';
 
 /** A runner whose store keeps fleets too (both stores of `src/store/` do). */
 export type FleetRunner = Runner<RunStore & FleetStore>;
@@ -367,6 +367,18 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
     const budgeted = !record.checkMode;
     let spent = budgeted && failures > record.maxFailures;
 
+    // Set when the state directory refused a host's write: the fleet stops there.
+    let stateDir: FleetResult['stateDir'];
+    /** What a host's run changed before it stopped, as its journal says (none when it has none). */
+    async function changesOf(outcome: HostOutcome, runId: string): Promise<void> {
+      const records = await deps.runner.store.readJournal(runId).catch(() => undefined);
+      if (!records) return;
+      const r = resultOf(replay(records), deps.runner.store.location);
+      outcome.changes = changedValues(r);
+      outcome.roundTrips = r.roundTrips;
+      outcome.startedAt = r.startedAt;
+    }
+
     async function drive(host: InventoryHost, outcome: HostOutcome, wave: number, position: number): Promise<void> {
       const runId = hostRunId(fleetId, host.name);
       const ended = known.get(host.name);
@@ -414,11 +426,21 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
           events.emit('host:end', { ...outcome, fleetId });
           return;
         }
-        if (end.resumable) {
+        if (end.resumable || end.stateDir) {
           // The state directory would not take a write: the host's run stopped before the change it
-          // guards and waits for a resume — its target was reached, and it did not fail.
+          // guards and waits for a resume — it did not fail, and its target is not to blame (nor is it
+          // when the refused write was the run's first: nothing of the run exists, and the fleet's resume
+          // starts it). What it changed is its journal's to say.
           outcome.status = 'awaiting-resume';
           outcome.outcome = 'interrupted';
+          await changesOf(outcome, runId);
+          // The next host's writes would meet the same disk: no new host starts, the running ones stop
+          // at their next safe point, and the fleet awaits its resume (exit 75).
+          if (end.stateDir && !stateDir) {
+            stateDir = { host: host.name, ...end.stateDir };
+            interrupted = true;
+            lanes.interrupt();
+          }
           events.emit('host:end', { ...outcome, fleetId });
           return;
         }
@@ -471,12 +493,15 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
       }),
     );
 
-    const fleet = fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent }, dir, interrupted, elsewhere);
+    const ran = fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent }, dir, interrupted, elsewhere);
+    const fleet = stateDir ? { ...ran, stateDir } : ran;
     // The reports are the fleet's driver's: one that lost the fleet writes none over its successor's.
     if (!(await stillOurs(lease))) throw fenced;
-    await writeFleetReports(fleet);
-    events.emit('fleet:end', fleet);
-    return fleet;
+    // A report the disk refuses changes nothing of what the fleet did: it is noted, its exit code stands.
+    const unwritten = await writeFleetReportsNoting(fleet);
+    const ended = unwritten.length > 0 ? { ...fleet, unwritten } : fleet;
+    events.emit('fleet:end', ended);
+    return ended;
   }
   return {
     id: fleetId,

@@ -16,11 +16,24 @@ import type { FleetRecord, HostStepEvent } from './types.js';
 /**
  * How a host's drive ended, as the fleet reads it: its run's result, or the error that kept it from one
  * (`resumable` when the state directory refused a write before the change it guards: the host awaits a
- * resume; `elsewhere` when another driver holds the run's lease, or took it over: the host is that
+ * resume; `stateDir` whenever the state directory refused a write, resumable or not: the fleet stops; `elsewhere` when another driver holds the run's lease, or took it over: the host is that
  * driver's, neither failed nor unreachable; otherwise its target could not be reached). Plain data: it
  * crosses threads as it is.
  */
-export type HostRunEnd = { ok: true; result: RunResult } | { ok: false; error: ErrorRecord; resumable: boolean; elsewhere?: boolean };
+export type HostRunEnd =
+  | { ok: true; result: RunResult }
+  | {
+      ok: false;
+      error: ErrorRecord;
+      resumable: boolean;
+      elsewhere?: boolean;
+      /**
+       * The state directory refused a write (a {@link DurabilityError}: full, failing, read-only) — before
+       * the run's first record (nothing of it exists) or later (`resumable`). The target is not to blame:
+       * the fleet stops, awaiting its resume.
+       */
+      stateDir?: { file: string; errno: string };
+    };
 
 /**
  * What a lane needs to drive a host: the runner of its thread and a way to reach a target.
@@ -147,7 +160,8 @@ export function localLane(deps: HostDeps, record: FleetRecord, overrides?: Recor
       } catch (error) {
         // Another driver has the run (LEASE_HELD), or took it over (FENCED): not this fleet's failure.
         if (error instanceof LeaseError) return { ok: false, error: toErrorRecord(error), resumable: false, elsewhere: true };
-        return { ok: false, error: toErrorRecord(error), resumable: (error instanceof DurabilityError && error.resumable) || error instanceof RunStoppedError };
+        if (error instanceof DurabilityError) return { ok: false, error: toErrorRecord(error), resumable: error.resumable, stateDir: { file: error.file, errno: error.errno } };
+        return { ok: false, error: toErrorRecord(error), resumable: error instanceof RunStoppedError };
       } finally {
         await executor?.close().catch(() => undefined);
         inFlight -= 1;

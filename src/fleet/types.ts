@@ -2,7 +2,7 @@
  * The data of a fleet: how each host ended, the fleet's result, and its events. JSON only.
  */
 import type { ErrorRecord } from '../errors.js';
-import type { RunStatus } from '../engine/types.js';
+import type { RunStatus, UnwrittenFile } from '../engine/types.js';
 import type { CompensationEvent, StepSettledEvent, StepTransitionEvent, StepWaitEvent } from '../engine/events.js';
 import type { Outcome } from '../engine/outcome.js';
 import type { RunbookDefinition } from '../engine/runbook.js';
@@ -71,13 +71,28 @@ export type FleetResult = {
    */
   status: 'succeeded' | 'planned' | 'awaiting-resume' | 'failed';
   budget: { maxFailures: number; failures: number; spent: boolean };
-  /** True when a signal stopped the fleet: running hosts stopped at a safe point, the rest were not started. */
+  /**
+   * True when a signal stopped the fleet, or the state directory refused a write (`stateDir`): running
+   * hosts stopped at a safe point, the rest were not started.
+   */
   interrupted?: boolean;
   /**
    * The hosts whose run another driver held (a `resume <run-id>`, another fleet): their outcome is not
    * known yet, so the fleet stopped after their wave, awaiting its resume once those runs have ended.
    */
   drivenElsewhere?: string[];
+  /**
+   * The state directory refused a write for a host's run (full, failing, read-only: a `DurabilityError`):
+   * which file, its errno, and the host. The fleet stopped there, awaiting `runbook resume <fleet-id>`
+   * once there is room — never blaming the target, never spending the failure budget.
+   */
+  stateDir?: { host: string; file: string; errno: string };
+  /**
+   * The fleet's reports the disk refused when it ended (report.json, report.md, junit.xml): the fleet's
+   * outcome and exit code stand; `runbook status <fleet-id> --reports DIR` or `runbook resume <fleet-id>`
+   * writes them from the hosts' journals.
+   */
+  unwritten?: UnwrittenFile[];
   waves: { name: string; hosts: HostOutcome[] }[];
   /** Hosts per outcome, every outcome present. */
   counts: Record<Outcome, number>;

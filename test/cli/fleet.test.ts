@@ -593,4 +593,44 @@ test('a second SIGINT once the fleet\'s reports are written exits with the code 
   assert.is(stopped.code, 75, stopped.stderr + stopped.stdout);
 });
 
+test('a fleet whose reports the disk refuses at its end keeps its exit code, warns naming each file with status --reports and resume, and resume writes them', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  const state = join(dir, 'state');
+  const r = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--param', 'pollIntervalMs=10'], { RUNBOOK_WRITE_FAULT: 'junit.xml:ENOSPC' });
+  assert.is(r.code, 0, r.stderr);
+  const [fleetId] = await readdir(join(state, 'fleets'));
+  const junit = join(state, 'fleets', fleetId, 'junit.xml');
+  assert.ok(r.stderr.includes(`warning: ${junit} could not be written (ENOSPC: the disk is full); the fleet's outcome and exit code stand`), r.stderr);
+  assert.ok(r.stderr.includes(`\`runbook status ${fleetId} --reports DIR\``), r.stderr);
+  assert.ok(r.stderr.includes(`\`runbook resume ${fleetId}\` writes them here again`), r.stderr);
+  assert.not.match(r.stderr, /run the command again/);
+  assert.match(r.stdout, /Fleet: done — 2 changed\n {2}reports: .* — not written: junit\.xml \(ENOSPC\)\n/);
+  assert.not.ok(existsSync(junit));
+  const resumed = await cli(['resume', fleetId, '--state-dir', state]);
+  assert.is(resumed.code, 0, resumed.stderr);
+  assert.ok(existsSync(junit), 'the resume wrote the report the disk refused');
+});
+
+test('a fleet whose state directory refuses a host run\'s journal stops there awaiting its resume (exit 75): the state directory named, `runbook resume <fleet-id>`, no failure counted', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  const state = join(dir, 'state');
+  // The 20th journal batch: host-1 (the canary) has changed its .NET and SCHANNEL values by then.
+  const r = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--param', 'pollIntervalMs=10', '--json'], { RUNBOOK_JOURNAL_FAULT: '20:ENOSPC' });
+  assert.is(r.code, 75, r.stderr);
+  const [fleetId] = await readdir(join(state, 'fleets'));
+  assert.ok(r.stderr.includes(`stopped: the state directory ${state} would not take a write for host host-1: ${join(state, 'runs', `${fleetId}.host-1`, 'journal.jsonl')} (ENOSPC: the disk is full); the fleet stopped there`), r.stderr);
+  assert.ok(r.stderr.includes(`→ free space in ${state}, then \`runbook resume ${fleetId}\` goes on`), r.stderr);
+  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const ends = events.filter((e) => e.event === 'host:end');
+  assert.equal(ends.map((e) => [e.host, e.outcome]), [['host-1', 'interrupted']], 'no host started after it');
+  assert.ok(ends[0].changes > 0, 'the changes the journal holds, not 0');
+  const summary = events.at(-1);
+  assert.equal([summary.status, summary.exitCode, summary.budget.failures, summary.stateDir.errno], ['awaiting-resume', 75, 0, 'ENOSPC']);
+  const resumed = await cli(['resume', fleetId, '--state-dir', state]);
+  assert.is(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stdout, /Fleet: done — 3 changed/);
+});
+
 test.run();

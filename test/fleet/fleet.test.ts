@@ -15,7 +15,11 @@ import { LeaseError } from '../../src/errors.js';
 import { machineKeyOf } from '../../src/engine/target-machine.js';
 import type { Executor } from '../../src/executors/types.js';
 import { readdir, rm, utimes, writeFile } from 'node:fs/promises';
-import { STALE_TEMPORARY_FILE_MS } from '../../src/util/write-atomic.js';
+import { STALE_TEMPORARY_FILE_MS, injectWriteFault } from '../../src/util/write-atomic.js';
+import { fileStore } from '../../src/store/file-store.js';
+import { replay, resultOf } from '../../src/engine/replay.js';
+import { changedValues } from '../../src/engine/outcome.js';
+import { mkdir } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 
 /** N hosts (the first `failing` of them refuse their restart) and an inventory: a canary wave, then the rest. */
@@ -724,6 +728,74 @@ test('a fleet resumed after its budget was spent drives its runs under way to th
   assert.equal(hostsOf(alone), { h0: 'succeeded' });
   assert.is(await registryText(hosts[1]), await registryText(reference.hosts[0]));
   assert.is((await readHostFile(hosts[1])).restarts, 1, 'restarted once');
+});
+
+test('a state directory that refuses a host run\'s first write stops the fleet awaiting its resume (exit 75): the host is not "unreachable", no failure counted, no empty run folder left', async () => {
+  const { file, hosts } = await fleetOf(3);
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const base = fileStore(stateDir);
+  // As the file store does on a full disk: h1's run folder made, its lease file refused.
+  const full: typeof base = {
+    ...base,
+    async lease(runId, options) {
+      if (!runId.endsWith('.h1')) return base.lease(runId, options);
+      await mkdir(base.runDir(runId), { recursive: true });
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write', path: join(base.runDir(runId), 'lease.1.json') });
+    },
+  };
+  const options = { kinds, connect: (target: string) => createSimulatedExecutor(target.slice(4), { clock }) };
+  const stopped = await startFleet({ ...options, runner: newRunner(stateDir, clock, full), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file), concurrency: 1 }).result;
+  assert.equal(hostsOf(stopped), { h0: 'succeeded', h1: 'awaiting-resume', h2: 'skipped' }, 'no host starts after the state directory refused a write');
+  assert.is(stopped.status, 'awaiting-resume');
+  assert.is(stopped.exitCode, 75);
+  assert.is(stopped.budget.failures, 0, 'the target is not to blame: nothing of the budget is spent');
+  assert.equal(stopped.stateDir, { host: 'h1', file: join(base.runDir(`${stopped.fleetId}.h1`), 'lease.1.json'), errno: 'ENOSPC' });
+  assert.is(stopped.waves[1].hosts[0].error?.code, 'NOT_DURABLE');
+  assert.equal(await base.unreachableHosts(stopped.fleetId), {});
+  assert.equal((await readdir(join(stateDir, 'runs'))).sort(), [`${stopped.fleetId}.h0`], 'no empty run folder for h1');
+  assert.is((await readHostFile(hosts[1])).restarts, 0, 'h1 untouched');
+  const done = await (await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: stopped.fleetId })).result;
+  assert.equal(hostsOf(done), { h0: 'succeeded', h1: 'succeeded', h2: 'succeeded' });
+  assert.is(done.exitCode, 0);
+});
+
+test('a host whose journal the disk refused mid-run reports the changes its journal holds (not 0), and the fleet stops there', async () => {
+  const { injectJournalFault } = await import('../../src/engine/crash-hook.js');
+  const { file } = await oneWave(2, 0);
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const runner = newRunner(stateDir, clock);
+  // At its 20th journal batch the run has changed the host's .NET and SCHANNEL values (41 changes).
+  injectJournalFault({ at: 20, code: 'ENOSPC', on: 'write' });
+  let stopped: FleetResult;
+  try {
+    stopped = await startFleet({ kinds, connect: (target) => createSimulatedExecutor(target.slice(4), { clock }), runner, runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file), concurrency: 1 }).result;
+  } finally {
+    injectJournalFault(null);
+  }
+  assert.equal(hostsOf(stopped), { h0: 'awaiting-resume', h1: 'skipped' });
+  const h0 = stopped.waves[0].hosts[0];
+  const journal = resultOf(replay(await runner.store.readJournal(h0.runId!)), stateDir);
+  assert.ok(changedValues(journal) > 0, 'the run changed the host before the disk refused its journal');
+  assert.is(h0.changes, changedValues(journal));
+  assert.is(stopped.stateDir?.errno, 'ENOSPC');
+  assert.is(stopped.exitCode, 75);
+});
+
+test('fleet reports the disk refuses at the fleet\'s end are noted as unwritten; the fleet\'s outcome and exit code stand', async () => {
+  const { file } = await oneWave(1, 0);
+  injectWriteFault({ suffixes: ['report.md', 'junit.xml'], code: 'ENOSPC' });
+  let r: Awaited<ReturnType<typeof run>>;
+  try {
+    r = await run(file);
+  } finally {
+    injectWriteFault(null);
+  }
+  assert.is(r.result.status, 'succeeded');
+  assert.is(r.result.exitCode, 0);
+  assert.equal(r.result.unwritten?.map((u) => [u.file, u.errno]), [[join(r.result.dir, 'report.md'), 'ENOSPC'], [join(r.result.dir, 'junit.xml'), 'ENOSPC']]);
+  assert.equal((await readdir(r.result.dir)).filter((f) => f.startsWith('report') || f.endsWith('.xml') || f.endsWith('.tmp')).sort(), ['report.json'], 'the others written, no temporary file left');
 });
 
 test.run();
