@@ -409,8 +409,10 @@ export function fileWriteFailure(error: unknown, then: string): { message: strin
   const errno = diskErrorOf(error);
   const file = (error as NodeJS.ErrnoException | null)?.path;
   if (!errno || typeof file !== 'string') return null;
-  // EACCES, EPERM and EIO refuse a read as well: told as a refused write only when it was one.
-  if (!WRITE_ONLY_ERRORS.has(errno) && !WRITE_CALLS.has(String((error as NodeJS.ErrnoException).syscall))) return null;
+  // EACCES, EPERM and EIO refuse a read as well: told as a refused write only when it was one — a
+  // writing call, or any call of a write (the `open` of its temporary file: util/write-atomic.ts marks it).
+  const writing = (error as { writing?: unknown }).writing === true;
+  if (!WRITE_ONLY_ERRORS.has(errno) && !WRITE_CALLS.has(String((error as NodeJS.ErrnoException).syscall)) && !writing) return null;
   return { message: `${file} could not be written (${errno}: ${diskProblem(errno)})`, hint: `${diskAdvice(errno, dirname(file))}, then ${then}`, errno, file };
 }
 

@@ -4,7 +4,7 @@
  * library.
  */
 import { accessSync, constants, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ExecutorError, ValidationError } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import { targetPasswordProblem } from '../util/target-password.js';
@@ -187,17 +187,48 @@ export async function checkSimulatedHost(target: string): Promise<void> {
 export const ON_TARGET_SIM_ONLY = '--on-target applies to sim: targets only (a rehearsal of the engine running on the host itself)';
 
 /**
+ * A simulated host that a run, resume or rollback will change must be writable — the file, and its
+ * folder (each write goes to a temporary file beside it, then replaces it): refused before the first
+ * write (exit 2, nothing changed), not met mid-run as a raw EACCES on a temporary file.
+ *
+ * @example
+ * ```ts
+ * checkSimulatedHostWritable('sim:web01.json'); // ValidationError when web01.json or its folder is read-only
+ * ```
+ */
+export function checkSimulatedHostWritable(target: string): void {
+  const file = resolve(target.slice(4));
+  for (const path of [file, dirname(file)]) {
+    try {
+      accessSync(path, constants.W_OK);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      const what = path === file ? 'it' : `its folder ${path} (where its new version is written first)`;
+      throw new ValidationError(`cannot write the simulated host file ${file}: ${what} is not writable (${code}${code in DISK_WORDS ? `: ${DISK_WORDS[code]}` : ''})`, [`${target}: a run changes the host by writing its file`], {
+        hint: `nothing was changed. Make ${path === file ? 'the file' : 'its folder'} writable by this user (a read-only copy can still be planned: \`runbook plan\`), or use a copy of it where you can write`,
+        cause: error,
+      });
+    }
+  }
+}
+
+/** A refused access in a few words. */
+const DISK_WORDS: Record<string, string> = { EACCES: 'this user may not write it', EPERM: 'this user may not write it', EROFS: 'a read-only file system' };
+
+/**
  * Connects to a target given on the command line (or recorded in a run's journal). A simulated host's
  * file that cannot be used (missing, not JSON, not a simulated host) is input, refused as a target
  * that is not understood is (exit 2); any other error of a transport is its own (exit 69). `platform`
  * (this machine's, by default) decides which executor `winrm://` gets: PowerShell remoting on Windows,
- * the TypeScript WinRM client elsewhere.
+ * the TypeScript WinRM client elsewhere. `writes` (a run, resume or rollback, not a plan): a simulated
+ * host's file and folder must be writable ({@link checkSimulatedHostWritable}).
  */
-export async function connect(target: string, options: { onTarget?: boolean; platform?: NodeJS.Platform } = {}): Promise<Executor> {
+export async function connect(target: string, options: { onTarget?: boolean; platform?: NodeJS.Platform; writes?: boolean } = {}): Promise<Executor> {
   const platform = options.platform ?? process.platform;
   refuseTargetPassword(target);
   if (target.startsWith('sim:')) {
     await checkSimulatedHostFile(target);
+    if (options.writes) checkSimulatedHostWritable(target);
     const { createSimulatedExecutor } = await import('../simulator/executor.js');
     try {
       return await createSimulatedExecutor(resolve(target.slice(4)), { requireServedDefaults: true, ...(options.onTarget ? { onTarget: true } : {}) });

@@ -29,10 +29,15 @@ function tempFor(file: string): string {
  * A failed write's error names the file that was to be written (not its temporary file): a write that
  * fails as a full disk does gives no path of its own (`ENOSPC: no space left on device, write`).
  */
-export function naming(error: unknown, file: string): unknown {
+export function naming(error: unknown, file: string, tmp?: string): unknown {
   if (error && typeof error === 'object' && typeof (error as NodeJS.ErrnoException).code === 'string') {
     try {
       (error as NodeJS.ErrnoException).path = file;
+      // A write's error, whichever call failed (the temporary file's `open` refused: EACCES, EROFS):
+      // told as a file that could not be written (errors.ts, fileWriteFailure), and its message names
+      // the file, not `h.json.<pid>-<n>.tmp`, which the operator never asked for.
+      Object.defineProperty(error, 'writing', { value: true, enumerable: false });
+      if (tmp) (error as Error).message = (error as Error).message.split(tmp).join(file);
     } catch {
       // a frozen error keeps its own
     }
@@ -80,7 +85,7 @@ export async function writeFileAtomic(file: string, content: string | Uint8Array
     await rename(tmp, file);
   } catch (error) {
     await rm(tmp, { force: true }).catch(() => undefined);
-    throw naming(error, file);
+    throw naming(error, file, tmp);
   }
 }
 
@@ -97,7 +102,7 @@ export async function writeFileAtomicUnsyncedAsync(file: string, content: string
     await rename(tmp, file);
   } catch (error) {
     await rm(tmp, { force: true }).catch(() => undefined);
-    throw naming(error, file);
+    throw naming(error, file, tmp);
   }
 }
 
@@ -113,7 +118,7 @@ export function writeFileAtomicUnsynced(file: string, content: string): void {
     renameSync(tmp, file);
   } catch (error) {
     rmSync(tmp, { force: true });
-    throw naming(error, file);
+    throw naming(error, file, tmp);
   }
 }
 

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { makeHost, registryText, tempDir } from '../helpers.js';
@@ -459,6 +459,52 @@ test('sim create and sim fleet on a full disk: exit 2 naming the file, the cause
   const many = await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet')], { env: { RUNBOOK_WRITE_FAULT: 'inventory.yaml:EDQUOT' } });
   assert.is(many.code, 2, many.stderr);
   assert.ok(many.stderr.includes(`${join(dir, 'fleet', 'inventory.yaml')} could not be written (EDQUOT: the disk quota is used up)`), many.stderr);
+});
+
+test('a simulated host on a read-only file system: run, resume and rollback refuse it before the first write (exit 2, "cannot write the simulated host file"), plan still reads it; sim create there names the file, not its temporary file', async () => {
+  const mount = join(await tempDir('rbe-ro-'), 'hosts');
+  await mkdir(mount);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount], { stdio: 'pipe' });
+  } catch (error) {
+    if (process.env.CI) throw error;
+    console.log(`  (skipped: cannot mount a tmpfs, the read-only case needs root: ${String(error).split('\n')[0]})`);
+    return;
+  }
+  try {
+    const host = join(mount, 'h.json');
+    const made = await cli(['sim', 'create', '--preset', 'server-2016', '--out', host]);
+    assert.is(made.code, 0, made.stderr);
+    const state = await tempDir();
+    // A run that waits for a restart window: its resume and rollback are refused the same way below.
+    const first = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST, '--param', 'allowRestart=false']);
+    assert.is(first.code, 75, first.stderr);
+    const [runId] = await readdir(join(state, 'runs'));
+    execFileSync('mount', ['-o', 'remount,ro', mount]);
+    const before = await readFile(host, 'utf8');
+    const refusals = [
+      await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', await tempDir(), ...FAST]),
+      await cli(['resume', runId, '--allow-restart', '--state-dir', state]),
+      await cli(['rollback', runId, '--yes', '--state-dir', state]),
+    ];
+    for (const r of refusals) {
+      assert.is(r.code, 2, r.stderr + r.stdout);
+      assert.ok(r.stderr.includes(`error: cannot write the simulated host file ${host}: it is not writable (EROFS: a read-only file system)`), r.stderr);
+      assert.match(r.stderr, /nothing was changed/);
+      assert.not.match(r.stderr, NO_TRACE);
+      assert.not.match(r.stderr, /\.tmp\b/);
+    }
+    assert.is(await readFile(host, 'utf8'), before);
+    const plan = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', await tempDir(), ...FAST]);
+    assert.is(plan.code, 0, plan.stderr);
+    const create = await cli(['sim', 'create', '--preset', 'server-2016', '--out', join(mount, 'new.json')]);
+    assert.is(create.code, 2, create.stderr);
+    assert.ok(create.stderr.includes(`error: ${join(mount, 'new.json')} could not be written (EROFS: `), create.stderr);
+    assert.match(create.stderr, new RegExp(`→ make ${mount} writable again, then run the command again`));
+    assert.not.match(create.stderr, /\.tmp\b/);
+  } finally {
+    execFileSync('umount', [mount]);
+  }
 });
 
 test('a mistyped store URL is refused without any part of its password, whatever the password holds', async () => {

@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { createServer, type AddressInfo } from 'node:net';
 import { listenRefused } from '../../src/cli/commands/serve.js';
@@ -100,6 +101,24 @@ test('with --cert and --key the console is served over HTTPS, its cookie marked 
   } finally {
     process.kill(s.pid, 'SIGTERM');
     await s.exited;
+  }
+});
+
+test('--cert and --key that are not PEM, or a key that is not the certificate\'s: exit 2 naming both files, no stack trace, nothing served', async () => {
+  const dir = await tempDir();
+  for (const n of ['a', 'b']) execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, `${n}-key.pem`), '-out', join(dir, `${n}-cert.pem`), '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+  await writeFile(join(dir, 'junk.pem'), 'not a certificate\n');
+  const cases: [string, string, RegExp][] = [
+    [join(dir, 'junk.pem'), join(dir, 'a-key.pem'), /a file is not PEM/],
+    [join(dir, 'a-cert.pem'), join(dir, 'b-key.pem'), /the key is not the private key of this certificate/],
+  ];
+  for (const [cert, key, why] of cases) {
+    const r = await cli(['serve', '--host', '0.0.0.0', '--port', '0', '--cert', cert, '--key', key, '--state-dir', join(dir, 'state')]);
+    assert.is(r.code, 2, r.stderr);
+    assert.ok(r.stderr.includes(`error: cannot use --cert ${cert} with --key ${key}: `), r.stderr);
+    assert.match(r.stderr, why);
+    assert.not.match(r.stderr, /unexpected error|\n\s+at .+:\d+:\d+/);
+    assert.is(r.stdout, '');
   }
 });
 

@@ -5,7 +5,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { CLI } from './run-cli.js';
+import { CLI, cli } from './run-cli.js';
+import { dirname, join } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
 import { makeHost } from '../helpers.js';
 import { pywinrm } from '../pywinrm.js';
 
@@ -38,6 +40,19 @@ test('sim serve prints a line per WinRM listener after its JSON line, and the li
     const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
     server.kill('SIGTERM');
     assert.is(await exited, 0);
+  }
+});
+
+test('sim serve of a missing or truncated host file: exit 2 naming the file (as run and inspect), not "cannot reach the target"', async () => {
+  const host = await makeHost('server-2016');
+  const truncated = join(dirname(host), 'truncated.json');
+  await writeFile(truncated, (await readFile(host, 'utf8')).slice(0, 200));
+  for (const file of [join(dirname(host), 'nofile.json'), truncated]) {
+    const r = await cli(['sim', 'serve', file]);
+    assert.is(r.code, 2, r.stderr);
+    assert.ok(r.stderr.includes(file), r.stderr);
+    assert.match(r.stderr, /cannot (read the simulated host file|use the simulated host)/);
+    assert.not.match(r.stderr, /cannot reach the target|\n\s+at .+:\d+:\d+/);
   }
 });
 

@@ -45,7 +45,7 @@ async function resumeOne(id: string, values: ResumeOptions, where: Where): Promi
     connect: (target) => {
       // The recorded target (or --target) is known only now: --on-target changes a simulated host only.
       if (values.onTarget && !target.startsWith('sim:')) throw new UsageError(`${ON_TARGET_SIM_ONLY}; run ${id} is on ${withoutPassword(target)}`);
-      return connect(target, { onTarget: values.onTarget === true });
+      return connect(target, { onTarget: values.onTarget === true, writes: true });
     },
     target: values.target,
     runbook: 'reload',

@@ -53,7 +53,7 @@ export const rollback: RunbookCommand = {
         const records = await where.store.readJournal(id);
         const note = alreadyRolledBack(records, id);
         if (note) printAlreadyRolledBack(note, id, values.json === true);
-        const run = await runner.rollback(id, { connect: (target) => connect(target), target: values.target, force: values.force === true, records });
+        const run = await runner.rollback(id, { connect: (target) => connect(target, { writes: true }), target: values.target, force: values.force === true, records });
         const result = await follow(run, outputMode(values.json === true), where.stateDir);
         // The run's outcome decides, as for `run` and `resume`: rolled back on request is 0; a rollback
         // that finished the undo of a failed (or cancelled) run reports that run, 1 — as its resume does.

@@ -96,7 +96,7 @@ async function runOnce(source: string, values: RunOptions, checkMode: boolean): 
   checkStepParameters(runbook.definition, resolveParameters(runbook.definition, params).params, kinds);
   const where = await storeOf(values);
   const runner = await runnerFor(where, retries);
-  const executor = await connect(values.target, { onTarget: values.onTarget === true });
+  const executor = await connect(values.target, { onTarget: values.onTarget === true, writes: !checkMode });
   try {
     // A rehearsal says what it assumes where the facts leave Windows' behaviour open.
     if (values.target.startsWith('sim:')) await noteAssumptions(values.target);

@@ -4,6 +4,8 @@
  * TLS (`--cert`/`--key`) or an explicit `--insecure`.
  */
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { ValidationError } from '../../errors.js';
 import type { ActionEntry } from '../../console/actions.js';
 import { ExitCode } from '../exit-codes.js';
@@ -103,6 +105,13 @@ async function serveCommand(values: ServeOptions): Promise<number> {
     } catch (cause) {
       throw new ValidationError('cannot read the certificate or its key', [(cause as Error).message], { hint: 'give PEM files to --cert and --key', cause });
     }
+    // Read is not yet usable: a file that is not PEM, or a key that is not the certificate's, is the operator's
+    // input (exit 2, both files named) — found here, not as a stack trace from the server's creation.
+    try {
+      createSecureContext(tls);
+    } catch (cause) {
+      throw new ValidationError(`cannot use --cert ${values.cert} with --key ${values.key}: ${tlsProblem(cause)}`, [resolve(values.cert), resolve(values.key)], { hint: 'give --cert a PEM certificate and --key its own PEM private key (unencrypted); nothing was served', cause });
+    }
   }
   // As `status`: the state directory is read as it is, nothing made (with --allow-actions it is checked
   // as for a run, since actions write there); a missing one has no runs, and that is said at start.
@@ -130,4 +139,13 @@ async function serveCommand(values: ServeOptions): Promise<number> {
   await stopped;
   await c.close();
   return ExitCode.ok;
+}
+
+/** Why OpenSSL refused a certificate and key, in a few words (its code, then its text). */
+function tlsProblem(cause: unknown): string {
+  const e = cause as { code?: unknown; message?: unknown; reason?: unknown };
+  const text = typeof e.message === 'string' ? e.message.split('\n')[0] : String(cause);
+  if (/KEY_VALUES_MISMATCH|values mismatch/i.test(`${String(e.code)} ${text}`)) return 'the key is not the private key of this certificate';
+  if (/NO_START_LINE|no start line|bad base64|PEM/i.test(`${String(e.code)} ${text}`)) return `a file is not PEM (${text})`;
+  return text;
 }

@@ -156,6 +156,9 @@ async function capture(values: { target: string; out: string; mask?: boolean; fo
 
 async function serve(_values: object, positionals: string[]): Promise<number> {
   const file = resolve(positionals[0]);
+  // The host file is input, checked as run and inspect check it (exit 2: missing, unreadable, not a
+  // simulated host) — not read raw, which called a bad file a target that cannot be reached (exit 69).
+  await (await import('../targets.js')).checkSimulatedHost(`sim:${file}`);
   const host = await readHost(file);
   if (!host.endpoints?.length) throw new ValidationError(`the simulated host ${positionals[0]} has no TLS endpoints`, [], { hint: 'add "endpoints": [{ "name": "winrm-https", "port": 5986 }] to the file' });
   const served = await serveEndpoints(() => readHost(file), { where: positionals[0] });
