@@ -68,7 +68,8 @@ export const simHostSchema = z.object({
   // a SQL Server's PatchLevel (`13.2.5026.0`, or empty when setup wrote none).
   dotnet35: z.nullable(z.object({ installed: z.boolean(), file: z.nullable(text), version: z.nullable(text) })),
   sqlInstances: z.array(z.object({ name: text, version: text, edition: z.optional(text) })),
-  orchestrator: z.object({ installed: z.boolean(), release: z.nullable(text), updateRollup: count, version: z.nullable(text) }),
+  // -1: the server cannot tell its Update Rollup (the agent's answer then; the operator states it).
+  orchestrator: z.object({ installed: z.boolean(), release: z.nullable(text), updateRollup: z.number().check(z.int(), z.minimum(-1)), version: z.nullable(text) }),
   services: record(service),
   bootTime: date,
   inEffect,

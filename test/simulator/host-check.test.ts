@@ -13,6 +13,16 @@ test('every preset is a well-formed simulated host', () => {
   for (const { name } of listPresets()) assert.equal(simHostIssues(JSON.parse(JSON.stringify(createPreset(name)))), [], name);
 });
 
+test('an Update Rollup of -1 (what the agent answers when the server cannot tell) is a well-formed host; -2 or 1.5 is not', () => {
+  const doc = JSON.parse(JSON.stringify(createPreset('server-2016')));
+  doc.orchestrator.updateRollup = -1;
+  assert.equal(simHostIssues(doc), []);
+  for (const bad of [-2, 1.5]) {
+    doc.orchestrator.updateRollup = bad;
+    assert.ok(simHostIssues(doc).some((i) => i.startsWith('orchestrator.updateRollup')), String(bad));
+  }
+});
+
 test('a malformed host file is refused with every bad field named, and nothing is changed on it', async () => {
   const file = await makeHost('server-2016');
   const doc = JSON.parse(await readFile(file, 'utf8'));
