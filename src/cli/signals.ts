@@ -74,5 +74,10 @@ export function stopOnSignals(o: {
     offClosed();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    // Reported already (a fleet's reports are written): from here to the process's end (the stores and
+    // executors closing, main.ts's own handlers not yet on), a signal exits with that code, never by
+    // the signal's default action.
+    const code = o.reported?.();
+    if (code !== undefined) for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(code));
   };
 }
