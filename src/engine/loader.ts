@@ -333,13 +333,15 @@ export async function parseRunbookText(text: string, file: string): Promise<unkn
   const { parseDocument, yamlErrorText } = await import('./yaml.js');
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw new ValidationError('the runbook is not valid YAML', doc.errors.map((e) => yamlErrorText(e, 'a runbook')), { where: file, hint: 'correct the file where it says; nothing was run' });
+    // Each text once: a nesting too deep may be reported at several depths.
+    const issues = [...new Set(doc.errors.map((e) => yamlErrorText(e, 'a runbook')))];
+    throw new ValidationError('the runbook is not valid YAML', issues, { where: file, hint: 'correct the file where it says; nothing was run' });
   }
   try {
     return doc.toJS();
   } catch (cause) {
     // Aliases are resolved here: too many of them (a document that expands to billions of nodes) is refused.
-    throw new ValidationError('the runbook is not valid YAML', [(cause as Error).message], { where: file, cause });
+    throw new ValidationError('the runbook is not valid YAML', [yamlErrorText(cause as Error, 'a runbook')], { where: file, cause });
   }
 }
 

@@ -16,7 +16,9 @@ export function yamlErrorText(error: { code?: string; message: string; linePos?:
   if (error.code === 'MULTIPLE_DOCS') {
     return `the file holds more than one YAML document: the "---"${at ? ` at ${at}` : ''} starts another; ${what} is one document — remove that line and what follows it, or put each document in a file of its own`;
   }
-  if (error.code === 'RESOURCE_EXHAUSTION' && /call stack/i.test(error.message)) {
+  // The parser's own code for it, or the stack overflow itself (how deep the parser gets before it
+  // overflows depends on the stack left to it, so one document may yield either, or both).
+  if (/call stack/i.test(error.message)) {
     return `the document nests too deeply to be read${at ? ` (at ${at})` : ''}: lists or mappings within each other thousands of levels deep, which ${what} never needs`;
   }
   return error.message;

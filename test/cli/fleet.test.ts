@@ -577,22 +577,6 @@ test('resume --all finishes a fleet a signal stopped with every host under way a
   assert.match(again.stdout, /^no interrupted runs\n$/, again.stderr + again.stdout);
 });
 
-test('a second SIGINT once the fleet\'s reports are written exits with the code they report (75), not 130', async () => {
-  const dir = await tempDir();
-  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
-  const state = join(dir, 'state');
-  // The first SIGINT as a host starts (the fleet stops at a safe point), the second once the summary, written
-  // after the reports, is out: the process is ending, or has ended.
-  const stopped = await fleetChild(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--json', '--param', 'pollIntervalMs=10'], (e, child) => {
-    if (e.event === 'host:start' && e.host === 'host-1') child.kill('SIGINT');
-    if (e.event === 'summary') child.kill('SIGINT');
-  });
-  const summary = JSON.parse(stopped.stdout.trim().split('\n').pop()!) as { fleetId: string; exitCode: number };
-  const report = JSON.parse(await readFile(join(state, 'fleets', summary.fleetId, 'report.json'), 'utf8')) as { exitCode: number };
-  assert.equal([summary.exitCode, report.exitCode], [75, 75]);
-  assert.is(stopped.code, 75, stopped.stderr + stopped.stdout);
-});
-
 test('a fleet whose reports the disk refuses at its end keeps its exit code, warns naming each file with status --reports and resume, and resume writes them', async () => {
   const dir = await tempDir();
   await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
