@@ -77,6 +77,15 @@ export async function untilGone(pids: number[], limitMs = 10_000): Promise<void>
   }
 }
 
+/** Polls `check` (a real server's or process's progress) every 20 ms until it holds; fails after `limitMs`. */
+export async function until(what: string, check: () => boolean | Promise<boolean>, limitMs = 60_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Ends each of these processes (a test's own, by the ids it recorded), ignoring those already gone. */
 export function killAll(pids: Iterable<number>): void {
   for (const pid of pids) {

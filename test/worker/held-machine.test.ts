@@ -10,7 +10,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
 import { postgresStore, type PostgresStore } from '../../src/store/postgres.js';
 import { machineKeyOf } from '../../src/engine/target-machine.js';
@@ -22,6 +21,7 @@ import { tempDir } from '../helpers.js';
 import { ConsoleReader } from '../../src/console/reader.js';
 import { cli } from '../cli/run-cli.js';
 import { startPostgres, type TestPostgres } from '../postgres.js';
+import { until } from '../processes.js';
 
 let server: TestPostgres;
 const stores: PostgresStore[] = [];
@@ -35,15 +35,6 @@ test.after(async () => {
   for (const s of stores) await s.close().catch(() => undefined);
   await server?.stop();
 });
-
-/** Polls `check` (a real server's progress) until it holds; fails the test after `limitMs`. */
-async function until(what: string, check: () => boolean | Promise<boolean>, limitMs = 60_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > limitMs) throw new Error(`gave up waiting for ${what}`);
-    await delay(20);
-  }
-}
 
 test('a queued host whose machine another run holds: tried again only after a growing delay, not on every loop; status says what it waits for; driven once the machine is free', async () => {
   const url = await server.freshDatabase();

@@ -13,6 +13,7 @@ import { postgresStore, type PostgresStore } from '../../src/store/postgres.js';
 import { WorkQueue } from '../../src/worker/queue.js';
 import { tempDir } from '../helpers.js';
 import { startPostgres, type TestPostgres } from '../postgres.js';
+import { until } from '../processes.js';
 
 let server: TestPostgres;
 const stores: PostgresStore[] = [];
@@ -30,15 +31,6 @@ test.after(async () => {
   for (const s of stores) await s.close().catch(() => undefined);
   await server?.stop();
 });
-
-/** Polls `check` until it holds; fails the test after `limitMs`. */
-async function until(what: string, check: () => Promise<boolean>, limitMs = 30_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > limitMs) throw new Error(`gave up waiting for ${what}`);
-    await delay(20);
-  }
-}
 
 test('a worker paused while it starts the queue does not stop another from starting: the server ends its session, and it still starts when it wakes', async () => {
   const url = await server.freshDatabase();
