@@ -37,6 +37,10 @@ test('plan on a simulated host loads no transport, no YAML parser, and only the 
   assert.is((await cli(args)).code, 0);
   const { urls, bundled } = await loads(args);
   assert.equal(urls.filter((u) => u.includes('/node_modules/')), [], 'every library it uses is bundled into the CLI');
+  // The CLI's files that the same commands load are one file (scripts/regroup-cli-chunks.ts): each costs
+  // the process about a millisecond, whatever its size; esbuild's split alone made it 58.
+  const files = urls.filter((u) => u.includes('/dist/'));
+  assert.ok(files.length <= 12, `${files.length} files of the CLI loaded:\n${files.join('\n')}`);
   // string-width (and its three small helpers) pads a pipe's columns by the columns a wide character
   // takes: bundled, and evaluated only for a text beyond ASCII (below); the terminal's libraries
   // (log-update, cli-truncate) are loaded only on a terminal.
@@ -75,9 +79,12 @@ test('a step parameter out of range gets zod\'s English message from the functio
   assert.match(r.stderr, /steps\[7\] \(id restart\)\.with\.pollIntervalMs: Too small: expected number to be >=10/);
 });
 
-test('status loads neither the engine\'s machines nor a schema library', async () => {
-  const { bundled } = await loads(['status', '--state-dir', await tempDir()]);
+test('status loads neither the engine\'s machines nor a schema library, in a few files', async () => {
+  const { urls, bundled } = await loads(['status', '--state-dir', await tempDir()]);
   assert.equal(bundled.filter((b) => /^(xstate|zod)\//.test(b)), []);
+  // 28 as esbuild split them: the entry, and what status loads beside it regrouped.
+  const files = urls.filter((u) => u.includes('/dist/'));
+  assert.ok(files.length <= 4, `${files.length} files of the CLI loaded:\n${files.join('\n')}`);
 });
 
 test.run();
