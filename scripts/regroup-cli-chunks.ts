@@ -14,10 +14,11 @@ import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { rollup } from 'rollup';
 
-const RECORDER = resolve('test', 'fixtures', 'record-loads.mjs');
+// Paths from the package's folder, where the build runs (tsup bundles this file elsewhere to load it).
+const RECORDER = pathToFileURL(resolve('test', 'fixtures', 'record-loads.mjs')).href;
 
 /** The commands whose loads decide the groups: what operators and the test suite run most. */
 function commands(dir: string): [name: string, args: string[]][] {
