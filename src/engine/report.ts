@@ -25,8 +25,8 @@ const NOTHING_LEFT = new Set(['planned', 'rolled-back', 'cancelled', 'unreachabl
  * null when there is nothing to undo.
  *
  * What the run wrote is in `undo.ps1` for people to read, except where it held a secret's value:
- * there the journal holds it masked, or (a form the mask does not change in the journal, such as a
- * DWORD whose number is the secret) the run's `secrets` show it; it is left out (`wroteWithheld`).
+ * there the journal holds it masked (a DWORD whose number is the secret too), or (a form the mask
+ * does not change in the journal) the run's `secrets` show it; it is left out (`wroteWithheld`).
  * `undo.reg` holds only the values before the run.
  *
  * The title names the target as given (a `sim:` file name may hold any character): both renderers

@@ -6,7 +6,7 @@
  */
 import { StepError } from '../errors.js';
 import { escapeRegExp } from '../util/escape-regexp.js';
-import { secretForms } from './secret-forms.js';
+import { secretForms, type SecretForms } from './secret-forms.js';
 import type { Json } from './types.js';
 
 /** What a secret value is replaced with. */
@@ -32,7 +32,11 @@ export const MIN_INSIDE = 4;
  * bytes run together or comma-separated (where it spells 8 bytes or more), and in another case (a
  * secret of 8 characters or more) — except that a secret shorter than {@link MIN_INSIDE} characters
  * is replaced only where it stands as a whole word, as itself, so that it does not mangle what is not
- * secret.
+ * secret. A secret whose text is a whole number of {@link MIN_INSIDE} digits or more (a PIN a step
+ * writes as a REG_DWORD) is that number too: a registry value's data that is that number is replaced
+ * (by the string `***`; other numbers are not looked at, so that a secret `8443` leaves ports alone),
+ * and so are its decimal text and its hex as a plan and a `.reg` file write it (`0x02710001`,
+ * `dword:02710001`).
  *
  * What is masked is the union of every match of every form of every secret: where matches overlap
  * (two secrets sharing characters, one inside another's encoded form) or touch, they become one
@@ -52,11 +56,16 @@ export const MIN_INSIDE = 4;
  * masker.text('key 7040737326773072642D31'); // 'key ***'
  * masker.text('-EncodedCommand JABwACAAPQAgACIAcABAAHMAcwAmAHcAMAByAGQALQAxACIA'); // '-EncodedCommand JABwACAAPQAgACIA***CIA'
  * createMasker({ pin: '123' }).text('pin 123, build 12345'); // 'pin ***, build 12345'
+ * createMasker({ pin: '40960001' }).mask({ type: 'REG_DWORD', data: 40960001, shown: '0x02710001 (40960001)' }); // { type: 'REG_DWORD', data: '***', shown: '*** (***)' }
  * ```
  */
 export function createMasker(secrets: Record<string, Json>): Masker {
-  const values = [...new Set(Object.values(secrets).filter((v) => typeof v === 'string' || typeof v === 'number').map(String))].filter((s) => s.length > 0);
-  const forms = values.filter((v) => v.length >= MIN_INSIDE).map(secretForms);
+  const given = [...new Set(Object.values(secrets).filter((v) => typeof v === 'string' || typeof v === 'number').map(String))].filter((s) => s.length > 0);
+  // A secret of digits may become a number (a PIN a step writes as a REG_DWORD): that number, its
+  // decimal text and its hex are the secret too.
+  const numbers = new Set(given.flatMap((v) => secretNumber(v) ?? []));
+  const values = [...new Set([...given, ...[...numbers].map(String)])];
+  const forms = [...values.filter((v) => v.length >= MIN_INSIDE).map(secretForms), ...[...numbers].map(numberForms)];
   // Shortest first, so that the search of a text stops at the first anchor longer than it: most of a
   // record's strings are short, and each secret has a dozen anchors (its hex forms' four are long).
   const anchors = [...new Set(forms.flatMap((f) => f.anchors))].sort((a, b) => a.length - b.length);
@@ -131,8 +140,10 @@ export function createMasker(secrets: Record<string, Json>): Masker {
     // A plain loop rather than Object.fromEntries(Object.entries(…)): this runs on every record, and
     // the arrays of pairs cost more than the scan. A key `__proto__` (from parsed JSON) stays a key.
     const out: Record<string, unknown> = {};
+    // A registry value whose number is a secret's (only there: a secret `8443` leaves ports alone).
+    const holdsNumber = numbers.size > 0 && registryNumber(value, numbers);
     for (const key of Object.keys(value)) {
-      const masked = walk((value as Record<string, unknown>)[key]);
+      const masked = holdsNumber && key === 'data' ? MASK : walk((value as Record<string, unknown>)[key]);
       if (key === '__proto__') Object.defineProperty(out, key, { value: masked, enumerable: true, writable: true, configurable: true });
       else out[key] = masked;
     }
@@ -142,6 +153,34 @@ export function createMasker(secrets: Record<string, Json>): Masker {
     mask: <T>(value: T) => (forms.length === 0 && !words ? value : (walk(value) as T)),
     text: (value) => (forms.length === 0 && !words ? value : text(value)),
   };
+}
+
+/**
+ * The number a secret's text spells (`40960001`, `+40960001`, `0040960001`), when a step could write it
+ * as one (a REG_DWORD's or REG_QWORD's data) and it is at least {@link MIN_INSIDE} digits long as a
+ * number: a shorter one (`0042` is 42) would mask ordinary counts and values throughout the journal.
+ */
+function secretNumber(secret: string): number | undefined {
+  if (!/^[+-]?[0-9]+$/.test(secret)) return undefined;
+  const n = Number(secret);
+  return Number.isSafeInteger(n) && String(n).length >= MIN_INSIDE ? n : undefined;
+}
+
+/** True for a registry value (`{ type: 'REG_DWORD', data: 40960001 }`) whose data is one of `numbers`. */
+function registryNumber(value: object, numbers: ReadonlySet<number>): boolean {
+  const { type, data } = value as { type?: unknown; data?: unknown };
+  return (type === 'REG_DWORD' || type === 'REG_QWORD') && typeof data === 'number' && numbers.has(data);
+}
+
+/**
+ * The hex of a secret's number, as a plan shows a REG_DWORD (`0x02710001`) and a `.reg` file writes
+ * one (`dword:02710001`): with any zero padding, in either case, never inside a longer run of digits
+ * and letters. (Its decimal text is masked as a secret of its own.)
+ */
+function numberForms(n: number): SecretForms {
+  const digits = Math.abs(n).toString(16);
+  const hex = digits.replace(/[a-f]/g, (d) => `[${d}${d.toUpperCase()}]`);
+  return { patterns: [`(?<![0-9A-Za-z])(?:0[xX]|[dD][wW][oO][rR][dD]:)0*${hex}(?![0-9A-Fa-f])`], anchors: [digits] };
 }
 
 /**

@@ -123,7 +123,8 @@ export function regDeleteLine(name: string): string {
  * The texts a `.reg` file holds, for a reader looking for a string in it: the file as it is, and the
  * bytes of each `hex:`/`hex(n):` value — a REG_EXPAND_SZ, REG_MULTI_SZ or REG_BINARY, or a REG_SZ with a
  * line break, whose text is in the file only so — read as UTF-16LE text (at both byte alignments: a
- * REG_BINARY may hold a string after an odd number of bytes) and as UTF-8. A value's lines are joined
+ * REG_BINARY may hold a string after an odd number of bytes) and as UTF-8; and the number of each
+ * `dword:` and `hex(b):` (REG_QWORD) value, in decimal. A value's lines are joined
  * first where `reg export` wrapped them (a `\` at a line's end, the next line indented).
  *
  * @example
@@ -135,9 +136,13 @@ export function regDeleteLine(name: string): string {
 export function regFileTexts(content: string): string[] {
   const texts = [content];
   const joined = content.replace(/\\\r?\n[ \t]*/g, '');
-  for (const [, digits] of joined.matchAll(/=hex(?:\([0-9a-f]+\))?:([0-9a-f]{2}(?:,[0-9a-f]{2})*)/gi)) {
+  for (const [, type, digits] of joined.matchAll(/=hex(\([0-9a-f]+\))?:([0-9a-f]{2}(?:,[0-9a-f]{2})*)/gi)) {
     const bytes = Buffer.from(digits.replace(/,/g, ''), 'hex');
     texts.push(bytes.toString('utf16le'), bytes.subarray(1).toString('utf16le'), bytes.toString('utf8'));
+    // A REG_QWORD (`hex(b):`, 8 bytes, little-endian): its number, in decimal.
+    if (type?.toLowerCase() === '(b)' && bytes.length === 8) texts.push(bytes.readBigUInt64LE().toString());
   }
+  // A REG_DWORD (`dword:0000abcd`): its number, in decimal.
+  for (const [, digits] of joined.matchAll(/=dword:([0-9a-f]{8})/gi)) texts.push(String(Number.parseInt(digits, 16)));
   return texts;
 }

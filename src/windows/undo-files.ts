@@ -155,7 +155,9 @@ export function displayRegistryKey(view: RegistryView, key: string): string {
 /** How a value's data is shown to people: a DWORD in hex and decimal, other data as it is. */
 export function displayRegistryValue(value: RegistryValue | null): string | string[] | null {
   if (!value) return null;
-  if (value.type === 'REG_DWORD') return `0x${value.data.toString(16).padStart(8, '0')} (${value.data})`;
+  // Data the journal keeps masked (`***`, a secret's number) is shown as it is.
+  if (value.type === 'REG_DWORD' && typeof value.data === 'number') return `0x${value.data.toString(16).padStart(8, '0')} (${value.data})`;
+  if (typeof value.data === 'number') return String(value.data);
   return value.data;
 }
 

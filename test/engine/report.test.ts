@@ -170,4 +170,51 @@ test('a REG_BINARY holding a secret as UTF-16LE text, as Windows keeps strings: 
   }
 });
 
+test('a secret PIN written as a REG_DWORD and a REG_QWORD: neither its number, its decimal nor its hex reaches the journal, the reports or the events', async () => {
+  // The mask changed text only: the plan showed `0x02710001 (***)` and the journal kept `"data":40960001`.
+  const PIN = '40960001';
+  const hex = Number(PIN).toString(16);
+  const stores = defineStepKind(
+    defineRegistryStep({
+      kind: 'test/stores-pin',
+      description: 'stores a PIN as numbers in the registry',
+      what: 'app settings',
+      rebootOnChange: false,
+      params: z.object({ pin: z.string() }),
+      writes: async ({ params }) => [
+        { view: '64', key: 'SOFTWARE\\Contoso\\App', name: 'Pin', desired: { type: 'REG_DWORD', data: Number(params.pin) } },
+        { view: '64', key: 'SOFTWARE\\Contoso\\App', name: 'Pin64', desired: { type: 'REG_QWORD', data: String(Number(params.pin)) } },
+        { view: '64', key: 'SOFTWARE\\Contoso\\App', name: 'Port', desired: { type: 'REG_DWORD', data: 8443 } },
+      ],
+    }),
+  );
+  const registry = new StepKindRegistry().register(stores);
+  const runbook: RunbookDefinition = {
+    name: 'stores-pin',
+    parameters: { pin: { type: 'string', secret: true, env: 'RBE_TEST_PIN' } },
+    steps: [{ id: 'app', uses: 'test/stores-pin', with: { pin: '${{ params.pin }}' } }],
+  };
+  process.env.RBE_TEST_PIN = PIN;
+  try {
+    const runner = new Runner({ stateDir: await tempDir(), kinds: registry });
+    const run = runner.start(validateRunbook(runbook, registry, 'inline'), { executor: await createSimulatedExecutor(await makeHost('server-2016')) });
+    const seen: string[] = [];
+    for (const name of ['run:start', 'run:end', 'step:transition', 'step:settled', 'log'] as const) run.events.on(name, (payload: unknown) => seen.push(JSON.stringify(payload)));
+    const result = await run.result;
+    assert.is(result.status, 'succeeded', result.reason);
+    const dir = runner.runDir(run.id);
+    const texts: [string, string][] = [['events', seen.join('\n')], ['the result', JSON.stringify(result)]];
+    for (const name of ['journal.jsonl', 'report.json', 'report.md']) texts.push([name, await readFile(join(dir, name), 'utf8')]);
+    for (const [name, text] of texts) {
+      for (const form of [PIN, hex]) assert.not.ok(text.toLowerCase().includes(form), `${name} holds ${form}`);
+    }
+    // What is not secret stays: the port, in decimal and hex.
+    const md = await readFile(join(dir, 'report.md'), 'utf8');
+    assert.ok(md.includes('0x000020fb (8443)'), md);
+    assert.match(md, /\| Pin \| \(absent\) \| \*\*\* \(\*\*\*\) \| REG_DWORD \| create \|/);
+  } finally {
+    delete process.env.RBE_TEST_PIN;
+  }
+});
+
 test.run();

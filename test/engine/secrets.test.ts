@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import { createMasker, maskRecord } from '../../src/engine/secrets.js';
 import { resolveParameters, validateRunbook } from '../../src/engine/loader.js';
 import { bundledStepKinds } from '../../src/steps/index.js';
+import { regFileTexts } from '../../src/windows/reg-file.js';
 import { fingerprint, type RunbookDefinition } from '../../src/engine/runbook.js';
 
 const SECRET = 'p@ss/w:rd"x1';
@@ -169,6 +170,24 @@ test('a secret shorter than eight characters is matched neither as the hex of it
   // The hex of its UTF-16LE bytes has 16 digits (3100320033003400), as many as the UTF-8 hex of a
   // secret of 8 bytes: it is masked, as the text it spells is.
   assert.is(m.text('blob 3100320033003400, reg 54,00,65,00,73,00,74,00'), 'blob ***, reg ***');
+});
+
+test('a secret of digits is masked as the number a step writes (a REG_DWORD\'s data), its decimal and its hex, and other numbers stay', () => {
+  const m = createMasker({ pin: '0040960001' });
+  const write = { type: 'REG_DWORD', data: 40960001 };
+  assert.equal(m.mask({ desired: write, port: 8443, count: 4096, big: 409600010 }), { desired: { type: 'REG_DWORD', data: '***' }, port: 8443, count: 4096, big: 409600010 });
+  // Only a registry value's number: the same number elsewhere (a timeout, a port) is what a step acts on.
+  assert.equal(createMasker({ pin: '8443' }).mask({ port: 8443, value: { type: 'REG_DWORD', data: 8443 } }), { port: 8443, value: { type: 'REG_DWORD', data: '***' } });
+  assert.is(m.text('0x02710001 (40960001)'), '*** (***)');
+  assert.is(m.text('"Pin"=dword:02710001, 0X2710001, hex 0x2710001f, id 102710001, 0x000020fb (8443)'), '"Pin"=***, ***, hex 0x2710001f, id 102710001, 0x000020fb (8443)');
+  // A number shorter than four digits would mask ordinary counts: `0042` is text only.
+  assert.equal(createMasker({ pin: '0042' }).mask({ type: 'REG_DWORD', data: 42, text: 'pin 0042' }), { type: 'REG_DWORD', data: 42, text: 'pin ***' });
+  // What a backup's .reg file holds of a DWORD or a QWORD (`hex(b):`, little-endian) reads as its number.
+  const qword = Buffer.alloc(8);
+  qword.writeBigUInt64LE(40960001n);
+  const texts = regFileTexts(`"Pin"=dword:02710001\r\n"Pin64"=hex(b):${[...qword].map((b) => b.toString(16).padStart(2, '0')).join(',')}\r\n`);
+  assert.is(texts.filter((t) => m.text(t) !== t).length, 3);
+  assert.ok(texts.includes('40960001'));
 });
 
 test('a short secret is masked where it stands as a word, and leaves other words alone', () => {
