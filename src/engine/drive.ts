@@ -245,6 +245,7 @@ function stepScope(run: OpenRun, options: DriveOptions): StepScope {
     memos: state.memos,
     saveFile: backupSaver(run, options.saveFile),
     holdsSecret: (text) => run.masker.text(text) !== text,
+    mask: run.masker.mask,
     counters: new Map(),
     fence: options.fence,
     interrupted: () => options.interrupt.aborted,

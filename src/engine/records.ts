@@ -62,6 +62,8 @@ export type StepSnapshot = {
   context: Partial<StepMachineContext>;
   /** The actors under way (invoke id and `src`); each gets the context as its input when restored. */
   children?: { id: string; src: string }[];
+  /** The mask changed its context: it held a secret's value (a plan that writes one), which the journal does not keep. */
+  masked?: true;
 };
 export type Memo = { type: 'memo'; index: number; stepId: string; name: string; value: Json };
 export type StepAttempt = { type: 'step.attempt'; index: number; stepId: string; phase: string; attempt: number; willRetry: boolean; error: ErrorRecord };
@@ -78,7 +80,14 @@ export type StepSettled = {
   error?: ErrorRecord;
 } & StepCounters;
 /** A step's machine as its journal keeps it: replay builds it from the step's snapshot records. */
-export type JournaledStep = { value: string; status?: string; context: StepMachineContext; children: { id: string; src: string }[] };
+export type JournaledStep = {
+  value: string;
+  status?: string;
+  context: StepMachineContext;
+  children: { id: string; src: string }[];
+  /** A snapshot record of the step had its context masked: the context holds `***` where a secret's value was. */
+  masked?: boolean;
+};
 
 /**
  * What a settled step's record would repeat of its last snapshot: the plan's changes, and what the step

@@ -123,7 +123,9 @@ export function replay(records: readonly JournalRecord[], runbookOf: (recorded: 
       case 'step.snapshot': {
         const step = stepAt(state, r.index, r.seq);
         const context = { ...step.snapshot?.context, ...r.context, priors: state.memos.get(`${r.index}:capture`) ?? null };
-        step.snapshot = { value: r.value, ...(r.status ? { status: r.status } : {}), context: context as StepMachineContext, children: r.children ?? [] };
+        // Masked once, masked after: a later record holds only the fields that changed.
+        const masked = Boolean(step.snapshot?.masked || r.masked);
+        step.snapshot = { value: r.value, ...(r.status ? { status: r.status } : {}), context: context as StepMachineContext, children: r.children ?? [], ...(masked ? { masked } : {}) };
         step.stateValue = r.state;
         break;
       }

@@ -56,6 +56,7 @@ export function runStep(scope: StepScope, index: number, mode: 'forward' | 'comp
       phase = name;
     },
     reveal: (p) => restoreSecrets(p, scope.secrets),
+    mask: services.mask,
     inspect: scope.inspect,
   });
 }

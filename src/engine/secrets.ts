@@ -225,6 +225,12 @@ export function maskRecord<T>(record: T, masker: Masker): T {
  */
 export function journaledRecord<T>(record: T, masker: Masker, undoes: (index: number) => boolean): T {
   const masked = maskRecord(record, masker);
+  const snapshot = record as { type?: unknown; context?: unknown };
+  if (snapshot.type === 'step.snapshot' && snapshot.context !== (masked as typeof snapshot).context && JSON.stringify((masked as typeof snapshot).context) !== JSON.stringify(snapshot.context)) {
+    // What the step planned or did held a secret's value: the journal keeps only its mask, which a
+    // resume must not act on (hostStep).
+    return { ...masked, masked: true };
+  }
   const memo = record as { type?: unknown; index?: unknown; stepId?: unknown; name?: unknown; value?: unknown };
   if (memo.type !== 'memo' || typeof memo.index !== 'number') return masked;
   const value = (masked as { value?: unknown }).value;

@@ -11,14 +11,15 @@
  * (first capture wins).
  */
 import { createActor, fromPromise, type InspectionEvent, type Observer } from 'xstate';
-import { InternalError } from '../errors.js';
+import { InternalError, StepError } from '../errors.js';
 import type { RunEmitter } from './events.js';
 import type { JournalWriter } from './run-store.js';
 import type { StepState } from './replay.js';
 import type { JournaledStep, StepSnapshot } from './records.js';
 import { stepMachine, stepStateName, type StepActorName, type StepActors, type StepKind } from './step-kind.js';
 import { SuspendSignal, type StepRuntime } from './step-runtime.js';
-import type { Json, StepMachineContext, StepStatus } from './types.js';
+import { MASK } from './secrets.js';
+import type { Json, StepMachineContext, StepPlan, StepStatus } from './types.js';
 import * as z from '../util/zod.js';
 
 export type StepOutcome = { kind: 'settled'; status: StepStatus; context: StepMachineContext } | { kind: 'suspended'; signal: SuspendSignal };
@@ -42,6 +43,8 @@ export interface HostStepOptions {
   setPhase: (name: string) => void;
   /** Puts secret values back into parameters that the snapshot holds only as `{ $secret: name }`. */
   reveal: (params: Json) => Json;
+  /** The run's secret mask, to find again what a masked journaled plan held (see {@link unmaskedPlan}). */
+  mask?: <T>(value: T) => T;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
@@ -91,16 +94,71 @@ export function persistedSnapshot(j: JournaledStep) {
   return { status, output: undefined, error: undefined, value: j.value, historyValue: {}, context: j.context, children };
 }
 
+/**
+ * The plan a step restored part-way through its phases acts on. Its journaled plan is masked when it
+ * held a secret's value (a registry value with a password in it): acting on it would write `***` where
+ * the secret was. So the step probes and plans again, read-only, with its parameters (secrets read
+ * from the environment again), and takes from that fresh plan each part whose mask is what the journal
+ * holds; the rest — what the target's state since changed, such as the indices of the writes still
+ * pending — stays as journaled. A masked part of the plan's data (what phases act on) that cannot be
+ * found so fails the step (`SECRET_IN_PLAN`) before it acts: its undo restores the captured priors.
+ * Its changes and summary, for people, stay masked where they cannot be found.
+ */
+async function unmaskedPlan(kind: StepKind<unknown>, rt: StepRuntime, params: unknown, journaled: StepPlan, mask: <T>(value: T) => T): Promise<StepPlan> {
+  const observed = await kind.probe({ params, rt });
+  const fresh = await kind.plan({ params, rt, observed });
+  const data = recovered((journaled.data ?? null) as Json, (fresh.data ?? null) as Json, mask);
+  if (data === undefined) throw secretInPlan(rt.stepId);
+  const changes = (recovered(journaled.changes as unknown as Json, fresh.changes as unknown as Json, mask) ?? journaled.changes) as StepPlan['changes'];
+  const summary = (recovered(journaled.summary, fresh.summary, mask) ?? journaled.summary) as string;
+  return { ...journaled, changes, summary, ...(journaled.data === undefined ? {} : { data }) };
+}
+
+/** `journaled` with each masked part taken from `fresh` where `fresh` masks to it; undefined when a masked part cannot be. */
+function recovered(journaled: Json, fresh: Json | undefined, mask: <T>(value: T) => T): Json | undefined {
+  if (fresh !== undefined && JSON.stringify(mask(fresh)) === JSON.stringify(journaled)) return fresh;
+  if (!JSON.stringify(journaled).includes(MASK)) return journaled;
+  if (Array.isArray(journaled)) {
+    if (!Array.isArray(fresh) || fresh.length !== journaled.length) return undefined;
+    const items = journaled.map((j, i) => recovered(j, fresh[i], mask));
+    return items.includes(undefined) ? undefined : (items as Json[]);
+  }
+  if (journaled && typeof journaled === 'object' && fresh && typeof fresh === 'object' && !Array.isArray(fresh)) {
+    const out: Record<string, Json> = {};
+    for (const [key, value] of Object.entries(journaled)) {
+      const got = recovered(value, Object.hasOwn(fresh, key) ? fresh[key] : undefined, mask);
+      if (got === undefined) return undefined;
+      out[key] = got;
+    }
+    return out;
+  }
+  return undefined;
+}
+
+/** The failure of a step restored part-way whose journaled plan holds a masked secret that a fresh plan does not give back. */
+function secretInPlan(stepId: string): StepError {
+  return new StepError('SECRET_IN_PLAN', `step ${stepId} was stopped part-way through its changes, and what it planned holds the value of a secret parameter, which the journal keeps only masked; planned again, the step does not give the same value back, so it does not act on the mask and its changes are undone instead`, {
+    hint: 'start the run again once it is rolled back: the step plans anew with the secret read from the environment',
+  });
+}
+
 /** The handlers behind the machine's actors, for one step and one runtime. */
-function handlersOf(kind: StepKind<unknown>, rt: StepRuntime) {
+function handlersOf(kind: StepKind<unknown>, rt: StepRuntime, restored: { masked: boolean; mask?: <T>(value: T) => T; plan?: StepPlan }) {
+  // A step restored in a phase with a masked plan acts on the plan found again (unmaskedPlan), and
+  // verifies against it.
+  const livePlan = async (ctx: StepMachineContext, params: unknown): Promise<StepPlan> => {
+    const plan = planOf(ctx);
+    if (!restored.masked || !restored.mask) return plan;
+    return (restored.plan ??= await unmaskedPlan(kind, rt, params, plan, restored.mask));
+  };
   return {
     probe: (_ctx: StepMachineContext, params: unknown) => kind.probe({ params, rt }),
     plan: async (ctx: StepMachineContext, params: unknown) => ({ ...(await kind.plan({ params, rt, observed: ctx.observed })), captured: rt.remembers('capture') }),
     capture: (ctx: StepMachineContext, params: unknown) =>
       rt.remember('capture', () => (kind.capture && ctx.plan ? kind.capture({ params, rt, observed: ctx.observed, plan: ctx.plan }) : ctx.observed)),
-    phase: (ctx: StepMachineContext, params: unknown) =>
-      kind.phases[ctx.phase].run({ params, rt, plan: planOf(ctx), priors: ctx.priors, results: ctx.results }),
-    verify: (ctx: StepMachineContext, params: unknown) => kind.verify({ params, rt, plan: planOf(ctx), priors: ctx.priors, results: ctx.results }),
+    phase: async (ctx: StepMachineContext, params: unknown) =>
+      kind.phases[ctx.phase].run({ params, rt, plan: await livePlan(ctx, params), priors: ctx.priors, results: ctx.results }),
+    verify: async (ctx: StepMachineContext, params: unknown) => kind.verify({ params, rt, plan: await livePlan(ctx, params), priors: ctx.priors, results: ctx.results }),
     compensate: async (ctx: StepMachineContext, params: unknown) => {
       if (!kind.compensate || (ctx.priors === null && !rt.remembers('capture'))) return { detail: 'nothing to undo', changes: [] };
       const priors = ctx.priors ?? (await rt.remember('capture', () => null));
@@ -207,7 +265,7 @@ export function hostStep(o: HostStepOptions): Promise<StepOutcome> {
   bindings.set(actor.system, {
     kind: o.kind,
     rt: o.rt,
-    handlers: handlersOf(o.kind, o.rt),
+    handlers: handlersOf(o.kind, o.rt, { masked: o.mode === 'forward' && journaled?.masked === true && journaled.value === 'acting', mask: o.mask }),
     onSuspend: (signal) => onSuspend(signal),
     setPhase: o.setPhase,
     reveal: o.reveal,

@@ -205,6 +205,8 @@ export interface RuntimeServices {
   readonly memos: Map<string, Json>;
   readonly saveFile: (name: string, content: string) => Promise<string>;
   readonly holdsSecret: (text: string) => boolean;
+  /** The run's secret mask, as the journal applies it. */
+  readonly mask?: <T>(value: T) => T;
   readonly counters: Map<number, StepCounter>;
   /** Throws when this process no longer holds the run's lease; checked before every write to the target. */
   readonly fence: () => Promise<void>;

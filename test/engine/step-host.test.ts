@@ -5,13 +5,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createActor, fromPromise } from 'xstate';
 import { z } from 'zod';
-import { defineStepKind, type Json, type StepPlan, type Verification } from '../../src/index.js';
+import { Runner, StepKindRegistry, createSimulatedExecutor, defineRegistryStep, defineStepKind, validateRunbook, type Json, type RunbookDefinition, type StepPlan, type Verification } from '../../src/index.js';
+import * as zm from '../../src/util/zod.js';
 import type { Compensation, StepMachineContext as Ctx } from '../../src/engine/types.js';
 import { persistedSnapshot, snapshotRecord } from '../../src/engine/step-host.js';
 import { replay } from '../../src/engine/replay.js';
 import { readJournal } from '../../src/store/file-journal.js';
-import { makeHost, runToEnd } from '../helpers.js';
+import { hostOf, makeHost, runToEnd, tempDir } from '../helpers.js';
 import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 
 test('a run journals no read-only state, no priors in any snapshot, and each context field only when it changes', async () => {
   const { result, runner } = await runToEnd(await makeHost('server-2016'));
@@ -107,6 +109,88 @@ test('a phase may not take a name the lifecycle uses', () => {
     () => defineStepKind({ ...twoPhases, kind: 'test/bad', phases: [{ name: 'verifying', run: async () => null }] }),
     /phases\[0\]\.name: "verifying" is the name of a state of every step/,
   );
+});
+
+/**
+ * Runs one step with a secret token, interrupted as it enters its first phase (after its capture), then
+ * resumed by a new drive that reads the run from its masked journal.
+ */
+async function interruptedAtPhase(registry: StepKindRegistry, uses: string) {
+  const runbook: RunbookDefinition = {
+    name: 'interrupted',
+    parameters: { token: { type: 'string', secret: true, env: 'RBE_TEST_TOKEN' }, pin: { type: 'string', secret: true, env: 'RBE_TEST_PIN' } },
+    steps: [{ id: 'app', uses, with: { token: '${{ params.token }}', pin: '${{ params.pin }}' } }],
+  };
+  process.env.RBE_TEST_TOKEN = TOKEN;
+  process.env.RBE_TEST_PIN = PIN;
+  try {
+    const hostFile = await makeHost('server-2016');
+    const executor = await createSimulatedExecutor(hostFile);
+    const runner = new Runner({ stateDir: await tempDir(), kinds: registry });
+    const run = runner.start(validateRunbook(runbook, registry, 'inline'), { executor });
+    run.events.on('step:transition', (p: { to: string | null }) => {
+      if (p.to === 'apply') run.interrupt();
+    });
+    assert.is((await run.result).status, 'awaiting-resume');
+    const result = await (await runner.resume(run.id, { executor })).result;
+    return { result, hostFile, journal: await readFile(join(runner.runDir(run.id), 'journal.jsonl'), 'utf8') };
+  } finally {
+    delete process.env.RBE_TEST_TOKEN;
+    delete process.env.RBE_TEST_PIN;
+  }
+}
+
+const TOKEN = 'hunter2-Secr3t';
+const PIN = '40960001';
+
+test('a step resumed part-way whose plan held secrets writes the secrets, not the mask the journal keeps', async () => {
+  // The resumed step acted on its journaled plan, masked: the target got "Password=***".
+  const kind = defineStepKind(
+    defineRegistryStep({
+      kind: 'test/conn',
+      description: 'stores a connection string and a PIN',
+      what: 'app settings',
+      rebootOnChange: false,
+      params: zm.object({ token: zm.string(), pin: zm.string() }),
+      writes: async ({ params }) => [
+        { view: '64', key: 'SOFTWARE\\Contoso\\App', name: 'Conn', desired: { type: 'REG_SZ', data: `Server=db;Password=${params.token}` } },
+        { view: '64', key: 'SOFTWARE\\Contoso\\App', name: 'Pin', desired: { type: 'REG_DWORD', data: Number(params.pin) } },
+      ],
+    }),
+  );
+  const { result, hostFile, journal } = await interruptedAtPhase(new StepKindRegistry().register(kind), 'test/conn');
+  assert.is(result.status, 'succeeded', result.reason);
+  assert.equal((await hostOf(hostFile)).registry['SOFTWARE\\Contoso\\App'], {
+    Conn: { type: 'REG_SZ', data: `Server=db;Password=${TOKEN}` },
+    Pin: { type: 'REG_DWORD', data: Number(PIN) },
+  });
+  for (const form of [TOKEN, PIN]) assert.not.ok(journal.includes(form), `the journal holds ${form}`);
+});
+
+test('a step resumed part-way whose masked plan a fresh plan does not give back fails before it acts, and is undone', async () => {
+  let probes = 0;
+  const kind = defineStepKind({
+    kind: 'test/stamped',
+    description: 'writes a token stamped with what its probe read',
+    params: z.object({ token: z.string(), pin: z.string() }),
+    probe: async () => ++probes,
+    plan: ({ params, observed }) => ({ changes: [{ target: 'app', field: 'Conn', before: null, after: '(set)', action: 'create' }], summary: 'set', data: { conn: `${params.token}#${observed}` } }),
+    phases: [
+      {
+        name: 'apply',
+        run: async ({ plan, rt }) => {
+          await rt.exec([{ op: 'registry.set', view: '64', key: 'SOFTWARE\\Contoso\\App', name: 'Conn', value: { type: 'REG_SZ', data: String((plan.data as { conn: string }).conn) } }]);
+          return null;
+        },
+      },
+    ],
+    verify: async () => ({ ok: true, summary: 'set', output: null }),
+  });
+  const { result, hostFile } = await interruptedAtPhase(new StepKindRegistry().register(kind), 'test/stamped');
+  assert.is(result.status, 'rolled-back', result.reason);
+  assert.is(result.steps[0].error?.code, 'SECRET_IN_PLAN');
+  assert.match(result.steps[0].error?.message ?? '', /step app was stopped part-way through its changes, and what it planned holds the value of a secret parameter/);
+  assert.is((await hostOf(hostFile)).registry['SOFTWARE\\Contoso\\App'], undefined, 'nothing written, the mask least of all');
 });
 
 test.run();
