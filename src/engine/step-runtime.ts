@@ -131,6 +131,12 @@ export interface StepRuntime {
    * inside a longer string, encoded): what a step can keep neither in clear nor masked.
    */
   holdsSecret(text: string): boolean;
+  /**
+   * `value` as the journal keeps it: each secret's value masked (`***`). What a step reads back from
+   * its journal (what it wrote, as an undo compares it with the target) is masked so; a value read
+   * from the target, masked alike, can be compared with it.
+   */
+  mask<T>(value: T): T;
   log(message: string, level?: 'info' | 'warn' | 'error'): void;
   /** How a wait on the target goes, after each poll (a `step:wait` event): polls so far, its deadline (ms since the epoch), what it waits for. */
   waiting(progress: { polls: number; deadline: number; waitingFor: string }): void;
@@ -372,6 +378,7 @@ export function createStepRuntime(services: RuntimeServices, step: RuntimeStep):
     plannedWrites: () => plannedWrites(services, index, step.policy),
     saveFile: services.saveFile,
     holdsSecret: services.holdsSecret,
+    mask: (value) => (services.mask ? services.mask(value) : value),
     log(message, level = 'info') {
       events.emit('log', { runId, stepId, level, message });
     },

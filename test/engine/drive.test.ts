@@ -16,6 +16,7 @@ import {
   ValidationError,
   bundledStepKinds,
   createSimulatedExecutor,
+  defineRegistryStep,
   defineStepKind,
   loadRunbook,
   validateRunbook,
@@ -24,6 +25,7 @@ import {
   type RunStartEvent,
 } from '../../src/index.js';
 import { FAST, hostOf, kinds, makeHost, newRunner, readRegFile, registryText, runToEnd, tempDir } from '../helpers.js';
+import * as zm from '../../src/util/zod.js';
 
 const SCH = 'SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols';
 
@@ -245,6 +247,50 @@ test('an operator rollback leaves alone values changed since the run, unless for
   assert.is(kept.length, 1);
   assert.match(kept[0].target, /TLS 1\.0\\Server/);
   assert.equal((await hostOf(file)).registry[`${SCH}\\TLS 1.0\\Server`].Enabled, { type: 'REG_DWORD', data: 7 });
+});
+
+test('an operator rollback undoes a value the run wrote with a secret in it: the journal keeps it masked, which is not a change since the run', async () => {
+  // The value the run left is journaled as "Server=db;Password=***": compared with the target's, in
+  // clear, it read as changed since the run, and the rollback left the secret in place.
+  const TOKEN = 'hunter2-Secr3t';
+  const stores = defineStepKind(
+    defineRegistryStep({
+      kind: 'test/conn',
+      description: 'stores a connection string',
+      what: 'app settings',
+      rebootOnChange: false,
+      params: zm.object({ token: zm.string() }),
+      writes: async ({ params }) => [{ view: '64', key: 'SOFTWARE\\Contoso\\App', name: 'Conn', desired: { type: 'REG_SZ', data: `Server=db;Password=${params.token}` } }],
+    }),
+  );
+  const registry = new StepKindRegistry().register(stores);
+  const runbook: RunbookDefinition = {
+    name: 'conn',
+    parameters: { token: { type: 'string', secret: true, env: 'RBE_TEST_TOKEN' } },
+    steps: [{ id: 'app', uses: 'test/conn', with: { token: '${{ params.token }}' } }],
+  };
+  process.env.RBE_TEST_TOKEN = TOKEN;
+  try {
+    const stateDir = await tempDir();
+    const file = await makeHost('server-2016');
+    const executor = await createSimulatedExecutor(file);
+    const result = await new Runner({ stateDir, kinds: registry }).start(validateRunbook(runbook, registry, 'inline'), { executor }).result;
+    assert.is(result.status, 'succeeded', result.reason);
+    const rolled = await (await new Runner({ stateDir, kinds: registry }).rollback(result.runId, { executor })).result;
+    assert.is(rolled.status, 'rolled-back');
+    assert.equal(rolled.steps[0].compensation?.changes.map((c) => c.action), ['delete', 'delete', 'delete']);
+    assert.is((await hostOf(file)).registry['SOFTWARE\\Contoso\\App'], undefined);
+    // Still left alone: a value someone changed since, to another password.
+    const again = await new Runner({ stateDir, kinds: registry }).start(validateRunbook(runbook, registry, 'inline'), { executor }).result;
+    const host = await hostOf(file);
+    host.registry['SOFTWARE\\Contoso\\App'].Conn = { type: 'REG_SZ', data: 'Server=db;Password=other-Secr3t' };
+    await (await import('../../src/index.js')).writeHost(file, host);
+    const kept = await (await new Runner({ stateDir, kinds: registry }).rollback(again.runId, { executor })).result;
+    assert.equal(kept.steps[0].compensation?.changes.map((c) => c.action), ['keep']);
+    assert.equal((await hostOf(file)).registry['SOFTWARE\\Contoso\\App'].Conn, { type: 'REG_SZ', data: 'Server=db;Password=other-Secr3t' });
+  } finally {
+    delete process.env.RBE_TEST_TOKEN;
+  }
 });
 
 const echo = defineStepKind({

@@ -46,7 +46,9 @@ export async function restorePriors(
     const current = now.get(w);
     if (!current) return true;
     if (same(current.value, w.value)) return false;
-    if (operator && leftByRun && !same(current.value, leftByRun(w))) {
+    // What the run left is journaled masked where it held a secret: the target's value, masked alike,
+    // is compared with it (else a value holding the secret would read as changed since the run).
+    if (operator && leftByRun && !same(current.value, leftByRun(w)) && !same(rt.mask(current.value), leftByRun(w))) {
       kept.push({ target: displayRegistryKey(w.view, w.key), field: w.name, before: displayRegistryValue(leftByRun(w)), after: displayRegistryValue(current.value), action: 'keep' });
       return false;
     }
