@@ -101,6 +101,9 @@ for (const [form, secret, value] of [
   ['in a REG_BINARY as UTF-16LE text, at an odd byte', SECRET, { type: 'REG_BINARY', data: `01${utf16(SECRET)}00` }],
   ['in a REG_BINARY as UTF-8 text', SECRET, { type: 'REG_BINARY', data: `0102${Buffer.from(SECRET).toString('hex')}` }],
   ['of 5 characters in a REG_EXPAND_SZ', 'Zq9-x', { type: 'REG_EXPAND_SZ', data: '%TEMP%;Zq9-x' }],
+  // A PIN as a number: `dword:02710001`, and a REG_QWORD's little-endian `hex(b):` bytes.
+  ['of digits as a REG_DWORD', '40960001', { type: 'REG_DWORD', data: 40960001 }],
+  ['of digits as a REG_QWORD', '40960001', { type: 'REG_QWORD', data: '40960001' }],
 ] as const) {
   test(`a key whose values hold a secret ${form} is refused before any change, the host file byte-identical`, async () => {
     const host = await makeHost('server-2016', (h) => {
