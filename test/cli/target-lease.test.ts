@@ -12,8 +12,15 @@ import { spawn } from 'node:child_process';
 import { CLI, cli } from './run-cli.js';
 import { sim } from './sim-in-process.js';
 import { registryText, tempDir } from '../helpers.js';
+import { until } from '../processes.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How many machine leases the state directory holds (`targets/<key>/lease.N.json`). */
+async function machineLeases(state: string): Promise<number> {
+  const keys = await readdir(join(state, 'targets')).catch(() => [] as string[]);
+  let n = 0;
+  for (const k of keys) n += (await readdir(join(state, 'targets', k)).catch(() => [] as string[])).filter((f) => /^lease\.\d+\.json$/.test(f)).length;
+  return n;
+}
 
 /** A fresh copy of a simulated fleet's host-1, driven once alone: the registry one uninterrupted run leaves. */
 async function referenceRegistry(): Promise<string> {
@@ -26,14 +33,16 @@ async function referenceRegistry(): Promise<string> {
 
 const noStack = (text: string) => assert.not.match(text, /\n\s+at [\w.<]+ \(|^\s+at /m, 'no stack trace');
 
-test('two runs on one simulated host started 0.3 s apart: the second is refused (exit 2) naming the run that drives it, and sends nothing; the host is as one run leaves it', async () => {
+test('two runs on one simulated host, the second started once the first holds the machine: the second is refused (exit 2) naming the run that drives it, and sends nothing; the host is as one run leaves it', async () => {
   const dir = await tempDir();
-  await sim(['fleet', '--preset', 'server-2016', '--count', '1', '--out', join(dir, 'tw')]);
+  // The host stays down 8 s in its restart, so the first run still drives it when the second starts.
+  await sim(['fleet', '--preset', 'server-2016', '--count', '1', '--out', join(dir, 'tw'), '--downtime-ms', '8000']);
   const host = join(dir, 'tw', 'host-1.json');
   const state = join(dir, 'st');
   const args = ['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state];
   const first = cli(args);
-  await sleep(300);
+  // The second starts once the first holds the machine's lease (not after a guessed head start).
+  await until('the first run holds the machine lease', async () => (await machineLeases(state)) > 0);
   const second = await cli(args);
   const one = await first;
   assert.is(one.code, 0, one.stderr);
@@ -53,7 +62,7 @@ test('a fleet and a single run on one of its hosts at once: one of them drives t
   const host = join(dir, 'tw', 'host-1.json');
   const state = join(dir, 'st');
   const fleet = cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'tw', 'inventory.yaml'), '--state-dir', state]);
-  await sleep(300);
+  await until('the fleet holds a machine lease', async () => (await machineLeases(state)) > 0);
   const single = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state]);
   const f = await fleet;
   const [fleetId] = await readdir(join(state, 'fleets'));
