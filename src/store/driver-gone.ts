@@ -3,7 +3,7 @@
  * process of this machine that died). A run's own rule is the store's (`Store.undrivenRuns`, both
  * stores), which `runbook status` and the console both read; this is the same rule for a fleet's lease.
  */
-import { currentGeneration, leaseIsLive, readLease } from './file-lease.js';
+import { leaseGone } from './file-lease.js';
 import type { Store } from './types.js';
 
 /**
@@ -18,6 +18,5 @@ import type { Store } from './types.js';
  */
 export async function fleetDriverGone(store: Pick<Store, 'kind' | 'fleetDir'>, fleetId: string): Promise<boolean> {
   if (store.kind !== 'file') return false;
-  const dir = store.fleetDir(fleetId);
-  return !leaseIsLive(await readLease(dir, await currentGeneration(dir)));
+  return leaseGone(store.fleetDir(fleetId));
 }

@@ -96,6 +96,14 @@ export function leaseIsLive(lease: LeaseRecord | null, now = Date.now()): boolea
   return lease.host !== hostname() || processAlive(lease.pid);
 }
 
+/**
+ * True when no one holds the lease of a run's or a fleet's directory: its current generation is not
+ * live (released, expired, held by a process of this host that died, or never taken).
+ */
+export async function leaseGone(dir: string): Promise<boolean> {
+  return !leaseIsLive(await readLease(dir, await currentGeneration(dir)));
+}
+
 function heldBy(lease: LeaseRecord, dir: string, subject: string): LeaseError {
   return new LeaseError('LEASE_HELD', `${subject} is being driven by pid ${lease.pid} on ${lease.host} (lease generation ${lease.generation}, until ${lease.expiresAt})`, {
     where: dir,

@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { JournalError, RunStateError, ValidationError, diskErrorOf } from '../errors.js';
 import { Journal, readJournalFile, type JournalReading } from './file-journal.js';
 import type { JournalRecord } from '../engine/run-store.js';
-import { acquireLease, currentGeneration, leaseIsLive, readLease } from './file-lease.js';
+import { acquireLease, leaseGone } from './file-lease.js';
 import { checkRunFileName, listRuns, refuseCutJournal, refuseEmptyJournal, runDirOf, writeRunSummary } from './file-runs.js';
 import { fleetDirOf, isFleet } from './fleet-dir.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
@@ -110,10 +110,7 @@ export function fileStore(stateDir: string): Store {
     listRuns: () => listRuns(root),
     async undrivenRuns(runIds) {
       const out = new Set<string>();
-      for (const runId of runIds) {
-        const dir = runDirOf(root, runId);
-        if (!leaseIsLive(await readLease(dir, await currentGeneration(dir)))) out.add(runId);
-      }
+      for (const runId of runIds) if (await leaseGone(runDirOf(root, runId))) out.add(runId);
       return out;
     },
     // A run whose first record never reached the disk does not exist: its folder goes, so that it is not
