@@ -145,3 +145,51 @@ export async function startPostgres(): Promise<TestPostgres> {
   });
   return server;
 }
+
+/** What a test file closes after its tests: a store, a queue. */
+type Closable = { close(): Promise<unknown> };
+
+/**
+ * The PostgreSQL server of one test file, started and stopped with uvu's `before`/`after`: started
+ * before the file's tests, its password put in process.env (for pg clients and the CLI's children),
+ * then `before` (what the file sets up on it). After the tests: `after` (what the file started
+ * besides: processes, clients), every store pushed on `stores` closed (a close that fails is not the
+ * test's), and the server stopped.
+ *
+ * `server` stands for the started server: read it inside a test or a hook, not at the file's top.
+ */
+export function postgresForFile(suite: { before(fn: () => Promise<void>): void; after(fn: () => Promise<void>): void }, hooks: { before?: (server: TestPostgres) => Promise<unknown>; after?: () => Promise<unknown> } = {}): { server: TestPostgres; stores: Closable[] } {
+  let started: TestPostgres | undefined;
+  const it = (): TestPostgres => {
+    if (!started) throw new Error('the test PostgreSQL server is not started: use it inside a test');
+    return started;
+  };
+  const stores: Closable[] = [];
+  suite.before(async () => {
+    started = await startPostgres();
+    Object.assign(process.env, started.env);
+    await hooks.before?.(started);
+  });
+  suite.after(async () => {
+    await hooks.after?.();
+    for (const s of stores) await s.close().catch(() => undefined);
+    await started?.stop();
+  });
+  const server: TestPostgres = {
+    get url() {
+      return it().url;
+    },
+    get env() {
+      return it().env;
+    },
+    get port() {
+      return it().port;
+    },
+    pid: () => it().pid(),
+    start: () => it().start(),
+    stop: () => it().stop(),
+    freshDatabase: () => it().freshDatabase(),
+    standby: (database) => it().standby(database),
+  };
+  return { server, stores };
+}

@@ -12,9 +12,9 @@ import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { hostOf, makeHost, registryText, tempDir } from '../helpers.js';
 import { CLI, cli } from './run-cli.js';
-import { startPostgres, type TestPostgres } from '../postgres.js';
+import { postgresForFile } from '../postgres.js';
 
-let server: TestPostgres;
+const { server } = postgresForFile(test, { before: (started) => sql(started.url, `CREATE ROLE ${LOW.user} LOGIN PASSWORD '${LOW.password}'`) });
 const FAST = ['--param', 'pollIntervalMs=10'];
 const LOW = { user: 'rbe_low', password: 'low-pw-7f3a9' };
 
@@ -47,15 +47,6 @@ function clean(r: { stdout: string; stderr: string }, ...secrets: string[]): voi
 function jsonError(stdout: string): { event: string; code: string; exitCode: number; message: string } {
   return JSON.parse(stdout.trim().split('\n').pop()!) as { event: string; code: string; exitCode: number; message: string };
 }
-
-test.before(async () => {
-  server = await startPostgres();
-  Object.assign(process.env, server.env);
-  await sql(server.url, `CREATE ROLE ${LOW.user} LOGIN PASSWORD '${LOW.password}'`);
-});
-test.after(async () => {
-  await server.stop();
-});
 
 test('a user that may not create tables: a clear exit-2 error on a store not migrated yet; once its owner migrated it, a SELECT-only user reads it and a run it cannot write is refused before anything changes', async () => {
   const url = await server.freshDatabase();

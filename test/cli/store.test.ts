@@ -12,9 +12,9 @@ import pg from 'pg';
 import { hostOf, makeHost, readRegFile, registryText, tempDir } from '../helpers.js';
 import { cli } from './run-cli.js';
 import { sim } from './sim-in-process.js';
-import { startPostgres, type TestPostgres } from '../postgres.js';
+import { postgresForFile } from '../postgres.js';
 
-let server: TestPostgres;
+const { server } = postgresForFile(test);
 
 /** Every file under `dir`, recursively. */
 async function filesUnder(dir: string): Promise<string[]> {
@@ -22,14 +22,6 @@ async function filesUnder(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
 }
 const FAST = ['--param', 'pollIntervalMs=10'];
-
-test.before(async () => {
-  server = await startPostgres();
-  Object.assign(process.env, server.env);
-});
-test.after(async () => {
-  await server.stop();
-});
 
 test('run, status, plan, kill + resume, rollback and reports on a PostgreSQL store', async () => {
   const url = await server.freshDatabase();

@@ -31,14 +31,18 @@ async function referenceRegistry(): Promise<string> {
   return registryText(join(dir, 'ref', 'host-1.json'));
 }
 
+/** A simulated fleet of `count` hosts in a new folder (`tw/`): its host-1, and a state directory beside it. */
+async function simulatedFleet(count: number, options: string[] = []): Promise<{ dir: string; host: string; state: string }> {
+  const dir = await tempDir();
+  await sim(['fleet', '--preset', 'server-2016', '--count', String(count), '--out', join(dir, 'tw'), ...options]);
+  return { dir, host: join(dir, 'tw', 'host-1.json'), state: join(dir, 'st') };
+}
+
 const noStack = (text: string) => assert.not.match(text, /\n\s+at [\w.<]+ \(|^\s+at /m, 'no stack trace');
 
 test('two runs on one simulated host, the second started once the first holds the machine: the second is refused (exit 2) naming the run that drives it, and sends nothing; the host is as one run leaves it', async () => {
-  const dir = await tempDir();
   // The host stays down 8 s in its restart, so the first run still drives it when the second starts.
-  await sim(['fleet', '--preset', 'server-2016', '--count', '1', '--out', join(dir, 'tw'), '--downtime-ms', '8000']);
-  const host = join(dir, 'tw', 'host-1.json');
-  const state = join(dir, 'st');
+  const { host, state } = await simulatedFleet(1, ['--downtime-ms', '8000']);
   const args = ['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state];
   const first = cli(args);
   // The second starts once the first holds the machine's lease (not after a guessed head start).
@@ -57,10 +61,7 @@ test('two runs on one simulated host, the second started once the first holds th
 });
 
 test('a fleet and a single run on one of its hosts at once: one of them drives the host, the other is refused naming it; the host is as one run leaves it', async () => {
-  const dir = await tempDir();
-  await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'tw')]);
-  const host = join(dir, 'tw', 'host-1.json');
-  const state = join(dir, 'st');
+  const { dir, host, state } = await simulatedFleet(2);
   const fleet = cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'tw', 'inventory.yaml'), '--state-dir', state]);
   await until('the fleet holds a machine lease', async () => (await machineLeases(state)) > 0);
   const single = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state]);
@@ -81,10 +82,7 @@ test('a fleet and a single run on one of its hosts at once: one of them drives t
 });
 
 test('a new run on a host whose fleet run was interrupted mid-drive is refused (exit 2) naming that run and how to finish it; a plan is not; after the fleet\'s resume it runs, as it does after a run awaiting only its restart window', async () => {
-  const dir = await tempDir();
-  await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'tw')]);
-  const host = join(dir, 'tw', 'host-1.json');
-  const state = join(dir, 'st');
+  const { dir, host, state } = await simulatedFleet(2);
   // Interrupted (SIGINT) while host-1, the canary, waits out its restart.
   const child = spawn(process.execPath, [CLI, 'run', 'orchestrator-tls12', '--inventory', join(dir, 'tw', 'inventory.yaml'), '--state-dir', state], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

@@ -9,7 +9,7 @@ import { createSimulatedExecutor, validateRunbook, type RunbookDefinition } from
 import { PostgresStore, postgresStore } from '../../src/store/postgres.js';
 import { startConsole, type Console } from '../../src/console/server.js';
 import { LISTENER_NAME } from '../../src/console/live-postgres.js';
-import { startPostgres, type TestPostgres } from '../postgres.js';
+import { postgresForFile } from '../postgres.js';
 import { kinds, makeHost, newRunner, tempDir } from '../helpers.js';
 import { ConsoleReader } from '../../src/console/reader.js';
 import { spawnSync } from 'node:child_process';
@@ -17,10 +17,19 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import type { Executor } from '../../src/index.js';
 
-let server: TestPostgres;
 let store: PostgresStore;
 let c: Console;
 let stateDir: string;
+const { server } = postgresForFile(test, {
+  async before(started) {
+    stateDir = await tempDir();
+    store = await postgresStore(await started.freshDatabase(), { stateDir });
+  },
+  async after() {
+    await c?.close();
+    await store?.close();
+  },
+});
 
 const preflight: RunbookDefinition = { name: 'just-preflight', steps: [{ id: 'preflight', uses: 'orchestrator/preflight' }] };
 
@@ -32,19 +41,6 @@ async function runOne(): Promise<string> {
     await executor.close();
   }
 }
-
-test.before(async () => {
-  server = await startPostgres();
-  Object.assign(process.env, server.env);
-  stateDir = await tempDir();
-  store = await postgresStore(await server.freshDatabase(), { stateDir });
-});
-
-test.after(async () => {
-  await c?.close();
-  await store?.close();
-  await server?.stop();
-});
 
 /** The page's event stream, read as it comes. */
 async function events(base: string, auth: Record<string, string>) {

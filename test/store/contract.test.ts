@@ -17,10 +17,10 @@ import type { Store } from '../../src/store/types.js';
 import type { FleetRecord } from '../../src/fleet/types.js';
 import { createSimulatedExecutor, loadRunbook, Runner } from '../../src/index.js';
 import { FAST, kinds, makeHost, registryText, tempDir } from '../helpers.js';
-import { startPostgres, type TestPostgres } from '../postgres.js';
+import { postgresForFile } from '../postgres.js';
 
-let server: TestPostgres;
 const stores: Store[] = [];
+const { server } = postgresForFile(test, { after: () => Promise.all(stores.map((s) => s.close())) });
 
 interface Backend {
   name: string;
@@ -81,16 +81,6 @@ const backends: Backend[] = [
     },
   },
 ];
-
-test.before(async () => {
-  server = await startPostgres();
-  Object.assign(process.env, server.env);
-});
-
-test.after(async () => {
-  await Promise.all(stores.map((s) => s.close()));
-  await server.stop();
-});
 
 const code = async (p: Promise<unknown>) => {
   try {

@@ -9,24 +9,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Runner, createSimulatedExecutor, loadRunbook, type Executor, type HostOp } from '../../src/index.js';
-import { postgresStore, type PostgresStore } from '../../src/store/postgres.js';
+import { postgresStore } from '../../src/store/postgres.js';
 import { VirtualClock } from '../../src/util/clock.js';
 import { FAST, hostOf, kinds, makeHost, tempDir } from '../helpers.js';
 import { encodeRegFile } from '../../src/windows/reg-file.js';
-import { startPostgres, type TestPostgres } from '../postgres.js';
+import { postgresForFile } from '../postgres.js';
 
-let server: TestPostgres;
-const stores: PostgresStore[] = [];
-
-test.before(async () => {
-  server = await startPostgres();
-  Object.assign(process.env, server.env);
-});
-
-test.after(async () => {
-  for (const s of stores) await s.close().catch(() => undefined);
-  await server?.stop();
-});
+const { server, stores } = postgresForFile(test);
 
 /** An executor that, once the backups were exported, never answers again (its driver is as good as dead). */
 function hangingAfterExports(inner: Executor): { executor: Executor; exported: Map<string, string> } {

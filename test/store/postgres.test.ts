@@ -11,12 +11,21 @@ import { APPEND_SQL, FLEET_CHANNEL, JOURNAL_CHANNEL, MIGRATIONS, NOTIFY_EVERY_MS
 import type { FleetRecord } from '../../src/fleet/types.js';
 import { StoreRefusedError, StoreUnavailableError, ValidationError } from '../../src/errors.js';
 import { tempDir } from '../helpers.js';
-import { startPostgres, type TestPostgres } from '../postgres.js';
+import { postgresForFile } from '../postgres.js';
 
-let server: TestPostgres;
 let store: PostgresStore;
 let url: string;
 const clients: pg.Client[] = [];
+postgresForFile(test, {
+  async before(started) {
+    url = await started.freshDatabase();
+    store = await postgresStore(url, { stateDir: await tempDir('rbe-store-') });
+  },
+  async after() {
+    for (const c of clients) await c.end().catch(() => undefined);
+    await store?.close();
+  },
+});
 
 async function client(): Promise<pg.Client> {
   const c = new pg.Client({ connectionString: url });
@@ -43,19 +52,6 @@ async function listener(): Promise<{ heard: string[]; until(payload: string): Pr
     },
   };
 }
-
-test.before(async () => {
-  server = await startPostgres();
-  Object.assign(process.env, server.env);
-  url = await server.freshDatabase();
-  store = await postgresStore(url, { stateDir: await tempDir('rbe-store-') });
-});
-
-test.after(async () => {
-  for (const c of clients) await c.end().catch(() => undefined);
-  await store?.close();
-  await server?.stop();
-});
 
 test('a malformed store URL is a ValidationError naming the field and the URL, its password masked, before anything connects', async () => {
   for (const bad of ['postgres://rbe:hunter2@db:notaport/x', 'postgres://rbe:hun/ter2@[::1/x', 'mysql://rbe:hunter2@db/x']) {

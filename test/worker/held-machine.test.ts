@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { postgresStore, type PostgresStore } from '../../src/store/postgres.js';
+import { postgresStore } from '../../src/store/postgres.js';
 import { machineKeyOf } from '../../src/engine/target-machine.js';
 import { hostRunId } from '../../src/fleet/fleet.js';
 import { startWorker } from '../../src/worker/worker.js';
@@ -20,21 +20,10 @@ import { Runner, bundledStepKinds, createSimulatedExecutor } from '../../src/ind
 import { tempDir } from '../helpers.js';
 import { ConsoleReader } from '../../src/console/reader.js';
 import { cli } from '../cli/run-cli.js';
-import { startPostgres, type TestPostgres } from '../postgres.js';
+import { postgresForFile } from '../postgres.js';
 import { until } from '../processes.js';
 
-let server: TestPostgres;
-const stores: PostgresStore[] = [];
-
-test.before(async () => {
-  server = await startPostgres();
-  Object.assign(process.env, server.env);
-});
-
-test.after(async () => {
-  for (const s of stores) await s.close().catch(() => undefined);
-  await server?.stop();
-});
+const { server, stores } = postgresForFile(test);
 
 test('a queued host whose machine another run holds: tried again only after a growing delay, not on every loop; status says what it waits for; driven once the machine is free', async () => {
   const url = await server.freshDatabase();

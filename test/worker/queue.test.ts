@@ -9,27 +9,19 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
-import { postgresStore, type PostgresStore } from '../../src/store/postgres.js';
+import { postgresStore } from '../../src/store/postgres.js';
 import { WorkQueue } from '../../src/worker/queue.js';
 import { tempDir } from '../helpers.js';
-import { startPostgres, type TestPostgres } from '../postgres.js';
+import { postgresForFile } from '../postgres.js';
 import { until } from '../processes.js';
 
-let server: TestPostgres;
-const stores: PostgresStore[] = [];
 const clients: pg.Client[] = [];
 const children: ChildProcess[] = [];
-
-test.before(async () => {
-  server = await startPostgres();
-  Object.assign(process.env, server.env);
-});
-
-test.after(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  for (const c of clients) await c.end().catch(() => undefined);
-  for (const s of stores) await s.close().catch(() => undefined);
-  await server?.stop();
+const { server, stores } = postgresForFile(test, {
+  async after() {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const c of clients) await c.end().catch(() => undefined);
+  },
 });
 
 test('a worker paused while it starts the queue does not stop another from starting: the server ends its session, and it still starts when it wakes', async () => {

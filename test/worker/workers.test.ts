@@ -17,21 +17,15 @@ import { hostRunId } from '../../src/fleet/fleet.js';
 import { WorkQueue } from '../../src/worker/queue.js';
 import { hostOf, restartRefused, tempDir } from '../helpers.js';
 import { CLI, cli } from '../cli/run-cli.js';
-import { startPostgres, type TestPostgres } from '../postgres.js';
+import { postgresForFile } from '../postgres.js';
 import { writeHost, readHost, Runner, bundledStepKinds, createSimulatedExecutor } from '../../src/index.js';
 import { startWorker, type Worker } from '../../src/worker/worker.js';
 
-let server: TestPostgres;
 const started: ChildProcess[] = [];
-
-test.before(async () => {
-  server = await startPostgres();
-  Object.assign(process.env, server.env);
-});
-
-test.after(async () => {
-  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await server.stop();
+const { server } = postgresForFile(test, {
+  async after() {
+    for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  },
 });
 
 /** What is printed when a wait times out: the store's tables and every worker's events. */
