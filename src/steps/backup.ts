@@ -3,6 +3,7 @@
  * `reg export` to a `.reg` file on the target (both views), keeps a copy in the run's state directory,
  * and journals the exact prior value (or absence) of every value the later steps may write.
  */
+import { createHash } from 'node:crypto';
 import * as z from '../util/zod.js';
 import { StepError } from '../errors.js';
 import { defineStepKind } from '../engine/step-kind.js';
@@ -40,25 +41,58 @@ function viewsOf(k: BackupParams['keys'][number], architecture: OsInfo['architec
 }
 
 /**
+ * The longest name of a backup's file, in bytes (its names are ASCII: one byte a character). A file name
+ * holds at most 255 bytes on the file systems a state directory lives on (and 255 UTF-16 units on
+ * NTFS, the target's); the rest is kept for the temporary name a write goes to first
+ * (`<file>.<pid>-<8 hex>-<n>.tmp`, util/write-atomic.ts), and the target's path stays within Windows'
+ * 260 characters under the default `targetDir`.
+ */
+export const MAX_BACKUP_FILE_NAME = 200;
+
+/** What each key's file name ends with: `-64bit.reg` or `-32bit.reg`. */
+const VIEW_SUFFIX_LENGTH = '-64bit.reg'.length;
+
+/** The longest part of a key's last part that a shortened file name keeps. */
+const SHORTENED_LEAF = 60;
+
+/**
+ * A file name no longer than {@link MAX_BACKUP_FILE_NAME} once its view's suffix is added: as it is
+ * when it fits; else the run id's start, the key's last part's start and a short hash of the run id and
+ * `tag` (the whole key in lower case: Windows names keys without case), so that it stays unique among
+ * the run's keys and across runs, and still reads as the key's.
+ */
+function bounded(runId: string, leaf: string, tag: string): string {
+  const name = `${runId}-${leaf}`;
+  const room = MAX_BACKUP_FILE_NAME - VIEW_SUFFIX_LENGTH;
+  if (name.length <= room) return name;
+  const hash = createHash('sha256').update(`${runId}\n${tag}`).digest('hex').slice(0, 8);
+  const kept = leaf.slice(0, SHORTENED_LEAF).replace(/-+$/, '');
+  return `${runId.slice(0, room - kept.length - hash.length - 2)}-${kept}-${hash}`;
+}
+
+/**
  * The file name of each key's export (`<run-id>-<last part of the key>-<view>bit.reg`), the same on the
  * target and in the state directory. A name is never a secret's carrier: where the readable one would
  * hold a secret's value (`holdsSecret`), or has no letters left, the key is named by its place in
  * `keys` (`key2`); and two keys whose last parts read alike get their place added, so that neither
- * export overwrites the other.
+ * export overwrites the other. A name longer than {@link MAX_BACKUP_FILE_NAME} with its suffix (a long
+ * key name — Windows allows 255 characters — or a fleet host's long run id) is shortened, a hash of
+ * the key keeping it unique; the step's output (in the journal) pairs each file with its key.
  */
 export function backupFileNames(runId: string, keys: readonly string[], holdsSecret: (text: string) => boolean): string[] {
   const readable = keys.map((key, i) => {
     const leaf = key.split('\\').pop()!.replace(/[^A-Za-z0-9.]+/g, '-').replace(/^-+|-+$/g, '');
-    const carries = ['64', '32'].some((view) => holdsSecret(`${runId}-${leaf}-${view}bit.reg`));
-    return leaf === '' || carries ? `key${i + 1}` : leaf;
+    const carries = ['64', '32'].some((view) => holdsSecret(`${runId}-${leaf}-${view}bit.reg`) || holdsSecret(`${bounded(runId, leaf, key.toLowerCase())}-${view}bit.reg`));
+    // A key named by its place is hashed by its place too: no hash of what holds a secret.
+    return leaf === '' || carries ? { leaf: `key${i + 1}`, tag: `#${i + 1}` } : { leaf, tag: key.toLowerCase() };
   });
   // Windows names files without case: SOFTWARE\A\Foo and SOFTWARE\B\foo would be one file.
   const taken = new Map<string, string>();
-  return readable.map((leaf, i) => {
+  return readable.map(({ leaf, tag }, i) => {
     const same = taken.get(leaf.toLowerCase());
     const unique = same === undefined || same === keys[i].toLowerCase() ? leaf : `${leaf}-${i + 1}`;
     taken.set(unique.toLowerCase(), keys[i].toLowerCase());
-    return `${runId}-${unique}`;
+    return bounded(runId, unique, tag);
   });
 }
 

@@ -11,7 +11,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Runner, StepKindRegistry, bundledStepKinds, createSimulatedExecutor, defineStepKind, validateRunbook, type Executor, type HostOp, type RunbookDefinition } from '../../src/index.js';
-import { backupFileNames } from '../../src/steps/backup.js';
+import { MAX_BACKUP_FILE_NAME, backupFileNames } from '../../src/steps/backup.js';
+import { hostRunId } from '../../src/fleet/host-lane.js';
+import { MAX_HOST_NAME } from '../../src/fleet/inventory.js';
 import { createMasker } from '../../src/engine/secrets.js';
 import { kinds, makeHost, readRegFile, runToEnd, tempDir } from '../helpers.js';
 
@@ -26,6 +28,65 @@ test('backup file names: readable from the key\'s last part, by its place where 
   assert.equal(backupFileNames('r1', [`SOFTWARE\\${SECRET}`, 'SOFTWARE\\Vault Passw0rd', 'SOFTWARE\\***'], holds), ['r1-key1', 'r1-key2', 'r1-key3']);
   // Windows names files without case: two keys that read alike would share one file.
   assert.equal(backupFileNames('r1', ['SOFTWARE\\A\\Foo', 'SOFTWARE\\B\\foo', 'SOFTWARE\\A\\Foo'], holds), ['r1-Foo', 'r1-foo-2', 'r1-Foo']);
+});
+
+/** A key's last part as long as Windows allows a key's name (255 characters). */
+const LONG_LEAF = `Acme${'x'.repeat(251)}`;
+
+test('backup file names stay within a file name\'s bytes for a key name of 255 characters and a fleet host\'s longest run id: unique, and still reading as the run and the key', () => {
+  const holds = () => false;
+  const fleetHost = hostRunId('20260101-000000-fleet-a1b2c3', 'h'.repeat(MAX_HOST_NAME));
+  for (const runId of ['20261207-101500-orchestrator-tls12-a1b2c3', fleetHost]) {
+    const keys = [`SOFTWARE\\A\\${LONG_LEAF}`, `SOFTWARE\\B\\${LONG_LEAF}`, `SOFTWARE\\A\\${LONG_LEAF}y`, 'SOFTWARE\\Short', `SOFTWARE\\A\\${LONG_LEAF.toUpperCase()}`];
+    const names = backupFileNames(runId, keys, holds);
+    for (const name of names) {
+      assert.ok(Buffer.byteLength(`${name}-64bit.reg`) <= MAX_BACKUP_FILE_NAME, `${name.length}: ${name}`);
+      assert.ok(name.startsWith(runId.slice(0, 40)), name);
+    }
+    assert.match(names[0], /-Acmexxxx+-[0-9a-f]{8}$/);
+    // Three keys, three files; the same key (Windows reads it without case) one file.
+    assert.is(new Set(names.slice(0, 3).map((n) => n.toLowerCase())).size, 3, names.join('\n'));
+    assert.is(names[4].toLowerCase(), names[0].toLowerCase());
+    assert.is(names[3], runId === fleetHost ? names[3] : `${runId}-Short`);
+    // The same run and keys give the same names (a resume names them again).
+    assert.equal(backupFileNames(runId, keys, holds), names);
+  }
+  assert.ok(MAX_BACKUP_FILE_NAME + '.4194304-0123abcd-99999999.tmp'.length <= 255, 'room for the temporary name a write goes to first');
+});
+
+test('a key whose name is 255 characters long is backed up: its file kept in the run\'s backups under a shortened name, which the journal pairs with the key', async () => {
+  const key = `SOFTWARE\\Acme\\${LONG_LEAF}`;
+  const host = await makeHost('server-2016', (h) => {
+    h.registry[key] = { Flag: { type: 'REG_DWORD', data: 1 } };
+  });
+  process.env.RBE_BACKUP_SECRET = SECRET;
+  try {
+    const { result, runner } = await runToEnd(host, { runbook: validateRunbook(backingUp(key), kinds, 'inline') });
+    assert.is(result.status, 'succeeded', JSON.stringify(result.steps[0].error));
+    const dir = join(runner.runDir(result.runId), 'backups');
+    const files = (await readdir(dir)).sort();
+    assert.is(files.length, 2, files.join('\n'));
+    for (const file of files) {
+      assert.ok(Buffer.byteLength(file) <= MAX_BACKUP_FILE_NAME, file);
+      assert.match(file, new RegExp(`^${result.runId}-Acmex+-[0-9a-f]{8}-(32|64)bit\\.reg$`));
+    }
+    // The export of the key itself (in the 32-bit view, whose path runs through Wow6432Node, it has none).
+    assert.match(await readRegFile(join(dir, files.find((f) => f.endsWith('-64bit.reg'))!)), `[HKEY_LOCAL_MACHINE\\${key}]`);
+    // The journal says which file is which key's, in which view.
+    const journal = await readFile(join(runner.runDir(result.runId), 'journal.jsonl'), 'utf8');
+    const output = journal
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.stringify(JSON.parse(line)))
+      .find((line) => line.includes('"files":[{'));
+    assert.ok(output, 'no record of the backup\'s files');
+    for (const view of ['64', '32']) {
+      const local = `backups/${files.find((f) => f.endsWith(`-${view}bit.reg`))}`;
+      assert.ok(output.includes(JSON.stringify({ target: `C:\\Windows\\Temp\\${local.slice('backups/'.length)}`, local, key, view }).slice(1, -1)), output);
+    }
+  } finally {
+    delete process.env.RBE_BACKUP_SECRET;
+  }
 });
 
 /** A runbook backing up `key` before SCHANNEL changes, with a secret parameter from RBE_BACKUP_SECRET. */
