@@ -6,7 +6,9 @@ import { listRuns, runDirOf } from '../../src/store/file-runs.js';
 import { fleetDirOf, isFleet } from '../../src/store/fleet-dir.js';
 import { mkdir } from 'node:fs/promises';
 import { Runner, bundledStepKinds, createSimulatedExecutor, type JournalError } from '../../src/index.js';
-import { makeHost, runToEnd, tempDir } from '../helpers.js';
+import { readdir } from 'node:fs/promises';
+import { kinds, makeHost, newRunner, runToEnd, tempDir } from '../helpers.js';
+import { loadRunbook } from '../../src/index.js';
 
 test('status reads the summary kept beside a journal only while the journal is as it was', async () => {
   const stateDir = await tempDir();
@@ -84,6 +86,29 @@ test('an id made only of dots names no run and no fleet: ".", ".." and "..." are
   const { result } = await runToEnd(await makeHost('server-2016'), { stateDir });
   await mkdir(join(stateDir, 'runs', '...'));
   assert.equal((await listRuns(stateDir)).map((r) => r.runId), [result.runId]);
+});
+
+test('an id longer than a folder\'s name can be (255 bytes) names no run and no fleet: a run started with one is refused in words, before its folder or anything on the target is made', async () => {
+  const stateDir = await tempDir();
+  const long = `r${'x'.repeat(255)}`;
+  assert.throws(() => runDirOf(stateDir, long), /^"rx+… \(256 characters\)" is not a run id: it names a folder, whose name holds at most 255 characters\n/);
+  assert.throws(() => fleetDirOf(stateDir, long), /is not a fleet id: it names a folder, whose name holds at most 255 characters/);
+  assert.is(runDirOf(stateDir, long.slice(0, 255)), join(stateDir, 'runs', long.slice(0, 255)));
+  const host = await makeHost('server-2016');
+  const before = await readFile(host);
+  const executor = await createSimulatedExecutor(host);
+  try {
+    const refused = await (async () => newRunner(stateDir).start(await loadRunbook('orchestrator-tls12', kinds), { executor, runId: long }).result)().then(
+      () => null,
+      (e: Error) => e,
+    );
+    assert.match(refused?.message ?? 'it ran', /is not a run id: it names a folder, whose name holds at most 255 characters/);
+    assert.not.match(refused?.message ?? '', /ENAMETOOLONG|state directory/);
+  } finally {
+    await executor.close();
+  }
+  assert.equal(await readdir(join(stateDir, 'runs')).catch(() => []), [], 'a run was made');
+  assert.ok((await readFile(host)).equals(before), 'the host changed');
 });
 
 test.run();
