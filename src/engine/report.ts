@@ -2,6 +2,7 @@
  * Reports of a run: `report.json` (the result as data) and `report.md` (for people), written in the
  * run's directory after every drive. Built only from the journal's result, which holds no secret.
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import { isEmptyUndo, renderUndoPowerShell, renderUndoReg, type UndoValue } from '../windows/undo-files.js';
@@ -22,7 +23,7 @@ const NOTHING_LEFT = new Set(['planned', 'rolled-back', 'cancelled', 'unreachabl
  * Writes `undo.reg` and `undo.ps1` into the run directory when the run may have left changes on the
  * target: the prior state of every value the run wrote (or may have written) and has not undone, and
  * the keys it created (`undo-set.ts`: the same as the result's `remaining`). Returns their paths, or
- * null when there is nothing to undo.
+ * null when there is nothing to undo — and then removes those an earlier drive of the run wrote.
  *
  * What the run wrote is in `undo.ps1` for people to read, except where it held a secret's value:
  * there the journal holds it masked (a DWORD whose number is the secret too), or (a form the mask
@@ -39,12 +40,18 @@ export async function writeUndoFiles(
   runDir: string,
   secrets: Record<string, Json>,
 ): Promise<{ reg: string; powershell: string } | null> {
-  if (NOTHING_LEFT.has(result.status) || result.checkMode) return null;
-  const undo = runUndo(replay(records), kinds);
-  if (isEmptyUndo(undo)) return null;
-  const title = `run ${result.runId} (${result.runbook}) on ${result.target}, ${result.status}`;
   const reg = join(runDir, 'undo.reg');
   const powershell = join(runDir, 'undo.ps1');
+  const undo = NOTHING_LEFT.has(result.status) || result.checkMode ? null : runUndo(replay(records), kinds);
+  if (!undo || isEmptyUndo(undo)) {
+    // Nothing is left to undo (a rollback finished what an earlier drive left): the files an earlier
+    // drive wrote go, for they would tell an operator to put back values the run no longer holds — and,
+    // run after a later run changed them, would undo that run.
+    await rm(reg, { force: true });
+    await rm(powershell, { force: true });
+    return null;
+  }
+  const title = `run ${result.runId} (${result.runbook}) on ${result.target}, ${result.status}`;
   // UTF-16LE with its byte order mark, as Registry Editor writes a .reg file (reg-file.ts).
   await writeFileAtomic(reg, encodeRegFile(renderUndoReg(undo, title)));
   const masker = createMasker(secrets);

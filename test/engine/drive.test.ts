@@ -216,6 +216,22 @@ test('a host that never comes back: the saga stops within its budget and says ex
   assert.match(md, /undo\.reg/);
 });
 
+test('once a rollback has undone everything, no undo file of an earlier drive is left in the run directory', async () => {
+  const file = await makeHost('server-2016');
+  const { result, runner, executor } = await runToEnd(file);
+  assert.is(result.status, 'succeeded');
+  // The run changed the target: its undo files say how to put it back.
+  assert.ok(existsSync(result.undoFiles!.reg) && existsSync(result.undoFiles!.powershell));
+  const undone = await (await runner.rollback(result.runId, { executor })).result;
+  assert.is(undone.status, 'rolled-back');
+  assert.is(undone.undoFiles, undefined);
+  // Files that listed 41 changes the target no longer holds would, run later, undo whatever set them since.
+  const dir = runner.runDir(result.runId);
+  assert.not.ok(existsSync(join(dir, 'undo.reg')), 'a stale undo.reg is left');
+  assert.not.ok(existsSync(join(dir, 'undo.ps1')), 'a stale undo.ps1 is left');
+  assert.not.match(await readFile(join(dir, 'report.md'), 'utf8'), /undo\.ps1/);
+});
+
 test('a restart command whose connection failed is confirmed by the host and sent again', async () => {
   const file = await makeHost('server-2016', (h) => {
     h.faults = [{ op: 'restart', kind: 'transient', times: 1 }];
