@@ -216,7 +216,9 @@ async function waitForBoot(rt: StepRuntime, params: RestartParams, baseline: Bas
   }, () => {
     throw new StepError('RESTART_TIMEOUT', `the target was not ready by ${new Date(deadline).toISOString()}: ${waitingFor.join('; ')}`, {
       where: rt.stepId,
-      hint: 'check the server console; once it is up, `runbook resume` continues the run',
+      // The step fails and the run is rolled back (a rollback that cannot reach the target ends
+      // rollback-failed): a run that ended is never resumed, `runbook rollback` retries its undos.
+      hint: `check the server console; once it answers, \`runbook rollback ${rt.runId}\` retries what the rollback could not undo (an ended run is not resumed)`,
     });
   });
 }
@@ -231,7 +233,7 @@ async function currentBootTime(rt: StepRuntime, params: RestartParams, deadline:
   }, (error) => {
     throw new StepError('TARGET_GONE', 'the target did not answer, so whether it restarted cannot be known', {
       where: rt.stepId,
-      hint: 'once it is up, restart it so that the restored values take effect (or `runbook resume` the run)',
+      hint: `once it is up, restart it so that the restored values take effect (or \`runbook rollback ${rt.runId}\`, which restarts it when they need it)`,
       cause: error,
     });
   });

@@ -20,6 +20,7 @@ import {
   defineStepKind,
   loadRunbook,
   validateRunbook,
+  writeHost,
   type Executor,
   type RunbookDefinition,
   type RunStartEvent,
@@ -214,6 +215,33 @@ test('a host that never comes back: the saga stops within its budget and says ex
   const md = await readFile(join(runner.runDir(run.id), 'report.md'), 'utf8');
   assert.match(md, /## Still changed on the target/);
   assert.match(md, /undo\.reg/);
+});
+
+test('a host that never came back within the wait: what the run says to do next is `runbook rollback`, which finishes exactly once the host answers', async () => {
+  const file = await makeHost('server-2016', (h) => {
+    h.downtimeMs = 1e12;
+  });
+  const before = await registryText(file);
+  const stateDir = await tempDir();
+  const runner = new Runner({ stateDir, kinds, compensationBudgetMs: 300, retry: { minTimeout: 5, maxTimeout: 20, randomize: false } });
+  const executor = await createSimulatedExecutor(file);
+  const result = await runner.start(await loadRunbook('orchestrator-tls12', kinds), { executor, params: { ...FAST, restartTimeoutSeconds: 1 } }).result;
+  assert.is(result.status, 'rollback-failed');
+  // Every hint the operator reads: the run's error, and each undo's. The run ended: a resume of it
+  // prints its result again and changes nothing, so none may send the operator there.
+  const told = [result.error!.message, ...result.steps.map((s) => s.compensation?.detail ?? '')].join('\n');
+  assert.not.match(told, /runbook resume/);
+  assert.match(result.error!.message, new RegExp(`runbook rollback ${result.runId}`));
+  // The host comes back (a restart that ends): the rollback the hint names finishes, exactly.
+  const back = await hostOf(file);
+  back.downtimeMs = 10;
+  back.down = { since: back.down!.since, until: new Date(Date.now() - 1).toISOString() };
+  await writeHost(file, back);
+  const resumed = await (await runner.resume(result.runId, { executor })).result;
+  assert.is(resumed.status, 'rollback-failed', 'a resume of an ended run changes nothing');
+  const undone = await (await runner.rollback(result.runId, { executor })).result;
+  assert.is(undone.status, 'rolled-back', JSON.stringify(undone.error));
+  assert.is(await registryText(file), before);
 });
 
 test('once a rollback has undone everything, no undo file of an earlier drive is left in the run directory', async () => {
