@@ -140,6 +140,12 @@ type RestartAnswer = {
   shutdownInProgress?: boolean;
   /** LogonUI's key existed just before the restart command (read in the same batch); undefined when unknown. */
   logonUi?: boolean;
+  /**
+   * The boot the restart was guarded by, when it is not the captured baseline: the target had restarted
+   * since that baseline without this run asking (see {@link restartedOnItsOwn}), so the restart was sent
+   * again, guarded by the boot it found. The wait and the verification count from it.
+   */
+  since?: string;
 };
 
 /** LogonUI's key, read with `registry.get` (its existence is what counts). */
@@ -338,7 +344,7 @@ function restartComment(rt: StepRuntime): string {
  */
 async function restartedTwiceSince(rt: StepRuntime, since: string): Promise<boolean> {
   try {
-    const [read] = await rt.exec([{ op: 'restart.history', since, comment: restartComment(rt), event: { ...RESTART_EVENT.value } }]);
+    const [read] = await rt.exec([historyOp(rt, since)]);
     const history = resultOf(read, 'restart.history');
     return history.readable && history.restarts.length >= 2;
   } catch (error) {
@@ -346,6 +352,38 @@ async function restartedTwiceSince(rt: StepRuntime, since: string): Promise<bool
     if (!(error instanceof ExecutorError)) throw error;
     rt.log(`the System log's record of this run's restarts could not be read (${(error as Error).message.split('\n')[0]}): restarting again`, 'warn');
     return false;
+  }
+}
+
+/** The read of this run's restarts since `since` in the System log (restart.shutdown-event). */
+function historyOp(rt: StepRuntime, since: string): HostOp {
+  return { op: 'restart.history', since, comment: restartComment(rt), event: { ...RESTART_EVENT.value } };
+}
+
+/**
+ * Whether the target, found booted since `since` when this run had sent no restart, restarted on its
+ * own: its boot time now when the System log shows no restart of this run since `since`; null when the
+ * log holds one — the boot was this run's own restart, whose answer a drive lost with the journal's
+ * end — or cannot be read, which cannot tell the two apart: the boot is then taken as the run's own,
+ * as before, and a warning says the values written may not be in effect (the handshakes that follow
+ * prove it either way). One round trip, only then.
+ */
+async function restartedOnItsOwn(rt: StepRuntime, since: string): Promise<string | null> {
+  const unknown = (why: string) =>
+    rt.log(`the target booted since ${since} without this restart being sent, and ${why}: it is taken as this run's own restart; if it was not, the values written before it are not in effect until the next restart`, 'warn');
+  try {
+    const [boot, read] = await rt.exec([{ op: 'boot.time' }, historyOp(rt, since)]);
+    const history = resultOf(read, 'restart.history');
+    if (!history.readable) {
+      unknown("the System log, which records this run's restarts, cannot be read");
+      return null;
+    }
+    return history.restarts.length >= 1 ? null : resultOf(boot, 'boot.time').bootTime;
+  } catch (error) {
+    // An agent or a transport that failed for good on the log's read (an older agent without the op included).
+    if (!(error instanceof ExecutorError) || error.transient) throw error;
+    unknown(`the System log's record of this run's restarts could not be read (${error.message.split('\n')[0]})`);
+    return null;
   }
 }
 
@@ -463,7 +501,17 @@ export const restartStep = defineStepKind({
         }
         const extra: HostOp[] = [markerSet(rt.runId)];
         if (rt.onTarget) extra.push({ op: 'startupTask.register', name: `${TASK_PREFIX}${rt.runId}`, command: rt.resumeCommand });
-        return requestRestart(rt, params, priors, extra);
+        const answer = await requestRestart(rt, params, priors, extra);
+        if (!answer.alreadyRestarted) return answer;
+        // The target booted since the baseline, yet this phase sent nothing: this run's own restart (a
+        // drive whose journal lost its answer), or one it did not ask for — a crash, an update, someone at
+        // the console — which may have come before some of the run's writes: that boot did not read them,
+        // and whether it came before or after them cannot be told, so the target is restarted again.
+        const since = await restartedOnItsOwn(rt, priors.bootTime);
+        if (since === null) return answer;
+        rt.log(`the target restarted since ${priors.bootTime} without this run asking (it booted ${since}): the values written before that boot may not be in effect, so it is restarted again`, 'warn');
+        const again = await requestRestart(rt, params, { ...priors, bootTime: since });
+        return { ...again, since };
       },
     },
     {
@@ -478,7 +526,7 @@ export const restartStep = defineStepKind({
             rt.suspend('awaiting resume: the target is restarting; its start-up task resumes the run');
           }
         }
-        const baseline: Baseline = { ...priors, logonUi: restart?.logonUi ?? false };
+        const baseline: Baseline = { ...priors, ...(restart?.since ? { bootTime: restart.since } : {}), logonUi: restart?.logonUi ?? false };
         return waitForBoot(rt, params, baseline, Boolean(restart?.unconfirmed));
       },
     },
@@ -486,7 +534,9 @@ export const restartStep = defineStepKind({
   async verify({ rt, priors, results }) {
     // Verify follows the restart phases, so the baseline was captured.
     if (!priors) throw new StepError('PROTOCOL', `step ${rt.stepId} verifies a restart whose baseline was not captured`);
-    const baseline = priors;
+    // The boot the restart was guarded by: the baseline, or the one the target had restarted to on its own.
+    const since = (results.restart as RestartAnswer | undefined)?.since;
+    const baseline = since ? { ...priors, bootTime: since } : priors;
     const boot = results.awaitBoot as { bootTime: string; polls: number; absent?: string[] };
     const absent = boot.absent ?? [];
     // The restart is no longer owed: the marker goes (with the start-up task, in the same batch).

@@ -159,6 +159,68 @@ test('readiness waits until the Orchestrator database answers: the target\'s own
   assert.ok(none.waited < 60_000, 'databaseServer=none waits for no database');
 });
 
+/**
+ * An executor whose host restarts on its own (a crash, an update, someone at the console) just before
+ * the first batch that holds an op `when` picks: the boot completes at once, so the run goes on.
+ */
+function rebootingBefore(inner: Executor, file: string, clock: { now(): number }, when: (op: HostOp) => boolean): Executor {
+  let done = false;
+  return Object.create(inner, {
+    run: {
+      value: async (batch: readonly HostOp[], options?: object) => {
+        if (!done && batch.some(when)) {
+          done = true;
+          const { boot } = await import('../../src/simulator/model.js');
+          const { writeHost } = await import('../../src/index.js');
+          const host = await hostOf(file);
+          boot(host, new Date(clock.now()).toISOString());
+          await writeHost(file, host);
+        }
+        return inner.run(batch, options);
+      },
+    },
+  });
+}
+
+for (const [label, endpoints] of [
+  ['', true],
+  [' (no TLS endpoint to prove it by handshake: nothing else would have told)', false],
+] as const) {
+test(`a target that restarts on its own after the preflight, before the run writes its SCHANNEL values, is restarted after them: the values take effect${label}`, async () => {
+  const { createSimulatedExecutor, loadRunbook, VirtualClock } = await import('../../src/index.js');
+  const { kinds, newRunner, tempDir } = await import('../helpers.js');
+  const file = await makeHost('server-2016', (h) => {
+    if (!endpoints) h.endpoints = [];
+  });
+  const clock = new VirtualClock();
+  const executor = rebootingBefore(await createSimulatedExecutor(file, { clock }), file, clock, (op) => op.op === 'registry.set' && op.key.includes('SCHANNEL'));
+  const result = await newRunner(await tempDir(), clock).start(await loadRunbook('orchestrator-tls12', kinds), { executor, params: FAST }).result;
+  // The boot the host came back to read none of the values written after it: only a restart after
+  // them makes them the ones in effect (schannel.in-effect-after-restart), as the handshakes prove.
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  const host = await hostOf(file);
+  assert.is(host.restarts, 2, 'the unexpected restart, then the run\'s own');
+  assert.equal(host.inEffect['TLS 1.0'], { Client: false, Server: false });
+  assert.equal(host.inEffect['TLS 1.2'], { Client: true, Server: true });
+});
+}
+
+test('a target that restarts on its own after the run wrote its values, just before the run restarts it, is restarted once more: whether that boot came after every write cannot be told, and an unknown never skips a restart', async () => {
+  const { createSimulatedExecutor, loadRunbook, VirtualClock } = await import('../../src/index.js');
+  const { kinds, newRunner, tempDir } = await import('../helpers.js');
+  const file = await makeHost('server-2016');
+  const clock = new VirtualClock();
+  const executor = rebootingBefore(await createSimulatedExecutor(file, { clock }), file, clock, (op) => op.op === 'restart');
+  const result = await newRunner(await tempDir(), clock).start(await loadRunbook('orchestrator-tls12', kinds), { executor, params: FAST }).result;
+  assert.is(result.status, 'succeeded', JSON.stringify(result.error));
+  const host = await hostOf(file);
+  assert.is(host.restarts, 2);
+  assert.equal(host.inEffect['TLS 1.0'], { Client: false, Server: false });
+  // The restart step counts from the boot it found: the one it restarted from, not the baseline before it.
+  const restart = result.steps.find((s) => s.id === 'restart')!;
+  assert.is((restart.output as { bootTime: string }).bootTime, host.bootTime);
+});
+
 test('boot times that differ by milliseconds (WMI drift) are the same boot; a restart is not', () => {
   assert.ok(sameBoot('2026-11-20T06:12:44.1234567Z', '2026-11-20T06:12:44.126Z'));
   assert.ok(sameBoot('2026-11-20T07:12:44.123+01:00', '2026-11-20T06:12:44.9Z'));
