@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cli } from './run-cli.js';
 import { sim } from './sim-in-process.js';
@@ -52,6 +52,46 @@ test('a run whose driver died is listed as interrupted (lease expired) with no e
   assert.is(cells[1], 'interrupted (lease expired)', row);
   assert.match(cells[3], /^\d{4}-\d\d-\d\dT/, 'started');
   assert.is(cells[4], '-', `no end time: ${row}`);
+});
+
+test('status of a run whose rollback failed says what is still changed, where its undo files are and the command that retries: a fleet sends the operator there', async () => {
+  const dir = await tempDir();
+  const host = join(dir, 'host.json');
+  await sim(['create', '--preset', 'server-2016', '--out', host]);
+  // The restart is refused for good (the run fails after its writes) and so is every SCHANNEL undo (each deletes what the run created).
+  const doc = JSON.parse(await readFile(host, 'utf8'));
+  doc.faults = [
+    { op: 'restart', kind: 'permanent', times: 1000 },
+    ...['registry.deleteValue', 'registry.deleteKey'].map((op) => ({ op, keyContains: 'SCHANNEL', kind: 'permanent', times: 1000 })),
+  ];
+  await writeFile(host, JSON.stringify(doc));
+  const state = join(dir, 'state');
+  const ran = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, '--param', 'pollIntervalMs=10']);
+  assert.is(ran.code, 3, ran.stderr);
+  const runId = /\(run (\S+)\)/.exec(ran.stdout)![1];
+  const left = /still changed on the target \((\d+)\)/.exec(ran.stdout)![1];
+  const one = await cli(['status', runId, '--state-dir', state]);
+  assert.is(one.code, 0, one.stderr);
+  assert.match(one.stdout, `still changed on the target (${left}):`);
+  assert.match(one.stdout, /\+ HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1\.0\\Server \(64-bit view\) Enabled: \(absent\) → 0x00000000 \(0\)/);
+  const runDir = join(state, 'runs', runId);
+  assert.match(one.stdout, `to undo on the target's console: ${join(runDir, 'undo.reg')} (reg import) or ${join(runDir, 'undo.ps1')}, then restart`);
+  assert.match(one.stdout, `runbook rollback ${runId} --state-dir ${state} retries the undos that failed`);
+});
+
+test('status of an interrupted run says what it changed so far and how to go on or undo it', async () => {
+  const dir = await tempDir();
+  const host = join(dir, 'host.json');
+  await sim(['create', '--preset', 'server-2016', '--out', host]);
+  const state = join(dir, 'state');
+  // A restart window: the run writes its values, then waits for `resume --allow-restart`.
+  const ran = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, '--param', 'allowRestart=false']);
+  assert.is(ran.code, 75, ran.stderr);
+  const runId = /\(run (\S+)\)/.exec(ran.stdout)![1];
+  const one = await cli(['status', runId, '--state-dir', state]);
+  assert.match(one.stdout, /still changed on the target \(\d+\):/);
+  assert.match(one.stdout, `continue with: runbook resume ${runId} --allow-restart --state-dir ${state}`);
+  assert.match(one.stdout, `or undo it:    runbook rollback ${runId} --state-dir ${state}`);
 });
 
 /** `dir` seen read-only at a new path (a read-only bind mount: root only; as root, file modes stop nothing). */

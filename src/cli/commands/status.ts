@@ -15,7 +15,8 @@ import { missingStateDirNote, reportsFolderRefusal, storeOf, type Where } from '
 import { checkFolder, makeFolder } from '../../util/make-folder.js';
 import { writeFileAtomic } from '../../util/write-atomic.js';
 import type { RunFiles } from '../../store/types.js';
-import { bold } from '../render.js';
+import { bold, describeChange, red } from '../render.js';
+import { existsSync } from 'node:fs';
 import type { RunResult } from '../../engine/types.js';
 import { resumeWhere } from '../../util/resume-where.js';
 
@@ -98,6 +99,7 @@ async function statusCommand(values: StatusOptions, positionals: string[]): Prom
       process.stdout.write(`  outcome: ${expired ? LEASE_EXPIRED : outcomeLabel(result)}\n`);
       const idWidth = Math.max(4, ...result.steps.map((s) => s.id.length));
       for (const s of result.steps) process.stdout.write(`  ${s.id.padEnd(idWidth)}  ${s.status.padEnd(19)}  ${s.summary}\n`);
+      process.stdout.write(whatIsLeft(result, where.store.location));
     }
     return ExitCode.ok;
   }
@@ -128,6 +130,34 @@ async function statusCommand(values: StatusOptions, positionals: string[]): Prom
     for (const r of rows) process.stdout.write(`${line(r)}\n`);
   }
   return ExitCode.ok;
+}
+
+/**
+ * What a run left on its target, as its report and the end of its drive told it: each change still
+ * there, where its undo files are, and the command that goes on — so that an operator sent here (a
+ * fleet's ROLLBACK FAILED line names `runbook status <id>`) finds what to undo and how, as the run's own
+ * output said it. Empty for a run that left nothing.
+ */
+function whatIsLeft(result: RunResult, location: string): string {
+  const lines: string[] = [];
+  if (result.remaining && result.remaining.length > 0) {
+    lines.push(`  ${red(`still changed on the target (${result.remaining.length}):`)}`);
+    for (const c of result.remaining) lines.push(`    ${describeChange(c)}`);
+    // The files are written beside the journal when the drive ends; a shared store keeps them (filesAt says how to get them).
+    const dir = result.filesAt;
+    if (dir && existsSync(join(dir, 'undo.reg')) && existsSync(join(dir, 'undo.ps1'))) {
+      lines.push(`  to undo on the target's console: ${join(dir, 'undo.reg')} (reg import) or ${join(dir, 'undo.ps1')}, then restart`);
+    } else if (dir && !existsSync(dir)) {
+      lines.push(`  undo.reg and undo.ps1 are kept in ${dir}`);
+    }
+  }
+  const where = resumeWhere(location);
+  if (result.status === 'awaiting-resume') {
+    lines.push(`  continue with: runbook resume ${result.runId}${result.awaiting === 'restart-window' ? ' --allow-restart' : ''}${where}`);
+    lines.push(`  or undo it:    runbook rollback ${result.runId}${where}`);
+  }
+  if (result.status === 'rollback-failed') lines.push(`  once the cause is fixed: runbook rollback ${result.runId}${where} retries the undos that failed`);
+  return lines.map((l) => `${l}\n`).join('');
 }
 
 /** How a run whose journal says `running` is shown when no driver holds it (its lease lapsed, or was let go of). */
