@@ -213,6 +213,9 @@ async function endDrive(run: OpenRun, end: DriveEnd): Promise<RunResult> {
   // What is still changed, exactly, as the step kinds read it from the journal: recorded with the end,
   // so that every reader of the run (status, a worker, a fleet) lists the same as the report.
   const status = end.kind === 'suspended' ? 'awaiting-resume' : end.status;
+  // The records appended without a wait (a step's last state, when the drive stopped at the safe point
+  // after it) are stored first: without them a write whose answer is journaled reads as "maybe".
+  await run.journal.stored?.();
   const remaining = statusAllows(status, 'remaining') && !run.started.checkMode ? { remaining: remainingOf(replay(run.journal.records), run.kinds) } : {};
   if (end.kind === 'suspended') {
     await run.journal.append({ type: 'run.suspended', reason: end.signal.reason, awaiting: end.signal.awaiting, ...remaining });

@@ -44,6 +44,12 @@ export interface JournalWriter {
    * whose every append is durable when it resolves: nothing more to wait for.
    */
   durable?(): Promise<void>;
+  /**
+   * Resolves once every record appended so far is stored, so in {@link records} — written, not
+   * necessarily flushed: what a reader of the records must wait for when it did not wait for each
+   * append. Absent: every append is stored when it resolves and the caller waited for it.
+   */
+  stored?(): Promise<void>;
 }
 
 /** A writer that passes every record through `transform` (the run's secret mask) before it is written. */
@@ -52,6 +58,7 @@ export function transformedWriter(journal: JournalWriter, transform: <T>(value: 
     append: (payload) => journal.append(transform(payload)),
     fail: (error) => journal.fail?.(error),
     durable: async () => journal.durable?.(),
+    stored: async () => journal.stored?.(),
     get records() {
       return journal.records;
     },

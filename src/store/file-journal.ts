@@ -304,6 +304,15 @@ export abstract class GroupCommitJournal implements JournalWriter {
     });
   }
 
+  /**
+   * Resolves once every record appended before it is stored (its batch written: in {@link records}),
+   * without a flush of its own; a journal that failed a batch stores nothing more, and resolves too
+   * (its next append says why).
+   */
+  async stored(): Promise<void> {
+    while (this.flushing) await this.flushing.catch(() => undefined);
+  }
+
   private async flush(): Promise<void> {
     while (this.pending.length > 0 || this.syncWaiters.length > 0) {
       const batch = this.pending.splice(0);

@@ -22,9 +22,12 @@ import {
   validateRunbook,
   writeHost,
   type Executor,
+  type HostOp,
   type RunbookDefinition,
   type RunStartEvent,
 } from '../../src/index.js';
+import { replay } from '../../src/engine/replay.js';
+import { remainingOf } from '../../src/engine/undo-set.js';
 import { FAST, hostOf, kinds, makeHost, newRunner, readRegFile, registryText, runToEnd, tempDir } from '../helpers.js';
 import * as zm from '../../src/util/zod.js';
 
@@ -172,6 +175,28 @@ test('an interruption stops at a safe point, awaiting resume with a report; the 
   assert.equal(settled.map((s) => [s.stepId, s.status, s.summary, s.changes]), before.map((s) => [s.id, s.status, s.summary, s.changes.length]));
   assert.ok(settled.some((s) => s.stepId === 'schannel' && s.changes > 0));
   assert.ok(settled.every((s) => typeof s.tookMs === 'number' && s.tookMs >= 0), JSON.stringify(settled));
+});
+
+test('a run stopped at the safe point right after a step wrote its values says they were written, not that they may have been: what the end of the drive records is what its journal holds', async () => {
+  const file = await makeHost('server-2016');
+  const stateDir = await tempDir();
+  const runner = newRunner(stateDir);
+  const inner = await createSimulatedExecutor(file);
+  let stop = () => {};
+  // The stop is asked while the SCHANNEL values are being written: the drive stops before the step's verify.
+  const executor: Executor = Object.create(inner, {
+    run: { value: (batch: readonly HostOp[], options?: object) => (batch.some((op) => op.op === 'registry.set' && op.key.includes('SCHANNEL')) && stop(), inner.run(batch, options)) },
+  });
+  const run = runner.start(await loadRunbook('orchestrator-tls12', kinds), { executor, params: FAST });
+  stop = () => run.interrupt();
+  const result = await run.result;
+  assert.is(result.status, 'awaiting-resume');
+  const schannel = result.remaining!.filter((c) => c.target.includes('SCHANNEL'));
+  assert.ok(schannel.length > 0);
+  // The write's answers are in the journal (the step's apply phase ended): nothing there is "maybe".
+  assert.equal(schannel.filter((c) => c.maybe).map((c) => `${c.target} ${c.field}`), []);
+  const journal = (await readFile(join(runner.runDir(run.id), 'journal.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(result.remaining, remainingOf(replay(journal), kinds), 'the end record lists what the whole journal shows');
 });
 
 test('a new run tells no step settled before it', async () => {
