@@ -293,7 +293,9 @@ async function rollbackHosts(where: Where, record: FleetRecord, force: boolean, 
       } catch {
         continue; // never started: nothing to undo
       }
-      if (r.checkMode || !['succeeded', 'awaiting-resume', 'running'].includes(r.status)) {
+      // A host whose rollback failed is still changed: its undos that failed are retried, as
+      // `rollback <run-id>` retries them (a plan, or a run rolled back already, is left as it is).
+      if (r.checkMode || !['succeeded', 'awaiting-resume', 'running', 'rollback-failed'].includes(r.status)) {
         left.push(outcomeOf(r));
         continue;
       }

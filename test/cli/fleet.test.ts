@@ -182,6 +182,34 @@ test('rollback <fleet-id> rewrites the fleet\'s reports (report.md, report.json,
   assert.equal(JSON.parse(quiet.stdout.trim()).event, 'log');
 });
 
+test('rollback <fleet-id> retries the undos of a host whose rollback failed, as rollback <run-id> does: once their cause is fixed the host is restored exactly, never "nothing to roll back"', async () => {
+  const dir = await tempDir();
+  await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  const hostFile = join(dir, 'fleet', 'host-2.json');
+  const pristine = JSON.parse(await readFile(hostFile, 'utf8'));
+  // host-2's restart is refused for good (its run fails after its writes), and so is each SCHANNEL undo.
+  await writeFile(hostFile, JSON.stringify({
+    ...pristine,
+    faults: [
+      { op: 'restart', kind: 'permanent', times: 1000 },
+      ...['registry.deleteValue', 'registry.deleteKey'].map((op) => ({ op, keyContains: 'SCHANNEL', kind: 'permanent', times: 1000 })),
+    ],
+  }));
+  const state = join(dir, 'state');
+  const run = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--param', 'pollIntervalMs=10', '--max-failures', '1']);
+  assert.is(run.code, 3, run.stderr);
+  const fleetId = /^Fleet (\S+):/m.exec(run.stdout)![1];
+  // The cause is fixed: the undos can now be made.
+  const fixed = JSON.parse(await readFile(hostFile, 'utf8'));
+  await writeFile(hostFile, JSON.stringify({ ...fixed, faults: [] }));
+  const rolled = await cli(['rollback', fleetId, '--state-dir', state, '--yes']);
+  assert.is(rolled.code, 0, rolled.stderr + rolled.stdout);
+  assert.match(rolled.stdout, /host-2 +rolled back on request/);
+  assert.equal(JSON.parse(await readFile(hostFile, 'utf8')).registry, pristine.registry, 'host-2 restored exactly');
+  const again = await cli(['rollback', fleetId, '--state-dir', state, '--yes']);
+  assert.match(again.stdout, /nothing to roll back — no host is left changed \(2 rolled back on request\)/);
+});
+
 test('an inventory target ftp://x is a usage error (exit 2) before any host is contacted, as --target ftp://x is', async () => {
   const dir = await tempDir();
   await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', dir]);
