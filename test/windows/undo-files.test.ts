@@ -232,6 +232,22 @@ test('a registry step refuses, when it plans, a key path with a control characte
 });
 
 if (needPwsh('test/windows/undo-files.test.ts')) {
+  test('undo.ps1 passes the Windows PowerShell 5.1 check the agent passes (no syntax, command, parameter or variable 5.1 lacks), with every value type, a maybe, a withheld value and created keys', async () => {
+    const { check51 } = await import('../executors/ps51-check.js');
+    const all: UndoValue[] = [
+      { ...prior(`${SCH}\\TLS 1.0\\Server`, 'Enabled', null, false, SCH), maybe: true },
+      prior('SOFTWARE\\X', 'D', { type: 'REG_DWORD', data: 0xffffffff }),
+      prior('SOFTWARE\\X', 'Q', { type: 'REG_QWORD', data: '18446744073709551615' }),
+      prior('SOFTWARE\\X', 'S', { type: 'REG_SZ', data: 'a\r\nb' }),
+      prior('SOFTWARE\\X', 'E', { type: 'REG_EXPAND_SZ', data: '%SystemRoot%' }),
+      prior('SOFTWARE\\X', 'M', { type: 'REG_MULTI_SZ', data: ['a', ''] }),
+      { ...prior('SOFTWARE\\X', 'B', { type: 'REG_BINARY', data: '00ff' }), view: '32' },
+    ];
+    const file = join(await tempDir(), 'undo.ps1');
+    await writeFile(file, renderUndoPowerShell(undoOfValues(all), 'run r1', { withhold: (v) => v.name === 'D' }));
+    assert.equal(check51([{ path: file }]), [[]]);
+  });
+
   test('undo.ps1 parses in PowerShell without errors', async () => {
     const dir = await tempDir();
     const file = join(dir, 'undo.ps1');
