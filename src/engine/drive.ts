@@ -217,6 +217,8 @@ async function endDrive(run: OpenRun, end: DriveEnd): Promise<RunResult> {
   // after it) are stored first: without them a write whose answer is journaled reads as "maybe".
   await run.journal.stored?.();
   const remaining = statusAllows(status, 'remaining') && !run.started.checkMode ? { remaining: remainingOf(replay(run.journal.records), run.kinds) } : {};
+  // The records read for it are not held while the end is written and flushed (they are read again below).
+  run.journal.forget?.();
   if (end.kind === 'suspended') {
     await run.journal.append({ type: 'run.suspended', reason: end.signal.reason, awaiting: end.signal.awaiting, ...remaining });
   } else {

@@ -40,27 +40,54 @@ export async function writeUndoFiles(
   runDir: string,
   secrets: Record<string, Json>,
 ): Promise<{ reg: string; powershell: string } | null> {
+  return writeUndoContents(undoContentsOf(result, records, kinds, runDir, secrets));
+}
+
+/**
+ * What {@link writeUndoFiles} writes, made from the records alone (nothing written yet): the files and
+ * their contents, or null when there is nothing to undo. A caller that writes them with
+ * {@link writeUndoContents} need not keep the records while the files are written.
+ */
+export function undoContentsOf(result: RunResult, records: readonly JournalRecord[], kinds: StepKindRegistry, runDir: string, secrets: Record<string, Json>): UndoContents {
   const reg = join(runDir, 'undo.reg');
   const powershell = join(runDir, 'undo.ps1');
   const undo = NOTHING_LEFT.has(result.status) || result.checkMode ? null : runUndo(replay(records), kinds);
-  if (!undo || isEmptyUndo(undo)) {
-    // Nothing is left to undo (a rollback finished what an earlier drive left): the files an earlier
-    // drive wrote go, for they would tell an operator to put back values the run no longer holds — and,
-    // run after a later run changed them, would undo that run.
-    await rm(reg, { force: true });
-    await rm(powershell, { force: true });
-    return null;
-  }
+  if (!undo || isEmptyUndo(undo)) return { reg, powershell, contents: null };
   const title = `run ${result.runId} (${result.runbook}) on ${result.target}, ${result.status}`;
-  // UTF-16LE with its byte order mark, as Registry Editor writes a .reg file (reg-file.ts).
-  await writeFileAtomic(reg, encodeRegFile(renderUndoReg(undo, title)));
   const masker = createMasker(secrets);
   const withhold = (v: UndoValue) => {
     const wrote = JSON.stringify(v.wrote);
     return wrote.includes(MASK) || masker.text(wrote) !== wrote;
   };
-  await writeFileAtomic(powershell, renderUndoPowerShell(undo, title, { withhold }));
-  return { reg, powershell };
+  return {
+    reg,
+    powershell,
+    contents: {
+      // UTF-16LE with its byte order mark, as Registry Editor writes a .reg file (reg-file.ts).
+      reg: encodeRegFile(renderUndoReg(undo, title)),
+      powershell: renderUndoPowerShell(undo, title, { withhold }),
+    },
+  };
+}
+
+/** The undo files of a run and their contents, null when nothing is left to undo (see {@link undoContentsOf}). */
+export type UndoContents = { reg: string; powershell: string; contents: { reg: Uint8Array; powershell: string } | null };
+
+/**
+ * Writes the undo files {@link undoContentsOf} made, `undo.reg` first; returns their paths. With nothing
+ * left to undo it writes none and removes those an earlier drive of the run wrote (a rollback finished
+ * what it left): they would tell an operator to put back values the run no longer holds — and, run after
+ * a later run changed them, would undo that run.
+ */
+export async function writeUndoContents(undo: UndoContents): Promise<{ reg: string; powershell: string } | null> {
+  if (!undo.contents) {
+    await rm(undo.reg, { force: true });
+    await rm(undo.powershell, { force: true });
+    return null;
+  }
+  await writeFileAtomic(undo.reg, undo.contents.reg);
+  await writeFileAtomic(undo.powershell, undo.contents.powershell);
+  return { reg: undo.reg, powershell: undo.powershell };
 }
 
 function cell(value: Json | undefined): string {

@@ -50,6 +50,11 @@ export interface JournalWriter {
    * append. Absent: every append is stored when it resolves and the caller waited for it.
    */
   stored?(): Promise<void>;
+  /**
+   * Lets go of the records last listed, when the journal can read them again (they are read when next
+   * asked, even once it is closed); a journal that keeps its records keeps them.
+   */
+  forget?(): void;
 }
 
 /** A writer that passes every record through `transform` (the run's secret mask) before it is written. */
@@ -59,6 +64,7 @@ export function transformedWriter(journal: JournalWriter, transform: <T>(value: 
     fail: (error) => journal.fail?.(error),
     durable: async () => journal.durable?.(),
     stored: async () => journal.stored?.(),
+    forget: () => journal.forget?.(),
     get records() {
       return journal.records;
     },

@@ -19,7 +19,7 @@ import { JOURNAL_FORMAT, replay, type RunStartedRecord } from './replay.js';
 import { runResult, startedRecordIn, startedRecordOf, summaryOf, type RunSummary } from './run-index.js';
 import { loadRunbook } from './bundled.js';
 import type { JournalRecord, JournalWriter, Lease, LeaseOptions, RunJournal, RunStore, TargetLease } from './run-store.js';
-import { reportFiles, withUndoFiles, writeUndoFiles } from './report.js';
+import { reportFiles, undoContentsOf, withUndoFiles, writeUndoContents } from './report.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import type { RetryPolicy } from './retry.js';
 import type { LoadedRunbook, RunbookDefinition } from './runbook.js';
@@ -322,7 +322,7 @@ export class Runner<S extends RunStore = RunStore> {
    * because its connection was lost, as that (which store, why, what to do — no disk is involved).
    * Anything else (a bug) is thrown.
    */
-  private async writeRunFiles(result: RunResult, records: readonly JournalRecord[], runId: string, runDir: string, events: RunEmitter, secrets: Record<string, Json>): Promise<RunResult> {
+  private async writeRunFiles(result: RunResult, journal: RunJournal, runId: string, runDir: string, events: RunEmitter, secrets: Record<string, Json>): Promise<RunResult> {
     const unwritten: Unwritten[] = [];
     const ended = result.status !== 'awaiting-resume' && result.status !== 'running';
     const warn = (message: string) => events.emit('log', { runId, level: 'warn', message });
@@ -356,7 +356,11 @@ export class Runner<S extends RunStore = RunStore> {
       }
     };
     // Where the run's files are kept (a shared store's backups are not on this machine's disk).
-    let reported = withUndoFiles({ ...result, filesAt: this.store.filesAt(runId) }, await attempt('undo.reg', () => writeUndoFiles(result, records, this.options.kinds, runDir, secrets)));
+    // The undo files' contents are made from the run's records; the journal then lets go of them (it
+    // reads them again if asked) rather than hold them while the files below are written and flushed.
+    const undo = undoContentsOf(result, journal.records, this.options.kinds, runDir, secrets);
+    journal.forget?.();
+    let reported = withUndoFiles({ ...result, filesAt: this.store.filesAt(runId) }, await attempt('undo.reg', () => writeUndoContents(undo)));
     const withUnwritten = (): RunResult => (unwritten.length > 0 ? { ...reported, unwritten: [...unwritten] } : reported);
     // The report says which files are missing (an undo file the disk refused).
     reported = withUnwritten();
@@ -560,7 +564,7 @@ export class Runner<S extends RunStore = RunStore> {
         // `runbook resume` writes them again from the journal.
         outcome = result.status;
         awaiting = result.awaiting;
-        return await this.writeRunFiles(result, journal.records, runId, runDir, events, secrets);
+        return await this.writeRunFiles(result, journal, runId, runDir, events, secrets);
       } catch (error) {
         failure = await this.stopped(error, runId, journal?.records ?? []);
         throw failure;

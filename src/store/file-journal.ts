@@ -349,16 +349,34 @@ export abstract class GroupCommitJournal implements JournalWriter {
   }
 
   /**
-   * Waits for pending appends, then lets go of the journal (a journal that reads its records again lists
-   * them first: after this it cannot).
+   * Lets go of the records last listed (a journal that reads them again: they are read when next asked,
+   * even once it is closed); a journal that keeps its records keeps them. For a caller done with them
+   * while the journal stays open — a run's end, whose files are written after it (each flushed: a long
+   * wait, over which a fleet's hosts would otherwise hold their decoded records).
+   */
+  forget(): void {
+    if (this.reread) this.written = null;
+  }
+
+  /**
+   * Waits for pending appends, then lets go of the journal (a journal that reads its records again keeps
+   * what lists them first: after this it cannot read them).
    */
   async close(): Promise<void> {
     while (this.flushing) await this.flushing;
     try {
-      if (this.reread) this.written ??= this.reread();
+      if (this.reread && this.written === null) this.retain();
     } finally {
       await this.release();
     }
+  }
+
+  /**
+   * Keeps, before the journal lets go of what it reads its records from, what lists them afterwards:
+   * by default the records themselves.
+   */
+  protected retain(): void {
+    this.written = this.reread?.() ?? [];
   }
 }
 
@@ -396,13 +414,28 @@ export class Journal extends GroupCommitJournal {
    * run goes on (they are most of what a run in flight holds).
    */
   protected override reread(): JournalRecord[] {
+    return parseJournal(this.closedData ?? this.storedData(), this.file).records;
+  }
+
+  /** The stored records' bytes, read through this journal's own handle. */
+  private storedData(): Buffer {
     const data = Buffer.allocUnsafe(this.storedBytes);
     for (let at = 0; at < data.length; ) {
       const n = readSync(this.handle.fd, data, at, data.length - at, at);
       if (n <= 0) throw new JournalError('JOURNAL_CORRUPT', 'the journal is shorter than what was written to it', { where: this.file });
       at += n;
     }
-    return parseJournal(data, this.file).records;
+    return data;
+  }
+
+  /**
+   * The bytes of a closed journal's records, read before its handle was closed: decoded only if its
+   * records are asked for afterwards (bytes outside the JavaScript heap until then).
+   */
+  private closedData: Buffer | null = null;
+
+  protected override retain(): void {
+    this.closedData = this.storedData();
   }
 
   /** How much of the file is durable (flushed), in bytes: where a failed deferred flush cuts back to. */

@@ -27,6 +27,24 @@ test('numbers every record and survives a JSON round trip unchanged', async () =
   assert.ok(records.every((r) => /^[0-9a-f]{16}$/.test(r.sum)));
 });
 
+test('a journal that lets go of its records lists them again when asked, open or closed (from its own bytes, not a file put in its place)', async () => {
+  const file = join(await tempDir(), 'journal.jsonl');
+  const journal = await Journal.open(file);
+  for (let i = 0; i < 3; i++) await journal.append({ type: 'note', i });
+  const listed = journal.records;
+  assert.equal(listed.map((r) => r.seq), [1, 2, 3]);
+  assert.is(journal.records, listed, 'kept until an append or forget()');
+  journal.forget();
+  const again = journal.records;
+  assert.ok(again !== listed, 'read again, not the list it let go of');
+  assert.equal(again, listed);
+  journal.forget();
+  await journal.close();
+  // Closed, it lists what its file held when it closed: the bytes it kept, not the file as it is now.
+  await writeFile(file, '');
+  assert.equal(journal.records, listed);
+});
+
 test('tolerates a torn last line and cuts it off before appending', async () => {
   const file = await journalWith(3);
   await appendFile(file, '{"type":"note","i":3,"seq":4,"at":"2026-');
