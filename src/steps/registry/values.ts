@@ -35,17 +35,39 @@ function sameValue(a: RegistryValue | null, b: RegistryValue | null): boolean {
  * failed), each is `maybe`: it may or may not have been made.
  */
 export function writtenValues(writes: readonly DeclaredWrite[], priors: readonly Prior[], results: Record<string, Json>): UndoValue[] {
-  const same = (a: { view: string; key: string; name: string }, b: { view: string; key: string; name: string }) =>
-    a.view === b.view && a.key.toLowerCase() === b.key.toLowerCase() && a.name.toLowerCase() === b.name.toLowerCase();
   const applied = results.apply as AppliedWrites | undefined;
   const answers = applied && Array.isArray(applied.written) ? applied.written : null;
+  // Each prior and answer found by its value's identity, made once (not two lower-cased copies of
+  // both sides at every comparison: a run works this out for each registry step several times).
+  const priorOf = firstByValue(priors);
+  const answerOf = answers ? firstByValue(answers) : null;
   return writes.flatMap((w) => {
-    const prior = priors.find((p) => same(p, w));
+    const id = valueId(w);
+    const prior = priorOf.get(id);
     if (!prior || satisfies(w, prior.value)) return [];
-    if (!answers) return [{ ...prior, wrote: w.desired, maybe: true as const }];
-    const wrote = answers.find((a) => same(a, w))?.after ?? w.desired;
+    if (!answerOf) return [{ ...prior, wrote: w.desired, maybe: true as const }];
+    const wrote = answerOf.get(id)?.after ?? w.desired;
     return sameValue(wrote, prior.value) ? [] : [{ ...prior, wrote }];
   });
+}
+
+/**
+ * A registry value's identity: its view, then its key and name without case (as Windows compares
+ * them), each part after its length, so that no two values share one.
+ */
+function valueId(v: { view: string; key: string; name: string }): string {
+  const key = v.key.toLowerCase();
+  return `${v.view.length}:${v.view}${key.length}:${key}${v.name.toLowerCase()}`;
+}
+
+/** Each item by its value's identity; the first of several with one (as a search in order finds it). */
+function firstByValue<T extends { view: string; key: string; name: string }>(items: readonly T[]): Map<string, T> {
+  const byId = new Map<string, T>();
+  for (const item of items) {
+    const id = valueId(item);
+    if (!byId.has(id)) byId.set(id, item);
+  }
+  return byId;
 }
 
 /** True when the current value meets the desired one. */
