@@ -27,8 +27,14 @@ export function readKey(op: HostOp): string {
   return JSON.stringify(op);
 }
 
+/** True when one key path is the other or under it. */
 function related(a: string, b: string): boolean {
-  return a === b || a.startsWith(`${b}\\`) || b.startsWith(`${a}\\`);
+  return a === b || under(a, b) || under(b, a);
+}
+
+/** True when `a` is a key under `b`: it starts with `b\` (compared in place, no such string made). */
+function under(a: string, b: string): boolean {
+  return a.length > b.length && a.charCodeAt(b.length) === 0x5c && a.startsWith(b);
 }
 
 export class ReadCache {
@@ -60,6 +66,8 @@ export class ReadCache {
 
   /** Drops whatever the given writes may have changed. */
   invalidate(writes: readonly HostOp[]): void {
+    // The batch's written keys, each once (its values share a few keys), then the entries once.
+    let written: Set<string> | null = null;
     for (const write of writes) {
       if (!WRITE_OPS.has(write.op) || write.op === 'registry.export' || write.op.startsWith('startupTask.')) continue;
       this.observations.clear();
@@ -67,10 +75,18 @@ export class ReadCache {
         this.entries.clear();
         return;
       }
-      const written = normalise((write as { key: string }).key);
-      for (const [k, entry] of this.entries) {
-        if (entry.key !== null && related(entry.key, written)) this.entries.delete(k);
-      }
+      (written ??= new Set()).add(normalise((write as { key: string }).key));
     }
+    if (!written) return;
+    const keys = [...written];
+    this.entries.forEach((entry, k) => {
+      if (entry.key === null) return;
+      for (let i = 0; i < keys.length; i++) {
+        if (related(entry.key, keys[i])) {
+          this.entries.delete(k);
+          return;
+        }
+      }
+    });
   }
 }
