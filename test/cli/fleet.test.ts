@@ -578,6 +578,33 @@ test('resume <fleet-id> --allow-restart restarts every host that waits for its r
   assert.equal([report.status, report.exitCode], ['succeeded', 0]);
 });
 
+test('resume --all with --target or --force is refused (exit 2, naming the fleet) when a fleet is among what it would resume: nothing is resumed, no option dropped unsaid', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  await cli(['sim', 'create', '--preset', 'server-2016', '--out', join(dir, 'alone.json'), '--downtime-ms', '40']);
+  const state = join(dir, 'state');
+  const fleet = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--json', '--param', 'pollIntervalMs=10', '--param', 'allowRestart=false']);
+  assert.is(fleet.code, 75, fleet.stderr + fleet.stdout);
+  const { fleetId } = JSON.parse(fleet.stdout.trim().split('\n').pop()!) as { fleetId: string };
+  const alone = await cli(['run', 'orchestrator-tls12', '--target', `sim:${join(dir, 'alone.json')}`, '--state-dir', state, '--param', 'pollIntervalMs=10', '--param', 'allowRestart=false']);
+  assert.is(alone.code, 75, alone.stderr + alone.stdout);
+  const { readHost } = await import('../../src/index.js');
+  for (const [option, words] of [
+    [['--target', `sim:${join(dir, 'alone.json')}`], /--target reaches one run's machine another way; a fleet has a target per host/],
+    [['--force'], /--force has no meaning for a fleet: its hosts' runs go on with the runbook the fleet recorded/],
+  ] as const) {
+    const r = await cli(['resume', '--all', '--allow-restart', ...option, '--state-dir', state]);
+    assert.is(r.code, 2, r.stderr + r.stdout);
+    assert.match(r.stderr, words);
+    assert.ok(r.stderr.includes(`resume --all would also resume fleet(s) ${fleetId} in ${state}; nothing was resumed`), r.stderr);
+    assert.match(r.stderr, new RegExp(`\`runbook resume <run-id> ${option[0]}`));
+    assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+    for (const h of [join(dir, 'alone.json'), join(dir, 'fleet', 'host-1.json'), join(dir, 'fleet', 'host-2.json')]) assert.is((await readHost(h)).restarts, 0, `${h}: nothing was resumed`);
+  }
+  const all = await cli(['resume', '--all', '--allow-restart', '--state-dir', state]);
+  assert.is(all.code, 0, all.stderr + all.stdout);
+});
+
 test('resume --all finishes a fleet a signal stopped with every host under way as resume <fleet-id> does: its reports are written again, and a second resume --all finds nothing', async () => {
   const dir = await tempDir();
   // Slow calls: every host of the second wave is still under way when the signal comes.

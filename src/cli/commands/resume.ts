@@ -108,6 +108,17 @@ async function resumeCommand(values: ResumeOptions, operands: string[]): Promise
   // not resumed one by one first.
   const fleetRuns = new Set(fleets.flatMap((f) => f.runIds));
   const ids = runs.filter((r) => (r.status === 'running' || r.status === 'awaiting-resume') && !fleetRuns.has(r.runId)).map((r) => r.runId);
+  // --target and --force mean something for one run only (`resume <fleet-id>` refuses them): with a fleet
+  // among what --all would resume, they are refused before anything is resumed, never dropped unsaid for
+  // the fleet while the single runs take them.
+  const single = values.target !== undefined ? '--target' : values.force ? '--force' : undefined;
+  if (single && fleets.length > 0) {
+    const names = fleets.map((f) => f.id).join(', ');
+    const what = single === '--target' ? "reaches one run's machine another way; a fleet has a target per host (its inventory)" : "has no meaning for a fleet: its hosts' runs go on with the runbook the fleet recorded";
+    throw new UsageError(
+      `${single} ${what}, and resume --all would also resume fleet(s) ${names} in ${where.store.location}; nothing was resumed. Resume the fleet(s) without it (\`runbook resume --all\` without ${single}, or \`runbook resume <fleet-id>\`), and give ${single} to one run at a time (\`runbook resume <run-id> ${single}${single === '--target' ? ' …' : ''}\`)`,
+    );
+  }
   if (ids.length === 0 && damaged.length === 0 && fleets.length === 0) {
     process.stdout.write('no interrupted runs\n');
     return ExitCode.ok;
