@@ -30,7 +30,7 @@ export { progressLine } from './fleet-view.js';
 import { checkTarget, connect, simulatedHostProblem } from './targets.js';
 import { confirm } from './confirm.js';
 import { fleetThreadsFor } from './fleet-thread.js';
-import { ValidationError, diskAdvice, diskProblem } from '../errors.js';
+import { JournalError, ValidationError, diskAdvice, diskProblem } from '../errors.js';
 
 export interface FleetCommandOptions {
   runbook: LoadedRunbook;
@@ -173,17 +173,26 @@ async function fleetNow(where: Where, record: FleetRecord) {
   const waves = initialOutcomes(record);
   const unreachable = await where.store.unreachableHosts(record.fleetId);
   const held = await where.store.heldHosts(record.fleetId);
-  const hosts: { wave: string; host: string; r?: RunResult; gone?: { error: { message: string } }; outcome: HostOutcome }[] = [];
+  const hosts: { wave: string; host: string; r?: RunResult; gone?: { error: { message: string } }; damaged?: boolean; outcome: HostOutcome }[] = [];
   let failures = 0;
   for (const [w, wave] of record.inventory.waves.entries()) {
     for (const [h, host] of wave.hosts.entries()) {
       let r: RunResult | undefined;
+      let damaged: JournalError | undefined;
       try {
         r = await runResult(where.store, hostRunId(record.fleetId, host.name));
-      } catch {
+      } catch (error) {
         r = undefined;
+        if (error instanceof JournalError && error.code !== 'JOURNAL_MISSING') damaged = error;
       }
       const outcome = waves[w].hosts[h];
+      if (damaged) {
+        // It has a run, whose journal cannot be read: not "not started", nor an earlier "unreachable".
+        const error = { name: damaged.name, code: damaged.code, message: `its journal is damaged: ${damaged.message}` };
+        Object.assign(outcome, { status: 'awaiting-resume', outcome: 'interrupted', error, runId: hostRunId(record.fleetId, host.name) });
+        hosts.push({ wave: wave.name, host: host.name, gone: { error }, damaged: true, outcome });
+        continue;
+      }
       // Tried, and its target could not be reached, or another run held it: it has no run.
       const gone = r ? undefined : (unreachable[host.name] ?? held[host.name]);
       if (r) {
@@ -214,12 +223,12 @@ export async function fleetStatus(where: Where, fleetId: string, json: boolean, 
   const { waves, hosts, failures } = await fleetNow(where, record);
   // Hosts a worker took and put off: their machine is another run's (a shared store's queue).
   const waiting = (await where.store.waitingHosts?.(fleetId)) ?? {};
-  const rows = hosts.map(({ wave, host, r, gone, outcome }) => {
+  const rows = hosts.map(({ wave, host, r, gone, damaged, outcome }) => {
     const wait = waiting[host];
     return {
       wave,
       host,
-      status: r && !(wait && r.status === 'running') ? r.status : gone ? outcome.status : wait ? 'waiting' : 'not started',
+      status: damaged ? 'damaged' : r && !(wait && r.status === 'running') ? r.status : gone ? outcome.status : wait ? 'waiting' : 'not started',
       outcome: r || gone ? outcome.outcome : ('not-started' as const),
       steps: steps.map((id) => r?.steps.find((s) => s.id === id)?.status ?? '-'),
       ...(gone ? { error: gone.error.message } : {}),
@@ -341,7 +350,7 @@ async function rewriteFleetReports(where: Where, record: FleetRecord): Promise<v
   }
   const { waves, failures } = await fleetNow(where, record);
   const budget = before.budget ?? { maxFailures: record.maxFailures, failures, spent: failures > record.maxFailures };
-  await writeFleetReports({ ...fleetResultOf(record, waves, budget, dir, Boolean(before.interrupted), before.drivenElsewhere), ...(before.endedAt ? { endedAt: before.endedAt } : {}) });
+  await writeFleetReports({ ...fleetResultOf(record, waves, budget, dir, Boolean(before.interrupted), before.drivenElsewhere, before.refused), ...(before.endedAt ? { endedAt: before.endedAt } : {}) });
 }
 
 async function follow(fleet: Fleet, o: { json: boolean; heading: string; where: Where }): Promise<number> {
@@ -414,6 +423,8 @@ function diskNotes(f: FleetResult, where: Where): string {
       `${yellow('stopped:')} the state directory ${where.stateDir} would not take a write for host ${host}: ${file} (${errno}: ${diskProblem(errno)}); the fleet stopped there — no host started after it, running hosts stopped at a safe point, no target was blamed and no failure counted\n  → ${diskAdvice(errno, where.stateDir)}, then \`runbook resume ${f.fleetId}\` goes on`,
     );
   }
+  // A host not driven for input to fix first: its error says what, where and what to do.
+  for (const h of f.waves.flatMap((w) => w.hosts)) if (f.refused?.includes(h.host) && h.error) lines.push(`${red('error:')} host ${h.host} was not driven: ${h.error.message}`);
   for (const u of f.unwritten ?? []) {
     lines.push(
       `${yellow('warning:')} ${u.file} could not be written (${u.errno}: ${diskProblem(u.errno)}); the fleet's outcome and exit code stand, its hosts' journals are intact\n  → ${diskAdvice(u.errno, dirname(u.file))}, then \`runbook status ${f.fleetId} --reports DIR\` writes the fleet's reports into DIR, or \`runbook resume ${f.fleetId}\` writes them here again`,
@@ -435,6 +446,9 @@ function summary(f: FleetResult, plans?: [string[], string][]): string {
     const later = f.counts.skipped > 0 ? 'the fleet stopped after its wave, no later wave was started' : `${one ? 'its outcome is' : 'their outcomes are'} not known yet`;
     const runs = one ? ['another process drives its run (its line above names it)', 'that run has ended'] : ['other processes drive their runs (their lines above name them)', 'those runs have ended'];
     lines.push(`  driven elsewhere: ${f.drivenElsewhere.join(', ')} — ${runs[0]}; ${later}: \`runbook resume ${f.fleetId}\` goes on once ${runs[1]}`);
+  }
+  if (f.refused) {
+    lines.push(`  not driven: ${f.refused.join(', ')} — input to fix first (said on stderr); nothing was sent to ${f.refused.length === 1 ? 'it' : 'them'} and no failure counted; the fleet stopped after ${f.refused.length === 1 ? 'its' : 'their'} wave: \`runbook resume ${f.fleetId}\` goes on once it is fixed`);
   }
   if (f.budget.spent) {
     const rest = f.counts.skipped ? 'no host started after that; the skipped ones were never touched' : 'every host had already started';

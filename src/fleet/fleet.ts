@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { EventEmitter } from 'eventemitter3';
-import { ValidationError } from '../errors.js';
+import { JournalError, ValidationError, type ErrorRecord } from '../errors.js';
 import type { StepKindRegistry } from '../engine/kinds.js';
 import { checkStepParameters, resolveParameters } from '../engine/loader.js';
 import type { Run, Runner } from '../engine/runner.js';
@@ -139,9 +139,11 @@ export function initialOutcomes(record: FleetRecord): FleetResult['waves'] {
 
 /**
  * The fleet's result from its hosts' outcomes. `drivenElsewhere` names the hosts whose runs another
- * driver held: the fleet stopped after their wave, as a signal stops it.
+ * driver held, `refused` those not driven for input to fix first (a damaged journal): the fleet stopped
+ * after their wave, as a signal stops it — with `refused`, exit 2 unless a host failed (1) or needs an
+ * operator (3).
  */
-export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], budget: FleetResult['budget'], dir: string, interrupted = false, drivenElsewhere: readonly string[] = []): FleetResult {
+export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], budget: FleetResult['budget'], dir: string, interrupted = false, drivenElsewhere: readonly string[] = [], refused: readonly string[] = []): FleetResult {
   const all = waves.flatMap((w) => w.hosts);
   const counts = countOutcomes(all.map((h) => h.outcome));
   const done = all.filter((h) => OUTCOMES[h.outcome].exitCode === 0 && h.outcome !== 'skipped').length;
@@ -151,10 +153,12 @@ export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], 
   // hosts left (not started, or waiting): the fleet waits for its resume — a failure within the budget
   // does not end it.
   const left = all.some((h) => h.outcome === 'skipped' || OUTCOMES[h.outcome].exitCode === 75);
-  const stopped = interrupted || drivenElsewhere.length > 0;
+  const stopped = interrupted || drivenElsewhere.length > 0 || refused.length > 0;
   const waiting = (waits > 0 && waits + done === all.length) || (stopped && !budget.spent && left);
   const code = exitCodeOf(all.map((h) => h.outcome));
   const status = ok ? (record.checkMode ? 'planned' : 'succeeded') : waiting ? 'awaiting-resume' : 'failed';
+  // Every host started refused for a parameter: nothing changed anywhere, an input error (exit 2).
+  const exitCode = status === 'failed' && fleetRefusedAsInput(all) ? 2 : code === 0 && (waiting || !ok) ? (waiting ? 75 : 1) : code;
   return {
     fleetId: record.fleetId,
     runbook: record.runbook.name,
@@ -163,10 +167,12 @@ export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], 
     budget,
     ...(interrupted ? { interrupted } : {}),
     ...(drivenElsewhere.length > 0 ? { drivenElsewhere: [...drivenElsewhere] } : {}),
+    ...(refused.length > 0 ? { refused: [...refused] } : {}),
     waves,
     counts,
-    // Every host started refused for a parameter: nothing changed anywhere, an input error (exit 2).
-    exitCode: status === 'failed' && fleetRefusedAsInput(all) ? 2 : code === 0 && (waiting || !ok) ? (waiting ? 75 : 1) : code,
+    // A host not driven for input to fix first: waiting (75), unreachable (69) or done (0) would say to
+    // wait or that all is well; a failure (1) or an operator needed (3) says more.
+    exitCode: refused.length > 0 && exitCode !== 1 && exitCode !== 3 ? 2 : exitCode,
     startedAt: record.startedAt,
     endedAt: new Date().toISOString(),
     dir,
@@ -293,6 +299,15 @@ export async function resumeFleet(options: Pick<FleetOptions, 'runner' | 'kinds'
   }
 }
 
+/** A host's damaged journal as its outcome's error: what, where (the file, in its message), and what to do. */
+function damagedJournal(host: string, fleetId: string, error: JournalError): ErrorRecord {
+  return {
+    name: error.name,
+    code: error.code,
+    message: `the journal of host ${host}'s run is damaged: ${error.message}\n  → nothing was sent to ${host} and no failure was counted; once its journal is fixed, \`runbook resume ${fleetId}\` goes on with it`,
+  };
+}
+
 function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'connect' | 'threads'>, prepare: () => Promise<void>, taken?: Lease, overrides?: Record<string, Json>): Fleet {
   const { fleetId, inventory } = record;
   const dir = deps.runner.store.fleetDir(fleetId);
@@ -352,6 +367,13 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
     let failures = 0;
     // Hosts whose run another driver holds: their outcome is unknown until it ends, so no later wave starts.
     const elsewhere: string[] = [];
+    // Hosts not driven for input to fix first (a damaged journal): nothing is sent to them, nothing of
+    // the budget spent, and no later wave starts — their outcome is not known.
+    const refused: string[] = [];
+    // Hosts whose run's journal is damaged (corrupt, cut, emptied), with why, where and what to do: never
+    // driven — a new run over it would take the host's half-changed values for its "before" and lose the
+    // records that undo the first run's changes.
+    const damaged = new Map<string, ErrorRecord>();
     for (const host of inventory.hosts) {
       try {
         const records = await deps.runner.store.readJournal(hostRunId(fleetId, host.name));
@@ -359,8 +381,10 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
         known.set(host.name, r);
         if (UNFINISHED.has(r.status)) recordsOf.set(host.name, records);
         if (!UNFINISHED.has(r.status) && fails(outcomeOf(r))) failures += 1;
-      } catch {
-        if (unreachable[host.name]) failures += 1;
+      } catch (error) {
+        if (error instanceof JournalError && error.code !== 'JOURNAL_MISSING') damaged.set(host.name, damagedJournal(host.name, fleetId, error));
+        // An earlier "unreachable" is not what the host is now: it has a run, whose journal is damaged.
+        else if (unreachable[host.name]) failures += 1;
       }
     }
     // A plan changes nothing: one host's failure never keeps the others from being planned.
@@ -392,6 +416,14 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
       // Another controller took the fleet over: this one starts (or resumes) no host.
       if (!(await stillOurs(lease))) return;
       outcome.runId = runId;
+      const broken = damaged.get(host.name);
+      if (broken) {
+        // Not driven, nothing sent to it: neither failed nor unreachable, it waits for its journal.
+        Object.assign(outcome, { status: 'awaiting-resume', outcome: 'interrupted', error: broken, endedAt: new Date().toISOString() });
+        refused.push(host.name);
+        events.emit('host:end', { ...outcome, fleetId });
+        return;
+      }
       // Tried again: its earlier "unreachable" no longer counts; this attempt does.
       if (!ended && unreachable[host.name]) failures -= 1;
       const records = ended && recordsOf.get(host.name);
@@ -461,7 +493,7 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
     // The budget stops new hosts from starting, never a run under way: a host whose run has a journal
     // and has not ended (a resumed fleet's) is driven to its end, spent or not — else it would stay
     // half-changed, its restart owed, however often the fleet is resumed.
-    const underWay = (host: InventoryHost) => recordsOf.has(host.name);
+    const underWay = (host: InventoryHost) => recordsOf.has(host.name) || damaged.has(host.name);
     for (const [i, wave] of inventory.waves.entries()) {
       if (interrupted || fenced) break;
       if (spent && !wave.hosts.some(underWay)) continue;
@@ -480,7 +512,7 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
       events.emit('wave:end', { fleetId, wave: wave.name, hosts: outcomes });
       // A host driven elsewhere may yet fail (and spend the budget) or succeed: the next wave waits for
       // its end, as the budget asks — the fleet stops here, awaiting its resume (as after a signal).
-      if (elsewhere.length > 0) break;
+      if (elsewhere.length > 0 || refused.length > 0) break;
     }
     // Hosts the loop did not reach: as their runs ended (a fleet resumed after its budget was spent).
     waves.forEach((w, i) =>
@@ -493,7 +525,7 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
       }),
     );
 
-    const ran = fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent }, dir, interrupted, elsewhere);
+    const ran = fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent }, dir, interrupted, elsewhere, refused);
     const fleet = stateDir ? { ...ran, stateDir } : ran;
     // The reports are the fleet's driver's: one that lost the fleet writes none over its successor's.
     if (!(await stillOurs(lease))) throw fenced;

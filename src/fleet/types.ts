@@ -82,6 +82,12 @@ export type FleetResult = {
    */
   drivenElsewhere?: string[];
   /**
+   * The hosts not driven for input to fix first — a damaged journal (each host's `error` says what,
+   * where and what to do): nothing was sent to them and nothing of the budget spent; the fleet stopped
+   * after their wave, and exits 2 unless a host failed (1) or needs an operator (3).
+   */
+  refused?: string[];
+  /**
    * The state directory refused a write for a host's run (full, failing, read-only: a `DurabilityError`):
    * which file, its errno, and the host. The fleet stopped there, awaiting `runbook resume <fleet-id>`
    * once there is room — never blaming the target, never spending the failure budget.

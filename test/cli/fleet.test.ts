@@ -578,6 +578,31 @@ test('resume <fleet-id> --allow-restart restarts every host that waits for its r
   assert.equal([report.status, report.exitCode], ['succeeded', 0]);
 });
 
+test('resume <fleet-id> with a host whose journal is damaged: exit 2, the file and what to do on stderr, the host not driven and not "unreachable"; status <fleet-id> says damaged', async () => {
+  const dir = await tempDir();
+  await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
+  const state = join(dir, 'state');
+  const ran = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--json', '--param', 'pollIntervalMs=10', '--param', 'allowRestart=false']);
+  assert.is(ran.code, 75, ran.stderr + ran.stdout);
+  const { fleetId } = JSON.parse(ran.stdout.trim().split('\n').pop()!) as { fleetId: string };
+  const journal = join(state, 'runs', `${fleetId}.host-1`, 'journal.jsonl');
+  const lines = (await readFile(journal, 'utf8')).split('\n');
+  lines[2] = lines[2].replace('"at":"2', '"at":"1');
+  await writeFile(journal, lines.join('\n'));
+  const before = await readFile(join(dir, 'fleet', 'host-1.json'), 'utf8');
+  const r = await cli(['resume', fleetId, '--allow-restart', '--state-dir', state]);
+  assert.is(r.code, 2, r.stderr + r.stdout);
+  assert.ok(r.stderr.includes(`error: host host-1 was not driven: the journal of host host-1's run is damaged: corrupt journal record (its checksum does not match) (${journal}:3)\n  → the run cannot be resumed safely; inspect the file, restore it from a backup`), r.stderr);
+  assert.ok(r.stderr.includes(`once its journal is fixed, \`runbook resume ${fleetId}\` goes on with it`), r.stderr);
+  assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.match(r.stdout, /not driven: host-1 — input to fix first/);
+  assert.not.match(r.stdout, /unreachable|failure budget/);
+  assert.is(await readFile(join(dir, 'fleet', 'host-1.json'), 'utf8'), before, 'nothing was sent to host-1');
+  const status = JSON.parse((await cli(['status', fleetId, '--state-dir', state, '--json'])).stdout) as { hosts: { host: string; status: string; error?: string }[] };
+  assert.is(status.hosts[0].status, 'damaged');
+  assert.match(status.hosts[0].error ?? '', /its journal is damaged: corrupt journal record/);
+});
+
 test('resume --all with --target or --force is refused (exit 2, naming the fleet) when a fleet is among what it would resume: nothing is resumed, no option dropped unsaid', async () => {
   const dir = await tempDir();
   await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);

@@ -595,6 +595,42 @@ function gatedConnect(clock: VirtualClock, gated: string) {
   return { connect, open: () => open(), held };
 }
 
+test('a host whose journal is damaged is not driven on the fleet\'s resume: its error names the file and what to do, no failure counted, not "unreachable", the next wave not started; restored, the resume goes on', async () => {
+  const { file, hosts } = await fleetOf(3);
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const options = { kinds, connect: (target: string) => createSimulatedExecutor(target.slice(4), { clock }) };
+  const fleet = startFleet({ ...options, runner: newRunner(stateDir, clock), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file), concurrency: 2 });
+  fleet.events.once('host:start', () => fleet.interrupt());
+  assert.equal(hostsOf(await fleet.result), { h0: 'awaiting-resume', h1: 'skipped', h2: 'skipped' });
+  // A record of the canary's journal damaged after it was written.
+  const journal = join(stateDir, 'runs', `${fleet.id}.h0`, 'journal.jsonl');
+  const good = await readFile(journal, 'utf8');
+  const lines = good.split('\n');
+  lines[2] = lines[2].replace('"at":"2', '"at":"1');
+  assert.not.equal(lines.join('\n'), good, 'a record changed');
+  await writeFile(journal, lines.join('\n'));
+  const before = await Promise.all(hosts.map((h) => readFile(h, 'utf8')));
+  const again = await (await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: fleet.id })).result;
+  assert.equal(hostsOf(again), { h0: 'awaiting-resume', h1: 'skipped', h2: 'skipped' }, 'the next wave never started');
+  const h0 = again.waves[0].hosts[0];
+  assert.equal([h0.outcome, h0.error?.code], ['interrupted', 'JOURNAL_CORRUPT']);
+  assert.ok(h0.error?.message.includes(`the journal of host h0's run is damaged: corrupt journal record (its checksum does not match) (${journal}:3)`), h0.error?.message);
+  assert.match(h0.error?.message ?? '', /→ the run cannot be resumed safely; inspect the file, restore it from a backup/);
+  assert.ok(h0.error?.message.includes(`→ nothing was sent to h0 and no failure was counted; once its journal is fixed, \`runbook resume ${fleet.id}\` goes on with it`), h0.error?.message);
+  assert.equal(again.budget, { maxFailures: 0, failures: 0, spent: false }, 'the target is not to blame');
+  assert.equal([again.status, again.exitCode, again.refused], ['awaiting-resume', 2, ['h0']]);
+  assert.equal(await newRunner(stateDir, clock).store.unreachableHosts(fleet.id), {});
+  assert.equal(await Promise.all(hosts.map((h) => readFile(h, 'utf8'))), before, 'no host was contacted');
+  assert.is(await readFile(journal, 'utf8'), lines.join('\n'), 'the damaged journal is left as it was, not replaced by a new run');
+  assert.match(await readFile(join(stateDir, 'fleets', fleet.id, 'report.md'), 'utf8'), /- not driven: h0 \(input to fix first, see Failures\)/);
+  // Restored from a backup, the fleet goes on.
+  await writeFile(journal, good);
+  const done = await (await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: fleet.id })).result;
+  assert.equal(hostsOf(done), { h0: 'succeeded', h1: 'succeeded', h2: 'succeeded' });
+  assert.is(done.refused, undefined);
+});
+
 test('a second driver of a fleet is refused while one drives it: LEASE_HELD naming the holder, no host contacted, nothing counted, the first ends as uninterrupted', async () => {
   const { file } = await oneWave(3, 0);
   const clock = new VirtualClock();
