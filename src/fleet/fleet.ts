@@ -139,7 +139,8 @@ export function initialOutcomes(record: FleetRecord): FleetResult['waves'] {
 
 /**
  * The fleet's result from its hosts' outcomes. `drivenElsewhere` names the hosts whose runs another
- * driver held, `refused` those not driven for input to fix first (a damaged journal): the fleet stopped
+ * driver held, `refused` those not driven for input to fix first (a damaged journal, a bad lease
+ * record, a simulated host file that cannot be used or written): the fleet stopped
  * after their wave, as a signal stops it — with `refused`, exit 2 unless a host failed (1) or needs an
  * operator (3).
  */
@@ -455,6 +456,18 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
           if (await stillOurs(lease)) {
             await deps.runner.store.recordHeldHost(fleetId, { host: host.name, wave, position, runId, error: outcome.error, at: outcome.endedAt }).catch(() => undefined);
           }
+          events.emit('host:end', { ...outcome, fleetId });
+          return;
+        }
+        if (end.refused) {
+          // Input to fix first kept it from being driven (a bad lease record, a host file that cannot be
+          // used): its own reason, no failure counted; its outcome unknown, no later wave starts.
+          await changesOf(outcome, runId);
+          const sent = outcome.roundTrips > 0 ? `its run had reached ${host.name} (${outcome.changes} change(s), as its journal says)` : `nothing was sent to ${host.name}`;
+          outcome.error = { ...end.error, message: `${end.error.message}\n  → ${sent} and no failure was counted; once this is fixed, \`runbook resume ${fleetId}\` goes on with it` };
+          outcome.status = 'awaiting-resume';
+          outcome.outcome = 'interrupted';
+          refused.push(host.name);
           events.emit('host:end', { ...outcome, fleetId });
           return;
         }

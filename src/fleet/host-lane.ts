@@ -4,7 +4,7 @@
  * thread's lane (`threads.ts`) hands them to a worker, which drives them with this same code. The fleet
  * itself — its record, its budget, its events — stays with the one thread that scheduled the host.
  */
-import { DurabilityError, LeaseError, RunStoppedError, toErrorRecord, type ErrorRecord } from '../errors.js';
+import { DurabilityError, JournalError, LeaseError, RunStoppedError, ValidationError, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Run, Runner } from '../engine/runner.js';
 import { fingerprint, type LoadedRunbook, type RunbookDefinition } from '../engine/runbook.js';
@@ -27,6 +27,12 @@ export type HostRunEnd =
       error: ErrorRecord;
       resumable: boolean;
       elsewhere?: boolean;
+      /**
+       * Input to fix first kept the host from being driven — a `ValidationError` (a bad lease record, a
+       * state directory that cannot be used, a simulated host file that cannot be used or written) or a
+       * damaged journal: `error` says what, where and what to do. Neither failed nor unreachable.
+       */
+      refused?: boolean;
       /**
        * The state directory refused a write (a {@link DurabilityError}: full, failing, read-only) — before
        * the run's first record (nothing of it exists) or later (`resumable`). The target is not to blame:
@@ -160,6 +166,8 @@ export function localLane(deps: HostDeps, record: FleetRecord, overrides?: Recor
       } catch (error) {
         // Another driver has the run (LEASE_HELD), or took it over (FENCED): not this fleet's failure.
         if (error instanceof LeaseError) return { ok: false, error: toErrorRecord(error), resumable: false, elsewhere: true };
+        // Input to fix first (a bad lease record, a host file that cannot be used): its own reason, not "unreachable".
+        if (error instanceof ValidationError || (error instanceof JournalError && error.code !== 'JOURNAL_MISSING')) return { ok: false, error: toErrorRecord(error), resumable: false, refused: true };
         if (error instanceof DurabilityError) return { ok: false, error: toErrorRecord(error), resumable: error.resumable, stateDir: { file: error.file, errno: error.errno } };
         return { ok: false, error: toErrorRecord(error), resumable: error instanceof RunStoppedError };
       } finally {

@@ -82,8 +82,8 @@ export type FleetResult = {
    */
   drivenElsewhere?: string[];
   /**
-   * The hosts not driven for input to fix first — a damaged journal (each host's `error` says what,
-   * where and what to do): nothing was sent to them and nothing of the budget spent; the fleet stopped
+   * The hosts not driven for input to fix first — a damaged journal, a bad lease record, a simulated
+   * host file that cannot be used or written (each host's `error` says what, where and what to do): nothing was sent to them and nothing of the budget spent; the fleet stopped
    * after their wave, and exits 2 unless a host failed (1) or needs an operator (3).
    */
   refused?: string[];

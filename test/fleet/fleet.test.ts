@@ -796,6 +796,36 @@ test('a state directory that refuses a host run\'s first write stops the fleet a
   assert.is(done.exitCode, 0);
 });
 
+test('a ValidationError from a host\'s lease (a bad lease record) carries its own reason, not "unreachable": no failure counted, nothing sent to the host, the next wave not started, exit 2; fixed, the resume goes on', async () => {
+  const { file, hosts } = await fleetOf(3);
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const base = fileStore(stateDir);
+  const where = (runId: string) => join(base.runDir(runId), 'lease.1.json');
+  const bad: typeof base = {
+    ...base,
+    async lease(runId, options) {
+      if (!runId.endsWith('.h0')) return base.lease(runId, options);
+      throw new ValidationError(`the lease record of run ${runId} is not valid`, ['pid: expected a number'], { where: where(runId), hint: 'remove the file once no process drives the run' });
+    },
+  };
+  const options = { kinds, connect: (target: string) => createSimulatedExecutor(target.slice(4), { clock }) };
+  const before = await Promise.all(hosts.map((h) => readFile(h, 'utf8')));
+  const stopped = await startFleet({ ...options, runner: newRunner(stateDir, clock, bad), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file), concurrency: 1 }).result;
+  assert.equal(hostsOf(stopped), { h0: 'awaiting-resume', h1: 'skipped', h2: 'skipped' }, 'the next wave never started');
+  const h0 = stopped.waves[0].hosts[0];
+  assert.equal([h0.outcome, h0.error?.code], ['interrupted', 'VALIDATION']);
+  assert.ok(h0.error?.message.startsWith(`the lease record of run ${stopped.fleetId}.h0 is not valid\n  - pid: expected a number (${where(`${stopped.fleetId}.h0`)})\n  → remove the file once no process drives the run`), h0.error?.message);
+  assert.ok(h0.error?.message.includes(`→ nothing was sent to h0 and no failure was counted; once this is fixed, \`runbook resume ${stopped.fleetId}\` goes on with it`), h0.error?.message);
+  assert.equal(stopped.budget, { maxFailures: 0, failures: 0, spent: false });
+  assert.equal([stopped.status, stopped.exitCode, stopped.refused], ['awaiting-resume', 2, ['h0']]);
+  assert.equal(await base.unreachableHosts(stopped.fleetId), {});
+  assert.equal(await Promise.all(hosts.map((h) => readFile(h, 'utf8'))), before, 'no host was contacted');
+  const done = await (await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: stopped.fleetId })).result;
+  assert.equal(hostsOf(done), { h0: 'succeeded', h1: 'succeeded', h2: 'succeeded' });
+  assert.is(done.exitCode, 0);
+});
+
 test('a host whose journal the disk refused mid-run reports the changes its journal holds (not 0), and the fleet stops there', async () => {
   const { injectJournalFault } = await import('../../src/engine/crash-hook.js');
   const { file } = await oneWave(2, 0);
