@@ -27,7 +27,7 @@ import { bold, green, red, renderChanges, yellow } from './render.js';
 import { attachFleetOutput, operatorAlert, paintOutcome } from './fleet-output.js';
 
 export { progressLine } from './fleet-view.js';
-import { checkTarget, connect, simulatedHostProblem } from './targets.js';
+import { checkSimulatedHostWritable, checkTarget, connect, simulatedHostProblem } from './targets.js';
 import { confirm } from './confirm.js';
 import { fleetThreadsFor } from './fleet-thread.js';
 import { JournalError, ValidationError, diskAdvice, diskProblem } from '../errors.js';
@@ -91,7 +91,18 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
     const relative = "(a sim: path is relative to the inventory's folder)";
     if (host.target.startsWith('sim:')) {
       const found = await simulatedHostProblem(host.target);
-      if (!found) continue;
+      if (!found) {
+        // A run writes each simulated host's file (and its folder): a read-only one is refused here, as
+        // `run --target` refuses it, before any host is changed — not met at its turn, after the others.
+        if (o.checkMode) continue;
+        try {
+          checkSimulatedHostWritable(host.target);
+        } catch (error) {
+          if (!(error instanceof ValidationError)) throw error;
+          throw refuse(error.message.split('\n')[0], error.issues, `make the file and its folder writable by this user (a read-only copy can still be planned: \`runbook plan … --inventory\`), or fix the host's target in the inventory ${relative}`);
+        }
+        continue;
+      }
       if (found.kind === 'file') throw refuse(found.message, found.issues, `create the file (\`runbook sim create --preset server-2016 --out ${host.target.slice(4)}\`) or fix the host's target in the inventory ${relative}`);
       throw refuse(found.message, found.issues, `${found.fix}; or fix the host's target in the inventory ${relative}`);
     }
@@ -122,7 +133,7 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
     return ExitCode.ok;
   }
   const runner = await runnerFor(o.where, o.retries);
-  const fleet = startFleet({ ...fleetOptions, fleetId: record.fleetId, runner, connect: (target) => connect(target), threads });
+  const fleet = startFleet({ ...fleetOptions, fleetId: record.fleetId, runner, connect: (target) => connect(target, { writes: !o.checkMode }), threads });
   if (o.detailedExitCode) {
     const code = await follow(fleet, { json: o.json, where: o.where, heading: `${o.runbook.definition.name} on ${inventory.hosts.length} host(s) (plan: nothing is changed)` });
     return detailedExitCode(code, (await fleet.result).counts['changes-pending'] > 0);
@@ -161,7 +172,10 @@ async function limitRefs(where: Where, pattern: string): Promise<Record<string, 
  */
 export async function resumeFleetCommand(where: Where, fleetId: string, json: boolean, retries?: number, overrides: Record<string, boolean> = {}): Promise<number> {
   const runner = await runnerFor(where, retries);
-  const fleet = await resumeFleet({ runner, kinds: bundledStepKinds(), connect: (target) => connect(target), fleetId, threads: fleetThreadsFor(where, retries), overrides });
+  // A run writes each simulated host's file: one read-only since the fleet started is refused at its
+  // turn (not driven, its own reason), not met mid-run. A plan's fleet writes none.
+  const writes = !(await where.store.readFleet(fleetId).then((r) => r.checkMode, () => false));
+  const fleet = await resumeFleet({ runner, kinds: bundledStepKinds(), connect: (target) => connect(target, { writes }), fleetId, threads: fleetThreadsFor(where, retries), overrides });
   return follow(fleet, { json, where, heading: 'resumed: finished hosts stay as they ended, runs under way resume from their journals, hosts not started start now' });
 }
 

@@ -4,9 +4,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLI, cli } from './run-cli.js';
 import { sim } from './sim-in-process.js';
@@ -279,6 +279,40 @@ test('an inventory host sim:<file> whose file is there but is no usable simulate
     const one = await cli(['plan', 'orchestrator-tls12', '--target', `sim:${file}`, '--state-dir', join(dir, 'state')]);
     assert.is(one.code, 2, one.stderr);
     assert.match(one.stderr, wrong);
+  }
+});
+
+test('an inventory host sim:<file> on a read-only file system is refused up front by run (exit 2, naming the file) before any host is changed, as --target refuses it; plan still reads it', async () => {
+  const dir = await tempDir();
+  await sim(['fleet', '--preset', 'server-2016', '--count', '2', '--out', dir]);
+  const mount = join(dir, 'ro');
+  await mkdir(mount);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount], { stdio: 'pipe' });
+  } catch (error) {
+    if (process.env.CI) throw error;
+    console.log(`  (skipped: cannot mount a tmpfs, the read-only case needs root: ${String(error).split('\n')[0]})`);
+    return;
+  }
+  try {
+    const host = join(mount, 'host-2.json');
+    await writeFile(host, await readFile(join(dir, 'host-2.json')));
+    execFileSync('mount', ['-o', 'remount,ro', mount]);
+    const inv = join(dir, 'inventory.yaml');
+    await writeFile(inv, (await readFile(inv, 'utf8')).replace('sim:host-2.json', 'sim:ro/host-2.json'));
+    const before = await readFile(join(dir, 'host-1.json'), 'utf8');
+    const r = await cli(['run', 'orchestrator-tls12', '--inventory', inv, '--state-dir', join(dir, 'state'), '--yes', '--param', 'pollIntervalMs=10']);
+    assert.is(r.code, 2, r.stderr + r.stdout);
+    assert.ok(r.stderr.includes(`host host-2 of ${inv}: cannot write the simulated host file ${host}: it is not writable (EROFS: a read-only file system)`), r.stderr);
+    assert.match(r.stderr, /→ make the file and its folder writable by this user \(a read-only copy can still be planned: `runbook plan … --inventory`\), or fix the host's target in the inventory .*; no host was contacted, nothing was changed/);
+    assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.is(r.stdout, '', 'no host was driven');
+    assert.is(await readFile(join(dir, 'host-1.json'), 'utf8'), before, 'the canary was not changed');
+    assert.not.ok(existsSync(join(dir, 'state')), 'nothing made in the state directory');
+    const plan = await cli(['plan', 'orchestrator-tls12', '--inventory', inv, '--state-dir', join(dir, 'state')]);
+    assert.is(plan.code, 0, plan.stderr + plan.stdout);
+  } finally {
+    execFileSync('umount', [mount]);
   }
 });
 
