@@ -364,7 +364,7 @@ async function rewriteFleetReports(where: Where, record: FleetRecord): Promise<v
   }
   const { waves, failures } = await fleetNow(where, record);
   const budget = before.budget ?? { maxFailures: record.maxFailures, failures, spent: failures > record.maxFailures };
-  await writeFleetReports({ ...fleetResultOf(record, waves, budget, dir, Boolean(before.interrupted), before.drivenElsewhere, before.refused), ...(before.endedAt ? { endedAt: before.endedAt } : {}) });
+  await writeFleetReports({ ...fleetResultOf(record, waves, budget, dir, Boolean(before.interrupted), before.drivenElsewhere, before.refused, before.awaitingRestart), ...(before.endedAt ? { endedAt: before.endedAt } : {}) });
 }
 
 async function follow(fleet: Fleet, o: { json: boolean; heading: string; where: Where }): Promise<number> {
@@ -460,6 +460,10 @@ function summary(f: FleetResult, plans?: [string[], string][]): string {
     const later = f.counts.skipped > 0 ? 'the fleet stopped after its wave, no later wave was started' : `${one ? 'its outcome is' : 'their outcomes are'} not known yet`;
     const runs = one ? ['another process drives its run (its line above names it)', 'that run has ended'] : ['other processes drive their runs (their lines above name them)', 'those runs have ended'];
     lines.push(`  driven elsewhere: ${f.drivenElsewhere.join(', ')} — ${runs[0]}; ${later}: \`runbook resume ${f.fleetId}\` goes on once ${runs[1]}`);
+  }
+  if (f.awaitingRestart) {
+    const one = f.awaitingRestart.length === 1;
+    lines.push(`  awaiting a restart window: ${f.awaitingRestart.join(', ')} — a wave restarts (and checks) its hosts before the next starts: the fleet stopped after ${one ? 'its' : 'their'} wave; \`runbook resume ${f.fleetId} --allow-restart\` in the window restarts ${one ? 'it' : 'them'} and goes on`);
   }
   if (f.refused) {
     lines.push(`  not driven: ${f.refused.join(', ')} — input to fix first (said on stderr); nothing was sent to ${f.refused.length === 1 ? 'it' : 'them'} and no failure counted; the fleet stopped after ${f.refused.length === 1 ? 'its' : 'their'} wave: \`runbook resume ${f.fleetId}\` goes on once it is fixed`);

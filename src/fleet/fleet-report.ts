@@ -63,6 +63,7 @@ export function renderFleetMarkdown(fleet: FleetResult): string {
     `- failure budget: ${fleet.budget.failures} failed of ${fleet.budget.maxFailures} tolerated${fleet.budget.spent ? ' — spent: no host started after it' : ''}`,
     ...(fleet.drivenElsewhere ? [`- driven elsewhere: ${fleet.drivenElsewhere.join(', ')} (another process drives its run): the fleet stopped after its wave; \`runbook resume ${fleet.fleetId}\` goes on once that run has ended`] : []),
     ...(fleet.refused ? [`- not driven: ${fleet.refused.join(', ')} (input to fix first, see Failures): nothing was sent to them; the fleet stopped after their wave; \`runbook resume ${fleet.fleetId}\` goes on once it is fixed`] : []),
+    ...(fleet.awaitingRestart ? [`- awaiting a restart window: ${fleet.awaitingRestart.join(', ')} — a wave restarts (and checks) its hosts before the next starts: the fleet stopped after their wave; \`runbook resume ${fleet.fleetId} --allow-restart\` in the window restarts them and goes on`] : []),
     `- started ${fleet.startedAt}, ended ${fleet.endedAt}`,
     '',
     `| wave | host | outcome | ${fleet.checkMode ? 'changes pending' : 'changes'} | round trips | run |`,

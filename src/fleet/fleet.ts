@@ -142,9 +142,19 @@ export function initialOutcomes(record: FleetRecord): FleetResult['waves'] {
  * driver held, `refused` those not driven for input to fix first (a damaged journal, a bad lease
  * record, a simulated host file that cannot be used or written): the fleet stopped
  * after their wave, as a signal stops it — with `refused`, exit 2 unless a host failed (1) or needs an
- * operator (3).
+ * operator (3). `awaitingRestart` names the hosts of a wave that await their restart window with a
+ * later wave to go: the fleet stopped after their wave, awaiting its resume.
  */
-export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], budget: FleetResult['budget'], dir: string, interrupted = false, drivenElsewhere: readonly string[] = [], refused: readonly string[] = []): FleetResult {
+export function fleetResultOf(
+  record: FleetRecord,
+  waves: FleetResult['waves'],
+  budget: FleetResult['budget'],
+  dir: string,
+  interrupted = false,
+  drivenElsewhere: readonly string[] = [],
+  refused: readonly string[] = [],
+  awaitingRestart: readonly string[] = [],
+): FleetResult {
   const all = waves.flatMap((w) => w.hosts);
   const counts = countOutcomes(all.map((h) => h.outcome));
   const done = all.filter((h) => OUTCOMES[h.outcome].exitCode === 0 && h.outcome !== 'skipped').length;
@@ -154,7 +164,7 @@ export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], 
   // hosts left (not started, or waiting): the fleet waits for its resume — a failure within the budget
   // does not end it.
   const left = all.some((h) => h.outcome === 'skipped' || OUTCOMES[h.outcome].exitCode === 75);
-  const stopped = interrupted || drivenElsewhere.length > 0 || refused.length > 0;
+  const stopped = interrupted || drivenElsewhere.length > 0 || refused.length > 0 || awaitingRestart.length > 0;
   const waiting = (waits > 0 && waits + done === all.length) || (stopped && !budget.spent && left);
   const code = exitCodeOf(all.map((h) => h.outcome));
   const status = ok ? (record.checkMode ? 'planned' : 'succeeded') : waiting ? 'awaiting-resume' : 'failed';
@@ -169,6 +179,7 @@ export function fleetResultOf(record: FleetRecord, waves: FleetResult['waves'], 
     ...(interrupted ? { interrupted } : {}),
     ...(drivenElsewhere.length > 0 ? { drivenElsewhere: [...drivenElsewhere] } : {}),
     ...(refused.length > 0 ? { refused: [...refused] } : {}),
+    ...(awaitingRestart.length > 0 ? { awaitingRestart: [...awaitingRestart] } : {}),
     waves,
     counts,
     // A host not driven for input to fix first: waiting (75), unreachable (69) or done (0) would say to
@@ -371,6 +382,8 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
     // Hosts not driven for input to fix first (a damaged journal): nothing is sent to them, nothing of
     // the budget spent, and no later wave starts — their outcome is not known.
     const refused: string[] = [];
+    // Hosts of a wave that await their restart window, a later wave still to go: no later wave starts.
+    const awaitingRestart: string[] = [];
     // Hosts whose run's journal is damaged (corrupt, cut, emptied), with why, where and what to do: never
     // driven — a new run over it would take the host's half-changed values for its "before" and lose the
     // records that undo the first run's changes.
@@ -526,6 +539,15 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
       // A host driven elsewhere may yet fail (and spend the budget) or succeed: the next wave waits for
       // its end, as the budget asks — the fleet stops here, awaiting its resume (as after a signal).
       if (elsewhere.length > 0 || refused.length > 0) break;
+      // A wave proves the change before the next starts, and a host that has not restarted has not
+      // proven it (its restart and the checks after it are still to come): a wave that leaves a host
+      // awaiting its restart window stops the fleet, awaiting its resume in the window
+      // (`--allow-restart`). A plan restarts nothing: its waves go on.
+      const owed = record.checkMode ? [] : outcomes.filter((h) => h.outcome === 'awaiting-restart-window').map((h) => h.host);
+      if (owed.length > 0 && i < inventory.waves.length - 1) {
+        awaitingRestart.push(...owed);
+        break;
+      }
     }
     // Hosts the loop did not reach: as their runs ended (a fleet resumed after its budget was spent).
     waves.forEach((w, i) =>
@@ -538,7 +560,7 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
       }),
     );
 
-    const ran = fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent }, dir, interrupted, elsewhere, refused);
+    const ran = fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent }, dir, interrupted, elsewhere, refused, awaitingRestart);
     const fleet = stateDir ? { ...ran, stateDir } : ran;
     // The reports are the fleet's driver's: one that lost the fleet writes none over its successor's.
     if (!(await stillOurs(lease))) throw fenced;

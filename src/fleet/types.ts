@@ -88,6 +88,13 @@ export type FleetResult = {
    */
   refused?: string[];
   /**
+   * The hosts of a wave that await their restart window (`allowRestart: false`, a maintenance window)
+   * while a later wave is still to go: a wave proves the change before the next starts, and a host not
+   * yet restarted has not proven it — the fleet stopped after their wave, awaiting its resume
+   * (`runbook resume <fleet-id> --allow-restart` in the window restarts them, then the next waves go on).
+   */
+  awaitingRestart?: string[];
+  /**
    * The state directory refused a write for a host's run (full, failing, read-only: a `DurabilityError`):
    * which file, its errno, and the host. The fleet stopped there, awaiting `runbook resume <fleet-id>`
    * once there is room — never blaming the target, never spending the failure budget.

@@ -4,12 +4,17 @@
  * reads every host as ended. Each host restarted exactly once.
  */
 import * as assert from 'uvu/assert';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readHost } from '../../src/index.js';
 import { cli } from './run-cli.js';
 
 export async function fleetHostResumes(fleetDir: string, on: string[]): Promise<void> {
-  const ran = await cli(['run', 'orchestrator-tls12', '--inventory', join(fleetDir, 'inventory.yaml'), '--json', ...on, '--param', 'pollIntervalMs=10', '--param', 'allowRestart=false']);
+  // One wave, so that every host's run waits for its window: a canary that waits holds the next wave
+  // back (docs/fleets.md, "Waves, concurrency and the failure budget").
+  const inventory = join(fleetDir, 'inventory.yaml');
+  await writeFile(inventory, (await readFile(inventory, 'utf8')).replace(/\nwaves:\n[\s\S]*$/, '\n'));
+  const ran = await cli(['run', 'orchestrator-tls12', '--inventory', inventory, '--json', ...on, '--param', 'pollIntervalMs=10', '--param', 'allowRestart=false']);
   assert.is(ran.code, 75, ran.stderr + ran.stdout);
   const summary = JSON.parse(ran.stdout.trim().split('\n').pop()!) as { fleetId: string; waves: { hosts: { host: string; runId: string; status: string }[] }[] };
   const hosts = summary.waves.flatMap((w) => w.hosts);

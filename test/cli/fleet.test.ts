@@ -587,14 +587,15 @@ test('SIGINT after a failure within the budget: the fleet awaits its resume, and
   assert.match(again.stdout, /^no interrupted runs\n$/, 'the fleet ended');
 });
 
-test('resume <fleet-id> --allow-restart restarts every host that waits for its restart window and rewrites the reports; --target and --force are refused for a fleet', async () => {
+test('resume <fleet-id> --allow-restart restarts the canary that waits for its restart window, then the next wave, and rewrites the reports; --target and --force are refused for a fleet', async () => {
   const dir = await tempDir();
   await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'fleet'), '--downtime-ms', '40']);
   const state = join(dir, 'state');
   const ran = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'fleet', 'inventory.yaml'), '--state-dir', state, '--json', '--param', 'pollIntervalMs=10', '--param', 'allowRestart=false']);
   assert.is(ran.code, 75, ran.stderr + ran.stdout);
-  const { fleetId, counts } = JSON.parse(ran.stdout.trim().split('\n').pop()!) as { fleetId: string; counts: Record<string, number> };
-  assert.is(counts['awaiting-restart-window'], 3);
+  const { fleetId, counts, awaitingRestart } = JSON.parse(ran.stdout.trim().split('\n').pop()!) as { fleetId: string; counts: Record<string, number>; awaitingRestart?: string[] };
+  // The canary waits for its window: it has not proven the change, so the next wave waits with it.
+  assert.equal([counts['awaiting-restart-window'], counts.skipped, awaitingRestart], [1, 2, ['host-1']]);
   // Options that mean nothing for a fleet are refused before anything is contacted, never dropped unsaid.
   const target = await cli(['resume', fleetId, '--target', 'sim:other.json', '--state-dir', state]);
   assert.is(target.code, 2, target.stderr + target.stdout);

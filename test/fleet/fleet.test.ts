@@ -138,6 +138,36 @@ test('the plan of a fleet changes nothing and reports each host as planned', asy
   assert.equal(await Promise.all(hosts.map((h) => readFile(h, 'utf8'))), before);
 });
 
+test('a canary awaiting its restart window holds the next wave back: the fleet awaits its resume (exit 75), the rest untouched; a resume without the window waits again, one with it restarts the canary, then the rest', async () => {
+  const { file, hosts } = await fleetOf(3);
+  const clock = new VirtualClock();
+  const stateDir = await tempDir();
+  const options = { kinds, connect: (target: string) => createSimulatedExecutor(target.slice(4), { clock }) };
+  const waves: string[] = [];
+  const fleet = startFleet({ ...options, runner: newRunner(stateDir, clock), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory(file), params: { allowRestart: false } });
+  fleet.events.on('wave:start', (e) => waves.push(e.wave));
+  const stopped = await fleet.result;
+  assert.equal(hostsOf(stopped), { h0: 'awaiting-resume', h1: 'skipped', h2: 'skipped' });
+  assert.equal(waves, ['canary'], 'the next wave never started');
+  assert.is(stopped.waves[0].hosts[0].outcome, 'awaiting-restart-window');
+  assert.equal([stopped.status, stopped.exitCode, stopped.awaitingRestart], ['awaiting-resume', 75, ['h0']]);
+  assert.equal(stopped.budget, { maxFailures: 0, failures: 0, spent: false });
+  assert.match(await readFile(join(stopped.dir, 'report.md'), 'utf8'), /- awaiting a restart window: h0 — a wave restarts \(and checks\) its hosts before the next starts/);
+  const untouched = await Promise.all(hosts.slice(1).map((h) => readFile(h, 'utf8')));
+  // Still outside the window: the canary waits again, the rest stays untouched.
+  const again = await (await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: fleet.id })).result;
+  assert.equal(hostsOf(again), { h0: 'awaiting-resume', h1: 'skipped', h2: 'skipped' });
+  assert.equal(await Promise.all(hosts.slice(1).map((h) => readFile(h, 'utf8'))), untouched, 'no host of the next wave was contacted');
+  // In the window: the canary restarts and proves the change, then the next wave goes (in the window too).
+  const done = await (await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: fleet.id, overrides: { allowRestart: true } })).result;
+  assert.equal(hostsOf(done), { h0: 'succeeded', h1: 'succeeded', h2: 'succeeded' });
+  assert.is(done.awaitingRestart, undefined);
+  for (const h of hosts) assert.is((await readHostFile(h)).restarts, 1);
+  // A plan restarts nothing: its waves go on.
+  const plan = await startFleet({ ...options, runner: newRunner(await tempDir(), clock), runbook: await loadRunbook('orchestrator-tls12', kinds), inventory: await loadInventory((await fleetOf(2)).file), params: { allowRestart: false }, checkMode: true }).result;
+  assert.equal(hostsOf(plan), { h0: 'planned', h1: 'planned' });
+});
+
 test('a fleet plan spends no failure budget: an unreachable canary does not hide the other hosts', async () => {
   const { file, hosts } = await fleetOf(3);
   await rm(hosts[0]);
