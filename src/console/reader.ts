@@ -222,8 +222,10 @@ export class ConsoleReader {
     const text = await readFile(join(this.store.fleetDir(fleetId), 'report.json'), 'utf8').catch(() => null);
     if (text === null) return null;
     try {
-      const report = JSON.parse(text) as { interrupted?: unknown };
-      return { interrupted: report.interrupted === true };
+      const report = JSON.parse(text) as { interrupted?: unknown; status?: unknown };
+      // Stopped after a wave with its budget unspent (a signal, a host driven elsewhere or refused, a
+      // wave awaiting its restart window): its hosts not started wait for its resume.
+      return { interrupted: report.interrupted === true || report.status === 'awaiting-resume' };
     } catch {
       return {};
     }

@@ -66,6 +66,19 @@ test('a host whose restart is not allowed reads "awaiting a restart window" as t
   assert.match(run.advice!, new RegExp(`runbook resume ${host.runId.replace(/\./g, '\\.')} --allow-restart`));
 });
 
+test('a canary awaiting its restart window reads as the CLI says the fleet: awaiting resume, the next wave not started (not a failed fleet with skipped hosts)', async () => {
+  const { reader, fleetId } = await fleetOf(
+    [
+      { name: 'orch-1', file: await makeHost('server-2016'), group: 'canary' },
+      { name: 'orch-2', file: await makeHost('server-2016'), group: 'rest' },
+    ],
+    { params: { allowRestart: false } },
+  );
+  const view = await reader.fleet(fleetId);
+  assert.equal(view.waves.map((w) => w.hosts.map((h) => h.outcome)), [['awaiting a restart window'], ['not started (awaiting resume)']]);
+  assert.is(view.status, 'awaiting-resume');
+});
+
 test('a host rolled back on request reads "rolled back on request", does not spend the failure budget, and reads the same in `runbook status`', async () => {
   const file = await makeHost('server-2016');
   const { reader, fleetId, state } = await fleetOf([{ name: 'orch-1', file, group: 'canary' }], {});
