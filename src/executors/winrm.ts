@@ -111,6 +111,13 @@ export interface WinrmExecutorOptions extends WinrmTarget {
    * never answers fails in seconds, not at the call's limit. @default 10000
    */
   firstAnswerTimeoutMs?: number;
+  /**
+   * How long any later request may wait for its answer: the server answers each within its
+   * OperationTimeout, so a request unanswered well after is on a connection gone without a word (a
+   * host switched off, packets dropped, a hung service); it fails as `timeout`, and `close()` never
+   * waits longer than this for each of its requests. @default operationTimeoutS × 1000 + 10000
+   */
+  answerTimeoutMs?: number;
   /** The environment credentials are read from. @default process.env */
   env?: Record<string, string | undefined>;
   /** NTLM (MS-NLMP) itself. @default the project's implementation (`src/executors/winrm/ntlm.ts`) */
@@ -235,6 +242,7 @@ export function createWinrmExecutor(options: WinrmExecutorOptions): Executor {
   const target = `winrm${options.scheme === 'https' ? '+https' : ''}://${options.user ? `${options.user}@` : ''}${hostPart}:${options.port}`;
   const maxEnvelopeKb = options.maxEnvelopeKb ?? (Number(env.RUNBOOK_WINRM_MAX_ENVELOPE_KB) || DEFAULT_MAX_ENVELOPE_KB);
   const auth = options.auth ?? (env.RUNBOOK_WINRM_AUTH === 'basic' ? 'basic' : 'ntlm');
+  const operationTimeoutS = options.operationTimeoutS ?? 20;
   let ready: Promise<{ transport: WinrmTransport; shell: RemoteShell }> | null = null;
 
   const connect = () => {
@@ -259,9 +267,12 @@ export function createWinrmExecutor(options: WinrmExecutorOptions): Executor {
         fingerprint: options.fingerprint ?? env.RUNBOOK_WINRM_FINGERPRINT,
         ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
         ...(options.firstAnswerTimeoutMs !== undefined ? { firstAnswerTimeoutMs: options.firstAnswerTimeoutMs } : {}),
+        // The server answers within the OperationTimeout each envelope carries; 10 s more, as pywinrm
+        // keeps its read timeout above its operation timeout.
+        answerTimeoutMs: options.answerTimeoutMs ?? operationTimeoutS * 1000 + 10_000,
         where: target,
       });
-      const ctx = { to: transport.url, maxEnvelopeBytes: maxEnvelopeKb * 1024, operationTimeoutS: options.operationTimeoutS ?? 20 };
+      const ctx = { to: transport.url, maxEnvelopeBytes: maxEnvelopeKb * 1024, operationTimeoutS };
       return { transport, shell: new RemoteShell(transport, ctx, target) };
     })().catch((error) => {
       ready = null;

@@ -15,6 +15,7 @@ import { hostOf, makeHost, tempDir, withWinrmDefaultPorts } from '../helpers.js'
 import { PWSH, needPwsh } from '../pwsh.js';
 import { serveWinrm, type ServedWinrm, type WinrmListenerOptions } from '../../src/simulator/winrm-listener.js';
 import { FAKE_PASSWORD, FAKE_USER, fakeListener, receiveAnswer, shellAnswers } from './winrm/fake-listener.js';
+import { fakeWinrs } from './winrm/fake-winrs.js';
 import { CLM_CLIXML } from './agent/clixml-fixture.js';
 
 const run = needPwsh('test/executors/winrm.test.ts');
@@ -156,6 +157,31 @@ test('a UPN user is sent whole with no domain, RUNBOOK_WINRM_DOMAIN then unused;
       await executor.close();
       assert.equal(listener.accounts.at(-1), sent, user);
     }
+  } finally {
+    await listener.close();
+  }
+});
+
+/** Settles with `promise`, or fails the test when it has not settled within `ms` (a guard against a hang, not a timing assert). */
+function settles<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} had not settled after ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+test('a listener that stops answering mid-session: the call fails as a timeout at the answer deadline, and close() still returns', async () => {
+  const winrs = fakeWinrs();
+  const listener = await fakeListener((action, xml) => winrs.answer(action, xml));
+  const executor = fakeExecutor(listener.port, { operationTimeoutS: 1, answerTimeoutMs: 300, timeoutMs: 60_000 });
+  try {
+    await executor.run([{ op: 'os.info' }]);
+    // From now on every request is held and never answered: a host gone without a word.
+    winrs.intercept = () => new Promise(() => undefined);
+    const error = await settles(executor.run([{ op: 'boot.time' }]).then(() => null, (e: unknown) => e as ExecutorError), 20_000, 'the call');
+    assert.ok(error);
+    assert.is(error.kind, 'timeout', error.message);
+    assert.match(error.message, /^the WinRM listener did not answer a request within 300 ms/);
+    assert.match(error.message, /Test-WSMan/);
+    await settles(executor.close(), 20_000, 'close()');
   } finally {
     await listener.close();
   }

@@ -71,6 +71,15 @@ export interface TransportOptions {
    * bounded by it: a Receive may wait `operationTimeoutS` for output. @default 10000
    */
   firstAnswerTimeoutMs?: number;
+  /**
+   * Time for the answer to any later request. The server answers every request within the
+   * `wsman:OperationTimeout` it carries (a Receive with no output by then gets the timeout fault), so
+   * a request unanswered well after it is on a connection that is gone without a word (the host
+   * switched off, a network that drops the packets, a hung service): it fails as `timeout`
+   * (transient) and its connection is dropped, instead of holding the call to its own limit, or
+   * `close()` for ever. Must exceed the envelopes' OperationTimeout. @default 30000
+   */
+  answerTimeoutMs?: number;
   /** Opens the TCP connection (tests give one that never connects). @default `net.connect` */
   createSocket?: (options: net.NetConnectOpts) => Socket;
   /** Where, for errors. */
@@ -84,6 +93,9 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /** How long the listener may take to answer for the first time unless told. */
 export const DEFAULT_FIRST_ANSWER_TIMEOUT_MS = 10_000;
+
+/** How long a request may wait for its answer once the listener has answered once, unless told: OperationTimeout's 20 s and 10 s more. */
+export const DEFAULT_ANSWER_TIMEOUT_MS = 30_000;
 
 /** A request stopped before it was sent: its connection is not authenticated. */
 const NEEDS_AUTHENTICATION = new Error('the connection is not authenticated');
@@ -280,6 +292,19 @@ export class WinrmTransport {
     }, ms);
   }
 
+  /** Ends a request not answered within `answerTimeoutMs` (the listener answered before), as `timeout`. */
+  private answerDeadline(request: http.ClientRequest): NodeJS.Timeout {
+    const ms = this.options.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
+    return setTimeout(() => {
+      request.destroy(
+        new ExecutorError('timeout', `the WinRM listener did not answer a request within ${ms} ms, though it answers every request within the request's OperationTimeout`, {
+          where: this.options.where,
+          hint: 'the connection is likely gone without a word (the host switched off or restarting, a network or firewall dropping the packets) or the WinRM service is hung: check that the host is up and its WinRM service answers (Test-WSMan on a machine near it)',
+        }),
+      );
+    }, ms);
+  }
+
   private tlsOptions(): tls.ConnectionOptions {
     const { caFile, fingerprint, host } = this.options;
     const servername = /^[\d.]+$|:/.test(host) ? undefined : host;
@@ -355,8 +380,8 @@ export class WinrmTransport {
       });
       this.inFlight.add(request);
       // A listener that has never answered gets a short time to: one that accepts TCP and stays silent
-      // would otherwise hold the call for its whole limit.
-      const firstAnswer = this.answered ? undefined : this.firstAnswerDeadline(request);
+      // would otherwise hold the call for its whole limit. Later, every request has its answer's time.
+      const firstAnswer = this.answered ? this.answerDeadline(request) : this.firstAnswerDeadline(request);
       const cleanup = () => {
         this.inFlight.delete(request);
         clearTimeout(firstAnswer);

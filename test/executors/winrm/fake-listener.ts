@@ -21,6 +21,8 @@ export interface FakeListener {
   logons: number;
   /** The user and domain of each logon accepted, as the client sent them. */
   accounts: { user: string; domain: string }[];
+  /** The largest request body received, in bytes (sealed, as it came over HTTP). */
+  largestRequest: number;
   close(): Promise<void>;
 }
 
@@ -53,16 +55,20 @@ export function receiveAnswer(streams: { stdout?: string; stderr?: string }, exi
   return { status: 200, xml: soap(`<rsp:ReceiveResponse>${stream('stdout', streams.stdout)}${stream('stderr', streams.stderr)}${state}</rsp:ReceiveResponse>`) };
 }
 
-/** Serves until `close()`; `answer` is given each authenticated request's `wsa:Action`. */
-export async function fakeListener(answer: (action: string) => FakeAnswer): Promise<FakeListener> {
+/**
+ * Serves until `close()`; `answer` is given each authenticated request's `wsa:Action` and its whole
+ * envelope, and may answer later (a promise: a listener that holds a request).
+ */
+export async function fakeListener(answer: (action: string, xml: string) => FakeAnswer | Promise<FakeAnswer>): Promise<FakeListener> {
   const sessions = new WeakMap<Socket, { acceptor?: NtlmAcceptor; session?: NtlmSession }>();
   const sockets = new Set<Socket>();
-  const state = { logons: 0 };
+  const state = { logons: 0, largestRequest: 0 };
   const accounts: { user: string; domain: string }[] = [];
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
+    state.largestRequest = Math.max(state.largestRequest, body.length);
     const conn = sessions.get(req.socket) ?? {};
     sessions.set(req.socket, conn);
     const refuse = () => {
@@ -93,7 +99,8 @@ export async function fakeListener(answer: (action: string) => FakeAnswer): Prom
     if (!conn.session || !isEncryptedContentType(req.headers['content-type'])) return refuse();
     const xml = decryptBody(conn.session, body, String(req.headers['content-type'])).toString('utf8');
     const action = /<(?:\w+:)?Action[^>]*>([^<]+)</.exec(xml)?.[1] ?? '';
-    const reply = answer(action);
+    const reply = await answer(action, xml);
+    if (res.destroyed) return;
     if (!('xml' in reply)) {
       // As Windows does for an account it will not serve: 401, the connection's context forgotten.
       conn.session = undefined;
@@ -114,6 +121,9 @@ export async function fakeListener(answer: (action: string) => FakeAnswer): Prom
       return state.logons;
     },
     accounts,
+    get largestRequest() {
+      return state.largestRequest;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
