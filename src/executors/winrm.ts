@@ -14,7 +14,7 @@ import { ExecutorError } from '../errors.js';
 import { agentBackendFor, bootstrapArgs, bootstrapProgramLine, type AgentBackend } from './agent/protocol.js';
 import { AgentSession, sessionExecutor, type AgentOutput, type AgentProcess } from './agent/session.js';
 import type { Executor, TlsEndpoint } from './types.js';
-import { RemoteShell } from './winrm/shell.js';
+import { RemoteShell, ShellGone } from './winrm/shell.js';
 import type { NtlmMechanism, WinrmCredentials, WinrmTransport } from './winrm/transport.js';
 import { DEFAULT_MAX_ENVELOPE_KB } from './winrm/wsman.js';
 import { winrmDefaultPort } from '../windows/default-ports.js';
@@ -159,10 +159,14 @@ async function defaultNtlm(credentials: WinrmCredentials): Promise<NtlmMechanism
   };
 }
 
-/** The agent as a remote command: input queued and sent in order, output received while an answer is owed. */
-function remoteAgent(shell: RemoteShell, commandId: string, output: AgentOutput): AgentProcess & { sendNow(data: Buffer): Promise<void> } {
+/**
+ * The agent as a remote command: input queued and sent in order, output received while an answer is
+ * owed. `launch` starts the agent (the command, then its program line) and gives the command's id.
+ */
+async function remoteAgent(shell: RemoteShell, launch: () => Promise<string>, output: AgentOutput): Promise<AgentProcess> {
+  let commandId = await launch();
   const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
-  const queue: { data: Buffer; end: boolean }[] = [];
+  const queue: { data: Buffer; end: boolean; again?: boolean }[] = [];
   let owed = 0;
   let draining = false;
   let running = false;
@@ -191,7 +195,17 @@ function remoteAgent(shell: RemoteShell, commandId: string, output: AgentOutput)
       while (!over && (queue.length > 0 || owed > 0 || draining)) {
         const next = queue.shift();
         if (next) {
-          await shell.send(commandId, next.data, next.end);
+          try {
+            await shell.send(commandId, next.data, next.end);
+          } catch (error) {
+            // The shell is gone (its idle timeout passed between calls, the service or the target
+            // restarted) and the server took none of this request: the agent, which went with the
+            // shell, is started in a new one and the whole request sent to it, once. Nothing of the
+            // batch has run (the agent runs a request only once its line is whole).
+            if (!(error instanceof ShellGone) || next.end || next.again) throw error;
+            commandId = await launch();
+            queue.unshift({ ...next, again: true });
+          }
           continue;
         }
         const got = await shell.receive(commandId);
@@ -205,7 +219,6 @@ function remoteAgent(shell: RemoteShell, commandId: string, output: AgentOutput)
     }
   };
   return {
-    sendNow: (data) => shell.send(commandId, data),
     write(text) {
       queue.push({ data: Buffer.from(text, 'utf8'), end: false });
       owed += 1;
@@ -283,10 +296,11 @@ export function createWinrmExecutor(options: WinrmExecutorOptions): Executor {
 
   const session = new AgentSession(target, async (output) => {
     const { shell } = await connect();
-    const commandId = await shell.start(WINRM_AGENT_COMMAND.command, WINRM_AGENT_COMMAND.arguments);
-    const agent = remoteAgent(shell, commandId, output);
-    await agent.sendNow(Buffer.from(bootstrapProgramLine(agentBackendFor(options.agentBackend)), 'utf8'));
-    return agent;
+    return remoteAgent(shell, async () => {
+      const commandId = await shell.start(WINRM_AGENT_COMMAND.command, WINRM_AGENT_COMMAND.arguments);
+      await shell.send(commandId, Buffer.from(bootstrapProgramLine(agentBackendFor(options.agentBackend)), 'utf8'));
+      return commandId;
+    }, output);
   }, (error) => (error instanceof ExecutorError ? error : new ExecutorError('reset', String(error), { where: target })));
 
   return sessionExecutor(session, { name, target: target, onTarget: false, timeoutMs: options.timeoutMs }, {

@@ -187,6 +187,46 @@ test('a listener that stops answering mid-session: the call fails as a timeout a
   }
 });
 
+test('a shell deleted by the server while the session is idle (its IdleTimeout): the next call starts the agent in a new shell and succeeds, its batch run once; close() deletes it', async () => {
+  const winrs = fakeWinrs();
+  const listener = await fakeListener((action, xml) => winrs.answer(action, xml));
+  const executor = fakeExecutor(listener.port);
+  try {
+    await executor.run([{ op: 'os.info' }]);
+    // Between calls no request keeps the shell alive: the server ends it (and the agent in it).
+    winrs.shells.clear();
+    const [boot] = await executor.run([{ op: 'boot.time' }]);
+    assert.is(boot.op, 'boot.time');
+    assert.is(winrs.created, 2);
+    assert.equal(winrs.requests, [[{ op: 'os.info' }], [{ op: 'boot.time' }]], 'each batch reached an agent once');
+  } finally {
+    await executor.close();
+    await listener.close();
+  }
+  assert.is(winrs.shells.size, 0, 'no shell left on the server');
+});
+
+test('a shell deleted while a call waits for its answer fails that call as reset (its batch may have run); the next call gets a new shell', async () => {
+  const winrs = fakeWinrs();
+  const listener = await fakeListener((action, xml) => winrs.answer(action, xml));
+  const executor = fakeExecutor(listener.port);
+  try {
+    await executor.run([{ op: 'os.info' }]);
+    winrs.intercept = (verb) => void (verb === 'Receive' && winrs.shells.clear());
+    const error = await executor.run([{ op: 'boot.time' }]).then(() => null, (e: unknown) => e as ExecutorError);
+    assert.ok(error);
+    assert.is(error.kind, 'reset');
+    assert.match(error.message, /^the remote shell is gone: The request for the Windows Remote Shell with ShellId SHELL-1 failed because the shell was not found on the server/);
+    winrs.intercept = () => undefined;
+    const [boot] = await executor.run([{ op: 'boot.time' }]);
+    assert.is(boot.op, 'boot.time');
+  } finally {
+    await executor.close();
+    await listener.close();
+  }
+  assert.is(winrs.shells.size, 0, 'no shell left on the server');
+});
+
 if (run) {
   type Setup = { scheme?: 'http' | 'https'; listener?: Partial<WinrmListenerOptions>; client?: Partial<WinrmExecutorOptions> };
   /** A listener on a fresh host, and an executor to it (NTLM unless told otherwise). */
