@@ -86,14 +86,49 @@ function knownHostMatches(pattern: string, host: string, port: number): boolean 
   return pattern.split(',').includes(name);
 }
 
+/** The known_hosts lines for this host: line number (from 1), key type and key. */
+function knownHostLines(text: string, host: string, port: number): { line: number; type: string; blob: string }[] {
+  const found: { line: number; type: string; blob: string }[] = [];
+  text.split('\n').forEach((line, i) => {
+    const parts = line.trim().split(/\s+/);
+    if (parts.length < 3 || parts[0].startsWith('#') || parts[0].startsWith('@')) return;
+    if (knownHostMatches(parts[0], host, port)) found.push({ line: i + 1, type: parts[1], blob: parts[2] });
+  });
+  return found;
+}
+
 /** Whether a known_hosts file lists this key for this host. */
 export function knownHostsAccept(text: string, host: string, port: number, key: Buffer): boolean {
   const blob = key.toString('base64');
-  return text.split('\n').some((line) => {
-    const parts = line.trim().split(/\s+/);
-    if (parts.length < 3 || parts[0].startsWith('#') || parts[0].startsWith('@')) return false;
-    return knownHostMatches(parts[0], host, port) && parts[2] === blob;
-  });
+  return knownHostLines(text, host, port).some((l) => l.blob === blob);
+}
+
+/**
+ * What a known_hosts file says of the key a host offered, as OpenSSH tells it apart: `trusted` (listed
+ * for the host), `changed` (the host is listed with another key of the same type — OpenSSH's "REMOTE
+ * HOST IDENTIFICATION HAS CHANGED"; `line` is that line), or `unknown` (not listed; `types` are the
+ * key types listed for the host, if any).
+ *
+ * @example
+ * ```ts
+ * knownHostsVerdict('orch01 ssh-ed25519 AAAA…old\n', 'orch01', 22, offeredKey); // { status: 'changed', line: 1 }
+ * ```
+ */
+export function knownHostsVerdict(text: string, host: string, port: number, key: Buffer): { status: 'trusted' } | { status: 'changed'; line: number } | { status: 'unknown'; types: string[] } {
+  const blob = key.toString('base64');
+  const lines = knownHostLines(text, host, port);
+  if (lines.some((l) => l.blob === blob)) return { status: 'trusted' };
+  const type = keyTypeOf(key);
+  const same = lines.find((l) => l.type === type);
+  if (same) return { status: 'changed', line: same.line };
+  return { status: 'unknown', types: [...new Set(lines.map((l) => l.type))] };
+}
+
+/** The key type a host key blob names first (`ssh-ed25519`, `ssh-rsa`, `ecdsa-sha2-nistp256` …). */
+export function keyTypeOf(key: Buffer): string {
+  if (key.length < 4) return '';
+  const length = key.readUInt32BE(0);
+  return key.toString('latin1', 4, 4 + length);
 }
 
 /** The ExecutorError for an ssh2 connection's failure: its kind (what the engine retries) from its code or level. */
@@ -179,26 +214,51 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
   const shell = options.shell ?? 'powershell';
   let client: Client | null = null;
   let ready: Promise<Client> | null = null;
-  let rejectedKey: string | null = null;
+  let rejectedKey: ExecutorError | null = null;
   /** The connection `ready` and `client` are of: a former one's late events leave them alone. */
   let connection = 0;
 
-  const verify = (key: Buffer): boolean => {
-    const pinned = options.fingerprint ?? process.env.RUNBOOK_SSH_FINGERPRINT;
-    if (pinned) {
-      const ok = fingerprintOf(key) === pinned;
-      if (!ok) rejectedKey = fingerprintOf(key);
-      return ok;
-    }
-    const file = options.knownHostsPath ?? process.env.RUNBOOK_SSH_KNOWN_HOSTS ?? join(homedir(), '.ssh', 'known_hosts');
-    let text = '';
+  const pinned = options.fingerprint ?? process.env.RUNBOOK_SSH_FINGERPRINT;
+  const pinSource = options.fingerprint ? 'the fingerprint option' : 'RUNBOOK_SSH_FINGERPRINT';
+  const knownHostsFile = options.knownHostsPath ?? process.env.RUNBOOK_SSH_KNOWN_HOSTS ?? join(homedir(), '.ssh', 'known_hosts');
+  const knownHostsText = (): string => {
     try {
-      text = readFileSync(file, 'utf8');
+      return readFileSync(knownHostsFile, 'utf8');
     } catch {
-      text = '';
+      return '';
     }
-    const ok = knownHostsAccept(text, options.host, port, key);
-    if (!ok) rejectedKey = fingerprintOf(key);
+  };
+  /** The name known_hosts files a host under: the host, or `[host]:port` off port 22. */
+  const knownName = port === 22 ? options.host : `[${options.host}]:${port}`;
+
+  /** Why the host key offered is refused: what, where, and what to do (never "add it" for a key that changed). */
+  const untrusted = (key: Buffer): ExecutorError => {
+    const seen = fingerprintOf(key);
+    const nothing = 'nothing was run there';
+    if (pinned) {
+      return new ExecutorError('permanent', `the host key ${seen} is not trusted: it is not the one ${pinSource} pins (${pinned}); ${nothing}`, {
+        where: target,
+        hint: `check the server's host key on its console (ssh-keygen -l -E sha256 -f the host key's .pub): if it changed on purpose, set ${pinSource} to its fingerprint; if not, another machine answers at this address`,
+      });
+    }
+    const verdict = knownHostsVerdict(knownHostsText(), options.host, port, key);
+    if (verdict.status === 'changed') {
+      return new ExecutorError('permanent', `the host key ${seen} is not trusted: ${knownHostsFile} (line ${verdict.line}) holds another ${keyTypeOf(key)} key for ${knownName} — the host's key changed, or another machine answers at this address; ${nothing}`, {
+        where: target,
+        hint: `compare ${seen} with the server's own (ssh-keygen -l -E sha256 -f the host key's .pub, on its console): only if they match (a reinstalled server, a renewed key), remove the old line (ssh-keygen -R "${knownName}" -f ${knownHostsFile}) and add the new key, or pin it with RUNBOOK_SSH_FINGERPRINT; otherwise do not connect`,
+      });
+    }
+    const types = verdict.status === 'unknown' ? verdict.types : [];
+    const known = types.length > 0 ? ` (it lists only ${types.join(', ')} keys for ${knownName}, and the server offered none of them)` : ` has no key for ${knownName}`;
+    return new ExecutorError('permanent', `the host key ${seen} is not trusted: ${knownHostsFile}${known}; ${nothing}`, {
+      where: target,
+      hint: `add the host's key to ${knownHostsFile} once its fingerprint is checked against the server's own (ssh-keyscan -p ${port} ${options.host}, compared with ssh-keygen -l -E sha256 on the server), or pin its fingerprint with RUNBOOK_SSH_FINGERPRINT`,
+    });
+  };
+
+  const verify = (key: Buffer): boolean => {
+    const ok = pinned ? fingerprintOf(key) === pinned : knownHostsAccept(knownHostsText(), options.host, port, key);
+    if (!ok) rejectedKey = untrusted(key);
     return ok;
   };
 
@@ -255,11 +315,7 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
           client = null;
         }
         c.destroy();
-        reject(rejectedKey ? new ExecutorError('permanent', `the host key ${rejectedKey} is not trusted`, {
-          where: target,
-          hint: 'add the host to known_hosts (ssh-keyscan) or pin its fingerprint with RUNBOOK_SSH_FINGERPRINT',
-          cause: error,
-        }) : classifySshError(error, target));
+        reject(rejectedKey ?? classifySshError(error, target));
       });
       c.on('close', () => {
         if (connection !== mine) return;

@@ -172,6 +172,47 @@ if (KEYGEN) {
   });
 }
 
+if (SSHD) {
+  /** The error of a first call to a fresh sshd (no PowerShell needed: the host key is refused before any command). */
+  const hostKeyError = async (sshd: Awaited<ReturnType<typeof startSshd>>, options: Partial<Parameters<typeof createSshExecutor>[0]>) => {
+    const executor = createSshExecutor({ host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKeyPath: sshd.keyPath, connectTimeoutMs: 5000, ...options });
+    try {
+      await executor.run([{ op: 'os.info' }]);
+    } catch (error) {
+      assert.instance(error, ExecutorError);
+      return error as ExecutorError;
+    } finally {
+      await executor.close();
+    }
+    throw new Error('the call succeeded');
+  };
+
+  test('a host key that changed is told apart from an unknown one: the known_hosts line named, and never "add it" as the remedy', async () => {
+    const sshd = await startSshd(null);
+    try {
+      // known_hosts holds another Ed25519 key for this host and port: the server's key changed (or another machine answers).
+      const dir = await tempDir();
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'old')]);
+      const old = (await readFile(join(dir, 'old.pub'), 'utf8')).trim().split(/\s+/);
+      const file = join(dir, 'known_hosts');
+      await writeFile(file, `# servers\n[127.0.0.1]:${sshd.port} ${old[0]} ${old[1]}\n`);
+      const changed = await hostKeyError(sshd, { knownHostsPath: file });
+      assert.is(changed.kind, 'permanent');
+      assert.ok(changed.message.startsWith(`the host key ${sshd.fingerprint} is not trusted: ${file} (line 2) holds another ssh-ed25519 key for [127.0.0.1]:${sshd.port} — the host's key changed, or another machine answers at this address; nothing was run there`), changed.message);
+      assert.match(changed.message, /only if they match .*ssh-keygen -R "\[127\.0\.0\.1\]:\d+"/);
+      assert.not.match(changed.message, /ssh-keyscan/, 'a changed key is not to be fetched and added blindly');
+      const unknown = await hostKeyError(sshd, { knownHostsPath: join(dir, 'none') });
+      assert.ok(unknown.message.startsWith(`the host key ${sshd.fingerprint} is not trusted: ${join(dir, 'none')} has no key for [127.0.0.1]:${sshd.port}; nothing was run there`), unknown.message);
+      assert.match(unknown.message, /once its fingerprint is checked/);
+      const pinned = await hostKeyError(sshd, { fingerprint: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
+      assert.ok(pinned.message.startsWith(`the host key ${sshd.fingerprint} is not trusted: it is not the one the fingerprint option pins (SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA); nothing was run there`), pinned.message);
+      for (const error of [changed, unknown, pinned]) assert.not.match(error.message, NO_TRACE);
+    } finally {
+      await sshd.stop();
+    }
+  });
+}
+
 if (run && SSHD) {
   test('the bundled runbook runs over SSH and leaves the registry the simulated run leaves', async () => {
     const { hostFile, sshd, executor } = await setup();
