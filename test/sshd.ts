@@ -30,6 +30,8 @@ export interface TestSshd {
   keyPath: string;
   knownHostsPath: string;
   fingerprint: string;
+  /** Each host key's known_hosts line (`[127.0.0.1]:PORT type key`), by type (`ed25519`, `rsa`). */
+  knownHostsLines: Record<string, string>;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** The PIDs of this sshd's session processes (its descendants), for tests that end them by PID. */
@@ -63,13 +65,17 @@ function sessionEnv(env: Record<string, string>): string[] {
   return pairs.length > 0 ? [`SetEnv ${pairs.join(' ')}`] : [];
 }
 
-/** Starts sshd; `pwsh` (when given) serves the `powershell` subsystem. */
-export async function startSshd(pwsh: string | null, env: Record<string, string> = {}): Promise<TestSshd> {
+/**
+ * Starts sshd; `pwsh` (when given) serves the `powershell` subsystem. Its host key is Ed25519, and
+ * `extraHostKeys` adds keys of other types (as Windows' OpenSSH has RSA, ECDSA and Ed25519 keys).
+ */
+export async function startSshd(pwsh: string | null, env: Record<string, string> = {}, extraHostKeys: 'rsa'[] = []): Promise<TestSshd> {
   if (!SSHD) throw new Error('sshd is not installed: .ci/run installs openssh-server');
   const dir = await tempDir('rbe-sshd-');
   const hostKey = join(dir, 'host_ed25519');
   const userKey = join(dir, 'user_ed25519');
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+  for (const type of extraHostKeys) execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-f', join(dir, `host_${type}`)]);
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', userKey]);
   const authorized = join(dir, 'authorized_keys');
   await writeFile(authorized, await readFile(`${userKey}.pub`, 'utf8'), { mode: 0o600 });
@@ -81,6 +87,7 @@ export async function startSshd(pwsh: string | null, env: Record<string, string>
       `Port ${port}`,
       'ListenAddress 127.0.0.1',
       `HostKey ${hostKey}`,
+      ...extraHostKeys.map((type) => `HostKey ${join(dir, `host_${type}`)}`),
       `AuthorizedKeysFile ${authorized}`,
       `PidFile ${join(dir, 'sshd.pid')}`,
       'PasswordAuthentication no',
@@ -112,6 +119,11 @@ export async function startSshd(pwsh: string | null, env: Record<string, string>
   const knownHostsPath = join(dir, 'known_hosts');
   await writeFile(knownHostsPath, `[127.0.0.1]:${port} ${hostPub[0]} ${hostPub[1]}\n`);
   const fingerprint = execFileSync('ssh-keygen', ['-lf', `${hostKey}.pub`, '-E', 'sha256']).toString().split(/\s+/)[1];
+  const knownHostsLines: Record<string, string> = {};
+  for (const type of ['ed25519', ...extraHostKeys]) {
+    const pub = (await readFile(join(dir, `host_${type}.pub`), 'utf8')).trim().split(/\s+/);
+    knownHostsLines[type] = `[127.0.0.1]:${port} ${pub[0]} ${pub[1]}`;
+  }
   let child: ChildProcess | null = null;
   const sshd: TestSshd = {
     port,
@@ -119,6 +131,7 @@ export async function startSshd(pwsh: string | null, env: Record<string, string>
     keyPath: userKey,
     knownHostsPath,
     fingerprint,
+    knownHostsLines,
     async start() {
       child = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
       await waitForPort(port);

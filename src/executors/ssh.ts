@@ -10,7 +10,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
 import { agentBackendFor, announcedPid, bootstrapArgs, bootstrapProgramLine, stopProcessCommand, type AgentBackend } from './agent/protocol.js';
 import { AgentSession, sessionExecutor } from './agent/session.js';
@@ -129,6 +129,29 @@ export function keyTypeOf(key: Buffer): string {
   if (key.length < 4) return '';
   const length = key.readUInt32BE(0);
   return key.toString('latin1', 4, 4 + length);
+}
+
+/** The host key algorithms of the key types known_hosts lists for a host (an RSA key signs with SHA-2 first, as OpenSSH asks). */
+const HOST_KEY_ALGORITHMS: Record<string, string[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+
+/**
+ * The host key algorithms to ask for first: those of the key types known_hosts lists for the host, as
+ * OpenSSH's client does — else a server with several host keys (Windows' OpenSSH makes RSA, ECDSA and
+ * Ed25519 keys) may answer with one of a type the file does not hold, and be refused though known.
+ *
+ * @example
+ * ```ts
+ * preferredHostKeyAlgorithms('[orch01]:2222 ssh-rsa AAAA…\n', 'orch01', 2222); // ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']
+ * ```
+ */
+export function preferredHostKeyAlgorithms(text: string, host: string, port: number): string[] {
+  return [...new Set(knownHostLines(text, host, port).flatMap((l) => HOST_KEY_ALGORITHMS[l.type] ?? []))];
 }
 
 /** The ExecutorError for an ssh2 connection's failure: its kind (what the engine retries) from its code or level. */
@@ -273,6 +296,10 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
       hostVerifier: verify,
       keepaliveInterval: 10_000,
     };
+    // Without a pin, the key types known_hosts holds for the host are asked for first (as OpenSSH does).
+    const preferred = pinned ? [] : preferredHostKeyAlgorithms(knownHostsText(), options.host, port);
+    // ssh2 applies `remove` then `prepend` (in this order): the known types move to the front.
+    if (preferred.length > 0) config.algorithms = { serverHostKey: { remove: preferred as ServerHostKeyAlgorithm[], prepend: preferred as ServerHostKeyAlgorithm[], append: [] } };
     const keyPath = options.privateKeyPath ?? process.env.RUNBOOK_SSH_KEY;
     const keySource = options.privateKeyPath != null ? 'the privateKeyPath option' : 'RUNBOOK_SSH_KEY';
     if (keyPath) {

@@ -211,6 +211,21 @@ if (SSHD) {
       await sshd.stop();
     }
   });
+
+  test('a server with several host keys is checked against the type known_hosts holds for it (as OpenSSH asks for it first)', async () => {
+    const sshd = await startSshd(null, {}, ['rsa']);
+    try {
+      // Only the RSA key is known (an older known_hosts, or ssh-keyscan -t rsa): the server also has an
+      // Ed25519 key, the type ssh2 would otherwise ask for first.
+      const file = join(await tempDir(), 'known_hosts');
+      await writeFile(file, `${sshd.knownHostsLines.rsa}\n`);
+      const error = await hostKeyError(sshd, { knownHostsPath: file });
+      // The key is accepted: the call goes on to log in and fails later (no PowerShell behind this sshd), not at the host key.
+      assert.not.match(error.message, /host key/, error.message);
+    } finally {
+      await sshd.stop();
+    }
+  });
 }
 
 if (run && SSHD) {
