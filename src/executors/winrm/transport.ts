@@ -164,6 +164,51 @@ export function tlsHandshakeError(error: unknown, where: string): ExecutorError 
   return classifyNetworkError(error, where);
 }
 
+const PIN_HINT = 'pin its SHA-256 fingerprint with RUNBOOK_WINRM_FINGERPRINT (that certificate is then trusted alone, whatever its names and issuer)';
+
+/**
+ * The error for a server certificate Node refused, with what to do for its case: a certificate for
+ * other names (the CA is trusted: connect by one of its names), a self-signed one (it is its own CA),
+ * one out of its validity period, or one whose issuer is not trusted.
+ *
+ * @example
+ * ```ts
+ * certificateError(Object.assign(new Error("Hostname/IP does not match certificate's altnames: …"), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }), 'winrm+https://orch01:5986').message;
+ * // "the WinRM server's certificate is not for the name connected to: Hostname/IP does not match … (winrm+https://orch01:5986)\n  → connect by a name the certificate carries …"
+ * ```
+ */
+export function certificateError(e: NodeJS.ErrnoException, where: string): ExecutorError {
+  const code = e.code ?? '';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return new ExecutorError('permanent', `the WinRM server's certificate is not for the name connected to: ${e.message}`, {
+      where,
+      hint: `connect by a name the certificate carries (its altnames, above: the target's host is checked against them), or give the listener a certificate issued for the target's name; or ${PIN_HINT}`,
+      cause: e,
+    });
+  }
+  if (code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN') {
+    return new ExecutorError('permanent', `the WinRM server's certificate is not trusted: it is self-signed (${e.message})`, {
+      where,
+      hint: `a self-signed certificate is its own CA: give it, as a PEM file, with RUNBOOK_WINRM_CA_FILE (exported on the server from Cert:\\LocalMachine\\My, the listener's thumbprint), or ${PIN_HINT}`,
+      cause: e,
+    });
+  }
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    return new ExecutorError('permanent', `the WinRM server's certificate is not trusted: ${code === 'CERT_HAS_EXPIRED' ? 'it has expired' : 'it is not valid yet'} (${e.message})`, {
+      where,
+      hint: code === 'CERT_HAS_EXPIRED'
+        ? "renew the listener's certificate on the server and give the HTTPS listener the new one's thumbprint (winrm set winrm/config/Listener?Address=*+Transport=HTTPS @{CertificateThumbprint=\"…\"})"
+        : "check this controller's clock and the server's (the certificate's validity starts later than this controller's time)",
+      cause: e,
+    });
+  }
+  return new ExecutorError('permanent', `the WinRM server's certificate is not trusted: ${e.message}`, {
+    where,
+    hint: `name the CA that issued it with RUNBOOK_WINRM_CA_FILE, or ${PIN_HINT}`,
+    cause: e,
+  });
+}
+
 /** Why a request failed below HTTP. */
 export function classifyNetworkError(error: unknown, where: string): ExecutorError {
   if (error instanceof ExecutorError) return error;
@@ -181,13 +226,7 @@ export function classifyNetworkError(error: unknown, where: string): ExecutorErr
   const known = e?.code ? byCode[e.code] : undefined;
   if (known) return new ExecutorError(known[0], `${known[1]} (${e.code})`, { where, cause: error });
   if (/socket hang up|aborted|closed/i.test(e?.message ?? '')) return new ExecutorError('reset', `the connection to the WinRM listener dropped: ${e.message}`, { where, cause: error });
-  if (e?.code && CERTIFICATE_CODE.test(e.code)) {
-    return new ExecutorError('permanent', `the WinRM server's certificate is not trusted: ${e.message}`, {
-      where,
-      hint: 'name the CA that issued it with RUNBOOK_WINRM_CA_FILE, or pin its SHA-256 fingerprint with RUNBOOK_WINRM_FINGERPRINT',
-      cause: error,
-    });
-  }
+  if (e?.code && CERTIFICATE_CODE.test(e.code)) return certificateError(e, where);
   if (e?.code && /^ERR_SSL_/.test(e.code)) return tlsHandshakeError(error, where);
   return new ExecutorError('protocol', `the WinRM request failed: ${e?.message ?? String(error)}`, { where, cause: error });
 }

@@ -4,6 +4,9 @@ import * as assert from 'uvu/assert';
 import { createHash, X509Certificate } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import tls from 'node:tls';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ExecutorError } from '../../../src/errors.js';
 import { normaliseFingerprint, WinrmTransport } from '../../../src/executors/winrm/transport.js';
 import { selfSigned } from '../../../src/simulator/endpoints.js';
@@ -83,6 +86,33 @@ test('a self-signed certificate neither pinned nor from a CA given is still an u
     assert.match(error.message, /RUNBOOK_WINRM_FINGERPRINT/);
   } finally {
     await server.close();
+  }
+});
+
+test('a certificate for other names, from a CA given, says to connect by one of its names (not to give the CA); a self-signed one says it is its own CA', async () => {
+  const { key, cert } = await selfSigned();
+  const server = await listen(tls.createServer({ key, cert }));
+  const dir = await mkdtemp(join(tmpdir(), 'rbe-winrm-ca-'));
+  const caFile = join(dir, 'ca.pem');
+  await writeFile(caFile, cert);
+  // The target names orch01.contoso.com; the connection goes to the test server (its certificate: localhost, 127.0.0.1).
+  const transport = new WinrmTransport({ scheme: 'https', host: 'orch01.contoso.com', port: server.port, auth: 'basic', credentials: { user: 'admin', password: 'Secret-PW-123' }, caFile, where: 'winrm+https://orch01.contoso.com:5986', createSocket: () => connect(server.port, '127.0.0.1') });
+  try {
+    const mismatch = await transport.post('<x/>').then(() => null, (e: unknown) => e as ExecutorError);
+    if (!mismatch) return assert.unreachable('the handshake succeeded');
+    assert.instance(mismatch, ExecutorError);
+    assert.is(mismatch.kind, 'permanent');
+    assert.ok(mismatch.message.startsWith("the WinRM server's certificate is not for the name connected to: Hostname/IP does not match certificate's altnames: Host: orch01.contoso.com."), mismatch.message);
+    assert.match(mismatch.message, /DNS:localhost/, 'the names it carries');
+    assert.match(mismatch.message, /\(winrm\+https:\/\/orch01\.contoso\.com:5986\)\n  → connect by a name the certificate carries/);
+    assert.not.match(mismatch.message, /RUNBOOK_WINRM_CA_FILE|Secret-PW/, 'the CA is trusted already; no password');
+    const selfSignedError = await failure(server.port);
+    assert.match(selfSignedError.message, /^the WinRM server's certificate is not trusted: it is self-signed/);
+    assert.match(selfSignedError.message, /a self-signed certificate is its own CA: give it, as a PEM file, with RUNBOOK_WINRM_CA_FILE/);
+  } finally {
+    transport.close();
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
