@@ -6,6 +6,7 @@
 import { ExecutorError } from '../../errors.js';
 import type { WinrmTransport } from './transport.js';
 import { WINRM_ACCOUNT_ADVICE } from './access-advice.js';
+import { WINRM_MAX_SHELLS_PER_USER_DEFAULT, WINRM_SHELL_QUOTA_FAULT } from '../../windows/facts/winrm-service.js';
 import {
   FaultCode,
   commandEnvelope,
@@ -50,6 +51,13 @@ export function faultError(fault: WsmanFault, where: string, during: string): Ex
     return new ExecutorError('permanent', `the WinRM server refused the ${during} envelope as too large: ${fault.message}`, {
       where,
       hint: "set RUNBOOK_WINRM_MAX_ENVELOPE_KB to the server's MaxEnvelopeSizekb (winrm get winrm/config), or raise that setting",
+    });
+  }
+  if (fault.subcode === WINRM_SHELL_QUOTA_FAULT.value.subcode.replace(/^w:/, '')) {
+    // Transient: shells end at their idle timeout or when their clients delete them.
+    return new ExecutorError('refused', `the WinRM server answered the ${during} with a fault${fault.code !== null ? ` ${faultCodeText(fault.code)}` : ''}: ${fault.message}`, {
+      where,
+      hint: `a quota of the server's Windows Remote Shell is reached: this account holds as many shells there as it may (MaxShellsPerUser, ${WINRM_MAX_SHELLS_PER_USER_DEFAULT.value} unless configured), or too many users work at once (MaxConcurrentUsers). Shells of other clients of this account, or of runs that ended abruptly, last until they are deleted or idle past their IdleTimeout. On the host, list them (Get-WSManInstance -ResourceURI shell -Enumerate) and delete this account's stale ones (Remove-WSManInstance), wait, or raise the quota (winrm set winrm/config/winrs @{MaxShellsPerUser="…"}); then run again`,
     });
   }
   if (fault.subcode === 'AccessDenied' || /access is denied/i.test(fault.message)) {

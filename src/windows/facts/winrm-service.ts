@@ -123,6 +123,42 @@ export const WINRM_SHELL_NOT_FOUND = defineFact({
   note: 'The message is Microsoft\'s; the fault around it (s:Sender, w:InvalidSelectors, WSManFault Code 2150858843) is as independent WinRM clients (the WinRM Ruby gem, winrm4j) capture it from Windows and test for it: no Microsoft document pairs the code with the message.',
 });
 
+/** The fault a shell's creation gets when a quota of the Windows Remote Shell is reached (shells per user, users). */
+export const WINRM_SHELL_QUOTA_FAULT = defineFact({
+  id: 'winrm.shell-quota-fault',
+  topic: 'WinRM service',
+  statement: 'A shell creation beyond a quota of the Windows Remote Shell (MaxShellsPerUser, MaxConcurrentUsers) is refused with the fault w:QuotaLimit; the server asks to retry later',
+  value: { subcode: 'w:QuotaLimit' },
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    {
+      title: '[MS-WSMV] 3.1.4.5.2.1 wsman:QuotaLimit',
+      url: `${MS_WSMV}77425799-79f6-4a9a-b164-3873e742d921`,
+      quote: 'A wsman:QuotaLimit fault SHOULD be returned by the wst:Create operation when a quota limit is exceeded.',
+    },
+  ],
+  note: 'The same section gives the messages: for MaxShellsPerUser "The Windows Remote Shell cannot process the request. The server is already executing the maximum number of concurrent shells a user can remotely open on the same system. Retry later."',
+});
+
+/** How many shells one user may hold open on a server at once, unless configured. */
+export const WINRM_MAX_SHELLS_PER_USER_DEFAULT = defineFact({
+  id: 'winrm.max-shells-per-user-default',
+  topic: 'WinRM service',
+  statement: 'winrm/config/winrs/MaxShellsPerUser, the shells one user may have open on the server at once, defaults to 30',
+  value: 30,
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    {
+      title: '[MS-WSMV] 2.2.4.42 WinrsType',
+      url: `${MS_WSMV}7ffb4acd-cf01-4fbe-9e48-7746f5001957`,
+      quote: '<xs:element name="MaxShellsPerUser" type="xs:unsignedLong" default="30"/>',
+    },
+  ],
+  note: 'Used only to say the likely limit in an error; the server\'s own configuration decides.',
+});
+
 /** What the service answers an authenticated request that is not encrypted when AllowUnencrypted is false. */
 export const WINRM_UNENCRYPTED_REFUSAL_STATUS = defineFact({
   id: 'winrm.unencrypted-refusal-status',
@@ -208,6 +244,8 @@ export const WINRM_SERVICE_FACTS: readonly WindowsFact[] = [
   WINRM_SERVICE_OVERSIZE_STATUS,
   WINRM_RECEIVE_TIMEOUT_CODE,
   WINRM_SHELL_NOT_FOUND,
+  WINRM_SHELL_QUOTA_FAULT,
+  WINRM_MAX_SHELLS_PER_USER_DEFAULT,
   WINRM_UNENCRYPTED_REFUSAL_STATUS,
   WINRM_REMOTE_ACCESS_GROUPS,
   UAC_REMOTE_RESTRICTIONS,

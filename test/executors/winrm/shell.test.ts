@@ -30,4 +30,13 @@ test('access denied is permanent and says what the account needs; any other faul
   assert.match(quota.message, /fault 2150859174 \(0x803381A6\): This user is allowed/, 'the code in hex as Windows writes it, and in decimal');
 });
 
+test('a shell quota reached (w:QuotaLimit) is transient and says which quota, what holds the shells and what to do on the host', () => {
+  const error = faultError({ code: 2150859174, subcode: 'QuotaLimit', message: 'The Windows Remote Shell cannot process the request. The server is already executing the maximum number of concurrent shells a user can remotely open on the same system. Retry later.' }, 'winrm://h:5985', 'shell creation');
+  assert.ok(error.transient);
+  assert.match(error.message, /^the WinRM server answered the shell creation with a fault 2150859174 \(0x803381A6\): The Windows Remote Shell cannot process the request/);
+  assert.match(error.message, /MaxShellsPerUser, 30 unless configured/);
+  assert.match(error.message, /Get-WSManInstance -ResourceURI shell -Enumerate/);
+  assert.match(error.message, /winrm set winrm\/config\/winrs @\{MaxShellsPerUser=/);
+});
+
 test.run();
