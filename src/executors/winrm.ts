@@ -298,7 +298,14 @@ export function createWinrmExecutor(options: WinrmExecutorOptions): Executor {
     const { shell } = await connect();
     return remoteAgent(shell, async () => {
       const commandId = await shell.start(WINRM_AGENT_COMMAND.command, WINRM_AGENT_COMMAND.arguments);
-      await shell.send(commandId, Buffer.from(bootstrapProgramLine(agentBackendFor(options.agentBackend)), 'utf8'));
+      try {
+        await shell.send(commandId, Buffer.from(bootstrapProgramLine(agentBackendFor(options.agentBackend)), 'utf8'));
+      } catch (error) {
+        // A PowerShell that never got its program would wait for it in the shell until the shell is
+        // deleted, counting toward the shell's MaxProcessesPerShell and MaxMemoryPerShellMB: stopped.
+        await shell.terminate(commandId);
+        throw error;
+      }
       return commandId;
     }, output);
   }, (error) => (error instanceof ExecutorError ? error : new ExecutorError('reset', String(error), { where: target })));

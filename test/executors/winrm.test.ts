@@ -14,7 +14,7 @@ import { createWinrmExecutor, parseWinrmTarget, WINRM_AGENT_COMMAND, type WinrmE
 import { hostOf, makeHost, tempDir, withWinrmDefaultPorts } from '../helpers.js';
 import { PWSH, needPwsh } from '../pwsh.js';
 import { serveWinrm, type ServedWinrm, type WinrmListenerOptions } from '../../src/simulator/winrm-listener.js';
-import { FAKE_PASSWORD, FAKE_USER, fakeListener, receiveAnswer, shellAnswers } from './winrm/fake-listener.js';
+import { FAKE_PASSWORD, FAKE_USER, fakeListener, fault, receiveAnswer, shellAnswers } from './winrm/fake-listener.js';
 import { fakeWinrs } from './winrm/fake-winrs.js';
 import { CLM_CLIXML } from './agent/clixml-fixture.js';
 
@@ -225,6 +225,28 @@ test('a shell deleted while a call waits for its answer fails that call as reset
     await listener.close();
   }
   assert.is(winrs.shells.size, 0, 'no shell left on the server');
+});
+
+test('an agent whose start fails after its command was made (the program line refused) is terminated, not left waiting in the shell for input', async () => {
+  const winrs = fakeWinrs();
+  let refused = false;
+  // The first Send (the agent's program line) fails once with a fault that is not the shell's.
+  winrs.intercept = (verb) => (verb === 'Send' && !refused ? ((refused = true), { status: 500, xml: fault(2150858770, 'InternalError', 'The service cannot carry out the request now.') }) : undefined);
+  const listener = await fakeListener((action, xml) => winrs.answer(action, xml));
+  const executor = fakeExecutor(listener.port);
+  try {
+    const error = await executor.run([{ op: 'os.info' }]).then(() => null, (e: unknown) => e as ExecutorError);
+    assert.ok(error);
+    assert.match(error.message, /fault 2150858770 \(0x80338012\): The service cannot carry out the request now\./);
+    const [os] = await executor.run([{ op: 'os.info' }]);
+    assert.is(os.op, 'os.info');
+    const commands = [...winrs.shells.values()].reduce((n, shell) => n + shell.size, 0);
+    assert.is(commands, 1, 'only the running agent is left in the shell (each one counts toward MaxProcessesPerShell and MaxMemoryPerShellMB)');
+  } finally {
+    await executor.close();
+    await listener.close();
+  }
+  assert.is(winrs.shells.size, 0);
 });
 
 if (run) {
