@@ -15,7 +15,7 @@ import { hostOf, makeHost, tempDir, withWinrmDefaultPorts } from '../helpers.js'
 import { PWSH, needPwsh } from '../pwsh.js';
 import { serveWinrm, type ServedWinrm, type WinrmListenerOptions } from '../../src/simulator/winrm-listener.js';
 import { FAKE_PASSWORD, FAKE_USER, fakeListener, fault, receiveAnswer, shellAnswers } from './winrm/fake-listener.js';
-import { fakeWinrs } from './winrm/fake-winrs.js';
+import { RECEIVE_TIMED_OUT, fakeWinrs } from './winrm/fake-winrs.js';
 import { CLM_CLIXML } from './agent/clixml-fixture.js';
 
 const run = needPwsh('test/executors/winrm.test.ts');
@@ -247,6 +247,84 @@ test('an agent whose start fails after its command was made (the program line re
     await listener.close();
   }
   assert.is(winrs.shells.size, 0);
+});
+
+test('Receives that time out (w:TimedOut, 2150858793) are asked again, not failed; a 401 in the middle of the session authenticates the connection anew', async () => {
+  const winrs = fakeWinrs();
+  let timeouts = 0;
+  let refusedOnce = false;
+  winrs.intercept = (verb) => {
+    if (verb !== 'Receive') return undefined;
+    if (timeouts < 3) return (timeouts += 1), RECEIVE_TIMED_OUT;
+    // The server forgets the connection's NTLM context once, on the second call's Receive.
+    if (winrs.requests.length === 2 && !refusedOnce) return (refusedOnce = true), { status: 401 };
+    return undefined;
+  };
+  const listener = await fakeListener((action, xml) => winrs.answer(action, xml));
+  const executor = fakeExecutor(listener.port);
+  try {
+    const [os] = await executor.run([{ op: 'os.info' }]);
+    assert.is(os.op, 'os.info');
+    assert.is(timeouts, 3);
+    const [boot] = await executor.run([{ op: 'boot.time' }]);
+    assert.is(boot.op, 'boot.time');
+    assert.ok(refusedOnce);
+    assert.is(listener.logons, 2, 'authenticated once more');
+    assert.is(winrs.created, 1, 'the same shell');
+  } finally {
+    await executor.close();
+    await listener.close();
+  }
+});
+
+test('a 1 MB batch and a 900 KB answer at the default MaxEnvelopeSizekb (500): every request stays within 512000 bytes, over several Sends and Receives', async () => {
+  const winrs = fakeWinrs();
+  winrs.receiveBytes = 60_000;
+  const answer = 'x'.repeat(900_000);
+  winrs.result = (op) => ({ op: op.op, answer });
+  const listener = await fakeListener((action, xml) => winrs.answer(action, xml));
+  const executor = fakeExecutor(listener.port);
+  try {
+    const data = 'ü'.repeat(500_000);
+    const [result] = await executor.run([{ op: 'registry.set', view: '64', key: 'SOFTWARE\\X', name: 'v', value: { type: 'REG_SZ', data } }]);
+    assert.is((result as unknown as { answer: string }).answer, answer);
+    assert.equal((winrs.requests[0] as { value: { data: string } }[])[0].value.data, data, 'the batch arrived whole');
+    assert.ok(listener.largestRequest <= 500 * 1024, `largest request ${listener.largestRequest} bytes`);
+    assert.ok(winrs.log.filter((verb) => verb === 'Send').length >= 4, 'the batch went in several Sends');
+    assert.ok(winrs.log.filter((verb) => verb === 'Receive').length >= 15, 'the answer came in many Receives');
+  } finally {
+    await executor.close();
+    await listener.close();
+  }
+});
+
+test('a call cancelled while it waits terminates its command; the next call starts another agent in the same shell; close() deletes the shell', async () => {
+  const winrs = fakeWinrs();
+  const listener = await fakeListener((action, xml) => winrs.answer(action, xml));
+  const executor = fakeExecutor(listener.port);
+  try {
+    await executor.run([{ op: 'os.info' }]);
+    const controller = new AbortController();
+    // The agent never answers this call: it is cancelled while its Receive waits.
+    winrs.intercept = (verb) => {
+      if (verb !== 'Receive') return undefined;
+      controller.abort();
+      return new Promise(() => undefined);
+    };
+    const error = await executor.run([{ op: 'boot.time' }], { signal: controller.signal }).then(() => null, (e: unknown) => e as ExecutorError);
+    assert.ok(error);
+    assert.match(error.message, /the call was cancelled/);
+    winrs.intercept = () => undefined;
+    const [os] = await executor.run([{ op: 'os.info' }]);
+    assert.is(os.op, 'os.info');
+    assert.ok(winrs.log.includes('Signal'), 'the cancelled command was terminated');
+    assert.is(winrs.created, 1);
+    assert.is([...winrs.shells.values()][0].size, 1, 'one agent in the shell');
+  } finally {
+    await executor.close();
+    await listener.close();
+  }
+  assert.is(winrs.shells.size, 0, 'no shell left toward MaxShellsPerUser');
 });
 
 if (run) {

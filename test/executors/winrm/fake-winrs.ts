@@ -25,7 +25,8 @@ export const RECEIVE_TIMED_OUT: FakeAnswer = {
 
 interface Command {
   id: string;
-  stdin: string;
+  /** Input not yet read as whole lines (bytes: a chunk may end inside a character). */
+  stdin: Buffer;
   /** Output not yet received. */
   out: string;
   programRead: boolean;
@@ -95,7 +96,7 @@ export function fakeWinrs(): FakeWinrs {
       }
       if (verb === 'Command') {
         const id = `CMD-${++ids}`;
-        shell.set(id, { id, stdin: '', out: '', programRead: false, ended: false });
+        shell.set(id, { id, stdin: Buffer.alloc(0), out: '', programRead: false, ended: false });
         return { status: 200, xml: soap(`<rsp:CommandResponse><rsp:CommandId>${id}</rsp:CommandId></rsp:CommandResponse>`) };
       }
       const commandId = attr(xml, 'Stream', 'CommandId') ?? attr(xml, 'DesiredStream', 'CommandId') ?? attr(xml, 'Signal', 'CommandId') ?? '';
@@ -106,10 +107,10 @@ export function fakeWinrs(): FakeWinrs {
         return { status: 200, xml: soap('<rsp:SignalResponse/>') };
       }
       if (verb === 'Send') {
-        cmd.stdin += Buffer.from(tag(xml, 'Stream') ?? '', 'base64').toString('utf8');
-        for (let nl = cmd.stdin.indexOf('\n'); nl >= 0; nl = cmd.stdin.indexOf('\n')) {
-          const line = cmd.stdin.slice(0, nl);
-          cmd.stdin = cmd.stdin.slice(nl + 1);
+        cmd.stdin = Buffer.concat([cmd.stdin, Buffer.from(tag(xml, 'Stream') ?? '', 'base64')]);
+        for (let nl = cmd.stdin.indexOf(0x0a); nl >= 0; nl = cmd.stdin.indexOf(0x0a)) {
+          const line = cmd.stdin.subarray(0, nl).toString('utf8');
+          cmd.stdin = cmd.stdin.subarray(nl + 1);
           if (!cmd.programRead) {
             cmd.programRead = true;
             continue;
