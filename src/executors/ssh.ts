@@ -111,6 +111,7 @@ export function knownHostsAccept(text: string, host: string, port: number, key: 
  *
  * @example
  * ```ts
+ * declare const offeredKey: Buffer; // the host key blob the server offered
  * knownHostsVerdict('orch01 ssh-ed25519 AAAA…old\n', 'orch01', 22, offeredKey); // { status: 'changed', line: 1 }
  * ```
  */
