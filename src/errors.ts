@@ -224,7 +224,10 @@ export type StoreRefusedCode = 'STORE_AUTH' | 'STORE_NO_DATABASE' | 'STORE_PERMI
  */
 export class StoreRefusedError extends StateError<StoreRefusedCode> {
   override readonly name = 'StoreRefusedError';
-  /** The server's SQLSTATE: `42501`, `25006`, `42P07`, `53100`, … */
+  /**
+   * The server's SQLSTATE: `42501`, `25006`, `42P07`, `53100`, … — empty when the client gave up the
+   * login before the server answered (`STORE_AUTH`: the server asked for a password, and none was given).
+   */
   readonly sqlstate: string;
   /** What to do about the store, on its own (its hint adds what comes after). */
   readonly advice: string;

@@ -208,6 +208,8 @@ type Doing = 'migrate' | 'query';
  * ```
  */
 export function storeRefusal(error: unknown, doing: Doing, user: string, location: string): StoreRefusedError | null {
+  const unanswered = noPasswordGiven(error, user, location);
+  if (unanswered) return unanswered;
   const sqlstate = sqlstateOf(error);
   if (!sqlstate || error instanceof StoreRefusedError) return error instanceof StoreRefusedError ? error : null;
   const said = `${firstLine((error as Error).message)} (SQLSTATE ${sqlstate})`;
@@ -244,6 +246,19 @@ export function storeRefusal(error: unknown, doing: Doing, user: string, locatio
   if (sqlstate === '53200') return refuse('STORE_FULL', 'the PostgreSQL server is out of memory', 'free memory on the database server (or lower its work_mem)');
   if (sqlstate.startsWith('53')) return refuse('STORE_FULL', 'the PostgreSQL server ran out of a resource', "raise the server's limit its log names, or free what holds it");
   return refuse('STORE_REFUSED', 'the PostgreSQL store refused a statement', `see the database server's log for SQLSTATE ${sqlstate}`);
+}
+
+/**
+ * The server asked for a password and the client had none to give (no `$PGPASSWORD`, none in the URL or
+ * in ~/.pgpass): node-postgres refuses the server's SCRAM challenge itself, with an error of its own that
+ * has no SQLSTATE (`SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string`). It is a login
+ * refused — the operator's to fix, asking again as it is gets the same answer — never a server away.
+ */
+function noPasswordGiven(error: unknown, user: string, location: string): StoreRefusedError | null {
+  const message = (error as Error | null)?.message ?? '';
+  if (!/^SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a (non-empty )?string/.test(message)) return null;
+  const advice = `set $PGPASSWORD to the password of ${user} (or put it in ~/.pgpass, or in the URL in $RUNBOOK_STORE, percent-encoded), then run the command again`;
+  return new StoreRefusedError('STORE_AUTH', `the PostgreSQL server asks the store's user ${user} for a password, and none was given ($PGPASSWORD is not set, and neither the URL nor ~/.pgpass holds one)`, { sqlstate: '', advice }, { where: location, hint: `${advice}; nothing was changed`, cause: error });
 }
 
 function firstLine(text: string): string {

@@ -166,6 +166,28 @@ test('a wrong password or a database that does not exist: a typed exit-2 refusal
   assert.is(await registryText(host), before);
 });
 
+test('no password at all for a server that asks for one: a STORE_AUTH exit-2 refusal saying what to set (not "cannot be reached", not 69), for a command and for a run, nothing changed', async () => {
+  const url = await server.freshDatabase();
+  // No $PGPASSWORD (an empty one is none), no ~/.pgpass: node-postgres cannot answer the server's SCRAM challenge.
+  const none = { PGPASSWORD: '', PGPASSFILE: '/nonexistent/pgpass' };
+  for (const json of [[], ['--json']]) {
+    const r = await cli(['status', '--store', url, '--state-dir', await tempDir(), ...json], none);
+    assert.is(r.code, 2, r.stderr);
+    assert.ok(r.stderr.includes(`the PostgreSQL server asks the store's user runbook for a password, and none was given ($PGPASSWORD is not set, and neither the URL nor ~/.pgpass holds one) (${url})`), r.stderr);
+    assert.match(r.stderr, /→ set \$PGPASSWORD to the password of runbook \(or put it in ~\/\.pgpass, or in the URL in \$RUNBOOK_STORE, percent-encoded\)/);
+    assert.not.match(r.stderr, /cannot be reached|SASL/);
+    if (json.length > 0) assert.equal([jsonError(r.stdout).code, jsonError(r.stdout).exitCode], ['STORE_AUTH', 2]);
+    clean(r);
+  }
+  const host = await makeHost('server-2016');
+  const before = await registryText(host);
+  const ran = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--store', url, '--state-dir', await tempDir(), ...FAST], none);
+  assert.is(ran.code, 2, ran.stderr);
+  assert.match(ran.stderr, /asks the store's user runbook for a password, and none was given/);
+  clean(ran);
+  assert.is(await registryText(host), before);
+});
+
 test('a table of our name that is not ours, or a table of the store dropped: a clear exit-2 error', async () => {
   const foreign = await server.freshDatabase();
   await sql(foreign, 'CREATE TABLE rbe_runs (id serial PRIMARY KEY, note text)');
