@@ -518,7 +518,9 @@ export class PostgresStore implements PublicPostgresStore {
         if (seen === MIGRATIONS.length) return MIGRATIONS.length;
         await client.query('SELECT pg_advisory_lock(hashtext($1))', ['runbook-engine schema']);
         try {
-          await client.query('CREATE TABLE IF NOT EXISTS rbe_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+          // Created when it is not there only: a user that may not create tables (no CREATE on the
+          // schema) but may write them gets as far as the migration it lacks, which names what it needs.
+          if (seen === 0) await client.query('CREATE TABLE IF NOT EXISTS rbe_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
           // Another process may have applied some while this one waited for the lock.
           const have = await version();
           refuseNewer(have);
@@ -530,7 +532,7 @@ export class PostgresStore implements PublicPostgresStore {
               await client.query('COMMIT');
             } catch (error) {
               await client.query('ROLLBACK').catch(() => undefined);
-              throw error;
+              throw (await this.notOwner(client, v, error)) ?? error;
             }
           }
           return MIGRATIONS.length;
@@ -541,6 +543,28 @@ export class PostgresStore implements PublicPostgresStore {
         throw storeRefusal(error, 'migrate', this.user, this.location) ?? error;
       }
     });
+  }
+
+  /**
+   * A migration that alters a table (`ALTER TABLE` is its owner's privilege, which no GRANT gives)
+   * refused to a user that may read and write the table but does not own it: which migration, which
+   * table, whose it is, and what to do — apply it once as that owner. Null for any other refusal.
+   */
+  private async notOwner(client: pg.PoolClient, version: number, error: unknown): Promise<StoreRefusedError | null> {
+    const table = /^\s*ALTER TABLE (\w+)/i.exec(MIGRATIONS[version - 1])?.[1];
+    if (!table || sqlstateOf(error) !== '42501') return null;
+    const { rows } = await client
+      .query<{ owner: string }>('SELECT tableowner AS owner FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1', [table])
+      .catch(() => ({ rows: [] as { owner: string }[] }));
+    const owner = rows[0]?.owner;
+    const user = this.user;
+    const advice = `run one command of this runbook-engine (\`runbook status --store …\`) once as ${owner ?? `the owner of ${table}`}, which applies migration ${version} (and any after it); ${user} then goes on as it is — or have ${user} own the tables (ALTER TABLE ${table} OWNER TO ${user}, and the other rbe_ tables)`;
+    return new StoreRefusedError(
+      'STORE_PERMISSION',
+      `migration ${version} of the PostgreSQL store's schema alters table ${table}, which only its owner${owner ? ` (${owner})` : ''} may do, and the store's user ${user} does not own it (SELECT, INSERT, UPDATE and DELETE are not enough): ${firstLine((error as Error).message)} (SQLSTATE 42501)`,
+      { sqlstate: '42501', advice },
+      { where: this.location, hint: `${advice}; nothing was changed (the migration was rolled back)`, cause: error },
+    );
   }
 
   /** This machine's folder for the runs' files while they are driven. */

@@ -13,6 +13,7 @@ import pg from 'pg';
 import { hostOf, makeHost, registryText, tempDir } from '../helpers.js';
 import { CLI, cli } from './run-cli.js';
 import { postgresForFile } from '../postgres.js';
+import { MIGRATIONS } from '../../src/store/postgres.js';
 
 const { server } = postgresForFile(test, { before: (started) => sql(started.url, `CREATE ROLE ${LOW.user} LOGIN PASSWORD '${LOW.password}'`) });
 const FAST = ['--param', 'pollIntervalMs=10'];
@@ -186,6 +187,32 @@ test('no password at all for a server that asks for one: a STORE_AUTH exit-2 ref
   assert.match(ran.stderr, /asks the store's user runbook for a password, and none was given/);
   clean(ran);
   assert.is(await registryText(host), before);
+});
+
+test('a migration that alters a table, for a user that may read and write it but does not own it: a clear exit-2 error naming the migration, the table, its owner and what to do; applied once as the owner, the user goes on', async () => {
+  // A store its owner made with an earlier runbook-engine (migrations 1 to 5), used by a user granted what a driver needs.
+  const url = await server.freshDatabase();
+  await sql(url, 'CREATE TABLE rbe_schema (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())', ...MIGRATIONS.slice(0, 5), 'INSERT INTO rbe_schema (version) SELECT generate_series(1, 5)');
+  await sql(url, `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${LOW.user}`);
+  const low = asLow(url);
+  for (const json of [[], ['--json']]) {
+    const r = await cli(['status', '--store', low, '--state-dir', await tempDir(), ...json], lowEnv);
+    assert.is(r.code, 2, r.stderr);
+    assert.ok(
+      r.stderr.includes(`migration 6 of the PostgreSQL store's schema alters table rbe_fleet_hosts, which only its owner (runbook) may do, and the store's user ${LOW.user} does not own it (SELECT, INSERT, UPDATE and DELETE are not enough): must be owner of table rbe_fleet_hosts (SQLSTATE 42501) (${low})`),
+      r.stderr,
+    );
+    assert.match(r.stderr, new RegExp(`→ run one command of this runbook-engine \\(\`runbook status --store …\`\\) once as runbook, which applies migration 6 \\(and any after it\\); ${LOW.user} then goes on as it is`));
+    assert.not.match(r.stderr, /tables are not all created yet|GRANT CREATE ON SCHEMA/);
+    if (json.length > 0) assert.equal([jsonError(r.stdout).code, jsonError(r.stdout).exitCode], ['STORE_PERMISSION', 2]);
+    clean(r, LOW.password);
+  }
+  // Nothing of it was applied: the migration's transaction was rolled back.
+  assert.equal(await sql(url, 'SELECT max(version) AS v FROM rbe_schema'), [{ v: 5 }]);
+  const owner = await cli(['status', '--store', url, '--state-dir', await tempDir()]);
+  assert.is(owner.code, 0, owner.stderr);
+  const after = await cli(['status', '--json', '--store', low, '--state-dir', await tempDir()], lowEnv);
+  assert.is(after.code, 0, after.stderr);
 });
 
 test('a table of our name that is not ours, or a table of the store dropped: a clear exit-2 error', async () => {
