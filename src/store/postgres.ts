@@ -249,6 +249,29 @@ export function storeRefusal(error: unknown, doing: Doing, user: string, locatio
 }
 
 /**
+ * The store's login refused, found in an error or its causes (a run stopped by its store carries the
+ * store's error as its cause): the server's class 28 (a password rotated, the user dropped, pg_hba.conf)
+ * or no password to give it, as a `STORE_AUTH` {@link StoreRefusedError}; null for anything else.
+ * Asking again as it is gets the same answer: the process's credentials are fixed for its life.
+ *
+ * @example
+ * ```ts
+ * loginRefused(Object.assign(new Error('password authentication failed for user "rbe"'), { code: '28P01' }), 'rbe', 'postgres://rbe@db/runs')?.code; // 'STORE_AUTH'
+ * ```
+ */
+export function loginRefused(error: unknown, user: string, location: string): StoreRefusedError | null {
+  let e: unknown = error;
+  for (let depth = 0; e && depth < 5; depth++, e = (e as { cause?: unknown }).cause) {
+    if (e instanceof StoreRefusedError) {
+      if (e.code === 'STORE_AUTH') return e;
+      continue;
+    }
+    if (sqlstateOf(e)?.startsWith('28') || noPasswordGiven(e, user, location)) return storeRefusal(e, 'query', user, location);
+  }
+  return null;
+}
+
+/**
  * The server asked for a password and the client had none to give (no `$PGPASSWORD`, none in the URL or
  * in ~/.pgpass): node-postgres refuses the server's SCRAM challenge itself, with an error of its own that
  * has no SQLSTATE (`SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string`). It is a login

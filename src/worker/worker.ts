@@ -4,14 +4,14 @@
  * at a time (its fenced lease), and a run whose worker died is resumed by another from its journal.
  */
 import { EventEmitter } from 'eventemitter3';
-import { JournalError, LeaseError, toErrorRecord, type ErrorRecord } from '../errors.js';
+import { JournalError, LeaseError, toErrorRecord, type ErrorRecord, type StoreRefusedCode, type StoreRefusedError } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Run, Runner } from '../engine/runner.js';
 import { replay, resultOf } from '../engine/replay.js';
 import type { JournalRecord } from '../engine/run-store.js';
 import { outcomeOf, type Outcome } from '../engine/outcome.js';
 import type { RunResult } from '../engine/types.js';
-import { withConnections } from '../store/postgres.js';
+import { loginRefused, withConnections } from '../store/postgres.js';
 import type { PostgresStore } from '../store/types.js';
 import { hostRun } from '../fleet/fleet.js';
 import { ENDED, WorkQueue, type HostRunJob, type WorkQueueOptions } from './queue.js';
@@ -41,6 +41,13 @@ export type WorkerEvents = {
   'fleet:over': [{ fleetId: string; failures: number; spent: boolean }];
   /** The store could not be reached this round; the worker goes on trying. */
   'store:error': [{ message: string }];
+  /**
+   * The store refused the worker's login (`STORE_AUTH`: its password was rotated, its user dropped,
+   * pg_hba.conf changed). Told once: the worker stops as on {@link Worker.stop} — its runs go to their
+   * next safe point, for another worker — and {@link Worker.failure} holds the error. It does not try
+   * again: its credentials are fixed for its life, and only its restart with the new ones reads them.
+   */
+  'store:refused': [{ code: StoreRefusedCode; message: string; active: number }];
 };
 
 /**
@@ -91,6 +98,11 @@ export interface Worker {
   stop(): Promise<void>;
   /** Settles when the worker has stopped. */
   readonly stopped: Promise<void>;
+  /**
+   * Why the worker stopped by itself: the store refused its login (`STORE_AUTH`, see `store:refused`);
+   * undefined while it runs, and when it was stopped.
+   */
+  readonly failure: StoreRefusedError | undefined;
 }
 
 /** Starts a worker on a store (the library's `startWorker` loads this on first use). */
@@ -104,8 +116,22 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   let stopping = false;
   let wake: (() => void) | null = null;
 
-  /** A store call that failed (the worker goes on: the next poll tries again). */
-  const storeError = (error: unknown) => events.emit('store:error', { message: (error as Error).message.split('\n')[0] });
+  let failure: StoreRefusedError | undefined;
+  /**
+   * A store call that failed: the worker goes on, the next poll tries again — unless the store refused
+   * its login, which no try of this process's can change: then it stops, saying so once.
+   */
+  const storeError = (error: unknown) => {
+    const refused = loginRefused(error, queue.store.user, queue.store.location);
+    if (!refused) {
+      events.emit('store:error', { message: (error as Error).message.split('\n')[0] });
+      return;
+    }
+    if (failure || stopping) return;
+    failure = refused;
+    events.emit('store:refused', { code: refused.code, message: refused.message.split('\n')[0], active: runs.size });
+    void stop();
+  };
 
   async function handle(job: { id: string; data: HostRunJob }): Promise<void> {
     const { fleetId, host, runId } = job.data;
@@ -225,7 +251,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       for (const run of runs.values()) run.interrupt();
       stopped = (async () => {
         await loop;
-        await Promise.all([...jobs]);
+        await Promise.allSettled([...jobs]);
         await queue.close().catch(() => undefined);
       })();
     }
@@ -237,6 +263,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       return runs.size;
     },
     stop,
+    get failure() {
+      return failure;
+    },
     get stopped() {
       return stopping ? stopped : loop.then(() => stopped);
     },

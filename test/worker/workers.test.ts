@@ -237,6 +237,46 @@ test('SIGTERM: the worker stops claiming, its runs stop at a safe point, it exit
   await stopWorkers(s, [b]);
 });
 
+test('the store refuses the worker\'s login mid-life (its password rotated): one line naming the user and the store, then the worker stops and exits 2 (STORE_AUTH), never a password, not retried every poll', async () => {
+  const s = await setup(1, 0);
+  const role = { user: 'rbe_rotated', old: 'old-pw/7c1e@x', now: 'new-pw/9d2f@y' };
+  await s.store.query(`CREATE ROLE ${role.user} LOGIN SUPERUSER PASSWORD '${role.old}'`);
+  const url = s.url.replace('runbook@', `${role.user}@`);
+  const child = spawn(process.execPath, [CLI, 'worker', '--json', '--state-dir', s.stateDir, '--poll-ms', '50'], { env: { ...process.env, RUNBOOK_STORE: url, PGPASSWORD: role.old, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await until('the worker to start', () => out.includes('"event":"worker:start"'));
+  // Rotated: the new password is the role's, the worker's sessions are ended; each new login is refused.
+  await s.store.query(`ALTER ROLE ${role.user} PASSWORD '${role.now}'`);
+  await s.store.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [role.user]);
+  let code: number | null | undefined;
+  void exited.then((c) => (code = c));
+  await until('the worker to exit', () => code !== undefined, 30_000).catch((e: unknown) => {
+    child.kill('SIGKILL');
+    throw new Error(`${(e as Error).message}\nits log:\n${out.split('\n').slice(-6).join('\n')}`);
+  });
+  assert.is(code, 2, err);
+  const events = out.trim().split('\n').map((l) => JSON.parse(l) as { event: string; code?: string; message?: string });
+  const refused = events.filter((e) => e.event === 'store:refused');
+  assert.is(refused.length, 1, out);
+  assert.is(refused[0].code, 'STORE_AUTH');
+  assert.ok(refused[0].message!.includes(`the PostgreSQL server refused the login of the store's user ${role.user} (wrong password, or no such user): password authentication failed for user "${role.user}" (SQLSTATE 28P01) (${url})`), refused[0].message);
+  assert.ok(events.filter((e) => e.event === 'store:error').length <= 1, `retried: ${out}`);
+  assert.is(events.at(-2)?.event, 'worker:stopped');
+  // The error, as every command's (stderr, and the --json error event): what, where, what to do; no stack.
+  assert.match(err, new RegExp(`refused the login of the store's user ${role.user} .*\\(SQLSTATE 28P01\\)`));
+  assert.match(err, /→ check the user in the store URL and its password \(\$PGPASSWORD/);
+  assert.equal([events.at(-1)?.event, events.at(-1)?.code], ['error', 'STORE_AUTH']);
+  const all = out + err;
+  assert.not.match(all, /\n\s+at .+:\d+:\d+/);
+  for (const secret of [role.old, role.now]) for (const shown of [secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64')]) assert.not.ok(all.includes(shown), `a password in: ${all}`);
+  await s.store.close();
+});
+
 test('a stop that comes while the worker fetches: what it fetched is handed back, not driven, and another worker drives it', async () => {
   const s = await setup(1, 500);
   const fleetId = await enqueue(s);

@@ -1,7 +1,7 @@
 /**
  * `runbook worker --store <url>`: claims host runs of queued fleets and drives them until stopped.
  * SIGTERM or SIGINT: stop claiming, bring the runs under way to their next safe point (another worker
- * resumes them), exit 0.
+ * resumes them), exit 0. Its login refused by the store (a password rotated): the same stop, exit 2.
  */
 import { bundledStepKinds } from '../../steps/index.js';
 import { ExitCode } from '../exit-codes.js';
@@ -40,6 +40,7 @@ export const worker: RunbookCommand = {
               'N at a time, until stopped. Start as many workers as you like, on as many machines: each run has one',
               'driver at a time, and the runs of a worker that dies are resumed by another once their leases expire.',
               'SIGTERM or SIGINT: no new run is claimed; runs under way stop at their next safe point; exit 0.',
+              "The store refusing the worker's login (a password rotated): said once, the same stop, exit 2.",
             ].join(' '),
           )
           .addOption(new Option('--concurrency <N>', 'host runs driven at once').default(4).argParser(wholeNumber(1)))
@@ -70,6 +71,9 @@ async function workerCommand(values: WorkerOptions): Promise<number> {
   w.events.on('host:held', (e) => line({ event: 'host:held', ...e }, `${yellow('held')}  ${e.host}: ${e.waiting ? `waiting: ${e.waiting}; tried again after ${e.retryAt ?? 'a while'}` : 'another driver holds its lease'}`));
   w.events.on('fleet:over', (e) => line({ event: 'fleet:over', ...e }, `fleet ${e.fleetId} over${e.spent ? ' (failure budget spent)' : ''}`));
   w.events.on('store:error', (e) => line({ event: 'store:error', ...e }, `${yellow('store')}  ${e.message} (retrying)`));
+  // Its login refused (a password rotated): said once, then the worker stops as on SIGTERM and exits 2
+  // with the error (what, where, what to do) — its supervisor restarts it with the new credentials.
+  w.events.on('store:refused', (e) => line({ event: 'store:refused', ...e }, `${yellow('store')}  ${e.message}; stopping: ${e.active} run(s) going to a safe point, then exit 2`));
   line({ event: 'worker:start', pid: process.pid, concurrency, store: store.location }, `worker ${process.pid} on ${store.location}, ${concurrency} at a time`);
   const onSignal = () => {
     line({ event: 'worker:stopping', active: w.active }, `stopping: ${w.active} run(s) going to a safe point`);
@@ -84,6 +88,8 @@ async function workerCommand(values: WorkerOptions): Promise<number> {
   offClosed();
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
-  line({ event: 'worker:stopped' }, 'stopped');
+  line({ event: 'worker:stopped', ...(w.failure ? { code: w.failure.code } : {}) }, 'stopped');
+  // Exit 2 (STORE_AUTH), its message on stderr as every command's error: not retried by this process.
+  if (w.failure) throw w.failure;
   return ExitCode.ok;
 }
