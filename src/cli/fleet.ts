@@ -23,6 +23,7 @@ import { OUTCOMES, countOutcomes, describeCounts, exitCodeOf, outcomeOf, shortLa
 import { UsageError } from './args.js';
 import { stopOnSignals } from './signals.js';
 import { reportsFolderRefusal, runnerFor, stateDirOf, type Where } from './state.js';
+import { resumeWhere } from '../util/resume-where.js';
 import { bold, green, red, renderChanges, yellow } from './render.js';
 import { attachFleetOutput, operatorAlert, paintOutcome } from './fleet-output.js';
 
@@ -426,7 +427,7 @@ async function planDiffs(where: Where, f: FleetResult): Promise<[string[], strin
 
 /**
  * A fleet's disk troubles in the operator's words: the state directory that stopped it (which file,
- * why, then `runbook resume <fleet-id>`), and each report its end could not write (the outcome stands;
+ * why, then `runbook resume <fleet-id>`), the store that stopped it (which host, what the store said, what to do), and each report its end could not write (the outcome stands;
  * `status <fleet-id> --reports DIR` writes them elsewhere, `resume <fleet-id>` here again).
  */
 function diskNotes(f: FleetResult, where: Where): string {
@@ -439,6 +440,12 @@ function diskNotes(f: FleetResult, where: Where): string {
   }
   // A host not driven for input to fix first: its error says what, where and what to do.
   for (const h of f.waves.flatMap((w) => w.hosts)) if (f.refused?.includes(h.host) && h.error) lines.push(`${red('error:')} host ${h.host} was not driven: ${h.error.message}`);
+  if (f.storeStopped) {
+    const { host, message, advice } = f.storeStopped;
+    lines.push(
+      `${yellow('stopped:')} the store failed the run of host ${host}: ${message}; the fleet stopped there — no host started after it, running hosts stopped at a safe point, no target was blamed and no failure counted\n  → ${advice ?? "check the store (its server's log)"}; then \`runbook resume ${f.fleetId}${resumeWhere(where.store.location)}\` goes on`,
+    );
+  }
   for (const u of f.unwritten ?? []) {
     lines.push(
       `${yellow('warning:')} ${u.file} could not be written (${u.errno}: ${diskProblem(u.errno)}); the fleet's outcome and exit code stand, its hosts' journals are intact\n  → ${diskAdvice(u.errno, dirname(u.file))}, then \`runbook status ${f.fleetId} --reports DIR\` writes the fleet's reports into DIR, or \`runbook resume ${f.fleetId}\` writes them here again`,

@@ -407,6 +407,8 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
 
     // Set when the state directory refused a host's write: the fleet stops there.
     let stateDir: FleetResult['stateDir'];
+    // Set when the store of runs failed a host's run (lost, or refusing): the fleet stops there too.
+    let storeStopped: FleetResult['storeStopped'];
     /** What a host's run changed before it stopped, as its journal says (none when it has none). */
     async function changesOf(outcome: HostOutcome, runId: string): Promise<void> {
       const records = await deps.runner.store.readJournal(runId).catch(() => undefined);
@@ -484,7 +486,7 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
           events.emit('host:end', { ...outcome, fleetId });
           return;
         }
-        if (end.resumable || end.stateDir) {
+        if (end.resumable || end.stateDir || end.store) {
           // The state directory would not take a write: the host's run stopped before the change it
           // guards and waits for a resume — it did not fail, and its target is not to blame (nor is it
           // when the refused write was the run's first: nothing of the run exists, and the fleet's resume
@@ -496,6 +498,13 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
           // at their next safe point, and the fleet awaits its resume (exit 75).
           if (end.stateDir && !stateDir) {
             stateDir = { host: host.name, ...end.stateDir };
+            interrupted = true;
+            lanes.interrupt();
+          }
+          // So would the next host's statements meet the same store (a shared one: the file store's
+          // failures are the state directory's): the fleet stops the same way, naming the host.
+          if (end.store && !storeStopped) {
+            storeStopped = { host: host.name, ...end.store };
             interrupted = true;
             lanes.interrupt();
           }
@@ -561,7 +570,7 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
     );
 
     const ran = fleetResultOf(record, waves, { maxFailures: record.maxFailures, failures, spent }, dir, interrupted, elsewhere, refused, awaitingRestart);
-    const fleet = stateDir ? { ...ran, stateDir } : ran;
+    const fleet = { ...ran, ...(stateDir ? { stateDir } : {}), ...(storeStopped ? { storeStopped } : {}) };
     // The reports are the fleet's driver's: one that lost the fleet writes none over its successor's.
     if (!(await stillOurs(lease))) throw fenced;
     // A report the disk refuses changes nothing of what the fleet did: it is noted, its exit code stands.

@@ -4,7 +4,7 @@
  * thread's lane (`threads.ts`) hands them to a worker, which drives them with this same code. The fleet
  * itself — its record, its budget, its events — stays with the one thread that scheduled the host.
  */
-import { DurabilityError, JournalError, LeaseError, RunStoppedError, ValidationError, toErrorRecord, type ErrorRecord } from '../errors.js';
+import { DurabilityError, JournalError, LeaseError, RunStoppedError, StoreRefusedError, StoreUnavailableError, ValidationError, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Run, Runner } from '../engine/runner.js';
 import { fingerprint, type LoadedRunbook, type RunbookDefinition } from '../engine/runbook.js';
@@ -39,6 +39,13 @@ export type HostRunEnd =
        * the fleet stops, awaiting its resume.
        */
       stateDir?: { file: string; errno: string };
+      /**
+       * The store of runs failed the host's run (a shared store: it could not be reached past its
+       * retries, or refused a statement — a `RunStoppedError` once the run's start was durable, else the
+       * store's own error): its error's first line, and the store's advice when it has one. The target is
+       * not to blame: the fleet stops, awaiting its resume, as when the state directory refuses a write.
+       */
+      store?: { message: string; advice?: string };
     };
 
 /**
@@ -169,7 +176,13 @@ export function localLane(deps: HostDeps, record: FleetRecord, overrides?: Recor
         // Input to fix first (a bad lease record, a host file that cannot be used): its own reason, not "unreachable".
         if (error instanceof ValidationError || (error instanceof JournalError && error.code !== 'JOURNAL_MISSING')) return { ok: false, error: toErrorRecord(error), resumable: false, refused: true };
         if (error instanceof DurabilityError) return { ok: false, error: toErrorRecord(error), resumable: error.resumable, stateDir: { file: error.file, errno: error.errno } };
-        return { ok: false, error: toErrorRecord(error), resumable: error instanceof RunStoppedError };
+        // The store failed the run (lost past its retries, or refusing a write): every host's run would
+        // meet it, and the target is not to blame.
+        if (error instanceof RunStoppedError || error instanceof StoreUnavailableError || error instanceof StoreRefusedError) {
+          const advice = (error instanceof RunStoppedError ? (error.cause as { advice?: unknown } | undefined)?.advice : error.advice) as string | undefined;
+          return { ok: false, error: toErrorRecord(error), resumable: error instanceof RunStoppedError, store: { message: error.message.split('\n')[0], ...(advice ? { advice } : {}) } };
+        }
+        return { ok: false, error: toErrorRecord(error), resumable: false };
       } finally {
         await executor?.close().catch(() => undefined);
         inFlight -= 1;

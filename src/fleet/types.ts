@@ -72,7 +72,8 @@ export type FleetResult = {
   status: 'succeeded' | 'planned' | 'awaiting-resume' | 'failed';
   budget: { maxFailures: number; failures: number; spent: boolean };
   /**
-   * True when a signal stopped the fleet, or the state directory refused a write (`stateDir`): running
+   * True when a signal stopped the fleet, the state directory refused a write (`stateDir`), or the store
+   * failed a host's run (`storeStopped`): running
    * hosts stopped at a safe point, the rest were not started.
    */
   interrupted?: boolean;
@@ -100,6 +101,14 @@ export type FleetResult = {
    * once there is room — never blaming the target, never spending the failure budget.
    */
   stateDir?: { host: string; file: string; errno: string };
+  /**
+   * The store of runs (a shared one, PostgreSQL) failed a host's run — lost past its retries, or refusing
+   * a statement (a grant revoked, its disk full, read-only): the host and the store's error (its first
+   * line; the store's password masked) and what to do about the store, when it says. The fleet stopped
+   * there, awaiting `runbook resume <fleet-id>` once the store is back or fixed — never blaming the
+   * target, never spending the failure budget.
+   */
+  storeStopped?: { host: string; message: string; advice?: string };
   /**
    * The fleet's reports the disk refused when it ended (report.json, report.md, junit.xml): the fleet's
    * outcome and exit code stand; `runbook status <fleet-id> --reports DIR` or `runbook resume <fleet-id>`

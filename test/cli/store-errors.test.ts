@@ -9,6 +9,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import pg from 'pg';
 import { hostOf, makeHost, registryText, tempDir } from '../helpers.js';
 import { CLI, cli } from './run-cli.js';
@@ -279,6 +280,41 @@ test('a grant revoked mid-run, after the target was changed: the run stops for a
   const resumed = await cli(['resume', r.runId, '--store', low, '--state-dir', r.state], lowEnv);
   assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
   assert.is((await hostOf(r.host)).restarts, 1);
+});
+
+test('a fleet on PostgreSQL whose store refuses a host\'s run mid-run: the fleet stops there for a resume (exit 75, naming the host, the store\'s words and what to do), no later host is started or blamed; resumed once granted again, every host ends compliant', async () => {
+  const url = await server.freshDatabase();
+  assert.is((await cli(['status', '--store', url, '--state-dir', await tempDir()])).code, 0);
+  await sql(url, `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${LOW.user}`);
+  const low = asLow(url);
+  const dir = await tempDir('rbe-pgfleet-');
+  const made = await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '2', '--out', dir, '--downtime-ms', '2500']);
+  assert.is(made.code, 0, made.stderr);
+  const [canary, second] = ['host-1', 'host-2'].map((h) => join(dir, `${h}.json`));
+  const state = await tempDir();
+  const running = cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'inventory.yaml'), '--concurrency', '1', '--store', low, '--state-dir', state, ...FAST], lowEnv);
+  let ended: { code: number | null; stderr: string } | null = null;
+  void running.then((r) => (ended = r));
+  for (;;) {
+    if (ended) assert.unreachable(`the fleet ended before its canary's restart: ${JSON.stringify(ended)}`);
+    if ((await sql(url, `SELECT 1 FROM rbe_journal WHERE line LIKE '%"stepId":"restart"%' AND line LIKE '%"value":"acting"%'`)).length > 0) break;
+    await new Promise((r) => setTimeout(r, 20)); // polling a real server for the run's progress
+  }
+  await sql(url, `REVOKE INSERT ON rbe_journal FROM ${LOW.user}`);
+  const r = await running;
+  assert.is(r.code, 75, r.stderr + r.stdout);
+  const fleetId = /(\d{8}-\d{6}-fleet-[0-9a-f]+)/.exec(r.stdout + r.stderr)![1];
+  assert.match(r.stderr, new RegExp(`stopped: the store failed the run of host host-1: run ${fleetId}\\.host-1 stopped: the PostgreSQL store refused its user ${LOW.user}: permission denied for table rbe_journal \\(SQLSTATE 42501\\)[^\\n]*; the fleet stopped there — no host started after it`));
+  assert.ok(r.stderr.includes(`→ ask the database's owner to GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${LOW.user} (a user that only reads — status, serve — needs SELECT); then \`runbook resume ${fleetId} --store ${low}\` goes on`), r.stderr);
+  assert.not.match(r.stdout + r.stderr, /unreachable/);
+  clean(r, LOW.password);
+  // The next host was neither started nor blamed.
+  assert.is((await hostOf(second)).restarts, 0);
+  assert.equal(await sql(url, `SELECT count(*)::int AS n FROM rbe_journal WHERE run_id = '${fleetId}.host-2'`), [{ n: 0 }]);
+  await sql(url, `GRANT INSERT ON rbe_journal TO ${LOW.user}`);
+  const resumed = await cli(['resume', fleetId, '--store', low, '--state-dir', state], lowEnv);
+  assert.is(resumed.code, 0, resumed.stderr + resumed.stdout);
+  for (const file of [canary, second]) assert.is((await hostOf(file)).restarts, 1, file);
 });
 
 test('the store lost mid-run past its retries, after the target was changed: exit 75 with the resume hint (not 69), and the resume completes once it is back', async () => {
