@@ -7,8 +7,10 @@ import { leaseGone } from './file-lease.js';
 import type { Store } from './types.js';
 
 /**
- * True when no controller holds a fleet's lease (the file store's; false for another store): a fleet
- * without its report whose controller is gone was stopped, and waits for `runbook resume <fleet-id>`.
+ * True when no controller holds a fleet's lease: a fleet without its report (the file store's; a shared
+ * store writes none) whose controller is gone was stopped, and waits for `runbook resume <fleet-id>`.
+ * A PostgreSQL store's fleet lease is a row (`fleetLeaseLive`), judged as its runs' leases are; a fleet
+ * queued for workers has none (each of its runs holds its own): false for it, as for any other store.
  *
  * @example
  * ```ts
@@ -16,7 +18,7 @@ import type { Store } from './types.js';
  * if (await fleetDriverGone(store, '20260101-000000-fleet-a1b2c3')) console.log('its controller stopped: resume it');
  * ```
  */
-export async function fleetDriverGone(store: Pick<Store, 'kind' | 'fleetDir'>, fleetId: string): Promise<boolean> {
-  if (store.kind !== 'file') return false;
+export async function fleetDriverGone(store: Pick<Store, 'kind' | 'fleetDir'> & { fleetLeaseLive?: (fleetId: string) => Promise<boolean | null> }, fleetId: string): Promise<boolean> {
+  if (store.kind !== 'file') return typeof store.fleetLeaseLive === 'function' ? (await store.fleetLeaseLive(fleetId)) === false : false;
   return leaseGone(store.fleetDir(fleetId));
 }

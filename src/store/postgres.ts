@@ -885,6 +885,19 @@ export class PostgresStore implements PublicPostgresStore {
     return new Set(runIds.filter((id) => !live.has(id)));
   }
 
+  /**
+   * Whether a controller drives the fleet (`run --inventory`, `resume <fleet-id>`): its lease in
+   * `rbe_fleet_leases` is held, unreleased and unexpired by the database's clock, and not by a process of
+   * this machine that is gone. Null when it never had one — a fleet queued for workers, which hold
+   * their runs' leases, not the fleet's.
+   */
+  async fleetLeaseLive(fleetId: string): Promise<boolean | null> {
+    const { rows } = await this.query<{ holder: string; live: boolean }>('SELECT holder, (NOT released AND expires_at >= now()) AS live FROM rbe_fleet_leases WHERE fleet_id = $1', [fleetId]);
+    if (rows.length === 0) return null;
+    const [host, pid] = rows[0].holder.split(':');
+    return rows[0].live && !(host === hostname() && Number(pid) !== process.pid && !processAlive(Number(pid)));
+  }
+
   async createFleet(record: FleetRecord): Promise<void> {
     fleetDirOf(this.stateDir, record.fleetId); // refuses what is not a fleet id
     const r = await this.query(

@@ -13,6 +13,8 @@ import { postgresForFile } from '../postgres.js';
 import { kinds, makeHost, newRunner, tempDir } from '../helpers.js';
 import { ConsoleReader } from '../../src/console/reader.js';
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { cli } from '../cli/run-cli.js';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import type { Executor } from '../../src/index.js';
@@ -136,6 +138,41 @@ test("a run whose journal says running: shown running while a driver holds its l
     open();
     await run.result.catch(() => undefined);
     await executor.close();
+  }
+});
+
+test('a fleet on PostgreSQL whose controller was killed reads "awaiting-resume", as on the file store: its host under way "interrupted (lease expired)", the hosts it did not start "not started (awaiting resume)" — not "running" forever', async () => {
+  const dir = await tempDir();
+  const made = await cli(['sim', 'fleet', '--preset', 'server-2016', '--count', '3', '--out', join(dir, 'f3'), '--downtime-ms', '60000']);
+  assert.is(made.code, 0, made.stderr);
+  const url = await server.freshDatabase();
+  const state = join(dir, 'state');
+  const killed = await cli(['run', 'orchestrator-tls12', '--inventory', join(dir, 'f3', 'inventory.yaml'), '--yes', '--concurrency', '1', '--store', url, '--state-dir', state, '--param', 'pollIntervalMs=10'], { RUNBOOK_CRASH_AFTER: '20' });
+  assert.is(killed.code, null, 'killed');
+  const own = await postgresStore(url, { stateDir: state });
+  try {
+    const { rows } = await own.query<{ fleet_id: string }>('SELECT fleet_id FROM rbe_fleets');
+    const fleetId = rows[0].fleet_id;
+    const reader = new ConsoleReader(own, state);
+    const view = await reader.fleet(fleetId);
+    assert.equal(view.waves.flatMap((w) => w.hosts.map((h) => [h.name, h.outcome])), [
+      ['host-1', 'interrupted (lease expired)'],
+      ['host-2', 'not started (awaiting resume)'],
+      ['host-3', 'not started (awaiting resume)'],
+    ]);
+    assert.is(view.status, 'awaiting-resume');
+    assert.is((await reader.fleetRow(fleetId)).status, 'awaiting-resume');
+    // `runbook status <fleet-id>` reads it as the file store's: the host under way awaits its resume, the others were not started.
+    const st = await cli(['status', fleetId, '--store', url, '--state-dir', state]);
+    assert.is(st.code, 0, st.stderr);
+    assert.match(st.stdout, /3 host\(s\): 1 interrupted \(awaiting resume\), 2 not started\n/);
+    assert.match(st.stdout, /\ncanary\s+host-1\s+interrupted \(awaiting resume\)/);
+    assert.not.match(st.stdout, /host-\d\s+running/);
+    // A fleet queued for workers has no controller to lose: still running while its hosts wait for them.
+    await own.query('DELETE FROM rbe_fleet_leases WHERE fleet_id = $1', [fleetId]);
+    assert.is((await reader.fleet(fleetId)).status, 'running');
+  } finally {
+    await own.close();
   }
 });
 
