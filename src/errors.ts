@@ -487,6 +487,7 @@ export type StepErrorCode =
   | 'SECRET_IN_BACKUP'
   | 'SECRET_IN_FILE'
   | 'SECRET_IN_MEMO'
+  | 'SECRET_IN_OUTPUT'
   | 'SECRET_IN_PLAN'
   | 'SECRET_MISSING'
   | 'SHUTDOWN_PENDING'

@@ -22,7 +22,7 @@ import type { RetryPolicy } from './retry.js';
 import { sharedRunbook, type RunbookDefinition } from './runbook.js';
 import { runStep, type StepScope } from './run-step.js';
 import { DEFAULT_COMPENSATION_BUDGET_MS, compensateSteps } from './saga.js';
-import { createMasker, journaledRecord, secretFree, type Masker } from './secrets.js';
+import { MASK, createMasker, journaledRecord, secretFree, type Masker } from './secrets.js';
 import { checkStepParams } from './step-params.js';
 import { SuspendSignal, takeCounters, type RuntimeServices } from './step-runtime.js';
 import { isRolledBack } from './outcome.js';
@@ -92,6 +92,11 @@ interface OpenRun {
   secrets: Record<string, Json>;
   /** Outputs published by the steps done, by step id. */
   outputs: Record<string, Json>;
+  /**
+   * The outputs read back from the journal that hold the mask (a secret's value was in them): a later
+   * step must not be given the mask in place of the secret (see {@link usesMaskedOutput}).
+   */
+  maskedOutputs: ReadonlySet<string>;
   stateDir: string;
   /** Set once this drive journals a saga's start: the backward pass then replays the journal to run it. */
   sagaStarted?: boolean;
@@ -132,8 +137,11 @@ function openRun(options: DriveOptions): OpenRun {
   };
   const journal = transformedWriter(options.journal, (record) => journaledRecord(record, masker, undoes));
   const outputs: Record<string, Json> = {};
+  const maskedOutputs = new Set<string>();
   state.steps.forEach((st, i) => {
-    if (isDoneStatus(st.status)) outputs[definition.steps[i].id] = st.output;
+    if (!isDoneStatus(st.status)) return;
+    outputs[definition.steps[i].id] = st.output;
+    if (JSON.stringify(st.output ?? null).includes(MASK)) maskedOutputs.add(definition.steps[i].id);
   });
   const params = { ...started.params, ...options.secrets };
   return {
@@ -148,6 +156,7 @@ function openRun(options: DriveOptions): OpenRun {
     params,
     secrets: options.secrets,
     outputs,
+    maskedOutputs,
     stateDir: options.stateDir,
   };
 }
@@ -386,12 +395,42 @@ function startStep(run: OpenRun, index: number): ErrorRecord | null {
   if (!checked.ok) {
     return { name: 'ValidationError', code: 'VALIDATION', message: `invalid parameters for step ${step.id}: ${checked.issues.join('; ')}` };
   }
+  const masked = usesMaskedOutput(run, index);
+  if (masked) return toErrorRecord(secretInOutput(step.id, masked));
   const stored = secretFree(checked.value, run.secrets);
   // Not waited for: nothing acts on it before a later record that is (journal order keeps it first).
   later(run.journal.append({ type: 'step.started', index, stepId: step.id, params: stored }));
   st.params = stored;
   st.status = 'running';
   return null;
+}
+
+/**
+ * The earlier step whose journaled output, masked where it held a secret's value, this step's `with:`
+ * takes a masked part of; null when none. The output of a step done before this drive is read back from
+ * the journal, which keeps only the mask: given to the step, the target would get `***` where the first
+ * drive would have given the secret. The `with:` is resolved again with each mask of those outputs
+ * replaced by a marker: a marker in what it resolves to is a masked part taken.
+ */
+function usesMaskedOutput(run: OpenRun, index: number): string | null {
+  const step = run.definition.steps[index];
+  if (run.maskedOutputs.size === 0 || step.with === undefined) return null;
+  for (const id of run.maskedOutputs) {
+    const marker = `\u2063masked output of ${id}\u2063`;
+    const marked = JSON.parse(JSON.stringify(run.outputs[id] ?? null).split(MASK).join(marker)) as Json;
+    const checked = checkStepParams(run.kinds.get(step.uses), step, index, { params: run.params, steps: { ...run.outputs, [id]: marked } });
+    // A marker the kind's schema refuses is still a masked part taken: the value is looked at, not its check.
+    const value = checked.ok ? checked.value : null;
+    if (value === null ? JSON.stringify(step.with).includes(`steps.${id}.`) : JSON.stringify(value).includes(marker)) return id;
+  }
+  return null;
+}
+
+/** The failure of a step, after a resume, whose parameters take a secret from an earlier step's output, which the journal keeps only masked. */
+function secretInOutput(stepId: string, from: string): StepError {
+  return new StepError('SECRET_IN_OUTPUT', `step ${stepId} takes a parameter from the output of step ${from}, which held the value of a secret parameter; the journal keeps that output only masked, so after the resume the step would be given *** in place of the secret: it does not start, and the run's changes are undone`, {
+    hint: 'start the run again once it is rolled back: the output is published anew with the secret in it',
+  });
 }
 
 /** Journals a step's end, publishes its output, and tells the listeners. */

@@ -566,4 +566,46 @@ test('the bundled kinds all declare their outputs', () => {
   for (const kind of bundledStepKinds().list()) assert.ok(kind.outputs, `${kind.kind} declares no outputs`);
 });
 
+
+test('after a resume, a step whose with: takes an earlier step\'s output holding a secret is never given *** in its place: it fails (SECRET_IN_OUTPUT) before it acts and the run is undone', async () => {
+  // The first drive gave the later step the output in clear; the journal keeps it masked (x***x), and a
+  // resume read it back from there, giving the target *** where the secret was.
+  const SECRET = 'hunter2-Secr3t';
+  const given: string[] = [];
+  const records = defineStepKind({
+    kind: 'test/records-token',
+    description: 'records the token it is given',
+    params: z.object({ token: z.string() }),
+    probe: async () => null,
+    plan: () => ({ changes: [{ target: 'token', field: 'value', before: null, after: 'set', action: 'update' }], summary: 'set it' }),
+    phases: [{ name: 'apply', run: async ({ params }) => (given.push(params.token), null) }],
+    verify: async () => ({ ok: true, summary: 'set', output: null }),
+  });
+  const registry = new StepKindRegistry().register(echo).register(records);
+  const runbook: RunbookDefinition = {
+    name: 'outputs',
+    parameters: { token: { type: 'string', secret: true, env: 'RBE_TEST_TOKEN' } },
+    steps: [
+      { id: 'first', uses: 'test/echo-secret', with: { token: '${{ params.token }}' } },
+      { id: 'pause', uses: 'test/echo-secret', with: { token: 'plain', pause: true } },
+      { id: 'uses', uses: 'test/records-token', with: { token: '${{ steps.first.outputs.said }}' } },
+    ],
+  };
+  process.env.RBE_TEST_TOKEN = SECRET;
+  try {
+    const runner = new Runner({ stateDir: await tempDir(), kinds: registry });
+    const executor = await createSimulatedExecutor(await makeHost('server-2016'));
+    const first = runner.start(validateRunbook(runbook, registry, 'inline'), { executor });
+    assert.is((await first.result).status, 'awaiting-resume');
+    const result = await (await runner.resume(first.id, { executor })).result;
+    assert.equal(given.filter((t) => t.includes('***')), [], 'the step was given the mask in place of the secret');
+    assert.is(result.status, 'rolled-back');
+    assert.is(result.steps[2].error?.code, 'SECRET_IN_OUTPUT');
+    assert.match(result.steps[2].error?.message ?? '', /output of step first/);
+    assert.not.ok(JSON.stringify(result).includes(SECRET));
+  } finally {
+    delete process.env.RBE_TEST_TOKEN;
+  }
+});
+
 test.run();
