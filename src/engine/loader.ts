@@ -22,6 +22,7 @@ import type { Json } from './types.js';
 import { MIN_INSIDE } from './secrets.js';
 import { jsonFaultWhere } from '../util/json-error.js';
 import { readInputFile } from '../util/read-input-file.js';
+import { markSecretEnv } from '../util/secret-env.js';
 
 /**
  * The longest runbook name. A run's id is `<yyyymmdd-hhmmss>-<name>-<6 hex>` and names its folder (and
@@ -389,7 +390,11 @@ export function resolveParameters(
   }
   for (const [name, spec] of Object.entries(specs)) {
     let value: unknown = spec.secret ? env[spec.env!] : given[name];
-    if (spec.secret) secrets.push(name);
+    if (spec.secret) {
+      secrets.push(name);
+      // Child processes (the local agent's PowerShell and what it starts) are not given it.
+      markSecretEnv(spec.env!);
+    }
     if (value === undefined) {
       if (spec.default === undefined) {
         issues.push(`${name}: required${spec.secret ? ` (set $${spec.env})` : ''}${spec.description ? ` — ${spec.description}` : ''}`);

@@ -7,6 +7,7 @@ import type { execa as Execa } from 'execa';
 import { ExecutorError } from '../errors.js';
 import type { RunOptions } from './types.js';
 import { ownGroup, trackGroup, untrackGroup } from './process-groups.js';
+import { childEnv } from '../util/secret-env.js';
 
 /** How long one call to the agent may take, unless the call or the executor says otherwise. */
 export const DEFAULT_CALL_TIMEOUT_MS = 120_000;
@@ -68,11 +69,15 @@ export function boundedCall<T>(
  * standard streams piped and not buffered, never rejecting: what the local agent session and the
  * remoting host share. `execa` is passed in so that callers load it only when they start one. It leads
  * a process group of its own, recorded until it exits: end it with `endGroup(child.pid)`, which ends
- * the PowerShell runtime and whatever it started too (a launcher's child, ssh).
+ * the PowerShell runtime and whatever it started too (a launcher's child, ssh). Its environment is
+ * this process's with `env` over it, less the secret variables (see `childEnv`) but those in `keepSecretEnv`.
  */
-export function startPowerShellScript(execa: typeof Execa, shell: string, args: string[], env?: Record<string, string>) {
+export function startPowerShellScript(execa: typeof Execa, shell: string, args: string[], env?: Record<string, string>, keepSecretEnv: readonly string[] = []) {
   const child = execa(shell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', ...args], {
-    env,
+    // Not the secret variables: what PowerShell starts (reg.exe, shutdown.exe, schtasks) inherits its
+    // environment; the agent gets its values as JSON on stdin.
+    env: childEnv(env, keepSecretEnv),
+    extendEnv: false,
     stdin: 'pipe',
     stdout: 'pipe',
     stderr: 'pipe',

@@ -188,7 +188,8 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
   const host = (run: typeof import('execa').execa) => {
     if (child) return child;
     const script = join(packageRoot(), 'src', 'executors', 'agent', 'remoting-host.ps1');
-    const proc = startPowerShellScript(run, shell, [script, agentScriptFile(agentBackendFor(options.agentBackend))], options.env);
+    // Of the secret variables, only the WinRM password it signs in with (a session over ssh uses a key).
+    const proc = startPowerShellScript(run, shell, [script, agentScriptFile(agentBackendFor(options.agentBackend))], options.env, target.transport === 'ssh' ? [] : ['RUNBOOK_WINRM_PASSWORD']);
     child = proc;
     createInterface({ input: proc.stdout! }).on('line', (line) => {
       if (!line.startsWith('RBE-HOST ')) return;
