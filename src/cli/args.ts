@@ -150,6 +150,14 @@ export function once(flag: string, instead?: string): (value: string, previous: 
 }
 
 /**
+ * A `--param` item that is not `key=value`, named by its place among the `--param`s: its text is not
+ * shown, as it may be a secret given by mistake (commander's own message quotes the argument).
+ */
+function notKeyValue(position: number): UsageError {
+  return new UsageError(`--param #${position} is not key=value (its text is not shown: it may hold a secret); give it as name=value — a secret parameter is read from its environment variable, never from --param`);
+}
+
+/**
  * `--param key=value`, repeatable: a value without `key=` is refused when it is parsed.
  *
  * @example
@@ -159,7 +167,7 @@ export function once(flag: string, instead?: string): (value: string, previous: 
  */
 export function paramOption(description = 'a runbook parameter; repeat for more'): Option {
   return new Option('-p, --param <key=value>', description).argParser((value: string, previous: string[] | undefined) => {
-    if (value.indexOf('=') <= 0) throw new InvalidArgumentError('Expected key=value.');
+    if (value.indexOf('=') <= 0) throw notKeyValue((previous?.length ?? 0) + 1);
     return [...(previous ?? []), value];
   });
 }
@@ -174,9 +182,9 @@ export function paramOption(description = 'a runbook parameter; repeat for more'
  */
 export function paramsFrom(list: string[] | undefined): Record<string, string> {
   const params: Record<string, string> = {};
-  for (const item of list ?? []) {
+  for (const [i, item] of (list ?? []).entries()) {
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--param takes key=value, got "${item}"`);
+    if (eq <= 0) throw notKeyValue(i + 1);
     // Defined, not assigned: `__proto__=1` assigned would set the record's prototype and vanish, not be refused as an unknown parameter.
     Object.defineProperty(params, item.slice(0, eq), { value: item.slice(eq + 1), enumerable: true, writable: true, configurable: true });
   }

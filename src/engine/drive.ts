@@ -393,7 +393,8 @@ function startStep(run: OpenRun, index: number): ErrorRecord | null {
   if (st.params !== undefined) return null;
   const checked = checkStepParams(run.kinds.get(step.uses), step, index, { params: run.params, steps: run.outputs });
   if (!checked.ok) {
-    return { name: 'ValidationError', code: 'VALIDATION', message: `invalid parameters for step ${step.id}: ${checked.issues.join('; ')}` };
+    // A kind's message may quote the value it refuses: masked, as the journal would mask it.
+    return { name: 'ValidationError', code: 'VALIDATION', message: run.masker.text(`invalid parameters for step ${step.id}: ${checked.issues.join('; ')}`) };
   }
   const masked = usesMaskedOutput(run, index);
   if (masked) return toErrorRecord(secretInOutput(step.id, masked));

@@ -19,7 +19,7 @@ import {
 import type { StepKind } from './step-kind.js';
 import { checkStepParams } from './step-params.js';
 import type { Json } from './types.js';
-import { MIN_INSIDE } from './secrets.js';
+import { MIN_INSIDE, createMasker } from './secrets.js';
 import { jsonFaultWhere } from '../util/json-error.js';
 import { readInputFile } from '../util/read-input-file.js';
 import { markSecretEnv } from '../util/secret-env.js';
@@ -287,9 +287,12 @@ function referenceIssues(value: Json, where: string, earlier: ReadonlyMap<string
 export function checkStepParameters(document: RunbookDefinition, params: Record<string, Json>, kinds: StepKindRegistry): void {
   const issues: string[] = [];
   const definition = selectSteps(document, params);
+  // A kind's message may quote the value it refuses: a secret parameter's value is masked there.
+  const secrets = Object.fromEntries(Object.entries(document.parameters ?? {}).filter(([name, spec]) => spec.secret && params[name] !== undefined).map(([name]) => [name, params[name]]));
+  const masker = createMasker(secrets);
   definition.steps.forEach((step, i) => {
     const checked = checkStepParams(kinds.get(step.uses), step, i, { params, steps: 'deferred' });
-    if (!checked.ok) issues.push(...checked.issues);
+    if (!checked.ok) issues.push(...checked.issues.map((issue) => masker.text(issue)));
   });
   if (issues.length > 0) {
     throw new ValidationError(`the parameters do not fit runbook ${definition.name}`, issues, {

@@ -90,7 +90,13 @@ test('--param repeats (long, short and --param=k=v forms); a value without key= 
   assert.is(Object.getPrototypeOf(inherited), Object.prototype);
   const bad = await cli(['plan', 'orchestrator-tls12', '--target', 'local', '--param', 'allowRestart']);
   assert.is(bad.code, 2);
-  assert.match(bad.stderr, /option '-p, --param <key=value>' argument 'allowRestart' is invalid\. Expected key=value\./);
+  assert.match(bad.stderr, /--param #1 is not key=value \(its text is not shown: it may hold a secret\); give it as name=value/);
+  // Not echoed, whether commander parses it or paramsFrom is given it: it may be a secret given by mistake.
+  const secret = await cli(['plan', 'orchestrator-tls12', '--target', 'local', '-p', 'mode=tls12-only', '--param', 'hunter2-Secr3t']);
+  assert.is(secret.code, 2);
+  assert.match(secret.stderr, /--param #2 is not key=value/);
+  assert.not.ok(secret.stderr.includes('hunter2-Secr3t') || secret.stdout.includes('hunter2-Secr3t'), 'the item was echoed');
+  assert.throws(() => paramsFrom(['a=1', '=hunter2-Secr3t']), (e: Error) => /--param #2 is not key=value/.test(e.message) && !e.message.includes('hunter2'));
 });
 
 test('an option taken once refuses a second use naming both values, instead of the last winning', () => {

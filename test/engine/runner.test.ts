@@ -4,7 +4,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Runner, createSimulatedExecutor, loadRunbook, readJournal, type Executor } from '../../src/index.js';
+import { z } from 'zod';
+import { Runner, StepKindRegistry, ValidationError, createSimulatedExecutor, defineStepKind, loadRunbook, readJournal, validateRunbook, type Executor, type RunbookDefinition } from '../../src/index.js';
 import { FAST, kinds, makeHost, runToEnd, tempDir } from '../helpers.js';
 
 test('events arrive in order: run:start, transitions, settled steps, run:end', async () => {
@@ -73,6 +74,44 @@ test('preflight refuses when the executor reaches the target over a TLS older th
   const { result } = await runToEnd(file, { executor: overOldTls });
   assert.is(result.status, 'rolled-back');
   assert.match(result.error!.message, /transport-tls: this run's own connection to the target negotiated TLSv1 \(observed by the transport, not a Windows fact\): the procedure turns the server side of TLSv1 off — make the connection work over TLS 1\.2 before older protocols are disabled/);
+});
+
+test('a step kind whose check of its parameters quotes the value it refuses does not show a secret parameter\'s value when the run is refused', async () => {
+  const SECRET = 'hunter2-Secr3t';
+  const quotes = defineStepKind({
+    kind: 'test/quotes-input',
+    description: 'refuses a token that is not a bearer token, quoting it',
+    params: z.object({ token: z.string().refine((v) => v === 'x' || v.startsWith('Bearer '), { error: (issue) => `not a bearer token: ${String(issue.input)}` }) }),
+    probe: async () => null,
+    plan: () => ({ changes: [], summary: 'nothing' }),
+    phases: [],
+    verify: async () => ({ ok: true, summary: 'ok', output: null }),
+  });
+  const registry = new StepKindRegistry().register(quotes);
+  // The document's check (secrets unknown, an empty placeholder: "x") passes; the run's, with the secret, does not.
+  const runbook: RunbookDefinition = {
+    name: 'quotes',
+    parameters: { token: { type: 'string', secret: true, env: 'RBE_TEST_TOKEN' } },
+    steps: [{ id: 'q', uses: 'test/quotes-input', with: { token: 'x${{ params.token }}' } }],
+  };
+  process.env.RBE_TEST_TOKEN = SECRET;
+  try {
+    const executor = await createSimulatedExecutor(await makeHost('server-2016'));
+    const error = (() => {
+      try {
+        new Runner({ stateDir: '/nonexistent-never-made', kinds: registry }).start(validateRunbook(runbook, registry, 'inline'), { executor });
+      } catch (e) {
+        return e;
+      }
+    })();
+    assert.instance(error, ValidationError);
+    const text = `${(error as Error).message}\n${(error as ValidationError).issues.join('\n')}`;
+    assert.match(text, /not a bearer token: x\*\*\*/);
+    assert.not.ok(text.includes(SECRET), text);
+    assert.is(executor.roundTrips, 0);
+  } finally {
+    delete process.env.RBE_TEST_TOKEN;
+  }
 });
 
 test.run();
