@@ -144,6 +144,7 @@ function openRun(options: DriveOptions): OpenRun {
     if (JSON.stringify(st.output ?? null).includes(MASK)) maskedOutputs.add(definition.steps[i].id);
   });
   const params = { ...started.params, ...options.secrets };
+  state.steps.forEach((st, i) => revealStartedParams(st, definition.steps[i], i, { kinds: options.kinds, params, outputs, secrets: options.secrets, masker }));
   return {
     runId: started.runId,
     started,
@@ -159,6 +160,22 @@ function openRun(options: DriveOptions): OpenRun {
     maskedOutputs,
     stateDir: options.stateDir,
   };
+}
+
+/**
+ * A step started before this drive has its parameters from the journal, where a secret inside a longer
+ * string (`Bearer <token>`) is kept only masked (a whole secret is kept as `{ $secret: name }` and put
+ * back when the step runs): resumed part-way, the step would act on `Bearer ***`. Its `with:` is resolved
+ * again with the secrets read from the environment; when that masks to what the journal holds, the
+ * step takes it (in memory only: the journal keeps its mask).
+ */
+function revealStartedParams(st: RunState['steps'][number], step: RunbookDefinition['steps'][number] | undefined, index: number, run: { kinds: StepKindRegistry; params: Record<string, Json>; outputs: Record<string, Json>; secrets: Record<string, Json>; masker: Masker }) {
+  if (st.params === undefined || isDoneStatus(st.status) || step === undefined || !run.kinds.has(step.uses)) return;
+  if (!JSON.stringify(st.params).includes(MASK)) return;
+  const checked = checkStepParams(run.kinds.get(step.uses), step, index, { params: run.params, steps: run.outputs });
+  if (!checked.ok) return;
+  const again = secretFree(checked.value, run.secrets);
+  if (JSON.stringify(run.masker.mask(again)) === JSON.stringify(st.params)) st.params = again;
 }
 
 /**

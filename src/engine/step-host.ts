@@ -261,7 +261,10 @@ export function hostStep(o: HostStepOptions): Promise<StepOutcome> {
   }
   const input = { stepId: o.stepId, index: o.index, params: st.params ?? null, checkMode: o.checkMode };
   // A restored state re-invokes the actor under way: that side effect runs again (each is safe to).
-  const actor = createActor(boundMachine(o.kind), { input, inspect: o.inspect, ...(journaled ? { snapshot: persistedSnapshot(journaled) } : {}) });
+  // The step's parameters as the drive holds them: a secret inside a longer string, masked in the
+  // snapshot's context, is found again by the drive (revealStartedParams in drive.ts).
+  const restored = journaled && st.params !== undefined ? { ...journaled, context: { ...journaled.context, params: st.params } } : journaled;
+  const actor = createActor(boundMachine(o.kind), { input, inspect: o.inspect, ...(restored ? { snapshot: persistedSnapshot(restored) } : {}) });
   bindings.set(actor.system, {
     kind: o.kind,
     rt: o.rt,

@@ -608,4 +608,52 @@ test('after a resume, a step whose with: takes an earlier step\'s output holding
   }
 });
 
+test('a step resumed part-way whose with: holds a secret inside a longer string acts on the secret, not on the journal\'s mask of it', async () => {
+  // The journal keeps the step's parameters masked (Bearer ***); resumed, the step was given that.
+  const SECRET = 'hunter2-Secr3t';
+  const given: string[] = [];
+  const bearer = defineStepKind({
+    kind: 'test/bearer',
+    description: 'sends a bearer token, waiting once part-way',
+    params: z.object({ token: z.string() }),
+    probe: async () => null,
+    plan: () => ({ changes: [{ target: 'auth', field: 'header', before: null, after: 'set', action: 'update' }], summary: 'set it' }),
+    phases: [
+      {
+        name: 'send',
+        run: async ({ params, rt }) => {
+          given.push(params.token);
+          if (!rt.remembers('paused')) {
+            await rt.remember('paused', () => true);
+            rt.suspend('waiting', 'interrupted');
+          }
+          return null;
+        },
+      },
+    ],
+    verify: async () => ({ ok: true, summary: 'sent', output: null }),
+  });
+  const registry = new StepKindRegistry().register(bearer);
+  const runbook: RunbookDefinition = {
+    name: 'bearer',
+    parameters: { token: { type: 'string', secret: true, env: 'RBE_TEST_TOKEN' } },
+    steps: [{ id: 'send', uses: 'test/bearer', with: { token: 'Bearer ${{ params.token }}' } }],
+  };
+  process.env.RBE_TEST_TOKEN = SECRET;
+  try {
+    const runner = new Runner({ stateDir: await tempDir(), kinds: registry });
+    const executor = await createSimulatedExecutor(await makeHost('server-2016'));
+    const first = runner.start(validateRunbook(runbook, registry, 'inline'), { executor });
+    assert.is((await first.result).status, 'awaiting-resume');
+    const result = await (await runner.resume(first.id, { executor })).result;
+    assert.is(result.status, 'succeeded');
+    assert.equal(given, [`Bearer ${SECRET}`, `Bearer ${SECRET}`]);
+    const journal = await readFile(join(runner.runDir(first.id), 'journal.jsonl'), 'utf8');
+    assert.not.ok(journal.includes(SECRET), 'the journal holds the secret');
+    assert.ok(journal.includes('Bearer ***'));
+  } finally {
+    delete process.env.RBE_TEST_TOKEN;
+  }
+});
+
 test.run();
