@@ -9,8 +9,12 @@
 /** The environment variables secret parameters were read from, in this process. */
 const secretNames = new Set<string>();
 
-/** Transport credentials: `RUNBOOK_WINRM_PASSWORD`, `RUNBOOK_SSH_PASSWORD`, `RUNBOOK_SSH_PASSPHRASE`, `RUNBOOK_SIM_WINRM_PASSWORD`. */
-const CREDENTIAL = /^RUNBOOK_\w*_(PASSWORD|PASSPHRASE)$/i;
+/**
+ * Credentials: the transports' (`RUNBOOK_WINRM_PASSWORD`, `RUNBOOK_SSH_PASSWORD`, `RUNBOOK_SSH_PASSPHRASE`,
+ * `RUNBOOK_SIM_WINRM_PASSWORD`) and the store's (`RUNBOOK_STORE`, whose URL may carry a password, and
+ * `PGPASSWORD`): no agent or program it starts uses the store.
+ */
+const CREDENTIAL = /^(RUNBOOK_\w*_(PASSWORD|PASSPHRASE)|RUNBOOK_STORE|PGPASSWORD)$/i;
 
 /** Records that `name` holds a secret parameter's value: child processes are not given it. */
 export function markSecretEnv(name: string): void {

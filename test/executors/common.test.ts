@@ -58,6 +58,11 @@ test('the agent\'s PowerShell is not given the secret variables (a secret parame
   process.env.RBE_TEST_CHILD_TOKEN = SECRET;
   process.env.RUNBOOK_WINRM_PASSWORD = PASSWORD;
   process.env.RBE_TEST_PLAIN = 'plain-value';
+  // The store's credentials too: a URL with its password, and libpq's variable.
+  const STORE_PASSWORD = 'st0re-Pa55word';
+  const before = { RUNBOOK_STORE: process.env.RUNBOOK_STORE, PGPASSWORD: process.env.PGPASSWORD };
+  process.env.RUNBOOK_STORE = `postgres://rbe:${STORE_PASSWORD}@127.0.0.1:5432/rbe`;
+  process.env.PGPASSWORD = `${STORE_PASSWORD}-pg`;
   const executor = createLocalExecutor({ shell, env: { RUNBOOK_AGENT_HOST_FILE: agentFile, RBE_ENV_DUMP: dump } });
   try {
     // As the CLI reads a runbook's secret parameter from its variable.
@@ -70,7 +75,12 @@ test('the agent\'s PowerShell is not given the secret variables (a secret parame
     assert.ok(env.includes(`RUNBOOK_AGENT_HOST_FILE=${agentFile}`));
     assert.not.ok(env.includes(SECRET), 'the secret parameter\'s variable reached the agent');
     assert.not.ok(env.includes(PASSWORD), 'RUNBOOK_WINRM_PASSWORD reached the agent');
+    assert.not.ok(env.includes(STORE_PASSWORD), 'the store\'s password (RUNBOOK_STORE or PGPASSWORD) reached the agent');
   } finally {
+    for (const [name, value] of Object.entries(before)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
     await executor.close();
     delete process.env.RBE_TEST_CHILD_TOKEN;
     delete process.env.RUNBOOK_WINRM_PASSWORD;
