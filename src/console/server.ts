@@ -16,7 +16,7 @@ import { loadAssets } from './assets.js';
 import { ConsoleAuth, type Session } from './auth.js';
 import { watchStore, type Changes, type Live, type LiveMode } from './live.js';
 import { ConsoleReader } from './reader.js';
-import { isId } from '../store/id.js';
+import { MAX_ID_LENGTH, isId } from '../store/id.js';
 
 export interface ConsoleOptions {
   store: Store;
@@ -234,7 +234,7 @@ export async function startConsole(o: ConsoleOptions): Promise<Console> {
     // `.`, `..` (the runs' folder, the state directory) and the like hold no letter or digit: no run or
     // fleet can have such an id, and the child would be given a folder that is none.
     const noRun = `no run or fleet ${idShown(id)} in ${o.store.kind === 'file' ? 'this state directory' : 'this store'}: nothing was started`;
-    if (!isId(id)) return refuse(res, 404, `${noRun} (an id holds a letter or a digit)`);
+    if (!isId(id)) return refuse(res, 404, `${noRun} (${id.length > MAX_ID_LENGTH ? `an id holds at most ${MAX_ID_LENGTH} characters` : 'an id holds a letter or a digit'})`);
     const isFleet = await o.store.isFleet(id);
     if (!isFleet && !(await reader.hasRun(id))) return refuse(res, 404, noRun);
     if (action === 'relaunch' && !isFleet) return refuse(res, 400, `${id} is not a fleet: relaunch takes a fleet's failed hosts`);
