@@ -76,38 +76,91 @@ export function fingerprintOf(key: Buffer): string {
   return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
 }
 
-function knownHostMatches(pattern: string, host: string, port: number): boolean {
-  const name = port === 22 ? host : `[${host}]:${port}`;
-  if (pattern.startsWith('|1|')) {
-    const [, , salt, hash] = pattern.split('|');
-    const mac = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
-    return mac === hash;
-  }
-  return pattern.split(',').includes(name);
+/*
+ * known_hosts as OpenSSH reads it. sshd(8), SSH_KNOWN_HOSTS FILE FORMAT (OpenSSH 9.2):
+ *   "Each line in these files contains the following fields: marker (optional), hostnames, keytype,
+ *   base64-encoded key, comment."
+ *   "The marker is optional, but if it is present then it must be one of “@cert-authority”, to indicate
+ *   that the line contains a certification authority (CA) key, or “@revoked”, to indicate that the key
+ *   contained on the line is revoked and must not ever be accepted."
+ *   "Hostnames is a comma-separated list of patterns (‘*’ and ‘?’ act as wildcards); each pattern in
+ *   turn is matched against the host name."
+ *   "A pattern may also be preceded by ‘!’ to indicate negation: if the host name matches a negated
+ *   pattern, it is not accepted (by that line) even if it matched another pattern on the line."
+ *   "A hostname or address may optionally be enclosed within ‘[’ and ‘]’ brackets then followed by ‘:’
+ *   and a non-standard port number."
+ *   "Hashed hostnames start with a ‘|’ character. Only one hashed hostname may appear on a single line
+ *   and none of the above negation or wildcard operators may be applied."
+ *   "Revoked keys are specified by including the “@revoked” marker at the beginning of the key line, and
+ *   are never accepted for authentication or as certification authorities"
+ * ssh(1) looks a host up by its name in lower case (OpenSSH's match_hostname compares patterns in lower
+ * case too), as `[host]:port` off port 22. A line with another marker is skipped, as OpenSSH skips it.
+ */
+
+/** Whether one `*`/`?` pattern matches the whole name (case-insensitive). */
+function wildcardMatches(pattern: string, name: string): boolean {
+  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${source}$`, 'is').test(name);
 }
 
-/** The known_hosts lines for this host: line number (from 1), key type and key. */
-function knownHostLines(text: string, host: string, port: number): { line: number; type: string; blob: string }[] {
-  const found: { line: number; type: string; blob: string }[] = [];
-  text.split('\n').forEach((line, i) => {
-    const parts = line.trim().split(/\s+/);
-    if (parts.length < 3 || parts[0].startsWith('#') || parts[0].startsWith('@')) return;
-    if (knownHostMatches(parts[0], host, port)) found.push({ line: i + 1, type: parts[1], blob: parts[2] });
+/** Whether a line's hostnames field matches the host's name: hashed, or patterns with wildcards and negation. */
+function knownHostMatches(field: string, name: string): boolean {
+  if (field.startsWith('|')) {
+    const [, magic, salt, hash] = field.split('|');
+    if (magic !== '1' || !salt || !hash) return false;
+    return createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash;
+  }
+  let matched = false;
+  for (const pattern of field.split(',')) {
+    if (pattern.startsWith('!')) {
+      if (wildcardMatches(pattern.slice(1), name)) return false;
+    } else if (pattern !== '' && wildcardMatches(pattern, name)) {
+      matched = true;
+    }
+  }
+  return matched;
+}
+
+/** A known_hosts line for a host: its number (from 1), its marker if any, its key type and key. */
+interface KnownHostLine {
+  line: number;
+  marker: 'revoked' | 'cert-authority' | null;
+  type: string;
+  blob: string;
+}
+
+/** The known_hosts lines whose hostnames match this host (marked ones too). */
+function knownHostLines(text: string, host: string, port: number): KnownHostLine[] {
+  const name = (port === 22 ? host : `[${host}]:${port}`).toLowerCase();
+  const found: KnownHostLine[] = [];
+  text.split('\n').forEach((raw, i) => {
+    let parts = raw.trim().split(/\s+/);
+    if (parts[0] === '' || parts[0].startsWith('#')) return;
+    let marker: KnownHostLine['marker'] = null;
+    if (parts[0].startsWith('@')) {
+      if (parts[0] === '@revoked') marker = 'revoked';
+      else if (parts[0] === '@cert-authority') marker = 'cert-authority';
+      else return;
+      parts = parts.slice(1);
+    }
+    if (parts.length < 3) return;
+    if (knownHostMatches(parts[0], name)) found.push({ line: i + 1, marker, type: parts[1], blob: parts[2] });
   });
   return found;
 }
 
-/** Whether a known_hosts file lists this key for this host. */
+/** Whether a known_hosts file lists this key for this host (and does not mark it revoked). */
 export function knownHostsAccept(text: string, host: string, port: number, key: Buffer): boolean {
-  const blob = key.toString('base64');
-  return knownHostLines(text, host, port).some((l) => l.blob === blob);
+  return knownHostsVerdict(text, host, port, key).status === 'trusted';
 }
 
 /**
- * What a known_hosts file says of the key a host offered, as OpenSSH tells it apart: `trusted` (listed
- * for the host), `changed` (the host is listed with another key of the same type — OpenSSH's "REMOTE
- * HOST IDENTIFICATION HAS CHANGED"; `line` is that line), or `unknown` (not listed; `types` are the
- * key types listed for the host, if any).
+ * What a known_hosts file says of the key a host offered, as OpenSSH tells it apart: `revoked` (a
+ * `@revoked` line for the host holds this key: never accepted, whatever else the file says), `trusted`
+ * (listed for the host), `changed` (the host is listed with another key of the same type — OpenSSH's
+ * "REMOTE HOST IDENTIFICATION HAS CHANGED"; `line` is that line), `cert-authority` (the host is trusted
+ * only through a `@cert-authority` line, and CA-signed host keys are not supported here), or `unknown`
+ * (not listed; `types` are the key types listed for the host, if any).
  *
  * @example
  * ```ts
@@ -115,13 +168,23 @@ export function knownHostsAccept(text: string, host: string, port: number, key: 
  * knownHostsVerdict('orch01 ssh-ed25519 AAAA…old\n', 'orch01', 22, offeredKey); // { status: 'changed', line: 1 }
  * ```
  */
-export function knownHostsVerdict(text: string, host: string, port: number, key: Buffer): { status: 'trusted' } | { status: 'changed'; line: number } | { status: 'unknown'; types: string[] } {
+export function knownHostsVerdict(
+  text: string,
+  host: string,
+  port: number,
+  key: Buffer,
+): { status: 'trusted' } | { status: 'revoked'; line: number } | { status: 'changed'; line: number } | { status: 'cert-authority'; line: number } | { status: 'unknown'; types: string[] } {
   const blob = key.toString('base64');
-  const lines = knownHostLines(text, host, port);
+  const all = knownHostLines(text, host, port);
+  const revoked = all.find((l) => l.marker === 'revoked' && l.blob === blob);
+  if (revoked) return { status: 'revoked', line: revoked.line };
+  const lines = all.filter((l) => l.marker === null);
   if (lines.some((l) => l.blob === blob)) return { status: 'trusted' };
   const type = keyTypeOf(key);
   const same = lines.find((l) => l.type === type);
   if (same) return { status: 'changed', line: same.line };
+  const authority = all.find((l) => l.marker === 'cert-authority');
+  if (authority && lines.length === 0) return { status: 'cert-authority', line: authority.line };
   return { status: 'unknown', types: [...new Set(lines.map((l) => l.type))] };
 }
 
@@ -152,7 +215,7 @@ const HOST_KEY_ALGORITHMS: Record<string, string[]> = {
  * ```
  */
 export function preferredHostKeyAlgorithms(text: string, host: string, port: number): string[] {
-  return [...new Set(knownHostLines(text, host, port).flatMap((l) => HOST_KEY_ALGORITHMS[l.type] ?? []))];
+  return [...new Set(knownHostLines(text, host, port).filter((l) => l.marker === null).flatMap((l) => HOST_KEY_ALGORITHMS[l.type] ?? []))];
 }
 
 /** The ExecutorError for an ssh2 connection's failure: its kind (what the engine retries) from its code or level. */
@@ -266,6 +329,18 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
       });
     }
     const verdict = knownHostsVerdict(knownHostsText(), options.host, port, key);
+    if (verdict.status === 'revoked') {
+      return new ExecutorError('permanent', `the host key ${seen} is revoked: ${knownHostsFile} (line ${verdict.line}) marks it @revoked for ${knownName}, and a revoked key is never accepted (its private key may be in other hands); ${nothing}`, {
+        where: target,
+        hint: `do not connect to this host until it has a new host key (made on its own console); then compare the new key's fingerprint with the server's own (ssh-keygen -l -E sha256 on the server) and add it to ${knownHostsFile}, leaving the @revoked line in place`,
+      });
+    }
+    if (verdict.status === 'cert-authority') {
+      return new ExecutorError('permanent', `the host key ${seen} is not trusted: ${knownHostsFile} trusts ${knownName} only through a @cert-authority line (line ${verdict.line}), and the ssh executor does not support CA-signed host keys; ${nothing}`, {
+        where: target,
+        hint: `add the host's own key to ${knownHostsFile} once its fingerprint is checked against the server's own (ssh-keyscan -p ${port} ${options.host}, compared with ssh-keygen -l -E sha256 on the server), or pin its fingerprint with RUNBOOK_SSH_FINGERPRINT`,
+      });
+    }
     if (verdict.status === 'changed') {
       return new ExecutorError('permanent', `the host key ${seen} is not trusted: ${knownHostsFile} (line ${verdict.line}) holds another ${keyTypeOf(key)} key for ${knownName} — the host's key changed, or another machine answers at this address; ${nothing}`, {
         where: target,

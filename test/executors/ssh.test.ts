@@ -9,7 +9,8 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { ExecutorError, Runner, readHost, writeHost, type RunbookDefinition } from '../../src/index.js';
-import { createSshExecutor, fingerprintOf, knownHostsAccept, parseSshTarget } from '../../src/executors/ssh.js';
+import { createHmac } from 'node:crypto';
+import { createSshExecutor, fingerprintOf, knownHostsAccept, knownHostsVerdict, parseSshTarget } from '../../src/executors/ssh.js';
 import { expectSameAsSimulated, hostOf, kinds, makeHost, registryText, tempDir } from '../helpers.js';
 import { descendants, running, untilGone } from '../processes.js';
 import { PWSH, needPwsh } from '../pwsh.js';
@@ -86,6 +87,47 @@ test('ssh targets parse; known_hosts and fingerprints are checked as OpenSSH doe
   assert.not.ok(knownHostsAccept(line, '127.0.0.1', 22, key));
   assert.not.ok(knownHostsAccept(line, '127.0.0.1', 2222, Buffer.from('another key')));
   assert.match(fingerprintOf(key), /^SHA256:[A-Za-z0-9+/]+$/);
+});
+
+test('known_hosts host patterns match as OpenSSH matches them: wildcards, negation, [host]:port, hashed names, any case', () => {
+  const key = Buffer.from('not really a key');
+  const b64 = key.toString('base64');
+  const accepts = (hosts: string, host: string, port = 22) => knownHostsAccept(`${hosts} ssh-ed25519 ${b64}\n`, host, port, key);
+  assert.ok(accepts('*.contoso.com', 'orch01.contoso.com'));
+  assert.not.ok(accepts('*.contoso.com', 'contoso.com'));
+  assert.ok(accepts('orch0?', 'orch01'));
+  assert.not.ok(accepts('orch0?', 'orch012'));
+  assert.ok(accepts('10.0.0.*', '10.0.0.7'));
+  assert.not.ok(accepts('10.0.0.*', '10.0.1.7'), 'a dot is a dot, not any character');
+  assert.ok(accepts('[orch*]:2222', 'orch01', 2222));
+  assert.not.ok(accepts('[orch*]:2222', 'orch01', 22));
+  assert.ok(accepts('ORCH01.Contoso.com', 'orch01.contoso.com'));
+  assert.ok(accepts('*.contoso.com,!bastion.contoso.com', 'orch01.contoso.com'));
+  assert.not.ok(accepts('*.contoso.com,!bastion.contoso.com', 'bastion.contoso.com'), 'a negated pattern refuses the line even when another matched');
+  assert.not.ok(accepts('!bastion.contoso.com', 'orch01.contoso.com'), 'a negation alone matches nothing');
+  const salt = Buffer.from('0123456789abcdefghij');
+  const hashed = (name: string) => `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(name).digest('base64')}`;
+  assert.ok(accepts(hashed('[orch01]:2222'), 'orch01', 2222));
+  assert.ok(accepts(hashed('orch01'), 'ORCH01'), 'ssh hashes the name in lower case');
+  assert.not.ok(accepts(hashed('orch01'), 'orch02'));
+});
+
+test('a @revoked known_hosts line refuses its key for the hosts it matches, even when another line trusts it; a host trusted only by a @cert-authority line is told apart', () => {
+  const key = Buffer.from('\0\0\0\x0bssh-ed25519 a stolen key');
+  const b64 = key.toString('base64');
+  const text = `orch01 ssh-ed25519 ${b64}\n@revoked * ssh-ed25519 ${b64}\n`;
+  assert.not.ok(knownHostsAccept(text, 'orch01', 22, key));
+  assert.equal(knownHostsVerdict(text, 'orch01', 22, key), { status: 'revoked', line: 2 });
+  // A @revoked line is no key of the host's: another key of its type is not "changed" by it.
+  assert.equal(knownHostsVerdict(`@revoked orch01 ssh-ed25519 ${b64}\n`, 'orch01', 22, Buffer.from('\0\0\0\x0bssh-ed25519 the new key')), { status: 'unknown', types: [] });
+  // A @revoked line for other hosts leaves this one alone.
+  assert.ok(knownHostsAccept(`orch01 ssh-ed25519 ${b64}\n@revoked orch02 ssh-ed25519 ${b64}\n`, 'orch01', 22, key));
+  // Trust through a CA key only: told apart from an unknown host, and the CA's key is never the host's.
+  const ca = `@cert-authority *.contoso.com ssh-ed25519 ${b64}\n`;
+  assert.equal(knownHostsVerdict(ca, 'orch01.contoso.com', 22, key), { status: 'cert-authority', line: 1 });
+  assert.not.ok(knownHostsAccept(ca, 'orch01.contoso.com', 22, key));
+  // Unknown markers are skipped, as OpenSSH skips them.
+  assert.not.ok(knownHostsAccept(`@trusted orch01 ssh-ed25519 ${b64}\n`, 'orch01', 22, key));
 });
 
 test('a private key where its path belongs (option or RUNBOOK_SSH_KEY) is refused before any file is read, and never shown', async () => {
@@ -207,6 +249,29 @@ if (SSHD) {
       const pinned = await hostKeyError(sshd, { fingerprint: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
       assert.ok(pinned.message.startsWith(`the host key ${sshd.fingerprint} is not trusted: it is not the one the fingerprint option pins (SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA); nothing was run there`), pinned.message);
       for (const error of [changed, unknown, pinned]) assert.not.match(error.message, NO_TRACE);
+    } finally {
+      await sshd.stop();
+    }
+  });
+
+  test('a host key marked @revoked in known_hosts is refused though another line lists it; a host trusted only by @cert-authority is told CA-signed keys are not supported', async () => {
+    const sshd = await startSshd(null);
+    try {
+      const dir = await tempDir();
+      const file = join(dir, 'known_hosts');
+      const [, type, blob] = sshd.knownHostsLines.ed25519.split(' ');
+      await writeFile(file, `${sshd.knownHostsLines.ed25519}\n# stolen with the old backup\n@revoked * ${type} ${blob}\n`);
+      const revoked = await hostKeyError(sshd, { knownHostsPath: file });
+      assert.is(revoked.kind, 'permanent');
+      assert.ok(revoked.message.startsWith(`the host key ${sshd.fingerprint} is revoked: ${file} (line 3) marks it @revoked for [127.0.0.1]:${sshd.port}, and a revoked key is never accepted`), revoked.message);
+      assert.match(revoked.message, /do not connect to this host until it has a new host key/);
+      const caFile = join(dir, 'ca_known_hosts');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'ca')]);
+      const ca = (await readFile(join(dir, 'ca.pub'), 'utf8')).trim().split(/\s+/);
+      await writeFile(caFile, `@cert-authority [127.0.0.1]:* ${ca[0]} ${ca[1]}\n`);
+      const onlyCa = await hostKeyError(sshd, { knownHostsPath: caFile });
+      assert.ok(onlyCa.message.startsWith(`the host key ${sshd.fingerprint} is not trusted: ${caFile} trusts [127.0.0.1]:${sshd.port} only through a @cert-authority line (line 1), and the ssh executor does not support CA-signed host keys`), onlyCa.message);
+      for (const error of [revoked, onlyCa]) assert.not.match(error.message, NO_TRACE);
     } finally {
       await sshd.stop();
     }
