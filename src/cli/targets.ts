@@ -265,11 +265,14 @@ export async function connect(target: string, options: { onTarget?: boolean; pla
   }
   if (target.startsWith('winrm://') || target.startsWith('pwsh+ssh://')) {
     const { createRemotingExecutor, parseRemotingTarget } = await import('../executors/powershell-remoting.js');
+    let parsed;
     try {
-      return createRemotingExecutor(parseRemotingTarget(target));
+      parsed = parseRemotingTarget(target);
     } catch (error) {
       throw notUnderstood(target, error);
     }
+    // A setting refused when the executor is made (RUNBOOK_SSH_FINGERPRINT in no form ssh-keygen prints) says so itself.
+    return createRemotingExecutor(parsed);
   }
   throw notUnderstood(target);
 }

@@ -14,6 +14,7 @@ import { agentBackendFor, agentRequest, agentScriptFile, parseAgentAnswer, type 
 import { boundedCall, startPowerShellScript } from './common.js';
 import { endGroup } from './process-groups.js';
 import { sshClientFailure } from './ssh-client-output.js';
+import { parseHostKeyPin } from './ssh-fingerprint.js';
 import { pinHostKey, type PinnedHostKey } from './ssh-host-key.js';
 import { keyMaterialError } from './ssh-key.js';
 import { checkKeyFile } from './ssh-key-file.js';
@@ -171,6 +172,8 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
   const keyPath = target.transport === 'ssh' ? envOf('RUNBOOK_SSH_KEY') || undefined : undefined;
   const keyRefused = keyPath ? keyMaterialError(keyPath, 'RUNBOOK_SSH_KEY', where) : null;
   const fingerprint = target.transport === 'ssh' ? envOf('RUNBOOK_SSH_FINGERPRINT') || undefined : undefined;
+  // A pin in no form ssh-keygen prints is refused now (ValidationError), before any PowerShell starts.
+  if (fingerprint) parseHostKeyPin(fingerprint, 'RUNBOOK_SSH_FINGERPRINT', where);
   let prepared: Promise<Prepared> | null = null;
   let current: Prepared | null = null;
   let child: ResultPromise | null = null;

@@ -13,15 +13,13 @@ import { join } from 'node:path';
 import { ExecutorError } from '../errors.js';
 import { cancelledError } from './common.js';
 import { classifySshError, fingerprintOf } from './ssh.js';
+import { parseHostKeyPin, pinMatches } from './ssh-fingerprint.js';
 
 /**
  * The name the pinned key is filed under, given to ssh as `HostKeyAlias`: ssh then looks the key up by
  * this name alone, whatever the host name's case or port.
  */
 export const PINNED_HOST_ALIAS = 'runbook-pinned-host';
-
-/** A fingerprint as `ssh-keygen -l -E sha256` prints it: `SHA256:` and 43 base64 characters. */
-const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
 /** A host key verified against its pin, in a known_hosts file of its own. */
 export interface PinnedHostKey {
@@ -79,7 +77,7 @@ function keyType(key: Buffer): string {
  * A fingerprint not written as ssh-keygen writes one, and a host key that is not the pinned one, are
  * refused (permanent: nothing is run on that host); a host that cannot be reached is transient.
  *
- * @param fingerprint the pin, `SHA256:…`
+ * @param fingerprint the pin as ssh-keygen -l prints it: `SHA256:…` or `MD5:aa:bb:…` (another form: ValidationError)
  * @param source what set it, as the operator knows it: `RUNBOOK_SSH_FINGERPRINT`
  *
  * @example
@@ -97,17 +95,11 @@ export async function pinHostKey(
   where: string,
   options: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<PinnedHostKey> {
-  const pin = fingerprint.trim();
-  if (!FINGERPRINT.test(pin)) {
-    throw new ExecutorError('permanent', `${source} is not a SHA256 host key fingerprint (SHA256: and 43 base64 characters)`, {
-      where,
-      hint: `set ${source} to the fingerprint ssh-keygen -l -E sha256 -f <host key .pub> prints on the server`,
-    });
-  }
+  const pin = parseHostKeyPin(fingerprint, source, where);
   const key = await fetchHostKey(host, port, where, options);
   const offered = fingerprintOf(key);
-  if (offered !== pin) {
-    throw new ExecutorError('permanent', `the host key ${offered} is not the one ${source} pins (${pin}); nothing was run there`, {
+  if (!pinMatches(pin, key)) {
+    throw new ExecutorError('permanent', `the host key ${offered} is not the one ${source} pins (${pin.text}); nothing was run there`, {
       where,
       hint: `check the server's host key on its console (ssh-keygen -l -E sha256 -f the host key's .pub): if it changed on purpose, set ${source} to its fingerprint; if not, another machine answers at this address`,
     });

@@ -14,6 +14,7 @@ import type { Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } fro
 import { ExecutorError, type ExecutorErrorKind } from '../errors.js';
 import { agentBackendFor, announcedPid, bootstrapArgs, bootstrapProgramLine, stopProcessCommand, type AgentBackend } from './agent/protocol.js';
 import { AgentSession, sessionExecutor } from './agent/session.js';
+import { parseHostKeyPin, pinMatches } from './ssh-fingerprint.js';
 import { keyMaterialError } from './ssh-key.js';
 import type { Executor } from './types.js';
 import { refuseTargetWithPassword } from '../util/target-password.js';
@@ -45,7 +46,7 @@ export interface SshExecutorOptions {
   privateKeyPath?: string;
   /** known_hosts file to verify the host key. @default `$RUNBOOK_SSH_KNOWN_HOSTS` or ~/.ssh/known_hosts */
   knownHostsPath?: string;
-  /** Pinned host key fingerprint (`SHA256:…`), checked instead of known_hosts. @default `$RUNBOOK_SSH_FINGERPRINT` */
+  /** Pinned host key fingerprint as ssh-keygen -l prints it (`SHA256:…`, or `MD5:aa:bb:…`), checked instead of known_hosts; another form is refused (ValidationError) when the executor is made. @default `$RUNBOOK_SSH_FINGERPRINT` */
   fingerprint?: string;
   /** The PowerShell on the target. @default 'powershell' */
   shell?: string;
@@ -305,8 +306,11 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
   /** The connection `ready` and `client` are of: a former one's late events leave them alone. */
   let connection = 0;
 
-  const pinned = options.fingerprint ?? process.env.RUNBOOK_SSH_FINGERPRINT;
+  const pinText = options.fingerprint ?? process.env.RUNBOOK_SSH_FINGERPRINT;
   const pinSource = options.fingerprint ? 'the fingerprint option' : 'RUNBOOK_SSH_FINGERPRINT';
+  // A pin in no form ssh-keygen prints is refused now, before any connection.
+  const pin = pinText ? parseHostKeyPin(pinText, pinSource, target) : null;
+  const pinned = pin?.text;
   const knownHostsFile = options.knownHostsPath ?? process.env.RUNBOOK_SSH_KNOWN_HOSTS ?? join(homedir(), '.ssh', 'known_hosts');
   const knownHostsText = (): string => {
     try {
@@ -356,7 +360,7 @@ export function createSshExecutor(options: SshExecutorOptions): Executor {
   };
 
   const verify = (key: Buffer): boolean => {
-    const ok = pinned ? fingerprintOf(key) === pinned : knownHostsAccept(knownHostsText(), options.host, port, key);
+    const ok = pin ? pinMatches(pin, key) : knownHostsAccept(knownHostsText(), options.host, port, key);
     if (!ok) rejectedKey = untrusted(key);
     return ok;
   };

@@ -16,7 +16,7 @@ import { expectSameAsSimulated, makeHost, newRunner, registryText, tempDir, with
 import { PWSH, needPwsh } from '../pwsh.js';
 import { SSHD, startSshd, type TestSshd } from '../sshd.js';
 import { descendants, parentOf, untilGone } from '../processes.js';
-import { readHost, writeHost } from '../../src/index.js';
+import { ValidationError, readHost, writeHost } from '../../src/index.js';
 import { readFileSync } from 'node:fs';
 
 function cmdline(pid: number): string {
@@ -283,7 +283,6 @@ if (run && SSHD) {
       const wrong = `SHA256:${'A'.repeat(43)}`;
       for (const [fingerprint, expected] of [
         [wrong, new RegExp(`^the host key ${sshd.fingerprint.replace(/[+/]/g, '\\$&')} is not the one RUNBOOK_SSH_FINGERPRINT pins \\(${wrong}\\); nothing was run there \\(pwsh\\+ssh://`)],
-        ['AA:BB:CC', /^RUNBOOK_SSH_FINGERPRINT is not a SHA256 host key fingerprint/],
       ] as const) {
         // The host's own known_hosts entry is there: only the pin may decide.
         const executor = executorFor(sshd, { RUNBOOK_SSH_FINGERPRINT: fingerprint });
@@ -296,8 +295,13 @@ if (run && SSHD) {
           await executor.close();
         }
       }
+      // One not written as a fingerprint is refused when the executor is made, before any PowerShell starts.
+      assert.throws(
+        () => executorFor(sshd, { RUNBOOK_SSH_FINGERPRINT: 'AA:BB:CC' }),
+        (error: Error) => error instanceof ValidationError && /^RUNBOOK_SSH_FINGERPRINT is not an SSH host key fingerprint in a form ssh-keygen prints \(pwsh\+ssh:\/\//.test(error.message),
+      );
       assert.is(await registryText(hostFile), before, 'nothing ran');
-      const pinned = executorFor(sshd, { RUNBOOK_SSH_FINGERPRINT: sshd.fingerprint, RUNBOOK_SSH_KNOWN_HOSTS: empty });
+      const pinned = executorFor(sshd, { RUNBOOK_SSH_FINGERPRINT: `${sshd.fingerprint}=`, RUNBOOK_SSH_KNOWN_HOSTS: empty });
       try {
         const [os] = await pinned.run([{ op: 'os.info' }]);
         assert.is((os as { caption: string }).caption, 'Microsoft Windows Server 2016 Datacenter');

@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { ExecutorError, Runner, readHost, writeHost, type RunbookDefinition } from '../../src/index.js';
+import { ExecutorError, Runner, ValidationError, readHost, writeHost, type RunbookDefinition } from '../../src/index.js';
 import { createHmac } from 'node:crypto';
 import { createSshExecutor, fingerprintOf, knownHostsAccept, knownHostsVerdict, parseSshTarget } from '../../src/executors/ssh.js';
 import { expectSameAsSimulated, hostOf, kinds, makeHost, registryText, tempDir } from '../helpers.js';
@@ -272,6 +272,30 @@ if (SSHD) {
       const onlyCa = await hostKeyError(sshd, { knownHostsPath: caFile });
       assert.ok(onlyCa.message.startsWith(`the host key ${sshd.fingerprint} is not trusted: ${caFile} trusts [127.0.0.1]:${sshd.port} only through a @cert-authority line (line 1), and the ssh executor does not support CA-signed host keys`), onlyCa.message);
       for (const error of [revoked, onlyCa]) assert.not.match(error.message, NO_TRACE);
+    } finally {
+      await sshd.stop();
+    }
+  });
+
+  test('a pinned fingerprint is accepted in the forms ssh-keygen prints or a copy keeps (padded, prefix in any case, MD5); another form is refused when the executor is made', async () => {
+    const sshd = await startSshd(null);
+    try {
+      const dir = await tempDir();
+      const hostPub = join(dir, 'host.pub');
+      await writeFile(hostPub, `${sshd.knownHostsLines.ed25519.split(' ').slice(1).join(' ')}\n`);
+      const md5 = execFileSync('ssh-keygen', ['-lf', hostPub, '-E', 'md5']).toString().split(/\s+/)[1];
+      assert.match(md5, /^MD5:[0-9a-f]{2}(:[0-9a-f]{2}){15}$/);
+      const empty = join(dir, 'known_hosts');
+      await writeFile(empty, '');
+      for (const fingerprint of [`${sshd.fingerprint}=`, `sha256:${sshd.fingerprint.slice(7)}`, md5]) {
+        const error = await hostKeyError(sshd, { fingerprint, knownHostsPath: empty });
+        // The key is accepted: the call goes on to log in and fails later (no PowerShell behind this sshd), not at the host key.
+        assert.not.match(error.message, /host key/, `${fingerprint}: ${error.message}`);
+      }
+      assert.throws(
+        () => createSshExecutor({ host: '127.0.0.1', port: sshd.port, username: sshd.username, fingerprint: 'AA:BB:CC' }),
+        (error: Error) => error instanceof ValidationError && error.message.startsWith(`the fingerprint option is not an SSH host key fingerprint in a form ssh-keygen prints (ssh://${sshd.username}@127.0.0.1:${sshd.port})`),
+      );
     } finally {
       await sshd.stop();
     }
