@@ -14,6 +14,7 @@ import { agentBackendFor, agentRequest, agentScriptFile, parseAgentAnswer, type 
 import { boundedCall, startPowerShellScript } from './common.js';
 import { endGroup } from './process-groups.js';
 import { sshClientFailure } from './ssh-client-output.js';
+import { PSSESSION_IDLE_TIMEOUT_MIN_MS } from '../windows/facts/powershell.js';
 import { parseHostKeyPin } from './ssh-fingerprint.js';
 import { pinHostKey, type PinnedHostKey } from './ssh-host-key.js';
 import { keyMaterialError } from './ssh-key.js';
@@ -151,6 +152,14 @@ interface Prepared {
   keyEncrypted: boolean;
   pinned: PinnedHostKey | null;
 }
+
+/**
+ * The idle timeout a WSMan PSSession is made with: three times the least PowerShell takes
+ * (PSSESSION_IDLE_TIMEOUT_MIN_MS). A host stopped because a call was given up on cannot remove its
+ * sessions, and each would otherwise stay on the server up to its configuration's idle timeout (2 hours
+ * by default), counting toward MaxShellsPerUser; a living host's heartbeat keeps its sessions open.
+ */
+const SESSION_IDLE_TIMEOUT_MS = 3 * PSSESSION_IDLE_TIMEOUT_MIN_MS.value;
 
 /**
  * An executor through PowerShell remoting, reusing one session per target.
@@ -299,7 +308,7 @@ export function createRemotingExecutor(target: RemotingTarget, options: Remoting
           pending.delete(id);
           endHost(proc);
         });
-        proc.stdin!.write(`${JSON.stringify({ id, target, request: json, ...(pin ? { pin } : {}) })}\n`);
+        proc.stdin!.write(`${JSON.stringify({ id, target, request: json, ...(pin ? { pin } : {}), ...(target.transport === 'wsman' ? { idleTimeoutMs: SESSION_IDLE_TIMEOUT_MS } : {}) })}\n`);
       });
       return parseAgentAnswer(output, marker, where);
     },

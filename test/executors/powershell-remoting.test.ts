@@ -152,6 +152,40 @@ test('pwsh+ssh:// with a private key in RUNBOOK_SSH_KEY instead of its path is r
   assert.match((await attempt({ RUNBOOK_SSH_KEY: path })).message, /PowerShell \(\/nonexistent\/pwsh\) is not installed/);
 });
 
+if (run) {
+  test('a WSMan session is made with an idle timeout, and one whose connection broke is removed, not only forgotten (New-PSSession, Invoke-Command and Remove-PSSession stubbed in the real host script)', async () => {
+    // No WSMan here: the host script runs in the real PowerShell with the three cmdlets replaced by
+    // functions that note what they are given; Invoke-Command fails as a broken connection does.
+    const dir = await tempDir();
+    const log = join(dir, 'calls.log');
+    const stubs = join(dir, 'stubs.ps1');
+    await writeFile(stubs, [
+      `$global:rbeStubLog = '${log}'`,
+      'function global:New-PSSession { param([string]$ComputerName, [int]$Port, $Credential, [switch]$UseSSL, $SessionOption, $ErrorAction)',
+      '  $idle = if ($null -eq $SessionOption) { "none" } else { [string]$SessionOption.IdleTimeout.TotalMilliseconds }',
+      '  Add-Content -Path $global:rbeStubLog -Value "new $ComputerName idle=$idle"',
+      '  return [pscustomobject]@{ Id = 7; State = "Opened" } }',
+      'function global:Invoke-Command { param($Session, $ScriptBlock, $ArgumentList, $ErrorAction)',
+      '  throw (New-Object System.Management.Automation.Remoting.PSRemotingTransportException "the connection to the remote host was lost") }',
+      'function global:Remove-PSSession { param($Session, $ErrorAction) Add-Content -Path $global:rbeStubLog -Value "remove $($Session.Id)" }',
+      '',
+    ].join('\n'));
+    // The "PowerShell" the executor starts: the real one, given the stubs first, then the host script and its argument.
+    const shell = join(dir, 'stubbed-pwsh');
+    await writeFile(shell, `#!/bin/sh\n# $1..$5: -NoProfile -NonInteractive -ExecutionPolicy Bypass -File; $6 the host script, $7 the agent\nexec '${PWSH}' -NoProfile -NonInteractive -Command ". '${stubs}'; & \\"$6\\" \\"$7\\""\n`, { mode: 0o755 });
+    const executor = createRemotingExecutor({ transport: 'wsman', host: 'orch01', port: 0, user: '' }, { shell, env: { RUNBOOK_WINRM_USER: '' }, agentBackend: 'file' });
+    try {
+      const error = await executor.run([{ op: 'os.info' }]).catch((e: Error) => e);
+      assert.instance(error, ExecutorError);
+      assert.is((error as ExecutorError).kind, 'reset', (error as Error).message);
+    } finally {
+      await executor.close();
+    }
+    const calls = (await readFile(log, 'utf8')).trim().split(/\r?\n/);
+    assert.equal(calls, ['new orch01 idle=180000', 'remove 7']);
+  });
+}
+
 if (run && SSHD) {
   test('a call that times out ends the local host with everything it started (runtime, ssh), by PID, and the next call gets a new host instead of queueing behind the batch', async () => {
     const hostFile = await makeHost('server-2016');

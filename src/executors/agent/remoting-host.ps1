@@ -2,7 +2,8 @@
 # per target and runs the agent in it for every call, so no PowerShell starts per call.
 # It reads one JSON request per line on standard input:
 #   { "id": 1, "target": { "transport": "ssh"|"wsman", "host": "...", "port": 22, "user": "..." }, "request": "<agent request JSON>",
-#     "pin": { "knownHosts": "<file>", "alias": "<name>" } }     (pin: only for a host key pinned by the controller)
+#     "pin": { "knownHosts": "<file>", "alias": "<name>" }, "idleTimeoutMs": 180000 }
+#   (pin: only for a host key pinned by the controller; idleTimeoutMs: a WSMan session's idle timeout)
 # and answers one line per request on standard output:
 #   RBE-HOST {"id":1,"ok":true,"output":"..."}   or   RBE-HOST {"id":1,"ok":false,"kind":"unreachable","message":"...","ssh":["..."]}
 # ("ssh": what OpenSSH's ssh printed while a session over SSH was being made, for the controller to tell
@@ -28,7 +29,7 @@ function Format-SshOptionValue([string]$value) {
     return $value
 }
 
-function New-TargetSession($t, $pin) {
+function New-TargetSession($t, $pin, $idleTimeoutMs) {
     if ($t.transport -eq 'ssh') {
         # SSH remoting (-HostName) exists from PowerShell 6: Windows PowerShell 5.1 cannot hold this session.
         if (-not (Get-Command New-PSSession).Parameters.ContainsKey('HostName')) {
@@ -76,10 +77,19 @@ function New-TargetSession($t, $pin) {
         $w.Credential = New-Object System.Management.Automation.PSCredential ($env:RUNBOOK_WINRM_USER, $secure)
     }
     if ($env:RUNBOOK_WINRM_HTTPS -eq '1') { $w.UseSSL = $true }
+    if ($null -ne $idleTimeoutMs) {
+        # The remote shell closes once nothing, not even the heartbeat, comes from here for this long: if
+        # this PowerShell is stopped (a call given up on), its sessions end soon after instead of counting
+        # toward the server's MaxShellsPerUser up to two hours. Set as a property: New-PSSessionOption has
+        # no -IdleTimeout outside Windows (PowerShell 7 on Linux and macOS).
+        $option = New-PSSessionOption
+        $option.IdleTimeout = [TimeSpan]::FromMilliseconds([double]$idleTimeoutMs)
+        $w.SessionOption = $option
+    }
     return New-PSSession @w
 }
 
-function Get-TargetSession($t, $pin) {
+function Get-TargetSession($t, $pin, $idleTimeoutMs) {
     $key = Get-TargetKey $t
     if ($sessions.ContainsKey($key)) {
         $s = $sessions[$key]
@@ -88,7 +98,7 @@ function Get-TargetSession($t, $pin) {
         Remove-PSSession -Session $s -ErrorAction SilentlyContinue
         $sessions.Remove($key)
     }
-    $s = New-TargetSession $t $pin
+    $s = New-TargetSession $t $pin $idleTimeoutMs
     $sessions[$key] = $s
     return $s
 }
@@ -109,9 +119,11 @@ while ($true) {
         $session = $null
         $pin = $null
         if ($msg.PSObject.Properties['pin']) { $pin = $msg.pin }
+        $idleTimeoutMs = $null
+        if ($msg.PSObject.Properties['idleTimeoutMs']) { $idleTimeoutMs = $msg.idleTimeoutMs }
         $script:sshOutput = ''
         try {
-            $session = Get-TargetSession $msg.target $pin
+            $session = Get-TargetSession $msg.target $pin $idleTimeoutMs
         } catch {
             $kind = 'unreachable'
             # PowerShell's own refusals (no SSH remoting here, a key file that is not there) are not retried.
@@ -127,6 +139,9 @@ while ($true) {
             $kind = 'permanent'
             if ($_.Exception -is [System.Management.Automation.Remoting.PSRemotingTransportException] -or $session.State -ne 'Opened') {
                 $kind = 'reset'
+                # Removed, not only forgotten: a session whose connection broke may still hold its shell on
+                # the server (counting toward MaxShellsPerUser) until its idle timeout.
+                try { Remove-PSSession -Session $session -ErrorAction SilentlyContinue } catch { }
                 $sessions.Remove((Get-TargetKey $msg.target))
             }
             Send-Answer ([ordered]@{ id = $id; ok = $false; kind = $kind; message = $_.Exception.Message })

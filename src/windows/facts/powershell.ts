@@ -125,4 +125,28 @@ export const SCRIPT_WITHOUT_BOM_IS_ANSI = defineFact({
 });
 
 /** Every Windows PowerShell 5.1 fact, in the order of `docs/windows-facts.md`. */
-export const POWERSHELL_FACTS: readonly WindowsFact[] = [SSH_REMOTING_MIN_MAJOR, COMMAND_LINE_RULES, NATIVE_STDERR_UNDER_STOP, NO_CONSOLE_ENCODING, TASK_SERVICE_ACCOUNT_LOGON, SCRIPT_WITHOUT_BOM_IS_ANSI];
+/**
+ * A PSSession's idle timeout, set by the client when it makes the session: the remote shell closes
+ * when nothing (not even the heartbeat) comes from the client for that long. Left unset, a WSMan
+ * session outlives a controller PowerShell that was stopped (a call given up on) by up to two hours,
+ * each one counting toward the server's MaxShellsPerUser meanwhile; set, a stopped controller's
+ * sessions end after it, while a living one's heartbeat keeps them open between calls.
+ */
+export const PSSESSION_IDLE_TIMEOUT_MIN_MS = defineFact({
+  id: 'powershell.pssession-idle-timeout-min-ms',
+  topic: 'Windows PowerShell 5.1',
+  statement: 'A PSSession option IdleTimeout closes the remote session after that many milliseconds without any communication from the client, the heartbeat included; its minimum is 60000, and without one the default Microsoft.PowerShell configuration keeps an idle session 7200000 ms (2 hours)',
+  value: 60_000,
+  status: 'stated',
+  proof: 'microsoft',
+  sources: [
+    {
+      title: 'New-PSSessionOption (Microsoft.PowerShell.Core), PowerShell 5.1: -IdleTimeout',
+      url: 'https://learn.microsoft.com/powershell/module/microsoft.powershell.core/new-pssessionoption?view=powershell-5.1',
+      quote:
+        'Determines how long the session stays open if the remote computer does not receive any communication from the local computer. This includes the heartbeat signal. When the interval expires, the session closes. [...] Enter a value in milliseconds. The minimum value is 60000 (1 minute). [...] The IdleTimeoutMs value of the default Microsoft.PowerShell session configuration is 7200000 milliseconds (2 hours).',
+    },
+  ],
+});
+
+export const POWERSHELL_FACTS: readonly WindowsFact[] = [SSH_REMOTING_MIN_MAJOR, COMMAND_LINE_RULES, NATIVE_STDERR_UNDER_STOP, NO_CONSOLE_ENCODING, TASK_SERVICE_ACCOUNT_LOGON, SCRIPT_WITHOUT_BOM_IS_ANSI, PSSESSION_IDLE_TIMEOUT_MIN_MS];
