@@ -26,6 +26,7 @@ import type { FleetEvents, FleetRecord, FleetResult, FleetStore, HostOutcome, Ho
 
 export type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus, HostStepEvent } from './types.js';
 import { writeFleetReportsNoting } from './fleet-report.js';
+import { MAX_ID_LENGTH, isId, notAnId } from '../store/id.js';
 
 /** A runner whose store keeps fleets too (both stores of `src/store/` do). */
 export type FleetRunner = Runner<RunStore & FleetStore>;
@@ -61,6 +62,10 @@ export interface FleetOptions extends HostDeps {
   concurrency?: number;
   /** Failed hosts tolerated: a number, or a percentage of the fleet (`"10%"`). @default 0 */
   maxFailures?: number | string;
+  /**
+   * The fleet's id (made when not given). Refused up front unless it is an id (letters, digits, `.`, `_`,
+   * `-`) short enough that `<fleet-id>.<host>`, each host's run id, holds at most 255 characters.
+   */
   fleetId?: string;
   /**
    * Spread the hosts over worker threads (see {@link FleetThreads}): the main thread keeps the fleet and
@@ -243,6 +248,7 @@ export function fleetRecordOf(options: Omit<FleetOptions, 'runner' | 'connect'>)
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new ValidationError('invalid fleet concurrency', [`concurrency: a whole number of at least 1, got ${concurrency}`], { hint: 'nothing was stored or contacted' });
   }
+  if (options.fleetId !== undefined) checkFleetId(options.fleetId, inventory);
   const record: FleetRecord = {
     format: 1,
     fleetId: options.fleetId ?? `${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-fleet-${randomBytes(3).toString('hex')}`,
@@ -266,6 +272,26 @@ export function fleetRecordOf(options: Omit<FleetOptions, 'runner' | 'connect'>)
     }
   }
   return record;
+}
+
+/**
+ * A fleet id given by its caller, checked before anything is stored: an id at all, and short enough that
+ * each host's run id (`<fleet-id>.<host>`, a folder's name) is one too — else every host would be refused
+ * at its turn, the fleet made and its first wave's hosts leased for nothing.
+ */
+function checkFleetId(fleetId: string, inventory: Inventory): void {
+  const hint = 'nothing was stored or contacted';
+  if (!isId(fleetId)) throw new ValidationError(`invalid fleet id: ${notAnId(fleetId, 'fleet')}`, [], { hint: `give another fleet id (or none: one is made); ${hint}` });
+  const longest = inventory.hosts.reduce<InventoryHost | undefined>((a, h) => (a === undefined || h.name.length > a.name.length ? h : a), undefined);
+  if (longest === undefined) return;
+  const room = MAX_ID_LENGTH - 1 - longest.name.length;
+  if (fleetId.length <= room) return;
+  const shown = fleetId.length > 80 ? `${fleetId.slice(0, 80)}…` : fleetId;
+  throw new ValidationError(
+    `fleet id "${shown}" (${fleetId.length} characters) is too long for the run ids of its hosts: host ${longest.name} of ${inventory.file} would run as "<fleet id>.${longest.name}", ${fleetId.length + 1 + longest.name.length} characters, and a run id (a folder's name) holds at most ${MAX_ID_LENGTH}`,
+    [],
+    { hint: `give a fleet id of at most ${room} characters (or none: one is made), or shorten the host's name; ${hint}` },
+  );
 }
 
 /**

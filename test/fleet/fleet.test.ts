@@ -206,6 +206,21 @@ test('a bad parameter of one host refuses the whole fleet before any host is con
   assert.equal(await Promise.all(hosts.map((h) => readFile(h, 'utf8'))), before);
 });
 
+test('a fleet id too long for its hosts\' run ids (<fleet-id>.<host>, at most 255 characters) is refused before anything is stored or contacted, saying how long it may be', async () => {
+  const { file, hosts } = await fleetOf(2);
+  const before = await Promise.all(hosts.map((h) => readFile(h, 'utf8')));
+  const stateDir = await tempDir();
+  const runbook = await loadRunbook('orchestrator-tls12', kinds);
+  const inventory = await loadInventory(file);
+  const start = (fleetId: string) => startFleet({ runner: newRunner(stateDir), kinds, runbook, inventory, fleetId, connect: async () => assert.unreachable() as never });
+  // 252 + '.' + 'h0' = 255: fits; one more character does not.
+  assert.throws(() => start('f'.repeat(253)), (e: unknown) => e instanceof ValidationError && /fleet id "f+…" \(253 characters\) is too long for the run ids of its hosts: host h0 of .*inventory\.yaml would run as "<fleet id>\.h0", 256 characters.*at most 255/s.test(e.message) && /→ give a fleet id of at most 252 characters .*nothing was stored or contacted/.test(e.message));
+  assert.throws(() => start('../x'), (e: unknown) => e instanceof ValidationError && /invalid fleet id: "\.\.\/x" is not a fleet id/.test(e.message));
+  assert.equal(await readdir(stateDir), [], 'nothing stored');
+  assert.equal(await Promise.all(hosts.map((h) => readFile(h, 'utf8'))), before);
+  assert.is(fleetRecordOf({ kinds, runbook, inventory, fleetId: 'f'.repeat(252) }).fleetId.length, 252, 'the longest that fits is taken');
+});
+
 test('parameters named constructor, toString or __proto__ in an inventory are refused before any host is contacted, not dropped', async () => {
   const runbook = await loadRunbook('orchestrator-tls12', kinds);
   const stateDir = await tempDir();
