@@ -2,7 +2,7 @@
  * The worker module of a fleet the CLI spreads over threads (src/fleet/threads.ts): each worker thread
  * builds the runner and the connections the main thread has — the file store of the same state
  * directory, the bundled step kinds, `--retries`, targets connected as `--target` does (credentials
- * from the environment, which a worker shares).
+ * from the environment, which a worker shares; a simulated host checked writable unless the fleet is a plan).
  */
 import { fileStore } from '../store/file-store.js';
 import type { HostDeps } from '../fleet/host-lane.js';
@@ -16,11 +16,13 @@ import { connect } from './targets.js';
 interface ThreadData {
   stateDir: string;
   retries?: number;
+  /** A run or a resume (not a plan): a simulated host's file and folder must be writable, as the main thread's connections check. */
+  writes?: boolean;
 }
 
 export async function fleetThread(data: unknown): Promise<HostDeps> {
-  const { stateDir, retries } = data as ThreadData;
-  return { runner: await runnerFor({ stateDir, store: fileStore(stateDir) }, retries), connect: (target) => connect(target) };
+  const { stateDir, retries, writes } = data as ThreadData;
+  return { runner: await runnerFor({ stateDir, store: fileStore(stateDir) }, retries), connect: (target) => connect(target, { writes }) };
 }
 serveFleetThread(fleetThread);
 
@@ -34,15 +36,15 @@ serveFleetThread(fleetThread);
  * ```ts
  * declare const options: FleetOptions; // runner, kinds, runbook, inventory, connect
  * declare const where: Parameters<typeof fleetThreadsFor>[0]; // the command line's state directory and store
- * startFleet({ ...options, threads: fleetThreadsFor(where, 3) });
+ * startFleet({ ...options, threads: fleetThreadsFor(where, 3, true) });
  * ```
  */
-export function fleetThreadsFor(where: Where, retries?: number): FleetThreads | undefined {
+export function fleetThreadsFor(where: Where, retries: number | undefined, writes: boolean): FleetThreads | undefined {
   if (where.store.kind !== 'file') return undefined;
   const set = process.env.RUNBOOK_FLEET_THREADS;
   const count = set ? Number(set) : 1;
   if ((set && !/^\d+$/.test(set)) || count < 1) throw new UsageError(`RUNBOOK_FLEET_THREADS is a whole number of at least 1 (e.g. 2), got "${set}": set it so, or unset it for one thread`);
   if (count === 1) return undefined;
   const ts = import.meta.url.endsWith('.ts');
-  return { count, module: new URL(`./fleet-thread.${ts ? 'ts' : 'js'}`, import.meta.url), data: { stateDir: where.stateDir, retries } satisfies ThreadData };
+  return { count, module: new URL(`./fleet-thread.${ts ? 'ts' : 'js'}`, import.meta.url), data: { stateDir: where.stateDir, retries, writes } satisfies ThreadData };
 }

@@ -119,7 +119,7 @@ export async function runFleetCommand(o: FleetCommandOptions): Promise<number> {
   // state directory is made: a bad --param is refused with nothing asked, created or contacted.
   const record = fleetRecordOf(fleetOptions);
   // $RUNBOOK_FLEET_THREADS=N spreads the hosts over N threads (src/cli/fleet-thread.ts).
-  const threads = o.noWait ? undefined : fleetThreadsFor(o.where, o.retries);
+  const threads = o.noWait ? undefined : fleetThreadsFor(o.where, o.retries, !o.checkMode);
   if (!o.checkMode && !(await confirm(`Run ${o.runbook.definition.name} on ${inventory.hosts.length} host(s) (${inventory.hosts.slice(0, 5).map((h) => h.name).join(', ')}${inventory.hosts.length > 5 ? ', …' : ''})? Each may be restarted.`, { yes: Boolean(o.yes) }))) {
     process.stderr.write('not confirmed: nothing was started (--yes skips this question)\n');
     return ExitCode.usage;
@@ -176,7 +176,7 @@ export async function resumeFleetCommand(where: Where, fleetId: string, json: bo
   // A run writes each simulated host's file: one read-only since the fleet started is refused at its
   // turn (not driven, its own reason), not met mid-run. A plan's fleet writes none.
   const writes = !(await where.store.readFleet(fleetId).then((r) => r.checkMode, () => false));
-  const fleet = await resumeFleet({ runner, kinds: bundledStepKinds(), connect: (target) => connect(target, { writes }), fleetId, threads: fleetThreadsFor(where, retries), overrides });
+  const fleet = await resumeFleet({ runner, kinds: bundledStepKinds(), connect: (target) => connect(target, { writes }), fleetId, threads: fleetThreadsFor(where, retries, writes), overrides });
   return follow(fleet, { json, where, heading: 'resumed: finished hosts stay as they ended, runs under way resume from their journals, hosts not started start now' });
 }
 

@@ -6,8 +6,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import { chmod, readFile, readdir, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { CLI, cli } from './run-cli.js';
@@ -29,6 +29,43 @@ test('a fleet run with RUNBOOK_FLEET_THREADS=2 ends every host, some driven by a
   }
   assert.is(threads.length, 4);
   assert.ok(threads.includes(0) && threads.some((t) => t !== 0), `hosts in the main thread and in a worker (${threads.join(' ')})`);
+});
+
+test('resume <fleet-id> across worker threads refuses a simulated host whose file went read-only since (VALIDATION, naming the file) as the main thread does, instead of meeting it mid-run', async () => {
+  const dir = await tempDir();
+  const state = join(dir, 'state');
+  await sim(['fleet', '--preset', 'server-2016', '--count', '3', '--out', dir, '--downtime-ms', '40']);
+  const mount = join(dir, 'ro');
+  await mkdir(mount);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount], { stdio: 'pipe' });
+  } catch (error) {
+    if (process.env.CI) throw error;
+    console.log(`  (skipped: cannot mount a tmpfs, the read-only case needs root: ${String(error).split('\n')[0]})`);
+    return;
+  }
+  try {
+    // The later wave's hosts live on a file system that goes read-only after the first wave.
+    const inv = join(dir, 'inventory.yaml');
+    let text = await readFile(inv, 'utf8');
+    for (const h of ['host-2', 'host-3']) {
+      await writeFile(join(mount, `${h}.json`), await readFile(join(dir, `${h}.json`)));
+      text = text.replace(`sim:${h}.json`, `sim:ro/${h}.json`);
+    }
+    await writeFile(inv, text);
+    const first = await cli(['run', 'orchestrator-tls12', '--inventory', inv, '--state-dir', state, '--yes', '--param', 'pollIntervalMs=10', '--param', 'allowRestart=false']);
+    assert.is(first.code, 75, first.stderr + first.stdout);
+    execFileSync('mount', ['-o', 'remount,ro', mount]);
+    const [fleetId] = await readdir(join(state, 'fleets'));
+    const r = await cli(['resume', fleetId, '--state-dir', state, '--allow-restart'], { RUNBOOK_FLEET_THREADS: '2' });
+    assert.is(r.code, 2, r.stderr + r.stdout);
+    for (const h of ['host-2', 'host-3']) {
+      assert.ok(r.stderr.includes(`cannot write the simulated host file ${join(mount, `${h}.json`)}: it is not writable (EROFS: a read-only file system)`), `${h}: ${r.stderr}`);
+    }
+    assert.not.match(r.stdout + r.stderr, /\n\s+at /, 'no stack trace');
+  } finally {
+    execFileSync('umount', [mount]);
+  }
 });
 
 test('RUNBOOK_FLEET_THREADS that is not a whole number is a usage error, and no host is contacted', async () => {
