@@ -25,6 +25,12 @@ export class UsageError extends Error {
 }
 
 /**
+ * Errors a command said already, in full, in its own output (a worker's log line): the command line's
+ * error handling keeps their exit code and `--json` error event but does not print them again on stderr.
+ */
+export const saidAlready = new WeakSet<object>();
+
+/**
  * A path option given empty (or blank) is an unset shell variable (`--state-dir "$DIR"`): refused as
  * `--limit ""` is, never taken as the current folder. `instead` says what to do.
  *

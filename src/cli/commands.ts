@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { HelpPrinted, UsageError, configure, parseWith, type RunbookCommand } from './args.js';
+import { HelpPrinted, UsageError, configure, saidAlready, parseWith, type RunbookCommand } from './args.js';
 import { explain } from './explain.js';
 import { ExitCode } from './exit-codes.js';
 import { red } from './render.js';
@@ -95,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
  */
 function failed(error: unknown, argv: string[]): number {
   const { code, message, kind } = explain(error);
-  if (!(error instanceof UsageError && error.printed)) process.stderr.write(`${red('error:')} ${message}\n`);
+  if (!(error instanceof UsageError && error.printed) && !(error instanceof Object && saidAlready.has(error))) process.stderr.write(`${red('error:')} ${message}\n`);
   if (error instanceof UsageError) process.stderr.write(`see \`${error.command ?? 'runbook'} --help\`\n`);
   if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ event: 'error', code: kind, exitCode: code, message: message.split('\n\n')[0] })}\n`);
   return code;

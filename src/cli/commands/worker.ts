@@ -6,7 +6,7 @@
 import { bundledStepKinds } from '../../steps/index.js';
 import { ExitCode } from '../exit-codes.js';
 import { Option } from 'commander';
-import { UsageError, act, commandNamed, wholeNumber, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
+import { UsageError, act, saidAlready, commandNamed, wholeNumber, withCommonOptions, type CommonOptions, type RunbookCommand } from '../args.js';
 import { storeOf } from '../state.js';
 import { yellow } from '../render.js';
 import { hostEndLine } from '../worker-log.js';
@@ -40,7 +40,7 @@ export const worker: RunbookCommand = {
               'N at a time, until stopped. Start as many workers as you like, on as many machines: each run has one',
               'driver at a time, and the runs of a worker that dies are resumed by another once their leases expire.',
               'SIGTERM or SIGINT: no new run is claimed; runs under way stop at their next safe point; exit 0.',
-              "The store refusing the worker's login (a password rotated): said once, the same stop, exit 2.",
+              "The store refusing the worker's login (a password rotated): said once in its log, the same stop, exit 2.",
             ].join(' '),
           )
           .addOption(new Option('--concurrency <N>', 'host runs driven at once').default(4).argParser(wholeNumber(1)))
@@ -73,7 +73,11 @@ async function workerCommand(values: WorkerOptions): Promise<number> {
   w.events.on('store:error', (e) => line({ event: 'store:error', ...e }, `${yellow('store')}  ${e.message} (retrying)`));
   // Its login refused (a password rotated): said once, then the worker stops as on SIGTERM and exits 2
   // with the error (what, where, what to do) — its supervisor restarts it with the new credentials.
-  w.events.on('store:refused', (e) => line({ event: 'store:refused', ...e }, `${yellow('store')}  ${e.message}; stopping: ${e.active} run(s) going to a safe point, then exit 2`));
+  // The one place the refusal is said, in full (what, where, what to do): not again on stderr at exit.
+  w.events.on('store:refused', (e) => {
+    const [said, ...advice] = (w.failure?.message ?? e.message).split('\n');
+    line({ event: 'store:refused', ...e, message: [said, ...advice].join('\n') }, [`${yellow('store')}  ${said}; stopping: ${e.active} run(s) going to a safe point, then exit 2`, ...advice].join('\n'));
+  });
   line({ event: 'worker:start', pid: process.pid, concurrency, store: store.location }, `worker ${process.pid} on ${store.location}, ${concurrency} at a time`);
   const onSignal = () => {
     line({ event: 'worker:stopping', active: w.active }, `stopping: ${w.active} run(s) going to a safe point`);
@@ -89,7 +93,11 @@ async function workerCommand(values: WorkerOptions): Promise<number> {
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   line({ event: 'worker:stopped', ...(w.failure ? { code: w.failure.code } : {}) }, 'stopped');
-  // Exit 2 (STORE_AUTH), its message on stderr as every command's error: not retried by this process.
-  if (w.failure) throw w.failure;
+  // Exit 2 (STORE_AUTH; with --json, the error event every command ends with): not retried by this
+  // process. Its message was the store:refused line above, so it is not printed again on stderr.
+  if (w.failure) {
+    saidAlready.add(w.failure);
+    throw w.failure;
+  }
   return ExitCode.ok;
 }
