@@ -14,7 +14,7 @@ import type { FleetRecord, HostOutcome } from '../fleet/types.js';
 import { makeFolder } from '../util/make-folder.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { budgetOf, countsAsFailure, fleetRecordOf, fleetResultOf, hostRunId, initialOutcomes, resumeFleet, settleOutcome, startFleet, type Fleet, type FleetResult } from '../fleet/fleet.js';
+import { budgetOf, countsAsFailure, refusedForInput, fleetRecordOf, fleetResultOf, hostRunId, initialOutcomes, resumeFleet, settleOutcome, startFleet, type Fleet, type FleetResult } from '../fleet/fleet.js';
 import { writeFleetReports } from '../fleet/fleet-report.js';
 import type { PostgresStore } from '../store/postgres.js';
 import { bundledStepKinds } from '../steps/index.js';
@@ -188,7 +188,7 @@ async function fleetNow(where: Where, record: FleetRecord) {
   const waves = initialOutcomes(record);
   const unreachable = await where.store.unreachableHosts(record.fleetId);
   const held = await where.store.heldHosts(record.fleetId);
-  const hosts: { wave: string; host: string; r?: RunResult; gone?: { error: { message: string } }; damaged?: boolean; outcome: HostOutcome }[] = [];
+  const hosts: { wave: string; host: string; r?: RunResult; gone?: { error: { message: string; code?: string } }; damaged?: boolean; outcome: HostOutcome }[] = [];
   let failures = 0;
   for (const [w, wave] of record.inventory.waves.entries()) {
     for (const [h, host] of wave.hosts.entries()) {
@@ -243,7 +243,7 @@ export async function fleetStatus(where: Where, fleetId: string, json: boolean, 
     return {
       wave,
       host,
-      status: damaged ? 'damaged' : r && !(wait && r.status === 'running') ? r.status : gone ? outcome.status : wait ? 'waiting' : 'not started',
+      status: damaged ? 'damaged' : r && !(wait && r.status === 'running') ? r.status : gone ? (refusedForInput(gone.error) ? 'refused' : outcome.status) : wait ? 'waiting' : 'not started',
       outcome: r || gone ? outcome.outcome : ('not-started' as const),
       steps: steps.map((id) => r?.steps.find((s) => s.id === id)?.status ?? '-'),
       ...(gone ? { error: gone.error.message } : {}),

@@ -26,7 +26,8 @@ export type RunRow = OutcomeFields & {
   /**
    * The run's status; `awaiting-resume` for a run whose journal says `running` but whose driver is
    * gone (`leaseExpired`). A fleet's host without a run: `pending`, `skipped`, `not-started` (an
-   * interrupted fleet did not start it), `unreachable`, or `held` (another run's lease refused it).
+   * interrupted fleet did not start it), `unreachable`, `held` (another run's lease refused it), or
+   * `refused` (refused at its turn for input to fix first: a ValidationError, a damaged journal; `why` says it).
    */
   status: string;
   /** Set when the journal says `running` but no driver holds the run's lease: it waits for `runbook resume`. */

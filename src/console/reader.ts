@@ -17,7 +17,7 @@ import { isDoneStatus, type Change, type Json, type Outcome, type RunResult } fr
 import { OUTCOMES, outcomeOf } from '../engine/outcome.js';
 import { KEY_FIELD } from '../windows/undo-files.js';
 import { fleetDriverGone } from '../store/driver-gone.js';
-import { countsAsFailure, fleetResultOf, hostRunId } from '../fleet/fleet.js';
+import { countsAsFailure, fleetResultOf, hostRunId, refusedForInput } from '../fleet/fleet.js';
 import type { FleetRecord, HostStatus } from '../fleet/types.js';
 import type { Store } from '../store/types.js';
 import type { FleetHost, FleetRow, FleetView, ListResponse, RunRow, RunView, StepView } from './api-types.js';
@@ -168,10 +168,11 @@ export class ConsoleReader {
         const read = reads.get(runId)!;
         let row = await this.row(runId, steps, { fleetId, host: host.name }, read, undriven);
         if (!read.ok && read.missing) {
-          // No run: unreachable, or held by another run (interrupted, the holder named), or not started.
+          // No run: unreachable, held by another run (interrupted, the holder named), refused at its turn
+          // for input to fix first (its reason), or not started.
           const gone = unreachable[host.name] ?? held[host.name];
           const wait = waiting[host.name];
-          const [status, outcome] = unreachable[host.name] ? (['unreachable', 'unreachable'] as const) : gone ? (['held', 'interrupted'] as const) : (['pending', 'pending'] as const);
+          const [status, outcome] = unreachable[host.name] ? (['unreachable', 'unreachable'] as const) : gone ? ([refusedForInput(gone.error) ? 'refused' : 'held', 'interrupted'] as const) : (['pending', 'pending'] as const);
           row = { ...row, runbook: record.runbook.name, target: host.target, status, ...shown(outcome), steps: Object.fromEntries(steps.map((s) => [s, '-'])), ...(gone ? { why: firstLine(gone.error.message), endedAt: gone.at } : { why: wait ? `waiting: ${wait.waiting}; tried again after ${wait.retryAt}` : undefined }) };
           if (!row.why) delete row.why;
         }

@@ -207,6 +207,14 @@ export function countsAsFailure(outcome: Outcome | HostStatus): boolean {
 export { hostRun, hostRunId, type HostRunEnd } from './host-lane.js';
 
 /**
+ * Whether a host the store records as held without a run (`heldHosts`) was refused at its turn for
+ * input to fix first (a `ValidationError`, a damaged journal) rather than held by another run's lease.
+ */
+export function refusedForInput(error: { code?: string }): boolean {
+  return error.code === 'VALIDATION' || (error.code?.startsWith('JOURNAL_') ?? false);
+}
+
+/**
  * Starts a fleet. Throws before anything starts when a host's parameters are wrong or the budget is not
  * a number or a percentage.
  *
@@ -509,6 +517,11 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
           outcome.status = 'awaiting-resume';
           outcome.outcome = 'interrupted';
           refused.push(host.name);
+          // Often it has no run (refused before its journal): the store keeps it, with its reason, for
+          // `status <fleet-id>` and the console — refused, not "not started" (a run of it wins).
+          if (await stillOurs(lease)) {
+            await deps.runner.store.recordHeldHost(fleetId, { host: host.name, wave, position, runId, error: outcome.error, at: outcome.endedAt }).catch(() => undefined);
+          }
           events.emit('host:end', { ...outcome, fleetId });
           return;
         }

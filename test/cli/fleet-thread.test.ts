@@ -63,6 +63,14 @@ test('resume <fleet-id> across worker threads refuses a simulated host whose fil
       assert.ok(r.stderr.includes(`cannot write the simulated host file ${join(mount, `${h}.json`)}: it is not writable (EROFS: a read-only file system)`), `${h}: ${r.stderr}`);
     }
     assert.not.match(r.stdout + r.stderr, /\n\s+at /, 'no stack trace');
+    // status <fleet-id>: each refused host with its reason, not "not started".
+    const status = await cli(['status', fleetId, '--state-dir', state, '--json']);
+    const rows = (JSON.parse(status.stdout) as { hosts: { host: string; status: string; error?: string }[] }).hosts;
+    for (const h of ['host-2', 'host-3']) {
+      const row = rows.find((x) => x.host === h);
+      assert.is(row?.status, 'refused', JSON.stringify(row));
+      assert.ok(row?.error?.includes('cannot write the simulated host file'), JSON.stringify(row));
+    }
   } finally {
     execFileSync('umount', [mount]);
   }

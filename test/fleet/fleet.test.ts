@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { createSimulatedExecutor, loadRunbook, readHost as readHostFile, ValidationError, VirtualClock, type SimHostState } from '../../src/index.js';
 import { loadInventory, checkInventory, limitInventory, unmatchedLimitPatterns, MAX_INVENTORY_BYTES } from '../../src/fleet/inventory.js';
-import { startFleet, budgetOf, fleetRecordOf, resumeFleet, fleetResultOf, type FleetRecord, type FleetResult, type HostOutcome } from '../../src/fleet/fleet.js';
+import { startFleet, budgetOf, fleetRecordOf, refusedForInput, resumeFleet, fleetResultOf, type FleetRecord, type FleetResult, type HostOutcome } from '../../src/fleet/fleet.js';
 import { kinds, makeHost, newRunner, registryText, restartRefused, tempDir, withWinrmDefaultPorts } from '../helpers.js';
 import { LeaseError } from '../../src/errors.js';
 import { machineKeyOf } from '../../src/engine/target-machine.js';
@@ -865,6 +865,10 @@ test('a ValidationError from a host\'s lease (a bad lease record) carries its ow
   assert.equal(stopped.budget, { maxFailures: 0, failures: 0, spent: false });
   assert.equal([stopped.status, stopped.exitCode, stopped.refused], ['awaiting-resume', 2, ['h0']]);
   assert.equal(await base.unreachableHosts(stopped.fleetId), {});
+  // The store keeps it with its reason (it has no run): status <fleet-id> and the console say refused.
+  const kept = (await base.heldHosts(stopped.fleetId)).h0;
+  assert.equal([kept?.error.code, kept?.error.message], ['VALIDATION', h0.error?.message]);
+  assert.ok(refusedForInput(kept!.error));
   assert.equal(await Promise.all(hosts.map((h) => readFile(h, 'utf8'))), before, 'no host was contacted');
   const done = await (await resumeFleet({ ...options, runner: newRunner(stateDir, clock), fleetId: stopped.fleetId })).result;
   assert.equal(hostsOf(done), { h0: 'succeeded', h1: 'succeeded', h2: 'succeeded' });

@@ -137,7 +137,7 @@ export async function renderFleet(main: HTMLElement, fleetId: string): Promise<F
 }
 
 /** A host's statuses that have no run to link to (`reader.ts`: never started, unreachable, held by another run). */
-const NO_RUN: ReadonlySet<string> = new Set(['pending', 'skipped', 'not-started', 'unreachable', 'held']);
+const NO_RUN: ReadonlySet<string> = new Set(['pending', 'skipped', 'not-started', 'unreachable', 'held', 'refused']);
 
 function outcomeClassOf(outcome: string, rows: FleetHost[]): string {
   return rows.find((r) => r.outcome === outcome)?.outcomeClass ?? 'wait';
