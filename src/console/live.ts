@@ -14,7 +14,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PostgresStore } from '../store/postgres.js';
 import type { Store } from '../store/types.js';
-import { ID_PATTERN } from '../store/id.js';
+import { ID_PATTERN } from '../util/id.js';
 import { listenPostgres } from './live-postgres.js';
 
 export type Changes = { runs: Set<string>; fleets: Set<string> };

@@ -11,7 +11,7 @@ import type { RunStartedRecord } from '../engine/records.js';
 import { replay, resultOf } from '../engine/replay.js';
 import { handshakeRows } from '../engine/report.js';
 import { runDirOf } from '../store/file-runs.js';
-import { isId } from '../store/id.js';
+import { isId } from '../util/id.js';
 import { storeOption } from '../util/store-option.js';
 import { isDoneStatus, type Change, type Json, type Outcome, type RunResult } from '../engine/types.js';
 import { OUTCOMES, outcomeOf } from '../engine/outcome.js';

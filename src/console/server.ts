@@ -16,7 +16,7 @@ import { loadAssets } from './assets.js';
 import { ConsoleAuth, type Session } from './auth.js';
 import { watchStore, type Changes, type Live, type LiveMode } from './live.js';
 import { ConsoleReader } from './reader.js';
-import { MAX_ID_LENGTH, isId } from '../store/id.js';
+import { MAX_ID_LENGTH, isId } from '../util/id.js';
 
 export interface ConsoleOptions {
   store: Store;

@@ -26,7 +26,7 @@ import type { FleetEvents, FleetRecord, FleetResult, FleetStore, HostOutcome, Ho
 
 export type { FleetEvents, FleetRecord, FleetResult, HostOutcome, HostStatus, HostStepEvent } from './types.js';
 import { writeFleetReportsNoting } from './fleet-report.js';
-import { MAX_ID_LENGTH, isId, notAnId } from '../store/id.js';
+import { MAX_ID_LENGTH, isId, notAnId } from '../util/id.js';
 
 /** A runner whose store keeps fleets too (both stores of `src/store/` do). */
 export type FleetRunner = Runner<RunStore & FleetStore>;

@@ -10,7 +10,7 @@ import { InternalError, JournalError } from '../errors.js';
 import { readJournalFile } from './file-journal.js';
 import { replay, resultOf } from '../engine/replay.js';
 import { damagedSummary, summaryOf, type RunSummary } from '../engine/run-index.js';
-import { isId, notAnId } from './id.js';
+import { isId, notAnId } from '../util/id.js';
 
 /** The directory of a run; refuses what is not a run id (no path can be smuggled in). */
 export function runDirOf(stateDir: string, runId: string): string {

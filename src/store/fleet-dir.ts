@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ValidationError } from '../errors.js';
-import { isId, notAnId } from './id.js';
+import { isId, notAnId } from '../util/id.js';
 
 /** The directory of a fleet; refuses what is not a fleet id (no path can be smuggled in). */
 export function fleetDirOf(stateDir: string, fleetId: string): string {
