@@ -142,6 +142,9 @@ export function withConnections(store: Store): PostgresStore {
 }
 
 /** The socket errors and SQLSTATEs that mean a lost connection (besides class 08), each in words. */
+/** The files each drive of a run writes afresh at its end, or removes when it leaves nothing to undo. */
+const UNDO_FILES = ['undo.reg', 'undo.ps1'] as const;
+
 const CONNECTION_LOSS: Record<string, string> = {
   ECONNREFUSED: 'the server refused the connection',
   ECONNRESET: 'the connection was reset',
@@ -829,10 +832,14 @@ export class PostgresStore implements PublicPostgresStore {
 
   async saveRun(runId: string, summary: RunSummary): Promise<void> {
     // The files of the run, as this machine wrote them: kept where every worker finds them, beside those
-    // kept when they were made (backups) and those an earlier worker left — none is deleted.
+    // kept when they were made (backups) and those an earlier worker left — none is deleted but the undo
+    // files: this drive wrote them (or, leaving nothing to undo, removed them), so those of an earlier
+    // drive go, as in the file store (writeUndoContents).
     const files = await filesUnder(this.runDir(runId));
     await this.query('UPDATE rbe_runs SET summary = $2, summary_seq = (SELECT max(seq) FROM rbe_journal WHERE run_id = $1) WHERE run_id = $1', [runId, JSON.stringify(summary)]);
     const names = Object.keys(files);
+    const undoGone = UNDO_FILES.filter((name) => !(name in files));
+    if (undoGone.length > 0) await this.query('DELETE FROM rbe_files WHERE run_id = $1 AND name = ANY($2::text[])', [runId, undoGone]);
     if (names.length > 0) {
       await this.query(
         `INSERT INTO rbe_files (run_id, name, content) SELECT $1, n, c FROM unnest($2::text[], $3::bytea[]) AS t(n, c)
