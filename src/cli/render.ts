@@ -6,7 +6,7 @@
 import { handshakeRows } from '../engine/report.js';
 import type { Change, RunResult, UnwrittenFile } from '../engine/types.js';
 import { diskProblem } from '../errors.js';
-import { OUTCOMES, outcomeLabel } from '../engine/outcome.js';
+import { OUTCOMES, earlierError, outcomeLabel } from '../engine/outcome.js';
 import { KEY_FIELD } from '../windows/undo-files.js';
 import { bold, dim, green, red, yellow } from './colors.js';
 import { storeOption } from '../util/store-option.js';
@@ -70,7 +70,10 @@ export function renderSummary(result: RunResult, reportPath: string): string {
   const lines = ['', `${bold('Result:')} ${tone(o.label)}${result.checkMode && result.status === 'planned' ? dim(' (plan: nothing was changed)') : ''}`];
   if (result.reason && result.outcome !== 'rolled-back-on-request') lines.push(`  ${result.reason}`);
   // An unreachable target's error goes to stderr, where the CLI prints it with what to check.
-  if (result.error && result.status !== 'unreachable') lines.push(`  ${red('Error:')} ${result.error.message.split('\n').join('\n  ')}`);
+  // A run rolled back on request after it failed: the failure is history (its advice done since).
+  const earlier = earlierError(result);
+  if (earlier) lines.push(`  ${dim(`earlier: ${earlier.message} (${earlier.code})`)}`);
+  else if (result.error && result.status !== 'unreachable') lines.push(`  ${red('Error:')} ${result.error.message.split('\n').join('\n  ')}`);
   if (result.checkMode && result.status !== 'planned') {
     lines.push('  the plan could not be completed: nothing is known of what would change');
   } else if (result.checkMode) {

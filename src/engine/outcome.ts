@@ -63,6 +63,16 @@ export const LEASE_EXPIRED = 'interrupted (lease expired)';
 export const ROLLED_BACK_ON_REQUEST = 'rolled back on request';
 
 /**
+ * The error a run rolled back on request had met before (it failed, its rollback failed, then `runbook
+ * rollback` finished it), as history: its code and first line — what followed it told what to do then
+ * (`runbook rollback …` retries), done since. Undefined for any other run: its error is its current one.
+ */
+export function earlierError(r: Pick<RunResult, 'outcome' | 'error'>): { code: string; message: string } | undefined {
+  if (r.outcome !== 'rolled-back-on-request' || !r.error) return undefined;
+  return { code: r.error.code, message: r.error.message.split('\n')[0].trim() };
+}
+
+/**
  * Values and keys a run changed (or, for a plan, would change; after a failed rollback, those still
  * changed on the target, as its report lists them): restarts and other actions not counted.
  */

@@ -13,7 +13,7 @@ import type { StepKindRegistry } from './kinds.js';
 import { replay } from './replay.js';
 import { InternalError } from '../errors.js';
 import { MASK, createMasker } from './secrets.js';
-import { outcomeLabel } from './outcome.js';
+import { earlierError, outcomeLabel } from './outcome.js';
 import { fitsStatus, type Change, type Json, type RunResult, type RunResultFields, type UndoFiles } from './types.js';
 
 /** Runs that end here leave nothing of theirs on the target. */
@@ -129,7 +129,9 @@ export function renderReportMarkdown(result: RunResult): string {
     `- started ${result.startedAt}, ended ${result.endedAt} (${duration(result.startedAt, result.endedAt)})`,
     `- round trips: ${result.roundTrips} (plus ${result.pollRoundTrips} polls while the host restarted); retries: ${result.retries}`,
   ];
-  if (result.error) lines.push(`- error: \`${result.error.code}\` ${result.error.message.replace(/\n/g, ' ')}`);
+  const earlier = earlierError(result);
+  if (earlier) lines.push(`- earlier: \`${earlier.code}\` ${earlier.message} (then rolled back on request)`);
+  else if (result.error) lines.push(`- error: \`${result.error.code}\` ${result.error.message.replace(/\n/g, ' ')}`);
   if (result.remaining && result.remaining.length > 0) {
     lines.push('', '## Still changed on the target', '', 'As far as the journal knows, these changes of the run are still on the target:', '', ...HEADER, ...changeRows(result.remaining));
   }
@@ -155,7 +157,8 @@ export function renderReportMarkdown(result: RunResult): string {
     lines.push(`### ${step.id} (${step.kind}) — ${step.status}`, '');
     if (step.summary) lines.push(proofUndone(result, step) ? `${step.summary} — undone since by the rollback: this proof no longer holds` : step.summary, '');
     lines.push(`Round trips ${step.roundTrips}, polls ${step.pollRoundTrips}, retries ${step.retries}${step.startedAt ? `, ${duration(step.startedAt, step.endedAt)}` : ''}.`, '');
-    if (step.error) lines.push(`Error \`${step.error.code}\`: ${step.error.message.replace(/\n/g, ' ')}`, '');
+    // Once rolled back on request, a step's failure is history: its first line, not the advice it gave then.
+    if (step.error) lines.push(earlier ? `Error \`${step.error.code}\` (earlier): ${step.error.message.split('\n')[0].trim()}` : `Error \`${step.error.code}\`: ${step.error.message.replace(/\n/g, ' ')}`, '');
     if (step.changes.length > 0) lines.push(...HEADER, ...changeRows(step.changes), '');
     if (step.compensation) {
       lines.push(`Compensation: **${step.compensation.status}** — ${step.compensation.detail}`, '');

@@ -5,7 +5,7 @@
 import { ExitCode } from '../exit-codes.js';
 import { runResult } from '../../engine/run-index.js';
 import { readdir } from 'node:fs/promises';
-import { LEASE_EXPIRED, OUTCOMES, outcomeLabel, shortLabel } from '../../engine/outcome.js';
+import { LEASE_EXPIRED, OUTCOMES, earlierError, outcomeLabel, shortLabel } from '../../engine/outcome.js';
 import type { RunSummary } from '../../engine/run-index.js';
 import { dirname, join, resolve } from 'node:path';
 import { Option } from 'commander';
@@ -97,6 +97,8 @@ async function statusCommand(values: StatusOptions, positionals: string[]): Prom
       if (expired) process.stdout.write(`  ${undrivenNote(result.runId, where.store.location)}\n`);
       // The words the run's own result ends with (a failed plan: "plan failed (nothing changed)").
       process.stdout.write(`  outcome: ${expired ? LEASE_EXPIRED : outcomeLabel(result)}\n`);
+      const earlier = earlierError(result);
+      if (earlier) process.stdout.write(`  earlier: ${earlier.message} (${earlier.code})\n`);
       const idWidth = Math.max(4, ...result.steps.map((s) => s.id.length));
       for (const s of result.steps) process.stdout.write(`  ${s.id.padEnd(idWidth)}  ${s.status.padEnd(19)}  ${s.summary}\n`);
       process.stdout.write(whatIsLeft(result, where.store.location));
