@@ -70,7 +70,16 @@ function digestOf(text: string): string {
  * changes it). A round trip to such a host, before that time and with the file unchanged, answers
  * "unreachable" without reading and parsing the document.
  */
-const downHosts = new Map<string, { identity: string; until: number; latencyMs: number }>();
+const downHosts = new Map<string, { identity: string; until: number; latencyMs: number; why: string }>();
+
+/**
+ * Why a host that is down does not answer, as its document says it: restarting (a restart it went
+ * through, `down.restart`), or down for another reason — switched off, cut off (a document edited so) —
+ * which no restart brings back.
+ */
+function downMessage(down: NonNullable<SimHostState['down']>): string {
+  return down.restart ? 'the host does not answer (it is restarting)' : `the host does not answer (it is down, not restarting: switched off or cut off, since ${down.since})`;
+}
 
 /** The file as it is now (inode, size, mtime in ns), or '' when it cannot be seen. */
 function fileIdentity(file: string): string {
@@ -310,7 +319,7 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
         if (!host) {
           if (at.getTime() < restarting!.until) {
             downHosts.set(file, restarting!);
-            throw new ExecutorError('unreachable', 'the host does not answer (it is restarting)', { where: `sim:${file}` });
+            throw new ExecutorError('unreachable', restarting!.why, { where: `sim:${file}` });
           }
           host = await readHost(file);
         }
@@ -323,8 +332,9 @@ export async function createSimulatedExecutor(file: string, options: SimulatedEx
         }
         if (host.down) {
           if (at.getTime() < Date.parse(host.down.until)) {
-            if (!host.pendingShutdown && identity !== '') downHosts.set(file, { identity, until: Date.parse(host.down.until), latencyMs: host.latencyMs });
-            throw new ExecutorError('unreachable', 'the host does not answer (it is restarting)', { where: `sim:${file}` });
+            const why = downMessage(host.down);
+            if (!host.pendingShutdown && identity !== '') downHosts.set(file, { identity, until: Date.parse(host.down.until), latencyMs: host.latencyMs, why });
+            throw new ExecutorError('unreachable', why, { where: `sim:${file}` });
           }
           boot(host, host.down.until);
           await storeHost(file, host);

@@ -77,7 +77,7 @@ export const simHostSchema = z.object({
   schannelDefaults: z.optional(schannelDefaults),
   endpoints: z.optional(z.array(z.object({ name: text, port: z.number().check(z.int(), z.minimum(0), z.maximum(65535)) }))),
   downtimeMs: offsetMs,
-  down: z.nullable(z.object({ since: date, until: date })),
+  down: z.nullable(z.object({ since: date, until: date, restart: z.optional(z.boolean()) })),
   pendingShutdown: z.optional(z.nullable(z.object({ by: text, at: date, inProgress: z.optional(z.boolean()) }))),
   logonUi: z.optional(z.object({ afterMs: z.nullable(offsetMs), at: z.optional(z.nullable(date)) })),
   sqlStartDelayMs: z.optional(offsetMs),

@@ -92,8 +92,11 @@ export interface SimHostState {
   endpoints?: { name: string; port: number }[];
   /** How long a restart keeps the host unreachable. */
   downtimeMs: number;
-  /** Set while the host is restarting. */
-  down: { since: string; until: string } | null;
+  /**
+   * Set while the host is down, until it boots at `until`: `restart` when a restart took it down;
+   * without it, down for another reason (switched off, cut off from the network: a document edited so).
+   */
+  down: { since: string; until: string; restart?: boolean } | null;
   /**
    * A shutdown someone else scheduled (shutdown.exe answers 1190 to another request meanwhile); it
    * restarts the host at `at`. `inProgress`: it is already under way (shutdown.exe answers 1115).
@@ -337,7 +340,7 @@ export function serverProtocolsInEffect(host: SimHostState): Record<ServedProtoc
 
 /** Starts a restart at `start` (epoch ms): services stop, the host is unreachable for `downtimeMs`. */
 export function goDown(host: SimHostState, start: number): void {
-  host.down = { since: new Date(start).toISOString(), until: new Date(start + host.downtimeMs).toISOString() };
+  host.down = { since: new Date(start).toISOString(), until: new Date(start + host.downtimeMs).toISOString(), restart: true };
   for (const service of Object.values(host.services)) service.state = 'stopped';
   // A volatile key does not survive the restart; LogonUI creates its key again in the new boot.
   const logonKey = findKey(host, LOGON_UI_READY_KEY.value.key);

@@ -139,6 +139,39 @@ test('a restarting host answers again as soon as someone else changes its file (
   await ex.close();
 });
 
+test('a host down without a restart (switched off, cut off) is not said to be restarting; a restarting one is, polled from memory or read', async () => {
+  const clock = new VirtualClock();
+  const off = await makeHost('server-2016', (h) => {
+    h.down = { since: new Date(clock.now()).toISOString(), until: new Date(clock.now() + 3600_000).toISOString() };
+  });
+  const dead = await createSimulatedExecutor(off, { clock });
+  for (let i = 0; i < 2; i++) {
+    // The first call reads the document; the second answers from memory (the file unchanged).
+    const error = await dead.run([{ op: 'boot.time' }]).then(
+      () => null,
+      (e: ExecutorError) => e,
+    );
+    assert.is(error?.kind, 'unreachable');
+    assert.not.match(error!.message, /it is restarting/);
+    assert.match(error!.message, /the host does not answer \(it is down, not restarting: switched off or cut off, since \S+\)/);
+  }
+  const file = await makeHost('server-2016', (h) => {
+    h.downtimeMs = 60_000;
+  });
+  const ex = await createSimulatedExecutor(file, { clock });
+  const [boot] = await ex.run([{ op: 'boot.time' }]);
+  await ex.run([{ op: 'restart', delaySeconds: 0, reason: 't', ifBootTime: (boot as { bootTime: string }).bootTime }]);
+  for (let i = 0; i < 2; i++) {
+    const error = await ex.run([{ op: 'boot.time' }]).then(
+      () => null,
+      (e: ExecutorError) => e,
+    );
+    assert.match(error!.message, /the host does not answer \(it is restarting\)/);
+  }
+  await dead.close();
+  await ex.close();
+});
+
 test('a missing or foreign host file is a clear error', async () => {
   try {
     await createSimulatedExecutor('/nonexistent/host.json');
