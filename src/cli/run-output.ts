@@ -122,9 +122,31 @@ export function attachRenderer(events: RunEmitter, mode: OutputMode, o: { stdout
   });
   on('step:transition', (event) => step({ name: 'step:transition', event }));
   on('step:settled', (event) => step({ name: 'step:settled', event }));
-  on('step:compensation', (event) => step({ name: 'step:compensation', event }));
+  /**
+   * The undos of a step that failed for good, by step and cause: one line per step and cause when its
+   * rollback ends, not one per value (a target gone fails each of its 35 undos). The journal keeps each
+   * attempt; the report, what is left.
+   */
+  const undoFailures = new Map<string, Map<string, number>>();
+  const tellUndoFailures = (stepId: string) => {
+    const causes = undoFailures.get(stepId);
+    undoFailures.delete(stepId);
+    for (const [cause, n] of causes ?? []) warn(yellow(`${host} ${stepId}: ${n === 1 ? 'an undo attempt' : `${n} undo attempts`} failed (${cause}); each is in the journal`));
+  };
+  on('step:compensation', (event) => {
+    tellUndoFailures(event.stepId);
+    step({ name: 'step:compensation', event });
+  });
   on('step:wait', (event) => step({ name: 'step:wait', event }));
-  on('step:retry', (e) => warn(yellow(`${host} ${e.stepId}: attempt ${e.attempt} of ${e.phase} failed (${e.error.message.split('\n')[0]})${e.willRetry ? ', retrying' : ''}`)));
+  on('step:retry', (e) => {
+    const cause = e.error.message.split('\n')[0];
+    if (e.phase === 'compensate' && !e.willRetry) {
+      const causes = undoFailures.get(e.stepId) ?? new Map<string, number>();
+      undoFailures.set(e.stepId, causes.set(cause, (causes.get(cause) ?? 0) + 1));
+      return;
+    }
+    warn(yellow(`${host} ${e.stepId}: attempt ${e.attempt} of ${e.phase} failed (${cause})${e.willRetry ? ', retrying' : ''}`));
+  });
   on('log', (e) => {
     if (e.level === 'info') {
       if (e.stepId) noteStep(steps, e.stepId, e.message);
@@ -134,6 +156,7 @@ export function attachRenderer(events: RunEmitter, mode: OutputMode, o: { stdout
     warn(`${e.level === 'error' ? 'error' : 'warning'}: ${host}${e.stepId ? ` ${e.stepId}` : ''}: ${e.message}`);
   });
   on('run:end', (result) => {
+    for (const stepId of [...undoFailures.keys()]) tellUndoFailures(stepId);
     // Steps a stop left under way (a safe point, a restart window) end with the run's words for it.
     // A pipe's line gives the outcome's key (one field: `interrupted`, `awaiting-restart-window`; a
     // plan that could not be completed `plan-failed`, not a rollback of changes it never made).

@@ -67,6 +67,28 @@ test('piped, a rollback that fails keeps the columns: the outcome is one field a
   }
 });
 
+test('a rollback whose target is gone warns once per step with how many undos failed and why, not once per value; the journal keeps each attempt', async () => {
+  // The host goes down for its restart and never comes back: the run fails, and every undo with it.
+  const host = await makeHost('server-2016', (h) => {
+    h.downtimeMs = 1e12;
+  });
+  const state = await tempDir();
+  const r = await cli(['run', 'orchestrator-tls12', '--target', `sim:${host}`, '--state-dir', state, ...FAST, '--param', 'restartTimeoutSeconds=1']);
+  assert.is(r.code, 3, r.stderr + r.stdout);
+  const warnings = r.stderr.split('\n').filter((l) => / failed \(/.test(l) && !/, retrying$/.test(l));
+  const steps = warnings.map((l) => l.split(/\s+/)[1]);
+  assert.is(new Set(steps).size, steps.length, `one line per step:\n${warnings.join('\n')}`);
+  const schannel = warnings.find((l) => / schannel: /.test(l));
+  assert.match(schannel!, /^host schannel: \d+ undo attempts failed \(the host does not answer \(it is restarting\)[^\n]*\); each is in the journal$/);
+  const n = Number(schannel!.match(/(\d+) undo attempts/)![1]);
+  assert.ok(n > 20, schannel);
+  const { readFile, readdir } = await import('node:fs/promises');
+  const [runId] = await readdir(`${state}/runs`);
+  const journal = await readFile(`${state}/runs/${runId}/journal.jsonl`, 'utf8');
+  const attempts = journal.split('\n').filter((l) => l.includes('"step.attempt"') && l.includes('"stepId":"schannel"') && l.includes('"willRetry":false'));
+  assert.is(attempts.length, n, 'each attempt is in the journal');
+});
+
 test('a pipe line names a target by its host, a simulated host by its file', () => {
   assert.is(hostLabel('winrm+https://admin@web01.corp:5986'), 'web01.corp');
   assert.is(hostLabel('ssh://admin@[fe80::1]:22'), 'fe80::1');
