@@ -30,3 +30,13 @@ export const RESUME_DETAIL = 'The run continues from its journal.';
  */
 export const RESTART_NOW_DETAIL =
   'The run continues from its journal and restarts the host now (runbook resume --allow-restart): do this only in the host\'s restart window. Its services are unavailable until it is back.';
+
+/** The confirmation of "Roll back" for a run that ran (or waits): every step undone in reverse. */
+export const ROLLBACK_DETAIL = 'Every step is undone in reverse; values changed since the run are left alone.';
+
+/**
+ * The confirmation of "Roll back" for a run whose rollback failed: `runbook rollback` tries again the
+ * undos that failed (those done are not redone), as the CLI and `runbook status` say.
+ */
+export const ROLLBACK_RETRY_DETAIL =
+  'The undos that failed are tried again (runbook rollback); those done are not redone, and values changed since the run are left alone. Do this once the cause is fixed (the host answers).';

@@ -75,7 +75,7 @@ export function adviceFor(o: ViewOutcome, id: string, awaiting?: string, run: { 
     case 'rolled-back':
       return `Nothing is left changed on the host. Fix the cause named in the error, then relaunch the failed hosts (or \`runbook run\` this host again).`;
     case 'rollback-failed':
-      return `Some changes are still on the host: the remaining changes are listed; apply undo.reg or undo.ps1 on the host's console, or retry with \`runbook rollback ${id} --force${at}\`.`;
+      return `Some changes are still on the host: the remaining changes are listed. Once the cause is fixed (the host answers), Roll back — \`runbook rollback ${id}${at}\` — retries the undos that failed; or apply undo.reg or undo.ps1 on the host's console.`;
     case 'unreachable':
       return 'Nothing was changed. Check that the host is up, its address and port, the firewall and the credentials; then relaunch the failed hosts.';
     case 'awaiting-restart-window':

@@ -26,6 +26,7 @@ let base: string;
 let state: string;
 let planFleet: string;
 let waiting: string;
+let rollbackFailed: string;
 
 test.before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
@@ -43,6 +44,12 @@ test.before(async () => {
   const run = await cli(['run', 'orchestrator-tls12', '--target', `sim:${join(hosts, 'host-1.json')}`, '--param', 'allowRestart=false', '--param', 'pollIntervalMs=10', '--state-dir', state, '--json']);
   assert.is(run.code, 75, run.stderr);
   waiting = (JSON.parse(run.stdout.split('\n')[0]) as { runId: string }).runId;
+  // A run whose rollback failed: its host went down for the restart and did not come back (exit 3).
+  const gone = join(dir, 'gone.json');
+  assert.is((await cli(['sim', 'create', '--preset', 'server-2016', '--out', gone, '--downtime-ms', '1000000000'])).code, 0);
+  const failed = await cli(['run', 'orchestrator-tls12', '--target', `sim:${gone}`, '--param', 'restartTimeoutSeconds=1', '--param', 'pollIntervalMs=10', '--state-dir', state, '--json']);
+  assert.is(failed.code, 3, failed.stderr);
+  rollbackFailed = (JSON.parse(failed.stdout.split('\n')[0]) as { runId: string }).runId;
   // An action that failed, as the console journals it (test/console/actions.test.ts makes such entries).
   await mkdir(join(state, 'console'));
   const who = { user: 'op', address: '127.0.0.1', userAgent: 'test', session: 'abc' };
@@ -108,6 +115,21 @@ test('a run awaiting its restart window offers "Resume and restart now", confirm
   assert.match(text, /Resume and restart now: /);
   assert.match(text, /restarts the host now \(runbook resume --allow-restart\)/);
   assert.ok((await page.textContent('#advice'))!.includes(`runbook resume ${waiting} --allow-restart --state-dir ${state}`));
+});
+
+test('a run whose rollback failed offers "Roll back", confirmed as retrying the undos that failed; its advice names the command', async () => {
+  await page.goto(`${base}/#/run/${encodeURIComponent(rollbackFailed)}`);
+  // The page of the run before may still show: wait for this run's.
+  await page.waitForFunction((id) => document.querySelector('#advice')?.textContent?.includes(id), rollbackFailed);
+  assert.match((await page.textContent('#run-outcome'))!, /rollback failed/i);
+  assert.is(await page.textContent('button[data-action="rollback"]'), 'Roll back');
+  const text = await confirmationOf('button[data-action="rollback"]');
+  assert.match(text, /Roll back: /);
+  assert.match(text, /The undos that failed are tried again \(runbook rollback\)/);
+  const advice = (await page.textContent('#advice'))!;
+  assert.ok(advice.includes(`runbook rollback ${rollbackFailed} --state-dir ${state}`), advice);
+  assert.match(advice, /retries the undos that failed/);
+  assert.not.match(advice, /--force/, 'a plain rollback retries what failed: --force would undo values changed since the run too');
 });
 
 test('the list says why an action failed, not only its exit code', async () => {

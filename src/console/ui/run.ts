@@ -8,7 +8,7 @@
 import type { RunView, StepView } from '../api-types.js';
 import { act, api, sessionInfo } from './api.js';
 import { fill, h, route, seconds, when } from './dom.js';
-import { RESTART_NOW_DETAIL, RESUME_DETAIL } from '../action-words.js';
+import { RESTART_NOW_DETAIL, RESUME_DETAIL, ROLLBACK_DETAIL, ROLLBACK_RETRY_DETAIL } from '../action-words.js';
 
 export async function renderRun(main: HTMLElement, runId: string): Promise<void> {
   const r = await api<RunView>(`/api/runs/${encodeURIComponent(runId)}`);
@@ -25,7 +25,8 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
   const resumable = r.status === 'awaiting-resume' || r.status === 'running';
   // Waiting for its restart window, a run resumed without --allow-restart would only wait again.
   const restartWindow = r.outcomeId === 'awaiting-restart-window';
-  const undoable = !r.checkMode && ['succeeded', 'awaiting-resume', 'running'].includes(r.status);
+  // A run whose rollback failed: `runbook rollback` retries the undos that failed (the CLI and status say so).
+  const undoable = !r.checkMode && ['succeeded', 'awaiting-resume', 'running', 'rollback-failed'].includes(r.status);
   fill(
     main,
     h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Runs and fleets'), r.fleetId ? [' › ', h('a', { href: route('fleet', r.fleetId) }, `fleet ${r.fleetId}`)] : null),
@@ -46,7 +47,7 @@ export async function renderRun(main: HTMLElement, runId: string): Promise<void>
     r.reason && !r.error ? h('p', { class: 'reason' }, r.reason) : null,
     r.advice ? h('p', { class: 'advice', id: 'advice' }, h('strong', null, 'What to do: '), r.advice) : null,
     session.allowActions && (resumable || undoable)
-      ? h('p', { class: 'actions' }, resumable ? (restartWindow ? actionButton('Resume and restart now', 'resume', RESTART_NOW_DETAIL, true) : actionButton('Resume', 'resume', RESUME_DETAIL)) : null, undoable ? actionButton('Roll back', 'rollback', 'Every step is undone in reverse; values changed since the run are left alone.') : null)
+      ? h('p', { class: 'actions' }, resumable ? (restartWindow ? actionButton('Resume and restart now', 'resume', RESTART_NOW_DETAIL, true) : actionButton('Resume', 'resume', RESUME_DETAIL)) : null, undoable ? actionButton('Roll back', 'rollback', r.status === 'rollback-failed' ? ROLLBACK_RETRY_DETAIL : ROLLBACK_DETAIL) : null)
       : null,
     message,
     r.steps.length ? [h('h2', null, 'Timeline'), timeline(r)] : null,
