@@ -3,7 +3,8 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { build, type Plugin } from 'esbuild';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -249,4 +250,22 @@ export async function readRegFile(file: string): Promise<string> {
   const bytes = await readFile(file);
   if (bytes[0] !== 0xff || bytes[1] !== 0xfe) throw new Error(`${file} does not begin with the UTF-16LE byte order mark`);
   return bytes.subarray(2).toString('utf16le');
+}
+
+/**
+ * Mounts a tmpfs of `size` at `dir` (made if missing; root only) for `what` (the cases that need a real
+ * small or read-only file system): true once mounted — the caller unmounts it. Where it cannot mount,
+ * CI counts that as a failure (it runs as root and must run them); elsewhere the case is skipped, said.
+ */
+export function mountTmpfs(dir: string, size: string, what: string): boolean {
+  mkdirSync(dir, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
+    return true;
+  } catch (error) {
+    const why = `cannot mount a tmpfs (${String((error as { stderr?: Buffer }).stderr ?? error).trim().split('\n')[0]}): ${what} needs root`;
+    if (process.env.CI) throw new Error(`${why}; CI runs as root and must run it`);
+    console.log(`  (skipped: ${why})`);
+    return false;
+  }
 }

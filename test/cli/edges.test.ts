@@ -7,10 +7,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { makeHost, registryText, tempDir } from '../helpers.js';
+import { makeHost, mountTmpfs, registryText, tempDir } from '../helpers.js';
 
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 
@@ -463,14 +463,7 @@ test('sim create and sim fleet on a full disk: exit 2 naming the file, the cause
 
 test('a simulated host on a read-only file system: run, resume and rollback refuse it before the first write (exit 2, "cannot write the simulated host file"), plan still reads it; sim create there names the file, not its temporary file', async () => {
   const mount = join(await tempDir('rbe-ro-'), 'hosts');
-  await mkdir(mount);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount], { stdio: 'pipe' });
-  } catch (error) {
-    if (process.env.CI) throw error;
-    console.log(`  (skipped: cannot mount a tmpfs, the read-only case needs root: ${String(error).split('\n')[0]})`);
-    return;
-  }
+  if (!mountTmpfs(mount, '4m', 'the read-only case')) return;
   try {
     const host = join(mount, 'h.json');
     const made = await cli(['sim', 'create', '--preset', 'server-2016', '--out', host]);

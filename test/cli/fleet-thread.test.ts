@@ -7,12 +7,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { chmod, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { CLI, cli } from './run-cli.js';
 import { sim } from './sim-in-process.js';
-import { makeHost, tempDir } from '../helpers.js';
+import { makeHost, mountTmpfs, tempDir } from '../helpers.js';
 import { killAll, untilGone } from '../processes.js';
 
 test('a fleet run with RUNBOOK_FLEET_THREADS=2 ends every host, some driven by a worker thread', async () => {
@@ -36,14 +36,7 @@ test('resume <fleet-id> across worker threads refuses a simulated host whose fil
   const state = join(dir, 'state');
   await sim(['fleet', '--preset', 'server-2016', '--count', '3', '--out', dir, '--downtime-ms', '40']);
   const mount = join(dir, 'ro');
-  await mkdir(mount);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mount], { stdio: 'pipe' });
-  } catch (error) {
-    if (process.env.CI) throw error;
-    console.log(`  (skipped: cannot mount a tmpfs, the read-only case needs root: ${String(error).split('\n')[0]})`);
-    return;
-  }
+  if (!mountTmpfs(mount, '4m', 'the read-only case')) return;
   try {
     // The later wave's hosts live on a file system that goes read-only after the first wave.
     const inv = join(dir, 'inventory.yaml');

@@ -9,12 +9,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DurabilityError, VirtualClock, createSimulatedExecutor, loadRunbook, type Executor, type RunResult, type SimHostState } from '../../src/index.js';
 import { injectJournalFault, journalBatches } from '../../src/engine/crash-hook.js';
 import { WRITE_OPS } from '../../src/executors/types.js';
-import { FAST, hostOf, kinds, makeHost, newRunner, restartRefused, tempDir } from '../helpers.js';
+import { FAST, hostOf, kinds, makeHost, mountTmpfs, newRunner, restartRefused, tempDir } from '../helpers.js';
 
 const oneEndpoint = (host: SimHostState) => {
   host.endpoints = host.endpoints?.slice(0, 1);
@@ -130,27 +130,13 @@ test('the journal cuts a half-written batch back, so that it ends on a whole rec
   assert.ok(journalAfterStop.trim().split('\n').every((line) => line.endsWith('"}')));
 });
 
-/** Mounts a tmpfs of `size` at `dir` (root only); in CI a refused mount is a failure, elsewhere a skip. */
-function mountTmpfs(dir: string, size: string): boolean {
-  mkdirSync(dir, { recursive: true });
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
-    return true;
-  } catch (error) {
-    const why = `cannot mount a tmpfs (${String((error as { stderr?: Buffer }).stderr ?? error).trim()}): the real-disk cases need root`;
-    if (process.env.CI === 'true') throw new Error(`${why}; CI runs as root and must run them`);
-    console.log(`  skipped: ${why}`);
-    return false;
-  }
-}
-
 test('a real tmpfs that fills mid-run stops the run the same way, and a resume after freeing space ends as the uninterrupted run', async () => {
   const baseDir = await tempDir('rbe-disk-');
   const baseline = await runWithFault(undefined, null, { stateDir: baseDir });
   // Room for three quarters of the run's journal: the disk fills after the first change.
   const room = Math.floor(readFileSync(join(baseDir, 'runs', 'disk', 'journal.jsonl')).length * 0.75);
   const mount = join(await tempDir('rbe-tmpfs-'), 'state');
-  if (!mountTmpfs(mount, '4m')) return;
+  if (!mountTmpfs(mount, '4m', 'the real-disk cases')) return;
   try {
     const filler = join(mount, 'filler');
     const free = () => Number(execFileSync('df', ['-B1', '--output=avail', mount]).toString().split('\n')[1]);
@@ -168,7 +154,7 @@ test('a real tmpfs that fills mid-run stops the run the same way, and a resume a
 
 test('a state directory that turned read-only between two drives refuses the resume truthfully, and once writable the run ends as the uninterrupted run', async () => {
   const mount = join(await tempDir('rbe-tmpfs-'), 'state');
-  if (!mountTmpfs(mount, '16m')) return;
+  if (!mountTmpfs(mount, '16m', 'the real-disk cases')) return;
   try {
     const hostFile = await makeHost('server-2016', oneEndpoint);
     const clock = new VirtualClock();
