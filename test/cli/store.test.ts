@@ -7,6 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { hostOf, makeHost, readRegFile, registryText, tempDir } from '../helpers.js';
@@ -64,7 +65,14 @@ test('run, status, plan, kill + resume, rollback and reports on a PostgreSQL sto
   const reported = await cli(['status', runId, '--reports', out, ...on]);
   assert.is(reported.code, 0, reported.stderr);
   assert.match(await readFile(join(out, 'report.md'), 'utf8'), /orchestrator-tls12/);
-  assert.ok((await readRegFile(join(out, 'undo.reg'))).length > 0);
+  // Rolled back whole, the run leaves nothing to undo: no undo file is kept for it (an earlier drive's
+  // would undo whatever set those values since).
+  assert.not.ok(existsSync(join(out, 'undo.reg')), 'a run rolled back whole keeps no undo.reg');
+  // The resumed run's changes stand: its reports carry the undo file, from the store.
+  const standing = await tempDir();
+  const kept = await cli(['status', crashed!.runId, '--reports', standing, ...on]);
+  assert.is(kept.code, 0, kept.stderr);
+  assert.ok((await readRegFile(join(standing, 'undo.reg'))).length > 0);
 });
 
 test('a fleet driven by the command itself on a PostgreSQL store: waves, status matrix, reports, rollback', async () => {
