@@ -100,6 +100,19 @@ export class JournalError extends StateError<JournalErrorCode> {
 }
 
 /**
+ * True when `error` says a run's journal is there but damaged (corrupt, cut, emptied) — not missing:
+ * such a run is never driven again until its journal is fixed.
+ *
+ * @example
+ * ```ts
+ * try { await store.readJournal(runId); } catch (error) { if (journalDamaged(error)) console.error(error.message); }
+ * ```
+ */
+export function journalDamaged(error: unknown): error is JournalError {
+  return error instanceof JournalError && error.code !== 'JOURNAL_MISSING';
+}
+
+/**
  * Codes of {@link LeaseError}: another driver holds the run, or this one lost it (fenced off).
  *
  * @example

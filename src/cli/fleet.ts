@@ -31,7 +31,7 @@ export { progressLine } from './fleet-view.js';
 import { checkSimulatedHostWritable, checkTarget, connect, simulatedHostProblem } from './targets.js';
 import { confirm } from './confirm.js';
 import { fleetThreadsFor } from './fleet-thread.js';
-import { JournalError, ValidationError, diskAdvice, diskProblem } from '../errors.js';
+import { JournalError, ValidationError, diskAdvice, diskProblem, journalDamaged } from '../errors.js';
 
 export interface FleetCommandOptions {
   runbook: LoadedRunbook;
@@ -198,7 +198,7 @@ async function fleetNow(where: Where, record: FleetRecord) {
         r = await runResult(where.store, hostRunId(record.fleetId, host.name));
       } catch (error) {
         r = undefined;
-        if (error instanceof JournalError && error.code !== 'JOURNAL_MISSING') damaged = error;
+        if (journalDamaged(error)) damaged = error;
       }
       const outcome = waves[w].hosts[h];
       if (damaged) {

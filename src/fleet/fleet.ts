@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { EventEmitter } from 'eventemitter3';
-import { JournalError, ValidationError, type ErrorRecord } from '../errors.js';
+import { JournalError, ValidationError, journalDamaged, type ErrorRecord } from '../errors.js';
 import type { StepKindRegistry } from '../engine/kinds.js';
 import { checkStepParameters, resolveParameters } from '../engine/loader.js';
 import type { Run, Runner } from '../engine/runner.js';
@@ -430,7 +430,7 @@ function driveFleet(record: FleetRecord, deps: Pick<FleetOptions, 'runner' | 'co
         if (UNFINISHED.has(r.status)) recordsOf.set(host.name, records);
         if (!UNFINISHED.has(r.status) && fails(outcomeOf(r))) failures += 1;
       } catch (error) {
-        if (error instanceof JournalError && error.code !== 'JOURNAL_MISSING') damaged.set(host.name, damagedJournal(host.name, fleetId, error));
+        if (journalDamaged(error)) damaged.set(host.name, damagedJournal(host.name, fleetId, error));
         // An earlier "unreachable" is not what the host is now: it has a run, whose journal is damaged.
         else if (unreachable[host.name]) failures += 1;
       }

@@ -4,7 +4,7 @@
  * thread's lane (`threads.ts`) hands them to a worker, which drives them with this same code. The fleet
  * itself — its record, its budget, its events — stays with the one thread that scheduled the host.
  */
-import { DurabilityError, JournalError, LeaseError, RunStoppedError, StoreRefusedError, StoreUnavailableError, ValidationError, toErrorRecord, type ErrorRecord } from '../errors.js';
+import { DurabilityError, LeaseError, RunStoppedError, StoreRefusedError, StoreUnavailableError, ValidationError, journalDamaged, toErrorRecord, type ErrorRecord } from '../errors.js';
 import type { Executor } from '../executors/types.js';
 import type { Run, Runner } from '../engine/runner.js';
 import { fingerprint, type LoadedRunbook, type RunbookDefinition } from '../engine/runbook.js';
@@ -174,7 +174,7 @@ export function localLane(deps: HostDeps, record: FleetRecord, overrides?: Recor
         // Another driver has the run (LEASE_HELD), or took it over (FENCED): not this fleet's failure.
         if (error instanceof LeaseError) return { ok: false, error: toErrorRecord(error), resumable: false, elsewhere: true };
         // Input to fix first (a bad lease record, a host file that cannot be used): its own reason, not "unreachable".
-        if (error instanceof ValidationError || (error instanceof JournalError && error.code !== 'JOURNAL_MISSING')) return { ok: false, error: toErrorRecord(error), resumable: false, refused: true };
+        if (error instanceof ValidationError || journalDamaged(error)) return { ok: false, error: toErrorRecord(error), resumable: false, refused: true };
         if (error instanceof DurabilityError) return { ok: false, error: toErrorRecord(error), resumable: error.resumable, stateDir: { file: error.file, errno: error.errno } };
         // The store failed the run (lost past its retries, or refusing a write): every host's run would
         // meet it, and the target is not to blame.
