@@ -105,7 +105,8 @@ export class JournalError extends StateError<JournalErrorCode> {
  *
  * @example
  * ```ts
- * try { await store.readJournal(runId); } catch (error) { if (journalDamaged(error)) console.error(error.message); }
+ * declare const journalOf: (runId: string) => Promise<unknown>;
+ * try { await journalOf('20260101-000000-orchestrator-tls12-a1b2c3'); } catch (error) { if (journalDamaged(error)) console.error(error.message); }
  * ```
  */
 export function journalDamaged(error: unknown): error is JournalError {
